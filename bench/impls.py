@@ -1,0 +1,595 @@
+"""The four implementations the benchmark compares, one workload per method.
+
+- ``DatamapperImpl``: our ORM, through the public API of API.md only
+  (``declarative_base``, ``Session``, ``query``, ``get``, ``add_all``,
+  ``delete``, ``commit``, ``relationship``, ``select``, ``inspect``).
+- ``SQLAlchemyORMImpl``: SQLAlchemy's own ORM, 2.x style, default settings.
+- ``CoreImpl``: SQLAlchemy Core statements on a Connection.
+- ``RawImpl``: the DB-API driver (sqlite3 / psycopg / pymysql) directly.
+
+Every workload method has the signature ``(spec, meter) -> result``: it does
+its untimed preparation, wraps exactly the measured region in
+``meter.phase(...)`` (or ``meter.memory(...)``), performs the checks only it can
+perform (object identities, identity-map hits) and returns a checksum of what
+it loaded, which the runner compares with the expected one. Workloads that
+write are verified by the runner from the database on a fresh connection.
+
+The two ORMs share one code path (``ORMImpl``) so they run literally the same
+Python code; only model definitions and the module they come from differ.
+"""
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+
+from backends import Backend, children, items, parents
+from common import Checksum, Meter, Skipped, Spec, TreeChecksum, VerificationError
+
+Result = Checksum | TreeChecksum | None
+
+IMPL_NAMES = ("datamapper", "sqlalchemy", "core", "raw")
+
+
+def _check_same(hits: list[Any], got: list[Any]) -> None:
+    if hits != got:
+        raise VerificationError("get (hit): dict lookup returned different rows")
+
+
+def count_statements(engine: Engine) -> "StatementCounter":
+    return StatementCounter(engine)
+
+
+class StatementCounter:
+    """Counts cursor executions on an engine while active (a context manager)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.count = 0
+
+    def _on_execute(self, *args: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> "StatementCounter":
+        event.listen(self.engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._on_execute)
+
+
+class Impl:
+    """Base class: one implementation bound to one backend."""
+
+    name: str = ""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def close(self) -> None:
+        pass
+
+    def after_error(self) -> None:
+        """Release whatever a failed run may have left behind."""
+
+
+# ---------------------------------------------------------------------------
+# ORMs
+# ---------------------------------------------------------------------------
+
+
+class ORMImpl(Impl):
+    """Workloads written once against the API both ORMs share."""
+
+    Session: Any
+    Item: Any
+    select: Callable[..., Any] | None
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self.engine = create_engine(backend.url)
+        self.engine.connect().close()  # open the pooled connection up front
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def after_error(self) -> None:
+        self.engine.dispose()
+
+    # hooks -------------------------------------------------------------------
+    can_inspect = True
+
+    def identity(self, obj: object) -> int | None:
+        """The primary key the session holds for ``obj``, read without loading
+        anything (``inspect(obj).identity``); None if it has none."""
+        raise NotImplementedError
+
+    def tree_models(self) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    # workloads ---------------------------------------------------------------
+    def insert(self, spec: Spec, meter: Meter) -> Result:
+        Item = self.Item
+        with self.Session(self.engine) as session:
+            with meter.phase():
+                objs = [Item(name=n, value=v, score=s, note=t) for n, v, s, t in spec.items]
+                session.add_all(objs)
+                session.commit()
+            self._check_inserted_identities(spec, objs)
+        return None
+
+    def _check_inserted_identities(self, spec: Spec, objs: list[Any]) -> None:
+        """Each object must have the id of the row holding its own data."""
+        names = self.backend.item_names()
+        if self.can_inspect:
+            ids = [self.identity(o) for o in objs]
+            for k, pk in enumerate(ids):
+                if pk is None:
+                    raise VerificationError(
+                        f"insert: object {spec.items[k][0]!r} has no identity after commit"
+                    )
+            if len(set(ids)) != len(ids):
+                raise VerificationError("insert: several objects share one primary key")
+            pairs: list[tuple[Any, str]] = list(
+                zip(ids, (row[0] for row in spec.items), strict=True)
+            )
+        else:  # no inspect(): sample through the attribute (refreshes each object)
+            step = max(1, len(objs) // 100)
+            pairs = [(objs[k].id, spec.items[k][0]) for k in range(0, len(objs), step)]
+        for pk, name in pairs:
+            if names.get(pk) != name:
+                raise VerificationError(
+                    f"insert: object {name!r} has id {pk!r}, but that row holds"
+                    f" {names.get(pk)!r} (generated keys matched to the wrong objects?)"
+                )
+
+    def load(self, spec: Spec, meter: Meter) -> Result:
+        with self.Session(self.engine) as session:
+            with meter.phase():
+                objs = session.query(self.Item).all()
+            return Checksum.of_objects(objs)
+
+    def load_select(self, spec: Spec, meter: Meter) -> Result:
+        if self.select is None:
+            raise Skipped(f"{self.name} has no select() yet")
+        stmt = self.select(self.Item)
+        with self.Session(self.engine) as session:
+            with meter.phase():
+                objs = session.scalars(stmt).all()
+            return Checksum.of_objects(objs)
+
+    def get(self, spec: Spec, meter: Meter) -> Result:
+        Item, ids = self.Item, spec.get_ids
+        with self.Session(self.engine) as session:
+            get = session.get
+            with meter.phase("miss"):
+                got = [get(Item, i) for i in ids]
+            if any(o is None for o in got):
+                raise VerificationError("get (miss): session.get returned None for a stored row")
+            with count_statements(self.engine) as counter, meter.phase("hit"):
+                hits = [get(Item, i) for i in ids]
+            if counter.count:
+                raise VerificationError(
+                    f"get (hit): {counter.count} statements for identity-map hits (expected 0)"
+                )
+            if any(a is not b for a, b in zip(got, hits, strict=True)):
+                raise VerificationError("get (hit): identity map returned a different object")
+            return Checksum.of_objects(got)
+
+    def update(self, spec: Spec, meter: Meter) -> Result:
+        with self.Session(self.engine) as session:
+            objs = session.query(self.Item).all()
+            with meter.phase():
+                for o in objs:
+                    o.value += 1
+                session.commit()
+        return None
+
+    def delete(self, spec: Spec, meter: Meter) -> Result:
+        with self.Session(self.engine) as session:
+            objs = session.query(self.Item).all()
+            victims = [o for o in objs if o.id % 2 == 0]
+            if len(victims) != spec.n_delete:
+                raise VerificationError(
+                    f"delete: loaded {len(victims)} even ids, expected {spec.n_delete}"
+                )
+            with meter.phase():
+                for o in victims:
+                    session.delete(o)
+                session.commit()
+        return None
+
+    def memory(self, spec: Spec, meter: Meter) -> Result:
+        with self.Session(self.engine) as session:
+            with meter.memory():
+                objs = session.query(self.Item).all()
+            return Checksum.of_objects(objs)
+
+    def tree(self, spec: Spec, meter: Meter) -> Result:
+        Parent, Child = self.tree_models()
+        with self.Session(self.engine) as session:
+            with meter.phase():
+                objs = [
+                    Parent(name=pname, children=[Child(name=c, value=v) for c, v in kids])
+                    for pname, kids in spec.tree
+                ]
+                session.add_all(objs)
+                session.commit()
+        return None
+
+    def lazy(self, spec: Spec, meter: Meter) -> Result:
+        Parent, _ = self.tree_models()
+        with self.Session(self.engine) as session:
+            with meter.phase():
+                loaded = [(p, p.children) for p in session.query(Parent).all()]
+            return TreeChecksum.of(
+                len(loaded), ((p.name, c.name, c.value) for p, kids in loaded for c in kids)
+            )
+
+
+class SQLAlchemyORMImpl(ORMImpl):
+    name = "sqlalchemy"
+
+    def __init__(self, backend: Backend) -> None:
+        from sqlalchemy import inspect
+        from sqlalchemy.orm import Session
+
+        import sa_models
+
+        super().__init__(backend)
+        self.Session = Session
+        self.Item = sa_models.Item
+        self.select = select
+        self._models = sa_models
+        self._inspect = inspect
+
+    def identity(self, obj: object) -> int | None:
+        ident = self._inspect(obj).identity
+        return None if ident is None else int(ident[0])
+
+    def tree_models(self) -> tuple[Any, Any]:
+        return self._models.Parent, self._models.Child
+
+
+def import_datamapper() -> Any:
+    """Import datamapper, preferring the working tree's src/ over an install."""
+    src = Path(__file__).resolve().parent.parent / "src"
+    if (src / "datamapper").is_dir() and str(src) not in sys.path:
+        sys.path.insert(0, str(src))
+    import datamapper
+
+    return datamapper
+
+
+class DatamapperImpl(ORMImpl):
+    name = "datamapper"
+
+    def __init__(self, backend: Backend) -> None:
+        dm = import_datamapper()
+        super().__init__(backend)
+        self.dm = dm
+        self.Session = dm.Session
+        self.select = getattr(dm, "select", None)
+        self._inspect = getattr(dm, "inspect", None)
+        self.can_inspect = self._inspect is not None
+        self._tree: tuple[Any, Any] | None = None
+
+        Base: Any = dm.declarative_base()
+
+        class Item(Base):  # type: ignore[misc]
+            __tablename__ = "bench_item"
+            id = Column(Integer, primary_key=True)
+            name = Column(String(50), nullable=False)
+            value = Column(Integer, nullable=False)
+            score = Column(Float, nullable=False)
+            note = Column(String(100))
+
+        self.Item = Item
+
+    def identity(self, obj: object) -> int | None:
+        assert self._inspect is not None
+        ident = self._inspect(obj).identity
+        return None if ident is None else int(ident[0])
+
+    def tree_models(self) -> tuple[Any, Any]:
+        if self._tree is not None:
+            return self._tree
+        relationship: Any = getattr(self.dm, "relationship", None)
+        if relationship is None:
+            raise Skipped("datamapper has no relationship() yet")
+        Base: Any = self.dm.declarative_base()
+
+        class Child(Base):  # type: ignore[misc]
+            __tablename__ = "bench_child"
+            id = Column(Integer, primary_key=True)
+            parent_id = Column(Integer, ForeignKey("bench_parent.id"), nullable=False)
+            name = Column(String(50), nullable=False)
+            value = Column(Integer, nullable=False)
+
+        class Parent(Base):  # type: ignore[misc]
+            __tablename__ = "bench_parent"
+            id = Column(Integer, primary_key=True)
+            name = Column(String(50), nullable=False)
+            children = relationship(Child)
+
+        self._tree = (Parent, Child)
+        return self._tree
+
+
+# ---------------------------------------------------------------------------
+# Core
+# ---------------------------------------------------------------------------
+
+
+class CoreImpl(Impl):
+    name = "core"
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self.engine = create_engine(backend.url)
+        self.engine.connect().close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def after_error(self) -> None:
+        self.engine.dispose()
+
+    def insert(self, spec: Spec, meter: Meter) -> Result:
+        stmt = insert(items)
+        with meter.phase():
+            with self.engine.connect() as conn:
+                conn.execute(
+                    stmt,
+                    [{"name": n, "value": v, "score": s, "note": t} for n, v, s, t in spec.items],
+                )
+                conn.commit()
+        return None
+
+    def load(self, spec: Spec, meter: Meter) -> Result:
+        stmt = select(items)
+        with meter.phase():
+            with self.engine.connect() as conn:
+                rows = conn.execute(stmt).all()
+        return Checksum.of(rows)
+
+    load_select = load
+
+    def get(self, spec: Spec, meter: Meter) -> Result:
+        stmt = select(items).where(items.c.id == bindparam("pk"))
+        ids = spec.get_ids
+        with self.engine.connect() as conn:
+            execute = conn.execute
+            with meter.phase("miss"):
+                got = [execute(stmt, {"pk": i}).one() for i in ids]
+        by_id = {row.id: row for row in got}  # the "identity map" of Core: a dict
+        with meter.phase("hit"):
+            hits = [by_id[i] for i in ids]
+        _check_same(hits, got)
+        return Checksum.of(got)
+
+    def update(self, spec: Spec, meter: Meter) -> Result:
+        stmt = update(items).where(items.c.id == bindparam("pk")).values(value=bindparam("v"))
+        with self.engine.connect() as conn:
+            current = conn.execute(select(items.c.id, items.c.value)).all()
+            with meter.phase():
+                conn.execute(stmt, [{"pk": pk, "v": v + 1} for pk, v in current])
+                conn.commit()
+        return None
+
+    def delete(self, spec: Spec, meter: Meter) -> Result:
+        stmt = delete(items).where(items.c.id == bindparam("pk"))
+        with self.engine.connect() as conn:
+            ids = [pk for pk in conn.execute(select(items.c.id)).scalars() if pk % 2 == 0]
+            with meter.phase():
+                conn.execute(stmt, [{"pk": pk} for pk in ids])
+                conn.commit()
+        return None
+
+    def memory(self, spec: Spec, meter: Meter) -> Result:
+        stmt = select(items)
+        with self.engine.connect() as conn:
+            with meter.memory():
+                rows = conn.execute(stmt).all()
+            return Checksum.of(rows)
+
+    def tree(self, spec: Spec, meter: Meter) -> Result:
+        dialect = self.engine.dialect
+        ordered = dialect.insert_executemany_returning_sort_by_parameter_order
+        with meter.phase():
+            with self.engine.begin() as conn:
+                pvalues = [{"name": pname} for pname, _ in spec.tree]
+                pids: Sequence[Any]
+                if ordered:
+                    stmt = insert(parents).returning(parents.c.id, sort_by_parameter_order=True)
+                    pids = conn.execute(stmt, pvalues).scalars().all()
+                else:
+                    pids = [
+                        conn.execute(insert(parents), v).inserted_primary_key[0]  # type: ignore[index]
+                        for v in pvalues
+                    ]
+                conn.execute(
+                    insert(children),
+                    [
+                        {"parent_id": pid, "name": c, "value": v}
+                        for pid, (_, kids) in zip(pids, spec.tree, strict=True)
+                        for c, v in kids
+                    ],
+                )
+        return None
+
+    def lazy(self, spec: Spec, meter: Meter) -> Result:
+        stmt = select(children).where(children.c.parent_id == bindparam("pid"))
+        with meter.phase():
+            with self.engine.connect() as conn:
+                loaded = [
+                    (p, conn.execute(stmt, {"pid": p.id}).all())
+                    for p in conn.execute(select(parents)).all()
+                ]
+        return TreeChecksum.of(
+            len(loaded), ((p.name, c.name, c.value) for p, kids in loaded for c in kids)
+        )
+
+
+# ---------------------------------------------------------------------------
+# Raw DB-API
+# ---------------------------------------------------------------------------
+
+
+class RawImpl(Impl):
+    """The driver itself: one persistent connection, opened outside timing
+    (as the engines' pools are), default driver settings."""
+
+    name = "raw"
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self.conn = backend.raw_connect()
+        q = backend.sql
+        cols = "id, name, value, score, note"
+        self.sql_insert = q("INSERT INTO bench_item (name, value, score, note) VALUES (?, ?, ?, ?)")
+        self.sql_all = f"SELECT {cols} FROM bench_item"
+        self.sql_get = q(f"SELECT {cols} FROM bench_item WHERE id = ?")
+        self.sql_update = q("UPDATE bench_item SET value = ? WHERE id = ?")
+        self.sql_delete = q("DELETE FROM bench_item WHERE id = ?")
+        self.sql_parent = q("INSERT INTO bench_parent (name) VALUES (?)")
+        self.sql_child = q("INSERT INTO bench_child (parent_id, name, value) VALUES (?, ?, ?)")
+        self.sql_children = q(
+            "SELECT id, parent_id, name, value FROM bench_child WHERE parent_id = ?"
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def after_error(self) -> None:
+        self.conn.rollback()
+
+    def _end(self) -> None:
+        # End the read transaction (psycopg/pymysql open one for SELECTs) so
+        # that the next reset is not blocked; never timed.
+        self.conn.rollback()
+
+    def insert(self, spec: Spec, meter: Meter) -> Result:
+        with meter.phase():
+            cur = self.conn.cursor()
+            cur.executemany(self.sql_insert, list(spec.items))
+            self.conn.commit()
+        return None
+
+    def load(self, spec: Spec, meter: Meter) -> Result:
+        with meter.phase():
+            cur = self.conn.cursor()
+            cur.execute(self.sql_all)
+            rows = cur.fetchall()
+        self._end()
+        return Checksum.of(rows)
+
+    load_select = load
+
+    def get(self, spec: Spec, meter: Meter) -> Result:
+        ids, sql = spec.get_ids, self.sql_get
+        cur = self.conn.cursor()
+        with meter.phase("miss"):
+            got = []
+            for i in ids:
+                cur.execute(sql, (i,))
+                got.append(cur.fetchone())
+        self._end()
+        by_id = {row[0]: row for row in got}
+        with meter.phase("hit"):
+            hits = [by_id[i] for i in ids]
+        _check_same(hits, got)
+        return Checksum.of(got)
+
+    def update(self, spec: Spec, meter: Meter) -> Result:
+        cur = self.conn.cursor()
+        cur.execute("SELECT id, value FROM bench_item")
+        current = cur.fetchall()
+        with meter.phase():
+            cur.executemany(self.sql_update, [(v + 1, pk) for pk, v in current])
+            self.conn.commit()
+        return None
+
+    def delete(self, spec: Spec, meter: Meter) -> Result:
+        cur = self.conn.cursor()
+        cur.execute("SELECT id FROM bench_item")
+        ids = [pk for (pk,) in cur.fetchall() if pk % 2 == 0]
+        with meter.phase():
+            cur.executemany(self.sql_delete, [(pk,) for pk in ids])
+            self.conn.commit()
+        return None
+
+    def memory(self, spec: Spec, meter: Meter) -> Result:
+        cur = self.conn.cursor()
+        with meter.memory():
+            cur.execute(self.sql_all)
+            rows = cur.fetchall()
+        self._end()
+        return Checksum.of(rows)
+
+    def tree(self, spec: Spec, meter: Meter) -> Result:
+        with meter.phase():
+            cur = self.conn.cursor()
+            if self.backend.name == "postgresql":
+                # psycopg 3: one pipelined executemany, RETURNING in input order
+                cur.executemany(
+                    self.sql_parent + " RETURNING id", [(p,) for p, _ in spec.tree], returning=True
+                )
+                pids = []
+                while True:
+                    pids.append(cur.fetchone()[0])
+                    if not cur.nextset():
+                        break
+            else:
+                pids = []
+                for pname, _ in spec.tree:
+                    cur.execute(self.sql_parent, (pname,))
+                    pids.append(cur.lastrowid)
+            cur.executemany(
+                self.sql_child,
+                [
+                    (pid, c, v)
+                    for pid, (_, kids) in zip(pids, spec.tree, strict=True)
+                    for c, v in kids
+                ],
+            )
+            self.conn.commit()
+        return None
+
+    def lazy(self, spec: Spec, meter: Meter) -> Result:
+        sql = self.sql_children
+        with meter.phase():
+            cur = self.conn.cursor()
+            cur.execute("SELECT id, name FROM bench_parent")
+            loaded = []
+            for p in cur.fetchall():
+                cur.execute(sql, (p[0],))
+                loaded.append((p, cur.fetchall()))
+        self._end()
+        return TreeChecksum.of(
+            len(loaded), ((p[1], c[2], c[3]) for p, kids in loaded for c in kids)
+        )
+
+
+IMPLS: dict[str, type[Impl]] = {
+    "datamapper": DatamapperImpl,
+    "sqlalchemy": SQLAlchemyORMImpl,
+    "core": CoreImpl,
+    "raw": RawImpl,
+}

@@ -1,0 +1,52 @@
+"""datamapper: a data-mapper ORM whose heart is the Session, built on SQLAlchemy Core.
+
+Map classes with :func:`declarative_base`, :class:`registry` or :func:`mapper`;
+load and change objects through a :class:`Session`; every change is written
+back in one ordered flush inside a transaction.
+"""
+
+from . import attributes, event, exc
+from .instance import attributes as _instance_attributes  # noqa: F401  (installs hooks)
+from .instance.state import InstanceState
+from .mapping import (
+    CascadeOptions,
+    ColumnProperty,
+    Mapper,
+    class_mapper,
+    clear_mappers,
+    column_property,
+    configure_mappers,
+    declarative_base,
+    deferred,
+    mapper,
+    registry,
+    synonym,
+    validates,
+)
+from .query import Query, select
+from .session import (
+    Session,
+    SessionTransaction,
+    create_session,
+    object_session,
+    sessionmaker,
+)
+from .util import (
+    inspect,
+    make_transient,
+    make_transient_to_detached,
+    object_mapper,
+    object_state,
+    was_deleted,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "Session",
+    "SessionTransaction", "attributes", "class_mapper", "clear_mappers", "column_property",
+    "configure_mappers", "create_session", "declarative_base", "deferred", "event", "exc",
+    "inspect", "make_transient", "make_transient_to_detached", "mapper", "object_mapper",
+    "object_session", "object_state", "registry", "select", "sessionmaker", "synonym",
+    "validates", "was_deleted",
+]

@@ -1,0 +1,92 @@
+"""Small helpers shared by every layer; imports nothing from datamapper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class _Symbol:
+    """A named singleton marker (NO_VALUE, NEVER_SET ...)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __reduce__(self) -> str:
+        return self.name
+
+
+NO_VALUE: Any = _Symbol("NO_VALUE")
+"""The attribute has no value loaded (never set, or not loaded)."""
+
+
+def describe(obj: object) -> str:
+    """A short human description of an object for error messages."""
+    cls = type(obj).__name__
+    try:
+        r = repr(obj)
+    except Exception:  # a broken __repr__ must not hide the real error
+        r = ""
+    if r.startswith("<") or not r:
+        return f"<{cls} at 0x{id(obj):x}>"
+    return r
+
+
+def to_list(x: Any) -> list[Any]:
+    if x is None:
+        return []
+    if isinstance(x, (list, tuple, set, frozenset)):
+        return list(x)
+    return [x]
+
+
+class IdentitySet:
+    """An ordered set of objects compared by identity (mapped objects may define ``__eq__``)."""
+
+    def __init__(self, items: Any = ()) -> None:
+        self._members: dict[int, Any] = {}
+        for o in items:
+            self._members[id(o)] = o
+
+    def add(self, obj: Any) -> None:
+        self._members[id(obj)] = obj
+
+    def discard(self, obj: Any) -> None:
+        self._members.pop(id(obj), None)
+
+    def __contains__(self, obj: object) -> bool:
+        return id(obj) in self._members
+
+    def __iter__(self) -> Any:
+        return iter(list(self._members.values()))
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __bool__(self) -> bool:
+        return bool(self._members)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, IdentitySet):
+            return self._members.keys() == other._members.keys()
+        try:
+            return self == IdentitySet(other)  # type: ignore[arg-type]
+        except TypeError:
+            return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def union(self, other: Any) -> IdentitySet:
+        out = IdentitySet(self)
+        for o in other:
+            out.add(o)
+        return out
+
+    __or__ = union
+
+    def __repr__(self) -> str:
+        return f"IdentitySet({list(self._members.values())!r})"

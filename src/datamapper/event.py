@@ -1,0 +1,162 @@
+"""Event registration: ``listen``, ``listens_for``, ``remove``, ``contains``.
+
+This module is generic: it knows nothing of sessions or mappers.  Higher
+layers own a :class:`Dispatch` per event target and register a *resolver*
+that turns a user-facing target (a Session, a sessionmaker, the Session
+class, a mapped class, a Mapper, a mapped attribute) into that Dispatch.
+Firing code calls ``dispatch.fire(name, ...)`` only when ``name in dispatch``
+so that an unobserved event costs one set lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import InvalidRequestError
+
+Listener = Callable[..., Any]
+
+
+class Dispatch:
+    """The listeners of one event target, with an optional parent target.
+
+    Listeners of the parent (for example the Session class) fire before the
+    target's own (for example one session).  ``active`` caches the names with
+    at least one listener here or in a parent.
+    """
+
+    __slots__ = ("kind", "names", "parents", "_own", "_children", "active", "__weakref__")
+
+    def __init__(
+        self, kind: str, names: frozenset[str], parents: tuple[Dispatch, ...] = ()
+    ) -> None:
+        self.kind = kind
+        self.names = names
+        self.parents = parents
+        self._own: dict[str, list[tuple[Listener, dict[str, Any]]]] = {}
+        self._children: list[Any] = []
+        self.active: frozenset[str] = frozenset()
+        for p in parents:
+            p._children.append(_weak(self))
+        self._refresh()
+
+    def _refresh(self) -> None:
+        names: set[str] = {n for n, ls in self._own.items() if ls}
+        for p in self.parents:
+            names |= p.active
+        self.active = frozenset(names)
+        alive = []
+        for ref in self._children:
+            child = ref()
+            if child is not None:
+                child._refresh()
+                alive.append(ref)
+        self._children = alive
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.active
+
+    def listeners(self, name: str) -> list[tuple[Listener, dict[str, Any]]]:
+        out: list[tuple[Listener, dict[str, Any]]] = []
+        for p in self.parents:
+            out.extend(p.listeners(name))
+        out.extend(self._own.get(name, ()))
+        return out
+
+    def fire(self, name: str, *args: Any, **kw: Any) -> None:
+        for fn, _opts in self.listeners(name):
+            fn(*args, **kw)
+
+    def fire_retval(self, name: str, value: Any, *args: Any) -> Any:
+        """Fire listeners that may replace ``value`` (attribute ``set``/``append``)."""
+        for fn, opts in self.listeners(name):
+            result = fn(*args[:1], value, *args[1:])
+            if opts.get("retval"):
+                value = result
+        return value
+
+    def add(self, name: str, fn: Listener, opts: dict[str, Any]) -> None:
+        if name not in self.names:
+            raise InvalidRequestError(
+                f"Can't listen for {name!r} on a {self.kind}: no such event; "
+                f"the {self.kind} events are {', '.join(sorted(self.names))}"
+            )
+        lst = self._own.setdefault(name, [])
+        if opts.get("insert"):
+            lst.insert(0, (fn, opts))
+        else:
+            lst.append((fn, opts))
+        self._refresh()
+
+    def discard(self, name: str, fn: Listener) -> bool:
+        lst = self._own.get(name, [])
+        for i, (f, _o) in enumerate(lst):
+            if f is fn:
+                del lst[i]
+                self._refresh()
+                return True
+        return False
+
+    def has_own(self, name: str, fn: Listener) -> bool:
+        return any(f is fn for f, _o in self._own.get(name, ()))
+
+
+def _weak(d: Dispatch) -> Any:
+    import weakref
+
+    return weakref.ref(d)
+
+
+Resolver = Callable[[Any, str, dict[str, Any]], "list[Dispatch] | None"]
+_resolvers: list[Resolver] = []
+
+
+def register_resolver(fn: Resolver) -> None:
+    """Let a higher layer say which Dispatch(es) a user-facing target means."""
+    _resolvers.append(fn)
+
+
+def _resolve(target: Any, name: str, kw: dict[str, Any]) -> list[Dispatch]:
+    for r in reversed(_resolvers):
+        found = r(target, name, kw)
+        if found is not None:
+            return found
+    raise InvalidRequestError(
+        f"Can't listen for {name!r} on {target!r}: it is not an event target; "
+        "listen on a Session, sessionmaker, the Session class, a mapped class, "
+        "a Mapper or a mapped attribute"
+    )
+
+
+def listen(target: Any, identifier: str, fn: Listener, **kw: Any) -> None:
+    """Call ``fn`` whenever event ``identifier`` happens on ``target``."""
+    for d in _resolve(target, identifier, kw):
+        d.add(identifier, fn, kw)
+
+
+def listens_for(target: Any, identifier: str, **kw: Any) -> Callable[[Listener], Listener]:
+    """Decorator form of :func:`listen`."""
+
+    def deco(fn: Listener) -> Listener:
+        listen(target, identifier, fn, **kw)
+        return fn
+
+    return deco
+
+
+def remove(target: Any, identifier: str, fn: Listener) -> None:
+    """Undo a :func:`listen`; raises if it was never registered."""
+    removed = False
+    for d in _resolve(target, identifier, {}):
+        removed = d.discard(identifier, fn) or removed
+    if not removed:
+        raise InvalidRequestError(
+            f"Can't remove listener {fn!r} for {identifier!r} on {target!r}: "
+            "it is not registered there"
+        )
+
+
+def contains(target: Any, identifier: str, fn: Listener) -> bool:
+    """True if ``fn`` listens for ``identifier`` on ``target``."""
+    return any(d.has_own(identifier, fn) for d in _resolve(target, identifier, {}))

@@ -1,0 +1,101 @@
+"""Exceptions raised by datamapper.
+
+Core's exception classes that apply to the ORM are re-exported so that users
+can catch everything from one module; the ORM-specific ones subclass the
+fitting Core class.  Every module of the package raises from here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import (
+    ArgumentError,
+    CircularDependencyError,
+    DBAPIError,
+    IntegrityError,
+    InvalidRequestError,
+    MultipleResultsFound,
+    NoReferencedTableError,
+    NoResultFound,
+    OperationalError,
+    PendingRollbackError,
+    ResourceClosedError,
+    SQLAlchemyError,
+    UnboundExecutionError,
+)
+
+__all__ = [
+    "ArgumentError",
+    "CircularDependencyError",
+    "CommitOutcomeUnknownError",
+    "DBAPIError",
+    "DetachedInstanceError",
+    "FlushError",
+    "IntegrityError",
+    "InvalidRequestError",
+    "MultipleResultsFound",
+    "NoReferencedTableError",
+    "NoResultFound",
+    "ObjectDeletedError",
+    "ObjectDereferencedError",
+    "OperationalError",
+    "PendingRollbackError",
+    "ResourceClosedError",
+    "SQLAlchemyError",
+    "StaleDataError",
+    "UnboundExecutionError",
+    "UnmappedClassError",
+    "UnmappedColumnError",
+    "UnmappedError",
+    "UnmappedInstanceError",
+]
+
+
+class FlushError(InvalidRequestError):
+    """The unit of work could not be written: the session's contents are inconsistent."""
+
+
+class StaleDataError(SQLAlchemyError):
+    """An UPDATE or DELETE matched a different number of rows than the session expected."""
+
+
+class ObjectDeletedError(InvalidRequestError):
+    """An expired attribute was loaded, but the object's row no longer exists."""
+
+
+class DetachedInstanceError(SQLAlchemyError):
+    """An operation needs the object's Session, but the object is not in one."""
+
+
+class UnmappedError(InvalidRequestError):
+    """Base for errors about classes or objects that are not mapped."""
+
+
+class UnmappedInstanceError(UnmappedError):
+    """An object was given whose class has no mapper."""
+
+
+class UnmappedClassError(UnmappedError):
+    """A class was given that has no mapper."""
+
+
+class UnmappedColumnError(InvalidRequestError):
+    """A column was named that the mapper does not map."""
+
+
+class ObjectDereferencedError(SQLAlchemyError):
+    """An operation needed an object that has already been garbage collected."""
+
+
+class CommitOutcomeUnknownError(OperationalError):
+    """The connection was lost while COMMIT was in flight.
+
+    The server may or may not have committed.  datamapper never re-issues the
+    COMMIT nor replays the flush; check the data and decide.
+    """
+
+    def __init__(self, message: str, orig: BaseException | None) -> None:
+        super().__init__(message, None, orig if orig is not None else Exception(message))
+        self._dm_message = message
+
+    def __str__(self) -> str:
+        return self._dm_message

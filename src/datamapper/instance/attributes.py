@@ -1,0 +1,369 @@
+"""Attribute instrumentation and history.
+
+The instance layer installs, on each mapped class, the mapping layer's
+:class:`QueryableAttribute` descriptors (non-data: reads of loaded values
+are plain ``__dict__`` hits) and a ``__setattr__``/``__delattr__`` pair that
+routes writes of mapped attributes to an *impl* that records history.  The
+public helpers (``get_history``, ``set_committed_value``, ``flag_modified``
+...) live here too.  Plain Python: no SQLAlchemy import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from .._util import NO_VALUE, describe
+from ..exc import InvalidRequestError
+from ..mapping.attributes import QueryableAttribute
+from ..mapping.mapper import Mapper, instrumentation_hooks, uninstrumentation_hooks
+from .state import STATE_ATTR, InstanceState, _sessions, detached_error, instance_state
+
+PASSIVE_OFF = False
+PASSIVE_NO_INITIALIZE = True
+
+
+class History(NamedTuple):
+    """Changes to one attribute since it was loaded: added, unchanged and deleted values."""
+
+    added: Any
+    unchanged: Any
+    deleted: Any
+
+    def __bool__(self) -> bool:
+        return not self.empty()
+
+    def empty(self) -> bool:
+        return not self.added and not self.deleted and not self.unchanged
+
+    def has_changes(self) -> bool:
+        return bool(self.added or self.deleted)
+
+    def sum(self) -> list[Any]:
+        return list(self.added or ()) + list(self.unchanged or ()) + list(self.deleted or ())
+
+    def non_added(self) -> list[Any]:
+        return list(self.unchanged or ()) + list(self.deleted or ())
+
+    def non_deleted(self) -> list[Any]:
+        return list(self.added or ()) + list(self.unchanged or ())
+
+
+HISTORY_BLANK = History((), (), ())
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    """``a == b`` that treats SQL expressions and odd ``__eq__`` results as 'different'."""
+    if a is b:
+        return True
+    try:
+        r = a == b
+    except Exception:
+        return False
+    return r is True
+
+
+class ScalarImpl:
+    """Reads of missing values and writes of one column-mapped attribute."""
+
+    __slots__ = ("key", "mapper", "attr", "validator", "active_history", "plain")
+
+    def __init__(self, mapper: Mapper, key: str, attr: QueryableAttribute) -> None:
+        self.key = key
+        self.mapper = mapper
+        self.attr = attr
+        v = mapper.validators.get(key)
+        self.validator: Callable[..., Any] | None = v[0] if v else None
+        self.active_history = bool(getattr(attr.prop, "active_history", False))
+        self.plain = self.validator is None
+
+    def get_missing(self, obj: Any) -> Any:
+        """The value of an attribute that is not in ``obj.__dict__``."""
+        d = obj.__dict__
+        state = d.get(STATE_ATTR)
+        if state is None or state.key is None:
+            return None
+        load_missing(state, self.key)
+        return d.get(self.key)
+
+    def set(self, obj: Any, value: Any) -> None:
+        d = obj.__dict__
+        state = d.get(STATE_ATTR)
+        if state is None:
+            state = instance_state(obj)
+        key = self.key
+        if not self.plain:
+            value = self.validator(obj, key, value)  # type: ignore[misc]
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "set" in dispatch:
+            old_for_event = d.get(key, NO_VALUE)
+            value = dispatch.fire_retval("set", value, obj, old_for_event, self.attr)
+        if state.key is None:
+            # transient or pending: the INSERT writes whatever is there
+            d[key] = value
+            state.modified = True
+            return
+        cs = state.committed_state
+        if key not in cs:
+            old = d.get(key, NO_VALUE)
+            if old is NO_VALUE and self.active_history and state.session_id is not None:
+                load_missing(state, key)
+                old = d.get(key, NO_VALUE)
+            cs[key] = old
+        d[key] = value
+        if state.expired_attributes and key in state.expired_attributes:
+            state.loaded((key,))
+        state.modified_event(obj)
+
+    def delete(self, obj: Any) -> None:
+        d = obj.__dict__
+        state = instance_state(obj)
+        key = self.key
+        if key not in d and (state.key is None or key not in state.mapper._expire_keys):
+            raise AttributeError(
+                f"Can't delete attribute {key!r} of {describe(obj)}: it has no value"
+            )
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "remove" in dispatch:
+            dispatch.fire("remove", obj, d.get(key), self.attr)
+        if state.key is None:
+            d.pop(key, None)
+            return
+        state.committed_state.setdefault(key, d.get(key, NO_VALUE))
+        d.pop(key, None)
+        if state.expired_attributes and key in state.expired_attributes:
+            state.loaded((key,))
+        state.modified_event(obj)
+
+    def history(self, state: InstanceState, passive: bool = True) -> History:
+        obj = state.obj()
+        d = obj.__dict__ if obj is not None else {}
+        key = self.key
+        current = d.get(key, NO_VALUE)
+        if state.key is None:
+            return History([current], (), ()) if current is not NO_VALUE else HISTORY_BLANK
+        cs = state.committed_state
+        if key not in cs:
+            if current is NO_VALUE and not passive and state.session_id is not None:
+                load_missing(state, key)
+                current = d.get(key, NO_VALUE)
+            return HISTORY_BLANK if current is NO_VALUE else History((), [current], ())
+        original = cs[key]
+        if current is not NO_VALUE and original is not NO_VALUE and values_equal(current, original):
+            return History((), [current], ())
+        deleted = () if original is NO_VALUE else [original]
+        if current is NO_VALUE:
+            return History((), (), deleted)
+        return History([current], (), deleted)
+
+
+class SynonymImpl:
+    """Reads and writes go to another attribute."""
+
+    __slots__ = ("key", "target", "attr")
+
+    def __init__(self, key: str, target: str, attr: QueryableAttribute) -> None:
+        self.key = key
+        self.target = target
+        self.attr = attr
+
+    def get_missing(self, obj: Any) -> Any:
+        return getattr(obj, self.target)
+
+    def set(self, obj: Any, value: Any) -> None:
+        setattr(obj, self.target, value)
+
+    def delete(self, obj: Any) -> None:
+        delattr(obj, self.target)
+
+    def history(self, state: InstanceState, passive: bool = True) -> History:
+        return get_state_history(state, self.target, passive)
+
+
+def load_missing(state: InstanceState, key: str) -> None:
+    """Load an unloaded attribute of a persistent object through its session."""
+    sess = _sessions.get(state.session_id) if state.session_id is not None else None
+    if sess is None:
+        raise detached_error(state, key)
+    sess._load_attributes(state, key)
+
+
+# -- instrumentation ---------------------------------------------------------
+def instrument(mapper: Mapper) -> None:
+    """Install descriptors and the write hooks on ``mapper.class_``."""
+    cls = mapper.class_
+    impls: dict[str, Any] = getattr(mapper, "_impls", {})
+    mapper._impls = impls  # type: ignore[attr-defined]  # per-mapper impl table
+    for key, prop in mapper._props.items():
+        if key in impls:
+            continue
+        existing = cls.__dict__.get(key)
+        attr = QueryableAttribute(cls, key, prop, mapper)
+        if prop.is_synonym:
+            impl: Any = SynonymImpl(key, prop.name, attr)  # type: ignore[attr-defined]
+        elif prop.is_relationship:
+            impl = prop.make_impl(mapper, key, attr)  # type: ignore[attr-defined]
+        else:
+            impl = ScalarImpl(mapper, key, attr)
+        attr.impl = impl
+        impls[key] = impl
+        if existing is not None and not isinstance(existing, QueryableAttribute):
+            mapper.__dict__.setdefault("_dm_replaced", {})[key] = existing
+        setattr(cls, key, attr)
+    if "_dm_instrumented" in cls.__dict__:
+        return
+    saved = {n: cls.__dict__[n] for n in ("__setattr__", "__delattr__", "__init__")
+             if n in cls.__dict__}
+    mapper._dm_saved = saved  # type: ignore[attr-defined]
+    parent_setattr = super(cls, cls).__setattr__  # type: ignore[misc]
+    parent_delattr = super(cls, cls).__delattr__  # type: ignore[misc]
+    get_impl = impls.get
+
+    def __setattr__(self: Any, key: str, value: Any) -> None:  # noqa: N807
+        impl = get_impl(key)
+        if impl is None:
+            parent_setattr(self, key, value)
+        else:
+            impl.set(self, value)
+
+    def __delattr__(self: Any, key: str) -> None:  # noqa: N807
+        impl = get_impl(key)
+        if impl is None:
+            parent_delattr(self, key)
+        else:
+            impl.delete(self)
+
+    original_init = cls.__init__
+    dispatch = mapper.dispatch
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        if "init" in dispatch.active or "init_failure" in dispatch.active:
+            instance_state(self)
+            dispatch.fire("init", self, args, kwargs)
+            try:
+                original_init(self, *args, **kwargs)
+            except BaseException:
+                if "init_failure" in dispatch:
+                    dispatch.fire("init_failure", self, args, kwargs)
+                raise
+            return
+        original_init(self, *args, **kwargs)
+
+    __init__.__doc__ = original_init.__doc__
+    cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
+    cls.__delattr__ = __delattr__  # type: ignore[method-assign,assignment]
+    cls.__init__ = __init__  # type: ignore[misc]
+    cls._dm_instrumented = True  # type: ignore[attr-defined]
+
+
+def uninstrument(mapper: Mapper) -> None:
+    cls = mapper.class_
+    for key in list(getattr(mapper, "_impls", {})):
+        if isinstance(cls.__dict__.get(key), QueryableAttribute):
+            delattr(cls, key)
+    for key, value in mapper.__dict__.get("_dm_replaced", {}).items():
+        setattr(cls, key, value)
+    for n in ("__setattr__", "__delattr__", "__init__", "_dm_instrumented"):
+        if n in cls.__dict__:
+            delattr(cls, n)
+    for n, v in getattr(mapper, "_dm_saved", {}).items():
+        setattr(cls, n, v)
+
+
+instrumentation_hooks.append(instrument)
+uninstrumentation_hooks.append(uninstrument)
+
+
+# -- public helpers -----------------------------------------------------------
+def _impl(obj: Any, key: str) -> Any:
+    state = instance_state(obj)
+    impl = getattr(state.mapper, "_impls", {}).get(key)
+    if impl is None:
+        raise InvalidRequestError(
+            f"{type(obj).__name__} has no mapped attribute {key!r}; mapped attributes are "
+            f"{', '.join(sorted(state.mapper._props))}"
+        )
+    return impl
+
+
+def get_state_history(state: InstanceState, key: str, passive: bool = True) -> History:
+    impl = getattr(state.mapper, "_impls", {}).get(key)
+    if impl is None:
+        raise InvalidRequestError(
+            f"{state.mapper.class_.__name__} has no mapped attribute {key!r}"
+        )
+    return impl.history(state, passive)  # type: ignore[no-any-return]
+
+
+def get_history(obj: Any, key: str, passive: Any = PASSIVE_OFF) -> History:
+    """The :class:`History` of attribute ``key`` of ``obj``.
+
+    With the default ``passive=False`` an unloaded attribute of a persistent
+    object is loaded first; pass ``passive=True`` to report it as empty.
+    """
+    return get_state_history(instance_state(obj), key, bool(passive))
+
+
+def set_attribute(obj: Any, key: str, value: Any, initiator: Any = None) -> None:
+    """Set an attribute with full event and history handling."""
+    _impl(obj, key).set(obj, value)
+
+
+def get_attribute(obj: Any, key: str) -> Any:
+    _impl(obj, key)
+    return getattr(obj, key)
+
+
+def del_attribute(obj: Any, key: str) -> None:
+    _impl(obj, key).delete(obj)
+
+
+def set_committed_value(obj: Any, key: str, value: Any) -> None:
+    """Store ``value`` as if it had been loaded: no history, no flush."""
+    impl = _impl(obj, key)
+    state = instance_state(obj)
+    if hasattr(impl, "set_committed"):
+        impl.set_committed(state, obj, value)
+    else:
+        obj.__dict__[key] = value
+    state.committed_state.pop(key, None)
+    state.loaded((key,))
+    if not state.committed_state and state.modified and state.key is not None:
+        state.modified = False
+        state._drop_modified()
+
+
+def flag_modified(obj: Any, key: str) -> None:
+    """Mark attribute ``key`` changed so the next flush writes it."""
+    impl = _impl(obj, key)
+    state = instance_state(obj)
+    d = obj.__dict__
+    if key not in d:
+        raise InvalidRequestError(
+            f"Can't flag attribute {key!r} of {describe(obj)} modified: it is not loaded; "
+            "load or set it first"
+        )
+    if state.key is not None:
+        state.committed_state.setdefault(key, NO_VALUE)
+        state.modified_event(obj)
+    else:
+        state.modified = True
+    dispatch = impl.attr.dispatch
+    if dispatch is not None and "modified" in dispatch:
+        dispatch.fire("modified", obj, impl.attr)
+
+
+def flag_dirty(obj: Any) -> None:
+    """Mark ``obj`` dirty without changing any attribute (fires before_flush handling)."""
+    state = instance_state(obj)
+    state.modified = True
+    if state.key is not None:
+        state.modified_event(obj)
+
+
+def init_collection(obj: Any, key: str) -> Any:
+    """Create, install and return an empty collection for relationship ``key``."""
+    impl = _impl(obj, key)
+    if not hasattr(impl, "init_collection"):
+        raise InvalidRequestError(f"{type(obj).__name__}.{key} is not a collection")
+    return impl.init_collection(instance_state(obj), obj)

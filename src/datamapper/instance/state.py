@@ -1,0 +1,312 @@
+"""Per-object bookkeeping: :class:`InstanceState` and the session registry.
+
+One InstanceState lives in each mapped object's ``__dict__`` under
+``_dm_state``.  It records facts (identity key, owning session id, original
+values of changed attributes, expired attribute names, whether a flush
+deleted the row) and *computes* the lifecycle from them.  This module is
+plain Python: no SQLAlchemy import.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from .._util import NO_VALUE, describe
+from ..exc import DetachedInstanceError, ObjectDereferencedError, UnmappedInstanceError
+
+STATE_ATTR = "_dm_state"
+
+# session id -> Session; sessions register themselves here (weakly)
+_sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+
+
+class InstanceState:
+    """What the ORM knows about one mapped object."""
+
+    __slots__ = (
+        "obj", "mapper", "key", "session_id", "committed_state", "expired_attributes",
+        "modified", "_strong", "_deleted", "insert_order", "_extra", "__weakref__",
+    )
+
+    def __init__(self, obj: Any, mapper: Any) -> None:
+        self.obj: Any = weakref.ref(obj)
+        self.mapper = mapper
+        self.key: tuple[Any, ...] | None = None
+        self.session_id: int | None = None
+        # original values of attributes changed since load/flush; NO_VALUE = unknown
+        self.committed_state: dict[str, Any] = {}
+        # names of attributes to load on next access; a shared frozenset when all expired
+        self.expired_attributes: Any = _EMPTY
+        self.modified = False
+        self._strong: Any = None
+        self._deleted = False
+        self.insert_order = 0
+        self._extra: dict[str, Any] | None = None
+
+    # -- lifecycle, computed -------------------------------------------------
+    @property
+    def transient(self) -> bool:
+        return self.key is None and self.session_id is None
+
+    @property
+    def pending(self) -> bool:
+        return self.key is None and self.session_id is not None
+
+    @property
+    def persistent(self) -> bool:
+        return self.key is not None and self.session_id is not None and not self._deleted
+
+    @property
+    def deleted(self) -> bool:
+        return self.key is not None and self.session_id is not None and self._deleted
+
+    @property
+    def detached(self) -> bool:
+        return self.key is not None and self.session_id is None
+
+    @property
+    def was_deleted(self) -> bool:
+        return self._deleted
+
+    @property
+    def has_identity(self) -> bool:
+        return self.key is not None
+
+    @property
+    def identity_key(self) -> tuple[Any, ...] | None:
+        return self.key
+
+    @property
+    def identity(self) -> tuple[Any, ...] | None:
+        return None if self.key is None else self.key[1]
+
+    @property
+    def identity_token(self) -> Any:
+        return None if self.key is None else self.key[2]
+
+    @property
+    def object(self) -> Any:
+        return self.obj()
+
+    @property
+    def dict(self) -> dict[str, Any]:
+        o = self.obj()
+        return o.__dict__ if o is not None else {}
+
+    @property
+    def class_(self) -> type:
+        return self.mapper.class_  # type: ignore[no-any-return]
+
+    @property
+    def session(self) -> Any:
+        if self.session_id is None:
+            return None
+        return _sessions.get(self.session_id)
+
+    @property
+    def async_session(self) -> Any:
+        return None
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.extra().setdefault("info", {})
+
+    def extra(self) -> dict[str, Any]:
+        if self._extra is None:
+            self._extra = {}
+        return self._extra
+
+    @property
+    def expired(self) -> bool:
+        return bool(self.expired_attributes)
+
+    @property
+    def unloaded(self) -> set[str]:
+        """Mapped attributes with no value in the object's ``__dict__``."""
+        d = self.dict
+        return {k for k in self.mapper._expire_keys if k not in d}
+
+    @property
+    def unmodified(self) -> set[str]:
+        return set(self.mapper._expire_keys) - set(self.committed_state)
+
+    def unmodified_intersection(self, keys: Iterable[str]) -> set[str]:
+        return {k for k in keys if k not in self.committed_state}
+
+    @property
+    def attrs(self) -> _AttrsView:
+        return _AttrsView(self)
+
+    @property
+    def mapper_(self) -> Any:
+        return self.mapper
+
+    # -- transitions (called by the session and loading layers) --------------
+    def strong_obj(self) -> Any:
+        o = self.obj()
+        if o is None:
+            raise ObjectDereferencedError(
+                f"Can't use the {self.mapper.class_.__name__} with key {self.key}: it has been "
+                "garbage collected; keep a reference to objects you work with"
+            )
+        return o
+
+    def modified_event(self, obj: Any) -> None:
+        """Note that ``obj`` now has unflushed changes; its session holds it strongly."""
+        if not self.modified:
+            self.modified = True
+            if self.session_id is not None:
+                self._strong = obj
+                sess = _sessions.get(self.session_id)
+                if sess is not None:
+                    sess._identity_map._modified.add(self)
+
+    def expire(self, keys: Iterable[str] | None = None) -> None:
+        """Forget loaded values of ``keys`` (all mapped attributes when None)."""
+        obj = self.obj()
+        if obj is None:
+            return
+        d = obj.__dict__
+        mapper = self.mapper
+        if keys is None:
+            for k in mapper._expire_keys:
+                d.pop(k, None)
+            self.expired_attributes = mapper._expire_keys
+            self.committed_state = {}
+            if self.modified:
+                self.modified = False
+                self._drop_modified()
+        else:
+            keys = set(keys)
+            for k in keys:
+                d.pop(k, None)
+                self.committed_state.pop(k, None)
+            exp = set(self.expired_attributes)
+            exp.update(keys & mapper._expire_keys)
+            self.expired_attributes = exp
+            if self.modified and not self.committed_state:
+                self.modified = False
+                self._drop_modified()
+        if "expire" in mapper.dispatch:
+            mapper.dispatch.fire("expire", obj, None if keys is None else keys)
+
+    def _drop_modified(self) -> None:
+        if self.session_id is not None:
+            sess = _sessions.get(self.session_id)
+            if sess is not None:
+                sess._identity_map._modified.discard(self)
+                if sess._identity_map.weak and self.key is not None:
+                    self._strong = None
+
+    def commit_all(self) -> None:
+        """The object's current values are now what the database holds."""
+        self.committed_state = {}
+        self.modified = False
+
+    def loaded(self, keys: Iterable[str]) -> None:
+        if self.expired_attributes:
+            rest = set(self.expired_attributes).difference(keys)
+            self.expired_attributes = rest if rest else _EMPTY
+
+    def __repr__(self) -> str:
+        o = self.obj()
+        return f"<InstanceState of {describe(o) if o is not None else 'a dead object'}>"
+
+
+_EMPTY: frozenset[str] = frozenset()
+
+
+class AttributeState:
+    """``inspect(obj).attrs[name]``: one attribute's value and history."""
+
+    def __init__(self, state: InstanceState, key: str) -> None:
+        self.state = state
+        self.key = key
+
+    @property
+    def value(self) -> Any:
+        return getattr(self.state.strong_obj(), self.key)
+
+    @property
+    def loaded_value(self) -> Any:
+        return self.state.dict.get(self.key, NO_VALUE)
+
+    @property
+    def history(self) -> Any:
+        from .attributes import get_state_history
+
+        return get_state_history(self.state, self.key)
+
+    def load_history(self) -> Any:
+        from .attributes import get_state_history
+
+        return get_state_history(self.state, self.key, passive=False)
+
+
+class _AttrsView:
+    def __init__(self, state: InstanceState) -> None:
+        self._state = state
+
+    def __getitem__(self, key: str) -> AttributeState:
+        if key not in self._state.mapper._props:
+            raise KeyError(key)
+        return AttributeState(self._state, key)
+
+    def __getattr__(self, key: str) -> AttributeState:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __iter__(self) -> Any:
+        return (AttributeState(self._state, k) for k in self._state.mapper._props)
+
+    def keys(self) -> list[str]:
+        return list(self._state.mapper._props)
+
+    def items(self) -> list[tuple[str, AttributeState]]:
+        return [(k, AttributeState(self._state, k)) for k in self._state.mapper._props]
+
+    def __len__(self) -> int:
+        return len(self._state.mapper._props)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._state.mapper._props
+
+
+def instance_state(obj: Any) -> InstanceState:
+    """The InstanceState of a mapped object (created on first need)."""
+    try:
+        return obj.__dict__[STATE_ATTR]  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    except AttributeError:
+        raise UnmappedInstanceError(
+            f"Can't use {describe(obj)}: it is not an instance of a mapped class"
+        ) from None
+    mapper = type(obj).__dict__.get("_dm_mapper")
+    if mapper is None:
+        raise UnmappedInstanceError(
+            f"Can't use {describe(obj)}: class {type(obj).__name__} is not mapped; map it with "
+            "declarative_base(), registry.map_imperatively() or mapper()"
+        )
+    state = InstanceState(obj, mapper)
+    obj.__dict__[STATE_ATTR] = state
+    return state
+
+
+def state_or_none(obj: Any) -> InstanceState | None:
+    try:
+        return instance_state(obj)
+    except UnmappedInstanceError:
+        return None
+
+
+def detached_error(state: InstanceState, key: str) -> DetachedInstanceError:
+    return DetachedInstanceError(
+        f"Can't load attribute {key!r} of {describe(state.obj())}: the object is detached "
+        "from its Session (its value was expired or never loaded); add it to a Session "
+        "with session.add() or merge() before reading it"
+    )

@@ -1,0 +1,7 @@
+"""Loading layer: rows to objects through the identity map, and loaders for
+unloaded attributes."""
+
+from .rows import EntityLoader, load_attributes_stmt, populate_state
+from .rows import instances as instances
+
+__all__ = ["EntityLoader", "instances", "load_attributes_stmt", "populate_state"]

@@ -1,0 +1,176 @@
+"""Rows -> objects.
+
+Callers: the query layer (results of SELECTs) and the session (``get``,
+loading expired attributes, ``refresh``).  An :class:`EntityLoader` knows
+where one mapper's columns sit in a row; ``instances`` turns rows into
+objects, reusing the object already in the identity map for a key (its
+unflushed changes kept) unless ``populate_existing`` asks to overwrite it.
+A new object is made without ``__init__``: its ``__dict__`` is filled in
+one step and its state is created already keyed and attached.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.sql import Select
+
+from ..instance.state import STATE_ATTR, InstanceState
+from ..mapping.mapper import Mapper
+
+_new_state = InstanceState.__new__
+_EMPTY: frozenset[str] = frozenset()
+
+
+class EntityLoader:
+    """Turns a slice of each row into one mapped object."""
+
+    def __init__(self, mapper: Mapper, offset: int = 0, props: Sequence[Any] | None = None) -> None:
+        self.mapper = mapper
+        self.props = tuple(props) if props is not None else mapper._load_props
+        self.keys = tuple(p.key for p in self.props)
+        self.columns = [p.columns[0] for p in self.props]
+        self.offset = offset
+        pos = {p.key: i for i, p in enumerate(self.props)}
+        missing = [k for k in mapper._pk_keys if k not in pos]
+        if missing:
+            raise ValueError(f"primary key attributes {missing} not loaded")
+        self.pk_positions = tuple(offset + pos[k] for k in mapper._pk_keys)
+        self.width = len(self.props)
+        # attributes not in this load stay unloaded (expired) on new objects
+        self.unloaded = mapper._expire_keys.difference(self.keys) - _relationship_keys(mapper)
+        self.deferred = frozenset(self.unloaded & mapper._deferred_keys)
+
+
+def _relationship_keys(mapper: Mapper) -> frozenset[str]:
+    return frozenset(k for k, p in mapper._props.items() if p.is_relationship)
+
+
+def instances(
+    session: Any,
+    loader: EntityLoader,
+    rows: Iterable[Sequence[Any]],
+    populate_existing: bool = False,
+    identity_token: Any = None,
+) -> list[Any]:
+    """One object per row (None where the row's key is all NULL)."""
+    mapper = loader.mapper
+    imap = session._identity_map
+    imap_get = imap._dict.get
+    imap_dict = imap._dict
+    weak = imap.weak
+    gone = imap._gone if weak else None
+    KeyedRef = weakref.KeyedRef  # noqa: N806
+    cls = mapper.class_
+    new_obj = cls.__new__
+    keys = loader.keys
+    offset = loader.offset
+    width = loader.width
+    pkpos = loader.pk_positions
+    single = len(pkpos) == 1
+    p0 = pkpos[0]
+    sid = session.hash_key
+    unloaded = loader.unloaded or _EMPTY
+    dispatch = mapper.dispatch
+    fire_load = "load" in dispatch
+    always_refresh = mapper.always_refresh or populate_existing
+    loaded_now: list[Any] = []
+    out: list[Any] = []
+    append = out.append
+    for row in rows:
+        if single:
+            pkv = row[p0]
+            if pkv is None:
+                append(None)
+                continue
+            ident: tuple[Any, ...] = (pkv,)
+        else:
+            ident = tuple([row[p] for p in pkpos])
+            if None in ident and all(v is None for v in ident):
+                append(None)
+                continue
+        key = (cls, ident, identity_token)
+        state = imap_get(key)
+        if state is not None:
+            obj = state.obj()
+            if obj is not None:
+                if always_refresh or state.expired_attributes:
+                    values = row if offset == 0 and width == len(row) else row[offset:offset + width]
+                    populate_state(state, obj, keys, values, overwrite=always_refresh)
+                append(obj)
+                continue
+        obj = new_obj(cls)
+        d = obj.__dict__
+        if offset == 0 and width == len(row):
+            d.update(zip(keys, row))
+        else:
+            d.update(zip(keys, row[offset:offset + width]))
+        state = _new_state(InstanceState)
+        state.mapper = mapper
+        state.key = key
+        state.session_id = sid
+        state.committed_state = {}
+        state.expired_attributes = unloaded
+        state.modified = False
+        state._deleted = False
+        state.insert_order = 0
+        state._extra = None
+        if weak:
+            state.obj = KeyedRef(obj, gone, key)
+            state._strong = None
+        else:
+            state.obj = weakref.ref(obj)
+            state._strong = obj
+        d[STATE_ATTR] = state
+        imap_dict[key] = state
+        if fire_load:
+            loaded_now.append(obj)
+        append(obj)
+    for obj in loaded_now:
+        dispatch.fire("load", obj, None)
+    return out
+
+
+def populate_state(
+    state: InstanceState,
+    obj: Any,
+    keys: Sequence[str],
+    values: Sequence[Any],
+    overwrite: bool,
+) -> None:
+    """Fill an existing object's unloaded attributes (or all, with ``overwrite``).
+
+    Attributes with unflushed changes are never overwritten.
+    """
+    d = obj.__dict__
+    cs = state.committed_state
+    if overwrite:
+        for k, v in zip(keys, values, strict=False):
+            if k not in cs:
+                d[k] = v
+        state.expired_attributes = _remaining(state, keys)
+    else:
+        exp = state.expired_attributes
+        for k, v in zip(keys, values, strict=False):
+            if k in exp and k not in d:
+                d[k] = v
+        state.expired_attributes = _remaining(state, keys)
+
+
+def _remaining(state: InstanceState, keys: Sequence[str]) -> Any:
+    exp = state.expired_attributes
+    if not exp:
+        return _EMPTY
+    rest = set(exp).difference(keys)
+    return rest if rest else _EMPTY
+
+
+def load_attributes_stmt(mapper: Mapper, keys: Iterable[str]) -> tuple[Select[Any], list[Any]]:
+    """A SELECT of the columns for ``keys`` of one row, by primary-key bind parameters."""
+    props = [mapper._props[k] for k in keys]
+    cols = [p.columns[0] for p in props]
+    where = and_(*[c == bindparam("_dm_pk_" + str(i)) for i, c in enumerate(mapper.primary_key)])
+    return select(*cols).where(where), props

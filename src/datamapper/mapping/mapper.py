@@ -1,0 +1,523 @@
+"""The :class:`Mapper`: how one class maps to one table.
+
+A Mapper is configuration: it owns the column and relationship properties,
+the primary key, and the per-mapper lookup tables that the loading and
+persistence layers use on their hot paths (column order, primary-key
+positions).  Instrumenting the class (descriptors, ``__setattr__``) is done by
+the instance layer through :data:`instrumentation_hooks`, since this layer
+must not import it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import Column, Table
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql.elements import ColumnElement
+
+from .. import event
+from ..exc import UnmappedClassError
+from .attributes import QueryableAttribute
+from .properties import ColumnProperty, MapperProperty, SynonymProperty
+
+MAPPER_EVENTS = frozenset(
+    {
+        "before_insert", "after_insert", "before_update", "after_update",
+        "before_delete", "after_delete", "mapper_configured", "before_configured",
+        "after_configured", "instrument_class", "before_mapper_configured",
+        # instance events share the mapper's dispatch
+        "load", "refresh", "refresh_flush", "expire", "init", "init_failure",
+        "pickle", "unpickle", "first_init",
+    }
+)
+ATTRIBUTE_EVENTS = frozenset(
+    {"set", "append", "remove", "init_scalar", "init_collection", "modified",
+     "bulk_replace", "dispose_collection"}
+)
+
+# instance layer registers instrument/uninstrument functions here
+instrumentation_hooks: list[Callable[[Mapper], None]] = []
+uninstrumentation_hooks: list[Callable[[Mapper], None]] = []
+
+# every live mapper, for configure_mappers()/clear_mappers()
+_all_mappers: weakref.WeakSet[Mapper] = weakref.WeakSet()
+# class -> propagate-listeners registered on an unmapped base class
+_pending_class_listeners: list[tuple[type, str, Any, dict[str, Any]]] = []
+
+
+class _Props(dict[str, Any]):
+    """A dict that also allows attribute access (``mapper.attrs.name``)."""
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+class Mapper:
+    """Maps ``class_`` to ``local_table``."""
+
+    def __init__(
+        self,
+        class_: type,
+        local_table: Any = None,
+        properties: dict[str, Any] | None = None,
+        primary_key: Any = None,
+        *,
+        include_properties: Any = None,
+        exclude_properties: Any = None,
+        column_prefix: str | None = None,
+        version_id_col: Any = None,
+        version_id_generator: Any = None,
+        extension: Any = None,
+        eager_defaults: bool = False,
+        confirm_deleted_rows: bool = True,
+        batch: bool = True,
+        registry: Any = None,
+        non_primary: bool = False,
+        polymorphic_on: Any = None,
+        polymorphic_identity: Any = None,
+        inherits: Any = None,
+        always_refresh: bool = False,
+        allow_partial_pks: bool = True,
+        passive_deletes: bool = False,
+        passive_updates: bool = True,
+    ) -> None:
+        if not isinstance(class_, type):
+            raise ArgumentError(f"Can't map {class_!r}: a mapper needs a class")
+        if "_dm_mapper" in class_.__dict__:
+            raise ArgumentError(
+                f"Can't map class {class_.__name__} twice: it already has a mapper; "
+                "call clear_mappers() or registry.dispose() first"
+            )
+        if inherits is not None or polymorphic_on is not None:
+            raise ArgumentError(
+                f"Can't map {class_.__name__}: mapper inheritance (inherits=, polymorphic_on=) "
+                "is not provided by datamapper; map each class to its own table"
+            )
+        if local_table is None or not isinstance(local_table, Table):
+            raise ArgumentError(
+                f"Can't map {class_.__name__}: it needs a Table (got {local_table!r}); "
+                "give __tablename__ with Columns, __table__, or mapper(cls, table)"
+            )
+        self.class_ = class_
+        self.local_table: Table = local_table
+        self.persist_selectable = local_table
+        self.registry = registry
+        self.eager_defaults = eager_defaults
+        self.confirm_deleted_rows = confirm_deleted_rows
+        self.batch = batch
+        self.always_refresh = always_refresh
+        self.allow_partial_pks = allow_partial_pks
+        self.passive_deletes = passive_deletes
+        self.passive_updates = passive_updates
+        self.polymorphic_identity = polymorphic_identity
+        self.base_mapper = self
+        self.inherits = None
+        self.configured = False
+        self.extensions: list[Any] = []
+        self.dispatch = event.Dispatch(
+            f"mapper of {class_.__name__}", MAPPER_EVENTS | ATTRIBUTE_EVENTS
+        )
+        self._props: _Props = _Props()
+        self._col_to_prop: dict[Any, ColumnProperty] = {}
+        self.validators: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+        self._build_properties(
+            properties or {}, include_properties, exclude_properties, column_prefix
+        )
+        self._setup_primary_key(primary_key)
+        self._setup_version(version_id_col, version_id_generator)
+        self._collect_validators()
+        self._compile_paths()
+
+        class_._dm_mapper = self  # type: ignore[attr-defined]  # the class's mapper slot
+        _all_mappers.add(self)
+        for hook in instrumentation_hooks:
+            hook(self)
+        for base, name, fn, kw in list(_pending_class_listeners):
+            if issubclass(class_, base):
+                self.dispatch.add(name, fn, kw)
+        if extension is not None:
+            for ext in extension if isinstance(extension, (list, tuple)) else [extension]:
+                self.extensions.append(ext)
+                ext._dm_attach_mapper(self)
+
+    # -- construction -------------------------------------------------
+    def _build_properties(
+        self,
+        properties: dict[str, Any],
+        include: Any,
+        exclude: Any,
+        prefix: str | None,
+    ) -> None:
+        explicit_cols: set[Any] = set()
+        for key, value in properties.items():
+            prop = self._coerce_property(key, value)
+            self._add_property(key, prop)
+            if isinstance(prop, ColumnProperty):
+                explicit_cols.update(prop.columns)
+        include_set = set(include) if include is not None else None
+        exclude_set = set(exclude) if exclude is not None else set()
+        for col in self.local_table.columns:
+            if col in explicit_cols:
+                continue
+            key = (prefix or "") + col.key
+            if include_set is not None and col.key not in include_set and col not in include_set:
+                continue
+            if col.key in exclude_set or col in exclude_set:
+                continue
+            if key in self._props:
+                existing = self._props[key]
+                if isinstance(existing, ColumnProperty) and col not in existing.columns:
+                    existing.columns.append(col)
+                    self._col_to_prop[col] = existing
+                continue
+            self._add_property(key, ColumnProperty(col))
+
+    def _coerce_property(self, key: str, value: Any) -> MapperProperty:
+        if isinstance(value, MapperProperty):
+            return value
+        if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, ColumnElement) for v in value
+        ):
+            return ColumnProperty(*value)
+        if isinstance(value, ColumnElement) or hasattr(value, "__clause_element__"):
+            return ColumnProperty(value)
+        raise ArgumentError(
+            f"Can't map {self.class_.__name__}.{key}: {value!r} is not a Column, a column "
+            "expression or a property (relationship(), column_property(), deferred(), synonym())"
+        )
+
+    def _add_property(self, key: str, prop: MapperProperty) -> None:
+        if key.startswith("_dm_") or key in ("__dict__", "__class__"):
+            raise ArgumentError(
+                f"Can't map {self.class_.__name__}.{key}: that name is reserved; rename the attribute"
+            )
+        prop.set_parent(self, key)
+        self._props[key] = prop
+        if isinstance(prop, ColumnProperty):
+            for c in prop.columns:
+                self._col_to_prop.setdefault(c, prop)
+
+    def _setup_primary_key(self, primary_key: Any) -> None:
+        if primary_key is not None:
+            cols = [self._resolve_column(c) for c in primary_key]
+        else:
+            cols = list(self.local_table.primary_key.columns)
+        if not cols:
+            raise ArgumentError(
+                f"Can't map {self.class_.__name__}: table {self.local_table.name!r} has no "
+                "primary key; declare primary_key=True on a column or pass "
+                "__mapper_args__={'primary_key': [...]}"
+            )
+        missing = [c for c in cols if c not in self._col_to_prop]
+        if missing:
+            raise ArgumentError(
+                f"Can't map {self.class_.__name__}: primary key column(s) "
+                f"{', '.join(str(c) for c in missing)} are excluded from the mapping"
+            )
+        self.primary_key: tuple[Column[Any], ...] = tuple(cols)
+        self._pk_props: tuple[ColumnProperty, ...] = tuple(self._col_to_prop[c] for c in cols)
+        self._pk_keys: tuple[str, ...] = tuple(p.key for p in self._pk_props)
+
+    def _resolve_column(self, c: Any) -> Any:
+        if isinstance(c, str):
+            if c in self.local_table.c:
+                return self.local_table.c[c]
+            raise ArgumentError(f"{self.class_.__name__}: no column {c!r} in {self.local_table.name}")
+        if hasattr(c, "__clause_element__"):
+            return c.__clause_element__()
+        return c
+
+    def _setup_version(self, version_id_col: Any, generator: Any) -> None:
+        self.version_id_col = (
+            self._resolve_column(version_id_col) if version_id_col is not None else None
+        )
+        self.version_id_prop = (
+            self._col_to_prop.get(self.version_id_col) if self.version_id_col is not None else None
+        )
+        if self.version_id_col is not None and self.version_id_prop is None:
+            raise ArgumentError(
+                f"{self.class_.__name__}: version_id_col {self.version_id_col} is not mapped"
+            )
+        if generator is None:
+            def generator(v: Any) -> Any:
+                return 1 if v is None else v + 1
+        self.version_id_generator = generator
+
+    def _collect_validators(self) -> None:
+        for klass in reversed(self.class_.__mro__):
+            for name, value in vars(klass).items():
+                spec = getattr(value, "__dm_validates__", None)
+                if spec is None:
+                    continue
+                names, opts = spec
+                for n in names:
+                    self.validators[n] = (getattr(self.class_, name), opts)
+
+    def _compile_paths(self) -> None:
+        """Precompute what the loading and persistence hot paths need."""
+        cols = [p for p in self._props.values() if isinstance(p, ColumnProperty)]
+        order = {c: i for i, c in enumerate(self.local_table.columns)}
+        cols.sort(key=lambda p: order.get(p.columns[0], len(order)))
+        self.column_attrs: _Props = _Props((p.key, p) for p in cols)
+        # what a plain load SELECTs, in order
+        load = [p for p in cols if not p.deferred or p in self._pk_props]
+        self._load_props: tuple[ColumnProperty, ...] = tuple(load)
+        self._load_keys: tuple[str, ...] = tuple(p.key for p in load)
+        self._load_columns: tuple[Any, ...] = tuple(p.columns[0] for p in load)
+        pos = {p.key: i for i, p in enumerate(load)}
+        self._pk_positions: tuple[int, ...] = tuple(pos[k] for k in self._pk_keys)
+        # attributes persisted to the table, per column
+        self._persist_props: tuple[ColumnProperty, ...] = tuple(
+            p for p in cols if p.is_writable
+        )
+        self._expire_keys: frozenset[str] = frozenset(p.key for p in cols) | frozenset(
+            p.key for p in self._props.values() if getattr(p, "is_relationship", False)
+        )
+        self._column_keys: frozenset[str] = frozenset(p.key for p in cols)
+        self._deferred_keys: frozenset[str] = frozenset(
+            p.key for p in cols if p.deferred and p not in self._pk_props
+        )
+
+    def _maps_table(self, table: Any) -> bool:
+        return table is self.local_table
+
+    # -- public surface ----------------------------------------------------
+    @property
+    def mapped_table(self) -> Table:
+        return self.local_table
+
+    @property
+    def tables(self) -> list[Table]:
+        return [self.local_table]
+
+    @property
+    def attrs(self) -> _Props:
+        configure_mappers()
+        return self._props
+
+    @property
+    def all_orm_descriptors(self) -> _Props:
+        return _Props((k, getattr(self.class_, k)) for k in self._props)
+
+    @property
+    def columns(self) -> _Props:
+        return _Props(
+            (k, p.columns[0]) for k, p in self._props.items() if isinstance(p, ColumnProperty)
+        )
+
+    c = columns
+
+    @property
+    def relationships(self) -> _Props:
+        configure_mappers()
+        return _Props((k, p) for k, p in self._props.items() if p.is_relationship)
+
+    @property
+    def synonyms(self) -> _Props:
+        return _Props((k, p) for k, p in self._props.items() if isinstance(p, SynonymProperty))
+
+    @property
+    def iterate_properties(self) -> Iterator[MapperProperty]:
+        configure_mappers()
+        return iter(self._props.values())
+
+    @property
+    def entity(self) -> type:
+        return self.class_
+
+    @property
+    def mapper(self) -> Mapper:
+        return self
+
+    def has_property(self, key: str) -> bool:
+        return key in self._props
+
+    def get_property(self, key: str) -> MapperProperty:
+        try:
+            return self._props[key]
+        except KeyError:
+            raise InvalidRequestError(
+                f"Mapper for {self.class_.__name__} has no property {key!r}; its mapped "
+                f"attributes are {', '.join(sorted(self._props))}"
+            ) from None
+
+    def get_property_by_column(self, column: Any) -> ColumnProperty:
+        return self._col_to_prop[column]
+
+    def add_property(self, key: str, prop: Any) -> None:
+        prop = self._coerce_property(key, prop)
+        self._add_property(key, prop)
+        self._compile_paths()
+        for hook in instrumentation_hooks:
+            hook(self)
+        if self.configured and prop.is_relationship:
+            prop.do_init()
+
+    def identity_key_from_row(self, row: Any, identity_token: Any = None) -> tuple[Any, ...]:
+        if hasattr(row, "_mapping"):
+            m = row._mapping
+            ident = tuple(m[c] for c in self.primary_key)
+        else:
+            ident = tuple(row[c] for c in self.primary_key)
+        return (self.class_, ident, identity_token)
+
+    def identity_key_from_primary_key(
+        self, primary_key: Any, identity_token: Any = None
+    ) -> tuple[Any, ...]:
+        return (self.class_, tuple(primary_key), identity_token)
+
+    def primary_key_from_instance(self, obj: Any) -> tuple[Any, ...]:
+        d = obj.__dict__
+        return tuple(d.get(k) for k in self._pk_keys)
+
+    def identity_key_from_instance(self, obj: Any) -> tuple[Any, ...]:
+        return (self.class_, self.primary_key_from_instance(obj), None)
+
+    def common_parent(self, other: Mapper) -> bool:
+        return self.base_mapper is other.base_mapper
+
+    def isa(self, other: Mapper) -> bool:
+        return self is other
+
+    def __repr__(self) -> str:
+        return f"<Mapper {self.class_.__name__}->{self.local_table.name}>"
+
+    def dispose(self) -> None:
+        for hook in uninstrumentation_hooks:
+            hook(self)
+        self.class_.__dict__.get("_dm_mapper") is self and delattr(self.class_, "_dm_mapper")
+        _all_mappers.discard(self)
+
+    def _post_configure(self) -> None:
+        for prop in list(self._props.values()):
+            if prop.is_relationship:
+                prop.do_init()
+        self._compile_paths()
+        self.configured = True
+
+
+_configuring = False
+
+
+def configure_mappers() -> None:
+    """Resolve string targets and relationship joins of every mapper, then freeze them."""
+    global _configuring
+    if _configuring:
+        return
+    todo = [m for m in list(_all_mappers) if not m.configured]
+    if not todo:
+        return
+    _configuring = True
+    try:
+        todo.sort(key=lambda m: m.class_.__name__)
+        for m in todo:
+            if "before_mapper_configured" in m.dispatch:
+                m.dispatch.fire("before_mapper_configured", m, m.class_)
+        errors = []
+        for m in todo:
+            try:
+                m._post_configure()
+            except (ArgumentError, InvalidRequestError) as e:
+                errors.append(e)
+        if errors:
+            for m in todo:
+                m.configured = False
+            raise errors[0]
+        for m in todo:
+            if "mapper_configured" in m.dispatch:
+                m.dispatch.fire("mapper_configured", m, m.class_)
+    finally:
+        _configuring = False
+
+
+def class_mapper(class_: Any, configure: bool = True) -> Mapper:
+    """The mapper of ``class_``; raises UnmappedClassError if there is none."""
+    mapper = _mapper_or_none(class_)
+    if mapper is None:
+        name = getattr(class_, "__name__", repr(class_))
+        raise UnmappedClassError(
+            f"Class {name!r} is not mapped; map it with declarative_base(), "
+            "registry.map_imperatively() or mapper()"
+        )
+    if configure and not mapper.configured:
+        configure_mappers()
+    return mapper
+
+
+def _mapper_or_none(class_: Any) -> Mapper | None:
+    if isinstance(class_, Mapper):
+        return class_
+    if not isinstance(class_, type):
+        return None
+    m = class_.__dict__.get("_dm_mapper")
+    return m if isinstance(m, Mapper) else None
+
+
+def mapper_of_instance(obj: Any) -> Mapper | None:
+    """The mapper of ``obj``'s class, or None (hot path: no configure step)."""
+    m = type(obj).__dict__.get("_dm_mapper")
+    return m if isinstance(m, Mapper) else None
+
+
+def _attr_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
+    if isinstance(target, Mapper):
+        return [target.dispatch]
+    if isinstance(target, QueryableAttribute):
+        if name not in ATTRIBUTE_EVENTS:
+            raise InvalidRequestError(
+                f"Can't listen for {name!r} on attribute {target}: attribute events are "
+                f"{', '.join(sorted(ATTRIBUTE_EVENTS))}"
+            )
+        d = target.dispatch
+        if d is None:
+            d = target.dispatch = event.Dispatch(f"attribute {target}", ATTRIBUTE_EVENTS)
+        return [d]
+    if isinstance(target, type):
+        m = _mapper_or_none(target)
+        if m is not None:
+            return [m.dispatch]
+        if kw.get("propagate") or hasattr(target, "_dm_registry"):
+            # a declarative base or unmapped superclass: propagate to subclasses
+            return [_PropagatingDispatch(target, name)]  # type: ignore[list-item]
+    return None
+
+
+class _PropagatingDispatch:
+    """Registers a listener on every current and future mapper of subclasses."""
+
+    def __init__(self, base: type, name: str) -> None:
+        self.base = base
+        self.name = name
+
+    def add(self, name: str, fn: Any, opts: dict[str, Any]) -> None:
+        if name not in MAPPER_EVENTS | ATTRIBUTE_EVENTS:
+            raise InvalidRequestError(f"Can't listen for {name!r} on class {self.base.__name__}")
+        _pending_class_listeners.append((self.base, name, fn, opts))
+        for m in list(_all_mappers):
+            if issubclass(m.class_, self.base):
+                m.dispatch.add(name, fn, opts)
+
+    def discard(self, name: str, fn: Any) -> bool:
+        found = False
+        for entry in list(_pending_class_listeners):
+            if entry[0] is self.base and entry[1] == name and entry[2] is fn:
+                _pending_class_listeners.remove(entry)
+                found = True
+        for m in list(_all_mappers):
+            if issubclass(m.class_, self.base):
+                found = m.dispatch.discard(name, fn) or found
+        return found
+
+    def has_own(self, name: str, fn: Any) -> bool:
+        return any(e[0] is self.base and e[1] == name and e[2] is fn
+                   for e in _pending_class_listeners)
+
+
+event.register_resolver(_attr_resolver)

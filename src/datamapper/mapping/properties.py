@@ -1,0 +1,157 @@
+"""Mapper properties: what a mapped attribute *is* (configuration only).
+
+:class:`ColumnProperty` maps an attribute to one or more columns,
+:class:`SynonymProperty` names another attribute, and the relationship
+property lives in :mod:`.relationships`.  ``deferred``, ``column_property``,
+``synonym`` and ``validates`` are the user-facing constructors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql.elements import ColumnElement
+
+if TYPE_CHECKING:
+    from .attributes import QueryableAttribute
+    from .mapper import Mapper
+
+
+class MapperProperty:
+    """Base of every mapped attribute's configuration."""
+
+    key: str
+    parent: Mapper
+    is_column = False
+    is_relationship = False
+    is_synonym = False
+
+    def set_parent(self, mapper: Mapper, key: str) -> None:
+        self.parent = mapper
+        self.key = key
+
+    def clause_element(self, attr: QueryableAttribute) -> Any:
+        raise ArgumentError(f"{attr} is not a SQL expression")
+
+    def operate(self, attr: QueryableAttribute, op: Any, *other: Any, **kw: Any) -> Any:
+        return op(self.clause_element(attr), *other, **kw)
+
+    def column_for_attr_delegation(self) -> Any:
+        return None
+
+    def any_(self, criterion: Any = None, **kw: Any) -> Any:
+        raise ArgumentError(f"any() applies to a one-to-many or many-to-many relationship, "
+                            f"not to {self.parent.class_.__name__}.{self.key}")
+
+    def has_(self, criterion: Any = None, **kw: Any) -> Any:
+        raise ArgumentError(f"has() applies to a many-to-one relationship, "
+                            f"not to {self.parent.class_.__name__}.{self.key}")
+
+
+class ColumnProperty(MapperProperty):
+    """An attribute backed by one or more table columns (or a read-only SQL expression)."""
+
+    is_column = True
+
+    def __init__(
+        self,
+        *columns: Any,
+        deferred: bool = False,
+        group: str | None = None,
+        active_history: bool = False,
+        expire_on_flush: bool = True,
+        info: dict[str, Any] | None = None,
+        doc: str | None = None,
+    ) -> None:
+        if not columns:
+            raise ArgumentError("column_property() needs at least one column or SQL expression")
+        self.columns: list[Any] = []
+        for c in columns:
+            if hasattr(c, "__clause_element__") and not isinstance(c, ColumnElement):
+                c = c.__clause_element__()
+            if hasattr(c, "scalar_subquery") and not isinstance(c, ColumnElement):
+                c = c.scalar_subquery()
+            self.columns.append(c)
+        self.deferred = deferred
+        self.group = group
+        self.active_history = active_history
+        self.expire_on_flush = expire_on_flush
+        self.info = info or {}
+        self.doc = doc
+
+    @property
+    def column(self) -> Any:
+        return self.columns[0]
+
+    @property
+    def expression(self) -> Any:
+        return self.columns[0]
+
+    @property
+    def is_writable(self) -> bool:
+        """True when the attribute maps a real column of the mapped table."""
+        c = self.columns[0]
+        return isinstance(c, Column) and c.table is not None and self.parent._maps_table(c.table)
+
+    def clause_element(self, attr: QueryableAttribute) -> Any:
+        return self.columns[0]
+
+    def column_for_attr_delegation(self) -> Any:
+        return self.columns[0]
+
+    def __repr__(self) -> str:
+        return f"ColumnProperty({self.key!r})"
+
+
+class SynonymProperty(MapperProperty):
+    """Another name for an existing mapped attribute."""
+
+    is_synonym = True
+
+    def __init__(self, name: str, map_column: bool = False, descriptor: Any = None) -> None:
+        self.name = name
+        self.map_column = map_column
+        self.descriptor = descriptor
+
+    def target(self) -> MapperProperty:
+        return self.parent.get_property(self.name)
+
+    def clause_element(self, attr: QueryableAttribute) -> Any:
+        return self.target().clause_element(attr)
+
+    def column_for_attr_delegation(self) -> Any:
+        return self.target().column_for_attr_delegation()
+
+
+def column_property(*columns: Any, **kw: Any) -> ColumnProperty:
+    """Map an attribute to columns or a read-only SQL expression."""
+    return ColumnProperty(*columns, **kw)
+
+
+def deferred(*columns: Any, **kw: Any) -> ColumnProperty:
+    """A column attribute that is not loaded until first accessed."""
+    return ColumnProperty(*columns, deferred=True, **kw)
+
+
+def synonym(name: str, map_column: bool = False, descriptor: Any = None) -> SynonymProperty:
+    """An attribute that reads and writes attribute ``name``."""
+    return SynonymProperty(name, map_column=map_column, descriptor=descriptor)
+
+
+def validates(
+    *names: str, include_removes: bool = False, include_backrefs: bool = True
+) -> Callable[[Any], Any]:
+    """Mark a method as validator for attributes ``names``.
+
+    The method receives ``(key, value)`` and returns the value to store.
+    """
+
+    def wrap(fn: Any) -> Any:
+        fn.__dm_validates__ = (names, {"include_removes": include_removes,
+                                       "include_backrefs": include_backrefs})
+        return fn
+
+    return wrap

@@ -1,0 +1,289 @@
+"""Ways to map a class: ``registry``, ``declarative_base``, legacy ``mapper()``.
+
+Declarative classes are mapped from ``__init_subclass__`` of the generated
+base: Columns found in the class body (and in mixins) become the Table, the
+other mapped properties (relationship, deferred, synonym ...) become mapper
+properties, and ``__mapper_args__`` go to the :class:`Mapper`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from sqlalchemy import Column, MetaData, Table
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+
+from .mapper import Mapper, _all_mappers, _mapper_or_none, configure_mappers
+from .properties import ColumnProperty, MapperProperty
+
+_registries: weakref.WeakSet[registry] = weakref.WeakSet()
+
+
+def _default_constructor(self: Any, **kwargs: Any) -> None:
+    """Set each keyword argument as an attribute; unknown names raise TypeError."""
+    cls = type(self)
+    for key in kwargs:
+        if key.startswith("_") or not hasattr(cls, key):
+            raise TypeError(
+                f"{key!r} is an invalid keyword argument for {cls.__name__}: it is not a "
+                f"mapped attribute of {cls.__name__}"
+            )
+    for key, value in kwargs.items():
+        setattr(self, key, value)
+
+
+_default_constructor.__name__ = "__init__"
+
+
+class registry:  # noqa: N801 - the documented name
+    """A set of mapped classes sharing one MetaData and one name space."""
+
+    def __init__(
+        self,
+        *,
+        metadata: MetaData | None = None,
+        class_registry: dict[str, Any] | None = None,
+        constructor: Any = _default_constructor,
+    ) -> None:
+        self.metadata = metadata if metadata is not None else MetaData()
+        self._class_registry: dict[str, Any] = (
+            class_registry if class_registry is not None else {}
+        )
+        self.constructor = constructor
+        self._mappers: list[Mapper] = []
+        _registries.add(self)
+
+    @property
+    def mappers(self) -> frozenset[Mapper]:
+        return frozenset(self._mappers)
+
+    def _register(self, mapper: Mapper) -> None:
+        self._mappers.append(mapper)
+        self._class_registry[mapper.class_.__name__] = mapper.class_
+        self._class_registry.setdefault(
+            f"{mapper.class_.__module__}.{mapper.class_.__qualname__}", mapper.class_
+        )
+
+    def resolve_name(self, name: str) -> Any:
+        """The class called ``name`` in this registry (used for string targets)."""
+        if name in self._class_registry:
+            return self._class_registry[name]
+        for reg in list(_registries):
+            if name in reg._class_registry:
+                return reg._class_registry[name]
+        return None
+
+    def map_imperatively(
+        self, class_: type, local_table: Any = None, **kw: Any
+    ) -> Mapper:
+        """Classical mapping: ``registry.map_imperatively(User, users_table, properties=...)``."""
+        m = Mapper(class_, local_table, registry=self, **kw)
+        self._register(m)
+        return m
+
+    def map_declaratively(self, cls: type) -> Mapper:
+        return _map_declarative(self, cls)
+
+    def mapped(self, cls: type) -> type:
+        """Class decorator: map a class that declares ``__tablename__`` or ``__table__``."""
+        _map_declarative(self, cls)
+        if "__init__" not in cls.__dict__ and self.constructor is not None:
+            cls.__init__ = self.constructor  # type: ignore[misc]
+        return cls
+
+    def generate_base(
+        self,
+        mapper: Any = None,
+        cls: type = object,
+        name: str = "Base",
+        metaclass: type = type,
+    ) -> Any:
+        """A declarative base class whose subclasses are mapped when defined."""
+        reg = self
+
+        def __init_subclass__(subcls: type, **kw: Any) -> None:  # noqa: N807
+            super(base, subcls).__init_subclass__(**kw)
+            if subcls.__dict__.get("__abstract__", False):
+                return
+            if _needs_mapping(subcls):
+                _map_declarative(reg, subcls)
+
+        namespace: dict[str, Any] = {
+            "metadata": self.metadata,
+            "registry": self,
+            "_dm_registry": self,
+            "__init_subclass__": classmethod(__init_subclass__),
+            "__doc__": cls.__doc__,
+        }
+        if self.constructor is not None and (cls is object or "__init__" not in cls.__dict__):
+            namespace["__init__"] = self.constructor
+        base: Any = metaclass(name, (cls,), namespace)
+        return base
+
+    def configure(self, cascade: bool = False) -> None:
+        configure_mappers()
+
+    def dispose(self, cascade: bool = False) -> None:
+        """Unmap every class of this registry."""
+        for m in self._mappers:
+            m.dispose()
+        self._mappers.clear()
+        self._class_registry.clear()
+
+
+def _needs_mapping(cls: type) -> bool:
+    if "_dm_mapper" in cls.__dict__:
+        return False
+    if "__table__" in cls.__dict__:
+        return True
+    tn = cls.__dict__.get("__tablename__")
+    if tn is None:
+        for klass in cls.__mro__[1:]:
+            if "__tablename__" in klass.__dict__ and _mapper_or_none(klass) is None:
+                tn = klass.__dict__["__tablename__"]
+                break
+    return tn is not None
+
+
+def _declared_attrs(cls: type) -> dict[str, Any]:
+    """Class-body attributes of cls and its unmapped mixins, nearest first."""
+    out: dict[str, Any] = {}
+    for klass in cls.__mro__:
+        if klass is object or (klass is not cls and _mapper_or_none(klass) is not None):
+            continue
+        if klass is not cls and "_dm_registry" in klass.__dict__:
+            continue
+        for k, v in vars(klass).items():
+            if k not in out:
+                out[k] = v
+    return out
+
+
+def _map_declarative(reg: registry, cls: type) -> Mapper:
+    if _mapper_or_none(cls) is not None:
+        raise ArgumentError(f"Class {cls.__name__} is already mapped")
+    attrs = _declared_attrs(cls)
+    table = cls.__dict__.get("__table__")
+    tablename = attrs.get("__tablename__")
+    if callable(tablename):
+        tablename = tablename()
+    table_args = attrs.get("__table_args__", ())
+    if callable(table_args):
+        table_args = table_args()
+    mapper_args = dict(attrs.get("__mapper_args__", {}) or {})
+
+    columns: list[Column[Any]] = []
+    properties: dict[str, Any] = {}
+    for key, value in sorted(attrs.items(), key=lambda kv: _order_of(kv[1])):
+        if key.startswith("__") and key.endswith("__"):
+            continue
+        if isinstance(value, Column):
+            col = value
+            if col.table is not None and table is None:
+                # a Column declared on a mixin is shared between subclasses: copy it
+                col = col._copy()
+            if col.name is None:
+                col.name = key
+            if col.key is None:
+                col.key = key
+            if table is None:
+                columns.append(col)
+            if key != col.key:
+                properties[key] = col
+            elif table is not None:
+                properties[key] = col
+        elif isinstance(value, MapperProperty):
+            if isinstance(value, ColumnProperty):
+                for i, c in enumerate(value.columns):
+                    if isinstance(c, Column) and c.table is None:
+                        if c.name is None:
+                            c.name = key
+                        if c.key is None:
+                            c.key = key
+                        if table is None:
+                            columns.append(c)
+                    value.columns[i] = c
+            properties[key] = value
+
+    if table is None:
+        if tablename is None:
+            raise InvalidRequestError(
+                f"Can't map class {cls.__name__}: it needs __tablename__ or __table__"
+            )
+        if isinstance(table_args, dict):
+            args: tuple[Any, ...] = ()
+            kwargs = dict(table_args)
+        elif isinstance(table_args, tuple) and table_args and isinstance(table_args[-1], dict):
+            args, kwargs = table_args[:-1], dict(table_args[-1])
+        else:
+            args, kwargs = tuple(table_args or ()), {}
+        if tablename in reg.metadata.tables and not kwargs.get("extend_existing"):
+            raise InvalidRequestError(
+                f"Can't map class {cls.__name__}: table {tablename!r} is already defined in "
+                "this MetaData; use a new declarative_base()/MetaData or __table__"
+            )
+        table = Table(tablename, reg.metadata, *columns, *args, **kwargs)
+
+    # remove the declared Column objects: the mapper installs descriptors
+    for key, value in list(cls.__dict__.items()):
+        if isinstance(value, (Column, MapperProperty)):
+            delattr(cls, key)
+
+    for k in ("version_id_col",):
+        if k in mapper_args and isinstance(mapper_args[k], Column):
+            mapper_args[k] = table.c[mapper_args[k].key]
+    if "primary_key" in mapper_args:
+        pk = mapper_args["primary_key"]
+        if not isinstance(pk, (list, tuple)):
+            pk = [pk]
+        mapper_args["primary_key"] = [
+            table.c[c.key] if isinstance(c, Column) and c.key in table.c else c for c in pk
+        ]
+    m = Mapper(cls, table, properties, registry=reg, **mapper_args)
+    reg._register(m)
+    return m
+
+
+def _order_of(value: Any) -> int:
+    return int(getattr(value, "_creation_order", 0) or 0)
+
+
+def declarative_base(
+    metadata: MetaData | None = None,
+    cls: type = object,
+    name: str = "Base",
+    mapper: Any = None,
+    class_registry: dict[str, Any] | None = None,
+    constructor: Any = _default_constructor,
+    metaclass: type = type,
+    bind: Any = None,
+) -> Any:
+    """A base class for declarative mapping."""
+    reg = registry(metadata=metadata, class_registry=class_registry, constructor=constructor)
+    return reg.generate_base(mapper=mapper, cls=cls, name=name, metaclass=metaclass)
+
+
+def mapper(class_: type, local_table: Any = None, properties: Any = None, **kw: Any) -> Mapper:
+    """Legacy classical mapping, as in the 0.3/0.4 documents."""
+    reg = _legacy_registry()
+    return reg.map_imperatively(class_, local_table, properties=properties, **kw)
+
+
+_legacy: registry | None = None
+
+
+def _legacy_registry() -> registry:
+    global _legacy
+    if _legacy is None:
+        _legacy = registry()
+    return _legacy
+
+
+def clear_mappers() -> None:
+    """Unmap every mapped class (classes keep working as plain Python classes)."""
+    for m in list(_all_mappers):
+        m.dispose()
+    for reg in list(_registries):
+        reg._mappers.clear()
+        reg._class_registry.clear()

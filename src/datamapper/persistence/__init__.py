@@ -1,0 +1,11 @@
+"""Persistence layer: turn the states of one mapper into INSERT/UPDATE/DELETE.
+
+The unit of work hands each function a mapper, the states to write and a
+Core ``Connection``; records are built in plain Python, grouped into
+batches that share a statement, and executed in executemany form.
+"""
+
+from .writes import FlushRecordError, delete_states, insert_states, post_update_states, update_states
+
+__all__ = ["FlushRecordError", "delete_states", "insert_states", "post_update_states",
+           "update_states"]

@@ -1,0 +1,420 @@
+"""INSERT, UPDATE and DELETE of one mapper's states, batched.
+
+Callers: the unit-of-work executor.  Each function groups records by the
+shape of their statement (the set of columns written, whether SQL
+expressions are embedded) so that each group is one executemany call, and
+reports what the database assigned (generated keys, defaults) back into the
+objects' ``__dict__``.  Attributes whose final value only the database knows
+(server defaults, embedded SQL expressions) are returned as *expired* keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam
+from sqlalchemy.sql.elements import ClauseElement
+
+from .._util import NO_VALUE, describe
+from ..exc import FlushError, StaleDataError
+from ..instance.attributes import values_equal
+from ..instance.state import InstanceState
+from ..mapping.mapper import Mapper
+
+PK_PREFIX = "_dm_pk_"
+VERSION_PARAM = "_dm_version"
+
+
+class FlushRecordError(FlushError):
+    """A state could not be turned into a row."""
+
+
+def _is_sql(value: Any) -> bool:
+    return isinstance(value, ClauseElement) or (
+        hasattr(value, "__clause_element__") and not isinstance(value, type)
+    )
+
+
+class _TablePlan:
+    """Per-mapper column facts used by the record builders (computed once)."""
+
+    def __init__(self, mapper: Mapper) -> None:
+        table = mapper.local_table
+        self.table = table
+        self.cols: list[tuple[str, str, Any, bool, bool]] = []
+        pk_cols = set(mapper.primary_key)
+        for prop in mapper._persist_props:
+            for col in prop.columns:
+                if col.table is not table:
+                    continue
+                has_default = (
+                    col.default is not None
+                    or col.server_default is not None
+                    or (col in pk_cols and col is table.autoincrement_column)
+                )
+                self.cols.append((prop.key, col.key, col, col in pk_cols, has_default))
+        self.pk = list(mapper.primary_key)
+        self.pk_keys = list(mapper._pk_keys)
+        self.pk_colkeys = [c.key for c in self.pk]
+        self.autoinc = table.autoincrement_column
+        self.col_to_attr = {ck: ak for ak, ck, _c, _p, _d in self.cols}
+        self.server_generated = {
+            ck for _ak, ck, c, _p, _d in self.cols
+            if c.server_default is not None or (c in pk_cols and c is table.autoincrement_column)
+        }
+        self.version_col = mapper.version_id_col
+        self.version_key = mapper.version_id_prop.key if mapper.version_id_prop else None
+        self.where = and_(*[c == bindparam(PK_PREFIX + c.key) for c in self.pk])
+        if self.version_col is not None:
+            self.where = and_(self.where, self.version_col == bindparam(VERSION_PARAM))
+        self.update_stmt = table.update().where(self.where)
+        self.delete_stmt = table.delete().where(self.where)
+        self.insert_stmt = table.insert()
+
+
+def table_plan(mapper: Mapper) -> _TablePlan:
+    plan = mapper.__dict__.get("_dm_table_plan")
+    if plan is None:
+        plan = _TablePlan(mapper)
+        mapper._dm_table_plan = plan  # type: ignore[attr-defined]  # cached per mapper
+    return plan
+
+
+# -- INSERT -------------------------------------------------------------------------
+def insert_states(
+    mapper: Mapper,
+    states: Sequence[InstanceState],
+    conn: Connection,
+) -> dict[InstanceState, set[str]]:
+    """INSERT ``states``; return the keys each state must expire afterwards."""
+    plan = table_plan(mapper)
+    groups: dict[tuple[Any, ...], list[tuple[InstanceState, dict[str, Any], dict[str, Any] | None]]]
+    groups = {}
+    version_key = plan.version_key
+    for state in states:
+        d = state.strong_obj().__dict__
+        if version_key is not None and d.get(version_key) is None:
+            d[version_key] = mapper.version_id_generator(None)
+        params: dict[str, Any] = {}
+        exprs: dict[str, Any] | None = None
+        for attr_key, col_key, _col, is_pk, has_default in plan.cols:
+            v = d.get(attr_key, NO_VALUE)
+            if v is NO_VALUE or (v is None and is_pk):
+                if has_default or is_pk:
+                    continue
+                v = None
+            elif v.__class__ not in _PLAIN and _is_sql(v):
+                if exprs is None:
+                    exprs = {}
+                exprs[col_key] = v
+                continue
+            params[col_key] = v
+        gkey = (tuple(params), tuple(exprs) if exprs else None)
+        group = groups.get(gkey)
+        if group is None:
+            group = groups[gkey] = []
+        group.append((state, params, exprs))
+
+    expire: dict[InstanceState, set[str]] = {}
+    for (keys, expr_keys), rows in groups.items():
+        given = set(keys)
+        missing_pk = [c for c in plan.pk if c.key not in given and
+                      not (expr_keys and c.key in expr_keys)]
+        to_expire = {plan.col_to_attr[ck] for ck in plan.server_generated
+                     if ck not in given and plan.col_to_attr.get(ck) not in plan.pk_keys}
+        if expr_keys:
+            to_expire |= {plan.col_to_attr[ck] for ck in expr_keys}
+        if expr_keys or (missing_pk and not _can_batch_returning(conn, plan, missing_pk)):
+            for state, params, exprs in rows:
+                stmt = plan.insert_stmt.values(**exprs) if exprs else plan.insert_stmt
+                result = conn.execute(stmt, params)
+                pk = result.inserted_primary_key
+                _apply_insert_result(plan, state, params, result, 0, pk, missing_pk)
+                if to_expire:
+                    expire[state] = to_expire
+        elif missing_pk:
+            _insert_returning(conn, plan, rows, missing_pk, to_expire, expire)
+        else:
+            params_list = [p for _s, p, _e in rows]
+            result = conn.execute(plan.insert_stmt, params_list)
+            prefetch = result.prefetch_cols()
+            if prefetch:
+                compiled = result.context.compiled_parameters
+                for i, (state, _p, _e) in enumerate(rows):
+                    d = state.strong_obj().__dict__
+                    cp = compiled[i]
+                    for c in prefetch:
+                        ak = plan.col_to_attr.get(c.key)
+                        if ak is not None:
+                            d[ak] = cp[c.key]
+            if to_expire:
+                for state, _p, _e in rows:
+                    expire[state] = to_expire
+    return expire
+
+
+_PLAIN = frozenset({int, str, float, bool, bytes, type(None)})
+
+
+def _can_batch_returning(conn: Connection, plan: _TablePlan, missing_pk: list[Any]) -> bool:
+    dialect = conn.dialect
+    if not getattr(dialect, "insert_executemany_returning", False):
+        return False
+    if len(missing_pk) != 1 or missing_pk[0] is not plan.autoinc:
+        return False
+    return True
+
+
+def _insert_returning(
+    conn: Connection,
+    plan: _TablePlan,
+    rows: list[tuple[InstanceState, dict[str, Any], Any]],
+    missing_pk: list[Any],
+    to_expire: set[str],
+    expire: dict[InstanceState, set[str]],
+) -> None:
+    """Batched INSERT ... RETURNING of a database-generated integer key.
+
+    Where Core can order RETURNING rows by parameter position it does so.
+    SQLite gives no such promise, but assigns each new rowid as one more than
+    the largest in the table while the statement holds the write lock, so the
+    generated keys ascend in VALUES order: sorting by key restores it.
+    """
+    col = missing_pk[0]
+    dialect = conn.dialect
+    sortable = getattr(dialect, "insert_executemany_returning_sort_by_parameter_order", False)
+    params_list = [p for _s, p, _e in rows]
+    if sortable and dialect.name != "sqlite":
+        stmt = plan.insert_stmt.returning(col, sort_by_parameter_order=True)
+        result = conn.execute(stmt, params_list)
+        keys = [r[0] for r in result.all()]
+    else:
+        stmt = plan.insert_stmt.returning(col)
+        result = conn.execute(stmt, params_list)
+        keys = sorted(r[0] for r in result.all())
+    if len(keys) != len(rows):
+        raise FlushError(
+            f"Can't match generated keys to rows for table {plan.table.name!r}: "
+            f"{len(rows)} rows inserted but {len(keys)} keys returned"
+        )
+    prefetch = result.prefetch_cols()
+    compiled = result.context.compiled_parameters if prefetch else None
+    ak = plan.col_to_attr[col.key]
+    for i, (state, _p, _e) in enumerate(rows):
+        d = state.strong_obj().__dict__
+        d[ak] = keys[i]
+        if compiled is not None and prefetch:
+            cp = compiled[i]
+            for c in prefetch:
+                a = plan.col_to_attr.get(c.key)
+                if a is not None:
+                    d[a] = cp[c.key]
+        if to_expire:
+            expire[state] = to_expire
+
+
+def _apply_insert_result(
+    plan: _TablePlan,
+    state: InstanceState,
+    params: dict[str, Any],
+    result: Any,
+    index: int,
+    pk: Any,
+    missing_pk: list[Any],
+) -> None:
+    d = state.strong_obj().__dict__
+    if pk is not None:
+        for c, v in zip(plan.pk, pk, strict=False):
+            if c.key not in params and v is not None:
+                d[plan.col_to_attr[c.key]] = v
+    for c in result.prefetch_cols() or ():
+        ak = plan.col_to_attr.get(c.key)
+        if ak is not None:
+            d[ak] = result.context.compiled_parameters[index][c.key]
+    for c in missing_pk:
+        if d.get(plan.col_to_attr[c.key]) is None:
+            raise FlushError(
+                f"Can't flush {describe(state.obj())}: the database generated no value for "
+                f"primary key column {c}; give it a value or make it autoincrement"
+            )
+
+
+# -- UPDATE -------------------------------------------------------------------------
+def changed_params(
+    mapper: Mapper, state: InstanceState, plan: _TablePlan
+) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]] | None:
+    """The SET values and the WHERE key of a dirty state, or None if nothing changed."""
+    cs = state.committed_state
+    if not cs:
+        return None
+    d = state.strong_obj().__dict__
+    params: dict[str, Any] = {}
+    exprs: dict[str, Any] | None = None
+    for attr_key, col_key, _col, _is_pk, _hd in plan.cols:
+        if attr_key not in cs:
+            continue
+        original = cs[attr_key]
+        current = d.get(attr_key, NO_VALUE)
+        if current is NO_VALUE:
+            current = None
+        elif original is not NO_VALUE and values_equal(current, original):
+            continue
+        if _is_sql(current):
+            if exprs is None:
+                exprs = {}
+            exprs[col_key] = current
+            continue
+        params[col_key] = current
+    if not params and not exprs:
+        return None
+    where: dict[str, Any] = {}
+    for ak, ck in zip(plan.pk_keys, plan.pk_colkeys, strict=True):
+        old = cs.get(ak, NO_VALUE)
+        where[PK_PREFIX + ck] = old if old is not NO_VALUE else d.get(ak)
+    return params, exprs, where
+
+
+def update_states(
+    mapper: Mapper,
+    states: Iterable[InstanceState],
+    conn: Connection,
+) -> dict[InstanceState, set[str]]:
+    """UPDATE the changed columns of ``states``; return keys to expire per state."""
+    plan = table_plan(mapper)
+    groups: dict[tuple[Any, ...], list[tuple[InstanceState, dict[str, Any], Any]]] = {}
+    vk = plan.version_key
+    for state in states:
+        ch = changed_params(mapper, state, plan)
+        if ch is None:
+            if vk is None or not state.committed_state:
+                continue
+            # a change elsewhere (e.g. a relationship) still bumps the version
+            ch = ({}, None, {PK_PREFIX + ck: state.strong_obj().__dict__.get(ak)
+                             for ak, ck in zip(plan.pk_keys, plan.pk_colkeys, strict=True)})
+        params, exprs, where = ch
+        params.update(where)
+        if vk is not None:
+            d = state.strong_obj().__dict__
+            old = state.committed_state.get(vk, NO_VALUE)
+            if old is NO_VALUE:
+                old = d.get(vk)
+            params[VERSION_PARAM] = old
+            new = mapper.version_id_generator(old)
+            params[plan.version_col.key] = new  # type: ignore[union-attr]
+            d[vk] = new
+        gkey = (tuple(params), tuple(exprs) if exprs else None)
+        groups.setdefault(gkey, []).append((state, params, exprs))
+
+    expire: dict[InstanceState, set[str]] = {}
+    for (_keys, expr_keys), rows in groups.items():
+        if expr_keys:
+            for state, params, exprs in rows:
+                result = conn.execute(plan.update_stmt.values(**exprs), params)
+                _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
+                expire[state] = {plan.col_to_attr[ck] for ck in expr_keys}
+            continue
+        params_list = [p for _s, p, _e in rows]
+        sane_multi = conn.dialect.supports_sane_multi_rowcount
+        if len(rows) > 1 and not sane_multi and plan.version_col is not None:
+            for state, params, _e in rows:
+                result = conn.execute(plan.update_stmt, params)
+                _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
+        else:
+            result = conn.execute(plan.update_stmt, params_list)
+            _check_rowcount(conn, plan, "UPDATE", len(rows), result.rowcount,
+                            [s for s, _p, _e in rows], len(rows) == 1 or sane_multi)
+        prefetch = result.prefetch_cols() if len(rows) == 1 or sane_multi else None
+        if prefetch:
+            compiled = result.context.compiled_parameters
+            for i, (state, _p, _e) in enumerate(rows):
+                d = state.strong_obj().__dict__
+                for c in prefetch:
+                    ak = plan.col_to_attr.get(c.key)
+                    if ak is not None and i < len(compiled):
+                        d[ak] = compiled[i][c.key]
+        post = [c for c in plan.table.columns if c.server_onupdate is not None]
+        if post:
+            keys = {plan.col_to_attr[c.key] for c in post if c.key in plan.col_to_attr}
+            for state, _p, _e in rows:
+                expire.setdefault(state, set()).update(keys)
+    return expire
+
+
+def post_update_states(
+    mapper: Mapper,
+    items: Sequence[tuple[InstanceState, dict[str, Any]]],
+    conn: Connection,
+) -> None:
+    """UPDATE only the given foreign-key values (cycle breaking, post_update)."""
+    plan = table_plan(mapper)
+    groups: dict[tuple[str, ...], list[tuple[InstanceState, dict[str, Any]]]] = {}
+    for state, values in items:
+        d = state.strong_obj().__dict__
+        params = dict(values)
+        for ak, ck in zip(plan.pk_keys, plan.pk_colkeys, strict=True):
+            params[PK_PREFIX + ck] = d.get(ak)
+        groups.setdefault(tuple(params), []).append((state, params))
+    stmt = plan.table.update().where(
+        and_(*[c == bindparam(PK_PREFIX + c.key) for c in plan.pk])
+    )
+    for rows in groups.values():
+        result = conn.execute(stmt, [p for _s, p in rows])
+        _check_rowcount(conn, plan, "UPDATE", len(rows), result.rowcount,
+                        [s for s, _p in rows],
+                        len(rows) == 1 or conn.dialect.supports_sane_multi_rowcount)
+
+
+# -- DELETE -------------------------------------------------------------------------
+def delete_states(
+    mapper: Mapper,
+    states: Sequence[InstanceState],
+    conn: Connection,
+) -> None:
+    """DELETE the rows of ``states`` in one executemany, checking the row count."""
+    plan = table_plan(mapper)
+    params_list = []
+    for state in states:
+        d = state.strong_obj().__dict__
+        cs = state.committed_state
+        p: dict[str, Any] = {}
+        ident = state.key[1] if state.key is not None else None
+        for i, (ak, ck) in enumerate(zip(plan.pk_keys, plan.pk_colkeys, strict=True)):
+            p[PK_PREFIX + ck] = ident[i] if ident is not None else d.get(ak)
+        if plan.version_key is not None:
+            old = cs.get(plan.version_key, NO_VALUE)
+            p[VERSION_PARAM] = old if old is not NO_VALUE else d.get(plan.version_key)
+        params_list.append(p)
+    if not params_list:
+        return
+    sane_multi = conn.dialect.supports_sane_multi_rowcount
+    if len(params_list) > 1 and not sane_multi and plan.version_col is not None:
+        for state, p in zip(states, params_list, strict=True):
+            result = conn.execute(plan.delete_stmt, p)
+            _check_rowcount(conn, plan, "DELETE", 1, result.rowcount, [state], True)
+        return
+    result = conn.execute(plan.delete_stmt, params_list)
+    _check_rowcount(conn, plan, "DELETE", len(params_list), result.rowcount, list(states),
+                    len(params_list) == 1 or sane_multi)
+
+
+def _check_rowcount(
+    conn: Connection,
+    plan: _TablePlan,
+    verb: str,
+    expected: int,
+    actual: int,
+    states: list[InstanceState],
+    trustworthy: bool,
+) -> None:
+    if not trustworthy or actual == -1 or actual is None:
+        return
+    if actual == expected:
+        return
+    sample = ", ".join(describe(s.obj()) for s in states[:3])
+    more = "" if len(states) <= 3 else f" and {len(states) - 3} more"
+    raise StaleDataError(
+        f"Can't {verb} table {plan.table.name!r}: expected to match {expected} row(s) but "
+        f"matched {actual} (objects {sample}{more}); the rows were changed or deleted by "
+        "another transaction since they were loaded. Roll back and reload them."
+    )

@@ -1,0 +1,98 @@
+"""What a query selects: mapped classes, mapped attributes, Core columns.
+
+Callers: ``Query`` and the session's execution of ORM ``select()``
+statements.  :func:`entity_columns` lays the entities out as Core columns
+and returns the loaders that turn each row back into objects or values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..loading import EntityLoader
+from ..mapping.attributes import QueryableAttribute
+from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
+
+
+def mapper_of(entity: Any) -> Mapper | None:
+    m = _mapper_or_none(entity)
+    if m is not None and not m.configured:
+        m = class_mapper(entity)
+    return m
+
+
+class RowLayout:
+    """Columns to SELECT for a list of entities, and how to rebuild each result row."""
+
+    def __init__(self, entities: Sequence[Any]) -> None:
+        self.columns: list[Any] = []
+        self.parts: list[tuple[str, Any]] = []  # ("entity", EntityLoader) | ("column", index)
+        self.names: list[str] = []
+        self.mappers: list[Mapper] = []
+        for ent in entities:
+            mapper = mapper_of(ent)
+            if mapper is not None:
+                loader = EntityLoader(mapper, offset=len(self.columns))
+                self.columns.extend(loader.columns)
+                self.parts.append(("entity", loader))
+                self.names.append(mapper.class_.__name__)
+                self.mappers.append(mapper)
+                continue
+            if isinstance(ent, QueryableAttribute):
+                expr = ent.__clause_element__()
+                self.parts.append(("column", len(self.columns)))
+                self.columns.append(expr.label(ent.key) if hasattr(expr, "label") else expr)
+                self.names.append(ent.key)
+                self.mappers.append(ent.parent)
+                continue
+            if hasattr(ent, "__clause_element__"):
+                ent = ent.__clause_element__()
+            if isinstance(ent, ColumnElement) or hasattr(ent, "_select_iterable"):
+                self.parts.append(("column", len(self.columns)))
+                self.columns.append(ent)
+                self.names.append(getattr(ent, "key", None) or getattr(ent, "name", None) or
+                                  f"col{len(self.names)}")
+                continue
+            raise ArgumentError(
+                f"Can't query {ent!r}: expected a mapped class, a mapped attribute or a SQL "
+                "column expression"
+            )
+
+    @property
+    def single_entity(self) -> bool:
+        return len(self.parts) == 1
+
+    @property
+    def primary_mapper(self) -> Mapper | None:
+        for kind, p in self.parts:
+            if kind == "entity":
+                return p.mapper  # type: ignore[no-any-return]
+        return self.mappers[0] if self.mappers else None
+
+
+def entity_columns(entities: Sequence[Any]) -> RowLayout:
+    return RowLayout(entities)
+
+
+class ORMSelect(Select[Any]):
+    """A Core ``Select`` that remembers the mapped entities it was built from.
+
+    ``session.execute(select(User))`` returns User objects; everything else is
+    Core's Select (``where``, ``order_by``, ``join`` ... all work unchanged).
+    """
+
+    inherit_cache = True
+    _dm_layout: RowLayout
+
+
+def select(*entities: Any) -> ORMSelect:
+    """ORM-aware ``select()``: ``select(User).where(User.name == "ed")``."""
+    layout = RowLayout(entities)
+    stmt = ORMSelect(*layout.columns)
+    stmt._dm_layout = layout
+    return stmt

@@ -1,0 +1,493 @@
+"""``Query``: the generative ORM query of the documents.
+
+Callers: ``Session.query()`` (and subclasses passed as ``query_cls``).  A
+Query holds its criteria and compiles them into a Core ``select()`` on
+demand; execution goes through the session (autoflush, binds) and rows come
+back through the loading layer, so objects already in the identity map are
+returned as they are.  Names given as strings (``filter_by`` keywords,
+``order_by("name")``) are resolved against mapped attribute names and
+rejected otherwise, before any SQL is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import and_, func, literal_column
+from sqlalchemy import select as core_select
+from sqlalchemy.exc import InvalidRequestError, MultipleResultsFound, NoResultFound
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..loading import instances
+from ..mapping.attributes import QueryableAttribute
+from ..mapping.mapper import Mapper
+from .entities import RowLayout, mapper_of
+
+_GENERATIVE_STATE = (
+    "_where", "_order_by", "_group_by", "_having", "_limit", "_offset", "_distinct",
+    "_for_update", "_populate_existing", "_autoflush", "_joins", "_joinpoint", "_options",
+    "_yield_per", "_params", "_select_from", "_execution_options", "_shard_id",
+)
+
+
+class Query:
+    """A SELECT of mapped entities or columns, built step by step."""
+
+    def __init__(self, entities: Any, session: Any = None) -> None:
+        if not isinstance(entities, (list, tuple)):
+            entities = [entities]
+        self._entities = list(entities)
+        self.session = session
+        self._layout = RowLayout(self._entities)
+        self._where: list[Any] = []
+        self._order_by: list[Any] = []
+        self._group_by: list[Any] = []
+        self._having: list[Any] = []
+        self._limit: Any = None
+        self._offset: Any = None
+        self._distinct = False
+        self._for_update: dict[str, Any] | None = None
+        self._populate_existing = False
+        self._autoflush = True
+        self._joins: list[tuple[Any, Any, bool]] = []
+        self._joinpoint: Mapper | None = self._layout.primary_mapper
+        self._options: list[Any] = []
+        self._yield_per: int | None = None
+        self._params: dict[str, Any] = {}
+        self._select_from: list[Any] = []
+        self._execution_options: dict[str, Any] = {}
+        self._shard_id: Any = None
+
+    def _clone(self) -> Query:
+        q = self.__class__.__new__(self.__class__)
+        q.__dict__.update(self.__dict__)
+        for name in ("_where", "_order_by", "_group_by", "_having", "_joins", "_options",
+                     "_select_from"):
+            setattr(q, name, list(getattr(self, name)))
+        q._params = dict(self._params)
+        q._execution_options = dict(self._execution_options)
+        return q
+
+    # -- criteria ----------------------------------------------------------------
+    def filter(self, *criterion: Any) -> Query:
+        q = self._clone()
+        for c in criterion:
+            if isinstance(c, str):
+                raise InvalidRequestError(
+                    f"Can't filter by the string {c!r}: strings are not SQL here; use "
+                    "text() for textual SQL or an expression such as User.name == 'ed'"
+                )
+            q._where.append(c)
+        return q
+
+    where = filter
+
+    def _filter_mapper(self) -> Mapper:
+        m = self._joinpoint or self._layout.primary_mapper
+        if m is None:
+            raise InvalidRequestError(
+                "Can't use filter_by(): this query selects no mapped entity; use filter()"
+            )
+        return m
+
+    def filter_by(self, **kwargs: Any) -> Query:
+        mapper = self._filter_mapper()
+        clauses = []
+        bad = [k for k in kwargs if k not in mapper._props]
+        if bad:
+            raise InvalidRequestError(
+                f"Can't filter_by({', '.join(bad)}): {mapper.class_.__name__} has no mapped "
+                f"attribute(s) named {', '.join(map(repr, bad))}; mapped attributes are "
+                f"{', '.join(sorted(mapper._props))}"
+            )
+        for k, v in kwargs.items():
+            attr = getattr(mapper.class_, k)
+            clauses.append(attr == v)
+        return self.filter(*clauses)
+
+    def _resolve_name(self, name: str, what: str) -> Any:
+        """A mapped attribute (or column of a selected table) for an identifier string."""
+        text = name.strip()
+        direction = None
+        parts = text.split()
+        if len(parts) == 2 and parts[1].lower() in ("asc", "desc"):
+            text, direction = parts[0], parts[1].lower()
+        elif text.startswith("-"):
+            text, direction = text[1:], "desc"
+        target: Any = None
+        mapper = self._joinpoint or self._layout.primary_mapper
+        if "." in text:
+            cls_name, _, attr_name = text.partition(".")
+            for m in self._layout.mappers:
+                if m.class_.__name__ == cls_name or m.local_table.name == cls_name:
+                    mapper, text = m, attr_name
+                    break
+        if mapper is not None and text in mapper._props and mapper._props[text].is_column:
+            target = mapper._props[text].columns[0]
+        elif mapper is not None:
+            for prop in mapper.column_attrs.values():
+                if prop.columns[0].name == text:
+                    target = prop.columns[0]
+                    break
+        if target is None:
+            for col in self._layout.columns:
+                if getattr(col, "key", None) == text or getattr(col, "name", None) == text:
+                    target = col
+                    break
+        if target is None:
+            known = sorted(mapper._props) if mapper is not None else []
+            raise InvalidRequestError(
+                f"Can't {what} {name!r}: it is not a mapped attribute or selected column"
+                + (f" of {mapper.class_.__name__} (mapped attributes: {', '.join(known)})"
+                   if mapper is not None else "")
+                + "; pass an attribute such as User.name, or text() for raw SQL"
+            )
+        if direction == "desc":
+            return target.desc()
+        if direction == "asc":
+            return target.asc()
+        return target
+
+    def order_by(self, *clauses: Any) -> Query:
+        q = self._clone()
+        if len(clauses) == 1 and (clauses[0] is None or clauses[0] is False):
+            q._order_by = []
+            return q
+        for c in clauses:
+            q._order_by.append(self._resolve_name(c, "order by") if isinstance(c, str) else c)
+        return q
+
+    def group_by(self, *clauses: Any) -> Query:
+        q = self._clone()
+        for c in clauses:
+            q._group_by.append(self._resolve_name(c, "group by") if isinstance(c, str) else c)
+        return q
+
+    def having(self, *criterion: Any) -> Query:
+        q = self._clone()
+        q._having.extend(criterion)
+        return q
+
+    def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
+             full: bool = False, **kw: Any) -> Query:
+        q = self._clone()
+        dest, on = self._join_target(target, onclause)
+        q._joins.append((dest, on, isouter))
+        m = mapper_of(dest) if isinstance(dest, type) else None
+        if m is not None:
+            q._joinpoint = m
+        return q
+
+    def outerjoin(self, target: Any, onclause: Any = None, **kw: Any) -> Query:
+        return self.join(target, onclause, isouter=True)
+
+    def _join_target(self, target: Any, onclause: Any) -> tuple[Any, Any]:
+        if isinstance(target, tuple) and len(target) == 2:
+            target, onclause = target
+        start = self._joinpoint or self._layout.primary_mapper
+        if isinstance(target, str):
+            if start is None or target not in start._props:
+                raise InvalidRequestError(
+                    f"Can't join to {target!r}: "
+                    + (f"{start.class_.__name__} has no relationship by that name"
+                       if start is not None else "the query selects no mapped entity")
+                )
+            target = getattr(start.class_, target)
+        if isinstance(target, QueryableAttribute) and target.prop.is_relationship:
+            prop: Any = target.prop
+            return prop.mapper.class_, prop.join_condition_for_query()
+        m = mapper_of(target)
+        dest = m.local_table if m is not None else target
+        if isinstance(onclause, str):
+            if start is None or onclause not in start._props:
+                raise InvalidRequestError(f"Can't join on {onclause!r}: no such relationship")
+            onclause = getattr(start.class_, onclause)
+        if isinstance(onclause, QueryableAttribute) and onclause.prop.is_relationship:
+            onclause = onclause.prop.join_condition_for_query()
+        return (m.class_ if m is not None else dest), onclause
+
+    def select_from(self, *froms: Any) -> Query:
+        q = self._clone()
+        for f in froms:
+            m = mapper_of(f)
+            q._select_from.append(m.local_table if m is not None else f)
+            if m is not None:
+                q._joinpoint = m
+        return q
+
+    def limit(self, limit: Any) -> Query:
+        q = self._clone()
+        q._limit = limit
+        return q
+
+    def offset(self, offset: Any) -> Query:
+        q = self._clone()
+        q._offset = offset
+        return q
+
+    def slice(self, start: int | None, stop: int | None) -> Query:
+        q = self._clone()
+        start = start or 0
+        base = q._offset or 0
+        q._offset = base + start if (base + start) else None
+        if stop is not None:
+            q._limit = max(stop - start, 0)
+        return q
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, slice):
+            start, stop, step = item.start, item.stop, item.step
+            if step not in (None, 1):
+                return list(self)[item]
+            if (start is not None and start < 0) or (stop is not None and stop < 0):
+                return list(self)[item]
+            return self.slice(start, stop).all()
+        if item < 0:
+            return list(self)[item]
+        rows = self.slice(item, item + 1).all()
+        if not rows:
+            raise IndexError("query result index out of range")
+        return rows[0]
+
+    def distinct(self, *expr: Any) -> Query:
+        q = self._clone()
+        q._distinct = True
+        return q
+
+    def with_for_update(self, read: bool = False, nowait: bool = False, of: Any = None,
+                        skip_locked: bool = False, key_share: bool = False) -> Query:
+        q = self._clone()
+        q._for_update = {"read": read, "nowait": nowait, "of": of, "skip_locked": skip_locked,
+                         "key_share": key_share}
+        return q
+
+    def populate_existing(self) -> Query:
+        q = self._clone()
+        q._populate_existing = True
+        return q
+
+    def autoflush(self, setting: bool) -> Query:
+        q = self._clone()
+        q._autoflush = setting
+        return q
+
+    def yield_per(self, count: int) -> Query:
+        q = self._clone()
+        q._yield_per = count
+        return q
+
+    def options(self, *opts: Any) -> Query:
+        q = self._clone()
+        for o in opts:
+            if hasattr(o, "apply_to_query"):
+                q = o.apply_to_query(q)
+            q._options.append(o)
+        return q
+
+    def params(self, *args: Any, **kw: Any) -> Query:
+        q = self._clone()
+        if args:
+            q._params.update(args[0])
+        q._params.update(kw)
+        return q
+
+    def execution_options(self, **kw: Any) -> Query:
+        q = self._clone()
+        q._execution_options.update(kw)
+        return q
+
+    def enable_assertions(self, value: bool) -> Query:
+        return self._clone()
+
+    # -- compilation ----------------------------------------------------------------
+    @property
+    def statement(self) -> Any:
+        return self._compile()
+
+    def _compile(self, columns: list[Any] | None = None) -> Any:
+        stmt = core_select(*(columns if columns is not None else self._layout.columns))
+        for f in self._select_from:
+            stmt = stmt.select_from(f)
+        for dest, on, outer in self._joins:
+            m = mapper_of(dest) if isinstance(dest, type) else None
+            target = m.local_table if m is not None else dest
+            stmt = stmt.join(target, on, isouter=outer) if on is not None else \
+                stmt.join(target, isouter=outer)
+        if self._where:
+            stmt = stmt.where(and_(*self._where)) if len(self._where) > 1 else \
+                stmt.where(self._where[0])
+        if self._group_by:
+            stmt = stmt.group_by(*self._group_by)
+        if self._having:
+            stmt = stmt.having(*self._having)
+        if self._order_by:
+            stmt = stmt.order_by(*self._order_by)
+        if self._limit is not None:
+            stmt = stmt.limit(self._limit)
+        if self._offset is not None:
+            stmt = stmt.offset(self._offset)
+        if self._distinct:
+            stmt = stmt.distinct()
+        if self._for_update is not None:
+            stmt = stmt.with_for_update(**self._for_update)
+        if self._params:
+            stmt = stmt.params(**self._params)
+        return stmt
+
+    def subquery(self, name: str | None = None) -> Any:
+        return self._compile().subquery(name)
+
+    def scalar_subquery(self) -> Any:
+        return self._compile().scalar_subquery()
+
+    def as_scalar(self) -> Any:
+        return self.scalar_subquery()
+
+    def label(self, name: str) -> Any:
+        return self._compile().scalar_subquery().label(name)
+
+    def __str__(self) -> str:
+        return str(self._compile())
+
+    # -- execution ------------------------------------------------------------------
+    def _session(self) -> Any:
+        if self.session is None:
+            raise InvalidRequestError(
+                "Can't execute this Query: it is not associated with a Session; build it with "
+                "session.query(...) or call query.with_session(session)"
+            )
+        return self.session
+
+    def with_session(self, session: Any) -> Query:
+        q = self._clone()
+        q.session = session
+        return q
+
+    def _execute_rows(self) -> list[Any]:
+        session = self._session()
+        if self._autoflush:
+            session._autoflush()
+        stmt = self._compile()
+        result = session._execute_for_mapper(stmt, self._layout.primary_mapper, self)
+        return result  # type: ignore[no-any-return]
+
+    def _iter_results(self) -> list[Any]:
+        session = self._session()
+        rows = self._execute_rows()
+        return session._rows_to_results(self._layout, rows, self._populate_existing,
+                                        self._shard_token())
+
+    def _shard_token(self) -> Any:
+        return self._shard_id
+
+    def all(self) -> list[Any]:
+        return self._iter_results()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._iter_results())
+
+    def first(self) -> Any:
+        rows = self.limit(1)._iter_results() if self._limit is None or self._limit > 0 \
+            else []
+        return rows[0] if rows else None
+
+    def one_or_none(self) -> Any:
+        rows = self._iter_results()
+        if len(rows) > 1:
+            raise MultipleResultsFound(
+                f"Multiple rows were found when one or none was required ({len(rows)} rows)"
+            )
+        return rows[0] if rows else None
+
+    def one(self) -> Any:
+        rows = self._iter_results()
+        if not rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(rows) > 1:
+            raise MultipleResultsFound(
+                f"Multiple rows were found when exactly one was required ({len(rows)} rows)"
+            )
+        return rows[0]
+
+    def scalar(self) -> Any:
+        try:
+            ret = self.one()
+        except NoResultFound:
+            return None
+        if isinstance(ret, tuple):
+            return ret[0]
+        return ret
+
+    def get(self, ident: Any) -> Any:
+        mapper = self._layout.primary_mapper
+        if mapper is None:
+            raise InvalidRequestError("Can't get(): the query selects no mapped entity")
+        return self._session()._get_impl(
+            mapper, ident, populate_existing=self._populate_existing,
+            with_for_update=self._for_update, query=self)
+
+    def count(self) -> int:
+        session = self._session()
+        if self._autoflush:
+            session._autoflush()
+        inner = self._compile().subquery()
+        stmt = core_select(func.count()).select_from(inner)
+        rows = session._execute_for_mapper(stmt, self._layout.primary_mapper, self)
+        return int(rows[0][0])
+
+    def exists(self) -> Any:
+        from sqlalchemy import exists
+
+        return exists(self._compile().with_only_columns(literal_column("1")))
+
+    # -- bulk ----------------------------------------------------------------------
+    def update(self, values: dict[Any, Any], synchronize_session: Any = "evaluate",
+               update_args: Any = None) -> int:
+        return self._session()._bulk_update(self, values, synchronize_session)  # type: ignore[no-any-return]
+
+    def delete(self, synchronize_session: Any = "evaluate", delete_args: Any = None) -> int:
+        return self._session()._bulk_delete(self, synchronize_session)  # type: ignore[no-any-return]
+
+    # -- legacy 0.3/0.4 spellings -------------------------------------------------------
+    def select_by(self, *args: Any, **kwargs: Any) -> list[Any]:
+        _deprecated("Query.select_by()", "Query.filter_by(...).all()")
+        q = self.filter(*args) if args else self
+        return q.filter_by(**kwargs).all()
+
+    def selectfirst(self, criterion: Any = None, **kw: Any) -> Any:
+        _deprecated("Query.selectfirst()", "Query.filter(...).first()")
+        q = self.filter(criterion) if criterion is not None else self
+        return q.first()
+
+    def select(self, criterion: Any = None, **kw: Any) -> list[Any]:
+        _deprecated("Query.select()", "Query.filter(...).all()")
+        q = self.filter(criterion) if criterion is not None else self
+        if "order_by" in kw:
+            ob = kw["order_by"]
+            q = q.order_by(*(ob if isinstance(ob, (list, tuple)) else [ob]))
+        if "limit" in kw:
+            q = q.limit(kw["limit"])
+        if "offset" in kw:
+            q = q.offset(kw["offset"])
+        return q.all()
+
+    def get_by(self, **kwargs: Any) -> Any:
+        _deprecated("Query.get_by()", "Query.filter_by(...).first()")
+        return self.filter_by(**kwargs).first()
+
+    def column_descriptions(self) -> list[dict[str, Any]]:
+        out = []
+        for (kind, p), name in zip(self._layout.parts, self._layout.names, strict=True):
+            out.append({"name": name, "entity": p.mapper.class_ if kind == "entity" else None})
+        return out
+
+
+def _deprecated(old: str, new: str) -> None:
+    import warnings
+
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
+
+
+def is_sql(value: Any) -> bool:
+    return isinstance(value, ColumnElement)

@@ -1,0 +1,8 @@
+"""Session layer: Session, SessionTransaction, sessionmaker."""
+
+from .maker import create_session, sessionmaker
+from .session import Session, identity_key, object_session
+from .transaction import SessionTransaction
+
+__all__ = ["Session", "SessionTransaction", "create_session", "identity_key", "object_session",
+           "sessionmaker"]

@@ -1,0 +1,218 @@
+"""``Query.update()`` / ``Query.delete()``: one UPDATE/DELETE statement, then the
+session's objects are brought in line (``synchronize_session``).
+
+``"evaluate"`` applies simple criteria (comparisons, IN, IS, AND/OR/NOT of
+mapped columns) in Python to the objects in the identity map; criteria it
+cannot evaluate raise and suggest ``"fetch"``, which SELECTs the matching
+keys first.  ``False`` leaves objects as they are.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from sqlalchemy import select as core_select
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, \
+    ClauseElement, ColumnElement, Grouping, Null, UnaryExpression, False_, True_
+
+from ..exc import InvalidRequestError
+
+_OPS = {
+    operators.eq: operator.eq, operators.ne: operator.ne, operators.lt: operator.lt,
+    operators.le: operator.le, operators.gt: operator.gt, operators.ge: operator.ge,
+    operators.is_: lambda a, b: a is b, operators.is_not: lambda a, b: a is not b,
+}
+
+
+class _CannotEvaluate(Exception):
+    pass
+
+
+def _compile_eval(expr: Any, col_to_key: dict[Any, str]) -> Any:
+    if isinstance(expr, Grouping):
+        return _compile_eval(expr.element, col_to_key)
+    if isinstance(expr, BooleanClauseList):
+        subs = [_compile_eval(c, col_to_key) for c in expr.clauses]
+        if expr.operator is operators.and_:
+            return lambda d: all(s(d) for s in subs)
+        if expr.operator is operators.or_:
+            return lambda d: any(s(d) for s in subs)
+        raise _CannotEvaluate()
+    if isinstance(expr, UnaryExpression) and expr.operator is operators.inv:
+        sub = _compile_eval(expr.element, col_to_key)
+        return lambda d: not sub(d)
+    if isinstance(expr, True_):
+        return lambda d: True
+    if isinstance(expr, False_):
+        return lambda d: False
+    if isinstance(expr, BinaryExpression):
+        op = expr.operator
+        left = _operand(expr.left, col_to_key)
+        if op in (operators.in_op, operators.not_in_op):
+            right_bp = expr.right
+            if isinstance(right_bp, Grouping):
+                right_bp = right_bp.element
+            if not isinstance(right_bp, BindParameter):
+                raise _CannotEvaluate()
+            values = right_bp.value
+            if op is operators.in_op:
+                return lambda d: left(d) in values
+            return lambda d: left(d) not in values
+        fn = _OPS.get(op)
+        if fn is None:
+            raise _CannotEvaluate()
+        right = _operand(expr.right, col_to_key)
+
+        def cmp(d: dict[str, Any]) -> Any:
+            a, b = left(d), right(d)
+            if fn in (operator.lt, operator.le, operator.gt, operator.ge) and (
+                    a is None or b is None):
+                return False
+            if fn in (operator.eq, operator.ne) and (a is None or b is None):
+                return False
+            return fn(a, b)
+
+        return cmp
+    raise _CannotEvaluate()
+
+
+def _operand(expr: Any, col_to_key: dict[Any, str]) -> Any:
+    if isinstance(expr, Grouping):
+        expr = expr.element
+    if isinstance(expr, BindParameter):
+        v = expr.effective_value
+        return lambda d: v
+    if isinstance(expr, Null):
+        return lambda d: None
+    key = col_to_key.get(expr)
+    if key is not None:
+        return lambda d: d.get(key)
+    raise _CannotEvaluate()
+
+
+def _targets(session: Any, query: Any) -> tuple[Any, Any]:
+    mapper = query._layout.primary_mapper
+    if mapper is None or len(query._layout.parts) != 1:
+        raise InvalidRequestError("Can't bulk update/delete: the query must select one mapped class")
+    if query._joins or query._limit is not None or query._offset is not None or query._order_by:
+        raise InvalidRequestError(
+            "Can't bulk update/delete a query with join(), limit(), offset() or order_by(); "
+            "use filter() criteria only"
+        )
+    return mapper, query._where
+
+
+def _matching_states(session: Any, query: Any, mapper: Any, where: list[Any], sync: Any
+                     ) -> list[Any]:
+    if sync is False or sync is None:
+        return []
+    if sync == "evaluate":
+        col_to_key = {p.columns[0]: k for k, p in mapper.column_attrs.items()}
+        try:
+            tests = [_compile_eval(w, col_to_key) for w in where]
+        except _CannotEvaluate:
+            raise InvalidRequestError(
+                "Can't evaluate the criteria of this bulk operation in Python; use "
+                "synchronize_session='fetch' (or False)"
+            ) from None
+        out = []
+        for state in session._identity_map.all_states():
+            if state.mapper is not mapper:
+                continue
+            d = state.obj().__dict__
+            if state.expired_attributes and any(k in state.expired_attributes
+                                                for k in col_to_key.values()):
+                continue
+            if all(t(d) for t in tests):
+                out.append(state)
+        return out
+    if sync == "fetch":
+        stmt = core_select(*mapper.primary_key)
+        for w in where:
+            stmt = stmt.where(w)
+        rows = session._execute_for_mapper(stmt, mapper)
+        out = []
+        for r in rows:
+            st = session._identity_map.get_state((mapper.class_, tuple(r), None))
+            if st is not None:
+                out.append(st)
+        return out
+    raise InvalidRequestError(
+        f"Can't synchronize with {sync!r}: synchronize_session is 'evaluate', 'fetch' or False"
+    )
+
+
+def bulk_update(session: Any, query: Any, values: dict[Any, Any], sync: Any) -> int:
+    mapper, where = _targets(session, query)
+    resolved: dict[str, Any] = {}
+    for k, v in values.items():
+        if isinstance(k, str):
+            if k not in mapper.column_attrs:
+                raise InvalidRequestError(
+                    f"Can't bulk update {mapper.class_.__name__}.{k}: not a mapped column "
+                    "attribute"
+                )
+            resolved[k] = v
+        elif hasattr(k, "key") and getattr(k, "parent", None) is mapper:
+            resolved[k.key] = v
+        else:
+            prop = mapper._col_to_prop.get(k)
+            if prop is None:
+                raise InvalidRequestError(f"Can't bulk update {k!r}: not a mapped column")
+            resolved[prop.key] = v
+    if query._autoflush:
+        session._autoflush()
+    states = _matching_states(session, query, mapper, where, sync)
+    table = mapper.local_table
+    stmt = table.update()
+    for w in where:
+        stmt = stmt.where(w)
+    stmt = stmt.values({mapper.column_attrs[k].columns[0]: v for k, v in resolved.items()})
+    result = session.execute(stmt, mapper=mapper)
+    for state in states:
+        obj = state.obj()
+        if obj is None:
+            continue
+        d = obj.__dict__
+        expire = []
+        for k, v in resolved.items():
+            if k in state.committed_state:
+                continue
+            if isinstance(v, (ClauseElement, ColumnElement)):
+                expire.append(k)
+            else:
+                d[k] = v
+        if expire:
+            state.expire(expire)
+    session._fire("after_bulk_update", _BulkContext(session, query, result))
+    return int(result.rowcount)
+
+
+def bulk_delete(session: Any, query: Any, sync: Any) -> int:
+    mapper, where = _targets(session, query)
+    if query._autoflush:
+        session._autoflush()
+    states = _matching_states(session, query, mapper, where, sync)
+    stmt = mapper.local_table.delete()
+    for w in where:
+        stmt = stmt.where(w)
+    result = session.execute(stmt, mapper=mapper)
+    for state in states:
+        obj = state.obj()
+        session._identity_map.discard(state)
+        state._deleted = True
+        tx = session._transaction
+        if tx is not None and obj is not None:
+            tx._deleted[state] = obj
+    session._fire("after_bulk_delete", _BulkContext(session, query, result))
+    return int(result.rowcount)
+
+
+class _BulkContext:
+    def __init__(self, session: Any, query: Any, result: Any) -> None:
+        self.session = session
+        self.query = query
+        self.result = result
+        self.rowcount = result.rowcount

@@ -1,0 +1,1081 @@
+"""The :class:`Session`: unit of work plus identity map.
+
+Callers: applications, ``sessionmaker``, ``scoped_session``.  The Session is
+a facade: object bookkeeping lives in the instance layer, flushing in the
+unit of work, SQL building in the query and persistence layers, and the
+transaction stack in :mod:`.transaction`.  What stays here is the lifecycle
+of objects with respect to this session (add, delete, expunge, the
+pending/deleted collections) and the routing of SQL to binds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import warnings
+import weakref
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import and_ as sql_and
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import IteratorResult
+from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.util import find_tables
+
+from .. import event
+from .._util import IdentitySet, describe
+from ..exc import (
+    InvalidRequestError,
+    ObjectDeletedError,
+    UnboundExecutionError,
+    UnmappedClassError,
+)
+from ..instance.attributes import get_state_history
+from ..instance.identity import IdentityMap
+from ..instance.state import InstanceState, _sessions, instance_state
+from ..loading import EntityLoader, instances, load_attributes_stmt, populate_state
+from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
+from ..query import ORMSelect, Query
+from ..query.entities import RowLayout
+from ..unitofwork.flush import UOWTransaction
+from .bulk import bulk_delete, bulk_update
+from .transaction import ACTIVE, CLOSED, SessionTransaction
+
+log = logging.getLogger("datamapper.unitofwork")
+
+SESSION_EVENTS = frozenset({
+    "before_commit", "after_commit", "after_rollback", "after_soft_rollback",
+    "before_flush", "after_flush", "after_flush_postexec", "after_begin",
+    "before_attach", "after_attach", "after_transaction_create", "after_transaction_end",
+    "after_bulk_update", "after_bulk_delete", "do_orm_execute",
+    "transient_to_pending", "pending_to_transient", "pending_to_persistent",
+    "persistent_to_transient", "persistent_to_detached", "detached_to_persistent",
+    "persistent_to_deleted", "deleted_to_persistent", "deleted_to_detached",
+    "loaded_as_persistent",
+})
+
+_class_dispatch: dict[type, event.Dispatch] = {}
+_ids = itertools.count(1)
+_all_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+
+
+def _dispatch_for_class(cls: type) -> event.Dispatch:
+    d = _class_dispatch.get(cls)
+    if d is None:
+        parents = tuple(
+            _dispatch_for_class(b) for b in cls.__bases__ if isinstance(b, type) and
+            issubclass(b, Session)
+        )
+        d = _class_dispatch[cls] = event.Dispatch(f"{cls.__name__} class", SESSION_EVENTS,
+                                                  parents)
+    return d
+
+
+class Session:
+    """Holds loaded and new objects and writes their changes in one flush."""
+
+    _query_cls: type[Query] = Query
+
+    def __init__(
+        self,
+        bind: Engine | Connection | None = None,
+        *,
+        autoflush: bool = True,
+        expire_on_commit: bool = True,
+        autocommit: bool = False,
+        twophase: bool = False,
+        weak_identity_map: bool = True,
+        binds: dict[Any, Any] | None = None,
+        extension: Any = None,
+        info: dict[Any, Any] | None = None,
+        query_cls: type[Query] | None = None,
+        echo_uow: bool = False,
+        transactional: bool | None = None,
+        bind_to: Any = None,
+        enable_transaction_accounting: bool = True,
+        _maker_dispatch: event.Dispatch | None = None,
+        **kw: Any,
+    ) -> None:
+        if kw:
+            raise TypeError(
+                f"Session() got unexpected keyword argument(s) {', '.join(sorted(kw))}"
+            )
+        if transactional is not None:
+            warnings.warn("Session(transactional=...) is deprecated; use autocommit="
+                          f"{not transactional}", DeprecationWarning, stacklevel=2)
+            autocommit = not transactional
+        if bind_to is not None:
+            warnings.warn("Session(bind_to=...) is deprecated; use bind=", DeprecationWarning,
+                          stacklevel=2)
+            bind = bind_to
+        self.hash_key = next(_ids)
+        _sessions[self.hash_key] = self
+        _all_sessions.add(self)
+        self.bind = bind
+        self.autoflush = autoflush
+        self.expire_on_commit = expire_on_commit
+        self.autocommit = autocommit
+        self.twophase = twophase
+        self.echo_uow = echo_uow
+        self.info: dict[Any, Any] = dict(info or {})
+        if query_cls is not None:
+            self._query_cls = query_cls
+        self._identity_map = IdentityMap(weak=weak_identity_map)
+        self._new: dict[InstanceState, Any] = {}
+        self._deleted: dict[InstanceState, Any] = {}
+        self._transaction: SessionTransaction | None = None
+        self._flushing = False
+        self._no_autoflush = 0
+        self._order = itertools.count(1)
+        self._binds: dict[Any, Any] = {}
+        parents: list[event.Dispatch] = [_dispatch_for_class(type(self))]
+        if _maker_dispatch is not None:
+            parents.append(_maker_dispatch)
+        self.dispatch = event.Dispatch("Session", SESSION_EVENTS, tuple(parents))
+        if binds:
+            for key, b in binds.items():
+                self._add_bind(key, b)
+        if extension is not None:
+            for ext in extension if isinstance(extension, (list, tuple)) else [extension]:
+                ext._dm_attach_session(self)
+
+    # -- events ------------------------------------------------------------------------
+    def _fire(self, name: str, *args: Any) -> None:
+        if name in self.dispatch.active:
+            self.dispatch.fire(name, *args)
+
+    # -- settings and introspection ----------------------------------------------------------
+    @property
+    def identity_map(self) -> IdentityMap:
+        return self._identity_map
+
+    @property
+    def new(self) -> IdentitySet:
+        return IdentitySet(self._new.values())
+
+    @property
+    def deleted(self) -> IdentitySet:
+        return IdentitySet(self._deleted.values())
+
+    @property
+    def dirty(self) -> IdentitySet:
+        out = IdentitySet()
+        for st in list(self._identity_map._modified):
+            if st not in self._deleted:
+                o = st.obj()
+                if o is not None:
+                    out.add(o)
+        return out
+
+    @property
+    def is_active(self) -> bool:
+        if self.autocommit and self._transaction is None:
+            return True
+        return self._transaction is None or self._transaction.is_active
+
+    @property
+    def transaction(self) -> SessionTransaction | None:
+        """The innermost transaction (begun on access unless ``autocommit``)."""
+        if self._transaction is None and not self.autocommit:
+            self._autobegin()
+        return self._transaction
+
+    def get_transaction(self) -> SessionTransaction | None:
+        tx = self._transaction
+        while tx is not None and tx._parent is not None:
+            tx = tx._parent
+        return tx
+
+    def get_nested_transaction(self) -> SessionTransaction | None:
+        tx = self._transaction
+        while tx is not None:
+            if tx.nested:
+                return tx
+            tx = tx._parent
+        return None
+
+    def in_transaction(self) -> bool:
+        return self._transaction is not None
+
+    def in_nested_transaction(self) -> bool:
+        return self.get_nested_transaction() is not None
+
+    @property
+    def no_autoflush(self) -> Any:
+        """``with session.no_autoflush:`` suspends autoflush inside the block."""
+        return self._no_autoflush_cm()
+
+    @contextmanager
+    def _no_autoflush_cm(self) -> Iterator[Session]:
+        self._no_autoflush += 1
+        try:
+            yield self
+        finally:
+            self._no_autoflush -= 1
+
+    # -- transactions ---------------------------------------------------------------------
+    def _autobegin(self) -> SessionTransaction:
+        if self._transaction is None:
+            self._transaction = SessionTransaction(self, origin="autobegin")
+        return self._transaction
+
+    def begin(self, subtransactions: bool = False, nested: bool = False,
+              _subtrans: bool = False) -> SessionTransaction:
+        """Begin a transaction (or, with ``subtransactions=True``, a nested marker)."""
+        if nested:
+            return self.begin_nested()
+        current = self._transaction
+        if current is not None:
+            if subtransactions or _subtrans:
+                current._assert_active()
+                self._transaction = SessionTransaction(self, current, origin="sub")
+                return self._transaction
+            if (current._parent is None and current.origin == "autobegin"
+                    and not current._connections and current._state is ACTIVE):
+                current.origin = "explicit"
+                return current
+            raise InvalidRequestError(
+                "Can't begin(): a transaction is already begun on this Session; commit or "
+                "roll it back first, use begin(subtransactions=True) to nest inside it, or "
+                "begin_nested() for a SAVEPOINT"
+            )
+        self._transaction = SessionTransaction(self, origin="sub" if _subtrans else "explicit")
+        return self._transaction
+
+    def begin_nested(self) -> SessionTransaction:
+        """Flush, then emit SAVEPOINT on every connection in use."""
+        if self._transaction is None:
+            if self.autocommit:
+                raise InvalidRequestError(
+                    "Can't begin_nested(): no transaction is begun in this autocommit Session; "
+                    "call session.begin() first"
+                )
+            self._autobegin()
+        assert self._transaction is not None
+        self._transaction._assert_active()
+        self.flush()
+        self._transaction = SessionTransaction(self, self._transaction, nested=True,
+                                               origin="nested")
+        return self._transaction
+
+    def commit(self) -> None:
+        """Flush, commit the innermost real transaction, expire (root, ``expire_on_commit``)."""
+        if self._transaction is None:
+            if self.autocommit:
+                raise InvalidRequestError(
+                    "Can't commit(): no transaction is begun in this autocommit Session; "
+                    "call session.begin() first (or just flush())"
+                )
+            self._autobegin()
+        assert self._transaction is not None
+        tx = self._transaction
+        if tx.nested or tx._parent is None or tx.origin == "sub":
+            tx.commit()
+            return
+        tx.commit()
+
+    def rollback(self) -> None:
+        """Roll back the innermost transaction (a SAVEPOINT after begin_nested())."""
+        if self._transaction is None:
+            return
+        self._transaction.rollback()
+
+    def prepare(self) -> None:
+        tx = self._transaction
+        if tx is None:
+            if self.autocommit:
+                raise InvalidRequestError("Can't prepare(): no transaction is begun")
+            tx = self._autobegin()
+        if not self.twophase or tx._parent is not None:
+            raise InvalidRequestError(
+                "Can't prepare(): only a root transaction of a Session(twophase=True) can be "
+                "prepared; create the Session with twophase=True, or just call commit()"
+            )
+        tx.prepare()
+
+    def close(self) -> None:
+        """Release connections (rolling back) and expunge every object."""
+        self.expunge_all()
+        tx = self._transaction
+        if tx is not None:
+            for t in tx._iterate_self_and_parents():
+                t.close()
+        self._transaction = None
+
+    def invalidate(self) -> None:
+        tx = self._transaction
+        if tx is not None:
+            for t in tx._iterate_self_and_parents():
+                t.close(invalidate=True)
+        self.expunge_all()
+        self._transaction = None
+
+    reset = close
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every Session."""
+        for s in list(_all_sessions):
+            s.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, type_: Any, value: Any, tb: Any) -> None:
+        self.close()
+
+    def _dialects_in_use(self) -> list[str]:
+        out = []
+        tx = self.get_transaction()
+        if tx is not None:
+            for e in tx._unique_entries():
+                out.append(e.conn.dialect.name)
+        return out
+
+    # -- binds --------------------------------------------------------------------------
+    def _add_bind(self, key: Any, bind: Any) -> None:
+        from sqlalchemy import Table
+
+        if isinstance(key, Table):
+            self._binds[key] = bind
+            return
+        m = _mapper_or_none(key)
+        if m is not None:
+            self._binds[m] = bind
+            return
+        if isinstance(key, type):
+            # an unmapped base class: binds every mapped subclass
+            self._binds[key] = bind
+            return
+        raise InvalidRequestError(
+            f"Can't bind {key!r}: binds take a mapped class, a Mapper or a Table"
+        )
+
+    def bind_mapper(self, mapper: Any, bind: Any) -> None:
+        self._add_bind(mapper, bind)
+
+    def bind_table(self, table: Any, bind: Any) -> None:
+        self._add_bind(table, bind)
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
+        """The Engine or Connection for a mapper or a statement.
+
+        Mapper binds win over table binds, which win over the Session's bind.
+        """
+        if self._binds:
+            m = _mapper_or_none(mapper) if mapper is not None else None
+            if m is not None:
+                if m in self._binds:
+                    return self._binds[m]
+                for klass in m.class_.__mro__:
+                    if klass in self._binds:
+                        return self._binds[klass]
+                if m.local_table in self._binds:
+                    return self._binds[m.local_table]
+            if clause is not None:
+                try:
+                    tables = find_tables(clause, include_crud=True)
+                except Exception:
+                    tables = []
+                for t in tables:
+                    if t in self._binds:
+                        return self._binds[t]
+        if self.bind is not None:
+            return self.bind
+        what = (f"mapper {m!r}" if mapper is not None and (m := _mapper_or_none(mapper))
+                else "this statement")
+        raise UnboundExecutionError(
+            f"Can't find a bind for {what}: this Session has no bind and no binds= entry "
+            "matches; create it as Session(engine) or Session(binds={Class: engine})"
+        )
+
+    def _connection_for_bind(self, bind: Any, execution_options: Any = None) -> Connection:
+        if self._transaction is None:
+            if self.autocommit:
+                raise InvalidRequestError("internal: autocommit connection requested")
+            self._autobegin()
+        assert self._transaction is not None
+        return self._transaction._connection_for_bind(bind, execution_options)
+
+    def connection(self, mapper: Any = None, clause: Any = None, bind: Any = None,
+                   execution_options: Any = None, **kw: Any) -> Connection:
+        """The Connection this Session uses for ``mapper``/``clause``/``bind``."""
+        if bind is None:
+            bind = self.get_bind(mapper, clause=clause)
+        if self._transaction is None and self.autocommit:
+            if isinstance(bind, Connection):
+                return bind
+            return bind.connect()  # type: ignore[no-any-return]
+        return self._connection_for_bind(bind, execution_options)
+
+    def _run(self, stmt: Any, params: Any, bind: Any, execution_options: Any = None) -> Any:
+        """Execute a statement on the right connection; in autocommit mode in its own
+        transaction, with the result buffered."""
+        if self._transaction is None and self.autocommit:
+            if isinstance(bind, Connection):
+                return bind.execute(stmt, params, execution_options=execution_options or {})
+            with bind.begin() as conn:
+                result = conn.execute(stmt, params, execution_options=execution_options or {})
+                if result.returns_rows:
+                    return result.freeze()()
+                return result
+        conn = self._connection_for_bind(bind)
+        return conn.execute(stmt, params, execution_options=execution_options or {})
+
+    # -- SQL execution --------------------------------------------------------------------------
+    def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
+                bind: Any = None, execution_options: Any = None, **kw: Any) -> Any:
+        """Execute a Core statement, an ORM ``select()``, or a string (as textual SQL)."""
+        if isinstance(statement, str):
+            statement = text(statement)
+        opts = dict(execution_options or {})
+        if isinstance(statement, ORMSelect):
+            layout: RowLayout = statement._dm_layout
+            self._autoflush()
+            rows = self._execute_for_mapper(statement, layout.primary_mapper, None,
+                                            bind=bind, params=params)
+            objs = self._rows_to_results(layout, rows, bool(opts.get("populate_existing")),
+                                         None)
+            if layout.single_entity:
+                tuples: list[Any] = [(o,) for o in objs]
+            else:
+                tuples = [tuple(o) for o in objs]
+            return IteratorResult(SimpleResultMetaData(layout.names), iter(tuples))
+        if bind is None:
+            bind = self.get_bind(mapper, clause=statement)
+        return self._run(statement, params, bind, opts)
+
+    def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        return self.execute(statement, params, **kw).scalar()
+
+    def scalars(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        return self.execute(statement, params, **kw).scalars()
+
+    def _execute_for_mapper(self, stmt: Any, mapper: Any, query: Any = None, bind: Any = None,
+                            params: Any = None) -> list[Any]:
+        if bind is None:
+            bind = self.get_bind(mapper, clause=stmt)
+        opts = query._execution_options if query is not None else None
+        result = self._run(stmt, params, bind, opts)
+        return result.fetchall()  # type: ignore[no-any-return]
+
+    def _rows_to_results(self, layout: RowLayout, rows: list[Any], populate_existing: bool,
+                         token: Any) -> list[Any]:
+        parts = layout.parts
+        if len(parts) == 1:
+            kind, p = parts[0]
+            if kind == "entity":
+                return instances(self, p, rows, populate_existing, token)
+            return [r[p] for r in rows]
+        columns = []
+        for kind, p in parts:
+            if kind == "entity":
+                columns.append(instances(self, p, rows, populate_existing, token))
+            else:
+                columns.append([r[p] for r in rows])
+        make = result_tuple(layout.names)
+        return [make(vals) for vals in zip(*columns, strict=True)]
+
+    def query(self, *entities: Any, **kw: Any) -> Query:
+        """A :class:`Query` of mapped classes, attributes or columns."""
+        return self._query_cls(list(entities), self, **kw)
+
+    # -- loading ------------------------------------------------------------------------------
+    def _autoflush(self) -> None:
+        if self.autoflush and not self._flushing and not self._no_autoflush and (
+            self._new or self._deleted or self._identity_map._modified
+        ):
+            try:
+                self.flush()
+            except Exception as e:
+                if hasattr(e, "add_detail"):
+                    e.add_detail(
+                        "raised as a result of an autoflush before a query; use "
+                        "'with session.no_autoflush:' if this flush happens too early"
+                    )
+                raise
+
+    def _normalize_ident(self, mapper: Mapper, ident: Any) -> tuple[Any, ...]:
+        n = len(mapper._pk_keys)
+        if isinstance(ident, dict):
+            bad = [k for k in ident if k not in mapper._pk_keys]
+            missing = [k for k in mapper._pk_keys if k not in ident]
+            if bad or missing:
+                raise InvalidRequestError(
+                    f"Can't get {mapper.class_.__name__} by {ident!r}: the dictionary must have "
+                    f"exactly the primary key attribute names {', '.join(mapper._pk_keys)}"
+                    + (f"; unknown: {', '.join(map(repr, bad))}" if bad else "")
+                )
+            return tuple(ident[k] for k in mapper._pk_keys)
+        if isinstance(ident, (tuple, list)):
+            values = tuple(ident)
+        else:
+            values = (ident,)
+        if len(values) != n:
+            raise InvalidRequestError(
+                f"Incorrect number of values in identifier formed from argument to get(): "
+                f"{mapper.class_.__name__} has {n} primary key column(s) "
+                f"({', '.join(mapper._pk_keys)}) but {len(values)} value(s) were given: {ident!r}"
+            )
+        return values
+
+    def get(self, entity: Any, ident: Any, *, populate_existing: bool = False,
+            with_for_update: Any = None, options: Any = None, identity_token: Any = None,
+            execution_options: Any = None) -> Any:
+        """The object with primary key ``ident``: from the identity map, else by SELECT."""
+        mapper = _mapper_or_none(entity)
+        if mapper is None:
+            mapper = class_mapper(entity)
+        elif not mapper.configured:
+            class_mapper(entity)
+        return self._get_impl(mapper, ident, populate_existing=populate_existing,
+                              with_for_update=with_for_update, identity_token=identity_token)
+
+    def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
+                  with_for_update: Any = None, query: Any = None,
+                  identity_token: Any = None) -> Any:
+        values = self._normalize_ident(mapper, ident)
+        key = (mapper.class_, values, identity_token)
+        state = self._identity_map._dict.get(key)
+        if state is not None and not populate_existing and not with_for_update:
+            obj = state.obj()
+            if obj is not None:
+                if state in self._deleted:
+                    return None
+                if state.expired_attributes:
+                    try:
+                        self._load_attributes(state, None)
+                    except ObjectDeletedError:
+                        return None
+                return obj
+        if None in values:
+            return None
+        self._autoflush()
+        stmt = _get_statement(mapper, with_for_update)
+        params = {f"_dm_pk_{i}": v for i, v in enumerate(values)}
+        bind = self.get_bind(mapper, clause=stmt)
+        rows = self._run(stmt, params, bind).fetchall()
+        if not rows:
+            return None
+        loader = _get_loader(mapper)
+        return instances(self, loader, rows, populate_existing or bool(with_for_update),
+                         identity_token)[0]
+
+    def _load_attributes(self, state: InstanceState, key: str | None) -> None:
+        """Load unloaded attributes of a persistent object: all expired columns at once
+        (plus ``key`` if it is deferred)."""
+        mapper = state.mapper
+        if key is not None and key in mapper._props and mapper._props[key].is_relationship:
+            mapper._props[key].load_for_state(self, state)
+            return
+        if state.key is None:
+            return
+        exp = state.expired_attributes
+        obj = state.strong_obj()
+        d = obj.__dict__
+        deferred = mapper._deferred_keys
+        keys = [k for k in mapper._load_keys if k in exp and k not in d and k not in deferred
+                or (k == key)]
+        if key is not None and key not in keys and key in mapper._column_keys:
+            prop = mapper._props[key]
+            group = getattr(prop, "group", None)
+            keys.append(key)
+            if group:
+                keys.extend(k for k, p in mapper.column_attrs.items()
+                            if getattr(p, "group", None) == group and k not in d and k != key)
+        if not keys:
+            state.loaded(())
+            return
+        stmt, props = load_attributes_stmt(mapper, keys)
+        params = {f"_dm_pk_{i}": v for i, v in enumerate(state.key[1])}
+        bind = self.get_bind(mapper, clause=stmt)
+        row = self._run(stmt, params, bind).first()
+        if row is None:
+            raise ObjectDeletedError(
+                f"Can't load attribute(s) {', '.join(keys)} of {describe(obj)}: its row is no "
+                "longer in the database (deleted, or its primary key changed, by another "
+                "transaction); expunge the object or roll back"
+            )
+        for k, v in zip(keys, row, strict=True):
+            if k not in state.committed_state:
+                d[k] = v
+        state.loaded(keys)
+        if "refresh" in mapper.dispatch:
+            mapper.dispatch.fire("refresh", obj, None, keys)
+
+    def refresh(self, instance: Any, attribute_names: Iterable[str] | None = None,
+                with_for_update: Any = None, lockmode: Any = None) -> None:
+        """Reload ``instance``'s attributes from the database now, discarding changes."""
+        state = instance_state(instance)
+        self._check_persistent(state, instance, "refresh")
+        mapper = state.mapper
+        if attribute_names is not None:
+            names = list(attribute_names)
+            bad = [n for n in names if n not in mapper._props]
+            if bad:
+                raise InvalidRequestError(
+                    f"Can't refresh {', '.join(map(repr, bad))} of {describe(instance)}: not "
+                    f"mapped attributes of {mapper.class_.__name__}"
+                )
+            cols = [n for n in names if n in mapper._column_keys]
+            rels = [n for n in names if mapper._props[n].is_relationship]
+            if not cols and rels:
+                raise InvalidRequestError(
+                    f"Can't refresh only relationship attribute(s) {', '.join(rels)} of "
+                    f"{describe(instance)}: refresh() reloads columns; use "
+                    "session.expire(obj, [names]) to reload relationships on next access"
+                )
+        else:
+            cols = [k for k in mapper._load_keys]
+            rels = [k for k, p in mapper._props.items() if p.is_relationship]
+        stmt, props = load_attributes_stmt(mapper, cols)
+        if with_for_update:
+            stmt = stmt.with_for_update(**(with_for_update if isinstance(with_for_update, dict)
+                                           else {}))
+        params = {f"_dm_pk_{i}": v for i, v in enumerate(state.key[1])}  # type: ignore[index]
+        bind = self.get_bind(mapper, clause=stmt)
+        row = self._run(stmt, params, bind).first()
+        if row is None:
+            raise InvalidRequestError(
+                f"Can't refresh {describe(instance)}: its row is no longer in the database"
+            )
+        d = instance.__dict__
+        for k, v in zip(cols, row, strict=True):
+            d[k] = v
+            state.committed_state.pop(k, None)
+        for k in rels:
+            d.pop(k, None)
+            state.committed_state.pop(k, None)
+        state.loaded(cols)
+        if rels:
+            exp = set(state.expired_attributes)
+            exp.update(rels)
+            state.expired_attributes = exp
+        if not state.committed_state and state.modified:
+            state.modified = False
+            state._drop_modified()
+        if "refresh" in mapper.dispatch:
+            mapper.dispatch.fire("refresh", instance, None, cols)
+
+    def expire(self, instance: Any, attribute_names: Iterable[str] | None = None) -> None:
+        """Forget loaded values; they load again on next access."""
+        state = instance_state(instance)
+        self._check_persistent(state, instance, "expire")
+        if attribute_names is not None:
+            names = list(attribute_names)
+            bad = [n for n in names if n not in state.mapper._props]
+            if bad:
+                raise InvalidRequestError(
+                    f"Can't expire {', '.join(map(repr, bad))} of {describe(instance)}: not "
+                    f"mapped attributes of {state.mapper.class_.__name__}"
+                )
+            state.expire(names)
+        else:
+            state.expire()
+            self._cascade_expire(state)
+
+    def _cascade_expire(self, state: InstanceState) -> None:
+        """Hook for refresh-expire cascades (relationships)."""
+
+    def expire_all(self) -> None:
+        """Expire every object in the identity map."""
+        for state in self._identity_map.all_states():
+            state.expire()
+
+    def _check_persistent(self, state: InstanceState, obj: Any, verb: str) -> None:
+        if state.session_id != self.hash_key or state.key is None:
+            raise InvalidRequestError(
+                f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
+                f"({_lifecycle(state)}); add it and flush first"
+            )
+
+    # -- object lifecycle ------------------------------------------------------------------------
+    def add(self, instance: Any, _warn: bool = True) -> None:
+        """Place ``instance`` in the session: transient -> pending, detached -> persistent."""
+        state = instance_state(instance)
+        self._save_or_update_state(state, instance)
+
+    def add_all(self, instances: Iterable[Any]) -> None:
+        for obj in instances:
+            self.add(obj)
+
+    def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
+        self._save_or_update_impl(state, obj)
+        cascade = getattr(state.mapper, "_dm_cascade_iterator", None)
+        if cascade is not None:
+            for child_state, child in cascade("save-update", state, obj):
+                self._save_or_update_impl(child_state, child)
+
+    def _save_or_update_impl(self, state: InstanceState, obj: Any) -> None:
+        if state.session_id == self.hash_key:
+            if state._deleted and state.key is not None and state not in self._deleted:
+                pass
+            else:
+                return
+        if state.key is None:
+            self._save_impl(state, obj)
+        else:
+            self._update_impl(state, obj)
+
+    def _before_attach(self, state: InstanceState, obj: Any) -> None:
+        other_id = state.session_id
+        if other_id is not None and other_id != self.hash_key and other_id in _sessions:
+            raise InvalidRequestError(
+                f"Can't add {describe(obj)} to session {self.hash_key}: it is already attached "
+                f"to another session ({other_id}); expunge it from that session first, or use "
+                "session.merge() to copy its state"
+            )
+        self._fire("before_attach", self, obj)
+
+    def _save_impl(self, state: InstanceState, obj: Any) -> None:
+        self._before_attach(state, obj)
+        state.session_id = self.hash_key
+        state.insert_order = next(self._order)
+        self._new[state] = obj
+        self._fire("after_attach", self, obj)
+        self._fire("transient_to_pending", self, obj)
+
+    def _update_impl(self, state: InstanceState, obj: Any, revert_deletion: bool = False
+                     ) -> None:
+        if state._deleted and not revert_deletion:
+            raise InvalidRequestError(
+                f"Can't add {describe(obj)}: it has been deleted (flushed as a DELETE); use "
+                "make_transient() to turn it back into a new object first"
+            )
+        key = state.key
+        existing = self._identity_map.get_state(key)  # type: ignore[arg-type]
+        if existing is not None and existing is not state:
+            raise InvalidRequestError(
+                f"Can't attach {describe(obj)}: another instance with key {key} is already "
+                "present in this session; use session.merge() to copy its state onto that "
+                "instance"
+            )
+        attaching = state.session_id != self.hash_key
+        if attaching:
+            self._before_attach(state, obj)
+        state.session_id = self.hash_key
+        self._identity_map.add(state, obj)
+        if state.modified:
+            state._strong = obj
+            self._identity_map._modified.add(state)
+        if attaching:
+            self._fire("after_attach", self, obj)
+            self._fire("detached_to_persistent", self, obj)
+
+    def delete(self, instance: Any) -> None:
+        """Mark a persistent object for deletion at the next flush."""
+        state = instance_state(instance)
+        if state.key is None:
+            raise InvalidRequestError(
+                f"Can't delete {describe(instance)}: it is not persisted "
+                f"({_lifecycle(state)}); use session.expunge() to remove a pending object"
+            )
+        self._delete_impl(state, instance, head=True)
+        cascade = getattr(state.mapper, "_dm_cascade_iterator", None)
+        if cascade is not None:
+            for child_state, child in cascade("delete", state, instance):
+                self._delete_impl(child_state, child, head=False)
+
+    def _delete_impl(self, state: InstanceState, obj: Any, head: bool) -> None:
+        if state in self._deleted:
+            return
+        if state._deleted:
+            if head:
+                return
+            return
+        if state.session_id != self.hash_key:
+            self._update_impl(state, obj)
+        self._deleted[state] = obj
+        state._strong = obj
+
+    def expunge(self, instance: Any) -> None:
+        """Remove ``instance`` from the session: persistent -> detached, pending -> transient."""
+        state = instance_state(instance)
+        if state.session_id != self.hash_key:
+            raise InvalidRequestError(
+                f"Can't expunge {describe(instance)}: it is not present in this Session "
+                f"({_lifecycle(state)})"
+            )
+        targets = [state]
+        cascade = getattr(state.mapper, "_dm_cascade_iterator", None)
+        if cascade is not None:
+            targets.extend(s for s, _o in cascade("expunge", state, instance))
+        for st in targets:
+            if st.session_id == self.hash_key:
+                self._expunge_state(st)
+
+    def _expunge_state(self, state: InstanceState) -> None:
+        obj = state.obj()
+        was_pending = state.key is None
+        self._new.pop(state, None)
+        self._deleted.pop(state, None)
+        self._identity_map.discard(state)
+        tx = self._transaction
+        if tx is not None:
+            tx._new.pop(state, None)
+        state.session_id = None
+        state._strong = None
+        if obj is not None:
+            self._fire("pending_to_transient" if was_pending else "persistent_to_detached",
+                       self, obj)
+
+    def expunge_all(self) -> None:
+        """Remove every object from the session."""
+        for state in list(self._identity_map._dict.values()) + list(self._new):
+            state.session_id = None
+            state._strong = None
+        for state in list(self._identity_map._dict.values()):
+            self._identity_map.discard(state)
+        self._identity_map.clear()
+        self._new.clear()
+        self._deleted.clear()
+
+    clear_all = expunge_all
+
+    def _restore_deleted(self, state: InstanceState, obj: Any) -> None:
+        """Rollback: a deleted object is persistent again."""
+        self._deleted.pop(state, None)
+        if obj is None:
+            obj = state.obj()
+        if obj is None:
+            return
+        state._deleted = False
+        state.session_id = self.hash_key
+        existing = self._identity_map.get_state(state.key)  # type: ignore[arg-type]
+        if existing is None or existing is state:
+            self._identity_map.add(state, obj)
+            if self._identity_map.weak:
+                state._strong = None
+        self._fire("deleted_to_persistent", self, obj)
+
+    def _detach_deleted(self, state: InstanceState) -> None:
+        """Commit: a deleted object leaves the session (detached, was_deleted)."""
+        obj = state.obj()
+        if state.session_id == self.hash_key:
+            state.session_id = None
+        state._strong = None
+        if obj is not None:
+            self._fire("deleted_to_detached", self, obj)
+
+    def _record_key_switch(self, state: InstanceState, old_key: Any) -> None:
+        tx = self._transaction
+        if tx is not None and state not in tx._key_switches:
+            tx._key_switches[state] = (old_key, state.key)
+
+    def __contains__(self, instance: object) -> bool:
+        try:
+            state = instance_state(instance)
+        except Exception:
+            raise
+        return state.session_id == self.hash_key and (
+            state in self._new or (state.key is not None and
+                                   self._identity_map._dict.get(state.key) is state)
+            or state in self._deleted
+        )
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._new.values()) + self._identity_map.values())
+
+    def is_modified(self, instance: Any, include_collections: bool = True,
+                    passive: bool = True) -> bool:
+        """True if ``instance`` has attribute changes that a flush would write."""
+        state = instance_state(instance)
+        mapper = state.mapper
+        keys = state.committed_state.keys() if state.key is not None else \
+            [k for k in mapper._props if k in instance.__dict__]
+        for key in list(keys):
+            prop = mapper._props.get(key)
+            if prop is None:
+                continue
+            if prop.is_relationship and not include_collections and getattr(prop, "uselist",
+                                                                            False):
+                continue
+            if get_state_history(state, key, True).has_changes():
+                return True
+        return False
+
+    # -- flush --------------------------------------------------------------------------------
+    def _is_clean(self) -> bool:
+        return not (self._identity_map._modified or self._new or self._deleted)
+
+    def flush(self, objects: Iterable[Any] | None = None) -> None:
+        """Write all pending changes (or those of ``objects``) in dependency order."""
+        if self._flushing:
+            raise InvalidRequestError(
+                "Can't flush: this Session is already flushing (flush() was called from a "
+                "flush event handler); make changes in before_flush instead"
+            )
+        if self._is_clean():
+            return
+        self._flushing = True
+        try:
+            self._flush(objects)
+        finally:
+            self._flushing = False
+
+    def _flush(self, objects: Iterable[Any] | None) -> None:
+        if "before_flush" in self.dispatch.active:
+            self.dispatch.fire("before_flush", self, None, objects)
+            if self._is_clean():
+                return
+        if objects is not None:
+            wanted: set[InstanceState] | None = set()
+            for o in objects:
+                st = instance_state(o)
+                if st.session_id != self.hash_key:
+                    raise InvalidRequestError(
+                        f"Can't flush {describe(o)}: it is not in this Session; add it first"
+                    )
+                wanted.add(st)  # type: ignore[union-attr]
+        else:
+            wanted = None
+        new = [s for s in self._new if wanted is None or s in wanted]
+        deleted = [s for s in self._deleted if wanted is None or s in wanted]
+        dirty = [s for s in self._identity_map._modified
+                 if s not in self._deleted and (wanted is None or s in wanted)]
+        extra = getattr(self, "_dm_flush_extras", None)
+        uow = UOWTransaction(self, new, dirty, deleted)
+        if extra is not None:
+            extra(uow)
+        if not uow.new and not uow.dirty and not uow.deleted:
+            return
+        uow.check()
+        plan = uow.build_plan()
+        if self.echo_uow or log.isEnabledFor(logging.INFO):
+            text_plan = str(plan)
+            log.info("%s", text_plan)
+            if self.echo_uow:
+                print(text_plan)
+        tx = self.begin(_subtrans=True)
+        try:
+            uow.execute(self._flush_connection)
+            self._fire("after_flush", self, uow)
+            self._post_flush(uow, tx)
+            self._fire("after_flush_postexec", self, uow)
+        except BaseException as e:
+            uow.undo_generated()
+            tx.rollback(_capture_exception=e)
+            raise
+        tx.commit()
+
+    def _flush_connection(self, mapper: Mapper) -> Connection:
+        tx = self._transaction
+        assert tx is not None
+        return tx._connection_for_bind(self.get_bind(mapper))
+
+    def _post_flush(self, uow: UOWTransaction, tx: SessionTransaction) -> None:
+        uow.finalize()
+        for state in uow.inserted:
+            obj = self._new.pop(state, None)
+            tx._new[state] = True
+            if obj is not None:
+                self._fire("pending_to_persistent", self, obj)
+        for state in uow.updated:
+            tx._dirty[state] = True
+        for state in uow.removed:
+            obj = self._deleted.pop(state, None)
+            tx._deleted[state] = obj if obj is not None else state.obj()
+            if obj is not None:
+                self._fire("persistent_to_deleted", self, obj)
+        for state in uow.inserted:
+            if state.modified:
+                self._identity_map._modified.add(state)
+        fin = getattr(self, "_dm_after_finalize", None)
+        if fin is not None:
+            fin(uow)
+
+    # -- bulk -----------------------------------------------------------------------------------
+    def _bulk_update(self, query: Query, values: dict[Any, Any], sync: Any) -> int:
+        return bulk_update(self, query, values, sync)
+
+    def _bulk_delete(self, query: Query, sync: Any) -> int:
+        return bulk_delete(self, query, sync)
+
+    # -- class-level helpers ------------------------------------------------------------------
+    @classmethod
+    def object_session(cls, instance: Any) -> Session | None:
+        return object_session(instance)
+
+    @classmethod
+    def identity_key(cls, class_: Any = None, ident: Any = None, *, instance: Any = None,
+                     row: Any = None, identity_token: Any = None) -> tuple[Any, ...]:
+        return identity_key(class_, ident, instance=instance, row=row,
+                            identity_token=identity_token)
+
+    def __repr__(self) -> str:
+        return f"<Session {self.hash_key}>"
+
+
+def _lifecycle(state: InstanceState) -> str:
+    for name in ("transient", "pending", "persistent", "deleted", "detached"):
+        if getattr(state, name):
+            return name
+    return "unknown"
+
+
+def object_session(instance: Any) -> Session | None:
+    """The Session ``instance`` belongs to, or None."""
+    state = instance_state(instance)
+    if state.session_id is None:
+        return None
+    return _sessions.get(state.session_id)  # type: ignore[no-any-return]
+
+
+def identity_key(class_: Any = None, ident: Any = None, *, instance: Any = None,
+                 row: Any = None, identity_token: Any = None) -> tuple[Any, ...]:
+    """The identity key for a class and primary key, an instance, or a row."""
+    if instance is not None:
+        mapper = _mapper_or_none(type(instance))
+        if mapper is None:
+            raise UnmappedClassError(f"{type(instance).__name__} is not mapped")
+        return mapper.identity_key_from_instance(instance)
+    mapper = class_mapper(class_)
+    if row is not None:
+        return mapper.identity_key_from_row(row, identity_token)
+    if not isinstance(ident, (tuple, list)):
+        ident = (ident,)
+    return (mapper.class_, tuple(ident), identity_token)
+
+
+def _get_statement(mapper: Mapper, with_for_update: Any) -> Any:
+    cache = mapper.__dict__.setdefault("_dm_get_cache", {})
+    ck = repr(sorted(with_for_update.items())) if isinstance(with_for_update, dict) else \
+        bool(with_for_update)
+    stmt = cache.get(ck)
+    if stmt is None:
+        stmt = core_select(*mapper._load_columns).where(
+            sql_and(*[c == bindparam(f"_dm_pk_{i}") for i, c in enumerate(mapper.primary_key)])
+        )
+        if with_for_update:
+            stmt = stmt.with_for_update(**(with_for_update if isinstance(with_for_update, dict)
+                                           else {}))
+        cache[ck] = stmt
+    return stmt
+
+
+def _get_loader(mapper: Mapper) -> EntityLoader:
+    loader = mapper.__dict__.get("_dm_get_loader")
+    if loader is None or loader.props is not mapper._load_props:
+        loader = EntityLoader(mapper)
+        mapper._dm_get_loader = loader  # type: ignore[attr-defined]  # cached per mapper
+    return loader
+
+
+def _session_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
+    if isinstance(target, Session):
+        return [target.dispatch]
+    if isinstance(target, type) and issubclass(target, Session):
+        return [_dispatch_for_class(target)]
+    d = getattr(target, "_dm_session_dispatch", None)
+    if isinstance(d, event.Dispatch):
+        return [d]
+    return None
+
+
+event.register_resolver(_session_resolver)
+
+__all__ = ["CLOSED", "ClauseElement", "Session", "identity_key", "object_session"]

@@ -1,0 +1,454 @@
+"""``SessionTransaction``: the session's transaction stack as a state machine.
+
+States: ACTIVE -> PREPARED -> COMMITTED -> CLOSED, or ACTIVE -> DEACTIVE
+(rolled back underneath, waiting for ``rollback()``) -> CLOSED.  Three kinds:
+a *root* (owns real database transactions), a *subtransaction* (a marker
+that shares its parent's connections and snapshot) and a *nested* one (a
+SAVEPOINT on every connection in use).  Root and nested transactions keep a
+snapshot of the objects made pending/persistent, deleted or re-keyed inside
+them, so that rolling back restores exactly the documented state.
+
+This is the only place that begins, commits or rolls back Core connections.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import (
+    DBAPIError,
+    InvalidRequestError,
+    PendingRollbackError,
+    ResourceClosedError,
+)
+
+from ..exc import CommitOutcomeUnknownError
+from ..instance.state import InstanceState
+
+
+class TxState(enum.Enum):
+    ACTIVE = "active"
+    PREPARED = "prepared"
+    COMMITTED = "committed"
+    DEACTIVE = "deactive"
+    CLOSED = "closed"
+
+
+ACTIVE, PREPARED, COMMITTED, DEACTIVE, CLOSED = (
+    TxState.ACTIVE, TxState.PREPARED, TxState.COMMITTED, TxState.DEACTIVE, TxState.CLOSED)
+
+
+class _ConnEntry:
+    __slots__ = ("bind", "conn", "trans", "close_conn", "external")
+
+    def __init__(self, conn: Connection, trans: Any, close_conn: bool, external: bool,
+                 bind: Any = None) -> None:
+        self.bind = bind
+        self.conn = conn
+        self.trans = trans
+        self.close_conn = close_conn
+        self.external = external
+
+
+class SessionTransaction:
+    """One level of a Session's transaction stack."""
+
+    def __init__(
+        self,
+        session: Any,
+        parent: SessionTransaction | None = None,
+        nested: bool = False,
+        *,
+        origin: str = "explicit",
+    ) -> None:
+        self.session = session
+        self._parent = parent
+        self.nested = nested
+        self.origin = origin
+        self._state = ACTIVE
+        self._connections: dict[Any, _ConnEntry] = {}
+        self._rollback_exception: BaseException | None = None
+        self._failed_root = False
+        if parent is not None and parent._state is not ACTIVE:
+            parent._assert_active()
+        if parent is None or nested:
+            self._new: dict[InstanceState, Any] = {}
+            self._deleted: dict[InstanceState, Any] = {}
+            self._dirty: dict[InstanceState, Any] = {}
+            self._key_switches: dict[InstanceState, tuple[Any, Any]] = {}
+        else:
+            self._new = parent._new
+            self._deleted = parent._deleted
+            self._dirty = parent._dirty
+            self._key_switches = parent._key_switches
+        if nested and parent is not None:
+            # a SAVEPOINT on every connection already in use
+            for bind in list(parent._iter_binds()):
+                self._connection_for_bind(bind)
+        session._fire("after_transaction_create", session, self)
+
+    # -- introspection -------------------------------------------------------------
+    @property
+    def parent(self) -> SessionTransaction | None:
+        return self._parent
+
+    @property
+    def is_active(self) -> bool:
+        return self._state is ACTIVE
+
+    @property
+    def state(self) -> str:
+        return self._state.value
+
+    @property
+    def _is_real(self) -> bool:
+        return self._parent is None or self.nested
+
+    @property
+    def connections(self) -> dict[Any, Any]:
+        return {k: (e.conn, e.trans, e.close_conn) for k, e in self._connections.items()}
+
+    def _iter_binds(self) -> Iterator[Any]:
+        for e in self._unique_entries():
+            yield e.bind
+
+    def _iterate_self_and_parents(self, upto: SessionTransaction | None = None
+                                  ) -> list[SessionTransaction]:
+        out = []
+        cur: SessionTransaction | None = self
+        while cur is not None:
+            out.append(cur)
+            if cur is upto:
+                break
+            cur = cur._parent
+        else:
+            if upto is not None:
+                raise InvalidRequestError(
+                    "Can't end this transaction: it is not part of the session's current "
+                    "transaction stack (it was already closed)"
+                )
+        return out
+
+    def _assert_active(self, prepared_ok: bool = False, closed_msg: str | None = None) -> None:
+        if self._state is COMMITTED:
+            raise InvalidRequestError(
+                "Can't use this transaction: it has been committed; begin a new one with "
+                "session.begin() (or just keep using the session, which begins one itself)"
+            )
+        if self._state is PREPARED and not prepared_ok:
+            raise InvalidRequestError(
+                "Can't use this transaction: it has been prepared (two-phase) and accepts no "
+                "more SQL; call commit() or rollback()"
+            )
+        if self._state is DEACTIVE:
+            if self._rollback_exception is not None:
+                raise PendingRollbackError(
+                    "This Session's transaction has been rolled back due to a previous "
+                    "exception during flush; to begin a new transaction with this Session, "
+                    "first call session.rollback(). Original exception was: "
+                    f"{self._rollback_exception}",
+                    code="7s2a",
+                )
+            raise PendingRollbackError(
+                "This Session's transaction is inactive: its database transaction was rolled "
+                "back (e.g. by an inner rollback); call session.rollback() to close it "
+                "and begin anew"
+            )
+        if self._state is CLOSED:
+            raise ResourceClosedError(
+                closed_msg or "Can't use this transaction: it is closed; use session.begin()"
+            )
+
+    # -- connections -------------------------------------------------------------------
+    def _connection_for_bind(self, bind: Any, execution_options: Any = None) -> Connection:
+        entry = self._connections.get(bind)
+        if entry is not None:
+            self._assert_active()
+            return entry.conn
+        self._assert_active()
+        session = self.session
+        if self._parent is not None:
+            conn = self._parent._connection_for_bind(bind, execution_options)
+            if not self.nested:
+                return conn
+            trans = conn.begin_nested()
+            entry = _ConnEntry(conn, trans, False, False)
+        else:
+            external = False
+            if isinstance(bind, Connection):
+                conn = bind
+                if conn.in_transaction():
+                    # join the caller's transaction: commit is theirs, not ours
+                    trans = conn.get_nested_transaction() or conn.get_transaction()
+                    external = True
+                else:
+                    trans = conn.begin_twophase() if session.twophase else conn.begin()
+                close_conn = False
+            elif isinstance(bind, Engine):
+                conn = bind.connect()
+                if execution_options:
+                    conn = conn.execution_options(**execution_options)
+                try:
+                    trans = conn.begin_twophase() if session.twophase else conn.begin()
+                except BaseException:
+                    conn.close()
+                    raise
+                close_conn = True
+            else:
+                raise InvalidRequestError(
+                    f"Can't use bind {bind!r}: a Session binds to an Engine or a Connection"
+                )
+            entry = _ConnEntry(conn, trans, close_conn, external)
+        entry.bind = bind
+        self._connections[bind] = entry
+        if bind is not entry.conn:
+            self._connections[entry.conn] = entry
+        session._fire("after_begin", session, self, entry.conn)
+        return entry.conn
+
+    # -- prepare / commit ----------------------------------------------------------------
+    def prepare(self) -> None:
+        if self._parent is not None or not self.session.twophase:
+            raise InvalidRequestError(
+                "Can't prepare(): only a root transaction of a Session(twophase=True) can be "
+                "prepared; create the Session with twophase=True, or just call commit()"
+            )
+        self._prepare_impl()
+
+    def _prepare_impl(self) -> None:
+        self._assert_active()
+        session = self.session
+        if self._is_real:
+            session._fire("before_commit", session)
+        head = session._transaction
+        if head is not self:
+            for sub in head._iterate_self_and_parents(upto=self):
+                if sub is self:
+                    break
+                sub.commit()
+        if not session._flushing:
+            for _ in range(100):
+                if session._is_clean():
+                    break
+                session.flush()
+            else:
+                raise InvalidRequestError(
+                    "Can't commit: before_flush handlers keep making changes (100 flushes in a "
+                    "row left the session dirty)"
+                )
+        if self._parent is None and session.twophase:
+            try:
+                for entry in self._unique_entries():
+                    if not entry.external:
+                        entry.trans.prepare()
+            except BaseException:
+                self.rollback()
+                raise
+        self._state = PREPARED
+
+    def commit(self) -> SessionTransaction | None:
+        self._assert_active(prepared_ok=True)
+        if self._state is not PREPARED:
+            self._prepare_impl()
+        if self._is_real:
+            entries = self._unique_entries()
+            for i, entry in enumerate(entries):
+                if entry.external:
+                    continue
+                try:
+                    entry.trans.commit()
+                except DBAPIError as e:
+                    if e.connection_invalidated and self._parent is None:
+                        self._state = DEACTIVE
+                        self._failed_root = True
+                        done = "the first " + str(i) if i else "no other"
+                        raise CommitOutcomeUnknownError(
+                            "The connection was lost while COMMIT was in flight: the "
+                            "database may or may not have committed this transaction "
+                            f"({done} connection(s) of it committed before). datamapper "
+                            "will not retry the COMMIT or replay the flush; check the data, "
+                            "then call session.rollback() to go on. Original error: "
+                            f"{e.orig}", e.orig) from e
+                    raise
+            self._state = COMMITTED
+            self.session._fire("after_commit", self.session)
+            self._remove_snapshot()
+        self.close()
+        return self._parent
+
+    def _unique_entries(self) -> list[_ConnEntry]:
+        seen: list[_ConnEntry] = []
+        for e in self._connections.values():
+            if all(e is not s for s in seen):
+                seen.append(e)
+        return seen
+
+    # -- rollback ------------------------------------------------------------------------
+    def rollback(self, _capture_exception: BaseException | None = None
+                 ) -> SessionTransaction | None:
+        session = self.session
+        head = session._transaction
+        if head is not None and head is not self:
+            for sub in head._iterate_self_and_parents(upto=self):
+                if sub is self:
+                    break
+                sub.close()
+        boundary = self
+        rollback_err: BaseException | None = None
+        if self._state in (ACTIVE, PREPARED):
+            for tx in self._iterate_self_and_parents():
+                if tx._is_real:
+                    try:
+                        tx._rollback_impl()
+                    except BaseException as e:
+                        rollback_err = e
+                    tx._state = DEACTIVE
+                    boundary = tx
+                    break
+                tx._state = DEACTIVE
+        if _capture_exception is not None and _is_transaction_killer(session, _capture_exception):
+            # the server ended the whole transaction: a savepoint can't save it
+            for tx in self._iterate_self_and_parents():
+                tx._state = DEACTIVE
+                if tx._parent is None:
+                    tx._failed_root = True
+                    tx._rollback_exception = _capture_exception
+                    if tx is not boundary:
+                        try:
+                            tx._rollback_impl()
+                        except BaseException:
+                            pass
+                        boundary = tx
+        boundary._restore_snapshot(dirty_only=boundary.nested)
+        self.close()
+        if self._parent is not None and _capture_exception is not None:
+            self._parent._rollback_exception = _capture_exception
+        session._fire("after_soft_rollback", session, self)
+        if rollback_err is not None:
+            raise rollback_err
+        return self._parent
+
+    def _rollback_impl(self) -> None:
+        try:
+            for entry in self._unique_entries():
+                if entry.external and self._parent is None:
+                    if entry.trans is not None and entry.trans.is_active:
+                        entry.trans.rollback()
+                elif entry.trans is not None and entry.trans.is_active:
+                    entry.trans.rollback()
+        finally:
+            if self._is_real:
+                self.session._fire("after_rollback", self.session)
+
+    def _restore_snapshot(self, dirty_only: bool = False) -> None:
+        session = self.session
+        imap = session._identity_map
+        for state in list(dict.fromkeys(list(self._new) + list(session._new))):
+            session._expunge_state(state)
+            state.key = None
+            state._deleted = False
+        for state, (old_key, _new_key) in self._key_switches.items():
+            imap.discard(state)
+            state.key = old_key
+            obj = state.obj()
+            if obj is not None and state not in self._deleted:
+                imap.add(state, obj)
+        for state in list(dict.fromkeys(list(self._deleted) + list(session._deleted))):
+            session._restore_deleted(state, self._deleted.get(state) or session._deleted.get(state))
+        for state in imap.all_states():
+            if not dirty_only or state.modified or state in self._dirty:
+                state.expire()
+        if self._parent is None or not self.nested:
+            self._new.clear()
+            self._deleted.clear()
+            self._dirty.clear()
+            self._key_switches.clear()
+
+    def _remove_snapshot(self) -> None:
+        session = self.session
+        if not self.nested:
+            if session.expire_on_commit:
+                for state in session._identity_map.all_states():
+                    state.expire()
+            for state in list(self._deleted):
+                session._detach_deleted(state)
+            self._new.clear()
+            self._deleted.clear()
+            self._dirty.clear()
+            self._key_switches.clear()
+        else:
+            parent = self._parent
+            assert parent is not None
+            parent._new.update(self._new)
+            parent._deleted.update(self._deleted)
+            parent._dirty.update(self._dirty)
+            parent._key_switches.update(self._key_switches)
+
+    # -- close ---------------------------------------------------------------------------
+    def close(self, invalidate: bool = False) -> None:
+        session = self.session
+        if self._state is CLOSED:
+            return
+        if self._is_real:
+            for entry in reversed(self._unique_entries()):
+                if self._parent is None:
+                    if invalidate and entry.close_conn:
+                        entry.conn.invalidate()
+                    if entry.close_conn:
+                        entry.conn.close()
+                    elif not entry.external and entry.trans is not None and entry.trans.is_active:
+                        entry.trans.close()
+                elif entry.trans is not None and entry.trans.is_active and \
+                        self._state is not COMMITTED:
+                    entry.trans.rollback()
+        was_active = self._state
+        self._state = CLOSED
+        if session._transaction is self:
+            session._transaction = self._parent
+        if was_active is not CLOSED:
+            session._fire("after_transaction_end", session, self)
+
+    # -- context manager -----------------------------------------------------------------
+    def __enter__(self) -> SessionTransaction:
+        return self
+
+    def __exit__(self, type_: Any, value: Any, tb: Any) -> None:
+        if self._state is CLOSED:
+            return
+        if type_ is None:
+            try:
+                self.commit()
+            except BaseException:
+                if self._state is not CLOSED:
+                    self.rollback()
+                raise
+        else:
+            self.rollback()
+
+    def __repr__(self) -> str:
+        kind = "nested" if self.nested else ("root" if self._parent is None else "sub")
+        return f"<SessionTransaction {kind} {self._state.value}>"
+
+
+_KILLER_CODES = {"mysql": {1213, 1205}, "mariadb": {1213, 1205}}
+
+
+def _is_transaction_killer(session: Any, exc: BaseException) -> bool:
+    """True for errors after which the server has ended the whole transaction.
+
+    On MariaDB/MySQL a deadlock (1213) or, with innodb_rollback_on_timeout, a
+    lock-wait timeout (1205) rolls back everything, savepoints included.
+    """
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return False
+    args = getattr(exc.orig, "args", ())
+    code = args[0] if args and isinstance(args[0], int) else None
+    if code is None:
+        return False
+    for entry_dialect in session._dialects_in_use():
+        if code in _KILLER_CODES.get(entry_dialect, set()):
+            return True
+    return False

@@ -1,0 +1,314 @@
+"""One flush: collect the change set, plan it, execute it, report the outcome.
+
+Callers: ``Session.flush``.  The session hands over its new, dirty and
+deleted states and a function that gives the Core ``Connection`` for a
+mapper; this module checks the change set (identity conflicts) before any
+SQL, builds the dependency graph over (mapper, action) nodes with edges from
+Table foreign keys (and, through the relationship layer, from
+relationships), sorts it deterministically and runs the batches through the
+persistence layer.  Python-side state is changed only in ``finalize``,
+after every statement succeeded; a failure leaves objects as they were
+(database-generated keys already copied into objects are taken back out).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from .._util import NO_VALUE, describe
+from ..exc import FlushError
+from ..instance.state import InstanceState
+from ..mapping.mapper import Mapper
+from ..persistence import delete_states, insert_states, update_states
+from ..persistence.writes import changed_params, table_plan
+from . import topo
+from .plan import Action, FlushPlan
+
+log = logging.getLogger("datamapper.unitofwork")
+
+
+class UOWTransaction:
+    """The state of one flush (``flush_context`` in session events)."""
+
+    def __init__(
+        self,
+        session: Any,
+        new: Sequence[InstanceState],
+        dirty: Sequence[InstanceState],
+        deleted: Sequence[InstanceState],
+    ) -> None:
+        self.session = session
+        self.new = list(new)
+        self.dirty = list(dirty)
+        self.deleted = list(deleted)
+        self.inserted: list[InstanceState] = []
+        self.updated: list[InstanceState] = []
+        self.removed: list[InstanceState] = []
+        self.expire: dict[InstanceState, set[str]] = {}
+        self.generated: list[tuple[InstanceState, list[str]]] = []
+        self.attributes: dict[str, Any] = {}
+        self.plan: FlushPlan | None = None
+
+    # -- checks ------------------------------------------------------------------
+    def check(self) -> None:
+        """Refuse, before any SQL, a change set that cannot be written."""
+        imap = self.session._identity_map
+        deleting = set(self.deleted)
+        seen: dict[tuple[Any, ...], InstanceState] = {}
+        problems: list[str] = []
+        for state in self.new:
+            mapper = state.mapper
+            d = state.strong_obj().__dict__
+            ident = tuple(d.get(k) for k in mapper._pk_keys)
+            if any(v is None for v in ident):
+                continue
+            key = (mapper.class_, ident, None)
+            other = seen.get(key)
+            if other is not None:
+                problems.append(
+                    f"New instances {describe(other.obj())} and {describe(state.obj())} have the "
+                    f"same identity key {key}"
+                )
+                continue
+            seen[key] = state
+            existing = imap.get_state(key)
+            if existing is not None and existing is not state and existing not in deleting:
+                problems.append(
+                    f"New instance {describe(state.obj())} with identity key {key} conflicts "
+                    f"with persistent instance {describe(existing.obj())}"
+                )
+            elif existing is not None and existing in deleting:
+                problems.append(
+                    f"New instance {describe(state.obj())} with identity key {key} replaces "
+                    f"{describe(existing.obj())}, which is deleted in the same flush; flush the "
+                    "delete first (session.flush()) and then add the new object"
+                )
+        if problems:
+            raise FlushError(
+                "Can't flush: " + "; ".join(problems) + ". Give each object its own primary key, "
+                "or use session.merge() to update the existing object."
+            )
+
+    # -- planning ------------------------------------------------------------------
+    def build_plan(self) -> FlushPlan:
+        saves: dict[Mapper, Action] = {}
+        deletes: dict[Mapper, Action] = {}
+        for state in sorted(self.new, key=_insert_rank):
+            a = saves.get(state.mapper)
+            if a is None:
+                a = saves[state.mapper] = Action("save", state.mapper)
+            a.inserts.append(state)
+        for state in self.dirty:
+            a = saves.get(state.mapper)
+            if a is None:
+                a = saves[state.mapper] = Action("save", state.mapper)
+            a.updates.append(state)
+        for a in saves.values():
+            a.updates.sort(key=_key_rank)
+            a.states = a.inserts + a.updates
+        for state in self.deleted:
+            a = deletes.get(state.mapper)
+            if a is None:
+                a = deletes[state.mapper] = Action("delete", state.mapper)
+            a.states.append(state)
+        for a in deletes.values():
+            a.states.sort(key=_key_rank)
+
+        nodes: list[tuple[str, Mapper]] = [("save", m) for m in saves] + [
+            ("delete", m) for m in deletes
+        ]
+        mappers = {m for _v, m in nodes}
+        edges: list[tuple[tuple[str, Mapper], tuple[str, Mapper]]] = []
+        reasons: dict[tuple[str, Mapper], list[str]] = {}
+        for child in mappers:
+            for parent in _fk_parents(child, mappers):
+                if parent is child:
+                    continue
+                why = (f"{child.local_table.name} has a foreign key to "
+                       f"{parent.local_table.name}")
+                if parent in saves and child in saves:
+                    edges.append((("save", parent), ("save", child)))
+                    reasons.setdefault(("save", child), []).append(
+                        f"{why}: rows of {parent.local_table.name} are saved first")
+                if parent in deletes and child in deletes:
+                    edges.append((("delete", child), ("delete", parent)))
+                    reasons.setdefault(("delete", parent), []).append(
+                        f"{child.local_table.name} rows referring to it are deleted first")
+                if parent in deletes and child in saves:
+                    edges.append((("save", child), ("delete", parent)))
+        for m in mappers:
+            if m in saves and m in deletes:
+                edges.append((("save", m), ("delete", m)))
+
+        def rank(node: tuple[str, Mapper]) -> tuple[int, str, str]:
+            verb, m = node
+            return (0 if verb == "save" else 1, str(m.local_table.name), m.class_.__name__)
+
+        order, cycles = topo.sort(nodes, edges, rank)
+        plan = FlushPlan()
+        for node in order:
+            verb, m = node
+            action = saves[m] if verb == "save" else deletes[m]
+            action.reason = "; ".join(reasons.get(node, [])) or "no dependency"
+            plan.actions.append(action)
+        for c in cycles:
+            plan.cycles.append(sorted(f"{v} {m.class_.__name__}" for v, m in c))
+        self.plan = plan
+        return plan
+
+    # -- execution -----------------------------------------------------------------
+    def execute(self, connection_for: Callable[[Mapper], Connection]) -> None:
+        plan = self.plan if self.plan is not None else self.build_plan()
+        for action in plan.actions:
+            conn = connection_for(action.mapper)
+            if action.verb == "save":
+                self._save(action, conn)
+            elif action.verb == "delete":
+                self._delete(action, conn)
+
+    def _save(self, action: Action, conn: Connection) -> None:
+        mapper = action.mapper
+        dispatch = mapper.dispatch
+        if action.inserts:
+            states = action.inserts
+            if "before_insert" in dispatch:
+                for s in states:
+                    dispatch.fire("before_insert", mapper, conn, s.strong_obj())
+            pk_keys = mapper._pk_keys
+            for s in states:
+                d = s.strong_obj().__dict__
+                missing = [k for k in pk_keys if d.get(k) is None]
+                if missing:
+                    self.generated.append((s, missing))
+            expire = insert_states(mapper, states, conn)
+            self.expire.update(expire)
+            self.inserted.extend(states)
+            if "after_insert" in dispatch:
+                for s in states:
+                    dispatch.fire("after_insert", mapper, conn, s.strong_obj())
+        if action.updates:
+            states = action.updates
+            if "before_update" in dispatch:
+                for s in states:
+                    dispatch.fire("before_update", mapper, conn, s.strong_obj())
+            expire = update_states(mapper, states, conn)
+            for s, keys in expire.items():
+                self.expire.setdefault(s, set()).update(keys)
+            self.updated.extend(states)
+            if "after_update" in dispatch:
+                for s in states:
+                    dispatch.fire("after_update", mapper, conn, s.strong_obj())
+
+    def _delete(self, action: Action, conn: Connection) -> None:
+        mapper = action.mapper
+        dispatch = mapper.dispatch
+        if "before_delete" in dispatch:
+            for s in action.states:
+                dispatch.fire("before_delete", mapper, conn, s.strong_obj())
+        delete_states(mapper, action.states, conn)
+        self.removed.extend(action.states)
+        if "after_delete" in dispatch:
+            for s in action.states:
+                dispatch.fire("after_delete", mapper, conn, s.strong_obj())
+
+    def undo_generated(self) -> None:
+        """After a failed flush: take database-generated keys back out of the objects."""
+        for state, keys in self.generated:
+            obj = state.obj()
+            if obj is not None:
+                d = obj.__dict__
+                for k in keys:
+                    d.pop(k, None)
+
+    # -- outcome -------------------------------------------------------------------
+    def finalize(self) -> None:
+        """Every statement succeeded: move states to their new lifecycle."""
+        session = self.session
+        imap = session._identity_map
+        weak = imap.weak
+        expire = self.expire
+        for state in self.inserted:
+            obj = state.strong_obj()
+            d = obj.__dict__
+            mapper = state.mapper
+            key = (mapper.class_, tuple([d.get(k) for k in mapper._pk_keys]), None)
+            state.key = key
+            state.committed_state = {}
+            state.modified = False
+            keys = expire.get(state)
+            if keys:
+                for k in keys:
+                    d.pop(k, None)
+                state.expired_attributes = set(keys)
+            imap.add(state, obj)
+            if weak:
+                state._strong = None
+        for state in self.updated:
+            obj = state.strong_obj()
+            d = obj.__dict__
+            mapper = state.mapper
+            for k, original in state.committed_state.items():
+                if original is not NO_VALUE and k not in d and k in mapper._column_keys:
+                    d[k] = None  # ``del obj.attr`` was written as NULL
+            new_ident = tuple([d.get(k) for k in mapper._pk_keys])
+            if state.key is not None and new_ident != state.key[1]:
+                old_key = state.key
+                state.key = (mapper.class_, new_ident, state.key[2])
+                imap.replace_key(state, obj, old_key)
+                session._record_key_switch(state, old_key)
+            state.committed_state = {}
+            state.modified = False
+            keys = expire.get(state)
+            if keys:
+                for k in keys:
+                    d.pop(k, None)
+                state.expired_attributes = set(state.expired_attributes) | keys
+            if weak:
+                state._strong = None
+        imap._modified.difference_update(self.updated)
+        for state in self.removed:
+            state._deleted = True
+            imap.discard(state)
+            state.committed_state = {}
+            state.modified = False
+
+    def describe_pending(self) -> str:
+        return str(self.plan) if self.plan is not None else "<no plan>"
+
+
+def _insert_rank(state: InstanceState) -> int:
+    return state.insert_order
+
+
+def _key_rank(state: InstanceState) -> Any:
+    key = state.key
+    if key is None:
+        return (1, (), state.insert_order)
+    try:
+        return (0, tuple((v is None, v) for v in key[1]), state.insert_order)
+    except TypeError:
+        return (0, (), state.insert_order)
+
+
+def _fk_parents(child: Mapper, mappers: set[Mapper]) -> list[Mapper]:
+    """Mappers (among ``mappers``) whose table ``child``'s table references by foreign key."""
+    out = []
+    for fk in sorted(child.local_table.foreign_keys, key=lambda f: f.parent.name):
+        try:
+            target = fk.column.table
+        except Exception:
+            continue
+        for m in sorted(mappers, key=lambda m: m.class_.__name__):
+            if m.local_table is target and m not in out:
+                out.append(m)
+    return out
+
+
+def pending_changes(state: InstanceState) -> bool:
+    """True when a dirty state would write anything."""
+    plan = table_plan(state.mapper)
+    return changed_params(state.mapper, state, plan) is not None

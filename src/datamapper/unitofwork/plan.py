@@ -1,0 +1,88 @@
+"""The flush plan: a printable, ordered list of actions.
+
+Callers: the planner builds a :class:`FlushPlan`; the executor runs its
+actions in order; ``str(plan)`` is the indented tree that
+``Session(echo_uow=True)`` and the ``datamapper.unitofwork`` logger print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._util import describe
+
+
+@dataclass
+class Action:
+    """One step of a flush: a verb on a mapper's table for a batch of states."""
+
+    verb: str  # "save", "delete", "post_update", "associate", "dissociate", ...
+    mapper: Any
+    states: list[Any] = field(default_factory=list)
+    reason: str = ""
+    inserts: list[Any] = field(default_factory=list)
+    updates: list[Any] = field(default_factory=list)
+    payload: Any = None
+    children: list[Action] = field(default_factory=list)
+
+    @property
+    def table(self) -> str:
+        return str(self.mapper.local_table.name) if self.mapper is not None else "-"
+
+    def describe_rows(self, limit: int = 5) -> list[str]:
+        out = []
+        for s in self.states[:limit]:
+            o = s.obj()
+            out.append(describe(o) if o is not None else repr(s))
+        if len(self.states) > limit:
+            out.append(f"... {len(self.states) - limit} more")
+        return out
+
+    def label(self) -> str:
+        name = self.mapper.class_.__name__ if self.mapper is not None else "-"
+        if self.verb == "save":
+            parts = []
+            if self.inserts:
+                parts.append(f"insert {len(self.inserts)}")
+            if self.updates:
+                parts.append(f"update {len(self.updates)}")
+            what = ", ".join(parts) or "nothing"
+            return f"SaveAction({name}) on {self.table}: {what}"
+        return f"{self.verb.title().replace('_', '')}Action({name}) on {self.table}: {len(self.states)} row(s)"
+
+
+@dataclass
+class FlushPlan:
+    """The sorted actions of one flush, with the reason each stands where it does."""
+
+    actions: list[Action] = field(default_factory=list)
+    cycles: list[list[str]] = field(default_factory=list)
+
+    def __iter__(self) -> Any:
+        return iter(self.actions)
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def __str__(self) -> str:
+        lines = ["FlushPlan"]
+        if not self.actions:
+            lines.append("  (nothing to flush)")
+        for i, a in enumerate(self.actions, 1):
+            self._render(lines, a, f"{i}.", "  ")
+        for c in self.cycles:
+            lines.append(f"  cycle broken per row: {' <-> '.join(c)}")
+        return "\n".join(lines)
+
+    def _render(self, lines: list[str], a: Action, num: str, indent: str) -> None:
+        lines.append(f"{indent}{num} {a.label()}")
+        if a.reason:
+            lines.append(f"{indent}    because: {a.reason}")
+        for row in a.describe_rows():
+            lines.append(f"{indent}    - {row}")
+        for j, c in enumerate(a.children, 1):
+            self._render(lines, c, f"{num}{j}.", indent + "    ")
+
+    def __repr__(self) -> str:
+        return f"<FlushPlan of {len(self.actions)} actions>"

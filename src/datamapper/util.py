@@ -1,0 +1,90 @@
+"""Inspection and state utilities: ``inspect``, ``make_transient`` and friends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy
+
+from ._util import describe
+from .exc import InvalidRequestError, UnmappedInstanceError
+from .instance.state import InstanceState, _sessions, instance_state
+from .mapping.mapper import Mapper, _mapper_or_none, class_mapper
+
+
+def inspect(subject: Any, raiseerr: bool = True) -> Any:
+    """``inspect(obj)`` -> InstanceState; ``inspect(cls)`` -> Mapper; else Core's inspect."""
+    if isinstance(subject, (Mapper, InstanceState)):
+        return subject
+    if isinstance(subject, type):
+        m = _mapper_or_none(subject)
+        if m is not None:
+            return class_mapper(subject)
+    elif _mapper_or_none(type(subject)) is not None:
+        return instance_state(subject)
+    return sqlalchemy.inspect(subject, raiseerr)
+
+
+def object_mapper(instance: Any) -> Mapper:
+    """The Mapper of ``instance``'s class (UnmappedInstanceError if none)."""
+    m = _mapper_or_none(type(instance))
+    if m is None:
+        raise UnmappedInstanceError(
+            f"Can't find the mapper of {describe(instance)}: class {type(instance).__name__} "
+            "is not mapped"
+        )
+    return class_mapper(type(instance))
+
+
+def object_state(instance: Any) -> InstanceState:
+    return instance_state(instance)
+
+
+def was_deleted(instance: Any) -> bool:
+    """True if a flush deleted ``instance``'s row (deleted or detached after delete)."""
+    return instance_state(instance).was_deleted
+
+
+def make_transient(instance: Any) -> None:
+    """Turn ``instance`` back into a transient object: no session, no identity.
+
+    Loaded attribute values stay; expired ones are dropped.
+    """
+    state = instance_state(instance)
+    sess = _sessions.get(state.session_id) if state.session_id is not None else None
+    if sess is not None:
+        sess._expunge_state(state)
+    state.session_id = None
+    state.key = None
+    state._deleted = False
+    state._strong = None
+    d = instance.__dict__
+    if state.expired_attributes:
+        for k in state.expired_attributes:
+            d.pop(k, None)
+    state.expired_attributes = frozenset()
+    state.committed_state = {}
+    state.modified = False
+
+
+def make_transient_to_detached(instance: Any) -> None:
+    """Give a transient object its identity key: it becomes detached, as if loaded and
+    expunged.  Missing attributes are marked expired."""
+    state = instance_state(instance)
+    if state.session_id is not None or state.key is not None:
+        raise InvalidRequestError(
+            f"Can't make {describe(instance)} detached: it is not transient"
+        )
+    mapper = state.mapper
+    d = instance.__dict__
+    ident = tuple(d.get(k) for k in mapper._pk_keys)
+    if any(v is None for v in ident):
+        raise InvalidRequestError(
+            f"Can't make {describe(instance)} detached: its primary key "
+            f"({', '.join(mapper._pk_keys)}) is not fully set"
+        )
+    state.key = (mapper.class_, ident, None)
+    state.committed_state = {}
+    state.modified = False
+    missing = {k for k in mapper._column_keys if k not in d}
+    state.expired_attributes = missing if missing else frozenset()

@@ -1,0 +1,578 @@
+"""Test support: backend engines, per-run server databases, the SQL recorder.
+
+Used by tests/conftest.py (the fixtures every test uses) and importable from
+any test as ``import _support`` (tests/ is on sys.path via pyproject's
+``pythonpath``).  Nothing here imports datamapper: the fixtures must work
+whatever state the package is in.
+
+Backends and their environment variables (see README.md, "Backends"):
+
+- ``sqlite``      always available; a fresh database file per test.
+- ``postgresql``  ``DATAMAPPER_TEST_POSTGRESQL_URL``
+                  (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``)
+- ``mysql``       ``DATAMAPPER_TEST_MYSQL_URL``
+                  (default ``mysql+pymysql://root@127.0.0.1:3306/test``)
+
+Setting a URL variable to ``off`` (or an empty string) disables that backend.
+``DATAMAPPER_TEST_BACKENDS=sqlite,postgresql`` restricts the run to some
+backends; ``DATAMAPPER_REQUIRE_BACKENDS=postgresql,mysql`` makes an
+unreachable server fail the session instead of skipping its tests.
+
+The server URLs name an *administrative* database (``test``).  Each pytest
+session creates its own database ``dm_<pid>_<epoch>_<hex>`` on each server,
+runs every test in it and drops it at the end, so concurrent runs on the same
+servers never see each other's tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import secrets
+import sqlite3
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import NullPool
+
+BACKENDS: tuple[str, ...] = ("sqlite", "postgresql", "mysql")
+SERVER_BACKENDS: tuple[str, ...] = ("postgresql", "mysql")
+
+URL_ENV = {
+    "postgresql": "DATAMAPPER_TEST_POSTGRESQL_URL",
+    "mysql": "DATAMAPPER_TEST_MYSQL_URL",
+}
+DEFAULT_URLS = {
+    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
+}
+REQUIRE_ENV = "DATAMAPPER_REQUIRE_BACKENDS"
+SELECT_ENV = "DATAMAPPER_TEST_BACKENDS"
+
+# Execution option set on every statement the fixtures themselves run
+# (SQLite's BEGIN, read_rows, cleanup): sql_log ignores those statements, so
+# statement counts are the same on every backend.
+INTERNAL = "datamapper_test_internal"
+
+# Per-run databases left behind by a killed run are dropped by a later run once
+# they are this old and their pid is gone.
+_STALE_AFTER_S = 6 * 3600
+_DB_PREFIX = "dm_"
+
+
+def parse_backend_list(value: str | None, *, env: str) -> list[str]:
+    """Parse a comma-separated backend list from environment variable `env`."""
+    names = [n.strip().lower() for n in (value or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in BACKENDS]
+    if unknown:
+        raise ValueError(
+            f"Can't use {env}={value!r}: unknown backend(s) {', '.join(unknown)}; "
+            f"choose from {', '.join(BACKENDS)}"
+        )
+    return names
+
+
+# --------------------------------------------------------------------- SQLite
+
+
+def install_sqlite_listeners(engine: Engine, *, wal: bool = True) -> None:
+    """Make a pysqlite engine behave: foreign keys on, real transactions.
+
+    Python 3.11's sqlite3 module issues BEGIN itself, lazily, and only before
+    DML; that breaks SAVEPOINT and transactional DDL.  So the driver's
+    transaction handling is switched off (``isolation_level = None``) and
+    Core's ``begin`` event emits BEGIN.  ``PRAGMA foreign_keys=ON`` has to be
+    set on every connection.  WAL lets a reader (read_rows, a second session)
+    run while another connection holds a write transaction.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                # Test databases are throwaway: skip fsync.
+                cursor.execute("PRAGMA synchronous=OFF")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN", execution_options={INTERNAL: True})
+
+
+def sqlite_engine(path: str | os.PathLike[str], *, wal: bool = True, **kwargs: Any) -> Engine:
+    """A SQLite engine on the file `path` with the listeners above installed."""
+    engine = sa.create_engine(f"sqlite:///{os.fspath(path)}", **kwargs)
+    install_sqlite_listeners(engine, wal=wal)
+    return engine
+
+
+def remove_sqlite_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
+
+
+# ------------------------------------------------------------------- recorder
+
+
+class Statement(NamedTuple):
+    statement: str
+    parameters: Any
+    executemany: bool
+
+
+class SqlLog:
+    """Records every statement an engine sends to the database.
+
+    Attach with :meth:`attach`, detach with :meth:`detach` (the ``sql_log``
+    fixture does both).  Statements the fixtures run themselves (SQLite's
+    BEGIN, read_rows, cleanup) are not recorded.  One executemany call is one
+    entry; Core's "insertmanyvalues" batching records one entry per batch.
+
+    - ``entries``      list of :class:`Statement` (statement, parameters, executemany)
+    - ``statements``   list of the SQL strings
+    - ``count``        number of statements recorded
+    - ``matching(p)``  statements whose stripped, upper-cased text starts with ``p``
+    - ``clear()``      forget everything recorded so far
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[Statement] = []
+        self._engine: Engine | None = None
+
+    def _listener(
+        self,
+        conn: Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> None:
+        if context is not None and context.execution_options.get(INTERNAL):
+            return
+        self.entries.append(Statement(statement, parameters, executemany))
+
+    def attach(self, engine: Engine) -> SqlLog:
+        event.listen(engine, "before_cursor_execute", self._listener, retval=False)
+        self._engine = engine
+        return self
+
+    def detach(self) -> None:
+        if self._engine is not None:
+            event.remove(self._engine, "before_cursor_execute", self._listener)
+            self._engine = None
+
+    @property
+    def statements(self) -> list[str]:
+        return [e.statement for e in self.entries]
+
+    @property
+    def count(self) -> int:
+        return len(self.entries)
+
+    def matching(self, prefix: str) -> list[str]:
+        prefix = prefix.strip().upper()
+        return [s for s in self.statements if s.strip().upper().startswith(prefix)]
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.statements)
+
+    def __getitem__(self, index: int) -> str:
+        return self.entries[index].statement
+
+    def __repr__(self) -> str:
+        lines = "\n".join(f"  {i}: {s}" for i, s in enumerate(self.statements))
+        return f"<SqlLog {self.count} statements>\n{lines}"
+
+
+# ------------------------------------------------------------------ read_rows
+
+
+def read_rows(engine: Engine, sql_or_table: Any, **filters: Any) -> list[tuple[Any, ...]]:
+    """Read rows through a new pooled connection of `engine` (never the caller's).
+
+    - a ``Table``: every row, ``WHERE column = value`` for each keyword, ordered
+      by primary key (all columns when there is none);
+    - a string: textual SQL, keywords are its bound parameters (``:name``);
+    - any other Core statement (e.g. ``select(...)``): executed as is, keywords
+      applied with ``filter_by``.
+
+    The connection is separate from any session's, so it sees only committed
+    data (on SQLite and the servers alike).
+    """
+    if isinstance(sql_or_table, sa.Table):
+        table = sql_or_table
+        unknown = sorted(k for k in filters if k not in table.c)
+        if unknown:
+            raise KeyError(f"Can't filter {table.name}: no column(s) {', '.join(unknown)}")
+        order = list(table.primary_key.columns) or list(table.c)
+        stmt: Any = (
+            sa.select(table).where(*(table.c[k] == v for k, v in filters.items())).order_by(*order)
+        )
+        params: dict[str, Any] = {}
+    elif isinstance(sql_or_table, str):
+        stmt, params = sa.text(sql_or_table), dict(filters)
+    else:
+        stmt = sql_or_table.filter_by(**filters) if filters else sql_or_table
+        params = {}
+    with engine.connect() as conn:
+        conn.execution_options(**{INTERNAL: True})
+        return [tuple(row) for row in conn.execute(stmt, params)]
+
+
+# -------------------------------------------------------------- server side
+
+
+class ServerBackend:
+    """One database server for one pytest session.
+
+    ``probe()`` checks the server answers; ``engine()`` lazily creates this
+    run's database and a pooled engine on it; ``reset()`` empties the database
+    after a test; ``drop()`` drops the database at the end of the session.
+    """
+
+    def __init__(self, name: str, url: str) -> None:
+        self.name = name
+        self.admin_url: URL = make_url(url)
+        self.db_name = f"{_DB_PREFIX}{os.getpid()}_{int(time.time())}_{secrets.token_hex(3)}"
+        self.url: URL = self.admin_url.set(database=self.db_name)
+        if name == "mysql" and "charset" not in self.url.query:
+            self.url = self.url.update_query_dict({"charset": "utf8mb4"})
+        self.available: bool | None = None
+        self.reason = ""
+        self._engine: Engine | None = None
+        self._create_error: str | None = None
+
+    # connect_args shared by every engine the tests make on this server
+    def connect_args(self) -> dict[str, Any]:
+        if self.name == "postgresql":
+            # No server-side prepared statements: tables are dropped and
+            # re-created with other column types between tests, and a
+            # re-used prepared statement would then fail ("cached plan must
+            # not change result type").
+            return {"connect_timeout": 10, "prepare_threshold": None}
+        return {"connect_timeout": 10}
+
+    @property
+    def url_string(self) -> str:
+        return self.url.render_as_string(hide_password=False)
+
+    def _admin_engine(self) -> Engine:
+        return sa.create_engine(
+            self.admin_url,
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",
+            connect_args={"connect_timeout": 5},
+        )
+
+    def probe(self) -> bool:
+        admin = self._admin_engine()
+        try:
+            with admin.connect() as conn:
+                version = conn.exec_driver_sql("SELECT version()").scalar()
+            self.available = True
+            short = str(version).split(" (")[0].split(" on ")[0]
+            self.reason = f"{self.admin_url.render_as_string()} ({short})"
+        except Exception as exc:  # any driver/network error means "unreachable"
+            self.available = False
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            self.reason = (
+                f"{self.name} unreachable at {self.admin_url.render_as_string()}: "
+                f"{type(exc).__name__}: {first_line}"
+            )
+        finally:
+            admin.dispose()
+        return self.available
+
+    # -- database lifecycle ------------------------------------------------
+
+    def engine(self) -> Engine:
+        if self._create_error is not None:
+            raise RuntimeError(self._create_error)
+        if self._engine is None:
+            try:
+                self._create_database()
+            except Exception as exc:
+                self._create_error = (
+                    f"Can't create test database {self.db_name} on {self.name}: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                raise RuntimeError(self._create_error) from exc
+            self._engine = sa.create_engine(self.url, connect_args=self.connect_args())
+        return self._engine
+
+    def _create_database(self) -> None:
+        admin = self._admin_engine()
+        q = admin.dialect.identifier_preparer.quote
+        try:
+            with admin.connect() as conn:
+                self._drop_stale(conn)
+                if self.name == "postgresql":
+                    conn.exec_driver_sql(f"CREATE DATABASE {q(self.db_name)}")
+                else:
+                    conn.exec_driver_sql(f"CREATE DATABASE {q(self.db_name)} CHARACTER SET utf8mb4")
+        finally:
+            admin.dispose()
+
+    def _drop_stale(self, conn: Connection) -> None:
+        """Drop per-run databases of runs that died long ago."""
+        if self.name == "postgresql":
+            names = conn.exec_driver_sql("SELECT datname FROM pg_database").scalars().all()
+        else:
+            names = conn.exec_driver_sql("SHOW DATABASES").scalars().all()
+        now = time.time()
+        for name in names:
+            parts = str(name).split("_")
+            if len(parts) != 4 or parts[0] + "_" != _DB_PREFIX:
+                continue
+            try:
+                pid, started = int(parts[1]), int(parts[2])
+            except ValueError:
+                continue
+            if now - started < _STALE_AFTER_S or _pid_alive(pid):
+                continue
+            with contextlib.suppress(Exception):
+                self._drop_database(conn, str(name))
+
+    def _drop_database(self, conn: Connection, name: str) -> None:
+        q = conn.dialect.identifier_preparer.quote
+        if self.name == "postgresql":
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {q(name)} WITH (FORCE)")
+        else:
+            self._kill_mysql_connections(conn, name)
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {q(name)}")
+
+    @staticmethod
+    def _kill_mysql_connections(conn: Connection, db_name: str) -> None:
+        ids = conn.execute(
+            sa.text(
+                "SELECT id FROM information_schema.processlist "
+                "WHERE db = :db AND id <> CONNECTION_ID()"
+            ),
+            {"db": db_name},
+        ).scalars()
+        for conn_id in list(ids):
+            with contextlib.suppress(Exception):
+                conn.exec_driver_sql(f"KILL CONNECTION {int(conn_id)}")
+
+    def drop(self) -> None:
+        """Drop this run's database (end of session)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        else:
+            return  # never created
+        admin = self._admin_engine()
+        try:
+            with admin.connect() as conn:
+                self._drop_database(conn, self.db_name)
+        finally:
+            admin.dispose()
+
+    def database_exists(self) -> bool:
+        admin = self._admin_engine()
+        try:
+            with admin.connect() as conn:
+                if self.name == "postgresql":
+                    names = conn.exec_driver_sql("SELECT datname FROM pg_database").scalars()
+                else:
+                    names = conn.exec_driver_sql("SHOW DATABASES").scalars()
+                return self.db_name in set(names)
+        finally:
+            admin.dispose()
+
+    # -- between tests ---------------------------------------------------
+
+    def reset(self) -> tuple[list[str], list[str]]:
+        """Empty the per-run database after a test; return (warnings, errors).
+
+        Connections a test left checked out are first garbage-collected; any
+        still out are killed (they may hold locks that would block the DROP).
+        Then every table, view, sequence, type and routine is dropped, and on
+        PostgreSQL prepared (two-phase) transactions left behind are rolled
+        back.  The caller reports leaked connections as warnings and leftover
+        prepared transactions as errors (tests must leave none behind).
+        """
+        problems: list[str] = []
+        errors: list[str] = []
+        engine = self._engine
+        if engine is None:
+            return problems, errors
+        pool: Any = engine.pool
+        if pool.checkedout():
+            gc.collect()
+        leaked = pool.checkedout()
+        if leaked:
+            problems.append(
+                f"test left {leaked} {self.name} connection(s) checked out "
+                "(close sessions/connections); they were killed"
+            )
+            self._kill_others(engine)
+        try:
+            if self.name == "postgresql":
+                errors += self._reset_postgresql(engine)
+            else:
+                self._reset_mysql(engine)
+        except sa.exc.OperationalError as exc:
+            # Most likely a lock held by a connection we did not see as leaked.
+            problems.append(
+                f"cleanup of {self.name} was blocked ({type(exc).__name__}); "
+                "killed the other connections and retried"
+            )
+            self._kill_others(engine)
+            if self.name == "postgresql":
+                errors += self._reset_postgresql(engine)
+            else:
+                self._reset_mysql(engine)
+        return problems, errors
+
+    def _kill_others(self, engine: Engine) -> None:
+        admin = self._admin_engine()
+        try:
+            with admin.connect() as conn:
+                if self.name == "postgresql":
+                    conn.execute(
+                        sa.text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = :db AND pid <> pg_backend_pid()"
+                        ),
+                        {"db": self.db_name},
+                    )
+                else:
+                    self._kill_mysql_connections(conn, self.db_name)
+        finally:
+            admin.dispose()
+        engine.dispose()
+
+    def _reset_postgresql(self, engine: Engine) -> list[str]:
+        problems: list[str] = []
+        q = engine.dialect.identifier_preparer.quote
+        with engine.connect() as conn:
+            conn.execution_options(**{INTERNAL: True})
+            with conn.begin():
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+                schemas = (
+                    conn.exec_driver_sql(
+                        "SELECT n.nspname FROM pg_namespace n "
+                        "WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' "
+                        "AND (n.nspname <> 'public' "
+                        "  OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid) "
+                        "  OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid) "
+                        "  OR EXISTS (SELECT 1 FROM pg_proc p WHERE p.pronamespace = n.oid))"
+                    )
+                    .scalars()
+                    .all()
+                )
+                for schema in schemas:
+                    conn.exec_driver_sql(f"DROP SCHEMA {q(schema)} CASCADE")
+                if "public" in schemas:
+                    conn.exec_driver_sql("CREATE SCHEMA public")
+                gids = (
+                    conn.exec_driver_sql(
+                        "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()"
+                    )
+                    .scalars()
+                    .all()
+                )
+            if gids:
+                problems.append(f"test left prepared transactions {gids}; rolled back")
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                for gid in gids:
+                    # a utility statement: no bound parameters
+                    literal = str(gid).replace("'", "''")
+                    conn.exec_driver_sql(f"ROLLBACK PREPARED '{literal}'")
+        return problems
+
+    def _reset_mysql(self, engine: Engine) -> None:
+        q = engine.dialect.identifier_preparer.quote
+        with engine.connect() as conn:
+            conn.execution_options(**{INTERNAL: True})
+            objects = conn.exec_driver_sql(
+                "SELECT table_type, table_name FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() "
+                "UNION ALL "
+                "SELECT routine_type, routine_name FROM information_schema.routines "
+                "WHERE routine_schema = DATABASE()"
+            ).all()
+            conn.rollback()
+            if not objects:
+                return
+            by_kind: dict[str, list[str]] = {}
+            for kind, name in objects:
+                by_kind.setdefault(str(kind).upper(), []).append(q(str(name)))
+            conn.exec_driver_sql("SET SESSION lock_wait_timeout = 5")
+            conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+            try:
+                if "VIEW" in by_kind:
+                    conn.exec_driver_sql(f"DROP VIEW IF EXISTS {', '.join(by_kind['VIEW'])}")
+                tables = by_kind.get("BASE TABLE", []) + by_kind.get("SYSTEM VERSIONED", [])
+                if tables:
+                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {', '.join(tables)}")
+                for name in by_kind.get("SEQUENCE", []):
+                    conn.exec_driver_sql(f"DROP SEQUENCE IF EXISTS {name}")
+                for name in by_kind.get("PROCEDURE", []):
+                    conn.exec_driver_sql(f"DROP PROCEDURE IF EXISTS {name}")
+                for name in by_kind.get("FUNCTION", []):
+                    conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}")
+            finally:
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
+                conn.exec_driver_sql("SET SESSION lock_wait_timeout = DEFAULT")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def select_backends(markers: Sequence[tuple[str, tuple[Any, ...]]]) -> list[str]:
+    """Backends a test runs on, given its (marker name, args) pairs."""
+    chosen = list(BACKENDS)
+    for name, args in markers:
+        if name == "postgresql_only":
+            allowed: Sequence[str] = ("postgresql",)
+        elif name == "mysql_only":
+            allowed = ("mysql",)
+        elif name == "sqlite_only":
+            allowed = ("sqlite",)
+        elif name == "servers_only":
+            allowed = SERVER_BACKENDS
+        elif name == "backends":
+            allowed = parse_backend_list(",".join(args), env="@pytest.mark.backends")
+        else:
+            continue
+        chosen = [b for b in chosen if b in allowed]
+    return chosen
+
+
+class TestResourceWarning(UserWarning):
+    """A test left a connection or other server resource behind."""
+
+    __test__ = False  # not a test class, despite the name
+
+
+def warn(message: str) -> None:
+    warnings.warn(message, TestResourceWarning, stacklevel=2)

@@ -1,0 +1,316 @@
+"""The backend-parameterised fixtures every datamapper test uses.
+
+A test that asks for ``engine`` (or anything built on it) runs once per
+backend, with ids ``[sqlite]``, ``[postgresql]``, ``[mysql]``:
+
+- ``backend_name``  "sqlite" / "postgresql" / "mysql"
+- ``db_url``        URL string of this test's database (alias ``backend_url``)
+- ``engine``        a Core ``Engine`` on that database; emptied after the test
+- ``metadata``      a fresh ``sqlalchemy.MetaData()``
+- ``sql_log``       records the statements sent through ``engine`` (see _support.SqlLog)
+- ``read_rows``     ``read_rows(table_or_sql, **filters) -> list[tuple]`` through a
+                    separate connection: it sees committed data only
+- ``engine_factory``  ``engine_factory(**create_engine_kwargs)`` -> another Engine
+                    on the same database (disposed after the test)
+
+SQLite always runs, on a fresh database file per test.  PostgreSQL and MySQL
+run when reachable (``DATAMAPPER_TEST_POSTGRESQL_URL``,
+``DATAMAPPER_TEST_MYSQL_URL``), in a database created for this pytest session
+and dropped at its end; otherwise their tests are skipped with the reason.
+Backends listed in ``DATAMAPPER_REQUIRE_BACKENDS`` must be reachable or the
+session stops at once with a non-zero exit.  ``DATAMAPPER_TEST_BACKENDS``
+restricts a run to some backends.
+
+Markers: ``postgresql_only``, ``mysql_only``, ``sqlite_only``, ``servers_only``,
+``backends("sqlite", "mysql")``.
+
+On the servers the engine is a per-test view (``execution_options()``) of one
+session-wide engine: it shares the connection pool, but event listeners a test
+adds to it stay with that test.  Session-level settings a test changes on a
+connection (``SET ...``) survive in the pool: reset them in the test.
+
+Hypothesis: profile "ci" (deadline=None, max_examples=50) is loaded unless
+``HYPOTHESIS_PROFILE`` names another.  It suppresses the function-scoped-fixture
+health check because the database fixtures are function-scoped by nature: the
+database is *not* reset between examples, so a ``@given`` test must make each
+example independent itself (unique keys, or delete what it wrote).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+from sqlalchemy.engine import Engine
+
+import _support
+from _support import (
+    BACKENDS,
+    DEFAULT_URLS,
+    REQUIRE_ENV,
+    SELECT_ENV,
+    SERVER_BACKENDS,
+    URL_ENV,
+    ServerBackend,
+    SqlLog,
+)
+
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=50,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+_DISABLED_VALUES = {"", "off", "none", "skip", "0", "false"}
+
+
+class _Backends:
+    """What this pytest session runs on; kept on the config object."""
+
+    def __init__(self) -> None:
+        self.required = _support.parse_backend_list(os.environ.get(REQUIRE_ENV), env=REQUIRE_ENV)
+        selected = _support.parse_backend_list(os.environ.get(SELECT_ENV), env=SELECT_ENV)
+        self.selected = selected or list(BACKENDS)
+        self.servers: dict[str, ServerBackend] = {}
+        self.skip_reasons: dict[str, str] = {}
+        for name in SERVER_BACKENDS:
+            raw = os.environ.get(URL_ENV[name], DEFAULT_URLS[name])
+            if name not in self.selected:
+                self.skip_reasons[name] = f"{name} not selected ({SELECT_ENV})"
+            elif raw.strip().lower() in _DISABLED_VALUES:
+                self.skip_reasons[name] = f"{name} disabled ({URL_ENV[name]}={raw!r})"
+            else:
+                self.servers[name] = ServerBackend(name, raw.strip())
+        if "sqlite" not in self.selected:
+            self.skip_reasons["sqlite"] = f"sqlite not selected ({SELECT_ENV})"
+        self.sqlite_counter = itertools.count(1)
+
+    def probe(self) -> list[str]:
+        """Probe the servers; return the failures of required backends."""
+        failures = []
+        for name, server in list(self.servers.items()):
+            if not server.probe():
+                self.skip_reasons[name] = server.reason
+                del self.servers[name]
+        for name in self.required:
+            if name in self.skip_reasons:
+                failures.append(self.skip_reasons[name])
+        return failures
+
+    def header(self) -> list[str]:
+        lines = []
+        for name in BACKENDS:
+            if name in self.skip_reasons:
+                state = f"SKIPPED: {self.skip_reasons[name]}"
+            elif name == "sqlite":
+                state = f"a new database file per test (SQLite {sqlite3.sqlite_version})"
+            else:
+                server = self.servers[name]
+                state = f"{server.reason} -> database {server.db_name}"
+            req = " [required]" if name in self.required else ""
+            lines.append(f"  {name}{req}: {state}")
+        return ["datamapper test backends:", *lines]
+
+
+_BACKENDS_KEY = pytest.StashKey[_Backends]()
+
+
+def _backends(config: pytest.Config) -> _Backends:
+    return config.stash[_BACKENDS_KEY]
+
+
+# ----------------------------------------------------------------- pytest hooks
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in (
+        "postgresql_only: run this test only on the PostgreSQL backend",
+        "mysql_only: run this test only on the MySQL/MariaDB backend",
+        "sqlite_only: run this test only on the SQLite backend",
+        "servers_only: run this test only on the server backends (PostgreSQL, MySQL)",
+        "backends(*names): run this test only on the named backends",
+    ):
+        config.addinivalue_line("markers", line)
+    try:
+        config.stash[_BACKENDS_KEY] = _Backends()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    failures = _backends(session.config).probe()
+    if failures:
+        pytest.exit(
+            f"{REQUIRE_ENV}={os.environ.get(REQUIRE_ENV)} but a required backend is "
+            "unavailable:\n  " + "\n  ".join(failures),
+            returncode=3,
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return _backends(config).header()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    # The report header is hidden under -q; repeat the backends at the end.
+    if _BACKENDS_KEY in config.stash:
+        for line in _backends(config).header():
+            terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    backends = session.config.stash.get(_BACKENDS_KEY, None)
+    if backends is None:
+        return
+    for server in backends.servers.values():
+        try:
+            server.drop()
+        except Exception as exc:  # report, never mask the test outcome
+            print(f"\nwarning: could not drop {server.name} database {server.db_name}: {exc}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend_name" not in metafunc.fixturenames:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        argnames = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if isinstance(argnames, str):
+            argnames = [a.strip() for a in argnames.split(",")]
+        if "backend_name" in argnames:
+            return  # the test chose its backends itself
+    chosen = _support.select_backends(
+        [(m.name, tuple(m.args)) for m in metafunc.definition.iter_markers()]
+    )
+    metafunc.parametrize("backend_name", chosen, indirect=True, ids=chosen)
+
+
+# --------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """The backend this test instance runs on: "sqlite", "postgresql" or "mysql"."""
+    name: str = request.param
+    reason = _backends(request.config).skip_reasons.get(name)
+    if reason is not None:
+        pytest.skip(reason)
+    return name
+
+
+@pytest.fixture(scope="session")
+def _sqlite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sqlite")
+
+
+def _server(request: pytest.FixtureRequest, name: str) -> ServerBackend:
+    server = _backends(request.config).servers[name]
+    try:
+        server.engine()  # creates this run's database on first use
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return server
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, backend_name: str, _sqlite_dir: Path) -> Iterator[str]:
+    """URL string of the database this test uses (a new file per test on SQLite)."""
+    if backend_name == "sqlite":
+        path = _sqlite_dir / f"t{next(_backends(request.config).sqlite_counter)}.db"
+        yield f"sqlite:///{path}"
+        _support.remove_sqlite_files(path)
+    else:
+        yield _server(request, backend_name).url_string
+
+
+@pytest.fixture
+def backend_url(db_url: str) -> str:
+    """Alias of ``db_url``."""
+    return db_url
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest, backend_name: str, db_url: str) -> Iterator[Engine]:
+    """An Engine on this test's database; every object in it is dropped afterwards."""
+    if backend_name == "sqlite":
+        eng = _support.sqlite_engine(sa.make_url(db_url).database or "")
+        try:
+            yield eng
+        finally:
+            eng.dispose()
+        return
+
+    server = _server(request, backend_name)
+    base = server.engine()
+    yield base.execution_options()
+    warnings_, errors = server.reset()
+    for message in warnings_:
+        _support.warn(message)
+    if errors:
+        pytest.fail("; ".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def metadata() -> sa.MetaData:
+    """A fresh MetaData for this test."""
+    return sa.MetaData()
+
+
+@pytest.fixture
+def sql_log(engine: Engine) -> Iterator[SqlLog]:
+    """Records each statement sent through ``engine`` (fixture-internal ones excluded)."""
+    log = SqlLog().attach(engine)
+    try:
+        yield log
+    finally:
+        log.detach()
+
+
+@pytest.fixture
+def read_rows(engine: Engine) -> Callable[..., list[tuple[Any, ...]]]:
+    """``read_rows(table_or_sql, **filters)``: rows via a separate connection.
+
+    A Table gives all rows ordered by primary key (keywords filter by column);
+    a string is textual SQL (keywords are its ``:params``).  Only committed data
+    is visible.
+    """
+
+    def _read_rows(sql_or_table: Any, **filters: Any) -> list[tuple[Any, ...]]:
+        return _support.read_rows(engine, sql_or_table, **filters)
+
+    return _read_rows
+
+
+@pytest.fixture
+def engine_factory(
+    request: pytest.FixtureRequest, backend_name: str, db_url: str, engine: Engine
+) -> Iterator[Callable[..., Engine]]:
+    """``engine_factory(**create_engine_kwargs)``: another Engine on this test's database.
+
+    Set up like ``engine`` (SQLite listeners, server connect_args); disposed
+    after the test, before the database is emptied.
+    """
+    made: list[Engine] = []
+
+    def _make(**kwargs: Any) -> Engine:
+        if backend_name == "sqlite":
+            eng = _support.sqlite_engine(sa.make_url(db_url).database or "", **kwargs)
+        else:
+            server = _server(request, backend_name)
+            connect_args = {**server.connect_args(), **kwargs.pop("connect_args", {})}
+            eng = sa.create_engine(server.url, connect_args=connect_args, **kwargs)
+        made.append(eng)
+        return eng
+
+    yield _make
+    for eng in made:
+        eng.dispose()

@@ -1,0 +1,110 @@
+"""class_mapper, object_mapper, inspect(cls), configure_mappers, clear_mappers."""
+
+import pytest
+from sqlalchemy import Column, Integer, String, Table
+
+from datamapper import (
+    class_mapper,
+    clear_mappers,
+    configure_mappers,
+    declarative_base,
+    exc,
+    inspect,
+    object_mapper,
+    registry,
+)
+
+
+@pytest.fixture
+def User(metadata):
+    Base = declarative_base(metadata=metadata)
+
+    class User(Base):
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        name = Column("user_name", String(50))
+        note = Column(String(50))
+
+    return User
+
+
+def test_class_mapper_and_inspect_class_return_same_mapper(User):
+    m = class_mapper(User)
+    assert inspect(User) is m
+    assert m.class_ is User
+    assert m.local_table is User.__table__
+
+
+def test_mapper_primary_key_and_columns(User):
+    m = class_mapper(User)
+    assert list(m.primary_key) == [User.__table__.c.id]
+    col_names = {c.name for c in m.columns}
+    assert col_names == {"id", "user_name", "note"}
+
+
+def test_mapper_attrs_are_keyed_by_attribute_name(User):
+    m = class_mapper(User)
+    keys = set(m.attrs.keys())
+    assert keys == {"id", "name", "note"}
+    assert "name" in m.attrs
+    assert m.attrs["name"].key == "name"
+
+
+def test_object_mapper_returns_class_mapper(User):
+    assert object_mapper(User(name="x")) is class_mapper(User)
+
+
+def test_object_mapper_of_unmapped_object_raises(User):
+    class Plain:
+        pass
+
+    with pytest.raises(exc.UnmappedInstanceError) as err:
+        object_mapper(Plain())
+    assert "Plain" in str(err.value)
+
+
+def test_class_mapper_of_unmapped_class_raises(User):
+    class Plain:
+        pass
+
+    with pytest.raises(exc.UnmappedClassError) as err:
+        class_mapper(Plain)
+    assert "Plain" in str(err.value)
+
+
+def test_inspect_of_unmapped_object_raises(User):
+    class Plain:
+        pass
+
+    with pytest.raises(exc.InvalidRequestError):
+        inspect(Plain())
+
+
+def test_configure_mappers_is_idempotent(User):
+    configure_mappers()
+    configure_mappers()
+    assert class_mapper(User).class_ is User
+
+
+def test_clear_mappers_unmaps_classes(metadata):
+    reg = registry()
+    t = Table("things", metadata, Column("id", Integer, primary_key=True))
+
+    class Thing:
+        pass
+
+    reg.map_imperatively(Thing, t)
+    assert class_mapper(Thing).class_ is Thing
+    clear_mappers()
+    with pytest.raises(exc.UnmappedClassError):
+        class_mapper(Thing)
+    # the class can be mapped again afterwards
+    registry().map_imperatively(Thing, t)
+    assert class_mapper(Thing).local_table is t
+
+
+def test_mapped_attribute_is_a_sql_expression(User):
+    expr = User.name == "ed"
+    sql = str(expr.compile())
+    assert "user_name" in sql
+    assert "ed" not in sql  # bound parameter

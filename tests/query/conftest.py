@@ -1,0 +1,49 @@
+"""Fixtures shared by the session tests: a fresh declarative model per test
+and sessions that are always closed before the engine drops its tables."""
+
+import pytest
+from sqlalchemy import Column, Integer, String
+
+from datamapper import Session, declarative_base
+
+
+@pytest.fixture
+def Base(metadata):
+    return declarative_base(metadata=metadata)
+
+
+@pytest.fixture
+def User(Base, engine):
+    class User(Base):
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50))
+        note = Column(String(50))
+
+    Base.metadata.create_all(engine)
+    return User
+
+
+@pytest.fixture
+def make_session(engine):
+    """Factory for sessions bound to ``engine``; every one is closed at teardown
+    so that no open transaction blocks DROP TABLE on the servers."""
+    made = []
+
+    def make(**kw):
+        kw.setdefault("bind", engine)
+        s = Session(**kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        try:
+            s.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def session(make_session):
+    return make_session()

@@ -1,0 +1,76 @@
+"""Names in identifier positions are resolved against the mapper; the rest
+are rejected with a named error before any SQL is sent."""
+
+import pytest
+from sqlalchemy import exc as sa_exc
+
+from datamapper import exc, select
+
+
+@pytest.fixture
+def users(session, User):
+    session.add_all([User(id=1, name="ed"), User(id=2, name="wendy")])
+    session.commit()
+    return session
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"bogus": 1},
+        {"__class__": 1},
+        {"__dict__": 1},
+        {"__tablename__": "users"},
+        {"metadata": 1},
+        {"_sa_instance_state": 1},
+        {"name; DROP TABLE users": 1},
+    ],
+    ids=["bogus", "__class__", "__dict__", "__tablename__", "metadata", "state", "injection"],
+)
+def test_filter_by_unknown_name_raises_before_sql(users, User, sql_log, read_rows, kw):
+    sql_log.clear()
+    with pytest.raises(exc.InvalidRequestError) as err:
+        users.query(User).filter_by(**kw).all()
+    assert sql_log.matching("SELECT") == []
+    assert list(kw)[0] in str(err.value)
+    assert len(read_rows(User.__table__)) == 2
+
+
+def test_filter_by_unknown_name_in_orm_select_raises(users, User, sql_log):
+    sql_log.clear()
+    with pytest.raises(exc.InvalidRequestError):
+        users.scalars(select(User).filter_by(__class__=1)).all()
+    assert sql_log.matching("SELECT") == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["bogus", "name; DROP TABLE users", "name desc, (select 1)", "__class__"],
+)
+def test_order_by_string_that_is_not_mapped_raises(users, User, sql_log, read_rows, name):
+    sql_log.clear()
+    with pytest.raises((exc.InvalidRequestError, exc.ArgumentError, sa_exc.CompileError)):
+        users.query(User).order_by(name).all()
+    assert sql_log.matching("SELECT") == []
+    assert len(read_rows(User.__table__)) == 2
+
+
+def test_query_of_unmapped_class_raises(users):
+    class Plain:
+        pass
+
+    with pytest.raises((exc.UnmappedClassError, exc.ArgumentError, exc.InvalidRequestError)):
+        users.query(Plain).all()
+
+
+def test_query_get_with_wrong_number_of_key_values_raises(users, User):
+    with pytest.raises(exc.InvalidRequestError):
+        users.query(User).get((1, 2))
+
+
+def test_filter_values_are_bound_parameters(users, User, sql_log):
+    evil = "ed' OR '1'='1"
+    sql_log.clear()
+    assert users.query(User).filter_by(name=evil).all() == []
+    assert users.query(User).filter(User.name == evil).all() == []
+    assert all(evil not in st for st in sql_log.statements)

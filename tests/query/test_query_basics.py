@@ -1,0 +1,155 @@
+"""session.query(Cls): filtering, ordering, slicing, execution methods."""
+
+import pytest
+
+from datamapper import exc
+
+
+@pytest.fixture
+def users(session, User):
+    session.add_all(
+        [
+            User(id=1, name="ed", note="x"),
+            User(id=2, name="wendy", note=None),
+            User(id=3, name="mary", note="y"),
+            User(id=4, name="fred", note=None),
+            User(id=5, name="jack", note="z"),
+        ]
+    )
+    session.commit()
+    return session
+
+
+def names(objs):
+    return [u.name for u in objs]
+
+
+def test_all_returns_every_object(users, User):
+    assert sorted(names(users.query(User).all())) == ["ed", "fred", "jack", "mary", "wendy"]
+
+
+def test_filter_with_equality_expression(users, User):
+    assert names(users.query(User).filter(User.name == "ed").all()) == ["ed"]
+
+
+def test_filter_by_keyword(users, User):
+    assert names(users.query(User).filter_by(name="mary").all()) == ["mary"]
+
+
+def test_filter_chained_criteria_are_anded(users, User):
+    q = users.query(User).filter(User.id > 1).filter(User.id < 4).order_by(User.id)
+    assert names(q) == ["wendy", "mary"]
+
+
+def test_filter_multiple_criteria_in_one_call(users, User):
+    q = users.query(User).filter(User.id > 1, User.note.is_(None)).order_by(User.id)
+    assert names(q) == ["wendy", "fred"]
+
+
+def test_in_operator(users, User):
+    q = users.query(User).filter(User.id.in_([1, 3, 5])).order_by(User.id)
+    assert names(q) == ["ed", "mary", "jack"]
+
+
+def test_like_operator(users, User):
+    q = users.query(User).filter(User.name.like("%ed%")).order_by(User.id)
+    assert names(q) == ["ed", "fred"]
+
+
+def test_is_none(users, User):
+    q = users.query(User).filter(User.note.is_(None)).order_by(User.id)
+    assert [u.id for u in q] == [2, 4]
+
+
+def test_order_by_desc(users, User):
+    assert [u.id for u in users.query(User).order_by(User.id.desc())] == [5, 4, 3, 2, 1]
+
+
+def test_order_by_attribute_name_string(users, User):
+    assert names(users.query(User).order_by("name")) == ["ed", "fred", "jack", "mary", "wendy"]
+
+
+def test_limit_and_offset(users, User, sql_log):
+    sql_log.clear()
+    got = users.query(User).order_by(User.id).limit(2).offset(1).all()
+    assert [u.id for u in got] == [2, 3]
+    (select,) = sql_log.matching("SELECT")
+    assert "LIMIT" in select.upper()
+
+
+def test_slicing_applies_limit_offset_in_sql(users, User, sql_log):
+    sql_log.clear()
+    got = users.query(User).order_by(User.id)[1:3]
+    assert [u.id for u in got] == [2, 3]
+    (select,) = sql_log.matching("SELECT")
+    assert "LIMIT" in select.upper()
+
+
+def test_index_returns_single_object(users, User):
+    assert users.query(User).order_by(User.id)[2].name == "mary"
+
+
+def test_first_returns_first_or_none(users, User, sql_log):
+    sql_log.clear()
+    assert users.query(User).order_by(User.id).first().name == "ed"
+    assert "LIMIT" in sql_log.matching("SELECT")[0].upper()
+    assert users.query(User).filter(User.id > 100).first() is None
+
+
+def test_one_returns_single_object(users, User):
+    assert users.query(User).filter_by(id=3).one().name == "mary"
+
+
+def test_one_raises_no_result_found(users, User):
+    with pytest.raises(exc.NoResultFound):
+        users.query(User).filter_by(name="nobody").one()
+
+
+def test_one_raises_multiple_results_found(users, User):
+    with pytest.raises(exc.MultipleResultsFound):
+        users.query(User).filter(User.id > 1).one()
+
+
+def test_one_or_none(users, User):
+    assert users.query(User).filter_by(name="nobody").one_or_none() is None
+    assert users.query(User).filter_by(name="ed").one_or_none().id == 1
+    with pytest.raises(exc.MultipleResultsFound):
+        users.query(User).one_or_none()
+
+
+def test_scalar_returns_first_column_of_single_row(users, User):
+    assert users.query(User.name).filter_by(id=2).scalar() == "wendy"
+    assert users.query(User).filter_by(id=2).scalar().name == "wendy"
+    assert users.query(User.name).filter_by(id=99).scalar() is None
+    with pytest.raises(exc.MultipleResultsFound):
+        users.query(User.name).scalar()
+
+
+def test_count(users, User):
+    assert users.query(User).count() == 5
+    assert users.query(User).filter(User.note.is_(None)).count() == 2
+
+
+def test_query_get(users, User):
+    assert users.query(User).get(4).name == "fred"
+    assert users.query(User).get(99) is None
+
+
+def test_iteration(users, User):
+    assert [u.id for u in users.query(User).order_by(User.id)] == [1, 2, 3, 4, 5]
+
+
+def test_query_of_attributes_returns_tuples(users, User):
+    rows = users.query(User.id, User.name).order_by(User.id).limit(2).all()
+    assert [tuple(r) for r in rows] == [(1, "ed"), (2, "wendy")]
+
+
+def test_query_is_generative(users, User):
+    base = users.query(User)
+    filtered = base.filter(User.id == 1)
+    assert base.count() == 5
+    assert filtered.count() == 1
+
+
+def test_where_is_synonym_for_filter(users, User):
+    assert names(users.query(User).where(User.id == 5)) == ["jack"]

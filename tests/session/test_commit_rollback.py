@@ -1,0 +1,178 @@
+"""Basic commit/rollback and what rollback does to the session's objects."""
+
+import pytest
+
+from datamapper import inspect
+
+
+def test_rollback_undoes_flushed_changes_in_database(session, User, read_rows):
+    session.add(User(id=1, name="a"))
+    session.commit()
+    u = session.get(User, 1)
+    u.name = "b"
+    session.add(User(id=2, name="c"))
+    session.flush()
+    session.rollback()
+    assert read_rows(User.__table__) == [(1, "a", None)]
+
+
+def test_rollback_expunges_objects_pending_in_transaction(session, User):
+    flushed = User(id=1, name="a")
+    unflushed = User(id=2, name="b")
+    session.add(flushed)
+    session.flush()
+    session.add(unflushed)
+    session.rollback()
+    assert flushed not in session and unflushed not in session
+    assert inspect(flushed).transient
+    assert inspect(unflushed).transient
+    assert len(session.identity_map) == 0
+
+
+def test_rollback_restores_objects_deleted_in_transaction(session, User, read_rows):
+    u = User(id=1, name="a")
+    session.add(u)
+    session.commit()
+    session.delete(u)
+    session.flush()
+    assert inspect(u).deleted
+    session.rollback()
+    assert inspect(u).persistent
+    assert u in session
+    assert session.get(User, 1) is u
+    assert u.name == "a"
+    assert read_rows(User.__table__) == [(1, "a", None)]
+
+
+def test_rollback_restores_object_marked_deleted_but_not_flushed(session, User):
+    u = User(id=1, name="a")
+    session.add(u)
+    session.commit()
+    session.delete(u)
+    session.rollback()
+    assert u not in session.deleted
+    assert inspect(u).persistent
+
+
+def test_rollback_expires_remaining_persistent_objects(session, User, sql_log):
+    u = User(id=1, name="a")
+    session.add(u)
+    session.commit()
+    u.name = "changed"
+    session.flush()
+    session.rollback()
+    assert "name" in inspect(u).expired_attributes
+    sql_log.clear()
+    assert u.name == "a"
+    assert len(sql_log.matching("SELECT")) == 1
+
+
+def test_rollback_discards_unflushed_attribute_changes(session, User):
+    u = User(id=1, name="a")
+    session.add(u)
+    session.commit()
+    u.name = "changed"
+    session.rollback()
+    assert u.name == "a"
+    assert u not in session.dirty
+
+
+def test_commit_expires_all_instances_by_default(session, User, sql_log):
+    u = User(id=1, name="a", note="n")
+    session.add(u)
+    session.commit()
+    state = inspect(u)
+    assert {"name", "note"} <= set(state.expired_attributes)
+    sql_log.clear()
+    assert u.name == "a"
+    assert len(sql_log.matching("SELECT")) == 1
+
+
+def test_expire_on_commit_false_keeps_loaded_state(make_session, User, sql_log):
+    s = make_session(expire_on_commit=False)
+    u = User(id=1, name="a")
+    s.add(u)
+    s.commit()
+    sql_log.clear()
+    assert u.name == "a"
+    assert sql_log.statements == []
+
+
+def test_commit_flushes_pending_changes(session, User, read_rows):
+    u = User(id=1, name="a")
+    session.add(u)
+    session.commit()
+    u.name = "b"
+    session.commit()
+    assert read_rows(User.__table__) == [(1, "b", None)]
+
+
+def test_session_usable_after_rollback(session, User, read_rows):
+    session.add(User(id=1, name="a"))
+    session.flush()
+    session.rollback()
+    session.add(User(id=2, name="b"))
+    session.commit()
+    assert read_rows(User.__table__) == [(2, "b", None)]
+
+
+def test_failed_flush_requires_rollback_then_session_works(make_session, Base, engine, read_rows):
+    from sqlalchemy import Column, Integer, String
+
+    from datamapper import exc
+
+    class Strict(Base):
+        __tablename__ = "strict"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50), nullable=False, unique=True)
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Strict(id=1, name="a"))
+    s.commit()
+
+    s.add(Strict(id=2, name=None))
+    with pytest.raises(exc.IntegrityError) as first:
+        s.flush()
+    original = str(first.value.orig)
+
+    with pytest.raises(exc.PendingRollbackError) as pending:
+        s.query(Strict).all()
+    assert original[:40] in str(pending.value)
+    with pytest.raises(exc.PendingRollbackError):
+        s.commit()
+    with pytest.raises(exc.PendingRollbackError):
+        s.flush()
+
+    s.rollback()
+    assert read_rows(Strict.__table__) == [(1, "a")]
+    s.add(Strict(id=3, name="c"))
+    s.commit()
+    assert read_rows(Strict.__table__) == [(1, "a"), (3, "c")]
+
+
+def test_unique_violation_rolls_back_whole_transaction(make_session, Base, engine, read_rows):
+    from sqlalchemy import Column, Integer, String
+
+    from datamapper import exc
+
+    class Uniq(Base):
+        __tablename__ = "uniq"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50), nullable=False, unique=True)
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Uniq(id=1, name="a"))
+    s.commit()
+    s.add(Uniq(id=2, name="b"))
+    s.flush()
+    s.add(Uniq(id=3, name="a"))
+    with pytest.raises(exc.IntegrityError):
+        s.flush()
+    with pytest.raises(exc.PendingRollbackError):
+        s.query(Uniq).all()
+    s.rollback()
+    # id=2 was flushed in the failed transaction: gone from the database
+    assert read_rows(Uniq.__table__) == [(1, "a")]
+    assert s.get(Uniq, 2) is None

@@ -1,0 +1,142 @@
+"""Self-check of the shared fixtures in tests/conftest.py, on every backend.
+
+If these fail, every other test result is suspect: fix the fixtures first.
+"""
+
+import pytest
+import sqlalchemy as sa
+
+
+def _users(metadata):
+    return sa.Table(
+        "selfcheck_users",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("name", sa.String(50)),
+    )
+
+
+def test_backend_name_matches_engine_dialect(backend_name, engine, db_url, backend_url):
+    assert (
+        engine.dialect.name
+        == {"sqlite": "sqlite", "postgresql": "postgresql", "mysql": "mysql"}[backend_name]
+    )
+    assert db_url == backend_url
+    assert sa.make_url(db_url).get_backend_name() == engine.dialect.name
+
+
+def test_core_insert_is_logged_and_read_back(engine, metadata, sql_log, read_rows):
+    users = _users(metadata)
+    metadata.create_all(engine)
+    sql_log.clear()
+
+    with engine.begin() as conn:
+        conn.execute(users.insert(), [{"id": 2, "name": "b"}, {"id": 1, "name": "a"}])
+
+    assert read_rows(users) == [(1, "a"), (2, "b")]
+    assert read_rows(users, name="b") == [(2, "b")]
+    assert read_rows("SELECT name FROM selfcheck_users WHERE id = :id", id=1) == [("a",)]
+    # one executemany INSERT; no BEGIN (SQLite's is fixture-internal) and
+    # nothing from read_rows
+    assert sql_log.count == 1, sql_log
+    assert sql_log.matching("insert") == sql_log.statements
+    assert sql_log.entries[0].executemany is True
+    sql_log.clear()
+    assert sql_log.count == 0 and sql_log.statements == []
+
+
+def test_read_rows_sees_only_committed_data(engine, metadata, read_rows):
+    users = _users(metadata)
+    metadata.create_all(engine)
+    with engine.connect() as conn:
+        trans = conn.begin()
+        conn.execute(users.insert(), {"id": 1, "name": "uncommitted"})
+        assert read_rows(users) == []
+        trans.commit()
+    assert read_rows(users) == [(1, "uncommitted")]
+
+
+def test_savepoint_rollback_keeps_outer_work(engine, metadata, sql_log, read_rows):
+    users = _users(metadata)
+    metadata.create_all(engine)
+    sql_log.clear()
+    with engine.connect() as conn:
+        outer = conn.begin()
+        conn.execute(users.insert(), {"id": 1, "name": "outer"})
+        nested = conn.begin_nested()
+        conn.execute(users.insert(), {"id": 2, "name": "inner"})
+        nested.rollback()
+        conn.execute(users.insert(), {"id": 3, "name": "after"})
+        outer.commit()
+    assert read_rows(users) == [(1, "outer"), (3, "after")]
+    assert len(sql_log.matching("SAVEPOINT")) == 1
+    assert len(sql_log.matching("ROLLBACK TO SAVEPOINT")) == 1
+
+
+def test_foreign_keys_are_enforced(engine, metadata):
+    parent = sa.Table("selfcheck_parent", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "selfcheck_child",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("parent_id", sa.Integer, sa.ForeignKey(parent.c.id), nullable=False),
+    )
+    metadata.create_all(engine)
+    child = metadata.tables["selfcheck_child"]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(child.insert(), {"id": 1, "parent_id": 99})
+
+
+def test_each_test_starts_with_an_empty_database(engine):
+    # runs after the tests above created tables on the same per-run database
+    assert sa.inspect(engine).get_table_names() == []
+
+
+def test_same_table_name_with_other_types_after_cleanup(engine, metadata, read_rows):
+    # selfcheck_users existed in earlier tests with (INTEGER, VARCHAR)
+    t = sa.Table(
+        "selfcheck_users",
+        metadata,
+        sa.Column("id", sa.String(10), primary_key=True),
+        sa.Column("name", sa.Integer),
+    )
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(t.insert(), {"id": "x", "name": 5})
+    assert read_rows(t) == [("x", 5)]
+
+
+def test_engine_factory_shares_the_database(engine, engine_factory, metadata):
+    users = _users(metadata)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(users.insert(), {"id": 1, "name": "a"})
+    other = engine_factory()
+    assert other is not engine
+    with other.connect() as conn:
+        assert conn.execute(sa.select(users.c.name)).scalars().all() == ["a"]
+
+
+def test_listeners_added_in_a_test_stay_in_that_test(engine):
+    # a listener added to `engine` must not leak into the next test's engine
+    calls = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: calls.append(a[2]))
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+    assert any("SELECT 1" in s for s in calls)
+
+
+def test_no_leaked_listener_from_previous_test(engine, sql_log):
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 2")
+    assert sql_log.statements == ["SELECT 2"]
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_marker_selects_one_backend(backend_name):
+    assert backend_name == "sqlite"
+
+
+@pytest.mark.servers_only
+def test_servers_marker_selects_servers(backend_name):
+    assert backend_name in ("postgresql", "mysql")
