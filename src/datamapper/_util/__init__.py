@@ -74,11 +74,11 @@ class IdentitySet:
         if isinstance(other, IdentitySet):
             return self._members.keys() == other._members.keys()
         try:
-            return self == IdentitySet(other)  # type: ignore[arg-type]
+            return self == IdentitySet(other)
         except TypeError:
             return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # identity sets are mutable
 
     def union(self, other: Any) -> IdentitySet:
         out = IdentitySet(self)

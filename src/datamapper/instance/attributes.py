@@ -98,7 +98,7 @@ class ScalarImpl:
         if dispatch is not None and "set" in dispatch:
             old_for_event = d.get(key, NO_VALUE)
             value = dispatch.fire_retval("set", value, obj, old_for_event, self.attr)
-        if state.key is None:
+        if state.key is None and state._extra is None:
             # transient or pending: the INSERT writes whatever is there
             d[key] = value
             state.modified = True
@@ -126,7 +126,7 @@ class ScalarImpl:
         dispatch = self.attr.dispatch
         if dispatch is not None and "remove" in dispatch:
             dispatch.fire("remove", obj, d.get(key), self.attr)
-        if state.key is None:
+        if state.key is None and state._extra is None:
             d.pop(key, None)
             return
         state.committed_state.setdefault(key, d.get(key, NO_VALUE))
@@ -140,7 +140,7 @@ class ScalarImpl:
         d = obj.__dict__ if obj is not None else {}
         key = self.key
         current = d.get(key, NO_VALUE)
-        if state.key is None:
+        if state.key is None and state._extra is None:
             return History([current], (), ()) if current is not NO_VALUE else HISTORY_BLANK
         cs = state.committed_state
         if key not in cs:
@@ -200,9 +200,9 @@ def instrument(mapper: Mapper) -> None:
         existing = cls.__dict__.get(key)
         attr = QueryableAttribute(cls, key, prop, mapper)
         if prop.is_synonym:
-            impl: Any = SynonymImpl(key, prop.name, attr)  # type: ignore[attr-defined]
+            impl: Any = SynonymImpl(key, prop.name, attr)
         elif prop.is_relationship:
-            impl = prop.make_impl(mapper, key, attr)  # type: ignore[attr-defined]
+            impl = prop.make_impl(mapper, key, attr)
         else:
             impl = ScalarImpl(mapper, key, attr)
         attr.impl = impl
@@ -215,8 +215,9 @@ def instrument(mapper: Mapper) -> None:
     saved = {n: cls.__dict__[n] for n in ("__setattr__", "__delattr__", "__init__")
              if n in cls.__dict__}
     mapper._dm_saved = saved  # type: ignore[attr-defined]
-    parent_setattr = super(cls, cls).__setattr__  # type: ignore[misc]
-    parent_delattr = super(cls, cls).__delattr__  # type: ignore[misc]
+    klass: Any = cls
+    parent_setattr = super(klass, klass).__setattr__
+    parent_delattr = super(klass, klass).__delattr__
     get_impl = impls.get
 
     def __setattr__(self: Any, key: str, value: Any) -> None:  # noqa: N807
@@ -233,7 +234,7 @@ def instrument(mapper: Mapper) -> None:
         else:
             impl.delete(self)
 
-    original_init = cls.__init__
+    original_init = klass.__init__
     dispatch = mapper.dispatch
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
@@ -322,6 +323,13 @@ def set_committed_value(obj: Any, key: str, value: Any) -> None:
     """Store ``value`` as if it had been loaded: no history, no flush."""
     impl = _impl(obj, key)
     state = instance_state(obj)
+    if state.key is None and state._extra is None:
+        # switch a new object to full history tracking: what it holds so far is "added"
+        d = obj.__dict__
+        for k in state.mapper._column_keys:
+            if k in d and k != key:
+                state.committed_state.setdefault(k, NO_VALUE)
+        state.extra()
     if hasattr(impl, "set_committed"):
         impl.set_committed(state, obj, value)
     else:

@@ -110,10 +110,10 @@ class InstanceState:
         return None
 
     @property
-    def info(self) -> dict[str, Any]:
+    def info(self) -> Any:
         return self.extra().setdefault("info", {})
 
-    def extra(self) -> dict[str, Any]:
+    def extra(self) -> Any:
         if self._extra is None:
             self._extra = {}
         return self._extra

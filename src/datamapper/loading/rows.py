@@ -62,10 +62,10 @@ def instances(
     imap_get = imap._dict.get
     imap_dict = imap._dict
     weak = imap.weak
-    gone = imap._gone if weak else None
+    gone: Any = imap._gone if weak else None
     KeyedRef = weakref.KeyedRef  # noqa: N806
     cls = mapper.class_
-    new_obj = cls.__new__
+    new_obj: Any = cls.__new__
     keys = loader.keys
     offset = loader.offset
     width = loader.width
@@ -148,10 +148,14 @@ def populate_state(
     d = obj.__dict__
     cs = state.committed_state
     if overwrite:
+        # populate_existing: the database wins, unflushed changes are discarded
         for k, v in zip(keys, values, strict=False):
-            if k not in cs:
-                d[k] = v
+            d[k] = v
+            cs.pop(k, None)
         state.expired_attributes = _remaining(state, keys)
+        if state.modified and not cs:
+            state.modified = False
+            state._drop_modified()
     else:
         exp = state.expired_attributes
         for k, v in zip(keys, values, strict=False):

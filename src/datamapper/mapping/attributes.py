@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from .properties import MapperProperty
 
 
+# column attributes reachable through ``User.name.<attr>``; never the ones Core's
+# coercion probes (``is_clause_element`` ...), which must see this wrapper as it is
+_DELEGATED = frozenset({
+    "type", "table", "name", "nullable", "primary_key", "default", "server_default",
+    "foreign_keys", "unique", "index", "autoincrement", "onupdate", "server_onupdate",
+    "label", "info", "doc", "comparator", "expression_type", "cast",
+})
+
+
 class QueryableAttribute(ColumnOperators):
     """A mapped attribute seen on the class: ``User.name``."""
 
@@ -58,8 +67,11 @@ class QueryableAttribute(ColumnOperators):
 
     def __getattr__(self, name: str) -> Any:
         # e.g. User.name.type, User.name.table: delegate to the column
-        if name.startswith("__"):
-            raise AttributeError(name)
+        if name not in _DELEGATED:
+            raise AttributeError(
+                f"{self.__dict__.get('class_', type(self)).__name__}."
+                f"{self.__dict__.get('key', '?')} has no attribute {name!r}"
+            )
         try:
             target = self.__dict__["prop"].column_for_attr_delegation()
         except (KeyError, AttributeError):

@@ -58,6 +58,13 @@ class _Props(dict[str, Any]):
             raise AttributeError(key) from None
 
 
+class _Columns(_Props):
+    """``mapper.columns``: keyed by attribute name; iterating yields the Columns."""
+
+    def __iter__(self) -> Any:
+        return iter(list(self.values()))
+
+
 class Mapper:
     """Maps ``class_`` to ``local_table``."""
 
@@ -307,8 +314,8 @@ class Mapper:
         return _Props((k, getattr(self.class_, k)) for k in self._props)
 
     @property
-    def columns(self) -> _Props:
-        return _Props(
+    def columns(self) -> _Columns:
+        return _Columns(
             (k, p.columns[0]) for k, p in self._props.items() if isinstance(p, ColumnProperty)
         )
 
@@ -341,7 +348,8 @@ class Mapper:
 
     def get_property(self, key: str) -> MapperProperty:
         try:
-            return self._props[key]
+            prop: MapperProperty = self._props[key]
+            return prop
         except KeyError:
             raise InvalidRequestError(
                 f"Mapper for {self.class_.__name__} has no property {key!r}; its mapped "
@@ -392,7 +400,8 @@ class Mapper:
     def dispose(self) -> None:
         for hook in uninstrumentation_hooks:
             hook(self)
-        self.class_.__dict__.get("_dm_mapper") is self and delattr(self.class_, "_dm_mapper")
+        if self.class_.__dict__.get("_dm_mapper") is self:
+            delattr(self.class_, "_dm_mapper")
         _all_mappers.discard(self)
 
     def _post_configure(self) -> None:

@@ -87,9 +87,11 @@ class registry:  # noqa: N801 - the documented name
 
     def mapped(self, cls: type) -> type:
         """Class decorator: map a class that declares ``__tablename__`` or ``__table__``."""
-        _map_declarative(self, cls)
-        if "__init__" not in cls.__dict__ and self.constructor is not None:
+        if "__init__" not in cls.__dict__ and self.constructor is not None and (
+            cls.__init__ is object.__init__  # type: ignore[misc]  # comparing, not calling
+        ):
             cls.__init__ = self.constructor  # type: ignore[misc]
+        _map_declarative(self, cls)
         return cls
 
     def generate_base(
@@ -102,7 +104,7 @@ class registry:  # noqa: N801 - the documented name
         """A declarative base class whose subclasses are mapped when defined."""
         reg = self
 
-        def __init_subclass__(subcls: type, **kw: Any) -> None:  # noqa: N807
+        def __init_subclass__(subcls: Any, /, **kw: Any) -> None:  # noqa: N807
             super(base, subcls).__init_subclass__(**kw)
             if subcls.__dict__.get("__abstract__", False):
                 return
@@ -179,8 +181,8 @@ def _map_declarative(reg: registry, cls: type) -> Mapper:
         if key.startswith("__") and key.endswith("__"):
             continue
         if isinstance(value, Column):
-            col = value
-            if col.table is not None and table is None:
+            col: Any = value
+            if getattr(col, "table", None) is not None and table is None:
                 # a Column declared on a mixin is shared between subclasses: copy it
                 col = col._copy()
             if col.name is None:
@@ -196,14 +198,15 @@ def _map_declarative(reg: registry, cls: type) -> Mapper:
         elif isinstance(value, MapperProperty):
             if isinstance(value, ColumnProperty):
                 for i, c in enumerate(value.columns):
-                    if isinstance(c, Column) and c.table is None:
-                        if c.name is None:
-                            c.name = key
-                        if c.key is None:
-                            c.key = key
+                    cc: Any = c
+                    if isinstance(cc, Column) and getattr(cc, "table", None) is None:
+                        if getattr(cc, "name", None) is None:
+                            cc.name = key
+                        if getattr(cc, "key", None) is None:
+                            cc.key = key
                         if table is None:
-                            columns.append(c)
-                    value.columns[i] = c
+                            columns.append(cc)
+                    value.columns[i] = cc
             properties[key] = value
 
     if table is None:
@@ -242,6 +245,8 @@ def _map_declarative(reg: registry, cls: type) -> Mapper:
         ]
     m = Mapper(cls, table, properties, registry=reg, **mapper_args)
     reg._register(m)
+    cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
+    cls.__mapper__ = m  # type: ignore[attr-defined]
     return m
 
 

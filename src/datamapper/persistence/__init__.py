@@ -5,7 +5,13 @@ Core ``Connection``; records are built in plain Python, grouped into
 batches that share a statement, and executed in executemany form.
 """
 
-from .writes import FlushRecordError, delete_states, insert_states, post_update_states, update_states
+from .writes import (
+           FlushRecordError,
+           delete_states,
+           insert_states,
+           post_update_states,
+           update_states,
+)
 
 __all__ = ["FlushRecordError", "delete_states", "insert_states", "post_update_states",
            "update_states"]

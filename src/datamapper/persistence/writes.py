@@ -117,7 +117,8 @@ def insert_states(
         group.append((state, params, exprs))
 
     expire: dict[InstanceState, set[str]] = {}
-    for (keys, expr_keys), rows in groups.items():
+    # groups in an order fixed by their shape, not by the order objects were added
+    for (keys, expr_keys), rows in sorted(groups.items(), key=_group_rank):
         given = set(keys)
         missing_pk = [c for c in plan.pk if c.key not in given and
                       not (expr_keys and c.key in expr_keys)]
@@ -152,6 +153,11 @@ def insert_states(
                 for state, _p, _e in rows:
                     expire[state] = to_expire
     return expire
+
+
+def _group_rank(item: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:
+    (keys, expr_keys), _rows = item
+    return (len(keys), tuple(sorted(keys)), tuple(sorted(expr_keys or ())))
 
 
 _PLAIN = frozenset({int, str, float, bool, bytes, type(None)})
@@ -268,10 +274,11 @@ def changed_params(
         params[col_key] = current
     if not params and not exprs:
         return None
+    # the row is found by its identity: the key it was loaded or flushed with
+    ident = state.key[1] if state.key is not None else None
     where: dict[str, Any] = {}
-    for ak, ck in zip(plan.pk_keys, plan.pk_colkeys, strict=True):
-        old = cs.get(ak, NO_VALUE)
-        where[PK_PREFIX + ck] = old if old is not NO_VALUE else d.get(ak)
+    for i, (ak, ck) in enumerate(zip(plan.pk_keys, plan.pk_colkeys, strict=True)):
+        where[PK_PREFIX + ck] = ident[i] if ident is not None else d.get(ak)
     return params, exprs, where
 
 

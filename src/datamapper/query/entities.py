@@ -89,6 +89,22 @@ class ORMSelect(Select[Any]):
     inherit_cache = True
     _dm_layout: RowLayout
 
+    def filter_by(self, **kwargs: Any) -> ORMSelect:
+        """Keyword criteria on the selected class's mapped attribute names only."""
+        mapper = self._dm_layout.primary_mapper
+        if mapper is None:
+            return super().filter_by(**kwargs)
+        bad = [k for k in kwargs if k not in mapper._props]
+        if bad:
+            from sqlalchemy.exc import InvalidRequestError
+
+            raise InvalidRequestError(
+                f"Can't filter_by({', '.join(bad)}): {mapper.class_.__name__} has no mapped "
+                f"attribute(s) named {', '.join(map(repr, bad))}; mapped attributes are "
+                f"{', '.join(sorted(mapper._props))}"
+            )
+        return self.where(*[getattr(mapper.class_, k) == v for k, v in kwargs.items()])
+
 
 def select(*entities: Any) -> ORMSelect:
     """ORM-aware ``select()``: ``select(User).where(User.name == "ed")``."""

@@ -12,14 +12,13 @@ rejected otherwise, before any SQL is built.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, func, literal_column
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import InvalidRequestError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..loading import instances
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper
 from .entities import RowLayout, mapper_of
@@ -195,8 +194,8 @@ class Query:
                 )
             target = getattr(start.class_, target)
         if isinstance(target, QueryableAttribute) and target.prop.is_relationship:
-            prop: Any = target.prop
-            return prop.mapper.class_, prop.join_condition_for_query()
+            rel: Any = target.prop
+            return rel.mapper.class_, rel.join_condition_for_query()
         m = mapper_of(target)
         dest = m.local_table if m is not None else target
         if isinstance(onclause, str):
@@ -204,7 +203,7 @@ class Query:
                 raise InvalidRequestError(f"Can't join on {onclause!r}: no such relationship")
             onclause = getattr(start.class_, onclause)
         if isinstance(onclause, QueryableAttribute) and onclause.prop.is_relationship:
-            onclause = onclause.prop.join_condition_for_query()
+            onclause = cast(Any, onclause.prop).join_condition_for_query()
         return (m.class_ if m is not None else dest), onclause
 
     def select_from(self, *froms: Any) -> Query:
@@ -369,14 +368,15 @@ class Query:
         if self._autoflush:
             session._autoflush()
         stmt = self._compile()
-        result = session._execute_for_mapper(stmt, self._layout.primary_mapper, self)
-        return result  # type: ignore[no-any-return]
+        result: list[Any] = session._execute_for_mapper(stmt, self._layout.primary_mapper, self)
+        return result
 
     def _iter_results(self) -> list[Any]:
         session = self._session()
         rows = self._execute_rows()
-        return session._rows_to_results(self._layout, rows, self._populate_existing,
-                                        self._shard_token())
+        out: list[Any] = session._rows_to_results(self._layout, rows, self._populate_existing,
+                                                  self._shard_token())
+        return out
 
     def _shard_token(self) -> Any:
         return self._shard_id

@@ -10,12 +10,22 @@ keys first.  ``False`` leaves objects as they are.
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select as core_select
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, \
-    ClauseElement, ColumnElement, Grouping, Null, UnaryExpression, False_, True_
+from sqlalchemy.sql.elements import (
+    BinaryExpression,
+    BindParameter,
+    BooleanClauseList,
+    ClauseElement,
+    ColumnElement,
+    False_,
+    Grouping,
+    Null,
+    True_,
+    UnaryExpression,
+)
 
 from ..exc import InvalidRequestError
 
@@ -51,12 +61,12 @@ def _compile_eval(expr: Any, col_to_key: dict[Any, str]) -> Any:
         op = expr.operator
         left = _operand(expr.left, col_to_key)
         if op in (operators.in_op, operators.not_in_op):
-            right_bp = expr.right
+            right_bp: Any = expr.right
             if isinstance(right_bp, Grouping):
                 right_bp = right_bp.element
             if not isinstance(right_bp, BindParameter):
                 raise _CannotEvaluate()
-            values = right_bp.value
+            values: Any = right_bp.value
             if op is operators.in_op:
                 return lambda d: left(d) in values
             return lambda d: left(d) not in values
@@ -65,14 +75,14 @@ def _compile_eval(expr: Any, col_to_key: dict[Any, str]) -> Any:
             raise _CannotEvaluate()
         right = _operand(expr.right, col_to_key)
 
-        def cmp(d: dict[str, Any]) -> Any:
+        def cmp(d: Any) -> Any:
             a, b = left(d), right(d)
             if fn in (operator.lt, operator.le, operator.gt, operator.ge) and (
                     a is None or b is None):
                 return False
             if fn in (operator.eq, operator.ne) and (a is None or b is None):
                 return False
-            return fn(a, b)
+            return fn(a, b)  # type: ignore[no-untyped-call]  # the lambdas of _OPS
 
         return cmp
     raise _CannotEvaluate()
@@ -81,6 +91,7 @@ def _compile_eval(expr: Any, col_to_key: dict[Any, str]) -> Any:
 def _operand(expr: Any, col_to_key: dict[Any, str]) -> Any:
     if isinstance(expr, Grouping):
         expr = expr.element
+    expr = cast(Any, expr)
     if isinstance(expr, BindParameter):
         v = expr.effective_value
         return lambda d: v

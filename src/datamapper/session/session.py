@@ -37,7 +37,7 @@ from ..exc import (
 from ..instance.attributes import get_state_history
 from ..instance.identity import IdentityMap
 from ..instance.state import InstanceState, _sessions, instance_state
-from ..loading import EntityLoader, instances, load_attributes_stmt, populate_state
+from ..loading import EntityLoader, instances, load_attributes_stmt
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import ORMSelect, Query
 from ..query.entities import RowLayout
@@ -281,7 +281,11 @@ class Session:
     def rollback(self) -> None:
         """Roll back the innermost transaction (a SAVEPOINT after begin_nested())."""
         if self._transaction is None:
-            return
+            if self.autocommit:
+                return
+            # nothing was sent, but unflushed changes are still discarded
+            self._autobegin()
+        assert self._transaction is not None
         self._transaction.rollback()
 
     def prepare(self) -> None:
@@ -904,6 +908,9 @@ class Session:
 
     def flush(self, objects: Iterable[Any] | None = None) -> None:
         """Write all pending changes (or those of ``objects``) in dependency order."""
+        tx = self._transaction
+        if tx is not None and not tx.is_active:
+            tx._assert_active()
         if self._flushing:
             raise InvalidRequestError(
                 "Can't flush: this Session is already flushing (flush() was called from a "
@@ -950,6 +957,8 @@ class Session:
             log.info("%s", text_plan)
             if self.echo_uow:
                 print(text_plan)
+        if self._transaction is None and not self.autocommit:
+            self._autobegin()
         tx = self.begin(_subtrans=True)
         try:
             uow.execute(self._flush_connection)
@@ -1022,7 +1031,7 @@ def object_session(instance: Any) -> Session | None:
     state = instance_state(instance)
     if state.session_id is None:
         return None
-    return _sessions.get(state.session_id)  # type: ignore[no-any-return]
+    return _sessions.get(state.session_id)
 
 
 def identity_key(class_: Any = None, ident: Any = None, *, instance: Any = None,

@@ -174,7 +174,7 @@ class SessionTransaction:
             conn = self._parent._connection_for_bind(bind, execution_options)
             if not self.nested:
                 return conn
-            trans = conn.begin_nested()
+            trans: Any = conn.begin_nested()
             entry = _ConnEntry(conn, trans, False, False)
         else:
             external = False
