@@ -319,9 +319,9 @@ def test_same_session_contents_emit_same_statements_in_same_order(
         new = []
         for i in range(1, 21):
             if i % 2:
-                new.append(Item(id=i, name=f"new{i}"))
+                new.append(Item(id=500 + i, name=f"new{i}"))
             else:
-                new.append(Item(id=i, name=f"new{i}", note="z", counter=i))
+                new.append(Item(id=500 + i, name=f"new{i}", note="z", counter=i))
         new.append(Item(name="serial-a"))
         new.append(Item(name="serial-b", note="q"))
         rng.shuffle(new)

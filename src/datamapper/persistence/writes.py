@@ -92,8 +92,16 @@ def insert_states(
     groups: dict[tuple[Any, ...], list[tuple[InstanceState, dict[str, Any], dict[str, Any] | None]]]
     groups = {}
     version_key = plan.version_key
+    zero_guard = _zero_becomes_autoincrement(conn, plan)
     for state in states:
         d = state.strong_obj().__dict__
+        if zero_guard is not None and d.get(zero_guard) == 0 and d.get(zero_guard) is not False:
+            raise FlushError(
+                f"Can't INSERT {describe(state.obj())} with {zero_guard}=0: MySQL/MariaDB store "
+                f"an explicit 0 in AUTO_INCREMENT column {plan.autoinc} as the next generated "
+                "value, so the object would hold the wrong identity; use a non-zero key, leave "
+                "it unset, or add NO_AUTO_VALUE_ON_ZERO to the server's sql_mode"
+            )
         if version_key is not None and d.get(version_key) is None:
             d[version_key] = mapper.version_id_generator(None)
         params: dict[str, Any] = {}
@@ -153,6 +161,19 @@ def insert_states(
                 for state, _p, _e in rows:
                     expire[state] = to_expire
     return expire
+
+
+def _zero_becomes_autoincrement(conn: Connection, plan: _TablePlan) -> str | None:
+    """The attribute whose explicit 0 the server would replace (MySQL family), if any."""
+    if plan.autoinc is None or conn.dialect.name != "mysql":
+        return None
+    cache = conn.info.get("_dm_sql_mode")
+    if cache is None:
+        mode = conn.exec_driver_sql("SELECT @@SESSION.sql_mode").scalar() or ""
+        cache = conn.info["_dm_sql_mode"] = str(mode)
+    if "NO_AUTO_VALUE_ON_ZERO" in cache:
+        return None
+    return plan.col_to_attr.get(plan.autoinc.key)
 
 
 def _group_rank(item: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:

@@ -1,0 +1,97 @@
+"""A short guided run of datamapper on an embedded SQLite database.
+
+``python -m datamapper.demo`` maps two classes, walks an object through
+transient -> pending -> persistent -> detached, prints the SQL each flush
+sends, and shows the identity map handing back the same object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Integer, String, create_engine, event
+
+from . import Session, declarative_base, inspect
+
+
+def _lifecycle(obj: Any) -> str:
+    st = inspect(obj)
+    for name in ("transient", "pending", "persistent", "deleted", "detached"):
+        if getattr(st, name):
+            return name
+    return "?"
+
+
+def main() -> None:
+    Base: Any = declarative_base()
+
+    class User(Base):  # type: ignore[misc,valid-type]
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50), nullable=False)
+        fullname = Column(String(100))
+
+        def __repr__(self) -> str:
+            return f"User({self.name!r})"
+
+    class Address(Base):  # type: ignore[misc,valid-type]
+        __tablename__ = "addresses"
+        id = Column(Integer, primary_key=True)
+        user_id = Column(Integer, ForeignKey("users.id"))
+        email = Column(String(100), nullable=False)
+
+        def __repr__(self) -> str:
+            return f"Address({self.email!r})"
+
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def show_sql(conn: Any, cursor: Any, statement: str, params: Any, context: Any,
+                 executemany: bool) -> None:
+        many = " (executemany)" if executemany else ""
+        print(f"    SQL{many}: {' '.join(statement.split())}  {params!r}"[:160])
+
+    print("1. A new object is transient: no session, no identity.")
+    ed = User(name="ed", fullname="Ed Jones")
+    print(f"   ed is {_lifecycle(ed)}")
+
+    session = Session(engine)
+    print("2. add() makes it pending: it waits for the next flush.")
+    session.add(ed)
+    session.add_all([User(name="wendy"), User(name="mary")])
+    print(f"   ed is {_lifecycle(ed)}; session.new has {len(session.new)} objects")
+
+    print("3. flush() writes all pending objects in one batched INSERT.")
+    session.flush()
+    print(f"   ed is {_lifecycle(ed)} with identity key {inspect(ed).key}")
+
+    print("4. Changes are tracked; the next flush UPDATEs only changed columns.")
+    ed.fullname = "Edward Jones"
+    session.add(Address(user_id=ed.id, email="ed@example.com"))
+    print(f"   dirty: {list(session.dirty)}, new: {list(session.new)}")
+    session.commit()
+
+    print("5. The identity map returns the very same object for the same key.")
+    again = session.get(User, ed.id)
+    print(f"   session.get(User, {ed.id}) is ed -> {again is ed} (values reloaded once after commit)")
+    same = session.query(User).filter_by(name="ed").one()
+    print(f"   query(User).filter_by(name='ed').one() is ed -> {same is ed} (no new object)")
+
+    print("6. close() detaches every object; its loaded values stay readable.")
+    session.close()
+    print(f"   ed is {_lifecycle(ed)}; ed.fullname = {ed.fullname!r}")
+
+    print("7. A new session can take it back: detached -> persistent.")
+    with Session(engine) as s2:
+        s2.add(ed)
+        print(f"   ed is {_lifecycle(ed)} in the new session")
+        s2.delete(ed)
+        s2.flush()
+        print(f"   after delete + flush ed is {_lifecycle(ed)}")
+        s2.rollback()
+        print(f"   after rollback ed is {_lifecycle(ed)} again")
+
+
+if __name__ == "__main__":
+    main()
