@@ -61,7 +61,9 @@ def test_explicit_table_attribute(metadata, engine, make_session, read_rows):
     assert User.name is not None
 
 
-def test_attribute_name_differs_from_column_name(metadata, engine, make_session, read_rows, sql_log):
+def test_attribute_name_differs_from_column_name(
+    metadata, engine, make_session, read_rows, sql_log
+):
     Base = declarative_base(metadata=metadata)
 
     class User(Base):
@@ -115,9 +117,7 @@ def test_composite_primary_key_roundtrip(metadata, engine, make_session, read_ro
 
 def test_composite_primary_key_via_mapper_args(metadata, engine, make_session):
     Base = declarative_base(metadata=metadata)
-    t = Table(
-        "kv", metadata, Column("k1", Integer), Column("k2", Integer), Column("v", String(20))
-    )
+    t = Table("kv", metadata, Column("k1", Integer), Column("k2", Integer), Column("v", String(20)))
 
     class KV(Base):
         __table__ = t
@@ -176,3 +176,62 @@ def test_custom_init_is_kept(metadata):
     u = User("ed")
     assert u.name == "ED"
     assert list(inspect(u).attrs["name"].history.added) == ["ED"]
+
+
+def test_declarative_class_without_primary_key_raises(metadata):
+    from datamapper import exc
+
+    Base = declarative_base(metadata=metadata)
+    with pytest.raises(exc.ArgumentError) as err:
+
+        class NoKey(Base):
+            __tablename__ = "nokey"
+            a = Column(Integer)
+
+    assert "nokey" in str(err.value) or "NoKey" in str(err.value)
+
+
+def test_plain_class_attributes_and_methods_are_not_mapped(metadata):
+    Base = declarative_base(metadata=metadata)
+
+    class User(Base):
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50))
+        greeting = "hello"
+
+        def shout(self):
+            return self.name.upper()
+
+        @property
+        def label(self):
+            return f"<{self.name}>"
+
+    assert set(class_mapper(User).attrs.keys()) == {"id", "name"}
+    u = User(name="ed")
+    assert u.greeting == "hello"
+    assert u.shout() == "ED"
+    assert u.label == "<ed>"
+    assert [c.name for c in User.__table__.columns] == ["id", "name"]
+
+
+def test_composite_primary_key_change_updates_row(metadata, engine, make_session, read_rows):
+    Base = declarative_base(metadata=metadata)
+
+    class Pair(Base):
+        __tablename__ = "pairs"
+        a = Column(Integer, primary_key=True, autoincrement=False)
+        b = Column(String(10), primary_key=True)
+        v = Column(String(20))
+
+    metadata.create_all(engine)
+    s = make_session()
+    p = Pair(a=1, b="x", v="one")
+    s.add_all([p, Pair(a=1, b="y", v="two")])
+    s.commit()
+    p.b = "z"
+    s.commit()
+    assert read_rows(Pair.__table__) == [(1, "y", "two"), (1, "z", "one")]
+    assert inspect(p).identity == (1, "z")
+    assert s.get(Pair, (1, "z")) is p
+    assert s.get(Pair, (1, "x")) is None

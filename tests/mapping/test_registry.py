@@ -77,7 +77,9 @@ def test_map_imperatively_with_renamed_property(engine, make_session, read_rows,
 
 def test_map_imperatively_plain_columns(engine, make_session):
     reg = registry()
-    t = Table("things", reg.metadata, Column("id", Integer, primary_key=True), Column("v", String(10)))
+    t = Table(
+        "things", reg.metadata, Column("id", Integer, primary_key=True), Column("v", String(10))
+    )
 
     class Thing:
         def __init__(self, v):
@@ -95,7 +97,10 @@ def test_map_imperatively_plain_columns(engine, make_session):
 
 def test_legacy_mapper_function(metadata, engine, make_session, read_rows):
     users = Table(
-        "users", metadata, Column("user_id", Integer, primary_key=True), Column("user_name", String(50))
+        "users",
+        metadata,
+        Column("user_id", Integer, primary_key=True),
+        Column("user_name", String(50)),
     )
 
     class User:
@@ -135,3 +140,18 @@ def test_table_without_primary_key_cannot_be_mapped(metadata):
     with pytest.raises(exc.ArgumentError) as err:
         registry().map_imperatively(C, t)
     assert "nopk" in str(err.value) or "C" in str(err.value)
+
+
+def test_registry_mapped_class_gets_keyword_constructor(engine):
+    reg = registry()
+
+    @reg.mapped
+    class User:
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50))
+
+    assert User(name="ed").name == "ed"
+    with pytest.raises(TypeError) as err:
+        User(nickname="ed")
+    assert "User" in str(err.value) and "nickname" in str(err.value)

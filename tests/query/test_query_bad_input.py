@@ -74,3 +74,23 @@ def test_filter_values_are_bound_parameters(users, User, sql_log):
     assert users.query(User).filter_by(name=evil).all() == []
     assert users.query(User).filter(User.name == evil).all() == []
     assert all(evil not in st for st in sql_log.statements)
+
+
+def test_filter_by_column_name_instead_of_attribute_name_raises(
+    Base, engine, make_session, sql_log
+):
+    from sqlalchemy import Column, Integer, String
+
+    class Person(Base):
+        __tablename__ = "people"
+        id = Column(Integer, primary_key=True)
+        name = Column("person_name", String(50))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    sql_log.clear()
+    with pytest.raises(exc.InvalidRequestError) as err:
+        s.query(Person).filter_by(person_name="ed").all()
+    assert "person_name" in str(err.value)
+    assert "Person" in str(err.value)
+    assert sql_log.matching("SELECT") == []

@@ -153,3 +153,21 @@ def test_query_is_generative(users, User):
 
 def test_where_is_synonym_for_filter(users, User):
     assert names(users.query(User).where(User.id == 5)) == ["jack"]
+
+
+def test_count_autoflushes_pending_objects(users, User):
+    users.add(User(id=6, name="new"))
+    assert users.query(User).count() == 6
+
+
+def test_index_out_of_range_raises_index_error(users, User):
+    with pytest.raises(IndexError):
+        users.query(User).order_by(User.id)[10]
+
+
+def test_empty_result_methods(users, User):
+    q = users.query(User).filter(User.id > 100)
+    assert q.all() == []
+    assert q.first() is None
+    assert q.count() == 0
+    assert list(q) == []

@@ -136,9 +136,7 @@ def test_refresh_discards_unflushed_changes(make_session, User):
     assert not s.is_modified(u)
 
 
-def test_load_of_expired_object_whose_row_is_gone_raises_object_deleted(
-    engine, session, User
-):
+def test_load_of_expired_object_whose_row_is_gone_raises_object_deleted(engine, session, User):
     u = User(id=1, name="a")
     session.add(u)
     session.commit()
@@ -180,3 +178,45 @@ def test_loading_expired_columns_uses_one_select_for_many_columns(
     assert len(selects) == 1
     for col in ("a", "b", "c", "d"):
         assert col in selects[0]
+
+
+def test_attributes_expired_separately_load_in_one_select(session, User, sql_log):
+    u = User(id=1, name="a", note="n")
+    session.add(u)
+    session.commit()
+    u.name  # noqa: B018
+    session.expire(u, ["name"])
+    session.expire(u, ["note"])
+    sql_log.clear()
+    assert u.name == "a"
+    assert u.note == "n"
+    assert len(sql_log.matching("SELECT")) == 1
+
+
+def test_expire_of_detached_object_raises(session, User):
+    u = User(id=1, name="a")
+    session.add(u)
+    session.commit()
+    session.expunge(u)
+    with pytest.raises(exc.InvalidRequestError):
+        session.expire(u)
+
+
+def test_refresh_of_detached_object_raises(session, User):
+    u = User(id=1, name="a")
+    session.add(u)
+    session.commit()
+    session.close()
+    with pytest.raises(exc.InvalidRequestError):
+        session.refresh(u)
+
+
+def test_two_sessions_hold_distinct_objects_for_one_row(make_session, User):
+    s1, s2 = make_session(), make_session()
+    s1.add(User(id=1, name="a"))
+    s1.commit()
+    a, b = s1.get(User, 1), s2.get(User, 1)
+    assert a is not b
+    assert inspect(a).key == inspect(b).key
+    a.name = "changed"
+    assert b.name == "a"

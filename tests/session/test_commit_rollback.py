@@ -176,3 +176,87 @@ def test_unique_violation_rolls_back_whole_transaction(make_session, Base, engin
     # id=2 was flushed in the failed transaction: gone from the database
     assert read_rows(Uniq.__table__) == [(1, "a")]
     assert s.get(Uniq, 2) is None
+
+
+def test_rollback_after_failed_flush_restores_documented_state(
+    make_session, Base, engine, read_rows
+):
+    from sqlalchemy import Column, Integer, String
+
+    from datamapper import exc
+
+    class Strict(Base):
+        __tablename__ = "strict"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50), nullable=False)
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Strict(id=1, name="a"), Strict(id=2, name="b")])
+    s.commit()
+    changed = s.get(Strict, 1)
+    changed.name = "a-changed"
+    doomed = s.get(Strict, 2)
+    s.delete(doomed)
+    good_new = Strict(id=3, name="c")
+    bad_new = Strict(id=4, name=None)
+    s.add_all([good_new, bad_new])
+    with pytest.raises(exc.IntegrityError):
+        s.flush()
+    s.rollback()
+    assert inspect(good_new).transient and inspect(bad_new).transient
+    assert good_new not in s and bad_new not in s
+    assert inspect(doomed).persistent and doomed in s
+    assert changed.name == "a"
+    assert not s.is_modified(changed)
+    assert read_rows(Strict.__table__) == [(1, "a"), (2, "b")]
+    s.commit()
+    assert read_rows(Strict.__table__) == [(1, "a"), (2, "b")]
+
+
+def test_stale_data_error_requires_rollback(engine, make_session, User):
+    from sqlalchemy import text
+
+    from datamapper import exc
+
+    s = make_session(expire_on_commit=False)
+    u = User(id=1, name="a")
+    s.add(u)
+    s.commit()
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM users"))
+    u.name = "b"
+    with pytest.raises(exc.StaleDataError):
+        s.flush()
+    with pytest.raises(exc.PendingRollbackError):
+        s.query(User).all()
+    s.rollback()
+    assert s.query(User).all() == []
+
+
+def test_begin_inside_active_transaction_raises(session, User):
+    from datamapper import exc
+
+    session.add(User(id=1, name="a"))
+    session.flush()
+    with pytest.raises(exc.InvalidRequestError):
+        session.begin()
+    session.commit()
+
+
+def test_autocommit_session_begin_then_rollback_writes_nothing(engine, User, read_rows):
+    from datamapper import create_session
+
+    s = create_session(bind=engine)
+    try:
+        s.begin()
+        s.add(User(id=1, name="a"))
+        s.flush()
+        s.rollback()
+        assert read_rows(User.__table__) == []
+        s.begin()
+        s.add(User(id=2, name="b"))
+        s.commit()
+        assert read_rows(User.__table__) == [(2, "b", None)]
+    finally:
+        s.close()

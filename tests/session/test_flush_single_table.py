@@ -43,9 +43,7 @@ def _write_behind(engine, sql):
 # --- INSERT -----------------------------------------------------------------
 
 
-def test_insert_of_many_objects_with_same_columns_is_batched(
-    session, Item, sql_log, read_rows
-):
+def test_insert_of_many_objects_with_same_columns_is_batched(session, Item, sql_log, read_rows):
     session.add_all([Item(id=i, name=f"n{i}", counter=i) for i in range(1, 51)])
     sql_log.clear()
     session.flush()
@@ -285,9 +283,7 @@ def test_new_object_with_identity_of_persistent_one_raises_flush_error_before_sq
     assert "1" in str(err.value)
 
 
-def test_two_new_objects_with_one_identity_raise_flush_error_before_sql(
-    session, Item, sql_log
-):
+def test_two_new_objects_with_one_identity_raise_flush_error_before_sql(session, Item, sql_log):
     session.add_all([Item(id=7, name="a"), Item(id=7, name="b")])
     sql_log.clear()
     with pytest.raises(exc.FlushError):
@@ -412,3 +408,14 @@ def test_executemany_update_of_many_rows_checks_row_counts(engine, make_session,
         o.name = "y"
     with pytest.raises(exc.StaleDataError):
         s.flush()
+
+
+def test_batched_insert_with_server_keys_and_server_defaults(session, Item, read_rows):
+    objs = [Item(name=f"n{i}", note=str(i)) for i in range(30)]
+    session.add_all(objs)
+    session.flush()
+    assert [o.status for o in objs] == ["fresh"] * 30
+    session.commit()
+    by_id = {r[0]: (r[1], r[2], r[4]) for r in read_rows(Item.__table__)}
+    for i, o in enumerate(objs):
+        assert by_id[o.id] == (f"n{i}", str(i), "fresh")

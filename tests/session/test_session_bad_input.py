@@ -105,9 +105,7 @@ def test_get_with_too_many_key_values_raises(populated, User, sql_log):
     assert snapshot(populated) == before
 
 
-def test_get_with_too_few_key_values_for_composite_key_raises(
-    Base, engine, make_session
-):
+def test_get_with_too_few_key_values_for_composite_key_raises(Base, engine, make_session):
     class Pair(Base):
         __tablename__ = "pairs"
         a = Column(Integer, primary_key=True, autoincrement=False)
@@ -137,9 +135,7 @@ def test_get_of_unmapped_class_raises(populated):
         populated.get(Plain, 1)
 
 
-def test_expired_attribute_of_detached_object_raises_detached_instance_error(
-    session, User
-):
+def test_expired_attribute_of_detached_object_raises_detached_instance_error(session, User):
     u = User(id=1, name="a")
     session.add(u)
     session.commit()  # expires u

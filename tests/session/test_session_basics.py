@@ -39,9 +39,7 @@ def test_commit_writes_rows_visible_to_another_connection(session, User, read_ro
     assert read_rows(User.__table__) == [(1, "a", None), (2, "b", None)]
 
 
-def test_flush_without_commit_is_not_visible_to_another_connection(
-    session, User, read_rows
-):
+def test_flush_without_commit_is_not_visible_to_another_connection(session, User, read_rows):
     session.add(User(id=1, name="a"))
     session.flush()
     assert read_rows(User.__table__) == []

@@ -554,6 +554,8 @@ class Session:
                     try:
                         self._load_attributes(state, None)
                     except ObjectDeletedError:
+                        # the row is gone: the object no longer belongs to this session
+                        self._expunge_state(state)
                         return None
                 return obj
         if None in values:

@@ -254,7 +254,10 @@ class UOWTransaction:
             for k, original in state.committed_state.items():
                 if original is not NO_VALUE and k not in d and k in mapper._column_keys:
                     d[k] = None  # ``del obj.attr`` was written as NULL
-            new_ident = tuple([d.get(k) for k in mapper._pk_keys])
+            # an expired (unloaded) key column still holds the value of the old identity
+            old_ident = state.key[1] if state.key is not None else ()
+            new_ident = tuple([d[k] if k in d else old_ident[i]
+                               for i, k in enumerate(mapper._pk_keys)])
             if state.key is not None and new_ident != state.key[1]:
                 old_key = state.key
                 state.key = (mapper.class_, new_ident, state.key[2])
