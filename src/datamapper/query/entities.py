@@ -79,6 +79,20 @@ def entity_columns(entities: Sequence[Any]) -> RowLayout:
     return RowLayout(entities)
 
 
+def filter_by_criteria(mapper: Mapper, kwargs: dict[str, Any]) -> list[Any]:
+    """``attr == value`` clauses for keyword criteria; unmapped names raise before any SQL."""
+    bad = [k for k in kwargs if k not in mapper._props]
+    if bad:
+        from sqlalchemy.exc import InvalidRequestError
+
+        raise InvalidRequestError(
+            f"Can't filter_by({', '.join(bad)}): {mapper.class_.__name__} has no mapped "
+            f"attribute(s) named {', '.join(map(repr, bad))}; mapped attributes are "
+            f"{', '.join(sorted(mapper._props))}"
+        )
+    return [getattr(mapper.class_, k) == v for k, v in kwargs.items()]
+
+
 class ORMSelect(Select[Any]):
     """A Core ``Select`` that remembers the mapped entities it was built from.
 
@@ -94,16 +108,7 @@ class ORMSelect(Select[Any]):
         mapper = self._dm_layout.primary_mapper
         if mapper is None:
             return super().filter_by(**kwargs)
-        bad = [k for k in kwargs if k not in mapper._props]
-        if bad:
-            from sqlalchemy.exc import InvalidRequestError
-
-            raise InvalidRequestError(
-                f"Can't filter_by({', '.join(bad)}): {mapper.class_.__name__} has no mapped "
-                f"attribute(s) named {', '.join(map(repr, bad))}; mapped attributes are "
-                f"{', '.join(sorted(mapper._props))}"
-            )
-        return self.where(*[getattr(mapper.class_, k) == v for k, v in kwargs.items()])
+        return self.where(*filter_by_criteria(mapper, kwargs))
 
 
 def select(*entities: Any) -> ORMSelect:

@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper
-from .entities import RowLayout, mapper_of
+from .entities import RowLayout, filter_by_criteria, mapper_of
 
 _GENERATIVE_STATE = (
     "_where", "_order_by", "_group_by", "_having", "_limit", "_offset", "_distinct",
@@ -91,19 +91,7 @@ class Query:
         return m
 
     def filter_by(self, **kwargs: Any) -> Query:
-        mapper = self._filter_mapper()
-        clauses = []
-        bad = [k for k in kwargs if k not in mapper._props]
-        if bad:
-            raise InvalidRequestError(
-                f"Can't filter_by({', '.join(bad)}): {mapper.class_.__name__} has no mapped "
-                f"attribute(s) named {', '.join(map(repr, bad))}; mapped attributes are "
-                f"{', '.join(sorted(mapper._props))}"
-            )
-        for k, v in kwargs.items():
-            attr = getattr(mapper.class_, k)
-            clauses.append(attr == v)
-        return self.filter(*clauses)
+        return self.filter(*filter_by_criteria(self._filter_mapper(), kwargs))
 
     def _resolve_name(self, name: str, what: str) -> Any:
         """A mapped attribute (or column of a selected table) for an identifier string."""
