@@ -7,11 +7,14 @@ back in one ordered flush inside a transaction.
 
 from . import attributes, event, exc
 from .instance import attributes as _instance_attributes  # noqa: F401  (installs hooks)
+from .instance import relationships as _instance_relationships  # noqa: F401  (installs hooks)
 from .instance.state import InstanceState
 from .mapping import (
     CascadeOptions,
     ColumnProperty,
     Mapper,
+    RelationshipProperty,
+    backref,
     class_mapper,
     clear_mappers,
     column_property,
@@ -20,6 +23,8 @@ from .mapping import (
     deferred,
     mapper,
     registry,
+    relation,
+    relationship,
     synonym,
     validates,
 )
@@ -43,7 +48,8 @@ from .util import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "Session",
+    "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "RelationshipProperty",
+    "Session", "backref", "relation", "relationship",
     "SessionTransaction", "attributes", "class_mapper", "clear_mappers", "column_property",
     "configure_mappers", "create_session", "declarative_base", "deferred", "event", "exc",
     "inspect", "make_transient", "make_transient_to_detached", "mapper", "object_mapper",

@@ -202,7 +202,9 @@ def instrument(mapper: Mapper) -> None:
         if prop.is_synonym:
             impl: Any = SynonymImpl(key, prop.name, attr)
         elif prop.is_relationship:
-            impl = prop.make_impl(mapper, key, attr)
+            from .relationships import make_relationship_impl
+
+            impl = make_relationship_impl(mapper, key, attr, prop)
         else:
             impl = ScalarImpl(mapper, key, attr)
         attr.impl = impl

@@ -4,9 +4,11 @@ from .cascade import CascadeOptions
 from .mapper import Mapper, class_mapper, configure_mappers
 from .properties import ColumnProperty, column_property, deferred, synonym, validates
 from .registry import clear_mappers, declarative_base, mapper, registry
+from .relationships import RelationshipProperty, backref, relation, relationship
 
 __all__ = [
     "CascadeOptions", "ColumnProperty", "Mapper", "class_mapper", "clear_mappers",
     "column_property", "configure_mappers", "declarative_base", "deferred", "mapper",
-    "registry", "synonym", "validates",
+    "registry", "synonym", "validates", "RelationshipProperty", "backref", "relation",
+    "relationship",
 ]

@@ -34,10 +34,12 @@ from ..exc import (
     UnboundExecutionError,
     UnmappedClassError,
 )
+from ..cascade import cascade_iterator
 from ..instance.attributes import get_state_history
 from ..instance.identity import IdentityMap
 from ..instance.state import InstanceState, _sessions, instance_state
 from ..loading import EntityLoader, instances, load_attributes_stmt
+from ..loading.related import lazy_load
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import ORMSelect, Query
 from ..query.entities import RowLayout
@@ -576,7 +578,7 @@ class Session:
         (plus ``key`` if it is deferred)."""
         mapper = state.mapper
         if key is not None and key in mapper._props and mapper._props[key].is_relationship:
-            mapper._props[key].load_for_state(self, state)
+            lazy_load(self, state, mapper._props[key])
             return
         if state.key is None:
             return
@@ -685,7 +687,13 @@ class Session:
             self._cascade_expire(state)
 
     def _cascade_expire(self, state: InstanceState) -> None:
-        """Hook for refresh-expire cascades (relationships)."""
+        """Expire the objects reached along refresh-expire cascades."""
+        obj = state.obj()
+        if obj is None:
+            return
+        for child_state, _child in list(cascade_iterator("refresh-expire", state, obj)):
+            if child_state.session_id == self.hash_key and child_state.key is not None:
+                child_state.expire()
 
     def expire_all(self) -> None:
         """Expire every object in the identity map."""
@@ -711,10 +719,8 @@ class Session:
 
     def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
         self._save_or_update_impl(state, obj)
-        cascade = getattr(state.mapper, "_dm_cascade_iterator", None)
-        if cascade is not None:
-            for child_state, child in cascade("save-update", state, obj):
-                self._save_or_update_impl(child_state, child)
+        for child_state, child in cascade_iterator("save-update", state, obj):
+            self._save_or_update_impl(child_state, child)
 
     def _save_or_update_impl(self, state: InstanceState, obj: Any) -> None:
         if state.session_id == self.hash_key:
@@ -781,9 +787,19 @@ class Session:
                 f"({_lifecycle(state)}); use session.expunge() to remove a pending object"
             )
         self._delete_impl(state, instance, head=True)
-        cascade = getattr(state.mapper, "_dm_cascade_iterator", None)
-        if cascade is not None:
-            for child_state, child in cascade("delete", state, instance):
+        for child_state, child in list(cascade_iterator("delete", state, instance)):
+            if child_state.key is None:
+                if child_state.session_id == self.hash_key:
+                    self._expunge_state(child_state)
+                continue
+            self._delete_impl(child_state, child, head=False)
+
+    def _delete_orphan(self, state: InstanceState) -> None:
+        """A flush found ``state`` removed from its delete-orphan parent: delete it."""
+        obj = state.strong_obj()
+        self._delete_impl(state, obj, head=False)
+        for child_state, child in list(cascade_iterator("delete", state, obj)):
+            if child_state.key is not None:
                 self._delete_impl(child_state, child, head=False)
 
     def _delete_impl(self, state: InstanceState, obj: Any, head: bool) -> None:
@@ -807,9 +823,7 @@ class Session:
                 f"({_lifecycle(state)})"
             )
         targets = [state]
-        cascade = getattr(state.mapper, "_dm_cascade_iterator", None)
-        if cascade is not None:
-            targets.extend(s for s, _o in cascade("expunge", state, instance))
+        targets.extend(s for s, _o in cascade_iterator("expunge", state, instance))
         for st in targets:
             if st.session_id == self.hash_key:
                 self._expunge_state(st)
@@ -946,10 +960,8 @@ class Session:
         deleted = [s for s in self._deleted if wanted is None or s in wanted]
         dirty = [s for s in self._identity_map._modified
                  if s not in self._deleted and (wanted is None or s in wanted)]
-        extra = getattr(self, "_dm_flush_extras", None)
         uow = UOWTransaction(self, new, dirty, deleted)
-        if extra is not None:
-            extra(uow)
+        uow.presort()
         if not uow.new and not uow.dirty and not uow.deleted:
             return
         uow.check()

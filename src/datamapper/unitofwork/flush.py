@@ -24,9 +24,11 @@ from ..exc import FlushError
 from ..instance.state import InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
-from ..persistence.writes import changed_params, table_plan
-from . import topo
+from ..persistence.association import associate, dissociate
+from ..persistence.writes import changed_params, post_update_states, table_plan
+from .dependency import Dependencies, apply_link, collect
 from .plan import Action, FlushPlan
+from .planner import Planner
 
 log = logging.getLogger("datamapper.unitofwork")
 
@@ -52,6 +54,7 @@ class UOWTransaction:
         self.generated: list[tuple[InstanceState, list[str]]] = []
         self.attributes: dict[str, Any] = {}
         self.plan: FlushPlan | None = None
+        self.deps: Dependencies | None = None
 
     # -- checks ------------------------------------------------------------------
     def check(self) -> None:
@@ -94,69 +97,29 @@ class UOWTransaction:
             )
 
     # -- planning ------------------------------------------------------------------
+    def presort(self) -> None:
+        """Read relationship changes: key links, association rows, orphans to delete."""
+        self.deps = collect(self.session, self.new, self.dirty, self.deleted)
+        rounds = 0
+        while self.deps.orphans and rounds < 10:
+            rounds += 1
+            deleting = set(self.deleted)
+            for state in self.deps.orphans:
+                if state not in deleting:
+                    self.session._delete_orphan(state)
+            self.deleted = [s for s in self.session._deleted
+                            if s.session_id == self.session.hash_key and s.key is not None]
+            gone = set(self.deleted)
+            self.dirty = [s for s in self.dirty if s not in gone]
+            self.deps = collect(self.session, self.new, self.dirty, self.deleted)
+        if self.deps.extra_saves:
+            self.dirty.extend(self.deps.extra_saves)
+
     def build_plan(self) -> FlushPlan:
-        saves: dict[Mapper, Action] = {}
-        deletes: dict[Mapper, Action] = {}
-        for state in sorted(self.new, key=_insert_rank):
-            a = saves.get(state.mapper)
-            if a is None:
-                a = saves[state.mapper] = Action("save", state.mapper)
-            a.inserts.append(state)
-        for state in self.dirty:
-            a = saves.get(state.mapper)
-            if a is None:
-                a = saves[state.mapper] = Action("save", state.mapper)
-            a.updates.append(state)
-        for a in saves.values():
-            a.updates.sort(key=_key_rank)
-            a.states = a.inserts + a.updates
-        for state in self.deleted:
-            a = deletes.get(state.mapper)
-            if a is None:
-                a = deletes[state.mapper] = Action("delete", state.mapper)
-            a.states.append(state)
-        for a in deletes.values():
-            a.states.sort(key=_key_rank)
-
-        nodes: list[tuple[str, Mapper]] = [("save", m) for m in saves] + [
-            ("delete", m) for m in deletes
-        ]
-        mappers = {m for _v, m in nodes}
-        edges: list[tuple[tuple[str, Mapper], tuple[str, Mapper]]] = []
-        reasons: dict[tuple[str, Mapper], list[str]] = {}
-        for child in mappers:
-            for parent in _fk_parents(child, mappers):
-                if parent is child:
-                    continue
-                why = (f"{child.local_table.name} has a foreign key to "
-                       f"{parent.local_table.name}")
-                if parent in saves and child in saves:
-                    edges.append((("save", parent), ("save", child)))
-                    reasons.setdefault(("save", child), []).append(
-                        f"{why}: rows of {parent.local_table.name} are saved first")
-                if parent in deletes and child in deletes:
-                    edges.append((("delete", child), ("delete", parent)))
-                    reasons.setdefault(("delete", parent), []).append(
-                        f"{child.local_table.name} rows referring to it are deleted first")
-                if parent in deletes and child in saves:
-                    edges.append((("save", child), ("delete", parent)))
-        for m in mappers:
-            if m in saves and m in deletes:
-                edges.append((("save", m), ("delete", m)))
-
-        def rank(node: tuple[str, Mapper]) -> tuple[int, str, str]:
-            verb, m = node
-            return (0 if verb == "save" else 1, str(m.local_table.name), m.class_.__name__)
-
-        order, cycles = topo.sort(nodes, edges, rank)
-        plan = FlushPlan()
-        for node in order:
-            verb, m = node
-            action = saves[m] if verb == "save" else deletes[m]
-            action.reason = "; ".join(reasons.get(node, [])) or "no dependency"
-            plan.actions.append(action)
-        for c in cycles:
-            plan.cycles.append(sorted(f"{v} {m.class_.__name__}" for v, m in c))
+        if self.deps is None:
+            self.presort()
+        assert self.deps is not None
+        plan = Planner(self.new, self.dirty, self.deleted, self.deps).plan()
         self.plan = plan
         return plan
 
@@ -165,14 +128,52 @@ class UOWTransaction:
         plan = self.plan if self.plan is not None else self.build_plan()
         for action in plan.actions:
             conn = connection_for(action.mapper)
-            if action.verb == "save":
+            verb = action.verb
+            if verb == "save":
                 self._save(action, conn)
-            elif action.verb == "delete":
+            elif verb == "delete":
                 self._delete(action, conn)
+            elif verb == "associate":
+                associate(action.payload, conn)
+            elif verb == "dissociate":
+                dissociate(action.payload, conn)
+            elif verb in ("post_update", "pre_delete_update"):
+                self._post_update(action, conn)
+
+    def _apply_links(self, states: list[InstanceState]) -> None:
+        links = self.deps.links if self.deps is not None else None
+        if not links:
+            return
+        for s in states:
+            per = links.get(s)
+            if per is None:
+                continue
+            for link in per.values():
+                if link.post:
+                    if s.key is None:
+                        d = s.strong_obj().__dict__
+                        for k in link.dest_keys:
+                            d[k] = None
+                    continue
+                apply_link(link)
+
+    def _post_update(self, action: Action, conn: Connection) -> None:
+        items = []
+        for link in action.payload:
+            state = link.dest
+            d = state.strong_obj().__dict__
+            values = link.values()
+            params = {}
+            for k, v in zip(link.dest_keys, values, strict=True):
+                d[k] = v
+                params[state.mapper._props[k].columns[0].key] = v
+            items.append((state, params))
+        post_update_states(action.mapper, items, conn)
 
     def _save(self, action: Action, conn: Connection) -> None:
         mapper = action.mapper
         dispatch = mapper.dispatch
+        self._apply_links(action.states)
         if action.inserts:
             states = action.inserts
             if "before_insert" in dispatch:
@@ -281,34 +282,6 @@ class UOWTransaction:
 
     def describe_pending(self) -> str:
         return str(self.plan) if self.plan is not None else "<no plan>"
-
-
-def _insert_rank(state: InstanceState) -> int:
-    return state.insert_order
-
-
-def _key_rank(state: InstanceState) -> Any:
-    key = state.key
-    if key is None:
-        return (1, (), state.insert_order)
-    try:
-        return (0, tuple((v is None, v) for v in key[1]), state.insert_order)
-    except TypeError:
-        return (0, (), state.insert_order)
-
-
-def _fk_parents(child: Mapper, mappers: set[Mapper]) -> list[Mapper]:
-    """Mappers (among ``mappers``) whose table ``child``'s table references by foreign key."""
-    out = []
-    for fk in sorted(child.local_table.foreign_keys, key=lambda f: f.parent.name):
-        try:
-            target = fk.column.table
-        except Exception:
-            continue
-        for m in sorted(mappers, key=lambda m: m.class_.__name__):
-            if m.local_table is target and m not in out:
-                out.append(m)
-    return out
 
 
 def pending_changes(state: InstanceState) -> bool:

@@ -25,13 +25,24 @@ class Action:
     updates: list[Any] = field(default_factory=list)
     payload: Any = None
     children: list[Action] = field(default_factory=list)
+    table_name: str | None = None
 
     @property
     def table(self) -> str:
+        if self.table_name is not None:
+            return self.table_name
         return str(self.mapper.local_table.name) if self.mapper is not None else "-"
 
     def describe_rows(self, limit: int = 5) -> list[str]:
         out = []
+        if self.verb in ("associate", "dissociate"):
+            rows = self.payload or []
+            for r in rows[:limit]:
+                p, c = r.parent.obj(), r.child.obj()
+                out.append(f"{describe(p)} <-> {describe(c)}")
+            if len(rows) > limit:
+                out.append(f"... {len(rows) - limit} more")
+            return out
         for s in self.states[:limit]:
             o = s.obj()
             out.append(describe(o) if o is not None else repr(s))
@@ -49,7 +60,11 @@ class Action:
                 parts.append(f"update {len(self.updates)}")
             what = ", ".join(parts) or "nothing"
             return f"SaveAction({name}) on {self.table}: {what}"
-        return f"{self.verb.title().replace('_', '')}Action({name}) on {self.table}: {len(self.states)} row(s)"
+        n = len(self.payload) if self.verb in ("associate", "dissociate") else len(self.states)
+        verb = self.verb.title().replace("_", "")
+        if self.verb in ("associate", "dissociate"):
+            return f"{verb}Action on {self.table}: {n} row(s)"
+        return f"{verb}Action({name}) on {self.table}: {n} row(s)"
 
 
 @dataclass

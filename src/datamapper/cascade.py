@@ -1,0 +1,71 @@
+"""Cascades: which related objects an operation on one object reaches.
+
+Callers: the session (``add`` -> ``save-update``, ``delete``, ``expunge``,
+``expire``/``refresh`` -> ``refresh-expire``, ``merge``).  Walks the
+relationships whose cascade includes the operation, depth first, each
+object once.  Only loaded values are followed, except for ``delete``, which
+loads unloaded collections and references (unless ``passive_deletes``) so
+that the children it must delete are known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .instance.state import STATE_ATTR, InstanceState, instance_state
+
+_FLAG = {
+    "save-update": "save_update",
+    "delete": "delete",
+    "expunge": "expunge",
+    "refresh-expire": "refresh_expire",
+    "merge": "merge",
+}
+
+
+def _rels(mapper: Any, flag: str) -> list[Any]:
+    cache: dict[Any, Any] = mapper.__dict__.setdefault("_dm_cascade_cache", {})
+    n = len(mapper._props)
+    hit: list[Any] | None = cache.get(flag)
+    if hit is not None and cache.get("_n") == n:
+        return hit
+    if cache.get("_n") != n:
+        cache.clear()
+        cache["_n"] = n
+    out = [p for p in mapper._props.values()
+           if getattr(p, "is_relationship", False) and getattr(p.cascade, flag)]
+    cache[flag] = out
+    return out
+
+
+def cascade_iterator(kind: str, state: InstanceState, obj: Any
+                     ) -> Iterator[tuple[InstanceState, Any]]:
+    """(state, object) of every object reached from ``obj`` along ``kind`` cascades."""
+    flag = _FLAG[kind]
+    if not _rels(state.mapper, flag):
+        return
+    seen = {id(obj)}
+    stack: list[tuple[InstanceState, Any]] = [(state, obj)]
+    loading = kind == "delete"
+    while stack:
+        st, o = stack.pop()
+        d = o.__dict__
+        for prop in _rels(st.mapper, flag):
+            key = prop.key
+            if key in d:
+                value = d[key]
+            elif loading and st.key is not None and not prop.passive_deletes:
+                value = getattr(o, key)
+            else:
+                continue
+            if value is None:
+                continue
+            members = value if prop.uselist else (value,)
+            for child in list(members):
+                if child is None or id(child) in seen:
+                    continue
+                seen.add(id(child))
+                cst = child.__dict__.get(STATE_ATTR) or instance_state(child)
+                yield cst, child
+                stack.append((cst, child))

@@ -1,0 +1,239 @@
+"""Instrumented collections: lists and sets that report membership changes.
+
+A relationship collection stored in an object's ``__dict__`` is an instance
+of a subclass of the user's collection class (``list``, ``set`` or a
+subclass of either) with two extra slots: the owner's InstanceState and the
+attribute impl.  Every mutator tells the impl which items came and went
+*before* changing the contents, so the impl can snapshot the original
+membership for history, keep backrefs in step and cascade into the session.
+Plain Python: no SQLAlchemy import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..exc import ArgumentError
+
+
+class _ListMixin:
+    """Mutators of ``list`` that report appends and removes to the impl."""
+
+    __slots__ = ()
+    _dm_state: Any
+    _dm_impl: Any
+
+    def append(self, item: Any) -> None:
+        item = self._dm_impl.fire_append(self._dm_state, self, item, None)
+        super().append(item)  # type: ignore[misc]
+
+    def _dm_append_quiet(self, item: Any) -> None:
+        super().append(item)  # type: ignore[misc]
+
+    def _dm_remove_quiet(self, item: Any) -> None:
+        members: list[Any] = list(self)  # type: ignore[call-overload]
+        for i, x in enumerate(members):
+            if x is item:
+                super().__delitem__(i)  # type: ignore[misc]
+                return
+
+    def extend(self, items: Iterable[Any]) -> None:
+        fire = self._dm_impl.fire_append
+        state = self._dm_state
+        for item in list(items):
+            super().append(fire(state, self, item, None))  # type: ignore[misc]
+
+    def __iadd__(self, items: Iterable[Any]) -> Any:
+        self.extend(items)
+        return self
+
+    def insert(self, index: int, item: Any) -> None:
+        item = self._dm_impl.fire_append(self._dm_state, self, item, None)
+        super().insert(index, item)  # type: ignore[misc]
+
+    def remove(self, item: Any) -> None:
+        for x in self:  # type: ignore[attr-defined]
+            if x is item or x == item:
+                self._dm_impl.fire_remove(self._dm_state, self, x, None)
+                break
+        super().remove(item)  # type: ignore[misc]
+
+    def pop(self, index: int = -1) -> Any:
+        item = self[index]  # type: ignore[index]
+        self._dm_impl.fire_remove(self._dm_state, self, item, None)
+        return super().pop(index)  # type: ignore[misc]
+
+    def clear(self) -> None:
+        for item in list(self):  # type: ignore[call-overload]
+            self._dm_impl.fire_remove(self._dm_state, self, item, None)
+        super().clear()  # type: ignore[misc]
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        impl, state = self._dm_impl, self._dm_state
+        if isinstance(index, slice):
+            old = self[index]  # type: ignore[index]
+            new = list(value)
+            for item in old:
+                impl.fire_remove(state, self, item, None)
+            new = [impl.fire_append(state, self, item, None) for item in new]
+            super().__setitem__(index, new)  # type: ignore[misc]
+            return
+        old = self[index]  # type: ignore[index]
+        if old is value:
+            return
+        impl.fire_remove(state, self, old, None)
+        value = impl.fire_append(state, self, value, None)
+        super().__setitem__(index, value)  # type: ignore[misc]
+
+    def __delitem__(self, index: Any) -> None:
+        old = self[index]  # type: ignore[index]
+        items = old if isinstance(index, slice) else [old]
+        for item in items:
+            self._dm_impl.fire_remove(self._dm_state, self, item, None)
+        super().__delitem__(index)  # type: ignore[misc]
+
+    def __imul__(self, n: int) -> Any:
+        raise TypeError("Can't multiply a relationship collection in place: an object can't "
+                        "be a member twice; build the list you want and assign it")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (list, (list(self),))  # type: ignore[call-overload]
+
+    def __repr__(self) -> str:
+        return repr(list(self))  # type: ignore[call-overload]
+
+
+class _SetMixin:
+    """Mutators of ``set`` that report adds and removes to the impl."""
+
+    __slots__ = ()
+    _dm_state: Any
+    _dm_impl: Any
+
+    def add(self, item: Any) -> None:
+        if item in self:  # type: ignore[operator]
+            return
+        item = self._dm_impl.fire_append(self._dm_state, self, item, None)
+        super().add(item)  # type: ignore[misc]
+
+    append = add  # what backrefs and loaders call
+
+    def _dm_append_quiet(self, item: Any) -> None:
+        super().add(item)  # type: ignore[misc]
+
+    def _dm_remove_quiet(self, item: Any) -> None:
+        super().discard(item)  # type: ignore[misc]
+
+    def discard(self, item: Any) -> None:
+        if item in self:  # type: ignore[operator]
+            self._dm_impl.fire_remove(self._dm_state, self, item, None)
+            super().discard(item)  # type: ignore[misc]
+
+    def remove(self, item: Any) -> None:
+        if item not in self:  # type: ignore[operator]
+            raise KeyError(item)
+        self.discard(item)
+
+    def pop(self) -> Any:
+        if not self:
+            raise KeyError("pop from an empty set")
+        item = next(iter(self))  # type: ignore[call-overload]
+        self.discard(item)
+        return item
+
+    def clear(self) -> None:
+        for item in list(self):  # type: ignore[call-overload]
+            self._dm_impl.fire_remove(self._dm_state, self, item, None)
+        super().clear()  # type: ignore[misc]
+
+    def update(self, *others: Iterable[Any]) -> None:
+        for other in others:
+            for item in list(other):
+                self.add(item)
+
+    def __ior__(self, other: Any) -> Any:
+        self.update(other)
+        return self
+
+    def difference_update(self, *others: Iterable[Any]) -> None:
+        for other in others:
+            for item in list(other):
+                self.discard(item)
+
+    def __isub__(self, other: Any) -> Any:
+        self.difference_update(other)
+        return self
+
+    def intersection_update(self, *others: Iterable[Any]) -> None:
+        keep = set(self)  # type: ignore[call-overload]
+        for other in others:
+            keep &= set(other)
+        for item in list(self):  # type: ignore[call-overload]
+            if item not in keep:
+                self.discard(item)
+
+    def __iand__(self, other: Any) -> Any:
+        self.intersection_update(other)
+        return self
+
+    def symmetric_difference_update(self, other: Iterable[Any]) -> None:
+        other = set(other)
+        for item in list(other):
+            if item in self:  # type: ignore[operator]
+                self.discard(item)
+            else:
+                self.add(item)
+
+    def __ixor__(self, other: Any) -> Any:
+        self.symmetric_difference_update(other)
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (set, (list(self),))  # type: ignore[call-overload]
+
+    def __repr__(self) -> str:
+        return repr(set(self))  # type: ignore[call-overload]
+
+
+_instrumented: dict[type, type] = {}
+
+
+def instrumented_class(cls: type) -> type:
+    """The instrumented subclass of collection class ``cls`` (cached)."""
+    found = _instrumented.get(cls)
+    if found is not None:
+        return found
+    if issubclass(cls, list):
+        mixin: type = _ListMixin
+    elif issubclass(cls, set):
+        mixin = _SetMixin
+    else:
+        raise ArgumentError(
+            f"Can't use collection_class {cls.__name__}: datamapper instruments list and set "
+            "(and their subclasses); subclass one of them"
+        )
+    name = "InstrumentedList" if cls is list else (
+        "InstrumentedSet" if cls is set else f"Instrumented{cls.__name__}")
+    slots = ("_dm_state", "_dm_impl") if "__dict__" not in dir(cls) or cls in (list, set) else ()
+    made = type(name, (mixin, cls), {"__slots__": slots, "__module__": __name__})
+    _instrumented[cls] = made
+    return made
+
+
+def is_instrumented(value: Any) -> bool:
+    return isinstance(value, (_ListMixin, _SetMixin))
+
+
+def new_collection(cls: type, state: Any, impl: Any, items: Iterable[Any] = ()) -> Any:
+    """An instrumented collection of ``items`` owned by ``state``, without events."""
+    klass = instrumented_class(cls)
+    coll = klass()
+    coll._dm_state = state
+    coll._dm_impl = impl
+    if items:
+        if isinstance(coll, set):
+            set.update(coll, items)
+        else:
+            list.extend(coll, items)
+    return coll

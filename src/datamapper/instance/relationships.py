@@ -1,0 +1,557 @@
+"""Attribute implementations of relationships: object references and collections.
+
+:class:`ScalarObjectImpl` handles a reference to one related object
+(many-to-one, one-to-one), :class:`CollectionImpl` a collection.  Both record
+history (the original related objects, compared by identity), keep the
+reverse side of a backref in step in memory, and cascade ``save-update``
+into the owner's session as soon as an object is attached.  Loading an
+unloaded relationship goes through the owner's session.  When the reverse
+collection is not loaded, changes to it are queued on the owner's state
+and applied when it loads.  Plain Python: no SQLAlchemy import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._util import NO_VALUE, describe
+from ..exc import InvalidRequestError
+from ..mapping.attributes import QueryableAttribute
+from ..mapping.mapper import Mapper, configure_mappers
+from ..mapping.relationships import RelationshipProperty, relationship_configured_hooks
+from .attributes import HISTORY_BLANK, History, load_missing
+from .collections import is_instrumented, new_collection
+from .state import STATE_ATTR, InstanceState, _sessions, instance_state
+
+PENDING = "pending_colls"
+
+
+class RelatedTypeError(InvalidRequestError, TypeError):
+    """An object of the wrong class was put into a relationship."""
+
+
+class _Unconfigured:
+    """Placeholder impl until mappers are configured (the target may be a string)."""
+
+    __slots__ = ("mapper", "key", "attr")
+
+    def __init__(self, mapper: Mapper, key: str, attr: QueryableAttribute) -> None:
+        self.mapper = mapper
+        self.key = key
+        self.attr = attr
+
+    def _real(self) -> Any:
+        configure_mappers()
+        impl = self.mapper._impls.get(self.key)  # type: ignore[attr-defined]
+        if impl is self or impl is None:
+            raise InvalidRequestError(
+                f"Can't use {self.mapper.class_.__name__}.{self.key}: its relationship is not "
+                "configured; call configure_mappers() to see why"
+            )
+        return impl
+
+    def get_missing(self, obj: Any) -> Any:
+        return self._real().get_missing(obj)
+
+    def set(self, obj: Any, value: Any) -> None:
+        self._real().set(obj, value)
+
+    def delete(self, obj: Any) -> None:
+        self._real().delete(obj)
+
+    def history(self, state: InstanceState, passive: bool = True) -> History:
+        return self._real().history(state, passive)  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+
+def make_relationship_impl(mapper: Mapper, key: str, attr: QueryableAttribute,
+                           prop: RelationshipProperty) -> Any:
+    """The impl for a relationship attribute; a placeholder until it is configured."""
+    if not prop._initialized:
+        return _Unconfigured(mapper, key, attr)
+    cls = CollectionImpl if prop.uselist else ScalarObjectImpl
+    return cls(mapper, key, attr, prop)
+
+
+def _session_of(state: InstanceState) -> Any:
+    sid = state.session_id
+    return _sessions.get(sid) if sid is not None else None
+
+
+class _RelImpl:
+    """What scalar and collection relationship impls share."""
+
+    __slots__ = ("key", "mapper", "attr", "prop", "target_class", "reverse", "cascade_save",
+                 "cascade_backrefs", "validator", "typecheck")
+
+    uselist = False
+
+    def __init__(self, mapper: Mapper, key: str, attr: QueryableAttribute,
+                 prop: RelationshipProperty) -> None:
+        self.key = key
+        self.mapper = mapper
+        self.attr = attr
+        self.prop = prop
+        self.target_class = prop.mapper.class_
+        self.reverse: list[tuple[str, bool]] = []  # (key on target, reverse is a collection)
+        self.cascade_save = prop.cascade.save_update and not prop.viewonly
+        self.cascade_backrefs = prop.cascade_backrefs
+        v = mapper.validators.get(key)
+        self.validator = v[0] if v else None
+        self.typecheck = prop.enable_typechecks
+
+    def _check_type(self, owner: Any, value: Any) -> None:
+        if not isinstance(value, self.target_class):
+            raise RelatedTypeError(
+                f"Can't put {describe(value)} into {self.mapper.class_.__name__}.{self.key} of "
+                f"{describe(owner)}: the relationship holds {self.target_class.__name__} objects"
+            )
+
+    def _cascade(self, state: InstanceState, value: Any, initiator: Any) -> None:
+        """save-update cascade: attaching ``value`` to an object in a session adds it."""
+        if not self.cascade_save or state.session_id is None:
+            return
+        if initiator is not None and not self.cascade_backrefs:
+            return
+        vstate = value.__dict__.get(STATE_ATTR) or instance_state(value)
+        if vstate.session_id == state.session_id and not vstate._deleted:
+            return
+        sess = _sessions.get(state.session_id)
+        if sess is not None:
+            sess._save_or_update_state(vstate, value)
+
+    def _reverse_impl(self, target_obj: Any, key: str) -> Any:
+        return type(target_obj)._dm_mapper._impls[key]
+
+    def _load(self, state: InstanceState, obj: Any) -> None:
+        load_missing(state, self.key)
+
+
+class ScalarObjectImpl(_RelImpl):
+    """A reference to one related object."""
+
+    __slots__ = ()
+
+    def get_missing(self, obj: Any) -> Any:
+        d = obj.__dict__
+        state = d.get(STATE_ATTR)
+        if state is None or state.key is None:
+            return None
+        self._load(state, obj)
+        return d.get(self.key)
+
+    def _old_value(self, state: InstanceState, obj: Any) -> Any:
+        """The current value without SQL where possible (identity map for many-to-one)."""
+        d = obj.__dict__
+        key = self.key
+        if key in d:
+            return d[key]
+        if state.key is None:
+            return None
+        sess = _session_of(state)
+        if sess is None:
+            return NO_VALUE
+        prop = self.prop
+        if prop._simple_m2o and self.prop.lazy == "select":
+            fk = tuple(d.get(k, NO_VALUE) for k in prop._m2o_fk_keys)
+            if NO_VALUE in fk:
+                return NO_VALUE
+            if None in fk:
+                return None
+            found = sess._identity_map.get((self.target_class, fk, state.key[2]))
+            return NO_VALUE if found is None else found
+        if self.prop.active_history or self.reverse:
+            try:
+                self._load(state, obj)
+            except InvalidRequestError:
+                return NO_VALUE
+            return d.get(key, NO_VALUE)
+        return NO_VALUE
+
+    def set(self, obj: Any, value: Any, initiator: Any = None) -> None:
+        d = obj.__dict__
+        state = d.get(STATE_ATTR) or instance_state(obj)
+        key = self.key
+        if value is not None:
+            if self.typecheck:
+                self._check_type(obj, value)
+            if self.validator is not None:
+                value = self.validator(obj, key, value)
+        old = self._old_value(state, obj)
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "set" in dispatch:
+            value = dispatch.fire_retval("set", value, obj, old, self.attr)
+        if old is value and key in d:
+            return
+        if state.key is None and state._extra is None:
+            d[key] = value
+            state.modified = True
+        else:
+            cs = state.committed_state
+            if key not in cs:
+                cs[key] = old
+            d[key] = value
+            if state.expired_attributes and key in state.expired_attributes:
+                state.loaded((key,))
+            state.modified_event(obj)
+        if self.reverse:
+            for rkey, _rcoll in self.reverse:
+                if old is not None and old is not NO_VALUE:
+                    self._reverse_impl(old, rkey).backref_remove(old, obj, self)
+                if value is not None:
+                    self._reverse_impl(value, rkey).backref_append(value, obj, self)
+        if value is not None:
+            self._cascade(state, value, initiator)
+
+    def delete(self, obj: Any) -> None:
+        self.set(obj, None)
+
+    # -- called by the reverse side ----------------------------------------------------
+    def backref_append(self, obj: Any, value: Any, initiator: Any) -> None:
+        """The reverse collection gained ``obj``: point this reference at ``value``."""
+        d = obj.__dict__
+        if d.get(self.key) is value:
+            return
+        state = d.get(STATE_ATTR) or instance_state(obj)
+        old = self._old_value(state, obj)
+        self._assign(state, obj, value, old)
+        if old is not None and old is not NO_VALUE and old is not value:
+            # moving between parents: leave the old parent's collection
+            for rkey, _rcoll in self.reverse:
+                self._reverse_impl(old, rkey).backref_remove(old, obj, self)
+        self._cascade(state, value, initiator)
+
+    def backref_remove(self, obj: Any, value: Any, initiator: Any) -> None:
+        """The reverse side let go of ``value``: clear this reference if it points there."""
+        d = obj.__dict__
+        state = d.get(STATE_ATTR) or instance_state(obj)
+        if self.key in d:
+            if d[self.key] is not value:
+                return
+        elif state.key is None:
+            return
+        else:
+            old = self._old_value(state, obj)
+            if old is not value:
+                return
+        self._assign(state, obj, None, value)
+
+    def _assign(self, state: InstanceState, obj: Any, value: Any, old: Any) -> None:
+        d = obj.__dict__
+        key = self.key
+        if state.key is None and state._extra is None:
+            d[key] = value
+            state.modified = True
+            return
+        cs = state.committed_state
+        if key not in cs:
+            cs[key] = old
+        d[key] = value
+        if state.expired_attributes and key in state.expired_attributes:
+            state.loaded((key,))
+        state.modified_event(obj)
+
+    def set_committed(self, state: InstanceState, obj: Any, value: Any) -> None:
+        obj.__dict__[self.key] = value
+
+    def history(self, state: InstanceState, passive: bool = True) -> History:
+        obj = state.obj()
+        d = obj.__dict__ if obj is not None else {}
+        key = self.key
+        current = d.get(key, NO_VALUE)
+        if state.key is None and state._extra is None:
+            return History([current], (), ()) if current is not NO_VALUE else HISTORY_BLANK
+        cs = state.committed_state
+        if key not in cs:
+            if current is NO_VALUE and not passive and state.session_id is not None:
+                self._load(state, obj)
+                current = d.get(key, NO_VALUE)
+            if current is NO_VALUE:
+                return HISTORY_BLANK
+            return History((), [current], ())
+        original = cs[key]
+        if current is original:
+            return History((), [current] if current is not NO_VALUE else (), ())
+        deleted = [original] if original is not NO_VALUE and original is not None else []
+        if current is NO_VALUE:
+            return History((), (), deleted)
+        return History([current], (), deleted)
+
+
+class CollectionImpl(_RelImpl):
+    """A collection of related objects."""
+
+    __slots__ = ("collection_class",)
+
+    uselist = True
+
+    def __init__(self, mapper: Mapper, key: str, attr: QueryableAttribute,
+                 prop: RelationshipProperty) -> None:
+        super().__init__(mapper, key, attr, prop)
+        self.collection_class = prop.collection_class or list
+
+    def get_missing(self, obj: Any) -> Any:
+        d = obj.__dict__
+        state = d.get(STATE_ATTR)
+        if state is None:
+            state = instance_state(obj)
+        if state.key is None:
+            coll = new_collection(self.collection_class, state, self)
+            d[self.key] = coll
+            return coll
+        self._load(state, obj)
+        return d[self.key]
+
+    def _loaded(self, state: InstanceState, obj: Any) -> Any:
+        d = obj.__dict__
+        coll = d.get(self.key)
+        if coll is None:
+            coll = self.get_missing(obj)
+        return coll
+
+    # -- mutation events from the instrumented collection -------------------------------------
+    def _snapshot(self, state: InstanceState, coll: Any) -> None:
+        if state.key is None and state._extra is None:
+            state.modified = True
+            return
+        cs = state.committed_state
+        if self.key not in cs:
+            cs[self.key] = list(coll)
+        obj = state.obj()
+        if obj is not None:
+            state.modified_event(obj)
+
+    def fire_append(self, state: InstanceState, coll: Any, item: Any, initiator: Any) -> Any:
+        if self.typecheck:
+            self._check_type(state.obj(), item)
+        if self.validator is not None:
+            item = self.validator(state.obj(), self.key, item)
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "append" in dispatch:
+            item = dispatch.fire_retval("append", item, state.obj(), item, self.attr)
+        self._snapshot(state, coll)
+        if self.reverse:
+            owner = state.obj()
+            for rkey, _rcoll in self.reverse:
+                self._reverse_impl(item, rkey).backref_append(item, owner, self)
+        if self.cascade_save and state.session_id is not None:
+            self._cascade(state, item, initiator)
+        return item
+
+    def fire_remove(self, state: InstanceState, coll: Any, item: Any, initiator: Any) -> None:
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "remove" in dispatch:
+            dispatch.fire("remove", state.obj(), item, self.attr)
+        self._snapshot(state, coll)
+        if self.reverse:
+            owner = state.obj()
+            for rkey, _rcoll in self.reverse:
+                self._reverse_impl(item, rkey).backref_remove(item, owner, self)
+
+    # -- called by the reverse side ----------------------------------------------------
+    def backref_append(self, obj: Any, value: Any, initiator: Any) -> None:
+        d = obj.__dict__
+        state = d.get(STATE_ATTR) or instance_state(obj)
+        coll = d.get(self.key)
+        if coll is None:
+            if state.key is not None:
+                self._queue(state, value, True)
+                self._cascade(state, value, initiator)
+                return
+            coll = self.get_missing(obj)
+        for x in coll:
+            if x is value:
+                return
+        self._snapshot(state, coll)
+        coll._dm_append_quiet(value)
+        self._cascade(state, value, initiator)
+
+    def backref_remove(self, obj: Any, value: Any, initiator: Any) -> None:
+        d = obj.__dict__
+        state = d.get(STATE_ATTR) or instance_state(obj)
+        coll = d.get(self.key)
+        if coll is None:
+            if state.key is not None:
+                self._queue(state, value, False)
+            return
+        if not any(x is value for x in coll):
+            return
+        self._snapshot(state, coll)
+        coll._dm_remove_quiet(value)
+
+    def _queue(self, state: InstanceState, value: Any, added: bool) -> None:
+        pend = state.extra().setdefault(PENDING, {}).setdefault(self.key, ([], []))
+        adds, removes = pend
+        if added:
+            if any(x is value for x in removes):
+                removes[:] = [x for x in removes if x is not value]
+            else:
+                adds.append(value)
+        else:
+            if any(x is value for x in adds):
+                adds[:] = [x for x in adds if x is not value]
+            else:
+                removes.append(value)
+
+    # -- whole-collection operations ------------------------------------------------------
+    def set(self, obj: Any, value: Any, initiator: Any = None) -> None:
+        d = obj.__dict__
+        state = d.get(STATE_ATTR) or instance_state(obj)
+        key = self.key
+        if value is None:
+            raise InvalidRequestError(
+                f"Can't set collection {self.mapper.class_.__name__}.{key} of {describe(obj)} "
+                "to None; assign an empty collection to remove every member"
+            )
+        if isinstance(value, dict):
+            items = list(value.values())
+        elif isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise InvalidRequestError(
+                f"Can't set collection {self.mapper.class_.__name__}.{key} of {describe(obj)} "
+                f"to {value!r}: assign a list or set of {self.target_class.__name__} objects"
+            )
+        else:
+            items = list(value)
+        if self.typecheck:
+            for item in items:
+                self._check_type(obj, item)
+        if state.key is None and state._extra is None and key not in d and not self.reverse \
+                and self.validator is None and (self.attr.dispatch is None) \
+                and state.session_id is None:
+            # a new object's constructor: nothing to compare with, nobody to tell
+            d[key] = new_collection(self.collection_class, state, self, items)
+            state.modified = True
+            return
+        old = d.get(key)
+        if old is None and state.key is not None:
+            self._load(state, obj)
+            old = d.get(key)
+        old_items = list(old) if old is not None else []
+        coll = new_collection(self.collection_class, state, self)
+        old_ids = {id(x) for x in old_items}
+        new_ids = {id(x) for x in items}
+        if old is not None:
+            self._snapshot(state, old)
+        else:
+            self._snapshot(state, coll)
+        for item in old_items:
+            if id(item) not in new_ids:
+                self.fire_remove(state, coll, item, initiator)
+        if old is not None and not is_instrumented(old):
+            pass
+        added = []
+        for item in items:
+            if id(item) in old_ids:
+                added.append(item)
+            else:
+                added.append(self.fire_append(state, coll, item, initiator))
+        if isinstance(coll, set):
+            set.update(coll, added)
+        else:
+            list.extend(coll, added)
+        d[key] = coll
+        if state.expired_attributes and key in state.expired_attributes:
+            state.loaded((key,))
+
+    def delete(self, obj: Any) -> None:
+        self.set(obj, [])
+
+    def set_committed(self, state: InstanceState, obj: Any, value: Any) -> None:
+        """Install loaded members, applying reverse-side changes queued while unloaded."""
+        loaded = list(value) if value is not None else []
+        ext = state._extra
+        pend = ext.get(PENDING) if ext is not None else None
+        if pend and self.key in pend:
+            adds, removes = pend.pop(self.key)
+            items = [x for x in loaded
+                     if not any(x is r for r in removes) or self._still_points(x, obj)]
+            have = {id(x) for x in items}
+            items.extend(x for x in adds
+                         if id(x) not in have and self._still_points(x, obj))
+            if len(items) != len(loaded) or any(a is not b for a, b in zip(items, loaded)):
+                obj.__dict__[self.key] = new_collection(self.collection_class, state, self,
+                                                        items)
+                state.committed_state.setdefault(self.key, loaded)
+                state.modified_event(obj)
+                return
+        obj.__dict__[self.key] = new_collection(self.collection_class, state, self, loaded)
+
+    def _still_points(self, member: Any, owner: Any) -> bool:
+        """Does ``member`` (in the owner's session) still refer back to ``owner``?"""
+        mstate = member.__dict__.get(STATE_ATTR)
+        ostate = owner.__dict__.get(STATE_ATTR)
+        if mstate is None or ostate is None or mstate.session_id != ostate.session_id \
+                or mstate._deleted:
+            return False
+        md = member.__dict__
+        for rkey, rcoll in self.reverse:
+            if rkey not in md:
+                return bool(rcoll)
+            v = md[rkey]
+            if rcoll:
+                return any(x is owner for x in v)
+            return v is owner
+        return True
+
+    def init_collection(self, state: InstanceState, obj: Any) -> Any:
+        coll = new_collection(self.collection_class, state, self)
+        obj.__dict__[self.key] = coll
+        return coll
+
+    def history(self, state: InstanceState, passive: bool = True) -> History:
+        obj = state.obj()
+        d = obj.__dict__ if obj is not None else {}
+        key = self.key
+        current = d.get(key)
+        if state.key is None and state._extra is None:
+            return History(list(current), (), ()) if current else HISTORY_BLANK
+        cs = state.committed_state
+        if key not in cs:
+            if current is None:
+                if passive or state.session_id is None or state.key is None:
+                    return HISTORY_BLANK
+                self._load(state, obj)
+                current = d.get(key)
+            return History((), list(current or ()), ())
+        original = cs[key]
+        if original is NO_VALUE:
+            original = []
+        cur = list(current) if current is not None else []
+        orig_ids = {id(x) for x in original}
+        cur_ids = {id(x) for x in cur}
+        added = [x for x in cur if id(x) not in orig_ids]
+        unchanged = [x for x in cur if id(x) in orig_ids]
+        deleted = [x for x in original if id(x) not in cur_ids]
+        return History(added, unchanged, deleted)
+
+
+def _configured(prop: RelationshipProperty) -> None:
+    """Build the real impl of a configured relationship and link backrefs."""
+    mapper = prop.parent
+    impls = getattr(mapper, "_impls", None)
+    if impls is None:
+        return
+    attr = mapper.class_.__dict__.get(prop.key)
+    if not isinstance(attr, QueryableAttribute):
+        return
+    cls = CollectionImpl if prop.uselist else ScalarObjectImpl
+    impl = cls(mapper, prop.key, attr, prop)
+    attr.impl = impl
+    impls[prop.key] = impl
+    _link_reverse(prop)
+    for other in prop._reverse_property:
+        _link_reverse(other)
+
+
+def _link_reverse(prop: RelationshipProperty) -> None:
+    for p in [prop, *prop._reverse_property]:
+        impl = getattr(p.parent, "_impls", {}).get(p.key)
+        if not isinstance(impl, _RelImpl):
+            continue
+        impl.reverse = [(r.key, r.uselist) for r in p._reverse_property
+                        if not r.viewonly and not p.viewonly]
+
+
+relationship_configured_hooks.append(_configured)

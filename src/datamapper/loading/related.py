@@ -1,0 +1,88 @@
+"""Lazy loading of relationships.
+
+Callers: the session, when an unloaded relationship attribute of a
+persistent object is read (``lazy="select"``).  A many-to-one that points at
+the target's primary key is looked up in the identity map first and costs
+no SQL when the object is there; everything else is one SELECT of the
+target with the relationship's lazy clause, the parent's key values bound as
+parameters.  ``lazy="noload"`` gives an empty result without SQL and
+``lazy="raise"`` refuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import InvalidRequestError
+
+from .._util import describe
+from ..instance.state import InstanceState
+from ..mapping.relationships import MANYTOMANY, RelationshipProperty
+from .rows import EntityLoader, instances
+
+
+def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader]:
+    cached = prop.__dict__.get("_dm_lazy_stmt")
+    target = prop.mapper
+    if cached is not None and cached[1].props is target._load_props:
+        return cached  # type: ignore[no-any-return]
+    stmt = select(*target._load_columns)
+    if prop.direction == MANYTOMANY:
+        stmt = stmt.select_from(target.local_table).select_from(prop.secondary)
+    stmt = stmt.where(prop._lazy_clause)
+    if prop.order_by:
+        stmt = stmt.order_by(*prop.order_by)
+    loader = EntityLoader(target)
+    prop._dm_lazy_stmt = (stmt, loader)  # type: ignore[attr-defined]  # per-property cache
+    return stmt, loader
+
+
+def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) -> None:
+    """Load relationship ``prop`` of a persistent ``state`` into its ``__dict__``."""
+    obj = state.strong_obj()
+    impl = prop.parent._impls[prop.key]  # type: ignore[attr-defined]
+    uselist = prop.uselist
+    lazy = prop.lazy
+    if lazy == "noload":
+        impl.set_committed(state, obj, [] if uselist else None)
+        return
+    d = obj.__dict__
+    values = {}
+    for name, key in prop._lazy_params:
+        if key not in d:
+            session._load_attributes(state, key)
+        values[name] = d.get(key)
+    if prop._simple_m2o:
+        ident = tuple(d.get(k) for k in prop._m2o_fk_keys)
+        if None in ident:
+            impl.set_committed(state, obj, None)
+            return
+        ikey = (prop.mapper.class_, ident, state.key[2] if state.key is not None else None)
+        found = session._identity_map.get(ikey)
+        if found is not None:
+            impl.set_committed(state, obj, found)
+            return
+    if lazy in ("raise", "raise_on_sql"):
+        raise InvalidRequestError(
+            f"Can't load {prop.parent.class_.__name__}.{prop.key} of {describe(obj)}: the "
+            f"relationship is configured lazy={lazy!r}; load it with a loader option "
+            "(selectinload/joinedload) or change lazy="
+        )
+    if any(v is None for v in values.values()):
+        impl.set_committed(state, obj, [] if uselist else None)
+        return
+    if prop._simple_m2o:
+        found = session._get_impl(prop.mapper, ident)
+        impl.set_committed(state, obj, found)
+        return
+    session._autoflush()
+    stmt, loader = _statement(prop)
+    bind = session.get_bind(prop.mapper, clause=stmt)
+    rows = session._run(stmt, values, bind).fetchall()
+    objs = instances(session, loader, rows, False,
+                     state.key[2] if state.key is not None else None) if rows else []
+    if uselist:
+        impl.set_committed(state, obj, objs)
+    else:
+        impl.set_committed(state, obj, objs[0] if objs else None)

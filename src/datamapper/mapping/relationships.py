@@ -1,0 +1,783 @@
+"""Relationship properties: configuration of links between mapped classes.
+
+``relationship()`` records what the user asked for; :meth:`RelationshipProperty.do_init`
+(run by ``configure_mappers``) resolves string targets, derives the join
+condition and the direction from Core ``ForeignKey`` objects (or from
+``primaryjoin``/``foreign_keys``/``remote_side``), and computes the column
+pairs that the flush copies keys along.  Nothing here touches instances:
+the instance layer builds the attribute implementation from this
+configuration, the loading layer builds the lazy SELECT, the unit of work
+reads ``direction`` and the sync pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column, Table, and_, bindparam, exists, select
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, ColumnElement
+
+from .cascade import CascadeOptions
+from .properties import MapperProperty
+
+if TYPE_CHECKING:
+    from .attributes import QueryableAttribute
+    from .mapper import Mapper
+
+ONETOMANY = "ONETOMANY"
+MANYTOONE = "MANYTOONE"
+MANYTOMANY = "MANYTOMANY"
+
+_LAZY = frozenset({"select", True, "noload", None, False, "raise", "raise_on_sql", "joined",
+                   "selectin", "subquery", "immediate", "dynamic"})
+
+# instance layer hooks: called with the property once it is configured
+relationship_configured_hooks: list[Callable[[RelationshipProperty], None]] = []
+
+
+class _Backref:
+    """``backref("name", **kw)``: the reverse relationship to create."""
+
+    def __init__(self, name: str, kwargs: dict[str, Any]) -> None:
+        self.name = name
+        self.kwargs = kwargs
+
+    def __iter__(self) -> Any:  # allows ``name, kw = backref(...)``
+        return iter((self.name, self.kwargs))
+
+
+def backref(name: str, **kwargs: Any) -> _Backref:
+    """Describe the reverse side of a relationship, created when mappers are configured."""
+    return _Backref(name, kwargs)
+
+
+class RelationshipProperty(MapperProperty):
+    """A mapped attribute holding related objects (one, or a collection)."""
+
+    is_relationship = True
+
+    def __init__(
+        self,
+        argument: Any,
+        secondary: Any = None,
+        *,
+        backref: Any = None,
+        back_populates: str | None = None,
+        cascade: str | None = None,
+        uselist: bool | None = None,
+        order_by: Any = None,
+        lazy: Any = "select",
+        primaryjoin: Any = None,
+        secondaryjoin: Any = None,
+        foreign_keys: Any = None,
+        remote_side: Any = None,
+        post_update: bool = False,
+        passive_deletes: Any = False,
+        passive_updates: bool = True,
+        cascade_backrefs: bool = True,
+        single_parent: bool = False,
+        collection_class: Any = None,
+        viewonly: bool = False,
+        private: bool = False,
+        active_history: bool = False,
+        enable_typechecks: bool = True,
+        join_depth: int | None = None,
+        innerjoin: bool = False,
+        load_on_pending: bool = False,
+        info: dict[str, Any] | None = None,
+        doc: str | None = None,
+        sync_backref: bool | None = None,
+        overlaps: str | None = None,
+        association: Any = None,
+        distinct_target_key: Any = None,
+        omit_join: Any = None,
+    ) -> None:
+        if lazy not in _LAZY:
+            raise ArgumentError(
+                f"Can't use lazy={lazy!r}: choose one of 'select', 'noload', 'raise', "
+                "'joined', 'selectin', 'subquery'"
+            )
+        if backref is not None and back_populates is not None:
+            raise ArgumentError(
+                "Can't use both backref and back_populates on one relationship; use one of them"
+            )
+        if private:
+            cascade = "all, delete-orphan"
+        self.argument = argument
+        self.secondary = secondary
+        self.backref = backref
+        self.back_populates = back_populates
+        self.cascade = CascadeOptions(cascade if cascade is not None else "save-update, merge")
+        if viewonly and cascade is None:
+            self.cascade = CascadeOptions("merge")
+        if viewonly and (self.cascade - {"merge", "expunge", "refresh-expire"}):
+            raise ArgumentError(
+                f"Can't use cascade {cascade!r} on a viewonly relationship: a viewonly "
+                "relationship never writes; drop the cascade or viewonly=True"
+            )
+        self._uselist_arg = uselist
+        self._order_by_arg = order_by
+        self.lazy = "select" if lazy is True else ("noload" if lazy in (None, False) else lazy)
+        self._primaryjoin_arg = primaryjoin
+        self._secondaryjoin_arg = secondaryjoin
+        self._foreign_keys_arg = foreign_keys
+        self._remote_side_arg = remote_side
+        self.post_update = post_update
+        self.passive_deletes = passive_deletes
+        self.passive_updates = passive_updates
+        self.cascade_backrefs = cascade_backrefs
+        self.single_parent = single_parent
+        self._collection_class_arg = collection_class
+        self.viewonly = viewonly
+        self.active_history = active_history
+        self.enable_typechecks = enable_typechecks
+        self.join_depth = join_depth
+        self.innerjoin = innerjoin
+        self.load_on_pending = load_on_pending
+        self.info = info or {}
+        self.doc = doc
+        self.sync_backref = sync_backref
+        # filled in by do_init()
+        self.mapper: Mapper = None  # type: ignore[assignment]
+        self.direction: str = ""
+        self.uselist: bool = bool(uselist)
+        self.order_by: Any = None
+        self.primaryjoin: Any = None
+        self.secondaryjoin: Any = None
+        self.local_remote_pairs: list[tuple[Any, Any]] = []
+        self.synchronize_pairs: list[tuple[Any, Any]] = []
+        self.secondary_synchronize_pairs: list[tuple[Any, Any]] = []
+        self.remote_side: frozenset[Any] = frozenset()
+        self.local_columns: frozenset[Any] = frozenset()
+        self.collection_class: Any = collection_class
+        self._reverse_property: set[RelationshipProperty] = set()
+        self._lazy_clause: Any = None
+        self._lazy_params: list[tuple[str, str]] = []
+        self._simple_m2o = False
+        self._initialized = False
+
+    # -- configuration ---------------------------------------------------------
+    def _name(self) -> str:
+        return f"{self.parent.class_.__name__}.{self.key}"
+
+    @property
+    def entity(self) -> Any:
+        return self.mapper
+
+    @property
+    def target(self) -> Table:
+        return self.mapper.local_table
+
+    @property
+    def class_attribute(self) -> Any:
+        return getattr(self.parent.class_, self.key)
+
+    def do_init(self) -> None:
+        if self._initialized:
+            return
+        from .mapper import class_mapper  # noqa: F401  (cycle: mapper imports this module)
+
+        self.mapper = self._resolve_target()
+        if self.secondary is not None:
+            self.secondary = self._resolve_table(self.secondary, "secondary")
+        self._setup_join()
+        self._setup_uselist()
+        self._setup_order_by()
+        self._setup_collection_class()
+        self._setup_lazy_clause()
+        self._initialized = True
+        self._setup_backref()
+        for hook in relationship_configured_hooks:
+            hook(self)
+
+    def _eval(self, value: Any, what: str) -> Any:
+        """Resolve a string, or a callable returning the value (declarative style)."""
+        if isinstance(value, str):
+            return self._eval_string(value, what)
+        if callable(value) and not isinstance(value, (type, ColumnElement, Table)) and not hasattr(
+            value, "__clause_element__"
+        ) and not hasattr(value, "_dm_mapper"):
+            try:
+                return value()
+            except TypeError:
+                return value
+        return value
+
+    def _eval_string(self, text: str, what: str) -> Any:
+        reg = self.parent.registry
+        names: dict[str, Any] = {}
+        if reg is not None:
+            for m in list(getattr(reg, "_mappers", [])):
+                names[m.class_.__name__] = m.class_
+        from sqlalchemy import asc, desc, func, not_, or_
+
+        from .. import mapping as _pkg  # noqa: F401
+
+        names.update({"and_": and_, "or_": or_, "not_": not_, "desc": desc, "asc": asc,
+                      "func": func, "foreign": _foreign, "remote": _remote})
+        if reg is not None and text in reg._class_registry:
+            return reg._class_registry[text]
+        if reg is not None:
+            found = reg.resolve_name(text)
+            if found is not None:
+                return found
+        if reg is not None and hasattr(reg, "metadata") and text in reg.metadata.tables:
+            return reg.metadata.tables[text]
+        try:
+            return eval(text, {"__builtins__": {}}, _Namespace(names, reg))  # noqa: S307
+        except Exception as e:
+            raise InvalidRequestError(
+                f"Can't configure relationship {self._name()}: could not resolve {what} "
+                f"{text!r} ({e}); check the class or table name is spelled right and mapped"
+            ) from None
+
+    def _resolve_target(self) -> Mapper:
+        from .mapper import Mapper, _mapper_or_none
+
+        target = self._eval(self.argument, "target")
+        if isinstance(target, Mapper):
+            return target
+        m = _mapper_or_none(target)
+        if m is None:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: its target {self.argument!r} is "
+                "not a mapped class; pass the class, its name as a string, or its Mapper"
+            )
+        return m
+
+    def _resolve_table(self, value: Any, what: str) -> Table:
+        t = self._eval(value, what)
+        if not isinstance(t, Table):
+            t = getattr(t, "__table__", t)
+        if not isinstance(t, Table):
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: {what} {value!r} is not a Table"
+            )
+        return t
+
+    def _columns(self, value: Any, what: str) -> set[Any]:
+        if value is None:
+            return set()
+        value = self._eval(value, what)
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            value = [value]
+        out = set()
+        for v in value:
+            v = self._eval(v, what)
+            if hasattr(v, "__clause_element__"):
+                v = v.__clause_element__()
+            out.add(v)
+        return out
+
+    def _setup_join(self) -> None:
+        parent_t = self.parent.local_table
+        target_t = self.mapper.local_table
+        fk_arg = self._columns(self._foreign_keys_arg, "foreign_keys")
+        remote_arg = self._columns(self._remote_side_arg, "remote_side")
+        pj = self._eval(self._primaryjoin_arg, "primaryjoin")
+        sj = self._eval(self._secondaryjoin_arg, "secondaryjoin")
+        pj = _coerce_clause(pj)
+        sj = _coerce_clause(sj)
+        if self.secondary is not None:
+            sec = self.secondary
+            if pj is None:
+                pj = self._derive(parent_t, sec, fk_arg, "primaryjoin", only_from=sec)
+            if sj is None:
+                sj = self._derive(target_t, sec, fk_arg, "secondaryjoin", only_from=sec,
+                                  exclude=pj if parent_t is target_t else None)
+            self.primaryjoin, self.secondaryjoin = pj, sj
+            self.direction = MANYTOMANY
+            p_pairs = _pairs(pj, lambda c: c.table is sec, fk_arg)
+            s_pairs = _pairs(sj, lambda c: c.table is sec, fk_arg)
+            if not p_pairs or not s_pairs:
+                raise ArgumentError(
+                    f"Can't configure relationship {self._name()}: could not find columns of "
+                    f"secondary table {sec.name!r} compared to {parent_t.name!r} and "
+                    f"{target_t.name!r}; give primaryjoin= and secondaryjoin= (or foreign_keys=)"
+                )
+            self.synchronize_pairs = p_pairs  # (parent col, secondary col)
+            self.secondary_synchronize_pairs = s_pairs  # (target col, secondary col)
+            self.local_remote_pairs = list(p_pairs) + list(s_pairs)
+            self.remote_side = frozenset(c for _s, c in p_pairs + s_pairs)
+            self.local_columns = frozenset(s for s, _c in p_pairs)
+            return
+        if pj is None:
+            pj = self._derive(parent_t, target_t, fk_arg, "primaryjoin")
+        self.primaryjoin = pj
+        self_ref = parent_t is target_t
+        if self_ref:
+            if remote_arg:
+                is_foreign = (lambda c: c in fk_arg) if fk_arg else _fk_refers_within(pj)
+                pairs = _pairs(pj, is_foreign, fk_arg)
+                foreign_cols = {f for _r, f in pairs}
+                self.direction = ONETOMANY if foreign_cols & remote_arg else MANYTOONE
+            else:
+                pairs = _pairs(pj, (lambda c: c in fk_arg) if fk_arg else _fk_refers_within(pj),
+                               fk_arg)
+                self.direction = ONETOMANY
+        else:
+            if fk_arg:
+                pairs = _pairs(pj, lambda c: c in fk_arg, fk_arg)
+            else:
+                pairs = _pairs(pj, lambda c: _has_fk_to(c, target_t if c.table is parent_t
+                                                          else parent_t), fk_arg)
+            foreign_tables = {f.table for _r, f in pairs}
+            if not pairs:
+                raise ArgumentError(
+                    f"Can't configure relationship {self._name()}: no foreign key links "
+                    f"{parent_t.name!r} and {target_t.name!r} in its join condition; add a "
+                    "ForeignKey to the Table, or pass foreign_keys= naming the referring columns"
+                )
+            if foreign_tables == {target_t}:
+                self.direction = ONETOMANY
+            elif foreign_tables == {parent_t}:
+                self.direction = MANYTOONE
+            else:
+                raise ArgumentError(
+                    f"Can't configure relationship {self._name()}: foreign keys run both ways "
+                    f"between {parent_t.name!r} and {target_t.name!r}; pass foreign_keys= "
+                    "naming the referring columns of this relationship"
+                )
+        if not pairs:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: could not tell which columns of "
+                f"{pj} refer to the other side; pass foreign_keys= (and remote_side= for a "
+                "self-referential relationship)"
+            )
+        # pairs: (referenced column, foreign column)
+        self.synchronize_pairs = pairs
+        if self.direction == ONETOMANY:
+            self.local_remote_pairs = [(r, f) for r, f in pairs]
+        else:
+            self.local_remote_pairs = [(f, r) for r, f in pairs]
+        self.local_columns = frozenset(lc for lc, _rc in self.local_remote_pairs)
+        self.remote_side = frozenset(rc for _lc, rc in self.local_remote_pairs)
+
+    def _derive(self, a: Table, b: Table, fk_arg: set[Any], what: str,
+                only_from: Table | None = None, exclude: Any = None) -> Any:
+        """Build ``a JOIN b`` from foreign keys between the two tables."""
+        cands: list[tuple[Any, Any]] = []  # (foreign col, referenced col)
+        for src, dst in ((b, a), (a, b)):
+            if only_from is not None and src is not only_from:
+                continue
+            for fk in sorted(src.foreign_keys, key=lambda f: (f.parent.name, f.target_fullname)):
+                if fk_arg and fk.parent not in fk_arg:
+                    continue
+                try:
+                    col = fk.column
+                except Exception:
+                    continue
+                if col.table is dst and (fk.parent, col) not in cands:
+                    cands.append((fk.parent, col))
+            if a is b:
+                break
+        if exclude is not None:
+            used = {c for c in _columns_in(exclude)}
+            rest = [(f, r) for f, r in cands if f not in used]
+            if rest:
+                cands = rest
+        if fk_arg and not cands:
+            # foreign_keys= names columns with no ForeignKey: pair by column comparison
+            for col in sorted(fk_arg, key=lambda c: str(c)):
+                other = a if col.table is b else b
+                if col.table in (a, b) and col.name in other.c:
+                    cands.append((col, other.c[col.name]))
+        if not cands:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: there is no foreign key between "
+                f"tables {a.name!r} and {b.name!r} to derive its {what} from; add a ForeignKey, "
+                f"or pass {what}= (and foreign_keys=)"
+            )
+        src_tables = {f.table for f, _r in cands}
+        by_ref: dict[Any, list[Any]] = {}
+        for f, r in cands:
+            by_ref.setdefault(r, []).append(f)
+        if len(src_tables) > 1 and a is not b and only_from is None:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: tables {a.name!r} and "
+                f"{b.name!r} have foreign keys in both directions; pass foreign_keys= naming "
+                "the referring column(s), or primaryjoin="
+            )
+        if any(len(v) > 1 for v in by_ref.values()):
+            names = ", ".join(f"{f.table.name}.{f.name}" for f, _r in cands)
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: several foreign key paths join "
+                f"{a.name!r} and {b.name!r} ({names}); pass foreign_keys= naming the one "
+                f"to use, or {what}="
+            )
+        return and_(*[f == r for f, r in cands]) if len(cands) > 1 else cands[0][0] == cands[0][1]
+
+    def _setup_uselist(self) -> None:
+        if self._uselist_arg is not None:
+            self.uselist = bool(self._uselist_arg)
+        else:
+            self.uselist = self.direction != MANYTOONE
+
+    def _setup_order_by(self) -> None:
+        ob = self._order_by_arg
+        if ob is None or ob is False:
+            self.order_by = None
+            return
+        ob = self._eval(ob, "order_by")
+        if not isinstance(ob, (list, tuple)):
+            ob = [ob]
+        self.order_by = [self._eval(o, "order_by") for o in ob]
+
+    def _setup_collection_class(self) -> None:
+        cc = self._collection_class_arg
+        if cc is None:
+            self.collection_class = list if self.uselist else None
+        else:
+            self.collection_class = cc
+            if not self.uselist:
+                raise ArgumentError(
+                    f"Can't configure relationship {self._name()}: collection_class given with "
+                    "uselist=False"
+                )
+
+    def _setup_lazy_clause(self) -> None:
+        """``target WHERE <remote columns> = :params from the parent row``."""
+        params: list[tuple[str, str]] = []  # (bind name, parent attribute key)
+        crit = []
+        if self.direction == MANYTOMANY:
+            for i, (pcol, scol) in enumerate(self.synchronize_pairs):
+                name = f"_dm_lz_{i}"
+                params.append((name, self.parent._col_to_prop[pcol].key))
+                crit.append(scol == bindparam(name))
+            crit.append(self.secondaryjoin)
+            extra = _non_pair_criteria(self.primaryjoin, self.synchronize_pairs)
+            crit.extend(extra)
+        else:
+            for i, (lc, rc) in enumerate(self.local_remote_pairs):
+                name = f"_dm_lz_{i}"
+                prop = self.parent._col_to_prop.get(lc)
+                if prop is None:
+                    raise ArgumentError(
+                        f"Can't configure relationship {self._name()}: column {lc} is not "
+                        f"mapped on {self.parent.class_.__name__}"
+                    )
+                params.append((name, prop.key))
+                crit.append(rc == bindparam(name))
+            crit.extend(_non_pair_criteria(self.primaryjoin,
+                                           [(a, b) for a, b in self.local_remote_pairs]))
+        self._lazy_clause = and_(*crit) if len(crit) > 1 else crit[0]
+        self._lazy_params = params
+        # many-to-one on the target's primary key: look in the identity map first
+        self._simple_m2o = (
+            self.direction == MANYTOONE and len(crit) == len(self.local_remote_pairs)
+            and {rc for _lc, rc in self.local_remote_pairs} == set(self.mapper.primary_key)
+        )
+        if self._simple_m2o:
+            by_remote = {rc: lc for lc, rc in self.local_remote_pairs}
+            self._m2o_fk_keys: tuple[str, ...] = tuple(
+                self.parent._col_to_prop[by_remote[c]].key for c in self.mapper.primary_key
+            )
+
+    def _setup_backref(self) -> None:
+
+        target: Mapper = self.mapper
+        if self.back_populates:
+            other = target._props.get(self.back_populates)
+            if other is None or not getattr(other, "is_relationship", False):
+                raise ArgumentError(
+                    f"Can't configure relationship {self._name()}: back_populates="
+                    f"{self.back_populates!r} names no relationship on "
+                    f"{target.class_.__name__}; add it there (with back_populates="
+                    f"{self.key!r})"
+                )
+            self._reverse_property.add(other)
+            other._reverse_property.add(self)
+            return
+        if self.backref is None:
+            return
+        if isinstance(self.backref, str):
+            name, kw = self.backref, {}
+        else:
+            name, kw = self.backref.name, dict(self.backref.kwargs)
+        if name in target._props:
+            raise ArgumentError(
+                f"Can't create backref {name!r} for {self._name()}: "
+                f"{target.class_.__name__} already has an attribute {name!r}; pick another name "
+                "or use back_populates on both sides"
+            )
+        if self.secondary is not None:
+            kw.setdefault("primaryjoin", self.secondaryjoin)
+            kw.setdefault("secondaryjoin", self.primaryjoin)
+            kw.setdefault("foreign_keys", [c for _a, c in self.synchronize_pairs]
+                          + [c for _a, c in self.secondary_synchronize_pairs])
+            other = RelationshipProperty(self.parent.class_, self.secondary, **kw)
+        else:
+            kw.setdefault("primaryjoin", self.primaryjoin)
+            kw.setdefault("foreign_keys", [f for _r, f in self.synchronize_pairs])
+            if self.parent.local_table is self.mapper.local_table:
+                if self.direction == ONETOMANY:
+                    kw.setdefault("remote_side", [r for r, _f in self.synchronize_pairs])
+                else:
+                    kw.setdefault("remote_side", [f for _r, f in self.synchronize_pairs])
+            if "uselist" not in kw and self.direction == MANYTOONE:
+                kw["uselist"] = True
+            if "uselist" not in kw and self.direction == ONETOMANY:
+                kw["uselist"] = False
+            if self.viewonly:
+                kw.setdefault("viewonly", True)
+            other = RelationshipProperty(self.parent.class_, **kw)
+        target.add_property(name, other)
+        other.do_init()
+        self._reverse_property.add(other)
+        other._reverse_property.add(self)
+
+    # -- helpers for other layers -----------------------------------------------
+    @property
+    def is_collection(self) -> bool:
+        return self.uselist
+
+    def sync_keys(self) -> list[tuple[str, str]]:
+        """(source attribute key, dest attribute key) for copying keys in a flush.
+
+        Source is on the referenced ("parent" of the dependency) mapper, dest on the
+        referring one.  Not used for many-to-many.
+        """
+        if self.direction == ONETOMANY:
+            src, dst = self.parent, self.mapper
+        else:
+            src, dst = self.mapper, self.parent
+        return [(src._col_to_prop[r].key, dst._col_to_prop[f].key)
+                for r, f in self.synchronize_pairs]
+
+    def join_condition_for_query(self) -> Any:
+        if self.secondary is not None:
+            return self.primaryjoin, self.secondaryjoin
+        return self.primaryjoin
+
+    def clause_element(self, attr: QueryableAttribute) -> Any:
+        if self.direction == MANYTOONE:
+            cols = [lc for lc, _rc in self.local_remote_pairs]
+            return cols[0] if len(cols) == 1 else cols
+        raise ArgumentError(
+            f"Can't use {self._name()} as a column expression: it is a collection; use "
+            f"{self._name()}.any(...) or .contains(obj)"
+        )
+
+    def operate(self, attr: QueryableAttribute, op: Any, *other: Any, **kw: Any) -> Any:
+        from .mapper import configure_mappers
+
+        configure_mappers()
+        value = other[0] if other else None
+        if op is operators.contains_op:
+            return self._contains(value)
+        if op in (operators.eq, operators.ne):
+            crit = self._compare_to_object(value)
+            if op is operators.ne:
+                return ~crit
+            return crit
+        raise ArgumentError(
+            f"Can't use operator {getattr(op, '__name__', op)} with relationship {self._name()}: "
+            "compare to an object with == or !=, or use .any()/.has()/.contains()"
+        )
+
+    def _values_of(self, obj: Any, cols: list[Any], mapper: Mapper) -> list[Any]:
+        d = obj.__dict__
+        out = []
+        for c in cols:
+            k = mapper._col_to_prop[c].key
+            if k not in d:
+                getattr(obj, k)
+            out.append(d.get(k))
+        return out
+
+    def _compare_to_object(self, value: Any) -> Any:
+        if self.direction == MANYTOONE:
+            locals_ = [lc for lc, _rc in self.local_remote_pairs]
+            if value is None:
+                return and_(*[lc.is_(None) for lc in locals_])
+            remotes = [rc for _lc, rc in self.local_remote_pairs]
+            vals = self._values_of(value, remotes, self.mapper)
+            return and_(*[lc == v for lc, v in zip(locals_, vals, strict=True)])
+        if value is None:
+            return ~self.any_()
+        raise ArgumentError(
+            f"Can't compare collection {self._name()} to an object with ==; use "
+            f"{self._name()}.contains(obj) or .any(...)"
+        )
+
+    def _contains(self, value: Any) -> Any:
+        if not self.uselist:
+            raise ArgumentError(f"contains() applies to collections, not to {self._name()}")
+        if self.direction == ONETOMANY:
+            parents = [r for r, _f in self.synchronize_pairs]
+            vals = self._values_of(value, [f for _r, f in self.synchronize_pairs], self.mapper)
+            return and_(*[p == v for p, v in zip(parents, vals, strict=True)])
+        sec = self.secondary
+        tvals = self._values_of(value, [t for t, _s in self.secondary_synchronize_pairs],
+                                self.mapper)
+        crit = [s == v for (_t, s), v in zip(self.secondary_synchronize_pairs, tvals,
+                                              strict=True)]
+        crit.extend(p == s for p, s in self.synchronize_pairs)
+        return exists(select(1).select_from(sec).where(and_(*crit)).scalar_subquery())
+
+    def _criterion_for(self, criterion: Any, kw: dict[str, Any]) -> list[Any]:
+        crit = []
+        if criterion is not None:
+            crit.append(criterion)
+        for k, v in kw.items():
+            crit.append(getattr(self.mapper.class_, k) == v)
+        return crit
+
+    def any_(self, criterion: Any = None, **kw: Any) -> Any:
+        from .mapper import configure_mappers
+
+        configure_mappers()
+        if not self.uselist:
+            return super().any_(criterion, **kw)
+        crit = self._criterion_for(criterion, kw)
+        if self.direction == MANYTOMANY:
+            where = and_(self.primaryjoin, self.secondaryjoin, *crit)
+            sub = select(1).select_from(self.secondary).select_from(self.target).where(where)
+        else:
+            sub = select(1).select_from(self.target).where(and_(self.primaryjoin, *crit))
+        if self.parent.local_table is self.target:
+            sub = sub.correlate_except(self.target)
+        return exists(sub)
+
+    def has_(self, criterion: Any = None, **kw: Any) -> Any:
+        from .mapper import configure_mappers
+
+        configure_mappers()
+        if self.uselist:
+            return super().has_(criterion, **kw)
+        crit = self._criterion_for(criterion, kw)
+        if self.secondary is not None:
+            where = and_(self.primaryjoin, self.secondaryjoin, *crit)
+            return exists(select(1).select_from(self.secondary).select_from(self.target)
+                          .where(where))
+        return exists(select(1).select_from(self.target).where(and_(self.primaryjoin, *crit)))
+
+    def __repr__(self) -> str:
+        return f"RelationshipProperty({self._name() if hasattr(self, 'key') else '?'})"
+
+
+def relationship(argument: Any, secondary: Any = None, **kw: Any) -> RelationshipProperty:
+    """A mapped attribute linking to another mapped class (see API.md)."""
+    return RelationshipProperty(argument, secondary, **kw)
+
+
+def relation(argument: Any, secondary: Any = None, **kw: Any) -> RelationshipProperty:
+    """Legacy name of :func:`relationship` (0.3/0.4 documents)."""
+    return RelationshipProperty(argument, secondary, **kw)
+
+
+# -- join analysis helpers ------------------------------------------------------------
+class _Namespace(dict[str, Any]):
+    """Names for evaluating string arguments: mapped classes, then table names."""
+
+    def __init__(self, names: dict[str, Any], reg: Any) -> None:
+        super().__init__(names)
+        self.reg = reg
+
+    def __missing__(self, key: str) -> Any:
+        if self.reg is not None:
+            found = self.reg.resolve_name(key)
+            if found is not None:
+                return found
+            tables = getattr(self.reg, "metadata", None)
+            if tables is not None and key in tables.tables:
+                return tables.tables[key]
+        raise NameError(key)
+
+
+def _foreign(expr: Any) -> Any:
+    return expr
+
+
+def _remote(expr: Any) -> Any:
+    return expr
+
+
+def _coerce_clause(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "__clause_element__"):
+        return value.__clause_element__()
+    return value
+
+
+def _columns_in(clause: Any) -> list[Any]:
+    out: list[Any] = []
+    for elem in visitors.iterate(clause):
+        if isinstance(elem, Column) and elem not in out:
+            out.append(elem)
+    return out
+
+
+def _equalities(clause: Any) -> list[tuple[Any, Any]]:
+    out = []
+    for elem in visitors.iterate(clause):
+        if isinstance(elem, BinaryExpression) and elem.operator is operators.eq:
+            left, right = elem.left, elem.right
+            if isinstance(left, Column) and isinstance(right, Column):
+                out.append((left, right))
+    return out
+
+
+def _has_fk_to(col: Any, table: Table) -> bool:
+    for fk in col.foreign_keys:
+        try:
+            if fk.column.table is table:
+                return True
+        except Exception:
+            continue
+    return False
+
+
+def _fk_refers_within(clause: Any) -> Callable[[Any], bool]:
+    cols = set(_columns_in(clause))
+
+    def is_foreign(c: Any) -> bool:
+        for fk in c.foreign_keys:
+            try:
+                if fk.column in cols:
+                    return True
+            except Exception:
+                continue
+        return False
+
+    return is_foreign
+
+
+def _pairs(clause: Any, is_foreign: Callable[[Any], bool], fk_arg: set[Any]
+           ) -> list[tuple[Any, Any]]:
+    """(referenced column, foreign column) for each ``a == b`` in ``clause``."""
+    out = []
+    for a, b in _equalities(clause):
+        fa, fb = is_foreign(a), is_foreign(b)
+        if fa and not fb:
+            out.append((b, a))
+        elif fb and not fa:
+            out.append((a, b))
+        elif fa and fb:
+            # both sides refer somewhere (self-referential): the one with an fk to the other
+            if any(getattr(fk, "column", None) is b for fk in a.foreign_keys):
+                out.append((b, a))
+            else:
+                out.append((a, b))
+    return out
+
+
+def _non_pair_criteria(clause: Any, pairs: list[tuple[Any, Any]]) -> list[Any]:
+    """Parts of an AND-ed join clause that are not one of the column pairs."""
+    if clause is None:
+        return []
+    parts = list(clause.clauses) if getattr(clause, "operator", None) is operators.and_ else [
+        clause]
+    pair_set = {frozenset((id(a), id(b))) for a, b in pairs}
+    out = []
+    for p in parts:
+        if isinstance(p, BinaryExpression) and p.operator is operators.eq and isinstance(
+            p.left, Column
+        ) and isinstance(p.right, Column) and frozenset((id(p.left), id(p.right))) in pair_set:
+            continue
+        out.append(p)
+    return out

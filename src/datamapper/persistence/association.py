@@ -1,0 +1,42 @@
+"""Rows of many-to-many association (``secondary``) tables.
+
+Callers: the unit-of-work executor, after both ends of each row exist
+(inserts) and before either end is deleted (deletes).  Each call gets the
+rows of one secondary table and writes them in one executemany; deletes
+check the row count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam
+
+from ..exc import StaleDataError
+
+
+def associate(rows: Sequence[Any], conn: Connection) -> None:
+    """INSERT association rows (objects with ``.prop`` and ``.params()``)."""
+    if not rows:
+        return
+    table = rows[0].prop.secondary
+    conn.execute(table.insert(), [r.params() for r in rows])
+
+
+def dissociate(rows: Sequence[Any], conn: Connection) -> None:
+    """DELETE association rows, checking that each matched one row."""
+    if not rows:
+        return
+    table = rows[0].prop.secondary
+    params = [r.params() for r in rows]
+    keys = sorted(params[0])
+    stmt = table.delete().where(and_(*[table.c[k] == bindparam("_dm_a_" + k) for k in keys]))
+    result = conn.execute(stmt, [{"_dm_a_" + k: p[k] for k in keys} for p in params])
+    trustworthy = len(params) == 1 or conn.dialect.supports_sane_multi_rowcount
+    if trustworthy and result.rowcount not in (-1, None) and result.rowcount != len(params):
+        raise StaleDataError(
+            f"Can't delete rows of association table {table.name!r}: expected to match "
+            f"{len(params)} row(s) but matched {result.rowcount}; another transaction changed "
+            "them. Roll back and reload the objects."
+        )

@@ -1,0 +1,324 @@
+"""What relationships add to a flush: key links, association rows, orphans.
+
+Callers: :class:`~.flush.UOWTransaction` before planning.  For every state
+being saved or deleted this module reads relationship history (never
+loading what is not loaded, except the collections of deleted parents) and
+records
+
+- *links*: "copy the key of ``src`` into the foreign-key attributes of
+  ``dest`` before ``dest`` is written" (or clear them, ``src=None``);
+- association rows of many-to-many relationships to insert and to delete;
+- children that lost their parent and must be updated or, with
+  ``delete-orphan``, deleted.
+
+It also describes, per mapper, which other mappers its rows refer to (from
+relationships *and* Table foreign keys), which the planner turns into edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._util import NO_VALUE
+from ..instance.state import STATE_ATTR, InstanceState
+from ..mapping.mapper import Mapper
+from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
+
+
+@dataclass(eq=False)
+class Link:
+    """The foreign-key attributes ``dest_keys`` of ``dest`` take ``src``'s ``src_keys``."""
+
+    dest: InstanceState
+    src: InstanceState | None  # None: set the foreign key to NULL
+    src_keys: tuple[str, ...]
+    dest_keys: tuple[str, ...]
+    prop: RelationshipProperty | None
+    post: bool = False  # written by a post-update (cycle broken here, or post_update=True)
+
+    def nullable(self) -> bool:
+        cols = self.dest.mapper.columns
+        return all(getattr(cols.get(k), "nullable", True) for k in self.dest_keys)
+
+    def values(self) -> tuple[Any, ...]:
+        if self.src is None:
+            return tuple(None for _k in self.dest_keys)
+        d = self.src.strong_obj().__dict__
+        return tuple(d.get(k) for k in self.src_keys)
+
+
+@dataclass(eq=False)
+class AssocRow:
+    """One row of a many-to-many ``secondary`` table."""
+
+    prop: RelationshipProperty
+    parent: InstanceState
+    child: InstanceState
+
+    def params(self) -> dict[str, Any]:
+        pd = self.parent.strong_obj().__dict__
+        cd = self.child.strong_obj().__dict__
+        out = {}
+        for pcol, scol in self.prop.synchronize_pairs:
+            out[scol.key] = pd.get(self.prop.parent._col_to_prop[pcol].key)
+        for tcol, scol in self.prop.secondary_synchronize_pairs:
+            out[scol.key] = cd.get(self.prop.mapper._col_to_prop[tcol].key)
+        return out
+
+    def ident(self) -> tuple[Any, ...]:
+        """Same value for the row whichever side of a backref pair reported it."""
+        cols = [(s, self.parent) for _p, s in self.prop.synchronize_pairs] + [
+            (s, self.child) for _t, s in self.prop.secondary_synchronize_pairs]
+        cols.sort(key=lambda cs: cs[0].key)
+        return (self.prop.secondary,) + tuple((c.key, id(st)) for c, st in cols)
+
+
+@dataclass
+class Reference:
+    """Rows of ``dest`` refer to rows of ``src``: ``dest.dest_keys -> src.src_keys``."""
+
+    src: Mapper
+    dest: Mapper
+    src_keys: tuple[str, ...]
+    dest_keys: tuple[str, ...]
+    nullable: bool
+    prop: RelationshipProperty | None = None
+    post_update: bool = False
+
+
+@dataclass
+class Dependencies:
+    links: dict[InstanceState, dict[tuple[str, ...], Link]] = field(default_factory=dict)
+    assoc_insert: dict[Any, AssocRow] = field(default_factory=dict)
+    assoc_delete: dict[Any, AssocRow] = field(default_factory=dict)
+    extra_saves: list[InstanceState] = field(default_factory=list)
+    orphans: list[InstanceState] = field(default_factory=list)
+
+
+def relationships_of(mapper: Mapper) -> list[RelationshipProperty]:
+    """The writable relationships of ``mapper`` (cached on the mapper)."""
+    cached: list[RelationshipProperty] | None = mapper.__dict__.get("_dm_rels")
+    if cached is None or mapper.__dict__.get("_dm_rels_n") != len(mapper._props):
+        cached = [p for p in mapper._props.values()
+                  if getattr(p, "is_relationship", False) and not p.viewonly]
+        mapper._dm_rels = cached  # type: ignore[attr-defined]  # per-mapper cache
+        mapper._dm_rels_n = len(mapper._props)  # type: ignore[attr-defined]
+    return cached
+
+
+def references_of(mapper: Mapper) -> list[Reference]:
+    """Everything rows of ``mapper`` refer to: relationships first, then Table FKs."""
+    cached: list[Reference] | None = mapper.__dict__.get("_dm_refs")
+    if cached is not None and mapper.__dict__.get("_dm_refs_n") == len(mapper._props):
+        return cached
+    from ..mapping.mapper import _all_mappers
+
+    refs: list[Reference] = []
+    seen: set[tuple[Any, ...]] = set()
+    cols = mapper.columns
+    candidates: list[tuple[RelationshipProperty, Mapper, Mapper]] = []
+    for m in sorted(_all_mappers, key=lambda m: m.class_.__name__):
+        for p in relationships_of(m):
+            if not p._initialized or p.direction == MANYTOMANY:
+                continue
+            if p.direction == ONETOMANY and p.mapper is mapper:
+                candidates.append((p, p.parent, mapper))
+            elif p.direction == MANYTOONE and p.parent is mapper:
+                candidates.append((p, p.mapper, mapper))
+    for p, src, dest in candidates:
+        pairs = p.sync_keys()
+        sk = tuple(s for s, _d in pairs)
+        dk = tuple(d for _s, d in pairs)
+        ident = (src, dk)
+        nullable = all(getattr(cols.get(k), "nullable", True) for k in dk)
+        if ident in seen:
+            for r in refs:
+                if (r.src, r.dest_keys) == ident and p.post_update:
+                    r.post_update = True
+            continue
+        seen.add(ident)
+        refs.append(Reference(src, dest, sk, dk, nullable, p, p.post_update))
+    for fk in sorted(mapper.local_table.foreign_keys, key=lambda f: (f.parent.name,
+                                                                    f.target_fullname)):
+        try:
+            target_col = fk.column
+        except Exception:
+            continue
+        for m in sorted(_all_mappers, key=lambda m: m.class_.__name__):
+            if m.local_table is not target_col.table:
+                continue
+            sp = m._col_to_prop.get(target_col)
+            dp = mapper._col_to_prop.get(fk.parent)
+            if sp is None or dp is None:
+                continue
+            ident = (m, (dp.key,))
+            if ident in seen or any(r.src is m and dp.key in r.dest_keys for r in refs):
+                continue
+            seen.add(ident)
+            refs.append(Reference(m, mapper, (sp.key,), (dp.key,), bool(fk.parent.nullable)))
+    mapper._dm_refs = refs  # type: ignore[attr-defined]  # per-mapper cache
+    mapper._dm_refs_n = len(mapper._props)  # type: ignore[attr-defined]
+    return refs
+
+
+def _state(obj: Any) -> InstanceState | None:
+    if obj is None:
+        return None
+    st: InstanceState | None = obj.__dict__.get(STATE_ATTR)
+    return st
+
+
+def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
+            deleted: list[InstanceState]) -> Dependencies:
+    """Read relationship changes of the flush's states into links and association rows."""
+    deps = Dependencies()
+    links = deps.links
+    sid = session.hash_key
+    deleting = set(deleted)
+
+    def add_link(dest: InstanceState, src: InstanceState | None, prop: RelationshipProperty,
+                 clear_only: bool = False) -> None:
+        pairs = prop.sync_keys()
+        dk = tuple(d for _s, d in pairs)
+        per = links.get(dest)
+        if per is None:
+            per = links[dest] = {}
+        existing = per.get(dk)
+        if existing is not None and existing.src is not None and src is None:
+            return  # a new parent wins over "lost the old one"
+        per[dk] = Link(dest, src, tuple(s for s, _d in pairs), dk, prop,
+                       post=prop.post_update)
+
+    for state in (*new, *dirty):
+        rels = relationships_of(state.mapper)
+        if not rels:
+            continue
+        d = state.strong_obj().__dict__
+        is_new = state.key is None and state._extra is None
+        cs = state.committed_state
+        for prop in rels:
+            key = prop.key
+            direction = prop.direction
+            if direction == MANYTOONE:
+                if is_new or state.key is None:
+                    if key not in d:
+                        continue
+                elif key not in cs:
+                    continue
+                value = d.get(key)
+                target = _state(value)
+                if target is not None and target.session_id != sid:
+                    continue
+                add_link(state, target, prop)
+                continue
+            if key not in d:
+                continue
+            impl = state.mapper._impls[key]
+            if is_new:
+                added: Any = d[key]
+                removed: Any = ()
+                unchanged: Any = ()
+            elif key in cs or (direction == ONETOMANY and _pk_changed(state)):
+                hist = impl.history(state, True)
+                added, unchanged, removed = hist.added, hist.unchanged, hist.deleted
+            else:
+                continue
+            if direction == ONETOMANY:
+                for child in added:
+                    cst = _state(child)
+                    if cst is not None and cst.session_id == sid and cst not in deleting:
+                        add_link(cst, state, prop)
+                if state.key is not None and _pk_changed(state):
+                    for child in unchanged:
+                        cst = _state(child)
+                        if cst is not None and cst not in deleting:
+                            add_link(cst, state, prop)
+                for child in removed:
+                    cst = _state(child)
+                    if cst is None or cst in deleting or cst.session_id != sid:
+                        continue
+                    if prop.cascade.delete_orphan:
+                        deps.orphans.append(cst)
+                    elif cst.key is not None:
+                        add_link(cst, None, prop, clear_only=True)
+            else:  # many-to-many
+                for child in added:
+                    cst = _state(child)
+                    if cst is not None and cst.session_id == sid:
+                        row = AssocRow(prop, state, cst)
+                        deps.assoc_insert[row.ident()] = row
+                for child in removed:
+                    cst = _state(child)
+                    if cst is not None and cst.key is not None and state.key is not None:
+                        row = AssocRow(prop, state, cst)
+                        deps.assoc_delete[row.ident()] = row
+    for state in deleted:
+        rels = relationships_of(state.mapper)
+        if not rels:
+            continue
+        obj = state.strong_obj()
+        d = obj.__dict__
+        for prop in rels:
+            if prop.direction == MANYTOONE or prop.passive_deletes == "all":
+                continue
+            key = prop.key
+            if key not in d and (prop.passive_deletes or state.key is None):
+                continue
+            members = list(getattr(obj, key) if key in d or not prop.passive_deletes else ())
+            original = state.committed_state.get(key, NO_VALUE)
+            if original is not NO_VALUE and original is not None:
+                members.extend(x for x in original if not any(x is m for m in members))
+            for child in members:
+                cst = _state(child)
+                if cst is None:
+                    continue
+                if prop.direction == ONETOMANY:
+                    if cst in deleting or cst.key is None or cst.session_id != sid:
+                        continue
+                    if prop.cascade.delete_orphan:
+                        deps.orphans.append(cst)
+                    else:
+                        add_link(cst, None, prop, clear_only=True)
+                elif cst.key is not None:
+                    row = AssocRow(prop, state, cst)
+                    deps.assoc_delete[row.ident()] = row
+    # persistent children whose foreign key changes are saved too
+    saving = set(new) | set(dirty)
+    for dest in links:
+        if dest not in saving and dest not in deleting:
+            deps.extra_saves.append(dest)
+            saving.add(dest)
+    # a row both inserted and deleted in one flush cancels out
+    for k in [k for k in deps.assoc_insert if k in deps.assoc_delete]:
+        del deps.assoc_insert[k]
+        del deps.assoc_delete[k]
+    return deps
+
+
+def _pk_changed(state: InstanceState) -> bool:
+    cs = state.committed_state
+    if not cs:
+        return False
+    return any(k in cs for k in state.mapper._pk_keys)
+
+
+def apply_link(link: Link) -> None:
+    """Copy the source's key values into the destination's foreign-key attributes."""
+    dest = link.dest
+    d = dest.strong_obj().__dict__
+    values = link.values()
+    if dest.key is None and dest._extra is None:
+        for k, v in zip(link.dest_keys, values, strict=True):
+            d[k] = v
+        return
+    cs = dest.committed_state
+    for k, v in zip(link.dest_keys, values, strict=True):
+        old = d.get(k, NO_VALUE)
+        if old is v or (old is not NO_VALUE and old == v and type(old) is type(v)):
+            continue
+        if k not in cs:
+            cs[k] = old
+        d[k] = v
+    if cs:
+        dest.modified = True
