@@ -23,6 +23,7 @@ from sqlalchemy import and_ as sql_and
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
@@ -175,9 +176,10 @@ class Session:
 
     @property
     def is_active(self) -> bool:
-        if self.autocommit and self._transaction is None:
-            return True
-        return self._transaction is None or self._transaction.is_active
+        if self._transaction is None:
+            # autocommit: "transaction mode" only inside begin() (seed 002)
+            return not self.autocommit
+        return self._transaction.is_active
 
     @property
     def transaction(self) -> SessionTransaction | None:
@@ -274,11 +276,7 @@ class Session:
                 )
             self._autobegin()
         assert self._transaction is not None
-        tx = self._transaction
-        if tx.nested or tx._parent is None or tx.origin == "sub":
-            tx.commit()
-            return
-        tx.commit()
+        self._transaction.commit()
 
     def rollback(self) -> None:
         """Roll back the innermost transaction (a SAVEPOINT after begin_nested())."""
@@ -288,6 +286,11 @@ class Session:
             # nothing was sent, but unflushed changes are still discarded
             self._autobegin()
         assert self._transaction is not None
+        root = self.get_transaction()
+        if root is not None and root._failed_root:
+            # the server ended the whole transaction: nothing inside it is left to keep
+            root.rollback()
+            return
         self._transaction.rollback()
 
     def prepare(self) -> None:
@@ -430,7 +433,13 @@ class Session:
                     return result.freeze()()
                 return result
         conn = self._connection_for_bind(bind)
-        return conn.execute(stmt, params, execution_options=execution_options or {})
+        try:
+            return conn.execute(stmt, params, execution_options=execution_options or {})
+        except DBAPIError as e:
+            tx = self._transaction
+            if tx is not None:
+                tx._statement_failed(conn, e)
+            raise
 
     # -- SQL execution --------------------------------------------------------------------------
     def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
@@ -981,7 +990,8 @@ class Session:
             self._fire("after_flush_postexec", self, uow)
         except BaseException as e:
             uow.undo_generated()
-            tx.rollback(_capture_exception=e)
+            if tx.state != "closed":
+                tx.rollback(_capture_exception=e)
             raise
         tx.commit()
 

@@ -210,12 +210,33 @@ class SessionTransaction:
         return entry.conn
 
     # -- prepare / commit ----------------------------------------------------------------
+    def _assert_open(self, verb: str) -> None:
+        if self._state is CLOSED:
+            raise ResourceClosedError(
+                f"Can't {verb} this transaction: it is already closed (committed, rolled back "
+                "or closed); call session.commit() / session.rollback() to end the session's "
+                "current transaction, or session.begin() to start a new one"
+            )
+
+    def _assert_innermost(self, verb: str) -> None:
+        head = self.session._transaction
+        if head is not self and head is not None:
+            inner = "a SAVEPOINT (begin_nested())" if head.nested else \
+                "a subtransaction (begin(subtransactions=True))"
+            raise InvalidRequestError(
+                f"Can't {verb} this transaction: {inner} begun inside it is still open; "
+                "commit or roll back the inner transaction first (session.commit() and "
+                "session.rollback() act on the innermost one)"
+            )
+
     def prepare(self) -> None:
+        self._assert_open("prepare")
         if self._parent is not None or not self.session.twophase:
             raise InvalidRequestError(
                 "Can't prepare(): only a root transaction of a Session(twophase=True) can be "
                 "prepared; create the Session with twophase=True, or just call commit()"
             )
+        self._assert_innermost("prepare")
         self._prepare_impl()
 
     def _prepare_impl(self) -> None:
@@ -223,12 +244,6 @@ class SessionTransaction:
         session = self.session
         if self._is_real:
             session._fire("before_commit", session)
-        head = session._transaction
-        if head is not self:
-            for sub in head._iterate_self_and_parents(upto=self):
-                if sub is self:
-                    break
-                sub.commit()
         if not session._flushing:
             for _ in range(100):
                 if session._is_clean():
@@ -250,34 +265,44 @@ class SessionTransaction:
         self._state = PREPARED
 
     def commit(self) -> SessionTransaction | None:
+        self._assert_open("commit")
+        self._assert_innermost("commit")
         self._assert_active(prepared_ok=True)
         if self._state is not PREPARED:
             self._prepare_impl()
         if self._is_real:
-            entries = self._unique_entries()
-            for i, entry in enumerate(entries):
-                if entry.external:
-                    continue
-                try:
-                    entry.trans.commit()
-                except DBAPIError as e:
-                    if e.connection_invalidated and self._parent is None:
-                        self._state = DEACTIVE
-                        self._failed_root = True
-                        done = "the first " + str(i) if i else "no other"
-                        raise CommitOutcomeUnknownError(
-                            "The connection was lost while COMMIT was in flight: the "
-                            "database may or may not have committed this transaction "
-                            f"({done} connection(s) of it committed before). datamapper "
-                            "will not retry the COMMIT or replay the flush; check the data, "
-                            "then call session.rollback() to go on. Original error: "
-                            f"{e.orig}", e.orig) from e
-                    raise
+            self._commit_connections()
             self._state = COMMITTED
             self.session._fire("after_commit", self.session)
             self._remove_snapshot()
         self.close()
         return self._parent
+
+    def _commit_connections(self) -> None:
+        entries = [e for e in self._unique_entries() if not e.external]
+        for i, entry in enumerate(entries):
+            try:
+                entry.trans.commit()
+            except DBAPIError as e:
+                if self._parent is not None:
+                    raise  # a RELEASE SAVEPOINT failed: the caller rolls back
+                self._state = DEACTIVE
+                self._failed_root = True
+                self._rollback_exception = e
+                lost = bool(e.connection_invalidated)
+                self._release_connections()
+                if lost or i:
+                    done = (f"{i} of its {len(entries)} connections committed before this one"
+                            if i else "no other connection of it had committed")
+                    what = ("The connection was lost while COMMIT was in flight: the "
+                            "database may or may not have committed this transaction"
+                            if lost else "COMMIT failed on one of several databases")
+                    raise CommitOutcomeUnknownError(
+                        f"{what} ({done}); the outcome is unknown. datamapper will not "
+                        "retry the COMMIT or replay the flush; check the data, then call "
+                        f"session.rollback() to go on. Original error: {e.orig}",
+                        e.orig) from e
+                raise
 
     def _unique_entries(self) -> list[_ConnEntry]:
         seen: list[_ConnEntry] = []
@@ -286,62 +311,112 @@ class SessionTransaction:
                 seen.append(e)
         return seen
 
+    def _root(self) -> SessionTransaction:
+        tx = self
+        while tx._parent is not None:
+            tx = tx._parent
+        return tx
+
     # -- rollback ------------------------------------------------------------------------
     def rollback(self, _capture_exception: BaseException | None = None
                  ) -> SessionTransaction | None:
+        self._assert_open("roll back")
         session = self.session
-        head = session._transaction
-        if head is not None and head is not self:
-            for sub in head._iterate_self_and_parents(upto=self):
-                if sub is self:
-                    break
-                sub.close()
-        boundary = self
+        killer: BaseException | None = None
+        if _capture_exception is not None and _is_transaction_killer(session,
+                                                                     _capture_exception):
+            killer = _capture_exception
+        self._discard_children()
+        boundary = self._nearest_real()
         rollback_err: BaseException | None = None
         if self._state in (ACTIVE, PREPARED):
-            for tx in self._iterate_self_and_parents():
-                if tx._is_real:
-                    try:
-                        tx._rollback_impl()
-                    except BaseException as e:
-                        rollback_err = e
-                    tx._state = DEACTIVE
-                    boundary = tx
-                    break
+            for tx in self._iterate_self_and_parents(upto=boundary):
                 tx._state = DEACTIVE
-        if _capture_exception is not None and _is_transaction_killer(session, _capture_exception):
-            # the server ended the whole transaction: a savepoint can't save it
-            for tx in self._iterate_self_and_parents():
-                tx._state = DEACTIVE
-                if tx._parent is None:
-                    tx._failed_root = True
-                    tx._rollback_exception = _capture_exception
-                    if tx is not boundary:
-                        try:
-                            tx._rollback_impl()
-                        except BaseException:
-                            pass
-                        boundary = tx
-        boundary._restore_snapshot(dirty_only=boundary.nested)
+            try:
+                boundary._rollback_impl()
+            except DBAPIError as e:
+                if boundary.nested:
+                    # ROLLBACK TO SAVEPOINT failed: the server ended the whole
+                    # transaction (MariaDB after a deadlock) or lost the connection
+                    killer = killer or _capture_exception or e
+                else:
+                    rollback_err = e
+            except BaseException as e:
+                rollback_err = e
+        root = self._root()
+        if killer is not None and not root._failed_root:
+            root._fail(killer)
+        elif not root._failed_root:
+            boundary._restore_snapshot(dirty_only=boundary.nested)
+            if boundary is root and boundary is not self:
+                # the whole transaction is gone: give its connections back now
+                root._release_connections()
         self.close()
-        if self._parent is not None and _capture_exception is not None:
-            self._parent._rollback_exception = _capture_exception
+        parent = self._parent
+        if parent is not None and _capture_exception is not None and \
+                parent._rollback_exception is None:
+            parent._rollback_exception = _capture_exception
         session._fire("after_soft_rollback", session, self)
         if rollback_err is not None:
             raise rollback_err
-        return self._parent
+        return parent
+
+    def _nearest_real(self) -> SessionTransaction:
+        tx: SessionTransaction = self
+        while not tx._is_real:
+            assert tx._parent is not None
+            tx = tx._parent
+        return tx
+
+    def _discard_children(self) -> None:
+        """Close the transactions begun inside this one (innermost first); what
+        their savepoints recorded becomes this transaction's to restore."""
+        head = self.session._transaction
+        if head is None or head is self:
+            return
+        for sub in head._iterate_self_and_parents(upto=self):
+            if sub is self:
+                break
+            if sub.nested and sub._parent is not None:
+                sub._merge_snapshot_into(sub._parent)
+            sub.close()
+
+    def _fail(self, exc: BaseException) -> None:
+        """The server ended this (root) transaction: mark every level failed, roll
+        back what is left, restore the state from before it, release connections."""
+        assert self._parent is None
+        session = self.session
+        head = session._transaction
+        stack = head._iterate_self_and_parents(upto=self) if head is not None else [self]
+        for tx in stack:
+            if tx.nested and tx._parent is not None:
+                tx._merge_snapshot_into(tx._parent)
+            if tx._state is not CLOSED:
+                tx._state = DEACTIVE
+        self._failed_root = True
+        self._rollback_exception = exc
+        try:
+            self._rollback_impl()
+        except BaseException:  # the connection may be gone; it is released below
+            pass
+        self._restore_snapshot(dirty_only=False)
+        self._release_connections()
 
     def _rollback_impl(self) -> None:
         try:
             for entry in self._unique_entries():
-                if entry.external and self._parent is None:
-                    if entry.trans is not None and entry.trans.is_active:
-                        entry.trans.rollback()
-                elif entry.trans is not None and entry.trans.is_active:
+                if entry.trans is not None and entry.trans.is_active:
                     entry.trans.rollback()
         finally:
             if self._is_real:
                 self.session._fire("after_rollback", self.session)
+
+    def _merge_snapshot_into(self, other: SessionTransaction) -> None:
+        other._new.update(self._new)
+        other._deleted.update(self._deleted)
+        other._dirty.update(self._dirty)
+        for state, keys in self._key_switches.items():
+            other._key_switches.setdefault(state, keys)
 
     def _restore_snapshot(self, dirty_only: bool = False) -> None:
         session = self.session
@@ -361,11 +436,10 @@ class SessionTransaction:
         for state in imap.all_states():
             if not dirty_only or state.modified or state in self._dirty:
                 state.expire()
-        if self._parent is None or not self.nested:
-            self._new.clear()
-            self._deleted.clear()
-            self._dirty.clear()
-            self._key_switches.clear()
+        self._new.clear()
+        self._deleted.clear()
+        self._dirty.clear()
+        self._key_switches.clear()
 
     def _remove_snapshot(self) -> None:
         session = self.session
@@ -382,34 +456,88 @@ class SessionTransaction:
         else:
             parent = self._parent
             assert parent is not None
-            parent._new.update(self._new)
-            parent._deleted.update(self._deleted)
-            parent._dirty.update(self._dirty)
-            parent._key_switches.update(self._key_switches)
+            self._merge_snapshot_into(parent)
 
     # -- close ---------------------------------------------------------------------------
+    def _release_connections(self, invalidate: bool = False) -> None:
+        """Root only: end what is left of each database transaction and give the
+        connections back (a Connection the Session was bound to stays open)."""
+        entries = self._unique_entries()
+        self._connections = {}
+        for entry in reversed(entries):
+            try:
+                if invalidate and entry.close_conn:
+                    entry.conn.invalidate()
+                if entry.close_conn:
+                    entry.conn.close()
+                elif not entry.external and entry.trans is not None and entry.trans.is_active:
+                    entry.trans.close()
+            except BaseException:
+                # never keep a connection out of the pool because its rollback failed
+                if entry.close_conn:
+                    try:
+                        entry.conn.invalidate()
+                        entry.conn.close()
+                    except BaseException:
+                        pass
+
     def close(self, invalidate: bool = False) -> None:
         session = self.session
         if self._state is CLOSED:
             return
-        if self._is_real:
-            for entry in reversed(self._unique_entries()):
-                if self._parent is None:
-                    if invalidate and entry.close_conn:
-                        entry.conn.invalidate()
-                    if entry.close_conn:
-                        entry.conn.close()
-                    elif not entry.external and entry.trans is not None and entry.trans.is_active:
-                        entry.trans.close()
-                elif entry.trans is not None and entry.trans.is_active and \
-                        self._state is not COMMITTED:
-                    entry.trans.rollback()
-        was_active = self._state
-        self._state = CLOSED
-        if session._transaction is self:
-            session._transaction = self._parent
-        if was_active is not CLOSED:
-            session._fire("after_transaction_end", session, self)
+        try:
+            if self._parent is None:
+                self._release_connections(invalidate)
+            elif self.nested and self._state is not COMMITTED:
+                failed: BaseException | None = None
+                for entry in reversed(self._unique_entries()):
+                    if entry.trans is not None and entry.trans.is_active:
+                        try:
+                            entry.trans.rollback()
+                        except DBAPIError as e:
+                            failed = failed or e
+                if failed is not None:
+                    root = self._root()
+                    if not root._failed_root and root._state is not CLOSED:
+                        root._fail(failed)
+        finally:
+            was_active = self._state
+            self._state = CLOSED
+            if session._transaction is self:
+                session._transaction = self._parent
+            if was_active is not CLOSED:
+                session._fire("after_transaction_end", session, self)
+
+    # -- errors of statements run inside this transaction ---------------------------------
+    def _statement_failed(self, conn: Connection, exc: DBAPIError) -> None:
+        """A statement the session ran on ``conn`` failed.  If the server has ended
+        the whole transaction (MariaDB deadlock; PostgreSQL error outside a
+        SAVEPOINT), fail the root so nothing can commit half of it; if only the
+        SAVEPOINT is aborted (PostgreSQL), the savepoint awaits its rollback."""
+        root = self._root()
+        if root._failed_root or root._state is CLOSED:
+            return
+        if _is_transaction_killer(self.session, exc):
+            root._fail(exc)
+            return
+        if not _postgresql_aborted(conn):
+            return
+        nested: SessionTransaction | None = self
+        while nested is not None and not nested.nested:
+            nested = nested._parent
+        if nested is None:
+            root._fail(exc)
+            return
+        for tx in self._iterate_self_and_parents(upto=nested):
+            if tx._state is ACTIVE:
+                tx._state = DEACTIVE
+        nested._rollback_exception = exc
+        # the database already discarded the savepoint's work: roll it back now so
+        # the outer transaction stays usable, and wait for session.rollback()
+        try:
+            nested._rollback_impl()
+        except BaseException:
+            root._fail(exc)
 
     # -- context manager -----------------------------------------------------------------
     def __enter__(self) -> SessionTransaction:
@@ -452,3 +580,16 @@ def _is_transaction_killer(session: Any, exc: BaseException) -> bool:
         if code in _KILLER_CODES.get(entry_dialect, set()):
             return True
     return False
+
+
+def _postgresql_aborted(conn: Connection) -> bool:
+    """True when ``conn`` is a PostgreSQL connection whose transaction is in the
+    failed state (only ROLLBACK or ROLLBACK TO SAVEPOINT is accepted)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    try:
+        raw: Any = conn.connection.dbapi_connection
+        status = raw.info.transaction_status
+    except Exception:  # closed or invalidated connection, another driver
+        return False
+    return int(status) == 3  # psycopg.pq.TransactionStatus.INERROR

@@ -1,0 +1,324 @@
+"""Helpers for the session-transaction tests (tests/session/test_tx_*.py).
+
+- ``assert_released(*engines)``: no pooled connection is checked out and no
+  other connection holds an open transaction on the server (SQLite: no write
+  lock is held on the file).
+- ``open_transactions(engine)``: how many other connections to this test's
+  database have a transaction open (servers; SQLite 0 or 1 for the write lock).
+- ``prepared_transactions(engine)``: two-phase transactions left prepared
+  (PostgreSQL ``pg_prepared_xacts`` of this database, MariaDB ``XA RECOVER``).
+- ``SecondDatabases``: creates one more database per backend for the tests
+  that need two databases (two-phase commit, vertical partitioning) and drops
+  them at the end.
+- ``CommitCutter``: a loopback TCP proxy that forwards a COMMIT to the server
+  and then cuts the connection before the reply reaches the client, so the
+  client cannot know whether the COMMIT happened.
+
+Nothing here imports datamapper.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
+
+import _support
+
+INTERNAL = {_support.INTERNAL: True}
+
+
+def _server_connect_args(backend: str) -> dict[str, Any]:
+    if backend == "postgresql":
+        return {"connect_timeout": 10, "prepare_threshold": None}
+    if backend == "mysql":
+        return {"connect_timeout": 10}
+    return {}
+
+
+def open_transactions(engine: Engine) -> int:
+    """Connections (other than the one asking) with a transaction open in this database."""
+    name = engine.dialect.name
+    if name == "sqlite":
+        path = engine.url.database or ""
+        probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return 0
+        except sqlite3.OperationalError:
+            return 1
+        finally:
+            probe.close()
+    admin = sa.create_engine(engine.url, poolclass=NullPool,
+                             connect_args=_server_connect_args(
+                                 "postgresql" if name == "postgresql" else "mysql"))
+    try:
+        with admin.connect() as conn:
+            if name == "postgresql":
+                sql = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL")
+            else:
+                sql = ("SELECT count(*) FROM information_schema.innodb_trx t "
+                       "JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id "
+                       "WHERE p.db = DATABASE() AND p.id <> CONNECTION_ID()")
+            count = conn.exec_driver_sql(sql).scalar()
+            conn.rollback()
+            return int(count or 0)
+    finally:
+        admin.dispose()
+
+
+def assert_released(*engines: Engine) -> None:
+    """Every connection is back in its pool and no transaction is left open."""
+    for eng in engines:
+        out = eng.pool.checkedout()  # type: ignore[attr-defined]
+        assert out == 0, f"{out} connection(s) of {eng.url} still checked out"
+        assert open_transactions(eng) == 0, f"a transaction is still open on {eng.url}"
+
+
+def prepared_transactions(engine: Engine) -> list[str]:
+    name = engine.dialect.name
+    if name == "sqlite":
+        return []
+    admin = sa.create_engine(engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
+                             connect_args=_server_connect_args(
+                                 "postgresql" if name == "postgresql" else "mysql"))
+    try:
+        with admin.connect() as conn:
+            if name == "postgresql":
+                rows = conn.exec_driver_sql(
+                    "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()"
+                ).scalars().all()
+                return [str(r) for r in rows]
+            return [str(r[3]) for r in conn.exec_driver_sql("XA RECOVER").all()]
+    finally:
+        admin.dispose()
+
+
+def max_prepared_transactions(engine: Engine) -> int:
+    with engine.connect() as conn:
+        conn.execution_options(**INTERNAL)
+        value = conn.exec_driver_sql("SHOW max_prepared_transactions").scalar()
+        conn.rollback()
+    return int(value or 0)
+
+
+def kill_connection(engine: Engine, conn: sa.Connection) -> None:
+    """End ``conn``'s server connection from another connection (its client sees a
+    lost connection at its next statement); SQLite: close the DBAPI connection."""
+    name = engine.dialect.name
+    raw: Any = conn.connection.dbapi_connection
+    if name == "sqlite":
+        raw.close()
+        return
+    if name == "postgresql":
+        target = raw.info.backend_pid
+        sql = f"SELECT pg_terminate_backend({int(target)})"
+    else:
+        target = raw.thread_id()
+        sql = f"KILL CONNECTION {int(target)}"
+    admin = sa.create_engine(engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
+                             connect_args=_server_connect_args(
+                                 "postgresql" if name == "postgresql" else "mysql"))
+    try:
+        with admin.connect() as other:
+            other.exec_driver_sql(sql)
+    finally:
+        admin.dispose()
+
+
+class SecondDatabases:
+    """One extra database per backend, created on first use, dropped by ``drop_all``."""
+
+    def __init__(self, tmp_dir: Any) -> None:
+        self.tmp_dir = tmp_dir
+        self.urls: dict[str, Any] = {}
+
+    def url_for(self, backend: str, db_url: str) -> Any:
+        if backend in self.urls:
+            return self.urls[backend]
+        url = make_url(db_url)
+        if backend == "sqlite":
+            other = url.set(database=str(self.tmp_dir / "second.db"))
+        else:
+            name = f"{url.database}_b"
+            other = url.set(database=name)
+            admin = sa.create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
+                                     connect_args=_server_connect_args(backend))
+            try:
+                with admin.connect() as conn:
+                    q = conn.dialect.identifier_preparer.quote
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {q(name)}")
+                    conn.exec_driver_sql(f"CREATE DATABASE {q(name)}")
+            finally:
+                admin.dispose()
+        self.urls[backend] = other
+        return other
+
+    def engine(self, backend: str, db_url: str, **kw: Any) -> Engine:
+        url = self.url_for(backend, db_url)
+        if backend == "sqlite":
+            return _support.sqlite_engine(url.database, **kw)
+        return sa.create_engine(url, connect_args=_server_connect_args(backend), **kw)
+
+    def drop_all(self) -> None:
+        for backend, url in self.urls.items():
+            if backend == "sqlite":
+                continue
+            admin = sa.create_engine(url.set(database=url.database[:-2]), poolclass=NullPool,
+                                     isolation_level="AUTOCOMMIT",
+                                     connect_args=_server_connect_args(backend))
+            try:
+                with admin.connect() as conn:
+                    q = conn.dialect.identifier_preparer.quote
+                    if backend == "postgresql":
+                        conn.exec_driver_sql(
+                            f"DROP DATABASE IF EXISTS {q(url.database)} WITH (FORCE)")
+                    else:
+                        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {q(url.database)}")
+            except Exception as exc:  # report, never mask the outcome
+                _support.warn(f"could not drop second database {url.database}: {exc}")
+            finally:
+                admin.dispose()
+        self.urls.clear()
+
+
+class CommitCutter:
+    """A loopback TCP proxy in front of a database server.
+
+    Bytes are relayed both ways.  Once ``armed``, the first client packet that
+    contains the word COMMIT is forwarded to the server, and then both sockets
+    are closed before the server's answer is relayed: the server commits, the
+    client sees a lost connection.  Bounded: it serves until ``close()``, and
+    every socket has a timeout.
+    """
+
+    def __init__(self, host: str, port: int, match: Callable[[bytes], bool] | None = None
+                 ) -> None:
+        self.target = (host, port)
+        self.match = match or (lambda data: b"COMMIT" in data.upper())
+        self.armed = False
+        self.cut = threading.Event()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(8)
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        accept = threading.Thread(target=self._accept_loop, daemon=True)
+        accept.start()
+        self._threads.append(accept)
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _addr = self._listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            server = socket.create_connection(self.target, timeout=10)
+            server.settimeout(None)
+            client.settimeout(None)
+            self._sockets += [client, server]
+            link = _Link(client, server)
+            for upstream in (True, False):
+                t = threading.Thread(target=self._pump, args=(link, upstream), daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    def _pump(self, link: _Link, upstream: bool) -> None:
+        src, dst = (link.client, link.server) if upstream else (link.server, link.client)
+        while not self._stop.is_set():
+            try:
+                data = src.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            if upstream and self.armed and self.match(data):
+                # the server gets the COMMIT; its answer never reaches the client
+                self.armed = False
+                link.cutting = True
+                with contextlib.suppress(OSError):
+                    dst.sendall(data)
+                link.answered.wait(timeout=5)
+                link.close()
+                self.cut.set()
+                break
+            if not upstream and link.cutting:
+                link.answered.set()
+                break
+            try:
+                dst.sendall(data)
+            except OSError:
+                break
+        if not link.cutting:
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        for s in self._sockets:
+            with contextlib.suppress(OSError):
+                s.close()
+        for t in self._threads:
+            t.join(timeout=2)
+
+
+class _Link:
+    """One client connection through the proxy and its server connection."""
+
+    def __init__(self, client: socket.socket, server: socket.socket) -> None:
+        self.client = client
+        self.server = server
+        self.cutting = False
+        self.answered = threading.Event()
+
+    def close(self) -> None:
+        for s in (self.client, self.server):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                s.close()
+
+
+# ------------------------------------------------------------------- fixtures
+# Import these into a test module (``from _tx_support import _other_engine``):
+# pytest finds them under their ``name=``.
+
+
+@pytest.fixture(scope="module", name="second_databases")
+def _second_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondDatabases]:
+    dbs = SecondDatabases(tmp_path_factory.mktemp("second"))
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(name="other_engine")
+def _other_engine(second_databases: SecondDatabases, backend_name: str, db_url: str,
+                  engine: Engine) -> Iterator[Engine]:
+    """An Engine on a second database of this test's backend; emptied afterwards."""
+    eng = second_databases.engine(backend_name, db_url)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        meta = sa.MetaData()
+        with eng.begin() as conn:
+            conn.execution_options(**INTERNAL)
+            meta.reflect(conn)
+            meta.drop_all(conn)
+        eng.dispose()
