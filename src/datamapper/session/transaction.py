@@ -193,6 +193,14 @@ class SessionTransaction:
                     conn = conn.execution_options(**execution_options)
                 try:
                     trans = conn.begin_twophase() if session.twophase else conn.begin()
+                except NotImplementedError:
+                    conn.close()
+                    raise InvalidRequestError(
+                        f"Can't begin a two-phase transaction on {conn.dialect.name}: the "
+                        "database has no two-phase commit; create the Session with "
+                        "twophase=False (or bind these classes to a PostgreSQL or MySQL/"
+                        "MariaDB database)"
+                    ) from None
                 except BaseException:
                     conn.close()
                     raise
@@ -260,7 +268,12 @@ class SessionTransaction:
                     if not entry.external:
                         entry.trans.prepare()
             except BaseException:
-                self.rollback()
+                # roll every database back (prepared ones with ROLLBACK PREPARED /
+                # XA ROLLBACK); the prepare error is the one to report
+                try:
+                    self.rollback()
+                except BaseException:
+                    pass
                 raise
         self._state = PREPARED
 
@@ -403,13 +416,28 @@ class SessionTransaction:
         self._release_connections()
 
     def _rollback_impl(self) -> None:
+        """Roll back every connection of this level; one that fails does not stop
+        the others (a connection of ours whose rollback failed is discarded, not
+        returned to the pool); the first error is raised at the end."""
+        first: BaseException | None = None
         try:
             for entry in self._unique_entries():
-                if entry.trans is not None and entry.trans.is_active:
+                if entry.trans is None or not entry.trans.is_active:
+                    continue
+                try:
                     entry.trans.rollback()
+                except BaseException as e:
+                    first = first or e
+                    if self._parent is None and entry.close_conn:
+                        try:
+                            entry.conn.invalidate()
+                        except BaseException:
+                            pass
         finally:
             if self._is_real:
                 self.session._fire("after_rollback", self.session)
+        if first is not None:
+            raise first
 
     def _merge_snapshot_into(self, other: SessionTransaction) -> None:
         other._new.update(self._new)
