@@ -16,7 +16,12 @@ from typing import Any, NamedTuple
 from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError
 from ..mapping.attributes import QueryableAttribute
-from ..mapping.mapper import Mapper, instrumentation_hooks, uninstrumentation_hooks
+from ..mapping.mapper import (
+    Mapper,
+    configure_mappers,
+    instrumentation_hooks,
+    uninstrumentation_hooks,
+)
 from .state import STATE_ATTR, InstanceState, _sessions, detached_error, instance_state
 
 PASSIVE_OFF = False
@@ -240,6 +245,8 @@ def instrument(mapper: Mapper) -> None:
     dispatch = mapper.dispatch
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        if not mapper.configured:
+            configure_mappers()  # backrefs must exist before the first attribute is set
         if "init" in dispatch.active or "init_failure" in dispatch.active:
             instance_state(self)
             dispatch.fire("init", self, args, kwargs)

@@ -795,8 +795,12 @@ class Session:
                 f"Can't delete {describe(instance)}: it is not persisted "
                 f"({_lifecycle(state)}); use session.expunge() to remove a pending object"
             )
+        if state.session_id != self.hash_key and not state._deleted:
+            self._update_impl(state, instance)
+        with self.no_autoflush:  # loading children must not flush half-made changes
+            cascaded = list(cascade_iterator("delete", state, instance))
         self._delete_impl(state, instance, head=True)
-        for child_state, child in list(cascade_iterator("delete", state, instance)):
+        for child_state, child in cascaded:
             if child_state.key is None:
                 if child_state.session_id == self.hash_key:
                     self._expunge_state(child_state)
@@ -807,7 +811,9 @@ class Session:
         """A flush found ``state`` removed from its delete-orphan parent: delete it."""
         obj = state.strong_obj()
         self._delete_impl(state, obj, head=False)
-        for child_state, child in list(cascade_iterator("delete", state, obj)):
+        with self.no_autoflush:
+            cascaded = list(cascade_iterator("delete", state, obj))
+        for child_state, child in cascaded:
             if child_state.key is not None:
                 self._delete_impl(child_state, child, head=False)
 
