@@ -17,6 +17,17 @@ from typing import Any
 from .state import InstanceState
 
 
+class _KeyRef(weakref.ref):  # type: ignore[type-arg]  # ref to an object of any class
+    """A weak reference that carries the identity key it is filed under.
+
+    Like ``weakref.KeyedRef`` but without its Python-level ``__new__`` and
+    ``__init__``: creating one is a C call plus one slot store.
+    """
+
+    __slots__ = ("key",)
+    key: tuple[Any, ...]
+
+
 class IdentityMap:
     """Dict-like view ``key -> object`` over the session's persistent states."""
 
@@ -43,7 +54,8 @@ class IdentityMap:
         key = state.key
         assert key is not None
         if self.weak:
-            state.obj = weakref.KeyedRef(obj, self._gone, key)
+            state.obj = ref = _KeyRef(obj, self._gone)
+            ref.key = key
         else:
             state._strong = obj
         self._dict[key] = state
@@ -58,7 +70,7 @@ class IdentityMap:
         if key is not None and self._dict.get(key) is state:
             del self._dict[key]
         self._modified.discard(state)
-        if self.weak and isinstance(state.obj, weakref.KeyedRef):
+        if self.weak and isinstance(state.obj, _KeyRef):
             obj = state.obj()
             state.obj = weakref.ref(obj) if obj is not None else state.obj
 

@@ -25,9 +25,11 @@ _sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 class InstanceState:
     """What the ORM knows about one mapped object."""
 
+    # No __weakref__ slot: nothing refers to states weakly, and every slot is 8 bytes
+    # on each of possibly millions of loaded objects.
     __slots__ = (
-        "obj", "mapper", "key", "session_id", "committed_state", "expired_attributes",
-        "modified", "_strong", "_deleted", "insert_order", "_extra", "__weakref__",
+        "obj", "mapper", "key", "session_id", "_committed", "expired_attributes",
+        "modified", "_strong", "_deleted", "insert_order", "_extra",
     )
 
     def __init__(self, obj: Any, mapper: Any) -> None:
@@ -35,8 +37,9 @@ class InstanceState:
         self.mapper = mapper
         self.key: tuple[Any, ...] | None = None
         self.session_id: int | None = None
-        # original values of attributes changed since load/flush; NO_VALUE = unknown
-        self.committed_state: dict[str, Any] = {}
+        # original values of attributes changed since load/flush; NO_VALUE = unknown.
+        # Created on first use (see ``committed_state``): most loaded objects never change.
+        self._committed: dict[str, Any] | None = None
         # names of attributes to load on next access; a shared frozenset when all expired
         self.expired_attributes: Any = _EMPTY
         self.modified = False
@@ -44,6 +47,18 @@ class InstanceState:
         self._deleted = False
         self.insert_order = 0
         self._extra: dict[str, Any] | None = None
+
+    @property
+    def committed_state(self) -> dict[str, Any]:
+        """Original values of the attributes changed since load or flush (NO_VALUE: unknown)."""
+        cs = self._committed
+        if cs is None:
+            cs = self._committed = {}
+        return cs
+
+    @committed_state.setter
+    def committed_state(self, value: dict[str, Any]) -> None:
+        self._committed = value
 
     # -- lifecycle, computed -------------------------------------------------
     @property
@@ -130,10 +145,11 @@ class InstanceState:
 
     @property
     def unmodified(self) -> set[str]:
-        return set(self.mapper._expire_keys) - set(self.committed_state)
+        return set(self.mapper._expire_keys) - set(self._committed or ())
 
     def unmodified_intersection(self, keys: Iterable[str]) -> set[str]:
-        return {k for k in keys if k not in self.committed_state}
+        cs = self._committed or {}
+        return {k for k in keys if k not in cs}
 
     @property
     def attrs(self) -> _AttrsView:
@@ -174,7 +190,7 @@ class InstanceState:
             for k in mapper._expire_keys:
                 d.pop(k, None)
             self.expired_attributes = mapper._expire_keys
-            self.committed_state = {}
+            self._committed = None
             if self.modified:
                 self.modified = False
                 self._drop_modified()
@@ -202,7 +218,7 @@ class InstanceState:
 
     def commit_all(self) -> None:
         """The object's current values are now what the database holds."""
-        self.committed_state = {}
+        self._committed = None
         self.modified = False
 
     def loaded(self, keys: Iterable[str]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.sql import Select
 
+from ..instance.identity import _KeyRef
 from ..instance.state import STATE_ATTR, InstanceState
 from ..mapping.mapper import Mapper
 
@@ -43,6 +44,32 @@ class EntityLoader:
         # attributes not in this load stay unloaded (expired) on new objects
         self.unloaded = mapper._expire_keys.difference(self.keys) - _relationship_keys(mapper)
         self.deferred = frozenset(self.unloaded & mapper._deferred_keys)
+        self.direct_set = _direct_set_ok(mapper.class_, self.keys)
+
+
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+
+
+def _direct_set_ok(cls: type, keys: Iterable[str]) -> bool:
+    """Whether ``object.__setattr__(obj, key, v)`` stores exactly what
+    ``obj.__dict__[key] = v`` would for each of ``keys`` (and the state key).
+
+    True for ordinary classes: no data descriptor (property, slot) shadows those
+    names and no base is a C type with its own ``__setattr__``.  Storing through
+    ``object.__setattr__`` lets CPython keep the values in the instance's compact
+    inline storage instead of materializing a ``__dict__`` per loaded object.
+    """
+    mro = cls.__mro__
+    if any(not (k.__flags__ & _HEAPTYPE) for k in mro[:-1]):
+        return False
+    for name in (*keys, STATE_ATTR):
+        for klass in mro:
+            if name in klass.__dict__:
+                attr = type(klass.__dict__[name])
+                if hasattr(attr, "__set__") or hasattr(attr, "__delete__"):
+                    return False
+                break
+    return True
 
 
 def _relationship_keys(mapper: Mapper) -> frozenset[str]:
@@ -59,16 +86,20 @@ def instances(
     """One object per row (None where the row's key is all NULL)."""
     mapper = loader.mapper
     imap = session._identity_map
-    imap_get = imap._dict.get
     imap_dict = imap._dict
+    imap_get = imap_dict.get
     weak = imap.weak
     gone: Any = imap._gone if weak else None
-    KeyedRef = weakref.KeyedRef  # noqa: N806
+    key_ref = _KeyRef
+    plain_ref = weakref.ref
     cls = mapper.class_
     new_obj: Any = cls.__new__
+    new_state = _new_state
+    state_cls = InstanceState
     keys = loader.keys
     offset = loader.offset
     width = loader.width
+    end = offset + width
     pkpos = loader.pk_positions
     single = len(pkpos) == 1
     p0 = pkpos[0]
@@ -77,6 +108,9 @@ def instances(
     dispatch = mapper.dispatch
     fire_load = "load" in dispatch
     always_refresh = mapper.always_refresh or populate_existing
+    # attribute stores straight into the instance (no __dict__ materialized) where the
+    # class allows it; see EntityLoader.direct_set
+    setattr_: Any = object.__setattr__ if loader.direct_set else None
     loaded_now: list[Any] = []
     out: list[Any] = []
     append = out.append
@@ -98,33 +132,37 @@ def instances(
             obj = state.obj()
             if obj is not None:
                 if always_refresh or state.expired_attributes:
-                    values = row if offset == 0 and width == len(row) else row[offset:offset + width]
+                    values = row if offset == 0 and width == len(row) else row[offset:end]
                     populate_state(state, obj, keys, values, overwrite=always_refresh)
                 append(obj)
                 continue
         obj = new_obj(cls)
-        d = obj.__dict__
-        if offset == 0 and width == len(row):
-            d.update(zip(keys, row))
+        if setattr_ is not None:
+            for k, v in zip(keys, row[offset:end] if offset else row):
+                setattr_(obj, k, v)
         else:
-            d.update(zip(keys, row[offset:offset + width]))
-        state = _new_state(InstanceState)
+            obj.__dict__.update(zip(keys, row[offset:end] if offset else row))
+        state = new_state(state_cls)
         state.mapper = mapper
         state.key = key
         state.session_id = sid
-        state.committed_state = {}
+        state._committed = None
         state.expired_attributes = unloaded
         state.modified = False
         state._deleted = False
         state.insert_order = 0
         state._extra = None
         if weak:
-            state.obj = KeyedRef(obj, gone, key)
+            state.obj = ref = key_ref(obj, gone)
+            ref.key = key
             state._strong = None
         else:
-            state.obj = weakref.ref(obj)
+            state.obj = plain_ref(obj)
             state._strong = obj
-        d[STATE_ATTR] = state
+        if setattr_ is not None:
+            setattr_(obj, STATE_ATTR, state)
+        else:
+            obj.__dict__[STATE_ATTR] = state
         imap_dict[key] = state
         if fire_load:
             loaded_now.append(obj)
@@ -146,7 +184,7 @@ def populate_state(
     Attributes with unflushed changes are never overwritten.
     """
     d = obj.__dict__
-    cs = state.committed_state
+    cs = state._committed or {}
     if overwrite:
         # populate_existing: the database wins, unflushed changes are discarded
         for k, v in zip(keys, values, strict=False):

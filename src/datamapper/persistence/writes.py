@@ -10,6 +10,7 @@ objects' ``__dict__``.  Attributes whose final value only the database knows
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -68,6 +69,18 @@ class _TablePlan:
         self.where = and_(*[c == bindparam(PK_PREFIX + c.key) for c in self.pk])
         if self.version_col is not None:
             self.where = and_(self.where, self.version_col == bindparam(VERSION_PARAM))
+        # fast paths of the record builders
+        self.pk_params = [PK_PREFIX + ck for ck in self.pk_colkeys]
+        # attr key -> (column position, column key), for the changed-attribute scan
+        self.attr_pos = {ak: (i, ck) for i, (ak, ck, _c, _p, _d) in enumerate(self.cols)}
+        nonpk = [(ak, ck) for ak, ck, _c, is_pk, _d in self.cols if not is_pk]
+        self.nonpk_colkeys = tuple(ck for _a, ck in nonpk)
+        # every non-key attribute at once; KeyError when one has no value
+        self.nonpk_getter: Any = (
+            operator.itemgetter(*[ak for ak, _c in nonpk]) if len(nonpk) > 1 else None
+        )
+        self.single_pk_attr = self.pk_keys[0] if len(self.pk_keys) == 1 and len(
+            [c for c in self.cols if c[3]]) == 1 else None
         self.update_stmt = table.update().where(self.where)
         self.delete_stmt = table.delete().where(self.where)
         self.insert_stmt = table.insert()
@@ -93,8 +106,27 @@ def insert_states(
     groups = {}
     version_key = plan.version_key
     zero_guard = _zero_becomes_autoincrement(conn, plan)
+    fast = plan.nonpk_getter is not None and plan.single_pk_attr is not None
+    fast_key = (plan.nonpk_colkeys, None)
+    nonpk_getter = plan.nonpk_getter
+    nonpk_colkeys = plan.nonpk_colkeys
+    pk_attr = plan.single_pk_attr
+    plain = _PLAIN
+    fast_group: list[tuple[InstanceState, dict[str, Any], dict[str, Any] | None]] | None = None
     for state in states:
-        d = state.strong_obj().__dict__
+        obj = state.obj()
+        d = (obj if obj is not None else state.strong_obj()).__dict__
+        if fast and version_key is None and zero_guard is None and d.get(pk_attr) is None:
+            # the common shape: a generated key and a plain value for every other column
+            try:
+                vals = nonpk_getter(d)
+            except KeyError:
+                vals = None
+            if vals is not None and plain.issuperset(map(type, vals)):
+                if fast_group is None:
+                    fast_group = groups.setdefault(fast_key, [])
+                fast_group.append((state, dict(zip(nonpk_colkeys, vals)), None))
+                continue
         if zero_guard is not None and d.get(zero_guard) == 0 and d.get(zero_guard) is not False:
             raise FlushError(
                 f"Can't INSERT {describe(state.obj())} with {zero_guard}=0: MySQL/MariaDB store "
@@ -215,28 +247,35 @@ def _insert_returning(
     if sortable and dialect.name != "sqlite":
         stmt = plan.insert_stmt.returning(col, sort_by_parameter_order=True)
         result = conn.execute(stmt, params_list)
-        keys = [r[0] for r in result.all()]
+        keys = result.scalars().all()
     else:
         stmt = plan.insert_stmt.returning(col)
         result = conn.execute(stmt, params_list)
-        keys = sorted(r[0] for r in result.all())
+        keys = sorted(result.scalars().all())
     if len(keys) != len(rows):
         raise FlushError(
             f"Can't match generated keys to rows for table {plan.table.name!r}: "
             f"{len(rows)} rows inserted but {len(keys)} keys returned"
         )
     prefetch = result.prefetch_cols()
-    compiled = result.context.compiled_parameters if prefetch else None
     ak = plan.col_to_attr[col.key]
+    if not prefetch:
+        for (state, _p, _e), key in zip(rows, keys, strict=True):
+            obj = state.obj()
+            (obj if obj is not None else state.strong_obj()).__dict__[ak] = key
+        if to_expire:
+            for state, _p, _e in rows:
+                expire[state] = to_expire
+        return
+    compiled = result.context.compiled_parameters
     for i, (state, _p, _e) in enumerate(rows):
         d = state.strong_obj().__dict__
         d[ak] = keys[i]
-        if compiled is not None and prefetch:
-            cp = compiled[i]
-            for c in prefetch:
-                a = plan.col_to_attr.get(c.key)
-                if a is not None:
-                    d[a] = cp[c.key]
+        cp = compiled[i]
+        for c in prefetch:
+            a = plan.col_to_attr.get(c.key)
+            if a is not None:
+                d[a] = cp[c.key]
         if to_expire:
             expire[state] = to_expire
 
@@ -275,32 +314,45 @@ def changed_params(
     cs = state.committed_state
     if not cs:
         return None
-    d = state.strong_obj().__dict__
-    params: dict[str, Any] = {}
-    exprs: dict[str, Any] | None = None
-    for attr_key, col_key, _col, _is_pk, _hd in plan.cols:
-        if attr_key not in cs:
+    obj = state.obj()
+    d = (obj if obj is not None else state.strong_obj()).__dict__
+    attr_pos = plan.attr_pos
+    # changed columns, in table-plan order so that equal change sets give equal statements
+    changed: list[tuple[int, str, Any]] = []
+    for attr_key, original in cs.items():
+        pos = attr_pos.get(attr_key)
+        if pos is None:
             continue
-        original = cs[attr_key]
         current = d.get(attr_key, NO_VALUE)
         if current is NO_VALUE:
             current = None
-        elif original is not NO_VALUE and values_equal(current, original):
+        elif original is not NO_VALUE and (current is original or values_equal(current, original)):
             continue
-        if _is_sql(current):
+        changed.append((pos[0], pos[1], current))
+    if not changed:
+        return None
+    if len(changed) > 1:
+        changed.sort(key=_first)
+    params: dict[str, Any] = {}
+    exprs: dict[str, Any] | None = None
+    for _i, col_key, current in changed:
+        if current.__class__ not in _PLAIN and _is_sql(current):
             if exprs is None:
                 exprs = {}
             exprs[col_key] = current
-            continue
-        params[col_key] = current
-    if not params and not exprs:
-        return None
+        else:
+            params[col_key] = current
     # the row is found by its identity: the key it was loaded or flushed with
-    ident = state.key[1] if state.key is not None else None
-    where: dict[str, Any] = {}
-    for i, (ak, ck) in enumerate(zip(plan.pk_keys, plan.pk_colkeys, strict=True)):
-        where[PK_PREFIX + ck] = ident[i] if ident is not None else d.get(ak)
+    key = state.key
+    if key is not None:
+        where = dict(zip(plan.pk_params, key[1], strict=True))
+    else:
+        where = {p: d.get(ak) for p, ak in zip(plan.pk_params, plan.pk_keys, strict=True)}
     return params, exprs, where
+
+
+def _first(item: tuple[int, str, Any]) -> int:
+    return item[0]
 
 
 def update_states(
@@ -401,18 +453,27 @@ def delete_states(
 ) -> None:
     """DELETE the rows of ``states`` in one executemany, checking the row count."""
     plan = table_plan(mapper)
-    params_list = []
-    for state in states:
-        d = state.strong_obj().__dict__
-        cs = state.committed_state
-        p: dict[str, Any] = {}
-        ident = state.key[1] if state.key is not None else None
-        for i, (ak, ck) in enumerate(zip(plan.pk_keys, plan.pk_colkeys, strict=True)):
-            p[PK_PREFIX + ck] = ident[i] if ident is not None else d.get(ak)
-        if plan.version_key is not None:
-            old = cs.get(plan.version_key, NO_VALUE)
-            p[VERSION_PARAM] = old if old is not NO_VALUE else d.get(plan.version_key)
-        params_list.append(p)
+    params_list: list[dict[str, Any]] = []
+    pk_params = plan.pk_params
+    version_key = plan.version_key
+    if version_key is None and len(pk_params) == 1:
+        # the common shape: one key column, no version counter, keys known
+        param = pk_params[0]
+        keyed = [state.key for state in states]
+        if None not in keyed:
+            params_list = [{param: key[1][0]} for key in keyed]  # type: ignore[index]
+    if not params_list:
+        for state in states:
+            d = state.strong_obj().__dict__
+            key = state.key
+            if key is not None:
+                p = dict(zip(pk_params, key[1], strict=True))
+            else:
+                p = {pp: d.get(ak) for pp, ak in zip(pk_params, plan.pk_keys, strict=True)}
+            if version_key is not None:
+                old = state.committed_state.get(version_key, NO_VALUE)
+                p[VERSION_PARAM] = old if old is not NO_VALUE else d.get(version_key)
+            params_list.append(p)
     if not params_list:
         return
     sane_multi = conn.dialect.supports_sane_multi_rowcount
