@@ -23,6 +23,7 @@ import contextlib
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -78,11 +79,19 @@ def open_transactions(engine: Engine) -> int:
 
 
 def assert_released(*engines: Engine) -> None:
-    """Every connection is back in its pool and no transaction is left open."""
+    """Every connection is back in its pool and no transaction is left open.
+
+    MariaDB may list a transaction that a deadlock ended for a moment after its
+    ROLLBACK has returned, so the server check polls briefly (bounded)."""
     for eng in engines:
         out = eng.pool.checkedout()  # type: ignore[attr-defined]
         assert out == 0, f"{out} connection(s) of {eng.url} still checked out"
-        assert open_transactions(eng) == 0, f"a transaction is still open on {eng.url}"
+        for _ in range(60):
+            if open_transactions(eng) == 0:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"a transaction is still open on {eng.url}")
 
 
 def prepared_transactions(engine: Engine) -> list[str]:
@@ -122,18 +131,60 @@ def kill_connection(engine: Engine, conn: sa.Connection) -> None:
         return
     if name == "postgresql":
         target = raw.info.backend_pid
-        sql = f"SELECT pg_terminate_backend({int(target)})"
+        # the timeout makes it wait until the backend is gone
+        sql = f"SELECT pg_terminate_backend({int(target)}, 5000)"
+        gone = f"SELECT count(*) FROM pg_stat_activity WHERE pid = {int(target)}"
     else:
         target = raw.thread_id()
         sql = f"KILL CONNECTION {int(target)}"
+        gone = f"SELECT count(*) FROM information_schema.processlist WHERE id = {int(target)}"
     admin = sa.create_engine(engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
                              connect_args=_server_connect_args(
                                  "postgresql" if name == "postgresql" else "mysql"))
     try:
         with admin.connect() as other:
             other.exec_driver_sql(sql)
+            for _ in range(100):  # bounded: at most ~5 s
+                if not other.exec_driver_sql(gone).scalar():
+                    break
+                time.sleep(0.05)
     finally:
         admin.dispose()
+
+
+def wait_for_lock_wait(engine: Engine, timeout: float = 5.0) -> bool:
+    """Poll until some connection of this test's database waits for a row lock."""
+    name = engine.dialect.name
+    if name == "postgresql":
+        sql = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+               "AND wait_event_type = 'Lock'")
+    else:
+        # (information_schema.innodb_trx is a cache refreshed every 0.1 s at most;
+        # the process list is live)
+        sql = ("SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() "
+               "AND command = 'Query' AND id <> CONNECTION_ID() "
+               "AND (LOCATE('lock', state) > 0 OR state = 'Updating')")
+    admin = sa.create_engine(engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
+                             connect_args=_server_connect_args(
+                                 "postgresql" if name == "postgresql" else "mysql"))
+    try:
+        with admin.connect() as conn:
+            for _ in range(int(timeout / 0.05)):
+                if conn.exec_driver_sql(sql).scalar():
+                    return True
+                time.sleep(0.05)
+        return False
+    finally:
+        admin.dispose()
+
+
+def lock_timeout_args(backend: str, seconds: int = 1) -> dict[str, Any]:
+    """connect_args that make a row-lock wait give up after ``seconds``."""
+    if backend == "postgresql":
+        return {"options": f"-c lock_timeout={seconds * 1000}"}
+    if backend == "mysql":
+        return {"init_command": f"SET SESSION innodb_lock_wait_timeout = {seconds}"}
+    return {}
 
 
 class SecondDatabases:
@@ -253,8 +304,8 @@ class CommitCutter:
                 with contextlib.suppress(OSError):
                     dst.sendall(data)
                 link.answered.wait(timeout=5)
-                link.close()
                 self.cut.set()
+                link.close()
                 break
             if not upstream and link.cutting:
                 link.answered.set()

@@ -147,9 +147,9 @@ class SessionTransaction:
             if self._rollback_exception is not None:
                 raise PendingRollbackError(
                     "This Session's transaction has been rolled back due to a previous "
-                    "exception during flush; to begin a new transaction with this Session, "
-                    "first call session.rollback(). Original exception was: "
-                    f"{self._rollback_exception}",
+                    "exception (during flush, or one that ended the database transaction); "
+                    "to begin a new transaction with this Session, first call "
+                    f"session.rollback(). Original exception was: {self._rollback_exception}",
                     code="7s2a",
                 )
             raise PendingRollbackError(
@@ -310,11 +310,13 @@ class SessionTransaction:
                     what = ("The connection was lost while COMMIT was in flight: the "
                             "database may or may not have committed this transaction"
                             if lost else "COMMIT failed on one of several databases")
-                    raise CommitOutcomeUnknownError(
+                    unknown = CommitOutcomeUnknownError(
                         f"{what} ({done}); the outcome is unknown. datamapper will not "
                         "retry the COMMIT or replay the flush; check the data, then call "
                         f"session.rollback() to go on. Original error: {e.orig}",
-                        e.orig) from e
+                        e.orig)
+                    self._rollback_exception = unknown
+                    raise unknown from e
                 raise
 
     def _unique_entries(self) -> list[_ConnEntry]:
@@ -359,8 +361,9 @@ class SessionTransaction:
         root = self._root()
         if killer is not None and not root._failed_root:
             root._fail(killer)
-        elif not root._failed_root:
-            boundary._restore_snapshot(dirty_only=boundary.nested)
+        else:
+            # (after a failure this also discards what was added since)
+            boundary._restore_snapshot(dirty_only=boundary.nested and not root._failed_root)
             if boundary is root and boundary is not self:
                 # the whole transaction is gone: give its connections back now
                 root._release_connections()
@@ -589,23 +592,48 @@ class SessionTransaction:
         return f"<SessionTransaction {kind} {self._state.value}>"
 
 
-_KILLER_CODES = {"mysql": {1213, 1205}, "mariadb": {1213, 1205}}
+_DEADLOCK = 1213
+_LOCK_WAIT_TIMEOUT = 1205
+
+
+def _mysql_code(exc: BaseException) -> int | None:
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return None
+    args = getattr(exc.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def _rolls_back_on_timeout(conn: Connection) -> bool:
+    """``@@innodb_rollback_on_timeout`` of a MySQL/MariaDB connection (cached per
+    DBAPI connection; off when it can't be read)."""
+    info = conn.info
+    cached = info.get("_dm_rollback_on_timeout")
+    if cached is None:
+        try:
+            value = conn.exec_driver_sql("SELECT @@innodb_rollback_on_timeout").scalar()
+            cached = bool(int(value or 0))
+        except Exception:
+            cached = False
+        info["_dm_rollback_on_timeout"] = cached
+    return bool(cached)
 
 
 def _is_transaction_killer(session: Any, exc: BaseException) -> bool:
-    """True for errors after which the server has ended the whole transaction.
-
-    On MariaDB/MySQL a deadlock (1213) or, with innodb_rollback_on_timeout, a
-    lock-wait timeout (1205) rolls back everything, savepoints included.
-    """
-    if not isinstance(exc, DBAPIError) or exc.orig is None:
+    """True for errors after which a MySQL/MariaDB server has ended the whole
+    transaction, savepoints included: a deadlock (1213) always, a lock-wait
+    timeout (1205) when the server runs with ``innodb_rollback_on_timeout``."""
+    code = _mysql_code(exc)
+    if code not in (_DEADLOCK, _LOCK_WAIT_TIMEOUT):
         return False
-    args = getattr(exc.orig, "args", ())
-    code = args[0] if args and isinstance(args[0], int) else None
-    if code is None:
+    root = session.get_transaction()
+    if root is None:
         return False
-    for entry_dialect in session._dialects_in_use():
-        if code in _KILLER_CODES.get(entry_dialect, set()):
+    for entry in root._unique_entries():
+        if entry.conn.dialect.name not in ("mysql", "mariadb"):
+            continue
+        if code == _DEADLOCK:
+            return True
+        if not entry.conn.invalidated and _rolls_back_on_timeout(entry.conn):
             return True
     return False
 
