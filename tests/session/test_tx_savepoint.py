@@ -126,14 +126,21 @@ def test_savepoints_nest_to_any_depth_and_roll_back_one_level(session, User, rea
 
 
 def test_middle_savepoint_rollback_discards_inner_ones(session, User, read_rows):
-    session.add(User(id=1, name="outer"))
+    outer = User(id=1, name="outer")
+    session.add(outer)
     middle = session.begin_nested()
-    session.add(User(id=2, name="middle"))
+    mid = User(id=2, name="middle")
+    session.add(mid)
     session.begin_nested()
-    session.add(User(id=3, name="inner"))
+    inner = User(id=3, name="inner")
+    session.add(inner)
+    session.delete(outer)
     session.flush()
     middle.rollback()  # closes the inner savepoint too
     assert not session.in_nested_transaction()
+    # what the inner savepoint did is undone in the session as well
+    assert inspect(inner).transient and inspect(mid).transient
+    assert inspect(outer).persistent and outer in session
     session.add(User(id=4, name="after"))
     session.commit()
     assert read_rows(User.__table__) == [(1, "outer", None), (4, "after", None)]
