@@ -23,6 +23,12 @@ _registries: weakref.WeakSet[registry] = weakref.WeakSet()
 def _default_constructor(self: Any, **kwargs: Any) -> None:
     """Set each keyword argument as an attribute; unknown names raise TypeError."""
     cls = type(self)
+    impls = getattr(cls.__dict__.get("_dm_mapper"), "_impls", None)
+    if impls is not None and all(k in impls for k in kwargs):
+        # every name is a mapped attribute: skip __setattr__'s lookup
+        for key, value in kwargs.items():
+            impls[key].set(self, value)
+        return
     for key in kwargs:
         if key.startswith("_") or not hasattr(cls, key):
             raise TypeError(

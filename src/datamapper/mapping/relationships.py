@@ -540,6 +540,14 @@ class RelationshipProperty(MapperProperty):
         Source is on the referenced ("parent" of the dependency) mapper, dest on the
         referring one.  Not used for many-to-many.
         """
+        cached: list[tuple[str, str]] | None = self.__dict__.get("_sync_keys")
+        if cached is None:
+            cached = self._sync_keys = self._compute_sync_keys()
+            self._src_keys = tuple(s for s, _d in cached)
+            self._dest_keys = tuple(d for _s, d in cached)
+        return cached
+
+    def _compute_sync_keys(self) -> list[tuple[str, str]]:
         if self.direction == ONETOMANY:
             src, dst = self.parent, self.mapper
         else:

@@ -10,6 +10,7 @@ pending/deleted collections) and the routing of SQL to binds.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import warnings
@@ -29,13 +30,13 @@ from sqlalchemy.sql.util import find_tables
 
 from .. import event
 from .._util import IdentitySet, describe
+from ..cascade import cascade_iterator
 from ..exc import (
     InvalidRequestError,
     ObjectDeletedError,
     UnboundExecutionError,
     UnmappedClassError,
 )
-from ..cascade import cascade_iterator
 from ..instance.attributes import get_state_history
 from ..instance.identity import IdentityMap
 from ..instance.state import InstanceState, _sessions, instance_state
@@ -49,6 +50,9 @@ from .bulk import bulk_delete, bulk_update
 from .transaction import ACTIVE, CLOSED, SessionTransaction
 
 log = logging.getLogger("datamapper.unitofwork")
+
+# flushes of more objects than this run with the cycle collector paused
+_GC_PAUSE_THRESHOLD = 1000
 
 SESSION_EVENTS = frozenset({
     "before_commit", "after_commit", "after_rollback", "after_soft_rollback",
@@ -950,10 +954,21 @@ class Session:
         if self._is_clean():
             return
         self._flushing = True
+        # A large flush allocates many short-lived, acyclic objects (parameter dicts,
+        # links, result rows); pausing the cycle collector for its duration saves the
+        # repeated full scans of every loaded object.  It is switched back on (and
+        # catches up) as soon as the flush ends, whatever the outcome.
+        pause_gc = gc.isenabled() and (
+            len(self._new) + len(self._identity_map._modified) + len(self._deleted)
+            > _GC_PAUSE_THRESHOLD)
+        if pause_gc:
+            gc.disable()
         try:
             self._flush(objects)
         finally:
             self._flushing = False
+            if pause_gc:
+                gc.enable()
 
     def _flush(self, objects: Iterable[Any] | None) -> None:
         if "before_flush" in self.dispatch.active:

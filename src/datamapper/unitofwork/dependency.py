@@ -26,7 +26,7 @@ from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Link:
     """The foreign-key attributes ``dest_keys`` of ``dest`` take ``src``'s ``src_keys``."""
 
@@ -179,16 +179,16 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
 
     def add_link(dest: InstanceState, src: InstanceState | None, prop: RelationshipProperty,
                  clear_only: bool = False) -> None:
-        pairs = prop.sync_keys()
-        dk = tuple(d for _s, d in pairs)
+        prop.sync_keys()
+        dk = prop._dest_keys
         per = links.get(dest)
         if per is None:
-            per = links[dest] = {}
+            links[dest] = {dk: Link(dest, src, prop._src_keys, dk, prop, prop.post_update)}
+            return
         existing = per.get(dk)
         if existing is not None and existing.src is not None and src is None:
             return  # a new parent wins over "lost the old one"
-        per[dk] = Link(dest, src, tuple(s for s, _d in pairs), dk, prop,
-                       post=prop.post_update)
+        per[dk] = Link(dest, src, prop._src_keys, dk, prop, prop.post_update)
 
     for state in (*new, *dirty):
         rels = relationships_of(state.mapper)
@@ -226,7 +226,7 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                 continue
             if direction == ONETOMANY:
                 for child in added:
-                    cst = _state(child)
+                    cst = child.__dict__.get(STATE_ATTR)
                     if cst is not None and cst.session_id == sid and cst not in deleting:
                         add_link(cst, state, prop)
                 if state.key is not None and _pk_changed(state):

@@ -180,11 +180,17 @@ class UOWTransaction:
                 for s in states:
                     dispatch.fire("before_insert", mapper, conn, s.strong_obj())
             pk_keys = mapper._pk_keys
-            for s in states:
-                d = s.strong_obj().__dict__
-                missing = [k for k in pk_keys if d.get(k) is None]
-                if missing:
-                    self.generated.append((s, missing))
+            if len(pk_keys) == 1:
+                k0 = pk_keys[0]
+                one = [k0]
+                self.generated.extend((s, one) for s in states
+                                      if s.strong_obj().__dict__.get(k0) is None)
+            else:
+                for s in states:
+                    d = s.strong_obj().__dict__
+                    missing = [k for k in pk_keys if d.get(k) is None]
+                    if missing:
+                        self.generated.append((s, missing))
             expire = insert_states(mapper, states, conn)
             self.expire.update(expire)
             self.inserted.extend(states)
