@@ -314,3 +314,31 @@ def engine_factory(
     yield _make
     for eng in made:
         eng.dispose()
+
+
+@pytest.fixture
+def make_session(engine: Engine) -> Iterator[Callable[..., Any]]:
+    """Factory for datamapper sessions bound to ``engine``; every one is closed at
+    teardown so that no open transaction blocks DROP TABLE on the servers."""
+    from datamapper import Session
+
+    made: list[Any] = []
+
+    def make(**kw: Any) -> Any:
+        kw.setdefault("bind", engine)
+        s = Session(**kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        try:
+            s.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def session(make_session: Callable[..., Any]) -> Any:
+    """A Session bound to ``engine``, closed at teardown."""
+    return make_session()

@@ -4,7 +4,7 @@ and sessions that are always closed before the engine drops its tables."""
 import pytest
 from sqlalchemy import Column, Integer, String
 
-from datamapper import Session, declarative_base
+from datamapper import declarative_base
 
 
 @pytest.fixture
@@ -23,27 +23,3 @@ def User(Base, engine):
     Base.metadata.create_all(engine)
     return User
 
-
-@pytest.fixture
-def make_session(engine):
-    """Factory for sessions bound to ``engine``; every one is closed at teardown
-    so that no open transaction blocks DROP TABLE on the servers."""
-    made = []
-
-    def make(**kw):
-        kw.setdefault("bind", engine)
-        s = Session(**kw)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        try:
-            s.close()
-        except Exception:
-            pass
-
-
-@pytest.fixture
-def session(make_session):
-    return make_session()

@@ -4,35 +4,13 @@ closed at teardown, and a User/Address model with a backref."""
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, String
 
-from datamapper import Session, declarative_base, relationship
+from datamapper import declarative_base, relationship
 
 
 @pytest.fixture
 def Base(metadata):
     return declarative_base(metadata=metadata)
 
-
-@pytest.fixture
-def make_session(engine):
-    made = []
-
-    def make(**kw):
-        kw.setdefault("bind", engine)
-        s = Session(**kw)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        try:
-            s.close()
-        except Exception:
-            pass
-
-
-@pytest.fixture
-def session(make_session):
-    return make_session()
 
 
 @pytest.fixture

@@ -290,3 +290,27 @@ def test_rollback_restores_parent_collection_state(models, session):
     session.flush()
     session.rollback()
     assert [a.email for a in u.addresses] == ["a"]
+
+
+def test_query_join_along_many_to_many(Base, engine, make_session):
+    from sqlalchemy import Table
+    Table("bt", Base.metadata, Column("b_id", ForeignKey("books.id"), primary_key=True),
+          Column("a_id", ForeignKey("authors.id"), primary_key=True))
+
+    class Book(Base):
+        __tablename__ = "books"
+        id = Column(Integer, primary_key=True)
+        title = Column(String(10))
+        authors = relationship("Author", secondary="bt")
+
+    class Author(Base):
+        __tablename__ = "authors"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(10))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Book(title="b1", authors=[Author(name="x")]), Book(title="b2")])
+    s.commit()
+    rows = s.query(Book).join(Book.authors).filter(Author.name == "x").all()
+    assert [b.title for b in rows] == ["b1"]

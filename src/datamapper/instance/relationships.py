@@ -185,17 +185,7 @@ class ScalarObjectImpl(_RelImpl):
             value = dispatch.fire_retval("set", value, obj, old, self.attr)
         if old is value and key in d:
             return
-        if state.key is None and state._extra is None:
-            d[key] = value
-            state.modified = True
-        else:
-            cs = state.committed_state
-            if key not in cs:
-                cs[key] = old
-            d[key] = value
-            if state.expired_attributes and key in state.expired_attributes:
-                state.loaded((key,))
-            state.modified_event(obj)
+        self._assign(state, obj, value, old)
         if self.reverse:
             for rkey, _rcoll in self.reverse:
                 if old is not None and old is not NO_VALUE:

@@ -160,7 +160,14 @@ class Query:
              full: bool = False, **kw: Any) -> Query:
         q = self._clone()
         dest, on = self._join_target(target, onclause)
-        q._joins.append((dest, on, isouter))
+        if isinstance(on, tuple) and len(on) == 2:
+            # many-to-many: through the secondary table, then to the target
+            rel: Any = on
+            secondary = _secondary_of(rel[0], rel[1], dest)
+            q._joins.append((secondary, rel[0], isouter))
+            q._joins.append((dest, rel[1], isouter))
+        else:
+            q._joins.append((dest, on, isouter))
         m = mapper_of(dest) if isinstance(dest, type) else None
         if m is not None:
             q._joinpoint = m
@@ -479,3 +486,16 @@ def _deprecated(old: str, new: str) -> None:
 
 def is_sql(value: Any) -> bool:
     return isinstance(value, ColumnElement)
+
+
+def _secondary_of(primaryjoin: Any, secondaryjoin: Any, dest: Any) -> Any:
+    """The table both join conditions of a many-to-many relationship share."""
+    from sqlalchemy.sql.util import find_tables
+
+    m = mapper_of(dest) if isinstance(dest, type) else None
+    target = m.local_table if m is not None else dest
+    pj = find_tables(primaryjoin, check_columns=True)
+    sj = find_tables(secondaryjoin, check_columns=True)
+    shared = [t for t in pj if t in sj
+              and t is not target]
+    return shared[0]
