@@ -70,9 +70,9 @@ class IdentityMap:
         if key is not None and self._dict.get(key) is state:
             del self._dict[key]
         self._modified.discard(state)
-        if self.weak and isinstance(state.obj, _KeyRef):
-            obj = state.obj()
-            state.obj = weakref.ref(obj) if obj is not None else state.obj
+        # state.obj may stay a _KeyRef: its callback removes an entry only while that
+        # entry's state still holds this very reference (add() gives a re-added state
+        # a new one), so after discard it is a plain weak reference in effect.
 
     def get_state(self, key: tuple[Any, ...]) -> InstanceState | None:
         st = self._dict.get(key)

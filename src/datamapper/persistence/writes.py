@@ -71,8 +71,10 @@ class _TablePlan:
             self.where = and_(self.where, self.version_col == bindparam(VERSION_PARAM))
         # fast paths of the record builders
         self.pk_params = [PK_PREFIX + ck for ck in self.pk_colkeys]
-        # attr key -> (column position, column key), for the changed-attribute scan
-        self.attr_pos = {ak: (i, ck) for i, (ak, ck, _c, _p, _d) in enumerate(self.cols)}
+        # attr key -> ((column position, column key), ...), for the changed-attribute scan
+        self.attr_pos: dict[str, tuple[tuple[int, str], ...]] = {}
+        for i, (ak, ck, _c, _p, _d) in enumerate(self.cols):
+            self.attr_pos[ak] = (*self.attr_pos.get(ak, ()), (i, ck))
         nonpk = [(ak, ck) for ak, ck, _c, is_pk, _d in self.cols if not is_pk]
         self.nonpk_colkeys = tuple(ck for _a, ck in nonpk)
         # every non-key attribute at once; KeyError when one has no value
@@ -311,14 +313,17 @@ def changed_params(
     mapper: Mapper, state: InstanceState, plan: _TablePlan
 ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]] | None:
     """The SET values and the WHERE key of a dirty state, or None if nothing changed."""
-    cs = state.committed_state
+    cs = state._committed
     if not cs:
         return None
     obj = state.obj()
     d = (obj if obj is not None else state.strong_obj()).__dict__
     attr_pos = plan.attr_pos
-    # changed columns, in table-plan order so that equal change sets give equal statements
-    changed: list[tuple[int, str, Any]] = []
+    params: dict[str, Any] = {}
+    exprs: dict[str, Any] | None = None
+    last = -1
+    in_order = True
+    # only the changed attributes are looked at
     for attr_key, original in cs.items():
         pos = attr_pos.get(attr_key)
         if pos is None:
@@ -328,31 +333,37 @@ def changed_params(
             current = None
         elif original is not NO_VALUE and (current is original or values_equal(current, original)):
             continue
-        changed.append((pos[0], pos[1], current))
-    if not changed:
+        for i, col_key in pos:
+            if i < last:
+                in_order = False
+            last = i
+            if current.__class__ not in _PLAIN and _is_sql(current):
+                if exprs is None:
+                    exprs = {}
+                exprs[col_key] = current
+            else:
+                params[col_key] = current
+    if not params and not exprs:
         return None
-    if len(changed) > 1:
-        changed.sort(key=_first)
-    params: dict[str, Any] = {}
-    exprs: dict[str, Any] | None = None
-    for _i, col_key, current in changed:
-        if current.__class__ not in _PLAIN and _is_sql(current):
-            if exprs is None:
-                exprs = {}
-            exprs[col_key] = current
-        else:
-            params[col_key] = current
+    if not in_order:
+        # table-plan order, so that equal change sets give equal statements
+        params = _plan_order(plan, params)
+        if exprs:
+            exprs = _plan_order(plan, exprs)
     # the row is found by its identity: the key it was loaded or flushed with
     key = state.key
-    if key is not None:
-        where = dict(zip(plan.pk_params, key[1], strict=True))
+    pk_params = plan.pk_params
+    if key is None:
+        where = {p: d.get(ak) for p, ak in zip(pk_params, plan.pk_keys, strict=True)}
+    elif len(pk_params) == 1:
+        where = {pk_params[0]: key[1][0]}
     else:
-        where = {p: d.get(ak) for p, ak in zip(plan.pk_params, plan.pk_keys, strict=True)}
+        where = dict(zip(pk_params, key[1], strict=True))
     return params, exprs, where
 
 
-def _first(item: tuple[int, str, Any]) -> int:
-    return item[0]
+def _plan_order(plan: _TablePlan, values: dict[str, Any]) -> dict[str, Any]:
+    return {ck: values[ck] for _ak, ck, _c, _p, _d in plan.cols if ck in values}
 
 
 def update_states(
