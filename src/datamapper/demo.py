@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Integer, String, create_engine, event
 
-from . import Session, declarative_base, inspect
+from . import Session, declarative_base, inspect, relationship
 
 
 def _lifecycle(obj: Any) -> str:
@@ -30,6 +30,7 @@ def main() -> None:
         id = Column(Integer, primary_key=True)
         name = Column(String(50), nullable=False)
         fullname = Column(String(100))
+        addresses = relationship("Address", backref="user", order_by="Address.id")
 
         def __repr__(self) -> str:
             return f"User({self.name!r})"
@@ -91,6 +92,17 @@ def main() -> None:
         print(f"   after delete + flush ed is {_lifecycle(ed)}")
         s2.rollback()
         print(f"   after rollback ed is {_lifecycle(ed)} again")
+
+    print("8. Relationships: a graph is saved parents first, keys copied to children.")
+    with Session(engine, echo_uow=True) as s3:
+        jack = User(name="jack", addresses=[Address(email="jack@example.com"),
+                                            Address(email="j25@example.com")])
+        print(f"   the backref is set in memory: {jack.addresses[0].user!r}")
+        s3.add(jack)  # the addresses come along (save-update cascade)
+        s3.commit()
+        addr = s3.query(Address).filter_by(email="j25@example.com").one()
+        print("   jack is in the identity map, so addr.user costs no SQL:")
+        print(f"   addr.user is jack -> {addr.user is jack}")
 
 
 if __name__ == "__main__":
