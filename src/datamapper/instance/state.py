@@ -187,26 +187,29 @@ class InstanceState:
         d = obj.__dict__
         mapper = self.mapper
         if keys is None:
+            pop = d.pop
             for k in mapper._expire_keys:
-                d.pop(k, None)
+                pop(k, None)
             self.expired_attributes = mapper._expire_keys
             self._committed = None
             if self.modified:
                 self.modified = False
                 self._drop_modified()
-        else:
-            keys = set(keys)
-            for k in keys:
-                d.pop(k, None)
-                self.committed_state.pop(k, None)
-            exp = set(self.expired_attributes)
-            exp.update(keys & mapper._expire_keys)
-            self.expired_attributes = exp
-            if self.modified and not self.committed_state:
-                self.modified = False
-                self._drop_modified()
+            if "expire" in mapper.dispatch.active:
+                mapper.dispatch.fire("expire", obj, None)
+            return
+        keys = set(keys)
+        for k in keys:
+            d.pop(k, None)
+            self.committed_state.pop(k, None)
+        exp = set(self.expired_attributes)
+        exp.update(keys & mapper._expire_keys)
+        self.expired_attributes = exp
+        if self.modified and not self.committed_state:
+            self.modified = False
+            self._drop_modified()
         if "expire" in mapper.dispatch:
-            mapper.dispatch.fire("expire", obj, None if keys is None else keys)
+            mapper.dispatch.fire("expire", obj, keys)
 
     def _drop_modified(self) -> None:
         if self.session_id is not None:
