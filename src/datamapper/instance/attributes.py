@@ -22,6 +22,7 @@ from ..mapping.mapper import (
     instrumentation_hooks,
     uninstrumentation_hooks,
 )
+from ..mapping.registry import _default_constructor
 from .state import STATE_ATTR, InstanceState, _sessions, detached_error, instance_state
 
 PASSIVE_OFF = False
@@ -244,7 +245,7 @@ def instrument(mapper: Mapper) -> None:
     original_init = klass.__init__
     dispatch = mapper.dispatch
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+    def _slow_init(self: Any, *args: Any, **kwargs: Any) -> None:
         if not mapper.configured:
             configure_mappers()  # backrefs must exist before the first attribute is set
         if "init" in dispatch.active or "init_failure" in dispatch.active:
@@ -258,6 +259,34 @@ def instrument(mapper: Mapper) -> None:
                 raise
             return
         original_init(self, *args, **kwargs)
+
+    if original_init is _default_constructor:
+        # the registry's keyword constructor: plain column values go straight into
+        # __dict__ (what ScalarImpl.set does for a new object), the rest through impls
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+            if not mapper.configured:
+                configure_mappers()
+            if args or "init" in dispatch.active or "init_failure" in dispatch.active:
+                slow_init(self, *args, **kwargs)
+                return
+            if not kwargs:
+                return
+            d = self.__dict__
+            if STATE_ATTR not in d:
+                d[STATE_ATTR] = InstanceState(self, mapper)
+            for key, value in kwargs.items():
+                impl = get_impl(key)
+                if impl is None:
+                    _default_constructor(self, **{key: value})  # raises the TypeError
+                elif impl.__class__ is ScalarImpl and impl.plain and impl.attr.dispatch is None:
+                    d[key] = value
+                else:
+                    impl.set(self, value)
+            d[STATE_ATTR].modified = True
+
+        slow_init = _slow_init
+    else:
+        __init__ = _slow_init
 
     __init__.__doc__ = original_init.__doc__
     cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
