@@ -162,6 +162,9 @@ def references_of(mapper: Mapper) -> list[Reference]:
     return refs
 
 
+_NO_CHANGES: dict[str, Any] = {}
+
+
 def _state(obj: Any) -> InstanceState | None:
     if obj is None:
         return None
@@ -190,13 +193,17 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
             return  # a new parent wins over "lost the old one"
         per[dk] = Link(dest, src, prop._src_keys, dk, prop, prop.post_update)
 
+    rels_cache: dict[Mapper, list[RelationshipProperty]] = {}
     for state in (*new, *dirty):
-        rels = relationships_of(state.mapper)
+        mapper = state.mapper
+        rels = rels_cache.get(mapper)
+        if rels is None:
+            rels = rels_cache[mapper] = relationships_of(mapper)
         if not rels:
             continue
-        d = state.strong_obj().__dict__
+        d = state.obj().__dict__
         is_new = state.key is None and state._extra is None
-        cs = state.committed_state
+        cs = state._committed or _NO_CHANGES
         for prop in rels:
             key = prop.key
             direction = prop.direction
@@ -225,10 +232,17 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
             else:
                 continue
             if direction == ONETOMANY:
+                prop.sync_keys()
+                sk, dk, post = prop._src_keys, prop._dest_keys, prop.post_update
                 for child in added:
                     cst = child.__dict__.get(STATE_ATTR)
-                    if cst is not None and cst.session_id == sid and cst not in deleting:
-                        add_link(cst, state, prop)
+                    if cst is None or cst.session_id != sid or cst in deleting:
+                        continue
+                    per = links.get(cst)
+                    if per is None:
+                        links[cst] = {dk: Link(cst, state, sk, dk, prop, post)}
+                    else:
+                        per[dk] = Link(cst, state, sk, dk, prop, post)
                 if state.key is not None and _pk_changed(state):
                     for child in unchanged:
                         cst = _state(child)
@@ -297,7 +311,7 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
 
 
 def _pk_changed(state: InstanceState) -> bool:
-    cs = state.committed_state
+    cs = state._committed
     if not cs:
         return False
     return any(k in cs for k in state.mapper._pk_keys)

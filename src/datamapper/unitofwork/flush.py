@@ -66,9 +66,16 @@ class UOWTransaction:
         for state in self.new:
             mapper = state.mapper
             d = state.strong_obj().__dict__
-            ident = tuple(d.get(k) for k in mapper._pk_keys)
-            if any(v is None for v in ident):
-                continue
+            pk_keys = mapper._pk_keys
+            if len(pk_keys) == 1:
+                v = d.get(pk_keys[0])
+                if v is None:
+                    continue  # the database assigns it: nothing to conflict with
+                ident: tuple[Any, ...] = (v,)
+            else:
+                ident = tuple(d.get(k) for k in pk_keys)
+                if any(v is None for v in ident):
+                    continue
             key = (mapper.class_, ident, None)
             other = seen.get(key)
             if other is not None:
@@ -154,6 +161,14 @@ class UOWTransaction:
                         d = s.strong_obj().__dict__
                         for k in link.dest_keys:
                             d[k] = None
+                    continue
+                src = link.src
+                if s.key is None and s._extra is None and src is not None:
+                    # a new row: copy the parent's key, no history to keep
+                    d = s.obj().__dict__
+                    sd = src.obj().__dict__
+                    for sk, dk in zip(link.src_keys, link.dest_keys, strict=True):
+                        d[dk] = sd.get(sk)
                     continue
                 apply_link(link)
 
@@ -242,9 +257,12 @@ class UOWTransaction:
             obj = state.strong_obj()
             d = obj.__dict__
             mapper = state.mapper
-            key = (mapper.class_, tuple([d.get(k) for k in mapper._pk_keys]), None)
-            state.key = key
-            state.committed_state = {}
+            pk_keys = mapper._pk_keys
+            if len(pk_keys) == 1:
+                state.key = (mapper.class_, (d.get(pk_keys[0]),), None)
+            else:
+                state.key = (mapper.class_, tuple([d.get(k) for k in pk_keys]), None)
+            state._committed = None
             state.modified = False
             keys = expire.get(state)
             if keys:
