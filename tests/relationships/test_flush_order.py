@@ -528,3 +528,32 @@ def test_flush_plan_prints_as_tree_and_is_logged(models, make_session, caplog, c
     assert users_line < addr_line
     assert "users rows are saved first" in printed
     assert any("SaveAction(Address)" in r.getMessage() for r in caplog.records)
+
+
+def test_self_referential_many_to_many_with_primary_and_secondary_join(Base, engine,
+                                                                       session, read_rows):
+    friendship = Table("friendship", Base.metadata,
+                       Column("a_id", ForeignKey("people.id"), primary_key=True),
+                       Column("b_id", ForeignKey("people.id"), primary_key=True))
+
+    class Person(Base):
+        __tablename__ = "people"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(10))
+        friends = relationship("Person", secondary=friendship,
+                               primaryjoin=lambda: Person.id == friendship.c.a_id,
+                               secondaryjoin=lambda: Person.id == friendship.c.b_id,
+                               backref="friend_of")
+
+    Base.metadata.create_all(engine)
+    ann, bob, cy = Person(name="ann"), Person(name="bob"), Person(name="cy")
+    ann.friends = [bob, cy]
+    assert bob.friend_of == [ann]
+    session.add(ann)
+    session.commit()
+    assert read_rows("SELECT p1.name, p2.name FROM friendship f JOIN people p1 ON "
+                     "p1.id = f.a_id JOIN people p2 ON p2.id = f.b_id ORDER BY p2.name") == [
+        ("ann", "bob"), ("ann", "cy")]
+    session.expire_all()
+    assert [p.name for p in bob.friend_of] == ["ann"]
+    assert sorted(p.name for p in ann.friends) == ["bob", "cy"]
