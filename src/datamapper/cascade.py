@@ -10,7 +10,7 @@ that the children it must delete are known.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .instance.state import STATE_ATTR, InstanceState, instance_state
@@ -25,7 +25,9 @@ _FLAG = {
 
 
 def _rels(mapper: Any, flag: str) -> list[Any]:
-    cache: dict[Any, Any] = mapper.__dict__.setdefault("_dm_cascade_cache", {})
+    cache: dict[Any, Any] | None = mapper.__dict__.get("_dm_cascade_cache")
+    if cache is None:
+        cache = mapper.__dict__["_dm_cascade_cache"] = {}
     n = len(mapper._props)
     hit: list[Any] | None = cache.get(flag)
     if hit is not None and cache.get("_n") == n:
@@ -39,15 +41,23 @@ def _rels(mapper: Any, flag: str) -> list[Any]:
     return out
 
 
+_NOTHING: tuple[tuple[InstanceState, Any], ...] = ()
+
+
 def cascade_iterator(kind: str, state: InstanceState, obj: Any
-                     ) -> Iterator[tuple[InstanceState, Any]]:
+                     ) -> Iterable[tuple[InstanceState, Any]]:
     """(state, object) of every object reached from ``obj`` along ``kind`` cascades."""
     flag = _FLAG[kind]
     if not _rels(state.mapper, flag):
-        return
+        return _NOTHING  # the common single-table case: no generator at all
+    return _walk(flag, state, obj)
+
+
+def _walk(flag: str, state: InstanceState, obj: Any) -> Iterator[tuple[InstanceState, Any]]:
+    kind_loads = flag == "delete"
     seen = {id(obj)}
     stack: list[tuple[InstanceState, Any]] = [(state, obj)]
-    loading = kind == "delete"
+    loading = kind_loads
     while stack:
         st, o = stack.pop()
         d = o.__dict__

@@ -11,6 +11,7 @@ one step and its state is created already keyed and attached.
 
 from __future__ import annotations
 
+import gc
 import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -76,6 +77,10 @@ def _relationship_keys(mapper: Mapper) -> frozenset[str]:
     return frozenset(k for k, p in mapper._props.items() if p.is_relationship)
 
 
+# results of at least this many rows are turned into objects with the cycle collector paused
+_GC_PAUSE_ROWS = 1000
+
+
 def instances(
     session: Any,
     loader: EntityLoader,
@@ -83,7 +88,28 @@ def instances(
     populate_existing: bool = False,
     identity_token: Any = None,
 ) -> list[Any]:
-    """One object per row (None where the row's key is all NULL)."""
+    """One object per row (None where the row's key is all NULL).
+
+    Every object made here stays reachable (from the result and the identity map),
+    so a cycle collection during a large load only rescans them: for big results
+    the collector is paused until the objects are built, then switched back on.
+    """
+    if not isinstance(rows, list) or len(rows) < _GC_PAUSE_ROWS or not gc.isenabled():
+        return _instances(session, loader, rows, populate_existing, identity_token)
+    gc.disable()
+    try:
+        return _instances(session, loader, rows, populate_existing, identity_token)
+    finally:
+        gc.enable()
+
+
+def _instances(
+    session: Any,
+    loader: EntityLoader,
+    rows: Iterable[Sequence[Any]],
+    populate_existing: bool,
+    identity_token: Any,
+) -> list[Any]:
     mapper = loader.mapper
     imap = session._identity_map
     imap_dict = imap._dict
