@@ -29,6 +29,7 @@ from .mapping import (
     validates,
 )
 from .query import Query, select
+from .scoping import ScopedRegistry, ThreadLocalRegistry, scoped_session
 from .session import (
     Session,
     SessionTransaction,
@@ -50,6 +51,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "RelationshipProperty",
     "Session", "backref", "relation", "relationship",
+    "ScopedRegistry", "ThreadLocalRegistry", "scoped_session",
     "SessionTransaction", "attributes", "class_mapper", "clear_mappers", "column_property",
     "configure_mappers", "create_session", "declarative_base", "deferred", "event", "exc",
     "inspect", "make_transient", "make_transient_to_detached", "mapper", "object_mapper",

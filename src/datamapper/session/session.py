@@ -33,6 +33,7 @@ from .._util import IdentitySet, describe
 from ..cascade import cascade_iterator
 from ..exc import (
     InvalidRequestError,
+    NoResultFound,
     ObjectDeletedError,
     UnboundExecutionError,
     UnmappedClassError,
@@ -47,6 +48,7 @@ from ..query import ORMSelect, Query
 from ..query.entities import RowLayout
 from ..unitofwork.flush import UOWTransaction
 from .bulk import bulk_delete, bulk_update
+from .merge import merge as merge_into
 from .transaction import ACTIVE, CLOSED, SessionTransaction
 
 log = logging.getLogger("datamapper.unitofwork")
@@ -730,6 +732,18 @@ class Session:
         for obj in instances:
             self.add(obj)
 
+    def merge(self, instance: Any, load: bool = True, dont_load: bool | None = None) -> Any:
+        """Copy ``instance``'s state (and its merge-cascade graph) into this session and
+        return the session's copy; ``instance`` itself is left as it is.
+
+        ``load=False`` copies without SQL and without history (for unchanged
+        objects, e.g. from a cache); ``dont_load=True`` is its 0.4 spelling.
+        """
+        if dont_load is not None:
+            _deprecated("merge(dont_load=...)", f"merge(load={not dont_load})")
+            load = not dont_load
+        return merge_into(self, instance, load)
+
     def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
         self._save_or_update_impl(state, obj)
         for child_state, child in cascade_iterator("save-update", state, obj):
@@ -1049,6 +1063,59 @@ class Session:
     def _bulk_delete(self, query: Query, sync: Any) -> int:
         return bulk_delete(self, query, sync)
 
+    # -- legacy names (0.3/0.4 documents) -------------------------------------------------------
+    def save(self, instance: Any) -> None:
+        """0.3/0.4: add a transient object (use :meth:`add`)."""
+        _deprecated("Session.save()", "Session.add()")
+        state = instance_state(instance)
+        if state.key is not None:
+            raise InvalidRequestError(
+                f"Can't save() {describe(instance)}: it is already persisted "
+                f"({_lifecycle(state)}); save() takes a transient object, use session.add()"
+            )
+        self.add(instance)
+
+    def update(self, instance: Any) -> None:
+        """0.3/0.4: re-attach a detached object (use :meth:`add`)."""
+        _deprecated("Session.update()", "Session.add()")
+        state = instance_state(instance)
+        if state.key is None:
+            raise InvalidRequestError(
+                f"Can't update() {describe(instance)}: it is not persisted "
+                f"({_lifecycle(state)}); update() takes a detached object, use session.add()"
+            )
+        self.add(instance)
+
+    def save_or_update(self, instance: Any) -> None:
+        """0.3/0.4: :meth:`save` or :meth:`update` as fits (use :meth:`add`)."""
+        _deprecated("Session.save_or_update()", "Session.add()")
+        self.add(instance)
+
+    def clear(self) -> None:
+        """0.3/0.4: remove every object (use :meth:`expunge_all`)."""
+        _deprecated("Session.clear()", "Session.expunge_all()")
+        self.expunge_all()
+
+    def load(self, entity: Any, ident: Any) -> Any:
+        """0.3/0.4: the object with primary key ``ident``, always re-read from the database
+        (unflushed changes to it are overwritten); raises if there is no such row."""
+        _deprecated("Session.load()", "Session.get(cls, ident, populate_existing=True)")
+        with self.no_autoflush:  # the database wins: unflushed changes are not written first
+            obj = self.get(entity, ident, populate_existing=True)
+        if obj is None:
+            name = getattr(entity, "__name__", repr(entity))
+            raise NoResultFound(
+                f"Can't load {name} with primary key {ident!r}: no such row in the database; "
+                "use session.get() to receive None instead"
+            )
+        return obj
+
+    def create_transaction(self) -> SessionTransaction:
+        """0.3/0.4: begin a transaction, nested as a subtransaction inside one already
+        begun (use :meth:`begin`)."""
+        _deprecated("Session.create_transaction()", "Session.begin()")
+        return self.begin(subtransactions=self._transaction is not None)
+
     # -- class-level helpers ------------------------------------------------------------------
     @classmethod
     def object_session(cls, instance: Any) -> Session | None:
@@ -1062,6 +1129,10 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session {self.hash_key}>"
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
 
 
 def _lifecycle(state: InstanceState) -> str:

@@ -1,0 +1,234 @@
+"""``Session.merge()``: copy the state of outside objects into a session.
+
+Caller: :meth:`Session.merge` (a one-line delegation).  Given an object that
+may be transient, detached or attached to another session, merge finds the
+session's own object with the same identity (identity map, then, when
+``load`` is true, the database) or makes a new one, copies the source's loaded
+attributes onto it and returns it.  The source object is never modified or
+attached.
+
+The work runs in three passes so that deep object graphs need no recursion
+and nothing is changed before the input has been checked:
+
+1. *discover*: walk the source graph along relationships whose cascade
+   includes ``merge``, following only values present in ``__dict__``, each
+   object once (so cycles end).  Objects that already belong to this session
+   are taken as they are and not walked through.
+2. *locate and copy columns*: for each source object find or create its copy
+   in the session, then copy loaded column values (with history when
+   ``load`` is true, so that the next flush writes what differs; as
+   committed values when ``load`` is false).
+3. *link*: set each copy's merge-cascade relationships to the copies of the
+   source's related objects; a collection is replaced by the copies of its
+   members.
+
+Only values present in the source's ``__dict__`` are copied: an attribute
+that was never loaded or set on the source leaves the copy's value alone.
+Reading an unset many-to-one does not store ``None`` (see the instance
+layer), so the pitfall described in the 0.9 "Merge Tips" does not occur.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._util import describe
+from ..exc import InvalidRequestError
+from ..instance.attributes import set_committed_value, values_equal
+from ..instance.state import InstanceState, instance_state
+
+if TYPE_CHECKING:
+    from .session import Session
+
+_Key = tuple[Any, ...]
+
+
+def merge(session: Session, obj: Any, load: bool = True) -> Any:
+    """Return the copy of ``obj`` (and of its merge-cascade graph) in ``session``."""
+    sources = _discover(session, obj)
+    if load:
+        # reconcile against the database as it will be after pending changes
+        session._autoflush()
+    else:
+        _check_mergeable_without_load(sources)
+    copies: dict[int, Any] = {}
+    with session.no_autoflush:
+        by_key: dict[_Key, Any] = {}
+        to_link: list[tuple[Any, Any]] = []
+        for src, state in sources:
+            if _in_session(session, state, src):
+                copies[id(src)] = src
+                continue
+            copy = _locate(session, src, state, load, by_key)
+            copies[id(src)] = copy
+            _copy_columns(src, copy, state, load)
+            to_link.append((src, copy))
+        for src, copy in to_link:
+            _link(src, copy, copies, load)
+    return copies[id(obj)]
+
+
+# -- pass 1: discover -----------------------------------------------------------------------
+def _discover(session: Session, obj: Any) -> list[tuple[Any, InstanceState]]:
+    """Source objects reachable from ``obj`` along merge cascades, ``obj`` first."""
+    out: list[tuple[Any, InstanceState]] = []
+    seen: set[int] = set()
+    stack = [obj]
+    while stack:
+        src = stack.pop()
+        if id(src) in seen:
+            continue
+        seen.add(id(src))
+        state = instance_state(src)
+        out.append((src, state))
+        if _in_session(session, state, src):
+            continue
+        children: list[Any] = []
+        for prop in _merge_relationships(state):
+            value = src.__dict__.get(prop.key)
+            if value is None:
+                continue
+            members = list(value) if prop.uselist else [value]
+            children.extend(m for m in members if m is not None)
+        # reversed so that the walk visits members in their collection order
+        stack.extend(reversed(children))
+    return out
+
+
+def _merge_relationships(state: InstanceState) -> list[Any]:
+    return [p for p in state.mapper._props.values()
+            if getattr(p, "is_relationship", False) and p.cascade.merge]
+
+
+def _in_session(session: Session, state: InstanceState, obj: Any) -> bool:
+    """Is ``obj`` itself this session's object (pending or in the identity map)?"""
+    if state.session_id != session.hash_key:
+        return False
+    if state.key is None:
+        return state in session._new
+    return session._identity_map.get(state.key) is obj
+
+
+def _check_mergeable_without_load(sources: list[tuple[Any, InstanceState]]) -> None:
+    problems = []
+    for src, state in sources:
+        if state.key is None:
+            problems.append(f"{describe(src)} is {'pending' if state.session_id else 'transient'}"
+                            " (it has no database identity)")
+        elif state.modified:
+            problems.append(f"{describe(src)} has unflushed changes")
+    if problems:
+        raise InvalidRequestError(
+            "Can't merge with load=False: it copies state without consulting the database, so "
+            "every object merged must be persistent or detached and unchanged, but "
+            + "; ".join(problems)
+            + "; flush (or commit) those changes first, or merge with load=True"
+        )
+
+
+# -- pass 2: locate and copy columns ----------------------------------------------------------
+def _identity_of(state: InstanceState, src: Any) -> _Key | None:
+    """The identity key a source object stands for, or None if it has no full primary key."""
+    if state.key is not None:
+        return state.key
+    mapper = state.mapper
+    ident = mapper.primary_key_from_instance(src)
+    if any(v is None for v in ident):
+        return None
+    return (mapper.class_, ident, None)
+
+
+def _locate(session: Session, src: Any, state: InstanceState, load: bool,
+            by_key: dict[_Key, Any]) -> Any:
+    """The session's object for ``src``: existing, loaded, or new."""
+    mapper = state.mapper
+    key = _identity_of(state, src)
+    copy = None
+    if key is not None:
+        copy = by_key.get(key)
+        if copy is not None:
+            return copy
+        existing = session._identity_map.get(key)
+        if existing is not None and instance_state(existing) in session._deleted:
+            raise InvalidRequestError(
+                f"Can't merge {describe(src)}: this session's object with identity {key} "
+                f"({describe(existing)}) is marked for deletion; flush the deletion first, "
+                "or expunge that object"
+            )
+        if load:
+            copy = session.get(mapper.class_, key[1], identity_token=key[2])
+        else:
+            copy = existing
+    if copy is None:
+        cls = mapper.class_
+        copy = cls.__new__(cls)
+        copy_state = instance_state(copy)
+        if load:
+            # not in the database (or no primary key): a new pending object
+            session._save_or_update_state(copy_state, copy)
+        else:
+            # load=False trusts the source: a persistent object with nothing loaded yet
+            copy_state.key = key
+            session._update_impl(copy_state, copy)
+    if key is not None:
+        by_key[key] = copy
+    return copy
+
+
+def _copy_columns(src: Any, copy: Any, state: InstanceState, load: bool) -> None:
+    mapper = state.mapper
+    columns = mapper._column_keys
+    sd = src.__dict__
+    cd = copy.__dict__
+    for key in mapper._props:
+        if key not in columns or key not in sd:
+            continue
+        value = sd[key]
+        if not load:
+            set_committed_value(copy, key, value)
+        elif key not in cd or not values_equal(cd[key], value):
+            setattr(copy, key, value)
+
+
+# -- pass 3: link -------------------------------------------------------------------------
+def _link(src: Any, copy: Any, copies: dict[int, Any], load: bool) -> None:
+    sd = src.__dict__
+    cd = copy.__dict__
+    for prop in _merge_relationships(instance_state(src)):
+        key = prop.key
+        if key not in sd:
+            continue
+        value = sd[key]
+        if prop.uselist:
+            members = [copies[id(m)] for m in (value or ()) if m is not None]
+            if not load:
+                set_committed_value(copy, key, members)
+                continue
+            if not _same_members(cd.get(key), members):
+                setattr(copy, key, members)
+        else:
+            target = None if value is None else copies[id(value)]
+            if not load:
+                set_committed_value(copy, key, target)
+            elif _current_reference(copy, key) is not target:
+                setattr(copy, key, target)
+
+
+def _current_reference(copy: Any, key: str) -> Any:
+    """The copy's many-to-one value, loaded if need be (for a persistent copy, from the
+    identity map or by SELECT), so that re-setting the same object is skipped."""
+    d = copy.__dict__
+    if key in d:
+        return d[key]
+    if instance_state(copy).key is None:
+        return None
+    return getattr(copy, key)
+
+
+def _same_members(current: Any, members: list[Any]) -> bool:
+    """Does the loaded collection ``current`` hold exactly ``members`` (same order for lists)?"""
+    if current is None or len(current) != len(members):
+        return False
+    if isinstance(current, set):
+        return {id(m) for m in current} == {id(m) for m in members}
+    return all(a is b for a, b in zip(current, members))
