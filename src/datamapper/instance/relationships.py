@@ -183,7 +183,9 @@ class ScalarObjectImpl(_RelImpl):
         dispatch = self.attr.dispatch
         if dispatch is not None and "set" in dispatch:
             value = dispatch.fire_retval("set", value, obj, old, self.attr)
-        if old is value and key in d:
+        if old is value:
+            if key not in d:
+                d[key] = value  # it already pointed there: just record the loaded value
             return
         self._assign(state, obj, value, old)
         if self.reverse:

@@ -462,9 +462,10 @@ class Session:
             objs = self._rows_to_results(layout, rows, bool(opts.get("populate_existing")),
                                          None)
             if layout.single_entity:
-                tuples: list[Any] = [(o,) for o in objs]
-            else:
-                tuples = [tuple(o) for o in objs]
+                # rows are made from the objects only if asked for (scalars() skips them)
+                return IteratorResult(SimpleResultMetaData(layout.names), iter(objs),
+                                      _source_supports_scalars=True)
+            tuples = [tuple(o) for o in objs]
             return IteratorResult(SimpleResultMetaData(layout.names), iter(tuples))
         if bind is None:
             bind = self.get_bind(mapper, clause=statement)
@@ -548,6 +549,15 @@ class Session:
             with_for_update: Any = None, options: Any = None, identity_token: Any = None,
             execution_options: Any = None) -> Any:
         """The object with primary key ``ident``: from the identity map, else by SELECT."""
+        if not populate_existing and not with_for_update and identity_token is None and \
+                type(entity) is type and not isinstance(ident, (tuple, list, dict)):
+            # hit path: a scalar key of a plain class, loaded and live in the identity map
+            state = self._identity_map._dict.get((entity, (ident,), None))
+            if state is not None and not state.expired_attributes and \
+                    state not in self._deleted:
+                obj = state.obj()
+                if obj is not None:
+                    return obj
         mapper = _mapper_or_none(entity)
         if mapper is None:
             mapper = class_mapper(entity)
