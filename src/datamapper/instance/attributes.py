@@ -142,25 +142,34 @@ class ScalarImpl:
         state.modified_event(obj)
 
     def history(self, state: InstanceState, passive: bool = True) -> History:
-        obj = state.obj()
-        d = obj.__dict__ if obj is not None else {}
-        key = self.key
-        current = d.get(key, NO_VALUE)
-        if state.key is None and state._extra is None:
-            return History([current], (), ()) if current is not NO_VALUE else HISTORY_BLANK
-        cs = state.committed_state
-        if key not in cs:
-            if current is NO_VALUE and not passive and state.session_id is not None:
-                load_missing(state, key)
-                current = d.get(key, NO_VALUE)
-            return HISTORY_BLANK if current is NO_VALUE else History((), [current], ())
-        original = cs[key]
-        if current is not NO_VALUE and original is not NO_VALUE and values_equal(current, original):
-            return History((), [current], ())
-        deleted = () if original is NO_VALUE else [original]
-        if current is NO_VALUE:
-            return History((), (), deleted)
-        return History([current], (), deleted)
+        return scalar_history(state, self.key, passive, values_equal, False)
+
+
+def scalar_history(state: InstanceState, key: str, passive: bool,
+                   same: Callable[[Any, Any], bool], none_is_nothing: bool) -> History:
+    """History of a one-value attribute: ``same`` compares current and original;
+    with ``none_is_nothing`` an original None is not reported as deleted."""
+    obj = state.obj()
+    d = obj.__dict__ if obj is not None else {}
+    current = d.get(key, NO_VALUE)
+    if state.key is None and state._extra is None:
+        return History([current], (), ()) if current is not NO_VALUE else HISTORY_BLANK
+    cs = state.committed_state
+    if key not in cs:
+        if current is NO_VALUE and not passive and state.session_id is not None:
+            load_missing(state, key)
+            current = d.get(key, NO_VALUE)
+        return HISTORY_BLANK if current is NO_VALUE else History((), [current], ())
+    original = cs[key]
+    if current is not NO_VALUE and original is not NO_VALUE and same(current, original):
+        return History((), [current], ())
+    if original is NO_VALUE or (none_is_nothing and original is None):
+        deleted: Any = ()
+    else:
+        deleted = [original]
+    if current is NO_VALUE:
+        return History((), (), deleted)
+    return History([current], (), deleted)
 
 
 class SynonymImpl:

@@ -12,6 +12,7 @@ and applied when it loads.  Plain Python: no SQLAlchemy import.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from .._util import NO_VALUE, describe
@@ -19,7 +20,7 @@ from ..exc import InvalidRequestError
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper, configure_mappers
 from ..mapping.relationships import RelationshipProperty, relationship_configured_hooks
-from .attributes import HISTORY_BLANK, History, load_missing
+from .attributes import HISTORY_BLANK, History, load_missing, scalar_history
 from .collections import is_instrumented, new_collection
 from .state import STATE_ATTR, InstanceState, _sessions, instance_state
 
@@ -249,27 +250,7 @@ class ScalarObjectImpl(_RelImpl):
         obj.__dict__[self.key] = value
 
     def history(self, state: InstanceState, passive: bool = True) -> History:
-        obj = state.obj()
-        d = obj.__dict__ if obj is not None else {}
-        key = self.key
-        current = d.get(key, NO_VALUE)
-        if state.key is None and state._extra is None:
-            return History([current], (), ()) if current is not NO_VALUE else HISTORY_BLANK
-        cs = state.committed_state
-        if key not in cs:
-            if current is NO_VALUE and not passive and state.session_id is not None:
-                self._load(state, obj)
-                current = d.get(key, NO_VALUE)
-            if current is NO_VALUE:
-                return HISTORY_BLANK
-            return History((), [current], ())
-        original = cs[key]
-        if current is original:
-            return History((), [current] if current is not NO_VALUE else (), ())
-        deleted = [original] if original is not NO_VALUE and original is not None else []
-        if current is NO_VALUE:
-            return History((), (), deleted)
-        return History([current], (), deleted)
+        return scalar_history(state, self.key, passive, operator.is_, True)
 
 
 class CollectionImpl(_RelImpl):
