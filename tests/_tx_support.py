@@ -373,3 +373,30 @@ def _other_engine(second_databases: SecondDatabases, backend_name: str, db_url: 
             meta.reflect(conn)
             meta.drop_all(conn)
         eng.dispose()
+
+
+def user_and_account(Base: Any, engine: Engine, other_engine: Engine, prefix: str
+                     ) -> tuple[Any, Any]:
+    """``User`` mapped on ``engine`` and ``Account`` on ``other_engine`` (tables
+    ``<prefix>users`` / ``<prefix>accounts``), for tests of several databases."""
+    from sqlalchemy import Column, Integer, String
+
+    class User(Base):  # type: ignore[misc,valid-type]
+        __tablename__ = f"{prefix}users"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50))
+
+    class Account(Base):  # type: ignore[misc,valid-type]
+        __tablename__ = f"{prefix}accounts"
+        id = Column(Integer, primary_key=True)
+        balance = Column(Integer, nullable=False)
+
+    User.__table__.create(engine)
+    Account.__table__.create(other_engine)
+    return User, Account
+
+
+def table_rows(eng: Engine, table: Any) -> list[tuple[Any, ...]]:
+    """All rows of ``table`` ordered by id, through a separate connection."""
+    with eng.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.id))]

@@ -7,30 +7,22 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Column, Integer, String, text
 
-from _tx_support import _other_engine, _second_databases, assert_released  # noqa: F401
+from _tx_support import (  # noqa: F401
+    _other_engine,
+    _second_databases,
+    assert_released,
+    table_rows,
+    user_and_account,
+)
 from datamapper import Session, exc, sessionmaker
 
 
 @pytest.fixture
 def classes(Base, engine, other_engine):
-    class User(Base):
-        __tablename__ = "p_users"
-        id = Column(Integer, primary_key=True)
-        name = Column(String(50))
-
-    class Account(Base):
-        __tablename__ = "p_accounts"
-        id = Column(Integer, primary_key=True)
-        balance = Column(Integer, nullable=False)
-
-    User.__table__.create(engine)
-    Account.__table__.create(other_engine)
-    return User, Account
+    return user_and_account(Base, engine, other_engine, "p_")
 
 
-def _rows(eng, table):
-    with eng.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+_rows = table_rows
 
 
 def test_flush_writes_each_class_to_its_own_database(make_session, classes, engine,

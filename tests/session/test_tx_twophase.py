@@ -9,7 +9,7 @@ restart; .ci/enable-pg-twophase turns it on before the suite runs): when it is
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import Column, Integer, String, event
+from sqlalchemy import event
 
 from _tx_support import (  # noqa: F401
     _other_engine,
@@ -17,6 +17,8 @@ from _tx_support import (  # noqa: F401
     assert_released,
     max_prepared_transactions,
     prepared_transactions,
+    table_rows,
+    user_and_account,
 )
 from datamapper import exc, inspect
 
@@ -34,24 +36,10 @@ def twophase_ready(backend_name, engine):
 
 @pytest.fixture
 def classes(Base, engine, other_engine):
-    class User(Base):
-        __tablename__ = "tp_users"
-        id = Column(Integer, primary_key=True)
-        name = Column(String(50))
-
-    class Account(Base):
-        __tablename__ = "tp_accounts"
-        id = Column(Integer, primary_key=True)
-        balance = Column(Integer, nullable=False)
-
-    User.__table__.create(engine)
-    Account.__table__.create(other_engine)
-    return User, Account
+    return user_and_account(Base, engine, other_engine, "tp_")
 
 
-def _rows(eng, table):
-    with eng.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+_rows = table_rows
 
 
 @pytest.mark.servers_only
