@@ -80,6 +80,10 @@ class IdentityMap:
             return None
         return st
 
+    def states(self) -> list[InstanceState]:
+        """A snapshot of the held states, dead references included."""
+        return list(self._dict.values())
+
     def all_states(self) -> list[InstanceState]:
         return [st for st in list(self._dict.values()) if st.obj() is not None]
 

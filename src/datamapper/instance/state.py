@@ -237,6 +237,31 @@ class InstanceState:
 _EMPTY: frozenset[str] = frozenset()
 
 
+def expire_states(states: Iterable[InstanceState]) -> None:
+    """``state.expire()`` of every state, in one loop (commit, rollback, expire_all)."""
+    per_mapper: dict[Any, tuple[Any, bool]] = {}
+    for state in states:
+        obj = state.obj()
+        if obj is None:
+            continue
+        mapper = state.mapper
+        facts = per_mapper.get(mapper)
+        if facts is None:
+            facts = per_mapper[mapper] = (mapper._expire_keys,
+                                          "expire" in mapper.dispatch.active)
+        keys, fire = facts
+        pop = obj.__dict__.pop
+        for k in keys:
+            pop(k, None)
+        state.expired_attributes = keys
+        state._committed = None
+        if state.modified:
+            state.modified = False
+            state._drop_modified()
+        if fire:
+            mapper.dispatch.fire("expire", obj, None)
+
+
 class AttributeState:
     """``inspect(obj).attrs[name]``: one attribute's value and history."""
 

@@ -22,6 +22,7 @@ from ..exc import FlushError, StaleDataError
 from ..instance.attributes import values_equal
 from ..instance.state import InstanceState
 from ..mapping.mapper import Mapper
+from .driver import driver_executemany
 
 PK_PREFIX = "_dm_pk_"
 VERSION_PARAM = "_dm_version"
@@ -86,6 +87,8 @@ class _TablePlan:
         self.update_stmt = table.update().where(self.where)
         self.delete_stmt = table.delete().where(self.where)
         self.insert_stmt = table.insert()
+        # compiled UPDATE/DELETE forms for the driver fast path (see driver.py)
+        self.driver_cache: dict[Any, Any] = {}
 
 
 def table_plan(mapper: Mapper) -> _TablePlan:
@@ -407,15 +410,19 @@ def update_states(
             continue
         params_list = [p for _s, p, _e in rows]
         sane_multi = conn.dialect.supports_sane_multi_rowcount
+        direct = False
         if len(rows) > 1 and not sane_multi and plan.version_col is not None:
             for state, params, _e in rows:
                 result = conn.execute(plan.update_stmt, params)
                 _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
         else:
-            result = conn.execute(plan.update_stmt, params_list)
+            fast = driver_executemany(conn, plan.driver_cache, plan.update_stmt, params_list)
+            direct = fast is not None
+            result = fast if fast is not None else conn.execute(plan.update_stmt, params_list)
             _check_rowcount(conn, plan, "UPDATE", len(rows), result.rowcount,
                             [s for s, _p, _e in rows], len(rows) == 1 or sane_multi)
-        prefetch = result.prefetch_cols() if len(rows) == 1 or sane_multi else None
+        prefetch = (result.prefetch_cols() if not direct and (len(rows) == 1 or sane_multi)
+                    else None)
         if prefetch:
             compiled = result.context.compiled_parameters
             for i, (state, _p, _e) in enumerate(rows):
@@ -493,7 +500,8 @@ def delete_states(
             result = conn.execute(plan.delete_stmt, p)
             _check_rowcount(conn, plan, "DELETE", 1, result.rowcount, [state], True)
         return
-    result = conn.execute(plan.delete_stmt, params_list)
+    direct = driver_executemany(conn, plan.driver_cache, plan.delete_stmt, params_list)
+    result = direct if direct is not None else conn.execute(plan.delete_stmt, params_list)
     _check_rowcount(conn, plan, "DELETE", len(params_list), result.rowcount, list(states),
                     len(params_list) == 1 or sane_multi)
 

@@ -40,7 +40,7 @@ from ..exc import (
 )
 from ..instance.attributes import get_state_history
 from ..instance.identity import IdentityMap
-from ..instance.state import InstanceState, _sessions, instance_state
+from ..instance.state import InstanceState, _sessions, expire_states, instance_state
 from ..loading import EntityLoader, instances, load_attributes_stmt
 from ..loading.related import lazy_load
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
@@ -722,8 +722,7 @@ class Session:
 
     def expire_all(self) -> None:
         """Expire every object in the identity map."""
-        for state in self._identity_map.all_states():
-            state.expire()
+        expire_states(self._identity_map.states())
 
     def _check_persistent(self, state: InstanceState, obj: Any, verb: str) -> None:
         if state.session_id != self.hash_key or state.key is None:
@@ -825,8 +824,13 @@ class Session:
             )
         if state.session_id != self.hash_key and not state._deleted:
             self._update_impl(state, instance)
-        with self.no_autoflush:  # loading children must not flush half-made changes
-            cascaded = list(cascade_iterator("delete", state, instance))
+        cascaded = cascade_iterator("delete", state, instance)
+        if cascaded:  # an empty tuple when the mapper has no delete cascade
+            self._no_autoflush += 1  # loading children must not flush half-made changes
+            try:
+                cascaded = list(cascaded)
+            finally:
+                self._no_autoflush -= 1
         self._delete_impl(state, instance, head=True)
         for child_state, child in cascaded:
             if child_state.key is None:
@@ -849,8 +853,6 @@ class Session:
         if state in self._deleted:
             return
         if state._deleted:
-            if head:
-                return
             return
         if state.session_id != self.hash_key:
             self._update_impl(state, obj)
@@ -1052,8 +1054,7 @@ class Session:
             tx._new[state] = True
             if obj is not None:
                 self._fire("pending_to_persistent", self, obj)
-        for state in uow.updated:
-            tx._dirty[state] = True
+        tx._dirty.update(dict.fromkeys(uow.updated, True))
         for state in uow.removed:
             obj = self._deleted.pop(state, None)
             tx._deleted[state] = obj if obj is not None else state.obj()

@@ -26,7 +26,7 @@ from sqlalchemy.exc import (
 )
 
 from ..exc import CommitOutcomeUnknownError
-from ..instance.state import InstanceState
+from ..instance.state import InstanceState, expire_states
 
 
 class TxState(enum.Enum):
@@ -476,8 +476,7 @@ class SessionTransaction:
         session = self.session
         if not self.nested:
             if session.expire_on_commit:
-                for state in session._identity_map.all_states():
-                    state.expire()
+                expire_states(session._identity_map.states())
             for state in list(self._deleted):
                 session._detach_deleted(state)
             self._new.clear()

@@ -273,23 +273,34 @@ class UOWTransaction:
             if weak:
                 state._strong = None
         for state in self.updated:
-            obj = state.strong_obj()
+            obj = state.obj()
+            if obj is None:
+                obj = state.strong_obj()
             d = obj.__dict__
-            mapper = state.mapper
-            for k, original in state.committed_state.items():
-                if original is not NO_VALUE and k not in d and k in mapper._column_keys:
-                    d[k] = None  # ``del obj.attr`` was written as NULL
-            # an expired (unloaded) key column still holds the value of the old identity
-            old_ident = state.key[1] if state.key is not None else ()
-            new_ident = tuple([d[k] if k in d else old_ident[i]
-                               for i, k in enumerate(mapper._pk_keys)])
-            if state.key is not None and new_ident != state.key[1]:
-                old_key = state.key
-                state.key = (mapper.class_, new_ident, state.key[2])
-                imap.replace_key(state, obj, old_key)
-                session._record_key_switch(state, old_key)
-            state.committed_state = {}
+            cs = state._committed
+            if cs:
+                mapper = state.mapper
+                column_keys = mapper._column_keys
+                for k, original in cs.items():
+                    if original is not NO_VALUE and k not in d and k in column_keys:
+                        d[k] = None  # ``del obj.attr`` was written as NULL
+                # every change of a key column (also one made by a key link) is in cs
+                if state.key is not None and not cs.keys().isdisjoint(mapper._pk_keys):
+                    # an expired (unloaded) key column still holds the old identity's value
+                    old_key = state.key
+                    old_ident = old_key[1]
+                    new_ident = tuple([d[k] if k in d else old_ident[i]
+                                       for i, k in enumerate(mapper._pk_keys)])
+                    if new_ident != old_ident:
+                        state.key = (mapper.class_, new_ident, old_key[2])
+                        imap.replace_key(state, obj, old_key)
+                        session._record_key_switch(state, old_key)
+            state._committed = None
             state.modified = False
+            if not expire:
+                if weak:
+                    state._strong = None
+                continue
             keys = expire.get(state)
             if keys:
                 for k in keys:

@@ -14,6 +14,7 @@ same time are still batched per mapper.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,6 +42,19 @@ def _srank(state: InstanceState) -> Any:
         return (0, (), state.insert_order)
 
 
+_by_key = operator.attrgetter("key")
+
+
+def _sort_persistent(states: list[InstanceState]) -> None:
+    """Sort one mapper's persistent states by identity (the statement order)."""
+    try:
+        # the identity keys of one mapper share their class, so tuples compare by
+        # identity values; a None key or key value makes them unorderable
+        states.sort(key=_by_key)
+    except TypeError:
+        states.sort(key=_srank)
+
+
 class Planner:
     def __init__(self, new: list[InstanceState], dirty: list[InstanceState],
                  deleted: list[InstanceState], deps: Dependencies) -> None:
@@ -53,11 +67,11 @@ class Planner:
         for s in dirty:
             self.updates.setdefault(s.mapper, []).append(s)
         for lst in self.updates.values():
-            lst.sort(key=_srank)
+            _sort_persistent(lst)
         for s in deleted:
             self.deletes.setdefault(s.mapper, []).append(s)
         for lst in self.deletes.values():
-            lst.sort(key=_srank)
+            _sort_persistent(lst)
         self.post_links: list[Link] = []
         self.pre_delete_links: list[Link] = []
         self.cycles: list[list[str]] = []

@@ -1,0 +1,118 @@
+"""Executemany of a compiled UPDATE/DELETE straight through the driver.
+
+Callers: the UPDATE and DELETE writers.  For a batch of rows SQLAlchemy Core
+spends most of its time turning each parameter dictionary into the driver's
+parameter shape (``construct_params`` and the bind processors, per row).  Our
+parameter dictionaries are already exactly the statement's bind names, so we
+compile the statement once per (dialect, parameter names), remember the order
+of the binds and their type processors, build the driver's parameter rows
+ourselves and hand them to ``Connection.exec_driver_sql``.  That path goes
+through the same connection, transaction, ``before_cursor_execute`` /
+``after_cursor_execute`` events, error wrapping and dialect ``do_executemany``
+as Core's own execution; only ``before_execute``/``after_execute`` are not
+fired by it, so a connection that has listeners for those (or a
+``schema_translate_map``) takes the ordinary Core path instead, as does any
+statement whose compiled form needs more than plain named binds.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine.interfaces import BindTyping
+from sqlalchemy.sql.expression import ClauseElement
+
+
+class _DriverStatement:
+    __slots__ = ("sql", "positional", "names", "getter", "procs")
+
+    def __init__(self, sql: str, positional: bool, names: tuple[str, ...],
+                 procs: tuple[tuple[int, str, Callable[[Any], Any]], ...]) -> None:
+        self.sql = sql
+        self.positional = positional
+        self.names = names
+        self.getter: Any = operator.itemgetter(*names) if len(names) > 1 else None
+        self.procs = procs
+
+    def rows(self, params_list: Sequence[dict[str, Any]]) -> list[Any]:
+        """The driver's parameter rows for ``params_list``."""
+        procs = self.procs
+        if not self.positional:
+            if not procs:
+                return list(params_list)
+            out = []
+            for p in params_list:
+                p = dict(p)
+                for _i, name, fn in procs:
+                    p[name] = fn(p[name])
+                out.append(p)
+            return out
+        getter = self.getter
+        if getter is None:
+            name = self.names[0]
+            rows: list[Any] = [(p[name],) for p in params_list]
+        else:
+            rows = [getter(p) for p in params_list]
+        if procs:
+            for n, row in enumerate(rows):
+                lst = list(row)
+                for i, _name, fn in procs:
+                    lst[i] = fn(lst[i])
+                rows[n] = tuple(lst)
+        return rows
+
+
+def _compile(conn: Connection, stmt: ClauseElement,
+             keys: tuple[str, ...]) -> _DriverStatement | None:
+    dialect = conn.dialect
+    if dialect.bind_typing is BindTyping.SETINPUTSIZES:
+        return None
+    compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys))
+    if (compiled.escaped_bind_names or compiled.post_compile_params
+            or compiled.literal_execute_params or getattr(compiled, "insert_prefetch", None)
+            or getattr(compiled, "update_prefetch", None) or compiled.returning):
+        return None
+    given = set(keys)
+    if compiled.positional:
+        names = tuple(compiled.positiontup)
+    else:
+        names = tuple(compiled.bind_names.values())
+    if not names or not given.issuperset(names):
+        return None  # a bind we do not supply (Core would fill in a default)
+    if not compiled.positional and len(set(names)) != len(given):
+        return None  # named style passes our dictionaries as they are: they must match
+    processors = compiled._bind_processors
+    procs = tuple((i, name, processors[name]) for i, name in enumerate(names)
+                  if name in processors)
+    return _DriverStatement(compiled.string, bool(compiled.positional), names, procs)
+
+
+def driver_executemany(
+    conn: Connection,
+    cache: dict[Any, _DriverStatement | None],
+    stmt: ClauseElement,
+    params_list: Sequence[dict[str, Any]],
+) -> CursorResult[Any] | None:
+    """Run ``stmt`` for every dictionary of ``params_list`` (all of one key set).
+
+    Returns None, having run nothing, when the statement or the connection
+    needs Core's full execution path; the caller then uses ``conn.execute``.
+    """
+    dispatch = conn.dispatch
+    if dispatch.before_execute or dispatch.after_execute:
+        return None
+    if conn._execution_options.get("schema_translate_map"):
+        return None
+    keys = tuple(params_list[0])
+    ckey = (conn.dialect, keys)
+    if ckey in cache:
+        entry = cache[ckey]
+    else:
+        entry = cache[ckey] = _compile(conn, stmt, keys)
+    if entry is None:
+        return None
+    return conn.exec_driver_sql(entry.sql, entry.rows(params_list))
