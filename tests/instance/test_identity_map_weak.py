@@ -4,7 +4,10 @@ weak_identity_map=False holds everything strongly."""
 
 import gc
 
-from datamapper import inspect
+import pytest
+from sqlalchemy import Column, Integer, String
+
+from datamapper import exc, inspect
 
 
 def test_unreferenced_clean_object_leaves_identity_map(session, User):
@@ -92,3 +95,49 @@ def test_reload_after_object_dropped_gives_fresh_object(session, User):
     again = session.get(User, 1)
     assert again.name == "a"
     assert "_test_marker" not in again.__dict__
+
+
+def test_identity_map_mapping_api_over_single_and_composite_keys(Base, engine, session):
+    class Pair(Base):
+        __tablename__ = "pairs"
+        a = Column(Integer, primary_key=True)
+        b = Column(String(10), primary_key=True)
+        v = Column(String(10))
+
+    Base.metadata.create_all(engine)
+    session.add_all([Pair(a=1, b="x", v="1x"), Pair(a=1, b="y", v="1y")])
+    session.commit()
+    pairs = session.query(Pair).order_by(Pair.b).all()
+    imap = session.identity_map
+    assert sorted(imap.keys(), key=repr) == [(Pair, (1, "x"), None), (Pair, (1, "y"), None)]
+    assert imap[(Pair, (1, "x"), None)] is pairs[0]
+    assert imap.get((Pair, (1, "z"), None)) is None
+    assert (Pair, (1, "y"), None) in imap and (Pair, (1,), None) not in imap
+    assert (Pair, 1, None) not in imap and "garbage" not in imap
+    assert dict(imap.items()) == {(Pair, (1, "x"), None): pairs[0], (Pair, (1, "y"), None): pairs[1]}
+    assert len(imap) == 2
+    # a changed primary key files the object under its new identity after the flush
+    pairs[0].b = "w"
+    session.flush()
+    assert inspect(pairs[0]).key == (Pair, (1, "w"), None)
+    assert imap[(Pair, (1, "w"), None)] is pairs[0]
+    assert (Pair, (1, "x"), None) not in imap
+    assert session.get(Pair, (1, "w")) is pairs[0]
+
+
+def test_identity_key_of_loaded_and_inserted_objects_is_the_full_tuple(session, User):
+    u = User(id=7, name="n")
+    session.add(u)
+    session.flush()
+    assert inspect(u).key == (User, (7,), None)
+    assert inspect(u).identity == (7,)
+    session.commit()
+    session.expunge_all()
+    loaded = session.query(User).one()
+    key = inspect(loaded).key
+    assert key == (User, (7,), None) and isinstance(key[1], tuple)
+    assert session.identity_map[key] is loaded
+    u2 = User(id=7, name="clash")
+    session.add(u2)
+    with pytest.raises(exc.FlushError, match="identity key"):
+        session.flush()

@@ -2,6 +2,7 @@
 make_transient, make_transient_to_detached, was_deleted."""
 
 import pytest
+from sqlalchemy import Column, Integer, String
 
 from datamapper import (
     exc,
@@ -189,3 +190,45 @@ def test_was_deleted_false_for_live_objects(session, User):
     session.add(u)
     session.flush()
     assert not was_deleted(u)
+
+
+def test_objects_that_compare_equal_or_are_unhashable_keep_separate_states(
+        Base, engine, session, read_rows):
+    class Same(Base):
+        __tablename__ = "same"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+        def __eq__(self, other):
+            return True
+
+        __hash__ = None
+
+    Base.metadata.create_all(engine)
+    a, b = Same(id=1, name="a"), Same(id=2, name="b")
+    sa_, sb = inspect(a), inspect(b)
+    assert sa_ is not sb and sa_ != sb and len({sa_, sb}) == 2
+    assert sa_.obj() is a and sb.obj() is b
+    session.add_all([a, b])
+    assert len(session.new) == 2
+    session.commit()
+    assert read_rows(Same.__table__) == [(1, "a"), (2, "b")]
+    a.name = "a2"
+    assert list(session.dirty) == [a]
+    session.commit()
+    assert read_rows(Same.__table__) == [(1, "a2"), (2, "b")]
+
+
+def test_state_of_a_collected_object_reports_no_object_and_leaves_the_map(session, User):
+    import gc
+
+    session.add(User(id=1, name="x"))
+    session.commit()
+    u = session.get(User, 1)
+    st = inspect(u)
+    assert st.obj() is u
+    del u
+    gc.collect()
+    assert st.obj() is None
+    assert len(session.identity_map) == 0
+    assert session.get(User, 1).name == "x"

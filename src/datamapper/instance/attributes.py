@@ -23,7 +23,7 @@ from ..mapping.mapper import (
     uninstrumentation_hooks,
 )
 from ..mapping.registry import _default_constructor
-from .state import STATE_ATTR, InstanceState, _sessions, detached_error, instance_state
+from .state import STATE_ATTR, InstanceState, _sessions, detached_error, instance_state, new_state
 
 PASSIVE_OFF = False
 PASSIVE_NO_INITIALIZE = True
@@ -282,7 +282,7 @@ def instrument(mapper: Mapper) -> None:
                 return
             d = self.__dict__
             if STATE_ATTR not in d:
-                d[STATE_ATTR] = InstanceState(self, mapper)
+                d[STATE_ATTR] = new_state(self, mapper)
             for key, value in kwargs.items():
                 impl = get_impl(key)
                 if impl is None:

@@ -10,129 +10,155 @@ every object strongly.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
 from .state import InstanceState
 
 
-class _KeyRef(weakref.ref):  # type: ignore[type-arg]  # ref to an object of any class
-    """A weak reference that carries the identity key it is filed under.
-
-    Like ``weakref.KeyedRef`` but without its Python-level ``__new__`` and
-    ``__init__``: creating one is a C call plus one slot store.
-    """
-
-    __slots__ = ("key",)
-    key: tuple[Any, ...]
+def split_key(key: tuple[Any, ...]) -> tuple[tuple[Any, Any], Any]:
+    """(outer, inner) keys of identity ``key`` in the two-level dict."""
+    ident = key[1]
+    return (key[0], key[2]), (ident[0] if len(ident) == 1 else ident)
 
 
 class IdentityMap:
-    """Dict-like view ``key -> object`` over the session's persistent states."""
+    """Dict-like view ``key -> object`` over the session's persistent states.
+
+    Stored as two levels, ``{(class, identity token): {ident: state}}`` where
+    ``ident`` is the key value itself for a one-column primary key and the
+    tuple of values otherwise: a loaded row then costs no key tuples at all
+    (see ``InstanceState.key``).  The public mapping API speaks full identity
+    keys ``(class, primary key tuple, token)``.
+    """
 
     def __init__(self, weak: bool = True) -> None:
         self.weak = weak
-        self._dict: dict[tuple[Any, ...], InstanceState] = {}
+        self._maps: dict[tuple[Any, Any], dict[Any, InstanceState]] = {}
         self._modified: set[InstanceState] = set()
-        if weak:
-            selfref = weakref.ref(self)
-
-            def _gone(ref: Any) -> None:
-                imap = selfref()
-                if imap is None:
-                    return
-                st = imap._dict.get(ref.key)
-                if st is not None and st.obj is ref:
-                    del imap._dict[ref.key]
-
-            self._gone = _gone
+        # weak mode: a dying object's entry is removed by its state's weak-reference
+        # callback (instance.state._state_gone -> discard_entry)
 
     # -- maintenance (session and loading layers) -------------------------------
+    def inner(self, cls: Any, token: Any = None) -> dict[Any, InstanceState]:
+        """The ``{ident: state}`` dict of ``cls`` (created empty on first use)."""
+        m = self._maps.get((cls, token))
+        if m is None:
+            m = self._maps[(cls, token)] = {}
+        return m
+
     def add(self, state: InstanceState, obj: Any) -> None:
-        """Put ``state`` (whose ``key`` is set) into the map."""
-        key = state.key
-        assert key is not None
-        if self.weak:
-            state.obj = ref = _KeyRef(obj, self._gone)
-            ref.key = key
-        else:
+        """Put ``state`` (whose key is set) into the map."""
+        loc = state.map_key()
+        assert loc is not None
+        if not self.weak:
             state._strong = obj
-        self._dict[key] = state
+        outer, inner = loc
+        m = self._maps.get(outer)
+        if m is None:
+            m = self._maps[outer] = {}
+        m[inner] = state
 
     def replace_key(self, state: InstanceState, obj: Any, old_key: Any) -> None:
-        if old_key is not None and self._dict.get(old_key) is state:
-            del self._dict[old_key]
+        if old_key is not None:
+            outer, inner = split_key(old_key)
+            m = self._maps.get(outer)
+            if m is not None and m.get(inner) is state:
+                del m[inner]
         self.add(state, obj)
 
+    def discard_entry(self, state: InstanceState) -> None:
+        """Remove ``state``'s entry if the map holds this very state under its key."""
+        loc = state.map_key()
+        if loc is None:
+            return
+        m = self._maps.get(loc[0])
+        if m is not None and m.get(loc[1]) is state:
+            del m[loc[1]]
+
     def discard(self, state: InstanceState) -> None:
-        key = state.key
-        if key is not None and self._dict.get(key) is state:
-            del self._dict[key]
+        self.discard_entry(state)
         self._modified.discard(state)
-        # state.obj may stay a _KeyRef: its callback removes an entry only while that
-        # entry's state still holds this very reference (add() gives a re-added state
-        # a new one), so after discard it is a plain weak reference in effect.
+
+    def holds(self, state: InstanceState) -> bool:
+        """True when ``state`` is the entry filed under its own key."""
+        loc = state.map_key()
+        if loc is None:
+            return False
+        m = self._maps.get(loc[0])
+        return m is not None and m.get(loc[1]) is state
+
+    def state_for(self, key: Any) -> InstanceState | None:
+        """The state filed under ``key``, live or not."""
+        try:
+            outer, inner = split_key(key)
+            m = self._maps.get(outer)
+            return None if m is None else m.get(inner)
+        except (TypeError, IndexError):
+            return None
 
     def get_state(self, key: tuple[Any, ...]) -> InstanceState | None:
-        st = self._dict.get(key)
+        st = self.state_for(key)
         if st is not None and st.obj() is None:
             return None
         return st
 
     def states(self) -> list[InstanceState]:
         """A snapshot of the held states, dead references included."""
-        return list(self._dict.values())
+        out: list[InstanceState] = []
+        for m in list(self._maps.values()):
+            out.extend(list(m.values()))
+        return out
 
     def all_states(self) -> list[InstanceState]:
-        return [st for st in list(self._dict.values()) if st.obj() is not None]
+        return [st for st in self.states() if st.obj() is not None]
 
     def clear(self) -> None:
-        self._dict.clear()
+        self._maps.clear()
         self._modified.clear()
 
     # -- the public mapping API -------------------------------------------------------
     def __getitem__(self, key: tuple[Any, ...]) -> Any:
-        st = self._dict[key]
-        obj = st.obj()
+        st = self.state_for(key)
+        obj = st.obj() if st is not None else None
         if obj is None:
             raise KeyError(key)
         return obj
 
     def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
-        st = self._dict.get(key)
+        st = self.state_for(key)
         if st is None:
             return default
         obj = st.obj()
         return default if obj is None else obj
 
     def __contains__(self, key: object) -> bool:
-        st = self._dict.get(key)  # type: ignore[call-overload]
+        st = self.state_for(key)
         return st is not None and st.obj() is not None
 
     def __len__(self) -> int:
-        return sum(1 for st in list(self._dict.values()) if st.obj() is not None)
+        return sum(1 for st in self.states() if st.obj() is not None)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self.keys())
 
     def keys(self) -> list[tuple[Any, ...]]:
-        return [k for k, st in list(self._dict.items()) if st.obj() is not None]
+        return [st.key for st in self.states() if st.obj() is not None]  # type: ignore[misc]
 
     def values(self) -> list[Any]:
         out = []
-        for st in list(self._dict.values()):
+        for st in self.states():
             o = st.obj()
             if o is not None:
                 out.append(o)
         return out
 
     def items(self) -> list[tuple[tuple[Any, ...], Any]]:
-        out = []
-        for k, st in list(self._dict.items()):
+        out: list[tuple[Any, Any]] = []
+        for st in self.states():
             o = st.obj()
             if o is not None:
-                out.append((k, o))
+                out.append((st.key, o))
         return out
 
     def __setitem__(self, key: Any, value: Any) -> None:

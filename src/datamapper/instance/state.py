@@ -22,20 +22,63 @@ STATE_ATTR = "_dm_state"
 _sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
 
-class InstanceState:
-    """What the ORM knows about one mapped object."""
+class _LazyKey:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "LAZY_KEY"
+
+
+LAZY_KEY: Any = _LazyKey()
+
+
+def _state_gone(state: InstanceState) -> None:
+    """Weak-reference callback: ``state``'s object was garbage collected.
+
+    A clean object is held by its session's identity map only weakly; when it
+    dies its entry goes, unless the entry now belongs to another state.
+    """
+    sid = state.session_id
+    if sid is None:
+        return
+    sess = _sessions.get(sid)
+    if sess is not None:
+        sess._identity_map.discard_entry(state)
+
+
+_ref_new = weakref.ref.__new__
+
+
+class InstanceState(weakref.ref[Any]):
+    """What the ORM knows about one mapped object.
+
+    The state *is* the weak reference to its object (``state.obj()`` or
+    ``state()`` returns the object, None once it was garbage collected): one
+    allocation less per object than a state holding a separate reference, which
+    counts when a query loads a hundred thousand rows.
+    """
 
     # No __weakref__ slot: nothing refers to states weakly, and every slot is 8 bytes
     # on each of possibly millions of loaded objects.
     __slots__ = (
-        "obj", "mapper", "key", "session_id", "_committed", "expired_attributes",
+        "mapper", "_key", "_ident", "session_id", "_committed", "expired_attributes",
         "modified", "_strong", "_deleted", "insert_order", "_extra",
     )
 
+    # weakref.ref compares and hashes by referent; states are identities
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+
+    obj = weakref.ref.__call__
+
+    def __new__(cls, obj: Any, mapper: Any) -> InstanceState:
+        return _ref_new(cls, obj, _state_gone)
+
     def __init__(self, obj: Any, mapper: Any) -> None:
-        self.obj: Any = weakref.ref(obj)
         self.mapper = mapper
-        self.key: tuple[Any, ...] | None = None
+        self._key: Any = None
+        self._ident: Any = None
         self.session_id: int | None = None
         # original values of attributes changed since load/flush; NO_VALUE = unknown.
         # Created on first use (see ``committed_state``): most loaded objects never change.
@@ -47,6 +90,39 @@ class InstanceState:
         self._deleted = False
         self.insert_order = 0
         self._extra: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> tuple[Any, ...] | None:
+        """The identity key ``(class, primary key tuple, identity token)``; None if pending.
+
+        States loaded or inserted with a one-column key and no token keep just the
+        key value (``_ident``) and build the tuple on first use: most never need it,
+        and the two tuples are a sixth of a loaded object's memory.
+        """
+        k = self._key
+        if k is LAZY_KEY:
+            k = self._key = (self.mapper.class_, (self._ident,), None)
+        return k  # type: ignore[no-any-return]
+
+    @key.setter
+    def key(self, value: tuple[Any, ...] | None) -> None:
+        self._key = value
+        self._ident = None
+
+    def set_lazy_key(self, ident: Any) -> None:
+        """Identity ``(class, (ident,), None)`` for a one-column key, built on demand."""
+        self._key = LAZY_KEY
+        self._ident = ident
+
+    def map_key(self) -> tuple[Any, Any] | None:
+        """(outer, inner) keys of the identity map's two-level dict (see identity.py)."""
+        k = self._key
+        if k is LAZY_KEY:
+            return (self.mapper.class_, None), self._ident
+        if k is None:
+            return None
+        ident = k[1]
+        return (k[0], k[2]), (ident[0] if len(ident) == 1 else ident)
 
     @property
     def committed_state(self) -> dict[str, Any]:
@@ -237,6 +313,23 @@ class InstanceState:
 _EMPTY: frozenset[str] = frozenset()
 
 
+def new_state(obj: Any, mapper: Any) -> InstanceState:
+    """A fresh transient state for ``obj`` (``InstanceState(obj, mapper)`` in C calls)."""
+    state: InstanceState = _ref_new(InstanceState, obj, _state_gone)
+    state.mapper = mapper
+    state._key = None
+    state._ident = None
+    state.session_id = None
+    state._committed = None
+    state.expired_attributes = _EMPTY
+    state.modified = False
+    state._strong = None
+    state._deleted = False
+    state.insert_order = 0
+    state._extra = None
+    return state
+
+
 def expire_states(states: Iterable[InstanceState]) -> None:
     """``state.expire()`` of every state, in one loop (commit, rollback, expire_all)."""
     per_mapper: dict[Any, tuple[Any, bool]] = {}
@@ -336,7 +429,7 @@ def instance_state(obj: Any) -> InstanceState:
             f"Can't use {describe(obj)}: class {type(obj).__name__} is not mapped; map it with "
             "declarative_base(), registry.map_imperatively() or mapper()"
         )
-    state = InstanceState(obj, mapper)
+    state = new_state(obj, mapper)
     obj.__dict__[STATE_ATTR] = state
     return state
 

@@ -19,11 +19,10 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.sql import Select
 
-from ..instance.identity import _KeyRef
-from ..instance.state import STATE_ATTR, InstanceState
+from ..instance.state import LAZY_KEY, STATE_ATTR, InstanceState, _state_gone
 from ..mapping.mapper import Mapper
 
-_new_state = InstanceState.__new__
+_ref_new = weakref.ref.__new__
 _EMPTY: frozenset[str] = frozenset()
 
 
@@ -112,15 +111,13 @@ def _instances(
 ) -> list[Any]:
     mapper = loader.mapper
     imap = session._identity_map
-    imap_dict = imap._dict
+    imap_dict = imap.inner(mapper.class_, identity_token)
     imap_get = imap_dict.get
     weak = imap.weak
-    gone: Any = imap._gone if weak else None
-    key_ref = _KeyRef
-    plain_ref = weakref.ref
+    gone: Any = _state_gone
     cls = mapper.class_
     new_obj: Any = cls.__new__
-    new_state = _new_state
+    new_state = _ref_new
     state_cls = InstanceState
     keys = loader.keys
     offset = loader.offset
@@ -137,23 +134,22 @@ def _instances(
     # attribute stores straight into the instance (no __dict__ materialized) where the
     # class allows it; see EntityLoader.direct_set
     setattr_: Any = object.__setattr__ if loader.direct_set else None
+    lazy_key = single and identity_token is None
     loaded_now: list[Any] = []
     out: list[Any] = []
     append = out.append
     for row in rows:
         if single:
-            pkv = row[p0]
+            ikey = pkv = row[p0]
             if pkv is None:
                 append(None)
                 continue
-            ident: tuple[Any, ...] = (pkv,)
         else:
-            ident = tuple([row[p] for p in pkpos])
+            ikey = ident = tuple([row[p] for p in pkpos])
             if None in ident and all(v is None for v in ident):
                 append(None)
                 continue
-        key = (cls, ident, identity_token)
-        state = imap_get(key)
+        state = imap_get(ikey)
         if state is not None:
             obj = state.obj()
             if obj is not None:
@@ -168,9 +164,14 @@ def _instances(
                 setattr_(obj, k, v)
         else:
             obj.__dict__.update(zip(keys, row[offset:end] if offset else row))
-        state = new_state(state_cls)
+        state = new_state(state_cls, obj, gone)
         state.mapper = mapper
-        state.key = key
+        if lazy_key:
+            state._key = LAZY_KEY  # the key tuple is built on first use
+            state._ident = pkv
+        else:
+            state._key = (cls, (pkv,) if single else ident, identity_token)
+            state._ident = None
         state.session_id = sid
         state._committed = None
         state.expired_attributes = unloaded
@@ -178,18 +179,12 @@ def _instances(
         state._deleted = False
         state.insert_order = 0
         state._extra = None
-        if weak:
-            state.obj = ref = key_ref(obj, gone)
-            ref.key = key
-            state._strong = None
-        else:
-            state.obj = plain_ref(obj)
-            state._strong = obj
+        state._strong = None if weak else obj
         if setattr_ is not None:
             setattr_(obj, STATE_ATTR, state)
         else:
             obj.__dict__[STATE_ATTR] = state
-        imap_dict[key] = state
+        imap_dict[ikey] = state
         if fire_load:
             loaded_now.append(obj)
         append(obj)

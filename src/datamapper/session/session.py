@@ -552,7 +552,8 @@ class Session:
         if not populate_existing and not with_for_update and identity_token is None and \
                 type(entity) is type and not isinstance(ident, (tuple, list, dict)):
             # hit path: a scalar key of a plain class, loaded and live in the identity map
-            state = self._identity_map._dict.get((entity, (ident,), None))
+            inner = self._identity_map._maps.get((entity, None))
+            state = inner.get(ident) if inner is not None else None
             if state is not None and not state.expired_attributes and \
                     state not in self._deleted:
                 obj = state.obj()
@@ -571,7 +572,7 @@ class Session:
                   identity_token: Any = None) -> Any:
         values = self._normalize_ident(mapper, ident)
         key = (mapper.class_, values, identity_token)
-        state = self._identity_map._dict.get(key)
+        state = self._identity_map.state_for(key)
         if state is not None and not populate_existing and not with_for_update:
             obj = state.obj()
             if obj is not None:
@@ -890,11 +891,9 @@ class Session:
 
     def expunge_all(self) -> None:
         """Remove every object from the session."""
-        for state in list(self._identity_map._dict.values()) + list(self._new):
+        for state in self._identity_map.states() + list(self._new):
             state.session_id = None
             state._strong = None
-        for state in list(self._identity_map._dict.values()):
-            self._identity_map.discard(state)
         self._identity_map.clear()
         self._new.clear()
         self._deleted.clear()
@@ -937,8 +936,7 @@ class Session:
         except Exception:
             raise
         return state.session_id == self.hash_key and (
-            state in self._new or (state.key is not None and
-                                   self._identity_map._dict.get(state.key) is state)
+            state in self._new or self._identity_map.holds(state)
             or state in self._deleted
         )
 

@@ -259,7 +259,7 @@ class UOWTransaction:
             mapper = state.mapper
             pk_keys = mapper._pk_keys
             if len(pk_keys) == 1:
-                state.key = (mapper.class_, (d.get(pk_keys[0]),), None)
+                state.set_lazy_key(d.get(pk_keys[0]))
             else:
                 state.key = (mapper.class_, tuple([d.get(k) for k in pk_keys]), None)
             state._committed = None
