@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import Column, DateTime, Integer, Numeric, String, event
 from sqlalchemy.types import TypeDecorator
 
-from datamapper import exc
+from datamapper import exc, inspect
 
 
 class Upper(TypeDecorator):
@@ -151,3 +151,57 @@ def test_before_execute_listeners_still_see_batched_writes(session, Event, engin
     assert ("UPDATE", 3) in seen
     assert ("DELETE", 3) in seen
     assert read_rows("SELECT id, count FROM events ORDER BY id") == [(1, -1), (2, -1), (3, -1)]
+
+
+@pytest.fixture
+def Reading(Base, engine):
+    class Reading(Base):
+        __tablename__ = "readings"
+        id = Column(Integer, primary_key=True)
+        label = Column(Upper)
+        at = Column(DateTime)
+        amount = Column(Numeric(10, 2))
+
+    Base.metadata.create_all(engine)
+    return Reading
+
+
+def test_generated_keys_of_a_large_insert_match_their_rows(
+        session, Reading, backend_name, sql_log, read_rows):
+    base = datetime.datetime(2022, 3, 4, 5, 6, 7)
+    objs = [Reading(label=f"r{i}", at=base + datetime.timedelta(seconds=i),
+                    amount=decimal.Decimal(i) / 4) for i in range(2500)]
+    session.add_all(objs)
+    sql_log.clear()
+    session.commit()
+    inserts = sql_log.matching("INSERT")
+    if backend_name == "sqlite":
+        # multi-row VALUES pages of 1000 rows, as Core's insertmanyvalues makes them
+        assert len(inserts) == 3
+    ids = [inspect(o).identity[0] for o in objs]
+    assert len(set(ids)) == 2500
+    rows = {r[0]: r[1:] for r in read_rows("SELECT id, label, at, amount FROM readings")}
+    for i, pk in enumerate(ids):
+        label, at, amount = rows[pk]
+        assert label == f"R{i}"
+        at = at if isinstance(at, datetime.datetime) else datetime.datetime.fromisoformat(at)
+        assert at == base + datetime.timedelta(seconds=i)
+        assert decimal.Decimal(str(amount)) == decimal.Decimal(i) / 4
+
+
+def test_insert_with_before_execute_listener_still_matches_keys(session, Reading, engine):
+    seen = []
+
+    @event.listens_for(engine, "before_execute")
+    def record(conn, clauseelement, multiparams, params, execution_options):
+        seen.append(str(clauseelement).split()[0].upper())
+
+    try:
+        objs = [Reading(label=f"x{i}") for i in range(30)]
+        session.add_all(objs)
+        session.commit()
+    finally:
+        event.remove(engine, "before_execute", record)
+    assert "INSERT" in seen
+    for i, o in enumerate(objs):
+        assert o.label == f"X{i}"  # reloaded from the row the object's key names

@@ -116,3 +116,89 @@ def driver_executemany(
     if entry is None:
         return None
     return conn.exec_driver_sql(entry.sql, entry.rows(params_list))
+
+
+class _DriverInsert:
+    __slots__ = ("stmt", "head", "row_sql", "tail", "per_page", "pages")
+
+    def __init__(self, stmt: _DriverStatement, head: str, row_sql: str, tail: str,
+                 per_page: int) -> None:
+        self.stmt = stmt
+        self.head = head
+        self.row_sql = row_sql
+        self.tail = tail
+        self.per_page = per_page
+        self.pages: dict[int, str] = {}
+
+    def sql(self, n: int) -> str:
+        """The statement text inserting ``n`` rows."""
+        text = self.pages.get(n)
+        if text is None:
+            text = self.pages[n] = self.head + ", ".join([self.row_sql] * n) + self.tail
+        return text
+
+
+def _compile_insert(conn: Connection, stmt: ClauseElement,
+                    keys: tuple[str, ...]) -> _DriverInsert | None:
+    dialect = conn.dialect
+    compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+    imv = getattr(compiled, "_insertmanyvalues", None)
+    if (imv is None or not compiled.positional or compiled.insert_prefetch
+            or compiled.escaped_bind_names or compiled.post_compile_params
+            or compiled.literal_execute_params or imv.sentinel_columns
+            or imv.includes_upsert_behaviors or imv.embed_values_counter):
+        return None
+    names = tuple(compiled.positiontup)
+    if not names or set(names) != set(keys) or len(names) != len(keys):
+        return None
+    row_sql = f"({imv.single_values_expr})"
+    text: str = compiled.string
+    if text.count(row_sql) != 1:
+        return None
+    head, tail = text.split(row_sql)
+    processors = compiled._bind_processors
+    procs = tuple((i, name, processors[name]) for i, name in enumerate(names)
+                  if name in processors)
+    limit = getattr(dialect, "insertmanyvalues_max_parameters", 999) or 999
+    per_page = max(1, min(dialect.insertmanyvalues_page_size, limit // max(1, len(names))))
+    return _DriverInsert(_DriverStatement(text, True, names, procs), head, row_sql, tail,
+                         per_page)
+
+
+def driver_insert_returning(
+    conn: Connection,
+    cache: dict[Any, Any],
+    stmt: ClauseElement,
+    params_list: Sequence[dict[str, Any]],
+) -> list[Any] | None:
+    """SQLite: INSERT every dictionary of ``params_list`` (one key set) with
+    ``stmt`` (an INSERT ... RETURNING of one column) as multi-row VALUES pages,
+    the way Core's "insertmanyvalues" does it; return the RETURNING values of
+    all pages, in the order the database gave them.
+
+    Returns None, having run nothing, when Core's own path is needed.
+    """
+    if conn.dialect.name != "sqlite" or not params_list:
+        return None
+    dispatch = conn.dispatch
+    if dispatch.before_execute or dispatch.after_execute:
+        return None
+    if conn._execution_options.get("schema_translate_map"):
+        return None
+    keys = tuple(params_list[0])
+    ckey = ("insert", conn.dialect, keys)
+    if ckey in cache:
+        entry = cache[ckey]
+    else:
+        entry = cache[ckey] = _compile_insert(conn, stmt, keys)
+    if entry is None:
+        return None
+    rows = entry.stmt.rows(params_list)
+    step = entry.per_page
+    out: list[Any] = []
+    for start in range(0, len(rows), step):
+        chunk = rows[start:start + step]
+        flat = tuple([v for row in chunk for v in row])
+        result = conn.exec_driver_sql(entry.sql(len(chunk)), flat)
+        out.extend(result.scalars().all())
+    return out

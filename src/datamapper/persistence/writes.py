@@ -22,7 +22,7 @@ from ..exc import FlushError, StaleDataError
 from ..instance.attributes import values_equal
 from ..instance.state import InstanceState
 from ..mapping.mapper import Mapper
-from .driver import driver_executemany
+from .driver import driver_executemany, driver_insert_returning
 
 PK_PREFIX = "_dm_pk_"
 VERSION_PARAM = "_dm_version"
@@ -255,14 +255,19 @@ def _insert_returning(
         keys = result.scalars().all()
     else:
         stmt = plan.insert_stmt.returning(col)
-        result = conn.execute(stmt, params_list)
-        keys = sorted(result.scalars().all())
+        direct = driver_insert_returning(conn, plan.driver_cache, stmt, params_list)
+        if direct is not None:
+            keys = sorted(direct)
+            result = None
+        else:
+            result = conn.execute(stmt, params_list)
+            keys = sorted(result.scalars().all())
     if len(keys) != len(rows):
         raise FlushError(
             f"Can't match generated keys to rows for table {plan.table.name!r}: "
             f"{len(rows)} rows inserted but {len(keys)} keys returned"
         )
-    prefetch = result.prefetch_cols()
+    prefetch = result.prefetch_cols() if result is not None else None
     ak = plan.col_to_attr[col.key]
     if not prefetch:
         for (state, _p, _e), key in zip(rows, keys, strict=True):
@@ -272,6 +277,7 @@ def _insert_returning(
             for state, _p, _e in rows:
                 expire[state] = to_expire
         return
+    assert result is not None
     compiled = result.context.compiled_parameters
     for i, (state, _p, _e) in enumerate(rows):
         d = state.strong_obj().__dict__
