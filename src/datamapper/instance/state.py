@@ -20,6 +20,9 @@ STATE_ATTR = "_dm_state"
 
 # session id -> Session; sessions register themselves here (weakly)
 _sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+# its underlying {id: weak reference} dict, read directly by the hot weak-reference
+# callback below (WeakValueDictionary.get is Python code)
+_session_refs: dict[int, Any] = getattr(_sessions, "data", {})
 
 
 class _LazyKey:
@@ -41,8 +44,16 @@ def _state_gone(state: InstanceState) -> None:
     sid = state.session_id
     if sid is None:
         return
-    sess = _sessions.get(sid)
-    if sess is not None:
+    ref = _session_refs.get(sid)
+    sess = ref() if ref is not None else None
+    if sess is None:
+        return
+    if state._key is LAZY_KEY:  # the common case, inlined
+        inner = sess._identity_map._maps.get((state.mapper.class_, None))
+        ident = state._ident
+        if inner is not None and inner.get(ident) is state:
+            del inner[ident]
+    else:
         sess._identity_map.discard_entry(state)
 
 

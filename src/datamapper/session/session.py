@@ -781,12 +781,16 @@ class Session:
         self._fire("before_attach", self, obj)
 
     def _save_impl(self, state: InstanceState, obj: Any) -> None:
-        self._before_attach(state, obj)
+        active = self.dispatch.active
+        other_id = state.session_id
+        if active or (other_id is not None and other_id != self.hash_key):
+            self._before_attach(state, obj)
         state.session_id = self.hash_key
         state.insert_order = next(self._order)
         self._new[state] = obj
-        self._fire("after_attach", self, obj)
-        self._fire("transient_to_pending", self, obj)
+        if active:
+            self._fire("after_attach", self, obj)
+            self._fire("transient_to_pending", self, obj)
 
     def _update_impl(self, state: InstanceState, obj: Any, revert_deletion: bool = False
                      ) -> None:
@@ -1047,20 +1051,25 @@ class Session:
 
     def _post_flush(self, uow: UOWTransaction, tx: SessionTransaction) -> None:
         uow.finalize()
-        for state in uow.inserted:
-            obj = self._new.pop(state, None)
-            tx._new[state] = True
-            if obj is not None:
-                self._fire("pending_to_persistent", self, obj)
+        inserted = uow.inserted
+        tx._new.update(dict.fromkeys(inserted, True))
         tx._dirty.update(dict.fromkeys(uow.updated, True))
+        pop_new = self._new.pop
+        if "pending_to_persistent" in self.dispatch.active:
+            for state in inserted:
+                obj = pop_new(state, None)
+                if obj is not None:
+                    self.dispatch.fire("pending_to_persistent", self, obj)
+            # a handler may have changed the objects it was given
+            self._identity_map._modified.update(s for s in inserted if s.modified)
+        else:
+            for state in inserted:
+                pop_new(state, None)
         for state in uow.removed:
             obj = self._deleted.pop(state, None)
             tx._deleted[state] = obj if obj is not None else state.obj()
             if obj is not None:
                 self._fire("persistent_to_deleted", self, obj)
-        for state in uow.inserted:
-            if state.modified:
-                self._identity_map._modified.add(state)
         fin = getattr(self, "_dm_after_finalize", None)
         if fin is not None:
             fin(uow)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from .._util import NO_VALUE, describe
 from ..exc import FlushError
-from ..instance.state import InstanceState
+from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.association import associate, dissociate
@@ -253,25 +253,37 @@ class UOWTransaction:
         imap = session._identity_map
         weak = imap.weak
         expire = self.expire
+        inner_of: dict[Any, Any] = {}
         for state in self.inserted:
-            obj = state.strong_obj()
+            obj = state.obj()
+            if obj is None:
+                obj = state.strong_obj()
             d = obj.__dict__
             mapper = state.mapper
             pk_keys = mapper._pk_keys
-            if len(pk_keys) == 1:
-                state.set_lazy_key(d.get(pk_keys[0]))
-            else:
-                state.key = (mapper.class_, tuple([d.get(k) for k in pk_keys]), None)
             state._committed = None
             state.modified = False
-            keys = expire.get(state)
-            if keys:
-                for k in keys:
-                    d.pop(k, None)
-                state.expired_attributes = set(keys)
-            imap.add(state, obj)
-            if weak:
-                state._strong = None
+            if expire:
+                keys = expire.get(state)
+                if keys:
+                    for k in keys:
+                        d.pop(k, None)
+                    state.expired_attributes = set(keys)
+            if len(pk_keys) == 1:
+                # one-column key: filed straight into the class's dict, tuple built on use
+                ident = d.get(pk_keys[0])
+                state._key = LAZY_KEY
+                state._ident = ident
+                inner = inner_of.get(mapper)
+                if inner is None:
+                    inner = inner_of[mapper] = imap.inner(mapper.class_, None)
+                inner[ident] = state
+                state._strong = None if weak else obj
+            else:
+                state.key = (mapper.class_, tuple([d.get(k) for k in pk_keys]), None)
+                imap.add(state, obj)
+                if weak:
+                    state._strong = None
         for state in self.updated:
             obj = state.obj()
             if obj is None:
