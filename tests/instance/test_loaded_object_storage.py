@@ -2,7 +2,9 @@
 the loader stores them, and the weak identity map forgets only its own entries."""
 
 import gc
+import sys
 
+import pytest
 from sqlalchemy import Column, Integer, String
 
 from datamapper import inspect
@@ -66,3 +68,35 @@ def test_dropping_an_expunged_object_keeps_the_reloaded_one_in_the_map(session, 
     gc.collect()
     assert session.identity_map.get(key) is new
     assert session.get(User, 1) is new
+
+
+def _has_own_dict(obj):
+    return any(type(r) is dict for r in gc.get_referents(obj))
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython" or sys.version_info < (3, 11),
+                    reason="CPython 3.11+ inline instance storage")
+def test_objects_loaded_after_inserts_with_generated_keys_keep_compact_storage(
+        Base, engine, make_session):
+    class Row(Base):
+        __tablename__ = "compact_rows"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+        value = Column(Integer)
+
+    Base.metadata.create_all(engine)
+    # build, flush and commit enough objects for the interpreter to specialize
+    # attribute access on the class: names first stored after that (``id``,
+    # from the generated keys) must already be in the class's key table
+    s = make_session()
+    objs = [Row(name=f"r{i}", value=i) for i in range(200)]
+    s.add_all(objs)
+    s.commit()
+    assert sum(o.value for o in objs) == sum(range(200))
+    s.close()
+    del objs
+    s2 = make_session()
+    loaded = s2.query(Row).order_by(Row.id).all()
+    assert [r.name for r in loaded[:3]] == ["r0", "r1", "r2"]
+    assert inspect(loaded[0]).key == (Row, (loaded[0].id,), None)
+    assert not any(_has_own_dict(r) for r in loaded)

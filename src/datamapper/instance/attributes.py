@@ -204,6 +204,47 @@ def load_missing(state: InstanceState, key: str) -> None:
 
 
 # -- instrumentation ---------------------------------------------------------
+def _prime_shared_keys(cls: Any, keys: list[str]) -> None:
+    """Put every attribute name into the class's shared instance-key table.
+
+    CPython keeps the attributes of instances of an ordinary class in compact
+    inline storage with one key table per class, instead of a ``__dict__`` per
+    instance, for as long as every name an instance stores is in that table.
+    New names can be added to the table only until the interpreter specializes
+    attribute access on the class (after a few dozen accesses); a name added
+    later (say ``id``, first stored when a flush returns generated keys) makes
+    every later instance that stores it fall back to a full dictionary: a
+    loaded row then costs a dict more memory and one more object for the cycle
+    collector to scan.  Storing every mapped name once on a throwaway instance,
+    in the loader's order, before any real instance exists, avoids that.
+    """
+    mro = cls.__mro__
+    if any(not (k.__flags__ & _HEAPTYPE) for k in mro[:-1]):
+        return  # a C base class decides storage itself
+    if any("__del__" in k.__dict__ for k in mro[:-1]):
+        return  # the throwaway instance must not run user code
+    names: list[str] = []
+    for name in dict.fromkeys(keys):
+        for klass in mro:
+            if name in klass.__dict__:
+                kind = type(klass.__dict__[name])
+                if hasattr(kind, "__set__") or hasattr(kind, "__delete__"):
+                    break  # a data descriptor (property, slot) owns this name
+                names.append(name)
+                break
+        else:
+            names.append(name)
+    try:
+        proto = object.__new__(cls)
+        for name in names:
+            object.__setattr__(proto, name, None)
+    except (TypeError, AttributeError):
+        return
+
+
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+
+
 def instrument(mapper: Mapper) -> None:
     """Install descriptors and the write hooks on ``mapper.class_``."""
     cls = mapper.class_
@@ -229,6 +270,8 @@ def instrument(mapper: Mapper) -> None:
         setattr(cls, key, attr)
     if "_dm_instrumented" in cls.__dict__:
         return
+    _prime_shared_keys(cls, [p.key for p in getattr(mapper, "_load_props", ())]
+                       + [STATE_ATTR] + list(mapper._props))
     saved = {n: cls.__dict__[n] for n in ("__setattr__", "__delattr__", "__init__")
              if n in cls.__dict__}
     mapper._dm_saved = saved  # type: ignore[attr-defined]

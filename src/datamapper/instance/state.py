@@ -427,6 +427,14 @@ class _AttrsView:
 def instance_state(obj: Any) -> InstanceState:
     """The InstanceState of a mapped object (created on first need)."""
     try:
+        # attribute access reads CPython's inline instance storage without
+        # materializing a __dict__ (``obj.__dict__[...]`` would build one per object)
+        st = obj._dm_state
+        if st.__class__ is InstanceState:
+            return st
+    except Exception:  # not set yet, or a user __getattr__ had its say
+        pass
+    try:
         return obj.__dict__[STATE_ATTR]  # type: ignore[no-any-return]
     except KeyError:
         pass
