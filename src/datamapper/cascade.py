@@ -26,12 +26,13 @@ _FLAG = {
 
 def _rels(mapper: Any, flag: str) -> list[Any]:
     cache: dict[Any, Any] | None = mapper.__dict__.get("_dm_cascade_cache")
+    n = len(mapper._props)
     if cache is None:
         cache = mapper.__dict__["_dm_cascade_cache"] = {}
-    n = len(mapper._props)
-    hit: list[Any] | None = cache.get(flag)
-    if hit is not None and cache.get("_n") == n:
-        return hit
+    elif cache.get("_n") == n:
+        hit: list[Any] | None = cache.get(flag)
+        if hit is not None:
+            return hit
     if cache.get("_n") != n:
         cache.clear()
         cache["_n"] = n
@@ -65,7 +66,7 @@ def _walk(flag: str, state: InstanceState, obj: Any) -> Iterator[tuple[InstanceS
             key = prop.key
             if key in d:
                 value = d[key]
-            elif loading and st.key is not None and not prop.passive_deletes:
+            elif loading and st._key is not None and not prop.passive_deletes:
                 value = getattr(o, key)
             else:
                 continue

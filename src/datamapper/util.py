@@ -71,7 +71,7 @@ def make_transient_to_detached(instance: Any) -> None:
     """Give a transient object its identity key: it becomes detached, as if loaded and
     expunged.  Missing attributes are marked expired."""
     state = instance_state(instance)
-    if state.session_id is not None or state.key is not None:
+    if state.session_id is not None or state._key is not None:
         raise InvalidRequestError(
             f"Can't make {describe(instance)} detached: it is not transient"
         )

@@ -87,7 +87,7 @@ class ScalarImpl:
         """The value of an attribute that is not in ``obj.__dict__``."""
         d = obj.__dict__
         state = d.get(STATE_ATTR)
-        if state is None or state.key is None:
+        if state is None or state._key is None:
             return None
         load_missing(state, self.key)
         return d.get(self.key)
@@ -104,7 +104,7 @@ class ScalarImpl:
         if dispatch is not None and "set" in dispatch:
             old_for_event = d.get(key, NO_VALUE)
             value = dispatch.fire_retval("set", value, obj, old_for_event, self.attr)
-        if state.key is None and state._extra is None:
+        if state._key is None and state._extra is None:
             # transient or pending: the INSERT writes whatever is there
             d[key] = value
             state.modified = True
@@ -125,14 +125,14 @@ class ScalarImpl:
         d = obj.__dict__
         state = instance_state(obj)
         key = self.key
-        if key not in d and (state.key is None or key not in state.mapper._expire_keys):
+        if key not in d and (state._key is None or key not in state.mapper._expire_keys):
             raise AttributeError(
                 f"Can't delete attribute {key!r} of {describe(obj)}: it has no value"
             )
         dispatch = self.attr.dispatch
         if dispatch is not None and "remove" in dispatch:
             dispatch.fire("remove", obj, d.get(key), self.attr)
-        if state.key is None and state._extra is None:
+        if state._key is None and state._extra is None:
             d.pop(key, None)
             return
         state.committed_state.setdefault(key, d.get(key, NO_VALUE))
@@ -152,7 +152,7 @@ def scalar_history(state: InstanceState, key: str, passive: bool,
     obj = state.obj()
     d = obj.__dict__ if obj is not None else {}
     current = d.get(key, NO_VALUE)
-    if state.key is None and state._extra is None:
+    if state._key is None and state._extra is None:
         return History([current], (), ()) if current is not NO_VALUE else HISTORY_BLANK
     cs = state.committed_state
     if key not in cs:
@@ -413,7 +413,7 @@ def set_committed_value(obj: Any, key: str, value: Any) -> None:
     """Store ``value`` as if it had been loaded: no history, no flush."""
     impl = _impl(obj, key)
     state = instance_state(obj)
-    if state.key is None and state._extra is None:
+    if state._key is None and state._extra is None:
         # switch a new object to full history tracking: what it holds so far is "added"
         d = obj.__dict__
         for k in state.mapper._column_keys:
@@ -426,7 +426,7 @@ def set_committed_value(obj: Any, key: str, value: Any) -> None:
         obj.__dict__[key] = value
     state.committed_state.pop(key, None)
     state.loaded((key,))
-    if not state.committed_state and state.modified and state.key is not None:
+    if not state.committed_state and state.modified and state._key is not None:
         state.modified = False
         state._drop_modified()
 
@@ -441,7 +441,7 @@ def flag_modified(obj: Any, key: str) -> None:
             f"Can't flag attribute {key!r} of {describe(obj)} modified: it is not loaded; "
             "load or set it first"
         )
-    if state.key is not None:
+    if state._key is not None:
         state.committed_state.setdefault(key, NO_VALUE)
         state.modified_event(obj)
     else:
@@ -455,7 +455,7 @@ def flag_dirty(obj: Any) -> None:
     """Mark ``obj`` dirty without changing any attribute (fires before_flush handling)."""
     state = instance_state(obj)
     state.modified = True
-    if state.key is not None:
+    if state._key is not None:
         state.modified_event(obj)
 
 

@@ -138,7 +138,7 @@ class ScalarObjectImpl(_RelImpl):
     def get_missing(self, obj: Any) -> Any:
         d = obj.__dict__
         state = d.get(STATE_ATTR)
-        if state is None or state.key is None:
+        if state is None or state._key is None:
             return None
         self._load(state, obj)
         return d.get(self.key)
@@ -149,7 +149,7 @@ class ScalarObjectImpl(_RelImpl):
         key = self.key
         if key in d:
             return d[key]
-        if state.key is None:
+        if state._key is None:
             return None
         sess = _session_of(state)
         if sess is None:
@@ -161,7 +161,7 @@ class ScalarObjectImpl(_RelImpl):
                 return NO_VALUE
             if None in fk:
                 return None
-            found = sess._identity_map.get((self.target_class, fk, state.key[2]))
+            found = sess._identity_map.get((self.target_class, fk, state.identity_token))
             return NO_VALUE if found is None else found
         if self.prop.active_history or self.reverse:
             try:
@@ -223,7 +223,7 @@ class ScalarObjectImpl(_RelImpl):
         if self.key in d:
             if d[self.key] is not value:
                 return
-        elif state.key is None:
+        elif state._key is None:
             return
         else:
             old = self._old_value(state, obj)
@@ -234,7 +234,7 @@ class ScalarObjectImpl(_RelImpl):
     def _assign(self, state: InstanceState, obj: Any, value: Any, old: Any) -> None:
         d = obj.__dict__
         key = self.key
-        if state.key is None and state._extra is None:
+        if state._key is None and state._extra is None:
             d[key] = value
             state.modified = True
             return
@@ -270,7 +270,7 @@ class CollectionImpl(_RelImpl):
         state = d.get(STATE_ATTR)
         if state is None:
             state = instance_state(obj)
-        if state.key is None:
+        if state._key is None:
             coll = new_collection(self.collection_class, state, self)
             d[self.key] = coll
             return coll
@@ -286,7 +286,7 @@ class CollectionImpl(_RelImpl):
 
     # -- mutation events from the instrumented collection -------------------------------------
     def _snapshot(self, state: InstanceState, coll: Any) -> None:
-        if state.key is None and state._extra is None:
+        if state._key is None and state._extra is None:
             state.modified = True
             return
         cs = state.committed_state
@@ -329,7 +329,7 @@ class CollectionImpl(_RelImpl):
         state = d.get(STATE_ATTR) or instance_state(obj)
         coll = d.get(self.key)
         if coll is None:
-            if state.key is not None:
+            if state._key is not None:
                 self._queue(state, value, True)
                 self._cascade(state, value, initiator)
                 return
@@ -346,7 +346,7 @@ class CollectionImpl(_RelImpl):
         state = d.get(STATE_ATTR) or instance_state(obj)
         coll = d.get(self.key)
         if coll is None:
-            if state.key is not None:
+            if state._key is not None:
                 self._queue(state, value, False)
             return
         if not any(x is value for x in coll):
@@ -390,7 +390,7 @@ class CollectionImpl(_RelImpl):
         if self.typecheck:
             for item in items:
                 self._check_type(obj, item)
-        if state.key is None and state._extra is None and key not in d and not self.reverse \
+        if state._key is None and state._extra is None and key not in d and not self.reverse \
                 and self.validator is None and (self.attr.dispatch is None) \
                 and state.session_id is None:
             # a new object's constructor: nothing to compare with, nobody to tell
@@ -398,7 +398,7 @@ class CollectionImpl(_RelImpl):
             state.modified = True
             return
         old = d.get(key)
-        if old is None and state.key is not None:
+        if old is None and state._key is not None:
             self._load(state, obj)
             old = d.get(key)
         old_items = list(old) if old is not None else []
@@ -478,12 +478,12 @@ class CollectionImpl(_RelImpl):
         d = obj.__dict__ if obj is not None else {}
         key = self.key
         current = d.get(key)
-        if state.key is None and state._extra is None:
+        if state._key is None and state._extra is None:
             return History(list(current), (), ()) if current else HISTORY_BLANK
         cs = state.committed_state
         if key not in cs:
             if current is None:
-                if passive or state.session_id is None or state.key is None:
+                if passive or state.session_id is None or state._key is None:
                     return HISTORY_BLANK
                 self._load(state, obj)
                 current = d.get(key)

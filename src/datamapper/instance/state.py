@@ -150,23 +150,23 @@ class InstanceState(weakref.ref[Any]):
     # -- lifecycle, computed -------------------------------------------------
     @property
     def transient(self) -> bool:
-        return self.key is None and self.session_id is None
+        return self._key is None and self.session_id is None
 
     @property
     def pending(self) -> bool:
-        return self.key is None and self.session_id is not None
+        return self._key is None and self.session_id is not None
 
     @property
     def persistent(self) -> bool:
-        return self.key is not None and self.session_id is not None and not self._deleted
+        return self._key is not None and self.session_id is not None and not self._deleted
 
     @property
     def deleted(self) -> bool:
-        return self.key is not None and self.session_id is not None and self._deleted
+        return self._key is not None and self.session_id is not None and self._deleted
 
     @property
     def detached(self) -> bool:
-        return self.key is not None and self.session_id is None
+        return self._key is not None and self.session_id is None
 
     @property
     def was_deleted(self) -> bool:
@@ -174,7 +174,7 @@ class InstanceState(weakref.ref[Any]):
 
     @property
     def has_identity(self) -> bool:
-        return self.key is not None
+        return self._key is not None
 
     @property
     def identity_key(self) -> tuple[Any, ...] | None:
@@ -182,11 +182,17 @@ class InstanceState(weakref.ref[Any]):
 
     @property
     def identity(self) -> tuple[Any, ...] | None:
-        return None if self.key is None else self.key[1]
+        k = self._key
+        if k is None:
+            return None
+        if k is LAZY_KEY:
+            return (self._ident,)
+        return k[1]  # type: ignore[no-any-return]
 
     @property
     def identity_token(self) -> Any:
-        return None if self.key is None else self.key[2]
+        k = self._key
+        return None if k is None or k is LAZY_KEY else k[2]
 
     @property
     def object(self) -> Any:
@@ -303,7 +309,7 @@ class InstanceState(weakref.ref[Any]):
             sess = _sessions.get(self.session_id)
             if sess is not None:
                 sess._identity_map._modified.discard(self)
-                if sess._identity_map.weak and self.key is not None:
+                if sess._identity_map.weak and self._key is not None:
                     self._strong = None
 
     def commit_all(self) -> None:

@@ -58,7 +58,7 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
         if None in ident:
             impl.set_committed(state, obj, None)
             return
-        ikey = (prop.mapper.class_, ident, state.key[2] if state.key is not None else None)
+        ikey = (prop.mapper.class_, ident, state.identity_token)
         found = session._identity_map.get(ikey)
         if found is not None:
             impl.set_committed(state, obj, found)
@@ -80,8 +80,7 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
     stmt, loader = _statement(prop)
     bind = session.get_bind(prop.mapper, clause=stmt)
     rows = session._run(stmt, values, bind).fetchall()
-    objs = instances(session, loader, rows, False,
-                     state.key[2] if state.key is not None else None) if rows else []
+    objs = instances(session, loader, rows, False, state.identity_token) if rows else []
     if uselist:
         impl.set_committed(state, obj, objs)
     else:

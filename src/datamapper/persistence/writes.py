@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from .._util import NO_VALUE, describe
 from ..exc import FlushError, StaleDataError
 from ..instance.attributes import values_equal
-from ..instance.state import InstanceState
+from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from .driver import driver_executemany, driver_insert_returning
 
@@ -360,8 +360,10 @@ def changed_params(
         if exprs:
             exprs = _plan_order(plan, exprs)
     # the row is found by its identity: the key it was loaded or flushed with
-    key = state.key
     pk_params = plan.pk_params
+    if state._key is LAZY_KEY and len(pk_params) == 1:
+        return params, exprs, {pk_params[0]: state._ident}
+    key = state.key
     if key is None:
         where = {p: d.get(ak) for p, ak in zip(pk_params, plan.pk_keys, strict=True)}
     elif len(pk_params) == 1:
@@ -483,9 +485,12 @@ def delete_states(
     if version_key is None and len(pk_params) == 1:
         # the common shape: one key column, no version counter, keys known
         param = pk_params[0]
-        keyed = [state.key for state in states]
-        if None not in keyed:
-            params_list = [{param: key[1][0]} for key in keyed]  # type: ignore[index]
+        if all(state._key is LAZY_KEY for state in states):
+            params_list = [{param: state._ident} for state in states]
+        else:
+            keyed = [state.key for state in states]
+            if None not in keyed:
+                params_list = [{param: key[1][0]} for key in keyed]  # type: ignore[index]
     if not params_list:
         for state in states:
             d = state.strong_obj().__dict__

@@ -104,15 +104,15 @@ def _in_session(session: Session, state: InstanceState, obj: Any) -> bool:
     """Is ``obj`` itself this session's object (pending or in the identity map)?"""
     if state.session_id != session.hash_key:
         return False
-    if state.key is None:
+    if state._key is None:
         return state in session._new
-    return session._identity_map.get(state.key) is obj
+    return session._identity_map.holds(state)
 
 
 def _check_mergeable_without_load(sources: list[tuple[Any, InstanceState]]) -> None:
     problems = []
     for src, state in sources:
-        if state.key is None:
+        if state._key is None:
             problems.append(f"{describe(src)} is {'pending' if state.session_id else 'transient'}"
                             " (it has no database identity)")
         elif state.modified:
@@ -129,7 +129,7 @@ def _check_mergeable_without_load(sources: list[tuple[Any, InstanceState]]) -> N
 # -- pass 2: locate and copy columns ----------------------------------------------------------
 def _identity_of(state: InstanceState, src: Any) -> _Key | None:
     """The identity key a source object stands for, or None if it has no full primary key."""
-    if state.key is not None:
+    if state._key is not None:
         return state.key
     mapper = state.mapper
     ident = mapper.primary_key_from_instance(src)
@@ -220,7 +220,7 @@ def _current_reference(copy: Any, key: str) -> Any:
     d = copy.__dict__
     if key in d:
         return d[key]
-    if instance_state(copy).key is None:
+    if instance_state(copy)._key is None:
         return None
     return getattr(copy, key)
 

@@ -606,7 +606,7 @@ class Session:
         if key is not None and key in mapper._props and mapper._props[key].is_relationship:
             lazy_load(self, state, mapper._props[key])
             return
-        if state.key is None:
+        if state._key is None:
             return
         exp = state.expired_attributes
         obj = state.strong_obj()
@@ -625,7 +625,7 @@ class Session:
             state.loaded(())
             return
         stmt, props = load_attributes_stmt(mapper, keys)
-        params = {f"_dm_pk_{i}": v for i, v in enumerate(state.key[1])}
+        params = {f"_dm_pk_{i}": v for i, v in enumerate(state.identity or ())}
         bind = self.get_bind(mapper, clause=stmt)
         row = self._run(stmt, params, bind).first()
         if row is None:
@@ -718,7 +718,7 @@ class Session:
         if obj is None:
             return
         for child_state, _child in list(cascade_iterator("refresh-expire", state, obj)):
-            if child_state.session_id == self.hash_key and child_state.key is not None:
+            if child_state.session_id == self.hash_key and child_state._key is not None:
                 child_state.expire()
 
     def expire_all(self) -> None:
@@ -726,7 +726,7 @@ class Session:
         expire_states(self._identity_map.states())
 
     def _check_persistent(self, state: InstanceState, obj: Any, verb: str) -> None:
-        if state.session_id != self.hash_key or state.key is None:
+        if state.session_id != self.hash_key or state._key is None:
             raise InvalidRequestError(
                 f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
                 f"({_lifecycle(state)}); add it and flush first"
@@ -761,11 +761,11 @@ class Session:
 
     def _save_or_update_impl(self, state: InstanceState, obj: Any) -> None:
         if state.session_id == self.hash_key:
-            if state._deleted and state.key is not None and state not in self._deleted:
+            if state._deleted and state._key is not None and state not in self._deleted:
                 pass
             else:
                 return
-        if state.key is None:
+        if state._key is None:
             self._save_impl(state, obj)
         else:
             self._update_impl(state, obj)
@@ -822,7 +822,7 @@ class Session:
     def delete(self, instance: Any) -> None:
         """Mark a persistent object for deletion at the next flush."""
         state = instance_state(instance)
-        if state.key is None:
+        if state._key is None:
             raise InvalidRequestError(
                 f"Can't delete {describe(instance)}: it is not persisted "
                 f"({_lifecycle(state)}); use session.expunge() to remove a pending object"
@@ -830,15 +830,20 @@ class Session:
         if state.session_id != self.hash_key and not state._deleted:
             self._update_impl(state, instance)
         cascaded = cascade_iterator("delete", state, instance)
-        if cascaded:  # an empty tuple when the mapper has no delete cascade
-            self._no_autoflush += 1  # loading children must not flush half-made changes
-            try:
-                cascaded = list(cascaded)
-            finally:
-                self._no_autoflush -= 1
+        if not cascaded:  # the mapper has no delete cascade: the common, quick case
+            deleted = self._deleted
+            if state not in deleted and not state._deleted:
+                deleted[state] = instance
+                state._strong = instance
+            return
+        self._no_autoflush += 1  # loading children must not flush half-made changes
+        try:
+            cascaded = list(cascaded)
+        finally:
+            self._no_autoflush -= 1
         self._delete_impl(state, instance, head=True)
         for child_state, child in cascaded:
-            if child_state.key is None:
+            if child_state._key is None:
                 if child_state.session_id == self.hash_key:
                     self._expunge_state(child_state)
                 continue
@@ -851,7 +856,7 @@ class Session:
         with self.no_autoflush:
             cascaded = list(cascade_iterator("delete", state, obj))
         for child_state, child in cascaded:
-            if child_state.key is not None:
+            if child_state._key is not None:
                 self._delete_impl(child_state, child, head=False)
 
     def _delete_impl(self, state: InstanceState, obj: Any, head: bool) -> None:
@@ -880,7 +885,7 @@ class Session:
 
     def _expunge_state(self, state: InstanceState) -> None:
         obj = state.obj()
-        was_pending = state.key is None
+        was_pending = state._key is None
         self._new.pop(state, None)
         self._deleted.pop(state, None)
         self._identity_map.discard(state)
@@ -920,6 +925,18 @@ class Session:
                 state._strong = None
         self._fire("deleted_to_persistent", self, obj)
 
+    def _detach_deleted_all(self, states: list[InstanceState]) -> None:
+        """Commit: every deleted object leaves the session."""
+        if "deleted_to_detached" in self.dispatch.active:
+            for state in states:
+                self._detach_deleted(state)
+            return
+        sid = self.hash_key
+        for state in states:
+            if state.session_id == sid:
+                state.session_id = None
+            state._strong = None
+
     def _detach_deleted(self, state: InstanceState) -> None:
         """Commit: a deleted object leaves the session (detached, was_deleted)."""
         obj = state.obj()
@@ -952,7 +969,7 @@ class Session:
         """True if ``instance`` has attribute changes that a flush would write."""
         state = instance_state(instance)
         mapper = state.mapper
-        keys = state.committed_state.keys() if state.key is not None else \
+        keys = state.committed_state.keys() if state._key is not None else \
             [k for k in mapper._props if k in instance.__dict__]
         for key in list(keys):
             prop = mapper._props.get(key)
@@ -1086,7 +1103,7 @@ class Session:
         """0.3/0.4: add a transient object (use :meth:`add`)."""
         _deprecated("Session.save()", "Session.add()")
         state = instance_state(instance)
-        if state.key is not None:
+        if state._key is not None:
             raise InvalidRequestError(
                 f"Can't save() {describe(instance)}: it is already persisted "
                 f"({_lifecycle(state)}); save() takes a transient object, use session.add()"
@@ -1097,7 +1114,7 @@ class Session:
         """0.3/0.4: re-attach a detached object (use :meth:`add`)."""
         _deprecated("Session.update()", "Session.add()")
         state = instance_state(instance)
-        if state.key is None:
+        if state._key is None:
             raise InvalidRequestError(
                 f"Can't update() {describe(instance)}: it is not persisted "
                 f"({_lifecycle(state)}); update() takes a detached object, use session.add()"

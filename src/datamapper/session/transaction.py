@@ -477,8 +477,7 @@ class SessionTransaction:
         if not self.nested:
             if session.expire_on_commit:
                 expire_states(session._identity_map.states())
-            for state in list(self._deleted):
-                session._detach_deleted(state)
+            session._detach_deleted_all(list(self._deleted))
             self._new.clear()
             self._deleted.clear()
             self._dirty.clear()

@@ -202,13 +202,13 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
         if not rels:
             continue
         d = state.obj().__dict__
-        is_new = state.key is None and state._extra is None
+        is_new = state._key is None and state._extra is None
         cs = state._committed or _NO_CHANGES
         for prop in rels:
             key = prop.key
             direction = prop.direction
             if direction == MANYTOONE:
-                if is_new or state.key is None:
+                if is_new or state._key is None:
                     if key not in d:
                         continue
                 elif key not in cs:
@@ -243,7 +243,7 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                         links[cst] = {dk: Link(cst, state, sk, dk, prop, post)}
                     else:
                         per[dk] = Link(cst, state, sk, dk, prop, post)
-                if state.key is not None and _pk_changed(state):
+                if state._key is not None and _pk_changed(state):
                     for child in unchanged:
                         cst = _state(child)
                         if cst is not None and cst not in deleting:
@@ -254,7 +254,7 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                         continue
                     if prop.cascade.delete_orphan:
                         deps.orphans.append(cst)
-                    elif cst.key is not None:
+                    elif cst._key is not None:
                         add_link(cst, None, prop, clear_only=True)
             else:  # many-to-many
                 for child in added:
@@ -264,11 +264,14 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                         deps.assoc_insert[row.ident()] = row
                 for child in removed:
                     cst = _state(child)
-                    if cst is not None and cst.key is not None and state.key is not None:
+                    if cst is not None and cst._key is not None and state._key is not None:
                         row = AssocRow(prop, state, cst)
                         deps.assoc_delete[row.ident()] = row
     for state in deleted:
-        rels = relationships_of(state.mapper)
+        mapper = state.mapper
+        rels = rels_cache.get(mapper)
+        if rels is None:
+            rels = rels_cache[mapper] = relationships_of(mapper)
         if not rels:
             continue
         obj = state.strong_obj()
@@ -277,7 +280,7 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
             if prop.direction == MANYTOONE or prop.passive_deletes == "all":
                 continue
             key = prop.key
-            if key not in d and (prop.passive_deletes or state.key is None):
+            if key not in d and (prop.passive_deletes or state._key is None):
                 continue
             members = list(getattr(obj, key) if key in d or not prop.passive_deletes else ())
             original = state.committed_state.get(key, NO_VALUE)
@@ -288,13 +291,13 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                 if cst is None:
                     continue
                 if prop.direction == ONETOMANY:
-                    if cst in deleting or cst.key is None or cst.session_id != sid:
+                    if cst in deleting or cst._key is None or cst.session_id != sid:
                         continue
                     if prop.cascade.delete_orphan:
                         deps.orphans.append(cst)
                     else:
                         add_link(cst, None, prop, clear_only=True)
-                elif cst.key is not None:
+                elif cst._key is not None:
                     row = AssocRow(prop, state, cst)
                     deps.assoc_delete[row.ident()] = row
     # persistent children whose foreign key changes are saved too
@@ -322,7 +325,7 @@ def apply_link(link: Link) -> None:
     dest = link.dest
     d = dest.strong_obj().__dict__
     values = link.values()
-    if dest.key is None and dest._extra is None:
+    if dest._key is None and dest._extra is None:
         for k, v in zip(link.dest_keys, values, strict=True):
             d[k] = v
         return

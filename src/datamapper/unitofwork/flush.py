@@ -115,7 +115,7 @@ class UOWTransaction:
                 if state not in deleting:
                     self.session._delete_orphan(state)
             self.deleted = [s for s in self.session._deleted
-                            if s.session_id == self.session.hash_key and s.key is not None]
+                            if s.session_id == self.session.hash_key and s._key is not None]
             gone = set(self.deleted)
             self.dirty = [s for s in self.dirty if s not in gone]
             self.deps = collect(self.session, self.new, self.dirty, self.deleted)
@@ -157,13 +157,13 @@ class UOWTransaction:
                 continue
             for link in per.values():
                 if link.post:
-                    if s.key is None:
+                    if s._key is None:
                         d = s.strong_obj().__dict__
                         for k in link.dest_keys:
                             d[k] = None
                     continue
                 src = link.src
-                if s.key is None and s._extra is None and src is not None:
+                if s._key is None and s._extra is None and src is not None:
                     # a new row: copy the parent's key, no history to keep
                     d = s.obj().__dict__
                     sd = src.obj().__dict__
@@ -297,9 +297,9 @@ class UOWTransaction:
                     if original is not NO_VALUE and k not in d and k in column_keys:
                         d[k] = None  # ``del obj.attr`` was written as NULL
                 # every change of a key column (also one made by a key link) is in cs
-                if state.key is not None and not cs.keys().isdisjoint(mapper._pk_keys):
+                if state._key is not None and not cs.keys().isdisjoint(mapper._pk_keys):
                     # an expired (unloaded) key column still holds the old identity's value
-                    old_key = state.key
+                    old_key: Any = state.key
                     old_ident = old_key[1]
                     new_ident = tuple([d[k] if k in d else old_ident[i]
                                        for i, k in enumerate(mapper._pk_keys)])
@@ -321,10 +321,11 @@ class UOWTransaction:
             if weak:
                 state._strong = None
         imap._modified.difference_update(self.updated)
+        discard = imap.discard
         for state in self.removed:
             state._deleted = True
-            imap.discard(state)
-            state.committed_state = {}
+            discard(state)
+            state._committed = None
             state.modified = False
 
     def describe_pending(self) -> str:

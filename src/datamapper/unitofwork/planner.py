@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.exc import CircularDependencyError
 
 from .._util import NO_VALUE, describe
-from ..instance.state import InstanceState
+from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from . import topo
 from .dependency import Dependencies, Link, references_of
@@ -43,14 +43,19 @@ def _srank(state: InstanceState) -> Any:
 
 
 _by_key = operator.attrgetter("key")
+_by_ident = operator.attrgetter("_ident")
 
 
 def _sort_persistent(states: list[InstanceState]) -> None:
     """Sort one mapper's persistent states by identity (the statement order)."""
     try:
-        # the identity keys of one mapper share their class, so tuples compare by
-        # identity values; a None key or key value makes them unorderable
-        states.sort(key=_by_key)
+        if all(s._key is LAZY_KEY for s in states):
+            # one-column keys without token: order by the key values themselves
+            states.sort(key=_by_ident)
+        else:
+            # the identity keys of one mapper share their class, so tuples compare by
+            # identity values; a None key or key value makes them unorderable
+            states.sort(key=_by_key)
     except TypeError:
         states.sort(key=_srank)
 
@@ -157,7 +162,7 @@ class Planner:
         edges: list[tuple[InstanceState, InstanceState, Link]] = []
         pk_index: dict[Mapper, dict[tuple[Any, ...], InstanceState]] = {}
         for s in rows:
-            ident = s.key[1] if (deleting and s.key is not None) else _pk_values(s)
+            ident = s.identity if (deleting and s._key is not None) else _pk_values(s)
             if ident is not None:
                 pk_index.setdefault(s.mapper, {})[ident] = s
         links = self.deps.links
@@ -167,7 +172,7 @@ class Planner:
                 for link in links.get(r, {}).values():
                     covered.add(link.dest_keys)
                     src = link.src
-                    if link.post or src is None or src not in rowset or src.key is not None:
+                    if link.post or src is None or src not in rowset or src._key is not None:
                         continue
                     edges.append((src, r, link))
             for ref in references_of(r.mapper):
@@ -177,7 +182,7 @@ class Planner:
                 if value is None:
                     continue
                 src = pk_index.get(ref.src, {}).get(value)
-                if src is None or (not deleting and src.key is not None):
+                if src is None or (not deleting and src._key is not None):
                     continue
                 link = Link(r, src, ref.src_keys, ref.dest_keys, ref.prop)
                 if deleting:
@@ -273,8 +278,8 @@ class Planner:
                 if deleting:
                     actions.append(Action("delete", m, here, reason=why))
                 else:
-                    ins = [s for s in here if s.key is None]
-                    upd = [s for s in here if s.key is not None]
+                    ins = [s for s in here if s._key is None]
+                    upd = [s for s in here if s._key is not None]
                     actions.append(Action("save", m, ins + upd, reason=why, inserts=ins,
                                           updates=upd))
         return actions
@@ -324,7 +329,7 @@ def _fk_values(state: InstanceState, keys: tuple[str, ...], deleting: bool
             v = cs[k]
         elif k in d:
             v = d[k]
-        elif state.key is not None and deleting:
+        elif state._key is not None and deleting:
             v = getattr(obj, k)
         else:
             return None
