@@ -11,6 +11,7 @@ one step and its state is created already keyed and attached.
 
 from __future__ import annotations
 
+import functools
 import gc
 import weakref
 from collections.abc import Iterable, Sequence
@@ -45,6 +46,20 @@ class EntityLoader:
         self.unloaded = mapper._expire_keys.difference(self.keys) - _relationship_keys(mapper)
         self.deferred = frozenset(self.unloaded & mapper._deferred_keys)
         self.direct_set = _direct_set_ok(mapper.class_, self.keys)
+        self.fill = _make_fill(self.keys, offset) if self.direct_set else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _make_fill(keys: tuple[str, ...], offset: int) -> Any:
+    """``fill(obj, row)``: store each key's column value with ``object.__setattr__``,
+    one statement per column (no per-row loop over the keys)."""
+    lines = ["def fill(obj, row, _set=_set):"]
+    lines += [f"    _set(obj, {k!r}, row[{offset + i}])" for i, k in enumerate(keys)]
+    if len(lines) == 1:
+        lines.append("    pass")
+    namespace: dict[str, Any] = {"_set": object.__setattr__}
+    exec(compile("\n".join(lines), "<datamapper row fill>", "exec"), namespace)  # noqa: S102
+    return namespace["fill"]
 
 
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
@@ -134,6 +149,7 @@ def _instances(
     # attribute stores straight into the instance (no __dict__ materialized) where the
     # class allows it; see EntityLoader.direct_set
     setattr_: Any = object.__setattr__ if loader.direct_set else None
+    fill = loader.fill
     lazy_key = single and identity_token is None
     loaded_now: list[Any] = []
     out: list[Any] = []
@@ -159,9 +175,8 @@ def _instances(
                 append(obj)
                 continue
         obj = new_obj(cls)
-        if setattr_ is not None:
-            for k, v in zip(keys, row[offset:end] if offset else row):
-                setattr_(obj, k, v)
+        if fill is not None:
+            fill(obj, row)
         else:
             obj.__dict__.update(zip(keys, row[offset:end] if offset else row))
         state = new_state(state_cls, obj, gone)
