@@ -93,7 +93,7 @@ def _compile(conn: Connection, stmt: ClauseElement,
 
 def driver_executemany(
     conn: Connection,
-    cache: dict[Any, _DriverStatement | None],
+    cache: dict[Any, Any],
     stmt: ClauseElement,
     params_list: Sequence[dict[str, Any]],
 ) -> CursorResult[Any] | None:
@@ -102,20 +102,27 @@ def driver_executemany(
     Returns None, having run nothing, when the statement or the connection
     needs Core's full execution path; the caller then uses ``conn.execute``.
     """
+    entry = _entry(conn, cache, "many", stmt, params_list, _compile)
+    if entry is None:
+        return None
+    return conn.exec_driver_sql(entry.sql, entry.rows(params_list))
+
+
+def _entry(conn: Connection, cache: dict[Any, Any], kind: str, stmt: ClauseElement,
+           params_list: Sequence[dict[str, Any]], compile_: Callable[..., Any]) -> Any:
+    """The cached compiled form of ``stmt`` for this connection's dialect and the
+    parameters' key set, or None when Core's full path is needed."""
     dispatch = conn.dispatch
     if dispatch.before_execute or dispatch.after_execute:
         return None
     if conn._execution_options.get("schema_translate_map"):
         return None
     keys = tuple(params_list[0])
-    ckey = (conn.dialect, keys)
+    ckey = (kind, conn.dialect, keys)
     if ckey in cache:
-        entry = cache[ckey]
-    else:
-        entry = cache[ckey] = _compile(conn, stmt, keys)
-    if entry is None:
-        return None
-    return conn.exec_driver_sql(entry.sql, entry.rows(params_list))
+        return cache[ckey]
+    entry = cache[ckey] = compile_(conn, stmt, keys)
+    return entry
 
 
 class _DriverInsert:
@@ -180,17 +187,7 @@ def driver_insert_returning(
     """
     if conn.dialect.name != "sqlite" or not params_list:
         return None
-    dispatch = conn.dispatch
-    if dispatch.before_execute or dispatch.after_execute:
-        return None
-    if conn._execution_options.get("schema_translate_map"):
-        return None
-    keys = tuple(params_list[0])
-    ckey = ("insert", conn.dialect, keys)
-    if ckey in cache:
-        entry = cache[ckey]
-    else:
-        entry = cache[ckey] = _compile_insert(conn, stmt, keys)
+    entry = _entry(conn, cache, "insert", stmt, params_list, _compile_insert)
     if entry is None:
         return None
     rows = entry.stmt.rows(params_list)
