@@ -9,6 +9,7 @@ from . import attributes, event, exc
 from .instance import attributes as _instance_attributes  # noqa: F401  (installs hooks)
 from .instance import relationships as _instance_relationships  # noqa: F401  (installs hooks)
 from .instance.state import InstanceState
+from .legacy import EXT_CONTINUE, EXT_STOP, MapperExtension, SessionExtension
 from .mapping import (
     CascadeOptions,
     ColumnProperty,
@@ -49,6 +50,7 @@ from .util import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "RelationshipProperty",
     "Session", "backref", "relation", "relationship",
     "ScopedRegistry", "ThreadLocalRegistry", "scoped_session",

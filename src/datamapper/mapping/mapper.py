@@ -151,8 +151,15 @@ class Mapper:
                 self.dispatch.add(name, fn, kw)
         if extension is not None:
             for ext in extension if isinstance(extension, (list, tuple)) else [extension]:
+                attach = getattr(ext, "_dm_attach_mapper", None)
+                if attach is None:
+                    raise ArgumentError(
+                        f"Can't use {ext!r} as a mapper extension of {class_.__name__}: "
+                        "extensions must subclass datamapper.MapperExtension (or use "
+                        "datamapper.event.listen() on the class)"
+                    )
                 self.extensions.append(ext)
-                ext._dm_attach_mapper(self)
+                attach(self)
 
     # -- construction -------------------------------------------------
     def _build_properties(

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .. import event
+from ..exc import ArgumentError
 from .session import SESSION_EVENTS, Session, identity_key, object_session
 
 
@@ -23,6 +24,7 @@ class sessionmaker:  # noqa: N801 - the documented name
         kw["expire_on_commit"] = expire_on_commit
         if info is not None:
             kw["info"] = info
+        _check_extension(kw.get("extension"))
         self.kw = kw
         self.class_ = class_
         self._dm_session_dispatch = event.Dispatch("sessionmaker", SESSION_EVENTS)
@@ -33,11 +35,14 @@ class sessionmaker:  # noqa: N801 - the documented name
             merged = dict(kw["info"])
             merged.update(local_kw.pop("info"))
             kw["info"] = merged
+        if "extension" in local_kw:
+            _check_extension(local_kw["extension"])
         kw.update(local_kw)
         return self.class_(_maker_dispatch=self._dm_session_dispatch, **kw)
 
     def configure(self, **new_kw: Any) -> None:
         """Change the settings of Sessions made from now on."""
+        _check_extension(new_kw.get("extension"))
         self.kw.update(new_kw)
 
     @contextmanager
@@ -65,4 +70,18 @@ def create_session(bind: Any = None, **kw: Any) -> Session:
     kw.setdefault("autoflush", False)
     kw.setdefault("autocommit", True)
     kw.setdefault("expire_on_commit", False)
+    _check_extension(kw.get("extension"))
     return Session(bind=bind, **kw)
+
+
+def _check_extension(extension: Any) -> None:
+    """Refuse, with a clear message, an ``extension=`` that is not a SessionExtension."""
+    if extension is None:
+        return
+    for ext in extension if isinstance(extension, (list, tuple)) else [extension]:
+        if getattr(ext, "_dm_attach_session", None) is None:
+            raise ArgumentError(
+                f"Can't use {ext!r} as a Session extension: extensions must subclass "
+                "datamapper.SessionExtension (or use datamapper.event.listen() on the "
+                "session or sessionmaker)"
+            )
