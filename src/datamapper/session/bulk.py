@@ -129,8 +129,9 @@ def _matching_states(session: Any, query: Any, mapper: Any, where: list[Any], sy
                 "synchronize_session='fetch' (or False)"
             ) from None
         out = []
+        token = getattr(query, "_shard_id", None)  # sharding: only this shard's objects
         for state in session._identity_map.all_states():
-            if state.mapper is not mapper:
+            if state.mapper is not mapper or state.identity_token != token:
                 continue
             d = state.obj().__dict__
             if state.expired_attributes and any(k in state.expired_attributes
@@ -146,7 +147,8 @@ def _matching_states(session: Any, query: Any, mapper: Any, where: list[Any], sy
         rows = session._execute_for_mapper(stmt, mapper)
         out = []
         for r in rows:
-            st = session._identity_map.get_state((mapper.class_, tuple(r), None))
+            st = session._identity_map.get_state((mapper.class_, tuple(r),
+                                                  getattr(query, "_shard_id", None)))
             if st is not None:
                 out.append(st)
         return out

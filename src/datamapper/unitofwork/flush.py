@@ -60,6 +60,7 @@ class UOWTransaction:
     def check(self) -> None:
         """Refuse, before any SQL, a change set that cannot be written."""
         imap = self.session._identity_map
+        token_for = getattr(self.session, "_dm_identity_token_for", None)
         deleting = set(self.deleted)
         seen: dict[tuple[Any, ...], InstanceState] = {}
         problems: list[str] = []
@@ -76,7 +77,7 @@ class UOWTransaction:
                 ident = tuple(d.get(k) for k in pk_keys)
                 if any(v is None for v in ident):
                     continue
-            key = (mapper.class_, ident, None)
+            key = (mapper.class_, ident, token_for(state) if token_for is not None else None)
             other = seen.get(key)
             if other is not None:
                 problems.append(
@@ -133,19 +134,28 @@ class UOWTransaction:
     # -- execution -----------------------------------------------------------------
     def execute(self, connection_for: Callable[[Mapper], Connection]) -> None:
         plan = self.plan if self.plan is not None else self.build_plan()
+        # a session that spreads one mapper's rows over several databases (sharding)
+        # splits each action into (connection, part of the action) pairs
+        split = getattr(self.session, "_dm_split_action", None)
         for action in plan.actions:
-            conn = connection_for(action.mapper)
-            verb = action.verb
-            if verb == "save":
-                self._save(action, conn)
-            elif verb == "delete":
-                self._delete(action, conn)
-            elif verb == "associate":
-                associate(action.payload, conn)
-            elif verb == "dissociate":
-                dissociate(action.payload, conn)
-            elif verb in ("post_update", "pre_delete_update"):
-                self._post_update(action, conn)
+            if split is None:
+                self._run_action(action, connection_for(action.mapper))
+            else:
+                for conn, part in split(action):
+                    self._run_action(part, conn)
+
+    def _run_action(self, action: Action, conn: Connection) -> None:
+        verb = action.verb
+        if verb == "save":
+            self._save(action, conn)
+        elif verb == "delete":
+            self._delete(action, conn)
+        elif verb == "associate":
+            associate(action.payload, conn)
+        elif verb == "dissociate":
+            dissociate(action.payload, conn)
+        elif verb in ("post_update", "pre_delete_update"):
+            self._post_update(action, conn)
 
     def _apply_links(self, states: list[InstanceState]) -> None:
         links = self.deps.links if self.deps is not None else None
@@ -254,6 +264,8 @@ class UOWTransaction:
         weak = imap.weak
         expire = self.expire
         inner_of: dict[Any, Any] = {}
+        # sharding: the session names the identity token of each new row
+        token_for = getattr(session, "_dm_identity_token_for", None)
         for state in self.inserted:
             obj = state.obj()
             if obj is None:
@@ -269,7 +281,7 @@ class UOWTransaction:
                     for k in keys:
                         d.pop(k, None)
                     state.expired_attributes = set(keys)
-            if len(pk_keys) == 1:
+            if len(pk_keys) == 1 and token_for is None:
                 # one-column key: filed straight into the class's dict, tuple built on use
                 ident = d.get(pk_keys[0])
                 state._key = LAZY_KEY
@@ -280,7 +292,8 @@ class UOWTransaction:
                 inner[ident] = state
                 state._strong = None if weak else obj
             else:
-                state.key = (mapper.class_, tuple([d.get(k) for k in pk_keys]), None)
+                state.key = (mapper.class_, tuple([d.get(k) for k in pk_keys]),
+                             token_for(state) if token_for is not None else None)
                 imap.add(state, obj)
                 if weak:
                     state._strong = None

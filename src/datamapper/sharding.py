@@ -1,0 +1,486 @@
+"""Horizontal partitioning ("sharding"): one Session over several databases that
+hold rows of the same tables.
+
+Callers: applications.  ``ShardedSession(shards={id: engine}, shard_chooser=...,
+identity_chooser=..., execute_chooser=...)`` is a :class:`~datamapper.Session`
+whose objects each live on one shard; the shard id is the *identity token* of
+the object's identity key ``(class, primary key, shard id)``, so the same
+primary key on two shards gives two distinct objects in one session.
+
+Three functions supplied by the application decide where SQL goes:
+
+- ``shard_chooser(mapper, instance, clause=None) -> shard id``: the shard a
+  new object is inserted into (called once per object per flush), and the
+  shard of a statement run without any other hint (``session.execute(core
+  statement)``, ``session.connection(User)``), where ``instance`` is None.
+- ``identity_chooser(mapper, primary_key, *, lazy_loaded_from=None, **kw) ->
+  [shard ids]``: the shards that may hold a primary key, for ``session.get()``
+  and for many-to-one lazy loads (``lazy_loaded_from`` is then the parent's
+  ``InstanceState``; its shard's identity map is looked at first).  The
+  identity map of every candidate is checked before any SQL; then the shards
+  are queried in the order given until the row is found.
+- ``execute_chooser(context) -> [shard ids]``: the shards a query runs on;
+  ``context.statement`` is the Core SELECT, ``context.query`` the Query (None
+  for ``session.execute(select(...))``).  Results of the shards are
+  concatenated in the order given, each object tagged with its shard.
+
+A query is restricted to one shard with ``query.set_shard(shard_id)``,
+``query.execution_options(shard_id=...)``,
+``select(...).execution_options(shard_id=...)`` or
+``session.execute(stmt, execution_options={"shard_id": ...})``;
+``session.get(cls, pk, identity_token=shard_id)`` looks on one shard only.
+
+What the pieces do across several shards:
+
+- persistent objects are written back to the shard they were loaded from or
+  inserted into; loading their expired attributes, ``refresh()`` and lazy
+  loads of collections run on that shard;
+- ``Query.count()`` is the sum of each shard's count;
+- every other result is the concatenation of the shards' results: ``limit``,
+  ``offset`` and ``order_by`` apply within each shard, ``first()`` is the
+  first row of the first shard that has one, and an aggregate such as
+  ``query(func.count(User.id))`` gives one row per shard, so ``scalar()`` and
+  ``one()`` raise ``MultipleResultsFound`` unless the query is restricted to
+  one shard (``session.execute(select(func.max(...)))`` likewise returns one
+  row per shard);
+- ``Query.update()``/``delete()`` run on every chosen shard and return the
+  total row count;
+- ``commit()``/``rollback()`` cover the connection of every shard used (one
+  after the other; ``twophase=True`` prepares them all first).
+
+The older names ``id_chooser(query, primary_key)`` and
+``query_chooser(query)`` are accepted with a ``DeprecationWarning``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import IteratorResult, Result
+from sqlalchemy.engine.result import SimpleResultMetaData
+
+from ._util import describe
+from .exc import ArgumentError, InvalidRequestError
+from .instance.state import InstanceState, instance_state
+from .mapping.mapper import Mapper, _mapper_or_none
+from .query import ORMSelect, Query
+from .session import Session
+
+__all__ = ["ShardedQuery", "ShardedSession", "ShardContext"]
+
+ShardChooser = Callable[..., Any]
+IdentityChooser = Callable[..., Any]
+ExecuteChooser = Callable[["ShardContext"], Any]
+
+
+@dataclasses.dataclass
+class ShardContext:
+    """What ``execute_chooser`` is given about a query it routes."""
+
+    session: ShardedSession
+    statement: Any
+    query: Query | None = None
+    mapper: Mapper | None = None
+    execution_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    is_select: bool = True
+    lazy_loaded_from: InstanceState | None = None
+
+
+class ShardedQuery(Query):
+    """A Query that runs on the shards ``execute_chooser`` names, or on one shard."""
+
+    def set_shard(self, shard_id: Any) -> ShardedQuery:
+        """This query, restricted to shard ``shard_id``."""
+        session = self.session
+        if isinstance(session, ShardedSession):
+            session._engine_for(shard_id, f"query {self}")
+        q = self._clone()
+        q._shard_id = shard_id
+        return q  # type: ignore[return-value]
+
+    def _target_shards(self) -> list[Any]:
+        if self._shard_id is not None:
+            return [self._shard_id]
+        session = self._session()
+        opt = self._execution_options.get("shard_id")
+        if opt is not None:
+            return [opt]
+        if not isinstance(session, ShardedSession):
+            return [None]
+        ctx = ShardContext(session, self.statement, self, self._layout.primary_mapper,
+                           dict(self._execution_options))
+        return session._execute_shards(ctx)
+
+    def _on_each_shard(self, run: Callable[[Query], Any]) -> list[Any]:
+        """``run(this query restricted to the shard)`` for each target shard, with the
+        session routing SQL to that shard meanwhile."""
+        session = self._session()
+        out = []
+        for shard_id in self._target_shards():
+            q = self._clone()
+            q._shard_id = shard_id
+            if isinstance(session, ShardedSession) and shard_id is not None:
+                session._engine_for(shard_id, f"query {self}")
+                with session._on_shard(shard_id):
+                    out.append(run(q))
+            else:
+                out.append(run(q))
+        return out
+
+    def _iter_results(self) -> list[Any]:
+        out: list[Any] = []
+        for part in self._on_each_shard(Query._iter_results):
+            out.extend(part)
+        return out
+
+    def count(self) -> int:
+        """The sum of the counts of every target shard."""
+        return sum(self._on_each_shard(Query.count))
+
+    def update(self, values: dict[Any, Any], synchronize_session: Any = "evaluate",
+               update_args: Any = None) -> int:
+        """Run on every target shard; the total number of rows matched."""
+        return sum(self._on_each_shard(
+            lambda q: Query.update(q, values, synchronize_session, update_args)))
+
+    def delete(self, synchronize_session: Any = "evaluate", delete_args: Any = None) -> int:
+        """Run on every target shard; the total number of rows matched."""
+        return sum(self._on_each_shard(
+            lambda q: Query.delete(q, synchronize_session, delete_args)))
+
+
+class ShardedSession(Session):
+    """A Session whose objects are spread over several databases (shards)."""
+
+    _query_cls: type[Query] = ShardedQuery
+
+    def __init__(
+        self,
+        shard_chooser: ShardChooser | None = None,
+        identity_chooser: IdentityChooser | None = None,
+        execute_chooser: ExecuteChooser | None = None,
+        shards: dict[Any, Any] | None = None,
+        query_cls: type[Query] | None = ShardedQuery,
+        *,
+        id_chooser: Callable[..., Any] | None = None,
+        query_chooser: Callable[..., Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        if id_chooser is not None:
+            if identity_chooser is not None:
+                raise ArgumentError(
+                    "Can't create a ShardedSession with both identity_chooser and id_chooser: "
+                    "pass only identity_chooser"
+                )
+            warnings.warn("ShardedSession(id_chooser=...) is deprecated; use identity_chooser="
+                          "(mapper, primary_key, *, lazy_loaded_from, **kw)",
+                          DeprecationWarning, stacklevel=2)
+            old_id = id_chooser
+
+            def from_id_chooser(mapper: Any, primary_key: Any, **_kw: Any) -> Any:
+                return old_id(self.query(mapper), primary_key)
+
+            identity_chooser = from_id_chooser
+
+        if query_chooser is not None:
+            if execute_chooser is not None:
+                raise ArgumentError(
+                    "Can't create a ShardedSession with both execute_chooser and "
+                    "query_chooser: pass only execute_chooser"
+                )
+            warnings.warn("ShardedSession(query_chooser=...) is deprecated; use "
+                          "execute_chooser=(context) with context.statement",
+                          DeprecationWarning, stacklevel=2)
+            old_query = query_chooser
+
+            def from_query_chooser(context: ShardContext) -> Any:
+                return old_query(context.query if context.query is not None
+                                 else context.statement)
+
+            execute_chooser = from_query_chooser
+
+        missing = [name for name, fn in (("shard_chooser", shard_chooser),
+                                         ("identity_chooser", identity_chooser),
+                                         ("execute_chooser", execute_chooser)) if fn is None]
+        if missing:
+            raise ArgumentError(
+                f"Can't create a ShardedSession without {', '.join(missing)}: pass "
+                "shard_chooser(mapper, instance, clause=None) -> shard id, "
+                "identity_chooser(mapper, primary_key, *, lazy_loaded_from, **kw) -> shard ids "
+                "and execute_chooser(context) -> shard ids"
+            )
+        super().__init__(query_cls=query_cls, **kw)
+        assert shard_chooser is not None and identity_chooser is not None
+        assert execute_chooser is not None
+        self.shard_chooser = shard_chooser
+        self.identity_chooser = identity_chooser
+        self.execute_chooser = execute_chooser
+        self._shards: dict[Any, Any] = {}
+        # (shard id or None, state lazily loaded from or None), innermost last
+        self._dm_shard_stack: list[tuple[Any, InstanceState | None]] = []
+        # shard of each new object of the flush in progress (shard_chooser asked once)
+        self._dm_flush_shards: dict[InstanceState, Any] = {}
+        for shard_id, bind in (shards or {}).items():
+            self.bind_shard(shard_id, bind)
+
+    # -- shards ------------------------------------------------------------------------
+    def bind_shard(self, shard_id: Any, bind: Any) -> None:
+        """Add (or replace) the Engine or Connection of shard ``shard_id``."""
+        if shard_id is None:
+            raise ArgumentError("Can't use None as a shard id: None means 'no shard'")
+        self._shards[shard_id] = bind
+
+    @property
+    def shards(self) -> dict[Any, Any]:
+        return dict(self._shards)
+
+    def _engine_for(self, shard_id: Any, what: str) -> Any:
+        try:
+            return self._shards[shard_id]
+        except (KeyError, TypeError):
+            raise InvalidRequestError(
+                f"Can't route {what} to shard {shard_id!r}: it is not a shard of this "
+                f"ShardedSession (shards: {', '.join(map(repr, self._shards)) or 'none'}); "
+                "return one of these ids from the chooser, or add it with bind_shard()"
+            ) from None
+
+    @contextmanager
+    def _on_shard(self, shard_id: Any, lazy_from: InstanceState | None = None
+                  ) -> Iterator[None]:
+        """Route SQL without another hint to ``shard_id`` inside the block."""
+        stack = self._dm_shard_stack
+        stack.append((shard_id, lazy_from))
+        try:
+            yield
+        finally:
+            stack.pop()
+
+    def _current_shard(self) -> Any:
+        stack = self._dm_shard_stack
+        return stack[-1][0] if stack else None
+
+    def _choose_shard(self, mapper: Any, instance: Any, clause: Any) -> Any:
+        shard_id = self.shard_chooser(mapper, instance, clause=clause)
+        if instance is not None:
+            what = describe(instance)
+        elif mapper is not None:
+            m = _mapper_or_none(mapper)
+            what = f"a statement of {m.class_.__name__}" if m is not None else repr(mapper)
+        else:
+            what = "this statement"
+        self._engine_for(shard_id, f"{what} (shard_chooser returned it)")
+        return shard_id
+
+    def _execute_shards(self, context: ShardContext) -> list[Any]:
+        ids = list(self.execute_chooser(context))
+        for shard_id in ids:
+            self._engine_for(shard_id, "a query (execute_chooser returned it)")
+        return ids
+
+    def _identity_shards(self, mapper: Mapper, values: tuple[Any, ...],
+                         lazy_from: InstanceState | None) -> list[Any]:
+        ids = list(self.identity_chooser(mapper, list(values), lazy_loaded_from=lazy_from,
+                                         execution_options={}, bind_arguments={}))
+        for shard_id in ids:
+            self._engine_for(shard_id, f"get({mapper.class_.__name__}, {values!r}) "
+                                       "(identity_chooser returned it)")
+        return ids
+
+    # -- binds ----------------------------------------------------------------------------
+    def get_bind(self, mapper: Any = None, clause: Any = None, *, shard_id: Any = None,
+                 instance: Any = None, **kw: Any) -> Any:
+        """The shard's Engine: ``shard_id`` if given, else the shard being worked on
+        (a query, a load of an object's attributes), else the instance's own shard,
+        else what ``shard_chooser(mapper, instance, clause=clause)`` says."""
+        if shard_id is None:
+            shard_id = self._current_shard()
+        if shard_id is None and instance is not None:
+            shard_id = instance_state(instance).identity_token
+        if shard_id is None:
+            shard_id = self._choose_shard(mapper, instance, clause)
+        return self._engine_for(shard_id, "a statement")
+
+    def connection(self, mapper: Any = None, clause: Any = None, bind: Any = None,
+                   execution_options: Any = None, shard_id: Any = None,
+                   **kw: Any) -> Connection:
+        if bind is None and shard_id is not None:
+            bind = self._engine_for(shard_id, "connection()")
+        return super().connection(mapper, clause, bind, execution_options, **kw)
+
+    # -- SQL execution --------------------------------------------------------------------
+    def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
+                bind: Any = None, execution_options: Any = None, **kw: Any) -> Any:
+        """Run on the shard named by ``shard_id`` (execution option of the call or of the
+        statement); an ORM ``select()`` otherwise on every shard ``execute_chooser``
+        names, results concatenated; other statements where ``get_bind`` routes them."""
+        shard_id = (execution_options or {}).get("shard_id")
+        if shard_id is None and hasattr(statement, "get_execution_options"):
+            shard_id = statement.get_execution_options().get("shard_id")
+        if bind is not None:
+            return super().execute(statement, params, mapper=mapper, bind=bind,
+                                   execution_options=execution_options, **kw)
+        if shard_id is not None:
+            self._engine_for(shard_id, "execute()")
+            with self._on_shard(shard_id):
+                return super().execute(statement, params, mapper=mapper,
+                                       execution_options=execution_options, **kw)
+        if isinstance(statement, ORMSelect) and self._current_shard() is None:
+            layout = statement._dm_layout
+            ctx = ShardContext(self, statement, None, layout.primary_mapper,
+                               dict(execution_options or {}))
+            results: list[Result[Any]] = []
+            for sid in self._execute_shards(ctx):
+                with self._on_shard(sid):
+                    results.append(super().execute(statement, params, mapper=mapper,
+                                                   execution_options=execution_options, **kw))
+            if not results:
+                return IteratorResult(SimpleResultMetaData(layout.names), iter([]),
+                                      _source_supports_scalars=layout.single_entity)
+            if len(results) == 1:
+                return results[0]
+            return results[0].merge(*results[1:])
+        return super().execute(statement, params, mapper=mapper,
+                               execution_options=execution_options, **kw)
+
+    def _rows_to_results(self, layout: Any, rows: list[Any], populate_existing: bool,
+                         token: Any) -> list[Any]:
+        if token is None:
+            token = self._current_shard()
+        return super()._rows_to_results(layout, rows, populate_existing, token)
+
+    # -- loading ----------------------------------------------------------------------------
+    def get(self, entity: Any, ident: Any, *, identity_token: Any = None,
+            execution_options: Any = None, **kw: Any) -> Any:
+        """``identity_token=`` (or the ``shard_id`` execution option) looks on one shard;
+        otherwise on the shards ``identity_chooser`` names."""
+        if identity_token is None and execution_options:
+            identity_token = execution_options.get("shard_id")
+        return super().get(entity, ident, identity_token=identity_token,
+                           execution_options=execution_options, **kw)
+
+    def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
+                  with_for_update: Any = None, query: Any = None,
+                  identity_token: Any = None, options: Any = None, **kw: Any) -> Any:
+        base = super()._get_impl
+        if options is not None:
+            kw["options"] = options
+        if identity_token is None and query is not None:
+            identity_token = getattr(query, "_shard_id", None)
+        if identity_token is not None:
+            self._engine_for(identity_token, f"get({mapper.class_.__name__}, {ident!r})")
+            with self._on_shard(identity_token):
+                return base(mapper, ident, populate_existing, with_for_update, query,
+                            identity_token=identity_token, **kw)
+        values = self._normalize_ident(mapper, ident)
+        stack = self._dm_shard_stack
+        lazy_from = stack[-1][1] if stack else None
+        look = not populate_existing and not with_for_update
+        imap = self._identity_map
+        cls = mapper.class_
+        if look and lazy_from is not None:
+            # a many-to-one lazy load: the parent's shard first
+            token = lazy_from.identity_token
+            st = imap.state_for((cls, values, token))
+            if st is not None and st.obj() is not None:
+                with self._on_shard(token):
+                    return base(mapper, values, False, None, query, identity_token=token, **kw)
+        shard_ids = self._identity_shards(mapper, values, lazy_from)
+        if look:
+            for sid in shard_ids:
+                st = imap.state_for((cls, values, sid))
+                if st is not None and st.obj() is not None:
+                    with self._on_shard(sid):
+                        return base(mapper, values, False, None, query, identity_token=sid,
+                                    **kw)
+        for sid in shard_ids:
+            with self._on_shard(sid):
+                obj = base(mapper, values, populate_existing, with_for_update, query,
+                           identity_token=sid, **kw)
+            if obj is not None:
+                return obj
+        return None
+
+    def _load_attributes(self, state: InstanceState, key: str | None) -> None:
+        token = state.identity_token
+        if token is None:
+            super()._load_attributes(state, key)
+            return
+        with self._on_shard(token, state):
+            super()._load_attributes(state, key)
+
+    def refresh(self, instance: Any, attribute_names: Any = None, with_for_update: Any = None,
+                lockmode: Any = None) -> None:
+        token = instance_state(instance).identity_token
+        if token is None:
+            super().refresh(instance, attribute_names, with_for_update, lockmode)
+            return
+        with self._on_shard(token):
+            super().refresh(instance, attribute_names, with_for_update, lockmode)
+
+    # -- flush ---------------------------------------------------------------------------------
+    def flush(self, objects: Any = None) -> None:
+        if self._flushing:
+            super().flush(objects)  # refused there, with the reason
+            return
+        self._dm_flush_shards.clear()
+        # no query's shard applies inside a flush: every row goes to its object's shard
+        with self._on_shard(None):
+            try:
+                super().flush(objects)
+            finally:
+                self._dm_flush_shards.clear()
+
+    def _dm_identity_token_for(self, state: InstanceState) -> Any:
+        """The shard of ``state`` in this flush (unit-of-work hook): a persistent
+        object's own shard, else the one ``shard_chooser`` picks (asked once)."""
+        if state._key is not None:
+            token = state.identity_token
+            if token is not None:
+                return token
+        chosen = self._dm_flush_shards
+        if state in chosen:
+            return chosen[state]
+        shard_id = self._choose_shard(state.mapper, state.obj(), None)
+        chosen[state] = shard_id
+        return shard_id
+
+    def _dm_split_action(self, action: Any) -> list[tuple[Connection, Any]]:
+        """Split one flush action by shard (unit-of-work hook): [(connection, part)]."""
+        token_for = self._dm_identity_token_for
+        verb = action.verb
+        if verb in ("associate", "dissociate"):
+            groups = _group(action.payload, lambda r: token_for(r.parent))
+            parts = [(sid, dataclasses.replace(action, payload=rows))
+                     for sid, rows in groups.items()]
+        elif verb in ("post_update", "pre_delete_update"):
+            groups = _group(action.payload, lambda link: token_for(link.dest))
+            parts = [(sid, dataclasses.replace(action, payload=links))
+                     for sid, links in groups.items()]
+        else:
+            shard_of = {s: token_for(s) for s in action.states}
+            for s in (*action.inserts, *action.updates):
+                if s not in shard_of:
+                    shard_of[s] = token_for(s)
+            order = list(dict.fromkeys(shard_of.values()))
+            parts = [(sid, dataclasses.replace(
+                action,
+                states=[s for s in action.states if shard_of[s] == sid],
+                inserts=[s for s in action.inserts if shard_of[s] == sid],
+                updates=[s for s in action.updates if shard_of[s] == sid]))
+                for sid in order]
+        tx = self._transaction
+        assert tx is not None
+        return [(tx._connection_for_bind(self._engine_for(sid, "a flush")), part)
+                for sid, part in parts]
+
+
+def _group(items: Sequence[Any], key: Callable[[Any], Any]) -> dict[Any, list[Any]]:
+    out: dict[Any, list[Any]] = {}
+    for item in items or ():
+        out.setdefault(key(item), []).append(item)
+    return out
