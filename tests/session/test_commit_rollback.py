@@ -260,3 +260,22 @@ def test_autocommit_session_begin_then_rollback_writes_nothing(engine, User, rea
         assert read_rows(User.__table__) == [(2, "b", None)]
     finally:
         s.close()
+
+
+def test_rollback_of_object_inserted_then_deleted_in_transaction_leaves_it_transient(
+        session, User, read_rows):
+    u = User(id=4, name="four")
+    session.add(u)
+    session.flush()
+    session.delete(u)
+    session.add(User(id=3, name="three"))
+    session.flush()
+    assert read_rows(User.__table__) == []
+    session.rollback()
+    assert inspect(u).transient
+    assert u not in session
+    assert len(session.identity_map) == 0
+    # the session is usable and the object can be added again as new
+    session.add(u)
+    session.commit()
+    assert [r[0] for r in read_rows(User.__table__)] == [4]

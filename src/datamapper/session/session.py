@@ -912,6 +912,8 @@ class Session:
     def _restore_deleted(self, state: InstanceState, obj: Any) -> None:
         """Rollback: a deleted object is persistent again."""
         self._deleted.pop(state, None)
+        if state._key is None:
+            return  # inserted and deleted in the rolled-back transaction: transient again
         if obj is None:
             obj = state.obj()
         if obj is None:
