@@ -30,6 +30,21 @@ from .mapping import (
     validates,
 )
 from .query import Query, select
+from .query.options import (
+    Load,
+    contains_eager,
+    defaultload,
+    defer,
+    eagerload,
+    joinedload,
+    lazyload,
+    load_only,
+    noload,
+    raiseload,
+    selectinload,
+    subqueryload,
+    undefer,
+)
 from .scoping import ScopedRegistry, ThreadLocalRegistry, scoped_session
 from .session import (
     Session,
@@ -50,6 +65,8 @@ from .util import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Load", "contains_eager", "defaultload", "defer", "eagerload", "joinedload", "lazyload",
+    "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "RelationshipProperty",
     "Session", "backref", "relation", "relationship",

@@ -20,9 +20,10 @@ from .._util import describe
 from ..instance.state import InstanceState
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
 from .rows import EntityLoader, instances
+from .strategies import RAISE_KEY, has_eager_defaults, load_with_defaults
 
 
-def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader]:
+def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool]:
     cached = prop.__dict__.get("_dm_lazy_stmt")
     target = prop.mapper
     if cached is not None and cached[1].props is target._load_props:
@@ -34,8 +35,10 @@ def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader]:
     if prop.order_by:
         stmt = stmt.order_by(*prop.order_by)
     loader = EntityLoader(target)
-    prop._dm_lazy_stmt = (stmt, loader)  # type: ignore[attr-defined]  # per-property cache
-    return stmt, loader
+    # the target's relationships configured lazy="joined"/"selectin"/"subquery" load with it
+    eager = has_eager_defaults(target)
+    prop._dm_lazy_stmt = (stmt, loader, eager)  # type: ignore[attr-defined]  # per-property cache
+    return stmt, loader, eager
 
 
 def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) -> None:
@@ -47,6 +50,13 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
     if lazy == "noload":
         impl.set_committed(state, obj, [] if uselist else None)
         return
+    ext = state._extra
+    if ext is not None and prop.key in ext.get(RAISE_KEY, ()):
+        raise InvalidRequestError(
+            f"Can't load {prop.parent.class_.__name__}.{prop.key} of {describe(obj)}: it was "
+            "loaded with raiseload(); load it with joinedload()/selectinload() in the query "
+            "instead"
+        )
     d = obj.__dict__
     values = {}
     for name, key in prop._lazy_params:
@@ -77,10 +87,14 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
         impl.set_committed(state, obj, found)
         return
     session._autoflush()
-    stmt, loader = _statement(prop)
-    bind = session.get_bind(prop.mapper, clause=stmt)
-    rows = session._run(stmt, values, bind).fetchall()
-    objs = instances(session, loader, rows, False, state.identity_token) if rows else []
+    stmt, loader, eager = _statement(prop)
+    if eager:
+        objs = load_with_defaults(session, stmt, values, prop.mapper,
+                                  (prop.parent, prop, prop.mapper), state.identity_token)
+    else:
+        bind = session.get_bind(prop.mapper, clause=stmt)
+        rows = session._run(stmt, values, bind).fetchall()
+        objs = instances(session, loader, rows, False, state.identity_token) if rows else []
     if uselist:
         impl.set_committed(state, obj, objs)
     else:

@@ -120,7 +120,9 @@ class RelationshipProperty(MapperProperty):
             )
         self._uselist_arg = uselist
         self._order_by_arg = order_by
-        self.lazy = "select" if lazy is True else ("noload" if lazy in (None, False) else lazy)
+        # 0.4 spellings: lazy=True is "select", lazy=False eager ("joined"), lazy=None "noload"
+        self.lazy = "select" if lazy is True else (
+            "joined" if lazy is False else "noload" if lazy is None else lazy)
         self._primaryjoin_arg = primaryjoin
         self._secondaryjoin_arg = secondaryjoin
         self._foreign_keys_arg = foreign_keys

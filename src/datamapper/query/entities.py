@@ -29,15 +29,17 @@ def mapper_of(entity: Any) -> Mapper | None:
 class RowLayout:
     """Columns to SELECT for a list of entities, and how to rebuild each result row."""
 
-    def __init__(self, entities: Sequence[Any]) -> None:
+    def __init__(self, entities: Sequence[Any], props: Sequence[Any] | None = None) -> None:
         self.columns: list[Any] = []
         self.parts: list[tuple[str, Any]] = []  # ("entity", EntityLoader) | ("column", index)
         self.names: list[str] = []
         self.mappers: list[Mapper] = []
-        for ent in entities:
+        for i, ent in enumerate(entities):
             mapper = mapper_of(ent)
             if mapper is not None:
-                loader = EntityLoader(mapper, offset=len(self.columns))
+                # props: the column properties a loader option chose for entity i
+                loader = EntityLoader(mapper, offset=len(self.columns),
+                                      props=props[i] if props is not None else None)
                 self.columns.extend(loader.columns)
                 self.parts.append(("entity", loader))
                 self.names.append(mapper.class_.__name__)
@@ -102,6 +104,14 @@ class ORMSelect(Select[Any]):
 
     inherit_cache = True
     _dm_layout: RowLayout
+    _dm_options: tuple[Any, ...] = ()
+    _dm_entities: list[Any]
+
+    def options(self, *opts: Any) -> ORMSelect:
+        """Loader options (joinedload(), defer(), ...), applied by Session.execute()."""
+        s = self._generate()
+        s._dm_options = self._dm_options + opts
+        return s
 
     def filter_by(self, **kwargs: Any) -> ORMSelect:
         """Keyword criteria on the selected class's mapped attribute names only."""
@@ -116,4 +126,5 @@ def select(*entities: Any) -> ORMSelect:
     layout = RowLayout(entities)
     stmt = ORMSelect(*layout.columns)
     stmt._dm_layout = layout
+    stmt._dm_entities = list(entities)  # for loader options
     return stmt

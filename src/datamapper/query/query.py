@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper
 from .entities import RowLayout, filter_by_criteria, mapper_of
+from .options import build_plans, execute_with_plans
 
 _GENERATIVE_STATE = (
     "_where", "_order_by", "_group_by", "_having", "_limit", "_offset", "_distinct",
@@ -366,12 +367,35 @@ class Query:
         result: list[Any] = session._execute_for_mapper(stmt, self._layout.primary_mapper, self)
         return result
 
+    def _part_mappers(self) -> list[Mapper | None]:
+        return [p.mapper if kind == "entity" else None for kind, p in self._layout.parts]
+
     def _iter_results(self) -> list[Any]:
         session = self._session()
+        plans = build_plans(self._part_mappers(), self._options)
+        if plans is not None:
+            return self._eager_results(session, plans)
         rows = self._execute_rows()
         out: list[Any] = session._rows_to_results(self._layout, rows, self._populate_existing,
                                                   self._shard_token())
         return out
+
+    def _eager_results(self, session: Any, plans: list[Any]) -> list[Any]:
+        """Results with loader options / configured eager relationships applied."""
+        if self._autoflush:
+            session._autoflush()
+        layout = RowLayout(self._entities, [p.props if p is not None else None for p in plans])
+        base = self._compile(columns=layout.columns)
+        mapper = self._layout.primary_mapper
+
+        def run(stmt: Any) -> list[Any]:
+            rows: list[Any] = session._execute_for_mapper(stmt, mapper, self)
+            return rows
+
+        return execute_with_plans(
+            session, self._entities, plans, base, list(self._order_by),
+            self._limit is not None or self._offset is not None, self._populate_existing,
+            self._shard_token(), run)
 
     def _shard_token(self) -> Any:
         return self._shard_id

@@ -43,9 +43,11 @@ from ..instance.identity import IdentityMap
 from ..instance.state import InstanceState, _sessions, expire_states, instance_state
 from ..loading import EntityLoader, instances, load_attributes_stmt
 from ..loading.related import lazy_load
+from ..loading.strategies import has_eager_defaults
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import ORMSelect, Query
 from ..query.entities import RowLayout
+from ..query.options import build_plans, execute_with_plans
 from ..unitofwork.flush import UOWTransaction
 from .bulk import bulk_delete, bulk_update
 from .merge import merge as merge_into
@@ -457,10 +459,16 @@ class Session:
         if isinstance(statement, ORMSelect):
             layout: RowLayout = statement._dm_layout
             self._autoflush()
-            rows = self._execute_for_mapper(statement, layout.primary_mapper, None,
-                                            bind=bind, params=params)
-            objs = self._rows_to_results(layout, rows, bool(opts.get("populate_existing")),
-                                         None)
+            plans = build_plans([p.mapper if kind == "entity" else None
+                                 for kind, p in layout.parts], statement._dm_options)
+            if plans is not None:
+                objs = self._execute_orm_select_with_plans(statement, plans, bind, params,
+                                                           bool(opts.get("populate_existing")))
+            else:
+                rows = self._execute_for_mapper(statement, layout.primary_mapper, None,
+                                                bind=bind, params=params)
+                objs = self._rows_to_results(layout, rows,
+                                             bool(opts.get("populate_existing")), None)
             if layout.single_entity:
                 # rows are made from the objects only if asked for (scalars() skips them)
                 return IteratorResult(SimpleResultMetaData(layout.names), iter(objs),
@@ -470,6 +478,25 @@ class Session:
         if bind is None:
             bind = self.get_bind(mapper, clause=statement)
         return self._run(statement, params, bind, opts)
+
+    def _execute_orm_select_with_plans(self, statement: ORMSelect, plans: list[Any],
+                                       bind: Any, params: Any,
+                                       populate_existing: bool) -> list[Any]:
+        """An ORM select() with loader options or configured eager relationships."""
+        entities = statement._dm_entities
+        layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
+        base: Any = statement
+        if list(map(id, layout.columns)) != list(map(id, statement._dm_layout.columns)):
+            base = statement.with_only_columns(*layout.columns)
+        mapper = layout.primary_mapper
+        limited = statement._limit_clause is not None or statement._offset_clause is not None
+
+        def run(stmt: Any) -> list[Any]:
+            return self._execute_for_mapper(stmt, mapper, None, bind=bind, params=params)
+
+        return execute_with_plans(self, entities, plans, base,
+                                  list(statement._order_by_clauses), limited,
+                                  populate_existing, None, run)
 
     def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
         return self.execute(statement, params, **kw).scalar()
@@ -565,11 +592,12 @@ class Session:
         elif not mapper.configured:
             class_mapper(entity)
         return self._get_impl(mapper, ident, populate_existing=populate_existing,
-                              with_for_update=with_for_update, identity_token=identity_token)
+                              with_for_update=with_for_update, identity_token=identity_token,
+                              options=options)
 
     def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
                   with_for_update: Any = None, query: Any = None,
-                  identity_token: Any = None) -> Any:
+                  identity_token: Any = None, options: Any = None) -> Any:
         values = self._normalize_ident(mapper, ident)
         key = (mapper.class_, values, identity_token)
         state = self._identity_map.state_for(key)
@@ -588,6 +616,19 @@ class Session:
                 return obj
         if None in values:
             return None
+        opts = list(options or ()) + list(query._options if query is not None else ())
+        if opts or has_eager_defaults(mapper):
+            # loader options / configured eager relationships: load through a Query
+            q = Query([mapper.class_], self).options(*opts).filter(
+                *[c == v for c, v in zip(mapper.primary_key, values, strict=True)])
+            if populate_existing or with_for_update:
+                q = q.populate_existing()
+            if with_for_update:
+                q._for_update = with_for_update if isinstance(with_for_update, dict) else {}
+            if identity_token is not None:
+                q._shard_id = identity_token
+            found = q.all()
+            return found[0] if found else None
         self._autoflush()
         stmt = _get_statement(mapper, with_for_update)
         params = {f"_dm_pk_{i}": v for i, v in enumerate(values)}

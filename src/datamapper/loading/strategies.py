@@ -1,0 +1,408 @@
+"""Eager relationship loading and per-query column choices.
+
+Callers: the query layer (``Query`` and ORM ``select()`` with loader options
+or relationships configured ``lazy="joined"/"selectin"/"subquery"``), the
+session (``get()``) and lazy loading (eager defaults of the loaded target).
+
+A load is described by an :class:`EntityPlan` per selected entity: which
+column attributes to SELECT (``defer``/``undefer``/``load_only``) and a
+:class:`RelNode` per relationship whose strategy differs from a plain lazy
+load.  Strategies:
+
+- ``joined``: the main statement gets a LEFT OUTER JOIN to an anonymous alias
+  of the target (and of the secondary table), the target's columns appended;
+  :func:`add_joined` builds it, :func:`populate` turns each row's slice into
+  objects and groups them under their parents.
+- ``selectin`` (and ``subquery``, which shares it): one more SELECT per
+  relationship level, ``WHERE <remote columns> IN (<parent values>)``, batched
+  by :data:`IN_BATCH` parent keys.
+- ``contains_eager``: like ``joined`` but the columns come from a table the
+  statement already joins.
+- ``noload`` sets the attribute empty, ``raise`` marks it so that a lazy load
+  refuses, ``select`` keeps it lazy (overriding an eager default).
+
+Already loaded attributes are never replaced (their unflushed changes kept)
+unless ``populate_existing`` asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.schema import Column
+
+from ..instance.state import STATE_ATTR
+from ..mapping.mapper import Mapper
+from ..mapping.relationships import MANYTOMANY, RelationshipProperty, _non_pair_criteria
+from .rows import EntityLoader, instances
+
+EAGER = frozenset({"joined", "selectin", "subquery"})
+IN_BATCH = 500
+RAISE_KEY = "dm_raise"  # key in InstanceState.extra(): relationship names that refuse lazy SQL
+
+
+class EntityPlan:
+    """How one entity loads: its column properties and its relationship nodes."""
+
+    __slots__ = ("mapper", "props", "nodes", "path")
+
+    def __init__(self, mapper: Mapper, path: tuple[Any, ...] = ()) -> None:
+        self.mapper = mapper
+        self.props: tuple[Any, ...] | None = None  # None: the mapper's default columns
+        self.nodes: dict[str, RelNode] = {}
+        self.path = path  # (mapper, prop, mapper, prop, ...) from the query's entity here
+
+    def is_default(self) -> bool:
+        return self.props is None and not self.nodes
+
+    def has_joined(self) -> bool:
+        return any(n.strategy in ("joined", "contains_eager") for n in self.nodes.values())
+
+    def multiplies_rows(self) -> bool:
+        """Whether joined collections (at any depth) give several rows per entity."""
+        for n in self.nodes.values():
+            if n.strategy in ("joined", "contains_eager") and (
+                    n.prop.uselist or n.plan.multiplies_rows()):
+                return True
+        return False
+
+
+class RelNode:
+    """One relationship of an :class:`EntityPlan` and the strategy that loads it."""
+
+    __slots__ = ("prop", "strategy", "plan", "alias", "loader")
+
+    def __init__(self, prop: RelationshipProperty, strategy: str, plan: EntityPlan) -> None:
+        self.prop = prop
+        self.strategy = strategy
+        self.plan = plan
+        self.alias: Any = None  # contains_eager: the selectable holding the target's columns
+        self.loader: EntityLoader | None = None  # joined/contains_eager, set by add_joined
+
+
+def has_eager_defaults(mapper: Mapper) -> bool:
+    return any(p.is_relationship and p.lazy in EAGER for p in mapper._props.values())
+
+
+def _follow_default(prop: RelationshipProperty, path: tuple[Any, ...]) -> bool:
+    """Stop configured eager loading at cycles: a mapper already on the path, unless
+    ``join_depth`` allows that many repeats of the relationship."""
+    if prop.join_depth is not None:
+        return path.count(prop) < prop.join_depth
+    return prop.mapper not in path[0::2]
+
+
+def default_plan(mapper: Mapper, path: tuple[Any, ...] = ()) -> EntityPlan:
+    """The plan the relationships' configured ``lazy=`` strategies give."""
+    path = path or (mapper,)
+    plan = EntityPlan(mapper, path)
+    for key, prop in mapper._props.items():
+        if prop.is_relationship and prop.lazy in EAGER:
+            rel: RelationshipProperty = prop
+            if _follow_default(rel, path):
+                sub_path = (*path, rel, rel.mapper)
+                plan.nodes[key] = RelNode(rel, rel.lazy, default_plan(rel.mapper, sub_path))
+    return plan
+
+
+# -- statements ------------------------------------------------------------------------
+def _replace(clause: Any, pick: Any) -> Any:
+    if hasattr(clause, "__clause_element__"):
+        clause = clause.__clause_element__()
+
+    def fn(elem: Any) -> Any:
+        if isinstance(elem, Column):
+            sel = pick(elem)
+            if sel is not None:
+                return sel.corresponding_column(elem)
+        return None
+
+    # clause is Any (a column expression or join condition): no overload matches Any
+    out: Any = visitors.replacement_traverse(clause, {}, fn)  # type: ignore[call-overload]
+    return out
+
+
+def join_clauses(prop: RelationshipProperty, parent_sel: Any, target_sel: Any,
+                 secondary_sel: Any = None) -> list[Any]:
+    """The relationship's join condition(s) between ``parent_sel`` (the parent's table or
+    an alias/subquery of it) and ``target_sel`` (an alias of the target table)."""
+    parent_t = prop.parent.local_table
+    target_t = prop.mapper.local_table
+    if prop.direction == MANYTOMANY:
+        sec = prop.secondary
+
+        def pick_p(c: Any) -> Any:
+            return parent_sel if c.table is parent_t else secondary_sel if c.table is sec else None
+
+        def pick_s(c: Any) -> Any:
+            return target_sel if c.table is target_t else secondary_sel if c.table is sec else None
+
+        return [_replace(prop.primaryjoin, pick_p), _replace(prop.secondaryjoin, pick_s)]
+    remote = prop.remote_side
+    self_ref = parent_t is target_t
+
+    def pick(c: Any) -> Any:
+        if (c in remote) if self_ref else (c.table is target_t):
+            return target_sel
+        if c.table is parent_t:
+            return parent_sel
+        return None
+
+    return [_replace(prop.primaryjoin, pick)]
+
+
+def _target_order_by(prop: RelationshipProperty, target_sel: Any) -> list[Any]:
+    if not prop.order_by:
+        return []
+    target_t = prop.mapper.local_table
+    return [_replace(ob, lambda c: target_sel if c.table is target_t else None)
+            for ob in prop.order_by]
+
+
+def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
+               order_by: list[Any]) -> tuple[Any, int]:
+    """Add the joins and columns of ``plan``'s joined and contains_eager nodes (nested)
+    to ``stmt``, whose first ``ncols`` columns are already laid out; the relationships'
+    ``order_by`` (adapted) is appended to ``order_by``."""
+    for node in plan.nodes.values():
+        prop = node.prop
+        target = prop.mapper
+        if node.strategy == "joined":
+            talias = target.local_table.alias()
+            if prop.direction == MANYTOMANY:
+                salias = prop.secondary.alias()
+                pj, sj = join_clauses(prop, parent_sel, talias, salias)
+                stmt = stmt.join_from(parent_sel, salias, pj, isouter=True)
+                stmt = stmt.join_from(salias, talias, sj, isouter=True)
+            else:
+                (on,) = join_clauses(prop, parent_sel, talias)
+                stmt = stmt.join_from(parent_sel, talias, on, isouter=True)
+            sel = talias
+            order_by.extend(_target_order_by(prop, talias))
+        elif node.strategy == "contains_eager":
+            sel = node.alias if node.alias is not None else target.local_table
+        else:
+            continue
+        loader = EntityLoader(target, offset=ncols, props=node.plan.props)
+        cols = []
+        for c in loader.columns:
+            cc = sel.corresponding_column(c)
+            if cc is None:
+                from sqlalchemy.exc import InvalidRequestError
+
+                raise InvalidRequestError(
+                    f"Can't eager load {prop.parent.class_.__name__}.{prop.key}: column {c} "
+                    f"is not in {sel}; join the target table (or pass alias=) first"
+                )
+            cols.append(cc)
+        stmt = stmt.add_columns(*cols)
+        node.loader = loader
+        ncols += len(cols)
+        stmt, ncols = add_joined(stmt, node.plan, sel, ncols, order_by)
+    return stmt, ncols
+
+
+# -- populating -----------------------------------------------------------------------
+def _assign(prop: RelationshipProperty, obj: Any, items: Sequence[Any], overwrite: bool) -> None:
+    d = obj.__dict__
+    key = prop.key
+    if key in d and not overwrite:
+        return
+    state = d[STATE_ATTR]
+    impl = state.mapper._impls[key]
+    impl.set_committed(state, obj, list(items) if prop.uselist else (items[0] if items else None))
+    if state.expired_attributes and key in state.expired_attributes:
+        state.loaded((key,))
+
+
+def populate(session: Any, plan: EntityPlan, objs: Sequence[Any], rows: Sequence[Any],
+             populate_existing: bool, token: Any) -> None:
+    """Load ``plan``'s relationships for ``objs`` (one per row of ``rows``, None allowed)."""
+    unique: list[Any] | None = None
+    for node in plan.nodes.values():
+        strategy = node.strategy
+        if strategy in ("joined", "contains_eager"):
+            _populate_joined(session, node, objs, rows, populate_existing, token)
+            continue
+        if unique is None:
+            seen: set[int] = set()
+            unique = []
+            for o in objs:
+                if o is not None and id(o) not in seen:
+                    seen.add(id(o))
+                    unique.append(o)
+        if strategy in ("selectin", "subquery"):
+            load_selectin(session, node, unique, populate_existing, token)
+        elif strategy == "noload":
+            for o in unique:
+                _assign(node.prop, o, (), False)
+        elif strategy == "raise":
+            for o in unique:
+                if node.prop.key not in o.__dict__:
+                    st = o.__dict__[STATE_ATTR]
+                    st.extra().setdefault(RAISE_KEY, set()).add(node.prop.key)
+
+
+def _populate_joined(session: Any, node: RelNode, parents: Sequence[Any], rows: Sequence[Any],
+                     populate_existing: bool, token: Any) -> None:
+    loader = node.loader
+    assert loader is not None
+    children = instances(session, loader, rows, populate_existing, token)
+    prop = node.prop
+    groups: dict[int, tuple[Any, list[Any], set[int]]] = {}
+    for p, c in zip(parents, children, strict=True):
+        if p is None:
+            continue
+        g = groups.get(id(p))
+        if g is None:
+            g = groups[id(p)] = (p, [], set())
+        if c is not None and id(c) not in g[2]:
+            g[2].add(id(c))
+            g[1].append(c)
+    for p, items, _ids in groups.values():
+        _assign(prop, p, items, populate_existing)
+    if not node.plan.is_default():
+        populate(session, node.plan, children, rows, populate_existing, token)
+
+
+def _key_columns(prop: RelationshipProperty) -> list[tuple[str, Any]]:
+    """(parent attribute key, remote column) pairs an IN query matches on."""
+    parent = prop.parent
+    if prop.direction == MANYTOMANY:
+        return [(parent._col_to_prop[p].key, s) for p, s in prop.synchronize_pairs]
+    return [(parent._col_to_prop[lc].key, rc) for lc, rc in prop.local_remote_pairs]
+
+
+def _selectin_statement(node: RelNode) -> tuple[Any, EntityLoader, list[Any], int]:
+    prop = node.prop
+    target = prop.mapper
+    loader = EntityLoader(target, 0, props=node.plan.props)
+    remote = [c for _k, c in _key_columns(prop)]
+    stmt = select(*loader.columns, *remote)
+    if prop.direction == MANYTOMANY:
+        stmt = stmt.join_from(target.local_table, prop.secondary, prop.secondaryjoin)
+        extra = _non_pair_criteria(prop.primaryjoin, prop.synchronize_pairs)
+    else:
+        extra = _non_pair_criteria(prop.primaryjoin, list(prop.local_remote_pairs))
+    if extra:
+        stmt = stmt.where(*extra)
+    order_by = list(prop.order_by or ())
+    stmt, _n = add_joined(stmt, node.plan, target.local_table, loader.width + len(remote),
+                          order_by)
+    if order_by:
+        stmt = stmt.order_by(*order_by)
+    return stmt, loader, remote, loader.width
+
+
+def load_selectin(session: Any, node: RelNode, parents: Sequence[Any], populate_existing: bool,
+                  token: Any) -> None:
+    """Load ``node``'s relationship for all ``parents`` with ``... IN (...)`` SELECTs."""
+    prop = node.prop
+    key = prop.key
+    pairs = _key_columns(prop)
+    by_key: dict[tuple[Any, ...], list[Any]] = {}
+    for p in parents:
+        d = p.__dict__
+        if key in d and not populate_existing:
+            continue
+        vals = []
+        for attr, _col in pairs:
+            if attr not in d:
+                session._load_attributes(d[STATE_ATTR], attr)
+            vals.append(d.get(attr))
+        if None in vals:
+            _assign(prop, p, (), populate_existing)
+            continue
+        by_key.setdefault(tuple(vals), []).append(p)
+    if not by_key:
+        return
+    found: dict[tuple[Any, ...], list[Any]] = {}
+    loaded: list[Any] = []
+    todo = list(by_key)
+    if prop._simple_m2o and node.plan.is_default() and not populate_existing:
+        # many-to-one on the target's key: objects already in the identity map cost no SQL
+        imap = session._identity_map
+        cls = prop.mapper.class_
+        pos = {c: i for i, (_a, c) in enumerate(pairs)}
+        order = [pos[c] for c in prop.mapper.primary_key]
+        rest_keys = []
+        for k in todo:
+            hit = imap.get((cls, tuple(k[i] for i in order), token))
+            if hit is not None:
+                found[k] = [hit]
+                loaded.append(hit)
+            else:
+                rest_keys.append(k)
+        todo = rest_keys
+    if todo:
+        stmt, loader, remote, width = _selectin_statement(node)
+        bind = session.get_bind(prop.mapper, clause=stmt)
+        n = len(remote)
+        for start in range(0, len(todo), IN_BATCH):
+            batch = todo[start:start + IN_BATCH]
+            if n == 1:
+                crit = remote[0].in_([k[0] for k in batch])
+            else:
+                crit = tuple_(*remote).in_(batch)
+            rows = session._run(stmt.where(crit), {}, bind).fetchall()
+            objs = instances(session, loader, rows, populate_existing, token) if rows else []
+            seen: dict[tuple[Any, ...], set[int]] = {}
+            for row, o in zip(rows, objs, strict=True):
+                k = tuple(row[width:width + n])
+                ids = seen.setdefault(k, set())
+                if id(o) in ids:
+                    continue
+                ids.add(id(o))
+                found.setdefault(k, []).append(o)
+                loaded.append(o)
+            if rows and node.plan.has_joined():
+                _populate_joined_only(session, node.plan, objs, rows, populate_existing, token)
+    for k, ps in by_key.items():
+        items = found.get(k, ())
+        for p in ps:
+            _assign(prop, p, items, populate_existing)
+    rest = EntityPlan(node.plan.mapper, node.plan.path)
+    rest.nodes = {k: n for k, n in node.plan.nodes.items()
+                  if n.strategy not in ("joined", "contains_eager")}
+    if rest.nodes and loaded:
+        populate(session, rest, _unique(loaded), (), populate_existing, token)
+
+
+def _populate_joined_only(session: Any, plan: EntityPlan, objs: Sequence[Any],
+                          rows: Sequence[Any], populate_existing: bool, token: Any) -> None:
+    sub = EntityPlan(plan.mapper, plan.path)
+    sub.nodes = {k: n for k, n in plan.nodes.items() if n.strategy in ("joined",
+                                                                       "contains_eager")}
+    populate(session, sub, objs, rows, populate_existing, token)
+
+
+def _unique(objs: Sequence[Any]) -> list[Any]:
+    seen: set[int] = set()
+    out = []
+    for o in objs:
+        if o is not None and id(o) not in seen:
+            seen.add(id(o))
+            out.append(o)
+    return out
+
+
+def load_with_defaults(session: Any, stmt: Any, params: Any, target: Mapper,
+                       path: tuple[Any, ...], token: Any) -> list[Any]:
+    """Run a lazy-load SELECT of ``target`` objects with the target's configured eager
+    loaders applied (joins added to ``stmt``, extra IN queries after it)."""
+    plan = default_plan(target, path)
+    loader = EntityLoader(target)
+    order_by: list[Any] = []
+    if plan.has_joined():
+        stmt, _n = add_joined(stmt, plan, target.local_table, loader.width, order_by)
+        if order_by:
+            stmt = stmt.order_by(*order_by)
+    bind = session.get_bind(target, clause=stmt)
+    rows = session._run(stmt, params, bind).fetchall()
+    objs = instances(session, loader, rows, False, token) if rows else []
+    if objs:
+        populate(session, plan, objs, rows, False, token)
+    return _unique(objs) if plan.multiplies_rows() else objs

@@ -1,0 +1,360 @@
+"""Loader options: ``joinedload``, ``selectinload``, ``subqueryload``, ``lazyload``,
+``noload``, ``raiseload``, ``contains_eager``, ``defer``, ``undefer``, ``load_only``.
+
+Callers: users, through ``Query.options()``, ``select(...).options()`` and
+``Session.get(..., options=[...])``.  An option is a path of steps, each a
+relationship (or column) attribute, or its name as a string, with a strategy;
+chaining (``joinedload(User.orders).selectinload(Order.items)``) extends the
+path.  :func:`build_plans` resolves the options of one statement against its
+entities into the loading layer's :class:`EntityPlan` objects, starting from
+the strategies the relationships are configured with; every attribute is
+checked before any SQL runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, select
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql.util import ClauseAdapter
+
+from ..loading.strategies import (
+    EntityPlan,
+    RelNode,
+    add_joined,
+    default_plan,
+    has_eager_defaults,
+    populate,
+)
+from ..mapping.attributes import QueryableAttribute
+from ..mapping.mapper import Mapper
+
+_COLUMN_STRATEGIES = ("defer", "undefer", "load_only")
+_NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqueryload",
+          "select": "lazyload", "noload": "noload", "raise": "raiseload",
+          "contains_eager": "contains_eager", "default": "defaultload", "defer": "defer",
+          "undefer": "undefer", "load_only": "load_only"}
+
+
+class Load:
+    """A loader option: a path of (attribute or name, strategy, keywords) steps."""
+
+    def __init__(self, steps: tuple[tuple[Any, str, dict[str, Any]], ...] = ()) -> None:
+        self.steps = steps
+
+    def _add(self, targets: tuple[Any, ...], strategy: str, **kw: Any) -> Load:
+        if self.steps and self.steps[-1][1] in _COLUMN_STRATEGIES:
+            raise ArgumentError(
+                f"Can't chain {_NAMES[strategy]}() after {_NAMES[self.steps[-1][1]]}(): a "
+                "column option ends the path; pass it as a separate option"
+            )
+        steps = list(self.steps)
+        if strategy in _COLUMN_STRATEGIES:
+            *rels, last = _split(targets, strategy)
+            steps.extend((r, "default", {}) for r in rels)
+            cols = tuple(targets) if strategy == "load_only" else (last,)
+            if strategy != "load_only":
+                steps.append((last, strategy, kw))
+            else:
+                steps.append((cols, strategy, kw))
+            return Load(tuple(steps))
+        path = _split(targets, strategy)
+        for t in path:
+            steps.append((t, strategy, kw))
+        return Load(tuple(steps))
+
+    def joinedload(self, *attrs: Any, innerjoin: bool = False) -> Load:
+        return self._add(attrs, "joined")
+
+    def selectinload(self, *attrs: Any) -> Load:
+        return self._add(attrs, "selectin")
+
+    def subqueryload(self, *attrs: Any) -> Load:
+        return self._add(attrs, "subquery")
+
+    def lazyload(self, *attrs: Any) -> Load:
+        return self._add(attrs, "select")
+
+    def noload(self, *attrs: Any) -> Load:
+        return self._add(attrs, "noload")
+
+    def raiseload(self, *attrs: Any, sql_only: bool = False) -> Load:
+        return self._add(attrs, "raise")
+
+    def defaultload(self, *attrs: Any) -> Load:
+        return self._add(attrs, "default")
+
+    def contains_eager(self, *attrs: Any, alias: Any = None) -> Load:
+        return self._add(attrs, "contains_eager", alias=alias)
+
+    def defer(self, *attrs: Any) -> Load:
+        return self._add(attrs, "defer")
+
+    def undefer(self, *attrs: Any) -> Load:
+        return self._add(attrs, "undefer")
+
+    def load_only(self, *attrs: Any) -> Load:
+        if self.steps and self.steps[-1][1] not in _COLUMN_STRATEGIES:
+            steps = list(self.steps)
+            steps.append((tuple(attrs), "load_only", {}))
+            return Load(tuple(steps))
+        return self._add(attrs, "load_only")
+
+    def __repr__(self) -> str:
+        return "Load(" + ".".join(f"{_NAMES[s]}({_describe(t)})" for t, s, _kw in self.steps) + ")"
+
+
+def _split(targets: tuple[Any, ...], strategy: str) -> list[Any]:
+    if not targets:
+        raise ArgumentError(f"Can't use {_NAMES[strategy]}() without an attribute; pass one "
+                            "such as User.addresses or 'addresses'")
+    out: list[Any] = []
+    for t in targets:
+        if isinstance(t, str) and strategy != "load_only":
+            out.extend(t.split("."))
+        else:
+            out.append(t)
+    return out
+
+
+def _describe(t: Any) -> str:
+    if isinstance(t, tuple):
+        return ", ".join(_describe(x) for x in t)
+    return repr(t) if isinstance(t, str) else str(t)
+
+
+def joinedload(*attrs: Any, innerjoin: bool = False) -> Load:
+    """Load the relationship in the same SELECT through a LEFT OUTER JOIN."""
+    return Load().joinedload(*attrs)
+
+
+eagerload = joinedload  # the 0.4 name
+
+
+def selectinload(*attrs: Any) -> Load:
+    """Load the relationship for all parents in one more SELECT ... WHERE ... IN (...)."""
+    return Load().selectinload(*attrs)
+
+
+def subqueryload(*attrs: Any) -> Load:
+    """Load the relationship in one more SELECT per level (shares selectinload's IN query)."""
+    return Load().subqueryload(*attrs)
+
+
+def lazyload(*attrs: Any) -> Load:
+    """Load the relationship on first access (overrides a configured eager strategy)."""
+    return Load().lazyload(*attrs)
+
+
+def noload(*attrs: Any) -> Load:
+    """Never load the relationship: it reads as empty (or None)."""
+    return Load().noload(*attrs)
+
+
+def raiseload(*attrs: Any, sql_only: bool = False) -> Load:
+    """Refuse to lazy load the relationship: accessing it raises InvalidRequestError."""
+    return Load().raiseload(*attrs)
+
+
+def defaultload(*attrs: Any) -> Load:
+    """A path step keeping the relationship's own strategy (to chain options below it)."""
+    return Load().defaultload(*attrs)
+
+
+def contains_eager(*attrs: Any, alias: Any = None) -> Load:
+    """Fill the relationship from the columns of a join the statement already has."""
+    return Load().contains_eager(*attrs, alias=alias)
+
+
+def defer(*attrs: Any) -> Load:
+    """Leave a column attribute out of the SELECT; it loads on first access."""
+    return Load().defer(*attrs)
+
+
+def undefer(*attrs: Any) -> Load:
+    """Load a column configured as deferred() with the rest of the row."""
+    return Load().undefer(*attrs)
+
+
+def load_only(*attrs: Any) -> Load:
+    """SELECT only these column attributes (and the primary key); others load on access."""
+    return Load().load_only(*attrs)
+
+
+# -- resolving options against a statement's entities ----------------------------------------
+def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
+    cls = mapper.class_.__name__
+    if isinstance(target, str):
+        prop = mapper._props.get(target)
+        if prop is None:
+            raise ArgumentError(
+                f"Can't apply {_NAMES[strategy]}({target!r}): {cls} has no mapped attribute "
+                f"{target!r}; mapped attributes are {', '.join(sorted(mapper._props))}"
+            )
+        return prop
+    if not isinstance(target, QueryableAttribute):
+        raise ArgumentError(
+            f"Can't apply {_NAMES[strategy]}({target!r}): expected a mapped attribute such as "
+            f"{cls}.{next(iter(mapper._props), 'name')} or its name as a string"
+        )
+    if target.parent is not mapper:
+        raise ArgumentError(
+            f"Can't apply {_NAMES[strategy]}({target}) here: the path is at {cls}, and "
+            f"{target} is an attribute of {target.parent.class_.__name__}; chain attributes "
+            "of the previous relationship's target class"
+        )
+    return target.prop
+
+
+def _apply_columns(plan: EntityPlan, targets: Any, strategy: str) -> None:
+    mapper = plan.mapper
+    items = targets if isinstance(targets, tuple) else (targets,)
+    keys = []
+    for t in items:
+        prop = _prop_for(mapper, t, strategy)
+        if not prop.is_column:
+            raise ArgumentError(
+                f"Can't apply {_NAMES[strategy]}({_describe(t)}): "
+                f"{mapper.class_.__name__}.{prop.key} is "
+                + ("a relationship; use lazyload(), noload(), raiseload() or an eager loader "
+                   "for relationships" if prop.is_relationship else "not a column attribute")
+            )
+        keys.append(prop.key)
+    current = list(plan.props if plan.props is not None else mapper._load_props)
+    pk = set(mapper._pk_keys)
+    if strategy == "defer":
+        current = [p for p in current if p.key not in keys or p.key in pk]
+    elif strategy == "undefer":
+        have = {p.key for p in current}
+        current += [mapper._props[k] for k in keys if k not in have]
+    else:
+        wanted = set(keys) | pk
+        current = [p for p in mapper.column_attrs.values() if p.key in wanted]
+    plan.props = tuple(current)
+
+
+def _apply(plan: EntityPlan, option: Load) -> None:
+    for target, strategy, kw in option.steps:
+        if strategy in _COLUMN_STRATEGIES:
+            _apply_columns(plan, target, strategy)
+            return
+        mapper = plan.mapper
+        prop = _prop_for(mapper, target, strategy)
+        if not prop.is_relationship:
+            raise ArgumentError(
+                f"Can't apply {_NAMES[strategy]}({_describe(target)}): "
+                f"{mapper.class_.__name__}.{prop.key} is not a relationship; use defer(), "
+                "undefer() or load_only() for column attributes"
+            )
+        node = plan.nodes.get(prop.key)
+        if node is None:
+            sub_path = (*plan.path, prop, prop.mapper)
+            eager = strategy in ("joined", "selectin", "subquery", "contains_eager") or (
+                strategy == "default" and prop.lazy in ("joined", "selectin", "subquery"))
+            sub = default_plan(prop.mapper, sub_path) if eager else EntityPlan(prop.mapper,
+                                                                               sub_path)
+            node = RelNode(prop, prop.lazy if strategy == "default" else strategy, sub)
+            plan.nodes[prop.key] = node
+        elif strategy != "default":
+            node.strategy = strategy
+        if strategy == "contains_eager":
+            node.alias = kw.get("alias")
+        plan = node.plan
+
+
+def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
+    first = option.steps[0][0]
+    if isinstance(first, tuple):
+        first = first[0] if first else None
+    if isinstance(first, QueryableAttribute):
+        for i, m in enumerate(mappers):
+            if m is first.parent:
+                return i
+        names = ", ".join(m.class_.__name__ for m in mappers if m is not None) or "none"
+        raise ArgumentError(
+            f"Can't apply {option!r}: {first.parent.class_.__name__} is not an entity of this "
+            f"query (entities: {names}); start the path at a selected class"
+        )
+    for i, m in enumerate(mappers):
+        if m is not None:
+            return i
+    raise ArgumentError(f"Can't apply {option!r}: the query selects no mapped entity")
+
+
+def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan | None] | None:
+    """One plan per selected entity (None for plain columns), or None when nothing
+    differs from a plain load (no options, no configured eager relationships)."""
+    opts = [o for o in options if isinstance(o, Load)] if options else []
+    if not opts and not any(m is not None and has_eager_defaults(m) for m in mappers):
+        return None
+    plans: list[EntityPlan | None] = [default_plan(m) if m is not None else None
+                                      for m in mappers]
+    for o in opts:
+        if not o.steps:
+            continue
+        plan = plans[_root_index(o, mappers)]
+        assert plan is not None
+        _apply(plan, o)
+    if all(p is None or p.is_default() for p in plans):
+        return None
+    return plans
+
+
+def execute_with_plans(session: Any, entities: list[Any], plans: list[EntityPlan | None],
+                       base: Any, order_by: list[Any], limited: bool, populate_existing: bool,
+                       token: Any, run: Any) -> list[Any]:
+    """Run an entity query whose plans differ from a plain load; ``base`` is the statement
+    selecting ``entities`` (with the plans' column choices), ``run(stmt)`` returns its rows.
+
+    With LIMIT/OFFSET and a joined collection, the limited query becomes a subquery the
+    eager joins hang off, so that the limit counts parent rows.
+    """
+    from .entities import RowLayout
+
+    layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
+    stmt = base
+    parent_sels: list[Any] = [m.local_table if m is not None else None
+                              for m in (p.mapper if p is not None else None for p in plans)]
+    extra_order: list[Any] = []
+    if any(p is not None and p.has_joined() for p in plans):
+        if limited and any(p is not None and p.multiplies_rows() for p in plans):
+            inner = base.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery()
+            cols = [inner.corresponding_column(c) for c in layout.columns]
+            stmt = select(*cols)
+            adapter = ClauseAdapter(inner)
+            extra_order = [adapter.traverse(ob.__clause_element__()
+                                            if hasattr(ob, "__clause_element__") else ob)
+                           for ob in order_by]
+            parent_sels = [inner if sel is not None else None for sel in parent_sels]
+        ncols = len(layout.columns)
+        for plan, sel in zip(plans, parent_sels, strict=True):
+            if plan is not None and plan.has_joined():
+                stmt, ncols = add_joined(stmt, plan, sel, ncols, extra_order)
+        if extra_order:
+            stmt = stmt.order_by(*extra_order)
+    rows = run(stmt)
+    results: list[Any] = session._rows_to_results(layout, rows, populate_existing, token)
+    single = layout.single_entity
+    for i, plan in enumerate(plans):
+        if plan is not None and not plan.is_default():
+            objs = results if single else [r[i] for r in results]
+            populate(session, plan, objs, rows, populate_existing, token)
+    if any(p is not None and p.multiplies_rows() for p in plans):
+        results = _unique_rows(results, single)
+    return results
+
+
+def _unique_rows(results: list[Any], single: bool) -> list[Any]:
+    seen: set[Any] = set()
+    out = []
+    for r in results:
+        key = id(r) if single else tuple(id(x) if hasattr(x, "__dict__") else x for x in r)
+        try:
+            if key in seen:
+                continue
+            seen.add(key)
+        except TypeError:
+            pass
+        out.append(r)
+    return out
