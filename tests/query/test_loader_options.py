@@ -329,6 +329,16 @@ def test_raiseload_refuses_lazy_load(M, session):
         jack.addresses  # noqa: B018
 
 
+def test_raiseload_sql_only_allows_identity_map_hits(M, session):
+    User, Address = M.User, M.Address
+    jack = session.get(User, 1)
+    addresses = (session.query(Address).options(raiseload(Address.user, sql_only=True))
+                 .order_by(Address.id).all())
+    assert addresses[0].user is jack  # found in the identity map: no SQL needed
+    with pytest.raises(InvalidRequestError, match=r"Address\.user.*sql_only"):
+        addresses[2].user  # noqa: B018
+
+
 def test_lazyload_keeps_default_lazy(M, session, sql_log):
     User = M.User
     users = session.query(User).options(lazyload(User.addresses)).all()

@@ -6,7 +6,10 @@ the target's primary key is looked up in the identity map first and costs
 no SQL when the object is there; everything else is one SELECT of the
 target with the relationship's lazy clause, the parent's key values bound as
 parameters.  ``lazy="noload"`` gives an empty result without SQL and
-``lazy="raise"`` refuses.
+``lazy="raise"`` refuses, as does a relationship an object was loaded with
+``raiseload()``.  When the target has relationships configured to load
+eagerly (``lazy="joined"``/``"selectin"``/``"subquery"``), the lazy load
+applies them to what it loads (see ``strategies.load_with_defaults``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from .._util import describe
 from ..instance.state import InstanceState
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
 from .rows import EntityLoader, instances
-from .strategies import RAISE_KEY, has_eager_defaults, load_with_defaults
+from .strategies import RAISE_KEY, RAISE_SQL_KEY, has_eager_defaults, load_with_defaults
 
 
 def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool]:
@@ -73,6 +76,12 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
         if found is not None:
             impl.set_committed(state, obj, found)
             return
+    if ext is not None and prop.key in ext.get(RAISE_SQL_KEY, ()):
+        raise InvalidRequestError(
+            f"Can't load {prop.parent.class_.__name__}.{prop.key} of {describe(obj)}: it was "
+            "loaded with raiseload(sql_only=True) and loading it needs SQL; load it with "
+            "joinedload()/selectinload() in the query instead"
+        )
     if lazy in ("raise", "raise_on_sql"):
         raise InvalidRequestError(
             f"Can't load {prop.parent.class_.__name__}.{prop.key} of {describe(obj)}: the "

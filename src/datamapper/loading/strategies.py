@@ -41,7 +41,10 @@ from .rows import EntityLoader, instances
 
 EAGER = frozenset({"joined", "selectin", "subquery"})
 IN_BATCH = 500
-RAISE_KEY = "dm_raise"  # key in InstanceState.extra(): relationship names that refuse lazy SQL
+# keys in InstanceState.extra(): names of relationships loaded with raiseload(), which
+# refuse any lazy load / only one that needs SQL (sql_only=True)
+RAISE_KEY = "dm_raise"
+RAISE_SQL_KEY = "dm_raise_sql"
 
 
 class EntityPlan:
@@ -239,11 +242,12 @@ def populate(session: Any, plan: EntityPlan, objs: Sequence[Any], rows: Sequence
         elif strategy == "noload":
             for o in unique:
                 _assign(node.prop, o, (), False)
-        elif strategy == "raise":
+        elif strategy in ("raise", "raise_on_sql"):
+            mark = RAISE_KEY if strategy == "raise" else RAISE_SQL_KEY
             for o in unique:
                 if node.prop.key not in o.__dict__:
                     st = o.__dict__[STATE_ATTR]
-                    st.extra().setdefault(RAISE_KEY, set()).add(node.prop.key)
+                    st.extra().setdefault(mark, set()).add(node.prop.key)
 
 
 def _populate_joined(session: Any, node: RelNode, parents: Sequence[Any], rows: Sequence[Any],

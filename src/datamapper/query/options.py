@@ -33,6 +33,7 @@ from ..mapping.mapper import Mapper
 _COLUMN_STRATEGIES = ("defer", "undefer", "load_only")
 _NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqueryload",
           "select": "lazyload", "noload": "noload", "raise": "raiseload",
+          "raise_on_sql": "raiseload",
           "contains_eager": "contains_eager", "default": "defaultload", "defer": "defer",
           "undefer": "undefer", "load_only": "load_only"}
 
@@ -80,7 +81,7 @@ class Load:
         return self._add(attrs, "noload")
 
     def raiseload(self, *attrs: Any, sql_only: bool = False) -> Load:
-        return self._add(attrs, "raise")
+        return self._add(attrs, "raise_on_sql" if sql_only else "raise")
 
     def defaultload(self, *attrs: Any) -> Load:
         return self._add(attrs, "default")
@@ -153,8 +154,9 @@ def noload(*attrs: Any) -> Load:
 
 
 def raiseload(*attrs: Any, sql_only: bool = False) -> Load:
-    """Refuse to lazy load the relationship: accessing it raises InvalidRequestError."""
-    return Load().raiseload(*attrs)
+    """Refuse to lazy load the relationship: accessing it raises InvalidRequestError
+    (with ``sql_only=True`` only when the load would need SQL)."""
+    return Load().raiseload(*attrs, sql_only=sql_only)
 
 
 def defaultload(*attrs: Any) -> Load:
@@ -271,7 +273,9 @@ def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
         for i, m in enumerate(mappers):
             if m is first.parent:
                 return i
-        names = ", ".join(m.class_.__name__ for m in mappers if m is not None) or "none"
+        names = ", ".join(m.class_.__name__ for m in mappers if m is not None)
+        if not names:
+            raise ArgumentError(f"Can't apply {option!r}: the query selects no mapped entity")
         raise ArgumentError(
             f"Can't apply {option!r}: {first.parent.class_.__name__} is not an entity of this "
             f"query (entities: {names}); start the path at a selected class"
