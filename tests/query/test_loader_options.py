@@ -164,6 +164,15 @@ def test_joinedload_alias_does_not_clash_with_user_join_and_filter(M, session):
     assert [a.email for a in users[0].addresses] == ["jack1@x", "jack2@x"]
 
 
+def test_joinedload_with_for_update_locks_the_parents(M, session, sql_log, backend_name):
+    User = M.User
+    jack = (session.query(User).options(joinedload(User.addresses)).filter_by(id=1)
+            .with_for_update().one())
+    assert [a.email for a in jack.addresses] == ["jack1@x", "jack2@x"]
+    if backend_name == "postgresql":
+        assert "FOR UPDATE OF users" in sql_log.statements[0]
+
+
 def test_joinedload_many_to_one(M, session, sql_log):
     Address = M.Address
     addresses = session.query(Address).options(joinedload(Address.user)).order_by(Address.id).all()

@@ -331,6 +331,8 @@ def execute_with_plans(session: Any, entities: list[Any], plans: list[EntityPlan
                                             if hasattr(ob, "__clause_element__") else ob)
                            for ob in order_by]
             parent_sels = [inner if sel is not None else None for sel in parent_sels]
+        else:
+            stmt = _lock_parents_only(stmt, parent_sels)
         ncols = len(layout.columns)
         for plan, sel in zip(plans, parent_sels, strict=True):
             if plan is not None and plan.has_joined():
@@ -347,6 +349,19 @@ def execute_with_plans(session: Any, entities: list[Any], plans: list[EntityPlan
     if any(p is not None and p.multiplies_rows() for p in plans):
         results = _unique_rows(results, single)
     return results
+
+
+def _lock_parents_only(stmt: Any, parent_tables: list[Any]) -> Any:
+    """FOR UPDATE with eager outer joins locks the queried entities' rows only
+    (PostgreSQL refuses to lock the nullable side of an outer join)."""
+    arg = getattr(stmt, "_for_update_arg", None)
+    if arg is None or arg.of is not None:
+        return stmt
+    tables = [t for t in parent_tables if t is not None]
+    if not tables:
+        return stmt
+    return stmt.with_for_update(read=arg.read, nowait=arg.nowait, skip_locked=arg.skip_locked,
+                                key_share=arg.key_share, of=tables)
 
 
 def _unique_rows(results: list[Any], single: bool) -> list[Any]:

@@ -6,7 +6,10 @@ demand; execution goes through the session (autoflush, binds) and rows come
 back through the loading layer, so objects already in the identity map are
 returned as they are.  Names given as strings (``filter_by`` keywords,
 ``order_by("name")``) are resolved against mapped attribute names and
-rejected otherwise, before any SQL is built.
+rejected otherwise, before any SQL is built.  Loader options
+(``options(joinedload(...), defer(...))``, see ``options.py``) and
+relationships configured to load eagerly take the ``_eager_results`` path;
+queries without either run exactly as before.
 """
 
 from __future__ import annotations
