@@ -357,6 +357,31 @@ def test_lazyload_keeps_default_lazy(M, session, sql_log):
     assert sql_log.count == 3
 
 
+def test_options_below_a_lazy_relationship_apply_when_it_loads(M, session, sql_log):
+    User, Address = M.User, M.Address
+    jack = (session.query(User)
+            .options(datamapper.defaultload(User.addresses).joinedload(Address.dingalings))
+            .filter_by(id=1).one())
+    assert sql_log.count == 1
+    sql_log.clear()
+    addresses = jack.addresses  # lazy, with the dingalings joined in
+    assert sql_log.count == 1
+    assert "JOIN dingalings AS" in sql_log.statements[0]
+    assert [d.data for d in addresses[0].dingalings] == ["d1", "d2"]
+    assert addresses[1].dingalings == []
+    assert sql_log.count == 1
+
+
+def test_column_option_below_lazy_many_to_one(M, session, sql_log):
+    User, Address = M.User, M.Address
+    a = (session.query(Address).options(lazyload(Address.user).load_only(User.name))
+         .filter_by(id=3).one())
+    sql_log.clear()
+    assert a.user.name == "ed"
+    assert sql_log.count == 1
+    assert "users.bio" not in sql_log.statements[0]
+
+
 # -- defer / undefer / load_only ---------------------------------------------------------------
 def test_defer_leaves_column_out_and_loads_on_access(M, session, sql_log):
     User = M.User

@@ -23,7 +23,13 @@ from .._util import describe
 from ..instance.state import InstanceState
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
 from .rows import EntityLoader, instances
-from .strategies import RAISE_KEY, RAISE_SQL_KEY, has_eager_defaults, load_with_defaults
+from .strategies import (
+    LAZY_PLANS_KEY,
+    RAISE_KEY,
+    RAISE_SQL_KEY,
+    has_eager_defaults,
+    load_with_defaults,
+)
 
 
 def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool]:
@@ -91,15 +97,17 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
     if any(v is None for v in values.values()):
         impl.set_committed(state, obj, [] if uselist else None)
         return
-    if prop._simple_m2o:
+    plans = ext.get(LAZY_PLANS_KEY) if ext is not None else None
+    plan = plans.get(prop.key) if plans else None
+    if prop._simple_m2o and plan is None:
         found = session._get_impl(prop.mapper, ident)
         impl.set_committed(state, obj, found)
         return
     session._autoflush()
     stmt, loader, eager = _statement(prop)
-    if eager:
+    if eager or plan is not None:
         objs = load_with_defaults(session, stmt, values, prop.mapper,
-                                  (prop.parent, prop, prop.mapper), state.identity_token)
+                                  (prop.parent, prop, prop.mapper), state.identity_token, plan)
     else:
         bind = session.get_bind(prop.mapper, clause=stmt)
         rows = session._run(stmt, values, bind).fetchall()

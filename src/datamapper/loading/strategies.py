@@ -45,15 +45,19 @@ IN_BATCH = 500
 # refuse any lazy load / only one that needs SQL (sql_only=True)
 RAISE_KEY = "dm_raise"
 RAISE_SQL_KEY = "dm_raise_sql"
+# key in InstanceState.extra(): {relationship name: EntityPlan} for lazy loads of that
+# relationship (options given below a lazy relationship, defaultload(A.b).joinedload(B.c))
+LAZY_PLANS_KEY = "dm_lazy_plans"
 
 
 class EntityPlan:
     """How one entity loads: its column properties and its relationship nodes."""
 
-    __slots__ = ("mapper", "props", "nodes", "path")
+    __slots__ = ("mapper", "props", "nodes", "path", "customized")
 
     def __init__(self, mapper: Mapper, path: tuple[Any, ...] = ()) -> None:
         self.mapper = mapper
+        self.customized = False  # changed by a loader option (not only configured defaults)
         self.props: tuple[Any, ...] | None = None  # None: the mapper's default columns
         self.nodes: dict[str, RelNode] = {}
         self.path = path  # (mapper, prop, mapper, prop, ...) from the query's entity here
@@ -242,6 +246,13 @@ def populate(session: Any, plan: EntityPlan, objs: Sequence[Any], rows: Sequence
         elif strategy == "noload":
             for o in unique:
                 _assign(node.prop, o, (), False)
+        elif strategy == "select":
+            if node.plan.customized:
+                # options below a lazy relationship apply when it loads
+                for o in unique:
+                    if node.prop.key not in o.__dict__:
+                        st = o.__dict__[STATE_ATTR]
+                        st.extra().setdefault(LAZY_PLANS_KEY, {})[node.prop.key] = node.plan
         elif strategy in ("raise", "raise_on_sql"):
             mark = RAISE_KEY if strategy == "raise" else RAISE_SQL_KEY
             for o in unique:
@@ -394,11 +405,16 @@ def _unique(objs: Sequence[Any]) -> list[Any]:
 
 
 def load_with_defaults(session: Any, stmt: Any, params: Any, target: Mapper,
-                       path: tuple[Any, ...], token: Any) -> list[Any]:
+                       path: tuple[Any, ...], token: Any,
+                       plan: EntityPlan | None = None) -> list[Any]:
     """Run a lazy-load SELECT of ``target`` objects with the target's configured eager
-    loaders applied (joins added to ``stmt``, extra IN queries after it)."""
-    plan = default_plan(target, path)
-    loader = EntityLoader(target)
+    loaders applied (joins added to ``stmt``, extra IN queries after it), or ``plan``:
+    the options a query gave for the path below this relationship."""
+    if plan is None:
+        plan = default_plan(target, path)
+    loader = EntityLoader(target, props=plan.props)
+    if plan.props is not None:
+        stmt = stmt.with_only_columns(*loader.columns)
     order_by: list[Any] = []
     if plan.has_joined():
         stmt, _n = add_joined(stmt, plan, target.local_table, loader.width, order_by)

@@ -238,6 +238,7 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str) -> None:
 
 def _apply(plan: EntityPlan, option: Load) -> None:
     for target, strategy, kw in option.steps:
+        plan.customized = True
         if strategy in _COLUMN_STRATEGIES:
             _apply_columns(plan, target, strategy)
             return
@@ -252,10 +253,7 @@ def _apply(plan: EntityPlan, option: Load) -> None:
         node = plan.nodes.get(prop.key)
         if node is None:
             sub_path = (*plan.path, prop, prop.mapper)
-            eager = strategy in ("joined", "selectin", "subquery", "contains_eager") or (
-                strategy == "default" and prop.lazy in ("joined", "selectin", "subquery"))
-            sub = default_plan(prop.mapper, sub_path) if eager else EntityPlan(prop.mapper,
-                                                                               sub_path)
+            sub = default_plan(prop.mapper, sub_path)
             node = RelNode(prop, prop.lazy if strategy == "default" else strategy, sub)
             plan.nodes[prop.key] = node
         elif strategy != "default":
