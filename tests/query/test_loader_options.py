@@ -322,6 +322,49 @@ def test_contains_eager_many_to_one(M, session, sql_log):
     assert sql_log.count == 0
 
 
+def test_contains_eager_chain_over_two_joins(M, session, sql_log):
+    User, Address, Dingaling = M.User, M.Address, M.Dingaling
+    users = (session.query(User).join(User.addresses).join(Address.dingalings)
+             .options(contains_eager(User.addresses).contains_eager(Address.dingalings))
+             .order_by(Dingaling.id).all())
+    assert sql_log.count == 1
+    sql_log.clear()
+    assert [u.name for u in users] == ["jack"]
+    assert [a.email for a in users[0].addresses] == ["jack1@x"]
+    assert [d.data for d in users[0].addresses[0].dingalings] == ["d1", "d2"]
+    assert sql_log.count == 0
+
+
+def test_joinedload_in_query_of_several_entities(M, session, sql_log):
+    User, Address = M.User, M.Address
+    rows = (session.query(User, Address).join(User.addresses)
+            .options(joinedload(User.addresses)).order_by(Address.id).all())
+    assert sql_log.count == 1
+    assert [(u.name, a.email) for u, a in rows] == [
+        ("jack", "jack1@x"), ("jack", "jack2@x"), ("ed", "ed@x")]
+    sql_log.clear()
+    assert [a.email for a in rows[0][0].addresses] == ["jack1@x", "jack2@x"]
+    assert sql_log.count == 0
+    session.close()
+    rows = session.execute(select(Address, User).join(User.__table__, Address.user_id == User.id)
+                           .options(selectinload(Address.dingalings))
+                           .order_by(Address.id)).all()
+    assert [len(a.dingalings) for a, _u in rows] == [2, 0, 0]
+
+
+def test_many_to_one_eager_with_null_foreign_key(M, session, sql_log):
+    Address = M.Address
+    session.add(Address(id=9, email="orphan@x"))
+    session.commit()
+    for opt in (joinedload(Address.user), selectinload(Address.user)):
+        session.close()
+        sql_log.clear()
+        orphan = session.query(Address).options(opt).filter_by(id=9).one()
+        n = sql_log.count
+        assert orphan.user is None
+        assert sql_log.count == n
+
+
 # -- lazyload / noload / raiseload -------------------------------------------------------------
 def test_noload_reads_empty_without_sql(M, session, sql_log):
     User = M.User
