@@ -495,6 +495,22 @@ def test_loaded_collection_is_not_replaced(M, make_session, sql_log):
         assert [a.email for a in jack.addresses] == ["jack1@x", "jack2@x", "new@x"]
 
 
+def test_eager_load_refills_objects_expired_by_commit(M, session, sql_log):
+    User = M.User
+    users = session.query(User).order_by(User.id).all()
+    assert _emails(users) == EXPECTED
+    session.commit()  # expires every attribute, relationships included
+    sql_log.clear()
+    for opt in (joinedload(User.addresses), selectinload(User.addresses)):
+        session.expire_all()
+        sql_log.clear()
+        again = session.query(User).options(opt).order_by(User.id).all()
+        assert again == users
+        n = sql_log.count
+        assert _emails(users) == EXPECTED
+        assert sql_log.count == n
+
+
 def test_populate_existing_replaces_loaded_collection(M, engine, make_session):
     User = M.User
     s = make_session(expire_on_commit=False)
