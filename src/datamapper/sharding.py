@@ -347,6 +347,9 @@ class ShardedSession(Session):
         return super().execute(statement, params, mapper=mapper,
                                execution_options=execution_options, **kw)
 
+    def _default_identity_token(self) -> Any:
+        return self._current_shard()
+
     def _rows_to_results(self, layout: Any, rows: list[Any], populate_existing: bool,
                          token: Any) -> list[Any]:
         if token is None:

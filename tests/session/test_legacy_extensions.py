@@ -652,3 +652,14 @@ def test_extension_on_a_second_metadata_mapper_is_per_mapper(engine, classical, 
         assert inserted == {(ma, A), (mb, B)}
     finally:
         md.drop_all(engine)
+
+
+def test_session_refuses_an_extension_that_is_not_a_session_extension(engine):
+    class NotAnExtension:
+        def before_commit(self, session):
+            pass
+
+    with pytest.raises(ArgumentError, match="SessionExtension"):
+        Session(engine, extension=NotAnExtension())
+    with pytest.raises(ArgumentError, match="SessionExtension"):
+        Session(engine, extension=[NotAnExtension()])

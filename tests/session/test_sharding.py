@@ -567,3 +567,28 @@ def test_sharding_over_two_databases_of_the_backend(model, server_shards, make_s
     s.close()
     s2.close()
     assert_released(eu, na)
+
+
+def test_eager_loads_through_query_and_execute_tag_children_with_their_shard(
+        model, shard_engines, make_sharded):
+    from datamapper import joinedload, selectinload
+
+    Location, Report = model
+    s, _ = make_sharded(shard_engines)
+    _populate(s, Location, Report)
+    for how in ("query-selectin", "execute-selectin", "execute-joined"):
+        s2, _ = make_sharded(shard_engines)
+        if how == "query-selectin":
+            found = s2.query(Location).options(selectinload(Location.reports)).all()
+        else:
+            opt = selectinload if how == "execute-selectin" else joinedload
+            found = s2.scalars(select(Location).options(opt(Location.reports))).all()
+        counter = Counter(shard_engines)
+        by_city = {o.city: o for o in found}
+        assert [r.id for r in by_city["Oslo"].reports] == [10, 11], how
+        assert [r.id for r in by_city["Boston"].reports] == [13], how
+        assert not any(counter.counts.values()), how  # loaded eagerly: no SQL on access
+        for loc in found:
+            token = inspect(loc).identity_token
+            assert {inspect(r).identity_token for r in loc.reports} <= {token}, how
+        assert s2.get(Report, 13, identity_token="na") is by_city["Boston"].reports[0]

@@ -32,6 +32,7 @@ from .. import event
 from .._util import IdentitySet, describe
 from ..cascade import cascade_iterator
 from ..exc import (
+    ArgumentError,
     InvalidRequestError,
     NoResultFound,
     ObjectDeletedError,
@@ -151,7 +152,15 @@ class Session:
             for key, b in binds.items():
                 self._add_bind(key, b)
         if extension is not None:
-            for ext in extension if isinstance(extension, (list, tuple)) else [extension]:
+            exts = extension if isinstance(extension, (list, tuple)) else [extension]
+            for ext in exts:
+                if not callable(getattr(ext, "_dm_attach_session", None)):
+                    raise ArgumentError(
+                        f"Session(extension=...) takes SessionExtension instances, not "
+                        f"{ext!r}; subclass datamapper.SessionExtension or use "
+                        "datamapper.event.listen(session, ...) instead"
+                    )
+            for ext in exts:
                 ext._dm_attach_session(self)
 
     # -- events ------------------------------------------------------------------------
@@ -496,7 +505,11 @@ class Session:
 
         return execute_with_plans(self, entities, plans, base,
                                   list(statement._order_by_clauses), limited,
-                                  populate_existing, None, run)
+                                  populate_existing, self._default_identity_token(), run)
+
+    def _default_identity_token(self) -> Any:
+        """Identity token of objects an ORM select() loads (sharding: the shard run on)."""
+        return None
 
     def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
         return self.execute(statement, params, **kw).scalar()
