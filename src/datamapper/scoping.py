@@ -185,7 +185,8 @@ class _QueryProperty:
 
 _METHODS = (
     "add", "add_all", "begin", "begin_nested", "bind_mapper", "bind_table", "close",
-    "commit", "connection", "delete", "execute", "expire", "expire_all", "expunge",
+    "commit", "connection", "delete", "enable_relationship_loading", "execute", "expire",
+    "expire_all", "expunge",
     "expunge_all", "flush", "get", "get_bind", "get_nested_transaction", "get_transaction",
     "in_nested_transaction", "in_transaction", "invalidate", "is_modified", "merge",
     "prepare", "query", "refresh", "rollback", "scalar", "scalars",

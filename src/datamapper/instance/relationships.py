@@ -22,7 +22,7 @@ from ..mapping.mapper import Mapper, configure_mappers
 from ..mapping.relationships import RelationshipProperty, relationship_configured_hooks
 from .attributes import HISTORY_BLANK, History, load_missing, scalar_history
 from .collections import is_instrumented, new_collection
-from .state import STATE_ATTR, InstanceState, _sessions, instance_state
+from .state import LOAD_SESSION, STATE_ATTR, InstanceState, _sessions, instance_state
 
 PENDING = "pending_colls"
 
@@ -130,6 +130,13 @@ class _RelImpl:
         load_missing(state, self.key)
 
 
+def _loading_session(state: InstanceState) -> Any:
+    """The session ``Session.enable_relationship_loading()`` gave this object, if any."""
+    ext = state._extra
+    sid = ext.get(LOAD_SESSION) if ext is not None else None
+    return _sessions.get(sid) if sid is not None else None
+
+
 class ScalarObjectImpl(_RelImpl):
     """A reference to one related object."""
 
@@ -138,8 +145,16 @@ class ScalarObjectImpl(_RelImpl):
     def get_missing(self, obj: Any) -> Any:
         d = obj.__dict__
         state = d.get(STATE_ATTR)
-        if state is None or state._key is None:
+        if state is None:
             return None
+        if state._key is None or state.session_id is None:
+            sess = _loading_session(state) if state._extra is not None else None
+            if sess is not None:
+                # enable_relationship_loading(): load from the foreign key values
+                sess._load_attributes(state, self.key)
+                return d.get(self.key)
+            if state._key is None:
+                return None
         self._load(state, obj)
         return d.get(self.key)
 
@@ -274,6 +289,11 @@ class CollectionImpl(_RelImpl):
             coll = new_collection(self.collection_class, state, self)
             d[self.key] = coll
             return coll
+        if state.session_id is None and state._extra is not None:
+            sess = _loading_session(state)
+            if sess is not None:  # a detached object given enable_relationship_loading()
+                sess._load_attributes(state, self.key)
+                return d[self.key]
         self._load(state, obj)
         return d[self.key]
 

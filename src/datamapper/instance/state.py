@@ -17,6 +17,8 @@ from .._util import NO_VALUE, describe
 from ..exc import DetachedInstanceError, ObjectDereferencedError, UnmappedInstanceError
 
 STATE_ATTR = "_dm_state"
+# key in InstanceState._extra: id of the session enable_relationship_loading() named
+LOAD_SESSION = "relationship_loading_session"
 
 # session id -> Session; sessions register themselves here (weakly)
 _sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()

@@ -41,7 +41,13 @@ from ..exc import (
 )
 from ..instance.attributes import get_state_history
 from ..instance.identity import IdentityMap
-from ..instance.state import InstanceState, _sessions, expire_states, instance_state
+from ..instance.state import (
+    LOAD_SESSION,
+    InstanceState,
+    _sessions,
+    expire_states,
+    instance_state,
+)
 from ..loading import EntityLoader, instances, load_attributes_stmt
 from ..loading.related import lazy_load
 from ..loading.strategies import has_eager_defaults
@@ -795,6 +801,19 @@ class Session:
     def add_all(self, instances: Iterable[Any]) -> None:
         for obj in instances:
             self.add(obj)
+
+    def enable_relationship_loading(self, obj: Any) -> None:
+        """Let a transient or detached ``obj`` load its relationships through this
+        session, from the foreign-key values it holds (many-to-one, mostly), without
+        taking part in any flush: it stays transient or detached."""
+        state = instance_state(obj)
+        if state.session_id is not None and state.session_id != self.hash_key and \
+                state.session_id in _sessions:
+            raise InvalidRequestError(
+                f"Can't enable relationship loading for {describe(obj)}: it belongs to "
+                f"session {state.session_id}; expunge it from that session first"
+            )
+        state.extra()[LOAD_SESSION] = self.hash_key
 
     def merge(self, instance: Any, load: bool = True, dont_load: bool | None = None) -> Any:
         """Copy ``instance``'s state (and its merge-cascade graph) into this session and

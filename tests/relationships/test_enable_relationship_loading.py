@@ -1,0 +1,65 @@
+"""Session.enable_relationship_loading(): a transient or detached object loads its
+relationships through a session from the foreign keys it holds, without being
+flushed by that session."""
+
+import pytest
+
+from datamapper import exc, inspect
+
+
+def _seed(make_session, User, Address):
+    s = make_session()
+    s.add(User(id=1, name="ed", addresses=[Address(id=10, email="ed@x")]))
+    s.commit()
+    s.close()
+
+
+def test_transient_object_loads_many_to_one_from_its_foreign_key(
+        make_session, models, sql_log, read_rows):
+    User, Address = models
+    _seed(make_session, User, Address)
+    session = make_session()
+    a = Address(id=11, email="new@x", user_id=1)
+    session.enable_relationship_loading(a)
+    sql_log.clear()
+    assert a.user.name == "ed"
+    assert len(sql_log.matching("SELECT")) == 1
+    assert inspect(a).transient  # still not part of the session
+    assert a not in session
+    session.commit()
+    assert [r[0] for r in read_rows(Address.__table__)] == [10]  # nothing was flushed
+
+
+def test_detached_object_loads_its_collection_through_the_session(make_session, models):
+    User, Address = models
+    _seed(make_session, User, Address)
+    s1 = make_session()
+    u = s1.get(User, 1)
+    s1.close()
+    assert inspect(u).detached
+    with pytest.raises(exc.DetachedInstanceError):
+        u.addresses
+    s2 = make_session()
+    s2.enable_relationship_loading(u)
+    assert [x.email for x in u.addresses] == ["ed@x"]
+    assert inspect(u).detached
+
+
+def test_without_a_foreign_key_value_the_reference_is_none_without_sql(
+        make_session, models, sql_log):
+    User, Address = models
+    session = make_session()
+    a = Address(id=12, email="nobody@x")
+    session.enable_relationship_loading(a)
+    sql_log.clear()
+    assert a.user is None
+    assert sql_log.count == 0
+
+
+def test_object_of_another_session_is_refused(make_session, models):
+    User, Address = models
+    _seed(make_session, User, Address)
+    s1, s2 = make_session(), make_session()
+    u = s1.get(User, 1)
+    with pytest.raises(exc.InvalidRequestError, match="belongs to session"):
+        s2.enable_relationship_loading(u)
