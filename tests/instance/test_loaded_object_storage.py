@@ -100,3 +100,26 @@ def test_objects_loaded_after_inserts_with_generated_keys_keep_compact_storage(
     assert [r.name for r in loaded[:3]] == ["r0", "r1", "r2"]
     assert inspect(loaded[0]).key == (Row, (loaded[0].id,), None)
     assert not any(_has_own_dict(r) for r in loaded)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_generated_and_general_row_loops_load_alike(session, User, monkeypatch, fast):
+    import datamapper.loading.rows as rows_mod
+
+    monkeypatch.setattr(rows_mod, "_FAST_LOOPS", fast)
+    session.add_all([User(id=i, name=f"u{i}", note=None if i % 2 else "n") for i in range(1, 6)])
+    session.commit()
+    session.expire(session.get(User, 3), ["name"])
+    u2 = session.get(User, 2)
+    u2.name = "changed, not flushed"
+    with session.no_autoflush:  # the change stays unflushed: the load must keep it
+        loaded = session.query(User).order_by(User.id).all()
+    assert [(u.id, u.name, u.note) for u in loaded] == [
+        (1, "u1", None), (2, "changed, not flushed", "n"), (3, "u3", None), (4, "u4", "n"),
+        (5, "u5", None)]
+    assert loaded[1] is u2
+    st = inspect(loaded[0])
+    assert st.persistent and st.key == (User, (1,), None) and not st.modified
+    with session.no_autoflush:
+        again = session.query(User).populate_existing().filter(User.id == 2).one()
+    assert again is u2 and u2.name == "u2"  # overwritten from the row

@@ -47,6 +47,65 @@ class EntityLoader:
         self.deferred = frozenset(self.unloaded & mapper._deferred_keys)
         self.direct_set = _direct_set_ok(mapper.class_, self.keys)
         self.fill = _make_fill(self.keys, offset) if self.direct_set else None
+        self.fast_loop: Any = None  # made on first use by _instances
+
+
+_FAST_LOOPS = True  # generated row loops on (tests switch them off to compare)
+
+
+def _make_fast_loop(loader: EntityLoader) -> Any:
+    """The row loop of ``_instances`` for its common case, generated for one loader:
+    a one-column key without identity token, compact instance storage, a weak
+    identity map and no ``load`` listeners.  Column stores are unrolled and every
+    per-row test of the general loop that is fixed for the loader is gone."""
+    keys = loader.keys
+    offset = loader.offset
+    end = offset + loader.width
+    p0 = loader.pk_positions[0]
+    stores = "\n".join(f"        _set(obj, {k!r}, row[{offset + i}])" for i, k in enumerate(keys))
+    src = f"""\
+def loop(rows, imap_get, imap_dict, sid, unloaded, always_refresh, append):
+    for row in rows:
+        pkv = row[{p0}]
+        if pkv is None:
+            append(None)
+            continue
+        state = imap_get(pkv)
+        if state is not None:
+            obj = state()
+            if obj is not None:
+                if always_refresh or state.expired_attributes:
+                    populate_state(state, obj, keys, row[{offset}:{end}],
+                                   overwrite=always_refresh)
+                append(obj)
+                continue
+        obj = new_obj(cls)
+{stores}
+        state = ref_new(State, obj, gone)
+        state.mapper = mapper
+        state._key = LAZY_KEY
+        state._ident = pkv
+        state.session_id = sid
+        state._committed = None
+        state.expired_attributes = unloaded
+        state.modified = False
+        state._deleted = False
+        state.insert_order = 0
+        state._extra = None
+        state._strong = None
+        _set(obj, STATE_ATTR, state)
+        imap_dict[pkv] = state
+        append(obj)
+"""
+    cls = loader.mapper.class_
+    namespace: dict[str, Any] = {
+        "_set": object.__setattr__, "new_obj": cls.__new__, "cls": cls,
+        "ref_new": _ref_new, "State": InstanceState, "gone": _state_gone,
+        "mapper": loader.mapper, "LAZY_KEY": LAZY_KEY, "STATE_ATTR": STATE_ATTR,
+        "populate_state": populate_state, "keys": keys,
+    }
+    exec(compile(src, f"<datamapper rows of {cls.__name__}>", "exec"), namespace)  # noqa: S102
+    return namespace["loop"]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -154,6 +213,13 @@ def _instances(
     loaded_now: list[Any] = []
     out: list[Any] = []
     append = out.append
+    if lazy_key and fill is not None and weak and not fire_load and _FAST_LOOPS:
+        # the common case, as one generated loop (see _make_fast_loop)
+        fast = loader.fast_loop
+        if fast is None:
+            fast = loader.fast_loop = _make_fast_loop(loader)
+        fast(rows, imap_get, imap_dict, sid, unloaded, always_refresh, append)
+        return out
     for row in rows:
         if single:
             ikey = pkv = row[p0]
