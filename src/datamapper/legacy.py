@@ -46,6 +46,7 @@ from types import FrameType
 from typing import Any
 
 from . import event
+from ._util import _Symbol
 from .exc import ArgumentError
 from .mapping import Mapper
 from .session import Session
@@ -53,25 +54,16 @@ from .session import Session
 __all__ = ["EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension"]
 
 
-class _Symbol:
-    """A named marker value with a readable repr."""
+class _ExtSymbol(_Symbol):
+    """A marker that pickles by its name in this module."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-    def __reduce__(self) -> str:
-        return self.name
+    __slots__ = ()
 
 
-EXT_CONTINUE = _Symbol("EXT_CONTINUE")
+EXT_CONTINUE = _ExtSymbol("EXT_CONTINUE")
 """Returned by an extension method: let the next extension of the chain run."""
 
-EXT_STOP = _Symbol("EXT_STOP")
+EXT_STOP = _ExtSymbol("EXT_STOP")
 """Returned by a mapper extension method: skip the rest of the chain for this call."""
 
 
