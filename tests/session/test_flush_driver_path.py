@@ -11,6 +11,7 @@ from sqlalchemy import Column, DateTime, Integer, Numeric, String, event
 from sqlalchemy.types import TypeDecorator
 
 from datamapper import exc, inspect
+from datamapper import select as datamapper_select
 
 
 class Upper(TypeDecorator):
@@ -193,3 +194,18 @@ def test_insert_with_before_execute_listener_still_matches_keys(session, Reading
     assert "INSERT" in seen
     for i, o in enumerate(objs):
         assert o.label == f"X{i}"  # reloaded from the row the object's key names
+
+
+def test_loading_converts_values_of_types_with_result_processors(session, Event, make_session):
+    _seed(session, Event, 3)
+    s2 = make_session()
+    for loaded in (s2.query(Event).order_by(Event.id).all(),
+                   s2.scalars(datamapper_select(Event).order_by(Event.id)).all()):
+        assert [e.id for e in loaded] == [1, 2, 3]
+        assert all(isinstance(e.at, datetime.datetime) for e in loaded)
+        assert all(e.at == datetime.datetime(2020, 1, 1, 12, 0, 0) for e in loaded)
+        assert all(isinstance(e.amount, decimal.Decimal) and e.amount == decimal.Decimal("1.50")
+                   for e in loaded)
+        assert [e.label for e in loaded] == ["E1", "E2", "E3"]
+    # plain columns only: the driver's rows are used as they are
+    assert s2.query(Event.id, Event.count).order_by(Event.id).all() == [(1, 1), (2, 2), (3, 3)]

@@ -22,7 +22,7 @@ from sqlalchemy.exc import InvalidRequestError
 from .._util import describe
 from ..instance.state import InstanceState
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
-from .rows import EntityLoader, instances
+from .rows import EntityLoader, fetch_rows, instances
 from .strategies import (
     LAZY_PLANS_KEY,
     RAISE_KEY,
@@ -110,7 +110,7 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
                                   (prop.parent, prop, prop.mapper), state.identity_token, plan)
     else:
         bind = session.get_bind(prop.mapper, clause=stmt)
-        rows = session._run(stmt, values, bind).fetchall()
+        rows = fetch_rows(session._run(stmt, values, bind))
         objs = instances(session, loader, rows, False, state.identity_token) if rows else []
     if uselist:
         impl.set_committed(state, obj, objs)

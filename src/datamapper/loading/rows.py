@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
+from sqlalchemy.engine.cursor import CursorFetchStrategy
 from sqlalchemy.sql import Select
 
 from ..instance.state import LAZY_KEY, STATE_ATTR, InstanceState, _state_gone
@@ -152,6 +153,22 @@ def _relationship_keys(mapper: Mapper) -> frozenset[str]:
 
 # results of at least this many rows are turned into objects with the cycle collector paused
 _GC_PAUSE_ROWS = 1000
+
+
+def fetch_rows(result: Any) -> list[Any]:
+    """All rows of a fresh result: the driver's tuples where Core would only copy
+    them into Row objects (no column needs a result processor, default fetching),
+    Core's rows otherwise.  The loaders read rows by position only."""
+    md = getattr(result, "_metadata", None)
+    procs = getattr(md, "_processors", None)
+    cursor = getattr(result, "cursor", None)
+    if (procs is not None and cursor is not None and not any(procs)
+            and getattr(md, "_tuplefilter", None) is None
+            and type(getattr(result, "cursor_strategy", None)) is CursorFetchStrategy):
+        rows: list[Any] = cursor.fetchall()
+        result._soft_close()
+        return rows
+    return result.fetchall()  # type: ignore[no-any-return]
 
 
 def instances(

@@ -50,6 +50,7 @@ from ..instance.state import (
 )
 from ..loading import EntityLoader, instances, load_attributes_stmt
 from ..loading.related import lazy_load
+from ..loading.rows import fetch_rows
 from ..loading.strategies import has_eager_defaults
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import ORMSelect, Query
@@ -529,7 +530,7 @@ class Session:
             bind = self.get_bind(mapper, clause=stmt)
         opts = query._execution_options if query is not None else None
         result = self._run(stmt, params, bind, opts)
-        return result.fetchall()  # type: ignore[no-any-return]
+        return fetch_rows(result)
 
     def _rows_to_results(self, layout: RowLayout, rows: list[Any], populate_existing: bool,
                          token: Any) -> list[Any]:
