@@ -653,7 +653,7 @@ class Session:
         stmt = _get_statement(mapper, with_for_update)
         params = {f"_dm_pk_{i}": v for i, v in enumerate(values)}
         bind = self.get_bind(mapper, clause=stmt)
-        rows = self._run(stmt, params, bind).fetchall()
+        rows = fetch_rows(self._run(stmt, params, bind))
         if not rows:
             return None
         loader = _get_loader(mapper)
