@@ -141,3 +141,30 @@ def test_identity_key_of_loaded_and_inserted_objects_is_the_full_tuple(session, 
     session.add(u2)
     with pytest.raises(exc.FlushError, match="identity key"):
         session.flush()
+
+
+def test_prune_drops_unreferenced_clean_objects_from_a_strong_map(make_session, User):
+    s = make_session(weak_identity_map=False)
+    s.add_all([User(id=i, name=f"u{i}") for i in range(1, 5)])
+    s.commit()
+    kept = s.get(User, 1)
+    changed = s.get(User, 2)
+    changed.name = "changed"
+    s.get(User, 3)
+    s.get(User, 4)  # 3 and 4: only the map refers to them
+    gc.collect()
+    with pytest.warns(DeprecationWarning, match="prune"):
+        assert s.prune() == 2
+    assert sorted(k[1][0] for k in s.identity_map.keys()) == [1, 2]
+    assert s.get(User, 1) is kept and changed in s.dirty
+    s.commit()
+    assert s.get(User, 2).name == "changed"
+
+
+def test_prune_of_a_weak_map_drops_nothing(session, User):
+    session.add(User(id=1, name="a"))
+    session.commit()
+    u = session.get(User, 1)
+    with pytest.warns(DeprecationWarning):
+        assert session.prune() == 0
+    assert session.get(User, 1) is u

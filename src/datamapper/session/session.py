@@ -972,6 +972,28 @@ class Session:
             self._fire("pending_to_transient" if was_pending else "persistent_to_detached",
                        self, obj)
 
+    def prune(self) -> int:
+        """Drop unreferenced objects from a strong identity map; the number dropped.
+
+        Deprecated by the 0.7 documents along with ``weak_identity_map=False``: the
+        default weak map prunes itself.  Objects that are modified, new or deleted,
+        or still referenced elsewhere, stay.
+        """
+        _deprecated("Session.prune()", "the default weak identity map")
+        imap = self._identity_map
+        if imap.weak:
+            return 0
+        before = len(imap)
+        held = [st for st in imap.states()
+                if st._strong is not None and not st.modified and st not in self._deleted]
+        for state in held:
+            state._strong = None  # the last reference to an unreferenced object: it goes now
+        for state in held:
+            obj = state.obj()
+            if obj is not None:
+                state._strong = obj
+        return before - len(imap)
+
     def expunge_all(self) -> None:
         """Remove every object from the session."""
         for state in self._identity_map.states() + list(self._new):
