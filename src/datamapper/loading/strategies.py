@@ -91,7 +91,15 @@ class RelNode:
 
 
 def has_eager_defaults(mapper: Mapper) -> bool:
-    return any(p.is_relationship and p.lazy in EAGER for p in mapper._props.values())
+    """Whether a relationship of ``mapper`` is configured to load eagerly (cached per
+    mapper, recomputed when properties are added)."""
+    cached = mapper.__dict__.get("_dm_eager_defaults")
+    n = len(mapper._props)
+    if cached is not None and cached[0] == n:
+        return cached[1]  # type: ignore[no-any-return]
+    found = any(p.is_relationship and p.lazy in EAGER for p in mapper._props.values())
+    mapper._dm_eager_defaults = (n, found)  # type: ignore[attr-defined]
+    return found
 
 
 def _follow_default(prop: RelationshipProperty, path: tuple[Any, ...]) -> bool:

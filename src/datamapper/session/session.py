@@ -10,6 +10,7 @@ pending/deleted collections) and the routing of SQL to binds.
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import logging
@@ -636,9 +637,9 @@ class Session:
                 return obj
         if None in values:
             return None
-        opts = list(options or ()) + list(query._options if query is not None else ())
-        if opts or has_eager_defaults(mapper):
+        if options or (query is not None and query._options) or has_eager_defaults(mapper):
             # loader options / configured eager relationships: load through a Query
+            opts = list(options or ()) + list(query._options if query is not None else ())
             q = Query([mapper.class_], self).options(*opts).filter(
                 *[c == v for c, v in zip(mapper.primary_key, values, strict=True)])
             if populate_existing or with_for_update:
@@ -651,7 +652,7 @@ class Session:
             return found[0] if found else None
         self._autoflush()
         stmt = _get_statement(mapper, with_for_update)
-        params = {f"_dm_pk_{i}": v for i, v in enumerate(values)}
+        params = dict(zip(_pk_param_names(len(values)), values))
         bind = self.get_bind(mapper, clause=stmt)
         rows = fetch_rows(self._run(stmt, params, bind))
         if not rows:
@@ -1313,6 +1314,11 @@ def _get_statement(mapper: Mapper, with_for_update: Any) -> Any:
                                            else {}))
         cache[ck] = stmt
     return stmt
+
+
+@functools.lru_cache(maxsize=64)
+def _pk_param_names(n: int) -> tuple[str, ...]:
+    return tuple(f"_dm_pk_{i}" for i in range(n))
 
 
 def _get_loader(mapper: Mapper) -> EntityLoader:
