@@ -35,7 +35,6 @@ from ..cascade import cascade_iterator
 from ..exc import (
     ArgumentError,
     InvalidRequestError,
-    NoResultFound,
     ObjectDeletedError,
     UnboundExecutionError,
     UnmappedClassError,
@@ -59,6 +58,7 @@ from ..query.entities import RowLayout
 from ..query.options import build_plans, execute_with_plans
 from ..unitofwork.flush import UOWTransaction
 from .bulk import bulk_delete, bulk_update
+from .legacy_names import LegacySessionMethods, deprecated, lifecycle
 from .merge import merge as merge_into
 from .transaction import ACTIVE, CLOSED, SessionTransaction
 
@@ -95,7 +95,7 @@ def _dispatch_for_class(cls: type) -> event.Dispatch:
     return d
 
 
-class Session:
+class Session(LegacySessionMethods):
     """Holds loaded and new objects and writes their changes in one flush."""
 
     _query_cls: type[Query] = Query
@@ -791,7 +791,7 @@ class Session:
         if state.session_id != self.hash_key or state._key is None:
             raise InvalidRequestError(
                 f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
-                f"({_lifecycle(state)}); add it and flush first"
+                f"({lifecycle(state)}); add it and flush first"
             )
 
     # -- object lifecycle ------------------------------------------------------------------------
@@ -825,7 +825,7 @@ class Session:
         objects, e.g. from a cache); ``dont_load=True`` is its 0.4 spelling.
         """
         if dont_load is not None:
-            _deprecated("merge(dont_load=...)", f"merge(load={not dont_load})")
+            deprecated("merge(dont_load=...)", f"merge(load={not dont_load})")
             load = not dont_load
         return merge_into(self, instance, load)
 
@@ -900,7 +900,7 @@ class Session:
         if state._key is None:
             raise InvalidRequestError(
                 f"Can't delete {describe(instance)}: it is not persisted "
-                f"({_lifecycle(state)}); use session.expunge() to remove a pending object"
+                f"({lifecycle(state)}); use session.expunge() to remove a pending object"
             )
         if state.session_id != self.hash_key and not state._deleted:
             self._update_impl(state, instance)
@@ -950,7 +950,7 @@ class Session:
         if state.session_id != self.hash_key:
             raise InvalidRequestError(
                 f"Can't expunge {describe(instance)}: it is not present in this Session "
-                f"({_lifecycle(state)})"
+                f"({lifecycle(state)})"
             )
         targets = [state]
         targets.extend(s for s, _o in cascade_iterator("expunge", state, instance))
@@ -972,28 +972,6 @@ class Session:
         if obj is not None:
             self._fire("pending_to_transient" if was_pending else "persistent_to_detached",
                        self, obj)
-
-    def prune(self) -> int:
-        """Drop unreferenced objects from a strong identity map; the number dropped.
-
-        Deprecated by the 0.7 documents along with ``weak_identity_map=False``: the
-        default weak map prunes itself.  Objects that are modified, new or deleted,
-        or still referenced elsewhere, stay.
-        """
-        _deprecated("Session.prune()", "the default weak identity map")
-        imap = self._identity_map
-        if imap.weak:
-            return 0
-        before = len(imap)
-        held = [st for st in imap.states()
-                if st._strong is not None and not st.modified and st not in self._deleted]
-        for state in held:
-            state._strong = None  # the last reference to an unreferenced object: it goes now
-        for state in held:
-            obj = state.obj()
-            if obj is not None:
-                state._strong = obj
-        return before - len(imap)
 
     def expunge_all(self) -> None:
         """Remove every object from the session."""
@@ -1197,59 +1175,6 @@ class Session:
     def _bulk_delete(self, query: Query, sync: Any) -> int:
         return bulk_delete(self, query, sync)
 
-    # -- legacy names (0.3/0.4 documents) -------------------------------------------------------
-    def save(self, instance: Any) -> None:
-        """0.3/0.4: add a transient object (use :meth:`add`)."""
-        _deprecated("Session.save()", "Session.add()")
-        state = instance_state(instance)
-        if state._key is not None:
-            raise InvalidRequestError(
-                f"Can't save() {describe(instance)}: it is already persisted "
-                f"({_lifecycle(state)}); save() takes a transient object, use session.add()"
-            )
-        self.add(instance)
-
-    def update(self, instance: Any) -> None:
-        """0.3/0.4: re-attach a detached object (use :meth:`add`)."""
-        _deprecated("Session.update()", "Session.add()")
-        state = instance_state(instance)
-        if state._key is None:
-            raise InvalidRequestError(
-                f"Can't update() {describe(instance)}: it is not persisted "
-                f"({_lifecycle(state)}); update() takes a detached object, use session.add()"
-            )
-        self.add(instance)
-
-    def save_or_update(self, instance: Any) -> None:
-        """0.3/0.4: :meth:`save` or :meth:`update` as fits (use :meth:`add`)."""
-        _deprecated("Session.save_or_update()", "Session.add()")
-        self.add(instance)
-
-    def clear(self) -> None:
-        """0.3/0.4: remove every object (use :meth:`expunge_all`)."""
-        _deprecated("Session.clear()", "Session.expunge_all()")
-        self.expunge_all()
-
-    def load(self, entity: Any, ident: Any) -> Any:
-        """0.3/0.4: the object with primary key ``ident``, always re-read from the database
-        (unflushed changes to it are overwritten); raises if there is no such row."""
-        _deprecated("Session.load()", "Session.get(cls, ident, populate_existing=True)")
-        with self.no_autoflush:  # the database wins: unflushed changes are not written first
-            obj = self.get(entity, ident, populate_existing=True)
-        if obj is None:
-            name = getattr(entity, "__name__", repr(entity))
-            raise NoResultFound(
-                f"Can't load {name} with primary key {ident!r}: no such row in the database; "
-                "use session.get() to receive None instead"
-            )
-        return obj
-
-    def create_transaction(self) -> SessionTransaction:
-        """0.3/0.4: begin a transaction, nested as a subtransaction inside one already
-        begun (use :meth:`begin`)."""
-        _deprecated("Session.create_transaction()", "Session.begin()")
-        return self.begin(subtransactions=self._transaction is not None)
-
     # -- class-level helpers ------------------------------------------------------------------
     @classmethod
     def object_session(cls, instance: Any) -> Session | None:
@@ -1263,17 +1188,6 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session {self.hash_key}>"
-
-
-def _deprecated(old: str, new: str) -> None:
-    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
-
-
-def _lifecycle(state: InstanceState) -> str:
-    for name in ("transient", "pending", "persistent", "deleted", "detached"):
-        if getattr(state, name):
-            return name
-    return "unknown"
 
 
 def object_session(instance: Any) -> Session | None:
