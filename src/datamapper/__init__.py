@@ -29,7 +29,9 @@ from .mapping import (
     synonym,
     validates,
 )
+from .mapping.relationships import dynamic_loader
 from .query import Query, select
+from .query.dynamic import AppenderQuery
 from .query.options import (
     Load,
     contains_eager,
@@ -68,6 +70,7 @@ __all__ = [
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "joinedload", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
+    "AppenderQuery", "dynamic_loader",
     "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "RelationshipProperty",
     "Session", "backref", "relation", "relationship",
     "ScopedRegistry", "ThreadLocalRegistry", "scoped_session",

@@ -5,7 +5,9 @@ Callers: the session (``add`` -> ``save-update``, ``delete``, ``expunge``,
 relationships whose cascade includes the operation, depth first, each
 object once.  Only loaded values are followed, except for ``delete``, which
 loads unloaded collections and references (unless ``passive_deletes``) so
-that the children it must delete are known.
+that the children it must delete are known.  A dynamic relationship
+(``lazy="dynamic"``) keeps nothing in ``__dict__``: its impl gives the objects
+appended since the last flush, and for ``delete`` its rows too, with a query.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ def _walk(flag: str, state: InstanceState, obj: Any) -> Iterator[tuple[InstanceS
             key = prop.key
             if key in d:
                 value = d[key]
+            elif prop.lazy == "dynamic":
+                # appended objects; for delete also the rows, loaded with a query
+                value = st.mapper._impls[key].members(
+                    st, o, loading and st._key is not None and not prop.passive_deletes)
             elif loading and st._key is not None and not prop.passive_deletes:
                 value = getattr(o, key)
             else:

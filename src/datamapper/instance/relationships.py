@@ -72,8 +72,15 @@ def make_relationship_impl(mapper: Mapper, key: str, attr: QueryableAttribute,
     """The impl for a relationship attribute; a placeholder until it is configured."""
     if not prop._initialized:
         return _Unconfigured(mapper, key, attr)
-    cls = CollectionImpl if prop.uselist else ScalarObjectImpl
-    return cls(mapper, key, attr, prop)
+    return _impl_class(prop)(mapper, key, attr, prop)
+
+
+def _impl_class(prop: RelationshipProperty) -> Any:
+    if prop.lazy == "dynamic":
+        from .dynamic import DynamicImpl  # imports this module
+
+        return DynamicImpl
+    return CollectionImpl if prop.uselist else ScalarObjectImpl
 
 
 def _session_of(state: InstanceState) -> Any:
@@ -529,8 +536,7 @@ def _configured(prop: RelationshipProperty) -> None:
     attr = mapper.class_.__dict__.get(prop.key)
     if not isinstance(attr, QueryableAttribute):
         return
-    cls = CollectionImpl if prop.uselist else ScalarObjectImpl
-    impl = cls(mapper, prop.key, attr, prop)
+    impl = _impl_class(prop)(mapper, prop.key, attr, prop)
     attr.impl = impl
     impls[prop.key] = impl
     _link_reverse(prop)

@@ -98,7 +98,7 @@ class RelationshipProperty(MapperProperty):
         if lazy not in _LAZY:
             raise ArgumentError(
                 f"Can't use lazy={lazy!r}: choose one of 'select', 'noload', 'raise', "
-                "'joined', 'selectin', 'subquery'"
+                "'joined', 'selectin', 'subquery', 'dynamic'"
             )
         if backref is not None and back_populates is not None:
             raise ArgumentError(
@@ -187,6 +187,12 @@ class RelationshipProperty(MapperProperty):
             self.secondary = self._resolve_table(self.secondary, "secondary")
         self._setup_join()
         self._setup_uselist()
+        if self.lazy == "dynamic" and not self.uselist:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()} with lazy='dynamic': it refers "
+                "to one object (many-to-one or uselist=False), and a dynamic relationship is a "
+                "query over a collection; use the default lazy='select'"
+            )
         self._setup_order_by()
         self._setup_collection_class()
         self._setup_lazy_clause()
@@ -671,6 +677,13 @@ class RelationshipProperty(MapperProperty):
 
 def relationship(argument: Any, secondary: Any = None, **kw: Any) -> RelationshipProperty:
     """A mapped attribute linking to another mapped class (see API.md)."""
+    return RelationshipProperty(argument, secondary, **kw)
+
+
+def dynamic_loader(argument: Any, secondary: Any = None, **kw: Any) -> RelationshipProperty:
+    """Legacy spelling of ``relationship(argument, lazy="dynamic", ...)``: the attribute
+    reads as a query of the related objects (``AppenderQuery``)."""
+    kw["lazy"] = "dynamic"
     return RelationshipProperty(argument, secondary, **kw)
 
 

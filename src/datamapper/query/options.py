@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, select
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..loading.strategies import (
@@ -249,6 +249,14 @@ def _apply(plan: EntityPlan, option: Load) -> None:
                 f"Can't apply {_NAMES[strategy]}({_describe(target)}): "
                 f"{mapper.class_.__name__}.{prop.key} is not a relationship; use defer(), "
                 "undefer() or load_only() for column attributes"
+            )
+        if prop.lazy == "dynamic" and strategy in ("joined", "selectin", "subquery",
+                                                   "contains_eager"):
+            raise InvalidRequestError(
+                f"Can't apply {_NAMES[strategy]}({_describe(target)}): "
+                f"{mapper.class_.__name__}.{prop.key} is a dynamic relationship (read as a "
+                "query), which can't be loaded eagerly; query it through the attribute, or "
+                "configure it with lazy='select' to load it with the parents"
             )
         node = plan.nodes.get(prop.key)
         if node is None:

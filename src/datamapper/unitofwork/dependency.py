@@ -94,6 +94,9 @@ class Dependencies:
     assoc_delete: dict[Any, AssocRow] = field(default_factory=dict)
     extra_saves: list[InstanceState] = field(default_factory=list)
     orphans: list[InstanceState] = field(default_factory=list)
+    # objects loaded only for this flush (members of a deleted parent's dynamic
+    # relationship): held here so that they live until it is written
+    held: list[Any] = field(default_factory=list)
 
 
 def relationships_of(mapper: Mapper) -> list[RelationshipProperty]:
@@ -219,15 +222,20 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                     continue
                 add_link(state, target, prop)
                 continue
+            added: Any
+            removed: Any
+            unchanged: Any
             if key not in d:
-                continue
-            impl = state.mapper._impls[key]
-            if is_new:
-                added: Any = d[key]
-                removed: Any = ()
-                unchanged: Any = ()
+                # a dynamic relationship keeps no collection in __dict__, only the
+                # changes appended/removed since the last flush
+                if key not in cs or prop.lazy != "dynamic":
+                    continue
+                hist = state.mapper._impls[key].history(state, True)
+                added, unchanged, removed = hist.added, hist.unchanged, hist.deleted
+            elif is_new:
+                added, removed, unchanged = d[key], (), ()
             elif key in cs or (direction == ONETOMANY and _pk_changed(state)):
-                hist = impl.history(state, True)
+                hist = state.mapper._impls[key].history(state, True)
                 added, unchanged, removed = hist.added, hist.unchanged, hist.deleted
             else:
                 continue
@@ -282,10 +290,16 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
             key = prop.key
             if key not in d and (prop.passive_deletes or state._key is None):
                 continue
-            members = list(getattr(obj, key) if key in d or not prop.passive_deletes else ())
-            original = state.committed_state.get(key, NO_VALUE)
-            if original is not NO_VALUE and original is not None:
-                members.extend(x for x in original if not any(x is m for m in members))
+            if prop.lazy == "dynamic":
+                # its rows (queried) and appended/removed objects not flushed yet
+                members = state.mapper._impls[key].flush_members(state, obj)
+                deps.held.extend(members)
+            else:
+                members = list(getattr(obj, key) if key in d or not prop.passive_deletes
+                               else ())
+                original = state.committed_state.get(key, NO_VALUE)
+                if original is not NO_VALUE and original is not None:
+                    members.extend(x for x in original if not any(x is m for m in members))
             for child in members:
                 cst = _state(child)
                 if cst is None:

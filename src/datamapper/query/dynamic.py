@@ -1,0 +1,113 @@
+"""``AppenderQuery``: what reading a ``lazy="dynamic"`` relationship returns.
+
+Callers: the instance layer's :class:`~datamapper.instance.dynamic.DynamicImpl`,
+through the factory this module registers on import.  The query selects the
+relationship's target filtered to the parent object (the relationship's lazy
+clause, with the parent's key values bound when the statement is built, i.e.
+after the autoflush), through the ``secondary`` table for many-to-many, and
+ordered by the relationship's ``order_by``.  It is a full :class:`Query`, plus
+``append``/``remove``/``extend``, which record changes the next flush writes.
+While the parent has no row (transient, or pending without an autoflush) it
+yields the objects appended so far, without SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..instance.dynamic import DynamicImpl, register_query_factory
+from ..instance.state import InstanceState, instance_state
+from .query import Query
+
+
+class AppenderQuery(Query):
+    """A query of a dynamic relationship's members that can also change them."""
+
+    def __init__(self, impl: DynamicImpl, obj: Any) -> None:
+        prop = impl.prop
+        super().__init__(prop.mapper.class_, None)
+        self._dm_impl = impl
+        self._dm_obj = obj
+        self._dm_parent: InstanceState = instance_state(obj)
+        if prop.order_by:
+            self._order_by = list(prop.order_by)
+
+    # -- the session is the parent's, looked up on use ------------------------------
+    @property
+    def session(self) -> Any:
+        explicit = self.__dict__.get("_dm_session")
+        if explicit is not None:
+            return explicit
+        return self._dm_impl.session_of(self._dm_parent)
+
+    @session.setter
+    def session(self, value: Any) -> None:
+        self.__dict__["_dm_session"] = value
+
+    @property
+    def instance(self) -> Any:
+        """The parent object whose collection this is."""
+        return self._dm_obj
+
+    @property
+    def attr(self) -> Any:
+        return self._dm_impl.attr
+
+    def _parent_has_row(self) -> bool:
+        """Autoflush (when on), then tell whether the parent has a row to query by.
+
+        False means: answer from the objects appended so far, without SQL.
+        """
+        state = self._dm_parent
+        self._dm_impl.check_attached(state)
+        sess = self.session
+        if sess is None:
+            return False
+        if self._autoflush and state.session_id is not None:
+            sess._autoflush()
+        return state._key is not None
+
+    # -- statement -------------------------------------------------------------------
+    def _compile(self, columns: list[Any] | None = None) -> Any:
+        prop = self._dm_impl.prop
+        stmt = super()._compile(columns)
+        if prop.secondary is not None:
+            stmt = stmt.select_from(prop.mapper.local_table).select_from(prop.secondary)
+        return stmt.where(prop._lazy_clause).params(**self._dm_impl.parent_values(self._dm_parent, self._dm_obj))
+
+    # -- execution -------------------------------------------------------------------
+    def _iter_results(self) -> list[Any]:
+        if not self._parent_has_row():
+            return self._dm_impl.pending_added(self._dm_parent)
+        return super()._iter_results()
+
+    def count(self) -> int:
+        if not self._parent_has_row():
+            return len(self._dm_impl.pending_added(self._dm_parent))
+        return super().count()
+
+    def __getitem__(self, item: Any) -> Any:
+        if not self._parent_has_row():
+            return self._dm_impl.pending_added(self._dm_parent)[item]
+        return super().__getitem__(item)
+
+    # -- changes -----------------------------------------------------------------------
+    def append(self, item: Any) -> None:
+        """Add ``item`` to the collection; the next flush writes the link."""
+        self._dm_impl.append(self._dm_obj, item)
+
+    def remove(self, item: Any) -> None:
+        """Take ``item`` out of the collection; the next flush writes the change."""
+        self._dm_impl.remove(self._dm_obj, item)
+
+    def extend(self, items: Iterable[Any]) -> None:
+        for item in items:
+            self._dm_impl.append(self._dm_obj, item)
+
+    def __repr__(self) -> str:
+        impl = self._dm_impl
+        return f"<AppenderQuery {impl.mapper.class_.__name__}.{impl.key}>"
+
+
+register_query_factory(AppenderQuery)

@@ -1,0 +1,350 @@
+"""Dynamic relationships (``lazy="dynamic"``, ``dynamic_loader()``): the attribute reads
+as an ``AppenderQuery`` filtered to the parent; appends and removes are flushed like
+changes to an ordinary collection, and the query autoflushes so they show up in it."""
+
+import pytest
+from sqlalchemy import Column, ForeignKey, Integer, String, Table
+
+from datamapper import (
+    AppenderQuery,
+    Query,
+    attributes,
+    backref,
+    dynamic_loader,
+    exc,
+    joinedload,
+    relationship,
+    selectinload,
+)
+
+
+@pytest.fixture
+def dyn(Base, engine):
+    """User 1-* Address (dynamic, ordered by email, backref Address.user) and
+    Item *-* Keyword (dynamic through item_keywords, backref Keyword.items)."""
+    item_keywords = Table(
+        "item_keywords", Base.metadata,
+        Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+        Column("keyword_id", Integer, ForeignKey("keywords.id"), primary_key=True),
+    )
+
+    class User(Base):
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50))
+        addresses = relationship("Address", lazy="dynamic", backref="user",
+                                 order_by="Address.email")
+
+    class Address(Base):
+        __tablename__ = "addresses"
+        id = Column(Integer, primary_key=True)
+        email = Column(String(50))
+        user_id = Column(Integer, ForeignKey("users.id"))
+
+    class Item(Base):
+        __tablename__ = "items"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50))
+        keywords = dynamic_loader("Keyword", secondary=item_keywords, backref="items",
+                                  order_by="Keyword.name")
+
+    class Keyword(Base):
+        __tablename__ = "keywords"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50))
+
+    Base.metadata.create_all(engine)
+    return User, Address, Item, Keyword, item_keywords
+
+
+def _values(entry):
+    """Bound values of a logged statement (a tuple on SQLite, a dict on the servers)."""
+    params = entry.parameters
+    return list(params.values()) if isinstance(params, dict) else list(params)
+
+
+def _emails(q):
+    return [a.email for a in q]
+
+
+def _saved_user(session, User, Address, *emails):
+    u = User(name="ed", addresses=[Address(email=e) for e in emails])
+    session.add(u)
+    session.commit()
+    return u
+
+
+def test_attribute_is_an_appender_query_filtered_to_the_parent(dyn, session, sql_log):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "b@x", "a@x")
+    other = _saved_user(session, User, Address, "c@x")
+    q = u.addresses
+    assert isinstance(q, AppenderQuery) and isinstance(q, Query)
+    sql_log.clear()
+    assert _emails(q) == ["a@x", "b@x"]
+    assert _emails(other.addresses) == ["c@x"]
+    sel = sql_log.matching("SELECT")
+    assert len(sel) == 2
+    assert "addresses.user_id =" in sel[0] and "ORDER BY addresses.email" in sel[0]
+    assert _values(sql_log.entries[0]) == [u.id]
+
+
+def test_append_then_query_shows_the_object_after_autoflush(dyn, session, sql_log, read_rows):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "a@x")
+    new = Address(email="n@x")
+    u.addresses.append(new)
+    assert new in session and new.user is u
+    sql_log.clear()
+    assert _emails(u.addresses) == ["a@x", "n@x"]
+    kinds = [s.split()[0].upper() for s in sql_log.statements]
+    assert kinds == ["INSERT", "SELECT"]  # the autoflush wrote the append first
+    session.commit()
+    assert read_rows("SELECT email FROM addresses WHERE user_id = :u ORDER BY email",
+                     u=u.id) == [("a@x",), ("n@x",)]
+
+
+def test_filter_on_dynamic_query_adds_to_the_parent_criterion(dyn, session, sql_log):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "a@x", "b@y", "c@y")
+    _saved_user(session, User, Address, "d@y")
+    sql_log.clear()
+    found = u.addresses.filter(Address.email.like("%@y")).all()
+    assert [a.email for a in found] == ["b@y", "c@y"]
+    (stmt,) = sql_log.statements
+    assert "addresses.email LIKE" in stmt and "addresses.user_id =" in stmt
+    assert u.id in _values(sql_log.entries[0])
+    assert u.addresses.filter_by(email="c@y").one().email == "c@y"
+
+
+def test_count_limit_offset_slices_first(dyn, session, sql_log):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "d@x", "b@x", "a@x", "c@x")
+    sql_log.clear()
+    assert u.addresses.count() == 4
+    assert "count(" in sql_log.statements[0].lower()
+    assert u.addresses.filter(Address.email > "b@x").count() == 2
+    assert _emails(u.addresses.limit(2)) == ["a@x", "b@x"]
+    assert _emails(u.addresses.offset(1).limit(2)) == ["b@x", "c@x"]
+    assert _emails(u.addresses[1:3]) == ["b@x", "c@x"]
+    assert u.addresses[3].email == "d@x"
+    assert u.addresses.first().email == "a@x"
+    with pytest.raises(exc.MultipleResultsFound):
+        u.addresses.one()
+
+
+def test_order_by_is_the_relationships_then_the_querys(dyn, session):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "b@x", "a@x", "c@x")
+    assert _emails(u.addresses) == ["a@x", "b@x", "c@x"]
+    assert _emails(u.addresses.order_by(None).order_by(Address.email.desc())) == [
+        "c@x", "b@x", "a@x"]
+
+
+def test_remove_sets_the_foreign_key_to_null(dyn, session, sql_log, read_rows):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "a@x", "b@x")
+    a = u.addresses.filter_by(email="a@x").one()
+    u.addresses.remove(a)
+    assert a.user is None
+    assert attributes.get_history(u, "addresses", passive=True).deleted == [a]
+    sql_log.clear()
+    assert _emails(u.addresses) == ["b@x"]
+    (update,) = sql_log.matching("UPDATE")
+    assert update.startswith("UPDATE addresses SET user_id")
+    assert None in _values(sql_log.entries[0])
+    session.commit()
+    assert read_rows("SELECT email, user_id FROM addresses ORDER BY email") == [
+        ("a@x", None), ("b@x", u.id)]
+
+
+def test_remove_with_delete_orphan_deletes_the_row(Base, engine, session, sql_log, read_rows):
+    class Parent(Base):
+        __tablename__ = "parents"
+        id = Column(Integer, primary_key=True)
+        children = relationship("Child", lazy="dynamic", cascade="all, delete-orphan")
+
+    class Child(Base):
+        __tablename__ = "children"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+        parent_id = Column(Integer, ForeignKey("parents.id"), nullable=False)
+
+    Base.metadata.create_all(engine)
+    p = Parent(children=[Child(name="x"), Child(name="y")])
+    session.add(p)
+    session.commit()
+    x = p.children.filter_by(name="x").one()
+    p.children.remove(x)
+    sql_log.clear()
+    session.commit()
+    assert [s.split()[0].upper() for s in sql_log.statements] == ["DELETE"]
+    assert read_rows("SELECT name FROM children") == [("y",)]
+    # deleting the parent cascades to the children it finds with a query
+    session.delete(p)
+    session.commit()
+    assert read_rows("SELECT name FROM children") == []
+    assert read_rows("SELECT id FROM parents") == []
+
+
+def test_deleting_parent_without_delete_cascade_clears_childrens_keys(dyn, session,
+                                                                       read_rows):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "a@x", "b@x")
+    session.delete(u)
+    session.commit()
+    assert read_rows("SELECT email, user_id FROM addresses ORDER BY email") == [
+        ("a@x", None), ("b@x", None)]
+
+
+def test_many_to_many_append_and_remove_write_association_rows(dyn, session, sql_log,
+                                                               read_rows):
+    _u, _a, Item, Keyword, item_keywords = dyn
+    red, blue, green = Keyword(name="red"), Keyword(name="blue"), Keyword(name="green")
+    item = Item(name="i")
+    item.keywords.extend([red, blue])
+    session.add(item)
+    session.commit()
+    assert read_rows("SELECT k.name FROM item_keywords ik JOIN keywords k "
+                     "ON k.id = ik.keyword_id ORDER BY k.name") == [("blue",), ("red",)]
+    sql_log.clear()
+    assert [k.name for k in item.keywords] == ["blue", "red"]
+    (sel,) = sql_log.statements
+    assert "item_keywords.item_id =" in sel and "item_keywords.keyword_id = keywords.id" in sel
+    item.keywords.remove(red)
+    item.keywords.append(green)
+    sql_log.clear()
+    session.commit()
+    assert len(sql_log.matching("DELETE FROM item_keywords")) == 1
+    assert len(sql_log.matching("INSERT INTO item_keywords")) == 1
+    assert read_rows("SELECT k.name FROM item_keywords ik JOIN keywords k "
+                     "ON k.id = ik.keyword_id ORDER BY k.name") == [("blue",), ("green",)]
+    assert [k.name for k in item.keywords] == ["blue", "green"]
+    assert item.keywords.filter(Keyword.name == "green").count() == 1
+    assert [i.name for i in green.items] == ["i"]
+
+
+def test_backref_assignment_shows_up_in_the_dynamic_query(dyn, session, read_rows):
+    User, Address, *_ = dyn
+    u1 = _saved_user(session, User, Address)
+    u2 = _saved_user(session, User, Address)
+    a = Address(email="a@x")
+    a.user = u1
+    assert a in session
+    assert _emails(u1.addresses) == ["a@x"]
+    a.user = u2
+    assert _emails(u1.addresses) == [] and _emails(u2.addresses) == ["a@x"]
+    session.commit()
+    assert read_rows("SELECT user_id FROM addresses") == [(u2.id,)]
+    # the many-to-one reads back through its own lazy load
+    session.expire_all()
+    assert u2.addresses.one().user is u2
+
+
+def test_assigning_a_list_replaces_the_collection(dyn, session, read_rows):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "a@x", "b@x")
+    b = u.addresses.filter_by(email="b@x").one()
+    c = Address(email="c@x")
+    u.addresses = [b, c]
+    assert c.user is u
+    session.commit()
+    assert read_rows("SELECT email, user_id FROM addresses ORDER BY email") == [
+        ("a@x", None), ("b@x", u.id), ("c@x", u.id)]
+    assert _emails(u.addresses) == ["b@x", "c@x"]
+
+
+def test_transient_and_pending_parents_iterate_appended_objects_without_sql(
+        dyn, make_session, sql_log):
+    User, Address, *_ = dyn
+    u = User(name="new")
+    a, b = Address(email="b@x"), Address(email="a@x")
+    u.addresses.append(a)
+    u.addresses.extend([b])
+    assert list(u.addresses) == [a, b] and u.addresses.count() == 2
+    assert u.addresses[1] is b and u.addresses.first() is a
+    u.addresses.remove(a)
+    assert list(u.addresses) == [b]
+    s = make_session(autoflush=False)
+    s.add(u)
+    assert b in s
+    assert list(u.addresses) == [b]
+    assert sql_log.count == 0
+    s.commit()
+    assert _emails(u.addresses) == ["a@x"]
+
+
+def test_history_of_a_dynamic_relationship(dyn, session):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "a@x")
+    new = Address(email="n@x")
+    u.addresses.append(new)
+    hist = attributes.get_history(u, "addresses", passive=True)
+    assert hist.added == [new] and not hist.deleted
+    assert session.is_modified(u)
+    full = attributes.get_history(u, "addresses")
+    assert [x.email for x in full.unchanged] == ["a@x"]
+    session.commit()
+    assert not attributes.get_history(u, "addresses", passive=True).has_changes()
+
+
+def test_detached_access_raises_naming_object_and_attribute(dyn, session):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "a@x")
+    q = u.addresses
+    session.close()
+    with pytest.raises(exc.DetachedInstanceError, match=r"User\.addresses of <User"):
+        u.addresses
+    with pytest.raises(exc.DetachedInstanceError, match=r"User\.addresses"):
+        q.all()
+
+
+def test_eager_loader_options_are_refused(dyn, session):
+    User, Address, *_ = dyn
+    for opt in (joinedload(User.addresses), selectinload("addresses")):
+        with pytest.raises(exc.InvalidRequestError, match=r"User\.addresses is a dynamic"):
+            session.query(User).options(opt).all()
+
+
+def test_dynamic_on_a_many_to_one_is_refused(Base):
+    class Owner(Base):
+        __tablename__ = "owners"
+        id = Column(Integer, primary_key=True)
+
+    class Pet(Base):
+        __tablename__ = "pets"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(Integer, ForeignKey("owners.id"))
+        owner = relationship(Owner, lazy="dynamic")
+
+    from datamapper import clear_mappers, configure_mappers
+
+    try:
+        with pytest.raises(exc.ArgumentError, match=r"Pet\.owner with lazy='dynamic'"):
+            configure_mappers()
+    finally:
+        clear_mappers()  # the broken mapping must not reach later tests
+
+
+def test_dynamic_backref_of_a_many_to_one(Base, engine, session, read_rows):
+    class Blog(Base):
+        __tablename__ = "blogs"
+        id = Column(Integer, primary_key=True)
+
+    class Post(Base):
+        __tablename__ = "posts"
+        id = Column(Integer, primary_key=True)
+        title = Column(String(20))
+        blog_id = Column(Integer, ForeignKey("blogs.id"))
+        blog = relationship(Blog, backref=backref("posts", lazy="dynamic",
+                                                  order_by=lambda: Post.title))
+
+    Base.metadata.create_all(engine)
+    blog = Blog()
+    session.add(blog)
+    Post(title="b", blog=blog)
+    blog.posts.append(Post(title="a"))
+    assert [p.title for p in blog.posts] == ["a", "b"]
+    session.commit()
+    assert read_rows("SELECT title, blog_id FROM posts ORDER BY title") == [
+        ("a", blog.id), ("b", blog.id)]
