@@ -17,11 +17,12 @@ relationships *and* Table foreign keys), which the planner turns into edges.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._util import NO_VALUE
-from ..instance.state import STATE_ATTR, InstanceState
+from ..instance.state import STATE_ATTR, InstanceState, _sessions
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
 
@@ -44,8 +45,38 @@ class Link:
     def values(self) -> tuple[Any, ...]:
         if self.src is None:
             return tuple(None for _k in self.dest_keys)
-        d = self.src.strong_obj().__dict__
+        d = source_dict(self.src, self.src_keys)
         return tuple(d.get(k) for k in self.src_keys)
+
+
+def source_dict(state: InstanceState, keys: Iterable[str]) -> dict[str, Any]:
+    """``state``'s object ``__dict__`` with ``keys`` loaded.
+
+    A persistent object expired by a commit has an empty ``__dict__``; a key
+    copied from it (a parent's primary key into a child's foreign key, an
+    association row's ends) must not be read as None.  Primary-key values come
+    from the identity key without SQL; other columns are loaded through the
+    object's session (one SELECT of its expired columns).
+    """
+    d: dict[str, Any] = state.strong_obj().__dict__
+    missing = [k for k in keys if k not in d]
+    if not missing or state._key is None:
+        return d
+    mapper = state.mapper
+    pk_keys = mapper._pk_keys
+    ident = state.identity or ()
+    rest = []
+    for k in missing:
+        if k in pk_keys:
+            d[k] = ident[pk_keys.index(k)]
+        else:
+            rest.append(k)
+    state.loaded([k for k in missing if k in d])
+    if rest and state.session_id is not None:
+        sess = _sessions.get(state.session_id)
+        if sess is not None:
+            sess._load_attributes(state, None)
+    return d
 
 
 @dataclass(eq=False)
@@ -57,13 +88,17 @@ class AssocRow:
     child: InstanceState
 
     def params(self) -> dict[str, Any]:
-        pd = self.parent.strong_obj().__dict__
-        cd = self.child.strong_obj().__dict__
+        prop = self.prop
+        pkeys = [prop.parent._col_to_prop[pcol].key for pcol, _s in prop.synchronize_pairs]
+        ckeys = [prop.mapper._col_to_prop[tcol].key
+                 for tcol, _s in prop.secondary_synchronize_pairs]
+        pd = source_dict(self.parent, pkeys)
+        cd = source_dict(self.child, ckeys)
         out = {}
-        for pcol, scol in self.prop.synchronize_pairs:
-            out[scol.key] = pd.get(self.prop.parent._col_to_prop[pcol].key)
-        for tcol, scol in self.prop.secondary_synchronize_pairs:
-            out[scol.key] = cd.get(self.prop.mapper._col_to_prop[tcol].key)
+        for (_p, scol), k in zip(prop.synchronize_pairs, pkeys, strict=True):
+            out[scol.key] = pd.get(k)
+        for (_t, scol), k in zip(prop.secondary_synchronize_pairs, ckeys, strict=True):
+            out[scol.key] = cd.get(k)
         return out
 
     def ident(self) -> tuple[Any, ...]:

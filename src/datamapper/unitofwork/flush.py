@@ -26,7 +26,7 @@ from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.association import associate, dissociate
 from ..persistence.writes import changed_params, post_update_states, table_plan
-from .dependency import Dependencies, apply_link, collect
+from .dependency import Dependencies, apply_link, collect, source_dict
 from .plan import Action, FlushPlan
 from .planner import Planner
 
@@ -178,6 +178,8 @@ class UOWTransaction:
                     d = s.obj().__dict__
                     sd = src.obj().__dict__
                     for sk, dk in zip(link.src_keys, link.dest_keys, strict=True):
+                        if sk not in sd:  # a parent expired by a commit: load its key
+                            sd = source_dict(src, link.src_keys)
                         d[dk] = sd.get(sk)
                     continue
                 apply_link(link)
