@@ -109,7 +109,9 @@ class ScalarImpl:
             d[key] = value
             state.modified = True
             return
-        cs = state.committed_state
+        cs = state._committed
+        if cs is None:
+            cs = state._committed = {}
         if key not in cs:
             old = d.get(key, NO_VALUE)
             if old is NO_VALUE and self.active_history and state.session_id is not None:

@@ -270,7 +270,8 @@ class InstanceState(weakref.ref[Any]):
             self.modified = True
             if self.session_id is not None:
                 self._strong = obj
-                sess = _sessions.get(self.session_id)
+                ref = _session_refs.get(self.session_id)
+                sess = ref() if ref is not None else None
                 if sess is not None:
                     sess._identity_map._modified.add(self)
 
