@@ -25,6 +25,7 @@ from .collections import is_instrumented, new_collection
 from .state import LOAD_SESSION, STATE_ATTR, InstanceState, _sessions, instance_state
 
 PENDING = "pending_colls"
+PARENTS = "single_parents"  # key in a member's _extra: {attribute key: owner state}
 
 
 class RelatedTypeError(InvalidRequestError, TypeError):
@@ -130,6 +131,46 @@ class _RelImpl:
         if sess is not None:
             sess._save_or_update_state(vstate, value)
 
+    def _claim(self, owner_state: InstanceState, item: Any) -> None:
+        """single_parent=True: ``item`` may belong to one owner through this attribute."""
+        istate = item.__dict__.get(STATE_ATTR) or instance_state(item)
+        parents = istate.extra().setdefault(PARENTS, {})
+        current = parents.get(self.key)
+        if current is not None and current is not owner_state:
+            other = current.obj()
+            if other is not None and self._holds(other, item):
+                raise InvalidRequestError(
+                    f"Can't add {describe(item)} to {self.mapper.class_.__name__}.{self.key} "
+                    f"of {describe(owner_state.obj())}: it already belongs to "
+                    f"{describe(other)} through the same relationship, which allows a single "
+                    "parent (single_parent=True); remove it from that parent first"
+                )
+        parents[self.key] = owner_state
+
+    def _release(self, owner_state: InstanceState, item: Any) -> None:
+        istate = item.__dict__.get(STATE_ATTR)
+        ext = istate._extra if istate is not None else None
+        parents = ext.get(PARENTS) if ext is not None else None
+        if parents is not None and parents.get(self.key) is owner_state:
+            del parents[self.key]
+
+    def _holds(self, owner: Any, item: Any) -> bool:
+        d = owner.__dict__
+        if self.key not in d:
+            return True  # unloaded or expired: the recorded ownership stands
+        value = d[self.key]
+        if value is None:
+            return False
+        if self.uselist:
+            return any(x is item for x in value)
+        return value is item
+
+    def _note_loaded(self, state: InstanceState, members: Any) -> None:
+        """single_parent: loaded members belong to ``state`` (no check: the database says so)."""
+        for m in members:
+            mstate = m.__dict__.get(STATE_ATTR) or instance_state(m)
+            mstate.extra().setdefault(PARENTS, {}).setdefault(self.key, state)
+
     def _reverse_impl(self, target_obj: Any, key: str) -> Any:
         return type(target_obj)._dm_mapper._impls[key]
 
@@ -210,6 +251,11 @@ class ScalarObjectImpl(_RelImpl):
             if key not in d:
                 d[key] = value  # it already pointed there: just record the loaded value
             return
+        if self.prop.single_parent:
+            if value is not None:
+                self._claim(state, value)
+            if old is not None and old is not NO_VALUE:
+                self._release(state, old)
         self._assign(state, obj, value, old)
         if self.reverse:
             for rkey, _rcoll in self.reverse:
@@ -270,6 +316,8 @@ class ScalarObjectImpl(_RelImpl):
 
     def set_committed(self, state: InstanceState, obj: Any, value: Any) -> None:
         obj.__dict__[self.key] = value
+        if value is not None and self.prop.single_parent:
+            self._note_loaded(state, (value,))
 
     def history(self, state: InstanceState, passive: bool = True) -> History:
         return scalar_history(state, self.key, passive, operator.is_, True)
@@ -331,6 +379,8 @@ class CollectionImpl(_RelImpl):
         dispatch = self.attr.dispatch
         if dispatch is not None and "append" in dispatch:
             item = dispatch.fire_retval("append", item, state.obj(), item, self.attr)
+        if self.prop.single_parent:
+            self._claim(state, item)
         self._snapshot(state, coll)
         if self.reverse:
             owner = state.obj()
@@ -344,6 +394,8 @@ class CollectionImpl(_RelImpl):
         dispatch = self.attr.dispatch
         if dispatch is not None and "remove" in dispatch:
             dispatch.fire("remove", state.obj(), item, self.attr)
+        if self.prop.single_parent:
+            self._release(state, item)
         self._snapshot(state, coll)
         if self.reverse:
             owner = state.obj()
@@ -461,6 +513,8 @@ class CollectionImpl(_RelImpl):
     def set_committed(self, state: InstanceState, obj: Any, value: Any) -> None:
         """Install loaded members, applying reverse-side changes queued while unloaded."""
         loaded = list(value) if value is not None else []
+        if loaded and self.prop.single_parent:
+            self._note_loaded(state, loaded)
         ext = state._extra
         pend = ext.get(PENDING) if ext is not None else None
         if pend and self.key in pend:

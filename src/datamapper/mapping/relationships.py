@@ -193,6 +193,15 @@ class RelationshipProperty(MapperProperty):
                 "to one object (many-to-one or uselist=False), and a dynamic relationship is a "
                 "query over a collection; use the default lazy='select'"
             )
+        if self.cascade.delete_orphan and self.direction != ONETOMANY \
+                and not self.single_parent and not self.viewonly:
+            kind = "many-to-many" if self.direction == MANYTOMANY else "many-to-one"
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: delete-orphan cascade on a "
+                f"{kind} relationship needs single_parent=True, so that each "
+                f"{self.mapper.class_.__name__} can belong to one parent only; pass "
+                "single_parent=True or drop delete-orphan from cascade="
+            )
         self._setup_order_by()
         self._setup_collection_class()
         self._setup_lazy_clause()
