@@ -63,3 +63,37 @@ def test_object_of_another_session_is_refused(make_session, models):
     u = s1.get(User, 1)
     with pytest.raises(exc.InvalidRequestError, match="belongs to session"):
         s2.enable_relationship_loading(u)
+
+
+def test_load_on_pending_loads_a_pending_objects_many_to_one(Base, engine, make_session,
+                                                             sql_log):
+    from sqlalchemy import Column, ForeignKey, Integer, String
+
+    from datamapper import relationship
+
+    class Team(Base):
+        __tablename__ = "teams"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+    class Player(Base):
+        __tablename__ = "players"
+        id = Column(Integer, primary_key=True)
+        team_id = Column(Integer, ForeignKey("teams.id"))
+        team = relationship(Team, load_on_pending=True)
+        other = relationship(Team, viewonly=True,
+                             primaryjoin="Player.team_id == Team.id")
+
+    Base.metadata.create_all(engine)
+    s1 = make_session()
+    s1.add(Team(id=1, name="reds"))
+    s1.commit()
+    s2 = make_session(autoflush=False)
+    p = Player(id=1, team_id=1)
+    s2.add(p)
+    assert inspect(p).pending
+    sql_log.clear()
+    assert p.team.name == "reds"
+    assert len(sql_log.matching("SELECT")) == 1
+    assert p.other is None  # without load_on_pending a pending object loads nothing
+    assert inspect(p).pending

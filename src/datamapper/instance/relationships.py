@@ -197,6 +197,8 @@ class ScalarObjectImpl(_RelImpl):
             return None
         if state._key is None or state.session_id is None:
             sess = _loading_session(state) if state._extra is not None else None
+            if sess is None and state.session_id is not None and self.prop.load_on_pending:
+                sess = _sessions.get(state.session_id)  # a pending object, load_on_pending
             if sess is not None:
                 # enable_relationship_loading(): load from the foreign key values
                 sess._load_attributes(state, self.key)
@@ -341,6 +343,12 @@ class CollectionImpl(_RelImpl):
         if state is None:
             state = instance_state(obj)
         if state._key is None:
+            if self.prop.load_on_pending and state.session_id is not None:
+                sess = _sessions.get(state.session_id)
+                if sess is not None:  # a pending parent, load_on_pending: load by its key
+                    sess._load_attributes(state, self.key)
+                    if self.key in d:
+                        return d[self.key]
             coll = new_collection(self.collection_class, state, self)
             d[self.key] = coll
             return coll
