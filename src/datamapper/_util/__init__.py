@@ -90,3 +90,18 @@ class IdentitySet:
 
     def __repr__(self) -> str:
         return f"IdentitySet({list(self._members.values())!r})"
+
+
+def warn_deprecated(old: str, new: str) -> None:
+    """DeprecationWarning ``"<old> is deprecated; use <new>"`` at the caller's caller."""
+    import warnings
+
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
+
+
+def lifecycle(state: Any) -> str:
+    """The name of an InstanceState's lifecycle stage, for messages."""
+    for name in ("transient", "pending", "persistent", "deleted", "detached"):
+        if getattr(state, name):
+            return name
+    return "unknown"

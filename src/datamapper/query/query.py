@@ -22,6 +22,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.exc import InvalidRequestError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.elements import ColumnElement
 
+from .._util import warn_deprecated
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper
 from .entities import RowLayout, filter_by_criteria, mapper_of
@@ -473,17 +474,17 @@ class Query:
 
     # -- legacy 0.3/0.4 spellings -------------------------------------------------------
     def select_by(self, *args: Any, **kwargs: Any) -> list[Any]:
-        _deprecated("Query.select_by()", "Query.filter_by(...).all()")
+        warn_deprecated("Query.select_by()", "Query.filter_by(...).all()")
         q = self.filter(*args) if args else self
         return q.filter_by(**kwargs).all()
 
     def selectfirst(self, criterion: Any = None, **kw: Any) -> Any:
-        _deprecated("Query.selectfirst()", "Query.filter(...).first()")
+        warn_deprecated("Query.selectfirst()", "Query.filter(...).first()")
         q = self.filter(criterion) if criterion is not None else self
         return q.first()
 
     def select(self, criterion: Any = None, **kw: Any) -> list[Any]:
-        _deprecated("Query.select()", "Query.filter(...).all()")
+        warn_deprecated("Query.select()", "Query.filter(...).all()")
         q = self.filter(criterion) if criterion is not None else self
         if "order_by" in kw:
             ob = kw["order_by"]
@@ -495,7 +496,7 @@ class Query:
         return q.all()
 
     def get_by(self, **kwargs: Any) -> Any:
-        _deprecated("Query.get_by()", "Query.filter_by(...).first()")
+        warn_deprecated("Query.get_by()", "Query.filter_by(...).first()")
         return self.filter_by(**kwargs).first()
 
     def column_descriptions(self) -> list[dict[str, Any]]:
@@ -503,12 +504,6 @@ class Query:
         for (kind, p), name in zip(self._layout.parts, self._layout.names, strict=True):
             out.append({"name": name, "entity": p.mapper.class_ if kind == "entity" else None})
         return out
-
-
-def _deprecated(old: str, new: str) -> None:
-    import warnings
-
-    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
 
 
 def is_sql(value: Any) -> bool:

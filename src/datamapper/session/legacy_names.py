@@ -7,24 +7,11 @@ the documents of its time describe, through the current API.  Mixed into
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
-from .._util import describe
+from .._util import describe, lifecycle, warn_deprecated
 from ..exc import InvalidRequestError, NoResultFound
-from ..instance.state import InstanceState, instance_state
-
-
-def deprecated(old: str, new: str) -> None:
-    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
-
-
-def lifecycle(state: InstanceState) -> str:
-    """The name of ``state``'s lifecycle stage, for messages."""
-    for name in ("transient", "pending", "persistent", "deleted", "detached"):
-        if getattr(state, name):
-            return name
-    return "unknown"
+from ..instance.state import instance_state
 
 
 class LegacySessionMethods:
@@ -33,7 +20,7 @@ class LegacySessionMethods:
 
     def save(self: Any, instance: Any) -> None:
         """0.3/0.4: add a transient object (use :meth:`add`)."""
-        deprecated("Session.save()", "Session.add()")
+        warn_deprecated("Session.save()", "Session.add()")
         state = instance_state(instance)
         if state._key is not None:
             raise InvalidRequestError(
@@ -44,7 +31,7 @@ class LegacySessionMethods:
 
     def update(self: Any, instance: Any) -> None:
         """0.3/0.4: re-attach a detached object (use :meth:`add`)."""
-        deprecated("Session.update()", "Session.add()")
+        warn_deprecated("Session.update()", "Session.add()")
         state = instance_state(instance)
         if state._key is None:
             raise InvalidRequestError(
@@ -55,18 +42,18 @@ class LegacySessionMethods:
 
     def save_or_update(self: Any, instance: Any) -> None:
         """0.3/0.4: :meth:`save` or :meth:`update` as fits (use :meth:`add`)."""
-        deprecated("Session.save_or_update()", "Session.add()")
+        warn_deprecated("Session.save_or_update()", "Session.add()")
         self.add(instance)
 
     def clear(self: Any) -> None:
         """0.3/0.4: remove every object (use :meth:`expunge_all`)."""
-        deprecated("Session.clear()", "Session.expunge_all()")
+        warn_deprecated("Session.clear()", "Session.expunge_all()")
         self.expunge_all()
 
     def load(self: Any, entity: Any, ident: Any) -> Any:
         """0.3/0.4: the object with primary key ``ident``, always re-read from the database
         (unflushed changes to it are overwritten); raises if there is no such row."""
-        deprecated("Session.load()", "Session.get(cls, ident, populate_existing=True)")
+        warn_deprecated("Session.load()", "Session.get(cls, ident, populate_existing=True)")
         with self.no_autoflush:  # the database wins: unflushed changes are not written first
             obj = self.get(entity, ident, populate_existing=True)
         if obj is None:
@@ -80,7 +67,7 @@ class LegacySessionMethods:
     def create_transaction(self: Any) -> Any:
         """0.3/0.4: begin a transaction, nested as a subtransaction inside one already
         begun (use :meth:`begin`)."""
-        deprecated("Session.create_transaction()", "Session.begin()")
+        warn_deprecated("Session.create_transaction()", "Session.begin()")
         return self.begin(subtransactions=self._transaction is not None)
 
 
@@ -91,7 +78,7 @@ class LegacySessionMethods:
         default weak map prunes itself.  Objects that are modified, new or deleted,
         or still referenced elsewhere, stay.
         """
-        deprecated("Session.prune()", "the default weak identity map")
+        warn_deprecated("Session.prune()", "the default weak identity map")
         imap = self._identity_map
         if imap.weak:
             return 0

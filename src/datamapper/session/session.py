@@ -30,7 +30,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
 from .. import event
-from .._util import IdentitySet, describe
+from .._util import IdentitySet, describe, lifecycle, warn_deprecated
 from ..cascade import cascade_iterator
 from ..exc import (
     ArgumentError,
@@ -58,7 +58,7 @@ from ..query.entities import RowLayout
 from ..query.options import build_plans, execute_with_plans
 from ..unitofwork.flush import UOWTransaction
 from .bulk import bulk_delete, bulk_update
-from .legacy_names import LegacySessionMethods, deprecated, lifecycle
+from .legacy_names import LegacySessionMethods
 from .merge import merge as merge_into
 from .transaction import ACTIVE, CLOSED, SessionTransaction
 
@@ -825,7 +825,7 @@ class Session(LegacySessionMethods):
         objects, e.g. from a cache); ``dont_load=True`` is its 0.4 spelling.
         """
         if dont_load is not None:
-            deprecated("merge(dont_load=...)", f"merge(load={not dont_load})")
+            warn_deprecated("merge(dont_load=...)", f"merge(load={not dont_load})")
             load = not dont_load
         return merge_into(self, instance, load)
 
@@ -916,25 +916,25 @@ class Session(LegacySessionMethods):
             cascaded = list(cascaded)
         finally:
             self._no_autoflush -= 1
-        self._delete_impl(state, instance, head=True)
+        self._delete_impl(state, instance)
         for child_state, child in cascaded:
             if child_state._key is None:
                 if child_state.session_id == self.hash_key:
                     self._expunge_state(child_state)
                 continue
-            self._delete_impl(child_state, child, head=False)
+            self._delete_impl(child_state, child)
 
     def _delete_orphan(self, state: InstanceState) -> None:
         """A flush found ``state`` removed from its delete-orphan parent: delete it."""
         obj = state.strong_obj()
-        self._delete_impl(state, obj, head=False)
+        self._delete_impl(state, obj)
         with self.no_autoflush:
             cascaded = list(cascade_iterator("delete", state, obj))
         for child_state, child in cascaded:
             if child_state._key is not None:
-                self._delete_impl(child_state, child, head=False)
+                self._delete_impl(child_state, child)
 
-    def _delete_impl(self, state: InstanceState, obj: Any, head: bool) -> None:
+    def _delete_impl(self, state: InstanceState, obj: Any) -> None:
         if state in self._deleted:
             return
         if state._deleted:
