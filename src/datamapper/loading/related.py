@@ -68,10 +68,14 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
         )
     d = obj.__dict__
     values = {}
-    for name, key in prop._lazy_params:
+    missing_key = False  # a key column is None: nothing can match
+    nkeys = prop._lazy_nkeys
+    for i, (name, key) in enumerate(prop._lazy_params):
         if key not in d:
             session._load_attributes(state, key)
-        values[name] = d.get(key)
+        v = values[name] = d.get(key)
+        if v is None and i < nkeys:
+            missing_key = True
     if prop._simple_m2o:
         ident = tuple(d.get(k) for k in prop._m2o_fk_keys)
         if None in ident:
@@ -94,7 +98,7 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
             f"relationship is configured lazy={lazy!r}; load it with a loader option "
             "(selectinload/joinedload) or change lazy="
         )
-    if any(v is None for v in values.values()):
+    if missing_key:
         impl.set_committed(state, obj, [] if uselist else None)
         return
     plans = ext.get(LAZY_PLANS_KEY) if ext is not None else None

@@ -292,8 +292,12 @@ def _populate_joined(session: Any, node: RelNode, parents: Sequence[Any], rows: 
 
 
 def _key_columns(prop: RelationshipProperty) -> list[tuple[str, Any]]:
-    """(parent attribute key, remote column) pairs an IN query matches on."""
+    """(parent attribute key, column) pairs an IN query matches on: the remote columns of
+    the key pairs, or the parent's primary key when the join condition filters on the
+    parent's own columns (the query then selects through the parent table)."""
     parent = prop.parent
+    if prop._lazy_parent_cols:
+        return list(zip(parent._pk_keys, parent.primary_key, strict=True))
     if prop.direction == MANYTOMANY:
         return [(parent._col_to_prop[p].key, s) for p, s in prop.synchronize_pairs]
     return [(parent._col_to_prop[lc].key, rc) for lc, rc in prop.local_remote_pairs]
@@ -303,15 +307,28 @@ def _selectin_statement(node: RelNode) -> tuple[Any, EntityLoader, list[Any], in
     prop = node.prop
     target = prop.mapper
     loader = EntityLoader(target, 0, props=node.plan.props)
-    remote = [c for _k, c in _key_columns(prop)]
-    stmt = select(*loader.columns, *remote)
-    if prop.direction == MANYTOMANY:
-        stmt = stmt.join_from(target.local_table, prop.secondary, prop.secondaryjoin)
-        extra = _non_pair_criteria(prop.primaryjoin, prop.synchronize_pairs)
+    if prop._lazy_parent_cols:
+        # the join condition filters on the parent's own columns: select through an
+        # alias of the parent table joined as the relationship joins, keyed on its columns
+        palias = prop.parent.local_table.alias()
+        if prop.direction == MANYTOMANY:
+            pj, sj = join_clauses(prop, palias, target.local_table, prop.secondary)
+            joined = palias.join(prop.secondary, pj).join(target.local_table, sj)
+        else:
+            (on,) = join_clauses(prop, palias, target.local_table)
+            joined = palias.join(target.local_table, on)
+        remote = [palias.corresponding_column(c) for _k, c in _key_columns(prop)]
+        stmt = select(*loader.columns, *remote).select_from(joined)
     else:
-        extra = _non_pair_criteria(prop.primaryjoin, list(prop.local_remote_pairs))
-    if extra:
-        stmt = stmt.where(*extra)
+        remote = [c for _k, c in _key_columns(prop)]
+        stmt = select(*loader.columns, *remote)
+        if prop.direction == MANYTOMANY:
+            stmt = stmt.join_from(target.local_table, prop.secondary, prop.secondaryjoin)
+            extra = _non_pair_criteria(prop.primaryjoin, prop.synchronize_pairs)
+        else:
+            extra = _non_pair_criteria(prop.primaryjoin, list(prop.local_remote_pairs))
+        if extra:
+            stmt = stmt.where(*extra)
     order_by = list(prop.order_by or ())
     stmt, _n = add_joined(stmt, node.plan, target.local_table, loader.width + len(remote),
                           order_by)

@@ -456,7 +456,11 @@ class RelationshipProperty(MapperProperty):
                 )
 
     def _setup_lazy_clause(self) -> None:
-        """``target WHERE <remote columns> = :params from the parent row``."""
+        """``target WHERE <remote columns> = :params from the parent row``.
+
+        Criteria of the join condition besides the key pairs stay in the clause; the
+        parent's own columns in them become parameters bound from the parent's values
+        too (the lazy SELECT never has the parent table in its FROM)."""
         params: list[tuple[str, str]] = []  # (bind name, parent attribute key)
         crit = []
         if self.direction == MANYTOMANY:
@@ -466,7 +470,6 @@ class RelationshipProperty(MapperProperty):
                 crit.append(scol == bindparam(name))
             crit.append(self.secondaryjoin)
             extra = _non_pair_criteria(self.primaryjoin, self.synchronize_pairs)
-            crit.extend(extra)
         else:
             for i, (lc, rc) in enumerate(self.local_remote_pairs):
                 name = f"_dm_lz_{i}"
@@ -478,8 +481,25 @@ class RelationshipProperty(MapperProperty):
                     )
                 params.append((name, prop.key))
                 crit.append(rc == bindparam(name))
-            crit.extend(_non_pair_criteria(self.primaryjoin,
-                                           [(a, b) for a, b in self.local_remote_pairs]))
+            extra = _non_pair_criteria(self.primaryjoin,
+                                       [(a, b) for a, b in self.local_remote_pairs])
+        self._lazy_nkeys = len(params)  # the key parameters; the rest are extra criteria
+        bound: dict[Any, str] = {}  # parent-side column -> bind name
+        parent_cols = self.parent._col_to_prop
+
+        def bind_parent(elem: Any) -> Any:
+            if isinstance(elem, Column) and self._is_parent_side(elem):
+                name = bound.get(elem)
+                if name is None:
+                    name = bound[elem] = f"_dm_lz_{len(params)}"
+                    params.append((name, parent_cols[elem].key))
+                return bindparam(name, type_=elem.type)
+            return None
+
+        for part in extra:
+            # part is Any (a clause element): no overload matches Any
+            crit.append(visitors.replacement_traverse(part, {}, bind_parent))  # type: ignore[call-overload]
+        self._lazy_parent_cols: frozenset[Any] = frozenset(bound)
         self._lazy_clause = and_(*crit) if len(crit) > 1 else crit[0]
         self._lazy_params = params
         # many-to-one on the target's primary key: look in the identity map first
@@ -492,6 +512,20 @@ class RelationshipProperty(MapperProperty):
             self._m2o_fk_keys: tuple[str, ...] = tuple(
                 self.parent._col_to_prop[by_remote[c]].key for c in self.mapper.primary_key
             )
+
+    def _is_parent_side(self, col: Any) -> bool:
+        """Whether ``col`` of the (non-pair part of the) join condition stands for the
+        parent row: a column the parent maps, not on the remote side (self-referential)
+        nor of the target's or the secondary table."""
+        if col not in self.parent._col_to_prop:
+            return False
+        if self.secondary is not None and col.table is self.secondary:
+            return False
+        if self.parent.local_table is self.mapper.local_table:
+            if self.direction == MANYTOMANY:
+                return True  # only primaryjoin's criteria are considered here
+            return col not in self.remote_side
+        return col not in self.mapper._col_to_prop
 
     def _setup_backref(self) -> None:
 
