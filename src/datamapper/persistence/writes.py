@@ -14,7 +14,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam
+from sqlalchemy import Connection, and_, bindparam, or_, select
 from sqlalchemy.sql.elements import ClauseElement
 
 from .._util import NO_VALUE, describe
@@ -476,8 +476,15 @@ def delete_states(
     mapper: Mapper,
     states: Sequence[InstanceState],
     conn: Connection,
+    db_cascaded: bool = False,
 ) -> None:
-    """DELETE the rows of ``states`` in one executemany, checking the row count."""
+    """DELETE the rows of ``states`` in one executemany, checking the row count.
+
+    ``db_cascaded``: an ON DELETE CASCADE foreign key may already have removed
+    some of these rows (their parent row was deleted earlier in this flush, or
+    in this very statement); fewer matched rows are then accepted when the
+    missing rows are indeed gone.
+    """
     plan = table_plan(mapper)
     params_list: list[dict[str, Any]] = []
     pk_params = plan.pk_params
@@ -509,12 +516,30 @@ def delete_states(
     if len(params_list) > 1 and not sane_multi and plan.version_col is not None:
         for state, p in zip(states, params_list, strict=True):
             result = conn.execute(plan.delete_stmt, p)
+            if db_cascaded and result.rowcount == 0 and not _still_present(conn, plan, [p]):
+                continue
             _check_rowcount(conn, plan, "DELETE", 1, result.rowcount, [state], True)
         return
     direct = driver_executemany(conn, plan.driver_cache, plan.delete_stmt, params_list)
     result = direct if direct is not None else conn.execute(plan.delete_stmt, params_list)
-    _check_rowcount(conn, plan, "DELETE", len(params_list), result.rowcount, list(states),
+    actual = result.rowcount
+    if (db_cascaded and actual is not None and 0 <= actual < len(params_list)
+            and not _still_present(conn, plan, params_list)):
+        return  # the missing rows went with their parent (ON DELETE CASCADE)
+    _check_rowcount(conn, plan, "DELETE", len(params_list), actual, list(states),
                     len(params_list) == 1 or sane_multi)
+
+
+def _still_present(conn: Connection, plan: _TablePlan, params_list: list[dict[str, Any]]
+                   ) -> bool:
+    """True when a row of ``params_list`` (DELETE parameters) still exists."""
+    pk = plan.pk
+    for i in range(0, len(params_list), 200):
+        chunk = params_list[i:i + 200]
+        cond = or_(*[and_(*[c == p[PK_PREFIX + c.key] for c in pk]) for p in chunk])
+        if conn.execute(select(pk[0]).where(cond).limit(1)).first() is not None:
+            return True
+    return False
 
 
 def _check_rowcount(

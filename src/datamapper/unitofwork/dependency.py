@@ -231,6 +231,7 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
             return  # a new parent wins over "lost the old one"
         per[dk] = Link(dest, src, prop._src_keys, dk, prop, prop.post_update)
 
+    maybe_orphans: list[tuple[InstanceState, RelationshipProperty]] = []
     rels_cache: dict[Mapper, list[RelationshipProperty]] = {}
     for state in (*new, *dirty):
         mapper = state.mapper
@@ -296,7 +297,8 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                     if cst is None or cst in deleting or cst.session_id != sid:
                         continue
                     if prop.cascade.delete_orphan:
-                        deps.orphans.append(cst)
+                        # decided once every new parent is known (it may have moved)
+                        maybe_orphans.append((cst, prop))
                     elif cst._key is not None:
                         add_link(cst, None, prop, clear_only=True)
             else:  # many-to-many
@@ -343,12 +345,17 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                     if cst in deleting or cst._key is None or cst.session_id != sid:
                         continue
                     if prop.cascade.delete_orphan:
-                        deps.orphans.append(cst)
+                        maybe_orphans.append((cst, prop))
                     else:
                         add_link(cst, None, prop, clear_only=True)
                 elif cst._key is not None:
                     row = AssocRow(prop, state, cst)
                     deps.assoc_delete[row.ident()] = row
+    # a child removed from a delete-orphan collection that was given another parent
+    # (moved) in the same flush is no orphan
+    for cst, prop in maybe_orphans:
+        if not _moved_away(links.get(cst), prop, deleting):
+            deps.orphans.append(cst)
     # persistent children whose foreign key changes are saved too
     saving = set(new) | set(dirty)
     for dest in links:
@@ -360,6 +367,16 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
         del deps.assoc_insert[k]
         del deps.assoc_delete[k]
     return deps
+
+
+def _moved_away(per: dict[tuple[str, ...], Link] | None, prop: RelationshipProperty,
+                deleting: set[InstanceState]) -> bool:
+    """True when a child of a deleted parent was given a new, surviving parent."""
+    if not per:
+        return False
+    prop.sync_keys()
+    link = per.get(prop._dest_keys)
+    return link is not None and link.src is not None and link.src not in deleting
 
 
 def _pk_changed(state: InstanceState) -> bool:

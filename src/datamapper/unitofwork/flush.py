@@ -14,6 +14,7 @@ after every statement succeeded; a failure leaves objects as they were
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -55,6 +56,7 @@ class UOWTransaction:
         self.attributes: dict[str, Any] = {}
         self.plan: FlushPlan | None = None
         self.deps: Dependencies | None = None
+        self.deleted_tables: set[Any] = set()
 
     # -- checks ------------------------------------------------------------------
     def check(self) -> None:
@@ -243,7 +245,11 @@ class UOWTransaction:
         if "before_delete" in dispatch:
             for s in action.states:
                 dispatch.fire("before_delete", mapper, conn, s.strong_obj())
-        delete_states(mapper, action.states, conn)
+        table = mapper.local_table
+        self.deleted_tables.add(table)
+        sources = _cascade_sources(table)
+        delete_states(mapper, action.states, conn,
+                      db_cascaded=bool(sources) and not sources.isdisjoint(self.deleted_tables))
         self.removed.extend(action.states)
         if "after_delete" in dispatch:
             for s in action.states:
@@ -345,6 +351,36 @@ class UOWTransaction:
 
     def describe_pending(self) -> str:
         return str(self.plan) if self.plan is not None else "<no plan>"
+
+
+_CASCADE_SOURCES: weakref.WeakKeyDictionary[Any, frozenset[Any]] = weakref.WeakKeyDictionary()
+
+
+def _cascade_sources(table: Any) -> frozenset[Any]:
+    """Tables whose DELETE can remove rows of ``table`` through ON DELETE CASCADE.
+
+    Followed transitively (a self-referencing table is its own source).
+    """
+    cached = _CASCADE_SOURCES.get(table)
+    if cached is not None:
+        return cached
+    out: set[Any] = set()
+    todo = [table]
+    while todo:
+        t = todo.pop()
+        for fk in t.foreign_keys:
+            if (fk.ondelete or "").upper() != "CASCADE":
+                continue
+            try:
+                src = fk.column.table
+            except Exception:
+                continue
+            if src not in out:
+                out.add(src)
+                todo.append(src)
+    result = frozenset(out)
+    _CASCADE_SOURCES[table] = result
+    return result
 
 
 def pending_changes(state: InstanceState) -> bool:

@@ -97,6 +97,13 @@ class Planner:
                                                    "foreign keys written once both rows exist"))
         if self.deps.assoc_delete:
             plan.actions.extend(self._assoc_actions("dissociate", self.deps.assoc_delete))
+        if self.deletes:
+            cleared = self._post_update_refs_between_deletes()
+            if cleared:
+                plan.actions.extend(self._link_actions(
+                    "pre_delete_update", cleared,
+                    "post_update foreign keys between deleted rows set to NULL before the "
+                    "DELETEs"))
         plan.actions.extend(self._phase(set(self.deletes), deleting=True))
         plan.cycles = self.cycles
         return plan
@@ -149,6 +156,33 @@ class Planner:
         ins = self.inserts.get(m, [])
         upd = self.updates.get(m, [])
         return Action("save", m, ins + upd, reason=reason, inserts=list(ins), updates=list(upd))
+
+    def _post_update_refs_between_deletes(self) -> list[Link]:
+        """Links clearing post_update foreign keys from a deleted row to another one.
+
+        The delete order ignores post_update references (they are what breaks a
+        cycle), so such a key would still point at a row deleted first (or make an
+        ON DELETE CASCADE remove the referring row before its own DELETE).
+        """
+        out: list[Link] = []
+        index: dict[tuple[Mapper, tuple[str, ...]], set[tuple[Any, ...]]] = {}
+        for m in sorted(self.deletes, key=_mrank):
+            refs = [r for r in references_of(m) if r.post_update and r.src in self.deletes]
+            for ref in refs:
+                ik = (ref.src, ref.src_keys)
+                targets = index.get(ik)
+                if targets is None:
+                    targets = index[ik] = set()
+                    by_pk = ref.src_keys == tuple(ref.src._pk_keys)
+                    for st in self.deletes[ref.src]:
+                        v = st.identity if by_pk else _fk_values(st, ref.src_keys, True)
+                        if v is not None:
+                            targets.add(v)
+                for s in self.deletes[m]:
+                    value = _fk_values(s, ref.dest_keys, True)
+                    if value is not None and value in targets:
+                        out.append(Link(s, None, ref.src_keys, ref.dest_keys, ref.prop))
+        return out
 
     # -- per-row steps inside a cycle ------------------------------------------------------
     def _rows(self, comp: list[Mapper], deleting: bool) -> list[Action]:
