@@ -13,15 +13,24 @@ from .legacy import EXT_CONTINUE, EXT_STOP, MapperExtension, SessionExtension
 from .mapping import (
     CascadeOptions,
     ColumnProperty,
+    DeclarativeBase,
+    DeclarativeBaseNoMeta,
+    DynamicMapped,
+    Mapped,
+    MappedAsDataclass,
+    MappedColumn,
     Mapper,
     RelationshipProperty,
+    WriteOnlyMapped,
     backref,
     class_mapper,
     clear_mappers,
     column_property,
     configure_mappers,
     declarative_base,
+    declared_attr,
     deferred,
+    mapped_column,
     mapper,
     registry,
     relation,
@@ -67,6 +76,8 @@ from .util import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
+    "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "joinedload", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",

@@ -97,7 +97,7 @@ def main() -> None:
     with Session(engine, echo_uow=True) as s3:
         jack = User(name="jack", addresses=[Address(email="jack@example.com"),
                                             Address(email="j25@example.com")])
-        print(f"   the backref is set in memory: {jack.addresses[0].user!r}")  # type: ignore[index]  # instance value, not the class-level property
+        print(f"   the backref is set in memory: {jack.addresses[0].user!r}")
         s3.add(jack)  # the addresses come along (save-update cascade)
         s3.commit()
         addr = s3.query(Address).filter_by(email="j25@example.com").one()

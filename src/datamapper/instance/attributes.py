@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError
-from ..mapping.attributes import QueryableAttribute
+from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
 from ..mapping.mapper import (
     Mapper,
     configure_mappers,
@@ -256,7 +256,7 @@ def instrument(mapper: Mapper) -> None:
         if key in impls:
             continue
         existing = cls.__dict__.get(key)
-        attr = QueryableAttribute(cls, key, prop, mapper)
+        attr: InstrumentedAttribute[Any] = InstrumentedAttribute(cls, key, prop, mapper)
         if prop.is_synonym:
             impl: Any = SynonymImpl(key, prop.name, attr)
         elif prop.is_relationship:

@@ -1,6 +1,17 @@
 """Mapping layer: registry, Mapper, properties, relationships (configuration only)."""
 
 from .cascade import CascadeOptions
+from .declarative import (
+    DeclarativeBase,
+    DeclarativeBaseNoMeta,
+    DynamicMapped,
+    Mapped,
+    MappedAsDataclass,
+    MappedColumn,
+    WriteOnlyMapped,
+    declared_attr,
+    mapped_column,
+)
 from .mapper import Mapper, class_mapper, configure_mappers
 from .properties import ColumnProperty, column_property, deferred, synonym, validates
 from .registry import clear_mappers, declarative_base, mapper, registry
@@ -10,5 +21,6 @@ __all__ = [
     "CascadeOptions", "ColumnProperty", "Mapper", "class_mapper", "clear_mappers",
     "column_property", "configure_mappers", "declarative_base", "deferred", "mapper",
     "registry", "synonym", "validates", "RelationshipProperty", "backref", "relation",
-    "relationship",
+    "relationship", "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped",
+    "MappedAsDataclass", "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",
 ]

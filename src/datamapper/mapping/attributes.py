@@ -11,7 +11,7 @@ missing (never set, expired or deferred); the instance layer supplies the
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.operators import ColumnOperators
@@ -103,3 +103,20 @@ class QueryableAttribute(ColumnOperators):
 
     # ``User.name.property``: defined last, since the name shadows the builtin
     property = builtins.property(lambda self: self.prop)  # noqa: A003
+
+
+_T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    from sqlalchemy import SQLColumnExpression
+
+    class InstrumentedAttribute(QueryableAttribute, SQLColumnExpression[_T]):
+        """``User.id`` as a type checker sees it: a SQL expression of ``_T``."""
+
+else:
+
+    class InstrumentedAttribute(QueryableAttribute, Generic[_T]):
+        """A mapped attribute on the class (``User.id``); generic in the Python type
+        of its value, so that ``User.id == 5`` is typed as a SQL boolean expression."""
+
+        __slots__ = ()

@@ -126,19 +126,31 @@ class SynonymProperty(MapperProperty):
         return self.target().column_for_attr_delegation()
 
 
-def column_property(*columns: Any, **kw: Any) -> ColumnProperty:
-    """Map an attribute to columns or a read-only SQL expression."""
-    return ColumnProperty(*columns, **kw)
+_DATACLASS_ARGS = ("init", "repr", "default", "default_factory", "compare", "kw_only", "hash")
 
 
-def deferred(*columns: Any, **kw: Any) -> ColumnProperty:
+def _with_dataclass_options(prop: Any, kw: dict[str, Any]) -> Any:
+    prop._dm_dataclass = {k: kw[k] for k in _DATACLASS_ARGS if k in kw}
+    return prop
+
+
+def column_property(*columns: Any, **kw: Any) -> Any:
+    """Map an attribute to columns or a read-only SQL expression (dataclass field
+    options such as ``init=False`` are accepted for ``MappedAsDataclass``)."""
+    rest = {k: v for k, v in kw.items() if k not in _DATACLASS_ARGS}
+    return _with_dataclass_options(ColumnProperty(*columns, **rest), kw)
+
+
+def deferred(*columns: Any, **kw: Any) -> Any:
     """A column attribute that is not loaded until first accessed."""
-    return ColumnProperty(*columns, deferred=True, **kw)
+    rest = {k: v for k, v in kw.items() if k not in _DATACLASS_ARGS}
+    return _with_dataclass_options(ColumnProperty(*columns, deferred=True, **rest), kw)
 
 
-def synonym(name: str, map_column: bool = False, descriptor: Any = None) -> SynonymProperty:
+def synonym(name: str, map_column: bool = False, descriptor: Any = None, **kw: Any) -> Any:
     """An attribute that reads and writes attribute ``name``."""
-    return SynonymProperty(name, map_column=map_column, descriptor=descriptor)
+    return _with_dataclass_options(
+        SynonymProperty(name, map_column=map_column, descriptor=descriptor), kw)
 
 
 def validates(

@@ -14,6 +14,14 @@ from typing import Any
 from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 
+from .declarative import (
+    MappedColumn,
+    apply_dataclass,
+    dataclass_options_of,
+    declared_attr,
+    has_mapped_annotations,
+    scan_class,
+)
 from .mapper import Mapper, _all_mappers, _mapper_or_none, configure_mappers
 from .properties import ColumnProperty, MapperProperty
 
@@ -51,8 +59,10 @@ class registry:  # noqa: N801 - the documented name
         metadata: MetaData | None = None,
         class_registry: dict[str, Any] | None = None,
         constructor: Any = _default_constructor,
+        type_annotation_map: dict[Any, Any] | None = None,
     ) -> None:
         self.metadata = metadata if metadata is not None else MetaData()
+        self.type_annotation_map: dict[Any, Any] = dict(type_annotation_map or {})
         self._class_registry: dict[str, Any] = (
             class_registry if class_registry is not None else {}
         )
@@ -88,14 +98,28 @@ class registry:  # noqa: N801 - the documented name
         self._register(m)
         return m
 
+    def update_type_annotation_map(self, type_annotation_map: dict[Any, Any]) -> None:
+        """Add Python type -> SQL type entries used to read ``Mapped[...]`` annotations."""
+        self.type_annotation_map.update(type_annotation_map)
+
     def map_declaratively(self, cls: type) -> Mapper:
         return _map_declarative(self, cls)
+
+    def mapped_as_dataclass(self, cls: Any = None, /, **options: Any) -> Any:
+        """Class decorator: map the class declaratively and make it a dataclass
+        (``options`` go to ``dataclasses.dataclass``: ``kw_only``, ``repr`` ...)."""
+
+        def decorate(klass: type) -> type:
+            klass._dm_dataclass_options = dict(options)  # type: ignore[attr-defined]
+            return self.mapped(klass)
+
+        return decorate(cls) if cls is not None else decorate
 
     def mapped(self, cls: type) -> type:
         """Class decorator: map a class that declares ``__tablename__`` or ``__table__``."""
         if "__init__" not in cls.__dict__ and self.constructor is not None and (
             cls.__init__ is object.__init__  # type: ignore[misc]  # comparing, not calling
-        ):
+        ) and dataclass_options_of(cls) is None:
             cls.__init__ = self.constructor  # type: ignore[misc]
         _map_declarative(self, cls)
         return cls
@@ -160,7 +184,7 @@ def _declared_attrs(cls: type) -> dict[str, Any]:
     for klass in cls.__mro__:
         if klass is object or (klass is not cls and _mapper_or_none(klass) is not None):
             continue
-        if klass is not cls and "_dm_registry" in klass.__dict__:
+        if klass is not cls and _is_base_class(klass):
             continue
         for k, v in vars(klass).items():
             if k not in out:
@@ -168,10 +192,17 @@ def _declared_attrs(cls: type) -> dict[str, Any]:
     return out
 
 
-def _map_declarative(reg: registry, cls: type) -> Mapper:
+def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     if _mapper_or_none(cls) is not None:
         raise ArgumentError(f"Class {cls.__name__} is already mapped")
+    dc_options = dataclass_options_of(cls)
+    if dc_options is not None and "__dataclass_fields__" not in cls.__dict__:
+        apply_dataclass(cls, dc_options)
+    classes = _mapping_classes(cls)
     attrs = _declared_attrs(cls)
+    for k, v in list(attrs.items()):
+        if isinstance(v, declared_attr) and k in ("__tablename__", "__table_args__"):
+            attrs[k] = v.fget(cls)
     table = cls.__dict__.get("__table__")
     tablename = attrs.get("__tablename__")
     if callable(tablename):
@@ -179,11 +210,18 @@ def _map_declarative(reg: registry, cls: type) -> Mapper:
     table_args = attrs.get("__table_args__", ())
     if callable(table_args):
         table_args = table_args()
-    mapper_args = dict(attrs.get("__mapper_args__", {}) or {})
+    annotated = has_mapped_annotations(classes) or any(
+        isinstance(v, (MappedColumn, declared_attr)) for v in attrs.values())
+    if annotated:
+        found = scan_class(reg, cls, classes, strict)
+        ordered = [(k, v) for k, (_o, v) in sorted(found.items(), key=lambda kv: kv[1][0])]
+        ordered.sort(key=lambda kv: _sort_order_of(kv[1]))
+    else:
+        ordered = sorted(attrs.items(), key=lambda kv: _order_of(kv[1]))
 
     columns: list[Column[Any]] = []
     properties: dict[str, Any] = {}
-    for key, value in sorted(attrs.items(), key=lambda kv: _order_of(kv[1])):
+    for key, value in ordered:
         if key.startswith("__") and key.endswith("__"):
             continue
         if isinstance(value, Column):
@@ -234,9 +272,18 @@ def _map_declarative(reg: registry, cls: type) -> Mapper:
             )
         table = Table(tablename, reg.metadata, *columns, *args, **kwargs)
 
+    # __mapper_args__ may be a declared_attr reading cls.__table__: evaluated last
+    cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
+    raw_mapper_args = attrs.get("__mapper_args__", {})
+    if isinstance(raw_mapper_args, declared_attr):
+        raw_mapper_args = raw_mapper_args.fget(cls)
+    elif callable(raw_mapper_args):
+        raw_mapper_args = raw_mapper_args()
+    mapper_args = dict(raw_mapper_args or {})
+
     # remove the declared Column objects: the mapper installs descriptors
     for key, value in list(cls.__dict__.items()):
-        if isinstance(value, (Column, MapperProperty)):
+        if isinstance(value, (Column, MapperProperty, MappedColumn)):
             delattr(cls, key)
 
     for k in ("version_id_col",):
@@ -258,6 +305,32 @@ def _map_declarative(reg: registry, cls: type) -> Mapper:
 
 def _order_of(value: Any) -> int:
     return int(getattr(value, "_creation_order", 0) or 0)
+
+
+def _sort_order_of(value: Any) -> int:
+    col = value.columns[0] if isinstance(value, ColumnProperty) else value
+    return int(getattr(col, "_dm_sort_order", 0) or 0)
+
+
+def _mapping_classes(cls: type) -> list[type]:
+    """``cls`` and the unmapped mixins whose class bodies it maps, nearest first."""
+    out = []
+    for klass in cls.__mro__:
+        if klass is object or (klass is not cls and _mapper_or_none(klass) is not None):
+            continue
+        if klass is not cls and _is_base_class(klass):
+            continue
+        out.append(klass)
+    return out
+
+
+_DECLARATIVE_MODULE = __name__.rsplit(".", 1)[0] + ".declarative"
+
+
+def _is_base_class(klass: type) -> bool:
+    """A declarative base or one of datamapper's own base classes: never scanned."""
+    return ("_dm_registry" in klass.__dict__ or "_dm_root" in klass.__dict__
+            or klass.__module__ == _DECLARATIVE_MODULE)
 
 
 def declarative_base(

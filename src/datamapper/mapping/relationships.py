@@ -160,6 +160,7 @@ class RelationshipProperty(MapperProperty):
         self._lazy_params: list[tuple[str, str]] = []
         self._simple_m2o = False
         self._initialized = False
+        self._dm_dataclass: dict[str, Any] = {}
 
     # -- configuration ---------------------------------------------------------
     def _name(self) -> str:
@@ -254,6 +255,12 @@ class RelationshipProperty(MapperProperty):
     def _resolve_target(self) -> Mapper:
         from .mapper import Mapper, _mapper_or_none
 
+        if self.argument is None:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: it names no target class; pass "
+                "it (relationship(\"Address\")) or annotate the attribute, e.g. "
+                "Mapped[list[\"Address\"]]"
+            )
         target = self._eval(self.argument, "target")
         if isinstance(target, Mapper):
             return target
@@ -718,9 +725,20 @@ class RelationshipProperty(MapperProperty):
         return f"RelationshipProperty({self._name() if hasattr(self, 'key') else '?'})"
 
 
-def relationship(argument: Any, secondary: Any = None, **kw: Any) -> RelationshipProperty:
-    """A mapped attribute linking to another mapped class (see API.md)."""
-    return RelationshipProperty(argument, secondary, **kw)
+def relationship(argument: Any = None, secondary: Any = None, **kw: Any) -> Any:
+    """A mapped attribute linking to another mapped class (see API.md).
+
+    In an annotated class the target and the collection class may come from the
+    annotation (``Mapped[list["Address"]]``); ``init``, ``default``,
+    ``default_factory``, ``repr``, ``compare`` and ``kw_only`` are dataclass field
+    options (used under ``MappedAsDataclass``).
+    """
+    from .declarative import dataclass_options
+
+    dc = dataclass_options(kw)
+    prop = RelationshipProperty(argument, secondary, **kw)
+    prop._dm_dataclass = dc
+    return prop
 
 
 def dynamic_loader(argument: Any, secondary: Any = None, **kw: Any) -> RelationshipProperty:
@@ -730,7 +748,7 @@ def dynamic_loader(argument: Any, secondary: Any = None, **kw: Any) -> Relations
     return RelationshipProperty(argument, secondary, **kw)
 
 
-def relation(argument: Any, secondary: Any = None, **kw: Any) -> RelationshipProperty:
+def relation(argument: Any = None, secondary: Any = None, **kw: Any) -> RelationshipProperty:
     """Legacy name of :func:`relationship` (0.3/0.4 documents)."""
     return RelationshipProperty(argument, secondary, **kw)
 

@@ -1,0 +1,860 @@
+"""Annotated declarative mapping: ``DeclarativeBase``, ``Mapped[T]``, ``mapped_column()``.
+
+The 2.x style of writing models::
+
+    class Base(DeclarativeBase):
+        pass
+
+    class User(Base):
+        __tablename__ = "users"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str]                       # NOT NULL VARCHAR, from the annotation
+        nick: Mapped[str | None]                # nullable
+        addresses: Mapped[list["Address"]] = relationship(back_populates="user")
+
+This module owns what is new in that style: the ``Mapped`` marker types, the
+``mapped_column()`` declaration, reading an annotation into a column type, a
+nullability and (for relationships) a target and a collection class, the
+declarative base classes and the dataclass integration.  The registry
+(:mod:`.registry`) calls :func:`scan_class` while it maps a declarative class
+and :func:`apply_dataclass` before that; the classic ``Column`` style goes
+through the same registry code untouched.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import datetime
+import decimal
+import enum
+import sys
+import typing
+import uuid
+from collections.abc import Callable, Collection, Iterable, MutableSequence, MutableSet, Sequence
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+
+import sqlalchemy
+from sqlalchemy import Column, Enum, MetaData, types
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql.base import SchemaEventTarget
+from sqlalchemy.sql.operators import ColumnOperators
+from sqlalchemy.sql.schema import SchemaItem
+
+if TYPE_CHECKING:
+    from .attributes import InstrumentedAttribute
+    from .mapper import Mapper
+    from .registry import registry as Registry
+
+_T = TypeVar("_T")
+
+__all__ = [
+    "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
+    "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",
+]
+
+
+# -- the annotation markers ---------------------------------------------------------
+class Mapped(Generic[_T]):
+    """Annotation of a mapped attribute: ``id: Mapped[int]``.
+
+    For a type checker, reading the attribute on the class gives a SQL expression
+    (``User.id == 5``) and on an instance the Python value (``user.id: int``).  At
+    run time the mapper replaces it with its own descriptor; ``Mapped`` itself is
+    only read from annotations.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, instance: None, owner: Any) -> InstrumentedAttribute[_T]: ...
+
+        @overload
+        def __get__(self, instance: object, owner: Any) -> _T: ...
+
+        def __get__(self, instance: object | None, owner: Any) -> InstrumentedAttribute[_T] | _T: ...
+
+        def __set__(self, instance: Any, value: _T) -> None: ...
+
+        def __delete__(self, instance: Any) -> None: ...
+
+
+class DynamicMapped(Mapped[_T]):
+    """Annotation of a ``lazy="dynamic"`` relationship: ``DynamicMapped["Address"]``."""
+
+    __slots__ = ()
+
+
+class WriteOnlyMapped(Mapped[_T]):
+    """Annotation of a ``lazy="write_only"`` relationship."""
+
+    __slots__ = ()
+
+
+_MARKERS: dict[Any, str] = {Mapped: "mapped", DynamicMapped: "dynamic", WriteOnlyMapped: "write_only"}
+
+
+# -- mapped_column() ------------------------------------------------------------------
+_DATACLASS_ARGS = ("init", "repr", "default", "default_factory", "compare", "kw_only", "hash")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+_MISSING: Any = _Missing()
+
+
+def dataclass_options(kw: dict[str, Any]) -> dict[str, Any]:
+    """Pop the dataclass field options (``init``, ``default_factory`` ...) out of ``kw``."""
+    return {k: kw.pop(k) for k in _DATACLASS_ARGS if k in kw}
+
+
+class MappedColumn(ColumnOperators, Generic[_T]):
+    """What ``mapped_column()`` returns: a Core ``Column`` still waiting for its
+    annotation (type, nullability) plus the mapping and dataclass options.
+
+    In the class body it is already a SQL expression of its column, so that
+    ``column_property(first + " " + last)`` can be written below the columns.
+    """
+
+    __hash__ = object.__hash__
+
+    def __clause_element__(self) -> Any:
+        return self.column
+
+    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+        return op(self.column, *other, **kwargs)
+
+    def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
+        return op(other, self.column, **kwargs)
+
+    def __init__(self, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+        self.dataclass = dataclass_options(kw)
+        if "default" in self.dataclass:
+            kw["default"] = self.dataclass["default"]
+        if "insert_default" in kw:
+            kw["default"] = kw.pop("insert_default")
+        self.deferred = bool(kw.pop("deferred", False))
+        self.deferred_group = kw.pop("deferred_group", None)
+        self.deferred_raiseload = kw.pop("deferred_raiseload", None)
+        self.active_history = bool(kw.pop("active_history", False))
+        self.sort_order = int(kw.pop("sort_order", 0) or 0)
+        self.use_existing_column = bool(kw.pop("use_existing_column", False))
+        self.nullable_given = "nullable" in kw
+        if kw.get("type_") is not None:
+            kw["type_"] = kw["type_"]
+        name: str | None = None
+        type_: Any = None
+        rest = list(args)
+        if rest and (isinstance(rest[0], str) or rest[0] is None):
+            name = rest.pop(0)
+        if rest and (isinstance(rest[0], types.TypeEngine)
+                     or (isinstance(rest[0], type) and issubclass(rest[0], types.TypeEngine))):
+            type_ = rest.pop(0)
+        if "type_" in kw:
+            type_ = kw.pop("type_")
+        if "name" in kw:
+            name = kw.pop("name")
+        for item in rest:
+            if not isinstance(item, SchemaItem):
+                raise ArgumentError(
+                    f"Can't use {item!r} as a positional argument of mapped_column(): give the "
+                    "column name (a string), then the type, then schema items such as "
+                    "ForeignKey(...)"
+                )
+        self.type_given = type_ is not None
+        self.has_foreign_key = any(isinstance(i, sqlalchemy.ForeignKey) for i in rest)
+        col_args: list[Any] = []
+        if name is not None:
+            col_args.append(name)
+        if type_ is not None:
+            col_args.append(type_)
+        # the Column is made now so that it takes its place in Core's creation order
+        self.column: Column[Any] = Column(*col_args, *rest, **kw)
+        self.foreign_keys = self.column.foreign_keys
+
+    def _copy(self) -> MappedColumn[Any]:
+        new = MappedColumn.__new__(MappedColumn)
+        new.__dict__.update(self.__dict__)
+        new.column = self.column._copy()
+        return new
+
+    def __repr__(self) -> str:
+        return f"mapped_column({self.column.name or ''!s})"
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, instance: None, owner: Any) -> InstrumentedAttribute[_T]: ...
+
+        @overload
+        def __get__(self, instance: object, owner: Any) -> _T: ...
+
+        def __get__(self, instance: object | None, owner: Any) -> InstrumentedAttribute[_T] | _T: ...
+
+        def __set__(self, instance: Any, value: _T) -> None: ...
+
+
+def mapped_column(*args: Any, **kw: Any) -> Any:
+    """A column of a declarative class, typed from the attribute's ``Mapped[...]`` annotation.
+
+    Takes what ``Column`` takes (an optional name, an optional type, schema items such
+    as ``ForeignKey``; ``primary_key``, ``nullable``, ``server_default`` ...), plus
+    ``insert_default``, ``deferred``, ``deferred_group``, ``active_history``,
+    ``sort_order`` and the dataclass field options ``init``, ``repr``, ``default``,
+    ``default_factory``, ``compare``, ``kw_only`` (used under ``MappedAsDataclass``).
+    With no type given the annotation decides it (``Mapped[int]`` is ``Integer``)
+    and, unless ``nullable`` is given, whether NULL is allowed (``Mapped[int | None]``).
+    """
+    return MappedColumn(args, kw)
+
+
+# -- declared_attr ----------------------------------------------------------------------
+class declared_attr(Generic[_T]):  # noqa: N801 - the documented name
+    """A mixin attribute computed per mapped class: ``@declared_attr def x(cls): ...``.
+
+    The function runs once for each class being mapped, with that class, so that a
+    mixin can give every class its own Column, relationship or ``__tablename__``.
+    ``declared_attr.directive`` marks the same for ``__tablename__``/``__table_args__``/
+    ``__mapper_args__`` (typing only).
+    """
+
+    def __init__(self, fget: Callable[..., Any], cascading: bool = False) -> None:
+        self.fget = fget
+        self.cascading = cascading
+        self.__doc__ = fget.__doc__
+        self.__name__ = getattr(fget, "__name__", "declared_attr")
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        return self.fget(owner)
+
+    @classmethod
+    def directive(cls, fget: Callable[..., Any]) -> Any:
+        return cls(fget)
+
+    @classmethod
+    def _cascading(cls, fget: Callable[..., Any]) -> Any:
+        return cls(fget, cascading=True)
+
+    cascading_attr = _cascading
+
+
+# -- reading annotations ------------------------------------------------------------------
+class _Name:
+    """A name an annotation string uses before it is defined (``Mapped["Address"]``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, *a: Any, **k: Any) -> Any:  # typing's checks accept callables
+        raise TypeError(self.name)
+
+    def __or__(self, other: Any) -> Any:
+        if other is None or other is type(None):
+            return typing.Optional[self]  # noqa: UP045 - a typing object built at run time
+        return typing.Union[self, other]  # noqa: UP007 - a typing object built at run time
+
+    def __ror__(self, other: Any) -> Any:
+        return self.__or__(other)
+
+    def __getitem__(self, item: Any) -> Any:
+        return _Name(self.name)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class _Names(dict[str, Any]):
+    def __init__(self, module_globals: dict[str, Any]) -> None:
+        super().__init__()
+        self.g = module_globals
+
+    def __missing__(self, key: str) -> Any:
+        if key in self.g:
+            return self.g[key]
+        if hasattr(builtins, key):
+            return getattr(builtins, key)
+        return _Name(key)
+
+
+def _evaluate(annotation: Any, klass: type, module_name: str | None = None) -> Any:
+    """The annotation as an object; names not defined yet become placeholders.
+
+    Strings are evaluated in the module that wrote them (``module_name``, default
+    the class's), with the classes nested in the class body also visible.
+    """
+    if isinstance(annotation, typing.ForwardRef):
+        annotation = annotation.__forward_arg__
+    if not isinstance(annotation, str):
+        return annotation
+    module = sys.modules.get(module_name or klass.__module__)
+    module_globals = dict(vars(module)) if module is not None else {}
+    names = _Names(module_globals)
+    if module_name is None:
+        for k, v in vars(klass).items():  # names of the class body (nested enums, aliases)
+            if isinstance(v, type):
+                names[k] = v
+    try:
+        return eval(annotation, module_globals, names)  # noqa: S307 - an annotation of user code
+    except Exception as err:
+        raise ArgumentError(
+            f"Can't read the annotation {annotation!r} of class {klass.__name__}: {err}; "
+            "write it as Mapped[<type>] with names importable from the module"
+        ) from None
+
+
+def _marker_of(ann: Any) -> tuple[str | None, Any]:
+    """(``"mapped"``/``"dynamic"``/``"write_only"`` or None, the inner type)."""
+    origin = typing.get_origin(ann)
+    if origin in _MARKERS:
+        args = typing.get_args(ann)
+        return _MARKERS[origin], (args[0] if args else _MISSING)
+    if ann in _MARKERS:
+        return _MARKERS[ann], _MISSING
+    if isinstance(ann, type) and issubclass(ann, Mapped):
+        return "mapped", _MISSING
+    return None, ann
+
+
+def _strip_optional(tp: Any) -> tuple[Any, bool]:
+    """``X | None`` -> (X, True); other unions are kept whole."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or (sys.version_info >= (3, 10) and origin is _UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None) and a is not None]
+        nullable = len(args) != len(typing.get_args(tp))
+        if len(args) == 1:
+            return args[0], nullable
+        return typing.Union[tuple(args)], nullable  # noqa: UP007 - built at run time
+    if tp is None or tp is type(None):
+        return type(None), True
+    return tp, False
+
+
+_UnionType: Any = type(int | None)
+
+
+def _annotated_parts(tp: Any) -> tuple[Any, tuple[Any, ...]]:
+    if typing.get_origin(tp) is typing.Annotated:
+        return typing.get_args(tp)[0], tuple(tp.__metadata__)
+    return tp, ()
+
+
+def default_type_map() -> dict[Any, Any]:
+    float_type: Any = getattr(types, "Double", types.Float)
+    if sqlalchemy.__version__.startswith("2.0"):
+        float_type = types.Float
+    return {
+        int: types.Integer(),
+        float: float_type(),
+        bool: types.Boolean(),
+        str: types.String(),
+        bytes: types.LargeBinary(),
+        datetime.datetime: types.DateTime(),
+        datetime.date: types.Date(),
+        datetime.time: types.Time(),
+        datetime.timedelta: types.Interval(),
+        decimal.Decimal: types.Numeric(),
+        uuid.UUID: types.Uuid(),
+        enum.Enum: Enum(enum.Enum),
+        typing.Literal: Enum(enum.Enum, native_enum=False),
+    }
+
+
+def _lookup(type_map: dict[Any, Any], tp: Any) -> Any:
+    try:
+        if tp in type_map:
+            return type_map[tp]
+    except TypeError:  # unhashable annotation
+        return None
+    if isinstance(tp, type):
+        for klass in tp.__mro__[1:]:
+            if klass in type_map:
+                return type_map[klass]
+    return None
+
+
+def _as_type(found: Any, tp: Any) -> Any:
+    if isinstance(found, type) and issubclass(found, types.TypeEngine):
+        found = found()
+    if isinstance(found, Enum):
+        opts = {"native_enum": found.native_enum, "create_constraint": found.create_constraint}
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            if found.enum_class is tp:
+                return found
+            return Enum(tp, **opts)
+        if typing.get_origin(tp) is typing.Literal:
+            values = [str(v) for v in typing.get_args(tp)]
+            if found.enum_class is not enum.Enum:
+                return found
+            return Enum(*values, native_enum=False, create_constraint=found.create_constraint,
+                        length=max((len(v) for v in values), default=1))
+    return found
+
+
+def sql_type_for(tp: Any, type_map: dict[Any, Any]) -> Any:
+    """The SQL type for Python type ``tp`` (already without ``None``), or None."""
+    for candidate in (tp, _annotated_parts(tp)[0]):
+        for mapping in (type_map, _DEFAULT_MAP):
+            found = _lookup(mapping, candidate)
+            if found is not None:
+                return _as_type(found, candidate)
+        if typing.get_origin(candidate) is typing.Literal:
+            for mapping in (type_map, _DEFAULT_MAP):
+                if typing.Literal in mapping:
+                    return _as_type(mapping[typing.Literal], candidate)
+    return None
+
+
+_DEFAULT_MAP = default_type_map()
+
+_COLLECTIONS: dict[Any, Any] = {
+    list: list, set: set, frozenset: set, typing.List: list, typing.Set: set,  # noqa: UP006
+    typing.FrozenSet: set, Sequence: list, MutableSequence: list, Collection: list,  # noqa: UP006
+    Iterable: list, AbstractSet: set, MutableSet: set,
+}
+
+
+def _target_name(tp: Any) -> Any:
+    if isinstance(tp, _Name):
+        return tp.name
+    if isinstance(tp, typing.ForwardRef):
+        return tp.__forward_arg__
+    return tp
+
+
+def _relationship_shape(tp: Any) -> tuple[Any, Any, bool | None]:
+    """(target, collection class or None, uselist) read from a relationship annotation."""
+    tp, _nullable = _strip_optional(tp)
+    if isinstance(tp, str):
+        tp = tp.strip()
+        for prefix, cc in (("list[", list), ("List[", list), ("set[", set), ("Set[", set)):
+            if tp.startswith(prefix) and tp.endswith("]"):
+                return tp[len(prefix):-1].strip().strip("'\""), cc, True
+        return tp.strip("'\""), None, False
+    origin = typing.get_origin(tp)
+    if origin is not None and origin in _COLLECTIONS:
+        args = typing.get_args(tp)
+        target = _target_name(args[0]) if args else None
+        if isinstance(target, str):
+            target = target.strip("'\"")
+        return target, _COLLECTIONS[origin], True
+    if origin is not None and isinstance(origin, type) and issubclass(origin, (list, set)):
+        args = typing.get_args(tp)
+        return (_target_name(args[0]) if args else None), origin, True
+    if origin is dict or tp is dict:
+        return _MISSING, dict, True
+    return _target_name(tp), None, False
+
+
+# -- scanning a declarative class ---------------------------------------------------------
+def definition_order(klass: type) -> list[str]:
+    """Names of a class body in the order they were written, annotated or assigned."""
+    anns = list(klass.__dict__.get("__annotations__", {}))
+    ann_set = set(anns)
+    out: list[str] = []
+    seen: set[str] = set()
+    i = 0
+    for name in klass.__dict__:
+        if name in ann_set:
+            while i < len(anns):
+                a = anns[i]
+                i += 1
+                if a not in seen:
+                    seen.add(a)
+                    out.append(a)
+                if a == name:
+                    break
+        elif name not in seen:
+            seen.add(name)
+            out.append(name)
+    for a in anns[i:]:
+        if a not in seen:
+            seen.add(a)
+            out.append(a)
+    return out
+
+
+def has_mapped_annotations(classes: list[type]) -> bool:
+    for klass in classes:
+        for ann in klass.__dict__.get("__annotations__", {}).values():
+            if isinstance(ann, str):
+                if ann.lstrip().startswith(("Mapped", "DynamicMapped", "WriteOnlyMapped")) \
+                        or ".Mapped[" in ann:
+                    return True
+            elif _marker_of(ann)[0] is not None:
+                return True
+    return False
+
+
+def _is_classvar(ann: Any) -> bool:
+    if isinstance(ann, str):
+        return ann.lstrip().startswith(("ClassVar", "typing.ClassVar"))
+    return ann is ClassVar or typing.get_origin(ann) is ClassVar
+
+
+def scan_class(
+    reg: Registry,
+    cls: type,
+    classes: list[type],
+    strict: bool,
+) -> dict[str, tuple[tuple[int, int], Any]]:
+    """Turn the annotations and ``mapped_column()`` values of ``cls`` and its unmapped
+    mixins into Columns and mapper properties.
+
+    ``classes`` are ``cls`` and the mixins to read, nearest first.  Returns
+    ``{attribute name: (sort key, Column or MapperProperty)}``; the registry
+    builds the Table and the Mapper from it.
+    """
+    from .properties import ColumnProperty, MapperProperty
+    from .relationships import RelationshipProperty
+
+    type_map: dict[Any, Any] = getattr(reg, "type_annotation_map", None) or {}
+    allow_unmapped = bool(getattr(cls, "__allow_unmapped__", False))
+    out: dict[str, tuple[tuple[int, int], Any]] = {}
+    for rank, klass in enumerate(classes):
+        annotations = klass.__dict__.get("__annotations__", {})
+        for pos, key in enumerate(definition_order(klass)):
+            if key in out or (key.startswith("__") and key.endswith("__")):
+                continue
+            raw_ann = annotations.get(key, _MISSING)
+            value = klass.__dict__.get(key, _MISSING)
+            ann_module: str | None = None
+            if isinstance(value, declared_attr):
+                if raw_ann is _MISSING:
+                    raw_ann = getattr(value.fget, "__annotations__", {}).get("return", _MISSING)
+                    ann_module = getattr(value.fget, "__module__", None)
+                value = value.fget(cls)
+            if raw_ann is not _MISSING and _is_classvar(raw_ann):
+                continue
+            is_ours = isinstance(value, (MappedColumn, MapperProperty, Column))
+            if raw_ann is _MISSING and not is_ours:
+                continue
+            ann = _evaluate(raw_ann, klass, ann_module) if raw_ann is not _MISSING else _MISSING
+            marker, inner = _marker_of(ann) if ann is not _MISSING else (None, _MISSING)
+            where = f"{cls.__name__}.{key}"
+            if marker is None and ann is not _MISSING and isinstance(
+                    value, (MappedColumn, RelationshipProperty)) and strict and not allow_unmapped:
+                raise ArgumentError(
+                    f"Can't map {where}: its annotation {raw_ann!r} is not Mapped[...]; write "
+                    f"'{key}: Mapped[...]' (e.g. Mapped[int] or Mapped[list[\"Other\"]]), or set "
+                    "__allow_unmapped__ = True on the class to keep plain annotations"
+                )
+            if marker is None and value is _MISSING:
+                continue  # a plain annotation: not mapped
+            sort_key = (rank, pos)
+            if value is _MISSING or isinstance(value, MappedColumn):
+                mc = value if isinstance(value, MappedColumn) else MappedColumn((), {})
+                if rank > 0 or getattr(mc.column, "table", None) is not None:
+                    mc = mc._copy()  # a mixin's column: each class gets its own
+                out[key] = (sort_key, _column_from(mc, key, inner, type_map, where, klass))
+            elif isinstance(value, RelationshipProperty):
+                if marker is not None:
+                    _apply_relationship_annotation(value, marker, inner, where)
+                out[key] = (sort_key, value)
+            elif isinstance(value, ColumnProperty):
+                out[key] = (sort_key, value)
+            else:
+                out[key] = (sort_key, value)
+    return out
+
+
+def _column_from(
+    mc: MappedColumn[Any], key: str, inner: Any, type_map: dict[Any, Any], where: str,
+    klass: type,
+) -> Any:
+    from .properties import ColumnProperty
+
+    col = mc.column
+    nullable: bool | None = None
+    if inner is not _MISSING:
+        inner_tp, nullable = _strip_optional(inner)
+        base, metadata = _annotated_parts(inner_tp)
+        for item in metadata:  # Annotated[int, mapped_column(...)]: a reusable declaration
+            if isinstance(item, MappedColumn):
+                mc = _merge(item, mc)
+                col = mc.column
+        if not mc.type_given and not (isinstance(base, _Name) and mc.has_foreign_key):
+            sql_type = sql_type_for(inner_tp, type_map)
+            if sql_type is None and base is not inner_tp:
+                sql_type = sql_type_for(base, type_map)
+            if sql_type is None:
+                if mc.has_foreign_key:
+                    sql_type = None  # Core takes the referenced column's type
+                elif isinstance(base, (_Name, str)) or _looks_mapped(base):
+                    raise ArgumentError(
+                        f"Can't map {where}: its annotation names {base!r}, which has no SQL "
+                        f"type; if it is a related class, declare it with relationship(), e.g. "
+                        f"'{key}: Mapped[\"{base!s}\"] = relationship()'"
+                    )
+                else:
+                    raise ArgumentError(
+                        f"Can't map {where}: no SQL type is known for the annotation "
+                        f"{inner!r}; give the type as mapped_column(SomeType(...)) or add "
+                        f"{base!r} to the base's type_annotation_map"
+                    )
+            if sql_type is not None:
+                _set_column_type(col, sql_type)
+    elif not mc.type_given and not mc.has_foreign_key:
+        raise ArgumentError(
+            f"Can't map {where}: mapped_column() was given no type and the attribute has no "
+            f"Mapped[...] annotation; write '{key}: Mapped[int] = mapped_column(...)' or pass "
+            "the type, e.g. mapped_column(Integer)"
+        )
+    if not mc.nullable_given and nullable is not None and not col.primary_key:
+        col.nullable = nullable
+    if getattr(col, "name", None) is None:
+        col.name = key
+        col.key = key
+    col._dm_sort_order = mc.sort_order  # type: ignore[attr-defined]  # read back by the registry
+    if mc.deferred or mc.active_history or mc.deferred_group is not None \
+            or mc.deferred_raiseload:
+        prop = ColumnProperty(col, deferred=mc.deferred or mc.deferred_group is not None,
+                              group=mc.deferred_group, active_history=mc.active_history)
+        prop._dm_dataclass = mc.dataclass  # type: ignore[attr-defined]
+        return prop
+    return col
+
+
+def _set_column_type(col: Any, sql_type: Any) -> None:
+    """Give a Column made without a type its type, with the type's schema events
+    (an ``Enum`` must be created with the table) wired as a constructor would."""
+    setter = getattr(col, "_set_type", None)  # Core's own hook (SQLAlchemy 2.0 and 2.1)
+    if setter is not None and getattr(col.type, "_isnull", False):
+        setter(sql_type)
+        return
+    col.type = sql_type
+    if isinstance(sql_type, SchemaEventTarget):
+        sql_type._set_parent_with_dispatch(col)
+
+
+def _merge(template: MappedColumn[Any], mc: MappedColumn[Any]) -> MappedColumn[Any]:
+    """A column from an ``Annotated[..., mapped_column(...)]`` template plus the local one."""
+    new = template._copy()
+    local = mc.column
+    if mc.type_given:
+        _set_column_type(new.column, local.type)
+        new.type_given = True
+    for fk in list(local.foreign_keys):
+        new.column.append_foreign_key(fk._copy())
+        new.has_foreign_key = True
+    if local.primary_key:
+        new.column.primary_key = True
+    if mc.nullable_given:
+        new.column.nullable = local.nullable
+        new.nullable_given = True
+    for attr in ("default", "server_default", "onupdate", "server_onupdate", "index", "unique",
+                 "comment", "doc"):
+        v = getattr(local, attr, None)
+        if v is not None and v is not False:
+            setattr(new.column, attr, v)
+    if local.name is not None:
+        new.column.name = local.name
+        new.column.key = local.key
+    for k in ("deferred", "deferred_group", "active_history", "sort_order"):
+        if getattr(mc, k):
+            setattr(new, k, getattr(mc, k))
+    new.dataclass = {**new.dataclass, **mc.dataclass}
+    return new
+
+
+def _looks_mapped(tp: Any) -> bool:
+    return isinstance(tp, type) and ("_dm_mapper" in tp.__dict__ or hasattr(tp, "__tablename__"))
+
+
+def _apply_relationship_annotation(prop: Any, marker: str, inner: Any, where: str) -> None:
+    if marker == "write_only" and prop.lazy != "write_only":
+        prop.lazy = "write_only"
+    if marker == "dynamic":
+        prop.lazy = "dynamic"
+    if inner is _MISSING:
+        return
+    target, collection, uselist = _relationship_shape(inner)
+    if marker in ("dynamic", "write_only"):
+        target = _target_name(_strip_optional(inner)[0]) if collection is None else target
+        collection, uselist = None, True
+    if collection is dict:
+        raise ArgumentError(
+            f"Can't map {where}: dictionary collections are not supported yet; use "
+            "Mapped[list[...]] or Mapped[set[...]]"
+        )
+    if prop.argument is None:
+        if target is None or target is _MISSING:
+            raise ArgumentError(
+                f"Can't map {where}: relationship() was given no target and the annotation "
+                "names none; write Mapped[\"Other\"] or Mapped[list[\"Other\"]]"
+            )
+        prop.argument = target
+    if collection is not None and prop._collection_class_arg is None and marker == "mapped":
+        prop._collection_class_arg = collection
+    if prop._uselist_arg is None and uselist is not None and marker == "mapped":
+        prop._uselist_arg = uselist
+
+
+# -- dataclasses ----------------------------------------------------------------------------
+_DATACLASS_CLASS_OPTIONS = ("init", "repr", "eq", "order", "unsafe_hash", "match_args",
+                            "kw_only", "dataclass_callable")
+
+
+def apply_dataclass(cls: type, options: dict[str, Any]) -> None:
+    """Make ``cls`` a dataclass whose fields are its mapped attributes.
+
+    Runs before the class is mapped: each ``Mapped[...]`` attribute of the class body
+    becomes a field (``init``/``default``/``default_factory``/``repr``/``compare``/
+    ``kw_only`` from ``mapped_column()``, ``relationship()`` or ``column_property()``);
+    then the class body's mapping values are put back for the declarative scan.
+    """
+    from .properties import MapperProperty
+
+    annotations = cls.__dict__.get("__annotations__", {})
+    saved: dict[str, Any] = {}
+    for key, raw in list(annotations.items()):
+        if _is_classvar(raw):
+            continue
+        value = cls.__dict__.get(key, _MISSING)
+        if isinstance(value, declared_attr):
+            continue
+        if isinstance(value, MappedColumn):
+            opts = dict(value.dataclass)
+        elif isinstance(value, MapperProperty):
+            opts = dict(getattr(value, "_dm_dataclass", {}) or {})
+        elif value is _MISSING:
+            opts = {}
+        else:
+            continue  # a plain default: the dataclasses module handles it
+        if value is not _MISSING:
+            saved[key] = value
+        if not opts and value is _MISSING:
+            continue
+        if "hash" in opts and sys.version_info < (3, 12):
+            opts["hash"] = opts.pop("hash")
+        setattr(cls, key, dataclasses.field(**opts))
+    kwargs = {k: v for k, v in options.items() if k != "dataclass_callable"}
+    maker = options.get("dataclass_callable") or dataclasses.dataclass
+    try:
+        maker(cls, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise ArgumentError(
+            f"Can't make {cls.__name__} a dataclass: {err}; give the attributes without a "
+            "default init=False, a default, or kw_only=True"
+        ) from err
+    finally:
+        for key, value in saved.items():
+            type.__setattr__(cls, key, value)
+
+
+def dataclass_options_of(cls: type) -> dict[str, Any] | None:
+    for klass in cls.__mro__:
+        opts = klass.__dict__.get("_dm_dataclass_options")
+        if opts is not None:
+            return dict(opts)
+    return None
+
+
+class MappedAsDataclass:
+    """Mixin: declarative classes below it are also dataclasses.
+
+    ``class Base(MappedAsDataclass, DeclarativeBase)``; class keywords such as
+    ``kw_only=True`` or ``repr=False`` go to ``dataclasses.dataclass``.
+    """
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        options = {k: kw.pop(k) for k in _DATACLASS_CLASS_OPTIONS if k in kw}
+        inherited = dataclass_options_of(cls) or {}
+        cls._dm_dataclass_options = {**inherited, **options}  # type: ignore[attr-defined]
+        super().__init_subclass__(**kw)
+
+
+# -- declarative bases ----------------------------------------------------------------------
+def _setup_base(cls: type) -> None:
+    from .registry import registry as registry_cls
+
+    reg = cls.__dict__.get("registry")
+    metadata = cls.__dict__.get("metadata")
+    tmap = cls.__dict__.get("type_annotation_map")
+    if reg is not None and not isinstance(reg, registry_cls):
+        raise ArgumentError(
+            f"Can't use {cls.__name__}.registry = {reg!r}: it must be a datamapper registry()"
+        )
+    if reg is None:
+        reg = registry_cls(metadata=metadata, type_annotation_map=tmap)
+    else:
+        if metadata is not None and metadata is not reg.metadata:
+            raise ArgumentError(
+                f"Can't set both registry and metadata on {cls.__name__}: the registry has its "
+                "own MetaData; pass it as registry(metadata=...)"
+            )
+        if tmap:
+            reg.update_type_annotation_map(tmap)
+    type.__setattr__(cls, "registry", reg)
+    type.__setattr__(cls, "metadata", reg.metadata)
+    type.__setattr__(cls, "_dm_registry", reg)
+    if "__init__" not in cls.__dict__ and reg.constructor is not None:
+        type.__setattr__(cls, "__init__", reg.constructor)
+
+
+def _declarative_subclass(cls: type) -> None:
+    from .registry import _map_declarative, _needs_mapping
+
+    if cls.__dict__.get("__abstract__", False):
+        return
+    reg = cls._dm_registry  # type: ignore[attr-defined]
+    if _needs_mapping(cls):
+        _map_declarative(reg, cls, strict=True)
+    elif "_dm_mapper" not in cls.__dict__ and _unmapped_ancestors_only(cls):
+        raise ArgumentError(
+            f"Can't map class {cls.__name__}: it has no __tablename__ or __table__; give one, "
+            "or set __abstract__ = True to make it a base for other classes"
+        )
+
+
+def _unmapped_ancestors_only(cls: type) -> bool:
+    from .mapper import _mapper_or_none
+
+    return all(_mapper_or_none(k) is None for k in cls.__mro__[1:])
+
+
+class _DeclarativeCommon:
+    # for type checkers: what every declarative class carries
+    if TYPE_CHECKING:
+        registry: ClassVar[Registry]
+        metadata: ClassVar[MetaData]
+        __mapper__: ClassVar[Mapper]
+        __table__: ClassVar[sqlalchemy.Table]
+        __tablename__: Any
+        __mapper_args__: Any
+        __table_args__: Any
+        type_annotation_map: ClassVar[dict[Any, Any]]
+
+        def __init__(self, **kw: Any) -> None: ...
+
+
+class DeclarativeBase(_DeclarativeCommon):
+    """Base of the user's declarative base: ``class Base(DeclarativeBase): pass``.
+
+    The direct subclass becomes the base of a new registry (its ``metadata``,
+    ``registry`` and ``type_annotation_map`` class attributes are used when given);
+    every class below it that names ``__tablename__`` or ``__table__`` is mapped when
+    it is defined.  ``__abstract__ = True`` keeps a class unmapped.
+    """
+
+    _dm_root: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if cls.__dict__.get("_dm_root"):
+            return
+        if any(b.__dict__.get("_dm_root") for b in cls.__bases__):
+            _setup_base(cls)
+        else:
+            _declarative_subclass(cls)
+
+
+class DeclarativeBaseNoMeta(DeclarativeBase):
+    """Same as :class:`DeclarativeBase` (no metaclass is used by either here)."""
+
+    _dm_root: ClassVar[bool] = True
