@@ -67,7 +67,9 @@ class RowLayout:
 
     @property
     def single_entity(self) -> bool:
-        return len(self.parts) == 1
+        """One mapped class selected: results are its objects; anything else (one column
+        included) gives rows."""
+        return len(self.parts) == 1 and self.parts[0][0] == "entity"
 
     @property
     def primary_mapper(self) -> Mapper | None:

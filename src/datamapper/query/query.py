@@ -438,8 +438,8 @@ class Query:
             ret = self.one()
         except NoResultFound:
             return None
-        if isinstance(ret, tuple):
-            return ret[0]
+        if not self._layout.single_entity:
+            return ret[0]  # a row: its first column
         return ret
 
     def get(self, ident: Any) -> Any:

@@ -540,7 +540,8 @@ class Session(LegacySessionMethods):
             kind, p = parts[0]
             if kind == "entity":
                 return instances(self, p, rows, populate_existing, token)
-            return [r[p] for r in rows]
+            make1 = result_tuple(layout.names)  # one column: rows too, not bare values
+            return [make1((r[p],)) for r in rows]
         columns = []
         for kind, p in parts:
             if kind == "entity":
