@@ -42,7 +42,13 @@ ACTIVE, PREPARED, COMMITTED, DEACTIVE, CLOSED = (
 
 
 class _ConnEntry:
-    __slots__ = ("bind", "conn", "trans", "close_conn", "external")
+    """One connection of a transaction level.  ``ended`` turns true once a COMMIT
+    or ROLLBACK of ours has reached the database on it; a root connection whose
+    transaction is over without that (a failed COMMIT, an exception from a Core
+    ``commit``/``rollback`` listener) gets a ROLLBACK sent straight to its DBAPI
+    connection before it is given back (see :func:`_rollback_dbapi`)."""
+
+    __slots__ = ("bind", "conn", "trans", "close_conn", "external", "ended")
 
     def __init__(self, conn: Connection, trans: Any, close_conn: bool, external: bool,
                  bind: Any = None) -> None:
@@ -51,6 +57,7 @@ class _ConnEntry:
         self.trans = trans
         self.close_conn = close_conn
         self.external = external
+        self.ended = False
 
 
 class SessionTransaction:
@@ -72,6 +79,7 @@ class SessionTransaction:
         self._connections: dict[Any, _ConnEntry] = {}
         self._rollback_exception: BaseException | None = None
         self._failed_root = False
+        self._savepoint_failed = False
         if parent is not None and parent._state is not ACTIVE:
             parent._assert_active()
         if parent is None or nested:
@@ -286,8 +294,15 @@ class SessionTransaction:
         if self._is_real:
             self._commit_connections()
             self._state = COMMITTED
-            self.session._fire("after_commit", self.session)
-            self._remove_snapshot()
+            try:
+                self.session._fire("after_commit", self.session)
+            finally:
+                # the database has committed: a failing after_commit handler must
+                # not leave the session holding the snapshot (a later rollback()
+                # would expunge committed objects) or the connections
+                self._remove_snapshot()
+                self.close()
+            return self._parent
         self.close()
         return self._parent
 
@@ -296,28 +311,50 @@ class SessionTransaction:
         for i, entry in enumerate(entries):
             try:
                 entry.trans.commit()
-            except DBAPIError as e:
+            except BaseException as e:
                 if self._parent is not None:
-                    raise  # a RELEASE SAVEPOINT failed: the caller rolls back
-                self._state = DEACTIVE
-                self._failed_root = True
-                self._rollback_exception = e
-                lost = bool(e.connection_invalidated)
-                self._release_connections()
-                if lost or i:
-                    done = (f"{i} of its {len(entries)} connections committed before this one"
-                            if i else "no other connection of it had committed")
-                    what = ("The connection was lost while COMMIT was in flight: the "
-                            "database may or may not have committed this transaction"
-                            if lost else "COMMIT failed on one of several databases")
-                    unknown = CommitOutcomeUnknownError(
-                        f"{what} ({done}); the outcome is unknown. datamapper will not "
-                        "retry the COMMIT or replay the flush; check the data, then call "
-                        f"session.rollback() to go on. Original error: {e.orig}",
-                        e.orig)
-                    self._rollback_exception = unknown
-                    raise unknown from e
-                raise
+                    # RELEASE SAVEPOINT did not happen: Core has given up on the
+                    # savepoint, so its work can no longer be rolled back apart from
+                    # the rest; the whole transaction fails
+                    root = self._root()
+                    if not root._failed_root:
+                        root._fail(e)
+                    raise
+                self._commit_failed(e, i, len(entries))
+            entry.ended = True
+
+    def _commit_failed(self, e: BaseException, i: int, n: int) -> None:
+        """COMMIT of connection ``i`` of ``n`` raised: mark this root failed, roll back
+        on the database what the COMMIT left open (the connection may well be alive,
+        e.g. SQLite's "database is locked", or a Core ``commit`` listener raised before
+        COMMIT was sent), give the connections back, and raise."""
+        prepared = self._state is PREPARED
+        lost = isinstance(e, DBAPIError) and bool(e.connection_invalidated)
+        self._state = DEACTIVE
+        self._failed_root = True
+        self._rollback_exception = e
+        if prepared and i == 0 and not lost:
+            # two-phase, nothing committed yet and the first COMMIT PREPARED known
+            # to have failed: abort everywhere, leaving no prepared transaction
+            for entry in self._unique_entries():
+                if not entry.external:
+                    _rollback_prepared(entry)
+        self._release_connections()
+        if isinstance(e, Exception) and (lost or i):
+            orig = e.orig if isinstance(e, DBAPIError) else e
+            done = (f"{i} of its {n} connections committed before this one"
+                    if i else "no other connection of it had committed")
+            what = ("The connection was lost while COMMIT was in flight: the "
+                    "database may or may not have committed this transaction"
+                    if lost else "COMMIT failed on one of several databases")
+            unknown = CommitOutcomeUnknownError(
+                f"{what} ({done}); the outcome is unknown. datamapper will not "
+                "retry the COMMIT or replay the flush; check the data, then call "
+                f"session.rollback() to go on. Original error: {orig}",
+                orig)
+            self._rollback_exception = unknown
+            raise unknown from e
+        raise e
 
     def _unique_entries(self) -> list[_ConnEntry]:
         seen: list[_ConnEntry] = []
@@ -349,15 +386,17 @@ class SessionTransaction:
                 tx._state = DEACTIVE
             try:
                 boundary._rollback_impl()
-            except DBAPIError as e:
-                if boundary.nested:
-                    # ROLLBACK TO SAVEPOINT failed: the server ended the whole
-                    # transaction (MariaDB after a deadlock) or lost the connection
+            except BaseException as e:
+                if boundary.nested and boundary._savepoint_failed:
+                    # ROLLBACK TO SAVEPOINT did not happen: the server ended the whole
+                    # transaction (MariaDB after a deadlock), the connection is lost,
+                    # or a Core listener raised; the savepoint's work can't be undone
+                    # apart from the rest, so the whole transaction fails
                     killer = killer or _capture_exception or e
+                    if not isinstance(e, DBAPIError):
+                        rollback_err = e
                 else:
                     rollback_err = e
-            except BaseException as e:
-                rollback_err = e
         root = self._root()
         if killer is not None and not root._failed_root:
             root._fail(killer)
@@ -420,22 +459,27 @@ class SessionTransaction:
 
     def _rollback_impl(self) -> None:
         """Roll back every connection of this level; one that fails does not stop
-        the others (a connection of ours whose rollback failed is discarded, not
-        returned to the pool); the first error is raised at the end."""
+        the others (on a root connection whose ROLLBACK failed, ROLLBACK goes
+        straight to the DBAPI connection, and a connection of ours where that fails
+        too is discarded, not returned to the pool); the first error is raised at
+        the end.  ``_savepoint_failed`` tells whether a ROLLBACK TO SAVEPOINT of a
+        nested level did not happen."""
         first: BaseException | None = None
+        self._savepoint_failed = False
         try:
             for entry in self._unique_entries():
                 if entry.trans is None or not entry.trans.is_active:
                     continue
                 try:
                     entry.trans.rollback()
+                    entry.ended = True
                 except BaseException as e:
                     first = first or e
-                    if self._parent is None and entry.close_conn:
-                        try:
-                            entry.conn.invalidate()
-                        except BaseException:
-                            pass
+                    if self._parent is None:
+                        if not entry.external:
+                            _rollback_dbapi(entry)
+                    else:
+                        self._savepoint_failed = True
         finally:
             if self._is_real:
                 self.session._fire("after_rollback", self.session)
@@ -493,15 +537,16 @@ class SessionTransaction:
         connections back (a Connection the Session was bound to stays open)."""
         entries = self._unique_entries()
         self._connections = {}
+        interrupt: BaseException | None = None
         for entry in reversed(entries):
             try:
                 if invalidate and entry.close_conn:
                     entry.conn.invalidate()
+                if not entry.external:
+                    _end_transaction(entry)
                 if entry.close_conn:
                     entry.conn.close()
-                elif not entry.external and entry.trans is not None and entry.trans.is_active:
-                    entry.trans.close()
-            except BaseException:
+            except BaseException as e:
                 # never keep a connection out of the pool because its rollback failed
                 if entry.close_conn:
                     try:
@@ -509,6 +554,10 @@ class SessionTransaction:
                         entry.conn.close()
                     except BaseException:
                         pass
+                if not isinstance(e, Exception):
+                    interrupt = interrupt or e  # KeyboardInterrupt: once all are released
+        if interrupt is not None:
+            raise interrupt
 
     def close(self, invalidate: bool = False) -> None:
         session = self.session
@@ -523,12 +572,15 @@ class SessionTransaction:
                     if entry.trans is not None and entry.trans.is_active:
                         try:
                             entry.trans.rollback()
-                        except DBAPIError as e:
+                        except BaseException as e:
+                            # the savepoint's work stays in the database transaction
                             failed = failed or e
                 if failed is not None:
                     root = self._root()
                     if not root._failed_root and root._state is not CLOSED:
                         root._fail(failed)
+                    if not isinstance(failed, Exception):
+                        raise failed
         finally:
             was_active = self._state
             self._state = CLOSED
@@ -588,6 +640,71 @@ class SessionTransaction:
     def __repr__(self) -> str:
         kind = "nested" if self.nested else ("root" if self._parent is None else "sub")
         return f"<SessionTransaction {kind} {self._state.value}>"
+
+
+def _end_transaction(entry: _ConnEntry) -> None:
+    """Before a root connection is given back: roll back what is left of its
+    database transaction.  Closing Core's transaction object rolls back one that is
+    still active and detaches one that already ended; when the end never reached
+    the database (``entry.ended`` false: a failed COMMIT or ROLLBACK), Core would
+    hand the connection to the pool as it is, still inside the transaction, so
+    ROLLBACK goes straight to the DBAPI connection."""
+    trans = entry.trans
+    error: BaseException | None = None
+    if trans is not None:
+        was_active = trans.is_active
+        try:
+            trans.close()
+            if was_active:
+                entry.ended = True
+        except BaseException as e:
+            error = e
+    if not entry.ended:
+        _rollback_dbapi(entry)
+    if error is not None and not isinstance(error, Exception):
+        raise error
+
+
+def _rollback_prepared(entry: _ConnEntry) -> None:
+    """ROLLBACK PREPARED (XA ROLLBACK) of a prepared two-phase transaction whose
+    COMMIT did not happen; a connection of ours where that fails is invalidated."""
+    conn = entry.conn
+    trans = entry.trans
+    if conn.closed or conn.invalidated or trans is None:
+        return
+    try:
+        trans.close()  # detach the transaction object Core gave up on (no SQL)
+        conn.rollback_prepared(trans.xid)
+        conn.rollback()
+        entry.ended = True
+    except BaseException as e:
+        if entry.close_conn:
+            try:
+                conn.invalidate()
+            except Exception:  # already unusable: it is discarded either way
+                pass
+        if not isinstance(e, Exception):
+            raise
+
+
+def _rollback_dbapi(entry: _ConnEntry) -> None:
+    """ROLLBACK sent to the DBAPI connection itself (no Core events, which may be
+    what failed); a connection of ours where even that fails is invalidated, so it
+    is never reused inside an unknown transaction."""
+    conn = entry.conn
+    if conn.closed or conn.invalidated:
+        return
+    try:
+        conn.dialect.do_rollback(conn.connection)
+        entry.ended = True
+    except BaseException as e:
+        if entry.close_conn:
+            try:
+                conn.invalidate()
+            except Exception:  # already unusable: it is discarded either way
+                pass
+        if not isinstance(e, Exception):
+            raise
 
 
 _DEADLOCK = 1213
