@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import TwoPhaseTransaction
 from sqlalchemy.exc import (
     DBAPIError,
     InvalidRequestError,
@@ -328,7 +329,7 @@ class SessionTransaction:
         on the database what the COMMIT left open (the connection may well be alive,
         e.g. SQLite's "database is locked", or a Core ``commit`` listener raised before
         COMMIT was sent), give the connections back, and raise."""
-        prepared = self._state is PREPARED
+        prepared = self._state is PREPARED and self.session.twophase
         lost = isinstance(e, DBAPIError) and bool(e.connection_invalidated)
         self._state = DEACTIVE
         self._failed_root = True
@@ -670,7 +671,7 @@ def _rollback_prepared(entry: _ConnEntry) -> None:
     COMMIT did not happen; a connection of ours where that fails is invalidated."""
     conn = entry.conn
     trans = entry.trans
-    if conn.closed or conn.invalidated or trans is None:
+    if conn.closed or conn.invalidated or not isinstance(trans, TwoPhaseTransaction):
         return
     try:
         trans.close()  # detach the transaction object Core gave up on (no SQL)
