@@ -262,7 +262,14 @@ class Mapper:
         if generator is None:
             def generator(v: Any) -> Any:
                 return 1 if v is None else v + 1
-        self.version_id_generator = generator
+        elif generator is not False and not callable(generator):
+            raise ArgumentError(
+                f"Can't map {self.class_.__name__}: version_id_generator must be a callable "
+                f"(old version -> new version) or False (the database sets the version), "
+                f"got {generator!r}"
+            )
+        # False: the database sets the version (trigger, server default); the flush reads it
+        self.version_id_generator: Any = generator
 
     def _collect_validators(self) -> None:
         for klass in reversed(self.class_.__mro__):

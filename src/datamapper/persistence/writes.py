@@ -14,7 +14,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select
+from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_
 from sqlalchemy.sql.elements import ClauseElement
 
 from .._util import NO_VALUE, describe
@@ -67,6 +67,7 @@ class _TablePlan:
         }
         self.version_col = mapper.version_id_col
         self.version_key = mapper.version_id_prop.key if mapper.version_id_prop else None
+        self.version_colkey = self.version_col.key if self.version_col is not None else ""
         self.where = and_(*[c == bindparam(PK_PREFIX + c.key) for c in self.pk])
         if self.version_col is not None:
             self.where = and_(self.where, self.version_col == bindparam(VERSION_PARAM))
@@ -118,6 +119,9 @@ def insert_states(
     pk_attr = plan.single_pk_attr
     plain = _PLAIN
     fast_group: list[tuple[InstanceState, dict[str, Any], dict[str, Any] | None]] | None = None
+    # version_id_generator=False: rows whose version the database sets, read back below
+    server_versions: list[InstanceState] | None = (
+        [] if version_key is not None and mapper.version_id_generator is False else None)
     for state in states:
         obj = state.obj()
         d = (obj if obj is not None else state.strong_obj()).__dict__
@@ -140,7 +144,10 @@ def insert_states(
                 "it unset, or add NO_AUTO_VALUE_ON_ZERO to the server's sql_mode"
             )
         if version_key is not None and d.get(version_key) is None:
-            d[version_key] = mapper.version_id_generator(None)
+            if server_versions is None:
+                d[version_key] = mapper.version_id_generator(None)
+            else:
+                server_versions.append(state)
         params: dict[str, Any] = {}
         exprs: dict[str, Any] | None = None
         for attr_key, col_key, _col, is_pk, has_default in plan.cols:
@@ -197,6 +204,12 @@ def insert_states(
             if to_expire:
                 for state, _p, _e in rows:
                     expire[state] = to_expire
+    if server_versions:
+        read_server_versions(conn, plan, server_versions, "INSERT")
+        for state in server_versions:
+            keys = expire.get(state)
+            if keys and version_key in keys:
+                expire[state] = keys - {version_key}
     return expire
 
 
@@ -386,27 +399,35 @@ def update_states(
     plan = table_plan(mapper)
     groups: dict[tuple[Any, ...], list[tuple[InstanceState, dict[str, Any], Any]]] = {}
     vk = plan.version_key
-    for state in states:
-        ch = changed_params(mapper, state, plan)
-        if ch is None:
-            if vk is None or not state.committed_state:
+    refetch: list[InstanceState] = []
+    if vk is None:
+        for state in states:
+            ch = changed_params(mapper, state, plan)
+            if ch is None:
                 continue
-            # a change elsewhere (e.g. a relationship) still bumps the version
-            ch = ({}, None, {PK_PREFIX + ck: state.strong_obj().__dict__.get(ak)
-                             for ak, ck in zip(plan.pk_keys, plan.pk_colkeys, strict=True)})
-        params, exprs, where = ch
-        params.update(where)
-        if vk is not None:
-            d = state.strong_obj().__dict__
-            old = state.committed_state.get(vk, NO_VALUE)
-            if old is NO_VALUE:
-                old = d.get(vk)
-            params[VERSION_PARAM] = old
-            new = mapper.version_id_generator(old)
-            params[plan.version_col.key] = new  # type: ignore[union-attr]
-            d[vk] = new
-        gkey = (tuple(params), tuple(exprs) if exprs else None)
-        groups.setdefault(gkey, []).append((state, params, exprs))
+            params, exprs, where = ch
+            params.update(where)
+            gkey = (tuple(params), tuple(exprs) if exprs else None)
+            group = groups.get(gkey)
+            if group is None:
+                group = groups[gkey] = []
+            group.append((state, params, exprs))
+    else:
+        records = []
+        for state in states:
+            # only a change of a column is written: a collection change alone is not,
+            # and so does not move the version either
+            ch = changed_params(mapper, state, plan)
+            if ch is None:
+                continue
+            params, exprs, where = ch
+            params.update(where)
+            records.append((state, params, exprs))
+        if records:
+            refetch = _version_params(conn, plan, mapper.version_id_generator, records)
+        for state, params, exprs in records:
+            gkey = (tuple(params), tuple(exprs) if exprs else None)
+            groups.setdefault(gkey, []).append((state, params, exprs))
 
     expire: dict[InstanceState, set[str]] = {}
     for (_keys, expr_keys), rows in groups.items():
@@ -442,8 +463,12 @@ def update_states(
         post = [c for c in plan.table.columns if c.server_onupdate is not None]
         if post:
             keys = {plan.col_to_attr[c.key] for c in post if c.key in plan.col_to_attr}
+            if vk is not None and mapper.version_id_generator is False:
+                keys.discard(vk)  # read back below, not expired
             for state, _p, _e in rows:
                 expire.setdefault(state, set()).update(keys)
+    if refetch:
+        read_server_versions(conn, plan, refetch, "UPDATE")
     return expire
 
 
@@ -469,6 +494,154 @@ def post_update_states(
         _check_rowcount(conn, plan, "UPDATE", len(rows), result.rowcount,
                         [s for s, _p in rows],
                         len(rows) == 1 or conn.dialect.supports_sane_multi_rowcount)
+
+
+# -- version counters ---------------------------------------------------------------
+def _version_params(
+    conn: Connection,
+    plan: _TablePlan,
+    generator: Any,
+    records: list[tuple[InstanceState, dict[str, Any], Any]],
+) -> list[InstanceState]:
+    """Put the committed version (WHERE) and the next one (SET) into each UPDATE's
+    parameters; return the states whose next version the database chooses."""
+    vk = plan.version_key
+    colkey = plan.version_colkey
+    olds = committed_versions(conn, plan, [(st, p) for st, p, _e in records], "UPDATE")
+    refetch = []
+    for (state, params, _e), old in zip(records, olds, strict=True):
+        params[VERSION_PARAM] = old
+        if colkey in params:
+            continue  # the object was given its next version explicitly
+        if generator is False:
+            refetch.append(state)
+            continue
+        new = generator(old)
+        params[colkey] = new
+        state.strong_obj().__dict__[vk] = new
+    return refetch
+
+
+def committed_versions(
+    conn: Connection,
+    plan: _TablePlan,
+    items: Sequence[tuple[InstanceState, dict[str, Any]]],
+    verb: str,
+) -> list[Any]:
+    """The version each row had when its object was loaded or last flushed.
+
+    ``items`` pairs each state with the parameters of its statement (which hold
+    the row's key under ``PK_PREFIX`` names).  A version that is not loaded (the
+    object was expired by a commit, or the column is deferred) is read now, in the
+    flush's transaction, and kept in the object as loaded.
+    """
+    vk = plan.version_key
+    assert vk is not None
+    out: list[Any] = []
+    unknown: list[int] = []
+    for i, (state, _p) in enumerate(items):
+        cs = state._committed
+        if cs is not None and vk in cs:
+            old = cs[vk]  # NO_VALUE: set by hand while unloaded
+        else:
+            obj = state.obj()
+            old = (obj if obj is not None else state.strong_obj()).__dict__.get(vk, NO_VALUE)
+        if old is NO_VALUE:
+            unknown.append(i)
+        out.append(old)
+    if not unknown:
+        return out
+    found = _select_versions(conn, plan, [_where_key(plan, items[i][1]) for i in unknown])
+    gone = []
+    for i, value in zip(unknown, found, strict=True):
+        state = items[i][0]
+        if value is NO_VALUE:
+            gone.append(state)
+            continue
+        out[i] = value
+        cs = state._committed
+        if cs is not None and vk in cs:
+            cs[vk] = value
+        else:
+            state.strong_obj().__dict__[vk] = value
+            state.loaded((vk,))
+    if gone:
+        sample = ", ".join(describe(st.obj()) for st in gone[:3])
+        more = "" if len(gone) <= 3 else f" and {len(gone) - 3} more"
+        raise StaleDataError(
+            f"Can't {verb} table {plan.table.name!r}: the row(s) of {sample}{more} are no "
+            "longer in the database (deleted, or their key changed, by another transaction) "
+            "so their version can't be checked. Roll back and reload them."
+        )
+    return out
+
+
+def read_server_versions(
+    conn: Connection, plan: _TablePlan, states: Sequence[InstanceState], verb: str
+) -> None:
+    """``version_id_generator=False``: read the versions the database gave the rows just
+    written into the objects, for the WHERE of their next UPDATE or DELETE."""
+    vk = plan.version_key
+    assert vk is not None
+    keys = []
+    for state in states:
+        d = state.strong_obj().__dict__
+        ident = state.identity
+        keys.append(tuple([d[ak] if ak in d else (ident[i] if ident else None)
+                           for i, ak in enumerate(plan.pk_keys)]))
+    found = _select_versions(conn, plan, keys)
+    for state, value in zip(states, found, strict=True):
+        if value is NO_VALUE or value is None:
+            raise FlushError(
+                f"Can't {verb} {describe(state.obj())}: version_id_generator=False means the "
+                f"database sets version column {plan.version_col}, but after the {verb} it "
+                "holds no version; give the column a server default and a trigger (or "
+                "server_onupdate) that set it, or use a version_id_generator"
+            )
+        state.strong_obj().__dict__[vk] = value
+        state.loaded((vk,))
+
+
+def _where_key(plan: _TablePlan, params: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple([params[p] for p in plan.pk_params])
+
+
+_VERSION_CHUNK = 500
+
+
+def _select_versions(
+    conn: Connection, plan: _TablePlan, keys: Sequence[tuple[Any, ...]]
+) -> list[Any]:
+    """The version column of the rows with primary keys ``keys`` (NO_VALUE: no row)."""
+    vcol = plan.version_col
+    assert vcol is not None
+    pk = plan.pk
+    by_key: dict[tuple[Any, ...], Any] = {}
+    distinct = list(dict.fromkeys(keys))
+    for start in range(0, len(distinct), _VERSION_CHUNK):
+        chunk = distinct[start:start + _VERSION_CHUNK]
+        if len(chunk) == 1:
+            cond: Any = and_(*[c == v for c, v in zip(pk, chunk[0], strict=True)])
+        elif len(pk) == 1:
+            cond = pk[0].in_([k[0] for k in chunk])
+        else:
+            cond = tuple_(*pk).in_(chunk)
+        rows = conn.execute(select(*pk, vcol).where(cond)).all()
+        if len(chunk) == 1:
+            if rows:
+                by_key[chunk[0]] = rows[0][-1]
+            continue
+        for row in rows:
+            by_key[tuple(row[:-1])] = row[-1]
+    out = []
+    for k in keys:
+        v = by_key.get(k, NO_VALUE)
+        if v is NO_VALUE and len(distinct) > 1:
+            # the database may match keys Python sees as different (collations, types)
+            v = _select_versions(conn, plan, [k])[0]
+            by_key[k] = v
+        out.append(v)
+    return out
 
 
 # -- DELETE -------------------------------------------------------------------------
@@ -506,10 +679,12 @@ def delete_states(
                 p = dict(zip(pk_params, key[1], strict=True))
             else:
                 p = {pp: d.get(ak) for pp, ak in zip(pk_params, plan.pk_keys, strict=True)}
-            if version_key is not None:
-                old = state.committed_state.get(version_key, NO_VALUE)
-                p[VERSION_PARAM] = old if old is not NO_VALUE else d.get(version_key)
             params_list.append(p)
+        if version_key is not None and params_list:
+            olds = committed_versions(conn, plan, list(zip(states, params_list, strict=True)),
+                                      "DELETE")
+            for p, old in zip(params_list, olds, strict=True):
+                p[VERSION_PARAM] = old
     if not params_list:
         return
     sane_multi = conn.dialect.supports_sane_multi_rowcount

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._util import describe
-from ..exc import InvalidRequestError
+from .._util import NO_VALUE, describe
+from ..exc import InvalidRequestError, StaleDataError
 from ..instance.attributes import set_committed_value, values_equal
 from ..instance.state import InstanceState, instance_state
 
@@ -54,16 +54,24 @@ def merge(session: Session, obj: Any, load: bool = True) -> Any:
     copies: dict[int, Any] = {}
     with session.no_autoflush:
         by_key: dict[_Key, Any] = {}
-        to_link: list[tuple[Any, Any]] = []
+        located: list[tuple[Any, InstanceState, Any]] = []
+        created: list[Any] = []
         for src, state in sources:
             if _in_session(session, state, src):
                 copies[id(src)] = src
                 continue
-            copy = _locate(session, src, state, load, by_key)
+            copy = _locate(session, src, state, load, by_key, created)
             copies[id(src)] = copy
+            located.append((src, state, copy))
+        try:
+            _check_versions(located, load)
+        except StaleDataError:
+            for copy in created:  # nothing merged: the new copies go again
+                session.expunge(copy)
+            raise
+        for src, state, copy in located:
             _copy_columns(src, copy, state, load)
-            to_link.append((src, copy))
-        for src, copy in to_link:
+        for src, _state, copy in located:
             _link(src, copy, copies, load)
     return copies[id(obj)]
 
@@ -139,7 +147,7 @@ def _identity_of(state: InstanceState, src: Any) -> _Key | None:
 
 
 def _locate(session: Session, src: Any, state: InstanceState, load: bool,
-            by_key: dict[_Key, Any]) -> Any:
+            by_key: dict[_Key, Any], created: list[Any]) -> Any:
     """The session's object for ``src``: existing, loaded, or new."""
     mapper = state.mapper
     key = _identity_of(state, src)
@@ -170,9 +178,44 @@ def _locate(session: Session, src: Any, state: InstanceState, load: bool,
             # load=False trusts the source: a persistent object with nothing loaded yet
             copy_state.key = key
             session._update_impl(copy_state, copy)
+        created.append(copy)
     if key is not None:
         by_key[key] = copy
     return copy
+
+
+def _check_versions(located: list[tuple[Any, InstanceState, Any]], load: bool) -> None:
+    """Refuse sources that carry another version than the session's copy of their row.
+
+    Merging such a source would write its (older) values over a row that another
+    transaction changed since the source was loaded, and the flush could not tell,
+    because the copy holds the row's current version.
+    """
+    for src, state, copy in located:
+        prop = state.mapper.version_id_prop
+        if prop is None or copy is src:
+            continue
+        key = prop.key
+        carried = src.__dict__.get(key, NO_VALUE)
+        if carried is NO_VALUE:
+            continue  # no version given: merge onto the current row
+        copy_state = instance_state(copy)
+        found = copy.__dict__.get(key, NO_VALUE)
+        if found is NO_VALUE:
+            if not load or copy_state._key is None or copy_state.session_id is None:
+                continue
+            found = getattr(copy, key)  # expired or deferred: read the row's version
+        if copy_state._key is None:
+            continue  # a new object: no row to be stale against
+        if found != carried:
+            raise StaleDataError(
+                f"Can't merge {describe(src)} with primary key {copy_state.identity}: it "
+                f"carries version {carried!r} in "
+                f"{state.mapper.class_.__name__}.{key}, but the row (as this session holds "
+                f"it) is at version {found!r}: it was changed since the copy was loaded. Load "
+                "the object again and reapply the changes, or remove the version attribute "
+                "from the copy to merge onto the current version."
+            )
 
 
 def _copy_columns(src: Any, copy: Any, state: InstanceState, load: bool) -> None:
