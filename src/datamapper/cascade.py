@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ._util import NO_VALUE
 from .instance.state import STATE_ATTR, InstanceState, instance_state
 
 _FLAG = {
@@ -58,6 +59,7 @@ def cascade_iterator(kind: str, state: InstanceState, obj: Any
 
 def _walk(flag: str, state: InstanceState, obj: Any) -> Iterator[tuple[InstanceState, Any]]:
     kind_loads = flag == "delete"
+    removed_too = flag == "save_update"
     seen = {id(obj)}
     stack: list[tuple[InstanceState, Any]] = [(state, obj)]
     loading = kind_loads
@@ -66,7 +68,8 @@ def _walk(flag: str, state: InstanceState, obj: Any) -> Iterator[tuple[InstanceS
         d = o.__dict__
         for prop in _rels(st.mapper, flag):
             key = prop.key
-            if key in d:
+            in_dict = key in d
+            if in_dict:
                 value = d[key]
             elif prop.lazy == "dynamic":
                 # appended objects; for delete also the rows, loaded with a query
@@ -76,13 +79,34 @@ def _walk(flag: str, state: InstanceState, obj: Any) -> Iterator[tuple[InstanceS
                 value = getattr(o, key)
             else:
                 continue
-            if value is None:
-                continue
-            members = value if prop.uselist else (value,)
-            for child in list(members):
+            members = list(value) if prop.uselist and value is not None else [value]
+            if removed_too and in_dict:
+                # objects taken out of the collection (or replaced) since the last flush:
+                # the flush has to write that they left, so they come along
+                cs = st._committed
+                if cs is not None and key in cs:
+                    members.extend(_removed(cs[key], value, prop.uselist))
+            for child in members:
                 if child is None or id(child) in seen:
                     continue
                 seen.add(id(child))
                 cst = child.__dict__.get(STATE_ATTR) or instance_state(child)
                 yield cst, child
                 stack.append((cst, child))
+
+
+def _removed(original: Any, current: Any, uselist: bool) -> list[Any]:
+    """Members of ``original`` no longer in ``current``, except rows already deleted."""
+    if original is NO_VALUE or original is None:
+        return []
+    if uselist:
+        keep = {id(x) for x in current} if current is not None else set()
+        gone = [x for x in original if id(x) not in keep]
+    else:
+        gone = [] if original is current else [original]
+    out = []
+    for x in gone:
+        st = x.__dict__.get(STATE_ATTR)
+        if st is None or not st._deleted:
+            out.append(x)
+    return out

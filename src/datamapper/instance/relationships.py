@@ -19,7 +19,11 @@ from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper, configure_mappers
-from ..mapping.relationships import RelationshipProperty, relationship_configured_hooks
+from ..mapping.relationships import (
+    MANYTOONE,
+    RelationshipProperty,
+    relationship_configured_hooks,
+)
 from .attributes import HISTORY_BLANK, History, load_missing, scalar_history
 from .collections import is_instrumented, new_collection
 from .state import LOAD_SESSION, STATE_ATTR, InstanceState, _sessions, instance_state
@@ -220,15 +224,21 @@ class ScalarObjectImpl(_RelImpl):
         if sess is None:
             return NO_VALUE
         prop = self.prop
+        # delete-orphan (which needs single_parent) must know the object it lets go of
+        needs_old = prop.active_history or prop.single_parent
         if prop._simple_m2o and self.prop.lazy == "select":
             fk = tuple(d.get(k, NO_VALUE) for k in prop._m2o_fk_keys)
-            if NO_VALUE in fk:
+            if NO_VALUE not in fk:
+                if None in fk:
+                    return None
+                found = sess._identity_map.get((self.target_class, fk, state.identity_token))
+                if found is not None:
+                    return found
+            if not needs_old:
                 return NO_VALUE
-            if None in fk:
-                return None
-            found = sess._identity_map.get((self.target_class, fk, state.identity_token))
-            return NO_VALUE if found is None else found
-        if self.prop.active_history or self.reverse:
+        if needs_old or self.reverse or prop.direction != MANYTOONE:
+            # a one-to-one held on the other row (one-to-many or many-to-many with
+            # uselist=False): the flush needs the replaced object to clear its key or row
             try:
                 self._load(state, obj)
             except InvalidRequestError:

@@ -231,7 +231,11 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
             return  # a new parent wins over "lost the old one"
         per[dk] = Link(dest, src, prop._src_keys, dk, prop, prop.post_update)
 
-    maybe_orphans: list[tuple[InstanceState, RelationshipProperty]] = []
+    # delete-orphan: (relationship, child, parent it left) and the children that are
+    # (still or again) held through each relationship; decided once all are read
+    lost: list[tuple[RelationshipProperty, InstanceState, InstanceState]] = []
+    kept: set[tuple[RelationshipProperty, InstanceState]] = set()
+
     rels_cache: dict[Mapper, list[RelationshipProperty]] = {}
     for state in (*new, *dirty):
         mapper = state.mapper
@@ -254,6 +258,8 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                     continue
                 value = d.get(key)
                 target = _state(value)
+                if prop.cascade.delete_orphan:
+                    _m2o_orphan(prop, state, target, cs.get(key, NO_VALUE), lost, kept)
                 if target is not None and target.session_id != sid:
                     continue
                 add_link(state, target, prop)
@@ -270,18 +276,27 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                 added, unchanged, removed = hist.added, hist.unchanged, hist.deleted
             elif is_new:
                 added, removed, unchanged = d[key], (), ()
+                if not prop.uselist:  # one-to-one: the value itself, or None
+                    added = () if added is None else (added,)
             elif key in cs or (direction == ONETOMANY and _pk_changed(state)):
                 hist = state.mapper._impls[key].history(state, True)
                 added, unchanged, removed = hist.added, hist.unchanged, hist.deleted
+                if not prop.uselist:  # a scalar history reports None as a value
+                    added = [x for x in added if x is not None]
+                    unchanged = [x for x in unchanged if x is not None]
+                    removed = [x for x in removed if x is not None]
             else:
                 continue
             if direction == ONETOMANY:
                 prop.sync_keys()
                 sk, dk, post = prop._src_keys, prop._dest_keys, prop.post_update
+                orphaning = prop.cascade.delete_orphan
                 for child in added:
                     cst = child.__dict__.get(STATE_ATTR)
                     if cst is None or cst.session_id != sid or cst in deleting:
                         continue
+                    if orphaning:
+                        kept.add((prop, cst))
                     per = links.get(cst)
                     if per is None:
                         links[cst] = {dk: Link(cst, state, sk, dk, prop, post)}
@@ -296,22 +311,26 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                     cst = _state(child)
                     if cst is None or cst in deleting or cst.session_id != sid:
                         continue
-                    if prop.cascade.delete_orphan:
-                        # decided once every new parent is known (it may have moved)
-                        maybe_orphans.append((cst, prop))
+                    if orphaning:
+                        lost.append((prop, cst, state))
                     elif cst._key is not None:
                         add_link(cst, None, prop, clear_only=True)
             else:  # many-to-many
+                orphaning = prop.cascade.delete_orphan
                 for child in added:
                     cst = _state(child)
                     if cst is not None and cst.session_id == sid:
                         row = AssocRow(prop, state, cst)
                         deps.assoc_insert[row.ident()] = row
+                        if orphaning:
+                            kept.add((prop, cst))
                 for child in removed:
                     cst = _state(child)
                     if cst is not None and cst._key is not None and state._key is not None:
                         row = AssocRow(prop, state, cst)
                         deps.assoc_delete[row.ident()] = row
+                        if orphaning and cst.session_id == sid and cst not in deleting:
+                            lost.append((prop, cst, state))
     for state in deleted:
         mapper = state.mapper
         rels = rels_cache.get(mapper)
@@ -332,9 +351,14 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                 members = state.mapper._impls[key].flush_members(state, obj)
                 deps.held.extend(members)
             else:
-                members = list(getattr(obj, key) if key in d or not prop.passive_deletes
-                               else ())
+                value = getattr(obj, key) if key in d or not prop.passive_deletes else None
                 original = state.committed_state.get(key, NO_VALUE)
+                if prop.uselist:
+                    members = list(value) if value is not None else []
+                else:  # one-to-one: the current and the original related object
+                    members = [value] if value is not None else []
+                    if original is not NO_VALUE and original is not None:
+                        original = (original,)
                 if original is not NO_VALUE and original is not None:
                     members.extend(x for x in original if not any(x is m for m in members))
             for child in members:
@@ -345,28 +369,66 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                     if cst in deleting or cst._key is None or cst.session_id != sid:
                         continue
                     if prop.cascade.delete_orphan:
-                        maybe_orphans.append((cst, prop))
+                        lost.append((prop, cst, state))
                     else:
                         add_link(cst, None, prop, clear_only=True)
                 elif cst._key is not None:
                     row = AssocRow(prop, state, cst)
                     deps.assoc_delete[row.ident()] = row
-    # a child removed from a delete-orphan collection that was given another parent
-    # (moved) in the same flush is no orphan
-    for cst, prop in maybe_orphans:
-        if not _moved_away(links.get(cst), prop, deleting):
-            deps.orphans.append(cst)
+    if lost:
+        deps.orphans.extend(_orphans(lost, kept, links, deleting))
     # persistent children whose foreign key changes are saved too
     saving = set(new) | set(dirty)
     for dest in links:
         if dest not in saving and dest not in deleting:
             deps.extra_saves.append(dest)
             saving.add(dest)
+            # often referenced only by a parent's history, which the flush resets
+            deps.held.append(dest.strong_obj())
     # a row both inserted and deleted in one flush cancels out
     for k in [k for k in deps.assoc_insert if k in deps.assoc_delete]:
         del deps.assoc_insert[k]
         del deps.assoc_delete[k]
     return deps
+
+
+def _m2o_orphan(prop: RelationshipProperty, state: InstanceState,
+                target: InstanceState | None, original: Any,
+                lost: list[tuple[RelationshipProperty, InstanceState, InstanceState]],
+                kept: set[tuple[RelationshipProperty, InstanceState]]) -> None:
+    """A delete-orphan many-to-one (single_parent): the object it referred to is lost."""
+    if target is not None:
+        kept.add((prop, target))
+    old = _state(original) if original is not NO_VALUE else None
+    if old is not None and old is not target and old.session_id == state.session_id:
+        lost.append((prop, old, state))
+
+
+def _orphans(lost: list[tuple[RelationshipProperty, InstanceState, InstanceState]],
+             kept: set[tuple[RelationshipProperty, InstanceState]],
+             links: dict[InstanceState, dict[tuple[str, ...], Link]],
+             deleting: set[InstanceState]) -> list[InstanceState]:
+    """The persistent children that left a delete-orphan parent and found no other.
+
+    A child moved to another parent through the same relationship is kept: the new
+    parent's history holds it, its foreign key is given a surviving parent's key, or
+    (the new parent's collection not loaded) the child's reverse reference names a
+    parent that is neither the one it left nor being deleted.
+    Pending children are no business of the flush: they were expunged when they
+    left (see ``instance.relationships``).
+    """
+    out: list[InstanceState] = []
+    seen: set[InstanceState] = set()
+    for prop, child, parent in lost:
+        if child._key is None or child in seen or (prop, child) in kept:
+            continue
+        if prop.direction == ONETOMANY and _moved_away(links.get(child), prop, deleting):
+            continue
+        if _held_by_reverse(prop, child, parent, deleting):
+            continue
+        seen.add(child)
+        out.append(child)
+    return out
 
 
 def _moved_away(per: dict[tuple[str, ...], Link] | None, prop: RelationshipProperty,
@@ -377,6 +439,23 @@ def _moved_away(per: dict[tuple[str, ...], Link] | None, prop: RelationshipPrope
     prop.sync_keys()
     link = per.get(prop._dest_keys)
     return link is not None and link.src is not None and link.src not in deleting
+
+
+def _held_by_reverse(prop: RelationshipProperty, child: InstanceState,
+                     parent: InstanceState, deleting: set[InstanceState]) -> bool:
+    obj = child.obj()
+    if obj is None:
+        return False
+    d = obj.__dict__
+    for rev in prop._reverse_property:
+        value = d.get(rev.key)
+        if value is None:
+            continue
+        for other in (value if rev.uselist else (value,)):
+            ost = _state(other)
+            if ost is not None and ost is not parent and ost not in deleting:
+                return True
+    return False
 
 
 def _pk_changed(state: InstanceState) -> bool:
