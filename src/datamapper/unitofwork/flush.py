@@ -201,58 +201,80 @@ class UOWTransaction:
 
     def _save(self, action: Action, conn: Connection) -> None:
         mapper = action.mapper
-        dispatch = mapper.dispatch
         self._apply_links(action.states)
+        # batch=False: each row's before/after events run around that row's own statement
         if action.inserts:
-            states = action.inserts
-            if "before_insert" in dispatch:
-                for s in states:
-                    dispatch.fire("before_insert", mapper, conn, s.strong_obj())
-            pk_keys = mapper._pk_keys
-            if len(pk_keys) == 1:
-                k0 = pk_keys[0]
-                one = [k0]
-                self.generated.extend((s, one) for s in states
-                                      if s.strong_obj().__dict__.get(k0) is None)
+            if mapper.batch or len(action.inserts) == 1:
+                self._insert(mapper, action.inserts, conn)
             else:
-                for s in states:
-                    d = s.strong_obj().__dict__
-                    missing = [k for k in pk_keys if d.get(k) is None]
-                    if missing:
-                        self.generated.append((s, missing))
-            expire = insert_states(mapper, states, conn)
-            self.expire.update(expire)
-            self.inserted.extend(states)
-            if "after_insert" in dispatch:
-                for s in states:
-                    dispatch.fire("after_insert", mapper, conn, s.strong_obj())
+                for s in action.inserts:
+                    self._insert(mapper, [s], conn)
         if action.updates:
-            states = action.updates
-            if "before_update" in dispatch:
-                for s in states:
-                    dispatch.fire("before_update", mapper, conn, s.strong_obj())
-            expire = update_states(mapper, states, conn)
-            for s, keys in expire.items():
-                self.expire.setdefault(s, set()).update(keys)
-            self.updated.extend(states)
-            if "after_update" in dispatch:
-                for s in states:
-                    dispatch.fire("after_update", mapper, conn, s.strong_obj())
+            if mapper.batch or len(action.updates) == 1:
+                self._update(mapper, action.updates, conn)
+            else:
+                for s in action.updates:
+                    self._update(mapper, [s], conn)
+
+    def _insert(self, mapper: Mapper, states: list[InstanceState], conn: Connection) -> None:
+        dispatch = mapper.dispatch
+        if "before_insert" in dispatch:
+            for s in states:
+                dispatch.fire("before_insert", mapper, conn, s.strong_obj())
+        pk_keys = mapper._pk_keys
+        if len(pk_keys) == 1:
+            k0 = pk_keys[0]
+            one = [k0]
+            self.generated.extend((s, one) for s in states
+                                  if s.strong_obj().__dict__.get(k0) is None)
+        else:
+            for s in states:
+                d = s.strong_obj().__dict__
+                missing = [k for k in pk_keys if d.get(k) is None]
+                if missing:
+                    self.generated.append((s, missing))
+        expire = insert_states(mapper, states, conn)
+        self.expire.update(expire)
+        self.inserted.extend(states)
+        if "after_insert" in dispatch:
+            for s in states:
+                dispatch.fire("after_insert", mapper, conn, s.strong_obj())
+
+    def _update(self, mapper: Mapper, states: list[InstanceState], conn: Connection) -> None:
+        dispatch = mapper.dispatch
+        if "before_update" in dispatch:
+            for s in states:
+                dispatch.fire("before_update", mapper, conn, s.strong_obj())
+        expire = update_states(mapper, states, conn)
+        for s, keys in expire.items():
+            self.expire.setdefault(s, set()).update(keys)
+        self.updated.extend(states)
+        if "after_update" in dispatch:
+            for s in states:
+                dispatch.fire("after_update", mapper, conn, s.strong_obj())
 
     def _delete(self, action: Action, conn: Connection) -> None:
         mapper = action.mapper
-        dispatch = mapper.dispatch
-        if "before_delete" in dispatch:
-            for s in action.states:
-                dispatch.fire("before_delete", mapper, conn, s.strong_obj())
         table = mapper.local_table
         self.deleted_tables.add(table)
         sources = _cascade_sources(table)
-        delete_states(mapper, action.states, conn,
-                      db_cascaded=bool(sources) and not sources.isdisjoint(self.deleted_tables))
-        self.removed.extend(action.states)
-        if "after_delete" in dispatch:
+        db_cascaded = bool(sources) and not sources.isdisjoint(self.deleted_tables)
+        if mapper.batch or len(action.states) == 1:
+            self._delete_rows(mapper, action.states, conn, db_cascaded)
+        else:
             for s in action.states:
+                self._delete_rows(mapper, [s], conn, db_cascaded)
+
+    def _delete_rows(self, mapper: Mapper, states: list[InstanceState], conn: Connection,
+                     db_cascaded: bool) -> None:
+        dispatch = mapper.dispatch
+        if "before_delete" in dispatch:
+            for s in states:
+                dispatch.fire("before_delete", mapper, conn, s.strong_obj())
+        delete_states(mapper, states, conn, db_cascaded=db_cascaded)
+        self.removed.extend(states)
+        if "after_delete" in dispatch:
+            for s in states:
                 dispatch.fire("after_delete", mapper, conn, s.strong_obj())
 
     def undo_generated(self) -> None:
