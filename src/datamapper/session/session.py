@@ -671,6 +671,9 @@ class Session(LegacySessionMethods):
             return
         if state._key is None:
             return
+        # pending changes (of this object or others) may alter what the SELECT reads, as
+        # for a query: flush them first (a no-op inside a flush, no_autoflush, autoflush=False)
+        self._autoflush()
         exp = state.expired_attributes
         obj = state.strong_obj()
         d = obj.__dict__
