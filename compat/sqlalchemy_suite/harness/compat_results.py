@@ -1,0 +1,71 @@
+"""pytest plugin (both runs): one JSON line per test phase into $COMPAT_RESULTS."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+_out = None
+
+
+def _write(rec: dict) -> None:
+    global _out
+    if _out is None:
+        _out = open(os.environ["COMPAT_RESULTS"], "a", encoding="utf-8")  # noqa: SIM115
+    _out.write(json.dumps(rec) + "\n")
+    _out.flush()
+
+
+def _missing_log() -> list:
+    shim = sys.modules.get("dmshim")
+    return shim.MISSING_LOG if shim is not None else []
+
+
+def pytest_runtest_setup(item):
+    del _missing_log()[:]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if call.excinfo is not None:
+        rep.compat_exc_type = call.excinfo.type.__name__
+        rep.compat_exc_module = call.excinfo.type.__module__
+        rep.compat_message = str(call.excinfo.value)[:1500]
+    rep.compat_missing = sorted(set(_missing_log()))
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" and report.outcome == "passed":
+        return
+    rec = {
+        "id": report.nodeid,
+        "when": report.when,
+        "outcome": report.outcome,
+        "duration": round(report.duration, 3),
+    }
+    if report.outcome != "passed":
+        rec["exc_type"] = getattr(report, "compat_exc_type", None)
+        rec["exc_module"] = getattr(report, "compat_exc_module", None)
+        rec["message"] = getattr(report, "compat_message", None)
+        rec["missing"] = getattr(report, "compat_missing", [])
+        text = report.longreprtext or ""
+        rec["longrepr"] = text[-6000:]
+    _write(rec)
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        _write(
+            {
+                "id": report.nodeid,
+                "when": "collect",
+                "outcome": "failed",
+                "message": (report.longreprtext or "")[-3000:],
+                "missing": sorted(set(_missing_log())),
+            }
+        )
