@@ -12,7 +12,7 @@ EXTRAS := test,postgresql,mysql,bench
 # Lint only the trees that exist (bench/ and src/ may not yet).
 LINT_DIRS := $(wildcard src tests bench)
 
-.PHONY: venv demo lint test bench clean
+.PHONY: venv demo lint test bench clean compat compat-classify
 
 venv: $(STAMP)
 
@@ -36,6 +36,18 @@ test: venv lint
 
 bench: venv
 	$(PY) bench/run.py
+
+# SQLAlchemy's own ORM tests run against datamapper (README "Compatibility with
+# SQLAlchemy's ORM test suite").  Not part of `make test` or CI: it downloads
+# SQLAlchemy's source distribution (cached under compat/.cache/).
+COMPAT := $(PY) compat/sqlalchemy_suite/compat.py
+compat: venv
+	$(PY) -m pip install --quiet -e '.[compat]'
+	$(COMPAT) all
+
+# Propose expectations.csv entries for failures that have none (review them).
+compat-classify: venv
+	$(COMPAT) classify
 
 clean:
 	rm -rf build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

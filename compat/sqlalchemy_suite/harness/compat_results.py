@@ -29,6 +29,18 @@ def pytest_runtest_setup(item):
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    shim = sys.modules.get("dmshim")
+    if shim is not None:
+        shim.IN_TEST[0] = True
+    try:
+        yield
+    finally:
+        if shim is not None:
+            shim.IN_TEST[0] = False
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()

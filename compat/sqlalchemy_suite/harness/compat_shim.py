@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import types
 
+import dmshim
 import pytest
 
 import datamapper
-import dmshim
 
 
 def _orm_namespace() -> types.SimpleNamespace:

@@ -28,6 +28,12 @@ import datamapper
 # Names touched during the current test (reset by the results plugin).
 MISSING_LOG: list[str] = []
 
+# True while pytest runs a test (set by the results plugin).  Outside a test
+# (module import, class bodies, decorator arguments) using a placeholder gives
+# another placeholder instead of raising, so a name used at import time fails
+# the tests that use the result, not the whole file.
+IN_TEST = [False]
+
 
 class CompatMissingName(Exception):
     """A name of sqlalchemy.orm that datamapper does not provide was used."""
@@ -47,6 +53,8 @@ class Missing:
 
     def _fail(self, *args: Any, **kw: Any) -> Any:
         name = object.__getattribute__(self, "_name")
+        if not IN_TEST[0]:
+            return Missing(name)
         MISSING_LOG.append(name)
         raise CompatMissingName(name)
 
@@ -55,11 +63,27 @@ class Missing:
             raise AttributeError(attr)
         return self._fail()
 
+    def __iter__(self) -> Any:
+        name = object.__getattribute__(self, "_name")
+        MISSING_LOG.append(name)
+        raise CompatMissingName(name)
+
+    def __mro_entries__(self, bases: Any) -> Any:
+        name = object.__getattribute__(self, "_name")
+        if IN_TEST[0]:
+            MISSING_LOG.append(name)
+            raise CompatMissingName(name)
+
+        class _MissingBase:
+            def __new__(cls, *a: Any, **kw: Any) -> Any:
+                MISSING_LOG.append(name)
+                raise CompatMissingName(name)
+
+        return (_MissingBase,)
+
     __call__ = _fail
     __getitem__ = _fail
-    __iter__ = _fail
     __enter__ = _fail
-    __mro_entries__ = _fail
 
     def __repr__(self) -> str:
         return f"<missing {object.__getattribute__(self, '_name')}>"
