@@ -75,6 +75,9 @@ def classify(rec: dict) -> tuple[str, str]:
         return "missing-api", f"{m.group(1)}({args}) argument"
     m = re.search(r"(\w+(?:\.\w+)?)\(\) got an unexpected keyword argument '(\w+)'", msg)
     if m and exc == "TypeError":
+        if m.group(2).startswith("_"):
+            return "internal", (f"{m.group(1)}({m.group(2)}=): SQLAlchemy-private argument; "
+                                f"{INTERNAL_WHY}")
         return "missing-api", f"{m.group(1)}({m.group(2)}=) argument"
 
     # attribute missing on an object
@@ -87,10 +90,23 @@ def classify(rec: dict) -> tuple[str, str]:
                                 f"{INTERNAL_WHY}")
         if cls in API_CLASSES:
             return "missing-api", f"{cls}.{attr}"
+    if exc == "AttributeError" and m and m.group(1) == "Dispatch":
+        return "internal", (f"reads the event dispatch structure ({m.group(2)}) directly; "
+                            f"{INTERNAL_WHY}")
     m = re.search(r"does not have the attribute '(_\w+)'", msg)
     if exc == "AttributeError" and m:
         return "internal", (f"mock of SQLAlchemy-private method {m.group(1)}; {INTERNAL_WHY}")
 
+    if "Can't refresh only relationship attribute" in msg:
+        return "seed", ('API.md: "refresh(obj, [\"addresses\"]) with only relationship names '
+                        'raises InvalidRequestError"')
+    m = re.search(r"Can't use lazy='(\w+)'", msg)
+    if m and exc == "ArgumentError":
+        return "missing-api", f"relationship(lazy='{m.group(1)}') (API.md lists it)"
+    m = re.search(r"No such event '(\w+)'", msg) or re.search(
+        r"Can't listen for '(\w+)' on <class 'datamapper\.[\w.]+\.(\w+)'>", msg)
+    if m and exc == "InvalidRequestError":
+        return "missing-api", f"event '{m.group(1)}'"
     if exc == "NoInspectionAvailable":
         return "missing-api", ("sqlalchemy.inspect(mapped class or instance) "
                                "(API.md: Core interoperability)")

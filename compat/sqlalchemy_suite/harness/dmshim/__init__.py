@@ -63,6 +63,11 @@ class Missing:
             raise AttributeError(attr)
         return self._fail()
 
+    def __setattr__(self, attr: str, value: Any) -> None:
+        name = object.__getattribute__(self, "_name")
+        MISSING_LOG.append(name)
+        raise CompatMissingName(name)
+
     def __iter__(self) -> Any:
         name = object.__getattribute__(self, "_name")
         MISSING_LOG.append(name)
