@@ -148,6 +148,8 @@ class Session(LegacySessionMethods):
         self._new: dict[InstanceState, Any] = {}
         self._deleted: dict[InstanceState, Any] = {}
         self._transaction: SessionTransaction | None = None
+        # transactions whose ``with`` block is open, outermost first
+        self._tx_blocks: list[SessionTransaction] = []
         self._flushing = False
         self._no_autoflush = 0
         self._order = itertools.count(1)
@@ -249,14 +251,32 @@ class Session(LegacySessionMethods):
     # -- transactions ---------------------------------------------------------------------
     def _autobegin(self) -> SessionTransaction:
         if self._transaction is None:
+            if self._tx_blocks:
+                self._check_tx_blocks()
             self._transaction = SessionTransaction(self, origin="autobegin")
         return self._transaction
+
+    def _check_tx_blocks(self) -> None:
+        """Refuse work inside a ``with session.begin()`` / ``begin_nested()`` block
+        whose transaction was already committed or rolled back inside it."""
+        for tx in self._tx_blocks:
+            if tx._ended:
+                what = "begin_nested()" if tx.nested else "begin()"
+                raise InvalidRequestError(
+                    "Can't operate on a closed transaction inside this context manager: "
+                    f"the transaction of this 'with session.{what}' block was already "
+                    "committed or rolled back inside the block, so work done now would "
+                    "not be part of it; let the 'with' block end first, then go on (or "
+                    "begin a new one)"
+                )
 
     def begin(self, subtransactions: bool = False, nested: bool = False,
               _subtrans: bool = False) -> SessionTransaction:
         """Begin a transaction (or, with ``subtransactions=True``, a nested marker)."""
         if nested:
             return self.begin_nested()
+        if self._tx_blocks:
+            self._check_tx_blocks()
         current = self._transaction
         if current is not None:
             if subtransactions or _subtrans:
@@ -277,6 +297,8 @@ class Session(LegacySessionMethods):
 
     def begin_nested(self) -> SessionTransaction:
         """Flush, then emit SAVEPOINT on every connection in use."""
+        if self._tx_blocks:
+            self._check_tx_blocks()
         if self._transaction is None:
             if self.autocommit:
                 raise InvalidRequestError(
@@ -293,6 +315,8 @@ class Session(LegacySessionMethods):
 
     def commit(self) -> None:
         """Flush, commit the innermost real transaction, expire (root, ``expire_on_commit``)."""
+        if self._tx_blocks:
+            self._check_tx_blocks()
         if self._transaction is None:
             if self.autocommit:
                 raise InvalidRequestError(
@@ -309,7 +333,7 @@ class Session(LegacySessionMethods):
             if self.autocommit:
                 return
             # nothing was sent, but unflushed changes are still discarded
-            self._autobegin()
+            self._transaction = SessionTransaction(self, origin="autobegin")
         assert self._transaction is not None
         root = self.get_transaction()
         if root is not None and root._failed_root:
@@ -438,6 +462,8 @@ class Session(LegacySessionMethods):
     def connection(self, mapper: Any = None, clause: Any = None, bind: Any = None,
                    execution_options: Any = None, **kw: Any) -> Connection:
         """The Connection this Session uses for ``mapper``/``clause``/``bind``."""
+        if self._tx_blocks:
+            self._check_tx_blocks()
         if bind is None:
             bind = self.get_bind(mapper, clause=clause)
         if self._transaction is None and self.autocommit:
@@ -449,6 +475,8 @@ class Session(LegacySessionMethods):
     def _run(self, stmt: Any, params: Any, bind: Any, execution_options: Any = None) -> Any:
         """Execute a statement on the right connection; in autocommit mode in its own
         transaction, with the result buffered."""
+        if self._tx_blocks:
+            self._check_tx_blocks()
         if self._transaction is None and self.autocommit:
             if isinstance(bind, Connection):
                 return bind.execute(stmt, params, execution_options=execution_options or {})
@@ -831,9 +859,13 @@ class Session(LegacySessionMethods):
         if dont_load is not None:
             warn_deprecated("merge(dont_load=...)", f"merge(load={not dont_load})")
             load = not dont_load
+        if self._tx_blocks:
+            self._check_tx_blocks()
         return merge_into(self, instance, load)
 
     def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
+        if self._tx_blocks:
+            self._check_tx_blocks()
         self._save_or_update_impl(state, obj)
         for child_state, child in cascade_iterator("save-update", state, obj):
             self._save_or_update_impl(child_state, child)
@@ -900,6 +932,8 @@ class Session(LegacySessionMethods):
 
     def delete(self, instance: Any) -> None:
         """Mark a persistent object for deletion at the next flush."""
+        if self._tx_blocks:
+            self._check_tx_blocks()
         state = instance_state(instance)
         if state._key is None:
             raise InvalidRequestError(
@@ -1079,6 +1113,8 @@ class Session(LegacySessionMethods):
             )
         if self._is_clean():
             return
+        if self._tx_blocks:
+            self._check_tx_blocks()
         self._flushing = True
         # A large flush allocates many short-lived, acyclic objects (parameter dicts,
         # links, result rows); pausing the cycle collector for its duration saves the

@@ -622,21 +622,38 @@ class SessionTransaction:
             root._fail(exc)
 
     # -- context manager -----------------------------------------------------------------
+    # Inside ``with session.begin():`` (or ``begin_nested()``) the block owns its
+    # transaction: once that is committed or rolled back inside the block, the
+    # session refuses work until the block ends (see Session._check_tx_blocks),
+    # since a new transaction begun there would never be committed by the block.
     def __enter__(self) -> SessionTransaction:
+        self.session._tx_blocks.append(self)
         return self
 
     def __exit__(self, type_: Any, value: Any, tb: Any) -> None:
-        if self._state is CLOSED:
-            return
-        if type_ is None:
-            try:
-                self.commit()
-            except BaseException:
-                if self._state is not CLOSED:
-                    self.rollback()
-                raise
-        else:
-            self.rollback()
+        try:
+            if self._state is CLOSED:
+                return
+            if type_ is None:
+                try:
+                    self.commit()
+                except BaseException:
+                    if self._state is not CLOSED:
+                        self.rollback()
+                    raise
+            else:
+                self.rollback()
+        finally:
+            blocks = self.session._tx_blocks
+            if blocks and blocks[-1] is self:
+                blocks.pop()
+            elif self in blocks:
+                blocks.remove(self)
+
+    @property
+    def _ended(self) -> bool:
+        """Committed, rolled back or closed (a DEACTIVE one still awaits rollback())."""
+        return self._state is CLOSED or self._state is COMMITTED
 
     def __repr__(self) -> str:
         kind = "nested" if self.nested else ("root" if self._parent is None else "sub")
