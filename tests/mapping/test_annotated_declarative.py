@@ -247,8 +247,6 @@ def test_relationship_target_and_collection_come_from_the_annotation(Base):
     assert Kid.parent.property.mapper.class_ is Parent
 
 
-@pytest.mark.xfail(reason="one-to-one flush on the one-to-many side: issue 9 item 7",
-                   strict=False)
 def test_one_to_one_from_a_scalar_annotation(metadata, engine, read_rows):
     Base = make_base(metadata)
 
