@@ -41,6 +41,7 @@ __all__ = [
     "PendingRollbackError",
     "ResourceClosedError",
     "SQLAlchemyError",
+    "SessionConcurrencyError",
     "StaleDataError",
     "UnboundExecutionError",
     "UnmappedClassError",
@@ -99,3 +100,11 @@ class CommitOutcomeUnknownError(OperationalError):
 
     def __str__(self) -> str:
         return self._dm_message
+
+
+class SessionConcurrencyError(InvalidRequestError):
+    """A Session was used by a second thread while another thread was inside it.
+
+    A Session is not thread-safe: give each thread (or task) its own, e.g. with
+    ``scoped_session``.  Nothing the second call asked for was done.
+    """

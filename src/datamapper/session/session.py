@@ -60,6 +60,7 @@ from ..unitofwork.flush import UOWTransaction
 from .bulk import bulk_delete, bulk_update
 from .legacy_names import LegacySessionMethods
 from .merge import merge as merge_into
+from .ownership import OwnerGuard, exclusive, get_ident
 from .transaction import ACTIVE, CLOSED, SessionTransaction
 
 log = logging.getLogger("datamapper.unitofwork")
@@ -144,6 +145,7 @@ class Session(LegacySessionMethods):
         self.info: dict[Any, Any] = dict(info or {})
         if query_cls is not None:
             self._query_cls = query_cls
+        self._guard = OwnerGuard()  # one thread at a time inside this session
         self._identity_map = IdentityMap(weak=weak_identity_map)
         self._new: dict[InstanceState, Any] = {}
         self._deleted: dict[InstanceState, Any] = {}
@@ -270,6 +272,7 @@ class Session(LegacySessionMethods):
                     "begin a new one)"
                 )
 
+    @exclusive
     def begin(self, subtransactions: bool = False, nested: bool = False,
               _subtrans: bool = False) -> SessionTransaction:
         """Begin a transaction (or, with ``subtransactions=True``, a nested marker)."""
@@ -295,6 +298,7 @@ class Session(LegacySessionMethods):
         self._transaction = SessionTransaction(self, origin="sub" if _subtrans else "explicit")
         return self._transaction
 
+    @exclusive
     def begin_nested(self) -> SessionTransaction:
         """Flush, then emit SAVEPOINT on every connection in use."""
         if self._tx_blocks:
@@ -313,6 +317,7 @@ class Session(LegacySessionMethods):
                                                origin="nested")
         return self._transaction
 
+    @exclusive
     def commit(self) -> None:
         """Flush, commit the innermost real transaction, expire (root, ``expire_on_commit``)."""
         if self._tx_blocks:
@@ -327,6 +332,7 @@ class Session(LegacySessionMethods):
         assert self._transaction is not None
         self._transaction.commit()
 
+    @exclusive
     def rollback(self) -> None:
         """Roll back the innermost transaction (a SAVEPOINT after begin_nested())."""
         if self._transaction is None:
@@ -342,6 +348,7 @@ class Session(LegacySessionMethods):
             return
         self._transaction.rollback()
 
+    @exclusive
     def prepare(self) -> None:
         tx = self._transaction
         if tx is None:
@@ -355,6 +362,7 @@ class Session(LegacySessionMethods):
             )
         tx.prepare()
 
+    @exclusive
     def close(self) -> None:
         """Release connections (rolling back) and expunge every object."""
         self.expunge_all()
@@ -364,6 +372,7 @@ class Session(LegacySessionMethods):
                 t.close()
         self._transaction = None
 
+    @exclusive
     def invalidate(self) -> None:
         tx = self._transaction
         if tx is not None:
@@ -459,6 +468,7 @@ class Session(LegacySessionMethods):
         assert self._transaction is not None
         return self._transaction._connection_for_bind(bind, execution_options)
 
+    @exclusive
     def connection(self, mapper: Any = None, clause: Any = None, bind: Any = None,
                    execution_options: Any = None, **kw: Any) -> Connection:
         """The Connection this Session uses for ``mapper``/``clause``/``bind``."""
@@ -495,6 +505,7 @@ class Session(LegacySessionMethods):
             raise
 
     # -- SQL execution --------------------------------------------------------------------------
+    @exclusive
     def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
                 bind: Any = None, execution_options: Any = None, **kw: Any) -> Any:
         """Execute a Core statement, an ORM ``select()``, or a string (as textual SQL)."""
@@ -553,6 +564,7 @@ class Session(LegacySessionMethods):
     def scalars(self, statement: Any, params: Any = None, **kw: Any) -> Any:
         return self.execute(statement, params, **kw).scalars()
 
+    @exclusive
     def _execute_for_mapper(self, stmt: Any, mapper: Any, query: Any = None, bind: Any = None,
                             params: Any = None) -> list[Any]:
         if bind is None:
@@ -645,6 +657,7 @@ class Session(LegacySessionMethods):
                               with_for_update=with_for_update, identity_token=identity_token,
                               options=options)
 
+    @exclusive
     def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
                   with_for_update: Any = None, query: Any = None,
                   identity_token: Any = None, options: Any = None) -> Any:
@@ -735,6 +748,7 @@ class Session(LegacySessionMethods):
         if "refresh" in mapper.dispatch:
             mapper.dispatch.fire("refresh", obj, None, keys)
 
+    @exclusive
     def refresh(self, instance: Any, attribute_names: Iterable[str] | None = None,
                 with_for_update: Any = None, lockmode: Any = None) -> None:
         """Reload ``instance``'s attributes from the database now, discarding changes."""
@@ -789,6 +803,7 @@ class Session(LegacySessionMethods):
         if "refresh" in mapper.dispatch:
             mapper.dispatch.fire("refresh", instance, None, cols)
 
+    @exclusive
     def expire(self, instance: Any, attribute_names: Iterable[str] | None = None) -> None:
         """Forget loaded values; they load again on next access."""
         state = instance_state(instance)
@@ -815,6 +830,7 @@ class Session(LegacySessionMethods):
             if child_state.session_id == self.hash_key and child_state._key is not None:
                 child_state.expire()
 
+    @exclusive
     def expire_all(self) -> None:
         """Expire every object in the identity map."""
         expire_states(self._identity_map.states())
@@ -829,6 +845,10 @@ class Session(LegacySessionMethods):
     # -- object lifecycle ------------------------------------------------------------------------
     def add(self, instance: Any, _warn: bool = True) -> None:
         """Place ``instance`` in the session: transient -> pending, detached -> persistent."""
+        owner = self._guard.owner
+        if owner is not None and owner != get_ident():
+            # another thread is inside this session (flush, commit ...): refuse
+            raise self._guard.refuse(self, "add")
         state = instance_state(instance)
         self._save_or_update_state(state, instance)
 
@@ -849,6 +869,7 @@ class Session(LegacySessionMethods):
             )
         state.extra()[LOAD_SESSION] = self.hash_key
 
+    @exclusive
     def merge(self, instance: Any, load: bool = True, dont_load: bool | None = None) -> Any:
         """Copy ``instance``'s state (and its merge-cascade graph) into this session and
         return the session's copy; ``instance`` itself is left as it is.
@@ -930,6 +951,7 @@ class Session(LegacySessionMethods):
             self._fire("after_attach", self, obj)
             self._fire("detached_to_persistent", self, obj)
 
+    @exclusive
     def delete(self, instance: Any) -> None:
         """Mark a persistent object for deletion at the next flush."""
         if self._tx_blocks:
@@ -982,6 +1004,7 @@ class Session(LegacySessionMethods):
         self._deleted[state] = obj
         state._strong = obj
 
+    @exclusive
     def expunge(self, instance: Any) -> None:
         """Remove ``instance`` from the session: persistent -> detached, pending -> transient."""
         state = instance_state(instance)
@@ -1011,6 +1034,7 @@ class Session(LegacySessionMethods):
             self._fire("pending_to_transient" if was_pending else "persistent_to_detached",
                        self, obj)
 
+    @exclusive
     def expunge_all(self) -> None:
         """Remove every object from the session."""
         for state in self._identity_map.states() + list(self._new):
@@ -1101,6 +1125,7 @@ class Session(LegacySessionMethods):
     def _is_clean(self) -> bool:
         return not (self._identity_map._modified or self._new or self._deleted)
 
+    @exclusive
     def flush(self, objects: Iterable[Any] | None = None) -> None:
         """Write all pending changes (or those of ``objects``) in dependency order."""
         tx = self._transaction
