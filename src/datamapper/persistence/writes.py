@@ -472,6 +472,62 @@ def update_states(
     return expire
 
 
+def switch_states(
+    mapper: Mapper,
+    items: Sequence[tuple[InstanceState, tuple[Any, ...], Any]],
+    conn: Connection,
+) -> dict[InstanceState, set[str]]:
+    """Row switch: UPDATE the row of a deleted object with a new object's values.
+
+    ``items`` are (new state, primary key of the row, the deleted object's version
+    or None).  The columns the new object holds a value for are written; the
+    others keep the row's values and are returned as keys to expire, with the
+    columns written as SQL expressions and those with a server onupdate.
+    """
+    plan = table_plan(mapper)
+    vk = plan.version_key
+    post = {plan.col_to_attr[c.key] for c in plan.table.columns
+            if c.server_onupdate is not None and c.key in plan.col_to_attr}
+    expire: dict[InstanceState, set[str]] = {}
+    for state, ident, old_version in items:
+        d = state.strong_obj().__dict__
+        params: dict[str, Any] = {}
+        exprs: dict[str, Any] = {}
+        unset: set[str] = set()
+        for attr_key, col_key, _col, is_pk, _has_default in plan.cols:
+            if is_pk or attr_key == vk:
+                continue
+            v = d.get(attr_key, NO_VALUE)
+            if v is NO_VALUE:
+                unset.add(attr_key)
+            elif v.__class__ not in _PLAIN and _is_sql(v):
+                exprs[col_key] = v
+            else:
+                params[col_key] = v
+        if vk is not None:
+            new_version = mapper.version_id_generator(old_version)
+            params[plan.version_col.key] = new_version  # type: ignore[union-attr]
+            params[VERSION_PARAM] = old_version
+            d[vk] = new_version
+        if not params and not exprs:
+            # nothing to write: the key columns to themselves, so the row is still
+            # looked for (and its absence reported)
+            params = {ck: v for ck, v in zip(plan.pk_colkeys, ident, strict=True)}
+        params.update(zip(plan.pk_params, ident, strict=True))
+        stmt = plan.update_stmt.values(**exprs) if exprs else plan.update_stmt
+        result = conn.execute(stmt, params)
+        _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
+        for c in result.prefetch_cols() or ():
+            ak = plan.col_to_attr.get(c.key)
+            if ak is not None:
+                d[ak] = result.context.compiled_parameters[0][c.key]
+                unset.discard(ak)
+        keys = unset | {plan.col_to_attr[ck] for ck in exprs} | post
+        if keys:
+            expire[state] = keys
+    return expire
+
+
 def post_update_states(
     mapper: Mapper,
     items: Sequence[tuple[InstanceState, dict[str, Any]]],

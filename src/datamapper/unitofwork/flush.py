@@ -26,7 +26,12 @@ from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.association import associate, dissociate
-from ..persistence.writes import changed_params, post_update_states, table_plan
+from ..persistence.writes import (
+    changed_params,
+    post_update_states,
+    switch_states,
+    table_plan,
+)
 from .dependency import Dependencies, apply_link, collect, source_dict
 from .plan import Action, FlushPlan
 from .planner import Planner
@@ -57,6 +62,8 @@ class UOWTransaction:
         self.plan: FlushPlan | None = None
         self.deps: Dependencies | None = None
         self.deleted_tables: set[Any] = set()
+        # row switches: new state -> the deleted state whose row it takes over
+        self.switches: dict[InstanceState, InstanceState] = {}
 
     # -- checks ------------------------------------------------------------------
     def check(self) -> None:
@@ -95,11 +102,9 @@ class UOWTransaction:
                     f"with persistent instance {describe(existing.obj())}"
                 )
             elif existing is not None and existing in deleting:
-                problems.append(
-                    f"New instance {describe(state.obj())} with identity key {key} replaces "
-                    f"{describe(existing.obj())}, which is deleted in the same flush; flush the "
-                    "delete first (session.flush()) and then add the new object"
-                )
+                # row switch: the row is kept and UPDATEd with the new object's values;
+                # the deleted object leaves the session as if its DELETE had run
+                self.switches[state] = existing
         if problems:
             raise FlushError(
                 "Can't flush: " + "; ".join(problems) + ". Give each object its own primary key, "
@@ -129,7 +134,12 @@ class UOWTransaction:
         if self.deps is None:
             self.presort()
         assert self.deps is not None
-        plan = Planner(self.new, self.dirty, self.deleted, self.deps).plan()
+        deleted = self.deleted
+        if self.switches:
+            replaced = set(self.switches.values())
+            deleted = [s for s in deleted if s not in replaced]
+            _cancel_switched_assoc_rows(self.deps, self.switches)
+        plan = Planner(self.new, self.dirty, deleted, self.deps).plan()
         self.plan = plan
         return plan
 
@@ -202,12 +212,18 @@ class UOWTransaction:
     def _save(self, action: Action, conn: Connection) -> None:
         mapper = action.mapper
         self._apply_links(action.states)
+        inserts = action.inserts
+        if self.switches and inserts:
+            switched = [s for s in inserts if s in self.switches]
+            if switched:
+                inserts = [s for s in inserts if s not in self.switches]
+                self._switch(mapper, switched, conn)
         # batch=False: each row's before/after events run around that row's own statement
-        if action.inserts:
-            if mapper.batch or len(action.inserts) == 1:
-                self._insert(mapper, action.inserts, conn)
+        if inserts:
+            if mapper.batch or len(inserts) == 1:
+                self._insert(mapper, inserts, conn)
             else:
-                for s in action.inserts:
+                for s in inserts:
                     self._insert(mapper, [s], conn)
         if action.updates:
             if mapper.batch or len(action.updates) == 1:
@@ -249,6 +265,32 @@ class UOWTransaction:
         for s, keys in expire.items():
             self.expire.setdefault(s, set()).update(keys)
         self.updated.extend(states)
+        if "after_update" in dispatch:
+            for s in states:
+                dispatch.fire("after_update", mapper, conn, s.strong_obj())
+
+    def _switch(self, mapper: Mapper, states: list[InstanceState], conn: Connection) -> None:
+        """Row switch: the new objects' values go into the rows of the deleted ones."""
+        dispatch = mapper.dispatch
+        vk = mapper.version_id_prop.key if mapper.version_id_prop else None
+        items = []
+        for s in states:
+            old = self.switches[s]
+            version = None
+            if vk is not None:
+                version = old.committed_state.get(vk, NO_VALUE)
+                if version is NO_VALUE:
+                    version = source_dict(old, [vk]).get(vk)
+            ident = old.identity
+            assert ident is not None  # a deleted object is persistent
+            items.append((s, ident, version))
+        if "before_update" in dispatch:
+            for s in states:
+                dispatch.fire("before_update", mapper, conn, s.strong_obj())
+        expire = switch_states(mapper, items, conn)
+        self.expire.update(expire)
+        self.inserted.extend(states)
+        self.removed.extend(self.switches[s] for s in states)
         if "after_update" in dispatch:
             for s in states:
                 dispatch.fire("after_update", mapper, conn, s.strong_obj())
@@ -373,6 +415,29 @@ class UOWTransaction:
 
     def describe_pending(self) -> str:
         return str(self.plan) if self.plan is not None else "<no plan>"
+
+
+def _cancel_switched_assoc_rows(deps: Dependencies,
+                                switches: dict[InstanceState, InstanceState]) -> None:
+    """An association row of a replaced object that the new object also has stays."""
+    if not deps.assoc_insert or not deps.assoc_delete:
+        return
+    olds = set(switches.values())
+    news = set(switches)
+
+    def sig(row: Any) -> Any:
+        return (row.prop.secondary, tuple(sorted(row.params().items())))
+
+    removed = {sig(r): k for k, r in deps.assoc_delete.items()
+               if r.parent in olds or r.child in olds}
+    if not removed:
+        return
+    for k, r in list(deps.assoc_insert.items()):
+        if r.parent in news or r.child in news:
+            dk = removed.pop(sig(r), None)
+            if dk is not None:
+                del deps.assoc_insert[k]
+                del deps.assoc_delete[dk]
 
 
 _CASCADE_SOURCES: weakref.WeakKeyDictionary[Any, frozenset[Any]] = weakref.WeakKeyDictionary()
