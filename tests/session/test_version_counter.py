@@ -499,6 +499,18 @@ def test_server_side_version_many_rows_in_one_flush(S, make_session, read_rows):
     assert read_rows(S.__table__) == [(i, i + 10, 2) for i in range(1, 5)]
 
 
+def test_server_side_version_with_generated_keys(S, make_session, read_rows):
+    s = make_session(expire_on_commit=False)
+    objs = [S(n=i) for i in range(3)]
+    s.add_all(objs)
+    s.commit()
+    assert [o.__dict__.get("ver") for o in objs] == [1, 1, 1]
+    objs[1].n = 50
+    s.commit()
+    assert objs[1].__dict__.get("ver") == 2
+    assert sorted(r[1:] for r in read_rows(S.__table__)) == [(0, 1), (2, 1), (50, 2)]
+
+
 def test_version_id_generator_must_be_callable_or_false(Base):
     with pytest.raises(ArgumentError, match="version_id_generator"):
         class Bad(Base):
@@ -594,3 +606,67 @@ def test_parent_column_and_collection_change_bumps_parent_once(family, make_sess
     p.kids.append(C(id=1))
     s.commit()
     assert read_rows(P.__table__) == [(1, 2, 2)]
+
+
+# -- post_update ----------------------------------------------------------------------------
+@pytest.fixture
+def Node(Base, engine):
+    class Node(Base):
+        __tablename__ = "vnode"
+        id = Column(Integer, primary_key=True)
+        fav_id = Column(ForeignKey("vnode.id"))
+        x = Column(String(10))
+        ver = Column(Integer, nullable=False)
+        fav = relationship("Node", remote_side=[id], post_update=True)
+        __mapper_args__ = {"version_id_col": ver}
+
+    Base.metadata.create_all(engine)
+    return Node
+
+
+def _post_updates(sql_log):
+    return [e for e in sql_log.entries
+            if e.statement.lstrip().upper().startswith("UPDATE") and "fav_id" in e.statement]
+
+
+def test_post_update_of_new_row_checks_its_first_version_without_moving_it(
+        Node, make_session, read_rows, sql_log):
+    s = make_session()
+    a = Node(id=1)
+    a.fav = a
+    s.add(a)
+    s.commit()
+    (post,) = _post_updates(sql_log)
+    assert "ver" in post.statement.split("WHERE")[1]
+    assert read_rows(Node.__table__) == [(1, 1, None, 1)]
+
+
+def test_post_update_of_existing_row_checks_and_moves_version(Node, make_session, read_rows):
+    s = make_session()
+    a = Node(id=1)
+    a.fav = a
+    s.add(a)
+    s.commit()
+    b = s.get(Node, 1)
+    b.fav = None
+    b.x = "q"
+    s.commit()
+    # the row's UPDATE moves it to 2, the post_update UPDATE to 3 (as SQLAlchemy)
+    assert read_rows(Node.__table__) == [(1, None, "q", 3)]
+    s.get(Node, 1).x = "r"
+    s.commit()
+    assert read_rows(Node.__table__) == [(1, None, "r", 4)]
+
+
+def test_stale_post_update_raises(Node, make_session, engine, read_rows):
+    s = make_session(expire_on_commit=False)
+    a = Node(id=1)
+    s.add_all([a, Node(id=2)])
+    s.commit()
+    with engine.begin() as conn:
+        conn.execute(Node.__table__.update().where(Node.__table__.c.id == 1).values(ver=5))
+    a.fav = s.get(Node, 2)
+    with pytest.raises(StaleDataError):
+        s.commit()
+    s.rollback()
+    assert read_rows(Node.__table__) == [(1, None, None, 5), (2, None, None, 1)]

@@ -536,20 +536,48 @@ def post_update_states(
     """UPDATE only the given foreign-key values (cycle breaking, post_update)."""
     plan = table_plan(mapper)
     groups: dict[tuple[str, ...], list[tuple[InstanceState, dict[str, Any]]]] = {}
+    records = []
     for state, values in items:
         d = state.strong_obj().__dict__
         params = dict(values)
         for ak, ck in zip(plan.pk_keys, plan.pk_colkeys, strict=True):
             params[PK_PREFIX + ck] = d.get(ak)
+        records.append((state, params))
+    refetch: list[InstanceState] = []
+    vk = plan.version_key
+    if vk is not None:
+        # checked like any UPDATE; a row that existed before this flush also moves
+        # to its next version (a row INSERTed in this flush keeps its first one)
+        generator = mapper.version_id_generator
+        missing = [(st, p) for st, p in records if vk not in st.strong_obj().__dict__]
+        if missing:
+            committed_versions(conn, plan, missing, "UPDATE")  # loads them
+        for state, params in records:
+            d = state.strong_obj().__dict__
+            params[VERSION_PARAM] = d[vk]
+            if state._key is None:
+                continue
+            if generator is False:
+                refetch.append(state)
+                continue
+            new = generator(d[vk])
+            params[plan.version_colkey] = new
+            d[vk] = new
+    for state, params in records:
         groups.setdefault(tuple(params), []).append((state, params))
-    stmt = plan.table.update().where(
-        and_(*[c == bindparam(PK_PREFIX + c.key) for c in plan.pk])
-    )
+    stmt = plan.table.update().where(plan.where)
+    sane_multi = conn.dialect.supports_sane_multi_rowcount
     for rows in groups.values():
+        if len(rows) > 1 and not sane_multi and vk is not None:
+            for state, params in rows:
+                result = conn.execute(stmt, params)
+                _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
+            continue
         result = conn.execute(stmt, [p for _s, p in rows])
         _check_rowcount(conn, plan, "UPDATE", len(rows), result.rowcount,
-                        [s for s, _p in rows],
-                        len(rows) == 1 or conn.dialect.supports_sane_multi_rowcount)
+                        [s for s, _p in rows], len(rows) == 1 or sane_multi)
+    if refetch:
+        read_server_versions(conn, plan, refetch, "UPDATE")
 
 
 # -- version counters ---------------------------------------------------------------
