@@ -134,9 +134,10 @@ def test_batch_true_keeps_events_around_the_batch(Base, engine, make_session, re
     s.commit()
     assert recorder == ["before_insert(1)", "before_insert(2)", "before_insert(3)",
                         "INSERTx3", "after_insert(1)", "after_insert(2)", "after_insert(3)"]
+    labels = [o.label for o in objs]  # load the expired objects first
     recorder.clear()
-    for o in objs:
-        o.label = o.label + "y"
+    for o, label in zip(objs, labels):
+        o.label = label + "y"
     s.commit()
     assert recorder == ["before_update(1y)", "before_update(2y)", "before_update(3y)",
                         "UPDATEx3", "after_update(1y)", "after_update(2y)", "after_update(3y)"]
