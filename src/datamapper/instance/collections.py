@@ -2,8 +2,12 @@
 
 A relationship collection stored in an object's ``__dict__`` is an instance
 of a subclass of the user's collection class (``list``, ``set`` or a
-subclass of either) with two extra slots: the owner's InstanceState and the
-attribute impl.  Every mutator tells the impl which items came and went
+subclass of either) with three extra slots: the owner's InstanceState, the
+attribute impl and the owner itself.  The collection holds its owner
+strongly: a program that keeps only the collection (``session.get(User,
+1).addresses``) keeps the owner too, so a change made through the collection
+always has a live object to be recorded on (and held by the session until
+flushed) instead of being dropped with an owner the weak identity map let go.  Every mutator tells the impl which items came and went
 *before* changing the contents, so the impl can snapshot the original
 membership for history, keep backrefs in step and cascade into the session.
 Plain Python: no SQLAlchemy import.
@@ -215,7 +219,7 @@ def instrumented_class(cls: type) -> type:
         )
     name = "InstrumentedList" if cls is list else (
         "InstrumentedSet" if cls is set else f"Instrumented{cls.__name__}")
-    slots = ("_dm_state", "_dm_impl") if "__dict__" not in dir(cls) or cls in (list, set) else ()
+    slots = ("_dm_state", "_dm_impl", "_dm_owner") if "__dict__" not in dir(cls) or cls in (list, set) else ()
     made = type(name, (mixin, cls), {"__slots__": slots, "__module__": __name__})
     _instrumented[cls] = made
     return made
@@ -231,6 +235,9 @@ def new_collection(cls: type, state: Any, impl: Any, items: Iterable[Any] = ()) 
     coll = klass()
     coll._dm_state = state
     coll._dm_impl = impl
+    # the owner lives as long as the collection (see the module docstring); the
+    # cycle owner -> __dict__ -> collection -> owner is freed by the cycle collector
+    coll._dm_owner = state.obj()
     if items:
         if isinstance(coll, set):
             set.update(coll, items)

@@ -427,7 +427,7 @@ class CollectionImpl(_RelImpl):
         coll = d.get(self.key)
         if coll is None:
             if state._key is not None:
-                self._queue(state, value, True)
+                self._queue(state, obj, value, True)
                 self._cascade(state, value, initiator)
                 return
             coll = self.get_missing(obj)
@@ -444,14 +444,22 @@ class CollectionImpl(_RelImpl):
         coll = d.get(self.key)
         if coll is None:
             if state._key is not None:
-                self._queue(state, value, False)
+                self._queue(state, obj, value, False)
             return
         if not any(x is value for x in coll):
             return
         self._snapshot(state, coll)
         coll._dm_remove_quiet(value)
 
-    def _queue(self, state: InstanceState, value: Any, added: bool) -> None:
+    def _queue(self, state: InstanceState, obj: Any, value: Any, added: bool) -> None:
+        """Record a backref's change to this collection while it is not loaded: applied
+        when it loads (``set_committed``); until flushed it is a change like any other,
+        noted in ``committed_state`` (original membership unknown) so the session holds
+        the object and the flush sees it (orphans: ``queued_orphans``)."""
+        cs = state.committed_state
+        if self.key not in cs:
+            cs[self.key] = NO_VALUE
+        state.modified_event(obj)
         pend = state.extra().setdefault(PENDING, {}).setdefault(self.key, ([], []))
         adds, removes = pend
         if added:
@@ -464,6 +472,17 @@ class CollectionImpl(_RelImpl):
                 adds[:] = [x for x in adds if x is not value]
             else:
                 removes.append(value)
+
+    def queued_orphans(self, state: InstanceState) -> list[Any]:
+        """Members a backref took out of this collection while it was not loaded and
+        that no reverse reference points to a parent any more."""
+        ext = state._extra
+        pend = ext.get(PENDING) if ext is not None else None
+        if not pend or self.key not in pend:
+            return []
+        refs = [rkey for rkey, rcoll in self.reverse if not rcoll]
+        return [m for m in pend[self.key][1]
+                if all(m.__dict__.get(rkey) is None for rkey in refs)]
 
     # -- whole-collection operations ------------------------------------------------------
     def set(self, obj: Any, value: Any, initiator: Any = None) -> None:
@@ -542,12 +561,20 @@ class CollectionImpl(_RelImpl):
             have = {id(x) for x in items}
             items.extend(x for x in adds
                          if id(x) not in have and self._still_points(x, obj))
+            cs = state.committed_state
             if len(items) != len(loaded) or any(a is not b for a, b in zip(items, loaded)):
                 obj.__dict__[self.key] = new_collection(self.collection_class, state, self,
                                                         items)
-                state.committed_state.setdefault(self.key, loaded)
+                if cs.get(self.key, NO_VALUE) is NO_VALUE:  # (_queue's placeholder)
+                    cs[self.key] = loaded
                 state.modified_event(obj)
                 return
+            if cs.get(self.key, None) is NO_VALUE:
+                # the queued changes cancelled out or were flushed already
+                del cs[self.key]
+                if not cs and state.modified:
+                    state.modified = False
+                    state._drop_modified()
         obj.__dict__[self.key] = new_collection(self.collection_class, state, self, loaded)
 
     def _still_points(self, member: Any, owner: Any) -> bool:

@@ -268,10 +268,20 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
             removed: Any
             unchanged: Any
             if key not in d:
+                if key not in cs:
+                    continue
+                if prop.lazy != "dynamic":
+                    # not loaded, changed through backrefs: members taken out that have
+                    # no parent now are orphans (their foreign keys are their own change)
+                    if direction == ONETOMANY and prop.cascade.delete_orphan:
+                        for child in state.mapper._impls[key].queued_orphans(state):
+                            cst = _state(child)
+                            if cst is not None and cst not in deleting and \
+                                    cst._key is not None and cst.session_id == sid:
+                                deps.orphans.append(cst)
+                    continue
                 # a dynamic relationship keeps no collection in __dict__, only the
                 # changes appended/removed since the last flush
-                if key not in cs or prop.lazy != "dynamic":
-                    continue
                 hist = state.mapper._impls[key].history(state, True)
                 added, unchanged, removed = hist.added, hist.unchanged, hist.deleted
             elif is_new:
@@ -468,7 +478,8 @@ def _pk_changed(state: InstanceState) -> bool:
 def apply_link(link: Link) -> None:
     """Copy the source's key values into the destination's foreign-key attributes."""
     dest = link.dest
-    d = dest.strong_obj().__dict__
+    obj = dest.strong_obj()
+    d = obj.__dict__
     values = link.values()
     if dest._key is None and dest._extra is None:
         for k, v in zip(link.dest_keys, values, strict=True):
@@ -483,4 +494,4 @@ def apply_link(link: Link) -> None:
             cs[k] = old
         d[k] = v
     if cs:
-        dest.modified = True
+        dest.modified_event(obj)
