@@ -279,6 +279,9 @@ class InstanceState(weakref.ref[Any]):
         """Forget loaded values of ``keys`` (all mapped attributes when None)."""
         obj = self.obj()
         if obj is None:
+            if self.modified:  # nothing left to write: never hand it to a flush
+                self.modified = False
+                self._drop_modified()
             return
         d = obj.__dict__
         mapper = self.mapper

@@ -1057,10 +1057,12 @@ class Session(LegacySessionMethods):
             return
         state._deleted = False
         state.session_id = self.hash_key
-        existing = self._identity_map.get_state(state.key)  # type: ignore[arg-type]
+        imap = self._identity_map
+        existing = imap.get_state(state.key)  # type: ignore[arg-type]
         if existing is None or existing is state:
-            self._identity_map.add(state, obj)
-            if self._identity_map.weak:
+            imap.add(state, obj)
+            if imap.weak and not state.modified:
+                # still changed (the rollback expires it next): the session keeps it
                 state._strong = None
         self._fire("deleted_to_persistent", self, obj)
 

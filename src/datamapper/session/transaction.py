@@ -509,7 +509,9 @@ class SessionTransaction:
                 imap.add(state, obj)
         for state in list(dict.fromkeys(list(self._deleted) + list(session._deleted))):
             session._restore_deleted(state, self._deleted.get(state) or session._deleted.get(state))
-        for state in imap.all_states():
+        # live objects of the map, and objects held for their changes that the map
+        # does not file (a restored deleted object whose key another object took)
+        for state in dict.fromkeys(imap.all_states() + list(imap._modified)):
             if not dirty_only or state.modified or state in self._dirty:
                 state.expire()
         self._new.clear()
