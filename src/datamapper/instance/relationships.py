@@ -328,6 +328,8 @@ class ScalarObjectImpl(_RelImpl):
 
     def set_committed(self, state: InstanceState, obj: Any, value: Any) -> None:
         obj.__dict__[self.key] = value
+        if state.expired_attributes and self.key in state.expired_attributes:
+            state.loaded((self.key,))
         if value is not None and self.prop.single_parent:
             self._note_loaded(state, (value,))
 
@@ -550,6 +552,8 @@ class CollectionImpl(_RelImpl):
     def set_committed(self, state: InstanceState, obj: Any, value: Any) -> None:
         """Install loaded members, applying reverse-side changes queued while unloaded."""
         loaded = list(value) if value is not None else []
+        if state.expired_attributes and self.key in state.expired_attributes:
+            state.loaded((self.key,))
         if loaded and self.prop.single_parent:
             self._note_loaded(state, loaded)
         ext = state._extra
