@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -49,6 +50,44 @@ def pytest_runtest_makereport(item, call):
         rep.compat_exc_module = call.excinfo.type.__module__
         rep.compat_message = str(call.excinfo.value)[:1500]
     rep.compat_missing = sorted(set(_missing_log()))
+    if call.when == "call":
+        rep.compat_rows = getattr(item, "compat_rows", None)
+
+
+def _rows_digest(item) -> str | None:
+    """A digest of every row of the test's tables on the testing engine, read
+    right after the test body; the report compares it between the two runs."""
+    try:
+        import sqlalchemy as sa
+        from sqlalchemy.testing import config
+
+        mds = []
+        md = getattr(getattr(item, "cls", None), "_tables_metadata", None)
+        if md is not None:
+            mds.append(md)
+        fmd = getattr(item, "funcargs", {}).get("metadata")
+        if fmd is not None and fmd is not md:
+            mds.append(fmd)
+        snap = {}
+        with config.db.connect() as conn:
+            for md in mds:
+                for t in md.sorted_tables:
+                    try:
+                        rows = conn.execute(sa.select(t)).fetchall()
+                    except Exception:
+                        continue
+                    snap[t.name] = sorted(repr(tuple(r)) for r in rows)
+        if not any(snap.values()):
+            return None
+        return hashlib.sha1(json.dumps(snap, sort_keys=True).encode()).hexdigest()[:16]
+    except Exception:
+        return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    yield
+    item.compat_rows = _rows_digest(item)
 
 
 def pytest_runtest_logreport(report):
@@ -60,6 +99,8 @@ def pytest_runtest_logreport(report):
         "outcome": report.outcome,
         "duration": round(report.duration, 3),
     }
+    if report.when == "call":
+        rec["rows"] = getattr(report, "compat_rows", None)
     if report.outcome != "passed":
         rec["exc_type"] = getattr(report, "compat_exc_type", None)
         rec["exc_module"] = getattr(report, "compat_exc_module", None)

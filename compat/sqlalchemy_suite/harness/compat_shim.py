@@ -9,6 +9,7 @@ SQLAlchemy's ORM test suite" lists them (A2..A6); keep the two in step.
 
 from __future__ import annotations
 
+import os
 import types
 
 import dmshim
@@ -69,9 +70,20 @@ def _install() -> None:
     )
 
 
+def _relax_sql_assertions() -> None:
+    # Only for the "datamapper-relaxed" triage run (COMPAT_RELAX_SQL=1), never
+    # for the counted run: every SQL assertion (CompiledSQL, statement counts)
+    # passes, so the test's other assertions decide.
+    from sqlalchemy.testing import assertsql
+
+    assertsql.SQLAsserter.assert_ = lambda self, *rules: None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection(session):
     _install()
+    if os.environ.get("COMPAT_RELAX_SQL") == "1":
+        _relax_sql_assertions()
 
 
 _call_mark = [0]
