@@ -105,8 +105,14 @@ def insert_states(
     mapper: Mapper,
     states: Sequence[InstanceState],
     conn: Connection,
+    replaced: list[tuple[InstanceState, str, Any]] | None = None,
 ) -> dict[InstanceState, set[str]]:
-    """INSERT ``states``; return the keys each state must expire afterwards."""
+    """INSERT ``states``; return the keys each state must expire afterwards.
+
+    A primary key given as a SQL expression is written inside the statement and
+    its value read back (RETURNING); ``replaced`` receives (state, attribute,
+    expression) for each such key whose value now stands in the object.
+    """
     plan = table_plan(mapper)
     groups: dict[tuple[Any, ...], list[tuple[InstanceState, dict[str, Any], dict[str, Any] | None]]]
     groups = {}
@@ -179,7 +185,16 @@ def insert_states(
         if expr_keys:
             to_expire |= {plan.col_to_attr[ck] for ck in expr_keys}
         if expr_keys or (missing_pk and not _can_batch_returning(conn, plan, missing_pk)):
+            pk_exprs = [c for c in plan.pk if expr_keys and c.key in expr_keys]
             for state, params, exprs in rows:
+                if pk_exprs:
+                    assert exprs is not None  # the group's shape has the key expressions
+                    keys = _insert_with_sql_key(conn, plan, state, params, exprs, pk_exprs,
+                                                missing_pk, replaced)
+                    row_expire = to_expire - keys
+                    if row_expire:
+                        expire[state] = row_expire
+                    continue
                 stmt = plan.insert_stmt.values(**exprs) if exprs else plan.insert_stmt
                 result = conn.execute(stmt, params)
                 pk = result.inserted_primary_key
@@ -211,6 +226,72 @@ def insert_states(
             if keys and version_key in keys:
                 expire[state] = keys - {version_key}
     return expire
+
+
+def _evaluate_sql_keys(conn: Connection, plan: _TablePlan, state: InstanceState,
+                       params: dict[str, Any], exprs: dict[str, Any], pk_exprs: list[Any],
+                       replaced: list[tuple[InstanceState, str, Any]] | None) -> set[str]:
+    """Turn key expressions into values with one SELECT each, before the statement.
+
+    For a database that cannot return the row of the statement (RETURNING): the
+    value is computed in the flush's transaction and written as a plain value.
+    """
+    d = state.strong_obj().__dict__
+    keys = set()
+    for c in pk_exprs:
+        expr = exprs.pop(c.key)
+        value = conn.execute(select(expr)).scalar()
+        if value is None:
+            raise FlushError(
+                f"Can't flush {describe(state.obj())}: the SQL expression given for primary "
+                f"key column {c} evaluated to NULL; give an expression that yields a key"
+            )
+        params[c.key] = value
+        ak = plan.col_to_attr[c.key]
+        if replaced is not None:
+            replaced.append((state, ak, d.get(ak)))
+        d[ak] = value
+        keys.add(ak)
+    return keys
+
+
+def _returned_keys(plan: _TablePlan, state: InstanceState, exprs: dict[str, Any], row: Any,
+                   replaced: list[tuple[InstanceState, str, Any]] | None) -> set[str]:
+    """Put the primary key a statement RETURNED into the object."""
+    d = state.strong_obj().__dict__
+    keys = set()
+    for c, value in zip(plan.pk, row, strict=True):
+        ak = plan.col_to_attr[c.key]
+        if c.key in exprs and replaced is not None:
+            replaced.append((state, ak, d.get(ak)))
+        d[ak] = value
+        keys.add(ak)
+    return keys
+
+
+def _insert_with_sql_key(conn: Connection, plan: _TablePlan, state: InstanceState,
+                         params: dict[str, Any], exprs: dict[str, Any], pk_exprs: list[Any],
+                         missing_pk: list[Any],
+                         replaced: list[tuple[InstanceState, str, Any]] | None) -> set[str]:
+    """INSERT one row whose primary key is (partly) a SQL expression; return the key
+    attributes now known."""
+    if not conn.dialect.insert_returning:
+        keys = _evaluate_sql_keys(conn, plan, state, params, exprs, pk_exprs, replaced)
+        stmt = plan.insert_stmt.values(**exprs) if exprs else plan.insert_stmt
+        result = conn.execute(stmt, params)
+        _apply_insert_result(plan, state, params, result, 0, result.inserted_primary_key,
+                             missing_pk)
+        return keys
+    stmt = plan.insert_stmt.values(**exprs).returning(*plan.pk)
+    result = conn.execute(stmt, params)
+    row = result.first()
+    if row is None:
+        raise FlushError(
+            f"Can't flush {describe(state.obj())}: the INSERT returned no primary key"
+        )
+    keys = _returned_keys(plan, state, exprs, row, replaced)
+    _apply_insert_result(plan, state, params, result, 0, None, missing_pk)
+    return keys
 
 
 def _zero_becomes_autoincrement(conn: Connection, plan: _TablePlan) -> str | None:
@@ -394,8 +475,15 @@ def update_states(
     mapper: Mapper,
     states: Iterable[InstanceState],
     conn: Connection,
+    replaced: list[tuple[InstanceState, str, Any]] | None = None,
 ) -> dict[InstanceState, set[str]]:
-    """UPDATE the changed columns of ``states``; return keys to expire per state."""
+    """UPDATE the changed columns of ``states``; return keys to expire per state.
+
+    A primary key changed to a SQL expression is written inside the statement
+    and its new value read back (RETURNING; where UPDATE cannot return, the
+    expression is evaluated by a SELECT first); see :func:`insert_states` for
+    ``replaced``.
+    """
     plan = table_plan(mapper)
     groups: dict[tuple[Any, ...], list[tuple[InstanceState, dict[str, Any], Any]]] = {}
     vk = plan.version_key
@@ -432,7 +520,13 @@ def update_states(
     expire: dict[InstanceState, set[str]] = {}
     for (_keys, expr_keys), rows in groups.items():
         if expr_keys:
+            pk_exprs = [c for c in plan.pk if c.key in expr_keys]
             for state, params, exprs in rows:
+                if pk_exprs:
+                    _update_with_sql_key(conn, plan, state, params, exprs, pk_exprs, replaced)
+                    if exprs:
+                        expire[state] = {plan.col_to_attr[ck] for ck in exprs}
+                    continue
                 result = conn.execute(plan.update_stmt.values(**exprs), params)
                 _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
                 expire[state] = {plan.col_to_attr[ck] for ck in expr_keys}
@@ -526,6 +620,28 @@ def switch_states(
         if keys:
             expire[state] = keys
     return expire
+
+
+def _update_with_sql_key(conn: Connection, plan: _TablePlan, state: InstanceState,
+                         params: dict[str, Any], exprs: dict[str, Any], pk_exprs: list[Any],
+                         replaced: list[tuple[InstanceState, str, Any]] | None) -> None:
+    """UPDATE one row whose primary key changes to a SQL expression.
+
+    On return the object holds the new key and ``exprs`` the non-key expressions
+    (to be expired).
+    """
+    if not conn.dialect.update_returning:
+        _evaluate_sql_keys(conn, plan, state, params, exprs, pk_exprs, replaced)
+        stmt = plan.update_stmt.values(**exprs) if exprs else plan.update_stmt
+        result = conn.execute(stmt, params)
+        _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
+        return
+    result = conn.execute(plan.update_stmt.values(**exprs).returning(*plan.pk), params)
+    rows = result.all()
+    _check_rowcount(conn, plan, "UPDATE", 1, len(rows), [state], True)
+    _returned_keys(plan, state, exprs, rows[0], replaced)
+    for c in plan.pk:
+        exprs.pop(c.key, None)
 
 
 def post_update_states(

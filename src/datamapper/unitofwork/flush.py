@@ -27,6 +27,7 @@ from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.association import associate, dissociate
 from ..persistence.writes import (
+    _is_sql,
     changed_params,
     post_update_states,
     switch_states,
@@ -58,6 +59,9 @@ class UOWTransaction:
         self.removed: list[InstanceState] = []
         self.expire: dict[InstanceState, set[str]] = {}
         self.generated: list[tuple[InstanceState, list[str]]] = []
+        # primary keys given as SQL expressions, replaced by their values: (state, key,
+        # expression), put back if the flush fails
+        self.replaced: list[tuple[InstanceState, str, Any]] = []
         self.attributes: dict[str, Any] = {}
         self.plan: FlushPlan | None = None
         self.deps: Dependencies | None = None
@@ -79,12 +83,13 @@ class UOWTransaction:
             pk_keys = mapper._pk_keys
             if len(pk_keys) == 1:
                 v = d.get(pk_keys[0])
-                if v is None:
+                if v is None or (v.__class__ not in _PLAIN_KEYS and _is_sql(v)):
                     continue  # the database assigns it: nothing to conflict with
                 ident: tuple[Any, ...] = (v,)
             else:
                 ident = tuple(d.get(k) for k in pk_keys)
-                if any(v is None for v in ident):
+                if any(v is None or (v.__class__ not in _PLAIN_KEYS and _is_sql(v))
+                       for v in ident):
                     continue
             key = (mapper.class_, ident, token_for(state) if token_for is not None else None)
             other = seen.get(key)
@@ -249,7 +254,7 @@ class UOWTransaction:
                 missing = [k for k in pk_keys if d.get(k) is None]
                 if missing:
                     self.generated.append((s, missing))
-        expire = insert_states(mapper, states, conn)
+        expire = insert_states(mapper, states, conn, self.replaced)
         self.expire.update(expire)
         self.inserted.extend(states)
         if "after_insert" in dispatch:
@@ -261,7 +266,7 @@ class UOWTransaction:
         if "before_update" in dispatch:
             for s in states:
                 dispatch.fire("before_update", mapper, conn, s.strong_obj())
-        expire = update_states(mapper, states, conn)
+        expire = update_states(mapper, states, conn, self.replaced)
         for s, keys in expire.items():
             self.expire.setdefault(s, set()).update(keys)
         self.updated.extend(states)
@@ -320,7 +325,12 @@ class UOWTransaction:
                 dispatch.fire("after_delete", mapper, conn, s.strong_obj())
 
     def undo_generated(self) -> None:
-        """After a failed flush: take database-generated keys back out of the objects."""
+        """After a failed flush: take database-generated keys back out of the objects
+        (and put back key expressions whose values were read)."""
+        for state, key, expr in reversed(self.replaced):
+            obj = state.obj()
+            if obj is not None:
+                obj.__dict__[key] = expr
         for state, keys in self.generated:
             obj = state.obj()
             if obj is not None:
@@ -439,6 +449,8 @@ def _cancel_switched_assoc_rows(deps: Dependencies,
                 del deps.assoc_insert[k]
                 del deps.assoc_delete[dk]
 
+
+_PLAIN_KEYS = frozenset({int, str, float, bytes})
 
 _CASCADE_SOURCES: weakref.WeakKeyDictionary[Any, frozenset[Any]] = weakref.WeakKeyDictionary()
 
