@@ -238,9 +238,12 @@ class ScalarObjectImpl(_RelImpl):
                 return NO_VALUE
         if needs_old or self.reverse or prop.direction != MANYTOONE:
             # a one-to-one held on the other row (one-to-many or many-to-many with
-            # uselist=False): the flush needs the replaced object to clear its key or row
+            # uselist=False): the flush needs the replaced object to clear its key or row.
+            # Fetching the old value never autoflushes: the assignment under way is part
+            # of the changes a flush would write (an orphan it is about to rescue, say)
             try:
-                self._load(state, obj)
+                with sess.no_autoflush:
+                    self._load(state, obj)
             except InvalidRequestError:
                 return NO_VALUE
             return d.get(key, NO_VALUE)
