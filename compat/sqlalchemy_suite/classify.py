@@ -114,7 +114,8 @@ def classify(rec: dict, ctx: dict | None = None) -> tuple[str, str]:
     if m and exc == "ArgumentError":
         return "missing-api", f"relationship(lazy='{m.group(1)}') (API.md lists it)"
     m = re.search(r"No such event '(\w+)'", msg) or re.search(
-        r"Can't listen for '(\w+)' on <class 'datamapper\.[\w.]+\.(\w+)'>", msg)
+        r"Can't listen for '(\w+)' on <(?:class 'datamapper\.[\w.]+'|datamapper\.[\w.]+ object)",
+        msg)
     if m and exc == "InvalidRequestError":
         return "missing-api", f"event '{m.group(1)}'"
     if exc == "NoInspectionAvailable":
