@@ -84,14 +84,14 @@ class ShardContext:
 
     session: ShardedSession
     statement: Any
-    query: Query | None = None
+    query: Query[Any] | None = None
     mapper: Mapper | None = None
     execution_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     is_select: bool = True
     lazy_loaded_from: InstanceState | None = None
 
 
-class ShardedQuery(Query):
+class ShardedQuery(Query[Any]):
     """A Query that runs on the shards ``execute_chooser`` names, or on one shard."""
 
     def set_shard(self, shard_id: Any) -> ShardedQuery:
@@ -101,7 +101,7 @@ class ShardedQuery(Query):
             session._engine_for(shard_id, f"query {self}")
         q = self._clone()
         q._shard_id = shard_id
-        return q  # type: ignore[return-value]
+        return q
 
     def _target_shards(self) -> list[Any]:
         if self._shard_id is not None:
@@ -116,7 +116,7 @@ class ShardedQuery(Query):
                            dict(self._execution_options))
         return session._execute_shards(ctx)
 
-    def _on_each_shard(self, run: Callable[[Query], Any]) -> list[Any]:
+    def _on_each_shard(self, run: Callable[[Query[Any]], Any]) -> list[Any]:
         """``run(this query restricted to the shard)`` for each target shard, with the
         session routing SQL to that shard meanwhile."""
         session = self._session()
@@ -157,7 +157,7 @@ class ShardedQuery(Query):
 class ShardedSession(Session):
     """A Session whose objects are spread over several databases (shards)."""
 
-    _query_cls: type[Query] = ShardedQuery
+    _query_cls: type[Query[Any]] = ShardedQuery
 
     def __init__(
         self,
@@ -165,7 +165,7 @@ class ShardedSession(Session):
         identity_chooser: IdentityChooser | None = None,
         execute_chooser: ExecuteChooser | None = None,
         shards: dict[Any, Any] | None = None,
-        query_cls: type[Query] | None = ShardedQuery,
+        query_cls: type[Query[Any]] | None = ShardedQuery,
         *,
         id_chooser: Callable[..., Any] | None = None,
         query_chooser: Callable[..., Any] | None = None,

@@ -33,3 +33,11 @@ count: str = u.id  # error: assignment
 u.addresses.append(u)  # error: arg-type
 a = Address()
 a.user = a  # error: assignment
+
+from datamapper import Session, select  # noqa: E402
+
+with Session() as s:
+    found = s.get(User, 1)
+    found.name  # error: union-attr
+    n: int = s.scalars(select(User)).one()  # error: assignment
+    s.query(User).one().nope  # error: attr-defined

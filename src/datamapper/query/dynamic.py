@@ -21,7 +21,7 @@ from ..instance.state import InstanceState, instance_state
 from .query import Query
 
 
-class AppenderQuery(Query):
+class AppenderQuery(Query[Any]):
     """A query of a dynamic relationship's members that can also change them."""
 
     def __init__(self, impl: DynamicImpl, obj: Any) -> None:

@@ -8,7 +8,7 @@ and returns the loaders that turn each row back into objects or values.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Select
 from sqlalchemy.exc import ArgumentError
@@ -123,8 +123,50 @@ class ORMSelect(Select[Any]):
         return self.where(*filter_by_criteria(mapper, kwargs))
 
 
-def select(*entities: Any) -> ORMSelect:
-    """ORM-aware ``select()``: ``select(User).where(User.name == "ed")``."""
+_T0 = TypeVar("_T0")
+_T1 = TypeVar("_T1")
+_T2 = TypeVar("_T2")
+_T3 = TypeVar("_T3")
+
+if TYPE_CHECKING:
+    from sqlalchemy import SQLColumnExpression
+
+    # an entity: a mapped class (rows hold its objects) or a typed column expression
+    _E0 = type[_T0] | SQLColumnExpression[_T0]
+    _E1 = type[_T1] | SQLColumnExpression[_T1]
+    _E2 = type[_T2] | SQLColumnExpression[_T2]
+    _E3 = type[_T3] | SQLColumnExpression[_T3]
+
+
+
+@overload
+def select(__ent0: _E0[_T0], /) -> Select[_T0]: ...
+
+
+@overload
+def select(__ent0: _E0[_T0], __ent1: _E1[_T1], /) -> Select[_T0, _T1]: ...
+
+
+@overload
+def select(__ent0: _E0[_T0], __ent1: _E1[_T1], __ent2: _E2[_T2], /
+           ) -> Select[_T0, _T1, _T2]: ...
+
+
+@overload
+def select(__ent0: _E0[_T0], __ent1: _E1[_T1], __ent2: _E2[_T2], __ent3: _E3[_T3], /
+           ) -> Select[_T0, _T1, _T2, _T3]: ...
+
+
+@overload
+def select(*entities: Any) -> Select[*tuple[Any, ...]]: ...
+
+
+def select(*entities: Any) -> Any:
+    """ORM-aware ``select()``: ``select(User).where(User.name == "ed")``.
+
+    Typed like Core's ``select()``: ``select(User)`` is a ``Select[User]`` and
+    ``session.scalars()`` of it a ``ScalarResult[User]``.
+    """
     layout = RowLayout(entities)
     stmt = ORMSelect(*layout.columns)
     stmt._dm_layout = layout

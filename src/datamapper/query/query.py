@@ -15,7 +15,7 @@ queries without either run exactly as before.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any, Generic, Self, TypeVar, cast
 
 from sqlalchemy import and_, func, literal_column
 from sqlalchemy import select as core_select
@@ -35,7 +35,10 @@ _GENERATIVE_STATE = (
 )
 
 
-class Query:
+_T = TypeVar("_T")
+
+
+class Query(Generic[_T]):
     """A SELECT of mapped entities or columns, built step by step."""
 
     def __init__(self, entities: Any, session: Any = None) -> None:
@@ -63,7 +66,7 @@ class Query:
         self._execution_options: dict[str, Any] = {}
         self._shard_id: Any = None
 
-    def _clone(self) -> Query:
+    def _clone(self) -> Self:
         q = self.__class__.__new__(self.__class__)
         q.__dict__.update(self.__dict__)
         for name in ("_where", "_order_by", "_group_by", "_having", "_joins", "_options",
@@ -74,7 +77,7 @@ class Query:
         return q
 
     # -- criteria ----------------------------------------------------------------
-    def filter(self, *criterion: Any) -> Query:
+    def filter(self, *criterion: Any) -> Self:
         q = self._clone()
         for c in criterion:
             if isinstance(c, str):
@@ -95,7 +98,7 @@ class Query:
             )
         return m
 
-    def filter_by(self, **kwargs: Any) -> Query:
+    def filter_by(self, **kwargs: Any) -> Self:
         return self.filter(*filter_by_criteria(self._filter_mapper(), kwargs))
 
     def _resolve_name(self, name: str, what: str) -> Any:
@@ -141,7 +144,7 @@ class Query:
             return target.asc()
         return target
 
-    def order_by(self, *clauses: Any) -> Query:
+    def order_by(self, *clauses: Any) -> Self:
         q = self._clone()
         if len(clauses) == 1 and (clauses[0] is None or clauses[0] is False):
             q._order_by = []
@@ -150,19 +153,19 @@ class Query:
             q._order_by.append(self._resolve_name(c, "order by") if isinstance(c, str) else c)
         return q
 
-    def group_by(self, *clauses: Any) -> Query:
+    def group_by(self, *clauses: Any) -> Self:
         q = self._clone()
         for c in clauses:
             q._group_by.append(self._resolve_name(c, "group by") if isinstance(c, str) else c)
         return q
 
-    def having(self, *criterion: Any) -> Query:
+    def having(self, *criterion: Any) -> Self:
         q = self._clone()
         q._having.extend(criterion)
         return q
 
     def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
-             full: bool = False, **kw: Any) -> Query:
+             full: bool = False, **kw: Any) -> Self:
         q = self._clone()
         dest, on = self._join_target(target, onclause)
         if isinstance(on, tuple) and len(on) == 2:
@@ -178,7 +181,7 @@ class Query:
             q._joinpoint = m
         return q
 
-    def outerjoin(self, target: Any, onclause: Any = None, **kw: Any) -> Query:
+    def outerjoin(self, target: Any, onclause: Any = None, **kw: Any) -> Self:
         return self.join(target, onclause, isouter=True)
 
     def _join_target(self, target: Any, onclause: Any) -> tuple[Any, Any]:
@@ -206,7 +209,7 @@ class Query:
             onclause = cast(Any, onclause.prop).join_condition_for_query()
         return (m.class_ if m is not None else dest), onclause
 
-    def select_from(self, *froms: Any) -> Query:
+    def select_from(self, *froms: Any) -> Self:
         q = self._clone()
         for f in froms:
             m = mapper_of(f)
@@ -215,17 +218,17 @@ class Query:
                 q._joinpoint = m
         return q
 
-    def limit(self, limit: Any) -> Query:
+    def limit(self, limit: Any) -> Self:
         q = self._clone()
         q._limit = limit
         return q
 
-    def offset(self, offset: Any) -> Query:
+    def offset(self, offset: Any) -> Self:
         q = self._clone()
         q._offset = offset
         return q
 
-    def slice(self, start: int | None, stop: int | None) -> Query:
+    def slice(self, start: int | None, stop: int | None) -> Self:
         q = self._clone()
         start = start or 0
         base = q._offset or 0
@@ -249,34 +252,34 @@ class Query:
             raise IndexError("query result index out of range")
         return rows[0]
 
-    def distinct(self, *expr: Any) -> Query:
+    def distinct(self, *expr: Any) -> Self:
         q = self._clone()
         q._distinct = True
         return q
 
     def with_for_update(self, read: bool = False, nowait: bool = False, of: Any = None,
-                        skip_locked: bool = False, key_share: bool = False) -> Query:
+                        skip_locked: bool = False, key_share: bool = False) -> Self:
         q = self._clone()
         q._for_update = {"read": read, "nowait": nowait, "of": of, "skip_locked": skip_locked,
                          "key_share": key_share}
         return q
 
-    def populate_existing(self) -> Query:
+    def populate_existing(self) -> Self:
         q = self._clone()
         q._populate_existing = True
         return q
 
-    def autoflush(self, setting: bool) -> Query:
+    def autoflush(self, setting: bool) -> Self:
         q = self._clone()
         q._autoflush = setting
         return q
 
-    def yield_per(self, count: int) -> Query:
+    def yield_per(self, count: int) -> Self:
         q = self._clone()
         q._yield_per = count
         return q
 
-    def options(self, *opts: Any) -> Query:
+    def options(self, *opts: Any) -> Self:
         q = self._clone()
         for o in opts:
             if hasattr(o, "apply_to_query"):
@@ -284,19 +287,19 @@ class Query:
             q._options.append(o)
         return q
 
-    def params(self, *args: Any, **kw: Any) -> Query:
+    def params(self, *args: Any, **kw: Any) -> Self:
         q = self._clone()
         if args:
             q._params.update(args[0])
         q._params.update(kw)
         return q
 
-    def execution_options(self, **kw: Any) -> Query:
+    def execution_options(self, **kw: Any) -> Self:
         q = self._clone()
         q._execution_options.update(kw)
         return q
 
-    def enable_assertions(self, value: bool) -> Query:
+    def enable_assertions(self, value: bool) -> Self:
         return self._clone()
 
     # -- compilation ----------------------------------------------------------------
@@ -358,7 +361,7 @@ class Query:
             )
         return self.session
 
-    def with_session(self, session: Any) -> Query:
+    def with_session(self, session: Any) -> Self:
         q = self._clone()
         q.session = session
         return q
@@ -404,18 +407,18 @@ class Query:
     def _shard_token(self) -> Any:
         return self._shard_id
 
-    def all(self) -> list[Any]:
+    def all(self) -> list[_T]:
         return self._iter_results()
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[_T]:
         return iter(self._iter_results())
 
-    def first(self) -> Any:
+    def first(self) -> _T | None:
         rows = self.limit(1)._iter_results() if self._limit is None or self._limit > 0 \
             else []
         return rows[0] if rows else None
 
-    def one_or_none(self) -> Any:
+    def one_or_none(self) -> _T | None:
         rows = self._iter_results()
         if len(rows) > 1:
             raise MultipleResultsFound(
@@ -423,7 +426,7 @@ class Query:
             )
         return rows[0] if rows else None
 
-    def one(self) -> Any:
+    def one(self) -> _T:
         rows = self._iter_results()
         if not rows:
             raise NoResultFound("No row was found when one was required")
@@ -431,7 +434,7 @@ class Query:
             raise MultipleResultsFound(
                 f"Multiple rows were found when exactly one was required ({len(rows)} rows)"
             )
-        return rows[0]
+        return cast(_T, rows[0])
 
     def scalar(self) -> Any:
         try:
@@ -439,16 +442,16 @@ class Query:
         except NoResultFound:
             return None
         if not self._layout.single_entity:
-            return ret[0]  # a row: its first column
+            return cast(Any, ret)[0]  # a row: its first column
         return ret
 
-    def get(self, ident: Any) -> Any:
+    def get(self, ident: Any) -> _T | None:
         mapper = self._layout.primary_mapper
         if mapper is None:
             raise InvalidRequestError("Can't get(): the query selects no mapped entity")
-        return self._session()._get_impl(
+        return cast("_T | None", self._session()._get_impl(
             mapper, ident, populate_existing=self._populate_existing,
-            with_for_update=self._for_update, query=self)
+            with_for_update=self._for_update, query=self))
 
     def count(self) -> int:
         session = self._session()

@@ -18,7 +18,7 @@ import warnings
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, overload
 
 from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy import and_ as sql_and
@@ -63,6 +63,14 @@ from .merge import merge as merge_into
 from .ownership import OwnerGuard, exclusive, get_ident
 from .transaction import ACTIVE, CLOSED, SessionTransaction
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Result, ScalarResult
+    from sqlalchemy.sql.selectable import TypedReturnsRows
+
+_O = TypeVar("_O")  # a mapped class's instances
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+
 log = logging.getLogger("datamapper.unitofwork")
 
 # flushes of more objects than this run with the cycle collector paused
@@ -99,7 +107,7 @@ def _dispatch_for_class(cls: type) -> event.Dispatch:
 class Session(LegacySessionMethods):
     """Holds loaded and new objects and writes their changes in one flush."""
 
-    _query_cls: type[Query] = Query
+    _query_cls: type[Query[Any]] = Query
 
     def __init__(
         self,
@@ -113,7 +121,7 @@ class Session(LegacySessionMethods):
         binds: dict[Any, Any] | None = None,
         extension: Any = None,
         info: dict[Any, Any] | None = None,
-        query_cls: type[Query] | None = None,
+        query_cls: type[Query[Any]] | None = None,
         echo_uow: bool = False,
         transactional: bool | None = None,
         bind_to: Any = None,
@@ -505,6 +513,16 @@ class Session(LegacySessionMethods):
             raise
 
     # -- SQL execution --------------------------------------------------------------------------
+    @overload
+    def execute(self, statement: TypedReturnsRows[*_Ts], params: Any = None, *,
+                mapper: Any = None, bind: Any = None, execution_options: Any = None,
+                **kw: Any) -> Result[*_Ts]: ...
+
+    @overload
+    def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
+                bind: Any = None, execution_options: Any = None,
+                **kw: Any) -> Result[*tuple[Any, ...]]: ...
+
     @exclusive
     def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
                 bind: Any = None, execution_options: Any = None, **kw: Any) -> Any:
@@ -558,10 +576,26 @@ class Session(LegacySessionMethods):
         """Identity token of objects an ORM select() loads (sharding: the shard run on)."""
         return None
 
+    @overload
+    def scalar(self, statement: TypedReturnsRows[_T, *tuple[Any, ...]],
+               params: Any = None, **kw: Any) -> _T | None: ...
+
+    @overload
+    def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any: ...
+
     def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        """The first column of the first row (None when there is no row)."""
         return self.execute(statement, params, **kw).scalar()
 
+    @overload
+    def scalars(self, statement: TypedReturnsRows[_T, *tuple[Any, ...]],
+                params: Any = None, **kw: Any) -> ScalarResult[_T]: ...
+
+    @overload
+    def scalars(self, statement: Any, params: Any = None, **kw: Any) -> ScalarResult[Any]: ...
+
     def scalars(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        """The first column of each row: the objects of ``select(User)``."""
         return self.execute(statement, params, **kw).scalars()
 
     @exclusive
@@ -591,7 +625,13 @@ class Session(LegacySessionMethods):
         make = result_tuple(layout.names)
         return [make(vals) for vals in zip(*columns, strict=True)]
 
-    def query(self, *entities: Any, **kw: Any) -> Query:
+    @overload
+    def query(self, entity: type[_O], /) -> Query[_O]: ...
+
+    @overload
+    def query(self, *entities: Any, **kw: Any) -> Query[Any]: ...
+
+    def query(self, *entities: Any, **kw: Any) -> Query[Any]:
         """A :class:`Query` of mapped classes, attributes or columns."""
         return self._query_cls(list(entities), self, **kw)
 
@@ -633,6 +673,16 @@ class Session(LegacySessionMethods):
                 f"({', '.join(mapper._pk_keys)}) but {len(values)} value(s) were given: {ident!r}"
             )
         return values
+
+    @overload
+    def get(self, entity: type[_O], ident: Any, *, populate_existing: bool = False,
+            with_for_update: Any = None, options: Any = None, identity_token: Any = None,
+            execution_options: Any = None) -> _O | None: ...
+
+    @overload
+    def get(self, entity: Any, ident: Any, *, populate_existing: bool = False,
+            with_for_update: Any = None, options: Any = None, identity_token: Any = None,
+            execution_options: Any = None) -> Any: ...
 
     def get(self, entity: Any, ident: Any, *, populate_existing: bool = False,
             with_for_update: Any = None, options: Any = None, identity_token: Any = None,
@@ -682,7 +732,7 @@ class Session(LegacySessionMethods):
         if options or (query is not None and query._options) or has_eager_defaults(mapper):
             # loader options / configured eager relationships: load through a Query
             opts = list(options or ()) + list(query._options if query is not None else ())
-            q = Query([mapper.class_], self).options(*opts).filter(
+            q: Query[Any] = Query([mapper.class_], self).options(*opts).filter(
                 *[c == v for c, v in zip(mapper.primary_key, values, strict=True)])
             if populate_existing or with_for_update:
                 q = q.populate_existing()
@@ -870,7 +920,7 @@ class Session(LegacySessionMethods):
         state.extra()[LOAD_SESSION] = self.hash_key
 
     @exclusive
-    def merge(self, instance: Any, load: bool = True, dont_load: bool | None = None) -> Any:
+    def merge(self, instance: _O, load: bool = True, dont_load: bool | None = None) -> _O:
         """Copy ``instance``'s state (and its merge-cascade graph) into this session and
         return the session's copy; ``instance`` itself is left as it is.
 
@@ -882,7 +932,7 @@ class Session(LegacySessionMethods):
             load = not dont_load
         if self._tx_blocks:
             self._check_tx_blocks()
-        return merge_into(self, instance, load)
+        return merge_into(self, instance, load)  # type: ignore[no-any-return]  # the copy is of instance's class
 
     def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
         if self._tx_blocks:
@@ -1236,10 +1286,10 @@ class Session(LegacySessionMethods):
             fin(uow)
 
     # -- bulk -----------------------------------------------------------------------------------
-    def _bulk_update(self, query: Query, values: dict[Any, Any], sync: Any) -> int:
+    def _bulk_update(self, query: Query[Any], values: dict[Any, Any], sync: Any) -> int:
         return bulk_update(self, query, values, sync)
 
-    def _bulk_delete(self, query: Query, sync: Any) -> int:
+    def _bulk_delete(self, query: Query[Any], sync: Any) -> int:
         return bulk_delete(self, query, sync)
 
     # -- class-level helpers ------------------------------------------------------------------
