@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, String, create_engine, event
+from sqlalchemy import ForeignKey, String, create_engine, event
 
-from . import Session, declarative_base, inspect, relationship
+from . import DeclarativeBase, Mapped, Session, inspect, mapped_column, relationship
 
 
 def _lifecycle(obj: Any) -> str:
@@ -22,28 +22,34 @@ def _lifecycle(obj: Any) -> str:
     return "?"
 
 
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    fullname: Mapped[str | None] = mapped_column(String(100))
+    addresses: Mapped[list[Address]] = relationship(back_populates="user",
+                                                    order_by="Address.id")
+
+    def __repr__(self) -> str:
+        return f"User({self.name!r})"
+
+
+class Address(Base):
+    __tablename__ = "addresses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    email: Mapped[str] = mapped_column(String(100))
+    user: Mapped[User | None] = relationship(back_populates="addresses")
+
+    def __repr__(self) -> str:
+        return f"Address({self.email!r})"
+
+
 def main() -> None:
-    Base: Any = declarative_base()
-
-    class User(Base):  # type: ignore[misc]  # Base is a runtime-made class
-        __tablename__ = "users"
-        id = Column(Integer, primary_key=True)
-        name = Column(String(50), nullable=False)
-        fullname = Column(String(100))
-        addresses = relationship("Address", backref="user", order_by="Address.id")
-
-        def __repr__(self) -> str:
-            return f"User({self.name!r})"
-
-    class Address(Base):  # type: ignore[misc]  # Base is a runtime-made class
-        __tablename__ = "addresses"
-        id = Column(Integer, primary_key=True)
-        user_id = Column(Integer, ForeignKey("users.id"))
-        email = Column(String(100), nullable=False)
-
-        def __repr__(self) -> str:
-            return f"Address({self.email!r})"
-
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
 
@@ -68,7 +74,7 @@ def main() -> None:
     print(f"   ed is {_lifecycle(ed)} with identity key {inspect(ed).key}")
 
     print("4. Changes are tracked; the next flush UPDATEs only changed columns.")
-    ed.fullname = "Edward Jones"  # type: ignore[assignment]  # Core Column annotations
+    ed.fullname = "Edward Jones"
     session.add(Address(user_id=ed.id, email="ed@example.com"))
     print(f"   dirty: {list(session.dirty)}, new: {list(session.new)}")
     session.commit()
