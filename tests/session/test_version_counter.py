@@ -670,3 +670,28 @@ def test_stale_post_update_raises(Node, make_session, engine, read_rows):
         s.commit()
     s.rollback()
     assert read_rows(Node.__table__) == [(1, None, None, 5), (2, None, None, 1)]
+
+
+# -- identity map kinds ---------------------------------------------------------------------
+@pytest.mark.parametrize("weak", [True, False], ids=["weak", "strong"])
+def test_expired_update_and_stale_check_with_either_identity_map(
+        V, make_session, engine, read_rows, weak):
+    _seed(make_session, V, count=2)
+    s = make_session(weak_identity_map=weak)
+    a, b = s.get(V, 1), s.get(V, 2)
+    s.commit()  # both expired
+    a.n = 10
+    b.note = "x"
+    del a, b  # the session alone keeps the changed objects
+    s.commit()
+    assert read_rows(V.__table__) == [(1, 10, None, 2), (2, 2, "x", 2)]
+    s2 = make_session(weak_identity_map=weak, expire_on_commit=False)
+    c = s2.get(V, 1)
+    s2.commit()
+    with engine.begin() as conn:
+        conn.execute(V.__table__.update().where(V.__table__.c.id == 1).values(ver=9))
+    c.n = 11
+    with pytest.raises(StaleDataError):
+        s2.commit()
+    s2.rollback()
+    assert read_rows(V.__table__) == [(1, 10, None, 9), (2, 2, "x", 2)]
