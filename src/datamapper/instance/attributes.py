@@ -23,7 +23,16 @@ from ..mapping.mapper import (
     uninstrumentation_hooks,
 )
 from ..mapping.registry import _default_constructor
-from .state import STATE_ATTR, InstanceState, _sessions, detached_error, instance_state, new_state
+from .collections import is_instrumented, new_collection
+from .state import (
+    STATE_ATTR,
+    InstanceState,
+    _restore_state,
+    _sessions,
+    detached_error,
+    instance_state,
+    new_state,
+)
 
 PASSIVE_OFF = False
 PASSIVE_NO_INITIALIZE = True
@@ -247,6 +256,59 @@ def _prime_shared_keys(cls: Any, keys: list[str]) -> None:
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 
 
+def _copy_mapped(self: Any) -> Any:
+    """``copy.copy()`` of a mapped object (installed as ``__copy__``).
+
+    A shallow copy through the object's own pickling hooks (``__reduce_ex__``,
+    ``__getstate__``, ``__setstate__``), except that the copy gets its own
+    state -- detached (same identity key), or transient when the original had
+    no identity -- and its own instrumented collections holding the same
+    members.  Sharing the original's state would make the copy's changes
+    history of the original.
+    """
+    rv = self.__reduce_ex__(4)
+    if isinstance(rv, str):
+        return self
+    func, args, state, listitems, dictitems = (tuple(rv) + (None,) * 5)[:5]
+    y = func(*args)
+    if state is not None:
+        slots = None
+        if isinstance(state, tuple) and len(state) == 2:
+            state, slots = state
+        if isinstance(state, dict):
+            state = _unshared(self, y, state)
+        setstate = getattr(y, "__setstate__", None)
+        if setstate is not None:
+            setstate(state if slots is None else (state, slots))
+        else:
+            if state:
+                y.__dict__.update(state)
+            for name, value in (slots or {}).items():
+                setattr(y, name, value)
+    if listitems is not None:
+        for item in listitems:
+            y.append(item)
+    if dictitems is not None:
+        for k, v in dictitems:
+            y[k] = v
+    return y
+
+
+def _unshared(original: Any, copy: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (the original's attribute dict) with its state and collections
+    replaced by ones that belong to ``copy``."""
+    out = dict(values)
+    old = out.get(STATE_ATTR)
+    if not isinstance(old, InstanceState) or old.obj() is not original:
+        return out
+    new = _restore_state(copy, old.portable_facts())
+    out[STATE_ATTR] = new
+    for k, v in out.items():
+        if is_instrumented(v) and v._dm_state is old:
+            out[k] = new_collection(type(v).__bases__[1], new, v._dm_impl, v)
+    return out
+
+
 def instrument(mapper: Mapper) -> None:
     """Install descriptors and the write hooks on ``mapper.class_``."""
     cls = mapper.class_
@@ -346,6 +408,8 @@ def instrument(mapper: Mapper) -> None:
     cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
     cls.__delattr__ = __delattr__  # type: ignore[method-assign,assignment]
     cls.__init__ = __init__  # type: ignore[misc]
+    if getattr(cls, "__copy__", None) is None:
+        cls.__copy__ = _copy_mapped  # type: ignore[attr-defined]
     cls._dm_instrumented = True  # type: ignore[attr-defined]
 
 
@@ -359,6 +423,8 @@ def uninstrument(mapper: Mapper) -> None:
     for n in ("__setattr__", "__delattr__", "__init__", "_dm_instrumented"):
         if n in cls.__dict__:
             delattr(cls, n)
+    if cls.__dict__.get("__copy__") is _copy_mapped:
+        delattr(cls, "__copy__")
     for n, v in getattr(mapper, "_dm_saved", {}).items():
         setattr(cls, n, v)
 

@@ -102,7 +102,10 @@ class _ListMixin:
                         "be a member twice; build the list you want and assign it")
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (list, (list(self),))  # type: ignore[call-overload]
+        return _reduce_collection(self)
+
+    def __copy__(self) -> Any:
+        return list(self)  # type: ignore[call-overload]
 
     def __repr__(self) -> str:
         return repr(list(self))  # type: ignore[call-overload]
@@ -194,7 +197,10 @@ class _SetMixin:
         return self
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (set, (list(self),))  # type: ignore[call-overload]
+        return _reduce_collection(self)
+
+    def __copy__(self) -> Any:
+        return set(self)  # type: ignore[call-overload]
 
     def __repr__(self) -> str:
         return repr(set(self))  # type: ignore[call-overload]
@@ -244,3 +250,18 @@ def new_collection(cls: type, state: Any, impl: Any, items: Iterable[Any] = ()) 
         else:
             list.extend(coll, items)
     return coll
+
+
+def _reduce_collection(coll: Any) -> Any:
+    """Pickle (and ``copy.deepcopy``) support: a collection travels as its user class,
+    its members and its owner's state, and comes back instrumented for that owner."""
+    base = type(coll).__bases__[1]
+    return (_restore_collection, (base, list(coll), coll._dm_state, coll._dm_impl.key))
+
+
+def _restore_collection(cls: type, items: list[Any], state: Any, key: str) -> Any:
+    impl = state.mapper._impls[key]
+    real = getattr(impl, "_real", None)  # a placeholder until mappers are configured
+    if real is not None:
+        impl = real()
+    return new_collection(cls, state, impl, items)

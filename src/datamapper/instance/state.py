@@ -9,6 +9,7 @@ plain Python: no SQLAlchemy import.
 
 from __future__ import annotations
 
+import builtins
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -332,8 +333,70 @@ class InstanceState(weakref.ref[Any]):
         o = self.obj()
         return f"<InstanceState of {describe(o) if o is not None else 'a dead object'}>"
 
+    # -- pickling and copying (see _restore_state) ---------------------------------
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickle (and ``copy.deepcopy``) support: the state travels as facts about its
+        object, rebuilt by :func:`_restore_state` as a state with no session."""
+        obj = self.obj()
+        if obj is None:
+            raise ObjectDereferencedError(
+                f"Can't pickle the state of a {self.mapper.class_.__name__} with key "
+                f"{self.key}: its object has been garbage collected"
+            )
+        return (_restore_state, (obj, self.portable_facts()))
+
+    def portable_facts(self) -> builtins.dict[str, Any]:
+        """What survives pickling: identity key, history, expired names, user info.
+
+        The session is left behind (an unpickled or copied object is detached, or
+        transient if it had no identity), and so is per-query loading machinery.
+        """
+        facts: builtins.dict[str, Any] = {"key": self.key}
+        if self._committed:
+            facts["committed"] = dict(self._committed)
+        if self.expired_attributes:
+            facts["expired"] = frozenset(self.expired_attributes)
+        if self.modified:
+            facts["modified"] = True
+        if self._deleted:
+            facts["deleted"] = True
+        if self._extra is not None:
+            facts["extra"] = {k: v for k, v in self._extra.items()
+                              if k not in _SESSION_BOUND_EXTRA}
+        return facts
+
 
 _EMPTY: frozenset[str] = frozenset()
+# _extra entries that name a session or hold query plans: not carried by pickle or copy
+_SESSION_BOUND_EXTRA = frozenset({LOAD_SESSION, "dm_lazy_plans"})
+
+
+def _restore_state(obj: Any, facts: dict[str, Any]) -> InstanceState:
+    """The state of an unpickled (or copied) ``obj``: detached, or transient when it
+    has no identity key.  Only the mapped class is needed, never a session."""
+    mapper = type(obj).__dict__.get("_dm_mapper")
+    if mapper is None:
+        raise UnmappedInstanceError(
+            f"Can't restore the state of a {type(obj).__name__}: the class is not mapped in "
+            "this process; import the module that maps it before unpickling"
+        )
+    state = new_state(obj, mapper)
+    key = facts.get("key")
+    if key is not None:
+        state._key = tuple(key)
+    committed = facts.get("committed")
+    if committed:
+        state._committed = dict(committed)
+    expired = facts.get("expired")
+    if expired:
+        all_keys = mapper._expire_keys
+        state.expired_attributes = all_keys if expired == all_keys else set(expired)
+    state.modified = bool(facts.get("modified"))
+    state._deleted = bool(facts.get("deleted"))
+    extra = facts.get("extra")
+    if extra is not None:
+        state._extra = dict(extra)
+    return state
 
 
 def new_state(obj: Any, mapper: Any) -> InstanceState:
