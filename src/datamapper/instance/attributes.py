@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .._util import NO_VALUE, describe
-from ..exc import InvalidRequestError
+from ..exc import ArgumentError, InvalidRequestError
 from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
 from ..mapping.mapper import (
     Mapper,
@@ -23,7 +23,8 @@ from ..mapping.mapper import (
     uninstrumentation_hooks,
 )
 from ..mapping.registry import _default_constructor
-from .collections import is_instrumented, new_collection
+from .collections import CollectionAdapter, new_collection
+from .collections import is_instrumented as _is_collection
 from .state import (
     STATE_ATTR,
     InstanceState,
@@ -34,8 +35,57 @@ from .state import (
     new_state,
 )
 
-PASSIVE_OFF = False
-PASSIVE_NO_INITIALIZE = True
+
+class PassiveFlag(int):
+    """A ``passive`` flag of :func:`get_history`: a set of permission bits (the same
+    values as SQLAlchemy's), shown by name."""
+
+    name: str
+
+    def __new__(cls, name: str, value: int) -> PassiveFlag:
+        flag = int.__new__(cls, value)
+        flag.name = name
+        return flag
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __reduce__(self) -> str:
+        return self.name
+
+
+# permission bits
+NO_CHANGE = PassiveFlag("NO_CHANGE", 0)
+CALLABLES_OK = PassiveFlag("CALLABLES_OK", 1)  # may run loaders
+SQL_OK = PassiveFlag("SQL_OK", 2)  # loaders may emit SQL
+RELATED_OBJECT_OK = PassiveFlag("RELATED_OBJECT_OK", 4)
+INIT_OK = PassiveFlag("INIT_OK", 8)
+NON_PERSISTENT_OK = PassiveFlag("NON_PERSISTENT_OK", 16)
+# the documented combinations
+PASSIVE_OFF = PassiveFlag("PASSIVE_OFF", 31)  # load whatever is needed
+PASSIVE_RETURN_NO_VALUE = PassiveFlag("PASSIVE_RETURN_NO_VALUE", 31 ^ 8)
+PASSIVE_NO_INITIALIZE = PassiveFlag("PASSIVE_NO_INITIALIZE", 31 ^ 8 ^ 1)  # load nothing
+PASSIVE_NO_FETCH = PassiveFlag("PASSIVE_NO_FETCH", 31 ^ 2)  # no SQL
+PASSIVE_NO_FETCH_RELATED = PassiveFlag("PASSIVE_NO_FETCH_RELATED", 31 ^ 4)
+PASSIVE_ONLY_PERSISTENT = PassiveFlag("PASSIVE_ONLY_PERSISTENT", 31 ^ 16)
+NEVER_SET = NO_VALUE
+
+
+def _loads(passive: Any) -> bool:
+    """Does ``passive`` allow loading an unloaded value (running a loader and SQL)?
+
+    ``True``/``False`` are accepted as "don't load"/"load" (the older spelling).
+    """
+    if passive is True or passive is False or passive is None:
+        return not passive
+    try:
+        bits = int(passive)
+    except (TypeError, ValueError):
+        raise ArgumentError(
+            f"Can't use passive={passive!r}: pass one of the PASSIVE_* flags of "
+            "datamapper.attributes, or True/False"
+        ) from None
+    return bool(bits & CALLABLES_OK) and bool(bits & SQL_OK)
 
 
 class History(NamedTuple):
@@ -304,7 +354,7 @@ def _unshared(original: Any, copy: Any, values: dict[str, Any]) -> dict[str, Any
     new = _restore_state(copy, old.portable_facts())
     out[STATE_ATTR] = new
     for k, v in out.items():
-        if is_instrumented(v) and v._dm_state is old:
+        if _is_collection(v) and v._dm_state is old:
             out[k] = new_collection(type(v).__bases__[1], new, v._dm_impl, v)
     return out
 
@@ -457,10 +507,20 @@ def get_state_history(state: InstanceState, key: str, passive: bool = True) -> H
 def get_history(obj: Any, key: str, passive: Any = PASSIVE_OFF) -> History:
     """The :class:`History` of attribute ``key`` of ``obj``.
 
-    With the default ``passive=False`` an unloaded attribute of a persistent
-    object is loaded first; pass ``passive=True`` to report it as empty.
+    With the default ``PASSIVE_OFF`` an unloaded attribute of a persistent
+    object is loaded first.  ``PASSIVE_NO_INITIALIZE`` (or ``PASSIVE_NO_FETCH``,
+    or any flag without ``CALLABLES_OK`` and ``SQL_OK``) loads nothing and
+    reports an unloaded attribute as empty (``HISTORY_BLANK``).  ``True`` and
+    ``False`` still mean "don't load" and "load".
     """
-    return get_state_history(instance_state(obj), key, bool(passive))
+    return get_state_history(instance_state(obj), key, not _loads(passive))
+
+
+def is_instrumented(obj: Any, key: str) -> bool:
+    """Is ``key`` an attribute the ORM manages on ``obj``'s class (column,
+    relationship, synonym ...)?  False for unmapped objects."""
+    attr = getattr(type(obj), key, None)
+    return isinstance(attr, QueryableAttribute)
 
 
 def set_attribute(obj: Any, key: str, value: Any, initiator: Any = None) -> None:
@@ -527,9 +587,13 @@ def flag_dirty(obj: Any) -> None:
         state.modified_event(obj)
 
 
-def init_collection(obj: Any, key: str) -> Any:
-    """Create, install and return an empty collection for relationship ``key``."""
+def init_collection(obj: Any, key: str) -> CollectionAdapter:
+    """Install an empty collection as relationship ``key`` of ``obj``, as if it had
+    been loaded (no history), and return its :class:`CollectionAdapter`."""
     impl = _impl(obj, key)
     if not hasattr(impl, "init_collection"):
-        raise InvalidRequestError(f"{type(obj).__name__}.{key} is not a collection")
-    return impl.init_collection(instance_state(obj), obj)
+        raise InvalidRequestError(
+            f"Can't initialize {type(obj).__name__}.{key} as a collection: it is not a "
+            "collection relationship (a column, a many-to-one, uselist=False, or dynamic)"
+        )
+    return CollectionAdapter(impl.init_collection(instance_state(obj), obj))
