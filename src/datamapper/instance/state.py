@@ -514,18 +514,33 @@ def instance_state(obj: Any) -> InstanceState:
     except KeyError:
         pass
     except AttributeError:
-        raise UnmappedInstanceError(
-            f"Can't use {describe(obj)}: it is not an instance of a mapped class"
-        ) from None
+        raise _unmapped_error(obj) from None
     mapper = type(obj).__dict__.get("_dm_mapper")
     if mapper is None:
-        raise UnmappedInstanceError(
-            f"Can't use {describe(obj)}: class {type(obj).__name__} is not mapped; map it with "
-            "declarative_base(), registry.map_imperatively() or mapper()"
-        )
+        raise _unmapped_error(obj)
     state = new_state(obj, mapper)
     obj.__dict__[STATE_ATTR] = state
     return state
+
+
+def _unmapped_error(obj: Any) -> UnmappedInstanceError:
+    """What to say when ``obj`` is not an instance of a mapped class."""
+    if isinstance(obj, type):
+        name = obj.__name__
+        mapped = "_dm_mapper" in obj.__dict__
+        return UnmappedInstanceError(
+            f"Can't use the class {name} where an instance is required: pass a {name} "
+            f"object, e.g. {name}(...)"
+            + ("" if mapped else f" (and map {name} first: it is not a mapped class)")
+        )
+    if not hasattr(obj, "__dict__"):
+        return UnmappedInstanceError(
+            f"Can't use {describe(obj)}: it is not an instance of a mapped class"
+        )
+    return UnmappedInstanceError(
+        f"Can't use {describe(obj)}: class {type(obj).__name__} is not mapped; map it with "
+        "declarative_base(), registry.map_imperatively() or mapper()"
+    )
 
 
 def state_or_none(obj: Any) -> InstanceState | None:

@@ -37,17 +37,38 @@ def _default_constructor(self: Any, **kwargs: Any) -> None:
         for key, value in kwargs.items():
             impls[key].set(self, value)
         return
+    mapper = cls.__dict__.get("_dm_mapper")
+    props = mapper._props if mapper is not None else {}
     for key in kwargs:
-        if key.startswith("_") or not hasattr(cls, key):
+        if key not in props and not _settable_attribute(cls, key):
             raise TypeError(
                 f"{key!r} is an invalid keyword argument for {cls.__name__}: it is not a "
                 f"mapped attribute of {cls.__name__}"
+                + (f" ({cls.__name__}.{key} is a class attribute the constructor does not set)"
+                   if hasattr(cls, key) else "")
             )
     for key, value in kwargs.items():
         setattr(self, key, value)
 
 
 _default_constructor.__name__ = "__init__"
+
+
+def _settable_attribute(cls: type, key: str) -> bool:
+    """Besides mapped attributes the constructor sets the class's own settable
+    descriptors (a property with a setter, a hybrid); not methods, class-level
+    values (``metadata``, ``registry``, ``query``), read-only or private names."""
+    if key.startswith("_"):
+        return False
+    for klass in cls.__mro__:
+        if key in klass.__dict__:
+            attr = klass.__dict__[key]
+            break
+    else:
+        return False
+    if not hasattr(type(attr), "__set__"):
+        return False
+    return getattr(attr, "fset", True) is not None
 
 
 class registry:  # noqa: N801 - the documented name

@@ -654,24 +654,45 @@ class RelationshipProperty(MapperProperty):
             out.append(d.get(k))
         return out
 
+    def _check_object(self, value: Any, what: str) -> None:
+        """``value`` must be an instance of the target class (a bad one gets a message
+        naming the relationship, not an AttributeError from deep inside)."""
+        target = self.mapper.class_
+        if not isinstance(value, target):
+            raise InvalidRequestError(
+                f"Can't {what} {self._name()} with {value!r}: it takes a {target.__name__} "
+                f"object; to compare a key value, compare the foreign key column instead"
+            )
+
     def _compare_to_object(self, value: Any) -> Any:
         if self.direction == MANYTOONE:
             locals_ = [lc for lc, _rc in self.local_remote_pairs]
             if value is None:
                 return and_(*[lc.is_(None) for lc in locals_])
+            self._check_object(value, "compare")
             remotes = [rc for _lc, rc in self.local_remote_pairs]
             vals = self._values_of(value, remotes, self.mapper)
             return and_(*[lc == v for lc, v in zip(locals_, vals, strict=True)])
         if value is None:
-            return ~self.any_()
-        raise ArgumentError(
-            f"Can't compare collection {self._name()} to an object with ==; use "
-            f"{self._name()}.contains(obj) or .any(...)"
+            return ~(self.any_() if self.uselist else self.has_())
+        if not self.uselist:  # one-to-one seen from the parent side
+            self._check_object(value, "compare")
+            return self._member_criterion(value)
+        raise InvalidRequestError(
+            f"Can't compare collection {self._name()} to {value!r}: a collection can't be "
+            f"compared to a value or object; use contains() to test membership "
+            f"({self._name()}.contains(obj)) or .any(...)"
         )
 
     def _contains(self, value: Any) -> Any:
         if not self.uselist:
-            raise ArgumentError(f"contains() applies to collections, not to {self._name()}")
+            raise ArgumentError(f"contains() applies to collections, not to {self._name()}; "
+                                "compare with == instead")
+        self._check_object(value, "test membership in")
+        return self._member_criterion(value)
+
+    def _member_criterion(self, value: Any) -> Any:
+        """Rows of the parent table related to ``value`` (one-to-many, many-to-many)."""
         if self.direction == ONETOMANY:
             parents = [r for r, _f in self.synchronize_pairs]
             vals = self._values_of(value, [f for _r, f in self.synchronize_pairs], self.mapper)

@@ -105,7 +105,18 @@ def driver_executemany(
     entry = _entry(conn, cache, "many", stmt, params_list, _compile)
     if entry is None:
         return None
-    return conn.exec_driver_sql(entry.sql, entry.rows(params_list))
+    return conn.exec_driver_sql(entry.sql, _driver_rows(conn, entry, params_list))
+
+
+def _driver_rows(conn: Connection, entry: _DriverStatement,
+                 params_list: Sequence[dict[str, Any]]) -> list[Any]:
+    """``entry.rows(params_list)``, with a failing bind processor (a value its column
+    type refuses) reported the way Core reports it: a ``StatementError`` naming the
+    statement and parameters, after the connection's ``handle_error`` listeners."""
+    try:
+        return entry.rows(params_list)
+    except Exception as e:
+        conn._handle_dbapi_exception(e, entry.sql, list(params_list), None, None)
 
 
 def _entry(conn: Connection, cache: dict[Any, Any], kind: str, stmt: ClauseElement,
@@ -190,7 +201,7 @@ def driver_insert_returning(
     entry = _entry(conn, cache, "insert", stmt, params_list, _compile_insert)
     if entry is None:
         return None
-    rows = entry.stmt.rows(params_list)
+    rows = _driver_rows(conn, entry.stmt, params_list)
     step = entry.per_page
     out: list[Any] = []
     for start in range(0, len(rows), step):
