@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from .._util import NO_VALUE, describe
 from ..exc import ArgumentError, InvalidRequestError
+from ..mapping import coercion as _coercion
 from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
 from ..mapping.mapper import (
     Mapper,
@@ -481,6 +482,7 @@ def uninstrument(mapper: Mapper) -> None:
 
 instrumentation_hooks.append(instrument)
 uninstrumentation_hooks.append(uninstrument)
+_coercion.state_of = instance_state  # sqlalchemy.inspect(obj) -> its InstanceState
 
 
 # -- public helpers -----------------------------------------------------------

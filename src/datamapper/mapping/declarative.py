@@ -42,6 +42,8 @@ from sqlalchemy.sql.base import SchemaEventTarget
 from sqlalchemy.sql.operators import ColumnOperators
 from sqlalchemy.sql.schema import SchemaItem
 
+from .coercion import DeclarativeMeta
+
 if TYPE_CHECKING:
     from .attributes import InstrumentedAttribute
     from .mapper import Mapper
@@ -818,6 +820,15 @@ def _unmapped_ancestors_only(cls: type) -> bool:
     return all(_mapper_or_none(k) is None for k in cls.__mro__[1:])
 
 
+def _declarative_init_subclass(cls: type) -> None:
+    if cls.__dict__.get("_dm_root"):
+        return
+    if any(b.__dict__.get("_dm_root") for b in cls.__bases__):
+        _setup_base(cls)
+    else:
+        _declarative_subclass(cls)
+
+
 class _DeclarativeCommon:
     # for type checkers: what every declarative class carries
     if TYPE_CHECKING:
@@ -833,7 +844,7 @@ class _DeclarativeCommon:
         def __init__(self, **kw: Any) -> None: ...
 
 
-class DeclarativeBase(_DeclarativeCommon):
+class DeclarativeBase(_DeclarativeCommon, metaclass=DeclarativeMeta):
     """Base of the user's declarative base: ``class Base(DeclarativeBase): pass``.
 
     The direct subclass becomes the base of a new registry (its ``metadata``,
@@ -846,15 +857,16 @@ class DeclarativeBase(_DeclarativeCommon):
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
-        if cls.__dict__.get("_dm_root"):
-            return
-        if any(b.__dict__.get("_dm_root") for b in cls.__bases__):
-            _setup_base(cls)
-        else:
-            _declarative_subclass(cls)
+        _declarative_init_subclass(cls)
 
 
-class DeclarativeBaseNoMeta(DeclarativeBase):
-    """Same as :class:`DeclarativeBase` (no metaclass is used by either here)."""
+class DeclarativeBaseNoMeta(_DeclarativeCommon):
+    """:class:`DeclarativeBase` without a metaclass (for bases that need another
+    metaclass); ``sqlalchemy.inspect(cls)`` then does not know its classes, while
+    ``datamapper.inspect(cls)`` does."""
 
     _dm_root: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        _declarative_init_subclass(cls)

@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .. import event
 from ..exc import UnmappedClassError
+from . import coercion
 from .attributes import QueryableAttribute
 from .properties import ColumnProperty, MapperProperty, SynonymProperty
 
@@ -144,6 +145,7 @@ class Mapper:
 
         class_._dm_mapper = self  # type: ignore[attr-defined]  # the class's mapper slot
         _all_mappers.add(self)
+        coercion.install(self)
         for hook in instrumentation_hooks:
             hook(self)
         for base, name, fn, kw in list(_pending_class_listeners):
@@ -416,6 +418,7 @@ class Mapper:
             hook(self)
         if self.class_.__dict__.get("_dm_mapper") is self:
             delattr(self.class_, "_dm_mapper")
+        coercion.uninstall(self)
         _all_mappers.discard(self)
 
     def _post_configure(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 
+from .coercion import DeclarativeMeta
 from .declarative import (
     MappedColumn,
     apply_dataclass,
@@ -150,7 +151,7 @@ class registry:  # noqa: N801 - the documented name
         mapper: Any = None,
         cls: type = object,
         name: str = "Base",
-        metaclass: type = type,
+        metaclass: type = DeclarativeMeta,
     ) -> Any:
         """A declarative base class whose subclasses are mapped when defined."""
         reg = self
@@ -361,7 +362,7 @@ def declarative_base(
     mapper: Any = None,
     class_registry: dict[str, Any] | None = None,
     constructor: Any = _default_constructor,
-    metaclass: type = type,
+    metaclass: type = DeclarativeMeta,
     bind: Any = None,
 ) -> Any:
     """A base class for declarative mapping."""

@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..loading import EntityLoader
 from ..mapping.attributes import QueryableAttribute
+from ..mapping.coercion import entities_of_core_select
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 
 
@@ -115,12 +116,38 @@ class ORMSelect(Select[Any]):
         s._dm_options = self._dm_options + opts
         return s
 
+    def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
+             full: bool = False) -> ORMSelect:
+        """Core's join, plus joins along a relationship: ``join(User.addresses)`` or
+        ``join(Address, User.addresses)`` (through the secondary table for a
+        many-to-many)."""
+        rel = _relationship_of(onclause) or _relationship_of(target)
+        if rel is None:
+            return super().join(target, onclause, isouter=isouter, full=full)
+        rel_target = target if _relationship_of(target) is None else rel.mapper.class_
+        if rel.secondary is not None:
+            step = super().join(rel.secondary, rel.primaryjoin, isouter=isouter, full=full)
+            return step.join(rel_target, rel.secondaryjoin, isouter=isouter, full=full)
+        return super().join(rel_target, rel.primaryjoin, isouter=isouter, full=full)
+
+    def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> ORMSelect:
+        return self.join(target, onclause, isouter=True, full=full)
+
     def filter_by(self, **kwargs: Any) -> ORMSelect:
         """Keyword criteria on the selected class's mapped attribute names only."""
         mapper = self._dm_layout.primary_mapper
         if mapper is None:
             return super().filter_by(**kwargs)
         return self.where(*filter_by_criteria(mapper, kwargs))
+
+
+def _relationship_of(obj: Any) -> Any:
+    if isinstance(obj, QueryableAttribute) and obj.prop.is_relationship:
+        from ..mapping.mapper import configure_mappers
+
+        configure_mappers()
+        return obj.prop
+    return None
 
 
 _T0 = TypeVar("_T0")
@@ -172,3 +199,23 @@ def select(*entities: Any) -> Any:
     stmt._dm_layout = layout
     stmt._dm_entities = list(entities)  # for loader options
     return stmt
+
+
+def orm_select_from_core(stmt: Any) -> ORMSelect | None:
+    """``sqlalchemy.select(User, ...)`` as the ORM select it stands for, or None.
+
+    A Core Select whose selected elements include mapped classes (marked by
+    :mod:`..mapping.coercion`) is re-laid out over the entities' columns, keeping
+    its WHERE, JOIN, ORDER BY, LIMIT ... unchanged, so that the Session returns
+    objects through the identity map for those entities.
+    """
+    entities = entities_of_core_select(stmt)
+    if entities is None:
+        return None
+    layout = RowLayout(entities)
+    relaid = stmt.with_only_columns(*layout.columns, maintain_column_froms=True)
+    out = ORMSelect.__new__(ORMSelect)
+    out.__dict__.update(relaid.__dict__)  # what Core's own generative copy does
+    out._dm_layout = layout
+    out._dm_entities = entities
+    return out

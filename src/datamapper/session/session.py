@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, overload
 
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, Select, bindparam, text
 from sqlalchemy import and_ as sql_and
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import IteratorResult
@@ -54,7 +54,7 @@ from ..loading.rows import fetch_rows
 from ..loading.strategies import has_eager_defaults
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import ORMSelect, Query
-from ..query.entities import RowLayout
+from ..query.entities import RowLayout, orm_select_from_core
 from ..query.options import build_plans, execute_with_plans
 from ..unitofwork.flush import UOWTransaction
 from .bulk import bulk_delete, bulk_update
@@ -529,6 +529,11 @@ class Session(LegacySessionMethods):
         """Execute a Core statement, an ORM ``select()``, or a string (as textual SQL)."""
         if isinstance(statement, str):
             statement = text(statement)
+        elif statement.__class__ is Select:
+            # sqlalchemy.select(User, ...): the ORM select of those entities
+            converted = orm_select_from_core(statement)
+            if converted is not None:
+                statement = converted
         opts = dict(execution_options or {})
         if isinstance(statement, ORMSelect):
             layout: RowLayout = statement._dm_layout

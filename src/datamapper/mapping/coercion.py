@@ -1,0 +1,164 @@
+"""Mapped classes in SQLAlchemy Core: ``sqlalchemy.select(User)``, ``inspect(User)``.
+
+Core accepts any object with a ``__clause_element__()`` wherever it wants a table
+or a column.  Each mapped class gets a class-level ``__clause_element__`` that
+returns its table *annotated* with the mapper (Core's annotation mechanism keeps
+the mark through ``select()``, ``join()``, ``insert()`` ...), so that:
+
+- ``sqlalchemy.select(User)``, ``select_from(User)``, ``join(User, ...)``,
+  ``insert(User)``, ``update(User)``, ``delete(User)``, ``exists()``, ``union``
+  and subqueries compile as they would for ``User.__table__``;
+- the Session recognises the mark in a Core ``select()`` and returns User
+  objects through the identity map for that entity (see :func:`entity_of`);
+- ``select(User).filter_by(name=...)`` resolves names against the mapped
+  attributes only (an entity namespace that refuses anything else).
+
+Reading an instance's ``__clause_element__`` raises AttributeError: objects stay
+plain values to Core (``Address.user == some_user`` is ours to compile).
+
+``sqlalchemy.inspect()`` is taught the mapped classes through Core's inspection
+registry: instances of a mapped class inspect to their ``InstanceState``, and
+classes whose metaclass is :class:`DeclarativeMeta` (every ``DeclarativeBase``
+and ``declarative_base()`` class) to their ``Mapper``.
+
+This module is the one place that touches Core's annotation and inspection
+registries (SQLAlchemy 2.0 and 2.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import inspection
+from sqlalchemy.exc import InvalidRequestError
+
+if TYPE_CHECKING:
+    from .mapper import Mapper
+
+ENTITY_KEY = "dm_entity"  # annotation: the Mapper whose table this is
+
+
+class EntityNamespace:
+    """What Core's ``filter_by()`` may name on a mapped entity: its mapped attributes
+    and nothing else (not ``__class__``, ``metadata``, methods ...)."""
+
+    __slots__ = ("_mapper",)
+
+    def __init__(self, mapper: Mapper) -> None:
+        object.__setattr__(self, "_mapper", mapper)
+
+    def __getattribute__(self, key: str) -> Any:
+        mapper = object.__getattribute__(self, "_mapper")
+        if key in mapper._props:
+            return getattr(mapper.class_, key)
+        raise AttributeError(
+            f"Can't filter_by({key}=...): {mapper.class_.__name__} has no mapped attribute "
+            f"{key!r}; mapped attributes are {', '.join(sorted(mapper._props))}"
+        )
+
+
+class _EntityMarker:
+    """The annotation value: gives Core the entity namespace of a mapped table."""
+
+    __slots__ = ("mapper", "entity_namespace")
+
+    def __init__(self, mapper: Mapper) -> None:
+        self.mapper = mapper
+        self.entity_namespace = EntityNamespace(mapper)
+
+
+class ClassClauseElement:
+    """``User.__clause_element__``: present on the class, absent on its instances."""
+
+    def __init__(self, mapper: Mapper) -> None:
+        self.mapper = mapper
+        self._annotated: Any = None
+
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        if obj is not None:
+            raise AttributeError("__clause_element__")
+        return self.clause
+
+    def clause(self) -> Any:
+        if self._annotated is None:
+            marker = _EntityMarker(self.mapper)
+            self._annotated = self.mapper.local_table._annotate(
+                {ENTITY_KEY: self.mapper, "entity_namespace": marker})
+        return self._annotated
+
+
+def install(mapper: Mapper) -> None:
+    """Make ``mapper.class_`` usable in Core statements and in ``sqlalchemy.inspect``."""
+    cls = mapper.class_
+    if "__clause_element__" not in cls.__dict__:
+        type.__setattr__(cls, "__clause_element__", ClassClauseElement(mapper))
+    inspection._registrars[cls] = _inspect_instance  # instances of cls
+
+
+def uninstall(mapper: Mapper) -> None:
+    cls = mapper.class_
+    if isinstance(cls.__dict__.get("__clause_element__"), ClassClauseElement):
+        type.__delattr__(cls, "__clause_element__")
+    if inspection._registrars.get(cls) is _inspect_instance:
+        del inspection._registrars[cls]
+
+
+# the instance layer (above this one) installs its ``instance_state`` here
+state_of: Callable[[Any], Any] | None = None
+
+
+def _inspect_instance(obj: Any) -> Any:
+    return state_of(obj) if state_of is not None else None
+
+
+def _inspect_class(cls: Any) -> Any:
+    from .mapper import _mapper_or_none, class_mapper
+
+    m = _mapper_or_none(cls)
+    if m is None:
+        return None
+    return class_mapper(cls) if not m.configured else m
+
+
+class DeclarativeMeta(type):
+    """Metaclass of declarative classes, so that ``sqlalchemy.inspect(User)`` finds
+    the Mapper (Core's inspection looks up the type of what it inspects)."""
+
+
+inspection._registrars[DeclarativeMeta] = _inspect_class
+
+
+def entity_of(element: Any) -> Mapper | None:
+    """The Mapper a Core FROM element or column stands for (``select(User)``), or None."""
+    ann = getattr(element, "_annotations", None)
+    if not ann:
+        return None
+    found = ann.get(ENTITY_KEY)
+    return found if found is not None and getattr(element, "is_selectable", False) else None
+
+
+def entities_of_core_select(stmt: Any) -> list[Any] | None:
+    """The entity list of a Core ``select()`` built from mapped classes, or None when
+    it selects no mapped class (then it is plain Core and runs as such)."""
+    raw = getattr(stmt, "_raw_columns", None)  # Core's selected elements, as given
+    if not raw:
+        return None
+    entities: list[Any] = []
+    found = False
+    for element in raw:
+        mapper = entity_of(element)
+        if mapper is not None:
+            entities.append(mapper.class_)
+            found = True
+        else:
+            entities.append(element)
+    return entities if found else None
+
+
+def refuse_unmapped(obj: Any) -> InvalidRequestError:
+    name = getattr(obj, "__name__", type(obj).__name__)
+    return InvalidRequestError(
+        f"Can't use {name} in a SQL statement: it is not a mapped class; map it "
+        "(DeclarativeBase, registry.mapped) or use its Table"
+    )
