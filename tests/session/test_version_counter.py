@@ -695,3 +695,22 @@ def test_expired_update_and_stale_check_with_either_identity_map(
         s2.commit()
     s2.rollback()
     assert read_rows(V.__table__) == [(1, 10, None, 9), (2, 2, "x", 2)]
+
+
+def test_server_side_version_missing_after_insert_is_a_named_flush_error(
+        Base, engine, make_session, read_rows):
+    from datamapper.exc import FlushError
+
+    class NoVer(Base):
+        __tablename__ = "nover"
+        id = Column(Integer, primary_key=True)
+        ver = Column(Integer)
+        __mapper_args__ = {"version_id_col": ver, "version_id_generator": False}
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(NoVer(id=1))
+    with pytest.raises(FlushError, match="version_id_generator=False"):
+        s.commit()
+    s.rollback()
+    assert read_rows(NoVer.__table__) == []
