@@ -340,6 +340,11 @@ class Query(Generic[_T]):
     def subquery(self, name: str | None = None) -> Any:
         return self._compile().subquery(name)
 
+    def __clause_element__(self) -> Any:
+        """A Query used inside a SQL expression is its SELECT:
+        ``User.id.in_(session.query(Address.user_id))``."""
+        return self._compile()
+
     def scalar_subquery(self) -> Any:
         return self._compile().scalar_subquery()
 
