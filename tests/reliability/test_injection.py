@@ -195,12 +195,7 @@ def test_get_with_a_dict_refuses_keys_that_are_not_primary_key_attributes(
         assert sql_log.count == 0
 
 
-_PENDING = pytest.mark.xfail(reason="default constructor still accepts the base's class "
-                                    "attributes: issue 9 item 22 (in progress)", strict=False)
-
-
-@pytest.mark.parametrize("key", ["__class__", pytest.param("metadata", marks=_PENDING),
-                                 pytest.param("registry", marks=_PENDING), "__table__", "query",
+@pytest.mark.parametrize("key", ["__class__", "metadata", "registry", "__table__", "query",
                                  "id; DROP TABLE canary", "_sa_instance_state"])
 def test_constructor_refuses_names_that_are_not_mapped_attributes(model, key):
     User, _Tag, _canary = model
