@@ -525,3 +525,31 @@ def test_mapped_column_without_type_or_annotation_is_refused(Base):
             __tablename__ = "bad4"
             id: Mapped[int] = mapped_column(primary_key=True)
             code = mapped_column()
+
+
+def test_dataclass_field_order_error_names_the_class_and_maps_nothing(Base, metadata):
+    class DCBase(MappedAsDataclass, DeclarativeBase):
+        pass
+
+    with pytest.raises(ArgumentError, match=r"Can't make Bad5 a dataclass.*'name'"):
+        class Bad5(DCBase):
+            __tablename__ = "bad5"
+            id: Mapped[int] = mapped_column(primary_key=True, default=None)
+            name: Mapped[str]
+    assert "bad5" not in DCBase.metadata.tables
+    assert DCBase.registry.mappers == frozenset()
+
+
+def test_a_failed_mapping_leaves_no_table_behind_and_the_class_can_be_fixed(Base):
+    with pytest.raises(ArgumentError):
+        class Broken(Base):
+            __tablename__ = "broken"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            other: Mapped[NotDefinedAnywhere]  # noqa: F821
+    assert "broken" not in Base.metadata.tables
+
+    class Fixed(Base):
+        __tablename__ = "broken"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    assert Fixed.__table__.name == "broken"

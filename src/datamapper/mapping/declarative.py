@@ -829,9 +829,10 @@ def _declarative_init_subclass(cls: type) -> None:
         _declarative_subclass(cls)
 
 
-class _DeclarativeCommon:
-    # for type checkers: what every declarative class carries
-    if TYPE_CHECKING:
+if TYPE_CHECKING:
+
+    class _DeclarativeCommon:
+        # for type checkers: what every declarative class carries
         registry: ClassVar[Registry]
         metadata: ClassVar[MetaData]
         __mapper__: ClassVar[Mapper]
@@ -842,6 +843,9 @@ class _DeclarativeCommon:
         type_annotation_map: ClassVar[dict[Any, Any]]
 
         def __init__(self, **kw: Any) -> None: ...
+
+else:
+    _DeclarativeCommon = object  # nothing at run time: one class less in every MRO
 
 
 class DeclarativeBase(_DeclarativeCommon, metaclass=DeclarativeMeta):
