@@ -694,7 +694,7 @@ class Session(LegacySessionMethods):
             execution_options: Any = None) -> Any:
         """The object with primary key ``ident``: from the identity map, else by SELECT."""
         if not populate_existing and not with_for_update and identity_token is None and \
-                type(entity) is type and not isinstance(ident, (tuple, list, dict)):
+                isinstance(entity, type) and not isinstance(ident, (tuple, list, dict)):
             # hit path: a scalar key of a plain class, loaded and live in the identity map
             inner = self._identity_map._maps.get((entity, None))
             state = inner.get(ident) if inner is not None else None
