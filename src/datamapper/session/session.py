@@ -1080,9 +1080,6 @@ class Session(LegacySessionMethods):
         self._new.pop(state, None)
         self._deleted.pop(state, None)
         self._identity_map.discard(state)
-        tx = self._transaction
-        if tx is not None:
-            tx._new.pop(state, None)
         state.session_id = None
         state._strong = None
         if obj is not None:
@@ -1114,6 +1111,12 @@ class Session(LegacySessionMethods):
         state.session_id = self.hash_key
         imap = self._identity_map
         existing = imap.get_state(state.key)  # type: ignore[arg-type]
+        if existing is not None and existing is not state:
+            # another object took the key in the rolled-back transaction (a row
+            # inserted there with the deleted row's key, then loaded): that row is
+            # gone again and the deleted one is back, so its object owns the key
+            self._expunge_state(existing)
+            existing = None
         if existing is None or existing is state:
             imap.add(state, obj)
             if imap.weak and not state.modified:

@@ -497,8 +497,14 @@ class SessionTransaction:
     def _restore_snapshot(self, dirty_only: bool = False) -> None:
         session = self.session
         imap = session._identity_map
+        sid = session.hash_key
         for state in list(dict.fromkeys(list(self._new) + list(session._new))):
-            session._expunge_state(state)
+            # inserted (or added) in the rolled-back transaction: transient again,
+            # also when it was expunged since; one now in another session is left
+            if state.session_id == sid:
+                session._expunge_state(state)
+            elif state.session_id is not None:
+                continue
             state.key = None
             state._deleted = False
         for state, (old_key, _new_key) in self._key_switches.items():

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from .._util import NO_VALUE, describe
-from ..exc import FlushError
+from ..exc import FlushError, ObjectDeletedError
 from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
@@ -102,6 +102,8 @@ class UOWTransaction:
             seen[key] = state
             existing = imap.get_state(key)
             if existing is not None and existing is not state and existing not in deleting:
+                if self._row_is_gone(existing):
+                    continue  # e.g. its row was inserted in a rolled-back transaction
                 problems.append(
                     f"New instance {describe(state.obj())} with identity key {key} conflicts "
                     f"with persistent instance {describe(existing.obj())}"
@@ -115,6 +117,20 @@ class UOWTransaction:
                 "Can't flush: " + "; ".join(problems) + ". Give each object its own primary key, "
                 "or use session.merge() to update the existing object."
             )
+
+    def _row_is_gone(self, state: InstanceState) -> bool:
+        """An expired, unchanged persistent object may stand for a row that no longer
+        exists (inserted by a transaction that was rolled back, or deleted by another
+        one): reload it; if its row is gone, it leaves the session (detached) and a
+        new object may take its key."""
+        if not state.expired_attributes or state.modified:
+            return False
+        try:
+            self.session._load_attributes(state, None)
+        except ObjectDeletedError:
+            self.session._expunge_state(state)
+            return True
+        return False
 
     # -- planning ------------------------------------------------------------------
     def presort(self) -> None:
