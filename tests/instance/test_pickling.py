@@ -335,3 +335,20 @@ def test_unpickled_object_joins_query_results_of_its_new_session(stored, make_se
     s2 = make_session()
     s2.add(u2)
     assert s2.execute(select(User).where(User.id == 1)).scalars().one() is u2
+
+
+def test_class_with_its_own_copy_keeps_it():
+    from sqlalchemy import Column, Integer
+
+    from datamapper import declarative_base
+
+    LocalBase = declarative_base()
+
+    class Own(LocalBase):
+        __tablename__ = "own"
+        id = Column(Integer, primary_key=True)
+
+        def __copy__(self):
+            return "mine"
+
+    assert copy.copy(Own(id=1)) == "mine"

@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, PickleType, String, event
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import ArgumentError, StatementError
 
 from datamapper import inspect, relationship
 from datamapper.exc import InvalidRequestError, UnmappedInstanceError
@@ -108,13 +108,13 @@ def test_filter_by_collection_equal_to_value_raises_invalid_request(models, sess
 
 def test_many_to_one_compared_to_non_object_names_relationship_and_target(models, session):
     _, Address, _, _, _ = models
-    with pytest.raises(InvalidRequestError, match=r"Address\.user with 1.*User object"):
+    with pytest.raises(ArgumentError, match=r"Address\.user with 1.*User object"):
         session.query(Address).filter_by(user=1)
 
 
 def test_contains_given_non_object_names_relationship(models, session):
     User = models[0]
-    with pytest.raises(InvalidRequestError, match=r"User\.addresses.*Address object"):
+    with pytest.raises(ArgumentError, match=r"User\.addresses.*Address object"):
         session.query(User).filter(User.addresses.contains(5))
 
 
@@ -126,7 +126,7 @@ def test_one_to_one_compares_to_its_object(models, session):
     p = session.get(Profile, 7)
     assert [u.id for u in session.query(User).filter(User.profile == p)] == [1]
     assert [u.id for u in session.query(User).filter(User.profile == None)] == [2]  # noqa: E711
-    with pytest.raises(InvalidRequestError, match=r"User\.profile with 3.*Profile object"):
+    with pytest.raises(ArgumentError, match=r"User\.profile with 3.*Profile object"):
         session.query(User).filter_by(profile=3)
 
 

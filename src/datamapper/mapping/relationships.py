@@ -659,7 +659,7 @@ class RelationshipProperty(MapperProperty):
         naming the relationship, not an AttributeError from deep inside)."""
         target = self.mapper.class_
         if not isinstance(value, target):
-            raise InvalidRequestError(
+            raise ArgumentError(
                 f"Can't {what} {self._name()} with {value!r}: it takes a {target.__name__} "
                 f"object; to compare a key value, compare the foreign key column instead"
             )
