@@ -306,11 +306,12 @@ class ShardedSession(Session):
         return self._engine_for(shard_id, "a statement")
 
     def connection(self, mapper: Any = None, clause: Any = None, bind: Any = None,
-                   execution_options: Any = None, shard_id: Any = None,
-                   **kw: Any) -> Connection:
+                   execution_options: Any = None, bind_arguments: Any = None,
+                   shard_id: Any = None, **kw: Any) -> Connection:
         if bind is None and shard_id is not None:
             bind = self._engine_for(shard_id, "connection()")
-        return super().connection(mapper, clause, bind, execution_options, **kw)
+        return super().connection(mapper, clause, bind, execution_options, bind_arguments,
+                                  **kw)
 
     # -- SQL execution --------------------------------------------------------------------
     def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
@@ -368,10 +369,13 @@ class ShardedSession(Session):
 
     def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
                   with_for_update: Any = None, query: Any = None,
-                  identity_token: Any = None, options: Any = None, **kw: Any) -> Any:
+                  identity_token: Any = None, options: Any = None,
+                  bind_kw: dict[str, Any] | None = None, **kw: Any) -> Any:
         base = super()._get_impl
         if options is not None:
             kw["options"] = options
+        if bind_kw is not None:
+            kw["bind_kw"] = bind_kw
         if identity_token is None and query is not None:
             identity_token = getattr(query, "_shard_id", None)
         if identity_token is not None:

@@ -126,6 +126,7 @@ class Session(LegacySessionMethods):
         transactional: bool | None = None,
         bind_to: Any = None,
         enable_transaction_accounting: bool = True,
+        close_resets_only: bool = True,
         _maker_dispatch: event.Dispatch | None = None,
         **kw: Any,
     ) -> None:
@@ -160,6 +161,9 @@ class Session(LegacySessionMethods):
         self._transaction: SessionTransaction | None = None
         # transactions whose ``with`` block is open, outermost first
         self._tx_blocks: list[SessionTransaction] = []
+        # close_resets_only=False: close() is final, the session refuses more work
+        self._close_resets_only = close_resets_only
+        self._closed = False
         self._flushing = False
         self._no_autoflush = 0
         self._order = itertools.count(1)
@@ -261,14 +265,21 @@ class Session(LegacySessionMethods):
     # -- transactions ---------------------------------------------------------------------
     def _autobegin(self) -> SessionTransaction:
         if self._transaction is None:
-            if self._tx_blocks:
-                self._check_tx_blocks()
+            if self._tx_blocks or self._closed:
+                self._check_usable()
             self._transaction = SessionTransaction(self, origin="autobegin")
         return self._transaction
 
-    def _check_tx_blocks(self) -> None:
-        """Refuse work inside a ``with session.begin()`` / ``begin_nested()`` block
-        whose transaction was already committed or rolled back inside it."""
+    def _check_usable(self) -> None:
+        """Refuse work in a session closed for good (``close_resets_only=False``),
+        and inside a ``with session.begin()`` / ``begin_nested()`` block whose
+        transaction was already committed or rolled back inside it."""
+        if self._closed:
+            raise InvalidRequestError(
+                "Can't use this Session: it was closed, and it was created with "
+                "close_resets_only=False, which makes close() final; create a new "
+                "Session (or call reset() instead of close() to clear one for reuse)"
+            )
         for tx in self._tx_blocks:
             if tx._ended:
                 what = "begin_nested()" if tx.nested else "begin()"
@@ -286,8 +297,8 @@ class Session(LegacySessionMethods):
         """Begin a transaction (or, with ``subtransactions=True``, a nested marker)."""
         if nested:
             return self.begin_nested()
-        if self._tx_blocks:
-            self._check_tx_blocks()
+        if self._tx_blocks or self._closed:
+            self._check_usable()
         current = self._transaction
         if current is not None:
             if subtransactions or _subtrans:
@@ -309,8 +320,8 @@ class Session(LegacySessionMethods):
     @exclusive
     def begin_nested(self) -> SessionTransaction:
         """Flush, then emit SAVEPOINT on every connection in use."""
-        if self._tx_blocks:
-            self._check_tx_blocks()
+        if self._tx_blocks or self._closed:
+            self._check_usable()
         if self._transaction is None:
             if self.autocommit:
                 raise InvalidRequestError(
@@ -328,8 +339,8 @@ class Session(LegacySessionMethods):
     @exclusive
     def commit(self) -> None:
         """Flush, commit the innermost real transaction, expire (root, ``expire_on_commit``)."""
-        if self._tx_blocks:
-            self._check_tx_blocks()
+        if self._tx_blocks or self._closed:
+            self._check_usable()
         if self._transaction is None:
             if self.autocommit:
                 raise InvalidRequestError(
@@ -372,7 +383,20 @@ class Session(LegacySessionMethods):
 
     @exclusive
     def close(self) -> None:
-        """Release connections (rolling back) and expunge every object."""
+        """Release connections (rolling back) and expunge every object; with
+        ``close_resets_only=False`` the session then refuses further work."""
+        self._reset()
+        if not self._close_resets_only:
+            self._closed = True
+
+    @exclusive
+    def reset(self) -> None:
+        """Release connections (rolling back) and expunge every object, leaving the
+        session ready for reuse whatever ``close_resets_only`` says (a session
+        already closed for good stays closed)."""
+        self._reset()
+
+    def _reset(self) -> None:
         self.expunge_all()
         tx = self._transaction
         if tx is not None:
@@ -388,8 +412,8 @@ class Session(LegacySessionMethods):
                 t.close(invalidate=True)
         self.expunge_all()
         self._transaction = None
-
-    reset = close
+        if not self._close_resets_only:
+            self._closed = True
 
     @classmethod
     def close_all(cls) -> None:
@@ -478,12 +502,14 @@ class Session(LegacySessionMethods):
 
     @exclusive
     def connection(self, mapper: Any = None, clause: Any = None, bind: Any = None,
-                   execution_options: Any = None, **kw: Any) -> Connection:
-        """The Connection this Session uses for ``mapper``/``clause``/``bind``."""
-        if self._tx_blocks:
-            self._check_tx_blocks()
+                   execution_options: Any = None, bind_arguments: Any = None,
+                   **kw: Any) -> Connection:
+        """The Connection this Session uses for ``mapper``/``clause``/``bind``; other
+        keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
+        if self._tx_blocks or self._closed:
+            self._check_usable()
         if bind is None:
-            bind = self.get_bind(mapper, clause=clause)
+            bind = self.get_bind(mapper, clause=clause, **_bind_kw(bind_arguments, kw))
         if self._transaction is None and self.autocommit:
             if isinstance(bind, Connection):
                 return bind
@@ -493,8 +519,8 @@ class Session(LegacySessionMethods):
     def _run(self, stmt: Any, params: Any, bind: Any, execution_options: Any = None) -> Any:
         """Execute a statement on the right connection; in autocommit mode in its own
         transaction, with the result buffered."""
-        if self._tx_blocks:
-            self._check_tx_blocks()
+        if self._tx_blocks or self._closed:
+            self._check_usable()
         if self._transaction is None and self.autocommit:
             if isinstance(bind, Connection):
                 return bind.execute(stmt, params, execution_options=execution_options or {})
@@ -516,17 +542,20 @@ class Session(LegacySessionMethods):
     @overload
     def execute(self, statement: TypedReturnsRows[*_Ts], params: Any = None, *,
                 mapper: Any = None, bind: Any = None, execution_options: Any = None,
-                **kw: Any) -> Result[*_Ts]: ...
+                bind_arguments: Any = None, **kw: Any) -> Result[*_Ts]: ...
 
     @overload
     def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
-                bind: Any = None, execution_options: Any = None,
+                bind: Any = None, execution_options: Any = None, bind_arguments: Any = None,
                 **kw: Any) -> Result[*tuple[Any, ...]]: ...
 
     @exclusive
     def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
-                bind: Any = None, execution_options: Any = None, **kw: Any) -> Any:
-        """Execute a Core statement, an ORM ``select()``, or a string (as textual SQL)."""
+                bind: Any = None, execution_options: Any = None, bind_arguments: Any = None,
+                **kw: Any) -> Any:
+        """Execute a Core statement, an ORM ``select()``, or a string (as textual SQL).
+        Other keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
+        bind_kw = _bind_kw(bind_arguments, kw)
         if isinstance(statement, str):
             statement = text(statement)
         elif statement.__class__ is Select:
@@ -542,10 +571,11 @@ class Session(LegacySessionMethods):
                                  for kind, p in layout.parts], statement._dm_options)
             if plans is not None:
                 objs = self._execute_orm_select_with_plans(statement, plans, bind, params,
-                                                           bool(opts.get("populate_existing")))
+                                                           bool(opts.get("populate_existing")),
+                                                           bind_kw)
             else:
                 rows = self._execute_for_mapper(statement, layout.primary_mapper, None,
-                                                bind=bind, params=params)
+                                                bind=bind, params=params, bind_kw=bind_kw)
                 objs = self._rows_to_results(layout, rows,
                                              bool(opts.get("populate_existing")), None)
             if layout.single_entity:
@@ -555,12 +585,12 @@ class Session(LegacySessionMethods):
             tuples = [tuple(o) for o in objs]
             return IteratorResult(SimpleResultMetaData(layout.names), iter(tuples))
         if bind is None:
-            bind = self.get_bind(mapper, clause=statement)
+            bind = self.get_bind(mapper, clause=statement, **bind_kw)
         return self._run(statement, params, bind, opts)
 
     def _execute_orm_select_with_plans(self, statement: ORMSelect, plans: list[Any],
-                                       bind: Any, params: Any,
-                                       populate_existing: bool) -> list[Any]:
+                                       bind: Any, params: Any, populate_existing: bool,
+                                       bind_kw: dict[str, Any] | None = None) -> list[Any]:
         """An ORM select() with loader options or configured eager relationships."""
         entities = statement._dm_entities
         layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
@@ -571,7 +601,8 @@ class Session(LegacySessionMethods):
         limited = statement._limit_clause is not None or statement._offset_clause is not None
 
         def run(stmt: Any) -> list[Any]:
-            return self._execute_for_mapper(stmt, mapper, None, bind=bind, params=params)
+            return self._execute_for_mapper(stmt, mapper, None, bind=bind, params=params,
+                                            bind_kw=bind_kw)
 
         return execute_with_plans(self, entities, plans, base,
                                   list(statement._order_by_clauses), limited,
@@ -605,9 +636,10 @@ class Session(LegacySessionMethods):
 
     @exclusive
     def _execute_for_mapper(self, stmt: Any, mapper: Any, query: Any = None, bind: Any = None,
-                            params: Any = None) -> list[Any]:
+                            params: Any = None, bind_kw: dict[str, Any] | None = None
+                            ) -> list[Any]:
         if bind is None:
-            bind = self.get_bind(mapper, clause=stmt)
+            bind = self.get_bind(mapper, clause=stmt, **(bind_kw or {}))
         opts = query._execution_options if query is not None else None
         result = self._run(stmt, params, bind, opts)
         return fetch_rows(result)
@@ -682,17 +714,20 @@ class Session(LegacySessionMethods):
     @overload
     def get(self, entity: type[_O], ident: Any, *, populate_existing: bool = False,
             with_for_update: Any = None, options: Any = None, identity_token: Any = None,
-            execution_options: Any = None) -> _O | None: ...
+            execution_options: Any = None, bind_arguments: Any = None,
+            **kw: Any) -> _O | None: ...
 
     @overload
     def get(self, entity: Any, ident: Any, *, populate_existing: bool = False,
             with_for_update: Any = None, options: Any = None, identity_token: Any = None,
-            execution_options: Any = None) -> Any: ...
+            execution_options: Any = None, bind_arguments: Any = None,
+            **kw: Any) -> Any: ...
 
     def get(self, entity: Any, ident: Any, *, populate_existing: bool = False,
             with_for_update: Any = None, options: Any = None, identity_token: Any = None,
-            execution_options: Any = None) -> Any:
-        """The object with primary key ``ident``: from the identity map, else by SELECT."""
+            execution_options: Any = None, bind_arguments: Any = None, **kw: Any) -> Any:
+        """The object with primary key ``ident``: from the identity map, else by SELECT.
+        Other keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
         if not populate_existing and not with_for_update and identity_token is None and \
                 isinstance(entity, type) and not isinstance(ident, (tuple, list, dict)):
             # hit path: a scalar key of a plain class, loaded and live in the identity map
@@ -708,6 +743,11 @@ class Session(LegacySessionMethods):
             mapper = class_mapper(entity)
         elif not mapper.configured:
             class_mapper(entity)
+        if bind_arguments or kw:
+            return self._get_impl(mapper, ident, populate_existing=populate_existing,
+                                  with_for_update=with_for_update,
+                                  identity_token=identity_token, options=options,
+                                  bind_kw=_bind_kw(bind_arguments, kw))
         return self._get_impl(mapper, ident, populate_existing=populate_existing,
                               with_for_update=with_for_update, identity_token=identity_token,
                               options=options)
@@ -715,7 +755,8 @@ class Session(LegacySessionMethods):
     @exclusive
     def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
                   with_for_update: Any = None, query: Any = None,
-                  identity_token: Any = None, options: Any = None) -> Any:
+                  identity_token: Any = None, options: Any = None,
+                  bind_kw: dict[str, Any] | None = None) -> Any:
         values = self._normalize_ident(mapper, ident)
         key = (mapper.class_, values, identity_token)
         state = self._identity_map.state_for(key)
@@ -750,7 +791,7 @@ class Session(LegacySessionMethods):
         self._autoflush()
         stmt = _get_statement(mapper, with_for_update)
         params = dict(zip(_pk_param_names(len(values)), values))
-        bind = self.get_bind(mapper, clause=stmt)
+        bind = self.get_bind(mapper, clause=stmt, **(bind_kw or {}))
         rows = fetch_rows(self._run(stmt, params, bind))
         if not rows:
             return None
@@ -935,13 +976,13 @@ class Session(LegacySessionMethods):
         if dont_load is not None:
             warn_deprecated("merge(dont_load=...)", f"merge(load={not dont_load})")
             load = not dont_load
-        if self._tx_blocks:
-            self._check_tx_blocks()
+        if self._tx_blocks or self._closed:
+            self._check_usable()
         return merge_into(self, instance, load)  # type: ignore[no-any-return]  # the copy is of instance's class
 
     def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
-        if self._tx_blocks:
-            self._check_tx_blocks()
+        if self._tx_blocks or self._closed:
+            self._check_usable()
         self._save_or_update_impl(state, obj)
         for child_state, child in cascade_iterator("save-update", state, obj):
             self._save_or_update_impl(child_state, child)
@@ -1009,8 +1050,8 @@ class Session(LegacySessionMethods):
     @exclusive
     def delete(self, instance: Any) -> None:
         """Mark a persistent object for deletion at the next flush."""
-        if self._tx_blocks:
-            self._check_tx_blocks()
+        if self._tx_blocks or self._closed:
+            self._check_usable()
         state = instance_state(instance)
         if state._key is None:
             raise InvalidRequestError(
@@ -1198,8 +1239,8 @@ class Session(LegacySessionMethods):
             )
         if self._is_clean():
             return
-        if self._tx_blocks:
-            self._check_tx_blocks()
+        if self._tx_blocks or self._closed:
+            self._check_usable()
         self._flushing = True
         # A large flush allocates many short-lived, acyclic objects (parameter dicts,
         # links, result rows); pausing the cycle collector for its duration saves the
@@ -1358,6 +1399,16 @@ def _get_statement(mapper: Mapper, with_for_update: Any) -> Any:
 @functools.lru_cache(maxsize=64)
 def _pk_param_names(n: int) -> tuple[str, ...]:
     return tuple(f"_dm_pk_{i}" for i in range(n))
+
+
+def _bind_kw(bind_arguments: Any, kw: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments for ``get_bind()``: ``bind_arguments`` (2.x spelling)
+    plus the extra keywords of the call (0.4-0.9 spelling)."""
+    if not bind_arguments:
+        return kw
+    out = dict(bind_arguments)
+    out.update(kw)
+    return out
 
 
 def _get_loader(mapper: Mapper) -> EntityLoader:

@@ -226,6 +226,15 @@ class SessionTransaction:
         session._fire("after_begin", session, self, entry.conn)
         return entry.conn
 
+    def connection(self, bindkey: Any = None, execution_options: Any = None,
+                   **kwargs: Any) -> Connection:
+        """The Connection of this transaction for the bind of ``bindkey`` (a mapped
+        class or Mapper, as ``Session.get_bind()`` resolves it; other keyword
+        arguments go to ``get_bind()`` too), begun on first use."""
+        self._assert_active()
+        bind = self.session.get_bind(bindkey, **kwargs)
+        return self._connection_for_bind(bind, execution_options)
+
     # -- prepare / commit ----------------------------------------------------------------
     def _assert_open(self, verb: str) -> None:
         if self._state is CLOSED:
