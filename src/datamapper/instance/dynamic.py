@@ -174,6 +174,8 @@ class DynamicImpl(_RelImpl):
             self._reverse_impl(item, rkey).backref_append(item, obj, self)
         if self.cascade_save and state.session_id is not None:
             self._cascade(state, item, initiator)
+        if self.delete_orphan:
+            self._regained(item)
 
     def remove(self, obj: Any, item: Any, initiator: Any = None) -> None:
         state = obj.__dict__.get(STATE_ATTR) or instance_state(obj)
@@ -183,16 +185,22 @@ class DynamicImpl(_RelImpl):
         self._record(state, obj, item, False)
         for rkey, _rcoll in self.reverse:
             self._reverse_impl(item, rkey).backref_remove(item, obj, self)
+        if self.delete_orphan:
+            self._lost(state, item)
 
     # -- called by the reverse side -------------------------------------------------
     def backref_append(self, obj: Any, value: Any, initiator: Any) -> None:
         state = obj.__dict__.get(STATE_ATTR) or instance_state(obj)
         self._record(state, obj, value, True)
         self._cascade(state, value, initiator)
+        if self.delete_orphan:
+            self._regained(value)
 
     def backref_remove(self, obj: Any, value: Any, initiator: Any) -> None:
         state = obj.__dict__.get(STATE_ATTR) or instance_state(obj)
         self._record(state, obj, value, False)
+        if self.delete_orphan:
+            self._lost(state, value)
 
     # -- whole-collection operations --------------------------------------------------
     def set(self, obj: Any, value: Any, initiator: Any = None) -> None:

@@ -25,8 +25,8 @@ from ..mapping.relationships import (
     relationship_configured_hooks,
 )
 from .attributes import HISTORY_BLANK, History, load_missing, scalar_history
-from .collections import is_instrumented, new_collection
-from .state import LOAD_SESSION, STATE_ATTR, InstanceState, _sessions, instance_state
+from .collections import new_collection
+from .state import LOAD_SESSION, ORPHANED, STATE_ATTR, InstanceState, _sessions, instance_state
 
 PENDING = "pending_colls"
 PARENTS = "single_parents"  # key in a member's _extra: {attribute key: owner state}
@@ -97,7 +97,7 @@ class _RelImpl:
     """What scalar and collection relationship impls share."""
 
     __slots__ = ("key", "mapper", "attr", "prop", "target_class", "reverse", "cascade_save",
-                 "cascade_backrefs", "validator", "typecheck")
+                 "cascade_backrefs", "validator", "typecheck", "delete_orphan")
 
     uselist = False
 
@@ -114,6 +114,7 @@ class _RelImpl:
         v = mapper.validators.get(key)
         self.validator = v[0] if v else None
         self.typecheck = prop.enable_typechecks
+        self.delete_orphan = prop.cascade.delete_orphan and not prop.viewonly
 
     def _check_type(self, owner: Any, value: Any) -> None:
         if not isinstance(value, self.target_class):
@@ -134,6 +135,36 @@ class _RelImpl:
         sess = _sessions.get(state.session_id)
         if sess is not None:
             sess._save_or_update_state(vstate, value)
+
+    def _lost(self, owner_state: InstanceState, item: Any) -> None:
+        """delete-orphan: ``item`` no longer belongs to its parent through this attribute.
+
+        A new (pending) object that is an orphan before it was ever written is
+        not inserted: it leaves its parent's session now, or, when the parent is
+        not in that session, it is marked and the next flush of its own session
+        expunges it (unless it gets a parent again, or is added explicitly).  A
+        persistent orphan is the flush's business (it is deleted).
+        """
+        istate = item.__dict__.get(STATE_ATTR) or instance_state(item)
+        if istate._key is not None or istate._deleted:
+            return
+        sid = istate.session_id
+        sess = _sessions.get(sid) if sid is not None else None
+        if sess is not None and sid == owner_state.session_id:
+            sess._expunge_orphan(istate, item)
+            return
+        istate.extra().setdefault(ORPHANED, set()).add(self.key)
+        if sess is not None:
+            sess._watch_orphan(istate)
+
+    def _regained(self, item: Any) -> None:
+        """delete-orphan: ``item`` belongs to a parent through this attribute again."""
+        istate = item.__dict__.get(STATE_ATTR)
+        ext = istate._extra if istate is not None else None
+        if ext:
+            lost = ext.get(ORPHANED)
+            if lost:
+                lost.discard(self.key)
 
     def _claim(self, owner_state: InstanceState, item: Any) -> None:
         """single_parent=True: ``item`` may belong to one owner through this attribute."""
@@ -280,6 +311,11 @@ class ScalarObjectImpl(_RelImpl):
                     self._reverse_impl(value, rkey).backref_append(value, obj, self)
         if value is not None:
             self._cascade(state, value, initiator)
+        if self.delete_orphan:
+            if old is not None and old is not NO_VALUE:
+                self._lost(state, old)
+            if value is not None:
+                self._regained(value)
 
     def delete(self, obj: Any) -> None:
         self.set(obj, None)
@@ -297,7 +333,11 @@ class ScalarObjectImpl(_RelImpl):
             # moving between parents: leave the old parent's collection
             for rkey, _rcoll in self.reverse:
                 self._reverse_impl(old, rkey).backref_remove(old, obj, self)
+            if self.delete_orphan:
+                self._lost(state, old)
         self._cascade(state, value, initiator)
+        if self.delete_orphan:
+            self._regained(value)
 
     def backref_remove(self, obj: Any, value: Any, initiator: Any) -> None:
         """The reverse side let go of ``value``: clear this reference if it points there."""
@@ -313,6 +353,8 @@ class ScalarObjectImpl(_RelImpl):
             if old is not value:
                 return
         self._assign(state, obj, None, value)
+        if self.delete_orphan:
+            self._lost(state, value)
 
     def _assign(self, state: InstanceState, obj: Any, value: Any, old: Any) -> None:
         d = obj.__dict__
@@ -411,6 +453,8 @@ class CollectionImpl(_RelImpl):
                 self._reverse_impl(item, rkey).backref_append(item, owner, self)
         if self.cascade_save and state.session_id is not None:
             self._cascade(state, item, initiator)
+        if self.delete_orphan:
+            self._regained(item)
         return item
 
     def fire_remove(self, state: InstanceState, coll: Any, item: Any, initiator: Any) -> None:
@@ -424,6 +468,8 @@ class CollectionImpl(_RelImpl):
             owner = state.obj()
             for rkey, _rcoll in self.reverse:
                 self._reverse_impl(item, rkey).backref_remove(item, owner, self)
+        if self.delete_orphan:
+            self._lost(state, item)
 
     # -- called by the reverse side ----------------------------------------------------
     def backref_append(self, obj: Any, value: Any, initiator: Any) -> None:
@@ -434,6 +480,8 @@ class CollectionImpl(_RelImpl):
             if state._key is not None:
                 self._queue(state, obj, value, True)
                 self._cascade(state, value, initiator)
+                if self.delete_orphan:
+                    self._regained(value)
                 return
             coll = self.get_missing(obj)
         for x in coll:
@@ -442,6 +490,8 @@ class CollectionImpl(_RelImpl):
         self._snapshot(state, coll)
         coll._dm_append_quiet(value)
         self._cascade(state, value, initiator)
+        if self.delete_orphan:
+            self._regained(value)
 
     def backref_remove(self, obj: Any, value: Any, initiator: Any) -> None:
         d = obj.__dict__
@@ -450,11 +500,15 @@ class CollectionImpl(_RelImpl):
         if coll is None:
             if state._key is not None:
                 self._queue(state, obj, value, False)
+                if self.delete_orphan:
+                    self._lost(state, value)
             return
         if not any(x is value for x in coll):
             return
         self._snapshot(state, coll)
         coll._dm_remove_quiet(value)
+        if self.delete_orphan:
+            self._lost(state, value)
 
     def _queue(self, state: InstanceState, obj: Any, value: Any, added: bool) -> None:
         """Record a backref's change to this collection while it is not loaded: applied
@@ -530,17 +584,17 @@ class CollectionImpl(_RelImpl):
             self._snapshot(state, old)
         else:
             self._snapshot(state, coll)
-        for item in old_items:
-            if id(item) not in new_ids:
-                self.fire_remove(state, coll, item, initiator)
-        if old is not None and not is_instrumented(old):
-            pass
         added = []
         for item in items:
             if id(item) in old_ids:
                 added.append(item)
             else:
                 added.append(self.fire_append(state, coll, item, initiator))
+        # members left out go last: a save-update cascade run by an append above must
+        # not bring back a pending orphan that a removal has expunged
+        for item in old_items:
+            if id(item) not in new_ids:
+                self.fire_remove(state, coll, item, initiator)
         if isinstance(coll, set):
             set.update(coll, added)
         else:

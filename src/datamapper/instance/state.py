@@ -20,6 +20,9 @@ from ..exc import DetachedInstanceError, ObjectDereferencedError, UnmappedInstan
 STATE_ATTR = "_dm_state"
 # key in InstanceState._extra: id of the session enable_relationship_loading() named
 LOAD_SESSION = "relationship_loading_session"
+# key in InstanceState._extra of a new object: names of the delete-orphan relationships
+# it left while its parent was outside its session; the flush expunges it
+ORPHANED = "orphaned_from"
 
 # session id -> Session; sessions register themselves here (weakly)
 _sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
@@ -225,9 +228,28 @@ class InstanceState(weakref.ref[Any]):
         return self.extra().setdefault("info", {})
 
     def extra(self) -> Any:
+        """The dict of rarely used per-object facts, made on first use.
+
+        A new object without it keeps no history (the INSERT writes what is
+        there); one with it records changes like a persistent object does.  So
+        a new object that gets it records what it holds so far as added.
+        """
         if self._extra is None:
+            if self._key is None:
+                self._track_history()
             self._extra = {}
         return self._extra
+
+    def _track_history(self) -> None:
+        obj = self.obj()
+        if obj is None:
+            return
+        props = self.mapper._props
+        held = [k for k in obj.__dict__ if k in props]
+        if held:
+            cs = self.committed_state
+            for k in held:
+                cs.setdefault(k, NO_VALUE)
 
     @property
     def expired(self) -> bool:

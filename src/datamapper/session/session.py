@@ -43,6 +43,7 @@ from ..instance.attributes import get_state_history
 from ..instance.identity import IdentityMap
 from ..instance.state import (
     LOAD_SESSION,
+    ORPHANED,
     InstanceState,
     _sessions,
     expire_states,
@@ -157,6 +158,8 @@ class Session(LegacySessionMethods):
         self._guard = OwnerGuard()  # one thread at a time inside this session
         self._identity_map = IdentityMap(weak=weak_identity_map)
         self._new: dict[InstanceState, Any] = {}
+        # new objects marked as delete-orphan orphans (see _watch_orphan)
+        self._orphan_watch: set[InstanceState] = set()
         self._deleted: dict[InstanceState, Any] = {}
         self._transaction: SessionTransaction | None = None
         # transactions whose ``with`` block is open, outermost first
@@ -983,6 +986,10 @@ class Session(LegacySessionMethods):
     def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
         if self._tx_blocks or self._closed:
             self._check_usable()
+        ext = state._extra
+        if ext is not None and ORPHANED in ext:
+            # added on purpose (or attached to a parent): no longer an orphan to drop
+            del ext[ORPHANED]
         self._save_or_update_impl(state, obj)
         for child_state, child in cascade_iterator("save-update", state, obj):
             self._save_or_update_impl(child_state, child)
@@ -1016,6 +1023,8 @@ class Session(LegacySessionMethods):
         state.session_id = self.hash_key
         state.insert_order = next(self._order)
         self._new[state] = obj
+        if state._extra is not None and state._extra.get(ORPHANED):
+            self._orphan_watch.add(state)
         if active:
             self._fire("after_attach", self, obj)
             self._fire("transient_to_pending", self, obj)
@@ -1090,6 +1099,25 @@ class Session(LegacySessionMethods):
             if child_state._key is not None:
                 self._delete_impl(child_state, child)
 
+    def _expunge_orphan(self, state: InstanceState, obj: Any) -> None:
+        """A pending object left its delete-orphan parent (in this session) before it
+        was inserted: it leaves the session, along its expunge cascade."""
+        if state.session_id == self.hash_key and state._key is None and state in self._new:
+            self.expunge(obj)
+
+    def _watch_orphan(self, state: InstanceState) -> None:
+        """A pending object of this session was marked as an orphan by a parent outside
+        it: the next flush expunges it if it is still one."""
+        self._orphan_watch.add(state)
+
+    def _expunge_marked_orphans(self) -> None:
+        watched, self._orphan_watch = self._orphan_watch, set()
+        for state in sorted(watched, key=lambda s: s.insert_order):
+            ext = state._extra
+            if ext and ext.get(ORPHANED) and state._key is None and \
+                    state.session_id == self.hash_key and state in self._new:
+                self._expunge_state(state)
+
     def _delete_impl(self, state: InstanceState, obj: Any) -> None:
         if state in self._deleted:
             return
@@ -1136,6 +1164,7 @@ class Session(LegacySessionMethods):
         self._identity_map.clear()
         self._new.clear()
         self._deleted.clear()
+        self._orphan_watch.clear()
 
     clear_all = expunge_all
 
@@ -1263,6 +1292,8 @@ class Session(LegacySessionMethods):
             self.dispatch.fire("before_flush", self, None, objects)
             if self._is_clean():
                 return
+        if self._orphan_watch:
+            self._expunge_marked_orphans()
         if objects is not None:
             wanted: set[InstanceState] | None = set()
             for o in objects:

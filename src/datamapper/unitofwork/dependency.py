@@ -278,7 +278,7 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                             cst = _state(child)
                             if cst is not None and cst not in deleting and \
                                     cst._key is not None and cst.session_id == sid:
-                                deps.orphans.append(cst)
+                                lost.append((prop, cst, state))
                     continue
                 # a dynamic relationship keeps no collection in __dict__, only the
                 # changes appended/removed since the last flush
