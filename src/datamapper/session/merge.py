@@ -45,11 +45,13 @@ _Key = tuple[Any, ...]
 
 def merge(session: Session, obj: Any, load: bool = True) -> Any:
     """Return the copy of ``obj`` (and of its merge-cascade graph) in ``session``."""
-    sources = _discover(session, obj)
     if load:
-        # reconcile against the database as it will be after pending changes
+        # reconcile against the database as it will be after pending changes; this
+        # comes first because the flush may change what belongs to the session (an
+        # object whose deletion it writes is no longer this session's own)
         session._autoflush()
-    else:
+    sources = _discover(session, obj)
+    if not load:
         _check_mergeable_without_load(sources)
     copies: dict[int, Any] = {}
     with session.no_autoflush:

@@ -854,6 +854,9 @@ class Session(LegacySessionMethods):
         state = instance_state(instance)
         self._check_persistent(state, instance, "refresh")
         mapper = state.mapper
+        if attribute_names is None:
+            # like expire(obj): what the refresh-expire cascade reaches is expired too
+            self._cascade_expire(state)
         if attribute_names is not None:
             names = list(attribute_names)
             bad = [n for n in names if n not in mapper._props]
@@ -917,17 +920,23 @@ class Session(LegacySessionMethods):
                 )
             state.expire(names)
         else:
-            state.expire()
+            # the cascade walks the loaded relationships, so it goes before they expire
             self._cascade_expire(state)
+            state.expire()
 
     def _cascade_expire(self, state: InstanceState) -> None:
-        """Expire the objects reached along refresh-expire cascades."""
+        """Expire the objects reached along refresh-expire cascades; pending ones
+        reached that way leave the session (they have no row to load again)."""
         obj = state.obj()
         if obj is None:
             return
         for child_state, _child in list(cascade_iterator("refresh-expire", state, obj)):
-            if child_state.session_id == self.hash_key and child_state._key is not None:
+            if child_state.session_id != self.hash_key:
+                continue
+            if child_state._key is not None:
                 child_state.expire()
+            elif child_state in self._new:
+                self._expunge_state(child_state)
 
     @exclusive
     def expire_all(self) -> None:
@@ -939,6 +948,12 @@ class Session(LegacySessionMethods):
             raise InvalidRequestError(
                 f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
                 f"({lifecycle(state)}); add it and flush first"
+            )
+        if state._deleted:
+            raise InvalidRequestError(
+                f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
+                "(deleted: a flush already deleted its row); it leaves the session at "
+                "commit, or becomes persistent again if the transaction rolls back"
             )
 
     # -- object lifecycle ------------------------------------------------------------------------
