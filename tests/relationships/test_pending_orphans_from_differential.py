@@ -2,6 +2,7 @@
 the full family): a pending object taken out of its delete-orphan parent (removed
 from the collection, its many-to-one backref set to None or deleted, the collection
 replaced) with no parent left leaves the session at once, as in SQLAlchemy: it is never
+inserted as an orphan.  Moving it to another parent keeps it pending."""
 
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, String
