@@ -115,7 +115,11 @@ class registry:  # noqa: N801 - the documented name
     def map_imperatively(
         self, class_: type, local_table: Any = None, **kw: Any
     ) -> Mapper:
-        """Classical mapping: ``registry.map_imperatively(User, users_table, properties=...)``."""
+        """Classical mapping: ``registry.map_imperatively(User, users_table, properties=...)``.
+
+        A class that defines no ``__init__`` of its own (anywhere in its MRO) gets
+        the registry's keyword constructor, as with declarative mapping."""
+        self._install_constructor(class_)
         m = Mapper(class_, local_table, registry=self, **kw)
         self._register(m)
         return m
@@ -139,12 +143,16 @@ class registry:  # noqa: N801 - the documented name
 
     def mapped(self, cls: type) -> type:
         """Class decorator: map a class that declares ``__tablename__`` or ``__table__``."""
+        self._install_constructor(cls)
+        _map_declarative(self, cls)
+        return cls
+
+    def _install_constructor(self, cls: type) -> None:
+        """Give ``cls`` the registry's keyword constructor when it has no ``__init__``."""
         if "__init__" not in cls.__dict__ and self.constructor is not None and (
             cls.__init__ is object.__init__  # type: ignore[misc]  # comparing, not calling
         ) and dataclass_options_of(cls) is None:
             cls.__init__ = self.constructor  # type: ignore[misc]
-        _map_declarative(self, cls)
-        return cls
 
     def generate_base(
         self,
