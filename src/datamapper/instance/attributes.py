@@ -178,10 +178,11 @@ class ScalarImpl:
                 load_missing(state, key)
                 old = d.get(key, NO_VALUE)
             cs[key] = old
+        if not state.modified:
+            state.modified_event(obj)  # first: it may refuse (autobegin in a closed block)
         d[key] = value
         if state.expired_attributes and key in state.expired_attributes:
             state.loaded((key,))
-        state.modified_event(obj)
 
     def delete(self, obj: Any) -> None:
         d = obj.__dict__
@@ -198,10 +199,10 @@ class ScalarImpl:
             d.pop(key, None)
             return
         state.committed_state.setdefault(key, d.get(key, NO_VALUE))
+        state.modified_event(obj)
         d.pop(key, None)
         if state.expired_attributes and key in state.expired_attributes:
             state.loaded((key,))
-        state.modified_event(obj)
 
     def history(self, state: InstanceState, passive: bool = True) -> History:
         return scalar_history(state, self.key, passive, values_equal, False)

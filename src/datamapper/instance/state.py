@@ -290,13 +290,19 @@ class InstanceState(weakref.ref[Any]):
     def modified_event(self, obj: Any) -> None:
         """Note that ``obj`` now has unflushed changes; its session holds it strongly."""
         if not self.modified:
+            if self.session_id is None:
+                self.modified = True
+                return
+            ref = _session_refs.get(self.session_id)
+            sess = ref() if ref is not None else None
+            if sess is not None and sess._transaction is None and not sess.autocommit:
+                # the first change begins the transaction whose rollback() undoes it
+                # (raises, changing nothing, where the session refuses work)
+                sess._autobegin()
             self.modified = True
-            if self.session_id is not None:
-                self._strong = obj
-                ref = _session_refs.get(self.session_id)
-                sess = ref() if ref is not None else None
-                if sess is not None:
-                    sess._identity_map._modified.add(self)
+            self._strong = obj
+            if sess is not None:
+                sess._identity_map._modified.add(self)
 
     def expire(self, keys: Iterable[str] | None = None) -> None:
         """Forget loaded values of ``keys`` (all mapped attributes when None)."""

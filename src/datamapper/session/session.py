@@ -358,11 +358,9 @@ class Session(LegacySessionMethods):
     def rollback(self) -> None:
         """Roll back the innermost transaction (a SAVEPOINT after begin_nested())."""
         if self._transaction is None:
-            if self.autocommit:
-                return
-            # nothing was sent, but unflushed changes are still discarded
-            self._transaction = SessionTransaction(self, origin="autobegin")
-        assert self._transaction is not None
+            # nothing begun: add(), delete() and attribute changes all autobegin,
+            # so there is nothing to undo
+            return
         root = self.get_transaction()
         if root is not None and root._failed_root:
             # the server ended the whole transaction: nothing inside it is left to keep
@@ -1001,6 +999,8 @@ class Session(LegacySessionMethods):
     def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
         if self._tx_blocks or self._closed:
             self._check_usable()
+        if self._transaction is None and not self.autocommit:
+            self._autobegin()  # rollback() must be able to undo this add
         ext = state._extra
         if ext is not None and ORPHANED in ext:
             # added on purpose (or attached to a parent): no longer an orphan to drop
@@ -1082,6 +1082,8 @@ class Session(LegacySessionMethods):
                 f"Can't delete {describe(instance)}: it is not persisted "
                 f"({lifecycle(state)}); use session.expunge() to remove a pending object"
             )
+        if self._transaction is None and not self.autocommit:
+            self._autobegin()  # rollback() must be able to undo this delete
         if state.session_id != self.hash_key and not state._deleted:
             self._update_impl(state, instance)
         cascaded = cascade_iterator("delete", state, instance)
