@@ -261,6 +261,10 @@ class Mapper:
             raise ArgumentError(
                 f"{self.class_.__name__}: version_id_col {self.version_id_col} is not mapped"
             )
+        if self.version_id_prop is not None:
+            # setting the version of an expired object loads the old one first: the
+            # UPDATE's version check needs it
+            self.version_id_prop.active_history = True
         if generator is None:
             def generator(v: Any) -> Any:
                 return 1 if v is None else v + 1
