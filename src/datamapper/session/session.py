@@ -1165,6 +1165,12 @@ class Session(LegacySessionMethods):
         was_pending = state._key is None
         self._new.pop(state, None)
         self._deleted.pop(state, None)
+        if state._deleted:
+            # its DELETE was flushed: once expunged, a rollback no longer brings it back
+            tx = self._transaction
+            while tx is not None:
+                tx._deleted.pop(state, None)
+                tx = tx._parent
         self._identity_map.discard(state)
         state.session_id = None
         state._strong = None
