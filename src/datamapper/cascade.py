@@ -60,6 +60,9 @@ def cascade_iterator(kind: str, state: InstanceState, obj: Any
 def _walk(flag: str, state: InstanceState, obj: Any) -> Iterator[tuple[InstanceState, Any]]:
     kind_loads = flag == "delete"
     removed_too = flag == "save_update"
+    # expire/refresh pass by pending members of a collection unless the relationship
+    # deletes orphans (then a pending member left behind goes with its parent's state)
+    skip_pending_unless_orphans = flag == "refresh_expire"
     seen = {id(obj)}
     stack: list[tuple[InstanceState, Any]] = [(state, obj)]
     loading = kind_loads
@@ -86,11 +89,14 @@ def _walk(flag: str, state: InstanceState, obj: Any) -> Iterator[tuple[InstanceS
                 cs = st._committed
                 if cs is not None and key in cs:
                     members.extend(_removed(cs[key], value, prop.uselist))
+            skip_pending = skip_pending_unless_orphans and not prop.cascade.delete_orphan
             for child in members:
                 if child is None or id(child) in seen:
                     continue
-                seen.add(id(child))
                 cst = child.__dict__.get(STATE_ATTR) or instance_state(child)
+                if skip_pending and cst._key is None:
+                    continue
+                seen.add(id(child))
                 yield cst, child
                 stack.append((cst, child))
 
