@@ -93,6 +93,11 @@ INTENDED: dict[str, str] = {
         "SQLAlchemy's lazy load autoflushes. The program deletes inside no_autoflush "
         "on both sides."
     ),
+    "node_is_its_own_parent": (
+        "A self-referential row pointing at itself: SQLAlchemy 2.x raises "
+        "CircularDependencyError at flush, datamapper writes the row (one row needs no "
+        "ordering). The generator does not make a node its own parent."
+    ),
     "cascade_backrefs": (
         "datamapper defaults to cascade_backrefs=True (the documents); SQLAlchemy 2.x "
         "only has the False behaviour. The datamapper models pass cascade_backrefs=False."
@@ -100,7 +105,17 @@ INTENDED: dict[str, str] = {
 }
 
 # Divergences that are datamapper bugs not fixed yet (name -> "bug: ...").
-BUGS: dict[str, str] = {}
+BUGS: dict[str, str] = {
+    "get_of_object_marked_for_deletion": (
+        "bug: Session.get() returns None for an object whose delete() is not flushed "
+        "yet; SQLAlchemy returns it from the identity map. The run stops there."
+    ),
+    "dirty_lists_flush_deleted_object": (
+        "bug: an attribute set on an object whose row a flush deleted puts it in "
+        "datamapper's `dirty`; SQLAlchemy leaves it out. Such objects are left out "
+        "of the `dirty` comparison."
+    ),
+}
 
 
 # ------------------------------------------------------------------- schema
@@ -341,7 +356,11 @@ class Side:
             "new": sorted(map(str, (self.label(o) for o in s.new))),
             # INTENDED["dirty_is_optimistic"], INTENDED["backref_change_on_unloaded_reference"]:
             # objects with a net change to a column attribute
-            "dirty": sorted(map(str, (self.label(o) for o in s.dirty if self.columns_changed(o)))),
+            # (BUGS["dirty_lists_flush_deleted_object"]: deleted objects left out)
+            "dirty": sorted(
+                str(self.label(o)) for o in s.dirty
+                if self.columns_changed(o) and not self.orm.inspect(o).deleted
+            ),
             "deleted": sorted(map(str, (self.label(o) for o in s.deleted))),
             "nested_depth": len(self.nested),
         }
@@ -482,6 +501,8 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
         if obj is None:
             raise Skip
         new = _pick(side, op[2], ("parent",) if obj.kind == "child" else ("node",)) if op[3] else None
+        if new is obj:
+            raise Skip  # INTENDED["node_is_its_own_parent"]
         obj.parent = new
         return side.label(new)
     if name == "remove_child":
@@ -672,6 +693,12 @@ def run_program(sa_side: Side, dm_side: Side, program: list[tuple[Any, ...]]) ->
             assert a[0] == b[0] and fa == fb, f"exception family differs\n{trace}"
             if a[0] == "skip":
                 continue
+            if op[0] == "get" and a[1] != b[1] and b[1] is None and any(
+                sa_side.label(o) == a[1] for o in sa_side.session.deleted
+            ):
+                done.append("(stopped: bug get_of_object_marked_for_deletion)")
+                _count("stopped:get_of_object_marked_for_deletion")
+                return
             assert a[1] == b[1], f"op result differs\n{trace}"
             snap_a, snap_b = sa_side.snapshot(), dm_side.snapshot()
             diffs = _compare(snap_a, snap_b)
