@@ -110,6 +110,18 @@ BUGS: dict[str, str] = {
         "bug: Session.get() returns None for an object whose delete() is not flushed "
         "yet; SQLAlchemy returns it from the identity map. The run stops there."
     ),
+    # Found by a soak (DIFF_EXAMPLES=300 DIFF_SEED=1), not yet handled by the
+    # comparison; the derandomized CI pass does not reach them:
+    "get_after_refresh_autoflushes": (
+        "bug: after refresh(obj) its relationships count as expired attributes, so "
+        "get() of that object reloads it (and autoflushes) where SQLAlchemy returns "
+        "it from the identity map without SQL."
+    ),
+    "set_on_expired_after_unloaded_backref": (
+        "unclassified: after commit, `child.parent = obj` (obj's collection unloaded) "
+        "then `obj.value = <its committed value>` leaves obj with a net column change "
+        "in datamapper, none in SQLAlchemy."
+    ),
     "dirty_lists_flush_deleted_object": (
         "bug: an attribute set on an object whose row a flush deleted puts it in "
         "datamapper's `dirty`; SQLAlchemy leaves it out. Such objects are left out "
