@@ -212,6 +212,19 @@ class _RelImpl:
     def _load(self, state: InstanceState, obj: Any) -> None:
         load_missing(state, self.key)
 
+    def _load_quiet(self, state: InstanceState, obj: Any) -> None:
+        """Load the current value for a change being made (the old value to replace,
+        history): without autoflush, which would flush the half-made change."""
+        sess = _session_of(state)
+        if sess is None:
+            self._load(state, obj)
+            return
+        sess._no_autoflush += 1
+        try:
+            self._load(state, obj)
+        finally:
+            sess._no_autoflush -= 1
+
 
 def _loading_session(state: InstanceState) -> Any:
     """The session ``Session.enable_relationship_loading()`` gave this object, if any."""
@@ -574,7 +587,7 @@ class CollectionImpl(_RelImpl):
             return
         old = d.get(key)
         if old is None and state._key is not None:
-            self._load(state, obj)
+            self._load_quiet(state, obj)
             old = d.get(key)
         old_items = list(old) if old is not None else []
         coll = new_collection(self.collection_class, state, self)
@@ -672,7 +685,7 @@ class CollectionImpl(_RelImpl):
             if current is None:
                 if passive or state.session_id is None or state._key is None:
                     return HISTORY_BLANK
-                self._load(state, obj)
+                self._load_quiet(state, obj)
                 current = d.get(key)
             return History((), list(current or ()), ())
         original = cs[key]
