@@ -872,6 +872,10 @@ class Session(LegacySessionMethods):
                     "session.expire(obj, [names]) to reload relationships on next access"
                 )
         else:
+            # (the refresh-expire cascade ran above, before anything was reloaded)
+            if has_eager_defaults(mapper):
+                self._refresh_with_eager(state, instance, with_for_update)
+                return
             cols = [k for k in mapper._load_keys]
             rels = [k for k, p in mapper._props.items() if p.is_relationship]
         stmt, props = load_attributes_stmt(mapper, cols)
@@ -935,6 +939,25 @@ class Session(LegacySessionMethods):
                 child_state.expire()
             elif child_state in self._new:
                 self._expunge_state(child_state)
+
+    def _refresh_with_eager(self, state: InstanceState, obj: Any, with_for_update: Any) -> None:
+        """refresh() of an object whose class has relationships configured to load eagerly:
+        one query of the object with those loaders (joined ones in the same SELECT),
+        overwriting what it holds."""
+        mapper = state.mapper
+        key = state.key
+        assert key is not None
+        state.expire()  # unflushed changes are discarded, as refresh() does
+        with self.no_autoflush:
+            found = self._get_impl(mapper, key[1], populate_existing=True,
+                                   with_for_update=with_for_update or None,
+                                   identity_token=key[2])
+        if found is None:
+            raise InvalidRequestError(
+                f"Can't refresh {describe(obj)}: its row is no longer in the database"
+            )
+        if "refresh" in mapper.dispatch:
+            mapper.dispatch.fire("refresh", obj, None, list(mapper._load_keys))
 
     @exclusive
     def expire_all(self) -> None:
