@@ -92,7 +92,7 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
             "loaded with raiseload(sql_only=True) and loading it needs SQL; load it with "
             "joinedload()/selectinload() in the query instead"
         )
-    if lazy in ("raise", "raise_on_sql"):
+    if lazy in ("raise", "raise_on_sql") and not session._merging:
         raise InvalidRequestError(
             f"Can't load {prop.parent.class_.__name__}.{prop.key} of {describe(obj)}: the "
             f"relationship is configured lazy={lazy!r}; load it with a loader option "

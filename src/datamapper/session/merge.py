@@ -73,8 +73,14 @@ def merge(session: Session, obj: Any, load: bool = True) -> Any:
             raise
         for src, state, copy in located:
             _copy_columns(src, copy, state, load)
-        for src, _state, copy in located:
-            _link(src, copy, copies, load)
+        # the copy's own relationship may be lazy="raise": replacing a collection the
+        # source holds needs the copy's current one, which merge loads regardless
+        session._merging = True
+        try:
+            for src, _state, copy in located:
+                _link(src, copy, copies, load)
+        finally:
+            session._merging = False
     return copies[id(obj)]
 
 

@@ -168,6 +168,7 @@ class Session(LegacySessionMethods):
         self._close_resets_only = close_resets_only
         self._closed = False
         self._flushing = False
+        self._merging = False  # merge() linking relationships: lazy="raise" does not apply
         self._no_autoflush = 0
         self._order = itertools.count(1)
         self._binds: dict[Any, Any] = {}
