@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.exc import (
     ArgumentError,
     CircularDependencyError,
+    DataError,
     DBAPIError,
     IntegrityError,
     InvalidRequestError,
@@ -20,6 +21,7 @@ from sqlalchemy.exc import (
     PendingRollbackError,
     ResourceClosedError,
     SQLAlchemyError,
+    StatementError,
     UnboundExecutionError,
 )
 
@@ -27,6 +29,7 @@ __all__ = [
     "ArgumentError",
     "CircularDependencyError",
     "CommitOutcomeUnknownError",
+    "DataError",
     "DBAPIError",
     "DetachedInstanceError",
     "FlushError",
@@ -43,6 +46,7 @@ __all__ = [
     "SQLAlchemyError",
     "SessionConcurrencyError",
     "StaleDataError",
+    "StatementError",
     "UnboundExecutionError",
     "UnmappedClassError",
     "UnmappedColumnError",

@@ -26,6 +26,8 @@ NO_VALUE: Any = _Symbol("NO_VALUE")
 
 def describe(obj: object) -> str:
     """A short human description of an object for error messages."""
+    if isinstance(obj, type):
+        return f"the class {obj.__name__}"
     cls = type(obj).__name__
     try:
         r = repr(obj)

@@ -471,6 +471,14 @@ def class_mapper(class_: Any, configure: bool = True) -> Mapper:
     """The mapper of ``class_``; raises UnmappedClassError if there is none."""
     mapper = _mapper_or_none(class_)
     if mapper is None:
+        if not isinstance(class_, type):
+            kind = type(class_).__name__
+            hint = ("pass the class itself" if _mapper_or_none(type(class_)) is not None
+                    else f"pass a mapped class (class {kind} is not mapped)")
+            raise UnmappedClassError(
+                f"Can't use the {kind} object {class_!r} where a mapped class is required: "
+                f"it is not a class; {hint}"
+            )
         name = getattr(class_, "__name__", repr(class_))
         raise UnmappedClassError(
             f"Class {name!r} is not mapped; map it with declarative_base(), "

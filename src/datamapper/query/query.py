@@ -14,19 +14,21 @@ queries without either run exactly as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Generic, Self, TypeVar, cast
 
 from sqlalchemy import and_, func, literal_column
 from sqlalchemy import select as core_select
-from sqlalchemy.exc import InvalidRequestError, MultipleResultsFound, NoResultFound
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, MultipleResultsFound, NoResultFound
+from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
-from .._util import warn_deprecated
+from .._util import describe, warn_deprecated
+from ..exc import UnmappedClassError
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper
 from .entities import RowLayout, filter_by_criteria, mapper_of
-from .options import build_plans, execute_with_plans
+from .options import Load, build_plans, execute_with_plans
 
 _GENERATIVE_STATE = (
     "_where", "_order_by", "_group_by", "_having", "_limit", "_offset", "_distinct",
@@ -85,7 +87,8 @@ class Query(Generic[_T]):
                     f"Can't filter by the string {c!r}: strings are not SQL here; use "
                     "text() for textual SQL or an expression such as User.name == 'ed'"
                 )
-            q._where.append(c)
+            q._where.append(_sql_or_refuse(c, roles.WhereHavingRole, "filter by",
+                                           "an expression such as User.name == 'ed'"))
         return q
 
     where = filter
@@ -150,18 +153,24 @@ class Query(Generic[_T]):
             q._order_by = []
             return q
         for c in clauses:
-            q._order_by.append(self._resolve_name(c, "order by") if isinstance(c, str) else c)
+            q._order_by.append(self._resolve_name(c, "order by") if isinstance(c, str) else
+                               _sql_or_refuse(c, roles.OrderByRole, "order by",
+                                              "a mapped attribute, e.g. User.name"))
         return q
 
     def group_by(self, *clauses: Any) -> Self:
         q = self._clone()
         for c in clauses:
-            q._group_by.append(self._resolve_name(c, "group by") if isinstance(c, str) else c)
+            q._group_by.append(self._resolve_name(c, "group by") if isinstance(c, str) else
+                               _sql_or_refuse(c, roles.GroupByRole, "group by",
+                                              "a mapped attribute, e.g. User.name"))
         return q
 
     def having(self, *criterion: Any) -> Self:
         q = self._clone()
-        q._having.extend(criterion)
+        q._having.extend(_sql_or_refuse(c, roles.WhereHavingRole, "filter groups by",
+                                        "an expression such as func.count(User.id) > 1")
+                         for c in criterion)
         return q
 
     def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
@@ -200,6 +209,9 @@ class Query(Generic[_T]):
             rel: Any = target.prop
             return rel.mapper.class_, rel.join_condition_for_query()
         m = mapper_of(target)
+        if m is None:
+            _sql_or_refuse(target, roles.JoinTargetRole, "join to",
+                           "a mapped class, a relationship attribute or a Table")
         dest = m.local_table if m is not None else target
         if isinstance(onclause, str):
             if start is None or onclause not in start._props:
@@ -213,22 +225,29 @@ class Query(Generic[_T]):
         q = self._clone()
         for f in froms:
             m = mapper_of(f)
+            if m is None:
+                _sql_or_refuse(f, roles.FromClauseRole, "select from",
+                               "a mapped class or a Table")
             q._select_from.append(m.local_table if m is not None else f)
             if m is not None:
                 q._joinpoint = m
         return q
 
     def limit(self, limit: Any) -> Self:
+        _int_or_refuse(limit, "limit")
         q = self._clone()
         q._limit = limit
         return q
 
     def offset(self, offset: Any) -> Self:
+        _int_or_refuse(offset, "offset")
         q = self._clone()
         q._offset = offset
         return q
 
     def slice(self, start: int | None, stop: int | None) -> Self:
+        _int_or_refuse(start, "slice", exprs=False)
+        _int_or_refuse(stop, "slice", exprs=False)
         q = self._clone()
         start = start or 0
         base = q._offset or 0
@@ -253,12 +272,20 @@ class Query(Generic[_T]):
         return rows[0]
 
     def distinct(self, *expr: Any) -> Self:
+        for e in expr:
+            _sql_or_refuse(e, roles.ByOfRole, "select distinct on",
+                           "a mapped attribute, e.g. User.name")
         q = self._clone()
         q._distinct = True
         return q
 
     def with_for_update(self, read: bool = False, nowait: bool = False, of: Any = None,
                         skip_locked: bool = False, key_share: bool = False) -> Self:
+        if of is not None:
+            for target in (of if isinstance(of, (list, tuple)) else [of]):
+                if mapper_of(target) is None:
+                    _sql_or_refuse(target, roles.ColumnsClauseRole, "lock",
+                                   "a mapped class, a mapped attribute or a Table")
         q = self._clone()
         q._for_update = {"read": read, "nowait": nowait, "of": of, "skip_locked": skip_locked,
                          "key_share": key_share}
@@ -282,6 +309,8 @@ class Query(Generic[_T]):
     def options(self, *opts: Any) -> Self:
         q = self._clone()
         for o in opts:
+            if not isinstance(o, Load) and not hasattr(o, "apply_to_query"):
+                _refuse_option(o)
             if hasattr(o, "apply_to_query"):
                 q = o.apply_to_query(q)
             q._options.append(o)
@@ -289,6 +318,11 @@ class Query(Generic[_T]):
 
     def params(self, *args: Any, **kw: Any) -> Self:
         q = self._clone()
+        if len(args) > 1 or (args and not isinstance(args[0], Mapping)):
+            raise ArgumentError(
+                f"Can't set parameters from {', '.join(map(describe, args))}: params() takes "
+                "one dictionary and/or keyword arguments, e.g. params({'name': 'ed'})"
+            )
         if args:
             q._params.update(args[0])
         q._params.update(kw)
@@ -367,6 +401,11 @@ class Query(Generic[_T]):
         return self.session
 
     def with_session(self, session: Any) -> Self:
+        if not callable(getattr(session, "_execute_for_mapper", None)):
+            raise ArgumentError(
+                f"Can't run this query in {describe(session)}: it is not a Session; pass a "
+                "datamapper Session"
+            )
         q = self._clone()
         q.session = session
         return q
@@ -475,6 +514,11 @@ class Query(Generic[_T]):
     # -- bulk ----------------------------------------------------------------------
     def update(self, values: dict[Any, Any], synchronize_session: Any = "evaluate",
                update_args: Any = None) -> int:
+        if not isinstance(values, Mapping):
+            raise ArgumentError(
+                f"Can't update rows with {describe(values)}: update() takes a dictionary of "
+                "new values, e.g. query.update({User.name: 'ed'})"
+            )
         return self._session()._bulk_update(self, values, synchronize_session)  # type: ignore[no-any-return]
 
     def delete(self, synchronize_session: Any = "evaluate", delete_args: Any = None) -> int:
@@ -529,3 +573,46 @@ def _secondary_of(primaryjoin: Any, secondaryjoin: Any, dest: Any) -> Any:
     shared = [t for t in pj if t in sj
               and t is not target]
     return shared[0]
+
+
+def _sql_or_refuse(value: Any, role: Any, verb: str, advice: str) -> Any:
+    """``value`` if Core accepts it in ``role`` (checked only for what is not already
+    a SQL element); else the named error, before any SQL is built or sent."""
+    if isinstance(value, ClauseElement) or hasattr(value, "__clause_element__"):
+        return value
+    try:
+        coercions.expect(role, value)
+    except ArgumentError:
+        if isinstance(value, type):
+            if mapper_of(value) is None:
+                raise UnmappedClassError(
+                    f"Can't {verb} class {value.__name__}: it is not mapped and not a SQL "
+                    f"expression; pass {advice}"
+                ) from None
+            raise ArgumentError(
+                f"Can't {verb} the class {value.__name__}: a class is not a SQL expression "
+                f"here; pass {advice}"
+            ) from None
+        raise ArgumentError(
+            f"Can't {verb} {describe(value)}: a {type(value).__name__} object is not a SQL "
+            f"expression; pass {advice}"
+        ) from None
+    return value
+
+
+def _refuse_option(option: Any) -> None:
+    raise ArgumentError(
+        f"Can't apply {describe(option)} as a query option: it is not a loader option; "
+        "pass e.g. joinedload(User.addresses), defer(User.name) or lazyload('*')"
+    )
+
+
+def _int_or_refuse(value: Any, verb: str, exprs: bool = True) -> None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return
+    if exprs and isinstance(value, ClauseElement):
+        return
+    raise ArgumentError(
+        f"Can't {verb} by {describe(value)}: it is not an integer; pass a row count "
+        "such as 10"
+    )

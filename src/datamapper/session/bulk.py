@@ -157,7 +157,17 @@ def _matching_states(session: Any, query: Any, mapper: Any, where: list[Any], sy
     )
 
 
+def _check_sync(sync: Any) -> None:
+    """Refuse an unknown ``synchronize_session`` before anything is flushed or sent."""
+    if sync not in ("evaluate", "fetch", False, None):
+        raise InvalidRequestError(
+            f"Can't synchronize with {sync!r}: synchronize_session is 'evaluate', 'fetch' "
+            "or False"
+        )
+
+
 def bulk_update(session: Any, query: Any, values: dict[Any, Any], sync: Any) -> int:
+    _check_sync(sync)
     mapper, where = _targets(session, query)
     resolved: dict[str, Any] = {}
     for k, v in values.items():
@@ -204,6 +214,7 @@ def bulk_update(session: Any, query: Any, values: dict[Any, Any], sync: Any) -> 
 
 
 def bulk_delete(session: Any, query: Any, sync: Any) -> int:
+    _check_sync(sync)
     mapper, where = _targets(session, query)
     if query._autoflush:
         session._autoflush()

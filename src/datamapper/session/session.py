@@ -25,7 +25,7 @@ from sqlalchemy import and_ as sql_and
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, ObjectNotExecutableError
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
@@ -38,6 +38,7 @@ from ..exc import (
     ObjectDeletedError,
     UnboundExecutionError,
     UnmappedClassError,
+    UnmappedInstanceError,
 )
 from ..instance.attributes import get_state_history
 from ..instance.identity import IdentityMap
@@ -460,6 +461,13 @@ class Session(LegacySessionMethods):
         self._add_bind(mapper, bind)
 
     def bind_table(self, table: Any, bind: Any) -> None:
+        from sqlalchemy import Table
+
+        if not isinstance(table, Table):
+            raise ArgumentError(
+                f"Can't bind_table({table!r}): it is not a Table; pass a Table "
+                "(e.g. User.__table__), or use bind_mapper() for a class"
+            )
         self._add_bind(table, bind)
 
     def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
@@ -467,6 +475,9 @@ class Session(LegacySessionMethods):
 
         Mapper binds win over table binds, which win over the Session's bind.
         """
+        if mapper is not None and _mapper_or_none(mapper) is None and \
+                mapper not in self._binds:
+            _refuse_unmapped(mapper, "find a bind for")
         if self._binds:
             m = _mapper_or_none(mapper) if mapper is not None else None
             if m is not None:
@@ -565,6 +576,15 @@ class Session(LegacySessionMethods):
             converted = orm_select_from_core(statement)
             if converted is not None:
                 statement = converted
+        elif not hasattr(statement, "_execute_on_connection"):
+            raise _not_executable(statement)
+        if isinstance(params, (list, tuple)) and len(params) > 1 and \
+                getattr(statement, "is_select", False):
+            raise ArgumentError(
+                f"Can't execute a SELECT with a list of {len(params)} parameter sets: "
+                "executemany runs only INSERT, UPDATE and DELETE; run the SELECT once per "
+                "parameter set, or select them all with an IN (...) criterion"
+            )
         opts = dict(execution_options or {})
         if isinstance(statement, ORMSelect):
             layout: RowLayout = statement._dm_layout
@@ -709,7 +729,9 @@ class Session(LegacySessionMethods):
             raise InvalidRequestError(
                 f"Incorrect number of values in identifier formed from argument to get(): "
                 f"{mapper.class_.__name__} has {n} primary key column(s) "
-                f"({', '.join(mapper._pk_keys)}) but {len(values)} value(s) were given: {ident!r}"
+                f"({', '.join(mapper._pk_keys)}) but {len(values)} value(s) were given: {ident!r}; "
+                f"pass {n} value(s) in primary key order (a tuple when there are several), or "
+                "a dict keyed by attribute name"
             )
         return values
 
@@ -730,6 +752,8 @@ class Session(LegacySessionMethods):
             execution_options: Any = None, bind_arguments: Any = None, **kw: Any) -> Any:
         """The object with primary key ``ident``: from the identity map, else by SELECT.
         Other keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
+        if with_for_update is not None and with_for_update is not False:
+            _check_for_update(with_for_update, "get")
         if not populate_existing and not with_for_update and identity_token is None and \
                 isinstance(entity, type) and not isinstance(ident, (tuple, list, dict)):
             # hit path: a scalar key of a plain class, loaded and live in the identity map
@@ -852,6 +876,8 @@ class Session(LegacySessionMethods):
         """Reload ``instance``'s attributes from the database now, discarding changes."""
         state = instance_state(instance)
         self._check_persistent(state, instance, "refresh")
+        if with_for_update is not None and with_for_update is not False:
+            _check_for_update(with_for_update, "refresh")
         mapper = state.mapper
         if attribute_names is None:
             # like expire(obj): what the refresh-expire cascade reaches is expired too
@@ -1305,13 +1331,19 @@ class Session(LegacySessionMethods):
     @exclusive
     def flush(self, objects: Iterable[Any] | None = None) -> None:
         """Write all pending changes (or those of ``objects``) in dependency order."""
+        if objects is not None:
+            objects = list(objects)
+            for o in objects:
+                instance_state(o)  # an unmapped object is refused before anything happens
         tx = self._transaction
         if tx is not None and not tx.is_active:
             tx._assert_active()
         if self._flushing:
             raise InvalidRequestError(
-                "Can't flush: this Session is already flushing (flush() was called from a "
-                "flush event handler); make changes in before_flush instead"
+                "Can't flush: this Session is already flushing (flush() was called from "
+                "inside a flush, e.g. a before_flush or after_flush handler); don't call "
+                "flush() there: objects added or changed in before_flush are written by the "
+                "flush under way"
             )
         if self._is_clean():
             return
@@ -1446,9 +1478,17 @@ def identity_key(class_: Any = None, ident: Any = None, *, instance: Any = None,
                  row: Any = None, identity_token: Any = None) -> tuple[Any, ...]:
     """The identity key for a class and primary key, an instance, or a row."""
     if instance is not None:
+        if isinstance(instance, type):
+            raise UnmappedInstanceError(
+                f"Can't make an identity key from the class {instance.__name__}: instance= "
+                "takes an object; pass an instance, or the class as identity_key(cls, ident)"
+            )
         mapper = _mapper_or_none(type(instance))
         if mapper is None:
-            raise UnmappedClassError(f"{type(instance).__name__} is not mapped")
+            raise UnmappedInstanceError(
+                f"Can't make an identity key for {describe(instance)}: class "
+                f"{type(instance).__name__} is not mapped; pass an instance of a mapped class"
+            )
         return mapper.identity_key_from_instance(instance)
     mapper = class_mapper(class_)
     if row is not None:
@@ -1456,6 +1496,54 @@ def identity_key(class_: Any = None, ident: Any = None, *, instance: Any = None,
     if not isinstance(ident, (tuple, list)):
         ident = (ident,)
     return (mapper.class_, tuple(ident), identity_token)
+
+
+_FOR_UPDATE_FLAGS = frozenset(("read", "nowait", "of", "skip_locked", "key_share"))
+
+
+def _check_for_update(value: Any, verb: str) -> None:
+    """``with_for_update`` is True, or a non-empty dict of Query.with_for_update() flags."""
+    if value is True:
+        return
+    if isinstance(value, dict) and value and _FOR_UPDATE_FLAGS.issuperset(value):
+        return
+    if isinstance(value, dict):
+        bad = sorted(map(str, set(value) - _FOR_UPDATE_FLAGS))
+        why = (f"unknown flag(s) {', '.join(bad)}" if bad else
+               "an empty dict asks for no flag, and would take no lock")
+    else:
+        why = f"{value!r} is neither True nor a dict of flags"
+    raise ArgumentError(
+        f"Can't {verb} with with_for_update={value!r}: {why}; pass with_for_update=True, "
+        f"or a dict of flags among {', '.join(sorted(_FOR_UPDATE_FLAGS))} "
+        "(e.g. {'nowait': True})"
+    )
+
+
+def _refuse_unmapped(entity: Any, verb: str) -> None:
+    """Raise the named error for an unmapped class (or an object) given where a
+    mapped class is expected."""
+    if isinstance(entity, type):
+        raise UnmappedClassError(
+            f"Can't {verb} class {entity.__name__}: it is not mapped; map it with "
+            "declarative_base(), registry.map_imperatively() or mapper(), or pass a "
+            "mapped class"
+        )
+    raise UnmappedClassError(
+        f"Can't {verb} {describe(entity)}: a mapped class or Mapper is required here, "
+        f"not a {type(entity).__name__} object; pass a mapped class"
+    )
+
+
+def _not_executable(statement: Any) -> ObjectNotExecutableError:
+    what = (f"the class {statement.__name__}" if isinstance(statement, type)
+            else describe(statement))
+    err = ObjectNotExecutableError(statement)
+    err.args = (
+        f"Can't execute {what}: it is not a SQL statement; pass select(...), "
+        "insert()/update()/delete(), text(...) or a SQL string",
+    )
+    return err
 
 
 def _get_statement(mapper: Mapper, with_for_update: Any) -> Any:
