@@ -357,7 +357,9 @@ def test_two_objects_with_one_primary_key(world, sql_log):
     s = world.session
     s.add(world.User(id=60, name="x"))
     s.add(world.User(id=60, name="y"))
-    assert_refused(world, sql_log, s.flush, exc.FlushError, ("60",))
+    assert_refused(world, sql_log, s.flush, exc.FlushError,
+                   ("<User at", "have the same identity key", "(60,)",
+                    "Give each object its own primary key"))
 
 
 def test_none_appended_to_a_collection(world, sql_log):

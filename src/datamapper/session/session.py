@@ -752,7 +752,7 @@ class Session(LegacySessionMethods):
             execution_options: Any = None, bind_arguments: Any = None, **kw: Any) -> Any:
         """The object with primary key ``ident``: from the identity map, else by SELECT.
         Other keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
-        if with_for_update is not None and with_for_update is not False:
+        if with_for_update is not None:
             _check_for_update(with_for_update, "get")
         if not populate_existing and not with_for_update and identity_token is None and \
                 isinstance(entity, type) and not isinstance(ident, (tuple, list, dict)):
@@ -876,7 +876,7 @@ class Session(LegacySessionMethods):
         """Reload ``instance``'s attributes from the database now, discarding changes."""
         state = instance_state(instance)
         self._check_persistent(state, instance, "refresh")
-        if with_for_update is not None and with_for_update is not False:
+        if with_for_update is not None:
             _check_for_update(with_for_update, "refresh")
         mapper = state.mapper
         if attribute_names is None:
@@ -1503,7 +1503,7 @@ _FOR_UPDATE_FLAGS = frozenset(("read", "nowait", "of", "skip_locked", "key_share
 
 def _check_for_update(value: Any, verb: str) -> None:
     """``with_for_update`` is True, or a non-empty dict of Query.with_for_update() flags."""
-    if value is True:
+    if value is True or value is False:
         return
     if isinstance(value, dict) and value and _FOR_UPDATE_FLAGS.issuperset(value):
         return
