@@ -45,6 +45,7 @@ _Key = tuple[Any, ...]
 
 def merge(session: Session, obj: Any, load: bool = True) -> Any:
     """Return the copy of ``obj`` (and of its merge-cascade graph) in ``session``."""
+    instance_state(obj)  # an unmapped object is refused before the autoflush
     if load:
         # reconcile against the database as it will be after pending changes; this
         # comes first because the flush may change what belongs to the session (an
