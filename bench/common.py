@@ -23,6 +23,7 @@ ItemRow = tuple[int, str, int, float, str | None]
 TreeData = tuple[str, list[tuple[str, int]]]
 
 CHILDREN_PER_PARENT = 10
+SHORT_ROWS = 10  # rows per query of the "short" workload
 
 
 class VerificationError(AssertionError):
@@ -161,6 +162,15 @@ class Spec:
         return max(1, self.n // 10)
 
     @property
+    def n_short(self) -> int:
+        """Queries of the "short" workload: together they read every row once."""
+        return max(1, self.n // SHORT_ROWS)
+
+    def short_ranges(self) -> list[tuple[int, int]]:
+        """``(lo, hi)`` id bounds (lo inclusive, hi exclusive) of each short query."""
+        return [(lo, lo + SHORT_ROWS) for lo in range(1, self.n_short * SHORT_ROWS, SHORT_ROWS)]
+
+    @property
     def n_delete(self) -> int:
         return self.n // 2  # the even ids
 
@@ -183,6 +193,10 @@ class Spec:
 
     def expect_after_delete(self) -> Checksum:
         return Checksum.of(r for r in self.item_rows() if r[0] % 2)
+
+    def expect_short(self) -> Checksum:
+        last = self.n_short * SHORT_ROWS
+        return Checksum.of(r for r in self.item_rows() if r[0] <= last)
 
     def expect_get(self) -> Checksum:
         return Checksum.of((i, *self.items[i - 1]) for i in self.get_ids)

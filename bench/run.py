@@ -35,7 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqlalchemy  # noqa: E402
 
 from backends import Backend, make_backend  # noqa: E402
-from common import Checksum, Meter, Skipped, Spec, TreeChecksum, VerificationError  # noqa: E402
+from common import (  # noqa: E402
+    SHORT_ROWS,
+    Checksum,
+    Meter,
+    Skipped,
+    Spec,
+    TreeChecksum,
+    VerificationError,
+)
 from impls import IMPL_NAMES, IMPLS, Impl  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -87,6 +95,20 @@ WORKLOADS: dict[str, Workload] = {
             ),
             Spec.expect_all,
             verify_db=False,
+        ),
+        Workload(
+            "short",
+            "short",
+            "items:seeded",
+            lambda s: (
+                f"{s.n_short:,} queries of {SHORT_ROWS} rows by id range (indexed), one session"
+                " per phase: query = query(Item).filter(lo <= id < hi).all(),"
+                " select = session.scalars(select(Item).where(...)).all()"
+                " (Core: conn.execute(select(items).where(...)).all(); raw: cursor)"
+            ),
+            Spec.expect_short,
+            verify_db=False,
+            phases=("query", "select"),
         ),
         Workload(
             "get",
@@ -161,7 +183,7 @@ WORKLOADS: dict[str, Workload] = {
         ),
     )
 }
-DEFAULT_WORKLOADS = ["insert", "load", "load-select", "get", "update", "delete", "memory"]
+DEFAULT_WORKLOADS = ["insert", "load", "load-select", "short", "get", "update", "delete", "memory"]
 
 
 @dataclass
