@@ -22,7 +22,7 @@ from sqlalchemy.exc import InvalidRequestError
 from .._util import describe
 from ..instance.state import InstanceState
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
-from .rows import EntityLoader, fetch_rows, instances
+from .rows import EntityLoader, entity_loader, fetch_rows, instances
 from .strategies import (
     LAZY_PLANS_KEY,
     RAISE_KEY,
@@ -43,7 +43,7 @@ def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool]:
     stmt = stmt.where(prop._lazy_clause)
     if prop.order_by:
         stmt = stmt.order_by(*prop.order_by)
-    loader = EntityLoader(target)
+    loader = entity_loader(target)
     # the target's relationships configured lazy="joined"/"selectin"/"subquery" load with it
     eager = has_eager_defaults(target)
     prop._dm_lazy_stmt = (stmt, loader, eager)  # type: ignore[attr-defined]  # per-property cache

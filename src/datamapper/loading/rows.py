@@ -51,6 +51,30 @@ class EntityLoader:
         self.fast_loop: Any = None  # made on first use by _instances
 
 
+_LOADER_CACHE_SIZE = 256  # loaders kept per mapper (distinct offsets / column choices)
+
+
+def entity_loader(mapper: Mapper, offset: int = 0,
+                  props: Sequence[Any] | None = None) -> EntityLoader:
+    """The :class:`EntityLoader` of ``mapper`` at ``offset`` (``props``: the columns a
+    loader option chose), shared by every statement that selects the same columns.
+
+    Loaders are immutable once built (their row loop is generated on first use), so
+    a query need not build one, nor compile its loop, per execution.  The cache
+    lives on the mapper and is replaced whenever the mapper recomputes its load
+    paths (configuration, ``add_property()``) or is disposed, so a loader never
+    outlives the configuration it was made from.
+    """
+    key = (offset, None if props is None else tuple(props))
+    cache = mapper._loader_cache
+    loader: EntityLoader | None = cache.get(key)
+    if loader is None:
+        loader = EntityLoader(mapper, offset, props)
+        if len(cache) < _LOADER_CACHE_SIZE:
+            cache[key] = loader
+    return loader
+
+
 _FAST_LOOPS = True  # generated row loops on (tests switch them off to compare)
 
 

@@ -37,7 +37,7 @@ from sqlalchemy.sql.schema import Column
 from ..instance.state import STATE_ATTR
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty, _non_pair_criteria
-from .rows import EntityLoader, instances
+from .rows import EntityLoader, entity_loader, instances
 
 EAGER = frozenset({"joined", "selectin", "subquery"})
 IN_BATCH = 500
@@ -201,7 +201,7 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
             sel = node.alias if node.alias is not None else target.local_table
         else:
             continue
-        loader = EntityLoader(target, offset=ncols, props=node.plan.props)
+        loader = entity_loader(target, offset=ncols, props=node.plan.props)
         cols = []
         for c in loader.columns:
             cc = sel.corresponding_column(c)
@@ -306,7 +306,7 @@ def _key_columns(prop: RelationshipProperty) -> list[tuple[str, Any]]:
 def _selectin_statement(node: RelNode) -> tuple[Any, EntityLoader, list[Any], int]:
     prop = node.prop
     target = prop.mapper
-    loader = EntityLoader(target, 0, props=node.plan.props)
+    loader = entity_loader(target, 0, props=node.plan.props)
     if prop._lazy_parent_cols:
         # the join condition filters on the parent's own columns: select through an
         # alias of the parent table joined as the relationship joins, keyed on its columns
@@ -437,7 +437,7 @@ def load_with_defaults(session: Any, stmt: Any, params: Any, target: Mapper,
     the options a query gave for the path below this relationship."""
     if plan is None:
         plan = default_plan(target, path)
-    loader = EntityLoader(target, props=plan.props)
+    loader = entity_loader(target, props=plan.props)
     if plan.props is not None:
         stmt = stmt.with_only_columns(*loader.columns)
     order_by: list[Any] = []

@@ -311,6 +311,9 @@ class Mapper:
         self._deferred_keys: frozenset[str] = frozenset(
             p.key for p in cols if p.deferred and p not in self._pk_props
         )
+        # row loaders (and their generated row loops) built from the above, shared by
+        # every query of this configuration; see loading.rows.entity_loader
+        self._loader_cache: dict[Any, Any] = {}
 
     def _maps_table(self, table: Any) -> bool:
         return table is self.local_table
@@ -418,6 +421,7 @@ class Mapper:
         return f"<Mapper {self.class_.__name__}->{self.local_table.name}>"
 
     def dispose(self) -> None:
+        self._loader_cache = {}
         for hook in uninstrumentation_hooks:
             hook(self)
         if self.class_.__dict__.get("_dm_mapper") is self:

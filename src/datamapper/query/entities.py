@@ -14,7 +14,7 @@ from sqlalchemy import Select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..loading import EntityLoader
+from ..loading import entity_loader
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import entities_of_core_select
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
@@ -39,8 +39,8 @@ class RowLayout:
             mapper = mapper_of(ent)
             if mapper is not None:
                 # props: the column properties a loader option chose for entity i
-                loader = EntityLoader(mapper, offset=len(self.columns),
-                                      props=props[i] if props is not None else None)
+                loader = entity_loader(mapper, offset=len(self.columns),
+                                       props=props[i] if props is not None else None)
                 self.columns.extend(loader.columns)
                 self.parts.append(("entity", loader))
                 self.names.append(mapper.class_.__name__)
