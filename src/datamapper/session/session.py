@@ -403,6 +403,7 @@ class Session(LegacySessionMethods):
         self.expunge_all()
         tx = self._transaction
         if tx is not None:
+            self._detach_flushed_deleted(tx)
             for t in tx._iterate_self_and_parents():
                 t.close()
         self._transaction = None
@@ -411,6 +412,7 @@ class Session(LegacySessionMethods):
     def invalidate(self) -> None:
         tx = self._transaction
         if tx is not None:
+            self._detach_flushed_deleted(tx)
             for t in tx._iterate_self_and_parents():
                 t.close(invalidate=True)
         self.expunge_all()
@@ -759,8 +761,7 @@ class Session(LegacySessionMethods):
             # hit path: a scalar key of a plain class, loaded and live in the identity map
             inner = self._identity_map._maps.get((entity, None))
             state = inner.get(ident) if inner is not None else None
-            if state is not None and not state.expired_attributes and \
-                    state not in self._deleted:
+            if state is not None and not state.expired_attributes:
                 obj = state.obj()
                 if obj is not None:
                     return obj
@@ -789,8 +790,7 @@ class Session(LegacySessionMethods):
         if state is not None and not populate_existing and not with_for_update:
             obj = state.obj()
             if obj is not None:
-                if state in self._deleted:
-                    return None
+                # an object marked for deletion is still in the map until the flush
                 if state.expired_attributes:
                     try:
                         self._load_attributes(state, None)
@@ -1266,6 +1266,19 @@ class Session(LegacySessionMethods):
                 # still changed (the rollback expires it next): the session keeps it
                 state._strong = None
         self._fire("deleted_to_persistent", self, obj)
+
+    def _detach_flushed_deleted(self, tx: Any) -> None:
+        """Close: objects whose DELETE was flushed in the ending transaction are held by
+        the transaction, not the identity map.  Its rollback brings their rows back,
+        so they leave the session as plain detached objects."""
+        sid = self.hash_key
+        for t in tx._iterate_self_and_parents():
+            for state in list(t._deleted):
+                if state.session_id == sid:
+                    state.session_id = None
+                state._strong = None
+                state._deleted = False
+            t._deleted.clear()
 
     def _detach_deleted_all(self, states: list[InstanceState]) -> None:
         """Commit: every deleted object leaves the session."""
