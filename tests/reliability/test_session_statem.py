@@ -235,7 +235,7 @@ def make_machine(engine: Any, Item: Any, read_rows: Any, counter: dict[str, int]
             for h in self.held:
                 if h.ghost:
                     continue
-                if h.state == "pending" or (h.state in ("persistent", "deleted")
+                if h.state == "pending" or (h.state in ("persistent", "deleted", "detached")
                                            and h.born_level >= 0):
                     h.state, h.born_level, h.modified = "transient", -1, False
                     h.loaded, h.marked_deleted, h.blind = EITHER, False, False
@@ -256,7 +256,7 @@ def make_machine(engine: Any, Item: Any, read_rows: Any, counter: dict[str, int]
                     h.ghost, h.loaded, h.marked_deleted, h.modified = True, EITHER, False, False
                 if h.ghost:
                     continue
-                if h.state == "pending" or (h.state in ("persistent", "deleted")
+                if h.state == "pending" or (h.state in ("persistent", "deleted", "detached")
                                            and h.born_level >= depth):
                     h.state, h.born_level, h.modified = "transient", -1, False
                     h.loaded, h.marked_deleted, h.blind = EITHER, False, False
