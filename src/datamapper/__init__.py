@@ -47,6 +47,7 @@ from .query.options import (
     defaultload,
     defer,
     eagerload,
+    immediateload,
     joinedload,
     lazyload,
     load_only,
@@ -78,7 +79,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
     "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",
-    "Load", "contains_eager", "defaultload", "defer", "eagerload", "joinedload", "lazyload",
+    "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",

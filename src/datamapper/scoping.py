@@ -187,14 +187,14 @@ _METHODS = (
     "add", "add_all", "begin", "begin_nested", "bind_mapper", "bind_table", "close",
     "commit", "connection", "delete", "enable_relationship_loading", "execute", "expire",
     "expire_all", "expunge",
-    "expunge_all", "flush", "get", "get_bind", "get_nested_transaction", "get_transaction",
+    "expunge_all", "flush", "get", "get_bind", "get_one", "reset", "get_nested_transaction", "get_transaction",
     "in_nested_transaction", "in_transaction", "invalidate", "is_modified", "merge",
     "prepare", "query", "refresh", "rollback", "scalar", "scalars",
     # legacy names of the 0.3/0.4 documents
     "clear", "create_transaction", "load", "save", "save_or_update", "update",
 )
 _PROPERTIES = (
-    "autocommit", "autoflush", "bind", "deleted", "dirty", "expire_on_commit",
+    "autobegin", "autocommit", "autoflush", "bind", "deleted", "dirty", "expire_on_commit",
     "identity_map", "info", "is_active", "new", "no_autoflush", "transaction", "twophase",
 )
 _CLASS_METHODS = ("close_all", "identity_key", "object_session")

@@ -370,12 +370,15 @@ class ShardedSession(Session):
     def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
                   with_for_update: Any = None, query: Any = None,
                   identity_token: Any = None, options: Any = None,
-                  bind_kw: dict[str, Any] | None = None, **kw: Any) -> Any:
+                  bind_kw: dict[str, Any] | None = None, execution_options: Any = None,
+                  **kw: Any) -> Any:
         base = super()._get_impl
         if options is not None:
             kw["options"] = options
         if bind_kw is not None:
             kw["bind_kw"] = bind_kw
+        if execution_options:
+            kw["execution_options"] = execution_options
         if identity_token is None and query is not None:
             identity_token = getattr(query, "_shard_id", None)
         if identity_token is not None:

@@ -18,6 +18,8 @@ load.  Strategies:
   by :data:`IN_BATCH` parent keys.
 - ``contains_eager``: like ``joined`` but the columns come from a table the
   statement already joins.
+- ``immediate``: each parent's relationship is lazy loaded right after the
+  parents load (a SELECT per parent).
 - ``noload`` sets the attribute empty, ``raise`` marks it so that a lazy load
   refuses, ``select`` keeps it lazy (overriding an eager default).
 
@@ -39,7 +41,7 @@ from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty, _non_pair_criteria
 from .rows import EntityLoader, entity_loader, instances
 
-EAGER = frozenset({"joined", "selectin", "subquery"})
+EAGER = frozenset({"joined", "selectin", "subquery", "immediate"})
 IN_BATCH = 500
 # keys in InstanceState.extra(): names of relationships loaded with raiseload(), which
 # refuse any lazy load / only one that needs SQL (sql_only=True)
@@ -251,6 +253,8 @@ def populate(session: Any, plan: EntityPlan, objs: Sequence[Any], rows: Sequence
                     unique.append(o)
         if strategy in ("selectin", "subquery"):
             load_selectin(session, node, unique, populate_existing, token)
+        elif strategy == "immediate":
+            _load_immediate(session, node, unique, populate_existing)
         elif strategy == "noload":
             for o in unique:
                 _assign(node.prop, o, (), False)
@@ -267,6 +271,24 @@ def populate(session: Any, plan: EntityPlan, objs: Sequence[Any], rows: Sequence
                 if node.prop.key not in o.__dict__:
                     st = o.__dict__[STATE_ATTR]
                     st.extra().setdefault(mark, set()).add(node.prop.key)
+
+
+def _load_immediate(session: Any, node: RelNode, parents: Sequence[Any],
+                    populate_existing: bool) -> None:
+    """``immediateload``: each parent's relationship loaded right away by its own lazy
+    load (one SELECT per parent, none for a many-to-one found in the identity map)."""
+    from .related import lazy_load
+
+    key = node.prop.key
+    for o in parents:
+        if key in o.__dict__ and not populate_existing:
+            continue
+        st = o.__dict__[STATE_ATTR]
+        if st.key is None:
+            continue
+        if node.plan.customized:
+            st.extra().setdefault(LAZY_PLANS_KEY, {})[key] = node.plan
+        lazy_load(session, st, node.prop)
 
 
 def _populate_joined(session: Any, node: RelNode, parents: Sequence[Any], rows: Sequence[Any],

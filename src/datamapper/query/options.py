@@ -32,7 +32,7 @@ from ..mapping.mapper import Mapper
 
 _COLUMN_STRATEGIES = ("defer", "undefer", "load_only")
 _NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqueryload",
-          "select": "lazyload", "noload": "noload", "raise": "raiseload",
+          "immediate": "immediateload", "select": "lazyload", "noload": "noload", "raise": "raiseload",
           "raise_on_sql": "raiseload",
           "contains_eager": "contains_eager", "default": "defaultload", "defer": "defer",
           "undefer": "undefer", "load_only": "load_only"}
@@ -73,6 +73,9 @@ class Load:
 
     def subqueryload(self, *attrs: Any) -> Load:
         return self._add(attrs, "subquery")
+
+    def immediateload(self, *attrs: Any) -> Load:
+        return self._add(attrs, "immediate")
 
     def lazyload(self, *attrs: Any) -> Load:
         return self._add(attrs, "select")
@@ -141,6 +144,11 @@ def selectinload(*attrs: Any) -> Load:
 def subqueryload(*attrs: Any) -> Load:
     """Load the relationship in one more SELECT per level (shares selectinload's IN query)."""
     return Load().subqueryload(*attrs)
+
+
+def immediateload(*attrs: Any) -> Load:
+    """Load the relationship as soon as each parent is loaded, with its own SELECT."""
+    return Load().immediateload(*attrs)
 
 
 def lazyload(*attrs: Any) -> Load:
@@ -251,7 +259,7 @@ def _apply(plan: EntityPlan, option: Load) -> None:
                 "undefer() or load_only() for column attributes"
             )
         if prop.lazy == "dynamic" and strategy in ("joined", "selectin", "subquery",
-                                                   "contains_eager"):
+                                                   "immediate", "contains_eager"):
             raise InvalidRequestError(
                 f"Can't apply {_NAMES[strategy]}({_describe(target)}): "
                 f"{mapper.class_.__name__}.{prop.key} is a dynamic relationship (read as a "

@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 _Key = tuple[Any, ...]
 
 
-def merge(session: Session, obj: Any, load: bool = True) -> Any:
-    """Return the copy of ``obj`` (and of its merge-cascade graph) in ``session``."""
+def merge(session: Session, obj: Any, load: bool = True, options: Any = None) -> Any:
+    """Return the copy of ``obj`` (and of its merge-cascade graph) in ``session``;
+    ``options`` (loader options) apply to the load of ``obj``'s own row."""
     instance_state(obj)  # an unmapped object is refused before the autoflush
     if load:
         # reconcile against the database as it will be after pending changes; this
@@ -63,7 +64,8 @@ def merge(session: Session, obj: Any, load: bool = True) -> Any:
             if _in_session(session, state, src):
                 copies[id(src)] = src
                 continue
-            copy = _locate(session, src, state, load, by_key, created)
+            copy = _locate(session, src, state, load, by_key, created,
+                           options if src is obj else None)
             copies[id(src)] = copy
             located.append((src, state, copy))
         try:
@@ -156,7 +158,7 @@ def _identity_of(state: InstanceState, src: Any) -> _Key | None:
 
 
 def _locate(session: Session, src: Any, state: InstanceState, load: bool,
-            by_key: dict[_Key, Any], created: list[Any]) -> Any:
+            by_key: dict[_Key, Any], created: list[Any], options: Any = None) -> Any:
     """The session's object for ``src``: existing, loaded, or new."""
     mapper = state.mapper
     key = _identity_of(state, src)
@@ -173,7 +175,7 @@ def _locate(session: Session, src: Any, state: InstanceState, load: bool,
                 "or expunge that object"
             )
         if load:
-            copy = session.get(mapper.class_, key[1], identity_token=key[2])
+            copy = session.get(mapper.class_, key[1], identity_token=key[2], options=options)
         else:
             copy = existing
     if copy is None:

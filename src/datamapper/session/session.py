@@ -35,6 +35,7 @@ from ..cascade import cascade_iterator
 from ..exc import (
     ArgumentError,
     InvalidRequestError,
+    NoResultFound,
     ObjectDeletedError,
     UnboundExecutionError,
     UnmappedClassError,
@@ -63,7 +64,7 @@ from .bulk import bulk_delete, bulk_update
 from .legacy_names import LegacySessionMethods
 from .merge import merge as merge_into
 from .ownership import OwnerGuard, exclusive, get_ident
-from .transaction import ACTIVE, CLOSED, SessionTransaction
+from .transaction import ACTIVE, CLOSED, JOIN_TRANSACTION_MODES, SessionTransaction
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Result, ScalarResult
@@ -128,13 +129,28 @@ class Session(LegacySessionMethods):
         transactional: bool | None = None,
         bind_to: Any = None,
         enable_transaction_accounting: bool = True,
+        autobegin: bool = True,
+        join_transaction_mode: str = "conditional_savepoint",
+        execution_options: dict[str, Any] | None = None,
+        future: bool = True,
         close_resets_only: bool = True,
+        enable_baked_queries: bool = True,
         _maker_dispatch: event.Dispatch | None = None,
         **kw: Any,
     ) -> None:
         if kw:
             raise TypeError(
                 f"Session() got unexpected keyword argument(s) {', '.join(sorted(kw))}"
+            )
+        if join_transaction_mode not in JOIN_TRANSACTION_MODES:
+            raise ArgumentError(
+                f"Can't use join_transaction_mode={join_transaction_mode!r}: choose one of "
+                f"{', '.join(map(repr, JOIN_TRANSACTION_MODES))}"
+            )
+        if not future:
+            raise ArgumentError(
+                "Can't use Session(future=False): the flag only exists for compatibility "
+                "and can only be True; drop it"
             )
         if transactional is not None:
             warnings.warn("Session(transactional=...) is deprecated; use autocommit="
@@ -153,6 +169,9 @@ class Session(LegacySessionMethods):
         self.autocommit = autocommit
         self.twophase = twophase
         self.echo_uow = echo_uow
+        self.autobegin = autobegin
+        self.join_transaction_mode = join_transaction_mode
+        self.execution_options: dict[str, Any] = dict(execution_options or {})
         self.info: dict[Any, Any] = dict(info or {})
         if query_cls is not None:
             self._query_cls = query_cls
@@ -230,7 +249,7 @@ class Session(LegacySessionMethods):
     @property
     def transaction(self) -> SessionTransaction | None:
         """The innermost transaction (begun on access unless ``autocommit``)."""
-        if self._transaction is None and not self.autocommit:
+        if self._transaction is None and not self.autocommit and self.autobegin:
             self._autobegin()
         return self._transaction
 
@@ -272,6 +291,11 @@ class Session(LegacySessionMethods):
         if self._transaction is None:
             if self._tx_blocks or self._closed:
                 self._check_usable()
+            if not self.autobegin:
+                raise InvalidRequestError(
+                    "Can't begin a transaction implicitly: autobegin is disabled on this "
+                    "Session (autobegin=False); call session.begin() first"
+                )
             self._transaction = SessionTransaction(self, origin="autobegin")
         return self._transaction
 
@@ -536,6 +560,8 @@ class Session(LegacySessionMethods):
         transaction, with the result buffered."""
         if self._tx_blocks or self._closed:
             self._check_usable()
+        if self.execution_options:
+            execution_options = {**self.execution_options, **(execution_options or {})}
         if self._transaction is None and self.autocommit:
             if isinstance(bind, Connection):
                 return bind.execute(stmt, params, execution_options=execution_options or {})
@@ -587,7 +613,8 @@ class Session(LegacySessionMethods):
                 "executemany runs only INSERT, UPDATE and DELETE; run the SELECT once per "
                 "parameter set, or select them all with an IN (...) criterion"
             )
-        opts = dict(execution_options or {})
+        opts = {**self.execution_options, **execution_options} if execution_options else \
+            self.execution_options
         if isinstance(statement, ORMSelect):
             layout: RowLayout = statement._dm_layout
             self._autoflush()
@@ -756,6 +783,11 @@ class Session(LegacySessionMethods):
         Other keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
         if with_for_update is not None:
             _check_for_update(with_for_update, "get")
+        if execution_options:
+            populate_existing = populate_existing or \
+                bool(execution_options.get("populate_existing"))
+            execution_options = {k: v for k, v in execution_options.items()
+                                 if k != "populate_existing"} or None
         if not populate_existing and not with_for_update and identity_token is None and \
                 isinstance(entity, type) and not isinstance(ident, (tuple, list, dict)):
             # hit path: a scalar key of a plain class, loaded and live in the identity map
@@ -774,16 +806,35 @@ class Session(LegacySessionMethods):
             return self._get_impl(mapper, ident, populate_existing=populate_existing,
                                   with_for_update=with_for_update,
                                   identity_token=identity_token, options=options,
-                                  bind_kw=_bind_kw(bind_arguments, kw))
+                                  bind_kw=_bind_kw(bind_arguments, kw),
+                                  execution_options=execution_options)
         return self._get_impl(mapper, ident, populate_existing=populate_existing,
                               with_for_update=with_for_update, identity_token=identity_token,
-                              options=options)
+                              options=options, execution_options=execution_options)
+
+    def get_one(self, entity: type[_O], ident: Any, *, populate_existing: bool = False,
+                with_for_update: Any = None, options: Any = None, identity_token: Any = None,
+                execution_options: Any = None, bind_arguments: Any = None,
+                **kw: Any) -> _O:
+        """Like :meth:`get`, but raises NoResultFound when there is no such row."""
+        obj = self.get(entity, ident, populate_existing=populate_existing,
+                       with_for_update=with_for_update, options=options,
+                       identity_token=identity_token, execution_options=execution_options,
+                       bind_arguments=bind_arguments, **kw)
+        if obj is None:
+            name = getattr(entity, "__name__", None) or repr(entity)
+            raise NoResultFound(
+                f"No row was found for {name} with primary key {ident!r}: get_one() requires "
+                "one; use get() to get None instead"
+            )
+        return obj
 
     @exclusive
     def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
                   with_for_update: Any = None, query: Any = None,
                   identity_token: Any = None, options: Any = None,
-                  bind_kw: dict[str, Any] | None = None) -> Any:
+                  bind_kw: dict[str, Any] | None = None,
+                  execution_options: Any = None) -> Any:
         values = self._normalize_ident(mapper, ident)
         key = (mapper.class_, values, identity_token)
         state = self._identity_map.state_for(key)
@@ -812,13 +863,15 @@ class Session(LegacySessionMethods):
                 q._for_update = with_for_update if isinstance(with_for_update, dict) else {}
             if identity_token is not None:
                 q._shard_id = identity_token
+            if execution_options:
+                q = q.execution_options(**execution_options)
             found = q.all()
             return found[0] if found else None
         self._autoflush()
         stmt = _get_statement(mapper, with_for_update)
         params = dict(zip(_pk_param_names(len(values)), values))
         bind = self.get_bind(mapper, clause=stmt, **(bind_kw or {}))
-        rows = fetch_rows(self._run(stmt, params, bind))
+        rows = fetch_rows(self._run(stmt, params, bind, execution_options))
         if not rows:
             return None
         loader = _get_loader(mapper)
@@ -1032,7 +1085,8 @@ class Session(LegacySessionMethods):
         state.extra()[LOAD_SESSION] = self.hash_key
 
     @exclusive
-    def merge(self, instance: _O, load: bool = True, dont_load: bool | None = None) -> _O:
+    def merge(self, instance: _O, load: bool = True, dont_load: bool | None = None, *,
+              options: Any = None) -> _O:
         """Copy ``instance``'s state (and its merge-cascade graph) into this session and
         return the session's copy; ``instance`` itself is left as it is.
 
@@ -1044,7 +1098,7 @@ class Session(LegacySessionMethods):
             load = not dont_load
         if self._tx_blocks or self._closed:
             self._check_usable()
-        return merge_into(self, instance, load)  # type: ignore[no-any-return]  # the copy is of instance's class
+        return merge_into(self, instance, load, options)  # type: ignore[no-any-return]  # the copy is of instance's class
 
     def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
         if self._tx_blocks or self._closed:

@@ -49,7 +49,7 @@ class _ConnEntry:
     ``commit``/``rollback`` listener) gets a ROLLBACK sent straight to its DBAPI
     connection before it is given back (see :func:`_rollback_dbapi`)."""
 
-    __slots__ = ("bind", "conn", "trans", "close_conn", "external", "ended")
+    __slots__ = ("bind", "conn", "trans", "close_conn", "external", "ended", "joined")
 
     def __init__(self, conn: Connection, trans: Any, close_conn: bool, external: bool,
                  bind: Any = None) -> None:
@@ -57,8 +57,12 @@ class _ConnEntry:
         self.conn = conn
         self.trans = trans
         self.close_conn = close_conn
+        # external: the transaction is the caller's; we never commit or close it
         self.external = external
         self.ended = False
+        # joined: the Connection the Session is bound to was already in a transaction
+        # of the caller's; nothing may end that one behind Core's back
+        self.joined = False
 
 
 class SessionTransaction:
@@ -187,17 +191,20 @@ class SessionTransaction:
             entry = _ConnEntry(conn, trans, False, False)
         else:
             external = False
+            joined = False
             if isinstance(bind, Connection):
                 conn = bind
                 if conn.in_transaction():
-                    # join the caller's transaction: commit is theirs, not ours
-                    trans = conn.get_nested_transaction() or conn.get_transaction()
-                    external = True
+                    trans, external = _join_transaction(conn, session.join_transaction_mode)
+                    joined = True
                 else:
                     trans = conn.begin_twophase() if session.twophase else conn.begin()
                 close_conn = False
             elif isinstance(bind, Engine):
                 conn = bind.connect()
+                if session.execution_options:
+                    execution_options = {**session.execution_options,
+                                         **(execution_options or {})}
                 if execution_options:
                     conn = conn.execution_options(**execution_options)
                 try:
@@ -219,6 +226,7 @@ class SessionTransaction:
                     f"Can't use bind {bind!r}: a Session binds to an Engine or a Connection"
                 )
             entry = _ConnEntry(conn, trans, close_conn, external)
+            entry.joined = joined
         entry.bind = bind
         self._connections[bind] = entry
         if bind is not entry.conn:
@@ -486,7 +494,7 @@ class SessionTransaction:
                 except BaseException as e:
                     first = first or e
                     if self._parent is None:
-                        if not entry.external:
+                        if not entry.external and not entry.joined:
                             _rollback_dbapi(entry)
                     else:
                         self._savepoint_failed = True
@@ -677,6 +685,31 @@ class SessionTransaction:
         return f"<SessionTransaction {kind} {self._state.value}>"
 
 
+JOIN_TRANSACTION_MODES = ("conditional_savepoint", "create_savepoint", "control_fully",
+                          "rollback_only")
+
+
+def _join_transaction(conn: Connection, mode: str) -> tuple[Any, bool]:
+    """The transaction a root SessionTransaction uses on a Connection the caller has
+    already begun a transaction on, and whether that transaction stays the caller's
+    (``external``: our commit() leaves it alone, our rollback() still rolls it back).
+
+    - ``create_savepoint``: a SAVEPOINT of our own; commit() releases it, rollback()
+      and close() roll back to it; the caller's transaction is never ended.
+    - ``control_fully``: the caller's transaction (or its innermost SAVEPOINT) is
+      ours: commit() commits it, rollback() and close() roll it back.
+    - ``rollback_only``: commit() does not reach it, rollback() rolls it back.
+    - ``conditional_savepoint`` (the default): ``create_savepoint`` when the caller
+      is inside a SAVEPOINT, else ``rollback_only``.
+    """
+    if mode == "conditional_savepoint":
+        mode = "create_savepoint" if conn.in_nested_transaction() else "rollback_only"
+    if mode == "create_savepoint":
+        return conn.begin_nested(), False
+    current = conn.get_nested_transaction() or conn.get_transaction()
+    return current, mode == "rollback_only"
+
+
 def _end_transaction(entry: _ConnEntry) -> None:
     """Before a root connection is given back: roll back what is left of its
     database transaction.  Closing Core's transaction object rolls back one that is
@@ -694,7 +727,7 @@ def _end_transaction(entry: _ConnEntry) -> None:
                 entry.ended = True
         except BaseException as e:
             error = e
-    if not entry.ended:
+    if not entry.ended and not entry.joined:
         _rollback_dbapi(entry)
     if error is not None and not isinstance(error, Exception):
         raise error

@@ -1,0 +1,126 @@
+"""immediateload() and lazy="immediate": the relationship is loaded right after its
+parents load, with one SELECT per parent (none for a many-to-one already in the
+identity map), for Query, select() and get(); many-to-many and self-referential too."""
+
+import pytest
+from sqlalchemy import Column, ForeignKey, Integer, String, Table
+
+from datamapper import Session, immediateload, joinedload, lazyload, relationship, select
+
+
+@pytest.fixture
+def m(Base, engine):
+    tag_links = Table("tags_items", Base.metadata,
+                 Column("item_id", ForeignKey("items.id"), primary_key=True),
+                 Column("tag_id", ForeignKey("tags.id"), primary_key=True))
+
+    class Tag(Base):
+        __tablename__ = "tags"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+    class Item(Base):
+        __tablename__ = "items"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+        parent_id = Column(Integer, ForeignKey("items.id"))
+        children = relationship("Item", order_by="Item.id")
+        tags = relationship(Tag, secondary=tag_links, order_by=Tag.id)
+
+    class Note(Base):
+        __tablename__ = "notes"
+        id = Column(Integer, primary_key=True)
+        item_id = Column(Integer, ForeignKey("items.id"))
+        item = relationship(Item, lazy="immediate")
+
+    Base.metadata.create_all(engine)
+    with engine.begin() as c:
+        c.execute(Tag.__table__.insert(), [{"id": 1, "name": "t1"}, {"id": 2, "name": "t2"}])
+        c.execute(Item.__table__.insert(), [
+            {"id": 1, "name": "root", "parent_id": None},
+            {"id": 2, "name": "a", "parent_id": 1},
+            {"id": 3, "name": "b", "parent_id": 1},
+        ])
+        c.execute(tag_links.insert(), [{"item_id": 1, "tag_id": 1}, {"item_id": 1, "tag_id": 2},
+                                  {"item_id": 2, "tag_id": 2}])
+        c.execute(Note.__table__.insert(), [{"id": 1, "item_id": 2}, {"id": 2, "item_id": 2},
+                                            {"id": 3, "item_id": None}])
+
+    class M:
+        pass
+
+    M.Tag, M.Item, M.Note = Tag, Item, Note
+    return M
+
+
+def _selects(sql_log):
+    return [s for s in sql_log.statements if s.startswith("SELECT")]
+
+
+def test_immediateload_one_to_many_loads_with_parents(engine, m, sql_log):
+    s = Session(engine)
+    items = s.query(m.Item).options(immediateload(m.Item.children)).order_by(m.Item.id).all()
+    assert len(_selects(sql_log)) == 4  # the items, then one per item
+    assert all("children" in i.__dict__ for i in items)
+    n = len(sql_log.statements)
+    assert [c.name for c in items[0].children] == ["a", "b"]
+    assert items[1].children == []
+    assert len(sql_log.statements) == n
+    s.close()
+
+
+def test_immediateload_many_to_many_with_select(engine, m, sql_log):
+    s = Session(engine)
+    items = s.scalars(select(m.Item).options(immediateload(m.Item.tags))
+                      .order_by(m.Item.id)).all()
+    n = len(sql_log.statements)
+    assert [[t.name for t in i.tags] for i in items] == [["t1", "t2"], ["t2"], []]
+    assert len(sql_log.statements) == n
+    s.close()
+
+
+def test_immediateload_chained_below(engine, m, sql_log):
+    s = Session(engine)
+    root = s.query(m.Item).options(
+        immediateload(m.Item.children).immediateload(m.Item.tags)).filter_by(id=1).one()
+    n = len(sql_log.statements)
+    assert [[t.name for t in c.tags] for c in root.children] == [["t2"], []]
+    assert len(sql_log.statements) == n
+    s.close()
+
+
+def test_immediateload_with_get(engine, m, sql_log):
+    s = Session(engine)
+    root = s.get(m.Item, 1, options=[immediateload(m.Item.tags)])
+    assert "tags" in root.__dict__
+    assert [t.name for t in root.tags] == ["t1", "t2"]
+    s.close()
+
+
+def test_configured_lazy_immediate_many_to_one(engine, m, sql_log):
+    s = Session(engine)
+    notes = s.query(m.Note).order_by(m.Note.id).all()
+    # two notes share item 2: the second finds it in the identity map; note 3 has none
+    assert len(_selects(sql_log)) == 2
+    n = len(sql_log.statements)
+    assert [x.item.name if x.item else None for x in notes] == ["a", "a", None]
+    assert notes[0].item is notes[1].item
+    assert len(sql_log.statements) == n
+    s.close()
+
+
+def test_lazyload_overrides_configured_immediate(engine, m, sql_log):
+    s = Session(engine)
+    notes = s.query(m.Note).options(lazyload(m.Note.item)).all()
+    assert len(_selects(sql_log)) == 1
+    assert all("item" not in x.__dict__ for x in notes)
+    s.close()
+
+
+def test_immediateload_keeps_already_loaded_collection(engine, m, sql_log):
+    s = Session(engine)
+    root = s.query(m.Item).options(joinedload(m.Item.children)).filter_by(id=1).one()
+    kids = root.children
+    root2 = s.query(m.Item).options(immediateload(m.Item.children)).filter_by(id=1).one()
+    assert root2 is root and root.children is kids
+    s.close()
