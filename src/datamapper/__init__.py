@@ -39,7 +39,7 @@ from .mapping import (
     validates,
 )
 from .mapping.relationships import dynamic_loader
-from .query import Query, select
+from .query import AliasedClass, Query, aliased, select
 from .query.dynamic import AppenderQuery
 from .query.options import (
     Load,
@@ -79,7 +79,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
     "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",
-    "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "lazyload",
+    "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",

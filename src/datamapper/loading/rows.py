@@ -31,11 +31,15 @@ _EMPTY: frozenset[str] = frozenset()
 class EntityLoader:
     """Turns a slice of each row into one mapped object."""
 
-    def __init__(self, mapper: Mapper, offset: int = 0, props: Sequence[Any] | None = None) -> None:
+    def __init__(self, mapper: Mapper, offset: int = 0, props: Sequence[Any] | None = None,
+                 adapt: Any = None) -> None:
         self.mapper = mapper
         self.props = tuple(props) if props is not None else mapper._load_props
         self.keys = tuple(p.key for p in self.props)
         self.columns = [p.columns[0] for p in self.props]
+        if adapt is not None:
+            # aliased(): the same columns read from an alias of the table
+            self.columns = [adapt(c) for c in self.columns]
         self.offset = offset
         pos = {p.key: i for i, p in enumerate(self.props)}
         missing = [k for k in mapper._pk_keys if k not in pos]

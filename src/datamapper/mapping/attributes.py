@@ -99,7 +99,11 @@ class QueryableAttribute(ColumnOperators):
         return self.prop.operate(self, operators.contains_op, other, **kwargs)
 
     def of_type(self, cls: Any) -> Any:
-        return self
+        """The relationship towards ``cls``: itself for a mapped class, a join target
+        (:class:`OfType`) for an ``aliased()`` one."""
+        if isinstance(cls, type):
+            return self
+        return OfType(self, cls)
 
     # ``User.name.property``: defined last, since the name shadows the builtin
     property = builtins.property(lambda self: self.prop)  # noqa: A003
@@ -120,3 +124,20 @@ else:
         of its value, so that ``User.id == 5`` is typed as a SQL boolean expression."""
 
         __slots__ = ()
+
+
+class OfType:
+    """``User.addresses.of_type(alias)``: a relationship joined to an aliased target."""
+
+    __slots__ = ("attr", "target")
+
+    def __init__(self, attr: Any, target: Any) -> None:
+        self.attr = attr
+        self.target = target
+
+    @builtins.property
+    def prop(self) -> Any:
+        return self.attr.prop
+
+    def __repr__(self) -> str:
+        return f"{self.attr!r}.of_type({self.target!r})"

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .mapper import Mapper
 
 ENTITY_KEY = "dm_entity"  # annotation: the Mapper whose table this is
+ALIAS_KEY = "dm_aliased"  # annotation: the aliased() entity an alias of the table stands for
 
 
 class EntityNamespace:
@@ -149,7 +150,8 @@ def entities_of_core_select(stmt: Any) -> list[Any] | None:
     for element in raw:
         mapper = entity_of(element)
         if mapper is not None:
-            entities.append(mapper.class_)
+            alias = element._annotations.get(ALIAS_KEY)
+            entities.append(alias if alias is not None else mapper.class_)
             found = True
         else:
             entities.append(element)

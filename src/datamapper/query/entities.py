@@ -14,10 +14,11 @@ from sqlalchemy import Select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..loading import entity_loader
+from ..loading import EntityLoader, entity_loader
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import entities_of_core_select
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
+from .aliased import AliasedClass, relationship_join
 
 
 def mapper_of(entity: Any) -> Mapper | None:
@@ -36,14 +37,24 @@ class RowLayout:
         self.names: list[str] = []
         self.mappers: list[Mapper] = []
         for i, ent in enumerate(entities):
-            mapper = mapper_of(ent)
+            adapt = None
+            if isinstance(ent, AliasedClass):
+                mapper: Mapper | None = ent.mapper
+                adapt = ent.column_for
+            else:
+                mapper = mapper_of(ent)
             if mapper is not None:
                 # props: the column properties a loader option chose for entity i
-                loader = entity_loader(mapper, offset=len(self.columns),
-                                       props=props[i] if props is not None else None)
+                chosen = props[i] if props is not None else None
+                if adapt is None:
+                    loader = entity_loader(mapper, offset=len(self.columns), props=chosen)
+                else:  # aliased(): not shared, its columns are the alias's
+                    loader = EntityLoader(mapper, offset=len(self.columns), props=chosen,
+                                          adapt=adapt)
                 self.columns.extend(loader.columns)
                 self.parts.append(("entity", loader))
-                self.names.append(mapper.class_.__name__)
+                self.names.append(ent._dm_name or mapper.class_.__name__
+                                  if isinstance(ent, AliasedClass) else mapper.class_.__name__)
                 self.mappers.append(mapper)
                 continue
             if isinstance(ent, QueryableAttribute):
@@ -120,7 +131,14 @@ class ORMSelect(Select[Any]):
              full: bool = False) -> ORMSelect:
         """Core's join, plus joins along a relationship: ``join(User.addresses)`` or
         ``join(Address, User.addresses)`` (through the secondary table for a
-        many-to-many)."""
+        many-to-many); ``join(alias.addresses)`` and ``join(User.addresses.of_type(alias))``
+        for aliased() ends."""
+        steps = relationship_join(target, onclause)
+        if steps is not None:
+            out: ORMSelect = self
+            for dest, on in steps:
+                out = super(ORMSelect, out).join(dest, on, isouter=isouter, full=full)
+            return out
         rel = _relationship_of(onclause) or _relationship_of(target)
         if rel is None:
             return super().join(target, onclause, isouter=isouter, full=full)

@@ -27,8 +27,9 @@ from ..loading.strategies import (
     has_eager_defaults,
     populate,
 )
-from ..mapping.attributes import QueryableAttribute
+from ..mapping.attributes import OfType, QueryableAttribute
 from ..mapping.mapper import Mapper
+from .aliased import AliasedClass
 
 _COLUMN_STRATEGIES = ("defer", "undefer", "load_only")
 _NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqueryload",
@@ -251,6 +252,10 @@ def _apply(plan: EntityPlan, option: Load) -> None:
             _apply_columns(plan, target, strategy)
             return
         mapper = plan.mapper
+        alias = kw.get("alias")
+        if isinstance(target, OfType):  # contains_eager(User.addresses.of_type(alias))
+            alias = alias if alias is not None else target.target
+            target = target.attr
         prop = _prop_for(mapper, target, strategy)
         if not prop.is_relationship:
             raise ArgumentError(
@@ -275,7 +280,11 @@ def _apply(plan: EntityPlan, option: Load) -> None:
         elif strategy != "default":
             node.strategy = strategy
         if strategy == "contains_eager":
-            node.alias = kw.get("alias")
+            if isinstance(alias, AliasedClass):
+                alias = alias.selectable
+            elif alias is not None and hasattr(alias, "__clause_element__"):
+                alias = alias.__clause_element__()
+            node.alias = alias
         plan = node.plan
 
 

@@ -27,6 +27,7 @@ from .._util import describe, warn_deprecated
 from ..exc import UnmappedClassError
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper
+from .aliased import relationship_join
 from .entities import RowLayout, filter_by_criteria, mapper_of
 from .options import Load, build_plans, execute_with_plans
 
@@ -176,6 +177,11 @@ class Query(Generic[_T]):
     def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
              full: bool = False, **kw: Any) -> Self:
         q = self._clone()
+        steps = relationship_join(target, onclause)
+        if steps is not None:  # along a relationship from or to an aliased() entity
+            for step_dest, step_on in steps:
+                q._joins.append((step_dest, step_on, isouter))
+            return q
         dest, on = self._join_target(target, onclause)
         if isinstance(on, tuple) and len(on) == 2:
             # many-to-many: through the secondary table, then to the target

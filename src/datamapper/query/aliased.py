@@ -1,0 +1,236 @@
+"""``aliased()``: a mapped class over an alias of its table (or over a subquery).
+
+An :class:`AliasedClass` stands for the class in statements: selecting it loads
+objects of the class (through the identity map, so the same row gives the same
+object as the plain class), its attributes are column expressions of the alias
+(``alias.name == "ed"``), and it joins like a table (``select(User).join(alias,
+User.id == alias.parent_id)``), which is what self-joins need.  Relationship
+attributes of the alias join from the alias (``join(alias.addresses)``), and
+``User.addresses.of_type(alias)`` joins the relationship to the alias.
+
+Core sees it through ``__clause_element__``: the aliased selectable annotated
+like a mapped class's table (see :mod:`..mapping.coercion`), so that
+``sqlalchemy.select(alias)`` run by a Session returns objects too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.selectable import FromClause
+from sqlalchemy.sql.util import ClauseAdapter
+
+from ..mapping.attributes import OfType, QueryableAttribute
+from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace
+from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
+
+
+class _AliasNamespace(EntityNamespace):
+    """``filter_by()`` names on an aliased entity: the alias's mapped attributes."""
+
+    __slots__ = ("_alias",)
+
+    def __init__(self, alias: AliasedClass) -> None:
+        super().__init__(alias._dm_mapper)
+        object.__setattr__(self, "_alias", alias)
+
+    def __getattribute__(self, key: str) -> Any:
+        alias = object.__getattribute__(self, "_alias")
+        mapper = alias._dm_mapper
+        if key in mapper._props:
+            return getattr(alias, key)
+        return EntityNamespace.__getattribute__(self, key)
+
+
+class _AliasMarker:
+    __slots__ = ("mapper", "entity_namespace")
+
+    def __init__(self, alias: AliasedClass) -> None:
+        self.mapper = alias._dm_mapper
+        self.entity_namespace = _AliasNamespace(alias)
+
+
+class AliasedClass:
+    """A mapped class seen through an alias of its table; made by :func:`aliased`."""
+
+    def __init__(self, mapper: Mapper, selectable: FromClause, name: str | None) -> None:
+        self._dm_mapper = mapper
+        self._dm_selectable = selectable
+        self._dm_name = name
+        self._dm_adapter = ClauseAdapter(selectable)
+        self._dm_attrs: dict[str, Any] = {}
+        self._dm_annotated: Any = None
+
+    @property
+    def mapper(self) -> Mapper:
+        return self._dm_mapper
+
+    @property
+    def selectable(self) -> FromClause:
+        return self._dm_selectable
+
+    @property
+    def class_(self) -> type:
+        return self._dm_mapper.class_
+
+    def __clause_element__(self) -> Any:
+        if self._dm_annotated is None:
+            self._dm_annotated = self._dm_selectable._annotate(
+                {ENTITY_KEY: self._dm_mapper, ALIAS_KEY: self,
+                 "entity_namespace": _AliasMarker(self)})
+        return self._dm_annotated
+
+    def adapt(self, clause: Any) -> Any:
+        """``clause`` with the mapped table's columns replaced by the alias's."""
+        if hasattr(clause, "__clause_element__"):
+            clause = clause.__clause_element__()
+        return self._dm_adapter.traverse(clause)
+
+    def column_for(self, column: Any) -> Any:
+        found = self._dm_selectable.corresponding_column(column)
+        return found if found is not None else self.adapt(column)
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__") or key.startswith("_dm_"):
+            raise AttributeError(key)
+        attrs = self.__dict__.get("_dm_attrs")
+        if attrs is None:
+            raise AttributeError(key)
+        found = attrs.get(key)
+        if found is not None:
+            return found
+        mapper = self._dm_mapper
+        if not mapper.configured:
+            class_mapper(mapper.class_)
+        prop = mapper._props.get(key)
+        if prop is None:
+            raise AttributeError(
+                f"{self!r} has no attribute {key!r}: {mapper.class_.__name__} maps "
+                f"{', '.join(sorted(mapper._props))}"
+            )
+        if prop.is_relationship:
+            found = AliasedRelationship(self, getattr(mapper.class_, key))
+        else:
+            col = self.column_for(prop.columns[0])
+            found = col if getattr(col, "key", None) == key else col.label(key)
+        attrs[key] = found
+        return found
+
+    def __repr__(self) -> str:
+        name = f" {self._dm_name!r}" if self._dm_name else ""
+        return f"<aliased({self._dm_mapper.class_.__name__}){name}>"
+
+
+class AliasedRelationship:
+    """A relationship attribute of an :class:`AliasedClass`: joins start at the alias."""
+
+    def __init__(self, source: AliasedClass, attr: QueryableAttribute) -> None:
+        self.source = source
+        self.attr = attr
+        self.prop = attr.prop
+        self.key = attr.key
+
+    def of_type(self, target: Any) -> OfType:
+        return OfType(self, target)
+
+    def __repr__(self) -> str:
+        return f"<{self.source!r}.{self.key}>"
+
+
+def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool = False,
+            adapt_on_names: bool = False) -> AliasedClass:
+    """``element`` (a mapped class) over an anonymous or named alias of its table, or
+    over ``alias`` (a subquery / select of the class's table)."""
+    if isinstance(element, AliasedClass):
+        mapper = element._dm_mapper
+        base: Any = element._dm_selectable
+    else:
+        mapper = _mapper_or_none(element)  # type: ignore[assignment]
+        if mapper is None:
+            raise ArgumentError(
+                f"Can't make aliased({element!r}): it is not a mapped class; pass a class "
+                "mapped with declarative_base()/registry (or an aliased() of one)"
+            )
+        if not mapper.configured:
+            mapper = class_mapper(element)
+        base = mapper.local_table
+    if alias is None:
+        sel = base.alias(name)
+    else:
+        if hasattr(alias, "__clause_element__") and not isinstance(alias, AliasedClass):
+            alias = alias.__clause_element__()
+        if isinstance(alias, Select):
+            sel = alias.subquery(name)
+        elif isinstance(alias, FromClause):
+            sel = alias
+        else:
+            raise ArgumentError(
+                f"Can't make aliased({mapper.class_.__name__}, {alias!r}): the second "
+                "argument must be a selectable (a Table alias, a subquery or a select() "
+                f"of {mapper.local_table.name!r}), not {type(alias).__name__}"
+            )
+        missing = [c.key for c in mapper.primary_key if sel.corresponding_column(c) is None]
+        if missing:
+            raise ArgumentError(
+                f"Can't make aliased({mapper.class_.__name__}, ...): the selectable has no "
+                f"column for the primary key ({', '.join(missing)}); select the mapped "
+                "table's columns in it"
+            )
+    return AliasedClass(mapper, sel, name)
+
+
+def relationship_join(target: Any, onclause: Any) -> list[tuple[Any, Any]] | None:
+    """The (target, ON clause) steps of a join along a relationship whose either end is
+    an alias (``join(alias.addresses)``, ``join(User.addresses.of_type(alias))``,
+    ``join(alias, User.addresses)``), or None when no alias is involved."""
+    spec = onclause if onclause is not None else target
+    dest: Any = None
+    if isinstance(spec, OfType):
+        dest = spec.target
+        spec = spec.attr
+    elif isinstance(target, AliasedClass) and onclause is not None:
+        dest = target
+    if isinstance(spec, AliasedRelationship):
+        source: AliasedClass | None = spec.source
+        attr = spec.attr
+    elif isinstance(spec, QueryableAttribute) and spec.prop.is_relationship:
+        source = None
+        attr = spec
+    else:
+        return None
+    if source is None and not isinstance(dest, AliasedClass):
+        return None
+    from ..mapping.mapper import configure_mappers
+
+    configure_mappers()
+    rel: Any = attr.prop
+    if dest is None or _mapper_or_none(dest) is not None:
+        dest_sel: Any = None
+        dest = rel.mapper.class_
+    else:
+        dest_sel = dest
+    return _steps(rel, source, dest, dest_sel)
+
+
+def _steps(rel: Any, source: AliasedClass | None, dest: Any,
+           dest_sel: AliasedClass | None) -> list[tuple[Any, Any]]:
+    def src(clause: Any) -> Any:
+        return source.adapt(clause) if source is not None else clause
+
+    def dst(clause: Any) -> Any:
+        return dest_sel.adapt(clause) if dest_sel is not None else clause
+
+    if rel.secondary is not None:
+        # the secondary table sits between: each join condition touches one end
+        return [(rel.secondary, src(rel.primaryjoin)), (dest, dst(rel.secondaryjoin))]
+    if rel.parent.local_table is rel.mapper.local_table:
+        # self-referential: adapt each side of the key pairs on its own
+        def side(col: Any, alias: AliasedClass | None) -> Any:
+            return alias.column_for(col) if alias is not None else col
+
+        crit = [side(lc, source) == side(rc, dest_sel) for lc, rc in rel.local_remote_pairs]
+        return [(dest, and_(*crit))]
+    return [(dest, dst(src(rel.primaryjoin)))]
