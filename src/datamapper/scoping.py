@@ -187,7 +187,8 @@ _METHODS = (
     "add", "add_all", "begin", "begin_nested", "bind_mapper", "bind_table", "close",
     "commit", "connection", "delete", "enable_relationship_loading", "execute", "expire",
     "expire_all", "expunge",
-    "expunge_all", "flush", "get", "get_bind", "get_one", "reset", "get_nested_transaction", "get_transaction",
+    "expunge_all", "flush", "get", "get_bind", "get_one", "get_nested_transaction",
+    "get_transaction", "reset",
     "in_nested_transaction", "in_transaction", "invalidate", "is_modified", "merge",
     "prepare", "query", "refresh", "rollback", "scalar", "scalars",
     # legacy names of the 0.3/0.4 documents
