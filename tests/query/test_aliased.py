@@ -188,3 +188,12 @@ def test_bad_arguments_are_named(m):
     A = aliased(m.Node)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = A.nope
+
+
+def test_filter_by_on_aliased_entity_uses_the_alias(s, m, sql_log):
+    A = aliased(m.Node)
+    assert _names(s.query(A).filter_by(name="b").all()) == ["b"]
+    assert "FROM nodes AS nodes_1 \nWHERE nodes_1.node_name" in sql_log.statements[-1]
+    assert _names(s.scalars(select(A).filter_by(name="a1")).all()) == ["a1"]
+    with pytest.raises(exc.InvalidRequestError, match="no mapped attribute"):
+        s.query(A).filter_by(nope=1)

@@ -95,8 +95,10 @@ def entity_columns(entities: Sequence[Any]) -> RowLayout:
     return RowLayout(entities)
 
 
-def filter_by_criteria(mapper: Mapper, kwargs: dict[str, Any]) -> list[Any]:
-    """``attr == value`` clauses for keyword criteria; unmapped names raise before any SQL."""
+def filter_by_criteria(mapper: Mapper, kwargs: dict[str, Any], entity: Any = None
+                       ) -> list[Any]:
+    """``attr == value`` clauses for keyword criteria; unmapped names raise before any SQL.
+    ``entity``: an aliased() entity of ``mapper`` whose columns the criteria use."""
     bad = [k for k in kwargs if k not in mapper._props]
     if bad:
         from sqlalchemy.exc import InvalidRequestError
@@ -106,7 +108,8 @@ def filter_by_criteria(mapper: Mapper, kwargs: dict[str, Any]) -> list[Any]:
             f"attribute(s) named {', '.join(map(repr, bad))}; mapped attributes are "
             f"{', '.join(sorted(mapper._props))}"
         )
-    return [getattr(mapper.class_, k) == v for k, v in kwargs.items()]
+    source = entity if isinstance(entity, AliasedClass) else mapper.class_
+    return [getattr(source, k) == v for k, v in kwargs.items()]
 
 
 class ORMSelect(Select[Any]):
@@ -156,7 +159,8 @@ class ORMSelect(Select[Any]):
         mapper = self._dm_layout.primary_mapper
         if mapper is None:
             return super().filter_by(**kwargs)
-        return self.where(*filter_by_criteria(mapper, kwargs))
+        first = self._dm_entities[0] if self._dm_entities else None
+        return self.where(*filter_by_criteria(mapper, kwargs, first))
 
 
 def _relationship_of(obj: Any) -> Any:

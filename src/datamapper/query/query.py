@@ -27,7 +27,7 @@ from .._util import describe, warn_deprecated
 from ..exc import UnmappedClassError
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper
-from .aliased import relationship_join
+from .aliased import AliasedClass, relationship_join
 from .entities import RowLayout, filter_by_criteria, mapper_of
 from .options import Load, build_plans, execute_with_plans
 
@@ -103,7 +103,11 @@ class Query(Generic[_T]):
         return m
 
     def filter_by(self, **kwargs: Any) -> Self:
-        return self.filter(*filter_by_criteria(self._filter_mapper(), kwargs))
+        mapper = self._filter_mapper()
+        first = self._entities[0] if self._entities else None
+        entity = first if isinstance(first, AliasedClass) and first.mapper is mapper and \
+            mapper is self._layout.primary_mapper else None
+        return self.filter(*filter_by_criteria(mapper, kwargs, entity))
 
     def _resolve_name(self, name: str, what: str) -> Any:
         """A mapped attribute (or column of a selected table) for an identifier string."""
