@@ -164,6 +164,7 @@ SESSION_CASES: dict[str, tuple[Callable[[Any, Any], Any], dict[str, Any]]] = {
     "save_or_update": (lambda s, x: s.save_or_update(x), _INSTANCE_TAKERS),
     "object_session": (lambda s, x: s.object_session(x), _INSTANCE_TAKERS),
     "get": (lambda s, x: s.get(x, 1), _CLASS_TAKERS),
+    "get_one": (lambda s, x: s.get_one(x, 1), _CLASS_TAKERS),
     "load": (lambda s, x: s.load(x, 1), _CLASS_TAKERS),
     "identity_key": (lambda s, x: s.identity_key(x, 1), _CLASS_TAKERS),
     "get_bind": (lambda s, x: s.get_bind(x), {
