@@ -496,6 +496,16 @@ class Session(LegacySessionMethods):
             )
         self._add_bind(table, bind)
 
+    def _bind_for(self, mapper: Any, clause: Any, bind_kw: dict[str, Any] | None) -> Any:
+        """``get_bind()`` with the caller's bind arguments; ``mapper``/``clause`` given in
+        them (``bind_arguments={"mapper": m}``) take the place of the defaults."""
+        if not bind_kw:
+            return self.get_bind(mapper, clause=clause)
+        kw = dict(bind_kw)  # never change the caller's dict
+        mapper = kw.pop("mapper", mapper)
+        clause = kw.pop("clause", clause)
+        return self.get_bind(mapper, clause=clause, **kw)
+
     def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
         """The Engine or Connection for a mapper or a statement.
 
@@ -548,7 +558,7 @@ class Session(LegacySessionMethods):
         if self._tx_blocks or self._closed:
             self._check_usable()
         if bind is None:
-            bind = self.get_bind(mapper, clause=clause, **_bind_kw(bind_arguments, kw))
+            bind = self._bind_for(mapper, clause, _bind_kw(bind_arguments, kw))
         if self._transaction is None and self.autocommit:
             if isinstance(bind, Connection):
                 return bind
@@ -636,7 +646,7 @@ class Session(LegacySessionMethods):
             tuples = [tuple(o) for o in objs]
             return IteratorResult(SimpleResultMetaData(layout.names), iter(tuples))
         if bind is None:
-            bind = self.get_bind(mapper, clause=statement, **bind_kw)
+            bind = self._bind_for(mapper, statement, bind_kw)
         return self._run(statement, params, bind, opts)
 
     def _execute_orm_select_with_plans(self, statement: ORMSelect, plans: list[Any],
@@ -690,7 +700,7 @@ class Session(LegacySessionMethods):
                             params: Any = None, bind_kw: dict[str, Any] | None = None
                             ) -> list[Any]:
         if bind is None:
-            bind = self.get_bind(mapper, clause=stmt, **(bind_kw or {}))
+            bind = self._bind_for(mapper, stmt, bind_kw)
         opts = query._execution_options if query is not None else None
         result = self._run(stmt, params, bind, opts)
         return fetch_rows(result)
@@ -870,7 +880,7 @@ class Session(LegacySessionMethods):
         self._autoflush()
         stmt = _get_statement(mapper, with_for_update)
         params = dict(zip(_pk_param_names(len(values)), values))
-        bind = self.get_bind(mapper, clause=stmt, **(bind_kw or {}))
+        bind = self._bind_for(mapper, stmt, bind_kw)
         rows = fetch_rows(self._run(stmt, params, bind, execution_options))
         if not rows:
             return None
