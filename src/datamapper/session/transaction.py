@@ -746,13 +746,19 @@ def _rollback_prepared(entry: _ConnEntry) -> None:
         conn.rollback()
         entry.ended = True
     except BaseException as e:
-        if entry.close_conn:
-            try:
-                conn.invalidate()
-            except Exception:  # already unusable: it is discarded either way
-                pass
-        if not isinstance(e, Exception):
-            raise
+        _give_up_on(entry, e)
+
+
+def _give_up_on(entry: _ConnEntry, error: BaseException) -> None:
+    """A cleanup step failed: a connection of ours is invalidated, so it is never
+    reused inside an unknown transaction; KeyboardInterrupt and friends go on up."""
+    if entry.close_conn:
+        try:
+            entry.conn.invalidate()
+        except Exception:  # already unusable: it is discarded either way
+            pass
+    if not isinstance(error, Exception):
+        raise error
 
 
 def _rollback_dbapi(entry: _ConnEntry) -> None:
@@ -766,13 +772,7 @@ def _rollback_dbapi(entry: _ConnEntry) -> None:
         conn.dialect.do_rollback(conn.connection)
         entry.ended = True
     except BaseException as e:
-        if entry.close_conn:
-            try:
-                conn.invalidate()
-            except Exception:  # already unusable: it is discarded either way
-                pass
-        if not isinstance(e, Exception):
-            raise
+        _give_up_on(entry, e)
 
 
 _DEADLOCK = 1213
