@@ -2,28 +2,13 @@
 values stay readable without SQL, and make_transient() + add() writes them again."""
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, String
 
-from datamapper import inspect, make_transient, make_transient_to_detached, relationship
+from datamapper import inspect, make_transient, make_transient_to_detached
 
 
 @pytest.fixture
-def models(Base, engine):
-    class Parent(Base):
-        __tablename__ = "parents"
-        id = Column(Integer, primary_key=True)
-        name = Column(String(50))
-        children = relationship("Child", backref="parent", cascade="all, delete-orphan",
-                                order_by="Child.id")
-
-    class Child(Base):
-        __tablename__ = "children"
-        id = Column(Integer, primary_key=True)
-        code = Column(String(20))
-        parent_id = Column(Integer, ForeignKey("parents.id"))
-
-    Base.metadata.create_all(engine)
-    return Parent, Child
+def models(parent_child_models):
+    return parent_child_models
 
 
 @pytest.fixture

@@ -4,29 +4,14 @@ expired, related pending objects leave the session; an object whose deletion
 was flushed is no longer persistent, so expire()/refresh() refuse it."""
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, String
 
-from datamapper import inspect, relationship
+from datamapper import inspect
 from datamapper.exc import InvalidRequestError
 
 
 @pytest.fixture
-def models(Base, engine):
-    class Parent(Base):
-        __tablename__ = "parents"
-        id = Column(Integer, primary_key=True)
-        name = Column(String(50))
-        children = relationship("Child", backref="parent", cascade="all, delete-orphan",
-                                order_by="Child.id")
-
-    class Child(Base):
-        __tablename__ = "children"
-        id = Column(Integer, primary_key=True)
-        code = Column(String(20))
-        parent_id = Column(Integer, ForeignKey("parents.id"))
-
-    Base.metadata.create_all(engine)
-    return Parent, Child
+def models(parent_child_models):
+    return parent_child_models
 
 
 @pytest.fixture

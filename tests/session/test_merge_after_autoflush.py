@@ -3,28 +3,13 @@ deletion the autoflush writes is merged as what it now is (gone from the
 database), cascading along the collections it had loaded, like SQLAlchemy."""
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, String
 
-from datamapper import inspect, relationship
+from datamapper import inspect
 
 
 @pytest.fixture
-def models(Base, engine):
-    class Parent(Base):
-        __tablename__ = "parents"
-        id = Column(Integer, primary_key=True)
-        name = Column(String(50))
-        children = relationship("Child", backref="parent", cascade="all, delete-orphan",
-                                order_by="Child.id")
-
-    class Child(Base):
-        __tablename__ = "children"
-        id = Column(Integer, primary_key=True)
-        code = Column(String(20))
-        parent_id = Column(Integer, ForeignKey("parents.id"))
-
-    Base.metadata.create_all(engine)
-    return Parent, Child
+def models(parent_child_models):
+    return parent_child_models
 
 
 @pytest.fixture
