@@ -188,3 +188,24 @@ def test_a_class_that_is_not_mapped_gives_cores_error(models):
 
     with pytest.raises(sa.exc.ArgumentError):
         select(NotMapped)
+
+
+def test_core_select_accepts_loader_options(models, engine, sql_log):
+    """``sqlalchemy.select(User).options(joinedload(...))``: Core's own options() takes
+    datamapper's loader options, and the session applies them (one statement)."""
+    User, Address, _Tag = models
+    with Session(engine) as s:
+        sql_log.clear()
+        users = s.scalars(select(User).options(datamapper.joinedload(User.addresses))
+                          .order_by(User.id)).unique().all()
+        assert sql_log.count == 1
+        assert "addresses" in users[0].__dict__
+        assert [[a.email for a in u.addresses] for u in users] == [
+            ["ed@a", "ed@b"], ["w@a"], []]
+        assert sql_log.count == 1
+    with Session(engine) as s:
+        sql_log.clear()
+        a = s.scalars(select(Address).where(Address.email == "w@a")
+                      .options(datamapper.joinedload(Address.user))).one()
+        assert "user" in a.__dict__ and a.user.name == "wendy"
+        assert sql_log.count == 1

@@ -366,3 +366,31 @@ def test_merge_dont_load_is_the_deprecated_spelling_of_load_false(
         merged = session.merge(stored, dont_load=True)
     assert sql_log.count == 0
     assert merged.name == "ed" and not session.is_modified(merged)
+
+
+# -- statements a merge emits ----------------------------------------------------------------
+def test_merge_of_detached_parent_loads_its_collection_once_not_each_member(
+        models, stored, session, sql_log, read_rows):
+    """The copy's collection is loaded before its members are located: one SELECT for the
+    user, one for its addresses, and the members come from the identity map."""
+    User, Address = models
+    _, addresses = _tables(models)
+    source = User(id=1, name="ed",
+                  addresses=[Address(id=1, email="new1@x"), Address(id=2, email="a2@x")])
+    merged = session.merge(source)
+    assert len(sql_log.matching("SELECT")) == 2
+    assert [a.email for a in merged.addresses] == ["new1@x", "a2@x"]
+    assert len(sql_log.matching("SELECT")) == 2
+    session.commit()
+    assert read_rows(addresses) == [(1, "new1@x", 1), (2, "a2@x", 1)]
+
+
+def test_merge_onto_persistent_parent_with_loaded_collection_needs_no_select(
+        models, stored, session, sql_log):
+    User, Address = models
+    existing = session.get(User, 1)
+    assert len(existing.addresses) == 2
+    sql_log.clear()
+    merged = session.merge(stored)
+    assert merged is existing
+    assert sql_log.count == 0

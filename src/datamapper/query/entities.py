@@ -240,4 +240,6 @@ def orm_select_from_core(stmt: Any) -> ORMSelect | None:
     out.__dict__.update(relaid.__dict__)  # what Core's own generative copy does
     out._dm_layout = layout
     out._dm_entities = entities
+    # loader options given to Core's Select.options() (Load is a Core ExecutableOption)
+    out._dm_options = stmt._with_options
     return out

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..loading.strategies import (
@@ -39,8 +40,12 @@ _NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqu
           "undefer": "undefer", "load_only": "load_only"}
 
 
-class Load:
-    """A loader option: a path of (attribute or name, strategy, keywords) steps."""
+class Load(ExecutableOption):
+    """A loader option: a path of (attribute or name, strategy, keywords) steps.
+
+    A Core ``ExecutableOption``, so that Core's own ``sqlalchemy.select(User).options(...)``
+    accepts it too (the session reads it back from the statement's options).
+    """
 
     def __init__(self, steps: tuple[tuple[Any, str, dict[str, Any]], ...] = ()) -> None:
         self.steps = steps

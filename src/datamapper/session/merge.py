@@ -68,6 +68,8 @@ def merge(session: Session, obj: Any, load: bool = True, options: Any = None) ->
                            options if src is obj else None)
             copies[id(src)] = copy
             located.append((src, state, copy))
+            if load:
+                _load_collections(session, src, state, copy)
         try:
             _check_versions(located, load)
         except StaleDataError:
@@ -193,6 +195,29 @@ def _locate(session: Session, src: Any, state: InstanceState, load: bool,
     if key is not None:
         by_key[key] = copy
     return copy
+
+
+def _load_collections(session: Session, src: Any, state: InstanceState, copy: Any) -> None:
+    """Load the persistent copy's collections that the source carries, before its members
+    are located: the link pass needs them anyway (to replace them), and one SELECT of the
+    collection puts the members in the identity map, so that locating each member needs
+    no SELECT of its own."""
+    copy_state = instance_state(copy)
+    if copy_state._key is None or copy is src:
+        return
+    sd = src.__dict__
+    cd = copy.__dict__
+    wanted = [p.key for p in _merge_relationships(state)
+              if p.uselist and p.key in sd and p.key not in cd]
+    if not wanted:
+        return
+    # the copy's relationship may be lazy="raise": merge loads it regardless
+    session._merging = True
+    try:
+        for key in wanted:
+            getattr(copy, key)
+    finally:
+        session._merging = False
 
 
 def _check_versions(located: list[tuple[Any, InstanceState, Any]], load: bool) -> None:
