@@ -246,6 +246,10 @@ QUERY_CASES: dict[str, tuple[Callable[[Any, Any], Any], dict[str, Any]]] = {
         CLS: (exc.InvalidRequestError, ("Plain", "'evaluate', 'fetch' or False"))}),
     "with_for_update": (lambda q, x: q.with_for_update(of=x), _not_sql(
         "lock", "a mapped attribute or a Table")),
+    "compile": (lambda q, x: q.compile(x), {
+        OBJ: (exc.ArgumentError, ("Can't compile the query with bind=<Plain",
+                                  "not an Engine or Connection")),
+        CLS: (exc.ArgumentError, ("bind=the class Plain", "pass bind=engine"))}),
 }
 
 QUERY_TAKES_NO_OBJECT = {

@@ -97,7 +97,16 @@ class ColumnProperty(MapperProperty):
         return isinstance(c, Column) and c.table is not None and self.parent._maps_table(c.table)
 
     def clause_element(self, attr: QueryableAttribute) -> Any:
-        return self.columns[0]
+        c = self.columns[0]
+        if isinstance(c, Column) and c.key != self.key:
+            # an attribute named other than its column: Core names the selected
+            # column after the attribute (``select(User.uname)`` has a ``uname`` column)
+            keyed = self.__dict__.get("_keyed_column")
+            if keyed is None or keyed[0] is not c or keyed[1] != self.key:
+                keyed = (c, self.key, c._annotate({"proxy_key": self.key}))
+                self.__dict__["_keyed_column"] = keyed
+            return keyed[2]
+        return c
 
     def column_for_attr_delegation(self) -> Any:
         return self.columns[0]

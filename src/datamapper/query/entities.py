@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Select
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from ..loading import EntityLoader, entity_loader
 from ..mapping.attributes import QueryableAttribute
@@ -60,7 +60,12 @@ class RowLayout:
             if isinstance(ent, QueryableAttribute):
                 expr = ent.__clause_element__()
                 self.parts.append(("column", len(self.columns)))
-                self.columns.append(expr.label(ent.key) if hasattr(expr, "label") else expr)
+                # a table column selected under its own key stays unlabelled (Core names
+                # it; `<table>_<key>` in the labelled form); an expression gets the key
+                if not (isinstance(expr, ColumnClause) and expr.table is not None
+                        and expr._proxy_key == ent.key) and hasattr(expr, "label"):
+                    expr = expr.label(ent.key)
+                self.columns.append(expr)
                 self.names.append(ent.key)
                 self.mappers.append(ent.parent)
                 continue
@@ -221,6 +226,17 @@ def select(*entities: Any) -> Any:
     stmt._dm_layout = layout
     stmt._dm_entities = list(entities)  # for loader options
     return stmt
+
+
+def renamed_column_keys(stmt: Any) -> list[str] | None:
+    """The keys of a Core select's rows when it selects a mapped attribute named other
+    than its column (directly or through a subquery): the selected columns' keys, which
+    carry the attribute names; None when every column keeps its own name."""
+    cols = stmt.selected_columns
+    for c in cols:
+        if isinstance(c, ColumnClause) and c._proxy_key != c.name:
+            return list(cols.keys())
+    return None
 
 
 def orm_select_from_core(stmt: Any) -> ORMSelect | None:

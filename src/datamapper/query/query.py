@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, Self, TypeVar, cast
 
-from sqlalchemy import and_, func, literal_column
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, and_, func, literal_column
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import coercions, roles
@@ -165,6 +165,9 @@ class Query(Generic[_T]):
 
     def group_by(self, *clauses: Any) -> Self:
         q = self._clone()
+        if len(clauses) == 1 and (clauses[0] is None or clauses[0] is False):
+            q._group_by = []
+            return q
         for c in clauses:
             q._group_by.append(self._resolve_name(c, "group by") if isinstance(c, str) else
                                _sql_or_refuse(c, roles.GroupByRole, "group by",
@@ -399,7 +402,41 @@ class Query(Generic[_T]):
         return self._compile().scalar_subquery().label(name)
 
     def __str__(self) -> str:
-        return str(self._compile())
+        return str(self._labelled_statement())
+
+    def _labelled_statement(self) -> Any:
+        """The SELECT with every column labelled ``<table>_<column>``: what ``str(query)``
+        and ``query.compile()`` show (``.statement`` keeps the plain column names)."""
+        return self._compile().set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+
+    # Compiling: Core's own ``compile()``/``_compiler()`` run on the Query as on any
+    # statement; when the compiler visits it, the labelled SELECT is compiled instead.
+    stringify_dialect = "default"
+    supports_execution = False
+    _annotations: Mapping[str, Any] = {}
+    _compiler = ClauseElement._compiler
+
+    def compile(self, bind: Any = None, dialect: Any = None, **kw: Any) -> Any:
+        """The compiled SELECT (columns labelled as in ``str(query)``), for ``bind``'s
+        dialect or ``dialect`` (default: the generic one)."""
+        for name, value, needs in (("bind", bind, "dialect"),
+                                   ("dialect", dialect, "statement_compiler")):
+            if value is not None and not hasattr(value, needs):
+                raise ArgumentError(
+                    f"Can't compile the query with {name}={describe(value)}: it is not "
+                    f"{'an Engine or Connection' if name == 'bind' else 'a Dialect'}; pass "
+                    "bind=engine or dialect=engine.dialect"
+                )
+        return ClauseElement.compile(self, bind, dialect, **kw)  # type: ignore[arg-type]
+
+    def _compiler_dispatch(self, compiler: Any, **kw: Any) -> Any:
+        return self._labelled_statement()._compiler_dispatch(compiler, **kw)
+
+    def _generate_cache_key(self) -> Any:
+        return self._labelled_statement()._generate_cache_key()
+
+    def _default_dialect(self) -> Any:
+        return self._labelled_statement()._default_dialect()
 
     # -- execution ------------------------------------------------------------------
     def _session(self) -> Any:
@@ -424,7 +461,7 @@ class Query(Generic[_T]):
         session = self._session()
         if self._autoflush:
             session._autoflush()
-        stmt = self._compile()
+        stmt = self._labelled_statement()
         result: list[Any] = session._execute_for_mapper(stmt, self._layout.primary_mapper, self)
         return result
 
@@ -511,7 +548,7 @@ class Query(Generic[_T]):
         session = self._session()
         if self._autoflush:
             session._autoflush()
-        inner = self._compile().subquery()
+        inner = self._labelled_statement().subquery()
         stmt = core_select(func.count()).select_from(inner)
         rows = session._execute_for_mapper(stmt, self._layout.primary_mapper, self)
         return int(rows[0][0])
@@ -519,7 +556,8 @@ class Query(Generic[_T]):
     def exists(self) -> Any:
         from sqlalchemy import exists
 
-        return exists(self._compile().with_only_columns(literal_column("1")))
+        return exists(self._compile().with_only_columns(literal_column("1"),
+                                                        maintain_column_froms=True))
 
     # -- bulk ----------------------------------------------------------------------
     def update(self, values: dict[Any, Any], synchronize_session: Any = "evaluate",

@@ -57,7 +57,7 @@ from ..loading.rows import fetch_rows
 from ..loading.strategies import has_eager_defaults
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import ORMSelect, Query
-from ..query.entities import RowLayout, orm_select_from_core
+from ..query.entities import RowLayout, orm_select_from_core, renamed_column_keys
 from ..query.options import build_plans, execute_with_plans
 from ..unitofwork.flush import UOWTransaction
 from .bulk import bulk_delete, bulk_update
@@ -614,6 +614,9 @@ class Session(LegacySessionMethods):
             converted = orm_select_from_core(statement)
             if converted is not None:
                 statement = converted
+            elif (keys := renamed_column_keys(statement)) is not None:
+                return self._execute_with_attribute_keys(statement, keys, params, bind, mapper,
+                                                         execution_options, bind_kw)
         elif not hasattr(statement, "_execute_on_connection"):
             raise _not_executable(statement)
         if isinstance(params, (list, tuple)) and len(params) > 1 and \
@@ -648,6 +651,19 @@ class Session(LegacySessionMethods):
         if bind is None:
             bind = self._bind_for(mapper, statement, bind_kw)
         return self._run(statement, params, bind, opts)
+
+    def _execute_with_attribute_keys(self, statement: Any, keys: list[str], params: Any,
+                                     bind: Any,
+                                     mapper: Any, execution_options: Any,
+                                     bind_kw: dict[str, Any] | None) -> Any:
+        """A Core select of attributes named other than their columns: rows keyed by the
+        attribute names (``select(User.uname)`` gives rows with ``.uname``)."""
+        opts = {**self.execution_options, **execution_options} if execution_options else \
+            self.execution_options
+        if bind is None:
+            bind = self._bind_for(mapper, statement, bind_kw)
+        rows = [tuple(r) for r in self._run(statement, params, bind, opts)]
+        return IteratorResult(SimpleResultMetaData(keys), iter(rows))
 
     def _execute_orm_select_with_plans(self, statement: ORMSelect, plans: list[Any],
                                        bind: Any, params: Any, populate_existing: bool,
