@@ -189,10 +189,11 @@ _METHODS = (
     "expire_all", "expunge",
     "expunge_all", "flush", "get", "get_bind", "get_one", "get_nested_transaction",
     "get_transaction", "reset",
-    "in_nested_transaction", "in_transaction", "invalidate", "is_modified", "merge",
+    "in_nested_transaction", "in_transaction", "invalidate", "is_modified", "merge", "merge_all",
     "prepare", "query", "refresh", "rollback", "scalar", "scalars",
     # legacy names of the 0.3/0.4 documents
-    "clear", "create_transaction", "load", "save", "save_or_update", "update",
+    "clear", "clear_all", "create_transaction", "load", "prune", "save", "save_or_update",
+    "update",
 )
 _PROPERTIES = (
     "autobegin", "autocommit", "autoflush", "bind", "deleted", "dirty", "expire_on_commit",

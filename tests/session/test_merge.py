@@ -5,7 +5,7 @@ new pending object), copying loaded state with or without history, cascading alo
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, String
 
-from datamapper import inspect, make_transient_to_detached, relationship
+from datamapper import event, inspect, make_transient_to_detached, relationship
 from datamapper.exc import InvalidRequestError
 
 
@@ -394,3 +394,60 @@ def test_merge_onto_persistent_parent_with_loaded_collection_needs_no_select(
     merged = session.merge(stored)
     assert merged is existing
     assert sql_log.count == 0
+
+
+# -- the "load" event -------------------------------------------------------------------------
+def test_merge_fires_load_for_each_copy_it_creates_and_for_rows_it_loads(
+        models, stored, session):
+    """A copy merge makes up (transient source: new pending object; load=False: a persistent
+    one) gets the "load" event, like an object loaded from a row; an object found in the
+    identity map gets none."""
+    User, Address = models
+    seen = []
+    event.listen(User, "load", lambda obj, ctx: seen.append(("User", obj.id)))
+    event.listen(Address, "load", lambda obj, ctx: seen.append(("Address", obj.id)))
+    # user 1 and its address 1 and 2 come from rows; address 3 is made up
+    merged = session.merge(User(id=1, name="ed", addresses=[Address(id=1), Address(id=3)]))
+    assert sorted(seen) == [("Address", 1), ("Address", 2), ("Address", 3), ("User", 1)]
+    seen.clear()
+    session.merge(User(id=1, name="again"))  # in the identity map: no event
+    assert seen == []
+    new = session.merge(User(id=9, name="nine"))
+    assert seen == [("User", 9)] and inspect(new).pending
+    session.commit()
+    seen.clear()
+    detached = User(id=2, name="cached")
+    make_transient_to_detached(detached)
+    session.merge(detached, load=False)
+    assert seen == [("User", 2)]
+    assert merged.addresses  # the session is still usable
+
+
+# -- merge_all --------------------------------------------------------------------------------
+def test_merge_all_returns_copies_in_order_and_copies_a_shared_object_once(
+        models, stored, session, read_rows):
+    User, Address = models
+    users, addresses = _tables(models)
+    shared = Address(id=5, email="shared@x")
+    u1 = User(id=1, name="ed again", addresses=[shared])
+    u2 = User(id=2, name="new")
+    a5 = shared  # reached through u1 and given on its own too
+    m1, m2, m5 = session.merge_all([u1, u2, a5])
+    assert m1 is session.get(User, 1) and m1.name == "ed again"
+    assert inspect(m2).pending and m2.name == "new"
+    assert m5 is m1.addresses[0]
+    assert inspect(u1).transient and inspect(shared).transient  # sources left alone
+    assert session.merge_all([]) == []
+    session.commit()
+    assert read_rows(users) == [(1, "ed again", "n1"), (2, "new", None)]
+    assert read_rows(addresses) == [(1, "a1@x", None), (2, "a2@x", None), (5, "shared@x", 1)]
+
+
+def test_merge_all_with_load_false_checks_every_object_before_merging_any(
+        models, stored, session):
+    User, _ = models
+    clean = User(id=1, name="ed")
+    make_transient_to_detached(clean)
+    with pytest.raises(InvalidRequestError, match="transient"):
+        session.merge_all([clean, User(id=2, name="transient")], load=False)
+    assert list(session) == []

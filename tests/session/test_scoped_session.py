@@ -129,7 +129,8 @@ PROXIED_METHODS = [
     "expunge_all", "query", "get", "refresh", "expire", "expire_all", "execute", "scalar",
     "scalars", "begin", "begin_nested", "is_modified", "connection", "get_bind", "prepare",
     "bind_mapper", "bind_table", "in_transaction", "in_nested_transaction",
-    "save", "update", "save_or_update", "clear", "load", "create_transaction",
+    "save", "update", "save_or_update", "clear", "load", "create_transaction", "merge_all",
+    "clear_all", "prune",
     "close_all", "object_session", "identity_key",
 ]
 PROXIED_PROPERTIES = [
@@ -147,6 +148,17 @@ def test_session_method_is_proxied_at_class_level(name):
 @pytest.mark.parametrize("name", PROXIED_PROPERTIES)
 def test_session_property_is_proxied_at_class_level(name):
     assert isinstance(scoped_session.__dict__[name], property)
+
+
+def test_every_public_session_method_and_property_is_proxied():
+    """Nothing public on Session is missing from scoped_session (what SQLAlchemy leaves out
+    on purpose, the transaction internals and binding helpers, aside)."""
+    not_proxied = {"connection_callable", "dispatch", "bind_mapper", "bind_table",
+                   "enable_relationship_loading", "get_nested_transaction",
+                   "get_transaction", "in_nested_transaction", "in_transaction",
+                   "invalidate", "prepare", "transaction"}
+    public = {name for cls in Session.mro() for name in vars(cls) if not name.startswith("_")}
+    assert sorted(n for n in public - not_proxied if not hasattr(scoped_session, n)) == []
 
 
 def test_proxied_calls_use_the_current_session_and_reach_the_database(Scoped, User, read_rows):
@@ -174,8 +186,10 @@ def test_proxied_calls_use_the_current_session_and_reach_the_database(Scoped, Us
 def test_proxied_merge_copies_into_the_current_session(Scoped, User, read_rows):
     merged = Scoped.merge(User(id=5, name="m"))
     assert merged in Scoped()
+    m6, m7 = Scoped.merge_all([User(id=6, name="six"), User(id=7, name="seven")])
+    assert m6 in Scoped() and m7 in Scoped()
     Scoped.commit()
-    assert read_rows(User.__table__) == [(5, "m", None)]
+    assert read_rows(User.__table__) == [(5, "m", None), (6, "six", None), (7, "seven", None)]
 
 
 def test_proxied_settings_can_be_read_and_set(Scoped, engine):

@@ -46,13 +46,23 @@ _Key = tuple[Any, ...]
 def merge(session: Session, obj: Any, load: bool = True, options: Any = None) -> Any:
     """Return the copy of ``obj`` (and of its merge-cascade graph) in ``session``;
     ``options`` (loader options) apply to the load of ``obj``'s own row."""
-    instance_state(obj)  # an unmapped object is refused before the autoflush
+    return merge_all(session, [obj], load, options)[0]
+
+
+def merge_all(session: Session, objs: list[Any], load: bool = True,
+              options: Any = None) -> list[Any]:
+    """The copies of ``objs`` in ``session``, in their order: one merge over the graphs of
+    them all, so that an object reachable from several of them is copied once.
+    ``options`` apply to the load of each given object's own row."""
+    for obj in objs:
+        instance_state(obj)  # an unmapped object is refused before the autoflush
     if load:
         # reconcile against the database as it will be after pending changes; this
         # comes first because the flush may change what belongs to the session (an
         # object whose deletion it writes is no longer this session's own)
         session._autoflush()
-    sources = _discover(session, obj)
+    roots = {id(o) for o in objs}
+    sources = _discover(session, objs)
     if not load:
         _check_mergeable_without_load(sources)
     copies: dict[int, Any] = {}
@@ -65,7 +75,7 @@ def merge(session: Session, obj: Any, load: bool = True, options: Any = None) ->
                 copies[id(src)] = src
                 continue
             copy = _locate(session, src, state, load, by_key, created,
-                           options if src is obj else None)
+                           options if id(src) in roots else None)
             copies[id(src)] = copy
             located.append((src, state, copy))
             if load:
@@ -86,15 +96,23 @@ def merge(session: Session, obj: Any, load: bool = True, options: Any = None) ->
                 _link(src, copy, copies, load)
         finally:
             session._merging = False
-    return copies[id(obj)]
+    # a copy merge made up (new pending, or load=False's persistent one) was never
+    # loaded from a row: merge stands in for the load, and says so, as it does in the
+    # 0.8 seed (orm/session.py) and SQLAlchemy 2.x
+    for copy in created:
+        dispatch = instance_state(copy).mapper.dispatch
+        if "load" in dispatch:
+            dispatch.fire("load", copy, None)
+    return [copies[id(o)] for o in objs]
 
 
 # -- pass 1: discover -----------------------------------------------------------------------
-def _discover(session: Session, obj: Any) -> list[tuple[Any, InstanceState]]:
-    """Source objects reachable from ``obj`` along merge cascades, ``obj`` first."""
+def _discover(session: Session, objs: list[Any]) -> list[tuple[Any, InstanceState]]:
+    """Source objects reachable from ``objs`` along merge cascades, depth first from each
+    of them in turn."""
     out: list[tuple[Any, InstanceState]] = []
     seen: set[int] = set()
-    stack = [obj]
+    stack = list(reversed(objs))
     while stack:
         src = stack.pop()
         if id(src) in seen:

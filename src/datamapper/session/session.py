@@ -16,7 +16,7 @@ import itertools
 import logging
 import warnings
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, overload
 
@@ -63,6 +63,7 @@ from ..unitofwork.flush import UOWTransaction
 from .bulk import bulk_delete, bulk_update
 from .legacy_names import LegacySessionMethods
 from .merge import merge as merge_into
+from .merge import merge_all as merge_all_into
 from .ownership import OwnerGuard, exclusive, get_ident
 from .transaction import ACTIVE, CLOSED, JOIN_TRANSACTION_MODES, SessionTransaction
 
@@ -1125,6 +1126,18 @@ class Session(LegacySessionMethods):
         if self._tx_blocks or self._closed:
             self._check_usable()
         return merge_into(self, instance, load, options)  # type: ignore[no-any-return]  # the copy is of instance's class
+
+    def merge_all(self, instances: Iterable[_O], load: bool = True, *,
+                  options: Any = None) -> Sequence[_O]:
+        """``merge()`` of several objects at once: their copies, in the order given.
+
+        One merge runs over all their graphs, so an object reachable from several of
+        them (or given twice) gets one copy, and the session autoflushes once.
+        """
+        objs = list(instances)
+        if self._tx_blocks or self._closed:
+            self._check_usable()
+        return merge_all_into(self, objs, load, options)
 
     def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
         if self._tx_blocks or self._closed:
