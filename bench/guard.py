@@ -21,9 +21,10 @@ class Unguarded(Session):
     pass
 
 
-for name, value in vars(session_module.Session).items():
-    if hasattr(value, "__wrapped__"):
-        setattr(Unguarded, name, value.__wrapped__)
+for part in reversed(session_module.Session.__mro__):  # the Session is built of parts
+    for name, value in vars(part).items():
+        if hasattr(value, "__wrapped__"):
+            setattr(Unguarded, name, value.__wrapped__)
 
 
 def main() -> None:

@@ -1,0 +1,109 @@
+"""What every part of the :class:`~datamapper.session.session.Session` shares.
+
+The Session is assembled from one class per concern, each in its own module:
+
+===================  ===========================================================
+``session.py``       construction, settings, the transaction stack, close
+``binds.py``         which Engine/Connection a mapper or statement uses
+``execute.py``       ``execute``/``scalar(s)``/``query`` and ``_run``
+``get.py``           ``get``/``refresh``/``expire`` and attribute loading
+``membership.py``    ``add``/``delete``/``expunge``/``merge`` and cascades
+``flushing.py``      autoflush and ``flush()`` orchestration
+``legacy_names.py``  0.3/0.4 method names
+===================  ===========================================================
+
+:class:`SessionBase` declares the state they all read (set in
+``Session.__init__``) and, for the type checker only, the methods one part
+calls on another, so that every cross-part call is visible here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from .. import event
+from ..instance.identity import IdentityMap
+from ..instance.state import InstanceState
+from .ownership import OwnerGuard
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from ..mapping.mapper import Mapper
+    from ..query import Query
+    from .transaction import SessionTransaction
+
+
+class SessionBase:
+    """The Session's state, and the methods its parts call on each other."""
+
+    hash_key: int
+    bind: Any
+    autoflush: bool
+    expire_on_commit: bool
+    autocommit: bool
+    twophase: bool
+    echo_uow: bool
+    autobegin: bool
+    join_transaction_mode: str
+    execution_options: dict[str, Any]
+    info: dict[Any, Any]
+    dispatch: event.Dispatch
+    _query_cls: type[Query[Any]]
+    _guard: OwnerGuard
+    _identity_map: IdentityMap
+    # pending objects, and objects marked for deletion at the next flush
+    _new: dict[InstanceState, Any]
+    _deleted: dict[InstanceState, Any]
+    # new objects marked as delete-orphan orphans (see SessionMembership._watch_orphan)
+    _orphan_watch: set[InstanceState]
+    _transaction: SessionTransaction | None
+    # transactions whose ``with`` block is open, outermost first
+    _tx_blocks: list[SessionTransaction]
+    _close_resets_only: bool
+    _closed: bool
+    _flushing: bool
+    _merging: bool
+    _no_autoflush: int
+    _order: itertools.count[int]
+    _binds: dict[Any, Any]
+
+    if TYPE_CHECKING:
+        # session.py
+        def _fire(self, name: str, *args: Any) -> None: ...
+        def _autobegin(self) -> SessionTransaction: ...
+        def _check_usable(self) -> None: ...
+        def begin(self, subtransactions: bool = False, nested: bool = False,
+                  _subtrans: bool = False) -> SessionTransaction: ...
+        @property
+        def no_autoflush(self) -> AbstractContextManager[Any]: ...
+        # binds.py
+        def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any: ...
+        def _bind_for(self, mapper: Any, clause: Any,
+                      bind_kw: dict[str, Any] | None) -> Any: ...
+        def _connection_for_bind(self, bind: Any,
+                                 execution_options: Any = None) -> Connection: ...
+        # execute.py
+        def _run(self, stmt: Any, params: Any, bind: Any,
+                 execution_options: Any = None) -> Any: ...
+        def _execute_for_mapper(self, stmt: Any, mapper: Any, query: Any = None,
+                                bind: Any = None, params: Any = None,
+                                bind_kw: dict[str, Any] | None = None) -> list[Any]: ...
+        # get.py
+        def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
+                      with_for_update: Any = None, query: Any = None,
+                      identity_token: Any = None, options: Any = None,
+                      bind_kw: dict[str, Any] | None = None,
+                      execution_options: Any = None) -> Any: ...
+        # membership.py
+        def expunge(self, instance: Any) -> None: ...
+        def expunge_all(self) -> None: ...
+        def _expunge_state(self, state: InstanceState) -> None: ...
+        def _expunge_marked_orphans(self) -> None: ...
+        def _detach_flushed_deleted(self, tx: Any) -> None: ...
+        # flushing.py
+        def flush(self, objects: Iterable[Any] | None = None) -> None: ...
+        def _autoflush(self) -> None: ...

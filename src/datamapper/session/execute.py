@@ -1,0 +1,236 @@
+"""Session execution: Core and ORM statements, ``scalar(s)`` and ``query``.
+
+Mixed into :class:`~datamapper.session.session.Session`.  ``_run`` is the one
+place a statement reaches a connection (autocommit, session execution options,
+failed statements reported to the transaction).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, overload
+
+from sqlalchemy import Connection, Select, text
+from sqlalchemy.engine import IteratorResult
+from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
+from sqlalchemy.exc import DBAPIError, ObjectNotExecutableError
+
+from .._util import describe
+from ..exc import (
+    ArgumentError,
+)
+from ..loading import instances
+from ..loading.rows import fetch_rows
+from ..query import ORMSelect, Query
+from ..query.entities import RowLayout, orm_select_from_core, renamed_column_keys
+from ..query.options import build_plans, execute_with_plans
+from .base import SessionBase
+from .binds import _bind_kw
+from .ownership import exclusive
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Result, ScalarResult
+    from sqlalchemy.sql.selectable import TypedReturnsRows
+
+
+_O = TypeVar("_O")  # a mapped class's instances
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+
+
+class SessionExecute(SessionBase):
+    """``execute``, ``scalar``, ``scalars``, ``query`` and the row plumbing under them."""
+
+    def _run(self, stmt: Any, params: Any, bind: Any, execution_options: Any = None) -> Any:
+        """Execute a statement on the right connection; in autocommit mode in its own
+        transaction, with the result buffered."""
+        if self._tx_blocks or self._closed:
+            self._check_usable()
+        if self.execution_options:
+            execution_options = {**self.execution_options, **(execution_options or {})}
+        if self._transaction is None and self.autocommit:
+            if isinstance(bind, Connection):
+                return bind.execute(stmt, params, execution_options=execution_options or {})
+            with bind.begin() as conn:
+                result = conn.execute(stmt, params, execution_options=execution_options or {})
+                if result.returns_rows:
+                    return result.freeze()()
+                return result
+        conn = self._connection_for_bind(bind)
+        try:
+            return conn.execute(stmt, params, execution_options=execution_options or {})
+        except DBAPIError as e:
+            tx = self._transaction
+            if tx is not None:
+                tx._statement_failed(conn, e)
+            raise
+
+    # -- SQL execution --------------------------------------------------------------------------
+    @overload
+    def execute(self, statement: TypedReturnsRows[*_Ts], params: Any = None, *,
+                mapper: Any = None, bind: Any = None, execution_options: Any = None,
+                bind_arguments: Any = None, **kw: Any) -> Result[*_Ts]: ...
+
+    @overload
+    def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
+                bind: Any = None, execution_options: Any = None, bind_arguments: Any = None,
+                **kw: Any) -> Result[*tuple[Any, ...]]: ...
+
+    @exclusive
+    def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
+                bind: Any = None, execution_options: Any = None, bind_arguments: Any = None,
+                **kw: Any) -> Any:
+        """Execute a Core statement, an ORM ``select()``, or a string (as textual SQL).
+        Other keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
+        bind_kw = _bind_kw(bind_arguments, kw)
+        if isinstance(statement, str):
+            statement = text(statement)
+        elif statement.__class__ is Select:
+            # sqlalchemy.select(User, ...): the ORM select of those entities
+            converted = orm_select_from_core(statement)
+            if converted is not None:
+                statement = converted
+            elif (keys := renamed_column_keys(statement)) is not None:
+                return self._execute_with_attribute_keys(statement, keys, params, bind, mapper,
+                                                         execution_options, bind_kw)
+        elif not hasattr(statement, "_execute_on_connection"):
+            raise _not_executable(statement)
+        if isinstance(params, (list, tuple)) and len(params) > 1 and \
+                getattr(statement, "is_select", False):
+            raise ArgumentError(
+                f"Can't execute a SELECT with a list of {len(params)} parameter sets: "
+                "executemany runs only INSERT, UPDATE and DELETE; run the SELECT once per "
+                "parameter set, or select them all with an IN (...) criterion"
+            )
+        opts = {**self.execution_options, **execution_options} if execution_options else \
+            self.execution_options
+        if isinstance(statement, ORMSelect):
+            layout: RowLayout = statement._dm_layout
+            self._autoflush()
+            plans = build_plans([p.mapper if kind == "entity" else None
+                                 for kind, p in layout.parts], statement._dm_options)
+            if plans is not None:
+                objs = self._execute_orm_select_with_plans(statement, plans, bind, params,
+                                                           bool(opts.get("populate_existing")),
+                                                           bind_kw)
+            else:
+                rows = self._execute_for_mapper(statement, layout.primary_mapper, None,
+                                                bind=bind, params=params, bind_kw=bind_kw)
+                objs = self._rows_to_results(layout, rows,
+                                             bool(opts.get("populate_existing")), None)
+            if layout.single_entity:
+                # rows are made from the objects only if asked for (scalars() skips them)
+                return IteratorResult(SimpleResultMetaData(layout.names), iter(objs),
+                                      _source_supports_scalars=True)
+            tuples = [tuple(o) for o in objs]
+            return IteratorResult(SimpleResultMetaData(layout.names), iter(tuples))
+        if bind is None:
+            bind = self._bind_for(mapper, statement, bind_kw)
+        return self._run(statement, params, bind, opts)
+
+    def _execute_with_attribute_keys(self, statement: Any, keys: list[str], params: Any,
+                                     bind: Any,
+                                     mapper: Any, execution_options: Any,
+                                     bind_kw: dict[str, Any] | None) -> Any:
+        """A Core select of attributes named other than their columns: rows keyed by the
+        attribute names (``select(User.uname)`` gives rows with ``.uname``)."""
+        opts = {**self.execution_options, **execution_options} if execution_options else \
+            self.execution_options
+        if bind is None:
+            bind = self._bind_for(mapper, statement, bind_kw)
+        rows = [tuple(r) for r in self._run(statement, params, bind, opts)]
+        return IteratorResult(SimpleResultMetaData(keys), iter(rows))
+
+    def _execute_orm_select_with_plans(self, statement: ORMSelect, plans: list[Any],
+                                       bind: Any, params: Any, populate_existing: bool,
+                                       bind_kw: dict[str, Any] | None = None) -> list[Any]:
+        """An ORM select() with loader options or configured eager relationships."""
+        entities = statement._dm_entities
+        layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
+        base: Any = statement
+        if list(map(id, layout.columns)) != list(map(id, statement._dm_layout.columns)):
+            base = statement.with_only_columns(*layout.columns)
+        mapper = layout.primary_mapper
+        limited = statement._limit_clause is not None or statement._offset_clause is not None
+
+        def run(stmt: Any) -> list[Any]:
+            return self._execute_for_mapper(stmt, mapper, None, bind=bind, params=params,
+                                            bind_kw=bind_kw)
+
+        return execute_with_plans(self, entities, plans, base,
+                                  list(statement._order_by_clauses), limited,
+                                  populate_existing, self._default_identity_token(), run)
+
+    def _default_identity_token(self) -> Any:
+        """Identity token of objects an ORM select() loads (sharding: the shard run on)."""
+        return None
+
+    @overload
+    def scalar(self, statement: TypedReturnsRows[_T, *tuple[Any, ...]],
+               params: Any = None, **kw: Any) -> _T | None: ...
+
+    @overload
+    def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any: ...
+
+    def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        """The first column of the first row (None when there is no row)."""
+        return self.execute(statement, params, **kw).scalar()
+
+    @overload
+    def scalars(self, statement: TypedReturnsRows[_T, *tuple[Any, ...]],
+                params: Any = None, **kw: Any) -> ScalarResult[_T]: ...
+
+    @overload
+    def scalars(self, statement: Any, params: Any = None, **kw: Any) -> ScalarResult[Any]: ...
+
+    def scalars(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        """The first column of each row: the objects of ``select(User)``."""
+        return self.execute(statement, params, **kw).scalars()
+
+    @exclusive
+    def _execute_for_mapper(self, stmt: Any, mapper: Any, query: Any = None, bind: Any = None,
+                            params: Any = None, bind_kw: dict[str, Any] | None = None
+                            ) -> list[Any]:
+        if bind is None:
+            bind = self._bind_for(mapper, stmt, bind_kw)
+        opts = query._execution_options if query is not None else None
+        result = self._run(stmt, params, bind, opts)
+        return fetch_rows(result)
+
+    def _rows_to_results(self, layout: RowLayout, rows: list[Any], populate_existing: bool,
+                         token: Any) -> list[Any]:
+        parts = layout.parts
+        if len(parts) == 1:
+            kind, p = parts[0]
+            if kind == "entity":
+                return instances(self, p, rows, populate_existing, token)
+            make1 = result_tuple(layout.names)  # one column: rows too, not bare values
+            return [make1((r[p],)) for r in rows]
+        columns = []
+        for kind, p in parts:
+            if kind == "entity":
+                columns.append(instances(self, p, rows, populate_existing, token))
+            else:
+                columns.append([r[p] for r in rows])
+        make = result_tuple(layout.names)
+        return [make(vals) for vals in zip(*columns, strict=True)]
+
+    @overload
+    def query(self, entity: type[_O], /) -> Query[_O]: ...
+
+    @overload
+    def query(self, *entities: Any, **kw: Any) -> Query[Any]: ...
+
+    def query(self, *entities: Any, **kw: Any) -> Query[Any]:
+        """A :class:`Query` of mapped classes, attributes or columns."""
+        return self._query_cls(list(entities), self, **kw)
+
+
+def _not_executable(statement: Any) -> ObjectNotExecutableError:
+    what = (f"the class {statement.__name__}" if isinstance(statement, type)
+            else describe(statement))
+    err = ObjectNotExecutableError(statement)
+    err.args = (
+        f"Can't execute {what}: it is not a SQL statement; pass select(...), "
+        "insert()/update()/delete(), text(...) or a SQL string",
+    )
+    return err

@@ -1,0 +1,181 @@
+"""Session flush orchestration: autoflush, ``flush()`` and its bookkeeping.
+
+Mixed into :class:`~datamapper.session.session.Session`.  The unit of work
+(:mod:`datamapper.unitofwork`) plans and runs the SQL; this module decides
+when to flush, wraps the flush in a subtransaction and records what it did
+in that transaction, so that a rollback can undo it.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from .._util import describe
+from ..exc import (
+    InvalidRequestError,
+)
+from ..instance.state import (
+    InstanceState,
+    instance_state,
+)
+from ..mapping.mapper import Mapper
+from ..query import Query
+from ..unitofwork.flush import UOWTransaction
+from .base import SessionBase
+from .bulk import bulk_delete, bulk_update
+from .ownership import exclusive
+from .transaction import SessionTransaction
+
+log = logging.getLogger("datamapper.unitofwork")
+
+# flushes of more objects than this run with the cycle collector paused
+_GC_PAUSE_THRESHOLD = 1000
+
+
+class SessionFlush(SessionBase):
+    """``flush``, autoflush and bulk query updates/deletes."""
+
+    def _autoflush(self) -> None:
+        if self.autoflush and not self._flushing and not self._no_autoflush and (
+            self._new or self._deleted or self._identity_map._modified
+        ):
+            try:
+                self.flush()
+            except Exception as e:
+                if hasattr(e, "add_detail"):
+                    e.add_detail(
+                        "raised as a result of an autoflush before a query; use "
+                        "'with session.no_autoflush:' if this flush happens too early"
+                    )
+                raise
+
+    def _is_clean(self) -> bool:
+        return not (self._identity_map._modified or self._new or self._deleted)
+
+    @exclusive
+    def flush(self, objects: Iterable[Any] | None = None) -> None:
+        """Write all pending changes (or those of ``objects``) in dependency order."""
+        if objects is not None:
+            objects = list(objects)
+            for o in objects:
+                instance_state(o)  # an unmapped object is refused before anything happens
+        tx = self._transaction
+        if tx is not None and not tx.is_active:
+            tx._assert_active()
+        if self._flushing:
+            raise InvalidRequestError(
+                "Can't flush: this Session is already flushing (flush() was called from "
+                "inside a flush, e.g. a before_flush or after_flush handler); don't call "
+                "flush() there: objects added or changed in before_flush are written by the "
+                "flush under way"
+            )
+        if self._is_clean():
+            return
+        if self._tx_blocks or self._closed:
+            self._check_usable()
+        self._flushing = True
+        # A large flush allocates many short-lived, acyclic objects (parameter dicts,
+        # links, result rows); pausing the cycle collector for its duration saves the
+        # repeated full scans of every loaded object.  It is switched back on (and
+        # catches up) as soon as the flush ends, whatever the outcome.
+        pause_gc = gc.isenabled() and (
+            len(self._new) + len(self._identity_map._modified) + len(self._deleted)
+            > _GC_PAUSE_THRESHOLD)
+        if pause_gc:
+            gc.disable()
+        try:
+            self._flush(objects)
+        finally:
+            self._flushing = False
+            if pause_gc:
+                gc.enable()
+
+    def _flush(self, objects: Iterable[Any] | None) -> None:
+        if "before_flush" in self.dispatch.active:
+            self.dispatch.fire("before_flush", self, None, objects)
+            if self._is_clean():
+                return
+        if self._orphan_watch:
+            self._expunge_marked_orphans()
+        if objects is not None:
+            wanted: set[InstanceState] | None = set()
+            for o in objects:
+                st = instance_state(o)
+                if st.session_id != self.hash_key:
+                    raise InvalidRequestError(
+                        f"Can't flush {describe(o)}: it is not in this Session; add it first"
+                    )
+                wanted.add(st)  # type: ignore[union-attr]
+        else:
+            wanted = None
+        new = [s for s in self._new if wanted is None or s in wanted]
+        deleted = [s for s in self._deleted if wanted is None or s in wanted]
+        dirty = [s for s in self._identity_map._modified
+                 if s not in self._deleted and (wanted is None or s in wanted)]
+        uow = UOWTransaction(self, new, dirty, deleted)
+        uow.presort()
+        if not uow.new and not uow.dirty and not uow.deleted:
+            return
+        uow.check()
+        plan = uow.build_plan()
+        if self.echo_uow or log.isEnabledFor(logging.INFO):
+            text_plan = str(plan)
+            log.info("%s", text_plan)
+            if self.echo_uow:
+                print(text_plan)
+        if self._transaction is None and not self.autocommit:
+            self._autobegin()
+        tx = self.begin(_subtrans=True)
+        try:
+            uow.execute(self._flush_connection)
+            self._fire("after_flush", self, uow)
+            self._post_flush(uow, tx)
+            self._fire("after_flush_postexec", self, uow)
+        except BaseException as e:
+            uow.undo_generated()
+            if tx.state != "closed":
+                tx.rollback(_capture_exception=e)
+            raise
+        tx.commit()
+
+    def _flush_connection(self, mapper: Mapper) -> Connection:
+        tx = self._transaction
+        assert tx is not None
+        return tx._connection_for_bind(self.get_bind(mapper))
+
+    def _post_flush(self, uow: UOWTransaction, tx: SessionTransaction) -> None:
+        uow.finalize()
+        inserted = uow.inserted
+        tx._new.update(dict.fromkeys(inserted, True))
+        tx._dirty.update(dict.fromkeys(uow.updated, True))
+        pop_new = self._new.pop
+        if "pending_to_persistent" in self.dispatch.active:
+            for state in inserted:
+                obj = pop_new(state, None)
+                if obj is not None:
+                    self.dispatch.fire("pending_to_persistent", self, obj)
+            # a handler may have changed the objects it was given
+            self._identity_map._modified.update(s for s in inserted if s.modified)
+        else:
+            for state in inserted:
+                pop_new(state, None)
+        for state in uow.removed:
+            obj = self._deleted.pop(state, None)
+            tx._deleted[state] = obj if obj is not None else state.obj()
+            if obj is not None:
+                self._fire("persistent_to_deleted", self, obj)
+        fin = getattr(self, "_dm_after_finalize", None)
+        if fin is not None:
+            fin(uow)
+
+    # -- bulk -----------------------------------------------------------------------------------
+    def _bulk_update(self, query: Query[Any], values: dict[Any, Any], sync: Any) -> int:
+        return bulk_update(self, query, values, sync)
+
+    def _bulk_delete(self, query: Query[Any], sync: Any) -> int:
+        return bulk_delete(self, query, sync)

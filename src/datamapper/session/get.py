@@ -1,0 +1,417 @@
+"""Session reads of single objects: ``get``, ``refresh``, ``expire``.
+
+Mixed into :class:`~datamapper.session.session.Session`.  ``get`` answers from
+the identity map when it can and runs one cached SELECT by primary key
+otherwise; ``_load_attributes`` is what an expired attribute access calls.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any, TypeVar, overload
+
+from sqlalchemy import and_ as sql_and
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
+
+from .._util import describe, lifecycle
+from ..cascade import cascade_iterator
+from ..exc import (
+    ArgumentError,
+    InvalidRequestError,
+    NoResultFound,
+    ObjectDeletedError,
+)
+from ..instance.state import (
+    InstanceState,
+    expire_states,
+    instance_state,
+)
+from ..loading import EntityLoader, instances, load_attributes_stmt
+from ..loading.related import lazy_load
+from ..loading.rows import fetch_rows
+from ..loading.strategies import has_eager_defaults
+from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
+from ..query import Query
+from .base import SessionBase
+from .binds import _bind_kw
+from .ownership import exclusive
+
+_O = TypeVar("_O")  # a mapped class's instances
+
+
+class SessionGet(SessionBase):
+    """``get``, ``get_one``, ``refresh``, ``expire``, ``expire_all``."""
+
+    def _normalize_ident(self, mapper: Mapper, ident: Any) -> tuple[Any, ...]:
+        n = len(mapper._pk_keys)
+        if isinstance(ident, dict):
+            bad = [k for k in ident if k not in mapper._pk_keys]
+            missing = [k for k in mapper._pk_keys if k not in ident]
+            if bad or missing:
+                raise InvalidRequestError(
+                    f"Can't get {mapper.class_.__name__} by {ident!r}: the dictionary must have "
+                    f"exactly the primary key attribute names {', '.join(mapper._pk_keys)}"
+                    + (f"; unknown: {', '.join(map(repr, bad))}" if bad else "")
+                )
+            return tuple(ident[k] for k in mapper._pk_keys)
+        if isinstance(ident, (tuple, list)):
+            values = tuple(ident)
+        else:
+            values = (ident,)
+        if len(values) != n:
+            raise InvalidRequestError(
+                f"Incorrect number of values in identifier formed from argument to get(): "
+                f"{mapper.class_.__name__} has {n} primary key column(s) "
+                f"({', '.join(mapper._pk_keys)}) but {len(values)} value(s) were given: {ident!r}; "
+                f"pass {n} value(s) in primary key order (a tuple when there are several), or "
+                "a dict keyed by attribute name"
+            )
+        return values
+
+    @overload
+    def get(self, entity: type[_O], ident: Any, *, populate_existing: bool = False,
+            with_for_update: Any = None, options: Any = None, identity_token: Any = None,
+            execution_options: Any = None, bind_arguments: Any = None,
+            **kw: Any) -> _O | None: ...
+
+    @overload
+    def get(self, entity: Any, ident: Any, *, populate_existing: bool = False,
+            with_for_update: Any = None, options: Any = None, identity_token: Any = None,
+            execution_options: Any = None, bind_arguments: Any = None,
+            **kw: Any) -> Any: ...
+
+    def get(self, entity: Any, ident: Any, *, populate_existing: bool = False,
+            with_for_update: Any = None, options: Any = None, identity_token: Any = None,
+            execution_options: Any = None, bind_arguments: Any = None, **kw: Any) -> Any:
+        """The object with primary key ``ident``: from the identity map, else by SELECT.
+        Other keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
+        if with_for_update is not None:
+            _check_for_update(with_for_update, "get")
+        if execution_options:
+            populate_existing = populate_existing or \
+                bool(execution_options.get("populate_existing"))
+            execution_options = {k: v for k, v in execution_options.items()
+                                 if k != "populate_existing"} or None
+        if not populate_existing and not with_for_update and identity_token is None and \
+                isinstance(entity, type) and not isinstance(ident, (tuple, list, dict)):
+            # hit path: a scalar key of a plain class, loaded and live in the identity map
+            inner = self._identity_map._maps.get((entity, None))
+            state = inner.get(ident) if inner is not None else None
+            if state is not None and not state.expired_attributes:
+                obj = state.obj()
+                if obj is not None:
+                    return obj
+        mapper = _mapper_or_none(entity)
+        if mapper is None:
+            mapper = class_mapper(entity)
+        elif not mapper.configured:
+            class_mapper(entity)
+        if bind_arguments or kw:
+            return self._get_impl(mapper, ident, populate_existing=populate_existing,
+                                  with_for_update=with_for_update,
+                                  identity_token=identity_token, options=options,
+                                  bind_kw=_bind_kw(bind_arguments, kw),
+                                  execution_options=execution_options)
+        return self._get_impl(mapper, ident, populate_existing=populate_existing,
+                              with_for_update=with_for_update, identity_token=identity_token,
+                              options=options, execution_options=execution_options)
+
+    def get_one(self, entity: type[_O], ident: Any, *, populate_existing: bool = False,
+                with_for_update: Any = None, options: Any = None, identity_token: Any = None,
+                execution_options: Any = None, bind_arguments: Any = None,
+                **kw: Any) -> _O:
+        """Like :meth:`get`, but raises NoResultFound when there is no such row."""
+        obj = self.get(entity, ident, populate_existing=populate_existing,
+                       with_for_update=with_for_update, options=options,
+                       identity_token=identity_token, execution_options=execution_options,
+                       bind_arguments=bind_arguments, **kw)
+        if obj is None:
+            name = getattr(entity, "__name__", None) or repr(entity)
+            raise NoResultFound(
+                f"No row was found for {name} with primary key {ident!r}: get_one() requires "
+                "one; use get() to get None instead"
+            )
+        return obj
+
+    @exclusive
+    def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
+                  with_for_update: Any = None, query: Any = None,
+                  identity_token: Any = None, options: Any = None,
+                  bind_kw: dict[str, Any] | None = None,
+                  execution_options: Any = None) -> Any:
+        values = self._normalize_ident(mapper, ident)
+        key = (mapper.class_, values, identity_token)
+        state = self._identity_map.state_for(key)
+        if state is not None and not populate_existing and not with_for_update:
+            obj = state.obj()
+            if obj is not None:
+                # an object marked for deletion is still in the map until the flush
+                if state.expired_attributes:
+                    try:
+                        self._load_attributes(state, None)
+                    except ObjectDeletedError:
+                        # the row is gone: the object no longer belongs to this session
+                        self._expunge_state(state)
+                        return None
+                return obj
+        if None in values:
+            return None
+        if options or (query is not None and query._options) or has_eager_defaults(mapper):
+            # loader options / configured eager relationships: load through a Query
+            opts = list(options or ()) + list(query._options if query is not None else ())
+            q: Query[Any] = Query([mapper.class_], self).options(*opts).filter(
+                *[c == v for c, v in zip(mapper.primary_key, values, strict=True)])
+            if populate_existing or with_for_update:
+                q = q.populate_existing()
+            if with_for_update:
+                q._for_update = with_for_update if isinstance(with_for_update, dict) else {}
+            if identity_token is not None:
+                q._shard_id = identity_token
+            if execution_options:
+                q = q.execution_options(**execution_options)
+            found = q.all()
+            return found[0] if found else None
+        self._autoflush()
+        stmt = _get_statement(mapper, with_for_update)
+        params = dict(zip(_pk_param_names(len(values)), values))
+        bind = self._bind_for(mapper, stmt, bind_kw)
+        rows = fetch_rows(self._run(stmt, params, bind, execution_options))
+        if not rows:
+            return None
+        loader = _get_loader(mapper)
+        return instances(self, loader, rows, populate_existing or bool(with_for_update),
+                         identity_token)[0]
+
+    def _load_attributes(self, state: InstanceState, key: str | None) -> None:
+        """Load unloaded attributes of a persistent object: all expired columns at once
+        (plus ``key`` if it is deferred)."""
+        mapper = state.mapper
+        if key is not None and key in mapper._props and mapper._props[key].is_relationship:
+            lazy_load(self, state, mapper._props[key])
+            return
+        if state._key is None:
+            return
+        # pending changes (of this object or others) may alter what the SELECT reads, as
+        # for a query: flush them first (a no-op inside a flush, no_autoflush, autoflush=False)
+        self._autoflush()
+        exp = state.expired_attributes
+        obj = state.strong_obj()
+        d = obj.__dict__
+        deferred = mapper._deferred_keys
+        keys = [k for k in mapper._load_keys if k in exp and k not in d and k not in deferred
+                or (k == key)]
+        if key is not None and key not in keys and key in mapper._column_keys:
+            prop = mapper._props[key]
+            group = getattr(prop, "group", None)
+            keys.append(key)
+            if group:
+                keys.extend(k for k, p in mapper.column_attrs.items()
+                            if getattr(p, "group", None) == group and k not in d and k != key)
+        if not keys:
+            state.loaded(())
+            return
+        stmt, props = load_attributes_stmt(mapper, keys)
+        params = {f"_dm_pk_{i}": v for i, v in enumerate(state.identity or ())}
+        bind = self.get_bind(mapper, clause=stmt)
+        row = self._run(stmt, params, bind).first()
+        if row is None:
+            raise ObjectDeletedError(
+                f"Can't load attribute(s) {', '.join(keys)} of {describe(obj)}: its row is no "
+                "longer in the database (deleted, or its primary key changed, by another "
+                "transaction); expunge the object or roll back"
+            )
+        for k, v in zip(keys, row, strict=True):
+            if k not in state.committed_state:
+                d[k] = v
+        state.loaded(keys)
+        if "refresh" in mapper.dispatch:
+            mapper.dispatch.fire("refresh", obj, None, keys)
+
+    @exclusive
+    def refresh(self, instance: Any, attribute_names: Iterable[str] | None = None,
+                with_for_update: Any = None, lockmode: Any = None) -> None:
+        """Reload ``instance``'s attributes from the database now, discarding changes."""
+        state = instance_state(instance)
+        self._check_persistent(state, instance, "refresh")
+        if with_for_update is not None:
+            _check_for_update(with_for_update, "refresh")
+        mapper = state.mapper
+        if attribute_names is None:
+            # like expire(obj): what the refresh-expire cascade reaches is expired too
+            self._cascade_expire(state)
+        if attribute_names is not None:
+            names = list(attribute_names)
+            bad = [n for n in names if n not in mapper._props]
+            if bad:
+                raise InvalidRequestError(
+                    f"Can't refresh {', '.join(map(repr, bad))} of {describe(instance)}: not "
+                    f"mapped attributes of {mapper.class_.__name__}"
+                )
+            cols = [n for n in names if n in mapper._column_keys]
+            rels = [n for n in names if mapper._props[n].is_relationship]
+            if not cols and rels:
+                raise InvalidRequestError(
+                    f"Can't refresh only relationship attribute(s) {', '.join(rels)} of "
+                    f"{describe(instance)}: refresh() reloads columns; use "
+                    "session.expire(obj, [names]) to reload relationships on next access"
+                )
+        else:
+            # (the refresh-expire cascade ran above, before anything was reloaded)
+            if has_eager_defaults(mapper):
+                self._refresh_with_eager(state, instance, with_for_update)
+                return
+            cols = [k for k in mapper._load_keys]
+            rels = [k for k, p in mapper._props.items() if p.is_relationship]
+        stmt, props = load_attributes_stmt(mapper, cols)
+        if with_for_update:
+            stmt = stmt.with_for_update(**(with_for_update if isinstance(with_for_update, dict)
+                                           else {}))
+        params = {f"_dm_pk_{i}": v for i, v in enumerate(state.key[1])}  # type: ignore[index]
+        bind = self.get_bind(mapper, clause=stmt)
+        row = self._run(stmt, params, bind).first()
+        if row is None:
+            raise InvalidRequestError(
+                f"Can't refresh {describe(instance)}: its row is no longer in the database"
+            )
+        d = instance.__dict__
+        for k, v in zip(cols, row, strict=True):
+            d[k] = v
+            state.committed_state.pop(k, None)
+        for k in rels:
+            d.pop(k, None)
+            state.committed_state.pop(k, None)
+        state.loaded(cols)
+        if rels:
+            exp = set(state.expired_attributes)
+            exp.update(rels)
+            state.expired_attributes = exp
+        if not state.committed_state and state.modified:
+            state.modified = False
+            state._drop_modified()
+        if "refresh" in mapper.dispatch:
+            mapper.dispatch.fire("refresh", instance, None, cols)
+
+    @exclusive
+    def expire(self, instance: Any, attribute_names: Iterable[str] | None = None) -> None:
+        """Forget loaded values; they load again on next access."""
+        state = instance_state(instance)
+        self._check_persistent(state, instance, "expire")
+        if attribute_names is not None:
+            names = list(attribute_names)
+            bad = [n for n in names if n not in state.mapper._props]
+            if bad:
+                raise InvalidRequestError(
+                    f"Can't expire {', '.join(map(repr, bad))} of {describe(instance)}: not "
+                    f"mapped attributes of {state.mapper.class_.__name__}"
+                )
+            state.expire(names)
+        else:
+            # the cascade walks the loaded relationships, so it goes before they expire
+            self._cascade_expire(state)
+            state.expire()
+
+    def _cascade_expire(self, state: InstanceState) -> None:
+        """Expire the objects reached along refresh-expire cascades; pending ones
+        reached that way leave the session (they have no row to load again)."""
+        obj = state.obj()
+        if obj is None:
+            return
+        for child_state, _child in list(cascade_iterator("refresh-expire", state, obj)):
+            if child_state.session_id != self.hash_key:
+                continue
+            if child_state._key is not None:
+                child_state.expire()
+            elif child_state in self._new:
+                self._expunge_state(child_state)
+
+    def _refresh_with_eager(self, state: InstanceState, obj: Any, with_for_update: Any) -> None:
+        """refresh() of an object whose class has relationships configured to load eagerly:
+        one query of the object with those loaders (joined ones in the same SELECT),
+        overwriting what it holds."""
+        mapper = state.mapper
+        key = state.key
+        assert key is not None
+        state.expire()  # unflushed changes are discarded, as refresh() does
+        with self.no_autoflush:
+            found = self._get_impl(mapper, key[1], populate_existing=True,
+                                   with_for_update=with_for_update or None,
+                                   identity_token=key[2])
+        if found is None:
+            raise InvalidRequestError(
+                f"Can't refresh {describe(obj)}: its row is no longer in the database"
+            )
+        if "refresh" in mapper.dispatch:
+            mapper.dispatch.fire("refresh", obj, None, list(mapper._load_keys))
+
+    @exclusive
+    def expire_all(self) -> None:
+        """Expire every object in the identity map."""
+        expire_states(self._identity_map.states())
+
+    def _check_persistent(self, state: InstanceState, obj: Any, verb: str) -> None:
+        if state.session_id != self.hash_key or state._key is None:
+            raise InvalidRequestError(
+                f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
+                f"({lifecycle(state)}); add it and flush first"
+            )
+        if state._deleted:
+            raise InvalidRequestError(
+                f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
+                "(deleted: a flush already deleted its row); it leaves the session at "
+                "commit, or becomes persistent again if the transaction rolls back"
+            )
+
+
+_FOR_UPDATE_FLAGS = frozenset(("read", "nowait", "of", "skip_locked", "key_share"))
+
+
+def _check_for_update(value: Any, verb: str) -> None:
+    """``with_for_update`` is True, or a non-empty dict of Query.with_for_update() flags."""
+    if value is True or value is False:
+        return
+    if isinstance(value, dict) and value and _FOR_UPDATE_FLAGS.issuperset(value):
+        return
+    if isinstance(value, dict):
+        bad = sorted(map(str, set(value) - _FOR_UPDATE_FLAGS))
+        why = (f"unknown flag(s) {', '.join(bad)}" if bad else
+               "an empty dict asks for no flag, and would take no lock")
+    else:
+        why = f"{value!r} is neither True nor a dict of flags"
+    raise ArgumentError(
+        f"Can't {verb} with with_for_update={value!r}: {why}; pass with_for_update=True, "
+        f"or a dict of flags among {', '.join(sorted(_FOR_UPDATE_FLAGS))} "
+        "(e.g. {'nowait': True})"
+    )
+
+
+
+def _get_statement(mapper: Mapper, with_for_update: Any) -> Any:
+    cache = mapper.__dict__.setdefault("_dm_get_cache", {})
+    ck = repr(sorted(with_for_update.items())) if isinstance(with_for_update, dict) else \
+        bool(with_for_update)
+    stmt = cache.get(ck)
+    if stmt is None:
+        stmt = core_select(*mapper._load_columns).where(
+            sql_and(*[c == bindparam(f"_dm_pk_{i}") for i, c in enumerate(mapper.primary_key)])
+        )
+        if with_for_update:
+            stmt = stmt.with_for_update(**(with_for_update if isinstance(with_for_update, dict)
+                                           else {}))
+        cache[ck] = stmt
+    return stmt
+
+
+@functools.lru_cache(maxsize=64)
+def _pk_param_names(n: int) -> tuple[str, ...]:
+    return tuple(f"_dm_pk_{i}" for i in range(n))
+
+
+
+def _get_loader(mapper: Mapper) -> EntityLoader:
+    loader = mapper.__dict__.get("_dm_get_loader")
+    if loader is None or loader.props is not mapper._load_props:
+        loader = EntityLoader(mapper)
+        mapper._dm_get_loader = loader  # type: ignore[attr-defined]  # cached per mapper
+    return loader

@@ -1,0 +1,385 @@
+"""Session membership: add, delete, expunge and their cascades.
+
+Mixed into :class:`~datamapper.session.session.Session`.  This is where an
+object changes lifecycle state with respect to the session (transient,
+pending, persistent, deleted, detached), with the matching events, and where
+delete-orphan orphans are watched and dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from .._util import describe, lifecycle, warn_deprecated
+from ..cascade import cascade_iterator
+from ..exc import InvalidRequestError
+from ..instance.attributes import get_state_history
+from ..instance.state import (
+    LOAD_SESSION,
+    ORPHANED,
+    InstanceState,
+    _sessions,
+    instance_state,
+)
+from .base import SessionBase
+from .merge import merge as merge_into
+from .merge import merge_all as merge_all_into
+from .ownership import exclusive, get_ident
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+_O = TypeVar("_O")  # a mapped class's instances
+
+
+class SessionMembership(SessionBase):
+    """``add``, ``delete``, ``expunge``, ``merge`` and the bookkeeping behind them."""
+
+    def add(self, instance: Any, _warn: bool = True) -> None:
+        """Place ``instance`` in the session: transient -> pending, detached -> persistent."""
+        owner = self._guard.owner
+        if owner is not None and owner != get_ident():
+            # another thread is inside this session (flush, commit ...): refuse
+            raise self._guard.refuse(self, "add")
+        state = instance_state(instance)
+        self._save_or_update_state(state, instance)
+
+    def add_all(self, instances: Iterable[Any]) -> None:
+        for obj in instances:
+            self.add(obj)
+
+    def enable_relationship_loading(self, obj: Any) -> None:
+        """Let a transient or detached ``obj`` load its relationships through this
+        session, from the foreign-key values it holds (many-to-one, mostly), without
+        taking part in any flush: it stays transient or detached."""
+        state = instance_state(obj)
+        if state.session_id is not None and state.session_id != self.hash_key and \
+                state.session_id in _sessions:
+            raise InvalidRequestError(
+                f"Can't enable relationship loading for {describe(obj)}: it belongs to "
+                f"session {state.session_id}; expunge it from that session first"
+            )
+        state.extra()[LOAD_SESSION] = self.hash_key
+
+    @exclusive
+    def merge(self, instance: _O, load: bool = True, dont_load: bool | None = None, *,
+              options: Any = None) -> _O:
+        """Copy ``instance``'s state (and its merge-cascade graph) into this session and
+        return the session's copy; ``instance`` itself is left as it is.
+
+        ``load=False`` copies without SQL and without history (for unchanged
+        objects, e.g. from a cache); ``dont_load=True`` is its 0.4 spelling.
+        """
+        if dont_load is not None:
+            warn_deprecated("merge(dont_load=...)", f"merge(load={not dont_load})")
+            load = not dont_load
+        if self._tx_blocks or self._closed:
+            self._check_usable()
+        # (self is always a Session: this class is one of its parts)
+        copy: _O = merge_into(cast("Session", self), instance, load, options)
+        return copy
+
+    def merge_all(self, instances: Iterable[_O], load: bool = True, *,
+                  options: Any = None) -> Sequence[_O]:
+        """``merge()`` of several objects at once: their copies, in the order given.
+
+        One merge runs over all their graphs, so an object reachable from several of
+        them (or given twice) gets one copy, and the session autoflushes once.
+        """
+        objs = list(instances)
+        if self._tx_blocks or self._closed:
+            self._check_usable()
+        return merge_all_into(cast("Session", self), objs, load, options)
+
+    def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
+        if self._tx_blocks or self._closed:
+            self._check_usable()
+        if self._transaction is None and not self.autocommit:
+            self._autobegin()  # rollback() must be able to undo this add
+        ext = state._extra
+        if ext is not None and ORPHANED in ext:
+            # added on purpose (or attached to a parent): no longer an orphan to drop
+            del ext[ORPHANED]
+        self._save_or_update_impl(state, obj)
+        for child_state, child in cascade_iterator("save-update", state, obj):
+            self._save_or_update_impl(child_state, child)
+
+    def _save_or_update_impl(self, state: InstanceState, obj: Any) -> None:
+        if state.session_id == self.hash_key:
+            if state._deleted and state._key is not None and state not in self._deleted:
+                pass
+            else:
+                return
+        if state._key is None:
+            self._save_impl(state, obj)
+        else:
+            self._update_impl(state, obj)
+
+    def _before_attach(self, state: InstanceState, obj: Any) -> None:
+        other_id = state.session_id
+        if other_id is not None and other_id != self.hash_key and other_id in _sessions:
+            raise InvalidRequestError(
+                f"Can't add {describe(obj)} to session {self.hash_key}: it is already attached "
+                f"to another session ({other_id}); expunge it from that session first, or use "
+                "session.merge() to copy its state"
+            )
+        self._fire("before_attach", self, obj)
+
+    def _save_impl(self, state: InstanceState, obj: Any) -> None:
+        active = self.dispatch.active
+        other_id = state.session_id
+        if active or (other_id is not None and other_id != self.hash_key):
+            self._before_attach(state, obj)
+        state.session_id = self.hash_key
+        state.insert_order = next(self._order)
+        self._new[state] = obj
+        if state._extra is not None and state._extra.get(ORPHANED):
+            self._orphan_watch.add(state)
+        if active:
+            self._fire("after_attach", self, obj)
+            self._fire("transient_to_pending", self, obj)
+
+    def _update_impl(self, state: InstanceState, obj: Any, revert_deletion: bool = False
+                     ) -> None:
+        if state._deleted and not revert_deletion:
+            raise InvalidRequestError(
+                f"Can't add {describe(obj)}: it has been deleted (flushed as a DELETE); use "
+                "make_transient() to turn it back into a new object first"
+            )
+        key = state.key
+        existing = self._identity_map.get_state(key)  # type: ignore[arg-type]
+        if existing is not None and existing is not state:
+            raise InvalidRequestError(
+                f"Can't attach {describe(obj)}: another instance with key {key} is already "
+                "present in this session; use session.merge() to copy its state onto that "
+                "instance"
+            )
+        attaching = state.session_id != self.hash_key
+        if attaching:
+            self._before_attach(state, obj)
+        state.session_id = self.hash_key
+        self._identity_map.add(state, obj)
+        if state.modified:
+            state._strong = obj
+            self._identity_map._modified.add(state)
+        if attaching:
+            self._fire("after_attach", self, obj)
+            self._fire("detached_to_persistent", self, obj)
+
+    @exclusive
+    def delete(self, instance: Any) -> None:
+        """Mark a persistent object for deletion at the next flush."""
+        if self._tx_blocks or self._closed:
+            self._check_usable()
+        state = instance_state(instance)
+        if state._key is None:
+            raise InvalidRequestError(
+                f"Can't delete {describe(instance)}: it is not persisted "
+                f"({lifecycle(state)}); use session.expunge() to remove a pending object"
+            )
+        if self._transaction is None and not self.autocommit:
+            self._autobegin()  # rollback() must be able to undo this delete
+        if state.session_id != self.hash_key and not state._deleted:
+            self._update_impl(state, instance)
+        cascaded = cascade_iterator("delete", state, instance)
+        if not cascaded:  # the mapper has no delete cascade: the common, quick case
+            deleted = self._deleted
+            if state not in deleted and not state._deleted:
+                deleted[state] = instance
+                state._strong = instance
+            return
+        self._no_autoflush += 1  # loading children must not flush half-made changes
+        try:
+            cascaded = list(cascaded)
+        finally:
+            self._no_autoflush -= 1
+        self._delete_impl(state, instance)
+        for child_state, child in cascaded:
+            if child_state._key is None:
+                if child_state.session_id == self.hash_key:
+                    self._expunge_state(child_state)
+                continue
+            self._delete_impl(child_state, child)
+
+    def _delete_orphan(self, state: InstanceState) -> None:
+        """A flush found ``state`` removed from its delete-orphan parent: delete it."""
+        obj = state.strong_obj()
+        self._delete_impl(state, obj)
+        with self.no_autoflush:
+            cascaded = list(cascade_iterator("delete", state, obj))
+        for child_state, child in cascaded:
+            if child_state._key is not None:
+                self._delete_impl(child_state, child)
+
+    def _expunge_orphan(self, state: InstanceState, obj: Any) -> None:
+        """A pending object left its delete-orphan parent (in this session) before it
+        was inserted: it leaves the session, along its expunge cascade."""
+        if state.session_id == self.hash_key and state._key is None and state in self._new:
+            self.expunge(obj)
+
+    def _watch_orphan(self, state: InstanceState) -> None:
+        """A pending object of this session was marked as an orphan by a parent outside
+        it: the next flush expunges it if it is still one."""
+        self._orphan_watch.add(state)
+
+    def _expunge_marked_orphans(self) -> None:
+        watched, self._orphan_watch = self._orphan_watch, set()
+        for state in sorted(watched, key=lambda s: s.insert_order):
+            ext = state._extra
+            if ext and ext.get(ORPHANED) and state._key is None and \
+                    state.session_id == self.hash_key and state in self._new:
+                self._expunge_state(state)
+
+    def _delete_impl(self, state: InstanceState, obj: Any) -> None:
+        if state in self._deleted:
+            return
+        if state._deleted:
+            return
+        if state.session_id != self.hash_key:
+            self._update_impl(state, obj)
+        self._deleted[state] = obj
+        state._strong = obj
+
+    @exclusive
+    def expunge(self, instance: Any) -> None:
+        """Remove ``instance`` from the session: persistent -> detached, pending -> transient."""
+        state = instance_state(instance)
+        if state.session_id != self.hash_key:
+            raise InvalidRequestError(
+                f"Can't expunge {describe(instance)}: it is not present in this Session "
+                f"({lifecycle(state)})"
+            )
+        targets = [state]
+        targets.extend(s for s, _o in cascade_iterator("expunge", state, instance))
+        for st in targets:
+            if st.session_id == self.hash_key:
+                self._expunge_state(st)
+
+    def _expunge_state(self, state: InstanceState) -> None:
+        obj = state.obj()
+        was_pending = state._key is None
+        self._new.pop(state, None)
+        self._deleted.pop(state, None)
+        if state._deleted:
+            # its DELETE was flushed: once expunged, a rollback no longer brings it back
+            tx = self._transaction
+            while tx is not None:
+                tx._deleted.pop(state, None)
+                tx = tx._parent
+        self._identity_map.discard(state)
+        state.session_id = None
+        state._strong = None
+        if obj is not None:
+            self._fire("pending_to_transient" if was_pending else "persistent_to_detached",
+                       self, obj)
+
+    @exclusive
+    def expunge_all(self) -> None:
+        """Remove every object from the session."""
+        for state in self._identity_map.states() + list(self._new):
+            state.session_id = None
+            state._strong = None
+        self._identity_map.clear()
+        self._new.clear()
+        self._deleted.clear()
+        self._orphan_watch.clear()
+
+    clear_all = expunge_all
+
+    def _restore_deleted(self, state: InstanceState, obj: Any) -> None:
+        """Rollback: a deleted object is persistent again."""
+        self._deleted.pop(state, None)
+        if state._key is None:
+            return  # inserted and deleted in the rolled-back transaction: transient again
+        if obj is None:
+            obj = state.obj()
+        if obj is None:
+            return
+        state._deleted = False
+        state.session_id = self.hash_key
+        imap = self._identity_map
+        existing = imap.get_state(state.key)  # type: ignore[arg-type]
+        if existing is not None and existing is not state:
+            # another object took the key in the rolled-back transaction (a row
+            # inserted there with the deleted row's key, then loaded): that row is
+            # gone again and the deleted one is back, so its object owns the key
+            self._expunge_state(existing)
+            existing = None
+        if existing is None or existing is state:
+            imap.add(state, obj)
+            if imap.weak and not state.modified:
+                # still changed (the rollback expires it next): the session keeps it
+                state._strong = None
+        self._fire("deleted_to_persistent", self, obj)
+
+    def _detach_flushed_deleted(self, tx: Any) -> None:
+        """Close: objects whose DELETE was flushed in the ending transaction are held by
+        the transaction, not the identity map.  Its rollback brings their rows back,
+        so they leave the session as plain detached objects."""
+        sid = self.hash_key
+        for t in tx._iterate_self_and_parents():
+            for state in list(t._deleted):
+                if state.session_id == sid:
+                    state.session_id = None
+                state._strong = None
+                state._deleted = False
+            t._deleted.clear()
+
+    def _detach_deleted_all(self, states: list[InstanceState]) -> None:
+        """Commit: every deleted object leaves the session."""
+        if "deleted_to_detached" in self.dispatch.active:
+            for state in states:
+                self._detach_deleted(state)
+            return
+        sid = self.hash_key
+        for state in states:
+            if state.session_id == sid:
+                state.session_id = None
+            state._strong = None
+
+    def _detach_deleted(self, state: InstanceState) -> None:
+        """Commit: a deleted object leaves the session (detached, was_deleted)."""
+        obj = state.obj()
+        if state.session_id == self.hash_key:
+            state.session_id = None
+        state._strong = None
+        if obj is not None:
+            self._fire("deleted_to_detached", self, obj)
+
+    def _record_key_switch(self, state: InstanceState, old_key: Any) -> None:
+        tx = self._transaction
+        if tx is not None and state not in tx._key_switches:
+            tx._key_switches[state] = (old_key, state.key)
+
+    def __contains__(self, instance: object) -> bool:
+        try:
+            state = instance_state(instance)
+        except Exception:
+            raise
+        return state.session_id == self.hash_key and (
+            state in self._new or self._identity_map.holds(state)
+            or state in self._deleted
+        )
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._new.values()) + self._identity_map.values())
+
+    def is_modified(self, instance: Any, include_collections: bool = True,
+                    passive: bool = True) -> bool:
+        """True if ``instance`` has attribute changes that a flush would write."""
+        state = instance_state(instance)
+        mapper = state.mapper
+        keys = state.committed_state.keys() if state._key is not None else \
+            [k for k in mapper._props if k in instance.__dict__]
+        for key in list(keys):
+            prop = mapper._props.get(key)
+            if prop is None:
+                continue
+            if prop.is_relationship and not include_collections and getattr(prop, "uselist",
+                                                                            False):
+                continue
+            if get_state_history(state, key, True).has_changes():
+                return True
+        return False
