@@ -97,7 +97,7 @@ class _RelImpl:
     """What scalar and collection relationship impls share."""
 
     __slots__ = ("key", "mapper", "attr", "prop", "target_class", "reverse", "cascade_save",
-                 "cascade_backrefs", "validator", "typecheck", "delete_orphan")
+                 "cascade_backrefs", "validator", "typecheck", "delete_orphan", "viewonly")
 
     uselist = False
 
@@ -115,6 +115,15 @@ class _RelImpl:
         self.validator = v[0] if v else None
         self.typecheck = prop.enable_typechecks
         self.delete_orphan = prop.cascade.delete_orphan and not prop.viewonly
+        # a viewonly relationship is never written: changes to it are not history
+        self.viewonly = prop.viewonly
+
+    def _viewonly_history(self, state: InstanceState) -> History:
+        obj = state.obj()
+        current = obj.__dict__.get(self.key, NO_VALUE) if obj is not None else NO_VALUE
+        if current is NO_VALUE or current is None:
+            return HISTORY_BLANK
+        return History((), list(current) if self.uselist else [current], ())
 
     def _check_type(self, owner: Any, value: Any) -> None:
         if not isinstance(value, self.target_class):
@@ -372,6 +381,11 @@ class ScalarObjectImpl(_RelImpl):
     def _assign(self, state: InstanceState, obj: Any, value: Any, old: Any) -> None:
         d = obj.__dict__
         key = self.key
+        if self.viewonly:
+            d[key] = value
+            if state.expired_attributes and key in state.expired_attributes:
+                state.loaded((key,))
+            return
         if state._key is None and state._extra is None:
             d[key] = value
             state.modified = True
@@ -392,6 +406,8 @@ class ScalarObjectImpl(_RelImpl):
             self._note_loaded(state, (value,))
 
     def history(self, state: InstanceState, passive: bool = True) -> History:
+        if self.viewonly:
+            return self._viewonly_history(state)
         return scalar_history(state, self.key, passive, operator.is_, True)
 
 
@@ -439,6 +455,8 @@ class CollectionImpl(_RelImpl):
 
     # -- mutation events from the instrumented collection -------------------------------------
     def _snapshot(self, state: InstanceState, coll: Any) -> None:
+        if self.viewonly:
+            return
         if state._key is None and state._extra is None:
             state.modified = True
             return
@@ -674,6 +692,8 @@ class CollectionImpl(_RelImpl):
         return coll
 
     def history(self, state: InstanceState, passive: bool = True) -> History:
+        if self.viewonly:
+            return self._viewonly_history(state)
         obj = state.obj()
         d = obj.__dict__ if obj is not None else {}
         key = self.key
@@ -722,8 +742,8 @@ def _link_reverse(prop: RelationshipProperty) -> None:
         impl = getattr(p.parent, "_impls", {}).get(p.key)
         if not isinstance(impl, _RelImpl):
             continue
-        impl.reverse = [(r.key, r.uselist) for r in p._reverse_property
-                        if not r.viewonly and not p.viewonly]
+        impl.reverse = [(r.key, r.uselist) for r in p._reverse_property] \
+            if p.syncs_backref else []
 
 
 relationship_configured_hooks.append(_configured)

@@ -104,6 +104,12 @@ class RelationshipProperty(MapperProperty):
             raise ArgumentError(
                 "Can't use both backref and back_populates on one relationship; use one of them"
             )
+        if viewonly and sync_backref:
+            raise ArgumentError(
+                "Can't use sync_backref=True on a viewonly relationship: a viewonly "
+                "relationship never changes the other side in memory; drop sync_backref=True "
+                "or viewonly=True"
+            )
         if private:
             cascade = "all, delete-orphan"
         self.argument = argument
@@ -548,6 +554,7 @@ class RelationshipProperty(MapperProperty):
                 )
             self._reverse_property.add(other)
             other._reverse_property.add(self)
+            self._check_sync_backref(other)
             return
         if self.backref is None:
             return
@@ -581,11 +588,33 @@ class RelationshipProperty(MapperProperty):
                 kw["uselist"] = False
             if self.viewonly:
                 kw.setdefault("viewonly", True)
+            kw.setdefault("sync_backref", self.sync_backref)
             other = RelationshipProperty(self.parent.class_, **kw)
         target.add_property(name, other)
         other.do_init()
         self._reverse_property.add(other)
         other._reverse_property.add(self)
+        self._check_sync_backref(other)
+
+    def _check_sync_backref(self, other: RelationshipProperty) -> None:
+        """A viewonly side never tells the other side about changes; and the other side
+        tells it only when asked to (``sync_backref=True``), never by default."""
+        for a, b in ((self, other), (other, self)):
+            if not a.viewonly:
+                continue
+            if b.sync_backref:
+                raise InvalidRequestError(
+                    f"Can't configure relationship {b._name()} with sync_backref=True: its "
+                    f"reverse side {a._name()} is viewonly=True, and a viewonly relationship "
+                    "is never changed by its backref; drop sync_backref=True"
+                )
+            if not b.viewonly:
+                b.sync_backref = False
+
+    @property
+    def syncs_backref(self) -> bool:
+        """Whether changes to this attribute are mirrored on the reverse side in memory."""
+        return not self.viewonly and self.sync_backref is not False
 
     # -- helpers for other layers -----------------------------------------------
     @property

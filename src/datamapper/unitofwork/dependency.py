@@ -17,11 +17,13 @@ relationships *and* Table foreign keys), which the planner turns into edges.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._util import NO_VALUE
+from .._util import NO_VALUE, describe
+from ..exc import SAWarning
 from ..instance.state import STATE_ATTR, InstanceState, _sessions
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
@@ -210,6 +212,18 @@ def _state(obj: Any) -> InstanceState | None:
     return st
 
 
+def _skipped(child: Any, cst: InstanceState | None, prop: RelationshipProperty,
+             what: str) -> None:
+    """A related object outside the session is left out of the flush: say so."""
+    if cst is not None and cst._deleted:
+        return  # deleted already: nothing to write for it anyway
+    warnings.warn(
+        f"Can't {what} {describe(child)} along {prop._name()} in this flush: it is not in "
+        "session (no save-update cascade brought it there); the flush goes on without "
+        "it; add it to the session to include it",
+        SAWarning, stacklevel=6)
+
+
 def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
             deleted: list[InstanceState]) -> Dependencies:
     """Read relationship changes of the flush's states into links and association rows."""
@@ -261,6 +275,7 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                 if prop.cascade.delete_orphan:
                     _m2o_orphan(prop, state, target, cs.get(key, NO_VALUE), lost, kept)
                 if target is not None and target.session_id != sid:
+                    _skipped(value, target, prop, "link")
                     continue
                 add_link(state, target, prop)
                 continue
@@ -304,6 +319,8 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                 for child in added:
                     cst = child.__dict__.get(STATE_ATTR)
                     if cst is None or cst.session_id != sid or cst in deleting:
+                        if cst is None or cst.session_id != sid:
+                            _skipped(child, cst, prop, "link")
                         continue
                     if orphaning:
                         kept.add((prop, cst))
@@ -320,6 +337,8 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                 for child in removed:
                     cst = _state(child)
                     if cst is None or cst in deleting or cst.session_id != sid:
+                        if cst is not None and cst.session_id != sid:
+                            _skipped(child, cst, prop, "unlink")
                         continue
                     if orphaning:
                         lost.append((prop, cst, state))
@@ -334,8 +353,13 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                         deps.assoc_insert[row.ident()] = row
                         if orphaning:
                             kept.add((prop, cst))
+                    else:
+                        _skipped(child, cst, prop, "link")
                 for child in removed:
                     cst = _state(child)
+                    if cst is not None and cst.session_id != sid:
+                        _skipped(child, cst, prop, "unlink")
+                        continue
                     if cst is not None and cst._key is not None and state._key is not None:
                         row = AssocRow(prop, state, cst)
                         deps.assoc_delete[row.ident()] = row
