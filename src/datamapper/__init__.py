@@ -6,8 +6,6 @@ back in one ordered flush inside a transaction.
 """
 
 from . import attributes, event, exc
-from .instance import attributes as _instance_attributes  # noqa: F401  (installs hooks)
-from .instance import relationships as _instance_relationships  # noqa: F401  (installs hooks)
 from .instance.state import InstanceState
 from .legacy import EXT_CONTINUE, EXT_STOP, MapperExtension, SessionExtension
 from .mapping import (
@@ -73,6 +71,9 @@ from .util import (
     object_state,
     was_deleted,
 )
+from .wiring import wire
+
+wire()  # every cross-layer hook, installed in one place: see datamapper/wiring.py
 
 __version__ = "0.1.0"
 

@@ -15,13 +15,10 @@ from typing import Any, NamedTuple
 
 from .._util import NO_VALUE, describe
 from ..exc import ArgumentError, InvalidRequestError
-from ..mapping import coercion as _coercion
 from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
 from ..mapping.mapper import (
     Mapper,
     configure_mappers,
-    instrumentation_hooks,
-    uninstrumentation_hooks,
 )
 from ..mapping.registry import _default_constructor
 from .collections import CollectionAdapter, new_collection
@@ -479,11 +476,6 @@ def uninstrument(mapper: Mapper) -> None:
         delattr(cls, "__copy__")
     for n, v in getattr(mapper, "_dm_saved", {}).items():
         setattr(cls, n, v)
-
-
-instrumentation_hooks.append(instrument)
-uninstrumentation_hooks.append(uninstrument)
-_coercion.state_of = instance_state  # sqlalchemy.inspect(obj) -> its InstanceState
 
 
 # -- public helpers -----------------------------------------------------------

@@ -22,7 +22,6 @@ from ..mapping.mapper import Mapper, configure_mappers
 from ..mapping.relationships import (
     MANYTOONE,
     RelationshipProperty,
-    relationship_configured_hooks,
 )
 from .attributes import HISTORY_BLANK, History, load_missing, scalar_history
 from .collections import new_collection
@@ -720,7 +719,7 @@ class CollectionImpl(_RelImpl):
         return History(added, unchanged, deleted)
 
 
-def _configured(prop: RelationshipProperty) -> None:
+def relationship_configured(prop: RelationshipProperty) -> None:
     """Build the real impl of a configured relationship and link backrefs."""
     mapper = prop.parent
     impls = getattr(mapper, "_impls", None)
@@ -745,5 +744,3 @@ def _link_reverse(prop: RelationshipProperty) -> None:
         impl.reverse = [(r.key, r.uselist) for r in p._reverse_property] \
             if p.syncs_backref else []
 
-
-relationship_configured_hooks.append(_configured)

@@ -508,7 +508,7 @@ def mapper_of_instance(obj: Any) -> Mapper | None:
     return m if isinstance(m, Mapper) else None
 
 
-def _attr_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
+def attribute_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
     if isinstance(target, Mapper):
         return [target.dispatch]
     if isinstance(target, QueryableAttribute):
@@ -561,5 +561,3 @@ class _PropagatingDispatch:
         return any(e[0] is self.base and e[1] == name and e[2] is fn
                    for e in _pending_class_listeners)
 
-
-event.register_resolver(_attr_resolver)

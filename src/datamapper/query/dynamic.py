@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..instance.dynamic import DynamicImpl, register_query_factory
+from ..instance.dynamic import DynamicImpl
 from ..instance.state import InstanceState, instance_state
 from .query import Query
 
@@ -109,5 +109,3 @@ class AppenderQuery(Query[Any]):
         impl = self._dm_impl
         return f"<AppenderQuery {impl.mapper.class_.__name__}.{impl.key}>"
 
-
-register_query_factory(AppenderQuery)

@@ -478,7 +478,7 @@ def identity_key(class_: Any = None, ident: Any = None, *, instance: Any = None,
     return (mapper.class_, tuple(ident), identity_token)
 
 
-def _session_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
+def session_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
     if isinstance(target, Session):
         return [target.dispatch]
     if isinstance(target, type) and issubclass(target, Session):
@@ -488,7 +488,5 @@ def _session_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.
         return [d]
     return None
 
-
-event.register_resolver(_session_resolver)
 
 __all__ = ["CLOSED", "ClauseElement", "Session", "identity_key", "object_session"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import TwoPhaseTransaction
@@ -27,6 +27,7 @@ from sqlalchemy.exc import (
 )
 
 from ..exc import CommitOutcomeUnknownError
+from ..instance.identity import IdentityMap
 from ..instance.state import InstanceState, expire_states
 
 
@@ -65,12 +66,52 @@ class _ConnEntry:
         self.joined = False
 
 
+class TransactionHost(Protocol):
+    """Everything a :class:`SessionTransaction` uses of its Session: the interface
+    between the two (the other direction is listed in :class:`SessionTransaction`'s
+    docstring).  Implemented by :class:`~datamapper.session.session.Session`."""
+
+    hash_key: int
+    twophase: bool
+    expire_on_commit: bool
+    join_transaction_mode: str
+    execution_options: dict[str, Any]
+    # the innermost transaction; a transaction that ends pops itself off
+    _transaction: SessionTransaction | None
+    # transactions whose ``with`` block is open (see SessionTransaction.__enter__)
+    _tx_blocks: list[SessionTransaction]
+    _flushing: bool
+    _identity_map: IdentityMap
+    _new: dict[InstanceState, Any]
+    _deleted: dict[InstanceState, Any]
+
+    def _fire(self, name: str, *args: Any) -> None: ...
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any: ...
+    def get_transaction(self) -> SessionTransaction | None: ...
+    def flush(self, objects: Any = None) -> None: ...
+    def _is_clean(self) -> bool: ...
+    # rollback: pending objects leave, deleted ones come back
+    def _expunge_state(self, state: InstanceState) -> None: ...
+    def _restore_deleted(self, state: InstanceState, obj: Any) -> None: ...
+    # commit: objects whose DELETE was flushed leave the session
+    def _detach_deleted_all(self, states: list[InstanceState]) -> None: ...
+
+
 class SessionTransaction:
-    """One level of a Session's transaction stack."""
+    """One level of a Session's transaction stack.
+
+    Besides the public API, the Session uses: the stack links (``_parent``,
+    ``_iterate_self_and_parents``, ``_state``, ``_ended``, ``_failed_root``,
+    ``_assert_active``), the connections (``_connection_for_bind``,
+    ``_connections``, ``_unique_entries``, ``_statement_failed``) and the
+    rollback snapshot it records flushes into (``_new``, ``_dirty``, ``_deleted``,
+    ``_key_switches``).  What the transaction uses of the Session is
+    :class:`TransactionHost`.
+    """
 
     def __init__(
         self,
-        session: Any,
+        session: TransactionHost,
         parent: SessionTransaction | None = None,
         nested: bool = False,
         *,
@@ -801,7 +842,7 @@ def _rolls_back_on_timeout(conn: Connection) -> bool:
     return bool(cached)
 
 
-def _is_transaction_killer(session: Any, exc: BaseException) -> bool:
+def _is_transaction_killer(session: TransactionHost, exc: BaseException) -> bool:
     """True for errors after which a MySQL/MariaDB server has ended the whole
     transaction, savepoints included: a deadlock (1213) always, a lock-wait
     timeout (1205) when the server runs with ``innodb_rollback_on_timeout``."""

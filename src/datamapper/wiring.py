@@ -1,0 +1,76 @@
+"""The run-time wiring of datamapper: every hook one layer installs in another.
+
+Lower layers may not import higher ones (see ``shared/DESIGN.md``), so where a
+lower layer has to call up, it keeps a hook list or a setter, and this module
+fills them in.  Reading :func:`wire` is reading the table of contents of what
+calls what across layers at run time; nothing else in the package installs a
+hook as a side effect of being imported.  ``datamapper/__init__.py`` calls
+:func:`wire` once, after every module is loaded; calling it again does nothing.
+
+======================================  =============================================
+hook (owner)                            installed: what runs there
+======================================  =============================================
+``mapping.mapper.instrumentation_hooks``  ``instance.attributes.instrument``: a new
+                                        mapper gets attribute descriptors/``__init__``
+``mapping.mapper.uninstrumentation_hooks``  ``instance.attributes.uninstrument``:
+                                        ``clear_mappers()`` takes them off again
+``mapping.relationships.relationship_configured_hooks``
+                                        ``instance.relationships.relationship_configured``:
+                                        a configured relationship gets its attribute
+                                        impl and backref links
+``mapping.coercion.state_of``           ``instance.state.instance_state``:
+                                        ``sqlalchemy.inspect(obj)`` finds the state
+``instance.dynamic.register_query_factory``  ``query.dynamic.AppenderQuery``: what a
+                                        ``lazy="dynamic"`` attribute returns
+``event.register_resolver`` (1)         ``mapping.mapper.attribute_event_resolver``:
+                                        ``listen(Class, ...)``/``listen(Class.attr, ...)``
+``event.register_resolver`` (2)         ``session.session.session_event_resolver``:
+                                        ``listen(session or Session class or maker, ...)``
+======================================  =============================================
+
+(The session registry the instance layer looks sessions up in,
+``instance.state._sessions``, is not a hook: each Session enters itself there
+when it is created.)
+"""
+
+from __future__ import annotations
+
+from . import event
+from .instance import attributes as instance_attributes
+from .instance import relationships as instance_relationships
+from .instance.dynamic import register_query_factory
+from .instance.state import instance_state
+from .mapping import coercion
+from .mapping import relationships as mapping_relationships
+from .mapping.mapper import (
+    attribute_event_resolver,
+    instrumentation_hooks,
+    uninstrumentation_hooks,
+)
+from .query.dynamic import AppenderQuery
+from .session.session import session_event_resolver
+
+_wired = False
+
+
+def wire() -> None:
+    """Install every cross-layer hook (once; later calls do nothing)."""
+    global _wired
+    if _wired:
+        return
+    _wired = True
+    # mapping -> instance: class instrumentation
+    instrumentation_hooks.append(instance_attributes.instrument)
+    uninstrumentation_hooks.append(instance_attributes.uninstrument)
+    mapping_relationships.relationship_configured_hooks.append(
+        instance_relationships.relationship_configured)
+    coercion.state_of = instance_state
+    # instance -> query: the query a dynamic relationship attribute returns
+    register_query_factory(AppenderQuery)
+    # event targets, resolved last-registered first: sessions, then mapped classes
+    event.register_resolver(attribute_event_resolver)
+    event.register_resolver(session_event_resolver)
+
+
+def is_wired() -> bool:
+    return _wired
