@@ -48,16 +48,24 @@ def _rels(mapper: Any, flag: str) -> list[Any]:
 _NOTHING: tuple[tuple[InstanceState, Any], ...] = ()
 
 
-def cascade_iterator(kind: str, state: InstanceState, obj: Any
+def cascade_iterator(kind: str, state: InstanceState, obj: Any, halt_session: Any = None
                      ) -> Iterable[tuple[InstanceState, Any]]:
-    """(state, object) of every object reached from ``obj`` along ``kind`` cascades."""
+    """(state, object) of every object reached from ``obj`` along ``kind`` cascades.
+
+    ``halt_session``: a session's hash key; objects that session already holds
+    (pending or persistent, not deleted by a flush) are neither given nor walked
+    through.  ``add`` uses it: what such an object reaches was cascaded when it
+    was attached, and a row the session deleted may still sit in one of its
+    loaded collections, which must not make an unrelated ``add`` fail.
+    """
     flag = _FLAG[kind]
     if not _rels(state.mapper, flag):
         return _NOTHING  # the common single-table case: no generator at all
-    return _walk(flag, state, obj)
+    return _walk(flag, state, obj, halt_session)
 
 
-def _walk(flag: str, state: InstanceState, obj: Any) -> Iterator[tuple[InstanceState, Any]]:
+def _walk(flag: str, state: InstanceState, obj: Any, halt_session: Any = None
+          ) -> Iterator[tuple[InstanceState, Any]]:
     kind_loads = flag == "delete"
     removed_too = flag == "save_update"
     # expire/refresh pass by pending members of a collection unless the relationship
@@ -97,6 +105,9 @@ def _walk(flag: str, state: InstanceState, obj: Any) -> Iterator[tuple[InstanceS
                 if skip_pending and cst._key is None:
                     continue
                 seen.add(id(child))
+                if halt_session is not None and cst.session_id == halt_session \
+                        and not cst._deleted:
+                    continue
                 yield cst, child
                 stack.append((cst, child))
 

@@ -290,7 +290,8 @@ class InstanceState(weakref.ref[Any]):
     def modified_event(self, obj: Any) -> None:
         """Note that ``obj`` now has unflushed changes; its session holds it strongly."""
         if not self.modified:
-            if self.session_id is None:
+            if self.session_id is None or self._deleted:
+                # detached, or its row was deleted by a flush: nothing to write
                 self.modified = True
                 return
             ref = _session_refs.get(self.session_id)

@@ -116,7 +116,8 @@ class SessionFlush(SessionBase):
         new = [s for s in self._new if wanted is None or s in wanted]
         deleted = [s for s in self._deleted if wanted is None or s in wanted]
         dirty = [s for s in self._identity_map._modified
-                 if s not in self._deleted and (wanted is None or s in wanted)]
+                 if s not in self._deleted and not s._deleted
+                 and (wanted is None or s in wanted)]
         uow = UOWTransaction(self, new, dirty, deleted)
         uow.presort()
         if not uow.new and not uow.dirty and not uow.deleted:

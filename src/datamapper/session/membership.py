@@ -103,7 +103,7 @@ class SessionMembership(SessionBase):
             # added on purpose (or attached to a parent): no longer an orphan to drop
             del ext[ORPHANED]
         self._save_or_update_impl(state, obj)
-        for child_state, child in cascade_iterator("save-update", state, obj):
+        for child_state, child in cascade_iterator("save-update", state, obj, self.hash_key):
             self._save_or_update_impl(child_state, child)
 
     def _save_or_update_impl(self, state: InstanceState, obj: Any) -> None:
@@ -190,11 +190,10 @@ class SessionMembership(SessionBase):
                 deleted[state] = instance
                 state._strong = instance
             return
-        self._no_autoflush += 1  # loading children must not flush half-made changes
-        try:
-            cascaded = list(cascaded)
-        finally:
-            self._no_autoflush -= 1
+        # children are loaded (autoflushing, as any lazy load does, so that rows
+        # reflect changes such as a child moved to another parent) before anything
+        # is marked deleted
+        cascaded = list(cascaded)
         self._delete_impl(state, instance)
         for child_state, child in cascaded:
             if child_state._key is None:

@@ -336,7 +336,8 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                             add_link(cst, state, prop)
                 for child in removed:
                     cst = _state(child)
-                    if cst is None or cst in deleting or cst.session_id != sid:
+                    if cst is None or cst in deleting or cst.session_id != sid \
+                            or cst._deleted:  # (deleted: its row is gone already)
                         if cst is not None and cst.session_id != sid:
                             _skipped(child, cst, prop, "unlink")
                         continue
@@ -349,6 +350,8 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                 for child in added:
                     cst = _state(child)
                     if cst is not None and cst.session_id == sid:
+                        if cst in deleting or cst._deleted:
+                            continue  # no row to a member this flush (or an earlier) deletes
                         row = AssocRow(prop, state, cst)
                         deps.assoc_insert[row.ident()] = row
                         if orphaning:
@@ -360,7 +363,9 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                     if cst is not None and cst.session_id != sid:
                         _skipped(child, cst, prop, "unlink")
                         continue
-                    if cst is not None and cst._key is not None and state._key is not None:
+                    # a flushed-deleted member: its association rows went with it
+                    if cst is not None and cst._key is not None and state._key is not None \
+                            and not cst._deleted:
                         row = AssocRow(prop, state, cst)
                         deps.assoc_delete[row.ident()] = row
                         if orphaning and cst.session_id == sid and cst not in deleting:
@@ -394,10 +399,17 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                     if original is not NO_VALUE and original is not None:
                         original = (original,)
                 if original is not NO_VALUE and original is not None:
-                    members.extend(x for x in original if not any(x is m for m in members))
+                    if prop.direction == MANYTOMANY:
+                        # association rows exist for the members as last flushed only
+                        members = list(original)
+                    else:
+                        members.extend(x for x in original
+                                       if not any(x is m for m in members))
             for child in members:
                 cst = _state(child)
-                if cst is None:
+                if cst is None or cst._deleted:
+                    # a member an earlier flush deleted, still in a loaded collection:
+                    # its row and its association rows are gone already
                     continue
                 if prop.direction == ONETOMANY:
                     if cst in deleting or cst._key is None or cst.session_id != sid:
