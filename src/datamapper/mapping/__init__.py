@@ -15,12 +15,19 @@ from .declarative import (
 from .mapper import Mapper, class_mapper, configure_mappers
 from .properties import ColumnProperty, column_property, deferred, synonym, validates
 from .registry import clear_mappers, declarative_base, mapper, registry
-from .relationships import RelationshipProperty, backref, relation, relationship
+from .relationships import (
+    RelationshipProperty,
+    backref,
+    foreign,
+    relation,
+    relationship,
+    remote,
+)
 
 __all__ = [
     "CascadeOptions", "ColumnProperty", "Mapper", "class_mapper", "clear_mappers",
     "column_property", "configure_mappers", "declarative_base", "deferred", "mapper",
     "registry", "synonym", "validates", "RelationshipProperty", "backref", "relation",
-    "relationship", "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped",
+    "relationship", "foreign", "remote", "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped",
     "MappedAsDataclass", "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",
 ]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, Table, and_, bindparam, exists, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BinaryExpression, ColumnElement
+from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement
 
 from .cascade import CascadeOptions
 from .properties import MapperProperty
@@ -309,8 +309,10 @@ class RelationshipProperty(MapperProperty):
         remote_arg = self._columns(self._remote_side_arg, "remote_side")
         pj = self._eval(self._primaryjoin_arg, "primaryjoin")
         sj = self._eval(self._secondaryjoin_arg, "secondaryjoin")
-        pj = _coerce_clause(pj)
-        sj = _coerce_clause(sj)
+        pj, pj_foreign, pj_remote = _split_marks(_coerce_clause(pj))
+        sj, sj_foreign, _sj_remote = _split_marks(_coerce_clause(sj))
+        fk_arg |= pj_foreign | sj_foreign
+        remote_arg |= pj_remote
         if self.secondary is not None:
             sec = self.secondary
             if pj is None:
@@ -822,12 +824,61 @@ class _Namespace(dict[str, Any]):
         raise NameError(key)
 
 
-def _foreign(expr: Any) -> Any:
-    return expr
+def _mark_columns(expr: Any, mark: str) -> Any:
+    """A copy of ``expr`` whose table columns carry the annotation ``mark``."""
+    expr = _coerce_clause(expr)
+    if isinstance(expr, str) or not isinstance(expr, ClauseElement):
+        raise ArgumentError(
+            f"Can't mark {expr!r} as {mark}: {mark}() takes a column or a SQL expression "
+            "over columns (Table.c.x, MyClass.x)"
+        )
+
+    def replace(elem: Any) -> Any:
+        if isinstance(elem, Column):
+            return elem._annotate({mark: True})
+        return None
+
+    # elem is a clause element: no overload of replacement_traverse matches Any
+    return visitors.replacement_traverse(expr, {}, replace)  # type: ignore[call-overload]
 
 
-def _remote(expr: Any) -> Any:
-    return expr
+def foreign(expr: Any) -> Any:
+    """Mark the columns of ``expr`` (in a ``primaryjoin``/``secondaryjoin``) as the
+    referring side of the relationship, as ``foreign_keys=`` would."""
+    return _mark_columns(expr, "foreign")
+
+
+def remote(expr: Any) -> Any:
+    """Mark the columns of ``expr`` (in a ``primaryjoin``) as belonging to the related
+    row, as ``remote_side=`` would (needed for self-referential relationships)."""
+    return _mark_columns(expr, "remote")
+
+
+_foreign = foreign
+_remote = remote
+
+
+def _split_marks(clause: Any) -> tuple[Any, set[Any], set[Any]]:
+    """``clause`` without foreign()/remote() marks, and the columns marked each way."""
+    if clause is None:
+        return None, set(), set()
+    marked: dict[str, set[Any]] = {"foreign": set(), "remote": set()}
+
+    def replace(elem: Any) -> Any:
+        ann = getattr(elem, "_annotations", None)
+        if ann and isinstance(elem, Column) and ("foreign" in ann or "remote" in ann):
+            plain = elem._deannotate()
+            for mark in ("foreign", "remote"):
+                if ann.get(mark):
+                    marked[mark].add(plain)
+            return plain
+        return None
+
+    # elem is a clause element: no overload of replacement_traverse matches Any
+    plain = visitors.replacement_traverse(clause, {}, replace)  # type: ignore[call-overload]
+    if not marked["foreign"] and not marked["remote"]:
+        return clause, set(), set()
+    return plain, marked["foreign"], marked["remote"]
 
 
 def _coerce_clause(value: Any) -> Any:
