@@ -397,7 +397,7 @@ class InstanceState(weakref.ref[Any]):
 
 _EMPTY: frozenset[str] = frozenset()
 # _extra entries that name a session or hold query plans: not carried by pickle or copy
-_SESSION_BOUND_EXTRA = frozenset({LOAD_SESSION, "dm_lazy_plans"})
+_SESSION_BOUND_EXTRA = frozenset({LOAD_SESSION, "dm_lazy_plans", "dm_load_plan"})
 
 
 def _restore_state(obj: Any, facts: dict[str, Any]) -> InstanceState:

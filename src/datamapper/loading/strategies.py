@@ -50,6 +50,9 @@ RAISE_SQL_KEY = "dm_raise_sql"
 # key in InstanceState.extra(): {relationship name: EntityPlan} for lazy loads of that
 # relationship (options given below a lazy relationship, defaultload(A.b).joinedload(B.c))
 LAZY_PLANS_KEY = "dm_lazy_plans"
+# key in InstanceState.extra(): the EntityPlan of the query (with loader options) that loaded
+# the object; refresh() loads its eager relationships the same way again
+LOAD_PLAN_KEY = "dm_load_plan"
 
 
 class EntityPlan:
@@ -102,6 +105,24 @@ def has_eager_defaults(mapper: Mapper) -> bool:
     found = any(p.is_relationship and p.lazy in EAGER for p in mapper._props.values())
     mapper._dm_eager_defaults = (n, found)  # type: ignore[attr-defined]
     return found
+
+
+def load_plan_of(state: Any) -> EntityPlan | None:
+    """How ``state``'s object loads again on refresh: the plan of the query with loader
+    options that loaded it, else its mapper's configured eager strategies (None: a plain
+    load)."""
+    ext = state._extra
+    plan: EntityPlan | None = ext.get(LOAD_PLAN_KEY) if ext is not None else None
+    if plan is None and has_eager_defaults(state.mapper):
+        plan = default_plan(state.mapper)
+    return plan
+
+
+def remember_plan(plan: EntityPlan, objs: Sequence[Any]) -> None:
+    """Note on each loaded object the loader options' plan it was loaded with."""
+    for o in objs:
+        if o is not None:
+            o.__dict__[STATE_ATTR].extra()[LOAD_PLAN_KEY] = plan
 
 
 def _follow_default(prop: RelationshipProperty, path: tuple[Any, ...]) -> bool:

@@ -27,6 +27,7 @@ from ..loading.strategies import (
     default_plan,
     has_eager_defaults,
     populate,
+    remember_plan,
 )
 from ..mapping.attributes import OfType, QueryableAttribute
 from ..mapping.mapper import Mapper
@@ -374,6 +375,8 @@ def execute_with_plans(session: Any, entities: list[Any], plans: list[EntityPlan
         if plan is not None and not plan.is_default():
             objs = results if single else [r[i] for r in results]
             populate(session, plan, objs, rows, populate_existing, token)
+            if plan.customized:
+                remember_plan(plan, objs)
     if any(p is not None and p.multiplies_rows() for p in plans):
         results = _unique_rows(results, single)
     return results

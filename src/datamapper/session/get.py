@@ -37,6 +37,7 @@ from ..query import Query
 from .base import SessionBase
 from .binds import _bind_kw
 from .ownership import exclusive
+from .refresh import refresh_state
 
 _O = TypeVar("_O")  # a mapped class's instances
 
@@ -237,61 +238,7 @@ class SessionGet(SessionBase):
         self._check_persistent(state, instance, "refresh")
         if with_for_update is not None:
             _check_for_update(with_for_update, "refresh")
-        mapper = state.mapper
-        if attribute_names is None:
-            # like expire(obj): what the refresh-expire cascade reaches is expired too
-            self._cascade_expire(state)
-        if attribute_names is not None:
-            names = list(attribute_names)
-            bad = [n for n in names if n not in mapper._props]
-            if bad:
-                raise InvalidRequestError(
-                    f"Can't refresh {', '.join(map(repr, bad))} of {describe(instance)}: not "
-                    f"mapped attributes of {mapper.class_.__name__}"
-                )
-            cols = [n for n in names if n in mapper._column_keys]
-            rels = [n for n in names if mapper._props[n].is_relationship]
-            if not cols and rels:
-                raise InvalidRequestError(
-                    f"Can't refresh only relationship attribute(s) {', '.join(rels)} of "
-                    f"{describe(instance)}: refresh() reloads columns; use "
-                    "session.expire(obj, [names]) to reload relationships on next access"
-                )
-        else:
-            # (the refresh-expire cascade ran above, before anything was reloaded)
-            if has_eager_defaults(mapper):
-                self._refresh_with_eager(state, instance, with_for_update)
-                return
-            cols = [k for k in mapper._load_keys]
-            rels = [k for k, p in mapper._props.items() if p.is_relationship]
-        stmt, props = load_attributes_stmt(mapper, cols)
-        if with_for_update:
-            stmt = stmt.with_for_update(**(with_for_update if isinstance(with_for_update, dict)
-                                           else {}))
-        params = {f"_dm_pk_{i}": v for i, v in enumerate(state.key[1])}  # type: ignore[index]
-        bind = self.get_bind(mapper, clause=stmt)
-        row = self._run(stmt, params, bind).first()
-        if row is None:
-            raise InvalidRequestError(
-                f"Can't refresh {describe(instance)}: its row is no longer in the database"
-            )
-        d = instance.__dict__
-        for k, v in zip(cols, row, strict=True):
-            d[k] = v
-            state.committed_state.pop(k, None)
-        for k in rels:
-            d.pop(k, None)
-            state.committed_state.pop(k, None)
-        state.loaded(cols)
-        if rels:
-            exp = set(state.expired_attributes)
-            exp.update(rels)
-            state.expired_attributes = exp
-        if not state.committed_state and state.modified:
-            state.modified = False
-            state._drop_modified()
-        if "refresh" in mapper.dispatch:
-            mapper.dispatch.fire("refresh", instance, None, cols)
+        refresh_state(self, state, instance, attribute_names, with_for_update)
 
     @exclusive
     def expire(self, instance: Any, attribute_names: Iterable[str] | None = None) -> None:
@@ -325,25 +272,6 @@ class SessionGet(SessionBase):
                 child_state.expire()
             elif child_state in self._new:
                 self._expunge_state(child_state)
-
-    def _refresh_with_eager(self, state: InstanceState, obj: Any, with_for_update: Any) -> None:
-        """refresh() of an object whose class has relationships configured to load eagerly:
-        one query of the object with those loaders (joined ones in the same SELECT),
-        overwriting what it holds."""
-        mapper = state.mapper
-        key = state.key
-        assert key is not None
-        state.expire()  # unflushed changes are discarded, as refresh() does
-        with self.no_autoflush:
-            found = self._get_impl(mapper, key[1], populate_existing=True,
-                                   with_for_update=with_for_update or None,
-                                   identity_token=key[2])
-        if found is None:
-            raise InvalidRequestError(
-                f"Can't refresh {describe(obj)}: its row is no longer in the database"
-            )
-        if "refresh" in mapper.dispatch:
-            mapper.dispatch.fire("refresh", obj, None, list(mapper._load_keys))
 
     @exclusive
     def expire_all(self) -> None:

@@ -1,0 +1,117 @@
+"""``Session.refresh()``: reload one persistent object's row now.
+
+Caller: :meth:`Session.refresh` (and the sharded session through it).  The
+object's attributes to reload are expired first (their unflushed changes are
+discarded), pending changes elsewhere are autoflushed, and then one SELECT by
+the object's primary key reads the named columns (always with the primary
+key) while the relationships that load eagerly are loaded with it:
+
+- with no names, every relationship the object's loading strategy loads
+  eagerly: the ones configured ``lazy="joined"/"selectin"/...``, or the loader
+  options of the query that loaded the object (remembered on its state);
+- with names, only the named relationships among those.
+
+Relationships that load lazily are left expired (they load on next access),
+as the 0.9 Session chapter describes: "non-eager-loading relationship()
+attributes will not be included in any refresh operation".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import and_, bindparam, select
+
+from .._util import describe
+from ..exc import InvalidRequestError
+from ..instance.state import InstanceState
+from ..loading.rows import fetch_rows
+from ..loading.strategies import EAGER, EntityPlan, load_plan_of
+from ..query.entities import RowLayout
+from ..query.options import execute_with_plans
+
+
+def refresh_state(session: Any, state: InstanceState, obj: Any,
+                  attribute_names: Iterable[str] | None, with_for_update: Any) -> None:
+    """Expire then reload ``attribute_names`` of ``obj`` (all of them when None)."""
+    mapper = state.mapper
+    plan = load_plan_of(state)
+    if attribute_names is None:
+        # like expire(obj): what the refresh-expire cascade reaches is expired too
+        session._cascade_expire(state)
+        state.expire()
+        col_keys = [p.key for p in plan.props] if plan is not None and plan.props is not None \
+            else list(mapper._load_keys)
+        wanted_rels: set[str] | None = None
+    else:
+        names = list(attribute_names)
+        bad = [n for n in names if n not in mapper._props]
+        if bad:
+            raise InvalidRequestError(
+                f"Can't refresh {', '.join(map(repr, bad))} of {describe(obj)}: not "
+                f"mapped attributes of {mapper.class_.__name__}"
+            )
+        col_keys = [n for n in names if n in mapper._column_keys]
+        rels = [n for n in names if mapper._props[n].is_relationship]
+        if not col_keys and rels:
+            raise InvalidRequestError(
+                f"Can't refresh only relationship attribute(s) {', '.join(rels)} of "
+                f"{describe(obj)}: refresh() reloads columns; use "
+                "session.expire(obj, [names]) to reload relationships on next access"
+            )
+        state.expire(names)
+        wanted_rels = set(rels)
+        _check_pending_key_change(session, state, obj)
+    # the SELECT reads the database: pending changes go there first (as for a query)
+    session._autoflush()
+    key = state.key
+    assert key is not None
+    pk_keys = mapper._pk_keys
+    sub = EntityPlan(mapper, plan.path if plan is not None else (mapper,))
+    sub.props = tuple(mapper._props[k] for k in
+                      dict.fromkeys([*pk_keys, *(k for k in col_keys if k not in pk_keys)]))
+    if plan is not None:
+        for rel_key, node in plan.nodes.items():
+            # (contains_eager is not among them: it reads a join of the original statement)
+            if node.strategy in EAGER and (wanted_rels is None or rel_key in wanted_rels):
+                sub.nodes[rel_key] = node
+    layout = RowLayout([mapper.class_], [sub.props])
+    where = and_(*[c == bindparam(f"_dm_pk_{i}")
+                   for i, c in enumerate(mapper.primary_key)])
+    base = select(*layout.columns).where(where)
+    if with_for_update:
+        base = base.with_for_update(**(with_for_update if isinstance(with_for_update, dict)
+                                       else {}))
+    params = {f"_dm_pk_{i}": v for i, v in enumerate(key[1])}
+
+    def run(stmt: Any) -> list[Any]:
+        bind = session.get_bind(mapper, clause=stmt)
+        return fetch_rows(session._run(stmt, params, bind))
+
+    found = execute_with_plans(session, [mapper.class_], [sub], base, [], False, True,
+                               key[2], run)
+    if not found:
+        raise InvalidRequestError(
+            f"Can't refresh {describe(obj)}: its row is no longer in the database"
+        )
+    if "refresh" in mapper.dispatch:
+        mapper.dispatch.fire("refresh", obj, None, col_keys)
+
+
+def _check_pending_key_change(session: Any, state: InstanceState, obj: Any) -> None:
+    """A refresh SELECTs by the primary key the database holds: a changed key must be
+    flushed first, which autoflush does; without it the refresh is refused."""
+    cs = state._committed
+    if not cs:
+        return
+    changed = [k for k in state.mapper._pk_keys if k in cs]
+    if not changed:
+        return
+    if session.autoflush and not session._no_autoflush and not session._flushing:
+        return
+    raise InvalidRequestError(
+        f"Can't refresh {describe(obj)}: its primary key attribute(s) "
+        f"{', '.join(map(repr, changed))} were changed and not flushed, so the row to read "
+        "is unknown; call session.flush() first (autoflush is off)"
+    )
