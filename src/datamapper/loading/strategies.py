@@ -38,7 +38,12 @@ from sqlalchemy.sql.schema import Column
 
 from ..instance.state import STATE_ATTR
 from ..mapping.mapper import Mapper
-from ..mapping.relationships import MANYTOMANY, RelationshipProperty, _non_pair_criteria
+from ..mapping.relationships import (
+    MANYTOMANY,
+    RelationshipProperty,
+    _non_pair_criteria,
+    flat_alias,
+)
 from .rows import EntityLoader, entity_loader, instances
 
 EAGER = frozenset({"joined", "selectin", "subquery", "immediate"})
@@ -170,13 +175,13 @@ def join_clauses(prop: RelationshipProperty, parent_sel: Any, target_sel: Any,
     parent_t = prop.parent.local_table
     target_t = prop.mapper.local_table
     if prop.direction == MANYTOMANY:
-        sec = prop.secondary
+        in_sec = prop.is_secondary_column
 
         def pick_p(c: Any) -> Any:
-            return parent_sel if c.table is parent_t else secondary_sel if c.table is sec else None
+            return parent_sel if c.table is parent_t else secondary_sel if in_sec(c) else None
 
         def pick_s(c: Any) -> Any:
-            return target_sel if c.table is target_t else secondary_sel if c.table is sec else None
+            return target_sel if c.table is target_t else secondary_sel if in_sec(c) else None
 
         return [_replace(prop.primaryjoin, pick_p), _replace(prop.secondaryjoin, pick_s)]
     remote = prop.remote_side
@@ -211,7 +216,7 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
         if node.strategy == "joined":
             talias = target.local_table.alias()
             if prop.direction == MANYTOMANY:
-                salias = prop.secondary.alias()
+                salias = flat_alias(prop.secondary)
                 pj, sj = join_clauses(prop, parent_sel, talias, salias)
                 stmt = stmt.join_from(parent_sel, salias, pj, isouter=True)
                 stmt = stmt.join_from(salias, talias, sj, isouter=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Table, and_, bindparam, exists, select
+from sqlalchemy import Alias, Column, FromClause, Join, Table, and_, bindparam, exists, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement
@@ -167,6 +167,7 @@ class RelationshipProperty(MapperProperty):
         self._simple_m2o = False
         self._initialized = False
         self._dm_dataclass: dict[str, Any] = {}
+        self._secondary_tables: frozenset[Any] = frozenset()
 
     # -- configuration ---------------------------------------------------------
     def _name(self) -> str:
@@ -191,7 +192,7 @@ class RelationshipProperty(MapperProperty):
 
         self.mapper = self._resolve_target()
         if self.secondary is not None:
-            self.secondary = self._resolve_table(self.secondary, "secondary")
+            self.secondary = self._resolve_secondary(self.secondary)
         self._setup_join()
         self._setup_uselist()
         if self.lazy == "dynamic" and not self.uselist:
@@ -288,6 +289,59 @@ class RelationshipProperty(MapperProperty):
             )
         return t
 
+    def _resolve_secondary(self, value: Any) -> Any:
+        """The ``secondary`` selectable: a Table, or (read through only) an alias,
+        subquery or join of tables; never a mapped class (its rows have their own
+        life through that class)."""
+        from .mapper import _mapper_or_none
+
+        sec = self._eval(value, "secondary")
+        if isinstance(sec, type) and _mapper_or_none(sec) is not None:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: secondary={value!r} is the "
+                f"mapped class {sec.__name__}; the rows of a secondary table are written by the "
+                "relationship itself, so pass a Table that no class maps (or map the "
+                "association as a class with two many-to-one relationships)"
+            )
+        if not isinstance(sec, FromClause):
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: secondary {value!r} is not a "
+                "Table (or an alias, subquery or join of tables)"
+            )
+        if isinstance(sec, Join):
+            self._secondary_tables = frozenset(
+                t for t in visitors.iterate(sec) if isinstance(t, (Table, Alias)))
+        else:
+            self._secondary_tables = frozenset((sec,))
+        return sec
+
+    def secondary_join_parts(self) -> tuple[Any, Any, Any]:
+        """(secondary, primaryjoin, secondaryjoin) to join through in a query.
+
+        A join used as ``secondary`` may hold the target's (or the parent's) table
+        itself: it is joined as a flat alias, the join conditions adapted to it."""
+        sec = self.secondary
+        if not isinstance(sec, Join):
+            return sec, self.primaryjoin, self.secondaryjoin
+        salias = flat_alias(sec)
+
+        def adapt(clause: Any, end: Any) -> Any:
+            def fn(elem: Any) -> Any:
+                if isinstance(elem, Column) and elem.table is not end \
+                        and self.is_secondary_column(elem):
+                    return salias.corresponding_column(elem)
+                return None
+
+            # clause is a join condition: no overload of replacement_traverse matches Any
+            return visitors.replacement_traverse(clause, {}, fn)  # type: ignore[call-overload]
+
+        return (salias, adapt(self.primaryjoin, self.parent.local_table),
+                adapt(self.secondaryjoin, self.mapper.local_table))
+
+    def is_secondary_column(self, col: Any) -> bool:
+        """Whether ``col`` belongs to the ``secondary`` selectable (or a table in it)."""
+        return getattr(col, "table", None) in self._secondary_tables
+
     def _columns(self, value: Any, what: str) -> set[Any]:
         if value is None:
             return set()
@@ -322,8 +376,8 @@ class RelationshipProperty(MapperProperty):
                                   exclude=pj if parent_t is target_t else None)
             self.primaryjoin, self.secondaryjoin = pj, sj
             self.direction = MANYTOMANY
-            p_pairs = _pairs(pj, lambda c: c.table is sec, fk_arg)
-            s_pairs = _pairs(sj, lambda c: c.table is sec, fk_arg)
+            p_pairs = _pairs(pj, self.is_secondary_column, fk_arg)
+            s_pairs = _pairs(sj, self.is_secondary_column, fk_arg)
             if not p_pairs or not s_pairs:
                 raise ArgumentError(
                     f"Can't configure relationship {self._name()}: could not find columns of "
@@ -534,7 +588,7 @@ class RelationshipProperty(MapperProperty):
         nor of the target's or the secondary table."""
         if col not in self.parent._col_to_prop:
             return False
-        if self.secondary is not None and col.table is self.secondary:
+        if self.secondary is not None and self.is_secondary_column(col):
             return False
         if self.parent.local_table is self.mapper.local_table:
             if self.direction == MANYTOMANY:
@@ -646,7 +700,7 @@ class RelationshipProperty(MapperProperty):
 
     def join_condition_for_query(self) -> Any:
         if self.secondary is not None:
-            return self.primaryjoin, self.secondaryjoin
+            return self.secondary_join_parts()  # (secondary, primaryjoin, secondaryjoin)
         return self.primaryjoin
 
     def clause_element(self, attr: QueryableAttribute) -> Any:
@@ -822,6 +876,14 @@ class _Namespace(dict[str, Any]):
             if tables is not None and key in tables.tables:
                 return tables.tables[key]
         raise NameError(key)
+
+
+def flat_alias(sel: Any) -> Any:
+    """An anonymous alias of ``sel``; a join becomes the same join of aliased tables
+    (an alias of a join would not render as a FROM item)."""
+    if isinstance(sel, Join):
+        return sel._anonymous_fromclause(flat=True)
+    return sel.alias()
 
 
 def _mark_columns(expr: Any, mark: str) -> Any:

@@ -225,7 +225,8 @@ def _steps(rel: Any, source: AliasedClass | None, dest: Any,
 
     if rel.secondary is not None:
         # the secondary table sits between: each join condition touches one end
-        return [(rel.secondary, src(rel.primaryjoin)), (dest, dst(rel.secondaryjoin))]
+        sec, pj, sj = rel.secondary_join_parts()
+        return [(sec, src(pj)), (dest, dst(sj))]
     if rel.parent.local_table is rel.mapper.local_table:
         # self-referential: adapt each side of the key pairs on its own
         def side(col: Any, alias: AliasedClass | None) -> Any:

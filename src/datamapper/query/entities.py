@@ -152,8 +152,9 @@ class ORMSelect(Select[Any]):
             return super().join(target, onclause, isouter=isouter, full=full)
         rel_target = target if _relationship_of(target) is None else rel.mapper.class_
         if rel.secondary is not None:
-            step = super().join(rel.secondary, rel.primaryjoin, isouter=isouter, full=full)
-            return step.join(rel_target, rel.secondaryjoin, isouter=isouter, full=full)
+            sec, pj, sj = rel.secondary_join_parts()
+            step = super().join(sec, pj, isouter=isouter, full=full)
+            return step.join(rel_target, sj, isouter=isouter, full=full)
         return super().join(rel_target, rel.primaryjoin, isouter=isouter, full=full)
 
     def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> ORMSelect:

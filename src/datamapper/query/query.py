@@ -190,12 +190,11 @@ class Query(Generic[_T]):
                 q._joins.append((step_dest, step_on, isouter))
             return q
         dest, on = self._join_target(target, onclause)
-        if isinstance(on, tuple) and len(on) == 2:
+        if isinstance(on, tuple) and len(on) == 3:
             # many-to-many: through the secondary table, then to the target
-            rel: Any = on
-            secondary = _secondary_of(rel[0], rel[1], dest)
-            q._joins.append((secondary, rel[0], isouter))
-            q._joins.append((dest, rel[1], isouter))
+            secondary, pj, sj = on
+            q._joins.append((secondary, pj, isouter))
+            q._joins.append((dest, sj, isouter))
         else:
             q._joins.append((dest, on, isouter))
         m = mapper_of(dest) if isinstance(dest, type) else None
@@ -608,19 +607,6 @@ class Query(Generic[_T]):
 
 def is_sql(value: Any) -> bool:
     return isinstance(value, ColumnElement)
-
-
-def _secondary_of(primaryjoin: Any, secondaryjoin: Any, dest: Any) -> Any:
-    """The table both join conditions of a many-to-many relationship share."""
-    from sqlalchemy.sql.util import find_tables
-
-    m = mapper_of(dest) if isinstance(dest, type) else None
-    target = m.local_table if m is not None else dest
-    pj = find_tables(primaryjoin, check_columns=True)
-    sj = find_tables(secondaryjoin, check_columns=True)
-    shared = [t for t in pj if t in sj
-              and t is not target]
-    return shared[0]
 
 
 def _sql_or_refuse(value: Any, role: Any, verb: str, advice: str) -> Any:

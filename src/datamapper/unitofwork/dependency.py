@@ -22,8 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Table
+
 from .._util import NO_VALUE, describe
-from ..exc import SAWarning
+from ..exc import InvalidRequestError, SAWarning
 from ..instance.state import STATE_ATTR, InstanceState, _sessions
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
@@ -346,6 +348,13 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
                     elif cst._key is not None:
                         add_link(cst, None, prop, clear_only=True)
             else:  # many-to-many
+                if (added or removed) and not isinstance(prop.secondary, Table):
+                    raise InvalidRequestError(
+                        f"Can't write the changes to {prop._name()} of {describe(state.obj())}: "
+                        f"its secondary is a {type(prop.secondary).__name__}, not a table, so "
+                        "there are no rows to insert or delete; make the relationship "
+                        "viewonly=True and change the underlying tables instead"
+                    )
                 orphaning = prop.cascade.delete_orphan
                 for child in added:
                     cst = _state(child)
