@@ -451,3 +451,51 @@ def test_merge_all_with_load_false_checks_every_object_before_merging_any(
     with pytest.raises(InvalidRequestError, match="transient"):
         session.merge_all([clean, User(id=2, name="transient")], load=False)
     assert list(session) == []
+
+
+def test_merge_repointing_many_to_one_does_not_load_the_old_target(
+        models, stored, make_session, session, sql_log, read_rows):
+    """The copy's unloaded many-to-one is replaced like an assignment: the old User is not
+    SELECTed just to be let go of; re-pointing at the same user changes nothing."""
+    User, Address = models
+    users, addresses = _tables(models)
+    s = make_session()
+    s.add(User(id=2, name="wendy"))
+    s.commit()
+    s.close()
+    source = Address(id=1, email="a1@x")
+    source.user = User(id=2, name="wendy")
+    sql_log.clear()
+    merged = session.merge(source)
+    # address 1, user 2 and (through the backref the source set) user 2's addresses;
+    # never user 1
+    user_selects = [q for q in sql_log.matching("SELECT") if "FROM users" in q]
+    assert len(user_selects) == 1
+    assert inspect(merged).attrs.user.history.deleted in ((), [])
+    assert merged in session.dirty
+    session.commit()
+    assert read_rows(addresses, id=1) == [(1, "a1@x", 2)]
+    # the same target again: the copy is not dirtied
+    source2 = Address(id=1, email="a1@x")
+    source2.user = User(id=2, name="wendy")
+    merged = session.merge(source2)
+    assert merged not in session.dirty
+
+
+def test_merge_without_a_value_restores_an_attribute_deleted_on_the_copy(
+        models, stored, make_session, sql_log, read_rows):
+    """``del copy.note`` (not flushed) then a merge whose source has no note: the copy goes
+    back to the row's note, loaded on access, and the flush writes nothing for it."""
+    User, _ = models
+    users, _ = _tables(models)
+    session = make_session(autoflush=False)
+    copy = session.get(User, 1)
+    del copy.note
+    merged = session.merge(User(id=1))
+    assert merged is copy
+    assert "note" not in copy.__dict__
+    assert copy.note == "n1"
+    sql_log.clear()
+    session.commit()
+    assert sql_log.matching("UPDATE") == []
+    assert read_rows(users) == [(1, "ed", "n1")]

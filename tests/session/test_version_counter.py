@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Column, FetchedValue, ForeignKey, Integer, String, Table
 
 from datamapper import deferred, relationship
-from datamapper.exc import ArgumentError, StaleDataError
+from datamapper.exc import ArgumentError, FlushError, StaleDataError
 
 
 @pytest.fixture
@@ -110,6 +110,59 @@ def test_expired_version_set_by_hand_is_written_and_old_version_bound(
     o.n = 5
     s.commit()
     assert read_rows(V.__table__) == [(1, 5, None, 7)]
+
+
+def test_version_set_by_hand_after_another_change_of_the_expired_object_is_written(
+        V, make_session, read_rows):
+    """Setting the version of an expired object loads its old version, which autoflushes
+    the change made before it; the version set afterwards is still written."""
+    _seed(make_session, V)
+    s = make_session()
+    o = s.get(V, 1)
+    s.commit()
+    o.n = 5  # expired: no old value loaded
+    o.ver = 7  # loads the old version: autoflushes n=5 (the version moves to 2)
+    s.commit()
+    assert read_rows(V.__table__) == [(1, 5, None, 7)]
+
+
+def test_version_set_to_none_by_hand_is_refused_and_nothing_written(
+        V, make_session, read_rows):
+    _seed(make_session, V)
+    s = make_session()
+    o = s.get(V, 1)
+    o.n = 5
+    o.ver = None
+    with pytest.raises(FlushError, match="version attribute 'ver' was set to None"):
+        s.flush()
+    s.rollback()
+    assert read_rows(V.__table__) == [(1, 1, None, 1)]
+
+
+@pytest.mark.parametrize("how", ["get", "query"])
+def test_locking_a_loaded_object_whose_row_moved_on_raises_stale_data(
+        V, make_session, engine, read_rows, how):
+    """get(..., with_for_update=...) / query.with_for_update() of an object the session
+    holds: the locked row must be at the object's version; after a refresh it is."""
+    _seed(make_session, V, count=2)
+    s = make_session(expire_on_commit=False)
+    o = s.get(V, 1)
+    s.commit()
+    _bump_elsewhere(engine, V.__table__, 1)
+
+    def lock() -> object:
+        if how == "get":
+            return s.get(V, 1, with_for_update=True)
+        return s.query(V).with_for_update().filter(V.id == 1).one()
+
+    with pytest.raises(StaleDataError, match=r"holds version 1 .* row is at version 2"):
+        lock()
+    assert o.n == 1  # left as it was
+    s.refresh(o)
+    assert lock() is o and o.ver == 2
+    # an object whose version matches, and one not loaded before, lock without complaint
+    assert s.query(V).with_for_update().order_by(V.id).all()[1].n == 2
+    s.rollback()
 
 
 def test_loaded_version_set_by_hand_is_written(V, make_session, read_rows):
@@ -318,6 +371,37 @@ def test_without_sane_multi_rowcount_batched_versioned_rows_are_checked_one_by_o
     s.rollback()
     assert read_rows(V.__table__) == [(i, 100 if i == 2 else i, None, 2 if i == 2 else 1)
                                       for i in range(1, 5)]
+
+
+@pytest.mark.parametrize("verb", ["update", "delete"])
+def test_without_sane_rowcount_versioned_writes_warn_that_they_cannot_be_checked(
+        V, make_session, engine, read_rows, monkeypatch, verb):
+    """A dialect whose row counts mean nothing: the versioned UPDATE/DELETE runs, and a
+    warning says the version could not be verified (a stale row is not detected)."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    _seed(make_session, V, count=1)
+    s = make_session(expire_on_commit=False)
+    o = s.get(V, 1)
+    s.commit()
+    monkeypatch.setattr(engine.dialect, "supports_sane_rowcount", False)
+    monkeypatch.setattr(engine.dialect, "supports_sane_multi_rowcount", False)
+    _bump_elsewhere(engine, V.__table__, 1)  # stale: the row is at version 2 now
+    if verb == "update":
+        o.n = 7
+    else:
+        s.delete(o)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s.commit()
+    messages = [str(w.message) for w in caught if issubclass(w.category, SAWarning)]
+    assert len(messages) == 1
+    assert f"an {verb.upper()} of table 'v'" in messages[0]
+    assert "does not report" in messages[0]
+    # the stale row was not matched, and nothing could tell
+    assert read_rows(V.__table__) == [(1, 100, None, 2)]
 
 
 def test_batched_updates_of_expired_objects_load_versions_in_one_select(

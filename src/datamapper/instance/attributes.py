@@ -174,6 +174,11 @@ class ScalarImpl:
             if old is NO_VALUE and self.active_history and state.session_id is not None:
                 load_missing(state, key)
                 old = d.get(key, NO_VALUE)
+                # the load may have autoflushed this object's earlier changes, which
+                # starts a new change record: note the old value in that one
+                cs = state._committed
+                if cs is None:
+                    cs = state._committed = {}
             cs[key] = old
         if not state.modified:
             state.modified_event(obj)  # first: it may refuse (autobegin in a closed block)

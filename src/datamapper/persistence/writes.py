@@ -11,10 +11,12 @@ objects' ``__dict__``.  Attributes whose final value only the database knows
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.sql.elements import ClauseElement
 
 from .._util import NO_VALUE, describe
@@ -712,7 +714,15 @@ def _version_params(
     for (state, params, _e), old in zip(records, olds, strict=True):
         params[VERSION_PARAM] = old
         if colkey in params:
-            continue  # the object was given its next version explicitly
+            # the object was given its next version explicitly
+            if params[colkey] is None:
+                raise FlushError(
+                    f"Can't UPDATE {describe(state.obj())}: its version attribute {vk!r} was "
+                    f"set to None, and a row without a version can't be checked by the "
+                    f"next UPDATE or DELETE; give it its next version (it is {old!r} now) "
+                    "or leave the attribute alone"
+                )
+            continue
         if generator is False:
             refetch.append(state)
             continue
@@ -926,6 +936,17 @@ def _check_rowcount(
     states: list[InstanceState],
     trustworthy: bool,
 ) -> None:
+    if not conn.dialect.supports_sane_rowcount:
+        # the count means nothing, so nothing can be concluded from it
+        if plan.version_col is not None:
+            warnings.warn(
+                f"Can't verify the version of the row(s) an {verb} of table "
+                f"{plan.table.name!r} wrote: dialect {conn.dialect.name!r} does not report "
+                f"how many rows an {verb} matched, so a row changed or deleted by another "
+                "transaction goes unnoticed",
+                SAWarning, stacklevel=2,
+            )
+        return
     if not trustworthy or actual == -1 or actual is None:
         return
     if actual == expected:

@@ -473,6 +473,8 @@ class Query(Generic[_T]):
         if plans is not None:
             return self._eager_results(session, plans)
         rows = self._execute_rows()
+        if self._for_update is not None:
+            session._check_locked_versions(self._layout, rows, self._shard_token())
         out: list[Any] = session._rows_to_results(self._layout, rows, self._populate_existing,
                                                   self._shard_token())
         return out

@@ -15,13 +15,14 @@ from sqlalchemy import and_ as sql_and
 from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 
-from .._util import describe, lifecycle
+from .._util import NO_VALUE, describe, lifecycle
 from ..cascade import cascade_iterator
 from ..exc import (
     ArgumentError,
     InvalidRequestError,
     NoResultFound,
     ObjectDeletedError,
+    StaleDataError,
 )
 from ..instance.state import (
     InstanceState,
@@ -34,6 +35,7 @@ from ..loading.rows import fetch_rows
 from ..loading.strategies import has_eager_defaults
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import Query
+from ..query.entities import RowLayout
 from .base import SessionBase
 from .binds import _bind_kw
 from .ownership import exclusive
@@ -182,8 +184,24 @@ class SessionGet(SessionBase):
         if not rows:
             return None
         loader = _get_loader(mapper)
+        if with_for_update and state is not None and mapper.version_id_prop is not None:
+            _check_locked_version(state, loader, rows[0])
         return instances(self, loader, rows, populate_existing or bool(with_for_update),
                          identity_token)[0]
+
+    def _check_locked_versions(self, layout: RowLayout, rows: list[Any], token: Any) -> None:
+        """A SELECT ... FOR UPDATE (``Query.with_for_update()``) found rows of versioned
+        objects already in this session: each row must be at the object's version."""
+        for kind, loader in layout.parts:
+            if kind != "entity" or loader.mapper.version_id_prop is None:
+                continue
+            inner = self._identity_map.inner(loader.mapper.class_, token)
+            pkpos = loader.pk_positions
+            for row in rows:
+                ident = row[pkpos[0]] if len(pkpos) == 1 else tuple([row[p] for p in pkpos])
+                state = inner.get(ident)
+                if state is not None:
+                    _check_locked_version(state, loader, row)
 
     def _load_attributes(self, state: InstanceState, key: str | None) -> None:
         """Load unloaded attributes of a persistent object: all expired columns at once
@@ -335,6 +353,27 @@ def _get_statement(mapper: Mapper, with_for_update: Any) -> Any:
 def _pk_param_names(n: int) -> tuple[str, ...]:
     return tuple(f"_dm_pk_{i}" for i in range(n))
 
+
+
+def _check_locked_version(state: InstanceState, loader: EntityLoader, row: Any) -> None:
+    """``get(..., with_for_update=...)`` of an object already in the session: the row now
+    locked must be at the version the object was loaded with, else another transaction
+    changed it in between, and the object's values (and any change made to them) are stale."""
+    obj = state.obj()
+    vk = state.mapper.version_id_prop.key
+    if obj is None or vk not in loader.keys:
+        return
+    cs = state._committed
+    held = cs[vk] if cs and vk in cs else obj.__dict__.get(vk, NO_VALUE)
+    found = row[loader.offset + loader.keys.index(vk)]
+    if held is NO_VALUE or held == found:
+        return
+    raise StaleDataError(
+        f"Can't lock {describe(obj)} at the version it was loaded with: it holds version "
+        f"{held!r} in {state.mapper.class_.__name__}.{vk} but its row is at version "
+        f"{found!r}, so another transaction changed it since; refresh it (session.refresh("
+        "obj, with_for_update=...)) or roll back and load it again"
+    )
 
 
 def _get_loader(mapper: Mapper) -> EntityLoader:

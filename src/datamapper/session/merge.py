@@ -278,13 +278,27 @@ def _copy_columns(src: Any, copy: Any, state: InstanceState, load: bool) -> None
     sd = src.__dict__
     cd = copy.__dict__
     for key in mapper._props:
-        if key not in columns or key not in sd:
+        if key not in columns:
+            continue
+        if key not in sd:
+            if load and key not in cd:
+                _reload_deleted_value(copy, key)
             continue
         value = sd[key]
         if not load:
             set_committed_value(copy, key, value)
         elif key not in cd or not values_equal(cd[key], value):
             setattr(copy, key, value)
+
+
+def _reload_deleted_value(copy: Any, key: str) -> None:
+    """The source has no value for ``key`` and the persistent copy's was removed (``del
+    copy.key``) but not flushed: the copy goes back to the row's value, loaded on access,
+    instead of holding nothing."""
+    copy_state = instance_state(copy)
+    committed = copy_state._committed
+    if copy_state._key is not None and committed is not None and key in committed:
+        copy_state.expire((key,))
 
 
 # -- pass 3: link -------------------------------------------------------------------------
@@ -307,19 +321,11 @@ def _link(src: Any, copy: Any, copies: dict[int, Any], load: bool) -> None:
             target = None if value is None else copies[id(value)]
             if not load:
                 set_committed_value(copy, key, target)
-            elif _current_reference(copy, key) is not target:
+            elif cd.get(key, NO_VALUE) is not target:
+                # an assignment, as by the application: when the copy's current value is
+                # not loaded, it is found without SQL where it can be (the identity map),
+                # and re-setting the object it already refers to changes nothing
                 setattr(copy, key, target)
-
-
-def _current_reference(copy: Any, key: str) -> Any:
-    """The copy's many-to-one value, loaded if need be (for a persistent copy, from the
-    identity map or by SELECT), so that re-setting the same object is skipped."""
-    d = copy.__dict__
-    if key in d:
-        return d[key]
-    if instance_state(copy)._key is None:
-        return None
-    return getattr(copy, key)
 
 
 def _same_members(current: Any, members: list[Any]) -> bool:
