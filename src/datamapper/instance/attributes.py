@@ -367,7 +367,7 @@ def instrument(mapper: Mapper) -> None:
     """Install descriptors and the write hooks on ``mapper.class_``."""
     cls = mapper.class_
     impls: dict[str, Any] = getattr(mapper, "_impls", {})
-    mapper._impls = impls  # type: ignore[attr-defined]  # per-mapper impl table
+    mapper._impls = impls
     for key, prop in mapper._props.items():
         if key in impls:
             continue
@@ -392,7 +392,7 @@ def instrument(mapper: Mapper) -> None:
                        + [STATE_ATTR] + list(mapper._props))
     saved = {n: cls.__dict__[n] for n in ("__setattr__", "__delattr__", "__init__")
              if n in cls.__dict__}
-    mapper._dm_saved = saved  # type: ignore[attr-defined]
+    mapper._dm_saved = saved
     klass: Any = cls
     parent_setattr = super(klass, klass).__setattr__
     parent_delattr = super(klass, klass).__delattr__

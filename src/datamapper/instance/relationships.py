@@ -47,7 +47,7 @@ class _Unconfigured:
 
     def _real(self) -> Any:
         configure_mappers()
-        impl = self.mapper._impls.get(self.key)  # type: ignore[attr-defined]
+        impl = self.mapper._impls.get(self.key)
         if impl is self or impl is None:
             raise InvalidRequestError(
                 f"Can't use {self.mapper.class_.__name__}.{self.key}: its relationship is not "

@@ -21,6 +21,7 @@ from sqlalchemy.exc import InvalidRequestError
 
 from .._util import describe
 from ..instance.state import InstanceState
+from ..mapping.cache import CacheSlot
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
 from .rows import EntityLoader, entity_loader, fetch_rows, instances
 from .strategies import (
@@ -33,10 +34,10 @@ from .strategies import (
 
 
 def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool]:
-    cached = prop.__dict__.get("_dm_lazy_stmt")
+    cached = _LAZY_STATEMENT.get(prop)
+    if cached is not None:
+        return cached
     target = prop.mapper
-    if cached is not None and cached[1].props is target._load_props:
-        return cached  # type: ignore[no-any-return]
     stmt = select(*target._load_columns)
     if prop.direction == MANYTOMANY:
         stmt = stmt.select_from(target.local_table).select_from(prop.secondary)
@@ -46,14 +47,17 @@ def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool]:
     loader = entity_loader(target)
     # the target's relationships configured lazy="joined"/"selectin"/"subquery" load with it
     eager = has_eager_defaults(target)
-    prop._dm_lazy_stmt = (stmt, loader, eager)  # type: ignore[attr-defined]  # per-property cache
-    return stmt, loader, eager
+    return _LAZY_STATEMENT.set(prop, (stmt, loader, eager))
+
+
+_LAZY_STATEMENT: CacheSlot[tuple[Any, EntityLoader, bool]] = CacheSlot(
+    "lazy-load SELECT, row loader of the target, target has eager defaults")
 
 
 def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) -> None:
     """Load relationship ``prop`` of a persistent ``state`` into its ``__dict__``."""
     obj = state.strong_obj()
-    impl = prop.parent._impls[prop.key]  # type: ignore[attr-defined]
+    impl = prop.parent._impls[prop.key]
     uselist = prop.uselist
     lazy = prop.lazy
     if lazy == "noload":

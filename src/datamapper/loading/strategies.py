@@ -37,6 +37,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 
 from ..instance.state import STATE_ATTR
+from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import (
     MANYTOMANY,
@@ -103,13 +104,14 @@ class RelNode:
 def has_eager_defaults(mapper: Mapper) -> bool:
     """Whether a relationship of ``mapper`` is configured to load eagerly (cached per
     mapper, recomputed when properties are added)."""
-    cached = mapper.__dict__.get("_dm_eager_defaults")
-    n = len(mapper._props)
-    if cached is not None and cached[0] == n:
-        return cached[1]  # type: ignore[no-any-return]
-    found = any(p.is_relationship and p.lazy in EAGER for p in mapper._props.values())
-    mapper._dm_eager_defaults = (n, found)  # type: ignore[attr-defined]
+    found = _EAGER_DEFAULTS.get(mapper)
+    if found is None:
+        found = _EAGER_DEFAULTS.set(mapper, any(p.is_relationship and p.lazy in EAGER
+                                                for p in mapper._props.values()))
     return found
+
+
+_EAGER_DEFAULTS: CacheSlot[bool] = CacheSlot("has a relationship configured to load eagerly")
 
 
 def load_plan_of(state: Any) -> EntityPlan | None:

@@ -22,6 +22,7 @@ from .. import event
 from ..exc import UnmappedClassError
 from . import coercion
 from .attributes import QueryableAttribute
+from .cache import CacheSlot
 from .properties import ColumnProperty, MapperProperty, SynonymProperty
 
 MAPPER_EVENTS = frozenset(
@@ -68,6 +69,12 @@ class _Columns(_Props):
 
 class Mapper:
     """Maps ``class_`` to ``local_table``."""
+
+    # Set by the instance layer when it instruments the class (instance/attributes.py;
+    # absent until then): the attribute implementations by key, and the class
+    # attributes instrumentation saved to put back on uninstrument.
+    _impls: dict[str, Any]
+    _dm_saved: dict[str, Any]
 
     def __init__(
         self,
@@ -131,6 +138,8 @@ class Mapper:
         self.dispatch = event.Dispatch(
             f"mapper of {class_.__name__}", MAPPER_EVENTS | ATTRIBUTE_EVENTS
         )
+        # the higher layers' caches for this mapper (see mapping/cache.py)
+        self.cache: dict[CacheSlot[Any], Any] = {}
         self._props: _Props = _Props()
         self._col_to_prop: dict[Any, ColumnProperty] = {}
         self.validators: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -145,6 +154,7 @@ class Mapper:
 
         class_._dm_mapper = self  # type: ignore[attr-defined]  # the class's mapper slot
         _all_mappers.add(self)
+        invalidate_caches()
         coercion.install(self)
         for hook in instrumentation_hooks:
             hook(self)
@@ -386,6 +396,7 @@ class Mapper:
         prop = self._coerce_property(key, prop)
         self._add_property(key, prop)
         self._compile_paths()
+        invalidate_caches()
         for hook in instrumentation_hooks:
             hook(self)
         if self.configured and prop.is_relationship:
@@ -427,6 +438,7 @@ class Mapper:
         if self.class_.__dict__.get("_dm_mapper") is self:
             delattr(self.class_, "_dm_mapper")
         coercion.uninstall(self)
+        invalidate_caches()  # this mapper's too: it may still be referenced
         _all_mappers.discard(self)
 
     def _post_configure(self) -> None:
@@ -435,6 +447,17 @@ class Mapper:
                 prop.do_init()
         self._compile_paths()
         self.configured = True
+
+
+def invalidate_caches() -> None:
+    """Empty the caches of every mapper and relationship (mapping/cache.py): the
+    mappers or their properties changed."""
+    for m in list(_all_mappers):
+        m.cache.clear()
+        for p in m._props.values():
+            c = getattr(p, "cache", None)
+            if c:
+                c.clear()
 
 
 _configuring = False
@@ -464,6 +487,7 @@ def configure_mappers() -> None:
             for m in todo:
                 m.configured = False
             raise errors[0]
+        invalidate_caches()
         for m in todo:
             if "mapper_configured" in m.dispatch:
                 m.dispatch.fire("mapper_configured", m, m.class_)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement
 
+from .cache import CacheSlot
 from .cascade import CascadeOptions
 from .properties import MapperProperty
 
@@ -112,6 +113,8 @@ class RelationshipProperty(MapperProperty):
             )
         if private:
             cascade = "all, delete-orphan"
+        # the higher layers' caches for this relationship (see mapping/cache.py)
+        self.cache: dict[CacheSlot[Any], Any] = {}
         self.argument = argument
         self.secondary = secondary
         self.backref = backref

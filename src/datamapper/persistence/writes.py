@@ -23,6 +23,7 @@ from .._util import NO_VALUE, describe
 from ..exc import FlushError, StaleDataError
 from ..instance.attributes import values_equal
 from ..instance.state import LAZY_KEY, InstanceState
+from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
 from .driver import driver_executemany, driver_insert_returning
 
@@ -95,11 +96,13 @@ class _TablePlan:
 
 
 def table_plan(mapper: Mapper) -> _TablePlan:
-    plan = mapper.__dict__.get("_dm_table_plan")
+    plan = _TABLE_PLAN.get(mapper)
     if plan is None:
-        plan = _TablePlan(mapper)
-        mapper._dm_table_plan = plan  # type: ignore[attr-defined]  # cached per mapper
+        plan = _TABLE_PLAN.set(mapper, _TablePlan(mapper))
     return plan
+
+
+_TABLE_PLAN: CacheSlot[_TablePlan] = CacheSlot("INSERT/UPDATE/DELETE plan of the table")
 
 
 # -- INSERT -------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from ..loading import EntityLoader, instances, load_attributes_stmt
 from ..loading.related import lazy_load
 from ..loading.rows import fetch_rows
 from ..loading.strategies import has_eager_defaults
+from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import Query
 from ..query.entities import RowLayout
@@ -334,7 +335,9 @@ def _check_for_update(value: Any, verb: str) -> None:
 
 
 def _get_statement(mapper: Mapper, with_for_update: Any) -> Any:
-    cache = mapper.__dict__.setdefault("_dm_get_cache", {})
+    cache = _GET_STATEMENTS.get(mapper)
+    if cache is None:
+        cache = _GET_STATEMENTS.set(mapper, {})
     ck = repr(sorted(with_for_update.items())) if isinstance(with_for_update, dict) else \
         bool(with_for_update)
     stmt = cache.get(ck)
@@ -377,8 +380,11 @@ def _check_locked_version(state: InstanceState, loader: EntityLoader, row: Any) 
 
 
 def _get_loader(mapper: Mapper) -> EntityLoader:
-    loader = mapper.__dict__.get("_dm_get_loader")
-    if loader is None or loader.props is not mapper._load_props:
-        loader = EntityLoader(mapper)
-        mapper._dm_get_loader = loader  # type: ignore[attr-defined]  # cached per mapper
+    loader = _GET_LOADER.get(mapper)
+    if loader is None:
+        loader = _GET_LOADER.set(mapper, EntityLoader(mapper))
     return loader
+
+
+_GET_STATEMENTS: CacheSlot[dict[Any, Any]] = CacheSlot("get() SELECT by primary key, per lock mode")
+_GET_LOADER: CacheSlot[EntityLoader] = CacheSlot("row loader of get()")

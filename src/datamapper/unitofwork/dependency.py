@@ -27,6 +27,7 @@ from sqlalchemy import Table
 from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError, SAWarning
 from ..instance.state import STATE_ATTR, InstanceState, _sessions
+from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
 
@@ -140,19 +141,18 @@ class Dependencies:
 
 def relationships_of(mapper: Mapper) -> list[RelationshipProperty]:
     """The writable relationships of ``mapper`` (cached on the mapper)."""
-    cached: list[RelationshipProperty] | None = mapper.__dict__.get("_dm_rels")
-    if cached is None or mapper.__dict__.get("_dm_rels_n") != len(mapper._props):
-        cached = [p for p in mapper._props.values()
-                  if getattr(p, "is_relationship", False) and not p.viewonly]
-        mapper._dm_rels = cached  # type: ignore[attr-defined]  # per-mapper cache
-        mapper._dm_rels_n = len(mapper._props)  # type: ignore[attr-defined]
+    cached = _RELATIONSHIPS.get(mapper)
+    if cached is None:
+        cached = _RELATIONSHIPS.set(mapper, [p for p in mapper._props.values()
+                                             if getattr(p, "is_relationship", False)
+                                             and not p.viewonly])
     return cached
 
 
 def references_of(mapper: Mapper) -> list[Reference]:
     """Everything rows of ``mapper`` refer to: relationships first, then Table FKs."""
-    cached: list[Reference] | None = mapper.__dict__.get("_dm_refs")
-    if cached is not None and mapper.__dict__.get("_dm_refs_n") == len(mapper._props):
+    cached = _REFERENCES.get(mapper)
+    if cached is not None:
         return cached
     from ..mapping.mapper import _all_mappers
 
@@ -199,9 +199,11 @@ def references_of(mapper: Mapper) -> list[Reference]:
                 continue
             seen.add(ident)
             refs.append(Reference(m, mapper, (sp.key,), (dp.key,), bool(fk.parent.nullable)))
-    mapper._dm_refs = refs  # type: ignore[attr-defined]  # per-mapper cache
-    mapper._dm_refs_n = len(mapper._props)  # type: ignore[attr-defined]
-    return refs
+    return _REFERENCES.set(mapper, refs)
+
+
+_RELATIONSHIPS: CacheSlot[list[RelationshipProperty]] = CacheSlot("writable relationships")
+_REFERENCES: CacheSlot[list[Reference]] = CacheSlot("what rows of the mapper refer to")
 
 
 _NO_CHANGES: dict[str, Any] = {}
