@@ -222,3 +222,66 @@ def test_back_populates_links_two_declared_relationships(Base):
     assert t.players == [p]
     t.players.remove(p)
     assert p.team is None
+
+
+def test_cascade_is_assignable_and_the_attribute_follows(Base, engine, session):
+    """relationship.cascade can be set before and after configuration: assigning
+    delete-orphan afterwards makes removed children get deleted in the flush."""
+    from sqlalchemy import select
+
+    class Kid(Base):
+        __tablename__ = "ca_kids"
+        id = Column(Integer, primary_key=True)
+        mom_id = Column(Integer, ForeignKey("ca_moms.id"))
+
+    class Mom(Base):
+        __tablename__ = "ca_moms"
+        id = Column(Integer, primary_key=True)
+        kids = relationship(Kid)
+
+    rel = Mom.kids.property
+    assert rel.cascade == {"save-update", "merge"}
+    rel.cascade = "save-update, merge, expunge"
+    assert rel.cascade == {"save-update", "merge", "expunge"}
+    Base.metadata.create_all(engine)
+    configure_mappers()
+    rel.cascade = "all, delete-orphan"
+    assert rel.cascade.delete_orphan
+    m = Mom(id=1, kids=[Kid(id=1), Kid(id=2)])
+    session.add(m)
+    session.commit()
+    m.kids.remove(m.kids[0])
+    session.commit()
+    assert session.execute(select(Kid.__table__.c.id)).scalars().all() == [2]
+
+
+def test_cascade_options_copy_and_pickle():
+    import copy
+    import pickle
+
+    from datamapper import CascadeOptions
+
+    opts = CascadeOptions("all, delete-orphan")
+    assert copy.deepcopy(opts) == opts
+    assert pickle.loads(pickle.dumps(opts)).delete_orphan
+    assert CascadeOptions(["save-update", "merge"]) == {"save-update", "merge"}
+
+
+def test_passive_deletes_all_with_delete_cascade_is_refused(Base):
+    from datamapper import clear_mappers
+
+    class Kid(Base):
+        __tablename__ = "pd_kids"
+        id = Column(Integer, primary_key=True)
+        mom_id = Column(Integer, ForeignKey("pd_moms.id"))
+
+    class Mom(Base):
+        __tablename__ = "pd_moms"
+        id = Column(Integer, primary_key=True)
+        kids = relationship(Kid, passive_deletes="all", cascade="all, delete-orphan")
+
+    try:
+        with pytest.raises(exc.ArgumentError, match="passive_deletes='all'"):
+            configure_mappers()
+    finally:
+        clear_mappers()

@@ -6,6 +6,9 @@ one error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from sqlalchemy.exc import ArgumentError
 
 _ALL = ("save-update", "merge", "refresh-expire", "expunge", "delete")
@@ -22,8 +25,11 @@ class CascadeOptions(frozenset[str]):
     delete: bool
     delete_orphan: bool
 
-    def __new__(cls, spec: str | None) -> CascadeOptions:
-        words = [w.strip() for w in (spec or "").split(",") if w.strip()]
+    def __new__(cls, spec: str | Iterable[str] | None) -> CascadeOptions:
+        if spec is None or isinstance(spec, str):
+            words = [w.strip() for w in (spec or "").split(",") if w.strip()]
+        else:
+            words = [str(w).strip() for w in spec]
         bad = sorted({w for w in words if w not in _KNOWN})
         if bad:
             raise ArgumentError(
@@ -50,6 +56,10 @@ class CascadeOptions(frozenset[str]):
             # imply delete of the parent's children when the parent goes.
             pass
         return self
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # copy/deepcopy/pickle: rebuild from the words (frozenset's own would pass a list)
+        return (CascadeOptions, (", ".join(sorted(self)),))
 
     def __repr__(self) -> str:
         return f"CascadeOptions({','.join(sorted(self))!r})"

@@ -119,9 +119,11 @@ class RelationshipProperty(MapperProperty):
         self.secondary = secondary
         self.backref = backref
         self.back_populates = back_populates
-        self.cascade = CascadeOptions(cascade if cascade is not None else "save-update, merge")
+        self._initialized = False
+        self.viewonly = viewonly
+        self.cascade = cascade if cascade is not None else "save-update, merge"
         if viewonly and cascade is None:
-            self.cascade = CascadeOptions("merge")
+            self.cascade = "merge"
         if viewonly and (self.cascade - {"merge", "expunge", "refresh-expire"}):
             raise ArgumentError(
                 f"Can't use cascade {cascade!r} on a viewonly relationship: a viewonly "
@@ -142,7 +144,6 @@ class RelationshipProperty(MapperProperty):
         self.cascade_backrefs = cascade_backrefs
         self.single_parent = single_parent
         self._collection_class_arg = collection_class
-        self.viewonly = viewonly
         self.active_history = active_history
         self.enable_typechecks = enable_typechecks
         self.join_depth = join_depth
@@ -168,11 +169,25 @@ class RelationshipProperty(MapperProperty):
         self._lazy_clause: Any = None
         self._lazy_params: list[tuple[str, str]] = []
         self._simple_m2o = False
-        self._initialized = False
         self._dm_dataclass: dict[str, Any] = {}
         self._secondary_tables: frozenset[Any] = frozenset()
 
     # -- configuration ---------------------------------------------------------
+    @property
+    def cascade(self) -> CascadeOptions:
+        """The cascade options (a set of words); assignable, also after configuration."""
+        return self._cascade
+
+    @cascade.setter
+    def cascade(self, value: Any) -> None:
+        opts = value if isinstance(value, CascadeOptions) else CascadeOptions(value)
+        if self._initialized:
+            self._check_delete_orphan(opts)
+        self._cascade = opts
+        if self._initialized:
+            for hook in relationship_configured_hooks:  # the attribute's behaviour follows
+                hook(self)
+
     def _name(self) -> str:
         return f"{self.parent.class_.__name__}.{self.key}"
 
@@ -204,7 +219,24 @@ class RelationshipProperty(MapperProperty):
                 "to one object (many-to-one or uselist=False), and a dynamic relationship is a "
                 "query over a collection; use the default lazy='select'"
             )
-        if self.cascade.delete_orphan and self.direction != ONETOMANY \
+        self._check_delete_orphan(self.cascade)
+        self._setup_order_by()
+        self._setup_collection_class()
+        self._setup_lazy_clause()
+        self._initialized = True
+        self._setup_backref()
+        for hook in relationship_configured_hooks:
+            hook(self)
+
+    def _check_delete_orphan(self, cascade: CascadeOptions) -> None:
+        if self.passive_deletes == "all" and (cascade.delete or cascade.delete_orphan):
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()} with passive_deletes='all' and "
+                f"cascade {', '.join(sorted(cascade))!r}: 'all' leaves the related rows "
+                "untouched when the parent is deleted, which contradicts deleting them; drop "
+                "delete/delete-orphan from cascade= or use passive_deletes=True"
+            )
+        if cascade.delete_orphan and self.direction != ONETOMANY \
                 and not self.single_parent and not self.viewonly:
             kind = "many-to-many" if self.direction == MANYTOMANY else "many-to-one"
             raise ArgumentError(
@@ -213,13 +245,6 @@ class RelationshipProperty(MapperProperty):
                 f"{self.mapper.class_.__name__} can belong to one parent only; pass "
                 "single_parent=True or drop delete-orphan from cascade="
             )
-        self._setup_order_by()
-        self._setup_collection_class()
-        self._setup_lazy_clause()
-        self._initialized = True
-        self._setup_backref()
-        for hook in relationship_configured_hooks:
-            hook(self)
 
     def _eval(self, value: Any, what: str) -> Any:
         """Resolve a string, or a callable returning the value (declarative style)."""
@@ -614,6 +639,7 @@ class RelationshipProperty(MapperProperty):
             self._reverse_property.add(other)
             other._reverse_property.add(self)
             self._check_sync_backref(other)
+            self._check_directions(other)
             return
         if self.backref is None:
             return
@@ -654,6 +680,20 @@ class RelationshipProperty(MapperProperty):
         self._reverse_property.add(other)
         other._reverse_property.add(self)
         self._check_sync_backref(other)
+        self._check_directions(other)
+
+    def _check_directions(self, other: RelationshipProperty) -> None:
+        """A backref pair links a one-to-many with a many-to-one (or two many-to-many)."""
+        if not (self._initialized and other._initialized):
+            return  # checked when the other side is configured
+        if self.direction == other.direction and self.direction != MANYTOMANY:
+            side = "one-to-many" if self.direction == ONETOMANY else "many-to-one"
+            raise ArgumentError(
+                f"Can't configure relationships {self._name()} and {other._name()} as "
+                f"reverses of each other: both are {side} ({self.direction}); for a "
+                "self-referential pair give remote_side= (the referenced columns) to the "
+                "many-to-one side only"
+            )
 
     def _check_sync_backref(self, other: RelationshipProperty) -> None:
         """A viewonly side never tells the other side about changes; and the other side
