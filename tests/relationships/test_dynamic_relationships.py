@@ -210,7 +210,7 @@ def test_many_to_many_append_and_remove_write_association_rows(dyn, session, sql
     sql_log.clear()
     assert [k.name for k in item.keywords] == ["blue", "red"]
     (sel,) = sql_log.statements
-    assert "item_keywords.item_id =" in sel and "item_keywords.keyword_id = keywords.id" in sel
+    assert "item_keywords.item_id =" in sel and "keywords.id = item_keywords.keyword_id" in sel
     item.keywords.remove(red)
     item.keywords.append(green)
     sql_log.clear()

@@ -522,7 +522,9 @@ class RelationshipProperty(MapperProperty):
                 f"{a.name!r} and {b.name!r} ({names}); pass foreign_keys= naming the one "
                 f"to use, or {what}="
             )
-        return and_(*[f == r for f, r in cands]) if len(cands) > 1 else cands[0][0] == cands[0][1]
+        # referenced column first, as Core's join_condition() writes it
+        # (``users.id = addresses.user_id``)
+        return and_(*[r == f for f, r in cands]) if len(cands) > 1 else cands[0][1] == cands[0][0]
 
     def _setup_uselist(self) -> None:
         if self._uselist_arg is not None:

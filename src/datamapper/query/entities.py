@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Select
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement, Label
+from sqlalchemy.sql.selectable import FromClause
 
 from ..loading import EntityLoader, entity_loader
 from ..mapping.attributes import QueryableAttribute
-from ..mapping.coercion import entities_of_core_select
+from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, entities_of_core_select
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from .aliased import AliasedClass, relationship_join
 
@@ -35,6 +36,10 @@ class RowLayout:
         self.columns: list[Any] = []
         self.parts: list[tuple[str, Any]] = []  # ("entity", EntityLoader) | ("column", index)
         self.names: list[str] = []
+        # per result column, the other keys a row's ``_mapping`` answers to (the entity,
+        # the attribute, the table column) and what ``column_descriptions`` says of it
+        self.extras: list[tuple[Any, ...]] = []
+        self.descriptions: list[dict[str, Any]] = []
         self.mappers: list[Mapper] = []
         for i, ent in enumerate(entities):
             adapt = None
@@ -53,8 +58,14 @@ class RowLayout:
                                           adapt=adapt)
                 self.columns.extend(loader.columns)
                 self.parts.append(("entity", loader))
-                self.names.append(ent._dm_name or mapper.class_.__name__
-                                  if isinstance(ent, AliasedClass) else mapper.class_.__name__)
+                aliased = isinstance(ent, AliasedClass)
+                name = ent._dm_name or mapper.class_.__name__ if aliased else \
+                    mapper.class_.__name__
+                self.names.append(name)
+                self.extras.append((ent,))
+                self.descriptions.append({
+                    "name": ent._dm_name if aliased else name, "type": mapper.class_,
+                    "aliased": aliased, "expr": ent, "entity": ent})
                 self.mappers.append(mapper)
                 continue
             if isinstance(ent, QueryableAttribute):
@@ -67,20 +78,65 @@ class RowLayout:
                     expr = expr.label(ent.key)
                 self.columns.append(expr)
                 self.names.append(ent.key)
+                column = ent.__clause_element__()
+                self.extras.append((ent, column))
+                self.descriptions.append({
+                    "name": ent.key, "type": getattr(column, "type", None), "aliased": False,
+                    "expr": ent, "entity": ent.parent.class_})
                 self.mappers.append(ent.parent)
                 continue
             if hasattr(ent, "__clause_element__"):
                 ent = ent.__clause_element__()
+            if isinstance(ent, FromClause):
+                # a subquery or table selected whole: each of its columns is a result column
+                for col in ent.c:
+                    self.parts.append(("column", len(self.columns)))
+                    self.columns.append(col)
+                    self.names.append(col.key)
+                    self._describe_column(col, col.key)
+                continue
             if isinstance(ent, ColumnElement) or hasattr(ent, "_select_iterable"):
                 self.parts.append(("column", len(self.columns)))
                 self.columns.append(ent)
-                self.names.append(getattr(ent, "key", None) or getattr(ent, "name", None) or
-                                  f"col{len(self.names)}")
+                key = getattr(ent, "key", None) or getattr(ent, "name", None)
+                self.names.append(key or f"col{len(self.names)}")
+                self._describe_column(ent, key)
                 continue
             raise ArgumentError(
                 f"Can't query {ent!r}: expected a mapped class, a mapped attribute or a SQL "
                 "column expression"
             )
+
+    def _describe_column(self, col: Any, key: str | None) -> None:
+        self.extras.append((col,))
+        alias = None
+        entity = None
+        for from_ in getattr(col, "_from_objects", ()):  # the entity of its table, if any
+            ann = getattr(from_, "_annotations", None)
+            if ann and ENTITY_KEY in ann:
+                alias = ann.get(ALIAS_KEY)
+                entity = alias if alias is not None else ann[ENTITY_KEY].class_
+                break
+        self.descriptions.append({
+            "name": None if _anonymous(col) else key,
+            "type": getattr(col, "type", None), "aliased": alias is not None,
+            "expr": col, "entity": entity})
+
+    def result_names(self, label_style: Any) -> list[str]:
+        """Row keys for an ORM ``select()`` with ``label_style``: entities keep their
+        names; the other columns are named as Core names them in a SELECT of that style
+        (``id``, ``id_1`` when disambiguated; ``users_id`` with table-name labels)."""
+        cols = [self.columns[p] for kind, p in self.parts if kind == "column"]
+        if not cols:
+            return self.names
+        cached: dict[Any, list[str]] = self.__dict__.setdefault("_names_by_style", {})
+        names = cached.get(label_style)
+        if names is None:
+            keys = iter(Select(*cols).set_label_style(label_style).selected_columns.keys())
+            names = [next(keys) if kind == "column" else name
+                     for (kind, _p), name in zip(self.parts, self.names, strict=True)]
+            cached[label_style] = names
+        return names
 
     @property
     def single_entity(self) -> bool:
@@ -94,6 +150,11 @@ class RowLayout:
             if kind == "entity":
                 return p.mapper  # type: ignore[no-any-return]
         return self.mappers[0] if self.mappers else None
+
+
+def _anonymous(col: Any) -> bool:
+    """A SQL function or other expression Core would give an anonymous label."""
+    return not isinstance(col, (ColumnClause, Label))
 
 
 def entity_columns(entities: Sequence[Any]) -> RowLayout:
@@ -163,7 +224,9 @@ class ORMSelect(Select[Any]):
     def filter_by(self, **kwargs: Any) -> ORMSelect:
         """Keyword criteria on the selected class's mapped attribute names only."""
         mapper = self._dm_layout.primary_mapper
-        if mapper is None:
+        if mapper is None or self._setup_joins:
+            # Core names the last join target (its mapped attributes, for a mapped class
+            # or an alias of one), else the first FROM
             return super().filter_by(**kwargs)
         first = self._dm_entities[0] if self._dm_entities else None
         return self.where(*filter_by_criteria(mapper, kwargs, first))

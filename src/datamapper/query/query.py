@@ -19,13 +19,17 @@ from typing import Any, Generic, Self, TypeVar, cast
 
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, and_, func, literal_column
 from sqlalchemy import select as core_select
+from sqlalchemy.engine.result import result_tuple
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.selectable import FromClause
 
 from .._util import describe, warn_deprecated
 from ..exc import UnmappedClassError
 from ..mapping.attributes import QueryableAttribute
+from ..mapping.coercion import entity_of
 from ..mapping.mapper import Mapper
 from .aliased import AliasedClass, relationship_join
 from .entities import RowLayout, filter_by_criteria, mapper_of
@@ -62,12 +66,14 @@ class Query(Generic[_T]):
         self._autoflush = True
         self._joins: list[tuple[Any, Any, bool]] = []
         self._joinpoint: Mapper | None = self._layout.primary_mapper
+        self._join_entity: Any = None  # the last join target, for filter_by()
         self._options: list[Any] = []
         self._yield_per: int | None = None
         self._params: dict[str, Any] = {}
         self._select_from: list[Any] = []
         self._execution_options: dict[str, Any] = {}
         self._shard_id: Any = None
+        self._tuples = False
 
     def _clone(self) -> Self:
         q = self.__class__.__new__(self.__class__)
@@ -94,20 +100,56 @@ class Query(Generic[_T]):
 
     where = filter
 
-    def _filter_mapper(self) -> Mapper:
-        m = self._joinpoint or self._layout.primary_mapper
-        if m is None:
-            raise InvalidRequestError(
-                "Can't use filter_by(): this query selects no mapped entity; use filter()"
-            )
-        return m
-
     def filter_by(self, **kwargs: Any) -> Self:
-        mapper = self._filter_mapper()
-        first = self._entities[0] if self._entities else None
-        entity = first if isinstance(first, AliasedClass) and first.mapper is mapper and \
-            mapper is self._layout.primary_mapper else None
-        return self.filter(*filter_by_criteria(mapper, kwargs, entity))
+        """Keyword equality criteria on the last joined entity, else on the first one
+        selected (the class of a selected attribute or the table of a selected column
+        count too: ``query(User.id).filter_by(name="ed")``)."""
+        target = self._filter_by_entity()
+        if isinstance(target, AliasedClass):
+            return self.filter(*filter_by_criteria(target.mapper, kwargs, target))
+        mapper = mapper_of(target) if isinstance(target, type) else None
+        if mapper is not None:
+            return self.filter(*filter_by_criteria(mapper, kwargs))
+        if isinstance(target, FromClause) and not isinstance(target, FunctionElement):
+            table_mapper = entity_of(target)
+            if table_mapper is not None:
+                return self.filter(*filter_by_criteria(table_mapper, kwargs))
+            missing = [k for k in kwargs if k not in target.c]
+            if missing:
+                raise InvalidRequestError(
+                    f"Can't filter_by({', '.join(missing)}=...): Entity namespace for "
+                    f"\"{_from_name(target)}\" has no property \"{missing[0]}\"; its columns "
+                    f"are {', '.join(target.c.keys())}"
+                )
+            return self.filter(*(target.c[k] == v for k, v in kwargs.items()))
+        name = str(target) if target is not None else "the selected expression"
+        raise InvalidRequestError(
+            f"Can't filter_by({', '.join(kwargs)}=...): Entity namespace for \"{name}\" has "
+            f"no property \"{next(iter(kwargs), '')}\"; it selects from no table or mapped "
+            "class, use filter() with an expression"
+        )
+
+    def _filter_by_entity(self) -> Any:
+        """What filter_by() names: the last join target (class, alias or table), else the
+        first selected entity, else the FROM of the first selected column expression."""
+        if self._join_entity is not None:
+            return self._join_entity
+        if not self._entities:
+            return None
+        first = self._entities[0]
+        if isinstance(first, AliasedClass):
+            return first
+        if isinstance(first, type) and mapper_of(first) is not None:
+            return first
+        if isinstance(first, QueryableAttribute):
+            return first.parent.class_
+        expr = first.__clause_element__() if hasattr(first, "__clause_element__") else first
+        if isinstance(expr, FromClause) and not isinstance(expr, FunctionElement):
+            return expr
+        for from_ in getattr(expr, "_from_objects", ()):
+            if not isinstance(from_, ColumnElement):  # a SQL function lists itself
+                return from_
+        return expr
 
     def _resolve_name(self, name: str, what: str) -> Any:
         """A mapped attribute (or column of a selected table) for an identifier string."""
@@ -188,8 +230,10 @@ class Query(Generic[_T]):
         if steps is not None:  # along a relationship from or to an aliased() entity
             for step_dest, step_on in steps:
                 q._joins.append((step_dest, step_on, isouter))
+            q._join_entity = steps[-1][0]
             return q
         dest, on = self._join_target(target, onclause)
+        q._join_entity = dest
         if isinstance(on, tuple) and len(on) == 3:
             # many-to-many: through the secondary table, then to the target
             secondary, pj, sj = on
@@ -243,6 +287,7 @@ class Query(Generic[_T]):
             q._select_from.append(m.local_table if m is not None else f)
             if m is not None:
                 q._joinpoint = m
+            q._join_entity = m.class_ if m is not None else f
         return q
 
     def limit(self, limit: Any) -> Self:
@@ -471,12 +516,16 @@ class Query(Generic[_T]):
         session = self._session()
         plans = build_plans(self._part_mappers(), self._options)
         if plans is not None:
-            return self._eager_results(session, plans)
-        rows = self._execute_rows()
-        if self._for_update is not None:
-            session._check_locked_versions(self._layout, rows, self._shard_token())
-        out: list[Any] = session._rows_to_results(self._layout, rows, self._populate_existing,
-                                                  self._shard_token())
+            out = self._eager_results(session, plans)
+        else:
+            rows = self._execute_rows()
+            if self._for_update is not None:
+                session._check_locked_versions(self._layout, rows, self._shard_token())
+            out = session._rows_to_results(self._layout, rows, self._populate_existing,
+                                           self._shard_token())
+        if self._tuples and self._layout.single_entity:
+            make = result_tuple(self._layout.names, self._layout.extras)
+            return [make((o,)) for o in out]
         return out
 
     def _eager_results(self, session: Any, plans: list[Any]) -> list[Any]:
@@ -533,7 +582,7 @@ class Query(Generic[_T]):
             ret = self.one()
         except NoResultFound:
             return None
-        if not self._layout.single_entity:
+        if not self.is_single_entity:
             return cast(Any, ret)[0]  # a row: its first column
         return ret
 
@@ -600,11 +649,28 @@ class Query(Generic[_T]):
         warn_deprecated("Query.get_by()", "Query.filter_by(...).first()")
         return self.filter_by(**kwargs).first()
 
+    @property
     def column_descriptions(self) -> list[dict[str, Any]]:
-        out = []
-        for (kind, p), name in zip(self._layout.parts, self._layout.names, strict=True):
-            out.append({"name": name, "entity": p.mapper.class_ if kind == "entity" else None})
-        return out
+        """One dictionary per result column: its ``name`` (None for an unnamed alias or
+        expression), ``type`` (the class for an entity), ``aliased``, ``expr`` (what was
+        passed to query()) and ``entity`` (the class or alias it belongs to, if any)."""
+        return [dict(d) for d in self._layout.descriptions]
+
+    @property
+    def is_single_entity(self) -> bool:
+        """True when results are objects, not rows: one mapped class selected and
+        :meth:`only_return_tuples` not asked for."""
+        return self._layout.single_entity and not self._tuples
+
+    def only_return_tuples(self, value: bool) -> Self:
+        """``True``: rows even for a query of one mapped class (``row[0]`` the object)."""
+        q = self._clone()
+        q._tuples = bool(value)
+        return q
+
+
+def _from_name(from_: Any) -> str:
+    return str(getattr(from_, "name", None) or from_)
 
 
 def is_sql(value: Any) -> bool:

@@ -122,7 +122,9 @@ class SessionExecute(SessionBase):
                 return IteratorResult(SimpleResultMetaData(layout.names), iter(objs),
                                       _source_supports_scalars=True)
             tuples = [tuple(o) for o in objs]
-            return IteratorResult(SimpleResultMetaData(layout.names), iter(tuples))
+            names = layout.result_names(statement._label_style)
+            return IteratorResult(SimpleResultMetaData(names, extra=layout.extras),
+                                  iter(tuples))
         if bind is None:
             bind = self._bind_for(mapper, statement, bind_kw)
         return self._run(statement, params, bind, opts)
@@ -203,7 +205,7 @@ class SessionExecute(SessionBase):
             kind, p = parts[0]
             if kind == "entity":
                 return instances(self, p, rows, populate_existing, token)
-            make1 = result_tuple(layout.names)  # one column: rows too, not bare values
+            make1 = result_tuple(layout.names, layout.extras)  # one column: rows too
             return [make1((r[p],)) for r in rows]
         columns = []
         for kind, p in parts:
@@ -211,7 +213,7 @@ class SessionExecute(SessionBase):
                 columns.append(instances(self, p, rows, populate_existing, token))
             else:
                 columns.append([r[p] for r in rows])
-        make = result_tuple(layout.names)
+        make = result_tuple(layout.names, layout.extras)
         return [make(vals) for vals in zip(*columns, strict=True)]
 
     @overload

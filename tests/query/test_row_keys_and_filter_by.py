@@ -1,0 +1,165 @@
+"""Rows of column queries: one key per selected column (a subquery or table selected whole
+gives one key per column of it), named as Core names them in an ORM ``select()`` of the
+statement's label style; ``row._mapping`` also answers to the entity, the attribute and
+the table column.  ``filter_by()`` names attributes of the last joined entity (an alias
+included), else of the first selected entity, attribute or column's table."""
+
+import pytest
+from sqlalchemy import (
+    LABEL_STYLE_TABLENAME_PLUS_COL,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    func,
+    select,
+)
+from sqlalchemy.engine import default
+from sqlalchemy.exc import InvalidRequestError
+
+from datamapper import aliased, declarative_base, relationship
+
+
+def sql(q):
+    return " ".join(str(q.compile(dialect=default.DefaultDialect())).split())
+
+
+@pytest.fixture
+def model(metadata, engine, session):
+    Base = declarative_base(metadata=metadata)
+
+    class User(Base):
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(30))
+        addresses = relationship("Address", back_populates="user", order_by="Address.id")
+
+    class Address(Base):
+        __tablename__ = "addresses"
+        id = Column(Integer, primary_key=True)
+        user_id = Column(ForeignKey("users.id"))
+        email = Column(String(50))
+        user = relationship(User, back_populates="addresses")
+
+    metadata.create_all(engine)
+    session.add_all([User(id=1, name="ed", addresses=[Address(id=10, email="ed@x")]),
+                     User(id=2, name="wendy", addresses=[Address(id=20, email="w@x")])])
+    session.commit()
+    return User, Address
+
+
+def test_query_of_a_subquery_or_table_gives_one_key_per_column(session, model):
+    User, _ = model
+    sub = session.query(User.id, User.name).subquery("u1")
+    rows = session.query(sub).order_by(sub.c.id).all()
+    assert rows == [(1, "ed"), (2, "wendy")]
+    assert rows[0]._mapping.keys() == ["id", "name"]
+    assert rows[1].name == "wendy"
+    trow = session.query(User.__table__).filter(User.__table__.c.id == 2).one()
+    assert "wendy" in trow
+    assert trow._mapping.keys() == ["id", "name"]
+
+
+def test_orm_select_names_columns_by_its_label_style(session, model):
+    User, Address = model
+    stmt = select(User.id, Address.id).join_from(User, Address).order_by(Address.id)
+    row = session.execute(stmt).first()
+    assert row._mapping.keys() == ["id", "id_1"]
+    assert tuple(row) == (1, 10)
+    labelled = session.execute(stmt.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)).first()
+    assert labelled._mapping.keys() == ["users_id", "addresses_id"]
+    assert labelled.addresses_id == 10
+    u1 = select(User.id, User.name).subquery("u1")
+    u2 = select(User.id, User.name).subquery("u2")
+    both = select(u1, User, u2).join_from(u1, u2, u1.c.id == u2.c.id).join(
+        User, User.id == u1.c.id).order_by(u1.c.id)
+    row = session.execute(both).first()
+    assert row._mapping.keys() == ["id", "name", "User", "id_1", "name_1"]
+    assert row.User.name == "ed" and row.name_1 == "ed"
+
+
+def test_row_mapping_answers_to_entity_attribute_and_column(session, model):
+    User, Address = model
+    row = session.query(User, Address).join(User.addresses).order_by(User.id).first()
+    assert row._mapping[User] is row[0]
+    assert row._mapping[Address] is row[1]
+    assert row._mapping["Address"] is row[1]
+    crow = session.query(User.id, Address.email).join(User.addresses).order_by(
+        User.id).first()
+    assert crow._mapping[User.id] == 1
+    assert crow._mapping[User.__table__.c.id] == 1
+    assert crow._mapping[Address.email] == "ed@x"
+    with pytest.raises(KeyError):
+        crow._mapping[User.name]
+
+
+def test_only_return_tuples_and_column_descriptions(session, model):
+    User, _ = model
+    q = session.query(User).order_by(User.id)
+    assert q.is_single_entity
+    tq = q.only_return_tuples(True)
+    assert not tq.is_single_entity
+    row = tq.first()
+    assert row._mapping[User] is row[0] and row[0].name == "ed"
+    assert tq.filter(User.id == 2).scalar().name == "wendy"
+    ua = aliased(User, name="ua")
+    assert session.query(User.id, ua).column_descriptions == [
+        {"name": "id", "type": User.__table__.c.id.type, "aliased": False, "expr": User.id,
+         "entity": User},
+        {"name": "ua", "type": User, "aliased": True, "expr": ua, "entity": ua},
+    ]
+
+
+def test_filter_by_after_a_column_only_query_uses_the_columns_entity(session, model):
+    User, _ = model
+    q = session.query(User.id).filter_by(name="ed")
+    assert sql(q) == "SELECT users.id AS users_id FROM users WHERE users.name = :name_1"
+    assert q.all() == [(1,)]
+    q2 = session.query(User.id.label("foo")).filter_by(name="wendy")
+    assert q2.scalar() == 2
+    q3 = session.query(func.upper(User.name)).filter_by(id=2)
+    assert q3.scalar() == "WENDY"
+    users = User.__table__
+    assert session.query(users).filter_by(name="ed").one().id == 1
+
+
+def test_filter_by_refuses_names_without_an_entity(session, model):
+    User, Address = model
+    with pytest.raises(InvalidRequestError, match='Entity namespace for "addresses" has no '
+                                                  'property "name"'):
+        session.query(Address.__table__).filter_by(name="ed")
+    with pytest.raises(InvalidRequestError, match=r'"count\(:count_1\)" has no property'):
+        session.query(func.count(123)).filter_by(col=42)
+
+
+def test_filter_by_after_join_names_the_joined_alias(session, model):
+    User, Address = model
+    aa = aliased(Address)
+    for q in (session.query(User).join(User.addresses.of_type(aa)),
+              session.query(User).join(aa, User.addresses)):
+        q = q.filter_by(email="w@x")
+        assert sql(q) == (
+            "SELECT users.id AS users_id, users.name AS users_name FROM users "
+            "JOIN addresses AS addresses_1 ON users.id = addresses_1.user_id "
+            "WHERE addresses_1.email = :email_1")
+        assert q.one().name == "wendy"
+    plain = session.query(User).join(User.addresses).filter_by(email="ed@x")
+    assert sql(plain).endswith(
+        "FROM users JOIN addresses ON users.id = addresses.user_id "
+        "WHERE addresses.email = :email_1")
+    assert plain.one().name == "ed"
+
+
+def test_orm_select_filter_by_after_join_names_the_joined_entity(session, model):
+    from datamapper import select as orm_select
+
+    User, Address = model
+    aa = aliased(Address)
+    stmt = orm_select(User).join(User.addresses.of_type(aa)).filter_by(email="w@x")
+    assert "WHERE addresses_1.email = :email_1" in sql(stmt)
+    assert session.scalars(stmt).one().name == "wendy"
+    stmt2 = orm_select(User).join(User.addresses).filter_by(email="ed@x")
+    assert session.scalars(stmt2).one().name == "ed"
+    # SQLAlchemy 2.1: names are looked up in every FROM entity; one in both is refused
+    with pytest.raises(InvalidRequestError, match="id"):
+        orm_select(User).join(User.addresses).filter_by(id=1)
