@@ -261,6 +261,7 @@ QUERY_TAKES_NO_OBJECT = {
     "column_descriptions": "takes nothing",
     "subquery": "takes a name (a string)", "label": "takes a name (a string)",
     "autoflush": "takes a flag", "enable_assertions": "takes a flag",
+    "only_return_tuples": "takes a flag",
     "yield_per": "takes a batch size", "execution_options": "takes keywords only",
     "filter_by": "takes keywords only (names are checked in test_injection.py)",
     "get_by": "takes keywords only (names are checked in test_injection.py)",
