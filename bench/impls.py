@@ -246,6 +246,22 @@ class ORMImpl(Impl):
                 session.commit()
         return None
 
+    def bulk(self, spec: Spec, meter: Meter) -> Result:
+        Item = self.Item
+        with self.Session(self.engine) as session:
+            with meter.phase("insert"):
+                session.execute(
+                    insert(Item),
+                    [{"name": n, "value": v, "score": s, "note": t} for n, v, s, t in spec.items],
+                )
+                session.commit()
+            current = session.execute(select(Item.id, Item.value)).all()
+            session.rollback()
+            with meter.phase("update"):
+                session.execute(update(Item), [{"id": pk, "value": v + 1} for pk, v in current])
+                session.commit()
+        return None
+
     def memory(self, spec: Spec, meter: Meter) -> Result:
         with self.Session(self.engine) as session:
             with meter.memory():
@@ -448,6 +464,22 @@ class CoreImpl(Impl):
                 conn.commit()
         return None
 
+    def bulk(self, spec: Spec, meter: Meter) -> Result:
+        with self.engine.connect() as conn:
+            with meter.phase("insert"):
+                conn.execute(
+                    insert(items),
+                    [{"name": n, "value": v, "score": s, "note": t} for n, v, s, t in spec.items],
+                )
+                conn.commit()
+            current = conn.execute(select(items.c.id, items.c.value)).all()
+            conn.rollback()
+            stmt = update(items).where(items.c.id == bindparam("pk")).values(value=bindparam("v"))
+            with meter.phase("update"):
+                conn.execute(stmt, [{"pk": pk, "v": v + 1} for pk, v in current])
+                conn.commit()
+        return None
+
     def memory(self, spec: Spec, meter: Meter) -> Result:
         stmt = select(items)
         with self.engine.connect() as conn:
@@ -583,6 +615,19 @@ class RawImpl(Impl):
         cur.execute("SELECT id, value FROM bench_item")
         current = cur.fetchall()
         with meter.phase():
+            cur.executemany(self.sql_update, [(v + 1, pk) for pk, v in current])
+            self.conn.commit()
+        return None
+
+    def bulk(self, spec: Spec, meter: Meter) -> Result:
+        cur = self.conn.cursor()
+        with meter.phase("insert"):
+            cur.executemany(self.sql_insert, list(spec.items))
+            self.conn.commit()
+        cur.execute("SELECT id, value FROM bench_item")
+        current = cur.fetchall()
+        self._end()
+        with meter.phase("update"):
             cur.executemany(self.sql_update, [(v + 1, pk) for pk, v in current])
             self.conn.commit()
         return None

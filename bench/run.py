@@ -148,6 +148,21 @@ WORKLOADS: dict[str, Workload] = {
             mutates=True,
         ),
         Workload(
+            "bulk",
+            "bulk",
+            "items:empty",
+            lambda s: (
+                f"ORM bulk DML: insert = session.execute(insert(Item), {s.n:,} dicts) + commit,"
+                " update = session.execute(update(Item), dicts with id, value + 1) + commit"
+                " (the id read between the phases is NOT timed; Core: executemany INSERT,"
+                " then executemany UPDATE by id; raw: the same with the driver)"
+            ),
+            lambda s: s.expect_updated().without_ids(),
+            verify_db=True,
+            mutates=True,
+            phases=("insert", "update"),
+        ),
+        Workload(
             "memory",
             "memory",
             "items:seeded",

@@ -184,7 +184,8 @@ class _QueryProperty:
 
 
 _METHODS = (
-    "add", "add_all", "begin", "begin_nested", "bind_mapper", "bind_table", "close",
+    "add", "add_all", "begin", "begin_nested", "bind_mapper", "bind_table",
+    "bulk_insert_mappings", "bulk_save_objects", "bulk_update_mappings", "close",
     "commit", "connection", "delete", "enable_relationship_loading", "execute", "expire",
     "expire_all", "expunge",
     "expunge_all", "flush", "get", "get_bind", "get_one", "get_nested_transaction",

@@ -209,3 +209,38 @@ def test_core_select_accepts_loader_options(models, engine, sql_log):
                       .options(datamapper.joinedload(Address.user))).one()
         assert "user" in a.__dict__ and a.user.name == "wendy"
         assert sql_log.count == 1
+
+
+def test_sqlalchemy_inspect_of_imperatively_mapped_classes(metadata, engine):
+    table = sa.Table("imp_users", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("name", sa.String(30)))
+
+    class Classic:
+        pass
+
+    class Legacy:
+        pass
+
+    class NotMapped:
+        pass
+
+    datamapper.registry(metadata=metadata).map_imperatively(Classic, table)
+    legacy_table = sa.Table("imp_legacy", metadata, sa.Column("id", sa.Integer,
+                                                             primary_key=True))
+    datamapper.mapper(Legacy, legacy_table)
+    mapper = sa.inspect(Classic)
+    assert isinstance(mapper, Mapper) and mapper is datamapper.inspect(Classic)
+    assert isinstance(sa.inspect(Legacy), Mapper) and sa.inspect(Legacy).class_ is Legacy
+    assert sa.inspect(NotMapped, raiseerr=False) is None
+    with pytest.raises(sa.exc.NoInspectionAvailable):
+        sa.inspect(NotMapped)
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        obj = Classic()
+        obj.name = "x"
+        s.add(obj)
+        st = sa.inspect(obj)
+        assert isinstance(st, InstanceState) and st.pending
+        s.flush()
+        assert sa.inspect(obj).persistent
+        assert s.scalars(select(Classic)).one() is obj

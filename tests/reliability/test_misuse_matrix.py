@@ -166,6 +166,9 @@ SESSION_CASES: dict[str, tuple[Callable[[Any, Any], Any], dict[str, Any]]] = {
     "object_session": (lambda s, x: s.object_session(x), _INSTANCE_TAKERS),
     "get": (lambda s, x: s.get(x, 1), _CLASS_TAKERS),
     "get_one": (lambda s, x: s.get_one(x, 1), _CLASS_TAKERS),
+    "bulk_insert_mappings": (lambda s, x: s.bulk_insert_mappings(x, [{}]), _CLASS_TAKERS),
+    "bulk_update_mappings": (lambda s, x: s.bulk_update_mappings(x, [{}]), _CLASS_TAKERS),
+    "bulk_save_objects": (lambda s, x: s.bulk_save_objects([x]), _INSTANCE_TAKERS),
     "load": (lambda s, x: s.load(x, 1), _CLASS_TAKERS),
     "identity_key": (lambda s, x: s.identity_key(x, 1), _CLASS_TAKERS),
     "get_bind": (lambda s, x: s.get_bind(x), {

@@ -18,8 +18,9 @@ plain values to Core (``Address.user == some_user`` is ours to compile).
 
 ``sqlalchemy.inspect()`` is taught the mapped classes through Core's inspection
 registry: instances of a mapped class inspect to their ``InstanceState``, and
-classes whose metaclass is :class:`DeclarativeMeta` (every ``DeclarativeBase``
-and ``declarative_base()`` class) to their ``Mapper``.
+classes to their ``Mapper`` (declarative ones through their metaclass
+:class:`DeclarativeMeta`, imperatively mapped ones through the entry for ``type``;
+see :func:`_register_for_plain_classes`).
 
 This module is the one place that touches Core's annotation and inspection
 registries (SQLAlchemy 2.0 and 2.1).
@@ -95,6 +96,8 @@ def install(mapper: Mapper) -> None:
     if "__clause_element__" not in cls.__dict__:
         type.__setattr__(cls, "__clause_element__", ClassClauseElement(mapper))
     inspection._registrars[cls] = _inspect_instance  # instances of cls
+    if inspection._registrars.get(type) is not _plain_class_registrar:
+        _register_for_plain_classes()  # sqlalchemy.orm was imported since: chain to it
 
 
 def uninstall(mapper: Mapper) -> None:
@@ -128,6 +131,38 @@ class DeclarativeMeta(type):
 
 
 inspection._registrars[DeclarativeMeta] = _inspect_class
+
+
+def _register_for_plain_classes() -> None:
+    """``sqlalchemy.inspect(User)`` for classes mapped without a declarative metaclass
+    (``registry.map_imperatively()``, ``mapper()``): Core looks a class up under
+    ``type``, the one entry SQLAlchemy's own ORM also registers (it refuses to
+    replace an entry made by another function).
+
+    - SQLAlchemy's ORM already imported: our registrar answers for our classes and
+      hands every other class to the one it replaces.
+    - Not imported: ours is registered under the name and module SQLAlchemy's ORM
+      gives its own, so that a later ``import sqlalchemy.orm`` replaces it instead
+      of failing; in such a process only declarative classes (DeclarativeMeta)
+      stay inspectable by ``sqlalchemy.inspect`` (``datamapper.inspect`` always is).
+    """
+    previous = inspection._registrars.get(type)
+
+    def _inspect_mc(cls: Any) -> Any:
+        found = _inspect_class(cls)
+        if found is None and callable(previous):
+            return previous(cls)
+        return found
+
+    if previous is None:
+        _inspect_mc.__module__ = "sqlalchemy.orm.util"
+    inspection._registrars[type] = _inspect_mc
+    global _plain_class_registrar
+    _plain_class_registrar = _inspect_mc
+
+
+_plain_class_registrar: Any = None
+_register_for_plain_classes()
 
 
 def entity_of(element: Any) -> Mapper | None:
@@ -164,3 +199,78 @@ def refuse_unmapped(obj: Any) -> InvalidRequestError:
         f"Can't use {name} in a SQL statement: it is not a mapped class; map it "
         "(DeclarativeBase, registry.mapped) or use its Table"
     )
+
+
+# -- ORM-enabled INSERT / UPDATE / DELETE ---------------------------------------------------
+# What the Session needs to read from (and change in) a Core DML statement built on a
+# mapped class.  These are the only reads of Core's DML internals in the package.
+
+def dml_mapper(stmt: Any) -> Mapper | None:
+    """The Mapper an ``insert(User)`` / ``update(User)`` / ``delete(User)`` (dialect
+    variants and upserts included) was built on, or None for plain Core DML."""
+    if not getattr(stmt, "is_dml", False):
+        return None
+    return entity_of(getattr(stmt, "table", None))
+
+
+def dml_returning(stmt: Any) -> tuple[Any, ...]:
+    """The elements given to ``.returning()``, as given (a mapped class shows as its
+    annotated table)."""
+    return tuple(getattr(stmt, "_returning", ()) or ())
+
+
+def dml_with_returning(stmt: Any, columns: list[Any]) -> Any:
+    """A copy of ``stmt`` RETURNING exactly ``columns`` (its other settings kept)."""
+    out = stmt._generate()
+    out._returning = tuple(columns)
+    return out
+
+
+def dml_where(stmt: Any) -> tuple[Any, ...]:
+    """The WHERE criteria of an UPDATE or DELETE."""
+    return tuple(getattr(stmt, "_where_criteria", ()) or ())
+
+
+def dml_values(stmt: Any) -> list[tuple[Any, Any]]:
+    """The SET / VALUES pairs given with ``.values()`` or ``.ordered_values()``
+    (key: a string or a column; value: a bound parameter or a SQL expression)."""
+    ordered = getattr(stmt, "_ordered_values", None)
+    if ordered:
+        return list(ordered)
+    values = getattr(stmt, "_values", None)
+    return list(values.items()) if values else []
+
+
+def dml_has_multi_values(stmt: Any) -> bool:
+    """``insert().values([{...}, {...}])``: several VALUES rows in the statement."""
+    return bool(getattr(stmt, "_multi_values", None))
+
+
+def dml_with_values(stmt: Any, pairs: list[tuple[Any, Any]]) -> Any:
+    """A copy of ``stmt`` whose SET / VALUES are ``pairs`` (same form as dml_values)."""
+    out = stmt._generate()
+    if getattr(stmt, "_ordered_values", None):
+        out._ordered_values = list(pairs)
+    else:
+        from sqlalchemy.util import immutabledict
+
+        out._values = immutabledict(pairs)
+    return out
+
+
+def bound_value(value: Any) -> tuple[bool, Any]:
+    """(True, python value) for a plain bound parameter, (False, None) for a SQL
+    expression whose value only the database knows."""
+    from sqlalchemy.sql.elements import BindParameter
+
+    if (isinstance(value, BindParameter) and value.callable is None and not value.expanding
+            and not value.required):
+        return True, value.value
+    return False, None
+
+
+def statement_key(stmt: Any) -> Any:
+    """A hashable key equal for statements of the same structure (Core's statement
+    cache key without its bound values), or None when Core can't cache ``stmt``."""
+    key = stmt._generate_cache_key()
+    return None if key is None else key.key

@@ -552,6 +552,14 @@ class Query(Generic[_T]):
         return self._iter_results()
 
     def __iter__(self) -> Iterator[_T]:
+        # yield_per(n): rows are fetched and turned into objects n at a time (a subclass
+        # that runs its queries its own way, such as sharding, keeps doing so)
+        if self._yield_per and type(self)._iter_results is Query._iter_results and \
+                build_plans(self._part_mappers(), self._options) is None:
+            session = self._session()
+            if self._autoflush:
+                session._autoflush()
+            return iter(session._stream_query(self._compile(), self))
         return iter(self._iter_results())
 
     def first(self) -> _T | None:

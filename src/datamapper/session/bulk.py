@@ -1,10 +1,15 @@
-"""``Query.update()`` / ``Query.delete()``: one UPDATE/DELETE statement, then the
-session's objects are brought in line (``synchronize_session``).
+"""Criteria UPDATE/DELETE of a mapped class: one statement, then the session's
+objects are brought in line (``synchronize_session``).
+
+Callers: ``Query.update()`` / ``Query.delete()`` (below) and the ORM-enabled
+``update(User).where(...)`` / ``delete(User).where(...)`` run by
+``Session.execute()`` (:mod:`.dml`).
 
 ``"evaluate"`` applies simple criteria (comparisons, IN, IS, AND/OR/NOT of
 mapped columns) in Python to the objects in the identity map; criteria it
-cannot evaluate raise and suggest ``"fetch"``, which SELECTs the matching
-keys first.  ``False`` leaves objects as they are.
+cannot evaluate raise before anything is sent and suggest ``"fetch"``, which
+SELECTs the matching keys first.  ``"auto"`` evaluates where it can and
+fetches otherwise.  ``False`` leaves objects as they are.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from sqlalchemy.sql.elements import (
 )
 
 from ..exc import InvalidRequestError
+from ..mapping.coercion import bound_value
 
 _OPS = {
     operators.eq: operator.eq, operators.ne: operator.ne, operators.lt: operator.lt,
@@ -115,128 +121,183 @@ def _targets(session: Any, query: Any) -> tuple[Any, Any]:
     return mapper, query._where
 
 
-def _matching_states(session: Any, query: Any, mapper: Any, where: list[Any], sync: Any
-                     ) -> list[Any]:
+SYNC_CHOICES = ("auto", "evaluate", "fetch", False, None)
+
+
+def check_sync(sync: Any) -> None:
+    """Refuse an unknown ``synchronize_session`` before anything is flushed or sent."""
+    if sync not in SYNC_CHOICES:
+        raise InvalidRequestError(
+            f"Can't synchronize with {sync!r}: synchronize_session is 'auto', 'evaluate', "
+            "'fetch' or False"
+        )
+
+
+
+def criteria_tests(mapper: Any, where: list[Any], sync: Any) -> tuple[Any, list[Any] | None]:
+    """Decide how the session's objects will be matched, before any SQL.
+
+    Returns (strategy, tests): strategy is "evaluate", "fetch" or None; tests are
+    the Python predicates of the criteria for "evaluate".  ``"auto"`` evaluates
+    where it can and fetches otherwise; ``"evaluate"`` on criteria it cannot
+    evaluate raises (nothing has happened yet).
+    """
     if sync is False or sync is None:
+        return None, None
+    if sync == "fetch":
+        return "fetch", None
+    col_to_key = {p.columns[0]: k for k, p in mapper.column_attrs.items()}
+    try:
+        return "evaluate", [_compile_eval(w, col_to_key) for w in where]
+    except _CannotEvaluate:
+        if sync == "auto":
+            return "fetch", None
+        raise InvalidRequestError(
+            f"Can't evaluate the criteria of this bulk operation on {mapper.class_.__name__} "
+            "in Python (only comparisons, IN, IS and AND/OR/NOT of its mapped columns with "
+            "plain values can be); use synchronize_session='fetch' (or 'auto', or False)"
+        ) from None
+
+
+def matching_states(session: Any, mapper: Any, where: list[Any], strategy: Any,
+                    tests: list[Any] | None, token: Any = None, params: Any = None
+                    ) -> list[Any]:
+    """The states of the identity map the criteria select (see criteria_tests)."""
+    if strategy is None:
         return []
-    if sync == "evaluate":
-        col_to_key = {p.columns[0]: k for k, p in mapper.column_attrs.items()}
-        try:
-            tests = [_compile_eval(w, col_to_key) for w in where]
-        except _CannotEvaluate:
-            raise InvalidRequestError(
-                "Can't evaluate the criteria of this bulk operation in Python; use "
-                "synchronize_session='fetch' (or False)"
-            ) from None
+    if strategy == "evaluate":
+        assert tests is not None
+        keys = [p.key for p in mapper.column_attrs.values()]
         out = []
-        token = getattr(query, "_shard_id", None)  # sharding: only this shard's objects
         for state in session._identity_map.all_states():
             if state.mapper is not mapper or state.identity_token != token:
                 continue
             d = state.obj().__dict__
-            if state.expired_attributes and any(k in state.expired_attributes
-                                                for k in col_to_key.values()):
+            if state.expired_attributes and any(k in state.expired_attributes for k in keys):
                 continue
             if all(t(d) for t in tests):
                 out.append(state)
         return out
-    if sync == "fetch":
-        stmt = core_select(*mapper.primary_key)
-        for w in where:
-            stmt = stmt.where(w)
-        rows = session._execute_for_mapper(stmt, mapper)
-        out = []
-        for r in rows:
-            st = session._identity_map.get_state((mapper.class_, tuple(r),
-                                                  getattr(query, "_shard_id", None)))
-            if st is not None:
-                out.append(st)
-        return out
-    raise InvalidRequestError(
-        f"Can't synchronize with {sync!r}: synchronize_session is 'evaluate', 'fetch' or False"
-    )
+    stmt = core_select(*mapper.primary_key)
+    for w in where:
+        stmt = stmt.where(w)
+    rows = session._execute_for_mapper(stmt, mapper, params=params)
+    out = []
+    for r in rows:
+        st = session._identity_map.get_state((mapper.class_, tuple(r), token))
+        if st is not None:
+            out.append(st)
+    return out
 
 
-def _check_sync(sync: Any) -> None:
-    """Refuse an unknown ``synchronize_session`` before anything is flushed or sent."""
-    if sync not in ("evaluate", "fetch", False, None):
-        raise InvalidRequestError(
-            f"Can't synchronize with {sync!r}: synchronize_session is 'evaluate', 'fetch' "
-            "or False"
-        )
-
-
-def bulk_update(session: Any, query: Any, values: dict[Any, Any], sync: Any) -> int:
-    _check_sync(sync)
-    mapper, where = _targets(session, query)
+def resolve_values(mapper: Any, items: Any) -> dict[str, Any]:
+    """SET pairs (attribute name, column key, mapped attribute or column -> value) as
+    attribute name -> value; anything that is not a mapped column is refused."""
     resolved: dict[str, Any] = {}
-    for k, v in values.items():
+    cls = mapper.class_.__name__
+    for k, v in items:
         if isinstance(k, str):
-            if k not in mapper.column_attrs:
+            if k in mapper.column_attrs:
+                resolved[k] = v
+                continue
+            prop = mapper._col_to_prop.get(mapper.local_table.c.get(k))
+            if prop is None:
                 raise InvalidRequestError(
-                    f"Can't bulk update {mapper.class_.__name__}.{k}: not a mapped column "
-                    "attribute"
+                    f"Can't bulk update {cls}.{k}: not a mapped column attribute; mapped "
+                    f"columns are {', '.join(sorted(mapper.column_attrs))}"
                 )
-            resolved[k] = v
+            resolved[prop.key] = v
         elif hasattr(k, "key") and getattr(k, "parent", None) is mapper:
             resolved[k.key] = v
         else:
             prop = mapper._col_to_prop.get(k)
             if prop is None:
-                raise InvalidRequestError(f"Can't bulk update {k!r}: not a mapped column")
+                raise InvalidRequestError(
+                    f"Can't bulk update {k!r}: not a mapped column of {cls}")
             resolved[prop.key] = v
-    if query._autoflush:
-        session._autoflush()
-    states = _matching_states(session, query, mapper, where, sync)
-    table = mapper.local_table
-    stmt = table.update()
-    for w in where:
-        stmt = stmt.where(w)
-    stmt = stmt.values({mapper.column_attrs[k].columns[0]: v for k, v in resolved.items()})
-    result = session.execute(stmt, mapper=mapper)
+    return resolved
+
+
+def apply_values(states: list[Any], values: dict[str, Any]) -> None:
+    """Bring matched objects in line with an UPDATE: plain values are set (attributes
+    with unflushed changes keep them), SQL expressions are expired."""
     for state in states:
         obj = state.obj()
         if obj is None:
             continue
         d = obj.__dict__
         expire = []
-        for k, v in resolved.items():
+        for k, v in values.items():
             if k in state.committed_state:
                 continue
-            if isinstance(v, (ClauseElement, ColumnElement)):
+            plain, value = bound_value(v)
+            if plain:
+                d[k] = value
+            elif isinstance(v, (ClauseElement, ColumnElement)):
                 expire.append(k)
             else:
                 d[k] = v
         if expire:
             state.expire(expire)
-    session._fire("after_bulk_update", _BulkContext(session, query, result))
-    return int(result.rowcount)
 
 
-def bulk_delete(session: Any, query: Any, sync: Any) -> int:
-    _check_sync(sync)
-    mapper, where = _targets(session, query)
-    if query._autoflush:
-        session._autoflush()
-    states = _matching_states(session, query, mapper, where, sync)
-    stmt = mapper.local_table.delete()
-    for w in where:
-        stmt = stmt.where(w)
-    result = session.execute(stmt, mapper=mapper)
+def mark_deleted(session: Any, states: list[Any]) -> None:
+    """Objects whose rows a DELETE removed: out of the identity map, deleted."""
+    tx = session._transaction
     for state in states:
         obj = state.obj()
         session._identity_map.discard(state)
         state._deleted = True
-        tx = session._transaction
         if tx is not None and obj is not None:
             tx._deleted[state] = obj
-    session._fire("after_bulk_delete", _BulkContext(session, query, result))
+
+
+def bulk_update(session: Any, query: Any, values: dict[Any, Any], sync: Any) -> int:
+    check_sync(sync)
+    mapper, where = _targets(session, query)
+    resolved = resolve_values(mapper, values.items())
+    strategy, tests = criteria_tests(mapper, where, sync)
+    if query._autoflush:
+        session._autoflush()
+    states = matching_states(session, mapper, where, strategy, tests,
+                             getattr(query, "_shard_id", None))
+    table = mapper.local_table
+    stmt = table.update()
+    for w in where:
+        stmt = stmt.where(w)
+    stmt = stmt.values({mapper.column_attrs[k].columns[0]: v for k, v in resolved.items()})
+    result = session.execute(stmt, mapper=mapper)
+    apply_values(states, resolved)
+    session._fire("after_bulk_update", BulkContext(session, query, result, mapper))
     return int(result.rowcount)
 
 
-class _BulkContext:
-    def __init__(self, session: Any, query: Any, result: Any) -> None:
+def bulk_delete(session: Any, query: Any, sync: Any) -> int:
+    check_sync(sync)
+    mapper, where = _targets(session, query)
+    strategy, tests = criteria_tests(mapper, where, sync)
+    if query._autoflush:
+        session._autoflush()
+    states = matching_states(session, mapper, where, strategy, tests,
+                             getattr(query, "_shard_id", None))
+    stmt = mapper.local_table.delete()
+    for w in where:
+        stmt = stmt.where(w)
+    result = session.execute(stmt, mapper=mapper)
+    mark_deleted(session, states)
+    session._fire("after_bulk_delete", BulkContext(session, query, result, mapper))
+    return int(result.rowcount)
+
+
+class BulkContext:
+    """What ``after_bulk_update`` / ``after_bulk_delete`` listeners receive."""
+
+    def __init__(self, session: Any, query: Any, result: Any, mapper: Any = None,
+                 statement: Any = None) -> None:
         self.session = session
         self.query = query
         self.result = result
+        self.mapper = mapper
+        self.statement = statement
         self.rowcount = result.rowcount
+

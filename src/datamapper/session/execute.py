@@ -20,11 +20,13 @@ from ..exc import (
 )
 from ..loading import instances
 from ..loading.rows import fetch_rows
+from ..mapping.coercion import dml_mapper
 from ..query import ORMSelect, Query
 from ..query.entities import RowLayout, orm_select_from_core, renamed_column_keys
 from ..query.options import build_plans, execute_with_plans
 from .base import SessionBase
 from .binds import _bind_kw
+from .dml import check_yield_per, execute_orm_dml, stream_results
 from .ownership import exclusive
 
 if TYPE_CHECKING:
@@ -94,6 +96,13 @@ class SessionExecute(SessionBase):
                                                          execution_options, bind_kw)
         elif not hasattr(statement, "_execute_on_connection"):
             raise _not_executable(statement)
+        elif getattr(statement, "is_dml", False):
+            dml_target = dml_mapper(statement)  # insert(User), update(User), upserts ...
+            if dml_target is not None:
+                opts = {**self.execution_options, **execution_options} if \
+                    execution_options else self.execution_options
+                return execute_orm_dml(self, statement, dml_target, params, opts, bind,
+                                       bind_kw)
         if isinstance(params, (list, tuple)) and len(params) > 1 and \
                 getattr(statement, "is_select", False):
             raise ArgumentError(
@@ -108,6 +117,16 @@ class SessionExecute(SessionBase):
             self._autoflush()
             plans = build_plans([p.mapper if kind == "entity" else None
                                  for kind, p in layout.parts], statement._dm_options)
+            yield_per = opts.get("yield_per")
+            if yield_per is None:
+                yield_per = statement.get_execution_options().get("yield_per")
+            if yield_per is not None and plans is None:
+                check_yield_per(yield_per)
+                if bind is None:
+                    bind = self._bind_for(layout.primary_mapper, statement, bind_kw)
+                return stream_results(self, layout, self._run(statement, params, bind, opts),
+                                      yield_per, bool(opts.get("populate_existing")),
+                                      self._default_identity_token())
             if plans is not None:
                 objs = self._execute_orm_select_with_plans(statement, plans, bind, params,
                                                            bool(opts.get("populate_existing")),
@@ -197,6 +216,18 @@ class SessionExecute(SessionBase):
         opts = query._execution_options if query is not None else None
         result = self._run(stmt, params, bind, opts)
         return fetch_rows(result)
+
+    @exclusive
+    def _stream_query(self, stmt: Any, query: Any) -> Any:
+        """A Query's results fetched ``query._yield_per`` rows at a time."""
+        layout = query._layout
+        check_yield_per(query._yield_per)
+        bind = self._bind_for(layout.primary_mapper, stmt, None)
+        opts = {**query._execution_options, "yield_per": query._yield_per}
+        result = stream_results(self, layout, self._run(stmt, None, bind, opts),
+                                query._yield_per, query._populate_existing,
+                                query._shard_token())
+        return result.scalars() if layout.single_entity else result
 
     def _rows_to_results(self, layout: RowLayout, rows: list[Any], populate_existing: bool,
                          token: Any) -> list[Any]:

@@ -28,6 +28,7 @@ from ..query import Query
 from ..unitofwork.flush import UOWTransaction
 from .base import SessionBase
 from .bulk import bulk_delete, bulk_update
+from .dml import bulk_insert_mappings, bulk_save_objects, bulk_update_mappings
 from .ownership import exclusive
 from .transaction import SessionTransaction
 
@@ -180,3 +181,25 @@ class SessionFlush(SessionBase):
 
     def _bulk_delete(self, query: Query[Any], sync: Any) -> int:
         return bulk_delete(self, query, sync)
+
+    @exclusive
+    def bulk_save_objects(self, objects: Iterable[Any], return_defaults: bool = False,
+                          update_changed_only: bool = True, preserve_order: bool = True
+                          ) -> None:
+        """INSERT the transient objects and UPDATE the persistent ones of ``objects`` in
+        batches, without adding them to this Session (1.x bulk API)."""
+        bulk_save_objects(self, objects, return_defaults, update_changed_only, preserve_order)
+
+    @exclusive
+    def bulk_insert_mappings(self, mapper: Any, mappings: Iterable[dict[str, Any]],
+                             return_defaults: bool = False, render_nulls: bool = False
+                             ) -> None:
+        """INSERT one row per dictionary of attribute values (1.x bulk API); with
+        ``return_defaults`` each dictionary receives its generated primary key."""
+        bulk_insert_mappings(self, mapper, mappings, return_defaults, render_nulls)
+
+    @exclusive
+    def bulk_update_mappings(self, mapper: Any, mappings: Iterable[dict[str, Any]]) -> None:
+        """UPDATE one row per dictionary, found by the primary key it carries (1.x bulk
+        API)."""
+        bulk_update_mappings(self, mapper, mappings)
