@@ -281,7 +281,7 @@ def stream_results(session: Any, layout: RowLayout, result: Any, yield_per: int,
         finally:
             result.close()
 
-    out = IteratorResult(SimpleResultMetaData(layout.names), batches(),
+    out: Any = IteratorResult(SimpleResultMetaData(layout.names), batches(),
                          _source_supports_scalars=layout.single_entity)
     out.raw = result  # closing the result closes the cursor
     return out.yield_per(size)
