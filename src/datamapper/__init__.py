@@ -43,6 +43,7 @@ from .query import AliasedClass, Query, aliased, select
 from .query.dynamic import AppenderQuery
 from .query.options import (
     Load,
+    UserDefinedOption,
     contains_eager,
     defaultload,
     defer,
@@ -59,6 +60,7 @@ from .query.options import (
 )
 from .scoping import ScopedRegistry, ThreadLocalRegistry, scoped_session
 from .session import (
+    ORMExecuteState,
     Session,
     SessionTransaction,
     create_session,
@@ -84,6 +86,7 @@ __all__ = [
     "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
+    "ORMExecuteState", "UserDefinedOption",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",
     "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "RelationshipProperty",

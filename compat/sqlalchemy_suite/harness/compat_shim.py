@@ -32,6 +32,7 @@ def _install() -> None:
     from sqlalchemy.testing import config, entities  # noqa: F401
     from sqlalchemy.testing.fixtures import base as fx_base
     from sqlalchemy.testing.fixtures import orm as fx_orm
+    from sqlalchemy.testing.fixtures import sql as fx_sql
 
     # A2: fixture_session(), close_all_sessions(), MappedTest teardown and
     # stop_test_class_inside_fixtures() use datamapper's Session/clear_mappers.
@@ -57,6 +58,25 @@ def _install() -> None:
         dmshim.remove_logged_listeners(mark)
 
     fx_orm.RemoveORMEventsGlobally._remove_listeners = _remove_listeners
+
+    # A4 (continued): RemovesEvents.event_listen() registers through the shim's
+    # `event` too (Core targets go on to sqlalchemy.event, ORM ones to
+    # datamapper.event), and its teardown removes them the same way.
+    def event_listen(self, target, name, fn, **kw):
+        self._event_fns.add((target, name, fn))
+        dmshim.event.listen(target, name, fn, **kw)
+
+    @config.fixture(autouse=True, scope="function")
+    def _remove_events(self):
+        yield
+        for key in self._event_fns:
+            try:
+                dmshim.event.remove(*key)
+            except Exception:
+                pass
+
+    fx_sql.RemovesEvents.event_listen = event_listen
+    fx_sql.RemovesEvents._remove_events = _remove_events
 
     # A5: ComparableEntity.__eq__ asks whether an object is persistent through
     # sa.orm.attributes.instance_state(obj).key; give it datamapper's.

@@ -28,8 +28,10 @@ from .strategies import (
     LAZY_PLANS_KEY,
     RAISE_KEY,
     RAISE_SQL_KEY,
+    USER_OPTS_KEY,
     has_eager_defaults,
     load_with_defaults,
+    stamp_user_options,
 )
 
 
@@ -113,13 +115,19 @@ def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) ->
         return
     session._autoflush()
     stmt, loader, eager = _statement(prop)
+    uopts = ext.get(USER_OPTS_KEY) if ext is not None else None
     if eager or plan is not None:
         objs = load_with_defaults(session, stmt, values, prop.mapper,
-                                  (prop.parent, prop, prop.mapper), state.identity_token, plan)
+                                  (prop.parent, prop, prop.mapper), state.identity_token, plan,
+                                  uopts, state)
     else:
         bind = session.get_bind(prop.mapper, clause=stmt)
-        rows = fetch_rows(session._run(stmt, values, bind))
+        rows = fetch_rows(session._run(stmt, values, bind, session._eager_exec_opts, {
+            "mappers": (prop.mapper,), "relationship_load": True, "lazy_loaded_from": state,
+            "user_options": uopts}))
         objs = instances(session, loader, rows, False, state.identity_token) if rows else []
+    if uopts:
+        stamp_user_options(objs, uopts)
     if uselist:
         impl.set_committed(state, obj, objs)
     else:

@@ -59,6 +59,16 @@ LAZY_PLANS_KEY = "dm_lazy_plans"
 # key in InstanceState.extra(): the EntityPlan of the query (with loader options) that loaded
 # the object; refresh() loads its eager relationships the same way again
 LOAD_PLAN_KEY = "dm_load_plan"
+# state.extra() key: the user-defined options (propagate_to_loaders) of the statement
+# that loaded the object, which its relationship loads carry on
+USER_OPTS_KEY = "dm_user_options"
+
+
+def stamp_user_options(objs: Sequence[Any], options: tuple[Any, ...]) -> None:
+    """Remember ``options`` on each loaded object for its later relationship loads."""
+    for o in objs:
+        if o is not None:
+            o.__dict__[STATE_ATTR].extra()[USER_OPTS_KEY] = options
 
 
 class EntityPlan:
@@ -437,8 +447,13 @@ def load_selectin(session: Any, node: RelNode, parents: Sequence[Any], populate_
                 crit = remote[0].in_([k[0] for k in batch])
             else:
                 crit = tuple_(*remote).in_(batch)
-            rows = session._run(stmt.where(crit), {}, bind).fetchall()
+            uopts = session._eager_user_opts
+            rows = session._run(stmt.where(crit), {}, bind, session._eager_exec_opts, {
+                "mappers": (prop.mapper,), "relationship_load": True,
+                "user_options": uopts}).fetchall()
             objs = instances(session, loader, rows, populate_existing, token) if rows else []
+            if uopts:
+                stamp_user_options(objs, uopts)
             seen: dict[tuple[Any, ...], set[int]] = {}
             for row, o in zip(rows, objs, strict=True):
                 k = tuple(row[width:width + n])
@@ -481,7 +496,8 @@ def _unique(objs: Sequence[Any]) -> list[Any]:
 
 def load_with_defaults(session: Any, stmt: Any, params: Any, target: Mapper,
                        path: tuple[Any, ...], token: Any,
-                       plan: EntityPlan | None = None) -> list[Any]:
+                       plan: EntityPlan | None = None, user_options: Any = None,
+                       lazy_loaded_from: Any = None) -> list[Any]:
     """Run a lazy-load SELECT of ``target`` objects with the target's configured eager
     loaders applied (joins added to ``stmt``, extra IN queries after it), or ``plan``:
     the options a query gave for the path below this relationship."""
@@ -496,7 +512,9 @@ def load_with_defaults(session: Any, stmt: Any, params: Any, target: Mapper,
         if order_by:
             stmt = stmt.order_by(*order_by)
     bind = session.get_bind(target, clause=stmt)
-    rows = session._run(stmt, params, bind).fetchall()
+    rows = session._run(stmt, params, bind, session._eager_exec_opts, {
+        "mappers": (target,), "relationship_load": True, "user_options": user_options,
+        "lazy_loaded_from": lazy_loaded_from}).fetchall()
     objs = instances(session, loader, rows, False, token) if rows else []
     if objs:
         populate(session, plan, objs, rows, False, token)

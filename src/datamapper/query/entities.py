@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnClause, ColumnElement, Label
 from sqlalchemy.sql.selectable import FromClause
 
 from ..loading import EntityLoader, entity_loader
+from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, entities_of_core_select
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
@@ -155,6 +156,17 @@ class RowLayout:
 def _anonymous(col: Any) -> bool:
     """A SQL function or other expression Core would give an anonymous label."""
     return not isinstance(col, (ColumnClause, Label))
+
+
+def stamp_results(layout: RowLayout, results: Sequence[Any], options: tuple[Any, ...]) -> None:
+    """Give the objects of a query's results the propagating user-defined options
+    their later relationship loads carry on."""
+    if layout.single_entity:
+        stamp_user_options(results, options)
+        return
+    for i, (kind, _p) in enumerate(layout.parts):
+        if kind == "entity":
+            stamp_user_options([r[i] for r in results], options)
 
 
 def entity_columns(entities: Sequence[Any]) -> RowLayout:
@@ -321,5 +333,6 @@ def orm_select_from_core(stmt: Any) -> ORMSelect | None:
     out._dm_layout = layout
     out._dm_entities = entities
     # loader options given to Core's Select.options() (Load is a Core ExecutableOption)
-    out._dm_options = stmt._with_options
+    if stmt._with_options:
+        out._dm_options = tuple(stmt._with_options)
     return out

@@ -42,14 +42,42 @@ _NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqu
 
 
 class Load(ExecutableOption):
-    """A loader option: a path of (attribute or name, strategy, keywords) steps.
+    """A loader option: a path of (attribute or name, strategy, keywords) steps, and
+    the options given to :meth:`options` for what the path's last step loads.
 
-    A Core ``ExecutableOption``, so that Core's own ``sqlalchemy.select(User).options(...)``
-    accepts it too (the session reads it back from the statement's options).
+    A Core statement's ``options()`` accepts it too (``sqlalchemy.select(User)``).
     """
 
-    def __init__(self, steps: tuple[tuple[Any, str, dict[str, Any]], ...] = ()) -> None:
+    def __init__(self, steps: tuple[tuple[Any, str, dict[str, Any]], ...] = (),
+                 branches: tuple[Load, ...] = ()) -> None:
         self.steps = steps
+        self.branches = branches
+
+    def options(self, *opts: Load) -> Load:
+        """Options for the objects this path loads, relative to them:
+        ``selectinload(User.orders).options(joinedload(Order.items), defer(Order.note))``."""
+        if not self.steps:
+            raise ArgumentError("Can't add options() to an empty Load(); start it with a "
+                                "loader such as selectinload(User.orders)")
+        if self.steps[-1][1] in _COLUMN_STRATEGIES:
+            raise ArgumentError(
+                f"Can't add options() after {_NAMES[self.steps[-1][1]]}(): a column option "
+                "ends the path; give the options to the relationship's loader instead"
+            )
+        for o in opts:
+            if not isinstance(o, Load):
+                raise ArgumentError(
+                    f"Can't use {o!r} in Load.options(): it takes loader options such as "
+                    "joinedload(Order.items) or defer(Order.note)"
+                )
+        return Load(self.steps, self.branches + tuple(opts))
+
+    def paths(self) -> list[Load]:
+        """This option as plain paths: its own and one per (nested) options() branch."""
+        out = [Load(self.steps)]
+        for b in self.branches:
+            out.extend(Load(self.steps + p.steps) for p in b.paths())
+        return out
 
     def _add(self, targets: tuple[Any, ...], strategy: str, **kw: Any) -> Load:
         if self.steps and self.steps[-1][1] in _COLUMN_STRATEGIES:
@@ -113,7 +141,10 @@ class Load(ExecutableOption):
         return self._add(attrs, "load_only")
 
     def __repr__(self) -> str:
-        return "Load(" + ".".join(f"{_NAMES[s]}({_describe(t)})" for t, s, _kw in self.steps) + ")"
+        own = ".".join(f"{_NAMES[s]}({_describe(t)})" for t, s, _kw in self.steps)
+        if self.branches:
+            own += ".options(" + ", ".join(repr(b)[5:-1] for b in self.branches) + ")"
+        return "Load(" + own + ")"
 
 
 def _split(targets: tuple[Any, ...], strategy: str) -> list[Any]:
@@ -318,7 +349,8 @@ def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
 def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan | None] | None:
     """One plan per selected entity (None for plain columns), or None when nothing
     differs from a plain load (no options, no configured eager relationships)."""
-    opts = [o for o in options if isinstance(o, Load)] if options else []
+    opts = [p for o in options if isinstance(o, Load)
+            for p in (o.paths() if o.branches else (o,))] if options else []
     if not opts and not any(m is not None and has_eager_defaults(m) for m in mappers):
         return None
     plans: list[EntityPlan | None] = [default_plan(m) if m is not None else None
@@ -336,7 +368,8 @@ def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan |
 
 def execute_with_plans(session: Any, entities: list[Any], plans: list[EntityPlan | None],
                        base: Any, order_by: list[Any], limited: bool, populate_existing: bool,
-                       token: Any, run: Any) -> list[Any]:
+                       token: Any, run: Any, execution_options: Any = None,
+                       user_options: tuple[Any, ...] = ()) -> list[Any]:
     """Run an entity query whose plans differ from a plain load; ``base`` is the statement
     selecting ``entities`` (with the plans' column choices), ``run(stmt)`` returns its rows.
 
@@ -371,12 +404,19 @@ def execute_with_plans(session: Any, entities: list[Any], plans: list[EntityPlan
     rows = run(stmt)
     results: list[Any] = session._rows_to_results(layout, rows, populate_existing, token)
     single = layout.single_entity
-    for i, plan in enumerate(plans):
-        if plan is not None and not plan.is_default():
-            objs = results if single else [r[i] for r in results]
-            populate(session, plan, objs, rows, populate_existing, token)
-            if plan.customized:
-                remember_plan(plan, objs)
+    # the statement's execution options apply to the SELECTs of its eager loaders too
+    outer = session._eager_exec_opts, session._eager_user_opts
+    session._eager_exec_opts = execution_options or None
+    session._eager_user_opts = user_options
+    try:
+        for i, plan in enumerate(plans):
+            if plan is not None and not plan.is_default():
+                objs = results if single else [r[i] for r in results]
+                populate(session, plan, objs, rows, populate_existing, token)
+                if plan.customized:
+                    remember_plan(plan, objs)
+    finally:
+        session._eager_exec_opts, session._eager_user_opts = outer
     if any(p is not None and p.multiplies_rows() for p in plans):
         results = _unique_rows(results, single)
     return results
@@ -408,3 +448,29 @@ def _unique_rows(results: list[Any], single: bool) -> list[Any]:
             pass
         out.append(r)
     return out
+
+
+class UserDefinedOption(ExecutableOption):
+    """An option that carries an application's own ``payload`` on a statement.
+
+    The ORM does nothing with it; ``do_orm_execute`` listeners find it in
+    :attr:`ORMExecuteState.user_defined_options`.  ``propagate_to_loaders``
+    says whether it also applies to the loads of relationships the statement
+    triggers.
+    """
+
+    propagate_to_loaders = False
+
+    def __init__(self, payload: Any = None) -> None:
+        self.payload = payload
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.payload!r})"
+
+
+def propagating_options(options: Any) -> tuple[Any, ...]:
+    """The user-defined options among ``options`` that relationship loads carry on."""
+    if not options:
+        return ()
+    return tuple(o for o in options
+                 if isinstance(o, UserDefinedOption) and o.propagate_to_loaders)

@@ -19,9 +19,11 @@ from typing import Any, Generic, Self, TypeVar, cast
 
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, and_, func, literal_column
 from sqlalchemy import select as core_select
-from sqlalchemy.engine.result import result_tuple
+from sqlalchemy.engine import IteratorResult
+from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause
@@ -32,8 +34,14 @@ from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import entity_of
 from ..mapping.mapper import Mapper
 from .aliased import AliasedClass, relationship_join
-from .entities import RowLayout, filter_by_criteria, mapper_of
-from .options import Load, build_plans, execute_with_plans
+from .entities import RowLayout, filter_by_criteria, mapper_of, stamp_results
+from .options import (
+    Load,
+    UserDefinedOption,
+    build_plans,
+    execute_with_plans,
+    propagating_options,
+)
 
 _GENERATIVE_STATE = (
     "_where", "_order_by", "_group_by", "_having", "_limit", "_offset", "_distinct",
@@ -366,7 +374,8 @@ class Query(Generic[_T]):
     def options(self, *opts: Any) -> Self:
         q = self._clone()
         for o in opts:
-            if not isinstance(o, Load) and not hasattr(o, "apply_to_query"):
+            if not isinstance(o, (Load, UserDefinedOption)) and \
+                    not hasattr(o, "apply_to_query"):
                 _refuse_option(o)
             if hasattr(o, "apply_to_query"):
                 q = o.apply_to_query(q)
@@ -514,6 +523,45 @@ class Query(Generic[_T]):
 
     def _iter_results(self) -> list[Any]:
         session = self._session()
+        if "do_orm_execute" in session.dispatch.active:
+            return self._results_through_listeners(session)
+        return self._iter_results_plain(session)
+
+    def _results_through_listeners(self, session: Any) -> list[Any]:
+        """Results when the session has ``do_orm_execute`` listeners: they see this
+        query's SELECT (with its options) and may change its execution options,
+        parameters, or the statement, or return a result of their own."""
+        stmt = self._compile()
+        opts = [o for o in self._options if isinstance(o, ExecutableOption)]
+        if opts:
+            stmt = stmt.options(*opts)
+
+        def run(st: Any, params: Any, exec_opts: dict[str, Any], bind_kw: dict[str, Any]
+                ) -> Any:
+            if st is not stmt:
+                return session._execute_impl(st, params, None, None, exec_opts, bind_kw)
+            q = self._clone()
+            q._execution_options = dict(exec_opts)
+            if "autoflush" in exec_opts:
+                q._autoflush = bool(exec_opts["autoflush"])
+            if "populate_existing" in exec_opts:
+                q._populate_existing = bool(exec_opts["populate_existing"])
+            if params:
+                q = q.params(params)
+            objs = q._iter_results_plain(session)
+            if q._layout.single_entity:
+                return IteratorResult(SimpleResultMetaData(q._layout.names), iter(objs),
+                                      _source_supports_scalars=True)
+            return IteratorResult(SimpleResultMetaData(q._layout.names),
+                                  iter([tuple(o) for o in objs]))
+
+        result = session._fire_orm_execute(stmt, None, self._execution_options, None, run,
+                                           [m for m in self._part_mappers() if m is not None])
+        if self._layout.single_entity:
+            return list(result.scalars().all())
+        return list(result.all())
+
+    def _iter_results_plain(self, session: Any) -> list[Any]:
         plans = build_plans(self._part_mappers(), self._options)
         if plans is not None:
             out = self._eager_results(session, plans)
@@ -523,6 +571,8 @@ class Query(Generic[_T]):
                 session._check_locked_versions(self._layout, rows, self._shard_token())
             out = session._rows_to_results(self._layout, rows, self._populate_existing,
                                            self._shard_token())
+            if self._options and (uopts := propagating_options(self._options)):
+                stamp_results(self._layout, out, uopts)
         if self._tuples and self._layout.single_entity:
             make = result_tuple(self._layout.names, self._layout.extras)
             return [make((o,)) for o in out]
@@ -535,15 +585,19 @@ class Query(Generic[_T]):
         layout = RowLayout(self._entities, [p.props if p is not None else None for p in plans])
         base = self._compile(columns=layout.columns)
         mapper = self._layout.primary_mapper
+        uopts = propagating_options(self._options)
 
         def run(stmt: Any) -> list[Any]:
             rows: list[Any] = session._execute_for_mapper(stmt, mapper, self)
             return rows
 
-        return execute_with_plans(
+        out = execute_with_plans(
             session, self._entities, plans, base, list(self._order_by),
             self._limit is not None or self._offset is not None, self._populate_existing,
-            self._shard_token(), run)
+            self._shard_token(), run, self._execution_options, uopts)
+        if uopts:
+            stamp_results(layout, out, uopts)
+        return out
 
     def _shard_token(self) -> Any:
         return self._shard_id

@@ -1,8 +1,9 @@
 """Session layer: Session, SessionTransaction, sessionmaker."""
 
+from .execute_state import ORMExecuteState
 from .maker import create_session, sessionmaker
 from .session import Session, identity_key, object_session
 from .transaction import SessionTransaction
 
-__all__ = ["Session", "SessionTransaction", "create_session", "identity_key", "object_session",
+__all__ = ["ORMExecuteState", "Session", "SessionTransaction", "create_session", "identity_key", "object_session",
            "sessionmaker"]

@@ -67,6 +67,8 @@ class SessionBase:
     _closed: bool
     _flushing: bool
     _merging: bool
+    _eager_exec_opts: dict[str, Any] | None
+    _eager_user_opts: tuple[Any, ...]
     _no_autoflush: int
     _order: itertools.count[int]
     _binds: dict[Any, Any]
@@ -88,10 +90,12 @@ class SessionBase:
                                  execution_options: Any = None) -> Connection: ...
         # execute.py
         def _run(self, stmt: Any, params: Any, bind: Any,
-                 execution_options: Any = None) -> Any: ...
+                 execution_options: Any = None,
+                 orm: dict[str, Any] | None = None) -> Any: ...
         def _execute_for_mapper(self, stmt: Any, mapper: Any, query: Any = None,
                                 bind: Any = None, params: Any = None,
-                                bind_kw: dict[str, Any] | None = None) -> list[Any]: ...
+                                bind_kw: dict[str, Any] | None = None,
+                                execution_options: Any = None) -> list[Any]: ...
         # get.py
         def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
                       with_for_update: Any = None, query: Any = None,

@@ -21,12 +21,14 @@ from ..exc import (
 from ..loading import instances
 from ..loading.rows import fetch_rows
 from ..mapping.coercion import dml_mapper
+from ..mapping.mapper import Mapper
 from ..query import ORMSelect, Query
-from ..query.entities import RowLayout, orm_select_from_core, renamed_column_keys
-from ..query.options import build_plans, execute_with_plans
+from ..query.entities import RowLayout, orm_select_from_core, renamed_column_keys, stamp_results
+from ..query.options import build_plans, execute_with_plans, propagating_options
 from .base import SessionBase
 from .binds import _bind_kw
 from .dml import check_yield_per, execute_orm_dml, stream_results
+from .execute_state import ORMExecuteState, copy_params
 from .ownership import exclusive
 
 if TYPE_CHECKING:
@@ -42,9 +44,16 @@ _Ts = TypeVarTuple("_Ts")
 class SessionExecute(SessionBase):
     """``execute``, ``scalar``, ``scalars``, ``query`` and the row plumbing under them."""
 
-    def _run(self, stmt: Any, params: Any, bind: Any, execution_options: Any = None) -> Any:
+    def _run(self, stmt: Any, params: Any, bind: Any, execution_options: Any = None,
+             orm: dict[str, Any] | None = None) -> Any:
         """Execute a statement on the right connection; in autocommit mode in its own
-        transaction, with the result buffered."""
+        transaction, with the result buffered.  ``orm``: the statement is an ORM load
+        (of ``mappers``, a relationship or column load ...): ``do_orm_execute`` fires."""
+        if orm is not None and "do_orm_execute" in self.dispatch.active:
+            def run(stmt: Any, params: Any, opts: dict[str, Any], _b: dict[str, Any]) -> Any:
+                return self._run(stmt, params, bind, opts)
+
+            return self._fire_orm_execute(stmt, params, execution_options, None, run, **orm)
         if self._tx_blocks or self._closed:
             self._check_usable()
         if self.execution_options:
@@ -80,29 +89,40 @@ class SessionExecute(SessionBase):
     @exclusive
     def execute(self, statement: Any, params: Any = None, *, mapper: Any = None,
                 bind: Any = None, execution_options: Any = None, bind_arguments: Any = None,
-                **kw: Any) -> Any:
+                _add_event: Any = None, **kw: Any) -> Any:
         """Execute a Core statement, an ORM ``select()``, or a string (as textual SQL).
         Other keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
         bind_kw = _bind_kw(bind_arguments, kw)
-        if isinstance(statement, str):
-            statement = text(statement)
-        elif statement.__class__ is Select:
-            # sqlalchemy.select(User, ...): the ORM select of those entities
-            converted = orm_select_from_core(statement)
-            if converted is not None:
-                statement = converted
-            elif (keys := renamed_column_keys(statement)) is not None:
-                return self._execute_with_attribute_keys(statement, keys, params, bind, mapper,
-                                                         execution_options, bind_kw)
-        elif not hasattr(statement, "_execute_on_connection"):
-            raise _not_executable(statement)
-        elif getattr(statement, "is_dml", False):
-            dml_target = dml_mapper(statement)  # insert(User), update(User), upserts ...
-            if dml_target is not None:
-                opts = {**self.execution_options, **execution_options} if \
-                    execution_options else self.execution_options
-                return execute_orm_dml(self, statement, dml_target, params, opts, bind,
-                                       bind_kw)
+        statement = _coerce_statement(statement)
+        if "do_orm_execute" in self.dispatch.active or _add_event is not None:
+            def run(stmt: Any, params: Any, opts: dict[str, Any], bind_kw: dict[str, Any]
+                    ) -> Any:
+                return self._execute_impl(_coerce_statement(stmt), params, mapper, bind, opts,
+                                          bind_kw)
+
+            return self._fire_orm_execute(statement, params, execution_options, bind_kw, run,
+                                          _statement_mappers(statement), extra=_add_event)
+        return self._execute_impl(statement, params, mapper, bind, execution_options, bind_kw)
+
+    def _fire_orm_execute(self, statement: Any, params: Any, execution_options: Any,
+                          bind_kw: dict[str, Any] | None, run: Any, mappers: Any,
+                          extra: Any = None, **flags: Any) -> Any:
+        """Run ``run(statement, params, execution_options, bind_arguments)`` after the
+        ``do_orm_execute`` listeners (see :mod:`.execute_state`)."""
+        listeners = [fn for fn, _opts in self.dispatch.listeners("do_orm_execute")]
+        if extra is not None:
+            listeners.append(extra)
+        state = ORMExecuteState(self, statement, copy_params(params),
+                                dict(execution_options or {}), dict(bind_kw or {}), run,
+                                listeners, mappers, **flags)
+        return state._proceed(0)
+
+    def _execute_impl(self, statement: Any, params: Any, mapper: Any, bind: Any,
+                      execution_options: Any, bind_kw: dict[str, Any] | None) -> Any:
+        if statement.__class__ is Select and \
+                (keys := renamed_column_keys(statement)) is not None:
+            return self._execute_with_attribute_keys(statement, keys, params, bind, mapper,
+                                                     execution_options, bind_kw)
         if isinstance(params, (list, tuple)) and len(params) > 1 and \
                 getattr(statement, "is_select", False):
             raise ArgumentError(
@@ -112,9 +132,19 @@ class SessionExecute(SessionBase):
             )
         opts = {**self.execution_options, **execution_options} if execution_options else \
             self.execution_options
+        if getattr(statement, "is_dml", False):
+            dml_target = dml_mapper(statement)  # insert(User), update(User), upserts ...
+            if dml_target is not None:
+                return execute_orm_dml(self, statement, dml_target, params, opts, bind,
+                                       bind_kw)
+        stmt_opts = statement._execution_options
+        # what the ORM reads: session < statement < call, as Core merges them
+        eff = {**self.execution_options, **stmt_opts, **(execution_options or {})} \
+            if stmt_opts else opts
         if isinstance(statement, ORMSelect):
             layout: RowLayout = statement._dm_layout
-            self._autoflush()
+            if eff.get("autoflush", True):
+                self._autoflush()
             plans = build_plans([p.mapper if kind == "entity" else None
                                  for kind, p in layout.parts], statement._dm_options)
             yield_per = opts.get("yield_per")
@@ -127,15 +157,19 @@ class SessionExecute(SessionBase):
                 return stream_results(self, layout, self._run(statement, params, bind, opts),
                                       yield_per, bool(opts.get("populate_existing")),
                                       self._default_identity_token())
+            populate_existing = bool(eff.get("populate_existing"))
+            uopts = propagating_options(statement._dm_options)
             if plans is not None:
                 objs = self._execute_orm_select_with_plans(statement, plans, bind, params,
-                                                           bool(opts.get("populate_existing")),
-                                                           bind_kw)
+                                                           populate_existing, bind_kw,
+                                                           execution_options, uopts)
             else:
                 rows = self._execute_for_mapper(statement, layout.primary_mapper, None,
-                                                bind=bind, params=params, bind_kw=bind_kw)
-                objs = self._rows_to_results(layout, rows,
-                                             bool(opts.get("populate_existing")), None)
+                                                bind=bind, params=params, bind_kw=bind_kw,
+                                                execution_options=execution_options)
+                objs = self._rows_to_results(layout, rows, populate_existing, None)
+            if uopts:
+                stamp_results(layout, objs, uopts)
             if layout.single_entity:
                 # rows are made from the objects only if asked for (scalars() skips them)
                 return IteratorResult(SimpleResultMetaData(layout.names), iter(objs),
@@ -144,6 +178,8 @@ class SessionExecute(SessionBase):
             names = layout.result_names(statement._label_style)
             return IteratorResult(SimpleResultMetaData(names, extra=layout.extras),
                                   iter(tuples))
+        if eff.get("autoflush"):  # asked for: DML and Core statements do not autoflush
+            self._autoflush()
         if bind is None:
             bind = self._bind_for(mapper, statement, bind_kw)
         return self._run(statement, params, bind, opts)
@@ -163,7 +199,9 @@ class SessionExecute(SessionBase):
 
     def _execute_orm_select_with_plans(self, statement: ORMSelect, plans: list[Any],
                                        bind: Any, params: Any, populate_existing: bool,
-                                       bind_kw: dict[str, Any] | None = None) -> list[Any]:
+                                       bind_kw: dict[str, Any] | None = None,
+                                       execution_options: Any = None,
+                                       user_options: tuple[Any, ...] = ()) -> list[Any]:
         """An ORM select() with loader options or configured eager relationships."""
         entities = statement._dm_entities
         layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
@@ -175,11 +213,16 @@ class SessionExecute(SessionBase):
 
         def run(stmt: Any) -> list[Any]:
             return self._execute_for_mapper(stmt, mapper, None, bind=bind, params=params,
-                                            bind_kw=bind_kw)
+                                            bind_kw=bind_kw,
+                                            execution_options=execution_options)
 
+        stmt_opts = statement._execution_options
+        eager_opts = {**stmt_opts, **execution_options} if stmt_opts and execution_options \
+            else (execution_options or stmt_opts)
         return execute_with_plans(self, entities, plans, base,
                                   list(statement._order_by_clauses), limited,
-                                  populate_existing, self._default_identity_token(), run)
+                                  populate_existing, self._default_identity_token(), run,
+                                  eager_opts, user_options)
 
     def _default_identity_token(self) -> Any:
         """Identity token of objects an ORM select() loads (sharding: the shard run on)."""
@@ -209,11 +252,11 @@ class SessionExecute(SessionBase):
 
     @exclusive
     def _execute_for_mapper(self, stmt: Any, mapper: Any, query: Any = None, bind: Any = None,
-                            params: Any = None, bind_kw: dict[str, Any] | None = None
-                            ) -> list[Any]:
+                            params: Any = None, bind_kw: dict[str, Any] | None = None,
+                            execution_options: Any = None) -> list[Any]:
         if bind is None:
             bind = self._bind_for(mapper, stmt, bind_kw)
-        opts = query._execution_options if query is not None else None
+        opts = query._execution_options if query is not None else execution_options
         result = self._run(stmt, params, bind, opts)
         return fetch_rows(result)
 
@@ -256,6 +299,35 @@ class SessionExecute(SessionBase):
     def query(self, *entities: Any, **kw: Any) -> Query[Any]:
         """A :class:`Query` of mapped classes, attributes or columns."""
         return self._query_cls(list(entities), self, **kw)
+
+
+def _coerce_statement(statement: Any) -> Any:
+    """What execute() runs: a string as textual SQL, ``sqlalchemy.select(User)`` as the
+    ORM select of those entities; anything else must be executable."""
+    if isinstance(statement, str):
+        return text(statement)
+    if statement.__class__ is Select:
+        converted = orm_select_from_core(statement)
+        if converted is not None:
+            return converted
+    elif not hasattr(statement, "_execute_on_connection"):
+        raise _not_executable(statement)
+    return statement
+
+
+def _statement_mappers(statement: Any) -> list[Mapper]:
+    """The mappers an executed statement selects or changes (for ORMExecuteState)."""
+    out: list[Mapper] = []
+    if isinstance(statement, ORMSelect):
+        cands: list[Any] = list(statement._dm_layout.mappers)
+    elif getattr(statement, "is_dml", False):
+        cands = [dml_mapper(statement)]
+    else:
+        return out
+    for m in cands:
+        if m is not None and m not in out:
+            out.append(m)
+    return out
 
 
 def _not_executable(statement: Any) -> ObjectNotExecutableError:

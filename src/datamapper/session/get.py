@@ -75,29 +75,31 @@ class SessionGet(SessionBase):
         return values
 
     @overload
-    def get(self, entity: type[_O], ident: Any, *, populate_existing: bool = False,
+    def get(self, entity: type[_O], ident: Any, *, populate_existing: bool | None = None,
             with_for_update: Any = None, options: Any = None, identity_token: Any = None,
             execution_options: Any = None, bind_arguments: Any = None,
             **kw: Any) -> _O | None: ...
 
     @overload
-    def get(self, entity: Any, ident: Any, *, populate_existing: bool = False,
+    def get(self, entity: Any, ident: Any, *, populate_existing: bool | None = None,
             with_for_update: Any = None, options: Any = None, identity_token: Any = None,
             execution_options: Any = None, bind_arguments: Any = None,
             **kw: Any) -> Any: ...
 
-    def get(self, entity: Any, ident: Any, *, populate_existing: bool = False,
+    def get(self, entity: Any, ident: Any, *, populate_existing: bool | None = None,
             with_for_update: Any = None, options: Any = None, identity_token: Any = None,
             execution_options: Any = None, bind_arguments: Any = None, **kw: Any) -> Any:
         """The object with primary key ``ident``: from the identity map, else by SELECT.
+        ``populate_existing``, when given, wins over the execution option of that name.
         Other keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
         if with_for_update is not None:
             _check_for_update(with_for_update, "get")
-        if execution_options:
-            populate_existing = populate_existing or \
-                bool(execution_options.get("populate_existing"))
-            execution_options = {k: v for k, v in execution_options.items()
-                                 if k != "populate_existing"} or None
+        if populate_existing is None:
+            populate_existing = bool(execution_options.get("populate_existing")) \
+                if execution_options else False
+        else:
+            execution_options = {**(execution_options or {}),
+                                 "populate_existing": populate_existing}
         if not populate_existing and not with_for_update and identity_token is None and \
                 isinstance(entity, type) and not isinstance(ident, (tuple, list, dict)):
             # hit path: a scalar key of a plain class, loaded and live in the identity map
@@ -122,7 +124,7 @@ class SessionGet(SessionBase):
                               with_for_update=with_for_update, identity_token=identity_token,
                               options=options, execution_options=execution_options)
 
-    def get_one(self, entity: type[_O], ident: Any, *, populate_existing: bool = False,
+    def get_one(self, entity: type[_O], ident: Any, *, populate_existing: bool | None = None,
                 with_for_update: Any = None, options: Any = None, identity_token: Any = None,
                 execution_options: Any = None, bind_arguments: Any = None,
                 **kw: Any) -> _O:
@@ -181,7 +183,8 @@ class SessionGet(SessionBase):
         stmt = _get_statement(mapper, with_for_update)
         params = dict(zip(_pk_param_names(len(values)), values))
         bind = self._bind_for(mapper, stmt, bind_kw)
-        rows = fetch_rows(self._run(stmt, params, bind, execution_options))
+        rows = fetch_rows(self._run(stmt, params, bind, execution_options,
+                                    {"mappers": (mapper,)}))
         if not rows:
             return None
         loader = _get_loader(mapper)
@@ -235,7 +238,8 @@ class SessionGet(SessionBase):
         stmt, props = load_attributes_stmt(mapper, keys)
         params = {f"_dm_pk_{i}": v for i, v in enumerate(state.identity or ())}
         bind = self.get_bind(mapper, clause=stmt)
-        row = self._run(stmt, params, bind).first()
+        row = self._run(stmt, params, bind, None,
+                        {"mappers": (mapper,), "column_load": True}).first()
         if row is None:
             raise ObjectDeletedError(
                 f"Can't load attribute(s) {', '.join(keys)} of {describe(obj)}: its row is no "

@@ -87,7 +87,8 @@ def refresh_state(session: Any, state: InstanceState, obj: Any,
 
     def run(stmt: Any) -> list[Any]:
         bind = session.get_bind(mapper, clause=stmt)
-        return fetch_rows(session._run(stmt, params, bind))
+        return fetch_rows(session._run(stmt, params, bind, None,
+                                       {"mappers": (mapper,), "column_load": True}))
 
     found = execute_with_plans(session, [mapper.class_], [sub], base, [], False, True,
                                key[2], run)

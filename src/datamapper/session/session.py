@@ -156,6 +156,9 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
         self._closed = False
         self._flushing = False
         self._merging = False  # merge() linking relationships: lazy="raise" does not apply
+        # while a statement's eager loaders run: its execution options, which they reuse
+        self._eager_exec_opts: dict[str, Any] | None = None
+        self._eager_user_opts: tuple[Any, ...] = ()  # and its propagating user options
         self._no_autoflush = 0
         self._order = itertools.count(1)
         self._binds: dict[Any, Any] = {}

@@ -65,6 +65,10 @@ class _ConnEntry:
         # of the caller's; nothing may end that one behind Core's back
         self.joined = False
 
+    def __iter__(self) -> Iterator[Any]:
+        """(connection, transaction, whether we close it, whether it is the caller's)."""
+        return iter((self.conn, self.trans, self.close_conn, self.external))
+
 
 class TransactionHost(Protocol):
     """Everything a :class:`SessionTransaction` uses of its Session: the interface
@@ -123,6 +127,7 @@ class SessionTransaction:
         self.origin = origin
         self._state = ACTIVE
         self._connections: dict[Any, _ConnEntry] = {}
+        self._released: dict[Any, _ConnEntry] = {}  # _connections once given back
         self._rollback_exception: BaseException | None = None
         self._failed_root = False
         self._savepoint_failed = False
@@ -162,8 +167,32 @@ class SessionTransaction:
         return self._parent is None or self.nested
 
     @property
-    def connections(self) -> dict[Any, Any]:
-        return {k: (e.conn, e.trans, e.close_conn) for k, e in self._connections.items()}
+    def connections(self) -> frozenset[Connection]:
+        """The Connections this transaction level has used (a subtransaction: its
+        parent's); after the transaction ends, the ones it had."""
+        if self._parent is not None and not self.nested:
+            return self._parent.connections
+        return frozenset(e.conn for e in self._entries_seen().values())
+
+    def bound_connection(self, bind_key: Any = None) -> Connection:
+        """The Connection this transaction level uses for ``bind_key`` (a mapped class
+        or Mapper; by default the session's bind), as ``Session.get_bind()`` resolves
+        it."""
+        if self._parent is not None and not self.nested:
+            return self._parent.bound_connection(bind_key)
+        bind = self.session.get_bind(bind_key)
+        entry = self._entries_seen().get(bind)
+        if entry is None:
+            what = f"{bind_key!r}" if bind_key is not None else "the session's bind"
+            raise InvalidRequestError(
+                f"Can't return the connection for {what}: this transaction has not acquired "
+                "a connection for its bind yet; call session.connection() for it first"
+            )
+        return entry.conn
+
+    def _entries_seen(self) -> dict[Any, _ConnEntry]:
+        return self._connections or self._released
+
 
     def _iter_binds(self) -> Iterator[Any]:
         for e in self._unique_entries():
@@ -249,7 +278,12 @@ class SessionTransaction:
                 if execution_options:
                     conn = conn.execution_options(**execution_options)
                 try:
-                    trans = conn.begin_twophase() if session.twophase else conn.begin()
+                    if conn.in_transaction():
+                        # an engine_connect listener began one on this new connection: the
+                        # session owns the connection, so it takes that transaction over
+                        trans = conn.get_transaction()
+                    else:
+                        trans = conn.begin_twophase() if session.twophase else conn.begin()
                 except NotImplementedError:
                     conn.close()
                     raise InvalidRequestError(
@@ -603,6 +637,7 @@ class SessionTransaction:
         """Root only: end what is left of each database transaction and give the
         connections back (a Connection the Session was bound to stays open)."""
         entries = self._unique_entries()
+        self._released = self._connections
         self._connections = {}
         interrupt: BaseException | None = None
         for entry in reversed(entries):
