@@ -25,7 +25,16 @@ from ..mapping.relationships import (
 )
 from .attributes import HISTORY_BLANK, History, load_missing, scalar_history
 from .collections import new_collection
-from .state import LOAD_SESSION, ORPHANED, STATE_ATTR, InstanceState, _sessions, instance_state
+from .state import (
+    FLUSH_EXECUTING,
+    LOAD_SESSION,
+    ORPHANED,
+    STATE_ATTR,
+    InstanceState,
+    _sessions,
+    instance_state,
+    warn_flush_usage,
+)
 
 PENDING = "pending_colls"
 PARENTS = "single_parents"  # key in a member's _extra: {attribute key: owner state}
@@ -90,6 +99,17 @@ def _impl_class(prop: RelationshipProperty) -> Any:
 def _session_of(state: InstanceState) -> Any:
     sid = state.session_id
     return _sessions.get(sid) if sid is not None else None
+
+
+def _in_flush(state: InstanceState, other: Any) -> bool:
+    """Whether ``state`` or the object ``other`` belongs to a session whose flush is
+    executing (the caller checked FLUSH_EXECUTING is not empty)."""
+    if state.session_id in FLUSH_EXECUTING:
+        return True
+    if other is None or other is NO_VALUE:
+        return False
+    ost = getattr(other, "__dict__", {}).get(STATE_ATTR)
+    return ost is not None and ost.session_id in FLUSH_EXECUTING
 
 
 class _RelImpl:
@@ -301,10 +321,13 @@ class ScalarObjectImpl(_RelImpl):
             return d.get(key, NO_VALUE)
         return NO_VALUE
 
-    def set(self, obj: Any, value: Any, initiator: Any = None) -> None:
+    def set(self, obj: Any, value: Any, initiator: Any = None,
+            _op: str = "related attribute set") -> None:
         d = obj.__dict__
         state = d.get(STATE_ATTR) or instance_state(obj)
         key = self.key
+        if FLUSH_EXECUTING and _in_flush(state, value):
+            warn_flush_usage(_op)
         if value is not None:
             if self.typecheck:
                 self._check_type(obj, value)
@@ -339,7 +362,7 @@ class ScalarObjectImpl(_RelImpl):
                 self._regained(value)
 
     def delete(self, obj: Any) -> None:
-        self.set(obj, None)
+        self.set(obj, None, None, "related attribute delete")
 
     # -- called by the reverse side ----------------------------------------------------
     def backref_append(self, obj: Any, value: Any, initiator: Any) -> None:
@@ -348,6 +371,8 @@ class ScalarObjectImpl(_RelImpl):
         if d.get(self.key) is value:
             return
         state = d.get(STATE_ATTR) or instance_state(obj)
+        if FLUSH_EXECUTING and _in_flush(state, value):
+            warn_flush_usage("related attribute set")
         old = self._old_value(state, obj)
         self._assign(state, obj, value, old)
         if old is not None and old is not NO_VALUE and old is not value:
@@ -364,6 +389,8 @@ class ScalarObjectImpl(_RelImpl):
         """The reverse side let go of ``value``: clear this reference if it points there."""
         d = obj.__dict__
         state = d.get(STATE_ATTR) or instance_state(obj)
+        if FLUSH_EXECUTING and _in_flush(state, value):
+            warn_flush_usage("related attribute set")
         if self.key in d:
             if d[self.key] is not value:
                 return
@@ -467,6 +494,8 @@ class CollectionImpl(_RelImpl):
             state.modified_event(obj)
 
     def fire_append(self, state: InstanceState, coll: Any, item: Any, initiator: Any) -> Any:
+        if FLUSH_EXECUTING and _in_flush(state, item):
+            warn_flush_usage("collection append")
         if self.typecheck:
             self._check_type(state.obj(), item)
         if self.validator is not None:
@@ -488,6 +517,8 @@ class CollectionImpl(_RelImpl):
         return item
 
     def fire_remove(self, state: InstanceState, coll: Any, item: Any, initiator: Any) -> None:
+        if FLUSH_EXECUTING and _in_flush(state, item):
+            warn_flush_usage("collection remove")
         dispatch = self.attr.dispatch
         if dispatch is not None and "remove" in dispatch:
             dispatch.fire("remove", state.obj(), item, self.attr)
@@ -505,6 +536,8 @@ class CollectionImpl(_RelImpl):
     def backref_append(self, obj: Any, value: Any, initiator: Any) -> None:
         d = obj.__dict__
         state = d.get(STATE_ATTR) or instance_state(obj)
+        if FLUSH_EXECUTING and _in_flush(state, value):
+            warn_flush_usage("collection append")
         coll = d.get(self.key)
         if coll is None:
             if state._key is not None:
@@ -526,6 +559,8 @@ class CollectionImpl(_RelImpl):
     def backref_remove(self, obj: Any, value: Any, initiator: Any) -> None:
         d = obj.__dict__
         state = d.get(STATE_ATTR) or instance_state(obj)
+        if FLUSH_EXECUTING and _in_flush(state, value):
+            warn_flush_usage("collection remove")
         coll = d.get(self.key)
         if coll is None:
             if state._key is not None:

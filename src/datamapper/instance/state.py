@@ -10,12 +10,18 @@ plain Python: no SQLAlchemy import.
 from __future__ import annotations
 
 import builtins
+import warnings
 import weakref
 from collections.abc import Iterable
 from typing import Any
 
 from .._util import NO_VALUE, describe
-from ..exc import DetachedInstanceError, ObjectDereferencedError, UnmappedInstanceError
+from ..exc import (
+    DetachedInstanceError,
+    ObjectDereferencedError,
+    SAWarning,
+    UnmappedInstanceError,
+)
 
 STATE_ATTR = "_dm_state"
 # key in InstanceState._extra: id of the session enable_relationship_loading() named
@@ -29,6 +35,19 @@ _sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 # its underlying {id: weak reference} dict, read directly by the hot weak-reference
 # callback below (WeakValueDictionary.get is Python code)
 _session_refs: dict[int, Any] = getattr(_sessions, "data", {})
+# ids of the sessions whose flush is running its statements (mapper events fire);
+# changes made to their objects then are warned about (see warn_flush_usage)
+FLUSH_EXECUTING: set[int] = set()
+
+
+def warn_flush_usage(operation: str) -> None:
+    """Warn that ``operation`` ran on a session's objects while its flush executes."""
+    warnings.warn(
+        f"Usage of the '{operation}' operation while the flush is executing (in a mapper "
+        "event such as after_insert) is not supported: the flush has already decided what "
+        "to write, so the change may be lost or written inconsistently; make it in "
+        "before_flush, or send SQL through the connection the event receives",
+        SAWarning, stacklevel=4)
 
 
 class _LazyKey:

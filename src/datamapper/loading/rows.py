@@ -249,6 +249,7 @@ def _instances(
     unloaded = loader.unloaded or _EMPTY
     dispatch = mapper.dispatch
     fire_load = "load" in dispatch
+    fire_refresh = "refresh" in dispatch
     always_refresh = mapper.always_refresh or populate_existing
     # attribute stores straight into the instance (no __dict__ materialized) where the
     # class allows it; see EntityLoader.direct_set
@@ -256,9 +257,11 @@ def _instances(
     fill = loader.fill
     lazy_key = single and identity_token is None
     loaded_now: list[Any] = []
+    refreshed: list[tuple[Any, Any]] = []
     out: list[Any] = []
     append = out.append
-    if lazy_key and fill is not None and weak and not fire_load and _FAST_LOOPS:
+    if lazy_key and fill is not None and weak and not fire_load and not fire_refresh \
+            and _FAST_LOOPS:
         # the common case, as one generated loop (see _make_fast_loop)
         fast = loader.fast_loop
         if fast is None:
@@ -282,6 +285,13 @@ def _instances(
             if obj is not None:
                 if always_refresh or state.expired_attributes:
                     values = row if offset == 0 and width == len(row) else row[offset:end]
+                    if fire_refresh:
+                        # the attributes this row gives the object: all of them with
+                        # populate_existing (None), else the expired ones it loads
+                        exp = state.expired_attributes
+                        attrs = None if always_refresh else \
+                            {k for k in keys if k in exp and k not in obj.__dict__}
+                        refreshed.append((obj, attrs))
                     populate_state(state, obj, keys, values, overwrite=always_refresh)
                 append(obj)
                 continue
@@ -314,9 +324,30 @@ def _instances(
         if fire_load:
             loaded_now.append(obj)
         append(obj)
+    # what load/refresh handlers set on the object counts as loaded, not as a change
     for obj in loaded_now:
         dispatch.fire("load", obj, None)
+        st = obj.__dict__[STATE_ATTR]
+        if st.modified:
+            st.commit_all()
+            st._drop_modified()
+    for obj, attrs in refreshed:
+        dispatch.fire("refresh", obj, None, attrs)
+        commit_loaded(obj.__dict__[STATE_ATTR], attrs)
     return out
+
+
+def commit_loaded(state: InstanceState, attrs: Any) -> None:
+    """After a refresh handler: the refreshed attributes (all when ``attrs`` is None) hold
+    what was loaded; the handler's own assignments to them are not changes to flush."""
+    cs = state._committed
+    if not cs:
+        return
+    if attrs is None:
+        cs.clear()
+    else:
+        for k in attrs:
+            cs.pop(k, None)
 
 
 def populate_state(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,8 +19,10 @@ from sqlalchemy import Connection
 from .._util import describe
 from ..exc import (
     InvalidRequestError,
+    SAWarning,
 )
 from ..instance.state import (
+    FLUSH_EXECUTING,
     InstanceState,
     instance_state,
 )
@@ -134,9 +137,13 @@ class SessionFlush(SessionBase):
             self._autobegin()
         tx = self.begin(_subtrans=True)
         try:
-            uow.execute(self._flush_connection)
+            FLUSH_EXECUTING.add(self.hash_key)  # mapper events may run: warn on changes
+            try:
+                uow.execute(self._flush_connection)
+            finally:
+                FLUSH_EXECUTING.discard(self.hash_key)
             self._fire("after_flush", self, uow)
-            self._post_flush(uow, tx)
+            self._post_flush(uow, tx, objects is None)
             self._fire("after_flush_postexec", self, uow)
         except BaseException as e:
             uow.undo_generated()
@@ -150,8 +157,11 @@ class SessionFlush(SessionBase):
         assert tx is not None
         return tx._connection_for_bind(self.get_bind(mapper))
 
-    def _post_flush(self, uow: UOWTransaction, tx: SessionTransaction) -> None:
+    def _post_flush(self, uow: UOWTransaction, tx: SessionTransaction,
+                    full: bool = True) -> None:
         uow.finalize()
+        if self._identity_map._modified and full:
+            self._discard_inner_flush_changes()
         inserted = uow.inserted
         tx._new.update(dict.fromkeys(inserted, True))
         tx._dirty.update(dict.fromkeys(uow.updated, True))
@@ -174,6 +184,23 @@ class SessionFlush(SessionBase):
         fin = getattr(self, "_dm_after_finalize", None)
         if fin is not None:
             fin(uow)
+
+    def _discard_inner_flush_changes(self) -> None:
+        """Objects changed while the flush ran (by mapper or after_flush handlers) that
+        it did not write: their changes are dropped, with a warning, so that commit()
+        does not flush again and again."""
+        states = [s for s in self._identity_map._modified if s not in self._deleted]
+        if not states:
+            return
+        for st in states:
+            st.commit_all()
+            st._drop_modified()
+        warnings.warn(
+            f"Attribute history events accumulated on {len(states)} previously clean "
+            "instances during the flush (changes made by flush event handlers) were "
+            "discarded and will not be written; use set_committed_value() in those handlers, "
+            "or make the change in before_flush",
+            SAWarning, stacklevel=5)
 
     # -- bulk -----------------------------------------------------------------------------------
     def _bulk_update(self, query: Query[Any], values: dict[Any, Any], sync: Any) -> int:

@@ -31,7 +31,7 @@ from ..instance.state import (
 )
 from ..loading import EntityLoader, instances, load_attributes_stmt
 from ..loading.related import lazy_load
-from ..loading.rows import fetch_rows
+from ..loading.rows import commit_loaded, fetch_rows
 from ..loading.strategies import has_eager_defaults
 from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
@@ -251,7 +251,8 @@ class SessionGet(SessionBase):
                 d[k] = v
         state.loaded(keys)
         if "refresh" in mapper.dispatch:
-            mapper.dispatch.fire("refresh", obj, None, keys)
+            mapper.dispatch.fire("refresh", obj, None, set(keys))
+            commit_loaded(state, keys)
 
     @exclusive
     def refresh(self, instance: Any, attribute_names: Iterable[str] | None = None,

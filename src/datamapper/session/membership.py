@@ -16,11 +16,13 @@ from ..cascade import cascade_iterator
 from ..exc import InvalidRequestError
 from ..instance.attributes import get_state_history
 from ..instance.state import (
+    FLUSH_EXECUTING,
     LOAD_SESSION,
     ORPHANED,
     InstanceState,
     _sessions,
     instance_state,
+    warn_flush_usage,
 )
 from .base import SessionBase
 from .merge import merge as merge_into
@@ -43,6 +45,8 @@ class SessionMembership(SessionBase):
         if owner is not None and owner != get_ident():
             # another thread is inside this session (flush, commit ...): refuse
             raise self._guard.refuse(self, "add")
+        if FLUSH_EXECUTING and self.hash_key in FLUSH_EXECUTING:
+            warn_flush_usage("Session.add()")
         state = instance_state(instance)
         self._save_or_update_state(state, instance)
 
@@ -77,6 +81,8 @@ class SessionMembership(SessionBase):
             load = not dont_load
         if self._tx_blocks or self._closed:
             self._check_usable()
+        if FLUSH_EXECUTING and self.hash_key in FLUSH_EXECUTING:
+            warn_flush_usage("Session.merge()")
         # (self is always a Session: this class is one of its parts)
         copy: _O = merge_into(cast("Session", self), instance, load, options)
         return copy
@@ -173,6 +179,8 @@ class SessionMembership(SessionBase):
         """Mark a persistent object for deletion at the next flush."""
         if self._tx_blocks or self._closed:
             self._check_usable()
+        if FLUSH_EXECUTING and self.hash_key in FLUSH_EXECUTING:
+            warn_flush_usage("Session.delete()")
         state = instance_state(instance)
         if state._key is None:
             raise InvalidRequestError(

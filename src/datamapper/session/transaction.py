@@ -26,7 +26,7 @@ from sqlalchemy.exc import (
     ResourceClosedError,
 )
 
-from ..exc import CommitOutcomeUnknownError
+from ..exc import CommitOutcomeUnknownError, FlushError
 from ..instance.identity import IdentityMap
 from ..instance.state import InstanceState, expire_states
 
@@ -359,9 +359,10 @@ class SessionTransaction:
                     break
                 session.flush()
             else:
-                raise InvalidRequestError(
-                    "Can't commit: before_flush handlers keep making changes (100 flushes in a "
-                    "row left the session dirty)"
+                raise FlushError(
+                    "Can't commit: 100 flushes in a row each left new changes behind (a flush "
+                    "event handler, such as after_flush_postexec, keeps adding, changing or "
+                    "deleting objects); make those changes in before_flush, or stop making them"
                 )
         if self._parent is None and session.twophase:
             try:
