@@ -101,6 +101,38 @@ class Dispatch:
     def has_own(self, name: str, fn: Listener) -> bool:
         return any(f is fn for f, _o in self._own.get(name, ()))
 
+    def __getattr__(self, name: str) -> EventView:
+        # dispatch.before_flush: one event's listeners (``fn in ...``), callable to fire
+        if name in self.names:
+            return EventView(self, name)
+        raise AttributeError(f"{self.kind} has no event {name!r}")
+
+
+class EventView:
+    """One event of a :class:`Dispatch`: iterate or test its listeners, or call it to
+    fire it."""
+
+    __slots__ = ("_dispatch", "_name")
+
+    def __init__(self, dispatch: Dispatch, name: str) -> None:
+        self._dispatch = dispatch
+        self._name = name
+
+    def __call__(self, *args: Any, **kw: Any) -> None:
+        self._dispatch.fire(self._name, *args, **kw)
+
+    def __iter__(self) -> Any:
+        return iter([fn for fn, _opts in self._dispatch.listeners(self._name)])
+
+    def __contains__(self, fn: object) -> bool:
+        return any(f is fn for f, _opts in self._dispatch.listeners(self._name))
+
+    def __len__(self) -> int:
+        return len(self._dispatch.listeners(self._name))
+
+    def __bool__(self) -> bool:
+        return self._name in self._dispatch.active
+
 
 def _weak(d: Dispatch) -> Any:
     import weakref

@@ -40,6 +40,12 @@ ATTRIBUTE_EVENTS = frozenset(
      "bulk_replace", "dispose_collection"}
 )
 
+# fired around configure_mappers(): on the Mapper class (no arguments) and on each
+# registry whose mappers it configures (the registry); not on single mappers
+CONFIGURE_EVENTS = frozenset({"before_configured", "after_configured"})
+# listeners on the Mapper class itself: they apply to every mapper
+MAPPER_CLASS_DISPATCH = event.Dispatch("Mapper class", MAPPER_EVENTS | ATTRIBUTE_EVENTS)
+
 # instance layer registers instrument/uninstrument functions here
 instrumentation_hooks: list[Callable[[Mapper], None]] = []
 uninstrumentation_hooks: list[Callable[[Mapper], None]] = []
@@ -136,7 +142,8 @@ class Mapper:
         self.configured = False
         self.extensions: list[Any] = []
         self.dispatch = event.Dispatch(
-            f"mapper of {class_.__name__}", MAPPER_EVENTS | ATTRIBUTE_EVENTS
+            f"mapper of {class_.__name__}", MAPPER_EVENTS | ATTRIBUTE_EVENTS,
+            (MAPPER_CLASS_DISPATCH,)
         )
         # the higher layers' caches for this mapper (see mapping/cache.py)
         self.cache: dict[CacheSlot[Any], Any] = {}
@@ -156,11 +163,14 @@ class Mapper:
         _all_mappers.add(self)
         invalidate_caches()
         coercion.install(self)
+        for base, name, fn, kw in list(_pending_class_listeners):
+            if _listener_applies(base, class_, kw):
+                self.dispatch.add(name, fn, kw)
+        if "instrument_class" in self.dispatch:
+            # before the class is instrumented: a listener may still change it
+            self.dispatch.fire("instrument_class", self, class_)
         for hook in instrumentation_hooks:
             hook(self)
-        for base, name, fn, kw in list(_pending_class_listeners):
-            if issubclass(class_, base):
-                self.dispatch.add(name, fn, kw)
         if extension is not None:
             for ext in extension if isinstance(extension, (list, tuple)) else [extension]:
                 attach = getattr(ext, "_dm_attach_mapper", None)
@@ -471,6 +481,12 @@ def configure_mappers() -> None:
     todo = [m for m in list(_all_mappers) if not m.configured]
     if not todo:
         return
+    registries: list[Any] = []
+    for m in todo:
+        reg = getattr(m, "registry", None)
+        if reg is not None and all(reg is not r for r in registries):
+            registries.append(reg)
+    _fire_configure("before_configured", registries)
     _configuring = True
     try:
         todo.sort(key=lambda m: m.class_.__name__)
@@ -493,6 +509,16 @@ def configure_mappers() -> None:
                 m.dispatch.fire("mapper_configured", m, m.class_)
     finally:
         _configuring = False
+    _fire_configure("after_configured", registries)
+
+
+def _fire_configure(name: str, registries: list[Any]) -> None:
+    if name in MAPPER_CLASS_DISPATCH:
+        MAPPER_CLASS_DISPATCH.fire(name)
+    for reg in registries:
+        d = getattr(reg, "_dm_configure_dispatch", None)
+        if d is not None and name in d:
+            d.fire(name, reg)
 
 
 def class_mapper(class_: Any, configure: bool = True) -> Mapper:
@@ -533,6 +559,21 @@ def mapper_of_instance(obj: Any) -> Mapper | None:
 
 
 def attribute_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
+    if target is Mapper:
+        return [MAPPER_CLASS_DISPATCH]
+    reg_dispatch = getattr(target, "_dm_configure_dispatch", None)
+    if reg_dispatch is not None:  # a registry
+        return [reg_dispatch]
+    if name in CONFIGURE_EVENTS:
+        base_reg = getattr(target, "_dm_registry", None) if isinstance(target, type) else None
+        if base_reg is not None and _mapper_or_none(target) is None:
+            return [base_reg._dm_configure_dispatch]  # a declarative base: its registry
+        if isinstance(target, Mapper) or _mapper_or_none(target) is not None:
+            raise InvalidRequestError(
+                f"Can't listen for {name!r} on {target!r}: it fires for a whole "
+                "configuration, not one mapper; listen on the Mapper class, a registry or "
+                "a declarative base"
+            )
     if isinstance(target, Mapper):
         return [target.dispatch]
     if isinstance(target, QueryableAttribute):
@@ -549,10 +590,18 @@ def attribute_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list
         m = _mapper_or_none(target)
         if m is not None:
             return [m.dispatch]
-        if kw.get("propagate") or hasattr(target, "_dm_registry"):
-            # a declarative base or unmapped superclass: propagate to subclasses
-            return [_PropagatingDispatch(target, name)]  # type: ignore[list-item]
+        # an unmapped class: its mapper, when it is mapped, gets the listener; so do
+        # its subclasses' with propagate=True (always, for a declarative base)
+        return [_PropagatingDispatch(target, name)]  # type: ignore[list-item]
     return None
+
+
+def _listener_applies(base: type, class_: type, opts: dict[str, Any]) -> bool:
+    """Whether a listener given to the unmapped class ``base`` applies to ``class_``."""
+    if class_ is base:
+        return True
+    return issubclass(class_, base) and bool(opts.get("propagate")
+                                             or hasattr(base, "_dm_registry"))
 
 
 class _PropagatingDispatch:
@@ -567,7 +616,7 @@ class _PropagatingDispatch:
             raise InvalidRequestError(f"Can't listen for {name!r} on class {self.base.__name__}")
         _pending_class_listeners.append((self.base, name, fn, opts))
         for m in list(_all_mappers):
-            if issubclass(m.class_, self.base):
+            if _listener_applies(self.base, m.class_, opts):
                 m.dispatch.add(name, fn, opts)
 
     def discard(self, name: str, fn: Any) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 
+from .. import event
 from .coercion import DeclarativeMeta
 from .declarative import (
     MappedColumn,
@@ -23,7 +24,7 @@ from .declarative import (
     has_mapped_annotations,
     scan_class,
 )
-from .mapper import Mapper, _all_mappers, _mapper_or_none, configure_mappers
+from .mapper import CONFIGURE_EVENTS, Mapper, _all_mappers, _mapper_or_none, configure_mappers
 from .properties import ColumnProperty, MapperProperty
 
 _registries: weakref.WeakSet[registry] = weakref.WeakSet()
@@ -90,6 +91,8 @@ class registry:  # noqa: N801 - the documented name
         )
         self.constructor = constructor
         self._mappers: list[Mapper] = []
+        # listeners of before_configured / after_configured on this registry
+        self._dm_configure_dispatch = event.Dispatch("registry", CONFIGURE_EVENTS)
         _registries.add(self)
 
     @property

@@ -489,7 +489,20 @@ def session_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[e
     d = getattr(target, "_dm_session_dispatch", None)
     if isinstance(d, event.Dispatch):
         return [d]
+    factory = getattr(target, "session_factory", None)
+    if factory is not None and hasattr(target, "registry"):
+        # a scoped_session: the listeners go on what makes its sessions
+        return session_event_resolver(factory, name, kw) or _refuse_scoped(target, name)
     return None
+
+
+def _refuse_scoped(target: Any, name: str) -> list[event.Dispatch]:
+    raise ArgumentError(
+        f"Can't listen for {name!r} on {target!r}: its session factory "
+        f"{target.session_factory!r} is neither a sessionmaker nor a Session class, so no "
+        "Session class stands behind it; build the scoped_session from a sessionmaker, "
+        "or listen on the sessions it makes"
+    )
 
 
 __all__ = ["CLOSED", "ClauseElement", "Session", "identity_key", "object_session"]
