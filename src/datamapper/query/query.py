@@ -33,6 +33,7 @@ from ..exc import UnmappedClassError
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import entity_of
 from ..mapping.mapper import Mapper
+from . import events as query_events
 from .aliased import AliasedClass, relationship_join
 from .entities import RowLayout, filter_by_criteria, mapper_of, stamp_results
 from .options import (
@@ -460,7 +461,23 @@ class Query(Generic[_T]):
     def _labelled_statement(self) -> Any:
         """The SELECT with every column labelled ``<table>_<column>``: what ``str(query)``
         and ``query.compile()`` show (``.statement`` keeps the plain column names)."""
-        return self._compile().set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+        return self._before_compile()._compile().set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+
+    _dm_compiled = False  # a query before_compile listeners already gave
+
+    def _before_compile(self) -> Query[Any]:
+        """This query as the ``before_compile`` listeners of its class leave it (itself
+        when there are none, or none returned another)."""
+        if self._dm_compiled:
+            return self
+        d = query_events.active(self, "before_compile")
+        if d is None:
+            return self
+        q: Query[Any] = query_events.run_listeners(d, "before_compile", self)
+        if q is self:
+            q = self._clone()  # marked below: its own SQL does not fire the event again
+        q._dm_compiled = True
+        return q
 
     # Compiling: Core's own ``compile()``/``_compiler()`` run on the Query as on any
     # statement; when the compiler visits it, the labelled SELECT is compiled instead.
@@ -523,6 +540,9 @@ class Query(Generic[_T]):
 
     def _iter_results(self) -> list[Any]:
         session = self._session()
+        q = self._before_compile()
+        if q is not self:
+            return q._iter_results()
         if "do_orm_execute" in session.dispatch.active:
             return self._results_through_listeners(session)
         return self._iter_results_plain(session)
@@ -679,10 +699,21 @@ class Query(Generic[_T]):
                 f"Can't update rows with {describe(values)}: update() takes a dictionary of "
                 "new values, e.g. query.update({User.name: 'ed'})"
             )
-        return self._session()._bulk_update(self, values, synchronize_session)  # type: ignore[no-any-return]
+        q: Query[Any] = self
+        d = query_events.active(self, "before_compile_update")
+        if d is not None:
+            ctx = query_events.BulkContext(self, values)
+            q = query_events.run_listeners(d, "before_compile_update", self, ctx)
+            values = ctx.values
+        return q._session()._bulk_update(q, values, synchronize_session)  # type: ignore[no-any-return]
 
     def delete(self, synchronize_session: Any = "evaluate", delete_args: Any = None) -> int:
-        return self._session()._bulk_delete(self, synchronize_session)  # type: ignore[no-any-return]
+        q: Query[Any] = self
+        d = query_events.active(self, "before_compile_delete")
+        if d is not None:
+            q = query_events.run_listeners(d, "before_compile_delete", self,
+                                           query_events.BulkContext(self))
+        return q._session()._bulk_delete(q, synchronize_session)  # type: ignore[no-any-return]
 
     # -- legacy 0.3/0.4 spellings -------------------------------------------------------
     def select_by(self, *args: Any, **kwargs: Any) -> list[Any]:

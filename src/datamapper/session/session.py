@@ -35,6 +35,7 @@ from ..instance.state import (
 )
 from ..mapping.mapper import _mapper_or_none, class_mapper
 from ..query import Query
+from ..query.events import query_class_dispatch
 from .base import SessionBase
 from .binds import SessionBinds
 from .execute import SessionExecute
@@ -486,6 +487,8 @@ def session_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[e
         return [target.dispatch]
     if isinstance(target, type) and issubclass(target, Session):
         return [_dispatch_for_class(target)]
+    if isinstance(target, type) and issubclass(target, Query):
+        return [query_class_dispatch(target)]
     d = getattr(target, "_dm_session_dispatch", None)
     if isinstance(d, event.Dispatch):
         return [d]
