@@ -277,3 +277,17 @@ def test_propagating_user_option_reaches_relationship_loads(authors_filled, make
     # selectin: one load per level; lazy: one per author, then one per book
     assert len(loads) == (2 if how == "selectin" else 2 + 3)
     assert loads == [(True, ["s1"])] * len(loads)
+
+
+def test_get_passes_its_arguments_to_the_listener(authors_filled, make_session):
+    Author, _b, _p = authors_filled
+    s = make_session()
+    seen = []
+
+    @datamapper.event.listens_for(s, "do_orm_execute")
+    def go(ctx):
+        seen.append((dict(ctx.execution_options), dict(ctx.bind_arguments)))
+
+    assert s.get(Author, 1, execution_options={"foo": "bar"}, bind_arguments={"x": 1}) \
+        is not None
+    assert seen == [({"foo": "bar"}, {"x": 1})]

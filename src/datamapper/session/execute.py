@@ -53,7 +53,10 @@ class SessionExecute(SessionBase):
             def run(stmt: Any, params: Any, opts: dict[str, Any], _b: dict[str, Any]) -> Any:
                 return self._run(stmt, params, bind, opts)
 
-            return self._fire_orm_execute(stmt, params, execution_options, None, run, **orm)
+            flags = dict(orm)
+            bind_kw = flags.pop("bind_arguments", None)
+            return self._fire_orm_execute(stmt, params, execution_options, bind_kw, run,
+                                          **flags)
         if self._tx_blocks or self._closed:
             self._check_usable()
         if self.execution_options:

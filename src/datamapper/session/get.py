@@ -184,7 +184,7 @@ class SessionGet(SessionBase):
         params = dict(zip(_pk_param_names(len(values)), values))
         bind = self._bind_for(mapper, stmt, bind_kw)
         rows = fetch_rows(self._run(stmt, params, bind, execution_options,
-                                    {"mappers": (mapper,)}))
+                                    {"mappers": (mapper,), "bind_arguments": bind_kw}))
         if not rows:
             return None
         loader = _get_loader(mapper)

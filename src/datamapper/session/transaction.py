@@ -264,6 +264,12 @@ class SessionTransaction:
             joined = False
             if isinstance(bind, Connection):
                 conn = bind
+                if session.execution_options or execution_options:
+                    # as for a connection of our own: the session's options (and the
+                    # caller's) apply to what it runs there, flushes included; Core sets
+                    # them on the Connection itself, for its lifetime
+                    conn = conn.execution_options(**{**session.execution_options,
+                                                     **(execution_options or {})})
                 if conn.in_transaction():
                     trans, external = _join_transaction(conn, session.join_transaction_mode)
                     joined = True
