@@ -176,6 +176,8 @@ class _RelImpl:
         istate = item.__dict__.get(STATE_ATTR) or instance_state(item)
         if istate._key is not None or istate._deleted:
             return
+        if istate.mapper.legacy_is_orphan and not istate.mapper._is_orphan(istate):
+            return  # another delete-orphan parent still holds it
         sid = istate.session_id
         sess = _sessions.get(sid) if sid is not None else None
         if sess is not None and sid == owner_state.session_id:

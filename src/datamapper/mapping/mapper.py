@@ -107,6 +107,7 @@ class Mapper:
         allow_partial_pks: bool = True,
         passive_deletes: bool = False,
         passive_updates: bool = True,
+        legacy_is_orphan: bool = False,
     ) -> None:
         if not isinstance(class_, type):
             raise ArgumentError(f"Can't map {class_!r}: a mapper needs a class")
@@ -136,6 +137,9 @@ class Mapper:
         self.allow_partial_pks = allow_partial_pks
         self.passive_deletes = passive_deletes
         self.passive_updates = passive_updates
+        # False: an object is an orphan once any delete-orphan parent lets go of it;
+        # True: only once every one of them has
+        self.legacy_is_orphan = legacy_is_orphan
         self.polymorphic_identity = polymorphic_identity
         self.base_mapper = self
         self.inherits = None
@@ -306,6 +310,44 @@ class Mapper:
                 names, opts = spec
                 for n in names:
                     self.validators[n] = (getattr(self.class_, name), opts)
+
+    def _delete_orphan_parents(self) -> list[Any]:
+        """The delete-orphan relationships of any mapper whose targets are this class."""
+        return [p for m in list(_all_mappers) for p in m._props.values()
+                if getattr(p, "is_relationship", False) and p._initialized
+                and p.mapper is self and p.cascade.delete_orphan and not p.viewonly]
+
+    def _is_orphan(self, state: Any) -> bool:
+        """Whether the object of ``state`` counts as a delete-orphan orphan.
+
+        Its parent through a delete-orphan relationship is read from the reverse
+        reference on the object (a backref); when that was never set, a persistent
+        object is taken to have its parent (the database row says so) and a new one
+        not.  ``legacy_is_orphan=False`` (default): an orphan when any such
+        relationship has no parent; ``True``: only when none has."""
+        rels = self._delete_orphan_parents()
+        if not rels:
+            return False
+        obj = state.obj()
+        d = obj.__dict__ if obj is not None else {}
+        persistent = state._key is not None
+        found = []
+        for prop in rels:
+            has: bool | None = None
+            for rev in prop._reverse_property:
+                if rev.uselist:
+                    continue
+                if rev.key in d:
+                    has = d[rev.key] is not None
+                    break
+                # not loaded: the foreign key columns it reads from, when loaded
+                keys = [self._col_to_prop[c].key for c in rev.local_columns
+                        if c in self._col_to_prop]
+                if keys and all(k in d for k in keys):
+                    has = all(d[k] is not None for k in keys)
+                    break
+            found.append(persistent if has is None else has)
+        return not any(found) if self.legacy_is_orphan else not all(found)
 
     def _compile_paths(self) -> None:
         """Precompute what the loading and persistence hot paths need."""

@@ -483,6 +483,8 @@ def _orphans(lost: list[tuple[RelationshipProperty, InstanceState, InstanceState
             continue
         if _held_by_reverse(prop, child, parent, deleting):
             continue
+        if child.mapper.legacy_is_orphan and not child.mapper._is_orphan(child):
+            continue  # another delete-orphan parent still holds it
         seen.add(child)
         out.append(child)
     return out
