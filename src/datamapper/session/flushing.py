@@ -106,6 +106,8 @@ class SessionFlush(SessionBase):
                 return
         if self._orphan_watch:
             self._expunge_marked_orphans()
+        if self._deleted:
+            self._cascade_deletes_again()
         if objects is not None:
             wanted: set[InstanceState] | None = set()
             for o in objects:

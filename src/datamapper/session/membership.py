@@ -210,6 +210,24 @@ class SessionMembership(SessionBase):
                 continue
             self._delete_impl(child_state, child)
 
+    def _cascade_deletes_again(self) -> None:
+        """At flush: follow the delete cascade of the objects marked deleted once more,
+        so that objects attached to them after ``delete()`` go with them too."""
+        marked = list(self._deleted.items())
+        for state, obj in marked:
+            if obj is None:
+                continue
+            with self.no_autoflush:
+                cascaded = list(cascade_iterator("delete", state, obj))
+            for child_state, child in cascaded:
+                if child_state in self._deleted or child_state._deleted:
+                    continue
+                if child_state._key is None:
+                    if child_state.session_id == self.hash_key:
+                        self._expunge_state(child_state)
+                    continue
+                self._delete_impl(child_state, child)
+
     def _delete_orphan(self, state: InstanceState) -> None:
         """A flush found ``state`` removed from its delete-orphan parent: delete it."""
         obj = state.strong_obj()

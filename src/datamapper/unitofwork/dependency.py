@@ -391,7 +391,17 @@ def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
         obj = state.strong_obj()
         d = obj.__dict__
         for prop in rels:
-            if prop.direction == MANYTOONE or prop.passive_deletes == "all":
+            if prop.direction == MANYTOONE:
+                if prop.cascade.delete_orphan:
+                    # replaced before the delete: the object it let go of is an orphan
+                    old = state._committed.get(prop.key, NO_VALUE) if state._committed \
+                        else NO_VALUE
+                    ost = _state(old) if old is not NO_VALUE else None
+                    if ost is not None and ost.session_id == sid and ost not in deleting \
+                            and ost is not _state(d.get(prop.key)):
+                        lost.append((prop, ost, state))
+                continue
+            if prop.passive_deletes == "all":
                 continue
             key = prop.key
             if key not in d and (prop.passive_deletes or state._key is None):
