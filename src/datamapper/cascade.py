@@ -48,7 +48,7 @@ def _rels(mapper: Any, flag: str) -> list[Any]:
 _NOTHING: tuple[tuple[InstanceState, Any], ...] = ()
 
 
-def cascade_iterator(kind: str, state: InstanceState, obj: Any, halt_session: Any = None
+def cascade_iterator(kind: str, state: InstanceState, obj: Any, halt_session: int | None = None
                      ) -> Iterable[tuple[InstanceState, Any]]:
     """(state, object) of every object reached from ``obj`` along ``kind`` cascades.
 
@@ -64,7 +64,7 @@ def cascade_iterator(kind: str, state: InstanceState, obj: Any, halt_session: An
     return _walk(flag, state, obj, halt_session)
 
 
-def _walk(flag: str, state: InstanceState, obj: Any, halt_session: Any = None
+def _walk(flag: str, state: InstanceState, obj: Any, halt_session: int | None = None
           ) -> Iterator[tuple[InstanceState, Any]]:
     kind_loads = flag == "delete"
     removed_too = flag == "save_update"

@@ -445,7 +445,7 @@ class ShardedSession(Session):
             finally:
                 self._dm_flush_shards.clear()
 
-    def _dm_identity_token_for(self, state: InstanceState) -> Any:
+    def _shard_token_for(self, state: InstanceState) -> Any:
         """The shard of ``state`` in this flush (unit-of-work hook): a persistent
         object's own shard, else the one ``shard_chooser`` picks (asked once)."""
         if state._key is not None:
@@ -459,9 +459,9 @@ class ShardedSession(Session):
         chosen[state] = shard_id
         return shard_id
 
-    def _dm_split_action(self, action: Any) -> list[tuple[Connection, Any]]:
+    def _shard_split_action(self, action: Any) -> list[tuple[Connection, Any]]:
         """Split one flush action by shard (unit-of-work hook): [(connection, part)]."""
-        token_for = self._dm_identity_token_for
+        token_for = self._shard_token_for
         verb = action.verb
         if verb in ("associate", "dissociate"):
             groups = _group(action.payload, lambda r: token_for(r.parent))

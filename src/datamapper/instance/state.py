@@ -13,7 +13,7 @@ import builtins
 import warnings
 import weakref
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._util import NO_VALUE, describe
 from ..exc import (
@@ -23,6 +23,9 @@ from ..exc import (
     UnmappedInstanceError,
 )
 
+if TYPE_CHECKING:
+    from .seam import SessionLike
+
 STATE_ATTR = "_dm_state"
 # key in InstanceState._extra: id of the session enable_relationship_loading() named
 LOAD_SESSION = "relationship_loading_session"
@@ -30,8 +33,9 @@ LOAD_SESSION = "relationship_loading_session"
 # it left while its parent was outside its session; the flush expunges it
 ORPHANED = "orphaned_from"
 
-# session id -> Session; sessions register themselves here (weakly)
-_sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+# session id -> live Session, weakly; each Session enters itself when created.  Objects
+# know their session by id only; why, and what they may call on it: instance/seam.py
+_sessions: weakref.WeakValueDictionary[int, SessionLike] = weakref.WeakValueDictionary()
 # its underlying {id: weak reference} dict, read directly by the hot weak-reference
 # callback below (WeakValueDictionary.get is Python code)
 _session_refs: dict[int, Any] = getattr(_sessions, "data", {})

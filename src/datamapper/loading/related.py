@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import InvalidRequestError
 
 from .._util import describe
+from ..instance.seam import SessionLike
 from ..instance.state import InstanceState
 from ..mapping.cache import CacheSlot
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
@@ -56,7 +57,7 @@ _LAZY_STATEMENT: CacheSlot[tuple[Any, EntityLoader, bool]] = CacheSlot(
     "lazy-load SELECT, row loader of the target, target has eager defaults")
 
 
-def lazy_load(session: Any, state: InstanceState, prop: RelationshipProperty) -> None:
+def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProperty) -> None:
     """Load relationship ``prop`` of a persistent ``state`` into its ``__dict__``."""
     obj = state.strong_obj()
     impl = prop.parent._impls[prop.key]

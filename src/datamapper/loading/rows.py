@@ -21,6 +21,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine.cursor import CursorFetchStrategy
 from sqlalchemy.sql import Select
 
+from ..instance.seam import SessionLike
 from ..instance.state import LAZY_KEY, STATE_ATTR, InstanceState, _state_gone
 from ..mapping.mapper import Mapper
 
@@ -200,7 +201,7 @@ def fetch_rows(result: Any) -> list[Any]:
 
 
 def instances(
-    session: Any,
+    session: SessionLike,
     loader: EntityLoader,
     rows: Iterable[Sequence[Any]],
     populate_existing: bool = False,
@@ -222,7 +223,7 @@ def instances(
 
 
 def _instances(
-    session: Any,
+    session: SessionLike,
     loader: EntityLoader,
     rows: Iterable[Sequence[Any]],
     populate_existing: bool,

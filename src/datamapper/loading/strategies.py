@@ -36,6 +36,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 
+from ..instance.seam import SessionLike
 from ..instance.state import STATE_ATTR
 from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
@@ -273,7 +274,7 @@ def _assign(prop: RelationshipProperty, obj: Any, items: Sequence[Any], overwrit
         state.loaded((key,))
 
 
-def populate(session: Any, plan: EntityPlan, objs: Sequence[Any], rows: Sequence[Any],
+def populate(session: SessionLike, plan: EntityPlan, objs: Sequence[Any], rows: Sequence[Any],
              populate_existing: bool, token: Any) -> None:
     """Load ``plan``'s relationships for ``objs`` (one per row of ``rows``, None allowed)."""
     unique: list[Any] | None = None
@@ -311,7 +312,7 @@ def populate(session: Any, plan: EntityPlan, objs: Sequence[Any], rows: Sequence
                     st.extra().setdefault(mark, set()).add(node.prop.key)
 
 
-def _load_immediate(session: Any, node: RelNode, parents: Sequence[Any],
+def _load_immediate(session: SessionLike, node: RelNode, parents: Sequence[Any],
                     populate_existing: bool) -> None:
     """``immediateload``: each parent's relationship loaded right away by its own lazy
     load (one SELECT per parent, none for a many-to-one found in the identity map)."""
@@ -329,7 +330,7 @@ def _load_immediate(session: Any, node: RelNode, parents: Sequence[Any],
         lazy_load(session, st, node.prop)
 
 
-def _populate_joined(session: Any, node: RelNode, parents: Sequence[Any], rows: Sequence[Any],
+def _populate_joined(session: SessionLike, node: RelNode, parents: Sequence[Any], rows: Sequence[Any],
                      populate_existing: bool, token: Any) -> None:
     loader = node.loader
     assert loader is not None
@@ -397,7 +398,7 @@ def _selectin_statement(node: RelNode) -> tuple[Any, EntityLoader, list[Any], in
     return stmt, loader, remote, loader.width
 
 
-def load_selectin(session: Any, node: RelNode, parents: Sequence[Any], populate_existing: bool,
+def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], populate_existing: bool,
                   token: Any) -> None:
     """Load ``node``'s relationship for all ``parents`` with ``... IN (...)`` SELECTs."""
     prop = node.prop
@@ -476,7 +477,7 @@ def load_selectin(session: Any, node: RelNode, parents: Sequence[Any], populate_
         populate(session, rest, _unique(loaded), (), populate_existing, token)
 
 
-def _populate_joined_only(session: Any, plan: EntityPlan, objs: Sequence[Any],
+def _populate_joined_only(session: SessionLike, plan: EntityPlan, objs: Sequence[Any],
                           rows: Sequence[Any], populate_existing: bool, token: Any) -> None:
     sub = EntityPlan(plan.mapper, plan.path)
     sub.nodes = {k: n for k, n in plan.nodes.items() if n.strategy in ("joined",
@@ -494,7 +495,7 @@ def _unique(objs: Sequence[Any]) -> list[Any]:
     return out
 
 
-def load_with_defaults(session: Any, stmt: Any, params: Any, target: Mapper,
+def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Mapper,
                        path: tuple[Any, ...], token: Any,
                        plan: EntityPlan | None = None, user_options: Any = None,
                        lazy_loaded_from: Any = None) -> list[Any]:

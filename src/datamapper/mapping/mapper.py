@@ -360,8 +360,6 @@ class Mapper:
         self._load_props: tuple[ColumnProperty, ...] = tuple(load)
         self._load_keys: tuple[str, ...] = tuple(p.key for p in load)
         self._load_columns: tuple[Any, ...] = tuple(p.columns[0] for p in load)
-        pos = {p.key: i for i, p in enumerate(load)}
-        self._pk_positions: tuple[int, ...] = tuple(pos[k] for k in self._pk_keys)
         # attributes persisted to the table, per column
         self._persist_props: tuple[ColumnProperty, ...] = tuple(
             p for p in cols if p.is_writable

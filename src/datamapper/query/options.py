@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.util import ClauseAdapter
 
+from ..instance.seam import SessionLike
 from ..loading.strategies import (
     EntityPlan,
     RelNode,
@@ -366,7 +367,7 @@ def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan |
     return plans
 
 
-def execute_with_plans(session: Any, entities: list[Any], plans: list[EntityPlan | None],
+def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[EntityPlan | None],
                        base: Any, order_by: list[Any], limited: bool, populate_existing: bool,
                        token: Any, run: Any, execution_options: Any = None,
                        user_options: tuple[Any, ...] = ()) -> list[Any]:

@@ -30,6 +30,7 @@ from sqlalchemy.sql.selectable import FromClause
 
 from .._util import describe, warn_deprecated
 from ..exc import UnmappedClassError
+from ..instance.seam import SessionLike
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import entity_of
 from ..mapping.mapper import Mapper
@@ -57,7 +58,7 @@ _T = TypeVar("_T")
 class Query(Generic[_T]):
     """A SELECT of mapped entities or columns, built step by step."""
 
-    def __init__(self, entities: Any, session: Any = None) -> None:
+    def __init__(self, entities: Any, session: SessionLike | None = None) -> None:
         if not isinstance(entities, (list, tuple)):
             entities = [entities]
         self._entities = list(entities)
@@ -517,7 +518,7 @@ class Query(Generic[_T]):
             )
         return self.session
 
-    def with_session(self, session: Any) -> Self:
+    def with_session(self, session: SessionLike) -> Self:
         if not callable(getattr(session, "_execute_for_mapper", None)):
             raise ArgumentError(
                 f"Can't run this query in {describe(session)}: it is not a Session; pass a "
@@ -547,7 +548,7 @@ class Query(Generic[_T]):
             return self._results_through_listeners(session)
         return self._iter_results_plain(session)
 
-    def _results_through_listeners(self, session: Any) -> list[Any]:
+    def _results_through_listeners(self, session: SessionLike) -> list[Any]:
         """Results when the session has ``do_orm_execute`` listeners: they see this
         query's SELECT (with its options) and may change its execution options,
         parameters, or the statement, or return a result of their own."""
@@ -581,7 +582,7 @@ class Query(Generic[_T]):
             return list(result.scalars().all())
         return list(result.all())
 
-    def _iter_results_plain(self, session: Any) -> list[Any]:
+    def _iter_results_plain(self, session: SessionLike) -> list[Any]:
         plans = build_plans(self._part_mappers(), self._options)
         if plans is not None:
             out = self._eager_results(session, plans)
@@ -598,7 +599,7 @@ class Query(Generic[_T]):
             return [make((o,)) for o in out]
         return out
 
-    def _eager_results(self, session: Any, plans: list[Any]) -> list[Any]:
+    def _eager_results(self, session: SessionLike, plans: list[Any]) -> list[Any]:
         """Results with loader options / configured eager relationships applied."""
         if self._autoflush:
             session._autoflush()

@@ -20,9 +20,11 @@ calls on another, so that every cross-part call is visible here.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
 
 from .. import event
 from ..instance.identity import IdentityMap
@@ -30,8 +32,6 @@ from ..instance.state import InstanceState
 from .ownership import OwnerGuard
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from ..mapping.mapper import Mapper
     from ..query import Query
     from .transaction import SessionTransaction
@@ -73,6 +73,12 @@ class SessionBase:
     _order: itertools.count[int]
     _binds: dict[Any, Any]
 
+    # Extension points of a session that spreads rows over several databases
+    # (instance/seam.py; datamapper.sharding.ShardedSession defines them as methods):
+    # the identity token of a new row, and a flush action split by database.
+    _shard_token_for: Callable[[InstanceState], Any] | None = None
+    _shard_split_action: Callable[[Any], Sequence[tuple[Connection, Any]]] | None = None
+
     if TYPE_CHECKING:
         # session.py
         def _fire(self, name: str, *args: Any) -> None: ...
@@ -89,6 +95,7 @@ class SessionBase:
         def _connection_for_bind(self, bind: Any,
                                  execution_options: Any = None) -> Connection: ...
         # execute.py
+        def execute(self, statement: Any, params: Any = None, **kw: Any) -> Any: ...
         def _run(self, stmt: Any, params: Any, bind: Any,
                  execution_options: Any = None,
                  orm: dict[str, Any] | None = None) -> Any: ...
@@ -102,6 +109,7 @@ class SessionBase:
                       identity_token: Any = None, options: Any = None,
                       bind_kw: dict[str, Any] | None = None,
                       execution_options: Any = None) -> Any: ...
+        def _cascade_expire(self, state: InstanceState) -> None: ...
         # membership.py
         def expunge(self, instance: Any) -> None: ...
         def expunge_all(self) -> None: ...

@@ -7,7 +7,7 @@ failed statements reported to the transaction).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, overload
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast, overload
 
 from sqlalchemy import Connection, Select, text
 from sqlalchemy.engine import IteratorResult
@@ -18,6 +18,7 @@ from .._util import describe
 from ..exc import (
     ArgumentError,
 )
+from ..instance.seam import SessionLike
 from ..loading import instances
 from ..loading.rows import fetch_rows
 from ..mapping.coercion import dml_mapper
@@ -222,7 +223,7 @@ class SessionExecute(SessionBase):
         stmt_opts = statement._execution_options
         eager_opts = {**stmt_opts, **execution_options} if stmt_opts and execution_options \
             else (execution_options or stmt_opts)
-        return execute_with_plans(self, entities, plans, base,
+        return execute_with_plans(cast("SessionLike", self), entities, plans, base,
                                   list(statement._order_by_clauses), limited,
                                   populate_existing, self._default_identity_token(), run,
                                   eager_opts, user_options)
@@ -281,13 +282,14 @@ class SessionExecute(SessionBase):
         if len(parts) == 1:
             kind, p = parts[0]
             if kind == "entity":
-                return instances(self, p, rows, populate_existing, token)
+                return instances(cast("SessionLike", self), p, rows, populate_existing, token)
             make1 = result_tuple(layout.names, layout.extras)  # one column: rows too
             return [make1((r[p],)) for r in rows]
         columns = []
         for kind, p in parts:
             if kind == "entity":
-                columns.append(instances(self, p, rows, populate_existing, token))
+                columns.append(instances(cast("SessionLike", self), p, rows, populate_existing,
+                                         token))
             else:
                 columns.append([r[p] for r in rows])
         make = result_tuple(layout.names, layout.extras)
@@ -301,7 +303,7 @@ class SessionExecute(SessionBase):
 
     def query(self, *entities: Any, **kw: Any) -> Query[Any]:
         """A :class:`Query` of mapped classes, attributes or columns."""
-        return self._query_cls(list(entities), self, **kw)
+        return self._query_cls(list(entities), cast("SessionLike", self), **kw)
 
 
 def _coerce_statement(statement: Any) -> Any:

@@ -12,7 +12,7 @@ import gc
 import logging
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
 
@@ -21,6 +21,7 @@ from ..exc import (
     InvalidRequestError,
     SAWarning,
 )
+from ..instance.seam import SessionLike
 from ..instance.state import (
     FLUSH_EXECUTING,
     InstanceState,
@@ -124,7 +125,7 @@ class SessionFlush(SessionBase):
         dirty = [s for s in self._identity_map._modified
                  if s not in self._deleted and not s._deleted
                  and (wanted is None or s in wanted)]
-        uow = UOWTransaction(self, new, dirty, deleted)
+        uow = UOWTransaction(cast("SessionLike", self), new, dirty, deleted)
         uow.presort()
         if not uow.new and not uow.dirty and not uow.deleted:
             return
@@ -183,9 +184,6 @@ class SessionFlush(SessionBase):
             tx._deleted[state] = obj if obj is not None else state.obj()
             if obj is not None:
                 self._fire("persistent_to_deleted", self, obj)
-        fin = getattr(self, "_dm_after_finalize", None)
-        if fin is not None:
-            fin(uow)
 
     def _discard_inner_flush_changes(self) -> None:
         """Objects changed while the flush ran (by mapper or after_flush handlers) that

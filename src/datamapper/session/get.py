@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from sqlalchemy import and_ as sql_and
 from sqlalchemy import bindparam
@@ -24,6 +24,7 @@ from ..exc import (
     ObjectDeletedError,
     StaleDataError,
 )
+from ..instance.seam import SessionLike
 from ..instance.state import (
     InstanceState,
     expire_states,
@@ -167,7 +168,7 @@ class SessionGet(SessionBase):
         if options or (query is not None and query._options) or has_eager_defaults(mapper):
             # loader options / configured eager relationships: load through a Query
             opts = list(options or ()) + list(query._options if query is not None else ())
-            q: Query[Any] = Query([mapper.class_], self).options(*opts).filter(
+            q: Query[Any] = Query([mapper.class_], cast("SessionLike", self)).options(*opts).filter(
                 *[c == v for c, v in zip(mapper.primary_key, values, strict=True)])
             if populate_existing or with_for_update:
                 q = q.populate_existing()
@@ -190,7 +191,7 @@ class SessionGet(SessionBase):
         loader = _get_loader(mapper)
         if with_for_update and state is not None and mapper.version_id_prop is not None:
             _check_locked_version(state, loader, rows[0])
-        return instances(self, loader, rows, populate_existing or bool(with_for_update),
+        return instances(cast("SessionLike", self), loader, rows, populate_existing or bool(with_for_update),
                          identity_token)[0]
 
     def _check_locked_versions(self, layout: RowLayout, rows: list[Any], token: Any) -> None:
@@ -212,7 +213,7 @@ class SessionGet(SessionBase):
         (plus ``key`` if it is deferred)."""
         mapper = state.mapper
         if key is not None and key in mapper._props and mapper._props[key].is_relationship:
-            lazy_load(self, state, mapper._props[key])
+            lazy_load(cast("SessionLike", self), state, mapper._props[key])
             return
         if state._key is None:
             return

@@ -40,7 +40,7 @@ class OwnerGuard:
         self.owner: int | None = None
         self.what = ""
 
-    def refuse(self, session: Any, what: str) -> SessionConcurrencyError:
+    def refuse(self, session: object, what: str) -> SessionConcurrencyError:
         return SessionConcurrencyError(
             f"Can't run Session.{what}() in thread {_thread_name(_get_ident())}: thread "
             f"{_thread_name(self.owner)} is inside Session.{self.what}() of the same session "

@@ -19,7 +19,7 @@ attributes will not be included in any refresh operation".
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, bindparam, select
 
@@ -31,8 +31,12 @@ from ..loading.strategies import EAGER, EntityPlan, load_plan_of
 from ..query.entities import RowLayout
 from ..query.options import execute_with_plans
 
+if TYPE_CHECKING:
+    from ..instance.seam import SessionLike
+    from .base import SessionBase
 
-def refresh_state(session: Any, state: InstanceState, obj: Any,
+
+def refresh_state(session: SessionBase, state: InstanceState, obj: Any,
                   attribute_names: Iterable[str] | None, with_for_update: Any) -> None:
     """Expire then reload ``attribute_names`` of ``obj`` (all of them when None)."""
     mapper = state.mapper
@@ -90,7 +94,7 @@ def refresh_state(session: Any, state: InstanceState, obj: Any,
         return fetch_rows(session._run(stmt, params, bind, None,
                                        {"mappers": (mapper,), "column_load": True}))
 
-    found = execute_with_plans(session, [mapper.class_], [sub], base, [], False, True,
+    found = execute_with_plans(cast("SessionLike", session), [mapper.class_], [sub], base, [], False, True,
                                key[2], run)
     if not found:
         raise InvalidRequestError(
@@ -100,7 +104,7 @@ def refresh_state(session: Any, state: InstanceState, obj: Any,
         mapper.dispatch.fire("refresh", obj, None, col_keys)
 
 
-def _check_pending_key_change(session: Any, state: InstanceState, obj: Any) -> None:
+def _check_pending_key_change(session: SessionBase, state: InstanceState, obj: Any) -> None:
     """A refresh SELECTs by the primary key the database holds: a changed key must be
     flushed first, which autoflush does; without it the refresh is refused."""
     cs = state._committed

@@ -15,7 +15,7 @@ import warnings
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.sql.elements import ClauseElement
@@ -427,14 +427,6 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
     def __exit__(self, type_: Any, value: Any, tb: Any) -> None:
         self.close()
 
-    def _dialects_in_use(self) -> list[str]:
-        out = []
-        tx = self.get_transaction()
-        if tx is not None:
-            for e in tx._unique_entries():
-                out.append(e.conn.dialect.name)
-        return out
-
     # -- class-level helpers ------------------------------------------------------------------
     @classmethod
     def object_session(cls, instance: Any) -> Session | None:
@@ -455,7 +447,8 @@ def object_session(instance: Any) -> Session | None:
     state = instance_state(instance)
     if state.session_id is None:
         return None
-    return _sessions.get(state.session_id)
+    # (only Sessions enter the registry)
+    return cast("Session | None", _sessions.get(state.session_id))
 
 
 def identity_key(class_: Any = None, ident: Any = None, *, instance: Any = None,

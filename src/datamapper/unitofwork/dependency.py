@@ -26,6 +26,7 @@ from sqlalchemy import Table
 
 from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError, SAWarning
+from ..instance.seam import SessionLike
 from ..instance.state import STATE_ATTR, InstanceState, _sessions
 from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
@@ -228,7 +229,7 @@ def _skipped(child: Any, cst: InstanceState | None, prop: RelationshipProperty,
         SAWarning, stacklevel=6)
 
 
-def collect(session: Any, new: list[InstanceState], dirty: list[InstanceState],
+def collect(session: SessionLike, new: list[InstanceState], dirty: list[InstanceState],
             deleted: list[InstanceState]) -> Dependencies:
     """Read relationship changes of the flush's states into links and association rows."""
     deps = Dependencies()

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from .._util import NO_VALUE, describe
 from ..exc import FlushError, ObjectDeletedError
+from ..instance.seam import SessionLike
 from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
@@ -45,7 +46,7 @@ class UOWTransaction:
 
     def __init__(
         self,
-        session: Any,
+        session: SessionLike,
         new: Sequence[InstanceState],
         dirty: Sequence[InstanceState],
         deleted: Sequence[InstanceState],
@@ -73,7 +74,7 @@ class UOWTransaction:
     def check(self) -> None:
         """Refuse, before any SQL, a change set that cannot be written."""
         imap = self.session._identity_map
-        token_for = getattr(self.session, "_dm_identity_token_for", None)
+        token_for = self.session._shard_token_for
         deleting = set(self.deleted)
         seen: dict[tuple[Any, ...], InstanceState] = {}
         problems: list[str] = []
@@ -169,7 +170,7 @@ class UOWTransaction:
         plan = self.plan if self.plan is not None else self.build_plan()
         # a session that spreads one mapper's rows over several databases (sharding)
         # splits each action into (connection, part of the action) pairs
-        split = getattr(self.session, "_dm_split_action", None)
+        split = self.session._shard_split_action
         for action in plan.actions:
             if split is None:
                 self._run_action(action, connection_for(action.mapper))
@@ -363,7 +364,7 @@ class UOWTransaction:
         expire = self.expire
         inner_of: dict[Any, Any] = {}
         # sharding: the session names the identity token of each new row
-        token_for = getattr(session, "_dm_identity_token_for", None)
+        token_for = session._shard_token_for
         for state in self.inserted:
             obj = state.obj()
             if obj is None:
