@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ..exc import InvalidRequestError
 from ..instance.state import InstanceState, instance_state
+from ..mapping.cache import CacheSlot
 from ..mapping.coercion import (
     dml_has_multi_values,
     dml_returning,
@@ -96,11 +97,13 @@ class _Columns:
         self.driver_caches: dict[Any, dict[Any, Any]] = {}
 
 
+_COLUMNS: CacheSlot[_Columns] = CacheSlot("ORM DML: attribute names to columns, UPDATE by key")
+
+
 def _columns(mapper: Mapper) -> _Columns:
-    cols = mapper.__dict__.get("_dm_dml_columns")
+    cols = _COLUMNS.get(mapper)
     if cols is None or cols.table is not mapper.local_table:
-        cols = _Columns(mapper)
-        mapper._dm_dml_columns = cols  # type: ignore[attr-defined]  # cached per mapper
+        cols = _COLUMNS.set(mapper, _Columns(mapper))
     return cols
 
 
