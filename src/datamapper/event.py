@@ -192,3 +192,61 @@ def remove(target: Any, identifier: str, fn: Listener) -> None:
 def contains(target: Any, identifier: str, fn: Listener) -> bool:
     """True if ``fn`` listens for ``identifier`` on ``target``."""
     return any(d.has_own(identifier, fn) for d in _resolve(target, identifier, {}))
+
+
+# -- sqlalchemy.event.listen() on datamapper targets -------------------------------------------
+# Core's ``sqlalchemy.event`` finds, for an event name, the event classes that declared it
+# and asks each in turn whether it takes the target.  ``bridge_core_events`` declares our
+# event names to Core in one class placed first for each name: for a datamapper target it
+# hands the listener to :func:`listen` above (so it fires as ours do); for anything else it
+# declines and Core asks the next class (SQLAlchemy's own ORM events included).  Removing
+# such a listener is done with :func:`remove` of this module: Core's ``event.remove`` does
+# not know it, and says so.
+
+class _CoreTarget:
+    """What the bridge gives Core as the dispatch target of a datamapper target."""
+
+    __slots__ = ("target",)
+    dispatch: Any = None  # the bridge class's Core dispatcher, set per bridge class
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+
+def _core_accept(cls: Any, target: Any, identifier: str) -> Any:
+    if isinstance(target, _CoreTarget):
+        return None
+    try:
+        _resolve(target, identifier, {})
+    except InvalidRequestError:
+        return None  # not ours: Core asks the next event class
+    return cls._dm_target_cls(target)
+
+
+def _core_listen(cls: Any, event_key: Any, **kw: Any) -> None:
+    listen(event_key.dispatch_target.target, event_key.identifier, event_key._listen_fn, **kw)
+
+
+def _core_stub(self: Any, *args: Any, **kw: Any) -> None:
+    """(declares an event name to Core; never called)"""
+
+
+def bridge_core_events(names: frozenset[str]) -> None:
+    """Make ``sqlalchemy.event.listen(target, name, fn)`` / ``listens_for`` work for
+    datamapper targets (mapped classes, Mappers, mapped attributes, Sessions,
+    sessionmakers, the Session class) and the event ``names``."""
+    from sqlalchemy import event as core_event
+    from sqlalchemy.event import base as core_base
+
+    target_cls = type("DatamapperEventTarget", (_CoreTarget,), {"__slots__": ()})
+    namespace: dict[str, Any] = {name: _core_stub for name in sorted(names)}
+    namespace["_dm_target_cls"] = target_cls
+    namespace["_accept_with"] = classmethod(_core_accept)
+    namespace["_listen"] = classmethod(_core_listen)
+    namespace["__module__"] = __name__
+    bridge = type("DatamapperEvents", (core_event.Events,), namespace)
+    target_cls.dispatch = bridge.dispatch
+    for name in names:  # ours first: SQLAlchemy's ORM would accept our classes and never fire
+        registered = core_base._registrars[name]
+        registered.remove(bridge)
+        registered.insert(0, bridge)

@@ -26,6 +26,9 @@ hook (owner)                            installed: what runs there
                                         ``listen(Class, ...)``/``listen(Class.attr, ...)``
 ``event.register_resolver`` (2)         ``session.session.session_event_resolver``:
                                         ``listen(session or Session class or maker, ...)``
+``event.bridge_core_events``            the mapper, attribute and session event names:
+                                        ``sqlalchemy.event.listen()`` on those targets
+                                        goes to ``datamapper.event.listen()``
 ======================================  =============================================
 
 (The session registry the instance layer looks sessions up in,
@@ -43,12 +46,14 @@ from .instance.state import instance_state
 from .mapping import coercion
 from .mapping import relationships as mapping_relationships
 from .mapping.mapper import (
+    ATTRIBUTE_EVENTS,
+    MAPPER_EVENTS,
     attribute_event_resolver,
     instrumentation_hooks,
     uninstrumentation_hooks,
 )
 from .query.dynamic import AppenderQuery
-from .session.session import session_event_resolver
+from .session.session import SESSION_EVENTS, session_event_resolver
 
 _wired = False
 
@@ -70,6 +75,8 @@ def wire() -> None:
     # event targets, resolved last-registered first: sessions, then mapped classes
     event.register_resolver(attribute_event_resolver)
     event.register_resolver(session_event_resolver)
+    # sqlalchemy.event.listen()/listens_for() on those targets: handed to datamapper.event
+    event.bridge_core_events(MAPPER_EVENTS | ATTRIBUTE_EVENTS | SESSION_EVENTS)
 
 
 def is_wired() -> bool:
