@@ -213,7 +213,7 @@ class _CoreTarget:
         self.target = target
 
 
-def _core_accept(cls: Any, target: Any, identifier: str) -> Any:
+def _core_accept(cls: Any, /, target: Any, identifier: str) -> Any:
     if isinstance(target, _CoreTarget):
         return None
     try:
@@ -223,7 +223,7 @@ def _core_accept(cls: Any, target: Any, identifier: str) -> Any:
     return cls._dm_target_cls(target)
 
 
-def _core_listen(cls: Any, event_key: Any, **kw: Any) -> None:
+def _core_listen(cls: Any, /, event_key: Any, **kw: Any) -> None:
     listen(event_key.dispatch_target.target, event_key.identifier, event_key._listen_fn, **kw)
 
 
@@ -238,14 +238,14 @@ def bridge_core_events(names: frozenset[str]) -> None:
     from sqlalchemy import event as core_event
     from sqlalchemy.event import base as core_base
 
-    target_cls = type("DatamapperEventTarget", (_CoreTarget,), {"__slots__": ()})
+    target_cls: Any = type("DatamapperEventTarget", (_CoreTarget,), {"__slots__": ()})
     namespace: dict[str, Any] = {name: _core_stub for name in sorted(names)}
     namespace["_dm_target_cls"] = target_cls
     namespace["_accept_with"] = classmethod(_core_accept)
     namespace["_listen"] = classmethod(_core_listen)
     namespace["__module__"] = __name__
-    bridge = type("DatamapperEvents", (core_event.Events,), namespace)
-    target_cls.dispatch = bridge.dispatch
+    bridge: Any = type("DatamapperEvents", (core_event.Events,), namespace)
+    target_cls.dispatch = bridge.dispatch  # made by Core's Events metaclass
     for name in names:  # ours first: SQLAlchemy's ORM would accept our classes and never fire
         registered = core_base._registrars[name]
         registered.remove(bridge)
