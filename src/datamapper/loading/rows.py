@@ -251,6 +251,8 @@ def _instances(
     dispatch = mapper.dispatch
     fire_load = "load" in dispatch
     fire_refresh = "refresh" in dispatch
+    # the session's loaded_as_persistent listeners: told of each object new to it
+    fire_lap = "loaded_as_persistent" in session.dispatch.active
     always_refresh = mapper.always_refresh or populate_existing
     # attribute stores straight into the instance (no __dict__ materialized) where the
     # class allows it; see EntityLoader.direct_set
@@ -262,7 +264,7 @@ def _instances(
     out: list[Any] = []
     append = out.append
     if lazy_key and fill is not None and weak and not fire_load and not fire_refresh \
-            and _FAST_LOOPS:
+            and not fire_lap and _FAST_LOOPS:
         # the common case, as one generated loop (see _make_fast_loop)
         fast = loader.fast_loop
         if fast is None:
@@ -322,16 +324,19 @@ def _instances(
         else:
             obj.__dict__[STATE_ATTR] = state
         imap_dict[ikey] = state
-        if fire_load:
+        if fire_load or fire_lap:
             loaded_now.append(obj)
         append(obj)
     # what load/refresh handlers set on the object counts as loaded, not as a change
     for obj in loaded_now:
-        dispatch.fire("load", obj, None)
-        st = obj.__dict__[STATE_ATTR]
-        if st.modified:
-            st.commit_all()
-            st._drop_modified()
+        if fire_load:
+            dispatch.fire("load", obj, None)
+            st = obj.__dict__[STATE_ATTR]
+            if st.modified:
+                st.commit_all()
+                st._drop_modified()
+        if fire_lap:
+            session.dispatch.fire("loaded_as_persistent", session, obj)
     for obj, attrs in refreshed:
         dispatch.fire("refresh", obj, None, attrs)
         commit_loaded(obj.__dict__[STATE_ATTR], attrs)

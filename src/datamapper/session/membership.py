@@ -282,7 +282,9 @@ class SessionMembership(SessionBase):
             if st.session_id == self.hash_key:
                 self._expunge_state(st)
 
-    def _expunge_state(self, state: InstanceState) -> None:
+    def _expunge_state(self, state: InstanceState, to_transient: bool = False) -> None:
+        """``to_transient``: a rollback undoes the object's INSERT, so it leaves as
+        transient (persistent_to_transient), not detached."""
         obj = state.obj()
         was_pending = state._key is None
         self._new.pop(state, None)
@@ -297,19 +299,28 @@ class SessionMembership(SessionBase):
         state.session_id = None
         state._strong = None
         if obj is not None:
-            self._fire("pending_to_transient" if was_pending else "persistent_to_detached",
+            self._fire("pending_to_transient" if was_pending else
+                       "persistent_to_transient" if to_transient else "persistent_to_detached",
                        self, obj)
 
     @exclusive
     def expunge_all(self) -> None:
         """Remove every object from the session."""
+        active = self.dispatch.active
+        tell = "persistent_to_detached" in active or "pending_to_transient" in active
+        gone = []
         for state in self._identity_map.states() + list(self._new):
+            if tell and (obj := state.obj()) is not None:
+                gone.append((state._key is None, obj))
             state.session_id = None
             state._strong = None
         self._identity_map.clear()
         self._new.clear()
         self._deleted.clear()
         self._orphan_watch.clear()
+        for was_pending, obj in gone:
+            self._fire("pending_to_transient" if was_pending else "persistent_to_detached",
+                       self, obj)
 
     clear_all = expunge_all
 

@@ -95,7 +95,7 @@ class TransactionHost(Protocol):
     def flush(self, objects: Any = None) -> None: ...
     def _is_clean(self) -> bool: ...
     # rollback: pending objects leave, deleted ones come back
-    def _expunge_state(self, state: InstanceState) -> None: ...
+    def _expunge_state(self, state: InstanceState, to_transient: bool = False) -> None: ...
     def _restore_deleted(self, state: InstanceState, obj: Any) -> None: ...
     # commit: objects whose DELETE was flushed leave the session
     def _detach_deleted_all(self, states: list[InstanceState]) -> None: ...
@@ -147,7 +147,15 @@ class SessionTransaction:
             # a SAVEPOINT on every connection already in use
             for bind in list(parent._iter_binds()):
                 self._connection_for_bind(bind)
-        session._fire("after_transaction_create", session, self)
+        # the session's current transaction already while listeners run, so that SQL
+        # they send goes into it instead of beginning another
+        previous = session._transaction
+        session._transaction = self
+        try:
+            session._fire("after_transaction_create", session, self)
+        except BaseException:
+            session._transaction = previous
+            raise
 
     # -- introspection -------------------------------------------------------------
     @property
@@ -601,7 +609,7 @@ class SessionTransaction:
             # inserted (or added) in the rolled-back transaction: transient again,
             # also when it was expunged since; one now in another session is left
             if state.session_id == sid:
-                session._expunge_state(state)
+                session._expunge_state(state, to_transient=True)
             elif state.session_id is not None:
                 continue
             state.key = None
