@@ -57,6 +57,10 @@ class SessionLike(Protocol):
     _eager_exec_opts: dict[str, Any] | None
     _eager_user_opts: tuple[Any, ...]
 
+    # the session's event listeners (loading fires loaded_as_persistent)
+    @property
+    def dispatch(self) -> Any: ...
+
     @property
     def no_autoflush(self) -> AbstractContextManager[Any]: ...
 
