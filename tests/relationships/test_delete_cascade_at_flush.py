@@ -73,3 +73,46 @@ def test_many_to_one_orphan_replaced_before_delete_is_deleted(chain, session):
     session.delete(a)
     session.flush()
     assert [_count(session, k) for k in (A, B, C)] == [0, 0, 0]
+
+
+@pytest.fixture
+def parents(Base, engine):
+    def make(uselist, cascade):
+        class Child(Base):
+            __tablename__ = "mv_child"
+            id = Column(Integer, primary_key=True)
+            parent_id = Column(ForeignKey("mv_parent.id"), nullable=False)
+
+        class Parent(Base):
+            __tablename__ = "mv_parent"
+            id = Column(Integer, primary_key=True)
+            child = relationship(Child, uselist=uselist, cascade=cascade)
+
+        Base.metadata.create_all(engine)
+        return Parent, Child
+
+    return make
+
+
+@pytest.mark.parametrize("uselist", [True, False])
+@pytest.mark.parametrize("cascade", ["all", "all, delete-orphan"])
+def test_child_of_a_deleted_parent_moved_to_another_parent_is_kept(parents, session,
+                                                                   uselist, cascade):
+    Parent, Child = parents(uselist, cascade)
+    p1, p2, c1 = Parent(id=1), Parent(id=2), Child(id=1)
+    if uselist:
+        p1.child.append(c1)
+    else:
+        p1.child = c1
+    session.add_all([p1, c1])
+    session.flush()
+    session.delete(p1)  # cascades the delete to c1
+    if uselist:
+        p2.child.append(c1)
+    else:
+        p2.child = c1
+    session.add(p2)
+    session.flush()
+    t = Child.__table__
+    assert session.execute(select(t.c.id, t.c.parent_id)).all() == [(1, 2)]
+    assert session.execute(select(Parent.__table__.c.id)).scalars().all() == [2]

@@ -135,6 +135,8 @@ class Dependencies:
     assoc_delete: dict[Any, AssocRow] = field(default_factory=dict)
     extra_saves: list[InstanceState] = field(default_factory=list)
     orphans: list[InstanceState] = field(default_factory=list)
+    # marked deleted, but put into a surviving parent's one-to-many: not deleted after all
+    undeleted: list[InstanceState] = field(default_factory=list)
     # objects loaded only for this flush (members of a deleted parent's dynamic
     # relationship): held here so that they live until it is written
     held: list[Any] = field(default_factory=list)
@@ -326,6 +328,8 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
                     if cst is None or cst.session_id != sid or cst in deleting:
                         if cst is None or cst.session_id != sid:
                             _skipped(child, cst, prop, "link")
+                        elif state not in deleting and not cst._deleted:
+                            deps.undeleted.append(cst)
                         continue
                     if orphaning:
                         kept.add((prop, cst))

@@ -137,6 +137,15 @@ class UOWTransaction:
     def presort(self) -> None:
         """Read relationship changes: key links, association rows, orphans to delete."""
         self.deps = collect(self.session, self.new, self.dirty, self.deleted)
+        if self.deps.undeleted:
+            # an object marked deleted (by a cascade, say) that a surviving parent took
+            # in is saved with its new parent instead
+            for state in self.deps.undeleted:
+                self.session._deleted.pop(state, None)
+            back = set(self.deps.undeleted)
+            self.deleted = [s for s in self.deleted if s not in back]
+            self.dirty.extend(s for s in back if s not in self.dirty)
+            self.deps = collect(self.session, self.new, self.dirty, self.deleted)
         rounds = 0
         while self.deps.orphans and rounds < 10:
             rounds += 1
