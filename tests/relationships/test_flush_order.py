@@ -488,6 +488,7 @@ def test_shuffled_adds_flush_in_dependency_order(models, make_session, sql_log):
         s.rollback()
 
 
+@pytest.mark.slow
 def test_ten_thousand_parents_with_ten_children_insert_in_batches(Base, engine, session,
                                                                   sql_log, read_rows):
     class Parent(Base):

@@ -606,6 +606,7 @@ def make_machine(engine: Any, m: Models, counter: dict[str, int]) -> type:
     return GraphMachine
 
 
+@pytest.mark.slow
 def test_session_graph_state_machine(engine, models, backend_name):
     counter = {"examples": 0, "steps": 0, "tx_ends": 0, "violations": 0, "flushes": 0,
                "savepoint_rollbacks": 0, "reloads": 0}

@@ -551,6 +551,7 @@ def make_machine(engine: Any, Item: Any, read_rows: Any, counter: dict[str, int]
     return SessionMachine
 
 
+@pytest.mark.slow
 def test_session_state_machine(engine, Item, read_rows, backend_name):
     counter = {"examples": 0, "steps": 0, "tx_ends": 0, "violations": 0}
     machine = make_machine(engine, Item, read_rows, counter)
