@@ -197,8 +197,8 @@ _METHODS = (
     "update",
 )
 _PROPERTIES = (
-    "autobegin", "autocommit", "autoflush", "bind", "deleted", "dirty", "expire_on_commit",
-    "identity_map", "info", "is_active", "new", "no_autoflush", "transaction", "twophase",
+    "autobegin", "autocommit", "autoflush", "bind", "binds", "deleted", "dirty",
+    "expire_on_commit", "identity_map", "info", "is_active", "new", "no_autoflush", "transaction", "twophase",
 )
 _CLASS_METHODS = ("close_all", "identity_key", "object_session")
 

@@ -179,7 +179,7 @@ SESSION_CASES: dict[str, tuple[Callable[[Any, Any], Any], dict[str, Any]]] = {
         CLS: (exc.UnmappedClassError, ("Can't find a bind for class Plain", "map it with"))}),
     "bind_mapper": (lambda s, x: s.bind_mapper(x, None), {
         # a class is accepted: an unmapped base class binds its mapped subclasses
-        OBJ: (exc.InvalidRequestError, ("Can't bind <", "binds take a mapped class"))}),
+        OBJ: (exc.ArgumentError, ("Can't bind <", "pass a mapped class"))}),
     "bind_table": (lambda s, x: s.bind_table(x, None), {
         OBJ: (exc.ArgumentError, ("Can't bind_table(<", "pass a Table")),
         CLS: (exc.ArgumentError, ("Plain", "pass a Table"))}),

@@ -499,3 +499,58 @@ def test_merge_without_a_value_restores_an_attribute_deleted_on_the_copy(
     session.commit()
     assert sql_log.matching("UPDATE") == []
     assert read_rows(users) == [(1, "ed", "n1")]
+
+
+# -- composite keys with a NULL column ---------------------------------------------------------
+@pytest.fixture
+def Pair(Base, engine):
+    """Mapped on two nullable columns as its primary key (the table has no key of its own)."""
+    from sqlalchemy import Table
+
+    t = Table("pairs", Base.metadata, Column("a", String(10)), Column("b", String(10)),
+              Column("note", String(20)))
+
+    class Pair(Base):
+        __table__ = t
+        __mapper_args__ = {"primary_key": [t.c.a, t.c.b]}
+
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(t.insert(), [{"a": "x", "b": None, "note": "half"},
+                                  {"a": "y", "b": "z", "note": "full"}])
+    return Pair
+
+
+def test_merge_of_partly_null_key_finds_the_row(Pair, session, sql_log):
+    """allow_partial_pks (the default): a key with some NULL columns is looked up (b IS
+    NULL) and merged onto the row it names; an all-NULL key is never looked up."""
+    merged = session.merge(Pair(a="x", b=None, note="half"))
+    assert len(sql_log.matching("SELECT")) == 1 and "IS NULL" in sql_log.statements[-1]
+    assert inspect(merged).persistent and merged.note == "half"
+    assert merged not in session.dirty
+    assert session.get(Pair, ("x", None)) is merged
+    sql_log.clear()
+    new = session.merge(Pair(a=None, b=None, note="nothing"))
+    assert sql_log.matching("SELECT") == [] and inspect(new).pending
+    session.expunge(new)
+    # a key column never set (rather than set to None): no key yet, nothing looked up
+    new = session.merge(Pair(a="x", note="unset b"))
+    assert sql_log.matching("SELECT") == [] and inspect(new).pending
+    session.expunge(new)
+
+
+def test_merge_of_partly_null_key_with_allow_partial_pks_false_makes_a_new_object(
+        Base, engine, session, sql_log):
+    from sqlalchemy import Table
+
+    t = Table("pairs2", Base.metadata, Column("a", String(10)), Column("b", String(10)))
+
+    class Pair2(Base):
+        __table__ = t
+        __mapper_args__ = {"primary_key": [t.c.a, t.c.b], "allow_partial_pks": False}
+
+    Base.metadata.create_all(engine)
+    sql_log.clear()
+    merged = session.merge(Pair2(a="x", b=None))
+    assert sql_log.matching("SELECT") == [] and inspect(merged).pending
+    session.expunge(merged)

@@ -151,3 +151,71 @@ def test_session_level_bind_is_the_fallback(make_session, classes, engine, other
     s.commit()
     assert _rows(engine, User.__table__) == [(1, "ann")]
     assert _rows(other_engine, Account.__table__) == [(1, 10)]
+
+
+# -- the binds mapping, statements on a bound class's table, get_bind keywords ------------------
+def test_binds_shows_what_was_bound_read_only_and_is_replaced_on_change(
+        make_session, classes, engine, other_engine):
+    from sqlalchemy.util import immutabledict
+
+    from datamapper import scoped_session
+
+    User, Account = classes
+    assert make_session(bind=None).binds == {}
+    s = make_session(bind=None, binds={User: engine})
+    before = s.binds
+    assert isinstance(before, immutabledict)
+    assert before == {User: engine, User.__table__: engine}  # the class and its table
+    with pytest.raises(TypeError):
+        before[Account] = other_engine  # type: ignore[index]
+    s.bind_table(Account.__table__, other_engine)
+    assert s.binds is not before
+    assert before == {User: engine, User.__table__: engine}
+    assert s.binds == {User: engine, User.__table__: engine, Account.__table__: other_engine}
+    scoped = scoped_session(sessionmaker(binds={Account: other_engine}))
+    assert scoped.binds == {Account: other_engine, Account.__table__: other_engine}
+    scoped.remove()
+
+
+def test_statement_on_the_table_of_a_bound_class_runs_on_its_bind(
+        make_session, classes, engine, other_engine):
+    """binds={Account: other}: a Core statement naming Account's table (no mapper given)
+    goes to that database; a bind given to the table itself still wins."""
+    User, Account = classes
+    s = make_session(bind=None, binds={User: engine, Account: other_engine})
+    s.execute(Account.__table__.insert(), {"id": 5, "balance": 50})
+    assert s.execute(sa.select(Account.__table__.c.balance)).scalar() == 50
+    s.commit()
+    assert _rows(other_engine, Account.__table__) == [(5, 50)]
+    s2 = make_session(bind=None, binds={Account: other_engine, Account.__table__: engine})
+    assert s2.get_bind(clause=sa.select(Account.__table__)) is engine
+    assert s2.get_bind(Account) is other_engine
+
+
+def test_binding_something_that_is_not_a_class_or_table_raises_argument_error(
+        make_session, classes, engine):
+    User, _ = classes
+    s = make_session(bind=None)
+    for bad in ("foobar", User(id=1)):
+        with pytest.raises(exc.ArgumentError, match="Can't bind"):
+            s.bind_mapper(bad, engine)
+    assert s.binds == {}
+
+
+def test_get_bind_override_is_called_with_keywords(classes, engine, other_engine):
+    """Statements reach an overriding get_bind() as keyword arguments: ``clause`` always,
+    ``mapper`` only when the statement is for a mapped class (SQLAlchemy 2.x's calls)."""
+    User, Account = classes
+    calls = []
+
+    class KeywordOnly(Session):
+        def get_bind(self, **kw):  # type: ignore[override]
+            calls.append(sorted(kw))
+            return engine if kw.get("mapper") is None else Session.get_bind(self, **kw)
+
+    s = KeywordOnly(binds={User: engine, Account: other_engine})
+    assert s.execute(sa.select(sa.literal(1))).scalar() == 1
+    assert calls[-1] == ["clause"]
+    s.get(User, 1)
+    assert calls[-1] == ["clause", "mapper"]
+    s.close()

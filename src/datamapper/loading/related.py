@@ -122,7 +122,7 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
                                   (prop.parent, prop, prop.mapper), state.identity_token, plan,
                                   uopts, state)
     else:
-        bind = session.get_bind(prop.mapper, clause=stmt)
+        bind = session.get_bind(mapper=prop.mapper, clause=stmt)
         rows = fetch_rows(session._run(stmt, values, bind, session._eager_exec_opts, {
             "mappers": (prop.mapper,), "relationship_load": True, "lazy_loaded_from": state,
             "user_options": uopts}))

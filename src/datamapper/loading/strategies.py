@@ -440,7 +440,7 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
         todo = rest_keys
     if todo:
         stmt, loader, remote, width = _selectin_statement(node)
-        bind = session.get_bind(prop.mapper, clause=stmt)
+        bind = session.get_bind(mapper=prop.mapper, clause=stmt)
         n = len(remote)
         for start in range(0, len(todo), IN_BATCH):
             batch = todo[start:start + IN_BATCH]
@@ -512,7 +512,7 @@ def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Map
         stmt, _n = add_joined(stmt, plan, target.local_table, loader.width, order_by)
         if order_by:
             stmt = stmt.order_by(*order_by)
-    bind = session.get_bind(target, clause=stmt)
+    bind = session.get_bind(mapper=target, clause=stmt)
     rows = session._run(stmt, params, bind, session._eager_exec_opts, {
         "mappers": (target,), "relationship_load": True, "user_options": user_options,
         "lazy_loaded_from": lazy_loaded_from}).fetchall()

@@ -72,6 +72,8 @@ class SessionBase:
     _no_autoflush: int
     _order: itertools.count[int]
     _binds: dict[Any, Any]
+    _table_binds_of_mappers: dict[Any, Any]
+    _binds_view: Any
 
     # Extension points of a session that spreads rows over several databases
     # (instance/seam.py; datamapper.sharding.ShardedSession defines them as methods):

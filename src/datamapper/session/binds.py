@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql.util import find_tables
+from sqlalchemy.util import immutabledict
 
 from .._util import describe
 from ..exc import (
@@ -19,7 +20,7 @@ from ..exc import (
     UnboundExecutionError,
     UnmappedClassError,
 )
-from ..mapping.mapper import _mapper_or_none
+from ..mapping.mapper import Mapper, _mapper_or_none
 from .base import SessionBase
 from .ownership import exclusive
 
@@ -32,18 +33,36 @@ class SessionBinds(SessionBase):
 
         if isinstance(key, Table):
             self._binds[key] = bind
-            return
-        m = _mapper_or_none(key)
-        if m is not None:
+        elif (m := _mapper_or_none(key)) is not None:
             self._binds[m] = bind
-            return
-        if isinstance(key, type):
+            # a statement naming the mapped table (users.insert(), users.select()) runs
+            # there too, unless the table has a bind of its own
+            self._table_binds_of_mappers[m.local_table] = bind
+        elif isinstance(key, type):
             # an unmapped base class: binds every mapped subclass
             self._binds[key] = bind
-            return
-        raise InvalidRequestError(
-            f"Can't bind {key!r}: binds take a mapped class, a Mapper or a Table"
-        )
+        else:
+            raise ArgumentError(
+                f"Can't bind {describe(key)}: it is not something a bind can be given to; "
+                "pass a mapped class (or a Mapper), a base class of mapped classes, or a "
+                "Table"
+            )
+        self._binds_view = None
+
+    @property
+    def binds(self) -> immutabledict[Any, Any]:
+        """The binds given (``binds=``, ``bind_mapper()``, ``bind_table()``), read-only:
+        ``{mapped class or base class or Table: Engine or Connection}``; a mapped class
+        appears with its table too.  A new mapping after each change."""
+        view: immutabledict[Any, Any] | None = self._binds_view
+        if view is None:
+            out: dict[Any, Any] = {}
+            for key, bind in self._binds.items():
+                out[key.class_ if isinstance(key, Mapper) else key] = bind
+            for table, bind in self._table_binds_of_mappers.items():
+                out.setdefault(table, bind)
+            view = self._binds_view = immutabledict(out)
+        return view
 
     def bind_mapper(self, mapper: Any, bind: Any) -> None:
         self._add_bind(mapper, bind)
@@ -60,13 +79,15 @@ class SessionBinds(SessionBase):
 
     def _bind_for(self, mapper: Any, clause: Any, bind_kw: dict[str, Any] | None) -> Any:
         """``get_bind()`` with the caller's bind arguments; ``mapper``/``clause`` given in
-        them (``bind_arguments={"mapper": m}``) take the place of the defaults."""
-        if not bind_kw:
-            return self.get_bind(mapper, clause=clause)
-        kw = dict(bind_kw)  # never change the caller's dict
-        mapper = kw.pop("mapper", mapper)
-        clause = kw.pop("clause", clause)
-        return self.get_bind(mapper, clause=clause, **kw)
+        them (``bind_arguments={"mapper": m}``) take the place of the defaults.
+
+        Called with keywords only, ``mapper`` left out when there is none, so that an
+        overriding ``get_bind(self, **kw)`` sees just what applies."""
+        kw = dict(bind_kw) if bind_kw else {}  # never change the caller's dict
+        kw.setdefault("clause", clause)
+        if mapper is not None:
+            kw.setdefault("mapper", mapper)
+        return self.get_bind(**kw)
 
     def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
         """The Engine or Connection for a mapper or a statement.
@@ -94,6 +115,9 @@ class SessionBinds(SessionBase):
                 for t in tables:
                     if t in self._binds:
                         return self._binds[t]
+                for t in tables:
+                    if t in self._table_binds_of_mappers:
+                        return self._table_binds_of_mappers[t]
         if self.bind is not None:
             return self.bind
         what = (f"mapper {m!r}" if mapper is not None and (m := _mapper_or_none(mapper))

@@ -158,7 +158,7 @@ class SessionFlush(SessionBase):
     def _flush_connection(self, mapper: Mapper) -> Connection:
         tx = self._transaction
         assert tx is not None
-        return tx._connection_for_bind(self.get_bind(mapper))
+        return tx._connection_for_bind(self.get_bind(mapper=mapper))
 
     def _post_flush(self, uow: UOWTransaction, tx: SessionTransaction,
                     full: bool = True) -> None:

@@ -163,13 +163,17 @@ class SessionGet(SessionBase):
                         self._expunge_state(state)
                         return None
                 return obj
-        if None in values:
-            return None
-        if options or (query is not None and query._options) or has_eager_defaults(mapper):
-            # loader options / configured eager relationships: load through a Query
+        partial = None in values
+        if partial and all(v is None for v in values):
+            return None  # no key at all: there is no row to look for
+        if partial or options or (query is not None and query._options) or \
+                has_eager_defaults(mapper):
+            # loader options / configured eager relationships, or a partly NULL key (the
+            # cached statement compares every key column with '='): load through a Query
             opts = list(options or ()) + list(query._options if query is not None else ())
             q: Query[Any] = Query([mapper.class_], cast("SessionLike", self)).options(*opts).filter(
-                *[c == v for c, v in zip(mapper.primary_key, values, strict=True)])
+                *[c.is_(None) if v is None else c == v
+                  for c, v in zip(mapper.primary_key, values, strict=True)])
             if populate_existing or with_for_update:
                 q = q.populate_existing()
             if with_for_update:
@@ -238,7 +242,7 @@ class SessionGet(SessionBase):
             return
         stmt, props = load_attributes_stmt(mapper, keys)
         params = {f"_dm_pk_{i}": v for i, v in enumerate(state.identity or ())}
-        bind = self.get_bind(mapper, clause=stmt)
+        bind = self.get_bind(mapper=mapper, clause=stmt)
         row = self._run(stmt, params, bind, None,
                         {"mappers": (mapper,), "column_load": True}).first()
         if row is None:

@@ -167,13 +167,21 @@ def _check_mergeable_without_load(sources: list[tuple[Any, InstanceState]]) -> N
 
 # -- pass 2: locate and copy columns ----------------------------------------------------------
 def _identity_of(state: InstanceState, src: Any) -> _Key | None:
-    """The identity key a source object stands for, or None if it has no full primary key."""
+    """The identity key a source object stands for, or None if it has no primary key.
+
+    A composite key with some (not all) columns set to None counts as a key, to be
+    looked up, unless the mapper says ``allow_partial_pks=False``; a key column never
+    set at all means there is no key yet."""
     if state._key is not None:
         return state.key
     mapper = state.mapper
     ident = mapper.primary_key_from_instance(src)
-    if any(v is None for v in ident):
-        return None
+    if None in ident:
+        if not mapper.allow_partial_pks or all(v is None for v in ident):
+            return None
+        d = src.__dict__
+        if any(k not in d for k in mapper._pk_keys):
+            return None
     return (mapper.class_, ident, None)
 
 

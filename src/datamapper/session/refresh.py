@@ -90,7 +90,7 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: Any,
     params = {f"_dm_pk_{i}": v for i, v in enumerate(key[1])}
 
     def run(stmt: Any) -> list[Any]:
-        bind = session.get_bind(mapper, clause=stmt)
+        bind = session.get_bind(mapper=mapper, clause=stmt)
         return fetch_rows(session._run(stmt, params, bind, None,
                                        {"mappers": (mapper,), "column_load": True}))
 

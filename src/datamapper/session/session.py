@@ -163,6 +163,8 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
         self._no_autoflush = 0
         self._order = itertools.count(1)
         self._binds: dict[Any, Any] = {}
+        self._table_binds_of_mappers: dict[Any, Any] = {}  # see SessionBinds._add_bind
+        self._binds_view: Any = None  # the binds property, built on first read
         parents: list[event.Dispatch] = [_dispatch_for_class(type(self))]
         if _maker_dispatch is not None:
             parents.append(_maker_dispatch)
