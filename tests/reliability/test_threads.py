@@ -184,3 +184,43 @@ def test_scoped_session_gives_each_thread_its_own_session(engine_factory, User, 
     for n in range(1, 9):
         assert sum(1 for r in rows if r[1] == f"t{n}") == 50
     assert eng.pool.checkedout() == 0
+
+
+def test_two_asyncio_tasks_offloading_one_session_to_threads_are_refused(engine, User,
+                                                                        read_rows):
+    """asyncio code runs a synchronous Session in worker threads
+    (``asyncio.to_thread`` / ``run_in_executor``): two tasks doing so with one
+    Session overlap inside it, and the second gets SessionConcurrencyError naming
+    both threads, its call doing nothing.  (Tasks that call the Session directly,
+    on the loop's thread, cannot be inside it at once: its methods never await.)"""
+    import asyncio
+
+    s = Session(engine)
+    inside, release = threading.Event(), threading.Event()
+
+    @event.listens_for(s, "before_flush")
+    def _wait(session, ctx, instances):
+        inside.set()
+        release.wait(10)
+
+    s.add(User(id=1, name="a"))
+
+    async def main():
+        first = asyncio.create_task(asyncio.to_thread(s.flush))
+        await asyncio.to_thread(inside.wait, 10)
+
+        def second():
+            try:
+                s.add(User(id=2, name="b"))
+            finally:
+                release.set()
+
+        with pytest.raises(SessionConcurrencyError, match=r"thread .*inside Session\.flush"):
+            await asyncio.to_thread(second)
+        await first
+
+    asyncio.run(main())
+    assert [u.id for u in s.new] == []
+    s.commit()
+    s.close()
+    assert read_rows(User.__table__) == [(1, "a")]
