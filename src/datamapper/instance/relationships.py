@@ -26,6 +26,7 @@ from ..mapping.relationships import (
 from .attributes import HISTORY_BLANK, History, load_missing, scalar_history
 from .collections import new_collection
 from .state import (
+    _PENDING_COLLECTIONS,
     FLUSH_EXECUTING,
     LOAD_SESSION,
     ORPHANED,
@@ -36,7 +37,7 @@ from .state import (
     warn_flush_usage,
 )
 
-PENDING = "pending_colls"
+PENDING = _PENDING_COLLECTIONS  # (state.expire() drops these queues too)
 PARENTS = "single_parents"  # key in a member's _extra: {attribute key: owner state}
 
 

@@ -89,6 +89,11 @@ def _state_gone(state: InstanceState) -> None:
 _ref_new = weakref.ref.__new__
 
 
+# the key of InstanceState._extra under which instance/relationships.py queues
+# backref changes to unloaded collections (relationships.PENDING)
+_PENDING_COLLECTIONS = "pending_colls"
+
+
 class InstanceState(weakref.ref[Any]):
     """What the ORM knows about one mapped object.
 
@@ -344,6 +349,11 @@ class InstanceState(weakref.ref[Any]):
                 pop(k, None)
             self.expired_attributes = mapper._expire_keys
             self._committed = None
+            ext = self._extra
+            if ext is not None and _PENDING_COLLECTIONS in ext:
+                # backref changes queued for unloaded collections go too: the next
+                # load reads the rows as they are now
+                del ext[_PENDING_COLLECTIONS]
             if self.modified:
                 self.modified = False
                 self._drop_modified()
@@ -351,9 +361,13 @@ class InstanceState(weakref.ref[Any]):
                 mapper.dispatch.fire("expire", obj, None)
             return
         keys = set(keys)
+        ext = self._extra
+        pend = ext.get(_PENDING_COLLECTIONS) if ext is not None else None
         for k in keys:
             d.pop(k, None)
             self.committed_state.pop(k, None)
+            if pend:
+                pend.pop(k, None)
         exp = set(self.expired_attributes)
         exp.update(keys & mapper._expire_keys)
         self.expired_attributes = exp

@@ -155,7 +155,8 @@ class SessionGet(SessionBase):
             obj = state.obj()
             if obj is not None:
                 # an object marked for deletion is still in the map until the flush
-                if state.expired_attributes:
+                if state.expired_attributes and _columns_expired(state):
+                    # (expired relationships alone load on access, as after refresh())
                     try:
                         self._load_attributes(state, None)
                     except ObjectDeletedError:
@@ -398,3 +399,13 @@ def _get_loader(mapper: Mapper) -> EntityLoader:
 
 _GET_STATEMENTS: CacheSlot[dict[Any, Any]] = CacheSlot("get() SELECT by primary key, per lock mode")
 _GET_LOADER: CacheSlot[EntityLoader] = CacheSlot("row loader of get()")
+
+
+def _columns_expired(state: InstanceState) -> bool:
+    """Is any column attribute of ``state`` expired (not just relationships)?"""
+    props = state.mapper._props
+    for k in state.expired_attributes:
+        p = props.get(k)
+        if p is None or not getattr(p, "is_relationship", False):
+            return True
+    return False

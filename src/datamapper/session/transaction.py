@@ -620,8 +620,14 @@ class SessionTransaction:
             obj = state.obj()
             if obj is not None and state not in self._deleted:
                 imap.add(state, obj)
-        for state in list(dict.fromkeys(list(self._deleted) + list(session._deleted))):
+        restored = list(dict.fromkeys(list(self._deleted) + list(session._deleted)))
+        for state in restored:
             session._restore_deleted(state, self._deleted.get(state) or session._deleted.get(state))
+        if dirty_only:
+            # an object deleted inside the SAVEPOINT was changed inside it too (its
+            # collections may have lost members): it reloads like the dirty ones
+            for state in restored:
+                state.expire()
         # live objects of the map, and objects held for their changes that the map
         # does not file (a restored deleted object whose key another object took)
         for state in dict.fromkeys(imap.all_states() + list(imap._modified)):
