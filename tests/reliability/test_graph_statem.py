@@ -198,6 +198,9 @@ def make_machine(engine: Any, m: Models, counter: dict[str, int]) -> type:
             # the objects the test holds, by kind and primary key: each is
             # pending or persistent and part of ``current``
             self.held: dict[str, dict[int, Any]] = {k: {} for k in kinds}
+            # deleted objects stay referenced, as a program's variables would keep
+            # them: a SAVEPOINT rollback brings them back, and the identity map is weak
+            self.graveyard: list[Any] = []
             counter["examples"] += 1
 
         def _count_flush(self, *_a: Any) -> None:
@@ -311,7 +314,7 @@ def make_machine(engine: Any, m: Models, counter: dict[str, int]) -> type:
             p = self.held["parents"][self.current.children[cpk]]
             self._run(lambda: p.children.remove(c))
             del self.current.children[cpk]
-            del self.held["children"][cpk]
+            self.graveyard.append(self.held["children"].pop(cpk))
 
         @precondition(lambda self: not self.failed and self.held["parents"])
         @rule(i=st.integers(0, 99))
@@ -327,10 +330,10 @@ def make_machine(engine: Any, m: Models, counter: dict[str, int]) -> type:
                 return
             self._run(lambda: self.session.delete(self.held["parents"][ppk]))
             del self.current.parents[ppk]
-            del self.held["parents"][ppk]
+            self.graveyard.append(self.held["parents"].pop(ppk))
             for cpk in [c for c, up in self.current.children.items() if up == ppk]:
                 del self.current.children[cpk]
-                del self.held["children"][cpk]
+                self.graveyard.append(self.held["children"].pop(cpk))
             self.current.links = {lk for lk in self.current.links if lk[0] != ppk}
 
         # ------------------------------------------------------------- tags
@@ -374,7 +377,7 @@ def make_machine(engine: Any, m: Models, counter: dict[str, int]) -> type:
                 return
             self._run(lambda: self.session.delete(self.held["tags"][tpk]))
             del self.current.tags[tpk]
-            del self.held["tags"][tpk]
+            self.graveyard.append(self.held["tags"].pop(tpk))
             self.current.links = {lk for lk in self.current.links if lk[1] != tpk}
 
         @precondition(lambda self: not self.failed)
@@ -435,7 +438,7 @@ def make_machine(engine: Any, m: Models, counter: dict[str, int]) -> type:
             self._run(lambda: self.session.delete(self.held["nodes"][npk]))
             for pk in gone:
                 del self.current.nodes[pk]
-                del self.held["nodes"][pk]
+                self.graveyard.append(self.held["nodes"].pop(pk))
 
         # ------------------------------------------------------ session control
         @precondition(lambda self: not self.failed)
