@@ -57,6 +57,7 @@ from .query.options import (
     selectinload,
     subqueryload,
     undefer,
+    undefer_group,
 )
 from .scoping import ScopedRegistry, ThreadLocalRegistry, scoped_session
 from .session import (
@@ -87,6 +88,7 @@ __all__ = [
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
     "ORMExecuteState", "UserDefinedOption",
+    "undefer_group",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",
     "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "RelationshipProperty",

@@ -574,3 +574,28 @@ def test_option_for_entity_not_in_query_raises(M, session):
 def test_option_without_attribute_raises():
     with pytest.raises(ArgumentError, match="without an attribute"):
         joinedload()
+
+
+def test_expired_relationship_loads_again_with_the_options_given_below_it(M, session,
+                                                                          sql_log):
+    u = session.query(M.User).options(
+        joinedload(M.User.addresses).joinedload(M.Address.dingalings)).filter_by(
+        name="jack").one()
+    session.expire_all()
+    sql_log.clear()
+    addresses = u.addresses  # the user's row, then its addresses joined to their dingalings
+    assert [d.data for d in addresses[0].dingalings] == ["d1", "d2"]
+    assert len(sql_log.matching("SELECT")) == 2
+    assert "dingalings" in sql_log.matching("SELECT")[-1]
+
+
+def test_expired_relationship_filled_by_contains_eager_loads_lazily_after_expiry(
+        M, session, sql_log):
+    a = session.query(M.Address).join(M.Address.user).options(
+        contains_eager(M.Address.user).joinedload(M.User.addresses)).filter(
+        M.Address.id == 3).one()
+    session.expire_all()
+    sql_log.clear()
+    assert a.user.name == "ed"
+    assert [x.email for x in a.user.addresses] == ["ed@x"]
+    assert len(sql_log.matching("SELECT")) == 2

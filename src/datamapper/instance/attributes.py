@@ -146,8 +146,13 @@ class ScalarImpl:
         state = d.get(STATE_ATTR)
         if state is None or state._key is None:
             return None
-        load_missing(state, self.key)
-        return d.get(self.key)
+        key = self.key
+        if key not in state.expired_attributes and key not in self.mapper._deferred_keys:
+            # neither expired nor deferred: the row holds no value the object lacks (never
+            # inserted, or ``del obj.attr``): None, without SQL
+            return None
+        load_missing(state, key)
+        return d.get(key)
 
     def set(self, obj: Any, value: Any) -> None:
         d = obj.__dict__

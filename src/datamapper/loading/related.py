@@ -31,6 +31,7 @@ from .strategies import (
     RAISE_SQL_KEY,
     USER_OPTS_KEY,
     has_eager_defaults,
+    lazy_plan_after_expiry,
     load_with_defaults,
     stamp_user_options,
 )
@@ -110,6 +111,10 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
         return
     plans = ext.get(LAZY_PLANS_KEY) if ext is not None else None
     plan = plans.get(prop.key) if plans else None
+    if plan is None and ext is not None:
+        # loaded eagerly by a query with options below this relationship, then expired:
+        # the lazy load applies those options (contains_eager ones become lazy)
+        plan = lazy_plan_after_expiry(ext, prop.key)
     if prop._simple_m2o and plan is None:
         found = session._get_impl(prop.mapper, ident)
         impl.set_committed(state, obj, found)

@@ -136,6 +136,31 @@ def load_plan_of(state: Any) -> EntityPlan | None:
     return plan
 
 
+def lazy_plan_after_expiry(ext: dict[str, Any], key: str) -> EntityPlan | None:
+    """The options (a customized sub-plan) the query that loaded an object gave below its
+    relationship ``key``, for a lazy load of it after it expired; None if there were none."""
+    root: EntityPlan | None = ext.get(LOAD_PLAN_KEY)
+    node = root.nodes.get(key) if root is not None else None
+    if node is None or not node.plan.customized:
+        return None
+    return _without_contains_eager(node.plan)
+
+
+def _without_contains_eager(plan: EntityPlan) -> EntityPlan:
+    """``plan`` with contains_eager nodes (at any depth) loading lazily instead: a lazy
+    load's statement has none of the joins they read."""
+    if not any(n.strategy == "contains_eager" or n.plan.nodes for n in plan.nodes.values()):
+        return plan
+    out = EntityPlan(plan.mapper, plan.path)
+    out.customized = plan.customized
+    out.props = plan.props
+    for k, n in plan.nodes.items():
+        sub = _without_contains_eager(n.plan)
+        out.nodes[k] = RelNode(n.prop, "select" if n.strategy == "contains_eager"
+                               else n.strategy, sub)
+    return out
+
+
 def remember_plan(plan: EntityPlan, objs: Sequence[Any]) -> None:
     """Note on each loaded object the loader options' plan it was loaded with."""
     for o in objs:

@@ -31,15 +31,15 @@ from ..loading.strategies import (
     remember_plan,
 )
 from ..mapping.attributes import OfType, QueryableAttribute
-from ..mapping.mapper import Mapper
+from ..mapping.mapper import Mapper, _mapper_or_none
 from .aliased import AliasedClass
 
-_COLUMN_STRATEGIES = ("defer", "undefer", "load_only")
+_COLUMN_STRATEGIES = ("defer", "undefer", "load_only", "undefer_group")
 _NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqueryload",
           "immediate": "immediateload", "select": "lazyload", "noload": "noload", "raise": "raiseload",
           "raise_on_sql": "raiseload",
           "contains_eager": "contains_eager", "default": "defaultload", "defer": "defer",
-          "undefer": "undefer", "load_only": "load_only"}
+          "undefer": "undefer", "load_only": "load_only", "undefer_group": "undefer_group"}
 
 
 class Load(ExecutableOption):
@@ -49,8 +49,13 @@ class Load(ExecutableOption):
     A Core statement's ``options()`` accepts it too (``sqlalchemy.select(User)``).
     """
 
-    def __init__(self, steps: tuple[tuple[Any, str, dict[str, Any]], ...] = (),
+    def __init__(self, entity: Any = None,
+                 steps: tuple[tuple[Any, str, dict[str, Any]], ...] = (),
                  branches: tuple[Load, ...] = ()) -> None:
+        if isinstance(entity, tuple):  # Load(steps[, branches]): the internal form
+            entity, steps, branches = None, entity, steps or branches  # type: ignore[assignment]
+        # Load(User): options rooted at that entity of the statement (a class or alias)
+        self.root = entity
         self.steps = steps
         self.branches = branches
 
@@ -60,46 +65,43 @@ class Load(ExecutableOption):
         if not self.steps:
             raise ArgumentError("Can't add options() to an empty Load(); start it with a "
                                 "loader such as selectinload(User.orders)")
-        if self.steps[-1][1] in _COLUMN_STRATEGIES:
-            raise ArgumentError(
-                f"Can't add options() after {_NAMES[self.steps[-1][1]]}(): a column option "
-                "ends the path; give the options to the relationship's loader instead"
-            )
         for o in opts:
             if not isinstance(o, Load):
                 raise ArgumentError(
                     f"Can't use {o!r} in Load.options(): it takes loader options such as "
                     "joinedload(Order.items) or defer(Order.note)"
                 )
-        return Load(self.steps, self.branches + tuple(opts))
+        return Load(self.root, steps=self.steps, branches=self.branches + tuple(opts))
 
     def paths(self) -> list[Load]:
         """This option as plain paths: its own and one per (nested) options() branch."""
-        out = [Load(self.steps)]
+        out = [Load(self.root, steps=self.steps)]
         for b in self.branches:
-            out.extend(Load(self.steps + p.steps) for p in b.paths())
+            out.extend(Load(self.root, steps=self.steps + p.steps) for p in b.paths())
         return out
 
     def _add(self, targets: tuple[Any, ...], strategy: str, **kw: Any) -> Load:
-        if self.steps and self.steps[-1][1] in _COLUMN_STRATEGIES:
+        # a column option does not move the path: options chained after it continue from
+        # the same entity (load_only(User.name).defaultload(User.addresses))
+        if self.branches:
             raise ArgumentError(
-                f"Can't chain {_NAMES[strategy]}() after {_NAMES[self.steps[-1][1]]}(): a "
-                "column option ends the path; pass it as a separate option"
+                f"Can't chain {_NAMES[strategy]}() after options(): pass it inside "
+                "options(...) or as a separate option"
             )
         steps = list(self.steps)
         if strategy in _COLUMN_STRATEGIES:
-            *rels, last = _split(targets, strategy)
-            steps.extend((r, "default", {}) for r in rels)
-            cols = tuple(targets) if strategy == "load_only" else (last,)
-            if strategy != "load_only":
+            if strategy == "load_only":
+                steps.append((tuple(targets), strategy, kw))
+                return Load(self.root, steps=tuple(steps))
+            for t in targets:
+                *rels, last = _split((t,), strategy)
+                steps.extend((r, "default", {}) for r in rels)
                 steps.append((last, strategy, kw))
-            else:
-                steps.append((cols, strategy, kw))
-            return Load(tuple(steps))
+            return Load(self.root, steps=tuple(steps))
         path = _split(targets, strategy)
         for t in path:
             steps.append((t, strategy, kw))
-        return Load(tuple(steps))
+        return Load(self.root, steps=tuple(steps))
 
     def joinedload(self, *attrs: Any, innerjoin: bool = False) -> Load:
         return self._add(attrs, "joined")
@@ -135,13 +137,22 @@ class Load(ExecutableOption):
         return self._add(attrs, "undefer")
 
     def load_only(self, *attrs: Any) -> Load:
-        if self.steps and self.steps[-1][1] not in _COLUMN_STRATEGIES:
-            steps = list(self.steps)
-            steps.append((tuple(attrs), "load_only", {}))
-            return Load(tuple(steps))
         return self._add(attrs, "load_only")
 
+    def undefer_group(self, name: str) -> Load:
+        """Load every column of ``deferred(..., group=name)`` with the rest of the row."""
+        if not isinstance(name, str):
+            raise ArgumentError(
+                f"Can't use undefer_group({name!r}): pass the group name given to "
+                "deferred(..., group=...) as a string"
+            )
+        steps = list(self.steps)
+        steps.append((name, "undefer_group", {}))
+        return Load(self.root, steps=tuple(steps))
+
     def __repr__(self) -> str:
+        if self.root is not None and not self.steps:
+            return f"Load({_describe(self.root)})"
         own = ".".join(f"{_NAMES[s]}({_describe(t)})" for t, s, _kw in self.steps)
         if self.branches:
             own += ".options(" + ", ".join(repr(b)[5:-1] for b in self.branches) + ")"
@@ -231,6 +242,11 @@ def load_only(*attrs: Any) -> Load:
     return Load().load_only(*attrs)
 
 
+def undefer_group(name: str) -> Load:
+    """Load the deferred columns of group ``name`` with the rest of the row."""
+    return Load().undefer_group(name)
+
+
 # -- resolving options against a statement's entities ----------------------------------------
 def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
     cls = mapper.class_.__name__
@@ -260,6 +276,15 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str) -> None:
     mapper = plan.mapper
     items = targets if isinstance(targets, tuple) else (targets,)
     keys = []
+    if strategy == "undefer_group":
+        keys = [k for k, p in mapper.column_attrs.items() if getattr(p, "group", None) == targets]
+        strategy = "undefer"
+        items = ()
+    elif (len(items) == 1 and isinstance(items[0], str) and items[0] == "*"
+          and strategy in ("defer", "undefer")):
+        # the wildcard: every column attribute of the entity (the key stays loaded)
+        keys = list(mapper.column_attrs)
+        items = ()
     for t in items:
         prop = _prop_for(mapper, t, strategy)
         if not prop.is_column:
@@ -288,7 +313,7 @@ def _apply(plan: EntityPlan, option: Load) -> None:
         plan.customized = True
         if strategy in _COLUMN_STRATEGIES:
             _apply_columns(plan, target, strategy)
-            return
+            continue
         mapper = plan.mapper
         alias = kw.get("alias")
         if isinstance(target, OfType):  # contains_eager(User.addresses.of_type(alias))
@@ -327,6 +352,18 @@ def _apply(plan: EntityPlan, option: Load) -> None:
 
 
 def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
+    root = option.root
+    if root is not None:
+        rm = root.mapper if isinstance(root, AliasedClass) else (
+            root if isinstance(root, Mapper) else _mapper_or_none(root))
+        for i, m in enumerate(mappers):
+            if m is not None and m is rm:
+                return i
+        names = ", ".join(m.class_.__name__ for m in mappers if m is not None)
+        raise ArgumentError(
+            f"Can't apply {option!r}: {_describe(root)} is not an entity of this query "
+            f"(entities: {names or 'none'}); root Load() at a selected class"
+        )
     first = option.steps[0][0]
     if isinstance(first, tuple):
         first = first[0] if first else None

@@ -46,6 +46,9 @@ from .refresh import refresh_state
 _O = TypeVar("_O")  # a mapped class's instances
 
 
+_NOTHING_EXPIRED: frozenset[str] = frozenset()
+
+
 class SessionGet(SessionBase):
     """``get``, ``get_one``, ``refresh``, ``expire``, ``expire_all``."""
 
@@ -239,7 +242,7 @@ class SessionGet(SessionBase):
                 keys.extend(k for k, p in mapper.column_attrs.items()
                             if getattr(p, "group", None) == group and k not in d and k != key)
         if not keys:
-            state.loaded(())
+            state.expired_attributes = _NOTHING_EXPIRED
             return
         stmt, props = load_attributes_stmt(mapper, keys)
         params = {f"_dm_pk_{i}": v for i, v in enumerate(state.identity or ())}
@@ -255,7 +258,9 @@ class SessionGet(SessionBase):
         for k, v in zip(keys, row, strict=True):
             if k not in state.committed_state:
                 d[k] = v
-        state.loaded(keys)
+        # every expired column is loaded now; expired deferred columns and relationships
+        # are simply unloaded again (they load on access, as they did before the expiry)
+        state.expired_attributes = _NOTHING_EXPIRED
         if "refresh" in mapper.dispatch:
             mapper.dispatch.fire("refresh", obj, None, set(keys))
             commit_loaded(state, keys)

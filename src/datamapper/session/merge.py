@@ -216,6 +216,8 @@ def _locate(session: Session, src: Any, state: InstanceState, load: bool,
         else:
             # load=False trusts the source: a persistent object with nothing loaded yet
             copy_state.key = key
+            # what the source does not hold loads on access (copied values unexpire)
+            copy_state.expired_attributes = set(mapper._column_keys - mapper._deferred_keys)
             session._update_impl(copy_state, copy)
         created.append(copy)
     if key is not None:
