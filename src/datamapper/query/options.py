@@ -305,6 +305,9 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str) -> None:
     else:
         wanted = set(keys) | pk
         current = [p for p in mapper.column_attrs.values() if p.key in wanted]
+    # SELECT them in the mapper's column order, whatever order the options named them in
+    order = {k: i for i, k in enumerate(mapper.column_attrs)}
+    current.sort(key=lambda p: order.get(p.key, len(order)))
     plan.props = tuple(current)
 
 

@@ -604,7 +604,9 @@ class Query(Generic[_T]):
         if self._autoflush:
             session._autoflush()
         layout = RowLayout(self._entities, [p.props if p is not None else None for p in plans])
-        base = self._compile(columns=layout.columns)
+        # labelled as the plain path runs it (and str(query) shows it): <table>_<column>
+        base = self._compile(columns=layout.columns).set_label_style(
+            LABEL_STYLE_TABLENAME_PLUS_COL)
         mapper = self._layout.primary_mapper
         uopts = propagating_options(self._options)
 

@@ -163,8 +163,12 @@ class SessionGet(SessionBase):
                     try:
                         self._load_attributes(state, None)
                     except ObjectDeletedError:
-                        # the row is gone: the object no longer belongs to this session
+                        # the row is gone: the object no longer belongs to this session,
+                        # unless the transaction that saw it gone rolls back
                         self._expunge_state(state)
+                        tx = self._transaction
+                        if tx is not None:
+                            tx._deleted[state] = obj
                         return None
                 return obj
         partial = None in values
