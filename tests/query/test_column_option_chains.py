@@ -10,6 +10,7 @@ from datamapper import (
     defaultload,
     defer,
     deferred,
+    joinedload,
     load_only,
     relationship,
     undefer,
@@ -121,3 +122,25 @@ def test_undefer_of_a_mapped_name_still_works(M, session):
     Customer, Purchase = M
     p = session.query(Purchase).options(undefer("extra")).filter_by(id=1).one()
     assert "extra" in p.__dict__
+
+
+def test_str_of_a_query_shows_the_columns_and_joins_its_options_give(M, session, sql_log):
+    Customer, Purchase = M
+    q = session.query(Customer).options(
+        joinedload(Customer.orders).load_only(Purchase.code))
+    shown = str(q)
+    assert "LEFT OUTER JOIN c_purchases AS c_purchases_1" in shown
+    assert "c_purchases_1.code AS c_purchases_1_code" in shown
+    assert "c_purchases_1.note" not in shown
+    sql_log.clear()
+    q.all()
+    assert " ".join(sql_log.statements[0].split()) == " ".join(shown.split())
+    assert q.count() == 1  # counting ignores the eager join
+
+
+def test_str_of_a_query_with_undefer_group_lists_the_group_in_column_order(M, session):
+    Customer, Purchase = M
+    shown = str(session.query(Purchase).options(undefer_group("detail")))
+    cols = shown.split("FROM")[0]
+    assert cols.index("c_purchases_note") < cols.index("c_purchases_memo")
+    assert "c_purchases_extra" not in cols

@@ -407,12 +407,10 @@ def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan |
     return plans
 
 
-def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[EntityPlan | None],
-                       base: Any, order_by: list[Any], limited: bool, populate_existing: bool,
-                       token: Any, run: Any, execution_options: Any = None,
-                       user_options: tuple[Any, ...] = ()) -> list[Any]:
-    """Run an entity query whose plans differ from a plain load; ``base`` is the statement
-    selecting ``entities`` (with the plans' column choices), ``run(stmt)`` returns its rows.
+def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: Any,
+                    order_by: list[Any], limited: bool) -> tuple[Any, Any]:
+    """The SELECT of an entity query with its plans' eager joins added to ``base``, and
+    the row layout of its leading columns (``str(query)`` shows it; the query runs it).
 
     With LIMIT/OFFSET and a joined collection, the limited query becomes a subquery the
     eager joins hang off, so that the limit counts parent rows.
@@ -442,6 +440,17 @@ def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[En
                 stmt, ncols = add_joined(stmt, plan, sel, ncols, extra_order)
         if extra_order:
             stmt = stmt.order_by(*extra_order)
+    return stmt, layout
+
+
+def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[EntityPlan | None],
+                       base: Any, order_by: list[Any], limited: bool, populate_existing: bool,
+                       token: Any, run: Any, execution_options: Any = None,
+                       user_options: tuple[Any, ...] = ()) -> list[Any]:
+    """Run an entity query whose plans differ from a plain load; ``base`` is the statement
+    selecting ``entities`` (with the plans' column choices), ``run(stmt)`` returns its rows
+    (the statement is :func:`plans_statement`'s)."""
+    stmt, layout = plans_statement(entities, plans, base, order_by, limited)
     rows = run(stmt)
     results: list[Any] = session._rows_to_results(layout, rows, populate_existing, token)
     single = layout.single_entity

@@ -42,6 +42,7 @@ from .options import (
     UserDefinedOption,
     build_plans,
     execute_with_plans,
+    plans_statement,
     propagating_options,
 )
 
@@ -457,7 +458,23 @@ class Query(Generic[_T]):
         return self._compile().scalar_subquery().label(name)
 
     def __str__(self) -> str:
-        return str(self._labelled_statement())
+        return str(self._shown_statement())
+
+    def _shown_statement(self) -> Any:
+        """What ``str(query)`` and ``query.compile()`` show: the labelled SELECT that runs,
+        with the columns and eager joins its loader options give."""
+        q = self._before_compile()
+        if not q._options:
+            return q._labelled_statement()
+        plans = build_plans(q._part_mappers(), q._options)
+        if plans is None:
+            return q._labelled_statement()
+        layout = RowLayout(q._entities, [p.props if p is not None else None for p in plans])
+        base = q._compile(columns=layout.columns).set_label_style(
+            LABEL_STYLE_TABLENAME_PLUS_COL)
+        stmt, _layout = plans_statement(q._entities, plans, base, list(q._order_by),
+                                        q._limit is not None or q._offset is not None)
+        return stmt.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
 
     def _labelled_statement(self) -> Any:
         """The SELECT with every column labelled ``<table>_<column>``: what ``str(query)``
@@ -501,7 +518,7 @@ class Query(Generic[_T]):
         return ClauseElement.compile(self, bind, dialect, **kw)  # type: ignore[arg-type]
 
     def _compiler_dispatch(self, compiler: Any, **kw: Any) -> Any:
-        return self._labelled_statement()._compiler_dispatch(compiler, **kw)
+        return self._shown_statement()._compiler_dispatch(compiler, **kw)
 
     def _generate_cache_key(self) -> Any:
         return self._labelled_statement()._generate_cache_key()
