@@ -250,6 +250,28 @@ QUERY_CASES: dict[str, tuple[Callable[[Any, Any], Any], dict[str, Any]]] = {
         CLS: (exc.InvalidRequestError, ("Plain", "'evaluate', 'fetch' or False"))}),
     "with_for_update": (lambda q, x: q.with_for_update(of=x), _not_sql(
         "lock", "a mapped attribute or a Table")),
+    "from_statement": (lambda q, x: q.from_statement(x), {
+        OBJ: (exc.ArgumentError, ("Can't use <Plain", "not a SELECT")),
+        CLS: (exc.ArgumentError, ("the class Plain", "not a SELECT"))}),
+    **{name: ((lambda n: lambda q, x: getattr(q, n)(x))(name), {
+        OBJ: (exc.ArgumentError, (f"Can't {name}() with <Plain", "not a Query")),
+        CLS: (exc.ArgumentError, (f"Can't {name}() with the class Plain", "not a Query"))})
+       for name in ("union", "union_all", "intersect", "intersect_all", "except_",
+                    "except_all")},
+    **{name: ((lambda n: lambda q, x: getattr(q, n)(x))(name), {
+        OBJ: (exc.ArgumentError, ("<Plain", f"as a {name[:6]}", "pass SQL text")),
+        CLS: (exc.ArgumentError, ("the class Plain", f"as a {name[:6]}", "pass SQL text"))})
+       for name in ("prefix_with", "suffix_with")},
+    "with_hint": (lambda q, x: q.with_hint(x, "INDEX(a)"), {
+        OBJ: (exc.ArgumentError, ("Can't attach a hint to <Plain", "not a mapped class")),
+        CLS: (exc.ArgumentError, ("hint to the class Plain", "with_statement_hint()"))}),
+    "with_statement_hint": (lambda q, x: q.with_statement_hint(x), {
+        OBJ: (exc.ArgumentError, ("<Plain", "as a hint")),
+        CLS: (exc.ArgumentError, ("the class Plain", "as a hint"))}),
+    **{name: ((lambda n: lambda q, x: getattr(q, n)(x))(name), {
+        OBJ: (exc.ArgumentError, ("Can't query <", "Plain object", "expected a mapped class")),
+        CLS: (exc.ArgumentError, ("Can't query <class", "Plain", "expected a mapped class"))})
+       for name in ("with_entities", "add_columns", "add_column", "add_entity")},
     "compile": (lambda q, x: q.compile(x), {
         OBJ: (exc.ArgumentError, ("Can't compile the query with bind=<Plain",
                                   "not an Engine or Connection")),
@@ -265,6 +287,10 @@ QUERY_TAKES_NO_OBJECT = {
     "subquery": "takes a name (a string)", "label": "takes a name (a string)",
     "autoflush": "takes a flag", "enable_assertions": "takes a flag",
     "only_return_tuples": "takes a flag",
+    "enable_eagerloads": "takes a flag", "set_label_style": "takes a label style constant",
+    "get_label_style": "takes nothing", "get_execution_options": "takes nothing",
+    "cte": "takes a name and flags",
+    "with_transformation": "takes a function (called with the query; non-callables refused)",
     "yield_per": "takes a batch size", "execution_options": "takes keywords only",
     "filter_by": "takes keywords only (names are checked in test_injection.py)",
     "get_by": "takes keywords only (names are checked in test_injection.py)",

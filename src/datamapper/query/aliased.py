@@ -56,7 +56,11 @@ class _AliasMarker:
 class AliasedClass:
     """A mapped class seen through an alias of its table; made by :func:`aliased`."""
 
-    def __init__(self, mapper: Mapper, selectable: FromClause, name: str | None) -> None:
+    def __init__(self, mapper: Mapper, selectable: FromClause, name: str | None,
+                 stands_for: Any = None) -> None:
+        # stands_for: the entity a query's union()/from-subquery form reads through this
+        # alias (rows and column_descriptions show that entity, not an alias)
+        self._dm_stands_for = stands_for
         self._dm_mapper = mapper
         self._dm_selectable = selectable
         self._dm_name = name

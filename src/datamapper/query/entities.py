@@ -63,10 +63,17 @@ class RowLayout:
                 name = ent._dm_name or mapper.class_.__name__ if aliased else \
                     mapper.class_.__name__
                 self.names.append(name)
-                self.extras.append((ent,))
-                self.descriptions.append({
-                    "name": ent._dm_name if aliased else name, "type": mapper.class_,
-                    "aliased": aliased, "expr": ent, "entity": ent})
+                shown = ent._dm_stands_for if aliased else None
+                if shown is not None:  # read through a subquery (union() ...)
+                    self.extras.append((ent, shown))
+                    self.descriptions.append({
+                        "name": name, "type": mapper.class_, "aliased": isinstance(
+                            shown, AliasedClass), "expr": shown, "entity": shown})
+                else:
+                    self.extras.append((ent,))
+                    self.descriptions.append({
+                        "name": ent._dm_name if aliased else name, "type": mapper.class_,
+                        "aliased": aliased, "expr": ent, "entity": ent})
                 self.mappers.append(mapper)
                 continue
             if isinstance(ent, QueryableAttribute):

@@ -17,16 +17,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, Self, TypeVar, cast
 
-from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, and_, func, literal_column
+from sqlalchemy import (
+    LABEL_STYLE_TABLENAME_PLUS_COL,
+    and_,
+    except_,
+    except_all,
+    func,
+    intersect,
+    intersect_all,
+    literal_column,
+    union,
+    union_all,
+)
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.base import ExecutableOption
-from sqlalchemy.sql.elements import ClauseElement, ColumnElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement, TextClause
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.sql.selectable import FromClause
+from sqlalchemy.sql.selectable import FromClause, SelectBase
+from sqlalchemy.sql.util import ClauseAdapter
 
 from .._util import describe, warn_deprecated
 from ..exc import UnmappedClassError
@@ -85,19 +97,57 @@ class Query(Generic[_T]):
         self._execution_options: dict[str, Any] = {}
         self._shard_id: Any = None
         self._tuples = False
+        self._enable_assertions = True
+        self._eagerloads = True
+        self._statement: Any = None  # from_statement(): the full SELECT to run instead
+        self._adapter: Any = None  # after union() etc.: criteria go against the subquery
+        self._prefixes: list[tuple[Any, str]] = []
+        self._suffixes: list[tuple[Any, str]] = []
+        self._hints: list[tuple[Any, str, str]] = []  # (selectable or None, text, dialect)
+        self._label_style: Any = None
 
     def _clone(self) -> Self:
         q = self.__class__.__new__(self.__class__)
         q.__dict__.update(self.__dict__)
         for name in ("_where", "_order_by", "_group_by", "_having", "_joins", "_options",
-                     "_select_from"):
+                     "_select_from", "_prefixes", "_suffixes", "_hints"):
             setattr(q, name, list(getattr(self, name)))
         q._params = dict(self._params)
         q._execution_options = dict(self._execution_options)
         return q
 
+    # -- generation checks ----------------------------------------------------------
+    def _refuse_after_statement(self, meth: str) -> None:
+        if self._statement is not None and self._enable_assertions:
+            raise InvalidRequestError(
+                f"Can't call Query.{meth}(): this query runs a full statement given to "
+                "from_statement(), which criteria can't change; put them in that statement"
+            )
+
+    def _refuse_after_limit(self, meth: str) -> None:
+        if self._enable_assertions and (self._limit is not None or self._offset is not None):
+            raise InvalidRequestError(
+                f"Can't call Query.{meth}() on a query with LIMIT or OFFSET: it would change "
+                f"which rows the limit counts; call {meth}() before limit()/offset()/slicing, "
+                "or use enable_assertions(False)"
+            )
+
+    def _refuse_after_criteria(self, meth: str, order_by: bool = True) -> None:
+        if not self._enable_assertions:
+            return
+        if (self._where or self._statement is not None or self._select_from or self._joins
+                or self._limit is not None or self._offset is not None or self._group_by
+                or (order_by and self._order_by) or self._distinct):
+            raise InvalidRequestError(
+                f"Can't call Query.{meth}() on a query with criteria already applied (filter, "
+                f"join, order_by, limit, distinct ...); call {meth}() first, or use "
+                "enable_assertions(False)"
+            )
+
     # -- criteria ----------------------------------------------------------------
     def filter(self, *criterion: Any) -> Self:
+        self._refuse_after_statement("filter")
+        self._refuse_after_limit("filter")
         q = self._clone()
         for c in criterion:
             if isinstance(c, str):
@@ -115,6 +165,8 @@ class Query(Generic[_T]):
         """Keyword equality criteria on the last joined entity, else on the first one
         selected (the class of a selected attribute or the table of a selected column
         count too: ``query(User.id).filter_by(name="ed")``)."""
+        self._refuse_after_statement("filter_by")
+        self._refuse_after_limit("filter_by")
         target = self._filter_by_entity()
         if isinstance(target, AliasedClass):
             return self.filter(*filter_by_criteria(target.mapper, kwargs, target))
@@ -206,6 +258,8 @@ class Query(Generic[_T]):
         return target
 
     def order_by(self, *clauses: Any) -> Self:
+        self._refuse_after_statement("order_by")
+        self._refuse_after_limit("order_by")
         q = self._clone()
         if len(clauses) == 1 and (clauses[0] is None or clauses[0] is False):
             q._order_by = []
@@ -217,6 +271,8 @@ class Query(Generic[_T]):
         return q
 
     def group_by(self, *clauses: Any) -> Self:
+        self._refuse_after_statement("group_by")
+        self._refuse_after_limit("group_by")
         q = self._clone()
         if len(clauses) == 1 and (clauses[0] is None or clauses[0] is False):
             q._group_by = []
@@ -228,6 +284,8 @@ class Query(Generic[_T]):
         return q
 
     def having(self, *criterion: Any) -> Self:
+        self._refuse_after_statement("having")
+        self._refuse_after_limit("having")
         q = self._clone()
         q._having.extend(_sql_or_refuse(c, roles.WhereHavingRole, "filter groups by",
                                         "an expression such as func.count(User.id) > 1")
@@ -236,6 +294,8 @@ class Query(Generic[_T]):
 
     def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
              full: bool = False, **kw: Any) -> Self:
+        self._refuse_after_statement("join")
+        self._refuse_after_limit("join")
         q = self._clone()
         steps = relationship_join(target, onclause)
         if steps is not None:  # along a relationship from or to an aliased() entity
@@ -289,10 +349,24 @@ class Query(Generic[_T]):
         return (m.class_ if m is not None else dest), onclause
 
     def select_from(self, *froms: Any) -> Self:
+        for f in froms:
+            if isinstance(f, AliasedClass) or mapper_of(f) is not None:
+                continue
+            el = f.__clause_element__() if hasattr(f, "__clause_element__") else f
+            if isinstance(el, FromClause) and not isinstance(el, FunctionElement):
+                continue
+            if isinstance(f, type) or not isinstance(f, (ClauseElement, QueryableAttribute)):
+                _sql_or_refuse(f, roles.FromClauseRole, "select from",
+                               "a mapped class or a Table")
+            raise ArgumentError(
+                f"Can't select from {describe(f)}: it is not a table, subquery or mapped "
+                "class; pass a mapped class, a Table or a subquery()"
+            )
+        self._refuse_after_criteria("select_from")
         q = self._clone()
         for f in froms:
             m = mapper_of(f)
-            if m is None:
+            if m is None and not isinstance(f, AliasedClass):
                 _sql_or_refuse(f, roles.FromClauseRole, "select from",
                                "a mapped class or a Table")
             q._select_from.append(m.local_table if m is not None else f)
@@ -302,12 +376,14 @@ class Query(Generic[_T]):
         return q
 
     def limit(self, limit: Any) -> Self:
+        self._refuse_after_statement("limit")
         _int_or_refuse(limit, "limit")
         q = self._clone()
         q._limit = limit
         return q
 
     def offset(self, offset: Any) -> Self:
+        self._refuse_after_statement("offset")
         _int_or_refuse(offset, "offset")
         q = self._clone()
         q._offset = offset
@@ -340,6 +416,7 @@ class Query(Generic[_T]):
         return rows[0]
 
     def distinct(self, *expr: Any) -> Self:
+        self._refuse_after_statement("distinct")
         for e in expr:
             _sql_or_refuse(e, roles.ByOfRole, "select distinct on",
                            "a mapped attribute, e.g. User.name")
@@ -403,31 +480,249 @@ class Query(Generic[_T]):
         return q
 
     def enable_assertions(self, value: bool) -> Self:
-        return self._clone()
+        """``False``: allow generations the query would otherwise refuse (criteria after
+        limit(), select_from() after criteria ...), at the caller's risk."""
+        q = self._clone()
+        q._enable_assertions = bool(value)
+        return q
+
+    def enable_eagerloads(self, value: bool) -> Self:
+        """``False``: load no relationship eagerly (configured joined/selectin loading and
+        such loader options are ignored; column options still apply)."""
+        q = self._clone()
+        q._eagerloads = bool(value)
+        return q
+
+    def with_transformation(self, fn: Any) -> Any:
+        """``fn(query)``: apply a function that builds on this query."""
+        if not callable(fn):
+            raise ArgumentError(
+                f"Can't transform the query with {describe(fn)}: it is not callable; pass a "
+                "function taking and returning a Query"
+            )
+        return fn(self)
+
+    def prefix_with(self, *prefixes: Any, dialect: str = "*") -> Self:
+        """Text (or SQL) placed after SELECT: ``prefix_with("DISTINCT ON ...")``."""
+        q = self._clone()
+        q._prefixes.extend((_text_or_refuse(p, "prefix"), dialect) for p in prefixes)
+        return q
+
+    def suffix_with(self, *suffixes: Any, dialect: str = "*") -> Self:
+        """Text (or SQL) placed after the whole statement."""
+        q = self._clone()
+        q._suffixes.extend((_text_or_refuse(p, "suffix"), dialect) for p in suffixes)
+        return q
+
+    def with_hint(self, selectable: Any, text: str, dialect_name: str = "*") -> Self:
+        """An optimizer hint for ``selectable`` (a mapped class, alias or table)."""
+        if not isinstance(text, str):
+            raise ArgumentError(f"Can't use {describe(text)} as a hint: pass the hint text")
+        target = selectable
+        if isinstance(target, AliasedClass):
+            target = target.selectable
+        elif mapper_of(target) is not None:
+            target = mapper_of(target).local_table  # type: ignore[union-attr]
+        if not isinstance(target, FromClause):
+            raise ArgumentError(
+                f"Can't attach a hint to {describe(selectable)}: it is not a mapped class, "
+                "alias or table; pass the entity the hint is for, or use "
+                "with_statement_hint()"
+            )
+        q = self._clone()
+        q._hints.append((target, text, dialect_name))
+        return q
+
+    def with_statement_hint(self, text: str, dialect_name: str = "*") -> Self:
+        """An optimizer hint for the whole statement."""
+        if not isinstance(text, str):
+            raise ArgumentError(f"Can't use {describe(text)} as a hint: pass the hint text")
+        q = self._clone()
+        q._hints.append((None, text, dialect_name))
+        return q
+
+    def set_label_style(self, style: Any) -> Self:
+        """How the SELECT labels its columns (``LABEL_STYLE_TABLENAME_PLUS_COL`` is what
+        a query uses by default when it runs)."""
+        q = self._clone()
+        q._label_style = style
+        return q
+
+    def get_label_style(self) -> Any:
+        return self._label_style if self._label_style is not None else \
+            LABEL_STYLE_TABLENAME_PLUS_COL
+
+    def get_execution_options(self) -> dict[str, Any]:
+        return dict(self._execution_options)
+
+    @property
+    def whereclause(self) -> Any:
+        """The WHERE criteria combined with AND, or None."""
+        if not self._where:
+            return None
+        return and_(*self._where) if len(self._where) > 1 else self._where[0]
+
+    def with_entities(self, *entities: Any) -> Self:
+        """The same criteria selecting other entities or columns."""
+        q = self._clone()
+        q._set_entities(list(entities))
+        return q
+
+    def add_columns(self, *columns: Any) -> Self:
+        """The same query selecting ``columns`` too (results become rows)."""
+        q = self._clone()
+        q._set_entities(self._entities + list(columns))
+        return q
+
+    def add_column(self, column: Any) -> Self:
+        return self.add_columns(column)
+
+    def add_entity(self, entity: Any, alias: Any = None) -> Self:
+        if alias is not None:
+            from .aliased import aliased
+
+            entity = aliased(entity, alias)
+        return self.add_columns(entity)
+
+    def _set_entities(self, entities: Any) -> None:
+        if not isinstance(entities, (list, tuple)):
+            entities = [entities]
+        layout = RowLayout(list(entities))  # refuses what is not an entity or column
+        self._entities = list(entities)
+        self._layout = layout
+        if self._joinpoint is None:
+            self._joinpoint = layout.primary_mapper
+
+    def from_statement(self, statement: Any) -> Self:
+        """Run ``statement`` (a select(), union or text()) instead of the SELECT this query
+        builds; its columns are matched to the selected entities by column (or name)."""
+        if isinstance(statement, str):
+            raise ArgumentError(
+                f"Can't run the string {statement!r} as the query's statement: wrap it in "
+                "text()"
+            )
+        if not (isinstance(statement, (TextClause, SelectBase)) or
+                hasattr(statement, "_dm_layout")):
+            raise ArgumentError(
+                f"Can't use {describe(statement)} as the query's statement: it is not a "
+                "SELECT; pass select(...), a union or text(...)"
+            )
+        self._refuse_after_criteria("from_statement")
+        q = self._clone()
+        q._statement = statement
+        return q
+
+    def union(self, *queries: Any) -> Self:
+        """This query's rows UNION the others' (same entities, as a subquery further
+        criteria apply to)."""
+        return self._set_op(union, queries, "union")
+
+    def union_all(self, *queries: Any) -> Self:
+        return self._set_op(union_all, queries, "union_all")
+
+    def intersect(self, *queries: Any) -> Self:
+        return self._set_op(intersect, queries, "intersect")
+
+    def intersect_all(self, *queries: Any) -> Self:
+        return self._set_op(intersect_all, queries, "intersect_all")
+
+    def except_(self, *queries: Any) -> Self:
+        return self._set_op(except_, queries, "except_")
+
+    def except_all(self, *queries: Any) -> Self:
+        return self._set_op(except_all, queries, "except_all")
+
+    def _set_op(self, op: Any, queries: Any, name: str) -> Self:
+        stmts = [self._labelled_statement()]
+        for other in queries:
+            if isinstance(other, Query):
+                stmts.append(other._labelled_statement())
+            elif isinstance(other, SelectBase):
+                stmts.append(other)
+            else:
+                raise ArgumentError(
+                    f"Can't {name}() with {describe(other)}: it is not a Query or select(); "
+                    "pass queries selecting the same entities"
+                )
+        return self._from_selectable(op(*stmts).subquery())
+
+    def _from_selectable(self, sub: Any) -> Self:
+        """A query of the same entities read from ``sub`` (a subquery of this query's
+        labelled SELECT, e.g. a UNION of it); later criteria are adapted to ``sub``."""
+        from .aliased import AliasedClass
+
+        cols = list(sub.c)
+        entities: list[Any] = []
+        names: dict[int, str] = {}
+        for ent, (kind, p), name in zip(self._layout_entities(), self._layout.parts,
+                                        self._layout.names, strict=True):
+            if kind == "entity":
+                entities.append(AliasedClass(p.mapper, sub, None, stands_for=ent))
+            else:
+                names[len(entities)] = name
+                entities.append(cols[p])
+        q = self.__class__(entities, self.session)
+        q._options = list(self._options)
+        q._execution_options = dict(self._execution_options)
+        q._populate_existing = self._populate_existing
+        q._autoflush = self._autoflush
+        q._adapter = ClauseAdapter(sub)
+        for i, name in names.items():  # rows keep the names the columns had
+            q._layout.names[i] = name
+            q._layout.descriptions[i]["name"] = name
+        return q
+
+    def _layout_entities(self) -> list[Any]:
+        """One entity per layout part (a subquery selected whole is several parts)."""
+        out: list[Any] = []
+        for ent in self._entities:
+            expr = ent.__clause_element__() if hasattr(ent, "__clause_element__") and \
+                not isinstance(ent, (type, AliasedClass, QueryableAttribute)) else ent
+            if isinstance(expr, FromClause) and not isinstance(expr, FunctionElement) and \
+                    entity_of(expr) is None:
+                out.extend(expr.c)
+            else:
+                out.append(ent)
+        return out
 
     # -- compilation ----------------------------------------------------------------
     @property
     def statement(self) -> Any:
-        return self._compile()
+        if self._statement is not None:
+            return self._statement
+        stmt = self._compile()
+        if self._label_style is not None:
+            stmt = stmt.set_label_style(self._label_style)
+        return stmt
 
     def _compile(self, columns: list[Any] | None = None) -> Any:
+        if self._statement is not None:
+            return self._statement
+        adapt = self._adapted if self._adapter is not None else _same
         stmt = core_select(*(columns if columns is not None else self._layout.columns))
         for f in self._select_from:
             stmt = stmt.select_from(f)
         for dest, on, outer in self._joins:
             m = mapper_of(dest) if isinstance(dest, type) else None
             target = m.local_table if m is not None else dest
-            stmt = stmt.join(target, on, isouter=outer) if on is not None else \
+            stmt = stmt.join(target, adapt(on), isouter=outer) if on is not None else \
                 stmt.join(target, isouter=outer)
         if self._where:
-            stmt = stmt.where(and_(*self._where)) if len(self._where) > 1 else \
-                stmt.where(self._where[0])
+            where = [adapt(w) for w in self._where]
+            stmt = stmt.where(and_(*where)) if len(where) > 1 else stmt.where(where[0])
         if self._group_by:
-            stmt = stmt.group_by(*self._group_by)
+            stmt = stmt.group_by(*(adapt(g) for g in self._group_by))
         if self._having:
-            stmt = stmt.having(*self._having)
+            stmt = stmt.having(*(adapt(h) for h in self._having))
         if self._order_by:
-            stmt = stmt.order_by(*self._order_by)
+            stmt = stmt.order_by(*(adapt(o) for o in self._order_by))
+        for prefix, dialect in self._prefixes:
+            stmt = stmt.prefix_with(prefix, dialect=dialect)
+        for suffix, dialect in self._suffixes:
+            stmt = stmt.suffix_with(suffix, dialect=dialect)
+        for target, hint, dialect in self._hints:
+            stmt = stmt.with_hint(target, hint, dialect) if target is not None else \
+                stmt.with_statement_hint(hint, dialect)
         if self._limit is not None:
             stmt = stmt.limit(self._limit)
         if self._offset is not None:
@@ -440,13 +735,37 @@ class Query(Generic[_T]):
             stmt = stmt.params(**self._params)
         return stmt
 
-    def subquery(self, name: str | None = None) -> Any:
-        return self._compile().subquery(name)
+    def _adapted(self, clause: Any) -> Any:
+        if not isinstance(clause, ClauseElement) and hasattr(clause, "__clause_element__"):
+            clause = clause.__clause_element__()
+        return self._adapter.traverse(clause)
+
+    def subquery(self, name: str | None = None, with_labels: bool = False,
+                 reduce_columns: bool = False) -> Any:
+        """The SELECT as a subquery; ``with_labels``: columns named ``<table>_<column>``;
+        ``reduce_columns``: columns equated by the criteria appear once."""
+        if self._statement is not None:
+            raise InvalidRequestError(
+                "Can't call this method on a Query that uses from_statement(): make the "
+                "subquery from the statement itself"
+            )
+        stmt = self.statement
+        if with_labels:
+            stmt = stmt.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+        if reduce_columns:
+            stmt = stmt.reduce_columns()
+        return stmt.subquery(name)
+
+    def cte(self, name: str | None = None, recursive: bool = False,
+            nesting: bool = False) -> Any:
+        """The SELECT as a common table expression (``WITH``)."""
+        return self.statement.cte(name=name, recursive=recursive, nesting=nesting)
 
     def __clause_element__(self) -> Any:
         """A Query used inside a SQL expression is its SELECT:
-        ``User.id.in_(session.query(Address.user_id))``."""
-        return self._compile()
+        ``User.id.in_(session.query(Address.user_id))`` (columns labelled as when it runs,
+        so ``union(q1, q2).order_by("users_name")`` finds them)."""
+        return self._labelled_statement()
 
     def scalar_subquery(self) -> Any:
         return self._compile().scalar_subquery()
@@ -479,7 +798,9 @@ class Query(Generic[_T]):
     def _labelled_statement(self) -> Any:
         """The SELECT with every column labelled ``<table>_<column>``: what ``str(query)``
         and ``query.compile()`` show (``.statement`` keeps the plain column names)."""
-        return self._before_compile()._compile().set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+        if self._statement is not None:
+            return self._statement
+        return self._before_compile()._compile().set_label_style(self.get_label_style())
 
     _dm_compiled = False  # a query before_compile listeners already gave
 
@@ -600,7 +921,11 @@ class Query(Generic[_T]):
         return list(result.all())
 
     def _iter_results_plain(self, session: SessionLike) -> list[Any]:
+        if self._statement is not None:
+            return self._statement_results(session)
         plans = build_plans(self._part_mappers(), self._options)
+        if plans is not None and not self._eagerloads:
+            plans = _without_eager_nodes(plans)
         if plans is not None:
             out = self._eager_results(session, plans)
         else:
@@ -611,6 +936,36 @@ class Query(Generic[_T]):
                                            self._shard_token())
             if self._options and (uopts := propagating_options(self._options)):
                 stamp_results(self._layout, out, uopts)
+        if self._tuples and self._layout.single_entity:
+            make = result_tuple(self._layout.names, self._layout.extras)
+            return [make((o,)) for o in out]
+        return out
+
+    def _statement_results(self, session: SessionLike) -> list[Any]:
+        """Rows of the from_statement() statement, each column found by column object
+        (or, for text(), by name) and loaded as the selected entities."""
+        if self._autoflush:
+            session._autoflush()
+        stmt = self._statement
+        runner: Any = session  # the Session's bind lookup and statement runner
+        bind = runner._bind_for(self._layout.primary_mapper, stmt, None)
+        result = runner._run(stmt, self._params or None, bind, self._execution_options)
+        try:
+            if isinstance(stmt, TextClause):  # textual SQL: columns found by name
+                keys = list(result.keys())
+                wanted: list[Any] = [keys.index(getattr(c, "name", None))
+                                     if getattr(c, "name", None) in keys else c
+                                     for c in self._layout.columns]
+            else:
+                wanted = list(self._layout.columns)
+            rows = result.columns(*wanted).all()
+        except Exception as e:
+            raise InvalidRequestError(
+                f"Can't load the query's entities from the statement given to "
+                f"from_statement(): {e}; select every mapped column (by name for text())"
+            ) from e
+        out: list[Any] = session._rows_to_results(self._layout, rows, self._populate_existing,
+                                                  self._shard_token())
         if self._tuples and self._layout.single_entity:
             make = result_tuple(self._layout.names, self._layout.extras)
             return [make((o,)) for o in out]
@@ -780,6 +1135,30 @@ class Query(Generic[_T]):
         q = self._clone()
         q._tuples = bool(value)
         return q
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+def _text_or_refuse(value: Any, what: str) -> Any:
+    if isinstance(value, (str, ClauseElement)):
+        return value
+    raise ArgumentError(
+        f"Can't use {describe(value)} as a {what}: pass SQL text such as 'IGNORE' or a "
+        "text() clause"
+    )
+
+
+def _without_eager_nodes(plans: list[Any]) -> list[Any] | None:
+    """The plans with relationship eager loading taken out (enable_eagerloads(False))."""
+    for plan in plans:
+        if plan is not None:
+            plan.nodes = {k: n for k, n in plan.nodes.items()
+                          if n.strategy not in ("joined", "selectin", "subquery", "immediate")}
+    if all(p is None or p.is_default() for p in plans):
+        return None
+    return plans
 
 
 def _from_name(from_: Any) -> str:
