@@ -73,6 +73,14 @@ class _Columns(_Props):
         return iter(list(self.values()))
 
 
+class _Attrs(_Props):
+    """``mapper.attrs``: keyed by attribute name (``in``, ``[name]``, ``.name``,
+    ``keys()``); iterating yields the properties, as SQLAlchemy's does."""
+
+    def __iter__(self) -> Any:
+        return iter(list(self.values()))
+
+
 class Mapper:
     """Maps ``class_`` to ``local_table``."""
 
@@ -388,9 +396,9 @@ class Mapper:
         return [self.local_table]
 
     @property
-    def attrs(self) -> _Props:
+    def attrs(self) -> _Attrs:
         configure_mappers()
-        return self._props
+        return _Attrs(self._props)
 
     @property
     def all_orm_descriptors(self) -> _Props:

@@ -28,9 +28,20 @@ if TYPE_CHECKING:
     from .attributes import QueryableAttribute
     from .mapper import Mapper
 
-ONETOMANY = "ONETOMANY"
-MANYTOONE = "MANYTOONE"
-MANYTOMANY = "MANYTOMANY"
+class RelationshipDirection(str):
+    """A relationship's direction: equal to its name (``"ONETOMANY"`` ...), with
+    ``.name`` as SQLAlchemy's enum has (libraries read ``prop.direction.name``)."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return str.__str__(self)
+
+
+ONETOMANY = RelationshipDirection("ONETOMANY")
+MANYTOONE = RelationshipDirection("MANYTOONE")
+MANYTOMANY = RelationshipDirection("MANYTOMANY")
 
 _LAZY = frozenset({"select", True, "noload", None, False, "raise", "raise_on_sql", "joined",
                    "selectin", "subquery", "immediate", "dynamic"})
