@@ -232,3 +232,28 @@ def test_state_of_a_collected_object_reports_no_object_and_leaves_the_map(sessio
     assert st.obj() is None
     assert len(session.identity_map) == 0
     assert session.get(User, 1).name == "x"
+
+
+def test_expire_states_pauses_the_cyclic_gc_for_large_sessions_and_restores_it(monkeypatch):
+    """A large expire pass (commit of a big session) runs with gc disabled, and gc is
+    enabled again afterwards, also when the pass raises."""
+    import gc
+
+    from datamapper.instance import state as state_mod
+
+    seen: list[bool] = []
+
+    def fake(states):
+        seen.append(gc.isenabled())
+        if len(seen) == 2:
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(state_mod, "_expire_states", fake)
+    monkeypatch.setattr(state_mod, "_GC_PAUSE_STATES", 3)
+    assert gc.isenabled()
+    state_mod.expire_states([object()] * 5)
+    with pytest.raises(RuntimeError):
+        state_mod.expire_states(iter([object()] * 5))
+    state_mod.expire_states([object()] * 2)
+    assert seen == [False, False, True]
+    assert gc.isenabled()

@@ -10,6 +10,7 @@ plain Python: no SQLAlchemy import.
 from __future__ import annotations
 
 import builtins
+import gc
 import warnings
 import weakref
 from collections.abc import Iterable
@@ -482,8 +483,27 @@ def new_state(obj: Any, mapper: Any) -> InstanceState:
     return state
 
 
+# from this many states on, expire_states() runs with the cyclic GC paused: the
+# pass allocates little but touches every object, and collections triggered
+# during it would traverse the whole (large) session again and again
+_GC_PAUSE_STATES = 20_000
+
+
 def expire_states(states: Iterable[InstanceState]) -> None:
     """``state.expire()`` of every state, in one loop (commit, rollback, expire_all)."""
+    if not isinstance(states, (list, tuple)):
+        states = list(states)
+    if len(states) < _GC_PAUSE_STATES or not gc.isenabled():
+        _expire_states(states)
+        return
+    gc.disable()
+    try:
+        _expire_states(states)
+    finally:
+        gc.enable()
+
+
+def _expire_states(states: Iterable[InstanceState]) -> None:
     per_mapper: dict[Any, tuple[Any, bool]] = {}
     for state in states:
         obj = state.obj()
@@ -500,6 +520,9 @@ def expire_states(states: Iterable[InstanceState]) -> None:
             pop(k, None)
         state.expired_attributes = keys
         state._committed = None
+        ext = state._extra
+        if ext is not None and _PENDING_COLLECTIONS in ext:
+            del ext[_PENDING_COLLECTIONS]  # (as state.expire())
         if state.modified:
             state.modified = False
             state._drop_modified()
