@@ -15,7 +15,7 @@ fetches otherwise.  ``False`` leaves objects as they are.
 from __future__ import annotations
 
 import operator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select as core_select
 from sqlalchemy.sql import operators
@@ -34,6 +34,9 @@ from sqlalchemy.sql.elements import (
 
 from ..exc import InvalidRequestError
 from ..mapping.coercion import bound_value
+
+if TYPE_CHECKING:
+    from .base import SessionBase
 
 _OPS = {
     operators.eq: operator.eq, operators.ne: operator.ne, operators.lt: operator.lt,
@@ -109,7 +112,7 @@ def _operand(expr: Any, col_to_key: dict[Any, str]) -> Any:
     raise _CannotEvaluate()
 
 
-def _targets(session: Any, query: Any) -> tuple[Any, Any]:
+def _targets(session: SessionBase, query: Any) -> tuple[Any, Any]:
     mapper = query._layout.primary_mapper
     if mapper is None or len(query._layout.parts) != 1:
         raise InvalidRequestError("Can't bulk update/delete: the query must select one mapped class")
@@ -159,7 +162,7 @@ def criteria_tests(mapper: Any, where: list[Any], sync: Any) -> tuple[Any, list[
         ) from None
 
 
-def matching_states(session: Any, mapper: Any, where: list[Any], strategy: Any,
+def matching_states(session: SessionBase, mapper: Any, where: list[Any], strategy: Any,
                     tests: list[Any] | None, token: Any = None, params: Any = None
                     ) -> list[Any]:
     """The states of the identity map the criteria select (see criteria_tests)."""
@@ -241,7 +244,7 @@ def apply_values(states: list[Any], values: dict[str, Any]) -> None:
             state.expire(expire)
 
 
-def mark_deleted(session: Any, states: list[Any]) -> None:
+def mark_deleted(session: SessionBase, states: list[Any]) -> None:
     """Objects whose rows a DELETE removed: out of the identity map, deleted."""
     tx = session._transaction
     for state in states:
@@ -252,7 +255,7 @@ def mark_deleted(session: Any, states: list[Any]) -> None:
             tx._deleted[state] = obj
 
 
-def bulk_update(session: Any, query: Any, values: dict[Any, Any], sync: Any) -> int:
+def bulk_update(session: SessionBase, query: Any, values: dict[Any, Any], sync: Any) -> int:
     check_sync(sync)
     mapper, where = _targets(session, query)
     resolved = resolve_values(mapper, values.items())
@@ -272,7 +275,7 @@ def bulk_update(session: Any, query: Any, values: dict[Any, Any], sync: Any) -> 
     return int(result.rowcount)
 
 
-def bulk_delete(session: Any, query: Any, sync: Any) -> int:
+def bulk_delete(session: SessionBase, query: Any, sync: Any) -> int:
     check_sync(sync)
     mapper, where = _targets(session, query)
     strategy, tests = criteria_tests(mapper, where, sync)
@@ -292,7 +295,7 @@ def bulk_delete(session: Any, query: Any, sync: Any) -> int:
 class BulkContext:
     """What ``after_bulk_update`` / ``after_bulk_delete`` listeners receive."""
 
-    def __init__(self, session: Any, query: Any, result: Any, mapper: Any = None,
+    def __init__(self, session: SessionBase, query: Any, result: Any, mapper: Any = None,
                  statement: Any = None) -> None:
         self.session = session
         self.query = query

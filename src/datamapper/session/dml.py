@@ -27,7 +27,7 @@ statement leaves the session as it was.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam
 from sqlalchemy.engine import IteratorResult
@@ -59,6 +59,9 @@ from .bulk import (
     matching_states,
     resolve_values,
 )
+
+if TYPE_CHECKING:
+    from .base import SessionBase
 
 PK_PREFIX = "_dm_pk_"
 
@@ -262,7 +265,7 @@ def check_yield_per(yield_per: Any) -> int:
     return yield_per
 
 
-def stream_results(session: Any, layout: RowLayout, result: Any, yield_per: int,
+def stream_results(session: SessionBase, layout: RowLayout, result: Any, yield_per: int,
                    populate_existing: bool, token: Any) -> Any:
     """The objects of an ORM select fetched ``yield_per`` rows at a time (``yield_per``
     execution option): each batch of rows is turned into objects only when the
@@ -306,7 +309,7 @@ _ORM_OPTIONS = frozenset({"synchronize_session", "render_nulls", "populate_exist
                           "autoflush", "dml_strategy"})
 
 
-def _execute_many(session: Any, mapper: Mapper, stmt: Any, batch: list[dict[str, Any]],
+def _execute_many(session: SessionBase, mapper: Mapper, stmt: Any, batch: list[dict[str, Any]],
                   bind: Any, opts: dict[str, Any]) -> Any:
     """Execute ``stmt`` for every dictionary of ``batch`` (one key set): straight through
     the driver where the statement allows it (see persistence.driver), else by Core."""
@@ -339,7 +342,7 @@ def _is_param_list(params: Any) -> bool:
 
 
 # -- Session.execute() of ORM DML ----------------------------------------------------------
-def execute_orm_dml(session: Any, stmt: Any, mapper: Mapper, params: Any,
+def execute_orm_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any,
                     opts: dict[str, Any], bind: Any, bind_kw: dict[str, Any] | None) -> Any:
     """Run an INSERT/UPDATE/DELETE built on ``mapper``'s class (see module doc)."""
     if not mapper.configured:
@@ -362,7 +365,7 @@ def execute_orm_dml(session: Any, stmt: Any, mapper: Mapper, params: Any,
     return _criteria_dml(session, stmt, mapper, params, opts, merged, bind, sync)
 
 
-def _insert(session: Any, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
+def _insert(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
             merged: dict[str, Any], bind: Any) -> Any:
     render_nulls = bool(merged.get("render_nulls"))
     if _is_param_list(params):
@@ -433,7 +436,7 @@ def _translate_values(mapper: Mapper, stmt: Any, verb: str) -> Any:
     return dml_with_values(stmt, out) if changed else stmt
 
 
-def _update_by_pk(session: Any, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
+def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
                   merged: dict[str, Any], bind: Any, sync: Any) -> Any:
     name = mapper.class_.__name__
     if dml_returning(stmt):
@@ -483,7 +486,7 @@ class _Count:
         return []
 
 
-def _sync_by_pk(session: Any, mapper: Mapper, rows: Sequence[dict[str, Any]]) -> None:
+def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, Any]]) -> None:
     """Objects of the identity map whose keys an UPDATE by primary key named take the
     values it wrote (attributes with unflushed changes keep them)."""
     inner = session._identity_map.inner(mapper.class_, session._default_identity_token())
@@ -507,7 +510,7 @@ def _sync_by_pk(session: Any, mapper: Mapper, rows: Sequence[dict[str, Any]]) ->
         apply_values([state], {k: v for k, v in values.items() if k not in expired})
 
 
-def _criteria_dml(session: Any, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
+def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
                   merged: dict[str, Any], bind: Any, sync: Any) -> Any:
     is_update = stmt.is_update
     where = list(dml_where(stmt))
@@ -550,7 +553,7 @@ def _mapper_of(entity: Any) -> Mapper:
     return class_mapper(entity)
 
 
-def _in_bulk_transaction(session: Any, mapper: Mapper, work: Any) -> Any:
+def _in_bulk_transaction(session: SessionBase, mapper: Mapper, work: Any) -> Any:
     """Run ``work(conn)`` on the mapper's connection inside a subtransaction of the
     session's, as a flush does (a failure rolls it back)."""
     if session._flushing:
@@ -613,7 +616,7 @@ def _insert_rows(conn: Any, mapper: Mapper, params: list[dict[str, Any]],
     return keys_out
 
 
-def bulk_insert_mappings(session: Any, entity: Any, mappings: Iterable[dict[str, Any]],
+def bulk_insert_mappings(session: SessionBase, entity: Any, mappings: Iterable[dict[str, Any]],
                          return_defaults: bool = False, render_nulls: bool = False) -> None:
     mapper = _mapper_of(entity)
     rows = list(mappings)
@@ -637,7 +640,7 @@ def _update_rows(conn: Any, mapper: Mapper, params: list[dict[str, Any]]) -> Non
             conn.execute(cols.update_by_pk, batch)
 
 
-def bulk_update_mappings(session: Any, entity: Any, mappings: Iterable[dict[str, Any]]
+def bulk_update_mappings(session: SessionBase, entity: Any, mappings: Iterable[dict[str, Any]]
                          ) -> None:
     mapper = _mapper_of(entity)
     rows = list(mappings)
@@ -647,7 +650,7 @@ def bulk_update_mappings(session: Any, entity: Any, mappings: Iterable[dict[str,
     _in_bulk_transaction(session, mapper, lambda conn: _update_rows(conn, mapper, params))
 
 
-def bulk_save_objects(session: Any, objects: Iterable[Any], return_defaults: bool = False,
+def bulk_save_objects(session: SessionBase, objects: Iterable[Any], return_defaults: bool = False,
                       update_changed_only: bool = True, preserve_order: bool = True) -> None:
     """INSERT transient objects and UPDATE persistent ones without adding them to the
     session: new objects stay transient (with ``return_defaults`` they get their
@@ -677,7 +680,7 @@ def _object_values(mapper: Mapper, state: InstanceState, keys: Iterable[str]) ->
     return {k: d[k] for k in keys if k in d}
 
 
-def _save_inserts(session: Any, mapper: Mapper, states: list[InstanceState],
+def _save_inserts(session: SessionBase, mapper: Mapper, states: list[InstanceState],
                   return_defaults: bool) -> None:
     keys = [k for k in mapper.column_attrs if k in _columns(mapper).key_of]
     rows = [_object_values(mapper, st, keys) for st in states]
@@ -693,7 +696,7 @@ def _save_inserts(session: Any, mapper: Mapper, states: list[InstanceState],
                     d[a] = v
 
 
-def _save_updates(session: Any, mapper: Mapper, states: list[InstanceState],
+def _save_updates(session: SessionBase, mapper: Mapper, states: list[InstanceState],
                   update_changed_only: bool) -> None:
     cols = _columns(mapper)
     rows = []

@@ -17,12 +17,15 @@ calling one before executing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.util import immutabledict
 
 from ..exc import InvalidRequestError
 from ..query.options import UserDefinedOption
+
+if TYPE_CHECKING:
+    from .base import SessionBase
 
 # run(statement, parameters, local_execution_options, bind_arguments) -> Result
 Runner = Callable[[Any, Any, dict[str, Any], dict[str, Any]], Any]
@@ -47,7 +50,7 @@ class ORMExecuteState:
         "_user_options",
     )
 
-    def __init__(self, session: Any, statement: Any, parameters: Any,
+    def __init__(self, session: SessionBase, statement: Any, parameters: Any,
                  execution_options: dict[str, Any], bind_arguments: dict[str, Any],
                  run: Runner, listeners: Sequence[Callable[..., Any]],
                  mappers: Sequence[Any] = (), relationship_load: bool = False,
