@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from common import Checksum, Spec, TreeChecksum
+from common import Checksum, Spec, TreeChecksum, TreeData
 
 metadata = MetaData()
 items = Table(
@@ -64,7 +64,12 @@ children = Table(
     Column("name", String(50), nullable=False),
     Column("value", Integer, nullable=False),
 )
-GROUPS: dict[str, list[Table]] = {"items": [items], "tree": [parents, children]}
+# "web" is the tree tables seeded with the smaller users -> addresses data set
+GROUPS: dict[str, list[Table]] = {
+    "items": [items],
+    "tree": [parents, children],
+    "web": [parents, children],
+}
 
 ITEM_CHECKSUM_SQL = (
     "SELECT count(*), coalesce(sum(id), 0), coalesce(sum(value), 0),"
@@ -130,7 +135,7 @@ class Backend:
     # -- table states (never timed) -----------------------------------------
     def ensure(self, state: str, spec: Spec) -> None:
         """Bring the tables to ``state`` ("items:empty", "items:seeded",
-        "tree:empty", "tree:seeded") unless they are known to be in it."""
+        "tree:empty", "tree:seeded", "web:seeded") unless they are known to be in it."""
         if self.state == state:
             return
         self.state = None
@@ -140,7 +145,7 @@ class Backend:
             if group == "items":
                 self.seed_items(spec)
             else:
-                self.seed_tree(spec)
+                self.seed_tree(spec.web_tree if group == "web" else spec.tree)
         self.settle()
         self.state = state
 
@@ -166,18 +171,18 @@ class Backend:
             conn.close()
 
     def tree_rows(
-        self, spec: Spec
+        self, tree: list[TreeData]
     ) -> tuple[list[tuple[int, str]], list[tuple[int, int, str, int]]]:
         prows: list[tuple[int, str]] = []
         crows: list[tuple[int, int, str, int]] = []
-        for pid, (pname, kids) in enumerate(spec.tree, 1):
+        for pid, (pname, kids) in enumerate(tree, 1):
             prows.append((pid, pname))
             for cname, value in kids:
                 crows.append((len(crows) + 1, pid, cname, value))
         return prows, crows
 
-    def seed_tree(self, spec: Spec) -> None:
-        prows, crows = self.tree_rows(spec)
+    def seed_tree(self, tree: list[TreeData]) -> None:
+        prows, crows = self.tree_rows(tree)
         conn = self.raw_connect()
         try:
             cur = conn.cursor()
@@ -328,8 +333,8 @@ class PostgreSQLBackend(Backend):
                 "SELECT setval(pg_get_serial_sequence('bench_item', 'id'), %s)", (max(spec.n, 1),)
             )
 
-    def seed_tree(self, spec: Spec) -> None:
-        prows, crows = self.tree_rows(spec)
+    def seed_tree(self, tree: list[TreeData]) -> None:
+        prows, crows = self.tree_rows(tree)
         with self.raw_connect() as conn, conn.cursor() as cur:
             with cur.copy("COPY bench_parent (id, name) FROM STDIN") as copy:
                 for prow in prows:

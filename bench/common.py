@@ -24,6 +24,8 @@ TreeData = tuple[str, list[tuple[str, int]]]
 
 CHILDREN_PER_PARENT = 10
 SHORT_ROWS = 10  # rows per query of the "short" workload
+WEB_ADDRESSES = 5  # addresses (children) per user of the "web" workload
+LARGE_OPS = 100  # single-object flushes and 10-row queries per size of "large"
 
 
 class VerificationError(AssertionError):
@@ -43,11 +45,11 @@ def item_data(i: int) -> ItemData:
     return name, value, score, note
 
 
-def tree_data(n_parents: int) -> list[TreeData]:
+def tree_data(n_parents: int, per_parent: int = CHILDREN_PER_PARENT) -> list[TreeData]:
     return [
         (
             f"parent-{p}",
-            [(f"parent-{p}/c{j}", (p * 31 + j) % 101) for j in range(CHILDREN_PER_PARENT)],
+            [(f"parent-{p}/c{j}", (p * 31 + j) % 101) for j in range(per_parent)],
         )
         for p in range(1, n_parents + 1)
     ]
@@ -150,12 +152,63 @@ class Spec:
     items: list[ItemData] = field(init=False)
     get_ids: list[int] = field(init=False)
     tree: list[TreeData] = field(init=False)
+    web_tree: list[TreeData] = field(init=False)
 
     def __post_init__(self) -> None:
         self.items = [item_data(i) for i in range(1, self.n + 1)]
         rng = random.Random(self.seed)
         self.get_ids = rng.sample(range(1, self.n + 1), self.n_get)
         self.tree = tree_data(self.n_parents)
+        self.web_tree = tree_data(self.n_web, WEB_ADDRESSES)
+
+    @property
+    def n_web(self) -> int:
+        """Requests of the "web" workload (5,000 at the default n), one user each."""
+        return max(1, self.n // 20)
+
+    def web_requests(self) -> list[tuple[int, str, str, int]]:
+        """Per request: (user id, the user's new name, new address name, its value)."""
+        return [
+            (pid, f"{pname}~", f"{pname}/new", (pid * 17) % 101)
+            for pid, (pname, _) in enumerate(self.web_tree, 1)
+        ]
+
+    def expect_web(self) -> TreeChecksum:
+        triples = [
+            (new_name, c, v)
+            for (_, new_name, child, value), (_, kids) in zip(
+                self.web_requests(), self.web_tree, strict=True
+            )
+            for c, v in [*kids, (child, value)]
+        ]
+        return TreeChecksum.of(self.n_web, triples)
+
+    @property
+    def large_sizes(self) -> tuple[int, ...]:
+        """Objects held by the session in the "large" workload (10k and 100k at the default n)."""
+        return tuple(sorted({max(SHORT_ROWS, self.n // 10), self.n}))
+
+    def large_phases(self) -> tuple[str, ...]:
+        return tuple(
+            f"{size:,} {op}" for size in self.large_sizes for op in ("flush", "query", "commit")
+        )
+
+    def large_changed(self, size: int) -> list[int]:
+        """Ids of the objects changed (one per flush) in the session holding ``size``."""
+        step = max(1, size // LARGE_OPS)
+        return list(range(1, size + 1, step))[:LARGE_OPS]
+
+    def large_ranges(self, size: int) -> list[tuple[int, int]]:
+        """``(lo, hi)`` id bounds of the 10-row queries in the session holding ``size``."""
+        step = max(1, (size - SHORT_ROWS) // LARGE_OPS)
+        return [(lo, lo + SHORT_ROWS) for lo in range(1, size - SHORT_ROWS + 2, step)][:LARGE_OPS]
+
+    def expect_large(self) -> Checksum:
+        bumps: dict[int, int] = {}
+        for size in self.large_sizes:
+            for pk in self.large_changed(size):
+                bumps[pk] = bumps.get(pk, 0) + 1
+        return Checksum.of((i, n, v + bumps.get(i, 0), s, t) for i, n, v, s, t in self.item_rows())
 
     @property
     def n_get(self) -> int:

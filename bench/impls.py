@@ -40,7 +40,15 @@ from sqlalchemy import (
 )
 
 from backends import Backend, children, items, parents
-from common import Checksum, Meter, Skipped, Spec, TreeChecksum, VerificationError
+from common import (
+    WEB_ADDRESSES,
+    Checksum,
+    Meter,
+    Skipped,
+    Spec,
+    TreeChecksum,
+    VerificationError,
+)
 
 Result = Checksum | TreeChecksum | None
 
@@ -58,6 +66,16 @@ def _same_checksums(sums: dict[str, Checksum]) -> Checksum:
     for name, other in rest:
         first[1].check(other, f"{name} phase (vs {first[0]} phase)")
     return first[1]
+
+
+def _check_web(spec: Spec, loaded: int) -> None:
+    if loaded != spec.n_web * WEB_ADDRESSES:
+        raise VerificationError(
+            f"web: {loaded} addresses loaded, expected {spec.n_web * WEB_ADDRESSES}"
+        )
+
+
+NO_SESSION = "ORM only (no session to hold objects)"
 
 
 def count_statements(engine: Engine) -> "StatementCounter":
@@ -288,6 +306,55 @@ class ORMImpl(Impl):
             return TreeChecksum.of(
                 len(loaded), ((p.name, c.name, c.value) for p, kids in loaded for c in kids)
             )
+
+    def web(self, spec: Spec, meter: Meter) -> Result:
+        Parent, Child = self.tree_models()
+        Session, engine, requests = self.Session, self.engine, spec.web_requests()
+        loaded = 0
+        with meter.phase():
+            for pid, new_name, child_name, child_value in requests:
+                with Session(engine) as session:
+                    user = session.get(Parent, pid)
+                    addresses = user.children  # lazy load
+                    loaded += len(addresses)
+                    user.name = new_name
+                    addresses.append(Child(name=child_name, value=child_value))
+                    session.commit()
+        _check_web(spec, loaded)
+        return None
+
+    def large(self, spec: Spec, meter: Meter) -> Result:
+        Item = self.Item
+        for size in spec.large_sizes:
+            with self.Session(self.engine) as session:
+                objs = session.query(Item).filter(Item.id <= size).all()
+                if len(objs) != size:
+                    raise VerificationError(f"large: loaded {len(objs)} objects, expected {size}")
+                by_id = {o.id: o for o in objs}
+                changed = [by_id[pk] for pk in spec.large_changed(size)]
+                ranges = spec.large_ranges(size)
+                with meter.phase(f"{size:,} flush"):
+                    for obj in changed:
+                        obj.value += 1
+                        session.flush()
+                with meter.phase(f"{size:,} query"):
+                    got = [
+                        session.query(Item).filter(Item.id >= lo, Item.id < hi).all()
+                        for lo, hi in ranges
+                    ]
+                for (lo, hi), rows in zip(ranges, got, strict=True):
+                    want = {id(by_id[pk]) for pk in range(lo, hi)}
+                    if len(rows) != hi - lo or {id(o) for o in rows} != want:
+                        raise VerificationError(
+                            f"large ({size:,}): query of ids {lo}..{hi - 1} did not return"
+                            " the identity-map objects"
+                        )
+                with meter.phase(f"{size:,} commit"):
+                    session.commit()
+                first = changed[0]  # expired by the commit: reloads from the database
+                if first.value != spec.items[first.id - 1][1] + spec.large_sizes.index(size) + 1:
+                    raise VerificationError(f"large ({size:,}): object {first.id} reloaded wrong")
+        return None
 
 
 class SQLAlchemyORMImpl(ORMImpl):
@@ -524,6 +591,30 @@ class CoreImpl(Impl):
             len(loaded), ((p.name, c.name, c.value) for p, kids in loaded for c in kids)
         )
 
+    def web(self, spec: Spec, meter: Meter) -> Result:
+        sel_user = select(parents).where(parents.c.id == bindparam("pid"))
+        sel_addresses = select(children).where(children.c.parent_id == bindparam("pid"))
+        upd_user = update(parents).where(parents.c.id == bindparam("pid"))
+        ins_address = insert(children)
+        engine, requests = self.engine, spec.web_requests()
+        loaded = 0
+        with meter.phase():
+            for pid, new_name, child_name, child_value in requests:
+                with engine.connect() as conn:
+                    user = conn.execute(sel_user, {"pid": pid}).one()
+                    addresses = conn.execute(sel_addresses, {"pid": user.id}).all()
+                    loaded += len(addresses)
+                    conn.execute(upd_user, {"pid": pid, "name": new_name})
+                    conn.execute(
+                        ins_address, {"parent_id": pid, "name": child_name, "value": child_value}
+                    )
+                    conn.commit()
+        _check_web(spec, loaded)
+        return None
+
+    def large(self, spec: Spec, meter: Meter) -> Result:
+        raise Skipped(NO_SESSION)
+
 
 # ---------------------------------------------------------------------------
 # Raw DB-API
@@ -552,6 +643,8 @@ class RawImpl(Impl):
         self.sql_children = q(
             "SELECT id, parent_id, name, value FROM bench_child WHERE parent_id = ?"
         )
+        self.sql_user = q("SELECT id, name FROM bench_parent WHERE id = ?")
+        self.sql_rename = q("UPDATE bench_parent SET name = ? WHERE id = ?")
 
     def close(self) -> None:
         self.conn.close()
@@ -691,6 +784,26 @@ class RawImpl(Impl):
         return TreeChecksum.of(
             len(loaded), ((p[1], c[2], c[3]) for p, kids in loaded for c in kids)
         )
+
+    def web(self, spec: Spec, meter: Meter) -> Result:
+        conn, loaded = self.conn, 0
+        sql_user, sql_children = self.sql_user, self.sql_children
+        sql_rename, sql_child = self.sql_rename, self.sql_child
+        with meter.phase():
+            for pid, new_name, child_name, child_value in spec.web_requests():
+                cur = conn.cursor()
+                cur.execute(sql_user, (pid,))
+                user = cur.fetchone()
+                cur.execute(sql_children, (user[0],))
+                loaded += len(cur.fetchall())
+                cur.execute(sql_rename, (new_name, pid))
+                cur.execute(sql_child, (pid, child_name, child_value))
+                conn.commit()
+        _check_web(spec, loaded)
+        return None
+
+    def large(self, spec: Spec, meter: Meter) -> Result:
+        raise Skipped(NO_SESSION)
 
 
 IMPLS: dict[str, type[Impl]] = {

@@ -36,7 +36,9 @@ import sqlalchemy  # noqa: E402
 
 from backends import Backend, make_backend  # noqa: E402
 from common import (  # noqa: E402
+    LARGE_OPS,
     SHORT_ROWS,
+    WEB_ADDRESSES,
     Checksum,
     Meter,
     Skipped,
@@ -59,7 +61,10 @@ class Workload:
     verify_db: bool  # True: check the database; False: check what was loaded
     mutates: bool = False
     kind: str = "time"  # or "memory"
-    phases: tuple[str, ...] = ("",)
+    phases: tuple[str, ...] | Callable[[Spec], tuple[str, ...]] = ("",)
+
+    def phase_names(self, spec: Spec) -> tuple[str, ...]:
+        return self.phases(spec) if callable(self.phases) else self.phases
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -187,6 +192,36 @@ WORKLOADS: dict[str, Workload] = {
             mutates=True,
         ),
         Workload(
+            "web",
+            "web",
+            "web:seeded",
+            lambda s: (
+                f"{s.n_web:,} requests, each: open session, get(User, pk), lazy load its"
+                f" {WEB_ADDRESSES} addresses, rename the user, append one new address, commit,"
+                " close (Core: connection, the same SELECTs, UPDATE, INSERT, commit;"
+                " raw: the same with the driver)"
+            ),
+            Spec.expect_web,
+            verify_db=True,
+            mutates=True,
+        ),
+        Workload(
+            "large",
+            "large",
+            "items:seeded",
+            lambda s: (
+                f"a session holding {' / '.join(f'{z:,}' for z in s.large_sizes)} loaded objects"
+                f" (load NOT timed): flush = {LARGE_OPS} x (change one object + flush),"
+                f" query = {LARGE_OPS} x query(Item).filter(id range).all() of {SHORT_ROWS} rows"
+                " already in the identity map, commit = one commit expiring every object"
+                " (ORM only)"
+            ),
+            Spec.expect_large,
+            verify_db=True,
+            mutates=True,
+            phases=Spec.large_phases,
+        ),
+        Workload(
             "lazy",
             "lazy",
             "tree:seeded",
@@ -272,14 +307,16 @@ def run_one(
         result = getattr(impl, wl.method)(spec, meter)
         expected = wl.expect(spec)
         if wl.verify_db:
-            tree = wl.state.startswith("tree")
+            tree = not wl.state.startswith("items")
             actual = backend.tree_checksum() if tree else backend.item_checksum()
             expected.check(actual, "database after the run")  # type: ignore[arg-type]
         else:
             if result is None:
                 raise VerificationError("returned nothing to verify")
             expected.check(result, "loaded data")
-        missing = [p for p in wl.phases if p not in meter.seconds and p not in meter.bytes]
+        missing = [
+            p for p in wl.phase_names(spec) if p not in meter.seconds and p not in meter.bytes
+        ]
         if missing:
             raise VerificationError(f"phases {missing} were not measured")
     except Skipped as exc:
@@ -406,7 +443,7 @@ def report_data(
 ) -> dict[str, Any]:
     rows = []
     for wl in workloads:
-        for phase in wl.phases:
+        for phase in wl.phase_names(spec):
             medians = {
                 name: records[(wl.name, name)].value(phase)
                 for name in args.impl
