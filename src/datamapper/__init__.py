@@ -6,6 +6,7 @@ back in one ordered flush inside a transaction.
 """
 
 from . import attributes, event, exc
+from .instance.attributes import PassiveFlag
 from .instance.state import InstanceState
 from .legacy import EXT_CONTINUE, EXT_STOP, MapperExtension, SessionExtension
 from .mapping import (
@@ -39,6 +40,7 @@ from .mapping import (
     validates,
 )
 from .mapping.relationships import dynamic_loader
+from .mapping.writeonly import WriteOnlyCollection
 from .query import AliasedClass, Query, aliased, select
 from .query.dynamic import AppenderQuery
 from .query.options import (
@@ -84,7 +86,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
-    "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",
+    "MappedColumn", "PassiveFlag", "WriteOnlyCollection", "WriteOnlyMapped", "declared_attr",
+    "mapped_column",
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
     "ORMExecuteState", "UserDefinedOption",

@@ -5,6 +5,7 @@ from .instance.attributes import (
     CALLABLES_OK,
     HISTORY_BLANK,
     INIT_OK,
+    LOAD_AGAINST_COMMITTED,
     NEVER_SET,
     NO_CHANGE,
     NON_PERSISTENT_OK,
@@ -32,7 +33,7 @@ from .instance.collections import CollectionAdapter, collection_adapter
 from .instance.state import InstanceState, instance_state
 
 __all__ = [
-    "CALLABLES_OK", "HISTORY_BLANK", "INIT_OK", "NEVER_SET", "NON_PERSISTENT_OK", "NO_CHANGE",
+    "CALLABLES_OK", "HISTORY_BLANK", "INIT_OK", "LOAD_AGAINST_COMMITTED", "NEVER_SET", "NON_PERSISTENT_OK", "NO_CHANGE",
     "NO_VALUE", "PASSIVE_NO_FETCH", "PASSIVE_NO_FETCH_RELATED", "PASSIVE_NO_INITIALIZE",
     "PASSIVE_OFF", "PASSIVE_ONLY_PERSISTENT", "PASSIVE_RETURN_NO_VALUE", "RELATED_OBJECT_OK",
     "SQL_OK", "CollectionAdapter", "History", "InstanceState", "PassiveFlag",

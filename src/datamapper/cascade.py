@@ -82,7 +82,7 @@ def _walk(flag: str, state: InstanceState, obj: Any, halt_session: int | None = 
             in_dict = key in d
             if in_dict:
                 value = d[key]
-            elif prop.lazy == "dynamic":
+            elif prop.lazy == "dynamic" or prop.lazy == "write_only":
                 # appended objects; for delete also the rows, loaded with a query
                 value = st.mapper._impls[key].members(
                     st, o, loading and st._key is not None and not prop.passive_deletes)

@@ -348,3 +348,27 @@ def test_dynamic_backref_of_a_many_to_one(Base, engine, session, read_rows):
     session.commit()
     assert read_rows("SELECT title, blog_id FROM posts ORDER BY title") == [
         ("a", blog.id), ("b", blog.id)]
+
+
+def test_add_and_add_all_are_the_2x_spellings_of_append_and_extend(dyn, session, read_rows):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "a@x")
+    u.addresses.add(Address(email="b@x"))
+    u.addresses.add_all([Address(email="c@x"), Address(email="d@x")])
+    session.commit()
+    assert [r[1:] for r in read_rows(Address.__table__)] == [
+        ("a@x", u.id), ("b@x", u.id), ("c@x", u.id), ("d@x", u.id)]
+    assert _emails(u.addresses) == ["a@x", "b@x", "c@x", "d@x"]
+
+
+def test_history_of_dynamic_collection_with_passive_flags(dyn, session):
+    from datamapper import PassiveFlag
+
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "a@x")
+    a = Address(email="b@x")
+    u.addresses.add(a)
+    passive = attributes.get_history(u, "addresses", PassiveFlag.PASSIVE_NO_FETCH)
+    assert passive == ([a], [], [])
+    committed = attributes.get_history(u, "addresses", attributes.LOAD_AGAINST_COMMITTED)
+    assert committed == ([a], [], [])

@@ -11,7 +11,7 @@ public helpers (``get_history``, ``set_committed_value``, ``flag_modified``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from .._util import NO_VALUE, describe
 from ..exc import ArgumentError, InvalidRequestError
@@ -39,6 +39,20 @@ class PassiveFlag(int):
     values as SQLAlchemy's), shown by name."""
 
     name: str
+    # every flag below is also reachable as PassiveFlag.<NAME>
+    NO_CHANGE: ClassVar[PassiveFlag]
+    CALLABLES_OK: ClassVar[PassiveFlag]
+    SQL_OK: ClassVar[PassiveFlag]
+    RELATED_OBJECT_OK: ClassVar[PassiveFlag]
+    INIT_OK: ClassVar[PassiveFlag]
+    NON_PERSISTENT_OK: ClassVar[PassiveFlag]
+    LOAD_AGAINST_COMMITTED: ClassVar[PassiveFlag]
+    PASSIVE_OFF: ClassVar[PassiveFlag]
+    PASSIVE_RETURN_NO_VALUE: ClassVar[PassiveFlag]
+    PASSIVE_NO_INITIALIZE: ClassVar[PassiveFlag]
+    PASSIVE_NO_FETCH: ClassVar[PassiveFlag]
+    PASSIVE_NO_FETCH_RELATED: ClassVar[PassiveFlag]
+    PASSIVE_ONLY_PERSISTENT: ClassVar[PassiveFlag]
 
     def __new__(cls, name: str, value: int) -> PassiveFlag:
         flag = int.__new__(cls, value)
@@ -66,6 +80,14 @@ PASSIVE_NO_INITIALIZE = PassiveFlag("PASSIVE_NO_INITIALIZE", 31 ^ 8 ^ 1)  # load
 PASSIVE_NO_FETCH = PassiveFlag("PASSIVE_NO_FETCH", 31 ^ 2)  # no SQL
 PASSIVE_NO_FETCH_RELATED = PassiveFlag("PASSIVE_NO_FETCH_RELATED", 31 ^ 4)
 PASSIVE_ONLY_PERSISTENT = PassiveFlag("PASSIVE_ONLY_PERSISTENT", 31 ^ 16)
+# history against the committed state, loading nothing (alone it has no load bits)
+LOAD_AGAINST_COMMITTED = PassiveFlag("LOAD_AGAINST_COMMITTED", 32)
+for _flag in (NO_CHANGE, CALLABLES_OK, SQL_OK, RELATED_OBJECT_OK, INIT_OK, NON_PERSISTENT_OK,
+              LOAD_AGAINST_COMMITTED, PASSIVE_OFF, PASSIVE_RETURN_NO_VALUE,
+              PASSIVE_NO_INITIALIZE, PASSIVE_NO_FETCH, PASSIVE_NO_FETCH_RELATED,
+              PASSIVE_ONLY_PERSISTENT):
+    setattr(PassiveFlag, _flag.name, _flag)
+del _flag
 NEVER_SET = NO_VALUE
 
 
@@ -243,26 +265,45 @@ def scalar_history(state: InstanceState, key: str, passive: bool,
 
 
 class SynonymImpl:
-    """Reads and writes go to another attribute."""
+    """Reads and writes go to another attribute, or through ``descriptor`` (a
+    ``property`` the class defined under the synonym's name, or the synonym's
+    ``descriptor=``) when there is one."""
 
-    __slots__ = ("key", "target", "attr")
+    __slots__ = ("key", "target", "attr", "descriptor")
 
-    def __init__(self, key: str, target: str, attr: QueryableAttribute) -> None:
+    def __init__(self, key: str, target: str, attr: QueryableAttribute,
+                 descriptor: Any = None) -> None:
         self.key = key
         self.target = target
         self.attr = attr
+        self.descriptor = descriptor
 
     def get_missing(self, obj: Any) -> Any:
+        if self.descriptor is not None:
+            return self.descriptor.__get__(obj, type(obj))
         return getattr(obj, self.target)
 
     def set(self, obj: Any, value: Any) -> None:
-        setattr(obj, self.target, value)
+        if self.descriptor is not None:
+            self.descriptor.__set__(obj, value)
+        else:
+            setattr(obj, self.target, value)
 
     def delete(self, obj: Any) -> None:
-        delattr(obj, self.target)
+        if self.descriptor is not None:
+            self.descriptor.__delete__(obj)
+        else:
+            delattr(obj, self.target)
 
     def history(self, state: InstanceState, passive: bool = True) -> History:
         return get_state_history(state, self.target, passive)
+
+
+def _data_descriptor(value: Any) -> bool:
+    """A ``property``-like class attribute (getter and setter), not a mapped one."""
+    t = type(value)
+    return (hasattr(t, "__get__") and hasattr(t, "__set__")
+            and not isinstance(value, QueryableAttribute))
 
 
 def load_missing(state: InstanceState, key: str) -> None:
@@ -379,7 +420,10 @@ def instrument(mapper: Mapper) -> None:
         existing = cls.__dict__.get(key)
         attr: InstrumentedAttribute[Any] = InstrumentedAttribute(cls, key, prop, mapper)
         if prop.is_synonym:
-            impl: Any = SynonymImpl(key, prop.name, attr)
+            desc = prop.descriptor
+            if desc is None and existing is not None and _data_descriptor(existing):
+                desc = existing
+            impl: Any = SynonymImpl(key, prop.name, attr, desc)
         elif prop.is_relationship:
             from .relationships import make_relationship_impl
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from .._util import describe
 from ..exc import DetachedInstanceError, InvalidRequestError
-from .attributes import HISTORY_BLANK, History, load_missing
+from .attributes import History, load_missing
 from .relationships import _RelImpl
 from .state import STATE_ATTR, InstanceState, _sessions, instance_state
 
@@ -242,9 +242,58 @@ class DynamicImpl(_RelImpl):
         removed = list(p.removed) if p is not None else []
         obj = state.obj()
         if passive or obj is None or state._key is None or self.session_of(state) is None:
-            if not added and not removed:
-                return HISTORY_BLANK
-            return History(added, (), removed)
+            return History(added, [], removed)
         skip = {id(x) for x in added} | {id(x) for x in removed}
         rows = self.query(obj).autoflush(False).all()
         return History(added, [x for x in rows if id(x) not in skip], removed)
+
+
+class WriteOnlyImpl(DynamicImpl):
+    """``lazy="write_only"``: like a dynamic relationship, changes are kept as pending
+    history only, but the members are never loaded, not even by the flush.  Reading
+    the attribute gives a :class:`~datamapper.mapping.writeonly.WriteOnlyCollection`."""
+
+    __slots__ = ()
+
+    def _name(self) -> str:
+        return f"{self.mapper.class_.__name__}.{self.key}"
+
+    def _has_rows(self, state: InstanceState) -> bool:
+        """Could the database hold members of this parent (it has a row)?"""
+        return state._key is not None
+
+    def get_missing(self, obj: Any) -> Any:
+        from ..mapping.writeonly import WriteOnlyCollection
+
+        state = obj.__dict__.get(STATE_ATTR) or instance_state(obj)
+        return WriteOnlyCollection(self, obj, state)
+
+    def members(self, state: InstanceState, obj: Any, load: bool = True) -> list[Any]:
+        """Pending appends only: when the whole collection is asked for (``load``) and
+        the parent has a row, the members can't be known without loading them."""
+        if load and self._has_rows(state):
+            raise InvalidRequestError(
+                f"Can't delete {describe(obj)}: write-only relationship {self._name()} is "
+                "never loaded, so its rows can't be let go of (their foreign keys set to "
+                "NULL, or deleted by cascade) one by one; configure it with "
+                "passive_deletes=True (and ON DELETE CASCADE / SET NULL on the foreign key), "
+                f"or run session.execute(obj.{self.key}.delete()) before deleting the parent"
+            )
+        return self.pending_added(state)
+
+    def set(self, obj: Any, value: Any, initiator: Any = None) -> None:
+        """Assign the members of a parent that has no row yet (nothing to compare with);
+        refused once the parent has a row, as that would mean loading the members."""
+        state = obj.__dict__.get(STATE_ATTR) or instance_state(obj)
+        if self._has_rows(state):
+            raise InvalidRequestError(
+                f"Can't assign to write-only relationship {self._name()} of {describe(obj)}: "
+                "replacing the collection would load its current members; use "
+                f"obj.{self.key}.add()/add_all()/remove(), or statements from "
+                f"obj.{self.key}.update()/delete()"
+            )
+        super().set(obj, value, initiator)
+
+    def history(self, state: InstanceState, passive: bool = True) -> History:
+        """The pending changes: a write-only collection never loads its unchanged members."""
+        return super().history(state, True)

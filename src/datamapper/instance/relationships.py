@@ -94,6 +94,10 @@ def _impl_class(prop: RelationshipProperty) -> Any:
         from .dynamic import DynamicImpl  # imports this module
 
         return DynamicImpl
+    if prop.lazy == "write_only":
+        from .dynamic import WriteOnlyImpl  # imports this module
+
+        return WriteOnlyImpl
     return CollectionImpl if prop.uselist else ScalarObjectImpl
 
 

@@ -68,7 +68,7 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
         impl.set_committed(state, obj, [] if uselist else None)
         return
     ext = state._extra
-    if ext is not None and prop.key in ext.get(RAISE_KEY, ()):
+    if ext is not None and prop.key in ext.get(RAISE_KEY, ()) and not session._flush_loading:
         raise InvalidRequestError(
             f"Can't load {prop.parent.class_.__name__}.{prop.key} of {describe(obj)}: it was "
             "loaded with raiseload(); load it with joinedload()/selectinload() in the query "
@@ -94,13 +94,14 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
         if found is not None:
             impl.set_committed(state, obj, found)
             return
-    if ext is not None and prop.key in ext.get(RAISE_SQL_KEY, ()):
+    if (ext is not None and prop.key in ext.get(RAISE_SQL_KEY, ())
+            and not session._flush_loading):
         raise InvalidRequestError(
             f"Can't load {prop.parent.class_.__name__}.{prop.key} of {describe(obj)}: it was "
             "loaded with raiseload(sql_only=True) and loading it needs SQL; load it with "
             "joinedload()/selectinload() in the query instead"
         )
-    if lazy in ("raise", "raise_on_sql") and not session._merging:
+    if lazy in ("raise", "raise_on_sql") and not (session._merging or session._flush_loading):
         raise InvalidRequestError(
             f"Can't load {prop.parent.class_.__name__}.{prop.key} of {describe(obj)}: the "
             f"relationship is configured lazy={lazy!r}; load it with a loader option "

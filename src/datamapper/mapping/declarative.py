@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .attributes import InstrumentedAttribute
     from .mapper import Mapper
     from .registry import registry as Registry
+    from .writeonly import WriteOnlyCollection
 
 _T = TypeVar("_T")
 
@@ -91,9 +92,27 @@ class DynamicMapped(Mapped[_T]):
 
 
 class WriteOnlyMapped(Mapped[_T]):
-    """Annotation of a ``lazy="write_only"`` relationship."""
+    """Annotation of a ``lazy="write_only"`` relationship: ``WriteOnlyMapped["Entry"]``.
+
+    On an instance the attribute is a ``WriteOnlyCollection[Entry]``; a collection of
+    ``Entry`` may be assigned while the parent has no row yet.
+    """
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @overload  # type: ignore[override]
+        def __get__(self, instance: None, owner: Any) -> InstrumentedAttribute[_T]: ...
+
+        @overload
+        def __get__(self, instance: object, owner: Any) -> WriteOnlyCollection[_T]: ...
+
+        def __get__(self, instance: object | None, owner: Any
+                    ) -> InstrumentedAttribute[_T] | WriteOnlyCollection[_T]: ...
+
+        def __set__(self, instance: Any, value: Iterable[_T]) -> None:  # type: ignore[override]
+            ...
 
 
 _MARKERS: dict[Any, str] = {Mapped: "mapped", DynamicMapped: "dynamic", WriteOnlyMapped: "write_only"}

@@ -44,7 +44,7 @@ MANYTOONE = RelationshipDirection("MANYTOONE")
 MANYTOMANY = RelationshipDirection("MANYTOMANY")
 
 _LAZY = frozenset({"select", True, "noload", None, False, "raise", "raise_on_sql", "joined",
-                   "selectin", "subquery", "immediate", "dynamic"})
+                   "selectin", "subquery", "immediate", "dynamic", "write_only"})
 
 # instance layer hooks: called with the property once it is configured
 relationship_configured_hooks: list[Callable[[RelationshipProperty], None]] = []
@@ -110,7 +110,7 @@ class RelationshipProperty(MapperProperty):
         if lazy not in _LAZY:
             raise ArgumentError(
                 f"Can't use lazy={lazy!r}: choose one of 'select', 'noload', 'raise', "
-                "'joined', 'selectin', 'subquery', 'dynamic'"
+                "'joined', 'selectin', 'subquery', 'dynamic', 'write_only'"
             )
         if backref is not None and back_populates is not None:
             raise ArgumentError(
@@ -224,11 +224,12 @@ class RelationshipProperty(MapperProperty):
             self.secondary = self._resolve_secondary(self.secondary)
         self._setup_join()
         self._setup_uselist()
-        if self.lazy == "dynamic" and not self.uselist:
+        if self.lazy in ("dynamic", "write_only") and not self.uselist:
+            kind = "dynamic" if self.lazy == "dynamic" else "write-only"
             raise ArgumentError(
-                f"Can't configure relationship {self._name()} with lazy='dynamic': it refers "
-                "to one object (many-to-one or uselist=False), and a dynamic relationship is a "
-                "query over a collection; use the default lazy='select'"
+                f"Can't configure relationship {self._name()} with lazy={self.lazy!r}: it "
+                "refers to one object (many-to-one or uselist=False), and a "
+                f"{kind} relationship is a collection; use the default lazy='select'"
             )
         self._check_delete_orphan(self.cascade)
         self._setup_order_by()

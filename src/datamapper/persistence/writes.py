@@ -20,7 +20,7 @@ from sqlalchemy.exc import SAWarning
 from sqlalchemy.sql.elements import ClauseElement
 
 from .._util import NO_VALUE, describe
-from ..exc import FlushError, StaleDataError
+from ..exc import FlushError, SAWarning, StaleDataError
 from ..instance.attributes import values_equal
 from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.cache import CacheSlot
@@ -62,8 +62,18 @@ class _TablePlan:
         self.pk = list(mapper.primary_key)
         self.pk_keys = list(mapper._pk_keys)
         self.pk_colkeys = [c.key for c in self.pk]
+        self.partial_pks = mapper.allow_partial_pks
+        self.confirm_deleted = mapper.confirm_deleted_rows
         self.autoinc = table.autoincrement_column
         self.col_to_attr = {ck: ak for ak, ck, _c, _p, _d in self.cols}
+        # columns whose type binds None itself (should_evaluate_none): an explicit None
+        # is sent, a value never set is left to the database
+        self.eval_none = frozenset(
+            ck for _ak, ck, c, _p, _d in self.cols if getattr(c.type, "should_evaluate_none", False))
+        # a None for one of these non-key columns means "use the default": such a row
+        # can't take the fast path that sends every value as it is
+        self.none_means_default = any(
+            d and not p and ck not in self.eval_none for _ak, ck, _c, p, d in self.cols)
         self.server_generated = {
             ck for _ak, ck, c, _p, _d in self.cols
             if c.server_default is not None or (c in pk_cols and c is table.autoincrement_column)
@@ -129,6 +139,8 @@ def insert_states(
     nonpk_colkeys = plan.nonpk_colkeys
     pk_attr = plan.single_pk_attr
     plain = _PLAIN
+    none_default = plan.none_means_default
+    eval_none = plan.eval_none
     fast_group: list[tuple[InstanceState, dict[str, Any], dict[str, Any] | None]] | None = None
     # version_id_generator=False: rows whose version the database sets, read back below
     server_versions: list[InstanceState] | None = (
@@ -142,7 +154,8 @@ def insert_states(
                 vals = nonpk_getter(d)
             except KeyError:
                 vals = None
-            if vals is not None and plain.issuperset(map(type, vals)):
+            if vals is not None and plain.issuperset(map(type, vals)) and not (
+                    none_default and None in vals):
                 if fast_group is None:
                     fast_group = groups.setdefault(fast_key, [])
                 fast_group.append((state, dict(zip(nonpk_colkeys, vals)), None))
@@ -163,10 +176,12 @@ def insert_states(
         exprs: dict[str, Any] | None = None
         for attr_key, col_key, _col, is_pk, has_default in plan.cols:
             v = d.get(attr_key, NO_VALUE)
-            if v is NO_VALUE or (v is None and is_pk):
-                if has_default or is_pk:
+            if v is NO_VALUE:
+                if has_default or is_pk or col_key in eval_none:
                     continue
                 v = None
+            elif v is None and (is_pk or (has_default and col_key not in eval_none)):
+                continue  # None where there is a default: the default applies
             elif v.__class__ not in _PLAIN and _is_sql(v):
                 if exprs is None:
                     exprs = {}
@@ -410,10 +425,21 @@ def _apply_insert_result(
             d[ak] = result.context.compiled_parameters[index][c.key]
     for c in missing_pk:
         if d.get(plan.col_to_attr[c.key]) is None:
+            if plan.partial_pks and any(d.get(k) is not None for k in plan.pk_keys):
+                continue  # a partly NULL key is an identity (allow_partial_pks)
             raise FlushError(
-                f"Can't flush {describe(state.obj())}: the database generated no value for "
-                f"primary key column {c}; give it a value or make it autoincrement"
+                f"Can't flush {describe(state.obj())}: its primary key is NULL (the database "
+                f"generated no value for column {c}); give it a value or make it autoincrement"
             )
+
+
+def _null_key_error(plan: _TablePlan, state: InstanceState, ident: Any, verb: str) -> FlushError:
+    col = next(c for c, v in zip(plan.pk, ident, strict=True) if v is None)
+    return FlushError(
+        f"Can't {verb} {describe(state.obj())} in table {plan.table.name}: its primary key "
+        f"column {col} is NULL, and a row can't be found by NULL; give the row a key "
+        "without NULLs (on the database, then reload the object)"
+    )
 
 
 # -- UPDATE -------------------------------------------------------------------------
@@ -468,6 +494,8 @@ def changed_params(
     elif len(pk_params) == 1:
         where = {pk_params[0]: key[1][0]}
     else:
+        if None in key[1]:
+            raise _null_key_error(plan, state, key[1], "UPDATE")
         where = dict(zip(pk_params, key[1], strict=True))
     return params, exprs, where
 
@@ -889,6 +917,8 @@ def delete_states(
             d = state.strong_obj().__dict__
             key = state.key
             if key is not None:
+                if None in key[1]:
+                    raise _null_key_error(plan, state, key[1], "DELETE")
                 p = dict(zip(pk_params, key[1], strict=True))
             else:
                 p = {pp: d.get(ak) for pp, ak in zip(pk_params, plan.pk_keys, strict=True)}
@@ -956,6 +986,18 @@ def _check_rowcount(
         return
     sample = ", ".join(describe(s.obj()) for s in states[:3])
     more = "" if len(states) <= 3 else f" and {len(states) - 3} more"
+    if verb == "DELETE" and plan.version_col is None:
+        # rows already gone are the outcome asked for: without a version counter
+        # there is no stale state to protect, so the delete completes with a warning
+        if plan.confirm_deleted:
+            warnings.warn(
+                f"DELETE from table {plan.table.name!r} matched {actual} of the {expected} "
+                f"row(s) expected (objects {sample}{more}): the missing rows were deleted "
+                "already, outside this flush; the objects are marked deleted anyway. Pass "
+                "confirm_deleted_rows=False to the mapper to silence this warning.",
+                SAWarning, stacklevel=2,
+            )
+        return
     raise StaleDataError(
         f"Can't {verb} table {plan.table.name!r}: expected to match {expected} row(s) but "
         f"matched {actual} (objects {sample}{more}); the rows were changed or deleted by "

@@ -102,6 +102,16 @@ class AppenderQuery(Query[Any]):
         self._dm_impl.remove(self._dm_obj, item)
 
     def extend(self, items: Iterable[Any]) -> None:
+        """Add each of ``items`` (the list spelling of :meth:`add_all`)."""
+        for item in items:
+            self._dm_impl.append(self._dm_obj, item)
+
+    def add(self, item: Any) -> None:
+        """Add ``item`` to the collection (the 2.x spelling of :meth:`append`)."""
+        self._dm_impl.append(self._dm_obj, item)
+
+    def add_all(self, items: Iterable[Any]) -> None:
+        """Add each of ``items`` (the 2.x spelling of :meth:`extend`)."""
         for item in items:
             self._dm_impl.append(self._dm_obj, item)
 

@@ -329,13 +329,14 @@ def _apply(plan: EntityPlan, option: Load) -> None:
                 f"{mapper.class_.__name__}.{prop.key} is not a relationship; use defer(), "
                 "undefer() or load_only() for column attributes"
             )
-        if prop.lazy == "dynamic" and strategy in ("joined", "selectin", "subquery",
-                                                   "immediate", "contains_eager"):
+        if prop.lazy in ("dynamic", "write_only") and strategy in (
+                "joined", "selectin", "subquery", "immediate", "contains_eager"):
+            kind = "dynamic" if prop.lazy == "dynamic" else "write-only"
             raise InvalidRequestError(
                 f"Can't apply {_NAMES[strategy]}({_describe(target)}): "
-                f"{mapper.class_.__name__}.{prop.key} is a dynamic relationship (read as a "
-                "query), which can't be loaded eagerly; query it through the attribute, or "
-                "configure it with lazy='select' to load it with the parents"
+                f"{mapper.class_.__name__}.{prop.key} is a {kind} relationship (never "
+                "loaded as a whole), which can't be loaded eagerly; query it through the "
+                "attribute, or configure it with lazy='select' to load it with the parents"
             )
         node = plan.nodes.get(prop.key)
         if node is None:

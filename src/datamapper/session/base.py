@@ -69,6 +69,7 @@ class SessionBase:
     _merging: bool
     _eager_exec_opts: dict[str, Any] | None
     _eager_user_opts: tuple[Any, ...]
+    _flush_loading: bool
     _no_autoflush: int
     _order: itertools.count[int]
     _binds: dict[Any, Any]

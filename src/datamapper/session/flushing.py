@@ -126,11 +126,17 @@ class SessionFlush(SessionBase):
                  if s not in self._deleted and not s._deleted
                  and (wanted is None or s in wanted)]
         uow = UOWTransaction(cast("SessionLike", self), new, dirty, deleted)
-        uow.presort()
-        if not uow.new and not uow.dirty and not uow.deleted:
-            return
-        uow.check()
-        plan = uow.build_plan()
+        # what the flush itself loads (collections of deleted parents ...) ignores
+        # lazy="raise" and raiseload(); handlers the flush calls do not
+        self._flush_loading = True
+        try:
+            uow.presort()
+            if not uow.new and not uow.dirty and not uow.deleted:
+                return
+            uow.check()
+            plan = uow.build_plan()
+        finally:
+            self._flush_loading = False
         if self.echo_uow or log.isEnabledFor(logging.INFO):
             text_plan = str(plan)
             log.info("%s", text_plan)
@@ -141,9 +147,11 @@ class SessionFlush(SessionBase):
         tx = self.begin(_subtrans=True)
         try:
             FLUSH_EXECUTING.add(self.hash_key)  # mapper events may run: warn on changes
+            self._flush_loading = True
             try:
                 uow.execute(self._flush_connection)
             finally:
+                self._flush_loading = False
                 FLUSH_EXECUTING.discard(self.hash_key)
             self._fire("after_flush", self, uow)
             self._post_flush(uow, tx, objects is None)

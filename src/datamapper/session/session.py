@@ -160,6 +160,7 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
         # while a statement's eager loaders run: its execution options, which they reuse
         self._eager_exec_opts: dict[str, Any] | None = None
         self._eager_user_opts: tuple[Any, ...] = ()  # and its propagating user options
+        self._flush_loading = False  # the flush loading what it needs: neither does it
         self._no_autoflush = 0
         self._order = itertools.count(1)
         self._binds: dict[Any, Any] = {}

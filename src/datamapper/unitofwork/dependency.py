@@ -292,7 +292,7 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
             if key not in d:
                 if key not in cs:
                     continue
-                if prop.lazy != "dynamic":
+                if prop.lazy != "dynamic" and prop.lazy != "write_only":
                     # not loaded, changed through backrefs: members taken out that have
                     # no parent now are orphans (their foreign keys are their own change)
                     if direction == ONETOMANY and prop.cascade.delete_orphan:
@@ -411,7 +411,7 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
             key = prop.key
             if key not in d and (prop.passive_deletes or state._key is None):
                 continue
-            if prop.lazy == "dynamic":
+            if prop.lazy == "dynamic" or prop.lazy == "write_only":
                 # its rows (queried) and appended/removed objects not flushed yet
                 members = state.mapper._impls[key].flush_members(state, obj)
                 deps.held.extend(members)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.exc import CircularDependencyError
 
 from .._util import NO_VALUE, describe
+from ..exc import InvalidRequestError
 from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from . import topo
@@ -57,7 +58,33 @@ def _sort_persistent(states: list[InstanceState]) -> None:
             # identity values; a None key or key value makes them unorderable
             states.sort(key=_by_key)
     except TypeError:
-        states.sort(key=_srank)
+        try:
+            states.sort(key=_srank)
+        except TypeError:
+            _sort_by_type_keys(states)
+
+
+def _sort_by_type_keys(states: list[InstanceState]) -> None:
+    """Key values Python can't order: order them by each key column type's
+    ``sort_key_function`` (``Enum`` has one); refuse the flush when there is none."""
+    mapper = states[0].mapper
+    fns = [getattr(c.type, "sort_key_function", None) for c in mapper.primary_key]
+
+    def rank(state: InstanceState) -> Any:
+        key = state.key
+        if key is None:
+            return (1, (), state.insert_order)
+        return (0, tuple((v is None, v if v is None or fn is None else fn(v))
+                         for v, fn in zip(key[1], fns, strict=True)), state.insert_order)
+
+    try:
+        states.sort(key=rank)
+    except TypeError as err:
+        raise InvalidRequestError(
+            f"Can't flush {mapper.class_.__name__} objects: their primary key values can't "
+            f"be ordered in Python ({err}), and the flush writes rows in key order; give "
+            "the key's values an order (__lt__) or its column type a sort_key_function"
+        ) from err
 
 
 class Planner:
