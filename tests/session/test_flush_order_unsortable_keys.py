@@ -57,7 +57,7 @@ def test_unsortable_keys_without_sort_function_are_refused(engine, make_session,
         s.flush()
     assert sql_log.matching("UPDATE") == []
     s.rollback()
-    assert read_rows("SELECT id, data FROM t2 ORDER BY id") == [("four", "b"), ("three", "a")]
+    assert sorted(read_rows("SELECT id, data FROM t2")) == [("four", "b"), ("three", "a")]
 
 
 def test_sort_key_function_orders_unsortable_keys(engine, make_session, read_rows, sql_log):
@@ -72,4 +72,4 @@ def test_sort_key_function_orders_unsortable_keys(engine, make_session, read_row
     s.commit()
     updates = sql_log.matching("UPDATE")
     assert len(updates) in (1, 2)  # one executemany, or one statement per row
-    assert read_rows("SELECT id, data FROM t2 ORDER BY id") == [("four", "foo"), ("three", "bar")]
+    assert sorted(read_rows("SELECT id, data FROM t2")) == [("four", "foo"), ("three", "bar")]
