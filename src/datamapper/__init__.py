@@ -5,7 +5,16 @@ load and change objects through a :class:`Session`; every change is written
 back in one ordered flush inside a transaction.
 """
 
-from . import attributes, event, exc
+from . import attributes, collections, event, exc
+from .collections import (
+    KeyFuncDict,
+    attribute_keyed_dict,
+    attribute_mapped_collection,
+    column_keyed_dict,
+    column_mapped_collection,
+    keyfunc_mapping,
+    mapped_collection,
+)
 from .instance.attributes import PassiveFlag
 from .instance.state import InstanceState
 from .legacy import EXT_CONTINUE, EXT_STOP, MapperExtension, SessionExtension
@@ -94,6 +103,8 @@ __all__ = [
     "undefer_group",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",
+    "KeyFuncDict", "attribute_keyed_dict", "attribute_mapped_collection", "collections",
+    "column_keyed_dict", "column_mapped_collection", "keyfunc_mapping", "mapped_collection",
     "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "RelationshipProperty",
     "Session", "backref", "foreign", "relation", "relationship", "remote",
     "ScopedRegistry", "ThreadLocalRegistry", "scoped_session",

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._util import NO_VALUE
+from .instance.collections import members as coll_members
 from .instance.state import STATE_ATTR, InstanceState, instance_state
 
 _FLAG = {
@@ -90,7 +91,8 @@ def _walk(flag: str, state: InstanceState, obj: Any, halt_session: int | None = 
                 value = getattr(o, key)
             else:
                 continue
-            members = list(value) if prop.uselist and value is not None else [value]
+            members = (list(coll_members(value)) if prop.uselist and value is not None
+                       else [value])
             if removed_too and in_dict:
                 # objects taken out of the collection (or replaced) since the last flush:
                 # the flush has to write that they left, so they come along
@@ -117,7 +119,7 @@ def _removed(original: Any, current: Any, uselist: bool) -> list[Any]:
     if original is NO_VALUE or original is None:
         return []
     if uselist:
-        keep = {id(x) for x in current} if current is not None else set()
+        keep = {id(x) for x in coll_members(current)} if current is not None else set()
         gone = [x for x in original if id(x) not in keep]
     else:
         gone = [] if original is current else [original]

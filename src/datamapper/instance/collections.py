@@ -206,6 +206,129 @@ class _SetMixin:
         return repr(set(self))  # type: ignore[call-overload]
 
 
+class _DictMixin:
+    """Mutators of a keyed ``dict`` (``attribute_keyed_dict()`` and friends) that report
+    the values coming and going.  The members of the relationship are the values; the
+    key of each is computed from it by the class's ``_dm_keyfunc`` when the ORM adds it
+    (a load, a backref, ``set()``), or given by the program (``d[key] = obj``)."""
+
+    __slots__ = ()
+    _dm_state: Any
+    _dm_impl: Any
+    _dm_keyfunc: Any
+
+    def _dm_d(self) -> dict[Any, Any]:
+        return self  # type: ignore[return-value]
+
+    def _dm_key(self, item: Any) -> Any:
+        return type(self)._dm_keyfunc(item)
+
+    def _dm_members(self) -> list[Any]:
+        return list(dict.values(self._dm_d()))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        old = dict.get(self._dm_d(), key, _NOTHING)
+        if old is value:
+            return
+        impl, state = self._dm_impl, self._dm_state
+        if old is not _NOTHING:
+            impl.fire_remove(state, self, old, None)
+        value = impl.fire_append(state, self, value, None)
+        dict.__setitem__(self._dm_d(), key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        old = dict.__getitem__(self._dm_d(), key)
+        self._dm_impl.fire_remove(self._dm_state, self, old, None)
+        dict.__delitem__(self._dm_d(), key)
+
+    def set(self, item: Any) -> None:
+        """Add ``item`` under the key computed from it (what the ORM's appends do)."""
+        key = self._dm_key(item)
+        if key is _SKIP:
+            return
+        self[key] = item
+
+    append = set  # what collection adapters and loaders call
+
+    def remove(self, item: Any) -> None:
+        """Remove ``item`` (found by identity, whatever its key says now)."""
+        for k, v in list(dict.items(self._dm_d())):
+            if v is item:
+                del self[k]
+                return
+        raise ValueError(f"{item!r} is not a member of this collection")
+
+    def _dm_append_quiet(self, item: Any) -> None:
+        key = self._dm_key(item)
+        if key is not _SKIP:
+            dict.__setitem__(self._dm_d(), key, item)
+
+    def _dm_remove_quiet(self, item: Any) -> None:
+        for k, v in list(dict.items(self._dm_d())):
+            if v is item:
+                dict.__delitem__(self._dm_d(), k)
+                return
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self:  # type: ignore[operator]
+            value = dict.__getitem__(self._dm_d(), key)
+            del self[key]
+            return value
+        if default:
+            return default[0]
+        raise KeyError(key)
+
+    def popitem(self) -> tuple[Any, Any]:
+        if not self:
+            raise KeyError("popitem(): dictionary is empty")
+        key = next(reversed(list(dict.keys(self._dm_d()))))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        for key in list(dict.keys(self._dm_d())):
+            del self[key]
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:  # type: ignore[operator]
+            self[key] = default
+        return dict.__getitem__(self._dm_d(), key)
+
+    def update(self, *args: Any, **kw: Any) -> None:
+        for key, value in dict(*args, **kw).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> Any:
+        self.update(other)
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return _reduce_collection(self)
+
+    def __copy__(self) -> Any:
+        return dict(self)  # type: ignore[call-overload]
+
+    def __repr__(self) -> str:
+        return repr(dict(self))  # type: ignore[call-overload]
+
+
+class _Nothing:
+    __slots__ = ()
+
+
+_NOTHING: Any = _Nothing()
+# what a keyed-dictionary key function returns for a member it leaves out
+# (ignore_unpopulated_attribute=True and the key attribute has no value)
+_SKIP: Any = _Nothing()
+
+
+def members(value: Any) -> Any:
+    """The member objects of a relationship collection value: a keyed dictionary's
+    values, any other collection itself."""
+    if isinstance(value, dict):
+        return list(value.values())
+    return value
+
+
 _instrumented: dict[type, type] = {}
 
 
@@ -214,25 +337,34 @@ def instrumented_class(cls: type) -> type:
     found = _instrumented.get(cls)
     if found is not None:
         return found
+    if not isinstance(cls, type):
+        raise ArgumentError(
+            f"Can't use collection_class {cls!r}: it must be a class (list, set, a subclass "
+            "of either, or a keyed dictionary class from attribute_keyed_dict() and friends)"
+        )
     if issubclass(cls, list):
         mixin: type = _ListMixin
     elif issubclass(cls, set):
         mixin = _SetMixin
+    elif issubclass(cls, dict) and callable(getattr(cls, "_dm_keyfunc", None)):
+        mixin = _DictMixin
     else:
         raise ArgumentError(
             f"Can't use collection_class {cls.__name__}: datamapper instruments list and set "
-            "(and their subclasses); subclass one of them"
+            "(and their subclasses) and keyed dictionaries; subclass list or set, or use "
+            "attribute_keyed_dict()/column_keyed_dict()/keyfunc_mapping()"
         )
     name = "InstrumentedList" if cls is list else (
         "InstrumentedSet" if cls is set else f"Instrumented{cls.__name__}")
-    slots = ("_dm_state", "_dm_impl", "_dm_owner") if "__dict__" not in dir(cls) or cls in (list, set) else ()
+    slots = ("_dm_state", "_dm_impl", "_dm_owner") if "__dict__" not in dir(cls) or cls in (
+        list, set) else ()
     made = type(name, (mixin, cls), {"__slots__": slots, "__module__": __name__})
     _instrumented[cls] = made
     return made
 
 
 def is_instrumented(value: Any) -> bool:
-    return isinstance(value, (_ListMixin, _SetMixin))
+    return isinstance(value, (_ListMixin, _SetMixin, _DictMixin))
 
 
 def new_collection(cls: type, state: Any, impl: Any, items: Iterable[Any] = ()) -> Any:
@@ -247,6 +379,9 @@ def new_collection(cls: type, state: Any, impl: Any, items: Iterable[Any] = ()) 
     if items:
         if isinstance(coll, set):
             set.update(coll, items)
+        elif isinstance(coll, dict):
+            for item in items:
+                coll._dm_append_quiet(item)  # type: ignore[attr-defined]
         else:
             list.extend(coll, items)
     return coll
@@ -256,7 +391,8 @@ def _reduce_collection(coll: Any) -> Any:
     """Pickle (and ``copy.deepcopy``) support: a collection travels as its user class,
     its members and its owner's state, and comes back instrumented for that owner."""
     base = type(coll).__bases__[1]
-    return (_restore_collection, (base, list(coll), coll._dm_state, coll._dm_impl.key))
+    return (_restore_collection, (base, list(members(coll)), coll._dm_state,
+                                  coll._dm_impl.key))
 
 
 def _restore_collection(cls: type, items: list[Any], state: Any, key: str) -> Any:
@@ -309,7 +445,7 @@ class CollectionAdapter:
         self.data.clear()
 
     def clear_without_event(self) -> None:
-        for item in list(self.data):
+        for item in list(members(self.data)):
             self.data._dm_remove_quiet(item)
 
     def fire_append_event(self, item: Any, initiator: Any = None) -> Any:
@@ -323,7 +459,7 @@ class CollectionAdapter:
         data._dm_impl.fire_remove(data._dm_state, data, item, initiator)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(list(self.data))
+        return iter(list(members(self.data)))
 
     def __len__(self) -> int:
         return len(self.data)

@@ -24,7 +24,7 @@ from ..mapping.relationships import (
     RelationshipProperty,
 )
 from .attributes import HISTORY_BLANK, History, load_missing, scalar_history
-from .collections import new_collection
+from .collections import members, new_collection
 from .state import (
     _PENDING_COLLECTIONS,
     FLUSH_EXECUTING,
@@ -232,7 +232,7 @@ class _RelImpl:
         if value is None:
             return False
         if self.uselist:
-            return any(x is item for x in value)
+            return any(x is item for x in members(value))
         return value is item
 
     def _note_loaded(self, state: InstanceState, members: Any) -> None:
@@ -495,7 +495,7 @@ class CollectionImpl(_RelImpl):
             return
         cs = state.committed_state
         if self.key not in cs:
-            cs[self.key] = list(coll)
+            cs[self.key] = list(members(coll))
         obj = state.obj()
         if obj is not None:
             state.modified_event(obj)
@@ -554,7 +554,7 @@ class CollectionImpl(_RelImpl):
                     self._regained(value)
                 return
             coll = self.get_missing(obj)
-        for x in coll:
+        for x in members(coll):
             if x is value:
                 return
         self._snapshot(state, coll)
@@ -575,7 +575,7 @@ class CollectionImpl(_RelImpl):
                 if self.delete_orphan:
                     self._lost(state, value)
             return
-        if not any(x is value for x in coll):
+        if not any(x is value for x in members(coll)):
             return
         self._snapshot(state, coll)
         coll._dm_remove_quiet(value)
@@ -648,7 +648,7 @@ class CollectionImpl(_RelImpl):
         if old is None and state._key is not None:
             self._load_quiet(state, obj)
             old = d.get(key)
-        old_items = list(old) if old is not None else []
+        old_items = list(members(old)) if old is not None else []
         coll = new_collection(self.collection_class, state, self)
         old_ids = {id(x) for x in old_items}
         new_ids = {id(x) for x in items}
@@ -669,6 +669,9 @@ class CollectionImpl(_RelImpl):
                 self.fire_remove(state, coll, item, initiator)
         if isinstance(coll, set):
             set.update(coll, added)
+        elif isinstance(coll, dict):  # keyed by the collection's key function
+            for item in added:
+                coll._dm_append_quiet(item)  # type: ignore[attr-defined]
         else:
             list.extend(coll, added)
         d[key] = coll
@@ -680,7 +683,7 @@ class CollectionImpl(_RelImpl):
 
     def set_committed(self, state: InstanceState, obj: Any, value: Any) -> None:
         """Install loaded members, applying reverse-side changes queued while unloaded."""
-        loaded = list(value) if value is not None else []
+        loaded = list(members(value)) if value is not None else []
         if state.expired_attributes and self.key in state.expired_attributes:
             state.loaded((self.key,))
         if loaded and self.prop.single_parent:
@@ -723,7 +726,7 @@ class CollectionImpl(_RelImpl):
                 return bool(rcoll)
             v = md[rkey]
             if rcoll:
-                return any(x is owner for x in v)
+                return any(x is owner for x in members(v))
             return v is owner
         return True
 
@@ -740,7 +743,7 @@ class CollectionImpl(_RelImpl):
         key = self.key
         current = d.get(key)
         if state._key is None and state._extra is None:
-            return History(list(current), (), ()) if current else HISTORY_BLANK
+            return History(list(members(current)), (), ()) if current else HISTORY_BLANK
         cs = state.committed_state
         if key not in cs:
             if current is None:
@@ -748,11 +751,11 @@ class CollectionImpl(_RelImpl):
                     return HISTORY_BLANK
                 self._load_quiet(state, obj)
                 current = d.get(key)
-            return History((), list(current or ()), ())
+            return History((), list(members(current or ())), ())
         original = cs[key]
         if original is NO_VALUE:
             original = []
-        cur = list(current) if current is not None else []
+        cur = list(members(current)) if current is not None else []
         orig_ids = {id(x) for x in original}
         cur_ids = {id(x) for x in cur}
         added = [x for x in cur if id(x) not in orig_ids]

@@ -456,6 +456,9 @@ def _relationship_shape(tp: Any) -> tuple[Any, Any, bool | None]:
         for prefix, cc in (("list[", list), ("List[", list), ("set[", set), ("Set[", set)):
             if tp.startswith(prefix) and tp.endswith("]"):
                 return tp[len(prefix):-1].strip().strip("'\""), cc, True
+        for prefix in ("dict[", "Dict["):
+            if tp.startswith(prefix) and tp.endswith("]") and "," in tp:
+                return tp[len(prefix):-1].rsplit(",", 1)[1].strip().strip("'\""), dict, True
         return tp.strip("'\""), None, False
     origin = typing.get_origin(tp)
     if origin is not None and origin in _COLLECTIONS:
@@ -468,7 +471,11 @@ def _relationship_shape(tp: Any) -> tuple[Any, Any, bool | None]:
         args = typing.get_args(tp)
         return (_target_name(args[0]) if args else None), origin, True
     if origin is dict or tp is dict:
-        return _MISSING, dict, True
+        args = typing.get_args(tp)
+        target = _target_name(args[1]) if len(args) == 2 else _MISSING
+        if isinstance(target, str):
+            target = target.strip("'\"")
+        return target, dict, True
     return _target_name(tp), None, False
 
 
@@ -699,10 +706,13 @@ def _apply_relationship_annotation(prop: Any, marker: str, inner: Any, where: st
         target = _target_name(_strip_optional(inner)[0]) if collection is None else target
         collection, uselist = None, True
     if collection is dict:
-        raise ArgumentError(
-            f"Can't map {where}: dictionary collections are not supported yet; use "
-            "Mapped[list[...]] or Mapped[set[...]]"
-        )
+        if prop._collection_class_arg is None:
+            raise ArgumentError(
+                f"Can't map {where}: a dictionary collection needs a key for each member; "
+                "give relationship(collection_class=attribute_keyed_dict(\"name\")) (or "
+                "column_keyed_dict()/keyfunc_mapping()), or annotate Mapped[list[...]]"
+            )
+        collection = None  # the keyed dictionary class given
     if prop.argument is None:
         if target is None or target is _MISSING:
             raise ArgumentError(

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError, StaleDataError
 from ..instance.attributes import set_committed_value, values_equal
+from ..instance.collections import members as coll_members
 from ..instance.state import InstanceState, instance_state
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def _discover(session: Session, objs: list[Any]) -> list[tuple[Any, InstanceStat
             value = src.__dict__.get(prop.key)
             if value is None:
                 continue
-            members = list(value) if prop.uselist else [value]
+            members = list(coll_members(value)) if prop.uselist else [value]
             children.extend(m for m in members if m is not None)
         # reversed so that the walk visits members in their collection order
         stack.extend(reversed(children))
@@ -321,7 +322,7 @@ def _link(src: Any, copy: Any, copies: dict[int, Any], load: bool) -> None:
             continue
         value = sd[key]
         if prop.uselist:
-            members = [copies[id(m)] for m in (value or ()) if m is not None]
+            members = [copies[id(m)] for m in coll_members(value or ()) if m is not None]
             if not load:
                 set_committed_value(copy, key, members)
                 continue
@@ -342,6 +343,6 @@ def _same_members(current: Any, members: list[Any]) -> bool:
     """Does the loaded collection ``current`` hold exactly ``members`` (same order for lists)?"""
     if current is None or len(current) != len(members):
         return False
-    if isinstance(current, set):
-        return {id(m) for m in current} == {id(m) for m in members}
+    if isinstance(current, (set, dict)):
+        return {id(m) for m in coll_members(current)} == {id(m) for m in members}
     return all(a is b for a, b in zip(current, members))

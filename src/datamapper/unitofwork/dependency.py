@@ -26,6 +26,7 @@ from sqlalchemy import Table
 
 from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError, SAWarning
+from ..instance.collections import members as coll_members
 from ..instance.seam import SessionLike
 from ..instance.state import STATE_ATTR, InstanceState, _sessions
 from ..mapping.cache import CacheSlot
@@ -310,6 +311,8 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
                 added, removed, unchanged = d[key], (), ()
                 if not prop.uselist:  # one-to-one: the value itself, or None
                     added = () if added is None else (added,)
+                elif added.__class__ is not list:
+                    added = coll_members(added)  # a keyed dictionary: its values
             elif key in cs or (direction == ONETOMANY and _pk_changed(state)):
                 hist = state.mapper._impls[key].history(state, True)
                 added, unchanged, removed = hist.added, hist.unchanged, hist.deleted
@@ -419,7 +422,7 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
                 value = getattr(obj, key) if key in d or not prop.passive_deletes else None
                 original = state.committed_state.get(key, NO_VALUE)
                 if prop.uselist:
-                    members = list(value) if value is not None else []
+                    members = list(coll_members(value)) if value is not None else []
                 else:  # one-to-one: the current and the original related object
                     members = [value] if value is not None else []
                     if original is not NO_VALUE and original is not None:
@@ -525,7 +528,7 @@ def _held_by_reverse(prop: RelationshipProperty, child: InstanceState,
         value = d.get(rev.key)
         if value is None:
             continue
-        for other in (value if rev.uselist else (value,)):
+        for other in (coll_members(value) if rev.uselist else (value,)):
             ost = _state(other)
             if ost is not None and ost is not parent and ost not in deleting:
                 return True

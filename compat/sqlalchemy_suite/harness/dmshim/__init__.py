@@ -98,6 +98,7 @@ class Missing:
 # sqlalchemy.orm submodules that have a datamapper module of the same role.
 DM_MODULES = {
     "attributes": "datamapper.attributes",
+    "collections": "datamapper.collections",
     "exc": "datamapper.exc",
     "scoping": "datamapper.scoping",
     "session": "datamapper.session",

@@ -1,0 +1,188 @@
+"""``datamapper.collections``: dictionary collections keyed by their members, and the
+collection adapter.
+
+``relationship(collection_class=attribute_keyed_dict("name"))`` keeps the related
+objects in a ``dict`` whose keys are each member's ``name``; ``column_keyed_dict``
+keys by a mapped column's value and ``keyfunc_mapping`` by any function of the
+member.  Objects the ORM adds (loads, backrefs, ``coll.set(obj)``) are filed under
+the key the function gives; the program may also write ``coll[key] = obj``.  The
+members of the relationship are the dictionary's values.
+
+A member whose key attribute has no value yet (a new object the attribute was
+never set on) can't be filed: that raises InvalidRequestError unless the collection
+was made with ``ignore_unpopulated_attribute=True``, which leaves such members out
+of the dictionary (they are still members for the flush when the program adds them
+under a key itself).  A key attribute that is None files the member under None,
+with a warning (again, ``ignore_unpopulated_attribute=True`` leaves it out).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import SAWarning
+
+from ._util import describe
+from .exc import ArgumentError, InvalidRequestError
+from .instance.collections import _SKIP, CollectionAdapter, collection_adapter
+from .instance.state import STATE_ATTR, instance_state
+from .mapping.attributes import QueryableAttribute
+from .mapping.mapper import _mapper_or_none
+
+_KT = TypeVar("_KT")
+_VT = TypeVar("_VT")
+
+__all__ = [
+    "CollectionAdapter", "KeyFuncDict", "MappedCollection", "attribute_keyed_dict",
+    "attribute_mapped_collection", "collection_adapter", "column_keyed_dict",
+    "column_mapped_collection", "keyfunc_mapping", "mapped_collection",
+]
+
+
+class KeyFuncDict(dict[_KT, _VT]):
+    """Base of the keyed dictionary classes the functions below make; each subclass
+    has its key function as ``_dm_keyfunc``.  ``set(obj)`` files ``obj`` under its
+    key, ``remove(obj)`` takes it out (both with the relationship's events once the
+    dictionary is an object's collection)."""
+
+    _dm_keyfunc: Callable[[Any], Any]
+
+    @property
+    def keyfunc(self) -> Callable[[Any], Any]:
+        """The function giving a member's key."""
+        return type(self)._dm_keyfunc
+
+    def set(self, value: _VT) -> None:
+        key = type(self)._dm_keyfunc(value)
+        if key is not _SKIP:
+            self[key] = value
+
+    def remove(self, value: _VT) -> None:
+        for k, v in list(self.items()):
+            if v is value:
+                del self[k]
+                return
+        raise ValueError(f"{value!r} is not a member of this collection")
+
+
+MappedCollection = KeyFuncDict  # the older name
+
+
+def _keyed_class(keyfunc: Callable[[Any], Any], name: str) -> type[KeyFuncDict[Any, Any]]:
+    return type(name, (KeyFuncDict,), {"_dm_keyfunc": staticmethod(keyfunc),
+                                      "__module__": __name__})
+
+
+def _unpopulated(obj: Any, what: str, ignore: bool) -> Any:
+    if ignore:
+        return _SKIP
+    raise InvalidRequestError(
+        f"Can't file {describe(obj)} in a dictionary collection: its key {what} has no "
+        "value yet; set it before adding the object, or make the collection with "
+        "ignore_unpopulated_attribute=True to leave such objects out of the dictionary"
+    )
+
+
+def _none_key(obj: Any, what: str, ignore: bool) -> Any:
+    if ignore:
+        return _SKIP
+    warnings.warn(
+        f"Dictionary collection key {what} of {describe(obj)} is None; the object is "
+        "filed under None (make the collection with ignore_unpopulated_attribute=True to "
+        "leave such objects out)", SAWarning, stacklevel=4)
+    return None
+
+
+def _value_of(obj: Any, name: str, ignore: bool) -> Any:
+    """Attribute ``name`` of ``obj``; a mapped attribute never set on an object without a
+    row is unpopulated (not None): nothing can be loaded for it."""
+    attr = getattr(type(obj), name, None)
+    if isinstance(attr, QueryableAttribute):
+        prop: Any = attr.prop
+        real = prop.name if getattr(prop, "is_synonym", False) else name
+        d = obj.__dict__
+        if real not in d:
+            state = d.get(STATE_ATTR) or instance_state(obj)
+            if state.key is None:
+                return _unpopulated(obj, f"attribute {name!r}", ignore)
+    value = getattr(obj, name)
+    if value is None:
+        return _none_key(obj, f"attribute {name!r}", ignore)
+    return value
+
+
+def attribute_keyed_dict(attr_name: str, *, ignore_unpopulated_attribute: bool = False
+                         ) -> type[KeyFuncDict[Any, Any]]:
+    """A dictionary collection class keyed by each member's attribute ``attr_name``
+    (a mapped attribute, a synonym, or any Python attribute or property)."""
+    if not isinstance(attr_name, str):
+        raise ArgumentError(
+            f"Can't key a dictionary collection by {attr_name!r}: attribute_keyed_dict() takes "
+            "an attribute name; use column_keyed_dict() for a column, keyfunc_mapping() for "
+            "a function")
+
+    def keyfunc(obj: Any) -> Any:
+        return _value_of(obj, attr_name, ignore_unpopulated_attribute)
+
+    return _keyed_class(keyfunc, "KeyFuncDict")
+
+
+def _column_of(spec: Any) -> Any:
+    col = spec.__clause_element__() if hasattr(spec, "__clause_element__") else spec
+    if getattr(col, "table", None) is None or not hasattr(col, "key"):
+        raise ArgumentError(
+            f"Can't key a dictionary collection by {spec!r}: column_keyed_dict() takes a "
+            "table column or a mapped column attribute (or a list of them)")
+    return col
+
+
+def column_keyed_dict(mapping_spec: Any, *, ignore_unpopulated_attribute: bool = False
+                      ) -> type[KeyFuncDict[Any, Any]]:
+    """A dictionary collection class keyed by the value of a mapped column of each
+    member (a tuple of values for a list of columns)."""
+    many = isinstance(mapping_spec, Sequence) and not isinstance(mapping_spec, str)
+    cols = [_column_of(c) for c in (mapping_spec if many else [mapping_spec])]
+
+    def keyfunc(obj: Any) -> Any:
+        mapper = _mapper_or_none(type(obj))
+        if mapper is None:
+            raise InvalidRequestError(
+                f"Can't file {describe(obj)} in a column-keyed dictionary collection: its "
+                "class is not mapped")
+        values = []
+        for col in cols:
+            prop = mapper._col_to_prop.get(col)
+            if prop is None:
+                raise InvalidRequestError(
+                    f"Can't file {describe(obj)} in a dictionary collection keyed by column "
+                    f"{col}: {type(obj).__name__} does not map that column")
+            value = _value_of(obj, prop.key, ignore_unpopulated_attribute)
+            if value is _SKIP:
+                return _SKIP
+            values.append(value)
+        return tuple(values) if many else values[0]
+
+    return _keyed_class(keyfunc, "KeyFuncDict")
+
+
+def keyfunc_mapping(keyfunc: Callable[[Any], Any], *,
+                    ignore_unpopulated_attribute: bool = False) -> type[KeyFuncDict[Any, Any]]:
+    """A dictionary collection class keyed by ``keyfunc(member)``."""
+    if not callable(keyfunc):
+        raise ArgumentError(f"Can't key a dictionary collection by {keyfunc!r}: not callable")
+
+    def key(obj: Any) -> Any:
+        value = keyfunc(obj)
+        if value is None:
+            return _none_key(obj, "function result", ignore_unpopulated_attribute)
+        return value
+
+    return _keyed_class(key, "KeyFuncDict")
+
+
+# the 1.x names
+attribute_mapped_collection = attribute_keyed_dict
+column_mapped_collection = column_keyed_dict
+mapped_collection = keyfunc_mapping
