@@ -234,3 +234,24 @@ def test_write_only_many_to_one_is_refused(Base):
             configure_mappers()
     finally:
         clear_mappers()  # the broken mapping must not reach later tests
+
+
+def test_merge_of_write_only_members_into_persistent_is_refused(wo, make_session, read_rows):
+    User, Address, *_ = wo
+    s = make_session()
+    u = _saved_user(s, User, Address, "a")
+    uid = u.id
+    s.close()
+    s = make_session()
+    copy = User(id=uid, name="jane")
+    copy.addresses.add(Address(email="b"))
+    with pytest.raises(exc.InvalidRequestError, match="write-only"):
+        s.merge(copy)
+    assert list(s) == []  # nothing merged
+    s.commit()
+    assert read_rows(User.__table__) == [(uid, "ed")]
+    assert [r[1] for r in read_rows(Address.__table__)] == ["a"]
+    merged = s.merge(User(id=uid, name="jane"))  # without members: fine
+    s.commit()
+    assert merged.name == "jane"
+    assert read_rows(User.__table__) == [(uid, "jane")]

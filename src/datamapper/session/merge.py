@@ -83,7 +83,8 @@ def merge_all(session: Session, objs: list[Any], load: bool = True,
                 _load_collections(session, src, state, copy)
         try:
             _check_versions(located, load)
-        except StaleDataError:
+            _check_write_only(located)
+        except (StaleDataError, InvalidRequestError):
             for copy in created:  # nothing merged: the new copies go again
                 session.expunge(copy)
             raise
@@ -133,6 +134,26 @@ def _discover(session: Session, objs: list[Any]) -> list[tuple[Any, InstanceStat
         # reversed so that the walk visits members in their collection order
         stack.extend(reversed(children))
     return out
+
+
+def _check_write_only(located: list[tuple[Any, InstanceState, Any]]) -> None:
+    """Members given to a write-only relationship of a source can't be merged into a
+    persistent copy: comparing them with the copy's members would load those."""
+    for src, state, copy in located:
+        if instance_state(copy)._key is None:
+            continue
+        for prop in _merge_relationships(state):
+            if prop.lazy != "write_only":
+                continue
+            pending = state.mapper._impls[prop.key].pending(state)
+            if pending is not None and (pending.added or pending.removed):
+                raise InvalidRequestError(
+                    f"Can't merge {describe(src)}: its write-only relationship "
+                    f"{state.mapper.class_.__name__}.{prop.key} has changed members, and "
+                    f"merging them into the persistent {describe(copy)} would load that "
+                    "collection; merge the object without them, then change the merged "
+                    f"copy's {prop.key} with add()/add_all()/remove()"
+                )
 
 
 def _merge_relationships(state: InstanceState) -> list[Any]:
