@@ -372,3 +372,23 @@ def test_history_of_dynamic_collection_with_passive_flags(dyn, session):
     assert passive == ([a], [], [])
     committed = attributes.get_history(u, "addresses", attributes.LOAD_AGAINST_COMMITTED)
     assert committed == ([a], [], [])
+
+
+def test_loaded_history_nets_pending_changes_against_the_rows(dyn, make_session):
+    """History with loading (PASSIVE_OFF) compares the pending changes with the rows:
+    re-adding a member already in the database is no addition, removing an object
+    that never was a member is no deletion; the passive history keeps both as recorded."""
+    from datamapper import PassiveFlag
+
+    User, Address, *_ = dyn
+    s = make_session(autoflush=False)
+    u = User(name="u")
+    a1, stranger = Address(email="a1"), Address(email="x")
+    u.addresses.append(a1)
+    s.add_all([u, stranger])
+    s.flush()
+    u.addresses.append(a1)  # already a member in the database
+    u.addresses.remove(stranger)  # never was one
+    assert attributes.get_history(u, "addresses", PassiveFlag.PASSIVE_OFF) == ([], [a1], [])
+    assert attributes.get_history(u, "addresses", PassiveFlag.PASSIVE_NO_FETCH) == (
+        [a1], [], [stranger])

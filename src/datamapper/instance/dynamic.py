@@ -243,9 +243,14 @@ class DynamicImpl(_RelImpl):
         obj = state.obj()
         if passive or obj is None or state._key is None or self.session_of(state) is None:
             return History(added, [], removed)
-        skip = {id(x) for x in added} | {id(x) for x in removed}
+        # net the recorded changes against the rows: re-adding a row's object is no
+        # addition, removing an object that has no row here is no deletion
         rows = self.query(obj).autoflush(False).all()
-        return History(added, [x for x in rows if id(x) not in skip], removed)
+        in_rows = {id(x) for x in rows}
+        gone = {id(x) for x in removed}
+        return History([x for x in added if id(x) not in in_rows],
+                       [x for x in rows if id(x) not in gone],
+                       [x for x in removed if id(x) in in_rows])
 
 
 class WriteOnlyImpl(DynamicImpl):
