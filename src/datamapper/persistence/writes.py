@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_
-from sqlalchemy.exc import SAWarning
 from sqlalchemy.sql.elements import ClauseElement
 
 from .._util import NO_VALUE, describe
