@@ -50,6 +50,9 @@ class SessionLike(Protocol):
     # merge() is linking relationships: lazy="raise" does not apply
     @property
     def _merging(self) -> bool: ...
+    # the flush is loading what it needs to write: lazy="raise"/raiseload() don't apply
+    @property
+    def _flush_loading(self) -> bool: ...
     # >0 inside no_autoflush (attribute loads must not flush half-made changes)
     _no_autoflush: int
     # while an ORM statement's eager loaders run: its execution options and the user
