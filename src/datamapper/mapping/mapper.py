@@ -381,6 +381,8 @@ class Mapper:
         self._flush_expire_keys: tuple[str, ...] = tuple(
             p.key for p in cols if p.expire_on_flush and not p.is_writable
         )
+        # all of them: a new row's values are read on first access
+        self._readonly_keys: tuple[str, ...] = tuple(p.key for p in cols if not p.is_writable)
         self._deferred_keys: frozenset[str] = frozenset(
             p.key for p in cols if p.deferred and p not in self._pk_props
         )

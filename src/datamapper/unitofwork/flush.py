@@ -282,6 +282,15 @@ class UOWTransaction:
                     self.generated.append((s, missing))
         expire = insert_states(mapper, states, conn, self.replaced)
         self.expire.update(expire)
+        computed = mapper._readonly_keys
+        if computed:
+            # SQL-expression attributes the program did not set: the new row has their
+            # values, read on first access
+            for s in states:
+                d = s.strong_obj().__dict__
+                stale = {k for k in computed if k not in d}
+                if stale:
+                    self.expire.setdefault(s, set()).update(stale)
         self.inserted.extend(states)
         if "after_insert" in dispatch:
             for s in states:
