@@ -108,11 +108,11 @@ def test_sessionmaker_autobegin_false(engine, seeded, User):
             s.get(User, 1)
 
 
-def test_future_flag_accepted_only_true(engine):
-    Session(engine, future=True).close()
-    sessionmaker(engine, future=True)().close()
-    with pytest.raises(exc.ArgumentError, match="future=False"):
-        Session(engine, future=False)
+def test_future_flag_selects_2x_semantics(engine):
+    # what future=True changes is tested in test_future_mode.py
+    assert Session(engine, future=True).future is True
+    assert sessionmaker(engine, future=True)().future is True
+    assert Session(engine, future=False).future is False
 
 
 def test_reset_expunges_and_releases_like_close(engine, seeded, User):

@@ -167,6 +167,8 @@ class _RelImpl:
             return
         sess = _sessions.get(state.session_id)
         if sess is not None:
+            if initiator is not None and sess.future:
+                return  # future=True: a backref never cascades (cascade_backrefs=False)
             sess._save_or_update_state(vstate, value)
 
     def _lost(self, owner_state: InstanceState, item: Any) -> None:

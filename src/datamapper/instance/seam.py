@@ -53,6 +53,9 @@ class SessionLike(Protocol):
     # the flush is loading what it needs to write: lazy="raise"/raiseload() don't apply
     @property
     def _flush_loading(self) -> bool: ...
+    # Session(future=True): SQLAlchemy 2.x semantics (no backref cascades here)
+    @property
+    def future(self) -> bool: ...
     # >0 inside no_autoflush (attribute loads must not flush half-made changes)
     _no_autoflush: int
     # while an ORM statement's eager loaders run: its execution options and the user

@@ -324,6 +324,11 @@ class Query(Generic[_T]):
         if isinstance(target, tuple) and len(target) == 2:
             target, onclause = target
         start = self._joinpoint or self._layout.primary_mapper
+        if isinstance(target, str) and getattr(self.session, "future", False):
+            raise ArgumentError(
+                f"Can't join to the string {target!r} on a Session(future=True): name the "
+                "relationship attribute instead, e.g. query.join(User.addresses)"
+            )
         if isinstance(target, str):
             if start is None or target not in start._props:
                 raise InvalidRequestError(

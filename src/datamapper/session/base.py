@@ -45,6 +45,7 @@ class SessionBase:
     autoflush: bool
     expire_on_commit: bool
     autocommit: bool
+    future: bool
     twophase: bool
     echo_uow: bool
     autobegin: bool

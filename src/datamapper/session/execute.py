@@ -97,6 +97,11 @@ class SessionExecute(SessionBase):
         """Execute a Core statement, an ORM ``select()``, or a string (as textual SQL).
         Other keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
         bind_kw = _bind_kw(bind_arguments, kw)
+        if self.future and isinstance(statement, str):
+            raise ArgumentError(
+                f"Can't execute the string {statement[:60]!r} on a Session(future=True): "
+                "textual SQL must be declared; wrap it in sqlalchemy.text()"
+            )
         statement = _coerce_statement(statement)
         if "do_orm_execute" in self.dispatch.active or _add_event is not None:
             def run(stmt: Any, params: Any, opts: dict[str, Any], bind_kw: dict[str, Any]

@@ -100,7 +100,7 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
         autobegin: bool = True,
         join_transaction_mode: str = "conditional_savepoint",
         execution_options: dict[str, Any] | None = None,
-        future: bool = True,
+        future: bool = False,
         close_resets_only: bool = True,
         enable_baked_queries: bool = True,
         _maker_dispatch: event.Dispatch | None = None,
@@ -115,11 +115,9 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
                 f"Can't use join_transaction_mode={join_transaction_mode!r}: choose one of "
                 f"{', '.join(map(repr, JOIN_TRANSACTION_MODES))}"
             )
-        if not future:
-            raise ArgumentError(
-                "Can't use Session(future=False): the flag only exists for compatibility "
-                "and can only be True; drop it"
-            )
+        # future=True: SQLAlchemy 2.x semantics where they differ from the documents
+        # (README "Session(future=True)"); the default is the documents' behaviour
+        self.future = bool(future)
         if transactional is not None:
             warnings.warn("Session(transactional=...) is deprecated; use autocommit="
                           f"{not transactional}", DeprecationWarning, stacklevel=2)
@@ -362,6 +360,9 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
             # so there is nothing to undo
             return
         root = self.get_transaction()
+        if root is not None and self.future:
+            root.rollback()  # 2.x: the whole transaction, SAVEPOINTs included
+            return
         if root is not None and root._failed_root:
             # the server ended the whole transaction: nothing inside it is left to keep
             root.rollback()
