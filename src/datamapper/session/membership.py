@@ -214,19 +214,29 @@ class SessionMembership(SessionBase):
         """At flush: follow the delete cascade of the objects marked deleted once more,
         so that objects attached to them after ``delete()`` go with them too."""
         marked = list(self._deleted.items())
-        for state, obj in marked:
-            if obj is None:
-                continue
-            with self.no_autoflush:
-                cascaded = list(cascade_iterator("delete", state, obj))
-            for child_state, child in cascaded:
-                if child_state in self._deleted or child_state._deleted:
+        no_cascade: set[Any] = set()  # mappers without a delete cascade: skipped at once
+        self._no_autoflush += 1
+        try:
+            for state, obj in marked:
+                if obj is None:
                     continue
-                if child_state._key is None:
-                    if child_state.session_id == self.hash_key:
-                        self._expunge_state(child_state)
+                mapper = state.mapper
+                if mapper in no_cascade:
                     continue
-                self._delete_impl(child_state, child)
+                it = cascade_iterator("delete", state, obj)
+                if it.__class__ is tuple:  # (the mapper has no delete cascade at all)
+                    no_cascade.add(mapper)
+                    continue
+                for child_state, child in list(it):
+                    if child_state in self._deleted or child_state._deleted:
+                        continue
+                    if child_state._key is None:
+                        if child_state.session_id == self.hash_key:
+                            self._expunge_state(child_state)
+                        continue
+                    self._delete_impl(child_state, child)
+        finally:
+            self._no_autoflush -= 1
 
     def _delete_orphan(self, state: InstanceState) -> None:
         """A flush found ``state`` removed from its delete-orphan parent: delete it."""
