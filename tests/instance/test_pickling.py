@@ -10,6 +10,7 @@ that pickle (and a child process) can find them by name.
 """
 
 import copy
+import importlib
 import pickle
 import subprocess
 import sys
@@ -17,11 +18,25 @@ from pathlib import Path
 
 import pytest
 
+import _pickle_models
 from _pickle_models import Address, Base, Custom, Doc, Keyword, Node, Profile, User
 from datamapper import inspect, select
 from datamapper.attributes import get_history
 from datamapper.exc import DetachedInstanceError
 from datamapper.instance.collections import is_instrumented
+
+
+@pytest.fixture(autouse=True)
+def _models_mapped():
+    """Another test's clear_mappers() unmaps every class, these module-level ones
+    too: map them again (a fresh import of their module) before each test here."""
+    global Address, Base, Custom, Doc, Keyword, Node, Profile, User
+    try:
+        inspect(User)
+    except Exception:
+        mod = importlib.reload(_pickle_models)
+        Address, Base, Custom, Doc = mod.Address, mod.Base, mod.Custom, mod.Doc
+        Keyword, Node, Profile, User = mod.Keyword, mod.Node, mod.Profile, mod.User
 
 
 @pytest.fixture
