@@ -58,7 +58,7 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: Any,
             )
         col_keys = [n for n in names if n in mapper._column_keys]
         rels = [n for n in names if mapper._props[n].is_relationship]
-        if not col_keys and rels and getattr(session, "future", False):
+        if not col_keys and rels and session.future:
             # 2.x: refresh the named relationships only, each with its own loader now
             _check_pending_key_change(session, state, obj)
             state.expire(rels)
