@@ -377,7 +377,8 @@ class MySQLBackend(Backend):
             self.version = str(conn.exec_driver_sql("SELECT version()").scalar())
 
     def describe(self) -> str:
-        return f"MySQL/MariaDB {self.version}, database {self.database}"
+        product = "MariaDB" if "mariadb" in self.version.lower() else "MySQL"
+        return f"{product} {self.version}, database {self.database}"
 
     def raw_connect(self) -> Any:
         import pymysql  # type: ignore[import-untyped]

@@ -49,6 +49,8 @@ from common import (  # noqa: E402
 from impls import IMPL_NAMES, IMPLS, Impl  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
+BACKEND_NAMES = ("sqlite", "postgresql", "mysql")
+BACKEND_ALIASES = {"mariadb": "mysql"}  # the MySQL backend runs on MariaDB or MySQL
 
 
 @dataclass(frozen=True)
@@ -612,7 +614,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--backend",
         default="sqlite",
-        help="sqlite, postgresql or mysql; a comma list runs several (default sqlite)",
+        help="sqlite, postgresql, mysql (alias mariadb), a comma list of them, or 'all'"
+        " (all three, one after the other in this process; default sqlite)",
     )
     p.add_argument(
         "--url",
@@ -657,7 +660,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     try:
-        args.backends = parse_list(args.backend, ("sqlite", "postgresql", "mysql"), "backend")
+        backends = "sqlite,postgresql,mysql" if args.backend == "all" else args.backend
+        backends = ",".join(BACKEND_ALIASES.get(b.strip(), b.strip()) for b in backends.split(","))
+        args.backends = list(dict.fromkeys(parse_list(backends, BACKEND_NAMES, "backend")))
         args.impl = parse_list(args.impl, IMPL_NAMES, "implementation")
         if args.only in (None, ""):
             args.workloads = list(DEFAULT_WORKLOADS)
