@@ -149,6 +149,7 @@ class Spec:
 
     n: int
     seed: int = 42
+    growth: tuple[int, ...] | None = None  # sizes of the "growth" workload; None: from n
     items: list[ItemData] = field(init=False)
     get_ids: list[int] = field(init=False)
     tree: list[TreeData] = field(init=False)
@@ -209,6 +210,34 @@ class Spec:
             for pk in self.large_changed(size):
                 bumps[pk] = bumps.get(pk, 0) + 1
         return Checksum.of((i, n, v + bumps.get(i, 0), s, t) for i, n, v, s, t in self.item_rows())
+
+    @property
+    def growth_sizes(self) -> tuple[int, ...]:
+        """Table sizes of the "growth" workload: n/100, n/10, n and 10n (1k to 1M at the
+        default n), unless given explicitly (``--growth-sizes``)."""
+        if self.growth:
+            return tuple(sorted(set(self.growth)))
+        return tuple(sorted({max(SHORT_ROWS, self.n // d) for d in (100, 10, 1)} | {self.n * 10}))
+
+    def growth_phases(self) -> tuple[str, ...]:
+        return tuple(
+            f"{size:,} {op}" for size in self.growth_sizes for op in ("insert", "load", "update")
+        )
+
+    def growth_items(self, size: int) -> list[ItemData]:
+        """Rows 1..size of the growth data (the seeded data set, extended past n)."""
+        if size <= len(self.items):
+            return self.items[:size]
+        return self.items + [item_data(i) for i in range(len(self.items) + 1, size + 1)]
+
+    def growth_checksum(self, size: int, bump: int) -> Checksum:
+        """The first ``size`` rows with ``bump`` added to every value; ids not checked."""
+        return Checksum.of(
+            (i, n, v + bump, s, t) for i, (n, v, s, t) in enumerate(self.growth_items(size), 1)
+        ).without_ids()
+
+    def expect_growth(self) -> Checksum:
+        return self.growth_checksum(self.growth_sizes[-1], 1)
 
     @property
     def n_get(self) -> int:

@@ -114,6 +114,32 @@ class Impl:
     def after_error(self) -> None:
         """Release whatever a failed run may have left behind."""
 
+    def growth(self, spec: Spec, meter: Meter) -> Result:
+        """Insert, load and update at each table size; every size starts from an
+        empty table and is verified against the database before the next."""
+        for size in spec.growth_sizes:
+            self.backend.reset("items")
+            self.backend.settle()
+            data = spec.growth_items(size)
+            label = f"{size:,}"
+            inserted, loaded = self.grow(data, meter, label)
+            spec.growth_checksum(size, 0).check(inserted, f"growth ({label}): after insert")
+            spec.growth_checksum(size, 0).check(
+                loaded.without_ids(), f"growth ({label}): loaded rows"
+            )
+            if loaded.count != size:
+                raise VerificationError(f"growth ({label}): loaded {loaded.count} rows")
+            spec.growth_checksum(size, 1).check(
+                self.backend.item_checksum(), f"growth ({label}): after update"
+            )
+        return None
+
+    def grow(self, data: list[Any], meter: Meter, label: str) -> tuple[Checksum, Checksum]:
+        """Time phases ``<label> insert``, ``<label> load`` and ``<label> update``;
+        return the database checksum after the insert (read outside the timed
+        regions) and the checksum of what the load returned."""
+        raise NotImplementedError
+
 
 # ---------------------------------------------------------------------------
 # ORMs
@@ -285,6 +311,25 @@ class ORMImpl(Impl):
             with meter.memory():
                 objs = session.query(self.Item).all()
             return Checksum.of_objects(objs)
+
+    def grow(self, data: list[Any], meter: Meter, label: str) -> tuple[Checksum, Checksum]:
+        Item = self.Item
+        with self.Session(self.engine) as session:
+            with meter.phase(f"{label} insert"):
+                objs = [Item(name=n, value=v, score=s, note=t) for n, v, s, t in data]
+                session.add_all(objs)
+                session.commit()
+        del objs
+        inserted = self.backend.item_checksum()
+        with self.Session(self.engine) as session:
+            with meter.phase(f"{label} load"):
+                objs = session.query(Item).all()
+            loaded = Checksum.of_objects(objs)
+            with meter.phase(f"{label} update"):
+                for o in objs:
+                    o.value += 1
+                session.commit()
+        return inserted, loaded
 
     def tree(self, spec: Spec, meter: Meter) -> Result:
         Parent, Child = self.tree_models()
@@ -554,6 +599,25 @@ class CoreImpl(Impl):
                 rows = conn.execute(stmt).all()
             return Checksum.of(rows)
 
+    def grow(self, data: list[Any], meter: Meter, label: str) -> tuple[Checksum, Checksum]:
+        upd = update(items).where(items.c.id == bindparam("pk")).values(value=bindparam("v"))
+        with self.engine.connect() as conn:
+            with meter.phase(f"{label} insert"):
+                conn.execute(
+                    insert(items),
+                    [{"name": n, "value": v, "score": s, "note": t} for n, v, s, t in data],
+                )
+                conn.commit()
+        inserted = self.backend.item_checksum()
+        with self.engine.connect() as conn:
+            with meter.phase(f"{label} load"):
+                rows = conn.execute(select(items)).all()
+            loaded = Checksum.of(rows)
+            with meter.phase(f"{label} update"):
+                conn.execute(upd, [{"pk": r.id, "v": r.value + 1} for r in rows])
+                conn.commit()
+        return inserted, loaded
+
     def tree(self, spec: Spec, meter: Meter) -> Result:
         dialect = self.engine.dialect
         ordered = dialect.insert_executemany_returning_sort_by_parameter_order
@@ -741,6 +805,21 @@ class RawImpl(Impl):
             rows = cur.fetchall()
         self._end()
         return Checksum.of(rows)
+
+    def grow(self, data: list[Any], meter: Meter, label: str) -> tuple[Checksum, Checksum]:
+        cur = self.conn.cursor()
+        with meter.phase(f"{label} insert"):
+            cur.executemany(self.sql_insert, data)
+            self.conn.commit()
+        inserted = self.backend.item_checksum()
+        with meter.phase(f"{label} load"):
+            cur.execute(self.sql_all)
+            rows = cur.fetchall()
+        loaded = Checksum.of(rows)
+        with meter.phase(f"{label} update"):
+            cur.executemany(self.sql_update, [(r[2] + 1, r[0]) for r in rows])
+            self.conn.commit()
+        return inserted, loaded
 
     def tree(self, spec: Spec, meter: Meter) -> Result:
         with meter.phase():

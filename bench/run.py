@@ -62,7 +62,7 @@ class Workload:
     expect: Callable[[Spec], Checksum | TreeChecksum]
     verify_db: bool  # True: check the database; False: check what was loaded
     mutates: bool = False
-    kind: str = "time"  # or "memory"
+    kind: str = "time"  # or "memory", or "per-row" (reported in µs per row; phases "<rows> ...")
     phases: tuple[str, ...] | Callable[[Spec], tuple[str, ...]] = ("",)
 
     def phase_names(self, spec: Spec) -> tuple[str, ...]:
@@ -222,6 +222,24 @@ WORKLOADS: dict[str, Workload] = {
             verify_db=True,
             mutates=True,
             phases=Spec.large_phases,
+        ),
+        Workload(
+            "growth",
+            "growth",
+            "items:empty",
+            lambda s: (
+                "per table size "
+                + " / ".join(f"{z:,}" for z in s.growth_sizes)
+                + ", from an empty table: insert = build the objects + add_all + commit,"
+                " load = fresh session, query(Item).all(), update = value += 1 on the loaded"
+                " objects + commit; reported in µs per row (Core/raw: executemany INSERT,"
+                " select all, executemany UPDATE by id)"
+            ),
+            Spec.expect_growth,
+            verify_db=True,
+            mutates=True,
+            kind="per-row",
+            phases=Spec.growth_phases,
         ),
         Workload(
             "lazy",
@@ -456,21 +474,24 @@ def report_data(
                 if rec is None:
                     continue
                 value = medians[name]
+                per_row = wl.kind == "per-row"
+                if per_row and value is not None:
+                    value = value / phase_rows(phase) * 1e6
                 row: dict[str, Any] = {
                     "workload": wl.name,
                     "phase": phase,
                     "label": f"{wl.name} ({phase})" if phase else wl.name,
                     "impl": name,
-                    "unit": "MB" if wl.kind == "memory" else "s",
+                    "unit": {"memory": "MB", "per-row": "µs/row"}.get(wl.kind, "s"),
                     "status": rec.status,
                     "message": rec.message,
                     "value": value,
                     "samples": rec.seconds.get(phase)
                     or [b / 1e6 for b in rec.bytes.get(phase, [])],
                     "peak_mb": [b / 1e6 for b in rec.peak_bytes.get(phase, [])] or None,
-                    "x_sa_orm": ratio(medians.get("sqlalchemy"), value),
-                    "vs_core": ratio(value, medians.get("core")),
-                    "vs_raw": ratio(value, medians.get("raw")),
+                    "x_sa_orm": ratio(medians.get("sqlalchemy"), medians[name]),
+                    "vs_core": ratio(medians[name], medians.get("core")),
+                    "vs_raw": ratio(medians[name], medians.get("raw")),
                     "dict_lookup": phase == "hit" and name in ("core", "raw"),
                 }
                 rows.append(row)
@@ -487,6 +508,33 @@ def report_data(
         "timed_regions": {wl.name: wl.timed(spec) for wl in workloads},
         "rows": rows,
     }
+
+
+def phase_rows(phase: str) -> int:
+    """Rows of a per-row phase named ``"<rows> <operation>"``, e.g. ``"10,000 insert"``."""
+    return int(phase.split()[0].replace(",", ""))
+
+
+def growth_lines(data: dict[str, Any]) -> list[str]:
+    """Per implementation and operation: µs per row at the largest size over
+    µs per row at the second largest below n (10k at the default n)."""
+    per: dict[tuple[str, str], dict[int, float]] = {}
+    for row in data["rows"]:
+        if row["workload"] != "growth" or row["value"] is None:
+            continue
+        size, op = row["phase"].split(" ", 1)
+        per.setdefault((row["impl"], op), {})[int(size.replace(",", ""))] = row["value"]
+    sizes = sorted({z for v in per.values() for z in v})
+    if len(sizes) < 2:
+        return []
+    base = data["n"] // 10 if data["n"] // 10 in sizes else sizes[0]
+    top = sizes[-1]
+    parts = [
+        f"{impl} {op} {v[top] / v[base]:.2f}×"
+        for (impl, op), v in per.items()
+        if base in v and top in v and v[base] > 0
+    ]
+    return [f"Growth, µs per row at {top:,} rows ÷ at {base:,}: " + ", ".join(parts) + "."]
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -514,6 +562,8 @@ def fmt_value(row: dict[str, Any], width: int | None = None) -> str:
     value = row["value"]
     if row["unit"] == "MB":
         return f"{value:.1f} MB"
+    if row["unit"] == "µs/row":
+        return f"{value:.2f} µs/row"
     for bound, decimals in ((100, 1), (1, 3), (0.001, 4)):
         if value >= bound:
             return f"{value:.{decimals}f}"
@@ -577,7 +627,7 @@ def render_text(data: dict[str, Any]) -> str:
             out.append("")
         out.append(line(cells, measured))
         previous = cells[0]
-    out += ["", LEGEND, "Timed regions:"]
+    out += ["", LEGEND, *growth_lines(data), "Timed regions:"]
     out += [f"  {name}: {what}" for name, what in data["timed_regions"].items()]
     return "\n".join(out)
 
@@ -587,7 +637,7 @@ def render_markdown(data: dict[str, Any]) -> str:
     out += ["", "| " + " | ".join(HEADERS) + " |", "|" + "|".join(["---"] * 2 + ["--:"] * 4) + "|"]
     for cells, _ in table_rows(data, width=None):
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    out += ["", LEGEND, "", "Timed regions:", ""]
+    out += ["", LEGEND, "", *[line + "\n" for line in growth_lines(data)], "Timed regions:", ""]
     out += [f"- **{name}**: {what}" for name, what in data["timed_regions"].items()]
     return "\n".join(out)
 
@@ -636,6 +686,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(IMPL_NAMES),
         help=f"comma list of implementations (default {','.join(IMPL_NAMES)})",
     )
+    p.add_argument(
+        "--growth-sizes",
+        default=None,
+        help="comma list of table sizes for the growth workload"
+        " (default n/100, n/10, n, 10n: 1k to 1M at the default n)",
+    )
     p.add_argument("--quick", action="store_true", help="n=10000, repeat=1")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
     p.add_argument(
@@ -676,6 +732,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.n = 10_000 if args.quick else 100_000
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
+    if args.growth_sizes:
+        try:
+            args.growth = tuple(int(z.replace("_", "")) for z in args.growth_sizes.split(","))
+        except ValueError:
+            p.error(f"--growth-sizes: not a comma list of integers: {args.growth_sizes!r}")
+        if min(args.growth) < 1:
+            p.error("--growth-sizes must be positive")
+    else:
+        args.growth = None
     if args.n < 20 or args.repeat < 1:
         p.error("--n must be >= 20 and --repeat >= 1")
     if args.url and len(args.backends) > 1:
@@ -687,7 +752,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    spec = Spec(args.n)
+    spec = Spec(args.n, growth=args.growth)
     workloads = [WORKLOADS[name] for name in args.workloads]
     for backend_name in args.backends:
         try:
