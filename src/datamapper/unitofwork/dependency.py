@@ -158,52 +158,75 @@ def references_of(mapper: Mapper) -> list[Reference]:
     cached = _REFERENCES.get(mapper)
     if cached is not None:
         return cached
-    from ..mapping.mapper import _all_mappers
-
     refs: list[Reference] = []
     seen: set[tuple[Any, ...]] = set()
+    _relationship_references(mapper, refs, seen)
+    _foreign_key_references(mapper, refs, seen)
+    return _REFERENCES.set(mapper, refs)
+
+
+def _relationship_references(mapper: Mapper, refs: list[Reference],
+                             seen: set[tuple[Any, ...]]) -> None:
+    """What ``mapper``'s rows refer to through one-to-many and many-to-one relationships
+    (of any mapper: a one-to-many of another mapper's rows points here)."""
     cols = mapper.columns
-    candidates: list[tuple[RelationshipProperty, Mapper, Mapper]] = []
+    for p, src in _relationships_into(mapper):
+        pairs = p.sync_keys()
+        sk = tuple(s for s, _d in pairs)
+        dk = tuple(d for _s, d in pairs)
+        ident = (src, dk)
+        if ident in seen:
+            if p.post_update:
+                for r in refs:
+                    if (r.src, r.dest_keys) == ident:
+                        r.post_update = True
+            continue
+        seen.add(ident)
+        nullable = all(getattr(cols.get(k), "nullable", True) for k in dk)
+        refs.append(Reference(src, mapper, sk, dk, nullable, p, p.post_update))
+
+
+def _relationships_into(mapper: Mapper) -> list[tuple[RelationshipProperty, Mapper]]:
+    """(relationship, mapper referred to) for each relationship that puts a foreign key
+    into ``mapper``'s rows, mappers in class-name order (deterministic plans)."""
+    from ..mapping.mapper import _all_mappers
+
+    out: list[tuple[RelationshipProperty, Mapper]] = []
     for m in sorted(_all_mappers, key=lambda m: m.class_.__name__):
         for p in relationships_of(m):
             if not p._initialized or p.direction == MANYTOMANY:
                 continue
             if p.direction == ONETOMANY and p.mapper is mapper:
-                candidates.append((p, p.parent, mapper))
+                out.append((p, p.parent))
             elif p.direction == MANYTOONE and p.parent is mapper:
-                candidates.append((p, p.mapper, mapper))
-    for p, src, dest in candidates:
-        pairs = p.sync_keys()
-        sk = tuple(s for s, _d in pairs)
-        dk = tuple(d for _s, d in pairs)
-        ident = (src, dk)
-        nullable = all(getattr(cols.get(k), "nullable", True) for k in dk)
-        if ident in seen:
-            for r in refs:
-                if (r.src, r.dest_keys) == ident and p.post_update:
-                    r.post_update = True
-            continue
-        seen.add(ident)
-        refs.append(Reference(src, dest, sk, dk, nullable, p, p.post_update))
+                out.append((p, p.mapper))
+    return out
+
+
+def _foreign_key_references(mapper: Mapper, refs: list[Reference],
+                            seen: set[tuple[Any, ...]]) -> None:
+    """What ``mapper``'s rows refer to through its table's foreign keys that no
+    relationship covers (one reference per mapper of the referred-to table)."""
+    from ..mapping.mapper import _all_mappers
+
     for fk in sorted(mapper.local_table.foreign_keys, key=lambda f: (f.parent.name,
                                                                     f.target_fullname)):
         try:
             target_col = fk.column
         except Exception:
+            continue  # (a foreign key to a table not in this MetaData)
+        dp = mapper._col_to_prop.get(fk.parent)
+        if dp is None:
             continue
         for m in sorted(_all_mappers, key=lambda m: m.class_.__name__):
-            if m.local_table is not target_col.table:
-                continue
-            sp = m._col_to_prop.get(target_col)
-            dp = mapper._col_to_prop.get(fk.parent)
-            if sp is None or dp is None:
+            sp = m._col_to_prop.get(target_col) if m.local_table is target_col.table else None
+            if sp is None:
                 continue
             ident = (m, (dp.key,))
             if ident in seen or any(r.src is m and dp.key in r.dest_keys for r in refs):
                 continue
             seen.add(ident)
             refs.append(Reference(m, mapper, (sp.key,), (dp.key,), bool(fk.parent.nullable)))
-    return _REFERENCES.set(mapper, refs)
 
 
 _RELATIONSHIPS: CacheSlot[list[RelationshipProperty]] = CacheSlot("writable relationships")
@@ -232,18 +255,63 @@ def _skipped(child: Any, cst: InstanceState | None, prop: RelationshipProperty,
         SAWarning, stacklevel=6)
 
 
+_Lost = list[tuple[RelationshipProperty, InstanceState, InstanceState]]
+_Kept = set[tuple[RelationshipProperty, InstanceState]]
+_Changes = tuple[Any, Any, Any]  # (added, unchanged, removed) members of one relationship
+
+
 def collect(session: SessionLike, new: list[InstanceState], dirty: list[InstanceState],
             deleted: list[InstanceState]) -> Dependencies:
-    """Read relationship changes of the flush's states into links and association rows."""
-    deps = Dependencies()
-    links = deps.links
-    sid = session.hash_key
-    deleting = set(deleted)
+    """Read relationship changes of the flush's states into links and association rows.
 
-    def add_link(dest: InstanceState, src: InstanceState | None, prop: RelationshipProperty,
-                 clear_only: bool = False) -> None:
+    Saved states (new and dirty) are read per relationship direction
+    (:meth:`_Collector.save_many_to_one`, :meth:`~_Collector.save_one_to_many`,
+    :meth:`~_Collector.save_many_to_many`), deleted states by
+    :meth:`_Collector.delete`; :meth:`_Collector.finish` then decides the orphans
+    and the extra saves.
+    """
+    c = _Collector(session.hash_key, set(deleted))
+    rels_cache: dict[Mapper, list[RelationshipProperty]] = {}
+    for state in (*new, *dirty):
+        mapper = state.mapper
+        rels = rels_cache.get(mapper)
+        if rels is None:
+            rels = rels_cache[mapper] = relationships_of(mapper)
+        if rels:
+            c.save(state, rels)
+    for state in deleted:
+        mapper = state.mapper
+        rels = rels_cache.get(mapper)
+        if rels is None:
+            rels = rels_cache[mapper] = relationships_of(mapper)
+        if rels:
+            c.delete(state, rels)
+    return c.finish(new, dirty)
+
+
+class _Collector:
+    """The working state of one :func:`collect`: what is read so far.
+
+    ``lost`` and ``kept`` serve delete-orphan: (relationship, child, parent it
+    left) and the children that are (still or again) held through each
+    relationship; the orphans are decided once every state is read.
+    """
+
+    __slots__ = ("deps", "links", "sid", "deleting", "lost", "kept")
+
+    def __init__(self, sid: int, deleting: set[InstanceState]) -> None:
+        self.deps = Dependencies()
+        self.links = self.deps.links
+        self.sid = sid
+        self.deleting = deleting
+        self.lost: _Lost = []
+        self.kept: _Kept = set()
+
+    def add_link(self, dest: InstanceState, src: InstanceState | None,
+                 prop: RelationshipProperty) -> None:
         prop.sync_keys()
         dk = prop._dest_keys
+        links = self.links
         per = links.get(dest)
         if per is None:
             links[dest] = {dk: Link(dest, src, prop._src_keys, dk, prop, prop.post_update)}
@@ -253,224 +321,305 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
             return  # a new parent wins over "lost the old one"
         per[dk] = Link(dest, src, prop._src_keys, dk, prop, prop.post_update)
 
-    # delete-orphan: (relationship, child, parent it left) and the children that are
-    # (still or again) held through each relationship; decided once all are read
-    lost: list[tuple[RelationshipProperty, InstanceState, InstanceState]] = []
-    kept: set[tuple[RelationshipProperty, InstanceState]] = set()
+    # -- saved states -----------------------------------------------------------
 
-    rels_cache: dict[Mapper, list[RelationshipProperty]] = {}
-    for state in (*new, *dirty):
-        mapper = state.mapper
-        rels = rels_cache.get(mapper)
-        if rels is None:
-            rels = rels_cache[mapper] = relationships_of(mapper)
-        if not rels:
-            continue
+    def save(self, state: InstanceState, rels: list[RelationshipProperty]) -> None:
+        """Read every writable relationship of a new or dirty ``state``."""
         d = state.obj().__dict__
         is_new = state._key is None and state._extra is None
         cs = state._committed or _NO_CHANGES
         for prop in rels:
-            key = prop.key
             direction = prop.direction
             if direction == MANYTOONE:
-                if is_new or state._key is None:
-                    if key not in d:
-                        continue
-                elif key not in cs:
-                    continue
-                value = d.get(key)
-                target = _state(value)
-                if prop.cascade.delete_orphan:
-                    _m2o_orphan(prop, state, target, cs.get(key, NO_VALUE), lost, kept)
-                if target is not None and target.session_id != sid:
-                    _skipped(value, target, prop, "link")
-                    continue
-                add_link(state, target, prop)
+                self.save_many_to_one(state, prop, d, cs)
                 continue
-            added: Any
-            removed: Any
-            unchanged: Any
-            if key not in d:
-                if key not in cs:
-                    continue
-                if prop.lazy != "dynamic" and prop.lazy != "write_only":
-                    # not loaded, changed through backrefs: members taken out that have
-                    # no parent now are orphans (their foreign keys are their own change)
-                    if direction == ONETOMANY and prop.cascade.delete_orphan:
-                        for child in state.mapper._impls[key].queued_orphans(state):
-                            cst = _state(child)
-                            if cst is not None and cst not in deleting and \
-                                    cst._key is not None and cst.session_id == sid:
-                                lost.append((prop, cst, state))
-                    continue
-                # a dynamic relationship keeps no collection in __dict__, only the
-                # changes appended/removed since the last flush
-                hist = state.mapper._impls[key].history(state, True)
-                added, unchanged, removed = hist.added, hist.unchanged, hist.deleted
-            elif is_new:
-                added, removed, unchanged = d[key], (), ()
-                if not prop.uselist:  # one-to-one: the value itself, or None
-                    added = () if added is None else (added,)
-                elif added.__class__ is not list:
-                    added = coll_members(added)  # a keyed dictionary: its values
-            elif key in cs or (direction == ONETOMANY and _pk_changed(state)):
-                hist = state.mapper._impls[key].history(state, True)
-                added, unchanged, removed = hist.added, hist.unchanged, hist.deleted
-                if not prop.uselist:  # a scalar history reports None as a value
-                    added = [x for x in added if x is not None]
-                    unchanged = [x for x in unchanged if x is not None]
-                    removed = [x for x in removed if x is not None]
-            else:
+            changes = self.changes(state, prop, d, cs, is_new)
+            if changes is None:
                 continue
+            added, unchanged, removed = changes
             if direction == ONETOMANY:
-                prop.sync_keys()
-                sk, dk, post = prop._src_keys, prop._dest_keys, prop.post_update
-                orphaning = prop.cascade.delete_orphan
-                for child in added:
-                    cst = child.__dict__.get(STATE_ATTR)
-                    if cst is None or cst.session_id != sid or cst in deleting:
-                        if cst is None or cst.session_id != sid:
-                            _skipped(child, cst, prop, "link")
-                        elif state not in deleting and not cst._deleted:
-                            deps.undeleted.append(cst)
-                        continue
-                    if orphaning:
-                        kept.add((prop, cst))
-                    per = links.get(cst)
-                    if per is None:
-                        links[cst] = {dk: Link(cst, state, sk, dk, prop, post)}
-                    else:
-                        per[dk] = Link(cst, state, sk, dk, prop, post)
-                if state._key is not None and _pk_changed(state):
-                    for child in unchanged:
-                        cst = _state(child)
-                        if cst is not None and cst not in deleting:
-                            add_link(cst, state, prop)
-                for child in removed:
-                    cst = _state(child)
-                    if cst is None or cst in deleting or cst.session_id != sid \
-                            or cst._deleted:  # (deleted: its row is gone already)
-                        if cst is not None and cst.session_id != sid:
-                            _skipped(child, cst, prop, "unlink")
-                        continue
-                    if orphaning:
-                        lost.append((prop, cst, state))
-                    elif cst._key is not None:
-                        add_link(cst, None, prop, clear_only=True)
-            else:  # many-to-many
-                if (added or removed) and not isinstance(prop.secondary, Table):
-                    raise InvalidRequestError(
-                        f"Can't write the changes to {prop._name()} of {describe(state.obj())}: "
-                        f"its secondary is a {type(prop.secondary).__name__}, not a table, so "
-                        "there are no rows to insert or delete; make the relationship "
-                        "viewonly=True and change the underlying tables instead"
-                    )
-                orphaning = prop.cascade.delete_orphan
-                for child in added:
-                    cst = _state(child)
-                    if cst is not None and cst.session_id == sid:
-                        if cst in deleting or cst._deleted:
-                            continue  # no row to a member this flush (or an earlier) deletes
-                        row = AssocRow(prop, state, cst)
-                        deps.assoc_insert[row.ident()] = row
-                        if orphaning:
-                            kept.add((prop, cst))
-                    else:
-                        _skipped(child, cst, prop, "link")
-                for child in removed:
-                    cst = _state(child)
-                    if cst is not None and cst.session_id != sid:
-                        _skipped(child, cst, prop, "unlink")
-                        continue
-                    # a flushed-deleted member: its association rows went with it
-                    if cst is not None and cst._key is not None and state._key is not None \
-                            and not cst._deleted:
-                        row = AssocRow(prop, state, cst)
-                        deps.assoc_delete[row.ident()] = row
-                        if orphaning and cst.session_id == sid and cst not in deleting:
-                            lost.append((prop, cst, state))
-    for state in deleted:
-        mapper = state.mapper
-        rels = rels_cache.get(mapper)
-        if rels is None:
-            rels = rels_cache[mapper] = relationships_of(mapper)
-        if not rels:
-            continue
+                self.save_one_to_many(state, prop, added, unchanged, removed)
+            else:
+                self.save_many_to_many(state, prop, added, removed)
+
+    def save_many_to_one(self, state: InstanceState, prop: RelationshipProperty,
+                         d: dict[str, Any], cs: dict[str, Any]) -> None:
+        """A reference set (or replaced) on ``state``: link ``state`` to its target."""
+        key = prop.key
+        if key not in (d if state._key is None else cs):
+            return
+        value = d.get(key)
+        target = _state(value)
+        if prop.cascade.delete_orphan:
+            _m2o_orphan(prop, state, target, cs.get(key, NO_VALUE), self.lost, self.kept)
+        if target is not None and target.session_id != self.sid:
+            _skipped(value, target, prop, "link")
+            return
+        self.add_link(state, target, prop)
+
+    def changes(self, state: InstanceState, prop: RelationshipProperty, d: dict[str, Any],
+                cs: dict[str, Any], is_new: bool) -> _Changes | None:
+        """(added, unchanged, removed) of a collection or one-to-one; None: nothing to do."""
+        key = prop.key
+        if key not in d:
+            return self.unloaded_changes(state, prop, cs)
+        if is_new:
+            added = d[key]
+            if not prop.uselist or added.__class__ is not list:
+                added = _members(added, prop.uselist)
+            return added, (), ()
+        if key in cs or (prop.direction == ONETOMANY and _pk_changed(state)):
+            hist = state.mapper._impls[key].history(state, True)
+            if prop.uselist:
+                return hist.added, hist.unchanged, hist.deleted
+            # a scalar history reports None as a value
+            return ([x for x in hist.added if x is not None],
+                    [x for x in hist.unchanged if x is not None],
+                    [x for x in hist.deleted if x is not None])
+        return None
+
+    def unloaded_changes(self, state: InstanceState, prop: RelationshipProperty,
+                         cs: dict[str, Any]) -> _Changes | None:
+        """The changes of a relationship not in ``__dict__`` (not loaded, or dynamic)."""
+        if prop.key not in cs:
+            return None
+        if prop.lazy != "dynamic" and prop.lazy != "write_only":
+            # not loaded, changed through backrefs: members taken out that have
+            # no parent now are orphans (their foreign keys are their own change)
+            if prop.direction == ONETOMANY and prop.cascade.delete_orphan:
+                self.queued_orphans(state, prop)
+            return None
+        # a dynamic relationship keeps no collection in __dict__, only the
+        # changes appended/removed since the last flush
+        hist = state.mapper._impls[prop.key].history(state, True)
+        return hist.added, hist.unchanged, hist.deleted
+
+    def queued_orphans(self, state: InstanceState, prop: RelationshipProperty) -> None:
+        """Members taken out of an unloaded delete-orphan collection through backrefs."""
+        sid, deleting = self.sid, self.deleting
+        for child in state.mapper._impls[prop.key].queued_orphans(state):
+            cst = _state(child)
+            if cst is not None and cst not in deleting and \
+                    cst._key is not None and cst.session_id == sid:
+                self.lost.append((prop, cst, state))
+
+    def save_one_to_many(self, state: InstanceState, prop: RelationshipProperty,
+                         added: Any, unchanged: Any, removed: Any) -> None:
+        """Members added to ``state``'s collection take its key; removed ones lose it."""
+        self.one_to_many_added(state, prop, added)
+        if state._key is not None and _pk_changed(state):
+            deleting = self.deleting
+            for child in unchanged:
+                cst = _state(child)
+                if cst is not None and cst not in deleting:
+                    self.add_link(cst, state, prop)
+        if removed:
+            self.one_to_many_removed(state, prop, removed)
+
+    def one_to_many_added(self, state: InstanceState, prop: RelationshipProperty,
+                          added: Any) -> None:
+        prop.sync_keys()
+        sk, dk, post = prop._src_keys, prop._dest_keys, prop.post_update
+        orphaning = prop.cascade.delete_orphan
+        sid, deleting, links = self.sid, self.deleting, self.links
+        for child in added:
+            cst = child.__dict__.get(STATE_ATTR)
+            if cst is None or cst.session_id != sid or cst in deleting:
+                self.not_linked(state, prop, child, cst)
+                continue
+            if orphaning:
+                self.kept.add((prop, cst))
+            per = links.get(cst)
+            if per is None:
+                links[cst] = {dk: Link(cst, state, sk, dk, prop, post)}
+            else:
+                per[dk] = Link(cst, state, sk, dk, prop, post)
+
+    def not_linked(self, state: InstanceState, prop: RelationshipProperty, child: Any,
+                   cst: InstanceState | None) -> None:
+        """An added member outside the session (warned) or being deleted (undeleted)."""
+        if cst is None or cst.session_id != self.sid:
+            _skipped(child, cst, prop, "link")
+        elif state not in self.deleting and not cst._deleted:
+            self.deps.undeleted.append(cst)
+
+    def one_to_many_removed(self, state: InstanceState, prop: RelationshipProperty,
+                            removed: Any) -> None:
+        sid, deleting = self.sid, self.deleting
+        orphaning = prop.cascade.delete_orphan
+        for child in removed:
+            cst = _state(child)
+            if cst is None or cst in deleting or cst.session_id != sid \
+                    or cst._deleted:  # (deleted: its row is gone already)
+                if cst is not None and cst.session_id != sid:
+                    _skipped(child, cst, prop, "unlink")
+                continue
+            if orphaning:
+                self.lost.append((prop, cst, state))
+            elif cst._key is not None:
+                self.add_link(cst, None, prop)
+
+    def save_many_to_many(self, state: InstanceState, prop: RelationshipProperty,
+                          added: Any, removed: Any) -> None:
+        """Association rows to insert for added members, to delete for removed ones."""
+        if (added or removed) and not isinstance(prop.secondary, Table):
+            raise InvalidRequestError(
+                f"Can't write the changes to {prop._name()} of {describe(state.obj())}: "
+                f"its secondary is a {type(prop.secondary).__name__}, not a table, so "
+                "there are no rows to insert or delete; make the relationship "
+                "viewonly=True and change the underlying tables instead"
+            )
+        if added:
+            self.many_to_many_added(state, prop, added)
+        if removed:
+            self.many_to_many_removed(state, prop, removed)
+
+    def many_to_many_added(self, state: InstanceState, prop: RelationshipProperty,
+                           added: Any) -> None:
+        sid, deleting, assoc_insert = self.sid, self.deleting, self.deps.assoc_insert
+        orphaning = prop.cascade.delete_orphan
+        for child in added:
+            cst = _state(child)
+            if cst is None or cst.session_id != sid:
+                _skipped(child, cst, prop, "link")
+            elif not (cst in deleting or cst._deleted):
+                # (none to a member this flush, or an earlier one, deletes)
+                row = AssocRow(prop, state, cst)
+                assoc_insert[row.ident()] = row
+                if orphaning:
+                    self.kept.add((prop, cst))
+
+    def many_to_many_removed(self, state: InstanceState, prop: RelationshipProperty,
+                             removed: Any) -> None:
+        sid, deleting, assoc_delete = self.sid, self.deleting, self.deps.assoc_delete
+        orphaning = prop.cascade.delete_orphan
+        for child in removed:
+            cst = _state(child)
+            if cst is None:
+                continue
+            if cst.session_id != sid:
+                _skipped(child, cst, prop, "unlink")
+                continue
+            # a flushed-deleted member: its association rows went with it
+            if cst._key is not None and state._key is not None and not cst._deleted:
+                row = AssocRow(prop, state, cst)
+                assoc_delete[row.ident()] = row
+                if orphaning and cst not in deleting:
+                    self.lost.append((prop, cst, state))
+
+    # -- deleted states ---------------------------------------------------------
+
+    def delete(self, state: InstanceState, rels: list[RelationshipProperty]) -> None:
+        """Read every writable relationship of a deleted ``state``."""
         obj = state.strong_obj()
         d = obj.__dict__
         for prop in rels:
             if prop.direction == MANYTOONE:
                 if prop.cascade.delete_orphan:
-                    # replaced before the delete: the object it let go of is an orphan
-                    old = state._committed.get(prop.key, NO_VALUE) if state._committed \
-                        else NO_VALUE
-                    ost = _state(old) if old is not NO_VALUE else None
-                    if ost is not None and ost.session_id == sid and ost not in deleting \
-                            and ost is not _state(d.get(prop.key)):
-                        lost.append((prop, ost, state))
+                    self.delete_many_to_one(state, prop, d)
                 continue
             if prop.passive_deletes == "all":
                 continue
-            key = prop.key
-            if key not in d and (prop.passive_deletes or state._key is None):
+            if prop.key not in d and (prop.passive_deletes or state._key is None):
                 continue
-            if prop.lazy == "dynamic" or prop.lazy == "write_only":
-                # its rows (queried) and appended/removed objects not flushed yet
-                members = state.mapper._impls[key].flush_members(state, obj)
-                deps.held.extend(members)
+            members = self.deleted_members(state, obj, d, prop)
+            if prop.direction == ONETOMANY:
+                self.delete_one_to_many(state, prop, members)
             else:
-                value = getattr(obj, key) if key in d or not prop.passive_deletes else None
-                original = state.committed_state.get(key, NO_VALUE)
-                if prop.uselist:
-                    members = list(coll_members(value)) if value is not None else []
-                else:  # one-to-one: the current and the original related object
-                    members = [value] if value is not None else []
-                    if original is not NO_VALUE and original is not None:
-                        original = (original,)
-                if original is not NO_VALUE and original is not None:
-                    if prop.direction == MANYTOMANY:
-                        # association rows exist for the members as last flushed only
-                        members = list(original)
-                    else:
-                        members.extend(x for x in original
-                                       if not any(x is m for m in members))
-            for child in members:
-                cst = _state(child)
-                if cst is None or cst._deleted:
-                    # a member an earlier flush deleted, still in a loaded collection:
-                    # its row and its association rows are gone already
-                    continue
-                if prop.direction == ONETOMANY:
-                    if cst in deleting or cst._key is None or cst.session_id != sid:
-                        continue
-                    if prop.cascade.delete_orphan:
-                        lost.append((prop, cst, state))
-                    else:
-                        add_link(cst, None, prop, clear_only=True)
-                elif cst._key is not None:
-                    row = AssocRow(prop, state, cst)
-                    deps.assoc_delete[row.ident()] = row
-    if lost:
-        deps.orphans.extend(_orphans(lost, kept, links, deleting))
-    # persistent children whose foreign key changes are saved too
-    saving = set(new) | set(dirty)
-    for dest in links:
-        if dest not in saving and dest not in deleting:
-            deps.extra_saves.append(dest)
-            saving.add(dest)
-            # often referenced only by a parent's history, which the flush resets
-            deps.held.append(dest.strong_obj())
-    # a row both inserted and deleted in one flush cancels out
-    for k in [k for k in deps.assoc_insert if k in deps.assoc_delete]:
-        del deps.assoc_insert[k]
-        del deps.assoc_delete[k]
-    return deps
+                self.delete_many_to_many(state, prop, members)
+
+    def delete_many_to_one(self, state: InstanceState, prop: RelationshipProperty,
+                           d: dict[str, Any]) -> None:
+        """Replaced before the delete: the object it let go of is an orphan."""
+        old = state._committed.get(prop.key, NO_VALUE) if state._committed else NO_VALUE
+        ost = _state(old) if old is not NO_VALUE else None
+        if ost is not None and ost.session_id == self.sid and ost not in self.deleting \
+                and ost is not _state(d.get(prop.key)):
+            self.lost.append((prop, ost, state))
+
+    def deleted_members(self, state: InstanceState, obj: Any, d: dict[str, Any],
+                        prop: RelationshipProperty) -> list[Any]:
+        """The related objects of a deleted parent: current and as last flushed."""
+        key = prop.key
+        if prop.lazy == "dynamic" or prop.lazy == "write_only":
+            # its rows (queried) and appended/removed objects not flushed yet
+            members: list[Any] = state.mapper._impls[key].flush_members(state, obj)
+            self.deps.held.extend(members)
+            return members
+        value = getattr(obj, key) if key in d or not prop.passive_deletes else None
+        members = list(_members(value, prop.uselist))
+        original = state.committed_state.get(key, NO_VALUE)
+        if original is NO_VALUE or original is None:
+            return members
+        if not prop.uselist:
+            original = (original,)  # one-to-one: the original related object
+        if prop.direction == MANYTOMANY:
+            # association rows exist for the members as last flushed only
+            return list(original)
+        members.extend(x for x in original if not any(x is m for m in members))
+        return members
+
+    def delete_one_to_many(self, state: InstanceState, prop: RelationshipProperty,
+                           members: list[Any]) -> None:
+        """Children of a deleted parent lose its key, or are orphans (delete-orphan)."""
+        sid, deleting = self.sid, self.deleting
+        orphaning = prop.cascade.delete_orphan
+        for child in members:
+            cst = _state(child)
+            # (_deleted: a member an earlier flush deleted, still in a loaded
+            # collection: its row is gone already)
+            if cst is None or cst._deleted or cst in deleting or cst._key is None \
+                    or cst.session_id != sid:
+                continue
+            if orphaning:
+                self.lost.append((prop, cst, state))
+            else:
+                self.add_link(cst, None, prop)
+
+    def delete_many_to_many(self, state: InstanceState, prop: RelationshipProperty,
+                            members: list[Any]) -> None:
+        """The association rows of a deleted parent's members are deleted."""
+        assoc_delete = self.deps.assoc_delete
+        for child in members:
+            cst = _state(child)
+            # a member an earlier flush deleted: its association rows are gone already
+            if cst is not None and not cst._deleted and cst._key is not None:
+                row = AssocRow(prop, state, cst)
+                assoc_delete[row.ident()] = row
+
+    # -- after every state is read ----------------------------------------------
+
+    def finish(self, new: list[InstanceState], dirty: list[InstanceState]) -> Dependencies:
+        """Orphans, persistent children saved for their foreign keys, cancelled rows."""
+        deps, links, deleting = self.deps, self.links, self.deleting
+        if self.lost:
+            deps.orphans.extend(_orphans(self.lost, self.kept, links, deleting))
+        # persistent children whose foreign key changes are saved too
+        saving = set(new) | set(dirty)
+        for dest in links:
+            if dest not in saving and dest not in deleting:
+                deps.extra_saves.append(dest)
+                saving.add(dest)
+                # often referenced only by a parent's history, which the flush resets
+                deps.held.append(dest.strong_obj())
+        # a row both inserted and deleted in one flush cancels out
+        for k in [k for k in deps.assoc_insert if k in deps.assoc_delete]:
+            del deps.assoc_insert[k]
+            del deps.assoc_delete[k]
+        return deps
+
+
+def _members(value: Any, uselist: bool) -> Any:
+    """The related objects in an attribute's value: a collection's members (a keyed
+    dictionary's values), or a one-to-one's object (none for None)."""
+    if not uselist:
+        return () if value is None else (value,)
+    return coll_members(value) if value is not None else ()
 
 
 def _m2o_orphan(prop: RelationshipProperty, state: InstanceState,
                 target: InstanceState | None, original: Any,
-                lost: list[tuple[RelationshipProperty, InstanceState, InstanceState]],
-                kept: set[tuple[RelationshipProperty, InstanceState]]) -> None:
+                lost: _Lost, kept: _Kept) -> None:
     """A delete-orphan many-to-one (single_parent): the object it referred to is lost."""
     if target is not None:
         kept.add((prop, target))
@@ -479,8 +628,7 @@ def _m2o_orphan(prop: RelationshipProperty, state: InstanceState,
         lost.append((prop, old, state))
 
 
-def _orphans(lost: list[tuple[RelationshipProperty, InstanceState, InstanceState]],
-             kept: set[tuple[RelationshipProperty, InstanceState]],
+def _orphans(lost: _Lost, kept: _Kept,
              links: dict[InstanceState, dict[tuple[str, ...], Link]],
              deleting: set[InstanceState]) -> list[InstanceState]:
     """The persistent children that left a delete-orphan parent and found no other.
