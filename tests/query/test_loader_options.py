@@ -599,3 +599,82 @@ def test_expired_relationship_filled_by_contains_eager_loads_lazily_after_expiry
     assert a.user.name == "ed"
     assert [x.email for x in a.user.addresses] == ["ed@x"]
     assert len(sql_log.matching("SELECT")) == 2
+
+
+# -- the '*' wildcard of relationship loaders --------------------------------------------
+def test_raiseload_wildcard_refuses_every_lazy_load_of_the_entity(M, session, sql_log):
+    User, Address = M.User, M.Address
+    addresses = session.query(Address).options(raiseload("*")).order_by(Address.id).all()
+    sql_log.clear()
+    for attr in ("user", "dingalings", "keywords"):
+        with pytest.raises(InvalidRequestError, match=attr):
+            getattr(addresses[0], attr)
+    assert sql_log.count == 0
+    # a relationship another option names is not covered, whatever the order
+    for opts in ([raiseload("*"), selectinload(Address.dingalings)],
+                 [selectinload(Address.dingalings), raiseload("*")]):
+        session.expunge_all()
+        a1 = session.query(Address).options(*opts).filter_by(id=1).one()
+        sql_log.clear()
+        assert [d.data for d in a1.dingalings] == ["d1", "d2"]
+        assert sql_log.count == 0
+        with pytest.raises(InvalidRequestError, match="keywords"):
+            a1.keywords
+    session.expunge_all()
+    assert session.get(User, 1).addresses  # options of one query do not stay on the class
+
+
+def test_lazyload_wildcard_overrides_configured_eager_loading(Base, engine, session,
+                                                              sql_log):
+    class Shelf(Base):
+        __tablename__ = "wc_shelves"
+        id = Column(Integer, primary_key=True)
+        books = relationship("Book", lazy="joined", order_by="Book.id")
+        labels = relationship("Label", lazy="joined", order_by="Label.id")
+
+    class Book(Base):
+        __tablename__ = "wc_books"
+        id = Column(Integer, primary_key=True)
+        shelf_id = Column(ForeignKey("wc_shelves.id"))
+
+    class Label(Base):
+        __tablename__ = "wc_labels"
+        id = Column(Integer, primary_key=True)
+        shelf_id = Column(ForeignKey("wc_shelves.id"))
+
+    Base.metadata.create_all(engine)
+    session.add(Shelf(id=1, books=[Book(id=1), Book(id=2)], labels=[Label(id=1)]))
+    session.commit()
+    session.expunge_all()
+    sql_log.clear()
+    shelf = session.query(Shelf).options(lazyload("*")).one()
+    assert sql_log.count == 1 and "JOIN" not in sql_log.statements[0]
+    assert [b.id for b in shelf.books] == [1, 2] and sql_log.count == 2  # lazily
+    session.expunge_all()
+    sql_log.clear()
+    shelf = session.query(Shelf).options(joinedload(Shelf.labels), lazyload("*")).one()
+    assert sql_log.count == 1
+    assert "JOIN wc_labels" in sql_log.statements[0]
+    assert "wc_books" not in sql_log.statements[0]
+    assert [lb.id for lb in shelf.labels] == [1] and sql_log.count == 1
+
+
+def test_wildcard_below_a_path_covers_the_relationships_reached_there(M, session, sql_log):
+    User, Address = M.User, M.Address
+    u = session.query(User).options(
+        joinedload(User.addresses).raiseload("*")).filter_by(id=1).one()
+    assert sql_log.count == 1
+    with pytest.raises(InvalidRequestError, match="dingalings"):
+        u.addresses[0].dingalings
+    session.expunge_all()
+    u = session.query(User).options(
+        joinedload(User.addresses), datamapper.defaultload(User.addresses).raiseload("*"),
+    ).filter_by(id=1).one()
+    with pytest.raises(InvalidRequestError, match="keywords"):
+        u.addresses[0].keywords
+    assert isinstance(u.addresses[0], Address)
+
+
+def test_wildcard_of_a_loader_that_cannot_take_every_relationship_is_refused(M, session):
+    with pytest.raises(ArgumentError, match=r"contains_eager\('\*'\).*name the relationships"):
+        session.query(M.Address).options(contains_eager("*")).all()

@@ -98,6 +98,18 @@ class EntityPlan:
                 return True
         return False
 
+    def needs_all_rows(self) -> bool:
+        """Whether an eager load (at any depth) needs every row of the result before its
+        objects are complete: a joined or contains_eager collection (spread over rows)
+        or a subquery load (one query over all parents).  ``yield_per`` can't use it."""
+        for n in self.nodes.values():
+            if n.strategy == "subquery" or (
+                    n.strategy in ("joined", "contains_eager") and n.prop.uselist):
+                return True
+            if n.plan.needs_all_rows():
+                return True
+        return False
+
 
 class RelNode:
     """One relationship of an :class:`EntityPlan` and the strategy that loads it."""

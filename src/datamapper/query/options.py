@@ -318,6 +318,9 @@ def _apply(plan: EntityPlan, option: Load) -> None:
             _apply_columns(plan, target, strategy)
             continue
         mapper = plan.mapper
+        if isinstance(target, str) and target == "*":
+            _apply_wildcard(plan, strategy)
+            return
         alias = kw.get("alias")
         if isinstance(target, OfType):  # contains_eager(User.addresses.of_type(alias))
             alias = alias if alias is not None else target.target
@@ -353,6 +356,37 @@ def _apply(plan: EntityPlan, option: Load) -> None:
                 alias = alias.__clause_element__()
             node.alias = alias
         plan = node.plan
+
+
+_WILDCARD_STRATEGIES = ("select", "noload", "raise", "raise_on_sql", "joined", "selectin",
+                        "subquery", "immediate")
+
+
+def _apply_wildcard(plan: EntityPlan, strategy: str) -> None:
+    """``lazyload('*')``, ``raiseload('*')`` ...: every relationship of the entity the
+    path has reached loads with ``strategy``, except those another option names (those
+    options are applied after the wildcards, see :func:`build_plans`)."""
+    mapper = plan.mapper
+    if strategy not in _WILDCARD_STRATEGIES:
+        raise ArgumentError(
+            f"Can't apply {_NAMES[strategy]}('*'): the wildcard stands for every "
+            f"relationship of {mapper.class_.__name__}, which {_NAMES[strategy]}() can't "
+            "take; name the relationships")
+    for key, prop in mapper._props.items():
+        if not prop.is_relationship or prop.lazy in ("dynamic", "write_only"):
+            continue
+        node = plan.nodes.get(key)
+        if node is None:
+            sub = default_plan(prop.mapper, (*plan.path, prop, prop.mapper))
+            plan.nodes[key] = RelNode(prop, strategy, sub)
+        else:
+            node.strategy = strategy
+
+
+def _is_wildcard(option: Load) -> bool:
+    last = option.steps[-1] if option.steps else None
+    return last is not None and isinstance(last[0], str) and last[0] == "*" and \
+        last[1] not in _COLUMN_STRATEGIES
 
 
 def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
@@ -397,8 +431,18 @@ def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan |
         return None
     plans: list[EntityPlan | None] = [default_plan(m) if m is not None else None
                                       for m in mappers]
+    if any(_is_wildcard(o) for o in opts):
+        # wildcards first, so that an option naming a relationship wins over them
+        # whatever the order they were given in
+        opts.sort(key=lambda o: not _is_wildcard(o))
     for o in opts:
         if not o.steps:
+            continue
+        if o.root is None and len(o.steps) == 1 and _is_wildcard(o):
+            # lazyload('*') alone: every selected entity's relationships
+            for plan in plans:
+                if plan is not None:
+                    _apply(plan, o)
             continue
         plan = plans[_root_index(o, mappers)]
         assert plan is not None
@@ -406,6 +450,17 @@ def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan |
     if all(p is None or p.is_default() for p in plans):
         return None
     return plans
+
+
+def check_yield_per_plans(plans: list[EntityPlan | None]) -> None:
+    """Refuse ``yield_per`` with eager loaders that need the whole result first."""
+    for p in plans:
+        if p is not None and p.needs_all_rows():
+            names = ", ".join(f"{p.mapper.class_.__name__}.{k}" for k in p.nodes)
+            raise InvalidRequestError(
+                "Can't use yield_per with eager loaders that require uniquing or row "
+                f"buffering (eager relationships of {p.mapper.class_.__name__}: {names}); "
+                "load collections with selectinload() or lazily, or drop yield_per")
 
 
 def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: Any,

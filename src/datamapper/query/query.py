@@ -53,6 +53,7 @@ from .options import (
     Load,
     UserDefinedOption,
     build_plans,
+    check_yield_per_plans,
     execute_with_plans,
     plans_statement,
     propagating_options,
@@ -932,6 +933,8 @@ class Query(Generic[_T]):
         if plans is not None and not self._eagerloads:
             plans = _without_eager_nodes(plans)
         if plans is not None:
+            if self._yield_per:
+                check_yield_per_plans(plans)
             out = self._eager_results(session, plans)
         else:
             rows = self._execute_rows()

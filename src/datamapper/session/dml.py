@@ -59,6 +59,7 @@ from .bulk import (
     matching_states,
     resolve_values,
 )
+from .results import OrmResult
 
 if TYPE_CHECKING:
     from .base import SessionBase
@@ -287,7 +288,7 @@ def stream_results(session: SessionBase, layout: RowLayout, result: Any, yield_p
         finally:
             result.close()
 
-    out: Any = IteratorResult(SimpleResultMetaData(layout.names), batches(),
+    out: Any = OrmResult(SimpleResultMetaData(layout.names), batches(),
                          _source_supports_scalars=layout.single_entity)
     out.raw = result  # closing the result closes the cursor
     return out.yield_per(size)

@@ -25,12 +25,18 @@ from ..mapping.coercion import dml_mapper
 from ..mapping.mapper import Mapper
 from ..query import ORMSelect, Query
 from ..query.entities import RowLayout, orm_select_from_core, renamed_column_keys, stamp_results
-from ..query.options import build_plans, execute_with_plans, propagating_options
+from ..query.options import (
+    build_plans,
+    check_yield_per_plans,
+    execute_with_plans,
+    propagating_options,
+)
 from .base import SessionBase
 from .binds import _bind_kw
 from .dml import check_yield_per, execute_orm_dml, stream_results
 from .execute_state import ORMExecuteState, copy_params
 from .ownership import exclusive
+from .results import OrmResult
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Result, ScalarResult
@@ -159,6 +165,8 @@ class SessionExecute(SessionBase):
             yield_per = opts.get("yield_per")
             if yield_per is None:
                 yield_per = statement.get_execution_options().get("yield_per")
+            if yield_per is not None and plans is not None:
+                check_yield_per_plans(plans)
             if yield_per is not None and plans is None:
                 check_yield_per(yield_per)
                 if bind is None:
@@ -181,11 +189,11 @@ class SessionExecute(SessionBase):
                 stamp_results(layout, objs, uopts)
             if layout.single_entity:
                 # rows are made from the objects only if asked for (scalars() skips them)
-                return IteratorResult(SimpleResultMetaData(layout.names), iter(objs),
+                return OrmResult(SimpleResultMetaData(layout.names), iter(objs),
                                       _source_supports_scalars=True)
             tuples = [tuple(o) for o in objs]
             names = layout.result_names(statement._label_style)
-            return IteratorResult(SimpleResultMetaData(names, extra=layout.extras),
+            return OrmResult(SimpleResultMetaData(names, extra=layout.extras),
                                   iter(tuples))
         if eff.get("autoflush"):  # asked for: DML and Core statements do not autoflush
             self._autoflush()
