@@ -29,6 +29,10 @@ hook (owner)                            installed: what runs there
 ``event.bridge_core_events``            the mapper, attribute and session event names:
                                         ``sqlalchemy.event.listen()`` on those targets
                                         goes to ``datamapper.event.listen()``
+``query.core_plugin.install``           Core's compile-state plugin registry: a Core
+                                        ``select()`` joined along a relationship
+                                        (``join(User.addresses)``) compiles to the joins
+                                        of tables
 ======================================  =============================================
 
 (The session registry the instance layer looks sessions up in,
@@ -52,6 +56,7 @@ from .mapping.mapper import (
     instrumentation_hooks,
     uninstrumentation_hooks,
 )
+from .query import core_plugin
 from .query.dynamic import AppenderQuery
 from .session.session import SESSION_EVENTS, session_event_resolver
 
@@ -77,6 +82,8 @@ def wire() -> None:
     event.register_resolver(session_event_resolver)
     # sqlalchemy.event.listen()/listens_for() on those targets: handed to datamapper.event
     event.bridge_core_events(MAPPER_EVENTS | ATTRIBUTE_EVENTS | SESSION_EVENTS)
+    # Core select() -> query: joins along relationships in Core-built statements
+    core_plugin.install()
 
 
 def is_wired() -> bool:

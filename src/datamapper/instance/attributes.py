@@ -15,7 +15,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from .._util import NO_VALUE, describe
 from ..exc import ArgumentError, InvalidRequestError
-from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
+from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute, RelationshipAttribute
 from ..mapping.mapper import (
     Mapper,
     configure_mappers,
@@ -418,7 +418,9 @@ def instrument(mapper: Mapper) -> None:
         if key in impls:
             continue
         existing = cls.__dict__.get(key)
-        attr: InstrumentedAttribute[Any] = InstrumentedAttribute(cls, key, prop, mapper)
+        attr: InstrumentedAttribute[Any] = (
+            RelationshipAttribute(cls, key, prop, mapper) if prop.is_relationship
+            else InstrumentedAttribute(cls, key, prop, mapper))
         if prop.is_synonym:
             desc = prop.descriptor
             if desc is None and existing is not None and _data_descriptor(existing):

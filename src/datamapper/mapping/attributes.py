@@ -13,8 +13,11 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy.sql import operators
+from sqlalchemy.sql import operators, roles
 from sqlalchemy.sql.operators import ColumnOperators
+from sqlalchemy.util import immutabledict
+
+from .coercion import PLUGIN_ATTRS
 
 if TYPE_CHECKING:
     from .mapper import Mapper
@@ -126,18 +129,112 @@ else:
         __slots__ = ()
 
 
-class OfType:
-    """``User.addresses.of_type(alias)``: a relationship joined to an aliased target."""
+# What a relationship join target hands Core's statements it joins: the name of the
+# compile-state plugin that turns ``join(User.addresses)`` into table joins (see
+# query/core_plugin.py).
+JOIN_PLUGIN = immutabledict(PLUGIN_ATTRS)
 
-    __slots__ = ("attr", "target")
 
-    def __init__(self, attr: Any, target: Any) -> None:
+class _JoinTarget(roles.JoinTargetRole):
+    """Marks an object Core's ``Select.join()`` may take as its target or ON clause
+    (a relationship attribute, ``of_type()``, ``and_()``): Core keeps the object
+    itself in the statement, and datamapper's compile-state plugin expands it into
+    the join of tables when the statement is compiled."""
+
+    __slots__ = ()
+    _propagate_attrs = JOIN_PLUGIN
+
+    # Core treats a join target as part of the statement: it keys its compiled
+    # cache on it and copies it when the statement is cloned.  A join target is
+    # immutable (cloning keeps it); its key names the relationship and, for
+    # of_type()/and_(), the alias and the criteria (whose bound values Core
+    # collects from the key, so a cached compilation takes the new values).
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+        raise NotImplementedError  # each subclass names itself
+
+    def _clone(self, **kw: Any) -> Any:
+        return self
+
+    def _copy_internals(self, **kw: Any) -> None:
+        return None
+
+
+def _key_of(element: Any, anon_map: Any, bindparams: list[Any]) -> Any:
+    if hasattr(element, "__clause_element__") and not hasattr(element, "_gen_cache_key"):
+        element = element.__clause_element__()
+    return element._gen_cache_key(anon_map, bindparams)
+
+
+if TYPE_CHECKING:
+
+    class RelationshipAttribute(InstrumentedAttribute[_T]):
+        """A relationship on the class (``User.addresses``)."""
+
+        def and_(self, *criteria: Any) -> OfType: ...
+
+else:
+
+    class RelationshipAttribute(InstrumentedAttribute, _JoinTarget):
+        """A relationship on the class (``User.addresses``): besides comparisons
+        (``any()``, ``has()``, ``==`` an object), a join target of Core's and our
+        ``select().join()`` (``join(User.addresses)``, ``join(Address,
+        User.addresses)``, ``.of_type(alias)``, ``.and_(criteria)``)."""
+
+        __slots__ = ()
+
+        def __clause_element__(self) -> Any:
+            return self.prop.join_clause_element(self)
+
+        def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+            return ("dm_relationship", self.class_, self.key)
+
+        def and_(self, *criteria: Any) -> OfType:
+            """This relationship joined with extra ON criteria (``join(User.addresses
+            .and_(Address.email.like("%@x")))``)."""
+            return OfType(self, None, criteria)
+
+
+class OfType(_JoinTarget):
+    """``User.addresses.of_type(alias)`` / ``User.addresses.and_(criteria)``: a
+    relationship joined to an aliased target and/or with extra ON criteria."""
+
+    __slots__ = ("attr", "target", "criteria")
+
+    def __init__(self, attr: Any, target: Any, criteria: tuple[Any, ...] = ()) -> None:
         self.attr = attr
         self.target = target
+        self.criteria = criteria
 
     @builtins.property
     def prop(self) -> Any:
         return self.attr.prop
 
+    @builtins.property
+    def key(self) -> str:
+        return str(self.attr.key)
+
+    def of_type(self, target: Any) -> OfType:
+        return OfType(self.attr, target, self.criteria)
+
+    def and_(self, *criteria: Any) -> OfType:
+        return OfType(self.attr, self.target, self.criteria + criteria)
+
+    def __clause_element__(self) -> Any:
+        return self.attr.__clause_element__()
+
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+        target = self.target
+        return (
+            "dm_of_type",
+            self.attr._gen_cache_key(anon_map, bindparams),
+            _key_of(target, anon_map, bindparams) if target is not None else None,
+            tuple(_key_of(c, anon_map, bindparams) for c in self.criteria),
+        )
+
     def __repr__(self) -> str:
-        return f"{self.attr!r}.of_type({self.target!r})"
+        out = repr(self.attr)
+        if self.target is not None:
+            out += f".of_type({self.target!r})"
+        if self.criteria:
+            out += ".and_(...)"
+        return out

@@ -37,6 +37,8 @@ from sqlalchemy.exc import InvalidRequestError
 if TYPE_CHECKING:
     from .mapper import Mapper
 
+# Core's compile-state plugin mark (the plugin is datamapper's, query/core_plugin.py)
+PLUGIN_ATTRS = {"compile_state_plugin": "datamapper", "plugin_subject": None}
 ENTITY_KEY = "dm_entity"  # annotation: the Mapper whose table this is
 ALIAS_KEY = "dm_aliased"  # annotation: the aliased() entity an alias of the table stands for
 
@@ -85,8 +87,11 @@ class ClassClauseElement:
     def clause(self) -> Any:
         if self._annotated is None:
             marker = _EntityMarker(self.mapper)
+            # the plugin mark makes a Core select() of the class compile its joins
+            # along relationships (query/core_plugin.py)
             self._annotated = self.mapper.local_table._annotate(
-                {ENTITY_KEY: self.mapper, "entity_namespace": marker})
+                {ENTITY_KEY: self.mapper, "entity_namespace": marker}
+            )._set_propagate_attrs(PLUGIN_ATTRS)
         return self._annotated
 
 

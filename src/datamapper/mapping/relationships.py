@@ -769,6 +769,22 @@ class RelationshipProperty(MapperProperty):
             f"{self._name()}.any(...) or .contains(obj)"
         )
 
+    def join_clause_element(self, attr: QueryableAttribute) -> Any:
+        """What Core reads through ``User.addresses.__clause_element__()``: the
+        foreign key column of a many-to-one on one column (``order_by(Address.user)``),
+        else the join condition, marked with this relationship.  (A join along the
+        relationship never reads it: the attribute itself is the join target.)"""
+        from .mapper import configure_mappers
+
+        configure_mappers()
+        if self.direction == MANYTOONE and len(self.local_remote_pairs) == 1:
+            return self.local_remote_pairs[0][0]
+        cached = self.__dict__.get("_dm_join_clause")
+        if cached is None:
+            cached = self._dm_join_clause = self.primaryjoin._annotate(
+                {"dm_relationship": self})
+        return cached
+
     def operate(self, attr: QueryableAttribute, op: Any, *other: Any, **kw: Any) -> Any:
         from .mapper import configure_mappers
 

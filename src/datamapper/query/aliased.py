@@ -23,8 +23,8 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
-from ..mapping.attributes import OfType, QueryableAttribute
-from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace
+from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget
+from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, PLUGIN_ATTRS, EntityNamespace
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 
 
@@ -84,7 +84,7 @@ class AliasedClass:
         if self._dm_annotated is None:
             self._dm_annotated = self._dm_selectable._annotate(
                 {ENTITY_KEY: self._dm_mapper, ALIAS_KEY: self,
-                 "entity_namespace": _AliasMarker(self)})
+                 "entity_namespace": _AliasMarker(self)})._set_propagate_attrs(PLUGIN_ATTRS)
         return self._dm_annotated
 
     def adapt(self, clause: Any) -> Any:
@@ -128,8 +128,10 @@ class AliasedClass:
         return f"<aliased({self._dm_mapper.class_.__name__}){name}>"
 
 
-class AliasedRelationship:
+class AliasedRelationship(_JoinTarget):
     """A relationship attribute of an :class:`AliasedClass`: joins start at the alias."""
+
+    __slots__ = ("source", "attr", "prop", "key")
 
     def __init__(self, source: AliasedClass, attr: QueryableAttribute) -> None:
         self.source = source
@@ -139,6 +141,17 @@ class AliasedRelationship:
 
     def of_type(self, target: Any) -> OfType:
         return OfType(self, target)
+
+    def and_(self, *criteria: Any) -> OfType:
+        return OfType(self, None, criteria)
+
+    def __clause_element__(self) -> Any:
+        return self.source.adapt(self.attr.__clause_element__())
+
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+        return ("dm_aliased_relationship",
+                self.source.__clause_element__()._gen_cache_key(anon_map, bindparams),
+                self.attr._gen_cache_key(anon_map, bindparams))
 
     def __repr__(self) -> str:
         return f"<{self.source!r}.{self.key}>"
@@ -217,6 +230,44 @@ def relationship_join(target: Any, onclause: Any) -> list[tuple[Any, Any]] | Non
     else:
         dest_sel = dest
     return _steps(rel, source, dest, dest_sel)
+
+
+def relationship_steps(target: Any, onclause: Any) -> list[tuple[Any, Any]] | None:
+    """The (target, ON clause) steps of any join along a relationship, or None when
+    neither ``target`` nor ``onclause`` is one: ``join(User.addresses)``,
+    ``join(Address, User.addresses)``, ``join(alias.addresses)``,
+    ``join(User.addresses.of_type(alias))``, ``join(User.addresses.and_(crit))``;
+    a many-to-many gives two steps (the secondary table, then the target)."""
+    spec = onclause if onclause is not None else target
+    dest: Any = None
+    criteria: tuple[Any, ...] = ()
+    if isinstance(spec, OfType):
+        dest, criteria, spec = spec.target, spec.criteria, spec.attr
+    if isinstance(spec, AliasedRelationship):
+        source: AliasedClass | None = spec.source
+        attr = spec.attr
+    elif isinstance(spec, QueryableAttribute) and spec.prop.is_relationship:
+        source = None
+        attr = spec
+    else:
+        return None
+    if dest is None and onclause is not None:
+        dest = target  # join(Address, User.addresses) / join(alias, User.addresses)
+    from ..mapping.mapper import configure_mappers
+
+    configure_mappers()
+    rel: Any = attr.prop
+    dest_sel: AliasedClass | None = None
+    if isinstance(dest, AliasedClass):
+        dest_sel = dest
+    elif dest is None:
+        dest = rel.mapper.class_
+    steps = _steps(rel, source, dest, dest_sel)
+    if criteria:
+        last_dest, last_on = steps[-1]
+        extra = [dest_sel.adapt(c) if dest_sel is not None else c for c in criteria]
+        steps[-1] = (last_dest, and_(last_on, *extra))
+    return steps
 
 
 def _steps(rel: Any, source: AliasedClass | None, dest: Any,

@@ -20,7 +20,7 @@ from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, entities_of_core_select
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
-from .aliased import AliasedClass, relationship_join
+from .aliased import AliasedClass, relationship_steps
 
 
 def mapper_of(entity: Any) -> Mapper | None:
@@ -77,7 +77,9 @@ class RowLayout:
                 self.mappers.append(mapper)
                 continue
             if isinstance(ent, QueryableAttribute):
-                expr = ent.__clause_element__()
+                # a collection is no column (the prop says so, naming what to use)
+                expr = ent.prop.clause_element(ent) if ent.prop.is_relationship \
+                    else ent.__clause_element__()
                 self.parts.append(("column", len(self.columns)))
                 # a table column selected under its own key stays unlabelled (Core names
                 # it; `<table>_<key>` in the labelled form); an expression gets the key
@@ -221,21 +223,13 @@ class ORMSelect(Select[Any]):
         ``join(Address, User.addresses)`` (through the secondary table for a
         many-to-many); ``join(alias.addresses)`` and ``join(User.addresses.of_type(alias))``
         for aliased() ends."""
-        steps = relationship_join(target, onclause)
-        if steps is not None:
-            out: ORMSelect = self
-            for dest, on in steps:
-                out = super(ORMSelect, out).join(dest, on, isouter=isouter, full=full)
-            return out
-        rel = _relationship_of(onclause) or _relationship_of(target)
-        if rel is None:
+        steps = relationship_steps(target, onclause)
+        if steps is None:
             return super().join(target, onclause, isouter=isouter, full=full)
-        rel_target = target if _relationship_of(target) is None else rel.mapper.class_
-        if rel.secondary is not None:
-            sec, pj, sj = rel.secondary_join_parts()
-            step = super().join(sec, pj, isouter=isouter, full=full)
-            return step.join(rel_target, sj, isouter=isouter, full=full)
-        return super().join(rel_target, rel.primaryjoin, isouter=isouter, full=full)
+        out: ORMSelect = self
+        for dest, on in steps:
+            out = super(ORMSelect, out).join(dest, on, isouter=isouter, full=full)
+        return out
 
     def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> ORMSelect:
         return self.join(target, onclause, isouter=True, full=full)

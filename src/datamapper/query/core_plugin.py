@@ -1,0 +1,115 @@
+"""Joins along relationships in Core's own ``select()``: a compile-state plugin.
+
+``sqlalchemy.select(User).join(User.addresses)`` is built by Core, which knows
+nothing of relationships.  Core lets a statement name a *compile-state plugin*
+(``statement._propagate_attrs["compile_state_plugin"]``, taken from the first
+element that carries one): relationship join targets carry ``"datamapper"``
+(see ``mapping.attributes.JOIN_PLUGIN``), and Core keeps the attribute itself as
+the join target (it is a ``JoinTargetRole``).  When such a statement is compiled,
+:class:`DatamapperSelectState` replaces each join along a relationship by the
+joins of tables it stands for (through the secondary table of a many-to-many,
+to an ``aliased()`` target for ``of_type()``, with ``and_()`` criteria in the ON
+clause) and lets Core's own select state compile the result, so the SQL is the
+one ``datamapper.select`` emits for the same joins.  Compiled forms are cached by
+Core as usual; nothing here runs per row.
+
+``filter_by()`` after such a join names the joined entity's attributes
+(:meth:`DatamapperSelectState.determine_last_joined_entity`).
+
+This module and ``mapping.coercion`` are where datamapper meets Core's
+extension points; :func:`install` is called once from ``wiring.wire()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql.base import CompileState
+from sqlalchemy.sql.selectable import SelectState
+
+from ..mapping.attributes import _JoinTarget
+from .aliased import relationship_steps
+
+PLUGIN_NAME = "datamapper"
+
+
+def _is_relationship_join(target: Any, onclause: Any) -> bool:
+    return isinstance(target, _JoinTarget) or isinstance(onclause, _JoinTarget)
+
+
+def _expanded(joins: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    if not any(_is_relationship_join(t, on) for t, on, _f, _fl in joins):
+        return None
+    out: list[tuple[Any, Any, Any, Any]] = []
+    for target, onclause, from_, flags in joins:
+        steps = relationship_steps(target, onclause) if _is_relationship_join(
+            target, onclause) else None
+        if steps is None:
+            out.append((target, onclause, from_, flags))
+            continue
+        for i, (dest, on) in enumerate(steps):
+            out.append((
+                coercions.expect(roles.JoinTargetRole, dest),
+                coercions.expect(roles.OnClauseRole, on),
+                from_ if i == 0 else None,
+                flags,
+            ))
+    return tuple(out)
+
+
+def expand_relationship_joins(statement: Any) -> Any:
+    """``statement`` with every join along a relationship replaced by joins of tables
+    (the statement itself when it has none).  Joins made before a
+    ``with_only_columns()`` live in the statement's memoized entities: those too."""
+    joins = _expanded(statement._setup_joins)
+    memo = statement._memoized_select_entities
+    new_memo: list[Any] = []
+    changed = False
+    for m in memo:
+        mj = _expanded(m._setup_joins)
+        if mj is not None:
+            m = m._clone()
+            m._setup_joins = mj
+            changed = True
+        new_memo.append(m)
+    if joins is None and not changed:
+        return statement
+    out = statement._clone()
+    if joins is not None:
+        out._setup_joins = joins
+    if changed:
+        out._memoized_select_entities = tuple(new_memo)
+    return out
+
+
+class DatamapperSelectState(SelectState):
+    """Core's select state, after relationship joins are expanded into table joins."""
+
+    @classmethod
+    def create_for_statement(cls, statement: Any, compiler: Any, **kw: Any) -> Any:
+        return SelectState(expand_relationship_joins(statement), compiler, **kw)
+
+    @classmethod
+    def determine_last_joined_entity(cls, statement: Any) -> Any:
+        if statement._setup_joins:
+            target, onclause = statement._setup_joins[-1][:2]
+            steps = relationship_steps(target, onclause) if _is_relationship_join(
+                target, onclause) else None
+            if steps is not None:
+                dest = steps[-1][0]
+                return dest.__clause_element__() if hasattr(dest, "__clause_element__") \
+                    else dest
+        # SQLAlchemy 2.0 reads the last joined entity here (2.1 has no such method)
+        base: Any = getattr(SelectState, "determine_last_joined_entity", None)
+        return base(statement) if base is not None else None
+
+    @classmethod
+    def _get_filter_by_entities(cls, statement: Any) -> Any:
+        # SQLAlchemy 2.1: filter_by() searches every joined entity
+        return super()._get_filter_by_entities(expand_relationship_joins(statement))
+
+
+def install() -> None:
+    """Register the plugin with Core (``wiring.wire()`` calls this once)."""
+    CompileState.plugins[(PLUGIN_NAME, "select")] = DatamapperSelectState
