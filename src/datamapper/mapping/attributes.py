@@ -108,8 +108,17 @@ class QueryableAttribute(ColumnOperators):
             return self
         return OfType(self, cls)
 
-    # ``User.name.property``: defined last, since the name shadows the builtin
-    property = builtins.property(lambda self: self.prop)  # noqa: A003
+    def _configured_prop(self) -> MapperProperty:
+        prop = self.prop
+        if prop.__dict__.get("_initialized") is False:  # a relationship not configured yet
+            from .mapper import configure_mappers
+
+            configure_mappers()
+        return prop
+
+    # ``User.name.property``: defined last, since the name shadows the builtin; a
+    # relationship's is configured first (its join and direction are then known)
+    property = builtins.property(_configured_prop)  # noqa: A003
 
 
 _T = TypeVar("_T")

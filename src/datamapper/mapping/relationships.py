@@ -12,11 +12,13 @@ reads ``direction`` and the sync pairs.
 
 from __future__ import annotations
 
+import warnings
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Alias, Column, FromClause, Join, Table, and_, bindparam, exists, select
-from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement
 
@@ -45,6 +47,10 @@ MANYTOMANY = RelationshipDirection("MANYTOMANY")
 
 _LAZY = frozenset({"select", True, "noload", None, False, "raise", "raise_on_sql", "joined",
                    "selectin", "subquery", "immediate", "dynamic", "write_only"})
+
+# column written at flush -> {relationship writing it: the column it copies from}
+_SYNC_TARGETS: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[Any, Any]] = (
+    weakref.WeakKeyDictionary())
 
 # instance layer hooks: called with the property once it is configured
 relationship_configured_hooks: list[Callable[[RelationshipProperty], None]] = []
@@ -77,7 +83,7 @@ class RelationshipProperty(MapperProperty):
         secondary: Any = None,
         *,
         backref: Any = None,
-        back_populates: str | None = None,
+        back_populates: Any = None,
         cascade: str | None = None,
         uselist: bool | None = None,
         order_by: Any = None,
@@ -163,6 +169,9 @@ class RelationshipProperty(MapperProperty):
         self.info = info or {}
         self.doc = doc
         self.sync_backref = sync_backref
+        # names of relationships allowed to write the same columns as this one
+        self._overlaps: frozenset[str] = frozenset(
+            n.strip() for n in (overlaps or "").split(",") if n.strip())
         # filled in by do_init()
         self.mapper: Mapper = None  # type: ignore[assignment]
         self.direction: str = ""
@@ -237,8 +246,48 @@ class RelationshipProperty(MapperProperty):
         self._setup_lazy_clause()
         self._initialized = True
         self._setup_backref()
+        self._warn_overlapping_sync_targets()
         for hook in relationship_configured_hooks:
             hook(self)
+
+    def _sync_targets(self) -> list[tuple[Any, Any]]:
+        """(source column, written column) for each column the flush sets from the
+        related row (foreign key columns, or the secondary table's columns)."""
+        return list(self.synchronize_pairs) + list(self.secondary_synchronize_pairs)
+
+    def _warn_overlapping_sync_targets(self) -> None:
+        """Warn when another relationship, not this one's reverse nor named in
+        ``overlaps=``, writes a column this one writes: the flush would set it twice,
+        from two unrelated attributes, and the last write wins."""
+        if self.viewonly:
+            return
+        from .mapper import _all_mappers
+
+        for src, dest in self._sync_targets():
+            writers = _SYNC_TARGETS.setdefault(dest, weakref.WeakKeyDictionary())
+            others = sorted(
+                ((p, p_src) for p, p_src in list(writers.items())
+                 if p is not self and p not in self._reverse_property
+                 and p.key not in self._overlaps and self.key not in p._overlaps
+                 and p.parent in _all_mappers and p._initialized and not p.viewonly),
+                key=lambda item: item[0]._name())
+            if others:
+                listed = ", ".join(f"'{p._name()}' (copies {p_src} to {dest})"
+                                   for p, p_src in others)
+                names = ",".join(sorted({p.key for p, _s in others}))
+                warnings.warn(
+                    f"relationship '{self._name()}' will copy column {src} to column {dest}, "
+                    f"which conflicts with relationship(s): {listed}. Each of them sets that "
+                    "column at flush and the last one processed wins. If they describe the "
+                    "same link, pair them with back_populates; if one of them only reads, "
+                    "give it viewonly=True; if foreign key constraints only partly overlap, "
+                    "mark the columns this relationship writes with foreign() in its "
+                    f"primaryjoin. If the overlap is intended, add the parameter "
+                    f"'overlaps=\"{names}\"' to the '{self._name()}' relationship to "
+                    "silence this warning.",
+                    SAWarning, stacklevel=2,
+                )
+            writers[self] = src
 
     def _check_delete_orphan(self, cascade: CascadeOptions) -> None:
         if self.passive_deletes == "all" and (cascade.delete or cascade.delete_orphan):
@@ -388,21 +437,46 @@ class RelationshipProperty(MapperProperty):
         value = self._eval(value, what)
         if not isinstance(value, (list, tuple, set, frozenset)):
             value = [value]
-        out = set()
-        for v in value:
-            v = self._eval(v, what)
-            if hasattr(v, "__clause_element__"):
-                v = v.__clause_element__()
-            out.add(v)
-        return out
+        return {self._column_arg(v, what) for v in value}
+
+    def _column_arg(self, value: Any, what: str) -> Any:
+        """One element of ``foreign_keys``/``remote_side``/``order_by``: a column
+        expression (or a callable returning one).  A string is evaluated only when it is
+        the whole argument (``foreign_keys="Address.user_id"``), never inside a list."""
+        v = value if isinstance(value, str) else self._eval(value, what)
+        if hasattr(v, "__clause_element__"):
+            v = v.__clause_element__()
+        if not isinstance(v, ColumnElement):
+            hint = (" (a string is evaluated only as the whole argument: write "
+                    f"{what}=\"[Class.attr, ...]\" or a list of Class.attr / table.c.col)"
+                    if isinstance(value, str) else "")
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: Column expression expected "
+                f"for argument '{what}'; got {value!r}{hint}"
+            )
+        return v
+
+    def _join_arg(self, value: Any, what: str) -> Any:
+        """``primaryjoin``/``secondaryjoin`` evaluated: None or a SQL expression."""
+        if value is None:
+            return None
+        clause = _coerce_clause(self._eval(value, what))
+        if not isinstance(clause, ColumnElement):
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: {what} {clause!r} is not a SQL "
+                "expression comparing columns of the two sides (e.g. Parent.id == "
+                "Child.parent_id); a Python comparison of two plain values gives True or "
+                "False, and a join of tables is given as secondary="
+            )
+        return clause
 
     def _setup_join(self) -> None:
         parent_t = self.parent.local_table
         target_t = self.mapper.local_table
         fk_arg = self._columns(self._foreign_keys_arg, "foreign_keys")
         remote_arg = self._columns(self._remote_side_arg, "remote_side")
-        pj = self._eval(self._primaryjoin_arg, "primaryjoin")
-        sj = self._eval(self._secondaryjoin_arg, "secondaryjoin")
+        pj = self._join_arg(self._primaryjoin_arg, "primaryjoin")
+        sj = self._join_arg(self._secondaryjoin_arg, "secondaryjoin")
         pj, pj_foreign, pj_remote = _split_marks(_coerce_clause(pj))
         sj, sj_foreign, _sj_remote = _split_marks(_coerce_clause(sj))
         fk_arg |= pj_foreign | sj_foreign
@@ -445,6 +519,16 @@ class RelationshipProperty(MapperProperty):
                                fk_arg)
                 self.direction = ONETOMANY
         else:
+            for col in sorted(remote_arg, key=str):
+                if col.table is parent_t:
+                    warnings.warn(
+                        f"Expression {col} is marked as 'remote', but these column(s) are "
+                        f"local to the local side. Relationship {self._name()} joins two "
+                        "different tables, so its remote side is simply the target's "
+                        "columns; remote() and remote_side= matter only when both ends are "
+                        "the same table. The mark is ignored; drop it.",
+                        SAWarning, stacklevel=2,
+                    )
             if fk_arg:
                 pairs = _pairs(pj, lambda c: c in fk_arg, fk_arg)
             else:
@@ -552,7 +636,7 @@ class RelationshipProperty(MapperProperty):
         ob = self._eval(ob, "order_by")
         if not isinstance(ob, (list, tuple)):
             ob = [ob]
-        self.order_by = [self._eval(o, "order_by") for o in ob]
+        self.order_by = [self._column_arg(o, "order_by") for o in ob]
 
     def _setup_collection_class(self) -> None:
         cc = self._collection_class_arg
@@ -642,13 +726,30 @@ class RelationshipProperty(MapperProperty):
 
         target: Mapper = self.mapper
         if self.back_populates:
-            other = target._props.get(self.back_populates)
-            if other is None or not getattr(other, "is_relationship", False):
-                raise ArgumentError(
+            name = self._back_populates_key()
+            other = target._props.get(name)
+            if other is None:
+                raise InvalidRequestError(
                     f"Can't configure relationship {self._name()}: back_populates="
-                    f"{self.back_populates!r} names no relationship on "
+                    f"{name!r} names no relationship on "
                     f"{target.class_.__name__}; add it there (with back_populates="
                     f"{self.key!r})"
+                )
+            if not getattr(other, "is_relationship", False):
+                raise InvalidRequestError(
+                    f"Can't configure relationship {self._name()}: back_populates="
+                    f"{name!r} names the attribute {target.class_.__name__}.{name}, which "
+                    "is not a relationship; name the relationship on "
+                    f"{target.class_.__name__} that links back to "
+                    f"{self.parent.class_.__name__}"
+                )
+            other_target = other.mapper if other._initialized else other._resolve_target()
+            if other_target is not self.parent:
+                raise ArgumentError(
+                    f"Can't configure relationship {self._name()}: back_populates={name!r} "
+                    f"names {other._name()}, which refers to "
+                    f"{other_target.class_.__name__}, not {self.parent.class_.__name__}; "
+                    "the two sides of back_populates must refer to each other's classes"
                 )
             self._reverse_property.add(other)
             other._reverse_property.add(self)
@@ -695,6 +796,25 @@ class RelationshipProperty(MapperProperty):
         other._reverse_property.add(self)
         self._check_sync_backref(other)
         self._check_directions(other)
+
+    def _back_populates_key(self) -> str:
+        """The name given by ``back_populates``: a string, the reverse attribute
+        (``User.addresses``), or a callable returning either."""
+        from .attributes import QueryableAttribute
+
+        value = self.back_populates
+        if callable(value) and not isinstance(value, QueryableAttribute):
+            value = value()
+        if isinstance(value, QueryableAttribute):
+            value = value.key
+        if not isinstance(value, str):
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: back_populates={value!r} is "
+                "neither the name of the reverse relationship nor that attribute; pass "
+                "e.g. back_populates=\"user\""
+            )
+        self.back_populates = value
+        return value
 
     def _check_directions(self, other: RelationshipProperty) -> None:
         """A backref pair links a one-to-many with a many-to-one (or two many-to-many)."""
