@@ -8,6 +8,7 @@ fitting Core class.  Every module of the package raises from here.
 from __future__ import annotations
 
 from sqlalchemy.exc import (
+    AmbiguousForeignKeysError,
     ArgumentError,
     CircularDependencyError,
     DataError,
@@ -15,6 +16,7 @@ from sqlalchemy.exc import (
     IntegrityError,
     InvalidRequestError,
     MultipleResultsFound,
+    NoForeignKeysError,
     NoReferencedTableError,
     NoResultFound,
     OperationalError,
@@ -27,6 +29,7 @@ from sqlalchemy.exc import (
 )
 
 __all__ = [
+    "AmbiguousForeignKeysError",
     "ArgumentError",
     "CircularDependencyError",
     "CommitOutcomeUnknownError",
@@ -37,6 +40,7 @@ __all__ = [
     "IntegrityError",
     "InvalidRequestError",
     "MultipleResultsFound",
+    "NoForeignKeysError",
     "NoReferencedTableError",
     "NoResultFound",
     "ObjectDeletedError",

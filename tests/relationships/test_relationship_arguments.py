@@ -202,3 +202,53 @@ def test_back_populates_of_a_wrong_type_is_refused(Base, value):
     _users_addresses(Base, (lambda: value), "addresses")
     with pytest.raises(exc.ArgumentError, match=r"User.addresses: back_populates=.* is neither"):
         configure_mappers()
+
+
+def _foo_bar(Base, fk=False, **kw):
+    foos = Table("foos", Base.metadata, Column("id", Integer, primary_key=True),
+                 Column("fid", Integer))
+    bars = Table("bars", Base.metadata, Column("id", Integer, primary_key=True),
+                 Column("fid", ForeignKey("foos.id") if fk else Integer))
+
+    class Foo:
+        pass
+
+    class Bar:
+        pass
+
+    kw = {k: (v(foos, bars) if callable(v) else v) for k, v in kw.items()}
+    Base.registry.map_imperatively(Foo, foos, properties={"bars": relationship(Bar, **kw)})
+    Base.registry.map_imperatively(Bar, bars)
+    return Foo, Bar
+
+
+def test_no_foreign_key_between_the_tables_is_a_no_foreign_keys_error(Base):
+    _foo_bar(Base)
+    with pytest.raises(exc.NoForeignKeysError, match=r"Foo\.bars.*no foreign key"):
+        configure_mappers()
+
+
+def test_no_foreign_key_to_the_secondary_table_is_a_no_foreign_keys_error(Base):
+    Table("foobars", Base.metadata, Column("fid", Integer), Column("bid", Integer))
+    _foo_bar(Base, secondary="foobars")
+    with pytest.raises(exc.NoForeignKeysError, match=r"Foo\.bars.*foobars"):
+        configure_mappers()
+
+
+def test_foreign_keys_on_both_sides_of_the_join_is_ambiguous(Base):
+    _foo_bar(Base, primaryjoin=lambda foos, bars: foos.c.id == bars.c.fid,
+             foreign_keys=lambda foos, bars: [foos.c.id, bars.c.fid])
+    with pytest.raises(exc.ArgumentError, match=r"Foo\.bars.*direction.*both"):
+        configure_mappers()
+
+
+@pytest.mark.parametrize("fk_side", ["bar", "foo"])
+def test_remote_side_naming_both_sides_is_ambiguous(Base, fk_side):
+    _foo_bar(Base, primaryjoin=lambda foos, bars: foos.c.id == bars.c.fid,
+             foreign_keys=lambda foos, bars: [bars.c.fid if fk_side == "bar" else foos.c.id],
+             remote_side=lambda foos, bars: [foos.c.id, bars.c.fid],
+             viewonly=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(exc.ArgumentError, match=r"Foo\.bars.*remote"):
+            configure_mappers()

@@ -18,7 +18,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Alias, Column, FromClause, Join, Table, and_, bindparam, exists, select
-from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
+from sqlalchemy.exc import (
+    AmbiguousForeignKeysError,
+    ArgumentError,
+    InvalidRequestError,
+    NoForeignKeysError,
+    SAWarning,
+)
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement
 
@@ -519,6 +525,15 @@ class RelationshipProperty(MapperProperty):
                                fk_arg)
                 self.direction = ONETOMANY
         else:
+            if remote_arg and not any((a in remote_arg) != (b in remote_arg)
+                                      for a, b in _column_comparisons(pj)):
+                raise ArgumentError(
+                    f"Can't configure relationship {self._name()}: remote_side= names "
+                    "columns on both sides (or on neither side) of each comparison in "
+                    f"{pj}, so no local/remote column pair can be told apart; name only "
+                    "the related table's columns, or drop remote_side= (it is needed only "
+                    "for a self-referential relationship)"
+                )
             for col in sorted(remote_arg, key=str):
                 if col.table is parent_t:
                     warnings.warn(
@@ -530,6 +545,16 @@ class RelationshipProperty(MapperProperty):
                         SAWarning, stacklevel=2,
                     )
             if fk_arg:
+                both = [(a, b) for a, b in _column_comparisons(pj)
+                        if a in fk_arg and b in fk_arg and a.table is not b.table]
+                if both:
+                    a, b = both[0]
+                    raise ArgumentError(
+                        f"Can't configure relationship {self._name()}: can't tell its "
+                        f"direction: foreign_keys= names {a} and {b}, columns of both the "
+                        "parent's and the target's table in the same comparison; name only "
+                        "the columns that refer to the other side"
+                    )
                 pairs = _pairs(pj, lambda c: c in fk_arg, fk_arg)
             else:
                 pairs = _pairs(pj, lambda c: _has_fk_to(c, target_t if c.table is parent_t
@@ -596,7 +621,7 @@ class RelationshipProperty(MapperProperty):
                 if col.table in (a, b) and col.name in other.c:
                     cands.append((col, other.c[col.name]))
         if not cands:
-            raise ArgumentError(
+            raise NoForeignKeysError(
                 f"Can't configure relationship {self._name()}: there is no foreign key between "
                 f"tables {a.name!r} and {b.name!r} to derive its {what} from; add a ForeignKey, "
                 f"or pass {what}= (and foreign_keys=)"
@@ -606,14 +631,14 @@ class RelationshipProperty(MapperProperty):
         for f, r in cands:
             by_ref.setdefault(r, []).append(f)
         if len(src_tables) > 1 and a is not b and only_from is None:
-            raise ArgumentError(
+            raise AmbiguousForeignKeysError(
                 f"Can't configure relationship {self._name()}: tables {a.name!r} and "
                 f"{b.name!r} have foreign keys in both directions; pass foreign_keys= naming "
                 "the referring column(s), or primaryjoin="
             )
         if any(len(v) > 1 for v in by_ref.values()):
             names = ", ".join(f"{f.table.name}.{f.name}" for f, _r in cands)
-            raise ArgumentError(
+            raise AmbiguousForeignKeysError(
                 f"Can't configure relationship {self._name()}: several foreign key paths join "
                 f"{a.name!r} and {b.name!r} ({names}); pass foreign_keys= naming the one "
                 f"to use, or {what}="
@@ -1159,6 +1184,16 @@ def _equalities(clause: Any) -> list[tuple[Any, Any]]:
             left, right = elem.left, elem.right
             if isinstance(left, Column) and isinstance(right, Column):
                 out.append((left, right))
+    return out
+
+
+def _column_comparisons(clause: Any) -> list[tuple[Any, Any]]:
+    """(left, right) of each comparison of two columns in ``clause`` (any operator)."""
+    out = []
+    for elem in visitors.iterate(clause):
+        if isinstance(elem, BinaryExpression) and isinstance(elem.left, Column) \
+                and isinstance(elem.right, Column):
+            out.append((elem.left, elem.right))
     return out
 
 
