@@ -1,12 +1,13 @@
 """Persistence layer: turn the states of one mapper into INSERT/UPDATE/DELETE.
 
 The unit of work hands each function a mapper, the states to write and a
-Core ``Connection``; records are built in plain Python, grouped into
-batches that share a statement, and executed in executemany form.
+Core ``Connection``; records are built in plain Python (``records.py``, no
+SQL), grouped into batches that share a statement, and executed in
+executemany form (``writes.py``).
 """
 
+from .records import FlushRecordError
 from .writes import (
-           FlushRecordError,
            delete_states,
            insert_states,
            post_update_states,

@@ -1,117 +1,43 @@
-"""INSERT, UPDATE and DELETE of one mapper's states, batched.
+"""INSERT, UPDATE and DELETE of one mapper's states, batched: the SQL side.
 
-Callers: the unit-of-work executor.  Each function groups records by the
-shape of their statement (the set of columns written, whether SQL
-expressions are embedded) so that each group is one executemany call, and
-reports what the database assigned (generated keys, defaults) back into the
-objects' ``__dict__``.  Attributes whose final value only the database knows
-(server defaults, embedded SQL expressions) are returned as *expired* keys.
+Callers: the unit-of-work executor.  :mod:`.records` turns the states into
+parameter records grouped by the shape of their statement (the set of columns
+written, whether SQL expressions are embedded); each function here runs each
+group as one executemany call (through the driver where :mod:`.driver` can),
+checks the row counts, and reports what the database assigned (generated
+keys, defaults, versions) back into the objects' ``__dict__``.  Attributes
+whose final value only the database knows (server defaults, embedded SQL
+expressions) are returned as *expired* keys.
 """
 
 from __future__ import annotations
 
-import operator
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy import Connection, and_, or_, select, tuple_
 
 from .._util import NO_VALUE, describe
 from ..exc import FlushError, SAWarning, StaleDataError
-from ..instance.attributes import values_equal
-from ..instance.state import LAZY_KEY, InstanceState
-from ..mapping.cache import CacheSlot
+from ..instance.state import InstanceState
 from ..mapping.mapper import Mapper
 from .driver import driver_executemany, driver_insert_returning
-
-PK_PREFIX = "_dm_pk_"
-VERSION_PARAM = "_dm_version"
-
-
-class FlushRecordError(FlushError):
-    """A state could not be turned into a row."""
-
-
-def _is_sql(value: Any) -> bool:
-    return isinstance(value, ClauseElement) or (
-        hasattr(value, "__clause_element__") and not isinstance(value, type)
-    )
-
-
-class _TablePlan:
-    """Per-mapper column facts used by the record builders (computed once)."""
-
-    def __init__(self, mapper: Mapper) -> None:
-        table = mapper.local_table
-        self.table = table
-        self.cols: list[tuple[str, str, Any, bool, bool]] = []
-        pk_cols = set(mapper.primary_key)
-        for prop in mapper._persist_props:
-            for col in prop.columns:
-                if col.table is not table:
-                    continue
-                has_default = (
-                    col.default is not None
-                    or col.server_default is not None
-                    or (col in pk_cols and col is table.autoincrement_column)
-                )
-                self.cols.append((prop.key, col.key, col, col in pk_cols, has_default))
-        self.pk = list(mapper.primary_key)
-        self.pk_keys = list(mapper._pk_keys)
-        self.pk_colkeys = [c.key for c in self.pk]
-        self.partial_pks = mapper.allow_partial_pks
-        self.confirm_deleted = mapper.confirm_deleted_rows
-        self.autoinc = table.autoincrement_column
-        self.col_to_attr = {ck: ak for ak, ck, _c, _p, _d in self.cols}
-        # columns whose type binds None itself (should_evaluate_none): an explicit None
-        # is sent, a value never set is left to the database
-        self.eval_none = frozenset(
-            ck for _ak, ck, c, _p, _d in self.cols if getattr(c.type, "should_evaluate_none", False))
-        # a None for one of these non-key columns means "use the default": such a row
-        # can't take the fast path that sends every value as it is
-        self.none_means_default = any(
-            d and not p and ck not in self.eval_none for _ak, ck, _c, p, d in self.cols)
-        self.server_generated = {
-            ck for _ak, ck, c, _p, _d in self.cols
-            if c.server_default is not None or (c in pk_cols and c is table.autoincrement_column)
-        }
-        self.version_col = mapper.version_id_col
-        self.version_key = mapper.version_id_prop.key if mapper.version_id_prop else None
-        self.version_colkey = self.version_col.key if self.version_col is not None else ""
-        self.where = and_(*[c == bindparam(PK_PREFIX + c.key) for c in self.pk])
-        if self.version_col is not None:
-            self.where = and_(self.where, self.version_col == bindparam(VERSION_PARAM))
-        # fast paths of the record builders
-        self.pk_params = [PK_PREFIX + ck for ck in self.pk_colkeys]
-        # attr key -> ((column position, column key), ...), for the changed-attribute scan
-        self.attr_pos: dict[str, tuple[tuple[int, str], ...]] = {}
-        for i, (ak, ck, _c, _p, _d) in enumerate(self.cols):
-            self.attr_pos[ak] = (*self.attr_pos.get(ak, ()), (i, ck))
-        nonpk = [(ak, ck) for ak, ck, _c, is_pk, _d in self.cols if not is_pk]
-        self.nonpk_colkeys = tuple(ck for _a, ck in nonpk)
-        # every non-key attribute at once; KeyError when one has no value
-        self.nonpk_getter: Any = (
-            operator.itemgetter(*[ak for ak, _c in nonpk]) if len(nonpk) > 1 else None
-        )
-        self.single_pk_attr = self.pk_keys[0] if len(self.pk_keys) == 1 and len(
-            [c for c in self.cols if c[3]]) == 1 else None
-        self.update_stmt = table.update().where(self.where)
-        self.delete_stmt = table.delete().where(self.where)
-        self.insert_stmt = table.insert()
-        # compiled UPDATE/DELETE forms for the driver fast path (see driver.py)
-        self.driver_cache: dict[Any, Any] = {}
-
-
-def table_plan(mapper: Mapper) -> _TablePlan:
-    plan = _TABLE_PLAN.get(mapper)
-    if plan is None:
-        plan = _TABLE_PLAN.set(mapper, _TablePlan(mapper))
-    return plan
-
-
-_TABLE_PLAN: CacheSlot[_TablePlan] = CacheSlot("INSERT/UPDATE/DELETE plan of the table")
+from .records import (
+    PK_PREFIX,
+    VERSION_PARAM,
+    Record,
+    TablePlan,
+    by_shape,
+    delete_records,
+    group_rank,
+    insert_records,
+    post_update_records,
+    switch_record,
+    table_plan,
+    update_records,
+    where_key,
+)
 
 
 # -- INSERT -------------------------------------------------------------------------
@@ -128,74 +54,12 @@ def insert_states(
     expression) for each such key whose value now stands in the object.
     """
     plan = table_plan(mapper)
-    groups: dict[tuple[Any, ...], list[tuple[InstanceState, dict[str, Any], dict[str, Any] | None]]]
-    groups = {}
     version_key = plan.version_key
-    zero_guard = _zero_becomes_autoincrement(conn, plan)
-    fast = plan.nonpk_getter is not None and plan.single_pk_attr is not None
-    fast_key = (plan.nonpk_colkeys, None)
-    nonpk_getter = plan.nonpk_getter
-    nonpk_colkeys = plan.nonpk_colkeys
-    pk_attr = plan.single_pk_attr
-    plain = _PLAIN
-    none_default = plan.none_means_default
-    eval_none = plan.eval_none
-    fast_group: list[tuple[InstanceState, dict[str, Any], dict[str, Any] | None]] | None = None
-    # version_id_generator=False: rows whose version the database sets, read back below
-    server_versions: list[InstanceState] | None = (
-        [] if version_key is not None and mapper.version_id_generator is False else None)
-    for state in states:
-        obj = state.obj()
-        d = (obj if obj is not None else state.strong_obj()).__dict__
-        if fast and version_key is None and zero_guard is None and d.get(pk_attr) is None:
-            # the common shape: a generated key and a plain value for every other column
-            try:
-                vals = nonpk_getter(d)
-            except KeyError:
-                vals = None
-            if vals is not None and plain.issuperset(map(type, vals)) and not (
-                    none_default and None in vals):
-                if fast_group is None:
-                    fast_group = groups.setdefault(fast_key, [])
-                fast_group.append((state, dict(zip(nonpk_colkeys, vals)), None))
-                continue
-        if zero_guard is not None and d.get(zero_guard) == 0 and d.get(zero_guard) is not False:
-            raise FlushError(
-                f"Can't INSERT {describe(state.obj())} with {zero_guard}=0: MySQL/MariaDB store "
-                f"an explicit 0 in AUTO_INCREMENT column {plan.autoinc} as the next generated "
-                "value, so the object would hold the wrong identity; use a non-zero key, leave "
-                "it unset, or add NO_AUTO_VALUE_ON_ZERO to the server's sql_mode"
-            )
-        if version_key is not None and d.get(version_key) is None:
-            if server_versions is None:
-                d[version_key] = mapper.version_id_generator(None)
-            else:
-                server_versions.append(state)
-        params: dict[str, Any] = {}
-        exprs: dict[str, Any] | None = None
-        for attr_key, col_key, _col, is_pk, has_default in plan.cols:
-            v = d.get(attr_key, NO_VALUE)
-            if v is NO_VALUE:
-                if has_default or is_pk or col_key in eval_none:
-                    continue
-                v = None
-            elif v is None and (is_pk or (has_default and col_key not in eval_none)):
-                continue  # None where there is a default: the default applies
-            elif v.__class__ not in _PLAIN and _is_sql(v):
-                if exprs is None:
-                    exprs = {}
-                exprs[col_key] = v
-                continue
-            params[col_key] = v
-        gkey = (tuple(params), tuple(exprs) if exprs else None)
-        group = groups.get(gkey)
-        if group is None:
-            group = groups[gkey] = []
-        group.append((state, params, exprs))
-
+    groups, server_versions = insert_records(
+        mapper, plan, states, _zero_becomes_autoincrement(conn, plan))
     expire: dict[InstanceState, set[str]] = {}
     # groups in an order fixed by their shape, not by the order objects were added
-    for (keys, expr_keys), rows in sorted(groups.items(), key=_group_rank):
+    for (keys, expr_keys), rows in sorted(groups.items(), key=group_rank):
         given = set(keys)
         missing_pk = [c for c in plan.pk if c.key not in given and
                       not (expr_keys and c.key in expr_keys)]
@@ -204,50 +68,65 @@ def insert_states(
         if expr_keys:
             to_expire |= {plan.col_to_attr[ck] for ck in expr_keys}
         if expr_keys or (missing_pk and not _can_batch_returning(conn, plan, missing_pk)):
-            pk_exprs = [c for c in plan.pk if expr_keys and c.key in expr_keys]
-            for state, params, exprs in rows:
-                if pk_exprs:
-                    assert exprs is not None  # the group's shape has the key expressions
-                    keys = _insert_with_sql_key(conn, plan, state, params, exprs, pk_exprs,
-                                                missing_pk, replaced)
-                    row_expire = to_expire - keys
-                    if row_expire:
-                        expire[state] = row_expire
-                    continue
-                stmt = plan.insert_stmt.values(**exprs) if exprs else plan.insert_stmt
-                result = conn.execute(stmt, params)
-                pk = result.inserted_primary_key
-                _apply_insert_result(plan, state, params, result, 0, pk, missing_pk)
-                if to_expire:
-                    expire[state] = to_expire
+            _insert_one_by_one(conn, plan, rows, expr_keys, missing_pk, to_expire, expire,
+                               replaced)
         elif missing_pk:
             _insert_returning(conn, plan, rows, missing_pk, to_expire, expire)
         else:
-            params_list = [p for _s, p, _e in rows]
-            result = conn.execute(plan.insert_stmt, params_list)
-            prefetch = result.prefetch_cols()
-            if prefetch:
-                compiled = result.context.compiled_parameters
-                for i, (state, _p, _e) in enumerate(rows):
-                    d = state.strong_obj().__dict__
-                    cp = compiled[i]
-                    for c in prefetch:
-                        ak = plan.col_to_attr.get(c.key)
-                        if ak is not None:
-                            d[ak] = cp[c.key]
-            if to_expire:
-                for state, _p, _e in rows:
-                    expire[state] = to_expire
+            _insert_batch(conn, plan, rows, to_expire, expire)
     if server_versions:
         read_server_versions(conn, plan, server_versions, "INSERT")
         for state in server_versions:
-            keys = expire.get(state)
-            if keys and version_key in keys:
-                expire[state] = keys - {version_key}
+            vkeys = expire.get(state)
+            if vkeys and version_key in vkeys:
+                expire[state] = vkeys - {version_key}
     return expire
 
 
-def _evaluate_sql_keys(conn: Connection, plan: _TablePlan, state: InstanceState,
+def _insert_one_by_one(conn: Connection, plan: TablePlan, rows: list[Record],
+                       expr_keys: tuple[str, ...] | None, missing_pk: list[Any],
+                       to_expire: set[str], expire: dict[InstanceState, set[str]],
+                       replaced: list[tuple[InstanceState, str, Any]] | None) -> None:
+    """One INSERT per row: SQL expressions, or keys generated without a batch RETURNING."""
+    pk_exprs = [c for c in plan.pk if expr_keys and c.key in expr_keys]
+    for state, params, exprs in rows:
+        if pk_exprs:
+            assert exprs is not None  # the group's shape has the key expressions
+            keys = _insert_with_sql_key(conn, plan, state, params, exprs, pk_exprs,
+                                        missing_pk, replaced)
+            row_expire = to_expire - keys
+            if row_expire:
+                expire[state] = row_expire
+            continue
+        stmt = plan.insert_stmt.values(**exprs) if exprs else plan.insert_stmt
+        result = conn.execute(stmt, params)
+        pk = result.inserted_primary_key
+        _apply_insert_result(plan, state, params, result, 0, pk, missing_pk)
+        if to_expire:
+            expire[state] = to_expire
+
+
+def _insert_batch(conn: Connection, plan: TablePlan, rows: list[Record],
+                  to_expire: set[str], expire: dict[InstanceState, set[str]]) -> None:
+    """One executemany of rows whose keys are all given."""
+    params_list = [p for _s, p, _e in rows]
+    result = conn.execute(plan.insert_stmt, params_list)
+    prefetch = result.prefetch_cols()
+    if prefetch:
+        compiled = result.context.compiled_parameters
+        for i, (state, _p, _e) in enumerate(rows):
+            d = state.strong_obj().__dict__
+            cp = compiled[i]
+            for c in prefetch:
+                ak = plan.col_to_attr.get(c.key)
+                if ak is not None:
+                    d[ak] = cp[c.key]
+    if to_expire:
+        for state, _p, _e in rows:
+            expire[state] = to_expire
+
+
+def _evaluate_sql_keys(conn: Connection, plan: TablePlan, state: InstanceState,
                        params: dict[str, Any], exprs: dict[str, Any], pk_exprs: list[Any],
                        replaced: list[tuple[InstanceState, str, Any]] | None) -> set[str]:
     """Turn key expressions into values with one SELECT each, before the statement.
@@ -274,7 +153,7 @@ def _evaluate_sql_keys(conn: Connection, plan: _TablePlan, state: InstanceState,
     return keys
 
 
-def _returned_keys(plan: _TablePlan, state: InstanceState, exprs: dict[str, Any], row: Any,
+def _returned_keys(plan: TablePlan, state: InstanceState, exprs: dict[str, Any], row: Any,
                    replaced: list[tuple[InstanceState, str, Any]] | None) -> set[str]:
     """Put the primary key a statement RETURNED into the object."""
     d = state.strong_obj().__dict__
@@ -288,7 +167,7 @@ def _returned_keys(plan: _TablePlan, state: InstanceState, exprs: dict[str, Any]
     return keys
 
 
-def _insert_with_sql_key(conn: Connection, plan: _TablePlan, state: InstanceState,
+def _insert_with_sql_key(conn: Connection, plan: TablePlan, state: InstanceState,
                          params: dict[str, Any], exprs: dict[str, Any], pk_exprs: list[Any],
                          missing_pk: list[Any],
                          replaced: list[tuple[InstanceState, str, Any]] | None) -> set[str]:
@@ -313,7 +192,7 @@ def _insert_with_sql_key(conn: Connection, plan: _TablePlan, state: InstanceStat
     return keys
 
 
-def _zero_becomes_autoincrement(conn: Connection, plan: _TablePlan) -> str | None:
+def _zero_becomes_autoincrement(conn: Connection, plan: TablePlan) -> str | None:
     """The attribute whose explicit 0 the server would replace (MySQL family), if any."""
     if plan.autoinc is None or conn.dialect.name != "mysql":
         return None
@@ -326,15 +205,7 @@ def _zero_becomes_autoincrement(conn: Connection, plan: _TablePlan) -> str | Non
     return plan.col_to_attr.get(plan.autoinc.key)
 
 
-def _group_rank(item: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:
-    (keys, expr_keys), _rows = item
-    return (len(keys), tuple(sorted(keys)), tuple(sorted(expr_keys or ())))
-
-
-_PLAIN = frozenset({int, str, float, bool, bytes, type(None)})
-
-
-def _can_batch_returning(conn: Connection, plan: _TablePlan, missing_pk: list[Any]) -> bool:
+def _can_batch_returning(conn: Connection, plan: TablePlan, missing_pk: list[Any]) -> bool:
     dialect = conn.dialect
     if not getattr(dialect, "insert_executemany_returning", False):
         return False
@@ -345,7 +216,7 @@ def _can_batch_returning(conn: Connection, plan: _TablePlan, missing_pk: list[An
 
 def _insert_returning(
     conn: Connection,
-    plan: _TablePlan,
+    plan: TablePlan,
     rows: list[tuple[InstanceState, dict[str, Any], Any]],
     missing_pk: list[Any],
     to_expire: set[str],
@@ -405,7 +276,7 @@ def _insert_returning(
 
 
 def _apply_insert_result(
-    plan: _TablePlan,
+    plan: TablePlan,
     state: InstanceState,
     params: dict[str, Any],
     result: Any,
@@ -432,77 +303,7 @@ def _apply_insert_result(
             )
 
 
-def _null_key_error(plan: _TablePlan, state: InstanceState, ident: Any, verb: str) -> FlushError:
-    col = next(c for c, v in zip(plan.pk, ident, strict=True) if v is None)
-    return FlushError(
-        f"Can't {verb} {describe(state.obj())} in table {plan.table.name}: its primary key "
-        f"column {col} is NULL, and a row can't be found by NULL; give the row a key "
-        "without NULLs (on the database, then reload the object)"
-    )
-
-
 # -- UPDATE -------------------------------------------------------------------------
-def changed_params(
-    mapper: Mapper, state: InstanceState, plan: _TablePlan
-) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]] | None:
-    """The SET values and the WHERE key of a dirty state, or None if nothing changed."""
-    cs = state._committed
-    if not cs:
-        return None
-    obj = state.obj()
-    d = (obj if obj is not None else state.strong_obj()).__dict__
-    attr_pos = plan.attr_pos
-    params: dict[str, Any] = {}
-    exprs: dict[str, Any] | None = None
-    last = -1
-    in_order = True
-    # only the changed attributes are looked at
-    for attr_key, original in cs.items():
-        pos = attr_pos.get(attr_key)
-        if pos is None:
-            continue
-        current = d.get(attr_key, NO_VALUE)
-        if current is NO_VALUE:
-            current = None
-        elif original is not NO_VALUE and (current is original or values_equal(current, original)):
-            continue
-        for i, col_key in pos:
-            if i < last:
-                in_order = False
-            last = i
-            if current.__class__ not in _PLAIN and _is_sql(current):
-                if exprs is None:
-                    exprs = {}
-                exprs[col_key] = current
-            else:
-                params[col_key] = current
-    if not params and not exprs:
-        return None
-    if not in_order:
-        # table-plan order, so that equal change sets give equal statements
-        params = _plan_order(plan, params)
-        if exprs:
-            exprs = _plan_order(plan, exprs)
-    # the row is found by its identity: the key it was loaded or flushed with
-    pk_params = plan.pk_params
-    if state._key is LAZY_KEY and len(pk_params) == 1:
-        return params, exprs, {pk_params[0]: state._ident}
-    key = state.key
-    if key is None:
-        where = {p: d.get(ak) for p, ak in zip(pk_params, plan.pk_keys, strict=True)}
-    elif len(pk_params) == 1:
-        where = {pk_params[0]: key[1][0]}
-    else:
-        if None in key[1]:
-            raise _null_key_error(plan, state, key[1], "UPDATE")
-        where = dict(zip(pk_params, key[1], strict=True))
-    return params, exprs, where
-
-
-def _plan_order(plan: _TablePlan, values: dict[str, Any]) -> dict[str, Any]:
-    return {ck: values[ck] for _ak, ck, _c, _p, _d in plan.cols if ck in values}
-
-
 def update_states(
     mapper: Mapper,
     states: Iterable[InstanceState],
@@ -517,85 +318,74 @@ def update_states(
     ``replaced``.
     """
     plan = table_plan(mapper)
-    groups: dict[tuple[Any, ...], list[tuple[InstanceState, dict[str, Any], Any]]] = {}
     vk = plan.version_key
+    records = update_records(mapper, plan, states)
     refetch: list[InstanceState] = []
-    if vk is None:
-        for state in states:
-            ch = changed_params(mapper, state, plan)
-            if ch is None:
-                continue
-            params, exprs, where = ch
-            params.update(where)
-            gkey = (tuple(params), tuple(exprs) if exprs else None)
-            group = groups.get(gkey)
-            if group is None:
-                group = groups[gkey] = []
-            group.append((state, params, exprs))
-    else:
-        records = []
-        for state in states:
-            # only a change of a column is written: a collection change alone is not,
-            # and so does not move the version either
-            ch = changed_params(mapper, state, plan)
-            if ch is None:
-                continue
-            params, exprs, where = ch
-            params.update(where)
-            records.append((state, params, exprs))
-        if records:
-            refetch = _version_params(conn, plan, mapper.version_id_generator, records)
-        for state, params, exprs in records:
-            gkey = (tuple(params), tuple(exprs) if exprs else None)
-            groups.setdefault(gkey, []).append((state, params, exprs))
-
+    if vk is not None and records:
+        refetch = _version_params(conn, plan, mapper.version_id_generator, records)
+    groups = by_shape(records)
     expire: dict[InstanceState, set[str]] = {}
+    # columns the database changes on UPDATE: expired (a server-set version is read back)
+    post = {plan.col_to_attr[c.key] for c in plan.table.columns
+            if c.server_onupdate is not None and c.key in plan.col_to_attr}
+    if vk is not None and mapper.version_id_generator is False:
+        post.discard(vk)
     for (_keys, expr_keys), rows in groups.items():
-        if expr_keys:
-            pk_exprs = [c for c in plan.pk if c.key in expr_keys]
-            for state, params, exprs in rows:
-                if pk_exprs:
-                    _update_with_sql_key(conn, plan, state, params, exprs, pk_exprs, replaced)
-                    if exprs:
-                        expire[state] = {plan.col_to_attr[ck] for ck in exprs}
-                    continue
-                result = conn.execute(plan.update_stmt.values(**exprs), params)
-                _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
-                expire[state] = {plan.col_to_attr[ck] for ck in expr_keys}
+        if expr_keys:  # (the expressions' columns are expired, not read back)
+            _update_with_exprs(conn, plan, rows, expr_keys, expire, replaced)
             continue
-        params_list = [p for _s, p, _e in rows]
-        sane_multi = conn.dialect.supports_sane_multi_rowcount
-        direct = False
-        if len(rows) > 1 and not sane_multi and plan.version_col is not None:
-            for state, params, _e in rows:
-                result = conn.execute(plan.update_stmt, params)
-                _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
-        else:
-            fast = driver_executemany(conn, plan.driver_cache, plan.update_stmt, params_list)
-            direct = fast is not None
-            result = fast if fast is not None else conn.execute(plan.update_stmt, params_list)
-            _check_rowcount(conn, plan, "UPDATE", len(rows), result.rowcount,
-                            [s for s, _p, _e in rows], len(rows) == 1 or sane_multi)
-        prefetch = (result.prefetch_cols() if not direct and (len(rows) == 1 or sane_multi)
-                    else None)
-        if prefetch:
-            compiled = result.context.compiled_parameters
-            for i, (state, _p, _e) in enumerate(rows):
-                d = state.strong_obj().__dict__
-                for c in prefetch:
-                    ak = plan.col_to_attr.get(c.key)
-                    if ak is not None and i < len(compiled):
-                        d[ak] = compiled[i][c.key]
-        post = [c for c in plan.table.columns if c.server_onupdate is not None]
+        _update_batch(conn, plan, rows)
         if post:
-            keys = {plan.col_to_attr[c.key] for c in post if c.key in plan.col_to_attr}
-            if vk is not None and mapper.version_id_generator is False:
-                keys.discard(vk)  # read back below, not expired
             for state, _p, _e in rows:
-                expire.setdefault(state, set()).update(keys)
+                expire.setdefault(state, set()).update(post)
     if refetch:
         read_server_versions(conn, plan, refetch, "UPDATE")
     return expire
+
+
+def _update_with_exprs(conn: Connection, plan: TablePlan, rows: list[Record],
+                       expr_keys: tuple[str, ...], expire: dict[InstanceState, set[str]],
+                       replaced: list[tuple[InstanceState, str, Any]] | None) -> None:
+    """One UPDATE per row with SQL expressions (expired afterwards)."""
+    pk_exprs = [c for c in plan.pk if c.key in expr_keys]
+    for state, params, exprs in rows:
+        assert exprs is not None  # the group's shape has expressions
+        if pk_exprs:
+            _update_with_sql_key(conn, plan, state, params, exprs, pk_exprs, replaced)
+            if exprs:
+                expire[state] = {plan.col_to_attr[ck] for ck in exprs}
+            continue
+        result = conn.execute(plan.update_stmt.values(**exprs), params)
+        _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
+        expire[state] = {plan.col_to_attr[ck] for ck in expr_keys}
+
+
+def _update_batch(conn: Connection, plan: TablePlan, rows: list[Record]) -> None:
+    """One executemany of plain-value UPDATEs (one by one where a version must be
+    checked per row and the driver's row count of an executemany is no sum)."""
+    params_list = [p for _s, p, _e in rows]
+    sane_multi = conn.dialect.supports_sane_multi_rowcount
+    direct = False
+    if len(rows) > 1 and not sane_multi and plan.version_col is not None:
+        for state, params, _e in rows:
+            result = conn.execute(plan.update_stmt, params)
+            _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
+    else:
+        fast = driver_executemany(conn, plan.driver_cache, plan.update_stmt, params_list)
+        direct = fast is not None
+        result = fast if fast is not None else conn.execute(plan.update_stmt, params_list)
+        _check_rowcount(conn, plan, "UPDATE", len(rows), result.rowcount,
+                        [s for s, _p, _e in rows], len(rows) == 1 or sane_multi)
+    prefetch = (result.prefetch_cols() if not direct and (len(rows) == 1 or sane_multi)
+                else None)
+    if prefetch:
+        compiled = result.context.compiled_parameters
+        for i, (state, _p, _e) in enumerate(rows):
+            d = state.strong_obj().__dict__
+            for c in prefetch:
+                ak = plan.col_to_attr.get(c.key)
+                if ak is not None and i < len(compiled):
+                    d[ak] = compiled[i][c.key]
 
 
 def switch_states(
@@ -611,35 +401,12 @@ def switch_states(
     columns written as SQL expressions and those with a server onupdate.
     """
     plan = table_plan(mapper)
-    vk = plan.version_key
     post = {plan.col_to_attr[c.key] for c in plan.table.columns
             if c.server_onupdate is not None and c.key in plan.col_to_attr}
     expire: dict[InstanceState, set[str]] = {}
     for state, ident, old_version in items:
+        params, exprs, unset = switch_record(mapper, plan, state, ident, old_version)
         d = state.strong_obj().__dict__
-        params: dict[str, Any] = {}
-        exprs: dict[str, Any] = {}
-        unset: set[str] = set()
-        for attr_key, col_key, _col, is_pk, _has_default in plan.cols:
-            if is_pk or attr_key == vk:
-                continue
-            v = d.get(attr_key, NO_VALUE)
-            if v is NO_VALUE:
-                unset.add(attr_key)
-            elif v.__class__ not in _PLAIN and _is_sql(v):
-                exprs[col_key] = v
-            else:
-                params[col_key] = v
-        if vk is not None:
-            new_version = mapper.version_id_generator(old_version)
-            params[plan.version_col.key] = new_version  # type: ignore[union-attr]
-            params[VERSION_PARAM] = old_version
-            d[vk] = new_version
-        if not params and not exprs:
-            # nothing to write: the key columns to themselves, so the row is still
-            # looked for (and its absence reported)
-            params = {ck: v for ck, v in zip(plan.pk_colkeys, ident, strict=True)}
-        params.update(zip(plan.pk_params, ident, strict=True))
         stmt = plan.update_stmt.values(**exprs) if exprs else plan.update_stmt
         result = conn.execute(stmt, params)
         _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
@@ -654,7 +421,7 @@ def switch_states(
     return expire
 
 
-def _update_with_sql_key(conn: Connection, plan: _TablePlan, state: InstanceState,
+def _update_with_sql_key(conn: Connection, plan: TablePlan, state: InstanceState,
                          params: dict[str, Any], exprs: dict[str, Any], pk_exprs: list[Any],
                          replaced: list[tuple[InstanceState, str, Any]] | None) -> None:
     """UPDATE one row whose primary key changes to a SQL expression.
@@ -684,13 +451,7 @@ def post_update_states(
     """UPDATE only the given foreign-key values (cycle breaking, post_update)."""
     plan = table_plan(mapper)
     groups: dict[tuple[str, ...], list[tuple[InstanceState, dict[str, Any]]]] = {}
-    records = []
-    for state, values in items:
-        d = state.strong_obj().__dict__
-        params = dict(values)
-        for ak, ck in zip(plan.pk_keys, plan.pk_colkeys, strict=True):
-            params[PK_PREFIX + ck] = d.get(ak)
-        records.append((state, params))
+    records = post_update_records(plan, items)
     refetch: list[InstanceState] = []
     vk = plan.version_key
     if vk is not None:
@@ -731,7 +492,7 @@ def post_update_states(
 # -- version counters ---------------------------------------------------------------
 def _version_params(
     conn: Connection,
-    plan: _TablePlan,
+    plan: TablePlan,
     generator: Any,
     records: list[tuple[InstanceState, dict[str, Any], Any]],
 ) -> list[InstanceState]:
@@ -764,7 +525,7 @@ def _version_params(
 
 def committed_versions(
     conn: Connection,
-    plan: _TablePlan,
+    plan: TablePlan,
     items: Sequence[tuple[InstanceState, dict[str, Any]]],
     verb: str,
 ) -> list[Any]:
@@ -791,7 +552,7 @@ def committed_versions(
         out.append(old)
     if not unknown:
         return out
-    found = _select_versions(conn, plan, [_where_key(plan, items[i][1]) for i in unknown])
+    found = _select_versions(conn, plan, [where_key(plan, items[i][1]) for i in unknown])
     gone = []
     for i, value in zip(unknown, found, strict=True):
         state = items[i][0]
@@ -817,7 +578,7 @@ def committed_versions(
 
 
 def read_server_versions(
-    conn: Connection, plan: _TablePlan, states: Sequence[InstanceState], verb: str
+    conn: Connection, plan: TablePlan, states: Sequence[InstanceState], verb: str
 ) -> None:
     """``version_id_generator=False``: read the versions the database gave the rows just
     written into the objects, for the WHERE of their next UPDATE or DELETE."""
@@ -842,15 +603,11 @@ def read_server_versions(
         state.loaded((vk,))
 
 
-def _where_key(plan: _TablePlan, params: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple([params[p] for p in plan.pk_params])
-
-
 _VERSION_CHUNK = 500
 
 
 def _select_versions(
-    conn: Connection, plan: _TablePlan, keys: Sequence[tuple[Any, ...]]
+    conn: Connection, plan: TablePlan, keys: Sequence[tuple[Any, ...]]
 ) -> list[Any]:
     """The version column of the rows with primary keys ``keys`` (NO_VALUE: no row)."""
     vcol = plan.version_col
@@ -899,34 +656,12 @@ def delete_states(
     missing rows are indeed gone.
     """
     plan = table_plan(mapper)
-    params_list: list[dict[str, Any]] = []
-    pk_params = plan.pk_params
-    version_key = plan.version_key
-    if version_key is None and len(pk_params) == 1:
-        # the common shape: one key column, no version counter, keys known
-        param = pk_params[0]
-        if all(state._key is LAZY_KEY for state in states):
-            params_list = [{param: state._ident} for state in states]
-        else:
-            keyed = [state.key for state in states]
-            if None not in keyed:
-                params_list = [{param: key[1][0]} for key in keyed]  # type: ignore[index]
-    if not params_list:
-        for state in states:
-            d = state.strong_obj().__dict__
-            key = state.key
-            if key is not None:
-                if None in key[1]:
-                    raise _null_key_error(plan, state, key[1], "DELETE")
-                p = dict(zip(pk_params, key[1], strict=True))
-            else:
-                p = {pp: d.get(ak) for pp, ak in zip(pk_params, plan.pk_keys, strict=True)}
-            params_list.append(p)
-        if version_key is not None and params_list:
-            olds = committed_versions(conn, plan, list(zip(states, params_list, strict=True)),
-                                      "DELETE")
-            for p, old in zip(params_list, olds, strict=True):
-                p[VERSION_PARAM] = old
+    params_list = delete_records(plan, states)
+    if plan.version_key is not None and params_list:
+        olds = committed_versions(conn, plan, list(zip(states, params_list, strict=True)),
+                                  "DELETE")
+        for p, old in zip(params_list, olds, strict=True):
+            p[VERSION_PARAM] = old
     if not params_list:
         return
     sane_multi = conn.dialect.supports_sane_multi_rowcount
@@ -947,7 +682,7 @@ def delete_states(
                     len(params_list) == 1 or sane_multi)
 
 
-def _still_present(conn: Connection, plan: _TablePlan, params_list: list[dict[str, Any]]
+def _still_present(conn: Connection, plan: TablePlan, params_list: list[dict[str, Any]]
                    ) -> bool:
     """True when a row of ``params_list`` (DELETE parameters) still exists."""
     pk = plan.pk
@@ -961,7 +696,7 @@ def _still_present(conn: Connection, plan: _TablePlan, params_list: list[dict[st
 
 def _check_rowcount(
     conn: Connection,
-    plan: _TablePlan,
+    plan: TablePlan,
     verb: str,
     expected: int,
     actual: int,

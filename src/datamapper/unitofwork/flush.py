@@ -27,13 +27,8 @@ from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.association import associate, dissociate
-from ..persistence.writes import (
-    _is_sql,
-    changed_params,
-    post_update_states,
-    switch_states,
-    table_plan,
-)
+from ..persistence.records import changed_params, is_sql, table_plan
+from ..persistence.writes import post_update_states, switch_states
 from .dependency import Dependencies, apply_link, collect, source_dict
 from .plan import Action, FlushPlan
 from .planner import Planner
@@ -84,12 +79,12 @@ class UOWTransaction:
             pk_keys = mapper._pk_keys
             if len(pk_keys) == 1:
                 v = d.get(pk_keys[0])
-                if v is None or (v.__class__ not in _PLAIN_KEYS and _is_sql(v)):
+                if v is None or (v.__class__ not in _PLAIN_KEYS and is_sql(v)):
                     continue  # the database assigns it: nothing to conflict with
                 ident: tuple[Any, ...] = (v,)
             else:
                 ident = tuple(d.get(k) for k in pk_keys)
-                if any(v is None or (v.__class__ not in _PLAIN_KEYS and _is_sql(v))
+                if any(v is None or (v.__class__ not in _PLAIN_KEYS and is_sql(v))
                        for v in ident):
                     continue
             key = (mapper.class_, ident, token_for(state) if token_for is not None else None)

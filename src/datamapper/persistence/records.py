@@ -1,0 +1,402 @@
+"""Records: the rows one mapper's states write, as statement parameters.
+
+Callers: :mod:`.writes`, which executes them, and the unit of work (which
+asks :func:`changed_params` whether a state has anything to write).  This
+module runs no SQL and holds no ``Connection``: it reads the objects'
+``__dict__`` and committed state, and returns parameter dictionaries grouped
+by the shape of their statement (the columns written, the columns given as
+SQL expressions), so that each group is one executemany.  It writes into an
+object only what the application decides without the database: a version
+counter's next value from ``version_id_generator``.  What only the database
+knows (generated keys, server defaults, a version it sets, the committed
+version of an expired row) is read by :mod:`.writes`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam
+from sqlalchemy.sql.elements import ClauseElement
+
+from .._util import NO_VALUE, describe
+from ..exc import FlushError
+from ..instance.attributes import values_equal
+from ..instance.state import LAZY_KEY, InstanceState
+from ..mapping.cache import CacheSlot
+from ..mapping.mapper import Mapper
+
+PK_PREFIX = "_dm_pk_"
+VERSION_PARAM = "_dm_version"
+
+# value types written as they are (anything else may be a SQL expression)
+PLAIN = frozenset({int, str, float, bool, bytes, type(None)})
+
+# (state, {column key: value}, {column key: SQL expression} or None)
+Record = tuple[InstanceState, dict[str, Any], dict[str, Any] | None]
+# (column keys of the parameters, column keys given as SQL expressions or None)
+Shape = tuple[tuple[str, ...], tuple[str, ...] | None]
+
+
+class FlushRecordError(FlushError):
+    """A state could not be turned into a row."""
+
+
+def is_sql(value: Any) -> bool:
+    return isinstance(value, ClauseElement) or (
+        hasattr(value, "__clause_element__") and not isinstance(value, type)
+    )
+
+
+class TablePlan:
+    """Per-mapper column facts used by the record builders and the statements
+    (computed once per mapper, dropped with the mapper caches)."""
+
+    def __init__(self, mapper: Mapper) -> None:
+        table = mapper.local_table
+        self.table = table
+        self.cols: list[tuple[str, str, Any, bool, bool]] = []
+        pk_cols = set(mapper.primary_key)
+        for prop in mapper._persist_props:
+            for col in prop.columns:
+                if col.table is not table:
+                    continue
+                has_default = (
+                    col.default is not None
+                    or col.server_default is not None
+                    or (col in pk_cols and col is table.autoincrement_column)
+                )
+                self.cols.append((prop.key, col.key, col, col in pk_cols, has_default))
+        self.pk = list(mapper.primary_key)
+        self.pk_keys = list(mapper._pk_keys)
+        self.pk_colkeys = [c.key for c in self.pk]
+        self.partial_pks = mapper.allow_partial_pks
+        self.confirm_deleted = mapper.confirm_deleted_rows
+        self.autoinc = table.autoincrement_column
+        self.col_to_attr = {ck: ak for ak, ck, _c, _p, _d in self.cols}
+        # columns whose type binds None itself (should_evaluate_none): an explicit None
+        # is sent, a value never set is left to the database
+        self.eval_none = frozenset(
+            ck for _ak, ck, c, _p, _d in self.cols if getattr(c.type, "should_evaluate_none", False))
+        # a None for one of these non-key columns means "use the default": such a row
+        # can't take the fast path that sends every value as it is
+        self.none_means_default = any(
+            d and not p and ck not in self.eval_none for _ak, ck, _c, p, d in self.cols)
+        self.server_generated = {
+            ck for _ak, ck, c, _p, _d in self.cols
+            if c.server_default is not None or (c in pk_cols and c is table.autoincrement_column)
+        }
+        self.version_col = mapper.version_id_col
+        self.version_key = mapper.version_id_prop.key if mapper.version_id_prop else None
+        self.version_colkey = self.version_col.key if self.version_col is not None else ""
+        self.where = and_(*[c == bindparam(PK_PREFIX + c.key) for c in self.pk])
+        if self.version_col is not None:
+            self.where = and_(self.where, self.version_col == bindparam(VERSION_PARAM))
+        # fast paths of the record builders
+        self.pk_params = [PK_PREFIX + ck for ck in self.pk_colkeys]
+        # attr key -> ((column position, column key), ...), for the changed-attribute scan
+        self.attr_pos: dict[str, tuple[tuple[int, str], ...]] = {}
+        for i, (ak, ck, _c, _p, _d) in enumerate(self.cols):
+            self.attr_pos[ak] = (*self.attr_pos.get(ak, ()), (i, ck))
+        nonpk = [(ak, ck) for ak, ck, _c, is_pk, _d in self.cols if not is_pk]
+        self.nonpk_colkeys = tuple(ck for _a, ck in nonpk)
+        # every non-key attribute at once; KeyError when one has no value
+        self.nonpk_getter: Any = (
+            operator.itemgetter(*[ak for ak, _c in nonpk]) if len(nonpk) > 1 else None
+        )
+        self.single_pk_attr = self.pk_keys[0] if len(self.pk_keys) == 1 and len(
+            [c for c in self.cols if c[3]]) == 1 else None
+        self.update_stmt = table.update().where(self.where)
+        self.delete_stmt = table.delete().where(self.where)
+        self.insert_stmt = table.insert()
+        # compiled UPDATE/DELETE forms for the driver fast path (see driver.py)
+        self.driver_cache: dict[Any, Any] = {}
+
+
+def table_plan(mapper: Mapper) -> TablePlan:
+    """The (cached) :class:`TablePlan` of ``mapper``."""
+    plan = _TABLE_PLAN.get(mapper)
+    if plan is None:
+        plan = _TABLE_PLAN.set(mapper, TablePlan(mapper))
+    return plan
+
+
+_TABLE_PLAN: CacheSlot[TablePlan] = CacheSlot("INSERT/UPDATE/DELETE plan of the table")
+
+
+# -- INSERT -------------------------------------------------------------------------
+def insert_records(
+    mapper: Mapper, plan: TablePlan, states: Iterable[InstanceState], zero_guard: str | None
+) -> tuple[dict[Shape, list[Record]], list[InstanceState] | None]:
+    """The INSERT records of ``states`` grouped by shape, and the states whose version
+    the database sets (``version_id_generator=False``; None when not so mapped).
+
+    ``zero_guard``: the attribute whose explicit 0 the server would replace by a
+    generated key (MySQL family without NO_AUTO_VALUE_ON_ZERO), refused here.
+    """
+    groups: dict[Shape, list[Record]] = {}
+    version_key = plan.version_key
+    fast = plan.nonpk_getter is not None and plan.single_pk_attr is not None \
+        and version_key is None and zero_guard is None
+    fast_key = (plan.nonpk_colkeys, None)
+    nonpk_getter = plan.nonpk_getter
+    nonpk_colkeys = plan.nonpk_colkeys
+    pk_attr = plan.single_pk_attr
+    plain = PLAIN
+    none_default = plan.none_means_default
+    fast_group: list[Record] | None = None
+    server_versions: list[InstanceState] | None = (
+        [] if version_key is not None and mapper.version_id_generator is False else None)
+    for state in states:
+        obj = state.obj()
+        d = (obj if obj is not None else state.strong_obj()).__dict__
+        if fast and d.get(pk_attr) is None:
+            # the common shape: a generated key and a plain value for every other column
+            try:
+                vals = nonpk_getter(d)
+            except KeyError:
+                vals = None
+            if vals is not None and plain.issuperset(map(type, vals)) and not (
+                    none_default and None in vals):
+                if fast_group is None:
+                    fast_group = groups.setdefault(fast_key, [])
+                fast_group.append((state, dict(zip(nonpk_colkeys, vals)), None))
+                continue
+        if zero_guard is not None or version_key is not None:
+            _before_insert(mapper, plan, state, d, zero_guard, server_versions)
+        params, exprs = _insert_params(plan, d)
+        gkey = (tuple(params), tuple(exprs) if exprs else None)
+        group = groups.get(gkey)
+        if group is None:
+            group = groups[gkey] = []
+        group.append((state, params, exprs))
+    return groups, server_versions
+
+
+def _before_insert(mapper: Mapper, plan: TablePlan, state: InstanceState, d: dict[str, Any],
+                   zero_guard: str | None, server_versions: list[InstanceState] | None) -> None:
+    """Refuse a key of 0 the server would replace; give the row its first version."""
+    if zero_guard is not None and d.get(zero_guard) == 0 and d.get(zero_guard) is not False:
+        raise FlushError(
+            f"Can't INSERT {describe(state.obj())} with {zero_guard}=0: MySQL/MariaDB store "
+            f"an explicit 0 in AUTO_INCREMENT column {plan.autoinc} as the next generated "
+            "value, so the object would hold the wrong identity; use a non-zero key, leave "
+            "it unset, or add NO_AUTO_VALUE_ON_ZERO to the server's sql_mode"
+        )
+    version_key = plan.version_key
+    if version_key is not None and d.get(version_key) is None:
+        if server_versions is None:
+            d[version_key] = mapper.version_id_generator(None)
+        else:
+            server_versions.append(state)
+
+
+def _insert_params(plan: TablePlan, d: dict[str, Any]
+                   ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The values and SQL expressions one INSERT writes (columns left out: defaults)."""
+    eval_none = plan.eval_none
+    params: dict[str, Any] = {}
+    exprs: dict[str, Any] | None = None
+    for attr_key, col_key, _col, is_pk, has_default in plan.cols:
+        v = d.get(attr_key, NO_VALUE)
+        if v is NO_VALUE:
+            if has_default or is_pk or col_key in eval_none:
+                continue
+            v = None
+        elif v is None and (is_pk or (has_default and col_key not in eval_none)):
+            continue  # None where there is a default: the default applies
+        elif v.__class__ not in PLAIN and is_sql(v):
+            if exprs is None:
+                exprs = {}
+            exprs[col_key] = v
+            continue
+        params[col_key] = v
+    return params, exprs
+
+
+def group_rank(item: tuple[Shape, Any]) -> tuple[Any, ...]:
+    """Sort key of an INSERT group: its shape, not the order objects were added."""
+    (keys, expr_keys), _rows = item
+    return (len(keys), tuple(sorted(keys)), tuple(sorted(expr_keys or ())))
+
+
+# -- UPDATE -------------------------------------------------------------------------
+def update_records(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceState]
+                   ) -> list[Record]:
+    """The UPDATE records of the states that changed a column (the row's key included,
+    under ``PK_PREFIX`` names).  A collection change alone writes nothing, and so
+    does not move a version counter either."""
+    records: list[Record] = []
+    for state in states:
+        ch = changed_params(mapper, state, plan)
+        if ch is None:
+            continue
+        params, exprs, where = ch
+        params.update(where)
+        records.append((state, params, exprs))
+    return records
+
+
+def by_shape(records: Iterable[Record]) -> dict[Shape, list[Record]]:
+    """``records`` grouped by statement shape, groups and rows in first-seen order."""
+    groups: dict[Shape, list[Record]] = {}
+    for rec in records:
+        params, exprs = rec[1], rec[2]
+        gkey = (tuple(params), tuple(exprs) if exprs else None)
+        group = groups.get(gkey)
+        if group is None:
+            group = groups[gkey] = []
+        group.append(rec)
+    return groups
+
+
+def changed_params(
+    mapper: Mapper, state: InstanceState, plan: TablePlan
+) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]] | None:
+    """The SET values and the WHERE key of a dirty state, or None if nothing changed."""
+    cs = state._committed
+    if not cs:
+        return None
+    obj = state.obj()
+    d = (obj if obj is not None else state.strong_obj()).__dict__
+    attr_pos = plan.attr_pos
+    params: dict[str, Any] = {}
+    exprs: dict[str, Any] | None = None
+    last = -1
+    in_order = True
+    # only the changed attributes are looked at
+    for attr_key, original in cs.items():
+        pos = attr_pos.get(attr_key)
+        if pos is None:
+            continue
+        current = d.get(attr_key, NO_VALUE)
+        if current is NO_VALUE:
+            current = None
+        elif original is not NO_VALUE and (current is original or values_equal(current, original)):
+            continue
+        for i, col_key in pos:
+            if i < last:
+                in_order = False
+            last = i
+            if current.__class__ not in PLAIN and is_sql(current):
+                if exprs is None:
+                    exprs = {}
+                exprs[col_key] = current
+            else:
+                params[col_key] = current
+    if not params and not exprs:
+        return None
+    if not in_order:
+        # table-plan order, so that equal change sets give equal statements
+        params = _plan_order(plan, params)
+        if exprs:
+            exprs = _plan_order(plan, exprs)
+    # the row is found by its identity: the key it was loaded or flushed with
+    pk_params = plan.pk_params
+    if state._key is LAZY_KEY and len(pk_params) == 1:
+        return params, exprs, {pk_params[0]: state._ident}
+    key = state.key
+    if key is None:
+        where = {p: d.get(ak) for p, ak in zip(pk_params, plan.pk_keys, strict=True)}
+    elif len(pk_params) == 1:
+        where = {pk_params[0]: key[1][0]}
+    else:
+        if None in key[1]:
+            raise null_key_error(plan, state, key[1], "UPDATE")
+        where = dict(zip(pk_params, key[1], strict=True))
+    return params, exprs, where
+
+
+def _plan_order(plan: TablePlan, values: dict[str, Any]) -> dict[str, Any]:
+    return {ck: values[ck] for _ak, ck, _c, _p, _d in plan.cols if ck in values}
+
+
+def switch_record(mapper: Mapper, plan: TablePlan, state: InstanceState,
+                  ident: tuple[Any, ...], old_version: Any
+                  ) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
+    """A row switch's UPDATE: (parameters, SQL expressions, attributes with no value).
+
+    The new object's values over the deleted object's row ``ident``; a version
+    counter moves on from ``old_version`` (written into the object).
+    """
+    d = state.strong_obj().__dict__
+    vk = plan.version_key
+    params: dict[str, Any] = {}
+    exprs: dict[str, Any] = {}
+    unset: set[str] = set()
+    for attr_key, col_key, _col, is_pk, _has_default in plan.cols:
+        if is_pk or attr_key == vk:
+            continue
+        v = d.get(attr_key, NO_VALUE)
+        if v is NO_VALUE:
+            unset.add(attr_key)
+        elif v.__class__ not in PLAIN and is_sql(v):
+            exprs[col_key] = v
+        else:
+            params[col_key] = v
+    if vk is not None:
+        new_version = mapper.version_id_generator(old_version)
+        params[plan.version_colkey] = new_version
+        params[VERSION_PARAM] = old_version
+        d[vk] = new_version
+    if not params and not exprs:
+        # nothing to write: the key columns to themselves, so the row is still
+        # looked for (and its absence reported)
+        params = {ck: v for ck, v in zip(plan.pk_colkeys, ident, strict=True)}
+    params.update(zip(plan.pk_params, ident, strict=True))
+    return params, exprs, unset
+
+
+def post_update_records(plan: TablePlan, items: Iterable[tuple[InstanceState, dict[str, Any]]]
+                        ) -> list[tuple[InstanceState, dict[str, Any]]]:
+    """(state, parameters) of UPDATEs of only the given foreign-key values."""
+    records = []
+    for state, values in items:
+        d = state.strong_obj().__dict__
+        params = dict(values)
+        for ak, ck in zip(plan.pk_keys, plan.pk_colkeys, strict=True):
+            params[PK_PREFIX + ck] = d.get(ak)
+        records.append((state, params))
+    return records
+
+
+# -- DELETE -------------------------------------------------------------------------
+def delete_records(plan: TablePlan, states: Sequence[InstanceState]) -> list[dict[str, Any]]:
+    """The WHERE parameters of each state's DELETE (its key as loaded or last flushed;
+    the committed version is added by :mod:`.writes`)."""
+    pk_params = plan.pk_params
+    if plan.version_key is None and len(pk_params) == 1:
+        # the common shape: one key column, no version counter, keys known
+        param = pk_params[0]
+        if all(state._key is LAZY_KEY for state in states):
+            return [{param: state._ident} for state in states]
+        keyed = [state.key for state in states]
+        if None not in keyed:
+            return [{param: key[1][0]} for key in keyed]  # type: ignore[index]
+    params_list = []
+    for state in states:
+        key = state.key
+        if key is not None:
+            if None in key[1]:
+                raise null_key_error(plan, state, key[1], "DELETE")
+            p = dict(zip(pk_params, key[1], strict=True))
+        else:
+            d = state.strong_obj().__dict__
+            p = {pp: d.get(ak) for pp, ak in zip(pk_params, plan.pk_keys, strict=True)}
+        params_list.append(p)
+    return params_list
+
+
+def null_key_error(plan: TablePlan, state: InstanceState, ident: Any, verb: str) -> FlushError:
+    col = next(c for c, v in zip(plan.pk, ident, strict=True) if v is None)
+    return FlushError(
+        f"Can't {verb} {describe(state.obj())} in table {plan.table.name}: its primary key "
+        f"column {col} is NULL, and a row can't be found by NULL; give the row a key "
+        "without NULLs (on the database, then reload the object)"
+    )
+
+
+def where_key(plan: TablePlan, params: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple([params[p] for p in plan.pk_params])
