@@ -13,7 +13,7 @@ import builtins
 import gc
 import warnings
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._util import NO_VALUE, describe
@@ -121,21 +121,26 @@ class InstanceState(weakref.ref[Any]):
     def __new__(cls, obj: Any, mapper: Any) -> InstanceState:
         return _ref_new(cls, obj, _state_gone)
 
+    # Every slot is set by code generated from ``FRESH_FIELDS`` (below the class):
+    # ``__init__``, :func:`new_state`, :func:`loaded_state` and the generated row loops
+    # of ``loading/rows.py``; tests/instance/test_state_fields.py checks each path.
+    mapper: Any
+    _key: Any  # the identity key, LAZY_KEY (built from _ident on first use), or None
+    _ident: Any  # with _key LAZY_KEY: the one-column key value
+    session_id: int | None
+    # original values of attributes changed since load/flush; NO_VALUE = unknown.
+    # Created on first use (see ``committed_state``): most loaded objects never change.
+    _committed: dict[str, Any] | None
+    # names of attributes to load on next access; a shared frozenset when all expired
+    expired_attributes: Any
+    modified: bool
+    _strong: Any  # the object itself while the state must keep it alive, else None
+    _deleted: bool
+    insert_order: int
+    _extra: dict[str, Any] | None  # rarely used facts (see _PENDING_COLLECTIONS, ...)
+
     def __init__(self, obj: Any, mapper: Any) -> None:
-        self.mapper = mapper
-        self._key: Any = None
-        self._ident: Any = None
-        self.session_id: int | None = None
-        # original values of attributes changed since load/flush; NO_VALUE = unknown.
-        # Created on first use (see ``committed_state``): most loaded objects never change.
-        self._committed: dict[str, Any] | None = None
-        # names of attributes to load on next access; a shared frozenset when all expired
-        self.expired_attributes: Any = _EMPTY
-        self.modified = False
-        self._strong: Any = None
-        self._deleted = False
-        self.insert_order = 0
-        self._extra: dict[str, Any] | None = None
+        _init_fresh(self, mapper)
 
     @property
     def key(self) -> tuple[Any, ...] | None:
@@ -466,21 +471,62 @@ def _restore_state(obj: Any, facts: dict[str, Any]) -> InstanceState:
     return state
 
 
-def new_state(obj: Any, mapper: Any) -> InstanceState:
-    """A fresh transient state for ``obj`` (``InstanceState(obj, mapper)`` in C calls)."""
-    state: InstanceState = _ref_new(InstanceState, obj, _state_gone)
-    state.mapper = mapper
-    state._key = None
-    state._ident = None
-    state.session_id = None
-    state._committed = None
-    state.expired_attributes = _EMPTY
-    state.modified = False
-    state._strong = None
-    state._deleted = False
-    state.insert_order = 0
-    state._extra = None
-    return state
+# The value of every InstanceState slot in a fresh transient state, as Python source:
+# the one place the fields are initialised.  state_init_source() turns it into the
+# statements of __init__, new_state(), loaded_state() and the generated row loops of
+# loading/rows.py (which pass their own values for some slots).
+FRESH_FIELDS: dict[str, str] = {
+    "mapper": "mapper",
+    "_key": "None",
+    "_ident": "None",
+    "session_id": "None",
+    "_committed": "None",
+    "expired_attributes": "_EMPTY",
+    "modified": "False",
+    "_strong": "None",
+    "_deleted": "False",
+    "insert_order": "0",
+    "_extra": "None",
+}
+
+
+def state_init_source(target: str, indent: str, **given: str) -> str:
+    """Statements setting every slot of the state named ``target``: the ``given``
+    source expressions, ``FRESH_FIELDS`` for the others."""
+    unknown = set(given) - set(FRESH_FIELDS)
+    if unknown:
+        raise ValueError(f"not InstanceState slots: {sorted(unknown)}")
+    return "".join(f"{indent}{target}.{name} = {given.get(name, value)}\n"
+                   for name, value in FRESH_FIELDS.items())
+
+
+def _generate(name: str, args: str, body: str) -> Any:
+    src = f"def {name}({args}):\n{body}"
+    namespace: dict[str, Any] = {"_ref_new": _ref_new, "InstanceState": InstanceState,
+                                 "_state_gone": _state_gone, "_EMPTY": _EMPTY}
+    exec(compile(src, f"<datamapper.instance.state {name}>", "exec"), namespace)
+    return namespace[name]
+
+
+_init_fresh: Callable[[InstanceState, Any], None] = _generate("_init_fresh", "state, mapper",
+                             state_init_source("state", "    "))
+
+new_state: Callable[[Any, Any], InstanceState] = _generate(
+    "new_state", "obj, mapper",
+    "    state = _ref_new(InstanceState, obj, _state_gone)\n"
+    + state_init_source("state", "    ") + "    return state\n")
+new_state.__doc__ = ("A fresh transient state for ``obj`` (``InstanceState(obj, mapper)`` "
+                     "in C calls).")
+
+loaded_state: Callable[..., InstanceState] = _generate(
+    "loaded_state", "obj, mapper, key, ident, sid, unloaded, strong",
+    "    state = _ref_new(InstanceState, obj, _state_gone)\n"
+    + state_init_source("state", "    ", _key="key", _ident="ident", session_id="sid",
+                        expired_attributes="unloaded", _strong="strong")
+    + "    return state\n")
+loaded_state.__doc__ = ("The state of an object just loaded from a row: persistent in "
+                        "session ``sid`` with identity ``key`` (LAZY_KEY: ``ident`` is the "
+                        "key value), ``unloaded`` attributes expired.")
 
 
 # from this many states on, expire_states() runs with the cyclic GC paused: the

@@ -22,7 +22,14 @@ from sqlalchemy.engine.cursor import CursorFetchStrategy
 from sqlalchemy.sql import Select
 
 from ..instance.seam import SessionLike
-from ..instance.state import LAZY_KEY, STATE_ATTR, InstanceState, _state_gone
+from ..instance.state import (
+    LAZY_KEY,
+    STATE_ATTR,
+    InstanceState,
+    _state_gone,
+    loaded_state,
+    state_init_source,
+)
 from ..mapping.mapper import Mapper
 
 _ref_new = weakref.ref.__new__
@@ -93,6 +100,8 @@ def _make_fast_loop(loader: EntityLoader) -> Any:
     end = offset + loader.width
     p0 = loader.pk_positions[0]
     stores = "\n".join(f"        _set(obj, {k!r}, row[{offset + i}])" for i, k in enumerate(keys))
+    init_state = state_init_source("state", "        ", _key="LAZY_KEY", _ident="pkv",
+                                   session_id="sid", expired_attributes="unloaded")
     src = f"""\
 def loop(rows, imap_get, imap_dict, sid, unloaded, always_refresh, append):
     for row in rows:
@@ -112,18 +121,7 @@ def loop(rows, imap_get, imap_dict, sid, unloaded, always_refresh, append):
         obj = new_obj(cls)
 {stores}
         state = ref_new(State, obj, gone)
-        state.mapper = mapper
-        state._key = LAZY_KEY
-        state._ident = pkv
-        state.session_id = sid
-        state._committed = None
-        state.expired_attributes = unloaded
-        state.modified = False
-        state._deleted = False
-        state.insert_order = 0
-        state._extra = None
-        state._strong = None
-        _set(obj, STATE_ATTR, state)
+{init_state}        _set(obj, STATE_ATTR, state)
         imap_dict[pkv] = state
         append(obj)
 """
@@ -234,11 +232,8 @@ def _instances(
     imap_dict = imap.inner(mapper.class_, identity_token)
     imap_get = imap_dict.get
     weak = imap.weak
-    gone: Any = _state_gone
     cls = mapper.class_
     new_obj: Any = cls.__new__
-    new_state = _ref_new
-    state_cls = InstanceState
     keys = loader.keys
     offset = loader.offset
     width = loader.width
@@ -303,22 +298,13 @@ def _instances(
             fill(obj, row)
         else:
             obj.__dict__.update(zip(keys, row[offset:end] if offset else row))
-        state = new_state(state_cls, obj, gone)
-        state.mapper = mapper
-        if lazy_key:
-            state._key = LAZY_KEY  # the key tuple is built on first use
-            state._ident = pkv
+        if lazy_key:  # the key tuple is built on first use
+            state = loaded_state(obj, mapper, LAZY_KEY, pkv, sid, unloaded,
+                                 None if weak else obj)
         else:
-            state._key = (cls, (pkv,) if single else ident, identity_token)
-            state._ident = None
-        state.session_id = sid
-        state._committed = None
-        state.expired_attributes = unloaded
-        state.modified = False
-        state._deleted = False
-        state.insert_order = 0
-        state._extra = None
-        state._strong = None if weak else obj
+            state = loaded_state(obj, mapper, (cls, (pkv,) if single else ident,
+                                               identity_token),
+                                 None, sid, unloaded, None if weak else obj)
         if setattr_ is not None:
             setattr_(obj, STATE_ATTR, state)
         else:
