@@ -83,7 +83,7 @@ def make_transient_to_detached(instance: Any) -> None:
             f"Can't make {describe(instance)} detached: its primary key "
             f"({', '.join(mapper._pk_keys)}) is not fully set"
         )
-    state.key = (mapper.class_, ident, None)
+    state.key = (mapper._identity_class, ident, None)
     state.committed_state = {}
     state.modified = False
     missing = {k for k in mapper._column_keys if k not in d}

@@ -464,6 +464,8 @@ def instrument(mapper: Mapper) -> None:
             impl.delete(self)
 
     original_init = klass.__init__
+    # a subclass of a mapped class (mapper inheritance) wraps what its base wrapped
+    original_init = getattr(original_init, "_dm_original", original_init)
     dispatch = mapper.dispatch
 
     def _slow_init(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -494,7 +496,9 @@ def instrument(mapper: Mapper) -> None:
                 return
             d = self.__dict__
             if STATE_ATTR not in d:
-                d[STATE_ATTR] = new_state(self, mapper)
+                # (a subclass's own __init__ may call this one through super())
+                d[STATE_ATTR] = new_state(self, mapper if self.__class__ is klass
+                                          else self.__class__.__dict__.get("_dm_mapper", mapper))
             for key, value in kwargs.items():
                 impl = get_impl(key)
                 if impl is None:
@@ -509,13 +513,31 @@ def instrument(mapper: Mapper) -> None:
     else:
         __init__ = _slow_init
 
+    poly = mapper._poly
+    if poly is not None and poly.on_key is not None and mapper.polymorphic_identity is not None:
+        __init__ = _discriminating_init(__init__, poly.on_key, mapper.polymorphic_identity)
     __init__.__doc__ = original_init.__doc__
+    __init__._dm_original = original_init  # type: ignore[attr-defined]
     cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
     cls.__delattr__ = __delattr__  # type: ignore[method-assign,assignment]
     cls.__init__ = __init__  # type: ignore[misc]
     if getattr(cls, "__copy__", None) is None:
         cls.__copy__ = _copy_mapped  # type: ignore[attr-defined]
     cls._dm_instrumented = True  # type: ignore[attr-defined]
+
+
+def _discriminating_init(init: Callable[..., None], key: str, identity: Any
+                         ) -> Callable[..., None]:
+    """Mapper inheritance: a new object of a class with a ``polymorphic_identity``
+    holds it in its discriminator attribute from the start (its ``__init__`` may
+    still set another value)."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        instance_state(self).mapper  # noqa: B018 - the state of the object's own class
+        self.__dict__[key] = identity
+        init(self, *args, **kwargs)
+
+    return __init__
 
 
 def uninstrument(mapper: Mapper) -> None:

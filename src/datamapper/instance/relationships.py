@@ -86,7 +86,11 @@ def make_relationship_impl(mapper: Mapper, key: str, attr: QueryableAttribute,
     """The impl for a relationship attribute; a placeholder until it is configured."""
     if not prop._initialized:
         return _Unconfigured(mapper, key, attr)
-    return _impl_class(prop)(mapper, key, attr, prop)
+    impl = _impl_class(prop)(mapper, key, attr, prop)
+    if prop.parent is not mapper and prop.syncs_backref:
+        # a subclass mapped after its base was configured (mapper inheritance)
+        impl.reverse = [(r.key, r.uselist) for r in prop._reverse_property]
+    return impl
 
 
 def _impl_class(prop: RelationshipProperty) -> Any:
@@ -768,26 +772,36 @@ class CollectionImpl(_RelImpl):
 
 def relationship_configured(prop: RelationshipProperty) -> None:
     """Build the real impl of a configured relationship and link backrefs."""
-    mapper = prop.parent
-    impls = getattr(mapper, "_impls", None)
-    if impls is None:
-        return
-    attr = mapper.class_.__dict__.get(prop.key)
-    if not isinstance(attr, QueryableAttribute):
-        return
-    impl = _impl_class(prop)(mapper, prop.key, attr, prop)
-    attr.impl = impl
-    impls[prop.key] = impl
+    # the class's own mapper, and those of subclasses (mapper inheritance) sharing it
+    for mapper in _mappers_of(prop):
+        impls = getattr(mapper, "_impls", None)
+        if impls is None:
+            continue
+        attr = mapper.class_.__dict__.get(prop.key)
+        if not isinstance(attr, QueryableAttribute):
+            continue
+        impl = _impl_class(prop)(mapper, prop.key, attr, prop)
+        attr.impl = impl
+        impls[prop.key] = impl
     _link_reverse(prop)
     for other in prop._reverse_property:
         _link_reverse(other)
 
 
+def _mappers_of(prop: RelationshipProperty) -> list[Mapper]:
+    """The mappers whose attribute ``prop.key`` is ``prop``."""
+    parent = prop.parent
+    if not parent._subclass_mappers:
+        return [parent]
+    return [m for m in parent.self_and_descendants if m._props.get(prop.key) is prop]
+
+
 def _link_reverse(prop: RelationshipProperty) -> None:
     for p in [prop, *prop._reverse_property]:
-        impl = getattr(p.parent, "_impls", {}).get(p.key)
-        if not isinstance(impl, _RelImpl):
-            continue
-        impl.reverse = [(r.key, r.uselist) for r in p._reverse_property] \
-            if p.syncs_backref else []
+        for m in _mappers_of(p):
+            impl = getattr(m, "_impls", {}).get(p.key)
+            if not isinstance(impl, _RelImpl):
+                continue
+            impl.reverse = [(r.key, r.uselist) for r in p._reverse_property] \
+                if p.syncs_backref else []
 

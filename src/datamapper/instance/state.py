@@ -79,7 +79,7 @@ def _state_gone(state: InstanceState) -> None:
     if sess is None:
         return
     if state._key is LAZY_KEY:  # the common case, inlined
-        inner = sess._identity_map._maps.get((state.mapper.class_, None))
+        inner = sess._identity_map._maps.get((state.mapper._identity_class, None))
         ident = state._ident
         if inner is not None and inner.get(ident) is state:
             del inner[ident]
@@ -152,7 +152,7 @@ class InstanceState(weakref.ref[Any]):
         """
         k = self._key
         if k is LAZY_KEY:
-            k = self._key = (self.mapper.class_, (self._ident,), None)
+            k = self._key = (self.mapper._identity_class, (self._ident,), None)
         return k  # type: ignore[no-any-return]
 
     @key.setter
@@ -169,7 +169,7 @@ class InstanceState(weakref.ref[Any]):
         """(outer, inner) keys of the identity map's two-level dict (see identity.py)."""
         k = self._key
         if k is LAZY_KEY:
-            return (self.mapper.class_, None), self._ident
+            return (self.mapper._identity_class, None), self._ident
         if k is None:
             return None
         ident = k[1]

@@ -23,6 +23,7 @@ from .._util import describe
 from ..instance.seam import SessionLike
 from ..instance.state import InstanceState
 from ..mapping.cache import CacheSlot
+from ..mapping.inheritance import apply_entity_source
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
 from .rows import EntityLoader, entity_loader, fetch_rows, instances
 from .strategies import (
@@ -42,13 +43,13 @@ def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool]:
     if cached is not None:
         return cached
     target = prop.mapper
-    stmt = select(*target._load_columns)
+    loader = entity_loader(target)
+    stmt = select(*loader.columns)
     if prop.direction == MANYTOMANY:
         stmt = stmt.select_from(target.local_table).select_from(prop.secondary)
-    stmt = stmt.where(prop._lazy_clause)
+    stmt = apply_entity_source(stmt.where(prop._lazy_clause), target)
     if prop.order_by:
         stmt = stmt.order_by(*prop.order_by)
-    loader = entity_loader(target)
     # the target's relationships configured lazy="joined"/"selectin"/"subquery" load with it
     eager = has_eager_defaults(target)
     return _LAZY_STATEMENT.set(prop, (stmt, loader, eager))
@@ -89,9 +90,10 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
         if None in ident:
             impl.set_committed(state, obj, None)
             return
-        ikey = (prop.mapper.class_, ident, state.identity_token)
+        ikey = (prop.mapper._identity_class, ident, state.identity_token)
         found = session._identity_map.get(ikey)
-        if found is not None:
+        if found is not None and (prop.mapper._poly is None
+                                  or isinstance(found, prop.mapper.class_)):
             impl.set_committed(state, obj, found)
             return
     if (ext is not None and prop.key in ext.get(RAISE_SQL_KEY, ())

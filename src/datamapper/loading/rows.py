@@ -30,6 +30,7 @@ from ..instance.state import (
     loaded_state,
     state_init_source,
 )
+from ..mapping.inheritance import polymorphic_load_props
 from ..mapping.mapper import Mapper
 
 _ref_new = weakref.ref.__new__
@@ -40,9 +41,12 @@ class EntityLoader:
     """Turns a slice of each row into one mapped object."""
 
     def __init__(self, mapper: Mapper, offset: int = 0, props: Sequence[Any] | None = None,
-                 adapt: Any = None) -> None:
+                 adapt: Any = None, polymorphic: bool = True) -> None:
         self.mapper = mapper
-        self.props = tuple(props) if props is not None else mapper._load_props
+        if props is None:
+            props = mapper._load_props if mapper._poly is None else \
+                polymorphic_load_props(mapper)
+        self.props = tuple(props)
         self.keys = tuple(p.key for p in self.props)
         self.columns = [p.columns[0] for p in self.props]
         if adapt is not None:
@@ -61,6 +65,13 @@ class EntityLoader:
         self.direct_set = _direct_set_ok(mapper.class_, self.keys)
         self.fill = _make_fill(self.keys, offset) if self.direct_set else None
         self.fast_loop: Any = None  # made on first use by _instances
+        # mapper inheritance: rows may stand for objects of subclasses (see
+        # loading/polymorphic.py); None for every other mapper
+        self.poly: Any = None
+        if polymorphic and mapper._poly is not None and mapper._poly.loads_polymorphically:
+            from .polymorphic import PolymorphicRows
+
+            self.poly = PolymorphicRows(self, adapt)
 
 
 _LOADER_CACHE_SIZE = 256  # loaders kept per mapper (distinct offsets / column choices)
@@ -227,9 +238,13 @@ def _instances(
     populate_existing: bool,
     identity_token: Any,
 ) -> list[Any]:
+    if loader.poly is not None:
+        out_: list[Any] = loader.poly.instances(session, rows, populate_existing,
+                                                identity_token)
+        return out_
     mapper = loader.mapper
     imap = session._identity_map
-    imap_dict = imap.inner(mapper.class_, identity_token)
+    imap_dict = imap.inner(mapper._identity_class, identity_token)
     imap_get = imap_dict.get
     weak = imap.weak
     cls = mapper.class_
@@ -302,8 +317,8 @@ def _instances(
             state = loaded_state(obj, mapper, LAZY_KEY, pkv, sid, unloaded,
                                  None if weak else obj)
         else:
-            state = loaded_state(obj, mapper, (cls, (pkv,) if single else ident,
-                                               identity_token),
+            state = loaded_state(obj, mapper, (mapper._identity_class,
+                                               (pkv,) if single else ident, identity_token),
                                  None, sid, unloaded, None if weak else obj)
         if setattr_ is not None:
             setattr_(obj, STATE_ATTR, state)
@@ -385,4 +400,7 @@ def load_attributes_stmt(mapper: Mapper, keys: Iterable[str]) -> tuple[Select[An
     props = [mapper._props[k] for k in keys]
     cols = [p.columns[0] for p in props]
     where = and_(*[c == bindparam("_dm_pk_" + str(i)) for i, c in enumerate(mapper.primary_key)])
-    return select(*cols).where(where), props
+    stmt = select(*cols).where(where)
+    if mapper.inherits is not None and not mapper.single:
+        stmt = stmt.select_from(mapper.persist_selectable)  # the joined tables of the row
+    return stmt, props

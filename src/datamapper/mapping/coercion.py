@@ -89,7 +89,7 @@ class ClassClauseElement:
             marker = _EntityMarker(self.mapper)
             # the plugin mark makes a Core select() of the class compile its joins
             # along relationships (query/core_plugin.py)
-            self._annotated = self.mapper.local_table._annotate(
+            self._annotated = self.mapper.persist_selectable._annotate(
                 {ENTITY_KEY: self.mapper, "entity_namespace": marker}
             )._set_propagate_attrs(PLUGIN_ATTRS)
         return self._annotated

@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .. import event
 from ..exc import UnmappedClassError
-from . import coercion
+from . import coercion, inheritance
 from .attributes import QueryableAttribute
 from .cache import CacheSlot
 from .properties import ColumnProperty, MapperProperty, SynonymProperty
@@ -111,6 +111,11 @@ class Mapper:
         polymorphic_on: Any = None,
         polymorphic_identity: Any = None,
         inherits: Any = None,
+        inherit_condition: Any = None,
+        inherit_foreign_keys: Any = None,
+        concrete: bool = False,
+        with_polymorphic: Any = None,
+        polymorphic_load: Any = None,
         always_refresh: bool = False,
         allow_partial_pks: bool = True,
         passive_deletes: bool = False,
@@ -124,11 +129,9 @@ class Mapper:
                 f"Can't map class {class_.__name__} twice: it already has a mapper; "
                 "call clear_mappers() or registry.dispose() first"
             )
-        if inherits is not None or polymorphic_on is not None:
-            raise ArgumentError(
-                f"Can't map {class_.__name__}: mapper inheritance (inherits=, polymorphic_on=) "
-                "is not provided by datamapper; map each class to its own table"
-            )
+        parent = inheritance.parent_mapper(class_, inherits, concrete)
+        if parent is not None and local_table is None:
+            local_table = parent.local_table  # single-table inheritance
         if local_table is None or not isinstance(local_table, Table):
             raise ArgumentError(
                 f"Can't map {class_.__name__}: it needs a Table (got {local_table!r}); "
@@ -136,7 +139,7 @@ class Mapper:
             )
         self.class_ = class_
         self.local_table: Table = local_table
-        self.persist_selectable = local_table
+        self.persist_selectable: Any = local_table
         self.registry = registry
         self.eager_defaults = eager_defaults
         self.confirm_deleted_rows = confirm_deleted_rows
@@ -150,7 +153,22 @@ class Mapper:
         self.legacy_is_orphan = legacy_is_orphan
         self.polymorphic_identity = polymorphic_identity
         self.base_mapper = self
-        self.inherits = None
+        self.inherits: Mapper | None = None
+        # the class whose name identity keys carry: the base class of a hierarchy
+        self._identity_class: type = class_
+        self.tables: list[Table] = [local_table]
+        self.single = False
+        self.concrete = False
+        self.inherit_condition: Any = None
+        self._subclass_mappers: list[Mapper] = []
+        self.polymorphic_on: Any = None
+        self.polymorphic_map: dict[Any, Mapper] = {}
+        # set for mappers of a hierarchy only (see mapping/inheritance.py); plain
+        # mappers keep None so the loading and flush hot paths test one attribute
+        self._poly: Any = None
+        self.with_polymorphic: Any = None
+        self.polymorphic_load = polymorphic_load
+        self._inherit_sync: tuple[tuple[str, str], ...] = ()
         self.configured = False
         self.extensions: list[Any] = []
         self.dispatch = event.Dispatch(
@@ -163,11 +181,19 @@ class Mapper:
         self._col_to_prop: dict[Any, ColumnProperty] = {}
         self.validators: dict[str, tuple[Any, dict[str, Any]]] = {}
 
+        if parent is not None:
+            inheritance.setup_inherits(self, parent, local_table, inherit_condition)
+            if version_id_col is None and parent.version_id_col is not None:
+                version_id_col = parent.version_id_col
+                if version_id_generator is None:
+                    version_id_generator = parent.version_id_generator
         self._build_properties(
             properties or {}, include_properties, exclude_properties, column_prefix
         )
         self._setup_primary_key(primary_key)
         self._setup_version(version_id_col, version_id_generator)
+        inheritance.setup_polymorphic(self, polymorphic_on, polymorphic_identity,
+                                      with_polymorphic)
         self._collect_validators()
         self._compile_paths()
 
@@ -222,6 +248,9 @@ class Mapper:
             if key in self._props:
                 existing = self._props[key]
                 if isinstance(existing, ColumnProperty) and col not in existing.columns:
+                    if existing.parent is not self:  # inherited: this mapper's own copy
+                        inheritance.extend_inherited_column(self, key, existing, col)
+                        continue
                     existing.columns.append(col)
                     self._col_to_prop[col] = existing
                 continue
@@ -255,6 +284,8 @@ class Mapper:
     def _setup_primary_key(self, primary_key: Any) -> None:
         if primary_key is not None:
             cols = [self._resolve_column(c) for c in primary_key]
+        elif self.inherits is not None:
+            cols = list(self.inherits.primary_key)  # the base table's key is the identity
         else:
             cols = list(self.local_table.primary_key.columns)
         if not cols:
@@ -360,7 +391,8 @@ class Mapper:
     def _compile_paths(self) -> None:
         """Precompute what the loading and persistence hot paths need."""
         cols = [p for p in self._props.values() if isinstance(p, ColumnProperty)]
-        order = {c: i for i, c in enumerate(self.local_table.columns)}
+        order = {c: i for i, c in enumerate(
+            c for t in self.tables for c in t.columns)}
         cols.sort(key=lambda p: order.get(p.columns[0], len(order)))
         self.column_attrs: _Props = _Props((p.key, p) for p in cols)
         # what a plain load SELECTs, in order
@@ -391,7 +423,7 @@ class Mapper:
         self._loader_cache: dict[Any, Any] = {}
 
     def _maps_table(self, table: Any) -> bool:
-        return table is self.local_table
+        return table is self.local_table or (self.inherits is not None and table in self.tables)
 
     # -- public surface ----------------------------------------------------
     @property
@@ -399,8 +431,28 @@ class Mapper:
         return self.local_table
 
     @property
-    def tables(self) -> list[Table]:
-        return [self.local_table]
+    def selectable(self) -> Any:
+        return self.persist_selectable
+
+    def iterate_to_root(self) -> Iterator[Mapper]:
+        m: Mapper | None = self
+        while m is not None:
+            yield m
+            m = m.inherits
+
+    @property
+    def self_and_descendants(self) -> list[Mapper]:
+        out = [self]
+        for sub in self._subclass_mappers:
+            out.extend(sub.self_and_descendants)
+        return out
+
+    def polymorphic_iterator(self) -> Iterator[Mapper]:
+        return iter(self.self_and_descendants)
+
+    @property
+    def _with_polymorphic_mappers(self) -> list[Mapper]:
+        return inheritance.with_polymorphic_mappers(self)
 
     @property
     def attrs(self) -> _Attrs:
@@ -466,6 +518,19 @@ class Mapper:
             hook(self)
         if self.configured and prop.is_relationship:
             prop.do_init()
+        for sub in self._subclass_mappers:
+            sub._inherit_added(key, prop)
+
+    def _inherit_added(self, key: str, prop: MapperProperty) -> None:
+        """A property added to the mapper this one inherits from is this one's too."""
+        if key in self._props and self._props[key].parent is self:
+            return  # this mapper's own property of that name overrides it
+        inheritance.inherit_property(self, key, prop)
+        self._compile_paths()
+        for hook in instrumentation_hooks:
+            hook(self)
+        for sub in self._subclass_mappers:
+            sub._inherit_added(key, prop)
 
     def identity_key_from_row(self, row: Any, identity_token: Any = None) -> tuple[Any, ...]:
         if hasattr(row, "_mapping"):
@@ -473,31 +538,32 @@ class Mapper:
             ident = tuple(m[c] for c in self.primary_key)
         else:
             ident = tuple(row[c] for c in self.primary_key)
-        return (self.class_, ident, identity_token)
+        return (self._identity_class, ident, identity_token)
 
     def identity_key_from_primary_key(
         self, primary_key: Any, identity_token: Any = None
     ) -> tuple[Any, ...]:
-        return (self.class_, tuple(primary_key), identity_token)
+        return (self._identity_class, tuple(primary_key), identity_token)
 
     def primary_key_from_instance(self, obj: Any) -> tuple[Any, ...]:
         d = obj.__dict__
         return tuple(d.get(k) for k in self._pk_keys)
 
     def identity_key_from_instance(self, obj: Any) -> tuple[Any, ...]:
-        return (self.class_, self.primary_key_from_instance(obj), None)
+        return (self._identity_class, self.primary_key_from_instance(obj), None)
 
     def common_parent(self, other: Mapper) -> bool:
         return self.base_mapper is other.base_mapper
 
     def isa(self, other: Mapper) -> bool:
-        return self is other
+        return any(m is other for m in self.iterate_to_root())
 
     def __repr__(self) -> str:
         return f"<Mapper {self.class_.__name__}->{self.local_table.name}>"
 
     def dispose(self) -> None:
         self._loader_cache = {}
+        inheritance.forget(self)
         for hook in uninstrumentation_hooks:
             hook(self)
         if self.class_.__dict__.get("_dm_mapper") is self:
@@ -508,7 +574,7 @@ class Mapper:
 
     def _post_configure(self) -> None:
         for prop in list(self._props.values()):
-            if prop.is_relationship:
+            if prop.is_relationship and prop.parent is self:
                 prop.do_init()
         self._compile_paths()
         self.configured = True

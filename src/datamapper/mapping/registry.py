@@ -202,6 +202,8 @@ def _needs_mapping(cls: type) -> bool:
         return False
     if "__table__" in cls.__dict__:
         return True
+    if _mapped_ancestor(cls) is not None:
+        return True  # a subclass of a mapped class: mapper inheritance
     tn = cls.__dict__.get("__tablename__")
     if tn is None:
         for klass in cls.__mro__[1:]:
@@ -286,6 +288,29 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
                     value.columns[i] = cc
             properties[key] = value
 
+    mapper_args = _evaluate_mapper_args(cls, attrs)
+    inherits = mapper_args.get("inherits", _mapped_ancestor(cls))
+    parent = _mapper_or_none(inherits) if inherits is not None else None
+    declared = list(columns)
+    if table is None and tablename is None and parent is not None:
+        # single-table inheritance: the subclass's columns join its base's table
+        table = parent.local_table
+        _add_single_table_columns(cls, table, columns, properties)
+        columns = []
+        mapper_args.setdefault("inherits", inherits)
+    elif parent is not None:
+        mapper_args.setdefault("inherits", inherits)
+    if parent is not None and "exclude_properties" not in mapper_args:
+        # columns of the base's tables its mapper leaves out (a sibling's, in single-table
+        # inheritance) are not this class's either, unless the class declares them
+        own = {c.key for c in declared} | {
+            c.key for v in properties.values() if isinstance(v, ColumnProperty)
+            for c in v.columns if isinstance(c, Column)} | {
+            v.key for v in properties.values() if isinstance(v, Column)}
+        excluded = {c.key for t in parent.tables for c in t.columns
+                    if c not in parent._col_to_prop and c.key not in own}
+        if excluded:
+            mapper_args["exclude_properties"] = excluded
     if table is None:
         if tablename is None:
             raise InvalidRequestError(
@@ -305,14 +330,12 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
             )
         table = Table(tablename, reg.metadata, *columns, *args, **kwargs)
 
-    # __mapper_args__ may be a declared_attr reading cls.__table__: evaluated last
+    # __mapper_args__ may be a declared_attr reading cls.__table__: evaluated again now
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
-    raw_mapper_args = attrs.get("__mapper_args__", {})
-    if isinstance(raw_mapper_args, declared_attr):
-        raw_mapper_args = raw_mapper_args.fget(cls)
-    elif callable(raw_mapper_args):
-        raw_mapper_args = raw_mapper_args()
-    mapper_args = dict(raw_mapper_args or {})
+    if isinstance(attrs.get("__mapper_args__"), declared_attr):
+        mapper_args = {**_evaluate_mapper_args(cls, attrs),
+                       **{k: v for k, v in mapper_args.items()
+                          if k in ("inherits", "exclude_properties")}}
 
     # remove the declared Column objects: the mapper installs descriptors
     for key, value in list(cls.__dict__.items()):
@@ -334,6 +357,49 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
     cls.__mapper__ = m  # type: ignore[attr-defined]
     return m
+
+
+def _mapped_ancestor(cls: type) -> type | None:
+    """The nearest mapped class among ``cls``'s bases (its mapper's ``inherits``)."""
+    for klass in cls.__mro__[1:]:
+        if _mapper_or_none(klass) is not None:
+            return klass
+    return None
+
+
+def _evaluate_mapper_args(cls: type, attrs: dict[str, Any]) -> dict[str, Any]:
+    raw = attrs.get("__mapper_args__", {})
+    if isinstance(raw, declared_attr):
+        try:
+            raw = raw.fget(cls)
+        except AttributeError:
+            return {}  # reads cls.__table__, not there yet: evaluated again below
+    elif callable(raw):
+        raw = raw()
+    return dict(raw or {})
+
+
+def _add_single_table_columns(cls: type, table: Table, columns: list[Column[Any]],
+                              properties: dict[str, Any]) -> None:
+    """Columns declared by a single-table subclass go into its base's table."""
+    for col in columns:
+        if col.primary_key:
+            raise ArgumentError(
+                f"Can't map {cls.__name__}: it has no table of its own (single-table "
+                f"inheritance), so it can't declare primary key column {col.key!r}; declare "
+                f"the key on the base class, or give {cls.__name__} a __tablename__"
+            )
+        existing = table.c.get(col.key)
+        if existing is not None:
+            if existing is not col:
+                # the same column declared by two subclasses: both map the table's one
+                for k, v in list(properties.items()):
+                    if v is col:
+                        properties[k] = existing
+                    elif isinstance(v, ColumnProperty):
+                        v.columns = [existing if c is col else c for c in v.columns]
+            continue
+        table.append_column(col)
 
 
 def _order_of(value: Any) -> int:

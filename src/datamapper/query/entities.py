@@ -19,6 +19,7 @@ from ..loading import EntityLoader, entity_loader
 from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, entities_of_core_select
+from ..mapping.inheritance import entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from .aliased import AliasedClass, relationship_steps
 
@@ -42,6 +43,9 @@ class RowLayout:
         self.extras: list[tuple[Any, ...]] = []
         self.descriptions: list[dict[str, Any]] = []
         self.mappers: list[Mapper] = []
+        # mapper inheritance: (FROM, WHERE) the selected subclasses need (joined tables,
+        # discriminator criterion); empty for every other entity
+        self.inherit_sources: list[tuple[Any, Any]] = []
         for i, ent in enumerate(entities):
             adapt = None
             if isinstance(ent, AliasedClass):
@@ -75,6 +79,10 @@ class RowLayout:
                         "name": ent._dm_name if aliased else name, "type": mapper.class_,
                         "aliased": aliased, "expr": ent, "entity": ent})
                 self.mappers.append(mapper)
+                if mapper._poly is not None and adapt is None:
+                    source = entity_source(mapper)
+                    if source[0] is not None or source[1] is not None:
+                        self.inherit_sources.append(source)
                 continue
             if isinstance(ent, QueryableAttribute):
                 # a collection is no column (the prop says so, naming what to use)
@@ -116,6 +124,16 @@ class RowLayout:
                 f"Can't query {ent!r}: expected a mapped class, a mapped attribute or a SQL "
                 "column expression"
             )
+
+    def apply_inheritance(self, stmt: Any) -> Any:
+        """``stmt`` reading the joined tables of the selected subclasses, limited to
+        the rows of the selected single-table subclasses."""
+        for from_, where in self.inherit_sources:
+            if from_ is not None:
+                stmt = stmt.select_from(from_)
+            if where is not None:
+                stmt = stmt.where(where)
+        return stmt
 
     def _describe_column(self, col: Any, key: str | None) -> None:
         self.extras.append((col,))
@@ -302,6 +320,8 @@ def select(*entities: Any) -> Any:
     stmt = ORMSelect(*layout.columns)
     stmt._dm_layout = layout
     stmt._dm_entities = list(entities)  # for loader options
+    if layout.inherit_sources:
+        stmt = layout.apply_inheritance(stmt)
     return stmt
 
 
@@ -336,4 +356,6 @@ def orm_select_from_core(stmt: Any) -> ORMSelect | None:
     # loader options given to Core's Select.options() (Load is a Core ExecutableOption)
     if stmt._with_options:
         out._dm_options = tuple(stmt._with_options)
+    if layout.inherit_sources:
+        out = layout.apply_inheritance(out)
     return out

@@ -345,7 +345,7 @@ class Query(Generic[_T]):
         if m is None:
             _sql_or_refuse(target, roles.JoinTargetRole, "join to",
                            "a mapped class, a relationship attribute or a Table")
-        dest = m.local_table if m is not None else target
+        dest = m.persist_selectable if m is not None else target
         if isinstance(onclause, str):
             if start is None or onclause not in start._props:
                 raise InvalidRequestError(f"Can't join on {onclause!r}: no such relationship")
@@ -375,7 +375,7 @@ class Query(Generic[_T]):
             if m is None and not isinstance(f, AliasedClass):
                 _sql_or_refuse(f, roles.FromClauseRole, "select from",
                                "a mapped class or a Table")
-            q._select_from.append(m.local_table if m is not None else f)
+            q._select_from.append(m.persist_selectable if m is not None else f)
             if m is not None:
                 q._joinpoint = m
             q._join_entity = m.class_ if m is not None else f
@@ -708,9 +708,11 @@ class Query(Generic[_T]):
         stmt = core_select(*(columns if columns is not None else self._layout.columns))
         for f in self._select_from:
             stmt = stmt.select_from(f)
+        if self._layout.inherit_sources:
+            stmt = self._layout.apply_inheritance(stmt)
         for dest, on, outer in self._joins:
             m = mapper_of(dest) if isinstance(dest, type) else None
-            target = m.local_table if m is not None else dest
+            target = m.persist_selectable if m is not None else dest
             stmt = stmt.join(target, adapt(on), isouter=outer) if on is not None else \
                 stmt.join(target, isouter=outer)
         if self._where:

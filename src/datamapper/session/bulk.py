@@ -187,7 +187,7 @@ def matching_states(session: SessionBase, mapper: Any, where: list[Any], strateg
     rows = session._execute_for_mapper(stmt, mapper, params=params)
     out = []
     for r in rows:
-        st = session._identity_map.get_state((mapper.class_, tuple(r), token))
+        st = session._identity_map.get_state((mapper._identity_class, tuple(r), token))
         if st is not None:
             out.append(st)
     return out

@@ -490,7 +490,8 @@ class _Count:
 def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, Any]]) -> None:
     """Objects of the identity map whose keys an UPDATE by primary key named take the
     values it wrote (attributes with unflushed changes keep them)."""
-    inner = session._identity_map.inner(mapper.class_, session._default_identity_token())
+    inner = session._identity_map.inner(mapper._identity_class,
+                                        session._default_identity_token())
     if not inner:
         return
     cols = _columns(mapper)

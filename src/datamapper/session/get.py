@@ -35,6 +35,7 @@ from ..loading.related import lazy_load
 from ..loading.rows import commit_loaded, fetch_rows
 from ..loading.strategies import has_eager_defaults
 from ..mapping.cache import CacheSlot
+from ..mapping.inheritance import apply_entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import Query
 from ..query.entities import RowLayout
@@ -152,10 +153,13 @@ class SessionGet(SessionBase):
                   bind_kw: dict[str, Any] | None = None,
                   execution_options: Any = None) -> Any:
         values = self._normalize_ident(mapper, ident)
-        key = (mapper.class_, values, identity_token)
+        key = (mapper._identity_class, values, identity_token)
         state = self._identity_map.state_for(key)
         if state is not None and not populate_existing and not with_for_update:
             obj = state.obj()
+            if obj is not None and mapper._poly is not None and \
+                    not isinstance(obj, mapper.class_):
+                return None  # the row is an object of another class of the hierarchy
             if obj is not None:
                 # an object marked for deletion is still in the map until the flush
                 if state.expired_attributes and _columns_expired(state):
@@ -212,7 +216,7 @@ class SessionGet(SessionBase):
         for kind, loader in layout.parts:
             if kind != "entity" or loader.mapper.version_id_prop is None:
                 continue
-            inner = self._identity_map.inner(loader.mapper.class_, token)
+            inner = self._identity_map.inner(loader.mapper._identity_class, token)
             pkpos = loader.pk_positions
             for row in rows:
                 ident = row[pkpos[0]] if len(pkpos) == 1 else tuple([row[p] for p in pkpos])
@@ -362,9 +366,10 @@ def _get_statement(mapper: Mapper, with_for_update: Any) -> Any:
         bool(with_for_update)
     stmt = cache.get(ck)
     if stmt is None:
-        stmt = core_select(*mapper._load_columns).where(
+        stmt = core_select(*_get_loader(mapper).columns).where(
             sql_and(*[c == bindparam(f"_dm_pk_{i}") for i, c in enumerate(mapper.primary_key)])
         )
+        stmt = apply_entity_source(stmt, mapper)
         if with_for_update:
             stmt = stmt.with_for_update(**(with_for_update if isinstance(with_for_update, dict)
                                            else {}))

@@ -204,7 +204,7 @@ def _identity_of(state: InstanceState, src: Any) -> _Key | None:
         d = src.__dict__
         if any(k not in d for k in mapper._pk_keys):
             return None
-    return (mapper.class_, ident, None)
+    return (mapper._identity_class, ident, None)
 
 
 def _locate(session: Session, src: Any, state: InstanceState, load: bool,

@@ -476,7 +476,7 @@ def identity_key(class_: Any = None, ident: Any = None, *, instance: Any = None,
         return mapper.identity_key_from_row(row, identity_token)
     if not isinstance(ident, (tuple, list)):
         ident = (ident,)
-    return (mapper.class_, tuple(ident), identity_token)
+    return (mapper._identity_class, tuple(ident), identity_token)
 
 
 def session_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:

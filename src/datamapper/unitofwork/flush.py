@@ -29,6 +29,7 @@ from ..persistence import delete_states, insert_states, update_states
 from ..persistence.association import associate, dissociate
 from ..persistence.records import changed_params, is_sql, table_plan
 from ..persistence.writes import post_update_states, switch_states
+from . import inherited
 from .dependency import Dependencies, apply_link, collect, source_dict
 from .plan import Action, FlushPlan
 from .planner import Planner
@@ -87,7 +88,8 @@ class UOWTransaction:
                 if any(v is None or (v.__class__ not in _PLAIN_KEYS and is_sql(v))
                        for v in ident):
                     continue
-            key = (mapper.class_, ident, token_for(state) if token_for is not None else None)
+            key = (mapper._identity_class, ident,
+                   token_for(state) if token_for is not None else None)
             other = seen.get(key)
             if other is not None:
                 problems.append(
@@ -237,6 +239,9 @@ class UOWTransaction:
 
     def _save(self, action: Action, conn: Connection) -> None:
         mapper = action.mapper
+        if mapper._poly is not None:  # an inheritance hierarchy (see inherited.py)
+            inherited.save(self, action, conn)
+            return
         self._apply_links(action.states)
         inserts = action.inserts
         if self.switches and inserts:
@@ -341,6 +346,9 @@ class UOWTransaction:
 
     def _delete(self, action: Action, conn: Connection) -> None:
         mapper = action.mapper
+        if mapper._poly is not None:  # an inheritance hierarchy (see inherited.py)
+            inherited.delete(self, action, conn, self._db_cascaded)
+            return
         table = mapper.local_table
         self.deleted_tables.add(table)
         sources = _cascade_sources(table)
@@ -350,6 +358,12 @@ class UOWTransaction:
         else:
             for s in action.states:
                 self._delete_rows(mapper, [s], conn, db_cascaded)
+
+    def _db_cascaded(self, table: Any) -> bool:
+        """May an ON DELETE CASCADE of a table deleted from in this flush have removed
+        rows of ``table`` already?"""
+        sources = _cascade_sources(table)
+        return bool(sources) and not sources.isdisjoint(self.deleted_tables)
 
     def _delete_rows(self, mapper: Mapper, states: list[InstanceState], conn: Connection,
                      db_cascaded: bool) -> None:
@@ -409,11 +423,11 @@ class UOWTransaction:
                 state._ident = ident
                 inner = inner_of.get(mapper)
                 if inner is None:
-                    inner = inner_of[mapper] = imap.inner(mapper.class_, None)
+                    inner = inner_of[mapper] = imap.inner(mapper._identity_class, None)
                 inner[ident] = state
                 state._strong = None if weak else obj
             else:
-                state.key = (mapper.class_, tuple([d.get(k) for k in pk_keys]),
+                state.key = (mapper._identity_class, tuple([d.get(k) for k in pk_keys]),
                              token_for(state) if token_for is not None else None)
                 imap.add(state, obj)
                 if weak:
@@ -438,7 +452,7 @@ class UOWTransaction:
                     new_ident = tuple([d[k] if k in d else old_ident[i]
                                        for i, k in enumerate(mapper._pk_keys)])
                     if new_ident != old_ident:
-                        state.key = (mapper.class_, new_ident, old_key[2])
+                        state.key = (mapper._identity_class, new_ident, old_key[2])
                         imap.replace_key(state, obj, old_key)
                         session._record_key_switch(state, old_key)
             state._committed = None
@@ -523,5 +537,7 @@ def _cascade_sources(table: Any) -> frozenset[Any]:
 
 def pending_changes(state: InstanceState) -> bool:
     """True when a dirty state would write anything."""
+    if state.mapper._poly is not None:
+        return inherited.pending_changes(state)
     plan = table_plan(state.mapper)
     return changed_params(state.mapper, state, plan) is not None

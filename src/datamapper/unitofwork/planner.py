@@ -25,7 +25,8 @@ from ..exc import InvalidRequestError
 from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from . import topo
-from .dependency import Dependencies, Link, references_of
+from .dependency import Dependencies, Link
+from .inherited import hierarchy_references
 from .plan import Action, FlushPlan
 
 
@@ -94,14 +95,15 @@ class Planner:
         self.inserts: dict[Mapper, list[InstanceState]] = {}
         self.updates: dict[Mapper, list[InstanceState]] = {}
         self.deletes: dict[Mapper, list[InstanceState]] = {}
+        # objects of an inheritance hierarchy are filed under its base mapper
         for s in sorted(new, key=lambda s: s.insert_order):
-            self.inserts.setdefault(s.mapper, []).append(s)
+            self.inserts.setdefault(s.mapper.base_mapper, []).append(s)
         for s in dirty:
-            self.updates.setdefault(s.mapper, []).append(s)
+            self.updates.setdefault(s.mapper.base_mapper, []).append(s)
         for lst in self.updates.values():
             _sort_persistent(lst)
         for s in deleted:
-            self.deletes.setdefault(s.mapper, []).append(s)
+            self.deletes.setdefault(s.mapper.base_mapper, []).append(s)
         for lst in self.deletes.values():
             _sort_persistent(lst)
         self.post_links: list[Link] = []
@@ -142,8 +144,8 @@ class Planner:
         edges: list[tuple[Mapper, Mapper]] = []
         reasons: dict[Mapper, list[str]] = {}
         for child in mappers:
-            for ref in references_of(child):
-                parent = ref.src
+            for ref in hierarchy_references(child):
+                parent = ref.src.base_mapper
                 if parent not in mappers or ref.post_update:
                     continue
                 edges.append((child, parent) if deleting else (parent, child))
@@ -194,14 +196,15 @@ class Planner:
         out: list[Link] = []
         index: dict[tuple[Mapper, tuple[str, ...]], set[tuple[Any, ...]]] = {}
         for m in sorted(self.deletes, key=_mrank):
-            refs = [r for r in references_of(m) if r.post_update and r.src in self.deletes]
+            refs = [r for r in hierarchy_references(m)
+                    if r.post_update and r.src.base_mapper in self.deletes]
             for ref in refs:
-                ik = (ref.src, ref.src_keys)
+                ik = (ref.src.base_mapper, ref.src_keys)
                 targets = index.get(ik)
                 if targets is None:
                     targets = index[ik] = set()
                     by_pk = ref.src_keys == tuple(ref.src._pk_keys)
-                    for st in self.deletes[ref.src]:
+                    for st in self.deletes[ref.src.base_mapper]:
                         v = st.identity if by_pk else _fk_values(st, ref.src_keys, True)
                         if v is not None:
                             targets.add(v)
@@ -225,7 +228,7 @@ class Planner:
         for s in rows:
             ident = s.identity if (deleting and s._key is not None) else _pk_values(s)
             if ident is not None:
-                pk_index.setdefault(s.mapper, {})[ident] = s
+                pk_index.setdefault(s.mapper.base_mapper, {})[ident] = s
         links = self.deps.links
         for r in rows:
             covered: set[tuple[str, ...]] = set()
@@ -236,13 +239,15 @@ class Planner:
                     if link.post or src is None or src not in rowset or src._key is not None:
                         continue
                     edges.append((src, r, link))
-            for ref in references_of(r.mapper):
-                if ref.src not in ms or ref.dest_keys in covered or ref.post_update:
+            for ref in hierarchy_references(r.mapper.base_mapper):
+                if ref.src.base_mapper not in ms or ref.dest_keys in covered or ref.post_update:
                     continue
+                if not isinstance(r.strong_obj(), ref.dest.class_):
+                    continue  # a reference of a subclass this row is not of
                 value = _fk_values(r, ref.dest_keys, deleting)
                 if value is None:
                     continue
-                src = pk_index.get(ref.src, {}).get(value)
+                src = pk_index.get(ref.src.base_mapper, {}).get(value)
                 if src is None or (not deleting and src._key is not None):
                     continue
                 link = Link(r, src, ref.src_keys, ref.dest_keys, ref.prop)
@@ -322,7 +327,7 @@ class Planner:
                     ready.append(t)
         actions: list[Action] = []
         if deleting and self.pre_delete_links:
-            mine = [lk for lk in self.pre_delete_links if lk.dest.mapper in comp]
+            mine = [lk for lk in self.pre_delete_links if lk.dest.mapper.base_mapper in comp]
             actions.extend(self._link_actions(
                 "pre_delete_update", mine,
                 "rows refer to each other: foreign keys set to NULL before the DELETEs"))
@@ -330,7 +335,7 @@ class Planner:
         names = ", ".join(m.class_.__name__ for m in comp)
         for lvl in range(depth + 1):
             for m in comp:
-                here = [s for s in rows if s.mapper is m and level.get(s) == lvl]
+                here = [s for s in rows if s.mapper.base_mapper is m and level.get(s) == lvl]
                 if not here:
                     continue
                 why = (f"per-row step {lvl + 1} of the cycle between {names}: "

@@ -1,0 +1,445 @@
+"""Mapper inheritance: a mapped class whose mapper extends its base class's mapper.
+
+Two layouts are provided:
+
+- **single table**: the subclass has no table of its own (``local_table`` is the
+  base's); its rows are told apart by a *discriminator* column
+  (``polymorphic_on``), and a query of the subclass adds
+  ``discriminator IN (identities of the subclass and its descendants)``;
+- **joined table**: the subclass has its own table whose primary key refers to
+  the base table's; an object's row is one row of each table on the way from
+  the base down to its class (``persist_selectable`` is their join).
+
+Every mapper of a hierarchy shares the base's identity (``_identity_class``):
+one row of the base table is one object, whatever class its discriminator
+names.  The mapping layer only configures: this module computes the facts the
+loading, persistence and query layers read (``Mapper._poly``, the inherited
+properties, the key synchronisation between joined tables).  Plain mappers
+keep ``_poly`` None, so the hot paths pay one attribute test per query, none
+per row.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoForeignKeysError
+from sqlalchemy.sql import util as sql_util
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..exc import SAWarning
+from .cache import CacheSlot
+from .properties import ColumnProperty, MapperProperty
+
+if TYPE_CHECKING:
+    from .mapper import Mapper
+
+
+class PolymorphicInfo:
+    """What the layers above need to know of one mapper of a hierarchy.
+
+    ``on``: the discriminator column or SQL expression (None when the hierarchy
+    has none: every row then loads as the class queried); ``on_key``: the
+    attribute holding it (None for an unmapped expression); ``identity``: this
+    mapper's discriminator value; ``map``: value -> mapper, shared by the
+    hierarchy.
+    """
+
+    __slots__ = ("mapper", "on", "on_key", "identity", "map", "_criterion")
+
+    def __init__(self, mapper: Mapper) -> None:
+        self.mapper = mapper
+        self.on: Any = mapper.polymorphic_on
+        self.on_key: str | None = None
+        if self.on is not None:
+            prop = mapper._col_to_prop.get(self.on)
+            if prop is not None:
+                self.on_key = prop.key
+        self.identity = mapper.polymorphic_identity
+        self.map = mapper.polymorphic_map
+        self._criterion: Any = None
+
+    def identities(self) -> list[Any]:
+        """The discriminator values of this mapper and every mapper below it."""
+        return [m.polymorphic_identity for m in self.mapper.self_and_descendants
+                if m.polymorphic_identity is not None]
+
+    def criterion(self) -> Any:
+        """``discriminator IN (...)`` for a single-table subclass, else None."""
+        m = self.mapper
+        if not m.single or self.on is None:
+            return None
+        crit = self._criterion
+        if crit is None:
+            idents = self.identities()
+            if not idents:
+                return None
+            crit = self._criterion = self.on.in_(idents)
+        return crit
+
+    @property
+    def loads_polymorphically(self) -> bool:
+        """Rows of this mapper may stand for objects of its subclasses."""
+        return self.on is not None and bool(self.mapper._subclass_mappers)
+
+
+# -- construction (called by Mapper.__init__) ------------------------------------------
+def parent_mapper(class_: type, inherits: Any, concrete: bool) -> Mapper | None:
+    """The mapper ``inherits=`` names (a mapped class or a Mapper), checked."""
+    if inherits is None:
+        if concrete:
+            raise ArgumentError(
+                f"Can't map {class_.__name__} with concrete=True: concrete inheritance "
+                "needs inherits=<the base class>"
+            )
+        return None
+    from .mapper import Mapper, _mapper_or_none
+
+    parent = inherits if isinstance(inherits, Mapper) else _mapper_or_none(inherits)
+    if parent is None:
+        raise ArgumentError(
+            f"Can't map {class_.__name__} with inherits={inherits!r}: that is not a mapped "
+            "class or a Mapper; map the base class first"
+        )
+    if concrete:
+        raise ArgumentError(
+            f"Can't map {class_.__name__} with concrete=True: concrete table inheritance "
+            "is not provided by datamapper; use single-table inheritance (no table of its "
+            "own) or joined-table inheritance (a table whose key refers to "
+            f"{parent.local_table.name!r})"
+        )
+    if not (isinstance(class_, type) and issubclass(class_, parent.class_)):
+        raise ArgumentError(
+            f"Can't map {class_.__name__} with inherits={parent.class_.__name__}: the class "
+            f"must be a Python subclass of {parent.class_.__name__}"
+        )
+    return parent
+
+
+def setup_inherits(mapper: Mapper, parent: Mapper, local_table: Any,
+                   inherit_condition: Any) -> None:
+    """Link ``mapper`` below ``parent``: tables, identity, inherited properties."""
+    mapper.inherits = parent
+    mapper.base_mapper = parent.base_mapper
+    mapper._identity_class = parent._identity_class
+    if local_table is parent.local_table:
+        mapper.single = True
+        mapper.tables = list(parent.tables)
+        mapper.persist_selectable = parent.persist_selectable
+    else:
+        if inherit_condition is None:
+            try:
+                inherit_condition = sql_util.join_condition(parent.local_table, local_table)
+            except (NoForeignKeysError, ArgumentError) as err:
+                raise ArgumentError(
+                    f"Can't map {mapper.class_.__name__} inheriting "
+                    f"{parent.class_.__name__}: table {local_table.name!r} has no foreign key "
+                    f"to {parent.local_table.name!r} to join the two by ({err}); give it one, "
+                    "pass inherit_condition=, or map it without a table of its own "
+                    "(single-table inheritance)"
+                ) from None
+        mapper.inherit_condition = inherit_condition
+        mapper.tables = [*parent.tables, local_table]
+        mapper.persist_selectable = parent.persist_selectable.join(
+            local_table, inherit_condition)
+    for key, prop in parent._props.items():
+        inherit_property(mapper, key, prop)
+    for name, listeners in parent.dispatch._own.items():
+        for fn, opts in listeners:
+            if opts.get("propagate"):
+                mapper.dispatch.add(name, fn, opts)
+    parent._subclass_mappers.append(mapper)
+    for m in parent.iterate_to_root():
+        m._loader_cache = {}  # its rows may stand for objects of the new class now
+
+
+def inherit_property(mapper: Mapper, key: str, prop: MapperProperty) -> None:
+    """Give ``mapper`` its base's property ``key`` (the same object: configured once)."""
+    mapper._props[key] = prop
+    if isinstance(prop, ColumnProperty):
+        for c in prop.columns:
+            mapper._col_to_prop.setdefault(c, prop)
+
+
+def extend_inherited_column(mapper: Mapper, key: str, inherited: ColumnProperty,
+                            col: Any) -> None:
+    """A column of the subclass table named as an inherited column attribute: one
+    attribute of ``mapper`` maps both (the base table's column first)."""
+    new = ColumnProperty(*inherited.columns, col, deferred=inherited.deferred,
+                         group=inherited.group, active_history=inherited.active_history,
+                         expire_on_flush=inherited.expire_on_flush, info=inherited.info,
+                         doc=inherited.doc)
+    mapper._add_property(key, new)
+    for c in new.columns:
+        mapper._col_to_prop[c] = new
+
+
+def setup_polymorphic(mapper: Mapper, polymorphic_on: Any, identity: Any,
+                      with_polymorphic: Any) -> None:
+    """Discriminator, identity map of the hierarchy, key synchronisation."""
+    parent = mapper.inherits
+    if polymorphic_on is not None:
+        mapper.polymorphic_on = _resolve_discriminator(mapper, polymorphic_on)
+    elif parent is not None:
+        mapper.polymorphic_on = parent.polymorphic_on
+    mapper.polymorphic_map = parent.polymorphic_map if parent is not None else {}
+    if identity is not None:
+        if mapper.polymorphic_on is None:
+            raise ArgumentError(
+                f"Can't map {mapper.class_.__name__} with polymorphic_identity={identity!r}: "
+                "no mapper of its hierarchy names the discriminator column; give the base "
+                "class's mapper polymorphic_on=<column> (e.g. __mapper_args__ = "
+                "{'polymorphic_on': 'type', ...})"
+            )
+        existing = mapper.polymorphic_map.get(identity)
+        if existing is not None and existing is not mapper:
+            warnings.warn(
+                f"polymorphic_identity {identity!r} of {mapper.class_.__name__} was that of "
+                f"{existing.class_.__name__}; rows with it now load as "
+                f"{mapper.class_.__name__}", SAWarning, stacklevel=4)
+        mapper.polymorphic_map[identity] = mapper
+    if with_polymorphic is not None:
+        mapper.with_polymorphic = _with_polymorphic_spec(mapper, with_polymorphic)
+    elif parent is not None:
+        mapper.with_polymorphic = parent.with_polymorphic
+    if parent is not None and not mapper.single:
+        mapper._inherit_sync = _sync_pairs(mapper)
+    if parent is not None or mapper.polymorphic_on is not None:
+        for m in mapper.iterate_to_root():
+            m._poly = PolymorphicInfo(m)
+
+
+def _resolve_discriminator(mapper: Mapper, value: Any) -> Any:
+    if isinstance(value, str):
+        prop = mapper._props.get(value)
+        if isinstance(prop, ColumnProperty):
+            return prop.columns[0]
+        for t in reversed(mapper.tables):
+            if value in t.c:
+                return t.c[value]
+        raise ArgumentError(
+            f"Can't map {mapper.class_.__name__} with polymorphic_on={value!r}: it names no "
+            f"mapped attribute or column of {', '.join(t.name for t in mapper.tables)}"
+        )
+    prop = getattr(value, "prop", None)
+    if isinstance(prop, ColumnProperty):  # a mapped attribute
+        return prop.columns[0]
+    column = getattr(value, "column", None)
+    if isinstance(value, MapperProperty) and isinstance(value, ColumnProperty):
+        return value.columns[0]
+    if column is not None and not isinstance(value, ColumnElement):
+        value = column  # mapped_column()
+    if isinstance(value, Column):
+        for t in mapper.tables:
+            if value.table is t:
+                return value
+            if value.key in t.c and (value.table is None or value.table.name == t.name):
+                return t.c[value.key]
+        raise ArgumentError(
+            f"Can't map {mapper.class_.__name__} with polymorphic_on={value}: the column is "
+            f"not in {', '.join(t.name for t in mapper.tables)}"
+        )
+    if isinstance(value, ColumnElement):
+        return value  # a SQL expression (CASE ...): read with each row, never written
+    raise ArgumentError(
+        f"Can't map {mapper.class_.__name__} with polymorphic_on={value!r}: give a column, "
+        "the name of a mapped attribute, or a SQL expression"
+    )
+
+
+def _with_polymorphic_spec(mapper: Mapper, spec: Any) -> Any:
+    if isinstance(spec, tuple) and len(spec) == 2 and not isinstance(spec[0], type):
+        spec = spec[0]  # (classes, selectable): the selectable is built from the tables
+    if spec == "*" or spec is None:
+        return spec
+    if isinstance(spec, (list, tuple)):
+        return list(spec)
+    return [spec]
+
+
+def with_polymorphic_mappers(mapper: Mapper) -> list[Mapper]:
+    """The mappers whose columns a query of ``mapper`` also selects (outer joined)."""
+    from .mapper import _mapper_or_none
+
+    spec = mapper.with_polymorphic
+    if spec is None:
+        return []
+    if spec == "*":
+        return [m for m in mapper.self_and_descendants if m is not mapper]
+    out: list[Mapper] = []
+    for c in spec:
+        m = _mapper_or_none(c)
+        if m is None:
+            raise InvalidRequestError(
+                f"Can't use with_polymorphic={spec!r} on {mapper.class_.__name__}: {c!r} is "
+                "not a mapped class"
+            )
+        chain = []
+        for step in m.iterate_to_root():
+            if step is mapper:
+                break
+            chain.append(step)
+        else:
+            continue  # not below mapper (a with_polymorphic inherited from a base)
+        for step in reversed(chain):
+            if step not in out:
+                out.append(step)
+    return out
+
+
+def _sync_pairs(mapper: Mapper) -> tuple[tuple[str, str], ...]:
+    """(base attribute, subclass attribute) for each column pair the inherit condition
+    equates whose attributes differ: the subclass row's key is copied from the base's."""
+    pairs: list[tuple[str, str]] = []
+    table = mapper.local_table
+
+    def visit(binary: Any) -> None:
+        left, right = binary.left, binary.right
+        if not (isinstance(left, Column) and isinstance(right, Column)):
+            return
+        if right.table is table and left.table is not table:
+            left, right = right, left
+        if left.table is not table:
+            return
+        src = mapper._col_to_prop.get(right)
+        dest = mapper._col_to_prop.get(left)
+        if src is not None and dest is not None and src.key != dest.key:
+            pairs.append((src.key, dest.key))
+
+    from sqlalchemy.sql import visitors
+
+    visitors.traverse(mapper.inherit_condition, {}, {"binary": visit})
+    return tuple(pairs)
+
+
+def forget(mapper: Mapper) -> None:
+    """``mapper`` is disposed: its base no longer names it."""
+    parent = mapper.inherits
+    if parent is None:
+        return
+    if mapper in parent._subclass_mappers:
+        parent._subclass_mappers.remove(mapper)
+    for k, m in list(mapper.polymorphic_map.items()):
+        if m is mapper:
+            del mapper.polymorphic_map[k]
+    for m in parent.iterate_to_root():
+        m._loader_cache = {}
+        if m._poly is not None:
+            m._poly = PolymorphicInfo(m)
+
+
+def class_criterion(mapper: Mapper) -> Any:
+    """The WHERE a SELECT of ``mapper``'s rows needs (single-table subclass), or None."""
+    poly = mapper._poly
+    return poly.criterion() if poly is not None else None
+
+
+def entity_source(mapper: Mapper) -> tuple[Any, Any]:
+    """(FROM, WHERE) a SELECT of ``mapper``'s objects needs beyond its columns: the
+    join of the tables of a joined-table subclass (outer joined to the tables of the
+    ``with_polymorphic`` subclasses), the discriminator criterion of a single-table
+    subclass; (None, None) for a mapper without inheritance."""
+    if mapper._poly is None:
+        return None, None
+    sel: Any = mapper.persist_selectable
+    joined = False
+    if mapper.inherits is not None and not mapper.single:
+        joined = True
+    seen = set(mapper.tables)
+    for m in with_polymorphic_mappers(mapper):
+        if not m.single and m.local_table not in seen:
+            sel = sel.outerjoin(m.local_table, m.inherit_condition)
+            seen.add(m.local_table)
+            joined = True
+    return (sel if joined else None), class_criterion(mapper)
+
+
+def apply_entity_source(stmt: Any, mapper: Mapper) -> Any:
+    """``stmt`` (a SELECT of ``mapper``'s columns) with :func:`entity_source` applied."""
+    if mapper._poly is None:
+        return stmt
+    from_, where = entity_source(mapper)
+    if from_ is not None:
+        stmt = stmt.select_from(from_)
+    if where is not None:
+        stmt = stmt.where(where)
+    return stmt
+
+
+def polymorphic_load_props(mapper: Mapper) -> tuple[Any, ...]:
+    """What a SELECT of ``mapper`` reads: its own columns, then the columns of its
+    ``with_polymorphic`` subclasses it does not map."""
+    wp = with_polymorphic_mappers(mapper)
+    if not wp:
+        return mapper._load_props
+    out = list(mapper._load_props)
+    keys = set(mapper._props)
+    for m in wp:
+        for p in m._load_props:
+            if p.key not in keys:
+                keys.add(p.key)
+                out.append(p)
+    return tuple(out)
+
+
+def describe_identity(mapper: Mapper, value: Any) -> str:
+    known = ", ".join(repr(k) for k in mapper.polymorphic_map) or "none"
+    return (f"discriminator {mapper.polymorphic_on} is {value!r}, which no mapper of the "
+            f"{mapper.base_mapper.class_.__name__} hierarchy has as polymorphic_identity "
+            f"(known: {known})")
+
+
+class TablePart:
+    """The part of a mapper that one of its tables stores: what the persistence layer's
+    table plans read of a mapper (``local_table``, ``_persist_props``, the key ...),
+    restricted to one table of a joined-table hierarchy."""
+
+    def __init__(self, mapper: Mapper, table: Any) -> None:
+        self.mapper = mapper
+        self.class_ = mapper.class_
+        self.local_table = table
+        self.cache: dict[Any, Any] = {}
+        self._persist_props = tuple(
+            p for p in mapper._persist_props if any(c.table is table for c in p.columns))
+        if table is mapper.base_mapper.local_table:
+            self.primary_key: tuple[Any, ...] = tuple(mapper.primary_key)
+        else:
+            self.primary_key = tuple(table.primary_key.columns)
+        missing = [c for c in self.primary_key if c not in mapper._col_to_prop]
+        if missing:
+            raise ArgumentError(
+                f"Can't map {mapper.class_.__name__}: primary key column(s) "
+                f"{', '.join(str(c) for c in missing)} of table {table.name!r} are not mapped"
+            )
+        self._pk_keys = tuple(mapper._col_to_prop[c].key for c in self.primary_key)
+        self.allow_partial_pks = mapper.allow_partial_pks
+        self.confirm_deleted_rows = mapper.confirm_deleted_rows
+        vcol = mapper.version_id_col
+        if vcol is not None and vcol.table is table:
+            self.version_id_col: Any = vcol
+            self.version_id_prop: Any = mapper.version_id_prop
+        else:
+            self.version_id_col = None
+            self.version_id_prop = None
+        self.version_id_generator = mapper.version_id_generator
+        # (base attribute, this table's attribute): key values copied down before INSERT
+        owner = next((m for m in mapper.iterate_to_root()
+                      if m.local_table is table and not m.single), None)
+        self.sync: tuple[tuple[str, str], ...] = owner._inherit_sync if owner is not None \
+            else ()
+
+    def __repr__(self) -> str:
+        return f"<TablePart of {self.mapper.class_.__name__} on {self.local_table.name}>"
+
+
+def table_parts(mapper: Mapper) -> list[TablePart]:
+    """One :class:`TablePart` per table of ``mapper``, base table first."""
+    parts = _PARTS.get(mapper)
+    if parts is None:
+        parts = _PARTS.set(mapper, [TablePart(mapper, t) for t in mapper.tables])
+    return parts
+
+
+_PARTS: CacheSlot[list[TablePart]] = CacheSlot("the table parts of an inheriting mapper")

@@ -1,0 +1,299 @@
+"""Flushing the objects of an inheritance hierarchy.
+
+The planner files every object of a hierarchy under its base mapper (one
+row of the base table is one object, whatever its class).  A save or delete
+action of such a mapper lands here instead of the single-table path of
+:mod:`.flush`: objects are written class by class (runs of consecutive
+objects of one class, so INSERTs keep the order objects were added in), one
+table at a time through the persistence layer's per-table functions, each
+table seen as a :class:`~datamapper.mapping.inheritance.TablePart`:
+
+- INSERT: the base table first (its generated key is copied into the
+  subclass tables' key columns), then each subclass table; the discriminator
+  is set from the class's ``polymorphic_identity`` when the object has none;
+- UPDATE: each table whose columns changed, and nothing else (a versioned
+  object whose only changes are in a subclass table still moves its version
+  in the base table);
+- DELETE: the subclass tables first, the base table last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Connection
+
+from .._util import NO_VALUE
+from ..instance.state import InstanceState
+from ..mapping.inheritance import TablePart, table_parts
+from ..mapping.mapper import Mapper
+from ..persistence import delete_states, insert_states, update_states
+from ..persistence.records import changed_params, table_plan
+from .dependency import Reference, references_of
+
+if TYPE_CHECKING:
+    from .flush import UOWTransaction
+    from .plan import Action
+
+
+def _runs(states: Sequence[InstanceState]) -> Iterator[tuple[Mapper, list[InstanceState]]]:
+    """Consecutive states of one mapper, in order."""
+    run: list[InstanceState] = []
+    current: Mapper | None = None
+    for s in states:
+        if s.mapper is not current:
+            if run and current is not None:
+                yield current, run
+            run = []
+            current = s.mapper
+        run.append(s)
+    if run and current is not None:
+        yield current, run
+
+
+def _by_mapper(states: Sequence[InstanceState]) -> list[tuple[Mapper, list[InstanceState]]]:
+    groups: dict[Mapper, list[InstanceState]] = {}
+    for s in states:
+        groups.setdefault(s.mapper, []).append(s)
+    return list(groups.items())
+
+
+def _as_mapper(part: TablePart) -> Mapper:
+    # the persistence functions read of a mapper only what a TablePart has
+    return cast(Mapper, part)
+
+
+def save(uow: UOWTransaction, action: Action, conn: Connection) -> None:
+    uow._apply_links(action.states)
+    inserts = list(action.inserts)
+    if uow.switches and inserts:
+        switched = [s for s in inserts if s in uow.switches]
+        if switched:
+            inserts = [s for s in inserts if s not in uow.switches]
+            for mapper, run in _runs(switched):
+                _switch(uow, mapper, run, conn)
+    for mapper, run in _runs(inserts):
+        if mapper.batch or len(run) == 1:
+            _insert(uow, mapper, run, conn)
+        else:
+            for s in run:
+                _insert(uow, mapper, [s], conn)
+    for mapper, group in _by_mapper(action.updates):
+        if mapper.batch or len(group) == 1:
+            _update(uow, mapper, group, conn)
+        else:
+            for s in group:
+                _update(uow, mapper, [s], conn)
+
+
+def set_discriminator(mapper: Mapper, states: Sequence[InstanceState]) -> None:
+    poly = mapper._poly
+    if poly is None or poly.on_key is None or mapper.polymorphic_identity is None:
+        return
+    key = poly.on_key
+    for s in states:
+        d = s.strong_obj().__dict__
+        if d.get(key) is None:
+            d[key] = mapper.polymorphic_identity
+
+
+def _insert(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
+            conn: Connection) -> None:
+    set_discriminator(mapper, states)
+    dispatch = mapper.dispatch
+    if "before_insert" in dispatch:
+        for s in states:
+            dispatch.fire("before_insert", mapper, conn, s.strong_obj())
+    pk_keys = mapper._pk_keys
+    for s in states:
+        d = s.strong_obj().__dict__
+        missing = [k for k in pk_keys if d.get(k) is None]
+        if missing:
+            uow.generated.append((s, missing))
+    for part in table_parts(mapper):
+        if part.sync:
+            for s in states:
+                d = s.strong_obj().__dict__
+                for src, dest in part.sync:
+                    d[dest] = d.get(src)
+        expire = insert_states(_as_mapper(part), states, conn, uow.replaced)
+        for s, keys in expire.items():
+            uow.expire.setdefault(s, set()).update(keys)
+    computed = mapper._readonly_keys
+    if computed:
+        for s in states:
+            d = s.strong_obj().__dict__
+            stale = {k for k in computed if k not in d}
+            if stale:
+                uow.expire.setdefault(s, set()).update(stale)
+    uow.inserted.extend(states)
+    if "after_insert" in dispatch:
+        for s in states:
+            dispatch.fire("after_insert", mapper, conn, s.strong_obj())
+
+
+def _touch_versions(mapper: Mapper, parts: list[TablePart],
+                    states: list[InstanceState]) -> None:
+    """A versioned object whose changes are all outside the version's table still
+    moves its version: the version attribute is given its next value."""
+    vk = mapper.version_id_prop.key if mapper.version_id_prop is not None else None
+    gen = mapper.version_id_generator
+    if vk is None or gen is False:
+        return
+    vpart = next((p for p in parts if p.version_id_col is not None), None)
+    if vpart is None:
+        return
+    others = [p for p in parts if p is not vpart]
+    for s in states:
+        if changed_params(_as_mapper(vpart), s, table_plan(_as_mapper(vpart))) is not None:
+            continue
+        if not any(changed_params(_as_mapper(p), s, table_plan(_as_mapper(p))) is not None
+                   for p in others):
+            continue
+        d = s.strong_obj().__dict__
+        if vk not in d:
+            continue
+        cs = s._committed
+        if cs is None:
+            cs = s._committed = {}
+        old = d[vk]
+        cs.setdefault(vk, old)
+        d[vk] = gen(old)
+
+
+def _update(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
+            conn: Connection) -> None:
+    dispatch = mapper.dispatch
+    if "before_update" in dispatch:
+        for s in states:
+            dispatch.fire("before_update", mapper, conn, s.strong_obj())
+    parts = table_parts(mapper)
+    if len(parts) > 1:
+        _touch_versions(mapper, parts, states)
+    for part in parts:
+        expire = update_states(_as_mapper(part), states, conn, uow.replaced)
+        for s, keys in expire.items():
+            uow.expire.setdefault(s, set()).update(keys)
+    computed = mapper._flush_expire_keys
+    if computed:
+        for s in states:
+            d = s.strong_obj().__dict__
+            cs = s._committed
+            stale = {k for k in computed if k in d and not (cs and k in cs)}
+            if stale:
+                uow.expire.setdefault(s, set()).update(stale)
+    uow.updated.extend(states)
+    if "after_update" in dispatch:
+        for s in states:
+            dispatch.fire("after_update", mapper, conn, s.strong_obj())
+
+
+def _switch(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
+            conn: Connection) -> None:
+    """Row switch in a hierarchy: the new objects' values go into the rows of the
+    deleted ones, table by table."""
+    from ..persistence.writes import switch_states
+    from .dependency import source_dict
+
+    set_discriminator(mapper, states)
+    dispatch = mapper.dispatch
+    vk = mapper.version_id_prop.key if mapper.version_id_prop else None
+    items = []
+    for s in states:
+        old = uow.switches[s]
+        version = None
+        if vk is not None:
+            version = old.committed_state.get(vk, NO_VALUE)
+            if version is NO_VALUE:
+                version = source_dict(old, [vk]).get(vk)
+        ident = old.identity
+        assert ident is not None
+        items.append((s, ident, version))
+    if "before_update" in dispatch:
+        for s in states:
+            dispatch.fire("before_update", mapper, conn, s.strong_obj())
+    for part in table_parts(mapper):
+        expire = switch_states(_as_mapper(part), items, conn)
+        for s, keys in expire.items():
+            uow.expire.setdefault(s, set()).update(keys)
+    uow.inserted.extend(states)
+    uow.removed.extend(uow.switches[s] for s in states)
+    if "after_update" in dispatch:
+        for s in states:
+            dispatch.fire("after_update", mapper, conn, s.strong_obj())
+
+
+def delete(uow: UOWTransaction, action: Action, conn: Connection,
+           db_cascaded: Any) -> None:
+    for mapper, group in _by_mapper(action.states):
+        if mapper.batch or len(group) == 1:
+            _delete(uow, mapper, group, conn, db_cascaded)
+        else:
+            for s in group:
+                _delete(uow, mapper, [s], conn, db_cascaded)
+
+
+def _delete(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
+            conn: Connection, db_cascaded: Any) -> None:
+    dispatch = mapper.dispatch
+    if "before_delete" in dispatch:
+        for s in states:
+            dispatch.fire("before_delete", mapper, conn, s.strong_obj())
+    parts = table_parts(mapper)
+    for i, part in enumerate(reversed(parts)):
+        table = part.local_table
+        uow.deleted_tables.add(table)
+        # a subclass row may be gone with its base row (ON DELETE CASCADE) or, for
+        # the base row, ahead of it: fewer rows matched are then no surprise
+        delete_states(_as_mapper(part), states, conn,
+                      db_cascaded=db_cascaded(table) or (i > 0 and len(parts) > 1))
+    uow.removed.extend(states)
+    if "after_delete" in dispatch:
+        for s in states:
+            dispatch.fire("after_delete", mapper, conn, s.strong_obj())
+
+
+def pending_changes(state: InstanceState) -> bool:
+    """True when a dirty object of a hierarchy would write anything to any table."""
+    for part in table_parts(state.mapper):
+        m = _as_mapper(part)
+        if changed_params(m, state, table_plan(m)) is not None:
+            return True
+    return False
+
+
+def hierarchy_references(mapper: Mapper) -> list[Reference]:
+    """What rows of ``mapper`` (a base mapper, for the planner) refer to, for every
+    class of its hierarchy, without the foreign keys joining a subclass table to its
+    base table (those are one row, written in order by this module)."""
+    if mapper._poly is None:
+        return references_of(mapper)
+    out: list[Reference] = []
+    for m in mapper.self_and_descendants:
+        for ref in references_of(m):
+            if ref.prop is None and ref.src.base_mapper is mapper and _inherit_fk(m, ref):
+                continue
+            if ref not in out:
+                out.append(ref)
+    return out
+
+
+def _inherit_fk(mapper: Mapper, ref: Reference) -> bool:
+    """Is ``ref`` (a Table foreign key of ``mapper``) the one of an inherit condition?"""
+    for m in mapper.iterate_to_root():
+        if m.inherit_condition is None:
+            continue
+        cols = {c for c in _columns_of(m.inherit_condition) if c.table is m.local_table}
+        keys = {mapper._col_to_prop[c].key for c in cols if c in mapper._col_to_prop}
+        if set(ref.dest_keys) <= keys:
+            return True
+    return False
+
+
+def _columns_of(clause: Any) -> list[Any]:
+    from sqlalchemy.sql import visitors
+
+    out: list[Any] = []
+    visitors.traverse(clause, {}, {"column": out.append})
+    return out

@@ -1,0 +1,177 @@
+"""Joined-table inheritance: a subclass table whose primary key refers to the base
+table's; one object is one row in each table from the base down to its class."""
+
+import pytest
+from sqlalchemy import Column, ForeignKey, Integer, String, Table
+
+from datamapper import declarative_base, registry, relationship, select
+
+
+def _models(with_polymorphic=None):
+    Base = declarative_base()
+
+    class Person(Base):
+        __tablename__ = "people"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(30))
+        kind = Column(String(20))
+        __mapper_args__ = {"polymorphic_on": kind, "polymorphic_identity": "person",
+                           **({"with_polymorphic": with_polymorphic} if with_polymorphic
+                              else {})}
+
+    class Engineer(Person):
+        __tablename__ = "engineers"
+        id = Column(ForeignKey("people.id"), primary_key=True)
+        language = Column(String(20))
+        machines = relationship("Machine", order_by="Machine.id")
+        __mapper_args__ = {"polymorphic_identity": "engineer"}
+
+    class Manager(Person):
+        __tablename__ = "managers"
+        id = Column(ForeignKey("people.id"), primary_key=True)
+        budget = Column(Integer)
+        __mapper_args__ = {"polymorphic_identity": "manager"}
+
+    class Machine(Base):
+        __tablename__ = "machines"
+        id = Column(Integer, primary_key=True)
+        engineer_id = Column(ForeignKey("engineers.id"))
+        label = Column(String(20))
+
+    return Base, Person, Engineer, Manager, Machine
+
+
+@pytest.fixture
+def models(engine):
+    Base, *classes = _models()
+    Base.metadata.create_all(engine)
+    return (Base.metadata.tables, *classes)
+
+
+def _add_three(s, Person, Engineer, Manager):
+    s.add_all([Person(name="p"), Engineer(name="e", language="py"),
+               Manager(name="m", budget=5)])
+    s.commit()
+
+
+def test_insert_writes_base_row_then_subclass_row_with_its_key(models, make_session,
+                                                              read_rows, sql_log):
+    tables, Person, Engineer, Manager, _m = models
+    s = make_session()
+    _add_three(s, Person, Engineer, Manager)
+    assert read_rows(tables["people"]) == [(1, "p", "person"), (2, "e", "engineer"),
+                                          (3, "m", "manager")]
+    assert read_rows(tables["engineers"]) == [(2, "py")]
+    assert read_rows(tables["managers"]) == [(3, 5)]
+    inserts = [st.split()[2] for st in sql_log.matching("INSERT")]
+    assert inserts.index("engineers") > inserts.index("people")
+
+
+def test_update_writes_only_tables_whose_columns_changed(models, make_session, read_rows,
+                                                         sql_log):
+    tables, Person, Engineer, Manager, _m = models
+    s = make_session()
+    _add_three(s, Person, Engineer, Manager)
+    e = s.get(Engineer, 2)
+    sql_log.clear()
+    e.language = "c"
+    s.flush()
+    assert [st.split()[1] for st in sql_log.matching("UPDATE")] == ["engineers"]
+    sql_log.clear()
+    e.name = "ee"
+    s.flush()
+    assert [st.split()[1] for st in sql_log.matching("UPDATE")] == ["people"]
+    s.commit()
+    assert read_rows(tables["people"], id=2) == [(2, "ee", "engineer")]
+    assert read_rows(tables["engineers"]) == [(2, "c")]
+
+
+def test_delete_removes_subclass_row_before_base_row(models, make_session, read_rows,
+                                                     sql_log):
+    tables, Person, Engineer, Manager, _m = models
+    s = make_session()
+    _add_three(s, Person, Engineer, Manager)
+    sql_log.clear()
+    s.delete(s.get(Person, 3))
+    s.commit()
+    deletes = [st.split()[2] for st in sql_log.matching("DELETE")]
+    assert deletes == ["managers", "people"]
+    assert read_rows(tables["managers"]) == []
+    assert [r[0] for r in read_rows(tables["people"])] == [1, 2]
+
+
+def test_base_query_loads_subclass_columns_on_access(models, make_session, sql_log):
+    _t, Person, Engineer, Manager, _m = models
+    s = make_session()
+    _add_three(s, Person, Engineer, Manager)
+    s.close()
+    sql_log.clear()
+    people = s.query(Person).order_by(Person.id).all()
+    assert [type(p) for p in people] == [Person, Engineer, Manager]
+    assert sql_log.count == 1 and "engineers" not in sql_log.statements[0]
+    assert people[2].budget == 5
+    assert sql_log.count == 2 and "managers" in sql_log.statements[1]
+
+
+def test_subclass_query_reads_the_join(models, make_session, sql_log):
+    _t, Person, Engineer, Manager, _m = models
+    s = make_session()
+    _add_three(s, Person, Engineer, Manager)
+    s.close()
+    sql_log.clear()
+    (e,) = s.scalars(select(Engineer).where(Engineer.language == "py")).all()
+    assert (type(e), e.name, e.language) == (Engineer, "e", "py")
+    assert sql_log.count == 1 and "JOIN engineers" in sql_log.statements[0]
+    assert s.query(Manager).one().budget == 5
+    assert s.get(Manager, 2) is None  # row 2 is an Engineer
+
+
+def test_relationship_of_subclass(models, make_session, read_rows):
+    tables, Person, Engineer, Manager, Machine = models
+    s = make_session()
+    s.add(Engineer(name="e", machines=[Machine(label="a"), Machine(label="b")]))
+    s.commit()
+    assert read_rows(tables["machines"]) == [(1, 1, "a"), (2, 1, "b")]
+    s.close()
+    assert [m.label for m in s.query(Person).one().machines] == ["a", "b"]
+
+
+def test_with_polymorphic_star_selects_every_table(engine, make_session, sql_log):
+    Base, Person, Engineer, Manager, _m = _models(with_polymorphic="*")
+    Base.metadata.create_all(engine)
+    s = make_session()
+    _add_three(s, Person, Engineer, Manager)
+    s.close()
+    sql_log.clear()
+    people = s.query(Person).order_by(Person.id).all()
+    assert [type(p) for p in people] == [Person, Engineer, Manager]
+    assert (people[1].language, people[2].budget) == ("py", 5)
+    assert sql_log.count == 1
+    assert "LEFT OUTER JOIN engineers" in sql_log.statements[0]
+
+
+def test_subclass_key_named_otherwise_is_copied_from_base(engine, make_session, read_rows):
+    reg = registry()
+    base = Table("items", reg.metadata, Column("item_id", Integer, primary_key=True),
+                 Column("kind", String(10)))
+    sub = Table("books", reg.metadata,
+                Column("book_id", ForeignKey("items.item_id"), primary_key=True),
+                Column("title", String(20)))
+
+    class Item:
+        pass
+
+    class Book(Item):
+        pass
+
+    reg.map_imperatively(Item, base, polymorphic_on=base.c.kind, polymorphic_identity="i")
+    reg.map_imperatively(Book, sub, inherits=Item, polymorphic_identity="b")
+    reg.metadata.create_all(engine)
+    s = make_session()
+    s.add(Book(title="t"))
+    s.commit()
+    assert read_rows(base) == [(1, "b")]
+    assert read_rows(sub) == [(1, "t")]
+    s.close()
+    b = s.query(Item).one()
+    assert (type(b), b.title, b.book_id) == (Book, "t", 1)
