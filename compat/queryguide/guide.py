@@ -83,7 +83,7 @@ GROUPS: dict[str, list[str]] = {
 
 BACKEND_URLS = {
     "sqlite": "sqlite+pysqlite:///:memory:",
-    "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432/dm_guide",
+    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/dm_guide",
     "mysql": "mysql+pymysql://root@127.0.0.1:3306/dm_guide?charset=utf8mb4",
 }
 

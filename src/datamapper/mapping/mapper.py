@@ -52,6 +52,8 @@ uninstrumentation_hooks: list[Callable[[Mapper], None]] = []
 
 # every live mapper, for configure_mappers()/clear_mappers()
 _all_mappers: weakref.WeakSet[Mapper] = weakref.WeakSet()
+# every table a mapper maps: a Session autoflushes before a Core SELECT that reads one
+mapped_tables: weakref.WeakSet[Any] = weakref.WeakSet()
 # class -> propagate-listeners registered on an unmapped base class
 _pending_class_listeners: list[tuple[type, str, Any, dict[str, Any]]] = []
 
@@ -199,6 +201,7 @@ class Mapper:
 
         class_._dm_mapper = self  # type: ignore[attr-defined]  # the class's mapper slot
         _all_mappers.add(self)
+        mapped_tables.add(local_table)
         invalidate_caches()
         coercion.install(self)
         for base, name, fn, kw in list(_pending_class_listeners):

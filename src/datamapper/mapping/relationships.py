@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Alias, Column, FromClause, Join, Table, and_, bindparam, exists, select
+from sqlalchemy import Alias, Column, FromClause, Join, Table, and_, bindparam, exists, or_, select
 from sqlalchemy.exc import (
     AmbiguousForeignKeysError,
     ArgumentError,
@@ -940,6 +940,9 @@ class RelationshipProperty(MapperProperty):
         if op in (operators.eq, operators.ne):
             crit = self._compare_to_object(value)
             if op is operators.ne:
+                if self.direction == MANYTOONE and value is not None:
+                    # a row whose foreign key is NULL refers to no object: not that one
+                    return or_(~crit, *[lc.is_(None) for lc, _rc in self.local_remote_pairs])
                 return ~crit
             return crit
         raise ArgumentError(

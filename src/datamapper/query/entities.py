@@ -20,7 +20,7 @@ from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, entities_of_core_select
 from ..mapping.inheritance import entity_source
-from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
+from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper, mapped_tables
 from .aliased import AliasedClass, relationship_steps
 
 
@@ -334,6 +334,20 @@ def renamed_column_keys(stmt: Any) -> list[str] | None:
         if isinstance(c, ColumnClause) and c._proxy_key != c.name:
             return list(cols.keys())
     return None
+
+
+def reads_mapped_tables(stmt: Any) -> bool:
+    """Whether a Core select of columns reads a mapped table (``select(User.name)``,
+    ``select(func.count(User.id))``, a join of mapped tables): the Session autoflushes
+    before it, as it does before a query of entities."""
+    for c in stmt._raw_columns:
+        for f in c._from_objects:
+            if f in mapped_tables:
+                return True
+    for f in stmt._from_obj:
+        if f in mapped_tables:
+            return True
+    return any(t[0] in mapped_tables for t in stmt._setup_joins)
 
 
 def orm_select_from_core(stmt: Any) -> ORMSelect | None:

@@ -24,7 +24,13 @@ from ..loading.rows import fetch_rows
 from ..mapping.coercion import dml_mapper
 from ..mapping.mapper import Mapper
 from ..query import ORMSelect, Query
-from ..query.entities import RowLayout, orm_select_from_core, renamed_column_keys, stamp_results
+from ..query.entities import (
+    RowLayout,
+    orm_select_from_core,
+    reads_mapped_tables,
+    renamed_column_keys,
+    stamp_results,
+)
 from ..query.options import (
     build_plans,
     check_yield_per_plans,
@@ -134,6 +140,11 @@ class SessionExecute(SessionBase):
 
     def _execute_impl(self, statement: Any, params: Any, mapper: Any, bind: Any,
                       execution_options: Any, bind_kw: dict[str, Any] | None) -> Any:
+        if statement.__class__ is Select and reads_mapped_tables(statement):
+            eff_autoflush = {**self.execution_options, **statement._execution_options,
+                             **(execution_options or {})}.get("autoflush", True)
+            if eff_autoflush:  # select(User.name): pending changes are seen, as by a query
+                self._autoflush()
         if statement.__class__ is Select and \
                 (keys := renamed_column_keys(statement)) is not None:
             return self._execute_with_attribute_keys(statement, keys, params, bind, mapper,
