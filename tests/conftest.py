@@ -61,6 +61,7 @@ from _support import (
     ServerBackend,
     SqlLog,
 )
+from datamapper import declarative_base, relationship
 
 settings.register_profile(
     "ci",
@@ -263,6 +264,48 @@ def engine(request: pytest.FixtureRequest, backend_name: str, db_url: str) -> It
 def metadata() -> sa.MetaData:
     """A fresh MetaData for this test."""
     return sa.MetaData()
+
+
+# -- models shared by the test folders (a folder's conftest or a module may define
+# its own fixture of the same name, which wins there) --------------------------------
+@pytest.fixture
+def Base(metadata: sa.MetaData) -> Any:
+    """A fresh declarative base on ``metadata``."""
+    return declarative_base(metadata=metadata)
+
+
+@pytest.fixture
+def User(Base: Any, engine: Engine) -> Any:
+    """``users(id, name, note)``, created on ``engine``."""
+
+    class User(Base):
+        __tablename__ = "users"
+        id = sa.Column(sa.Integer, primary_key=True)
+        name = sa.Column(sa.String(50))
+        note = sa.Column(sa.String(50))
+
+    Base.metadata.create_all(engine)
+    return User
+
+
+@pytest.fixture
+def models(Base: Any, engine: Engine) -> tuple[Any, Any]:
+    """User 1-* Address with backref ``Address.user``, created on ``engine``."""
+
+    class User(Base):
+        __tablename__ = "users"
+        id = sa.Column(sa.Integer, primary_key=True)
+        name = sa.Column(sa.String(50))
+        addresses = relationship("Address", backref="user", order_by="Address.id")
+
+    class Address(Base):
+        __tablename__ = "addresses"
+        id = sa.Column(sa.Integer, primary_key=True)
+        email = sa.Column(sa.String(50))
+        user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id"))
+
+    Base.metadata.create_all(engine)
+    return User, Address
 
 
 @pytest.fixture

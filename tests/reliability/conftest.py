@@ -1,6 +1,6 @@
 """Fixtures of the reliability tests.
 
-- ``Base`` / ``User``: a fresh declarative model (table ``users``) per test.
+- ``User``: table ``users(id, name)`` (``Base`` is tests/conftest.py's).
 - ``attach_guard(engine)``: puts that guard on any engine.
 - ``guarded_engine``: an Engine on this test's database with a one-connection
   pool (so the next Session gets the very connection the previous one gave
@@ -16,13 +16,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, String, event
-
-from datamapper import declarative_base
-
-
-@pytest.fixture
-def Base(metadata):
-    return declarative_base(metadata=metadata)
 
 
 @pytest.fixture

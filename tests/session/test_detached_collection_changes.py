@@ -2,7 +2,7 @@
 session the owner is added to next (seed 002, "save-update": objects removed from a
 collection since the last flush come along with the save-update cascade, "because
 it's still pending for flush").  The shapes and cascades are covered one by one in
-tests/relationships/test_relationship_matrix.py; these are the documented example
+tests/unitofwork/test_relationship_matrix.py; these are the documented example
 and its nearest relatives."""
 
 import pytest
