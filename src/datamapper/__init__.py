@@ -41,6 +41,7 @@ from .mapping import (
     foreign,
     mapped_column,
     mapper,
+    query_expression,
     registry,
     relation,
     relationship,
@@ -69,6 +70,7 @@ from .query.options import (
     subqueryload,
     undefer,
     undefer_group,
+    with_expression,
 )
 from .scoping import ScopedRegistry, ThreadLocalRegistry, scoped_session
 from .session import (
@@ -100,7 +102,7 @@ __all__ = [
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
     "ORMExecuteState", "UserDefinedOption",
-    "undefer_group",
+    "undefer_group", "query_expression", "with_expression",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",
     "KeyFuncDict", "attribute_keyed_dict", "attribute_mapped_collection", "collections",

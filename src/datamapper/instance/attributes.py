@@ -169,6 +169,9 @@ class ScalarImpl:
         if state is None or state._key is None:
             return None
         key = self.key
+        if key in self.mapper._expression_keys:
+            # query_expression() without default: only a query's with_expression() loads it
+            return None
         if key not in state.expired_attributes and key not in self.mapper._deferred_keys:
             # neither expired nor deferred: the row holds no value the object lacks (never
             # inserted, or ``del obj.attr``): None, without SQL

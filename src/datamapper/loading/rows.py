@@ -32,6 +32,7 @@ from ..instance.state import (
 )
 from ..mapping.inheritance import polymorphic_load_props
 from ..mapping.mapper import Mapper
+from ..mapping.properties import ExpressionOverride
 
 _ref_new = weakref.ref.__new__
 _EMPTY: frozenset[str] = frozenset()
@@ -93,7 +94,9 @@ def entity_loader(mapper: Mapper, offset: int = 0,
     loader: EntityLoader | None = cache.get(key)
     if loader is None:
         loader = EntityLoader(mapper, offset, props)
-        if len(cache) < _LOADER_CACHE_SIZE:
+        # (a with_expression() choice is made per query: never shared)
+        if len(cache) < _LOADER_CACHE_SIZE and (
+                props is None or not any(type(p) is ExpressionOverride for p in props)):
             cache[key] = loader
     return loader
 

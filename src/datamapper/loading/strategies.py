@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ..instance.seam import SessionLike
 from ..instance.state import STATE_ATTR
@@ -281,8 +282,15 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
             continue
         loader = entity_loader(target, offset=ncols, props=node.plan.props)
         cols = []
+        adapter: Any = None
         for c in loader.columns:
             cc = sel.corresponding_column(c)
+            if cc is None and not isinstance(c, Column):
+                # a SQL expression (column_property(), with_expression()): its target
+                # table columns read from the alias the join uses
+                if adapter is None:
+                    adapter = ClauseAdapter(sel)
+                cc = adapter.traverse(c).label(None)
             if cc is None:
                 from sqlalchemy.exc import InvalidRequestError
 

@@ -13,7 +13,14 @@ from .declarative import (
     mapped_column,
 )
 from .mapper import Mapper, class_mapper, configure_mappers
-from .properties import ColumnProperty, column_property, deferred, synonym, validates
+from .properties import (
+    ColumnProperty,
+    column_property,
+    deferred,
+    query_expression,
+    synonym,
+    validates,
+)
 from .registry import clear_mappers, declarative_base, mapper, registry
 from .relationships import (
     RelationshipProperty,
@@ -26,7 +33,7 @@ from .relationships import (
 
 __all__ = [
     "CascadeOptions", "ColumnProperty", "Mapper", "class_mapper", "clear_mappers",
-    "column_property", "configure_mappers", "declarative_base", "deferred", "mapper",
+    "column_property", "configure_mappers", "query_expression", "declarative_base", "deferred", "mapper",
     "registry", "synonym", "validates", "RelationshipProperty", "backref", "relation",
     "relationship", "foreign", "remote", "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped",
     "MappedAsDataclass", "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",

@@ -421,6 +421,11 @@ class Mapper:
         self._deferred_keys: frozenset[str] = frozenset(
             p.key for p in cols if p.deferred and p not in self._pk_props
         )
+        # query_expression() attributes without a default: only a query's
+        # with_expression() loads them; unloaded, they read as None without SQL
+        self._expression_keys: frozenset[str] = frozenset(
+            p.key for p in cols if p.is_query_expression and p.deferred
+        )
         # row loaders (and their generated row loops) built from the above, shared by
         # every query of this configuration; see loading.rows.entity_loader
         self._loader_cache: dict[Any, Any] = {}

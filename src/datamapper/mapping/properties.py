@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, null
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Label, Null
 
 if TYPE_CHECKING:
     from .attributes import QueryableAttribute
@@ -55,6 +55,8 @@ class ColumnProperty(MapperProperty):
     """An attribute backed by one or more table columns (or a read-only SQL expression)."""
 
     is_column = True
+    # query_expression(): an attribute whose SQL a query gives with with_expression()
+    is_query_expression = False
 
     def __init__(
         self,
@@ -148,6 +150,72 @@ def column_property(*columns: Any, **kw: Any) -> Any:
     options such as ``init=False`` are accepted for ``MappedAsDataclass``)."""
     rest = {k: v for k, v in kw.items() if k not in _DATACLASS_ARGS}
     return _with_dataclass_options(ColumnProperty(*columns, **rest), kw)
+
+
+class QueryExpressionProperty(ColumnProperty):
+    """An attribute of no table column: each query says which SQL expression loads it
+    (``with_expression()``), else it holds its default expression's value, or None
+    without any SQL when it has no default."""
+
+    is_query_expression = True
+
+    def __init__(self, default_expr: Any = None, *, expire_on_flush: bool = True,
+                 info: dict[str, Any] | None = None, doc: str | None = None) -> None:
+        expr = null() if default_expr is None else default_expr
+        self.has_default = not isinstance(expr, Null)
+        # without a default, a plain load leaves it out (it reads as None, see
+        # Mapper._expression_keys); with one, every plain load SELECTs the default
+        super().__init__(expr, deferred=not self.has_default, expire_on_flush=expire_on_flush,
+                         info=info, doc=doc)
+
+    def set_parent(self, mapper: Mapper, key: str) -> None:
+        super().set_parent(mapper, key)
+        if self.has_default and not isinstance(self.columns[0], Label):
+            # the default is SELECTed under the attribute's name
+            self.columns[0] = self.columns[0].label(key)
+
+    def __repr__(self) -> str:
+        return f"QueryExpressionProperty({self.key!r})"
+
+
+class ExpressionOverride:
+    """A query_expression() attribute loaded from the SQL ``with_expression()`` gave
+    for one query: a stand-in for its property in that query's column choice."""
+
+    __slots__ = ("prop", "key", "columns", "deferred", "group", "is_query_expression",
+                 "is_column", "is_relationship")
+
+    def __init__(self, prop: ColumnProperty, expression: Any) -> None:
+        self.prop = prop
+        self.key = prop.key
+        self.columns = [expression]
+        self.deferred = False
+        self.group = None
+        self.is_query_expression = True
+        self.is_column = True
+        self.is_relationship = False
+
+    def __repr__(self) -> str:
+        return f"with_expression({self.prop.parent.class_.__name__}.{self.key})"
+
+
+def query_expression(default_expr: Any = None, *, expire_on_flush: bool = True,
+                     info: dict[str, Any] | None = None, doc: str | None = None,
+                     **kw: Any) -> Any:
+    """An attribute loaded from a SQL expression each query chooses with
+    ``with_expression(Class.attr, expr)``; without that option it holds the value of
+    ``default_expr`` (SELECTed with every load), or None when there is no default."""
+    if default_expr is not None and not isinstance(default_expr, ColumnElement) and \
+            not hasattr(default_expr, "__clause_element__"):
+        raise ArgumentError(
+            f"Can't use {default_expr!r} as the default of query_expression(): pass a SQL "
+            "expression such as literal(0) or null()"
+        )
+    if default_expr is not None and not isinstance(default_expr, ColumnElement):
+        default_expr = default_expr.__clause_element__()
+    prop = QueryExpressionProperty(default_expr, expire_on_flush=expire_on_flush, info=info,
+                                   doc=doc)
+    return _with_dataclass_options(prop, kw)
 
 
 def deferred(*columns: Any, **kw: Any) -> Any:

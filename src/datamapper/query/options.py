@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..instance.seam import SessionLike
@@ -32,14 +33,16 @@ from ..loading.strategies import (
 )
 from ..mapping.attributes import OfType, QueryableAttribute
 from ..mapping.mapper import Mapper, _mapper_or_none
+from ..mapping.properties import ExpressionOverride
 from .aliased import AliasedClass
 
-_COLUMN_STRATEGIES = ("defer", "undefer", "load_only", "undefer_group")
+_COLUMN_STRATEGIES = ("defer", "undefer", "load_only", "undefer_group", "with_expression")
 _NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqueryload",
           "immediate": "immediateload", "select": "lazyload", "noload": "noload", "raise": "raiseload",
           "raise_on_sql": "raiseload",
           "contains_eager": "contains_eager", "default": "defaultload", "defer": "defer",
-          "undefer": "undefer", "load_only": "load_only", "undefer_group": "undefer_group"}
+          "undefer": "undefer", "load_only": "load_only", "undefer_group": "undefer_group",
+          "with_expression": "with_expression"}
 
 
 class Load(ExecutableOption):
@@ -150,6 +153,19 @@ class Load(ExecutableOption):
         steps.append((name, "undefer_group", {}))
         return Load(self.root, steps=tuple(steps))
 
+    def with_expression(self, key: Any, expression: Any) -> Load:
+        """Load the ``query_expression()`` attribute ``key`` from ``expression`` in this
+        query (a SQL expression of the entity's columns, e.g. ``A.x + A.y``)."""
+        if hasattr(expression, "__clause_element__") and \
+                not isinstance(expression, ColumnElement):
+            expression = expression.__clause_element__()
+        if not isinstance(expression, ColumnElement):
+            raise ArgumentError(
+                f"Can't use with_expression({_describe(key)}, {expression!r}): the second "
+                "argument is not a SQL expression; pass one such as A.x + A.y or literal(1)"
+            )
+        return self._add((key,), "with_expression", expression=expression)
+
     def __repr__(self) -> str:
         if self.root is not None and not self.steps:
             return f"Load({_describe(self.root)})"
@@ -247,6 +263,12 @@ def undefer_group(name: str) -> Load:
     return Load().undefer_group(name)
 
 
+def with_expression(key: Any, expression: Any) -> Load:
+    """Load the ``query_expression()`` attribute ``key`` from the SQL ``expression``
+    in this query: ``options(with_expression(A.total, A.x + A.y))``."""
+    return Load().with_expression(key, expression)
+
+
 # -- resolving options against a statement's entities ----------------------------------------
 def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
     cls = mapper.class_.__name__
@@ -258,6 +280,12 @@ def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
                 f"{target!r}; mapped attributes are {', '.join(sorted(mapper._props))}"
             )
         return prop
+    if isinstance(target, ColumnElement):
+        # a column attribute of an aliased() entity: a column of the alias named for
+        # the attribute (``alias.name``)
+        prop = mapper._props.get(getattr(target, "key", None) or "")
+        if prop is not None and prop.is_column:
+            return prop
     if not isinstance(target, QueryableAttribute):
         raise ArgumentError(
             f"Can't apply {_NAMES[strategy]}({target!r}): expected a mapped attribute such as "
@@ -272,10 +300,14 @@ def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
     return target.prop
 
 
-def _apply_columns(plan: EntityPlan, targets: Any, strategy: str) -> None:
+def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
+                   kw: dict[str, Any] | None = None) -> None:
     mapper = plan.mapper
     items = targets if isinstance(targets, tuple) else (targets,)
     keys = []
+    if strategy == "with_expression":
+        _apply_expression(plan, targets, (kw or {})["expression"])
+        return
     if strategy == "undefer_group":
         keys = [k for k, p in mapper.column_attrs.items() if getattr(p, "group", None) == targets]
         strategy = "undefer"
@@ -283,7 +315,7 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str) -> None:
     elif (len(items) == 1 and isinstance(items[0], str) and items[0] == "*"
           and strategy in ("defer", "undefer")):
         # the wildcard: every column attribute of the entity (the key stays loaded)
-        keys = list(mapper.column_attrs)
+        keys = [k for k in mapper.column_attrs if k not in mapper._expression_keys]
         items = ()
     for t in items:
         prop = _prop_for(mapper, t, strategy)
@@ -304,8 +336,30 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str) -> None:
         current += [mapper._props[k] for k in keys if k not in have]
     else:
         wanted = set(keys) | pk
-        current = [p for p in mapper.column_attrs.values() if p.key in wanted]
+        # (with_expression() choices of this query stay)
+        current = [p for p in mapper.column_attrs.values() if p.key in wanted] + \
+            [p for p in current if isinstance(p, ExpressionOverride) and p.key not in wanted]
     # SELECT them in the mapper's column order, whatever order the options named them in
+    order = {k: i for i, k in enumerate(mapper.column_attrs)}
+    current.sort(key=lambda p: order.get(p.key, len(order)))
+    plan.props = tuple(current)
+
+
+def _apply_expression(plan: EntityPlan, target: Any, expression: Any) -> None:
+    """with_expression(): the query_expression() attribute ``target`` of the plan's
+    entity is loaded from ``expression`` in this query."""
+    mapper = plan.mapper
+    prop = _prop_for(mapper, target, "with_expression")
+    if not getattr(prop, "is_query_expression", False):
+        raise ArgumentError(
+            f"Can't apply with_expression({_describe(target)}): "
+            f"{mapper.class_.__name__}.{prop.key} is not a query_expression() attribute; "
+            "declare it with query_expression(), or use column_property() for a fixed "
+            "expression"
+        )
+    current = [p for p in (plan.props if plan.props is not None else mapper._load_props)
+               if p.key != prop.key]
+    current.append(ExpressionOverride(prop, expression))
     order = {k: i for i, k in enumerate(mapper.column_attrs)}
     current.sort(key=lambda p: order.get(p.key, len(order)))
     plan.props = tuple(current)
@@ -315,7 +369,7 @@ def _apply(plan: EntityPlan, option: Load) -> None:
     for target, strategy, kw in option.steps:
         plan.customized = True
         if strategy in _COLUMN_STRATEGIES:
-            _apply_columns(plan, target, strategy)
+            _apply_columns(plan, target, strategy, kw)
             continue
         mapper = plan.mapper
         if isinstance(target, str) and target == "*":

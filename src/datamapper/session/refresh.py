@@ -45,8 +45,8 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: Any,
         # like expire(obj): what the refresh-expire cascade reaches is expired too
         session._cascade_expire(state)
         state.expire()
-        col_keys = [p.key for p in plan.props] if plan is not None and plan.props is not None \
-            else list(mapper._load_keys)
+        col_keys = [p.key for p in plan.props if p.key not in mapper._expression_keys] \
+            if plan is not None and plan.props is not None else list(mapper._load_keys)
         wanted_rels: set[str] | None = None
     else:
         names = list(attribute_names)
