@@ -53,6 +53,7 @@ from .mapping.relationships import dynamic_loader
 from .mapping.writeonly import WriteOnlyCollection
 from .query import AliasedClass, Query, aliased, select
 from .query.dynamic import AppenderQuery
+from .query.entities import join, outerjoin
 from .query.options import (
     Load,
     UserDefinedOption,
@@ -72,6 +73,7 @@ from .query.options import (
     undefer_group,
     with_expression,
 )
+from .query.with_parent import with_parent
 from .scoping import ScopedRegistry, ThreadLocalRegistry, scoped_session
 from .session import (
     ORMExecuteState,
@@ -102,7 +104,7 @@ __all__ = [
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
     "ORMExecuteState", "UserDefinedOption",
-    "undefer_group", "query_expression", "with_expression",
+    "undefer_group", "query_expression", "with_expression", "with_parent", "join", "outerjoin",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",
     "KeyFuncDict", "attribute_keyed_dict", "attribute_mapped_collection", "collections",

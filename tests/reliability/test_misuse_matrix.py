@@ -233,6 +233,7 @@ QUERY_CASES: dict[str, tuple[Callable[[Any, Any], Any], dict[str, Any]]] = {
     "with_session": (lambda q, x: q.with_session(x), {
         OBJ: (exc.ArgumentError, ("<Plain", "pass a datamapper Session")),
         CLS: (exc.ArgumentError, ("the class Plain", "pass a datamapper Session"))}),
+    "with_parent": (lambda q, x: q.with_parent(x), _INSTANCE_TAKERS),
     "limit": (lambda q, x: q.limit(x), {
         OBJ: (exc.ArgumentError, ("Can't limit by <Plain", "not an integer")),
         CLS: (exc.ArgumentError, ("Can't limit by the class Plain", "not an integer"))}),

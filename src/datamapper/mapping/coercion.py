@@ -42,7 +42,6 @@ PLUGIN_ATTRS = {"compile_state_plugin": "datamapper", "plugin_subject": None}
 ENTITY_KEY = "dm_entity"  # annotation: the Mapper whose table this is
 ALIAS_KEY = "dm_aliased"  # annotation: the aliased() entity an alias of the table stands for
 
-
 class EntityNamespace:
     """What Core's ``filter_by()`` may name on a mapped entity: its mapped attributes
     and nothing else (not ``__class__``, ``metadata``, methods ...)."""

@@ -27,6 +27,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement
+from sqlalchemy.sql.util import find_tables
 
 from .cache import CacheSlot
 from .cascade import CascadeOptions
@@ -733,6 +734,35 @@ class RelationshipProperty(MapperProperty):
                 self.parent._col_to_prop[by_remote[c]].key for c in self.mapper.primary_key
             )
 
+    def parent_criterion(self, obj: Any) -> Any:
+        """The rows of the target related to ``obj`` (a parent object, persistent, pending
+        or transient): the join condition with ``obj``'s columns as bound values, read
+        when the statement runs (after an autoflush gave a pending object its keys)."""
+        from .mapper import configure_mappers
+
+        configure_mappers()
+        local = [pc for pc, _sc in self.synchronize_pairs] if self.direction == MANYTOMANY \
+            else [lc for lc, _rc in self.local_remote_pairs]
+        parent_cols = self.parent._col_to_prop
+        binds: dict[Any, Any] = {}
+
+        def bind_parent(elem: Any) -> Any:
+            if not isinstance(elem, Column) or elem not in parent_cols:
+                return None
+            if elem not in local and elem not in self._lazy_parent_cols:
+                return None
+            b = binds.get(elem)
+            if b is None:
+                b = binds[elem] = bindparam(
+                    None, callable_=_attribute_reader(obj, parent_cols[elem].key, elem),
+                    type_=elem.type)
+            return b
+
+        crit = visitors.replacement_traverse(self.primaryjoin, {}, bind_parent)  # type: ignore[call-overload]
+        if self.direction == MANYTOMANY:
+            crit = and_(crit, self.secondaryjoin)
+        return crit
+
     def _is_parent_side(self, col: Any) -> bool:
         """Whether ``col`` of the (non-pair part of the) join condition stands for the
         parent row: a column the parent maps, not on the remote side (self-referential)
@@ -1028,12 +1058,19 @@ class RelationshipProperty(MapperProperty):
         crit = self._criterion_for(criterion, kw)
         if self.direction == MANYTOMANY:
             where = and_(self.primaryjoin, self.secondaryjoin, *crit)
-            sub = select(1).select_from(self.secondary).select_from(self.target).where(where)
+            sub = select(1).select_from(self.target).select_from(self.secondary).where(where)
         else:
             sub = select(1).select_from(self.target).where(and_(self.primaryjoin, *crit))
-        if self.parent.local_table is self.target:
-            sub = sub.correlate_except(self.target)
-        return exists(sub)
+        return exists(self._correlate_parent_only(sub))
+
+    def _correlate_parent_only(self, sub: Any) -> Any:
+        """The EXISTS of any()/has() correlates to the parent's table only: the target and
+        secondary tables are its own even when the enclosing query joins them too."""
+        own: list[Any] = [self.target]
+        if self.secondary is not None:
+            own.append(self.secondary)
+            own.extend(find_tables(self.secondary))
+        return sub.correlate_except(*own)
 
     def has_(self, criterion: Any = None, **kw: Any) -> Any:
         from .mapper import configure_mappers
@@ -1044,9 +1081,10 @@ class RelationshipProperty(MapperProperty):
         crit = self._criterion_for(criterion, kw)
         if self.secondary is not None:
             where = and_(self.primaryjoin, self.secondaryjoin, *crit)
-            return exists(select(1).select_from(self.secondary).select_from(self.target)
-                          .where(where))
-        return exists(select(1).select_from(self.target).where(and_(self.primaryjoin, *crit)))
+            sub = select(1).select_from(self.target).select_from(self.secondary).where(where)
+        else:
+            sub = select(1).select_from(self.target).where(and_(self.primaryjoin, *crit))
+        return exists(self._correlate_parent_only(sub))
 
     def __repr__(self) -> str:
         return f"RelationshipProperty({self._name() if hasattr(self, 'key') else '?'})"
@@ -1242,6 +1280,20 @@ def _pairs(clause: Any, is_foreign: Callable[[Any], bool], fk_arg: set[Any]
             else:
                 out.append((a, b))
     return out
+
+
+def _attribute_reader(obj: Any, key: str, col: Any) -> Any:
+    def read() -> Any:
+        value = getattr(obj, key)
+        if value is None:
+            warnings.warn(
+                f"Got None for value of column {col} of {type(obj).__name__}.{key}: the "
+                "relationship criterion compares it with '=', which matches no row (it is "
+                "not turned into IS NULL); give the object its key values first",
+                SAWarning, stacklevel=2)
+        return value
+
+    return read
 
 
 def _non_pair_criteria(clause: Any, pairs: list[tuple[Any, Any]]) -> list[Any]:

@@ -15,9 +15,9 @@ like a mapped class's table (see :mod:`..mapping.coercion`), so that
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
-from sqlalchemy import and_
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Join, and_, select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import FromClause
@@ -157,10 +157,33 @@ class AliasedRelationship(_JoinTarget):
         return f"<{self.source!r}.{self.key}>"
 
 
+@overload
+def aliased(element: FromClause, alias: None = None, name: str | None = None,
+            flat: bool = False, adapt_on_names: bool = False) -> FromClause: ...
+
+
+@overload
 def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool = False,
-            adapt_on_names: bool = False) -> AliasedClass:
+            adapt_on_names: bool = False) -> AliasedClass: ...
+
+
+def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool = False,
+            adapt_on_names: bool = False) -> AliasedClass | FromClause:
     """``element`` (a mapped class) over an anonymous or named alias of its table, or
-    over ``alias`` (a subquery / select of the class's table)."""
+    over ``alias`` (a subquery / select of the class's table).  A plain Core selectable
+    (a Table, a join of mapped classes) gives its own alias (a join: a subquery of it,
+    columns labelled ``<table>_<column>``)."""
+    if not isinstance(element, AliasedClass) and isinstance(element, FromClause) and \
+            alias is None and _mapper_or_none(element) is None:
+        if adapt_on_names:
+            raise ArgumentError(
+                f"Can't use adapt_on_names with aliased({element!r}): adapt_on_names only "
+                "applies to ORM elements (a mapped class or aliased() entity)"
+            )
+        if isinstance(element, Join):
+            return select(element).set_label_style(
+                LABEL_STYLE_TABLENAME_PLUS_COL).subquery(name)
+        return element.alias(name)
     if isinstance(element, AliasedClass):
         mapper = element._dm_mapper
         base: Any = element._dm_selectable

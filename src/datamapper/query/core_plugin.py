@@ -105,6 +105,13 @@ class DatamapperSelectState(SelectState):
         return base(statement) if base is not None else None
 
     @classmethod
+    def from_statement(cls, statement: Any, from_statement: Any) -> Any:
+        """``sqlalchemy.select(User).from_statement(stmt)``: User loaded from ``stmt``."""
+        from .from_statement import from_statement_of
+
+        return from_statement_of(statement, from_statement)
+
+    @classmethod
     def _get_filter_by_entities(cls, statement: Any) -> Any:
         # SQLAlchemy 2.1: filter_by() searches every joined entity
         return super()._get_filter_by_entities(expand_relationship_joins(statement))

@@ -252,6 +252,13 @@ class ORMSelect(Select[Any]):
     def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> ORMSelect:
         return self.join(target, onclause, isouter=True, full=full)
 
+    def from_statement(self, statement: Any) -> Any:
+        """The selected entities loaded from ``statement`` (a select(), union or
+        text()) as written, instead of from this SELECT."""
+        from .from_statement import from_statement_of
+
+        return from_statement_of(self, statement)
+
     def filter_by(self, **kwargs: Any) -> ORMSelect:
         """Keyword criteria on the selected class's mapped attribute names only."""
         mapper = self._dm_layout.primary_mapper
@@ -261,6 +268,32 @@ class ORMSelect(Select[Any]):
             return super().filter_by(**kwargs)
         first = self._dm_entities[0] if self._dm_entities else None
         return self.where(*filter_by_criteria(mapper, kwargs, first))
+
+
+def join(left: Any, right: Any, onclause: Any = None, isouter: bool = False,
+         full: bool = False) -> Any:
+    """A JOIN of mapped classes, aliases or tables (Core's ``Join``); ``onclause`` may
+    be a relationship attribute (``join(User, Address, User.addresses)``, through the
+    secondary table for a many-to-many), or an alias's one, or ``of_type(alias)``."""
+    from sqlalchemy import join as core_join
+
+    if isinstance(onclause, str):
+        raise ArgumentError(
+            f"Can't join on {onclause!r}: join() takes a relationship attribute or a SQL "
+            "expression as the ON clause, not a string"
+        )
+    steps = relationship_steps(right, onclause) if onclause is not None else None
+    if steps is None:
+        return core_join(left, right, onclause, isouter=isouter, full=full)
+    out = left
+    for dest, on in steps:
+        out = core_join(out, dest, on, isouter=isouter, full=full)
+    return out
+
+
+def outerjoin(left: Any, right: Any, onclause: Any = None, full: bool = False) -> Any:
+    """:func:`join` as a LEFT OUTER JOIN."""
+    return join(left, right, onclause, isouter=True, full=full)
 
 
 def _relationship_of(obj: Any) -> Any:

@@ -35,7 +35,7 @@ from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.base import ExecutableOption
-from sqlalchemy.sql.elements import ClauseElement, ColumnElement, TextClause
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause, SelectBase
 from sqlalchemy.sql.util import ClauseAdapter
@@ -49,6 +49,7 @@ from ..mapping.mapper import Mapper
 from . import events as query_events
 from .aliased import AliasedClass, relationship_join
 from .entities import RowLayout, filter_by_criteria, mapper_of, stamp_results
+from .from_statement import check_statement, load_from_statement
 from .options import (
     Load,
     UserDefinedOption,
@@ -499,6 +500,25 @@ class Query(Generic[_T]):
         q._eagerloads = bool(value)
         return q
 
+    def with_parent(self, instance: Any, property: Any = None,  # noqa: A002 (SQLAlchemy's name)
+                    from_entity: Any = None) -> Self:
+        """Rows related to ``instance`` along relationship ``property`` (by default its
+        relationship to the query's entity): ``filter(with_parent(...))``."""
+        from ..instance.state import instance_state
+        from .with_parent import relationship_between, with_parent
+
+        if property is None:
+            target = from_entity if from_entity is not None else self._layout.primary_mapper
+            target_mapper = target.mapper if isinstance(target, AliasedClass) else (
+                target if isinstance(target, Mapper) else mapper_of(target))
+            if target_mapper is None:
+                raise InvalidRequestError(
+                    "Can't call with_parent() without a property: the query selects no "
+                    "mapped entity; pass the relationship attribute"
+                )
+            property = relationship_between(instance_state(instance).mapper, target_mapper)
+        return self.filter(with_parent(instance, property, from_entity))
+
     def with_transformation(self, fn: Any) -> Any:
         """``fn(query)``: apply a function that builds on this query."""
         if not callable(fn):
@@ -602,17 +622,7 @@ class Query(Generic[_T]):
     def from_statement(self, statement: Any) -> Self:
         """Run ``statement`` (a select(), union or text()) instead of the SELECT this query
         builds; its columns are matched to the selected entities by column (or name)."""
-        if isinstance(statement, str):
-            raise ArgumentError(
-                f"Can't run the string {statement!r} as the query's statement: wrap it in "
-                "text()"
-            )
-        if not (isinstance(statement, (TextClause, SelectBase)) or
-                hasattr(statement, "_dm_layout")):
-            raise ArgumentError(
-                f"Can't use {describe(statement)} as the query's statement: it is not a "
-                "SELECT; pass select(...), a union or text(...)"
-            )
+        check_statement(statement)
         self._refuse_after_criteria("from_statement")
         q = self._clone()
         q._statement = statement
@@ -953,29 +963,14 @@ class Query(Generic[_T]):
 
     def _statement_results(self, session: SessionLike) -> list[Any]:
         """Rows of the from_statement() statement, each column found by column object
-        (or, for text(), by name) and loaded as the selected entities."""
+        (or, for text(), by name) and loaded as the selected entities (with the
+        query's loader options)."""
         if self._autoflush:
             session._autoflush()
-        stmt = self._statement
-        runner: Any = session  # the Session's bind lookup and statement runner
-        bind = runner._bind_for(self._layout.primary_mapper, stmt, None)
-        result = runner._run(stmt, self._params or None, bind, self._execution_options)
-        try:
-            if isinstance(stmt, TextClause):  # textual SQL: columns found by name
-                keys = list(result.keys())
-                wanted: list[Any] = [keys.index(getattr(c, "name", None))
-                                     if getattr(c, "name", None) in keys else c
-                                     for c in self._layout.columns]
-            else:
-                wanted = list(self._layout.columns)
-            rows = result.columns(*wanted).all()
-        except Exception as e:
-            raise InvalidRequestError(
-                f"Can't load the query's entities from the statement given to "
-                f"from_statement(): {e}; select every mapped column (by name for text())"
-            ) from e
-        out: list[Any] = session._rows_to_results(self._layout, rows, self._populate_existing,
-                                                  self._shard_token())
+        _layout, out = load_from_statement(
+            session, self._entities, self._options if self._eagerloads else [],
+            self._statement, self._params, self._execution_options, self._populate_existing,
+            self._shard_token())
         if self._tuples and self._layout.single_entity:
             make = result_tuple(self._layout.names, self._layout.extras)
             return [make((o,)) for o in out]
@@ -1022,6 +1017,9 @@ class Query(Generic[_T]):
         return iter(self._iter_results())
 
     def first(self) -> _T | None:
+        if self._statement is not None:  # from_statement(): the statement runs as written
+            rows = self._iter_results()
+            return rows[0] if rows else None
         rows = self.limit(1)._iter_results() if self._limit is None or self._limit > 0 \
             else []
         return rows[0] if rows else None

@@ -31,6 +31,7 @@ from ..query.entities import (
     renamed_column_keys,
     stamp_results,
 )
+from ..query.from_statement import FromStatement, load_from_statement
 from ..query.options import (
     build_plans,
     check_yield_per_plans,
@@ -167,6 +168,8 @@ class SessionExecute(SessionBase):
         # what the ORM reads: session < statement < call, as Core merges them
         eff = {**self.execution_options, **stmt_opts, **(execution_options or {})} \
             if stmt_opts else opts
+        if isinstance(statement, FromStatement):
+            return self._execute_from_statement(statement, params, eff, bind_kw)
         if isinstance(statement, ORMSelect):
             layout: RowLayout = statement._dm_layout
             if eff.get("autoflush", True):
@@ -211,6 +214,21 @@ class SessionExecute(SessionBase):
         if bind is None:
             bind = self._bind_for(mapper, statement, bind_kw)
         return self._run(statement, params, bind, opts)
+
+    def _execute_from_statement(self, statement: FromStatement, params: Any,
+                                eff: dict[str, Any], bind_kw: dict[str, Any] | None) -> Any:
+        """``select(User).from_statement(stmt)``: the entities loaded from ``stmt``."""
+        if eff.get("autoflush", True):
+            self._autoflush()
+        layout, objs = load_from_statement(
+            cast("SessionLike", self), statement._dm_entities, statement._dm_options,
+            statement.element, params, eff or None, bool(eff.get("populate_existing")),
+            self._default_identity_token(), bind_kw)
+        if layout.single_entity:
+            return IteratorResult(SimpleResultMetaData(layout.names), iter(objs),
+                                  _source_supports_scalars=True)
+        return IteratorResult(SimpleResultMetaData(layout.names, extra=layout.extras),
+                              iter([tuple(o) for o in objs]))
 
     def _execute_with_attribute_keys(self, statement: Any, keys: list[str], params: Any,
                                      bind: Any,
@@ -347,7 +365,7 @@ def _coerce_statement(statement: Any) -> Any:
 def _statement_mappers(statement: Any) -> list[Mapper]:
     """The mappers an executed statement selects or changes (for ORMExecuteState)."""
     out: list[Mapper] = []
-    if isinstance(statement, ORMSelect):
+    if isinstance(statement, (ORMSelect, FromStatement)):
         cands: list[Any] = list(statement._dm_layout.mappers)
     elif getattr(statement, "is_dml", False):
         cands = [dml_mapper(statement)]

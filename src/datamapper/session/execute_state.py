@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.util import immutabledict
 
 from ..exc import InvalidRequestError
+from ..query.from_statement import FromStatement
 from ..query.options import UserDefinedOption
 
 if TYPE_CHECKING:
@@ -103,7 +104,8 @@ class ORMExecuteState:
 
     @property
     def is_from_statement(self) -> bool:
-        return False
+        """True for ``select(User).from_statement(...)``."""
+        return isinstance(self.statement, FromStatement)
 
     @property
     def is_orm_statement(self) -> bool:

@@ -1,0 +1,195 @@
+"""``select(User).from_statement(stmt)``: load entities from a statement written out.
+
+Callers: ``select(...).from_statement()`` (our ``select()`` and, through the
+compile-state plugin of :mod:`..mapping.coercion`, ``sqlalchemy.select()`` of
+mapped classes), ``Query.from_statement()``, and the Session, which runs a
+:class:`FromStatement` through :func:`load_from_statement`.
+
+The statement (a ``select()``, a union, or ``text()``) runs as written; each
+column an entity loads is found in its rows by column object (by name for
+``text()``).  Loader options apply as for any query, except that nothing can be
+joined into the statement: ``joinedload()`` loads lazily instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql.base import Executable, Generative
+from sqlalchemy.sql.elements import ClauseElement, TextClause
+from sqlalchemy.sql.selectable import SelectBase
+
+from .._util import describe
+from ..instance.seam import SessionLike
+from ..loading.strategies import EntityPlan
+from .entities import RowLayout
+from .options import build_plans, execute_with_plans, propagating_options
+
+
+def check_statement(statement: Any) -> None:
+    """Refuse what from_statement() can't run, before any SQL."""
+    if isinstance(statement, str):
+        raise ArgumentError(
+            f"Can't run the string {statement!r} as the query's statement: wrap it in "
+            "text()"
+        )
+    if not (isinstance(statement, (TextClause, SelectBase)) or
+            hasattr(statement, "_dm_layout")):
+        raise ArgumentError(
+            f"Can't use {describe(statement)} as the query's statement: it is not a "
+            "SELECT; pass select(...), a union or text(...)"
+        )
+
+
+class FromStatement(Generative, Executable, ClauseElement):
+    """The entities of a ``select()`` loaded from another statement; a Session runs it
+    (``session.execute()``/``scalars()``), a Connection runs the statement itself."""
+
+    __visit_name__ = "dm_from_statement"
+    supports_execution = True
+    is_select = True
+    is_dml = False
+    inherit_cache = False
+
+    def __init__(self, entities: list[Any], options: tuple[Any, ...], statement: Any,
+                 execution_options: Any = None) -> None:
+        check_statement(statement)
+        self._dm_entities = list(entities)
+        self._dm_layout = RowLayout(self._dm_entities)
+        self._dm_options = tuple(options)
+        self.element = statement
+        if execution_options:
+            self._execution_options = self._execution_options.union(execution_options)
+
+    def options(self, *opts: Any) -> FromStatement:
+        """More loader options for the entities."""
+        s: FromStatement = self._generate()
+        s._dm_options = self._dm_options + opts
+        return s
+
+    @property
+    def selected_columns(self) -> Any:
+        return self.element.selected_columns
+
+    def _compiler_dispatch(self, visitor: Any, **kw: Any) -> str:
+        return str(self.element._compiler_dispatch(visitor, **kw))
+
+    def _execute_on_connection(self, connection: Any, distilled_params: Any,
+                               execution_options: Any) -> Any:
+        # run on a Connection (no Session): the statement as written, Core rows
+        return self.element._execute_on_connection(connection, distilled_params,
+                                                   execution_options)
+
+    def _generate_cache_key(self) -> Any:
+        return None  # not cached: the statement is compiled as written each time
+
+    def __str__(self) -> str:
+        return str(self.element)
+
+
+def from_statement_of(select_stmt: Any, statement: Any) -> FromStatement:
+    """``select_stmt.from_statement(statement)`` for a select of mapped entities."""
+    entities = getattr(select_stmt, "_dm_entities", None)
+    options: tuple[Any, ...] = getattr(select_stmt, "_dm_options", ())
+    if entities is None:
+        from ..mapping.coercion import entities_of_core_select
+
+        entities = entities_of_core_select(select_stmt)
+        options = tuple(select_stmt._with_options)
+        if entities is None:
+            raise InvalidRequestError(
+                "Can't call from_statement() on this select(): it selects no mapped "
+                "entity; select the mapped class, e.g. select(User).from_statement(...)"
+            )
+    return FromStatement(entities, options, statement, select_stmt._execution_options)
+
+
+def _without_joins(plans: list[Any]) -> list[Any]:
+    """Joined eager loads can't be added to a statement given whole: load lazily."""
+    for plan in plans:
+        if plan is None:
+            continue
+        stack = [plan]
+        while stack:
+            p = stack.pop()
+            for node in p.nodes.values():
+                if node.strategy == "joined":
+                    node.strategy = "select"
+                stack.append(node.plan)
+    return plans
+
+
+def matched_rows(result: Any, statement: Any, layout: RowLayout) -> list[Any]:
+    """The result's rows with the layout's columns in its order (found by column, or by
+    name for ``text()``)."""
+    try:
+        if isinstance(statement, TextClause):
+            keys = list(result.keys())
+            wanted: list[Any] = [keys.index(getattr(c, "name", None))
+                                 if getattr(c, "name", None) in keys else c
+                                 for c in layout.columns]
+        else:
+            wanted = list(layout.columns)
+        return list(result.columns(*wanted).all())
+    except Exception as e:
+        raise InvalidRequestError(
+            f"Can't load the query's entities from the statement given to "
+            f"from_statement(): {e}; select every mapped column (by name for text())"
+        ) from e
+
+
+def _present(statement: Any, result: Any) -> Any:
+    """``has(column)``: whether the statement's rows hold ``column``."""
+    if isinstance(statement, TextClause) and not hasattr(statement, "selected_columns"):
+        names = set(result.keys())
+        return lambda c: getattr(c, "name", None) in names
+    selected = statement.selected_columns
+    return lambda c: selected.contains_column(c) or (
+        isinstance(statement, TextClause) and getattr(c, "name", None) in selected)
+
+
+def load_from_statement(session: SessionLike, entities: list[Any], options: Any,
+                        statement: Any, params: Any, execution_options: Any,
+                        populate_existing: bool, token: Any, bind_kw: Any = None,
+                        eagerloads: bool = True) -> tuple[RowLayout, list[Any]]:
+    """Run ``statement`` and load ``entities`` (with ``options``) from its rows: the
+    layout of the results and the results (objects, or tuples of them and values).
+    Column attributes the statement does not select stay unloaded (they load on
+    access)."""
+    layout = RowLayout(entities)
+    mappers = [p.mapper if kind == "entity" else None for kind, p in layout.parts]
+    plans = build_plans(mappers, options) if eagerloads or options else None
+    if plans is not None:
+        plans = _without_joins(plans)
+    runner: Any = session  # the Session's bind lookup and statement runner
+    bind = runner._bind_for(layout.primary_mapper, statement, bind_kw)
+    # (the do_orm_execute listeners already saw this load: no second event here)
+    result = runner._run(statement, params or None, bind, execution_options)
+    has = _present(statement, result)
+    for i, m in enumerate(mappers):
+        if m is None:
+            continue
+        plan = plans[i] if plans is not None else None
+        props = plan.props if plan is not None and plan.props is not None else m._load_props
+        kept = tuple(p for p in props if p.key in m._pk_keys or has(p.columns[0]))
+        if len(kept) == len(props):
+            continue
+        if plans is None:
+            plans = [EntityPlan(mm) if mm is not None else None for mm in mappers]
+        target = plans[i]
+        assert target is not None
+        target.props = kept
+    if plans is not None:
+        layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
+
+    def run(_stmt: Any) -> list[Any]:
+        return matched_rows(result, statement, layout)
+
+    if plans is None:
+        out: list[Any] = session._rows_to_results(layout, run(None), populate_existing, token)
+        return layout, out
+    out = execute_with_plans(session, entities, plans, statement, [], False,
+                             populate_existing, token, run, execution_options,
+                             propagating_options(options))
+    return layout, out

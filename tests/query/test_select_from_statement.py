@@ -1,0 +1,113 @@
+"""select(Entity).from_statement(stmt): entities loaded from a statement written out
+(text(), a select() or a union), with ``sqlalchemy.select`` and ``datamapper.select``
+alike; loader options apply; columns the statement lacks stay unloaded."""
+
+import pytest
+import sqlalchemy
+from sqlalchemy import Column, ForeignKey, Integer, String, literal, text, union_all
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+
+import datamapper
+from datamapper import joinedload, query_expression, relationship, selectinload, with_expression
+
+
+@pytest.fixture
+def M(Base, engine, make_session):
+    class Owner(Base):
+        __tablename__ = "fs_owner"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(30))
+        rank = query_expression()
+        pets = relationship("Pet", order_by="Pet.id")
+
+    class Pet(Base):
+        __tablename__ = "fs_pet"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(ForeignKey("fs_owner.id"))
+        kind = Column(String(30))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Owner(id=1, name="ann", pets=[Pet(id=1, kind="cat"), Pet(id=2, kind="dog")]),
+               Owner(id=2, name="bob", pets=[Pet(id=3, kind="eel")])])
+    s.commit()
+    s.close()
+    return Owner, Pet
+
+
+@pytest.mark.parametrize("select", [sqlalchemy.select, datamapper.select])
+def test_from_text_loads_objects_through_the_identity_map(M, session, sql_log, select):
+    Owner, _Pet = M
+    stmt = select(Owner).from_statement(
+        text("SELECT id, name FROM fs_owner WHERE name = :n ORDER BY id"))
+    (ann,) = session.scalars(stmt, {"n": "ann"}).all()
+    assert (ann.id, ann.name) == (1, "ann")
+    assert session.get(Owner, 1) is ann
+    assert sql_log.statements[-1].startswith("SELECT id, name FROM fs_owner WHERE name =")
+
+
+@pytest.mark.parametrize("select", [sqlalchemy.select, datamapper.select])
+def test_from_select_and_union_with_expression(M, session, select):
+    Owner, _Pet = M
+    t = Owner.__table__
+    u = union_all(sqlalchemy.select(t, literal(10).label("r")).where(t.c.id == 1),
+                  sqlalchemy.select(t, literal(20).label("r")).where(t.c.id == 2))
+    stmt = select(Owner).options(with_expression(Owner.rank, u.selected_columns.r)) \
+        .from_statement(u)
+    objs = sorted(session.scalars(stmt), key=lambda o: o.id)
+    assert [(o.name, o.rank) for o in objs] == [("ann", 10), ("bob", 20)]
+
+
+def test_columns_the_statement_lacks_load_on_access(M, session, sql_log):
+    Owner, _Pet = M
+    ann = session.scalars(sqlalchemy.select(Owner).from_statement(
+        sqlalchemy.select(Owner.id).where(Owner.id == 1))).one()
+    assert "name" not in ann.__dict__
+    sql_log.clear()
+    assert ann.name == "ann"
+    assert sql_log.count == 1
+
+
+def test_loader_options_apply_and_joinedload_loads_lazily(M, session, sql_log):
+    Owner, _Pet = M
+    stmt = sqlalchemy.select(Owner).options(selectinload(Owner.pets)).from_statement(
+        text("SELECT id, name FROM fs_owner ORDER BY id"))
+    owners = session.scalars(stmt).all()
+    assert len(sql_log.matching("SELECT")) == 2
+    sql_log.clear()
+    assert [[p.kind for p in o.pets] for o in owners] == [["cat", "dog"], ["eel"]]
+    assert sql_log.count == 0
+    session.expunge_all()
+    stmt = sqlalchemy.select(Owner).options(joinedload(Owner.pets)).from_statement(
+        text("SELECT id, name FROM fs_owner WHERE id = 2"))
+    (bob,) = session.scalars(stmt).all()
+    assert "JOIN" not in " ".join(sql_log.statements).upper()
+    assert [p.kind for p in bob.pets] == ["eel"]
+
+
+def test_rows_of_entities_and_connection_execute(M, session, engine):
+    Owner, _Pet = M
+    stmt = sqlalchemy.select(Owner).from_statement(text("SELECT id, name FROM fs_owner "
+                                                        "ORDER BY id"))
+    rows = session.execute(stmt).all()
+    assert [r[0].name for r in rows] == ["ann", "bob"]
+    with engine.connect() as conn:  # no Session: the statement's own rows
+        assert [tuple(r) for r in conn.execute(stmt)] == [(1, "ann"), (2, "bob")]
+    assert str(stmt) == "SELECT id, name FROM fs_owner ORDER BY id"
+
+
+def test_query_first_runs_the_statement_as_written(M, session, sql_log):
+    Owner, _Pet = M
+    first = session.query(Owner).from_statement(
+        text("SELECT id, name FROM fs_owner ORDER BY id DESC")).first()
+    assert first.name == "bob"
+    assert "LIMIT" not in sql_log.statements[-1].upper()
+
+
+def test_missing_primary_key_and_bad_statement_are_refused(M, session):
+    Owner, _Pet = M
+    with pytest.raises(InvalidRequestError, match="from_statement"):
+        session.scalars(sqlalchemy.select(Owner).from_statement(
+            text("SELECT name FROM fs_owner"))).all()
+    with pytest.raises(ArgumentError, match="wrap it in text"):
+        sqlalchemy.select(Owner).from_statement("SELECT 1")
