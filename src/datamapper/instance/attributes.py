@@ -24,6 +24,7 @@ from ..mapping.registry import _default_constructor
 from .collections import CollectionAdapter, new_collection
 from .collections import is_instrumented as _is_collection
 from .state import (
+    COLUMN_RAISE,
     STATE_ATTR,
     InstanceState,
     _restore_state,
@@ -176,6 +177,15 @@ class ScalarImpl:
             # neither expired nor deferred: the row holds no value the object lacks (never
             # inserted, or ``del obj.attr``): None, without SQL
             return None
+        ext = state._extra
+        marks = ext.get(COLUMN_RAISE) if ext is not None else None
+        if (marks[key] if marks and key in marks else key in self.mapper._raise_keys):
+            cls = self.mapper.class_.__name__
+            raise InvalidRequestError(
+                f"Can't load {cls}.{key} of {describe(obj)}: '{cls}.{key}' is not available "
+                "due to raiseload=True; load it with the query (undefer(), load_only()) or "
+                "defer() it without raiseload"
+            )
         load_missing(state, key)
         return d.get(key)
 

@@ -93,6 +93,10 @@ _ref_new = weakref.ref.__new__
 # the key of InstanceState._extra under which instance/relationships.py queues
 # backref changes to unloaded collections (relationships.PENDING)
 _PENDING_COLLECTIONS = "pending_colls"
+# the key of InstanceState._extra: {column attribute: refuse to load it} set by the query
+# that loaded the object (defer(..., raiseload=True), load_only(..., raiseload=True), and
+# False for a plain defer() of a raiseload=True column); expiring an attribute drops it
+COLUMN_RAISE = "dm_col_raise"
 
 
 class InstanceState(weakref.ref[Any]):
@@ -360,6 +364,8 @@ class InstanceState(weakref.ref[Any]):
                 # backref changes queued for unloaded collections go too: the next
                 # load reads the rows as they are now
                 del ext[_PENDING_COLLECTIONS]
+            if ext is not None:
+                ext.pop(COLUMN_RAISE, None)  # the loading query's column options end here
             if self.modified:
                 self.modified = False
                 self._drop_modified()
@@ -369,6 +375,10 @@ class InstanceState(weakref.ref[Any]):
         keys = set(keys)
         ext = self._extra
         pend = ext.get(_PENDING_COLLECTIONS) if ext is not None else None
+        marks = ext.get(COLUMN_RAISE) if ext is not None else None
+        if marks:
+            for k in keys:
+                marks.pop(k, None)
         for k in keys:
             d.pop(k, None)
             self.committed_state.pop(k, None)

@@ -38,7 +38,7 @@ from sqlalchemy.sql.schema import Column
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..instance.seam import SessionLike
-from ..instance.state import STATE_ATTR
+from ..instance.state import COLUMN_RAISE, STATE_ATTR
 from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import (
@@ -76,7 +76,7 @@ def stamp_user_options(objs: Sequence[Any], options: tuple[Any, ...]) -> None:
 class EntityPlan:
     """How one entity loads: its column properties and its relationship nodes."""
 
-    __slots__ = ("mapper", "props", "nodes", "path", "customized")
+    __slots__ = ("mapper", "props", "nodes", "path", "customized", "column_raise")
 
     def __init__(self, mapper: Mapper, path: tuple[Any, ...] = ()) -> None:
         self.mapper = mapper
@@ -84,9 +84,11 @@ class EntityPlan:
         self.props: tuple[Any, ...] | None = None  # None: the mapper's default columns
         self.nodes: dict[str, RelNode] = {}
         self.path = path  # (mapper, prop, mapper, prop, ...) from the query's entity here
+        # {column attribute: refuse to load it on access}: defer()/load_only() raiseload
+        self.column_raise: dict[str, bool] | None = None
 
     def is_default(self) -> bool:
-        return self.props is None and not self.nodes
+        return self.props is None and not self.nodes and self.column_raise is None
 
     def has_joined(self) -> bool:
         return any(n.strategy in ("joined", "contains_eager") for n in self.nodes.values())
@@ -323,6 +325,8 @@ def populate(session: SessionLike, plan: EntityPlan, objs: Sequence[Any], rows: 
              populate_existing: bool, token: Any) -> None:
     """Load ``plan``'s relationships for ``objs`` (one per row of ``rows``, None allowed)."""
     unique: list[Any] | None = None
+    if plan.column_raise:
+        _stamp_column_raise(plan.column_raise, objs)
     for node in plan.nodes.values():
         strategy = node.strategy
         if strategy in ("joined", "contains_eager"):
@@ -355,6 +359,18 @@ def populate(session: SessionLike, plan: EntityPlan, objs: Sequence[Any], rows: 
                 if node.prop.key not in o.__dict__:
                     st = o.__dict__[STATE_ATTR]
                     st.extra().setdefault(mark, set()).add(node.prop.key)
+
+
+def _stamp_column_raise(marks: dict[str, bool], objs: Sequence[Any]) -> None:
+    """Remember on each loaded object which of its unloaded columns refuse to load
+    (dropped again when the object or the attribute is expired)."""
+    for o in objs:
+        if o is None:
+            continue
+        d = o.__dict__
+        mine = {k: v for k, v in marks.items() if k not in d}
+        if mine:
+            d[STATE_ATTR].extra().setdefault(COLUMN_RAISE, {}).update(mine)
 
 
 def _load_immediate(session: SessionLike, node: RelNode, parents: Sequence[Any],

@@ -641,8 +641,10 @@ def _column_from(
     col._dm_sort_order = mc.sort_order  # type: ignore[attr-defined]  # read back by the registry
     if mc.deferred or mc.active_history or mc.deferred_group is not None \
             or mc.deferred_raiseload:
-        prop = ColumnProperty(col, deferred=mc.deferred or mc.deferred_group is not None,
-                              group=mc.deferred_group, active_history=mc.active_history)
+        prop = ColumnProperty(col, deferred=mc.deferred or mc.deferred_group is not None
+                              or bool(mc.deferred_raiseload),
+                              group=mc.deferred_group, active_history=mc.active_history,
+                              raiseload=bool(mc.deferred_raiseload))
         prop._dm_dataclass = mc.dataclass  # type: ignore[attr-defined]
         return prop
     return col
@@ -683,7 +685,8 @@ def _merge(template: MappedColumn[Any], mc: MappedColumn[Any]) -> MappedColumn[A
     if local.name is not None:
         new.column.name = local.name
         new.column.key = local.key
-    for k in ("deferred", "deferred_group", "active_history", "sort_order"):
+    for k in ("deferred", "deferred_group", "deferred_raiseload", "active_history",
+              "sort_order"):
         if getattr(mc, k):
             setattr(new, k, getattr(mc, k))
     new.dataclass = {**new.dataclass, **mc.dataclass}

@@ -421,6 +421,10 @@ class Mapper:
         self._deferred_keys: frozenset[str] = frozenset(
             p.key for p in cols if p.deferred and p not in self._pk_props
         )
+        # deferred(..., raiseload=True): reading them unloaded raises instead of loading
+        self._raise_keys: frozenset[str] = frozenset(
+            p.key for p in cols if p.deferred and p.raiseload and p not in self._pk_props
+        )
         # query_expression() attributes without a default: only a query's
         # with_expression() loads them; unloaded, they read as None without SQL
         self._expression_keys: frozenset[str] = frozenset(

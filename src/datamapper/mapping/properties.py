@@ -67,6 +67,7 @@ class ColumnProperty(MapperProperty):
         expire_on_flush: bool = True,
         info: dict[str, Any] | None = None,
         doc: str | None = None,
+        raiseload: bool = False,
     ) -> None:
         if not columns:
             raise ArgumentError("column_property() needs at least one column or SQL expression")
@@ -78,6 +79,8 @@ class ColumnProperty(MapperProperty):
                 c = c.scalar_subquery()
             self.columns.append(c)
         self.deferred = deferred
+        # a deferred attribute that refuses to load on access (undefer it in the query)
+        self.raiseload = raiseload
         self.group = group
         self.active_history = active_history
         self.expire_on_flush = expire_on_flush
@@ -183,7 +186,7 @@ class ExpressionOverride:
     for one query: a stand-in for its property in that query's column choice."""
 
     __slots__ = ("prop", "key", "columns", "deferred", "group", "is_query_expression",
-                 "is_column", "is_relationship")
+                 "is_column", "is_relationship", "raiseload")
 
     def __init__(self, prop: ColumnProperty, expression: Any) -> None:
         self.prop = prop
@@ -194,6 +197,7 @@ class ExpressionOverride:
         self.is_query_expression = True
         self.is_column = True
         self.is_relationship = False
+        self.raiseload = False
 
     def __repr__(self) -> str:
         return f"with_expression({self.prop.parent.class_.__name__}.{self.key})"

@@ -133,14 +133,14 @@ class Load(ExecutableOption):
     def contains_eager(self, *attrs: Any, alias: Any = None) -> Load:
         return self._add(attrs, "contains_eager", alias=alias)
 
-    def defer(self, *attrs: Any) -> Load:
-        return self._add(attrs, "defer")
+    def defer(self, *attrs: Any, raiseload: bool = False) -> Load:
+        return self._add(attrs, "defer", raiseload=raiseload)
 
     def undefer(self, *attrs: Any) -> Load:
         return self._add(attrs, "undefer")
 
-    def load_only(self, *attrs: Any) -> Load:
-        return self._add(attrs, "load_only")
+    def load_only(self, *attrs: Any, raiseload: bool = False) -> Load:
+        return self._add(attrs, "load_only", raiseload=raiseload)
 
     def undefer_group(self, name: str) -> Load:
         """Load every column of ``deferred(..., group=name)`` with the rest of the row."""
@@ -243,9 +243,10 @@ def contains_eager(*attrs: Any, alias: Any = None) -> Load:
     return Load().contains_eager(*attrs, alias=alias)
 
 
-def defer(*attrs: Any) -> Load:
-    """Leave a column attribute out of the SELECT; it loads on first access."""
-    return Load().defer(*attrs)
+def defer(*attrs: Any, raiseload: bool = False) -> Load:
+    """Leave a column attribute out of the SELECT; it loads on first access (with
+    ``raiseload=True`` reading it raises instead, until it is expired)."""
+    return Load().defer(*attrs, raiseload=raiseload)
 
 
 def undefer(*attrs: Any) -> Load:
@@ -253,9 +254,10 @@ def undefer(*attrs: Any) -> Load:
     return Load().undefer(*attrs)
 
 
-def load_only(*attrs: Any) -> Load:
-    """SELECT only these column attributes (and the primary key); others load on access."""
-    return Load().load_only(*attrs)
+def load_only(*attrs: Any, raiseload: bool = False) -> Load:
+    """SELECT only these column attributes (and the primary key); others load on access
+    (with ``raiseload=True`` reading them raises instead)."""
+    return Load().load_only(*attrs, raiseload=raiseload)
 
 
 def undefer_group(name: str) -> Load:
@@ -329,8 +331,14 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
         keys.append(prop.key)
     current = list(plan.props if plan.props is not None else mapper._load_props)
     pk = set(mapper._pk_keys)
+    refuse = bool((kw or {}).get("raiseload"))
     if strategy == "defer":
         current = [p for p in current if p.key not in keys or p.key in pk]
+        # raiseload=True: reading them refuses; a plain defer() lets a raiseload=True
+        # column load on access
+        _mark_raise(plan, [k for k in keys if k not in pk and (refuse or
+                                                              k in mapper._raise_keys)],
+                    refuse)
     elif strategy == "undefer":
         have = {p.key for p in current}
         current += [mapper._props[k] for k in keys if k not in have]
@@ -339,10 +347,22 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
         # (with_expression() choices of this query stay)
         current = [p for p in mapper.column_attrs.values() if p.key in wanted] + \
             [p for p in current if isinstance(p, ExpressionOverride) and p.key not in wanted]
+        if refuse:
+            _mark_raise(plan, [k for k in mapper.column_attrs
+                               if k not in wanted and k not in mapper._expression_keys], True)
     # SELECT them in the mapper's column order, whatever order the options named them in
     order = {k: i for i, k in enumerate(mapper.column_attrs)}
     current.sort(key=lambda p: order.get(p.key, len(order)))
     plan.props = tuple(current)
+
+
+def _mark_raise(plan: EntityPlan, keys: list[str], refuse: bool) -> None:
+    if not keys:
+        return
+    if plan.column_raise is None:
+        plan.column_raise = {}
+    for k in keys:
+        plan.column_raise[k] = refuse
 
 
 def _apply_expression(plan: EntityPlan, target: Any, expression: Any) -> None:

@@ -26,6 +26,7 @@ from ..exc import (
 )
 from ..instance.seam import SessionLike
 from ..instance.state import (
+    COLUMN_RAISE,
     InstanceState,
     expire_states,
     instance_state,
@@ -240,6 +241,10 @@ class SessionGet(SessionBase):
         obj = state.strong_obj()
         d = obj.__dict__
         deferred = mapper._deferred_keys
+        ext = state._extra
+        marks = ext.get(COLUMN_RAISE) if ext is not None else None
+        if marks:  # columns the loading query said to refuse stay unloaded
+            deferred = deferred | {k for k, refuse in marks.items() if refuse}
         keys = [k for k in mapper._load_keys if k in exp and k not in d and k not in deferred
                 or (k == key)]
         if key is not None and key not in keys and key in mapper._column_keys:
