@@ -53,7 +53,7 @@ from .mapping.relationships import dynamic_loader
 from .mapping.writeonly import WriteOnlyCollection
 from .query import AliasedClass, Query, aliased, select
 from .query.dynamic import AppenderQuery
-from .query.entities import join, outerjoin
+from .query.entities import Bundle, join, outerjoin
 from .query.options import (
     Load,
     UserDefinedOption,
@@ -104,7 +104,7 @@ __all__ = [
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
     "ORMExecuteState", "UserDefinedOption",
-    "undefer_group", "query_expression", "with_expression", "with_parent", "join", "outerjoin",
+    "undefer_group", "query_expression", "with_expression", "with_parent", "join", "outerjoin", "Bundle",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",
     "KeyFuncDict", "attribute_keyed_dict", "attribute_mapped_collection", "collections",

@@ -8,12 +8,15 @@ and returns the loaders that turn each row back into objects or values.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Select
+from sqlalchemy.engine.result import result_tuple
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.sql.elements import ColumnClause, ColumnElement, Label
-from sqlalchemy.sql.selectable import FromClause
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ClauseList, ColumnClause, ColumnElement, Label
+from sqlalchemy.sql.selectable import FromClause, TableClause
 
 from ..loading import EntityLoader, entity_loader
 from ..loading.strategies import stamp_user_options
@@ -22,6 +25,105 @@ from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, entities_of_core_select
 from ..mapping.inheritance import entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper, mapped_tables
 from .aliased import AliasedClass, relationship_steps
+
+
+class Bundle:
+    """Several column expressions selected as one result value, a named tuple of them:
+    ``select(Bundle("name", User.first, User.last))`` gives rows whose ``name`` element
+    has ``.first`` and ``.last``.  Override :meth:`create_row_processor` to build
+    something else from the columns (a dict, an object).  ``single_entity=True``: a
+    Query of the bundle alone returns the values themselves, not rows."""
+
+    single_entity = False
+    is_bundle = True
+
+    def __init__(self, name: Any, *exprs: Any, single_entity: bool | None = None) -> None:
+        if not exprs:
+            raise ArgumentError(f"Can't make Bundle {name!r} of no columns; pass column "
+                                "expressions such as User.id")
+        self.name = name
+        self.exprs = exprs
+        cols: list[Any] = []
+        for e in exprs:
+            col = e.__clause_element__() if hasattr(e, "__clause_element__") else e
+            if isinstance(e, type) or not isinstance(col, ColumnElement):
+                raise ArgumentError(
+                    f"Can't put {e!r} in Bundle {name!r}: a bundle holds column expressions "
+                    "(User.name, func.count(...)), not classes or tables"
+                )
+            cols.append(col)
+        self._columns = cols
+        self.keys = [getattr(e, "key", None) or getattr(c, "key", None) or f"col{i}"
+                     for i, (e, c) in enumerate(zip(exprs, cols, strict=True))]
+        self.c = self.columns = _BundleColumns(dict(zip(self.keys, cols, strict=True)))
+        if single_entity is not None:
+            self.single_entity = single_entity
+
+    def label(self, name: Any) -> Bundle:
+        """The same bundle under another name."""
+        other = self.__class__.__new__(self.__class__)
+        other.__dict__.update(self.__dict__)
+        other.name = name
+        return other
+
+    def create_row_processor(self, query: Any, procs: list[Any], labels: list[str]) -> Any:
+        """``proc(row)``: this bundle's value for one result row; ``procs`` read each of
+        its columns from the row, ``labels`` are the column names."""
+        make = result_tuple(labels)
+
+        def proc(row: Any) -> Any:
+            return make([p(row) for p in procs])
+
+        return proc
+
+    def __clause_element__(self) -> Any:
+        return ClauseList(*self._columns, group=False)
+
+    def __repr__(self) -> str:
+        return f"Bundle({self.name!r}, {', '.join(self.keys)})"
+
+
+class _BundleColumns:
+    """``bundle.c``: its column expressions by name (``bundle.c.id``, ``bundle.c["id"]``,
+    iteration in order)."""
+
+    __slots__ = ("_cols",)
+
+    def __init__(self, cols: dict[str, Any]) -> None:
+        self._cols = cols
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._cols[key]
+        except KeyError:
+            raise AttributeError(
+                f"the bundle has no column {key!r}; its columns are {', '.join(self._cols)}"
+            ) from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._cols[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._cols.values())
+
+    def __len__(self) -> int:
+        return len(self._cols)
+
+    def keys(self) -> list[str]:
+        return list(self._cols)
+
+
+class _BundleReader:
+    """Where a bundle's columns sit in a row and how its value is made from them."""
+
+    __slots__ = ("bundle", "offset", "width", "read")
+
+    def __init__(self, bundle: Bundle, offset: int) -> None:
+        self.bundle = bundle
+        self.offset = offset
+        self.width = len(bundle._columns)
+        procs = [itemgetter(offset + i) for i in range(self.width)]
+        self.read = bundle.create_row_processor(None, procs, list(bundle.keys))
 
 
 def mapper_of(entity: Any) -> Mapper | None:
@@ -48,6 +150,21 @@ class RowLayout:
         self.inherit_sources: list[tuple[Any, Any]] = []
         for i, ent in enumerate(entities):
             adapt = None
+            if isinstance(ent, Bundle):
+                reader = _BundleReader(ent, len(self.columns))
+                self.columns.extend(ent._columns)
+                self.parts.append(("bundle", reader))
+                self.names.append(ent.name)
+                self.extras.append((ent,))
+                first = ent.exprs[0]
+                entity = first.parent.class_ if isinstance(first, QueryableAttribute) else None
+                if entity is None:
+                    self._describe_column(ent._columns[0], ent.name)
+                    entity = self.descriptions.pop()["entity"]
+                    self.extras.pop()
+                self.descriptions.append({"name": ent.name, "type": Bundle, "aliased": False,
+                                          "expr": ent, "entity": entity})
+                continue
             if isinstance(ent, AliasedClass):
                 mapper: Mapper | None = ent.mapper
                 adapt = ent.column_for
@@ -167,6 +284,12 @@ class RowLayout:
         return names
 
     @property
+    def single_bundle(self) -> bool:
+        """One ``Bundle(..., single_entity=True)`` selected: a Query gives its values."""
+        return len(self.parts) == 1 and self.parts[0][0] == "bundle" and \
+            self.parts[0][1].bundle.single_entity
+
+    @property
     def single_entity(self) -> bool:
         """One mapped class selected: results are its objects; anything else (one column
         included) gives rows."""
@@ -178,6 +301,43 @@ class RowLayout:
             if kind == "entity":
                 return p.mapper  # type: ignore[no-any-return]
         return self.mappers[0] if self.mappers else None
+
+    @property
+    def bind_mapper(self) -> Mapper | None:
+        """The mapper whose bind runs the statement: the primary one, else the first
+        mapped table found under the selected expressions (``func.max(User.name)``, a
+        column of a subquery of ``User``), for ``Session.get_bind(mapper=...)``."""
+        m = self.primary_mapper
+        if m is not None:
+            return m
+        found = self.__dict__.get("_bind_mapper", False)
+        if found is False:
+            found = self.__dict__["_bind_mapper"] = _mapper_under(self.columns)
+        return found  # type: ignore[no-any-return]
+
+
+def _mapper_under(columns: Sequence[Any]) -> Mapper | None:
+    """The mapper of the first mapped table a table column under ``columns`` (through
+    expressions, subqueries and CTEs) comes from."""
+    from ..mapping.mapper import _all_mappers
+
+    by_table: dict[Any, Mapper] | None = None
+    for col in columns:
+        for elem in visitors.iterate(col):
+            if isinstance(elem, TableClause):
+                tables: list[Any] = [elem]
+            elif isinstance(elem, ColumnClause) and elem.table is not None:
+                tables = [getattr(base, "table", None) for base in elem.base_columns]
+            else:
+                continue
+            if by_table is None:
+                by_table = {}
+                for m in list(_all_mappers):
+                    by_table.setdefault(m.local_table, m)
+            for table in tables:
+                if table is not None and table in by_table:
+                    return by_table[table]
+    return None
 
 
 def _anonymous(col: Any) -> bool:

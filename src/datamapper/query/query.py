@@ -889,7 +889,7 @@ class Query(Generic[_T]):
         if self._autoflush:
             session._autoflush()
         stmt = self._labelled_statement()
-        result: list[Any] = session._execute_for_mapper(stmt, self._layout.primary_mapper, self)
+        result: list[Any] = session._execute_for_mapper(stmt, self._layout.bind_mapper, self)
         return result
 
     def _part_mappers(self) -> list[Mapper | None]:
@@ -959,6 +959,8 @@ class Query(Generic[_T]):
         if self._tuples and self._layout.single_entity:
             make = result_tuple(self._layout.names, self._layout.extras)
             return [make((o,)) for o in out]
+        if self._layout.single_bundle and not self._tuples:
+            return [r[0] for r in out]
         return out
 
     def _statement_results(self, session: SessionLike) -> list[Any]:
@@ -984,7 +986,7 @@ class Query(Generic[_T]):
         # labelled as the plain path runs it (and str(query) shows it): <table>_<column>
         base = self._compile(columns=layout.columns).set_label_style(
             LABEL_STYLE_TABLENAME_PLUS_COL)
-        mapper = self._layout.primary_mapper
+        mapper = self._layout.bind_mapper
         uopts = propagating_options(self._options)
 
         def run(stmt: Any) -> list[Any]:
@@ -1065,7 +1067,7 @@ class Query(Generic[_T]):
             session._autoflush()
         inner = self._labelled_statement().subquery()
         stmt = core_select(func.count()).select_from(inner)
-        rows = session._execute_for_mapper(stmt, self._layout.primary_mapper, self)
+        rows = session._execute_for_mapper(stmt, self._layout.bind_mapper, self)
         return int(rows[0][0])
 
     def exists(self) -> Any:

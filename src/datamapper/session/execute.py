@@ -184,7 +184,7 @@ class SessionExecute(SessionBase):
             if yield_per is not None and plans is None:
                 check_yield_per(yield_per)
                 if bind is None:
-                    bind = self._bind_for(layout.primary_mapper, statement, bind_kw)
+                    bind = self._bind_for(layout.bind_mapper, statement, bind_kw)
                 return stream_results(self, layout, self._run(statement, params, bind, opts),
                                       yield_per, bool(opts.get("populate_existing")),
                                       self._default_identity_token())
@@ -195,7 +195,7 @@ class SessionExecute(SessionBase):
                                                            populate_existing, bind_kw,
                                                            execution_options, uopts)
             else:
-                rows = self._execute_for_mapper(statement, layout.primary_mapper, None,
+                rows = self._execute_for_mapper(statement, layout.bind_mapper, None,
                                                 bind=bind, params=params, bind_kw=bind_kw,
                                                 execution_options=execution_options)
                 objs = self._rows_to_results(layout, rows, populate_existing, None)
@@ -311,7 +311,7 @@ class SessionExecute(SessionBase):
         """A Query's results fetched ``query._yield_per`` rows at a time."""
         layout = query._layout
         check_yield_per(query._yield_per)
-        bind = self._bind_for(layout.primary_mapper, stmt, None)
+        bind = self._bind_for(layout.bind_mapper, stmt, None)
         opts = {**query._execution_options, "yield_per": query._yield_per}
         result = stream_results(self, layout, self._run(stmt, None, bind, opts),
                                 query._yield_per, query._populate_existing,
@@ -326,12 +326,17 @@ class SessionExecute(SessionBase):
             if kind == "entity":
                 return instances(cast("SessionLike", self), p, rows, populate_existing, token)
             make1 = result_tuple(layout.names, layout.extras)  # one column: rows too
+            if kind == "bundle":
+                read = p.read
+                return [make1((read(r),)) for r in rows]
             return [make1((r[p],)) for r in rows]
         columns = []
         for kind, p in parts:
             if kind == "entity":
                 columns.append(instances(cast("SessionLike", self), p, rows, populate_existing,
                                          token))
+            elif kind == "bundle":
+                columns.append([p.read(r) for r in rows])
             else:
                 columns.append([r[p] for r in rows])
         make = result_tuple(layout.names, layout.extras)

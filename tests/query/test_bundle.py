@@ -1,0 +1,85 @@
+"""Bundle: several columns selected as one named-tuple value of each result row, in
+Query and in select(); a subclass builds its own value; single_entity=True makes a
+Query of the bundle alone return the values.  Checked against the rows stored."""
+
+import pytest
+from sqlalchemy import Column, Integer, String, func
+from sqlalchemy.exc import ArgumentError
+
+from datamapper import Bundle, select
+
+
+@pytest.fixture
+def Person(Base, engine, make_session):
+    class Person(Base):
+        __tablename__ = "bn_people"
+        id = Column(Integer, primary_key=True)
+        first = Column(String(20))
+        last = Column(String(20))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Person(id=1, first="ada", last="lovelace"), Person(id=2, first="alan",
+                                                                 last="turing")])
+    s.commit()
+    s.close()
+    return Person
+
+
+def test_query_rows_hold_the_bundle_as_a_named_tuple(Person, session, sql_log):
+    name = Bundle("name", Person.first, Person.last)
+    rows = session.query(name, Person.id).order_by(Person.id).all()
+    assert [(r.name.first, r.name.last, r.id) for r in rows] == [
+        ("ada", "lovelace", 1), ("alan", "turing", 2)]
+    assert len(sql_log.matching("SELECT")) == 1
+
+
+def test_select_with_bundle_and_its_columns(Person, session):
+    name = Bundle("name", Person.first, Person.last)
+    rows = session.execute(select(name).where(name.c.first == "alan")).all()
+    assert [tuple(r.name) for r in rows] == [("alan", "turing")]
+    assert name.c.keys() == ["first", "last"]
+
+
+def test_subclass_builds_its_own_value_and_single_entity(Person, session):
+    class AsDict(Bundle):
+        def create_row_processor(self, query, procs, labels):
+            def proc(row):
+                return dict(zip(labels, (p(row) for p in procs), strict=True))
+            return proc
+
+    b = AsDict("p", Person.id, func.upper(Person.last).label("upper"), single_entity=True)
+    assert session.query(b).order_by(Person.id).all() == [
+        {"id": 1, "upper": "LOVELACE"}, {"id": 2, "upper": "TURING"}]
+
+
+def test_column_descriptions_and_label(Person, session):
+    b = Bundle("b1", Person.id, Person.first)
+    (d,) = session.query(b.label("b2")).column_descriptions
+    assert (d["name"], d["type"], d["entity"]) == ("b2", Bundle, Person)
+
+
+def test_bundle_of_a_class_is_refused(Person):
+    with pytest.raises(ArgumentError, match="holds column expressions"):
+        Bundle("x", Person)
+    with pytest.raises(ArgumentError, match="of no columns"):
+        Bundle("x")
+
+
+def test_get_bind_gets_the_mapper_of_column_expressions(Person, engine):
+    from datamapper import Session
+
+    seen = []
+
+    class Recording(Session):
+        def get_bind(self, mapper=None, clause=None, **kw):
+            seen.append(mapper)
+            return super().get_bind(mapper=mapper, clause=clause, **kw)
+
+    with Recording(engine) as s:
+        assert s.query(func.max(Person.first)).scalar() == "alan"
+        subq = s.query(Person.id, Person.last).subquery()
+        assert sorted(s.query(subq.c.last).all()) == [("lovelace",), ("turing",)]
+        assert s.query(s.query(Person.id).exists()).scalar() is True
+        s.query(Bundle("b", Person.id)).all()
+    assert seen and all(m is not None and m.class_ is Person for m in seen)
