@@ -191,6 +191,7 @@ _METHODS = (
     "expunge_all", "flush", "get", "get_bind", "get_one", "get_nested_transaction",
     "get_transaction", "reset",
     "in_nested_transaction", "in_transaction", "invalidate", "is_modified", "merge", "merge_all",
+    "delete_all",
     "prepare", "query", "refresh", "rollback", "scalar", "scalars",
     # legacy names of the 0.3/0.4 documents
     "clear", "clear_all", "create_transaction", "load", "prune", "save", "save_or_update",

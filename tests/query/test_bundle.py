@@ -83,3 +83,19 @@ def test_get_bind_gets_the_mapper_of_column_expressions(Person, engine):
         assert s.query(s.query(Person.id).exists()).scalar() is True
         s.query(Bundle("b", Person.id)).all()
     assert seen and all(m is not None and m.class_ is Person for m in seen)
+
+
+def test_get_bind_gets_no_mapper_for_a_plain_table(Person, engine):
+    from datamapper import Session
+
+    seen = []
+
+    class Recording(Session):
+        def get_bind(self, mapper=None, clause=None, **kw):
+            seen.append(mapper)
+            return super().get_bind(mapper=mapper, clause=clause, **kw)
+
+    with Recording(engine) as s:
+        assert len(s.query(Person.__table__).all()) == 2
+        assert s.query(Person.__table__).count() == 2
+    assert seen == [None, None]

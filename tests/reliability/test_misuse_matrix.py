@@ -156,6 +156,7 @@ SESSION_CASES: dict[str, tuple[Callable[[Any, Any], Any], dict[str, Any]]] = {
     "refresh": (lambda s, x: s.refresh(x), _INSTANCE_TAKERS),
     "merge": (lambda s, x: s.merge(x), _INSTANCE_TAKERS),
     "merge_all": (lambda s, x: s.merge_all([x]), _INSTANCE_TAKERS),
+    "delete_all": (lambda s, x: s.delete_all([x]), _INSTANCE_TAKERS),
     "is_modified": (lambda s, x: s.is_modified(x), _INSTANCE_TAKERS),
     "enable_relationship_loading": (lambda s, x: s.enable_relationship_loading(x),
                                     _INSTANCE_TAKERS),

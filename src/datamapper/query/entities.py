@@ -136,6 +136,8 @@ def mapper_of(entity: Any) -> Mapper | None:
 class RowLayout:
     """Columns to SELECT for a list of entities, and how to rebuild each result row."""
 
+    _plain_table = False  # a Table selected whole (Session.get_bind gets no mapper)
+
     def __init__(self, entities: Sequence[Any], props: Sequence[Any] | None = None) -> None:
         self.columns: list[Any] = []
         self.parts: list[tuple[str, Any]] = []  # ("entity", EntityLoader) | ("column", index)
@@ -223,6 +225,8 @@ class RowLayout:
             if hasattr(ent, "__clause_element__"):
                 ent = ent.__clause_element__()
             if isinstance(ent, FromClause):
+                if isinstance(ent, TableClause):
+                    self._plain_table = True  # no entity behind it: no bind mapper
                 # a subquery or table selected whole: each of its columns is a result column
                 for col in ent.c:
                     self.parts.append(("column", len(self.columns)))
@@ -308,7 +312,7 @@ class RowLayout:
         mapped table found under the selected expressions (``func.max(User.name)``, a
         column of a subquery of ``User``), for ``Session.get_bind(mapper=...)``."""
         m = self.primary_mapper
-        if m is not None:
+        if m is not None or self._plain_table:
             return m
         found = self.__dict__.get("_bind_mapper", False)
         if found is False:

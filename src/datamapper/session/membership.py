@@ -174,6 +174,11 @@ class SessionMembership(SessionBase):
             self._fire("after_attach", self, obj)
             self._fire("detached_to_persistent", self, obj)
 
+    def delete_all(self, instances: Iterable[Any]) -> None:
+        """``delete()`` of each object: all are deleted at the next flush."""
+        for obj in instances:
+            self.delete(obj)
+
     @exclusive
     def delete(self, instance: Any) -> None:
         """Mark a persistent object for deletion at the next flush."""
