@@ -12,7 +12,7 @@ EXTRAS := test,postgresql,mysql,bench
 # Lint only the trees that exist (bench/ and src/ may not yet).
 LINT_DIRS := $(wildcard src tests bench)
 
-.PHONY: venv demo lint test bench clean compat compat-classify
+.PHONY: venv demo lint test bench bench-peer clean compat compat-classify
 
 venv: $(STAMP)
 
@@ -36,6 +36,11 @@ test: venv lint
 
 bench: venv
 	$(PY) bench/run.py
+
+# SQLAlchemy's examples/performance suites, ORM tests on datamapper (through the
+# compat shim) and on SQLAlchemy's ORM; writes the README table. PEER_ARGS=--repeat 3 ...
+bench-peer: venv
+	$(PY) bench/peer.py --write-readme $(PEER_ARGS)
 
 # SQLAlchemy's own ORM tests run against datamapper (README "Compatibility with
 # SQLAlchemy's ORM test suite").  Not part of `make test` or CI: it downloads
