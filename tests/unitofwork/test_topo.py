@@ -98,3 +98,11 @@ def test_with_cycles_every_node_comes_out_once_and_acyclic_edges_hold(edges):
     for c in cycles:
         idx = sorted(pos[n] for n in c)
         assert idx == list(range(idx[0], idx[0] + len(idx)))
+
+
+def test_scc_finds_components_in_rank_order():
+    succ = {1: {2}, 2: {1, 3}, 3: set(), 4: {4}}
+    comps = topo.scc([4, 3, 2, 1], succ, ident)
+    assert sorted(map(sorted, comps)) == [[1, 2], [3], [4]]
+    # (components come out when their root is finished: 3 before the 1-2 cycle)
+    assert [sorted(c) for c in comps][:2] == [[3], [1, 2]]

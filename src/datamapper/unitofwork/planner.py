@@ -268,7 +268,7 @@ class Planner:
             succ: dict[InstanceState, set[InstanceState]] = {s: set() for s in rows}
             for a, b, _l in live:
                 succ[a].add(b)
-            comps = [c for c in topo._scc(rows, succ, rank.__getitem__)
+            comps = [c for c in topo.scc(rows, succ, rank.__getitem__)
                      if len(c) > 1 or any(n in succ[n] for n in c)]
             if not comps:
                 return live

@@ -33,7 +33,7 @@ def sort(
     for a, b in edges:
         if a in succ and b in succ:
             succ[a].add(b)
-    comps = _scc(nodes, succ, rank)
+    comps = scc(nodes, succ, rank)
     comp_of: dict[N, int] = {}
     for i, c in enumerate(comps):
         for n in c:
@@ -61,7 +61,7 @@ def sort(
     return order, cycles
 
 
-def _scc(nodes: list[N], succ: dict[N, set[N]], rank: Callable[[N], Any]) -> list[list[N]]:
+def scc(nodes: list[N], succ: dict[N, set[N]], rank: Callable[[N], Any]) -> list[list[N]]:
     """Tarjan's strongly connected components, iterative, in a deterministic order."""
     index: dict[N, int] = {}
     low: dict[N, int] = {}
