@@ -41,6 +41,35 @@ if TYPE_CHECKING:
 PLUGIN_ATTRS = {"compile_state_plugin": "datamapper", "plugin_subject": None}
 ENTITY_KEY = "dm_entity"  # annotation: the Mapper whose table this is
 ALIAS_KEY = "dm_aliased"  # annotation: the aliased() entity an alias of the table stands for
+SUBJECT_KEY = "dm_subject"  # propagated to a statement: the first mapped entity it names
+
+
+def subject_marker(mapper: Mapper) -> Any:
+    """What a mapped class's table (and its mapped columns) carry into any Core
+    statement built from them: Core copies it onto the statement from the first
+    element that has one (``select(1).where(User.name == "ed")`` gets User's), and
+    the Session hands that mapper to ``get_bind(mapper=...)``.
+
+    It is the plugin mark (:data:`PLUGIN_ATTRS`, query/core_plugin.py) plus the
+    mapper; Core's cache key reads only the plugin's name and ``plugin_subject``."""
+    from sqlalchemy.util import immutabledict
+
+    return immutabledict({**PLUGIN_ATTRS, SUBJECT_KEY: mapper})
+
+
+def statement_subject(stmt: Any) -> Mapper | None:
+    """The first mapped entity a Core statement was built from (see
+    :func:`subject_marker`), or None for a statement of plain tables."""
+    attrs = getattr(stmt, "_propagate_attrs", None)
+    return attrs.get(SUBJECT_KEY) if attrs else None
+
+
+def mark_subject(element: Any, mapper: Mapper) -> Any:
+    """``element`` marked as coming from ``mapper`` (see :func:`subject_marker`); it
+    must be an object of the caller's own (an annotated copy, a statement it just
+    built), never a Table or Column shared with plain Core."""
+    element._propagate_attrs = subject_marker(mapper)
+    return element
 
 class EntityNamespace:
     """What Core's ``filter_by()`` may name on a mapped entity: its mapped attributes
@@ -87,10 +116,10 @@ class ClassClauseElement:
         if self._annotated is None:
             marker = _EntityMarker(self.mapper)
             # the plugin mark makes a Core select() of the class compile its joins
-            # along relationships (query/core_plugin.py)
-            self._annotated = self.mapper.persist_selectable._annotate(
-                {ENTITY_KEY: self.mapper, "entity_namespace": marker}
-            )._set_propagate_attrs(PLUGIN_ATTRS)
+            # along relationships (query/core_plugin.py); it also names the class for
+            # get_bind() (mark_subject)
+            self._annotated = mark_subject(self.mapper.persist_selectable._annotate(
+                {ENTITY_KEY: self.mapper, "entity_namespace": marker}), self.mapper)
         return self._annotated
 
 

@@ -15,6 +15,8 @@ from sqlalchemy import Column, null
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.elements import ColumnElement, Label, Null
 
+from .coercion import mark_subject
+
 if TYPE_CHECKING:
     from .attributes import QueryableAttribute
     from .mapper import Mapper
@@ -103,12 +105,15 @@ class ColumnProperty(MapperProperty):
 
     def clause_element(self, attr: QueryableAttribute) -> Any:
         c = self.columns[0]
-        if isinstance(c, Column) and c.key != self.key:
-            # an attribute named other than its column: Core names the selected
-            # column after the attribute (``select(User.uname)`` has a ``uname`` column)
+        if isinstance(c, Column):
+            # an annotated copy of the column, made once: it marks statements built from
+            # it as naming this mapper (coercion.mark_subject, read for get_bind), and an
+            # attribute named other than its column makes Core name the selected column
+            # after the attribute (``select(User.uname)`` has a ``uname`` column)
             keyed = self.__dict__.get("_keyed_column")
             if keyed is None or keyed[0] is not c or keyed[1] != self.key:
-                keyed = (c, self.key, c._annotate({"proxy_key": self.key}))
+                ann = {"proxy_key": self.key} if c.key != self.key else {"dm_attr": self.key}
+                keyed = (c, self.key, mark_subject(c._annotate(ann), self.parent))
                 self.__dict__["_keyed_column"] = keyed
             return keyed[2]
         return c

@@ -24,7 +24,7 @@ from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget
-from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, PLUGIN_ATTRS, EntityNamespace
+from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace, mark_subject
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 
 
@@ -82,9 +82,9 @@ class AliasedClass:
 
     def __clause_element__(self) -> Any:
         if self._dm_annotated is None:
-            self._dm_annotated = self._dm_selectable._annotate(
+            self._dm_annotated = mark_subject(self._dm_selectable._annotate(
                 {ENTITY_KEY: self._dm_mapper, ALIAS_KEY: self,
-                 "entity_namespace": _AliasMarker(self)})._set_propagate_attrs(PLUGIN_ATTRS)
+                 "entity_namespace": _AliasMarker(self)}), self._dm_mapper)
         return self._dm_annotated
 
     def adapt(self, clause: Any) -> Any:
@@ -119,7 +119,10 @@ class AliasedClass:
             found = AliasedRelationship(self, getattr(mapper.class_, key))
         else:
             col = self.column_for(prop.columns[0])
-            found = col if getattr(col, "key", None) == key else col.label(key)
+            # a copy marked as naming the class (get_bind(mapper=...) of Core statements)
+            found = col._annotate({"dm_attr": key}) if getattr(col, "key", None) == key \
+                else col.label(key)
+            mark_subject(found, mapper)
         attrs[key] = found
         return found
 

@@ -44,7 +44,7 @@ from .._util import describe, warn_deprecated
 from ..exc import UnmappedClassError
 from ..instance.seam import SessionLike
 from ..mapping.attributes import QueryableAttribute
-from ..mapping.coercion import entity_of
+from ..mapping.coercion import entity_of, mark_subject, statement_subject
 from ..mapping.mapper import Mapper
 from . import events as query_events
 from .aliased import AliasedClass, relationship_join
@@ -709,6 +709,10 @@ class Query(Generic[_T]):
         stmt = self._compile()
         if self._label_style is not None:
             stmt = stmt.set_label_style(self._label_style)
+        mapper = self._layout.primary_mapper
+        if mapper is not None and statement_subject(stmt) is None:
+            # executed on its own, it runs on the bind of the class it queries
+            mark_subject(stmt, mapper)
         return stmt
 
     def _compile(self, columns: list[Any] | None = None) -> Any:

@@ -20,6 +20,7 @@ from ..exc import (
     UnboundExecutionError,
     UnmappedClassError,
 )
+from ..mapping.coercion import statement_subject
 from ..mapping.mapper import Mapper, _mapper_or_none
 from .base import SessionBase
 from .ownership import exclusive
@@ -85,6 +86,10 @@ class SessionBinds(SessionBase):
         overriding ``get_bind(self, **kw)`` sees just what applies."""
         kw = dict(bind_kw) if bind_kw else {}  # never change the caller's dict
         kw.setdefault("clause", clause)
+        if mapper is None and clause is not None:
+            # a Core statement built from mapped classes (select(User.id),
+            # select(1).where(User.name == "ed"), update(User)): the first one it names
+            mapper = statement_subject(clause)
         if mapper is not None:
             kw.setdefault("mapper", mapper)
         return self.get_bind(**kw)
@@ -99,6 +104,8 @@ class SessionBinds(SessionBase):
             _refuse_unmapped(mapper, "find a bind for")
         if self._binds:
             m = _mapper_or_none(mapper) if mapper is not None else None
+            if m is None and clause is not None:
+                m = statement_subject(clause)
             if m is not None:
                 if m in self._binds:
                     return self._binds[m]
