@@ -214,14 +214,22 @@ class _RelImpl:
         current = parents.get(self.key)
         if current is not None and current is not owner_state:
             other = current.obj()
-            if other is not None and self._holds(other, item):
+            # an owner never persisted and no longer referenced still counts: nothing
+            # released the item from it (a persisted one lives on in its row)
+            if (self._holds(other, item) if other is not None else current._key is None):
+                holder = describe(other) if other is not None else \
+                    f"a {current.mapper.class_.__name__} object (no longer referenced)"
                 raise InvalidRequestError(
                     f"Can't add {describe(item)} to {self.mapper.class_.__name__}.{self.key} "
                     f"of {describe(owner_state.obj())}: it already belongs to "
-                    f"{describe(other)} through the same relationship, which allows a single "
+                    f"{holder} through the same relationship, which allows a single "
                     "parent (single_parent=True); remove it from that parent first"
                 )
         parents[self.key] = owner_state
+
+    def _record_owner(self, owner_state: InstanceState, item: Any) -> None:
+        istate = item.__dict__.get(STATE_ATTR) or instance_state(item)
+        istate.extra().setdefault(PARENTS, {})[self.key] = owner_state
 
     def _release(self, owner_state: InstanceState, item: Any) -> None:
         istate = item.__dict__.get(STATE_ATTR)
@@ -387,6 +395,12 @@ class ScalarObjectImpl(_RelImpl):
         if FLUSH_EXECUTING and _in_flush(state, value):
             warn_flush_usage("related attribute set")
         old = self._old_value(state, obj)
+        if self.prop.single_parent:
+            # set from the other side: recorded as the owner, not checked (the other
+            # side's own change is what the check is about)
+            self._record_owner(state, value)
+            if old is not None and old is not NO_VALUE and old is not value:
+                self._release(state, old)
         self._assign(state, obj, value, old)
         if old is not None and old is not NO_VALUE and old is not value:
             # moving between parents: leave the old parent's collection
@@ -414,6 +428,8 @@ class ScalarObjectImpl(_RelImpl):
             if old is not value:
                 return
         self._assign(state, obj, None, value)
+        if self.prop.single_parent:
+            self._release(state, value)
         if self.delete_orphan:
             self._lost(state, value)
 
@@ -563,6 +579,8 @@ class CollectionImpl(_RelImpl):
         for x in members(coll):
             if x is value:
                 return
+        if self.prop.single_parent:
+            self._record_owner(state, value)
         self._snapshot(state, coll)
         coll._dm_append_quiet(value)
         self._cascade(state, value, initiator)
@@ -583,6 +601,8 @@ class CollectionImpl(_RelImpl):
             return
         if not any(x is value for x in members(coll)):
             return
+        if self.prop.single_parent:
+            self._release(state, value)
         self._snapshot(state, coll)
         coll._dm_remove_quiet(value)
         if self.delete_orphan:
@@ -645,7 +665,7 @@ class CollectionImpl(_RelImpl):
                 self._check_type(obj, item)
         if state._key is None and state._extra is None and key not in d and not self.reverse \
                 and self.validator is None and (self.attr.dispatch is None) \
-                and state.session_id is None:
+                and state.session_id is None and not self.prop.single_parent:
             # a new object's constructor: nothing to compare with, nobody to tell
             d[key] = new_collection(self.collection_class, state, self, items)
             state.modified = True

@@ -146,13 +146,11 @@ class RelationshipProperty(MapperProperty):
         self._initialized = False
         self.viewonly = viewonly
         self.cascade = cascade if cascade is not None else "save-update, merge"
-        if viewonly and cascade is None:
-            self.cascade = "merge"
-        if viewonly and (self.cascade - {"merge", "expunge", "refresh-expire"}):
-            raise ArgumentError(
-                f"Can't use cascade {cascade!r} on a viewonly relationship: a viewonly "
-                "relationship never writes; drop the cascade or viewonly=True"
-            )
+        if viewonly:
+            # a viewonly relationship never writes: the cascades that would (save-update,
+            # delete, delete-orphan) are dropped, the others kept (SQLAlchemy 2.x)
+            self.cascade = "merge" if cascade is None else \
+                self.cascade & {"merge", "expunge", "refresh-expire"}
         self._uselist_arg = uselist
         self._order_by_arg = order_by
         # 0.4 spellings: lazy=True is "select", lazy=False eager ("joined"), lazy=None "noload"
@@ -208,6 +206,12 @@ class RelationshipProperty(MapperProperty):
     @cascade.setter
     def cascade(self, value: Any) -> None:
         opts = value if isinstance(value, CascadeOptions) else CascadeOptions(value)
+        if opts.delete_orphan and not opts.delete:
+            warnings.warn(
+                f"The 'delete-orphan' cascade option requires 'delete'. (relationship to "
+                f"{getattr(self.argument, '__name__', self.argument)!s}, cascade={value!r}): orphans are deleted, but the "
+                "children of a deleted parent are left behind; add 'delete' "
+                "(cascade='all, delete-orphan')", SAWarning, stacklevel=3)
         if self._initialized:
             self._check_delete_orphan(opts)
         self._cascade = opts

@@ -206,7 +206,7 @@ class SessionMembership(SessionBase):
         # children are loaded (autoflushing, as any lazy load does, so that rows
         # reflect changes such as a child moved to another parent) before anything
         # is marked deleted
-        cascaded = list(cascaded)
+        cascaded = self._load_for_delete_cascade(cascaded)
         self._delete_impl(state, instance)
         for child_state, child in cascaded:
             if child_state._key is None:
@@ -214,6 +214,17 @@ class SessionMembership(SessionBase):
                     self._expunge_state(child_state)
                 continue
             self._delete_impl(child_state, child)
+
+    def _load_for_delete_cascade(self, cascaded: Any) -> list[Any]:
+        """The objects a delete cascade reaches, loading the relationships it follows
+        even where they are configured lazy="raise" or were loaded with raiseload():
+        those guard application code, not the cascade (the flush loads the same way)."""
+        was = self._flush_loading
+        self._flush_loading = True
+        try:
+            return list(cascaded)
+        finally:
+            self._flush_loading = was
 
     def _cascade_deletes_again(self) -> None:
         """At flush: follow the delete cascade of the objects marked deleted once more,
@@ -232,7 +243,7 @@ class SessionMembership(SessionBase):
                 if it.__class__ is tuple:  # (the mapper has no delete cascade at all)
                     no_cascade.add(mapper)
                     continue
-                for child_state, child in list(it):
+                for child_state, child in self._load_for_delete_cascade(it):
                     if child_state in self._deleted or child_state._deleted:
                         continue
                     if child_state._key is None:
