@@ -641,6 +641,18 @@ class CollectionImpl(_RelImpl):
         return [m for m in pend[self.key][1]
                 if all(m.__dict__.get(rkey) is None for rkey in refs)]
 
+    def queued_additions(self, state: InstanceState) -> list[Any]:
+        """Members a backref put into this collection while it was not loaded and whose
+        reverse reference still points to this parent."""
+        ext = state._extra
+        pend = ext.get(PENDING) if ext is not None else None
+        if not pend or self.key not in pend:
+            return []
+        obj = state.obj()
+        refs = [rkey for rkey, rcoll in self.reverse if not rcoll]
+        return [m for m in pend[self.key][0]
+                if all(m.__dict__.get(rkey) is obj for rkey in refs)]
+
     # -- whole-collection operations ------------------------------------------------------
     def set(self, obj: Any, value: Any, initiator: Any = None) -> None:
         d = obj.__dict__

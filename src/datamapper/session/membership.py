@@ -48,6 +48,10 @@ class SessionMembership(SessionBase):
         if FLUSH_EXECUTING and self.hash_key in FLUSH_EXECUTING:
             warn_flush_usage("Session.add()")
         state = instance_state(instance)
+        if state.session_id == self.hash_key and state in self._deleted:
+            # marked for deletion, not flushed: add() takes the mark back (what its
+            # delete cascade marked stays marked)
+            del self._deleted[state]
         self._save_or_update_state(state, instance)
 
     def add_all(self, instances: Iterable[Any]) -> None:

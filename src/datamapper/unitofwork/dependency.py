@@ -386,8 +386,17 @@ class _Collector:
         if prop.lazy != "dynamic" and prop.lazy != "write_only":
             # not loaded, changed through backrefs: members taken out that have
             # no parent now are orphans (their foreign keys are their own change)
-            if prop.direction == ONETOMANY and prop.cascade.delete_orphan:
-                self.queued_orphans(state, prop)
+            if prop.direction == ONETOMANY:
+                if prop.cascade.delete_orphan:
+                    self.queued_orphans(state, prop)
+                if self.deleting and state not in self.deleting:
+                    # members put in through backrefs that a cascade had marked for
+                    # deletion are saved with this parent instead (as for a loaded one)
+                    for child in state.mapper._impls[prop.key].queued_additions(state):
+                        cst = _state(child)
+                        if cst is not None and cst in self.deleting \
+                                and cst.session_id == self.sid:
+                            self.not_linked(state, prop, child, cst)
             return None
         # a dynamic relationship keeps no collection in __dict__, only the
         # changes appended/removed since the last flush
