@@ -90,3 +90,41 @@ def test_before_flush_handler_still_sees_raise(AB, make_session):
     s.delete(a)
     s.flush()
     assert seen == ["raised"]
+
+
+@pytest.mark.parametrize("configured", ["raise", "raise_on_sql", "noload"])
+def test_lazyload_option_loads_a_relationship_configured_not_to(Base, engine, make_session,
+                                                                sql_log, configured):
+    """lazyload() in a query overrides lazy='raise'/'raise_on_sql'/'noload' for the
+    objects that query loads: the attribute loads with one SELECT."""
+    from datamapper import lazyload
+
+    class Owner(Base):
+        __tablename__ = "owner_lz"
+        id = Column(Integer, primary_key=True)
+        pets = relationship("Pet", lazy=configured, order_by="Pet.id")
+
+    class Pet(Base):
+        __tablename__ = "pet_lz"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(ForeignKey("owner_lz.id"))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Owner(id=1))
+    s.add_all([Pet(id=1, owner_id=1), Pet(id=2, owner_id=1)])
+    s.commit()
+    s.close()
+    s = make_session()
+    o = s.query(Owner).options(lazyload(Owner.pets)).one()
+    sql_log.clear()
+    assert [p.id for p in o.pets] == [1, 2]
+    assert sql_log.count == 1
+    # without the option the configured strategy still applies
+    s.expunge_all()
+    o2 = s.query(Owner).one()
+    if configured == "noload":
+        assert o2.pets == []
+    else:
+        with pytest.raises(exc.InvalidRequestError, match="lazy="):
+            o2.pets  # noqa: B018

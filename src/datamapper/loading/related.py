@@ -28,6 +28,7 @@ from ..mapping.relationships import MANYTOMANY, RelationshipProperty
 from .rows import EntityLoader, entity_loader, fetch_rows, instances
 from .strategies import (
     LAZY_PLANS_KEY,
+    LAZY_SELECT_KEY,
     RAISE_KEY,
     RAISE_SQL_KEY,
     USER_OPTS_KEY,
@@ -65,10 +66,13 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
     impl = prop.parent._impls[prop.key]
     uselist = prop.uselist
     lazy = prop.lazy
+    ext = state._extra
+    if lazy in ("noload", "raise", "raise_on_sql") and ext is not None \
+            and prop.key in ext.get(LAZY_SELECT_KEY, ()):
+        lazy = "select"  # the query that loaded the object asked for lazyload()
     if lazy == "noload":
         impl.set_committed(state, obj, [] if uselist else None)
         return
-    ext = state._extra
     if ext is not None and prop.key in ext.get(RAISE_KEY, ()) and not session._flush_loading:
         raise InvalidRequestError(
             f"Can't load {prop.parent.class_.__name__}.{prop.key} of {describe(obj)}: it was "

@@ -58,6 +58,9 @@ RAISE_SQL_KEY = "dm_raise_sql"
 # key in InstanceState.extra(): {relationship name: EntityPlan} for lazy loads of that
 # relationship (options given below a lazy relationship, defaultload(A.b).joinedload(B.c))
 LAZY_PLANS_KEY = "dm_lazy_plans"
+# key in InstanceState.extra(): names of relationships loaded with lazyload(), which load
+# on access even when configured lazy="raise"/"raise_on_sql"/"noload"
+LAZY_SELECT_KEY = "dm_lazy_select"
 # key in InstanceState.extra(): the EntityPlan of the query (with loader options) that loaded
 # the object; refresh() loads its eager relationships the same way again
 LOAD_PLAN_KEY = "dm_load_plan"
@@ -347,6 +350,11 @@ def populate(session: SessionLike, plan: EntityPlan, objs: Sequence[Any], rows: 
             for o in unique:
                 _assign(node.prop, o, (), False)
         elif strategy == "select":
+            if node.prop.lazy != "select":  # lazyload() over lazy="raise"/"noload"/...
+                for o in unique:
+                    if node.prop.key not in o.__dict__:
+                        st = o.__dict__[STATE_ATTR]
+                        st.extra().setdefault(LAZY_SELECT_KEY, set()).add(node.prop.key)
             if node.plan.customized:
                 # options below a lazy relationship apply when it loads
                 for o in unique:
