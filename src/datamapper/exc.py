@@ -31,6 +31,7 @@ from sqlalchemy.exc import (
 __all__ = [
     "AmbiguousForeignKeysError",
     "ArgumentError",
+    "BlankedPrimaryKeyError",
     "CircularDependencyError",
     "CommitOutcomeUnknownError",
     "DataError",
@@ -63,6 +64,12 @@ __all__ = [
 
 class FlushError(InvalidRequestError):
     """The unit of work could not be written: the session's contents are inconsistent."""
+
+
+class BlankedPrimaryKeyError(FlushError, AssertionError):
+    """The flush would set a primary key column to NULL to unlink a row from its parent
+    (the column is both the row's primary key and its foreign key).  Also an
+    ``AssertionError``, as SQLAlchemy raises it."""
 
 
 class StaleDataError(SQLAlchemyError):

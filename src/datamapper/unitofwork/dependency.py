@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from .._util import NO_VALUE, describe
-from ..exc import InvalidRequestError, SAWarning
+from ..exc import BlankedPrimaryKeyError, InvalidRequestError, SAWarning
 from ..instance.collections import members as coll_members
 from ..instance.seam import SessionLike
 from ..instance.state import STATE_ATTR, InstanceState, _sessions
@@ -297,7 +297,7 @@ class _Collector:
     relationship; the orphans are decided once every state is read.
     """
 
-    __slots__ = ("deps", "links", "sid", "deleting", "lost", "kept")
+    __slots__ = ("deps", "links", "sid", "deleting", "lost", "kept", "nulled")
 
     def __init__(self, sid: int, deleting: set[InstanceState]) -> None:
         self.deps = Dependencies()
@@ -306,11 +306,15 @@ class _Collector:
         self.deleting = deleting
         self.lost: _Lost = []
         self.kept: _Kept = set()
+        # (child, relationship) unlinked: foreign key set to NULL unless relinked
+        self.nulled: list[tuple[InstanceState, RelationshipProperty]] = []
 
     def add_link(self, dest: InstanceState, src: InstanceState | None,
                  prop: RelationshipProperty) -> None:
         prop.sync_keys()
         dk = prop._dest_keys
+        if src is None:
+            self.nulled.append((dest, prop))
         links = self.links
         per = links.get(dest)
         if per is None:
@@ -603,6 +607,10 @@ class _Collector:
         deps, links, deleting = self.deps, self.links, self.deleting
         if self.lost:
             deps.orphans.extend(_orphans(self.lost, self.kept, links, deleting))
+        for dest, prop in self.nulled:
+            link = links[dest].get(prop._dest_keys)
+            if link is not None and link.src is None and dest not in deleting:
+                _check_blank_out(dest, prop, prop._dest_keys)
         # persistent children whose foreign key changes are saved too
         saving = set(new) | set(dirty)
         for dest in links:
@@ -616,6 +624,21 @@ class _Collector:
             del deps.assoc_insert[k]
             del deps.assoc_delete[k]
         return deps
+
+
+def _check_blank_out(dest: InstanceState, prop: RelationshipProperty,
+                     dest_keys: tuple[str, ...]) -> None:
+    """Unlinking ``dest`` must not NULL a column of its primary key."""
+    d = dest.obj().__dict__
+    for (scol, dcol), key in zip(prop.synchronize_pairs, dest_keys, strict=True):
+        if dcol.primary_key and d.get(key) is not None:
+            raise BlankedPrimaryKeyError(
+                f"Dependency rule on column '{scol}' tried to blank-out primary key column "
+                f"'{dcol}' on instance {describe(dest.obj())}: unlinking it from its parent "
+                f"along {prop._name()} would set its primary key to NULL. Delete it with "
+                f"the parent instead (cascade=\"all, delete-orphan\" on {prop._name()}), "
+                "or delete it yourself before the flush"
+            )
 
 
 def _members(value: Any, uselist: bool) -> Any:
