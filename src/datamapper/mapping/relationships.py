@@ -526,8 +526,10 @@ class RelationshipProperty(MapperProperty):
                 foreign_cols = {f for _r, f in pairs}
                 self.direction = ONETOMANY if foreign_cols & remote_arg else MANYTOONE
             else:
-                pairs = _pairs(pj, (lambda c: c in fk_arg) if fk_arg else _fk_refers_within(pj),
-                               fk_arg)
+                is_foreign = (lambda c: c in fk_arg) if fk_arg else _fk_refers_within(pj)
+                pairs = _pairs(pj, is_foreign, fk_arg)
+                if not pairs and self.viewonly:
+                    pairs = _pairs(pj, is_foreign, fk_arg, any_operator=True)
                 self.direction = ONETOMANY
         else:
             if remote_arg and not any((a in remote_arg) != (b in remote_arg)
@@ -560,10 +562,15 @@ class RelationshipProperty(MapperProperty):
                         "parent's and the target's table in the same comparison; name only "
                         "the columns that refer to the other side"
                     )
-                pairs = _pairs(pj, lambda c: c in fk_arg, fk_arg)
+                def is_foreign(c: Any) -> bool:
+                    return c in fk_arg
             else:
-                pairs = _pairs(pj, lambda c: _has_fk_to(c, target_t if c.table is parent_t
-                                                          else parent_t), fk_arg)
+                def is_foreign(c: Any) -> bool:
+                    return _has_fk_to(c, target_t if c.table is parent_t else parent_t)
+            pairs = _pairs(pj, is_foreign, fk_arg)
+            if not pairs and self.viewonly:
+                # a read-only join on other comparisons (>, LIKE, between(), op())
+                pairs = _pairs(pj, is_foreign, fk_arg, any_operator=True)
             foreign_tables = {f.table for _r, f in pairs}
             if not pairs:
                 raise ArgumentError(
@@ -686,6 +693,9 @@ class RelationshipProperty(MapperProperty):
         Criteria of the join condition besides the key pairs stay in the clause; the
         parent's own columns in them become parameters bound from the parent's values
         too (the lazy SELECT never has the parent table in its FROM)."""
+        if self.direction != MANYTOMANY and not self._pairs_are_conjuncts():
+            self._setup_whole_lazy_clause()
+            return
         params: list[tuple[str, str]] = []  # (bind name, parent attribute key)
         crit = []
         if self.direction == MANYTOMANY:
@@ -766,6 +776,41 @@ class RelationshipProperty(MapperProperty):
         if self.direction == MANYTOMANY:
             crit = and_(crit, self.secondaryjoin)
         return crit
+
+    def _pairs_are_conjuncts(self) -> bool:
+        """Whether each key pair is an ``a == b`` AND-ed at the top of the join condition
+        (the usual case); not so for OR-ed alternatives or other comparisons."""
+        pj = self.primaryjoin
+        parts = list(pj.clauses) if getattr(pj, "operator", None) is operators.and_ else [pj]
+        eqs = {frozenset((id(p.left), id(p.right))) for p in parts
+               if isinstance(p, BinaryExpression) and p.operator is operators.eq}
+        return all(frozenset((id(a), id(b))) in eqs for a, b in self.local_remote_pairs)
+
+    def _setup_whole_lazy_clause(self) -> None:
+        """The lazy clause of a join condition that is not an AND of key equalities:
+        the condition itself, each parent-side column bound from the parent row.  No
+        parameter is a key that makes the load empty when None (an OR-ed alternative
+        may still match)."""
+        params: list[tuple[str, str]] = []
+        bound: dict[Any, str] = {}
+        parent_cols = self.parent._col_to_prop
+
+        def bind_parent(elem: Any) -> Any:
+            if isinstance(elem, Column) and self._is_parent_side(elem):
+                name = bound.get(elem)
+                if name is None:
+                    name = bound[elem] = f"_dm_lz_{len(params)}"
+                    params.append((name, parent_cols[elem].key))
+                return bindparam(name, type_=elem.type)
+            return None
+
+        # the join condition is Any (a clause element): no overload matches Any
+        self._lazy_clause = visitors.replacement_traverse(  # type: ignore[call-overload]
+            self.primaryjoin, {}, bind_parent)
+        self._lazy_nkeys = 0
+        self._lazy_params = params
+        self._lazy_parent_cols = frozenset(bound)
+        self._simple_m2o = False
 
     def _is_parent_side(self, col: Any) -> bool:
         """Whether ``col`` of the (non-pair part of the) join condition stands for the
@@ -1233,12 +1278,14 @@ def _equalities(clause: Any) -> list[tuple[Any, Any]]:
 
 
 def _column_comparisons(clause: Any) -> list[tuple[Any, Any]]:
-    """(left, right) of each comparison of two columns in ``clause`` (any operator)."""
-    out = []
+    """(left, right) for each column of the left and each of the right operand of every
+    comparison in ``clause`` (any operator: ``>``, ``LIKE``, ``between()``, ``op()``)."""
+    out: list[tuple[Any, Any]] = []
     for elem in visitors.iterate(clause):
-        if isinstance(elem, BinaryExpression) and isinstance(elem.left, Column) \
-                and isinstance(elem.right, Column):
-            out.append((elem.left, elem.right))
+        if isinstance(elem, BinaryExpression):
+            lcols = [elem.left] if isinstance(elem.left, Column) else _columns_in(elem.left)
+            rcols = [elem.right] if isinstance(elem.right, Column) else _columns_in(elem.right)
+            out.extend((a, b) for a in lcols for b in rcols if a is not b)
     return out
 
 
@@ -1267,11 +1314,12 @@ def _fk_refers_within(clause: Any) -> Callable[[Any], bool]:
     return is_foreign
 
 
-def _pairs(clause: Any, is_foreign: Callable[[Any], bool], fk_arg: set[Any]
-           ) -> list[tuple[Any, Any]]:
-    """(referenced column, foreign column) for each ``a == b`` in ``clause``."""
+def _pairs(clause: Any, is_foreign: Callable[[Any], bool], fk_arg: set[Any],
+           any_operator: bool = False) -> list[tuple[Any, Any]]:
+    """(referenced column, foreign column) for each ``a == b`` in ``clause`` (each
+    comparison of two columns, whatever its operator, with ``any_operator``)."""
     out = []
-    for a, b in _equalities(clause):
+    for a, b in (_column_comparisons(clause) if any_operator else _equalities(clause)):
         fa, fb = is_foreign(a), is_foreign(b)
         if fa and not fb:
             out.append((b, a))
