@@ -252,3 +252,37 @@ def test_remote_side_naming_both_sides_is_ambiguous(Base, fk_side):
         warnings.simplefilter("ignore")
         with pytest.raises(exc.ArgumentError, match=r"Foo\.bars.*remote"):
             configure_mappers()
+
+
+def test_secondary_string_is_a_table_name_not_an_expression(Base):
+    Table("c", Base.metadata, Column("a_id", ForeignKey("a.id")),
+          Column("b_id", ForeignKey("b.id")))
+
+    class A(Base):
+        __tablename__ = "a"
+        id = Column(Integer, primary_key=True)
+        bs = relationship("B", secondary="c.c.a_id.table")
+
+    class B(Base):
+        __tablename__ = "b"
+        id = Column(Integer, primary_key=True)
+
+    with pytest.raises(exc.InvalidRequestError, match=r"A\.bs.*'c\.c\.a_id\.table'"):
+        configure_mappers()
+
+
+def test_secondary_string_may_name_a_schema_qualified_table(Base):
+    Table("links", Base.metadata, Column("a_id", ForeignKey("a.id")),
+          Column("b_id", ForeignKey("b.id")), schema="other")
+
+    class A(Base):
+        __tablename__ = "a"
+        id = Column(Integer, primary_key=True)
+        bs = relationship("B", secondary="other.links")
+
+    class B(Base):
+        __tablename__ = "b"
+        id = Column(Integer, primary_key=True)
+
+    configure_mappers()
+    assert A.bs.property.secondary is Base.metadata.tables["other.links"]

@@ -395,7 +395,8 @@ class RelationshipProperty(MapperProperty):
         life through that class)."""
         from .mapper import _mapper_or_none
 
-        sec = self._eval(value, "secondary")
+        sec = self._secondary_by_name(value) if isinstance(value, str) else \
+            self._eval(value, "secondary")
         if isinstance(sec, type) and _mapper_or_none(sec) is not None:
             raise ArgumentError(
                 f"Can't configure relationship {self._name()}: secondary={value!r} is the "
@@ -414,6 +415,24 @@ class RelationshipProperty(MapperProperty):
         else:
             self._secondary_tables = frozenset((sec,))
         return sec
+
+    def _secondary_by_name(self, name: str) -> Any:
+        """``secondary="name"``: a table of the metadata by its key ("links" or
+        "schema.links"), or a class of the registry; never evaluated as an
+        expression."""
+        reg = self.parent.registry
+        meta = getattr(reg, "metadata", None) if reg is not None else None
+        if meta is not None and name in meta.tables:
+            return meta.tables[name]
+        found = reg.resolve_name(name) if reg is not None else None
+        if found is not None:
+            return found
+        raise InvalidRequestError(
+            f"Can't configure relationship {self._name()}: secondary={name!r} names no table "
+            "of the registry's MetaData; a string secondary is a table name (or "
+            "'schema.table'), not evaluated as an expression; pass the Table object or a "
+            "lambda returning it"
+        )
 
     def secondary_join_parts(self) -> tuple[Any, Any, Any]:
         """(secondary, primaryjoin, secondaryjoin) to join through in a query.
