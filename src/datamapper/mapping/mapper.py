@@ -238,6 +238,9 @@ class Mapper:
             self._add_property(key, prop)
             if isinstance(prop, ColumnProperty):
                 explicit_cols.update(prop.columns)
+        for key, prop in list(self._props.items()):
+            if getattr(prop, "is_synonym", False) and prop.map_column:
+                explicit_cols.add(self._map_synonym_column(key, prop))
         include_set = set(include) if include is not None else None
         exclude_set = set(exclude) if exclude is not None else set()
         for col in self.local_table.columns:
@@ -258,6 +261,21 @@ class Mapper:
                     self._col_to_prop[col] = existing
                 continue
             self._add_property(key, ColumnProperty(col))
+
+    def _map_synonym_column(self, key: str, prop: Any) -> Any:
+        """``synonym(name, map_column=True)`` at ``key``: the column with key ``key`` is
+        mapped under ``name`` (unless ``name`` is mapped explicitly)."""
+        col = self.local_table.c.get(key)
+        if col is None:
+            raise ArgumentError(
+                f"Can't map {self.class_.__name__}.{key}: synonym({prop.name!r}, "
+                f"map_column=True) maps the column with key {key!r} under {prop.name!r}, but "
+                f"table {self.local_table.name!r} has no such column; drop map_column=True "
+                "or name an existing column's key"
+            )
+        if prop.name not in self._props:
+            self._add_property(prop.name, ColumnProperty(col))
+        return col
 
     def _coerce_property(self, key: str, value: Any) -> MapperProperty:
         if isinstance(value, MapperProperty):
