@@ -542,7 +542,9 @@ class RelationshipProperty(MapperProperty):
             if remote_arg:
                 is_foreign = (lambda c: c in fk_arg) if fk_arg else _fk_refers_within(pj)
                 pairs = _pairs(pj, is_foreign, fk_arg)
-                foreign_cols = {f for _r, f in pairs}
+                # a column compared to itself (company_id = company_id in a composite
+                # self-referential key) is on both sides: it tells no direction
+                foreign_cols = {f for r, f in pairs if r is not f}
                 self.direction = ONETOMANY if foreign_cols & remote_arg else MANYTOONE
             else:
                 is_foreign = (lambda c: c in fk_arg) if fk_arg else _fk_refers_within(pj)

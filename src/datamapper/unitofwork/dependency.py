@@ -607,6 +607,9 @@ class _Collector:
         deps, links, deleting = self.deps, self.links, self.deleting
         if self.lost:
             deps.orphans.extend(_orphans(self.lost, self.kept, links, deleting))
+        for dest, _prop in self.nulled:
+            if len(links[dest]) > 1:
+                _parents_win_shared_columns(links[dest])
         for dest, prop in self.nulled:
             link = links[dest].get(prop._dest_keys)
             if link is not None and link.src is None and dest not in deleting:
@@ -624,6 +627,21 @@ class _Collector:
             del deps.assoc_insert[k]
             del deps.assoc_delete[k]
         return deps
+
+
+def _parents_win_shared_columns(per: dict[tuple[str, ...], Link]) -> None:
+    """Two relationships of one object writing a shared column (a composite key's
+    column, e.g. company_id of (company_id, reports_to_id)): a relationship set to None
+    does not clear the column another one copies from its related object."""
+    linked = {k for dk, link in per.items() if link.src is not None for k in dk}
+    if not linked:
+        return
+    for dk, link in list(per.items()):
+        if link.src is None and linked.intersection(dk):
+            keep = tuple(k for k in dk if k not in linked)
+            del per[dk]
+            if keep:
+                per[keep] = Link(link.dest, None, keep, keep, link.prop, link.post)
 
 
 def _check_blank_out(dest: InstanceState, prop: RelationshipProperty,
