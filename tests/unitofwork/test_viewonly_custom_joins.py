@@ -170,3 +170,48 @@ def test_or_of_two_foreign_keys_many_to_one(Base, engine, make_session):
     f1, f2 = s.query(Foo).order_by(Foo.id).all()
     assert [b.id for b in f1.bars] == [1, 3]
     assert [b.id for b in f2.bars] == [2]
+
+
+def test_viewonly_join_through_other_tables(Base, engine, make_session):
+    """T1.t3s reads T3 rows reached through T2 and an association table, with no
+    secondary=: remote_side names where the parent's column meets the join."""
+    from sqlalchemy import Table, and_
+
+    from datamapper import exc
+
+    t1 = Table("cj_t1", Base.metadata, Column("id", Integer, primary_key=True))
+    t2 = Table("cj_t2", Base.metadata, Column("id", Integer, primary_key=True),
+               Column("t1id", ForeignKey("cj_t1.id")))
+    t3 = Table("cj_t3", Base.metadata, Column("id", Integer, primary_key=True))
+    t2tot3 = Table("cj_t2tot3", Base.metadata, Column("t2id", ForeignKey("cj_t2.id")),
+                   Column("t3id", ForeignKey("cj_t3.id")))
+
+    class T1:
+        pass
+
+    class T3:
+        pass
+
+    pj = and_(t1.c.id == t2.c.t1id, t2.c.id == t2tot3.c.t2id, t3.c.id == t2tot3.c.t3id)
+    Base.registry.map_imperatively(T3, t3)
+    Base.registry.map_imperatively(T1, t1, properties={"t3s": relationship(
+        T3, primaryjoin=pj, viewonly=True, foreign_keys=t3.c.id, remote_side=t2.c.t1id,
+        order_by=t3.c.id)})
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(t1.insert(), [{"id": 1}, {"id": 2}])
+        conn.execute(t2.insert(), [{"id": 10, "t1id": 1}, {"id": 20, "t1id": 2}])
+        conn.execute(t3.insert(), [{"id": 100}, {"id": 200}, {"id": 300}])
+        conn.execute(t2tot3.insert(), [{"t2id": 10, "t3id": 100}, {"t2id": 10, "t3id": 300},
+                                       {"t2id": 20, "t3id": 200}])
+    s = make_session()
+    assert [t.id for t in s.get(T1, 1).t3s] == [100, 300]
+    assert [t.id for t in s.get(T1, 2).t3s] == [200]
+    assert T1.t3s.property.local_remote_pairs == [(t1.c.id, t2.c.t1id)]
+
+    with pytest.raises(exc.ArgumentError, match=r"remote_side="):
+        reg2 = type(Base.registry)()
+        reg2.map_imperatively(type("T3x", (), {}), t3)
+        reg2.map_imperatively(type("T1x", (), {}), t1, properties={"t3s": relationship(
+            "T3x", primaryjoin=pj, viewonly=True, foreign_keys=t3.c.id)})
+        reg2.configure()

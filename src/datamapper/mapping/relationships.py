@@ -486,6 +486,26 @@ class RelationshipProperty(MapperProperty):
             )
         return v
 
+    def _pairs_from_remote_side(self, pj: Any, remote_arg: set[Any]) -> list[tuple[Any, Any]]:
+        """(parent column, remote column) for each comparison of a column the parent maps
+        with one named in ``remote_side``."""
+        mapped = self.parent._col_to_prop
+        out = []
+        for a, b in _column_comparisons(pj):
+            for lc, rc in ((a, b), (b, a)):
+                if rc in remote_arg and lc not in remote_arg and lc in mapped \
+                        and (lc, rc) not in out:
+                    out.append((lc, rc))
+        if not out:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: its join condition {pj} "
+                "goes through other tables, and no column of the parent is compared with "
+                "a column named in remote_side=; pass remote_side= naming the columns the "
+                f"parent's columns are compared with (the local/remote column pairs of "
+                "the join)"
+            )
+        return out
+
     def _join_arg(self, value: Any, what: str) -> Any:
         """``primaryjoin``/``secondaryjoin`` evaluated: None or a SQL expression."""
         if value is None:
@@ -621,6 +641,11 @@ class RelationshipProperty(MapperProperty):
             self.local_remote_pairs = [(r, f) for r, f in pairs]
         else:
             self.local_remote_pairs = [(f, r) for r, f in pairs]
+        mapped = self.parent._col_to_prop
+        if not self_ref and any(lc not in mapped for lc, _rc in self.local_remote_pairs):
+            # (viewonly) a join through other tables: the parent's side of it is where
+            # a parent column meets remote_side=
+            self.local_remote_pairs = self._pairs_from_remote_side(pj, remote_arg)
         self.local_columns = frozenset(lc for lc, _rc in self.local_remote_pairs)
         self.remote_side = frozenset(rc for _lc, rc in self.local_remote_pairs)
 
@@ -714,7 +739,10 @@ class RelationshipProperty(MapperProperty):
         Criteria of the join condition besides the key pairs stay in the clause; the
         parent's own columns in them become parameters bound from the parent's values
         too (the lazy SELECT never has the parent table in its FROM)."""
-        if self.direction != MANYTOMANY and not self._pairs_are_conjuncts():
+        if self.direction != MANYTOMANY and not (
+                self._pairs_are_conjuncts()
+                and all(lc in self.parent._col_to_prop for lc, _rc in self.local_remote_pairs)):
+            # OR-ed or non-equality pairs, or (viewonly) a join through other tables
             self._setup_whole_lazy_clause()
             return
         params: list[tuple[str, str]] = []  # (bind name, parent attribute key)
