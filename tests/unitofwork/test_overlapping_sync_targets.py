@@ -127,3 +127,43 @@ def test_association_table_mapped_and_used_as_secondary_warns(Base, engine):
         s.add(a)
         s.commit()
         assert s.execute(select(Table("b", Base.metadata).c.a_id)).all() == [(1,)]
+
+
+def test_relationships_of_one_inheritance_hierarchy_that_never_meet_do_not_warn(Base):
+    """Sibling subclasses' relationships never apply to the same row, and a
+    subclass's relationship of the same name overrides its superclass's."""
+    from sqlalchemy import String
+
+    class A(Base):
+        __tablename__ = "inh_a"
+        id = Column(Integer, primary_key=True)
+
+    class B(Base):
+        __tablename__ = "inh_b"
+        id = Column(Integer, primary_key=True)
+        type = Column(String(20))
+        a_id = Column(ForeignKey("inh_a.id"))
+        a = relationship("A")
+        __mapper_args__ = {"polymorphic_on": type, "polymorphic_identity": "b"}
+
+    class BSub1(B):
+        a = relationship("A")  # overrides B.a
+        __mapper_args__ = {"polymorphic_identity": "bsub1"}
+
+    class BSub2(B):
+        __mapper_args__ = {"polymorphic_identity": "bsub2"}
+
+    class BSub3(B):
+        __mapper_args__ = {"polymorphic_identity": "bsub3"}
+
+    BSub2.__mapper__.add_property("other_a", relationship(A))
+    BSub3.__mapper__.add_property("another_a", relationship(A))
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        configure_mappers()
+    msgs = _overlap_warnings(record)
+    # only BSub2/BSub3's extra relationships meet B.a on their own rows
+    assert all("'B.a'" in m or "B.a " in m for m in msgs), msgs
+    assert not any("BSub1.a" in m for m in msgs), msgs
+    assert not any("BSub2.other_a" in m and "BSub3.another_a" in m for m in msgs), msgs

@@ -280,7 +280,8 @@ class RelationshipProperty(MapperProperty):
                 ((p, p_src) for p, p_src in list(writers.items())
                  if p is not self and p not in self._reverse_property
                  and p.key not in self._overlaps and self.key not in p._overlaps
-                 and p.parent in _all_mappers and p._initialized and not p.viewonly),
+                 and p.parent in _all_mappers and p._initialized and not p.viewonly
+                 and not self._same_link_in_hierarchy(p)),
                 key=lambda item: item[0]._name())
             if others:
                 listed = ", ".join(f"'{p._name()}' (copies {p_src} to {dest})"
@@ -299,6 +300,18 @@ class RelationshipProperty(MapperProperty):
                     SAWarning, stacklevel=2,
                 )
             writers[self] = src
+
+    def _same_link_in_hierarchy(self, other: RelationshipProperty) -> bool:
+        """Relationships of one inheritance hierarchy that can't both apply to a row:
+        on sibling classes (or towards siblings), or a subclass's relationship of the
+        same name as its superclass's (an override)."""
+        def sibling(a: Any, b: Any) -> bool:
+            return a.base_mapper is b.base_mapper and not a.isa(b) and not b.isa(a)
+
+        if sibling(self.parent, other.parent) or sibling(self.mapper, other.mapper) \
+                or sibling(self.parent, other.mapper) or sibling(self.mapper, other.parent):
+            return True
+        return self.key == other.key and self.parent.common_parent(other.parent)
 
     def _check_delete_orphan(self, cascade: CascadeOptions) -> None:
         if self.passive_deletes == "all" and (cascade.delete or cascade.delete_orphan):
