@@ -547,7 +547,7 @@ class RelationshipProperty(MapperProperty):
         if self.secondary is not None:
             sec = self.secondary
             if pj is None:
-                pj = self._derive(parent_t, sec, fk_arg, "primaryjoin", only_from=sec)
+                pj = self._derive_from_parent_tables(sec, fk_arg)
             if sj is None:
                 sj = self._derive(target_t, sec, fk_arg, "secondaryjoin", only_from=sec,
                                   exclude=pj if parent_t is target_t else None)
@@ -661,6 +661,22 @@ class RelationshipProperty(MapperProperty):
             self.local_remote_pairs = self._pairs_from_remote_side(pj, remote_arg)
         self.local_columns = frozenset(lc for lc, _rc in self.local_remote_pairs)
         self.remote_side = frozenset(rc for _lc, rc in self.local_remote_pairs)
+
+    def _derive_from_parent_tables(self, sec: Any, fk_arg: set[Any]) -> Any:
+        """The secondary's join to the parent: to the parent's own table, else (an
+        inheriting class) to the first of its superclasses' tables it refers to."""
+        parent_t = self.parent.local_table
+        others = [t for t in reversed(getattr(self.parent, "tables", [parent_t]))
+                  if t is not parent_t]
+        try:
+            return self._derive(parent_t, sec, fk_arg, "primaryjoin", only_from=sec)
+        except NoForeignKeysError:
+            for t in others:
+                try:
+                    return self._derive(t, sec, fk_arg, "primaryjoin", only_from=sec)
+                except NoForeignKeysError:
+                    continue
+            raise
 
     def _derive(self, a: Table, b: Table, fk_arg: set[Any], what: str,
                 only_from: Table | None = None, exclude: Any = None) -> Any:
