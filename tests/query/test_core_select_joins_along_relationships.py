@@ -192,3 +192,26 @@ def test_a_collection_is_still_refused_as_a_selected_column(models, engine):
     User, _A, _T, _N = models
     with Session(engine) as s, pytest.raises(ArgumentError, match="is a collection"):
         s.execute(datamapper.select(User.addresses))
+
+
+def test_two_aliases_as_targets_with_the_relationship_as_on_clause(models, engine):
+    User, Address, _T, _N = models
+    a1, a2 = aliased(Address), aliased(Address)
+    stmt = (select(User).join(a1, User.addresses).where(a1.email == "ed@a")
+            .join(a2, User.addresses).where(a2.email == "ed@b"))
+    sql = _sql(stmt)
+    assert "JOIN addresses AS addresses_1 ON users.id = addresses_1.user_id" in sql
+    assert "JOIN addresses AS addresses_2 ON users.id = addresses_2.user_id" in sql
+    with Session(engine) as s:
+        assert [u.name for u in s.scalars(stmt)] == ["ed"]
+        assert [u.name for u in s.scalars(
+            datamapper.select(User).join(a1, User.addresses).where(a1.email == "ed@a")
+            .join(a2, User.addresses).where(a2.email == "ed@b"))] == ["ed"]
+
+
+def test_relationship_join_starts_at_the_relationships_own_class(models, engine):
+    User, Address, _T, _N = models
+    stmt = select(Address).select_from(User).join(Address.user).where(User.name == "wendy")
+    assert "FROM addresses JOIN users ON users.id = addresses.user_id" in _sql(stmt)
+    with Session(engine) as s:
+        assert [a.email for a in s.scalars(stmt)] == ["w@a"]

@@ -412,8 +412,12 @@ class InstanceState(weakref.ref[Any]):
             self.expired_attributes = rest if rest else _EMPTY
 
     def __repr__(self) -> str:
+        # never the object's own repr: it may read expired attributes (a lazy load
+        # while printing obj.__dict__ would refill the very state being shown)
         o = self.obj()
-        return f"<InstanceState of {describe(o) if o is not None else 'a dead object'}>"
+        if o is None:
+            return "<InstanceState of a dead object>"
+        return f"<InstanceState of {type(o).__name__} object at 0x{id(o):x}>"
 
     # -- pickling and copying (see _restore_state) ---------------------------------
     def __reduce_ex__(self, protocol: Any) -> Any:

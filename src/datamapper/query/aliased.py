@@ -57,14 +57,17 @@ class AliasedClass:
     """A mapped class seen through an alias of its table; made by :func:`aliased`."""
 
     def __init__(self, mapper: Mapper, selectable: FromClause, name: str | None,
-                 stands_for: Any = None) -> None:
+                 stands_for: Any = None, adapt_on_names: bool = False) -> None:
         # stands_for: the entity a query's union()/from-subquery form reads through this
         # alias (rows and column_descriptions show that entity, not an alias)
         self._dm_stands_for = stands_for
         self._dm_mapper = mapper
         self._dm_selectable = selectable
         self._dm_name = name
-        self._dm_adapter = ClauseAdapter(selectable)
+        # adapt_on_names: the selectable's columns stand for the mapped ones of the same
+        # name (a subquery of literals or of another table), not only derived ones
+        self._dm_on_names = adapt_on_names
+        self._dm_adapter = ClauseAdapter(selectable, adapt_on_names=adapt_on_names)
         self._dm_attrs: dict[str, Any] = {}
         self._dm_annotated: Any = None
 
@@ -94,7 +97,7 @@ class AliasedClass:
         return self._dm_adapter.traverse(clause)
 
     def column_for(self, column: Any) -> Any:
-        found = self._dm_selectable.corresponding_column(column)
+        found = _column_in(self._dm_selectable, column, self._dm_on_names)
         return found if found is not None else self.adapt(column)
 
     def __getattr__(self, key: str) -> Any:
@@ -215,14 +218,26 @@ def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool
                 "argument must be a selectable (a Table alias, a subquery or a select() "
                 f"of {mapper.local_table.name!r}), not {type(alias).__name__}"
             )
-        missing = [c.key for c in mapper.primary_key if sel.corresponding_column(c) is None]
+        missing = [c.key for c in mapper.primary_key
+                   if _column_in(sel, c, adapt_on_names) is None]
         if missing:
+            hint = "name its columns like the mapped ones" if adapt_on_names else \
+                "select the mapped table's columns in it, or pass adapt_on_names=True " \
+                "to match its columns by name"
             raise ArgumentError(
                 f"Can't make aliased({mapper.class_.__name__}, ...): the selectable has no "
-                f"column for the primary key ({', '.join(missing)}); select the mapped "
-                "table's columns in it"
+                f"column for the primary key ({', '.join(missing)}); {hint}"
             )
-    return AliasedClass(mapper, sel, name)
+    return AliasedClass(mapper, sel, name, adapt_on_names=adapt_on_names)
+
+
+def _column_in(sel: Any, column: Any, on_names: bool) -> Any:
+    found = sel.corresponding_column(column)
+    if found is None and on_names:
+        found = sel.c.get(column.key)
+        if found is None:
+            found = sel.c.get(column.name)
+    return found
 
 
 def relationship_join(target: Any, onclause: Any) -> list[tuple[Any, Any]] | None:
@@ -279,6 +294,12 @@ def relationship_steps(target: Any, onclause: Any) -> list[tuple[Any, Any]] | No
         return None
     if dest is None and onclause is not None:
         dest = target  # join(Address, User.addresses) / join(alias, User.addresses)
+        # Core's join() keeps the target as coerced: the marked table of the class or alias
+        ann = getattr(dest, "_annotations", None) or {}
+        if ann.get(ALIAS_KEY) is not None:
+            dest = ann[ALIAS_KEY]
+        elif ann.get(ENTITY_KEY) is not None:
+            dest = ann[ENTITY_KEY].class_
     from ..mapping.mapper import configure_mappers
 
     configure_mappers()
@@ -294,6 +315,19 @@ def relationship_steps(target: Any, onclause: Any) -> list[tuple[Any, Any]] | No
         extra = [dest_sel.adapt(c) if dest_sel is not None else c for c in criteria]
         steps[-1] = (last_dest, and_(last_on, *extra))
     return steps
+
+
+def relationship_join_source(target: Any, onclause: Any) -> Any:
+    """The left side of a join along a relationship: the alias a relationship of an
+    ``aliased()`` entity starts at, else the class the relationship belongs to (so
+    ``select(Address).select_from(User).join(Address.user)`` joins from Address, and
+    a statement whose WHERE already names the target's alias still knows its left)."""
+    spec = onclause if onclause is not None else target
+    if isinstance(spec, OfType):
+        spec = spec.attr
+    if isinstance(spec, AliasedRelationship):
+        return spec.source
+    return spec.class_
 
 
 def _steps(rel: Any, source: AliasedClass | None, dest: Any,

@@ -29,7 +29,7 @@ from sqlalchemy.sql.base import CompileState
 from sqlalchemy.sql.selectable import SelectState
 
 from ..mapping.attributes import _JoinTarget
-from .aliased import relationship_steps
+from .aliased import relationship_join_source, relationship_steps
 
 PLUGIN_NAME = "datamapper"
 
@@ -48,6 +48,9 @@ def _expanded(joins: tuple[Any, ...]) -> tuple[Any, ...] | None:
         if steps is None:
             out.append((target, onclause, from_, flags))
             continue
+        if from_ is None:
+            from_ = coercions.expect(roles.FromClauseRole,
+                                     relationship_join_source(target, onclause))
         for i, (dest, on) in enumerate(steps):
             out.append((
                 coercions.expect(roles.JoinTargetRole, dest),

@@ -24,7 +24,7 @@ from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, entities_of_core_select
 from ..mapping.inheritance import entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper, mapped_tables
-from .aliased import AliasedClass, relationship_steps
+from .aliased import AliasedClass, relationship_join_source, relationship_steps
 
 
 class Bundle:
@@ -408,8 +408,10 @@ class ORMSelect(Select[Any]):
         steps = relationship_steps(target, onclause)
         if steps is None:
             return super().join(target, onclause, isouter=isouter, full=full)
-        out: ORMSelect = self
-        for dest, on in steps:
+        out: ORMSelect = super().join_from(relationship_join_source(target, onclause),
+                                           steps[0][0], steps[0][1], isouter=isouter,
+                                           full=full)
+        for dest, on in steps[1:]:
             out = super(ORMSelect, out).join(dest, on, isouter=isouter, full=full)
         return out
 
