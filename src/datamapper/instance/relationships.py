@@ -627,7 +627,10 @@ class CollectionImpl(_RelImpl):
         else:
             if any(x is value for x in adds):
                 adds[:] = [x for x in adds if x is not value]
-            else:
+            # recorded even when it cancels an add: the add may have repeated a
+            # membership the database already holds (original membership unknown), and
+            # the member left (an orphan, if nothing else holds it)
+            if not any(x is value for x in removes):
                 removes.append(value)
 
     def queued_orphans(self, state: InstanceState) -> list[Any]:
