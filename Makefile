@@ -12,7 +12,7 @@ EXTRAS := test,postgresql,mysql,bench
 # Lint only the trees that exist (bench/ and src/ may not yet).
 LINT_DIRS := $(wildcard src tests bench)
 
-.PHONY: venv demo lint test bench bench-peer clean compat compat-classify
+.PHONY: venv demo lint test bench bench-peer clean compat compat-classify compat-guide
 
 venv: $(STAMP)
 
@@ -49,6 +49,13 @@ COMPAT := $(PY) compat/sqlalchemy_suite/compat.py
 compat: venv
 	$(PY) -m pip install --quiet -e '.[compat]'
 	$(COMPAT) all
+
+# SQLAlchemy 2.x's documentation doctests (querying guide, tutorial) on datamapper
+# and on SQLAlchemy's ORM, SQLite/PostgreSQL/MariaDB (README "SQLAlchemy 2.x documentation scripts").
+compat-guide: venv
+	$(PY) -m pip install --quiet -e '.[compat]'
+	$(PY) compat/queryguide/guide.py run
+	$(PY) compat/queryguide/guide.py report --write-readme
 
 # Propose expectations.csv entries for failures that have none (review them).
 compat-classify: venv

@@ -362,10 +362,18 @@ def report(write_readme: bool) -> int:
         real_ok = {k for k, v in real.items() if v["outcome"] == "passed"}
         dm_ok = {k for k, v in dm.items() if v["outcome"] == "passed"}
         cats: dict[str, int] = {}
+        same_results = {}
+        if mode == "sql":
+            # an example whose printed results match (results comparison) and whose
+            # SQL log differs is a difference of SQL form, by definition
+            res = data.get(f"{group}|{backend}|results|datamapper", {})
+            same_results = {k for k, v in res.items() if v["outcome"] == "passed"}
         for ex in sorted(real_ok - dm_ok):
             eid = f"{backend}|{mode}|{ex}"
             gid = f"*|{mode}|{ex}"
             hit = exp.get(eid) or exp.get(gid)
+            if hit is None and ex in same_results:
+                hit = ("sql-form", "same printed results; only the SQL log differs")
             if hit is None:
                 info = dm.get(ex, {"detail": "not run (an earlier example crashed the run)"})
                 unexplained.append(f"{eid}: {info.get('detail', '')}")
@@ -373,9 +381,10 @@ def report(write_readme: bool) -> int:
             else:
                 used.add(eid if eid in exp else gid)
                 cats[hit[0]] = cats.get(hit[0], 0) + 1
-        totals["examples"] += len(real)
-        totals["real"] += len(real_ok)
-        totals["dm"] += len(real_ok & dm_ok)
+        if mode == "results":
+            totals["examples"] += len(real)
+            totals["real"] += len(real_ok)
+            totals["dm"] += len(real_ok & dm_ok)
         rows.append((group, backend, mode, len(real), len(real_ok), len(real_ok & dm_ok), cats))
     lines = [
         "| pages | backend | compared | examples | real ORM passes | datamapper passes | datamapper fails (by category) |",
@@ -386,7 +395,7 @@ def report(write_readme: bool) -> int:
         lines.append(f"| {group} | {backend} | {mode} | {n} | {r} | {d} | {c} |")
     pct = 100.0 * totals["dm"] / max(totals["real"], 1)
     lines.append(
-        f"| **all** | | | {totals['examples']} | {totals['real']} | {totals['dm']} ({pct:.1f}%) | |"
+        f"| **all (results)** | | | {totals['examples']} | {totals['real']} | {totals['dm']} ({pct:.1f}%) | |"
     )
     table = "\n".join(lines)
     print(table)
