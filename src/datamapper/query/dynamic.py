@@ -69,9 +69,9 @@ class AppenderQuery(Query[Any]):
         return state._key is not None
 
     # -- statement -------------------------------------------------------------------
-    def _compile(self, columns: list[Any] | None = None) -> Any:
+    def _compile(self, columns: list[Any] | None = None, label_style: Any = None) -> Any:
         prop = self._dm_impl.prop
-        stmt = super()._compile(columns)
+        stmt = super()._compile(columns, label_style)
         if prop.secondary is not None:
             stmt = stmt.select_from(prop.mapper.local_table).select_from(prop.secondary)
         return stmt.where(prop._lazy_clause).params(**self._dm_impl.parent_values(self._dm_parent, self._dm_obj))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Table
 from sqlalchemy.engine.result import result_tuple
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import visitors
@@ -256,6 +256,19 @@ class RowLayout:
                 stmt = stmt.where(where)
         return stmt
 
+    def base_select(self, label_style: Any = None) -> Any:
+        """``select(*self.columns)`` (with ``label_style`` when given), built once per
+        layout and style: Core statements are immutable, and every further clause
+        (WHERE, ORDER BY ...) makes a new one from it."""
+        cached: dict[Any, Any] = self.__dict__.setdefault("_selects", {})
+        stmt = cached.get(label_style)
+        if stmt is None:
+            stmt = Select(*selectable_of(self.columns))
+            if label_style is not None:
+                stmt = stmt.set_label_style(label_style)
+            cached[label_style] = stmt
+        return stmt
+
     def _describe_column(self, col: Any, key: str | None) -> None:
         self.extras.append((col,))
         alias = None
@@ -344,6 +357,20 @@ def _mapper_under(columns: Sequence[Any]) -> Mapper | None:
     return None
 
 
+def selectable_of(columns: list[Any]) -> list[Any]:
+    """What to pass to ``select()`` for ``columns``: the table itself when they are all
+    of its columns in its order (the same SELECT, with a cheaper cache key for Core
+    to compute on every execution), else the columns."""
+    if columns:
+        table = getattr(columns[0], "table", None)
+        if isinstance(table, Table):
+            tcols = table.c
+            if len(tcols) == len(columns) and all(
+                    a is b for a, b in zip(columns, tcols, strict=True)):
+                return [table]
+    return columns
+
+
 def _anonymous(col: Any) -> bool:
     """A SQL function or other expression Core would give an anonymous label."""
     return not isinstance(col, (ColumnClause, Label))
@@ -361,6 +388,30 @@ def stamp_results(layout: RowLayout, results: Sequence[Any], options: tuple[Any,
 
 
 def entity_columns(entities: Sequence[Any]) -> RowLayout:
+    return RowLayout(entities)
+
+
+_LAYOUT_KEY = "row layout"  # in Mapper._loader_cache: the layout of the class alone
+
+
+def entity_layout(entities: Sequence[Any]) -> RowLayout:
+    """``RowLayout(entities)``, shared for the common case of one mapped class.
+
+    A layout is not changed once built (its caches only grow), so every query and
+    ``select()`` of the same class can use one.  It lives in the mapper's loader
+    cache, which the mapper replaces when it recomputes its load paths, so a layout
+    never outlives the configuration it was built from.
+    """
+    if len(entities) == 1:
+        ent = entities[0]
+        if isinstance(ent, type):
+            mapper = _mapper_or_none(ent)
+            if mapper is not None and mapper.configured and mapper.class_ is ent:
+                cache = mapper._loader_cache
+                layout: RowLayout | None = cache.get(_LAYOUT_KEY)
+                if layout is None:
+                    layout = cache[_LAYOUT_KEY] = RowLayout(entities)
+                return layout
     return RowLayout(entities)
 
 
@@ -515,12 +566,17 @@ def select(*entities: Any) -> Any:
     Typed like Core's ``select()``: ``select(User)`` is a ``Select[User]`` and
     ``session.scalars()`` of it a ``ScalarResult[User]``.
     """
-    layout = RowLayout(entities)
-    stmt = ORMSelect(*layout.columns)
+    layout = entity_layout(entities)
+    cached = layout.__dict__.get("_orm_select") if len(entities) == 1 else None
+    if cached is not None and cached._dm_entities[0] is entities[0]:
+        return cached  # statements are immutable: one select(User) serves every call
+    stmt = ORMSelect(*selectable_of(layout.columns))
     stmt._dm_layout = layout
     stmt._dm_entities = list(entities)  # for loader options
     if layout.inherit_sources:
         stmt = layout.apply_inheritance(stmt)
+    if len(entities) == 1:
+        layout.__dict__["_orm_select"] = stmt
     return stmt
 
 

@@ -48,7 +48,7 @@ from ..mapping.coercion import entity_of, mark_subject, statement_subject
 from ..mapping.mapper import Mapper
 from . import events as query_events
 from .aliased import AliasedClass, relationship_join
-from .entities import RowLayout, filter_by_criteria, mapper_of, stamp_results
+from .entities import RowLayout, entity_layout, filter_by_criteria, mapper_of, stamp_results
 from .from_statement import check_statement, load_from_statement
 from .options import (
     Load,
@@ -78,7 +78,7 @@ class Query(Generic[_T]):
             entities = [entities]
         self._entities = list(entities)
         self.session = session
-        self._layout = RowLayout(self._entities)
+        self._layout = entity_layout(self._entities)
         self._where: list[Any] = []
         self._order_by: list[Any] = []
         self._group_by: list[Any] = []
@@ -715,11 +715,16 @@ class Query(Generic[_T]):
             mark_subject(stmt, mapper)
         return stmt
 
-    def _compile(self, columns: list[Any] | None = None) -> Any:
+    def _compile(self, columns: list[Any] | None = None, label_style: Any = None) -> Any:
         if self._statement is not None:
             return self._statement
         adapt = self._adapted if self._adapter is not None else _same
-        stmt = core_select(*(columns if columns is not None else self._layout.columns))
+        if columns is None:
+            stmt = self._layout.base_select(label_style)
+        else:
+            stmt = core_select(*columns)
+            if label_style is not None:
+                stmt = stmt.set_label_style(label_style)
         for f in self._select_from:
             stmt = stmt.select_from(f)
         if self._layout.inherit_sources:
@@ -822,7 +827,7 @@ class Query(Generic[_T]):
         and ``query.compile()`` show (``.statement`` keeps the plain column names)."""
         if self._statement is not None:
             return self._statement
-        return self._before_compile()._compile().set_label_style(self.get_label_style())
+        return self._before_compile()._compile(label_style=self.get_label_style())
 
     _dm_compiled = False  # a query before_compile listeners already gave
 
