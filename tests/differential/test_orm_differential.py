@@ -854,3 +854,26 @@ def test_programs_agree(sides: tuple[Side, Side], backend_name: str, size: str) 
     check()
     if os.environ.get("DIFF_STATS"):
         print(f"\n{backend_name}: " + ", ".join(f"{k}={v}" for k, v in sorted(STATS.items())))
+
+
+# Programs a soak found (DIFF_SEED=3), replayed on every run.  Both still diverge:
+# they are open, recorded here so that a fix shows up (strict xfail) and a change
+# of behaviour does too.
+KNOWN_PROGRAMS = {
+    # merge() autoflushes the pending DELETE of h0; delete(h0) again: SQLAlchemy
+    # re-attaches the flushed-deleted object and marks it and its children deleted
+    # again, datamapper treats it as already deleted (session.deleted stays empty).
+    "delete_merge_delete": [("query", "parent"), ("delete", 0), ("merge", 0), ("delete", 0)],
+    # a child removed from its parent (delete-orphan, not flushed), then a new child
+    # with the same primary key: SQLAlchemy's flush deletes the orphan and inserts
+    # the new row; datamapper refuses the identity conflict (FlushError).
+    "orphan_then_new_row_with_its_key": [
+        ("merge_copy", "parent", "a", "x"), ("remove_child", 0, 0), ("expire", 0, None),
+        ("new", "child", 1, "x"), ("delete", 0)],
+}
+
+
+@pytest.mark.xfail(strict=True, reason="open divergences found by a soak (see KNOWN_PROGRAMS)")
+@pytest.mark.parametrize("name", sorted(KNOWN_PROGRAMS))
+def test_known_programs_agree(sides: tuple[Side, Side], name: str) -> None:
+    run_program(*sides, KNOWN_PROGRAMS[name])
