@@ -52,6 +52,19 @@ class QueryableAttribute(ColumnOperators):
             return self
         return self.impl.get_missing(obj)
 
+    def get_history(self, instance: Any, passive: Any = None) -> Any:
+        """The attribute's history on ``instance`` (``datamapper.attributes.get_history``);
+        ``passive``: a PASSIVE_* flag of ``datamapper.attributes`` (default: load an
+        unloaded value)."""
+        from . import coercion
+
+        if passive is None or passive is True or passive is False:
+            no_load = bool(passive)
+        else:
+            no_load = not (int(passive) & 1 and int(passive) & 2)  # CALLABLES_OK, SQL_OK
+        state = coercion.state_of(instance) if coercion.state_of is not None else None
+        return self.impl.history(state, no_load)
+
     def __clause_element__(self) -> Any:
         return self.prop.clause_element(self)
 

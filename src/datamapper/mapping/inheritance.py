@@ -103,19 +103,26 @@ def parent_mapper(class_: type, inherits: Any, concrete: bool) -> Mapper | None:
             f"Can't map {class_.__name__} with inherits={inherits!r}: that is not a mapped "
             "class or a Mapper; map the base class first"
         )
-    if concrete:
-        raise ArgumentError(
-            f"Can't map {class_.__name__} with concrete=True: concrete table inheritance "
-            "is not provided by datamapper; use single-table inheritance (no table of its "
-            "own) or joined-table inheritance (a table whose key refers to "
-            f"{parent.local_table.name!r})"
-        )
     if not (isinstance(class_, type) and issubclass(class_, parent.class_)):
         raise ArgumentError(
             f"Can't map {class_.__name__} with inherits={parent.class_.__name__}: the class "
             f"must be a Python subclass of {parent.class_.__name__}"
         )
     return parent
+
+
+def setup_concrete(mapper: Mapper, parent: Mapper) -> None:
+    """``concrete=True``: the class is a subclass (``isa()``, binds of base classes
+    apply) but its mapper is a mapper of its own table, sharing nothing with its
+    base's: no inherited attributes, its own identity, no polymorphic loading of
+    it through the base (which would need a UNION of the tables)."""
+    if mapper.local_table is parent.local_table:
+        raise ArgumentError(
+            f"Can't map {mapper.class_.__name__} with concrete=True on its base's table "
+            f"{parent.local_table.name!r}: a concrete subclass has a table of its own"
+        )
+    mapper.inherits = parent
+    mapper.concrete = True
 
 
 def setup_inherits(mapper: Mapper, parent: Mapper, local_table: Any,

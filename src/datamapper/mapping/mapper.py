@@ -132,7 +132,7 @@ class Mapper:
                 "call clear_mappers() or registry.dispose() first"
             )
         parent = inheritance.parent_mapper(class_, inherits, concrete)
-        if parent is not None and local_table is None:
+        if parent is not None and local_table is None and not concrete:
             local_table = parent.local_table  # single-table inheritance
         if local_table is None or not isinstance(local_table, Table):
             raise ArgumentError(
@@ -183,6 +183,9 @@ class Mapper:
         self._col_to_prop: dict[Any, ColumnProperty] = {}
         self.validators: dict[str, tuple[Any, dict[str, Any]]] = {}
 
+        if parent is not None and concrete:
+            inheritance.setup_concrete(self, parent)
+            parent = None  # nothing else is shared with the base's mapper
         if parent is not None:
             inheritance.setup_inherits(self, parent, local_table, inherit_condition)
             if version_id_col is None and parent.version_id_col is not None:
@@ -194,8 +197,9 @@ class Mapper:
         )
         self._setup_primary_key(primary_key)
         self._setup_version(version_id_col, version_id_generator)
-        inheritance.setup_polymorphic(self, polymorphic_on, polymorphic_identity,
-                                      with_polymorphic)
+        if not self.concrete:
+            inheritance.setup_polymorphic(self, polymorphic_on, polymorphic_identity,
+                                          with_polymorphic)
         self._collect_validators()
         self._compile_paths()
 
@@ -305,7 +309,7 @@ class Mapper:
     def _setup_primary_key(self, primary_key: Any) -> None:
         if primary_key is not None:
             cols = [self._resolve_column(c) for c in primary_key]
-        elif self.inherits is not None:
+        elif self.inherits is not None and not self.concrete:
             cols = list(self.inherits.primary_key)  # the base table's key is the identity
         else:
             cols = list(self.local_table.primary_key.columns)

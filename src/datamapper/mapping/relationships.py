@@ -544,6 +544,10 @@ class RelationshipProperty(MapperProperty):
         sj, sj_foreign, _sj_remote = _split_marks(_coerce_clause(sj))
         fk_arg |= pj_foreign | sj_foreign
         remote_arg |= pj_remote
+        if len(self.parent.tables) > 1 or len(self.mapper.tables) > 1:
+            # mapper inheritance: the tables of each side that the join links
+            parent_t, target_t = _inherited_ends(self.parent.tables, self.mapper.tables,
+                                                 self.secondary, pj)
         if self.secondary is not None:
             sec = self.secondary
             if pj is None:
@@ -1441,3 +1445,35 @@ def _non_pair_criteria(clause: Any, pairs: list[tuple[Any, Any]]) -> list[Any]:
             continue
         out.append(p)
     return out
+
+
+def _inherited_ends(parents: list[Any], targets: list[Any], secondary: Any,
+                    pj: Any) -> tuple[Any, Any]:
+    """(parent table, target table) of a relationship whose parent or target maps
+    several tables (joined-table inheritance): the subclass's own table unless the
+    join condition given, or the foreign keys, name another one of its tables."""
+    p_order = list(reversed(parents))
+    t_order = list(reversed(targets))
+    if pj is not None:
+        used = {getattr(c, "table", None) for c in _columns_in(pj)}
+        p = next((t for t in p_order if t in used), p_order[0])
+        t = next((t for t in t_order if t in used and t is not p), t_order[0])
+        return p, t
+
+    def refs(a: Any, b: Any) -> bool:
+        # a key-to-key foreign key is the one joining a subclass table to its base
+        return any(fk.references(b) and not (fk.parent.primary_key and fk.column.primary_key)
+                   for fk in a.foreign_keys)
+
+    def linked(a: Any, b: Any) -> bool:
+        return refs(a, b) or refs(b, a)
+
+    if secondary is not None:
+        p = next((t for t in p_order if linked(t, secondary)), p_order[0])
+        t = next((t for t in t_order if linked(t, secondary)), t_order[0])
+        return p, t
+    for p in p_order:
+        for t in t_order:
+            if p is not t and linked(p, t):
+                return p, t
+    return p_order[0], t_order[0]

@@ -107,13 +107,15 @@ class SessionBinds(SessionBase):
             if m is None and clause is not None:
                 m = statement_subject(clause)
             if m is not None:
-                if m in self._binds:
-                    return self._binds[m]
+                for mm in m.iterate_to_root():  # a base class's mapper binds its subclasses
+                    if mm in self._binds:
+                        return self._binds[mm]
                 for klass in m.class_.__mro__:
                     if klass in self._binds:
                         return self._binds[klass]
-                if m.local_table in self._binds:
-                    return self._binds[m.local_table]
+                for table in m.tables:  # base table first (joined-table inheritance)
+                    if table in self._binds:
+                        return self._binds[table]
             if clause is not None:
                 try:
                     tables = find_tables(clause, include_crud=True)

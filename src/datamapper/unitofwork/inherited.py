@@ -151,9 +151,12 @@ def _touch_versions(mapper: Mapper, parts: list[TablePart],
         if not any(changed_params(_as_mapper(p), s, table_plan(_as_mapper(p))) is not None
                    for p in others):
             continue
-        d = s.strong_obj().__dict__
+        obj = s.strong_obj()
+        d = obj.__dict__
         if vk not in d:
-            continue
+            getattr(obj, vk)  # expired (a commit): read the row's version now
+            if vk not in d:
+                continue
         cs = s._committed
         if cs is None:
             cs = s._committed = {}
