@@ -59,6 +59,7 @@ __all__ = [
     "UnmappedColumnError",
     "UnmappedError",
     "UnmappedInstanceError",
+    "UnsupportedRelationshipOperator",
 ]
 
 
@@ -94,6 +95,12 @@ class UnmappedInstanceError(UnmappedError):
 
 class UnmappedClassError(UnmappedError):
     """A class was given that has no mapper."""
+
+
+class UnsupportedRelationshipOperator(ArgumentError, NotImplementedError):
+    """A SQL operator other than ``==``, ``!=``, ``contains()``, ``any()`` and ``has()``
+    was used with a relationship attribute (``User.addresses.like("x")``).  It is a
+    NotImplementedError too, as Core raises for operators a type does not support."""
 
 
 class UnmappedColumnError(InvalidRequestError):

@@ -197,3 +197,36 @@ def test_filter_by_on_aliased_entity_uses_the_alias(s, m, sql_log):
     assert _names(s.scalars(select(A).filter_by(name="a1")).all()) == ["a1"]
     with pytest.raises(exc.InvalidRequestError, match="no mapped attribute"):
         s.query(A).filter_by(nope=1)
+
+
+def test_of_type_alias_any_and_has_name_the_alias(Base, engine, make_session):
+    from sqlalchemy import Column, ForeignKey, Integer, String
+
+    from datamapper import aliased, relationship
+
+    class Owner(Base):
+        __tablename__ = "ot_owners"
+        id = Column(Integer, primary_key=True)
+        pets = relationship("Pet", back_populates="owner")
+
+    class Pet(Base):
+        __tablename__ = "ot_pets"
+        id = Column(Integer, primary_key=True)
+        kind = Column(String(10))
+        owner_id = Column(ForeignKey("ot_owners.id"))
+        owner = relationship(Owner, back_populates="pets")
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Owner(id=1, pets=[Pet(id=1, kind="cat")]),
+               Owner(id=2, pets=[Pet(id=2, kind="dog")]), Owner(id=3)])
+    s.commit()
+    o1, p1 = aliased(Owner), aliased(Pet)
+    crit = o1.pets.of_type(p1).any(p1.kind == "dog")
+    sql = " ".join(str(s.query(o1).filter(crit)).split())
+    assert "EXISTS (SELECT 1 FROM ot_pets AS ot_pets_1 WHERE ot_owners_1.id = " \
+        "ot_pets_1.owner_id AND ot_pets_1.kind = :kind_1)" in sql
+    assert [o.id for o in s.query(o1).filter(crit)] == [2]
+    assert [o.id for o in s.query(Owner).filter(Owner.pets.of_type(p1).any(kind="cat"))] == [1]
+    assert [p.id for p in s.query(Pet).filter(Pet.owner.of_type(o1).has(o1.id == 2))] == [2]
+    s.close()

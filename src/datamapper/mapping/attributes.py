@@ -253,6 +253,27 @@ class OfType(_JoinTarget):
             tuple(_key_of(c, anon_map, bindparams) for c in self.criteria),
         )
 
+    def any(self, criterion: Any = None, **kwargs: Any) -> Any:
+        """EXISTS a related row of the aliased target (``criterion`` names the alias)."""
+        return self._on_target(self.attr.any(self._kw_criterion(criterion, kwargs)))
+
+    def has(self, criterion: Any = None, **kwargs: Any) -> Any:
+        return self._on_target(self.attr.has(self._kw_criterion(criterion, kwargs)))
+
+    def _kw_criterion(self, criterion: Any, kwargs: dict[str, Any]) -> Any:
+        from sqlalchemy import and_
+
+        crit = [criterion] if criterion is not None else []
+        crit += list(self.criteria)
+        target = self.target if self.target is not None else self.prop.mapper.class_
+        crit += [getattr(target, k) == v for k, v in kwargs.items()]
+        return and_(*crit) if crit else None
+
+    def _on_target(self, clause: Any) -> Any:
+        # an aliased() target adapts the target table's columns (and FROM) to the alias
+        adapt = getattr(self.target, "adapt", None)
+        return adapt(clause) if adapt is not None else clause
+
     def __repr__(self) -> str:
         out = repr(self.attr)
         if self.target is not None:

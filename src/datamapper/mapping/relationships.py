@@ -26,9 +26,10 @@ from sqlalchemy.exc import (
     SAWarning,
 )
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement
+from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement, Null
 from sqlalchemy.sql.util import find_tables
 
+from ..exc import UnsupportedRelationshipOperator
 from .cache import CacheSlot
 from .cascade import CascadeOptions
 from .properties import MapperProperty
@@ -1096,9 +1097,13 @@ class RelationshipProperty(MapperProperty):
 
         configure_mappers()
         value = other[0] if other else None
+        if isinstance(value, Null):  # Address.user == null(): as == None
+            value = None
         if op is operators.contains_op:
             return self._contains(value)
         if op in (operators.eq, operators.ne):
+            if op is operators.ne and value is not None and self.direction == MANYTOONE:
+                return self._not_related_to(value)
             crit = self._compare_to_object(value)
             if op is operators.ne:
                 if self.direction == MANYTOONE and value is not None:
@@ -1106,7 +1111,7 @@ class RelationshipProperty(MapperProperty):
                     return or_(~crit, *[lc.is_(None) for lc, _rc in self.local_remote_pairs])
                 return ~crit
             return crit
-        raise ArgumentError(
+        raise UnsupportedRelationshipOperator(
             f"Can't use operator {getattr(op, '__name__', op)} with relationship {self._name()}: "
             "compare to an object with == or !=, or use .any()/.has()/.contains()"
         )
@@ -1137,9 +1142,7 @@ class RelationshipProperty(MapperProperty):
             if value is None:
                 return and_(*[lc.is_(None) for lc in locals_])
             self._check_object(value, "compare")
-            remotes = [rc for _lc, rc in self.local_remote_pairs]
-            vals = self._values_of(value, remotes, self.mapper)
-            return and_(*[lc == v for lc, v in zip(locals_, vals, strict=True)])
+            return self._bound_join_condition(value)
         if value is None:
             return ~(self.any_() if self.uselist else self.has_())
         if not self.uselist:  # one-to-one seen from the parent side
@@ -1150,6 +1153,47 @@ class RelationshipProperty(MapperProperty):
             f"compared to a value or object; use contains() to test membership "
             f"({self._name()}.contains(obj)) or .any(...)"
         )
+
+    def _bound_join_condition(self, obj: Any) -> Any:
+        """The join condition with each column of the target's side replaced by ``obj``'s
+        value for it, read when the statement runs (many-to-one ``== obj``)."""
+        target = self.mapper
+
+        def replace(elem: Any, **_kw: Any) -> Any:
+            if isinstance(elem, Column) and elem in target._col_to_prop and \
+                    not self._is_parent_side(elem):
+                return self._value_param(obj, elem, None)
+            return None
+
+        # (as in loading.strategies: no overload of replacement_traverse matches here)
+        return visitors.replacement_traverse(  # type: ignore[call-overload]
+            self.primaryjoin, {}, replace)
+
+    def _value_param(self, obj: Any, col: Any, name: str | None) -> Any:
+        key = self.mapper._col_to_prop[col].key
+        return bindparam(name, type_=col.type, unique=True,
+                         callable_=lambda: _value_for_comparison(obj, key, col))
+
+    def _is_plain_key_join(self) -> bool:
+        """Whether the join condition is only ``foreign key = target primary key``."""
+        pairs = self.local_remote_pairs
+        binaries = [b for b in visitors.iterate(self.primaryjoin)
+                    if isinstance(b, BinaryExpression)]
+        return len(binaries) == len(pairs) and \
+            all(b.operator is operators.eq for b in binaries) and \
+            {rc for _lc, rc in pairs} == set(self.mapper.primary_key)
+
+    def _not_related_to(self, obj: Any) -> Any:
+        """Many-to-one ``!= obj``: rows not related to ``obj``, those with a NULL foreign
+        key included."""
+        self._check_object(obj, "compare")
+        if self._is_plain_key_join():
+            return and_(*[or_(lc != self._value_param(obj, rc, lc.key), lc.is_(None))
+                          for lc, rc in self.local_remote_pairs])
+        target = self.mapper
+        keys = [target._col_to_prop[c].key for c in target.primary_key]
+        return ~self.has_(and_(*[c == getattr(obj, k)
+                                 for c, k in zip(target.primary_key, keys, strict=True)]))
 
     def _contains(self, value: Any) -> Any:
         if not self.uselist:
@@ -1219,6 +1263,34 @@ class RelationshipProperty(MapperProperty):
 
     def __repr__(self) -> str:
         return f"RelationshipProperty({self._name() if hasattr(self, 'key') else '?'})"
+
+
+def _value_for_comparison(obj: Any, key: str, col: Any) -> Any:
+    """``obj``'s value of attribute ``key`` (mapped to ``col``) when a statement comparing a
+    relationship to ``obj`` runs; loaded if the object is persistent and it is expired."""
+    from .coercion import state_of
+
+    d = obj.__dict__
+    if key in d:
+        value = d[key]
+    else:
+        state = state_of(obj) if state_of is not None else None
+        where = f"column {col} on object <{type(obj).__name__} at {hex(id(obj))}>"
+        if state is None or state.key is None:
+            raise InvalidRequestError(
+                f"Can't resolve value for {where}; no value has been set for this column, "
+                "so the object can't be compared by it; set it (or flush the object) first")
+        if state.detached:
+            raise InvalidRequestError(
+                f"Can't resolve value for {where}; the object is detached and the value was "
+                "expired; refresh it in a session, or compare by the column instead")
+        value = getattr(obj, key)
+    if value is None:
+        warnings.warn(
+            f"Got None for value of column {col}; a relationship comparison sends it as a "
+            "bound NULL, which matches no row (use == None to test for IS NULL)",
+            SAWarning, stacklevel=2)
+    return value
 
 
 def relationship(argument: Any = None, secondary: Any = None, **kw: Any) -> Any:

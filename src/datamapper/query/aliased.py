@@ -159,6 +159,24 @@ class AliasedRelationship(_JoinTarget):
                 self.source.__clause_element__()._gen_cache_key(anon_map, bindparams),
                 self.attr._gen_cache_key(anon_map, bindparams))
 
+    # comparisons: the class attribute's, with the parent's columns those of the alias
+    def __eq__(self, other: Any) -> Any:
+        return self.source.adapt(self.attr == other)
+
+    def __ne__(self, other: Any) -> Any:
+        return self.source.adapt(self.attr != other)
+
+    __hash__ = object.__hash__
+
+    def any(self, criterion: Any = None, **kwargs: Any) -> Any:
+        return self.source.adapt(self.attr.any(criterion, **kwargs))
+
+    def has(self, criterion: Any = None, **kwargs: Any) -> Any:
+        return self.source.adapt(self.attr.has(criterion, **kwargs))
+
+    def contains(self, other: Any) -> Any:
+        return self.source.adapt(self.attr.contains(other))
+
     def __repr__(self) -> str:
         return f"<{self.source!r}.{self.key}>"
 
