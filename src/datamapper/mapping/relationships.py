@@ -1103,12 +1103,10 @@ class RelationshipProperty(MapperProperty):
             return self._contains(value)
         if op in (operators.eq, operators.ne):
             if op is operators.ne and value is not None and self.direction == MANYTOONE:
+                # a row whose foreign key is NULL refers to no object: not that one either
                 return self._not_related_to(value)
             crit = self._compare_to_object(value)
             if op is operators.ne:
-                if self.direction == MANYTOONE and value is not None:
-                    # a row whose foreign key is NULL refers to no object: not that one
-                    return or_(~crit, *[lc.is_(None) for lc, _rc in self.local_remote_pairs])
                 return ~crit
             return crit
         raise UnsupportedRelationshipOperator(
