@@ -29,6 +29,7 @@ from .mapping import (
     MappedColumn,
     Mapper,
     RelationshipProperty,
+    TypeResolve,
     WriteOnlyMapped,
     backref,
     class_mapper,
@@ -99,7 +100,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
-    "MappedColumn", "PassiveFlag", "WriteOnlyCollection", "WriteOnlyMapped", "declared_attr",
+    "MappedColumn", "PassiveFlag", "TypeResolve", "WriteOnlyCollection", "WriteOnlyMapped", "declared_attr",
     "mapped_column",
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",

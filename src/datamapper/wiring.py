@@ -26,7 +26,7 @@ hook (owner)                            installed: what runs there
                                         ``listen(Class, ...)``/``listen(Class.attr, ...)``
 ``event.register_resolver`` (2)         ``session.session.session_event_resolver``:
                                         ``listen(session or Session class or maker, ...)``
-``event.bridge_core_events``            the mapper, attribute and session event names:
+``event.bridge_core_events``            the mapper, attribute, registry and session event names:
                                         ``sqlalchemy.event.listen()`` on those targets
                                         goes to ``datamapper.event.listen()``
 ``query.core_plugin.install``           Core's compile-state plugin registry: a Core
@@ -52,6 +52,7 @@ from .mapping import relationships as mapping_relationships
 from .mapping.mapper import (
     ATTRIBUTE_EVENTS,
     MAPPER_EVENTS,
+    REGISTRY_EVENTS,
     attribute_event_resolver,
     instrumentation_hooks,
     uninstrumentation_hooks,
@@ -81,7 +82,7 @@ def wire() -> None:
     event.register_resolver(attribute_event_resolver)
     event.register_resolver(session_event_resolver)
     # sqlalchemy.event.listen()/listens_for() on those targets: handed to datamapper.event
-    event.bridge_core_events(MAPPER_EVENTS | ATTRIBUTE_EVENTS | SESSION_EVENTS)
+    event.bridge_core_events(MAPPER_EVENTS | ATTRIBUTE_EVENTS | SESSION_EVENTS | REGISTRY_EVENTS)
     # Core select() -> query: joins along relationships in Core-built statements
     core_plugin.install()
 

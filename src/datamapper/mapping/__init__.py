@@ -8,6 +8,7 @@ from .declarative import (
     Mapped,
     MappedAsDataclass,
     MappedColumn,
+    TypeResolve,
     WriteOnlyMapped,
     declared_attr,
     mapped_column,
@@ -36,5 +37,5 @@ __all__ = [
     "column_property", "configure_mappers", "query_expression", "declarative_base", "deferred", "mapper",
     "registry", "synonym", "validates", "RelationshipProperty", "backref", "relation",
     "relationship", "foreign", "remote", "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped",
-    "MappedAsDataclass", "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",
+    "MappedAsDataclass", "MappedColumn", "TypeResolve", "WriteOnlyMapped", "declared_attr", "mapped_column",
 ]

@@ -54,7 +54,7 @@ _T = TypeVar("_T")
 
 __all__ = [
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
-    "MappedColumn", "WriteOnlyMapped", "declared_attr", "mapped_column",
+    "MappedColumn", "TypeResolve", "WriteOnlyMapped", "declared_attr", "mapped_column",
 ]
 
 
@@ -365,6 +365,142 @@ def _annotated_parts(tp: Any) -> tuple[Any, tuple[Any, ...]]:
     return tp, ()
 
 
+def _alias_classes() -> tuple[type, ...]:
+    found: list[type] = []
+    for module_name in ("typing", "typing_extensions"):
+        try:
+            module = __import__(module_name)
+        except ImportError:  # pragma: no cover - typing_extensions comes with SQLAlchemy
+            continue
+        cls = getattr(module, "TypeAliasType", None)
+        if isinstance(cls, type) and cls not in found:
+            found.append(cls)
+    return tuple(found)
+
+
+_ALIAS_CLASSES = _alias_classes()  # PEP 695 ``type X = ...`` (3.12) and its backport
+
+
+def _is_type_alias(tp: Any) -> bool:
+    return bool(_ALIAS_CLASSES) and isinstance(tp, _ALIAS_CLASSES)
+
+
+def _alias_value(tp: Any) -> Any:
+    """What a PEP 695 alias stands for: ``X`` -> its value; ``X[str]`` (a generic
+    alias) -> its value with ``str`` put in for the alias's type parameter."""
+    if _is_type_alias(tp):
+        return tp.__value__
+    alias = typing.get_origin(tp)
+    value = alias.__value__
+    params = tuple(getattr(alias, "__type_params__", ()) or ())
+    args = typing.get_args(tp)
+    if params and len(params) == len(args):
+        given = dict(zip(params, args, strict=True))
+        value_params = tuple(getattr(value, "__parameters__", ()) or ())
+        if value_params:
+            value = value[tuple(given.get(p, p) for p in value_params)]
+    return value
+
+
+def _is_alias_use(tp: Any) -> bool:
+    return _is_type_alias(tp) or _is_type_alias(typing.get_origin(tp))
+
+
+class _TypeLayers:
+    """A ``Mapped[...]`` argument taken apart: ``Optional``, PEP 695 aliases and a PEP 593
+    ``Annotated`` peeled off, outermost first."""
+
+    __slots__ = ("raw", "extracted", "nullable", "raw_pep_695", "pep_695_value",
+                 "raw_pep_593", "pep_593_argument", "metadata")
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        tp, nullable = _strip_optional(raw)
+        self.raw_pep_695: Any = None
+        self.pep_695_value: Any = None
+        seen = 0
+        while _is_alias_use(tp) and seen < 20:  # an alias of an alias ...
+            if self.raw_pep_695 is None:
+                self.raw_pep_695 = tp
+            tp, alias_nullable = _strip_optional(_alias_value(tp))
+            nullable = nullable or alias_nullable
+            self.pep_695_value = tp
+            seen += 1
+        self.extracted = tp  # still Annotated[...] when it was one
+        argument, self.metadata = _annotated_parts(tp)
+        self.raw_pep_593: Any = None
+        self.pep_593_argument: Any = None
+        if self.metadata:
+            argument, arg_nullable = _strip_optional(argument)
+            nullable = nullable or arg_nullable
+            self.raw_pep_593 = tp
+            self.pep_593_argument = argument
+        self.nullable = nullable
+
+    @property
+    def resolved(self) -> Any:
+        """The Python type a SQL type is looked up for."""
+        if self.pep_593_argument is not None:
+            return self.pep_593_argument
+        return self.extracted
+
+
+class TypeResolve:
+    """What a ``resolve_type_annotation`` listener of a registry is given: the attribute
+    whose ``Mapped[...]`` annotation needs a SQL type, and that annotation taken apart.
+
+    The listener returns a SQL type (a ``TypeEngine`` instance or class) to use for the
+    column, or None to leave the choice to the registry's ``type_annotation_map``.
+    ``resolved_type`` is the Python type the map would be asked about: the annotation
+    without ``Optional``, PEP 695 aliases and ``Annotated``.
+    """
+
+    __slots__ = ("registry", "cls", "key", "raw_type", "resolved_type", "raw_pep_593_type",
+                 "pep_593_resolved_argument", "raw_pep_695_type", "pep_695_resolved_value")
+
+    def __init__(self, registry: Any, cls: type, key: str, layers: _TypeLayers) -> None:
+        self.registry = registry
+        self.cls = cls
+        self.key = key
+        self.raw_type = layers.raw
+        self.resolved_type = layers.resolved
+        self.raw_pep_593_type = layers.raw_pep_593
+        self.pep_593_resolved_argument = layers.pep_593_argument
+        self.raw_pep_695_type = layers.raw_pep_695
+        self.pep_695_resolved_value = layers.pep_695_value
+
+    def resolve(self, python_type: Any) -> Any:
+        """The SQL type the registry's ``type_annotation_map`` (then the built-in one)
+        gives ``python_type``, or None."""
+        return sql_type_for(python_type, getattr(self.registry, "type_annotation_map", {}))
+
+    def __repr__(self) -> str:
+        return (f"<TypeResolve {getattr(self.cls, '__name__', self.cls)}.{self.key}: "
+                f"{self.resolved_type!r}>")
+
+
+def _type_from_listeners(reg: Any, cls: type, key: str, layers: _TypeLayers) -> Any:
+    """The first SQL type a ``resolve_type_annotation`` listener of ``reg`` returns."""
+    dispatch = getattr(reg, "_dm_configure_dispatch", None)
+    if dispatch is None or "resolve_type_annotation" not in dispatch:
+        return None
+    info = TypeResolve(reg, cls, key, layers)
+    for fn, _opts in dispatch.listeners("resolve_type_annotation"):
+        found = fn(info)
+        if found is None:
+            continue
+        if isinstance(found, type) and issubclass(found, types.TypeEngine):
+            found = found()
+        if not isinstance(found, types.TypeEngine):
+            raise ArgumentError(
+                f"The resolve_type_annotation listener {fn!r} returned {found!r} for "
+                f"{cls.__name__}.{key}; return a SQL type such as String(50) (or the "
+                "class String), or None to let the type_annotation_map decide"
+            )
+        return found
+    return None
+
+
 def default_type_map() -> dict[Any, Any]:
     float_type: Any = getattr(types, "Double", types.Float)
     if sqlalchemy.__version__.startswith("2.0"):
@@ -579,7 +715,8 @@ def scan_class(
                 mc = value if isinstance(value, MappedColumn) else MappedColumn((), {})
                 if rank > 0 or getattr(mc.column, "table", None) is not None:
                     mc = mc._copy()  # a mixin's column: each class gets its own
-                out[key] = (sort_key, _column_from(mc, key, inner, type_map, where, klass))
+                out[key] = (sort_key, _column_from(mc, key, inner, type_map, where, reg,
+                                                        cls))
             elif isinstance(value, RelationshipProperty):
                 if marker is not None:
                     _apply_relationship_annotation(value, marker, inner, where)
@@ -593,21 +730,27 @@ def scan_class(
 
 def _column_from(
     mc: MappedColumn[Any], key: str, inner: Any, type_map: dict[Any, Any], where: str,
-    klass: type,
+    reg: Any, cls: type,
 ) -> Any:
     from .properties import ColumnProperty
 
     col = mc.column
     nullable: bool | None = None
     if inner is not _MISSING:
-        inner_tp, nullable = _strip_optional(inner)
-        base, metadata = _annotated_parts(inner_tp)
-        for item in metadata:  # Annotated[int, mapped_column(...)]: a reusable declaration
+        layers = _TypeLayers(inner)
+        nullable = layers.nullable
+        inner_tp, base = layers.extracted, layers.resolved
+        for item in layers.metadata:  # Annotated[int, mapped_column(...)]: a reusable declaration
             if isinstance(item, MappedColumn):
                 mc = _merge(item, mc)
                 col = mc.column
         if not mc.type_given and not (isinstance(base, _Name) and mc.has_foreign_key):
-            sql_type = sql_type_for(inner_tp, type_map)
+            sql_type = _type_from_listeners(reg, cls, key, layers)
+            if sql_type is None and layers.raw_pep_695 is not None:
+                found = _lookup(type_map, layers.raw_pep_695)  # the alias itself, mapped
+                sql_type = _as_type(found, base) if found is not None else None
+            if sql_type is None:
+                sql_type = sql_type_for(inner_tp, type_map)
             if sql_type is None and base is not inner_tp:
                 sql_type = sql_type_for(base, type_map)
             if sql_type is None:

@@ -43,6 +43,9 @@ ATTRIBUTE_EVENTS = frozenset(
 # fired around configure_mappers(): on the Mapper class (no arguments) and on each
 # registry whose mappers it configures (the registry); not on single mappers
 CONFIGURE_EVENTS = frozenset({"before_configured", "after_configured"})
+# what a registry (or a declarative base, standing for its registry) can be listened on for
+TYPE_RESOLVE_EVENT = "resolve_type_annotation"
+REGISTRY_EVENTS = CONFIGURE_EVENTS | {TYPE_RESOLVE_EVENT}
 # listeners on the Mapper class itself: they apply to every mapper
 MAPPER_CLASS_DISPATCH = event.Dispatch("Mapper class", MAPPER_EVENTS | ATTRIBUTE_EVENTS)
 
@@ -719,10 +722,15 @@ def attribute_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list
     reg_dispatch = getattr(target, "_dm_configure_dispatch", None)
     if reg_dispatch is not None:  # a registry
         return [reg_dispatch]
-    if name in CONFIGURE_EVENTS:
+    if name in REGISTRY_EVENTS:
         base_reg = getattr(target, "_dm_registry", None) if isinstance(target, type) else None
         if base_reg is not None and _mapper_or_none(target) is None:
             return [base_reg._dm_configure_dispatch]  # a declarative base: its registry
+        if name == TYPE_RESOLVE_EVENT:
+            raise InvalidRequestError(
+                f"Can't listen for {name!r} on {target!r}: it fires while a registry maps "
+                "annotated classes; listen on the registry or a declarative base"
+            )
         if isinstance(target, Mapper) or _mapper_or_none(target) is not None:
             raise InvalidRequestError(
                 f"Can't listen for {name!r} on {target!r}: it fires for a whole "

@@ -24,7 +24,7 @@ from .declarative import (
     has_mapped_annotations,
     scan_class,
 )
-from .mapper import CONFIGURE_EVENTS, Mapper, _all_mappers, _mapper_or_none, configure_mappers
+from .mapper import REGISTRY_EVENTS, Mapper, _all_mappers, _mapper_or_none, configure_mappers
 from .properties import ColumnProperty, MapperProperty
 
 _registries: weakref.WeakSet[registry] = weakref.WeakSet()
@@ -91,8 +91,8 @@ class registry:  # noqa: N801 - the documented name
         )
         self.constructor = constructor
         self._mappers: list[Mapper] = []
-        # listeners of before_configured / after_configured on this registry
-        self._dm_configure_dispatch = event.Dispatch("registry", CONFIGURE_EVENTS)
+        # listeners of before_configured / after_configured / resolve_type_annotation
+        self._dm_configure_dispatch = event.Dispatch("registry", REGISTRY_EVENTS)
         _registries.add(self)
 
     @property
