@@ -19,7 +19,7 @@ def inspect(subject: Any, raiseerr: bool = True) -> Any:
     if isinstance(subject, type):
         m = _mapper_or_none(subject)
         if m is not None:
-            return class_mapper(subject)
+            return m  # not configured here: reading its properties configures
     elif _mapper_or_none(type(subject)) is not None:
         return instance_state(subject)
     return sqlalchemy.inspect(subject, raiseerr)

@@ -108,3 +108,29 @@ def test_mapped_attribute_is_a_sql_expression(User):
     sql = str(expr.compile())
     assert "user_name" in sql
     assert "ed" not in sql  # bound parameter
+
+
+@pytest.mark.parametrize("how", ["datamapper", "sqlalchemy"])
+def test_inspect_class_does_not_configure_reading_properties_does(metadata, how):
+    import sqlalchemy
+    from sqlalchemy import ForeignKey
+
+    from datamapper import relationship
+
+    Base = declarative_base(metadata=metadata)
+
+    class Parent(Base):
+        __tablename__ = "insp_parents"
+        id = Column(Integer, primary_key=True)
+        children = relationship("Child")
+
+    class Child(Base):
+        __tablename__ = "insp_children"
+        id = Column(Integer, primary_key=True)
+        parent_id = Column(ForeignKey("insp_parents.id"))
+
+    m = (inspect if how == "datamapper" else sqlalchemy.inspect)(Parent)
+    assert m is class_mapper(Parent, configure=False)
+    assert not m.configured  # as the Mapper is; configuring is left to first use
+    assert m.get_property("children").mapper is class_mapper(Child)
+    assert m.configured

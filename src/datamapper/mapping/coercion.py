@@ -150,12 +150,10 @@ def _inspect_instance(obj: Any) -> Any:
 
 
 def _inspect_class(cls: Any) -> Any:
-    from .mapper import _mapper_or_none, class_mapper
+    # the Mapper as it is: reading its properties (attrs, relationships, ...) configures
+    from .mapper import _mapper_or_none
 
-    m = _mapper_or_none(cls)
-    if m is None:
-        return None
-    return class_mapper(cls) if not m.configured else m
+    return _mapper_or_none(cls)
 
 
 class DeclarativeMeta(type):

@@ -30,6 +30,7 @@ MAPPER_EVENTS = frozenset(
         "before_insert", "after_insert", "before_update", "after_update",
         "before_delete", "after_delete", "mapper_configured", "before_configured",
         "after_configured", "instrument_class", "before_mapper_configured",
+        "after_mapper_constructed",
         # instance events share the mapper's dispatch
         "load", "refresh", "refresh_flush", "expire", "init", "init_failure",
         "pickle", "unpickle", "first_init",
@@ -46,6 +47,11 @@ CONFIGURE_EVENTS = frozenset({"before_configured", "after_configured"})
 # what a registry (or a declarative base, standing for its registry) can be listened on for
 TYPE_RESOLVE_EVENT = "resolve_type_annotation"
 REGISTRY_EVENTS = CONFIGURE_EVENTS | {TYPE_RESOLVE_EVENT}
+# instrumentation events: listened for on any class (``object``: every class), they fire
+# when a mapper instruments or uninstruments that class or (propagate=True, the default)
+# a subclass of it
+INSTRUMENTATION_EVENTS = frozenset({"class_instrument", "class_uninstrument",
+                                    "attribute_instrument"})
 # listeners on the Mapper class itself: they apply to every mapper
 MAPPER_CLASS_DISPATCH = event.Dispatch("Mapper class", MAPPER_EVENTS | ATTRIBUTE_EVENTS)
 
@@ -219,6 +225,11 @@ class Mapper:
             self.dispatch.fire("instrument_class", self, class_)
         for hook in instrumentation_hooks:
             hook(self)
+        if _instrumentation_listeners:
+            _fire_instrumentation("class_instrument", class_)
+            for key in list(self._props):
+                _fire_instrumentation("attribute_instrument", class_, key,
+                                      getattr(class_, key, None))
         if extension is not None:
             for ext in extension if isinstance(extension, (list, tuple)) else [extension]:
                 attach = getattr(ext, "_dm_attach_mapper", None)
@@ -230,6 +241,8 @@ class Mapper:
                     )
                 self.extensions.append(ext)
                 attach(self)
+        if "after_mapper_constructed" in self.dispatch:
+            self.dispatch.fire("after_mapper_constructed", self, class_)
 
     # -- construction -------------------------------------------------
     def _build_properties(
@@ -534,6 +547,8 @@ class Mapper:
         return key in self._props
 
     def get_property(self, key: str) -> MapperProperty:
+        if not self.configured:
+            configure_mappers()
         try:
             prop: MapperProperty = self._props[key]
             return prop
@@ -553,6 +568,9 @@ class Mapper:
         invalidate_caches()
         for hook in instrumentation_hooks:
             hook(self)
+        if _instrumentation_listeners:
+            _fire_instrumentation("attribute_instrument", self.class_, key,
+                                  getattr(self.class_, key, None))
         if self.configured and prop.is_relationship:
             prop.do_init()
         for sub in self._subclass_mappers:
@@ -601,6 +619,8 @@ class Mapper:
     def dispose(self) -> None:
         self._loader_cache = {}
         inheritance.forget(self)
+        if _instrumentation_listeners and self.class_.__dict__.get("_dm_mapper") is self:
+            _fire_instrumentation("class_uninstrument", self.class_)
         for hook in uninstrumentation_hooks:
             hook(self)
         if self.class_.__dict__.get("_dm_mapper") is self:
@@ -717,6 +737,13 @@ def mapper_of_instance(obj: Any) -> Mapper | None:
 
 
 def attribute_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
+    if name in INSTRUMENTATION_EVENTS:
+        if not isinstance(target, type):
+            raise InvalidRequestError(
+                f"Can't listen for {name!r} on {target!r}: instrumentation events are "
+                "listened for on a class (object: every class)"
+            )
+        return [_InstrumentationTarget(target)]  # type: ignore[list-item]
     if target is Mapper:
         return [MAPPER_CLASS_DISPATCH]
     reg_dispatch = getattr(target, "_dm_configure_dispatch", None)
@@ -757,6 +784,44 @@ def attribute_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list
         # its subclasses' with propagate=True (always, for a declarative base)
         return [_PropagatingDispatch(target, name)]  # type: ignore[list-item]
     return None
+
+
+# (weak reference to the class listened on, event name, listener, propagate)
+_instrumentation_listeners: list[tuple[Any, str, Any, bool]] = []
+
+
+def _fire_instrumentation(name: str, class_: type, *args: Any) -> None:
+    for ref, n, fn, propagate in list(_instrumentation_listeners):
+        base = ref()
+        if base is None:
+            _instrumentation_listeners.remove((ref, n, fn, propagate))
+        elif n == name and (class_ is base or (propagate and issubclass(class_, base))):
+            fn(class_, *args)
+
+
+class _InstrumentationTarget:
+    """What ``listen(SomeClass, "class_instrument", fn)`` adds to: the listeners of the
+    instrumentation events, kept by a weak reference to the class."""
+
+    def __init__(self, base: type) -> None:
+        self.base = base
+
+    def add(self, name: str, fn: Any, opts: dict[str, Any]) -> None:
+        ref = weakref.ref(self.base)
+        _instrumentation_listeners.append((ref, name, fn, bool(opts.get("propagate", True))))
+
+    def _entries(self, name: str, fn: Any) -> list[tuple[Any, str, Any, bool]]:
+        return [e for e in _instrumentation_listeners
+                if e[0]() is self.base and e[1] == name and e[2] is fn]
+
+    def discard(self, name: str, fn: Any) -> bool:
+        found = self._entries(name, fn)
+        for e in found:
+            _instrumentation_listeners.remove(e)
+        return bool(found)
+
+    def has_own(self, name: str, fn: Any) -> bool:
+        return bool(self._entries(name, fn))
 
 
 def _listener_applies(base: type, class_: type, opts: dict[str, Any]) -> bool:
