@@ -70,9 +70,29 @@ class KeyFuncDict(dict[_KT, _VT]):
 MappedCollection = KeyFuncDict  # the older name
 
 
-def _keyed_class(keyfunc: Callable[[Any], Any], name: str) -> type[KeyFuncDict[Any, Any]]:
-    return type(name, (KeyFuncDict,), {"_dm_keyfunc": staticmethod(keyfunc),
-                                      "__module__": __name__})
+def _keyed_class(keyfunc: Callable[[Any], Any], name: str,
+                 key_attrs: Callable[[Any], list[str]] | None = None,
+                 ignore: bool = False) -> type[KeyFuncDict[Any, Any]]:
+    ns: dict[str, Any] = {"_dm_keyfunc": staticmethod(keyfunc), "__module__": __name__}
+    if key_attrs is not None and not ignore:
+        ns["_dm_removal_check"] = staticmethod(_removal_check(key_attrs))
+    return type(name, (KeyFuncDict,), ns)
+
+
+def _removal_check(key_attrs: Callable[[Any], list[str]]) -> Callable[[Any, str], None]:
+    """What taking a member out of the dictionary checks first: its key attribute has a
+    value (as for filing it; ``ignore_unpopulated_attribute=True`` skips the check)."""
+
+    def check(obj: Any, doing: str) -> None:
+        for name in key_attrs(obj):
+            if _is_unpopulated(obj, name):
+                raise InvalidRequestError(
+                    f"Can't {doing}: the dictionary collection is keyed by attribute "
+                    f"{name!r} of {describe(obj)}, which has no value now; set it first, "
+                    "or make the collection with ignore_unpopulated_attribute=True"
+                )
+
+    return check
 
 
 def _unpopulated(obj: Any, what: str, ignore: bool) -> Any:
@@ -95,9 +115,9 @@ def _none_key(obj: Any, what: str, ignore: bool) -> Any:
     return None
 
 
-def _value_of(obj: Any, name: str, ignore: bool) -> Any:
-    """Attribute ``name`` of ``obj``; a mapped attribute never set on an object without a
-    row is unpopulated (not None): nothing can be loaded for it."""
+def _is_unpopulated(obj: Any, name: str) -> bool:
+    """A mapped attribute never set on an object without a row (nothing can be loaded
+    for it): unpopulated, which is not None."""
     attr = getattr(type(obj), name, None)
     if isinstance(attr, QueryableAttribute):
         prop: Any = attr.prop
@@ -105,8 +125,14 @@ def _value_of(obj: Any, name: str, ignore: bool) -> Any:
         d = obj.__dict__
         if real not in d:
             state = d.get(STATE_ATTR) or instance_state(obj)
-            if state.key is None:
-                return _unpopulated(obj, f"attribute {name!r}", ignore)
+            return state.key is None
+    return False
+
+
+def _value_of(obj: Any, name: str, ignore: bool) -> Any:
+    """Attribute ``name`` of ``obj`` as a dictionary key (see :func:`_is_unpopulated`)."""
+    if _is_unpopulated(obj, name):
+        return _unpopulated(obj, f"attribute {name!r}", ignore)
     value = getattr(obj, name)
     if value is None:
         return _none_key(obj, f"attribute {name!r}", ignore)
@@ -126,7 +152,8 @@ def attribute_keyed_dict(attr_name: str, *, ignore_unpopulated_attribute: bool =
     def keyfunc(obj: Any) -> Any:
         return _value_of(obj, attr_name, ignore_unpopulated_attribute)
 
-    return _keyed_class(keyfunc, "KeyFuncDict")
+    return _keyed_class(keyfunc, "KeyFuncDict", lambda obj: [attr_name],
+                        ignore_unpopulated_attribute)
 
 
 def _column_of(spec: Any) -> Any:
@@ -164,7 +191,13 @@ def column_keyed_dict(mapping_spec: Any, *, ignore_unpopulated_attribute: bool =
             values.append(value)
         return tuple(values) if many else values[0]
 
-    return _keyed_class(keyfunc, "KeyFuncDict")
+    def key_attrs(obj: Any) -> list[str]:
+        mapper = _mapper_or_none(type(obj))
+        if mapper is None:
+            return []
+        return [mapper._col_to_prop[c].key for c in cols if c in mapper._col_to_prop]
+
+    return _keyed_class(keyfunc, "KeyFuncDict", key_attrs, ignore_unpopulated_attribute)
 
 
 def keyfunc_mapping(keyfunc: Callable[[Any], Any], *,

@@ -41,6 +41,7 @@ __all__ = [
     "IntegrityError",
     "InvalidRequestError",
     "MultipleResultsFound",
+    "NoCollectionError",
     "NoForeignKeysError",
     "NoReferencedTableError",
     "NoResultFound",
@@ -83,6 +84,13 @@ class ObjectDeletedError(InvalidRequestError):
 
 class DetachedInstanceError(SQLAlchemyError):
     """An operation needs the object's Session, but the object is not in one."""
+
+
+class NoCollectionError(InvalidRequestError, NotImplementedError):
+    """A collection was given to an attribute that never holds one in memory
+    (``lazy="dynamic"`` / ``"write_only"``), e.g. by ``set_committed_value()``.
+
+    Also a ``NotImplementedError``, the class SQLAlchemy raises for it."""
 
 
 class UnmappedError(InvalidRequestError):

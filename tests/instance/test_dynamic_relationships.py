@@ -288,15 +288,39 @@ def test_history_of_a_dynamic_relationship(dyn, session):
     assert not attributes.get_history(u, "addresses", passive=True).has_changes()
 
 
-def test_detached_access_raises_naming_object_and_attribute(dyn, session):
+def test_detached_parent_gives_its_appended_members_with_a_warning(dyn, session,
+                                                                   make_session, sql_log):
+    # as SQLAlchemy does: the attribute still reads as a query; running it without a
+    # Session can only answer the members appended since, and warns that it does
     User, Address, *_ = dyn
     u = _saved_user(session, User, Address, "a@x")
-    q = u.addresses
+    before = u.addresses
     session.close()
-    with pytest.raises(exc.DetachedInstanceError, match=r"User\.addresses of <User"):
-        u.addresses
-    with pytest.raises(exc.DetachedInstanceError, match=r"User\.addresses"):
-        q.all()
+    q = u.addresses
+    assert isinstance(q, AppenderQuery)
+    sql_log.clear()
+    warning = r"Instance <User at 0x[0-9a-f]+> is detached, dynamic relationship User\.addresses"
+    for read in (before.all, q.all, lambda: list(u.addresses), q.count, lambda: q[0:5]):
+        with pytest.warns(exc.SAWarning, match=warning):
+            assert read() in ([], 0)
+    new = Address(email="new@x")
+    q.append(new)
+    with pytest.warns(exc.SAWarning, match=warning):
+        assert q.all() == [new]
+    assert sql_log.matching("SELECT") == []
+    s2 = make_session()
+    s2.add(u)
+    assert sorted(a.email for a in u.addresses) == ["a@x", "new@x"]  # a Session again
+
+
+def test_detached_parent_refuses_to_build_queries(dyn, session):
+    User, Address, *_ = dyn
+    u = _saved_user(session, User, Address, "a@x")
+    session.close()
+    for build in (lambda q: q.filter_by(email="a@x"), lambda q: q.order_by(Address.id),
+                  lambda q: q.first(), lambda q: q.limit(1)):
+        with pytest.raises(exc.DetachedInstanceError, match=r"User\.addresses of <User"):
+            build(u.addresses)
 
 
 def test_eager_loader_options_are_refused(dyn, session):
@@ -306,7 +330,10 @@ def test_eager_loader_options_are_refused(dyn, session):
             session.query(User).options(opt).all()
 
 
-def test_dynamic_on_a_many_to_one_is_refused(Base):
+@pytest.mark.parametrize("uselist", [None, False, True])
+def test_dynamic_on_a_many_to_one_is_refused(Base, uselist):
+    kw = {} if uselist is None else {"uselist": uselist}
+
     class Owner(Base):
         __tablename__ = "owners"
         id = Column(Integer, primary_key=True)
@@ -315,15 +342,37 @@ def test_dynamic_on_a_many_to_one_is_refused(Base):
         __tablename__ = "pets"
         id = Column(Integer, primary_key=True)
         owner_id = Column(Integer, ForeignKey("owners.id"))
-        owner = relationship(Owner, lazy="dynamic")
+        owner = relationship(Owner, lazy="dynamic", **kw)
 
     from datamapper import clear_mappers, configure_mappers
 
     try:
-        with pytest.raises(exc.ArgumentError, match=r"Pet\.owner with lazy='dynamic'"):
+        # InvalidRequestError, as SQLAlchemy raises (not ArgumentError): even with
+        # uselist=True a many-to-one names one row, which a query of members can't change
+        with pytest.raises(exc.InvalidRequestError, match=r"Pet\.owner with lazy='dynamic'"):
             configure_mappers()
     finally:
         clear_mappers()  # the broken mapping must not reach later tests
+
+
+def test_dynamic_with_uselist_false_is_refused(Base):
+    class Owner(Base):
+        __tablename__ = "owners"
+        id = Column(Integer, primary_key=True)
+        pet = relationship("Pet", lazy="dynamic", uselist=False)
+
+    class Pet(Base):
+        __tablename__ = "pets"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(Integer, ForeignKey("owners.id"))
+
+    from datamapper import clear_mappers, configure_mappers
+
+    try:
+        with pytest.raises(exc.InvalidRequestError, match=r"Owner\.pet with lazy='dynamic'"):
+            configure_mappers()
+    finally:
+        clear_mappers()
 
 
 def test_dynamic_backref_of_a_many_to_one(Base, engine, session, read_rows):
@@ -392,3 +441,130 @@ def test_loaded_history_nets_pending_changes_against_the_rows(dyn, make_session)
     assert attributes.get_history(u, "addresses", PassiveFlag.PASSIVE_OFF) == ([], [a1], [])
     assert attributes.get_history(u, "addresses", PassiveFlag.PASSIVE_NO_FETCH) == (
         [a1], [], [stranger])
+
+
+def test_negative_index_of_a_dynamic_relationship_is_refused(dyn, session):
+    User, Address, *_ = dyn
+    u = User(name="u", addresses=[Address(email="a"), Address(email="b")])
+    with pytest.raises(IndexError, match="negative"):
+        u.addresses[-1]  # pending members only
+    session.add(u)
+    session.commit()
+    assert [a.email for a in u.addresses[0:2]] == ["a", "b"]
+    for item in (-1, slice(-2, None), slice(None, -1)):
+        with pytest.raises(IndexError, match="negative"):
+            u.addresses[item]
+
+
+def test_set_committed_value_on_a_dynamic_relationship_is_refused(dyn, session, read_rows):
+    User, Address, *_ = dyn
+    u = User(name="u")
+    with pytest.raises(exc.NoCollectionError, match=r"dynamic relationship User\.addresses"):
+        attributes.set_committed_value(u, "addresses", [Address(email="x")])
+    assert issubclass(exc.NoCollectionError, NotImplementedError)  # SQLAlchemy's class
+    session.add(u)
+    session.commit()
+    assert read_rows(Address.__table__) == []  # nothing slipped in
+
+
+def test_statement_of_a_pending_parent_runs_after_its_autoflush(dyn, session, read_rows):
+    # the statement reads the parent's key when it runs: after the autoflush gave it one
+    User, Address, *_ = dyn
+    u = User(name="ed")
+    u.addresses.extend([Address(email=e) for e in "abcdef"])
+    session.add(u)
+    stmt = u.addresses.statement
+    found = session.scalars(stmt.where(Address.email.in_(["c", "e", "f"]))).all()
+    assert sorted(a.email for a in found) == ["c", "e", "f"]
+    assert all(a in session for a in found)  # objects, not column values
+    for a in found:
+        u.addresses.remove(a)
+    session.commit()
+    assert sorted(r[1] for r in read_rows(Address.__table__) if r[2] == u.id) == ["a", "b", "d"]
+
+
+def test_merge_of_a_new_copy_with_dynamic_members_replaces_the_collection(
+        dyn, make_session, read_rows):
+    User, Address, *_ = dyn
+    # future=True: no cascade_backrefs, which would pull the new User (whose addresses
+    # are in the session) into the session as a pending object of its own
+    s = make_session(autoflush=False, future=True)
+    a1, a2, a3 = Address(email="a1"), Address(email="a2"), Address(email="a3")
+    u = User(name="jack", addresses=[a2, a3])
+    s.add_all([u, a1])
+    s.flush()
+    merged = s.merge(User(id=u.id, name="jane", addresses=[a1, a3]))
+    assert merged is u
+    hist = attributes.get_history(u, "addresses")
+    assert (hist.added, hist.deleted) == ([a1], [a2]) and hist.unchanged == [a3]
+    s.commit()
+    assert sorted((r[1], r[2]) for r in read_rows(Address.__table__)) == [
+        ("a1", u.id), ("a2", None), ("a3", u.id)]
+
+
+def test_merge_of_a_detached_copy_applies_its_dynamic_appends_and_removes(
+        dyn, make_session, read_rows):
+    User, Address, *_ = dyn
+    s = make_session()
+    u = User(name="jack", addresses=[Address(email="a"), Address(email="b")])
+    s.add(u)
+    s.commit()
+    b = u.addresses.filter_by(email="b").one()
+    s.close()
+    u.addresses.append(Address(email="c"))
+    u.addresses.remove(b)
+    s2 = make_session()
+    merged = s2.merge(u)
+    s2.commit()
+    assert merged is not u
+    assert sorted(r[1] for r in read_rows(Address.__table__) if r[2] == merged.id) == ["a", "c"]
+
+
+def test_merge_without_dynamic_members_leaves_the_collection(dyn, make_session, read_rows):
+    User, Address, *_ = dyn
+    s = make_session(autoflush=False)
+    u = User(name="jack", addresses=[Address(email="a2"), Address(email="a3")])
+    s.add(u)
+    s.flush()
+    s.merge(User(id=u.id, name="jane"))
+    hist = attributes.get_history(u, "addresses")
+    assert not hist.added and not hist.deleted and len(hist.unchanged) == 2
+    assert [a.email for a in s.scalars(u.addresses.statement)] == ["a2", "a3"]
+
+
+@pytest.mark.parametrize("autoflush", [True, False])
+def test_assignment_reads_the_rows_after_an_autoflush(dyn, make_session, read_rows,
+                                                      autoflush):
+    # assigning compares with the collection's rows, read by a query: with autoflush on,
+    # that query first writes the earlier assignment, as any dynamic read does
+    User, Address, *_ = dyn
+    s = make_session(autoflush=autoflush)
+    u = User(name="u1")
+    s.add(u)
+    s.flush()
+    a1, a2, a3, a4 = (Address(email=e) for e in ("a1", "a2", "a3", "a4"))
+    u.addresses = [a1, a2]
+    u.addresses = [a2, a3, a4]
+    hist = attributes.get_history(u, "addresses")
+    if autoflush:
+        assert (hist.added, hist.unchanged, hist.deleted) == ([a3, a4], [a2], [a1])
+    else:
+        assert (hist.added, hist.unchanged, hist.deleted) == ([a2, a3, a4], [], [])
+    s.commit()
+    rows = sorted((r[1], r[2]) for r in read_rows(Address.__table__))
+    # a1 went into the session with its append (save-update cascade): a row either way
+    assert rows == [("a1", None), ("a2", u.id), ("a3", u.id), ("a4", u.id)]
+
+
+def test_statement_kept_past_a_rollback_reads_the_parent_key_again(dyn, make_session):
+    User, Address, *_ = dyn
+    s = make_session(expire_on_commit=False)
+    u = User(name="jack")
+    u.addresses.append(Address(email="kept"))
+    s.add(u)
+    s.commit()
+    u.addresses.append(Address(email="rolled back"))
+    stmt = u.addresses.statement
+    assert sorted(a.email for a in s.scalars(stmt)) == ["kept", "rolled back"]
+    s.rollback()  # expires u: its key comes back from the identity
+    assert [a.email for a in s.scalars(stmt)] == ["kept"]

@@ -165,3 +165,26 @@ def test_keyfunc_of_column_keyed_dict_reads_mapped_attributes(Base):
     assert column_keyed_dict([Foo.id, Foo.other])().keyfunc(Foo(id=3, other=12)) == (3, 12)
     with pytest.raises(exc.ArgumentError, match="column_keyed_dict"):
         column_keyed_dict("id")
+
+
+@pytest.mark.parametrize("kind", ["attribute", "column"])
+def test_removing_a_member_whose_key_is_unpopulated_raises_unless_ignored(Base, engine,
+                                                                           kind):
+    # as SQLAlchemy documents for ignore_unpopulated_attribute: by default an operation
+    # on a member whose key attribute has no value raises; ignored, the member is let go
+    ignore = kind == "column"  # one of each
+    make = (lambda Note: attribute_keyed_dict("keyword")) if kind == "attribute" else (
+        lambda Note: column_keyed_dict(Note.__table__.c.keyword,
+                                       ignore_unpopulated_attribute=True))
+    Item, Note = _models(Base, engine, make, cascade="save-update")
+    item = Item()
+    n = Note(keyword="bar")
+    item.notes["bar"] = n
+    del n.__dict__["keyword"]
+    if ignore:
+        n.item = None
+        assert item.notes == {}
+    else:
+        with pytest.raises(exc.InvalidRequestError, match=r"Note\.item.*'keyword'"):
+            n.item = None
+        assert item.notes == {"bar": n}

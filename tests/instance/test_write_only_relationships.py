@@ -230,7 +230,7 @@ def test_write_only_many_to_one_is_refused(Base):
         p = relationship(P, lazy="write_only")
 
     try:
-        with pytest.raises(exc.ArgumentError, match="C.p with lazy='write_only'"):
+        with pytest.raises(exc.InvalidRequestError, match="C.p with lazy='write_only'"):
             configure_mappers()
     finally:
         clear_mappers()  # the broken mapping must not reach later tests
@@ -255,3 +255,11 @@ def test_merge_of_write_only_members_into_persistent_is_refused(wo, make_session
     s.commit()
     assert merged.name == "jane"
     assert read_rows(User.__table__) == [(uid, "jane")]
+
+
+def test_set_committed_value_on_a_write_only_relationship_is_refused(wo):
+    from datamapper import attributes
+
+    User, Address, *_ = wo
+    with pytest.raises(exc.NoCollectionError, match=r"write-only relationship User\.addresses"):
+        attributes.set_committed_value(User(), "addresses", [])

@@ -171,3 +171,31 @@ def test_empty_result_methods(users, User):
     assert q.first() is None
     assert q.count() == 0
     assert list(q) == []
+
+
+@pytest.mark.parametrize("item", [-1, slice(-3, -1), slice(None, -2), slice(-2, None)])
+def test_negative_index_or_slice_is_refused_before_any_sql(users, User, sql_log, item):
+    # SQL's OFFSET/LIMIT count from the first row: a negative position has no SQL form
+    sql_log.clear()
+    with pytest.raises(IndexError, match="negative"):
+        users.query(User).order_by(User.id)[item]
+    assert sql_log.matching("SELECT") == []
+
+
+def test_statement_of_an_entity_query_runs_as_that_query(users, User):
+    # session.scalars(query.statement) gives the query's objects (from the identity map),
+    # not the first column of its rows
+    q = users.query(User).filter(User.id > 3).order_by(User.id)
+    ed_ = users.get(User, 4)
+    got = users.scalars(q.statement).all()
+    assert [u.id for u in got] == [4, 5] and got[0] is ed_
+    assert [u.id for u in users.execute(q.statement.limit(1)).scalars()] == [4]
+    cols = users.query(User.id, User.name).filter(User.id == 1).statement
+    assert users.execute(cols).all() == [(1, "ed")]  # columns stay rows
+
+
+def test_slice_selecting_nothing_runs_no_sql(users, User, sql_log):
+    sql_log.clear()
+    q = users.query(User).order_by(User.id)
+    assert q[2:2] == [] and q[-2:-5] == [] and q[3:1] == []
+    assert sql_log.matching("SELECT") == []

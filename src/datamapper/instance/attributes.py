@@ -626,6 +626,9 @@ def del_attribute(obj: Any, key: str) -> None:
 def set_committed_value(obj: Any, key: str, value: Any) -> None:
     """Store ``value`` as if it had been loaded: no history, no flush."""
     impl = _impl(obj, key)
+    refuse = getattr(impl, "refuse_committed_value", None)
+    if refuse is not None:
+        refuse(obj)
     state = instance_state(obj)
     if state._key is None and state._extra is None:
         # switch a new object to full history tracking: what it holds so far is "added"

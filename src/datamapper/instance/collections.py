@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .._util import describe
 from ..exc import ArgumentError
 
 
@@ -250,8 +251,16 @@ class _DictMixin:
 
     append = set  # what collection adapters and loaders call
 
+    def _dm_check_removal(self, item: Any, doing: str) -> None:
+        """Refuse to take out a member whose key attribute has no value (attribute- and
+        column-keyed dictionaries without ignore_unpopulated_attribute=True)."""
+        check = getattr(type(self), "_dm_removal_check", None)
+        if check is not None:
+            check(item, doing)
+
     def remove(self, item: Any) -> None:
         """Remove ``item`` (found by identity, whatever its key says now)."""
+        self._dm_check_removal(item, f"remove {describe(item)} from the collection")
         for k, v in list(dict.items(self._dm_d())):
             if v is item:
                 del self[k]

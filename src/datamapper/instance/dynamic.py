@@ -14,11 +14,12 @@ collection history and the end of a flush (which clears
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from .._util import describe
-from ..exc import DetachedInstanceError, InvalidRequestError
+from ..exc import DetachedInstanceError, InvalidRequestError, NoCollectionError, SAWarning
 from .attributes import History, load_missing
 from .relationships import _RelImpl
 from .state import STATE_ATTR, InstanceState, _sessions, instance_state
@@ -57,18 +58,31 @@ class DynamicImpl(_RelImpl):
         sid = state.session_id
         return _sessions.get(sid) if sid is not None else None
 
-    def check_attached(self, state: InstanceState) -> None:
-        if state._key is not None and self.session_of(state) is None:
+    def is_detached(self, state: InstanceState) -> bool:
+        """The parent has a row but no Session to query it with."""
+        return state._key is not None and self.session_of(state) is None
+
+    def check_attached(self, state: InstanceState, doing: str = "read") -> None:
+        if self.is_detached(state):
             raise DetachedInstanceError(
-                f"Can't read dynamic relationship {self.mapper.class_.__name__}.{self.key} of "
-                f"{describe(state.obj())}: the object is detached from its Session and the "
+                f"Can't {doing} dynamic relationship {self.mapper.class_.__name__}.{self.key} "
+                f"of {describe(state.obj())}: the object is detached from its Session and the "
                 "relationship is read with a query; add it to a Session with session.add() "
                 "or merge() first"
             )
 
+    def warn_detached(self, state: InstanceState) -> None:
+        obj = state.obj()
+        warnings.warn(
+            f"Instance <{type(obj).__name__} at {hex(id(obj))}> is detached, dynamic relationship "
+            f"{self.mapper.class_.__name__}.{self.key} can only give the members appended "
+            "to it since, not its rows: there is no Session to query them with; add the "
+            "object to a Session (session.add() or merge()) to read them",
+            SAWarning, stacklevel=4,
+        )
+
     def get_missing(self, obj: Any) -> Any:
-        state = obj.__dict__.get(STATE_ATTR) or instance_state(obj)
-        self.check_attached(state)
+        # a detached parent still gets its query: running it warns, refining it raises
         return self.query(obj)
 
     def query(self, obj: Any) -> Any:
@@ -219,6 +233,9 @@ class DynamicImpl(_RelImpl):
                 self._check_type(obj, item)
         state = obj.__dict__.get(STATE_ATTR) or instance_state(obj)
         self.check_attached(state)
+        sess = self.session_of(state)
+        if sess is not None and state._key is not None:
+            sess._autoflush()  # the rows compared with are read by a query, as on any read
         old = self.members(state, obj, True)
         new_ids = {id(x) for x in items}
         old_ids = {id(x) for x in old}
@@ -235,6 +252,16 @@ class DynamicImpl(_RelImpl):
 
     def set_committed(self, state: InstanceState, obj: Any, value: Any) -> None:
         """Nothing to install: a dynamic relationship holds no loaded collection."""
+
+    def refuse_committed_value(self, obj: Any) -> None:
+        """``set_committed_value()`` would install a collection this attribute never has."""
+        kind = "write-only" if self.prop.lazy == "write_only" else "dynamic"
+        raise NoCollectionError(
+            f"Can't set the loaded value of {kind} relationship "
+            f"{self.mapper.class_.__name__}.{self.key} of {describe(obj)}: it holds no "
+            "collection, its members are read with a query; append() the objects instead "
+            "(the flush then writes them)"
+        )
 
     def history(self, state: InstanceState, passive: bool = True) -> History:
         p = self.pending(state)

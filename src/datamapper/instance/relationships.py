@@ -601,6 +601,11 @@ class CollectionImpl(_RelImpl):
             return
         if not any(x is value for x in members(coll)):
             return
+        check = getattr(coll, "_dm_check_removal", None)
+        if check is not None:
+            by = getattr(initiator, "key", None)
+            check(value, f"take {describe(value)} out of {self.mapper.class_.__name__}.{self.key}"
+                  + (f" (it changed {type(value).__name__}.{by})" if by else ""))
         if self.prop.single_parent:
             self._release(state, value)
         self._snapshot(state, coll)

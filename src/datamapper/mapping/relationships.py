@@ -245,9 +245,10 @@ class RelationshipProperty(MapperProperty):
             self.secondary = self._resolve_secondary(self.secondary)
         self._setup_join()
         self._setup_uselist()
-        if self.lazy in ("dynamic", "write_only") and not self.uselist:
+        if self.lazy in ("dynamic", "write_only") and (
+                not self.uselist or self.direction == MANYTOONE):
             kind = "dynamic" if self.lazy == "dynamic" else "write-only"
-            raise ArgumentError(
+            raise InvalidRequestError(
                 f"Can't configure relationship {self._name()} with lazy={self.lazy!r}: it "
                 "refers to one object (many-to-one or uselist=False), and a "
                 f"{kind} relationship is a collection; use the default lazy='select'"

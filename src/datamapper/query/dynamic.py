@@ -16,9 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
+
 from ..instance.dynamic import DynamicImpl
 from ..instance.state import InstanceState, instance_state
-from .query import Query
+from .query import Query, empty_slice, refuse_negative_index
 
 
 class AppenderQuery(Query[Any]):
@@ -60,21 +64,51 @@ class AppenderQuery(Query[Any]):
         False means: answer from the objects appended so far, without SQL.
         """
         state = self._dm_parent
-        self._dm_impl.check_attached(state)
         sess = self.session
         if sess is None:
+            if self._dm_impl.is_detached(state):
+                self._dm_impl.warn_detached(state)
             return False
         if self._autoflush and state.session_id is not None:
             sess._autoflush()
         return state._key is not None
 
+    def _clone(self) -> Any:
+        # refining the query (filter, order_by, limit, first ...) needs the parent's
+        # Session to run it in; a detached parent has none
+        if self.__dict__.get("_dm_session") is None:
+            self._dm_impl.check_attached(self._dm_parent, "query")
+        return super()._clone()
+
     # -- statement -------------------------------------------------------------------
     def _compile(self, columns: list[Any] | None = None, label_style: Any = None) -> Any:
-        prop = self._dm_impl.prop
+        impl = self._dm_impl
+        prop = impl.prop
         stmt = super()._compile(columns, label_style)
         if prop.secondary is not None:
             stmt = stmt.select_from(prop.mapper.local_table).select_from(prop.secondary)
-        return stmt.where(prop._lazy_clause).params(**self._dm_impl.parent_values(self._dm_parent, self._dm_obj))
+        # the parent's key values are read when the statement runs, not now: a statement
+        # taken from a pending parent (``.statement``) sees the key its autoflush
+        # assigns, one kept past an expiry the key from the identity
+        state, obj = self._dm_parent, self._dm_obj
+        d = obj.__dict__
+        keys = dict(prop._lazy_params)
+
+        def value_of(key: str) -> Any:
+            if key not in d:
+                impl.load_keys(state, obj)
+            return d.get(key)
+
+        def late(element: Any) -> Any:
+            if isinstance(element, BindParameter) and element.key in keys:
+                key = keys[element.key]
+                return bindparam(element.key, type_=element.type,
+                                 callable_=lambda: value_of(key))
+            return None
+
+        # (no overload of replacement_traverse takes the clause typed Any, as elsewhere)
+        return stmt.where(
+            visitors.replacement_traverse(prop._lazy_clause, {}, late))  # type: ignore[call-overload]
 
     # -- execution -------------------------------------------------------------------
     def _iter_results(self) -> list[Any]:
@@ -88,6 +122,9 @@ class AppenderQuery(Query[Any]):
         return super().count()
 
     def __getitem__(self, item: Any) -> Any:
+        refuse_negative_index(item)
+        if empty_slice(item):
+            return []
         if not self._parent_has_row():
             return self._dm_impl.pending_added(self._dm_parent)[item]
         return super().__getitem__(item)

@@ -580,6 +580,15 @@ def select(*entities: Any) -> Any:
     return stmt
 
 
+def as_orm_select(stmt: Select[Any], layout: RowLayout, entities: list[Any]) -> ORMSelect:
+    """``stmt`` (a Core select of ``layout``'s columns) as the ORM select of ``entities``."""
+    out = ORMSelect.__new__(ORMSelect)
+    out.__dict__.update(stmt.__dict__)  # what Core's own generative copy does
+    out._dm_layout = layout
+    out._dm_entities = list(entities)
+    return out
+
+
 def renamed_column_keys(stmt: Any) -> list[str] | None:
     """The keys of a Core select's rows when it selects a mapped attribute named other
     than its column (directly or through a subquery): the selected columns' keys, which

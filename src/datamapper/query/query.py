@@ -37,7 +37,7 @@ from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.sql.selectable import FromClause, SelectBase
+from sqlalchemy.sql.selectable import FromClause, Select, SelectBase
 from sqlalchemy.sql.util import ClauseAdapter
 
 from .._util import describe, warn_deprecated
@@ -48,7 +48,14 @@ from ..mapping.coercion import entity_of, mark_subject, statement_subject
 from ..mapping.mapper import Mapper
 from . import events as query_events
 from .aliased import AliasedClass, relationship_join
-from .entities import RowLayout, entity_layout, filter_by_criteria, mapper_of, stamp_results
+from .entities import (
+    RowLayout,
+    as_orm_select,
+    entity_layout,
+    filter_by_criteria,
+    mapper_of,
+    stamp_results,
+)
 from .from_statement import check_statement, load_from_statement
 from .options import (
     Load,
@@ -69,6 +76,37 @@ _GENERATIVE_STATE = (
 
 _T = TypeVar("_T")
 
+
+
+def empty_slice(item: Any) -> bool:
+    """``[5:5]``, ``[-2:-5]``: a slice that selects nothing whatever the rows are."""
+    return (isinstance(item, slice) and isinstance(item.start, int)
+            and isinstance(item.stop, int) and item.stop <= item.start)
+
+
+def refuse_negative_index(item: Any) -> None:
+    """Indexes and slices of a query become OFFSET/LIMIT, which count from the first
+    row: a negative position has no SQL form (SQLAlchemy 2.x refuses it too; a slice
+    that selects nothing is no error)."""
+    if isinstance(item, slice):
+        if empty_slice(item):
+            return
+        bad = [v for v in (item.start, item.stop) if isinstance(v, int) and v < 0]
+    else:
+        bad = [item] if isinstance(item, int) and item < 0 else []
+    if bad:
+        raise IndexError(
+            f"Can't take [{_describe_item(item)}] of a query: negative positions count "
+            "from the end, which SQL's OFFSET/LIMIT can't express; order the query the "
+            "other way, or index the list from .all()"
+        )
+
+
+def _describe_item(item: Any) -> str:
+    if isinstance(item, slice):
+        parts = ["" if v is None else str(v) for v in (item.start, item.stop)]
+        return ":".join(parts) + (f":{item.step}" if item.step is not None else "")
+    return str(item)
 
 class Query(Generic[_T]):
     """A SELECT of mapped entities or columns, built step by step."""
@@ -408,15 +446,14 @@ class Query(Generic[_T]):
         return q
 
     def __getitem__(self, item: Any) -> Any:
+        refuse_negative_index(item)
+        if empty_slice(item):
+            return []
         if isinstance(item, slice):
             start, stop, step = item.start, item.stop, item.step
             if step not in (None, 1):
                 return list(self)[item]
-            if (start is not None and start < 0) or (stop is not None and stop < 0):
-                return list(self)[item]
             return self.slice(start, stop).all()
-        if item < 0:
-            return list(self)[item]
         rows = self.slice(item, item + 1).all()
         if not rows:
             raise IndexError("query result index out of range")
@@ -713,6 +750,10 @@ class Query(Generic[_T]):
         if mapper is not None and statement_subject(stmt) is None:
             # executed on its own, it runs on the bind of the class it queries
             mark_subject(stmt, mapper)
+        if any(kind == "entity" for kind, _p in self._layout.parts) and \
+                isinstance(stmt, Select) and self._adapter is None:
+            # session.execute(query.statement) gives the query's objects, as the query does
+            stmt = as_orm_select(stmt, self._layout, self._entities)
         return stmt
 
     def _compile(self, columns: list[Any] | None = None, label_style: Any = None) -> Any:

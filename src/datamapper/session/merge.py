@@ -36,6 +36,7 @@ from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError, StaleDataError
 from ..instance.attributes import set_committed_value, values_equal
 from ..instance.collections import members as coll_members
+from ..instance.dynamic import DynamicImpl
 from ..instance.state import InstanceState, instance_state
 
 if TYPE_CHECKING:
@@ -126,6 +127,12 @@ def _discover(session: Session, objs: list[Any]) -> list[tuple[Any, InstanceStat
             continue
         children: list[Any] = []
         for prop in _merge_relationships(state):
+            pending = _dynamic_changes(state, prop)
+            if pending is not None:
+                children.extend(pending.added)
+                if state._key is not None:
+                    children.extend(pending.removed)
+                continue
             value = src.__dict__.get(prop.key)
             if value is None:
                 continue
@@ -334,12 +341,45 @@ def _reload_deleted_value(copy: Any, key: str) -> None:
 
 
 # -- pass 3: link -------------------------------------------------------------------------
+def _dynamic_changes(state: InstanceState, prop: Any) -> Any:
+    """The appends/removes recorded on a dynamic (or write-only) relationship of a source,
+    or None (not such a relationship, or nothing recorded)."""
+    impl = state.mapper._impls.get(prop.key)
+    if not isinstance(impl, DynamicImpl):
+        return None
+    pending = impl.pending(state)
+    if pending is None or not (pending.added or pending.removed):
+        return None
+    return pending
+
+
+def _link_dynamic(src_state: InstanceState, copy: Any, key: str, pending: Any,
+                  copies: dict[int, Any]) -> None:
+    """A dynamic relationship holds no collection to copy: a new source's appended
+    members are the whole collection (it has no rows); a detached source's appends and
+    removes are changes to the rows, made again on the copy."""
+    added = [copies[id(m)] for m in pending.added]
+    if src_state._key is None:
+        setattr(copy, key, added)
+        return
+    coll = getattr(copy, key)
+    for m in added:
+        coll.append(m)
+    for m in pending.removed:
+        if id(m) in copies:
+            coll.remove(copies[id(m)])
+
+
 def _link(src: Any, copy: Any, copies: dict[int, Any], load: bool) -> None:
     sd = src.__dict__
     cd = copy.__dict__
-    for prop in _merge_relationships(instance_state(src)):
+    src_state = instance_state(src)
+    for prop in _merge_relationships(src_state):
         key = prop.key
         if key not in sd:
+            pending = _dynamic_changes(src_state, prop) if load else None
+            if pending is not None and copy is not src:
+                _link_dynamic(src_state, copy, key, pending, copies)
             continue
         value = sd[key]
         if prop.uselist:
