@@ -152,3 +152,33 @@ def test_operators_other_than_equality_are_refused(M):
             op(User(id=5))
     with pytest.raises(NotImplementedError):  # as Core refuses operators a type lacks
         Address.user.ilike("x")
+
+
+def test_comparison_uses_the_value_known_when_built_if_the_object_detaches_expired(
+        metadata, engine):
+    from sqlalchemy import Column, ForeignKey, Integer, String
+
+    from datamapper import Session, declarative_base, relationship
+
+    Base = declarative_base(metadata=metadata)
+
+    class U(Base):
+        __tablename__ = "cmp_u"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+    class A(Base):
+        __tablename__ = "cmp_a"
+        id = Column(Integer, primary_key=True)
+        u_id = Column(Integer, ForeignKey("cmp_u.id"))
+        u = relationship(U)
+
+    metadata.create_all(engine)
+    with Session(engine, expire_on_commit=False) as s:
+        u = U(id=1, name="ed")
+        s.add(A(id=1, u=u))
+        s.commit()
+        q = s.query(A).filter(A.u == u)
+        s.expire(u)
+        s.expunge(u)
+        assert [a.id for a in q.all()] == [1]

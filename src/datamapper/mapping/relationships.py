@@ -1170,8 +1170,11 @@ class RelationshipProperty(MapperProperty):
 
     def _value_param(self, obj: Any, col: Any, name: str | None) -> Any:
         key = self.mapper._col_to_prop[col].key
+        # the value the object has now, used if it can't be read when the statement runs
+        # (the object detached and expired since): a known value beats an error
+        known = obj.__dict__.get(key, _UNKNOWN)
         return bindparam(name, type_=col.type, unique=True,
-                         callable_=lambda: _value_for_comparison(obj, key, col))
+                         callable_=lambda: _value_for_comparison(obj, key, col, known))
 
     def _is_plain_key_join(self) -> bool:
         """Whether the join condition is only ``foreign key = target primary key``."""
@@ -1264,7 +1267,10 @@ class RelationshipProperty(MapperProperty):
         return f"RelationshipProperty({self._name() if hasattr(self, 'key') else '?'})"
 
 
-def _value_for_comparison(obj: Any, key: str, col: Any) -> Any:
+_UNKNOWN = object()
+
+
+def _value_for_comparison(obj: Any, key: str, col: Any, known: Any = _UNKNOWN) -> Any:
     """``obj``'s value of attribute ``key`` (mapped to ``col``) when a statement comparing a
     relationship to ``obj`` runs; loaded if the object is persistent and it is expired."""
     from .coercion import state_of
@@ -1275,6 +1281,8 @@ def _value_for_comparison(obj: Any, key: str, col: Any) -> Any:
     else:
         state = state_of(obj) if state_of is not None else None
         where = f"column {col} on object <{type(obj).__name__} at {hex(id(obj))}>"
+        if known is not _UNKNOWN and (state is None or state.key is None or state.detached):
+            return known
         if state is None or state.key is None:
             raise InvalidRequestError(
                 f"Can't resolve value for {where}; no value has been set for this column, "
