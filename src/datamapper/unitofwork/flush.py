@@ -356,15 +356,7 @@ class UOWTransaction:
         expire = update_states(mapper, states, conn, self.replaced)
         for s, keys in expire.items():
             self.expire.setdefault(s, set()).update(keys)
-        computed = mapper._flush_expire_keys
-        if computed:
-            # loaded SQL-expression values are stale now; one the program set is kept
-            for s in states:
-                d = s.strong_obj().__dict__
-                cs = s._committed
-                stale = {k for k in computed if k in d and not (cs and k in cs)}
-                if stale:
-                    self.expire.setdefault(s, set()).update(stale)
+        inherited.expire_computed(mapper, states, self.expire)
         self.updated.extend(states)
         if watch:
             self._fire_refresh_flush(dispatch, watch, expire)

@@ -178,14 +178,7 @@ def _update(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
         expire = update_states(_as_mapper(part), states, conn, uow.replaced)
         for s, keys in expire.items():
             uow.expire.setdefault(s, set()).update(keys)
-    computed = mapper._flush_expire_keys
-    if computed:
-        for s in states:
-            d = s.strong_obj().__dict__
-            cs = s._committed
-            stale = {k for k in computed if k in d and not (cs and k in cs)}
-            if stale:
-                uow.expire.setdefault(s, set()).update(stale)
+    expire_computed(mapper, states, uow.expire)
     uow.updated.extend(states)
     if "after_update" in dispatch:
         for s in states:
@@ -300,3 +293,17 @@ def _columns_of(clause: Any) -> list[Any]:
     out: list[Any] = []
     visitors.traverse(clause, {}, {"column": out.append})
     return out
+
+
+def expire_computed(mapper: Mapper, states: list[InstanceState],
+                    expire: dict[InstanceState, set[str]]) -> None:
+    """After an UPDATE: loaded values of the mapper's SQL-expression attributes are
+    stale (queued for expiry); a value the program set itself is kept."""
+    computed = mapper._flush_expire_keys
+    if computed:
+        for s in states:
+            d = s.strong_obj().__dict__
+            cs = s._committed
+            stale = {k for k in computed if k in d and not (cs and k in cs)}
+            if stale:
+                expire.setdefault(s, set()).update(stale)
