@@ -19,7 +19,7 @@ Python code; only model definitions and the module they come from differ.
 """
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,50 @@ def _same_checksums(sums: dict[str, Checksum]) -> Checksum:
     for name, other in rest:
         first[1].check(other, f"{name} phase (vs {first[0]} phase)")
     return first[1]
+
+
+def _same_tree_checksums(sums: dict[str, TreeChecksum]) -> TreeChecksum:
+    """The tree checksum all phases agree on (the runner checks it against the expected one)."""
+    first, *rest = sums.items()
+    for name, other in rest:
+        first[1].check(other, f"{name} phase (vs {first[0]} phase)")
+    return first[1]
+
+
+def _grouped(
+    parent_rows: Sequence[Any], child_rows: Iterable[Any], key: int
+) -> list[tuple[Any, list[Any]]]:
+    """Each parent row with the child rows whose column ``key`` holds its id."""
+    by_id: dict[Any, list[Any]] = {p[0]: [] for p in parent_rows}
+    for c in child_rows:
+        by_id[c[key]].append(c)
+    return [(p, by_id[p[0]]) for p in parent_rows]
+
+
+def _joined(rows: Iterable[Any]) -> list[tuple[Any, list[Any]]]:
+    """Group ``(parent id, parent name, child id, child name, child value)`` rows of
+    a LEFT OUTER JOIN by parent, in first-seen order; a parent without children
+    has one row with NULL child columns."""
+    out: dict[Any, tuple[Any, list[Any]]] = {}
+    for row in rows:
+        entry = out.get(row[0])
+        if entry is None:
+            entry = out[row[0]] = ((row[0], row[1]), [])
+        if row[2] is not None:
+            entry[1].append(row[2:])
+    return list(out.values())
+
+
+def _tree_of(loaded: list[tuple[Any, list[Any]]], cname: int) -> TreeChecksum:
+    """From (parent row, child rows) pairs: the parent's name is its column 1, the
+    child's name and value its columns ``cname`` and ``cname + 1``."""
+    return TreeChecksum.of(
+        len(loaded), ((p[1], c[cname], c[cname + 1]) for p, kids in loaded for c in kids)
+    )
+
+
+EAGER_PHASES = ("selectin", "joined")
+EAGER_BATCH = 500  # parent ids per IN list: the batch size of both ORMs' selectinload
 
 
 def _check_web(spec: Spec, loaded: int) -> None:
@@ -352,6 +396,30 @@ class ORMImpl(Impl):
                 len(loaded), ((p.name, c.name, c.value) for p, kids in loaded for c in kids)
             )
 
+    def eager(self, spec: Spec, meter: Meter) -> Result:
+        Parent, _ = self.tree_models()
+        sums: dict[str, TreeChecksum] = {}
+        for phase in EAGER_PHASES:
+            option = self.eager_option(phase)
+            with self.Session(self.engine) as session:
+                with meter.phase(phase):
+                    loaded = session.query(Parent).options(option(Parent.children)).all()
+                with count_statements(self.engine) as counter:
+                    sums[phase] = TreeChecksum.of(
+                        len(loaded),
+                        ((p.name, c.name, c.value) for p in loaded for c in p.children),
+                    )
+                if counter.count:
+                    raise VerificationError(
+                        f"eager ({phase}): reading the loaded children ran"
+                        f" {counter.count} statements (expected 0)"
+                    )
+        return _same_tree_checksums(sums)
+
+    def eager_option(self, phase: str) -> Callable[..., Any]:
+        """The loader option of ``phase`` ("selectin" or "joined")."""
+        raise NotImplementedError
+
     def web(self, spec: Spec, meter: Meter) -> Result:
         Parent, Child = self.tree_models()
         Session, engine, requests = self.Session, self.engine, spec.web_requests()
@@ -425,6 +493,11 @@ class SQLAlchemyORMImpl(ORMImpl):
     def tree_models(self) -> tuple[Any, Any]:
         return self._models.Parent, self._models.Child
 
+    def eager_option(self, phase: str) -> Callable[..., Any]:
+        from sqlalchemy.orm import joinedload, selectinload
+
+        return selectinload if phase == "selectin" else joinedload
+
 
 def import_datamapper() -> Any:
     """Import datamapper, preferring the working tree's src/ over an install."""
@@ -489,6 +562,13 @@ class DatamapperImpl(ORMImpl):
 
         self._tree = (Parent, Child)
         return self._tree
+
+    def eager_option(self, phase: str) -> Callable[..., Any]:
+        name = "selectinload" if phase == "selectin" else "joinedload"
+        option = getattr(self.dm, name, None)
+        if option is None:
+            raise Skipped(f"datamapper has no {name}() yet")
+        return option
 
 
 # ---------------------------------------------------------------------------
@@ -654,6 +734,33 @@ class CoreImpl(Impl):
         return TreeChecksum.of(
             len(loaded), ((p.name, c.name, c.value) for p, kids in loaded for c in kids)
         )
+
+    def eager(self, spec: Spec, meter: Meter) -> Result:
+        # selectin: the parents, then their children by IN lists of parent ids;
+        # joined: one LEFT OUTER JOIN, grouped by parent
+        sel_children = select(children).where(
+            children.c.parent_id.in_(bindparam("pids", expanding=True))
+        )
+        joined = select(
+            parents.c.id, parents.c.name, children.c.id, children.c.name, children.c.value
+        ).select_from(parents.outerjoin(children, children.c.parent_id == parents.c.id))
+        sums: dict[str, TreeChecksum] = {}
+        with self.engine.connect() as conn:
+            execute = conn.execute
+            with meter.phase("selectin"):
+                prows = execute(select(parents)).all()
+                ids = [p.id for p in prows]
+                kids = [
+                    row
+                    for k in range(0, len(ids), EAGER_BATCH)
+                    for row in execute(sel_children, {"pids": ids[k : k + EAGER_BATCH]})
+                ]
+                loaded = _grouped(prows, kids, 1)
+            sums["selectin"] = _tree_of(loaded, 2)
+            with meter.phase("joined"):
+                loaded = _joined(execute(joined))
+            sums["joined"] = _tree_of(loaded, 1)
+        return _same_tree_checksums(sums)
 
     def web(self, spec: Spec, meter: Meter) -> Result:
         sel_user = select(parents).where(parents.c.id == bindparam("pid"))
@@ -863,6 +970,33 @@ class RawImpl(Impl):
         return TreeChecksum.of(
             len(loaded), ((p[1], c[2], c[3]) for p, kids in loaded for c in kids)
         )
+
+    def eager(self, spec: Spec, meter: Meter) -> Result:
+        sql_children = "SELECT id, parent_id, name, value FROM bench_child WHERE parent_id IN ({})"
+        mark = self.backend.placeholder
+        sql_joined = (
+            "SELECT p.id, p.name, c.id, c.name, c.value FROM bench_parent p"
+            " LEFT OUTER JOIN bench_child c ON c.parent_id = p.id"
+        )
+        sums: dict[str, TreeChecksum] = {}
+        cur = self.conn.cursor()
+        with meter.phase("selectin"):
+            cur.execute("SELECT id, name FROM bench_parent")
+            prows = cur.fetchall()
+            ids = [p[0] for p in prows]
+            kids: list[Any] = []
+            for k in range(0, len(ids), EAGER_BATCH):
+                batch = ids[k : k + EAGER_BATCH]
+                cur.execute(sql_children.format(", ".join([mark] * len(batch))), batch)
+                kids.extend(cur.fetchall())
+            loaded = _grouped(prows, kids, 1)
+        sums["selectin"] = _tree_of(loaded, 2)
+        with meter.phase("joined"):
+            cur.execute(sql_joined)
+            loaded = _joined(cur.fetchall())
+        sums["joined"] = _tree_of(loaded, 1)
+        self._end()
+        return _same_tree_checksums(sums)
 
     def web(self, spec: Spec, meter: Meter) -> Result:
         conn, loaded = self.conn, 0

@@ -242,6 +242,22 @@ WORKLOADS: dict[str, Workload] = {
             phases=Spec.growth_phases,
         ),
         Workload(
+            "eager",
+            "eager",
+            "tree:seeded",
+            lambda s: (
+                f"fresh session, load {s.n_parents:,} parents with their"
+                f" {s.n_parents * 10:,} children: selectin = query(Parent)"
+                ".options(selectinload(Parent.children)).all(), joined = the same with"
+                " joinedload (reading the children afterwards must run no statement;"
+                " Core/raw: selectin = the parents, then their children by IN lists of"
+                " 500 parent ids; joined = one LEFT OUTER JOIN grouped by parent)"
+            ),
+            Spec.expect_tree,
+            verify_db=False,
+            phases=("selectin", "joined"),
+        ),
+        Workload(
             "lazy",
             "lazy",
             "tree:seeded",
