@@ -3,7 +3,7 @@ pickling tests in tests/instance/test_pickling.py, also from a child process).""
 
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table
 
-from datamapper import declarative_base, relationship
+from datamapper import attribute_keyed_dict, column_keyed_dict, declarative_base, relationship
 
 Base = declarative_base(metadata=MetaData())
 
@@ -75,3 +75,21 @@ class Custom(Base):
     def __setstate__(self, d):
         self.__dict__.update(d)
         self.__dict__["restored"] = True
+
+
+class Book(Base):
+    __tablename__ = "pk_books"
+    id = Column(Integer, primary_key=True)
+    title = Column(String(50))
+    shelf_id = Column(Integer, ForeignKey("pk_shelves.id"))
+
+
+class Shelf(Base):
+    """Keyed dictionary collections (classes made at run time): they pickle too."""
+
+    __tablename__ = "pk_shelves"
+    id = Column(Integer, primary_key=True)
+    by_title = relationship(Book, collection_class=attribute_keyed_dict("title"),
+                            order_by=Book.id)
+    by_column = relationship(Book, collection_class=column_keyed_dict(Book.__table__.c.id),
+                             viewonly=True, order_by=Book.id)

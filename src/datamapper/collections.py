@@ -18,9 +18,10 @@ with a warning (again, ``ignore_unpopulated_attribute=True`` leaves it out).
 
 from __future__ import annotations
 
+import copyreg
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.exc import SAWarning
 
@@ -41,7 +42,15 @@ __all__ = [
 ]
 
 
-class KeyFuncDict(dict[_KT, _VT]):
+class _KeyedClass(type):
+    """The type of the keyed dictionary classes the functions below make: such a class
+    is made at run time, so pickle can't find it by name; it pickles as the call that
+    makes it (``_dm_recipe``: the function and its arguments, see ``_reduce_keyed``)."""
+
+    _dm_recipe: tuple[Any, ...] | None = None
+
+
+class KeyFuncDict(dict[_KT, _VT], metaclass=_KeyedClass):
     """Base of the keyed dictionary classes the functions below make; each subclass
     has its key function as ``_dm_keyfunc``.  ``set(obj)`` files ``obj`` under its
     key, ``remove(obj)`` takes it out (both with the relationship's events once the
@@ -72,11 +81,33 @@ MappedCollection = KeyFuncDict  # the older name
 
 def _keyed_class(keyfunc: Callable[[Any], Any], name: str,
                  key_attrs: Callable[[Any], list[str]] | None = None,
-                 ignore: bool = False) -> type[KeyFuncDict[Any, Any]]:
-    ns: dict[str, Any] = {"_dm_keyfunc": staticmethod(keyfunc), "__module__": __name__}
+                 ignore: bool = False, recipe: tuple[Any, ...] | None = None
+                 ) -> type[KeyFuncDict[Any, Any]]:
+    ns: dict[str, Any] = {"_dm_keyfunc": staticmethod(keyfunc), "__module__": __name__,
+                          "_dm_recipe": recipe}
     if key_attrs is not None and not ignore:
         ns["_dm_removal_check"] = staticmethod(_removal_check(key_attrs))
-    return type(name, (KeyFuncDict,), ns)
+    return cast("type[KeyFuncDict[Any, Any]]", _KeyedClass(name, (KeyFuncDict,), ns))
+
+
+def _reduce_keyed(cls: _KeyedClass) -> Any:
+    """Pickle a keyed dictionary class as the call that makes it again; a subclass
+    the program wrote (found by name) and KeyFuncDict itself pickle by name."""
+    recipe = cls.__dict__.get("_dm_recipe")
+    if recipe is None:
+        return cls.__qualname__
+    return (_rebuild_keyed, recipe)
+
+
+def _rebuild_keyed(kind: str, spec: Any, ignore: bool) -> type[KeyFuncDict[Any, Any]]:
+    if kind == "attribute":
+        return attribute_keyed_dict(spec, ignore_unpopulated_attribute=ignore)
+    if kind == "column":
+        return column_keyed_dict(spec, ignore_unpopulated_attribute=ignore)
+    return keyfunc_mapping(spec, ignore_unpopulated_attribute=ignore)
+
+
+copyreg.pickle(_KeyedClass, _reduce_keyed)
 
 
 def _removal_check(key_attrs: Callable[[Any], list[str]]) -> Callable[[Any, str], None]:
@@ -153,10 +184,48 @@ def attribute_keyed_dict(attr_name: str, *, ignore_unpopulated_attribute: bool =
         return _value_of(obj, attr_name, ignore_unpopulated_attribute)
 
     return _keyed_class(keyfunc, "KeyFuncDict", lambda obj: [attr_name],
-                        ignore_unpopulated_attribute)
+                        ignore_unpopulated_attribute,
+                        ("attribute", attr_name, ignore_unpopulated_attribute))
+
+
+class _TableColumn:
+    """A column of a Table named by the table's full name and the column's key: what a
+    column-keyed dictionary class pickles instead of the Column (which would take its
+    Table and MetaData along, and come back as another object); found again among the
+    columns of the mapper of the first object keyed."""
+
+    __slots__ = ("table", "key")
+
+    def __init__(self, table: str, key: str) -> None:
+        self.table = table
+        self.key = key
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return (_TableColumn, (self.table, self.key))
+
+    def find(self, mapper: Any) -> Any:
+        for t in mapper.tables:
+            if getattr(t, "fullname", None) == self.table and self.key in t.c:
+                return t.c[self.key]
+        return None
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.key}"
+
+
+def _picklable_column(col: Any) -> Any:
+    from sqlalchemy import Table
+
+    if isinstance(col, _TableColumn):
+        return col
+    if isinstance(col.table, Table):
+        return _TableColumn(col.table.fullname, col.key)
+    return col  # a column of another selectable: pickled as it is
 
 
 def _column_of(spec: Any) -> Any:
+    if isinstance(spec, _TableColumn):
+        return spec
     col = spec.__clause_element__() if hasattr(spec, "__clause_element__") else spec
     if getattr(col, "table", None) is None or not hasattr(col, "key"):
         raise ArgumentError(
@@ -180,6 +249,8 @@ def column_keyed_dict(mapping_spec: Any, *, ignore_unpopulated_attribute: bool =
                 "class is not mapped")
         values = []
         for col in cols:
+            if isinstance(col, _TableColumn):
+                col = col.find(mapper)
             prop = mapper._col_to_prop.get(col)
             if prop is None:
                 raise InvalidRequestError(
@@ -195,9 +266,12 @@ def column_keyed_dict(mapping_spec: Any, *, ignore_unpopulated_attribute: bool =
         mapper = _mapper_or_none(type(obj))
         if mapper is None:
             return []
-        return [mapper._col_to_prop[c].key for c in cols if c in mapper._col_to_prop]
+        found = [c.find(mapper) if isinstance(c, _TableColumn) else c for c in cols]
+        return [mapper._col_to_prop[c].key for c in found if c in mapper._col_to_prop]
 
-    return _keyed_class(keyfunc, "KeyFuncDict", key_attrs, ignore_unpopulated_attribute)
+    spec = [_picklable_column(c) for c in cols] if many else _picklable_column(cols[0])
+    return _keyed_class(keyfunc, "KeyFuncDict", key_attrs, ignore_unpopulated_attribute,
+                        ("column", spec, ignore_unpopulated_attribute))
 
 
 def keyfunc_mapping(keyfunc: Callable[[Any], Any], *,
@@ -212,7 +286,8 @@ def keyfunc_mapping(keyfunc: Callable[[Any], Any], *,
             return _none_key(obj, "function result", ignore_unpopulated_attribute)
         return value
 
-    return _keyed_class(key, "KeyFuncDict")
+    return _keyed_class(key, "KeyFuncDict",
+                        recipe=("keyfunc", keyfunc, ignore_unpopulated_attribute))
 
 
 # the 1.x names

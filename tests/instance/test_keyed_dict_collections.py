@@ -188,3 +188,50 @@ def test_removing_a_member_whose_key_is_unpopulated_raises_unless_ignored(Base, 
         with pytest.raises(exc.InvalidRequestError, match=r"Note\.item.*'keyword'"):
             n.item = None
         assert item.notes == {"bar": n}
+
+
+def _by_id(obj):
+    return obj.id
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+def test_keyed_dict_classes_and_dictionaries_pickle(Base, protocol):
+    """The classes the keyed-dict functions make at run time pickle as the call that
+    makes them: the copy keys members the same way (columns of an inherited mapper and
+    of a table in a schema too), again after a second round trip."""
+    import pickle
+
+    from sqlalchemy import Table
+
+    class Foo(Base):
+        __tablename__ = "foo"
+        id = Column(Integer, primary_key=True)
+        b = Column(String(20))
+        type = Column(String(20))
+        __mapper_args__ = {"polymorphic_on": type, "polymorphic_identity": "foo"}
+
+    bar = Table("bar", Base.metadata, Column("id", Integer, ForeignKey("foo.id"),
+                                            primary_key=True),
+                Column("bat_id", Integer), schema="x")
+
+    class Bar(Foo):
+        __table__ = bar
+        bar_id = bar.c.id
+        __mapper_args__ = {"polymorphic_identity": "bar"}
+
+    obj = Bar(id=1, bar_id=1, bat_id=3, b="bee")
+    specs = [
+        (column_keyed_dict(Foo.id), 1),
+        (column_keyed_dict([Bar.bar_id, Bar.bat_id]), (1, 3)),
+        (column_keyed_dict(bar.c.bat_id), 3),
+        (attribute_keyed_dict("b"), "bee"),
+        (keyfunc_mapping(_by_id), 1),
+    ]
+    for cls, key in specs:
+        d = cls()
+        d[key] = "member"  # the test's local classes can't be pickled: a stand-in
+        for _ in range(2):
+            d = pickle.loads(pickle.dumps(d, protocol))
+            assert d.keyfunc(obj) == key
+            assert d == {key: "member"}
+            assert isinstance(d, collections.KeyFuncDict)

@@ -367,3 +367,27 @@ def test_class_with_its_own_copy_keeps_it():
             return "mine"
 
     assert copy.copy(Own(id=1)) == "mine"
+
+
+def test_object_with_keyed_dict_collections_round_trips(tables, make_session, read_rows):
+    """A keyed dictionary collection's class is made at run time by
+    attribute_keyed_dict()/column_keyed_dict(): the object still pickles, its
+    dictionaries come back keyed the same, and a change after unpickling flushes."""
+    Shelf, Book = _pickle_models.Shelf, _pickle_models.Book
+    s = make_session()
+    s.add(Shelf(id=1, by_title={"a": Book(id=1, title="a"), "b": Book(id=2, title="b")}))
+    s.commit()
+    shelf = s.get(Shelf, 1)
+    assert set(shelf.by_title) == {"a", "b"} and set(shelf.by_column) == {1, 2}
+    s.close()
+
+    copy = _round_trip(shelf)
+    assert {k: b.id for k, b in copy.by_title.items()} == {"a": 1, "b": 2}
+    assert {k: b.title for k, b in copy.by_column.items()} == {1: "a", 2: "b"}
+    assert is_instrumented(copy.by_title)
+
+    s2 = make_session()
+    copy = s2.merge(copy)
+    copy.by_title.set(Book(id=3, title="c"))
+    s2.commit()
+    assert read_rows(Book.__table__) == [(1, "a", 1), (2, "b", 1), (3, "c", 1)]
