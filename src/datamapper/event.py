@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.exc import InvalidRequestError
 
+from ._core import event_classes_for, event_key_fn
+
 Listener = Callable[..., Any]
 
 
@@ -224,7 +226,7 @@ def _core_accept(cls: Any, /, target: Any, identifier: str) -> Any:
 
 
 def _core_listen(cls: Any, /, event_key: Any, **kw: Any) -> None:
-    listen(event_key.dispatch_target.target, event_key.identifier, event_key._listen_fn, **kw)
+    listen(event_key.dispatch_target.target, event_key.identifier, event_key_fn(event_key), **kw)
 
 
 def _core_stub(self: Any, *args: Any, **kw: Any) -> None:
@@ -236,7 +238,6 @@ def bridge_core_events(names: frozenset[str]) -> None:
     datamapper targets (mapped classes, Mappers, mapped attributes, Sessions,
     sessionmakers, the Session class) and the event ``names``."""
     from sqlalchemy import event as core_event
-    from sqlalchemy.event import base as core_base
 
     target_cls: Any = type("DatamapperEventTarget", (_CoreTarget,), {"__slots__": ()})
     namespace: dict[str, Any] = {name: _core_stub for name in sorted(names)}
@@ -247,6 +248,6 @@ def bridge_core_events(names: frozenset[str]) -> None:
     bridge: Any = type("DatamapperEvents", (core_event.Events,), namespace)
     target_cls.dispatch = bridge.dispatch  # made by Core's Events metaclass
     for name in names:  # ours first: SQLAlchemy's ORM would accept our classes and never fire
-        registered = core_base._registrars[name]
+        registered = event_classes_for(name)
         registered.remove(bridge)
         registered.insert(0, bridge)

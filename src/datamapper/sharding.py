@@ -62,8 +62,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import IteratorResult, Result
-from sqlalchemy.engine.result import SimpleResultMetaData
 
+from ._core import SimpleResultMetaData
 from ._util import describe
 from .exc import ArgumentError, InvalidRequestError
 from .instance.state import InstanceState, instance_state

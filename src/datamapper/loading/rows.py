@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.engine.cursor import CursorFetchStrategy
 from sqlalchemy.sql import Select
 
+from .._core import plain_fetchall
 from ..instance.seam import SessionLike
 from ..instance.state import (
     LAZY_KEY,
@@ -200,14 +200,8 @@ def fetch_rows(result: Any) -> list[Any]:
     """All rows of a fresh result: the driver's tuples where Core would only copy
     them into Row objects (no column needs a result processor, default fetching),
     Core's rows otherwise.  The loaders read rows by position only."""
-    md = getattr(result, "_metadata", None)
-    procs = getattr(md, "_processors", None)
-    cursor = getattr(result, "cursor", None)
-    if (procs is not None and cursor is not None and not any(procs)
-            and getattr(md, "_tuplefilter", None) is None
-            and type(getattr(result, "cursor_strategy", None)) is CursorFetchStrategy):
-        rows: list[Any] = cursor.fetchall()
-        result._soft_close()
+    rows = plain_fetchall(result)
+    if rows is not None:
         return rows
     return result.fetchall()  # type: ignore[no-any-return]
 

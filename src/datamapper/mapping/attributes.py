@@ -13,10 +13,11 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy.sql import operators, roles
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.operators import ColumnOperators
 from sqlalchemy.util import immutabledict
 
+from .._core import gen_cache_key, is_cacheable_element, roles
 from .coercion import PLUGIN_ATTRS
 
 if TYPE_CHECKING:
@@ -182,9 +183,9 @@ class _JoinTarget(roles.JoinTargetRole):
 
 
 def _key_of(element: Any, anon_map: Any, bindparams: list[Any]) -> Any:
-    if hasattr(element, "__clause_element__") and not hasattr(element, "_gen_cache_key"):
+    if hasattr(element, "__clause_element__") and not is_cacheable_element(element):
         element = element.__clause_element__()
-    return element._gen_cache_key(anon_map, bindparams)
+    return gen_cache_key(element, anon_map, bindparams)
 
 
 if TYPE_CHECKING:
@@ -248,7 +249,7 @@ class OfType(_JoinTarget):
         target = self.target
         return (
             "dm_of_type",
-            self.attr._gen_cache_key(anon_map, bindparams),
+            gen_cache_key(self.attr, anon_map, bindparams),
             _key_of(target, anon_map, bindparams) if target is not None else None,
             tuple(_key_of(c, anon_map, bindparams) for c in self.criteria),
         )

@@ -31,8 +31,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import inspection
 from sqlalchemy.exc import InvalidRequestError
+
+from .._core import (
+    annotate,
+    annotations_of,
+    generate_cache_key,
+    inspection_allows_reregistration,
+    inspection_registrar,
+    propagate_attrs,
+    raw_columns,
+    set_inspection_registrar,
+    set_propagate_attrs,
+)
+from .._core import dml_has_multi_values as dml_has_multi_values  # re-exported (session/dml.py)
+from .._core import dml_returning as dml_returning
+from .._core import dml_values as dml_values
+from .._core import dml_where as dml_where
+from .._core import dml_with_returning as dml_with_returning
+from .._core import dml_with_values as dml_with_values
 
 if TYPE_CHECKING:
     from .mapper import Mapper
@@ -60,7 +77,7 @@ def subject_marker(mapper: Mapper) -> Any:
 def statement_subject(stmt: Any) -> Mapper | None:
     """The first mapped entity a Core statement was built from (see
     :func:`subject_marker`), or None for a statement of plain tables."""
-    attrs = getattr(stmt, "_propagate_attrs", None)
+    attrs = propagate_attrs(stmt)
     return attrs.get(SUBJECT_KEY) if attrs else None
 
 
@@ -68,7 +85,7 @@ def mark_subject(element: Any, mapper: Mapper) -> Any:
     """``element`` marked as coming from ``mapper`` (see :func:`subject_marker`); it
     must be an object of the caller's own (an annotated copy, a statement it just
     built), never a Table or Column shared with plain Core."""
-    element._propagate_attrs = subject_marker(mapper)
+    set_propagate_attrs(element, subject_marker(mapper))
     return element
 
 class EntityNamespace:
@@ -118,7 +135,7 @@ class ClassClauseElement:
             # the plugin mark makes a Core select() of the class compile its joins
             # along relationships (query/core_plugin.py); it also names the class for
             # get_bind() (mark_subject)
-            self._annotated = mark_subject(self.mapper.persist_selectable._annotate(
+            self._annotated = mark_subject(annotate(self.mapper.persist_selectable,
                 {ENTITY_KEY: self.mapper, "entity_namespace": marker}), self.mapper)
         return self._annotated
 
@@ -128,8 +145,8 @@ def install(mapper: Mapper) -> None:
     cls = mapper.class_
     if "__clause_element__" not in cls.__dict__:
         type.__setattr__(cls, "__clause_element__", ClassClauseElement(mapper))
-    inspection._registrars[cls] = _inspect_instance  # instances of cls
-    if inspection._registrars.get(type) is not _plain_class_registrar:
+    set_inspection_registrar(cls, _inspect_instance)  # instances of cls
+    if inspection_registrar(type) is not _plain_class_registrar:
         _register_for_plain_classes()  # sqlalchemy.orm was imported since: chain to it
 
 
@@ -137,8 +154,8 @@ def uninstall(mapper: Mapper) -> None:
     cls = mapper.class_
     if isinstance(cls.__dict__.get("__clause_element__"), ClassClauseElement):
         type.__delattr__(cls, "__clause_element__")
-    if inspection._registrars.get(cls) is _inspect_instance:
-        del inspection._registrars[cls]
+    if inspection_registrar(cls) is _inspect_instance:
+        set_inspection_registrar(cls, None)
 
 
 # the instance layer (above this one) installs its ``instance_state`` here
@@ -161,7 +178,7 @@ class DeclarativeMeta(type):
     the Mapper (Core's inspection looks up the type of what it inspects)."""
 
 
-inspection._registrars[DeclarativeMeta] = _inspect_class
+set_inspection_registrar(DeclarativeMeta, _inspect_class)
 
 
 def _register_for_plain_classes() -> None:
@@ -176,8 +193,15 @@ def _register_for_plain_classes() -> None:
       gives its own, so that a later ``import sqlalchemy.orm`` replaces it instead
       of failing; in such a process only declarative classes (DeclarativeMeta)
       stay inspectable by ``sqlalchemy.inspect`` (``datamapper.inspect`` always is).
+      SQLAlchemy 2.0 refuses any replacement, so there nothing is registered until
+      SQLAlchemy's ORM is imported (then the next mapped class chains to it).
     """
-    previous = inspection._registrars.get(type)
+    previous = inspection_registrar(type)
+    if previous is None and not inspection_allows_reregistration():
+        # SQLAlchemy 2.0: an entry of ours under ``type`` would make a later
+        # ``import sqlalchemy.orm`` fail; declarative classes stay inspectable
+        # (DeclarativeMeta) and install() chains to SQLAlchemy's entry once it exists
+        return
 
     def _inspect_mc(cls: Any) -> Any:
         found = _inspect_class(cls)
@@ -187,7 +211,7 @@ def _register_for_plain_classes() -> None:
 
     if previous is None:
         _inspect_mc.__module__ = "sqlalchemy.orm.util"
-    inspection._registrars[type] = _inspect_mc
+    set_inspection_registrar(type, _inspect_mc)
     global _plain_class_registrar
     _plain_class_registrar = _inspect_mc
 
@@ -198,7 +222,7 @@ _register_for_plain_classes()
 
 def entity_of(element: Any) -> Mapper | None:
     """The Mapper a Core FROM element or column stands for (``select(User)``), or None."""
-    ann = getattr(element, "_annotations", None)
+    ann = annotations_of(element)
     if not ann:
         return None
     found = ann.get(ENTITY_KEY)
@@ -208,7 +232,7 @@ def entity_of(element: Any) -> Mapper | None:
 def entities_of_core_select(stmt: Any) -> list[Any] | None:
     """The entity list of a Core ``select()`` built from mapped classes, or None when
     it selects no mapped class (then it is plain Core and runs as such)."""
-    raw = getattr(stmt, "_raw_columns", None)  # Core's selected elements, as given
+    raw = raw_columns(stmt)  # Core's selected elements, as given
     if not raw:
         return None
     entities: list[Any] = []
@@ -216,7 +240,7 @@ def entities_of_core_select(stmt: Any) -> list[Any] | None:
     for element in raw:
         mapper = entity_of(element)
         if mapper is not None:
-            alias = element._annotations.get(ALIAS_KEY)
+            alias = annotations_of(element).get(ALIAS_KEY)
             entities.append(alias if alias is not None else mapper.class_)
             found = True
         else:
@@ -234,7 +258,8 @@ def refuse_unmapped(obj: Any) -> InvalidRequestError:
 
 # -- ORM-enabled INSERT / UPDATE / DELETE ---------------------------------------------------
 # What the Session needs to read from (and change in) a Core DML statement built on a
-# mapped class.  These are the only reads of Core's DML internals in the package.
+# mapped class: dml_mapper here; the reads of Core's DML internals (dml_values,
+# dml_with_values, dml_returning ...) are in datamapper._core, re-exported here.
 
 def dml_mapper(stmt: Any) -> Mapper | None:
     """The Mapper an ``insert(User)`` / ``update(User)`` / ``delete(User)`` (dialect
@@ -242,51 +267,6 @@ def dml_mapper(stmt: Any) -> Mapper | None:
     if not getattr(stmt, "is_dml", False):
         return None
     return entity_of(getattr(stmt, "table", None))
-
-
-def dml_returning(stmt: Any) -> tuple[Any, ...]:
-    """The elements given to ``.returning()``, as given (a mapped class shows as its
-    annotated table)."""
-    return tuple(getattr(stmt, "_returning", ()) or ())
-
-
-def dml_with_returning(stmt: Any, columns: list[Any]) -> Any:
-    """A copy of ``stmt`` RETURNING exactly ``columns`` (its other settings kept)."""
-    out = stmt._generate()
-    out._returning = tuple(columns)
-    return out
-
-
-def dml_where(stmt: Any) -> tuple[Any, ...]:
-    """The WHERE criteria of an UPDATE or DELETE."""
-    return tuple(getattr(stmt, "_where_criteria", ()) or ())
-
-
-def dml_values(stmt: Any) -> list[tuple[Any, Any]]:
-    """The SET / VALUES pairs given with ``.values()`` or ``.ordered_values()``
-    (key: a string or a column; value: a bound parameter or a SQL expression)."""
-    ordered = getattr(stmt, "_ordered_values", None)
-    if ordered:
-        return list(ordered)
-    values = getattr(stmt, "_values", None)
-    return list(values.items()) if values else []
-
-
-def dml_has_multi_values(stmt: Any) -> bool:
-    """``insert().values([{...}, {...}])``: several VALUES rows in the statement."""
-    return bool(getattr(stmt, "_multi_values", None))
-
-
-def dml_with_values(stmt: Any, pairs: list[tuple[Any, Any]]) -> Any:
-    """A copy of ``stmt`` whose SET / VALUES are ``pairs`` (same form as dml_values)."""
-    out = stmt._generate()
-    if getattr(stmt, "_ordered_values", None):
-        out._ordered_values = list(pairs)
-    else:
-        from sqlalchemy.util import immutabledict
-
-        out._values = immutabledict(pairs)
-    return out
 
 
 def bound_value(value: Any) -> tuple[bool, Any]:
@@ -303,5 +283,5 @@ def bound_value(value: Any) -> tuple[bool, Any]:
 def statement_key(stmt: Any) -> Any:
     """A hashable key equal for statements of the same structure (Core's statement
     cache key without its bound values), or None when Core can't cache ``stmt``."""
-    key = stmt._generate_cache_key()
+    key = generate_cache_key(stmt)
     return None if key is None else key.key

@@ -42,6 +42,7 @@ from sqlalchemy.sql.base import SchemaEventTarget
 from sqlalchemy.sql.operators import ColumnOperators
 from sqlalchemy.sql.schema import SchemaItem
 
+from .._core import attach_type_to_column, replace_null_type
 from .coercion import DeclarativeMeta
 
 if TYPE_CHECKING:
@@ -796,13 +797,11 @@ def _column_from(
 def _set_column_type(col: Any, sql_type: Any) -> None:
     """Give a Column made without a type its type, with the type's schema events
     (an ``Enum`` must be created with the table) wired as a constructor would."""
-    setter = getattr(col, "_set_type", None)  # Core's own hook (SQLAlchemy 2.0 and 2.1)
-    if setter is not None and getattr(col.type, "_isnull", False):
-        setter(sql_type)
+    if replace_null_type(col, sql_type):
         return
     col.type = sql_type
     if isinstance(sql_type, SchemaEventTarget):
-        sql_type._set_parent_with_dispatch(col)
+        attach_type_to_column(sql_type, col)
 
 
 def _merge(template: MappedColumn[Any], mc: MappedColumn[Any]) -> MappedColumn[Any]:

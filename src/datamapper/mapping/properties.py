@@ -15,6 +15,7 @@ from sqlalchemy import Column, null
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.elements import ColumnElement, Label, Null
 
+from .._core import annotate
 from .coercion import mark_subject
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class ColumnProperty(MapperProperty):
             keyed = self.__dict__.get("_keyed_column")
             if keyed is None or keyed[0] is not c or keyed[1] != self.key:
                 ann = {"proxy_key": self.key} if c.key != self.key else {"dm_attr": self.key}
-                keyed = (c, self.key, mark_subject(c._annotate(ann), self.parent))
+                keyed = (c, self.key, mark_subject(annotate(c, ann), self.parent))
                 self.__dict__["_keyed_column"] = keyed
             return keyed[2]
         return c

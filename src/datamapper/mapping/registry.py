@@ -15,6 +15,7 @@ from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 
 from .. import event
+from .._core import creation_order
 from .coercion import DeclarativeMeta
 from .declarative import (
     MappedColumn,
@@ -403,7 +404,7 @@ def _add_single_table_columns(cls: type, table: Table, columns: list[Column[Any]
 
 
 def _order_of(value: Any) -> int:
-    return int(getattr(value, "_creation_order", 0) or 0)
+    return creation_order(value)
 
 
 def _sort_order_of(value: Any) -> int:

@@ -29,6 +29,7 @@ from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement, Null
 from sqlalchemy.sql.util import find_tables
 
+from .._core import annotate, annotations_of, anonymous_fromclause, deannotate
 from ..exc import UnsupportedRelationshipOperator
 from .cache import CacheSlot
 from .cascade import CascadeOptions
@@ -1089,7 +1090,7 @@ class RelationshipProperty(MapperProperty):
             return self.local_remote_pairs[0][0]
         cached = self.__dict__.get("_dm_join_clause")
         if cached is None:
-            cached = self._dm_join_clause = self.primaryjoin._annotate(
+            cached = self._dm_join_clause = annotate(self.primaryjoin,
                 {"dm_relationship": self})
         return cached
 
@@ -1351,7 +1352,7 @@ def flat_alias(sel: Any) -> Any:
     """An anonymous alias of ``sel``; a join becomes the same join of aliased tables
     (an alias of a join would not render as a FROM item)."""
     if isinstance(sel, Join):
-        return sel._anonymous_fromclause(flat=True)
+        return anonymous_fromclause(sel, flat=True)
     return sel.alias()
 
 
@@ -1366,7 +1367,7 @@ def _mark_columns(expr: Any, mark: str) -> Any:
 
     def replace(elem: Any) -> Any:
         if isinstance(elem, Column):
-            return elem._annotate({mark: True})
+            return annotate(elem, {mark: True})
         return None
 
     # elem is a clause element: no overload of replacement_traverse matches Any
@@ -1396,9 +1397,9 @@ def _split_marks(clause: Any) -> tuple[Any, set[Any], set[Any]]:
     marked: dict[str, set[Any]] = {"foreign": set(), "remote": set()}
 
     def replace(elem: Any) -> Any:
-        ann = getattr(elem, "_annotations", None)
+        ann = annotations_of(elem)
         if ann and isinstance(elem, Column) and ("foreign" in ann or "remote" in ann):
-            plain = elem._deannotate()
+            plain = deannotate(elem)
             for mark in ("foreign", "remote"):
                 if ann.get(mark):
                     marked[mark].add(plain)

@@ -23,8 +23,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.sql.expression import ClauseElement
+
+from .._core import BindTyping, bind_processors, insertmanyvalues, report_dbapi_error
 
 
 class _DriverStatement:
@@ -85,7 +86,7 @@ def _compile(conn: Connection, stmt: ClauseElement,
         return None  # a bind we do not supply (Core would fill in a default)
     if not compiled.positional and len(set(names)) != len(given):
         return None  # named style passes our dictionaries as they are: they must match
-    processors = compiled._bind_processors
+    processors = bind_processors(compiled)
     procs = tuple((i, name, processors[name]) for i, name in enumerate(names)
                   if name in processors)
     return _DriverStatement(compiled.string, bool(compiled.positional), names, procs)
@@ -116,7 +117,7 @@ def _driver_rows(conn: Connection, entry: _DriverStatement,
     try:
         return entry.rows(params_list)
     except Exception as e:
-        conn._handle_dbapi_exception(e, entry.sql, list(params_list), None, None)
+        report_dbapi_error(conn, e, entry.sql, list(params_list))
 
 
 def _entry(conn: Connection, cache: dict[Any, Any], kind: str, stmt: ClauseElement,
@@ -126,7 +127,7 @@ def _entry(conn: Connection, cache: dict[Any, Any], kind: str, stmt: ClauseEleme
     dispatch = conn.dispatch
     if dispatch.before_execute or dispatch.after_execute:
         return None
-    if conn._execution_options.get("schema_translate_map"):
+    if conn.get_execution_options().get("schema_translate_map"):
         return None
     keys = tuple(params_list[0])
     ckey = (kind, conn.dialect, keys)
@@ -160,7 +161,7 @@ def _compile_insert(conn: Connection, stmt: ClauseElement,
                     keys: tuple[str, ...]) -> _DriverInsert | None:
     dialect = conn.dialect
     compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
-    imv = getattr(compiled, "_insertmanyvalues", None)
+    imv = insertmanyvalues(compiled)
     if (imv is None or not compiled.positional or compiled.insert_prefetch
             or compiled.escaped_bind_names or compiled.post_compile_params
             or compiled.literal_execute_params or imv.sentinel_columns
@@ -174,7 +175,7 @@ def _compile_insert(conn: Connection, stmt: ClauseElement,
     if text.count(row_sql) != 1:
         return None
     head, tail = text.split(row_sql)
-    processors = compiled._bind_processors
+    processors = bind_processors(compiled)
     procs = tuple((i, name, processors[name]) for i, name in enumerate(names)
                   if name in processors)
     limit = getattr(dialect, "insertmanyvalues_max_parameters", 999) or 999

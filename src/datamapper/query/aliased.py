@@ -23,6 +23,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
+from .._core import annotate, annotations_of, gen_cache_key
 from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace, mark_subject
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
@@ -85,7 +86,7 @@ class AliasedClass:
 
     def __clause_element__(self) -> Any:
         if self._dm_annotated is None:
-            self._dm_annotated = mark_subject(self._dm_selectable._annotate(
+            self._dm_annotated = mark_subject(annotate(self._dm_selectable,
                 {ENTITY_KEY: self._dm_mapper, ALIAS_KEY: self,
                  "entity_namespace": _AliasMarker(self)}), self._dm_mapper)
         return self._dm_annotated
@@ -123,7 +124,7 @@ class AliasedClass:
         else:
             col = self.column_for(prop.columns[0])
             # a copy marked as naming the class (get_bind(mapper=...) of Core statements)
-            found = col._annotate({"dm_attr": key}) if getattr(col, "key", None) == key \
+            found = annotate(col, {"dm_attr": key}) if getattr(col, "key", None) == key \
                 else col.label(key)
             mark_subject(found, mapper)
         attrs[key] = found
@@ -156,8 +157,8 @@ class AliasedRelationship(_JoinTarget):
 
     def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
         return ("dm_aliased_relationship",
-                self.source.__clause_element__()._gen_cache_key(anon_map, bindparams),
-                self.attr._gen_cache_key(anon_map, bindparams))
+                gen_cache_key(self.source.__clause_element__(), anon_map, bindparams),
+                gen_cache_key(self.attr, anon_map, bindparams))
 
     # comparisons: the class attribute's, with the parent's columns those of the alias
     def __eq__(self, other: Any) -> Any:
@@ -313,7 +314,7 @@ def relationship_steps(target: Any, onclause: Any) -> list[tuple[Any, Any]] | No
     if dest is None and onclause is not None:
         dest = target  # join(Address, User.addresses) / join(alias, User.addresses)
         # Core's join() keeps the target as coerced: the marked table of the class or alias
-        ann = getattr(dest, "_annotations", None) or {}
+        ann = annotations_of(dest)
         if ann.get(ALIAS_KEY) is not None:
             dest = ann[ALIAS_KEY]
         elif ann.get(ENTITY_KEY) is not None:

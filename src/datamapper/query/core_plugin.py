@@ -24,10 +24,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.sql import coercions, roles
-from sqlalchemy.sql.base import CompileState
-from sqlalchemy.sql.selectable import SelectState
-
+from .._core import (
+    SelectState,
+    coercions,
+    install_select_plugin,
+    memoized_select_entities,
+    roles,
+    setup_joins,
+    with_joins,
+)
 from ..mapping.attributes import _JoinTarget
 from .aliased import relationship_join_source, relationship_steps
 
@@ -65,25 +70,18 @@ def expand_relationship_joins(statement: Any) -> Any:
     """``statement`` with every join along a relationship replaced by joins of tables
     (the statement itself when it has none).  Joins made before a
     ``with_only_columns()`` live in the statement's memoized entities: those too."""
-    joins = _expanded(statement._setup_joins)
-    memo = statement._memoized_select_entities
+    joins = _expanded(setup_joins(statement))
     new_memo: list[Any] = []
     changed = False
-    for m in memo:
-        mj = _expanded(m._setup_joins)
+    for m in memoized_select_entities(statement):
+        mj = _expanded(setup_joins(m))
         if mj is not None:
-            m = m._clone()
-            m._setup_joins = mj
+            m = with_joins(m, mj)
             changed = True
         new_memo.append(m)
     if joins is None and not changed:
         return statement
-    out = statement._clone()
-    if joins is not None:
-        out._setup_joins = joins
-    if changed:
-        out._memoized_select_entities = tuple(new_memo)
-    return out
+    return with_joins(statement, joins, tuple(new_memo) if changed else None)
 
 
 class DatamapperSelectState(SelectState):
@@ -95,8 +93,9 @@ class DatamapperSelectState(SelectState):
 
     @classmethod
     def determine_last_joined_entity(cls, statement: Any) -> Any:
-        if statement._setup_joins:
-            target, onclause = statement._setup_joins[-1][:2]
+        joins = setup_joins(statement)
+        if joins:
+            target, onclause = joins[-1][:2]
             steps = relationship_steps(target, onclause) if _is_relationship_join(
                 target, onclause) else None
             if steps is not None:
@@ -122,4 +121,4 @@ class DatamapperSelectState(SelectState):
 
 def install() -> None:
     """Register the plugin with Core (``wiring.wire()`` calls this once)."""
-    CompileState.plugins[(PLUGIN_NAME, "select")] = DatamapperSelectState
+    install_select_plugin(PLUGIN_NAME, DatamapperSelectState)

@@ -12,12 +12,23 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Select, Table
-from sqlalchemy.engine.result import result_tuple
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ClauseList, ColumnClause, ColumnElement, Label
 from sqlalchemy.sql.selectable import FromClause, TableClause
 
+from .._core import (
+    annotations_of,
+    copy_generative,
+    explicit_froms,
+    from_objects,
+    is_selectable_iterable,
+    proxy_key,
+    raw_columns,
+    result_tuple,
+    setup_joins,
+    statement_options,
+)
 from ..loading import EntityLoader, entity_loader
 from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import QueryableAttribute
@@ -211,7 +222,7 @@ class RowLayout:
                 # a table column selected under its own key stays unlabelled (Core names
                 # it; `<table>_<key>` in the labelled form); an expression gets the key
                 if not (isinstance(expr, ColumnClause) and expr.table is not None
-                        and expr._proxy_key == ent.key) and hasattr(expr, "label"):
+                        and proxy_key(expr) == ent.key) and hasattr(expr, "label"):
                     expr = expr.label(ent.key)
                 self.columns.append(expr)
                 self.names.append(ent.key)
@@ -234,7 +245,7 @@ class RowLayout:
                     self.names.append(col.key)
                     self._describe_column(col, col.key)
                 continue
-            if isinstance(ent, ColumnElement) or hasattr(ent, "_select_iterable"):
+            if isinstance(ent, ColumnElement) or is_selectable_iterable(ent):
                 self.parts.append(("column", len(self.columns)))
                 self.columns.append(ent)
                 key = getattr(ent, "key", None) or getattr(ent, "name", None)
@@ -273,8 +284,8 @@ class RowLayout:
         self.extras.append((col,))
         alias = None
         entity = None
-        for from_ in getattr(col, "_from_objects", ()):  # the entity of its table, if any
-            ann = getattr(from_, "_annotations", None)
+        for from_ in from_objects(col):  # the entity of its table, if any
+            ann = annotations_of(from_)
             if ann and ENTITY_KEY in ann:
                 alias = ann.get(ALIAS_KEY)
                 entity = alias if alias is not None else ann[ENTITY_KEY].class_
@@ -479,7 +490,7 @@ class ORMSelect(Select[Any]):
     def filter_by(self, **kwargs: Any) -> ORMSelect:
         """Keyword criteria on the selected class's mapped attribute names only."""
         mapper = self._dm_layout.primary_mapper
-        if mapper is None or self._setup_joins:
+        if mapper is None or setup_joins(self):
             # Core names the last join target (its mapped attributes, for a mapped class
             # or an alias of one), else the first FROM
             return super().filter_by(**kwargs)
@@ -582,8 +593,7 @@ def select(*entities: Any) -> Any:
 
 def as_orm_select(stmt: Select[Any], layout: RowLayout, entities: list[Any]) -> ORMSelect:
     """``stmt`` (a Core select of ``layout``'s columns) as the ORM select of ``entities``."""
-    out = ORMSelect.__new__(ORMSelect)
-    out.__dict__.update(stmt.__dict__)  # what Core's own generative copy does
+    out = copy_generative(ORMSelect.__new__(ORMSelect), stmt)
     out._dm_layout = layout
     out._dm_entities = list(entities)
     return out
@@ -595,7 +605,7 @@ def renamed_column_keys(stmt: Any) -> list[str] | None:
     carry the attribute names; None when every column keeps its own name."""
     cols = stmt.selected_columns
     for c in cols:
-        if isinstance(c, ColumnClause) and c._proxy_key != c.name:
+        if isinstance(c, ColumnClause) and proxy_key(c) != c.name:
             return list(cols.keys())
     return None
 
@@ -604,14 +614,14 @@ def reads_mapped_tables(stmt: Any) -> bool:
     """Whether a Core select of columns reads a mapped table (``select(User.name)``,
     ``select(func.count(User.id))``, a join of mapped tables): the Session autoflushes
     before it, as it does before a query of entities."""
-    for c in stmt._raw_columns:
-        for f in c._from_objects:
+    for c in raw_columns(stmt):
+        for f in from_objects(c):
             if f in mapped_tables:
                 return True
-    for f in stmt._from_obj:
+    for f in explicit_froms(stmt):
         if f in mapped_tables:
             return True
-    return any(t[0] in mapped_tables for t in stmt._setup_joins)
+    return any(t[0] in mapped_tables for t in setup_joins(stmt))
 
 
 def orm_select_from_core(stmt: Any) -> ORMSelect | None:
@@ -627,13 +637,13 @@ def orm_select_from_core(stmt: Any) -> ORMSelect | None:
         return None
     layout = RowLayout(entities)
     relaid = stmt.with_only_columns(*layout.columns, maintain_column_froms=True)
-    out = ORMSelect.__new__(ORMSelect)
-    out.__dict__.update(relaid.__dict__)  # what Core's own generative copy does
+    out = copy_generative(ORMSelect.__new__(ORMSelect), relaid)
     out._dm_layout = layout
     out._dm_entities = entities
     # loader options given to Core's Select.options() (Load is a Core ExecutableOption)
-    if stmt._with_options:
-        out._dm_options = tuple(stmt._with_options)
+    options = statement_options(stmt)
+    if options:
+        out._dm_options = options
     if layout.inherit_sources:
         out = layout.apply_inheritance(out)
     return out

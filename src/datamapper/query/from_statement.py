@@ -20,6 +20,7 @@ from sqlalchemy.sql.base import Executable, Generative
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 from sqlalchemy.sql.selectable import SelectBase
 
+from .._core import statement_execution_options, statement_options
 from .._util import describe
 from ..instance.seam import SessionLike
 from ..loading.strategies import EntityPlan
@@ -96,13 +97,13 @@ def from_statement_of(select_stmt: Any, statement: Any) -> FromStatement:
         from ..mapping.coercion import entities_of_core_select
 
         entities = entities_of_core_select(select_stmt)
-        options = tuple(select_stmt._with_options)
+        options = statement_options(select_stmt)
         if entities is None:
             raise InvalidRequestError(
                 "Can't call from_statement() on this select(): it selects no mapped "
                 "entity; select the mapped class, e.g. select(User).from_statement(...)"
             )
-    return FromStatement(entities, options, statement, select_stmt._execution_options)
+    return FromStatement(entities, options, statement, statement_execution_options(select_stmt))
 
 
 def _without_joins(plans: list[Any]) -> list[Any]:

@@ -21,6 +21,7 @@ from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
+from .._core import for_update_arg
 from ..instance.seam import SessionLike
 from ..loading.strategies import (
     EntityPlan,
@@ -605,7 +606,7 @@ def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[En
 def _lock_parents_only(stmt: Any, parent_tables: list[Any]) -> Any:
     """FOR UPDATE with eager outer joins locks the queried entities' rows only
     (PostgreSQL refuses to lock the nullable side of an outer join)."""
-    arg = getattr(stmt, "_for_update_arg", None)
+    arg = for_update_arg(stmt)
     if arg is None or arg.of is not None:
         return stmt
     tables = [t for t in parent_tables if t is not None]

@@ -31,15 +31,14 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import IteratorResult
-from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, MultipleResultsFound, NoResultFound
-from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause, Select, SelectBase
 from sqlalchemy.sql.util import ClauseAdapter
 
+from .._core import SimpleResultMetaData, coercions, from_objects, result_tuple, roles
 from .._util import describe, warn_deprecated
 from ..exc import UnmappedClassError
 from ..instance.seam import SessionLike
@@ -249,7 +248,7 @@ class Query(Generic[_T]):
         expr = first.__clause_element__() if hasattr(first, "__clause_element__") else first
         if isinstance(expr, FromClause) and not isinstance(expr, FunctionElement):
             return expr
-        for from_ in getattr(expr, "_from_objects", ()):
+        for from_ in from_objects(expr):
             if not isinstance(from_, ColumnElement):  # a SQL function lists itself
                 return from_
         return expr

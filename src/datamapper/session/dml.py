@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam
 from sqlalchemy.engine import IteratorResult
-from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError
 
+from .._core import SimpleResultMetaData
 from ..exc import InvalidRequestError
 from ..instance.state import InstanceState, instance_state
 from ..mapping.cache import CacheSlot

@@ -11,9 +11,16 @@ from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast, overload
 
 from sqlalchemy import Connection, Select, text
 from sqlalchemy.engine import IteratorResult
-from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
 from sqlalchemy.exc import DBAPIError, ObjectNotExecutableError
 
+from .._core import (
+    SimpleResultMetaData,
+    has_limit_or_offset,
+    is_executable_on_connection,
+    order_by_clauses,
+    result_tuple,
+    statement_execution_options,
+)
 from .._util import describe
 from ..exc import (
     ArgumentError,
@@ -142,7 +149,7 @@ class SessionExecute(SessionBase):
     def _execute_impl(self, statement: Any, params: Any, mapper: Any, bind: Any,
                       execution_options: Any, bind_kw: dict[str, Any] | None) -> Any:
         if statement.__class__ is Select and reads_mapped_tables(statement):
-            eff_autoflush = {**self.execution_options, **statement._execution_options,
+            eff_autoflush = {**self.execution_options, **statement_execution_options(statement),
                              **(execution_options or {})}.get("autoflush", True)
             if eff_autoflush:  # select(User.name): pending changes are seen, as by a query
                 self._autoflush()
@@ -164,7 +171,7 @@ class SessionExecute(SessionBase):
             if dml_target is not None:
                 return execute_orm_dml(self, statement, dml_target, params, opts, bind,
                                        bind_kw)
-        stmt_opts = statement._execution_options
+        stmt_opts = statement_execution_options(statement)
         # what the ORM reads: session < statement < call, as Core merges them
         eff = {**self.execution_options, **stmt_opts, **(execution_options or {})} \
             if stmt_opts else opts
@@ -255,18 +262,18 @@ class SessionExecute(SessionBase):
         if list(map(id, layout.columns)) != list(map(id, statement._dm_layout.columns)):
             base = statement.with_only_columns(*layout.columns)
         mapper = layout.primary_mapper
-        limited = statement._limit_clause is not None or statement._offset_clause is not None
+        limited = has_limit_or_offset(statement)
 
         def run(stmt: Any) -> list[Any]:
             return self._execute_for_mapper(stmt, mapper, None, bind=bind, params=params,
                                             bind_kw=bind_kw,
                                             execution_options=execution_options)
 
-        stmt_opts = statement._execution_options
+        stmt_opts = statement_execution_options(statement)
         eager_opts = {**stmt_opts, **execution_options} if stmt_opts and execution_options \
             else (execution_options or stmt_opts)
         return execute_with_plans(cast("SessionLike", self), entities, plans, base,
-                                  list(statement._order_by_clauses), limited,
+                                  list(order_by_clauses(statement)), limited,
                                   populate_existing, self._default_identity_token(), run,
                                   eager_opts, user_options)
 
@@ -362,7 +369,7 @@ def _coerce_statement(statement: Any) -> Any:
         converted = orm_select_from_core(statement)
         if converted is not None:
             return converted
-    elif not hasattr(statement, "_execute_on_connection"):
+    elif not is_executable_on_connection(statement):
         raise _not_executable(statement)
     return statement
 

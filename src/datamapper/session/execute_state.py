@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.util import immutabledict
 
+from .._core import statement_execution_options, statement_options
 from ..exc import InvalidRequestError
 from ..query.from_statement import FromStatement
 from ..query.options import UserDefinedOption
@@ -63,7 +64,7 @@ class ORMExecuteState:
         self.bind_arguments = bind_arguments
         self.local_execution_options: dict[str, Any] = dict(execution_options)
         self.execution_options = immutabledict(
-            {**session.execution_options, **getattr(statement, "_execution_options", EMPTY),
+            {**session.execution_options, **statement_execution_options(statement),
              **execution_options}
         )
         self._run = run
@@ -138,7 +139,7 @@ class ORMExecuteState:
     @property
     def user_defined_options(self) -> list[Any]:
         """The :class:`UserDefinedOption` objects given to the statement's options()."""
-        opts = list(getattr(self.statement, "_with_options", ()))
+        opts = list(statement_options(self.statement))
         opts.extend(o for o in getattr(self.statement, "_dm_options", ()) if o not in opts)
         opts.extend(o for o in self._user_options if o not in opts)
         return [o for o in opts if isinstance(o, UserDefinedOption)]

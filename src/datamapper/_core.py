@@ -1,0 +1,331 @@
+"""Every read of SQLAlchemy Core's private or undocumented internals, in one place.
+
+datamapper builds on Core's public API.  A few things it needs have no public
+spelling: the fast driver path (a compiled statement's bind processors, the
+driver-level error report), the raw rows of a result, the parts of a statement
+as given (selected elements, joins, options, DML values), Core's annotation
+and inspection registries, and the compile-state plugin protocol.  They are all
+read here, through named functions, so that:
+
+- the rest of the package reads only public Core names (checked by
+  ``tests/test_core_internals.py``, which fails on a private Core attribute
+  read anywhere else);
+- the same tests exercise every function here against the installed SQLAlchemy,
+  and CI runs them on SQLAlchemy 2.0 and 2.1 (``.ci/run``, second virtualenv);
+- a Core upgrade that moves something breaks one module, in a test that names it.
+
+Imports nothing from datamapper (layer L0).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn, TypeVar
+
+from sqlalchemy import inspection as _inspection
+from sqlalchemy.engine.cursor import CursorFetchStrategy
+from sqlalchemy.engine.interfaces import BindTyping
+from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
+from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql.base import CompileState
+from sqlalchemy.sql.selectable import SelectState
+from sqlalchemy.util import immutabledict
+
+__all__ = [
+    # names from Core modules that are not part of its documented API
+    "BindTyping", "CompileState", "CursorFetchStrategy", "SelectState",
+    "SimpleResultMetaData", "coercions", "result_tuple", "roles",
+]
+
+_EMPTY: Mapping[str, Any] = immutabledict()
+_T = TypeVar("_T")
+
+
+# -- results ---------------------------------------------------------------------------------
+
+def plain_fetchall(result: Any) -> list[Any] | None:
+    """All rows of a fresh cursor result as the driver's own tuples, when Core would
+    only copy them into Row objects (no result processors, no column filter, default
+    fetch strategy); the result is then closed.  None (nothing read) otherwise."""
+    md = getattr(result, "_metadata", None)
+    procs = getattr(md, "_processors", None)
+    cursor = getattr(result, "cursor", None)
+    if (procs is not None and cursor is not None and not any(procs)
+            and getattr(md, "_tuplefilter", None) is None
+            and type(getattr(result, "cursor_strategy", None)) is CursorFetchStrategy):
+        rows: list[Any] = cursor.fetchall()
+        result._soft_close()
+        return rows
+    return None
+
+
+# -- compiled statements and the driver path ---------------------------------------------------
+
+def bind_processors(compiled: Any) -> Mapping[str, Callable[[Any], Any]]:
+    """A compiled statement's bind processors by parameter name."""
+    return compiled._bind_processors  # type: ignore[no-any-return]  # Core's dict
+
+
+def insertmanyvalues(compiled: Any) -> Any:
+    """A compiled INSERT's multi-row VALUES description, or None."""
+    return getattr(compiled, "_insertmanyvalues", None)
+
+
+def report_dbapi_error(conn: Any, exc: BaseException, sql: str, params: Any) -> NoReturn:
+    """Raise ``exc`` (from the driver or a bind processor) as Core does for a failed
+    statement: wrapped as a StatementError/DBAPIError, after ``handle_error`` hooks."""
+    conn._handle_dbapi_exception(exc, sql, params, None, None)
+    raise exc  # not reached: Core always raises
+
+
+# -- statements as given -----------------------------------------------------------------------
+
+def statement_execution_options(stmt: Any) -> Mapping[str, Any]:
+    """The execution options set on a statement (or a Query) itself."""
+    return getattr(stmt, "_execution_options", _EMPTY)
+
+
+def statement_options(stmt: Any) -> tuple[Any, ...]:
+    """The options given to ``Executable.options()``, in order."""
+    return tuple(getattr(stmt, "_with_options", ()))
+
+
+def raw_columns(stmt: Any) -> tuple[Any, ...]:
+    """A select's selected elements as given (a mapped class as its annotated table)."""
+    return tuple(getattr(stmt, "_raw_columns", ()) or ())
+
+
+def explicit_froms(stmt: Any) -> tuple[Any, ...]:
+    """The FROM elements given to ``select_from()``."""
+    return tuple(getattr(stmt, "_from_obj", ()) or ())
+
+
+def setup_joins(stmt: Any) -> tuple[Any, ...]:
+    """The joins given to ``join()``/``join_from()``/``outerjoin()``: tuples of
+    (target, onclause, left, flags)."""
+    return tuple(getattr(stmt, "_setup_joins", ()) or ())
+
+
+def memoized_select_entities(stmt: Any) -> tuple[Any, ...]:
+    """The entity sets a select had before ``with_only_columns()`` (with their joins)."""
+    return tuple(getattr(stmt, "_memoized_select_entities", ()) or ())
+
+
+def with_joins(stmt: Any, joins: tuple[Any, ...] | None,
+               memo: tuple[Any, ...] | None = None) -> Any:
+    """A copy of ``stmt`` with its joins (and memoized entity sets) replaced; None
+    keeps the statement's own."""
+    out = stmt._clone()
+    if joins is not None:
+        out._setup_joins = joins
+    if memo is not None:
+        out._memoized_select_entities = memo
+    return out
+
+
+def has_limit_or_offset(stmt: Any) -> bool:
+    return (getattr(stmt, "_limit_clause", None) is not None
+            or getattr(stmt, "_offset_clause", None) is not None)
+
+
+def order_by_clauses(stmt: Any) -> tuple[Any, ...]:
+    return tuple(getattr(stmt, "_order_by_clauses", ()) or ())
+
+
+def for_update_arg(stmt: Any) -> Any:
+    """The FOR UPDATE settings of a select, or None."""
+    return getattr(stmt, "_for_update_arg", None)
+
+
+def copy_generative(target: _T, source: Any) -> _T:
+    """Give ``target`` (a new object of a Core generative class or subclass) the
+    state of ``source``, as Core's own generative copy does."""
+    target.__dict__.update(source.__dict__)
+    return target
+
+
+def generate(stmt: Any) -> Any:
+    """A shallow generative copy of a Core statement."""
+    return stmt._generate()
+
+
+def from_objects(element: Any) -> tuple[Any, ...]:
+    """The FROM elements a column or clause draws from."""
+    return tuple(getattr(element, "_from_objects", ()) or ())
+
+
+def proxy_key(column: Any) -> Any:
+    """The key a column is known by in its selectable (the mapped attribute name when
+    the column was selected through one)."""
+    return getattr(column, "_proxy_key", None)
+
+
+def is_cacheable_element(element: Any) -> bool:
+    return hasattr(element, "_gen_cache_key")
+
+
+def is_selectable_iterable(element: Any) -> bool:
+    return hasattr(element, "_select_iterable")
+
+
+def is_executable_on_connection(statement: Any) -> bool:
+    return hasattr(statement, "_execute_on_connection")
+
+
+# -- annotations and propagated attributes ------------------------------------------------------
+
+def annotate(element: Any, values: Mapping[str, Any]) -> Any:
+    """A copy of ``element`` carrying ``values`` as annotations (kept by Core through
+    select(), join(), insert() ...)."""
+    return element._annotate(values)
+
+
+def deannotate(element: Any) -> Any:
+    return element._deannotate()
+
+
+def annotations_of(element: Any) -> Mapping[str, Any]:
+    return getattr(element, "_annotations", None) or _EMPTY
+
+
+def propagate_attrs(element: Any) -> Mapping[str, Any] | None:
+    """What an element propagates to the statements built from it (the compile-state
+    plugin mark), or None."""
+    return getattr(element, "_propagate_attrs", None)
+
+
+def set_propagate_attrs(element: Any, attrs: Mapping[str, Any]) -> None:
+    element._propagate_attrs = attrs
+
+
+def anonymous_fromclause(selectable: Any, *, flat: bool = False) -> Any:
+    return selectable._anonymous_fromclause(flat=flat)
+
+
+# -- DML statements ------------------------------------------------------------------------------
+
+def dml_returning(stmt: Any) -> tuple[Any, ...]:
+    return tuple(getattr(stmt, "_returning", ()) or ())
+
+
+def dml_with_returning(stmt: Any, columns: list[Any]) -> Any:
+    out = stmt._generate()
+    out._returning = tuple(columns)
+    return out
+
+
+def dml_where(stmt: Any) -> tuple[Any, ...]:
+    return tuple(getattr(stmt, "_where_criteria", ()) or ())
+
+
+def dml_values(stmt: Any) -> list[tuple[Any, Any]]:
+    """SET / VALUES pairs given with ``values()`` or ``ordered_values()``."""
+    ordered = getattr(stmt, "_ordered_values", None)
+    if ordered:
+        return list(ordered)
+    values = getattr(stmt, "_values", None)
+    return list(values.items()) if values else []
+
+
+def dml_has_multi_values(stmt: Any) -> bool:
+    return bool(getattr(stmt, "_multi_values", None))
+
+
+def dml_with_values(stmt: Any, pairs: list[tuple[Any, Any]]) -> Any:
+    out = stmt._generate()
+    if getattr(stmt, "_ordered_values", None):
+        out._ordered_values = list(pairs)
+    else:
+        out._values = immutabledict(pairs)
+    return out
+
+
+# -- schema types --------------------------------------------------------------------------------
+
+def attach_type_to_column(sql_type: Any, column: Any) -> None:
+    """Tell a schema-event type (Enum, Boolean ...) its column, as Core does when a
+    column is built with it."""
+    sql_type._set_parent_with_dispatch(column)
+
+
+def replace_null_type(column: Any, sql_type: Any) -> bool:
+    """Give a Column built without a type (NullType) ``sql_type`` through Core's own
+    hook; False when the column already has a type or Core has no hook."""
+    setter = getattr(column, "_set_type", None)
+    if setter is None or not getattr(column.type, "_isnull", False):
+        return False
+    setter(sql_type)
+    return True
+
+
+def creation_order(value: Any) -> int:
+    return int(getattr(value, "_creation_order", 0) or 0)
+
+
+# -- inspection and event registries ----------------------------------------------------------------
+
+def inspection_registrar(cls: type) -> Any:
+    """The function ``sqlalchemy.inspect()`` uses for instances of ``cls``, or None."""
+    return _inspection._registrars.get(cls)
+
+
+def set_inspection_registrar(cls: type, fn: Callable[[Any], Any] | None) -> None:
+    """Register ``fn`` for ``cls`` in Core's inspection registry (None removes it)."""
+    if fn is None:
+        _inspection._registrars.pop(cls, None)
+    else:
+        _inspection._registrars[cls] = fn
+
+
+@functools.cache
+def inspection_allows_reregistration() -> bool:
+    """Whether Core lets a later registration of a function with the same name and
+    module replace an inspection entry (SQLAlchemy 2.1 does; 2.0 refuses every second
+    registration of a type, so an entry made before ``import sqlalchemy.orm`` would
+    make that import fail)."""
+    probe = type("_ProbeType", (), {})
+
+    def _probe(obj: Any) -> None:
+        return None
+
+    _inspection._registrars[probe] = _probe
+    try:
+        _inspection._inspects(probe)(_probe)
+    except AssertionError:
+        return False
+    finally:
+        _inspection._registrars.pop(probe, None)
+    return True
+
+
+def event_classes_for(name: str) -> list[Any]:
+    """Core's ordered list of event classes that declare the event ``name`` (the
+    first one accepting a target handles ``sqlalchemy.event.listen``)."""
+    from sqlalchemy.event import base as core_base
+
+    return core_base._registrars[name]
+
+
+def event_key_fn(event_key: Any) -> Callable[..., Any]:
+    """The user's listener function of a Core event key."""
+    return event_key._listen_fn  # type: ignore[no-any-return]
+
+
+def install_select_plugin(name: str, state_cls: type) -> None:
+    """Register a compile-state plugin for SELECT statements whose propagated
+    ``compile_state_plugin`` is ``name``."""
+    CompileState.plugins[(name, "select")] = state_cls
+
+
+# -- cache keys -----------------------------------------------------------------------------------
+
+def gen_cache_key(element: Any, anon_map: Any, bindparams: list[Any]) -> Any:
+    """An element's part of a statement cache key (Core's HasCacheKey protocol, which
+    datamapper's own elements also implement)."""
+    return element._gen_cache_key(anon_map, bindparams)
+
+
+def generate_cache_key(stmt: Any) -> Any:
+    """A statement's cache key, or None when Core can't cache it."""
+    return stmt._generate_cache_key()
