@@ -168,3 +168,24 @@ def test_prune_of_a_weak_map_drops_nothing(session, User):
     with pytest.warns(DeprecationWarning):
         assert session.prune() == 0
     assert session.get(User, 1) is u
+
+
+def test_public_add_of_a_state_refuses_another_object_with_its_key(session, User):
+    """identity_map.add(state): the state's object is filed under its key; another live
+    object with that key is refused naming both the key and the object."""
+    session.add(User(id=1, name="a"))
+    session.flush()
+    u1 = session.get(User, 1)
+    session.expunge(u1)
+    u2 = session.get(User, 1)
+    assert u2 is not u1
+    session.expunge(u2)
+    assert session.identity_map.add(inspect(u1)) is True
+    assert session.identity_map.add(inspect(u1)) is False  # already there
+    assert session.identity_map[inspect(u1).key] is u1
+    with pytest.raises(exc.InvalidRequestError,
+                       match=r"Can't attach instance <User at 0x[0-9a-f]+>; another instance "
+                             r"with key .* is already present in this session"):
+        session.identity_map.add(inspect(u2))
+    with pytest.raises(exc.InvalidRequestError, match="has no identity key"):
+        session.identity_map.add(inspect(User(id=2)))

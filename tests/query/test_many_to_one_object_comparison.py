@@ -182,3 +182,31 @@ def test_comparison_uses_the_value_known_when_built_if_the_object_detaches_expir
         s.expire(u)
         s.expunge(u)
         assert [a.id for a in q.all()] == [1]
+
+
+@pytest.mark.parametrize("expire_keys", [None, ["id"]], ids=["all", "key"])
+def test_key_a_flush_gave_is_used_after_expire_and_expunge(M, session, sql_log, expire_keys):
+    """The filter is built while the object has no key; a flush gives it one; the object
+    is then expired and detached: the statement compares by the key it had when expired."""
+    User, Address = M
+    u = User(name="new")
+    q = session.query(Address).filter(Address.user == u)
+    u.id = 3  # (the fixture's explicit keys leave the servers' sequences at 1)
+    session.add(u)
+    session.add(Address(id=5, user=u, email="e"))
+    session.flush()
+    session.expire(u, expire_keys)
+    session.expunge(u)
+    sql_log.clear()
+    assert [a.id for a in q] == [5]
+    assert not any("FROM users" in s for s in sql_log.statements)  # nothing to load
+
+
+def test_value_expired_before_the_filter_was_built_is_still_unknown(M, session):
+    User, Address = M
+    jack = session.get(User, 1)
+    session.expire(jack)
+    q = session.query(Address).filter(Address.user == jack)
+    session.expunge(jack)
+    with pytest.raises(StatementError, match="the object is detached and the value was expired"):
+        q.all()

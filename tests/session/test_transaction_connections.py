@@ -2,6 +2,7 @@
 transaction level holds, per bind."""
 
 import pytest
+import sqlalchemy as sa
 
 from datamapper import Session
 from datamapper.exc import InvalidRequestError, UnboundExecutionError
@@ -61,3 +62,54 @@ def test_savepoint_and_subtransaction_levels(make_session):
     assert inner.bound_connection() is c
     inner.commit()
     outer.commit()
+
+
+def test_connection_bind_also_serves_its_engine(engine, User, read_rows):
+    """Bound to a Connection, the session uses that connection for a mapper bound to the
+    connection's Engine too (one transaction, not a second connection)."""
+    with engine.connect() as conn:
+        s = Session(bind=conn, binds={User: engine})
+        s.execute(sa.text("SELECT 1"))
+        s.add(User(id=1, name="a"))
+        s.flush()
+        assert s.connection(bind_arguments={"mapper": User}) is conn
+        assert s.get_transaction().connections == frozenset([conn])
+        s.rollback()
+        assert read_rows(User.__table__) == []
+        s.close()
+
+
+def test_engine_like_bind_with_connect_is_used(engine, User, read_rows):
+    """Any bind with connect() is used as an Engine (a proxy, a test double)."""
+
+    class EngineProxy:
+        def __init__(self, target):
+            self.target = target
+            self.connects = 0
+
+        def connect(self):
+            self.connects += 1
+            return self.target.connect()
+
+    proxy = EngineProxy(engine)
+    with Session(bind=proxy) as s:
+        s.add(User(id=1, name="a"))
+        s.commit()
+    assert proxy.connects == 1
+    assert [r[:2] for r in read_rows(User.__table__)] == [(1, "a")]
+
+
+def test_bind_without_connect_is_refused(User):
+    s = Session(bind=object())
+    with pytest.raises(InvalidRequestError, match="a Session binds to an Engine or a Connection"):
+        s.connection()
+
+
+def test_execution_options_after_the_connection_exists_warn(session):
+    from sqlalchemy.exc import SAWarning
+
+    conn = session.connection()
+    with pytest.warns(SAWarning, match="already established for the given bind; "
+                                       "execution_options ignored"):
+        assert session.connection(execution_options={"isolation_level": "SERIALIZABLE"}) \
+            is conn

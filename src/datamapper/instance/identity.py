@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .._util import describe
+from ..exc import InvalidRequestError
 from .state import InstanceState
 
 
@@ -47,8 +49,15 @@ class IdentityMap:
             m = self._maps[(cls, token)] = {}
         return m
 
-    def add(self, state: InstanceState, obj: Any) -> None:
-        """Put ``state`` (whose key is set) into the map."""
+    def add(self, state: InstanceState, obj: Any = None) -> Any:
+        """Put ``state`` (whose key is set) into the map.
+
+        The session's own callers pass the object and have checked the key is free.
+        Called with the state alone (as code written for SQLAlchemy does), it checks:
+        another live object under the same key is refused; True if the state was
+        added, False if it was there already."""
+        if obj is None:
+            return self._add_checked(state)
         loc = state.map_key()
         assert loc is not None
         if not self.weak:
@@ -58,6 +67,24 @@ class IdentityMap:
         if m is None:
             m = self._maps[outer] = {}
         m[inner] = state
+
+    def _add_checked(self, state: InstanceState) -> bool:
+        key = state.key
+        obj = state.obj()
+        if key is None or obj is None:
+            raise InvalidRequestError(
+                f"Can't add {describe(obj) if obj is not None else 'a dead object'} to the "
+                "identity map: it has no identity key (flush it first)")
+        existing = self.get_state(key)
+        if existing is state:
+            return False
+        if existing is not None:
+            raise InvalidRequestError(
+                f"Can't attach instance <{type(obj).__name__} at {hex(id(obj))}>; another instance with key {key} is "
+                "already present in this session; expunge that one first, or merge() this "
+                "one's state onto it")
+        self.add(state, obj)
+        return True
 
     def replace_key(self, state: InstanceState, obj: Any, old_key: Any) -> None:
         if old_key is not None:

@@ -90,6 +90,10 @@ def _state_gone(state: InstanceState) -> None:
 _ref_new = weakref.ref.__new__
 
 
+# key in InstanceState._extra: {attribute: value it had when last expired, or NO_VALUE}
+# for the attributes a relationship comparison (``Address.user == obj``) will read when its
+# statement runs; lets a statement built before a flush use the key after an expire + expunge
+LAST_KNOWN = "last_known_values"
 # the key of InstanceState._extra under which instance/relationships.py queues
 # backref changes to unloaded collections (relationships.PENDING)
 _PENDING_COLLECTIONS = "pending_colls"
@@ -354,12 +358,14 @@ class InstanceState(weakref.ref[Any]):
         d = obj.__dict__
         mapper = self.mapper
         if keys is None:
+            ext = self._extra
+            if ext is not None and LAST_KNOWN in ext:
+                _remember_last_known(ext[LAST_KNOWN], d)
             pop = d.pop
             for k in mapper._expire_keys:
                 pop(k, None)
             self.expired_attributes = mapper._expire_keys
             self._committed = None
-            ext = self._extra
             if ext is not None and _PENDING_COLLECTIONS in ext:
                 # backref changes queued for unloaded collections go too: the next
                 # load reads the rows as they are now
@@ -374,6 +380,8 @@ class InstanceState(weakref.ref[Any]):
             return
         keys = set(keys)
         ext = self._extra
+        if ext is not None and LAST_KNOWN in ext:
+            _remember_last_known(ext[LAST_KNOWN], d)
         pend = ext.get(_PENDING_COLLECTIONS) if ext is not None else None
         marks = ext.get(COLUMN_RAISE) if ext is not None else None
         if marks:
@@ -392,6 +400,16 @@ class InstanceState(weakref.ref[Any]):
             self._drop_modified()
         if "expire" in mapper.dispatch:
             mapper.dispatch.fire("expire", obj, keys)
+
+    def track_last_known(self, key: str) -> None:
+        """Remember the value ``key`` has each time the object is expired (see LAST_KNOWN)."""
+        self.extra().setdefault(LAST_KNOWN, {}).setdefault(key, NO_VALUE)
+
+    def last_known(self, key: str) -> Any:
+        """The value ``key`` had when the object was last expired; NO_VALUE if unknown."""
+        ext = self._extra
+        lk = ext.get(LAST_KNOWN) if ext is not None else None
+        return NO_VALUE if lk is None else lk.get(key, NO_VALUE)
 
     def _drop_modified(self) -> None:
         if self.session_id is not None:
@@ -563,6 +581,12 @@ def expire_states(states: Iterable[InstanceState]) -> None:
         gc.enable()
 
 
+def _remember_last_known(last: dict[str, Any], d: dict[str, Any]) -> None:
+    for k in last:
+        if k in d:
+            last[k] = d[k]
+
+
 def _expire_states(states: Iterable[InstanceState]) -> None:
     per_mapper: dict[Any, tuple[Any, bool]] = {}
     for state in states:
@@ -575,12 +599,14 @@ def _expire_states(states: Iterable[InstanceState]) -> None:
             facts = per_mapper[mapper] = (mapper._expire_keys,
                                           "expire" in mapper.dispatch.active)
         keys, fire = facts
+        ext = state._extra
+        if ext is not None and LAST_KNOWN in ext:
+            _remember_last_known(ext[LAST_KNOWN], obj.__dict__)
         pop = obj.__dict__.pop
         for k in keys:
             pop(k, None)
         state.expired_attributes = keys
         state._committed = None
-        ext = state._extra
         if ext is not None and _PENDING_COLLECTIONS in ext:
             del ext[_PENDING_COLLECTIONS]  # (as state.expire())
         if state.modified:

@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnEleme
 from sqlalchemy.sql.util import find_tables
 
 from .._core import annotate, annotations_of, anonymous_fromclause, deannotate
+from .._util import NO_VALUE
 from ..exc import UnsupportedRelationshipOperator
 from .cache import CacheSlot
 from .cascade import CascadeOptions
@@ -1170,10 +1171,15 @@ class RelationshipProperty(MapperProperty):
             self.primaryjoin, {}, replace)
 
     def _value_param(self, obj: Any, col: Any, name: str | None) -> Any:
+        from .coercion import state_of
+
         key = self.mapper._col_to_prop[col].key
         # the value the object has now, used if it can't be read when the statement runs
         # (the object detached and expired since): a known value beats an error
         known = obj.__dict__.get(key, _UNKNOWN)
+        state = state_of(obj) if state_of is not None else None
+        if state is not None:  # and the value it has when next expired (a flush's key)
+            state.track_last_known(key)
         return bindparam(name, type_=col.type, unique=True,
                          callable_=lambda: _value_for_comparison(obj, key, col, known))
 
@@ -1282,6 +1288,10 @@ def _value_for_comparison(obj: Any, key: str, col: Any, known: Any = _UNKNOWN) -
     else:
         state = state_of(obj) if state_of is not None else None
         where = f"column {col} on object <{type(obj).__name__} at {hex(id(obj))}>"
+        if state is not None and state.detached:
+            last = state.last_known(key)
+            if last is not NO_VALUE:
+                known = last
         if known is not _UNKNOWN and (state is None or state.key is None or state.detached):
             return known
         if state is None or state.key is None:

@@ -56,6 +56,9 @@ class SessionBase:
     _query_cls: type[Query[Any]]
     _guard: OwnerGuard
     _identity_map: IdentityMap
+    # how many times expunge_all() (close(), reset()) emptied the identity map: a result
+    # made before refuses to hand out its objects after (session/results.py)
+    _map_generation: int
     # pending objects, and objects marked for deletion at the next flush
     _new: dict[InstanceState, Any]
     _deleted: dict[InstanceState, Any]

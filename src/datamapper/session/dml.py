@@ -280,6 +280,7 @@ def stream_results(session: SessionBase, layout: RowLayout, result: Any, yield_p
                 rows = result.fetchmany(size)
                 if not rows:
                     return
+                out._check_owner()  # not built into a map emptied since (see guard())
                 objs = session._rows_to_results(layout, rows, populate_existing, token)
                 if layout.single_entity:
                     yield from objs
@@ -289,7 +290,7 @@ def stream_results(session: SessionBase, layout: RowLayout, result: Any, yield_p
             result.close()
 
     out: Any = OrmResult(SimpleResultMetaData(layout.names), batches(),
-                         _source_supports_scalars=layout.single_entity)
+                         _source_supports_scalars=layout.single_entity).guard(session, layout)
     out.raw = result  # closing the result closes the cursor
     return out.yield_per(size)
 

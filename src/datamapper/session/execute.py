@@ -210,12 +210,15 @@ class SessionExecute(SessionBase):
                 stamp_results(layout, objs, uopts)
             if layout.single_entity:
                 # rows are made from the objects only if asked for (scalars() skips them)
-                return OrmResult(SimpleResultMetaData(layout.names), iter(objs),
-                                      _source_supports_scalars=True)
-            tuples = [tuple(o) for o in objs]
-            names = layout.result_names(statement._label_style)
-            return OrmResult(SimpleResultMetaData(names, extra=layout.extras),
-                                  iter(tuples))
+                out = OrmResult(SimpleResultMetaData(layout.names), iter(objs),
+                                _source_supports_scalars=True)
+            else:
+                tuples = [tuple(o) for o in objs]
+                names = layout.result_names(statement._label_style)
+                out = OrmResult(SimpleResultMetaData(names, extra=layout.extras),
+                                iter(tuples))
+            # prebuffer_rows: the objects are the caller's whatever the session does next
+            return out if eff.get("prebuffer_rows") else out.guard(self, layout)
         if eff.get("autoflush"):  # asked for: DML and Core statements do not autoflush
             self._autoflush()
         if bind is None:

@@ -345,6 +345,7 @@ class SessionMembership(SessionBase):
             state.session_id = None
             state._strong = None
         self._identity_map.clear()
+        self._map_generation += 1
         self._new.clear()
         self._deleted.clear()
         self._orphan_watch.clear()

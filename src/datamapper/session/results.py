@@ -21,6 +21,45 @@ from ..exc import InvalidRequestError
 class OrmResult(IteratorResult[Any]):
     """Rows of an ORM select; see the module docstring."""
 
+    # (session, its _map_generation when the result was made, class name of the first
+    # entity) for a result of mapped objects: see :meth:`guard`
+    _dm_owner: tuple[Any, int, str] | None = None
+
+    def guard(self, session: Any, layout: Any) -> OrmResult:
+        """Refuse to fetch once ``session`` emptied its identity map (``close()``,
+        ``expunge_all()``) after this result was made: its objects belong to a map
+        that no longer exists (and a streamed batch would be built into the new one)."""
+        for kind, part in layout.parts:
+            if kind == "entity":
+                self._dm_owner = (session, session._map_generation,
+                                  part.mapper.class_.__name__)
+                break
+        return self
+
+    def _check_owner(self) -> None:
+        owner = self._dm_owner
+        if owner is not None and owner[0]._map_generation != owner[1]:
+            raise InvalidRequestError(
+                f"Object <{owner[2]}> cannot be converted to 'persistent' state, as this "
+                "identity map is no longer valid: the session was closed, reset or "
+                "expunge_all()-ed after this result was made; fetch its rows before that")
+
+    def _fetchiter_impl(self) -> Any:
+        self._check_owner()
+        return super()._fetchiter_impl()
+
+    def _fetchone_impl(self, hard_close: bool = False) -> Any:
+        self._check_owner()
+        return super()._fetchone_impl(hard_close)
+
+    def _fetchall_impl(self) -> Any:
+        self._check_owner()
+        return super()._fetchall_impl()
+
+    def _fetchmany_impl(self, size: int | None = None) -> Any:
+        self._check_owner()
+        return super()._fetchmany_impl(size)
+
     def unique(self, strategy: Any = None) -> Any:
         out = super().unique(strategy)
         out._refuse_unique_with_yield_per()

@@ -143,6 +143,7 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
             self._query_cls = query_cls
         self._guard = OwnerGuard()  # one thread at a time inside this session
         self._identity_map = IdentityMap(weak=weak_identity_map)
+        self._map_generation = 0
         self._new: dict[InstanceState, Any] = {}
         # new objects marked as delete-orphan orphans (see _watch_orphan)
         self._orphan_watch: set[InstanceState] = set()

@@ -14,6 +14,7 @@ This is the only place that begins, commits or rolls back Core connections.
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ from sqlalchemy.exc import (
     InvalidRequestError,
     PendingRollbackError,
     ResourceClosedError,
+    SAWarning,
 )
 
 from ..exc import CommitOutcomeUnknownError, FlushError
@@ -258,6 +260,12 @@ class SessionTransaction:
         entry = self._connections.get(bind)
         if entry is not None:
             self._assert_active()
+            if execution_options:
+                warnings.warn(
+                    "Connection is already established for the given bind; execution_options "
+                    f"ignored ({sorted(execution_options)}): options given to connection() "
+                    "apply only when the transaction first connects to a bind",
+                    SAWarning, stacklevel=3)
             return entry.conn
         self._assert_active()
         session = self.session
@@ -284,7 +292,9 @@ class SessionTransaction:
                 else:
                     trans = conn.begin_twophase() if session.twophase else conn.begin()
                 close_conn = False
-            elif isinstance(bind, Engine):
+            elif isinstance(bind, Engine) or callable(getattr(bind, "connect", None)):
+                # (anything else with connect() is taken as an Engine: test doubles,
+                # engine proxies)
                 conn = bind.connect()
                 if session.execution_options:
                     execution_options = {**session.execution_options,
@@ -320,6 +330,9 @@ class SessionTransaction:
         self._connections[bind] = entry
         if bind is not entry.conn:
             self._connections[entry.conn] = entry
+        elif isinstance(bind, Connection):
+            # a bind that is this connection's Engine (binds={...}) uses it too
+            self._connections.setdefault(bind.engine, entry)
         session._fire("after_begin", session, self, entry.conn)
         return entry.conn
 
