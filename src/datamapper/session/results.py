@@ -11,11 +11,14 @@ the first fetch raise.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import IteratorResult
 
 from ..exc import InvalidRequestError
+
+if TYPE_CHECKING:
+    from .base import SessionBase
 
 
 class OrmResult(IteratorResult[Any]):
@@ -23,9 +26,9 @@ class OrmResult(IteratorResult[Any]):
 
     # (session, its _map_generation when the result was made, class name of the first
     # entity) for a result of mapped objects: see :meth:`guard`
-    _dm_owner: tuple[Any, int, str] | None = None
+    _dm_owner: tuple[SessionBase, int, str] | None = None
 
-    def guard(self, session: Any, layout: Any) -> OrmResult:
+    def guard(self, session: SessionBase, layout: Any) -> OrmResult:
         """Refuse to fetch once ``session`` emptied its identity map (``close()``,
         ``expunge_all()``) after this result was made: its objects belong to a map
         that no longer exists (and a streamed batch would be built into the new one)."""
