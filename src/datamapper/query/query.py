@@ -147,12 +147,15 @@ class Query(Generic[_T]):
 
     def _clone(self) -> Self:
         q = self.__class__.__new__(self.__class__)
-        q.__dict__.update(self.__dict__)
-        for name in ("_where", "_order_by", "_group_by", "_having", "_joins", "_options",
-                     "_select_from", "_prefixes", "_suffixes", "_hints"):
-            setattr(q, name, list(getattr(self, name)))
-        q._params = dict(self._params)
-        q._execution_options = dict(self._execution_options)
+        d = self.__dict__
+        # the lists and dicts a generative method changes in place are the clone's own
+        q.__dict__.update(d, _where=d["_where"][:], _order_by=d["_order_by"][:],
+                          _group_by=d["_group_by"][:], _having=d["_having"][:],
+                          _joins=d["_joins"][:], _options=d["_options"][:],
+                          _select_from=d["_select_from"][:], _prefixes=d["_prefixes"][:],
+                          _suffixes=d["_suffixes"][:], _hints=d["_hints"][:],
+                          _params=d["_params"].copy(),
+                          _execution_options=d["_execution_options"].copy())
         return q
 
     # -- generation checks ----------------------------------------------------------
@@ -775,8 +778,10 @@ class Query(Generic[_T]):
             stmt = stmt.join(target, adapt(on), isouter=outer) if on is not None else \
                 stmt.join(target, isouter=outer)
         if self._where:
-            where = [adapt(w) for w in self._where]
-            stmt = stmt.where(and_(*where)) if len(where) > 1 else stmt.where(where[0])
+            # several criteria in one where() are ANDed as and_() would, without
+            # building the and_() (coerced once, not twice)
+            stmt = stmt.where(*[adapt(w) for w in self._where]) \
+                if adapt is not _same else stmt.where(*self._where)
         if self._group_by:
             stmt = stmt.group_by(*(adapt(g) for g in self._group_by))
         if self._having:
