@@ -113,6 +113,17 @@ class TablePlan:
         self.insert_stmt = table.insert()
         # compiled UPDATE/DELETE forms for the driver fast path (see driver.py)
         self.driver_cache: dict[Any, Any] = {}
+        self._returning: dict[tuple[Any, bool], Any] = {}
+
+    def insert_returning(self, col: Any, ordered: bool) -> Any:
+        """``INSERT ... RETURNING col`` (``ordered``: rows in parameter order), built
+        once: a flush of one new object would otherwise build it again each time."""
+        stmt = self._returning.get((col, ordered))
+        if stmt is None:
+            stmt = self.insert_stmt.returning(col, sort_by_parameter_order=ordered) \
+                if ordered else self.insert_stmt.returning(col)
+            self._returning[(col, ordered)] = stmt
+        return stmt
 
 
 def table_plan(mapper: Mapper) -> TablePlan:
@@ -274,7 +285,11 @@ def changed_params(
         current = d.get(attr_key, NO_VALUE)
         if current is NO_VALUE:
             current = None
-        elif original is not NO_VALUE and (current is original or values_equal(current, original)):
+        elif original is not NO_VALUE and (
+                current is original
+                # plain values compare as values_equal() would, without the call
+                or (current == original if current.__class__ in PLAIN
+                    and original.__class__ in PLAIN else values_equal(current, original))):
             continue
         for i, col_key in pos:
             if i < last:

@@ -234,11 +234,11 @@ def _insert_returning(
     sortable = getattr(dialect, "insert_executemany_returning_sort_by_parameter_order", False)
     params_list = [p for _s, p, _e in rows]
     if sortable and dialect.name != "sqlite":
-        stmt = plan.insert_stmt.returning(col, sort_by_parameter_order=True)
+        stmt = plan.insert_returning(col, True)
         result = conn.execute(stmt, params_list)
         keys = result.scalars().all()
     else:
-        stmt = plan.insert_stmt.returning(col)
+        stmt = plan.insert_returning(col, False)
         direct = driver_insert_returning(conn, plan.driver_cache, stmt, params_list)
         if direct is not None:
             keys = sorted(direct)
