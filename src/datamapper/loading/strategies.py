@@ -47,7 +47,7 @@ from ..mapping.relationships import (
     _non_pair_criteria,
     flat_alias,
 )
-from .rows import EntityLoader, entity_loader, instances
+from .rows import EntityLoader, entity_loader, fetch_rows, instances
 
 EAGER = frozenset({"joined", "selectin", "subquery", "immediate"})
 IN_BATCH = 500
@@ -181,9 +181,11 @@ def _without_contains_eager(plan: EntityPlan) -> EntityPlan:
 
 def remember_plan(plan: EntityPlan, objs: Sequence[Any]) -> None:
     """Note on each loaded object the loader options' plan it was loaded with."""
+    last = None  # joined collections repeat an object on consecutive rows
     for o in objs:
-        if o is not None:
+        if o is not None and o is not last:
             o.__dict__[STATE_ATTR].extra()[LOAD_PLAN_KEY] = plan
+            last = o
 
 
 def _follow_default(prop: RelationshipProperty, path: tuple[Any, ...]) -> bool:
@@ -406,15 +408,22 @@ def _populate_joined(session: SessionLike, node: RelNode, parents: Sequence[Any]
     children = instances(session, loader, rows, populate_existing, token)
     prop = node.prop
     groups: dict[int, tuple[Any, list[Any], set[int]]] = {}
+    last: Any = None  # the parent of the previous row: a parent's rows mostly come together
+    items: list[Any] = []
+    ids: set[int] = set()
     for p, c in zip(parents, children, strict=True):
         if p is None:
             continue
-        g = groups.get(id(p))
-        if g is None:
-            g = groups[id(p)] = (p, [], set())
-        if c is not None and id(c) not in g[2]:
-            g[2].add(id(c))
-            g[1].append(c)
+        if p is not last:
+            g = groups.get(id(p))
+            if g is None:
+                g = groups[id(p)] = (p, [], set())
+            last, items, ids = p, g[1], g[2]
+        if c is not None:
+            ic = id(c)
+            if ic not in ids:
+                ids.add(ic)
+                items.append(c)
     for p, items, _ids in groups.values():
         _assign(prop, p, items, populate_existing)
     if not node.plan.is_default():
@@ -511,6 +520,12 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
         stmt, loader, remote, width = _selectin_statement(node)
         bind = session.get_bind(mapper=prop.mapper, clause=stmt)
         n = len(remote)
+        # one row per (key, object) unless rows repeat: a many-to-many (the association
+        # table may pair the two twice), joined loads below this one, or a select through
+        # the parent table's alias
+        once = n == 1 and prop.direction != MANYTOMANY and not prop._lazy_parent_cols \
+            and not node.plan.has_joined()
+        by_value: dict[Any, list[Any]] = {}  # (once) the objects of each key value
         for start in range(0, len(todo), IN_BATCH):
             batch = todo[start:start + IN_BATCH]
             if n == 1:
@@ -518,12 +533,21 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
             else:
                 crit = tuple_(*remote).in_(batch)
             uopts = session._eager_user_opts
-            rows = session._run(stmt.where(crit), {}, bind, session._eager_exec_opts, {
+            rows = fetch_rows(session._run(stmt.where(crit), {}, bind,
+                                           session._eager_exec_opts, {
                 "mappers": (prop.mapper,), "relationship_load": True,
-                "user_options": uopts}).fetchall()
+                "user_options": uopts}))
             objs = instances(session, loader, rows, populate_existing, token) if rows else []
             if uopts:
                 stamp_user_options(objs, uopts)
+            if once:
+                for row, o in zip(rows, objs, strict=True):
+                    group = by_value.get(row[width])
+                    if group is None:
+                        group = by_value[row[width]] = []
+                    group.append(o)
+                loaded.extend(objs)
+                continue
             seen: dict[tuple[Any, ...], set[int]] = {}
             for row, o in zip(rows, objs, strict=True):
                 k = tuple(row[width:width + n])
@@ -535,6 +559,8 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
                 loaded.append(o)
             if rows and node.plan.has_joined():
                 _populate_joined_only(session, node.plan, objs, rows, populate_existing, token)
+        for value, group in by_value.items():
+            found[(value,)] = group
     for k, ps in by_key.items():
         items = found.get(k, ())
         for p in ps:

@@ -1,0 +1,58 @@
+"""Eager loaders group the related rows by parent: each parent gets exactly its own
+objects, once each, in row order, whatever order the parents' rows come in."""
+
+from datamapper import contains_eager, joinedload, selectinload
+from datamapper.loading import strategies
+
+
+def _seed(session, models):
+    User, Address = models
+    session.add_all([
+        User(id=1, name="jack", addresses=[Address(id=1, email="b"), Address(id=2, email="d")]),
+        User(id=2, name="ed", addresses=[Address(id=3, email="a"), Address(id=4, email="c")]),
+        User(id=3, name="fred"),
+    ])
+    session.commit()
+    session.close()
+
+
+def test_contains_eager_groups_interleaved_parent_rows(models, make_session, sql_log):
+    User, Address = models
+    _seed(make_session(), models)
+    s = make_session()
+    sql_log.clear()
+    # ordered by email, the rows alternate between the two parents: ed, jack, ed, jack
+    users = (s.query(User).join(User.addresses).options(contains_eager(User.addresses))
+             .order_by(Address.email).all())
+    assert sql_log.count == 1
+    assert [u.name for u in users] == ["ed", "jack"]
+    sql_log.clear()
+    assert {u.name: [a.email for a in u.addresses] for u in users} == {
+        "ed": ["a", "c"], "jack": ["b", "d"]}
+    assert sql_log.count == 0
+
+
+def test_joinedload_gives_each_parent_its_children_once(models, make_session, sql_log):
+    User, _Address = models
+    _seed(make_session(), models)
+    s = make_session()
+    sql_log.clear()
+    users = s.query(User).options(joinedload(User.addresses)).order_by(User.id).all()
+    assert sql_log.count == 1
+    assert [u.name for u in users] == ["jack", "ed", "fred"]
+    assert [[a.id for a in u.addresses] for u in users] == [[1, 2], [3, 4], []]
+    assert sql_log.count == 1
+
+
+def test_selectinload_groups_children_by_parent_across_batches(models, make_session, sql_log,
+                                                               monkeypatch):
+    monkeypatch.setattr(strategies, "IN_BATCH", 1)
+    User, _Address = models
+    _seed(make_session(), models)
+    s = make_session()
+    sql_log.clear()
+    users = s.query(User).options(selectinload(User.addresses)).order_by(User.id).all()
+    assert sql_log.count == 4  # the users, then one IN statement per user
+    assert [[a.id for a in u.addresses] for u in users] == [[1, 2], [3, 4], []]
+    assert all(a.user is u for u in users for a in u.addresses)
+    assert sql_log.count == 4
