@@ -7,6 +7,8 @@ included), else of the first selected entity, attribute or column's table."""
 import pytest
 import sqlalchemy
 from sqlalchemy import (
+    LABEL_STYLE_DISAMBIGUATE_ONLY,
+    LABEL_STYLE_NONE,
     LABEL_STYLE_TABLENAME_PLUS_COL,
     Column,
     ForeignKey,
@@ -19,6 +21,7 @@ from sqlalchemy.engine import default
 from sqlalchemy.exc import InvalidRequestError
 
 from datamapper import aliased, declarative_base, relationship
+from datamapper import select as dm_select
 
 
 def sql(q):
@@ -109,6 +112,95 @@ def test_only_return_tuples_and_column_descriptions(session, model):
          "entity": User},
         {"name": "ua", "type": User, "aliased": True, "expr": ua, "entity": ua},
     ]
+
+
+@pytest.mark.parametrize("make_select", [select, dm_select], ids=["core", "orm"])
+def test_select_column_descriptions_name_entities_as_the_rows_key_them(session, model,
+                                                                        make_select):
+    User, _ = model
+    assert [d["name"] for d in make_select(User).column_descriptions] == ["User"]
+    row = session.execute(make_select(User).order_by(User.id)).first()
+    assert row._mapping.keys() == ["User"] and row._mapping[User] is row[0]
+
+    anon = aliased(User)
+    (d,) = make_select(anon).column_descriptions
+    assert d == {"name": None, "type": User, "aliased": True, "expr": anon, "entity": anon}
+    row = session.execute(make_select(anon).order_by(anon.id)).first()
+    assert row._mapping.keys() == []  # an anonymous alias gives no key ...
+    assert row._mapping[anon] is row[0] and row[0].name == "ed"  # ... but finds its object
+
+    u1, u2 = aliased(User, name="u1"), aliased(User, name="u2")
+    for style in (LABEL_STYLE_DISAMBIGUATE_ONLY, LABEL_STYLE_TABLENAME_PLUS_COL):
+        stmt = make_select(u1, u2).join_from(u1, u2, u1.id == u2.id).set_label_style(style)
+        assert [d["name"] for d in stmt.column_descriptions] == ["u1", "u2"]
+        row = session.execute(stmt.order_by(u1.id)).first()
+        assert row._mapping.keys() == ["u1", "u2"] and row.u2 is row.u1
+
+
+@pytest.mark.parametrize("style,names", [
+    (LABEL_STYLE_DISAMBIGUATE_ONLY, ["id", "name", "User", "id_1", "name_1", "a1"]),
+    (LABEL_STYLE_TABLENAME_PLUS_COL, ["u1_id", "u1_name", "User", "u2_id", "u2_name", "a1"]),
+])
+def test_select_column_descriptions_name_columns_by_the_label_style(session, model, style,
+                                                                     names):
+    User, _ = model
+    u1 = select(User.id, User.name).subquery("u1")
+    u2 = select(User.id, User.name).subquery("u2")
+    a1 = aliased(User, name="a1")
+    stmt = (select(u1, User, u2, a1).join_from(u1, u2, u1.c.id == u2.c.id)
+            .join(User, User.id == u1.c.id).join(a1, a1.id == u1.c.id)
+            .set_label_style(style).order_by(u1.c.id))
+    assert [d["name"] for d in stmt.column_descriptions] == names
+    row = session.execute(stmt).first()
+    assert row._mapping.keys() == names
+    assert getattr(row, names[4]) == "ed" and row.a1 is row.User
+
+
+def test_query_column_descriptions_name_the_entity_of_labels_functions_and_alias_columns(
+        session, model, sql_log):
+    User, _ = model
+    ua = aliased(User)
+    id_type = User.__table__.c.id.type
+    assert session.query(ua.id).column_descriptions == [
+        {"name": "id", "type": id_type, "aliased": True, "expr": ua.id, "entity": ua}]
+    foo = ua.id.label("foo")
+    assert session.query(foo).column_descriptions == [
+        {"name": "foo", "type": id_type, "aliased": True, "expr": foo, "entity": ua}]
+    uname = User.name.label("uname")
+    fn = func.count(User.id)
+    q = session.query(uname, fn).group_by(User.name).order_by(User.name)
+    assert q.column_descriptions == [
+        {"name": "uname", "type": User.__table__.c.name.type, "aliased": False,
+         "expr": uname, "entity": User},
+        {"name": None, "type": fn.type, "aliased": False, "expr": fn, "entity": User}]
+    sql_log.clear()
+    assert q.all() == [("ed", 1), ("wendy", 1)]
+    assert "SELECT users.name AS uname, count(users.id) AS count_1" in sql_log.statements[0]
+    # a subquery's columns belong to no entity, even when the subquery reads one
+    sub = session.query(User.id).subquery()
+    (d,) = session.query(sub.c.id).column_descriptions
+    assert d["entity"] is None and d["aliased"] is False and d["name"] == "id"
+
+
+@pytest.mark.parametrize("style,keys", [
+    (LABEL_STYLE_NONE, ["id", "name", "id", "name"]),
+    (LABEL_STYLE_DISAMBIGUATE_ONLY, ["id", "name", "id_1", "name_1"]),
+    (LABEL_STYLE_TABLENAME_PLUS_COL, ["u1_id", "u1_name", "u2_id", "u2_name"]),
+])
+def test_from_statement_of_columns_keys_rows_by_the_statements_label_style(session, model,
+                                                                           style, keys):
+    User, _ = model
+    u1 = select(User.id, User.name).subquery("u1")
+    u2 = select(User.id, User.name).subquery("u2")
+    inner = (select(u1, u2).join_from(u1, u2, u1.c.id == u2.c.id).set_label_style(style)
+             .order_by(u1.c.id))
+    stmt = select(u1, u2).from_statement(inner)
+    rows = session.execute(stmt).all()
+    assert [tuple(r) for r in rows] == [(1, "ed", 1, "ed"), (2, "wendy", 2, "wendy")]
+    assert rows[0]._mapping.keys() == keys
+    if style is not LABEL_STYLE_NONE:
+        assert [d["name"] for d in stmt.column_descriptions] == keys
+        assert getattr(rows[1], keys[3]) == "wendy"
 
 
 def test_filter_by_after_a_column_only_query_uses_the_columns_entity(session, model):

@@ -73,6 +73,11 @@ class QueryableAttribute(ColumnOperators):
     def expression(self) -> Any:
         return self.__clause_element__()
 
+    def label(self, name: str | None) -> Any:
+        """``User.name.label("n")``: the attribute's column under another name; the label
+        still names the attribute's class (``Query.column_descriptions``, the bind)."""
+        return self.__clause_element__().label(name)
+
     def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
         return self.prop.operate(self, op, *other, **kwargs)
 

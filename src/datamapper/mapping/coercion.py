@@ -36,6 +36,7 @@ from sqlalchemy.exc import InvalidRequestError
 from .._core import (
     annotate,
     annotations_of,
+    from_objects,
     generate_cache_key,
     inspection_allows_reregistration,
     inspection_registrar,
@@ -81,12 +82,55 @@ def statement_subject(stmt: Any) -> Mapper | None:
     return attrs.get(SUBJECT_KEY) if attrs else None
 
 
-def mark_subject(element: Any, mapper: Mapper) -> Any:
+def mark_subject(element: Any, mapper: Mapper, alias: Any = None) -> Any:
     """``element`` marked as coming from ``mapper`` (see :func:`subject_marker`); it
     must be an object of the caller's own (an annotated copy, a statement it just
-    built), never a Table or Column shared with plain Core."""
-    set_propagate_attrs(element, subject_marker(mapper))
+    built), never a Table or Column shared with plain Core.  ``alias``: the
+    ``aliased()`` entity of ``mapper`` the element is a column of; SQL functions and
+    labels built on it carry it too (``Query.column_descriptions`` names it)."""
+    marker = subject_marker(mapper)
+    if alias is not None:
+        from sqlalchemy.util import immutabledict
+
+        marker = immutabledict({**marker, ALIAS_KEY: alias})
+    set_propagate_attrs(element, marker)
     return element
+
+
+def column_entity(col: Any) -> Any:
+    """The mapped class (or ``aliased()`` entity) a selected column expression belongs
+    to, or None: a mapped attribute's column (under any labels) gives its entity; a
+    SQL function or other expression the first mapped entity it names (what Core
+    propagates from its arguments); a column of a mapped table selected whole the
+    entity of that table; a plain column, or one of a subquery, none."""
+    from sqlalchemy.sql.elements import ColumnClause, Label
+
+    inner = col
+    while isinstance(inner, Label):
+        attrs = propagate_attrs(inner)
+        if attrs:  # an aliased() attribute named other than its column
+            return _entity_in(attrs)
+        inner = inner.element
+    if isinstance(inner, ColumnClause):
+        ann = annotations_of(inner)
+        if "dm_attr" not in ann and "proxy_key" not in ann:
+            for from_ in from_objects(inner):  # a column of a mapped table selected whole
+                fann = annotations_of(from_)
+                if ENTITY_KEY in fann:
+                    alias = fann.get(ALIAS_KEY)
+                    return alias if alias is not None else fann[ENTITY_KEY].class_
+            return None
+    return _entity_in(propagate_attrs(inner))
+
+
+def _entity_in(attrs: Any) -> Any:
+    if not attrs:
+        return None
+    alias = attrs.get(ALIAS_KEY)
+    if alias is not None:
+        return alias
+    mapper = attrs.get(SUBJECT_KEY)
+    return mapper.class_ if mapper is not None else None
 
 class EntityNamespace:
     """What Core's ``filter_by()`` may name on a mapped entity: its mapped attributes

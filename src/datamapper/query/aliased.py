@@ -126,7 +126,7 @@ class AliasedClass:
             # a copy marked as naming the class (get_bind(mapper=...) of Core statements)
             found = annotate(col, {"dm_attr": key}) if getattr(col, "key", None) == key \
                 else col.label(key)
-            mark_subject(found, mapper)
+            mark_subject(found, mapper, self)
         attrs[key] = found
         return found
 

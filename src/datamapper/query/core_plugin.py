@@ -114,6 +114,17 @@ class DatamapperSelectState(SelectState):
         return from_statement_of(statement, from_statement)
 
     @classmethod
+    def get_column_descriptions(cls, statement: Any) -> Any:
+        """``sqlalchemy.select(User, ...).column_descriptions``: the entities as a
+        Session's rows show them (Core's own description for a select of columns)."""
+        from .entities import orm_select_from_core
+
+        orm = orm_select_from_core(statement)
+        if orm is None:
+            return super().get_column_descriptions(statement)
+        return orm.column_descriptions
+
+    @classmethod
     def _get_filter_by_entities(cls, statement: Any) -> Any:
         # SQLAlchemy 2.1: filter_by() searches every joined entity
         return super()._get_filter_by_entities(expand_relationship_joins(statement))

@@ -15,10 +15,11 @@ from sqlalchemy import Select, Table
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ClauseList, ColumnClause, ColumnElement, Label
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause, TableClause
 
 from .._core import (
-    annotations_of,
+    SimpleResultMetaData,
     copy_generative,
     explicit_froms,
     from_objects,
@@ -32,7 +33,7 @@ from .._core import (
 from ..loading import EntityLoader, entity_loader
 from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import QueryableAttribute
-from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, entities_of_core_select
+from ..mapping.coercion import column_entity, entities_of_core_select
 from ..mapping.inheritance import entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper, mapped_tables
 from .aliased import AliasedClass, relationship_join_source, relationship_steps
@@ -194,10 +195,12 @@ class RowLayout:
                 self.columns.extend(loader.columns)
                 self.parts.append(("entity", loader))
                 aliased = isinstance(ent, AliasedClass)
-                name = ent._dm_name or mapper.class_.__name__ if aliased else \
-                    mapper.class_.__name__
-                self.names.append(name)
                 shown = ent._dm_stands_for if aliased else None
+                # the row key: the class's name, an aliased() entity's name; an
+                # anonymous alias has none (its object is found by position or by the
+                # alias itself, ``row._mapping[alias]``)
+                name = _entity_name(shown if shown is not None else ent, mapper)
+                self.names.append(name)
                 if shown is not None:  # read through a subquery (union() ...)
                     self.extras.append((ent, shown))
                     self.descriptions.append({
@@ -206,7 +209,7 @@ class RowLayout:
                 else:
                     self.extras.append((ent,))
                     self.descriptions.append({
-                        "name": ent._dm_name if aliased else name, "type": mapper.class_,
+                        "name": name, "type": mapper.class_,
                         "aliased": aliased, "expr": ent, "entity": ent})
                 self.mappers.append(mapper)
                 if mapper._poly is not None and adapt is None:
@@ -235,7 +238,7 @@ class RowLayout:
                 continue
             if hasattr(ent, "__clause_element__"):
                 ent = ent.__clause_element__()
-            if isinstance(ent, FromClause):
+            if isinstance(ent, FromClause) and not isinstance(ent, FunctionElement):
                 if isinstance(ent, TableClause):
                     self._plain_table = True  # no entity behind it: no bind mapper
                 # a subquery or table selected whole: each of its columns is a result column
@@ -282,18 +285,34 @@ class RowLayout:
 
     def _describe_column(self, col: Any, key: str | None) -> None:
         self.extras.append((col,))
-        alias = None
-        entity = None
-        for from_ in from_objects(col):  # the entity of its table, if any
-            ann = annotations_of(from_)
-            if ann and ENTITY_KEY in ann:
-                alias = ann.get(ALIAS_KEY)
-                entity = alias if alias is not None else ann[ENTITY_KEY].class_
-                break
+        entity = column_entity(col)
         self.descriptions.append({
             "name": None if _anonymous(col) else key,
-            "type": getattr(col, "type", None), "aliased": alias is not None,
+            "type": getattr(col, "type", None),
+            "aliased": isinstance(entity, AliasedClass),
             "expr": col, "entity": entity})
+
+    def column_descriptions(self, label_style: Any) -> list[dict[str, Any]]:
+        """``select(...).column_descriptions``: :attr:`descriptions`, each named column
+        named as the rows of a SELECT with ``label_style`` name it."""
+        names = self.result_names(label_style)
+        out = []
+        for d, name in zip(self.descriptions, names, strict=True):
+            d = dict(d)
+            if d["name"] is not None:
+                d["name"] = name
+            out.append(d)
+        return out
+
+    def result_metadata(self) -> Any:
+        """The keys of result rows (with :attr:`extras`: ``row._mapping[User]``), built
+        once per layout: Core's metadata object is not changed by the results that use
+        it."""
+        meta = self.__dict__.get("_result_metadata")
+        if meta is None:
+            meta = self.__dict__["_result_metadata"] = SimpleResultMetaData(
+                self.names, extra=self.extras)
+        return meta
 
     def result_names(self, label_style: Any) -> list[str]:
         """Row keys for an ORM ``select()`` with ``label_style``: entities keep their
@@ -382,6 +401,14 @@ def selectable_of(columns: list[Any]) -> list[Any]:
     return columns
 
 
+def _entity_name(ent: Any, mapper: Mapper) -> Any:
+    """The row key of a selected entity: its class's name, an alias's given name, None
+    for an anonymous alias."""
+    if isinstance(ent, AliasedClass):
+        return ent._dm_name
+    return mapper.class_.__name__
+
+
 def _anonymous(col: Any) -> bool:
     """A SQL function or other expression Core would give an anonymous label."""
     return not isinstance(col, (ColumnClause, Label))
@@ -454,6 +481,13 @@ class ORMSelect(Select[Any]):
     _dm_layout: RowLayout
     _dm_options: tuple[Any, ...] = ()
     _dm_entities: list[Any]
+
+    @property
+    def column_descriptions(self) -> Any:
+        """One dictionary per result column: ``name`` (the row key), ``type`` (the class
+        for an entity), ``aliased``, ``expr`` and ``entity`` (the class or alias it
+        belongs to, if any)."""
+        return self._dm_layout.column_descriptions(self._label_style)
 
     def options(self, *opts: Any) -> ORMSelect:
         """Loader options (joinedload(), defer(), ...), applied by Session.execute()."""

@@ -20,7 +20,7 @@ from sqlalchemy.sql.base import Executable, Generative
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 from sqlalchemy.sql.selectable import SelectBase
 
-from .._core import statement_execution_options, statement_options
+from .._core import raw_columns, statement_execution_options, statement_options
 from .._util import describe
 from ..instance.seam import SessionLike
 from ..loading.strategies import EntityPlan
@@ -60,6 +60,9 @@ class FromStatement(Generative, Executable, ClauseElement):
         self._dm_layout = RowLayout(self._dm_entities)
         self._dm_options = tuple(options)
         self.element = statement
+        # the statement's label style names the rows' columns (None for text())
+        get_style = getattr(statement, "get_label_style", None)
+        self._label_style = get_style() if get_style is not None else None
         if execution_options:
             self._execution_options = self._execution_options.union(execution_options)
 
@@ -72,6 +75,17 @@ class FromStatement(Generative, Executable, ClauseElement):
     @property
     def selected_columns(self) -> Any:
         return self.element.selected_columns
+
+    @property
+    def column_descriptions(self) -> list[dict[str, Any]]:
+        """One dictionary per result column, as for ``select()`` (names as the rows
+        name them: by the statement's label style)."""
+        return self._dm_layout.column_descriptions(self._label_style)
+
+    def result_names(self, layout: RowLayout) -> list[str]:
+        """The row keys of ``layout``'s results read from this statement."""
+        style = self._label_style
+        return layout.result_names(style) if style is not None else layout.names
 
     def _compiler_dispatch(self, visitor: Any, **kw: Any) -> str:
         return str(self.element._compiler_dispatch(visitor, **kw))
@@ -98,11 +112,8 @@ def from_statement_of(select_stmt: Any, statement: Any) -> FromStatement:
 
         entities = entities_of_core_select(select_stmt)
         options = statement_options(select_stmt)
-        if entities is None:
-            raise InvalidRequestError(
-                "Can't call from_statement() on this select(): it selects no mapped "
-                "entity; select the mapped class, e.g. select(User).from_statement(...)"
-            )
+        if entities is None:  # columns only: their values, read from the statement's rows
+            entities = list(raw_columns(select_stmt))
     return FromStatement(entities, options, statement, statement_execution_options(select_stmt))
 
 

@@ -210,7 +210,7 @@ class SessionExecute(SessionBase):
                 stamp_results(layout, objs, uopts)
             if layout.single_entity:
                 # rows are made from the objects only if asked for (scalars() skips them)
-                out = OrmResult(SimpleResultMetaData(layout.names), iter(objs),
+                out = OrmResult(layout.result_metadata(), iter(objs),
                                 _source_supports_scalars=True)
             else:
                 tuples = [tuple(o) for o in objs]
@@ -235,9 +235,10 @@ class SessionExecute(SessionBase):
             statement.element, params, eff or None, bool(eff.get("populate_existing")),
             self._default_identity_token(), bind_kw)
         if layout.single_entity:
-            return IteratorResult(SimpleResultMetaData(layout.names), iter(objs),
+            return IteratorResult(layout.result_metadata(), iter(objs),
                                   _source_supports_scalars=True)
-        return IteratorResult(SimpleResultMetaData(layout.names, extra=layout.extras),
+        return IteratorResult(SimpleResultMetaData(statement.result_names(layout),
+                                                   extra=layout.extras),
                               iter([tuple(o) for o in objs]))
 
     def _execute_with_attribute_keys(self, statement: Any, keys: list[str], params: Any,
