@@ -150,3 +150,101 @@ def test_mapped_class_as_secondary_is_refused(Base):
             configure_mappers()
     finally:
         clear_mappers()
+
+
+@pytest.fixture
+def chain_models(Base, engine, session):
+    """GrandParent.grand_children through secondary="sc_parent", where the
+    intermediate table refers to the grandparent and the child refers to the
+    intermediate table (no foreign key from the secondary to the target)."""
+
+    class GrandParent(Base):
+        __tablename__ = "sc_grandparent"
+        id = Column(Integer, primary_key=True)
+        grand_children = relationship("SChild", secondary="sc_parent", viewonly=True,
+                                      order_by="SChild.id")
+        writeonly_children = relationship("SChild", secondary="sc_parent", viewonly=True,
+                                          lazy="write_only")
+
+    class SParent(Base):
+        __tablename__ = "sc_parent"
+        id = Column(Integer, primary_key=True)
+        grand_parent_id = Column(Integer, ForeignKey("sc_grandparent.id"), nullable=False)
+
+    class SChild(Base):
+        __tablename__ = "sc_child"
+        id = Column(Integer, primary_key=True)
+        parent_id = Column(Integer, ForeignKey("sc_parent.id"), nullable=False)
+
+    Base.metadata.create_all(engine)
+    session.add_all([GrandParent(id=1), GrandParent(id=2)])
+    session.flush()
+    session.add_all([SParent(id=10, grand_parent_id=1), SParent(id=11, grand_parent_id=1),
+                     SParent(id=20, grand_parent_id=2)])
+    session.flush()
+    session.add_all([SChild(id=100, parent_id=10), SChild(id=101, parent_id=11),
+                     SChild(id=200, parent_id=20)])
+    session.commit()
+    session.expunge_all()
+    return GrandParent, SChild
+
+
+def test_secondary_chain_derives_the_join_from_the_targets_foreign_key(chain_models):
+    GrandParent, _SChild = chain_models
+    prop = GrandParent.grand_children.property
+    configure_mappers()
+    assert "sc_parent.id = sc_child.parent_id" in str(prop.secondaryjoin)
+    assert "sc_grandparent.id = sc_parent.grand_parent_id" in str(prop.primaryjoin)
+
+
+def test_secondary_chain_lazy_and_eager_loads(chain_models, session):
+    GrandParent, _SChild = chain_models
+    assert [c.id for c in session.get(GrandParent, 1).grand_children] == [100, 101]
+    session.expunge_all()
+    rows = session.scalars(select(GrandParent).options(selectinload(
+        GrandParent.grand_children)).order_by(GrandParent.id)).all()
+    assert [[c.id for c in g.grand_children] for g in rows] == [[100, 101], [200]]
+
+
+def test_secondary_chain_write_only_select(chain_models, session):
+    GrandParent, SChild = chain_models
+    g = session.get(GrandParent, 2)
+    assert [c.id for c in session.scalars(g.writeonly_children.select())] == [200]
+    stmt = g.writeonly_children.select().filter_by(id=200)
+    assert session.scalars(stmt).one().id == 200
+
+
+def test_write_only_select_through_a_join_secondary_keeps_its_on_clause(Base, engine,
+                                                                        session):
+    """secondary=order_items.join(orders): the select() FROMs the join as a whole; the
+    tables one by one would pair every order with every order_items row (a
+    cartesian product returning other users' items)."""
+    users = Table("wj_users", Base.metadata, Column("id", Integer, primary_key=True))
+    items = Table("wj_items", Base.metadata, Column("id", Integer, primary_key=True))
+    orders = Table("wj_orders", Base.metadata, Column("id", Integer, primary_key=True),
+                   Column("user_id", ForeignKey("wj_users.id")))
+    order_items = Table("wj_order_items", Base.metadata,
+                        Column("item_id", ForeignKey("wj_items.id"), primary_key=True),
+                        Column("order_id", ForeignKey("wj_orders.id"), primary_key=True))
+
+    class Item(Base):
+        __table__ = items
+
+    class User(Base):
+        __table__ = users
+        items = relationship(Item, secondary=order_items.join(orders), lazy="write_only",
+                             viewonly=True)
+
+    Base.metadata.create_all(engine)
+    with engine.begin() as c:
+        c.execute(users.insert(), [{"id": 1}, {"id": 2}])
+        c.execute(items.insert(), [{"id": 1}, {"id": 2}, {"id": 3}])
+        c.execute(orders.insert(), [{"id": 1, "user_id": 1}, {"id": 2, "user_id": 2}])
+        c.execute(order_items.insert(), [{"item_id": 1, "order_id": 1},
+                                         {"item_id": 2, "order_id": 2},
+                                         {"item_id": 3, "order_id": 2}])
+    u1, u2 = session.get(User, 1), session.get(User, 2)
+    stmt = u1.items.select()
+    assert "wj_order_items JOIN wj_orders ON" in str(stmt)
+    assert sorted(i.id for i in session.scalars(u1.items.select())) == [1]
+    assert sorted(i.id for i in session.scalars(u2.items.select())) == [2, 3]

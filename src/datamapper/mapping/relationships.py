@@ -557,8 +557,16 @@ class RelationshipProperty(MapperProperty):
             if pj is None:
                 pj = self._derive_from_parent_tables(sec, fk_arg)
             if sj is None:
-                sj = self._derive(target_t, sec, fk_arg, "secondaryjoin", only_from=sec,
-                                  exclude=pj if parent_t is target_t else None)
+                try:
+                    sj = self._derive(target_t, sec, fk_arg, "secondaryjoin", only_from=sec,
+                                      exclude=pj if parent_t is target_t else None)
+                except NoForeignKeysError:
+                    if parent_t is target_t:
+                        raise
+                    # the target's table refers to the secondary (secondary= names an
+                    # intermediate table of a chain: grandparent -> parent <- child)
+                    sj = self._derive(target_t, sec, fk_arg, "secondaryjoin",
+                                      only_from=target_t)
             self.primaryjoin, self.secondaryjoin = pj, sj
             self.direction = MANYTOMANY
             p_pairs = _pairs(pj, self.is_secondary_column, fk_arg)
@@ -684,6 +692,12 @@ class RelationshipProperty(MapperProperty):
                     return self._derive(t, sec, fk_arg, "primaryjoin", only_from=sec)
                 except NoForeignKeysError:
                     continue
+            if parent_t is not (self.mapper.local_table if self.mapper else None):
+                try:  # the parent's table refers to the secondary
+                    return self._derive(parent_t, sec, fk_arg, "primaryjoin",
+                                        only_from=parent_t)
+                except NoForeignKeysError:
+                    pass
             raise
 
     def _derive(self, a: Table, b: Table, fk_arg: set[Any], what: str,

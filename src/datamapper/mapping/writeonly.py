@@ -22,7 +22,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
-from sqlalchemy import Delete, Insert, Select, Update, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Delete,
+    Insert,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.sql import visitors
 
@@ -105,7 +116,12 @@ class WriteOnlyCollection(Generic[_T]):
         """``SELECT`` of the members (in the relationship's ``order_by``); run it with
         ``session.scalars()``.  Add criteria, ordering or limits as to any select."""
         prop = self._prop
-        stmt: Select[_T] = select(prop.mapper.class_).where(self._criteria())
+        stmt: Select[_T] = select(prop.mapper.class_)
+        if prop.secondary is not None and not isinstance(prop.secondary, Table):
+            # a join as secondary: FROM it as a whole (its ON clause kept), not its
+            # tables one by one
+            stmt = stmt.select_from(prop.mapper.class_).select_from(prop.secondary)
+        stmt = stmt.where(self._criteria())
         if prop.order_by:
             stmt = stmt.order_by(*prop.order_by)
         return stmt
