@@ -91,14 +91,22 @@ class Dispatch:
             lst.append((fn, opts))
         self._refresh()
 
-    def discard(self, name: str, fn: Listener) -> bool:
+    def discard(self, name: str, fn: Listener, propagated_only: bool = False) -> bool:
+        """Remove ``fn`` from ``name``'s own listeners (with ``propagated_only``: only
+        where it was added with propagate=True); whether it was there."""
         lst = self._own.get(name, [])
-        for i, (f, _o) in enumerate(lst):
-            if f is fn:
+        for i, (f, o) in enumerate(lst):
+            if f is fn and (not propagated_only or o.get("propagate")):
                 del lst[i]
                 self._refresh()
                 return True
         return False
+
+    def propagated(self) -> list[tuple[str, Listener, dict[str, Any]]]:
+        """(event, listener, options) of the own listeners added with propagate=True:
+        the ones a subclass target inherits."""
+        return [(name, fn, opts) for name, ls in self._own.items()
+                for fn, opts in ls if opts.get("propagate")]
 
     def has_own(self, name: str, fn: Listener) -> bool:
         return any(f is fn for f, _o in self._own.get(name, ()))

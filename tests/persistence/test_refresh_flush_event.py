@@ -7,7 +7,7 @@ A flush that computes nothing for the object fires nothing."""
 import itertools
 
 import pytest
-from sqlalchemy import Column, Integer, String
+from sqlalchemy import Column, ForeignKey, Integer, String
 
 from datamapper import event
 
@@ -115,3 +115,47 @@ def test_no_listener_no_cost_path_still_applies_defaults(Counter, make_session, 
     s.add_all([Counter(name="x"), Counter(name="y")])
     s.commit()
     assert read_rows(Counter.__table__) == [(1, "x", 5, 1), (2, "y", 5, 1)]
+
+
+def test_joined_inheritance_reports_the_base_table_defaults(Base, engine, make_session,
+                                                            read_rows):
+    """An object of a joined-table subclass: the defaults and onupdates of its base
+    table's columns are reported as for a plain mapper (to a listener given to the base
+    with propagate=True and to one given to the subclass)."""
+
+    class Item(Base):
+        __tablename__ = "items"
+        id = Column(Integer, primary_key=True)
+        kind = Column(String(20))
+        name = Column(String(50))
+        extra = Column(Integer, default=5, onupdate=10)
+        __mapper_args__ = {"polymorphic_on": kind, "polymorphic_identity": "item"}
+
+    class Book(Item):
+        __tablename__ = "books"
+        id = Column(Integer, ForeignKey("items.id"), primary_key=True)
+        title = Column(String(50))
+        stamp = Column(Integer, onupdate=7)
+        __mapper_args__ = {"polymorphic_identity": "book"}
+
+    Base.metadata.create_all(engine)
+    seen = []
+    event.listen(Item, "refresh_flush",
+                 lambda t, ctx, attrs: seen.append(("base", sorted(attrs))), propagate=True)
+    event.listen(Book, "refresh_flush", lambda t, ctx, attrs: seen.append(("sub", sorted(attrs))))
+    s = make_session()
+    b = Book(name="n", title="t")
+    s.add(b)
+    s.flush()
+    assert seen == [("base", ["extra"]), ("sub", ["extra"])]
+    del seen[:]
+    b.name = "n2"  # an UPDATE of the base table only
+    s.flush()
+    assert seen == [("base", ["extra"]), ("sub", ["extra"])]
+    del seen[:]
+    b.title = "t2"  # an UPDATE of the subclass table only
+    s.flush()
+    assert seen == [("base", ["stamp"]), ("sub", ["stamp"])]
+    s.commit()
+    assert [r[1:] for r in read_rows(Item.__table__)] == [("book", "n2", 10)]
+    assert [r[1:] for r in read_rows(Book.__table__)] == [("t2", 7)]

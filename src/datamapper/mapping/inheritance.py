@@ -153,10 +153,8 @@ def setup_inherits(mapper: Mapper, parent: Mapper, local_table: Any,
             local_table, inherit_condition)
     for key, prop in parent._props.items():
         inherit_property(mapper, key, prop)
-    for name, listeners in parent.dispatch._own.items():
-        for fn, opts in listeners:
-            if opts.get("propagate"):
-                mapper.dispatch.add(name, fn, opts)
+    for name, fn, opts in parent.dispatch.propagated():
+        mapper.dispatch.add(name, fn, opts)
     parent._subclass_mappers.append(mapper)
     for m in parent.iterate_to_root():
         m._loader_cache = {}  # its rows may stand for objects of the new class now

@@ -225,6 +225,8 @@ class Mapper:
             self.dispatch.fire("instrument_class", self, class_)
         for hook in instrumentation_hooks:
             hook(self)
+        if parent is not None and not concrete:
+            inherit_attribute_listeners(self, parent)
         if _instrumentation_listeners:
             _fire_instrumentation("class_instrument", class_)
             for key in list(self._props):
@@ -765,25 +767,90 @@ def attribute_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list
                 "a declarative base"
             )
     if isinstance(target, Mapper):
-        return [target.dispatch]
+        return [_Inheriting(target.dispatch, _sub_mapper_dispatches(target))]  # type: ignore[list-item]
     if isinstance(target, QueryableAttribute):
         if name not in ATTRIBUTE_EVENTS:
             raise InvalidRequestError(
                 f"Can't listen for {name!r} on attribute {target}: attribute events are "
                 f"{', '.join(sorted(ATTRIBUTE_EVENTS))}"
             )
-        d = target.dispatch
-        if d is None:
-            d = target.dispatch = event.Dispatch(f"attribute {target}", ATTRIBUTE_EVENTS)
-        return [d]
+        return [_Inheriting(attribute_dispatch(target),  # type: ignore[list-item]
+                            _sub_attribute_dispatches(target))]
     if isinstance(target, type):
         m = _mapper_or_none(target)
         if m is not None:
-            return [m.dispatch]
+            return [_Inheriting(m.dispatch, _sub_mapper_dispatches(m))]  # type: ignore[list-item]
         # an unmapped class: its mapper, when it is mapped, gets the listener; so do
         # its subclasses' with propagate=True (always, for a declarative base)
         return [_PropagatingDispatch(target, name)]  # type: ignore[list-item]
     return None
+
+
+def attribute_dispatch(attr: QueryableAttribute) -> event.Dispatch:
+    """The listeners of a mapped attribute (made on first use: an attribute nobody
+    listens to has none, which the attribute implementations test for)."""
+    d: event.Dispatch | None = attr.dispatch
+    if d is None:
+        d = attr.dispatch = event.Dispatch(f"attribute {attr}", ATTRIBUTE_EVENTS)
+    return d
+
+
+def _sub_mapper_dispatches(mapper: Mapper) -> Callable[[], list[event.Dispatch]]:
+    return lambda: [m.dispatch for m in mapper.self_and_descendants[1:]]
+
+
+def _sub_attribute_dispatches(attr: QueryableAttribute) -> Callable[[], list[event.Dispatch]]:
+    def subs() -> list[event.Dispatch]:
+        out = []
+        for m in attr.parent.self_and_descendants[1:]:
+            sub = m.class_.__dict__.get(attr.key)
+            if isinstance(sub, QueryableAttribute) and sub is not attr:
+                out.append(attribute_dispatch(sub))
+        return out
+    return subs
+
+
+class _Inheriting:
+    """The listeners of a mapper or a mapped attribute.  One added with propagate=True
+    also goes to the same target of every subclass mapped already; a subclass mapped
+    later copies them when it is mapped (``inheritance.setup_inherits``,
+    :func:`inherit_attribute_listeners`).  Removing it
+    removes those copies too."""
+
+    def __init__(self, own: event.Dispatch, subs: Callable[[], list[event.Dispatch]]) -> None:
+        self.own = own
+        self.subs = subs
+
+    def add(self, name: str, fn: Any, opts: dict[str, Any]) -> None:
+        self.own.add(name, fn, opts)
+        if opts.get("propagate"):
+            for d in self.subs():
+                d.add(name, fn, opts)
+
+    def discard(self, name: str, fn: Any) -> bool:
+        found = self.own.discard(name, fn)
+        for d in self.subs():
+            found = d.discard(name, fn, propagated_only=True) or found
+        return found
+
+    def has_own(self, name: str, fn: Any) -> bool:
+        return self.own.has_own(name, fn)
+
+
+def inherit_attribute_listeners(mapper: Mapper, parent: Mapper) -> None:
+    """A new subclass mapper's attributes take the propagate=True listeners of the
+    parent's same attributes (the mapper's own listeners were copied when it was linked
+    to its parent: ``inheritance.setup_inherits``)."""
+    for key in mapper._props:
+        base = parent.class_.__dict__.get(key)
+        if not isinstance(base, QueryableAttribute) or base.dispatch is None:
+            continue
+        inherited = base.dispatch.propagated()
+        sub = mapper.class_.__dict__.get(key)
+        if inherited and isinstance(sub, QueryableAttribute) and sub is not base:
+            d = attribute_dispatch(sub)
+            for name, fn, opts in inherited:
+                d.add(name, fn, opts)
 
 
 # (weak reference to the class listened on, event name, listener, propagate)

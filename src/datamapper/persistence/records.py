@@ -415,3 +415,58 @@ def null_key_error(plan: TablePlan, state: InstanceState, ident: Any, verb: str)
 
 def where_key(plan: TablePlan, params: dict[str, Any]) -> tuple[Any, ...]:
     return tuple([params[p] for p in plan.pk_params])
+
+
+# -- what a flush fills in (the refresh_flush event) ------------------------------------
+def _python_filled(mapper: Mapper, insert: bool) -> list[tuple[str, Any]]:
+    """(attribute, column) of the non-key columns whose value a flush computes in Python
+    when the program gives none: a column ``default`` (INSERT) or ``onupdate`` (UPDATE)
+    that is a value or a function; a SQL expression default runs in the database."""
+    out = []
+    for key, prop in mapper._props.items():
+        cols = getattr(prop, "columns", None)
+        if not cols or cols[0].primary_key:
+            continue
+        gen = cols[0].default if insert else cols[0].onupdate
+        if gen is not None and (getattr(gen, "is_scalar", False)
+                                or getattr(gen, "is_callable", False)):
+            out.append((key, cols[0]))
+    return out
+
+
+def unfilled(mapper: Mapper, states: Sequence[InstanceState], insert: bool,
+             parts: Sequence[Mapper] | None = None) -> dict[InstanceState, list[str]]:
+    """Per state, before its INSERT/UPDATE: the attributes the statement will fill for
+    the refresh_flush event (only computed while someone listens).  Python defaults of
+    attributes the program left unset (INSERT), onupdates of columns it did not change
+    in a row that is updated (UPDATE), and a version number the mapper generates.
+
+    ``parts``: the tables of an inheritance hierarchy's mapper (``TablePart``), each
+    updated on its own; an onupdate counts where its own table gets an UPDATE."""
+    filled = _python_filled(mapper, insert)
+    vk = mapper.version_id_prop.key if mapper.version_id_prop is not None else None
+    if mapper.version_id_generator is False:
+        vk = None  # the database sets it: read back, not computed here
+    plans = [] if insert else [(p, table_plan(p)) for p in (parts or (mapper,))]
+    out: dict[InstanceState, list[str]] = {}
+    for s in states:
+        d = s.strong_obj().__dict__
+        if insert:
+            keys = [k for k, _c in filled if d.get(k) is None]
+            if vk is not None and d.get(vk) is None:
+                keys.append(vk)
+        else:
+            keys = []
+            for part, plan in plans:
+                ch = changed_params(part, s, plan)
+                if ch is None:
+                    continue  # no UPDATE of this table for it
+                params = ch[0]
+                keys.extend(k for k, c in filled if c.key not in params
+                            and (parts is None or c.table is plan.table))
+                if vk is not None and plan.version_col is not None \
+                        and plan.version_colkey not in params:
+                    keys.append(vk)
+        if keys:
+            out[s] = keys
+    return out

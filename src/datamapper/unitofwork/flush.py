@@ -27,7 +27,7 @@ from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.association import associate, dissociate
-from ..persistence.records import changed_params, is_sql, table_plan
+from ..persistence.records import changed_params, is_sql, table_plan, unfilled
 from ..persistence.writes import post_update_states, switch_states
 from . import inherited
 from .dependency import Dependencies, apply_link, collect, source_dict
@@ -35,54 +35,6 @@ from .plan import Action, FlushPlan
 from .planner import Planner
 
 log = logging.getLogger("datamapper.unitofwork")
-
-
-def _python_filled(mapper: Mapper, insert: bool) -> list[tuple[str, Any]]:
-    """(attribute, column) of the non-key columns whose value a flush computes in Python
-    when the program gives none: a column ``default`` (INSERT) or ``onupdate`` (UPDATE)
-    that is a value or a function; a SQL expression default runs in the database."""
-    out = []
-    for key, prop in mapper._props.items():
-        cols = getattr(prop, "columns", None)
-        if not cols or cols[0].primary_key:
-            continue
-        gen = cols[0].default if insert else cols[0].onupdate
-        if gen is not None and (getattr(gen, "is_scalar", False)
-                                or getattr(gen, "is_callable", False)):
-            out.append((key, cols[0]))
-    return out
-
-
-def _unfilled(mapper: Mapper, states: list[InstanceState],
-              insert: bool) -> dict[InstanceState, list[str]]:
-    """Per state, before its INSERT/UPDATE: the attributes the statement will fill for
-    the refresh_flush event (only computed while someone listens).  Python defaults of
-    attributes the program left unset (INSERT), onupdates of columns it did not change
-    in a row that is updated (UPDATE), and a version number the mapper generates."""
-    filled = _python_filled(mapper, insert)
-    vk = mapper.version_id_prop.key if mapper.version_id_prop is not None else None
-    if mapper.version_id_generator is False:
-        vk = None  # the database sets it: read back, not computed here
-    plan = None if insert else table_plan(mapper)
-    out: dict[InstanceState, list[str]] = {}
-    for s in states:
-        d = s.strong_obj().__dict__
-        if insert:
-            keys = [k for k, _c in filled if d.get(k) is None]
-            if vk is not None and d.get(vk) is None:
-                keys.append(vk)
-        else:
-            assert plan is not None
-            ch = changed_params(mapper, s, plan)
-            if ch is None:
-                continue  # no UPDATE for it
-            params = ch[0]
-            keys = [k for k, c in filled if c.key not in params]
-            if vk is not None and plan.version_colkey not in params:
-                keys.append(vk)
-        if keys:
-            out[s] = keys
-    return out
 
 
 class UOWTransaction:
@@ -328,7 +280,7 @@ class UOWTransaction:
                 missing = [k for k in pk_keys if d.get(k) is None]
                 if missing:
                     self.generated.append((s, missing))
-        watch = _unfilled(mapper, states, True) if "refresh_flush" in dispatch else None
+        watch = unfilled(mapper, states, True) if "refresh_flush" in dispatch else None
         expire = insert_states(mapper, states, conn, self.replaced)
         self.expire.update(expire)
         computed = mapper._readonly_keys
@@ -352,7 +304,7 @@ class UOWTransaction:
         if "before_update" in dispatch:
             for s in states:
                 dispatch.fire("before_update", mapper, conn, s.strong_obj())
-        watch = _unfilled(mapper, states, False) if "refresh_flush" in dispatch else None
+        watch = unfilled(mapper, states, False) if "refresh_flush" in dispatch else None
         expire = update_states(mapper, states, conn, self.replaced)
         for s, keys in expire.items():
             self.expire.setdefault(s, set()).update(keys)
@@ -393,7 +345,7 @@ class UOWTransaction:
     def _fire_refresh_flush(self, dispatch: Any, watch: dict[InstanceState, list[str]],
                             expire: dict[InstanceState, set[str]]) -> None:
         """refresh_flush(target, flush_context, attribute names) for each state the
-        statement gave values the program did not (see :func:`_unfilled`)."""
+        statement gave values the program did not (see ``records.unfilled``)."""
         for s, keys in watch.items():
             d = s.strong_obj().__dict__
             gone = expire.get(s, ())

@@ -29,7 +29,7 @@ from ..instance.state import InstanceState
 from ..mapping.inheritance import TablePart, table_parts
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
-from ..persistence.records import changed_params, table_plan
+from ..persistence.records import changed_params, table_plan, unfilled
 from .dependency import Reference, references_of
 
 if TYPE_CHECKING:
@@ -111,6 +111,8 @@ def _insert(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
         missing = [k for k in pk_keys if d.get(k) is None]
         if missing:
             uow.generated.append((s, missing))
+    watch = unfilled(mapper, states, True) if "refresh_flush" in dispatch else None
+    expired: dict[InstanceState, set[str]] = {}
     for part in table_parts(mapper):
         if part.sync:
             for s in states:
@@ -120,6 +122,7 @@ def _insert(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
         expire = insert_states(_as_mapper(part), states, conn, uow.replaced)
         for s, keys in expire.items():
             uow.expire.setdefault(s, set()).update(keys)
+            expired.setdefault(s, set()).update(keys)
     computed = mapper._readonly_keys
     if computed:
         for s in states:
@@ -128,6 +131,8 @@ def _insert(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
             if stale:
                 uow.expire.setdefault(s, set()).update(stale)
     uow.inserted.extend(states)
+    if watch:
+        uow._fire_refresh_flush(dispatch, watch, expired)
     if "after_insert" in dispatch:
         for s in states:
             dispatch.fire("after_insert", mapper, conn, s.strong_obj())
@@ -174,12 +179,18 @@ def _update(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
     parts = table_parts(mapper)
     if len(parts) > 1:
         _touch_versions(mapper, parts, states)
+    watch = unfilled(mapper, states, False, [_as_mapper(p) for p in parts]) \
+        if "refresh_flush" in dispatch else None
+    expired: dict[InstanceState, set[str]] = {}
     for part in parts:
         expire = update_states(_as_mapper(part), states, conn, uow.replaced)
         for s, keys in expire.items():
             uow.expire.setdefault(s, set()).update(keys)
+            expired.setdefault(s, set()).update(keys)
     expire_computed(mapper, states, uow.expire)
     uow.updated.extend(states)
+    if watch:
+        uow._fire_refresh_flush(dispatch, watch, expired)
     if "after_update" in dispatch:
         for s in states:
             dispatch.fire("after_update", mapper, conn, s.strong_obj())
