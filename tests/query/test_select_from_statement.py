@@ -1,6 +1,6 @@
 """select(Entity).from_statement(stmt): entities loaded from a statement written out
-(text(), a select() or a union), with ``sqlalchemy.select`` and ``datamapper.select``
-alike; loader options apply; columns the statement lacks stay unloaded."""
+(text(), a select(), a union, or DML with RETURNING), with ``sqlalchemy.select`` and
+``datamapper.select`` alike; loader options apply; columns the statement lacks stay unloaded."""
 
 import pytest
 import sqlalchemy
@@ -111,3 +111,49 @@ def test_missing_primary_key_and_bad_statement_are_refused(M, session):
             text("SELECT name FROM fs_owner"))).all()
     with pytest.raises(ArgumentError, match="wrap it in text"):
         sqlalchemy.select(Owner).from_statement("SELECT 1")
+
+
+@pytest.mark.parametrize("kind", ["insert", "update", "delete"])
+def test_from_dml_with_returning_loads_the_returned_rows(M, session, engine, read_rows, kind):
+    """An INSERT/UPDATE/DELETE with RETURNING as the statement: the returned rows are
+    the entities (through the identity map), and do_orm_execute sees a from_statement
+    DML statement of that kind."""
+    if not getattr(engine.dialect, f"{kind}_returning"):
+        pytest.skip(f"{engine.dialect.name} has no {kind.upper()} ... RETURNING")
+    Owner, Pet = M
+    if kind == "delete":
+        session.execute(sqlalchemy.delete(Pet).where(Pet.owner_id == 2))
+    seen = []
+
+    @datamapper.event.listens_for(session, "do_orm_execute")
+    def flags(ctx):
+        seen.append((ctx.is_select, ctx.is_from_statement, ctx.is_insert, ctx.is_update,
+                     ctx.is_delete, ctx.bind_mapper))
+
+    bob = session.get(Owner, 2)
+    del seen[:]
+    if kind == "insert":
+        dml = sqlalchemy.insert(Owner).values(id=3, name="cy")
+    elif kind == "update":
+        dml = sqlalchemy.update(Owner).where(Owner.id == 2).values(name="rob")
+    else:
+        dml = sqlalchemy.delete(Owner).where(Owner.id == 2)
+    stmt = sqlalchemy.select(Owner).from_statement(dml.returning(Owner)) \
+        .execution_options(populate_existing=True)
+    (obj,) = session.scalars(stmt).all()
+    assert seen == [(False, True, kind == "insert", kind == "update", kind == "delete",
+                     Owner.__mapper__)]
+    session.commit()
+    names = [r[1] for r in read_rows(Owner.__table__)]
+    if kind == "insert":
+        assert (obj.id, obj.name) == (3, "cy") and names == ["ann", "bob", "cy"]
+    elif kind == "update":
+        assert obj is bob and names == ["ann", "rob"]
+    else:
+        assert obj is bob and names == ["ann"]
+
+
+def test_from_dml_without_returning_is_refused(M):
+    Owner, _Pet = M
+    with pytest.raises(ArgumentError, match=r"returns no rows; add \.returning"):
+        sqlalchemy.select(Owner).from_statement(sqlalchemy.delete(Owner))

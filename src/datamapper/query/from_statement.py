@@ -5,7 +5,8 @@ compile-state plugin of :mod:`..mapping.coercion`, ``sqlalchemy.select()`` of
 mapped classes), ``Query.from_statement()``, and the Session, which runs a
 :class:`FromStatement` through :func:`load_from_statement`.
 
-The statement (a ``select()``, a union, or ``text()``) runs as written; each
+The statement (a ``select()``, a union, ``text()``, or an INSERT/UPDATE/DELETE with
+RETURNING) runs as written; each
 column an entity loads is found in its rows by column object (by name for
 ``text()``).  Loader options apply as for any query, except that nothing can be
 joined into the statement: ``joinedload()`` loads lazily instead.
@@ -17,10 +18,11 @@ from typing import Any
 
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.base import Executable, Generative
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 from sqlalchemy.sql.selectable import SelectBase
 
-from .._core import raw_columns, statement_execution_options, statement_options
+from .._core import dml_returning, raw_columns, statement_execution_options, statement_options
 from .._util import describe
 from ..instance.seam import SessionLike
 from ..loading.strategies import EntityPlan
@@ -35,12 +37,28 @@ def check_statement(statement: Any) -> None:
             f"Can't run the string {statement!r} as the query's statement: wrap it in "
             "text()"
         )
+    if isinstance(statement, UpdateBase):
+        if not dml_returning(statement):
+            raise ArgumentError(
+                f"Can't load entities from {describe(statement)}: it returns no rows; "
+                "add .returning(...) naming the entity's columns (or the entity)"
+            )
+        return
     if not (isinstance(statement, (TextClause, SelectBase)) or
             hasattr(statement, "_dm_layout")):
         raise ArgumentError(
             f"Can't use {describe(statement)} as the query's statement: it is not a "
-            "SELECT; pass select(...), a union or text(...)"
+            "SELECT; pass select(...), a union, text(...) or an INSERT/UPDATE/DELETE "
+            "with RETURNING"
         )
+
+
+def _columns_of(statement: Any) -> Any:
+    """The columns a statement's rows hold: a SELECT's selected columns, a DML
+    statement's RETURNING columns."""
+    if isinstance(statement, UpdateBase):
+        return statement.exported_columns
+    return statement.selected_columns
 
 
 class FromStatement(Generative, Executable, ClauseElement):
@@ -49,8 +67,6 @@ class FromStatement(Generative, Executable, ClauseElement):
 
     __visit_name__ = "dm_from_statement"
     supports_execution = True
-    is_select = True
-    is_dml = False
     inherit_cache = False
 
     def __init__(self, entities: list[Any], options: tuple[Any, ...], statement: Any,
@@ -66,6 +82,28 @@ class FromStatement(Generative, Executable, ClauseElement):
         if execution_options:
             self._execution_options = self._execution_options.union(execution_options)
 
+    # what kind of statement runs: a SELECT (or text()), or an INSERT/UPDATE/DELETE
+    # whose RETURNING rows give the entities (what do_orm_execute's flags read)
+    @property
+    def is_select(self) -> bool:  # type: ignore[override]
+        return not isinstance(self.element, UpdateBase)
+
+    @property
+    def is_dml(self) -> bool:  # type: ignore[override]
+        return isinstance(self.element, UpdateBase)
+
+    @property
+    def is_insert(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.element, "is_insert", False))
+
+    @property
+    def is_update(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.element, "is_update", False))
+
+    @property
+    def is_delete(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.element, "is_delete", False))
+
     def options(self, *opts: Any) -> FromStatement:
         """More loader options for the entities."""
         s: FromStatement = self._generate()
@@ -74,7 +112,7 @@ class FromStatement(Generative, Executable, ClauseElement):
 
     @property
     def selected_columns(self) -> Any:
-        return self.element.selected_columns
+        return _columns_of(self.element)
 
     @property
     def column_descriptions(self) -> list[dict[str, Any]]:
@@ -156,7 +194,7 @@ def _present(statement: Any, result: Any) -> Any:
     if isinstance(statement, TextClause) and not hasattr(statement, "selected_columns"):
         names = set(result.keys())
         return lambda c: getattr(c, "name", None) in names
-    selected = statement.selected_columns
+    selected = _columns_of(statement)
     return lambda c: selected.contains_column(c) or (
         isinstance(statement, TextClause) and getattr(c, "name", None) in selected)
 
