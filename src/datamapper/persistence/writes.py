@@ -612,7 +612,49 @@ def _select_versions(
     """The version column of the rows with primary keys ``keys`` (NO_VALUE: no row)."""
     vcol = plan.version_col
     assert vcol is not None
+    return [v if v is NO_VALUE else v[0] for v in _select_by_key(conn, plan, keys, [vcol])]
+
+
+def read_generated(conn: Connection, plan: TablePlan,
+                   expire: dict[InstanceState, set[str]]) -> dict[InstanceState, list[str]]:
+    """``eager_defaults=True``: read the values the database gave the rows just written
+    (server defaults, server onupdates, SQL expressions) into the objects instead of
+    leaving them to load on access.  Takes the keys read out of ``expire``; returns them
+    per state."""
+    attr_col = {ak: ck for ak, ck, _c, _p, _d in plan.cols}
+    groups: dict[tuple[str, ...], list[InstanceState]] = {}
+    for state, keys in expire.items():
+        mine = tuple(sorted(k for k in keys if k in attr_col and k not in plan.pk_keys))
+        if mine:
+            groups.setdefault(mine, []).append(state)
+    out: dict[InstanceState, list[str]] = {}
+    for akeys, states in groups.items():
+        cols = [plan.table.c[attr_col[k]] for k in akeys]
+        idents = [tuple(state.strong_obj().__dict__.get(ak) for ak in plan.pk_keys)
+                  for state in states]
+        for state, values in zip(states, _select_by_key(conn, plan, idents, cols),
+                                 strict=True):
+            if values is NO_VALUE:
+                continue  # no row (a trigger removed it?): left expired
+            d = state.strong_obj().__dict__
+            d.update(zip(akeys, values, strict=True))
+            state.loaded(akeys)
+            rest = expire[state] - set(akeys)
+            if rest:
+                expire[state] = rest
+            else:
+                del expire[state]
+            out[state] = list(akeys)
+    return out
+
+
+def _select_by_key(
+    conn: Connection, plan: TablePlan, keys: Sequence[tuple[Any, ...]], cols: list[Any]
+) -> list[Any]:
+    """The values of ``cols`` (a tuple) of the rows with primary keys ``keys``
+    (NO_VALUE: no row)."""
     pk = plan.pk
+    n = len(pk)
     by_key: dict[tuple[Any, ...], Any] = {}
     distinct = list(dict.fromkeys(keys))
     for start in range(0, len(distinct), _VERSION_CHUNK):
@@ -623,19 +665,19 @@ def _select_versions(
             cond = pk[0].in_([k[0] for k in chunk])
         else:
             cond = tuple_(*pk).in_(chunk)
-        rows = conn.execute(select(*pk, vcol).where(cond)).all()
+        rows = conn.execute(select(*pk, *cols).where(cond)).all()
         if len(chunk) == 1:
             if rows:
-                by_key[chunk[0]] = rows[0][-1]
+                by_key[chunk[0]] = tuple(rows[0][n:])
             continue
         for row in rows:
-            by_key[tuple(row[:-1])] = row[-1]
+            by_key[tuple(row[:n])] = tuple(row[n:])
     out = []
     for k in keys:
         v = by_key.get(k, NO_VALUE)
         if v is NO_VALUE and len(distinct) > 1:
             # the database may match keys Python sees as different (collations, types)
-            v = _select_versions(conn, plan, [k])[0]
+            v = _select_by_key(conn, plan, [k], cols)[0]
             by_key[k] = v
         out.append(v)
     return out

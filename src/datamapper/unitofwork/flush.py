@@ -28,7 +28,7 @@ from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.association import associate, dissociate
 from ..persistence.records import changed_params, is_sql, table_plan, unfilled
-from ..persistence.writes import post_update_states, switch_states
+from ..persistence.writes import post_update_states, read_generated, switch_states
 from . import inherited
 from .dependency import Dependencies, apply_link, collect, source_dict
 from .plan import Action, FlushPlan
@@ -282,6 +282,8 @@ class UOWTransaction:
                     self.generated.append((s, missing))
         watch = unfilled(mapper, states, True) if "refresh_flush" in dispatch else None
         expire = insert_states(mapper, states, conn, self.replaced)
+        fetched = read_generated(conn, table_plan(mapper), expire) \
+            if mapper.eager_defaults is True and expire else None
         self.expire.update(expire)
         computed = mapper._readonly_keys
         if computed:
@@ -293,8 +295,8 @@ class UOWTransaction:
                 if stale:
                     self.expire.setdefault(s, set()).update(stale)
         self.inserted.extend(states)
-        if watch:
-            self._fire_refresh_flush(dispatch, watch, expire)
+        if watch is not None:
+            self._fire_refresh_flush(dispatch, states, watch, expire, fetched)
         if "after_insert" in dispatch:
             for s in states:
                 dispatch.fire("after_insert", mapper, conn, s.strong_obj())
@@ -306,12 +308,14 @@ class UOWTransaction:
                 dispatch.fire("before_update", mapper, conn, s.strong_obj())
         watch = unfilled(mapper, states, False) if "refresh_flush" in dispatch else None
         expire = update_states(mapper, states, conn, self.replaced)
+        fetched = read_generated(conn, table_plan(mapper), expire) \
+            if mapper.eager_defaults is True and expire else None
         for s, keys in expire.items():
             self.expire.setdefault(s, set()).update(keys)
         inherited.expire_computed(mapper, states, self.expire)
         self.updated.extend(states)
-        if watch:
-            self._fire_refresh_flush(dispatch, watch, expire)
+        if watch is not None:
+            self._fire_refresh_flush(dispatch, states, watch, expire, fetched)
         if "after_update" in dispatch:
             for s in states:
                 dispatch.fire("after_update", mapper, conn, s.strong_obj())
@@ -342,14 +346,25 @@ class UOWTransaction:
             for s in states:
                 dispatch.fire("after_update", mapper, conn, s.strong_obj())
 
-    def _fire_refresh_flush(self, dispatch: Any, watch: dict[InstanceState, list[str]],
-                            expire: dict[InstanceState, set[str]]) -> None:
+    def _fire_refresh_flush(self, dispatch: Any, states: list[InstanceState],
+                            watch: dict[InstanceState, list[str]],
+                            expire: dict[InstanceState, set[str]],
+                            fetched: dict[InstanceState, list[str]] | None) -> None:
         """refresh_flush(target, flush_context, attribute names) for each state the
-        statement gave values the program did not (see ``records.unfilled``)."""
-        for s, keys in watch.items():
+        statement gave values the program did not: values read back from the database
+        (``eager_defaults``), then the ones computed here (see ``records.unfilled``)."""
+        if not watch and not fetched:
+            return
+        for s in states:
+            keys = watch.get(s)
+            read = fetched.get(s) if fetched else None
+            if keys is None and read is None:
+                continue
             d = s.strong_obj().__dict__
             gone = expire.get(s, ())
-            filled = [k for k in keys if k in d and k not in gone]
+            filled = [k for k in keys or () if k in d and k not in gone]
+            if read:
+                filled = read + [k for k in filled if k not in read]
             if filled:
                 dispatch.fire("refresh_flush", s.strong_obj(), self, filled)
 

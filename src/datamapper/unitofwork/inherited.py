@@ -30,6 +30,7 @@ from ..mapping.inheritance import TablePart, table_parts
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.records import changed_params, table_plan, unfilled
+from ..persistence.writes import read_generated
 from .dependency import Reference, references_of
 
 if TYPE_CHECKING:
@@ -113,6 +114,8 @@ def _insert(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
             uow.generated.append((s, missing))
     watch = unfilled(mapper, states, True) if "refresh_flush" in dispatch else None
     expired: dict[InstanceState, set[str]] = {}
+    eager = mapper.eager_defaults is True
+    fetched: dict[InstanceState, list[str]] = {}
     for part in table_parts(mapper):
         if part.sync:
             for s in states:
@@ -120,6 +123,8 @@ def _insert(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
                 for src, dest in part.sync:
                     d[dest] = d.get(src)
         expire = insert_states(_as_mapper(part), states, conn, uow.replaced)
+        if eager and expire:
+            _add_read(fetched, read_generated(conn, table_plan(_as_mapper(part)), expire))
         for s, keys in expire.items():
             uow.expire.setdefault(s, set()).update(keys)
             expired.setdefault(s, set()).update(keys)
@@ -131,11 +136,17 @@ def _insert(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
             if stale:
                 uow.expire.setdefault(s, set()).update(stale)
     uow.inserted.extend(states)
-    if watch:
-        uow._fire_refresh_flush(dispatch, watch, expired)
+    if watch is not None:
+        uow._fire_refresh_flush(dispatch, states, watch, expired, fetched)
     if "after_insert" in dispatch:
         for s in states:
             dispatch.fire("after_insert", mapper, conn, s.strong_obj())
+
+
+def _add_read(into: dict[InstanceState, list[str]],
+              read: dict[InstanceState, list[str]]) -> None:
+    for s, keys in read.items():
+        into.setdefault(s, []).extend(keys)
 
 
 def _touch_versions(mapper: Mapper, parts: list[TablePart],
@@ -182,15 +193,19 @@ def _update(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
     watch = unfilled(mapper, states, False, [_as_mapper(p) for p in parts]) \
         if "refresh_flush" in dispatch else None
     expired: dict[InstanceState, set[str]] = {}
+    eager = mapper.eager_defaults is True
+    fetched: dict[InstanceState, list[str]] = {}
     for part in parts:
         expire = update_states(_as_mapper(part), states, conn, uow.replaced)
+        if eager and expire:
+            _add_read(fetched, read_generated(conn, table_plan(_as_mapper(part)), expire))
         for s, keys in expire.items():
             uow.expire.setdefault(s, set()).update(keys)
             expired.setdefault(s, set()).update(keys)
     expire_computed(mapper, states, uow.expire)
     uow.updated.extend(states)
-    if watch:
-        uow._fire_refresh_flush(dispatch, watch, expired)
+    if watch is not None:
+        uow._fire_refresh_flush(dispatch, states, watch, expired, fetched)
     if "after_update" in dispatch:
         for s in states:
             dispatch.fire("after_update", mapper, conn, s.strong_obj())
