@@ -22,7 +22,7 @@ from datamapper.instance import attributes, relationships
 from datamapper.instance import dynamic
 from datamapper.mapping import coercion, relationships as mrel
 mapper = sys.modules["datamapper.mapping.mapper"]  # (datamapper.mapping.mapper is also a function)
-from datamapper.query.dynamic import AppenderQuery
+from datamapper.query.dynamic import appender_query
 from datamapper.session.session import session_event_resolver
 
 def counts():
@@ -34,7 +34,7 @@ def counts():
         "relationship_configured": mrel.relationship_configured_hooks.count(
             relationships.relationship_configured),
         "state_of": coercion.state_of is datamapper.instance.state.instance_state,
-        "query_factory": dynamic._query_factory == [AppenderQuery],
+        "query_factory": dynamic._query_factory == [appender_query],
         "attr_resolver": event._resolvers.count(mapper.attribute_event_resolver),
         "session_resolver": event._resolvers.count(session_event_resolver),
         "resolvers_total": len(event._resolvers),

@@ -20,7 +20,7 @@ hook (owner)                            installed: what runs there
                                         impl and backref links
 ``mapping.coercion.state_of``           ``instance.state.instance_state``:
                                         ``sqlalchemy.inspect(obj)`` finds the state
-``instance.dynamic.register_query_factory``  ``query.dynamic.AppenderQuery``: what a
+``instance.dynamic.register_query_factory``  ``query.dynamic.appender_query``: what a
                                         ``lazy="dynamic"`` attribute returns
 ``event.register_resolver`` (1)         ``mapping.mapper.attribute_event_resolver``:
                                         ``listen(Class, ...)``/``listen(Class.attr, ...)``
@@ -58,7 +58,7 @@ from .mapping.mapper import (
     uninstrumentation_hooks,
 )
 from .query import core_plugin
-from .query.dynamic import AppenderQuery
+from .query.dynamic import appender_query
 from .session.session import SESSION_EVENTS, session_event_resolver
 
 _wired = False
@@ -77,7 +77,7 @@ def wire() -> None:
         instance_relationships.relationship_configured)
     coercion.state_of = instance_state
     # instance -> query: the query a dynamic relationship attribute returns
-    register_query_factory(AppenderQuery)
+    register_query_factory(appender_query)
     # event targets, resolved last-registered first: sessions, then mapped classes
     event.register_resolver(attribute_event_resolver)
     event.register_resolver(session_event_resolver)

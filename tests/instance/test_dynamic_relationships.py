@@ -568,3 +568,53 @@ def test_statement_kept_past_a_rollback_reads_the_parent_key_again(dyn, make_ses
     assert sorted(a.email for a in s.scalars(stmt)) == ["kept", "rolled back"]
     s.rollback()  # expires u: its key comes back from the identity
     assert [a.email for a in s.scalars(stmt)] == ["kept"]
+
+
+def test_query_class_methods_refine_the_dynamic_query(Base, engine, make_session, sql_log):
+    """``query_class=``: the attribute's query is also of that Query subclass; its own
+    methods refine the query filtered to the parent, and appends still flush."""
+
+    class EmailQuery(Query):
+        def at(self, domain):
+            return self.filter(Mailbox.email.like(f"%@{domain}"))
+
+    class Owner(Base):
+        __tablename__ = "owners"
+        id = Column(Integer, primary_key=True)
+        boxes = relationship("Mailbox", lazy="dynamic", query_class=EmailQuery,
+                             order_by="Mailbox.id")
+
+    class Mailbox(Base):
+        __tablename__ = "mailboxes"
+        id = Column(Integer, primary_key=True)
+        email = Column(String(50))
+        owner_id = Column(Integer, ForeignKey("owners.id"))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    a, b = Owner(), Owner()
+    s.add_all([a, b])
+    a.boxes.append(Mailbox(email="x@one.org"))
+    a.boxes.append(Mailbox(email="y@two.org"))
+    b.boxes.append(Mailbox(email="z@one.org"))
+    s.commit()
+    q = a.boxes
+    assert isinstance(q, EmailQuery) and isinstance(q, AppenderQuery)
+    assert [m.email for m in q.at("one.org")] == ["x@one.org"]
+    assert "LIKE" in sql_log.statements[-1].upper()
+    assert [m.email for m in b.boxes.at("one.org").all()] == ["z@one.org"]
+
+
+def test_query_class_must_be_a_query_subclass(Base):
+    class Owner(Base):
+        __tablename__ = "owners"
+        id = Column(Integer, primary_key=True)
+        boxes = relationship("Mailbox", lazy="dynamic", query_class=dict)
+
+    class Mailbox(Base):
+        __tablename__ = "mailboxes"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(Integer, ForeignKey("owners.id"))
+
+    with pytest.raises(exc.ArgumentError, match="query_class=.*subclass of datamapper.Query"):
+        Owner().boxes  # noqa: B018

@@ -122,6 +122,7 @@ class RelationshipProperty(MapperProperty):
         association: Any = None,
         distinct_target_key: Any = None,
         omit_join: Any = None,
+        query_class: type | None = None,
     ) -> None:
         if lazy not in _LAZY:
             raise ArgumentError(
@@ -177,6 +178,8 @@ class RelationshipProperty(MapperProperty):
         self.info = info or {}
         self.doc = doc
         self.sync_backref = sync_backref
+        # lazy="dynamic": the Query subclass whose methods the attribute's query also has
+        self.query_class = query_class
         # names of relationships allowed to write the same columns as this one
         self._overlaps: frozenset[str] = frozenset(
             n.strip() for n in (overlaps or "").split(",") if n.strip())

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import bindparam
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
@@ -26,7 +27,11 @@ from .query import Query, empty_slice, refuse_negative_index
 
 
 class AppenderQuery(Query[Any]):
-    """A query of a dynamic relationship's members that can also change them."""
+    """A query of a dynamic relationship's members that can also change them.
+
+    ``relationship(..., lazy="dynamic", query_class=MyQuery)``: the attribute's query
+    is an instance of a subclass of both (:func:`appender_query`), so ``MyQuery``'s own
+    methods refine it."""
 
     def __init__(self, impl: DynamicImpl, obj: Any) -> None:
         prop = impl.prop
@@ -156,3 +161,25 @@ class AppenderQuery(Query[Any]):
         impl = self._dm_impl
         return f"<AppenderQuery {impl.mapper.class_.__name__}.{impl.key}>"
 
+
+
+_MIXED: dict[type, type] = {}
+
+
+def appender_query(impl: DynamicImpl, obj: Any) -> AppenderQuery:
+    """The query a dynamic relationship's attribute reads as (the factory the instance
+    layer calls): an :class:`AppenderQuery`, also of the relationship's ``query_class``
+    when it names one."""
+    qc = impl.prop.query_class
+    if qc is None or issubclass(AppenderQuery, qc):
+        return AppenderQuery(impl, obj)
+    cls = _MIXED.get(qc)
+    if cls is None:
+        if not (isinstance(qc, type) and issubclass(qc, Query)):
+            raise ArgumentError(
+                f"Can't use query_class={qc!r} for relationship {impl.prop}: it must be a "
+                "subclass of datamapper.Query"
+            )
+        cls = _MIXED[qc] = type(f"Appender{qc.__name__}", (AppenderQuery, qc), {})
+    out: AppenderQuery = cls(impl, obj)
+    return out
