@@ -34,7 +34,7 @@ from sqlalchemy.engine import IteratorResult
 from sqlalchemy.exc import DBAPIError
 
 from .._core import SimpleResultMetaData
-from ..exc import InvalidRequestError
+from ..exc import InvalidRequestError, StaleDataError
 from ..instance.state import InstanceState, instance_state
 from ..mapping.cache import CacheSlot
 from ..mapping.coercion import (
@@ -151,6 +151,46 @@ def _insert_params(mapper: Mapper, rows: Sequence[Any], render_nulls: bool,
             p = {**p, mapper.version_id_col.key: gen(None)}  # type: ignore[union-attr]
         append(p)
     return out
+
+
+VERSION_PREFIX = "_dm_ver_"
+
+
+def _versioned(mapper: Mapper, stmt: Any, batch: list[dict[str, Any]]
+               ) -> tuple[Any, list[dict[str, Any]], bool]:
+    """A bulk UPDATE by primary key of a versioned mapper whose dictionaries give the
+    row's version (``{"id": 1, "value": "x", "version_id": 1}``): as a flush does, the
+    UPDATE also matches that version and sets the next one (the generator's; the
+    given one again with ``version_id_generator=False``).  Without the version in
+    the dictionaries: the statement and batch as they are (no check)."""
+    vcol = mapper.version_id_col
+    if vcol is None or vcol.key not in batch[0] or vcol.table is not mapper.local_table:
+        return stmt, batch, False
+    key = vcol.key
+    gen = mapper.version_id_generator
+    out = []
+    for p in batch:
+        q = dict(p)
+        old = q[VERSION_PREFIX + key] = q[key]
+        if callable(gen):
+            q[key] = gen(old)
+        out.append(q)
+    return stmt.where(vcol == bindparam(VERSION_PREFIX + key)), out, True
+
+
+def _check_versioned(mapper: Mapper, dialect: Any, result: Any, expected: int) -> None:
+    """Refuse a versioned bulk UPDATE that matched fewer rows than it was given (a row
+    changed or deleted since its version was read), where the driver counts rows."""
+    count = getattr(result, "rowcount", -1)
+    sane = dialect.supports_sane_multi_rowcount if expected > 1 else dialect.supports_sane_rowcount
+    if count is None or count < 0 or not sane or count == expected:
+        return
+    raise StaleDataError(
+        f"Can't bulk UPDATE {mapper.class_.__name__}: {expected} row(s) were to match their "
+        f"primary key and version ({mapper.version_id_col}), {count} did; another "
+        "transaction changed or deleted them since their version was read: read the rows "
+        "again and retry"
+    )
 
 
 def _groups(params: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
@@ -464,7 +504,10 @@ def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     for batch in _groups(translated):
         if len(batch[0]) == len(cols.pk_colkeys):
             continue  # nothing to SET
-        result = _execute_many(session, mapper, base, batch, bind, opts)
+        stmt_v, batch, versioned = _versioned(mapper, base, batch)
+        result = _execute_many(session, mapper, stmt_v, batch, bind, opts)
+        if versioned:
+            _check_versioned(mapper, session.get_bind(mapper).dialect, result, len(batch))
         rowcount += max(result.rowcount, 0)
     if sync is not False and sync is not None:
         _sync_by_pk(session, mapper, params)
@@ -640,7 +683,10 @@ def _update_rows(conn: Any, mapper: Mapper, params: list[dict[str, Any]]) -> Non
     cols = _columns(mapper)
     for batch in _groups(params):
         if len(batch[0]) > len(cols.pk_colkeys):
-            conn.execute(cols.update_by_pk, batch)
+            stmt, batch, versioned = _versioned(mapper, cols.update_by_pk, batch)
+            result = conn.execute(stmt, batch)
+            if versioned:
+                _check_versioned(mapper, conn.dialect, result, len(batch))
 
 
 def bulk_update_mappings(session: SessionBase, entity: Any, mappings: Iterable[dict[str, Any]]
