@@ -8,6 +8,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.stamp
 EXTRAS := test,postgresql,mysql,bench
+# pytest-xdist workers for `make test` (`auto`: one per CPU; 0 runs in-process).
+# Each worker creates its own database on each server (tests/_support.py).
+TEST_WORKERS ?= auto
 
 # Lint only the trees that exist (bench/ and src/ may not yet).
 LINT_DIRS := $(wildcard src tests bench)
@@ -35,7 +38,7 @@ lint: venv
 	$(VENV)/bin/lint-imports
 
 test: venv lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 # SQLAlchemy 2.0 (datamapper supports 2.0 and 2.1): the Core-internals tests and the
 # query, mapping, persistence and session tests, on SQLite, in $(SA20_VENV).  CI runs it.
@@ -45,7 +48,7 @@ test: venv lint
 test-sa20:
 	test -x $(SA20_VENV)/bin/python || $(PYTHON) -m venv $(SA20_VENV)
 	$(SA20_VENV)/bin/python -m pip install --quiet -e '.[test]' 'sqlalchemy>=2.0,<2.1'
-	DATAMAPPER_TEST_BACKENDS=sqlite DATAMAPPER_REQUIRE_BACKENDS= $(SA20_VENV)/bin/python -m pytest -p no:cacheprovider -q \
+	DATAMAPPER_TEST_BACKENDS=sqlite DATAMAPPER_REQUIRE_BACKENDS= $(SA20_VENV)/bin/python -m pytest -n $(TEST_WORKERS) -p no:cacheprovider -q \
 	  tests/test_core_internals.py tests/query tests/mapping tests/persistence tests/session
 
 bench: venv

@@ -19,9 +19,10 @@ backends; ``DATAMAPPER_REQUIRE_BACKENDS=postgresql,mysql`` makes an
 unreachable server fail the session instead of skipping its tests.
 
 The server URLs name an *administrative* database (``test``).  Each pytest
-session creates its own database ``dm_<pid>_<epoch>_<hex>`` on each server,
-runs every test in it and drops it at the end, so concurrent runs on the same
-servers never see each other's tables.
+session (each pytest-xdist worker is one) creates its own database
+``dm_<pid>_<epoch>_<hex>`` on each server, runs every test in it and drops it
+at the end, so concurrent runs (and workers) on the same servers never see
+each other's tables.
 """
 
 from __future__ import annotations

@@ -95,6 +95,8 @@ class _Backends:
         if "sqlite" not in self.selected:
             self.skip_reasons["sqlite"] = f"sqlite not selected ({SELECT_ENV})"
         self.sqlite_counter = itertools.count(1)
+        # set on the pytest-xdist controller, which runs no test itself
+        self.workers: int | None = None
 
     def probe(self) -> list[str]:
         """Probe the servers; return the failures of required backends."""
@@ -117,7 +119,12 @@ class _Backends:
                 state = f"a new database file per test (SQLite {sqlite3.sqlite_version})"
             else:
                 server = self.servers[name]
-                state = f"{server.reason} -> database {server.db_name}"
+                target = (
+                    f"a database per worker ({self.workers} pytest-xdist workers)"
+                    if self.workers
+                    else f"database {server.db_name}"
+                )
+                state = f"{server.reason} -> {target}"
             req = " [required]" if name in self.required else ""
             lines.append(f"  {name}{req}: {state}")
         return ["datamapper test backends:", *lines]
@@ -143,9 +150,13 @@ def pytest_configure(config: pytest.Config) -> None:
     ):
         config.addinivalue_line("markers", line)
     try:
-        config.stash[_BACKENDS_KEY] = _Backends()
+        backends = _Backends()
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from exc
+    numprocesses = getattr(config.option, "numprocesses", None)
+    if numprocesses and not hasattr(config, "workerinput"):
+        backends.workers = int(numprocesses)
+    config.stash[_BACKENDS_KEY] = backends
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

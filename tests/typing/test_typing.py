@@ -8,6 +8,7 @@ reveal that type; ``*_bad.py`` files must fail exactly on the lines marked
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -21,9 +22,11 @@ ERROR = re.compile(r"# error: ([a-z-]+)")
 
 
 def _mypy(path: Path) -> list[str]:
+    # one cache per pytest-xdist worker: two mypy processes writing one cache race
+    cache = HERE.parent.parent / ".mypy_cache" / f"typing-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--show-error-codes",
-         "--cache-dir", str(HERE.parent.parent / ".mypy_cache" / "typing-tests"), path.name],
+         "--cache-dir", str(cache), path.name],
         cwd=HERE, capture_output=True, text=True, timeout=300,
     )
     return proc.stdout.splitlines()
