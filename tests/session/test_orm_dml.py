@@ -412,3 +412,33 @@ def test_bulk_methods_refuse_unmapped_classes(models, engine):
             s.bulk_insert_mappings(Plain, [{"a": 1}])
         with pytest.raises(UnmappedInstanceError, match="Plain"):
             s.bulk_save_objects([Plain()])
+
+
+@pytest.mark.parametrize("how", ["bulk_insert_mappings", "execute", "bulk_save_objects"])
+def test_bulk_insert_none_for_a_defaulted_column_under_a_prefixed_name_gets_the_default(
+        metadata, engine, session, read_rows, how):
+    """map_imperatively(column_prefix="_foo_"): a None given under the attribute name
+    of a column with a default is left out of the INSERT, as under the column's own
+    name, so that the default applies (it was written as NULL)."""
+    import sqlalchemy as sa
+
+    import datamapper
+
+    t = sa.Table("bn_things", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("val", sa.String(20), default="dflt"))
+
+    class Thing:
+        def __init__(self, **kw):
+            for k, v in kw.items():
+                setattr(self, k, v)
+
+    datamapper.registry(metadata=metadata).map_imperatively(Thing, t, column_prefix="_foo_")
+    metadata.create_all(engine)
+    if how == "bulk_insert_mappings":
+        session.bulk_insert_mappings(Thing, [{"_foo_id": 1, "_foo_val": None}])
+    elif how == "execute":
+        session.execute(insert(Thing), [{"_foo_id": 1, "_foo_val": None}])
+    else:
+        session.bulk_save_objects([Thing(_foo_id=1, _foo_val=None)])
+    session.commit()
+    assert read_rows("SELECT id, val FROM bn_things") == [(1, "dflt")]

@@ -85,12 +85,12 @@ class _Columns:
         self.same = frozenset(k for k, v in self.key_of.items() if k == v)
         # a None for these columns is left out of an INSERT so that their default (or
         # generated key) applies; for any other column None and NULL are the same
-        attr_of = {ck: ak for ak, ck in self.key_of.items()}
-        self.none_dropped = tuple(
-            name for c in table.c
+        # (under every name of theirs: the attribute's and the column key)
+        defaulted = {
+            c.key for c in table.c
             if not c.type.should_evaluate_none and (
-                c.default is not None or c.server_default is not None or c.primary_key)
-            for name in {c.key, attr_of.get(c.key, c.key)})
+                c.default is not None or c.server_default is not None or c.primary_key)}
+        self.none_dropped = tuple(name for name, ck in self.key_of.items() if ck in defaulted)
         self.pk_attrs = list(mapper._pk_keys)
         self.pk_cols = list(mapper.primary_key)
         self.pk_colkeys = {c.key for c in self.pk_cols}
