@@ -266,3 +266,29 @@ def test_primary_key_of_pending_object_changed_before_flush(session, Item, read_
     session.commit()
     assert inspect(it).identity == (7,)
     assert read_rows(Item.__table__) == [(7, "a", 0)]
+
+
+def test_flush_of_a_parent_writes_its_new_collection_members(models, make_session, read_rows):
+    """flush([parent]) writes the pending members of the parent's one-to-many
+    collections with it (they take its key in that flush); other pending objects
+    wait."""
+    User, Address = models
+    s = make_session()
+    a1, a2 = Address(id=1, email="a1"), Address(id=2, email="a2")
+    u = User(id=1, name="u", addresses=[a1, a2])
+    s.add(u)
+    s.flush([u])
+    assert not s.new and {a1, a2, u} <= set(s)
+    s.commit()
+    assert read_rows(Address.__table__) == [(1, "a1", 1), (2, "a2", 1)]
+
+    persistent = s.get(User, 1)
+    a3 = Address(id=3, email="a3")
+    persistent.addresses.append(a3)  # a persistent parent: its added member goes too
+    other = User(id=2, name="other")
+    s.add(other)
+    s.flush([persistent])
+    assert a3 not in s.new and other in s.new
+    s.commit()
+    assert read_rows(Address.__table__)[-1] == (3, "a3", 1)
+    assert read_rows(User.__table__) == [(1, "u"), (2, "other")]

@@ -29,6 +29,7 @@ from ..instance.state import (
 )
 from ..mapping.mapper import Mapper
 from ..query import Query
+from ..unitofwork.dependency import with_pending_members
 from ..unitofwork.flush import UOWTransaction
 from .base import SessionBase
 from .bulk import bulk_delete, bulk_update
@@ -109,17 +110,17 @@ class SessionFlush(SessionBase):
             self._expunge_marked_orphans()
         if self._deleted:
             self._cascade_deletes_again()
+        wanted: set[InstanceState] | None = None
         if objects is not None:
-            wanted: set[InstanceState] | None = set()
+            given: set[InstanceState] = set()
             for o in objects:
                 st = instance_state(o)
                 if st.session_id != self.hash_key:
                     raise InvalidRequestError(
                         f"Can't flush {describe(o)}: it is not in this Session; add it first"
                     )
-                wanted.add(st)  # type: ignore[union-attr]
-        else:
-            wanted = None
+                given.add(st)
+            wanted = with_pending_members(given, self.hash_key)
         new = [s for s in self._new if wanted is None or s in wanted]
         deleted = [s for s in self._deleted if wanted is None or s in wanted]
         dirty = [s for s in self._identity_map._modified

@@ -165,6 +165,34 @@ def references_of(mapper: Mapper) -> list[Reference]:
     return _REFERENCES.set(mapper, refs)
 
 
+def with_pending_members(states: set[InstanceState], sid: int) -> set[InstanceState]:
+    """The states a ``flush(objects)`` writes: ``states`` and, through each one's loaded
+    one-to-many relationships, the pending members of this session (``sid``) they
+    hold, and theirs in turn.  A pending member takes its parent's key in the flush
+    that writes the parent, so it is written with it; a many-to-one target is not
+    pulled in (the object referring to it waits for it instead)."""
+    out = set(states)
+    todo = list(states)
+    while todo:
+        obj = todo.pop().obj()
+        if obj is None:
+            continue
+        d = obj.__dict__
+        state = d[STATE_ATTR]
+        for prop in relationships_of(state.mapper):
+            if prop.direction != ONETOMANY or prop.key not in d:
+                continue
+            value = d[prop.key]
+            for child in (coll_members(value) if prop.uselist else
+                          (() if value is None else (value,))):
+                cst = _state(child)
+                if cst is not None and cst not in out and cst._key is None \
+                        and cst.session_id == sid:
+                    out.add(cst)
+                    todo.append(cst)
+    return out
+
+
 def _relationship_references(mapper: Mapper, refs: list[Reference],
                              seen: set[tuple[Any, ...]]) -> None:
     """What ``mapper``'s rows refer to through one-to-many and many-to-one relationships
