@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._util import NO_VALUE
+from ._util import NO_VALUE, describe
+from .exc import RelatedTypeError
 from .instance.collections import members as coll_members
 from .instance.state import STATE_ATTR, InstanceState, instance_state
 
@@ -65,6 +66,20 @@ def cascade_iterator(kind: str, state: InstanceState, obj: Any, halt_session: in
     return _walk(flag, state, obj, halt_session)
 
 
+def _refuse_member(kind: str, owner: Any, prop: Any, child: Any) -> None:
+    """A cascade met an object the relationship does not hold (accepted when it was put
+    there, as SQLAlchemy accepts it): refuse the whole operation before it changes
+    anything."""
+    name = f"{type(owner).__name__}.{prop.key}"
+    target = prop.mapper.class_.__name__
+    raise RelatedTypeError(
+        f"Can't cascade {kind} from {describe(owner)} along {name}: it holds "
+        f"{describe(child)}, and {name} doesn't handle objects of type "
+        f"{type(child).__name__} (it holds {target} objects and their mapped subclasses); "
+        f"take the {type(child).__name__} out of {name}"
+    )
+
+
 def _walk(flag: str, state: InstanceState, obj: Any, halt_session: int | None = None
           ) -> Iterator[tuple[InstanceState, Any]]:
     kind_loads = flag == "delete"
@@ -100,10 +115,14 @@ def _walk(flag: str, state: InstanceState, obj: Any, halt_session: int | None = 
                 if cs is not None and key in cs:
                     members.extend(_removed(cs[key], value, prop.uselist))
             skip_pending = skip_pending_unless_orphans and not prop.cascade.delete_orphan
+            target = prop.mapper
             for child in members:
                 if child is None or id(child) in seen:
                     continue
                 cst = child.__dict__.get(STATE_ATTR) or instance_state(child)
+                cm = cst.mapper
+                if cm is not target and not cm.isa(target):
+                    _refuse_member(flag.replace("_", "-"), o, prop, child)
                 if skip_pending and cst._key is None:
                     continue
                 seen.add(id(child))

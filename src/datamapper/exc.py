@@ -49,6 +49,7 @@ __all__ = [
     "ObjectDereferencedError",
     "OperationalError",
     "PendingRollbackError",
+    "RelatedTypeError",
     "ResourceClosedError",
     "SAWarning",
     "SQLAlchemyError",
@@ -72,6 +73,14 @@ class BlankedPrimaryKeyError(FlushError, AssertionError):
     """The flush would set a primary key column to NULL to unlink a row from its parent
     (the column is both the row's primary key and its foreign key).  Also an
     ``AssertionError``, as SQLAlchemy raises it."""
+
+
+class RelatedTypeError(InvalidRequestError, TypeError, AssertionError):
+    """An object a relationship can't hold: refused when it is put there if it can't be
+    held at all (not a mapped object, or its class lacks the backref's attribute), and
+    otherwise when a cascade reaches it through the relationship.  Also a
+    ``TypeError``, and an ``AssertionError`` (the class SQLAlchemy raises at the
+    cascade)."""
 
 
 class StaleDataError(SQLAlchemyError):

@@ -66,12 +66,18 @@ def world(engine, metadata, make_session):
         name = Column(String(30))
         bio = Column(Text)
         addresses = relationship("Address", backref="user", order_by="Address.id")
+        tags = relationship("Tag")  # no backref: another mapped class is taken at once
 
     class Address(Base):
         __tablename__ = "mm_addresses"
         id = Column(Integer, primary_key=True)
         user_id = Column(Integer, ForeignKey("mm_users.id"))
         email = Column(String(30))
+
+    class Tag(Base):
+        __tablename__ = "mm_tags"
+        id = Column(Integer, primary_key=True)
+        user_id = Column(Integer, ForeignKey("mm_users.id"))
 
     metadata.create_all(engine)
     s = make_session()
@@ -406,12 +412,37 @@ def test_none_appended_to_a_collection(world, sql_log):
                    ("Can't put None into User.addresses", "holds Address objects"))
 
 
-def test_wrong_class_appended_to_a_collection(world, sql_log):
+def test_wrong_class_appended_to_a_collection_with_a_backref(world, sql_log):
+    """Refused when appended: the backref Address.user can't be kept on a User."""
     u1 = world.held[0]
     stray = world.User(id=61)
     assert_refused(world, sql_log, lambda: u1.addresses.append(stray),
-                   exc.InvalidRequestError,
-                   ("into User.addresses", "holds Address objects"))
+                   exc.RelatedTypeError,
+                   ("into User.addresses", "holds Address objects", "backref Address.user"))
+
+
+def test_wrong_class_in_a_collection_is_refused_when_added(world, sql_log):
+    """Without a backref the append is taken (as SQLAlchemy takes it); the save-update
+    cascade of add() refuses it, before anything is added."""
+    new_user = world.User(id=62, name="n")
+    new_user.tags.append(world.Address(id=62))
+    err = assert_refused(world, sql_log, lambda: world.session.add(new_user),
+                         exc.RelatedTypeError,
+                         ("along User.tags", "<Address at", "doesn't handle objects of "
+                          "type Address", "holds Tag objects", "take the Address out"))
+    assert isinstance(err, AssertionError)  # the class SQLAlchemy raises there
+    assert new_user not in world.session
+
+
+def test_wrong_class_in_a_collection_is_refused_at_flush(world, sql_log):
+    """A wrong object that reached the session another way (added by itself, or by the
+    cascade of an append to an object already in the session) is refused by the
+    flush, before any SQL."""
+    u2 = world.held[1]
+    u2.tags.append(world.Address(id=63, email="x"))  # cascaded into the session
+    assert_refused(world, sql_log, world.session.flush, exc.FlushError,
+                   ("Attempting to flush an item of type Address", "member of User.tags",
+                    "<User at", "holds Tag objects", "take the Address out"))
 
 
 def test_use_after_a_failed_flush(world, sql_log):

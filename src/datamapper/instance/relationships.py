@@ -16,7 +16,7 @@ import operator
 from typing import Any
 
 from .._util import NO_VALUE, describe
-from ..exc import InvalidRequestError
+from ..exc import InvalidRequestError, RelatedTypeError
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper, configure_mappers
 from ..mapping.relationships import (
@@ -39,10 +39,6 @@ from .state import (
 
 PENDING = _PENDING_COLLECTIONS  # (state.expire() drops these queues too)
 PARENTS = "single_parents"  # key in a member's _extra: {attribute key: owner state}
-
-
-class RelatedTypeError(InvalidRequestError, TypeError):
-    """An object of the wrong class was put into a relationship."""
 
 
 class _Unconfigured:
@@ -154,11 +150,30 @@ class _RelImpl:
         return History((), list(current) if self.uselist else [current], ())
 
     def _check_type(self, owner: Any, value: Any) -> None:
-        if not isinstance(value, self.target_class):
+        """What is refused when it is put into the relationship: what is not a mapped
+        object, and a mapped object of another class whose class lacks the backref's
+        attribute (the reverse side can't be kept).  Another mapped object is taken
+        as SQLAlchemy takes it: a cascade along the relationship, or the flush,
+        refuses it (:func:`datamapper.cascade.cascade_iterator`, the flush's
+        dependency reading)."""
+        if isinstance(value, self.target_class):
+            return
+        target = self.target_class.__name__
+        where = f"{self.mapper.class_.__name__}.{self.key} of {describe(owner)}"
+        vmapper = getattr(type(value), "_dm_mapper", None) if value is not None else None
+        if vmapper is None:
             raise RelatedTypeError(
-                f"Can't put {describe(value)} into {self.mapper.class_.__name__}.{self.key} of "
-                f"{describe(owner)}: the relationship holds {self.target_class.__name__} objects"
+                f"Can't put {describe(value)} into {where}: the relationship holds "
+                f"{target} objects"
             )
+        for rkey, _rcoll in self.reverse:
+            if rkey not in vmapper._impls:
+                raise RelatedTypeError(
+                    f"Can't put {describe(value)} into {where}: the relationship holds "
+                    f"{target} objects, and its backref {target}.{rkey} can't be kept on a "
+                    f"{type(value).__name__} (it has no attribute {rkey!r}); put a {target} "
+                    "there"
+                )
 
     def _cascade(self, state: InstanceState, value: Any, initiator: Any) -> None:
         """save-update cascade: attaching ``value`` to an object in a session adds it."""

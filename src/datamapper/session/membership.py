@@ -112,8 +112,13 @@ class SessionMembership(SessionBase):
         if ext is not None and ORPHANED in ext:
             # added on purpose (or attached to a parent): no longer an orphan to drop
             del ext[ORPHANED]
+        # what the cascade reaches is read before anything is added: an object a
+        # relationship can't hold refuses the whole add (RelatedTypeError)
+        cascaded = cascade_iterator("save-update", state, obj, self.hash_key)
+        if cascaded:
+            cascaded = list(cascaded)
         self._save_or_update_impl(state, obj)
-        for child_state, child in cascade_iterator("save-update", state, obj, self.hash_key):
+        for child_state, child in cascaded:
             self._save_or_update_impl(child_state, child)
 
     def _save_or_update_impl(self, state: InstanceState, obj: Any) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from .._util import NO_VALUE, describe
-from ..exc import BlankedPrimaryKeyError, InvalidRequestError, SAWarning
+from ..exc import BlankedPrimaryKeyError, FlushError, InvalidRequestError, SAWarning
 from ..instance.collections import members as coll_members
 from ..instance.seam import SessionLike
 from ..instance.state import STATE_ATTR, InstanceState, _sessions
@@ -283,6 +283,29 @@ def _skipped(child: Any, cst: InstanceState | None, prop: RelationshipProperty,
         SAWarning, stacklevel=6)
 
 
+def check_member(prop: RelationshipProperty, state: InstanceState,
+                 member: InstanceState) -> None:
+    """A member of another mapper than ``prop``'s target, about to be written along
+    ``prop``: a mapped subclass is accepted if the target loads its subclasses
+    (``polymorphic_on``) or ``enable_typechecks=False``; anything else raises
+    FlushError before any SQL (the relationship could not load it back)."""
+    target = prop.mapper
+    m = member.mapper
+    subclass = m.isa(target)
+    if subclass and (target.polymorphic_on is not None or not prop.enable_typechecks):
+        return
+    name = f"{prop.parent.class_.__name__}.{prop.key}"
+    kind, want = m.class_.__name__, target.class_.__name__
+    fix = (f"map {kind} with a polymorphic identity under a polymorphic_on column of "
+           f"{want}, or make the relationship with enable_typechecks=False"
+           if subclass else f"take the {kind} out of {name}")
+    raise FlushError(
+        f"Attempting to flush an item of type {kind} ({describe(member.obj())}) as a "
+        f"member of {name} of {describe(state.obj())}, which holds {want} objects"
+        f"{' and the subclasses it loads polymorphically' if subclass else ''}; {fix}"
+    )
+
+
 _Lost = list[tuple[RelationshipProperty, InstanceState, InstanceState]]
 _Kept = set[tuple[RelationshipProperty, InstanceState]]
 _Changes = tuple[Any, Any, Any]  # (added, unchanged, removed) members of one relationship
@@ -384,9 +407,12 @@ class _Collector:
         target = _state(value)
         if prop.cascade.delete_orphan:
             _m2o_orphan(prop, state, target, cs.get(key, NO_VALUE), self.lost, self.kept)
-        if target is not None and target.session_id != self.sid:
-            _skipped(value, target, prop, "link")
-            return
+        if target is not None:
+            if target.session_id != self.sid:
+                _skipped(value, target, prop, "link")
+                return
+            if target.mapper is not prop.mapper:
+                check_member(prop, state, target)
         self.add_link(state, target, prop)
 
     def changes(self, state: InstanceState, prop: RelationshipProperty, d: dict[str, Any],
@@ -463,11 +489,14 @@ class _Collector:
         sk, dk, post = prop._src_keys, prop._dest_keys, prop.post_update
         orphaning = prop.cascade.delete_orphan
         sid, deleting, links = self.sid, self.deleting, self.links
+        target = prop.mapper
         for child in added:
             cst = child.__dict__.get(STATE_ATTR)
             if cst is None or cst.session_id != sid or cst in deleting:
                 self.not_linked(state, prop, child, cst)
                 continue
+            if cst.mapper is not target:
+                check_member(prop, state, cst)
             if orphaning:
                 self.kept.add((prop, cst))
             per = links.get(cst)
@@ -525,6 +554,8 @@ class _Collector:
                 _skipped(child, cst, prop, "link")
             elif not (cst in deleting or cst._deleted):
                 # (none to a member this flush, or an earlier one, deletes)
+                if cst.mapper is not prop.mapper:
+                    check_member(prop, state, cst)
                 row = AssocRow(prop, state, cst)
                 assoc_insert[row.ident()] = row
                 if orphaning:
