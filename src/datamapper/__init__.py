@@ -50,7 +50,13 @@ from .mapping import (
     synonym,
     validates,
 )
-from .mapping.relationships import dynamic_loader
+from .mapping.relationships import (
+    MANYTOMANY,
+    MANYTOONE,
+    ONETOMANY,
+    RelationshipDirection,
+    dynamic_loader,
+)
 from .mapping.writeonly import WriteOnlyCollection
 from .query import AliasedClass, Query, aliased, select
 from .query.dynamic import AppenderQuery
@@ -108,6 +114,7 @@ __all__ = [
     "undefer_group", "query_expression", "with_expression", "with_parent", "join", "outerjoin", "Bundle",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",
+    "MANYTOMANY", "MANYTOONE", "ONETOMANY", "RelationshipDirection",
     "KeyFuncDict", "attribute_keyed_dict", "attribute_mapped_collection", "collections",
     "column_keyed_dict", "column_mapped_collection", "keyfunc_mapping", "mapped_collection",
     "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "RelationshipProperty",

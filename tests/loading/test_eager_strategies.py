@@ -158,3 +158,50 @@ def test_self_referential_join_depth(Base, engine, make_session, sql_log):
     assert sql_log.count == 1
     assert [c.id for c in root.children[0].children[0].children] == [4]  # past join_depth
     assert sql_log.count == 2
+
+
+def test_joined_many_to_many_nests_the_target_join_inside_the_outer_join(
+        Base, engine, make_session, sql_log):
+    """joinedload of a relationship through a secondary joins the target to the
+    secondary inside the LEFT OUTER JOIN: a secondary row whose target row is missing
+    gives no member (as the lazy load's inner join does), not a NULL one."""
+    from sqlalchemy import Table
+
+    from datamapper import joinedload
+
+    link = Table("nj_link", Base.metadata,
+                 Column("a_id", Integer, ForeignKey("nj_a.id"), primary_key=True),
+                 Column("d_id", Integer, primary_key=True))  # no foreign key: may dangle
+
+    class D(Base):
+        __tablename__ = "nj_d"
+        id = Column(Integer, primary_key=True)
+
+    class A(Base):
+        __tablename__ = "nj_a"
+        id = Column(Integer, primary_key=True)
+        ds = relationship(D, secondary=link, primaryjoin="A.id == nj_link.c.a_id",
+                          secondaryjoin="D.id == nj_link.c.d_id", viewonly=True,
+                          order_by=D.id)
+        one_d = relationship(D, secondary=link, primaryjoin="A.id == nj_link.c.a_id",
+                             secondaryjoin="D.id == nj_link.c.d_id", viewonly=True,
+                             uselist=False)
+
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(A.__table__.insert(), [{"id": 1}, {"id": 2}])
+        conn.execute(D.__table__.insert(), [{"id": 10}])
+        # a 1: a dangling link (d 5 does not exist) listed before the real one
+        conn.execute(link.insert(), [{"a_id": 1, "d_id": 5}, {"a_id": 1, "d_id": 10},
+                                     {"a_id": 2, "d_id": 6}])
+    s = make_session()
+    lazy = {a.id: ([d.id for d in a.ds], a.one_d and a.one_d.id)
+            for a in s.scalars(select(A).order_by(A.id))}
+    s.close()
+    sql_log.clear()
+    joined = {a.id: ([d.id for d in a.ds], a.one_d and a.one_d.id)
+              for a in s.scalars(select(A).order_by(A.id).options(
+                  joinedload(A.ds), joinedload(A.one_d)))}
+    assert joined == lazy == {1: ([10], 10), 2: ([], None)}
+    (stmt,) = sql_log.statements
+    assert "LEFT OUTER JOIN (nj_link AS nj_link_1 JOIN nj_d AS nj_d_1" in stmt

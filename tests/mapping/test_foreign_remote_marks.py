@@ -91,3 +91,140 @@ def test_marks_leave_the_original_columns_unchanged(no_fk_models):
 def test_marking_a_non_expression_is_refused():
     with pytest.raises(exc.ArgumentError, match="foreign\\(\\) takes a column"):
         foreign(42)
+
+
+def test_foreign_around_a_function_of_the_column(Base, engine, make_session, sql_log):
+    """t1.id == foreign(func.lower(t2.t1id)): the column inside the function is the
+    referring one (a one-to-many); loading compares through the function, and the
+    flush copies the key into the column."""
+    from sqlalchemy import func
+
+    from datamapper import ONETOMANY, joinedload
+
+    class T2(Base):
+        __tablename__ = "ff_t2"
+        id = Column(Integer, primary_key=True)
+        t1id = Column(String(20))
+
+    class T1(Base):
+        __tablename__ = "ff_t1"
+        id = Column(String(20), primary_key=True)
+        t2s = relationship(T2, primaryjoin=lambda: T1.id == foreign(func.lower(T2.t1id)),
+                           order_by=T2.id)
+
+    Base.metadata.create_all(engine)
+    configure_mappers()
+    prop = T1.t2s.property
+    assert prop.direction is ONETOMANY
+    assert prop.local_remote_pairs == [(T1.__table__.c.id, T2.__table__.c.t1id)]
+    s = make_session()
+    s.add_all([T1(id="n1"), T2(id=1, t1id="N1"), T2(id=2, t1id="n1"), T2(id=3, t1id="x")])
+    s.commit()
+    s.close()
+    sql_log.clear()
+    assert [t.id for t in s.get(T1, "n1").t2s] == [1, 2]
+    assert "lower(ff_t2.t1id)" in sql_log.statements[-1]
+    s.close()
+    t1 = s.scalars(select(T1).options(joinedload(T1.t2s))).unique().one()
+    assert [t.id for t in t1.t2s] == [1, 2]
+    t1.t2s.append(T2(id=4))
+    s.commit()
+    assert s.get(T2, 4).t1id == "n1"
+
+
+@pytest.fixture
+def paths(Base, engine, make_session):
+    """Materialized paths: one column on both sides of the join conditions."""
+    from sqlalchemy import func
+
+    class Entity(Base):
+        __tablename__ = "fr_entity"
+        path = Column(String(100), primary_key=True)
+        descendants = relationship(
+            "Entity", viewonly=True, order_by=lambda: Entity.path,
+            primaryjoin=lambda: remote(foreign(Entity.path)).like(
+                Entity.path.concat("/%")))
+        ancestors = relationship(
+            "Entity", viewonly=True, order_by=lambda: Entity.path,
+            primaryjoin=lambda: Entity.path.like(
+                remote(foreign(Entity.path)).concat("/%")))
+        below = relationship(  # a SQL function around both occurrences
+            "Entity", viewonly=True, order_by=lambda: Entity.path,
+            primaryjoin=lambda: func.instr(remote(foreign(Entity.path)),
+                                           Entity.path + "/").as_comparison(1, 2) == 1)
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Entity(path=p) for p in ("/foo", "/foo/bar1", "/foo/bar2", "/foo/bar2/bat1",
+                                        "/bar", "/bar/bat1")])
+    s.commit()
+    s.close()
+    return Entity
+
+
+DESC = ["/foo/bar1", "/foo/bar2", "/foo/bar2/bat1"]
+
+
+def test_one_column_on_both_sides_lazy_loads(paths, session, sql_log):
+    from datamapper import ONETOMANY
+
+    Entity = paths
+    assert Entity.descendants.property.direction is ONETOMANY
+    e = session.get(Entity, "/foo")
+    sql_log.clear()
+    assert [d.path for d in e.descendants] == DESC
+    assert "fr_entity.path LIKE (?" in sql_log.statements[0] or \
+        "fr_entity.path LIKE (%(" in sql_log.statements[0]
+    assert [a.path for a in session.get(Entity, "/foo/bar2/bat1").ancestors] == [
+        "/foo", "/foo/bar2"]
+
+
+@pytest.mark.sqlite_only  # instr()
+def test_one_column_inside_a_function_on_both_sides(paths, session):
+    from datamapper import joinedload
+
+    Entity = paths
+    assert [d.path for d in session.get(Entity, "/foo").below] == DESC
+    session.close()
+    e = session.scalars(select(Entity).where(Entity.path == "/foo")
+                        .options(joinedload(Entity.below))).unique().one()
+    assert [d.path for d in e.below] == DESC
+
+
+@pytest.mark.parametrize("option", ["joinedload", "selectinload", "subqueryload"])
+def test_one_column_on_both_sides_eager_loads(paths, session, sql_log, option):
+    import datamapper
+
+    Entity = paths
+    opt = getattr(datamapper, option)
+    sql_log.clear()
+    e = session.scalars(select(Entity).where(Entity.path == "/foo")
+                        .options(opt(Entity.descendants))).unique().one()
+    n = len(sql_log.statements)
+    assert [d.path for d in e.descendants] == DESC
+    assert len(sql_log.statements) == n  # nothing more loaded
+    a = session.scalars(select(Entity).where(Entity.path == "/foo/bar2/bat1")
+                        .options(opt(Entity.ancestors))).unique().one()
+    assert [x.path for x in a.ancestors] == ["/foo", "/foo/bar2"]
+
+
+def test_one_column_on_both_sides_joins(paths, session):
+    from datamapper import aliased
+
+    Entity = paths
+    da = aliased(Entity)
+    stmt = (select(Entity.path, da.path).join(Entity.descendants.of_type(da))
+            .where(Entity.path == "/foo").order_by(da.path))
+    assert "JOIN fr_entity AS fr_entity_1 ON fr_entity_1.path LIKE (fr_entity.path" in str(stmt)
+    assert [r[1] for r in session.execute(stmt)] == DESC
+
+
+def test_one_column_on_both_sides_is_refused_for_writing(Base):
+    class Node(Base):
+        __tablename__ = "fr_node"
+        path = Column(String(100), primary_key=True)
+        kids = relationship("Node", primaryjoin=lambda: remote(foreign(Node.path)).like(
+            Node.path.concat("/%")))
+
+    with pytest.raises(exc.ArgumentError, match="give viewonly=True"):
+        configure_mappers()

@@ -242,11 +242,10 @@ def join_clauses(prop: RelationshipProperty, parent_sel: Any, target_sel: Any,
             return target_sel if c.table is target_t else secondary_sel if in_sec(c) else None
 
         return [_replace(prop.primaryjoin, pick_p), _replace(prop.secondaryjoin, pick_s)]
-    remote = prop.remote_side
     self_ref = parent_t is target_t
 
     def pick(c: Any) -> Any:
-        if (c in remote) if self_ref else (c.table is target_t):
+        if prop.is_remote_occurrence(c) if self_ref else (c.table is target_t):
             return target_sel
         if c.table is parent_t:
             return parent_sel
@@ -276,8 +275,10 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
             if prop.direction == MANYTOMANY:
                 salias = flat_alias(prop.secondary)
                 pj, sj = join_clauses(prop, parent_sel, talias, salias)
-                stmt = stmt.join_from(parent_sel, salias, pj, isouter=True)
-                stmt = stmt.join_from(salias, talias, sj, isouter=True)
+                # the target is joined to the secondary inside the outer join: a secondary
+                # row without its target row (a secondary that is a join or a selectable,
+                # a row missing) gives no member instead of a row of NULLs
+                stmt = stmt.join_from(parent_sel, salias.join(talias, sj), pj, isouter=True)
             else:
                 (on,) = join_clauses(prop, parent_sel, talias)
                 stmt = stmt.join_from(parent_sel, talias, on, isouter=True)

@@ -185,6 +185,10 @@ class RelationshipProperty(MapperProperty):
             n.strip() for n in (overlaps or "").split(",") if n.strip())
         # filled in by do_init()
         self.mapper: Mapper = None  # type: ignore[assignment]
+        # relationship(aliased(Child), ...): the alias of the target's table
+        self._target_alias: Any = None
+        # remote() marks kept per occurrence in primaryjoin (see _split_marks)
+        self._remote_occurrences = False
         self.direction: str = ""
         self.uselist: bool = bool(uselist)
         self.order_by: Any = None
@@ -282,6 +286,10 @@ class RelationshipProperty(MapperProperty):
         from .mapper import _all_mappers
 
         for src, dest in self._sync_targets():
+            if self._target_alias is not None and dest.table is self.mapper.local_table:
+                # the target's columns written through an alias of its own (as
+                # SQLAlchemy sees them: columns of that alias, no other relationship's)
+                continue
             writers = _SYNC_TARGETS.setdefault(dest, weakref.WeakKeyDictionary())
             others = sorted(
                 ((p, p_src) for p, p_src in list(writers.items())
@@ -391,6 +399,9 @@ class RelationshipProperty(MapperProperty):
         target = self._eval(self.argument, "target")
         if isinstance(target, Mapper):
             return target
+        if getattr(target, "_dm_selectable", None) is not None and \
+                isinstance(getattr(target, "_dm_mapper", None), Mapper):
+            return self._aliased_target(target)
         m = _mapper_or_none(target)
         if m is None:
             raise ArgumentError(
@@ -398,6 +409,39 @@ class RelationshipProperty(MapperProperty):
                 "not a mapped class; pass the class, its name as a string, or its Mapper"
             )
         return m
+
+    def _aliased_target(self, alias: Any) -> Mapper:
+        """``relationship(aliased(Child), primaryjoin=...)``: the class, with the join
+        condition (and foreign_keys/remote_side/order_by) written against an alias
+        of its table.  Those are read as the same columns of the table itself
+        (:meth:`_unalias`); the alias only keeps the relationship apart from others
+        writing the same columns (no overlap warning, as in SQLAlchemy)."""
+        mapper: Mapper = alias._dm_mapper
+        sel = alias._dm_selectable
+        if getattr(sel, "element", None) is not mapper.local_table:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: its target {alias!r} is an "
+                f"aliased class over {sel!r}, not over {mapper.class_.__name__}'s own table; "
+                f"a relationship may target aliased({mapper.class_.__name__}) (an alias of "
+                "its table) only; for rows of a subquery use a viewonly relationship to "
+                "the class with a primaryjoin that selects them"
+            )
+        self._target_alias = sel
+        return mapper
+
+    def _unalias(self, clause: Any) -> Any:
+        """``clause`` with the target alias's columns replaced by its table's."""
+        alias = self._target_alias
+        if alias is None or clause is None:
+            return clause
+        table = alias.element
+
+        def fn(elem: Any) -> Any:
+            if isinstance(elem, ColumnElement) and getattr(elem, "table", None) is alias:
+                return table.c[elem.key]
+            return None
+
+        return visitors.replacement_traverse(clause, {}, fn)  # type: ignore[call-overload]
 
     def _resolve_table(self, value: Any, what: str) -> Table:
         t = self._eval(value, what)
@@ -504,7 +548,7 @@ class RelationshipProperty(MapperProperty):
                 f"Can't configure relationship {self._name()}: Column expression expected "
                 f"for argument '{what}'; got {value!r}{hint}"
             )
-        return v
+        return self._unalias(v)
 
     def _pairs_from_remote_side(self, pj: Any, remote_arg: set[Any]) -> list[tuple[Any, Any]]:
         """(parent column, remote column) for each comparison of a column the parent maps
@@ -530,7 +574,7 @@ class RelationshipProperty(MapperProperty):
         """``primaryjoin``/``secondaryjoin`` evaluated: None or a SQL expression."""
         if value is None:
             return None
-        clause = _coerce_clause(self._eval(value, what))
+        clause = self._unalias(_coerce_clause(self._eval(value, what)))
         if not isinstance(clause, ColumnElement):
             raise ArgumentError(
                 f"Can't configure relationship {self._name()}: {what} {clause!r} is not a SQL "
@@ -547,8 +591,8 @@ class RelationshipProperty(MapperProperty):
         remote_arg = self._columns(self._remote_side_arg, "remote_side")
         pj = self._join_arg(self._primaryjoin_arg, "primaryjoin")
         sj = self._join_arg(self._secondaryjoin_arg, "secondaryjoin")
-        pj, pj_foreign, pj_remote = _split_marks(_coerce_clause(pj))
-        sj, sj_foreign, _sj_remote = _split_marks(_coerce_clause(sj))
+        pj, pj_foreign, pj_remote, pj_occ = _split_marks(_coerce_clause(pj))
+        sj, sj_foreign, _sj_remote, _sj_occ = _split_marks(_coerce_clause(sj))
         fk_arg |= pj_foreign | sj_foreign
         remote_arg |= pj_remote
         if len(self.parent.tables) > 1 or len(self.mapper.tables) > 1:
@@ -590,6 +634,9 @@ class RelationshipProperty(MapperProperty):
             pj = self._derive(parent_t, target_t, fk_arg, "primaryjoin")
         self.primaryjoin = pj
         self_ref = parent_t is target_t
+        if pj_occ is not None and self_ref:
+            self._setup_occurrence_join(pj_occ, pj_foreign, pj_remote)
+            return
         if self_ref:
             if remote_arg:
                 is_foreign = (lambda c: c in fk_arg) if fk_arg else _fk_refers_within(pj)
@@ -680,6 +727,59 @@ class RelationshipProperty(MapperProperty):
             self.local_remote_pairs = self._pairs_from_remote_side(pj, remote_arg)
         self.local_columns = frozenset(lc for lc, _rc in self.local_remote_pairs)
         self.remote_side = frozenset(rc for _lc, rc in self.local_remote_pairs)
+
+    def _setup_occurrence_join(self, occ: Any, foreign: set[Any], remote: set[Any]) -> None:
+        """A self-referential condition with one column on both sides (see
+        :func:`_split_marks`): the remote side is each occurrence marked remote(),
+        kept in ``primaryjoin`` as an annotation that joins, lazy loads and eager loads
+        read (:meth:`is_remote_occurrence`).  foreign() on the remote occurrences makes
+        it a one-to-many (on the local ones, a many-to-one).  Only ``=`` comparisons
+        can be written; anything else is for viewonly=True relationships."""
+        self.primaryjoin = occ
+        self._remote_occurrences = True
+        lrp: list[tuple[Any, Any]] = []
+        eq_pairs: list[tuple[Any, Any]] = []
+        for elem in visitors.iterate(occ):
+            if not isinstance(elem, BinaryExpression):
+                continue
+            lcols = [elem.left] if isinstance(elem.left, Column) else _columns_in(elem.left)
+            rcols = [elem.right] if isinstance(elem.right, Column) else _columns_in(elem.right)
+            for a in lcols:
+                for b in rcols:
+                    ra = bool(annotations_of(a).get(REMOTE_OCCURRENCE))
+                    rb = bool(annotations_of(b).get(REMOTE_OCCURRENCE))
+                    if ra == rb:
+                        continue
+                    pair = (deannotate(b), deannotate(a)) if ra else \
+                        (deannotate(a), deannotate(b))
+                    if pair not in lrp:
+                        lrp.append(pair)
+                    if elem.operator is operators.eq and pair not in eq_pairs:
+                        eq_pairs.append(pair)
+        if not lrp or (not eq_pairs and not self.viewonly):
+            why = ("compares the remote() occurrences of its columns only with '=' "
+                   "nowhere, so nothing can be written; give viewonly=True" if lrp else
+                   "compares no occurrence marked remote() with an unmarked one; mark the "
+                   "related row's side with remote()")
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: its join condition "
+                f"{occ} {why}"
+            )
+        one_to_many = bool(foreign & remote)
+        self.direction = ONETOMANY if one_to_many else MANYTOONE
+        pairs = eq_pairs if eq_pairs else lrp  # (local column, remote column)
+        # synchronize_pairs: (referenced column, foreign column)
+        self.synchronize_pairs = pairs if one_to_many else [(r, lc) for lc, r in pairs]
+        self.local_remote_pairs = lrp
+        self.local_columns = frozenset(lc for lc, _rc in lrp)
+        self.remote_side = frozenset(rc for _lc, rc in lrp)
+
+    def is_remote_occurrence(self, col: Any) -> bool:
+        """Whether this occurrence of ``col`` in ``primaryjoin`` (self-referential)
+        stands for the related row."""
+        if self._remote_occurrences:
+            return bool(annotations_of(col).get(REMOTE_OCCURRENCE))
+        return col in self.remote_side
 
     def _derive_from_parent_tables(self, sec: Any, fk_arg: set[Any]) -> Any:
         """The secondary's join to the parent: to the parent's own table, else (an
@@ -868,6 +968,8 @@ class RelationshipProperty(MapperProperty):
                 return None
             if elem not in local and elem not in self._lazy_parent_cols:
                 return None
+            if self._remote_occurrences and self.is_remote_occurrence(elem):
+                return None
             b = binds.get(elem)
             if b is None:
                 b = binds[elem] = bindparam(
@@ -926,7 +1028,7 @@ class RelationshipProperty(MapperProperty):
         if self.parent.local_table is self.mapper.local_table:
             if self.direction == MANYTOMANY:
                 return True  # only primaryjoin's criteria are considered here
-            return col not in self.remote_side
+            return not self.is_remote_occurrence(col)
         return col not in self.mapper._col_to_prop
 
     def _setup_backref(self) -> None:
@@ -984,11 +1086,12 @@ class RelationshipProperty(MapperProperty):
         else:
             kw.setdefault("primaryjoin", self.primaryjoin)
             kw.setdefault("foreign_keys", [f for _r, f in self.synchronize_pairs])
-            if self.parent.local_table is self.mapper.local_table:
-                if self.direction == ONETOMANY:
-                    kw.setdefault("remote_side", [r for r, _f in self.synchronize_pairs])
-                else:
-                    kw.setdefault("remote_side", [f for _r, f in self.synchronize_pairs])
+            if self.parent.local_table is self.mapper.local_table \
+                    and self.direction == MANYTOONE:
+                # self-referential: the reverse of a many-to-one is the one-to-many (the
+                # reverse of a one-to-many is not guessed: as in SQLAlchemy, a backref
+                # without remote_side= is a one-to-many too, refused below)
+                kw.setdefault("remote_side", [f for _r, f in self.synchronize_pairs])
             if "uselist" not in kw and self.direction == MANYTOONE:
                 kw["uselist"] = True
             if "uselist" not in kw and self.direction == ONETOMANY:
@@ -1029,11 +1132,13 @@ class RelationshipProperty(MapperProperty):
             return  # checked when the other side is configured
         if self.direction == other.direction and self.direction != MANYTOMANY:
             side = "one-to-many" if self.direction == ONETOMANY else "many-to-one"
+            referenced = ", ".join(str(r) for r, _f in self.synchronize_pairs)
             raise ArgumentError(
                 f"Can't configure relationships {self._name()} and {other._name()} as "
                 f"reverses of each other: both are {side} ({self.direction}); for a "
                 "self-referential pair give remote_side= (the referenced columns) to the "
-                "many-to-one side only"
+                f"many-to-one side only, e.g. remote_side=[{referenced}] (with a backref: "
+                f"backref(\"name\", remote_side=[{referenced}]))"
             )
 
     def _check_sync_backref(self, other: RelationshipProperty) -> None:
@@ -1417,15 +1522,32 @@ _foreign = foreign
 _remote = remote
 
 
-def _split_marks(clause: Any) -> tuple[Any, set[Any], set[Any]]:
-    """``clause`` without foreign()/remote() marks, and the columns marked each way."""
+REMOTE_OCCURRENCE = "_dm_remote"  # annotation: this occurrence of the column is remote
+
+
+def _split_marks(clause: Any) -> tuple[Any, set[Any], set[Any], Any]:
+    """``clause`` without foreign()/remote() marks, the columns marked each way, and,
+    when a column marked remote() also appears unmarked (one column on both sides of a
+    self-referential condition: ``remote(foreign(t.path)).like(t.path + '/%')``),
+    the clause with each remote occurrence annotated :data:`REMOTE_OCCURRENCE`
+    (else None): there the column alone can't tell the sides apart."""
     if clause is None:
-        return None, set(), set()
+        return None, set(), set(), None
     marked: dict[str, set[Any]] = {"foreign": set(), "remote": set()}
+    unmarked: set[Any] = set()
+
+    # every occurrence (the replacement below visits a column object once)
+    for elem in visitors.iterate(clause):
+        if isinstance(elem, Column):
+            ann = annotations_of(elem)
+            if not (ann and ann.get("remote")):
+                unmarked.add(deannotate(elem) if ann else elem)
 
     def replace(elem: Any) -> Any:
+        if not isinstance(elem, Column):
+            return None
         ann = annotations_of(elem)
-        if ann and isinstance(elem, Column) and ("foreign" in ann or "remote" in ann):
+        if ann and ("foreign" in ann or "remote" in ann):
             plain = deannotate(elem)
             for mark in ("foreign", "remote"):
                 if ann.get(mark):
@@ -1436,8 +1558,21 @@ def _split_marks(clause: Any) -> tuple[Any, set[Any], set[Any]]:
     # elem is a clause element: no overload of replacement_traverse matches Any
     plain = visitors.replacement_traverse(clause, {}, replace)  # type: ignore[call-overload]
     if not marked["foreign"] and not marked["remote"]:
-        return clause, set(), set()
-    return plain, marked["foreign"], marked["remote"]
+        return clause, set(), set(), None
+    if not marked["remote"] & unmarked:
+        return plain, marked["foreign"], marked["remote"], None
+
+    def occurrence(elem: Any) -> Any:
+        if not isinstance(elem, Column):
+            return None
+        ann = annotations_of(elem)
+        bare = deannotate(elem) if ann else elem
+        if ann and ann.get("remote"):
+            return annotate(bare, {REMOTE_OCCURRENCE: True})
+        return bare
+
+    occ = visitors.replacement_traverse(clause, {}, occurrence)  # type: ignore[call-overload]
+    return plain, marked["foreign"], marked["remote"], occ
 
 
 def _coerce_clause(value: Any) -> Any:
@@ -1456,13 +1591,22 @@ def _columns_in(clause: Any) -> list[Any]:
     return out
 
 
-def _equalities(clause: Any) -> list[tuple[Any, Any]]:
+def _equalities(clause: Any, fk_arg: set[Any] | frozenset[Any] = frozenset()
+                ) -> list[tuple[Any, Any]]:
+    """(left, right) of each ``column == column`` in ``clause``; also of the columns
+    inside SQL expressions compared with ``=`` (``t1.id == foreign(func.lower(t2.x))``)
+    when one of the two is named foreign (``foreign()``/``foreign_keys=``)."""
     out = []
     for elem in visitors.iterate(clause):
         if isinstance(elem, BinaryExpression) and elem.operator is operators.eq:
             left, right = elem.left, elem.right
             if isinstance(left, Column) and isinstance(right, Column):
                 out.append((left, right))
+            elif fk_arg:
+                lcols = [left] if isinstance(left, Column) else _columns_in(left)
+                rcols = [right] if isinstance(right, Column) else _columns_in(right)
+                out.extend((a, b) for a in lcols for b in rcols
+                           if a is not b and (a in fk_arg) != (b in fk_arg))
     return out
 
 
@@ -1508,7 +1652,7 @@ def _pairs(clause: Any, is_foreign: Callable[[Any], bool], fk_arg: set[Any],
     """(referenced column, foreign column) for each ``a == b`` in ``clause`` (each
     comparison of two columns, whatever its operator, with ``any_operator``)."""
     out = []
-    for a, b in (_column_comparisons(clause) if any_operator else _equalities(clause)):
+    for a, b in (_column_comparisons(clause) if any_operator else _equalities(clause, fk_arg)):
         fa, fb = is_foreign(a), is_foreign(b)
         if fa and not fb:
             out.append((b, a))

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from typing import Any, overload
 
-from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Join, and_, select
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Column, Join, and_, select
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, visitors
 from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
-from .._core import annotate, annotations_of, gen_cache_key
+from .._core import annotate, annotations_of, deannotate, gen_cache_key
 from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace, mark_subject
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
@@ -365,6 +365,18 @@ def _steps(rel: Any, source: AliasedClass | None, dest: Any,
         # self-referential: adapt each side of the key pairs on its own
         def side(col: Any, alias: AliasedClass | None) -> Any:
             return alias.column_for(col) if alias is not None else col
+
+        if rel._remote_occurrences:
+            # one column on both sides: each occurrence goes to its own side
+            def fn(elem: Any) -> Any:
+                if isinstance(elem, Column):
+                    remote = rel.is_remote_occurrence(elem)
+                    return side(deannotate(elem), dest_sel if remote else source)
+                return None
+
+            on: Any = visitors.replacement_traverse(  # type: ignore[call-overload]
+                rel.primaryjoin, {}, fn)
+            return [(dest, on)]
 
         crit = [side(lc, source) == side(rc, dest_sel) for lc, rc in rel.local_remote_pairs]
         return [(dest, and_(*crit))]

@@ -1,0 +1,68 @@
+"""relationship(aliased(Child), primaryjoin=...): the join condition written against
+an alias of the target's table; it loads and writes as the class with that
+condition, and two such relationships writing the same foreign key don't warn."""
+
+import warnings
+
+import pytest
+from sqlalchemy import Column, ForeignKey, Integer, and_, select
+
+from datamapper import aliased, configure_mappers, exc, joinedload, relationship
+
+
+def test_relationships_to_aliases_load_and_write(Base, engine, make_session, read_rows):
+    class Child(Base):
+        __tablename__ = "ac_child"
+        id = Column(Integer, primary_key=True)
+        num = Column(Integer)
+        parent_id = Column(Integer, ForeignKey("ac_parent.id"), nullable=False)
+
+    c1, c2 = aliased(Child), aliased(Child)
+
+    class Parent(Base):
+        __tablename__ = "ac_parent"
+        id = Column(Integer, primary_key=True)
+        ones = relationship(c1, primaryjoin=lambda: and_(c1.parent_id == Parent.id,
+                                                          c1.num == 1), order_by=c1.id)
+        twos = relationship(c2, primaryjoin=lambda: and_(c2.parent_id == Parent.id,
+                                                          c2.num == 2), order_by=c2.id)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        configure_mappers()
+    Base.metadata.create_all(engine)
+
+    s = make_session()
+    p = Parent(id=1)
+    p.ones.append(Child(id=1, num=1))
+    p.twos.append(Child(id=2, num=2))
+    s.add(p)
+    s.commit()
+    assert read_rows(Child.__table__) == [(1, 1, 1), (2, 2, 1)]
+    s.close()
+
+    p = s.get(Parent, 1)
+    assert [c.id for c in p.ones] == [1] and [c.id for c in p.twos] == [2]
+    assert all(type(c) is Child for c in p.ones)
+    s.close()
+    p = s.scalars(select(Parent).options(joinedload(Parent.ones),
+                                         joinedload(Parent.twos))).unique().one()
+    assert [c.id for c in p.ones] == [1] and [c.id for c in p.twos] == [2]
+    assert s.scalars(select(Parent).join(Parent.twos)).all() == [p]
+
+
+def test_relationship_to_an_alias_of_a_subquery_is_refused(Base):
+    class Child(Base):
+        __tablename__ = "ac_child2"
+        id = Column(Integer, primary_key=True)
+        parent_id = Column(Integer, ForeignKey("ac_parent2.id"))
+
+    sub = aliased(Child, select(Child.__table__).where(Child.__table__.c.id > 5).subquery())
+
+    class Parent(Base):
+        __tablename__ = "ac_parent2"
+        id = Column(Integer, primary_key=True)
+        kids = relationship(sub, primaryjoin=lambda: sub.parent_id == Parent.id)
+
+    with pytest.raises(exc.ArgumentError, match="aliased class over"):
+        configure_mappers()
