@@ -5,7 +5,7 @@ new pending object), copying loaded state with or without history, cascading alo
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, String
 
-from datamapper import event, inspect, make_transient_to_detached, relationship
+from datamapper import backref, event, inspect, make_transient_to_detached, relationship
 from datamapper.exc import InvalidRequestError
 
 
@@ -234,7 +234,7 @@ def test_merge_handles_self_referential_chain_deeper_than_recursion_limit(Base, 
         __tablename__ = "nodes"
         id = Column(Integer, primary_key=True)
         parent_id = Column(Integer, ForeignKey("nodes.id"))
-        children = relationship("Node", backref="parent")
+        children = relationship("Node", backref=backref("parent", remote_side=[id]))
 
     Base.metadata.create_all(engine)
     head = node = Node()

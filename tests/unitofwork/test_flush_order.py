@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, String, Table
 
-from datamapper import exc, relationship
+from datamapper import backref, exc, relationship
 
 
 def shape(sql_log, *tables):
@@ -247,7 +247,9 @@ def Node(Base, engine):
         id = Column(Integer, primary_key=True)
         name = Column(String(20))
         parent_id = Column(Integer, ForeignKey("nodes.id"))
-        children = relationship("Node", backref="parent", order_by="Node.id")
+        # a self-referential backref names its remote side (as in SQLAlchemy)
+        children = relationship("Node", backref=backref("parent", remote_side=[id]),
+                                order_by="Node.id")
 
     Base.metadata.create_all(engine)
     return Node
@@ -282,7 +284,8 @@ def test_self_referential_delete_removes_children_first(Base, engine, session, r
         __tablename__ = "cats"
         id = Column(Integer, primary_key=True)
         parent_id = Column(Integer, ForeignKey("cats.id"))
-        children = relationship("Cat", cascade="all", backref="parent")
+        children = relationship("Cat", cascade="all",
+                                backref=backref("parent", remote_side=[id]))
 
     Base.metadata.create_all(engine)
     root = Cat(children=[Cat(children=[Cat(), Cat()]), Cat()])
