@@ -329,6 +329,25 @@ def test_inspection_registry_round_trip() -> None:
     assert _core.inspection_registrar(Probe) is None
 
 
+def test_self_inspecting_class_is_no_literal_value() -> None:
+    class Probe:
+        pass
+
+    class ProbeState:
+        pass
+
+    state = ProbeState()
+    _core.set_inspection_registrar(Probe, lambda obj: state)
+    _core.register_self_inspecting(ProbeState)
+    try:
+        assert sa.inspect(state) is state
+        with pytest.raises(sa.exc.ArgumentError, match="SQL expression element expected"):
+            sa.distinct(Probe())
+    finally:
+        _core.set_inspection_registrar(Probe, None)
+        _core.set_inspection_registrar(ProbeState, None)
+
+
 def test_event_registry_lists_core_event_classes() -> None:
     names = [c.__name__ for c in _core.event_classes_for("before_execute")]
     assert "ConnectionEvents" in names

@@ -278,6 +278,13 @@ def set_inspection_registrar(cls: type, fn: Callable[[Any], Any] | None) -> None
         _inspection._registrars[cls] = fn
 
 
+def register_self_inspecting(cls: type) -> None:
+    """Mark ``cls`` as one of Core's own inspection results (what ``@_self_inspects``
+    does): ``sqlalchemy.inspect(x)`` of an instance answers the instance itself, and
+    Core refuses an object whose inspection is such a class as a literal SQL value."""
+    _inspection._registrars.setdefault(cls, True)
+
+
 @functools.cache
 def inspection_allows_reregistration() -> bool:
     """Whether Core lets a later registration of a function with the same name and

@@ -20,6 +20,8 @@ hook (owner)                            installed: what runs there
                                         impl and backref links
 ``mapping.coercion.state_of``           ``instance.state.instance_state``:
                                         ``sqlalchemy.inspect(obj)`` finds the state
+                                        (and ``InstanceState`` is registered as an
+                                        inspection result: no literal SQL value)
 ``instance.dynamic.register_query_factory``  ``query.dynamic.appender_query``: what a
                                         ``lazy="dynamic"`` attribute returns
 ``event.register_resolver`` (1)         ``mapping.mapper.attribute_event_resolver``:
@@ -46,7 +48,7 @@ from . import event
 from .instance import attributes as instance_attributes
 from .instance import relationships as instance_relationships
 from .instance.dynamic import register_query_factory
-from .instance.state import instance_state
+from .instance.state import InstanceState, instance_state
 from .mapping import coercion
 from .mapping import relationships as mapping_relationships
 from .mapping.mapper import (
@@ -76,6 +78,7 @@ def wire() -> None:
     mapping_relationships.relationship_configured_hooks.append(
         instance_relationships.relationship_configured)
     coercion.state_of = instance_state
+    coercion.register_state_class(InstanceState)
     # instance -> query: the query a dynamic relationship attribute returns
     register_query_factory(appender_query)
     # event targets, resolved last-registered first: sessions, then mapped classes

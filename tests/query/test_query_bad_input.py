@@ -2,6 +2,7 @@
 are rejected with a named error before any SQL is sent."""
 
 import pytest
+from sqlalchemy import distinct as sa_distinct
 from sqlalchemy import exc as sa_exc
 
 from datamapper import exc, select
@@ -94,3 +95,34 @@ def test_filter_by_column_name_instead_of_attribute_name_raises(
     assert "person_name" in str(err.value)
     assert "Person" in str(err.value)
     assert sql_log.matching("SELECT") == []
+
+
+@pytest.mark.parametrize("name", ["bogus", "name; DROP TABLE users"])
+def test_order_by_unknown_name_with_assertions_off_is_refused_by_the_compiler(
+    users, User, sql_log, read_rows, name
+):
+    # enable_assertions(False) skips the check when the query is built: the name goes
+    # to Core as a label reference, which refuses it when compiled, never as raw SQL
+    q = users.query(User).enable_assertions(False).order_by(name)
+    sql_log.clear()
+    with pytest.raises(sa_exc.CompileError, match="label reference"):
+        q.all()
+    assert sql_log.matching("SELECT") == []
+    assert len(read_rows(User.__table__)) == 2
+
+
+def test_order_by_label_name_with_assertions_off(users, User):
+    q = users.query(User.id, User.name.label("nm")).enable_assertions(False)
+    assert [tuple(r) for r in q.order_by("nm")] == [(1, "ed"), (2, "wendy")]
+
+
+def test_mapped_object_is_not_a_sql_literal(users, User, sql_log):
+    # a mapped instance where Core expects a value is refused when the expression
+    # is built, instead of being sent to the driver as a parameter
+    ed = users.get(User, 1)
+    sql_log.clear()
+    with pytest.raises(sa_exc.ArgumentError, match="SQL expression element expected"):
+        sa_distinct(ed)
+    with pytest.raises(sa_exc.ArgumentError, match="literal value expected, got <.*User"):
+        users.query(User).filter(User.name == ed)
+    assert sql_log.statements == []

@@ -1,6 +1,7 @@
 """session.query(Cls): filtering, ordering, slicing, execution methods."""
 
 import pytest
+import sqlalchemy as sa
 
 from datamapper import exc
 
@@ -199,3 +200,27 @@ def test_slice_selecting_nothing_runs_no_sql(users, User, sql_log):
     q = users.query(User).order_by(User.id)
     assert q[2:2] == [] and q[-2:-5] == [] and q[3:1] == []
     assert sql_log.matching("SELECT") == []
+
+
+# MySQL/MariaDB accept only literal integers (or ? placeholders) in LIMIT/OFFSET
+@pytest.mark.backends("sqlite", "postgresql")
+def test_slice_bounds_may_be_sql_expressions(users, User, sql_log):
+    # the bounds are bound parameters cast to integers: OFFSET/LIMIT are computed in SQL
+    bound = sa.cast(sa.bindparam("a"), sa.Integer), sa.cast(sa.bindparam("b"), sa.Integer)
+    sql_log.clear()
+    got = users.query(User).params(a=1, b=3).order_by(User.id)[bound[0]:bound[1]]
+    assert [u.id for u in got] == [2, 3]
+    (select,) = sql_log.matching("SELECT")
+    assert "CAST" in select.upper()
+
+
+# MySQL/MariaDB accept only literal integers (or ? placeholders) in LIMIT/OFFSET
+@pytest.mark.backends("sqlite", "postgresql")
+def test_slice_of_a_query_with_an_expression_offset_adds_in_sql(users, User, sql_log):
+    q = users.query(User).order_by(User.id).offset(sa.literal_column("1") + 0)
+    sql_log.clear()
+    assert [u.id for u in q[1:3]] == [3, 4]
+    assert [u.id for u in q[2:]] == [4, 5]
+    assert [u.name for u in q[1:]][:1] == ["mary"]
+    assert q.first().id == 2
+    assert len(sql_log.matching("SELECT")) == 4

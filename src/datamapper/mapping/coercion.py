@@ -42,6 +42,7 @@ from .._core import (
     inspection_registrar,
     propagate_attrs,
     raw_columns,
+    register_self_inspecting,
     set_inspection_registrar,
     set_propagate_attrs,
 )
@@ -204,6 +205,14 @@ def uninstall(mapper: Mapper) -> None:
 
 # the instance layer (above this one) installs its ``instance_state`` here
 state_of: Callable[[Any], Any] | None = None
+
+
+def register_state_class(state_cls: type) -> None:
+    """Declare ``state_cls`` (what ``inspect(obj)`` answers for a mapped instance) one
+    of SQLAlchemy's own inspection results: Core then refuses a mapped object where it
+    expects a literal value (``distinct(user)``, ``User.name == user``) instead of
+    sending the object to the driver as a parameter."""
+    register_self_inspecting(state_cls)
 
 
 def _inspect_instance(obj: Any) -> Any:

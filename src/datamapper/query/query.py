@@ -285,6 +285,10 @@ class Query(Generic[_T]):
                 if getattr(col, "key", None) == text or getattr(col, "name", None) == text:
                     target = col
                     break
+        if target is None and not self._enable_assertions:
+            # checks off: the name goes to Core as a label reference, which the
+            # compiler resolves against the columns selected (or refuses) at execution
+            return name
         if target is None:
             known = sorted(mapper._props) if mapper is not None else []
             raise InvalidRequestError(
@@ -436,15 +440,22 @@ class Query(Generic[_T]):
         q._offset = offset
         return q
 
-    def slice(self, start: int | None, stop: int | None) -> Self:
-        _int_or_refuse(start, "slice", exprs=False)
-        _int_or_refuse(stop, "slice", exprs=False)
+    def slice(self, start: Any, stop: Any) -> Self:
+        """OFFSET/LIMIT for rows ``start`` to ``stop``, counted from the current offset.
+        Either bound may be a SQL expression (``cast(bindparam("a"), Integer)``): the
+        arithmetic is then written in SQL instead of done here."""
+        _int_or_refuse(start, "slice")
+        _int_or_refuse(stop, "slice")
         q = self._clone()
-        start = start or 0
-        base = q._offset or 0
-        q._offset = base + start if (base + start) else None
+        offset = _plus(self._offset, start)
+        q._offset = None if isinstance(offset, int) and offset == 0 else offset
         if stop is not None:
-            q._limit = max(stop - start, 0)
+            if start is None:
+                q._limit = stop
+            elif isinstance(start, int) and isinstance(stop, int):
+                q._limit = max(stop - start, 0)
+            else:
+                q._limit = stop - start
         return q
 
     def __getitem__(self, item: Any) -> Any:
@@ -1076,8 +1087,8 @@ class Query(Generic[_T]):
         if self._statement is not None:  # from_statement(): the statement runs as written
             rows = self._iter_results()
             return rows[0] if rows else None
-        rows = self.limit(1)._iter_results() if self._limit is None or self._limit > 0 \
-            else []
+        limit = self._limit
+        rows = [] if isinstance(limit, int) and limit <= 0 else self.limit(1)._iter_results()
         return rows[0] if rows else None
 
     def one_or_none(self) -> _T | None:
@@ -1265,10 +1276,20 @@ def _refuse_option(option: Any) -> None:
     )
 
 
-def _int_or_refuse(value: Any, verb: str, exprs: bool = True) -> None:
+def _plus(base: Any, extra: Any) -> Any:
+    """``base + extra`` for OFFSET arithmetic: in Python for integers (None is 0), as
+    a SQL expression once either is one."""
+    if base is None or (isinstance(base, int) and base == 0):
+        return 0 if extra is None else extra
+    if extra is None or (isinstance(extra, int) and extra == 0):
+        return base
+    return base + extra
+
+
+def _int_or_refuse(value: Any, verb: str) -> None:
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return
-    if exprs and isinstance(value, ClauseElement):
+    if isinstance(value, ClauseElement):
         return
     raise ArgumentError(
         f"Can't {verb} by {describe(value)}: it is not an integer; pass a row count "
