@@ -1,8 +1,9 @@
 """Loading is identity-map aware."""
 
+import pytest
 from sqlalchemy import Column, Integer, String, text
 
-from datamapper import inspect, select
+from datamapper import inspect, joinedload, select
 
 
 def test_query_returns_same_object_for_same_row(session, User):
@@ -105,3 +106,56 @@ def test_order_by_string_resolves_attribute_and_column_names(Base, engine, make_
     s.commit()
     assert [p.id for p in s.query(Person).order_by("name")] == [2, 1, 3]
     assert [p.id for p in s.query(Person).order_by("person_name")] == [2, 1, 3]
+
+
+@pytest.fixture
+def two_users_with_addresses(engine, make_session, models):
+    User, Address = models
+    s = make_session(autoflush=False)
+    s.add_all([User(id=1, name="ed", addresses=[Address(id=1, email="ed@a")]),
+               User(id=2, name="jo")])
+    s.commit()
+    return s, User, Address
+
+
+@pytest.mark.parametrize("how", ["query", "select", "get"])
+def test_populate_existing_discards_unflushed_relationship_changes(
+        two_users_with_addresses, sql_log, how):
+    s, User, Address = two_users_with_addresses
+    ed, jo = s.get(User, 1), s.get(User, 2)
+    addr = ed.addresses[0]
+    new = Address(id=2, email="new@a")
+    ed.addresses.append(new)  # one-to-many change
+    addr.user = jo  # many-to-one change (and the backref moves it out of ed.addresses)
+    assert ed in s.dirty and addr in s.dirty
+    if how == "query":
+        s.query(User).populate_existing().all()
+        s.query(Address).populate_existing().all()
+    elif how == "select":
+        s.scalars(select(User).execution_options(populate_existing=True)).all()
+        s.scalars(select(Address).execution_options(populate_existing=True)).all()
+    else:
+        s.get(User, 1, populate_existing=True)
+        s.get(User, 2, populate_existing=True)
+        s.get(Address, 1, populate_existing=True)
+    assert ed not in s.dirty and jo not in s.dirty and addr not in s.dirty
+    sql_log.clear()
+    assert ed.addresses == [addr] and addr.user is ed and jo.addresses == []
+    assert sql_log.matching("SELECT")  # the relationships loaded again
+    s.flush()
+    # only the new Address (still pending in the session) is written, to nobody
+    assert [st.split()[0] for st in sql_log.statements if not st.startswith("SELECT")] \
+        == ["INSERT"]
+
+
+def test_populate_existing_lazy_reload_keeps_children_eager_reload_overwrites(
+        two_users_with_addresses):
+    s, User, Address = two_users_with_addresses
+    ed = s.get(User, 1)
+    ed.addresses[0].email = "changed"
+    s.query(User).populate_existing().all()
+    # the collection loads again lazily: its members come from the identity map as is
+    assert ed.addresses[0].email == "changed"
+    s.query(User).options(joinedload(User.addresses)).populate_existing().all()
+    assert ed.addresses[0].email == "ed@a"
+    assert not s.dirty

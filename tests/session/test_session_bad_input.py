@@ -163,3 +163,18 @@ def test_constructor_with_unmapped_keyword_raises_type_error(User):
     with pytest.raises(TypeError) as err:
         User(name="a", bogus=1)
     assert "User" in str(err.value) and "bogus" in str(err.value)
+
+
+def test_get_by_an_attribute_instead_of_a_class_raises_argument_error(populated, User, sql_log):
+    sql_log.clear()
+    with pytest.raises(exc.ArgumentError, match=r"User\.id.*not a mapped class"):
+        populated.get(User.id, 5)
+    assert sql_log.statements == []
+
+
+@pytest.mark.parametrize("ident", [None, (None,), {"id": None}])
+def test_get_by_an_all_none_key_warns_and_sends_no_sql(populated, User, sql_log, ident):
+    sql_log.clear()
+    with pytest.warns(exc.SAWarning, match="every primary key value is None"):
+        assert populated.get(User, ident) is None
+    assert sql_log.statements == []

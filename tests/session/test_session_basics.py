@@ -4,7 +4,7 @@ new/dirty/deleted, identity_map, context managers."""
 import pytest
 from sqlalchemy import select
 
-from datamapper import Session, inspect
+from datamapper import Session, exc, inspect
 
 
 def test_session_exposes_bind_and_default_settings(engine):
@@ -269,3 +269,28 @@ def test_session_is_reusable_after_close(session, User, read_rows):
     session.commit()
     assert [r[0] for r in read_rows(User.__table__)] == [1, 2]
     assert session.get(User, 1).name == "a"
+
+
+def test_get_by_dict_accepts_synonyms_of_the_key_attributes(Base, engine, make_session, sql_log):
+    from sqlalchemy import Column, Integer, String
+
+    from datamapper import synonym
+
+    class Thing(Base):
+        __tablename__ = "things"
+        tid = Column("id", Integer, primary_key=True)
+        name = Column(String(20))
+        syn_id = synonym("tid")
+        syn_syn_id = synonym("syn_id")
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Thing(tid=7, name="seven"))
+    s.commit()
+    s.close()
+    sql_log.clear()
+    got = [s.get(Thing, {key: 7}) for key in ("tid", "syn_id", "syn_syn_id")]
+    assert got[0].name == "seven" and got[1] is got[0] and got[2] is got[0]
+    assert len(sql_log.matching("SELECT")) == 1  # then from the identity map
+    with pytest.raises(exc.InvalidRequestError, match="primary key attribute names tid"):
+        s.get(Thing, {"name": "seven"})

@@ -411,6 +411,21 @@ class InstanceState(weakref.ref[Any]):
         lk = ext.get(LAST_KNOWN) if ext is not None else None
         return NO_VALUE if lk is None else lk.get(key, NO_VALUE)
 
+    def reset_relationships(self, d: builtins.dict[str, Any], keys: Iterable[str]) -> None:
+        """``populate_existing``: the database wins for relationships too. Their loaded
+        values go with their unflushed changes (and the backref changes queued for the
+        ones not loaded); they load again on access, not marked expired (the row's
+        columns stay loaded). Leaves ``modified`` to the caller."""
+        cs = self._committed
+        for k in keys:
+            if k in d:
+                del d[k]
+            if cs:
+                cs.pop(k, None)
+        ext = self._extra
+        if ext is not None and _PENDING_COLLECTIONS in ext:
+            del ext[_PENDING_COLLECTIONS]
+
     def _drop_modified(self) -> None:
         if self.session_id is not None:
             sess = _sessions.get(self.session_id)

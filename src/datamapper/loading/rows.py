@@ -372,6 +372,9 @@ def populate_state(
         for k, v in zip(keys, values, strict=False):
             d[k] = v
             cs.pop(k, None)
+        # relationships load again on next access (or from this query's eager loads,
+        # which run after the rows)
+        state.reset_relationships(d, state.mapper._relationship_keys)
         state.expired_attributes = _remaining(state, keys)
         if state.modified and not cs:
             state.modified = False

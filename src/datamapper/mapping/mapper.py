@@ -451,6 +451,9 @@ class Mapper:
             p.key for p in self._props.values() if getattr(p, "is_relationship", False)
         )
         self._column_keys: frozenset[str] = frozenset(p.key for p in cols)
+        self._relationship_keys: tuple[str, ...] = tuple(
+            p.key for p in self._props.values() if getattr(p, "is_relationship", False)
+        )
         # read-only SQL expression attributes the database recomputes when the row
         # changes: a flush that UPDATEs the row expires their loaded values
         self._flush_expire_keys: tuple[str, ...] = tuple(

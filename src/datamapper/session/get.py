@@ -8,12 +8,14 @@ otherwise; ``_load_attributes`` is what an expired attribute access calls.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Iterable
 from typing import Any, TypeVar, cast, overload
 
 from sqlalchemy import and_ as sql_and
 from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
+from sqlalchemy.sql import ClauseElement
 
 from .._util import NO_VALUE, describe, lifecycle
 from ..cascade import cascade_iterator
@@ -22,6 +24,7 @@ from ..exc import (
     InvalidRequestError,
     NoResultFound,
     ObjectDeletedError,
+    SAWarning,
     StaleDataError,
 )
 from ..instance.seam import SessionLike
@@ -51,12 +54,29 @@ _O = TypeVar("_O")  # a mapped class's instances
 _NOTHING_EXPIRED: frozenset[str] = frozenset()
 
 
+def _through_synonyms(mapper: Mapper, ident: dict[str, Any]) -> dict[str, Any]:
+    """``ident`` with each key that names a synonym (of a synonym ...) replaced by the
+    attribute it stands for; a key given twice that way is left as is (and refused)."""
+    out: dict[str, Any] = {}
+    for k, v in ident.items():
+        name, prop = k, mapper._props.get(k)
+        for _ in range(len(mapper._props)):
+            if not getattr(prop, "is_synonym", False):
+                break
+            name = cast(Any, prop).name
+            prop = mapper._props.get(name)
+        out[k if name in out else name] = v
+    return out
+
+
 class SessionGet(SessionBase):
     """``get``, ``get_one``, ``refresh``, ``expire``, ``expire_all``."""
 
     def _normalize_ident(self, mapper: Mapper, ident: Any) -> tuple[Any, ...]:
         n = len(mapper._pk_keys)
         if isinstance(ident, dict):
+            if any(k not in mapper._pk_keys for k in ident):
+                ident = _through_synonyms(mapper, ident)
             bad = [k for k in ident if k not in mapper._pk_keys]
             missing = [k for k in mapper._pk_keys if k not in ident]
             if bad or missing:
@@ -117,6 +137,14 @@ class SessionGet(SessionBase):
                     return obj
         mapper = _mapper_or_none(entity)
         if mapper is None:
+            if isinstance(entity, ClauseElement) or (
+                    not isinstance(entity, type) and hasattr(entity, "__clause_element__")):
+                # a SQL expression such as User.id: a wrong argument, not an unmapped class
+                raise ArgumentError(
+                    f"Can't get() by {entity!r}: the first argument (of type "
+                    f"{type(entity).__name__}) is not a mapped class or Mapper; pass the "
+                    "class, e.g. session.get(User, 5)"
+                )
             mapper = class_mapper(entity)
         elif not mapper.configured:
             class_mapper(entity)
@@ -178,7 +206,12 @@ class SessionGet(SessionBase):
                 return obj
         partial = None in values
         if partial and all(v is None for v in values):
-            return None  # no key at all: there is no row to look for
+            # no key at all: there is no row to look for (likely a bug in the caller)
+            warnings.warn(
+                f"get({mapper.class_.__name__}, {ident!r}): every primary key value is "
+                "None, which matches no row; no SQL was sent and None is returned",
+                SAWarning, stacklevel=3)
+            return None
         if partial or options or (query is not None and query._options) or \
                 has_eager_defaults(mapper):
             # loader options / configured eager relationships, or a partly NULL key (the
