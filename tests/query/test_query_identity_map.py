@@ -159,3 +159,21 @@ def test_populate_existing_lazy_reload_keeps_children_eager_reload_overwrites(
     s.query(User).options(joinedload(User.addresses)).populate_existing().all()
     assert ed.addresses[0].email == "ed@a"
     assert not s.dirty
+
+
+def test_query_with_a_join_returns_each_object_once(two_users_with_addresses, sql_log):
+    # the SELECT has a row per address; the Query gives each user once, in row order
+    s, User, Address = two_users_with_addresses
+    s.add_all([Address(id=2, email="ed2@a", user_id=1), Address(id=3, email="jo@a", user_id=2)])
+    s.commit()
+    sql_log.clear()
+    q = s.query(User).join(User.addresses).order_by(User.id, Address.id)
+    assert [u.id for u in q.all()] == [1, 2]
+    assert len(s.execute(q.statement).all()) == 3  # select(): rows as the database sent
+    assert [(u.id, n) for u, n in s.query(User, User.name).join(User.addresses)
+            .order_by(User.id)] == [(1, "ed"), (2, "jo")]
+    # rows that differ in a column stay
+    assert len(s.query(User, Address.email).join(User.addresses).all()) == 3
+    plain = s.query(User).join(User.addresses)
+    assert sorted(u.id for u in plain.union_all(plain)) == [1, 2]
+    assert len(s.query(User.id).join(User.addresses).all()) == 3  # columns only: no uniquing

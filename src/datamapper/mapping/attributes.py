@@ -11,7 +11,7 @@ missing (never set, expired or deferred); the instance layer supplies the
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.operators import ColumnOperators
@@ -161,6 +161,17 @@ else:
 # compile-state plugin that turns ``join(User.addresses)`` into table joins (see
 # query/core_plugin.py).
 JOIN_PLUGIN = immutabledict(PLUGIN_ATTRS)
+
+
+def through_synonym(attr: Any) -> Any:
+    """The class attribute a synonym attribute stands for (``User.orders_syn`` ->
+    ``User.orders``, through synonyms of synonyms); anything else unchanged. Joins and
+    loader options take a synonym of a relationship as that relationship."""
+    for _ in range(8):
+        if not isinstance(attr, QueryableAttribute) or not attr.prop.is_synonym:
+            return attr
+        attr = getattr(attr.class_, cast(Any, attr.prop).name)
+    return attr
 
 
 class _JoinTarget(roles.JoinTargetRole):

@@ -15,7 +15,7 @@ like a mapped class's table (see :mod:`..mapping.coercion`), so that
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Column, Join, and_, select
 from sqlalchemy.exc import ArgumentError
@@ -24,7 +24,7 @@ from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
 from .._core import annotate, annotations_of, deannotate, gen_cache_key
-from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget
+from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget, through_synonym
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace, mark_subject
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 
@@ -119,7 +119,9 @@ class AliasedClass:
                 f"{self!r} has no attribute {key!r}: {mapper.class_.__name__} maps "
                 f"{', '.join(sorted(mapper._props))}"
             )
-        if prop.is_relationship:
+        if prop.is_synonym:  # the attribute it stands for, of this alias
+            found = getattr(self, cast(Any, prop).name)
+        elif prop.is_relationship:
             found = AliasedRelationship(self, getattr(mapper.class_, key))
         else:
             col = self.column_for(prop.columns[0])
@@ -270,6 +272,7 @@ def relationship_join(target: Any, onclause: Any) -> list[tuple[Any, Any]] | Non
         spec = spec.attr
     elif isinstance(target, AliasedClass) and onclause is not None:
         dest = target
+    spec = through_synonym(spec)
     if isinstance(spec, AliasedRelationship):
         source: AliasedClass | None = spec.source
         attr = spec.attr
@@ -303,6 +306,7 @@ def relationship_steps(target: Any, onclause: Any) -> list[tuple[Any, Any]] | No
     criteria: tuple[Any, ...] = ()
     if isinstance(spec, OfType):
         dest, criteria, spec = spec.target, spec.criteria, spec.attr
+    spec = through_synonym(spec)
     if isinstance(spec, AliasedRelationship):
         source: AliasedClass | None = spec.source
         attr = spec.attr
@@ -344,6 +348,7 @@ def relationship_join_source(target: Any, onclause: Any) -> Any:
     spec = onclause if onclause is not None else target
     if isinstance(spec, OfType):
         spec = spec.attr
+    spec = through_synonym(spec)
     if isinstance(spec, AliasedRelationship):
         return spec.source
     return spec.class_

@@ -32,7 +32,7 @@ from ..loading.strategies import (
     populate,
     remember_plan,
 )
-from ..mapping.attributes import OfType, QueryableAttribute
+from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
 from ..mapping.mapper import Mapper, _mapper_or_none
 from ..mapping.properties import ExpressionOverride
 from .aliased import AliasedClass
@@ -300,7 +300,7 @@ def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
             f"{target} is an attribute of {target.parent.class_.__name__}; chain attributes "
             "of the previous relationship's target class"
         )
-    return target.prop
+    return through_synonym(target).prop
 
 
 def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
@@ -599,7 +599,7 @@ def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[En
     finally:
         session._eager_exec_opts, session._eager_user_opts = outer
     if any(p is not None and p.multiplies_rows() for p in plans):
-        results = _unique_rows(results, single)
+        results = unique_rows(results, single)
     return results
 
 
@@ -616,7 +616,9 @@ def _lock_parents_only(stmt: Any, parent_tables: list[Any]) -> Any:
                                 key_share=arg.key_share, of=tables)
 
 
-def _unique_rows(results: list[Any], single: bool) -> list[Any]:
+def unique_rows(results: list[Any], single: bool) -> list[Any]:
+    """``results`` without repeats: an object by identity, a row by its objects'
+    identities and its other values; a row holding an unhashable value is kept."""
     seen: set[Any] = set()
     out = []
     for r in results:

@@ -42,7 +42,7 @@ from .._core import SimpleResultMetaData, coercions, from_objects, result_tuple,
 from .._util import describe, warn_deprecated
 from ..exc import UnmappedClassError
 from ..instance.seam import SessionLike
-from ..mapping.attributes import QueryableAttribute
+from ..mapping.attributes import QueryableAttribute, through_synonym
 from ..mapping.coercion import entity_of, mark_subject, statement_subject
 from ..mapping.mapper import Mapper
 from . import events as query_events
@@ -64,6 +64,7 @@ from .options import (
     execute_with_plans,
     plans_statement,
     propagating_options,
+    unique_rows,
 )
 
 _GENERATIVE_STATE = (
@@ -369,6 +370,7 @@ class Query(Generic[_T]):
     def _join_target(self, target: Any, onclause: Any) -> tuple[Any, Any]:
         if isinstance(target, tuple) and len(target) == 2:
             target, onclause = target
+        target, onclause = through_synonym(target), through_synonym(onclause)
         start = self._joinpoint or self._layout.primary_mapper
         if isinstance(target, str) and getattr(self.session, "future", False):
             raise ArgumentError(
@@ -382,7 +384,7 @@ class Query(Generic[_T]):
                     + (f"{start.class_.__name__} has no relationship by that name"
                        if start is not None else "the query selects no mapped entity")
                 )
-            target = getattr(start.class_, target)
+            target = through_synonym(getattr(start.class_, target))
         if isinstance(target, QueryableAttribute) and target.prop.is_relationship:
             rel: Any = target.prop
             return rel.mapper.class_, rel.join_condition_for_query()
@@ -394,7 +396,7 @@ class Query(Generic[_T]):
         if isinstance(onclause, str):
             if start is None or onclause not in start._props:
                 raise InvalidRequestError(f"Can't join on {onclause!r}: no such relationship")
-            onclause = getattr(start.class_, onclause)
+            onclause = through_synonym(getattr(start.class_, onclause))
         if isinstance(onclause, QueryableAttribute) and onclause.prop.is_relationship:
             onclause = cast(Any, onclause.prop).join_condition_for_query()
         return (m.class_ if m is not None else dest), onclause
@@ -1021,6 +1023,12 @@ class Query(Generic[_T]):
                                            self._shard_token())
             if self._options and (uopts := propagating_options(self._options)):
                 stamp_results(self._layout, out, uopts)
+        if (self._joins or self._adapter is not None) and not self._yield_per and \
+                any(kind == "entity" for kind, _loader in self._layout.parts):
+            # a Query's rows holding a mapped object come once each, however many rows
+            # of a joined table matched (join(User.addresses): a user once, not per
+            # address); a query without joins can't repeat a row, so pays nothing
+            out = unique_rows(out, self._layout.single_entity)
         if self._tuples and self._layout.single_entity:
             make = result_tuple(self._layout.names, self._layout.extras)
             return [make((o,)) for o in out]
