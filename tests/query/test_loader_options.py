@@ -678,3 +678,26 @@ def test_wildcard_below_a_path_covers_the_relationships_reached_there(M, session
 def test_wildcard_of_a_loader_that_cannot_take_every_relationship_is_refused(M, session):
     with pytest.raises(ArgumentError, match=r"contains_eager\('\*'\).*name the relationships"):
         session.query(M.Address).options(contains_eager("*")).all()
+
+
+@pytest.mark.parametrize("how", ["one call", "two calls", "select", "below a relationship"])
+def test_defer_and_undefer_of_one_attribute_in_one_query_are_refused(M, session, sql_log, how):
+    User, Address = M.User, M.Address
+    sql_log.clear()
+    with pytest.raises(InvalidRequestError, match=r"undefer\(User.bio\).*defer\(\) of User"):
+        if how == "one call":
+            session.query(User).options(defer(User.bio), undefer(User.bio)).all()
+        elif how == "two calls":
+            session.query(User).options(defer(User.bio)).options(undefer(User.bio)).all()
+        elif how == "select":
+            session.scalars(select(User).options(defer(User.bio), undefer(User.bio))).all()
+        else:
+            session.query(Address).options(
+                joinedload(Address.user).defer(User.bio),
+                datamapper.defaultload(Address.user).undefer(User.bio)).all()
+    assert sql_log.statements == []
+    # the same choice twice, or a wildcard or group with a choice, is no conflict
+    got = session.query(User).options(undefer(User.bio), undefer(User.bio)).get(1)
+    assert "bio" in got.__dict__
+    got = session.query(User).options(defer("*"), undefer(User.bio)).filter_by(id=2).one()
+    assert "bio" in got.__dict__ and "name" not in got.__dict__

@@ -386,10 +386,30 @@ def _apply_expression(plan: EntityPlan, target: Any, expression: Any) -> None:
     plan.props = tuple(current)
 
 
-def _apply(plan: EntityPlan, option: Load) -> None:
+def _refuse_conflict(plan: EntityPlan, targets: Any, strategy: str,
+                     chosen: dict[tuple[int, str], str]) -> None:
+    """defer() and undefer() of the same attribute in one query contradict each other:
+    refused, whatever order they came in (a wildcard or a group is no conflict)."""
+    for t in targets if isinstance(targets, tuple) else (targets,):
+        if isinstance(t, str) and t == "*":
+            continue
+        key = _prop_for(plan.mapper, t, strategy).key
+        before = chosen.setdefault((id(plan), key), strategy)
+        if before != strategy:
+            raise InvalidRequestError(
+                f"Can't apply {_NAMES[strategy]}({_describe(t)}) to a query that already "
+                f"has {_NAMES[before]}() of {plan.mapper.class_.__name__}.{key}: the two "
+                "options contradict each other; keep one of them"
+            )
+
+
+def _apply(plan: EntityPlan, option: Load,
+           chosen: dict[tuple[int, str], str] | None = None) -> None:
     for target, strategy, kw in option.steps:
         plan.customized = True
         if strategy in _COLUMN_STRATEGIES:
+            if chosen is not None and strategy in ("defer", "undefer"):
+                _refuse_conflict(plan, target, strategy, chosen)
             _apply_columns(plan, target, strategy, kw)
             continue
         mapper = plan.mapper
@@ -510,6 +530,7 @@ def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan |
         # wildcards first, so that an option naming a relationship wins over them
         # whatever the order they were given in
         opts.sort(key=lambda o: not _is_wildcard(o))
+    chosen: dict[tuple[int, str], str] = {}  # (plan, attribute) -> defer/undefer
     for o in opts:
         if not o.steps:
             continue
@@ -521,7 +542,7 @@ def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan |
             continue
         plan = plans[_root_index(o, mappers)]
         assert plan is not None
-        _apply(plan, o)
+        _apply(plan, o, chosen)
     if all(p is None or p.is_default() for p in plans):
         return None
     return plans
