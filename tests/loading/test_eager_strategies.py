@@ -204,4 +204,5 @@ def test_joined_many_to_many_nests_the_target_join_inside_the_outer_join(
                   joinedload(A.ds), joinedload(A.one_d)))}
     assert joined == lazy == {1: ([10], 10), 2: ([], None)}
     (stmt,) = sql_log.statements
-    assert "LEFT OUTER JOIN (nj_link AS nj_link_1 JOIN nj_d AS nj_d_1" in stmt
+    assert "LEFT OUTER JOIN (nj_link AS nj_link_1 JOIN nj_d AS nj_d_1" in \
+        stmt.replace("INNER JOIN", "JOIN")  # (MariaDB spells it INNER JOIN)
