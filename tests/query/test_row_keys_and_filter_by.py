@@ -203,6 +203,25 @@ def test_from_statement_of_columns_keys_rows_by_the_statements_label_style(sessi
         assert getattr(rows[1], keys[3]) == "wendy"
 
 
+def test_tuples_warns_deprecated_and_gives_rows_for_one_entity(session, model):
+    User, _ = model
+    with pytest.warns(DeprecationWarning, match="Row now behaves like a tuple"):
+        q = session.query(User).order_by(User.id).tuples()
+    assert not q.is_single_entity
+    row = q.first()
+    assert row[0].name == "ed" and row._mapping[User] is row[0]
+
+
+def test_query_selectable_is_the_select_it_runs(session, model, sql_log):
+    User, _ = model
+    q = session.query(User.id, User.name).filter_by(name="wendy")
+    assert sql(q.selectable) == sql(q) == (
+        "SELECT users.id AS users_id, users.name AS users_name FROM users "
+        "WHERE users.name = :name_1")
+    assert q.selectable.compare(q.statement.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL))
+    assert session.execute(q.selectable).all() == [(2, "wendy")]
+
+
 def test_filter_by_after_a_column_only_query_uses_the_columns_entity(session, model):
     User, _ = model
     q = session.query(User.id).filter_by(name="ed")

@@ -294,7 +294,7 @@ QUERY_TAKES_NO_OBJECT = {
     "column_descriptions": "takes nothing",
     "subquery": "takes a name (a string)", "label": "takes a name (a string)",
     "autoflush": "takes a flag", "enable_assertions": "takes a flag",
-    "only_return_tuples": "takes a flag",
+    "only_return_tuples": "takes a flag", "tuples": "takes nothing",
     "enable_eagerloads": "takes a flag", "set_label_style": "takes a label style constant",
     "get_label_style": "takes nothing", "get_execution_options": "takes nothing",
     "cte": "takes a name and flags",

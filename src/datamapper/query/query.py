@@ -1219,6 +1219,26 @@ class Query(Generic[_T]):
         q._tuples = bool(value)
         return q
 
+    def tuples(self) -> Self:
+        """Deprecated: rows are tuples already; ``only_return_tuples(True)`` is what it
+        does (rows even for a query of one mapped class).  The warning is Core's
+        ``SADeprecationWarning`` (a ``DeprecationWarning``), as SQLAlchemy's own."""
+        import warnings
+
+        from sqlalchemy.exc import SADeprecationWarning
+
+        warnings.warn(
+            "Query.tuples() is deprecated, Row now behaves like a tuple (it unpacks and "
+            "indexes as one); use the query as it is, or only_return_tuples(True) for rows "
+            "of a single mapped class", SADeprecationWarning, stacklevel=2)
+        return self.only_return_tuples(True)
+
+    @property
+    def selectable(self) -> Any:
+        """The SELECT this query runs, as a Core statement (what ``__clause_element__``
+        gives: columns labelled ``<table>_<column>``)."""
+        return self.__clause_element__()
+
 
 def _same(x: Any) -> Any:
     return x
