@@ -123,3 +123,52 @@ def test_generated_and_general_row_loops_load_alike(session, User, monkeypatch, 
     with session.no_autoflush:
         again = session.query(User).populate_existing().filter(User.id == 2).one()
     assert again is u2 and u2.name == "u2"  # overwritten from the row
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython" or sys.version_info < (3, 11),
+                    reason="CPython 3.11+ inline instance storage")
+def test_new_object_keeps_compact_storage_until_the_flush(session, User, read_rows):
+    u = User(id=1, name="ed", note=None)
+    assert not _has_own_dict(u)  # no __dict__ made by the keyword constructor
+    assert (u.id, u.name, u.note) == (1, "ed", None)
+    st = inspect(u)
+    assert st.transient and st.obj() is u
+    assert get_history(u, "name") == (["ed"], (), ())
+    u.name = "jack"  # a change before the flush is a plain write, as before
+    session.add(u)
+    session.commit()
+    assert read_rows(User.__table__) == [(1, "jack", None)]
+    assert inspect(u).persistent and inspect(u) is st
+
+
+def test_keyword_constructor_of_a_class_with_getattr_never_asks_it_for_the_state(
+        Base, engine, session, read_rows):
+    asked = []
+
+    class Lookup(Base):
+        __tablename__ = "lookups"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50))
+
+        def __getattr__(self, name):
+            asked.append(name)
+            raise AttributeError(name)
+
+    Base.metadata.create_all(engine)
+    obj = Lookup(id=1, name="a")
+    assert "_dm_state" not in asked
+    session.add(obj)
+    session.commit()
+    assert read_rows(Lookup.__table__) == [(1, "a")]
+
+
+def test_init_called_again_keeps_the_objects_state(session, User):
+    u = User(id=1, name="ed")
+    st = inspect(u)
+    u.__init__(name="jack")
+    assert inspect(u) is st
+    assert (u.id, u.name) == (1, "jack")
+    session.add(u)
+    session.commit()
+    session.expunge_all()
+    assert session.get(User, 1).name == "jack"
