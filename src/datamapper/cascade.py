@@ -50,6 +50,11 @@ def _rels(mapper: Any, flag: str) -> list[Any]:
 _NOTHING: tuple[tuple[InstanceState, Any], ...] = ()
 
 
+def cascades(kind: str, mapper: Any) -> bool:
+    """Whether an object of ``mapper`` has a relationship ``kind`` cascades along."""
+    return bool(_rels(mapper, _FLAG[kind]))
+
+
 def cascade_iterator(kind: str, state: InstanceState, obj: Any, halt_session: int | None = None
                      ) -> Iterable[tuple[InstanceState, Any]]:
     """(state, object) of every object reached from ``obj`` along ``kind`` cascades.

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .._util import describe, lifecycle, warn_deprecated
-from ..cascade import cascade_iterator
+from ..cascade import cascade_iterator, cascades
 from ..exc import InvalidRequestError
 from ..instance.attributes import get_state_history
 from ..instance.state import (
@@ -55,7 +55,34 @@ class SessionMembership(SessionBase):
         self._save_or_update_state(state, instance)
 
     def add_all(self, instances: Iterable[Any]) -> None:
+        """``add()`` of each object, in order."""
+        owner = self._guard.owner
+        if (owner is not None and owner != get_ident()) or self.dispatch.active \
+                or (FLUSH_EXECUTING and self.hash_key in FLUSH_EXECUTING) \
+                or self._tx_blocks or self._closed:
+            for obj in instances:
+                self.add(obj)
+            return
+        # no session listeners: a new object of a class without save-update cascades
+        # becomes pending here, as add() would make it, without add()'s per-object steps
+        sid = self.hash_key
+        new = self._new
+        order = self._order
+        plain: dict[Any, bool] = {}  # mapper -> has no save-update cascade
         for obj in instances:
+            state = instance_state(obj)
+            if state.session_id is None and state._key is None and state._extra is None:
+                mapper = state.mapper
+                ok = plain.get(mapper)
+                if ok is None:
+                    ok = plain[mapper] = not cascades("save-update", mapper)
+                if ok:
+                    if self._transaction is None and not self.autocommit:
+                        self._autobegin()  # rollback() must be able to undo this add
+                    state.session_id = sid
+                    state.insert_order = next(order)
+                    new[state] = obj
+                    continue
             self.add(obj)
 
     def enable_relationship_loading(self, obj: Any) -> None:
