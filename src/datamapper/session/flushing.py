@@ -188,11 +188,14 @@ class SessionFlush(SessionBase):
         else:
             for state in inserted:
                 pop_new(state, None)
+        pop_deleted = self._deleted.pop
+        tx_deleted = tx._deleted
+        dispatch = self.dispatch
         for state in uow.removed:
-            obj = self._deleted.pop(state, None)
-            tx._deleted[state] = obj if obj is not None else state.obj()
-            if obj is not None:
-                self._fire("persistent_to_deleted", self, obj)
+            obj = pop_deleted(state, None)
+            tx_deleted[state] = obj if obj is not None else state.obj()
+            if obj is not None and "persistent_to_deleted" in dispatch.active:
+                dispatch.fire("persistent_to_deleted", self, obj)
 
     def _discard_inner_flush_changes(self) -> None:
         """Objects changed while the flush ran (by mapper or after_flush handlers) that

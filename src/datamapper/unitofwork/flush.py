@@ -493,10 +493,9 @@ class UOWTransaction:
             if weak:
                 state._strong = None
         imap._modified.difference_update(self.updated)
-        discard = imap.discard
+        imap.discard_all(self.removed)
         for state in self.removed:
             state._deleted = True
-            discard(state)
             state._committed = None
             state.modified = False
 
