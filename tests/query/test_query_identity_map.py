@@ -1,6 +1,7 @@
 """Loading is identity-map aware."""
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Column, Integer, String, text
 
 from datamapper import inspect, joinedload, select
@@ -177,3 +178,20 @@ def test_query_with_a_join_returns_each_object_once(two_users_with_addresses, sq
     plain = s.query(User).join(User.addresses)
     assert sorted(u.id for u in plain.union_all(plain)) == [1, 2]
     assert len(s.query(User.id).join(User.addresses).all()) == 3  # columns only: no uniquing
+
+
+def test_joined_query_keeps_rows_holding_an_unhashable_value(two_users_with_addresses):
+    s, User, Address = two_users_with_addresses
+    s.add(Address(id=2, email="ed2@a", user_id=1))
+    s.commit()
+
+    class AsList(sa.types.TypeDecorator):
+        impl = sa.Integer
+        cache_ok = True
+
+        def process_result_value(self, value, dialect):
+            return [value]
+
+    rows = s.query(User, sa.type_coerce(User.id, AsList).label("ids")) \
+        .join(User.addresses).order_by(User.id).all()
+    assert [(u.id, ids) for u, ids in rows] == [(1, [1]), (1, [1])]

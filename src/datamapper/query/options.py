@@ -13,6 +13,7 @@ checked before any SQL runs.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, select
@@ -640,17 +641,57 @@ def _lock_parents_only(stmt: Any, parent_tables: list[Any]) -> Any:
 def unique_rows(results: list[Any], single: bool) -> list[Any]:
     """``results`` without repeats: an object by identity, a row by its objects'
     identities and its other values; a row holding an unhashable value is kept."""
+    if single:
+        # the same id is the same object: the dict keeps each once, in first-seen order
+        return list({id(r): r for r in results}.values())
     seen: set[Any] = set()
-    out = []
+    add = seen.add
+    out: list[Any] = []
+    append = out.append
     for r in results:
-        key = id(r) if single else tuple(id(x) if hasattr(x, "__dict__") else x for x in r)
+        key = tuple([id(x) if hasattr(x, "__dict__") else x for x in r])
         try:
             if key in seen:
                 continue
-            seen.add(key)
+            add(key)
         except TypeError:
             pass
-        out.append(r)
+        append(r)
+    return out
+
+
+def unique_entity_rows(results: list[Any], entity_positions: list[int], width: int
+                       ) -> list[Any]:
+    """``unique_rows`` for rows of a known shape: the objects at ``entity_positions``
+    compared by identity, the other values by value (a row holding an unhashable value
+    is kept); the key is built with no per-value type test."""
+    others = [i for i in range(width) if i not in entity_positions]
+    ents = itemgetter(*entity_positions)
+    if not others:
+        if len(entity_positions) == 1:
+            return list({id(ents(r)): r for r in results}.values())
+        return list({tuple(map(id, ents(r))): r for r in results}.values())
+    vals = itemgetter(*others)
+    one = len(entity_positions) == 1
+    try:
+        if one:
+            return list({(id(ents(r)), vals(r)): r for r in results}.values())
+        return list({(tuple(map(id, ents(r))), vals(r)): r for r in results}.values())
+    except TypeError:  # an unhashable value: such rows are all kept
+        pass
+    seen: set[Any] = set()
+    add = seen.add
+    out: list[Any] = []
+    append = out.append
+    for r in results:
+        key = (id(ents(r)) if one else tuple(map(id, ents(r))), vals(r))
+        try:
+            if key in seen:
+                continue
+            add(key)
+        except TypeError:
+            pass
+        append(r)
     return out
 
 

@@ -64,6 +64,7 @@ from .options import (
     execute_with_plans,
     plans_statement,
     propagating_options,
+    unique_entity_rows,
     unique_rows,
 )
 
@@ -1023,12 +1024,16 @@ class Query(Generic[_T]):
                                            self._shard_token())
             if self._options and (uopts := propagating_options(self._options)):
                 stamp_results(self._layout, out, uopts)
-        if (self._joins or self._adapter is not None) and not self._yield_per and \
-                any(kind == "entity" for kind, _loader in self._layout.parts):
+        if (self._joins or self._adapter is not None) and not self._yield_per:
             # a Query's rows holding a mapped object come once each, however many rows
             # of a joined table matched (join(User.addresses): a user once, not per
             # address); a query without joins can't repeat a row, so pays nothing
-            out = unique_rows(out, self._layout.single_entity)
+            parts = self._layout.parts
+            ents = [i for i, (kind, _p) in enumerate(parts) if kind == "entity"]
+            if ents and self._layout.single_entity:
+                out = unique_rows(out, True)
+            elif ents:
+                out = unique_entity_rows(out, ents, len(parts))
         if self._tuples and self._layout.single_entity:
             make = result_tuple(self._layout.names, self._layout.extras)
             return [make((o,)) for o in out]
