@@ -217,3 +217,34 @@ def test_loading_converts_values_of_types_with_result_processors(session, Event,
         assert [e.label for e in loaded] == ["E1", "E2", "E3"]
     # plain columns only: the driver's rows are used as they are
     assert s2.query(Event.id, Event.count).order_by(Event.id).all() == [(1, 1), (2, 2), (3, 3)]
+
+
+@pytest.mark.sqlite_only
+def test_driver_without_executemany_row_counts(make_session, Event, engine, read_rows,
+                                               monkeypatch):
+    """A driver that counts rows of single statements only: a one-row UPDATE of a
+    vanished row still fails; a batched UPDATE can't be checked and updates what is
+    there."""
+    from sqlalchemy.engine.cursor import CursorResult
+
+    real = CursorResult.rowcount
+
+    def rowcount(self):
+        params = getattr(self.context, "compiled_parameters", None) or self.context.parameters
+        return -1 if len(params) > 1 else real.__get__(self, CursorResult)
+
+    monkeypatch.setattr(engine.dialect, "supports_sane_multi_rowcount", False)
+    monkeypatch.setattr(CursorResult, "rowcount", property(rowcount))
+    session = make_session(expire_on_commit=False)
+    _seed(session, Event, 2)
+    e1, e2 = session.query(Event).order_by(Event.id).all()
+    session.execute(sa.text("DELETE FROM events WHERE id = 1"))
+    e1.count = 10
+    with pytest.raises(exc.StaleDataError, match="events"):
+        session.flush()
+    session.rollback()
+    session.execute(sa.text("DELETE FROM events WHERE id = 1"))
+    e1.count, e2.count = 10, 20
+    session.flush()
+    session.commit()
+    assert read_rows("SELECT id, count FROM events ORDER BY id") == [(2, 20)]

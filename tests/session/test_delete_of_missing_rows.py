@@ -83,3 +83,43 @@ def test_versioned_delete_of_missing_row_still_raises(engine, make_session, read
         s.flush()
     s.rollback()
     assert read_rows(t) == []
+
+
+def test_delete_again_of_an_object_a_flush_deleted_sends_the_delete_again(
+        engine, make_session, read_rows, sql_log):
+    """delete() of an object whose row this session's flush already deleted marks it
+    deleted again (it is back in session.deleted); the next flush's DELETE matches
+    no row and warns."""
+    Parent, t = _mapped(engine)
+    s = make_session()
+    p1 = Parent(id=1, data="a")
+    s.add(p1)
+    s.commit()
+    s.delete(p1)
+    s.flush()
+    assert inspect(p1).deleted and p1 not in s.deleted
+    s.delete(p1)
+    assert p1 in s.deleted
+    sql_log.clear()
+    with pytest.warns(exc.SAWarning, match=r"table 'parent' matched 0 of the 1 row"):
+        s.commit()
+    assert len(sql_log.matching("DELETE")) == 1
+    assert inspect(p1).detached and read_rows(t) == []
+
+
+def test_delete_again_after_rollback_of_the_flush_deletes_once(engine, make_session,
+                                                               read_rows):
+    Parent, t = _mapped(engine)
+    s = make_session()
+    p1 = Parent(id=1, data="a")
+    s.add(p1)
+    s.commit()
+    s.delete(p1)
+    s.flush()
+    s.rollback()
+    assert inspect(p1).persistent
+    s.delete(p1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s.commit()
+    assert read_rows(t) == []

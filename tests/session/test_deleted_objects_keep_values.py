@@ -130,3 +130,21 @@ def test_deleted_object_made_transient_then_detached_keeps_values(seeded, sessio
     sql_log.clear()
     assert (p.id, p.name) == (2, "p2")
     assert sql_log.statements == []
+
+
+def test_expired_objects_deleted_are_loaded_first_and_keep_their_values(
+        seeded, session, read_rows, sql_log):
+    """Objects expired (by a commit, a rollback) when deleted are loaded by the flush,
+    one SELECT per class, so they too keep their values after the commit."""
+    Parent, _c = seeded
+    p1, p2 = session.get(Parent, 1), session.get(Parent, 2)
+    session.commit()  # both expired now
+    session.delete(p2)
+    session.delete(p1)
+    sql_log.clear()
+    session.commit()
+    assert len([s for s in sql_log.statements if "FROM parents" in s]) == 1
+    _assert_kept(p2, sql_log, id=2, name="p2")
+    _assert_kept(p1, sql_log, id=1, name="p1")
+    _reinsert(session, p2)
+    assert read_rows(Parent.__table__) == [(2, "p2")]

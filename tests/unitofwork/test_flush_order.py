@@ -131,7 +131,10 @@ def test_passive_deletes_leaves_unloaded_children_to_the_database(Base, engine, 
     sql_log.clear()
     session.delete(p)
     session.commit()
-    assert not any(s.lstrip().upper().startswith("SELECT") for s in sql_log.statements)
+    # the children are not loaded (the parent's own expired columns are: a deleted
+    # object keeps its values, see tests/session/test_deleted_objects_keep_values.py)
+    selects = [s for s in sql_log.statements if s.lstrip().upper().startswith("SELECT")]
+    assert [st.split("FROM")[1].split()[0] for st in selects] == ["p"]
     assert shape(sql_log) == [("DELETE", "p")]
 
 

@@ -77,3 +77,33 @@ def test_key_on_a_non_primary_key_column_of_an_expired_parent_is_loaded(Base, en
     session.add(e)
     session.commit()
     assert read_rows(Entry.__table__) == [(1, "ACME")]
+
+
+def test_child_key_from_a_server_default_of_a_parent_inserted_in_the_same_flush(
+        Base, engine, session, read_rows, sql_log):
+    """The parent's referenced column is filled in by the database (server_default): the
+    flush reads it back after the parent's INSERT, and the child's foreign key gets it."""
+    from datamapper import relationship as rel
+
+    class Hoho(Base):
+        __tablename__ = "hoho"
+        id = Column(Integer, primary_key=True)
+        code = Column(String(20), server_default="im hoho", unique=True)
+        kids = rel("Kid", order_by="Kid.id")
+
+    class Kid(Base):
+        __tablename__ = "kid"
+        id = Column(Integer, primary_key=True)
+        code = Column(String(20), ForeignKey("hoho.code"))
+
+    Base.metadata.create_all(engine)
+    h = Hoho(id=1, kids=[Kid(id=1)])
+    session.add(h)
+    sql_log.clear()
+    session.commit()
+    assert read_rows(Kid.__table__) == [(1, "im hoho")]
+    assert len([s for s in sql_log.statements if s.startswith("SELECT")]) == 1
+    h = session.get(Hoho, 1)
+    h.kids.append(Kid(id=2))
+    session.commit()
+    assert read_rows(Kid.__table__) == [(1, "im hoho"), (2, "im hoho")]

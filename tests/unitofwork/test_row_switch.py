@@ -270,3 +270,68 @@ def test_row_switch_with_many_to_many_rows(Base, engine, make_session, read_rows
         ("p", 2), ("p", 3)]
     s.expire_all()
     assert [t.id for t in s.get(Post, "p").tags] == [2, 3]
+
+
+@pytest.fixture
+def one_to_one(Base, engine):
+    """A one-to-one whose child's primary key is its foreign key to the parent."""
+    class P(Base):
+        __tablename__ = "rs_p"
+        id = Column(Integer, primary_key=True, autoincrement=False)
+        child = relationship("C", uselist=False, cascade="all, delete-orphan",
+                             backref="parent")
+
+    class C(Base):
+        __tablename__ = "rs_c"
+        id = Column(Integer, ForeignKey("rs_p.id"), primary_key=True, autoincrement=False)
+        data = Column(String(20))
+
+    Base.metadata.create_all(engine)
+    return P, C
+
+
+def test_replaced_one_to_one_child_whose_key_comes_from_the_parent_is_a_row_switch(
+        one_to_one, make_session, read_rows, sql_log):
+    """The old child is an orphan; the new one gets the parent's key in the flush: the
+    same key, so the row is kept and UPDATEd (no blank-out of the orphan's key)."""
+    P, C = one_to_one
+    s = make_session()
+    s.add(P(id=1, child=C(data="old")))
+    s.commit()
+    s.close()
+    p = s.merge(P(id=1, child=C(data="new")))
+    sql_log.clear()
+    s.flush()
+    assert _writes(sql_log) == ["UPDATE"]
+    assert inspect(p.child).persistent and p.child in s
+    s.commit()
+    assert read_rows(C.__table__) == [(1, "new")]
+
+
+def test_orphan_of_an_expired_parent_makes_way_for_a_new_row(Base, engine, make_session,
+                                                              read_rows):
+    """A child taken out of its delete-orphan parent's collection is an orphan even if
+    the parent is expired before the flush; a new object with its key takes its row."""
+    class P(Base):
+        __tablename__ = "ro_p"
+        id = Column(Integer, primary_key=True, autoincrement=False)
+        children = relationship("K", cascade="all, delete-orphan", backref="parent")
+
+    class K(Base):
+        __tablename__ = "ro_k"
+        id = Column(Integer, primary_key=True, autoincrement=False)
+        p_id = Column(Integer, ForeignKey("ro_p.id"))
+        name = Column(String(20))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(P(id=1, children=[K(id=1, name="old"), K(id=2, name="stays")]))
+    s.commit()
+    p = s.get(P, 1)
+    p.children.remove(s.get(K, 1))
+    s.expire(p)
+    s.add(K(id=1, name="new"))
+    s.commit()
+    # one UPDATE of the row: the columns the new object does not set keep the row's
+    # values (p_id here), as in SQLAlchemy's row switch
+    assert read_rows(K.__table__) == [(1, 1, "new"), (2, 1, "stays")]

@@ -160,16 +160,24 @@ class ScalarImpl:
         self.attr = attr
         v = mapper.validators.get(key)
         self.validator: Callable[..., Any] | None = v[0] if v else None
-        self.active_history = bool(getattr(attr.prop, "active_history", False))
+        # a primary-key column's old value is loaded before a write to an expired one,
+        # as for active_history: the flush then sees whether the key really changed
+        self.active_history = bool(getattr(attr.prop, "active_history", False)) or \
+            key in getattr(mapper, "_pk_keys", ())
         self.plain = self.validator is None
 
     def get_missing(self, obj: Any) -> Any:
         """The value of an attribute that is not in ``obj.__dict__``."""
         d = obj.__dict__
         state = d.get(STATE_ATTR)
-        if state is None or state._key is None:
+        if state is None:
             return None
         key = self.key
+        if state._key is None:
+            if key in state.expired_attributes and state.session_id is not None:
+                load_missing(state, key)  # a pending object's expired value: by its key
+                return d.get(key)
+            return None
         if key in self.mapper._expression_keys:
             # query_expression() without default: only a query's with_expression() loads it
             return None

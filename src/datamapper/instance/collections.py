@@ -365,7 +365,9 @@ def instrumented_class(cls: type) -> type:
         )
     name = "InstrumentedList" if cls is list else (
         "InstrumentedSet" if cls is set else f"Instrumented{cls.__name__}")
-    slots = ("_dm_state", "_dm_impl", "_dm_owner") if "__dict__" not in dir(cls) or cls in (
+    # _dm_implicit: made empty by reading the attribute of a new object (see
+    # CollectionImpl.get_missing), not given by the program; unset otherwise
+    slots = ("_dm_state", "_dm_impl", "_dm_owner", "_dm_implicit") if "__dict__" not in dir(cls) or cls in (
         list, set) else ()
     made = type(name, (mixin, cls), {"__slots__": slots, "__module__": __name__})
     _instrumented[cls] = made

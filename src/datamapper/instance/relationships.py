@@ -506,6 +506,7 @@ class CollectionImpl(_RelImpl):
                     if self.key in d:
                         return d[self.key]
             coll = new_collection(self.collection_class, state, self)
+            coll._dm_implicit = True  # merge() leaves it out while it stays empty
             d[self.key] = coll
             return coll
         if state.session_id is None and state._extra is not None:

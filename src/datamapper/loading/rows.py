@@ -371,11 +371,15 @@ def _remaining(state: InstanceState, keys: Sequence[str]) -> Any:
     return rest if rest else _EMPTY
 
 
-def load_attributes_stmt(mapper: Mapper, keys: Iterable[str]) -> tuple[Select[Any], list[Any]]:
-    """A SELECT of the columns for ``keys`` of one row, by primary-key bind parameters."""
+def load_attributes_stmt(mapper: Mapper, keys: Iterable[str],
+                         ident: Sequence[Any] = ()) -> tuple[Select[Any], list[Any]]:
+    """A SELECT of the columns for ``keys`` of one row, by primary-key bind parameters
+    (``IS NULL`` for the key columns whose value in ``ident`` is None: a partial key)."""
     props = [mapper._props[k] for k in keys]
     cols = [p.columns[0] for p in props]
-    where = and_(*[c == bindparam("_dm_pk_" + str(i)) for i, c in enumerate(mapper.primary_key)])
+    where = and_(*[c.is_(None) if i < len(ident) and ident[i] is None
+                   else c == bindparam("_dm_pk_" + str(i))
+                   for i, c in enumerate(mapper.primary_key)])
     stmt = select(*cols).where(where)
     if mapper.inherits is not None and not mapper.single:
         stmt = stmt.select_from(mapper.persist_selectable)  # the joined tables of the row

@@ -265,8 +265,14 @@ class SessionGet(SessionBase):
         if key is not None and key in mapper._props and mapper._props[key].is_relationship:
             lazy_load(cast("SessionLike", self), state, mapper._props[key])
             return
+        pending_ident = None
         if state._key is None:
-            return
+            if not state.expired_attributes:
+                return
+            # a pending object with expired attributes (its INSERT ran and a flush
+            # expired what the database generated, or a key was taken away): loaded by
+            # the primary key it holds
+            pending_ident = _pending_identity(state, key)
         # pending changes (of this object or others) may alter what the SELECT reads, as
         # for a query: flush them first (a no-op inside a flush, no_autoflush, autoflush=False)
         self._autoflush()
@@ -290,8 +296,9 @@ class SessionGet(SessionBase):
         if not keys:
             state.expired_attributes = _NOTHING_EXPIRED
             return
-        stmt, props = load_attributes_stmt(mapper, keys)
-        params = {f"_dm_pk_{i}": v for i, v in enumerate(state.identity or ())}
+        ident = pending_ident if pending_ident is not None else (state.identity or ())
+        stmt, props = load_attributes_stmt(mapper, keys, ident if None in ident else ())
+        params = {f"_dm_pk_{i}": v for i, v in enumerate(ident) if v is not None}
         bind = self.get_bind(mapper=mapper, clause=stmt)
         row = self._run(stmt, params, bind, None,
                         {"mappers": (mapper,), "column_load": True}).first()
@@ -461,3 +468,16 @@ def _columns_expired(state: InstanceState) -> bool:
         if p is None or not getattr(p, "is_relationship", False):
             return True
     return False
+
+
+def _pending_identity(state: InstanceState, key: str | None) -> tuple[Any, ...]:
+    """The primary key a pending object holds, to load its expired attributes by."""
+    d = state.strong_obj().__dict__
+    ident = tuple(d.get(k) for k in state.mapper._pk_keys)
+    if any(v is None for v in ident):
+        raise InvalidRequestError(
+            f"Can't load expired attribute {key or ''!s} of {describe(state.obj())}: it is "
+            "pending (no identity key) and its primary key is not set, so there is no row "
+            "to read; set the primary key, or flush the object first")
+    return ident
+

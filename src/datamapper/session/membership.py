@@ -230,12 +230,14 @@ class SessionMembership(SessionBase):
             )
         if self._transaction is None and not self.autocommit:
             self._autobegin()  # rollback() must be able to undo this delete
-        if state.session_id != self.hash_key and not state._deleted:
+        if state._deleted:
+            self._delete_again(state, instance)
+        elif state.session_id != self.hash_key:
             self._update_impl(state, instance)
         cascaded = cascade_iterator("delete", state, instance)
         if not cascaded:  # the mapper has no delete cascade: the common, quick case
             deleted = self._deleted
-            if state not in deleted and not state._deleted:
+            if state not in deleted:
                 deleted[state] = instance
                 state._strong = instance
             return
@@ -323,11 +325,26 @@ class SessionMembership(SessionBase):
         if state in self._deleted:
             return
         if state._deleted:
-            return
-        if state.session_id != self.hash_key:
+            self._delete_again(state, obj)
+        elif state.session_id != self.hash_key:
             self._update_impl(state, obj)
         self._deleted[state] = obj
         state._strong = obj
+
+    def _delete_again(self, state: InstanceState, obj: Any) -> None:
+        """delete() of an object whose row a flush of this session already deleted:
+        it is marked for deletion again, and the next flush sends its DELETE again
+        (which matches no row: the flush warns, see confirm_deleted_rows)."""
+        if state.session_id != self.hash_key:
+            raise InvalidRequestError(
+                f"Can't delete {describe(obj)}: its row was deleted by a flush of another "
+                "session; make_transient() it to use it as a new object")
+        existing = self._identity_map.get_state(state.key)  # type: ignore[arg-type]
+        if existing is not None and existing is not state:
+            raise InvalidRequestError(
+                f"Can't delete {describe(obj)}: another instance with key {state.key} is "
+                "already present in this session")
+        self._identity_map.add(state, obj)
 
     @exclusive
     def expunge(self, instance: Any) -> None:

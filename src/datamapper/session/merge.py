@@ -30,10 +30,11 @@ layer), so the pitfall described in the 0.9 "Merge Tips" does not occur.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from .._util import NO_VALUE, describe
-from ..exc import InvalidRequestError, StaleDataError
+from ..exc import InvalidRequestError, SAWarning, StaleDataError
 from ..instance.attributes import set_committed_value, values_equal
 from ..instance.collections import members as coll_members
 from ..instance.dynamic import DynamicImpl
@@ -74,6 +75,12 @@ def merge_all(session: Session, objs: list[Any], load: bool = True,
         created: list[Any] = []
         for src, state in sources:
             if _in_session(session, state, src):
+                if state._key is None:
+                    warnings.warn(
+                        f"Instance <{type(src).__name__} at {hex(id(src))}> is already pending "
+                        "in this Session yet is being merged again: merge() returns a pending "
+                        "object of the session as it is; it was add()-ed already",
+                        SAWarning, stacklevel=3)
                 copies[id(src)] = src
                 continue
             copy = _locate(session, src, state, load, by_key, created,
@@ -383,6 +390,10 @@ def _link(src: Any, copy: Any, copies: dict[int, Any], load: bool) -> None:
             continue
         value = sd[key]
         if prop.uselist:
+            if src_state._key is None and not value and getattr(value, "_dm_implicit", False):
+                # a new object's collection that was only read, never given: it says
+                # nothing of the copy's members
+                continue
             members = [copies[id(m)] for m in coll_members(value or ()) if m is not None]
             if not load:
                 set_committed_value(copy, key, members)

@@ -29,6 +29,7 @@ from ..exc import BlankedPrimaryKeyError, FlushError, InvalidRequestError, SAWar
 from ..instance.collections import members as coll_members
 from ..instance.seam import SessionLike
 from ..instance.state import STATE_ATTR, InstanceState, _sessions
+from ..loading.rows import load_attributes_stmt
 from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
@@ -67,7 +68,11 @@ def source_dict(state: InstanceState, keys: Iterable[str]) -> dict[str, Any]:
     """
     d: dict[str, Any] = state.strong_obj().__dict__
     missing = [k for k in keys if k not in d]
-    if not missing or state._key is None:
+    if not missing:
+        return d
+    if state._key is None:
+        if state.session_id is not None:
+            _read_server_generated(state, missing, d)
         return d
     mapper = state.mapper
     pk_keys = mapper._pk_keys
@@ -84,6 +89,26 @@ def source_dict(state: InstanceState, keys: Iterable[str]) -> dict[str, Any]:
         if sess is not None:
             sess._load_attributes(state, None)
     return d
+
+
+def _read_server_generated(state: InstanceState, missing: list[str], d: dict[str, Any]) -> None:
+    """A new object INSERTed earlier in this flush, whose column the database filled in
+    (a server default) is copied into another row (the foreign key of a child that
+    refers to it): read it back by primary key, one SELECT, on the flush's connection."""
+    mapper = state.mapper
+    keys = [k for k in missing if k in mapper._column_keys and any(
+        getattr(c, "server_default", None) is not None for c in mapper._props[k].columns)]
+    if not keys:
+        return
+    ident = [d.get(k) for k in mapper._pk_keys]
+    sess = _sessions.get(state.session_id) if state.session_id is not None else None
+    if sess is None or any(v is None for v in ident):
+        return
+    stmt, _props = load_attributes_stmt(mapper, keys)
+    params = {f"_dm_pk_{i}": v for i, v in enumerate(ident)}
+    row = sess._run(stmt, params, sess.get_bind(mapper=mapper, clause=stmt), None).first()
+    if row is not None:
+        d.update(zip(keys, row, strict=True))
 
 
 @dataclass(eq=False)
@@ -407,6 +432,15 @@ class _Collector:
         target = _state(value)
         if prop.cascade.delete_orphan:
             _m2o_orphan(prop, state, target, cs.get(key, NO_VALUE), self.lost, self.kept)
+        if prop._reverse_property and state._key is not None:
+            # the reverse of a delete-orphan collection: the object left its parent, which
+            # the parent's history may no longer say (the parent was expired since)
+            was = cs.get(key)
+            old = _state(was) if was is not None and was is not NO_VALUE else None
+            if old is not None and old is not target:
+                for rev in prop._reverse_property:
+                    if rev.direction == ONETOMANY and rev.cascade.delete_orphan:
+                        self.lost.append((rev, state, old))
         if target is not None:
             if target.session_id != self.sid:
                 _skipped(value, target, prop, "link")
@@ -420,7 +454,14 @@ class _Collector:
         """(added, unchanged, removed) of a collection or one-to-one; None: nothing to do."""
         key = prop.key
         if key not in d:
-            return self.unloaded_changes(state, prop, cs)
+            if prop.direction != ONETOMANY or prop.passive_updates or is_new or \
+                    not _pk_changed(state) or prop.lazy in ("dynamic", "write_only"):
+                return self.unloaded_changes(state, prop, cs)
+            # passive_updates=False and the parent's key changed: the members (found by
+            # the old key) must be given the new one, so the collection is loaded
+            _load_by_committed_key(state, prop, d, cs)
+            if key not in d:
+                return self.unloaded_changes(state, prop, cs)
         if is_new:
             added = d[key]
             if not prop.uselist or added.__class__ is not list:
@@ -669,9 +710,11 @@ class _Collector:
         for dest, _prop in self.nulled:
             if len(links[dest]) > 1:
                 _parents_win_shared_columns(links[dest])
+        orphaned = set(deps.orphans)  # deleted by this flush too: their keys stay
         for dest, prop in self.nulled:
             link = links[dest].get(prop._dest_keys)
-            if link is not None and link.src is None and dest not in deleting:
+            if link is not None and link.src is None and dest not in deleting and \
+                    dest not in orphaned:
                 _check_blank_out(dest, prop, prop._dest_keys)
         # persistent children whose foreign key changes are saved too
         saving = set(new) | set(dirty)
@@ -790,6 +833,22 @@ def _held_by_reverse(prop: RelationshipProperty, child: InstanceState,
             if ost is not None and ost is not parent and ost not in deleting:
                 return True
     return False
+
+
+def _load_by_committed_key(state: InstanceState, prop: RelationshipProperty,
+                           d: dict[str, Any], cs: dict[str, Any]) -> None:
+    """Load the collection ``prop`` of ``state`` as the database holds it now: by the
+    primary-key values the object had when loaded, not the ones it was given since."""
+    sess = _sessions.get(state.session_id) if state.session_id is not None else None
+    if sess is None:
+        return
+    changed = {k: d[k] for k in state.mapper._pk_keys
+               if k in d and k in cs and cs[k] is not NO_VALUE}
+    d.update({k: cs[k] for k in changed})
+    try:
+        sess._load_attributes(state, prop.key)
+    finally:
+        d.update(changed)
 
 
 def _pk_changed(state: InstanceState) -> bool:

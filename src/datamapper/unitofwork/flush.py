@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from .._util import NO_VALUE, describe
 from ..exc import FlushError, ObjectDeletedError
@@ -74,10 +74,15 @@ class UOWTransaction:
         deleting = set(self.deleted)
         seen: dict[tuple[Any, ...], InstanceState] = {}
         problems: list[str] = []
+        links = self.deps.links if self.deps is not None else {}
         for state in self.new:
             mapper = state.mapper
             d = state.strong_obj().__dict__
             pk_keys = mapper._pk_keys
+            if links and state in links:
+                # a key column that is also a foreign key gets the related object's key
+                # from the flush: that value is the identity it will have
+                d = _with_linked_keys(d, links[state], pk_keys)
             if len(pk_keys) == 1:
                 v = d.get(pk_keys[0])
                 if v is None or (v.__class__ not in _PLAIN_KEYS and is_sql(v)):
@@ -157,6 +162,33 @@ class UOWTransaction:
             self.deps = collect(self.session, self.new, self.dirty, self.deleted)
         if self.deps.extra_saves:
             self.dirty.extend(self.deps.extra_saves)
+        self._load_expired_deleted()
+
+    def _load_expired_deleted(self) -> None:
+        """Objects about to be deleted keep their values after the flush (they are
+        detached, not expired, at commit): load the ones that are expired now, one
+        SELECT per mapper for a one-column key (per object otherwise)."""
+        expired = [s for s in self.deleted
+                   if s.expired_attributes and not s._deleted and s._key is not None]
+        if not expired:
+            return
+        by_mapper: dict[Mapper, list[InstanceState]] = {}
+        for state in expired:
+            by_mapper.setdefault(state.mapper, []).append(state)
+        session = self.session
+        for mapper, states in by_mapper.items():
+            keys = [k for k in mapper._load_keys if k in mapper._column_keys
+                    and k not in mapper._deferred_keys]
+            if len(mapper._pk_keys) != 1 or (mapper.inherits is not None and not mapper.single) \
+                    or session._shard_token_for is not None:  # (each by its own shard)
+                for state in states:
+                    try:
+                        session._load_attributes(state, None)
+                    except ObjectDeletedError:
+                        pass  # the row is gone: the DELETE says so (confirm_deleted_rows)
+                continue
+            _load_rows_by_key(session, mapper, [k for k in keys if k not in mapper._pk_keys],
+                              states)
 
     def build_plan(self) -> FlushPlan:
         if self.deps is None:
@@ -501,6 +533,54 @@ class UOWTransaction:
 
     def describe_pending(self) -> str:
         return str(self.plan) if self.plan is not None else "<no plan>"
+
+
+def _load_rows_by_key(session: SessionLike, mapper: Mapper, keys: list[str],
+                      states: list[InstanceState]) -> None:
+    """Fill the expired column attributes of ``states`` (one-column primary key) from
+    their rows, 500 keys per SELECT; values the objects hold already stay."""
+    pk_col = mapper.primary_key[0]
+    cols = [mapper._props[k].columns[0] for k in keys]
+    by_ident = {s.identity[0]: s for s in states if s.identity}
+    idents = list(by_ident)
+    for start in range(0, len(idents), 500):
+        chunk = idents[start:start + 500]
+        stmt = select(pk_col, *cols).where(pk_col.in_(chunk))
+        bind = session.get_bind(mapper=mapper, clause=stmt)
+        for row in session._run(stmt, None, bind, None, {"mappers": (mapper,),
+                                                         "column_load": True}):
+            state = by_ident.get(row[0])
+            if state is None:
+                continue
+            d = state.strong_obj().__dict__
+            exp = state.expired_attributes
+            got = [k for k in keys if k in exp and k not in d]
+            for k, v in zip(keys, row[1:], strict=True):
+                if k in exp and k not in d:
+                    d[k] = v
+            pk_key = mapper._pk_keys[0]
+            if pk_key in exp and pk_key not in d:
+                d[pk_key] = row[0]
+                got.append(pk_key)
+            state.loaded(got)
+
+
+def _with_linked_keys(d: dict[str, Any], per: dict[tuple[str, ...], Any],
+                      pk_keys: tuple[str, ...]) -> dict[str, Any]:
+    """``d`` with the primary-key values that links from objects with a known key will
+    copy into it (a copy; ``d`` itself when there are none)."""
+    out = None
+    for dest_keys, link in per.items():
+        src = link.src
+        if src is None or src._key is None or not any(k in pk_keys for k in dest_keys):
+            continue
+        values = link.values()
+        for k, v in zip(dest_keys, values, strict=True):
+            if k in pk_keys and v is not None and d.get(k) is None:
+                if out is None:
+                    out = dict(d)
+                out[k] = v
+    return out if out is not None else d
 
 
 def _cancel_switched_assoc_rows(deps: Dependencies,
