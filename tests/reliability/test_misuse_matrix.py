@@ -225,6 +225,11 @@ QUERY_CASES: dict[str, tuple[Callable[[Any, Any], Any], dict[str, Any]]] = {
     "group_by": (lambda q, x: q.group_by(x), _not_sql("group by", "mapped attribute")),
     "distinct": (lambda q, x: q.distinct(x), _not_sql("select distinct on",
                                                       "mapped attribute")),
+    "ext": (lambda q, x: q.ext(x), {
+        OBJ: (exc.ArgumentError, ("Can't apply <Plain", "not a SQL syntax extension",
+                                  "distinct_on(")),
+        CLS: (exc.ArgumentError, ("Can't apply the class Plain", "not a SQL syntax extension",
+                                  "distinct_on("))}),
     "join": (lambda q, x: q.join(x), _not_sql("join to", "relationship attribute")),
     "outerjoin": (lambda q, x: q.outerjoin(x), _not_sql("join to", "relationship attribute")),
     "select_from": (lambda q, x: q.select_from(x), _not_sql("select from", "or a Table")),

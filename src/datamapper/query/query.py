@@ -19,6 +19,7 @@ from typing import Any, Generic, Self, TypeVar, cast
 
 from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
+    Column,
     and_,
     except_,
     except_all,
@@ -32,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, MultipleResultsFound, NoResultFound
+from sqlalchemy.sql import base as sql_base
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -67,6 +69,9 @@ from .options import (
     unique_entity_rows,
     unique_rows,
 )
+
+# Core's base class of syntax extensions (SQLAlchemy 2.1; None before)
+_SYNTAX_EXTENSION: Any = getattr(sql_base, "SyntaxExtension", None)
 
 _GENERATIVE_STATE = (
     "_where", "_order_by", "_group_by", "_having", "_limit", "_offset", "_distinct",
@@ -125,6 +130,8 @@ class Query(Generic[_T]):
         self._limit: Any = None
         self._offset: Any = None
         self._distinct = False
+        self._distinct_on: tuple[Any, ...] = ()  # distinct(*expr): PostgreSQL DISTINCT ON
+        self._extensions: tuple[Any, ...] = ()  # ext(): Core syntax extensions
         self._for_update: dict[str, Any] | None = None
         self._populate_existing = False
         self._autoflush = True
@@ -482,6 +489,22 @@ class Query(Generic[_T]):
                            "a mapped attribute, e.g. User.name")
         q = self._clone()
         q._distinct = True
+        if expr:
+            q._distinct_on = q._distinct_on + expr
+        return q
+
+    def ext(self, extension: Any) -> Self:
+        """Apply a Core syntax extension (``sqlalchemy.dialects.postgresql.distinct_on``
+        ...) to the SELECT this query builds."""
+        self._refuse_after_statement("ext")
+        if _SYNTAX_EXTENSION is None or not isinstance(extension, _SYNTAX_EXTENSION):
+            raise ArgumentError(
+                f"Can't apply {describe(extension)} with Query.ext(): it is not a SQL syntax "
+                "extension; pass one such as sqlalchemy.dialects.postgresql.distinct_on("
+                "User.name) (SQLAlchemy 2.1)"
+            )
+        q = self._clone()
+        q._extensions = q._extensions + (extension,)
         return q
 
     def with_for_update(self, read: bool = False, nowait: bool = False, of: Any = None,
@@ -702,10 +725,12 @@ class Query(Generic[_T]):
         return self._set_op(except_all, queries, "except_all")
 
     def _set_op(self, op: Any, queries: Any, name: str) -> Self:
-        stmts = [self._labelled_statement()]
+        # every side a Query: each SELECT has the deferred columns too (_set_op_statement)
+        whole = all(isinstance(other, Query) for other in queries)
+        stmts = [self._set_op_statement(whole)]
         for other in queries:
             if isinstance(other, Query):
-                stmts.append(other._labelled_statement())
+                stmts.append(other._set_op_statement(whole))
             elif isinstance(other, SelectBase):
                 stmts.append(other)
             else:
@@ -714,6 +739,33 @@ class Query(Generic[_T]):
                     "pass queries selecting the same entities"
                 )
         return self._from_selectable(op(*stmts).subquery())
+
+    def _set_op_statement(self, whole: bool) -> Any:
+        """This query's labelled SELECT as one side of a union().  With ``whole``, it
+        selects every table column of its entities, deferred ones too, so that an
+        undefer() on the union finds them in the subquery (the outer SELECT still leaves
+        them out unless asked); without, the columns a load selects, as a select() given
+        as another side must."""
+        if not whole or self._statement is not None:
+            return self._labelled_statement()
+        q = self._before_compile()
+        props: list[Any] = []
+        for ent in q._entities:
+            m = ent.mapper if isinstance(ent, AliasedClass) else \
+                mapper_of(ent) if isinstance(ent, type) else None
+            # (a hierarchy is selected as it loads; SQL-expression attributes stay out)
+            if m is None or m._poly is not None or not any(
+                    p.deferred and isinstance(p.columns[0], Column)
+                    for p in m.column_attrs.values()):
+                props.append(None)
+                continue
+            load = set(m._load_props)
+            props.append(tuple(p for p in m.column_attrs.values()  # in table order
+                               if p in load or isinstance(p.columns[0], Column)))
+        if all(p is None for p in props):
+            return q._labelled_statement()
+        layout = RowLayout(q._entities, props)
+        return q._compile(columns=layout.columns, label_style=self.get_label_style())
 
     def _from_selectable(self, sub: Any) -> Self:
         """A query of the same entities read from ``sub`` (a subquery of this query's
@@ -815,6 +867,10 @@ class Query(Generic[_T]):
             stmt = stmt.offset(self._offset)
         if self._distinct:
             stmt = stmt.distinct()
+            if self._distinct_on:
+                stmt = with_distinct_on(stmt, [adapt(e) for e in self._distinct_on])
+        for extension in self._extensions:
+            stmt = stmt.ext(adapt(extension))
         if self._for_update is not None:
             stmt = stmt.with_for_update(**self._for_update)
         if self._params:
@@ -1328,3 +1384,13 @@ def _int_or_refuse(value: Any, verb: str) -> None:
         f"Can't {verb} by {describe(value)}: it is not an integer; pass a row count "
         "such as 10"
     )
+
+
+def with_distinct_on(stmt: Any, exprs: list[Any]) -> Any:
+    """``stmt`` with DISTINCT ON ``exprs`` (PostgreSQL): the ``distinct_on`` syntax
+    extension where SQLAlchemy has it (2.1), else ``Select.distinct(*exprs)``."""
+    try:
+        from sqlalchemy.dialects.postgresql import distinct_on
+    except ImportError:  # SQLAlchemy 2.0
+        return stmt.distinct(*exprs)
+    return stmt.ext(distinct_on(*exprs))

@@ -1,0 +1,69 @@
+"""Query.union() and friends over an entity with deferred columns (each side selects
+them, so undefer() on the union reads them from the union, not from the table beside
+it), and Query.distinct(*expr) / Query.ext(): DISTINCT ON, which only PostgreSQL has
+(other databases refuse it when the statement compiles rather than run a plain
+DISTINCT, which would return other rows)."""
+
+import pytest
+import sqlalchemy
+from sqlalchemy import Column, Integer, String
+from sqlalchemy.exc import CompileError
+
+from datamapper import deferred, undefer
+
+
+@pytest.fixture
+def Pet(Base, engine, make_session):
+    class Pet(Base):
+        __tablename__ = "pets"
+        id = Column(Integer, primary_key=True)
+        kind = Column(String(20))
+        name = deferred(Column(String(30)))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Pet(id=1, kind="cat", name="tom"), Pet(id=2, kind="cat", name="kit"),
+               Pet(id=3, kind="dog", name="rex"), Pet(id=4, kind="eel", name="zap")])
+    s.commit()
+    s.close()
+    return Pet
+
+
+def test_undefer_on_a_union_reads_the_column_from_the_union(Pet, session, sql_log):
+    q1 = session.query(Pet).filter(Pet.id == 1)
+    q2 = session.query(Pet).filter(Pet.kind == "dog")
+    pets = q1.union(q2).options(undefer(Pet.name)).order_by(Pet.id).all()
+    n = sql_log.count
+    assert [(p.id, p.name) for p in pets] == [(1, "tom"), (3, "rex")]
+    assert sql_log.count == n  # loaded by the union's SELECT
+    outer = " ".join(sql_log.statements[-1].split())
+    assert outer.endswith("AS anon_1 ORDER BY anon_1.pets_id")  # no table beside it
+
+
+def test_a_union_still_defers_the_column(Pet, session, sql_log):
+    pets = session.query(Pet).filter(Pet.id == 2).union_all(
+        session.query(Pet).filter(Pet.id == 4)).order_by(Pet.id).all()
+    n = sql_log.count
+    assert [p.id for p in pets] == [2, 4]
+    assert [p.name for p in pets] == ["kit", "zap"]
+    assert sql_log.count == n + 2  # one load per object, on access
+
+
+def test_union_with_a_core_select_side_selects_the_loaded_columns(Pet, session):
+    t = Pet.__table__
+    q = session.query(Pet).filter(Pet.id == 1).union(
+        sqlalchemy.select(t.c.id, t.c.kind).where(t.c.id == 3))
+    assert sorted(p.id for p in q) == [1, 3]
+
+
+def test_distinct_on(Pet, session, engine):
+    q = session.query(Pet).distinct(Pet.kind).order_by(Pet.kind, Pet.id.desc())
+    if engine.dialect.name != "postgresql":
+        with pytest.raises(CompileError):
+            q.all()
+        return
+    assert [(p.kind, p.id) for p in q] == [("cat", 2), ("dog", 3), ("eel", 4)]
+    from sqlalchemy.dialects.postgresql import distinct_on
+
+    q2 = session.query(Pet).ext(distinct_on(Pet.kind)).order_by(Pet.kind, Pet.id)
+    assert [(p.kind, p.id) for p in q2] == [("cat", 1), ("dog", 3), ("eel", 4)]
