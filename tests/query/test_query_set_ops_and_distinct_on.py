@@ -1,15 +1,16 @@
 """Query.union() and friends over an entity with deferred columns (each side selects
 them, so undefer() on the union reads them from the union, not from the table beside
-it), and Query.distinct(*expr) / Query.ext(): DISTINCT ON, which only PostgreSQL has
+it); eager joins of an entity read through a subquery (a union, aliased(cls, subquery))
+start from the subquery; and Query.distinct(*expr) / Query.ext(): DISTINCT ON, which only PostgreSQL has
 (other databases refuse it when the statement compiles rather than run a plain
 DISTINCT, which would return other rows)."""
 
 import pytest
 import sqlalchemy
-from sqlalchemy import Column, Integer, String
+from sqlalchemy import Column, ForeignKey, Integer, String
 from sqlalchemy.exc import CompileError
 
-from datamapper import deferred, undefer
+from datamapper import aliased, deferred, joinedload, relationship, undefer
 
 
 @pytest.fixture
@@ -67,3 +68,44 @@ def test_distinct_on(Pet, session, engine):
 
     q2 = session.query(Pet).ext(distinct_on(Pet.kind)).order_by(Pet.kind, Pet.id)
     assert [(p.kind, p.id) for p in q2] == [("cat", 1), ("dog", 3), ("eel", 4)]
+
+
+@pytest.fixture
+def Owner(Base, engine, make_session):
+    class Owner(Base):
+        __tablename__ = "owners"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(30))
+        toys = relationship("Toy", order_by="Toy.id")
+        eager_toys = relationship("Toy", order_by="Toy.id", lazy="joined", viewonly=True)
+
+    class Toy(Base):
+        __tablename__ = "toys"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(ForeignKey("owners.id"))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Owner(id=1, name="ed", toys=[Toy(id=1), Toy(id=2)]),
+               Owner(id=2, name="fred", toys=[Toy(id=3)]), Owner(id=3, name="al")])
+    s.commit()
+    s.close()
+    return Owner
+
+
+def test_joinedload_on_a_union_joins_from_the_union(Owner, session, sql_log):
+    ed = session.query(Owner).filter(Owner.name == "ed")
+    fred = session.query(Owner).filter(Owner.name == "fred")
+    owners = ed.union(fred).order_by(Owner.name).options(joinedload(Owner.toys)).all()
+    n = sql_log.count
+    assert [(o.name, [t.id for t in o.toys]) for o in owners] == [("ed", [1, 2]),
+                                                                  ("fred", [3])]
+    assert sql_log.count == n  # loaded by the one SELECT
+
+
+def test_configured_joined_load_of_an_entity_aliased_to_a_subquery(Owner, session):
+    sub = sqlalchemy.select(Owner).where(Owner.id < 3).subquery()
+    alias = aliased(Owner, sub)
+    owners = session.query(alias).order_by(alias.id).all()
+    assert [(o.name, [t.id for t in o.eager_toys]) for o in owners] == [("ed", [1, 2]),
+                                                                        ("fred", [3])]

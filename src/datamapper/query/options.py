@@ -572,8 +572,17 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
 
     layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
     stmt = base
-    parent_sels: list[Any] = [m.local_table if m is not None else None
-                              for m in (p.mapper if p is not None else None for p in plans)]
+    # where each entity's eager joins start: its table, or the selectable of an aliased
+    # entity (aliased(), the subquery of a union() ...)
+    parent_sels: list[Any] = []
+    for i, p in enumerate(plans):
+        ent = entities[i] if i < len(entities) else None
+        if p is None:
+            parent_sels.append(None)
+        elif isinstance(ent, AliasedClass) and ent.mapper is p.mapper:
+            parent_sels.append(ent._dm_selectable)
+        else:
+            parent_sels.append(p.mapper.local_table)
     extra_order: list[Any] = []
     if any(p is not None and p.has_joined() for p in plans):
         if limited and any(p is not None and p.multiplies_rows() for p in plans):
