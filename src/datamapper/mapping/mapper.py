@@ -11,7 +11,7 @@ must not import it.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Column, Table
@@ -90,6 +90,45 @@ class _Attrs(_Props):
 
     def __iter__(self) -> Any:
         return iter(list(self.values()))
+
+
+class ClassManager(Mapping[str, Any]):
+    """The instrumentation of one mapped class (``mapper.class_manager``): a read-only
+    mapping of its instrumented attributes by key (the class-level descriptors, e.g.
+    ``manager["name"] is User.name``), with ``dispatch``, the listeners of the class's
+    instance and mapper events (``manager.dispatch.load(obj, ctx)`` fires ``load``)."""
+
+    is_mapped = True
+
+    def __init__(self, mapper: Mapper) -> None:
+        self.mapper = mapper
+        self.class_ = mapper.class_
+
+    @property
+    def dispatch(self) -> event.Dispatch:
+        return self.mapper.dispatch
+
+    def _impls(self) -> dict[str, Any]:
+        impls: dict[str, Any] = self.mapper.__dict__.get("_impls", {})
+        return impls
+
+    def __getitem__(self, key: str) -> Any:
+        return self._impls()[key].attr
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._impls()))
+
+    def __len__(self) -> int:
+        return len(self._impls())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClassManager) and other.mapper is self.mapper
+
+    def __hash__(self) -> int:
+        return hash(self.mapper)
+
+    def __repr__(self) -> str:
+        return f"<ClassManager of {self.class_.__name__}: {', '.join(self)}>"
 
 
 class Mapper:
@@ -484,6 +523,11 @@ class Mapper:
     @property
     def mapped_table(self) -> Table:
         return self.local_table
+
+    @property
+    def class_manager(self) -> ClassManager:
+        """The instrumentation of the mapped class (:class:`ClassManager`)."""
+        return ClassManager(self)
 
     @property
     def selectable(self) -> Any:
