@@ -1,7 +1,7 @@
 """The ``do_orm_execute`` session event, ORMExecuteState and UserDefinedOption."""
 
 import pytest
-from sqlalchemy import bindparam, event, insert, update
+from sqlalchemy import bindparam, event, func, insert, update
 from sqlalchemy import select as core_select
 
 import datamapper
@@ -291,3 +291,44 @@ def test_get_passes_its_arguments_to_the_listener(authors_filled, make_session):
     assert s.get(Author, 1, execution_options={"foo": "bar"}, bind_arguments={"x": 1}) \
         is not None
     assert seen == [({"foo": "bar"}, {"x": 1})]
+
+
+def test_core_select_of_attributes_names_their_mappers(authors_filled, make_session):
+    """A select of mapped attributes (not whole entities) is an ORM statement: its
+    mappers are those of its columns, in order, the first one the bind mapper."""
+    Author, Book, _p = authors_filled
+    s = make_session()
+    seen = []
+
+    @datamapper.event.listens_for(s, "do_orm_execute")
+    def go(ctx):
+        seen.append((ctx.is_orm_statement, ctx.bind_mapper, ctx.all_mappers))
+
+    rows = s.execute(core_select(Book.title, Author.name, Book.id).join(Author)
+                     .order_by(Book.id)).all()
+    assert [tuple(r) for r in rows] == [("b1", "a1", 1), ("b2", "a1", 2), ("b3", "a2", 3)]
+    s.execute(core_select(func.count()).select_from(Author)).scalar()
+    s.execute(core_select(bindparam("x", 1))).scalar()
+    ma, mb = datamapper.class_mapper(Author), datamapper.class_mapper(Book)
+    assert seen == [(True, mb, [mb, ma]), (True, ma, [ma]), (False, None, [])]
+
+
+def test_user_option_given_before_with_only_columns_is_seen(authors_filled, make_session):
+    """Core's ``with_only_columns()`` moves the options given before it aside with the
+    entities it replaced; listeners still see the user-defined ones."""
+    Author, _b, _p = authors_filled
+
+    class Tag(UserDefinedOption):
+        pass
+
+    s = make_session()
+    seen = []
+
+    @datamapper.event.listens_for(s, "do_orm_execute")
+    def go(ctx):
+        seen.append([type(o) for o in ctx.user_defined_options])
+
+    rows = s.execute(core_select(Author).options(Tag("t")).with_only_columns(Author.id)
+                     .order_by(Author.id)).all()
+    assert [tuple(r) for r in rows] == [(1,), (2,)]
+    assert seen == [[Tag]]

@@ -18,6 +18,7 @@ from .._core import (
     has_limit_or_offset,
     is_executable_on_connection,
     order_by_clauses,
+    raw_columns,
     result_tuple,
     statement_execution_options,
 )
@@ -28,8 +29,8 @@ from ..exc import (
 from ..instance.seam import SessionLike
 from ..loading import instances
 from ..loading.rows import fetch_rows
-from ..mapping.coercion import dml_mapper
-from ..mapping.mapper import Mapper
+from ..mapping.coercion import column_entity, dml_mapper, statement_subject
+from ..mapping.mapper import Mapper, _mapper_or_none
 from ..query import ORMSelect, Query
 from ..query.entities import (
     RowLayout,
@@ -385,6 +386,16 @@ def _statement_mappers(statement: Any) -> list[Mapper]:
         cands: list[Any] = list(statement._dm_layout.mappers)
     elif getattr(statement, "is_dml", False):
         cands = [dml_mapper(statement)]
+    elif isinstance(statement, Select):
+        # a Core select of mapped attributes: the entities of its columns, in order (else
+        # the first mapped entity it names, e.g. select(func.count()).select_from(User))
+        cands = []
+        for col in raw_columns(statement):
+            ent = column_entity(col)
+            cands.append(_mapper_or_none(ent) if isinstance(ent, type)
+                         else getattr(ent, "mapper", None))
+        if not any(cands):
+            cands = [statement_subject(statement)]
     else:
         return out
     for m in cands:

@@ -21,7 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.util import immutabledict
 
-from .._core import statement_execution_options, statement_options
+from .._core import (
+    memoized_select_entities,
+    statement_execution_options,
+    statement_options,
+)
 from ..exc import InvalidRequestError
 from ..query.from_statement import FromStatement
 from ..query.options import UserDefinedOption
@@ -140,6 +144,10 @@ class ORMExecuteState:
     def user_defined_options(self) -> list[Any]:
         """The :class:`UserDefinedOption` objects given to the statement's options()."""
         opts = list(statement_options(self.statement))
+        # options given before with_only_columns(): Core keeps them with the entities
+        # that call replaced
+        for earlier in memoized_select_entities(self.statement):
+            opts.extend(o for o in statement_options(earlier) if o not in opts)
         opts.extend(o for o in getattr(self.statement, "_dm_options", ()) if o not in opts)
         opts.extend(o for o in self._user_options if o not in opts)
         return [o for o in opts if isinstance(o, UserDefinedOption)]
