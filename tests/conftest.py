@@ -30,7 +30,7 @@ adds to it stay with that test.  Session-level settings a test changes on a
 connection (``SET ...``) survive in the pool: reset them in the test.
 
 Hypothesis: profile "ci" (deadline=None, max_examples=50) is loaded unless
-``HYPOTHESIS_PROFILE`` names another.  It suppresses the function-scoped-fixture
+``HYPOTHESIS_PROFILE`` names another ("soak": 1,000 examples, for local runs).  It suppresses the function-scoped-fixture
 health check because the database fixtures are function-scoped by nature: the
 database is *not* reset between examples, so a ``@given`` test must make each
 example independent itself (unique keys, or delete what it wrote).
@@ -38,9 +38,11 @@ example independent itself (unique keys, or delete what it wrote).
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
+from sqlalchemy import inspection
 from sqlalchemy.engine import Engine
 
 import _support
@@ -70,6 +73,10 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
+# a local soak: HYPOTHESIS_PROFILE=soak pytest tests/session/test_flush_properties.py ...
+# (tests that set their own max_examples have their own variable: DIFF_EXAMPLES,
+# DM_STATEM_EXAMPLES, DM_GRAPH_EXAMPLES)
+settings.register_profile("soak", settings.get_profile("ci"), max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 _DISABLED_VALUES = {"", "off", "none", "skip", "0", "false"}
@@ -189,6 +196,48 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             server.drop()
         except Exception as exc:  # report, never mask the test outcome
             print(f"\nwarning: could not drop {server.name} database {server.db_name}: {exc}")
+
+
+# Every class a test maps stays reachable after the test through the entry
+# datamapper makes for it in Core's inspection registry (a dict keyed by class,
+# mapping/coercion.py install()).  Thousands of tests map classes; kept alive, they
+# made each configure_mappers() (which walks every live mapper), each
+# clear_mappers() and each gc.collect() of a test slower and slower through a run.
+# Once _RELEASE_AFTER more classes are registered, the entries are taken out, the
+# garbage is collected, and the entries of the classes still alive (module-level
+# models, wider-scoped fixtures) are put back: nothing a later test can reach
+# changes.
+_RELEASE_AFTER = 200
+_registered_after_release = 0
+
+
+def _release_unreachable_mapped_classes() -> int:
+    """Collect the mapped classes only the inspection registry holds; return the
+    number of registry entries left."""
+    from datamapper.mapping import coercion
+
+    registrars = inspection._registrars
+    taken = [
+        (weakref.ref(cls), fn)
+        for cls, fn in list(registrars.items())
+        if fn is coercion._inspect_instance and isinstance(cls, type)
+    ]
+    for ref, _fn in taken:
+        registrars.pop(ref(), None)
+    gc.collect()
+    for ref, fn in taken:
+        alive = ref()
+        if alive is not None:
+            registrars[alive] = fn
+    return len(registrars)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    global _registered_after_release
+    if len(inspection._registrars) - _registered_after_release >= _RELEASE_AFTER:
+        _registered_after_release = _release_unreachable_mapped_classes()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

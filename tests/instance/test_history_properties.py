@@ -93,14 +93,14 @@ def run(obj, session, model, ops):
         assert triple(inspect(obj).attrs["name"].history) == got
 
 
-@settings(max_examples=50, deadline=None)
+@settings(deadline=None)  # example count: the profile (conftest.py; HYPOTHESIS_PROFILE=soak)
 @given(ops=st.lists(OPS, max_size=12))
 def test_history_of_transient_object_matches_model(User, ops):
     u = User(id=1)
     run(u, None, Model(persistent=False, db_value=None), ops)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(deadline=None)  # example count: the profile (conftest.py; HYPOTHESIS_PROFILE=soak)
 @given(db_value=VALUES, ops=st.lists(OPS, max_size=12))
 def test_history_of_persistent_object_matches_model(engine, make_session, User, db_value, ops):
     s = make_session(autoflush=False)

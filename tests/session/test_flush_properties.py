@@ -71,7 +71,7 @@ def rows_in_session(s):
     return {r[0]: (r[1], r[2]) for r in s.execute("SELECT id, name, note FROM users")}
 
 
-@settings(max_examples=50, deadline=None)
+@settings(deadline=None)  # example count: the profile (conftest.py; HYPOTHESIS_PROFILE=soak)
 @given(ops=st.lists(OPS, max_size=30))
 def test_flush_and_transactions_agree_with_dict_model(engine, make_session, User, read_rows, ops):
     s = make_session(autoflush=False)

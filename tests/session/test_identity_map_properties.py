@@ -66,7 +66,7 @@ class Model:
         self.deleted_in_tx = {}
 
 
-@settings(max_examples=50, deadline=None)
+@settings(deadline=None)  # example count: the profile (conftest.py; HYPOTHESIS_PROFILE=soak)
 @given(ops=st.lists(OPS, max_size=25))
 @example(  # a row that vanished on rollback frees its key for a new object
     ops=[

@@ -665,7 +665,10 @@ class Mapper:
     def __repr__(self) -> str:
         return f"<Mapper {self.class_.__name__}->{self.local_table.name}>"
 
-    def dispose(self) -> None:
+    def dispose(self, *, invalidate: bool = True) -> None:
+        """Unmap this class.  ``invalidate=False``: the caller empties every mapper's
+        caches once after disposing several (``clear_mappers()``, ``registry.dispose()``:
+        emptying them after each one made unmapping n mappers cost n * n)."""
         self._loader_cache = {}
         inheritance.forget(self)
         if _instrumentation_listeners and self.class_.__dict__.get("_dm_mapper") is self:
@@ -675,8 +678,18 @@ class Mapper:
         if self.class_.__dict__.get("_dm_mapper") is self:
             delattr(self.class_, "_dm_mapper")
         coercion.uninstall(self)
-        invalidate_caches()  # this mapper's too: it may still be referenced
+        if invalidate:
+            invalidate_caches()  # this mapper's too: it may still be referenced
+        else:
+            self._clear_caches()
         _all_mappers.discard(self)
+
+    def _clear_caches(self) -> None:
+        self.cache.clear()
+        for p in self._props.values():
+            c = getattr(p, "cache", None)
+            if c:
+                c.clear()
 
     def _post_configure(self) -> None:
         for prop in list(self._props.values()):
@@ -690,11 +703,7 @@ def invalidate_caches() -> None:
     """Empty the caches of every mapper and relationship (mapping/cache.py): the
     mappers or their properties changed."""
     for m in list(_all_mappers):
-        m.cache.clear()
-        for p in m._props.values():
-            c = getattr(p, "cache", None)
-            if c:
-                c.clear()
+        m._clear_caches()
 
 
 _configuring = False

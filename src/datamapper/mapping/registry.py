@@ -25,7 +25,14 @@ from .declarative import (
     has_mapped_annotations,
     scan_class,
 )
-from .mapper import REGISTRY_EVENTS, Mapper, _all_mappers, _mapper_or_none, configure_mappers
+from .mapper import (
+    REGISTRY_EVENTS,
+    Mapper,
+    _all_mappers,
+    _mapper_or_none,
+    configure_mappers,
+    invalidate_caches,
+)
 from .properties import ColumnProperty, MapperProperty
 
 _registries: weakref.WeakSet[registry] = weakref.WeakSet()
@@ -193,9 +200,10 @@ class registry:  # noqa: N801 - the documented name
     def dispose(self, cascade: bool = False) -> None:
         """Unmap every class of this registry."""
         for m in self._mappers:
-            m.dispose()
+            m.dispose(invalidate=False)
         self._mappers.clear()
         self._class_registry.clear()
+        invalidate_caches()
 
 
 def _needs_mapping(cls: type) -> bool:
@@ -467,7 +475,8 @@ def _legacy_registry() -> registry:
 def clear_mappers() -> None:
     """Unmap every mapped class (classes keep working as plain Python classes)."""
     for m in list(_all_mappers):
-        m.dispose()
+        m.dispose(invalidate=False)
+    invalidate_caches()
     for reg in list(_registries):
         reg._mappers.clear()
         reg._class_registry.clear()
