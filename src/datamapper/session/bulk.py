@@ -182,6 +182,8 @@ def matching_states(session: SessionBase, mapper: Any, where: list[Any], strateg
                 out.append(state)
         return out
     stmt = core_select(*mapper.primary_key)
+    if len(mapper.tables) > 1 and not mapper.single:
+        stmt = stmt.select_from(mapper.persist_selectable)  # criteria may read any table
     for w in where:
         stmt = stmt.where(w)
     rows = session._execute_for_mapper(stmt, mapper, params=params)

@@ -59,6 +59,7 @@ from .bulk import (
     matching_states,
     resolve_values,
 )
+from .dml_inherited import insert_joined, is_joined, retarget, update_by_pk_joined
 from .results import OrmResult
 
 if TYPE_CHECKING:
@@ -395,6 +396,8 @@ def execute_orm_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any
     if bind is None:
         bind = session._bind_for(mapper, stmt, bind_kw)
     if stmt.is_insert:
+        if is_joined(mapper) and (_is_param_list(params) or isinstance(params, dict)):
+            return insert_joined(session, stmt, mapper, params, opts, merged, bind)
         return _insert(session, stmt, mapper, params, opts, merged, bind)
     if stmt.is_update and _is_param_list(params):
         return _update_by_pk(session, stmt, mapper, params, opts, merged, bind, sync)
@@ -492,6 +495,13 @@ def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
             f"Can't combine values() with a bulk UPDATE of {name} by primary key: the "
             "dictionaries give the new values; put them there"
         )
+    if is_joined(mapper):  # a table per level of the class: an UPDATE for each
+        rowcount = update_by_pk_joined(session, mapper, params, bind, opts, merged)
+        if sync is not False and sync is not None:
+            _sync_by_pk(session, mapper, params)
+        session._fire("after_bulk_update", BulkContext(session, None, _Count(rowcount),
+                                                       mapper, stmt))
+        return _Count(rowcount)
     translated = _update_params(mapper, params)
     cols = _columns(mapper)
     base = cols.update_by_pk
@@ -561,9 +571,13 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     is_update = stmt.is_update
     where = list(dml_where(stmt))
     values: dict[str, Any] = {}
+    joined = is_joined(mapper)
     if is_update:
-        stmt = _translate_values(mapper, stmt, "UPDATE")
+        if not joined:
+            stmt = _translate_values(mapper, stmt, "UPDATE")
         values = resolve_values(mapper, dml_values(stmt))
+    if joined:  # the statement on the one table it changes
+        stmt = retarget(mapper, stmt)
     strategy, tests = criteria_tests(mapper, where, sync)
     layout, stmt = _returning_layout(stmt)
     if merged.get("autoflush", True):

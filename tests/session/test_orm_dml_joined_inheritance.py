@@ -1,0 +1,164 @@
+"""ORM DML of a joined-table inheritance subclass through ``Session.execute()``: each
+statement on the class writes the table each column belongs to (what the database
+holds afterwards, and the statements it saw)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import ForeignKey, String, delete, insert, select, update
+
+from datamapper import DeclarativeBase, Mapped, Session, mapped_column
+from datamapper.exc import InvalidRequestError
+
+
+@pytest.fixture
+def models(metadata, engine):
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+
+    class Employee(Base):
+        __tablename__ = "dmj_employee"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str] = mapped_column(String(30))
+        type: Mapped[str] = mapped_column(String(20))
+        __mapper_args__ = {"polymorphic_identity": "employee", "polymorphic_on": "type"}
+
+    class Manager(Employee):
+        __tablename__ = "dmj_manager"
+        id: Mapped[int] = mapped_column(ForeignKey("dmj_employee.id"), primary_key=True)
+        manager_name: Mapped[str] = mapped_column(String(40))
+        __mapper_args__ = {"polymorphic_identity": "manager"}
+
+    class Engineer(Employee):
+        __tablename__ = "dmj_engineer"
+        id: Mapped[int] = mapped_column(ForeignKey("dmj_employee.id"), primary_key=True)
+        info: Mapped[str | None] = mapped_column(String(40))
+        __mapper_args__ = {"polymorphic_identity": "engineer"}
+
+    metadata.create_all(engine)
+    return Employee, Manager, Engineer
+
+
+def _rows(read_rows, cls):
+    return sorted(read_rows(cls.__table__))
+
+
+def _seed(engine, Manager, Engineer):
+    with Session(engine) as s:
+        s.add_all([Manager(name="sandy", manager_name="Sandy"),
+                   Manager(name="krabs", manager_name="Krabs"),
+                   Engineer(name="bob", info="x")])
+        s.commit()
+
+
+def test_bulk_insert_writes_base_columns_to_the_base_table(models, engine, read_rows):
+    Employee, Manager, _e = models
+    with Session(engine) as s:
+        managers = s.scalars(insert(Manager).returning(Manager), [
+            {"name": "sandy", "manager_name": "Sandy Cheeks"},
+            {"name": "ehkrabs", "manager_name": "Eugene H. Krabs"}]).all()
+        assert [(type(m), m.name, m.manager_name) for m in managers] == [
+            (Manager, "sandy", "Sandy Cheeks"), (Manager, "ehkrabs", "Eugene H. Krabs")]
+        assert managers[0] is s.get(Manager, managers[0].id)
+        s.execute(insert(Manager), [{"name": "third", "manager_name": "T"}])
+        s.commit()
+    assert _rows(read_rows, Employee) == [(1, "sandy", "manager"), (2, "ehkrabs", "manager"),
+                                         (3, "third", "manager")]
+    assert _rows(read_rows, Manager) == [(1, "Sandy Cheeks"), (2, "Eugene H. Krabs"),
+                                        (3, "T")]
+
+
+def test_bulk_insert_refuses_unknown_names_before_any_sql(models, engine, sql_log):
+    _emp, Manager, _e = models
+    with Session(engine) as s:
+        sql_log.clear()
+        with pytest.raises(InvalidRequestError, match="'nope'.*not mapped column"):
+            s.execute(insert(Manager), [{"name": "a", "nope": 1}])
+        assert sql_log.matching("INSERT") == []
+
+
+def test_bulk_update_by_primary_key_updates_each_table_it_has_values_for(
+        models, engine, read_rows, sql_log):
+    Employee, Manager, Engineer = models
+    _seed(engine, Manager, Engineer)
+    with Session(engine) as s:
+        loaded = s.get(Manager, 1)
+        sql_log.clear()
+        s.execute(update(Manager), [
+            {"id": 1, "name": "scheeks", "manager_name": "Sandy Cheeks, President"},
+            {"id": 2, "name": "eugene", "manager_name": "Eugene H. Krabs, VP"}])
+        assert [st.split()[1] for st in sql_log.matching("UPDATE")] == [
+            "dmj_employee", "dmj_manager"]
+        assert (loaded.name, loaded.manager_name) == ("scheeks", "Sandy Cheeks, President")
+        sql_log.clear()
+        s.execute(update(Manager), [{"id": 2, "manager_name": "only the sub table"}])
+        assert [st.split()[1] for st in sql_log.matching("UPDATE")] == ["dmj_manager"]
+        with pytest.raises(InvalidRequestError, match="no value for primary key"):
+            s.execute(update(Manager), [{"name": "no key"}])
+        s.commit()
+    assert _rows(read_rows, Employee)[:2] == [(1, "scheeks", "manager"),
+                                             (2, "eugene", "manager")]
+    assert _rows(read_rows, Manager) == [(1, "Sandy Cheeks, President"),
+                                        (2, "only the sub table")]
+
+
+def test_update_values_of_the_subclass_table_update_that_table(models, engine, read_rows,
+                                                               sql_log):
+    Employee, Manager, Engineer = models
+    _seed(engine, Manager, Engineer)
+    with Session(engine) as s:
+        m = s.get(Manager, 1)
+        sql_log.clear()
+        s.execute(update(Manager).where(Manager.id == 1).values(manager_name="President"))
+        (stmt,) = sql_log.matching("UPDATE")
+        assert stmt.split()[1] == "dmj_manager" and "dmj_employee" not in stmt
+        assert m.manager_name == "President"
+        # criteria on the base table's columns
+        s.execute(update(Manager).where(Manager.name == "krabs").values(manager_name="VP"))
+        s.execute(update(Manager).where(
+            Manager.id == select(Employee.id).where(Employee.name == "sandy").scalar_subquery()
+        ).values(manager_name="Sandy again"))
+        s.commit()
+    assert _rows(read_rows, Manager) == [(1, "Sandy again"), (2, "VP")]
+
+
+def test_update_values_of_the_base_table_touch_only_rows_of_the_class(models, engine,
+                                                                      read_rows):
+    Employee, Manager, Engineer = models
+    _seed(engine, Manager, Engineer)
+    with Session(engine) as s:
+        s.execute(update(Manager).values(name="a manager"),
+                  execution_options={"synchronize_session": "fetch"})
+        s.execute(update(Manager).where(Manager.manager_name == "Krabs").values(name="K"))
+        s.commit()
+    assert _rows(read_rows, Employee) == [(1, "a manager", "manager"), (2, "K", "manager"),
+                                         (3, "bob", "engineer")]
+
+
+def test_update_of_columns_of_two_tables_in_one_statement_is_refused(models, engine, sql_log):
+    _emp, Manager, Engineer = models
+    _seed(engine, Manager, Engineer)
+    with Session(engine) as s:
+        sql_log.clear()
+        with pytest.raises(InvalidRequestError, match="several of its tables"):
+            s.execute(update(Manager).values(name="x", manager_name="y"))
+        assert sql_log.matching("UPDATE") == []
+
+
+def test_delete_of_the_subclass_deletes_from_its_own_table(models, engine, read_rows,
+                                                           sql_log):
+    Employee, Manager, Engineer = models
+    _seed(engine, Manager, Engineer)
+    with Session(engine) as s:
+        sql_log.clear()
+        s.execute(delete(Manager).where(Manager.id == 1))
+        (stmt,) = sql_log.matching("DELETE")
+        assert stmt.split()[2] == "dmj_manager" and "dmj_employee" not in stmt
+        s.execute(delete(Employee).where(Employee.id == 1))
+        s.execute(delete(Manager).where(Manager.name == "krabs"))
+        s.commit()
+    assert _rows(read_rows, Manager) == []
+    assert [r[0] for r in _rows(read_rows, Employee)] == [2, 3]
