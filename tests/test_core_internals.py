@@ -47,7 +47,8 @@ PUBLIC_CORE_MODULES = {
 # names from those modules that are not documented API: only _core imports them
 PRIVATE_CORE_NAMES = {
     "CursorFetchStrategy", "BindTyping", "SimpleResultMetaData", "result_tuple",
-    "coercions", "roles", "CompileState", "SelectState",
+    "coercions", "roles", "CompileState", "SelectState", "InsertDMLState", "UpdateDMLState",
+    "DeleteDMLState",
 }
 
 
@@ -297,6 +298,17 @@ def test_dml_parts(tables) -> None:
     assert _core.dml_returning(sa.insert(users)) == ()
     assert _core.dml_has_multi_values(sa.insert(users).values([{"id": 1}, {"id": 2}]))
     assert not _core.dml_has_multi_values(sa.insert(users).values(id=1))
+    assert _core.dml_values_ordered(ordered) and not _core.dml_values_ordered(upd)
+
+
+def test_dml_plugin_states_compile_as_core() -> None:
+    # a DML plugin state is registered under Core's own verbs, as a subclass of its state
+    from sqlalchemy.sql.base import CompileState
+
+    for verb, cls in (("insert", _core.InsertDMLState), ("update", _core.UpdateDMLState),
+                      ("delete", _core.DeleteDMLState)):
+        assert CompileState.plugins[("default", verb)] is cls
+        assert issubclass(CompileState.plugins[("datamapper", verb)], cls)
 
 
 def test_schema_type_hooks() -> None:

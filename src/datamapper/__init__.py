@@ -58,7 +58,7 @@ from .mapping.relationships import (
     dynamic_loader,
 )
 from .mapping.writeonly import WriteOnlyCollection
-from .query import AliasedClass, Query, aliased, select
+from .query import AliasedClass, Query, aliased, select, with_polymorphic
 from .query.dynamic import AppenderQuery
 from .query.entities import Bundle, join, outerjoin
 from .query.options import (
@@ -74,6 +74,7 @@ from .query.options import (
     load_only,
     noload,
     raiseload,
+    selectin_polymorphic,
     selectinload,
     subqueryload,
     undefer,
@@ -109,7 +110,7 @@ __all__ = [
     "MappedColumn", "PassiveFlag", "TypeResolve", "WriteOnlyCollection", "WriteOnlyMapped", "declared_attr",
     "mapped_column",
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
-    "load_only", "noload", "raiseload", "selectinload", "subqueryload", "undefer",
+    "load_only", "noload", "raiseload", "selectin_polymorphic", "selectinload", "subqueryload", "undefer",
     "ORMExecuteState", "UserDefinedOption",
     "undefer_group", "query_expression", "with_expression", "with_parent", "join", "outerjoin", "Bundle",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
@@ -124,5 +125,5 @@ __all__ = [
     "configure_mappers", "create_session", "declarative_base", "deferred", "event", "exc",
     "inspect", "make_transient", "make_transient_to_detached", "mapper", "object_mapper",
     "object_session", "object_state", "registry", "select", "sessionmaker", "synonym",
-    "validates", "was_deleted",
+    "validates", "was_deleted", "with_polymorphic",
 ]

@@ -29,12 +29,14 @@ from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
 from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.base import CompileState
+from sqlalchemy.sql.dml import DeleteDMLState, InsertDMLState, UpdateDMLState
 from sqlalchemy.sql.selectable import SelectState
 from sqlalchemy.util import immutabledict
 
 __all__ = [
     # names from Core modules that are not part of its documented API
-    "BindTyping", "CompileState", "CursorFetchStrategy", "SelectState",
+    "BindTyping", "CompileState", "CursorFetchStrategy", "DeleteDMLState", "InsertDMLState",
+    "SelectState", "UpdateDMLState",
     "SimpleResultMetaData", "coercions", "result_tuple", "roles",
 ]
 
@@ -228,6 +230,13 @@ def dml_values(stmt: Any) -> list[tuple[Any, Any]]:
     return list(values.items()) if values else []
 
 
+def dml_values_ordered(stmt: Any) -> bool:
+    """The SET pairs were given with ``ordered_values()`` (their order is kept)."""
+    # SQLAlchemy 2.0 keeps them apart; 2.1 flags the ordinary values as ordered
+    return bool(getattr(stmt, "_ordered_values", None)) or bool(
+        getattr(stmt, "_maintain_values_ordering", False))
+
+
 def dml_has_multi_values(stmt: Any) -> bool:
     return bool(getattr(stmt, "_multi_values", None))
 
@@ -317,6 +326,13 @@ def event_classes_for(name: str) -> list[Any]:
 def event_key_fn(event_key: Any) -> Callable[..., Any]:
     """The user's listener function of a Core event key."""
     return event_key._listen_fn  # type: ignore[no-any-return]
+
+
+def install_dml_plugin(name: str, verb: str, state_cls: type) -> None:
+    """Register a compile-state plugin for INSERT/UPDATE/DELETE (``verb``) statements
+    whose propagated ``compile_state_plugin`` is ``name``: a subclass of Core's own
+    DML state for that verb (it compiles as Core does)."""
+    CompileState.plugins[(name, verb)] = state_cls
 
 
 def install_select_plugin(name: str, state_cls: type) -> None:

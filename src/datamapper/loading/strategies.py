@@ -40,6 +40,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from ..instance.seam import SessionLike
 from ..instance.state import COLUMN_RAISE, STATE_ATTR
 from ..mapping.cache import CacheSlot
+from ..mapping.inheritance import polymorphic_from, polymorphic_props
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import (
     MANYTOMANY,
@@ -47,7 +48,7 @@ from ..mapping.relationships import (
     _non_pair_criteria,
     flat_alias,
 )
-from .rows import EntityLoader, entity_loader, fetch_rows, instances
+from .rows import EntityLoader, entity_loader, fetch_rows, instances, populate_state
 
 EAGER = frozenset({"joined", "selectin", "subquery", "immediate"})
 IN_BATCH = 500
@@ -79,7 +80,8 @@ def stamp_user_options(objs: Sequence[Any], options: tuple[Any, ...]) -> None:
 class EntityPlan:
     """How one entity loads: its column properties and its relationship nodes."""
 
-    __slots__ = ("mapper", "props", "nodes", "path", "customized", "column_raise")
+    __slots__ = ("mapper", "props", "nodes", "path", "customized", "column_raise",
+                 "poly_selectin", "poly_with")
 
     def __init__(self, mapper: Mapper, path: tuple[Any, ...] = ()) -> None:
         self.mapper = mapper
@@ -89,9 +91,15 @@ class EntityPlan:
         self.path = path  # (mapper, prop, mapper, prop, ...) from the query's entity here
         # {column attribute: refuse to load it on access}: defer()/load_only() raiseload
         self.column_raise: dict[str, bool] | None = None
+        # mapper inheritance: subclasses whose columns load after the objects, one
+        # SELECT per subclass (selectin_polymorphic()); subclasses whose tables the
+        # relationship's own SELECT joins (of_type(...) of a selectinload())
+        self.poly_selectin: tuple[Mapper, ...] | None = None
+        self.poly_with: tuple[Mapper, ...] | None = None
 
     def is_default(self) -> bool:
-        return self.props is None and not self.nodes and self.column_raise is None
+        return self.props is None and not self.nodes and self.column_raise is None and \
+            self.poly_selectin is None and self.poly_with is None
 
     def has_joined(self) -> bool:
         return any(n.strategy in ("joined", "contains_eager") for n in self.nodes.values())
@@ -172,6 +180,8 @@ def _without_contains_eager(plan: EntityPlan) -> EntityPlan:
     out = EntityPlan(plan.mapper, plan.path)
     out.customized = plan.customized
     out.props = plan.props
+    out.poly_selectin = plan.poly_selectin
+    out.poly_with = plan.poly_with
     for k, n in plan.nodes.items():
         sub = _without_contains_eager(n.plan)
         out.nodes[k] = RelNode(n.prop, "select" if n.strategy == "contains_eager"
@@ -333,43 +343,94 @@ def populate(session: SessionLike, plan: EntityPlan, objs: Sequence[Any], rows: 
     unique: list[Any] | None = None
     if plan.column_raise:
         _stamp_column_raise(plan.column_raise, objs)
+    if plan.poly_selectin:
+        unique = _unique(objs)
+        load_subclass_columns(session, plan.mapper, plan.poly_selectin, unique,
+                              populate_existing)
     for node in plan.nodes.values():
         strategy = node.strategy
         if strategy in ("joined", "contains_eager"):
             _populate_joined(session, node, objs, rows, populate_existing, token)
             continue
         if unique is None:
-            seen: set[int] = set()
-            unique = []
-            for o in objs:
-                if o is not None and id(o) not in seen:
-                    seen.add(id(o))
-                    unique.append(o)
-        if strategy in ("selectin", "subquery"):
-            load_selectin(session, node, unique, populate_existing, token)
-        elif strategy == "immediate":
-            _load_immediate(session, node, unique, populate_existing)
-        elif strategy == "noload":
-            for o in unique:
-                _assign(node.prop, o, (), False)
-        elif strategy == "select":
-            if node.prop.lazy != "select":  # lazyload() over lazy="raise"/"noload"/...
-                for o in unique:
-                    if node.prop.key not in o.__dict__:
-                        st = o.__dict__[STATE_ATTR]
-                        st.extra().setdefault(LAZY_SELECT_KEY, set()).add(node.prop.key)
-            if node.plan.customized:
-                # options below a lazy relationship apply when it loads
-                for o in unique:
-                    if node.prop.key not in o.__dict__:
-                        st = o.__dict__[STATE_ATTR]
-                        st.extra().setdefault(LAZY_PLANS_KEY, {})[node.prop.key] = node.plan
-        elif strategy in ("raise", "raise_on_sql"):
-            mark = RAISE_KEY if strategy == "raise" else RAISE_SQL_KEY
+            unique = _unique(objs)
+        if node.prop.parent is not plan.mapper and not plan.mapper.isa(node.prop.parent):
+            # a relationship of a subclass: the objects of that subclass only
+            cls = node.prop.parent.class_
+            _load_node(session, node, [o for o in unique if isinstance(o, cls)],
+                       populate_existing, token)
+            continue
+        _load_node(session, node, unique, populate_existing, token)
+
+
+def _load_node(session: SessionLike, node: RelNode, unique: list[Any],
+               populate_existing: bool, token: Any) -> None:
+    """Load one non-joined relationship node of a plan for ``unique`` parents."""
+    strategy = node.strategy
+    if strategy in ("selectin", "subquery"):
+        load_selectin(session, node, unique, populate_existing, token)
+    elif strategy == "immediate":
+        _load_immediate(session, node, unique, populate_existing)
+    elif strategy == "noload":
+        for o in unique:
+            _assign(node.prop, o, (), False)
+    elif strategy == "select":
+        if node.prop.lazy != "select":  # lazyload() over lazy="raise"/"noload"/...
             for o in unique:
                 if node.prop.key not in o.__dict__:
                     st = o.__dict__[STATE_ATTR]
-                    st.extra().setdefault(mark, set()).add(node.prop.key)
+                    st.extra().setdefault(LAZY_SELECT_KEY, set()).add(node.prop.key)
+        if node.plan.customized:
+            # options below a lazy relationship apply when it loads
+            for o in unique:
+                if node.prop.key not in o.__dict__:
+                    st = o.__dict__[STATE_ATTR]
+                    st.extra().setdefault(LAZY_PLANS_KEY, {})[node.prop.key] = node.plan
+    elif strategy in ("raise", "raise_on_sql"):
+        mark = RAISE_KEY if strategy == "raise" else RAISE_SQL_KEY
+        for o in unique:
+            if node.prop.key not in o.__dict__:
+                st = o.__dict__[STATE_ATTR]
+                st.extra().setdefault(mark, set()).add(node.prop.key)
+
+
+def load_subclass_columns(session: SessionLike, base: Mapper, mappers: Sequence[Mapper],
+                          objs: Sequence[Any], populate_existing: bool) -> None:
+    """``selectin_polymorphic()``: for the objects among ``objs`` (loaded as ``base``)
+    of each subclass in ``mappers``, load that subclass's columns, one SELECT ... WHERE
+    <primary key> IN (...) per subclass and batch of keys."""
+    for m in mappers:
+        keys = [p.key for p in m._load_props if p.key not in base._props]
+        if not keys:
+            continue
+        cls = m.class_
+        todo: dict[tuple[Any, ...], Any] = {}
+        for o in objs:
+            if o is None or not isinstance(o, cls):
+                continue
+            d = o.__dict__
+            st = d[STATE_ATTR]
+            if st.key is None or not (populate_existing or any(k not in d for k in keys)):
+                continue
+            todo[tuple(st.key[1])] = o
+        if not todo:
+            continue
+        pk = list(m.primary_key)
+        cols = [m._props[k].columns[0] for k in keys]
+        stmt = select(*pk, *cols).select_from(m.persist_selectable)
+        bind = session.get_bind(mapper=m, clause=stmt)
+        n = len(pk)
+        idents = list(todo)
+        for start in range(0, len(idents), IN_BATCH):
+            batch = idents[start:start + IN_BATCH]
+            crit = pk[0].in_([k[0] for k in batch]) if n == 1 else tuple_(*pk).in_(batch)
+            rows = session._run(stmt.where(crit), {}, bind, session._eager_exec_opts, {
+                "mappers": (m,), "column_load": True}).fetchall()
+            for row in rows:
+                o = todo.get(tuple(row[:n]))
+                if o is not None:
+                    populate_state(o.__dict__[STATE_ATTR], o, keys, row[n:],
+                                   populate_existing)
 
 
 def _stamp_column_raise(marks: dict[str, bool], objs: Sequence[Any]) -> None:
@@ -446,7 +507,11 @@ def _key_columns(prop: RelationshipProperty) -> list[tuple[str, Any]]:
 def _selectin_statement(node: RelNode) -> tuple[Any, EntityLoader, list[Any], int]:
     prop = node.prop
     target = prop.mapper
-    loader = entity_loader(target, 0, props=node.plan.props)
+    wp = node.plan.poly_with
+    props = node.plan.props
+    if wp and props is None:  # of_type(subclasses): their columns are read too
+        props = polymorphic_props(target, list(wp))
+    loader = entity_loader(target, 0, props=props)
     if prop._lazy_parent_cols:
         # the join condition filters on the parent's own columns: select through an
         # alias of the parent table joined as the relationship joins, keyed on its columns
@@ -462,6 +527,8 @@ def _selectin_statement(node: RelNode) -> tuple[Any, EntityLoader, list[Any], in
     else:
         remote = [c for _k, c in _key_columns(prop)]
         stmt = select(*loader.columns, *remote)
+        if wp:
+            stmt = stmt.select_from(polymorphic_from(target, list(wp)))
         if prop.direction == MANYTOMANY:
             stmt = stmt.join_from(target.local_table, prop.secondary, prop.secondaryjoin)
             extra = _non_pair_criteria(prop.primaryjoin, prop.synchronize_pairs)
@@ -569,7 +636,8 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
     rest = EntityPlan(node.plan.mapper, node.plan.path)
     rest.nodes = {k: n for k, n in node.plan.nodes.items()
                   if n.strategy not in ("joined", "contains_eager")}
-    if rest.nodes and loaded:
+    rest.poly_selectin = node.plan.poly_selectin
+    if (rest.nodes or rest.poly_selectin) and loaded:
         populate(session, rest, _unique(loaded), (), populate_existing, token)
 
 

@@ -124,7 +124,11 @@ class QueryableAttribute(ColumnOperators):
         """The relationship towards ``cls``: itself for a mapped class, a join target
         (:class:`OfType`) for an ``aliased()`` one."""
         if isinstance(cls, type):
-            return self
+            prop = self._configured_prop()
+            target = getattr(prop, "mapper", None)
+            if target is None or target.class_ is cls:
+                return self
+            # a subclass of the target (joined inheritance: its tables are joined)
         return OfType(self, cls)
 
     def _configured_prop(self) -> MapperProperty:

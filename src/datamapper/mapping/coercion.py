@@ -282,12 +282,20 @@ def entity_of(element: Any) -> Mapper | None:
     return found if found is not None and getattr(element, "is_selectable", False) else None
 
 
-def entities_of_core_select(stmt: Any) -> list[Any] | None:
-    """The entity list of a Core ``select()`` built from mapped classes, or None when
-    it selects no mapped class (then it is plain Core and runs as such)."""
+BUNDLE_KEY = "dm_bundle"  # annotation: the Bundle a selected column list stands for
+
+
+def entities_of_core_select(stmt: Any, attributes: bool = False) -> list[Any] | None:
+    """The entity list of a Core ``select()`` built from mapped classes (or bundles),
+    or None when it selects none (then it is plain Core and runs as such).
+    ``attributes``: a selected mapped attribute is listed as the attribute (else as
+    the column Core holds)."""
     raw = raw_columns(stmt)  # Core's selected elements, as given
-    if not raw:
-        return None
+    return entities_of_elements(raw, attributes) if raw else None
+
+
+def entities_of_elements(raw: Any, attributes: bool = False) -> list[Any] | None:
+    """:func:`entities_of_core_select` of a list of selected (or RETURNING) elements."""
     entities: list[Any] = []
     found = False
     for element in raw:
@@ -296,9 +304,36 @@ def entities_of_core_select(stmt: Any) -> list[Any] | None:
             alias = annotations_of(element).get(ALIAS_KEY)
             entities.append(alias if alias is not None else mapper.class_)
             found = True
-        else:
-            entities.append(element)
+            continue
+        ann = annotations_of(element)
+        if ann:
+            bundle = ann.get(BUNDLE_KEY)
+            if bundle is not None:
+                entities.append(bundle)
+                found = True
+                continue
+            if attributes:
+                attr = _attribute_of(element, ann)
+                if attr is not None:
+                    entities.append(attr)
+                    found = True
+                    continue
+        entities.append(element)
     return entities if found else None
+
+
+def _attribute_of(element: Any, ann: Any) -> Any:
+    """The mapped class attribute a selected column came from (``User.id``), or None
+    (a column of an alias, or of no mapped class)."""
+    key = ann.get("dm_attr") or ann.get("proxy_key")
+    mapper = statement_subject(element)
+    if key is None or mapper is None:
+        return None
+    table = getattr(element, "table", None)
+    if table is not None and table not in mapper.tables:
+        return None
+    prop = mapper._props.get(key)
+    return getattr(mapper.class_, key) if prop is not None else None
 
 
 def refuse_unmapped(obj: Any) -> InvalidRequestError:

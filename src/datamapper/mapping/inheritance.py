@@ -266,11 +266,19 @@ def _with_polymorphic_spec(mapper: Mapper, spec: Any) -> Any:
 
 def with_polymorphic_mappers(mapper: Mapper) -> list[Mapper]:
     """The mappers whose columns a query of ``mapper`` also selects (outer joined)."""
-    from .mapper import _mapper_or_none
-
     spec = mapper.with_polymorphic
     if spec is None:
         return []
+    return resolve_polymorphic(mapper, spec, strict=False)
+
+
+def resolve_polymorphic(mapper: Mapper, spec: Any, strict: bool = True) -> list[Mapper]:
+    """The mappers below ``mapper`` that ``spec`` names (``"*"``: every one; else a list
+    of classes or mappers), each after the mappers between it and ``mapper``.
+    ``strict``: a class not below ``mapper`` is an error (else it is skipped: a
+    ``with_polymorphic`` inherited from a base names its siblings too)."""
+    from .mapper import _mapper_or_none
+
     if spec == "*":
         return [m for m in mapper.self_and_descendants if m is not mapper]
     out: list[Mapper] = []
@@ -287,11 +295,43 @@ def with_polymorphic_mappers(mapper: Mapper) -> list[Mapper]:
                 break
             chain.append(step)
         else:
+            if strict:
+                raise ArgumentError(
+                    f"Can't load {m.class_.__name__} polymorphically with "
+                    f"{mapper.class_.__name__}: it is not a subclass of "
+                    f"{mapper.class_.__name__}; name classes that inherit from it"
+                )
             continue  # not below mapper (a with_polymorphic inherited from a base)
         for step in reversed(chain):
             if step not in out:
                 out.append(step)
     return out
+
+
+def polymorphic_from(mapper: Mapper, mappers: list[Mapper], innerjoin: bool = False) -> Any:
+    """The FROM of a SELECT of ``mapper``'s rows with the columns of ``mappers`` (below
+    it): its own table(s), joined (outer, unless ``innerjoin``) to theirs."""
+    sel: Any = mapper.persist_selectable
+    seen = set(mapper.tables)
+    for m in mappers:
+        if not m.single and not m.concrete and m.local_table not in seen:
+            sel = sel.join(m.local_table, m.inherit_condition, isouter=not innerjoin)
+            seen.add(m.local_table)
+    return sel
+
+
+def polymorphic_props(mapper: Mapper, mappers: list[Mapper]) -> tuple[Any, ...]:
+    """``mapper``'s load columns, then those of ``mappers`` it does not map."""
+    if not mappers:
+        return mapper._load_props
+    out = list(mapper._load_props)
+    keys = set(mapper._props)
+    for m in mappers:
+        for p in m._load_props:
+            if p.key not in keys:
+                keys.add(p.key)
+                out.append(p)
+    return tuple(out)
 
 
 def _sync_pairs(mapper: Mapper) -> tuple[tuple[str, str], ...]:
@@ -348,16 +388,8 @@ def entity_source(mapper: Mapper) -> tuple[Any, Any]:
     subclass; (None, None) for a mapper without inheritance."""
     if mapper._poly is None:
         return None, None
-    sel: Any = mapper.persist_selectable
-    joined = False
-    if mapper.inherits is not None and not mapper.single:
-        joined = True
-    seen = set(mapper.tables)
-    for m in with_polymorphic_mappers(mapper):
-        if not m.single and m.local_table not in seen:
-            sel = sel.outerjoin(m.local_table, m.inherit_condition)
-            seen.add(m.local_table)
-            joined = True
+    sel = polymorphic_from(mapper, with_polymorphic_mappers(mapper))
+    joined = sel is not mapper.local_table
     return (sel if joined else None), class_criterion(mapper)
 
 
@@ -376,17 +408,7 @@ def apply_entity_source(stmt: Any, mapper: Mapper) -> Any:
 def polymorphic_load_props(mapper: Mapper) -> tuple[Any, ...]:
     """What a SELECT of ``mapper`` reads: its own columns, then the columns of its
     ``with_polymorphic`` subclasses it does not map."""
-    wp = with_polymorphic_mappers(mapper)
-    if not wp:
-        return mapper._load_props
-    out = list(mapper._load_props)
-    keys = set(mapper._props)
-    for m in wp:
-        for p in m._load_props:
-            if p.key not in keys:
-                keys.add(p.key)
-                out.append(p)
-    return tuple(out)
+    return polymorphic_props(mapper, with_polymorphic_mappers(mapper))
 
 
 def describe_identity(mapper: Mapper, value: Any) -> str:

@@ -1,7 +1,8 @@
 """Query layer: ``Query`` and ORM ``select()`` over Core ``select()``."""
 
-from .aliased import AliasedClass, aliased
+from .aliased import AliasedClass, PolymorphicEntity, aliased, with_polymorphic
 from .entities import ORMSelect, entity_columns, select
 from .query import Query
 
-__all__ = ["AliasedClass", "ORMSelect", "Query", "aliased", "entity_columns", "select"]
+__all__ = ["AliasedClass", "ORMSelect", "PolymorphicEntity", "Query", "aliased", "entity_columns",
+           "select", "with_polymorphic"]

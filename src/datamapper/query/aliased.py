@@ -20,12 +20,14 @@ from typing import Any, cast, overload
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Column, Join, and_, select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import Select, visitors
+from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
 from .._core import annotate, annotations_of, deannotate, gen_cache_key
 from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget, through_synonym
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace, mark_subject
+from ..mapping.inheritance import polymorphic_load_props, polymorphic_props
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 
 
@@ -101,6 +103,21 @@ class AliasedClass:
         found = _column_in(self._dm_selectable, column, self._dm_on_names)
         return found if found is not None else self.adapt(column)
 
+    def _dm_load_props(self) -> Any:
+        """The column properties a SELECT of this entity reads: those whose column the
+        selectable has (a subquery may leave some out: they stay unloaded, and load on
+        first access), or None when that is all of them."""
+        cache = self.__dict__
+        if "_dm_props" not in cache:
+            mapper = self._dm_mapper
+            base = mapper._load_props if mapper._poly is None else \
+                polymorphic_load_props(mapper)
+            sel = self._dm_selectable
+            keep = tuple(p for p in base if not isinstance(p.columns[0], Column)
+                         or _column_in(sel, p.columns[0], self._dm_on_names) is not None)
+            cache["_dm_props"] = None if len(keep) == len(base) else keep
+        return cache["_dm_props"]
+
     def __getattr__(self, key: str) -> Any:
         if key.startswith("__") or key.startswith("_dm_"):
             raise AttributeError(key)
@@ -127,7 +144,8 @@ class AliasedClass:
             col = self.column_for(prop.columns[0])
             # a copy marked as naming the class (get_bind(mapper=...) of Core statements)
             found = annotate(col, {"dm_attr": key}) if getattr(col, "key", None) == key \
-                else col.label(key)
+                else annotate(col, {"dm_attr": key, "proxy_key": key}) \
+                if isinstance(col, ColumnClause) else col.label(key)
             mark_subject(found, mapper, self)
         attrs[key] = found
         return found
@@ -250,6 +268,113 @@ def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool
                 f"column for the primary key ({', '.join(missing)}); {hint}"
             )
     return AliasedClass(mapper, sel, name, adapt_on_names=adapt_on_names)
+
+
+class PolymorphicEntity(AliasedClass):
+    """A mapped class together with subclasses whose columns the same SELECT reads; made
+    by :func:`with_polymorphic`.  Its attributes are the base class's
+    (``poly.name``); ``poly.Manager`` is the subclass ``Manager`` seen through the same
+    FROM (``poly.Manager.manager_name``).  Selected, its rows load as objects of the
+    class each row's discriminator names, with the subclass columns already loaded."""
+
+    def __init__(self, mapper: Mapper, selectable: FromClause, name: str | None,
+                 mappers: list[Mapper], is_aliased: bool) -> None:
+        super().__init__(mapper, selectable, name)
+        self._dm_poly_mappers = mappers
+        self._dm_poly_props = polymorphic_props(mapper, mappers)
+        self._dm_poly_aliased = is_aliased
+        # a join of tables (or of aliases of them): a SELECT of the entity names it in
+        # FROM (a subquery is the FROM of its own columns)
+        self._dm_poly_from = selectable if isinstance(selectable, Join) else None
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__") or key.startswith("_dm_"):
+            raise AttributeError(key)
+        attrs = self.__dict__.get("_dm_attrs")
+        if attrs is not None and key not in attrs and key not in self._dm_mapper._props:
+            for m in self._dm_poly_mappers:
+                if m.class_.__name__ == key:
+                    sub = AliasedClass(m, self._dm_selectable, self._dm_name)
+                    attrs[key] = sub
+                    return sub
+        return super().__getattr__(key)
+
+    def __repr__(self) -> str:
+        subs = ", ".join(m.class_.__name__ for m in self._dm_poly_mappers)
+        return f"<with_polymorphic({self._dm_mapper.class_.__name__}, [{subs}])>"
+
+
+def with_polymorphic(base: Any, classes: Any, selectable: Any = False, flat: bool = False,
+                     polymorphic_on: Any = None, aliased: bool = False,
+                     innerjoin: bool = False, adapt_on_names: bool = False,
+                     name: str | None = None) -> PolymorphicEntity:
+    """``base`` (a mapped class of an inheritance hierarchy) with the columns of the
+    subclasses ``classes`` (``"*"``: all of them) read by the same SELECT: their tables
+    are LEFT OUTER JOINed to the base's (``innerjoin=True``: inner joins).
+    ``aliased=True`` reads it from a subquery of that join, ``flat=True`` from a join
+    of an alias of each table (what a second use of it in one statement needs)."""
+    from ..mapping.inheritance import polymorphic_from, resolve_polymorphic
+
+    if polymorphic_on is not None:
+        raise ArgumentError(
+            "Can't use with_polymorphic(..., polymorphic_on=...): datamapper reads the "
+            "discriminator the mapping names; map it with polymorphic_on= instead"
+        )
+    mapper = _mapper_or_none(base)
+    if mapper is None or isinstance(base, AliasedClass):
+        raise ArgumentError(
+            f"Can't make with_polymorphic({base!r}, ...): pass the mapped base class of an "
+            "inheritance hierarchy"
+        )
+    if not mapper.configured:
+        mapper = class_mapper(base)
+    if isinstance(classes, (list, tuple)):
+        spec: Any = list(classes)
+    elif classes == "*":
+        spec = "*"
+    else:
+        spec = [classes]
+    mappers = resolve_polymorphic(mapper, spec, strict=True)
+    if selectable is not False and selectable is not None:
+        if hasattr(selectable, "__clause_element__"):
+            selectable = selectable.__clause_element__()
+        if isinstance(selectable, Select):
+            selectable = selectable.subquery(name)
+        if not isinstance(selectable, FromClause):
+            raise ArgumentError(
+                f"Can't use selectable={selectable!r} in with_polymorphic(): pass a table, "
+                "join or subquery holding the columns of the classes"
+            )
+        sel: Any = selectable
+    else:
+        sel = polymorphic_from(mapper, mappers, innerjoin)
+    is_aliased = aliased or flat
+    if is_aliased:
+        if flat and isinstance(sel, Join):
+            sel = _flat_alias(sel)
+        elif isinstance(sel, Join):
+            sel = select(sel).set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery(name)
+        else:
+            sel = sel.alias(name)
+    missing = [c.key for c in mapper.primary_key if _column_in(sel, c, False) is None]
+    if missing:
+        raise ArgumentError(
+            f"Can't make with_polymorphic({mapper.class_.__name__}, ...): the selectable "
+            f"has no column for the primary key ({', '.join(missing)})"
+        )
+    return PolymorphicEntity(mapper, sel, name, mappers, is_aliased)
+
+
+def _flat_alias(join: Any) -> Any:
+    """A join of anonymous aliases of the tables of ``join`` (same shape, ON clauses
+    naming the aliases)."""
+    if not isinstance(join, Join):
+        return join.alias()
+    left = _flat_alias(join.left)
+    right = _flat_alias(join.right)
+    on = ClauseAdapter(left).traverse(join.onclause)
+    on = ClauseAdapter(right).traverse(on)
+    return left.join(right, on, isouter=join.isouter, full=join.full)
 
 
 def _column_in(sel: Any, column: Any, on_names: bool) -> Any:

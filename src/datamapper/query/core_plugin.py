@@ -25,8 +25,12 @@ from __future__ import annotations
 from typing import Any
 
 from .._core import (
+    DeleteDMLState,
+    InsertDMLState,
     SelectState,
+    UpdateDMLState,
     coercions,
+    install_dml_plugin,
     install_select_plugin,
     memoized_select_entities,
     roles,
@@ -130,6 +134,46 @@ class DatamapperSelectState(SelectState):
         return super()._get_filter_by_entities(expand_relationship_joins(statement))
 
 
+class _DMLDescriptions:
+    """``entity_description`` / ``returning_column_descriptions`` of ``insert(User)``,
+    ``update(User)``, ``delete(User)``: the mapped class, as the ORM describes it.
+    Mixed into Core's own DML states, which compile the statements unchanged."""
+
+    @classmethod
+    def get_entity_description(cls, statement: Any) -> Any:
+        from ..mapping.coercion import dml_mapper
+
+        mapper = dml_mapper(statement)
+        if mapper is None:
+            return super().get_entity_description(statement)  # type: ignore[misc]
+        c = mapper.class_
+        return {"name": c.__name__, "type": c, "expr": c, "entity": c,
+                "table": mapper.local_table}
+
+    @classmethod
+    def get_returning_column_descriptions(cls, statement: Any) -> Any:
+        from .entities import core_returning_descriptions
+
+        found = core_returning_descriptions(statement)
+        return found if found is not None else \
+            super().get_returning_column_descriptions(statement)  # type: ignore[misc]
+
+
+class DatamapperInsertState(_DMLDescriptions, InsertDMLState):
+    pass
+
+
+class DatamapperUpdateState(_DMLDescriptions, UpdateDMLState):
+    pass
+
+
+class DatamapperDeleteState(_DMLDescriptions, DeleteDMLState):
+    pass
+
+
 def install() -> None:
     """Register the plugin with Core (``wiring.wire()`` calls this once)."""
     install_select_plugin(PLUGIN_NAME, DatamapperSelectState)
+    install_dml_plugin(PLUGIN_NAME, "insert", DatamapperInsertState)
+    install_dml_plugin(PLUGIN_NAME, "update", DatamapperUpdateState)
+    install_dml_plugin(PLUGIN_NAME, "delete", DatamapperDeleteState)

@@ -20,7 +20,9 @@ from sqlalchemy.sql.selectable import FromClause, TableClause
 
 from .._core import (
     SimpleResultMetaData,
+    annotate,
     copy_generative,
+    dml_returning,
     explicit_froms,
     from_objects,
     is_selectable_iterable,
@@ -33,10 +35,20 @@ from .._core import (
 from ..loading import EntityLoader, entity_loader
 from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import QueryableAttribute
-from ..mapping.coercion import column_entity, entities_of_core_select
+from ..mapping.coercion import (
+    BUNDLE_KEY,
+    column_entity,
+    entities_of_core_select,
+    entities_of_elements,
+)
 from ..mapping.inheritance import entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper, mapped_tables
-from .aliased import AliasedClass, relationship_join_source, relationship_steps
+from .aliased import (
+    AliasedClass,
+    PolymorphicEntity,
+    relationship_join_source,
+    relationship_steps,
+)
 
 
 class Bundle:
@@ -89,7 +101,8 @@ class Bundle:
         return proc
 
     def __clause_element__(self) -> Any:
-        return ClauseList(*self._columns, group=False)
+        # marked with the bundle: a Core select() of it names the bundle in its rows
+        return annotate(ClauseList(*self._columns, group=False), {BUNDLE_KEY: self})
 
     def __repr__(self) -> str:
         return f"Bundle({self.name!r}, {', '.join(self.keys)})"
@@ -162,6 +175,9 @@ class RowLayout:
         # mapper inheritance: (FROM, WHERE) the selected subclasses need (joined tables,
         # discriminator criterion); empty for every other entity
         self.inherit_sources: list[tuple[Any, Any]] = []
+        # with_polymorphic() entities over a join: the join an ORM select() reads them from
+        # (a Core select() of the entity has it already)
+        self.alias_froms: list[Any] = []
         for i, ent in enumerate(entities):
             adapt = None
             if isinstance(ent, Bundle):
@@ -187,6 +203,12 @@ class RowLayout:
             if mapper is not None:
                 # props: the column properties a loader option chose for entity i
                 chosen = props[i] if props is not None else None
+                if chosen is None and isinstance(ent, PolymorphicEntity):
+                    chosen = ent._dm_poly_props  # with_polymorphic(): the subclasses' too
+                    if ent._dm_poly_from is not None:
+                        self.alias_froms.append(ent._dm_poly_from)
+                elif chosen is None and adapt is not None:
+                    chosen = ent._dm_load_props()  # the columns its selectable has
                 if adapt is None:
                     loader = entity_loader(mapper, offset=len(self.columns), props=chosen)
                 else:  # aliased(): not shared, its columns are the alias's
@@ -620,6 +642,8 @@ def select(*entities: Any) -> Any:
     stmt._dm_entities = list(entities)  # for loader options
     if layout.inherit_sources:
         stmt = layout.apply_inheritance(stmt)
+    if layout.alias_froms:
+        stmt = stmt.select_from(*layout.alias_froms)
     if len(entities) == 1:
         layout.__dict__["_orm_select"] = stmt
     return stmt
@@ -656,6 +680,16 @@ def reads_mapped_tables(stmt: Any) -> bool:
         if f in mapped_tables:
             return True
     return any(t[0] in mapped_tables for t in setup_joins(stmt))
+
+
+def core_returning_descriptions(stmt: Any) -> list[dict[str, Any]] | None:
+    """``update(User).returning(User.id).returning_column_descriptions`` in the ORM's
+    form (as ``Select.column_descriptions``); None when it returns nothing mapped."""
+    returning = dml_returning(stmt)
+    entities = entities_of_elements(returning, attributes=True) if returning else None
+    if entities is None:
+        return None
+    return RowLayout(entities).descriptions
 
 
 def orm_select_from_core(stmt: Any) -> ORMSelect | None:

@@ -34,9 +34,10 @@ from ..loading.strategies import (
     remember_plan,
 )
 from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
+from ..mapping.inheritance import resolve_polymorphic
 from ..mapping.mapper import Mapper, _mapper_or_none
 from ..mapping.properties import ExpressionOverride
-from .aliased import AliasedClass
+from .aliased import AliasedClass, PolymorphicEntity
 
 _COLUMN_STRATEGIES = ("defer", "undefer", "load_only", "undefer_group", "with_expression")
 _NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqueryload",
@@ -44,7 +45,7 @@ _NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqu
           "raise_on_sql": "raiseload",
           "contains_eager": "contains_eager", "default": "defaultload", "defer": "defer",
           "undefer": "undefer", "load_only": "load_only", "undefer_group": "undefer_group",
-          "with_expression": "with_expression"}
+          "with_expression": "with_expression", "selectin_polymorphic": "selectin_polymorphic"}
 
 
 class Load(ExecutableOption):
@@ -143,6 +144,23 @@ class Load(ExecutableOption):
 
     def load_only(self, *attrs: Any, raiseload: bool = False) -> Load:
         return self._add(attrs, "load_only", raiseload=raiseload)
+
+    def selectin_polymorphic(self, classes: Any) -> Load:
+        """After the objects this path loads, load the columns of the subclasses
+        ``classes`` for those of them that are such subclasses, one SELECT ... WHERE
+        <key> IN (...) per subclass."""
+        if self.branches:
+            raise ArgumentError(
+                "Can't chain selectin_polymorphic() after options(): pass it inside "
+                "options(...) or as a separate option"
+            )
+        if isinstance(classes, (str, type)) or not hasattr(classes, "__iter__"):
+            raise ArgumentError(
+                f"Can't use selectin_polymorphic({classes!r}): pass a list of the subclasses "
+                "whose columns to load, e.g. [Manager, Engineer]"
+            )
+        steps = (*self.steps, (tuple(classes), "selectin_polymorphic", {}))
+        return Load(self.root, steps=steps)
 
     def undefer_group(self, name: str) -> Load:
         """Load every column of ``deferred(..., group=name)`` with the rest of the row."""
@@ -262,6 +280,14 @@ def load_only(*attrs: Any, raiseload: bool = False) -> Load:
     return Load().load_only(*attrs, raiseload=raiseload)
 
 
+def selectin_polymorphic(base: Any, classes: Any) -> Load:
+    """Load the columns of the subclasses ``classes`` of the entity ``base`` for the
+    objects a query of ``base`` returns that are of those classes (one more SELECT per
+    subclass, by primary key).  Inside ``options()`` of a relationship path it applies
+    to the objects the relationship loads."""
+    return Load(base).selectin_polymorphic(classes)
+
+
 def undefer_group(name: str) -> Load:
     """Load the deferred columns of group ``name`` with the rest of the row."""
     return Load().undefer_group(name)
@@ -295,7 +321,7 @@ def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
             f"Can't apply {_NAMES[strategy]}({target!r}): expected a mapped attribute such as "
             f"{cls}.{next(iter(mapper._props), 'name')} or its name as a string"
         )
-    if target.parent is not mapper:
+    if target.parent is not mapper and not target.parent.isa(mapper):
         raise ArgumentError(
             f"Can't apply {_NAMES[strategy]}({target}) here: the path is at {cls}, and "
             f"{target} is an attribute of {target.parent.class_.__name__}; chain attributes "
@@ -408,6 +434,10 @@ def _apply(plan: EntityPlan, option: Load,
            chosen: dict[tuple[int, str], str] | None = None) -> None:
     for target, strategy, kw in option.steps:
         plan.customized = True
+        if strategy == "selectin_polymorphic":
+            plan.poly_selectin = _merge_mappers(
+                plan.poly_selectin, resolve_polymorphic(plan.mapper, list(target)))
+            continue
         if strategy in _COLUMN_STRATEGIES:
             if chosen is not None and strategy in ("defer", "undefer"):
                 _refuse_conflict(plan, target, strategy, chosen)
@@ -418,8 +448,10 @@ def _apply(plan: EntityPlan, option: Load,
             _apply_wildcard(plan, strategy)
             return
         alias = kw.get("alias")
+        of_type: Any = None
         if isinstance(target, OfType):  # contains_eager(User.addresses.of_type(alias))
-            alias = alias if alias is not None else target.target
+            of_type = target.target
+            alias = alias if alias is not None else of_type
             target = target.attr
         prop = _prop_for(mapper, target, strategy)
         if not prop.is_relationship:
@@ -437,6 +469,14 @@ def _apply(plan: EntityPlan, option: Load,
                 "loaded as a whole), which can't be loaded eagerly; query it through the "
                 "attribute, or configure it with lazy='select' to load it with the parents"
             )
+        if prop.parent is not mapper and not mapper.isa(prop.parent) and strategy in (
+                "joined", "contains_eager"):
+            raise ArgumentError(
+                f"Can't apply {_NAMES[strategy]}({_describe(target)}) to a query of "
+                f"{mapper.class_.__name__}: {prop.parent.class_.__name__}.{prop.key} belongs "
+                f"to a subclass, whose table the query does not join; use selectinload() "
+                f"or immediateload() for it"
+            )
         node = plan.nodes.get(prop.key)
         if node is None:
             sub_path = (*plan.path, prop, prop.mapper)
@@ -451,7 +491,32 @@ def _apply(plan: EntityPlan, option: Load,
             elif alias is not None and hasattr(alias, "__clause_element__"):
                 alias = alias.__clause_element__()
             node.alias = alias
+        elif of_type is not None:
+            # selectinload(Company.employees.of_type(Engineer or with_polymorphic(...))):
+            # the related rows are read with those subclasses' columns
+            node.plan.poly_with = _merge_mappers(node.plan.poly_with,
+                                                 _of_type_mappers(prop.mapper, of_type))
         plan = node.plan
+
+
+def _merge_mappers(have: Any, more: list[Mapper]) -> Any:
+    if not more:
+        return have
+    out = list(have or ())
+    out += [m for m in more if m not in out]
+    return tuple(out)
+
+
+def _of_type_mappers(target: Mapper, of_type: Any) -> list[Mapper]:
+    """The subclasses of ``target`` whose columns ``of_type(...)`` asks to load."""
+    if isinstance(of_type, PolymorphicEntity):
+        if of_type.mapper is not target and not of_type.mapper.isa(target):
+            return []
+        return [m for m in of_type._dm_poly_mappers if m.isa(target)]
+    m = _mapper_or_none(of_type) if isinstance(of_type, type) else None
+    if m is None or m is target or not m.isa(target):
+        return []
+    return resolve_polymorphic(target, [m])
 
 
 _WILDCARD_STRATEGIES = ("select", "noload", "raise", "raise_on_sql", "joined", "selectin",
@@ -504,6 +569,9 @@ def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
     if isinstance(first, QueryableAttribute):
         for i, m in enumerate(mappers):
             if m is first.parent:
+                return i
+        for i, m in enumerate(mappers):  # an attribute of a subclass of an entity
+            if m is not None and first.parent.isa(m):
                 return i
         names = ", ".join(m.class_.__name__ for m in mappers if m is not None)
         if not names:

@@ -26,10 +26,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, literal_column, select, tuple_
+from sqlalchemy.engine import IteratorResult
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.sql.selectable import FromClause, ScalarSelect, SelectBase
 
+from .._core import SimpleResultMetaData, dml_values_ordered
 from ..exc import InvalidRequestError
 from ..mapping.cache import CacheSlot
 from ..mapping.coercion import dml_returning, dml_values, dml_where, entity_of
@@ -207,9 +209,6 @@ def _returned_entity(mapper: Mapper, stmt: Any, verb: str) -> Mapper | None:
 def _objects_by_key(session: SessionBase, mapper: Mapper, idents: list[tuple[Any, ...]],
                     populate_existing: bool) -> Any:
     """The objects of ``idents`` (in that order), loaded through the identity map."""
-    from sqlalchemy.engine import IteratorResult
-    from sqlalchemy.engine.result import SimpleResultMetaData
-
     pk = list(mapper.primary_key)
     crit = pk[0].in_([k[0] for k in idents]) if len(pk) == 1 else tuple_(*pk).in_(idents)
     stmt: Any = select(mapper.class_).where(crit)
@@ -320,7 +319,7 @@ def retarget(mapper: Mapper, stmt: Any) -> Any:
         for (_k, v), prop in zip(pairs, props, strict=True):
             col = next(c for c in prop.columns if getattr(c, "table", None) is target)
             cols.append((col, v))
-        out = out.ordered_values(*cols) if getattr(stmt, "_ordered_values", None) \
+        out = out.ordered_values(*cols) if dml_values_ordered(stmt) \
             else out.values(dict(cols))
     returning = dml_returning(stmt)
     if returning:
