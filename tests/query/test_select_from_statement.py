@@ -47,6 +47,14 @@ def test_from_text_loads_objects_through_the_identity_map(M, session, sql_log, s
 
 
 @pytest.mark.parametrize("select", [sqlalchemy.select, datamapper.select])
+def test_from_text_with_columns_of_the_mapped_attributes(M, session, select):
+    Owner, _Pet = M
+    textual = text("SELECT id, name FROM fs_owner ORDER BY id").columns(Owner.id, Owner.name)
+    owners = session.scalars(select(Owner).from_statement(textual)).all()
+    assert [(o.id, o.name) for o in owners] == [(1, "ann"), (2, "bob")]
+
+
+@pytest.mark.parametrize("select", [sqlalchemy.select, datamapper.select])
 def test_from_select_and_union_with_expression(M, session, select):
     Owner, _Pet = M
     t = Owner.__table__

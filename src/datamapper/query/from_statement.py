@@ -76,9 +76,13 @@ class FromStatement(Generative, Executable, ClauseElement):
         self._dm_layout = RowLayout(self._dm_entities)
         self._dm_options = tuple(options)
         self.element = statement
-        # the statement's label style names the rows' columns (None for text())
+        # the statement's label style names the rows' columns (None for text(), also
+        # with .columns(), whose TextualSelect has no label style)
         get_style = getattr(statement, "get_label_style", None)
-        self._label_style = get_style() if get_style is not None else None
+        try:
+            self._label_style = get_style() if get_style is not None else None
+        except NotImplementedError:
+            self._label_style = None
         if execution_options:
             self._execution_options = self._execution_options.union(execution_options)
 
