@@ -121,13 +121,6 @@ def test_two_aliased_with_polymorphic_entities_join_each_other(joined, make_sess
                     ("Mr. Krabs", "Squidward")]
 
 
-def test_aliased_with_polymorphic_criteria_bind_names_follow_the_columns(joined):
-    _c, Employee, Manager, _e, _p = joined
-    me = with_polymorphic(Employee, [Manager], aliased=True)
-    sql = str(sa.select(me).where(me.name == "x"))
-    assert "anon_1.employee_name = :employee_name_1" in sql
-
-
 def test_of_type_subclass_joins_its_table_inside_the_join(joined, make_session):
     Company, _e, _m, Engineer, _p = joined
     s = make_session()

@@ -20,7 +20,6 @@ from typing import Any, cast, overload
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Column, Join, and_, select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import Select, visitors
-from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -144,8 +143,7 @@ class AliasedClass:
             col = self.column_for(prop.columns[0])
             # a copy marked as naming the class (get_bind(mapper=...) of Core statements)
             found = annotate(col, {"dm_attr": key}) if getattr(col, "key", None) == key \
-                else annotate(col, {"dm_attr": key, "proxy_key": key}) \
-                if isinstance(col, ColumnClause) else col.label(key)
+                else col.label(key)
             mark_subject(found, mapper, self)
         attrs[key] = found
         return found
