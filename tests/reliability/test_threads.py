@@ -156,7 +156,9 @@ def test_two_threads_sharing_a_session_never_lose_an_acknowledged_commit(
 def test_scoped_session_gives_each_thread_its_own_session(engine_factory, User, read_rows):
     eng = engine_factory(pool_size=8, max_overflow=0, pool_timeout=30)
     Scoped = scoped_session(sessionmaker(bind=eng))
-    seen = set()
+    # The session objects themselves are kept (not their id()): a session freed by
+    # Scoped.remove() could leave its id() to the next thread's session.
+    seen = {n: [] for n in range(1, 9)}
     errors = []
     lock = threading.Lock()
 
@@ -166,7 +168,7 @@ def test_scoped_session_gives_each_thread_its_own_session(engine_factory, User, 
                 Scoped.add(User(id=n * 1000 + i, name=f"t{n}"))
                 Scoped.commit()
                 with lock:
-                    seen.add(id(Scoped()))
+                    seen[n].append(Scoped())
         except Exception as err:  # noqa: BLE001 - reported below
             errors.append(repr(err))
         finally:
@@ -178,7 +180,12 @@ def test_scoped_session_gives_each_thread_its_own_session(engine_factory, User, 
     for t in threads:
         t.join(120)
     assert errors == []
-    assert len(seen) == 8
+    # each thread used one session throughout, and no two threads shared one
+    for sessions in seen.values():
+        assert len(sessions) == 50
+        assert all(s is sessions[0] for s in sessions)
+    firsts = [sessions[0] for sessions in seen.values()]
+    assert all(a is not b for i, a in enumerate(firsts) for b in firsts[i + 1 :])
     rows = read_rows(User.__table__)
     assert len(rows) == 400
     for n in range(1, 9):
