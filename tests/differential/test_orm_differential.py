@@ -16,7 +16,8 @@ comparison).  After every transaction end, and at the end of the program, the
 committed rows of both table sets must be equal.
 
 ``DIFF_EXAMPLES`` sets the example count (a local soak); the default is a
-derandomized pass small enough for CI.  ``DIFF_SEED`` randomizes the soak.
+derandomized pass small enough for CI.  ``DIFF_SEED`` (an integer) randomizes the
+soak with that seed, so that a soak's failure can be replayed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from sqlalchemy import orm as sa_orm
 
@@ -851,6 +852,8 @@ def test_programs_agree(sides: tuple[Side, Side], backend_name: str, size: str) 
     def check(program: list[tuple[Any, ...]]) -> None:
         run_program(sa_side, dm_side, program)
 
+    if os.environ.get("DIFF_SEED"):
+        check = seed(int(os.environ["DIFF_SEED"]))(check)  # a soak can be replayed
     check()
     if os.environ.get("DIFF_STATS"):
         print(f"\n{backend_name}: " + ", ".join(f"{k}={v}" for k, v in sorted(STATS.items())))
