@@ -131,6 +131,11 @@ def has_limit_or_offset(stmt: Any) -> bool:
             or getattr(stmt, "_offset_clause", None) is not None)
 
 
+def is_distinct(stmt: Any) -> bool:
+    """Whether a select is SELECT DISTINCT."""
+    return bool(getattr(stmt, "_distinct", False))
+
+
 def order_by_clauses(stmt: Any) -> tuple[Any, ...]:
     return tuple(getattr(stmt, "_order_by_clauses", ()) or ())
 

@@ -109,3 +109,17 @@ def test_configured_joined_load_of_an_entity_aliased_to_a_subquery(Owner, sessio
     owners = session.query(alias).order_by(alias.id).all()
     assert [(o.name, [t.id for t in o.eager_toys]) for o in owners] == [("ed", [1, 2]),
                                                                         ("fred", [3])]
+
+
+def test_distinct_limit_joinedload_ordered_by_another_entity(Owner, session, sql_log):
+    """DISTINCT + LIMIT + a joined collection: the limited SELECT becomes a subquery;
+    the column of another entity it is ordered by is selected in it (the outer ORDER BY
+    reads it from there)."""
+    Toy = Owner.toys.property.mapper.class_
+    q = (session.query(Owner).join(Owner.toys).distinct()
+         .options(joinedload(Owner.toys)).order_by(sqlalchemy.desc(Toy.id)).limit(2))
+    owners = q.all()
+    n = sql_log.count
+    assert [(o.name, [t.id for t in o.toys]) for o in owners] == [("fred", [3]),
+                                                                  ("ed", [1, 2])]
+    assert sql_log.count == n

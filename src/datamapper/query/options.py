@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.base import ExecutableOption
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.util import ClauseAdapter
 
-from .._core import for_update_arg
+from .._core import for_update_arg, is_distinct
 from ..instance.seam import SessionLike
 from ..loading.strategies import (
     EntityPlan,
@@ -654,6 +655,8 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
     extra_order: list[Any] = []
     if any(p is not None and p.has_joined() for p in plans):
         if limited and any(p is not None and p.multiplies_rows() for p in plans):
+            if order_by and is_distinct(base):
+                base = _with_order_columns(base, order_by)
             inner = base.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery()
             cols = [inner.corresponding_column(c) for c in layout.columns]
             stmt = select(*cols)
@@ -671,6 +674,26 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
         if extra_order:
             stmt = stmt.order_by(*extra_order)
     return stmt, layout
+
+
+_ORDERING = (operators.desc_op, operators.asc_op, operators.nulls_first_op,
+             operators.nulls_last_op)
+
+
+def _with_order_columns(stmt: Any, order_by: list[Any]) -> Any:
+    """A SELECT DISTINCT that becomes the subquery eager joins hang off selects the
+    columns it is ordered by too (else the outer ORDER BY, adapted to the subquery,
+    would name a table outside it)."""
+    selected = list(stmt.selected_columns)
+    extra: list[Any] = []
+    for ob in order_by:
+        expr = ob.__clause_element__() if hasattr(ob, "__clause_element__") else ob
+        while isinstance(expr, UnaryExpression) and expr.modifier in _ORDERING:
+            expr = expr.element  # desc(), asc(), nulls_first() ...
+        if isinstance(expr, ColumnElement) and not any(
+                expr.compare(c) for c in selected + extra):
+            extra.append(expr)
+    return stmt.add_columns(*extra) if extra else stmt
 
 
 def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[EntityPlan | None],
