@@ -1387,10 +1387,9 @@ def _int_or_refuse(value: Any, verb: str) -> None:
 
 
 def with_distinct_on(stmt: Any, exprs: list[Any]) -> Any:
-    """``stmt`` with DISTINCT ON ``exprs`` (PostgreSQL): the ``distinct_on`` syntax
-    extension where SQLAlchemy has it (2.1), else ``Select.distinct(*exprs)``."""
-    try:
-        from sqlalchemy.dialects.postgresql import distinct_on
-    except ImportError:  # SQLAlchemy 2.0
-        return stmt.distinct(*exprs)
-    return stmt.ext(distinct_on(*exprs))
+    """``stmt`` with DISTINCT ON ``exprs``, as SQLAlchemy's Query does it: through
+    ``Select.distinct(*exprs)``, which PostgreSQL renders as DISTINCT ON and the other
+    dialects as a plain DISTINCT (Core warns, deprecated, in both cases; the syntax
+    extension ``postgresql.distinct_on`` through ``Query.ext()`` is the warning-free
+    spelling)."""
+    return stmt.distinct(*exprs)
