@@ -937,6 +937,13 @@ FIXED_PROGRAMS = {
     "orphan_then_new_row_with_its_key": [
         ("merge_copy", "parent", "a", "x"), ("remove_child", 0, 0), ("expire", 0, None),
         ("new", "child", 1, "x"), ("delete", 0)],
+    # (DIFF_SEED=2) delete() again right after the flush of the DELETE: marked again.
+    "delete_flush_delete": [("query", "parent"), ("delete", 0), ("flush",), ("delete", 0)],
+    # (DIFF_SEED=4) delete() of an object whose deletion was committed (detached): it is
+    # attached again and deleted again (the DELETE matches no row: a warning), where
+    # datamapper refused it as "deleted by a flush of another session".
+    "delete_commit_delete": [
+        ("query", "parent"), ("delete", 0), ("commit",), ("delete", 0), ("commit",)],
 }
 
 

@@ -123,3 +123,44 @@ def test_delete_again_after_rollback_of_the_flush_deletes_once(engine, make_sess
         warnings.simplefilter("error")
         s.commit()
     assert read_rows(t) == []
+
+
+@pytest.mark.parametrize("where", ["same_session", "other_session"])
+def test_delete_of_an_object_whose_deletion_was_committed_sends_the_delete_again(
+        engine, make_session, read_rows, sql_log, where):
+    """After the commit of its deletion the object is detached; delete() attaches it
+    again (to this or another session) and marks it deleted, as for an object a
+    flush of the session deleted: the DELETE matches no row and warns."""
+    Parent, t = _mapped(engine)
+    s = make_session()
+    p1 = Parent(id=1, data="a")
+    s.add(p1)
+    s.commit()
+    s.delete(p1)
+    s.commit()
+    assert inspect(p1).detached
+    s2 = s if where == "same_session" else make_session()
+    s2.delete(p1)
+    assert p1 in s2.deleted and inspect(p1).session is s2
+    sql_log.clear()
+    with pytest.warns(exc.SAWarning, match=r"table 'parent' matched 0 of the 1 row"):
+        s2.commit()
+    assert len(sql_log.matching("DELETE")) == 1
+    assert inspect(p1).detached and read_rows(t) == []
+
+
+def test_delete_of_an_object_another_session_flushed_as_deleted_is_refused(
+        engine, make_session, read_rows):
+    Parent, t = _mapped(engine)
+    s = make_session()
+    p1 = Parent(id=1, data="a")
+    s.add(p1)
+    s.commit()
+    s.delete(p1)
+    s.flush()
+    s2 = make_session()
+    with pytest.raises(exc.InvalidRequestError, match="deleted by a flush of another session"):
+        s2.delete(p1)
+    assert p1 not in s2.deleted
+    s.rollback()
+    assert read_rows(t) == [(1, "a")]

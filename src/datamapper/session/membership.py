@@ -334,8 +334,10 @@ class SessionMembership(SessionBase):
     def _delete_again(self, state: InstanceState, obj: Any) -> None:
         """delete() of an object whose row a flush of this session already deleted:
         it is marked for deletion again, and the next flush sends its DELETE again
-        (which matches no row: the flush warns, see confirm_deleted_rows)."""
-        if state.session_id != self.hash_key:
+        (which matches no row: the flush warns, see confirm_deleted_rows).  Detached
+        since its deletion was committed, it is attached to this session first."""
+        attaching = state.session_id is None
+        if not attaching and state.session_id != self.hash_key:
             raise InvalidRequestError(
                 f"Can't delete {describe(obj)}: its row was deleted by a flush of another "
                 "session; make_transient() it to use it as a new object")
@@ -344,7 +346,13 @@ class SessionMembership(SessionBase):
             raise InvalidRequestError(
                 f"Can't delete {describe(obj)}: another instance with key {state.key} is "
                 "already present in this session")
+        if attaching:
+            self._before_attach(state, obj)
+            state.session_id = self.hash_key
         self._identity_map.add(state, obj)
+        if attaching:
+            self._fire("after_attach", self, obj)
+            self._fire("detached_to_persistent", self, obj)
 
     @exclusive
     def expunge(self, instance: Any) -> None:
