@@ -281,6 +281,44 @@ def test_cache_keys(tables) -> None:
             == _core.gen_cache_key(users.c.id, anon_map(), []))
 
 
+def test_mark_uncacheable_makes_the_statement_keyless(tables) -> None:
+    _md, users, _a = tables
+    from sqlalchemy.sql.base import ExecutableOption
+
+    class Keyless(ExecutableOption):
+        _is_has_cache_key = True
+
+        def _gen_cache_key(self, anon_map, bindparams):
+            _core.mark_uncacheable(anon_map)
+            return ("keyless",)
+
+    assert _core.generate_cache_key(select(users)) is not None
+    assert _core.generate_cache_key(select(users).options(Keyless())) is None
+
+
+def test_select_iterable_and_compiling_toplevel(tables) -> None:
+    _md, users, _a = tables
+    assert _core.select_iterable(users) == list(users.c)
+    assert _core.select_iterable(users.c.id) == [users.c.id]
+    seen: list[bool] = []
+
+    class Probe(_core.SelectState):
+        @classmethod
+        def create_for_statement(cls, statement, compiler, **kw):
+            seen.append(_core.compiling_toplevel(compiler))
+            return _core.SelectState(statement, compiler, **kw)
+
+    _core.install_select_plugin("dm_probe", Probe)
+    col = _core.annotate(users.c.id, {})
+    _core.set_propagate_attrs(col, {"compile_state_plugin": "dm_probe",
+                                    "plugin_subject": None})
+    inner = select(col)
+    str(inner)
+    assert seen == [True]
+    str(select(inner.subquery()))  # the outer SELECT (marked too), then the inner one
+    assert seen == [True, True, False]
+
+
 def test_dml_parts(tables) -> None:
     _md, users, _a = tables
     upd = sa.update(users).where(users.c.id == 1).values(name="x")

@@ -340,6 +340,17 @@ def install_dml_plugin(name: str, verb: str, state_cls: type) -> None:
     CompileState.plugins[(name, verb)] = state_cls
 
 
+def compiling_toplevel(compiler: Any) -> bool:
+    """Whether ``compiler`` is at its outermost statement (the statement being compiled
+    itself, not a subquery, union member or scalar subquery inside it)."""
+    return not compiler.stack
+
+
+def select_iterable(element: Any) -> list[Any]:
+    """The columns an element given to ``select()`` contributes (a table: its columns)."""
+    return list(element._select_iterable)
+
+
 def install_select_plugin(name: str, state_cls: type) -> None:
     """Register a compile-state plugin for SELECT statements whose propagated
     ``compile_state_plugin`` is ``name``."""
@@ -352,6 +363,14 @@ def gen_cache_key(element: Any, anon_map: Any, bindparams: list[Any]) -> Any:
     """An element's part of a statement cache key (Core's HasCacheKey protocol, which
     datamapper's own elements also implement)."""
     return element._gen_cache_key(anon_map, bindparams)
+
+
+def mark_uncacheable(anon_map: Any) -> None:
+    """Tell the cache key being built that its statement can't be cached (an element
+    with no key of its own); Core then compiles the statement on every execution."""
+    from sqlalchemy.sql.cache_key import NO_CACHE
+
+    anon_map[NO_CACHE] = True
 
 
 def generate_cache_key(stmt: Any) -> Any:

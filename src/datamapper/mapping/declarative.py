@@ -161,8 +161,11 @@ class MappedColumn(ColumnOperators, Generic[_T]):
             kw["default"] = self.dataclass["default"]
         if "insert_default" in kw:
             kw["default"] = kw.pop("insert_default")
-        self.deferred = bool(kw.pop("deferred", False))
+        deferred = kw.pop("deferred", None)
         self.deferred_group = kw.pop("deferred_group", None)
+        # a group defers the column unless deferred=False says otherwise
+        self.deferred = bool(deferred) if deferred is not None else \
+            self.deferred_group is not None
         self.deferred_raiseload = kw.pop("deferred_raiseload", None)
         self.active_history = bool(kw.pop("active_history", False))
         self.sort_order = int(kw.pop("sort_order", 0) or 0)
@@ -785,8 +788,7 @@ def _column_from(
     col._dm_sort_order = mc.sort_order  # type: ignore[attr-defined]  # read back by the registry
     if mc.deferred or mc.active_history or mc.deferred_group is not None \
             or mc.deferred_raiseload:
-        prop = ColumnProperty(col, deferred=mc.deferred or mc.deferred_group is not None
-                              or bool(mc.deferred_raiseload),
+        prop = ColumnProperty(col, deferred=mc.deferred or bool(mc.deferred_raiseload),
                               group=mc.deferred_group, active_history=mc.active_history,
                               raiseload=bool(mc.deferred_raiseload))
         prop._dm_dataclass = mc.dataclass  # type: ignore[attr-defined]

@@ -29,15 +29,20 @@ from .._core import (
     InsertDMLState,
     SelectState,
     UpdateDMLState,
+    annotations_of,
     coercions,
+    compiling_toplevel,
     install_dml_plugin,
     install_select_plugin,
     memoized_select_entities,
+    raw_columns,
     roles,
+    select_iterable,
     setup_joins,
     with_joins,
 )
 from ..mapping.attributes import _JoinTarget
+from ..mapping.coercion import ALIAS_KEY, entity_of
 from .aliased import relationship_join_source, relationship_steps
 
 PLUGIN_NAME = "datamapper"
@@ -93,7 +98,33 @@ class DatamapperSelectState(SelectState):
 
     @classmethod
     def create_for_statement(cls, statement: Any, compiler: Any, **kw: Any) -> Any:
+        if compiler is not None and compiling_toplevel(compiler):
+            # the statement itself (print(), str(), execution): what the Session runs
+            # for it, so that the SQL shown and the SQL run agree
+            from .entities import orm_statement_of
+
+            statement = orm_statement_of(statement)
         return SelectState(expand_relationship_joins(statement), compiler, **kw)
+
+    @classmethod
+    def all_selected_columns(cls, statement: Any) -> Any:
+        """The columns a select of mapped classes exports (``selected_columns``, a
+        subquery's ``.c``, the SELECT list inside a subquery or union): each class's
+        columns and SQL expressions (:func:`.entities.subquery_columns`)."""
+        cols = super().all_selected_columns(statement)
+        raw = raw_columns(statement)
+        if not any(entity_of(e) is not None for e in raw):
+            return cols
+        from .entities import subquery_columns
+
+        out: list[Any] = []
+        for element in raw:
+            mapper = entity_of(element)
+            if mapper is not None and annotations_of(element).get(ALIAS_KEY) is None:
+                out.extend(subquery_columns(element, mapper))
+            else:
+                out.extend(select_iterable(element))
+        return out
 
     @classmethod
     def determine_last_joined_entity(cls, statement: Any) -> Any:

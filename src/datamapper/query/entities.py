@@ -25,7 +25,9 @@ from .._core import (
     dml_returning,
     explicit_froms,
     from_objects,
+    has_limit_or_offset,
     is_selectable_iterable,
+    order_by_clauses,
     proxy_key,
     raw_columns,
     result_tuple,
@@ -715,3 +717,73 @@ def orm_select_from_core(stmt: Any) -> ORMSelect | None:
     if layout.inherit_sources:
         out = layout.apply_inheritance(out)
     return out
+
+
+def executed_statement(orm: ORMSelect) -> Any:
+    """The SELECT the Session runs for ``orm``: its loader options applied (the columns
+    load_only()/defer()/undefer_group() choose, with_expression() expressions) and the
+    eager joins of joinedload() and of configured ``lazy="joined"`` relationships added;
+    ``orm`` itself when nothing changes its SQL."""
+    from .options import build_plans, plans_statement
+
+    layout = orm._dm_layout
+    plans = build_plans([p.mapper if kind == "entity" else None for kind, p in layout.parts],
+                        orm._dm_options)
+    if plans is None:
+        return orm
+    entities = orm._dm_entities
+    chosen = RowLayout(entities, [p.props if p is not None else None for p in plans])
+    base: Any = orm
+    if list(map(id, chosen.columns)) != list(map(id, layout.columns)):
+        base = orm.with_only_columns(*chosen.columns)
+    stmt, _layout = plans_statement(entities, plans, base, list(order_by_clauses(orm)),
+                                    has_limit_or_offset(orm))
+    return stmt
+
+
+def subquery_columns(element: Any, mapper: Mapper) -> list[Any]:
+    """What a mapped class selected in a Core ``select()`` exports to a subquery, a
+    union or ``selected_columns``: its table's columns (deferred ones included, so that
+    an ``aliased()`` entity of the subquery can load them) and then the SQL expressions
+    a load of the class selects (``column_property()``, ``query_expression()``
+    defaults), each under an anonymous SQL name and keyed by its attribute name (so
+    that a column labelled with the same name elsewhere in the SELECT keeps its label)."""
+    cache = mapper._loader_cache
+    extra: list[Any] | None = cache.get(_SUBQUERY_KEY)
+    if extra is None:
+        table_cols = set(map(id, element.c))
+        extra = []
+        for col in entity_loader(mapper).columns:
+            if id(col) in table_cols:
+                continue
+            if isinstance(col, Label):
+                key = col.name
+                col = col.element.label(None)
+                col.key = key
+            extra.append(col)
+        cache[_SUBQUERY_KEY] = extra
+    return [*element.c, *extra]
+
+
+_SUBQUERY_KEY = "subquery columns"  # in Mapper._loader_cache: subquery_columns()' extras
+
+
+def orm_statement_of(statement: Any) -> Any:
+    """What a Core ``select()`` of mapped classes compiles to on its own: the statement
+    the Session runs for it (:func:`executed_statement`); any other statement as is."""
+    if statement.__class__ is not Select:
+        return statement
+    orm = orm_select_from_core(statement)
+    return statement if orm is None else executed_statement(orm)
+
+
+def as_written(statement: Any) -> Any:
+    """A Core ``select()`` of mapped classes as the SELECT of the columns it exports
+    (``selected_columns``: each class's columns and expressions), not as the ORM select
+    it compiles to on its own: ``from_statement()`` runs it so, and its rows then hold
+    every column the statement's ``selected_columns`` name (with_expression() may name
+    them); any other statement as is."""
+    if statement.__class__ is not Select or entities_of_core_select(statement) is None:
+        return statement
+    return statement.with_only_columns(*statement.selected_columns,
+                                       maintain_column_froms=True)

@@ -26,7 +26,7 @@ from .._core import dml_returning, raw_columns, statement_execution_options, sta
 from .._util import describe
 from ..instance.seam import SessionLike
 from ..loading.strategies import EntityPlan
-from .entities import RowLayout
+from .entities import RowLayout, as_written
 from .options import build_plans, execute_with_plans, propagating_options
 
 
@@ -212,6 +212,7 @@ def load_from_statement(session: SessionLike, entities: list[Any], options: Any,
     Column attributes the statement does not select stay unloaded (they load on
     access)."""
     layout = RowLayout(entities)
+    statement = as_written(statement)
     mappers = [p.mapper if kind == "entity" else None for kind, p in layout.parts]
     plans = build_plans(mappers, options) if eagerloads or options else None
     if plans is not None:

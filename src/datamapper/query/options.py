@@ -23,7 +23,13 @@ from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.util import ClauseAdapter
 
-from .._core import for_update_arg, is_distinct
+from .._core import (
+    for_update_arg,
+    gen_cache_key,
+    is_cacheable_element,
+    is_distinct,
+    mark_uncacheable,
+)
 from ..instance.seam import SessionLike
 from ..loading.strategies import (
     EntityPlan,
@@ -65,6 +71,25 @@ class Load(ExecutableOption):
         self.root = entity
         self.steps = steps
         self.branches = branches
+
+    # Core keys its compiled-statement cache on a statement's options: a select() of
+    # mapped classes compiles to SQL that depends on its loader options (the columns
+    # load_only()/defer() choose, joinedload()'s joins), so an option is part of the
+    # key, naming its steps (attributes by class and name, aliases and expressions by
+    # their own keys); a step with a value that has no key makes the statement one
+    # Core does not cache.
+    _is_has_cache_key = True
+
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+        return (
+            "dm_load",
+            _option_key(self.root, anon_map, bindparams),
+            tuple((_option_key(target, anon_map, bindparams), strategy,
+                   tuple((k, _option_key(v, anon_map, bindparams))
+                         for k, v in sorted(kw.items())))
+                  for target, strategy, kw in self.steps),
+            tuple(b._gen_cache_key(anon_map, bindparams) for b in self.branches),
+        )
 
     def options(self, *opts: Load) -> Load:
         """Options for the objects this path loads, relative to them:
@@ -585,6 +610,28 @@ def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
         if m is not None:
             return i
     raise ArgumentError(f"Can't apply {option!r}: the query selects no mapped entity")
+
+
+def _option_key(value: Any, anon_map: Any, bindparams: list[Any]) -> Any:
+    """A loader option's step target or argument, as part of a cache key."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, tuple):
+        return tuple(_option_key(v, anon_map, bindparams) for v in value)
+    if isinstance(value, type):
+        return value  # a mapped class
+    if isinstance(value, QueryableAttribute):
+        qa: Any = value
+        if getattr(qa.class_, qa.key, None) is value:
+            return ("dm_attr", qa.class_, qa.key)
+    if is_cacheable_element(value):
+        return gen_cache_key(value, anon_map, bindparams)  # of_type(), a SQL expression
+    if hasattr(value, "__clause_element__"):  # aliased(), an alias's attribute
+        element = value.__clause_element__()
+        if is_cacheable_element(element):
+            return (type(value).__name__, gen_cache_key(element, anon_map, bindparams))
+    mark_uncacheable(anon_map)
+    return ("dm_uncacheable", id(value))
 
 
 def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan | None] | None:
