@@ -82,7 +82,9 @@ class SessionMembership(SessionBase):
                     state.session_id = sid
                     state.insert_order = next(order)
                     new[state] = obj
-                    continue
+                else:  # what add() does next for a new object (its checks are made)
+                    self._save_or_update_state(state, obj)
+                continue
             self.add(obj)
 
     def enable_relationship_loading(self, obj: Any) -> None:
