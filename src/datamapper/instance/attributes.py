@@ -10,7 +10,7 @@ public helpers (``get_history``, ``set_committed_value``, ``flag_modified``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple
 
 from .._util import NO_VALUE, describe
@@ -377,29 +377,6 @@ def _prime_shared_keys(cls: Any, keys: list[str]) -> None:
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 
 
-def direct_set_ok(cls: type, keys: Iterable[str]) -> bool:
-    """Whether ``object.__setattr__(obj, key, v)`` stores exactly what
-    ``obj.__dict__[key] = v`` would for each of ``keys`` (and the state key).
-
-    True for ordinary classes: no data descriptor (property, slot) shadows those
-    names and no base is a C type with its own ``__setattr__``.  Storing through
-    ``object.__setattr__`` lets CPython keep the values in the instance's compact
-    inline storage instead of materializing a ``__dict__`` per object (loaded rows,
-    new objects built by the keyword constructor).
-    """
-    mro = cls.__mro__
-    if any(not (k.__flags__ & _HEAPTYPE) for k in mro[:-1]):
-        return False
-    for name in (*keys, STATE_ATTR):
-        for klass in mro:
-            if name in klass.__dict__:
-                attr = type(klass.__dict__[name])
-                if hasattr(attr, "__set__") or hasattr(attr, "__delete__"):
-                    return False
-                break
-    return True
-
-
 def _copy_mapped(self: Any) -> Any:
     """``copy.copy()`` of a mapped object (installed as ``__copy__``).
 
@@ -538,25 +515,6 @@ def instrument(mapper: Mapper) -> None:
                 return
             if not kwargs:
                 return
-            if self.__class__ is klass and (inline[0] if inline[0] is not None
-                                            else _inline_ok()) \
-                    and getattr(self, STATE_ATTR, None) is None:
-                # a new object of this very class: values stored as the loader stores
-                # them, in the instance's inline storage, with no __dict__ made (one
-                # object less per new object for the cycle collector, until the flush)
-                state = new_state(self, mapper)
-                _store(self, STATE_ATTR, state)
-                for key, value in kwargs.items():
-                    impl = get_impl(key)
-                    if impl is None:
-                        _default_constructor(self, **{key: value})  # raises the TypeError
-                    elif impl.__class__ is ScalarImpl and impl.plain and \
-                            impl.attr.dispatch is None:
-                        _store(self, key, value)
-                    else:
-                        impl.set(self, value)
-                state.modified = True
-                return
             d = self.__dict__
             if STATE_ATTR not in d:
                 # (a subclass's own __init__ may call this one through super())
@@ -573,17 +531,6 @@ def instrument(mapper: Mapper) -> None:
             d[STATE_ATTR].modified = True
 
         slow_init = _slow_init
-        _store = object.__setattr__
-        # whether __init__ may store values with object.__setattr__ (decided on first use,
-        # when every attribute is instrumented): no data descriptor or C base decides
-        # storage, and no __getattr__ runs when the state is looked for
-        inline: list[bool | None] = [None]
-
-        def _inline_ok() -> bool:
-            ok = direct_set_ok(klass, list(impls)) and not any(
-                "__getattr__" in k.__dict__ for k in klass.__mro__[:-1])
-            inline[0] = ok
-            return ok
     else:
         __init__ = _slow_init
 

@@ -21,7 +21,6 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.sql import Select
 
 from .._core import plain_fetchall
-from ..instance.attributes import direct_set_ok as _direct_set_ok
 from ..instance.seam import SessionLike
 from ..instance.state import (
     LAZY_KEY,
@@ -162,6 +161,31 @@ def _make_fill(keys: tuple[str, ...], offset: int) -> Any:
     namespace: dict[str, Any] = {"_set": object.__setattr__}
     exec(compile("\n".join(lines), "<datamapper row fill>", "exec"), namespace)  # noqa: S102
     return namespace["fill"]
+
+
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+
+
+def _direct_set_ok(cls: type, keys: Iterable[str]) -> bool:
+    """Whether ``object.__setattr__(obj, key, v)`` stores exactly what
+    ``obj.__dict__[key] = v`` would for each of ``keys`` (and the state key).
+
+    True for ordinary classes: no data descriptor (property, slot) shadows those
+    names and no base is a C type with its own ``__setattr__``.  Storing through
+    ``object.__setattr__`` lets CPython keep the values in the instance's compact
+    inline storage instead of materializing a ``__dict__`` per loaded object.
+    """
+    mro = cls.__mro__
+    if any(not (k.__flags__ & _HEAPTYPE) for k in mro[:-1]):
+        return False
+    for name in (*keys, STATE_ATTR):
+        for klass in mro:
+            if name in klass.__dict__:
+                attr = type(klass.__dict__[name])
+                if hasattr(attr, "__set__") or hasattr(attr, "__delete__"):
+                    return False
+                break
+    return True
 
 
 def _relationship_keys(mapper: Mapper) -> frozenset[str]:
