@@ -14,13 +14,18 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    TypeDecorator,
+    desc,
     func,
+    literal,
     select,
+    type_coerce,
 )
 from sqlalchemy.engine import default
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.types import NullType
 
-from datamapper import aliased, declarative_base, relationship
+from datamapper import aliased, declarative_base, joinedload, relationship
 from datamapper import select as dm_select
 
 
@@ -220,6 +225,101 @@ def test_query_selectable_is_the_select_it_runs(session, model, sql_log):
         "WHERE users.name = :name_1")
     assert q.selectable.compare(q.statement.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL))
     assert session.execute(q.selectable).all() == [(2, "wendy")]
+
+
+@pytest.fixture
+def more_addresses(session, model):
+    User, Address = model
+    ed = session.get(User, 1)
+    ed.addresses.extend([Address(id=11, email="ed2@x"), Address(id=12, email="ed3@x")])
+    session.commit()
+    return model
+
+
+def test_query_of_entities_returns_each_object_or_row_once(session, more_addresses, sql_log):
+    User, Address = more_addresses
+    q = session.query(User).join(User.addresses).order_by(User.id)
+    sql_log.clear()
+    assert [u.id for u in q.all()] == [1, 2]
+    assert sql_log.count == 1 and "JOIN addresses" in sql_log.statements[0]
+    assert [u.id for u in q] == [1, 2]
+    # the join with the WHERE clause written out (a cross product of the rows) too
+    assert [u.id for u in session.query(User).filter(User.id == Address.user_id)
+            .order_by(User.id)] == [1, 2]
+    # one() counts objects, not rows
+    assert session.query(User).join(User.addresses).filter(User.id == 1).one().name == "ed"
+    # rows of an entity and columns: repeats of the whole row go
+    rows = session.query(User, User.name).join(User.addresses).order_by(User.id).all()
+    assert [(u.id, n) for u, n in rows] == [(1, "ed"), (2, "wendy")]
+    rows = session.query(User, Address.email).join(User.addresses).order_by(
+        Address.id).all()
+    assert [(u.id, e) for u, e in rows] == [
+        (1, "ed@x"), (1, "ed2@x"), (1, "ed3@x"), (2, "w@x")]
+    # read back through a subquery of the join: still once each
+    sub = session.query(User, Address.email).join(User.addresses).subquery()
+    ua = aliased(User, sub)
+    assert sorted(u.id for u in session.query(ua).all()) == [1, 2]
+
+
+def test_query_of_columns_only_and_yield_per_keep_every_row(session, more_addresses):
+    User, Address = more_addresses
+    q = session.query(User.name).join(User.addresses).order_by(User.id)
+    assert q.all() == [("ed",), ("ed",), ("ed",), ("wendy",)]
+    streamed = session.query(User).join(User.addresses).order_by(User.id).yield_per(10)
+    assert [u.id for u in streamed] == [1, 1, 1, 2]
+    # select() is 2.x style: repeats stay until unique() is asked for
+    stmt = dm_select(User).join(User.addresses).order_by(User.id)
+    assert [u.id for u in session.scalars(stmt)] == [1, 1, 1, 2]
+    assert [u.id for u in session.scalars(stmt).unique()] == [1, 2]
+
+
+def test_query_unique_rows_with_unhashable_column_values_count_them_by_identity(
+        session, more_addresses):
+    User, _ = more_addresses
+
+    class Listed(TypeDecorator):
+        impl = Integer
+        cache_ok = True
+        hashable = False
+
+        def process_result_value(self, value, dialect):
+            return [value]
+
+    listed = type_coerce(User.__table__.c.id, Listed).label("listed")
+    rows = session.query(User, listed).join(User.addresses).order_by(User.id).all()
+    assert [(u.id, v) for u, v in rows] == [(1, [1]), (1, [1]), (1, [1]), (2, [2])]
+    same = type_coerce(literal("one"), NullType).label("same")
+    rows = session.query(User, same).join(User.addresses).order_by(User.id).all()
+    assert [(u.id, v) for u, v in rows] == [(1, "one"), (2, "one")]
+
+
+def test_aliased_over_a_subquery_without_the_primary_key_serves_its_columns(
+        session, more_addresses):
+    User, Address = more_addresses
+    sub = session.query(User, Address.email).join(User.addresses).distinct().subquery()
+    ua = aliased(User, sub)
+    aa = aliased(Address, sub)  # the subquery has no addresses.id: columns only
+    q = session.query(ua).order_by(desc(aa.email))
+    assert [u.id for u in q] == [2, 1]  # w@x, then ed3@x ... (User 1 once)
+    with pytest.raises(ArgumentError, match=r"Can't load Address objects from "
+                                            r"<aliased\(Address\)>: its selectable has no "
+                                            r"column for the primary key \(id\)"):
+        session.query(aa).all()
+
+
+def test_limited_joined_eager_query_orders_by_a_column_it_does_not_select(
+        session, more_addresses, sql_log):
+    User, Address = more_addresses
+    q = (session.query(User).join(User.addresses).distinct()
+         .options(joinedload(User.addresses)).order_by(desc(Address.email)).limit(2))
+    sql_log.clear()
+    users = q.all()
+    assert [(u.id, [a.id for a in u.addresses]) for u in users] == [
+        (2, [20]), (1, [10, 11, 12])]
+    assert sql_log.count == 1
+    inner = sql_log.statements[0].split("FROM (")[1]
+    assert inner.startswith("SELECT DISTINCT users.id AS users_id, users.name AS users_name, "
+                            "addresses.email AS addresses_email")
 
 
 def test_filter_by_after_a_column_only_query_uses_the_columns_entity(session, model):

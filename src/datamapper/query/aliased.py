@@ -72,6 +72,22 @@ class AliasedClass:
         self._dm_adapter = ClauseAdapter(selectable, adapt_on_names=adapt_on_names)
         self._dm_attrs: dict[str, Any] = {}
         self._dm_annotated: Any = None
+        # the primary key columns the selectable lacks (aliased() over a subquery that
+        # does not select them): its objects can't be loaded
+        self._dm_missing_pk: list[str] = []
+
+    def _dm_refuse_loading(self) -> None:
+        """Raise when this alias's selectable can't give objects (no primary key)."""
+        missing = self._dm_missing_pk
+        if missing:
+            hint = "name its columns like the mapped ones" if self._dm_on_names else \
+                "select the mapped table's columns in it, or pass adapt_on_names=True " \
+                "to match its columns by name"
+            raise ArgumentError(
+                f"Can't load {self._dm_mapper.class_.__name__} objects from {self!r}: its "
+                f"selectable has no column for the primary key ({', '.join(missing)}); "
+                f"{hint}"
+            )
 
     @property
     def mapper(self) -> Mapper:
@@ -258,13 +274,10 @@ def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool
         missing = [c.key for c in mapper.primary_key
                    if _column_in(sel, c, adapt_on_names) is None]
         if missing:
-            hint = "name its columns like the mapped ones" if adapt_on_names else \
-                "select the mapped table's columns in it, or pass adapt_on_names=True " \
-                "to match its columns by name"
-            raise ArgumentError(
-                f"Can't make aliased({mapper.class_.__name__}, ...): the selectable has no "
-                f"column for the primary key ({', '.join(missing)}); {hint}"
-            )
+            # usable for its columns (alias.email in ORDER BY ...), refused as an entity
+            out = AliasedClass(mapper, sel, name, adapt_on_names=adapt_on_names)
+            out._dm_missing_pk = missing
+            return out
     return AliasedClass(mapper, sel, name, adapt_on_names=adapt_on_names)
 
 

@@ -198,6 +198,7 @@ class RowLayout:
                                           "expr": ent, "entity": entity})
                 continue
             if isinstance(ent, AliasedClass):
+                ent._dm_refuse_loading()
                 mapper: Mapper | None = ent.mapper
                 adapt = ent.column_for
             else:

@@ -1080,10 +1080,13 @@ class Query(Generic[_T]):
                                            self._shard_token())
             if self._options and (uopts := propagating_options(self._options)):
                 stamp_results(self._layout, out, uopts)
-        if (self._joins or self._adapter is not None) and not self._yield_per:
+        if (self._joins or self._adapter is not None or self._select_from or any(
+                isinstance(ent, AliasedClass) for ent in self._entities)) \
+                and not self._yield_per:
             # a Query's rows holding a mapped object come once each, however many rows
             # of a joined table matched (join(User.addresses): a user once, not per
-            # address); a query without joins can't repeat a row, so pays nothing
+            # address), also through other FROMs or an aliased() subquery; a query of
+            # its own table alone can't repeat a row, so pays nothing
             parts = self._layout.parts
             ents = [i for i, (kind, _p) in enumerate(parts) if kind == "entity"]
             if ents and self._layout.single_entity:
