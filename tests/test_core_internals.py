@@ -236,6 +236,14 @@ def test_statement_parts_as_given(tables) -> None:
     assert "JOIN" not in str(plain)
     copy = _core.generate(stmt)
     assert copy is not stmt and str(copy) == str(stmt)
+    from sqlalchemy.engine import IteratorResult
+    from sqlalchemy.types import NullType
+
+    meta = _core.result_metadata(["a", "b"], [(), ()], [id, None])
+    rows = [(obj := object(), 1), (obj, 1), (object(), 1)]
+    assert len(IteratorResult(meta, iter(rows)).unique().all()) == 2
+    assert _core.type_may_be_null_type(NullType()) and not _core.type_may_be_null_type(
+        Integer())
 
     class MySelect(sa.Select):  # type: ignore[type-arg]
         inherit_cache = True

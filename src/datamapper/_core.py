@@ -64,6 +64,25 @@ def plain_fetchall(result: Any) -> list[Any] | None:
 
 # -- compiled statements and the driver path ---------------------------------------------------
 
+def result_metadata(keys: Any, extra: Any, unique_filters: list[Any] | None) -> Any:
+    """The metadata of an ORM result's rows: ``keys``, the ``extra`` objects each column
+    also answers to, and for ``Result.unique()`` one key function (or None: the value
+    itself) per column.  SQLAlchemy 2.1 takes a factory of the filters, 2.0 the list."""
+    if unique_filters is None:
+        return SimpleResultMetaData(keys, extra=extra)
+    try:
+        return SimpleResultMetaData(keys, extra=extra,
+                                    _create_unique_filters=lambda _result: unique_filters)
+    except TypeError:  # SQLAlchemy 2.0 (the keyword as 2.0 spells it, unknown to 2.1)
+        legacy: dict[str, Any] = {"_unique_filters": unique_filters}
+        return SimpleResultMetaData(keys, extra=extra, **legacy)
+
+
+def type_may_be_null_type(sql_type: Any) -> bool:
+    """Whether ``sql_type`` is NullType-like (no known Python type for its values)."""
+    return bool(getattr(sql_type, "_isnull", False))
+
+
 def bind_processors(compiled: Any) -> Mapping[str, Callable[[Any], Any]]:
     """A compiled statement's bind processors by parameter name."""
     return compiled._bind_processors  # type: ignore[no-any-return]  # Core's dict

@@ -291,6 +291,13 @@ def test_query_unique_rows_with_unhashable_column_values_count_them_by_identity(
     same = type_coerce(literal("one"), NullType).label("same")
     rows = session.query(User, same).join(User.addresses).order_by(User.id).all()
     assert [(u.id, v) for u, v in rows] == [(1, "one"), (2, "one")]
+    # 2.x style: unique() refuses, by name, what it can't compare
+    stmt = dm_select(User, listed).join(User.addresses).order_by(User.id)
+    with pytest.raises(InvalidRequestError, match=r"Can't make rows unique by a value of "
+                                                  r"type Listed\(\)"):
+        session.execute(stmt).unique().all()
+    stmt = dm_select(User, same).join(User.addresses).order_by(User.id)
+    assert [(u.id, v) for u, v in session.execute(stmt).unique()] == [(1, "one"), (2, "one")]
 
 
 def test_aliased_over_a_subquery_without_the_primary_key_serves_its_columns(

@@ -12,14 +12,13 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Select, Table
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ClauseList, ColumnClause, ColumnElement, Label
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause, TableClause
 
 from .._core import (
-    SimpleResultMetaData,
     annotate,
     copy_generative,
     dml_returning,
@@ -30,9 +29,11 @@ from .._core import (
     order_by_clauses,
     proxy_key,
     raw_columns,
+    result_metadata,
     result_tuple,
     setup_joins,
     statement_options,
+    type_may_be_null_type,
 )
 from ..loading import EntityLoader, entity_loader
 from ..loading.strategies import stamp_user_options
@@ -329,15 +330,31 @@ class RowLayout:
             out.append(d)
         return out
 
-    def result_metadata(self) -> Any:
-        """The keys of result rows (with :attr:`extras`: ``row._mapping[User]``), built
-        once per layout: Core's metadata object is not changed by the results that use
-        it."""
-        meta = self.__dict__.get("_result_metadata")
+    def result_metadata(self, names: list[str] | None = None) -> Any:
+        """The keys of result rows (``names``, else :attr:`names`; with :attr:`extras`:
+        ``row._mapping[User]``) and how ``Result.unique()`` compares each column (an
+        object by identity; a value whose type is not hashable refused by name).  Built
+        once per layout and names: Core's metadata is not changed by the results that
+        use it."""
+        cached: dict[Any, Any] = self.__dict__.setdefault("_result_metadata", {})
+        key = tuple(names) if names is not None else None
+        meta = cached.get(key)
         if meta is None:
-            meta = self.__dict__["_result_metadata"] = SimpleResultMetaData(
-                self.names, extra=self.extras)
+            meta = cached[key] = result_metadata(
+                names if names is not None else self.names, self.extras,
+                self._unique_filters())
         return meta
+
+    def _unique_filters(self) -> list[Any]:
+        filters: list[Any] = []
+        for kind, p in self.parts:
+            if kind == "entity":
+                filters.append(id)
+            elif kind == "column":
+                filters.append(_value_filter(getattr(self.columns[p], "type", None)))
+            else:
+                filters.append(None)
+        return filters
 
     def result_names(self, label_style: Any) -> list[str]:
         """Row keys for an ORM ``select()`` with ``label_style``: entities keep their
@@ -424,6 +441,32 @@ def selectable_of(columns: list[Any]) -> list[Any]:
                     a is b for a, b in zip(columns, tcols, strict=True)):
                 return [table]
     return columns
+
+
+def _value_filter(sql_type: Any) -> Any:
+    """How ``Result.unique()`` compares a column's values: None (by the value) for a
+    hashable type; a refusal naming the type when its values can't be hashed."""
+    if sql_type is None:
+        return None
+    if getattr(sql_type, "hashable", True) is False:
+        def refuse(value: Any) -> Any:
+            raise InvalidRequestError(
+                f"Can't make rows unique by a value of type {sql_type!r}: the type says "
+                "its values are not hashable; make them unique in Python, or leave the "
+                "column out of unique()")
+        return refuse
+    if type_may_be_null_type(sql_type):
+        def hashed(value: Any) -> Any:
+            try:
+                hash(value)
+            except TypeError:
+                raise InvalidRequestError(
+                    f"Can't make rows unique by a value of type {sql_type!r}: its value "
+                    f"{type(value).__name__} is not hashable; give the column a type, or "
+                    "leave it out of unique()") from None
+            return value
+        return hashed
+    return None
 
 
 def _entity_name(ent: Any, mapper: Mapper) -> Any:

@@ -216,8 +216,7 @@ class SessionExecute(SessionBase):
             else:
                 tuples = [tuple(o) for o in objs]
                 names = layout.result_names(statement._label_style)
-                out = OrmResult(SimpleResultMetaData(names, extra=layout.extras),
-                                iter(tuples))
+                out = OrmResult(layout.result_metadata(names), iter(tuples))
             # prebuffer_rows: the objects are the caller's whatever the session does next
             return out if eff.get("prebuffer_rows") else out.guard(self, layout)
         if eff.get("autoflush"):  # asked for: DML and Core statements do not autoflush
@@ -238,8 +237,7 @@ class SessionExecute(SessionBase):
         if layout.single_entity:
             return IteratorResult(layout.result_metadata(), iter(objs),
                                   _source_supports_scalars=True)
-        return IteratorResult(SimpleResultMetaData(statement.result_names(layout),
-                                                   extra=layout.extras),
+        return IteratorResult(layout.result_metadata(statement.result_names(layout)),
                               iter([tuple(o) for o in objs]))
 
     def _execute_with_attribute_keys(self, statement: Any, keys: list[str], params: Any,
