@@ -243,9 +243,9 @@ def test_query_of_entities_returns_each_object_or_row_once(session, more_address
     assert [u.id for u in q.all()] == [1, 2]
     assert sql_log.count == 1 and "JOIN addresses" in sql_log.statements[0]
     assert [u.id for u in q] == [1, 2]
-    # the join with the WHERE clause written out (a cross product of the rows) too
-    assert [u.id for u in session.query(User).filter(User.id == Address.user_id)
-            .order_by(User.id)] == [1, 2]
+    # another FROM given with select_from() too
+    assert [u.id for u in session.query(User).select_from(User.__table__.join(
+        Address.__table__)).order_by(User.id)] == [1, 2]
     # one() counts objects, not rows
     assert session.query(User).join(User.addresses).filter(User.id == 1).one().name == "ed"
     # rows of an entity and columns: repeats of the whole row go
