@@ -180,6 +180,21 @@ def test_query_with_a_join_returns_each_object_once(two_users_with_addresses, sq
     assert len(s.query(User.id).join(User.addresses).all()) == 3  # columns only: no uniquing
 
 
+def test_query_joined_through_a_criterion_returns_each_object_once(
+        two_users_with_addresses):
+    """filter(User.id == Address.user_id) is a join written in WHERE: the Query gives
+    each user once, as with join(), and keeps rows that differ in a column."""
+    s, User, Address = two_users_with_addresses
+    s.add_all([Address(id=2, email="ed2@a", user_id=1), Address(id=3, email="jo@a", user_id=2)])
+    s.commit()
+    q = s.query(User).filter(User.id == Address.user_id).order_by(User.id)
+    assert [u.id for u in q.all()] == [1, 2]
+    assert len(s.execute(q.statement).all()) == 3
+    assert len(s.query(User, Address.email).filter(User.id == Address.user_id).all()) == 3
+    assert len(s.query(User.id).filter(User.id == Address.user_id).all()) == 3
+    assert [u.id for u in s.query(User).filter(User.id == 1).all()] == [1]
+
+
 def test_joined_query_keeps_rows_holding_an_unhashable_value(two_users_with_addresses):
     s, User, Address = two_users_with_addresses
     s.add(Address(id=2, email="ed2@a", user_id=1))

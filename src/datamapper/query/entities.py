@@ -165,6 +165,15 @@ class RowLayout:
     """Columns to SELECT for a list of entities, and how to rebuild each result row."""
 
     _plain_table = False  # a Table selected whole (Session.get_bind gets no mapper)
+    _own_froms: frozenset[Any] | None = None
+
+    def own_froms(self) -> frozenset[Any]:
+        """The FROM elements the selected columns come from (computed once)."""
+        found = self._own_froms
+        if found is None:
+            found = self._own_froms = frozenset(
+                f for c in self.columns for f in from_objects(c))
+        return found
 
     def __init__(self, entities: Sequence[Any], props: Sequence[Any] | None = None) -> None:
         self.columns: list[Any] = []

@@ -212,6 +212,13 @@ class Query(Generic[_T]):
 
     where = filter
 
+    def _criteria_read_other_froms(self) -> bool:
+        """Whether the WHERE criteria name a table the selected columns do not come
+        from (``filter(User.id == Address.user_id)``: a join written as a criterion,
+        whose rows repeat the user once per matching address)."""
+        own = self._layout.own_froms()
+        return any(f not in own for c in self._where for f in from_objects(c))
+
     def filter_by(self, **kwargs: Any) -> Self:
         """Keyword equality criteria on the last joined entity, else on the first one
         selected (the class of a selected attribute or the table of a selected column
@@ -1081,7 +1088,8 @@ class Query(Generic[_T]):
             if self._options and (uopts := propagating_options(self._options)):
                 stamp_results(self._layout, out, uopts)
         if (self._joins or self._adapter is not None or self._select_from or any(
-                isinstance(ent, AliasedClass) for ent in self._entities)) \
+                isinstance(ent, AliasedClass) for ent in self._entities)
+                or (self._where and self._criteria_read_other_froms())) \
                 and not self._yield_per:
             # a Query's rows holding a mapped object come once each, however many rows
             # of a joined table matched (join(User.addresses): a user once, not per
