@@ -913,9 +913,30 @@ def test_programs_agree(sides: tuple[Side, Side], backend_name: str, size: str) 
 
 
 # Programs a soak found that still diverge: open, replayed on every run so that a fix
-# shows up (strict xfail) and a change of behaviour does too.  None are open now (the
-# two DIFF_SEED=3 found are in FIXED_PROGRAMS).
-KNOWN_PROGRAMS: dict[str, list[tuple[Any, ...]]] = {}
+# shows up (strict xfail) and a change of behaviour does too.  (The two DIFF_SEED=3
+# found are in FIXED_PROGRAMS.)  Found by DIFF_EXAMPLES=300 DIFF_SEED=2 and 4 once
+# delete() of a flushed-deleted object deletes it again; not yet classified:
+KNOWN_PROGRAMS: dict[str, list[tuple[Any, ...]]] = {
+    # the last merge() autoflushes: SQLAlchemy StaleDataError (its association-row
+    # DELETE matches nothing), datamapper FlushError (two new objects, one identity)
+    "delete_merge_new_delete_merge": [
+        ("query", "parent"), ("delete", 0), ("merge", 0), ("new", "parent", "a", "x"),
+        ("delete", 0), ("merge", 0)],
+    # add() of the re-deleted object raises on both; afterwards SQLAlchemy still has it
+    # in session.deleted, datamapper only its children
+    "delete_merge_delete_add": [
+        ("query", "parent"), ("delete", 0), ("merge", 0), ("delete", 0), ("add", 0)],
+    # expire() of an object deleted again after the flush of its DELETE: SQLAlchemy
+    # expires it, datamapper refuses (InvalidRequestError: not persistent)
+    "delete_query_delete_expire": [
+        ("query", "parent"), ("delete", 0), ("query", "parent"), ("delete", 0),
+        ("expire", 0, None)],
+    # a new child given (by backref) to a parent marked for deletion: after the flush
+    # SQLAlchemy's deleted parent's collection holds it, datamapper's does not
+    "delete_refresh_new_child_flush": [
+        ("query", "parent"), ("delete", 0), ("refresh", 0), ("new_child", 1, 0, "backref"),
+        ("flush",)],
+}
 
 
 @pytest.mark.xfail(strict=True, reason="open divergences found by a soak (see KNOWN_PROGRAMS)")
