@@ -621,13 +621,43 @@ def _relationship_shape(tp: Any) -> tuple[Any, Any, bool | None]:
 
 # -- scanning a declarative class ---------------------------------------------------------
 def definition_order(klass: type) -> list[str]:
-    """Names of a class body in the order they were written, annotated or assigned."""
+    """Names of a class body in the order they were written, annotated or assigned.
+
+    Python keeps two orders: assignments (the class ``__dict__``) and annotations
+    (``__annotations__``); an annotation-only name (``email: Mapped[str]``) is only
+    in the second.  They are merged the way SQLAlchemy's declarative does (so that
+    tables get the same column order): read one list until a name written in both
+    comes up, then continue with the other list up to that name, and so on."""
+    body = list(klass.__dict__)
     anns = list(klass.__dict__.get("__annotations__", {}))
+    if "__dataclass_fields__" in klass.__dict__:
+        # dataclass processing re-set the attributes with defaults after the others:
+        # the annotations hold the order the fields were written in
+        return _annotations_first(body, anns)
+    in_both = set(body).intersection(anns)
+    sources = (iter(body), iter(anns))
+    current = 0
+    out: list[str] = []
+    while True:
+        for name in sources[current]:
+            if name in in_both:
+                in_both.discard(name)  # taken when the other list reaches it
+                current = 1 - current
+                break
+            out.append(name)
+        else:
+            out.extend(sources[1 - current])
+            return out
+
+
+def _annotations_first(body: list[str], anns: list[str]) -> list[str]:
+    """Annotated names in annotation order, assigned-only names where the class body
+    has them between two annotated ones."""
     ann_set = set(anns)
     out: list[str] = []
     seen: set[str] = set()
     i = 0
-    for name in klass.__dict__:
+    for name in body:
         if name in ann_set:
             while i < len(anns):
                 a = anns[i]
