@@ -250,3 +250,47 @@ def test_with_polymorphic_single_table_adds_subclass_columns(engine, make_sessio
     sql_log.clear()
     assert (objs[0].manager_name, objs[1].engineer_info) == ("E", "I")
     assert sql_log.count == 0
+
+
+def test_polymorphic_load_inline_subclass_columns_come_with_base_queries(
+        metadata, engine, make_session, sql_log):
+    """Single-table subclasses with polymorphic_load="inline": a query of the base
+    selects their columns too (print() shows them), so reading them afterwards
+    costs no statement."""
+    from datamapper import DeclarativeBase, Mapped, mapped_column
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.metadata = metadata
+    Base.registry.metadata = metadata
+
+    class Emp(Base):
+        __tablename__ = "inl_employee"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str] = mapped_column(sa.String(30))
+        type: Mapped[str] = mapped_column(sa.String(20))
+        __mapper_args__ = {"polymorphic_identity": "employee", "polymorphic_on": "type"}
+
+    class Mgr(Emp):
+        manager_name: Mapped[str] = mapped_column(sa.String(30), nullable=True)
+        __mapper_args__ = {"polymorphic_identity": "manager", "polymorphic_load": "inline"}
+
+    class Eng(Emp):
+        engineer_info: Mapped[str] = mapped_column(sa.String(30), nullable=True)
+        __mapper_args__ = {"polymorphic_identity": "engineer"}
+
+    assert "inl_employee.manager_name" in str(sa.select(Emp))
+    assert "engineer_info" not in str(sa.select(Emp))  # not inline: loaded on access
+    metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Mgr(id=1, name="m", manager_name="mm"), Eng(id=2, name="e", engineer_info="ei")])
+    s.commit()
+    s.close()
+    s = make_session()
+    objs = s.scalars(sa.select(Emp).order_by(Emp.id)).all()
+    sql_log.clear()
+    assert objs[0].manager_name == "mm"
+    assert sql_log.count == 0
+    assert objs[1].engineer_info == "ei"
+    assert sql_log.count == 1

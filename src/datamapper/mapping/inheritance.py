@@ -267,9 +267,17 @@ def _with_polymorphic_spec(mapper: Mapper, spec: Any) -> Any:
 def with_polymorphic_mappers(mapper: Mapper) -> list[Mapper]:
     """The mappers whose columns a query of ``mapper`` also selects (outer joined)."""
     spec = mapper.with_polymorphic
+    # polymorphic_load="inline" on a subclass: its columns come with every query of
+    # its bases, as if the bases named it in with_polymorphic
+    inline = [m.class_ for m in mapper.self_and_descendants
+              if m is not mapper and getattr(m, "polymorphic_load", None) == "inline"]
     if spec is None:
-        return []
-    return resolve_polymorphic(mapper, spec, strict=False)
+        return resolve_polymorphic(mapper, inline, strict=False) if inline else []
+    out = resolve_polymorphic(mapper, spec, strict=False)
+    if inline:
+        out.extend(m for m in resolve_polymorphic(mapper, inline, strict=False)
+                   if m not in out)
+    return out
 
 
 def resolve_polymorphic(mapper: Mapper, spec: Any, strict: bool = True) -> list[Mapper]:
