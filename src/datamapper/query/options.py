@@ -791,12 +791,19 @@ def unique_rows(results: list[Any], single: bool) -> list[Any]:
     if single:
         # the same id is the same object: the dict keeps each once, in first-seen order
         return list({id(r): r for r in results}.values())
+    return _first_of_each(results, lambda r: tuple([id(x) if hasattr(x, "__dict__") else x
+                                                    for x in r]))
+
+
+def _first_of_each(results: list[Any], key_of: Any) -> list[Any]:
+    """The rows of ``results`` whose ``key_of(row)`` was not seen before, in order; a
+    row whose key can't be hashed (an unhashable value) is always kept."""
     seen: set[Any] = set()
     add = seen.add
     out: list[Any] = []
     append = out.append
     for r in results:
-        key = tuple([id(x) if hasattr(x, "__dict__") else x for x in r])
+        key = key_of(r)
         try:
             if key in seen:
                 continue
@@ -826,20 +833,8 @@ def unique_entity_rows(results: list[Any], entity_positions: list[int], width: i
         return list({(tuple(map(id, ents(r))), vals(r)): r for r in results}.values())
     except TypeError:  # an unhashable value: such rows are all kept
         pass
-    seen: set[Any] = set()
-    add = seen.add
-    out: list[Any] = []
-    append = out.append
-    for r in results:
-        key = (id(ents(r)) if one else tuple(map(id, ents(r))), vals(r))
-        try:
-            if key in seen:
-                continue
-            add(key)
-        except TypeError:
-            pass
-        append(r)
-    return out
+    return _first_of_each(results, lambda r: (id(ents(r)) if one else tuple(map(id, ents(r))),
+                                              vals(r)))
 
 
 class UserDefinedOption(ExecutableOption):
