@@ -23,6 +23,7 @@ import contextlib
 import socket
 import sqlite3
 import threading
+import gc
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -83,6 +84,9 @@ def assert_released(*engines: Engine) -> None:
 
     MariaDB may list a transaction that a deadlock ended for a moment after its
     ROLLBACK has returned, so the server check polls briefly (bounded)."""
+    # a Session an earlier test left in a reference cycle still holds its connection
+    # (and, on the servers, its open transaction) until the cycle collector runs
+    gc.collect()
     for eng in engines:
         out = eng.pool.checkedout()  # type: ignore[attr-defined]
         assert out == 0, f"{out} connection(s) of {eng.url} still checked out"
