@@ -20,10 +20,10 @@ Nothing here imports datamapper.
 from __future__ import annotations
 
 import contextlib
+import gc
 import socket
 import sqlite3
 import threading
-import gc
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
