@@ -36,6 +36,7 @@ out (5) and one that hands its connection back inside a transaction (6).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -368,14 +369,20 @@ class Matrix:
                 "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND state LIKE 'idle in transaction%%'").scalar())
         if self.backend == "mysql":
-            ids = sorted(self.crasher.connection_ids)
+            ids = self.crasher.connection_ids
             if not ids:
                 return 0
-            # innodb_trx is a cache refreshed at most every 0.1 s: wait past that
-            time.sleep(0.11)
-            return int(self.admin.exec_driver_sql(
-                "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE "
-                f"trx_mysql_thread_id IN ({', '.join(map(str, ids))})").scalar())
+            # information_schema.innodb_trx is a cache that is refreshed only when
+            # nobody read it for 0.1 s, which parallel test workers can prevent; the
+            # InnoDB status report lists the live transactions without a cache
+            report = self.admin.exec_driver_sql("SHOW ENGINE INNODB STATUS").fetchone()[2]
+            open_ids = set()
+            for block in report.split("---TRANSACTION ")[1:]:
+                first_line = block.split("\n", 1)[0]
+                found = re.search(r"thread id (\d+)", block)
+                if "ACTIVE" in first_line and found:
+                    open_ids.add(int(found.group(1)))
+            return len(open_ids & ids)
         return 0
 
 
