@@ -95,6 +95,10 @@ REWRITES = [
     (re.compile(r"^(\s*)from sqlalchemy import (orm|event)\b"), r"\1from dmshim import \2"),
     (re.compile(r"^(\s*)import sqlalchemy as sa(?=[ \t]*$)"), r"\1import dmshim.sa as sa"),
     (re.compile(r"^(\s*)import sqlalchemy\.orm\.(\w+) as "), r"\1import dmshim.orm.\2 as "),
+    # SQLAlchemy's association proxy finds classes through its own instrumentation;
+    # datamapper has its own (datamapper.associationproxy)
+    (re.compile(r"^(\s*)from sqlalchemy\.ext\.associationproxy import association_proxy$"),
+     r"\1from datamapper.associationproxy import association_proxy"),
 ]
 
 

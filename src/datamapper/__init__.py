@@ -6,6 +6,7 @@ back in one ordered flush inside a transaction.
 """
 
 from . import attributes, collections, event, exc
+from .associationproxy import AssociationProxy, AssociationProxyInstance, association_proxy
 from .collections import (
     KeyFuncDict,
     attribute_keyed_dict,
@@ -109,6 +110,7 @@ __all__ = [
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
     "MappedColumn", "PassiveFlag", "TypeResolve", "WriteOnlyCollection", "WriteOnlyMapped", "declared_attr",
     "mapped_column",
+    "AssociationProxy", "AssociationProxyInstance", "association_proxy",
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectin_polymorphic", "selectinload", "subqueryload", "undefer",
     "ORMExecuteState", "UserDefinedOption",
