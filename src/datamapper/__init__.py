@@ -5,7 +5,7 @@ load and change objects through a :class:`Session`; every change is written
 back in one ordered flush inside a transaction.
 """
 
-from . import attributes, collections, event, exc
+from . import attributes, collections, event, exc, mutable
 from .associationproxy import AssociationProxy, AssociationProxyInstance, association_proxy
 from .collections import (
     KeyFuncDict,
@@ -118,7 +118,7 @@ __all__ = [
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",
     "MANYTOMANY", "MANYTOONE", "ONETOMANY", "RelationshipDirection",
-    "KeyFuncDict", "attribute_keyed_dict", "attribute_mapped_collection", "collections",
+    "KeyFuncDict", "attribute_keyed_dict", "attribute_mapped_collection", "collections", "mutable",
     "column_keyed_dict", "column_mapped_collection", "keyfunc_mapping", "mapped_collection",
     "CascadeOptions", "ColumnProperty", "InstanceState", "Mapper", "Query", "RelationshipProperty",
     "Session", "backref", "foreign", "relation", "relationship", "remote",

@@ -3,6 +3,8 @@ collection type, the class attribute builds SQL."""
 
 from __future__ import annotations
 
+from typing import reveal_type
+
 from sqlalchemy import ForeignKey, select
 
 from datamapper import (

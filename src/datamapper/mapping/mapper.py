@@ -476,7 +476,7 @@ class Mapper:
         order = {c: i for i, c in enumerate(
             c for t in self.tables for c in t.columns)}
         cols.sort(key=lambda p: order.get(p.columns[0], len(order)))
-        self.column_attrs: _Props = _Props((p.key, p) for p in cols)
+        self.column_attrs: _Attrs = _Attrs((p.key, p) for p in cols)
         # what a plain load SELECTs, in order
         load = [p for p in cols if not p.deferred or p in self._pk_props]
         self._load_props: tuple[ColumnProperty, ...] = tuple(load)
@@ -559,8 +559,8 @@ class Mapper:
         return _Attrs(self._props)
 
     @property
-    def all_orm_descriptors(self) -> _Props:
-        return _Props((k, getattr(self.class_, k)) for k in self._props)
+    def all_orm_descriptors(self) -> _Attrs:
+        return _Attrs((k, getattr(self.class_, k)) for k in self._props)
 
     @property
     def columns(self) -> _Columns:
@@ -571,13 +571,13 @@ class Mapper:
     c = columns
 
     @property
-    def relationships(self) -> _Props:
+    def relationships(self) -> _Attrs:
         configure_mappers()
-        return _Props((k, p) for k, p in self._props.items() if p.is_relationship)
+        return _Attrs((k, p) for k, p in self._props.items() if p.is_relationship)
 
     @property
-    def synonyms(self) -> _Props:
-        return _Props((k, p) for k, p in self._props.items() if isinstance(p, SynonymProperty))
+    def synonyms(self) -> _Attrs:
+        return _Attrs((k, p) for k, p in self._props.items() if isinstance(p, SynonymProperty))
 
     @property
     def iterate_properties(self) -> Iterator[MapperProperty]:

@@ -371,7 +371,7 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
     elif (len(items) == 1 and isinstance(items[0], str) and items[0] == "*"
           and strategy in ("defer", "undefer")):
         # the wildcard: every column attribute of the entity (the key stays loaded)
-        keys = [k for k in mapper.column_attrs if k not in mapper._expression_keys]
+        keys = [k for k in mapper.column_attrs.keys() if k not in mapper._expression_keys]
         items = ()
     for t in items:
         prop = _prop_for(mapper, t, strategy)
@@ -402,10 +402,10 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
         current = [p for p in mapper.column_attrs.values() if p.key in wanted] + \
             [p for p in current if isinstance(p, ExpressionOverride) and p.key not in wanted]
         if refuse:
-            _mark_raise(plan, [k for k in mapper.column_attrs
+            _mark_raise(plan, [k for k in mapper.column_attrs.keys()
                                if k not in wanted and k not in mapper._expression_keys], True)
     # SELECT them in the mapper's column order, whatever order the options named them in
-    order = {k: i for i, k in enumerate(mapper.column_attrs)}
+    order = {k: i for i, k in enumerate(mapper.column_attrs.keys())}
     current.sort(key=lambda p: order.get(p.key, len(order)))
     plan.props = tuple(current)
 
@@ -434,7 +434,7 @@ def _apply_expression(plan: EntityPlan, target: Any, expression: Any) -> None:
     current = [p for p in (plan.props if plan.props is not None else mapper._load_props)
                if p.key != prop.key]
     current.append(ExpressionOverride(prop, expression))
-    order = {k: i for i, k in enumerate(mapper.column_attrs)}
+    order = {k: i for i, k in enumerate(mapper.column_attrs.keys())}
     current.sort(key=lambda p: order.get(p.key, len(order)))
     plan.props = tuple(current)
 

@@ -209,7 +209,7 @@ def resolve_values(mapper: Any, items: Any) -> dict[str, Any]:
             if prop is None:
                 raise InvalidRequestError(
                     f"Can't bulk update {cls}.{k}: not a mapped column attribute; mapped "
-                    f"columns are {', '.join(sorted(mapper.column_attrs))}"
+                    f"columns are {', '.join(sorted(mapper.column_attrs.keys()))}"
                 )
             resolved[prop.key] = v
         elif hasattr(k, "key") and getattr(k, "parent", None) is mapper:

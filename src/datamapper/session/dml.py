@@ -119,7 +119,7 @@ def _unknown_keys(mapper: Mapper, cols: _Columns, d: dict[str, Any], index: int,
         f"Can't {verb} {mapper.class_.__name__}: dictionary #{index} has "
         f"{', '.join(map(repr, bad))}, which {'is' if len(bad) == 1 else 'are'} not mapped "
         f"column attribute(s) of {mapper.class_.__name__}; use the names "
-        f"{', '.join(sorted(mapper.column_attrs))}"
+        f"{', '.join(sorted(mapper.column_attrs.keys()))}"
     )
 
 
@@ -472,7 +472,7 @@ def _translate_values(mapper: Mapper, stmt: Any, verb: str) -> Any:
                 raise InvalidRequestError(
                     f"Can't {verb} {mapper.class_.__name__}: values() names {k!r}, which is "
                     f"not a mapped column attribute; use the names "
-                    f"{', '.join(sorted(mapper.column_attrs))}"
+                    f"{', '.join(sorted(mapper.column_attrs.keys()))}"
                 )
             if ck != k:
                 k = ck
@@ -745,7 +745,7 @@ def _object_values(mapper: Mapper, state: InstanceState, keys: Iterable[str]) ->
 
 def _save_inserts(session: SessionBase, mapper: Mapper, states: list[InstanceState],
                   return_defaults: bool) -> None:
-    keys = [k for k in mapper.column_attrs if k in _columns(mapper).key_of]
+    keys = [k for k in mapper.column_attrs.keys() if k in _columns(mapper).key_of]
     rows = [_object_values(mapper, st, keys) for st in states]
     params = _insert_params(mapper, rows, False, "bulk_save_objects()")
     got = _in_bulk_transaction(session, mapper,
@@ -768,7 +768,7 @@ def _save_updates(session: SessionBase, mapper: Mapper, states: list[InstanceSta
             changed = [k for k in st.committed_state if k in mapper.column_attrs]
             keys = [*cols.pk_attrs, *[k for k in changed if k not in cols.pk_attrs]]
         else:
-            keys = [k for k in mapper.column_attrs if k in cols.key_of]
+            keys = [k for k in mapper.column_attrs.keys() if k in cols.key_of]
         row = _object_values(mapper, st, keys)
         ident = st.key[1] if st.key is not None else ()
         for a, v in zip(cols.pk_attrs, ident, strict=False):

@@ -355,6 +355,6 @@ def _value_prop(mapper: Mapper, key: Any) -> Any:
     if prop is None or not hasattr(prop, "columns"):
         raise InvalidRequestError(
             f"Can't UPDATE {mapper.class_.__name__}: values() names {key!r}, which is not a "
-            f"mapped column attribute; use the names {', '.join(sorted(mapper.column_attrs))}"
+            f"mapped column attribute; use the names {', '.join(sorted(mapper.column_attrs.keys()))}"
         )
     return prop
