@@ -26,6 +26,12 @@ class _ListMixin:
     """Mutators of ``list`` that report appends and removes to the impl."""
 
     __slots__ = ()
+
+    @property
+    def _sa_adapter(self) -> CollectionAdapter:
+        # the name under which collection classes written for SQLAlchemy (e.g. its
+        # ordering list, via collection_adapter()) look for the adapter
+        return CollectionAdapter(self)
     _dm_state: Any
     _dm_impl: Any
 
@@ -116,6 +122,12 @@ class _SetMixin:
     """Mutators of ``set`` that report adds and removes to the impl."""
 
     __slots__ = ()
+
+    @property
+    def _sa_adapter(self) -> CollectionAdapter:
+        # the name under which collection classes written for SQLAlchemy (e.g. its
+        # ordering list, via collection_adapter()) look for the adapter
+        return CollectionAdapter(self)
     _dm_state: Any
     _dm_impl: Any
 
@@ -214,6 +226,12 @@ class _DictMixin:
     (a load, a backref, ``set()``), or given by the program (``d[key] = obj``)."""
 
     __slots__ = ()
+
+    @property
+    def _sa_adapter(self) -> CollectionAdapter:
+        # the name under which collection classes written for SQLAlchemy (e.g. its
+        # ordering list, via collection_adapter()) look for the adapter
+        return CollectionAdapter(self)
     _dm_state: Any
     _dm_impl: Any
     _dm_keyfunc: Any
@@ -388,7 +406,12 @@ def new_collection(cls: type, state: Any, impl: Any, items: Iterable[Any] = ()) 
     # cycle owner -> __dict__ -> collection -> owner is freed by the cycle collector
     coll._dm_owner = state.obj()
     if items:
-        if isinstance(coll, set):
+        if cls is not list and cls is not set and not isinstance(coll, dict):
+            # a program's collection class: its own append/add runs (e.g. an ordering
+            # list numbering its members), without the ORM's events
+            for item in items:
+                coll._dm_append_quiet(item)
+        elif isinstance(coll, set):
             set.update(coll, items)
         elif isinstance(coll, dict):
             for item in items:
@@ -401,17 +424,22 @@ def new_collection(cls: type, state: Any, impl: Any, items: Iterable[Any] = ()) 
 def _reduce_collection(coll: Any) -> Any:
     """Pickle (and ``copy.deepcopy``) support: a collection travels as its user class,
     its members and its owner's state, and comes back instrumented for that owner."""
-    base = type(coll).__bases__[1]
+    base: Any = type(coll).__bases__[1]
+    if getattr(base, "_dm_factory", None) is not None:
+        # made for a collection_class factory function (not importable by name): the
+        # relationship gives it again on unpickling
+        base = None
     return (_restore_collection, (base, list(members(coll)), coll._dm_state,
                                   coll._dm_impl.key))
 
 
-def _restore_collection(cls: type, items: list[Any], state: Any, key: str) -> Any:
+def _restore_collection(cls: type | None, items: list[Any], state: Any, key: str) -> Any:
     impl = state.mapper._impls[key]
     real = getattr(impl, "_real", None)  # a placeholder until mappers are configured
     if real is not None:
         impl = real()
-    return new_collection(cls, state, impl, items)
+    return new_collection(cls if cls is not None else impl.collection_class, state, impl,
+                          items)
 
 
 class CollectionAdapter:
@@ -435,6 +463,14 @@ class CollectionAdapter:
     @property
     def attr(self) -> Any:
         return self.data._dm_impl.attr
+
+    @property
+    def _referenced_by_owner(self) -> bool:
+        """Whether the owner's attribute still holds this collection (False for the
+        collection being replaced by an assignment).  Read by collection classes
+        written for SQLAlchemy, such as its ordering list."""
+        owner = self.data._dm_owner
+        return owner is not None and owner.__dict__.get(self.data._dm_impl.key) is self.data
 
     def append_with_event(self, item: Any, initiator: Any = None) -> None:
         self.data.append(item)

@@ -880,6 +880,8 @@ class RelationshipProperty(MapperProperty):
         if cc is None:
             self.collection_class = list if self.uselist else None
         else:
+            if not isinstance(cc, type) and callable(cc):
+                cc = _class_from_factory(cc, self._name())
             self.collection_class = cc
             if not self.uselist:
                 raise ArgumentError(
@@ -1728,3 +1730,40 @@ def _inherited_ends(parents: list[Any], targets: list[Any], secondary: Any,
             if p is not t and linked(p, t):
                 return p, t
     return p_order[0], t_order[0]
+
+
+_factory_classes: dict[Any, type] = {}
+
+
+def _class_from_factory(factory: Any, where: str) -> type:
+    """A collection class standing for ``collection_class=factory`` (a function that
+    returns a new empty collection, such as ``ordering_list("position")``).
+
+    The ORM makes collections by calling a class without arguments; this subclass of
+    the factory's result type copies, on construction, the instance attributes of a
+    fresh result of the factory (its configuration), so that its methods, which the
+    instrumentation calls through ``super()``, behave as the factory's object would."""
+    made = _factory_classes.get(factory)
+    if made is not None:
+        return made
+    sample = factory()
+    base = type(sample)
+    if not isinstance(sample, (list, set, dict)) or len(sample):
+        raise ArgumentError(
+            f"Can't configure relationship {where}: its collection_class factory "
+            f"{factory!r} returned {sample!r}; it must return a new, empty list, set or "
+            "keyed dictionary")
+
+    builtin = next(k for k in base.__mro__ if k in (list, set, dict))
+
+    def __init__(self: Any, *args: Any) -> None:
+        builtin.__init__(self, *args)  # the factory's own __init__ may want arguments
+        proto = factory()
+        if hasattr(proto, "__dict__"):
+            self.__dict__.update(proto.__dict__)
+
+    made = type(base.__name__, (base,), {
+        "__init__": __init__, "__module__": base.__module__,
+        "__qualname__": base.__qualname__, "_dm_factory": factory})
+    _factory_classes[factory] = made
+    return made
