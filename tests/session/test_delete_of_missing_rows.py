@@ -164,3 +164,112 @@ def test_delete_of_an_object_another_session_flushed_as_deleted_is_refused(
     assert p1 not in s2.deleted
     s.rollback()
     assert read_rows(t) == [(1, "a")]
+
+
+def _deleted_again(Parent, s):
+    """p1's DELETE flushed, then delete(p1) again (marked, back in the identity map)."""
+    p1 = Parent(id=1, data="a")
+    s.add(p1)
+    s.commit()
+    s.delete(p1)
+    s.flush()
+    s.delete(p1)
+    assert p1 in s.deleted
+    return p1
+
+
+def test_add_of_an_object_deleted_again_is_refused_and_it_stays_marked(
+        engine, make_session, read_rows, sql_log):
+    """add() refuses an object whose DELETE was flushed, also after it was deleted
+    again; the refusal leaves it marked, so the next flush sends its DELETE again."""
+    Parent, t = _mapped(engine)
+    s = make_session()
+    p1 = _deleted_again(Parent, s)
+    with pytest.raises(exc.InvalidRequestError, match="has been deleted"):
+        s.add(p1)
+    assert p1 in s.deleted and inspect(p1).deleted
+    sql_log.clear()
+    with pytest.warns(exc.SAWarning, match=r"table 'parent' matched 0 of the 1 row"):
+        s.commit()
+    assert len(sql_log.matching("DELETE")) == 1
+    assert read_rows(t) == []
+
+
+def test_expire_of_an_object_deleted_again(engine, make_session, read_rows, sql_log):
+    """An object deleted again is back in the identity map: expire() accepts it (its
+    row is gone, so the flush can't load it: ObjectDeletedError, and the flush's
+    transaction is rolled back, bringing the first DELETE back)."""
+    Parent, t = _mapped(engine)
+    s = make_session()
+    p1 = _deleted_again(Parent, s)
+    s.expire(p1, ["data"])
+    assert "data" not in p1.__dict__ and p1 in s.deleted
+    s.expire(p1)
+    assert inspect(p1).expired and p1 in s.deleted
+    sql_log.clear()
+    with pytest.raises(exc.ObjectDeletedError):
+        s.flush()
+    assert sql_log.matching("DELETE") == []
+    with pytest.raises(exc.PendingRollbackError):
+        s.flush()
+    s.rollback()
+    assert inspect(p1).persistent and p1 not in s.deleted
+    assert p1.data == "a"  # the row is back: the first DELETE was rolled back
+    s.commit()
+    assert read_rows(t) == [(1, "a")]
+
+
+def test_refresh_of_an_object_deleted_again_finds_no_row(engine, make_session, read_rows):
+    Parent, t = _mapped(engine)
+    s = make_session()
+    p1 = _deleted_again(Parent, s)
+    with s.no_autoflush, pytest.raises(exc.InvalidRequestError, match="no longer in the database"):
+        s.refresh(p1)
+    assert p1 in s.deleted
+    s.rollback()
+    assert read_rows(t) == [(1, "a")]
+
+
+def test_expire_of_an_object_whose_delete_was_flushed_is_still_refused(engine, make_session):
+    Parent, t = _mapped(engine)
+    s = make_session()
+    p1 = Parent(id=1, data="a")
+    s.add(p1)
+    s.commit()
+    s.delete(p1)
+    s.flush()
+    for verb in (s.expire, s.refresh):
+        with pytest.raises(exc.InvalidRequestError, match="not persistent within this Session"):
+            verb(p1)
+
+
+@pytest.mark.parametrize("expired", ["all", "data"])
+def test_delete_of_an_expired_object_whose_row_is_gone(
+        engine, make_session, read_rows, sql_log, expired):
+    """Expired with its key, the object can't be loaded by the flush that deletes it:
+    ObjectDeletedError, and the flush's transaction is rolled back (as SQLAlchemy).
+    With its key loaded, the DELETE is sent and matches no row (a warning)."""
+    Parent, t = _mapped(engine)
+    s = make_session()
+    p1 = Parent(id=1, data="a")
+    s.add(p1)
+    s.commit()
+    assert p1.data == "a"
+    s.expire(p1, None if expired == "all" else ["data"])
+    s.execute(text("DELETE FROM parent"))
+    s.delete(p1)
+    sql_log.clear()
+    if expired == "all":
+        with pytest.raises(exc.ObjectDeletedError, match="no longer in the database"):
+            s.flush()
+        assert sql_log.matching("DELETE") == []
+        with pytest.raises(exc.PendingRollbackError):
+            s.commit()
+        s.rollback()
+        assert inspect(p1).persistent and p1 not in s.deleted
+        assert read_rows(t) == [(1, "a")]
+    else:
+        with pytest.warns(exc.SAWarning, match=r"table 'parent' matched 0 of the 1 row"):
+            s.commit()
+        assert len(sql_log.matching("DELETE")) == 1
+        assert inspect(p1).detached and read_rows(t) == []

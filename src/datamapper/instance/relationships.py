@@ -776,11 +776,12 @@ class CollectionImpl(_RelImpl):
         obj.__dict__[self.key] = new_collection(self.collection_class, state, self, loaded)
 
     def _still_points(self, member: Any, owner: Any) -> bool:
-        """Does ``member`` (in the owner's session) still refer back to ``owner``?"""
+        """Does ``member`` (in the owner's session, or in none: a new object given
+        this owner by a backref, say) still refer back to ``owner``?"""
         mstate = member.__dict__.get(STATE_ATTR)
         ostate = owner.__dict__.get(STATE_ATTR)
-        if mstate is None or ostate is None or mstate.session_id != ostate.session_id \
-                or mstate._deleted:
+        if mstate is None or ostate is None or mstate._deleted or (
+                mstate.session_id != ostate.session_id and mstate.session_id is not None):
             return False
         md = member.__dict__
         for rkey, rcoll in self.reverse:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from .._util import describe
 from ..exc import (
     InvalidRequestError,
+    ObjectDeletedError,
     SAWarning,
 )
 from ..instance.seam import SessionLike
@@ -109,7 +110,14 @@ class SessionFlush(SessionBase):
         if self._orphan_watch:
             self._expunge_marked_orphans()
         if self._deleted:
-            self._cascade_deletes_again()
+            try:
+                self._cascade_deletes_again()
+            except ObjectDeletedError as e:
+                # an expired object being deleted (or reached by the delete cascade)
+                # has no row left to load: the flush fails as one that had begun,
+                # rolling the transaction back
+                self._fail_flush(e)
+                raise
         wanted: set[InstanceState] | None = None
         if objects is not None:
             given: set[InstanceState] = set()
@@ -131,7 +139,11 @@ class SessionFlush(SessionBase):
         # lazy="raise" and raiseload(); handlers the flush calls do not
         self._flush_loading = True
         try:
-            uow.presort()
+            try:
+                uow.presort()
+            except ObjectDeletedError as e:
+                self._fail_flush(e)  # (as above)
+                raise
             if not uow.new and not uow.dirty and not uow.deleted:
                 return
             uow.check()
@@ -163,6 +175,14 @@ class SessionFlush(SessionBase):
                 tx.rollback(_capture_exception=e)
             raise
         tx.commit()
+
+    def _fail_flush(self, e: BaseException) -> None:
+        """A flush that failed while reading what it must write: its transaction is
+        rolled back, as for a statement that failed."""
+        if self._transaction is None and not self.autocommit:
+            self._autobegin()
+        tx = self.begin(_subtrans=True)
+        tx.rollback(_capture_exception=e)
 
     def _flush_connection(self, mapper: Mapper) -> Connection:
         tx = self._transaction

@@ -372,7 +372,9 @@ class SessionGet(SessionBase):
                 f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
                 f"({lifecycle(state)}); add it and flush first"
             )
-        if state._deleted:
+        if state._deleted and not self._identity_map.holds(state):
+            # (deleted again after the flush of its DELETE, it is back in the identity
+            # map: it can be expired and refreshed as a persistent object can)
             raise InvalidRequestError(
                 f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
                 "(deleted: a flush already deleted its row); it leaves the session at "

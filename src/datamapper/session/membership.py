@@ -49,6 +49,10 @@ class SessionMembership(SessionBase):
             warn_flush_usage("Session.add()")
         state = instance_state(instance)
         if state.session_id == self.hash_key and state in self._deleted:
+            if state._deleted:
+                # deleted again after the flush of its DELETE: refused as any object
+                # a flush deleted is, and it stays marked
+                self._refuse_deleted(instance)
             # marked for deletion, not flushed: add() takes the mark back (what its
             # delete cascade marked stays marked)
             del self._deleted[state]
@@ -188,10 +192,7 @@ class SessionMembership(SessionBase):
     def _update_impl(self, state: InstanceState, obj: Any, revert_deletion: bool = False
                      ) -> None:
         if state._deleted and not revert_deletion:
-            raise InvalidRequestError(
-                f"Can't add {describe(obj)}: it has been deleted (flushed as a DELETE); use "
-                "make_transient() to turn it back into a new object first"
-            )
+            self._refuse_deleted(obj)
         key = state.key
         existing = self._identity_map.get_state(key)  # type: ignore[arg-type]
         if existing is not None and existing is not state:
@@ -211,6 +212,13 @@ class SessionMembership(SessionBase):
         if attaching:
             self._fire("after_attach", self, obj)
             self._fire("detached_to_persistent", self, obj)
+
+    @staticmethod
+    def _refuse_deleted(obj: Any) -> None:
+        raise InvalidRequestError(
+            f"Can't add {describe(obj)}: it has been deleted (flushed as a DELETE); use "
+            "make_transient() to turn it back into a new object first"
+        )
 
     def delete_all(self, instances: Iterable[Any]) -> None:
         """``delete()`` of each object: all are deleted at the next flush."""

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select
 from .._util import NO_VALUE, describe
 from ..exc import FlushError, ObjectDeletedError
 from ..instance.seam import SessionLike
+from ..instance.state import _PENDING_COLLECTIONS as PENDING_COLLECTIONS
 from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
@@ -167,9 +168,13 @@ class UOWTransaction:
     def _load_expired_deleted(self) -> None:
         """Objects about to be deleted keep their values after the flush (they are
         detached, not expired, at commit): load the ones that are expired now, one
-        SELECT per mapper for a one-column key (per object otherwise)."""
-        expired = [s for s in self.deleted
-                   if s.expired_attributes and not s._deleted and s._key is not None]
+        SELECT per mapper for a one-column key (per object otherwise).  When the row
+        is gone (deleted by another transaction, or by an earlier flush of this
+        session for an object deleted again) and the object's primary key (or
+        version) is expired too, the DELETE has nothing to match by: ObjectDeletedError,
+        and the flush fails, as SQLAlchemy's does (it loads what its DELETE needs).
+        With those loaded, the DELETE is sent and matches no row (a warning)."""
+        expired = [s for s in self.deleted if s.expired_attributes and s._key is not None]
         if not expired:
             return
         by_mapper: dict[Mapper, list[InstanceState]] = {}
@@ -185,7 +190,8 @@ class UOWTransaction:
                     try:
                         session._load_attributes(state, None)
                     except ObjectDeletedError:
-                        pass  # the row is gone: the DELETE says so (confirm_deleted_rows)
+                        if _delete_needs_load(state):
+                            raise
                 continue
             _load_rows_by_key(session, mapper, [k for k in keys if k not in mapper._pk_keys],
                               states)
@@ -513,6 +519,11 @@ class UOWTransaction:
                         session._record_key_switch(state, old_key)
             state._committed = None
             state.modified = False
+            ext = state._extra
+            if ext is not None and PENDING_COLLECTIONS in ext:
+                # backref changes queued for its unloaded collections: the flush wrote
+                # those of objects in the session, the rows say the rest
+                del ext[PENDING_COLLECTIONS]
             if not expire:
                 if weak:
                     state._strong = None
@@ -543,6 +554,7 @@ def _load_rows_by_key(session: SessionLike, mapper: Mapper, keys: list[str],
     cols = [mapper._props[k].columns[0] for k in keys]
     by_ident = {s.identity[0]: s for s in states if s.identity}
     idents = list(by_ident)
+    found: set[Any] = set()
     for start in range(0, len(idents), 500):
         chunk = idents[start:start + 500]
         stmt = select(pk_col, *cols).where(pk_col.in_(chunk))
@@ -552,6 +564,7 @@ def _load_rows_by_key(session: SessionLike, mapper: Mapper, keys: list[str],
             state = by_ident.get(row[0])
             if state is None:
                 continue
+            found.add(row[0])
             d = state.strong_obj().__dict__
             exp = state.expired_attributes
             got = [k for k in keys if k in exp and k not in d]
@@ -563,6 +576,21 @@ def _load_rows_by_key(session: SessionLike, mapper: Mapper, keys: list[str],
                 d[pk_key] = row[0]
                 got.append(pk_key)
             state.loaded(got)
+    missing = [s for i, s in by_ident.items() if i not in found and _delete_needs_load(s)]
+    if missing:
+        raise ObjectDeletedError(
+            f"Can't load the expired attributes of {describe(missing[0].obj())}, which this "
+            "flush deletes: its row is no longer in the database (deleted by another "
+            "transaction, or by an earlier flush of this session); expunge the object "
+            "or roll back")
+
+
+def _delete_needs_load(state: InstanceState) -> bool:
+    """Is a column the DELETE of ``state`` is matched by (key, version) expired?"""
+    mapper = state.mapper
+    exp = state.expired_attributes
+    vp = mapper.version_id_prop
+    return any(k in exp for k in mapper._pk_keys) or (vp is not None and vp.key in exp)
 
 
 def _with_linked_keys(d: dict[str, Any], per: dict[tuple[str, ...], Any],
