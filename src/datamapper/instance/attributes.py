@@ -320,6 +320,43 @@ class SynonymImpl:
         return get_state_history(state, self.target, passive)
 
 
+class CompositeImpl:
+    """A ``composite()`` attribute: reads build the composite object from its columns'
+    attributes, writes set them (each through its own attribute, so history, events
+    and the flush see ordinary column changes)."""
+
+    __slots__ = ("key", "prop", "attr")
+
+    def __init__(self, key: str, prop: Any, attr: QueryableAttribute) -> None:
+        self.key = key
+        self.prop = prop
+        self.attr = attr
+
+    def get_missing(self, obj: Any) -> Any:
+        return self.prop.construct([getattr(obj, k) for k in self.prop.attribute_keys])
+
+    def set(self, obj: Any, value: Any) -> None:
+        values = self.prop.values_of(value)  # checked before any column changes
+        if self.prop.active_history:
+            for key in self.prop.attribute_keys:
+                getattr(obj, key)  # load unloaded old values: the history shows them
+        for key, v in zip(self.prop.attribute_keys, values, strict=True):
+            setattr(obj, key, v)
+
+    def delete(self, obj: Any) -> None:
+        for key in self.prop.attribute_keys:
+            setattr(obj, key, None)
+
+    def history(self, state: InstanceState, passive: bool = True) -> History:
+        parts = [get_state_history(state, k, passive) for k in self.prop.attribute_keys]
+        if not any(p.added or p.deleted for p in parts):
+            current = [(p.unchanged or [None])[0] for p in parts]
+            return History((), [self.prop.construct(current)], ())
+        new = [(p.added or p.unchanged or [None])[0] for p in parts]
+        old = [(p.deleted or p.unchanged or [None])[0] for p in parts]
+        return History([self.prop.construct(new)], (), [self.prop.construct(old)])
+
+
 def _data_descriptor(value: Any) -> bool:
     """A ``property``-like class attribute (getter and setter), not a mapped one."""
     t = type(value)
@@ -447,6 +484,8 @@ def instrument(mapper: Mapper) -> None:
             if desc is None and existing is not None and _data_descriptor(existing):
                 desc = existing
             impl: Any = SynonymImpl(key, prop.name, attr, desc)
+        elif getattr(prop, "is_composite", False):
+            impl = CompositeImpl(key, prop, attr)
         elif prop.is_relationship:
             from .relationships import make_relationship_impl
 

@@ -1,6 +1,7 @@
 """Mapping layer: registry, Mapper, properties, relationships (configuration only)."""
 
 from .cascade import CascadeOptions
+from .composite import Composite, CompositeProperty, composite
 from .declarative import (
     DeclarativeBase,
     DeclarativeBaseNoMeta,
@@ -33,7 +34,7 @@ from .relationships import (
 )
 
 __all__ = [
-    "CascadeOptions", "ColumnProperty", "Mapper", "class_mapper", "clear_mappers",
+    "CascadeOptions", "Composite", "CompositeProperty", "composite", "ColumnProperty", "Mapper", "class_mapper", "clear_mappers",
     "column_property", "configure_mappers", "query_expression", "declarative_base", "deferred", "mapper",
     "registry", "synonym", "validates", "RelationshipProperty", "backref", "relation",
     "relationship", "foreign", "remote", "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped",

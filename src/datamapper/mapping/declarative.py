@@ -33,7 +33,7 @@ import typing
 import uuid
 from collections.abc import Callable, Collection, Iterable, MutableSequence, MutableSet, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Optional, TypeVar, overload
 
 import sqlalchemy
 from sqlalchemy import Column, Enum, MetaData, types
@@ -757,9 +757,47 @@ def scan_class(
                 out[key] = (sort_key, value)
             elif isinstance(value, ColumnProperty):
                 out[key] = (sort_key, value)
+            elif getattr(value, "is_composite", False):
+                _scan_composite(reg, cls, klass, key, value, inner, type_map, where, rank, pos,
+                                out)
             else:
                 out[key] = (sort_key, value)
     return out
+
+
+def _scan_composite(reg: Any, cls: type, klass: type, key: str, prop: Any, inner: Any,
+                    type_map: dict[Any, Any], where: str, rank: int, pos: int,
+                    out: dict[str, tuple[Any, Any]]) -> None:
+    """A ``composite()``: its class from the annotation, and the columns it declares
+    (its ``mapped_column()``s, or ones made from its dataclass's fields) mapped as
+    attributes of their own, in its place in the table."""
+    annotation_class, optional = None, False
+    if inner is not _MISSING:
+        layers = _TypeLayers(inner)
+        annotation_class, optional = layers.resolved, layers.nullable
+
+    def make_column(mc: MappedColumn[Any], name: str, python_type: Any) -> Any:
+        if getattr(mc.column, "name", None) is None:
+            mc.column.name = name
+            mc.column.key = name
+        if optional and python_type is not None and not isinstance(python_type, str):
+            python_type = Optional[python_type]  # noqa: UP045  (a runtime type object)
+        made = _column_from(mc, name, python_type if python_type is not None else _MISSING,
+                            type_map, f"{where} (column {name!r})", reg, cls)
+        return made
+
+    try:
+        made = prop.declare_columns(annotation_class, optional, make_column,
+                                    list(klass.__dict__.values()))
+    except ArgumentError as e:
+        raise ArgumentError(f"Can't map {where}: {e}") from None
+    for i, (name, column) in enumerate(made):
+        if name in out:
+            raise ArgumentError(
+                f"Can't map {where}: its column {name!r} has the name of another attribute "
+                "of the class; name the column differently (mapped_column(\"other\"))")
+        out[name] = ((rank, pos, i), column)
+    out[key] = ((rank, pos, len(made)), prop)
 
 
 def _column_from(

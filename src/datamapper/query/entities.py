@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from sqlalchemy import Select, Table
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
@@ -192,7 +192,9 @@ class RowLayout:
         self.alias_froms: list[Any] = []
         for i, ent in enumerate(entities):
             adapt = None
-            if isinstance(ent, Bundle):
+            if isinstance(ent, QueryableAttribute) and getattr(ent.prop, "is_composite", False):
+                ent = cast(Any, ent.prop).reader()  # its columns, read back as one composite object
+            if isinstance(ent, Bundle) or getattr(ent, "is_bundle", False):
                 reader = _BundleReader(ent, len(self.columns))
                 self.columns.extend(ent._columns)
                 self.parts.append(("bundle", reader))
@@ -204,7 +206,8 @@ class RowLayout:
                     self._describe_column(ent._columns[0], ent.name)
                     entity = self.descriptions.pop()["entity"]
                     self.extras.pop()
-                self.descriptions.append({"name": ent.name, "type": Bundle, "aliased": False,
+                self.descriptions.append({"name": ent.name, "aliased": False,
+                                          "type": getattr(ent, "result_type", Bundle),
                                           "expr": ent, "entity": entity})
                 continue
             if isinstance(ent, AliasedClass):

@@ -1,0 +1,297 @@
+"""``composite()``: one attribute made of several columns, read and written as an object
+of a class of the program's (a dataclass, or a class with ``__composite_values__()``).
+
+``start: Mapped[Point] = composite(mapped_column("x1"), mapped_column("y1"))`` maps the
+columns ``x1`` and ``y1`` (also as attributes of their own) and makes ``vertex.start``
+read as ``Point(x1, y1)``; assigning a Point writes both columns.  On the class,
+``Vertex.start == Point(3, 4)`` compares column by column (``<``, ``>=``... too, each
+column against its value) and ``select(Vertex.start)`` returns Point objects.
+
+The Point is built anew on every read from the columns' current values, so a change
+made to it in place is not the attribute's value: assign a new Point instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect as pyinspect
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Column, and_, or_
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql.elements import ClauseList
+from sqlalchemy.sql.operators import eq, ge, gt, le, lt, ne
+
+from .._core import annotate
+from .coercion import BUNDLE_KEY
+from .properties import MapperProperty, _with_dataclass_options
+
+if TYPE_CHECKING:
+    from .attributes import QueryableAttribute
+
+__all__ = ["Composite", "CompositeProperty", "composite"]
+
+_COMPARISONS = {eq: None, ne: None, lt: None, le: None, gt: None, ge: None}
+
+
+def composite(class_: Any = None, *attrs: Any, **kw: Any) -> Any:
+    """Map several columns as one attribute holding an object of ``class_`` (see the
+    module documentation).  ``attrs``: ``mapped_column()``s, Columns, mapped attributes
+    or their names; ``class_`` may be left out when the ``Mapped[...]`` annotation
+    names it, and a dataclass's missing columns are made from its fields
+    (``column_template="home_%s"`` names them)."""
+    rest = {k: v for k, v in kw.items()
+            if k not in ("init", "repr", "default", "default_factory", "compare",
+                         "kw_only", "hash")}
+    return _with_dataclass_options(CompositeProperty(class_, *attrs, **rest), kw)
+
+
+class CompositeProperty(MapperProperty):
+    """The configuration of a ``composite()`` attribute."""
+
+    is_composite = True
+
+    def __init__(
+        self,
+        class_: Any = None,
+        *attrs: Any,
+        return_none_on: Callable[..., bool] | None = None,
+        column_template: str | None = None,
+        active_history: bool = False,
+        deferred: bool = False,
+        group: str | None = None,
+        comparator_factory: Any = None,
+        info: dict[Any, Any] | None = None,
+        doc: str | None = None,
+    ) -> None:
+        if class_ is not None and not isinstance(class_, type) and not callable(class_):
+            attrs = (class_, *attrs)
+            class_ = None
+        self.composite_class = class_
+        self.attrs: tuple[Any, ...] = attrs
+        self.return_none_on = return_none_on
+        self.column_template = column_template
+        self.active_history = active_history
+        self.deferred = deferred
+        self.group = group
+        self.comparator_factory = comparator_factory
+        self.info = info if info is not None else {}
+        self.doc = doc
+        if comparator_factory is not None or deferred or group is not None:
+            given = ", ".join(n for n, v in (("comparator_factory", comparator_factory),
+                                             ("deferred", deferred), ("group", group)) if v)
+            raise ArgumentError(
+                f"composite() does not take {given} in datamapper: its SQL comparisons are "
+                "column by column; defer its columns themselves "
+                "(mapped_column(..., deferred=True, deferred_group=...))")
+        if column_template is not None and column_template.count("%s") != 1:
+            raise ArgumentError(
+                f"Can't use column_template {column_template!r} for a composite: it must "
+                "contain exactly one %s, where each field's name goes")
+        self._keys: list[str] | None = None
+
+    # ----------------------------------------------------------------- resolution
+    @property
+    def attribute_keys(self) -> list[str]:
+        """The mapped attribute names of the composite's columns, in order."""
+        if self._keys is None:
+            self._keys = [self._key_of(a) for a in self.attrs]
+        return self._keys
+
+    def _key_of(self, attr: Any) -> str:
+        mapper = self.parent
+        if isinstance(attr, str):
+            if attr not in mapper._props:
+                raise ArgumentError(
+                    f"Can't map composite {self._where()}: {mapper.class_.__name__} has no "
+                    f"mapped attribute {attr!r}")
+            return attr
+        if isinstance(attr, MapperProperty) and getattr(attr, "parent", None) is mapper:
+            return attr.key  # a column property the declarative scan made for it
+        column = getattr(attr, "column", None) if not isinstance(attr, Column) else attr
+        if column is not None and column in mapper._col_to_prop:
+            return str(mapper._col_to_prop[column].key)
+        key = getattr(attr, "key", None)
+        if key is not None and getattr(attr, "prop", None) is not None:
+            return str(key)
+        raise ArgumentError(
+            f"Can't map composite {self._where()}: {attr!r} is not a mapped column of "
+            f"{mapper.class_.__name__}; pass mapped_column()s, Columns of its table, or "
+            "names of its mapped attributes")
+
+    @property
+    def columns(self) -> list[Any]:
+        mapper = self.parent
+        return [mapper._props[k].columns[0] for k in self.attribute_keys]
+
+    def _where(self) -> str:
+        owner = getattr(getattr(self, "parent", None), "class_", None)
+        return f"{owner.__name__}.{self.key}" if owner is not None else repr(self)
+
+    # ----------------------------------------------------------------- values
+    def construct(self, values: Sequence[Any]) -> Any:
+        """The composite object for the columns' ``values`` (or None, see
+        ``return_none_on``)."""
+        if self.return_none_on is not None and self.return_none_on(*values):
+            return None
+        cls = self.composite_class
+        if cls is None:
+            raise InvalidRequestError(
+                f"Can't build composite {self._where()}: no composite class; pass it to "
+                "composite() or annotate the attribute Mapped[SomeClass]")
+        return cls(*values)
+
+    def values_of(self, value: Any) -> list[Any]:
+        """The column values of composite object ``value`` (None: every column None)."""
+        if value is None:
+            return [None] * len(self.attribute_keys)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            found = [getattr(value, f.name) for f in dataclasses.fields(value)]
+        else:
+            getter = getattr(value, "__composite_values__", None)
+            if getter is None:
+                raise InvalidRequestError(
+                    f"Can't store {value!r} in composite {self._where()}: "
+                    f"{type(value).__name__} is not a dataclass and has no "
+                    "__composite_values__() method returning its column values")
+            found = list(getter())
+        if len(found) != len(self.attribute_keys):
+            raise InvalidRequestError(
+                f"Can't store {value!r} in composite {self._where()}: it gives "
+                f"{len(found)} values for {len(self.attribute_keys)} columns")
+        return found
+
+    # ----------------------------------------------------------------- SQL
+    def clause_element(self, attr: QueryableAttribute) -> Any:
+        # selected, the columns come back as one composite object per row (the same
+        # mechanism as a Bundle)
+        return annotate(ClauseList(*self.columns, group=False), {BUNDLE_KEY: _Reader(self)})
+
+    def operate(self, attr: QueryableAttribute, op: Any, *other: Any, **kw: Any) -> Any:
+        if op not in _COMPARISONS:
+            name = getattr(op, "__name__", repr(op))
+            raise ArgumentError(
+                f"Can't apply {name} to composite {self._where()}: a composite compares "
+                "with ==, !=, <, <=, >, >= against an object of its class (or None)")
+        (value,) = other
+        values = self.values_of(value)
+        if value is None:
+            if op is eq:
+                return and_(*[c.is_(None) for c in self.columns])
+            if op is ne:
+                return or_(*[c.is_not(None) for c in self.columns])
+        terms = [op(c, v) for c, v in zip(self.columns, values, strict=True)]
+        return or_(*terms) if op is ne else and_(*terms)
+
+    def column_for_attr_delegation(self) -> Any:
+        return None
+
+    def reader(self) -> Any:
+        """What the query layer selects for the attribute (a Bundle-like reader)."""
+        return _Reader(self)
+
+    def __repr__(self) -> str:
+        name = getattr(self.composite_class, "__name__", None)
+        return f"CompositeProperty({name or '?'})"
+
+    # ----------------------------------------------------------------- declarative
+    def declare_columns(self, annotation_class: Any, optional: bool,
+                        make_column: Callable[[Any, str, Any], Any],
+                        own_values: Sequence[Any]) -> list[tuple[str, Any]]:
+        """For the declarative scan: fix the composite class from the annotation, and
+        return ``(name, Column)`` for each column it declares itself (a
+        ``mapped_column()`` inside it, or one made from a dataclass field), made with
+        ``make_column(mapped_column, name, python_type)``.  ``own_values``: the class's
+        own attribute values (a mapped_column() there is declared by the class)."""
+        from .declarative import MappedColumn
+
+        if self.composite_class is None:
+            if annotation_class is None or not isinstance(annotation_class, type):
+                raise ArgumentError(
+                    "Can't map a composite() without a class: pass it as the first argument "
+                    "or annotate the attribute Mapped[SomeClass]")
+            self.composite_class = annotation_class
+        if optional and self.return_none_on is None:
+            self.return_none_on = _all_none
+        cls = self.composite_class
+        fields: list[tuple[str, Any]] = []
+        if dataclasses.is_dataclass(cls):
+            try:
+                hints = pyinspect.get_annotations(cast(type, cls), eval_str=True)
+            except Exception:  # noqa: BLE001  (unresolvable: no types derived)
+                hints = {}
+            fields = [(f.name, hints.get(f.name, f.type)) for f in dataclasses.fields(cls)]
+        elif self.column_template is not None:
+            raise ArgumentError(
+                f"Can't use column_template with composite class {cls.__name__}: it is "
+                "not a dataclass, so it has no fields to name columns after")
+        if fields and len(self.attrs) > len(fields):
+            raise ArgumentError(
+                f"Can't map composite of {cls.__name__}: {len(self.attrs)} columns given "
+                f"for its {len(fields)} fields")
+        attrs = list(self.attrs)
+        if fields:
+            attrs += [None] * (len(fields) - len(attrs))
+        made: list[tuple[str, Any]] = []
+        own_ids = {id(v) for v in own_values}
+        for i, attr in enumerate(attrs):
+            field_name, field_type = fields[i] if i < len(fields) else (None, None)
+            if attr is None:
+                attr = MappedColumn((), {})
+            if not isinstance(attr, MappedColumn) or id(attr) in own_ids:
+                attrs[i] = attr
+                continue
+            name: str | None = getattr(attr.column, "name", None)
+            if name is None:
+                if field_name is None:
+                    raise ArgumentError(
+                        f"Can't map composite of {cls.__name__}: column {i + 1} has no name "
+                        "and the class is not a dataclass to name it after; "
+                        "write mapped_column(\"name\")")
+                name = (self.column_template % field_name if self.column_template
+                        else field_name)
+            column = make_column(attr, name, field_type)
+            attrs[i] = column
+            made.append((name, column))
+        self.attrs = tuple(attrs)
+        return made
+
+
+def _all_none(*values: Any) -> bool:
+    return all(v is None for v in values)
+
+
+class _Reader:
+    """What the query layer needs to read a selected composite: like a Bundle whose
+    value is the composite object."""
+
+    is_bundle = True
+    single_entity = False
+
+    def __init__(self, prop: CompositeProperty) -> None:
+        self.prop = prop
+        self.name = prop.key
+        self._columns = prop.columns
+        self.keys = list(prop.attribute_keys)
+        self.exprs = self._columns
+        self.result_type = prop.composite_class
+
+    def create_row_processor(self, query: Any, procs: list[Any], labels: list[str]) -> Any:
+        construct = self.prop.construct
+
+        def proc(row: Any) -> Any:
+            return construct([p(row) for p in procs])
+
+        return proc
+
+    def label(self, name: Any) -> _Reader:
+        other = _Reader(self.prop)
+        other.name = name
+        return other
+
+    def __repr__(self) -> str:
+        return f"<composite {self.prop._where()}>"
+
+
+Composite = CompositeProperty  # the 2.x name
