@@ -223,6 +223,20 @@ def _picklable_column(col: Any) -> Any:
     return col  # a column of another selectable: pickled as it is
 
 
+def _by_base_columns(mapper: Any, col: Any) -> Any:
+    """The property of a column of a subquery that came back from a pickle as a copy
+    (with copies of its tables): found by the table columns it selects."""
+    from sqlalchemy import Table
+
+    for base in getattr(col, "base_columns", ()):
+        if isinstance(getattr(base, "table", None), Table):
+            prop = mapper._col_to_prop.get(_TableColumn(base.table.fullname, base.key)
+                                           .find(mapper))
+            if prop is not None:
+                return prop
+    return None
+
+
 def _column_of(spec: Any) -> Any:
     if isinstance(spec, _TableColumn):
         return spec
@@ -252,6 +266,8 @@ def column_keyed_dict(mapping_spec: Any, *, ignore_unpopulated_attribute: bool =
             if isinstance(col, _TableColumn):
                 col = col.find(mapper)
             prop = mapper._col_to_prop.get(col)
+            if prop is None:
+                prop = _by_base_columns(mapper, col)
             if prop is None:
                 raise InvalidRequestError(
                     f"Can't file {describe(obj)} in a dictionary collection keyed by column "

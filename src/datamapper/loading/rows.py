@@ -405,6 +405,6 @@ def load_attributes_stmt(mapper: Mapper, keys: Iterable[str],
                    else c == bindparam("_dm_pk_" + str(i))
                    for i, c in enumerate(mapper.primary_key)])
     stmt = select(*cols).where(where)
-    if mapper.inherits is not None and not mapper.single:
+    if (mapper.inherits is not None and not mapper.single) or mapper.non_table:
         stmt = stmt.select_from(mapper.persist_selectable)  # the joined tables of the row
     return stmt, props

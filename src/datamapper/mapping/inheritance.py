@@ -24,12 +24,14 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Table
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoForeignKeysError
 from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Join
 
 from ..exc import SAWarning
+from . import selectable as selmap
 from .cache import CacheSlot
 from .properties import ColumnProperty, MapperProperty
 
@@ -397,7 +399,8 @@ def entity_source(mapper: Mapper) -> tuple[Any, Any]:
     if mapper._poly is None:
         return None, None
     sel = polymorphic_from(mapper, with_polymorphic_mappers(mapper))
-    joined = sel is not mapper.local_table
+    # a join-mapped class's FROM is its join (a subquery's columns name their FROM)
+    joined = sel is not mapper.local_table or isinstance(sel, Join)
     return (sel if joined else None), class_criterion(mapper)
 
 
@@ -436,8 +439,11 @@ class TablePart:
         self.class_ = mapper.class_
         self.local_table = table
         self.cache: dict[Any, Any] = {}
-        self._persist_props = tuple(
-            p for p in mapper._persist_props if any(c.table is table for c in p.columns))
+        if mapper.non_table:
+            self._persist_props: tuple[Any, ...] = _table_columns(mapper, table)
+        else:
+            self._persist_props = tuple(
+                p for p in mapper._persist_props if any(c.table is table for c in p.columns))
         if table is mapper.base_mapper.local_table:
             self.primary_key: tuple[Any, ...] = tuple(mapper.primary_key)
         else:
@@ -464,16 +470,54 @@ class TablePart:
                       if m.local_table is table and not m.single), None)
         self.sync: tuple[tuple[str, str], ...] = owner._inherit_sync if owner is not None \
             else ()
+        if mapper.non_table:
+            self.sync = selmap.sync_pairs(mapper, table)
 
     def __repr__(self) -> str:
         return f"<TablePart of {self.mapper.class_.__name__} on {self.local_table.name}>"
+
+
+class _TableColumns:
+    """What a table plan reads of a column attribute (``key``, ``columns``), with the
+    columns of one table only: a join- or select-mapped attribute may map columns of
+    several tables, or a subquery's column standing for a table's."""
+
+    __slots__ = ("key", "columns")
+
+    def __init__(self, key: str, columns: list[Any]) -> None:
+        self.key = key
+        self.columns = columns
+
+
+def _table_columns(mapper: Mapper, table: Any) -> tuple[_TableColumns, ...]:
+    out = []
+    for p in mapper._persist_props:
+        cols = selmap.table_columns(mapper, p, table)
+        if cols:
+            out.append(_TableColumns(p.key, cols))
+    return tuple(out)
+
+
+def _writable_tables(mapper: Mapper) -> list[Any]:
+    """The tables of a join- or select-mapped ``mapper`` a flush writes: those of which
+    it maps a column and the whole primary key.  A SELECT that leaves out part of a
+    table's key (``SELECT DISTINCT a, b FROM t``) writes nothing to that table: such a
+    class is read-only, its new objects only take their place in the identity map."""
+    out = []
+    for t in mapper.tables:
+        pk = list(t.primary_key)
+        if isinstance(t, Table) and pk and all(c in mapper._col_to_prop for c in pk) \
+                and _table_columns(mapper, t):
+            out.append(t)
+    return out
 
 
 def table_parts(mapper: Mapper) -> list[TablePart]:
     """One :class:`TablePart` per table of ``mapper``, base table first."""
     parts = _PARTS.get(mapper)
     if parts is None:
-        parts = _PARTS.set(mapper, [TablePart(mapper, t) for t in mapper.tables])
+        tables = _writable_tables(mapper) if mapper.non_table else mapper.tables
+        parts = _PARTS.set(mapper, [TablePart(mapper, t) for t in tables])
     return parts
 
 

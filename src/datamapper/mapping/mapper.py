@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from .. import event
 from ..exc import UnmappedClassError
 from . import coercion, inheritance
+from . import selectable as selmap
 from .attributes import QueryableAttribute
 from .cache import CacheSlot
 from .properties import ColumnProperty, MapperProperty, SynonymProperty
@@ -138,6 +139,7 @@ class Mapper:
     # absent until then): the attribute implementations by key, and the class
     # attributes instrumentation saved to put back on uninstrument.
     _impls: dict[str, Any]
+    class_: type
     _dm_saved: dict[str, Any]
 
     def __init__(
@@ -182,14 +184,27 @@ class Mapper:
         parent = inheritance.parent_mapper(class_, inherits, concrete)
         if parent is not None and local_table is None and not concrete:
             local_table = parent.local_table  # single-table inheritance
-        if local_table is None or not isinstance(local_table, Table):
+        if local_table is None:
             raise ArgumentError(
-                f"Can't map {class_.__name__}: it needs a Table (got {local_table!r}); "
+                f"Can't map {class_.__name__}: it needs a Table (got None); "
                 "give __tablename__ with Columns, __table__, or mapper(cls, table)"
             )
+        # a join of tables or a SELECT: see mapping/selectable.py
+        self.non_table = not isinstance(local_table, Table)
+        if self.non_table:
+            local_table = selmap.coerce(class_, local_table)
+            if parent is not None and local_table is not parent.local_table:
+                raise ArgumentError(
+                    f"Can't map {class_.__name__} inheriting {parent.class_.__name__} to "
+                    f"{selmap.describe(local_table)}: a subclass mapped to a join or a "
+                    "SELECT is not supported; map it to a Table of its own (joined-table "
+                    "inheritance) or to no table (single-table inheritance)"
+                )
         self.class_ = class_
-        self.local_table: Table = local_table
+        self.local_table: Any = local_table
         self.persist_selectable: Any = local_table
+        # the table's name, or a description of the join or SELECT (plans, messages)
+        self._table_name: str = selmap.describe(local_table)
         self.registry = registry
         self.eager_defaults = eager_defaults
         self.confirm_deleted_rows = confirm_deleted_rows
@@ -207,6 +222,8 @@ class Mapper:
         # the class whose name identity keys carry: the base class of a hierarchy
         self._identity_class: type = class_
         self.tables: list[Table] = [local_table]
+        if self.non_table and parent is None:
+            selmap.setup(self)
         self.single = False
         self.concrete = False
         self.inherit_condition: Any = None
@@ -248,12 +265,18 @@ class Mapper:
         if not self.concrete:
             inheritance.setup_polymorphic(self, polymorphic_on, polymorphic_identity,
                                           with_polymorphic)
+        if self.non_table and self._poly is None:
+            # no hierarchy, but several tables (or a subquery) to read and write:
+            # the query and flush layers' multi-table paths key on _poly
+            self._poly = inheritance.PolymorphicInfo(self)
         self._collect_validators()
         self._compile_paths()
 
         class_._dm_mapper = self  # type: ignore[attr-defined]  # the class's mapper slot
         _all_mappers.add(self)
         mapped_tables.add(local_table)
+        if self.non_table:
+            mapped_tables.update(self.tables)
         invalidate_caches()
         coercion.install(self)
         for base, name, fn, kw in list(_pending_class_listeners):
@@ -315,6 +338,8 @@ class Mapper:
             if key in self._props:
                 existing = self._props[key]
                 if isinstance(existing, ColumnProperty) and col not in existing.columns:
+                    if self.non_table:
+                        selmap.check_combined(self, key, existing, col)
                     if existing.parent is not self:  # inherited: this mapper's own copy
                         inheritance.extend_inherited_column(self, key, existing, col)
                         continue
@@ -362,12 +387,17 @@ class Mapper:
         if isinstance(prop, ColumnProperty):
             for c in prop.columns:
                 self._col_to_prop.setdefault(c, prop)
+            if self.non_table:
+                selmap.add_column_lineage(self, prop)
 
     def _setup_primary_key(self, primary_key: Any) -> None:
         if primary_key is not None:
             cols = [self._resolve_column(c) for c in primary_key]
         elif self.inherits is not None and not self.concrete:
             cols = list(self.inherits.primary_key)  # the base table's key is the identity
+        elif self.non_table:
+            cols = list(self.local_table.primary_key)
+            selmap.check_primary_key(self, cols)
         else:
             cols = list(self.local_table.primary_key.columns)
         if not cols:
@@ -390,9 +420,19 @@ class Mapper:
         if isinstance(c, str):
             if c in self.local_table.c:
                 return self.local_table.c[c]
-            raise ArgumentError(f"{self.class_.__name__}: no column {c!r} in {self.local_table.name}")
+            if self.non_table:
+                prop = self._props.get(c)
+                if isinstance(prop, ColumnProperty):
+                    return prop.columns[0]
+            raise ArgumentError(f"{self.class_.__name__}: no column {c!r} in "
+                                f"{selmap.describe(self.local_table)}")
         if hasattr(c, "__clause_element__"):
-            return c.__clause_element__()
+            c = c.__clause_element__()
+        if self.non_table and c not in self._col_to_prop:
+            # a table column a subquery selects: its column of the subquery
+            found = self.local_table.corresponding_column(c)
+            if found is not None:
+                return found
         return c
 
     def _setup_version(self, version_id_col: Any, generator: Any) -> None:
@@ -517,11 +557,12 @@ class Mapper:
         self._loader_cache: dict[Any, Any] = {}
 
     def _maps_table(self, table: Any) -> bool:
-        return table is self.local_table or (self.inherits is not None and table in self.tables)
+        return table is self.local_table or (
+            (self.inherits is not None or self.non_table) and table in self.tables)
 
     # -- public surface ----------------------------------------------------
     @property
-    def mapped_table(self) -> Table:
+    def mapped_table(self) -> Any:  # a Table, or a join or SELECT (mapping/selectable.py)
         return self.local_table
 
     @property
@@ -663,7 +704,7 @@ class Mapper:
         return any(m is other for m in self.iterate_to_root())
 
     def __repr__(self) -> str:
-        return f"<Mapper {self.class_.__name__}->{self.local_table.name}>"
+        return f"<Mapper {self.class_.__name__}->{selmap.describe(self.local_table)}>"
 
     def dispose(self, *, invalidate: bool = True) -> None:
         """Unmap this class.  ``invalidate=False``: the caller empties every mapper's

@@ -237,7 +237,7 @@ class RelationshipProperty(MapperProperty):
         return self.mapper
 
     @property
-    def target(self) -> Table:
+    def target(self) -> Any:  # a Table, or the join/SELECT of a class mapped to one
         return self.mapper.local_table
 
     @property
@@ -597,8 +597,9 @@ class RelationshipProperty(MapperProperty):
         remote_arg |= pj_remote
         if len(self.parent.tables) > 1 or len(self.mapper.tables) > 1:
             # mapper inheritance: the tables of each side that the join links
-            parent_t, target_t = _inherited_ends(self.parent.tables, self.mapper.tables,
-                                                 self.secondary, pj)
+            parent_t, target_t = _inherited_ends(
+                self.parent.tables, self.mapper.tables, self.secondary, pj,
+                self.parent.non_table or self.mapper.non_table)
         if self.secondary is not None:
             sec = self.secondary
             if pj is None:
@@ -1701,10 +1702,11 @@ def _non_pair_criteria(clause: Any, pairs: list[tuple[Any, Any]]) -> list[Any]:
 
 
 def _inherited_ends(parents: list[Any], targets: list[Any], secondary: Any,
-                    pj: Any) -> tuple[Any, Any]:
+                    pj: Any, joins: bool = False) -> tuple[Any, Any]:
     """(parent table, target table) of a relationship whose parent or target maps
-    several tables (joined-table inheritance): the subclass's own table unless the
-    join condition given, or the foreign keys, name another one of its tables."""
+    several tables (joined-table inheritance, or a class mapped to a join: ``joins``):
+    the subclass's own table unless the join condition given, or the foreign keys,
+    name another one of its tables."""
     p_order = list(reversed(parents))
     t_order = list(reversed(targets))
     if pj is not None:
@@ -1715,7 +1717,9 @@ def _inherited_ends(parents: list[Any], targets: list[Any], secondary: Any,
 
     def refs(a: Any, b: Any) -> bool:
         # a key-to-key foreign key is the one joining a subclass table to its base
-        return any(fk.references(b) and not (fk.parent.primary_key and fk.column.primary_key)
+        # (no such thing between the tables of a join)
+        return any(fk.references(b) and (joins or not (fk.parent.primary_key
+                                                       and fk.column.primary_key))
                    for fk in a.foreign_keys)
 
     def linked(a: Any, b: Any) -> bool:

@@ -269,7 +269,7 @@ def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool
             raise ArgumentError(
                 f"Can't make aliased({mapper.class_.__name__}, {alias!r}): the second "
                 "argument must be a selectable (a Table alias, a subquery or a select() "
-                f"of {mapper.local_table.name!r}), not {type(alias).__name__}"
+                f"of {mapper._table_name!r}), not {type(alias).__name__}"
             )
         missing = [c.key for c in mapper.primary_key
                    if _column_in(sel, c, adapt_on_names) is None]

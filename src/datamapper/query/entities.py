@@ -286,6 +286,9 @@ class RowLayout:
                     self.names.append(col.key)
                     self._describe_column(col, col.key)
                 continue
+            if isinstance(ent, (int, float)) and not isinstance(ent, bool):
+                # a number, as Core's select(1) takes it: the literal in the SQL
+                ent = Select(ent).selected_columns[0]
             if isinstance(ent, ColumnElement) or is_selectable_iterable(ent):
                 self.parts.append(("column", len(self.columns)))
                 self.columns.append(ent)

@@ -286,7 +286,7 @@ class Query(Generic[_T]):
         if "." in text:
             cls_name, _, attr_name = text.partition(".")
             for m in self._layout.mappers:
-                if m.class_.__name__ == cls_name or m.local_table.name == cls_name:
+                if m.class_.__name__ == cls_name or m._table_name == cls_name:
                     mapper, text = m, attr_name
                     break
         if mapper is not None and text in mapper._props and mapper._props[text].is_column:

@@ -30,15 +30,18 @@ class SessionBinds(SessionBase):
     """``bind_mapper``, ``bind_table``, ``get_bind`` and ``connection``."""
 
     def _add_bind(self, key: Any, bind: Any) -> None:
-        from sqlalchemy import Table
+        from sqlalchemy.sql.expression import FromClause
 
-        if isinstance(key, Table):
+        if isinstance(key, FromClause):  # a Table, table(), a join, an alias ...
             self._binds[key] = bind
         elif (m := _mapper_or_none(key)) is not None:
             self._binds[m] = bind
             # a statement naming the mapped table (users.insert(), users.select()) runs
             # there too, unless the table has a bind of its own
             self._table_binds_of_mappers[m.local_table] = bind
+            if m.non_table:  # a join or SELECT: each of its tables
+                for t in m.tables:
+                    self._table_binds_of_mappers.setdefault(t, bind)
         elif isinstance(key, type):
             # an unmapped base class: binds every mapped subclass
             self._binds[key] = bind
@@ -69,12 +72,13 @@ class SessionBinds(SessionBase):
         self._add_bind(mapper, bind)
 
     def bind_table(self, table: Any, bind: Any) -> None:
-        from sqlalchemy import Table
+        from sqlalchemy.sql.expression import FromClause
 
-        if not isinstance(table, Table):
+        if not isinstance(table, FromClause):
             raise ArgumentError(
-                f"Can't bind_table({table!r}): it is not a Table; pass a Table "
-                "(e.g. User.__table__), or use bind_mapper() for a class"
+                f"Can't bind_table({table!r}): it is not a Table (or another FROM clause: a "
+                "join, an alias, a subquery); pass a Table (e.g. User.__table__), or use "
+                "bind_mapper() for a class"
             )
         self._add_bind(table, bind)
 
@@ -116,6 +120,8 @@ class SessionBinds(SessionBase):
                 for table in m.tables:  # base table first (joined-table inheritance)
                     if table in self._binds:
                         return self._binds[table]
+                if m.non_table and m.local_table in self._binds:  # the join or SELECT
+                    return self._binds[m.local_table]
             if clause is not None:
                 try:
                     tables = find_tables(clause, include_crud=True)
@@ -152,6 +158,8 @@ class SessionBinds(SessionBase):
         keyword arguments (and ``bind_arguments``) go to ``get_bind()``."""
         if self._tx_blocks or self._closed:
             self._check_usable()
+        if bind is None and bind_arguments:
+            bind = bind_arguments.get("bind")  # bind_arguments={"bind": engine} wins
         if bind is None:
             bind = self._bind_for(mapper, clause, _bind_kw(bind_arguments, kw))
         if self._transaction is None and self.autocommit:

@@ -185,6 +185,7 @@ class UOWTransaction:
             keys = [k for k in mapper._load_keys if k in mapper._column_keys
                     and k not in mapper._deferred_keys]
             if len(mapper._pk_keys) != 1 or (mapper.inherits is not None and not mapper.single) \
+                    or mapper.non_table \
                     or session._shard_token_for is not None:  # (each by its own shard)
                 for state in states:
                     try:

@@ -31,7 +31,7 @@ class Action:
     def table(self) -> str:
         if self.table_name is not None:
             return self.table_name
-        return str(self.mapper.local_table.name) if self.mapper is not None else "-"
+        return self.mapper._table_name if self.mapper is not None else "-"
 
     def describe_rows(self, limit: int = 5) -> list[str]:
         out = []

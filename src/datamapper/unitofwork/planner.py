@@ -31,7 +31,7 @@ from .plan import Action, FlushPlan
 
 
 def _mrank(m: Mapper) -> tuple[str, str]:
-    return (str(m.local_table.name), m.class_.__name__)
+    return (m._table_name, m.class_.__name__)
 
 
 def _srank(state: InstanceState) -> Any:
@@ -150,7 +150,7 @@ class Planner:
                     continue
                 edges.append((child, parent) if deleting else (parent, child))
                 what = ref.prop.key if ref.prop is not None else "/".join(ref.dest_keys)
-                pt, ct = parent.local_table.name, child.local_table.name
+                pt, ct = parent._table_name, child._table_name
                 if deleting:
                     reasons.setdefault(parent, []).append(
                         f"{ct}.{what} rows referring to {pt} are deleted first")
