@@ -146,3 +146,25 @@ def test_plain_select_is_mapped_as_its_subquery(engine, make_session):
         assert [t.id for t in s.scalars(select(Thing))] == [1]
     finally:
         reg.dispose()
+
+
+def test_dictionary_keyed_by_a_subquery_column_survives_a_pickle():
+    import pickle
+
+    from datamapper import column_keyed_dict
+
+    reg = registry()
+    items = _items(reg)
+    sub = select(items).subquery()
+
+    class Thing:
+        def __init__(self, **kw):
+            self.__dict__.update(kw)
+
+    reg.map_imperatively(Thing, sub)
+    try:
+        coll = column_keyed_dict(sub.c.label)()
+        again = pickle.loads(pickle.dumps(coll))
+        assert again.keyfunc(Thing(label="pen")) == "pen"
+    finally:
+        reg.dispose()
