@@ -287,8 +287,10 @@ class RowLayout:
                     self._describe_column(col, col.key)
                 continue
             if isinstance(ent, (int, float)) and not isinstance(ent, bool):
-                # a number, as Core's select(1) takes it: the literal in the SQL
-                ent = Select(ent).selected_columns[0]
+                # a number, as Core's select(1) takes it: the literal in the SQL (Core's
+                # typing names only the literal 1; it coerces any number the same way)
+                number: Any = ent
+                ent = Select(number).selected_columns[0]
             if isinstance(ent, ColumnElement) or is_selectable_iterable(ent):
                 self.parts.append(("column", len(self.columns)))
                 self.columns.append(ent)
