@@ -175,3 +175,24 @@ def test_subclass_key_named_otherwise_is_copied_from_base(engine, make_session, 
     s.close()
     b = s.query(Item).one()
     assert (type(b), b.title, b.book_id) == (Book, "t", 1)
+
+
+def test_loader_options_on_a_subclass_query_take_superclass_attributes(models, make_session,
+                                                                        sql_log):
+    from datamapper import Load, defer
+
+    _t, Person, Engineer, Manager, _m = models
+    s = make_session()
+    _add_three(s, Person, Engineer, Manager)
+    s.close()
+    sql_log.clear()
+    (m,) = s.scalars(select(Manager).options(defer(Person.name))).all()
+    assert "people.name" not in sql_log.statements[-1]
+    assert "name" not in m.__dict__ and m.budget == 5
+    assert m.name == "m"  # loaded on access
+    s.close()
+    sql_log.clear()
+    (e,) = s.scalars(select(Engineer).options(
+        Load(Engineer).load_only(Person.name, Engineer.language))).all()
+    assert "people.name" in sql_log.statements[-1]
+    assert (e.__dict__["name"], e.__dict__["language"]) == ("e", "py")

@@ -347,6 +347,12 @@ def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
             f"Can't apply {_NAMES[strategy]}({target!r}): expected a mapped attribute such as "
             f"{cls}.{next(iter(mapper._props), 'name')} or its name as a string"
         )
+    if target.parent is not mapper and mapper.isa(target.parent):
+        # an attribute of a superclass (Load(Manager).defer(Person.name)): the path's
+        # class maps it too, under the same key
+        own = mapper._props.get(through_synonym(target).key)
+        if own is not None:
+            return own
     if target.parent is not mapper and not target.parent.isa(mapper):
         raise ArgumentError(
             f"Can't apply {_NAMES[strategy]}({target}) here: the path is at {cls}, and "
@@ -598,6 +604,9 @@ def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
                 return i
         for i, m in enumerate(mappers):  # an attribute of a subclass of an entity
             if m is not None and first.parent.isa(m):
+                return i
+        for i, m in enumerate(mappers):  # of a superclass: defer(Person.name) for Manager
+            if m is not None and m.isa(first.parent):
                 return i
         names = ", ".join(m.class_.__name__ for m in mappers if m is not None)
         if not names:
