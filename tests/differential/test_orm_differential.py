@@ -996,6 +996,17 @@ FIXED_PROGRAMS = {
     # ... and a flush of the owner drops the queue (the rows say the rest)
     "new_child_by_backref_flush_load": [
         ("query", "parent"), ("new_child", 4, 0, "backref"), ("flush",), ("remove_child", 0, 2)],
+    # (DIFF_SEED=6) delete() of an object its parent's delete cascade marked already,
+    # after a refresh() of the parent expired it: nothing to do (SQLAlchemy returns at
+    # once); datamapper followed its cascade again, whose lazy load autoflushed
+    "delete_refresh_delete_child": [
+        ("query", "node"), ("delete", 0), ("refresh", 0), ("delete", 1)],
+    "delete_refresh_delete": [
+        ("query", "parent"), ("delete", 0), ("refresh", 0), ("delete", 0)],
+    # (DIFF_SEED=6) get() of such an expired child: its load autoflushes, which deletes
+    # the row, so there is none (datamapper returned the object the flush had loaded)
+    "delete_refresh_get_child": [
+        ("query", "node"), ("delete", 0), ("refresh", 0), ("get", "node", 2)],
     # a tag re-deleted after its flushed DELETE, expired, flushed: no delete cascade
     "tag_delete_flush_delete_expire_flush": [
         ("query", "tag"), ("delete", 0), ("flush",), ("delete", 0), ("expire", 0, None),

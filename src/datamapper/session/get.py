@@ -193,8 +193,13 @@ class SessionGet(SessionBase):
                 # an object marked for deletion is still in the map until the flush
                 if state.expired_attributes and _columns_expired(state):
                     # (expired relationships alone load on access, as after refresh())
+                    was_deleted = state._deleted
                     try:
                         self._load_attributes(state, None)
+                        if state._deleted and not was_deleted:
+                            # marked for deletion, and the autoflush of this load
+                            # deleted its row: there is no such row any more
+                            return None
                     except ObjectDeletedError:
                         # the row is gone: the object no longer belongs to this session,
                         # unless the transaction that saw it gone rolls back

@@ -238,6 +238,10 @@ class SessionMembership(SessionBase):
                 f"Can't delete {describe(instance)}: it is not persisted "
                 f"({lifecycle(state)}); use session.expunge() to remove a pending object"
             )
+        if state in self._deleted and state.session_id == self.hash_key:
+            # marked already (by delete() or a delete cascade): nothing more to do; its
+            # cascade is followed again at the flush (no load here, so no autoflush)
+            return
         if self._transaction is None and not self.autocommit:
             self._autobegin()  # rollback() must be able to undo this delete
         if state._deleted:
