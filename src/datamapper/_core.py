@@ -31,13 +31,15 @@ from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.base import CompileState
 from sqlalchemy.sql.dml import DeleteDMLState, InsertDMLState, UpdateDMLState
 from sqlalchemy.sql.selectable import SelectState
-from sqlalchemy.util import immutabledict
+from sqlalchemy.util import greenlet_spawn, immutabledict
 
 __all__ = [
     # names from Core modules that are not part of its documented API
     "BindTyping", "CompileState", "CursorFetchStrategy", "DeleteDMLState", "InsertDMLState",
     "SelectState", "UpdateDMLState",
     "SimpleResultMetaData", "coercions", "result_tuple", "roles",
+    # Core's bridge from synchronous code to asyncio drivers (ext/asyncio.py)
+    "greenlet_spawn",
 ]
 
 _EMPTY: Mapping[str, Any] = immutabledict()
@@ -395,3 +397,16 @@ def mark_uncacheable(anon_map: Any) -> None:
 def generate_cache_key(stmt: Any) -> Any:
     """A statement's cache key, or None when Core can't cache it."""
     return stmt._generate_cache_key()
+
+
+# -- asyncio ----------------------------------------------------------------------------------
+
+def async_connection_for(async_engine: Any, sync_connection: Any) -> Any:
+    """The AsyncConnection (of ``async_engine``'s kind) standing for ``sync_connection``,
+    or None when ``async_engine`` is not an AsyncEngine.  Reads the engine's private
+    connection class and its proxy registry (Core 2.0 and 2.1)."""
+    proxy_cls = getattr(async_engine, "_connection_cls", None)
+    retrieve = getattr(proxy_cls, "_retrieve_proxy_for_target", None)
+    if retrieve is None or not hasattr(async_engine, "sync_engine"):
+        return None
+    return retrieve(sync_connection)

@@ -1,0 +1,1 @@
+"""Extensions of datamapper: ``datamapper.ext.asyncio`` (AsyncSession and friends)."""
