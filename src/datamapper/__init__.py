@@ -54,6 +54,9 @@ from .mapping import (
     synonym,
     validates,
 )
+from .mapping.attributes import InstrumentedAttribute, QueryableAttribute
+from .mapping.mapper import reconstructor
+from .mapping.properties import MapperProperty, SynonymProperty
 from .mapping.relationships import (
     MANYTOMANY,
     MANYTOONE,
@@ -96,6 +99,10 @@ from .session import (
     sessionmaker,
 )
 from .util import (
+    as_declarative,
+    close_all_sessions,
+    declarative_mixin,
+    has_inherited_table,
     inspect,
     make_transient,
     make_transient_to_detached,
@@ -115,6 +122,9 @@ __all__ = [
     "mapped_column",
     "AssociationProxy", "AssociationProxyInstance", "association_proxy",
     "Composite", "CompositeProperty", "composite",
+    "InstrumentedAttribute", "QueryableAttribute", "MapperProperty", "SynonymProperty", "Synonym",
+    "Relationship", "reconstructor", "as_declarative", "close_all_sessions", "declarative_mixin",
+    "has_inherited_table",
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectin_polymorphic", "selectinload", "subqueryload", "undefer",
     "ORMExecuteState", "UserDefinedOption",
@@ -133,3 +143,7 @@ __all__ = [
     "object_session", "object_state", "registry", "select", "sessionmaker", "synonym",
     "validates", "was_deleted", "with_polymorphic",
 ]
+
+# the 2.x names of the property classes
+Relationship = RelationshipProperty
+Synonym = SynonymProperty

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy
 
@@ -10,6 +11,8 @@ from ._util import describe
 from .exc import InvalidRequestError, UnmappedInstanceError
 from .instance.state import InstanceState, _sessions, instance_state
 from .mapping.mapper import Mapper, _mapper_or_none, class_mapper
+
+_C = TypeVar("_C", bound=type)
 
 
 def inspect(subject: Any, raiseerr: bool = True) -> Any:
@@ -88,3 +91,33 @@ def make_transient_to_detached(instance: Any) -> None:
     state.modified = False
     missing = {k for k in mapper._column_keys if k not in d}
     state.expired_attributes = missing if missing else frozenset()
+
+
+def close_all_sessions() -> None:
+    """Close every Session still alive (``Session.close_all()``)."""
+    from .session.session import Session
+
+    Session.close_all()
+
+
+def has_inherited_table(cls: type) -> bool:
+    """Whether a base class of ``cls`` has a table (``__table__``): in a declarative
+    mixin, tells a subclass of a mapped class from the first mapped class."""
+    return any(getattr(klass, "__table__", None) is not None for klass in cls.__mro__[1:])
+
+
+def declarative_mixin(cls: _C) -> _C:
+    """Marks a class as a declarative mixin (for type checkers and readers; it changes
+    nothing)."""
+    return cls
+
+
+def as_declarative(**kw: Any) -> Callable[[type], Any]:
+    """Class decorator: the decorated class becomes a declarative base
+    (``declarative_base(cls=the class, name=its name, **kw)``)."""
+    from .mapping.registry import declarative_base
+
+    def make(cls: type) -> Any:
+        return declarative_base(cls=cls, name=cls.__name__, **kw)
+
+    return make

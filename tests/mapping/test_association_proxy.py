@@ -324,27 +324,35 @@ def test_view_follows_a_replaced_or_expired_collection(M, engine):
         assert list(view) == ["b"]
 
 
-class PickleBase(DeclarativeBase):
-    pass
+def _module_level(*classes):
+    # pickling finds classes by module and name: put these there (classes mapped at
+    # import time would not survive another test's clear_mappers())
+    for cls in classes:
+        cls.__qualname__ = cls.__name__
+        globals()[cls.__name__] = cls
 
 
-class PickledOwner(PickleBase):
-    __tablename__ = "ap_pickled_owners"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    items: Mapped[list[PickledItem]] = relationship()
-    names: AssociationProxy[list[str]] = association_proxy(
-        "items", "name", creator=lambda n: PickledItem(name=n))
+def test_view_and_object_pickle(engine, metadata):
+    class PickleBase(DeclarativeBase):
+        pass
 
+    PickleBase.registry.metadata = metadata
 
-class PickledItem(PickleBase):
-    __tablename__ = "ap_pickled_items"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("ap_pickled_owners.id"))
-    name: Mapped[str] = mapped_column(String(20))
+    class PickledOwner(PickleBase):
+        __tablename__ = "ap_pickled_owners"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        items: Mapped[list[PickledItem]] = relationship()
+        names: AssociationProxy[list[str]] = association_proxy(
+            "items", "name", creator=lambda n: PickledItem(name=n))
 
+    class PickledItem(PickleBase):
+        __tablename__ = "ap_pickled_items"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        owner_id: Mapped[int] = mapped_column(ForeignKey("ap_pickled_owners.id"))
+        name: Mapped[str] = mapped_column(String(20))
 
-def test_view_and_object_pickle(engine):
-    PickleBase.metadata.create_all(engine)
+    _module_level(PickledOwner, PickledItem)
+    metadata.create_all(engine)
     try:
         with Session(engine) as s:
             o = PickledOwner(names=["a", "b"])
@@ -357,8 +365,9 @@ def test_view_and_object_pickle(engine):
             assert o.names == ["a", "b"]
             copy = pickle.loads(pickle.dumps(o))
             assert copy.names == ["a", "b"]
-    finally:
-        PickleBase.metadata.drop_all(engine)
+    finally:  # a later test's annotations must not find these
+        globals().pop("PickledOwner", None)
+        globals().pop("PickledItem", None)
 
 
 def test_default_creator_is_the_related_class(metadata, engine, read_rows):

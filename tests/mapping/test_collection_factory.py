@@ -131,26 +131,30 @@ def test_plain_factory_function(metadata, engine, read_rows):
     assert len(read_rows(C.__table__)) == 2
 
 
-class PickleBase(DeclarativeBase):
-    pass
+def test_object_with_a_factory_collection_pickles(engine, metadata):
+    class PickleBase(DeclarativeBase):
+        pass
 
+    PickleBase.registry.metadata = metadata
 
-class PSlide(PickleBase):
-    __tablename__ = "cf_pslides"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    bullets: Mapped[list[PBullet]] = relationship(
-        order_by="PBullet.position", collection_class=ordering_list("position"))
+    class PSlide(PickleBase):
+        __tablename__ = "cf_pslides"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        bullets: Mapped[list[PBullet]] = relationship(
+            order_by="PBullet.position", collection_class=ordering_list("position"))
 
+    class PBullet(PickleBase):
+        __tablename__ = "cf_pbullets"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        slide_id: Mapped[int] = mapped_column(ForeignKey("cf_pslides.id"))
+        position: Mapped[int]
 
-class PBullet(PickleBase):
-    __tablename__ = "cf_pbullets"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slide_id: Mapped[int] = mapped_column(ForeignKey("cf_pslides.id"))
-    position: Mapped[int]
-
-
-def test_object_with_a_factory_collection_pickles(engine):
-    PickleBase.metadata.create_all(engine)
+    # pickling finds classes by module and name: put these there (classes mapped at
+    # import time would not survive another test's clear_mappers())
+    for cls in (PSlide, PBullet):
+        cls.__qualname__ = cls.__name__
+        globals()[cls.__name__] = cls
+    metadata.create_all(engine)
     try:
         with Session(engine) as s:
             sl = PSlide(bullets=[PBullet(), PBullet()])
@@ -161,5 +165,6 @@ def test_object_with_a_factory_collection_pickles(engine):
             assert [b.position for b in copy.bullets] == [0, 1]
             copy.bullets.insert(0, PBullet())  # still an ordering list
             assert [b.position for b in copy.bullets] == [0, 1, 2]
-    finally:
-        PickleBase.metadata.drop_all(engine)
+    finally:  # a later test's annotations must not find these
+        globals().pop("PSlide", None)
+        globals().pop("PBullet", None)

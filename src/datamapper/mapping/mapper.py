@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Table
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
@@ -25,6 +25,8 @@ from . import selectable as selmap
 from .attributes import QueryableAttribute
 from .cache import CacheSlot
 from .properties import ColumnProperty, MapperProperty, SynonymProperty
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 MAPPER_EVENTS = frozenset(
     {
@@ -305,6 +307,12 @@ class Mapper:
                     )
                 self.extensions.append(ext)
                 attach(self)
+        recon = _reconstructor_of(class_)
+        if recon is not None:
+            def call_reconstructor(target: Any, _context: Any, name: str = recon) -> None:
+                getattr(target, name)()
+
+            self.dispatch.add("load", call_reconstructor, {})
         if "after_mapper_constructed" in self.dispatch:
             self.dispatch.fire("after_mapper_constructed", self, class_)
 
@@ -796,6 +804,23 @@ def _fire_configure(name: str, registries: list[Any]) -> None:
         d = getattr(reg, "_dm_configure_dispatch", None)
         if d is not None and name in d:
             d.fire(name, reg)
+
+
+def reconstructor(fn: _F) -> _F:
+    """Decorate a method of a mapped class to be called (with no arguments) on each
+    object the ORM loads from a row, after its attributes are set (``__init__`` is not
+    called then).  Subclasses inherit it; one per class."""
+    fn.__dm_reconstructor__ = True  # type: ignore[attr-defined]  # a marker the mapper reads
+    return fn
+
+
+def _reconstructor_of(class_: type) -> str | None:
+    """The name of ``class_``'s ``@reconstructor`` method (the nearest in its MRO)."""
+    for klass in class_.__mro__:
+        for name, value in klass.__dict__.items():
+            if getattr(value, "__dm_reconstructor__", False):
+                return name
+    return None
 
 
 def class_mapper(class_: Any, configure: bool = True) -> Mapper:
