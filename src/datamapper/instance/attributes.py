@@ -17,6 +17,7 @@ from .._util import NO_VALUE, describe
 from ..exc import ArgumentError, InvalidRequestError
 from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute, RelationshipAttribute
 from ..mapping.mapper import (
+    ATTRIBUTE_DISPATCHES,
     Mapper,
     configure_mappers,
 )
@@ -559,17 +560,30 @@ def instrument(mapper: Mapper) -> None:
                 # (a subclass's own __init__ may call this one through super())
                 d[STATE_ATTR] = new_state(self, mapper if self.__class__ is klass
                                           else self.__class__.__dict__.get("_dm_mapper", mapper))
-            for key, value in kwargs.items():
-                impl = get_impl(key)
-                if impl is None:
-                    _default_constructor(self, **{key: value})  # raises the TypeError
-                elif impl.__class__ is ScalarImpl and impl.plain and impl.attr.dispatch is None:
-                    d[key] = value
-                else:
-                    impl.set(self, value)
+            plain = plain_keys[0]
+            if plain_keys[1] != attribute_dispatches[0]:
+                plain = _plain_column_keys(impls)
+                plain_keys[:] = (plain, attribute_dispatches[0])
+            if plain.issuperset(kwargs):
+                # only plain column values (the usual constructor call): one dict update
+                # in C instead of a Python loop over the arguments
+                d.update(kwargs)
+            else:
+                for key, value in kwargs.items():
+                    impl = get_impl(key)
+                    if impl is None:
+                        _default_constructor(self, **{key: value})  # raises the TypeError
+                    elif key in plain:
+                        d[key] = value
+                    else:
+                        impl.set(self, value)
             d[STATE_ATTR].modified = True
 
         slow_init = _slow_init
+        # [keys the constructor may store straight into __dict__, the number of attribute
+        # listener registries when they were computed]: recomputed when that changes
+        plain_keys: list[Any] = [frozenset(), -1]
+        attribute_dispatches = ATTRIBUTE_DISPATCHES
     else:
         __init__ = _slow_init
 
@@ -584,6 +598,14 @@ def instrument(mapper: Mapper) -> None:
     if getattr(cls, "__copy__", None) is None:
         cls.__copy__ = _copy_mapped  # type: ignore[attr-defined]
     cls._dm_instrumented = True  # type: ignore[attr-defined]
+
+
+def _plain_column_keys(impls: dict[str, Any]) -> frozenset[str]:
+    """The attributes whose new value the constructor may put straight into a new
+    object's ``__dict__`` (what ``ScalarImpl.set`` does for it): column attributes
+    without a validator or a listener."""
+    return frozenset(k for k, impl in impls.items() if impl.__class__ is ScalarImpl
+                     and impl.plain and impl.attr.dispatch is None)
 
 
 def _discriminating_init(init: Callable[..., None], key: str, identity: Any

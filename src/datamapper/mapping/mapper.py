@@ -908,12 +908,19 @@ def attribute_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list
     return None
 
 
+# How many mapped attributes have had a listener registry made (see attribute_dispatch):
+# code that caches "these attributes have no listeners" (the instrumented constructor)
+# compares the number it saw with this one.  A one-item list, changed in place.
+ATTRIBUTE_DISPATCHES: list[int] = [0]
+
+
 def attribute_dispatch(attr: QueryableAttribute) -> event.Dispatch:
     """The listeners of a mapped attribute (made on first use: an attribute nobody
     listens to has none, which the attribute implementations test for)."""
     d: event.Dispatch | None = attr.dispatch
     if d is None:
         d = attr.dispatch = event.Dispatch(f"attribute {attr}", ATTRIBUTE_EVENTS)
+        ATTRIBUTE_DISPATCHES[0] += 1
     return d
 
 
