@@ -95,10 +95,14 @@ def _walk(flag: str, state: InstanceState, obj: Any, halt_session: int | None = 
     seen = {id(obj)}
     stack: list[tuple[InstanceState, Any]] = [(state, obj)]
     loading = kind_loads
+    # mapper -> its relationships along this cascade, for this walk: a graph of many
+    # objects of few classes asks again and again; an object whose class has none
+    # (the children of a tree, often) is given but not put on the stack
+    rels_of: dict[Any, list[Any]] = {}
     while stack:
         st, o = stack.pop()
         d = o.__dict__
-        for prop in _rels(st.mapper, flag):
+        for prop in rels_of.get(st.mapper) or _rels(st.mapper, flag):
             key = prop.key
             in_dict = key in d
             if in_dict:
@@ -135,7 +139,11 @@ def _walk(flag: str, state: InstanceState, obj: Any, halt_session: int | None = 
                         and not cst._deleted:
                     continue
                 yield cst, child
-                stack.append((cst, child))
+                rels = rels_of.get(cm)
+                if rels is None:
+                    rels = rels_of[cm] = _rels(cm, flag)
+                if rels:
+                    stack.append((cst, child))
 
 
 def _removed(original: Any, current: Any, uselist: bool) -> list[Any]:

@@ -87,7 +87,7 @@ class SessionMembership(SessionBase):
                     state.insert_order = next(order)
                     new[state] = obj
                 else:  # what add() does next for a new object (its checks are made)
-                    self._save_or_update_state(state, obj)
+                    self._save_or_update_state(state, obj, True)
                 continue
             self.add(obj)
 
@@ -136,7 +136,11 @@ class SessionMembership(SessionBase):
             self._check_usable()
         return merge_all_into(cast("Session", self), objs, load, options)
 
-    def _save_or_update_state(self, state: InstanceState, obj: Any) -> None:
+    def _save_or_update_state(self, state: InstanceState, obj: Any, quiet: bool = False
+                              ) -> None:
+        """``add()`` of ``state`` and what its save-update cascade reaches.  ``quiet``:
+        the session has no listeners (add_all checked), so a transient object reached
+        becomes pending right here, without ``_save_impl``'s checks for events."""
         if self._tx_blocks or self._closed:
             self._check_usable()
         if self._transaction is None and not self.autocommit:
@@ -151,8 +155,20 @@ class SessionMembership(SessionBase):
         if cascaded:
             cascaded = list(cascaded)
         self._save_or_update_impl(state, obj)
+        if not quiet:
+            for child_state, child in cascaded:
+                self._save_or_update_impl(child_state, child)
+            return
+        sid, order, new = self.hash_key, self._order, self._new
         for child_state, child in cascaded:
-            self._save_or_update_impl(child_state, child)
+            if child_state.session_id is None and child_state._key is None \
+                    and child_state._extra is None:
+                # (the common case of a tree being added: each new child, as _save_impl)
+                child_state.session_id = sid
+                child_state.insert_order = next(order)
+                new[child_state] = child
+            else:
+                self._save_or_update_impl(child_state, child)
 
     def _save_or_update_impl(self, state: InstanceState, obj: Any) -> None:
         if state.session_id == self.hash_key:
