@@ -56,7 +56,9 @@ class UOWTransaction:
         self.updated: list[InstanceState] = []
         self.removed: list[InstanceState] = []
         self.expire: dict[InstanceState, set[str]] = {}
-        self.generated: list[tuple[InstanceState, list[str]]] = []
+        # (states, attribute keys): keys the database generated for those states, taken
+        # back out if the flush fails
+        self.generated: list[tuple[list[InstanceState], list[str]]] = []
         # primary keys given as SQL expressions, replaced by their values: (state, key,
         # expression), put back if the flush fails
         self.replaced: list[tuple[InstanceState, str, Any]] = []
@@ -78,7 +80,8 @@ class UOWTransaction:
         links = self.deps.links if self.deps is not None else {}
         for state in self.new:
             mapper = state.mapper
-            d = state.strong_obj().__dict__
+            obj = state.obj()
+            d = (obj if obj is not None else state.strong_obj()).__dict__
             pk_keys = mapper._pk_keys
             if links and state in links:
                 # a key column that is also a foreign key gets the related object's key
@@ -310,15 +313,15 @@ class UOWTransaction:
         pk_keys = mapper._pk_keys
         if len(pk_keys) == 1:
             k0 = pk_keys[0]
-            one = [k0]
-            self.generated.extend((s, one) for s in states
-                                  if s.strong_obj().__dict__.get(k0) is None)
+            # (a new object is held by its session: state.obj() is never None here)
+            self.generated.append(([s for s in states if s.obj().__dict__.get(k0) is None],
+                                   [k0]))
         else:
             for s in states:
                 d = s.strong_obj().__dict__
                 missing = [k for k in pk_keys if d.get(k) is None]
                 if missing:
-                    self.generated.append((s, missing))
+                    self.generated.append(([s], missing))
         watch = unfilled(mapper, states, True) if "refresh_flush" in dispatch else None
         expire = insert_states(mapper, states, conn, self.replaced)
         fetched = read_generated(conn, table_plan(mapper), expire) \
@@ -447,12 +450,13 @@ class UOWTransaction:
             obj = state.obj()
             if obj is not None:
                 obj.__dict__[key] = expr
-        for state, keys in self.generated:
-            obj = state.obj()
-            if obj is not None:
-                d = obj.__dict__
-                for k in keys:
-                    d.pop(k, None)
+        for states, keys in self.generated:
+            for state in states:
+                obj = state.obj()
+                if obj is not None:
+                    d = obj.__dict__
+                    for k in keys:
+                        d.pop(k, None)
 
     # -- outcome -------------------------------------------------------------------
     def finalize(self) -> None:

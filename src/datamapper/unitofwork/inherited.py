@@ -111,7 +111,7 @@ def _insert(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
         d = s.strong_obj().__dict__
         missing = [k for k in pk_keys if d.get(k) is None]
         if missing:
-            uow.generated.append((s, missing))
+            uow.generated.append(([s], missing))
     watch = unfilled(mapper, states, True) if "refresh_flush" in dispatch else None
     expired: dict[InstanceState, set[str]] = {}
     eager = mapper.eager_defaults is True
