@@ -196,3 +196,59 @@ def test_loader_options_on_a_subclass_query_take_superclass_attributes(models, m
         Load(Engineer).load_only(Person.name, Engineer.language))).all()
     assert "people.name" in sql_log.statements[-1]
     assert (e.__dict__["name"], e.__dict__["language"]) == ("e", "py")
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_aliased_subclass_reads_an_alias_of_the_whole_join(models, make_session, sql_log,
+                                                           flat):
+    from datamapper import aliased, load_only
+
+    _t, Person, Engineer, Manager, _m = models
+    s = make_session()
+    _add_three(s, Person, Engineer, Manager)
+    s.close()
+    sql_log.clear()
+    e1 = aliased(Engineer, flat=flat)
+    (e,) = s.scalars(select(e1).where(e1.language == "py").order_by(e1.id)).all()
+    assert (type(e), e.id, e.name, e.language) == (Engineer, 2, "e", "py")
+    stmt = sql_log.statements[-1]
+    assert sql_log.count == 1 and "JOIN engineers" in stmt
+    assert ("people AS people_1" in stmt) == flat
+    s.close()
+    (e,) = s.query(e1).options(load_only(e1.language)).all()
+    assert e.__dict__["language"] == "py" and "name" not in e.__dict__
+
+
+def test_contains_eager_of_a_relationship_to_a_joined_subclass(engine, make_session):
+    from datamapper import contains_eager
+
+    Base = declarative_base()
+
+    class Company(Base):
+        __tablename__ = "companies"
+        id = Column(Integer, primary_key=True)
+        managers = relationship("Manager", viewonly=True)
+
+    class Person(Base):
+        __tablename__ = "people"
+        id = Column(Integer, primary_key=True)
+        company_id = Column(ForeignKey("companies.id"))
+        kind = Column(String(20))
+        __mapper_args__ = {"polymorphic_on": kind, "polymorphic_identity": "person"}
+
+    class Manager(Person):
+        __tablename__ = "managers"
+        id = Column(ForeignKey("people.id"), primary_key=True)
+        budget = Column(Integer)
+        __mapper_args__ = {"polymorphic_identity": "manager"}
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Company(id=1))
+    s.add(Manager(id=5, company_id=1, budget=9))
+    s.commit()
+    s.close()
+    (c,) = s.scalars(select(Company).join(Company.managers)
+                     .options(contains_eager(Company.managers))).unique().all()
+    assert "managers" in c.__dict__
+    assert [(m.id, m.budget) for m in c.__dict__["managers"]] == [(5, 9)]

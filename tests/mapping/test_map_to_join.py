@@ -225,3 +225,16 @@ def test_primary_key_given_for_a_join_without_one(engine, make_session, read_row
         assert s.get(Row, 1) is row
     finally:
         reg.dispose()
+
+
+def test_aliased_join_mapped_class(mapped, make_session):
+    from datamapper import aliased
+
+    s = make_session()
+    s.add_all([UserAddress(name="a", email="a@x"), UserAddress(name="b", email="b@x")])
+    s.commit()
+    s.close()
+    for flat in (False, True):
+        ua = aliased(UserAddress, flat=flat)
+        got = s.scalars(select(ua).where(ua.email == "b@x")).all()
+        assert [u.name for u in got] == ["b"]

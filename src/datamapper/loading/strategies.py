@@ -295,7 +295,8 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
             sel = talias
             order_by.extend(_target_order_by(prop, talias))
         elif node.strategy == "contains_eager":
-            sel = node.alias if node.alias is not None else target.local_table
+            # without alias=: the target's own tables (a joined-table subclass's join)
+            sel = node.alias if node.alias is not None else target.persist_selectable
         else:
             continue
         loader = entity_loader(target, offset=ncols, props=node.plan.props)

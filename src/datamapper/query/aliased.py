@@ -256,8 +256,17 @@ def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool
         if not mapper.configured:
             mapper = class_mapper(element)
         base = mapper.local_table
+        if isinstance(mapper.persist_selectable, Join):
+            # a joined-table subclass, or a class mapped to a join: its rows are rows of
+            # the join of its tables
+            base = mapper.persist_selectable
     if alias is None:
-        sel = base.alias(name)
+        if isinstance(base, Join):
+            # flat=True: the join of an alias of each table; else a subquery of the join
+            sel = _flat_alias(base) if flat else select(base).set_label_style(
+                LABEL_STYLE_TABLENAME_PLUS_COL).subquery(name)
+        else:
+            sel = base.alias(name)
     else:
         if hasattr(alias, "__clause_element__") and not isinstance(alias, AliasedClass):
             alias = alias.__clause_element__()

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ClauseList, ColumnClause, ColumnElement, Label
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.sql.selectable import FromClause, TableClause
+from sqlalchemy.sql.selectable import FromClause, Join, TableClause
 
 from .._core import (
     annotate,
@@ -214,6 +214,11 @@ class RowLayout:
                 ent._dm_refuse_loading()
                 mapper: Mapper | None = ent.mapper
                 adapt = ent.column_for
+                if isinstance(ent._dm_selectable, Join) and \
+                        not isinstance(ent, PolymorphicEntity):
+                    # aliased(Subclass, flat=True): its columns come from a join of
+                    # aliases, which the SELECT names in FROM
+                    self.alias_froms.append(ent._dm_selectable)
             else:
                 mapper = mapper_of(ent)
             if mapper is not None:
@@ -321,6 +326,8 @@ class RowLayout:
         stmt = cached.get(label_style)
         if stmt is None:
             stmt = Select(*selectable_of(self.columns))
+            if self.alias_froms:  # joins of aliases (with_polymorphic(), flat aliased())
+                stmt = stmt.select_from(*self.alias_froms)
             if label_style is not None:
                 stmt = stmt.set_label_style(label_style)
             cached[label_style] = stmt

@@ -839,6 +839,8 @@ class Query(Generic[_T]):
             stmt = self._layout.base_select(label_style)
         else:
             stmt = core_select(*columns)
+            if self._layout.alias_froms:  # as base_select() does
+                stmt = stmt.select_from(*self._layout.alias_froms)
             if label_style is not None:
                 stmt = stmt.set_label_style(label_style)
         for f in self._select_from:
