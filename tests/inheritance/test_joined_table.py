@@ -219,20 +219,19 @@ def test_aliased_subclass_reads_an_alias_of_the_whole_join(models, make_session,
     assert e.__dict__["language"] == "py" and "name" not in e.__dict__
 
 
-def test_contains_eager_of_a_relationship_to_a_joined_subclass(engine, make_session):
-    from datamapper import contains_eager
-
+def _company_models():
     Base = declarative_base()
 
     class Company(Base):
         __tablename__ = "companies"
         id = Column(Integer, primary_key=True)
-        managers = relationship("Manager", viewonly=True)
+        managers = relationship("Manager", viewonly=True, order_by="Manager.name")
 
     class Person(Base):
         __tablename__ = "people"
         id = Column(Integer, primary_key=True)
         company_id = Column(ForeignKey("companies.id"))
+        name = Column(String(20))
         kind = Column(String(20))
         __mapper_args__ = {"polymorphic_on": kind, "polymorphic_identity": "person"}
 
@@ -242,13 +241,46 @@ def test_contains_eager_of_a_relationship_to_a_joined_subclass(engine, make_sess
         budget = Column(Integer)
         __mapper_args__ = {"polymorphic_identity": "manager"}
 
+    return Base, Company, Person, Manager
+
+
+@pytest.fixture
+def company_models(engine, make_session):
+    Base, Company, Person, Manager = _company_models()
     Base.metadata.create_all(engine)
     s = make_session()
     s.add(Company(id=1))
-    s.add(Manager(id=5, company_id=1, budget=9))
+    s.add_all([Manager(id=5, company_id=1, name="b", budget=9),
+               Manager(id=6, company_id=1, name="a", budget=3),
+               Person(id=7, company_id=1, name="p")])
     s.commit()
     s.close()
+    return Company, Manager
+
+
+def test_contains_eager_of_a_relationship_to_a_joined_subclass(company_models, make_session):
+    from datamapper import contains_eager
+
+    Company, _m = company_models
+    s = make_session()
     (c,) = s.scalars(select(Company).join(Company.managers)
                      .options(contains_eager(Company.managers))).unique().all()
-    assert "managers" in c.__dict__
-    assert [(m.id, m.budget) for m in c.__dict__["managers"]] == [(5, 9)]
+    assert sorted((m.id, m.budget) for m in c.__dict__["managers"]) == [(5, 9), (6, 3)]
+
+
+def test_joinedload_of_a_relationship_to_a_joined_subclass(company_models, make_session,
+                                                           sql_log):
+    from datamapper import joinedload
+
+    Company, Manager = company_models
+    s = make_session()
+    sql_log.clear()
+    (c,) = s.scalars(select(Company).options(joinedload(Company.managers))).unique().all()
+    assert [(m.id, m.name, m.budget) for m in c.__dict__["managers"]] == [(6, "a", 3),
+                                                                         (5, "b", 9)]
+    assert sql_log.count == 1  # the person row 7 is no manager: not among them
+    s.close()
+    (c,) = s.scalars(select(Company).options(
+        joinedload(Company.managers).load_only(Manager.budget))).unique().all()
+    assert [m.__dict__["budget"] for m in c.__dict__["managers"]] == [3, 9]
+    assert all("name" not in m.__dict__ for m in c.__dict__["managers"])

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Join, select, tuple_
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.sql.util import ClauseAdapter
@@ -242,6 +242,7 @@ def join_clauses(prop: RelationshipProperty, parent_sel: Any, target_sel: Any,
     an alias/subquery of it) and ``target_sel`` (an alias of the target table)."""
     parent_t = prop.parent.local_table
     target_t = prop.mapper.local_table
+    targets = _target_tables(prop)
     if prop.direction == MANYTOMANY:
         in_sec = prop.is_secondary_column
 
@@ -249,13 +250,13 @@ def join_clauses(prop: RelationshipProperty, parent_sel: Any, target_sel: Any,
             return parent_sel if c.table is parent_t else secondary_sel if in_sec(c) else None
 
         def pick_s(c: Any) -> Any:
-            return target_sel if c.table is target_t else secondary_sel if in_sec(c) else None
+            return target_sel if c.table in targets else secondary_sel if in_sec(c) else None
 
         return [_replace(prop.primaryjoin, pick_p), _replace(prop.secondaryjoin, pick_s)]
     self_ref = parent_t is target_t
 
     def pick(c: Any) -> Any:
-        if prop.is_remote_occurrence(c) if self_ref else (c.table is target_t):
+        if prop.is_remote_occurrence(c) if self_ref else (c.table in targets):
             return target_sel
         if c.table is parent_t:
             return parent_sel
@@ -264,11 +265,30 @@ def join_clauses(prop: RelationshipProperty, parent_sel: Any, target_sel: Any,
     return [_replace(prop.primaryjoin, pick)]
 
 
+def _target_tables(prop: RelationshipProperty) -> tuple[Any, ...]:
+    """The tables whose columns in the join condition stand for the target row: its
+    table, and for a target whose rows are a join (a joined-table subclass, a class
+    mapped to a join) each table of that join the parent does not map too."""
+    target = prop.mapper
+    if not isinstance(target.persist_selectable, Join):
+        return (target.local_table,)
+    parent_tables = set(prop.parent.tables)
+    return tuple(t for t in target.tables if t not in parent_tables) or \
+        (target.local_table,)
+
+
+def target_alias(target: Mapper) -> Any:
+    """An anonymous alias of what ``target``'s rows are read from: its table, or the
+    join of an alias of each of its tables (a joined-table subclass)."""
+    sel = target.persist_selectable
+    return flat_alias(sel) if isinstance(sel, Join) else target.local_table.alias()
+
+
 def _target_order_by(prop: RelationshipProperty, target_sel: Any) -> list[Any]:
     if not prop.order_by:
         return []
-    target_t = prop.mapper.local_table
-    return [_replace(ob, lambda c: target_sel if c.table is target_t else None)
+    targets = _target_tables(prop)
+    return [_replace(ob, lambda c: target_sel if c.table in targets else None)
             for ob in prop.order_by]
 
 
@@ -281,7 +301,7 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
         prop = node.prop
         target = prop.mapper
         if node.strategy == "joined":
-            talias = target.local_table.alias()
+            talias = target_alias(target)
             if prop.direction == MANYTOMANY:
                 salias = flat_alias(prop.secondary)
                 pj, sj = join_clauses(prop, parent_sel, talias, salias)
