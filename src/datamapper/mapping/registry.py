@@ -237,6 +237,7 @@ def _declared_attrs(cls: type) -> dict[str, Any]:
 
 
 def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
+    """Map a declarative class: its Table (found or made), properties and mapper args."""
     if _mapper_or_none(cls) is not None:
         raise ArgumentError(f"Class {cls.__name__} is already mapped")
     dc_options = dataclass_options_of(cls)
@@ -248,96 +249,28 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
         if isinstance(v, declared_attr) and k in ("__tablename__", "__table_args__"):
             attrs[k] = v.fget(cls)
     table = cls.__dict__.get("__table__")
-    tablename = attrs.get("__tablename__")
-    if callable(tablename):
-        tablename = tablename()
-    table_args = attrs.get("__table_args__", ())
-    if callable(table_args):
-        table_args = table_args()
-    annotated = has_mapped_annotations(classes) or any(
-        isinstance(v, (MappedColumn, declared_attr)) for v in attrs.values())
-    if annotated:
-        found = scan_class(reg, cls, classes, strict)
-        ordered = [(k, v) for k, (_o, v) in sorted(found.items(), key=lambda kv: kv[1][0])]
-        ordered.sort(key=lambda kv: _sort_order_of(kv[1]))
-    else:
-        ordered = sorted(attrs.items(), key=lambda kv: _order_of(kv[1]))
-
-    columns: list[Column[Any]] = []
-    properties: dict[str, Any] = {}
-    for key, value in ordered:
-        if key.startswith("__") and key.endswith("__"):
-            continue
-        if isinstance(value, Column):
-            col: Any = value
-            if getattr(col, "table", None) is not None and table is None:
-                # a Column declared on a mixin is shared between subclasses: copy it
-                col = col._copy()
-            if col.name is None:
-                col.name = key
-            if col.key is None:
-                col.key = key
-            if table is None:
-                columns.append(col)
-            if key != col.key:
-                properties[key] = col
-            elif table is not None:
-                properties[key] = col
-        elif isinstance(value, MapperProperty):
-            if isinstance(value, ColumnProperty):
-                for i, c in enumerate(value.columns):
-                    cc: Any = c
-                    if isinstance(cc, Column) and getattr(cc, "table", None) is None:
-                        if getattr(cc, "name", None) is None:
-                            cc.name = key
-                        if getattr(cc, "key", None) is None:
-                            cc.key = key
-                        if table is None:
-                            columns.append(cc)
-                    value.columns[i] = cc
-            properties[key] = value
+    tablename = _called(attrs.get("__tablename__"))
+    table_args = _called(attrs.get("__table_args__", ()))
+    ordered = _ordered_attributes(reg, cls, classes, attrs, strict)
+    columns, properties = _columns_and_properties(ordered, has_table=table is not None)
 
     mapper_args = _evaluate_mapper_args(cls, attrs)
     inherits = mapper_args.get("inherits", _mapped_ancestor(cls))
     parent = _mapper_or_none(inherits) if inherits is not None else None
     declared = list(columns)
-    if table is None and tablename is None and parent is not None:
-        # single-table inheritance: the subclass's columns join its base's table
-        table = parent.local_table
-        _add_single_table_columns(cls, table, columns, properties)
-        columns = []
+    if parent is not None:
         mapper_args.setdefault("inherits", inherits)
-    elif parent is not None:
-        mapper_args.setdefault("inherits", inherits)
-    if parent is not None and "exclude_properties" not in mapper_args:
-        # columns of the base's tables its mapper leaves out (a sibling's, in single-table
-        # inheritance) are not this class's either, unless the class declares them
-        own = {c.key for c in declared} | {
-            c.key for v in properties.values() if isinstance(v, ColumnProperty)
-            for c in v.columns if isinstance(c, Column)} | {
-            v.key for v in properties.values() if isinstance(v, Column)}
-        excluded = {c.key for t in parent.tables for c in t.columns
-                    if c not in parent._col_to_prop and c.key not in own}
-        if excluded:
-            mapper_args["exclude_properties"] = excluded
+        if table is None and tablename is None:
+            # single-table inheritance: the subclass's columns join its base's table
+            table = parent.local_table
+            _add_single_table_columns(cls, table, columns, properties)
+            columns = []
+        if "exclude_properties" not in mapper_args:
+            excluded = _excluded_base_columns(parent, declared, properties)
+            if excluded:
+                mapper_args["exclude_properties"] = excluded
     if table is None:
-        if tablename is None:
-            raise InvalidRequestError(
-                f"Can't map class {cls.__name__}: it needs __tablename__ or __table__"
-            )
-        if isinstance(table_args, dict):
-            args: tuple[Any, ...] = ()
-            kwargs = dict(table_args)
-        elif isinstance(table_args, tuple) and table_args and isinstance(table_args[-1], dict):
-            args, kwargs = table_args[:-1], dict(table_args[-1])
-        else:
-            args, kwargs = tuple(table_args or ()), {}
-        if tablename in reg.metadata.tables and not kwargs.get("extend_existing"):
-            raise InvalidRequestError(
-                f"Can't map class {cls.__name__}: table {tablename!r} is already defined in "
-                "this MetaData; use a new declarative_base()/MetaData or __table__"
-            )
-        table = Table(tablename, reg.metadata, *columns, *args, **kwargs)
+        table = _new_table(reg, cls, tablename, table_args, columns)
 
     # __mapper_args__ may be a declared_attr reading cls.__table__: evaluated again now
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
@@ -351,9 +284,121 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
         if isinstance(value, (Column, MapperProperty, MappedColumn)):
             delattr(cls, key)
 
-    for k in ("version_id_col",):
-        if k in mapper_args and isinstance(mapper_args[k], Column):
-            mapper_args[k] = table.c[mapper_args[k].key]
+    _columns_of_table_in_mapper_args(mapper_args, table)
+    m = Mapper(cls, table, properties, registry=reg, **mapper_args)
+    reg._register(m)
+    cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
+    cls.__mapper__ = m  # type: ignore[attr-defined]
+    return m
+
+
+def _called(value: Any) -> Any:
+    """``__tablename__`` / ``__table_args__`` given as a callable: its result."""
+    return value() if callable(value) else value
+
+
+def _ordered_attributes(reg: registry, cls: type, classes: list[type],
+                        attrs: dict[str, Any], strict: bool) -> list[tuple[str, Any]]:
+    """The class's (name, declared value) pairs in the order their columns take in
+    the table: annotation scanning for 2.0-style classes, creation order otherwise."""
+    annotated = has_mapped_annotations(classes) or any(
+        isinstance(v, (MappedColumn, declared_attr)) for v in attrs.values())
+    if not annotated:
+        return sorted(attrs.items(), key=lambda kv: _order_of(kv[1]))
+    found = scan_class(reg, cls, classes, strict)
+    ordered = [(k, v) for k, (_o, v) in sorted(found.items(), key=lambda kv: kv[1][0])]
+    ordered.sort(key=lambda kv: _sort_order_of(kv[1]))
+    return ordered
+
+
+def _columns_and_properties(ordered: list[tuple[str, Any]], *, has_table: bool
+                            ) -> tuple[list[Column[Any]], dict[str, Any]]:
+    """The Columns for a new table (none when the class gives ``__table__``) and the
+    mapper properties, from the declared values; unnamed Columns take their key."""
+    columns: list[Column[Any]] = []
+    properties: dict[str, Any] = {}
+    for key, value in ordered:
+        if key.startswith("__") and key.endswith("__"):
+            continue
+        if isinstance(value, Column):
+            col = _declared_column(key, value, has_table)
+            if not has_table:
+                columns.append(col)
+            if key != col.key or has_table:
+                properties[key] = col
+        elif isinstance(value, MapperProperty):
+            if isinstance(value, ColumnProperty):
+                _name_property_columns(key, value, columns, has_table)
+            properties[key] = value
+    return columns, properties
+
+
+def _declared_column(key: str, value: Column[Any], has_table: bool) -> Any:
+    col: Any = value
+    if getattr(col, "table", None) is not None and not has_table:
+        # a Column declared on a mixin is shared between subclasses: copy it
+        col = col._copy()
+    if col.name is None:
+        col.name = key
+    if col.key is None:
+        col.key = key
+    return col
+
+
+def _name_property_columns(key: str, prop: ColumnProperty, columns: list[Column[Any]],
+                           has_table: bool) -> None:
+    """A column_property()'s / deferred()'s own new Columns: named after the attribute
+    and added to the new table's columns."""
+    for i, c in enumerate(prop.columns):
+        cc: Any = c
+        if isinstance(cc, Column) and getattr(cc, "table", None) is None:
+            if getattr(cc, "name", None) is None:
+                cc.name = key
+            if getattr(cc, "key", None) is None:
+                cc.key = key
+            if not has_table:
+                columns.append(cc)
+        prop.columns[i] = cc
+
+
+def _excluded_base_columns(parent: Mapper, declared: list[Column[Any]],
+                           properties: dict[str, Any]) -> set[str]:
+    """Columns of the base's tables its mapper leaves out (a sibling's, in single-table
+    inheritance): not this class's either, unless the class declares them."""
+    own = {c.key for c in declared} | {
+        c.key for v in properties.values() if isinstance(v, ColumnProperty)
+        for c in v.columns if isinstance(c, Column)} | {
+        v.key for v in properties.values() if isinstance(v, Column)}
+    return {c.key for t in parent.tables for c in t.columns
+            if c not in parent._col_to_prop and c.key not in own}
+
+
+def _new_table(reg: registry, cls: type, tablename: Any, table_args: Any,
+               columns: list[Column[Any]]) -> Table:
+    """The Table of a class that declares ``__tablename__`` (and ``__table_args__``)."""
+    if tablename is None:
+        raise InvalidRequestError(
+            f"Can't map class {cls.__name__}: it needs __tablename__ or __table__"
+        )
+    if isinstance(table_args, dict):
+        args: tuple[Any, ...] = ()
+        kwargs = dict(table_args)
+    elif isinstance(table_args, tuple) and table_args and isinstance(table_args[-1], dict):
+        args, kwargs = table_args[:-1], dict(table_args[-1])
+    else:
+        args, kwargs = tuple(table_args or ()), {}
+    if tablename in reg.metadata.tables and not kwargs.get("extend_existing"):
+        raise InvalidRequestError(
+            f"Can't map class {cls.__name__}: table {tablename!r} is already defined in "
+            "this MetaData; use a new declarative_base()/MetaData or __table__"
+        )
+    return Table(tablename, reg.metadata, *columns, *args, **kwargs)
+
+
+def _columns_of_table_in_mapper_args(mapper_args: dict[str, Any], table: Table) -> None:
+    """``version_id_col`` / ``primary_key`` given as declared Columns: the table's."""
+    if isinstance(mapper_args.get("version_id_col"), Column):
+        mapper_args["version_id_col"] = table.c[mapper_args["version_id_col"].key]
     if "primary_key" in mapper_args:
         pk = mapper_args["primary_key"]
         if not isinstance(pk, (list, tuple)):
@@ -361,11 +406,6 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
         mapper_args["primary_key"] = [
             table.c[c.key] if isinstance(c, Column) and c.key in table.c else c for c in pk
         ]
-    m = Mapper(cls, table, properties, registry=reg, **mapper_args)
-    reg._register(m)
-    cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
-    cls.__mapper__ = m  # type: ignore[attr-defined]
-    return m
 
 
 def _mapped_ancestor(cls: type) -> type | None:
