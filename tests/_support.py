@@ -30,11 +30,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import re
 import secrets
 import sqlite3
+import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -45,6 +48,8 @@ from sqlalchemy.pool import NullPool
 
 BACKENDS: tuple[str, ...] = ("sqlite", "postgresql", "mysql")
 SERVER_BACKENDS: tuple[str, ...] = ("postgresql", "mysql")
+# every ServerBackend made in this process (conftest.py routes create_all to them)
+SERVERS: list[ServerBackend] = []
 
 URL_ENV = {
     "postgresql": "DATAMAPPER_TEST_POSTGRESQL_URL",
@@ -55,6 +60,8 @@ DEFAULT_URLS = {
     "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
 }
 REQUIRE_ENV = "DATAMAPPER_REQUIRE_BACKENDS"
+# DATAMAPPER_TEST_REUSE_TABLES=off: drop every test's tables (no TableReuse)
+REUSE_ENV = "DATAMAPPER_TEST_REUSE_TABLES"
 SELECT_ENV = "DATAMAPPER_TEST_BACKENDS"
 
 # Execution option set on every statement the fixtures themselves run
@@ -262,6 +269,8 @@ class ServerBackend:
         self.reason = ""
         self._engine: Engine | None = None
         self._create_error: str | None = None
+        self.reuse = TableReuse(self)
+        SERVERS.append(self)
 
     # connect_args shared by every engine the tests make on this server
     def connect_args(self) -> dict[str, Any]:
@@ -319,6 +328,7 @@ class ServerBackend:
                 )
                 raise RuntimeError(self._create_error) from exc
             self._engine = sa.create_engine(self.url, connect_args=self.connect_args())
+            self.reuse.watch(self._engine)
         return self._engine
 
     def _create_database(self) -> None:
@@ -329,6 +339,13 @@ class ServerBackend:
                 self._drop_stale(conn)
                 if self.name == "postgresql":
                     conn.exec_driver_sql(f"CREATE DATABASE {q(self.db_name)}")
+                    # A test database is thrown away: a commit need not wait for
+                    # its WAL to reach the disk (an fsync per commit, most of a
+                    # small transaction's time).  Durability only; what every
+                    # statement sees is unchanged.
+                    conn.exec_driver_sql(
+                        f"ALTER DATABASE {q(self.db_name)} SET synchronous_commit = off"
+                    )
                 else:
                     conn.exec_driver_sql(f"CREATE DATABASE {q(self.db_name)} CHARACTER SET utf8mb4")
         finally:
@@ -377,6 +394,7 @@ class ServerBackend:
 
     def drop(self) -> None:
         """Drop this run's database (end of session)."""
+        self.reuse.wait()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -412,12 +430,18 @@ class ServerBackend:
         PostgreSQL prepared (two-phase) transactions left behind are rolled
         back.  The caller reports leaked connections as warnings and leftover
         prepared transactions as errors (tests must leave none behind).
+
+        When the test left no connection and no prepared transaction, the
+        dropping (or the emptying of tables kept for the next test, see
+        TableReuse) is done on a thread of its own, which the next test on
+        this server waits for.
         """
         problems: list[str] = []
         errors: list[str] = []
         engine = self._engine
         if engine is None:
             return problems, errors
+        self.reuse.wait()
         pool: Any = engine.pool
         if pool.checkedout():
             gc.collect()
@@ -428,6 +452,10 @@ class ServerBackend:
                 "(close sessions/connections); they were killed"
             )
             self._kill_others(engine)
+        elif self.reuse.enabled and not self._prepared_transactions(engine):
+            self.reuse.end_test()
+            return problems, errors
+        self.reuse.forget()
         try:
             if self.name == "postgresql":
                 errors += self._reset_postgresql(engine)
@@ -445,6 +473,35 @@ class ServerBackend:
             else:
                 self._reset_mysql(engine)
         return problems, errors
+
+    def _prepared_transactions(self, engine: Engine) -> bool:
+        if self.name != "postgresql":
+            return False  # (prepared XA transactions on MariaDB were never looked for)
+        with self.reuse.own_statements(), engine.connect() as conn:
+            conn.execution_options(**{INTERNAL: True})
+            found = conn.exec_driver_sql(
+                "SELECT EXISTS (SELECT 1 FROM pg_prepared_xacts "
+                "WHERE database = current_database())"
+            ).scalar()
+            conn.rollback()
+        return bool(found)
+
+    def drop_everything(self, *, kill_blockers: bool = False) -> None:
+        """Drop every object in the per-run database now.  `kill_blockers`:
+        when a lock blocks it, kill the other connections and try again."""
+        engine = self._engine
+        if engine is None:
+            return
+        try:
+            if self.name == "postgresql":
+                self._reset_postgresql(engine)
+            else:
+                self._reset_mysql(engine)
+        except sa.exc.OperationalError:
+            if not kill_blockers:
+                raise
+            self._kill_others(engine)
+            self.drop_everything()
 
     def _kill_others(self, engine: Engine) -> None:
         admin = self._admin_engine()
@@ -537,6 +594,437 @@ class ServerBackend:
             finally:
                 conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
                 conn.exec_driver_sql("SET SESSION lock_wait_timeout = DEFAULT")
+
+
+# ---------------------------------------------------------------- table reuse
+
+CreateAll = Callable[..., None]
+
+# PostgreSQL: every schema object of the per-run database that a test can leave
+# behind, one row each, in a stable order.  Two equal answers mean two databases
+# a test cannot tell apart, except for the rows in their tables.
+_PG_CATALOG = """
+SELECT 'schema', nspname, '' FROM pg_namespace
+ WHERE nspname !~ '^pg_' AND nspname NOT IN ('information_schema', 'public')
+UNION ALL
+SELECT 'relation', c.relname, c.relkind::text || ' ' || c.relpersistence::text
+  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'column', c.relname || '.' || a.attnum::text,
+       a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text
+       || ' ' || a.attidentity::text || a.attgenerated::text || ' '
+       || coalesce(pg_get_expr(d.adbin, d.adrelid), '') || ' ' || a.attcollation::text
+  FROM pg_attribute a
+  JOIN pg_class c ON c.oid = a.attrelid
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT 'constraint', conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'index', indexrelid::regclass::text, pg_get_indexdef(indexrelid)
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE c.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'sequence', seqrelid::regclass::text,
+       concat_ws(' ', seqtypid, seqstart, seqincrement, seqmax, seqmin, seqcache, seqcycle)
+  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
+ WHERE c.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'type', t.typname, t.typtype::text || ' ' || coalesce(
+         (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
+            FROM pg_enum e WHERE e.enumtypid = t.oid), '')
+  FROM pg_type t WHERE t.typnamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'routine', p.proname, pg_get_function_identity_arguments(p.oid) || ' ' || md5(p.prosrc)
+  FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'trigger', tgrelid::regclass::text || '.' || tgname, tgenabled::text
+  FROM pg_trigger WHERE NOT tgisinternal
+UNION ALL
+SELECT 'comment', objoid::text || '.' || objsubid::text, description
+  FROM pg_description d JOIN pg_class c ON c.oid = d.objoid
+ WHERE c.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'prepared', gid, '' FROM pg_prepared_xacts WHERE database = current_database()
+ORDER BY 1, 2, 3
+"""
+
+_MYSQL_OTHERS = (
+    "SELECT 'routine', routine_name FROM information_schema.routines "
+    "WHERE routine_schema = DATABASE() "
+    "UNION ALL SELECT 'trigger', trigger_name FROM information_schema.triggers "
+    "WHERE trigger_schema = DATABASE() "
+    "UNION ALL SELECT 'event', event_name FROM information_schema.events "
+    "WHERE event_schema = DATABASE()"
+)
+_MYSQL_AUTO_INCREMENT = re.compile(r" AUTO_INCREMENT=\d+")
+
+Catalog = tuple[tuple[str, str, str], ...]
+
+
+def _is_schema_type_hook(fn: Any) -> bool:
+    """Whether a DDL event listener is one SQLAlchemy itself puts on tables and
+    metadata for a schema type (an ENUM's CREATE TYPE), not a test's own."""
+    func = getattr(fn, "func", fn)
+    return isinstance(getattr(func, "__self__", None), sa.types.SchemaType)
+
+
+def create_all_key(
+    metadata: sa.MetaData, bind: Engine, tables: Sequence[sa.Table] | None
+) -> tuple[str, ...] | None:
+    """The DDL ``metadata.create_all(bind, tables)`` sends to an empty database,
+    compiled for `bind`'s dialect; None when it cannot be known in advance
+    (a DDL event listener of the test's own, which may do anything)."""
+    chosen = list(metadata.tables.values()) if tables is None else list(tables)
+    for target in [metadata, *chosen]:
+        for name in ("before_create", "after_create"):
+            if not all(_is_schema_type_hook(fn) for fn in getattr(target.dispatch, name)):
+                return None
+    statements: list[str] = []
+    dialect = bind.dialect
+
+    def record(sql: Any, *_multiparams: Any, **_params: Any) -> None:
+        if not isinstance(sql, sa.schema.ExecutableDDLElement):
+            raise _NotPlainDDL
+        statements.append(str(sql.compile(dialect=dialect)))
+
+    mock = sa.create_mock_engine(bind.url, record)  # type: ignore[arg-type]
+    try:
+        metadata.create_all(mock, tables=tables, checkfirst=False)  # type: ignore[arg-type]
+    except _NotPlainDDL:
+        return None
+    return (dialect.name, *statements)
+
+
+class _NotPlainDDL(Exception):
+    pass
+
+
+class TableReuse:
+    """Keeps a test's tables for the next test that creates the same ones, and
+    does the end-of-test cleanup while the next tests run.
+
+    Creating and dropping tables is most of a server test's time, and most
+    tests create the very tables the test before created (a folder's model
+    fixtures).  ``MetaData.create_all`` on this server's database goes through
+    :meth:`create_all` (conftest.py routes it here); at the end of a test whose
+    only schema work was one such call, the catalog is compared with the one
+    right after those tables were first created for the same key (the DDL the
+    call sends: every column, constraint, index, sequence, type, routine,
+    trigger and comment must be the same; no prepared transaction), and if
+    equal the tables are emptied (TRUNCATE of those holding rows or having used
+    their auto-increment counter, sequences restarted) and kept.  Otherwise
+    every object is dropped, as before.
+
+    That end-of-test work runs on a thread of its own, while this worker goes
+    on with the next tests (usually the same test on the other backends); the
+    next test on this server waits for it before it starts (``begin_test``).
+
+    Then the kept tables are either claimed by the next test's first
+    ``create_all`` with the same key (it creates nothing), or dropped before
+    anything else reaches the database (a connection checked out of an engine
+    this class watches, a ``create_all`` with another key, a test that asks
+    for the URL only).  So a test never sees a row or a table of another test.
+    A leaked connection or a prepared transaction left behind still makes the
+    cleanup synchronous and complete (ServerBackend.reset).
+    """
+
+    def __init__(self, server: ServerBackend) -> None:
+        self.server = server
+        self.stats: Counter[str] = Counter()
+        self.enabled = os.environ.get(REUSE_ENV, "on").strip().lower() not in ("off", "0", "no")
+        self._expected: dict[tuple[str, ...], Catalog] = {}
+        self._kept: tuple[str, ...] | None = None  # key of the (empty) tables left
+        self._claimed: tuple[str, ...] | None = None  # key this test created or reused
+        self._untracked = False  # this test did schema work other than one create_all
+        self._in_test = False
+        self._local = threading.local()  # .busy: this thread runs our own statements
+        self._worker: threading.Thread | None = None
+        self._worker_error: BaseException | None = None
+
+    # -- wiring -------------------------------------------------------------
+
+    @property
+    def _busy(self) -> bool:
+        return bool(getattr(self._local, "busy", False))
+
+    @_busy.setter
+    def _busy(self, value: bool) -> None:
+        self._local.busy = value
+
+    @contextlib.contextmanager
+    def own_statements(self) -> Iterator[None]:
+        """Connections checked out in this block are the fixtures' own."""
+        busy, self._busy = self._busy, True
+        try:
+            yield
+        finally:
+            self._busy = busy
+
+    def watch(self, engine: Engine) -> None:
+        """Drop the kept tables before anything else uses `engine`'s connections."""
+        event.listen(engine.pool, "checkout", self._on_checkout)
+
+    def _on_checkout(self, *_args: Any) -> None:
+        if not self._busy:
+            self.wait()
+            if self._kept is not None:
+                self.discard()
+
+    def begin_test(self) -> None:
+        self.wait()
+        self._claimed = None
+        self._untracked = False
+        self._in_test = True
+
+    def applies_to(self, bind: Any) -> bool:
+        engine = self.server._engine
+        return (
+            self.enabled
+            and self._in_test
+            and engine is not None
+            and isinstance(bind, Engine)
+            and bind.dialect.name == engine.dialect.name
+            and bind.url.database == self.server.db_name
+            and bind.url.host == engine.url.host
+            and bind.url.port == engine.url.port
+        )
+
+    def discard_kept(self) -> None:
+        """Drop the tables the previous test left, if any."""
+        self.wait()
+        if self._kept is not None:
+            self.discard()
+
+    def discard(self) -> None:
+        """Drop the kept tables now."""
+        self._kept = None
+        self._busy = True
+        try:
+            self.server.drop_everything()
+            self.stats["discarded"] += 1
+        finally:
+            self._busy = False
+
+    def forget(self) -> None:
+        """The caller drops everything: nothing is kept, nothing claimed."""
+        self.wait()
+        self._kept = None
+        self._claimed = None
+        self._in_test = False
+
+    # -- the end-of-test thread ---------------------------------------------
+
+    def wait(self) -> None:
+        """Wait for the end-of-test work of the previous test; if it failed,
+        drop everything here (and say so)."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        worker.join()
+        error, self._worker_error = self._worker_error, None
+        if error is not None:
+            self._kept = None
+            warn(
+                f"cleanup of {self.server.name} after the previous test failed "
+                f"({type(error).__name__}: {error}); dropped everything again"
+            )
+            self._busy = True
+            try:
+                self.server.drop_everything(kill_blockers=True)
+            finally:
+                self._busy = False
+
+    def end_test(self) -> None:
+        """The test's connections are back and no transaction is prepared:
+        keep or drop its tables, on the end-of-test thread."""
+        claimed, self._claimed = self._claimed, None
+        if self._untracked or not self.enabled:
+            claimed = None
+        self._in_test = False
+        if self._kept is not None:
+            return  # still there: the test never reached the database
+
+        def work() -> None:
+            self._busy = True
+            try:
+                if claimed is not None and self._keep(claimed):
+                    self._kept = claimed
+                    self.stats["kept"] += 1
+                else:
+                    self.server.drop_everything(kill_blockers=True)
+            except BaseException as exc:
+                self._worker_error = exc
+            finally:
+                self._busy = False
+
+        self._worker = threading.Thread(
+            target=work, name=f"datamapper-test-cleanup-{self.server.name}", daemon=True
+        )
+        self._worker.start()
+
+    def _keep(self, claimed: tuple[str, ...]) -> bool:
+        engine = self.server.engine()
+        now, _ = self._catalog(engine)
+        if now != self._expected.get(claimed):
+            self.stats["changed"] += 1
+            return False
+        self._empty_tables(engine)
+        return True
+
+    # -- create_all ---------------------------------------------------------
+
+    def create_all(
+        self,
+        original: CreateAll,
+        metadata: sa.MetaData,
+        bind: Engine,
+        tables: Sequence[sa.Table] | None,
+        checkfirst: bool,
+    ) -> None:
+        """``metadata.create_all(bind, ...)`` for a test on this server."""
+
+        def run() -> None:
+            original(metadata, bind, tables=tables, checkfirst=checkfirst)
+
+        if self._busy:
+            return run()
+        self.wait()
+        key = None
+        if self._claimed is None and not self._untracked:
+            key = create_all_key(metadata, bind, tables)
+        if key is None:
+            self._untracked = True
+            return run()
+        engine = self.server.engine()
+        self._busy = True
+        try:
+            self._create_or_reuse(key, engine, run)
+        except sa.exc.DBAPIError:
+            self._untracked = True
+            raise
+        finally:
+            self._busy = False
+        return None
+
+    def _create_or_reuse(
+        self, key: tuple[str, ...], engine: Engine, run: Callable[[], None]
+    ) -> None:
+        if self._kept == key:  # emptied at the end of the previous test
+            self._kept = None
+            self._claimed = key
+            self.stats["reused"] += 1
+            return
+        if self._kept is not None:
+            self._kept = None
+            self.server.drop_everything()
+            self.stats["discarded"] += 1
+        before, _ = self._catalog(engine)
+        run()
+        if before:  # the test had made objects of its own before
+            self._untracked = True
+            return
+        after, reusable = self._catalog(engine)
+        if reusable:
+            self._expected[key] = after
+            self._claimed = key
+            self.stats["created"] += 1
+        else:
+            self._untracked = True
+
+    # -- the database -------------------------------------------------------
+
+    def _catalog(self, engine: Engine) -> tuple[Catalog, bool]:
+        """(every schema object of the per-run database, whether the database
+        holds only what table reuse knows how to empty)."""
+        with engine.connect() as conn:
+            conn.execution_options(**{INTERNAL: True})
+            try:
+                if self.server.name == "postgresql":
+                    rows = tuple(
+                        (str(a), str(b), str(c)) for a, b, c in conn.exec_driver_sql(_PG_CATALOG)
+                    )
+                    reusable = not any(r[0] in ("schema", "prepared") for r in rows)
+                    return rows, reusable
+                return self._mysql_catalog(conn)
+            finally:
+                conn.rollback()
+
+    @staticmethod
+    def _mysql_catalog(conn: Connection) -> tuple[Catalog, bool]:
+        q = conn.dialect.identifier_preparer.quote
+        rows: list[tuple[str, str, str]] = []
+        reusable = True
+        for name, kind in sorted(conn.exec_driver_sql("SHOW FULL TABLES").all()):
+            if kind != "BASE TABLE":
+                rows.append((str(kind), str(name), ""))
+                reusable = False
+                continue
+            ddl = str(conn.exec_driver_sql(f"SHOW CREATE TABLE {q(name)}").one()[1])
+            stripped = _MYSQL_AUTO_INCREMENT.sub("", ddl)
+            # a table created with its own AUTO_INCREMENT start: TRUNCATE would
+            # not give it back
+            reusable = reusable and stripped == ddl
+            rows.append(("table", str(name), stripped))
+        for kind, name in conn.exec_driver_sql(_MYSQL_OTHERS).all():
+            rows.append((str(kind), str(name), ""))
+            reusable = False
+        return tuple(sorted(rows)), reusable
+
+    def _empty_tables(self, engine: Engine) -> None:
+        """Delete every row of the kept tables and restart their counters."""
+        q = engine.dialect.identifier_preparer.quote
+        with engine.connect() as conn:
+            conn.execution_options(**{INTERNAL: True})
+            if self.server.name == "postgresql":
+                names = (
+                    conn.exec_driver_sql(
+                        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                        "AND relkind IN ('r', 'p')"
+                    )
+                    .scalars()
+                    .all()
+                )
+                used = _nonempty(conn, names)
+                if used:
+                    conn.exec_driver_sql(f"TRUNCATE {', '.join(q(n) for n in used)} CASCADE")
+                conn.exec_driver_sql(
+                    "SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), "
+                    "start_value, false) FROM pg_sequences "
+                    "WHERE schemaname = 'public' AND last_value IS NOT NULL"
+                ).all()
+                conn.commit()
+                return
+            counters = conn.exec_driver_sql(
+                "SELECT table_name, auto_increment FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+            ).all()
+            names = [str(n) for n, _ in counters]
+            used = set(_nonempty(conn, names))
+            used.update(str(n) for n, counter in counters if counter is not None and counter > 1)
+            conn.rollback()
+            if not used:
+                return
+            conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+            try:
+                for name in sorted(used):
+                    conn.exec_driver_sql(f"TRUNCATE TABLE {q(name)}")
+            finally:
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
+
+
+def _nonempty(conn: Connection, names: Sequence[str]) -> list[str]:
+    """Those of the tables `names` that hold at least one row (one query)."""
+    if not names:
+        return []
+    q = conn.dialect.identifier_preparer.quote
+    parts = [
+        f"SELECT {i} FROM (SELECT 1 AS x) AS one WHERE EXISTS (SELECT 1 FROM {q(n)})"
+        for i, n in enumerate(names)
+    ]
+    hits = conn.exec_driver_sql(" UNION ALL ".join(parts)).scalars().all()
+    return [names[int(i)] for i in hits]
 
 
 def _pid_alive(pid: int) -> bool:

@@ -24,6 +24,12 @@ restricts a run to some backends.
 Markers: ``postgresql_only``, ``mysql_only``, ``sqlite_only``, ``servers_only``,
 ``backends("sqlite", "mysql")``.
 
+On the servers a test's tables may be kept, emptied, for the next test whose
+first ``MetaData.create_all`` sends the same DDL (``_support.TableReuse``; every
+``create_all`` goes through ``_create_all`` below); any other use of the database
+drops them first, so a test never sees a table or row of another.
+``DATAMAPPER_TEST_REUSE_TABLES=off`` drops every test's tables instead.
+
 On the servers the engine is a per-test view (``execution_options()``) of one
 session-wide engine: it shares the connection pool, but event listeners a test
 adds to it stay with that test.  Session-level settings a test changes on a
@@ -191,11 +197,33 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     backends = session.config.stash.get(_BACKENDS_KEY, None)
     if backends is None:
         return
+    stats_file = os.environ.get("DATAMAPPER_TEST_REUSE_STATS")
     for server in backends.servers.values():
+        if stats_file:
+            with open(stats_file, "a") as out:
+                out.write(f"{server.name} {dict(server.reuse.stats)}\n")
         try:
             server.drop()
         except Exception as exc:  # report, never mask the test outcome
             print(f"\nwarning: could not drop {server.name} database {server.db_name}: {exc}")
+
+
+# Tables a test creates with MetaData.create_all on a server may be kept for the
+# next test that creates the same ones (tests/_support.py, TableReuse): every
+# create_all goes through here.  Nothing changes for SQLite or for binds that are
+# not this run's server databases.
+_original_create_all = sa.MetaData.create_all
+
+
+def _create_all(self: sa.MetaData, bind: Any, tables: Any = None, checkfirst: bool = True) -> None:
+    for server in _support.SERVERS:
+        if server.reuse.applies_to(bind):
+            server.reuse.create_all(_original_create_all, self, bind, tables, checkfirst)
+            return
+    _original_create_all(self, bind, tables=tables, checkfirst=checkfirst)
+
+
+sa.MetaData.create_all = _create_all  # type: ignore[method-assign]
 
 
 # Every class a test maps stays reachable after the test through the entry
@@ -290,7 +318,11 @@ def db_url(request: pytest.FixtureRequest, backend_name: str, _sqlite_dir: Path)
         yield f"sqlite:///{path}"
         _support.remove_sqlite_files(path)
     else:
-        yield _server(request, backend_name).url_string
+        server = _server(request, backend_name)
+        if "engine" not in request.fixturenames:
+            # the test connects by URL only: no tables a previous test left
+            server.reuse.discard_kept()
+        yield server.url_string
 
 
 @pytest.fixture
@@ -312,6 +344,7 @@ def engine(request: pytest.FixtureRequest, backend_name: str, db_url: str) -> It
 
     server = _server(request, backend_name)
     base = server.engine()
+    server.reuse.begin_test()
     yield base.execution_options()
     warnings_, errors = server.reset()
     for message in warnings_:
@@ -411,6 +444,7 @@ def engine_factory(
             server = _server(request, backend_name)
             connect_args = {**server.connect_args(), **kwargs.pop("connect_args", {})}
             eng = sa.create_engine(server.url, connect_args=connect_args, **kwargs)
+            server.reuse.watch(eng)
         made.append(eng)
         return eng
 

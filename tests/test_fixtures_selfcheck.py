@@ -140,3 +140,137 @@ def test_sqlite_marker_selects_one_backend(backend_name):
 @pytest.mark.servers_only
 def test_servers_marker_selects_servers(backend_name):
     assert backend_name in ("postgresql", "mysql")
+
+
+# -- table reuse on the servers (tests/_support.py TableReuse) --------------------
+# Each check plays two or more tests in one: ``_next_test`` does what the engine
+# fixture does between two tests (the end-of-test reset, then the next test's
+# start), on this test's own server database.
+
+
+def _server_of(engine):
+    import _support
+
+    return next(s for s in _support.SERVERS if s.db_name == engine.url.database)
+
+
+def _next_test(server):
+    warnings, errors = server.reset()
+    assert not warnings and not errors
+    server.reuse.begin_test()
+
+
+def _counted(metadata):
+    return sa.Table(
+        "selfcheck_counted",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(20)),
+    )
+
+
+def _counted_child(metadata):
+    return sa.Table(
+        "selfcheck_counted_child",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("parent_id", sa.ForeignKey("selfcheck_counted.id")),
+    )
+
+
+def _insert_names(engine, table, *names):
+    with engine.begin() as conn:
+        return [conn.execute(table.insert(), {"name": n}).inserted_primary_key[0] for n in names]
+
+
+@pytest.mark.servers_only
+def test_reused_tables_come_back_empty_with_ids_from_the_start(engine, read_rows):
+    server = _server_of(engine)
+    first = sa.MetaData()
+    table = _counted(first)
+    child = _counted_child(first)
+    first.create_all(engine)
+    assert _insert_names(engine, table, "a", "b") == [1, 2]
+    with engine.begin() as conn:
+        conn.execute(child.insert(), {"parent_id": 2})
+
+    _next_test(server)
+    reused = server.reuse.stats["reused"]
+    second = sa.MetaData()
+    table = _counted(second)
+    child = _counted_child(second)
+    second.create_all(engine)
+    assert server.reuse.stats["reused"] == reused + 1  # kept, not created again
+    assert read_rows(table) == [] and read_rows(child) == []
+    assert _insert_names(engine, table, "c") == [1]
+    assert read_rows(table) == [(1, "c")]
+
+
+@pytest.mark.servers_only
+def test_other_tables_of_the_same_name_are_created_anew(engine, read_rows):
+    server = _server_of(engine)
+    table = _counted(sa.MetaData())
+    table.metadata.create_all(engine)
+    _insert_names(engine, table, "a")
+
+    _next_test(server)
+    other = sa.MetaData()
+    t = sa.Table(
+        "selfcheck_counted",
+        other,
+        sa.Column("id", sa.String(10), primary_key=True),
+        sa.Column("size", sa.Integer),
+    )
+    other.create_all(engine)
+    assert sorted(c["name"] for c in sa.inspect(engine).get_columns("selfcheck_counted")) == [
+        "id",
+        "size",
+    ]
+    assert read_rows(t) == []
+
+
+@pytest.mark.servers_only
+def test_a_test_that_does_not_create_the_same_tables_sees_none(engine, engine_factory):
+    server = _server_of(engine)
+    table = _counted(sa.MetaData())
+    table.metadata.create_all(engine)
+    _insert_names(engine, table, "a")
+
+    _next_test(server)  # kept: the next test may create the same tables
+    # ... but it first looks, through a connection of its own
+    assert sa.inspect(engine_factory()).get_table_names() == []
+
+
+@pytest.mark.servers_only
+def test_tables_a_test_altered_are_not_kept(engine, read_rows):
+    server = _server_of(engine)
+    metadata = sa.MetaData()
+    table = _counted(metadata)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE selfcheck_counted ADD COLUMN extra INTEGER")
+
+    _next_test(server)
+    again = sa.MetaData()
+    table = _counted(again)
+    again.create_all(engine)
+    columns = [c["name"] for c in sa.inspect(engine).get_columns("selfcheck_counted")]
+    assert columns == ["id", "name"]
+    assert read_rows(table) == []
+
+
+@pytest.mark.servers_only
+def test_tables_of_a_second_create_all_are_not_kept(engine):
+    server = _server_of(engine)
+    first = sa.MetaData()
+    _counted(first)
+    first.create_all(engine)
+    extra = sa.MetaData()
+    sa.Table("selfcheck_extra", extra, sa.Column("id", sa.Integer, primary_key=True))
+    extra.create_all(engine)
+
+    _next_test(server)
+    again = sa.MetaData()
+    _counted(again)
+    again.create_all(engine)
+    assert sa.inspect(engine).get_table_names() == ["selfcheck_counted"]
