@@ -99,7 +99,20 @@ INTENDED: dict[str, str] = {
         "datamapper expunges them (their parent row is going away); SQLAlchemy skips "
         "them, so they stay pending and the flush inserts rows pointing at the deleted "
         "parent (a foreign key violation on the servers). The generator does not "
-        "delete an object whose loaded cascade holds a pending object."
+        "delete an object whose loaded cascade holds a pending object, nor append a new "
+        "object to the collection of an object marked for deletion or deleted (the "
+        "flush follows the delete cascade again and datamapper expunges it; SQLAlchemy "
+        "inserts it pointing at the deleted parent, or, when it has the deleted "
+        "object's key, gives it that object's row, which may be gone: StaleDataError)."
+    ),
+    "merge_follows_reference_loaded_by_flush": (
+        "SQLAlchemy's flush of deletes in a self-referential cycle (node) loads each "
+        "deleted object's many-to-one `parent` (its per-object dependency steps read "
+        "that history, loading it); merge() of such an object afterwards follows the "
+        "loaded reference (merge cascade) and makes a new pending copy of the deleted "
+        "parent too. datamapper's flush loads no reference, so its merge() copies only "
+        "the loaded children. The generator does not merge() a node marked for deletion "
+        "or deleted."
     ),
     "merge_checks_expired_version": (
         "merge() of a versioned object compares the copy's version with the session's "
@@ -568,6 +581,8 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
         parent = _pick(side, h, (parent_kind,))
         if parent is None:
             raise Skip
+        if via == "append" and (parent in s.deleted or side.orm.inspect(parent).deleted):
+            raise Skip  # INTENDED["delete_cascade_expunges_pending"]
         obj = C[kind](**{PK[kind]: pk, SCALAR[kind]: "new"})
         side.hold(obj)
         if via == "append":
@@ -653,6 +668,8 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
         obj = _pick(side, op[1])
         if obj is None:
             raise Skip
+        if obj.kind == "node" and (obj in s.deleted or side.orm.inspect(obj).deleted):
+            raise Skip  # INTENDED["merge_follows_reference_loaded_by_flush"]
         got = s.merge(obj)
         side.hold(got)
         return side.label(got)
