@@ -62,3 +62,37 @@ def test_connection_uses_the_bind_given_in_bind_arguments(engine_factory):
     s = Session(e1)
     assert s.connection(bind_arguments={"bind": e2}).engine is e2
     s.close()
+
+
+def test_query_of_no_entity_runs_on_the_bind_of_its_select_from_class(engine_factory):
+    from sqlalchemy import event
+
+    from datamapper import relationship
+
+    reg = registry(metadata=MetaData())
+    users = Table("users", reg.metadata, Column("id", Integer, primary_key=True))
+    addresses = Table("addresses", reg.metadata, Column("id", Integer, primary_key=True),
+                      Column("user_id", ForeignKey("users.id")))
+
+    class User:
+        pass
+
+    class Address:
+        pass
+
+    reg.map_imperatively(User, users, properties={"addresses": relationship(Address)})
+    reg.map_imperatively(Address, addresses)
+    e1, e2 = engine_factory(), engine_factory()
+    reg.metadata.create_all(e1)
+    ran = []
+    event.listen(e1, "before_cursor_execute", lambda *a: ran.append("e1"))
+    event.listen(e2, "before_cursor_execute", lambda *a: ran.append("e2"))
+    s = Session(binds={User: e1, Address: e2})
+    try:
+        q = s.query(1).select_from(User).join(User.addresses)
+        assert s.get_bind(clause=q.statement) is e1
+        assert q.all() == [] and ran and set(ran) == {"e1"}
+    finally:
+        s.close()
+        reg.metadata.drop_all(e1)
+        reg.dispose()

@@ -142,6 +142,9 @@ class Query(Generic[_T]):
         self._yield_per: int | None = None
         self._params: dict[str, Any] = {}
         self._select_from: list[Any] = []
+        # the first mapped class select_from() named: the bind of a query of no entity
+        # (Query([1]).select_from(User)) is that class's
+        self._from_mapper: Mapper | None = None
         self._execution_options: dict[str, Any] = {}
         self._shard_id: Any = None
         self._tuples = False
@@ -440,6 +443,8 @@ class Query(Generic[_T]):
             q._select_from.append(m.persist_selectable if m is not None else f)
             if m is not None:
                 q._joinpoint = m
+                if q._from_mapper is None:
+                    q._from_mapper = m
             q._join_entity = m.class_ if m is not None else f
         return q
 
@@ -821,7 +826,7 @@ class Query(Generic[_T]):
         stmt = self._compile()
         if self._label_style is not None:
             stmt = stmt.set_label_style(self._label_style)
-        mapper = self._layout.primary_mapper
+        mapper = self._layout.primary_mapper or self._from_mapper
         if mapper is not None and statement_subject(stmt) is None:
             # executed on its own, it runs on the bind of the class it queries
             mark_subject(stmt, mapper)
@@ -1017,12 +1022,17 @@ class Query(Generic[_T]):
         q.session = session
         return q
 
+    def _bind_mapper(self) -> Mapper | None:
+        """The mapper whose bind runs this query: its entities', else the class
+        select_from() named."""
+        return self._layout.bind_mapper or self._from_mapper
+
     def _execute_rows(self) -> list[Any]:
         session = self._session()
         if self._autoflush:
             session._autoflush()
         stmt = self._labelled_statement()
-        result: list[Any] = session._execute_for_mapper(stmt, self._layout.bind_mapper, self)
+        result: list[Any] = session._execute_for_mapper(stmt, self._bind_mapper(), self)
         return result
 
     def _part_mappers(self) -> list[Mapper | None]:
@@ -1133,7 +1143,7 @@ class Query(Generic[_T]):
         # labelled as the plain path runs it (and str(query) shows it): <table>_<column>
         base = self._compile(columns=layout.columns).set_label_style(
             LABEL_STYLE_TABLENAME_PLUS_COL)
-        mapper = self._layout.bind_mapper
+        mapper = self._bind_mapper()
         uopts = propagating_options(self._options)
 
         def run(stmt: Any) -> list[Any]:
@@ -1214,7 +1224,7 @@ class Query(Generic[_T]):
             session._autoflush()
         inner = self._labelled_statement().subquery()
         stmt = core_select(func.count()).select_from(inner)
-        rows = session._execute_for_mapper(stmt, self._layout.bind_mapper, self)
+        rows = session._execute_for_mapper(stmt, self._bind_mapper(), self)
         return int(rows[0][0])
 
     def exists(self) -> Any:
