@@ -52,25 +52,11 @@ Setter = Callable[..., None]
 GetSetFactory = Callable[[Any, "AssociationProxyInstance[Any]"], tuple[Getter, Setter]]
 
 
-def association_proxy(
-    target_collection: str,
-    attr: str,
-    *,
-    creator: Callable[..., Any] | None = None,
-    getset_factory: GetSetFactory | None = None,
-    proxy_factory: Callable[..., Any] | None = None,
-    proxy_bulk_set: Callable[[Any, Any], None] | None = None,
-    info: dict[Any, Any] | None = None,
-    cascade_scalar_deletes: bool = False,
-    create_on_none_assignment: bool = False,
-) -> AssociationProxy[Any]:
+def association_proxy(target_collection: str, attr: str, **kw: Any) -> AssociationProxy[Any]:
     """A class attribute that shows ``attr`` of the objects in the relationship
-    ``target_collection`` (see the module documentation)."""
-    return AssociationProxy(
-        target_collection, attr, creator=creator, getset_factory=getset_factory,
-        proxy_factory=proxy_factory, proxy_bulk_set=proxy_bulk_set, info=info,
-        cascade_scalar_deletes=cascade_scalar_deletes,
-        create_on_none_assignment=create_on_none_assignment)
+    ``target_collection`` (see the module documentation); the keywords are
+    :class:`AssociationProxy`'s."""
+    return AssociationProxy(target_collection, attr, **kw)
 
 
 class AssociationProxy(Generic[_T]):
