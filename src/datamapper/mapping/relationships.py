@@ -585,6 +585,9 @@ class RelationshipProperty(MapperProperty):
         return clause
 
     def _setup_join(self) -> None:
+        """Work out the join condition(s), the direction, and the column pairs
+        (synchronize, local/remote) from the tables, the foreign keys and the
+        ``primaryjoin``/``secondaryjoin``/``foreign_keys``/``remote_side`` arguments."""
         parent_t = self.parent.local_table
         target_t = self.mapper.local_table
         fk_arg = self._columns(self._foreign_keys_arg, "foreign_keys")
@@ -601,35 +604,7 @@ class RelationshipProperty(MapperProperty):
                 self.parent.tables, self.mapper.tables, self.secondary, pj,
                 self.parent.non_table or self.mapper.non_table)
         if self.secondary is not None:
-            sec = self.secondary
-            if pj is None:
-                pj = self._derive_from_parent_tables(sec, fk_arg)
-            if sj is None:
-                try:
-                    sj = self._derive(target_t, sec, fk_arg, "secondaryjoin", only_from=sec,
-                                      exclude=pj if parent_t is target_t else None)
-                except NoForeignKeysError:
-                    if parent_t is target_t:
-                        raise
-                    # the target's table refers to the secondary (secondary= names an
-                    # intermediate table of a chain: grandparent -> parent <- child)
-                    sj = self._derive(target_t, sec, fk_arg, "secondaryjoin",
-                                      only_from=target_t)
-            self.primaryjoin, self.secondaryjoin = pj, sj
-            self.direction = MANYTOMANY
-            p_pairs = _pairs(pj, self.is_secondary_column, fk_arg)
-            s_pairs = _pairs(sj, self.is_secondary_column, fk_arg)
-            if not p_pairs or not s_pairs:
-                raise ArgumentError(
-                    f"Can't configure relationship {self._name()}: could not find columns of "
-                    f"secondary table {sec.name!r} compared to {parent_t.name!r} and "
-                    f"{target_t.name!r}; give primaryjoin= and secondaryjoin= (or foreign_keys=)"
-                )
-            self.synchronize_pairs = p_pairs  # (parent col, secondary col)
-            self.secondary_synchronize_pairs = s_pairs  # (target col, secondary col)
-            self.local_remote_pairs = list(p_pairs) + list(s_pairs)
-            self.remote_side = frozenset(c for _s, c in p_pairs + s_pairs)
-            self.local_columns = frozenset(s for s, _c in p_pairs)
+            self._setup_secondary_join(self.secondary, parent_t, target_t, pj, sj, fk_arg)
             return
         if pj is None:
             pj = self._derive(parent_t, target_t, fk_arg, "primaryjoin")
@@ -639,76 +614,9 @@ class RelationshipProperty(MapperProperty):
             self._setup_occurrence_join(pj_occ, pj_foreign, pj_remote)
             return
         if self_ref:
-            if remote_arg:
-                is_foreign = (lambda c: c in fk_arg) if fk_arg else _fk_refers_within(pj)
-                pairs = _pairs(pj, is_foreign, fk_arg)
-                # a column compared to itself (company_id = company_id in a composite
-                # self-referential key) is on both sides: it tells no direction
-                foreign_cols = {f for r, f in pairs if r is not f}
-                self.direction = ONETOMANY if foreign_cols & remote_arg else MANYTOONE
-            else:
-                is_foreign = (lambda c: c in fk_arg) if fk_arg else _fk_refers_within(pj)
-                pairs = _pairs(pj, is_foreign, fk_arg)
-                if not pairs and self.viewonly:
-                    pairs = _pairs(pj, is_foreign, fk_arg, any_operator=True)
-                self.direction = ONETOMANY
+            pairs = self._self_referential_pairs(pj, fk_arg, remote_arg)
         else:
-            if remote_arg and not any((a in remote_arg) != (b in remote_arg)
-                                      for a, b in _column_comparisons(pj)):
-                raise ArgumentError(
-                    f"Can't configure relationship {self._name()}: remote_side= names "
-                    "columns on both sides (or on neither side) of each comparison in "
-                    f"{pj}, so no local/remote column pair can be told apart; name only "
-                    "the related table's columns, or drop remote_side= (it is needed only "
-                    "for a self-referential relationship)"
-                )
-            for col in sorted(remote_arg, key=str):
-                if col.table is parent_t:
-                    warnings.warn(
-                        f"Expression {col} is marked as 'remote', but these column(s) are "
-                        f"local to the local side. Relationship {self._name()} joins two "
-                        "different tables, so its remote side is simply the target's "
-                        "columns; remote() and remote_side= matter only when both ends are "
-                        "the same table. The mark is ignored; drop it.",
-                        SAWarning, stacklevel=2,
-                    )
-            if fk_arg:
-                both = [(a, b) for a, b in _column_comparisons(pj)
-                        if a in fk_arg and b in fk_arg and a.table is not b.table]
-                if both:
-                    a, b = both[0]
-                    raise ArgumentError(
-                        f"Can't configure relationship {self._name()}: can't tell its "
-                        f"direction: foreign_keys= names {a} and {b}, columns of both the "
-                        "parent's and the target's table in the same comparison; name only "
-                        "the columns that refer to the other side"
-                    )
-                def is_foreign(c: Any) -> bool:
-                    return c in fk_arg
-            else:
-                def is_foreign(c: Any) -> bool:
-                    return _has_fk_to(c, target_t if c.table is parent_t else parent_t)
-            pairs = _pairs(pj, is_foreign, fk_arg)
-            if not pairs and self.viewonly:
-                # a read-only join on other comparisons (>, LIKE, between(), op())
-                pairs = _pairs(pj, is_foreign, fk_arg, any_operator=True)
-            foreign_tables = {f.table for _r, f in pairs}
-            if not pairs:
-                raise ArgumentError(
-                    f"Can't configure relationship {self._name()}: no foreign key links "
-                    f"{parent_t.name!r} and {target_t.name!r} in its join condition; add a "
-                    "ForeignKey to the Table, or pass foreign_keys= naming the referring columns"
-                )
-            if foreign_tables == {target_t}:
-                self.direction = ONETOMANY
-            elif foreign_tables == {parent_t}:
-                self.direction = MANYTOONE
-            else:
-                raise ArgumentError(
-                    f"Can't configure relationship {self._name()}: foreign keys run both ways "
-                    f"between {parent_t.name!r} and {target_t.name!r}; pass foreign_keys= "
-                    "naming the referring columns of this relationship"
-                )
+            pairs = self._pairs_between_tables(pj, parent_t, target_t, fk_arg, remote_arg)
         if not pairs:
             raise ArgumentError(
                 f"Can't configure relationship {self._name()}: could not tell which columns of "
@@ -728,6 +636,125 @@ class RelationshipProperty(MapperProperty):
             self.local_remote_pairs = self._pairs_from_remote_side(pj, remote_arg)
         self.local_columns = frozenset(lc for lc, _rc in self.local_remote_pairs)
         self.remote_side = frozenset(rc for _lc, rc in self.local_remote_pairs)
+
+    def _setup_secondary_join(self, sec: Any, parent_t: Any, target_t: Any, pj: Any, sj: Any,
+                              fk_arg: set[Any]) -> None:
+        """Many-to-many through ``secondary``: both joins (derived when not given) and
+        the pairs of each side's columns with the secondary table's."""
+        if pj is None:
+            pj = self._derive_from_parent_tables(sec, fk_arg)
+        if sj is None:
+            try:
+                sj = self._derive(target_t, sec, fk_arg, "secondaryjoin", only_from=sec,
+                                  exclude=pj if parent_t is target_t else None)
+            except NoForeignKeysError:
+                if parent_t is target_t:
+                    raise
+                # the target's table refers to the secondary (secondary= names an
+                # intermediate table of a chain: grandparent -> parent <- child)
+                sj = self._derive(target_t, sec, fk_arg, "secondaryjoin",
+                                  only_from=target_t)
+        self.primaryjoin, self.secondaryjoin = pj, sj
+        self.direction = MANYTOMANY
+        p_pairs = _pairs(pj, self.is_secondary_column, fk_arg)
+        s_pairs = _pairs(sj, self.is_secondary_column, fk_arg)
+        if not p_pairs or not s_pairs:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: could not find columns of "
+                f"secondary table {sec.name!r} compared to {parent_t.name!r} and "
+                f"{target_t.name!r}; give primaryjoin= and secondaryjoin= (or foreign_keys=)"
+            )
+        self.synchronize_pairs = p_pairs  # (parent col, secondary col)
+        self.secondary_synchronize_pairs = s_pairs  # (target col, secondary col)
+        self.local_remote_pairs = list(p_pairs) + list(s_pairs)
+        self.remote_side = frozenset(c for _s, c in p_pairs + s_pairs)
+        self.local_columns = frozenset(s for s, _c in p_pairs)
+
+    def _self_referential_pairs(self, pj: Any, fk_arg: set[Any], remote_arg: set[Any]
+                                ) -> list[Any]:
+        """(referenced, foreign) pairs of a join of a table to itself; sets the
+        direction (remote_side= tells it: one-to-many unless it names the referenced
+        columns)."""
+        is_foreign = (lambda c: c in fk_arg) if fk_arg else _fk_refers_within(pj)
+        pairs = _pairs(pj, is_foreign, fk_arg)
+        if remote_arg:
+            # a column compared to itself (company_id = company_id in a composite
+            # self-referential key) is on both sides: it tells no direction
+            foreign_cols = {f for r, f in pairs if r is not f}
+            self.direction = ONETOMANY if foreign_cols & remote_arg else MANYTOONE
+        else:
+            if not pairs and self.viewonly:
+                pairs = _pairs(pj, is_foreign, fk_arg, any_operator=True)
+            self.direction = ONETOMANY
+        return pairs
+
+    def _pairs_between_tables(self, pj: Any, parent_t: Any, target_t: Any,
+                              fk_arg: set[Any], remote_arg: set[Any]) -> list[Any]:
+        """(referenced, foreign) pairs of a join of two different tables; sets the
+        direction from the table holding the foreign columns."""
+        self._check_remote_side_between_tables(pj, parent_t, remote_arg)
+        if fk_arg:
+            both = [(a, b) for a, b in _column_comparisons(pj)
+                    if a in fk_arg and b in fk_arg and a.table is not b.table]
+            if both:
+                a, b = both[0]
+                raise ArgumentError(
+                    f"Can't configure relationship {self._name()}: can't tell its "
+                    f"direction: foreign_keys= names {a} and {b}, columns of both the "
+                    "parent's and the target's table in the same comparison; name only "
+                    "the columns that refer to the other side"
+                )
+            def is_foreign(c: Any) -> bool:
+                return c in fk_arg
+        else:
+            def is_foreign(c: Any) -> bool:
+                return _has_fk_to(c, target_t if c.table is parent_t else parent_t)
+        pairs = _pairs(pj, is_foreign, fk_arg)
+        if not pairs and self.viewonly:
+            # a read-only join on other comparisons (>, LIKE, between(), op())
+            pairs = _pairs(pj, is_foreign, fk_arg, any_operator=True)
+        foreign_tables = {f.table for _r, f in pairs}
+        if not pairs:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: no foreign key links "
+                f"{parent_t.name!r} and {target_t.name!r} in its join condition; add a "
+                "ForeignKey to the Table, or pass foreign_keys= naming the referring columns"
+            )
+        if foreign_tables == {target_t}:
+            self.direction = ONETOMANY
+        elif foreign_tables == {parent_t}:
+            self.direction = MANYTOONE
+        else:
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: foreign keys run both ways "
+                f"between {parent_t.name!r} and {target_t.name!r}; pass foreign_keys= "
+                "naming the referring columns of this relationship"
+            )
+        return pairs
+
+    def _check_remote_side_between_tables(self, pj: Any, parent_t: Any,
+                                          remote_arg: set[Any]) -> None:
+        """remote_side= on a join of two tables: refused when it can't split a
+        comparison, warned about (and ignored) where it names the parent's columns."""
+        if remote_arg and not any((a in remote_arg) != (b in remote_arg)
+                                  for a, b in _column_comparisons(pj)):
+            raise ArgumentError(
+                f"Can't configure relationship {self._name()}: remote_side= names "
+                "columns on both sides (or on neither side) of each comparison in "
+                f"{pj}, so no local/remote column pair can be told apart; name only "
+                "the related table's columns, or drop remote_side= (it is needed only "
+                "for a self-referential relationship)"
+            )
+        for col in sorted(remote_arg, key=str):
+            if col.table is parent_t:
+                warnings.warn(
+                    f"Expression {col} is marked as 'remote', but these column(s) are "
+                    f"local to the local side. Relationship {self._name()} joins two "
+                    "different tables, so its remote side is simply the target's "
+                    "columns; remote() and remote_side= matter only when both ends are "
+                    "the same table. The mark is ignored; drop it.",
+                    SAWarning, stacklevel=4,
+                )
 
     def _setup_occurrence_join(self, occ: Any, foreign: set[Any], remote: set[Any]) -> None:
         """A self-referential condition with one column on both sides (see
