@@ -938,7 +938,35 @@ def test_programs_agree(sides: tuple[Side, Side], backend_name: str, size: str) 
 
 # Programs a soak found that still diverge: open, replayed on every run so that a fix
 # shows up (strict xfail) and a change of behaviour does too.
-KNOWN_PROGRAMS: dict[str, list[tuple[Any, ...]]] = {}
+KNOWN_PROGRAMS: dict[str, list[tuple[Any, ...]]] = {
+    # Found by the soaks of 18:20 (DIFF_SEED=2, 4, 14 on SQLite, 15 on PostgreSQL), not
+    # yet classified or fixed:
+    # get() of an object with some column attributes expired (expire(obj, [name])):
+    # datamapper loads them (autoflushing), SQLAlchemy returns the object as it is
+    # (it loads only a fully expired object); here the autoflush persists h2 early
+    "get_of_partly_expired_object_autoflushes": [
+        ("query", "parent"), ("new", "parent", "c", "x"), ("expire", 0, 0),
+        ("get", "parent", "a")],
+    # child.parent = None while the parent (delete-orphan) is expired: SQLAlchemy keeps
+    # the child (parent_name NULL), datamapper deletes it as an orphan
+    "orphan_by_backref_of_expired_parent": [
+        ("query", "parent"), ("query", "child"), ("expire", 0, None),
+        ("reparent", 0, 0, False), ("flush",)],
+    # refresh() (no autoflush) of an object deleted again after its flushed DELETE:
+    # both raise; SQLAlchemy's session is left awaiting rollback, datamapper's is not
+    "refresh_of_redeleted_object_then_get": [
+        ("query", "parent"), ("delete", 0), ("query", "parent"), ("delete", 0),
+        ("refresh", 0), ("get", "parent", "a")],
+    # untag, refresh (discarding the unflushed removal), untag again: the second
+    # removal's result differs
+    "untag_refresh_untag": [
+        ("query", "parent"), ("untag", 0, 0), ("refresh", 0), ("untag", 0, 0)],
+    # expunge() of a child whose DELETE was flushed, then rollback: SQLAlchemy has it
+    # persistent again, datamapper detached
+    "expunge_flushed_deleted_child_rollback": [
+        ("query", "child"), ("delete", 0), ("merge", 0), ("new", "parent", "a", "x"),
+        ("flush",), ("new", "parent", "a", "x"), ("expunge", 0), ("rollback",)],
+}
 
 # Programs a soak found that part at an intended difference (name -> (the INTENDED
 # entry, program)): replayed to check that the run stops there, and only there.
