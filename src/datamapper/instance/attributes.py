@@ -556,17 +556,23 @@ def instrument(mapper: Mapper) -> None:
             if not kwargs:
                 return
             d = self.__dict__
-            if STATE_ATTR not in d:
-                # (a subclass's own __init__ may call this one through super())
-                d[STATE_ATTR] = new_state(self, mapper if self.__class__ is klass
-                                          else self.__class__.__dict__.get("_dm_mapper", mapper))
             plain = plain_keys[0]
             if plain_keys[1] != attribute_dispatches[0]:
                 plain = _plain_column_keys(impls)
                 plain_keys[:] = (plain, attribute_dispatches[0])
-            if plain.issuperset(kwargs):
+            if plain.issuperset(kwargs) and STATE_ATTR not in d:
                 # only plain column values (the usual constructor call): one dict update
-                # in C instead of a Python loop over the arguments
+                # in C instead of a Python loop over the arguments.  The object gets no
+                # state yet: instance_state() makes it on first need (add() does), one
+                # allocation less while a program builds many objects, each of which
+                # the cycle collector would count and scan again and again
+                d.update(kwargs)
+                return
+            if STATE_ATTR not in d:
+                # (a subclass's own __init__ may call this one through super())
+                d[STATE_ATTR] = new_state(self, mapper if self.__class__ is klass
+                                          else self.__class__.__dict__.get("_dm_mapper", mapper))
+            if plain.issuperset(kwargs):
                 d.update(kwargs)
             else:
                 for key, value in kwargs.items():

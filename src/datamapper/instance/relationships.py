@@ -778,9 +778,9 @@ class CollectionImpl(_RelImpl):
     def _still_points(self, member: Any, owner: Any) -> bool:
         """Does ``member`` (in the owner's session, or in none: a new object given
         this owner by a backref, say) still refer back to ``owner``?"""
-        mstate = member.__dict__.get(STATE_ATTR)
-        ostate = owner.__dict__.get(STATE_ATTR)
-        if mstate is None or ostate is None or mstate._deleted or (
+        mstate = member.__dict__.get(STATE_ATTR) or instance_state(member)
+        ostate = owner.__dict__.get(STATE_ATTR) or instance_state(owner)
+        if mstate._deleted or (
                 mstate.session_id != ostate.session_id and mstate.session_id is not None):
             return False
         md = member.__dict__

@@ -693,23 +693,29 @@ def instance_state(obj: Any) -> InstanceState:
     """The InstanceState of a mapped object (created on first need)."""
     try:
         # attribute access reads CPython's inline instance storage without
-        # materializing a __dict__ (``obj.__dict__[...]`` would build one per object)
-        st = obj._dm_state
+        # materializing a __dict__ (``obj.__dict__[...]`` would build one per object);
+        # getattr() with a default raises nothing when there is no state yet
+        st = getattr(obj, STATE_ATTR, None)
         if st.__class__ is InstanceState:
             return st
-    except Exception:  # not set yet, or a user __getattr__ had its say
+    except Exception:  # a user __getattr__ had its say
         pass
     try:
-        return obj.__dict__[STATE_ATTR]  # type: ignore[no-any-return]
-    except KeyError:
-        pass
+        d = obj.__dict__
     except AttributeError:
         raise _unmapped_error(obj) from None
+    st = d.get(STATE_ATTR)
+    if st is not None:
+        return st  # type: ignore[no-any-return]
     mapper = type(obj).__dict__.get("_dm_mapper")
     if mapper is None:
         raise _unmapped_error(obj)
     state = new_state(obj, mapper)
-    obj.__dict__[STATE_ATTR] = state
+    if not d.keys().isdisjoint(mapper._props):
+        # built by the keyword constructor, which leaves the state to be made here: an
+        # object holding mapped values is a changed one, as if set one by one
+        state.modified = True
+    d[STATE_ATTR] = state
     return state
 
 

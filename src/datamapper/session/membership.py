@@ -8,6 +8,7 @@ delete-orphan orphans are watched and dropped.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 
 _O = TypeVar("_O")  # a mapped class's instances
+
+# add_all() of more objects than this runs with the cycle collector paused
+_GC_PAUSE_ADD = 1000
 
 
 class SessionMembership(SessionBase):
@@ -67,8 +71,25 @@ class SessionMembership(SessionBase):
             for obj in instances:
                 self.add(obj)
             return
-        # no session listeners: a new object of a class without save-update cascades
-        # becomes pending here, as add() would make it, without add()'s per-object steps
+        # Adding many objects makes their states (the keyword constructor leaves that to
+        # the first add()) and walks their cascades: many small allocations that live on,
+        # for which the cycle collector would scan everything the program holds again and
+        # again.  It is paused for a large batch, and switched back on (catching up) when
+        # the batch is in, whatever the outcome -- as flush() does.
+        pause_gc = isinstance(instances, (list, tuple)) and \
+            len(instances) > _GC_PAUSE_ADD and gc.isenabled()
+        if pause_gc:
+            gc.disable()
+        try:
+            self._add_all(instances)
+        finally:
+            if pause_gc:
+                gc.enable()
+
+    def _add_all(self, instances: Iterable[Any]) -> None:
+        """``add_all()`` for a session with no listeners: a new object of a class without
+        save-update cascades becomes pending here, as add() would make it, without
+        add()'s per-object steps."""
         sid = self.hash_key
         new = self._new
         order = self._order

@@ -28,7 +28,7 @@ from .._util import NO_VALUE, describe
 from ..exc import BlankedPrimaryKeyError, FlushError, InvalidRequestError, SAWarning
 from ..instance.collections import members as coll_members
 from ..instance.seam import SessionLike
-from ..instance.state import STATE_ATTR, InstanceState, _sessions
+from ..instance.state import STATE_ATTR, InstanceState, _sessions, state_or_none
 from ..loading.rows import load_attributes_stmt
 from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
@@ -293,6 +293,9 @@ def _state(obj: Any) -> InstanceState | None:
     if obj is None:
         return None
     st: InstanceState | None = obj.__dict__.get(STATE_ATTR)
+    if st is None:
+        # an object the keyword constructor made has its state made on first need
+        st = state_or_none(obj)
     return st
 
 
