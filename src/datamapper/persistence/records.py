@@ -240,26 +240,52 @@ def update_records(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceSta
     under ``PK_PREFIX`` names).  A collection change alone writes nothing, and so
     does not move a version counter either."""
     records: list[Record] = []
+    append = records.append
+    single_pk = plan.pk_params[0] if len(plan.pk_params) == 1 else None
     for state in states:
+        if single_pk is not None and state._key is LAZY_KEY:
+            # the common row (one-column key, identity kept as its value): the key goes
+            # straight into the SET values, without the separate WHERE dict
+            ch2 = _changed_values(plan, state)
+            if ch2 is not None:
+                ch2[0][single_pk] = state._ident
+                append((state, ch2[0], ch2[1]))
+            continue
         ch = changed_params(mapper, state, plan)
         if ch is None:
             continue
         params, exprs, where = ch
         params.update(where)
-        records.append((state, params, exprs))
+        append((state, params, exprs))
     return records
 
 
-def by_shape(records: Iterable[Record]) -> dict[Shape, list[Record]]:
-    """``records`` grouped by statement shape, groups and rows in first-seen order."""
+def by_shape(records: Iterable[Record], ordered: bool = False) -> dict[Shape, list[Record]]:
+    """``records`` grouped by statement shape, groups and rows in first-seen order.
+
+    ``ordered``: the parameters of every record are in one order (table order, then
+    the key parameters, as :func:`update_records` builds them), so records with the
+    same parameter names have the same shape.
+    """
     groups: dict[Shape, list[Record]] = {}
+    last_keys: Any = None
+    last_group: list[Record] = []
     for rec in records:
         params, exprs = rec[1], rec[2]
+        if ordered and exprs is None and params.keys() == last_keys:
+            # the same columns as the record before (a run of one change made to many
+            # objects): its group, found without making the shape's tuple
+            last_group.append(rec)
+            continue
         gkey = (tuple(params), tuple(exprs) if exprs else None)
         group = groups.get(gkey)
         if group is None:
             group = groups[gkey] = []
         group.append(rec)
+        if exprs is None:
+            last_keys, last_group = params.keys(), group
+        else:
+            last_keys = None
     return groups
 
 
@@ -267,6 +293,31 @@ def changed_params(
     mapper: Mapper, state: InstanceState, plan: TablePlan
 ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]] | None:
     """The SET values and the WHERE key of a dirty state, or None if nothing changed."""
+    ch = _changed_values(plan, state)
+    if ch is None:
+        return None
+    params, exprs = ch
+    # the row is found by its identity: the key it was loaded or flushed with
+    pk_params = plan.pk_params
+    if state._key is LAZY_KEY and len(pk_params) == 1:
+        return params, exprs, {pk_params[0]: state._ident}
+    key = state.key
+    if key is None:
+        obj = state.obj()
+        d = (obj if obj is not None else state.strong_obj()).__dict__
+        where = {p: d.get(ak) for p, ak in zip(pk_params, plan.pk_keys, strict=True)}
+    elif len(pk_params) == 1:
+        where = {pk_params[0]: key[1][0]}
+    else:
+        if None in key[1]:
+            raise null_key_error(plan, state, key[1], "UPDATE")
+        where = dict(zip(pk_params, key[1], strict=True))
+    return params, exprs, where
+
+
+def _changed_values(plan: TablePlan, state: InstanceState
+                    ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The SET values and SQL expressions of a dirty state, or None if nothing changed."""
     cs = state._committed
     if not cs:
         return None
@@ -308,20 +359,7 @@ def changed_params(
         params = _plan_order(plan, params)
         if exprs:
             exprs = _plan_order(plan, exprs)
-    # the row is found by its identity: the key it was loaded or flushed with
-    pk_params = plan.pk_params
-    if state._key is LAZY_KEY and len(pk_params) == 1:
-        return params, exprs, {pk_params[0]: state._ident}
-    key = state.key
-    if key is None:
-        where = {p: d.get(ak) for p, ak in zip(pk_params, plan.pk_keys, strict=True)}
-    elif len(pk_params) == 1:
-        where = {pk_params[0]: key[1][0]}
-    else:
-        if None in key[1]:
-            raise null_key_error(plan, state, key[1], "UPDATE")
-        where = dict(zip(pk_params, key[1], strict=True))
-    return params, exprs, where
+    return params, exprs
 
 
 def _plan_order(plan: TablePlan, values: dict[str, Any]) -> dict[str, Any]:

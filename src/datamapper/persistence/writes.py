@@ -323,7 +323,8 @@ def update_states(
     refetch: list[InstanceState] = []
     if vk is not None and records:
         refetch = _version_params(conn, plan, mapper.version_id_generator, records)
-    groups = by_shape(records)
+    # (a version counter's parameters are added to some records only: no fixed order)
+    groups = by_shape(records, vk is None)
     expire: dict[InstanceState, set[str]] = {}
     # columns the database changes on UPDATE: expired (a server-set version is read back)
     post = {plan.col_to_attr[c.key] for c in plan.table.columns
