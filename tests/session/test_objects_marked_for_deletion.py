@@ -43,3 +43,24 @@ def test_get_of_an_expired_object_the_autoflush_deletes_is_none(parent_child_mod
     assert len(sql_log.matching("DELETE FROM children")) == 1
     session.commit()
     assert read_rows(Child.__table__) == []
+
+
+def test_get_of_a_partly_expired_object_sends_nothing(parent_child_models, session, sql_log,
+                                                      read_rows):
+    """get() returns an object with only some attributes expired as it is (they load
+    on access), as SQLAlchemy: no load, so no autoflush of the pending new object."""
+    Parent, Child = parent_child_models
+    session.add(Parent(id=1, name="p1"))
+    session.commit()
+    p = session.get(Parent, 1)
+    assert p.name == "p1"
+    session.expire(p, ["name"])
+    session.add(Parent(id=2, name="p2"))
+    sql_log.clear()
+    assert session.get(Parent, 1) is p
+    assert sql_log.statements == []
+    assert "name" not in p.__dict__
+    assert p.name == "p1"  # loads now (and autoflushes the new object first)
+    assert len(sql_log.matching("INSERT")) == 1
+    session.commit()
+    assert read_rows(Parent.__table__) == [(1, "p1"), (2, "p2")]

@@ -191,8 +191,12 @@ class SessionGet(SessionBase):
                 return None  # the row is an object of another class of the hierarchy
             if obj is not None:
                 # an object marked for deletion is still in the map until the flush
-                if state.expired_attributes and _columns_expired(state):
-                    # (expired relationships alone load on access, as after refresh())
+                if state.expired_attributes is mapper._expire_keys and \
+                        _columns_expired(state):
+                    # expired as a whole (commit, expire(obj), refresh's expiry): loaded
+                    # to see that its row still exists; an object with only some
+                    # attributes expired is returned as it is (they load on access),
+                    # as SQLAlchemy does
                     was_deleted = state._deleted
                     try:
                         self._load_attributes(state, None)
