@@ -197,6 +197,27 @@ def test_plain_fetchall_declines_columns_with_result_processors(conn, tables) ->
     assert result.fetchall() == [(None,), (None,)]  # nothing was consumed
 
 
+def test_positional_rows_keep_the_cached_result_metadata(conn, tables) -> None:
+    """A statement equal to a cached one but built anew: Core re-keys the cached result
+    metadata to the new statement's columns, unless told the rows are read by position."""
+    _md, users, _a = tables
+
+    def run(opts: object) -> sa.CursorResult:
+        stmt = select(users.c.id, users.c.name).where(users.c.id == 1)  # a new object
+        return conn.execute(stmt, execution_options=opts)  # type: ignore[arg-type]
+
+    run({}).all()  # compiled and cached
+    plain = run({})
+    fast = run(_core.positional_rows(None))
+    compiled = fast.context.compiled
+    assert compiled is plain.context.compiled  # the same cache entry served both
+    assert plain._metadata is not compiled._cached_metadata  # re-keyed (a copy)
+    assert fast._metadata is compiled._cached_metadata  # kept as cached
+    assert fast.all() == [(1, "ed")] and plain.all() == [(1, "ed")]
+    assert _core.positional_rows({"yield_per": 5}) == {**_core.POSITIONAL_ROWS, "yield_per": 5}
+    assert _core.positional_rows({}) is _core.POSITIONAL_ROWS
+
+
 def test_bind_processors_of_a_compiled_insert(conn, tables) -> None:
     _md, users, _a = tables
     compiled = users.insert().compile(dialect=conn.dialect, column_keys=["id", "seen"])

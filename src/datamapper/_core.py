@@ -64,6 +64,22 @@ def plain_fetchall(result: Any) -> list[Any] | None:
     return None
 
 
+# Execution options of a SELECT whose rows the ORM reads by position only.  When Core's
+# compiled cache serves a statement compiled for an equal but distinct statement object
+# (a query built anew per call), Core re-keys the cached result metadata to the columns
+# of the executed object (``_adapt_to_context``: a walk of every selected column and a
+# copy of the keymap), which only name lookups such as ``row._mapping[table.c.x]`` need.
+# SQLAlchemy's own ORM turns the step off for its loads with this same option.
+POSITIONAL_ROWS: Mapping[str, Any] = immutabledict({"_result_disable_adapt_to_context": True})
+
+
+def positional_rows(execution_options: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """``execution_options`` plus :data:`POSITIONAL_ROWS` (the caller's wins on a clash)."""
+    if not execution_options:
+        return POSITIONAL_ROWS
+    return {**POSITIONAL_ROWS, **execution_options}
+
+
 # -- compiled statements and the driver path ---------------------------------------------------
 
 def result_metadata(keys: Any, extra: Any, unique_filters: list[Any] | None) -> Any:

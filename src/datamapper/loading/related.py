@@ -137,7 +137,7 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
         bind = session.get_bind(mapper=prop.mapper, clause=stmt)
         rows = fetch_rows(session._run(stmt, values, bind, session._eager_exec_opts, {
             "mappers": (prop.mapper,), "relationship_load": True, "lazy_loaded_from": state,
-            "user_options": uopts}))
+            "user_options": uopts}, positional=True))
         objs = instances(session, loader, rows, False, state.identity_token) if rows else []
     if uopts:
         stamp_user_options(objs, uopts)

@@ -625,7 +625,7 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
             rows = fetch_rows(session._run(stmt.where(crit), {}, bind,
                                            session._eager_exec_opts, {
                 "mappers": (prop.mapper,), "relationship_load": True,
-                "user_options": uopts}))
+                "user_options": uopts}, positional=True))
             objs = instances(session, loader, rows, populate_existing, token) if rows else []
             if uopts:
                 stamp_user_options(objs, uopts)
@@ -700,7 +700,7 @@ def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Map
     bind = session.get_bind(mapper=target, clause=stmt)
     rows = session._run(stmt, params, bind, session._eager_exec_opts, {
         "mappers": (target,), "relationship_load": True, "user_options": user_options,
-        "lazy_loaded_from": lazy_loaded_from}).fetchall()
+        "lazy_loaded_from": lazy_loaded_from}, positional=True).fetchall()
     objs = instances(session, loader, rows, False, token) if rows else []
     if objs:
         populate(session, plan, objs, rows, False, token)

@@ -18,6 +18,7 @@ from .._core import (
     has_limit_or_offset,
     is_executable_on_connection,
     order_by_clauses,
+    positional_rows,
     raw_columns,
     result_tuple,
     statement_execution_options,
@@ -67,13 +68,15 @@ class SessionExecute(SessionBase):
     """``execute``, ``scalar``, ``scalars``, ``query`` and the row plumbing under them."""
 
     def _run(self, stmt: Any, params: Any, bind: Any, execution_options: Any = None,
-             orm: dict[str, Any] | None = None) -> Any:
+             orm: dict[str, Any] | None = None, positional: bool = False) -> Any:
         """Execute a statement on the right connection; in autocommit mode in its own
         transaction, with the result buffered.  ``orm``: the statement is an ORM load
-        (of ``mappers``, a relationship or column load ...): ``do_orm_execute`` fires."""
+        (of ``mappers``, a relationship or column load ...): ``do_orm_execute`` fires.
+        ``positional``: the caller reads the rows by position only (see
+        ``_core.POSITIONAL_ROWS``; not shown to ``do_orm_execute`` listeners)."""
         if orm is not None and "do_orm_execute" in self.dispatch.active:
             def run(stmt: Any, params: Any, opts: dict[str, Any], _b: dict[str, Any]) -> Any:
-                return self._run(stmt, params, bind, opts)
+                return self._run(stmt, params, bind, opts, positional=positional)
 
             flags = dict(orm)
             bind_kw = flags.pop("bind_arguments", None)
@@ -83,6 +86,8 @@ class SessionExecute(SessionBase):
             self._check_usable()
         if self.execution_options:
             execution_options = {**self.execution_options, **(execution_options or {})}
+        if positional:
+            execution_options = positional_rows(execution_options)
         if self._transaction is None and self.autocommit:
             if isinstance(bind, Connection):
                 return bind.execute(stmt, params, execution_options=execution_options or {})
@@ -313,7 +318,7 @@ class SessionExecute(SessionBase):
         if bind is None:
             bind = self._bind_for(mapper, stmt, bind_kw)
         opts = query._execution_options if query is not None else execution_options
-        result = self._run(stmt, params, bind, opts)
+        result = self._run(stmt, params, bind, opts, positional=True)
         return fetch_rows(result)
 
     @exclusive
