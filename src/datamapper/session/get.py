@@ -135,6 +135,19 @@ class SessionGet(SessionBase):
                 obj = state.obj()
                 if obj is not None:
                     return obj
+            if state is None and ident is not None and not options and \
+                    not bind_arguments and not kw:
+                # miss path: nothing under this key, a plain SELECT by primary key
+                # (see _plain_get); the general path's checks are fixed per mapper
+                # (the class must be the one its identity map is kept under, not a
+                # subclass of an inheritance hierarchy, and _get_impl not overridden,
+                # as a sharded session does)
+                m = _mapper_or_none(entity)
+                if m is not None and m.configured and m._identity_class is entity and \
+                        type(self)._get_impl is SessionGet._get_impl:
+                    plan = _plain_get(m)
+                    if plan:
+                        return self._get_miss(m, plan, ident, execution_options)
         mapper = _mapper_or_none(entity)
         if mapper is None:
             if isinstance(entity, ClauseElement) or (
@@ -252,6 +265,21 @@ class SessionGet(SessionBase):
             _check_locked_version(state, loader, rows[0])
         return instances(cast("SessionLike", self), loader, rows, populate_existing or bool(with_for_update),
                          identity_token)[0]
+
+    @exclusive
+    def _get_miss(self, mapper: Mapper, plan: tuple[Any, EntityLoader], ident: Any,
+                  execution_options: Any) -> Any:
+        """``get()`` of a one-column key not in the identity map, for a mapper whose
+        get needs no Query (:func:`_plain_get`): what ``_get_impl`` does for it, with
+        the statement and loader taken from the mapper's cache in one step."""
+        self._autoflush()
+        stmt, loader = plan
+        bind = self._bind_for(mapper, stmt, None)
+        rows = fetch_rows(self._run(stmt, {"_dm_pk_0": ident}, bind, execution_options,
+                                    {"mappers": (mapper,), "bind_arguments": None}))
+        if not rows:
+            return None
+        return instances(cast("SessionLike", self), loader, rows, False, None)[0]
 
     def _check_locked_versions(self, layout: RowLayout, rows: list[Any], token: Any) -> None:
         """A SELECT ... FOR UPDATE (``Query.with_for_update()``) found rows of versioned
@@ -467,6 +495,18 @@ def _get_loader(mapper: Mapper) -> EntityLoader:
     return loader
 
 
+def _plain_get(mapper: Mapper) -> tuple[Any, EntityLoader] | None:
+    """(SELECT, row loader) of ``get()`` for a mapper with a one-column primary key and
+    no configured eager relationship (its get runs no Query), else None; cached."""
+    plan = _GET_PLAIN.get(mapper)
+    if plan is None:
+        ok = len(mapper.primary_key) == 1 and not has_eager_defaults(mapper)
+        plan = _GET_PLAIN.set(mapper, (_get_statement(mapper, None), _get_loader(mapper))
+                              if ok else ())
+    return plan or None
+
+
+_GET_PLAIN: CacheSlot[Any] = CacheSlot("get() of a one-column key: (SELECT, loader) or ()")
 _GET_STATEMENTS: CacheSlot[dict[Any, Any]] = CacheSlot("get() SELECT by primary key, per lock mode")
 _GET_LOADER: CacheSlot[EntityLoader] = CacheSlot("row loader of get()")
 
