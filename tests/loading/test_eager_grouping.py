@@ -56,3 +56,46 @@ def test_selectinload_groups_children_by_parent_across_batches(models, make_sess
     assert [[a.id for a in u.addresses] for u in users] == [[1, 2], [3, 4], []]
     assert all(a.user is u for u in users for a in u.addresses)
     assert sql_log.count == 4
+
+
+def test_eager_loads_of_large_results_run_with_the_cyclic_gc_paused(models, make_session,
+                                                                    sql_log, monkeypatch):
+    """From _GC_PAUSE_ROWS rows on, the objects and collections of a query with eager
+    loaders are built with the cyclic collector paused, and it is on again afterwards,
+    also when loading fails."""
+    import gc
+
+    from datamapper.query import options
+
+    User, _Address = models
+    _seed(make_session(), models)
+    seen: list[bool] = []
+    real = options._load_with_plans
+
+    def spy(*a, **k):
+        seen.append(gc.isenabled())
+        return real(*a, **k)
+
+    monkeypatch.setattr(options, "_load_with_plans", spy)
+    monkeypatch.setattr(options, "_GC_PAUSE_ROWS", 5)  # the join gives 5 rows
+    s = make_session()
+    sql_log.clear()
+    users = s.query(User).options(joinedload(User.addresses)).order_by(User.id).all()
+    assert [[a.id for a in u.addresses] for u in users] == [[1, 2], [3, 4], []]
+    assert seen == [False] and gc.isenabled()
+    s.close()
+    users = make_session().query(User).options(selectinload(User.addresses)).all()
+    assert seen == [False, True] and gc.isenabled()  # 3 user rows: below the threshold
+
+    def boom(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(options, "_load_with_plans", boom)
+    try:
+        make_session().query(User).options(joinedload(User.addresses)).all()
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the loader's error was lost")
+    assert gc.isenabled()
+    assert sql_log.count == 4  # the join, the users and their IN query, the join
