@@ -155,6 +155,8 @@ def _server_of(engine):
 
 
 def _next_test(server):
+    if not server.reuse.enabled:
+        pytest.skip("table reuse is off (DATAMAPPER_TEST_REUSE_TABLES)")
     warnings, errors = server.reset()
     assert not warnings and not errors
     server.reuse.begin_test()
