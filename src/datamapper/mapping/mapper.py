@@ -137,6 +137,12 @@ class ClassManager(Mapping[str, Any]):
 class Mapper:
     """Maps ``class_`` to ``local_table``."""
 
+    def _gen_cache_key(self, anon_map: object, bindparams: object) -> tuple[object, ...]:
+        # Core's statement cache key of an expression annotated with this mapper (as
+        # SQLAlchemy's hybrid_property annotates its expressions): the mapper itself,
+        # which lives as long as the mapping
+        return (self,)
+
     # Set by the instance layer when it instruments the class (instance/attributes.py;
     # absent until then): the attribute implementations by key, and the class
     # attributes instrumentation saved to put back on uninstrument.
@@ -609,7 +615,14 @@ class Mapper:
 
     @property
     def all_orm_descriptors(self) -> _Attrs:
-        return _Attrs((k, getattr(self.class_, k)) for k in self._props)
+        found = {k: getattr(self.class_, k) for k in self._props}
+        # then the class's other ORM-aware descriptors (hybrids, association proxies:
+        # they say so with ``is_attribute``), nearest class first
+        for base in self.class_.__mro__:
+            for k, value in base.__dict__.items():
+                if k not in found and getattr(value, "is_attribute", False) is True:
+                    found[k] = value
+        return _Attrs(found.items())
 
     @property
     def columns(self) -> _Columns:

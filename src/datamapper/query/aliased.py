@@ -134,6 +134,8 @@ class AliasedClass:
         return cache["_dm_props"]
 
     def __getattr__(self, key: str) -> Any:
+        if key == "__mro__":  # class-level descriptors (hybrids) walk their owner's MRO
+            return self._dm_mapper.class_.__mro__
         if key.startswith("__") or key.startswith("_dm_"):
             raise AttributeError(key)
         attrs = self.__dict__.get("_dm_attrs")
@@ -147,6 +149,15 @@ class AliasedClass:
             class_mapper(mapper.class_)
         prop = mapper._props.get(key)
         if prop is None:
+            # a descriptor of the class that is not a mapped property (a hybrid, a
+            # classmethod): bound to this alias, so that its expression reads the
+            # alias's columns.  Private names stay unresolved: Core probes objects for
+            # private attributes, which a mapped class's namesakes must not answer.
+            for base in () if key.startswith("_") else mapper.class_.__mro__:
+                if key in base.__dict__:
+                    value = base.__dict__[key]
+                    getter = getattr(type(value), "__get__", None)
+                    return value if getter is None else getter(value, None, self)
             raise AttributeError(
                 f"{self!r} has no attribute {key!r}: {mapper.class_.__name__} maps "
                 f"{', '.join(sorted(mapper._props))}"
@@ -308,6 +319,8 @@ class PolymorphicEntity(AliasedClass):
         self._dm_poly_from = selectable if isinstance(selectable, Join) else None
 
     def __getattr__(self, key: str) -> Any:
+        if key == "__mro__":  # class-level descriptors (hybrids) walk their owner's MRO
+            return self._dm_mapper.class_.__mro__
         if key.startswith("__") or key.startswith("_dm_"):
             raise AttributeError(key)
         attrs = self.__dict__.get("_dm_attrs")
