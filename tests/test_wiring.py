@@ -39,6 +39,8 @@ def counts():
         "session_resolver": event._resolvers.count(session_event_resolver),
         "resolvers_total": len(event._resolvers),
         "session_resolver_last": event._resolvers[-1] is session_event_resolver,
+        "configure_hooks": mapper.configure_hooks == [
+            sys.modules["datamapper.mutable_bridge"].adopt_sqlalchemy_mutable],
     }
 
 first = counts()
@@ -55,7 +57,7 @@ def test_a_fresh_import_wires_every_hook_exactly_once() -> None:
     expected = {
         "instrument": 1, "uninstrument": 1, "hooks_total": 3, "relationship_configured": 1,
         "state_of": True, "query_factory": True, "attr_resolver": 1, "session_resolver": 1,
-        "resolvers_total": 2, "session_resolver_last": True,
+        "resolvers_total": 2, "session_resolver_last": True, "configure_hooks": True,
     }
     assert got["first"] == expected
     assert got["again"] == expected  # wire() again installs nothing twice

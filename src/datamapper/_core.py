@@ -426,3 +426,14 @@ def async_connection_for(async_engine: Any, sync_connection: Any) -> Any:
     if retrieve is None or not hasattr(async_engine, "sync_engine"):
         return None
     return retrieve(sync_connection)
+
+
+def class_level_listeners(target_class: type, identifier: str) -> list[Any]:
+    """The listeners ``sqlalchemy.event.listen(target_class, identifier, fn)`` registered
+    on a class (Core's per-class listener list; empty if there is none or it can't be
+    read)."""
+    try:
+        dispatcher = getattr(target_class.dispatch, identifier)  # type: ignore[attr-defined]  # any class with Core events
+        return list(dispatcher._clslevel.get(target_class, ()))
+    except (AttributeError, TypeError):
+        return []

@@ -223,8 +223,19 @@ class _CoreTarget:
         self.target = target
 
 
+def _of_sqlalchemy_orm(target: Any) -> bool:
+    """True for SQLAlchemy's own ORM targets: its classes (``Mapper``, ``Session``,
+    ``DeclarativeBase`` and what derives from them) and their instances, and classes it
+    instruments.  Their listeners are SQLAlchemy's business, even in a program that
+    also uses datamapper."""
+    cls = target if isinstance(target, type) else type(target)
+    if any(c.__module__.startswith("sqlalchemy.orm") for c in cls.__mro__):
+        return True
+    return isinstance(target, type) and any("_sa_class_manager" in vars(c) for c in cls.__mro__)
+
+
 def _core_accept(cls: Any, /, target: Any, identifier: str) -> Any:
-    if isinstance(target, _CoreTarget):
+    if isinstance(target, _CoreTarget) or _of_sqlalchemy_orm(target):
         return None
     try:
         _resolve(target, identifier, {})

@@ -31,6 +31,10 @@ hook (owner)                            installed: what runs there
 ``event.bridge_core_events``            the mapper, attribute, registry and session event names:
                                         ``sqlalchemy.event.listen()`` on those targets
                                         goes to ``datamapper.event.listen()``
+``mapping.mapper.configure_hooks``    ``mutable_bridge.adopt_sqlalchemy_mutable``:
+                                        columns that SQLAlchemy's own
+                                        ``sqlalchemy.ext.mutable`` was told to track
+                                        are tracked (or refused, when they can't be)
 ``query.core_plugin.install``           Core's compile-state plugin registry: a Core
                                         ``select()`` joined along a relationship
                                         (``join(User.addresses)``) compiles to the joins
@@ -56,9 +60,11 @@ from .mapping.mapper import (
     MAPPER_EVENTS,
     REGISTRY_EVENTS,
     attribute_event_resolver,
+    configure_hooks,
     instrumentation_hooks,
     uninstrumentation_hooks,
 )
+from .mutable_bridge import adopt_sqlalchemy_mutable
 from .query import core_plugin
 from .query.dynamic import appender_query
 from .session.session import SESSION_EVENTS, session_event_resolver
@@ -88,6 +94,8 @@ def wire() -> None:
     event.bridge_core_events(MAPPER_EVENTS | ATTRIBUTE_EVENTS | SESSION_EVENTS | REGISTRY_EVENTS)
     # Core select() -> query: joins along relationships in Core-built statements
     core_plugin.install()
+    # mapping -> extras: SQLAlchemy's own mutable extension on datamapper's mappers
+    configure_hooks.append(adopt_sqlalchemy_mutable)
 
 
 def is_wired() -> bool:

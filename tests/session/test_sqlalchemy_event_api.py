@@ -110,3 +110,48 @@ def test_core_targets_keep_their_own_events(engine):
     finally:
         event.remove(engine, "before_cursor_execute", fn)
     assert calls  # Core's own events are not taken over
+
+
+def test_sqlalchemy_orm_targets_keep_their_own_listeners(engine):
+    """A program that uses SQLAlchemy's ORM beside datamapper (or an extension of SQLAlchemy,
+    such as its mutable extension, that listens on SQLAlchemy's ``Mapper``): listeners on
+    SQLAlchemy's own classes and on classes it maps stay with SQLAlchemy and fire there."""
+    from sqlalchemy import orm as sa_orm
+
+    seen = []
+
+    class SABase(sa_orm.DeclarativeBase):
+        pass
+
+    def on_configured(mapper, class_):
+        seen.append(("configured", class_.__name__))
+
+    event.listen(sa_orm.Mapper, "mapper_configured", on_configured)
+    try:
+        class Gadget(SABase):
+            __tablename__ = "ev_sa_gadgets"
+            id = sa.Column(sa.Integer, primary_key=True)
+
+        @event.listens_for(Gadget, "load")
+        def on_load(target, context):
+            seen.append(("load", target.id))
+
+        @event.listens_for(sa_orm.Session, "after_commit")
+        def on_commit(session):
+            seen.append(("commit", type(session).__module__.split(".")[0]))
+
+        SABase.metadata.create_all(engine)
+        try:
+            with sa_orm.Session(engine) as s:
+                s.add(Gadget(id=7))
+                s.commit()
+                s.expire_all()
+                s.get(Gadget, 7)
+            assert ("configured", "Gadget") in seen
+            assert ("commit", "sqlalchemy") in seen and ("load", 7) in seen
+        finally:
+            event.remove(sa_orm.Session, "after_commit", on_commit)
+            SABase.metadata.drop_all(engine)
+            SABase.registry.dispose()
+    finally:
+        event.remove(sa_orm.Mapper, "mapper_configured", on_configured)

@@ -61,6 +61,10 @@ MAPPER_CLASS_DISPATCH = event.Dispatch("Mapper class", MAPPER_EVENTS | ATTRIBUTE
 # instance layer registers instrument/uninstrument functions here
 instrumentation_hooks: list[Callable[[Mapper], None]] = []
 uninstrumentation_hooks: list[Callable[[Mapper], None]] = []
+# run for each mapper configure_mappers() is about to configure, before its
+# before_mapper_configured listeners (wiring.py: SQLAlchemy's own mutable extension);
+# an error there leaves the mapper unconfigured, as a bad relationship does
+configure_hooks: list[Callable[[Mapper], None]] = []
 
 # every live mapper, for configure_mappers()/clear_mappers()
 _all_mappers: weakref.WeakSet[Mapper] = weakref.WeakSet()
@@ -789,6 +793,8 @@ def configure_mappers() -> None:
     try:
         todo.sort(key=lambda m: m.class_.__name__)
         for m in todo:
+            for hook in configure_hooks:
+                hook(m)
             if "before_mapper_configured" in m.dispatch:
                 m.dispatch.fire("before_mapper_configured", m, m.class_)
         errors = []
