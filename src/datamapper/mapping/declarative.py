@@ -250,8 +250,10 @@ class declared_attr(Generic[_T]):  # noqa: N801 - the documented name
     """
 
     def __init__(self, fget: Callable[..., Any], cascading: bool = False) -> None:
+        if isinstance(fget, classmethod):  # ``@declared_attr`` over ``@classmethod``
+            fget = fget.__func__  # type: ignore[unreachable]  # typed as a function, may be a classmethod
         self.fget = fget
-        self.cascading = cascading
+        self.is_cascading = cascading
         self.__doc__ = fget.__doc__
         self.__name__ = getattr(fget, "__name__", "declared_attr")
 
@@ -263,10 +265,12 @@ class declared_attr(Generic[_T]):  # noqa: N801 - the documented name
         return cls(fget)
 
     @classmethod
-    def _cascading(cls, fget: Callable[..., Any]) -> Any:
+    def cascading(cls, fget: Callable[..., Any]) -> Any:
+        """``@declared_attr.cascading``: run for every mapped class of the hierarchy,
+        subclasses of a mapped class included."""
         return cls(fget, cascading=True)
 
-    cascading_attr = _cascading
+    _cascading = cascading_attr = cascading
 
 
 # -- reading annotations ------------------------------------------------------------------
@@ -708,11 +712,17 @@ def scan_class(
     ``{attribute name: (sort key, Column or MapperProperty)}``; the registry
     builds the Table and the Mapper from it.
     """
+    from .mapper import _mapper_or_none
     from .properties import ColumnProperty, MapperProperty
     from .relationships import RelationshipProperty
 
     type_map: dict[Any, Any] = getattr(reg, "type_annotation_map", None) or {}
     allow_unmapped = bool(getattr(cls, "__allow_unmapped__", False))
+    # what the nearest mapped superclass maps: a mixin behind it gave those names to
+    # it, and cls inherits them (a joined subclass's table gets no copies), except
+    # for declared_attr.cascading
+    parent = next((m for m in map(_mapper_or_none, cls.__mro__[1:]) if m is not None), None)
+    inherited = parent._props if parent is not None else {}
     out: dict[str, tuple[tuple[int, int], Any]] = {}
     for rank, klass in enumerate(classes):
         annotations = klass.__dict__.get("__annotations__", {})
@@ -721,6 +731,9 @@ def scan_class(
                 continue
             raw_ann = annotations.get(key, _MISSING)
             value = klass.__dict__.get(key, _MISSING)
+            if rank > 0 and key in inherited and not (
+                    isinstance(value, declared_attr) and value.is_cascading):
+                continue
             ann_module: str | None = None
             if isinstance(value, declared_attr):
                 if raw_ann is _MISSING:

@@ -223,16 +223,26 @@ def _needs_mapping(cls: type) -> bool:
 
 
 def _declared_attrs(cls: type) -> dict[str, Any]:
-    """Class-body attributes of cls and its unmapped mixins, nearest first."""
+    """Class-body attributes of cls and its unmapped mixins, nearest first.
+
+    A mixin's attribute that a mapped superclass of ``cls`` already maps is the
+    superclass's (``cls`` inherits it: a joined subclass's table does not get the
+    mixin's columns again), unless it is a ``declared_attr.cascading``."""
     out: dict[str, Any] = {}
+    ancestor = _mapped_ancestor(cls)
+    inherited = _mapper_or_none(ancestor)._props if ancestor is not None else {}  # type: ignore[union-attr]  # _mapper_or_none of a mapped ancestor is its mapper
     for klass in cls.__mro__:
         if klass is object or (klass is not cls and _mapper_or_none(klass) is not None):
             continue
         if klass is not cls and _is_base_class(klass):
             continue
         for k, v in vars(klass).items():
-            if k not in out:
-                out[k] = v
+            if k in out:
+                continue
+            if klass is not cls and k in inherited and not (
+                    isinstance(v, declared_attr) and v.is_cascading):
+                continue
+            out[k] = v
     return out
 
 
