@@ -6,6 +6,7 @@ back in one ordered flush inside a transaction.
 """
 
 from . import attributes, collections, event, exc, mutable
+from ._util import NO_VALUE
 from .associationproxy import AssociationProxy, AssociationProxyInstance, association_proxy
 from .collections import (
     KeyFuncDict,
@@ -17,7 +18,7 @@ from .collections import (
     mapped_collection,
 )
 from .instance.attributes import PassiveFlag
-from .instance.state import InstanceState
+from .instance.state import AttributeState, InstanceState
 from .legacy import EXT_CONTINUE, EXT_STOP, MapperExtension, SessionExtension
 from .mapping import (
     CascadeOptions,
@@ -55,6 +56,8 @@ from .mapping import (
     validates,
 )
 from .mapping.attributes import InstrumentedAttribute, QueryableAttribute
+from .mapping.coercion import DeclarativeMeta
+from .mapping.helpers import polymorphic_union, synonym_for
 from .mapping.mapper import reconstructor
 from .mapping.properties import MapperProperty, SynonymProperty
 from .mapping.relationships import (
@@ -142,8 +145,11 @@ __all__ = [
     "inspect", "make_transient", "make_transient_to_detached", "mapper", "object_mapper",
     "object_session", "object_state", "registry", "select", "sessionmaker", "synonym",
     "validates", "was_deleted", "with_polymorphic",
+    "AttributeState", "DeclarativeMeta", "MappedCollection", "NO_VALUE", "polymorphic_union",
+    "synonym_for",
 ]
 
 # the 2.x names of the property classes
 Relationship = RelationshipProperty
 Synonym = SynonymProperty
+MappedCollection = KeyFuncDict  # its 2.0 name

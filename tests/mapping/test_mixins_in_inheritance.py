@@ -140,3 +140,50 @@ def test_declared_attr_over_classmethod(metadata):
 
     assert Widget.__table__.name == "mx_widget"
     assert [c.name for c in Widget.__table__.c] == ["id", "label"]
+
+
+def test_declare_first_and_last_run_around_configuration(metadata):
+    from datamapper import configure_mappers
+
+    Base = _base(metadata)
+    seen = []
+
+    class Hooks:
+        @classmethod
+        def __declare_first__(cls) -> None:
+            seen.append(("first", cls.__name__, cls.__mapper__.configured))
+
+        @classmethod
+        def __declare_last__(cls) -> None:
+            seen.append(("last", cls.__name__, cls.__mapper__.configured))
+
+    class Report(Hooks, Base):
+        __tablename__ = "mx_reports"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    configure_mappers()
+    assert seen == [("first", "Report", False), ("last", "Report", True)]
+
+
+def test_concrete_true_on_the_base_class_is_accepted(metadata, engine, read_rows):
+    Base = _base(metadata)
+
+    class Employee(Base):
+        __tablename__ = "mx_employees"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str]
+        __mapper_args__ = {"concrete": True}
+
+    class Manager(Employee):
+        __tablename__ = "mx_managers"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str]
+        budget: Mapped[int]
+        __mapper_args__ = {"concrete": True}
+
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Employee(id=1, name="e"), Manager(id=1, name="m", budget=5)])
+        s.commit()
+    assert read_rows(Employee.__table__) == [(1, "e")]
+    assert read_rows(Manager.__table__) == [(1, "m", 5)]

@@ -91,12 +91,7 @@ class PolymorphicInfo:
 def parent_mapper(class_: type, inherits: Any, concrete: bool) -> Mapper | None:
     """The mapper ``inherits=`` names (a mapped class or a Mapper), checked."""
     if inherits is None:
-        if concrete:
-            raise ArgumentError(
-                f"Can't map {class_.__name__} with concrete=True: concrete inheritance "
-                "needs inherits=<the base class>"
-            )
-        return None
+        return None  # concrete=True on a hierarchy's base class says nothing more
     from .mapper import Mapper, _mapper_or_none
 
     parent = inherits if isinstance(inherits, Mapper) else _mapper_or_none(inherits)

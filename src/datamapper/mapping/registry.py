@@ -299,7 +299,19 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     reg._register(m)
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
     cls.__mapper__ = m  # type: ignore[attr-defined]
+    _declare_hooks(reg, cls, attrs)
     return m
+
+
+def _declare_hooks(reg: registry, cls: type, attrs: dict[str, Any]) -> None:
+    """``__declare_first__()`` / ``__declare_last__()`` of the class or its mixins: run
+    before / after each configuration pass of the class's registry."""
+    for name, when in (("__declare_first__", "before_configured"),
+                       ("__declare_last__", "after_configured")):
+        if name in attrs:
+            def hook(*_args: Any, name: str = name) -> None:
+                getattr(cls, name)()
+            event.listen(reg, when, hook)
 
 
 def _called(value: Any) -> Any:
