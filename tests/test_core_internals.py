@@ -264,6 +264,14 @@ def test_statement_parts_as_given(tables) -> None:
     assert "JOIN" not in str(plain)
     copy = _core.generate(stmt)
     assert copy is not stmt and str(copy) == str(stmt)
+    opt = datamapper.Load()
+    with_opt = stmt.options(opt)
+    assert _core.statement_options(_core.with_statement_options(with_opt, ())) == ()
+    assert _core.statement_options(with_opt) == (opt,)
+    froms = list(stmt.get_final_froms())
+    rebuilt = _core.with_froms(stmt, froms)
+    assert _core.setup_joins(rebuilt) == () and _core.explicit_froms(rebuilt) == tuple(froms)
+    assert str(rebuilt) == str(stmt)
     from sqlalchemy.engine import IteratorResult
     from sqlalchemy.types import NullType
 

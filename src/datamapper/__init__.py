@@ -20,6 +20,7 @@ from .collections import (
 from .instance.attributes import PassiveFlag
 from .instance.state import AttributeState, InstanceState
 from .legacy import EXT_CONTINUE, EXT_STOP, MapperExtension, SessionExtension
+from .loading.criteria import LoaderCriteriaOption, with_loader_criteria
 from .mapping import (
     CascadeOptions,
     ColumnProperty,
@@ -130,7 +131,7 @@ __all__ = [
     "has_inherited_table",
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectin_polymorphic", "selectinload", "subqueryload", "undefer",
-    "ORMExecuteState", "UserDefinedOption",
+    "ORMExecuteState", "UserDefinedOption", "LoaderCriteriaOption", "with_loader_criteria",
     "undefer_group", "query_expression", "with_expression", "with_parent", "join", "outerjoin", "Bundle",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",

@@ -130,6 +130,13 @@ def statement_options(stmt: Any) -> tuple[Any, ...]:
     return tuple(getattr(stmt, "_with_options", ()))
 
 
+def with_statement_options(stmt: Any, options: tuple[Any, ...]) -> Any:
+    """A copy of ``stmt`` whose ``options()`` are exactly ``options``."""
+    out = stmt._clone()
+    out._with_options = tuple(options)
+    return out
+
+
 def raw_columns(stmt: Any) -> tuple[Any, ...]:
     """A select's selected elements as given (a mapped class as its annotated table)."""
     return tuple(getattr(stmt, "_raw_columns", ()) or ())
@@ -160,6 +167,16 @@ def with_joins(stmt: Any, joins: tuple[Any, ...] | None,
         out._setup_joins = joins
     if memo is not None:
         out._memoized_select_entities = memo
+    return out
+
+
+def with_froms(stmt: Any, froms: list[Any]) -> Any:
+    """A copy of a select with exactly ``froms`` as its FROM list (its joins made into
+    them, as ``get_final_froms()`` gives them): no joins or memoized entities left."""
+    out = stmt._clone()
+    out._from_obj = tuple(froms)
+    out._setup_joins = ()
+    out._memoized_select_entities = ()
     return out
 
 

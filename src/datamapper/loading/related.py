@@ -25,6 +25,7 @@ from ..instance.state import InstanceState
 from ..mapping.cache import CacheSlot
 from ..mapping.inheritance import apply_entity_source
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
+from .criteria import apply_loader_criteria, criteria_options
 from .rows import EntityLoader, entity_loader, fetch_rows, instances
 from .strategies import (
     LAZY_PLANS_KEY,
@@ -122,18 +123,25 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
         # loaded eagerly by a query with options below this relationship, then expired:
         # the lazy load applies those options (contains_eager ones become lazy)
         plan = lazy_plan_after_expiry(ext, prop.key)
-    if prop._simple_m2o and plan is None:
+    # the options (with_loader_criteria() ...) of the statement that loaded the object
+    # (or, for immediateload(), of the one loading it now)
+    uopts = ext.get(USER_OPTS_KEY) if ext is not None else None
+    if uopts is None:
+        uopts = session._eager_user_opts or None
+    criteria = criteria_options(uopts)
+    if prop._simple_m2o and plan is None and not criteria:
         found = session._get_impl(prop.mapper, ident)
         impl.set_committed(state, obj, found)
         return
     session._autoflush()
     stmt, loader, eager = _statement(prop)
-    uopts = ext.get(USER_OPTS_KEY) if ext is not None else None
     if eager or plan is not None:
         objs = load_with_defaults(session, stmt, values, prop.mapper,
                                   (prop.parent, prop, prop.mapper), state.identity_token, plan,
                                   uopts, state)
     else:
+        if criteria:
+            stmt = apply_loader_criteria(stmt, criteria, (prop.mapper,))
         bind = session.get_bind(mapper=prop.mapper, clause=stmt)
         rows = fetch_rows(session._run(stmt, values, bind, session._eager_exec_opts, {
             "mappers": (prop.mapper,), "relationship_load": True, "lazy_loaded_from": state,

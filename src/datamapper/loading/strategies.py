@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Join, select, tuple_
+from sqlalchemy import Join, and_, select, tuple_
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.sql.util import ClauseAdapter
@@ -47,6 +47,12 @@ from ..mapping.relationships import (
     RelationshipProperty,
     _non_pair_criteria,
     flat_alias,
+)
+from .criteria import (
+    LoaderCriteriaOption,
+    apply_loader_criteria,
+    criteria_for_target,
+    criteria_options,
 )
 from .rows import EntityLoader, entity_loader, fetch_rows, instances, populate_state
 
@@ -293,24 +299,32 @@ def _target_order_by(prop: RelationshipProperty, target_sel: Any) -> list[Any]:
 
 
 def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
-               order_by: list[Any]) -> tuple[Any, int]:
+               order_by: list[Any], criteria: Sequence[LoaderCriteriaOption] = ()
+               ) -> tuple[Any, int]:
     """Add the joins and columns of ``plan``'s joined and contains_eager nodes (nested)
     to ``stmt``, whose first ``ncols`` columns are already laid out; the relationships'
-    ``order_by`` (adapted) is appended to ``order_by``."""
+    ``order_by`` (adapted) is appended to ``order_by``; ``criteria``: the
+    ``with_loader_criteria()`` options the joined targets' rows must meet (in the ON
+    clause)."""
     for node in plan.nodes.values():
         prop = node.prop
         target = prop.mapper
         if node.strategy == "joined":
             talias = target_alias(target)
+            crit = criteria_for_target(criteria, target, talias)
             if prop.direction == MANYTOMANY:
                 salias = flat_alias(prop.secondary)
                 pj, sj = join_clauses(prop, parent_sel, talias, salias)
+                if crit:
+                    sj = and_(sj, *crit)
                 # the target is joined to the secondary inside the outer join: a secondary
                 # row without its target row (a secondary that is a join or a selectable,
                 # a row missing) gives no member instead of a row of NULLs
                 stmt = stmt.join_from(parent_sel, salias.join(talias, sj), pj, isouter=True)
             else:
                 (on,) = join_clauses(prop, parent_sel, talias)
+                if crit:
+                    on = and_(on, *crit)
                 stmt = stmt.join_from(parent_sel, talias, on, isouter=True)
             sel = talias
             order_by.extend(_target_order_by(prop, talias))
@@ -341,7 +355,7 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
         stmt = stmt.add_columns(*cols)
         node.loader = loader
         ncols += len(cols)
-        stmt, ncols = add_joined(stmt, node.plan, sel, ncols, order_by)
+        stmt, ncols = add_joined(stmt, node.plan, sel, ncols, order_by, criteria)
     return stmt, ncols
 
 
@@ -525,7 +539,8 @@ def _key_columns(prop: RelationshipProperty) -> list[tuple[str, Any]]:
     return [(parent._col_to_prop[lc].key, rc) for lc, rc in prop.local_remote_pairs]
 
 
-def _selectin_statement(node: RelNode) -> tuple[Any, EntityLoader, list[Any], int]:
+def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] = ()
+                        ) -> tuple[Any, EntityLoader, list[Any], int]:
     prop = node.prop
     target = prop.mapper
     wp = node.plan.poly_with
@@ -557,9 +572,11 @@ def _selectin_statement(node: RelNode) -> tuple[Any, EntityLoader, list[Any], in
             extra = _non_pair_criteria(prop.primaryjoin, list(prop.local_remote_pairs))
         if extra:
             stmt = stmt.where(*extra)
+    if criteria:
+        stmt = apply_loader_criteria(stmt, criteria, (target,))
     order_by = list(prop.order_by or ())
     stmt, _n = add_joined(stmt, node.plan, target.local_table, loader.width + len(remote),
-                          order_by)
+                          order_by, criteria)
     if order_by:
         stmt = stmt.order_by(*order_by)
     return stmt, loader, remote, loader.width
@@ -606,7 +623,8 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
                 rest_keys.append(k)
         todo = rest_keys
     if todo:
-        stmt, loader, remote, width = _selectin_statement(node)
+        uopts = session._eager_user_opts
+        stmt, loader, remote, width = _selectin_statement(node, criteria_options(uopts))
         bind = session.get_bind(mapper=prop.mapper, clause=stmt)
         n = len(remote)
         # one row per (key, object) unless rows repeat: a many-to-many (the association
@@ -621,7 +639,6 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
                 crit = remote[0].in_([k[0] for k in batch])
             else:
                 crit = tuple_(*remote).in_(batch)
-            uopts = session._eager_user_opts
             rows = fetch_rows(session._run(stmt.where(crit), {}, bind,
                                            session._eager_exec_opts, {
                 "mappers": (prop.mapper,), "relationship_load": True,
@@ -692,9 +709,13 @@ def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Map
     loader = entity_loader(target, props=plan.props)
     if plan.props is not None:
         stmt = stmt.with_only_columns(*loader.columns)
+    criteria = criteria_options(user_options)
+    if criteria:
+        stmt = apply_loader_criteria(stmt, criteria, (target,))
     order_by: list[Any] = []
     if plan.has_joined():
-        stmt, _n = add_joined(stmt, plan, target.local_table, loader.width, order_by)
+        stmt, _n = add_joined(stmt, plan, target.local_table, loader.width, order_by,
+                              criteria)
         if order_by:
             stmt = stmt.order_by(*order_by)
     bind = session.get_bind(mapper=target, clause=stmt)

@@ -41,6 +41,7 @@ from .._core import (
     setup_joins,
     with_joins,
 )
+from ..loading.criteria import apply_loader_criteria, applying, statement_criteria
 from ..mapping.attributes import _JoinTarget
 from ..mapping.coercion import ALIAS_KEY, entity_of
 from .aliased import relationship_join_source, relationship_steps
@@ -104,6 +105,9 @@ class DatamapperSelectState(SelectState):
             from .entities import orm_statement_of
 
             statement = orm_statement_of(statement)
+            criteria = () if applying() else statement_criteria(statement)
+            if criteria:  # with_loader_criteria() in a select of columns
+                statement = apply_loader_criteria(statement, criteria)
         return SelectState(expand_relationship_joins(statement), compiler, **kw)
 
     @classmethod

@@ -792,9 +792,13 @@ def executed_statement(orm: ORMSelect) -> Any:
     load_only()/defer()/undefer_group() choose, with_expression() expressions) and the
     eager joins of joinedload() and of configured ``lazy="joined"`` relationships added;
     ``orm`` itself when nothing changes its SQL."""
+    from ..loading.criteria import apply_loader_criteria, criteria_options
     from .options import build_plans, plans_statement
 
     layout = orm._dm_layout
+    criteria = criteria_options(orm._dm_options)
+    if criteria:
+        orm = apply_loader_criteria(orm, criteria, layout.mappers)
     plans = build_plans([p.mapper if kind == "entity" else None for kind, p in layout.parts],
                         orm._dm_options)
     if plans is None:
@@ -805,7 +809,7 @@ def executed_statement(orm: ORMSelect) -> Any:
     if list(map(id, chosen.columns)) != list(map(id, layout.columns)):
         base = orm.with_only_columns(*chosen.columns)
     stmt, _layout = plans_statement(entities, plans, base, list(order_by_clauses(orm)),
-                                    has_limit_or_offset(orm))
+                                    has_limit_or_offset(orm), criteria)
     return stmt
 
 

@@ -32,6 +32,7 @@ from .._core import (
     mark_uncacheable,
 )
 from ..instance.seam import SessionLike
+from ..loading.criteria import LoaderCriteriaOption
 from ..loading.rows import _GC_PAUSE_ROWS
 from ..loading.strategies import (
     EntityPlan,
@@ -688,7 +689,8 @@ def check_yield_per_plans(plans: list[EntityPlan | None]) -> None:
 
 
 def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: Any,
-                    order_by: list[Any], limited: bool) -> tuple[Any, Any]:
+                    order_by: list[Any], limited: bool,
+                    criteria: tuple[LoaderCriteriaOption, ...] = ()) -> tuple[Any, Any]:
     """The SELECT of an entity query with its plans' eager joins added to ``base``, and
     the row layout of its leading columns (``str(query)`` shows it; the query runs it).
 
@@ -728,7 +730,7 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
         ncols = len(layout.columns)
         for plan, sel in zip(plans, parent_sels, strict=True):
             if plan is not None and plan.has_joined():
-                stmt, ncols = add_joined(stmt, plan, sel, ncols, extra_order)
+                stmt, ncols = add_joined(stmt, plan, sel, ncols, extra_order, criteria)
         if extra_order:
             stmt = stmt.order_by(*extra_order)
     return stmt, layout
@@ -757,11 +759,13 @@ def _with_order_columns(stmt: Any, order_by: list[Any]) -> Any:
 def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[EntityPlan | None],
                        base: Any, order_by: list[Any], limited: bool, populate_existing: bool,
                        token: Any, run: Any, execution_options: Any = None,
-                       user_options: tuple[Any, ...] = ()) -> list[Any]:
+                       user_options: tuple[Any, ...] = (),
+                       criteria: tuple[LoaderCriteriaOption, ...] = ()) -> list[Any]:
     """Run an entity query whose plans differ from a plain load; ``base`` is the statement
     selecting ``entities`` (with the plans' column choices), ``run(stmt)`` returns its rows
-    (the statement is :func:`plans_statement`'s)."""
-    stmt, layout = plans_statement(entities, plans, base, order_by, limited)
+    (the statement is :func:`plans_statement`'s); ``criteria``: the statement's
+    ``with_loader_criteria()`` options, for its eager joins."""
+    stmt, layout = plans_statement(entities, plans, base, order_by, limited, criteria)
     rows = run(stmt)
     if len(rows) < _GC_PAUSE_ROWS or not gc.isenabled():
         return _load_with_plans(session, layout, plans, rows, populate_existing, token,
@@ -887,8 +891,10 @@ class UserDefinedOption(ExecutableOption):
 
 
 def propagating_options(options: Any) -> tuple[Any, ...]:
-    """The user-defined options among ``options`` that relationship loads carry on."""
+    """The user-defined and ``with_loader_criteria()`` options among ``options`` that
+    relationship loads carry on."""
     if not options:
         return ()
     return tuple(o for o in options
-                 if isinstance(o, UserDefinedOption) and o.propagate_to_loaders)
+                 if isinstance(o, (UserDefinedOption, LoaderCriteriaOption))
+                 and o.propagate_to_loaders)

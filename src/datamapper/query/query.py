@@ -40,10 +40,18 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause, Select, SelectBase
 from sqlalchemy.sql.util import ClauseAdapter
 
-from .._core import SimpleResultMetaData, coercions, from_objects, result_tuple, roles
+from .._core import (
+    SimpleResultMetaData,
+    coercions,
+    from_objects,
+    result_tuple,
+    roles,
+    statement_options,
+)
 from .._util import describe, warn_deprecated
 from ..exc import UnmappedClassError
 from ..instance.seam import SessionLike
+from ..loading.criteria import LoaderCriteriaOption, apply_loader_criteria, criteria_options
 from ..mapping.attributes import QueryableAttribute, through_synonym
 from ..mapping.coercion import entity_of, mark_subject, statement_subject
 from ..mapping.mapper import Mapper
@@ -549,7 +557,7 @@ class Query(Generic[_T]):
     def options(self, *opts: Any) -> Self:
         q = self._clone()
         for o in opts:
-            if not isinstance(o, (Load, UserDefinedOption)) and \
+            if not isinstance(o, (Load, UserDefinedOption, LoaderCriteriaOption)) and \
                     not hasattr(o, "apply_to_query"):
                 _refuse_option(o)
             if hasattr(o, "apply_to_query"):
@@ -862,6 +870,10 @@ class Query(Generic[_T]):
             # building the and_() (coerced once, not twice)
             stmt = stmt.where(*[adapt(w) for w in self._where]) \
                 if adapt is not _same else stmt.where(*self._where)
+        if self._options and (criteria := criteria_options(self._options)):
+            # with_loader_criteria(): WHERE / ON criteria of the entities read
+            stmt = apply_loader_criteria(
+                stmt, criteria, [m for m in self._part_mappers() if m is not None])
         if self._group_by:
             stmt = stmt.group_by(*(adapt(g) for g in self._group_by))
         if self._having:
@@ -1058,9 +1070,15 @@ class Query(Generic[_T]):
 
         def run(st: Any, params: Any, exec_opts: dict[str, Any], bind_kw: dict[str, Any]
                 ) -> Any:
+            q = self
             if st is not stmt:
-                return session._execute_impl(st, params, None, None, exec_opts, bind_kw)
-            q = self._clone()
+                # the listener only added options (with_loader_criteria() ...): still this
+                # query, with them; any other statement runs as given
+                extra = [o for o in statement_options(st) if o not in opts]
+                if not extra or not stmt.options(*extra).compare(st):
+                    return session._execute_impl(st, params, None, None, exec_opts, bind_kw)
+                q = self.options(*extra)
+            q = q._clone()
             q._execution_options = dict(exec_opts)
             if "autoflush" in exec_opts:
                 q._autoflush = bool(exec_opts["autoflush"])
@@ -1153,7 +1171,8 @@ class Query(Generic[_T]):
         out = execute_with_plans(
             session, self._entities, plans, base, list(self._order_by),
             self._limit is not None or self._offset is not None, self._populate_existing,
-            self._shard_token(), run, self._execution_options, uopts)
+            self._shard_token(), run, self._execution_options, uopts,
+            criteria_options(self._options))
         if uopts:
             stamp_results(layout, out, uopts)
         return out

@@ -29,6 +29,7 @@ from ..exc import (
 )
 from ..instance.seam import SessionLike
 from ..loading import instances
+from ..loading.criteria import LoaderCriteriaOption, apply_loader_criteria, criteria_options
 from ..loading.rows import fetch_rows
 from ..mapping.coercion import column_entity, dml_mapper, statement_subject
 from ..mapping.mapper import Mapper, _mapper_or_none
@@ -185,6 +186,9 @@ class SessionExecute(SessionBase):
             return self._execute_from_statement(statement, params, eff, bind_kw)
         if isinstance(statement, ORMSelect):
             layout: RowLayout = statement._dm_layout
+            criteria = criteria_options(statement._dm_options)
+            if criteria:  # with_loader_criteria(): WHERE / ON criteria of its entities
+                statement = apply_loader_criteria(statement, criteria, layout.mappers)
             if eff.get("autoflush", True):
                 self._autoflush()
             plans = build_plans([p.mapper if kind == "entity" else None
@@ -206,7 +210,7 @@ class SessionExecute(SessionBase):
             if plans is not None:
                 objs = self._execute_orm_select_with_plans(statement, plans, bind, params,
                                                            populate_existing, bind_kw,
-                                                           execution_options, uopts)
+                                                           execution_options, uopts, criteria)
             else:
                 rows = self._execute_for_mapper(statement, layout.bind_mapper, None,
                                                 bind=bind, params=params, bind_kw=bind_kw,
@@ -262,7 +266,9 @@ class SessionExecute(SessionBase):
                                        bind: Any, params: Any, populate_existing: bool,
                                        bind_kw: dict[str, Any] | None = None,
                                        execution_options: Any = None,
-                                       user_options: tuple[Any, ...] = ()) -> list[Any]:
+                                       user_options: tuple[Any, ...] = (),
+                                       criteria: tuple[LoaderCriteriaOption, ...] = ()
+                                       ) -> list[Any]:
         """An ORM select() with loader options or configured eager relationships."""
         entities = statement._dm_entities
         layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
@@ -283,7 +289,7 @@ class SessionExecute(SessionBase):
         return execute_with_plans(cast("SessionLike", self), entities, plans, base,
                                   list(order_by_clauses(statement)), limited,
                                   populate_existing, self._default_identity_token(), run,
-                                  eager_opts, user_options)
+                                  eager_opts, user_options, criteria)
 
     def _default_identity_token(self) -> Any:
         """Identity token of objects an ORM select() loads (sharding: the shard run on)."""
