@@ -87,3 +87,80 @@ def test_2x_names_are_exported():
     assert isinstance(datamapper.DeclarativeMeta, type)
     assert repr(datamapper.NO_VALUE) == "NO_VALUE"
     assert datamapper.AttributeState.__name__ == "AttributeState"
+
+
+def test_constructor_sets_plain_class_attributes_but_not_methods(metadata):
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+
+    class Note(Base):
+        __tablename__ = "hl_notes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        draft = False  # a plain class-level default the object may override
+
+        def publish(self) -> None:
+            self.draft = False
+
+    n = Note(id=1, draft=True)
+    assert n.draft is True and Note.draft is False
+    with pytest.raises(TypeError, match="'publish'.*Note"):
+        Note(publish=1)
+
+
+def test_registry_metadata_and_type_map_given_on_a_mixin_of_the_base():
+    from datamapper import registry
+
+    shared = registry()
+
+    class Settings:
+        registry = shared
+
+    class Base(Settings, DeclarativeBase):
+        pass
+
+    class Thing(Base):
+        __tablename__ = "hl_things"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    try:
+        assert Base.registry is shared and "hl_things" in shared.metadata.tables
+        own = MetaData()
+
+        class WithMeta:
+            metadata = own
+            type_annotation_map = {int: String(9)}
+
+        class Base2(WithMeta, DeclarativeBase):
+            pass
+
+        class Other(Base2):
+            __tablename__ = "hl_other"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            n: Mapped[int]
+
+        assert Base2.metadata is own and "hl_other" in own.tables
+        assert isinstance(Other.__table__.c.n.type, String)
+        Base2.registry.dispose()
+    finally:
+        shared.dispose()
+
+
+def test_mapper_args_name_a_mixins_mapped_columns(metadata):
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+
+    class Versioned:
+        ident: Mapped[int] = mapped_column()
+        rev: Mapped[int] = mapped_column()
+        __mapper_args__ = {"primary_key": ident, "version_id_col": rev}
+
+    class Page(Versioned, Base):
+        __tablename__ = "hl_pages"
+
+    mapper = inspect(Page)
+    assert list(mapper.primary_key) == [Page.__table__.c.ident]
+    assert mapper.version_id_col is Page.__table__.c.rev

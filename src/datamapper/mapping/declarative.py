@@ -1032,9 +1032,15 @@ class MappedAsDataclass:
 def _setup_base(cls: type) -> None:
     from .registry import registry as registry_cls
 
-    reg = cls.__dict__.get("registry")
-    metadata = cls.__dict__.get("metadata")
-    tmap = cls.__dict__.get("type_annotation_map")
+    # given on the base class or on a mixin of it (not on datamapper's own classes)
+    own = [k for k in cls.__mro__ if not k.__module__.startswith("datamapper.")]
+
+    def given(name: str) -> Any:
+        return next((k.__dict__[name] for k in own if name in k.__dict__), None)
+
+    reg = given("registry")
+    metadata = given("metadata")
+    tmap = given("type_annotation_map")
     if reg is not None and not isinstance(reg, registry_cls):
         raise ArgumentError(
             f"Can't use {cls.__name__}.registry = {reg!r}: it must be a datamapper registry()"

@@ -63,12 +63,17 @@ def _default_constructor(self: Any, **kwargs: Any) -> None:
 
 _default_constructor.__name__ = "__init__"
 
+# class-level machinery a keyword must not replace on the object
+_NOT_SETTABLE = frozenset(("metadata", "registry", "query", "query_class"))
+
 
 def _settable_attribute(cls: type, key: str) -> bool:
-    """Besides mapped attributes the constructor sets the class's own settable
-    descriptors (a property with a setter, a hybrid); not methods, class-level
-    values (``metadata``, ``registry``, ``query``), read-only or private names."""
-    if key.startswith("_"):
+    """Besides mapped attributes the constructor sets, as SQLAlchemy's does, what the
+    class has: settable descriptors (a property with a setter, a hybrid) and plain
+    class-level values the object then overrides (``note = None``).  Not methods,
+    read-only descriptors, dunder names, or declarative machinery (``metadata``,
+    ``registry``, a ``query`` property)."""
+    if key.startswith("__") or key in _NOT_SETTABLE:
         return False
     for klass in cls.__mro__:
         if key in klass.__dict__:
@@ -76,9 +81,10 @@ def _settable_attribute(cls: type, key: str) -> bool:
             break
     else:
         return False
-    if not hasattr(type(attr), "__set__"):
-        return False
-    return getattr(attr, "fset", True) is not None
+    if hasattr(type(attr), "__set__"):
+        return getattr(attr, "fset", True) is not None
+    # a plain value, not a function, method or other non-data descriptor
+    return not callable(attr) and not hasattr(type(attr), "__get__")
 
 
 class registry:  # noqa: N801 - the documented name
@@ -294,7 +300,7 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
         if isinstance(value, (Column, MapperProperty, MappedColumn)):
             delattr(cls, key)
 
-    _columns_of_table_in_mapper_args(mapper_args, table)
+    _columns_of_table_in_mapper_args(mapper_args, table, attrs, ordered)
     m = Mapper(cls, table, properties, registry=reg, **mapper_args)
     reg._register(m)
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
@@ -417,17 +423,32 @@ def _new_table(reg: registry, cls: type, tablename: Any, table_args: Any,
     return Table(tablename, reg.metadata, *columns, *args, **kwargs)
 
 
-def _columns_of_table_in_mapper_args(mapper_args: dict[str, Any], table: Table) -> None:
-    """``version_id_col`` / ``primary_key`` given as declared Columns: the table's."""
-    if isinstance(mapper_args.get("version_id_col"), Column):
-        mapper_args["version_id_col"] = table.c[mapper_args["version_id_col"].key]
+def _columns_of_table_in_mapper_args(mapper_args: dict[str, Any], table: Table,
+                                     attrs: dict[str, Any], ordered: list[tuple[str, Any]]
+                                     ) -> None:
+    """``version_id_col`` / ``primary_key`` / ``polymorphic_on`` given as declared
+    Columns or ``mapped_column()``s (a mixin's own, which the class got a copy of):
+    the table's."""
+    made = dict(ordered)
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, MappedColumn):
+            key = next((k for k, v in attrs.items() if v is value), None)
+            value = made.get(key) if key is not None else value.column
+            if isinstance(value, ColumnProperty):
+                value = value.columns[0]
+        if isinstance(value, Column) and value.key in table.c:
+            return table.c[value.key]
+        return value
+
+    for name in ("version_id_col", "polymorphic_on"):
+        if name in mapper_args:
+            mapper_args[name] = resolve(mapper_args[name])
     if "primary_key" in mapper_args:
         pk = mapper_args["primary_key"]
         if not isinstance(pk, (list, tuple)):
             pk = [pk]
-        mapper_args["primary_key"] = [
-            table.c[c.key] if isinstance(c, Column) and c.key in table.c else c for c in pk
-        ]
+        mapper_args["primary_key"] = [resolve(c) for c in pk]
 
 
 def _mapped_ancestor(cls: type) -> type | None:
