@@ -175,3 +175,61 @@ def test_imperative_single_table_inheritance(engine, make_session, read_rows):
     s.close()
     assert [type(a) for a in s.query(Animal).order_by(Animal.id)] == [Animal, Dog]
     assert s.query(Dog).one().barks == 3
+
+
+@pytest.mark.parametrize("style", ["declarative", "imperative"])
+def test_columns_mapped_under_another_name_are_written_by_subclasses(
+        engine, make_session, read_rows, style):
+    """The base maps column ``type`` as ``discriminator`` and ``name`` as ``full_name``:
+    a single-table subclass maps them under those names only (it used to map them again
+    under the column keys, whose None values were written over the right ones)."""
+    if style == "declarative":
+        Base = declarative_base()
+
+        class Person(Base):
+            __tablename__ = "renamed_people"
+            id = Column(Integer, primary_key=True)
+            full_name = Column("name", String(30))
+            discriminator = Column("type", String(20))
+            __mapper_args__ = {"polymorphic_on": discriminator,
+                               "polymorphic_identity": "person"}
+
+        class Engineer(Person):
+            language = Column(String(20))
+            __mapper_args__ = {"polymorphic_identity": "engineer"}
+
+        table = Person.__table__
+        metadata = Base.metadata
+    else:
+        reg = registry()
+        metadata = reg.metadata
+        table = Table("renamed_people", metadata, Column("id", Integer, primary_key=True),
+                      Column("name", String(30)), Column("type", String(20)),
+                      Column("language", String(20)))
+
+        class Person:
+            pass
+
+        class Engineer(Person):
+            pass
+
+        reg.map_imperatively(Person, table, properties={
+            "full_name": table.c.name, "discriminator": table.c.type},
+            polymorphic_on=table.c.type, polymorphic_identity="person")
+        reg.map_imperatively(Engineer, inherits=Person, polymorphic_identity="engineer")
+
+    from datamapper import inspect
+
+    assert "type" not in inspect(Engineer).attrs and "name" not in inspect(Engineer).attrs
+    metadata.create_all(engine)
+    s = make_session()
+    e = Engineer()
+    e.full_name, e.language = "dilbert", "java"
+    s.add(e)
+    s.commit()
+    assert read_rows(table) == [(1, "dilbert", "engineer", "java")]
+    e.full_name = "wally"
+    s.commit()
+    assert read_rows(table) == [(1, "wally", "engineer", "java")]
+    s.close()
+    assert [type(p) for p in s.query(Person)] == [Engineer]

@@ -343,6 +343,12 @@ class Mapper:
         for key, prop in list(self._props.items()):
             if getattr(prop, "is_synonym", False) and prop.map_column:
                 explicit_cols.add(self._map_synonym_column(key, prop))
+        # a column an inherited property maps under another name (a single-table
+        # subclass's discriminator ``discriminator = Column("type", ...)``) stays mapped
+        # there only, as in its base's mapper
+        for prop in self._props.values():
+            if isinstance(prop, ColumnProperty) and prop.parent is not self:
+                explicit_cols.update(c for c in prop.columns if c.key != prop.key)
         include_set = set(include) if include is not None else None
         exclude_set = set(exclude) if exclude is not None else set()
         for col in self.local_table.columns:
