@@ -34,7 +34,7 @@ from .instance.state import instance_state
 from .mapping.mapper import Mapper
 from .mapping.properties import ColumnProperty
 
-__all__ = ["Mutable", "MutableDict", "MutableList", "MutableSet"]
+__all__ = ["Mutable", "MutableComposite", "MutableDict", "MutableList", "MutableSet"]
 
 _KT = TypeVar("_KT")
 _VT = TypeVar("_VT")
@@ -355,3 +355,28 @@ class MutableSet(Mutable, set[_T]):
 
     def __reduce__(self) -> Any:
         return type(self), (set(self),)
+
+
+class MutableComposite(Mutable):
+    """Base of a ``composite()`` value class whose in-place changes reach the objects
+    holding it: call :meth:`changed` after changing an attribute (usually from
+    ``__setattr__``) and the owners' columns are written from the value's
+    ``__composite_values__()`` (or dataclass fields), so the next flush saves them.
+
+    The composite attribute keeps returning this very object while its columns keep
+    the values it wrote; each object holding it is remembered weakly.
+    """
+
+    def changed(self) -> None:
+        """Write this value's column values to every object holding it."""
+        for ref, key in list(self._parent_refs().values()):
+            obj = ref()
+            if obj is not None:
+                setattr(obj, key, self)  # the composite attribute sets its columns
+
+    def __getstate__(self) -> dict[str, object]:
+        # the owners are weak references of this process: never pickled or copied
+        return {k: v for k, v in self.__dict__.items() if k != "_dm_parents"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)

@@ -213,3 +213,94 @@ def test_composite_of_string_columns_round_trips(metadata, engine):
         s.commit()
     with Session(engine) as s:
         assert s.scalars(select(Person.work)).one() == Address("A", "B")
+
+
+def test_a_read_returns_the_same_object_while_its_columns_keep_their_values(Vertex, engine):
+    with Session(engine) as s:
+        v = Vertex(start=Point(3, 4), end=Point(5, 6))
+        s.add(v)
+        s.commit()
+        p = v.start  # loaded after the commit expired v
+        assert v.start is p
+        p.x = 30  # a plain composite changed in place: visible, but not the columns'
+        assert v.start.x == 30 and v.x1 == 3
+        v.x1 = 7  # a column written: the next read builds a new object from the columns
+        assert v.start == Point(7, 4) and v.start is not p
+        assigned = Point(1, 2)
+        v.start = assigned
+        assert v.start is assigned
+        s.expire(v)  # expiring forgets the object (and the unflushed change)
+        assert v.start == Point(3, 4) and v.start is not assigned
+
+
+def _mutable_vertex(metadata, engine):
+    from datamapper.mutable import MutableComposite
+
+    @dataclasses.dataclass
+    class MPoint(MutableComposite):
+        x: int
+        y: int
+
+        def __setattr__(self, key: str, value: Any) -> None:
+            object.__setattr__(self, key, value)
+            self.changed()
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+
+    class MVertex(Base):
+        __tablename__ = "cp_mvertices"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        start: Mapped[MPoint] = composite(MPoint, mapped_column("x1"), mapped_column("y1"))
+
+    metadata.create_all(engine)
+    return MVertex, MPoint
+
+
+def test_mutable_composite_changed_in_place_is_flushed(metadata, engine, read_rows, sql_log):
+    MVertex, MPoint = _mutable_vertex(metadata, engine)
+    with Session(engine) as s:
+        v = MVertex(id=1, start=MPoint(3, 4))
+        s.add(v)
+        s.commit()
+        v.start.x = 10  # loads v, then writes x1 through changed()
+        assert v.x1 == 10 and v in s.dirty
+        assert get_history(v, "x1").added == [10]
+        sql_log.clear()
+        s.commit()
+        (update,) = sql_log.matching("UPDATE")
+        assert "x1" in update and "y1" not in update
+    assert read_rows(MVertex.__table__) == [(1, 10, 4)]
+    with Session(engine) as s:
+        v = s.get(MVertex, 1)
+        p = v.start
+        p.y = 40
+        p.x = 11
+        s.commit()
+        assert v.start == MPoint(11, 40)
+    assert read_rows(MVertex.__table__) == [(1, 11, 40)]
+
+
+def test_mutable_composite_shared_by_two_objects_writes_both(metadata, engine, read_rows):
+    MVertex, MPoint = _mutable_vertex(metadata, engine)
+    with Session(engine) as s:
+        p = MPoint(1, 1)
+        a, b = MVertex(id=1, start=p), MVertex(id=2, start=p)
+        s.add_all([a, b])
+        s.flush()
+        p.x = 5
+        s.commit()
+    assert read_rows(MVertex.__table__) == [(1, 5, 1), (2, 5, 1)]
+
+
+def test_mutable_composite_copies_without_its_owners(metadata, engine):
+    import copy as copying
+
+    MVertex, MPoint = _mutable_vertex(metadata, engine)
+    v = MVertex(id=1, start=MPoint(2, 3))
+    p = v.start
+    assert p._parents == {v: "start"}
+    copy = copying.deepcopy(p)  # (pickle uses the same state)
+    assert copy == MPoint(2, 3) and copy._parents == {}

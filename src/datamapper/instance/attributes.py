@@ -26,6 +26,7 @@ from .collections import CollectionAdapter, new_collection
 from .collections import is_instrumented as _is_collection
 from .state import (
     COLUMN_RAISE,
+    COMPOSITES,
     STATE_ATTR,
     InstanceState,
     _restore_state,
@@ -321,10 +322,27 @@ class SynonymImpl:
         return get_state_history(state, self.target, passive)
 
 
+def _same_values(old: list[Any], new: list[Any]) -> bool:
+    for a, b in zip(old, new, strict=True):
+        if a is b:
+            continue
+        try:
+            if not bool(a == b):
+                return False
+        except Exception:  # a value that can't be compared so: not the same
+            return False
+    return True
+
+
 class CompositeImpl:
     """A ``composite()`` attribute: reads build the composite object from its columns'
     attributes, writes set them (each through its own attribute, so history, events
-    and the flush see ordinary column changes)."""
+    and the flush see ordinary column changes).
+
+    The object built is kept (in the state's ``COMPOSITES``) and read again while the
+    columns hold the values it was built from, so a change made to it in place stays
+    visible; a ``MutableComposite`` (one with ``_add_parent()``) is told which objects
+    hold it, and writes its changes back to their columns."""
 
     __slots__ = ("key", "prop", "attr")
 
@@ -334,7 +352,33 @@ class CompositeImpl:
         self.attr = attr
 
     def get_missing(self, obj: Any) -> Any:
-        return self.prop.construct([getattr(obj, k) for k in self.prop.attribute_keys])
+        values = [getattr(obj, k) for k in self.prop.attribute_keys]
+        state: InstanceState | None = obj.__dict__.get(STATE_ATTR)
+        ext = state._extra if state is not None else None
+        cache = ext.get(COMPOSITES) if ext is not None else None
+        hit = cache.get(self.key) if cache is not None else None
+        if hit is not None and _same_values(hit[0], values):
+            return hit[1]
+        value = self.prop.construct(values)
+        if state is not None:
+            self._remember(state, obj, values, value)
+        return value
+
+    def _remember(self, state: InstanceState, obj: Any, values: list[Any],
+                  value: Any) -> None:
+        cache: dict[str, tuple[list[Any], Any]] = state.extra().setdefault(COMPOSITES, {})
+        old = cache.get(self.key)
+        if old is not None and old[1] is not value:
+            remove = getattr(old[1], "_remove_parent", None)
+            if remove is not None:
+                remove(obj)
+        if value is None:
+            cache.pop(self.key, None)
+            return
+        cache[self.key] = (values, value)
+        add = getattr(value, "_add_parent", None)
+        if add is not None:
+            add(obj, self.key)
 
     def set(self, obj: Any, value: Any) -> None:
         values = self.prop.values_of(value)  # checked before any column changes
@@ -343,10 +387,19 @@ class CompositeImpl:
                 getattr(obj, key)  # load unloaded old values: the history shows them
         for key, v in zip(self.prop.attribute_keys, values, strict=True):
             setattr(obj, key, v)
+        state: InstanceState | None = obj.__dict__.get(STATE_ATTR)
+        if state is not None:
+            # the object assigned is the attribute's value from now on (a validator or
+            # a column type may have changed what the columns hold: those values)
+            d = obj.__dict__
+            self._remember(state, obj, [d.get(k) for k in self.prop.attribute_keys], value)
 
     def delete(self, obj: Any) -> None:
         for key in self.prop.attribute_keys:
             setattr(obj, key, None)
+        state: InstanceState | None = obj.__dict__.get(STATE_ATTR)
+        if state is not None:
+            self._remember(state, obj, [], None)
 
     def history(self, state: InstanceState, passive: bool = True) -> History:
         parts = [get_state_history(state, k, passive) for k in self.prop.attribute_keys]

@@ -101,6 +101,10 @@ _PENDING_COLLECTIONS = "pending_colls"
 # that loaded the object (defer(..., raiseload=True), load_only(..., raiseload=True), and
 # False for a plain defer() of a raiseload=True column); expiring an attribute drops it
 COLUMN_RAISE = "dm_col_raise"
+# the key of InstanceState._extra: {composite attribute: (its column values, the composite
+# object built from them)}: a read returns the same object while the columns keep those
+# values (instance/attributes.py CompositeImpl); expiring drops it
+COMPOSITES = "dm_composites"
 
 
 class InstanceState(weakref.ref[Any]):
@@ -372,6 +376,7 @@ class InstanceState(weakref.ref[Any]):
                 del ext[_PENDING_COLLECTIONS]
             if ext is not None:
                 ext.pop(COLUMN_RAISE, None)  # the loading query's column options end here
+                ext.pop(COMPOSITES, None)
             if self.modified:
                 self.modified = False
                 self._drop_modified()
@@ -384,6 +389,8 @@ class InstanceState(weakref.ref[Any]):
             _remember_last_known(ext[LAST_KNOWN], d)
         pend = ext.get(_PENDING_COLLECTIONS) if ext is not None else None
         marks = ext.get(COLUMN_RAISE) if ext is not None else None
+        if ext is not None:
+            ext.pop(COMPOSITES, None)
         if marks:
             for k in keys:
                 marks.pop(k, None)
@@ -487,7 +494,9 @@ class InstanceState(weakref.ref[Any]):
 
 _EMPTY: frozenset[str] = frozenset()
 # _extra entries that name a session or hold query plans: not carried by pickle or copy
-_SESSION_BOUND_EXTRA = frozenset({LOAD_SESSION, "dm_lazy_plans", "dm_load_plan"})
+# (and composite objects built from the columns: rebuilt on the next read)
+_SESSION_BOUND_EXTRA = frozenset({LOAD_SESSION, "dm_lazy_plans", "dm_load_plan",
+                                  COMPOSITES})
 
 
 def _restore_state(obj: Any, facts: dict[str, Any]) -> InstanceState:
@@ -622,8 +631,10 @@ def _expire_states(states: Iterable[InstanceState]) -> None:
             pop(k, None)
         state.expired_attributes = keys
         state._committed = None
-        if ext is not None and _PENDING_COLLECTIONS in ext:
-            del ext[_PENDING_COLLECTIONS]  # (as state.expire())
+        if ext is not None:
+            if _PENDING_COLLECTIONS in ext:
+                del ext[_PENDING_COLLECTIONS]  # (as state.expire())
+            ext.pop(COMPOSITES, None)
         if state.modified:
             state.modified = False
             state._drop_modified()
