@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Column
 from sqlalchemy.exc import InvalidRequestError
 
 from .._core import (
@@ -228,7 +229,24 @@ def _inspect_class(cls: Any) -> Any:
 
 class DeclarativeMeta(type):
     """Metaclass of declarative classes, so that ``sqlalchemy.inspect(User)`` finds
-    the Mapper (Core's inspection looks up the type of what it inspects)."""
+    the Mapper (Core's inspection looks up the type of what it inspects), and so that
+    a Column, ``mapped_column()`` or mapper property assigned to a mapped class after
+    its creation (``User.addresses = relationship(Address)``) is mapped."""
+
+    def __setattr__(cls, key: str, value: Any) -> None:
+        if "_dm_mapper" in cls.__dict__ and _is_declared_attribute(value):
+            from .registry import add_declared_attribute
+
+            add_declared_attribute(cls, key, value)
+        else:
+            type.__setattr__(cls, key, value)
+
+
+def _is_declared_attribute(value: Any) -> bool:
+    from .declarative import MappedColumn
+    from .properties import MapperProperty
+
+    return isinstance(value, (Column, MappedColumn, MapperProperty))
 
 
 set_inspection_registrar(DeclarativeMeta, _inspect_class)

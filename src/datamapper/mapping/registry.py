@@ -320,6 +320,43 @@ def _declare_hooks(reg: registry, cls: type, attrs: dict[str, Any]) -> None:
             event.listen(reg, when, hook)
 
 
+def add_declared_attribute(cls: type, key: str, value: Any) -> None:
+    """A Column, ``mapped_column()`` or mapper property assigned to the mapped
+    declarative class ``cls`` after its creation: a new column goes into the class's
+    table, and the attribute is added to its mapper (and its subclasses')."""
+    mapper = _mapper_or_none(cls)
+    assert mapper is not None
+    if isinstance(value, MappedColumn):
+        value = value.column
+    # (a Column made without a name or table has None for them, which Core's
+    # annotations do not say)
+    new_columns: list[Any] = []
+    if isinstance(value, Column):
+        col: Any = value
+        if col.name is None:
+            col.name = key
+        if col.key is None:
+            col.key = key
+        if getattr(col, "table", None) is None:
+            new_columns.append(col)
+    elif isinstance(value, ColumnProperty):
+        new_columns.extend(c for c in value.columns
+                           if isinstance(c, Column) and getattr(c, "table", None) is None)
+        for c in new_columns:
+            if c.name is None:
+                c.name = c.key = key
+    if new_columns:
+        table = mapper.local_table
+        if not isinstance(table, Table):
+            raise InvalidRequestError(
+                f"Can't add column {key!r} to {cls.__name__}: the class is mapped to "
+                f"{type(table).__name__} {getattr(table, 'name', table)!r}, not a Table, "
+                "which takes no new columns; add the column to the selectable instead")
+        for col in new_columns:
+            table.append_column(col)
+    mapper.add_property(key, value)
+
+
 def _called(value: Any) -> Any:
     """``__tablename__`` / ``__table_args__`` given as a callable: its result."""
     return value() if callable(value) else value
