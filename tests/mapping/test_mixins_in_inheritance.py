@@ -187,3 +187,40 @@ def test_concrete_true_on_the_base_class_is_accepted(metadata, engine, read_rows
         s.commit()
     assert read_rows(Employee.__table__) == [(1, "e")]
     assert read_rows(Manager.__table__) == [(1, "m", 5)]
+
+
+def test_declared_attr_directives_of_a_mapped_base_run_for_each_subclass(
+        metadata, engine, read_rows):
+    from datamapper import class_mapper
+
+    Base = _base(metadata)
+
+    class Employee(Base):
+        @declared_attr.directive
+        def __tablename__(cls) -> str:
+            return "mx_" + cls.__name__.lower()
+
+        id: Mapped[int] = mapped_column(primary_key=True)
+        type: Mapped[str]
+
+        @declared_attr.directive
+        def __mapper_args__(cls) -> dict[str, Any]:
+            if cls.__name__ == "Employee":
+                return {"polymorphic_on": cls.type, "polymorphic_identity": "Employee"}
+            return {"polymorphic_identity": cls.__name__}
+
+    class Engineer(Employee):  # its own table, from the base's __tablename__
+        id: Mapped[int] = mapped_column(ForeignKey("mx_employee.id"), primary_key=True)
+        language: Mapped[str] = mapped_column(default="py")
+
+    assert class_mapper(Engineer).polymorphic_identity == "Engineer"
+    assert Engineer.__table__.name == "mx_engineer"
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Employee(id=1), Engineer(id=2)])
+        s.commit()
+    assert read_rows(Employee.__table__) == [(1, "Employee"), (2, "Engineer")]
+    assert read_rows(Engineer.__table__) == [(2, "py")]
+    with Session(engine) as s:
+        assert [type(e) for e in s.scalars(select(Employee).order_by(Employee.id))] \
+            == [Employee, Engineer]

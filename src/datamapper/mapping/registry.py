@@ -228,6 +228,9 @@ def _needs_mapping(cls: type) -> bool:
     return tn is not None
 
 
+_PER_CLASS_DIRECTIVES = ("__tablename__", "__table_args__", "__mapper_args__")
+
+
 def _declared_attrs(cls: type) -> dict[str, Any]:
     """Class-body attributes of cls and its unmapped mixins, nearest first.
 
@@ -238,7 +241,15 @@ def _declared_attrs(cls: type) -> dict[str, Any]:
     ancestor = _mapped_ancestor(cls)
     inherited = _mapper_or_none(ancestor)._props if ancestor is not None else {}  # type: ignore[union-attr]  # _mapper_or_none of a mapped ancestor is its mapper
     for klass in cls.__mro__:
-        if klass is object or (klass is not cls and _mapper_or_none(klass) is not None):
+        if klass is object:
+            continue
+        if klass is not cls and _mapper_or_none(klass) is not None:
+            # a mapped superclass's __tablename__ / __table_args__ / __mapper_args__
+            # given as declared_attr run again for each subclass, as SQLAlchemy's do
+            for k in _PER_CLASS_DIRECTIVES:
+                v = klass.__dict__.get(k)
+                if k not in out and isinstance(v, declared_attr):
+                    out[k] = v
             continue
         if klass is not cls and _is_base_class(klass):
             continue
@@ -291,6 +302,12 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     # __mapper_args__ may be a declared_attr reading cls.__table__: evaluated again now
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
     if isinstance(attrs.get("__mapper_args__"), declared_attr):
+        # ... and the columns declared by annotation alone (``type: Mapped[str]``),
+        # which have no class attribute yet: the table's (taken off again below)
+        for key, value in ordered:
+            if isinstance(value, Column) and key not in cls.__dict__ \
+                    and value.key in table.c and not hasattr(cls, key):
+                type.__setattr__(cls, key, table.c[value.key])
         mapper_args = {**_evaluate_mapper_args(cls, attrs),
                        **{k: v for k, v in mapper_args.items()
                           if k in ("inherits", "exclude_properties")}}
