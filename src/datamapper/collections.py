@@ -27,7 +27,12 @@ from sqlalchemy.exc import SAWarning
 
 from ._util import describe
 from .exc import ArgumentError, InvalidRequestError
-from .instance.collections import _SKIP, CollectionAdapter, collection_adapter
+from .instance.collections import (
+    _SKIP,
+    CollectionAdapter,
+    collection,
+    collection_adapter,
+)
 from .instance.state import STATE_ATTR, instance_state
 from .mapping.attributes import QueryableAttribute
 from .mapping.mapper import _mapper_or_none
@@ -36,7 +41,7 @@ _KT = TypeVar("_KT")
 _VT = TypeVar("_VT")
 
 __all__ = [
-    "CollectionAdapter", "KeyFuncDict", "MappedCollection", "attribute_keyed_dict",
+    "CollectionAdapter", "KeyFuncDict", "MappedCollection", "attribute_keyed_dict", "collection",
     "attribute_mapped_collection", "collection_adapter", "column_keyed_dict",
     "column_mapped_collection", "keyfunc_mapping", "mapped_collection",
 ]
@@ -310,3 +315,4 @@ def keyfunc_mapping(keyfunc: Callable[[Any], Any], *,
 attribute_mapped_collection = attribute_keyed_dict
 column_mapped_collection = column_keyed_dict
 mapped_collection = keyfunc_mapping
+

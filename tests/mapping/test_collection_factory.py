@@ -100,7 +100,7 @@ def test_factory_must_return_an_empty_collection(metadata):
         p_id: Mapped[int] = mapped_column(ForeignKey("cf_p.id"))
 
     try:
-        with pytest.raises(ArgumentError, match="new, empty list, set or keyed dictionary"):
+        with pytest.raises(ArgumentError, match="new, empty list, set, keyed dictionary"):
             P().cs  # noqa: B018  (configures the mappers)
     finally:
         Base.registry.dispose()  # the broken mapper must not fail later configures

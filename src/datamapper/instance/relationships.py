@@ -731,11 +731,11 @@ class CollectionImpl(_RelImpl):
                 self.fire_remove(state, coll, item, initiator)
         if isinstance(coll, set):
             set.update(coll, added)
-        elif isinstance(coll, dict):  # keyed by the collection's key function
-            for item in added:
-                coll._dm_append_quiet(item)  # type: ignore[attr-defined]
-        else:
+        elif isinstance(coll, list):
             list.extend(coll, added)
+        else:  # keyed by the collection's key function, or a class of the program's
+            for item in added:
+                coll._dm_append_quiet(item)
         d[key] = coll
         if state.expired_attributes and key in state.expired_attributes:
             state.loaded((key,))

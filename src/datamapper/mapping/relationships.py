@@ -1766,6 +1766,17 @@ def _inherited_ends(parents: list[Any], targets: list[Any], secondary: Any,
 _factory_classes: dict[Any, type] = {}
 
 
+def _collection_like(sample: object) -> bool:
+    """Whether a collection_class factory's result is a collection class of the
+    program's: methods marked with @collection decorators, or list/set-like ones."""
+    if isinstance(sample, (str, bytes)):
+        return False
+    if any(callable(getattr(sample, n, None)) for n in ("append", "add")):
+        return True
+    return any(hasattr(v, "_dm_collection_role") for k in type(sample).__mro__
+               for v in vars(k).values())
+
+
 def _class_from_factory(factory: Any, where: str) -> type:
     """A collection class standing for ``collection_class=factory`` (a function that
     returns a new empty collection, such as ``ordering_list("position")``).
@@ -1779,16 +1790,18 @@ def _class_from_factory(factory: Any, where: str) -> type:
         return made
     sample = factory()
     base = type(sample)
-    if not isinstance(sample, (list, set, dict)) or len(sample):
+    own = not isinstance(sample, (list, set, dict))  # a class with @collection methods
+    if (own and not _collection_like(sample)) or (not own and len(sample)):
         raise ArgumentError(
             f"Can't configure relationship {where}: its collection_class factory "
-            f"{factory!r} returned {sample!r}; it must return a new, empty list, set or "
-            "keyed dictionary")
+            f"{factory!r} returned {sample!r}; it must return a new, empty list, set, "
+            "keyed dictionary or collection class of the program's")
 
-    builtin = next(k for k in base.__mro__ if k in (list, set, dict))
+    builtin = next((k for k in base.__mro__ if k in (list, set, dict)), None)
 
     def __init__(self: Any, *args: Any) -> None:
-        builtin.__init__(self, *args)  # the factory's own __init__ may want arguments
+        if builtin is not None:
+            builtin.__init__(self, *args)  # the factory's own __init__ may want arguments
         proto = factory()
         if hasattr(proto, "__dict__"):
             self.__dict__.update(proto.__dict__)
