@@ -38,6 +38,7 @@ from .properties import MapperProperty
 
 if TYPE_CHECKING:
     from .attributes import QueryableAttribute
+    from .lazy_view import LazyLoadView
     from .mapper import Mapper
 
 class RelationshipDirection(str):
@@ -980,6 +981,14 @@ class RelationshipProperty(MapperProperty):
             self._m2o_fk_keys: tuple[str, ...] = tuple(
                 self.parent._col_to_prop[by_remote[c]].key for c in self.mapper.primary_key
             )
+
+    @property
+    def strategy(self) -> LazyLoadView:
+        """How the relationship lazy loads (``use_get``, ``_lazywhere``), for programs
+        that inspect SQLAlchemy's loader strategy."""
+        from .lazy_view import LazyLoadView
+
+        return LazyLoadView(self)
 
     def parent_criterion(self, obj: Any) -> Any:
         """The rows of the target related to ``obj`` (a parent object, persistent, pending
