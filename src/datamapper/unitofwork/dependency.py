@@ -305,7 +305,7 @@ def _skipped(child: Any, cst: InstanceState | None, prop: RelationshipProperty,
     if cst is not None and cst._deleted:
         return  # deleted already: nothing to write for it anyway
     warnings.warn(
-        f"Can't {what} {describe(child)} along {prop._name()} in this flush: it is not in "
+        f"Can't {what} {describe(child)} along {prop.qualname} in this flush: it is not in "
         "session (no save-update cascade brought it there); the flush goes on without "
         "it; add it to the session to include it",
         SAWarning, stacklevel=6)
@@ -578,7 +578,7 @@ class _Collector:
         """Association rows to insert for added members, to delete for removed ones."""
         if (added or removed) and not isinstance(prop.secondary, Table):
             raise InvalidRequestError(
-                f"Can't write the changes to {prop._name()} of {describe(state.obj())}: "
+                f"Can't write the changes to {prop.qualname} of {describe(state.obj())}: "
                 f"its secondary is a {type(prop.secondary).__name__}, not a table, so "
                 "there are no rows to insert or delete; make the relationship "
                 "viewonly=True and change the underlying tables instead"
@@ -758,8 +758,8 @@ def _check_blank_out(dest: InstanceState, prop: RelationshipProperty,
             raise BlankedPrimaryKeyError(
                 f"Dependency rule on column '{scol}' tried to blank-out primary key column "
                 f"'{dcol}' on instance {describe(dest.obj())}: unlinking it from its parent "
-                f"along {prop._name()} would set its primary key to NULL. Delete it with "
-                f"the parent instead (cascade=\"all, delete-orphan\" on {prop._name()}), "
+                f"along {prop.qualname} would set its primary key to NULL. Delete it with "
+                f"the parent instead (cascade=\"all, delete-orphan\" on {prop.qualname}), "
                 "or delete it yourself before the flush"
             )
 

@@ -1,0 +1,296 @@
+"""Resolution of a relationship's arguments, as written by the user.
+
+``relationship("Address", secondary="links", order_by="Address.email",
+foreign_keys=lambda: [...], primaryjoin="...")``: strings are evaluated against the
+registry's classes and tables, callables are called, class attributes become their
+columns, and an ``aliased(Child)`` target is read as its table.  One
+:class:`RelationshipArguments` resolves the arguments of one relationship at
+configure time; it knows the registry and the relationship's name (for messages),
+nothing else of the property.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Alias, FromClause, Join, Table, and_
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ColumnElement
+
+from .relationship_clauses import coerce_clause, foreign, remote
+
+if TYPE_CHECKING:
+    from .mapper import Mapper
+
+
+class RelationshipArguments:
+    """Evaluates the arguments of relationship ``where`` (``"User.addresses"``) against
+    ``registry``; after :meth:`target`, ``target_alias`` is the aliased table of an
+    ``aliased(Child)`` target (else None), and the columns of later arguments written
+    against that alias are read as the table's own."""
+
+    def __init__(self, registry: Any, where: str, target_alias: Any = None) -> None:
+        self.registry = registry
+        self.where = where
+        self.target_alias = target_alias
+
+    def _error(self, cls: type[Exception], text: str) -> Exception:
+        return cls(f"Can't configure relationship {self.where}: {text}")
+
+    def evaluate(self, value: Any, what: str) -> Any:
+        """Resolve a string, or a callable returning the value (declarative style)."""
+        if isinstance(value, str):
+            return self._evaluate_string(value, what)
+        if callable(value) and not isinstance(value, (type, ColumnElement, Table)) and \
+                not hasattr(value, "__clause_element__") and not hasattr(value, "_dm_mapper"):
+            try:
+                return value()
+            except TypeError:
+                return value
+        return value
+
+    def _evaluate_string(self, text: str, what: str) -> Any:
+        reg = self.registry
+        names: dict[str, Any] = {}
+        if reg is not None:
+            for m in list(getattr(reg, "_mappers", [])):
+                names[m.class_.__name__] = m.class_
+        from sqlalchemy import asc, desc, func, not_, or_
+
+        names.update({"and_": and_, "or_": or_, "not_": not_, "desc": desc, "asc": asc,
+                      "func": func, "foreign": foreign, "remote": remote})
+        if reg is not None and text in reg._class_registry:
+            return reg._class_registry[text]
+        if reg is not None:
+            found = reg.resolve_name(text)
+            if found is not None:
+                return found
+        if reg is not None and hasattr(reg, "metadata") and text in reg.metadata.tables:
+            return reg.metadata.tables[text]
+        try:
+            return eval(text, {"__builtins__": {}}, _Namespace(names, reg))  # noqa: S307
+        except Exception as e:
+            raise self._error(
+                InvalidRequestError, f"could not resolve {what} {text!r} ({e}); check the "
+                "class or table name is spelled right and mapped") from None
+
+    def target(self, argument: Any) -> Mapper:
+        """The mapper of the target class (``argument``: a class, its name, its
+        Mapper, a callable returning one of them, or ``aliased(Child)``)."""
+        from .mapper import Mapper, _mapper_or_none
+
+        if argument is None:
+            raise self._error(
+                ArgumentError, "it names no target class; pass it (relationship(\"Address\")) "
+                "or annotate the attribute, e.g. Mapped[list[\"Address\"]]")
+        target = self.evaluate(argument, "target")
+        if isinstance(target, Mapper):
+            return target
+        if getattr(target, "_dm_selectable", None) is not None and \
+                isinstance(getattr(target, "_dm_mapper", None), Mapper):
+            return self._aliased_target(target)
+        m = _mapper_or_none(target)
+        if m is None:
+            raise self._error(
+                ArgumentError, f"its target {argument!r} is not a mapped class; pass the "
+                "class, its name as a string, or its Mapper")
+        return m
+
+    def _aliased_target(self, alias: Any) -> Mapper:
+        """``relationship(aliased(Child), primaryjoin=...)``: the class, with the join
+        condition (and foreign_keys/remote_side/order_by) written against an alias
+        of its table.  Those are read as the same columns of the table itself
+        (:meth:`unalias`); the alias only keeps the relationship apart from others
+        writing the same columns (no overlap warning, as in SQLAlchemy)."""
+        mapper: Mapper = alias._dm_mapper
+        sel = alias._dm_selectable
+        if getattr(sel, "element", None) is not mapper.local_table:
+            name = mapper.class_.__name__
+            raise self._error(
+                ArgumentError, f"its target {alias!r} is an aliased class over {sel!r}, not "
+                f"over {name}'s own table; a relationship may target aliased({name}) (an "
+                "alias of its table) only; for rows of a subquery use a viewonly "
+                "relationship to the class with a primaryjoin that selects them")
+        self.target_alias = sel
+        return mapper
+
+    def unalias(self, clause: Any) -> Any:
+        """``clause`` with the target alias's columns replaced by its table's."""
+        alias = self.target_alias
+        if alias is None or clause is None:
+            return clause
+        table = alias.element
+
+        def fn(elem: Any) -> Any:
+            if isinstance(elem, ColumnElement) and getattr(elem, "table", None) is alias:
+                return table.c[elem.key]
+            return None
+
+        # clause is a join condition: no overload of replacement_traverse matches Any
+        return visitors.replacement_traverse(clause, {}, fn)  # type: ignore[call-overload]
+
+    def secondary(self, value: Any) -> tuple[FromClause, frozenset[FromClause]]:
+        """The ``secondary`` selectable, and the tables in it: a Table, or (read
+        through only) an alias, subquery or join of tables; never a mapped class (its
+        rows have their own life through that class)."""
+        from .mapper import _mapper_or_none
+
+        sec = self._secondary_by_name(value) if isinstance(value, str) else \
+            self.evaluate(value, "secondary")
+        if isinstance(sec, type) and _mapper_or_none(sec) is not None:
+            raise self._error(
+                ArgumentError, f"secondary={value!r} is the mapped class {sec.__name__}; the "
+                "rows of a secondary table are written by the relationship itself, so pass "
+                "a Table that no class maps (or map the association as a class with two "
+                "many-to-one relationships)")
+        if not isinstance(sec, FromClause):
+            raise self._error(
+                ArgumentError, f"secondary {value!r} is not a Table (or an alias, subquery "
+                "or join of tables)")
+        if isinstance(sec, Join):
+            return sec, frozenset(
+                t for t in visitors.iterate(sec) if isinstance(t, (Table, Alias)))
+        return sec, frozenset((sec,))
+
+    def _secondary_by_name(self, name: str) -> Any:
+        """``secondary="name"``: a table of the metadata by its key ("links" or
+        "schema.links"), or a class of the registry; never evaluated as an
+        expression."""
+        reg = self.registry
+        meta = getattr(reg, "metadata", None) if reg is not None else None
+        if meta is not None and name in meta.tables:
+            return meta.tables[name]
+        found = reg.resolve_name(name) if reg is not None else None
+        if found is not None:
+            return found
+        raise self._error(
+            InvalidRequestError, f"secondary={name!r} names no table of the registry's "
+            "MetaData; a string secondary is a table name (or 'schema.table'), not "
+            "evaluated as an expression; pass the Table object or a lambda returning it")
+
+    def columns(self, value: Any, what: str) -> set[Any]:
+        """``foreign_keys=``/``remote_side=``: the set of columns named (empty if None)."""
+        if value is None:
+            return set()
+        value = self.evaluate(value, what)
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            value = [value]
+        return {self.column(v, what) for v in value}
+
+    def column(self, value: Any, what: str) -> Any:
+        """One element of ``foreign_keys``/``remote_side``/``order_by``: a column
+        expression (or a callable returning one).  A string is evaluated only when it is
+        the whole argument (``foreign_keys="Address.user_id"``), never inside a list."""
+        v = value if isinstance(value, str) else self.evaluate(value, what)
+        if hasattr(v, "__clause_element__"):
+            v = v.__clause_element__()
+        if not isinstance(v, ColumnElement):
+            hint = (" (a string is evaluated only as the whole argument: write "
+                    f"{what}=\"[Class.attr, ...]\" or a list of Class.attr / table.c.col)"
+                    if isinstance(value, str) else "")
+            raise self._error(
+                ArgumentError, f"Column expression expected for argument '{what}'; got "
+                f"{value!r}{hint}")
+        return self.unalias(v)
+
+    def join(self, value: Any, what: str) -> Any:
+        """``primaryjoin``/``secondaryjoin`` evaluated: None or a SQL expression."""
+        if value is None:
+            return None
+        clause = self.unalias(coerce_clause(self.evaluate(value, what)))
+        if not isinstance(clause, ColumnElement):
+            raise self._error(
+                ArgumentError, f"{what} {clause!r} is not a SQL expression comparing columns "
+                "of the two sides (e.g. Parent.id == Child.parent_id); a Python comparison "
+                "of two plain values gives True or False, and a join of tables is given as "
+                "secondary=")
+        return clause
+
+    def order_by(self, value: Any) -> list[Any] | None:
+        """``order_by=``: a list of column expressions, or None (also for False)."""
+        if value is None or value is False:
+            return None
+        value = self.evaluate(value, "order_by")
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        return [self.column(o, "order_by") for o in value]
+
+    def collection_class(self, value: Any, uselist: bool) -> Any:
+        """``collection_class=`` (a class, or a factory of empty collections); list
+        for a collection without it, None for a scalar."""
+        if value is None:
+            return list if uselist else None
+        if not uselist:
+            raise self._error(ArgumentError, "collection_class given with uselist=False")
+        if not isinstance(value, type) and callable(value):
+            return _class_from_factory(value, self.where)
+        return value
+
+
+class _Namespace(dict[str, Any]):
+    """Names for evaluating string arguments: mapped classes, then table names."""
+
+    def __init__(self, names: dict[str, Any], reg: Any) -> None:
+        super().__init__(names)
+        self.reg = reg
+
+    def __missing__(self, key: str) -> Any:
+        if self.reg is not None:
+            found = self.reg.resolve_name(key)
+            if found is not None:
+                return found
+            tables = getattr(self.reg, "metadata", None)
+            if tables is not None and key in tables.tables:
+                return tables.tables[key]
+        raise NameError(key)
+
+
+_factory_classes: dict[Any, type] = {}
+
+
+def _collection_like(sample: object) -> bool:
+    """Whether a collection_class factory's result is a collection class of the
+    program's: methods marked with @collection decorators, or list/set-like ones."""
+    if isinstance(sample, (str, bytes)):
+        return False
+    if any(callable(getattr(sample, n, None)) for n in ("append", "add")):
+        return True
+    return any(hasattr(v, "_dm_collection_role") for k in type(sample).__mro__
+               for v in vars(k).values())
+
+
+def _class_from_factory(factory: Any, where: str) -> type:
+    """A collection class standing for ``collection_class=factory`` (a function that
+    returns a new empty collection, such as ``ordering_list("position")``).
+
+    The ORM makes collections by calling a class without arguments; this subclass of
+    the factory's result type copies, on construction, the instance attributes of a
+    fresh result of the factory (its configuration), so that its methods, which the
+    instrumentation calls through ``super()``, behave as the factory's object would."""
+    made = _factory_classes.get(factory)
+    if made is not None:
+        return made
+    sample = factory()
+    base = type(sample)
+    own = not isinstance(sample, (list, set, dict))  # a class with @collection methods
+    if (own and not _collection_like(sample)) or (not own and len(sample)):
+        raise ArgumentError(
+            f"Can't configure relationship {where}: its collection_class factory "
+            f"{factory!r} returned {sample!r}; it must return a new, empty list, set, "
+            "keyed dictionary or collection class of the program's")
+
+    builtin = next((k for k in base.__mro__ if k in (list, set, dict)), None)
+
+    def __init__(self: Any, *args: Any) -> None:
+        if builtin is not None:
+            builtin.__init__(self, *args)  # the factory's own __init__ may want arguments
+        proto = factory()
+        if hasattr(proto, "__dict__"):
+            self.__dict__.update(proto.__dict__)
+
+    made = type(base.__name__, (base,), {
+        "__init__": __init__, "__module__": base.__module__,
+        "__qualname__": base.__qualname__, "_dm_factory": factory})
+    _factory_classes[factory] = made
+    return made

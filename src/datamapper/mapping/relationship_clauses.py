@@ -1,0 +1,255 @@
+"""Pure helpers over SQL clauses for relationship configuration.
+
+No relationship or mapper here: functions that read a join condition (its column
+comparisons, the columns that refer to another table, the ``foreign()``/``remote()``
+marks written in it) or build small clauses from one.  The join analysis
+(:mod:`.relationship_joins`) and the lazy-load criteria
+(:mod:`.relationship_criteria`) are written with them; ``foreign``, ``remote`` and
+``flat_alias`` are public through :mod:`.relationships`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Column, Join, Table
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, ClauseElement
+
+from .._core import annotate, annotations_of, anonymous_fromclause, deannotate
+
+REMOTE_OCCURRENCE = "_dm_remote"  # annotation: this occurrence of the column is remote
+
+
+def flat_alias(sel: Any) -> Any:
+    """An anonymous alias of ``sel``; a join becomes the same join of aliased tables
+    (an alias of a join would not render as a FROM item)."""
+    if isinstance(sel, Join):
+        return anonymous_fromclause(sel, flat=True)
+    return sel.alias()
+
+
+def _mark_columns(expr: Any, mark: str) -> Any:
+    """A copy of ``expr`` whose table columns carry the annotation ``mark``."""
+    expr = coerce_clause(expr)
+    if isinstance(expr, str) or not isinstance(expr, ClauseElement):
+        raise ArgumentError(
+            f"Can't mark {expr!r} as {mark}: {mark}() takes a column or a SQL expression "
+            "over columns (Table.c.x, MyClass.x)"
+        )
+
+    def replace(elem: Any) -> Any:
+        if isinstance(elem, Column):
+            return annotate(elem, {mark: True})
+        return None
+
+    # elem is a clause element: no overload of replacement_traverse matches Any
+    return visitors.replacement_traverse(expr, {}, replace)  # type: ignore[call-overload]
+
+
+def foreign(expr: Any) -> Any:
+    """Mark the columns of ``expr`` (in a ``primaryjoin``/``secondaryjoin``) as the
+    referring side of the relationship, as ``foreign_keys=`` would."""
+    return _mark_columns(expr, "foreign")
+
+
+def remote(expr: Any) -> Any:
+    """Mark the columns of ``expr`` (in a ``primaryjoin``) as belonging to the related
+    row, as ``remote_side=`` would (needed for self-referential relationships)."""
+    return _mark_columns(expr, "remote")
+
+
+def split_marks(clause: Any) -> tuple[Any, set[Any], set[Any], Any]:
+    """``clause`` without foreign()/remote() marks, the columns marked each way, and,
+    when a column marked remote() also appears unmarked (one column on both sides of a
+    self-referential condition: ``remote(foreign(t.path)).like(t.path + '/%')``),
+    the clause with each remote occurrence annotated :data:`REMOTE_OCCURRENCE`
+    (else None): there the column alone can't tell the sides apart."""
+    if clause is None:
+        return None, set(), set(), None
+    marked: dict[str, set[Any]] = {"foreign": set(), "remote": set()}
+    unmarked: set[Any] = set()
+
+    # every occurrence (the replacement below visits a column object once)
+    for elem in visitors.iterate(clause):
+        if isinstance(elem, Column):
+            ann = annotations_of(elem)
+            if not (ann and ann.get("remote")):
+                unmarked.add(deannotate(elem) if ann else elem)
+
+    def replace(elem: Any) -> Any:
+        if not isinstance(elem, Column):
+            return None
+        ann = annotations_of(elem)
+        if ann and ("foreign" in ann or "remote" in ann):
+            plain = deannotate(elem)
+            for mark in ("foreign", "remote"):
+                if ann.get(mark):
+                    marked[mark].add(plain)
+            return plain
+        return None
+
+    # elem is a clause element: no overload of replacement_traverse matches Any
+    plain = visitors.replacement_traverse(clause, {}, replace)  # type: ignore[call-overload]
+    if not marked["foreign"] and not marked["remote"]:
+        return clause, set(), set(), None
+    if not marked["remote"] & unmarked:
+        return plain, marked["foreign"], marked["remote"], None
+
+    def occurrence(elem: Any) -> Any:
+        if not isinstance(elem, Column):
+            return None
+        ann = annotations_of(elem)
+        bare = deannotate(elem) if ann else elem
+        if ann and ann.get("remote"):
+            return annotate(bare, {REMOTE_OCCURRENCE: True})
+        return bare
+
+    occ = visitors.replacement_traverse(clause, {}, occurrence)  # type: ignore[call-overload]
+    return plain, marked["foreign"], marked["remote"], occ
+
+
+def coerce_clause(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "__clause_element__"):
+        return value.__clause_element__()
+    return value
+
+
+def columns_in(clause: Any) -> list[Any]:
+    out: list[Any] = []
+    for elem in visitors.iterate(clause):
+        if isinstance(elem, Column) and elem not in out:
+            out.append(elem)
+    return out
+
+
+def equalities(clause: Any, fk_arg: set[Any] | frozenset[Any] = frozenset()
+                ) -> list[tuple[Any, Any]]:
+    """(left, right) of each ``column == column`` in ``clause``; also of the columns
+    inside SQL expressions compared with ``=`` (``t1.id == foreign(func.lower(t2.x))``)
+    when one of the two is named foreign (``foreign()``/``foreign_keys=``)."""
+    out = []
+    for elem in visitors.iterate(clause):
+        if isinstance(elem, BinaryExpression) and elem.operator is operators.eq:
+            left, right = elem.left, elem.right
+            if isinstance(left, Column) and isinstance(right, Column):
+                out.append((left, right))
+            elif fk_arg:
+                lcols = [left] if isinstance(left, Column) else columns_in(left)
+                rcols = [right] if isinstance(right, Column) else columns_in(right)
+                out.extend((a, b) for a in lcols for b in rcols
+                           if a is not b and (a in fk_arg) != (b in fk_arg))
+    return out
+
+
+def column_comparisons(clause: Any) -> list[tuple[Any, Any]]:
+    """(left, right) for each column of the left and each of the right operand of every
+    comparison in ``clause`` (any operator: ``>``, ``LIKE``, ``between()``, ``op()``)."""
+    out: list[tuple[Any, Any]] = []
+    for elem in visitors.iterate(clause):
+        if isinstance(elem, BinaryExpression):
+            lcols = [elem.left] if isinstance(elem.left, Column) else columns_in(elem.left)
+            rcols = [elem.right] if isinstance(elem.right, Column) else columns_in(elem.right)
+            out.extend((a, b) for a in lcols for b in rcols if a is not b)
+    return out
+
+
+def has_fk_to(col: Any, table: Table) -> bool:
+    for fk in col.foreign_keys:
+        try:
+            if fk.column.table is table:
+                return True
+        except Exception:
+            continue
+    return False
+
+
+def fk_refers_within(clause: Any) -> Callable[[Any], bool]:
+    cols = set(columns_in(clause))
+
+    def is_foreign(c: Any) -> bool:
+        for fk in c.foreign_keys:
+            try:
+                if fk.column in cols:
+                    return True
+            except Exception:
+                continue
+        return False
+
+    return is_foreign
+
+
+def column_pairs(clause: Any, is_foreign: Callable[[Any], bool], fk_arg: set[Any],
+           any_operator: bool = False) -> list[tuple[Any, Any]]:
+    """(referenced column, foreign column) for each ``a == b`` in ``clause`` (each
+    comparison of two columns, whatever its operator, with ``any_operator``)."""
+    out = []
+    for a, b in (column_comparisons(clause) if any_operator else equalities(clause, fk_arg)):
+        fa, fb = is_foreign(a), is_foreign(b)
+        if fa and not fb:
+            out.append((b, a))
+        elif fb and not fa:
+            out.append((a, b))
+        elif fa and fb:
+            # both sides refer somewhere (self-referential): the one with an fk to the other
+            if any(getattr(fk, "column", None) is b for fk in a.foreign_keys):
+                out.append((b, a))
+            else:
+                out.append((a, b))
+    return out
+
+
+def non_pair_criteria(clause: Any, pairs: list[tuple[Any, Any]]) -> list[Any]:
+    """Parts of an AND-ed join clause that are not one of the column pairs."""
+    if clause is None:
+        return []
+    parts = list(clause.clauses) if getattr(clause, "operator", None) is operators.and_ else [
+        clause]
+    pair_set = {frozenset((id(a), id(b))) for a, b in pairs}
+    out = []
+    for p in parts:
+        if isinstance(p, BinaryExpression) and p.operator is operators.eq and isinstance(
+            p.left, Column
+        ) and isinstance(p.right, Column) and frozenset((id(p.left), id(p.right))) in pair_set:
+            continue
+        out.append(p)
+    return out
+
+
+def inherited_ends(parents: list[Any], targets: list[Any], secondary: Any,
+                    pj: Any, joins: bool = False) -> tuple[Any, Any]:
+    """(parent table, target table) of a relationship whose parent or target maps
+    several tables (joined-table inheritance, or a class mapped to a join: ``joins``):
+    the subclass's own table unless the join condition given, or the foreign keys,
+    name another one of its tables."""
+    p_order = list(reversed(parents))
+    t_order = list(reversed(targets))
+    if pj is not None:
+        used = {getattr(c, "table", None) for c in columns_in(pj)}
+        p = next((t for t in p_order if t in used), p_order[0])
+        t = next((t for t in t_order if t in used and t is not p), t_order[0])
+        return p, t
+
+    def refs(a: Any, b: Any) -> bool:
+        # a key-to-key foreign key is the one joining a subclass table to its base
+        # (no such thing between the tables of a join)
+        return any(fk.references(b) and (joins or not (fk.parent.primary_key
+                                                       and fk.column.primary_key))
+                   for fk in a.foreign_keys)
+
+    def linked(a: Any, b: Any) -> bool:
+        return refs(a, b) or refs(b, a)
+
+    if secondary is not None:
+        p = next((t for t in p_order if linked(t, secondary)), p_order[0])
+        t = next((t for t in t_order if linked(t, secondary)), t_order[0])
+        return p, t
+    for p in p_order:
+        for t in t_order:
+            if p is not t and linked(p, t):
+                return p, t
+    return p_order[0], t_order[0]

@@ -1,0 +1,246 @@
+"""SQL for comparisons along a relationship: ``==``/``!=`` an object, ``contains()``,
+``any()``/``has()``.
+
+``Address.user == some_user`` becomes the join condition with ``some_user``'s key
+values as bound parameters, read when the statement runs (an object flushed in
+between has its keys by then); ``User.addresses.contains(a)``, ``any()`` and
+``has()`` become EXISTS subqueries correlated to the parent's table only.  The
+property (:class:`~datamapper.mapping.relationships.RelationshipProperty`) calls
+these after configuring the mappers.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column, and_, bindparam, exists, or_, select
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, Null
+from sqlalchemy.sql.util import find_tables
+
+from .._util import NO_VALUE
+from ..exc import UnsupportedRelationshipOperator
+from .relationship_criteria import is_parent_side
+from .relationship_joins import MANYTOMANY, MANYTOONE, ONETOMANY
+
+if TYPE_CHECKING:
+    from .mapper import Mapper
+    from .relationships import RelationshipProperty
+
+
+def operate(prop: RelationshipProperty, op: Any, other: tuple[object, ...]) -> Any:
+    """``Parent.rel <op> other``: ``==``/``!=`` an object (or None), ``contains()``."""
+    value = other[0] if other else None
+    if isinstance(value, Null):  # Address.user == null(): as == None
+        value = None
+    if op is operators.contains_op:
+        return _contains(prop, value)
+    if op in (operators.eq, operators.ne):
+        if op is operators.ne and value is not None and prop.direction == MANYTOONE:
+            # a row whose foreign key is NULL refers to no object: not that one either
+            return _not_related_to(prop, value)
+        crit = _compare_to_object(prop, value)
+        if op is operators.ne:
+            return ~crit
+        return crit
+    raise UnsupportedRelationshipOperator(
+        f"Can't use operator {getattr(op, '__name__', op)} with relationship {prop.qualname}: "
+        "compare to an object with == or !=, or use .any()/.has()/.contains()"
+    )
+
+
+def _values_of(obj: Any, cols: list[Any], mapper: Mapper) -> list[Any]:
+    d = obj.__dict__
+    out = []
+    for c in cols:
+        k = mapper._col_to_prop[c].key
+        if k not in d:
+            getattr(obj, k)
+        out.append(d.get(k))
+    return out
+
+
+def _check_object(prop: RelationshipProperty, value: Any, what: str) -> None:
+    """``value`` must be an instance of the target class (a bad one gets a message
+    naming the relationship, not an AttributeError from deep inside)."""
+    target = prop.mapper.class_
+    if not isinstance(value, target):
+        raise ArgumentError(
+            f"Can't {what} {prop.qualname} with {value!r}: it takes a {target.__name__} "
+            f"object; to compare a key value, compare the foreign key column instead"
+        )
+
+
+def _compare_to_object(prop: RelationshipProperty, value: Any) -> Any:
+    if prop.direction == MANYTOONE:
+        locals_ = [lc for lc, _rc in prop.local_remote_pairs]
+        if value is None:
+            return and_(*[lc.is_(None) for lc in locals_])
+        _check_object(prop, value, "compare")
+        return _bound_join_condition(prop, value)
+    if value is None:
+        return ~(prop.any_() if prop.uselist else prop.has_())
+    if not prop.uselist:  # one-to-one seen from the parent side
+        _check_object(prop, value, "compare")
+        return _member_criterion(prop, value)
+    raise InvalidRequestError(
+        f"Can't compare collection {prop.qualname} to {value!r}: a collection can't be "
+        f"compared to a value or object; use contains() to test membership "
+        f"({prop.qualname}.contains(obj)) or .any(...)"
+    )
+
+
+def _bound_join_condition(prop: RelationshipProperty, obj: Any) -> Any:
+    """The join condition with each column of the target's side replaced by ``obj``'s
+    value for it, read when the statement runs (many-to-one ``== obj``)."""
+    target = prop.mapper
+
+    def replace(elem: Any, **_kw: Any) -> Any:
+        if isinstance(elem, Column) and elem in target._col_to_prop and \
+                not is_parent_side(prop, elem):
+            return _value_param(prop, obj, elem, None)
+        return None
+
+    # (as in loading.strategies: no overload of replacement_traverse matches here)
+    return visitors.replacement_traverse(  # type: ignore[call-overload]
+        prop.primaryjoin, {}, replace)
+
+
+def _value_param(prop: RelationshipProperty, obj: Any, col: Any, name: str | None) -> Any:
+    from .coercion import state_of
+
+    key = prop.mapper._col_to_prop[col].key
+    # the value the object has now, used if it can't be read when the statement runs
+    # (the object detached and expired since): a known value beats an error
+    known = obj.__dict__.get(key, _UNKNOWN)
+    state = state_of(obj) if state_of is not None else None
+    if state is not None:  # and the value it has when next expired (a flush's key)
+        state.track_last_known(key)
+    return bindparam(name, type_=col.type, unique=True,
+                     callable_=lambda: _value_for_comparison(obj, key, col, known))
+
+
+def _is_plain_key_join(prop: RelationshipProperty) -> bool:
+    """Whether the join condition is only ``foreign key = target primary key``."""
+    pairs = prop.local_remote_pairs
+    binaries = [b for b in visitors.iterate(prop.primaryjoin)
+                if isinstance(b, BinaryExpression)]
+    return len(binaries) == len(pairs) and \
+        all(b.operator is operators.eq for b in binaries) and \
+        {rc for _lc, rc in pairs} == set(prop.mapper.primary_key)
+
+
+def _not_related_to(prop: RelationshipProperty, obj: Any) -> Any:
+    """Many-to-one ``!= obj``: rows not related to ``obj``, those with a NULL foreign
+    key included."""
+    _check_object(prop, obj, "compare")
+    if _is_plain_key_join(prop):
+        return and_(*[or_(lc != _value_param(prop, obj, rc, lc.key), lc.is_(None))
+                      for lc, rc in prop.local_remote_pairs])
+    target = prop.mapper
+    keys = [target._col_to_prop[c].key for c in target.primary_key]
+    return ~prop.has_(and_(*[c == getattr(obj, k)
+                            for c, k in zip(target.primary_key, keys, strict=True)]))
+
+
+def _contains(prop: RelationshipProperty, value: Any) -> Any:
+    if not prop.uselist:
+        raise ArgumentError(f"contains() applies to collections, not to {prop.qualname}; "
+                            "compare with == instead")
+    _check_object(prop, value, "test membership in")
+    return _member_criterion(prop, value)
+
+
+def _member_criterion(prop: RelationshipProperty, value: Any) -> Any:
+    """Rows of the parent table related to ``value`` (one-to-many, many-to-many)."""
+    if prop.direction == ONETOMANY:
+        parents = [r for r, _f in prop.synchronize_pairs]
+        vals = _values_of(value, [f for _r, f in prop.synchronize_pairs], prop.mapper)
+        return and_(*[p == v for p, v in zip(parents, vals, strict=True)])
+    sec = prop.secondary
+    tvals = _values_of(value, [t for t, _s in prop.secondary_synchronize_pairs],
+                            prop.mapper)
+    crit = [s == v for (_t, s), v in zip(prop.secondary_synchronize_pairs, tvals,
+                                          strict=True)]
+    crit.extend(p == s for p, s in prop.synchronize_pairs)
+    return exists(select(1).select_from(sec).where(and_(*crit)).scalar_subquery())
+
+
+def _criterion_for(prop: RelationshipProperty, criterion: Any, kw: dict[str, Any]) -> list[Any]:
+    crit = []
+    if criterion is not None:
+        crit.append(criterion)
+    for k, v in kw.items():
+        crit.append(getattr(prop.mapper.class_, k) == v)
+    return crit
+
+
+def any_criterion(prop: RelationshipProperty, criterion: Any, kw: dict[str, Any]) -> Any:
+    """EXISTS (a related row matching ``criterion`` and ``kw``) for any_()."""
+    crit = _criterion_for(prop, criterion, kw)
+    if prop.direction == MANYTOMANY:
+        where = and_(prop.primaryjoin, prop.secondaryjoin, *crit)
+        sub = select(1).select_from(prop.target).select_from(prop.secondary).where(where)
+    else:
+        sub = select(1).select_from(prop.target).where(and_(prop.primaryjoin, *crit))
+    return exists(_correlate_parent_only(prop, sub))
+
+
+def _correlate_parent_only(prop: RelationshipProperty, sub: Any) -> Any:
+    """The EXISTS of any()/has() correlates to the parent's table only: the target and
+    secondary tables are its own even when the enclosing query joins them too."""
+    own: list[Any] = [prop.target]
+    if prop.secondary is not None:
+        own.append(prop.secondary)
+        own.extend(find_tables(prop.secondary))
+    return sub.correlate_except(*own)
+
+
+def has_criterion(prop: RelationshipProperty, criterion: Any, kw: dict[str, Any]) -> Any:
+    """EXISTS (a related row matching ``criterion`` and ``kw``) for has_()."""
+    crit = _criterion_for(prop, criterion, kw)
+    if prop.secondary is not None:
+        where = and_(prop.primaryjoin, prop.secondaryjoin, *crit)
+        sub = select(1).select_from(prop.target).select_from(prop.secondary).where(where)
+    else:
+        sub = select(1).select_from(prop.target).where(and_(prop.primaryjoin, *crit))
+    return exists(_correlate_parent_only(prop, sub))
+
+
+_UNKNOWN = object()
+
+
+def _value_for_comparison(obj: Any, key: str, col: Any, known: Any = _UNKNOWN) -> Any:
+    """``obj``'s value of attribute ``key`` (mapped to ``col``) when a statement comparing a
+    relationship to ``obj`` runs; loaded if the object is persistent and it is expired."""
+    from .coercion import state_of
+
+    d = obj.__dict__
+    if key in d:
+        value = d[key]
+    else:
+        state = state_of(obj) if state_of is not None else None
+        where = f"column {col} on object <{type(obj).__name__} at {hex(id(obj))}>"
+        if state is not None and state.detached:
+            last = state.last_known(key)
+            if last is not NO_VALUE:
+                known = last
+        if known is not _UNKNOWN and (state is None or state.key is None or state.detached):
+            return known
+        if state is None or state.key is None:
+            raise InvalidRequestError(
+                f"Can't resolve value for {where}; no value has been set for this column, "
+                "so the object can't be compared by it; set it (or flush the object) first")
+        if state.detached:
+            raise InvalidRequestError(
+                f"Can't resolve value for {where}; the object is detached and the value was "
+                "expired; refresh it in a session, or compare by the column instead")
+        value = getattr(obj, key)
+    if value is None:
+        warnings.warn(
+            f"Got None for value of column {col}; a relationship comparison sends it as a "
+            "bound NULL, which matches no row (use == None to test for IS NULL)",
+            SAWarning, stacklevel=2)
+    return value

@@ -1,0 +1,196 @@
+"""SQL criteria from a parent row: the lazy-load clause and ``parent_criterion``.
+
+Built once the join analysis (:mod:`.relationship_joins`) has run: the lazy
+clause is the target's side of the join condition with the parent's columns as
+named bind parameters (filled from the parent object's attributes at load time by
+:mod:`datamapper.loading.related`); ``parent_criterion`` is the same condition
+with the values read from one object when the statement runs (``with_parent()``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sqlalchemy import Column, and_, bindparam
+from sqlalchemy.exc import ArgumentError, SAWarning
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression
+
+from .relationship_clauses import non_pair_criteria
+from .relationship_joins import MANYTOMANY, MANYTOONE
+
+if TYPE_CHECKING:
+    from .relationships import RelationshipProperty
+
+
+class LazyClause(NamedTuple):
+    """The lazy load of a relationship: ``target WHERE clause``, with ``params``
+    (bind name, parent attribute key); the first ``nkeys`` of them are key values
+    (None in any of them: nothing to load).  ``simple_m2o``: a many-to-one on the
+    target's primary key, looked up in the identity map first by the parent's
+    attributes ``m2o_fk_keys``."""
+
+    clause: Any
+    params: list[tuple[str, str]]
+    nkeys: int
+    parent_cols: frozenset[Any]  # parent columns bound besides the key pairs
+    simple_m2o: bool
+    m2o_fk_keys: tuple[str, ...]
+
+
+def lazy_clause(prop: RelationshipProperty) -> LazyClause:
+    """``target WHERE <remote columns> = :params from the parent row``.
+
+    Criteria of the join condition besides the key pairs stay in the clause; the
+    parent's own columns in them become parameters bound from the parent's values
+    too (the lazy SELECT never has the parent table in its FROM)."""
+    parent_cols = prop.parent._col_to_prop
+    if prop.direction != MANYTOMANY and not (
+            _pairs_are_conjuncts(prop)
+            and all(lc in parent_cols for lc, _rc in prop.local_remote_pairs)):
+        # OR-ed or non-equality pairs, or (viewonly) a join through other tables
+        return _whole_lazy_clause(prop)
+    params: list[tuple[str, str]] = []  # (bind name, parent attribute key)
+    crit = []
+    if prop.direction == MANYTOMANY:
+        for i, (pcol, scol) in enumerate(prop.synchronize_pairs):
+            name = f"_dm_lz_{i}"
+            params.append((name, parent_cols[pcol].key))
+            crit.append(scol == bindparam(name))
+        crit.append(prop.secondaryjoin)
+        extra = non_pair_criteria(prop.primaryjoin, prop.synchronize_pairs)
+    else:
+        for i, (lc, rc) in enumerate(prop.local_remote_pairs):
+            name = f"_dm_lz_{i}"
+            col_prop = parent_cols.get(lc)
+            if col_prop is None:
+                raise ArgumentError(
+                    f"Can't configure relationship {prop.qualname}: column {lc} is not "
+                    f"mapped on {prop.parent.class_.__name__}"
+                )
+            params.append((name, col_prop.key))
+            crit.append(rc == bindparam(name))
+        extra = non_pair_criteria(prop.primaryjoin, list(prop.local_remote_pairs))
+    nkeys = len(params)  # the key parameters; the rest are extra criteria
+    bind_parent, bound = _parent_binder(prop, params)
+    for part in extra:
+        # part is Any (a clause element): no overload matches Any
+        crit.append(visitors.replacement_traverse(part, {}, bind_parent))  # type: ignore[call-overload]
+    # many-to-one on the target's primary key: look in the identity map first
+    simple_m2o = (
+        prop.direction == MANYTOONE and len(crit) == len(prop.local_remote_pairs)
+        and {rc for _lc, rc in prop.local_remote_pairs} == set(prop.mapper.primary_key)
+    )
+    fk_keys: tuple[str, ...] = ()
+    if simple_m2o:
+        by_remote = {rc: lc for lc, rc in prop.local_remote_pairs}
+        fk_keys = tuple(parent_cols[by_remote[c]].key for c in prop.mapper.primary_key)
+    return LazyClause(and_(*crit) if len(crit) > 1 else crit[0], params, nkeys,
+                      frozenset(bound), simple_m2o, fk_keys)
+
+
+def _parent_binder(prop: RelationshipProperty, params: list[tuple[str, str]]
+                   ) -> tuple[Callable[[Any], Any], dict[Any, str]]:
+    """A replacement function for ``visitors.replacement_traverse`` turning each
+    parent-side column into a bind parameter (appended to ``params``), and the dict
+    of the columns it bound (column -> bind name)."""
+    bound: dict[Any, str] = {}  # parent-side column -> bind name
+    parent_cols = prop.parent._col_to_prop
+
+    def bind_parent(elem: Any) -> Any:
+        if isinstance(elem, Column) and is_parent_side(prop, elem):
+            name = bound.get(elem)
+            if name is None:
+                name = bound[elem] = f"_dm_lz_{len(params)}"
+                params.append((name, parent_cols[elem].key))
+            return bindparam(name, type_=elem.type)
+        return None
+
+    return bind_parent, bound
+
+
+def _pairs_are_conjuncts(prop: RelationshipProperty) -> bool:
+    """Whether each key pair is an ``a == b`` AND-ed at the top of the join condition
+    (the usual case); not so for OR-ed alternatives or other comparisons."""
+    pj = prop.primaryjoin
+    parts = list(pj.clauses) if getattr(pj, "operator", None) is operators.and_ else [pj]
+    eqs = {frozenset((id(p.left), id(p.right))) for p in parts
+           if isinstance(p, BinaryExpression) and p.operator is operators.eq}
+    return all(frozenset((id(a), id(b))) in eqs for a, b in prop.local_remote_pairs)
+
+
+def _whole_lazy_clause(prop: RelationshipProperty) -> LazyClause:
+    """The lazy clause of a join condition that is not an AND of key equalities:
+    the condition itself, each parent-side column bound from the parent row.  No
+    parameter is a key that makes the load empty when None (an OR-ed alternative
+    may still match)."""
+    params: list[tuple[str, str]] = []
+    bind_parent, bound = _parent_binder(prop, params)
+    # the join condition is Any (a clause element): no overload matches Any
+    clause = visitors.replacement_traverse(  # type: ignore[call-overload]
+        prop.primaryjoin, {}, bind_parent)
+    return LazyClause(clause, params, 0, frozenset(bound), False, ())
+
+
+def is_parent_side(prop: RelationshipProperty, col: Any) -> bool:
+    """Whether ``col`` of the (non-pair part of the) join condition stands for the
+    parent row: a column the parent maps, not on the remote side (self-referential)
+    nor of the target's or the secondary table."""
+    if col not in prop.parent._col_to_prop:
+        return False
+    if prop.secondary is not None and prop.is_secondary_column(col):
+        return False
+    if prop.parent.local_table is prop.mapper.local_table:
+        if prop.direction == MANYTOMANY:
+            return True  # only primaryjoin's criteria are considered here
+        return not prop.is_remote_occurrence(col)
+    return col not in prop.mapper._col_to_prop
+
+
+def parent_criterion(prop: RelationshipProperty, obj: object, lazy_parent_cols: frozenset[Any],
+                     remote_occurrences: bool) -> Any:
+    """The rows of the target related to ``obj`` (a parent object, persistent, pending
+    or transient): the join condition with ``obj``'s columns as bound values, read
+    when the statement runs (after an autoflush gave a pending object its keys).
+    ``lazy_parent_cols``: the parent columns of the criteria besides the key pairs
+    (:attr:`LazyClause.parent_cols`)."""
+    local = [pc for pc, _sc in prop.synchronize_pairs] if prop.direction == MANYTOMANY \
+        else [lc for lc, _rc in prop.local_remote_pairs]
+    parent_cols = prop.parent._col_to_prop
+    binds: dict[Any, Any] = {}
+
+    def bind_parent(elem: Any) -> Any:
+        if not isinstance(elem, Column) or elem not in parent_cols:
+            return None
+        if elem not in local and elem not in lazy_parent_cols:
+            return None
+        if remote_occurrences and prop.is_remote_occurrence(elem):
+            return None
+        b = binds.get(elem)
+        if b is None:
+            b = binds[elem] = bindparam(
+                None, callable_=_attribute_reader(obj, parent_cols[elem].key, elem),
+                type_=elem.type)
+        return b
+
+    # the join condition is a clause element: no overload of replacement_traverse matches
+    crit = visitors.replacement_traverse(prop.primaryjoin, {}, bind_parent)  # type: ignore[call-overload]
+    if prop.direction == MANYTOMANY:
+        crit = and_(crit, prop.secondaryjoin)
+    return crit
+
+
+def _attribute_reader(obj: object, key: str, col: Any) -> Any:
+    def read() -> Any:
+        value = getattr(obj, key)
+        if value is None:
+            warnings.warn(
+                f"Got None for value of column {col} of {type(obj).__name__}.{key}: the "
+                "relationship criterion compares it with '=', which matches no row (it is "
+                "not turned into IS NULL); give the object its key values first",
+                SAWarning, stacklevel=2)
+        return value
+
+    return read
