@@ -342,9 +342,20 @@ def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
     if isinstance(target, ColumnElement):
         # a column attribute of an aliased() entity: a column of the alias named for
         # the attribute (``alias.name``)
-        prop = mapper._props.get(getattr(target, "key", None) or "")
+        key = getattr(target, "key", None) or ""
+        prop = mapper._props.get(key)
         if prop is not None and prop.is_column:
             return prop
+        # a column of a with_polymorphic() entity's subclass (wp.Manager.status): that
+        # subclass's attribute, when exactly one subclass of the path's class maps it
+        subs = [m._props[key] for m in mapper.self_and_descendants[1:]
+                if key in m._props and m._props[key].is_column
+                and any(target.shares_lineage(c) for c in m._props[key].columns)]
+        # the subclass highest in the hierarchy that maps it (its subclasses inherit it)
+        top = {id(p): p for p in subs
+               if not any(p.parent is not q.parent and p.parent.isa(q.parent) for q in subs)}
+        if len(top) == 1:
+            return next(iter(top.values()))
     if not isinstance(target, QueryableAttribute):
         raise ArgumentError(
             f"Can't apply {_NAMES[strategy]}({target!r}): expected a mapped attribute such as "
@@ -382,6 +393,7 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
         # the wildcard: every column attribute of the entity (the key stays loaded)
         keys = [k for k in mapper.column_attrs.keys() if k not in mapper._expression_keys]
         items = ()
+    sub_props: list[Any] = []
     for t in items:
         prop = _prop_for(mapper, t, strategy)
         if not prop.is_column:
@@ -392,6 +404,8 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
                    "for relationships" if prop.is_relationship else "not a column attribute")
             )
         keys.append(prop.key)
+        if prop.parent is not mapper and prop.key not in mapper._props:
+            sub_props.append(prop)  # a with_polymorphic() subclass's column
     current = list(plan.props if plan.props is not None else mapper._load_props)
     pk = set(mapper._pk_keys)
     refuse = bool((kw or {}).get("raiseload"))
@@ -410,6 +424,7 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
         # (with_expression() choices of this query stay)
         current = [p for p in mapper.column_attrs.values() if p.key in wanted] + \
             [p for p in current if isinstance(p, ExpressionOverride) and p.key not in wanted]
+        current += [sp for sp in sub_props if sp not in current]
         if refuse:
             _mark_raise(plan, [k for k in mapper.column_attrs.keys()
                                if k not in wanted and k not in mapper._expression_keys], True)
