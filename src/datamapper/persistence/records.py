@@ -84,9 +84,13 @@ class TablePlan:
         # can't take the fast path that sends every value as it is
         self.none_means_default = any(
             d and not p and ck not in self.eval_none for _ak, ck, _c, p, d in self.cols)
+        # columns the database fills on INSERT when no value is given: expired after it
+        # (a SQL-expression or sequence default, default=func.now(), is one of them)
         self.server_generated = {
             ck for _ak, ck, c, _p, _d in self.cols
             if c.server_default is not None or (c in pk_cols and c is table.autoincrement_column)
+            or (c.default is not None and not (getattr(c.default, "is_scalar", False)
+                                               or getattr(c.default, "is_callable", False)))
         }
         self.version_col = mapper.version_id_col
         self.version_key = mapper.version_id_prop.key if mapper.version_id_prop else None

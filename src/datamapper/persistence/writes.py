@@ -326,9 +326,11 @@ def update_states(
     # (a version counter's parameters are added to some records only: no fixed order)
     groups = by_shape(records, vk is None)
     expire: dict[InstanceState, set[str]] = {}
-    # columns the database changes on UPDATE: expired (a server-set version is read back)
+    # columns the database changes on UPDATE: expired (a server-set version is read
+    # back); a SQL-expression onupdate (func.now()) is computed in the statement too
     post = {plan.col_to_attr[c.key] for c in plan.table.columns
-            if c.server_onupdate is not None and c.key in plan.col_to_attr}
+            if c.key in plan.col_to_attr and (
+                c.server_onupdate is not None or _sql_onupdate(c))}
     if vk is not None and mapper.version_id_generator is False:
         post.discard(vk)
     for (_keys, expr_keys), rows in groups.items():
@@ -342,6 +344,14 @@ def update_states(
     if refetch:
         read_server_versions(conn, plan, refetch, "UPDATE")
     return expire
+
+
+def _sql_onupdate(col: Any) -> bool:
+    """The column's ``onupdate`` is evaluated by the database (a SQL expression or a
+    bound parameter), not by Core in Python before the statement."""
+    gen = col.onupdate
+    return gen is not None and not (getattr(gen, "is_scalar", False)
+                                    or getattr(gen, "is_callable", False))
 
 
 def _update_with_exprs(conn: Connection, plan: TablePlan, rows: list[Record],
@@ -403,7 +413,8 @@ def switch_states(
     """
     plan = table_plan(mapper)
     post = {plan.col_to_attr[c.key] for c in plan.table.columns
-            if c.server_onupdate is not None and c.key in plan.col_to_attr}
+            if c.key in plan.col_to_attr and (
+                c.server_onupdate is not None or _sql_onupdate(c))}
     expire: dict[InstanceState, set[str]] = {}
     for state, ident, old_version in items:
         params, exprs, unset = switch_record(mapper, plan, state, ident, old_version)
@@ -448,9 +459,19 @@ def post_update_states(
     mapper: Mapper,
     items: Sequence[tuple[InstanceState, dict[str, Any]]],
     conn: Connection,
-) -> None:
-    """UPDATE only the given foreign-key values (cycle breaking, post_update)."""
+    filled: dict[InstanceState, list[str]] | None = None,
+) -> dict[InstanceState, set[str]]:
+    """UPDATE only the given foreign-key values (cycle breaking, post_update).
+
+    The table's ``onupdate``s apply, as to any UPDATE: values Core computes in Python
+    are put into the objects (their keys into ``filled``, per state, when given);
+    columns the database computes (SQL-expression and server onupdates) are returned
+    as keys to expire, per state."""
     plan = table_plan(mapper)
+    post = {plan.col_to_attr[c.key] for c in plan.table.columns
+            if c.key in plan.col_to_attr and (
+                c.server_onupdate is not None or _sql_onupdate(c))}
+    expire: dict[InstanceState, set[str]] = {}
     groups: dict[tuple[str, ...], list[tuple[InstanceState, dict[str, Any]]]] = {}
     records = post_update_records(plan, items)
     refetch: list[InstanceState] = []
@@ -486,8 +507,32 @@ def post_update_states(
         result = conn.execute(stmt, [p for _s, p in rows])
         _check_rowcount(conn, plan, "UPDATE", len(rows), result.rowcount,
                         [s for s, _p in rows], len(rows) == 1 or sane_multi)
+        _take_onupdates(plan, result, rows, post, expire, filled)
     if refetch:
         read_server_versions(conn, plan, refetch, "UPDATE")
+    return expire
+
+
+def _take_onupdates(plan: TablePlan, result: Any,
+                    rows: list[tuple[InstanceState, dict[str, Any]]], post: set[str],
+                    expire: dict[InstanceState, set[str]],
+                    filled: dict[InstanceState, list[str]] | None) -> None:
+    """After a post-update UPDATE: the Python onupdate values Core computed for each
+    row into its object; the database-computed columns to expire."""
+    prefetch = [c.key for c in result.prefetch_cols() or ()
+                if c.key in plan.col_to_attr and c.key != plan.version_colkey]
+    compiled = result.context.compiled_parameters
+    for i, (state, params) in enumerate(rows):
+        if prefetch and i < len(compiled):
+            d = state.strong_obj().__dict__
+            for ck in prefetch:
+                if ck not in params:
+                    d[plan.col_to_attr[ck]] = compiled[i][ck]
+                    if filled is not None:
+                        filled.setdefault(state, []).append(plan.col_to_attr[ck])
+        if post:
+            given = {plan.col_to_attr.get(ck) for ck in params}
+            expire.setdefault(state, set()).update(post - given)
 
 
 # -- version counters ---------------------------------------------------------------

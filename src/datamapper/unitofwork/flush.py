@@ -268,6 +268,13 @@ class UOWTransaction:
 
     def _post_update(self, action: Action, conn: Connection) -> None:
         items = []
+        # columns with an onupdate that the program set in this flush keep its value:
+        # the post-update sends it again instead of letting the onupdate replace it
+        table = action.mapper.local_table
+        onupdates = [(k, p.columns[0].key) for k, p in action.mapper._props.items()
+                     if getattr(p, "columns", None) and p.columns[0].table is table
+                     and p.columns[0].onupdate is not None]
+        new = set(self.new) if onupdates else ()
         for link in action.payload:
             state = link.dest
             d = state.strong_obj().__dict__
@@ -276,8 +283,17 @@ class UOWTransaction:
             for k, v in zip(link.dest_keys, values, strict=True):
                 d[k] = v
                 params[state.mapper._props[k].columns[0].key] = v
+            for k, ck in onupdates:
+                if k in d and ck not in params and (state in new or k in state.committed_state):
+                    params[ck] = d[k]
             items.append((state, params))
-        post_update_states(action.mapper, items, conn)
+        dispatch = action.mapper.dispatch
+        filled: dict[InstanceState, list[str]] | None = \
+            {} if "refresh_flush" in dispatch else None
+        for s, keys in post_update_states(action.mapper, items, conn, filled).items():
+            self.expire.setdefault(s, set()).update(keys)
+        for s, names in (filled or {}).items():
+            dispatch.fire("refresh_flush", s.strong_obj(), self, names)
 
     def _save(self, action: Action, conn: Connection) -> None:
         mapper = action.mapper
@@ -546,6 +562,14 @@ class UOWTransaction:
             state._deleted = True
             state._committed = None
             state.modified = False
+        if expire:
+            # the instance ``expire`` event, for the attributes the statements left to
+            # the database (read again on first access)
+            for state, keys in expire.items():
+                if keys and "expire" in state.mapper.dispatch and not state._deleted:
+                    obj = state.obj()
+                    if obj is not None:
+                        state.mapper.dispatch.fire("expire", obj, list(keys))
 
     def describe_pending(self) -> str:
         return str(self.plan) if self.plan is not None else "<no plan>"
