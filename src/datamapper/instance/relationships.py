@@ -101,6 +101,12 @@ def _impl_class(prop: RelationshipProperty) -> Any:
     return CollectionImpl if prop.uselist else ScalarObjectImpl
 
 
+def _wholly_expired(obj: Any) -> bool:
+    """Was ``obj`` expired as a whole (``expire(obj)``, a commit) with nothing loaded since?"""
+    st = obj.__dict__.get(STATE_ATTR)
+    return st is not None and st.expired_attributes is st.mapper._expire_keys
+
+
 def _session_of(state: InstanceState) -> Any:
     sid = state.session_id
     return _sessions.get(sid) if sid is not None else None
@@ -341,7 +347,13 @@ class ScalarObjectImpl(_RelImpl):
                     return None
                 found = sess._identity_map.get((self.target_class, fk, state.identity_token))
                 if found is not None:
-                    return found
+                    if needs_old or not _wholly_expired(found):
+                        return found
+                    # expired as a whole (nothing loaded since): whether its row still
+                    # exists takes SQL, which an assignment does not run, so the old
+                    # value is not known (as in SQLAlchemy): no delete-orphan parent
+                    # lets go of the object, no backref change is queued on it
+                    return NO_VALUE
             if not needs_old:
                 return NO_VALUE
         if needs_old or self.reverse or prop.direction != MANYTOONE:
@@ -664,6 +676,15 @@ class CollectionImpl(_RelImpl):
         refs = [rkey for rkey, rcoll in self.reverse if not rcoll]
         return [m for m in pend[self.key][1]
                 if all(m.__dict__.get(rkey) is None for rkey in refs)]
+
+    def queued_changes(self, state: InstanceState) -> tuple[list[Any], list[Any]]:
+        """(added, removed): every change a backref queued while not loaded."""
+        ext = state._extra
+        pend = ext.get(PENDING) if ext is not None else None
+        if not pend or self.key not in pend:
+            return [], []
+        adds, removes = pend[self.key]
+        return list(adds), list(removes)
 
     def queued_additions(self, state: InstanceState) -> list[Any]:
         """Members a backref put into this collection while it was not loaded and whose

@@ -45,6 +45,7 @@ from ..query import Query
 from ..query.entities import RowLayout
 from .base import SessionBase
 from .binds import _bind_kw
+from .bulk import mark_deleted
 from .ownership import exclusive
 from .refresh import refresh_state
 
@@ -218,14 +219,18 @@ class SessionGet(SessionBase):
                             # deleted its row: there is no such row any more
                             return None
                     except ObjectDeletedError:
-                        # the row is gone: the object no longer belongs to this session,
-                        # unless the transaction that saw it gone rolls back
-                        self._expunge_state(state)
-                        tx = self._transaction
-                        if tx is not None:
-                            tx._deleted[state] = obj
-                        return None
-                return obj
+                        # the row is gone: the object is deleted (out of the identity
+                        # map) until the transaction ends, as after a flushed DELETE; a
+                        # rollback puts it back. The key is then looked up as a miss (as
+                        # SQLAlchemy): when the error came from this load's autoflush,
+                        # the transaction is gone and that lookup says so
+                        # (PendingRollbackError) instead of answering None
+                        self._deleted.pop(state, None)
+                        mark_deleted(self, [state])
+                    else:
+                        return obj
+                else:
+                    return obj
         partial = None in values
         if partial and all(v is None for v in values):
             # no key at all: there is no row to look for (likely a bug in the caller)

@@ -499,7 +499,14 @@ class _Collector:
                         if cst is not None and cst in self.deleting \
                                 and cst.session_id == self.sid:
                             self.not_linked(state, prop, child, cst)
-            return None
+                return None
+            # many-to-many: a link changed through the other side's collection is
+            # written from this queue too (the other side may have dropped its own
+            # record of it: refreshed or expired since); a row both report is one row
+            if not prop.uselist:
+                return None  # (a reference keeps no queue)
+            added, removed = state.mapper._impls[prop.key].queued_changes(state)
+            return (added, (), removed) if added or removed else None
         # a dynamic relationship keeps no collection in __dict__, only the
         # changes appended/removed since the last flush
         hist = state.mapper._impls[prop.key].history(state, True)

@@ -1,0 +1,102 @@
+"""A many-to-many link changed through one side's loaded collection is recorded on
+the other side too: in its collection when loaded, else in the queue of backref
+changes kept for the unloaded collection. The flush writes the change when either
+side still records it: the changing side's own change may be gone (that object
+refreshed or expired, or that collection expired), the other side's queue still
+holds it and the association row is inserted or deleted, as in SQLAlchemy. When both
+sides record it the row is written once. (Found by the differential test:
+KNOWN_PROGRAMS["untag_refresh_untag"].)"""
+
+import pytest
+from sqlalchemy import Column, ForeignKey, Integer, String, Table
+
+from datamapper import Session, backref, declarative_base, relationship
+
+
+@pytest.fixture
+def models(engine):
+    Base = declarative_base()
+    links = Table("q_links", Base.metadata,
+                  Column("post_id", ForeignKey("q_posts.id"), primary_key=True),
+                  Column("tag_id", ForeignKey("q_tags.id"), primary_key=True))
+
+    class Post(Base):
+        __tablename__ = "q_posts"
+        id = Column(Integer, primary_key=True, autoincrement=False)
+        title = Column(String(20))
+        tags = relationship("Tag", secondary=links, order_by="Tag.id",
+                            backref=backref("posts", order_by="Post.id"))
+
+    class Tag(Base):
+        __tablename__ = "q_tags"
+        id = Column(Integer, primary_key=True, autoincrement=False)
+
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        t1, t2 = Tag(id=1), Tag(id=2)
+        s.add_all([Post(id=1, title="a", tags=[t1]), Post(id=2, title="b"), t2])
+        s.commit()
+    return Post, Tag
+
+
+def _forget(s, obj, attr, how):
+    with s.no_autoflush:
+        if how == "refresh":
+            s.refresh(obj)
+        elif how == "expire":
+            s.expire(obj)
+        else:
+            s.expire(obj, [attr])
+
+
+HOWS = ["refresh", "expire", "expire_collection"]
+LINKS = "select post_id, tag_id from q_links order by post_id, tag_id"
+
+
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("side", ["posts", "tags"])
+def test_removal_queued_on_the_other_side_is_flushed(models, engine, read_rows, how, side):
+    Post, Tag = models
+    with Session(engine) as s:
+        p, t = s.get(Post, 1), s.get(Tag, 1)
+        if side == "tags":
+            p.tags.remove(t)  # t.posts not loaded: queued there
+            _forget(s, p, "tags", how)
+        else:
+            t.posts.remove(p)
+            _forget(s, t, "posts", how)
+        assert p.tags == [] and t.posts == []  # the load's autoflush wrote the removal
+        s.commit()
+    assert read_rows(LINKS) == []
+
+
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("side", ["posts", "tags"])
+def test_addition_queued_on_the_other_side_is_flushed(models, engine, read_rows, how, side):
+    Post, Tag = models
+    with Session(engine) as s:
+        p, t = s.get(Post, 2), s.get(Tag, 2)
+        if side == "tags":
+            p.tags.append(t)
+            _forget(s, p, "tags", how)
+        else:
+            t.posts.append(p)
+            _forget(s, t, "posts", how)
+        s.commit()
+    assert read_rows(LINKS) == [(1, 1), (2, 2)]
+
+
+@pytest.mark.parametrize("op", ["remove", "append", "replace"])
+def test_change_recorded_on_both_sides_is_written_once(models, engine, read_rows, op):
+    Post, Tag = models
+    with Session(engine) as s:
+        p, t1, t2 = s.get(Post, 1), s.get(Tag, 1), s.get(Tag, 2)
+        if op == "remove":
+            p.tags.remove(t1)
+        elif op == "append":
+            p.tags.append(t2)
+        else:
+            p.tags = [t2]
+        s.commit()
+    expected = {"remove": [], "append": [(1, 1), (1, 2)], "replace": [(1, 2)]}[op]
+    assert read_rows(LINKS) == expected
