@@ -22,7 +22,7 @@ def models(engine):
 
     class Post(Base):
         __tablename__ = "q_posts"
-        id = Column(Integer, primary_key=True, autoincrement=False)
+        id = Column(String(10), primary_key=True)  # (a string key: see the last test)
         title = Column(String(20))
         tags = relationship("Tag", secondary=links, order_by="Tag.id",
                             backref=backref("posts", order_by="Post.id"))
@@ -34,7 +34,7 @@ def models(engine):
     Base.metadata.create_all(engine)
     with Session(engine) as s:
         t1, t2 = Tag(id=1), Tag(id=2)
-        s.add_all([Post(id=1, title="a", tags=[t1]), Post(id=2, title="b"), t2])
+        s.add_all([Post(id="p1", title="a", tags=[t1]), Post(id="p2", title="b"), t2])
         s.commit()
     return Post, Tag
 
@@ -58,7 +58,7 @@ LINKS = "select post_id, tag_id from q_links order by post_id, tag_id"
 def test_removal_queued_on_the_other_side_is_flushed(models, engine, read_rows, how, side):
     Post, Tag = models
     with Session(engine) as s:
-        p, t = s.get(Post, 1), s.get(Tag, 1)
+        p, t = s.get(Post, "p1"), s.get(Tag, 1)
         if side == "tags":
             p.tags.remove(t)  # t.posts not loaded: queued there
             _forget(s, p, "tags", how)
@@ -75,7 +75,7 @@ def test_removal_queued_on_the_other_side_is_flushed(models, engine, read_rows, 
 def test_addition_queued_on_the_other_side_is_flushed(models, engine, read_rows, how, side):
     Post, Tag = models
     with Session(engine) as s:
-        p, t = s.get(Post, 2), s.get(Tag, 2)
+        p, t = s.get(Post, "p2"), s.get(Tag, 2)
         if side == "tags":
             p.tags.append(t)
             _forget(s, p, "tags", how)
@@ -83,14 +83,14 @@ def test_addition_queued_on_the_other_side_is_flushed(models, engine, read_rows,
             t.posts.append(p)
             _forget(s, t, "posts", how)
         s.commit()
-    assert read_rows(LINKS) == [(1, 1), (2, 2)]
+    assert read_rows(LINKS) == [("p1", 1), ("p2", 2)]
 
 
 @pytest.mark.parametrize("op", ["remove", "append", "replace"])
 def test_change_recorded_on_both_sides_is_written_once(models, engine, read_rows, op):
     Post, Tag = models
     with Session(engine) as s:
-        p, t1, t2 = s.get(Post, 1), s.get(Tag, 1), s.get(Tag, 2)
+        p, t1, t2 = s.get(Post, "p1"), s.get(Tag, 1), s.get(Tag, 2)
         if op == "remove":
             p.tags.remove(t1)
         elif op == "append":
@@ -98,5 +98,31 @@ def test_change_recorded_on_both_sides_is_written_once(models, engine, read_rows
         else:
             p.tags = [t2]
         s.commit()
-    expected = {"remove": [], "append": [(1, 1), (1, 2)], "replace": [(1, 2)]}[op]
+    expected = {"remove": [], "append": [("p1", 1), ("p1", 2)], "replace": [("p1", 2)]}[op]
+    assert read_rows(LINKS) == expected
+
+
+@pytest.mark.parametrize("verb", ["remove", "append"])
+def test_rows_reported_by_either_side_in_one_flush(models, engine, read_rows, verb):
+    """One row known only to a Tag's queue, one only to a Post's: both written in one
+    statement batch, ordered by the row's columns (the two sides' keys, a string and
+    an integer here, are not compared with each other)."""
+    Post, Tag = models
+    with Session(engine) as s:
+        p1, p2, t1, t2 = s.get(Post, "p1"), s.get(Post, "p2"), s.get(Tag, 1), s.get(Tag, 2)
+        if verb == "remove":
+            p2.tags.append(t2)
+            s.commit()
+            p1.tags, t2.posts  # loaded first (a later load would autoflush)
+            p1.tags.remove(t1)  # queued on t1.posts
+            t2.posts.remove(p2)  # queued on p2.tags
+        else:
+            p1.tags, t1.posts
+            p1.tags.append(t2)
+            t1.posts.append(p2)
+        with s.no_autoflush:
+            s.expire(p1, ["tags"])
+            s.expire(t2 if verb == "remove" else t1, ["posts"])
+        s.commit()
+    expected = [] if verb == "remove" else [("p1", 1), ("p1", 2), ("p2", 1)]
     assert read_rows(LINKS) == expected

@@ -133,12 +133,21 @@ class AssocRow:
             out[scol.key] = cd.get(k)
         return out
 
-    def ident(self) -> tuple[Any, ...]:
-        """Same value for the row whichever side of a backref pair reported it."""
+    def _columns(self) -> list[tuple[Any, InstanceState]]:
+        """(secondary column, the object whose key fills it), in column-name order."""
         cols = [(s, self.parent) for _p, s in self.prop.synchronize_pairs] + [
             (s, self.child) for _t, s in self.prop.secondary_synchronize_pairs]
         cols.sort(key=lambda cs: cs[0].key)
-        return (self.prop.secondary,) + tuple((c.key, id(st)) for c, st in cols)
+        return cols
+
+    def ident(self) -> tuple[Any, ...]:
+        """Same value for the row whichever side of a backref pair reported it."""
+        return (self.prop.secondary,) + tuple((c.key, id(st)) for c, st in self._columns())
+
+    def ends(self) -> tuple[InstanceState, ...]:
+        """The two objects in the order of the row's columns (not of the reporting
+        side), so that rows reported by either side of a backref pair sort together."""
+        return tuple(st for _c, st in self._columns())
 
 
 @dataclass

@@ -358,7 +358,11 @@ class Planner:
         out = []
         for table in sorted(by_table, key=lambda t: str(t.name)):
             items = by_table[table]
-            items.sort(key=lambda r: (_srank(r.parent), _srank(r.child)))
+            # by the rows' columns (a row reported by either side of a backref pair)
+            try:
+                items.sort(key=lambda r: tuple(map(_srank, r.ends())))
+            except TypeError:  # key values of one column Python can't order
+                items.sort(key=lambda r: tuple(s.insert_order for s in r.ends()))
             why = ("both ends of each row exist by now" if verb == "associate"
                    else "rows removed before either end is deleted")
             a = Action(verb, items[0].prop.parent, [], reason=why, payload=items)
