@@ -314,3 +314,40 @@ def test_query_join_along_many_to_many(Base, engine, make_session):
     s.commit()
     rows = s.query(Book).join(Book.authors).filter(Author.name == "x").all()
     assert [b.title for b in rows] == ["b1"]
+
+
+@pytest.mark.parametrize("mutate", [
+    pytest.param(lambda c, a: c.__delitem__(1), id="del-first-of-two"),
+    pytest.param(lambda c, a: c.pop(1), id="pop-first-of-two"),
+    pytest.param(lambda c, a: c.remove(a[1]), id="remove-one-of-two"),
+    pytest.param(lambda c, a: c.__delitem__(slice(1, 2)), id="del-slice-one-of-two"),
+    pytest.param(lambda c, a: c.__setitem__(1, c[2]), id="setitem-dup-over"),
+])
+def test_taking_out_one_of_two_occurrences_keeps_the_member(models, session, read_rows,
+                                                            mutate):
+    """A list may hold an object twice; taking one occurrence out leaves it a member:
+    its backref still points at the parent and the flush keeps its foreign key."""
+    User, Address = models
+    a = [Address(id=i + 1, email=str(i)) for i in range(3)]
+    u = User(id=1, name="u", addresses=list(a))
+    session.add(u)
+    session.commit()
+    u.addresses.append(a[1])                  # a[1] twice now
+    mutate(u.addresses, a)
+    assert a[1] in u.addresses and a[1].user is u
+    session.commit()
+    rows = {r[0]: r[2] for r in read_rows(Address.__table__)}
+    assert rows[2] == 1  # a[1]: still the user's
+
+
+def test_swapping_two_members_by_tuple_assignment(models, session, read_rows):
+    User, Address = models
+    a = [Address(id=i + 1, email=str(i)) for i in range(3)]
+    u = User(id=1, name="u", addresses=list(a))
+    session.add(u)
+    session.commit()
+    u.addresses[1], u.addresses[2] = u.addresses[2], u.addresses[1]
+    assert [x.id for x in u.addresses] == [1, 3, 2]
+    assert a[1].user is u and a[2].user is u
+    session.commit()
+    assert [r[2] for r in read_rows(Address.__table__)] == [1, 1, 1]

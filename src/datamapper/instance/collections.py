@@ -63,21 +63,42 @@ class _ListMixin:
         item = self._dm_impl.fire_append(self._dm_state, self, item, None)
         super().insert(index, item)  # type: ignore[misc]
 
+    def _dm_held_twice(self, item: Any) -> bool:
+        """``item`` is in the list more than once: taking one out leaves it a member
+        (no remove event: its backref and the flush still see it in the collection)."""
+        n = 0
+        for x in self:  # type: ignore[attr-defined]
+            if x is item:
+                n += 1
+                if n > 1:
+                    return True
+        return False
+
+    def _dm_fire_remove_gone(self, removed: list[Any], kept: list[Any]) -> None:
+        """Remove events for the distinct ``removed`` members that ``kept`` lacks."""
+        kept_ids = {id(x) for x in kept}
+        fired: set[int] = set()
+        for item in removed:
+            if id(item) not in kept_ids and id(item) not in fired:
+                fired.add(id(item))
+                self._dm_impl.fire_remove(self._dm_state, self, item, None)
+
     def remove(self, item: Any) -> None:
         for x in self:  # type: ignore[attr-defined]
             if x is item or x == item:
-                self._dm_impl.fire_remove(self._dm_state, self, x, None)
+                if not self._dm_held_twice(x):
+                    self._dm_impl.fire_remove(self._dm_state, self, x, None)
                 break
         super().remove(item)  # type: ignore[misc]
 
     def pop(self, index: int = -1) -> Any:
         item = self[index]  # type: ignore[index]
-        self._dm_impl.fire_remove(self._dm_state, self, item, None)
+        if not self._dm_held_twice(item):
+            self._dm_impl.fire_remove(self._dm_state, self, item, None)
         return super().pop(index)  # type: ignore[misc]
 
     def clear(self) -> None:
-        for item in list(self):  # type: ignore[call-overload]
-            self._dm_impl.fire_remove(self._dm_state, self, item, None)
+        self._dm_fire_remove_gone(list(self), [])  # type: ignore[call-overload]
         super().clear()  # type: ignore[misc]
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -85,23 +106,28 @@ class _ListMixin:
         if isinstance(index, slice):
             old = self[index]  # type: ignore[index]
             new = list(value)
-            for item in old:
-                impl.fire_remove(state, self, item, None)
+            rest: list[Any] = list(self)  # type: ignore[call-overload]
+            del rest[index]
+            self._dm_fire_remove_gone(old, rest + new)
             new = [impl.fire_append(state, self, item, None) for item in new]
             super().__setitem__(index, new)  # type: ignore[misc]
             return
         old = self[index]  # type: ignore[index]
         if old is value:
             return
-        impl.fire_remove(state, self, old, None)
+        if not self._dm_held_twice(old):
+            impl.fire_remove(state, self, old, None)
         value = impl.fire_append(state, self, value, None)
         super().__setitem__(index, value)  # type: ignore[misc]
 
     def __delitem__(self, index: Any) -> None:
         old = self[index]  # type: ignore[index]
-        items = old if isinstance(index, slice) else [old]
-        for item in items:
-            self._dm_impl.fire_remove(self._dm_state, self, item, None)
+        if isinstance(index, slice):
+            rest: list[Any] = list(self)  # type: ignore[call-overload]
+            del rest[index]
+            self._dm_fire_remove_gone(old, rest)
+        elif not self._dm_held_twice(old):
+            self._dm_impl.fire_remove(self._dm_state, self, old, None)
         super().__delitem__(index)  # type: ignore[misc]
 
     def __imul__(self, n: int) -> Any:
