@@ -230,3 +230,26 @@ def test_of_type_alias_any_and_has_name_the_alias(Base, engine, make_session):
     assert [o.id for o in s.query(Owner).filter(Owner.pets.of_type(p1).any(kind="cat"))] == [1]
     assert [p.id for p in s.query(Pet).filter(Pet.owner.of_type(o1).has(o1.id == 2))] == [2]
     s.close()
+
+
+@pytest.mark.parametrize("loader", ["joinedload", "selectinload", "subqueryload"])
+def test_eager_loader_options_on_an_alias_relationship(models, session, sql_log, loader):
+    """select(ua).options(joinedload(ua.addresses)): an option given through the alias's
+    own relationship attribute loads it, in the statements the loader always uses."""
+    import datamapper
+
+    User, Address = models
+    session.add_all([User(id=1, name="a", addresses=[Address(id=1, email="x"),
+                                                     Address(id=2, email="y")]),
+                     User(id=2, name="b")])
+    session.commit()
+    session.close()
+    ua = datamapper.aliased(User)
+    option = getattr(datamapper, loader)
+    sql_log.clear()
+    found = session.scalars(select(ua).options(option(ua.addresses).joinedload(Address.user))
+                            .order_by(ua.id)).unique().all()
+    count = sql_log.count
+    assert [[a.email for a in u.addresses] for u in found] == [["x", "y"], []]
+    assert found[0].addresses[0].user is found[0]
+    assert sql_log.count == count == (1 if loader == "joinedload" else 2)

@@ -47,7 +47,7 @@ from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
 from ..mapping.inheritance import resolve_polymorphic
 from ..mapping.mapper import Mapper, _mapper_or_none
 from ..mapping.properties import ExpressionOverride
-from .aliased import AliasedClass, PolymorphicEntity
+from .aliased import AliasedClass, AliasedRelationship, PolymorphicEntity
 
 _COLUMN_STRATEGIES = ("defer", "undefer", "load_only", "undefer_group", "with_expression")
 _NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqueryload",
@@ -331,6 +331,10 @@ def with_expression(key: Any, expression: Any) -> Load:
 # -- resolving options against a statement's entities ----------------------------------------
 def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
     cls = mapper.class_.__name__
+    if isinstance(target, AliasedRelationship):
+        # a relationship of an aliased() entity (joinedload(ua.addresses) in a statement
+        # of ua): the option applies to the entity's path like the class attribute's
+        target = target.attr
     if isinstance(target, str):
         prop = mapper._props.get(target)
         if prop is None:
