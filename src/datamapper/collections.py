@@ -62,14 +62,30 @@ class KeyFuncDict(dict[_KT, _VT], metaclass=_KeyedClass):
     dictionary is an object's collection)."""
 
     _dm_keyfunc: Callable[[Any], Any]
+    _dm_keyed = True  # (instance/collections.py: instrumented as a keyed dictionary)
+
+    def __init__(self, keyfunc: object = None, *args: Any, **kw: Any) -> None:
+        """``KeyFuncDict(keyfunc, ...)``: a subclass the program writes may give its key
+        function here instead of as a class attribute; the other arguments are
+        ``dict``'s."""
+        if keyfunc is not None and not callable(keyfunc) and \
+                callable(getattr(type(self), "_dm_keyfunc", None)):
+            args, keyfunc = (keyfunc, *args), None  # dict's own arguments (a copy)
+        if keyfunc is not None:
+            if not callable(keyfunc):
+                raise ArgumentError(
+                    f"Can't make a {type(self).__name__} keyed by {keyfunc!r}: the key "
+                    "function must be callable (e.g. lambda obj: obj.name)")
+            self.__dict__["_dm_instance_keyfunc"] = keyfunc
+        super().__init__(*args, **kw)
 
     @property
     def keyfunc(self) -> Callable[[Any], Any]:
         """The function giving a member's key."""
-        return type(self)._dm_keyfunc
+        return self.__dict__.get("_dm_instance_keyfunc") or type(self)._dm_keyfunc
 
     def set(self, value: _VT) -> None:
-        key = type(self)._dm_keyfunc(value)
+        key = self.keyfunc(value)
         if key is not _SKIP:
             self[key] = value
 

@@ -235,3 +235,34 @@ def test_keyed_dict_classes_and_dictionaries_pickle(Base, protocol):
             assert d.keyfunc(obj) == key
             assert d == {key: "member"}
             assert isinstance(d, collections.KeyFuncDict)
+
+
+@pytest.mark.parametrize("how", ["subclass", "factory"])
+def test_keyfuncdict_subclass_given_its_key_function_in_init(Base, engine, make_session,
+                                                             read_rows, how):
+    class ByKeyword(collections.KeyFuncDict):
+        def __init__(self, *args):
+            super().__init__(lambda note: note.keyword, *args)
+
+    class ByFunction(collections.KeyFuncDict):
+        pass
+
+    def make_cc(_note):
+        if how == "subclass":
+            return ByKeyword
+        return lambda: ByFunction(lambda note: note.keyword)
+
+    Item, Note = _models(Base, engine, make_cc)
+    s = make_session()
+    item = Item(id=1)
+    item.notes.set(Note(id=1, keyword="a", text="x"))
+    item.notes["b"] = Note(id=2, keyword="b", text="y")
+    s.add(item)
+    s.commit()
+    s.close()
+    assert read_rows(Note.__table__) == [(1, "a", "x", 1), (2, "b", "y", 1)]
+    loaded = make_session().get(Item, 1)
+    assert sorted(loaded.notes) == ["a", "b"] and loaded.notes["b"].text == "y"
+    assert loaded.notes.keyfunc(loaded.notes["a"]) == "a"
+    with pytest.raises(exc.ArgumentError, match="must be callable"):
+        ByFunction("not a function")

@@ -197,6 +197,7 @@ def test_do_orm_execute_listener_soft_delete_recipe(world, make_session, sql_log
     assert [p.title for p in ann.posts] == ["p1", "p4"]
     assert [t.name for t in ann.posts[0].tags] == ["red"]
     assert [p.title for p in s.query(Post).order_by(Post.id)] == ["p1", "p3", "p4"]
+    assert s.query(Post).count() == 3  # the counted query gets the criteria too
     # a Core select of the class too
     assert [p.title for p in s.scalars(core_select(Post).order_by(Post.id))] == \
         ["p1", "p3", "p4"]

@@ -266,7 +266,10 @@ class _DictMixin:
         return self  # type: ignore[return-value]
 
     def _dm_key(self, item: Any) -> Any:
-        return type(self)._dm_keyfunc(item)
+        # a key function given to the constructor (KeyFuncDict(keyfunc)), else the class's
+        own = getattr(self, "__dict__", None)
+        fn = own.get("_dm_instance_keyfunc") if own else None
+        return fn(item) if fn is not None else type(self)._dm_keyfunc(item)
 
     def _dm_members(self) -> list[Any]:
         return list(dict.values(self._dm_d()))
@@ -630,7 +633,8 @@ def instrumented_class(cls: type) -> type:
         mixin: type = _ListMixin
     elif issubclass(cls, set):
         mixin = _SetMixin
-    elif issubclass(cls, dict) and callable(getattr(cls, "_dm_keyfunc", None)):
+    elif issubclass(cls, dict) and (callable(getattr(cls, "_dm_keyfunc", None))
+                                    or getattr(cls, "_dm_keyed", False)):
         mixin = _DictMixin
     else:
         mixin, extra = _custom_class(cls)

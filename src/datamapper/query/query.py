@@ -1243,8 +1243,28 @@ class Query(Generic[_T]):
             session._autoflush()
         inner = self._labelled_statement().subquery()
         stmt = core_select(func.count()).select_from(inner)
+        if "do_orm_execute" in session.dispatch.active:
+            return self._count_through_listeners(session, stmt)
         rows = session._execute_for_mapper(stmt, self._bind_mapper(), self)
         return int(rows[0][0])
+
+    def _count_through_listeners(self, session: SessionLike, stmt: Any) -> int:
+        """count() when the session has ``do_orm_execute`` listeners: they see the
+        SELECT count(*) FROM (the query); with_loader_criteria() options they add
+        apply to the query counted (as they would to its rows)."""
+        def run(st: Any, params: Any, exec_opts: dict[str, Any], bind_kw: dict[str, Any]
+                ) -> Any:
+            added = [o for o in statement_options(st) if isinstance(o, LoaderCriteriaOption)
+                     and o not in statement_options(stmt)]
+            if added:
+                inner = self.options(*added)._labelled_statement().subquery()
+                st = core_select(func.count()).select_from(inner)
+            bind = session.get_bind(mapper=self._bind_mapper(), clause=st)
+            return session._run(st, params, bind, exec_opts or None)
+
+        result = session._fire_orm_execute(stmt, None, self._execution_options, None, run,
+                                           [m for m in self._part_mappers() if m is not None])
+        return int(result.scalar())
 
     def exists(self) -> Any:
         from sqlalchemy import exists
