@@ -134,3 +134,28 @@ def test_inspect_class_does_not_configure_reading_properties_does(metadata, how)
     assert not m.configured  # as the Mapper is; configuring is left to first use
     assert m.get_property("children").mapper is class_mapper(Child)
     assert m.configured
+
+
+def test_relationship_attribute_names_its_target_mapper():
+    from sqlalchemy import Column, ForeignKey, Integer
+
+    from datamapper import declarative_base, inspect, relationship
+
+    Base = declarative_base()
+
+    class Owner(Base):
+        __tablename__ = "insp_owners"
+        id = Column(Integer, primary_key=True)
+        pets = relationship("Pet")
+
+    class Pet(Base):
+        __tablename__ = "insp_pets"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(ForeignKey("insp_owners.id"))
+
+    try:
+        assert Owner.pets.entity is inspect(Pet) and Owner.pets.mapper is inspect(Pet)
+        with pytest.raises(AttributeError, match="entity"):
+            Owner.id.entity  # noqa: B018 - a column attribute has none
+    finally:
+        Base.registry.dispose()

@@ -88,6 +88,11 @@ class QueryableAttribute(ColumnOperators):
         return id(self)
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("entity", "mapper") and getattr(self.__dict__.get("prop"),
+                                                    "is_relationship", False):
+            # User.addresses.entity / .mapper: the target's Mapper
+            target: Any = self._configured_prop()  # a relationship: its target
+            return target.mapper
         # e.g. User.name.type, User.name.table: delegate to the column
         if name not in _DELEGATED:
             raise AttributeError(
