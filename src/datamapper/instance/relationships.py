@@ -394,6 +394,10 @@ class ScalarObjectImpl(_RelImpl):
                 self._claim(state, value)
             if old is not None and old is not NO_VALUE:
                 self._release(state, old)
+        if value is not None:
+            # first: when the cascade refuses the object (its row deleted by a flush,
+            # another session's), nothing has changed yet (as in SQLAlchemy)
+            self._cascade(state, value, initiator)
         self._assign(state, obj, value, old)
         if self.reverse:
             for rkey, _rcoll in self.reverse:
@@ -401,8 +405,6 @@ class ScalarObjectImpl(_RelImpl):
                     self._reverse_impl(old, rkey).backref_remove(old, obj, self)
                 if value is not None:
                     self._reverse_impl(value, rkey).backref_append(value, obj, self)
-        if value is not None:
-            self._cascade(state, value, initiator)
         if self.delete_orphan:
             if old is not None and old is not NO_VALUE:
                 self._lost(state, old)
