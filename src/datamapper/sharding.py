@@ -352,10 +352,10 @@ class ShardedSession(Session):
         return self._current_shard()
 
     def _rows_to_results(self, layout: Any, rows: list[Any], populate_existing: bool,
-                         token: Any) -> list[Any]:
+                         token: Any, tuples: bool = False) -> list[Any]:
         if token is None:
             token = self._current_shard()
-        return super()._rows_to_results(layout, rows, populate_existing, token)
+        return super()._rows_to_results(layout, rows, populate_existing, token, tuples)
 
     # -- loading ----------------------------------------------------------------------------
     def get(self, entity: Any, ident: Any, *, identity_token: Any = None,

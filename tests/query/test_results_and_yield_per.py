@@ -10,7 +10,7 @@ import warnings
 import pytest
 from sqlalchemy import String, event, insert, select, text
 
-from datamapper import DeclarativeBase, Mapped, Session, mapped_column
+from datamapper import Bundle, DeclarativeBase, Mapped, Session, mapped_column
 
 
 @pytest.fixture
@@ -92,6 +92,31 @@ def test_query_yield_per_streams_and_returns_the_same_objects(User, engine):
         assert s.query(User).order_by(User.id).yield_per(5).all()[0] is first
         rows = list(s.query(User.id, User.name).order_by(User.id).yield_per(20))
         assert rows[0] == (1, "u1") and len(rows) == 50
+
+
+def test_streamed_column_bundle_and_mixed_rows_read_by_name_and_position(User, engine):
+    # yield_per rows of columns, of bundles and of an entity with a column are the
+    # same rows as without yield_per: values in select order, named by their keys
+    name_b = Bundle("who", User.id, User.name)
+    with Session(engine) as s:
+        for q in (s.query(User.name, User.id), s.query(name_b), s.query(User, User.name),
+                  s.query(Bundle("one", User.name)), s.query(User.name)):
+            q = q.filter(User.id <= 12).order_by(User.id)
+            want = q.all()
+            got = q.yield_per(5).all()
+            assert got == want and len(got) == 12
+            assert [r._fields for r in got[:1]] == [r._fields for r in want[:1]]
+        rows = s.query(User.name, User.id).filter(User.id <= 2).order_by(User.id).yield_per(1)
+        assert [(r.name, r.id, r[0]) for r in rows] == [("u1", 1, "u1"), ("u2", 2, "u2")]
+        who = s.query(name_b).filter(User.id == 3).yield_per(5).one().who
+        assert (who.id, who.name, tuple(who)) == (3, "u3", (3, "u3"))
+        stmt = select(User.id, User.name).where(User.id <= 7).order_by(User.id)
+        streamed = s.execute(stmt, execution_options={"yield_per": 3}).all()
+        assert [tuple(r) for r in streamed] == [(i, f"u{i}") for i in range(1, 8)]
+        assert streamed[0].name == "u1" and streamed[0]._mapping["id"] == 1
+        mixed = s.execute(select(User, User.name).where(User.id <= 2).order_by(User.id)).all()
+        assert [(u.id, n) for u, n in mixed] == [(1, "u1"), (2, "u2")]
+        assert mixed[0].User is mixed[0][0] and mixed[1].name == "u2"
 
 
 class _CountingCursor(sqlite3.Cursor):

@@ -316,17 +316,15 @@ def stream_results(session: SessionBase, layout: RowLayout, result: Any, yield_p
     size = check_yield_per(yield_per)
 
     def batches() -> Any:
+        single = layout.single_entity
         try:
             while True:
                 rows = result.fetchmany(size)
                 if not rows:
                     return
                 out._check_owner()  # not built into a map emptied since (see guard())
-                objs = session._rows_to_results(layout, rows, populate_existing, token)
-                if layout.single_entity:
-                    yield from objs
-                else:
-                    yield from (tuple(o) for o in objs)
+                yield from session._rows_to_results(layout, rows, populate_existing, token,
+                                                    tuples=not single)
         finally:
             result.close()
 

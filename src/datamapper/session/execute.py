@@ -7,6 +7,7 @@ failed statements reported to the transaction).
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast, overload
 
 from sqlalchemy import Connection, Select, text
@@ -215,7 +216,8 @@ class SessionExecute(SessionBase):
                 rows = self._execute_for_mapper(statement, layout.bind_mapper, None,
                                                 bind=bind, params=params, bind_kw=bind_kw,
                                                 execution_options=execution_options)
-                objs = self._rows_to_results(layout, rows, populate_existing, None)
+                objs = self._rows_to_results(layout, rows, populate_existing, None,
+                                             tuples=not layout.single_entity)
             if uopts:
                 stamp_results(layout, objs, uopts)
             if layout.single_entity:
@@ -340,17 +342,28 @@ class SessionExecute(SessionBase):
         return result.scalars() if layout.single_entity else result
 
     def _rows_to_results(self, layout: RowLayout, rows: list[Any], populate_existing: bool,
-                         token: Any) -> list[Any]:
+                         token: Any, tuples: bool = False) -> list[Any]:
+        """The results of ``rows``: the objects of a single entity, else one row per
+        row (``tuples``: plain tuples of the values, for a caller that makes its own
+        rows, such as a ``Result`` with its own metadata)."""
         parts = layout.parts
         if len(parts) == 1:
             kind, p = parts[0]
             if kind == "entity":
                 return instances(cast("SessionLike", self), p, rows, populate_existing, token)
-            make1 = result_tuple(layout.names, layout.extras)  # one column: rows too
             if kind == "bundle":
                 read = p.read
+                if tuples:
+                    return [(read(r),) for r in rows]
+                make1 = result_tuple(layout.names, layout.extras)  # one column: rows too
                 return [make1((read(r),)) for r in rows]
+            if tuples:
+                return [(r[p],) for r in rows]
+            make1 = result_tuple(layout.names, layout.extras)
             return [make1((r[p],)) for r in rows]
+        if tuples and all(kind == "column" for kind, _p in parts):
+            # columns only: each row's values picked by position in one step
+            return list(map(itemgetter(*[p for _kind, p in parts]), rows))
         columns = []
         for kind, p in parts:
             if kind == "entity":
@@ -360,6 +373,8 @@ class SessionExecute(SessionBase):
                 columns.append([p.read(r) for r in rows])
             else:
                 columns.append([r[p] for r in rows])
+        if tuples:
+            return list(zip(*columns, strict=True))
         make = result_tuple(layout.names, layout.extras)
         return [make(vals) for vals in zip(*columns, strict=True)]
 
