@@ -10,6 +10,7 @@ so that an unobserved event costs one set lookup.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,8 @@ class Dispatch:
     at least one listener here or in a parent.
     """
 
-    __slots__ = ("kind", "names", "parents", "_own", "_children", "active", "__weakref__")
+    __slots__ = ("kind", "names", "parents", "_own", "_children", "_prune_at", "active",
+                 "__weakref__")
 
     def __init__(
         self, kind: str, names: frozenset[str], parents: tuple[Dispatch, ...] = ()
@@ -38,10 +40,22 @@ class Dispatch:
         self.parents = parents
         self._own: dict[str, list[tuple[Listener, dict[str, Any]]]] = {}
         self._children: list[Any] = []
+        self._prune_at = _PRUNE_MIN
         self.active: frozenset[str] = frozenset()
         for p in parents:
-            p._children.append(_weak(self))
+            p._add_child(self)
         self._refresh()
+
+    def _add_child(self, child: Dispatch) -> None:
+        """Remember ``child`` (weakly) to refresh when listeners change here.  The
+        references of children that are gone are dropped once their number has doubled
+        since the last sweep: a target made per unit of work (a Session per request)
+        leaves nothing behind, at a cost spread over the children added."""
+        kids = self._children
+        kids.append(_weak(child))
+        if len(kids) >= self._prune_at:
+            self._children = kids = [ref for ref in kids if ref() is not None]
+            self._prune_at = max(_PRUNE_MIN, 2 * len(kids))
 
     def _refresh(self) -> None:
         names: set[str] = {n for n, ls in self._own.items() if ls}
@@ -144,9 +158,10 @@ class EventView:
         return self._name in self._dispatch.active
 
 
-def _weak(d: Dispatch) -> Any:
-    import weakref
+_PRUNE_MIN = 64  # children a Dispatch keeps before its first sweep of the dead ones
 
+
+def _weak(d: Dispatch) -> Any:
     return weakref.ref(d)
 
 

@@ -50,3 +50,26 @@ def test_dispatch_event_view_lists_and_fires(session):
     assert calls == ["x"]
     with pytest.raises(AttributeError, match="no event 'not_an_event'"):
         session.dispatch.not_an_event  # noqa: B018
+
+
+def test_sessions_that_are_gone_leave_nothing_in_the_class_and_maker_registries(engine):
+    # every Session's listener registry is a child of its class's (and sessionmaker's):
+    # a session per request must not leave one reference per request behind there
+    from datamapper.session.session import _dispatch_for_class
+
+    class RequestSession(Session):
+        pass
+
+    maker = sessionmaker(engine, class_=RequestSession)
+    kept = [maker() for _ in range(10)]
+    for _ in range(5000):
+        with maker():
+            pass
+    assert len(_dispatch_for_class(RequestSession)._children) < 200
+    assert len(maker._dm_session_dispatch._children) < 200
+    seen = []
+    datamapper.event.listen(RequestSession, "after_begin", lambda s, tx, conn: seen.append(s))
+    kept[0].connection()  # the class's new listener reaches a session made before it
+    assert seen == [kept[0]]
+    for s in kept:
+        s.close()
