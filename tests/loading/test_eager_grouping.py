@@ -99,3 +99,20 @@ def test_eager_loads_of_large_results_run_with_the_cyclic_gc_paused(models, make
         raise AssertionError("the loader's error was lost")
     assert gc.isenabled()
     assert sql_log.count == 4  # the join, the users and their IN query, the join
+
+
+def test_joinedload_through_a_join_that_repeats_parents_gives_each_child_once(
+        models, make_session, sql_log):
+    User, Address = models
+    _seed(make_session(), models)
+    s = make_session()
+    sql_log.clear()
+    # the explicit join repeats each user once per address, so the eager join's rows
+    # hold every address of a user twice (1, 2, 1, 2): each is kept once, in row order
+    users = (s.query(User).join(User.addresses).options(joinedload(User.addresses))
+             .order_by(User.id, Address.id).all())
+    assert sql_log.count == 1
+    assert [u.name for u in users] == ["jack", "ed"]
+    assert [sorted(a.id for a in u.addresses) for u in users] == [[1, 2], [3, 4]]
+    assert [len(u.addresses) for u in users] == [2, 2]
+    assert sql_log.count == 1

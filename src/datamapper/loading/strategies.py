@@ -498,30 +498,41 @@ def _load_immediate(session: SessionLike, node: RelNode, parents: Sequence[Any],
         lazy_load(session, st, node.prop)
 
 
+_NO_PARENT = object()
+
+
+def _ignore(_child: Any) -> None:
+    """Where the children of a row without a parent go."""
+
+
 def _populate_joined(session: SessionLike, node: RelNode, parents: Sequence[Any], rows: Sequence[Any],
                      populate_existing: bool, token: Any) -> None:
     loader = node.loader
     assert loader is not None
     children = instances(session, loader, rows, populate_existing, token)
     prop = node.prop
-    groups: dict[int, tuple[Any, list[Any], set[int]]] = {}
-    last: Any = None  # the parent of the previous row: a parent's rows mostly come together
-    items: list[Any] = []
-    ids: set[int] = set()
+    groups: dict[int, tuple[Any, list[Any]]] = {}
+    # the parent of the previous row (a parent's rows mostly come together) and where
+    # the children of its rows go; a row without a parent adds nothing
+    last: Any = _NO_PARENT
+    append: Any = None
     for p, c in zip(parents, children, strict=True):
-        if p is None:
-            continue
         if p is not last:
+            last = p
+            if p is None:
+                append = _ignore
+                continue
             g = groups.get(id(p))
             if g is None:
-                g = groups[id(p)] = (p, [], set())
-            last, items, ids = p, g[1], g[2]
+                g = groups[id(p)] = (p, [])
+            append = g[1].append
         if c is not None:
-            ic = id(c)
-            if ic not in ids:
-                ids.add(ic)
-                items.append(c)
-    for p, items, _ids in groups.values():
+            append(c)
+    for p, items in groups.values():
+        if len(items) > 1 and len(set(map(id, items))) != len(items):
+            # the same child in several rows of its parent (another eager join's rows,
+            # repeated parent rows): each once, where first seen
+            items = list({id(c): c for c in items}.values())
         _assign(prop, p, items, populate_existing)
     if not node.plan.is_default():
         populate(session, node.plan, children, rows, populate_existing, token)
