@@ -779,7 +779,7 @@ def orm_select_from_core(stmt: Any) -> ORMSelect | None:
     entities = entities_of_core_select(stmt)
     if entities is None:
         return None
-    layout = RowLayout(entities)
+    layout = entity_layout(entities)
     relaid = stmt.with_only_columns(*layout.columns, maintain_column_froms=True)
     out = copy_generative(ORMSelect.__new__(ORMSelect), relaid)
     out._dm_layout = layout
