@@ -44,7 +44,7 @@ from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import Query
 from ..query.entities import RowLayout
 from .base import SessionBase
-from .binds import _bind_kw
+from .binds import SessionBinds, _bind_kw
 from .bulk import mark_deleted
 from .ownership import exclusive
 from .refresh import refresh_state
@@ -279,9 +279,16 @@ class SessionGet(SessionBase):
         the statement and loader taken from the mapper's cache in one step."""
         self._autoflush()
         stmt, loader = plan
-        bind = self._bind_for(mapper, stmt, None)
-        rows = fetch_rows(self._run(stmt, {"_dm_pk_0": ident}, bind, execution_options,
-                                    {"mappers": (mapper,), "bind_arguments": None}))
+        bind = self.bind
+        if self._binds or bind is None or type(self).get_bind is not SessionBinds.get_bind:
+            bind = self._bind_for(mapper, stmt, None)  # else get_bind() would give self.bind
+        params = {"_dm_pk_0": ident}
+        if "do_orm_execute" in self.dispatch.active:
+            result = self._run(stmt, params, bind, execution_options,
+                               {"mappers": (mapper,), "bind_arguments": None})
+        else:
+            result = self._run(stmt, params, bind, execution_options)
+        rows = fetch_rows(result)
         if not rows:
             return None
         return instances(cast("SessionLike", self), loader, rows, False, None)[0]
