@@ -235,6 +235,53 @@ def test_insertmanyvalues_of_a_compiled_executemany_insert(conn, tables) -> None
     assert _core.insertmanyvalues(select(users).compile(dialect=conn.dialect)) is None
 
 
+def test_driver_select_compiles_runs_and_reports_errors(conn, tables) -> None:
+    _md, users, _a = tables
+    stmt = select(users.c.id, users.c.name).where(users.c.id == sa.bindparam("pk"))
+    entry = _core.compile_driver_select(conn.dialect, stmt, {"pk": 1})
+    assert entry is not None and entry.plain is None
+    assert entry.parameters({"pk": 2}) == (2,)  # SQLite: positional
+    trans = conn.begin()  # as a Session begins (no ``with`` block)
+    assert _core.driver_select_ok(conn)
+    assert _core.driver_fetchall(conn, entry, {"pk": 2}) == [(2, "jack")]
+    bad = _core.compile_driver_select(conn.dialect, select(sa.text("nope FROM users")), {})
+    assert bad is not None
+    with pytest.raises(sa.exc.OperationalError, match="nope"):
+        _core.driver_fetchall(conn, bad, {})
+    trans.rollback()
+    # a bind the caller does not give, an expanding IN: Core's execution is needed
+    assert _core.compile_driver_select(conn.dialect, stmt, {}) is None
+    expanding = select(users.c.id).where(users.c.id.in_(sa.bindparam("ids", expanding=True)))
+    assert _core.compile_driver_select(conn.dialect, expanding, {"ids": [1]}) is None
+    seen = select(users.c.id).where(users.c.seen == sa.bindparam("when"))
+    dated = _core.compile_driver_select(conn.dialect, seen, {"when": None})
+    assert dated is not None
+    assert dated.parameters({"when": datetime.datetime(2020, 1, 2)})[0].startswith("2020-01-02")
+
+
+def test_driver_select_ok_only_where_core_would_show_nothing_more(conn) -> None:
+    assert not _core.driver_select_ok(conn)  # not in a transaction
+    trans = conn.begin()
+    assert _core.driver_select_ok(conn)
+    savepoint = conn.begin_nested()
+    assert _core.driver_select_ok(conn)
+    savepoint.rollback()
+    trans.rollback()
+    with conn.begin():  # Core checks the transaction of a with block itself
+        assert not _core.driver_select_ok(conn)
+    with conn.engine.connect() as other:
+        other.begin()
+        assert not _core.driver_select_ok(other.execution_options(logging_token="x"))
+    listened = sa.create_engine("sqlite://")
+    sa.event.listen(listened, "before_cursor_execute", lambda *a: None)
+    echoing = sa.create_engine("sqlite://", echo=True)
+    for engine in (listened, echoing):
+        with engine.connect() as c:
+            c.begin()
+            assert not _core.driver_select_ok(c)
+        engine.dispose()
+
+
 def test_report_dbapi_error_raises_a_statement_error(conn) -> None:
     with pytest.raises(StatementError, match="boom"):
         _core.report_dbapi_error(conn, ValueError("boom"), "SELECT 1", [{}])

@@ -25,6 +25,7 @@ from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import inspection as _inspection
 from sqlalchemy.engine.cursor import CursorFetchStrategy
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
 from sqlalchemy.sql import coercions, roles
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 _EMPTY: Mapping[str, Any] = immutabledict()
+_DEFAULT_DO_EXECUTE = DefaultDialect.do_execute
 _T = TypeVar("_T")
 
 
@@ -116,6 +118,102 @@ def report_dbapi_error(conn: Any, exc: BaseException, sql: str, params: Any) -> 
     statement: wrapped as a StatementError/DBAPIError, after ``handle_error`` hooks."""
     conn._handle_dbapi_exception(exc, sql, params, None, None)
     raise exc  # not reached: Core always raises
+
+
+class DriverSelect:
+    """A SELECT compiled once for one dialect, run on the driver's cursor directly
+    (:func:`driver_fetchall`): its SQL text, where each parameter goes and the
+    bind processors of those that have one.  ``plain``: whether Core's result of it
+    has no result processor (None until a first run through Core has told)."""
+
+    __slots__ = ("sql", "positional", "names", "procs", "plain")
+
+    def __init__(self, sql: str, positional: bool, names: tuple[str, ...],
+                 procs: tuple[tuple[int, str, Callable[[Any], Any]], ...]) -> None:
+        self.sql = sql
+        self.positional = positional
+        self.names = names
+        self.procs = procs
+        self.plain: bool | None = None
+
+    def parameters(self, params: Mapping[str, Any]) -> Any:
+        """The driver's parameters for ``params`` (a dictionary by bind name)."""
+        if self.positional:
+            values = [params[n] for n in self.names]
+            for i, _name, fn in self.procs:
+                values[i] = fn(values[i])
+            return tuple(values)
+        out = {n: params[n] for n in self.names}
+        for _i, name, fn in self.procs:
+            out[name] = fn(out[name])
+        return out
+
+
+def compile_driver_select(dialect: Any, stmt: Any, given: Mapping[str, Any]
+                          ) -> DriverSelect | None:
+    """``stmt`` compiled for ``dialect`` to run through the driver with parameters of
+    the keys of ``given``, or None when it needs Core's execution: parameters rendered
+    at execution time (expanding IN, literal_execute), escaped bind names, a bind not
+    among ``given`` (Core would supply its value), typed input sizes."""
+    if dialect.bind_typing is BindTyping.SETINPUTSIZES:
+        return None
+    compiled: Any = stmt.compile(dialect=dialect)
+    if (compiled.escaped_bind_names or compiled.post_compile_params
+            or compiled.literal_execute_params):
+        return None
+    if compiled.positional:
+        names = tuple(compiled.positiontup)
+    else:
+        names = tuple(dict.fromkeys(compiled.bind_names.values()))
+    if not set(names) <= set(given):
+        return None
+    processors = compiled._bind_processors
+    procs = tuple((i, name, processors[name]) for i, name in enumerate(names)
+                  if name in processors)
+    return DriverSelect(compiled.string, bool(compiled.positional), names, procs)
+
+
+def driver_select_ok(conn: Any) -> bool:
+    """Whether a SELECT may run on ``conn``'s driver cursor with nothing that Core's
+    execution would do observably left out: no listener of the statement events
+    (``before_execute``, ``after_execute``, ``before_cursor_execute``,
+    ``after_cursor_execute``; ``handle_error`` is fired as Core fires it) nor of the
+    dialect's events, no statement logging, no execution options, a synchronous
+    driver with the default ``do_execute``, an open and valid connection in an active
+    transaction."""
+    dialect = conn.dialect
+    if (conn._echo or conn._execution_options or dialect.is_async or dialect._has_events
+            or type(dialect).do_execute is not _DEFAULT_DO_EXECUTE):
+        return False
+    if conn._has_events or conn.engine._has_events:
+        d = conn.dispatch
+        if (d.before_execute or d.after_execute or d.before_cursor_execute
+                or d.after_cursor_execute):
+            return False
+    # Core refuses to run on a transaction or savepoint that failed, and checks the
+    # transaction of a ``with conn.begin():`` block: those cases take its path
+    return (not conn.closed and not conn.invalidated and conn.in_transaction()
+            and (conn._nested_transaction is None or conn.in_nested_transaction())
+            and conn._trans_context_manager is None)
+
+
+def driver_fetchall(conn: Any, entry: DriverSelect, params: Mapping[str, Any]) -> list[Any]:
+    """All rows of ``entry`` run with ``params`` on a cursor of ``conn``'s driver
+    connection (see :func:`driver_select_ok`), as the driver's tuples; a failure (of a
+    bind processor or of the driver) is raised as Core raises it."""
+    try:
+        args = entry.parameters(params)
+    except Exception as e:
+        report_dbapi_error(conn, e, entry.sql, params)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(entry.sql, args)
+        rows: list[Any] = cursor.fetchall()
+    except BaseException as e:
+        conn._handle_dbapi_exception(e, entry.sql, args, cursor, None)
+        raise  # not reached: Core always raises
+    cursor.close()
+    return rows
 
 
 # -- statements as given -----------------------------------------------------------------------

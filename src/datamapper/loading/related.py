@@ -40,7 +40,7 @@ from .strategies import (
 )
 
 
-def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool]:
+def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool, dict[Any, Any]]:
     cached = _LAZY_STATEMENT.get(prop)
     if cached is not None:
         return cached
@@ -54,11 +54,12 @@ def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool]:
         stmt = stmt.order_by(*prop.order_by)
     # the target's relationships configured lazy="joined"/"selectin"/"subquery" load with it
     eager = has_eager_defaults(target)
-    return _LAZY_STATEMENT.set(prop, (stmt, loader, eager))
+    return _LAZY_STATEMENT.set(prop, (stmt, loader, eager, {}))
 
 
-_LAZY_STATEMENT: CacheSlot[tuple[Any, EntityLoader, bool]] = CacheSlot(
-    "lazy-load SELECT, row loader of the target, target has eager defaults")
+_LAZY_STATEMENT: CacheSlot[tuple[Any, EntityLoader, bool, dict[Any, Any]]] = CacheSlot(
+    "lazy-load SELECT, row loader of the target, target has eager defaults, the SELECT's"
+    " driver forms by dialect")
 
 
 def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProperty) -> None:
@@ -134,7 +135,7 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
         impl.set_committed(state, obj, found)
         return
     session._autoflush()
-    stmt, loader, eager = _statement(prop)
+    stmt, loader, eager, compiled = _statement(prop)
     if eager or plan is not None:
         objs = load_with_defaults(session, stmt, values, prop.mapper,
                                   (prop.parent, prop, prop.mapper), state.identity_token, plan,
@@ -143,9 +144,14 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
         if criteria:
             stmt = apply_loader_criteria(stmt, criteria, (prop.mapper,))
         bind = session.get_bind(mapper=prop.mapper, clause=stmt)
-        rows = fetch_rows(session._run(stmt, values, bind, session._eager_exec_opts, {
-            "mappers": (prop.mapper,), "relationship_load": True, "lazy_loaded_from": state,
-            "user_options": uopts}, positional=True))
+        if criteria or "do_orm_execute" in session.dispatch.active:
+            # (with criteria the statement is another than the cached one)
+            rows = fetch_rows(session._run(stmt, values, bind, session._eager_exec_opts, {
+                "mappers": (prop.mapper,), "relationship_load": True,
+                "lazy_loaded_from": state, "user_options": uopts}, positional=True))
+        else:
+            rows = session._fetch_cached_select(stmt, values, bind, session._eager_exec_opts,
+                                                compiled, positional=True)
         objs = instances(session, loader, rows, False, state.identity_token) if rows else []
     if uopts:
         stamp_user_options(objs, uopts)

@@ -106,6 +106,10 @@ class SessionBase:
         def _run(self, stmt: Any, params: Any, bind: Any,
                  execution_options: Any = None,
                  orm: dict[str, Any] | None = None, positional: bool = False) -> Any: ...
+        def _fetch_cached_select(self, stmt: Any, params: dict[str, Any], bind: Any,
+                                 execution_options: Any,
+                                 compiled: dict[Any, Any],
+                                 positional: bool = False) -> list[Any]: ...
         def _execute_for_mapper(self, stmt: Any, mapper: Any, query: Any = None,
                                 bind: Any = None, params: Any = None,
                                 bind_kw: dict[str, Any] | None = None,

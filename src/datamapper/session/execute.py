@@ -16,9 +16,13 @@ from sqlalchemy.exc import DBAPIError, ObjectNotExecutableError
 
 from .._core import (
     SimpleResultMetaData,
+    compile_driver_select,
+    driver_fetchall,
+    driver_select_ok,
     has_limit_or_offset,
     is_executable_on_connection,
     order_by_clauses,
+    plain_fetchall,
     positional_rows,
     raw_columns,
     result_tuple,
@@ -101,6 +105,47 @@ class SessionExecute(SessionBase):
         conn = self._connection_for_bind(bind)
         try:
             return conn.execute(stmt, params, execution_options=execution_options or {})
+        except DBAPIError as e:
+            tx = self._transaction
+            if tx is not None:
+                tx._statement_failed(conn, e)
+            raise
+
+    def _fetch_cached_select(self, stmt: Any, params: dict[str, Any], bind: Any,
+                             execution_options: Any, compiled: dict[Any, Any],
+                             positional: bool = False) -> list[Any]:
+        """``fetch_rows(self._run(stmt, params, bind, execution_options, positional=...))``
+        for a SELECT the ORM keeps (``get()``'s by primary key, a relationship's lazy
+        load), with ``compiled`` its driver forms
+        per dialect: when nothing of Core's execution would show (see
+        ``_core.driver_select_ok``: no event listeners, no logging, no execution
+        options) and its columns need no result processing, it runs on the driver's
+        cursor directly, without Core's per-execution set-up."""
+        if execution_options or self.execution_options or self._tx_blocks or \
+                self._closed or (self._transaction is None and self.autocommit):
+            return fetch_rows(self._run(stmt, params, bind, execution_options,
+                                          positional=positional))
+        conn = self._connection_for_bind(bind)
+        if not driver_select_ok(conn):
+            return fetch_rows(self._run(stmt, params, bind, execution_options,
+                                          positional=positional))
+        dialect = conn.dialect
+        if dialect in compiled:
+            entry = compiled[dialect]
+        else:
+            entry = compiled[dialect] = compile_driver_select(dialect, stmt, params)
+        if entry is None or entry.plain is False:
+            return fetch_rows(self._run(stmt, params, bind, execution_options,
+                                          positional=positional))
+        try:
+            if entry.plain:
+                return driver_fetchall(conn, entry, params)
+            # the first run goes through Core, which tells whether a column of the
+            # result needs a processor (a driver's type code can decide it)
+            result = conn.execute(stmt, params)
+            rows = plain_fetchall(result)
+            entry.plain = rows is not None
+            return rows if rows is not None else list(result.fetchall())
         except DBAPIError as e:
             tx = self._transaction
             if tx is not None:

@@ -272,23 +272,22 @@ class SessionGet(SessionBase):
                          identity_token)[0]
 
     @exclusive
-    def _get_miss(self, mapper: Mapper, plan: tuple[Any, EntityLoader], ident: Any,
+    def _get_miss(self, mapper: Mapper, plan: tuple[Any, EntityLoader, dict[Any, Any]], ident: Any,
                   execution_options: Any) -> Any:
         """``get()`` of a one-column key not in the identity map, for a mapper whose
         get needs no Query (:func:`_plain_get`): what ``_get_impl`` does for it, with
         the statement and loader taken from the mapper's cache in one step."""
         self._autoflush()
-        stmt, loader = plan
+        stmt, loader, compiled = plan
         bind = self.bind
         if self._binds or bind is None or type(self).get_bind is not SessionBinds.get_bind:
             bind = self._bind_for(mapper, stmt, None)  # else get_bind() would give self.bind
         params = {"_dm_pk_0": ident}
         if "do_orm_execute" in self.dispatch.active:
-            result = self._run(stmt, params, bind, execution_options,
-                               {"mappers": (mapper,), "bind_arguments": None})
+            rows = fetch_rows(self._run(stmt, params, bind, execution_options,
+                                        {"mappers": (mapper,), "bind_arguments": None}))
         else:
-            result = self._run(stmt, params, bind, execution_options)
-        rows = fetch_rows(result)
+            rows = self._fetch_cached_select(stmt, params, bind, execution_options, compiled)
         if not rows:
             return None
         return instances(cast("SessionLike", self), loader, rows, False, None)[0]
@@ -507,18 +506,20 @@ def _get_loader(mapper: Mapper) -> EntityLoader:
     return loader
 
 
-def _plain_get(mapper: Mapper) -> tuple[Any, EntityLoader] | None:
-    """(SELECT, row loader) of ``get()`` for a mapper with a one-column primary key and
-    no configured eager relationship (its get runs no Query), else None; cached."""
+def _plain_get(mapper: Mapper) -> tuple[Any, EntityLoader, dict[Any, Any]] | None:
+    """(SELECT, row loader, its driver forms per dialect) of ``get()`` for a mapper with
+    a one-column primary key and no configured eager relationship (its get runs no
+    Query), else None; cached."""
     plan = _GET_PLAIN.get(mapper)
     if plan is None:
         ok = len(mapper.primary_key) == 1 and not has_eager_defaults(mapper)
-        plan = _GET_PLAIN.set(mapper, (_get_statement(mapper, None), _get_loader(mapper))
+        plan = _GET_PLAIN.set(mapper, (_get_statement(mapper, None), _get_loader(mapper), {})
                               if ok else ())
     return plan or None
 
 
-_GET_PLAIN: CacheSlot[Any] = CacheSlot("get() of a one-column key: (SELECT, loader) or ()")
+_GET_PLAIN: CacheSlot[Any] = CacheSlot(
+    "get() of a one-column key: (SELECT, loader, driver forms by dialect) or ()")
 _GET_STATEMENTS: CacheSlot[dict[Any, Any]] = CacheSlot("get() SELECT by primary key, per lock mode")
 _GET_LOADER: CacheSlot[EntityLoader] = CacheSlot("row loader of get()")
 
