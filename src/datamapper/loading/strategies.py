@@ -560,9 +560,14 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
         props = polymorphic_props(target, list(wp))
     loader = entity_loader(target, 0, props=props)
     if prop._lazy_parent_cols:
-        # the join condition filters on the parent's own columns: select through an
-        # alias of the parent table joined as the relationship joins, keyed on its columns
-        palias = prop.parent.local_table.alias()
+        # the join condition filters on the parent's own columns: select through the
+        # parent table joined as the relationship joins, keyed on its columns; an alias
+        # of it when the target (or secondary) is the same table.  (Unaliased otherwise:
+        # a correlated subquery in the condition, ``.correlate(parent_table)``, keeps
+        # correlating to it.)
+        ptable = prop.parent.local_table
+        palias = ptable.alias() if ptable is target.local_table or ptable in target.tables \
+            or (prop.secondary is not None and ptable is prop.secondary) else ptable
         if prop.direction == MANYTOMANY:
             pj, sj = join_clauses(prop, palias, target.local_table, prop.secondary)
             joined = palias.join(prop.secondary, pj).join(target.local_table, sj)

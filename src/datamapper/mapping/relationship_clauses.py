@@ -10,6 +10,7 @@ marks written in it) or build small clauses from one.  The join analysis
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import Column, Join, Table
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, ClauseElement
+from sqlalchemy.sql.selectable import Exists, ScalarSelect, SelectBase
 
 from .._core import annotate, annotations_of, anonymous_fromclause, deannotate
 
@@ -127,13 +129,30 @@ def columns_in(clause: Any) -> list[Any]:
     return out
 
 
+def _outer_elements(clause: Any) -> Any:
+    """The elements of ``clause`` breadth-first (as ``visitors.iterate``), but not those
+    inside a subquery: a correlated ``SELECT`` in a join condition (the "latest child"
+    recipe) is a value there, and its own comparisons link no columns of the join."""
+    if clause is None:
+        return
+    yield clause
+    if isinstance(clause, (SelectBase, ScalarSelect, Exists)):
+        return
+    stack = deque([clause.get_children()])
+    while stack:
+        for elem in stack.popleft():
+            yield elem
+            if not isinstance(elem, (SelectBase, ScalarSelect, Exists)):
+                stack.append(elem.get_children())
+
+
 def equalities(clause: Any, fk_arg: set[Any] | frozenset[Any] = frozenset()
                 ) -> list[tuple[Any, Any]]:
     """(left, right) of each ``column == column`` in ``clause``; also of the columns
     inside SQL expressions compared with ``=`` (``t1.id == foreign(func.lower(t2.x))``)
     when one of the two is named foreign (``foreign()``/``foreign_keys=``)."""
     out = []
-    for elem in visitors.iterate(clause):
+    for elem in _outer_elements(clause):
         if isinstance(elem, BinaryExpression) and elem.operator is operators.eq:
             left, right = elem.left, elem.right
             if isinstance(left, Column) and isinstance(right, Column):
@@ -150,7 +169,7 @@ def column_comparisons(clause: Any) -> list[tuple[Any, Any]]:
     """(left, right) for each column of the left and each of the right operand of every
     comparison in ``clause`` (any operator: ``>``, ``LIKE``, ``between()``, ``op()``)."""
     out: list[tuple[Any, Any]] = []
-    for elem in visitors.iterate(clause):
+    for elem in _outer_elements(clause):
         if isinstance(elem, BinaryExpression):
             lcols = [elem.left] if isinstance(elem.left, Column) else columns_in(elem.left)
             rcols = [elem.right] if isinstance(elem.right, Column) else columns_in(elem.right)
