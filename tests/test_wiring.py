@@ -41,6 +41,8 @@ def counts():
         "session_resolver_last": event._resolvers[-1] is session_event_resolver,
         "configure_hooks": mapper.configure_hooks == [
             sys.modules["datamapper.mutable_bridge"].adopt_sqlalchemy_mutable],
+        "cascade_walks": mapper.cascade_walks == [
+            sys.modules["datamapper.cascade"].cascade_records],
     }
 
 first = counts()
@@ -58,6 +60,7 @@ def test_a_fresh_import_wires_every_hook_exactly_once() -> None:
         "instrument": 1, "uninstrument": 1, "hooks_total": 3, "relationship_configured": 1,
         "state_of": True, "query_factory": True, "attr_resolver": 1, "session_resolver": 1,
         "resolvers_total": 2, "session_resolver_last": True, "configure_hooks": True,
+        "cascade_walks": True,
     }
     assert got["first"] == expected
     assert got["again"] == expected  # wire() again installs nothing twice
@@ -66,7 +69,7 @@ def test_a_fresh_import_wires_every_hook_exactly_once() -> None:
 
 _HOOK_SETTERS = {"register_resolver", "register_query_factory"}
 _HOOK_LISTS = {"instrumentation_hooks", "uninstrumentation_hooks",
-               "relationship_configured_hooks"}
+               "relationship_configured_hooks", "cascade_walks"}
 
 
 def _installs_hook(node: ast.AST) -> bool:

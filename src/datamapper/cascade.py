@@ -161,3 +161,14 @@ def _removed(original: Any, current: Any, uselist: bool) -> list[Any]:
         if st is None or not st._deleted:
             out.append(x)
     return out
+
+
+def cascade_records(kind: str, state: InstanceState
+                    ) -> Iterator[tuple[Any, Any, InstanceState, dict[str, Any]]]:
+    """``Mapper.cascade_iterator()``: (object, mapper, state, ``__dict__``) of every
+    object reached from ``state``'s object along ``kind`` cascades."""
+    obj = state.obj()
+    if obj is None:
+        return
+    for st, o in cascade_iterator(kind, state, obj):
+        yield o, st.mapper, st, o.__dict__

@@ -35,6 +35,8 @@ hook (owner)                            installed: what runs there
                                         columns that SQLAlchemy's own
                                         ``sqlalchemy.ext.mutable`` was told to track
                                         are tracked (or refused, when they can't be)
+``mapping.mapper.cascade_walks``       ``cascade.cascade_records``:
+                                        ``Mapper.cascade_iterator()`` walks the cascades
 ``query.core_plugin.install``           Core's compile-state plugin registry: a Core
                                         ``select()`` joined along a relationship
                                         (``join(User.addresses)``) compiles to the joins
@@ -48,7 +50,7 @@ when it is created.)
 
 from __future__ import annotations
 
-from . import event
+from . import cascade, event
 from .instance import attributes as instance_attributes
 from .instance import relationships as instance_relationships
 from .instance.dynamic import register_query_factory
@@ -60,6 +62,7 @@ from .mapping.mapper import (
     MAPPER_EVENTS,
     REGISTRY_EVENTS,
     attribute_event_resolver,
+    cascade_walks,
     configure_hooks,
     instrumentation_hooks,
     uninstrumentation_hooks,
@@ -96,6 +99,8 @@ def wire() -> None:
     core_plugin.install()
     # mapping -> extras: SQLAlchemy's own mutable extension on datamapper's mappers
     configure_hooks.append(adopt_sqlalchemy_mutable)
+    # mapping -> cascade: Mapper.cascade_iterator()
+    cascade_walks.append(cascade.cascade_records)
 
 
 def is_wired() -> bool:

@@ -65,6 +65,9 @@ uninstrumentation_hooks: list[Callable[[Mapper], None]] = []
 # before_mapper_configured listeners (wiring.py: SQLAlchemy's own mutable extension);
 # an error there leaves the mapper unconfigured, as a bad relationship does
 configure_hooks: list[Callable[[Mapper], None]] = []
+# the cascade walk Mapper.cascade_iterator() gives (wiring.py: cascade.cascade_records):
+# (cascade name, state) -> (object, mapper, state, __dict__) of each object reached
+cascade_walks: list[Callable[[str, Any], Iterator[tuple[Any, Any, Any, Any]]]] = []
 
 # every live mapper, for configure_mappers()/clear_mappers()
 _all_mappers: weakref.WeakSet[Mapper] = weakref.WeakSet()
@@ -730,6 +733,21 @@ class Mapper:
 
     def common_parent(self, other: Mapper) -> bool:
         return self.base_mapper is other.base_mapper
+
+    def cascade_iterator(self, type_: str, state: Any, halt_on: Callable[[Any], bool] | None = None
+                         ) -> Iterator[tuple[Any, Any, Any, Any]]:
+        """(object, mapper, state, ``__dict__``) of each object reached from the object
+        of ``state`` along relationships whose cascade includes ``type_``
+        (``"save-update"``, ``"delete"``, ``"merge"``, ``"expunge"``,
+        ``"refresh-expire"``); ``halt_on(state)`` true leaves that object out."""
+        if type_ not in ("save-update", "delete", "merge", "expunge", "refresh-expire"):
+            raise ArgumentError(
+                f"Can't walk cascade {type_!r} of {self.class_.__name__}: name one of "
+                "'save-update', 'delete', 'merge', 'expunge', 'refresh-expire'")
+        for walk in cascade_walks:
+            for rec in walk(type_, state):
+                if halt_on is None or not halt_on(rec[2]):
+                    yield rec
 
     def isa(self, other: Mapper) -> bool:
         return any(m is other for m in self.iterate_to_root())
