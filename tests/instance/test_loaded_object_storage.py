@@ -123,3 +123,39 @@ def test_generated_and_general_row_loops_load_alike(session, User, monkeypatch, 
     with session.no_autoflush:
         again = session.query(User).populate_existing().filter(User.id == 2).one()
     assert again is u2 and u2.name == "u2"  # overwritten from the row
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython" or sys.version_info < (3, 11),
+                    reason="CPython 3.11+ inline instance storage")
+def test_changing_loaded_objects_keeps_compact_storage_and_writes_the_change(
+        session, User, make_session, engine):
+    session.add_all([User(id=i, name=f"u{i}", note="n") for i in range(1, 4)])
+    session.commit()
+    s2 = make_session()
+    loaded = s2.query(User).order_by(User.id).all()
+    for u in loaded:
+        u.name = u.name + "!"
+    assert not any(_has_own_dict(u) for u in loaded)
+    assert get_history(loaded[0], "name") == (["u1!"], (), ["u1"])
+    assert s2.is_modified(loaded[0])
+    loaded[1].name = "u2"  # back to the loaded value: nothing to write for it
+    s2.commit()
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT id, name FROM users ORDER BY id").all()
+    assert [tuple(r) for r in rows] == [(1, "u1!"), (2, "u2"), (3, "u3!")]
+
+
+def test_writes_over_none_expired_and_deleted_values_keep_their_history(session, User):
+    session.add_all([User(id=1, name="a", note=None), User(id=2, name="b", note="x")])
+    session.commit()
+    u1, u2 = session.get(User, 1), session.get(User, 2)
+    u1.note = "now set"  # the loaded value is None
+    assert get_history(u1, "note") == (["now set"], (), [None])
+    session.expire(u2, ["name"])
+    u2.name = "renamed"  # expired: the old value is not known
+    assert inspect(u2).attrs.name.history.added == ["renamed"]
+    del u2.note
+    u2.note = "again"
+    assert get_history(u2, "note") == (["again"], (), ["x"])
+    session.commit()
+    assert (u1.note, u2.name, u2.note) == ("now set", "renamed", "again")

@@ -154,7 +154,7 @@ def values_equal(a: Any, b: Any) -> bool:
 class ScalarImpl:
     """Reads of missing values and writes of one column-mapped attribute."""
 
-    __slots__ = ("key", "mapper", "attr", "validator", "active_history", "plain")
+    __slots__ = ("key", "mapper", "attr", "validator", "active_history", "plain", "direct")
 
     def __init__(self, mapper: Mapper, key: str, attr: QueryableAttribute) -> None:
         self.key = key
@@ -167,6 +167,9 @@ class ScalarImpl:
         self.active_history = bool(getattr(attr.prop, "active_history", False)) or \
             key in getattr(mapper, "_pk_keys", ())
         self.plain = self.validator is None
+        # the class whose instances set() may read and write through object's own
+        # attribute access (see _direct_class); found on the first write
+        self.direct: Any = NO_VALUE
 
     def get_missing(self, obj: Any) -> Any:
         """The value of an attribute that is not in ``obj.__dict__``."""
@@ -200,6 +203,12 @@ class ScalarImpl:
         return d.get(key)
 
     def set(self, obj: Any, value: Any) -> None:
+        direct = self.direct
+        if direct is NO_VALUE:
+            direct = self.direct = _direct_class(self.mapper.class_, self.key)
+        if obj.__class__ is direct and self.plain and self.attr.dispatch is None \
+                and self._set_inline(obj, value):
+            return
         d = obj.__dict__
         state = d.get(STATE_ATTR)
         if state is None:
@@ -235,6 +244,47 @@ class ScalarImpl:
         d[key] = value
         if state.expired_attributes and key in state.expired_attributes:
             state.loaded((key,))
+
+    def _set_inline(self, obj: Any, value: Any) -> bool:
+        """``set()`` of a changed value held in the object's inline attribute storage,
+        read and written without materializing the object's ``__dict__`` (which would
+        leave one more object per changed row for the cycle collector to scan, and
+        make a loop changing many loaded objects pay a full collection).  False,
+        having changed nothing, where ``set()`` must look at the ``__dict__``: no
+        state yet, a value that may be missing (expired, deferred, None), a new
+        attribute of a persistent object."""
+        try:
+            state = _get_attribute(obj, STATE_ATTR)
+        except AttributeError:
+            return False
+        if state.__class__ is not InstanceState:
+            return False
+        key = self.key
+        if state._key is None and state._extra is None:
+            # transient or pending: the INSERT writes whatever is there
+            _set_attribute(obj, key, value)
+            state.modified = True
+            return True
+        cs = state._committed
+        if cs is None or key not in cs:
+            mapper = self.mapper
+            if key in state.expired_attributes or key in mapper._deferred_keys \
+                    or key in mapper._expression_keys:
+                return False  # no value, or one to load first: set() knows what to do
+            # the loaded value (the descriptor is not reached while the instance holds
+            # one; without one, it answers None, and set() looks at the __dict__)
+            old = _get_attribute(obj, key)
+            if old is None:
+                return False
+            if cs is None:
+                cs = state._committed = {}
+            cs[key] = old
+        if not state.modified:
+            state.modified_event(obj)  # first: it may refuse (autobegin in a closed block)
+        _set_attribute(obj, key, value)
+        if state.expired_attributes and key in state.expired_attributes:
+            state.loaded((key,))
+        return True
 
     def delete(self, obj: Any) -> None:
         d = obj.__dict__
@@ -466,6 +516,26 @@ def _prime_shared_keys(cls: Any, keys: list[str]) -> None:
 
 
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+_get_attribute = object.__getattribute__
+_set_attribute = object.__setattr__
+
+
+def _direct_class(cls: type, key: str) -> type | None:
+    """``cls`` when ``object.__getattribute__``/``object.__setattr__`` on its
+    instances read and store exactly what ``obj.__dict__[key]`` (and the state's
+    key) would: only Python classes in its MRO, and no data descriptor (property,
+    slot) for those names.  None otherwise (``set()`` then goes by ``__dict__``)."""
+    mro = cls.__mro__
+    if any(not (k.__flags__ & _HEAPTYPE) for k in mro[:-1]):
+        return None
+    for name in (key, STATE_ATTR):
+        for klass in mro:
+            if name in klass.__dict__:
+                kind = type(klass.__dict__[name])
+                if hasattr(kind, "__set__") or hasattr(kind, "__delete__"):
+                    return None
+                break
+    return cls
 
 
 def _copy_mapped(self: Any) -> Any:
