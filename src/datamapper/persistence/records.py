@@ -104,6 +104,8 @@ class TablePlan:
         self.attr_pos: dict[str, tuple[tuple[int, str], ...]] = {}
         for i, (ak, ck, _c, _p, _d) in enumerate(self.cols):
             self.attr_pos[ak] = (*self.attr_pos.get(ak, ()), (i, ck))
+        # attr key -> its column key, for the attributes written to one column only
+        self.one_col = {ak: pos[0][1] for ak, pos in self.attr_pos.items() if len(pos) == 1}
         nonpk = [(ak, ck) for ak, ck, _c, is_pk, _d in self.cols if not is_pk]
         self.nonpk_colkeys = tuple(ck for _a, ck in nonpk)
         # every non-key attribute at once; KeyError when one has no value
@@ -246,8 +248,34 @@ def update_records(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceSta
     records: list[Record] = []
     append = records.append
     single_pk = plan.pk_params[0] if len(plan.pk_params) == 1 else None
+    one_col = plan.one_col
     for state in states:
         if single_pk is not None and state._key is LAZY_KEY:
+            cs = state._committed
+            if not cs:
+                continue
+            if len(cs) == 1:
+                # one attribute changed (the usual edit), written to one column: its
+                # record without the general scan (the same outcome as _changed_values)
+                for attr_key, original in cs.items():
+                    col_key = one_col.get(attr_key)
+                    if col_key is None:
+                        break
+                    obj = state.obj()
+                    d = (obj if obj is not None else state.strong_obj()).__dict__
+                    current = d.get(attr_key, NO_VALUE)
+                    if current is NO_VALUE:
+                        current = None
+                    elif current.__class__ not in PLAIN:
+                        break
+                    elif original is not NO_VALUE and (
+                            current is original
+                            or (current == original if original.__class__ in PLAIN
+                                else values_equal(current, original))):
+                        continue
+                    append((state, {col_key: current, single_pk: state._ident}, None))
+                else:
+                    continue
             # the common row (one-column key, identity kept as its value): the key goes
             # straight into the SET values, without the separate WHERE dict
             ch2 = _changed_values(plan, state)
