@@ -34,9 +34,9 @@ def _rels(mapper: Any, flag: str) -> list[Any]:
     n = len(mapper._props)
     if cache is None:
         cache = mapper.__dict__["_dm_cascade_cache"] = {}
-    elif cache.get("_n") == n:
+    else:
         hit: list[Any] | None = cache.get(flag)
-        if hit is not None:
+        if hit is not None and cache["_n"] == n:
             return hit
     if cache.get("_n") != n:
         cache.clear()

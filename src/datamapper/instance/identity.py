@@ -110,15 +110,23 @@ class IdentityMap:
     def discard_all(self, states: Iterable[InstanceState]) -> None:
         """``discard()`` of each state (a flush's deleted rows), in one loop."""
         maps = self._maps
-        modified = self._modified
+        if not isinstance(states, (list, tuple)):
+            states = list(states)
+        last: Any = None
+        m: Any = None
         for state in states:
             if state._key is LAZY_KEY:  # the common one-column key, without map_key()
-                m = maps.get((state.mapper._identity_class, None))
-                if m is not None and m.get(state._ident) is state:
-                    del m[state._ident]
+                mapper = state.mapper
+                if mapper is not last:  # (runs of one mapper: its map looked up once)
+                    m = maps.get((mapper._identity_class, None))
+                    last = mapper
+                if m is not None:
+                    ident = state._ident
+                    if m.get(ident) is state:
+                        del m[ident]
             else:
                 self.discard_entry(state)
-            modified.discard(state)
+        self._modified.difference_update(states)
 
     def holds(self, state: InstanceState) -> bool:
         """True when ``state`` is the entry filed under its own key."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import builtins
 import gc
+import operator
 import warnings
 import weakref
 from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from .._util import NO_VALUE, describe
@@ -63,6 +65,14 @@ class _LazyKey:
 
 
 LAZY_KEY: Any = _LazyKey()
+_get_key = operator.attrgetter("_key")
+
+
+def all_lazy_keys(states: Iterable[InstanceState]) -> bool:
+    """Whether every state of ``states`` holds its identity as ``LAZY_KEY`` (a
+    one-column key kept as its value), tested in C: flushes ask it of every
+    UPDATEd and DELETEd state."""
+    return not any(map(operator.is_not, map(_get_key, states), repeat(LAZY_KEY)))
 
 
 def _state_gone(state: InstanceState) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from .._util import NO_VALUE, describe
 from ..exc import FlushError
 from ..instance.attributes import values_equal
-from ..instance.state import LAZY_KEY, InstanceState
+from ..instance.state import LAZY_KEY, InstanceState, all_lazy_keys
 from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
 
@@ -455,7 +455,7 @@ def delete_records(plan: TablePlan, states: Sequence[InstanceState]) -> list[dic
     if plan.version_key is None and len(pk_params) == 1:
         # the common shape: one key column, no version counter, keys known
         param = pk_params[0]
-        if all(state._key is LAZY_KEY for state in states):
+        if all_lazy_keys(states):
             return [{param: state._ident} for state in states]
         keyed = [state.key for state in states]
         if None not in keyed:

@@ -129,11 +129,17 @@ class SessionFlush(SessionBase):
                     )
                 given.add(st)
             wanted = with_pending_members(given, self.hash_key)
-        new = [s for s in self._new if wanted is None or s in wanted]
-        deleted = [s for s in self._deleted if wanted is None or s in wanted]
-        dirty = [s for s in self._identity_map._modified
-                 if s not in self._deleted and not s._deleted
-                 and (wanted is None or s in wanted)]
+        if wanted is None:
+            new = list(self._new)
+            deleted = list(self._deleted)
+            marked = self._deleted
+            dirty = [s for s in self._identity_map._modified
+                     if not s._deleted and s not in marked]
+        else:
+            new = [s for s in self._new if s in wanted]
+            deleted = [s for s in self._deleted if s in wanted]
+            dirty = [s for s in self._identity_map._modified
+                     if s not in self._deleted and not s._deleted and s in wanted]
         uow = UOWTransaction(cast("SessionLike", self), new, dirty, deleted)
         # what the flush itself loads (collections of deleted parents ...) ignores
         # lazy="raise" and raiseload(); handlers the flush calls do not
@@ -211,6 +217,11 @@ class SessionFlush(SessionBase):
         pop_deleted = self._deleted.pop
         tx_deleted = tx._deleted
         dispatch = self.dispatch
+        if "persistent_to_deleted" not in dispatch.active:
+            for state in uow.removed:
+                obj = pop_deleted(state, None)
+                tx_deleted[state] = obj if obj is not None else state.obj()
+            return
         for state in uow.removed:
             obj = pop_deleted(state, None)
             tx_deleted[state] = obj if obj is not None else state.obj()

@@ -360,18 +360,25 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
     """
     c = _Collector(session.hash_key, set(deleted))
     rels_cache: dict[Mapper, list[RelationshipProperty]] = {}
-    for state in (*new, *dirty):
-        mapper = state.mapper
-        rels = rels_cache.get(mapper)
-        if rels is None:
-            rels = rels_cache[mapper] = relationships_of(mapper)
-        if rels:
-            c.save(state, rels)
+    last: Any = None
+    rels: list[RelationshipProperty] = []
+    for states in (new, dirty):
+        for state in states:
+            mapper = state.mapper
+            if mapper is not last:  # (runs of one mapper: its relationships looked up once)
+                found: list[RelationshipProperty] | None = rels_cache.get(mapper)
+                if found is None:
+                    found = rels_cache[mapper] = relationships_of(mapper)
+                rels, last = found, mapper
+            if rels:
+                c.save(state, rels)
     for state in deleted:
         mapper = state.mapper
-        rels = rels_cache.get(mapper)
-        if rels is None:
-            rels = rels_cache[mapper] = relationships_of(mapper)
+        if mapper is not last:
+            found = rels_cache.get(mapper)
+            if found is None:
+                found = rels_cache[mapper] = relationships_of(mapper)
+            rels, last = found, mapper
         if rels:
             c.delete(state, rels)
     return c.finish(new, dirty)
@@ -736,13 +743,15 @@ class _Collector:
                     dest not in orphaned:
                 _check_blank_out(dest, prop, prop._dest_keys)
         # persistent children whose foreign key changes are saved too
-        saving = set(new) | set(dirty)
-        for dest in links:
-            if dest not in saving and dest not in deleting:
-                deps.extra_saves.append(dest)
-                saving.add(dest)
-                # often referenced only by a parent's history, which the flush resets
-                deps.held.append(dest.strong_obj())
+        if links:
+            saving = set(new)
+            saving.update(dirty)
+            for dest in links:
+                if dest not in saving and dest not in deleting:
+                    deps.extra_saves.append(dest)
+                    saving.add(dest)
+                    # often referenced only by a parent's history, which the flush resets
+                    deps.held.append(dest.strong_obj())
         # a row both inserted and deleted in one flush cancels out
         for k in [k for k in deps.assoc_insert if k in deps.assoc_delete]:
             del deps.assoc_insert[k]

@@ -243,6 +243,8 @@ class UOWTransaction:
         links = self.deps.links if self.deps is not None else None
         if not links:
             return
+        last_src: Any = None
+        src_d: Any = None
         for s in states:
             per = links.get(s)
             if per is None:
@@ -256,9 +258,12 @@ class UOWTransaction:
                     continue
                 src = link.src
                 if s._key is None and s._extra is None and src is not None:
-                    # a new row: copy the parent's key, no history to keep
+                    # a new row: copy the parent's key, no history to keep (the children
+                    # of one parent come one after the other: its __dict__ is kept)
                     d = s.obj().__dict__
-                    sd = src.obj().__dict__
+                    if src is not last_src:
+                        src_d, last_src = src.obj().__dict__, src
+                    sd = src_d
                     for sk, dk in zip(link.src_keys, link.dest_keys, strict=True):
                         if sk not in sd:  # a parent expired by a commit: load its key
                             sd = source_dict(src, link.src_keys)

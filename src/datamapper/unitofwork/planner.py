@@ -22,7 +22,7 @@ from sqlalchemy.exc import CircularDependencyError
 
 from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError
-from ..instance.state import LAZY_KEY, InstanceState
+from ..instance.state import InstanceState, all_lazy_keys
 from ..mapping.mapper import Mapper
 from . import topo
 from .dependency import Dependencies, Link
@@ -45,13 +45,31 @@ def _srank(state: InstanceState) -> Any:
 
 
 _by_key = operator.attrgetter("key")
+_by_insert_order = operator.attrgetter("insert_order")
+
+
+def _group(states: Iterable[InstanceState], into: dict[Mapper, list[InstanceState]]) -> None:
+    """Append each state to the list of its hierarchy's base mapper in ``into`` (runs of
+    states of one mapper, the usual flush, look the list up once)."""
+    last: Any = None
+    append: Any = None
+    for s in states:
+        mapper = s.mapper
+        if mapper is not last:
+            base = mapper.base_mapper
+            lst = into.get(base)
+            if lst is None:
+                lst = into[base] = []
+            append = lst.append
+            last = mapper
+        append(s)
 _by_ident = operator.attrgetter("_ident")
 
 
 def _sort_persistent(states: list[InstanceState]) -> None:
     """Sort one mapper's persistent states by identity (the statement order)."""
     try:
-        if all(s._key is LAZY_KEY for s in states):
+        if all_lazy_keys(states):
             # one-column keys without token: order by the key values themselves
             states.sort(key=_by_ident)
         else:
@@ -96,14 +114,11 @@ class Planner:
         self.updates: dict[Mapper, list[InstanceState]] = {}
         self.deletes: dict[Mapper, list[InstanceState]] = {}
         # objects of an inheritance hierarchy are filed under its base mapper
-        for s in sorted(new, key=lambda s: s.insert_order):
-            self.inserts.setdefault(s.mapper.base_mapper, []).append(s)
-        for s in dirty:
-            self.updates.setdefault(s.mapper.base_mapper, []).append(s)
+        _group(sorted(new, key=_by_insert_order), self.inserts)
+        _group(dirty, self.updates)
         for lst in self.updates.values():
             _sort_persistent(lst)
-        for s in deleted:
-            self.deletes.setdefault(s.mapper.base_mapper, []).append(s)
+        _group(deleted, self.deletes)
         for lst in self.deletes.values():
             _sort_persistent(lst)
         self.post_links: list[Link] = []
