@@ -61,6 +61,7 @@ from .mapping.coercion import DeclarativeMeta
 from .mapping.helpers import polymorphic_union, synonym_for
 from .mapping.mapper import reconstructor
 from .mapping.properties import MapperProperty, SynonymProperty
+from .mapping.registry import add_mapped_attribute
 from .mapping.relationships import (
     MANYTOMANY,
     MANYTOONE,
@@ -147,7 +148,7 @@ __all__ = [
     "object_session", "object_state", "registry", "select", "sessionmaker", "synonym",
     "validates", "was_deleted", "with_polymorphic",
     "AttributeState", "DeclarativeMeta", "MappedCollection", "NO_VALUE", "polymorphic_union",
-    "synonym_for",
+    "synonym_for", "add_mapped_attribute",
 ]
 
 # the 2.x names of the property classes

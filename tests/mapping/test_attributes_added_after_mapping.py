@@ -94,3 +94,29 @@ def test_a_class_mapped_to_a_select_takes_no_new_column(metadata):
 
     with pytest.raises(InvalidRequestError, match="Can't add column 'extra' to ThingView"):
         ThingView.extra = Column(Integer)
+
+
+def test_add_mapped_attribute_and_a_base_made_with_the_metaclass(metadata, engine, read_rows):
+    from datamapper import DeclarativeMeta, add_mapped_attribute, registry
+
+    reg = registry(metadata=metadata)
+
+    class Base(metaclass=DeclarativeMeta):
+        __abstract__ = True
+        registry = reg
+        metadata = reg.metadata
+
+    class Item(Base):
+        __tablename__ = "aa_items"
+        id = Column(Integer, primary_key=True)
+
+    add_mapped_attribute(Item, "label", Column("label_text", String(20), key="_label"))
+    assert Item.__table__.c["_label"].name == "label_text"
+    assert inspect(Item).attrs["label"].columns[0] is Item.__table__.c["_label"]
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Item(id=1, label="x"))
+        s.commit()
+    assert read_rows(Item.__table__) == [(1, "x")]
+    with pytest.raises(Exception, match="not a mapped class"):
+        add_mapped_attribute(int, "x", Column(Integer))

@@ -233,6 +233,19 @@ class DeclarativeMeta(type):
     a Column, ``mapped_column()`` or mapper property assigned to a mapped class after
     its creation (``User.addresses = relationship(Address)``) is mapped."""
 
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
+                 **kw: Any) -> None:
+        super().__init__(name, bases, namespace, **kw)
+        # ``class Base(metaclass=DeclarativeMeta)`` with a ``registry`` attribute: its
+        # subclasses are mapped here.  (declarative_base() and DeclarativeBase
+        # hierarchies map their classes themselves, in __init_subclass__.)
+        if cls.__module__.startswith("datamapper.") or any(
+                "_dm_registry" in k.__dict__ or "_dm_root" in k.__dict__ for k in cls.__mro__):
+            return
+        from .registry import map_by_metaclass
+
+        map_by_metaclass(cls)
+
     def __setattr__(cls, key: str, value: Any) -> None:
         if "_dm_mapper" in cls.__dict__ and _is_declared_attribute(value):
             from .registry import add_declared_attribute

@@ -374,6 +374,43 @@ def add_declared_attribute(cls: type, key: str, value: Any) -> None:
     mapper.add_property(key, value)
 
 
+def map_by_metaclass(cls: type) -> None:
+    """Map ``cls``, a class made with :class:`DeclarativeMeta` outside of a
+    ``declarative_base()``/``DeclarativeBase`` hierarchy, with the ``registry`` its base
+    names (a base itself, ``__abstract__`` or without a table, is not mapped)."""
+    reg = next((k.__dict__["registry"] for k in cls.__mro__ if "registry" in k.__dict__),
+               None)
+    if not isinstance(reg, registry):
+        raise InvalidRequestError(
+            f"Can't map class {cls.__name__}: its metaclass is DeclarativeMeta, but it has "
+            "no 'registry' attribute holding a datamapper registry(); give its base class "
+            "registry = registry(), or derive it from DeclarativeBase or declarative_base()")
+    if getattr(cls, "__init__", None) is object.__init__ and reg.constructor is not None:
+        # no constructor of the program's own: the registry's (keyword arguments)
+        type.__setattr__(cls, "__init__", reg.constructor)
+    if cls.__dict__.get("__abstract__", False) or "_dm_mapper" in cls.__dict__:
+        return
+    if "registry" in cls.__dict__ and not _needs_mapping(cls):
+        return  # the base class that names the registry
+    _map_declarative(reg, cls)
+
+
+def add_mapped_attribute(target: type, key: str, attr: Any) -> None:
+    """Add ``attr`` (a Column, ``mapped_column()`` or mapper property) to the mapped
+    class ``target`` as attribute ``key``: what assigning it to a class with
+    datamapper's declarative metaclass does, for any mapped class."""
+    if _mapper_or_none(target) is None:
+        raise ArgumentError(
+            f"Can't add attribute {key!r} to {getattr(target, '__name__', target)!r}: it "
+            "is not a mapped class; map it first")
+    if isinstance(attr, (Column, MappedColumn, MapperProperty)):
+        add_declared_attribute(target, key, attr)
+    else:
+        raise ArgumentError(
+            f"Can't add {attr!r} to {target.__name__} as mapped attribute {key!r}: give a "
+            "Column, a mapped_column() or a mapper property such as relationship()")
+
+
 def _called(value: Any) -> Any:
     """``__tablename__`` / ``__table_args__`` given as a callable: its result."""
     return value() if callable(value) else value
