@@ -788,11 +788,14 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
     if name in ("release", "rollback_nested"):
         if not side.nested:
             raise Skip
-        nt = side.nested.pop()
+        nt = side.nested[-1]
         if name == "release":
+            # a release whose flush fails leaves the savepoint open (awaiting its
+            # rollback): it stays the program's innermost (rollback_with_savepoint_open)
             nt.commit()
         else:
             nt.rollback()
+        side.nested.pop()
         return None
     raise AssertionError(f"unknown op {op!r}")
 
@@ -1162,6 +1165,18 @@ FIXED_PROGRAMS = {
     # untag again: the tag's queued backref removal is still flushed (the link is gone)
     "untag_refresh_untag": [
         ("query", "parent"), ("untag", 0, 0), ("refresh", 0), ("untag", 0, 0)],
+    # (DIFF_SEED=34, PostgreSQL) a release() whose flush fails: the savepoint stays open,
+    # and the program's next rollback ends it (the generator had dropped it, so the
+    # rollback was the session's: INTENDED rollback_with_savepoint_open)
+    "failed_release_then_rollback": [
+        ("new", "parent", "c", "x"), ("begin_nested",), ("new", "parent", "a", "x"),
+        ("release",), ("rollback",)],
+    # (DIFF_SEED=37, SQLite) a link added then removed through a persistent parent's
+    # loaded tags while the tag's parents are unloaded: no net change (datamapper's
+    # queue kept the removal and the flush deleted a row that was never there)
+    "tag_untag_through_unloaded_other_side": [
+        ("new", "parent", "c", "x"), ("get", "tag", 1), ("tag", 0, 0, "tags"),
+        ("untag", 0, 0), ("delete", 0)],
     # a tag re-deleted after its flushed DELETE, expired, flushed: no delete cascade
     "tag_delete_flush_delete_expire_flush": [
         ("query", "tag"), ("delete", 0), ("flush",), ("delete", 0), ("expire", 0, None),

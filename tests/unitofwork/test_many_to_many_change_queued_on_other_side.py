@@ -126,3 +126,17 @@ def test_rows_reported_by_either_side_in_one_flush(models, engine, read_rows, ve
         s.commit()
     expected = [] if verb == "remove" else [("p1", 1), ("p1", 2), ("p2", 1)]
     assert read_rows(LINKS) == expected
+
+
+def test_append_then_remove_queues_nothing(models, engine, read_rows):
+    """Appended then removed while the other side is unloaded: no net change, nothing
+    written (the queue of the unloaded side cancels the two, as SQLAlchemy's does)."""
+    Post, Tag = models
+    with Session(engine) as s:
+        p, t = s.get(Post, "p2"), s.get(Tag, 1)
+        assert p.tags == []
+        p.tags.append(t)  # t.posts not loaded: queued there
+        p.tags.remove(t)
+        s.flush()
+        s.commit()
+    assert read_rows(LINKS) == [("p1", 1)]

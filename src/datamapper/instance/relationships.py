@@ -20,6 +20,7 @@ from ..exc import InvalidRequestError, RelatedTypeError
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper, configure_mappers
 from ..mapping.relationships import (
+    MANYTOMANY,
     MANYTOONE,
     RelationshipProperty,
 )
@@ -662,6 +663,8 @@ class CollectionImpl(_RelImpl):
         else:
             if any(x is value for x in adds):
                 adds[:] = [x for x in adds if x is not value]
+                if self.prop.direction is MANYTOMANY:
+                    return  # no net change: no association row to delete (as SQLAlchemy)
             # recorded even when it cancels an add: the add may have repeated a
             # membership the database already holds (original membership unknown), and
             # the member left (an orphan, if nothing else holds it)
