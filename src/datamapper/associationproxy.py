@@ -46,6 +46,7 @@ from .mapping.mapper import _mapper_or_none, class_mapper
 __all__ = ["AssociationProxy", "AssociationProxyInstance", "association_proxy"]
 
 _T = TypeVar("_T")
+_K = TypeVar("_K")
 
 Getter = Callable[[Any], Any]
 Setter = Callable[..., None]
@@ -70,9 +71,9 @@ class AssociationProxy(Generic[_T]):
         target_collection: str,
         attr: str,
         *,
-        creator: Callable[..., Any] | None = None,
+        creator: Callable[..., object] | None = None,
         getset_factory: GetSetFactory | None = None,
-        proxy_factory: Callable[..., Any] | None = None,
+        proxy_factory: Callable[..., object] | None = None,
         proxy_bulk_set: Callable[[Any, Any], None] | None = None,
         info: dict[Any, Any] | None = None,
         cascade_scalar_deletes: bool = False,
@@ -108,10 +109,10 @@ class AssociationProxy(Generic[_T]):
     def __get__(self, instance: None, owner: None) -> AssociationProxy[_T]: ...
 
     @overload
-    def __get__(self, instance: None, owner: Any) -> AssociationProxyInstance[_T]: ...
+    def __get__(self, instance: None, owner: object) -> AssociationProxyInstance[_T]: ...
 
     @overload
-    def __get__(self, instance: object, owner: Any) -> _T: ...
+    def __get__(self, instance: object, owner: object) -> _T: ...
 
     def __get__(self, instance: object, owner: Any) -> Any:
         if owner is None:
@@ -137,19 +138,19 @@ class AssociationProxy(Generic[_T]):
             self._per_class[class_] = found
         return found
 
-    def _default_getset(self, collection_class: Any) -> tuple[Getter, Setter]:
+    def _default_getset(self, collection_class: type | None) -> tuple[Getter, Setter]:
         attr = self.value_attr
         read = operator.attrgetter(attr)
 
-        def getter(target: Any) -> Any:
+        def getter(target: object) -> Any:
             return None if target is None else read(target)
 
         if collection_class is dict:
-            def dict_setter(target: Any, _key: Any, value: Any) -> None:
+            def dict_setter(target: object, _key: object, value: object) -> None:
                 setattr(target, attr, value)
             return getter, dict_setter
 
-        def setter(target: Any, value: Any) -> None:
+        def setter(target: object, value: object) -> None:
             setattr(target, attr, value)
         return getter, setter
 
@@ -179,7 +180,7 @@ class AssociationProxyInstance(Generic[_T]):
         self._prop = prop
         self.target_class: type = prop.mapper.class_
         self.scalar: bool = not prop.uselist
-        self.collection_class: Any = None
+        self.collection_class: type | None = None
         self._views: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         if self.scalar:
             factory = parent.getset_factory
@@ -229,7 +230,7 @@ class AssociationProxyInstance(Generic[_T]):
         return rel is None or not rel.uselist
 
     # ------------------------------------------------------------- instance access
-    def get(self, obj: Any) -> Any:
+    def get(self, obj: object) -> Any:
         if obj is None:
             return self
         if self.scalar:
@@ -241,13 +242,13 @@ class AssociationProxyInstance(Generic[_T]):
         self._views[id(obj)] = view
         return view
 
-    def _creator(self) -> Callable[..., Any]:
+    def _creator(self) -> Callable[..., object]:
         return self.parent.creator if self.parent.creator is not None else self.target_class
 
-    def _new_view(self, obj: Any) -> Any:
+    def _new_view(self, obj: object) -> _View[Any] | _CustomView:
         collection = getattr(obj, self.target_collection)
         if isinstance(collection, MutableMapping) or isinstance(collection, dict):
-            kind: Any = dict
+            kind: type | None = dict
         elif isinstance(collection, (set, MutableSet)):
             kind = set
         elif isinstance(collection, (list, MutableSequence)):
@@ -273,7 +274,7 @@ class AssociationProxyInstance(Generic[_T]):
             f"collection class {type(collection).__name__} is not a list, set or dict "
             "subclass; pass proxy_factory= and proxy_bulk_set= to association_proxy()")
 
-    def set(self, obj: Any, values: Any) -> None:
+    def set(self, obj: object, values: object) -> None:
         if self.scalar:
             target = getattr(obj, self.target_collection)
             if target is None:
@@ -295,7 +296,7 @@ class AssociationProxyInstance(Generic[_T]):
             return
         view._replace_all(values)
 
-    def delete(self, obj: Any) -> None:
+    def delete(self, obj: object) -> None:
         if self.scalar:
             target = getattr(obj, self.target_collection)
             if target is not None:
@@ -303,11 +304,12 @@ class AssociationProxyInstance(Generic[_T]):
         delattr(obj, self.target_collection)
 
     # ------------------------------------------------------------- SQL criteria
-    def _exists(self, inner: Any) -> Any:
+    def _exists(self, inner: object) -> Any:
         rel = self.local_attr
         return rel.has(inner) if self.scalar else rel.any(inner)
 
-    def _criterion_exists(self, criterion: Any = None, *, is_has: bool, **kw: Any) -> Any:
+    def _criterion_exists(self, criterion: object = None, *, is_has: bool,
+                          **kw: object) -> Any:
         kind = self._target_kind()
         if kind == "proxy":
             inner_proxy = getattr(self.target_class, self.value_attr)
@@ -329,7 +331,7 @@ class AssociationProxyInstance(Generic[_T]):
                 f"column; use {self._describe()} == value")
         return self._exists(criterion)
 
-    def any(self, criterion: Any = None, **kw: Any) -> Any:
+    def any(self, criterion: object = None, **kw: object) -> Any:
         """EXISTS criterion: some related object matches (collections)."""
         kind = self._target_kind()
         if kind != "proxy" and self.scalar and (kind != "object" or self._value_is_scalar()):
@@ -337,7 +339,7 @@ class AssociationProxyInstance(Generic[_T]):
                 f"Can't use any() on {self._describe()}: it proxies a scalar; use has()")
         return self._criterion_exists(criterion, is_has=False, **kw)
 
-    def has(self, criterion: Any = None, **kw: Any) -> Any:
+    def has(self, criterion: object = None, **kw: object) -> Any:
         """EXISTS criterion: the related object matches (scalar relationships)."""
         kind = self._target_kind()
         if kind != "proxy" and (not self.scalar
@@ -346,7 +348,7 @@ class AssociationProxyInstance(Generic[_T]):
                 f"Can't use has() on {self._describe()}: it proxies a collection; use any()")
         return self._criterion_exists(criterion, is_has=True, **kw)
 
-    def contains(self, other: Any, **kw: Any) -> Any:
+    def contains(self, other: object, **kw: object) -> Any:
         kind = self._target_kind()
         if kind == "column":
             return self._exists(self.remote_attr.contains(other, **kw))
@@ -363,7 +365,7 @@ class AssociationProxyInstance(Generic[_T]):
                 "the proxied attribute are scalars; use ==")
         return self._exists(self.remote_attr == other)
 
-    def __eq__(self, other: Any) -> Any:  # builds SQL, not a bool
+    def __eq__(self, other: object) -> Any:  # builds SQL, not a bool
         kind = self._target_kind()
         if kind == "column":
             found = self._exists(self.remote_attr == other)
@@ -374,7 +376,7 @@ class AssociationProxyInstance(Generic[_T]):
             return or_(found, self.local_attr == None)  # noqa: E711  (SQL IS NULL)
         return found
 
-    def __ne__(self, other: Any) -> Any:  # builds SQL, not a bool
+    def __ne__(self, other: object) -> Any:  # builds SQL, not a bool
         kind = self._target_kind()
         if kind == "column":
             return self._exists(self.remote_attr != other)
@@ -383,7 +385,7 @@ class AssociationProxyInstance(Generic[_T]):
 
     __hash__ = object.__hash__
 
-    def operate(self, op: Callable[..., Any], *other: Any, **kw: Any) -> Any:
+    def operate(self, op: Callable[..., object], *other: object, **kw: object) -> Any:
         """Any column operator, applied to the proxied column inside EXISTS."""
         kind = self._target_kind()
         if kind != "column":
@@ -417,7 +419,8 @@ def _add_column_operators() -> None:
     """Give AssociationProxyInstance the common column operators (like, in_, <, ...),
     each meaning "some related object's value satisfies it"."""
     def make(name: str) -> Callable[..., Any]:
-        def method(self: AssociationProxyInstance[Any], *args: Any, **kw: Any) -> Any:
+        def method(self: AssociationProxyInstance[object], *args: object,
+                   **kw: object) -> Any:
             kind = self._target_kind()
             if kind != "column":
                 raise InvalidRequestError(
@@ -443,7 +446,7 @@ class _Lazy:
 
     __slots__ = ("obj", "target")
 
-    def __init__(self, obj: Any, target: str) -> None:
+    def __init__(self, obj: object, target: str) -> None:
         self.obj = obj
         self.target = target
 
@@ -454,7 +457,7 @@ class _Lazy:
 class _CustomView:
     """A proxy_factory's object, with the owner recorded for the view cache."""
 
-    def __init__(self, view: Any, owner: Any) -> None:
+    def __init__(self, view: Any, owner: object) -> None:
         self._view = view
         self._owner = owner
 
@@ -479,14 +482,14 @@ class _CustomView:
         return repr(self._view)
 
 
-class _View:
+class _View(Generic[_T]):
     """What the three collection views share: the owner, the proxy and its accessors."""
 
-    def __init__(self, proxy: AssociationProxyInstance[Any], owner: Any,
+    def __init__(self, proxy: AssociationProxyInstance[Any], owner: object,
                  getter: Getter, setter: Setter) -> None:
         self._proxy = proxy
         self._owner = owner
-        self.getter = getter
+        self.getter: Callable[[Any], _T] = getter
         self.setter = setter
 
     @property
@@ -496,7 +499,7 @@ class _View:
         return getattr(self._owner, self._proxy.target_collection)
 
     @property
-    def creator(self) -> Callable[..., Any]:
+    def creator(self) -> Callable[..., object]:
         return self._proxy._creator()
 
     @property
@@ -509,7 +512,7 @@ class _View:
     def __bool__(self) -> bool:
         return bool(self.col)
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> tuple[object, tuple[object, str]]:
         # a view pickles as "this attribute of that object": unpickled, it is the
         # proxy read again on the unpickled object
         name = self._proxy.parent.name
@@ -521,26 +524,26 @@ class _View:
         return getattr, (self._owner, name)
 
 
-class ProxiedList(_View, MutableSequence[Any]):
+class ProxiedList(_View[_T], MutableSequence[_T]):
     """The list view: values of the objects in a list relationship, in its order."""
 
-    def _replace_all(self, values: Iterable[Any]) -> None:
+    def _replace_all(self, values: Iterable[_T]) -> None:
         values = list(values)
         self.clear()
         self.extend(values)
 
     @overload
-    def __getitem__(self, index: int) -> Any: ...
+    def __getitem__(self, index: int) -> _T: ...
 
     @overload
-    def __getitem__(self, index: slice) -> list[Any]: ...
+    def __getitem__(self, index: slice) -> list[_T]: ...
 
-    def __getitem__(self, index: int | slice) -> Any:
+    def __getitem__(self, index: int | slice) -> _T | list[_T]:
         if isinstance(index, slice):
             return [self.getter(obj) for obj in self.col[index]]
         return self.getter(self.col[index])
 
-    def __setitem__(self, index: Any, value: Any) -> None:
+    def __setitem__(self, index: Any, value: Any) -> None:  # (int, value) or (slice, values)
         col = self.col
         if not isinstance(index, slice):
             self.setter(col[index], value)
@@ -566,27 +569,27 @@ class ProxiedList(_View, MutableSequence[Any]):
     def __contains__(self, value: object) -> bool:
         return any(self.getter(obj) == value for obj in self.col)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[_T]:
         for obj in self.col:
             yield self.getter(obj)
 
-    def insert(self, index: int, value: Any) -> None:
+    def insert(self, index: int, value: _T) -> None:
         self.col.insert(index, self.creator(value))
 
-    def append(self, value: Any) -> None:
+    def append(self, value: _T) -> None:
         self.col.append(self.creator(value))
 
-    def extend(self, values: Iterable[Any]) -> None:
+    def extend(self, values: Iterable[_T]) -> None:
         for value in values:
             self.append(value)
 
-    def count(self, value: Any) -> int:
+    def count(self, value: _T) -> int:
         return sum(1 for v in self if v == value)
 
-    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+    def index(self, value: _T, start: int = 0, stop: int | None = None) -> int:
         return list(self).index(value, start, len(self) if stop is None else stop)
 
-    def remove(self, value: Any) -> None:
+    def remove(self, value: _T) -> None:
         col = self.col
         for position, obj in enumerate(col):
             if self.getter(obj) == value:
@@ -594,7 +597,7 @@ class ProxiedList(_View, MutableSequence[Any]):
                 return
         raise ValueError(f"{value!r} is not in the association proxy's list")
 
-    def pop(self, index: int = -1) -> Any:
+    def pop(self, index: int = -1) -> _T:
         return self.getter(self.col.pop(index))
 
     def clear(self) -> None:
@@ -604,13 +607,15 @@ class ProxiedList(_View, MutableSequence[Any]):
         col = self.col
         col[:] = list(reversed(list(col)))
 
-    def sort(self, *, key: Callable[[Any], Any] | None = None, reverse: bool = False) -> None:
+    def sort(self, *, key: Callable[[_T], Any] | None = None, reverse: bool = False) -> None:
         col = self.col
         read = self.getter
-        ordered = sorted(col, key=(lambda o: key(read(o))) if key else read, reverse=reverse)
+        by = key if key is not None else (lambda value: value)
+        # the values are of the program's types: sorted() compares them as it would a list's
+        ordered = sorted(col, key=lambda o: by(read(o)), reverse=reverse)
         col[:] = ordered
 
-    def copy(self) -> list[Any]:
+    def copy(self) -> list[_T]:
         return list(self)
 
     def __eq__(self, other: object) -> bool:
@@ -619,34 +624,34 @@ class ProxiedList(_View, MutableSequence[Any]):
     def __ne__(self, other: object) -> bool:
         return list(self) != other
 
-    def __lt__(self, other: list[Any]) -> bool:
+    def __lt__(self, other: list[_T]) -> bool:
         return list(self) < other
 
-    def __le__(self, other: list[Any]) -> bool:
+    def __le__(self, other: list[_T]) -> bool:
         return list(self) <= other
 
-    def __gt__(self, other: list[Any]) -> bool:
+    def __gt__(self, other: list[_T]) -> bool:
         return list(self) > other
 
-    def __ge__(self, other: list[Any]) -> bool:
+    def __ge__(self, other: list[_T]) -> bool:
         return list(self) >= other
 
-    def __add__(self, other: Iterable[Any]) -> list[Any]:
+    def __add__(self, other: Iterable[_T]) -> list[_T]:
         return list(self) + list(other)
 
-    def __radd__(self, other: Iterable[Any]) -> list[Any]:
+    def __radd__(self, other: Iterable[_T]) -> list[_T]:
         return list(other) + list(self)
 
-    def __mul__(self, n: int) -> list[Any]:
+    def __mul__(self, n: int) -> list[_T]:
         return list(self) * n
 
     __rmul__ = __mul__
 
-    def __iadd__(self, values: Iterable[Any]) -> ProxiedList:
+    def __iadd__(self, values: Iterable[_T]) -> ProxiedList[_T]:
         self.extend(values)
         return self
 
-    def __imul__(self, n: int) -> ProxiedList:
+    def __imul__(self, n: int) -> ProxiedList[_T]:
         values = list(self)
         if n <= 0:
             self.clear()
@@ -661,10 +666,10 @@ class ProxiedList(_View, MutableSequence[Any]):
         return repr(list(self))
 
 
-class ProxiedSet(_View, MutableSet[Any]):
+class ProxiedSet(_View[_T], MutableSet[_T]):
     """The set view: the distinct values of the objects in a set relationship."""
 
-    def _replace_all(self, values: Iterable[Any]) -> None:
+    def _replace_all(self, values: Iterable[_T]) -> None:
         wanted = set(values)
         for obj in list(self.col):
             if self.getter(obj) not in wanted:
@@ -676,27 +681,27 @@ class ProxiedSet(_View, MutableSet[Any]):
     def __contains__(self, value: object) -> bool:
         return any(self.getter(obj) == value for obj in self.col)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[_T]:
         for obj in self.col:
             yield self.getter(obj)
 
-    def add(self, value: Any) -> None:
+    def add(self, value: _T) -> None:
         if value not in self:
             self.col.add(self.creator(value))
 
-    def discard(self, value: Any) -> None:
+    def discard(self, value: object) -> None:
         col = self.col
         for obj in list(col):
             if self.getter(obj) == value:
                 col.remove(obj)
                 return
 
-    def remove(self, value: Any) -> None:
+    def remove(self, value: _T) -> None:
         if value not in self:
             raise KeyError(value)
         self.discard(value)
 
-    def pop(self) -> Any:
+    def pop(self) -> _T:
         col = self.col
         if not col:
             raise KeyError("pop from an empty set")
@@ -705,47 +710,47 @@ class ProxiedSet(_View, MutableSet[Any]):
     def clear(self) -> None:
         self.col.clear()
 
-    def update(self, *others: Iterable[Any]) -> None:
+    def update(self, *others: Iterable[_T]) -> None:
         for other in others:
             for value in other:
                 self.add(value)
 
-    def union(self, *others: Iterable[Any]) -> set[Any]:
+    def union(self, *others: Iterable[_T]) -> set[_T]:
         return set(self).union(*others)
 
-    def intersection(self, *others: Iterable[Any]) -> set[Any]:
+    def intersection(self, *others: Iterable[object]) -> set[_T]:
         return set(self).intersection(*others)
 
-    def difference(self, *others: Iterable[Any]) -> set[Any]:
+    def difference(self, *others: Iterable[object]) -> set[_T]:
         return set(self).difference(*others)
 
-    def symmetric_difference(self, other: Iterable[Any]) -> set[Any]:
+    def symmetric_difference(self, other: Iterable[_T]) -> set[_T]:
         return set(self).symmetric_difference(other)
 
-    def issubset(self, other: Iterable[Any]) -> bool:
+    def issubset(self, other: Iterable[object]) -> bool:
         return set(self).issubset(other)
 
-    def issuperset(self, other: Iterable[Any]) -> bool:
+    def issuperset(self, other: Iterable[object]) -> bool:
         return set(self).issuperset(other)
 
-    def intersection_update(self, *others: Iterable[Any]) -> None:
+    def intersection_update(self, *others: Iterable[object]) -> None:
         keep = set(self).intersection(*others)
         for value in set(self) - keep:
             self.discard(value)
 
-    def difference_update(self, *others: Iterable[Any]) -> None:
+    def difference_update(self, *others: Iterable[object]) -> None:
         for other in others:
             for value in other:
                 self.discard(value)
 
-    def symmetric_difference_update(self, other: Iterable[Any]) -> None:
+    def symmetric_difference_update(self, other: Iterable[_T]) -> None:
         for value in set(other):
             if value in self:
                 self.discard(value)
             else:
                 self.add(value)
 
-    def copy(self) -> set[Any]:
+    def copy(self) -> set[_T]:
         return set(self)
 
     def __eq__(self, other: object) -> bool:
@@ -760,7 +765,7 @@ class ProxiedSet(_View, MutableSet[Any]):
         return repr(set(self))
 
 
-class ProxiedDict(_View, MutableMapping[Any, Any]):
+class ProxiedDict(_View[_T], MutableMapping[_K, _T]):
     """The dictionary view of a keyed-dictionary relationship: key -> the value of
     the object filed under it; a new key creates an object with ``creator(key, value)``."""
 
@@ -771,29 +776,29 @@ class ProxiedDict(_View, MutableMapping[Any, Any]):
         for key, value in new.items():
             self[key] = value
 
-    def __getitem__(self, key: Any) -> Any:
+    def __getitem__(self, key: _K) -> _T:
         return self.getter(self.col[key])
 
-    def __setitem__(self, key: Any, value: Any) -> None:
+    def __setitem__(self, key: _K, value: _T) -> None:
         col = self.col
         if key in col:
             self.setter(col[key], key, value)
         else:
             col[key] = self.creator(key, value)
 
-    def __delitem__(self, key: Any) -> None:
+    def __delitem__(self, key: _K) -> None:
         del self.col[key]
 
     def __contains__(self, key: object) -> bool:
         return key in self.col
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[_K]:
         return iter(list(self.col))
 
     def clear(self) -> None:
         self.col.clear()
 
-    def copy(self) -> dict[Any, Any]:
+    def copy(self) -> dict[_K, _T]:
         return dict(self.items())
 
     def __eq__(self, other: object) -> bool:

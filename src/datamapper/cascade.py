@@ -50,12 +50,12 @@ def _rels(mapper: Any, flag: str) -> list[Any]:
 _NOTHING: tuple[tuple[InstanceState, Any], ...] = ()
 
 
-def cascades(kind: str, mapper: Any) -> bool:
+def cascades(kind: str, mapper: object) -> bool:
     """Whether an object of ``mapper`` has a relationship ``kind`` cascades along."""
     return bool(_rels(mapper, _FLAG[kind]))
 
 
-def cascade_iterator(kind: str, state: InstanceState, obj: Any, halt_session: int | None = None
+def cascade_iterator(kind: str, state: InstanceState, obj: object, halt_session: int | None = None
                      ) -> Iterable[tuple[InstanceState, Any]]:
     """(state, object) of every object reached from ``obj`` along ``kind`` cascades.
 
@@ -85,7 +85,7 @@ def _refuse_member(kind: str, owner: Any, prop: Any, child: Any) -> None:
     )
 
 
-def _walk(flag: str, state: InstanceState, obj: Any, halt_session: int | None = None
+def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None = None
           ) -> Iterator[tuple[InstanceState, Any]]:
     kind_loads = flag == "delete"
     removed_too = flag == "save_update"

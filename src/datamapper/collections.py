@@ -135,7 +135,7 @@ def _removal_check(key_attrs: Callable[[Any], list[str]]) -> Callable[[Any, str]
     """What taking a member out of the dictionary checks first: its key attribute has a
     value (as for filing it; ``ignore_unpopulated_attribute=True`` skips the check)."""
 
-    def check(obj: Any, doing: str) -> None:
+    def check(obj: object, doing: str) -> None:
         for name in key_attrs(obj):
             if _is_unpopulated(obj, name):
                 raise InvalidRequestError(
@@ -147,7 +147,7 @@ def _removal_check(key_attrs: Callable[[Any], list[str]]) -> Callable[[Any, str]
     return check
 
 
-def _unpopulated(obj: Any, what: str, ignore: bool) -> Any:
+def _unpopulated(obj: object, what: str, ignore: bool) -> Any:
     if ignore:
         return _SKIP
     raise InvalidRequestError(
@@ -157,7 +157,7 @@ def _unpopulated(obj: Any, what: str, ignore: bool) -> Any:
     )
 
 
-def _none_key(obj: Any, what: str, ignore: bool) -> Any:
+def _none_key(obj: object, what: str, ignore: bool) -> Any:
     if ignore:
         return _SKIP
     warnings.warn(
@@ -167,7 +167,7 @@ def _none_key(obj: Any, what: str, ignore: bool) -> Any:
     return None
 
 
-def _is_unpopulated(obj: Any, name: str) -> bool:
+def _is_unpopulated(obj: object, name: str) -> bool:
     """A mapped attribute never set on an object without a row (nothing can be loaded
     for it): unpopulated, which is not None."""
     attr = getattr(type(obj), name, None)
@@ -181,7 +181,7 @@ def _is_unpopulated(obj: Any, name: str) -> bool:
     return False
 
 
-def _value_of(obj: Any, name: str, ignore: bool) -> Any:
+def _value_of(obj: object, name: str, ignore: bool) -> Any:
     """Attribute ``name`` of ``obj`` as a dictionary key (see :func:`_is_unpopulated`)."""
     if _is_unpopulated(obj, name):
         return _unpopulated(obj, f"attribute {name!r}", ignore)
@@ -201,7 +201,7 @@ def attribute_keyed_dict(attr_name: str, *, ignore_unpopulated_attribute: bool =
             "an attribute name; use column_keyed_dict() for a column, keyfunc_mapping() for "
             "a function")
 
-    def keyfunc(obj: Any) -> Any:
+    def keyfunc(obj: object) -> Any:
         return _value_of(obj, attr_name, ignore_unpopulated_attribute)
 
     return _keyed_class(keyfunc, "KeyFuncDict", lambda obj: [attr_name],
@@ -258,7 +258,7 @@ def _by_base_columns(mapper: Any, col: Any) -> Any:
     return None
 
 
-def _column_of(spec: Any) -> Any:
+def _column_of(spec: object) -> Any:
     if isinstance(spec, _TableColumn):
         return spec
     col = spec.__clause_element__() if hasattr(spec, "__clause_element__") else spec
@@ -276,7 +276,7 @@ def column_keyed_dict(mapping_spec: Any, *, ignore_unpopulated_attribute: bool =
     many = isinstance(mapping_spec, Sequence) and not isinstance(mapping_spec, str)
     cols = [_column_of(c) for c in (mapping_spec if many else [mapping_spec])]
 
-    def keyfunc(obj: Any) -> Any:
+    def keyfunc(obj: object) -> Any:
         mapper = _mapper_or_none(type(obj))
         if mapper is None:
             raise InvalidRequestError(
@@ -299,7 +299,7 @@ def column_keyed_dict(mapping_spec: Any, *, ignore_unpopulated_attribute: bool =
             values.append(value)
         return tuple(values) if many else values[0]
 
-    def key_attrs(obj: Any) -> list[str]:
+    def key_attrs(obj: object) -> list[str]:
         mapper = _mapper_or_none(type(obj))
         if mapper is None:
             return []
@@ -317,7 +317,7 @@ def keyfunc_mapping(keyfunc: Callable[[Any], Any], *,
     if not callable(keyfunc):
         raise ArgumentError(f"Can't key a dictionary collection by {keyfunc!r}: not callable")
 
-    def key(obj: Any) -> Any:
+    def key(obj: object) -> Any:
         value = keyfunc(obj)
         if value is None:
             return _none_key(obj, "function result", ignore_unpopulated_attribute)

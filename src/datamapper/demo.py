@@ -7,14 +7,12 @@ sends, and shows the identity map handing back the same object.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import ForeignKey, String, create_engine, event
 
 from . import DeclarativeBase, Mapped, Session, inspect, mapped_column, relationship
 
 
-def _lifecycle(obj: Any) -> str:
+def _lifecycle(obj: object) -> str:
     st = inspect(obj)
     for name in ("transient", "pending", "persistent", "deleted", "detached"):
         if getattr(st, name):
@@ -54,7 +52,7 @@ def main() -> None:
     Base.metadata.create_all(engine)
 
     @event.listens_for(engine, "before_cursor_execute")
-    def show_sql(conn: Any, cursor: Any, statement: str, params: Any, context: Any,
+    def show_sql(conn: object, cursor: object, statement: str, params: object, context: object,
                  executemany: bool) -> None:
         many = " (executemany)" if executemany else ""
         print(f"    SQL{many}: {' '.join(statement.split())}  {params!r}"[:160])

@@ -81,7 +81,7 @@ def _warn_deprecated(message: str) -> None:
     warnings.warn(message, DeprecationWarning, stacklevel=level)
 
 
-def _overridden(ext: Any, base: type, names: tuple[str, ...]) -> dict[str, Callable[..., Any]]:
+def _overridden(ext: object, base: type, names: tuple[str, ...]) -> dict[str, Callable[..., Any]]:
     """The methods of ``ext`` among ``names`` that differ from ``base``'s."""
     found: dict[str, Callable[..., Any]] = {}
     for name in names:
@@ -138,31 +138,31 @@ class SessionExtension(_Extension):
     def after_rollback(self, session: Session) -> Any:
         """After the database transaction rolled back."""
 
-    def before_flush(self, session: Session, flush_context: Any, instances: Any) -> Any:
+    def before_flush(self, session: Session, flush_context: object, instances: object) -> Any:
         """Before a flush looks at what changed; objects may still be added or changed.
         ``instances`` is what was passed to ``flush(objects)``, else None.
         ``flush_context`` is None: the flush plan does not exist yet."""
 
-    def after_flush(self, session: Session, flush_context: Any) -> Any:
+    def after_flush(self, session: Session, flush_context: object) -> Any:
         """After the flush's SQL ran; ``session.new``/``dirty``/``deleted`` still show
         what was flushed."""
 
-    def after_flush_postexec(self, session: Session, flush_context: Any) -> Any:
+    def after_flush_postexec(self, session: Session, flush_context: object) -> Any:
         """After the flush, once the session's bookkeeping reflects it."""
 
-    def after_begin(self, session: Session, transaction: Any, connection: Any) -> Any:
+    def after_begin(self, session: Session, transaction: object, connection: object) -> Any:
         """After a database transaction began on ``connection``."""
 
-    def after_attach(self, session: Session, instance: Any) -> Any:
+    def after_attach(self, session: Session, instance: object) -> Any:
         """After ``instance`` was added to the session."""
 
     def after_bulk_update(
-        self, session: Session, query: Any, query_context: Any, result: Any
+        self, session: Session, query: object, query_context: object, result: object
     ) -> Any:
         """After ``Query.update()`` ran; ``result`` is the Core result of the UPDATE."""
 
     def after_bulk_delete(
-        self, session: Session, query: Any, query_context: Any, result: Any
+        self, session: Session, query: object, query_context: object, result: object
     ) -> Any:
         """After ``Query.delete()`` ran; ``result`` is the Core result of the DELETE."""
 
@@ -220,43 +220,43 @@ class MapperExtension(_Extension):
         """When the extension is attached, just after the class was instrumented."""
         return EXT_CONTINUE
 
-    def init_instance(self, mapper: Mapper, class_: type, oldinit: Any, instance: Any,
+    def init_instance(self, mapper: Mapper, class_: type, oldinit: object, instance: object,
                       args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """When a new instance is constructed, before the class's own ``__init__``
         (``oldinit``) runs with ``args``/``kwargs``."""
         return EXT_CONTINUE
 
-    def init_failed(self, mapper: Mapper, class_: type, oldinit: Any, instance: Any,
+    def init_failed(self, mapper: Mapper, class_: type, oldinit: object, instance: object,
                     args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """When the class's own ``__init__`` raised; the exception propagates afterwards."""
         return EXT_CONTINUE
 
-    def reconstruct_instance(self, mapper: Mapper, instance: Any) -> Any:
+    def reconstruct_instance(self, mapper: Mapper, instance: object) -> Any:
         """When an instance was loaded from a row (``__init__`` is not called then)."""
         return EXT_CONTINUE
 
-    def before_insert(self, mapper: Mapper, connection: Any, instance: Any) -> Any:
+    def before_insert(self, mapper: Mapper, connection: object, instance: object) -> Any:
         """Before the INSERT of ``instance``; attribute changes made here are inserted."""
         return EXT_CONTINUE
 
-    def after_insert(self, mapper: Mapper, connection: Any, instance: Any) -> Any:
+    def after_insert(self, mapper: Mapper, connection: object, instance: object) -> Any:
         """After the INSERT of ``instance`` (generated keys are set)."""
         return EXT_CONTINUE
 
-    def before_update(self, mapper: Mapper, connection: Any, instance: Any) -> Any:
+    def before_update(self, mapper: Mapper, connection: object, instance: object) -> Any:
         """Before the UPDATE of ``instance``; attribute changes made here are written
         in the same UPDATE."""
         return EXT_CONTINUE
 
-    def after_update(self, mapper: Mapper, connection: Any, instance: Any) -> Any:
+    def after_update(self, mapper: Mapper, connection: object, instance: object) -> Any:
         """After the UPDATE of ``instance``."""
         return EXT_CONTINUE
 
-    def before_delete(self, mapper: Mapper, connection: Any, instance: Any) -> Any:
+    def before_delete(self, mapper: Mapper, connection: object, instance: object) -> Any:
         """Before the DELETE of ``instance``'s row."""
         return EXT_CONTINUE
 
-    def after_delete(self, mapper: Mapper, connection: Any, instance: Any) -> Any:
+    def after_delete(self, mapper: Mapper, connection: object, instance: object) -> Any:
         """After the DELETE of ``instance``'s row."""
         return EXT_CONTINUE
 
@@ -285,7 +285,7 @@ class MapperExtension(_Extension):
             instrument["instrument_class"](mapper, mapper.class_)
 
 
-def _stops(result: Any) -> bool:
+def _stops(result: object) -> bool:
     return result is not None and result is not EXT_CONTINUE
 
 
@@ -307,7 +307,7 @@ class _Chain:
 
     def _listener(self, name: str, methods: list[Callable[..., Any]]) -> Callable[..., None]:
         if name in _PERSIST_HOOKS:
-            def persist(mapper: Mapper, connection: Any, instance: Any) -> None:
+            def persist(mapper: Mapper, connection: object, instance: object) -> None:
                 for m in methods:
                     if _stops(m(mapper, connection, instance)):
                         break
@@ -315,14 +315,14 @@ class _Chain:
 
         mapper_ref = self.mapper_ref
         if name == "reconstruct_instance":
-            def load(instance: Any, context: Any) -> None:
+            def load(instance: object, context: object) -> None:
                 mapper = mapper_ref()
                 for m in methods:
                     if _stops(m(mapper, instance)):
                         break
             return load
 
-        def init(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        def init(instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
             mapper = mapper_ref()
             assert mapper is not None
             cls = mapper.class_

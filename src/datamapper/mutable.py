@@ -22,8 +22,9 @@ they are loaded or refreshed from the database (a plain ``dict`` becomes a
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
-from typing import Any, Self, SupportsIndex, TypeVar
+from collections.abc import Callable, Collection, Iterable
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Any, Self, SupportsIndex, TypeVar
 
 from sqlalchemy.types import TypeEngine, to_instance
 
@@ -33,6 +34,9 @@ from .exc import ArgumentError
 from .instance.state import instance_state
 from .mapping.mapper import Mapper
 from .mapping.properties import ColumnProperty
+
+if TYPE_CHECKING:
+    from .mapping.attributes import QueryableAttribute
 
 __all__ = ["Mutable", "MutableComposite", "MutableDict", "MutableList", "MutableSet"]
 
@@ -45,16 +49,16 @@ _TE = TypeVar("_TE", bound=TypeEngine[Any])
 class Mutable:
     """Mixin of a value that reports in-place changes to the objects holding it."""
 
-    def _parent_refs(self) -> dict[int, tuple[weakref.ref[Any], str]]:
+    def _parent_refs(self) -> dict[int, tuple[weakref.ref[object], str]]:
         try:
             return self.__dict__["_dm_parents"]  # type: ignore[no-any-return]
         except KeyError:
-            refs: dict[int, tuple[weakref.ref[Any], str]] = {}
+            refs: dict[int, tuple[weakref.ref[object], str]] = {}
             self.__dict__["_dm_parents"] = refs
             return refs
 
     @property
-    def _parents(self) -> dict[Any, str]:
+    def _parents(self) -> dict[object, str]:
         """``{object: attribute name}`` of the live objects holding this value."""
         found = {}
         for ref, key in list(self._parent_refs().values()):
@@ -63,16 +67,17 @@ class Mutable:
                 found[obj] = key
         return found
 
-    def _add_parent(self, obj: Any, key: str) -> None:
+    def _add_parent(self, obj: object, key: str) -> None:
         refs = self._parent_refs()
         ident = id(obj)
 
-        def gone(_ref: Any, refs: dict[int, Any] = refs, ident: int = ident) -> None:
+        def gone(_ref: object, refs: dict[int, tuple[weakref.ref[object], str]] = refs,
+                 ident: int = ident) -> None:
             refs.pop(ident, None)
 
         refs[ident] = (weakref.ref(obj, gone), key)
 
-    def _remove_parent(self, obj: Any) -> None:
+    def _remove_parent(self, obj: object) -> None:
         self._parent_refs().pop(id(obj), None)
 
     def changed(self) -> None:
@@ -83,7 +88,7 @@ class Mutable:
                 flag_modified(obj, key)
 
     @classmethod
-    def coerce(cls, key: str, value: Any) -> Any:
+    def coerce(cls, key: str, value: object) -> Any:
         """Turn ``value`` (assigned to or loaded into attribute ``key``) into an instance
         of ``cls``; None passes.  Subclasses convert what they can."""
         if value is None:
@@ -95,12 +100,12 @@ class Mutable:
 
     # ---------------------------------------------------------------- association
     @classmethod
-    def associate_with_attribute(cls, attribute: Any) -> None:
+    def associate_with_attribute(cls, attribute: QueryableAttribute) -> None:
         """Track the values of one mapped column attribute (``User.data``)."""
         key: str = attribute.key
         owner = attribute.class_
 
-        def adopt(target: Any) -> None:
+        def adopt(target: object) -> None:
             value = instance_state(target).dict.get(key)
             if value is None:
                 return
@@ -110,14 +115,16 @@ class Mutable:
                 instance_state(target).dict[key] = value
             value._add_parent(target, key)
 
-        def on_load(target: Any, _context: Any) -> None:
+        def on_load(target: object, _context: object) -> None:
             adopt(target)
 
-        def on_refresh(target: Any, _context: Any, attrs: Any) -> None:
+        def on_refresh(target: object, _context: object,
+                       attrs: Collection[str] | None) -> None:
             if attrs is None or key in attrs:
                 adopt(target)
 
-        def on_set(target: Any, value: Any, oldvalue: Any, _initiator: Any) -> Any:
+        def on_set(target: object, value: object, oldvalue: object,
+                   _initiator: object) -> object:
             if value is not None and not isinstance(value, cls):
                 value = cls.coerce(key, value)
             if isinstance(value, cls):
@@ -126,7 +133,7 @@ class Mutable:
                 oldvalue._remove_parent(target)
             return value
 
-        def on_unpickle(target: Any, _state: Any) -> None:
+        def on_unpickle(target: object, _state: object) -> None:
             adopt(target)
 
         event.listen(owner, "load", on_load, propagate=True)
@@ -162,7 +169,8 @@ class Mutable:
         return typ  # type: ignore[no-any-return]
 
     @classmethod
-    def _associate_matching(cls, mapper: Mapper, class_: type, matches: Any) -> None:
+    def _associate_matching(cls, mapper: Mapper, class_: type,
+                            matches: Callable[[object], bool]) -> None:
         for prop in mapper.column_attrs:
             if not isinstance(prop, ColumnProperty) or prop.parent is not mapper:
                 continue  # a subclass's mapper shares its base's attribute: once only
@@ -206,19 +214,19 @@ class MutableDict(Mutable, dict[_KT, _VT]):
         dict.clear(self)
         self.changed()
 
-    def __ior__(self, other: Any) -> Self:  # type: ignore[misc,override]  # in-place operator returns Self, as the builtin's does
+    def __ior__(self, other: object) -> Self:  # type: ignore[misc,override]  # in-place operator returns Self, as the builtin's does
         self.update(other)
         return self
 
     @classmethod
-    def coerce(cls, key: str, value: Any) -> Any:
+    def coerce(cls, key: str, value: object) -> Any:
         if isinstance(value, cls) or value is None:
             return value
         if isinstance(value, dict):
             return cls(value)
         return super().coerce(key, value)
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> tuple[type, tuple[dict[_KT, _VT]]]:
         # the content only: the holders are re-attached when their object is loaded
         # or unpickled
         return type(self), (dict(self),)
@@ -227,11 +235,11 @@ class MutableDict(Mutable, dict[_KT, _VT]):
 class MutableList(Mutable, list[_T]):
     """A list that reports in-place changes (see the module documentation)."""
 
-    def __setitem__(self, index: Any, value: Any) -> None:
+    def __setitem__(self, index: Any, value: Any) -> None:  # an index and an item, or a slice and items
         list.__setitem__(self, index, value)
         self.changed()
 
-    def __delitem__(self, index: Any) -> None:
+    def __delitem__(self, index: SupportsIndex | slice) -> None:
         list.__delitem__(self, index)
         self.changed()
 
@@ -278,14 +286,14 @@ class MutableList(Mutable, list[_T]):
         self.changed()
 
     @classmethod
-    def coerce(cls, key: str, value: Any) -> Any:
+    def coerce(cls, key: str, value: object) -> Any:
         if isinstance(value, cls) or value is None:
             return value
         if isinstance(value, list):
             return cls(value)
         return super().coerce(key, value)
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> tuple[type, tuple[list[_T]]]:
         return type(self), (list(self),)
 
 
@@ -317,11 +325,11 @@ class MutableSet(Mutable, set[_T]):
         set.update(self, *others)
         self.changed()
 
-    def intersection_update(self, *others: Iterable[Any]) -> None:
+    def intersection_update(self, *others: Iterable[object]) -> None:
         set.intersection_update(self, *others)
         self.changed()
 
-    def difference_update(self, *others: Iterable[Any]) -> None:
+    def difference_update(self, *others: Iterable[object]) -> None:
         set.difference_update(self, *others)
         self.changed()
 
@@ -329,31 +337,31 @@ class MutableSet(Mutable, set[_T]):
         set.symmetric_difference_update(self, other)
         self.changed()
 
-    def __ior__(self, other: Any) -> Self:  # type: ignore[misc,override]  # in-place operator returns Self, as the builtin's does
+    def __ior__(self, other: AbstractSet[_T]) -> Self:  # type: ignore[misc,override]  # in-place operator returns Self, as the builtin's does
         self.update(other)
         return self
 
-    def __iand__(self, other: Any) -> Self:  # type: ignore[misc]  # in-place operator returns Self, as the builtin's does
+    def __iand__(self, other: AbstractSet[object]) -> Self:
         self.intersection_update(other)
         return self
 
-    def __ixor__(self, other: Any) -> Self:  # type: ignore[misc,override]  # in-place operator returns Self, as the builtin's does
+    def __ixor__(self, other: AbstractSet[_T]) -> Self:  # type: ignore[misc,override]  # in-place operator returns Self, as the builtin's does
         self.symmetric_difference_update(other)
         return self
 
-    def __isub__(self, other: Any) -> Self:  # type: ignore[misc]  # in-place operator returns Self, as the builtin's does
+    def __isub__(self, other: AbstractSet[object]) -> Self:
         self.difference_update(other)
         return self
 
     @classmethod
-    def coerce(cls, key: str, value: Any) -> Any:
+    def coerce(cls, key: str, value: object) -> Any:
         if isinstance(value, cls) or value is None:
             return value
         if isinstance(value, set):
             return cls(value)
         return super().coerce(key, value)
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> tuple[type, tuple[set[_T]]]:
         return type(self), (set(self),)
 
 

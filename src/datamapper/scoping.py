@@ -103,7 +103,7 @@ class scoped_session:  # noqa: N801 - the documented name
         else:
             self.registry = ThreadLocalRegistry(session_factory)
 
-    def __call__(self, **kw: Any) -> Session:
+    def __call__(self, **kw: object) -> Session:
         """The current scope's Session, made with ``session_factory(**kw)`` if there is none."""
         if not kw:
             return self.registry()
@@ -128,7 +128,7 @@ class scoped_session:  # noqa: N801 - the documented name
             self.registry().close()
         self.registry.clear()
 
-    def configure(self, **kw: Any) -> None:
+    def configure(self, **kw: object) -> None:
         """Change the settings the session factory gives Sessions made from now on."""
         if self.registry.has():
             warnings.warn(
@@ -172,7 +172,7 @@ class _QueryProperty:
         self.scoped = scoped
         self.query_cls = query_cls
 
-    def __get__(self, instance: Any, owner: type) -> Any:
+    def __get__(self, instance: object, owner: type) -> Any:
         try:
             mapper = class_mapper(owner)
         except UnmappedClassError:
@@ -205,7 +205,7 @@ _CLASS_METHODS = ("close_all", "identity_key", "object_session")
 
 
 def _proxy_method(name: str) -> Callable[..., Any]:
-    def proxy(self: scoped_session, *args: Any, **kw: Any) -> Any:
+    def proxy(self: scoped_session, *args: object, **kw: object) -> Any:
         return getattr(self.registry(), name)(*args, **kw)
 
     proxy.__name__ = name
@@ -217,14 +217,14 @@ def _proxy_property(name: str) -> property:
     def fget(self: scoped_session) -> Any:
         return getattr(self.registry(), name)
 
-    def fset(self: scoped_session, value: Any) -> None:
+    def fset(self: scoped_session, value: object) -> None:
         setattr(self.registry(), name, value)
 
     return property(fget, fset, doc=f"``{name}`` of the current scope's Session.")
 
 
 def _proxy_classmethod(name: str) -> Callable[..., Any]:
-    def proxy(self: scoped_session, *args: Any, **kw: Any) -> Any:
+    def proxy(self: scoped_session, *args: object, **kw: object) -> Any:
         return getattr(Session, name)(*args, **kw)
 
     proxy.__name__ = name

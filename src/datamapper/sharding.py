@@ -94,7 +94,7 @@ class ShardContext:
 class ShardedQuery(Query[Any]):
     """A Query that runs on the shards ``execute_chooser`` names, or on one shard."""
 
-    def set_shard(self, shard_id: Any) -> ShardedQuery:
+    def set_shard(self, shard_id: object) -> ShardedQuery:
         """This query, restricted to shard ``shard_id``."""
         session = self.session
         if isinstance(session, ShardedSession):
@@ -142,13 +142,13 @@ class ShardedQuery(Query[Any]):
         """The sum of the counts of every target shard."""
         return sum(self._on_each_shard(Query.count))
 
-    def update(self, values: dict[Any, Any], synchronize_session: Any = "evaluate",
-               update_args: Any = None) -> int:
+    def update(self, values: dict[Any, Any], synchronize_session: object = "evaluate",
+               update_args: object = None) -> int:
         """Run on every target shard; the total number of rows matched."""
         return sum(self._on_each_shard(
             lambda q: Query.update(q, values, synchronize_session, update_args)))
 
-    def delete(self, synchronize_session: Any = "evaluate", delete_args: Any = None) -> int:
+    def delete(self, synchronize_session: object = "evaluate", delete_args: object = None) -> int:
         """Run on every target shard; the total number of rows matched."""
         return sum(self._on_each_shard(
             lambda q: Query.delete(q, synchronize_session, delete_args)))
@@ -182,7 +182,7 @@ class ShardedSession(Session):
                           DeprecationWarning, stacklevel=2)
             old_id = id_chooser
 
-            def from_id_chooser(mapper: Any, primary_key: Any, **_kw: Any) -> Any:
+            def from_id_chooser(mapper: object, primary_key: object, **_kw: object) -> Any:
                 return old_id(self.query(mapper), primary_key)
 
             identity_chooser = from_id_chooser
@@ -229,7 +229,7 @@ class ShardedSession(Session):
             self.bind_shard(shard_id, bind)
 
     # -- shards ------------------------------------------------------------------------
-    def bind_shard(self, shard_id: Any, bind: Any) -> None:
+    def bind_shard(self, shard_id: object, bind: object) -> None:
         """Add (or replace) the Engine or Connection of shard ``shard_id``."""
         if shard_id is None:
             raise ArgumentError("Can't use None as a shard id: None means 'no shard'")
@@ -239,7 +239,7 @@ class ShardedSession(Session):
     def shards(self) -> dict[Any, Any]:
         return dict(self._shards)
 
-    def _engine_for(self, shard_id: Any, what: str) -> Any:
+    def _engine_for(self, shard_id: object, what: str) -> Any:
         try:
             return self._shards[shard_id]
         except (KeyError, TypeError):
@@ -250,7 +250,7 @@ class ShardedSession(Session):
             ) from None
 
     @contextmanager
-    def _on_shard(self, shard_id: Any, lazy_from: InstanceState | None = None
+    def _on_shard(self, shard_id: object, lazy_from: InstanceState | None = None
                   ) -> Iterator[None]:
         """Route SQL without another hint to ``shard_id`` inside the block."""
         stack = self._dm_shard_stack
@@ -264,7 +264,7 @@ class ShardedSession(Session):
         stack = self._dm_shard_stack
         return stack[-1][0] if stack else None
 
-    def _choose_shard(self, mapper: Any, instance: Any, clause: Any) -> Any:
+    def _choose_shard(self, mapper: object, instance: object, clause: object) -> Any:
         shard_id = self.shard_chooser(mapper, instance, clause=clause)
         if instance is not None:
             what = describe(instance)
@@ -292,8 +292,8 @@ class ShardedSession(Session):
         return ids
 
     # -- binds ----------------------------------------------------------------------------
-    def get_bind(self, mapper: Any = None, clause: Any = None, *, shard_id: Any = None,
-                 instance: Any = None, **kw: Any) -> Any:
+    def get_bind(self, mapper: object = None, clause: object = None, *, shard_id: object = None,
+                 instance: object = None, **kw: object) -> Any:
         """The shard's Engine: ``shard_id`` if given, else the shard being worked on
         (a query, a load of an object's attributes), else the instance's own shard,
         else what ``shard_chooser(mapper, instance, clause=clause)`` says."""
@@ -305,9 +305,9 @@ class ShardedSession(Session):
             shard_id = self._choose_shard(mapper, instance, clause)
         return self._engine_for(shard_id, "a statement")
 
-    def connection(self, mapper: Any = None, clause: Any = None, bind: Any = None,
-                   execution_options: Any = None, bind_arguments: Any = None,
-                   shard_id: Any = None, **kw: Any) -> Connection:
+    def connection(self, mapper: object = None, clause: object = None, bind: object = None,
+                   execution_options: object = None, bind_arguments: object = None,
+                   shard_id: object = None, **kw: object) -> Connection:
         if bind is None and shard_id is not None:
             bind = self._engine_for(shard_id, "connection()")
         return super().connection(mapper, clause, bind, execution_options, bind_arguments,

@@ -15,7 +15,7 @@ from .mapping.mapper import Mapper, _mapper_or_none, class_mapper
 _C = TypeVar("_C", bound=type)
 
 
-def inspect(subject: Any, raiseerr: bool = True) -> Any:
+def inspect(subject: object, raiseerr: bool = True) -> Any:
     """``inspect(obj)`` -> InstanceState; ``inspect(cls)`` -> Mapper; else Core's inspect."""
     if isinstance(subject, (Mapper, InstanceState)):
         return subject
@@ -28,7 +28,7 @@ def inspect(subject: Any, raiseerr: bool = True) -> Any:
     return sqlalchemy.inspect(subject, raiseerr)
 
 
-def object_mapper(instance: Any) -> Mapper:
+def object_mapper(instance: object) -> Mapper:
     """The Mapper of ``instance``'s class (UnmappedInstanceError if none)."""
     m = _mapper_or_none(type(instance))
     if m is None:
@@ -39,16 +39,16 @@ def object_mapper(instance: Any) -> Mapper:
     return class_mapper(type(instance))
 
 
-def object_state(instance: Any) -> InstanceState:
+def object_state(instance: object) -> InstanceState:
     return instance_state(instance)
 
 
-def was_deleted(instance: Any) -> bool:
+def was_deleted(instance: object) -> bool:
     """True if a flush deleted ``instance``'s row (deleted or detached after delete)."""
     return instance_state(instance).was_deleted
 
 
-def make_transient(instance: Any) -> None:
+def make_transient(instance: object) -> None:
     """Turn ``instance`` back into a transient object: no session, no identity.
 
     Loaded attribute values stay; expired ones are dropped.
@@ -70,7 +70,7 @@ def make_transient(instance: Any) -> None:
     state.modified = False
 
 
-def make_transient_to_detached(instance: Any) -> None:
+def make_transient_to_detached(instance: object) -> None:
     """Give a transient object its identity key: it becomes detached, as if loaded and
     expunged.  Missing attributes are marked expired."""
     state = instance_state(instance)

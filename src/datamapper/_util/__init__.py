@@ -38,7 +38,7 @@ def describe(obj: object) -> str:
     return r
 
 
-def to_list(x: Any) -> list[Any]:
+def to_list(x: object) -> list[Any]:
     if x is None:
         return []
     if isinstance(x, (list, tuple, set, frozenset)):
@@ -54,10 +54,10 @@ class IdentitySet:
         for o in items:
             self._members[id(o)] = o
 
-    def add(self, obj: Any) -> None:
+    def add(self, obj: object) -> None:
         self._members[id(obj)] = obj
 
-    def discard(self, obj: Any) -> None:
+    def discard(self, obj: object) -> None:
         self._members.pop(id(obj), None)
 
     def __contains__(self, obj: object) -> bool:
@@ -101,7 +101,7 @@ def warn_deprecated(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
 
 
-def lifecycle(state: Any) -> str:
+def lifecycle(state: object) -> str:
     """The name of an InstanceState's lifecycle stage, for messages."""
     for name in ("transient", "pending", "persistent", "deleted", "detached"):
         if getattr(state, name):

@@ -19,15 +19,37 @@ through ``AsyncAttrs``: ``await obj.awaitable_attrs.rel``.
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import Any, Generic, TypeVar, cast
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
-from sqlalchemy.engine import CursorResult, Result, ScalarResult
+from sqlalchemy.engine import (
+    Connection,
+    CursorResult,
+    Engine,
+    Result,
+    Row,
+    RowMapping,
+    ScalarResult,
+)
+from sqlalchemy.engine.result import RMKeyView
 
 from .._core import async_connection_for, greenlet_spawn
+from .._util import IdentitySet
 from ..exc import ArgumentError, InvalidRequestError
+from ..instance.identity import IdentityMap
 from ..mapping.mapper import class_mapper
 from ..session.session import Session, object_session
+from ..session.transaction import SessionTransaction
 
 __all__ = [
     "AsyncAttrs", "AsyncResult", "AsyncScalarResult", "AsyncSession", "AsyncSessionTransaction",
@@ -37,36 +59,38 @@ __all__ = [
 
 _T = TypeVar("_T")
 _O = TypeVar("_O")
+_R = TypeVar("_R")  # what a result yields: a Row, a scalar or a mapping
+_P = ParamSpec("_P")
 
 _all_sessions: weakref.WeakSet[AsyncSession] = weakref.WeakSet()
 # id(sync Session) -> its AsyncSession (async_session(), async_object_session())
 _by_sync: dict[int, weakref.ref[AsyncSession]] = {}
 
 
-def _sync_bind(bind: Any) -> Any:
+def _sync_bind(bind: object) -> Engine | Connection | None:
     """The synchronous Engine or Connection behind an async one (a plain one as is)."""
     if bind is None:
         return None
     sync = getattr(bind, "sync_engine", None)
     if sync is not None:
-        return sync
+        return cast(Engine, sync)
     if hasattr(bind, "sync_connection"):
-        conn = bind.sync_connection
+        conn: object = bind.sync_connection
         if conn is None:
             raise InvalidRequestError(
                 f"Can't bind an AsyncSession to {bind!r}: the AsyncConnection is not started; "
                 "use it inside 'async with engine.connect() as conn:' (or await conn.start())")
-        return conn
-    return bind
+        return cast(Connection, conn)
+    return cast("Engine | Connection", bind)
 
 
-def _buffered(result: Any) -> Any:
+def _buffered(result: _T) -> _T:
     """A result whose rows were all read (inside the greenlet), so that reading it
     afterwards needs no database call."""
     if isinstance(result, CursorResult) and not result.returns_rows:
         return result  # DML without rows: its rowcount stays readable
     if isinstance(result, Result):
-        return result.freeze()()
+        return cast("_T", result.freeze()())
     return result
 
 
@@ -75,7 +99,7 @@ class AsyncSession:
 
     sync_session_class: type[Session] = Session
 
-    def __init__(self, bind: Any = None, *, binds: dict[Any, Any] | None = None,
+    def __init__(self, bind: object = None, *, binds: dict[object, object] | None = None,
                  sync_session_class: type[Session] | None = None, **kw: Any) -> None:
         self.bind = bind
         self.binds = binds
@@ -88,7 +112,7 @@ class AsyncSession:
         _all_sessions.add(self)
         key = id(self.sync_session)
 
-        def forget(_ref: Any, key: int = key) -> None:
+        def forget(_ref: object, key: int = key) -> None:
             _by_sync.pop(key, None)
 
         _by_sync[key] = weakref.ref(self, forget)
@@ -121,29 +145,29 @@ class AsyncSession:
     def in_nested_transaction(self) -> bool:
         return self.sync_session.in_nested_transaction()
 
-    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
+    def get_bind(self, mapper: object = None, clause: object = None, **kw: object) -> Any:
         return self.sync_session.get_bind(mapper, clause, **kw)
 
     def __contains__(self, instance: object) -> bool:
         return instance in self.sync_session
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[object]:
         return iter(self.sync_session)
 
     @property
-    def identity_map(self) -> Any:
+    def identity_map(self) -> IdentityMap:
         return self.sync_session.identity_map
 
     @property
-    def new(self) -> Any:
+    def new(self) -> IdentitySet:
         return self.sync_session.new
 
     @property
-    def dirty(self) -> Any:
+    def dirty(self) -> IdentitySet:
         return self.sync_session.dirty
 
     @property
-    def deleted(self) -> Any:
+    def deleted(self) -> IdentitySet:
         return self.sync_session.deleted
 
     @property
@@ -163,8 +187,8 @@ class AsyncSession:
         self.sync_session.autoflush = value
 
     @property
-    def no_autoflush(self) -> Any:
-        return self.sync_session.no_autoflush
+    def no_autoflush(self) -> AbstractContextManager[object]:
+        return cast("AbstractContextManager[object]", self.sync_session.no_autoflush)
 
     def get_transaction(self) -> AsyncSessionTransaction | None:
         tx = self.sync_session.get_transaction()
@@ -175,20 +199,21 @@ class AsyncSession:
         return AsyncSessionTransaction._for(self, tx) if tx is not None else None
 
     # ---------------------------------------------------------------- I/O
-    async def execute(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+    async def execute(self, statement: object, params: object = None, **kw: object) -> Any:
         """Run ``statement``; the result is read completely before it is returned."""
         def run() -> Any:
             return _buffered(self.sync_session.execute(statement, params, **kw))
         return await greenlet_spawn(run)
 
-    async def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+    async def scalar(self, statement: object, params: object = None, **kw: Any) -> Any:
         return await greenlet_spawn(self.sync_session.scalar, statement, params, **kw)
 
-    async def scalars(self, statement: Any, params: Any = None, **kw: Any) -> ScalarResult[Any]:
+    async def scalars(self, statement: object, params: object = None,
+                      **kw: object) -> ScalarResult[Any]:
         result = await self.execute(statement, params, **kw)
         return cast("ScalarResult[Any]", result.scalars())
 
-    async def stream(self, statement: Any, params: Any = None, **kw: Any) -> AsyncResult:
+    async def stream(self, statement: object, params: object = None, **kw: Any) -> AsyncResult:
         """Run ``statement``; rows are read from the database as the result is
         iterated (``async for row in result``)."""
         opts = dict(kw.pop("execution_options", None) or {})
@@ -197,19 +222,19 @@ class AsyncSession:
                                       execution_options=opts, **kw)
         return AsyncResult(result)
 
-    async def stream_scalars(self, statement: Any, params: Any = None,
-                             **kw: Any) -> AsyncScalarResult:
+    async def stream_scalars(self, statement: object, params: object = None,
+                             **kw: object) -> AsyncScalarResult[Any]:
         return (await self.stream(statement, params, **kw)).scalars()
 
-    async def get(self, entity: type[_O], ident: Any, **kw: Any) -> _O | None:
+    async def get(self, entity: type[_O], ident: object, **kw: Any) -> _O | None:
         return cast("_O | None", await greenlet_spawn(self.sync_session.get, entity, ident,
                                                         **kw))
 
-    async def get_one(self, entity: type[_O], ident: Any, **kw: Any) -> _O:
+    async def get_one(self, entity: type[_O], ident: object, **kw: Any) -> _O:
         return cast("_O", await greenlet_spawn(self.sync_session.get_one, entity, ident, **kw))
 
     async def refresh(self, instance: object, attribute_names: Iterable[str] | None = None,
-                      with_for_update: Any = None) -> None:
+                      with_for_update: object = None) -> None:
         """Reload ``instance``'s attributes.  Relationship names are loaded too (as in
         SQLAlchemy 2.x: the way to load a relationship in asyncio code), where the
         synchronous Session's refresh() reloads columns only (the documents' rule)."""
@@ -237,7 +262,7 @@ class AsyncSession:
         """Mark ``instance`` deleted (async: the delete cascade may load related rows)."""
         await greenlet_spawn(self.sync_session.delete, instance)
 
-    async def flush(self, objects: Sequence[Any] | None = None) -> None:
+    async def flush(self, objects: Sequence[object] | None = None) -> None:
         await greenlet_spawn(self.sync_session.flush, objects)
 
     async def commit(self) -> None:
@@ -265,10 +290,12 @@ class AsyncSession:
                 "AsyncEngine; use await session.run_sync(lambda s: s.connection()...)")
         return found
 
-    async def run_sync(self, fn: Callable[..., _T], *args: Any, **kw: Any) -> _T:
+    async def run_sync(self, fn: Callable[Concatenate[Session, _P], _T], *args: _P.args,
+                       **kw: _P.kwargs) -> _T:
         """``fn(sync_session, *args, **kw)`` run where plain (synchronous) ORM code, lazy
         loads included, may reach the database."""
-        return cast("_T", await greenlet_spawn(fn, self.sync_session, *args, **kw))
+        sync = self.sync_session
+        return cast("_T", await greenlet_spawn(lambda: fn(sync, *args, **kw)))
 
     def begin(self) -> AsyncSessionTransaction:
         """``async with session.begin():`` commits at the end (rolls back on error)."""
@@ -280,7 +307,7 @@ class AsyncSession:
     async def __aenter__(self) -> AsyncSession:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     @classmethod
@@ -298,11 +325,11 @@ class AsyncSessionTransaction:
     def __init__(self, session: AsyncSession, nested: bool = False) -> None:
         self.session = session
         self.nested = nested
-        self.sync_transaction: Any = None
+        self.sync_transaction: SessionTransaction | None = None
 
     @classmethod
-    def _for(cls, session: AsyncSession, sync_tx: Any) -> AsyncSessionTransaction:
-        tx = cls(session, nested=bool(getattr(sync_tx, "nested", False)))
+    def _for(cls, session: AsyncSession, sync_tx: SessionTransaction) -> AsyncSessionTransaction:
+        tx = cls(session, nested=bool(sync_tx.nested))
         tx.sync_transaction = sync_tx
         return tx
 
@@ -312,7 +339,7 @@ class AsyncSessionTransaction:
             sync.begin_nested if self.nested else sync.begin)
         return self
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[object, None, AsyncSessionTransaction]:
         return self.start().__await__()
 
     @property
@@ -320,24 +347,24 @@ class AsyncSessionTransaction:
         return self.sync_transaction is not None and bool(self.sync_transaction.is_active)
 
     async def commit(self) -> None:
-        self._require_started()
-        await greenlet_spawn(self.sync_transaction.commit)
+        await greenlet_spawn(self._started().commit)
 
     async def rollback(self) -> None:
-        self._require_started()
-        await greenlet_spawn(self.sync_transaction.rollback)
+        await greenlet_spawn(self._started().rollback)
 
-    def _require_started(self) -> None:
+    def _started(self) -> SessionTransaction:
         if self.sync_transaction is None:
             raise InvalidRequestError(
                 "Can't end this AsyncSessionTransaction: it was not started; await it or "
                 "use 'async with session.begin():'")
+        return self.sync_transaction
 
     async def __aenter__(self) -> AsyncSessionTransaction:
         return await self.start()
 
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        tx = self.sync_transaction
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        tx = self._started()
         if exc_type is None:
             if tx.is_active:
                 await greenlet_spawn(tx.commit)
@@ -345,9 +372,10 @@ class AsyncSessionTransaction:
             await greenlet_spawn(tx.rollback)
 
 
-class _AsyncCommon:
+class _AsyncCommon(Generic[_R]):
     """What AsyncResult and AsyncScalarResult share: a synchronous result whose
-    database reads run in the greenlet."""
+    database reads run in the greenlet (``real``: a Result, ScalarResult or
+    MappingResult yielding ``_R``)."""
 
     def __init__(self, real: Any) -> None:
         self._real = real
@@ -359,41 +387,41 @@ class _AsyncCommon:
     def closed(self) -> bool:
         return bool(getattr(self._real, "closed", False))
 
-    def __aiter__(self) -> AsyncIterator[Any]:
+    def __aiter__(self) -> AsyncIterator[_R]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[Any]:
+    async def _iterate(self) -> AsyncIterator[_R]:
         while True:
             row = await greenlet_spawn(self._next)
             if row is _DONE:
                 return
-            yield row
+            yield cast("_R", row)
 
-    def _next(self) -> Any:
+    def _next(self) -> object:
         try:
             return next(self._real)
         except StopIteration:
             return _DONE
 
-    async def all(self) -> Sequence[Any]:
-        return cast("Sequence[Any]", await greenlet_spawn(self._real.all))
+    async def all(self) -> Sequence[_R]:
+        return cast("Sequence[_R]", await greenlet_spawn(self._real.all))
 
-    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
-        return cast("Sequence[Any]", await greenlet_spawn(self._real.fetchmany, size))
+    async def fetchmany(self, size: int | None = None) -> Sequence[_R]:
+        return cast("Sequence[_R]", await greenlet_spawn(self._real.fetchmany, size))
 
-    async def fetchall(self) -> Sequence[Any]:
-        return cast("Sequence[Any]", await greenlet_spawn(self._real.fetchall))
+    async def fetchall(self) -> Sequence[_R]:
+        return cast("Sequence[_R]", await greenlet_spawn(self._real.fetchall))
 
-    async def first(self) -> Any:
-        return await greenlet_spawn(self._real.first)
+    async def first(self) -> _R | None:
+        return cast("_R | None", await greenlet_spawn(self._real.first))
 
-    async def one(self) -> Any:
-        return await greenlet_spawn(self._real.one)
+    async def one(self) -> _R:
+        return cast("_R", await greenlet_spawn(self._real.one))
 
-    async def one_or_none(self) -> Any:
-        return await greenlet_spawn(self._real.one_or_none)
+    async def one_or_none(self) -> _R | None:
+        return cast("_R | None", await greenlet_spawn(self._real.one_or_none))
 
-    async def partitions(self, size: int | None = None) -> AsyncIterator[Sequence[Any]]:
+    async def partitions(self, size: int | None = None) -> AsyncIterator[Sequence[_R]]:
         while True:
             part = await greenlet_spawn(self._real.fetchmany, size)
             if not part:
@@ -401,27 +429,27 @@ class _AsyncCommon:
             yield part
 
 
-_DONE: Any = object()
+_DONE = object()
 
 
-class AsyncResult(_AsyncCommon):
+class AsyncResult(_AsyncCommon["Row[Any]"]):
     """A streamed result for asyncio code (``await session.stream(stmt)``)."""
 
-    def keys(self) -> Any:
-        return self._real.keys()
+    def keys(self) -> RMKeyView:
+        return cast(RMKeyView, self._real.keys())
 
-    def unique(self, strategy: Any = None) -> AsyncResult:
+    def unique(self, strategy: object = None) -> AsyncResult:
         self._real = self._real.unique(strategy)
         return self
 
-    def scalars(self, index: int = 0) -> AsyncScalarResult:
+    def scalars(self, index: int = 0) -> AsyncScalarResult[Any]:
         return AsyncScalarResult(self._real.scalars(index))
 
-    def mappings(self) -> AsyncScalarResult:
+    def mappings(self) -> AsyncScalarResult[RowMapping]:
         return AsyncScalarResult(self._real.mappings())
 
-    async def fetchone(self) -> Any:
-        return await greenlet_spawn(self._real.fetchone)
+    async def fetchone(self) -> Row[Any] | None:
+        return cast("Row[Any] | None", await greenlet_spawn(self._real.fetchone))
 
     async def scalar(self) -> Any:
         return await greenlet_spawn(self._real.scalar)
@@ -433,10 +461,10 @@ class AsyncResult(_AsyncCommon):
         return await greenlet_spawn(self._real.scalar_one_or_none)
 
 
-class AsyncScalarResult(_AsyncCommon):
+class AsyncScalarResult(_AsyncCommon[_R]):
     """The scalar (or mapping) view of an AsyncResult."""
 
-    def unique(self, strategy: Any = None) -> AsyncScalarResult:
+    def unique(self, strategy: object = None) -> AsyncScalarResult[_R]:
         self._real = self._real.unique(strategy)
         return self
 
@@ -444,7 +472,7 @@ class AsyncScalarResult(_AsyncCommon):
 class async_sessionmaker(Generic[_T]):  # noqa: N801  (the name users know)
     """A factory of AsyncSessions with fixed arguments, like ``sessionmaker``."""
 
-    def __init__(self, bind: Any = None, *, class_: type[Any] = AsyncSession,
+    def __init__(self, bind: object = None, *, class_: type[Any] = AsyncSession,
                  autoflush: bool = True, expire_on_commit: bool = True,
                  info: dict[Any, Any] | None = None, **kw: Any) -> None:
         self.class_ = class_
@@ -460,7 +488,7 @@ class async_sessionmaker(Generic[_T]):  # noqa: N801  (the name users know)
         kw.update(local_kw)
         return self.class_(**kw)
 
-    def configure(self, **kw: Any) -> None:
+    def configure(self, **kw: object) -> None:
         self.kw.update(kw)
 
     def begin(self) -> _BeginContext:
@@ -480,7 +508,8 @@ class _BeginContext:
         await self.tx.start()
         return self.session
 
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
         try:
             await self.tx.__aexit__(exc_type, exc, tb)
         finally:
@@ -491,15 +520,16 @@ class async_scoped_session:  # noqa: N801  (the name users know)
     """One AsyncSession per scope (``scopefunc()``, e.g. ``asyncio.current_task``); the
     registry's attributes and methods are the current scope's session's."""
 
-    def __init__(self, session_factory: Any, scopefunc: Callable[[], Any]) -> None:
+    def __init__(self, session_factory: Callable[..., AsyncSession],
+                 scopefunc: Callable[[], object]) -> None:
         if scopefunc is None:
             raise ArgumentError("async_scoped_session() needs scopefunc=, e.g. "
                                 "asyncio.current_task")
         self.session_factory = session_factory
         self.scopefunc = scopefunc
-        self.registry: dict[Any, AsyncSession] = {}
+        self.registry: dict[object, AsyncSession] = {}
 
-    def __call__(self, **kw: Any) -> AsyncSession:
+    def __call__(self, **kw: object) -> AsyncSession:
         key = self.scopefunc()
         found = self.registry.get(key)
         if found is None:
@@ -524,7 +554,7 @@ class async_scoped_session:  # noqa: N801  (the name users know)
 class _AwaitableAttrs:
     __slots__ = ("_obj",)
 
-    def __init__(self, obj: Any) -> None:
+    def __init__(self, obj: object) -> None:
         self._obj = obj
 
     def __getattr__(self, name: str) -> Awaitable[Any]:
@@ -536,7 +566,7 @@ class AsyncAttrs:
     loading it first if it is not loaded."""
 
     @property
-    def awaitable_attrs(self) -> Any:
+    def awaitable_attrs(self) -> _AwaitableAttrs:
         return _AwaitableAttrs(self)
 
 

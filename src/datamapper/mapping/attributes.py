@@ -48,7 +48,7 @@ class QueryableAttribute(ColumnOperators):
         self.impl = None
         self.dispatch: Any = None  # attribute events, set by the instance layer
 
-    def __get__(self, obj: Any, owner: Any) -> Any:
+    def __get__(self, obj: object, owner: object) -> Any:
         if obj is None:
             return self
         return self.impl.get_missing(obj)
@@ -78,7 +78,7 @@ class QueryableAttribute(ColumnOperators):
         still names the attribute's class (``Query.column_descriptions``, the bind)."""
         return self.__clause_element__().label(name)
 
-    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+    def operate(self, op: object, *other: object, **kwargs: object) -> Any:
         return self.prop.operate(self, op, *other, **kwargs)
 
     def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
@@ -116,13 +116,13 @@ class QueryableAttribute(ColumnOperators):
         return f"{self.class_.__name__}.{self.key}"
 
     # relationship comparisons
-    def any(self, criterion: Any = None, **kwargs: Any) -> Any:
+    def any(self, criterion: object = None, **kwargs: object) -> Any:
         return self.prop.any_(criterion, **kwargs)
 
-    def has(self, criterion: Any = None, **kwargs: Any) -> Any:
+    def has(self, criterion: object = None, **kwargs: object) -> Any:
         return self.prop.has_(criterion, **kwargs)
 
-    def contains(self, other: Any, **kwargs: Any) -> Any:
+    def contains(self, other: object, **kwargs: object) -> Any:
         return self.prop.operate(self, operators.contains_op, other, **kwargs)
 
     def of_type(self, cls: Any) -> Any:
@@ -172,7 +172,7 @@ else:
 JOIN_PLUGIN = immutabledict(PLUGIN_ATTRS)
 
 
-def through_synonym(attr: Any) -> Any:
+def through_synonym(attr: object) -> Any:
     """The class attribute a synonym attribute stands for (``User.orders_syn`` ->
     ``User.orders``, through synonyms of synonyms); anything else unchanged. Joins and
     loader options take a synonym of a relationship as that relationship."""
@@ -197,17 +197,17 @@ class _JoinTarget(roles.JoinTargetRole):
     # immutable (cloning keeps it); its key names the relationship and, for
     # of_type()/and_(), the alias and the criteria (whose bound values Core
     # collects from the key, so a cached compilation takes the new values).
-    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+    def _gen_cache_key(self, anon_map: object, bindparams: list[Any]) -> Any:
         raise NotImplementedError  # each subclass names itself
 
-    def _clone(self, **kw: Any) -> Any:
+    def _clone(self, **kw: object) -> Any:
         return self
 
-    def _copy_internals(self, **kw: Any) -> None:
+    def _copy_internals(self, **kw: object) -> None:
         return None
 
 
-def _key_of(element: Any, anon_map: Any, bindparams: list[Any]) -> Any:
+def _key_of(element: object, anon_map: object, bindparams: list[Any]) -> Any:
     if hasattr(element, "__clause_element__") and not is_cacheable_element(element):
         element = element.__clause_element__()
     return gen_cache_key(element, anon_map, bindparams)
@@ -218,7 +218,7 @@ if TYPE_CHECKING:
     class RelationshipAttribute(InstrumentedAttribute[_T]):
         """A relationship on the class (``User.addresses``)."""
 
-        def and_(self, *criteria: Any) -> OfType: ...
+        def and_(self, *criteria: object) -> OfType: ...
 
 else:
 
@@ -233,10 +233,10 @@ else:
         def __clause_element__(self) -> Any:
             return self.prop.join_clause_element(self)
 
-        def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+        def _gen_cache_key(self, anon_map: object, bindparams: list[Any]) -> Any:
             return ("dm_relationship", self.class_, self.key)
 
-        def and_(self, *criteria: Any) -> OfType:
+        def and_(self, *criteria: object) -> OfType:
             """This relationship joined with extra ON criteria (``join(User.addresses
             .and_(Address.email.like("%@x")))``)."""
             return OfType(self, None, criteria)
@@ -261,16 +261,16 @@ class OfType(_JoinTarget):
     def key(self) -> str:
         return str(self.attr.key)
 
-    def of_type(self, target: Any) -> OfType:
+    def of_type(self, target: object) -> OfType:
         return OfType(self.attr, target, self.criteria)
 
-    def and_(self, *criteria: Any) -> OfType:
+    def and_(self, *criteria: object) -> OfType:
         return OfType(self.attr, self.target, self.criteria + criteria)
 
     def __clause_element__(self) -> Any:
         return self.attr.__clause_element__()
 
-    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+    def _gen_cache_key(self, anon_map: object, bindparams: list[Any]) -> Any:
         target = self.target
         return (
             "dm_of_type",
@@ -279,11 +279,11 @@ class OfType(_JoinTarget):
             tuple(_key_of(c, anon_map, bindparams) for c in self.criteria),
         )
 
-    def any(self, criterion: Any = None, **kwargs: Any) -> Any:
+    def any(self, criterion: object = None, **kwargs: object) -> Any:
         """EXISTS a related row of the aliased target (``criterion`` names the alias)."""
         return self._on_target(self.attr.any(self._kw_criterion(criterion, kwargs)))
 
-    def has(self, criterion: Any = None, **kwargs: Any) -> Any:
+    def has(self, criterion: object = None, **kwargs: object) -> Any:
         return self._on_target(self.attr.has(self._kw_criterion(criterion, kwargs)))
 
     def _kw_criterion(self, criterion: Any, kwargs: dict[str, Any]) -> Any:
@@ -295,7 +295,7 @@ class OfType(_JoinTarget):
         crit += [getattr(target, k) == v for k, v in kwargs.items()]
         return and_(*crit) if crit else None
 
-    def _on_target(self, clause: Any) -> Any:
+    def _on_target(self, clause: object) -> Any:
         # an aliased() target adapts the target table's columns (and FROM) to the alias
         adapt = getattr(self.target, "adapt", None)
         return adapt(clause) if adapt is not None else clause

@@ -77,14 +77,14 @@ def subject_marker(mapper: Mapper) -> Any:
     return immutabledict({**PLUGIN_ATTRS, SUBJECT_KEY: mapper})
 
 
-def statement_subject(stmt: Any) -> Mapper | None:
+def statement_subject(stmt: object) -> Mapper | None:
     """The first mapped entity a Core statement was built from (see
     :func:`subject_marker`), or None for a statement of plain tables."""
     attrs = propagate_attrs(stmt)
     return attrs.get(SUBJECT_KEY) if attrs else None
 
 
-def mark_subject(element: Any, mapper: Mapper, alias: Any = None) -> Any:
+def mark_subject(element: object, mapper: Mapper, alias: object = None) -> Any:
     """``element`` marked as coming from ``mapper`` (see :func:`subject_marker`); it
     must be an object of the caller's own (an annotated copy, a statement it just
     built), never a Table or Column shared with plain Core.  ``alias``: the
@@ -99,7 +99,7 @@ def mark_subject(element: Any, mapper: Mapper, alias: Any = None) -> Any:
     return element
 
 
-def column_entity(col: Any) -> Any:
+def column_entity(col: object) -> Any:
     """The mapped class (or ``aliased()`` entity) a selected column expression belongs
     to, or None: a mapped attribute's column (under any labels) gives its entity; a
     SQL function or other expression the first mapped entity it names (what Core
@@ -170,7 +170,7 @@ class ClassClauseElement:
         self.mapper = mapper
         self._annotated: Any = None
 
-    def __get__(self, obj: Any, owner: Any) -> Any:
+    def __get__(self, obj: object, owner: object) -> Any:
         if obj is not None:
             raise AttributeError("__clause_element__")
         return self.clause
@@ -216,7 +216,7 @@ def register_state_class(state_cls: type) -> None:
     register_self_inspecting(state_cls)
 
 
-def _inspect_instance(obj: Any) -> Any:
+def _inspect_instance(obj: object) -> Any:
     return state_of(obj) if state_of is not None else None
 
 
@@ -304,7 +304,7 @@ _plain_class_registrar: Any = None
 _register_for_plain_classes()
 
 
-def entity_of(element: Any) -> Mapper | None:
+def entity_of(element: object) -> Mapper | None:
     """The Mapper a Core FROM element or column stands for (``select(User)``), or None."""
     ann = annotations_of(element)
     if not ann:
@@ -316,7 +316,7 @@ def entity_of(element: Any) -> Mapper | None:
 BUNDLE_KEY = "dm_bundle"  # annotation: the Bundle a selected column list stands for
 
 
-def entities_of_core_select(stmt: Any, attributes: bool = False) -> list[Any] | None:
+def entities_of_core_select(stmt: object, attributes: bool = False) -> list[Any] | None:
     """The entity list of a Core ``select()`` built from mapped classes (or bundles),
     or None when it selects none (then it is plain Core and runs as such).
     ``attributes``: a selected mapped attribute is listed as the attribute (else as
@@ -367,7 +367,7 @@ def _attribute_of(element: Any, ann: Any) -> Any:
     return getattr(mapper.class_, key) if prop is not None else None
 
 
-def refuse_unmapped(obj: Any) -> InvalidRequestError:
+def refuse_unmapped(obj: object) -> InvalidRequestError:
     name = getattr(obj, "__name__", type(obj).__name__)
     return InvalidRequestError(
         f"Can't use {name} in a SQL statement: it is not a mapped class; map it "
@@ -380,7 +380,7 @@ def refuse_unmapped(obj: Any) -> InvalidRequestError:
 # mapped class: dml_mapper here; the reads of Core's DML internals (dml_values,
 # dml_with_values, dml_returning ...) are in datamapper._core, re-exported here.
 
-def dml_mapper(stmt: Any) -> Mapper | None:
+def dml_mapper(stmt: object) -> Mapper | None:
     """The Mapper an ``insert(User)`` / ``update(User)`` / ``delete(User)`` (dialect
     variants and upserts included) was built on, or None for plain Core DML."""
     if not getattr(stmt, "is_dml", False):
@@ -388,7 +388,7 @@ def dml_mapper(stmt: Any) -> Mapper | None:
     return entity_of(getattr(stmt, "table", None))
 
 
-def bound_value(value: Any) -> tuple[bool, Any]:
+def bound_value(value: object) -> tuple[bool, Any]:
     """(True, python value) for a plain bound parameter, (False, None) for a SQL
     expression whose value only the database knows."""
     from sqlalchemy.sql.elements import BindParameter
@@ -399,7 +399,7 @@ def bound_value(value: Any) -> tuple[bool, Any]:
     return False, None
 
 
-def statement_key(stmt: Any) -> Any:
+def statement_key(stmt: object) -> Any:
     """A hashable key equal for statements of the same structure (Core's statement
     cache key without its bound values), or None when Core can't cache ``stmt``."""
     key = generate_cache_key(stmt)

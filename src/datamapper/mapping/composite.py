@@ -29,6 +29,7 @@ from .properties import MapperProperty, _with_dataclass_options
 
 if TYPE_CHECKING:
     from .attributes import QueryableAttribute
+    from .declarative import MappedColumn
 
 __all__ = ["Composite", "CompositeProperty", "composite"]
 
@@ -54,22 +55,23 @@ class CompositeProperty(MapperProperty):
 
     def __init__(
         self,
-        class_: Any = None,
-        *attrs: Any,
+        class_: object = None,
+        *attrs: object,
         return_none_on: Callable[..., bool] | None = None,
         column_template: str | None = None,
         active_history: bool = False,
         deferred: bool = False,
         group: str | None = None,
         comparator_factory: Any = None,
-        info: dict[Any, Any] | None = None,
+        info: dict[object, object] | None = None,
         doc: str | None = None,
     ) -> None:
         if class_ is not None and not isinstance(class_, type) and not callable(class_):
             attrs = (class_, *attrs)
             class_ = None
-        self.composite_class = class_
-        self.attrs: tuple[Any, ...] = attrs
+        # the class of the program's whose objects the attribute holds
+        self.composite_class: Any = class_
+        self.attrs: tuple[object, ...] = attrs
         self.return_none_on = return_none_on
         self.column_template = column_template
         self.active_history = active_history
@@ -99,7 +101,7 @@ class CompositeProperty(MapperProperty):
             self._keys = [self._key_of(a) for a in self.attrs]
         return self._keys
 
-    def _key_of(self, attr: Any) -> str:
+    def _key_of(self, attr: object) -> str:
         mapper = self.parent
         if isinstance(attr, str):
             if attr not in mapper._props:
@@ -108,7 +110,7 @@ class CompositeProperty(MapperProperty):
                     f"mapped attribute {attr!r}")
             return attr
         if isinstance(attr, MapperProperty) and getattr(attr, "parent", None) is mapper:
-            return attr.key  # a column property the declarative scan made for it
+            return str(attr.key)  # a column property the declarative scan made for it
         column = getattr(attr, "column", None) if not isinstance(attr, Column) else attr
         if column is not None and column in mapper._col_to_prop:
             return str(mapper._col_to_prop[column].key)
@@ -130,7 +132,7 @@ class CompositeProperty(MapperProperty):
         return f"{owner.__name__}.{self.key}" if owner is not None else repr(self)
 
     # ----------------------------------------------------------------- values
-    def construct(self, values: Sequence[Any]) -> Any:
+    def construct(self, values: Sequence[object]) -> object:
         """The composite object for the columns' ``values`` (or None, see
         ``return_none_on``)."""
         if self.return_none_on is not None and self.return_none_on(*values):
@@ -140,9 +142,9 @@ class CompositeProperty(MapperProperty):
             raise InvalidRequestError(
                 f"Can't build composite {self._where()}: no composite class; pass it to "
                 "composite() or annotate the attribute Mapped[SomeClass]")
-        return cls(*values)
+        return cast(object, cls(*values))
 
-    def values_of(self, value: Any) -> list[Any]:
+    def values_of(self, value: object) -> list[object]:
         """The column values of composite object ``value`` (None: every column None)."""
         if value is None:
             return [None] * len(self.attribute_keys)
@@ -168,7 +170,7 @@ class CompositeProperty(MapperProperty):
         # mechanism as a Bundle)
         return annotate(ClauseList(*self.columns, group=False), {BUNDLE_KEY: _Reader(self)})
 
-    def operate(self, attr: QueryableAttribute, op: Any, *other: Any, **kw: Any) -> Any:
+    def operate(self, attr: QueryableAttribute, op: object, *other: object, **kw: object) -> Any:
         if op not in _COMPARISONS:
             name = getattr(op, "__name__", repr(op))
             raise ArgumentError(
@@ -184,10 +186,10 @@ class CompositeProperty(MapperProperty):
         terms = [op(c, v) for c, v in zip(self.columns, values, strict=True)]
         return or_(*terms) if op is ne else and_(*terms)
 
-    def column_for_attr_delegation(self) -> Any:
+    def column_for_attr_delegation(self) -> None:
         return None
 
-    def reader(self) -> Any:
+    def reader(self) -> _Reader:
         """What the query layer selects for the attribute (a Bundle-like reader)."""
         return _Reader(self)
 
@@ -196,9 +198,9 @@ class CompositeProperty(MapperProperty):
         return f"CompositeProperty({name or '?'})"
 
     # ----------------------------------------------------------------- declarative
-    def declare_columns(self, annotation_class: Any, optional: bool,
-                        make_column: Callable[[Any, str, Any], Any],
-                        own_values: Sequence[Any]) -> list[tuple[str, Any]]:
+    def declare_columns(self, annotation_class: object, optional: bool,
+                        make_column: Callable[[MappedColumn[object], str, object], Column[Any]],
+                        own_values: Sequence[object]) -> list[tuple[str, Column[Any]]]:
         """For the declarative scan: fix the composite class from the annotation, and
         return ``(name, Column)`` for each column it declares itself (a
         ``mapped_column()`` inside it, or one made from a dataclass field), made with
@@ -215,7 +217,7 @@ class CompositeProperty(MapperProperty):
         if optional and self.return_none_on is None:
             self.return_none_on = _all_none
         cls = self.composite_class
-        fields: list[tuple[str, Any]] = []
+        fields: list[tuple[str, object]] = []
         if dataclasses.is_dataclass(cls):
             try:
                 hints = pyinspect.get_annotations(cast(type, cls), eval_str=True)
@@ -233,7 +235,7 @@ class CompositeProperty(MapperProperty):
         attrs = list(self.attrs)
         if fields:
             attrs += [None] * (len(fields) - len(attrs))
-        made: list[tuple[str, Any]] = []
+        made: list[tuple[str, Column[Any]]] = []
         own_ids = {id(v) for v in own_values}
         for i, attr in enumerate(attrs):
             field_name, field_type = fields[i] if i < len(fields) else (None, None)
@@ -258,7 +260,7 @@ class CompositeProperty(MapperProperty):
         return made
 
 
-def _all_none(*values: Any) -> bool:
+def _all_none(*values: object) -> bool:
     return all(v is None for v in values)
 
 
@@ -277,15 +279,16 @@ class _Reader:
         self.exprs = self._columns
         self.result_type = prop.composite_class
 
-    def create_row_processor(self, query: Any, procs: list[Any], labels: list[str]) -> Any:
+    def create_row_processor(self, query: object, procs: list[Callable[[object], object]],
+                             labels: list[str]) -> Callable[[object], object]:
         construct = self.prop.construct
 
-        def proc(row: Any) -> Any:
+        def proc(row: object) -> object:
             return construct([p(row) for p in procs])
 
         return proc
 
-    def label(self, name: Any) -> _Reader:
+    def label(self, name: str) -> _Reader:
         other = _Reader(self.prop)
         other.name = name
         return other

@@ -74,16 +74,16 @@ class Mapped(Generic[_T]):
     if TYPE_CHECKING:
 
         @overload
-        def __get__(self, instance: None, owner: Any) -> InstrumentedAttribute[_T]: ...
+        def __get__(self, instance: None, owner: object) -> InstrumentedAttribute[_T]: ...
 
         @overload
-        def __get__(self, instance: object, owner: Any) -> _T: ...
+        def __get__(self, instance: object, owner: object) -> _T: ...
 
-        def __get__(self, instance: object | None, owner: Any) -> InstrumentedAttribute[_T] | _T: ...
+        def __get__(self, instance: object | None, owner: object) -> InstrumentedAttribute[_T] | _T: ...
 
-        def __set__(self, instance: Any, value: _T) -> None: ...
+        def __set__(self, instance: object, value: _T) -> None: ...
 
-        def __delete__(self, instance: Any) -> None: ...
+        def __delete__(self, instance: object) -> None: ...
 
 
 class DynamicMapped(Mapped[_T]):
@@ -104,15 +104,15 @@ class WriteOnlyMapped(Mapped[_T]):
     if TYPE_CHECKING:
 
         @overload  # type: ignore[override]
-        def __get__(self, instance: None, owner: Any) -> InstrumentedAttribute[_T]: ...
+        def __get__(self, instance: None, owner: object) -> InstrumentedAttribute[_T]: ...
 
         @overload
-        def __get__(self, instance: object, owner: Any) -> WriteOnlyCollection[_T]: ...
+        def __get__(self, instance: object, owner: object) -> WriteOnlyCollection[_T]: ...
 
-        def __get__(self, instance: object | None, owner: Any
+        def __get__(self, instance: object | None, owner: object
                     ) -> InstrumentedAttribute[_T] | WriteOnlyCollection[_T]: ...
 
-        def __set__(self, instance: Any, value: Iterable[_T]) -> None:  # type: ignore[override]
+        def __set__(self, instance: object, value: Iterable[_T]) -> None:  # type: ignore[override]
             ...
 
 
@@ -215,17 +215,17 @@ class MappedColumn(ColumnOperators, Generic[_T]):
     if TYPE_CHECKING:
 
         @overload
-        def __get__(self, instance: None, owner: Any) -> InstrumentedAttribute[_T]: ...
+        def __get__(self, instance: None, owner: object) -> InstrumentedAttribute[_T]: ...
 
         @overload
-        def __get__(self, instance: object, owner: Any) -> _T: ...
+        def __get__(self, instance: object, owner: object) -> _T: ...
 
-        def __get__(self, instance: object | None, owner: Any) -> InstrumentedAttribute[_T] | _T: ...
+        def __get__(self, instance: object | None, owner: object) -> InstrumentedAttribute[_T] | _T: ...
 
-        def __set__(self, instance: Any, value: _T) -> None: ...
+        def __set__(self, instance: object, value: _T) -> None: ...
 
 
-def mapped_column(*args: Any, **kw: Any) -> Any:
+def mapped_column(*args: object, **kw: object) -> Any:
     """A column of a declarative class, typed from the attribute's ``Mapped[...]`` annotation.
 
     Takes what ``Column`` takes (an optional name, an optional type, schema items such
@@ -257,7 +257,7 @@ class declared_attr(Generic[_T]):  # noqa: N801 - the documented name
         self.__doc__ = fget.__doc__
         self.__name__ = getattr(fget, "__name__", "declared_attr")
 
-    def __get__(self, instance: Any, owner: Any) -> Any:
+    def __get__(self, instance: object, owner: object) -> Any:
         return self.fget(owner)
 
     @classmethod
@@ -280,18 +280,18 @@ class _Name:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def __call__(self, *a: Any, **k: Any) -> Any:  # typing's checks accept callables
+    def __call__(self, *a: object, **k: object) -> Any:  # typing's checks accept callables
         raise TypeError(self.name)
 
-    def __or__(self, other: Any) -> Any:
+    def __or__(self, other: object) -> Any:
         if other is None or other is type(None):
             return typing.Optional[self]  # noqa: UP045 - a typing object built at run time
         return typing.Union[self, other]  # noqa: UP007 - a typing object built at run time
 
-    def __ror__(self, other: Any) -> Any:
+    def __ror__(self, other: object) -> Any:
         return self.__or__(other)
 
-    def __getitem__(self, item: Any) -> Any:
+    def __getitem__(self, item: object) -> Any:
         return _Name(self.name)
 
     def __repr__(self) -> str:
@@ -311,7 +311,7 @@ class _Names(dict[str, Any]):
         return _Name(key)
 
 
-def _evaluate(annotation: Any, klass: type, module_name: str | None = None) -> Any:
+def _evaluate(annotation: object, klass: type, module_name: str | None = None) -> Any:
     """The annotation as an object; names not defined yet become placeholders.
 
     Strings are evaluated in the module that wrote them (``module_name``, default
@@ -337,7 +337,7 @@ def _evaluate(annotation: Any, klass: type, module_name: str | None = None) -> A
         ) from None
 
 
-def _marker_of(ann: Any) -> tuple[str | None, Any]:
+def _marker_of(ann: object) -> tuple[str | None, Any]:
     """(``"mapped"``/``"dynamic"``/``"write_only"`` or None, the inner type)."""
     origin = typing.get_origin(ann)
     if origin in _MARKERS:
@@ -350,7 +350,7 @@ def _marker_of(ann: Any) -> tuple[str | None, Any]:
     return None, ann
 
 
-def _strip_optional(tp: Any) -> tuple[Any, bool]:
+def _strip_optional(tp: object) -> tuple[Any, bool]:
     """``X | None`` -> (X, True); other unions are kept whole."""
     origin = typing.get_origin(tp)
     if origin is typing.Union or (sys.version_info >= (3, 10) and origin is _UnionType):
@@ -389,7 +389,7 @@ def _alias_classes() -> tuple[type, ...]:
 _ALIAS_CLASSES = _alias_classes()  # PEP 695 ``type X = ...`` (3.12) and its backport
 
 
-def _is_type_alias(tp: Any) -> bool:
+def _is_type_alias(tp: object) -> bool:
     return bool(_ALIAS_CLASSES) and isinstance(tp, _ALIAS_CLASSES)
 
 
@@ -410,7 +410,7 @@ def _alias_value(tp: Any) -> Any:
     return value
 
 
-def _is_alias_use(tp: Any) -> bool:
+def _is_alias_use(tp: object) -> bool:
     return _is_type_alias(tp) or _is_type_alias(typing.get_origin(tp))
 
 
@@ -477,7 +477,7 @@ class TypeResolve:
         self.raw_pep_695_type = layers.raw_pep_695
         self.pep_695_resolved_value = layers.pep_695_value
 
-    def resolve(self, python_type: Any) -> Any:
+    def resolve(self, python_type: object) -> Any:
         """The SQL type the registry's ``type_annotation_map`` (then the built-in one)
         gives ``python_type``, or None."""
         return sql_type_for(python_type, getattr(self.registry, "type_annotation_map", {}))
@@ -487,7 +487,7 @@ class TypeResolve:
                 f"{self.resolved_type!r}>")
 
 
-def _type_from_listeners(reg: Any, cls: type, key: str, layers: _TypeLayers) -> Any:
+def _type_from_listeners(reg: object, cls: type, key: str, layers: _TypeLayers) -> Any:
     """The first SQL type a ``resolve_type_annotation`` listener of ``reg`` returns."""
     dispatch = getattr(reg, "_dm_configure_dispatch", None)
     if dispatch is None or "resolve_type_annotation" not in dispatch:
@@ -530,7 +530,7 @@ def default_type_map() -> dict[Any, Any]:
     }
 
 
-def _lookup(type_map: dict[Any, Any], tp: Any) -> Any:
+def _lookup(type_map: dict[Any, Any], tp: object) -> Any:
     try:
         if tp in type_map:
             return type_map[tp]
@@ -543,7 +543,7 @@ def _lookup(type_map: dict[Any, Any], tp: Any) -> Any:
     return None
 
 
-def _as_type(found: Any, tp: Any) -> Any:
+def _as_type(found: object, tp: object) -> Any:
     if isinstance(found, type) and issubclass(found, types.TypeEngine):
         found = found()
     if isinstance(found, Enum):
@@ -561,7 +561,7 @@ def _as_type(found: Any, tp: Any) -> Any:
     return found
 
 
-def sql_type_for(tp: Any, type_map: dict[Any, Any]) -> Any:
+def sql_type_for(tp: object, type_map: dict[Any, Any]) -> Any:
     """The SQL type for Python type ``tp`` (already without ``None``), or None."""
     for candidate in (tp, _annotated_parts(tp)[0]):
         for mapping in (type_map, _DEFAULT_MAP):
@@ -584,7 +584,7 @@ _COLLECTIONS: dict[Any, Any] = {
 }
 
 
-def _target_name(tp: Any) -> Any:
+def _target_name(tp: object) -> Any:
     if isinstance(tp, _Name):
         return tp.name
     if isinstance(tp, typing.ForwardRef):
@@ -592,7 +592,7 @@ def _target_name(tp: Any) -> Any:
     return tp
 
 
-def _relationship_shape(tp: Any) -> tuple[Any, Any, bool | None]:
+def _relationship_shape(tp: object) -> tuple[Any, Any, bool | None]:
     """(target, collection class or None, uselist) read from a relationship annotation."""
     tp, _nullable = _strip_optional(tp)
     if isinstance(tp, str):
@@ -693,7 +693,7 @@ def has_mapped_annotations(classes: list[type]) -> bool:
     return False
 
 
-def _is_classvar(ann: Any) -> bool:
+def _is_classvar(ann: object) -> bool:
     if isinstance(ann, str):
         return ann.lstrip().startswith(("ClassVar", "typing.ClassVar"))
     return ann is ClassVar or typing.get_origin(ann) is ClassVar
@@ -789,7 +789,7 @@ def _scan_composite(reg: Any, cls: type, klass: type, key: str, prop: Any, inner
         layers = _TypeLayers(inner)
         annotation_class, optional = layers.resolved, layers.nullable
 
-    def make_column(mc: MappedColumn[Any], name: str, python_type: Any) -> Any:
+    def make_column(mc: MappedColumn[Any], name: str, python_type: object) -> Any:
         if getattr(mc.column, "name", None) is None:
             mc.column.name = name
             mc.column.key = name
@@ -814,8 +814,8 @@ def _scan_composite(reg: Any, cls: type, klass: type, key: str, prop: Any, inner
 
 
 def _column_from(
-    mc: MappedColumn[Any], key: str, inner: Any, type_map: dict[Any, Any], where: str,
-    reg: Any, cls: type,
+    mc: MappedColumn[Any], key: str, inner: object, type_map: dict[Any, Any], where: str,
+    reg: object, cls: type,
 ) -> Any:
     from .properties import ColumnProperty
 
@@ -918,7 +918,7 @@ def _merge(template: MappedColumn[Any], mc: MappedColumn[Any]) -> MappedColumn[A
     return new
 
 
-def _looks_mapped(tp: Any) -> bool:
+def _looks_mapped(tp: object) -> bool:
     return isinstance(tp, type) and ("_dm_mapper" in tp.__dict__ or hasattr(tp, "__tablename__"))
 
 
@@ -1021,7 +1021,7 @@ class MappedAsDataclass:
     ``kw_only=True`` or ``repr=False`` go to ``dataclasses.dataclass``.
     """
 
-    def __init_subclass__(cls, **kw: Any) -> None:
+    def __init_subclass__(cls, **kw: object) -> None:
         options = {k: kw.pop(k) for k in _DATACLASS_CLASS_OPTIONS if k in kw}
         inherited = dataclass_options_of(cls) or {}
         cls._dm_dataclass_options = {**inherited, **options}  # type: ignore[attr-defined]
@@ -1122,7 +1122,7 @@ class DeclarativeBase(_DeclarativeCommon, metaclass=DeclarativeMeta):
 
     _dm_root: ClassVar[bool] = True
 
-    def __init_subclass__(cls, **kw: Any) -> None:
+    def __init_subclass__(cls, **kw: object) -> None:
         super().__init_subclass__(**kw)
         _declarative_init_subclass(cls)
 
@@ -1134,6 +1134,6 @@ class DeclarativeBaseNoMeta(_DeclarativeCommon):
 
     _dm_root: ClassVar[bool] = True
 
-    def __init_subclass__(cls, **kw: Any) -> None:
+    def __init_subclass__(cls, **kw: object) -> None:
         super().__init_subclass__(**kw)
         _declarative_init_subclass(cls)

@@ -88,7 +88,7 @@ class PolymorphicInfo:
 
 
 # -- construction (called by Mapper.__init__) ------------------------------------------
-def parent_mapper(class_: type, inherits: Any, concrete: bool) -> Mapper | None:
+def parent_mapper(class_: type, inherits: object, concrete: bool) -> Mapper | None:
     """The mapper ``inherits=`` names (a mapped class or a Mapper), checked."""
     if inherits is None:
         return None  # concrete=True on a hierarchy's base class says nothing more
@@ -166,7 +166,7 @@ def inherit_property(mapper: Mapper, key: str, prop: MapperProperty) -> None:
 
 
 def extend_inherited_column(mapper: Mapper, key: str, inherited: ColumnProperty,
-                            col: Any) -> None:
+                            col: object) -> None:
     """A column of the subclass table named as an inherited column attribute: one
     attribute of ``mapper`` maps both (the base table's column first)."""
     new = ColumnProperty(*inherited.columns, col, deferred=inherited.deferred,
@@ -178,8 +178,8 @@ def extend_inherited_column(mapper: Mapper, key: str, inherited: ColumnProperty,
         mapper._col_to_prop[c] = new
 
 
-def setup_polymorphic(mapper: Mapper, polymorphic_on: Any, identity: Any,
-                      with_polymorphic: Any) -> None:
+def setup_polymorphic(mapper: Mapper, polymorphic_on: object, identity: object,
+                      with_polymorphic: object) -> None:
     """Discriminator, identity map of the hierarchy, key synchronisation."""
     parent = mapper.inherits
     if polymorphic_on is not None:
@@ -213,7 +213,7 @@ def setup_polymorphic(mapper: Mapper, polymorphic_on: Any, identity: Any,
             m._poly = PolymorphicInfo(m)
 
 
-def _resolve_discriminator(mapper: Mapper, value: Any) -> Any:
+def _resolve_discriminator(mapper: Mapper, value: object) -> Any:
     if isinstance(value, str):
         prop = mapper._props.get(value)
         if isinstance(prop, ColumnProperty):
@@ -251,7 +251,7 @@ def _resolve_discriminator(mapper: Mapper, value: Any) -> Any:
     )
 
 
-def _with_polymorphic_spec(mapper: Mapper, spec: Any) -> Any:
+def _with_polymorphic_spec(mapper: Mapper, spec: object) -> Any:
     if isinstance(spec, tuple) and len(spec) == 2 and not isinstance(spec[0], type):
         spec = spec[0]  # (classes, selectable): the selectable is built from the tables
     if spec == "*" or spec is None:
@@ -417,7 +417,7 @@ def polymorphic_load_props(mapper: Mapper) -> tuple[Any, ...]:
     return polymorphic_props(mapper, with_polymorphic_mappers(mapper))
 
 
-def describe_identity(mapper: Mapper, value: Any) -> str:
+def describe_identity(mapper: Mapper, value: object) -> str:
     known = ", ".join(repr(k) for k in mapper.polymorphic_map) or "none"
     return (f"discriminator {mapper.polymorphic_on} is {value!r}, which no mapper of the "
             f"{mapper.base_mapper.class_.__name__} hierarchy has as polymorphic_identity "
@@ -484,7 +484,7 @@ class _TableColumns:
         self.columns = columns
 
 
-def _table_columns(mapper: Mapper, table: Any) -> tuple[_TableColumns, ...]:
+def _table_columns(mapper: Mapper, table: object) -> tuple[_TableColumns, ...]:
     out = []
     for p in mapper._persist_props:
         cols = selmap.table_columns(mapper, p, table)

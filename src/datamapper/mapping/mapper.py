@@ -322,7 +322,7 @@ class Mapper:
                 attach(self)
         recon = _reconstructor_of(class_)
         if recon is not None:
-            def call_reconstructor(target: Any, _context: Any, name: str = recon) -> None:
+            def call_reconstructor(target: object, _context: object, name: str = recon) -> None:
                 getattr(target, name)()
 
             self.dispatch.add("load", call_reconstructor, {})
@@ -390,7 +390,7 @@ class Mapper:
             self._add_property(prop.name, ColumnProperty(col))
         return col
 
-    def _coerce_property(self, key: str, value: Any) -> MapperProperty:
+    def _coerce_property(self, key: str, value: object) -> MapperProperty:
         if isinstance(value, MapperProperty):
             return value
         if isinstance(value, (list, tuple)) and value and all(
@@ -443,7 +443,7 @@ class Mapper:
         self._pk_props: tuple[ColumnProperty, ...] = tuple(self._col_to_prop[c] for c in cols)
         self._pk_keys: tuple[str, ...] = tuple(p.key for p in self._pk_props)
 
-    def _resolve_column(self, c: Any) -> Any:
+    def _resolve_column(self, c: object) -> Any:
         if isinstance(c, str):
             if c in self.local_table.c:
                 return self.local_table.c[c]
@@ -583,7 +583,7 @@ class Mapper:
         # every query of this configuration; see loading.rows.entity_loader
         self._loader_cache: dict[Any, Any] = {}
 
-    def _maps_table(self, table: Any) -> bool:
+    def _maps_table(self, table: object) -> bool:
         return table is self.local_table or (
             (self.inherits is not None or self.non_table) and table in self.tables)
 
@@ -682,7 +682,7 @@ class Mapper:
                 f"attributes are {', '.join(sorted(self._props))}"
             ) from None
 
-    def get_property_by_column(self, column: Any) -> ColumnProperty:
+    def get_property_by_column(self, column: object) -> ColumnProperty:
         return self._col_to_prop[column]
 
     def add_property(self, key: str, prop: Any) -> None:
@@ -724,11 +724,11 @@ class Mapper:
     ) -> tuple[Any, ...]:
         return (self._identity_class, tuple(primary_key), identity_token)
 
-    def primary_key_from_instance(self, obj: Any) -> tuple[Any, ...]:
+    def primary_key_from_instance(self, obj: object) -> tuple[Any, ...]:
         d = obj.__dict__
         return tuple(d.get(k) for k in self._pk_keys)
 
-    def identity_key_from_instance(self, obj: Any) -> tuple[Any, ...]:
+    def identity_key_from_instance(self, obj: object) -> tuple[Any, ...]:
         return (self._identity_class, self.primary_key_from_instance(obj), None)
 
     def common_parent(self, other: Mapper) -> bool:
@@ -866,7 +866,7 @@ def _reconstructor_of(class_: type) -> str | None:
     return None
 
 
-def class_mapper(class_: Any, configure: bool = True) -> Mapper:
+def class_mapper(class_: object, configure: bool = True) -> Mapper:
     """The mapper of ``class_``; raises UnmappedClassError if there is none."""
     mapper = _mapper_or_none(class_)
     if mapper is None:
@@ -888,7 +888,7 @@ def class_mapper(class_: Any, configure: bool = True) -> Mapper:
     return mapper
 
 
-def _mapper_or_none(class_: Any) -> Mapper | None:
+def _mapper_or_none(class_: object) -> Mapper | None:
     if isinstance(class_, Mapper):
         return class_
     if not isinstance(class_, type):
@@ -897,13 +897,13 @@ def _mapper_or_none(class_: Any) -> Mapper | None:
     return m if isinstance(m, Mapper) else None
 
 
-def mapper_of_instance(obj: Any) -> Mapper | None:
+def mapper_of_instance(obj: object) -> Mapper | None:
     """The mapper of ``obj``'s class, or None (hot path: no configure step)."""
     m = type(obj).__dict__.get("_dm_mapper")
     return m if isinstance(m, Mapper) else None
 
 
-def attribute_event_resolver(target: Any, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
+def attribute_event_resolver(target: object, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
     if name in INSTRUMENTATION_EVENTS:
         if not isinstance(target, type):
             raise InvalidRequestError(
@@ -1029,7 +1029,7 @@ def inherit_attribute_listeners(mapper: Mapper, parent: Mapper) -> None:
 _instrumentation_listeners: list[tuple[Any, str, Any, bool]] = []
 
 
-def _fire_instrumentation(name: str, class_: type, *args: Any) -> None:
+def _fire_instrumentation(name: str, class_: type, *args: object) -> None:
     for ref, n, fn, propagate in list(_instrumentation_listeners):
         base = ref()
         if base is None:
@@ -1045,21 +1045,21 @@ class _InstrumentationTarget:
     def __init__(self, base: type) -> None:
         self.base = base
 
-    def add(self, name: str, fn: Any, opts: dict[str, Any]) -> None:
+    def add(self, name: str, fn: object, opts: dict[str, Any]) -> None:
         ref = weakref.ref(self.base)
         _instrumentation_listeners.append((ref, name, fn, bool(opts.get("propagate", True))))
 
-    def _entries(self, name: str, fn: Any) -> list[tuple[Any, str, Any, bool]]:
+    def _entries(self, name: str, fn: object) -> list[tuple[Any, str, Any, bool]]:
         return [e for e in _instrumentation_listeners
                 if e[0]() is self.base and e[1] == name and e[2] is fn]
 
-    def discard(self, name: str, fn: Any) -> bool:
+    def discard(self, name: str, fn: object) -> bool:
         found = self._entries(name, fn)
         for e in found:
             _instrumentation_listeners.remove(e)
         return bool(found)
 
-    def has_own(self, name: str, fn: Any) -> bool:
+    def has_own(self, name: str, fn: object) -> bool:
         return bool(self._entries(name, fn))
 
 
@@ -1097,7 +1097,7 @@ class _PropagatingDispatch:
                 found = m.dispatch.discard(name, fn) or found
         return found
 
-    def has_own(self, name: str, fn: Any) -> bool:
+    def has_own(self, name: str, fn: object) -> bool:
         return any(e[0] is self.base and e[1] == name and e[2] is fn
                    for e in _pending_class_listeners)
 

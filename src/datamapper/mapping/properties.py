@@ -45,11 +45,11 @@ class MapperProperty:
     def column_for_attr_delegation(self) -> Any:
         return None
 
-    def any_(self, criterion: Any = None, **kw: Any) -> Any:
+    def any_(self, criterion: object = None, **kw: object) -> Any:
         raise ArgumentError(f"any() applies to a one-to-many or many-to-many relationship, "
                             f"not to {self.parent.class_.__name__}.{self.key}")
 
-    def has_(self, criterion: Any = None, **kw: Any) -> Any:
+    def has_(self, criterion: object = None, **kw: object) -> Any:
         raise ArgumentError(f"has() applies to a many-to-one relationship, "
                             f"not to {self.parent.class_.__name__}.{self.key}")
 
@@ -209,9 +209,9 @@ class ExpressionOverride:
         return f"with_expression({self.prop.parent.class_.__name__}.{self.key})"
 
 
-def query_expression(default_expr: Any = None, *, expire_on_flush: bool = True,
+def query_expression(default_expr: object = None, *, expire_on_flush: bool = True,
                      info: dict[str, Any] | None = None, doc: str | None = None,
-                     **kw: Any) -> Any:
+                     **kw: object) -> Any:
     """An attribute loaded from a SQL expression each query chooses with
     ``with_expression(Class.attr, expr)``; without that option it holds the value of
     ``default_expr`` (SELECTed with every load), or None when there is no default."""
@@ -234,7 +234,7 @@ def deferred(*columns: Any, **kw: Any) -> Any:
     return _with_dataclass_options(ColumnProperty(*columns, deferred=True, **rest), kw)
 
 
-def synonym(name: str, map_column: bool = False, descriptor: Any = None, **kw: Any) -> Any:
+def synonym(name: str, map_column: bool = False, descriptor: object = None, **kw: object) -> Any:
     """An attribute that reads and writes attribute ``name``."""
     return _with_dataclass_options(
         SynonymProperty(name, map_column=map_column, descriptor=descriptor), kw)

@@ -38,7 +38,7 @@ class RelationshipArguments:
     def _error(self, cls: type[Exception], text: str) -> Exception:
         return cls(f"Can't configure relationship {self.where}: {text}")
 
-    def evaluate(self, value: Any, what: str) -> Any:
+    def evaluate(self, value: object, what: str) -> Any:
         """Resolve a string, or a callable returning the value (declarative style)."""
         if isinstance(value, str):
             return self._evaluate_string(value, what)
@@ -75,7 +75,7 @@ class RelationshipArguments:
                 InvalidRequestError, f"could not resolve {what} {text!r} ({e}); check the "
                 "class or table name is spelled right and mapped") from None
 
-    def target(self, argument: Any) -> Mapper:
+    def target(self, argument: object) -> Mapper:
         """The mapper of the target class (``argument``: a class, its name, its
         Mapper, a callable returning one of them, or ``aliased(Child)``)."""
         from .mapper import Mapper, _mapper_or_none
@@ -115,14 +115,14 @@ class RelationshipArguments:
         self.target_alias = sel
         return mapper
 
-    def unalias(self, clause: Any) -> Any:
+    def unalias(self, clause: object) -> Any:
         """``clause`` with the target alias's columns replaced by its table's."""
         alias = self.target_alias
         if alias is None or clause is None:
             return clause
         table = alias.element
 
-        def fn(elem: Any) -> Any:
+        def fn(elem: object) -> Any:
             if isinstance(elem, ColumnElement) and getattr(elem, "table", None) is alias:
                 return table.c[elem.key]
             return None
@@ -130,7 +130,7 @@ class RelationshipArguments:
         # clause is a join condition: no overload of replacement_traverse matches Any
         return visitors.replacement_traverse(clause, {}, fn)  # type: ignore[call-overload]
 
-    def secondary(self, value: Any) -> tuple[FromClause, frozenset[FromClause]]:
+    def secondary(self, value: object) -> tuple[FromClause, frozenset[FromClause]]:
         """The ``secondary`` selectable, and the tables in it: a Table, or (read
         through only) an alias, subquery or join of tables; never a mapped class (its
         rows have their own life through that class)."""
@@ -169,7 +169,7 @@ class RelationshipArguments:
             "MetaData; a string secondary is a table name (or 'schema.table'), not "
             "evaluated as an expression; pass the Table object or a lambda returning it")
 
-    def columns(self, value: Any, what: str) -> set[Any]:
+    def columns(self, value: object, what: str) -> set[Any]:
         """``foreign_keys=``/``remote_side=``: the set of columns named (empty if None)."""
         if value is None:
             return set()
@@ -178,7 +178,7 @@ class RelationshipArguments:
             value = [value]
         return {self.column(v, what) for v in value}
 
-    def column(self, value: Any, what: str) -> Any:
+    def column(self, value: object, what: str) -> Any:
         """One element of ``foreign_keys``/``remote_side``/``order_by``: a column
         expression (or a callable returning one).  A string is evaluated only when it is
         the whole argument (``foreign_keys="Address.user_id"``), never inside a list."""
@@ -194,7 +194,7 @@ class RelationshipArguments:
                 f"{value!r}{hint}")
         return self.unalias(v)
 
-    def join(self, value: Any, what: str) -> Any:
+    def join(self, value: object, what: str) -> Any:
         """``primaryjoin``/``secondaryjoin`` evaluated: None or a SQL expression."""
         if value is None:
             return None
@@ -207,7 +207,7 @@ class RelationshipArguments:
                 "secondary=")
         return clause
 
-    def order_by(self, value: Any) -> list[Any] | None:
+    def order_by(self, value: object) -> list[Any] | None:
         """``order_by=``: a list of column expressions, or None (also for False)."""
         if value is None or value is False:
             return None
@@ -216,7 +216,7 @@ class RelationshipArguments:
             value = [value]
         return [self.column(o, "order_by") for o in value]
 
-    def collection_class(self, value: Any, uselist: bool) -> Any:
+    def collection_class(self, value: object, uselist: bool) -> Any:
         """``collection_class=`` (a class, or a factory of empty collections); list
         for a collection without it, None for a scalar."""
         if value is None:

@@ -33,7 +33,7 @@ def flat_alias(sel: Any) -> Any:
     return sel.alias()
 
 
-def _mark_columns(expr: Any, mark: str) -> Any:
+def _mark_columns(expr: object, mark: str) -> Any:
     """A copy of ``expr`` whose table columns carry the annotation ``mark``."""
     expr = coerce_clause(expr)
     if isinstance(expr, str) or not isinstance(expr, ClauseElement):
@@ -42,7 +42,7 @@ def _mark_columns(expr: Any, mark: str) -> Any:
             "over columns (Table.c.x, MyClass.x)"
         )
 
-    def replace(elem: Any) -> Any:
+    def replace(elem: object) -> Any:
         if isinstance(elem, Column):
             return annotate(elem, {mark: True})
         return None
@@ -51,13 +51,13 @@ def _mark_columns(expr: Any, mark: str) -> Any:
     return visitors.replacement_traverse(expr, {}, replace)  # type: ignore[call-overload]
 
 
-def foreign(expr: Any) -> Any:
+def foreign(expr: object) -> Any:
     """Mark the columns of ``expr`` (in a ``primaryjoin``/``secondaryjoin``) as the
     referring side of the relationship, as ``foreign_keys=`` would."""
     return _mark_columns(expr, "foreign")
 
 
-def remote(expr: Any) -> Any:
+def remote(expr: object) -> Any:
     """Mark the columns of ``expr`` (in a ``primaryjoin``) as belonging to the related
     row, as ``remote_side=`` would (needed for self-referential relationships)."""
     return _mark_columns(expr, "remote")
@@ -81,7 +81,7 @@ def split_marks(clause: Any) -> tuple[Any, set[Any], set[Any], Any]:
             if not (ann and ann.get("remote")):
                 unmarked.add(deannotate(elem) if ann else elem)
 
-    def replace(elem: Any) -> Any:
+    def replace(elem: object) -> Any:
         if not isinstance(elem, Column):
             return None
         ann = annotations_of(elem)
@@ -100,7 +100,7 @@ def split_marks(clause: Any) -> tuple[Any, set[Any], set[Any], Any]:
     if not marked["remote"] & unmarked:
         return plain, marked["foreign"], marked["remote"], None
 
-    def occurrence(elem: Any) -> Any:
+    def occurrence(elem: object) -> Any:
         if not isinstance(elem, Column):
             return None
         ann = annotations_of(elem)
@@ -113,7 +113,7 @@ def split_marks(clause: Any) -> tuple[Any, set[Any], set[Any], Any]:
     return plain, marked["foreign"], marked["remote"], occ
 
 
-def coerce_clause(value: Any) -> Any:
+def coerce_clause(value: object) -> Any:
     if value is None:
         return None
     if hasattr(value, "__clause_element__"):
@@ -202,7 +202,7 @@ def fk_refers_within(clause: Any) -> Callable[[Any], bool]:
     return is_foreign
 
 
-def column_pairs(clause: Any, is_foreign: Callable[[Any], bool], fk_arg: set[Any],
+def column_pairs(clause: object, is_foreign: Callable[[Any], bool], fk_arg: set[Any],
            any_operator: bool = False) -> list[tuple[Any, Any]]:
     """(referenced column, foreign column) for each ``a == b`` in ``clause`` (each
     comparison of two columns, whatever its operator, with ``any_operator``)."""
@@ -260,7 +260,7 @@ def inherited_ends(parents: list[Any], targets: list[Any], secondary: Any,
                                                        and fk.column.primary_key))
                    for fk in a.foreign_keys)
 
-    def linked(a: Any, b: Any) -> bool:
+    def linked(a: object, b: object) -> bool:
         return refs(a, b) or refs(b, a)
 
     if secondary is not None:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .relationships import RelationshipProperty
 
 
-def operate(prop: RelationshipProperty, op: Any, other: tuple[object, ...]) -> Any:
+def operate(prop: RelationshipProperty, op: object, other: tuple[object, ...]) -> Any:
     """``Parent.rel <op> other``: ``==``/``!=`` an object (or None), ``contains()``."""
     value = other[0] if other else None
     if isinstance(value, Null):  # Address.user == null(): as == None
@@ -51,7 +51,7 @@ def operate(prop: RelationshipProperty, op: Any, other: tuple[object, ...]) -> A
     )
 
 
-def _values_of(obj: Any, cols: list[Any], mapper: Mapper) -> list[Any]:
+def _values_of(obj: object, cols: list[Any], mapper: Mapper) -> list[Any]:
     d = obj.__dict__
     out = []
     for c in cols:
@@ -62,7 +62,7 @@ def _values_of(obj: Any, cols: list[Any], mapper: Mapper) -> list[Any]:
     return out
 
 
-def _check_object(prop: RelationshipProperty, value: Any, what: str) -> None:
+def _check_object(prop: RelationshipProperty, value: object, what: str) -> None:
     """``value`` must be an instance of the target class (a bad one gets a message
     naming the relationship, not an AttributeError from deep inside)."""
     target = prop.mapper.class_
@@ -73,7 +73,7 @@ def _check_object(prop: RelationshipProperty, value: Any, what: str) -> None:
         )
 
 
-def _compare_to_object(prop: RelationshipProperty, value: Any) -> Any:
+def _compare_to_object(prop: RelationshipProperty, value: object) -> Any:
     if prop.direction == MANYTOONE:
         locals_ = [lc for lc, _rc in prop.local_remote_pairs]
         if value is None:
@@ -92,12 +92,12 @@ def _compare_to_object(prop: RelationshipProperty, value: Any) -> Any:
     )
 
 
-def _bound_join_condition(prop: RelationshipProperty, obj: Any) -> Any:
+def _bound_join_condition(prop: RelationshipProperty, obj: object) -> Any:
     """The join condition with each column of the target's side replaced by ``obj``'s
     value for it, read when the statement runs (many-to-one ``== obj``)."""
     target = prop.mapper
 
-    def replace(elem: Any, **_kw: Any) -> Any:
+    def replace(elem: object, **_kw: object) -> Any:
         if isinstance(elem, Column) and elem in target._col_to_prop and \
                 not is_parent_side(prop, elem):
             return _value_param(prop, obj, elem, None)
@@ -132,7 +132,7 @@ def _is_plain_key_join(prop: RelationshipProperty) -> bool:
         {rc for _lc, rc in pairs} == set(prop.mapper.primary_key)
 
 
-def _not_related_to(prop: RelationshipProperty, obj: Any) -> Any:
+def _not_related_to(prop: RelationshipProperty, obj: object) -> Any:
     """Many-to-one ``!= obj``: rows not related to ``obj``, those with a NULL foreign
     key included."""
     _check_object(prop, obj, "compare")
@@ -145,7 +145,7 @@ def _not_related_to(prop: RelationshipProperty, obj: Any) -> Any:
                             for c, k in zip(target.primary_key, keys, strict=True)]))
 
 
-def _contains(prop: RelationshipProperty, value: Any) -> Any:
+def _contains(prop: RelationshipProperty, value: object) -> Any:
     if not prop.uselist:
         raise ArgumentError(f"contains() applies to collections, not to {prop.qualname}; "
                             "compare with == instead")
@@ -153,7 +153,7 @@ def _contains(prop: RelationshipProperty, value: Any) -> Any:
     return _member_criterion(prop, value)
 
 
-def _member_criterion(prop: RelationshipProperty, value: Any) -> Any:
+def _member_criterion(prop: RelationshipProperty, value: object) -> Any:
     """Rows of the parent table related to ``value`` (one-to-many, many-to-many)."""
     if prop.direction == ONETOMANY:
         parents = [r for r, _f in prop.synchronize_pairs]
@@ -168,7 +168,7 @@ def _member_criterion(prop: RelationshipProperty, value: Any) -> Any:
     return exists(select(1).select_from(sec).where(and_(*crit)).scalar_subquery())
 
 
-def _criterion_for(prop: RelationshipProperty, criterion: Any, kw: dict[str, Any]) -> list[Any]:
+def _criterion_for(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> list[Any]:
     crit = []
     if criterion is not None:
         crit.append(criterion)
@@ -177,7 +177,7 @@ def _criterion_for(prop: RelationshipProperty, criterion: Any, kw: dict[str, Any
     return crit
 
 
-def any_criterion(prop: RelationshipProperty, criterion: Any, kw: dict[str, Any]) -> Any:
+def any_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> Any:
     """EXISTS (a related row matching ``criterion`` and ``kw``) for any_()."""
     crit = _criterion_for(prop, criterion, kw)
     if prop.direction == MANYTOMANY:
@@ -198,7 +198,7 @@ def _correlate_parent_only(prop: RelationshipProperty, sub: Any) -> Any:
     return sub.correlate_except(*own)
 
 
-def has_criterion(prop: RelationshipProperty, criterion: Any, kw: dict[str, Any]) -> Any:
+def has_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> Any:
     """EXISTS (a related row matching ``criterion`` and ``kw``) for has_()."""
     crit = _criterion_for(prop, criterion, kw)
     if prop.secondary is not None:
@@ -212,7 +212,7 @@ def has_criterion(prop: RelationshipProperty, criterion: Any, kw: dict[str, Any]
 _UNKNOWN = object()
 
 
-def _value_for_comparison(obj: Any, key: str, col: Any, known: Any = _UNKNOWN) -> Any:
+def _value_for_comparison(obj: object, key: str, col: object, known: object = _UNKNOWN) -> Any:
     """``obj``'s value of attribute ``key`` (mapped to ``col``) when a statement comparing a
     relationship to ``obj`` runs; loaded if the object is persistent and it is expired."""
     from .coercion import state_of

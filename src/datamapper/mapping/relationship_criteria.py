@@ -99,7 +99,7 @@ def _parent_binder(prop: RelationshipProperty, params: list[tuple[str, str]]
     bound: dict[Any, str] = {}  # parent-side column -> bind name
     parent_cols = prop.parent._col_to_prop
 
-    def bind_parent(elem: Any) -> Any:
+    def bind_parent(elem: object) -> Any:
         if isinstance(elem, Column) and is_parent_side(prop, elem):
             name = bound.get(elem)
             if name is None:
@@ -134,7 +134,7 @@ def _whole_lazy_clause(prop: RelationshipProperty) -> LazyClause:
     return LazyClause(clause, params, 0, frozenset(bound), False, ())
 
 
-def is_parent_side(prop: RelationshipProperty, col: Any) -> bool:
+def is_parent_side(prop: RelationshipProperty, col: object) -> bool:
     """Whether ``col`` of the (non-pair part of the) join condition stands for the
     parent row: a column the parent maps, not on the remote side (self-referential)
     nor of the target's or the secondary table."""
@@ -161,7 +161,7 @@ def parent_criterion(prop: RelationshipProperty, obj: object, lazy_parent_cols: 
     parent_cols = prop.parent._col_to_prop
     binds: dict[Any, Any] = {}
 
-    def bind_parent(elem: Any) -> Any:
+    def bind_parent(elem: object) -> Any:
         if not isinstance(elem, Column) or elem not in parent_cols:
             return None
         if elem not in local and elem not in lazy_parent_cols:
@@ -182,7 +182,7 @@ def parent_criterion(prop: RelationshipProperty, obj: object, lazy_parent_cols: 
     return crit
 
 
-def _attribute_reader(obj: object, key: str, col: Any) -> Any:
+def _attribute_reader(obj: object, key: str, col: object) -> Any:
     def read() -> Any:
         value = getattr(obj, key)
         if value is None:

@@ -105,10 +105,10 @@ class JoinAnalysis:
     def _error(self, cls: type[Exception], text: str) -> Exception:
         return cls(f"Can't configure relationship {self.where}: {text}")
 
-    def is_secondary_column(self, col: Any) -> bool:
+    def is_secondary_column(self, col: object) -> bool:
         return getattr(col, "table", None) in self.secondary_tables
 
-    def analyze(self, fk_arg: set[Any], remote_arg: set[Any], pj: Any, sj: Any) -> JoinShape:
+    def analyze(self, fk_arg: set[Any], remote_arg: set[Any], pj: object, sj: object) -> JoinShape:
         """Work out the join condition(s), the direction, and the column pairs
         (synchronize, local/remote) from the tables, the foreign keys and the
         ``primaryjoin``/``secondaryjoin`` (``pj``/``sj``, or None) and
@@ -187,7 +187,7 @@ class JoinAnalysis:
             local_columns=frozenset(s for s, _c in p_pairs),
             secondaryjoin=sj)
 
-    def _self_referential_pairs(self, pj: Any, fk_arg: set[Any], remote_arg: set[Any]
+    def _self_referential_pairs(self, pj: object, fk_arg: set[Any], remote_arg: set[Any]
                                 ) -> tuple[list[Pair], RelationshipDirection]:
         """(referenced, foreign) pairs of a join of a table to itself, and the direction
         (remote_side= tells it: one-to-many unless it names the referenced columns)."""
@@ -242,7 +242,7 @@ class JoinAnalysis:
             f"{target_t.name!r}; pass foreign_keys= naming the referring columns of this "
             "relationship")
 
-    def _check_remote_side_between_tables(self, pj: Any, parent_t: Any,
+    def _check_remote_side_between_tables(self, pj: object, parent_t: object,
                                           remote_arg: set[Any]) -> None:
         """remote_side= on a join of two tables: refused when it can't split a
         comparison, warned about (and ignored) where it names the parent's columns."""
@@ -307,7 +307,7 @@ class JoinAnalysis:
             local_remote_pairs=lrp, local_columns=local, remote_side=remote_cols,
             remote_occurrences=True)
 
-    def _pairs_from_remote_side(self, pj: Any, remote_arg: set[Any]) -> list[Pair]:
+    def _pairs_from_remote_side(self, pj: object, remote_arg: set[Any]) -> list[Pair]:
         """(parent column, remote column) for each comparison of a column the parent maps
         with one named in ``remote_side``."""
         mapped = self.parent._col_to_prop
@@ -348,7 +348,7 @@ class JoinAnalysis:
             raise
 
     def _derive(self, a: Table, b: Table, fk_arg: set[Any], what: str,
-                only_from: Table | None = None, exclude: Any = None) -> Any:
+                only_from: Table | None = None, exclude: object = None) -> Any:
         """Build ``a JOIN b`` from foreign keys between the two tables."""
         cands = _fk_candidates(a, b, fk_arg, only_from, exclude)
         if not cands:
@@ -377,7 +377,7 @@ class JoinAnalysis:
 
 
 def _fk_candidates(a: Table, b: Table, fk_arg: set[Any], only_from: Table | None,
-                   exclude: Any) -> list[Pair]:
+                   exclude: object) -> list[Pair]:
     """(foreign column, referenced column) of each foreign key between ``a`` and ``b``
     (from ``only_from`` only, if given; restricted to ``fk_arg`` if not empty; not
     those used by ``exclude`` if others remain), or else pairs of same-named columns

@@ -83,7 +83,7 @@ class _Backref:
         return iter((self.name, self.kwargs))
 
 
-def backref(name: str, **kwargs: Any) -> _Backref:
+def backref(name: str, **kwargs: object) -> _Backref:
     """Describe the reverse side of a relationship, created when mappers are configured."""
     return _Backref(name, kwargs)
 
@@ -404,8 +404,8 @@ class RelationshipProperty(MapperProperty):
             return sec, self.primaryjoin, self.secondaryjoin
         salias = flat_alias(sec)
 
-        def adapt(clause: Any, end: Any) -> Any:
-            def fn(elem: Any) -> Any:
+        def adapt(clause: object, end: object) -> Any:
+            def fn(elem: object) -> Any:
                 if isinstance(elem, Column) and elem.table is not end \
                         and self.is_secondary_column(elem):
                     return salias.corresponding_column(elem)
@@ -417,18 +417,18 @@ class RelationshipProperty(MapperProperty):
         return (salias, adapt(self.primaryjoin, self.parent.local_table),
                 adapt(self.secondaryjoin, self.mapper.local_table))
 
-    def is_secondary_column(self, col: Any) -> bool:
+    def is_secondary_column(self, col: object) -> bool:
         """Whether ``col`` belongs to the ``secondary`` selectable (or a table in it)."""
         return getattr(col, "table", None) in self._secondary_tables
 
-    def is_remote_occurrence(self, col: Any) -> bool:
+    def is_remote_occurrence(self, col: object) -> bool:
         """Whether this occurrence of ``col`` in ``primaryjoin`` (self-referential)
         stands for the related row."""
         if self._remote_occurrences:
             return bool(annotations_of(col).get(REMOTE_OCCURRENCE))
         return col in self.remote_side
 
-    def _is_parent_side(self, col: Any) -> bool:
+    def _is_parent_side(self, col: object) -> bool:
         """Whether ``col`` of the join condition stands for the parent row."""
         return is_parent_side(self, col)
 
@@ -481,13 +481,13 @@ class RelationshipProperty(MapperProperty):
                 {"dm_relationship": self})
         return cached
 
-    def operate(self, attr: QueryableAttribute, op: Any, *other: Any, **kw: Any) -> Any:
+    def operate(self, attr: QueryableAttribute, op: object, *other: object, **kw: object) -> Any:
         from .mapper import configure_mappers
 
         configure_mappers()
         return operate(self, op, other)
 
-    def any_(self, criterion: Any = None, **kw: Any) -> Any:
+    def any_(self, criterion: object = None, **kw: object) -> Any:
         from .mapper import configure_mappers
 
         configure_mappers()
@@ -495,7 +495,7 @@ class RelationshipProperty(MapperProperty):
             return super().any_(criterion, **kw)
         return any_criterion(self, criterion, kw)
 
-    def has_(self, criterion: Any = None, **kw: Any) -> Any:
+    def has_(self, criterion: object = None, **kw: object) -> Any:
         from .mapper import configure_mappers
 
         configure_mappers()

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .properties import ColumnProperty
 
 
-def coerce(class_: type, local_table: Any) -> Any:
+def coerce(class_: type, local_table: object) -> Any:
     """The FROM clause ``class_`` is mapped to: a Table, a Join, a subquery (a plain
     Select becomes one).  Anything else raises."""
     if isinstance(local_table, Select):
@@ -54,7 +54,7 @@ def coerce(class_: type, local_table: Any) -> Any:
     return local_table
 
 
-def describe(sel: Any) -> str:
+def describe(sel: object) -> str:
     """A name for ``sel`` in messages and plans: a table's name, ``a JOIN b``, or the
     subquery's name."""
     if isinstance(sel, Table):
@@ -138,7 +138,7 @@ def sync_pairs(mapper: Mapper, table: Any) -> tuple[tuple[str, str], ...]:
                 and (src.key, dest.key) not in pairs:
             pairs.append((src.key, dest.key))
 
-    def walk(j: Any) -> None:
+    def walk(j: object) -> None:
         if isinstance(j, Join):
             walk(j.left)
             walk(j.right)
@@ -149,7 +149,7 @@ def sync_pairs(mapper: Mapper, table: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def table_columns(mapper: Mapper, prop: ColumnProperty, table: Any) -> list[Any]:
+def table_columns(mapper: Mapper, prop: ColumnProperty, table: object) -> list[Any]:
     """The columns of ``table`` that ``prop`` writes (through a subquery's columns)."""
     out: list[Any] = []
     for c in prop.columns:
