@@ -594,6 +594,37 @@ def _unshared(original: Any, copy: Any, values: dict[str, Any]) -> dict[str, Any
 def instrument(mapper: Mapper) -> None:
     """Install descriptors and the write hooks on ``mapper.class_``."""
     cls = mapper.class_
+    impls = _install_attributes(mapper)
+    if "_dm_instrumented" in cls.__dict__:
+        return
+    _prime_shared_keys(cls, [p.key for p in getattr(mapper, "_load_props", ())]
+                       + [STATE_ATTR] + list(mapper._props))
+    saved = {n: cls.__dict__[n] for n in ("__setattr__", "__delattr__", "__init__")
+             if n in cls.__dict__}
+    mapper._dm_saved = saved
+    klass: Any = cls
+    __setattr__, __delattr__ = _write_hooks(klass, impls.get)
+    original_init = klass.__init__
+    # a subclass of a mapped class (mapper inheritance) wraps what its base wrapped
+    original_init = getattr(original_init, "_dm_original", original_init)
+    __init__ = _constructor(mapper, klass, impls, original_init)
+    poly = mapper._poly
+    if poly is not None and poly.on_key is not None and mapper.polymorphic_identity is not None:
+        __init__ = _discriminating_init(__init__, poly.on_key, mapper.polymorphic_identity)
+    __init__.__doc__ = original_init.__doc__
+    __init__._dm_original = original_init  # type: ignore[attr-defined]
+    cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
+    cls.__delattr__ = __delattr__  # type: ignore[method-assign,assignment]
+    cls.__init__ = __init__  # type: ignore[misc]
+    if getattr(cls, "__copy__", None) is None:
+        cls.__copy__ = _copy_mapped  # type: ignore[attr-defined]
+    cls._dm_instrumented = True  # type: ignore[attr-defined]
+
+
+def _install_attributes(mapper: Mapper) -> dict[str, Any]:
+    """Put a class attribute (with its implementation) on ``mapper.class_`` for each
+    property not instrumented yet; the mapper's ``{key: impl}``."""
+    cls = mapper.class_
     impls: dict[str, Any] = getattr(mapper, "_impls", {})
     mapper._impls = impls
     for key, prop in mapper._props.items():
@@ -621,17 +652,15 @@ def instrument(mapper: Mapper) -> None:
         if existing is not None and not isinstance(existing, QueryableAttribute):
             mapper.__dict__.setdefault("_dm_replaced", {})[key] = existing
         setattr(cls, key, attr)
-    if "_dm_instrumented" in cls.__dict__:
-        return
-    _prime_shared_keys(cls, [p.key for p in getattr(mapper, "_load_props", ())]
-                       + [STATE_ATTR] + list(mapper._props))
-    saved = {n: cls.__dict__[n] for n in ("__setattr__", "__delattr__", "__init__")
-             if n in cls.__dict__}
-    mapper._dm_saved = saved
-    klass: Any = cls
+    return impls
+
+
+def _write_hooks(klass: Any, get_impl: Callable[[str], Any]
+                 ) -> tuple[Callable[[Any, str, Any], None], Callable[[Any, str], None]]:
+    """``__setattr__`` and ``__delattr__`` for an instrumented class: a mapped
+    attribute's write goes through its impl, any other to the base class's."""
     parent_setattr = super(klass, klass).__setattr__
     parent_delattr = super(klass, klass).__delattr__
-    get_impl = impls.get
 
     def __setattr__(self: Any, key: str, value: Any) -> None:  # noqa: N807
         impl = get_impl(key)
@@ -647,9 +676,14 @@ def instrument(mapper: Mapper) -> None:
         else:
             impl.delete(self)
 
-    original_init = klass.__init__
-    # a subclass of a mapped class (mapper inheritance) wraps what its base wrapped
-    original_init = getattr(original_init, "_dm_original", original_init)
+    return __setattr__, __delattr__
+
+
+def _constructor(mapper: Mapper, klass: Any, impls: dict[str, Any],
+                 original_init: Callable[..., None]) -> Callable[..., None]:
+    """The ``__init__`` of an instrumented class: the class's own, run after the
+    ``init`` event; for the registry's keyword constructor, a fast path that stores
+    plain column values straight into ``__dict__``."""
     dispatch = mapper.dispatch
 
     def _slow_init(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -667,66 +701,62 @@ def instrument(mapper: Mapper) -> None:
             return
         original_init(self, *args, **kwargs)
 
-    if original_init is _default_constructor:
-        # the registry's keyword constructor: plain column values go straight into
-        # __dict__ (what ScalarImpl.set does for a new object), the rest through impls
-        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
-            if not mapper.configured:
-                configure_mappers()
-            if args or "init" in dispatch.active or "init_failure" in dispatch.active:
-                slow_init(self, *args, **kwargs)
-                return
-            if not kwargs:
-                return
-            d = self.__dict__
-            plain = plain_keys[0]
-            if plain_keys[1] != attribute_dispatches[0]:
-                plain = _plain_column_keys(impls)
-                plain_keys[:] = (plain, attribute_dispatches[0])
-            if plain.issuperset(kwargs) and STATE_ATTR not in d:
-                # only plain column values (the usual constructor call): one dict update
-                # in C instead of a Python loop over the arguments.  The object gets no
-                # state yet: instance_state() makes it on first need (add() does), one
-                # allocation less while a program builds many objects, each of which
-                # the cycle collector would count and scan again and again
-                d.update(kwargs)
-                return
-            if STATE_ATTR not in d:
-                # (a subclass's own __init__ may call this one through super())
-                d[STATE_ATTR] = new_state(self, mapper if self.__class__ is klass
-                                          else self.__class__.__dict__.get("_dm_mapper", mapper))
-            if plain.issuperset(kwargs):
-                d.update(kwargs)
-            else:
-                for key, value in kwargs.items():
-                    impl = get_impl(key)
-                    if impl is None:
-                        _default_constructor(self, **{key: value})  # raises the TypeError
-                    elif key in plain:
-                        d[key] = value
-                    else:
-                        impl.set(self, value)
-            d[STATE_ATTR].modified = True
+    if original_init is not _default_constructor:
+        return _slow_init
+    return _keyword_constructor(mapper, klass, impls, _slow_init)
 
-        slow_init = _slow_init
-        # [keys the constructor may store straight into __dict__, the number of attribute
-        # listener registries when they were computed]: recomputed when that changes
-        plain_keys: list[Any] = [frozenset(), -1]
-        attribute_dispatches = ATTRIBUTE_DISPATCHES
-    else:
-        __init__ = _slow_init
 
-    poly = mapper._poly
-    if poly is not None and poly.on_key is not None and mapper.polymorphic_identity is not None:
-        __init__ = _discriminating_init(__init__, poly.on_key, mapper.polymorphic_identity)
-    __init__.__doc__ = original_init.__doc__
-    __init__._dm_original = original_init  # type: ignore[attr-defined]
-    cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
-    cls.__delattr__ = __delattr__  # type: ignore[method-assign,assignment]
-    cls.__init__ = __init__  # type: ignore[misc]
-    if getattr(cls, "__copy__", None) is None:
-        cls.__copy__ = _copy_mapped  # type: ignore[attr-defined]
-    cls._dm_instrumented = True  # type: ignore[attr-defined]
+def _keyword_constructor(mapper: Mapper, klass: Any, impls: dict[str, Any],
+                         slow_init: Callable[..., None]) -> Callable[..., None]:
+    """The registry's keyword constructor: plain column values go straight into
+    ``__dict__`` (what ScalarImpl.set does for a new object), the rest through impls;
+    ``slow_init`` when there are positional arguments or ``init`` listeners."""
+    dispatch = mapper.dispatch
+    get_impl = impls.get
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        if not mapper.configured:
+            configure_mappers()
+        if args or "init" in dispatch.active or "init_failure" in dispatch.active:
+            slow_init(self, *args, **kwargs)
+            return
+        if not kwargs:
+            return
+        d = self.__dict__
+        plain = plain_keys[0]
+        if plain_keys[1] != attribute_dispatches[0]:
+            plain = _plain_column_keys(impls)
+            plain_keys[:] = (plain, attribute_dispatches[0])
+        if plain.issuperset(kwargs) and STATE_ATTR not in d:
+            # only plain column values (the usual constructor call): one dict update
+            # in C instead of a Python loop over the arguments.  The object gets no
+            # state yet: instance_state() makes it on first need (add() does), one
+            # allocation less while a program builds many objects, each of which
+            # the cycle collector would count and scan again and again
+            d.update(kwargs)
+            return
+        if STATE_ATTR not in d:
+            # (a subclass's own __init__ may call this one through super())
+            d[STATE_ATTR] = new_state(self, mapper if self.__class__ is klass
+                                      else self.__class__.__dict__.get("_dm_mapper", mapper))
+        if plain.issuperset(kwargs):
+            d.update(kwargs)
+        else:
+            for key, value in kwargs.items():
+                impl = get_impl(key)
+                if impl is None:
+                    _default_constructor(self, **{key: value})  # raises the TypeError
+                elif key in plain:
+                    d[key] = value
+                else:
+                    impl.set(self, value)
+        d[STATE_ATTR].modified = True
+
+    # [keys the constructor may store straight into __dict__, the number of attribute
+    # listener registries when they were computed]: recomputed when that changes
+    plain_keys: list[Any] = [frozenset(), -1]
+    attribute_dispatches = ATTRIBUTE_DISPATCHES
+    return __init__
 
 
 def _plain_column_keys(impls: dict[str, Any]) -> frozenset[str]:

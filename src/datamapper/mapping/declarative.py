@@ -31,7 +31,15 @@ import enum
 import sys
 import typing
 import uuid
-from collections.abc import Callable, Collection, Iterable, MutableSequence, MutableSet, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    MutableSequence,
+    MutableSet,
+    Sequence,
+)
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Optional, TypeVar, overload
 
@@ -713,11 +721,10 @@ def scan_class(
     builds the Table and the Mapper from it.
     """
     from .mapper import _mapper_or_none
-    from .properties import ColumnProperty, MapperProperty
     from .relationships import RelationshipProperty
 
     type_map: dict[Any, Any] = getattr(reg, "type_annotation_map", None) or {}
-    allow_unmapped = bool(getattr(cls, "__allow_unmapped__", False))
+    strict = strict and not getattr(cls, "__allow_unmapped__", False)
     # what the nearest mapped superclass maps: a mixin behind it gave those names to
     # it, and cls inherits them (a joined subclass's table gets no copies), except
     # for declared_attr.cascading
@@ -729,34 +736,12 @@ def scan_class(
         for pos, key in enumerate(definition_order(klass)):
             if key in out or (key.startswith("__") and key.endswith("__")):
                 continue
-            raw_ann = annotations.get(key, _MISSING)
-            value = klass.__dict__.get(key, _MISSING)
-            if rank > 0 and key in inherited and not (
-                    isinstance(value, declared_attr) and value.is_cascading):
+            found = _mapped_attribute(cls, klass, key, annotations, strict,
+                                      inherited if rank > 0 else {})
+            if found is None:
                 continue
-            ann_module: str | None = None
-            if isinstance(value, declared_attr):
-                if raw_ann is _MISSING:
-                    raw_ann = getattr(value.fget, "__annotations__", {}).get("return", _MISSING)
-                    ann_module = getattr(value.fget, "__module__", None)
-                value = value.fget(cls)
-            if raw_ann is not _MISSING and _is_classvar(raw_ann):
-                continue
-            is_ours = isinstance(value, (MappedColumn, MapperProperty, Column))
-            if raw_ann is _MISSING and not is_ours:
-                continue
-            ann = _evaluate(raw_ann, klass, ann_module) if raw_ann is not _MISSING else _MISSING
-            marker, inner = _marker_of(ann) if ann is not _MISSING else (None, _MISSING)
+            value, marker, inner = found
             where = f"{cls.__name__}.{key}"
-            if marker is None and ann is not _MISSING and isinstance(
-                    value, (MappedColumn, RelationshipProperty)) and strict and not allow_unmapped:
-                raise ArgumentError(
-                    f"Can't map {where}: its annotation {raw_ann!r} is not Mapped[...]; write "
-                    f"'{key}: Mapped[...]' (e.g. Mapped[int] or Mapped[list[\"Other\"]]), or set "
-                    "__allow_unmapped__ = True on the class to keep plain annotations"
-                )
-            if marker is None and value is _MISSING:
-                continue  # a plain annotation: not mapped
             sort_key = (rank, pos)
             if value is _MISSING or isinstance(value, MappedColumn):
                 mc = value if isinstance(value, MappedColumn) else MappedColumn((), {})
@@ -768,14 +753,53 @@ def scan_class(
                 if marker is not None:
                     _apply_relationship_annotation(value, marker, inner, where)
                 out[key] = (sort_key, value)
-            elif isinstance(value, ColumnProperty):
-                out[key] = (sort_key, value)
             elif getattr(value, "is_composite", False):
                 _scan_composite(reg, cls, klass, key, value, inner, type_map, where, rank, pos,
                                 out)
-            else:
+            else:  # a ColumnProperty, or another property
                 out[key] = (sort_key, value)
     return out
+
+
+def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, Any],
+                      strict: bool, inherited: Mapping[str, object]
+                      ) -> tuple[Any, Any, Any] | None:
+    """``(value, Mapped marker, annotation inside the marker)`` of attribute ``key`` of
+    ``klass`` (``cls`` or one of its mixins), or None when it is not mapped (a
+    ClassVar, a plain annotation, a value of no mapping kind).  ``strict``: a
+    ``mapped_column()``/``relationship()`` annotated without ``Mapped[...]`` is
+    refused.  ``inherited``: names a mapped superclass maps already, not mapped again
+    (unless by a ``declared_attr.cascading``)."""
+    from .properties import MapperProperty
+    from .relationships import RelationshipProperty
+
+    raw_ann = annotations.get(key, _MISSING)
+    value = klass.__dict__.get(key, _MISSING)
+    if key in inherited and not (isinstance(value, declared_attr) and value.is_cascading):
+        return None
+    ann_module: str | None = None
+    if isinstance(value, declared_attr):
+        if raw_ann is _MISSING:
+            raw_ann = getattr(value.fget, "__annotations__", {}).get("return", _MISSING)
+            ann_module = getattr(value.fget, "__module__", None)
+        value = value.fget(cls)
+    if raw_ann is not _MISSING and _is_classvar(raw_ann):
+        return None
+    is_ours = isinstance(value, (MappedColumn, MapperProperty, Column))
+    if raw_ann is _MISSING and not is_ours:
+        return None
+    ann = _evaluate(raw_ann, klass, ann_module) if raw_ann is not _MISSING else _MISSING
+    marker, inner = _marker_of(ann) if ann is not _MISSING else (None, _MISSING)
+    if marker is None and ann is not _MISSING and isinstance(
+            value, (MappedColumn, RelationshipProperty)) and strict:
+        raise ArgumentError(
+            f"Can't map {cls.__name__}.{key}: its annotation {raw_ann!r} is not Mapped[...]; "
+            f"write '{key}: Mapped[...]' (e.g. Mapped[int] or Mapped[list[\"Other\"]]), or "
+            "set __allow_unmapped__ = True on the class to keep plain annotations"
+        )
+    if marker is None and value is _MISSING:
+        return None  # a plain annotation: not mapped
+    return value, marker, inner
 
 
 def _scan_composite(reg: Any, cls: type, klass: type, key: str, prop: Any, inner: Any,
@@ -817,6 +841,9 @@ def _column_from(
     mc: MappedColumn[Any], key: str, inner: object, type_map: dict[Any, Any], where: str,
     reg: object, cls: type,
 ) -> Any:
+    """The Column (or a ColumnProperty holding it, for the deferred and
+    active_history options) of ``key: Mapped[inner] = mc``; its SQL type from the
+    annotation when ``mc`` gives none."""
     from .properties import ColumnProperty
 
     col = mc.column
@@ -824,35 +851,12 @@ def _column_from(
     if inner is not _MISSING:
         layers = _TypeLayers(inner)
         nullable = layers.nullable
-        inner_tp, base = layers.extracted, layers.resolved
         for item in layers.metadata:  # Annotated[int, mapped_column(...)]: a reusable declaration
             if isinstance(item, MappedColumn):
                 mc = _merge(item, mc)
                 col = mc.column
-        if not mc.type_given and not (isinstance(base, _Name) and mc.has_foreign_key):
-            sql_type = _type_from_listeners(reg, cls, key, layers)
-            if sql_type is None and layers.raw_pep_695 is not None:
-                found = _lookup(type_map, layers.raw_pep_695)  # the alias itself, mapped
-                sql_type = _as_type(found, base) if found is not None else None
-            if sql_type is None:
-                sql_type = sql_type_for(inner_tp, type_map)
-            if sql_type is None and base is not inner_tp:
-                sql_type = sql_type_for(base, type_map)
-            if sql_type is None:
-                if mc.has_foreign_key:
-                    sql_type = None  # Core takes the referenced column's type
-                elif isinstance(base, (_Name, str)) or _looks_mapped(base):
-                    raise ArgumentError(
-                        f"Can't map {where}: its annotation names {base!r}, which has no SQL "
-                        f"type; if it is a related class, declare it with relationship(), e.g. "
-                        f"'{key}: Mapped[\"{base!s}\"] = relationship()'"
-                    )
-                else:
-                    raise ArgumentError(
-                        f"Can't map {where}: no SQL type is known for the annotation "
-                        f"{inner!r}; give the type as mapped_column(SomeType(...)) or add "
-                        f"{base!r} to the base's type_annotation_map"
-                    )
+        if not mc.type_given and not (isinstance(layers.resolved, _Name) and mc.has_foreign_key):
+            sql_type = _annotated_sql_type(mc, key, inner, layers, type_map, where, reg, cls)
             if sql_type is not None:
                 _set_column_type(col, sql_type)
     elif not mc.type_given and not mc.has_foreign_key:
@@ -875,6 +879,35 @@ def _column_from(
         prop._dm_dataclass = mc.dataclass  # type: ignore[attr-defined]
         return prop
     return col
+
+
+def _annotated_sql_type(mc: MappedColumn[Any], key: str, inner: object, layers: _TypeLayers,
+                        type_map: dict[Any, Any], where: str, reg: object, cls: type) -> Any:
+    """The SQL type for annotation ``inner`` (its ``layers``): from a listener, the
+    type map (the PEP 695 alias itself, the type, then its base), or None for a
+    foreign key column (Core takes the referenced column's type)."""
+    inner_tp, base = layers.extracted, layers.resolved
+    sql_type = _type_from_listeners(reg, cls, key, layers)
+    if sql_type is None and layers.raw_pep_695 is not None:
+        found = _lookup(type_map, layers.raw_pep_695)  # the alias itself, mapped
+        sql_type = _as_type(found, base) if found is not None else None
+    if sql_type is None:
+        sql_type = sql_type_for(inner_tp, type_map)
+    if sql_type is None and base is not inner_tp:
+        sql_type = sql_type_for(base, type_map)
+    if sql_type is not None or mc.has_foreign_key:
+        return sql_type
+    if isinstance(base, (_Name, str)) or _looks_mapped(base):
+        raise ArgumentError(
+            f"Can't map {where}: its annotation names {base!r}, which has no SQL "
+            f"type; if it is a related class, declare it with relationship(), e.g. "
+            f"'{key}: Mapped[\"{base!s}\"] = relationship()'"
+        )
+    raise ArgumentError(
+        f"Can't map {where}: no SQL type is known for the annotation "
+        f"{inner!r}; give the type as mapped_column(SomeType(...)) or add "
+        f"{base!r} to the base's type_annotation_map"
+    )
 
 
 def _set_column_type(col: Any, sql_type: Any) -> None:

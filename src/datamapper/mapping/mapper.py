@@ -141,6 +141,38 @@ class ClassManager(Mapping[str, Any]):
         return f"<ClassManager of {self.class_.__name__}: {', '.join(self)}>"
 
 
+
+def _inherited_version(parent: Mapper, col: object, generator: object) -> tuple[Any, Any]:
+    """A subclass without ``version_id_col`` of its own counts versions as its parent."""
+    if col is not None or parent.version_id_col is None:
+        return col, generator
+    return parent.version_id_col, (generator if generator is not None
+                                   else parent.version_id_generator)
+
+
+def _table_to_map(class_: type, local_table: object, parent: Mapper | None,
+                  concrete: bool) -> Any:
+    """The selectable ``class_`` is mapped to: ``local_table``, the parent's table
+    (single-table inheritance), or a join/SELECT coerced by mapping/selectable.py."""
+    if parent is not None and local_table is None and not concrete:
+        local_table = parent.local_table  # single-table inheritance
+    if local_table is None:
+        raise ArgumentError(
+            f"Can't map {class_.__name__}: it needs a Table (got None); "
+            "give __tablename__ with Columns, __table__, or mapper(cls, table)"
+        )
+    if isinstance(local_table, Table):
+        return local_table
+    local_table = selmap.coerce(class_, local_table)
+    if parent is not None and local_table is not parent.local_table:
+        raise ArgumentError(
+            f"Can't map {class_.__name__} inheriting {parent.class_.__name__} to "
+            f"{selmap.describe(local_table)}: a subclass mapped to a join or a "
+            "SELECT is not supported; map it to a Table of its own (joined-table "
+            "inheritance) or to no table (single-table inheritance)"
+        )
+    return local_table
+
 class Mapper:
     """Maps ``class_`` to ``local_table``."""
 
@@ -197,24 +229,9 @@ class Mapper:
                 "call clear_mappers() or registry.dispose() first"
             )
         parent = inheritance.parent_mapper(class_, inherits, concrete)
-        if parent is not None and local_table is None and not concrete:
-            local_table = parent.local_table  # single-table inheritance
-        if local_table is None:
-            raise ArgumentError(
-                f"Can't map {class_.__name__}: it needs a Table (got None); "
-                "give __tablename__ with Columns, __table__, or mapper(cls, table)"
-            )
+        local_table = _table_to_map(class_, local_table, parent, concrete)
         # a join of tables or a SELECT: see mapping/selectable.py
         self.non_table = not isinstance(local_table, Table)
-        if self.non_table:
-            local_table = selmap.coerce(class_, local_table)
-            if parent is not None and local_table is not parent.local_table:
-                raise ArgumentError(
-                    f"Can't map {class_.__name__} inheriting {parent.class_.__name__} to "
-                    f"{selmap.describe(local_table)}: a subclass mapped to a join or a "
-                    "SELECT is not supported; map it to a Table of its own (joined-table "
-                    "inheritance) or to no table (single-table inheritance)"
-                )
         self.class_ = class_
         self.local_table: Any = local_table
         self.persist_selectable: Any = local_table
@@ -268,10 +285,8 @@ class Mapper:
             parent = None  # nothing else is shared with the base's mapper
         if parent is not None:
             inheritance.setup_inherits(self, parent, local_table, inherit_condition)
-            if version_id_col is None and parent.version_id_col is not None:
-                version_id_col = parent.version_id_col
-                if version_id_generator is None:
-                    version_id_generator = parent.version_id_generator
+            version_id_col, version_id_generator = _inherited_version(
+                parent, version_id_col, version_id_generator)
         self._build_properties(
             properties or {}, include_properties, exclude_properties, column_prefix
         )
@@ -286,40 +301,10 @@ class Mapper:
             self._poly = inheritance.PolymorphicInfo(self)
         self._collect_validators()
         self._compile_paths()
-
-        class_._dm_mapper = self  # type: ignore[attr-defined]  # the class's mapper slot
-        _all_mappers.add(self)
-        mapped_tables.add(local_table)
-        if self.non_table:
-            mapped_tables.update(self.tables)
-        invalidate_caches()
-        coercion.install(self)
-        for base, name, fn, kw in list(_pending_class_listeners):
-            if _listener_applies(base, class_, kw):
-                self.dispatch.add(name, fn, kw)
-        if "instrument_class" in self.dispatch:
-            # before the class is instrumented: a listener may still change it
-            self.dispatch.fire("instrument_class", self, class_)
-        for hook in instrumentation_hooks:
-            hook(self)
-        if parent is not None and not concrete:
-            inherit_attribute_listeners(self, parent)
-        if _instrumentation_listeners:
-            _fire_instrumentation("class_instrument", class_)
-            for key in list(self._props):
-                _fire_instrumentation("attribute_instrument", class_, key,
-                                      getattr(class_, key, None))
+        self._register()
+        self._instrument(parent)
         if extension is not None:
-            for ext in extension if isinstance(extension, (list, tuple)) else [extension]:
-                attach = getattr(ext, "_dm_attach_mapper", None)
-                if attach is None:
-                    raise ArgumentError(
-                        f"Can't use {ext!r} as a mapper extension of {class_.__name__}: "
-                        "extensions must subclass datamapper.MapperExtension (or use "
-                        "datamapper.event.listen() on the class)"
-                    )
-                self.extensions.append(ext)
-                attach(self)
+            self._attach_extensions(extension)
         recon = _reconstructor_of(class_)
         if recon is not None:
             def call_reconstructor(target: object, _context: object, name: str = recon) -> None:
@@ -328,6 +313,52 @@ class Mapper:
             self.dispatch.add("load", call_reconstructor, {})
         if "after_mapper_constructed" in self.dispatch:
             self.dispatch.fire("after_mapper_constructed", self, class_)
+
+    def _register(self) -> None:
+        """Make the mapper known: the class's mapper slot, the set of mappers and of
+        mapped tables; every cache is invalidated (see mapping/cache.py)."""
+        self.class_._dm_mapper = self  # type: ignore[attr-defined]  # the class's mapper slot
+        _all_mappers.add(self)
+        mapped_tables.add(self.local_table)
+        if self.non_table:
+            mapped_tables.update(self.tables)
+        invalidate_caches()
+        coercion.install(self)
+
+    def _instrument(self, parent: Mapper | None) -> None:
+        """Class listeners registered before the class was mapped, the instance
+        layer's instrumentation (``instrumentation_hooks``), the listeners inherited
+        from the ``parent`` mapper (None for a concrete or a base class), and the
+        instrumentation events."""
+        class_ = self.class_
+        for base, name, fn, kw in list(_pending_class_listeners):
+            if _listener_applies(base, class_, kw):
+                self.dispatch.add(name, fn, kw)
+        if "instrument_class" in self.dispatch:
+            # before the class is instrumented: a listener may still change it
+            self.dispatch.fire("instrument_class", self, class_)
+        for hook in instrumentation_hooks:
+            hook(self)
+        if parent is not None:
+            inherit_attribute_listeners(self, parent)
+        if _instrumentation_listeners:
+            _fire_instrumentation("class_instrument", class_)
+            for key in list(self._props):
+                _fire_instrumentation("attribute_instrument", class_, key,
+                                      getattr(class_, key, None))
+
+    def _attach_extensions(self, extension: object) -> None:
+        """``extension=``: one MapperExtension or a list of them (0.4 API)."""
+        for ext in extension if isinstance(extension, (list, tuple)) else [extension]:
+            attach = getattr(ext, "_dm_attach_mapper", None)
+            if attach is None:
+                raise ArgumentError(
+                    f"Can't use {ext!r} as a mapper extension of {self.class_.__name__}: "
+                    "extensions must subclass datamapper.MapperExtension (or use "
+                    "datamapper.event.listen() on the class)"
+                )
+            self.extensions.append(ext)
+            attach(self)
 
     # -- construction -------------------------------------------------
     def _build_properties(

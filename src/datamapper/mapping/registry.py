@@ -284,18 +284,10 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     mapper_args = _evaluate_mapper_args(cls, attrs)
     inherits = mapper_args.get("inherits", _mapped_ancestor(cls))
     parent = _mapper_or_none(inherits) if inherits is not None else None
-    declared = list(columns)
     if parent is not None:
         mapper_args.setdefault("inherits", inherits)
-        if table is None and tablename is None:
-            # single-table inheritance: the subclass's columns join its base's table
-            table = parent.local_table
-            _add_single_table_columns(cls, table, columns, properties)
-            columns = []
-        if "exclude_properties" not in mapper_args:
-            excluded = _excluded_base_columns(parent, declared, properties)
-            if excluded:
-                mapper_args["exclude_properties"] = excluded
+        table, columns = _under_parent(cls, parent, table, tablename, columns, properties,
+                                       mapper_args)
     if table is None:
         table = _new_table(reg, cls, tablename, table_args, columns)
 
@@ -409,6 +401,25 @@ def add_mapped_attribute(target: type, key: str, attr: Any) -> None:
         raise ArgumentError(
             f"Can't add {attr!r} to {target.__name__} as mapped attribute {key!r}: give a "
             "Column, a mapped_column() or a mapper property such as relationship()")
+
+
+def _under_parent(cls: type, parent: Mapper, table: Any, tablename: object,
+                  columns: list[Column[Any]], properties: dict[str, Any],
+                  mapper_args: dict[str, Any]) -> tuple[Any, list[Column[Any]]]:
+    """A subclass of a mapped class: with neither ``__table__`` nor ``__tablename__``,
+    its columns join the base's table (single-table inheritance, no new table's
+    columns left); the base's columns it redeclares are excluded from the mapper."""
+    declared = list(columns)
+    if table is None and tablename is None:
+        # single-table inheritance: the subclass's columns join its base's table
+        table = parent.local_table
+        _add_single_table_columns(cls, table, columns, properties)
+        columns = []
+    if "exclude_properties" not in mapper_args:
+        excluded = _excluded_base_columns(parent, declared, properties)
+        if excluded:
+            mapper_args["exclude_properties"] = excluded
+    return table, columns
 
 
 def _called(value: Any) -> Any:

@@ -63,7 +63,7 @@ def remote(expr: object) -> Any:
     return _mark_columns(expr, "remote")
 
 
-def split_marks(clause: Any) -> tuple[Any, set[Any], set[Any], Any]:
+def split_marks(clause: object) -> tuple[Any, set[Any], set[Any], Any]:
     """``clause`` without foreign()/remote() marks, the columns marked each way, and,
     when a column marked remote() also appears unmarked (one column on both sides of a
     self-referential condition: ``remote(foreign(t.path)).like(t.path + '/%')``),
@@ -72,14 +72,7 @@ def split_marks(clause: Any) -> tuple[Any, set[Any], set[Any], Any]:
     if clause is None:
         return None, set(), set(), None
     marked: dict[str, set[Any]] = {"foreign": set(), "remote": set()}
-    unmarked: set[Any] = set()
-
-    # every occurrence (the replacement below visits a column object once)
-    for elem in visitors.iterate(clause):
-        if isinstance(elem, Column):
-            ann = annotations_of(elem)
-            if not (ann and ann.get("remote")):
-                unmarked.add(deannotate(elem) if ann else elem)
+    unmarked = _unmarked_remote(clause)
 
     def replace(elem: object) -> Any:
         if not isinstance(elem, Column):
@@ -99,7 +92,24 @@ def split_marks(clause: Any) -> tuple[Any, set[Any], set[Any], Any]:
         return clause, set(), set(), None
     if not marked["remote"] & unmarked:
         return plain, marked["foreign"], marked["remote"], None
+    return plain, marked["foreign"], marked["remote"], _remote_occurrences(clause)
 
+
+def _unmarked_remote(clause: Any) -> set[Any]:
+    """The columns with an occurrence not marked remote() in ``clause`` (every
+    occurrence: a replacement visits a column object once)."""
+    unmarked: set[Any] = set()
+    for elem in visitors.iterate(clause):
+        if isinstance(elem, Column):
+            ann = annotations_of(elem)
+            if not (ann and ann.get("remote")):
+                unmarked.add(deannotate(elem) if ann else elem)
+    return unmarked
+
+
+def _remote_occurrences(clause: object) -> Any:
+    """``clause`` without foreign()/remote() marks, each occurrence marked remote()
+    annotated :data:`REMOTE_OCCURRENCE` instead."""
     def occurrence(elem: object) -> Any:
         if not isinstance(elem, Column):
             return None
@@ -109,8 +119,8 @@ def split_marks(clause: Any) -> tuple[Any, set[Any], set[Any], Any]:
             return annotate(bare, {REMOTE_OCCURRENCE: True})
         return bare
 
-    occ = visitors.replacement_traverse(clause, {}, occurrence)  # type: ignore[call-overload]
-    return plain, marked["foreign"], marked["remote"], occ
+    # elem is a clause element: no overload of replacement_traverse matches Any
+    return visitors.replacement_traverse(clause, {}, occurrence)  # type: ignore[call-overload]
 
 
 def coerce_clause(value: object) -> Any:
@@ -171,10 +181,17 @@ def column_comparisons(clause: Any) -> list[tuple[Any, Any]]:
     out: list[tuple[Any, Any]] = []
     for elem in _outer_elements(clause):
         if isinstance(elem, BinaryExpression):
-            lcols = [elem.left] if isinstance(elem.left, Column) else columns_in(elem.left)
-            rcols = [elem.right] if isinstance(elem.right, Column) else columns_in(elem.right)
-            out.extend((a, b) for a in lcols for b in rcols if a is not b)
+            out.extend(operand_columns(elem))
     return out
+
+
+def operand_columns(binary: BinaryExpression[Any]) -> list[tuple[Any, Any]]:
+    """(left, right) for each column of the left and each of the right operand of
+    ``binary`` (one comparison), a column never paired with itself."""
+    left, right = binary.left, binary.right
+    lcols = [left] if isinstance(left, Column) else columns_in(left)
+    rcols = [right] if isinstance(right, Column) else columns_in(right)
+    return [(a, b) for a in lcols for b in rcols if a is not b]
 
 
 def has_fk_to(col: Any, table: Table) -> bool:

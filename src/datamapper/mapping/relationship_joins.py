@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Table, and_
+from sqlalchemy import Table, and_
 from sqlalchemy.exc import (
     AmbiguousForeignKeysError,
     ArgumentError,
@@ -41,6 +41,7 @@ from .relationship_clauses import (
     fk_refers_within,
     has_fk_to,
     inherited_ends,
+    operand_columns,
     split_marks,
 )
 
@@ -264,7 +265,7 @@ class JoinAnalysis:
                     SAWarning, stacklevel=4,
                 )
 
-    def _occurrence_join(self, occ: Any, foreign: set[Any], remote: set[Any]) -> JoinShape:
+    def _occurrence_join(self, occ: object, foreign: set[Any], remote: set[Any]) -> JoinShape:
         """A self-referential condition with one column on both sides (see
         :func:`~.relationship_clauses.split_marks`): the remote side is each occurrence
         marked remote(), kept in ``primaryjoin`` as an annotation that joins, lazy loads
@@ -272,25 +273,7 @@ class JoinAnalysis:
         on the remote occurrences makes it a one-to-many (on the local ones, a
         many-to-one).  Only ``=`` comparisons can be written; anything else is for
         viewonly=True relationships."""
-        lrp: list[Pair] = []
-        eq_pairs: list[Pair] = []
-        for elem in visitors.iterate(occ):
-            if not isinstance(elem, BinaryExpression):
-                continue
-            lcols = [elem.left] if isinstance(elem.left, Column) else columns_in(elem.left)
-            rcols = [elem.right] if isinstance(elem.right, Column) else columns_in(elem.right)
-            for a in lcols:
-                for b in rcols:
-                    ra = bool(annotations_of(a).get(REMOTE_OCCURRENCE))
-                    rb = bool(annotations_of(b).get(REMOTE_OCCURRENCE))
-                    if ra == rb:
-                        continue
-                    pair = (deannotate(b), deannotate(a)) if ra else \
-                        (deannotate(a), deannotate(b))
-                    if pair not in lrp:
-                        lrp.append(pair)
-                    if elem.operator is operators.eq and pair not in eq_pairs:
-                        eq_pairs.append(pair)
+        lrp, eq_pairs = _occurrence_pairs(occ)
         if not lrp or (not eq_pairs and not self.viewonly):
             why = ("compares the remote() occurrences of its columns only with '=' "
                    "nowhere, so nothing can be written; give viewonly=True" if lrp else
@@ -376,6 +359,28 @@ class JoinAnalysis:
         return and_(*[r == f for f, r in cands]) if len(cands) > 1 else cands[0][1] == cands[0][0]
 
 
+def _occurrence_pairs(occ: Any) -> tuple[list[Pair], list[Pair]]:
+    """(local column, remote column) for each comparison of an occurrence marked
+    remote() with an unmarked one in ``occ``: all of them, and those compared with
+    ``=``."""
+    lrp: list[Pair] = []
+    eq_pairs: list[Pair] = []
+    for elem in visitors.iterate(occ):
+        if not isinstance(elem, BinaryExpression):
+            continue
+        for a, b in operand_columns(elem):
+            ra = bool(annotations_of(a).get(REMOTE_OCCURRENCE))
+            rb = bool(annotations_of(b).get(REMOTE_OCCURRENCE))
+            if ra == rb:
+                continue
+            pair = (deannotate(b), deannotate(a)) if ra else (deannotate(a), deannotate(b))
+            if pair not in lrp:
+                lrp.append(pair)
+            if elem.operator is operators.eq and pair not in eq_pairs:
+                eq_pairs.append(pair)
+    return lrp, eq_pairs
+
+
 def _fk_candidates(a: Table, b: Table, fk_arg: set[Any], only_from: Table | None,
                    exclude: object) -> list[Pair]:
     """(foreign column, referenced column) of each foreign key between ``a`` and ``b``
@@ -384,17 +389,8 @@ def _fk_candidates(a: Table, b: Table, fk_arg: set[Any], only_from: Table | None
     for the columns ``fk_arg`` names (foreign_keys= naming columns with no ForeignKey)."""
     cands: list[Pair] = []
     for src, dst in ((b, a), (a, b)):
-        if only_from is not None and src is not only_from:
-            continue
-        for fk in sorted(src.foreign_keys, key=lambda f: (f.parent.name, f.target_fullname)):
-            if fk_arg and fk.parent not in fk_arg:
-                continue
-            try:
-                col = fk.column
-            except Exception:
-                continue
-            if col.table is dst and (fk.parent, col) not in cands:
-                cands.append((fk.parent, col))
+        if only_from is None or src is only_from:
+            cands += [p for p in _foreign_keys_to(src, dst, fk_arg) if p not in cands]
         if a is b:
             break
     if exclude is not None:
@@ -408,3 +404,20 @@ def _fk_candidates(a: Table, b: Table, fk_arg: set[Any], only_from: Table | None
             if col.table in (a, b) and col.name in other.c:
                 cands.append((col, other.c[col.name]))
     return cands
+
+
+def _foreign_keys_to(src: Table, dst: Table, fk_arg: set[Any]) -> list[Pair]:
+    """(foreign column, referenced column) of each foreign key of ``src`` referring to
+    ``dst`` (those of columns in ``fk_arg`` only, if it is not empty), in a stable
+    order; a key whose target can't be resolved is skipped."""
+    out: list[Pair] = []
+    for fk in sorted(src.foreign_keys, key=lambda f: (f.parent.name, f.target_fullname)):
+        if fk_arg and fk.parent not in fk_arg:
+            continue
+        try:
+            col = fk.column
+        except Exception:
+            continue
+        if col.table is dst and (fk.parent, col) not in out:
+            out.append((fk.parent, col))
+    return out

@@ -88,6 +88,26 @@ def backref(name: str, **kwargs: object) -> _Backref:
     return _Backref(name, kwargs)
 
 
+def _check_arguments(lazy: object, backref: object, back_populates: object, viewonly: bool,
+                     sync_backref: bool | None) -> None:
+    """Refuse arguments of relationship() that contradict each other."""
+    if lazy not in _LAZY:
+        raise ArgumentError(
+            f"Can't use lazy={lazy!r}: choose one of 'select', 'noload', 'raise', "
+            "'joined', 'selectin', 'subquery', 'dynamic', 'write_only'"
+        )
+    if backref is not None and back_populates is not None:
+        raise ArgumentError(
+            "Can't use both backref and back_populates on one relationship; use one of them"
+        )
+    if viewonly and sync_backref:
+        raise ArgumentError(
+            "Can't use sync_backref=True on a viewonly relationship: a viewonly "
+            "relationship never changes the other side in memory; drop sync_backref=True "
+            "or viewonly=True"
+        )
+
+
 class RelationshipProperty(MapperProperty):
     """A mapped attribute holding related objects (one, or a collection)."""
 
@@ -130,21 +150,7 @@ class RelationshipProperty(MapperProperty):
         omit_join: Any = None,
         query_class: type | None = None,
     ) -> None:
-        if lazy not in _LAZY:
-            raise ArgumentError(
-                f"Can't use lazy={lazy!r}: choose one of 'select', 'noload', 'raise', "
-                "'joined', 'selectin', 'subquery', 'dynamic', 'write_only'"
-            )
-        if backref is not None and back_populates is not None:
-            raise ArgumentError(
-                "Can't use both backref and back_populates on one relationship; use one of them"
-            )
-        if viewonly and sync_backref:
-            raise ArgumentError(
-                "Can't use sync_backref=True on a viewonly relationship: a viewonly "
-                "relationship never changes the other side in memory; drop sync_backref=True "
-                "or viewonly=True"
-            )
+        _check_arguments(lazy, backref, back_populates, viewonly, sync_backref)
         if private:
             cascade = "all, delete-orphan"
         # the higher layers' caches for this relationship (see mapping/cache.py)

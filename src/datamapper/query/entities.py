@@ -197,122 +197,143 @@ class RowLayout:
         # (a Core select() of the entity has it already)
         self.alias_froms: list[Any] = []
         for i, ent in enumerate(entities):
-            adapt = None
             if isinstance(ent, QueryableAttribute) and getattr(ent.prop, "is_composite", False):
                 ent = cast(Any, ent.prop).reader()  # its columns, read back as one composite object
             if isinstance(ent, Bundle) or getattr(ent, "is_bundle", False):
-                reader = _BundleReader(ent, len(self.columns))
-                self.columns.extend(ent._columns)
-                self.parts.append(("bundle", reader))
-                self.names.append(ent.name)
-                self.extras.append((ent,))
-                first = ent.exprs[0]
-                entity = first.parent.class_ if isinstance(first, QueryableAttribute) else None
-                if entity is None:
-                    self._describe_column(ent._columns[0], ent.name)
-                    entity = self.descriptions.pop()["entity"]
-                    self.extras.pop()
-                self.descriptions.append({"name": ent.name, "aliased": False,
-                                          "type": getattr(ent, "result_type", Bundle),
-                                          "expr": ent, "entity": entity})
-                continue
-            if isinstance(ent, AliasedClass):
-                ent._dm_refuse_loading()
-                mapper: Mapper | None = ent.mapper
-                adapt = ent.column_for
-                if isinstance(ent._dm_selectable, Join) and \
-                        not isinstance(ent, PolymorphicEntity):
-                    # aliased(Subclass, flat=True): its columns come from a join of
-                    # aliases, which the SELECT names in FROM
-                    self.alias_froms.append(ent._dm_selectable)
+                self._add_bundle(ent)
+            elif self._add_entity(ent, props[i] if props is not None else None):
+                pass
+            elif isinstance(ent, QueryableAttribute):
+                self._add_attribute(ent)
             else:
-                mapper = mapper_of(ent)
-            if mapper is not None:
-                # props: the column properties a loader option chose for entity i
-                chosen = props[i] if props is not None else None
-                if chosen is None and isinstance(ent, PolymorphicEntity):
-                    chosen = ent._dm_poly_props  # with_polymorphic(): the subclasses' too
-                    if ent._dm_poly_from is not None:
-                        self.alias_froms.append(ent._dm_poly_from)
-                elif chosen is None and adapt is not None:
-                    chosen = ent._dm_load_props()  # the columns its selectable has
-                if adapt is None:
-                    loader = entity_loader(mapper, offset=len(self.columns), props=chosen)
-                else:  # aliased(): not shared, its columns are the alias's
-                    loader = EntityLoader(mapper, offset=len(self.columns), props=chosen,
-                                          adapt=adapt)
-                self.columns.extend(loader.columns)
-                self.parts.append(("entity", loader))
-                aliased = isinstance(ent, AliasedClass)
-                shown = ent._dm_stands_for if aliased else None
-                # the row key: the class's name, an aliased() entity's name; an
-                # anonymous alias has none (its object is found by position or by the
-                # alias itself, ``row._mapping[alias]``)
-                name = _entity_name(shown if shown is not None else ent, mapper)
-                self.names.append(name)
-                if shown is not None:  # read through a subquery (union() ...)
-                    self.extras.append((ent, shown))
-                    self.descriptions.append({
-                        "name": name, "type": mapper.class_, "aliased": isinstance(
-                            shown, AliasedClass), "expr": shown, "entity": shown})
-                else:
-                    self.extras.append((ent,))
-                    self.descriptions.append({
-                        "name": name, "type": mapper.class_,
-                        "aliased": aliased, "expr": ent, "entity": ent})
-                self.mappers.append(mapper)
-                if mapper._poly is not None and adapt is None:
-                    source = entity_source(mapper)
-                    if source[0] is not None or source[1] is not None:
-                        self.inherit_sources.append(source)
-                continue
-            if isinstance(ent, QueryableAttribute):
-                # a collection is no column (the prop says so, naming what to use)
-                expr = ent.prop.clause_element(ent) if ent.prop.is_relationship \
-                    else ent.__clause_element__()
+                self._add_expression(ent)
+
+    def _add_bundle(self, ent: Any) -> None:
+        """A Bundle (or a composite's reader): its columns, read back as one value."""
+        reader = _BundleReader(ent, len(self.columns))
+        self.columns.extend(ent._columns)
+        self.parts.append(("bundle", reader))
+        self.names.append(ent.name)
+        self.extras.append((ent,))
+        first = ent.exprs[0]
+        entity = first.parent.class_ if isinstance(first, QueryableAttribute) else None
+        if entity is None:
+            self._describe_column(ent._columns[0], ent.name)
+            entity = self.descriptions.pop()["entity"]
+            self.extras.pop()
+        self.descriptions.append({"name": ent.name, "aliased": False,
+                                  "type": getattr(ent, "result_type", Bundle),
+                                  "expr": ent, "entity": entity})
+
+    def _add_entity(self, ent: Any, chosen: Any) -> bool:
+        """A mapped class or an aliased()/with_polymorphic() entity: its loader's
+        columns (``chosen``: the column properties a loader option chose for it).
+        False if ``ent`` is no entity."""
+        adapt = None
+        if isinstance(ent, AliasedClass):
+            ent._dm_refuse_loading()
+            mapper: Mapper | None = ent.mapper
+            adapt = ent.column_for
+            if isinstance(ent._dm_selectable, Join) and \
+                    not isinstance(ent, PolymorphicEntity):
+                # aliased(Subclass, flat=True): its columns come from a join of
+                # aliases, which the SELECT names in FROM
+                self.alias_froms.append(ent._dm_selectable)
+        else:
+            mapper = mapper_of(ent)
+        if mapper is None:
+            return False
+        if chosen is None and isinstance(ent, PolymorphicEntity):
+            chosen = ent._dm_poly_props  # with_polymorphic(): the subclasses' too
+            if ent._dm_poly_from is not None:
+                self.alias_froms.append(ent._dm_poly_from)
+        elif chosen is None and adapt is not None:
+            chosen = ent._dm_load_props()  # the columns its selectable has
+        if adapt is None:
+            loader = entity_loader(mapper, offset=len(self.columns), props=chosen)
+        else:  # aliased(): not shared, its columns are the alias's
+            loader = EntityLoader(mapper, offset=len(self.columns), props=chosen,
+                                  adapt=adapt)
+        self.columns.extend(loader.columns)
+        self.parts.append(("entity", loader))
+        self._name_entity(ent, mapper)
+        self.mappers.append(mapper)
+        if mapper._poly is not None and adapt is None:
+            source = entity_source(mapper)
+            if source[0] is not None or source[1] is not None:
+                self.inherit_sources.append(source)
+        return True
+
+    def _name_entity(self, ent: Any, mapper: Mapper) -> None:
+        """The row key, ``_mapping`` keys and description of an entity's result column."""
+        aliased = isinstance(ent, AliasedClass)
+        shown = ent._dm_stands_for if aliased else None
+        # the row key: the class's name, an aliased() entity's name; an
+        # anonymous alias has none (its object is found by position or by the
+        # alias itself, ``row._mapping[alias]``)
+        name = _entity_name(shown if shown is not None else ent, mapper)
+        self.names.append(name)
+        if shown is not None:  # read through a subquery (union() ...)
+            self.extras.append((ent, shown))
+            self.descriptions.append({
+                "name": name, "type": mapper.class_, "aliased": isinstance(
+                    shown, AliasedClass), "expr": shown, "entity": shown})
+        else:
+            self.extras.append((ent,))
+            self.descriptions.append({
+                "name": name, "type": mapper.class_,
+                "aliased": aliased, "expr": ent, "entity": ent})
+
+    def _add_attribute(self, ent: QueryableAttribute) -> None:
+        """A mapped attribute (``User.name``): one result column, keyed by its name."""
+        # a collection is no column (the prop says so, naming what to use)
+        expr = ent.prop.clause_element(ent) if ent.prop.is_relationship \
+            else ent.__clause_element__()
+        self.parts.append(("column", len(self.columns)))
+        # a table column selected under its own key stays unlabelled (Core names
+        # it; `<table>_<key>` in the labelled form); an expression gets the key
+        if not (isinstance(expr, ColumnClause) and expr.table is not None
+                and proxy_key(expr) == ent.key) and hasattr(expr, "label"):
+            expr = expr.label(ent.key)
+        self.columns.append(expr)
+        self.names.append(ent.key)
+        column = ent.__clause_element__()
+        self.extras.append((ent, column))
+        self.descriptions.append({
+            "name": ent.key, "type": getattr(column, "type", None), "aliased": False,
+            "expr": ent, "entity": ent.parent.class_})
+        self.mappers.append(ent.parent)
+
+    def _add_expression(self, ent: Any) -> None:
+        """A Core expression, a table or subquery selected whole, or a number."""
+        if hasattr(ent, "__clause_element__"):
+            ent = ent.__clause_element__()
+        if isinstance(ent, FromClause) and not isinstance(ent, FunctionElement):
+            if isinstance(ent, TableClause):
+                self._plain_table = True  # no entity behind it: no bind mapper
+            # a subquery or table selected whole: each of its columns is a result column
+            for col in ent.c:
                 self.parts.append(("column", len(self.columns)))
-                # a table column selected under its own key stays unlabelled (Core names
-                # it; `<table>_<key>` in the labelled form); an expression gets the key
-                if not (isinstance(expr, ColumnClause) and expr.table is not None
-                        and proxy_key(expr) == ent.key) and hasattr(expr, "label"):
-                    expr = expr.label(ent.key)
-                self.columns.append(expr)
-                self.names.append(ent.key)
-                column = ent.__clause_element__()
-                self.extras.append((ent, column))
-                self.descriptions.append({
-                    "name": ent.key, "type": getattr(column, "type", None), "aliased": False,
-                    "expr": ent, "entity": ent.parent.class_})
-                self.mappers.append(ent.parent)
-                continue
-            if hasattr(ent, "__clause_element__"):
-                ent = ent.__clause_element__()
-            if isinstance(ent, FromClause) and not isinstance(ent, FunctionElement):
-                if isinstance(ent, TableClause):
-                    self._plain_table = True  # no entity behind it: no bind mapper
-                # a subquery or table selected whole: each of its columns is a result column
-                for col in ent.c:
-                    self.parts.append(("column", len(self.columns)))
-                    self.columns.append(col)
-                    self.names.append(col.key)
-                    self._describe_column(col, col.key)
-                continue
-            if isinstance(ent, (int, float)) and not isinstance(ent, bool):
-                # a number, as Core's select(1) takes it: the literal in the SQL (Core's
-                # typing names only the literal 1; it coerces any number the same way)
-                number: Any = ent
-                ent = Select(number).selected_columns[0]
-            if isinstance(ent, ColumnElement) or is_selectable_iterable(ent):
-                self.parts.append(("column", len(self.columns)))
-                self.columns.append(ent)
-                key = getattr(ent, "key", None) or getattr(ent, "name", None)
-                self.names.append(key or f"col{len(self.names)}")
-                self._describe_column(ent, key)
-                continue
-            raise ArgumentError(
-                f"Can't query {ent!r}: expected a mapped class, a mapped attribute or a SQL "
-                "column expression"
-            )
+                self.columns.append(col)
+                self.names.append(col.key)
+                self._describe_column(col, col.key)
+            return
+        if isinstance(ent, (int, float)) and not isinstance(ent, bool):
+            # a number, as Core's select(1) takes it: the literal in the SQL (Core's
+            # typing names only the literal 1; it coerces any number the same way)
+            number: Any = ent
+            ent = Select(number).selected_columns[0]
+        if isinstance(ent, ColumnElement) or is_selectable_iterable(ent):
+            self.parts.append(("column", len(self.columns)))
+            self.columns.append(ent)
+            key = getattr(ent, "key", None) or getattr(ent, "name", None)
+            self.names.append(key or f"col{len(self.names)}")
+            self._describe_column(ent, key)
+            return
+        raise ArgumentError(
+            f"Can't query {ent!r}: expected a mapped class, a mapped attribute or a SQL "
+            "column expression"
+        )
 
     def apply_inheritance(self, stmt: Any) -> Any:
         """``stmt`` reading the joined tables of the selected subclasses, limited to

@@ -382,21 +382,69 @@ def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
 
 def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
                    kw: dict[str, Any] | None = None) -> None:
-    mapper = plan.mapper
-    items = targets if isinstance(targets, tuple) else (targets,)
-    keys = []
+    """defer()/undefer()/undefer_group()/load_only()/with_expression() on the plan's
+    entity: the column properties it SELECTs (and those refusing to load)."""
     if strategy == "with_expression":
         _apply_expression(plan, targets, (kw or {})["expression"])
         return
+    mapper = plan.mapper
+    keys, sub_props, strategy = _column_keys(mapper, targets, strategy)
+    current = list(plan.props if plan.props is not None else mapper._load_props)
+    refuse = bool((kw or {}).get("raiseload"))
+    if strategy == "defer":
+        current = _deferred(plan, current, keys, refuse)
+    elif strategy == "undefer":
+        have = {p.key for p in current}
+        current += [mapper._props[k] for k in keys if k not in have]
+    else:
+        current = _load_only(plan, current, keys, refuse)
+        current += [sp for sp in sub_props if sp not in current]
+    # SELECT them in the mapper's column order, whatever order the options named them in
+    order = {k: i for i, k in enumerate(mapper.column_attrs.keys())}
+    current.sort(key=lambda p: order.get(p.key, len(order)))
+    plan.props = tuple(current)
+
+
+def _deferred(plan: EntityPlan, current: list[Any], keys: list[str], refuse: bool
+              ) -> list[Any]:
+    """defer(): ``current`` without the ``keys`` (the primary key stays loaded)."""
+    mapper = plan.mapper
+    pk = set(mapper._pk_keys)
+    # raiseload=True: reading them refuses; a plain defer() lets a raiseload=True
+    # column load on access
+    _mark_raise(plan, [k for k in keys if k not in pk and (refuse or k in mapper._raise_keys)],
+                refuse)
+    return [p for p in current if p.key not in keys or p.key in pk]
+
+
+def _load_only(plan: EntityPlan, current: list[Any], keys: list[str], refuse: bool
+               ) -> list[Any]:
+    """load_only(): the ``keys`` and the primary key (and this query's
+    with_expression() choices); the others refuse to load with raiseload=True."""
+    mapper = plan.mapper
+    wanted = set(keys) | set(mapper._pk_keys)
+    if refuse:
+        _mark_raise(plan, [k for k in mapper.column_attrs.keys()
+                           if k not in wanted and k not in mapper._expression_keys], True)
+    return [p for p in mapper.column_attrs.values() if p.key in wanted] + \
+        [p for p in current if isinstance(p, ExpressionOverride) and p.key not in wanted]
+
+
+def _column_keys(mapper: Mapper, targets: Any, strategy: str
+                 ) -> tuple[list[str], list[Any], str]:
+    """The column attribute names an option names (``"*"``: all of them; a group name
+    for undefer_group(), which then works as undefer()), the column properties among
+    them of a with_polymorphic() subclass, and the strategy."""
+    items = targets if isinstance(targets, tuple) else (targets,)
     if strategy == "undefer_group":
-        keys = [k for k, p in mapper.column_attrs.items() if getattr(p, "group", None) == targets]
-        strategy = "undefer"
-        items = ()
-    elif (len(items) == 1 and isinstance(items[0], str) and items[0] == "*"
-          and strategy in ("defer", "undefer")):
+        return [k for k, p in mapper.column_attrs.items()
+                if getattr(p, "group", None) == targets], [], "undefer"
+    if (len(items) == 1 and isinstance(items[0], str) and items[0] == "*"
+            and strategy in ("defer", "undefer")):
         # the wildcard: every column attribute of the entity (the key stays loaded)
-        keys = [k for k in mapper.column_attrs.keys() if k not in mapper._expression_keys]
-        items = ()
+        return [k for k in mapper.column_attrs.keys()
+                if k not in mapper._expression_keys], [], strategy
+    keys = []
     sub_props: list[Any] = []
     for t in items:
         prop = _prop_for(mapper, t, strategy)
@@ -410,32 +458,7 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
         keys.append(prop.key)
         if prop.parent is not mapper and prop.key not in mapper._props:
             sub_props.append(prop)  # a with_polymorphic() subclass's column
-    current = list(plan.props if plan.props is not None else mapper._load_props)
-    pk = set(mapper._pk_keys)
-    refuse = bool((kw or {}).get("raiseload"))
-    if strategy == "defer":
-        current = [p for p in current if p.key not in keys or p.key in pk]
-        # raiseload=True: reading them refuses; a plain defer() lets a raiseload=True
-        # column load on access
-        _mark_raise(plan, [k for k in keys if k not in pk and (refuse or
-                                                              k in mapper._raise_keys)],
-                    refuse)
-    elif strategy == "undefer":
-        have = {p.key for p in current}
-        current += [mapper._props[k] for k in keys if k not in have]
-    else:
-        wanted = set(keys) | pk
-        # (with_expression() choices of this query stay)
-        current = [p for p in mapper.column_attrs.values() if p.key in wanted] + \
-            [p for p in current if isinstance(p, ExpressionOverride) and p.key not in wanted]
-        current += [sp for sp in sub_props if sp not in current]
-        if refuse:
-            _mark_raise(plan, [k for k in mapper.column_attrs.keys()
-                               if k not in wanted and k not in mapper._expression_keys], True)
-    # SELECT them in the mapper's column order, whatever order the options named them in
-    order = {k: i for i, k in enumerate(mapper.column_attrs.keys())}
-    current.sort(key=lambda p: order.get(p.key, len(order)))
-    plan.props = tuple(current)
+    return keys, sub_props, strategy
 
 
 def _mark_raise(plan: EntityPlan, keys: list[str], refuse: bool) -> None:
@@ -508,29 +531,7 @@ def _apply(plan: EntityPlan, option: Load,
             alias = alias if alias is not None else of_type
             target = target.attr
         prop = _prop_for(mapper, target, strategy)
-        if not prop.is_relationship:
-            raise ArgumentError(
-                f"Can't apply {_NAMES[strategy]}({_describe(target)}): "
-                f"{mapper.class_.__name__}.{prop.key} is not a relationship; use defer(), "
-                "undefer() or load_only() for column attributes"
-            )
-        if prop.lazy in ("dynamic", "write_only") and strategy in (
-                "joined", "selectin", "subquery", "immediate", "contains_eager"):
-            kind = "dynamic" if prop.lazy == "dynamic" else "write-only"
-            raise InvalidRequestError(
-                f"Can't apply {_NAMES[strategy]}({_describe(target)}): "
-                f"{mapper.class_.__name__}.{prop.key} is a {kind} relationship (never "
-                "loaded as a whole), which can't be loaded eagerly; query it through the "
-                "attribute, or configure it with lazy='select' to load it with the parents"
-            )
-        if prop.parent is not mapper and not mapper.isa(prop.parent) and strategy in (
-                "joined", "contains_eager"):
-            raise ArgumentError(
-                f"Can't apply {_NAMES[strategy]}({_describe(target)}) to a query of "
-                f"{mapper.class_.__name__}: {prop.parent.class_.__name__}.{prop.key} belongs "
-                f"to a subclass, whose table the query does not join; use selectinload() "
-                f"or immediateload() for it"
-            )
+        _check_relationship_step(mapper, prop, target, strategy)
         node = plan.nodes.get(prop.key)
         if node is None:
             sub_path = (*plan.path, prop, prop.mapper)
@@ -540,17 +541,51 @@ def _apply(plan: EntityPlan, option: Load,
         elif strategy != "default":
             node.strategy = strategy
         if strategy == "contains_eager":
-            if isinstance(alias, AliasedClass):
-                alias = alias.selectable
-            elif alias is not None and hasattr(alias, "__clause_element__"):
-                alias = alias.__clause_element__()
-            node.alias = alias
+            node.alias = _eager_alias(alias)
         elif of_type is not None:
             # selectinload(Company.employees.of_type(Engineer or with_polymorphic(...))):
             # the related rows are read with those subclasses' columns
             node.plan.poly_with = _merge_mappers(node.plan.poly_with,
                                                  _of_type_mappers(prop.mapper, of_type))
         plan = node.plan
+
+
+def _check_relationship_step(mapper: Mapper, prop: Any, target: object,
+                             strategy: str) -> None:
+    """A relationship loader option's step names a relationship of ``mapper`` (or of a
+    subclass) that ``strategy`` can load."""
+    if not prop.is_relationship:
+        raise ArgumentError(
+            f"Can't apply {_NAMES[strategy]}({_describe(target)}): "
+            f"{mapper.class_.__name__}.{prop.key} is not a relationship; use defer(), "
+            "undefer() or load_only() for column attributes"
+        )
+    if prop.lazy in ("dynamic", "write_only") and strategy in (
+            "joined", "selectin", "subquery", "immediate", "contains_eager"):
+        kind = "dynamic" if prop.lazy == "dynamic" else "write-only"
+        raise InvalidRequestError(
+            f"Can't apply {_NAMES[strategy]}({_describe(target)}): "
+            f"{mapper.class_.__name__}.{prop.key} is a {kind} relationship (never "
+            "loaded as a whole), which can't be loaded eagerly; query it through the "
+            "attribute, or configure it with lazy='select' to load it with the parents"
+        )
+    if prop.parent is not mapper and not mapper.isa(prop.parent) and strategy in (
+            "joined", "contains_eager"):
+        raise ArgumentError(
+            f"Can't apply {_NAMES[strategy]}({_describe(target)}) to a query of "
+            f"{mapper.class_.__name__}: {prop.parent.class_.__name__}.{prop.key} belongs "
+            f"to a subclass, whose table the query does not join; use selectinload() "
+            f"or immediateload() for it"
+        )
+
+
+def _eager_alias(alias: Any) -> Any:
+    """contains_eager(..., alias=): the selectable the related rows' columns are in."""
+    if isinstance(alias, AliasedClass):
+        return alias.selectable
+    if alias is not None and hasattr(alias, "__clause_element__"):
+        return alias.__clause_element__()
+    return alias
 
 
 def _merge_mappers(have: Any, more: list[Mapper]) -> Any:
@@ -605,6 +640,9 @@ def _is_wildcard(option: Load) -> bool:
 
 
 def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
+    """Which selected entity an option applies to: its Load() root, else the entity
+    (or a subclass or superclass of it) its first attribute belongs to, else the first
+    entity."""
     root = option.root
     if root is not None:
         rm = root.mapper if isinstance(root, AliasedClass) else (
@@ -621,26 +659,31 @@ def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
     if isinstance(first, tuple):
         first = first[0] if first else None
     if isinstance(first, QueryableAttribute):
-        for i, m in enumerate(mappers):
-            if m is first.parent:
-                return i
-        for i, m in enumerate(mappers):  # an attribute of a subclass of an entity
-            if m is not None and first.parent.isa(m):
-                return i
-        for i, m in enumerate(mappers):  # of a superclass: defer(Person.name) for Manager
-            if m is not None and m.isa(first.parent):
-                return i
-        names = ", ".join(m.class_.__name__ for m in mappers if m is not None)
-        if not names:
-            raise ArgumentError(f"Can't apply {option!r}: the query selects no mapped entity")
-        raise ArgumentError(
-            f"Can't apply {option!r}: {first.parent.class_.__name__} is not an entity of this "
-            f"query (entities: {names}); start the path at a selected class"
-        )
+        return _entity_of_attribute(option, first.parent, mappers)
     for i, m in enumerate(mappers):
         if m is not None:
             return i
     raise ArgumentError(f"Can't apply {option!r}: the query selects no mapped entity")
+
+
+def _entity_of_attribute(option: Load, owner: Mapper, mappers: list[Mapper | None]) -> int:
+    """The selected entity an option's first attribute (of ``owner``) belongs to."""
+    for i, m in enumerate(mappers):
+        if m is owner:
+            return i
+    for i, m in enumerate(mappers):  # an attribute of a subclass of an entity
+        if m is not None and owner.isa(m):
+            return i
+    for i, m in enumerate(mappers):  # of a superclass: defer(Person.name) for Manager
+        if m is not None and m.isa(owner):
+            return i
+    names = ", ".join(m.class_.__name__ for m in mappers if m is not None)
+    if not names:
+        raise ArgumentError(f"Can't apply {option!r}: the query selects no mapped entity")
+    raise ArgumentError(
+        f"Can't apply {option!r}: {owner.class_.__name__} is not an entity of this "
+        f"query (entities: {names}); start the path at a selected class"
+    )
 
 
 def _option_key(value: Any, anon_map: Any, bindparams: list[Any]) -> Any:
@@ -680,20 +723,26 @@ def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan |
         opts.sort(key=lambda o: not _is_wildcard(o))
     chosen: dict[tuple[int, str], str] = {}  # (plan, attribute) -> defer/undefer
     for o in opts:
-        if not o.steps:
-            continue
-        if o.root is None and len(o.steps) == 1 and _is_wildcard(o):
-            # lazyload('*') alone: every selected entity's relationships
-            for plan in plans:
-                if plan is not None:
-                    _apply(plan, o)
-            continue
-        plan = plans[_root_index(o, mappers)]
-        assert plan is not None
-        _apply(plan, o, chosen)
+        if o.steps:
+            _apply_option(o, plans, mappers, chosen)
     if all(p is None or p.is_default() for p in plans):
         return None
     return plans
+
+
+def _apply_option(option: Load, plans: list[EntityPlan | None], mappers: list[Mapper | None],
+                  chosen: dict[tuple[int, str], str]) -> None:
+    """Apply one loader option to the plan of the entity it is rooted at (a lone
+    wildcard option: to every entity's plan)."""
+    if option.root is None and len(option.steps) == 1 and _is_wildcard(option):
+        # lazyload('*') alone: every selected entity's relationships
+        for plan in plans:
+            if plan is not None:
+                _apply(plan, option)
+        return
+    plan = plans[_root_index(option, mappers)]
+    assert plan is not None
+    _apply(plan, option, chosen)
 
 
 def check_yield_per_plans(plans: list[EntityPlan | None]) -> None:
@@ -720,29 +769,11 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
 
     layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
     stmt = base
-    # where each entity's eager joins start: its table, or the selectable of an aliased
-    # entity (aliased(), the subquery of a union() ...)
-    parent_sels: list[Any] = []
-    for i, p in enumerate(plans):
-        ent = entities[i] if i < len(entities) else None
-        if p is None:
-            parent_sels.append(None)
-        elif isinstance(ent, AliasedClass) and ent.mapper is p.mapper:
-            parent_sels.append(ent._dm_selectable)
-        else:
-            parent_sels.append(p.mapper.local_table)
+    parent_sels = _parent_selectables(entities, plans)
     extra_order: list[Any] = []
     if any(p is not None and p.has_joined() for p in plans):
         if limited and any(p is not None and p.multiplies_rows() for p in plans):
-            if order_by and is_distinct(base):
-                base = _with_order_columns(base, order_by)
-            inner = base.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery()
-            cols = [inner.corresponding_column(c) for c in layout.columns]
-            stmt = select(*cols)
-            adapter = ClauseAdapter(inner)
-            extra_order = [adapter.traverse(ob.__clause_element__()
-                                            if hasattr(ob, "__clause_element__") else ob)
-                           for ob in order_by]
+            stmt, extra_order, inner = _limited_inner(base, layout.columns, order_by)
             parent_sels = [inner if sel is not None else None for sel in parent_sels]
         else:
             stmt = _lock_parents_only(stmt, parent_sels)
@@ -753,6 +784,36 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
         if extra_order:
             stmt = stmt.order_by(*extra_order)
     return stmt, layout
+
+
+def _parent_selectables(entities: list[Any], plans: list[EntityPlan | None]) -> list[Any]:
+    """Where each entity's eager joins start: its table, or the selectable of an aliased
+    entity (aliased(), the subquery of a union() ...); None without a plan."""
+    parent_sels: list[Any] = []
+    for i, p in enumerate(plans):
+        ent = entities[i] if i < len(entities) else None
+        if p is None:
+            parent_sels.append(None)
+        elif isinstance(ent, AliasedClass) and ent.mapper is p.mapper:
+            parent_sels.append(ent._dm_selectable)
+        else:
+            parent_sels.append(p.mapper.local_table)
+    return parent_sels
+
+
+def _limited_inner(base: Any, columns: list[Any], order_by: list[Any]
+                   ) -> tuple[Any, list[Any], Any]:
+    """A LIMITed query with a joined collection: (the SELECT of ``columns`` from the
+    limited query as a subquery, its ORDER BY adapted to the subquery, the subquery)."""
+    if order_by and is_distinct(base):
+        base = _with_order_columns(base, order_by)
+    inner = base.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery()
+    stmt = select(*[inner.corresponding_column(c) for c in columns])
+    adapter = ClauseAdapter(inner)
+    extra_order = [adapter.traverse(ob.__clause_element__()
+                                    if hasattr(ob, "__clause_element__") else ob)
+                   for ob in order_by]
+    return stmt, extra_order, inner
 
 
 _ORDERING = (operators.desc_op, operators.asc_op, operators.nulls_first_op,
