@@ -80,11 +80,11 @@ class Dispatch:
         out.extend(self._own.get(name, ()))
         return out
 
-    def fire(self, name: str, *args: Any, **kw: Any) -> None:
+    def fire(self, name: str, *args: object, **kw: object) -> None:
         for fn, _opts in self.listeners(name):
             fn(*args, **kw)
 
-    def fire_retval(self, name: str, value: Any, *args: Any) -> Any:
+    def fire_retval(self, name: str, value: object, *args: object) -> Any:
         """Fire listeners that may replace ``value`` (attribute ``set``/``append``)."""
         for fn, opts in self.listeners(name):
             result = fn(*args[:1], value, *args[1:])
@@ -142,7 +142,7 @@ class EventView:
         self._dispatch = dispatch
         self._name = name
 
-    def __call__(self, *args: Any, **kw: Any) -> None:
+    def __call__(self, *args: object, **kw: object) -> None:
         self._dispatch.fire(self._name, *args, **kw)
 
     def __iter__(self) -> Any:
@@ -174,7 +174,7 @@ def register_resolver(fn: Resolver) -> None:
     _resolvers.append(fn)
 
 
-def _resolve(target: Any, name: str, kw: dict[str, Any]) -> list[Dispatch]:
+def _resolve(target: object, name: str, kw: dict[str, Any]) -> list[Dispatch]:
     for r in reversed(_resolvers):
         found = r(target, name, kw)
         if found is not None:
@@ -186,13 +186,13 @@ def _resolve(target: Any, name: str, kw: dict[str, Any]) -> list[Dispatch]:
     )
 
 
-def listen(target: Any, identifier: str, fn: Listener, **kw: Any) -> None:
+def listen(target: object, identifier: str, fn: Listener, **kw: object) -> None:
     """Call ``fn`` whenever event ``identifier`` happens on ``target``."""
     for d in _resolve(target, identifier, kw):
         d.add(identifier, fn, kw)
 
 
-def listens_for(target: Any, identifier: str, **kw: Any) -> Callable[[Listener], Listener]:
+def listens_for(target: object, identifier: str, **kw: object) -> Callable[[Listener], Listener]:
     """Decorator form of :func:`listen`."""
 
     def deco(fn: Listener) -> Listener:
@@ -202,7 +202,7 @@ def listens_for(target: Any, identifier: str, **kw: Any) -> Callable[[Listener],
     return deco
 
 
-def remove(target: Any, identifier: str, fn: Listener) -> None:
+def remove(target: object, identifier: str, fn: Listener) -> None:
     """Undo a :func:`listen`; raises if it was never registered."""
     removed = False
     for d in _resolve(target, identifier, {}):
@@ -214,7 +214,7 @@ def remove(target: Any, identifier: str, fn: Listener) -> None:
         )
 
 
-def contains(target: Any, identifier: str, fn: Listener) -> bool:
+def contains(target: object, identifier: str, fn: Listener) -> bool:
     """True if ``fn`` listens for ``identifier`` on ``target``."""
     return any(d.has_own(identifier, fn) for d in _resolve(target, identifier, {}))
 
@@ -238,7 +238,7 @@ class _CoreTarget:
         self.target = target
 
 
-def _of_sqlalchemy_orm(target: Any) -> bool:
+def _of_sqlalchemy_orm(target: object) -> bool:
     """True for SQLAlchemy's own ORM targets: its classes (``Mapper``, ``Session``,
     ``DeclarativeBase`` and what derives from them) and their instances, and classes it
     instruments.  Their listeners are SQLAlchemy's business, even in a program that
@@ -249,7 +249,7 @@ def _of_sqlalchemy_orm(target: Any) -> bool:
     return isinstance(target, type) and any("_sa_class_manager" in vars(c) for c in cls.__mro__)
 
 
-def _core_accept(cls: Any, /, target: Any, identifier: str) -> Any:
+def _core_accept(cls: Any, /, target: object, identifier: str) -> Any:
     if isinstance(target, _CoreTarget) or _of_sqlalchemy_orm(target):
         return None
     try:
@@ -263,7 +263,7 @@ def _core_listen(cls: Any, /, event_key: Any, **kw: Any) -> None:
     listen(event_key.dispatch_target.target, event_key.identifier, event_key_fn(event_key), **kw)
 
 
-def _core_stub(self: Any, *args: Any, **kw: Any) -> None:
+def _core_stub(self: Any, *args: object, **kw: object) -> None:
     """(declares an event name to Core; never called)"""
 
 

@@ -45,7 +45,7 @@ _KINDS = {
 }
 
 
-def _closure(fn: Any) -> dict[str, Any]:
+def _closure(fn: object) -> dict[str, Any]:
     names = getattr(getattr(fn, "__code__", None), "co_freevars", ())
     cells = getattr(fn, "__closure__", None) or ()
     found: dict[str, Any] = {}

@@ -474,7 +474,7 @@ class async_sessionmaker(Generic[_T]):  # noqa: N801  (the name users know)
 
     def __init__(self, bind: object = None, *, class_: type[Any] = AsyncSession,
                  autoflush: bool = True, expire_on_commit: bool = True,
-                 info: dict[Any, Any] | None = None, **kw: Any) -> None:
+                 info: dict[Any, Any] | None = None, **kw: object) -> None:
         self.class_ = class_
         self.kw: dict[str, Any] = {"bind": bind, "autoflush": autoflush,
                                    "expire_on_commit": expire_on_commit, **kw}

@@ -246,7 +246,7 @@ class DeclarativeMeta(type):
 
         map_by_metaclass(cls)
 
-    def __setattr__(cls, key: str, value: Any) -> None:
+    def __setattr__(cls, key: str, value: object) -> None:
         if "_dm_mapper" in cls.__dict__ and _is_declared_attribute(value):
             from .registry import add_declared_attribute
 
@@ -255,7 +255,7 @@ class DeclarativeMeta(type):
             type.__setattr__(cls, key, value)
 
 
-def _is_declared_attribute(value: Any) -> bool:
+def _is_declared_attribute(value: object) -> bool:
     from .declarative import MappedColumn
     from .properties import MapperProperty
 

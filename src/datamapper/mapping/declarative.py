@@ -1138,7 +1138,7 @@ if TYPE_CHECKING:
         __table_args__: Any
         type_annotation_map: ClassVar[dict[Any, Any]]
 
-        def __init__(self, **kw: Any) -> None: ...
+        def __init__(self, **kw: object) -> None: ...
 
 else:
     _DeclarativeCommon = object  # nothing at run time: one class less in every MRO

@@ -47,7 +47,7 @@ class LazyLoadView:
         prop = self.prop
         configure_mappers()
 
-        def bind(elem: Any) -> Any:
+        def bind(elem: object) -> Any:
             if isinstance(elem, Column) and prop._is_parent_side(elem):
                 return bindparam(None, type_=elem.type)
             return None

@@ -63,7 +63,7 @@ class ColumnProperty(MapperProperty):
 
     def __init__(
         self,
-        *columns: Any,
+        *columns: object,
         deferred: bool = False,
         group: str | None = None,
         active_history: bool = False,
@@ -168,7 +168,7 @@ class QueryExpressionProperty(ColumnProperty):
 
     is_query_expression = True
 
-    def __init__(self, default_expr: Any = None, *, expire_on_flush: bool = True,
+    def __init__(self, default_expr: object = None, *, expire_on_flush: bool = True,
                  info: dict[str, Any] | None = None, doc: str | None = None) -> None:
         expr = null() if default_expr is None else default_expr
         self.has_default = not isinstance(expr, Null)

@@ -38,7 +38,7 @@ from .properties import ColumnProperty, MapperProperty
 _registries: weakref.WeakSet[registry] = weakref.WeakSet()
 
 
-def _default_constructor(self: Any, **kwargs: Any) -> None:
+def _default_constructor(self: Any, **kwargs: object) -> None:
     """Set each keyword argument as an attribute; unknown names raise TypeError."""
     cls = type(self)
     impls = getattr(cls.__dict__.get("_dm_mapper"), "_impls", None)
@@ -148,7 +148,7 @@ class registry:  # noqa: N801 - the documented name
     def map_declaratively(self, cls: type) -> Mapper:
         return _map_declarative(self, cls)
 
-    def mapped_as_dataclass(self, cls: Any = None, /, **options: Any) -> Any:
+    def mapped_as_dataclass(self, cls: Any = None, /, **options: object) -> Any:
         """Class decorator: map the class declaratively and make it a dataclass
         (``options`` go to ``dataclasses.dataclass``: ``kw_only``, ``repr`` ...)."""
 
@@ -324,12 +324,12 @@ def _declare_hooks(reg: registry, cls: type, attrs: dict[str, Any]) -> None:
     for name, when in (("__declare_first__", "before_configured"),
                        ("__declare_last__", "after_configured")):
         if name in attrs:
-            def hook(*_args: Any, name: str = name) -> None:
+            def hook(*_args: object, name: str = name) -> None:
                 getattr(cls, name)()
             event.listen(reg, when, hook)
 
 
-def add_declared_attribute(cls: type, key: str, value: Any) -> None:
+def add_declared_attribute(cls: type, key: str, value: object) -> None:
     """A Column, ``mapped_column()`` or mapper property assigned to the mapped
     declarative class ``cls`` after its creation: a new column goes into the class's
     table, and the attribute is added to its mapper (and its subclasses')."""
@@ -422,7 +422,7 @@ def _under_parent(cls: type, parent: Mapper, table: Any, tablename: object,
     return table, columns
 
 
-def _called(value: Any) -> Any:
+def _called(value: object) -> Any:
     """``__tablename__`` / ``__table_args__`` given as a callable: its result."""
     return value() if callable(value) else value
 
@@ -533,7 +533,7 @@ def _columns_of_table_in_mapper_args(mapper_args: dict[str, Any], table: Table,
     the table's."""
     made = dict(ordered)
 
-    def resolve(value: Any) -> Any:
+    def resolve(value: object) -> Any:
         if isinstance(value, MappedColumn):
             key = next((k for k, v in attrs.items() if v is value), None)
             value = made.get(key) if key is not None else value.column
@@ -596,11 +596,11 @@ def _add_single_table_columns(cls: type, table: Table, columns: list[Column[Any]
         table.append_column(col)
 
 
-def _order_of(value: Any) -> int:
+def _order_of(value: object) -> int:
     return creation_order(value)
 
 
-def _sort_order_of(value: Any) -> int:
+def _sort_order_of(value: object) -> int:
     col = value.columns[0] if isinstance(value, ColumnProperty) else value
     return int(getattr(col, "_dm_sort_order", 0) or 0)
 
@@ -630,18 +630,18 @@ def declarative_base(
     metadata: MetaData | None = None,
     cls: type = object,
     name: str = "Base",
-    mapper: Any = None,
+    mapper: object = None,
     class_registry: dict[str, Any] | None = None,
-    constructor: Any = _default_constructor,
+    constructor: object = _default_constructor,
     metaclass: type = DeclarativeMeta,
-    bind: Any = None,
+    bind: object = None,
 ) -> Any:
     """A base class for declarative mapping."""
     reg = registry(metadata=metadata, class_registry=class_registry, constructor=constructor)
     return reg.generate_base(mapper=mapper, cls=cls, name=name, metaclass=metaclass)
 
 
-def mapper(class_: type, local_table: Any = None, properties: Any = None, **kw: Any) -> Mapper:
+def mapper(class_: type, local_table: object = None, properties: object = None, **kw: object) -> Mapper:
     """Legacy classical mapping, as in the 0.3/0.4 documents."""
     reg = _legacy_registry()
     return reg.map_imperatively(class_, local_table, properties=properties, **kw)

@@ -12,17 +12,23 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Column, Join, Table
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BinaryExpression, ClauseElement
+from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement
 from sqlalchemy.sql.selectable import Exists, ScalarSelect, SelectBase
 
 from .._core import annotate, annotations_of, anonymous_fromclause, deannotate
 
 REMOTE_OCCURRENCE = "_dm_remote"  # annotation: this occurrence of the column is remote
+
+# a table column of any SQL type, and two of them (a column pair of a join condition)
+TableColumn: TypeAlias = "Column[Any]"
+Pair: TypeAlias = "tuple[TableColumn, TableColumn]"
+# columns named by foreign_keys=/remote_side= or marked foreign()/remote()
+ColumnSet: TypeAlias = "set[ColumnElement[Any]]"
 
 
 def flat_alias(sel: Any) -> Any:
@@ -63,7 +69,7 @@ def remote(expr: object) -> Any:
     return _mark_columns(expr, "remote")
 
 
-def split_marks(clause: object) -> tuple[Any, set[Any], set[Any], Any]:
+def split_marks(clause: object) -> tuple[Any, ColumnSet, ColumnSet, Any]:
     """``clause`` without foreign()/remote() marks, the columns marked each way, and,
     when a column marked remote() also appears unmarked (one column on both sides of a
     self-referential condition: ``remote(foreign(t.path)).like(t.path + '/%')``),
@@ -71,7 +77,7 @@ def split_marks(clause: object) -> tuple[Any, set[Any], set[Any], Any]:
     (else None): there the column alone can't tell the sides apart."""
     if clause is None:
         return None, set(), set(), None
-    marked: dict[str, set[Any]] = {"foreign": set(), "remote": set()}
+    marked: dict[str, ColumnSet] = {"foreign": set(), "remote": set()}
     unmarked = _unmarked_remote(clause)
 
     def replace(elem: object) -> Any:
@@ -95,10 +101,10 @@ def split_marks(clause: object) -> tuple[Any, set[Any], set[Any], Any]:
     return plain, marked["foreign"], marked["remote"], _remote_occurrences(clause)
 
 
-def _unmarked_remote(clause: Any) -> set[Any]:
+def _unmarked_remote(clause: Any) -> ColumnSet:
     """The columns with an occurrence not marked remote() in ``clause`` (every
     occurrence: a replacement visits a column object once)."""
-    unmarked: set[Any] = set()
+    unmarked: ColumnSet = set()
     for elem in visitors.iterate(clause):
         if isinstance(elem, Column):
             ann = annotations_of(elem)
@@ -131,8 +137,8 @@ def coerce_clause(value: object) -> Any:
     return value
 
 
-def columns_in(clause: Any) -> list[Any]:
-    out: list[Any] = []
+def columns_in(clause: Any) -> list[TableColumn]:
+    out: list[TableColumn] = []
     for elem in visitors.iterate(clause):
         if isinstance(elem, Column) and elem not in out:
             out.append(elem)
@@ -156,8 +162,8 @@ def _outer_elements(clause: Any) -> Any:
                 stack.append(elem.get_children())
 
 
-def equalities(clause: Any, fk_arg: set[Any] | frozenset[Any] = frozenset()
-                ) -> list[tuple[Any, Any]]:
+def equalities(clause: Any, fk_arg: ColumnSet | frozenset[Any] = frozenset()
+                ) -> list[Pair]:
     """(left, right) of each ``column == column`` in ``clause``; also of the columns
     inside SQL expressions compared with ``=`` (``t1.id == foreign(func.lower(t2.x))``)
     when one of the two is named foreign (``foreign()``/``foreign_keys=``)."""
@@ -175,17 +181,17 @@ def equalities(clause: Any, fk_arg: set[Any] | frozenset[Any] = frozenset()
     return out
 
 
-def column_comparisons(clause: Any) -> list[tuple[Any, Any]]:
+def column_comparisons(clause: Any) -> list[Pair]:
     """(left, right) for each column of the left and each of the right operand of every
     comparison in ``clause`` (any operator: ``>``, ``LIKE``, ``between()``, ``op()``)."""
-    out: list[tuple[Any, Any]] = []
+    out: list[Pair] = []
     for elem in _outer_elements(clause):
         if isinstance(elem, BinaryExpression):
             out.extend(operand_columns(elem))
     return out
 
 
-def operand_columns(binary: BinaryExpression[Any]) -> list[tuple[Any, Any]]:
+def operand_columns(binary: BinaryExpression[Any]) -> list[Pair]:
     """(left, right) for each column of the left and each of the right operand of
     ``binary`` (one comparison), a column never paired with itself."""
     left, right = binary.left, binary.right
@@ -194,7 +200,7 @@ def operand_columns(binary: BinaryExpression[Any]) -> list[tuple[Any, Any]]:
     return [(a, b) for a in lcols for b in rcols if a is not b]
 
 
-def has_fk_to(col: Any, table: Table) -> bool:
+def has_fk_to(col: TableColumn, table: Table) -> bool:
     for fk in col.foreign_keys:
         try:
             if fk.column.table is table:
@@ -204,10 +210,10 @@ def has_fk_to(col: Any, table: Table) -> bool:
     return False
 
 
-def fk_refers_within(clause: Any) -> Callable[[Any], bool]:
+def fk_refers_within(clause: Any) -> Callable[[TableColumn], bool]:
     cols = set(columns_in(clause))
 
-    def is_foreign(c: Any) -> bool:
+    def is_foreign(c: TableColumn) -> bool:
         for fk in c.foreign_keys:
             try:
                 if fk.column in cols:
@@ -219,8 +225,8 @@ def fk_refers_within(clause: Any) -> Callable[[Any], bool]:
     return is_foreign
 
 
-def column_pairs(clause: object, is_foreign: Callable[[Any], bool], fk_arg: set[Any],
-           any_operator: bool = False) -> list[tuple[Any, Any]]:
+def column_pairs(clause: object, is_foreign: Callable[[TableColumn], bool], fk_arg: ColumnSet,
+                 any_operator: bool = False) -> list[Pair]:
     """(referenced column, foreign column) for each ``a == b`` in ``clause`` (each
     comparison of two columns, whatever its operator, with ``any_operator``)."""
     out = []
@@ -239,7 +245,7 @@ def column_pairs(clause: object, is_foreign: Callable[[Any], bool], fk_arg: set[
     return out
 
 
-def non_pair_criteria(clause: Any, pairs: list[tuple[Any, Any]]) -> list[Any]:
+def non_pair_criteria(clause: Any, pairs: list[Pair]) -> list[Any]:
     """Parts of an AND-ed join clause that are not one of the column pairs."""
     if clause is None:
         return []

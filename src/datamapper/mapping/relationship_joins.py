@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, and_
 from sqlalchemy.exc import (
@@ -34,6 +34,9 @@ from sqlalchemy.sql.elements import BinaryExpression
 from .._core import annotations_of, deannotate
 from .relationship_clauses import (
     REMOTE_OCCURRENCE,
+    ColumnSet,
+    Pair,
+    TableColumn,
     coerce_clause,
     column_comparisons,
     column_pairs,
@@ -64,7 +67,6 @@ ONETOMANY = RelationshipDirection("ONETOMANY")
 MANYTOONE = RelationshipDirection("MANYTOONE")
 MANYTOMANY = RelationshipDirection("MANYTOMANY")
 
-Pair = tuple[Any, Any]  # two Core columns
 
 
 @dataclass
@@ -76,8 +78,8 @@ class JoinShape:
     direction: RelationshipDirection
     synchronize_pairs: list[Pair]
     local_remote_pairs: list[Pair]
-    local_columns: frozenset[Any]
-    remote_side: frozenset[Any]
+    local_columns: frozenset[TableColumn]
+    remote_side: frozenset[TableColumn]
     secondaryjoin: Any = None
     secondary_synchronize_pairs: list[Pair] = field(default_factory=list)
     # a self-referential condition with one column on both sides: remote() marks are
@@ -85,7 +87,7 @@ class JoinShape:
     remote_occurrences: bool = False
 
 
-def _ends(pairs: list[Pair]) -> tuple[frozenset[Any], frozenset[Any]]:
+def _ends(pairs: list[Pair]) -> tuple[frozenset[TableColumn], frozenset[TableColumn]]:
     """(local columns, remote columns) of (local, remote) pairs."""
     return frozenset(lc for lc, _rc in pairs), frozenset(rc for _lc, rc in pairs)
 
@@ -109,7 +111,7 @@ class JoinAnalysis:
     def is_secondary_column(self, col: object) -> bool:
         return getattr(col, "table", None) in self.secondary_tables
 
-    def analyze(self, fk_arg: set[Any], remote_arg: set[Any], pj: object, sj: object) -> JoinShape:
+    def analyze(self, fk_arg: ColumnSet, remote_arg: ColumnSet, pj: object, sj: object) -> JoinShape:
         """Work out the join condition(s), the direction, and the column pairs
         (synchronize, local/remote) from the tables, the foreign keys and the
         ``primaryjoin``/``secondaryjoin`` (``pj``/``sj``, or None) and
@@ -156,7 +158,7 @@ class JoinAnalysis:
         return JoinShape(pj, direction, pairs, lrp, local, remote)
 
     def _secondary_join(self, sec: Any, parent_t: Any, target_t: Any, pj: Any, sj: Any,
-                        fk_arg: set[Any]) -> JoinShape:
+                        fk_arg: ColumnSet) -> JoinShape:
         """Many-to-many through ``secondary``: both joins (derived when not given) and
         the pairs of each side's columns with the secondary table's."""
         if pj is None:
@@ -188,7 +190,7 @@ class JoinAnalysis:
             local_columns=frozenset(s for s, _c in p_pairs),
             secondaryjoin=sj)
 
-    def _self_referential_pairs(self, pj: object, fk_arg: set[Any], remote_arg: set[Any]
+    def _self_referential_pairs(self, pj: object, fk_arg: ColumnSet, remote_arg: ColumnSet
                                 ) -> tuple[list[Pair], RelationshipDirection]:
         """(referenced, foreign) pairs of a join of a table to itself, and the direction
         (remote_side= tells it: one-to-many unless it names the referenced columns)."""
@@ -204,7 +206,7 @@ class JoinAnalysis:
         return pairs, ONETOMANY
 
     def _pairs_between_tables(self, pj: Any, parent_t: Any, target_t: Any,
-                              fk_arg: set[Any], remote_arg: set[Any]
+                              fk_arg: ColumnSet, remote_arg: ColumnSet
                               ) -> tuple[list[Pair], RelationshipDirection]:
         """(referenced, foreign) pairs of a join of two different tables, and the
         direction (from the table holding the foreign columns)."""
@@ -244,7 +246,7 @@ class JoinAnalysis:
             "relationship")
 
     def _check_remote_side_between_tables(self, pj: object, parent_t: object,
-                                          remote_arg: set[Any]) -> None:
+                                          remote_arg: ColumnSet) -> None:
         """remote_side= on a join of two tables: refused when it can't split a
         comparison, warned about (and ignored) where it names the parent's columns."""
         if remote_arg and not any((a in remote_arg) != (b in remote_arg)
@@ -290,7 +292,7 @@ class JoinAnalysis:
             local_remote_pairs=lrp, local_columns=local, remote_side=remote_cols,
             remote_occurrences=True)
 
-    def _pairs_from_remote_side(self, pj: object, remote_arg: set[Any]) -> list[Pair]:
+    def _pairs_from_remote_side(self, pj: object, remote_arg: ColumnSet) -> list[Pair]:
         """(parent column, remote column) for each comparison of a column the parent maps
         with one named in ``remote_side``."""
         mapped = self.parent._col_to_prop
@@ -308,7 +310,7 @@ class JoinAnalysis:
                 "with (the local/remote column pairs of the join)")
         return out
 
-    def _derive_from_parent_tables(self, sec: Any, fk_arg: set[Any]) -> Any:
+    def _derive_from_parent_tables(self, sec: Any, fk_arg: ColumnSet) -> Any:
         """The secondary's join to the parent: to the parent's own table, else (an
         inheriting class) to the first of its superclasses' tables it refers to."""
         parent_t = self.parent.local_table
@@ -330,7 +332,7 @@ class JoinAnalysis:
                     pass
             raise
 
-    def _derive(self, a: Table, b: Table, fk_arg: set[Any], what: str,
+    def _derive(self, a: Table, b: Table, fk_arg: ColumnSet, what: str,
                 only_from: Table | None = None, exclude: object = None) -> Any:
         """Build ``a JOIN b`` from foreign keys between the two tables."""
         cands = _fk_candidates(a, b, fk_arg, only_from, exclude)
@@ -381,7 +383,7 @@ def _occurrence_pairs(occ: Any) -> tuple[list[Pair], list[Pair]]:
     return lrp, eq_pairs
 
 
-def _fk_candidates(a: Table, b: Table, fk_arg: set[Any], only_from: Table | None,
+def _fk_candidates(a: Table, b: Table, fk_arg: ColumnSet, only_from: Table | None,
                    exclude: object) -> list[Pair]:
     """(foreign column, referenced column) of each foreign key between ``a`` and ``b``
     (from ``only_from`` only, if given; restricted to ``fk_arg`` if not empty; not
@@ -402,11 +404,12 @@ def _fk_candidates(a: Table, b: Table, fk_arg: set[Any], only_from: Table | None
         for col in sorted(fk_arg, key=lambda c: str(c)):
             other = a if col.table is b else b
             if col.table in (a, b) and col.name in other.c:
-                cands.append((col, other.c[col.name]))
+                # foreign_keys= names table columns here (those without a ForeignKey)
+                cands.append((cast(TableColumn, col), other.c[col.name]))
     return cands
 
 
-def _foreign_keys_to(src: Table, dst: Table, fk_arg: set[Any]) -> list[Pair]:
+def _foreign_keys_to(src: Table, dst: Table, fk_arg: ColumnSet) -> list[Pair]:
     """(foreign column, referenced column) of each foreign key of ``src`` referring to
     ``dst`` (those of columns in ``fk_arg`` only, if it is not empty), in a stable
     order; a key whose target can't be resolved is skipped."""

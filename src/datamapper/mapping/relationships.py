@@ -40,7 +40,15 @@ from .relationship_backrefs import (
     check_sync_backref,
     warn_overlapping_sync_targets,
 )
-from .relationship_clauses import REMOTE_OCCURRENCE, flat_alias, foreign, non_pair_criteria, remote
+from .relationship_clauses import (
+    REMOTE_OCCURRENCE,
+    Pair,
+    TableColumn,
+    flat_alias,
+    foreign,
+    non_pair_criteria,
+    remote,
+)
 from .relationship_compare import any_criterion, has_criterion, operate
 from .relationship_criteria import LazyClause, is_parent_side, lazy_clause, parent_criterion
 from .relationship_joins import (
@@ -145,9 +153,9 @@ class RelationshipProperty(MapperProperty):
         doc: str | None = None,
         sync_backref: bool | None = None,
         overlaps: str | None = None,
-        association: Any = None,
-        distinct_target_key: Any = None,
-        omit_join: Any = None,
+        association: object = None,
+        distinct_target_key: object = None,
+        omit_join: object = None,
         query_class: type | None = None,
     ) -> None:
         _check_arguments(lazy, backref, back_populates, viewonly, sync_backref)
@@ -206,11 +214,11 @@ class RelationshipProperty(MapperProperty):
         self.order_by: Any = None
         self.primaryjoin: Any = None
         self.secondaryjoin: Any = None
-        self.local_remote_pairs: list[tuple[Any, Any]] = []
-        self.synchronize_pairs: list[tuple[Any, Any]] = []
-        self.secondary_synchronize_pairs: list[tuple[Any, Any]] = []
-        self.remote_side: frozenset[Any] = frozenset()
-        self.local_columns: frozenset[Any] = frozenset()
+        self.local_remote_pairs: list[Pair] = []
+        self.synchronize_pairs: list[Pair] = []
+        self.secondary_synchronize_pairs: list[Pair] = []
+        self.remote_side: frozenset[TableColumn] = frozenset()
+        self.local_columns: frozenset[TableColumn] = frozenset()
         self.collection_class: Any = collection_class
         self._reverse_property: set[RelationshipProperty] = set()
         # the lazy load (see relationship_criteria.LazyClause), read by loading.related

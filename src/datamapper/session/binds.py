@@ -29,7 +29,7 @@ from .ownership import exclusive
 class SessionBinds(SessionBase):
     """``bind_mapper``, ``bind_table``, ``get_bind`` and ``connection``."""
 
-    def _add_bind(self, key: Any, bind: Any) -> None:
+    def _add_bind(self, key: object, bind: object) -> None:
         from sqlalchemy.sql.expression import FromClause
 
         if isinstance(key, FromClause):  # a Table, table(), a join, an alias ...
@@ -68,10 +68,10 @@ class SessionBinds(SessionBase):
             view = self._binds_view = immutabledict(out)
         return view
 
-    def bind_mapper(self, mapper: Any, bind: Any) -> None:
+    def bind_mapper(self, mapper: object, bind: object) -> None:
         self._add_bind(mapper, bind)
 
-    def bind_table(self, table: Any, bind: Any) -> None:
+    def bind_table(self, table: object, bind: object) -> None:
         from sqlalchemy.sql.expression import FromClause
 
         if not isinstance(table, FromClause):
@@ -82,7 +82,7 @@ class SessionBinds(SessionBase):
             )
         self._add_bind(table, bind)
 
-    def _bind_for(self, mapper: Any, clause: Any, bind_kw: dict[str, Any] | None) -> Any:
+    def _bind_for(self, mapper: object, clause: object, bind_kw: dict[str, Any] | None) -> Any:
         """``get_bind()`` with the caller's bind arguments; ``mapper``/``clause`` given in
         them (``bind_arguments={"mapper": m}``) take the place of the defaults.
 
@@ -142,7 +142,7 @@ class SessionBinds(SessionBase):
             "matches; create it as Session(engine) or Session(binds={Class: engine})"
         )
 
-    def _connection_for_bind(self, bind: Any, execution_options: Any = None) -> Connection:
+    def _connection_for_bind(self, bind: object, execution_options: object = None) -> Connection:
         if self._transaction is None:
             if self.autocommit:
                 raise InvalidRequestError("internal: autocommit connection requested")
@@ -169,7 +169,7 @@ class SessionBinds(SessionBase):
         return self._connection_for_bind(bind, execution_options)
 
 
-def _refuse_unmapped(entity: Any, verb: str) -> None:
+def _refuse_unmapped(entity: object, verb: str) -> None:
     """Raise the named error for an unmapped class (or an object) given where a
     mapped class is expected."""
     if isinstance(entity, type):

@@ -49,7 +49,7 @@ class _CannotEvaluate(Exception):
     pass
 
 
-def _compile_eval(expr: Any, col_to_key: dict[Any, str]) -> Any:
+def _compile_eval(expr: object, col_to_key: dict[Any, str]) -> Any:
     if isinstance(expr, Grouping):
         return _compile_eval(expr.element, col_to_key)
     if isinstance(expr, BooleanClauseList):
@@ -84,7 +84,7 @@ def _compile_eval(expr: Any, col_to_key: dict[Any, str]) -> Any:
             raise _CannotEvaluate()
         right = _operand(expr.right, col_to_key)
 
-        def cmp(d: Any) -> Any:
+        def cmp(d: object) -> Any:
             a, b = left(d), right(d)
             if fn in (operator.lt, operator.le, operator.gt, operator.ge) and (
                     a is None or b is None):
@@ -97,7 +97,7 @@ def _compile_eval(expr: Any, col_to_key: dict[Any, str]) -> Any:
     raise _CannotEvaluate()
 
 
-def _operand(expr: Any, col_to_key: dict[Any, str]) -> Any:
+def _operand(expr: object, col_to_key: dict[Any, str]) -> Any:
     if isinstance(expr, Grouping):
         expr = expr.element
     expr = cast(Any, expr)
@@ -127,7 +127,7 @@ def _targets(session: SessionBase, query: Any) -> tuple[Any, Any]:
 SYNC_CHOICES = ("auto", "evaluate", "fetch", False, None)
 
 
-def check_sync(sync: Any) -> None:
+def check_sync(sync: object) -> None:
     """Refuse an unknown ``synchronize_session`` before anything is flushed or sent."""
     if sync not in SYNC_CHOICES:
         raise InvalidRequestError(

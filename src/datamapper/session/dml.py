@@ -270,7 +270,7 @@ def _missing_key(mapper: Mapper, d: dict[str, Any], index: int, verb: str
 
 
 # -- results --------------------------------------------------------------------------------
-def _returning_layout(stmt: Any) -> tuple[RowLayout | None, Any]:
+def _returning_layout(stmt: object) -> tuple[RowLayout | None, Any]:
     """(layout, statement): when ``.returning()`` names a mapped class, the layout of
     the entities and a statement RETURNING their columns; else (None, stmt)."""
     elements = dml_returning(stmt)
@@ -298,7 +298,7 @@ def _object_result(layout: RowLayout, objs: list[Any]) -> Any:
     return IteratorResult(SimpleResultMetaData(layout.names), iter([tuple(o) for o in objs]))
 
 
-def check_yield_per(yield_per: Any) -> int:
+def check_yield_per(yield_per: object) -> int:
     """``yield_per`` as a batch size; anything but a positive integer is refused."""
     if isinstance(yield_per, bool) or not isinstance(yield_per, int) or yield_per <= 0:
         raise InvalidRequestError(
@@ -378,7 +378,7 @@ def _execute_many(session: SessionBase, mapper: Mapper, stmt: Any, batch: list[d
     return session._run(stmt, batch if len(batch) > 1 else batch[0], bind, opts)
 
 
-def _is_param_list(params: Any) -> bool:
+def _is_param_list(params: object) -> bool:
     return isinstance(params, (list, tuple)) and len(params) > 0
 
 
@@ -454,7 +454,7 @@ def _insert(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: 
     return _object_result(layout, objs)
 
 
-def _translate_values(mapper: Mapper, stmt: Any, verb: str) -> Any:
+def _translate_values(mapper: Mapper, stmt: object, verb: str) -> Any:
     """``values(name=...)`` given by attribute name where the column key differs: the
     statement with column keys; names that are not mapped columns are refused."""
     pairs = dml_values(stmt)
@@ -604,7 +604,7 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
 
 
 # -- Session.bulk_save_objects / bulk_insert_mappings / bulk_update_mappings ----------------
-def _mapper_of(entity: Any) -> Mapper:
+def _mapper_of(entity: object) -> Mapper:
     """The configured Mapper of a mapped class or Mapper; UnmappedClassError else."""
     if isinstance(entity, Mapper):
         return entity if entity.configured else class_mapper(entity.class_)
@@ -674,7 +674,7 @@ def _insert_rows(conn: Any, mapper: Mapper, params: list[dict[str, Any]],
     return keys_out
 
 
-def bulk_insert_mappings(session: SessionBase, entity: Any, mappings: Iterable[dict[str, Any]],
+def bulk_insert_mappings(session: SessionBase, entity: object, mappings: Iterable[dict[str, Any]],
                          return_defaults: bool = False, render_nulls: bool = False) -> None:
     mapper = _mapper_of(entity)
     rows = list(mappings)
@@ -701,7 +701,7 @@ def _update_rows(conn: Any, mapper: Mapper, params: list[dict[str, Any]]) -> Non
                 _check_versioned(mapper, conn.dialect, result, len(batch))
 
 
-def bulk_update_mappings(session: SessionBase, entity: Any, mappings: Iterable[dict[str, Any]]
+def bulk_update_mappings(session: SessionBase, entity: object, mappings: Iterable[dict[str, Any]]
                          ) -> None:
     mapper = _mapper_of(entity)
     rows = list(mappings)

@@ -190,7 +190,7 @@ def _insert_base(session: SessionBase, t: _Table, params: list[dict[str, Any]], 
     return keys
 
 
-def _returned_entity(mapper: Mapper, stmt: Any, verb: str) -> Mapper | None:
+def _returned_entity(mapper: Mapper, stmt: object, verb: str) -> Mapper | None:
     """The mapper of ``.returning(Manager)``; None without RETURNING; other RETURNING
     forms are refused (the row is spread over several tables)."""
     elements = dml_returning(stmt)
@@ -224,7 +224,7 @@ def _objects_by_key(session: SessionBase, mapper: Mapper, idents: list[tuple[Any
 
 # -- UPDATE by primary key ------------------------------------------------------------------
 def update_by_pk_joined(session: SessionBase, mapper: Mapper, params: Sequence[Any],
-                        bind: Any, opts: dict[str, Any], merged: dict[str, Any]) -> int:
+                        bind: object, opts: dict[str, Any], merged: dict[str, Any]) -> int:
     """An UPDATE per table for the dictionaries (attribute names, whole primary key)
     that give values of its columns; the number of rows matched in the base table."""
     info = _joined(mapper)
@@ -297,7 +297,7 @@ def retarget(mapper: Mapper, stmt: Any) -> Any:
                 if c is not mine:
                     same[c] = mine
 
-    def swap(elem: Any) -> Any:
+    def swap(elem: object) -> Any:
         if isinstance(elem, (SelectBase, ScalarSelect, FromClause)):
             return elem  # a subquery reads its own FROM: left as written
         return same.get(elem)
@@ -339,7 +339,7 @@ def _reads(clause: Any, tables: list[Any]) -> bool:
     return any(isinstance(e, Column) and e.table in tables for e in visitors.iterate(clause))
 
 
-def _value_prop(mapper: Mapper, key: Any) -> Any:
+def _value_prop(mapper: Mapper, key: object) -> Any:
     if isinstance(key, str):
         prop = mapper.column_attrs.get(key)
         if prop is None:

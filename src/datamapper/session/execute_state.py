@@ -153,11 +153,11 @@ class ORMExecuteState:
         return [o for o in opts if isinstance(o, UserDefinedOption)]
 
     # -- changing it ----------------------------------------------------------------
-    def update_execution_options(self, **opts: Any) -> None:
+    def update_execution_options(self, **opts: object) -> None:
         """Add execution options for this execution (seen by the Connection)."""
         self.local_execution_options.update(opts)
 
-    def invoke_statement(self, statement: Any = None, params: Any = None,
+    def invoke_statement(self, statement: object = None, params: object = None,
                          execution_options: dict[str, Any] | None = None,
                          bind_arguments: dict[str, Any] | None = None) -> Any:
         """Run the statement now (after the listeners that follow this one) and return
@@ -211,7 +211,7 @@ def _merge_params(current: Any, given: Any) -> Any:
     return [{**a, **b} for a, b in zip(current, given, strict=True)]
 
 
-def copy_params(params: Any) -> Any:
+def copy_params(params: object) -> Any:
     """The caller's parameters copied, so that a listener changing them in place
     changes only this execution."""
     if isinstance(params, dict):

@@ -18,7 +18,7 @@ class LegacySessionMethods:
     """``save``, ``update``, ``save_or_update``, ``clear``, ``load``,
     ``create_transaction`` and ``prune``."""
 
-    def save(self: Any, instance: Any) -> None:
+    def save(self: Any, instance: object) -> None:
         """0.3/0.4: add a transient object (use :meth:`add`)."""
         warn_deprecated("Session.save()", "Session.add()")
         state = instance_state(instance)
@@ -29,7 +29,7 @@ class LegacySessionMethods:
             )
         self.add(instance)
 
-    def update(self: Any, instance: Any) -> None:
+    def update(self: Any, instance: object) -> None:
         """0.3/0.4: re-attach a detached object (use :meth:`add`)."""
         warn_deprecated("Session.update()", "Session.add()")
         state = instance_state(instance)
@@ -40,7 +40,7 @@ class LegacySessionMethods:
             )
         self.add(instance)
 
-    def save_or_update(self: Any, instance: Any) -> None:
+    def save_or_update(self: Any, instance: object) -> None:
         """0.3/0.4: :meth:`save` or :meth:`update` as fits (use :meth:`add`)."""
         warn_deprecated("Session.save_or_update()", "Session.add()")
         self.add(instance)
@@ -50,7 +50,7 @@ class LegacySessionMethods:
         warn_deprecated("Session.clear()", "Session.expunge_all()")
         self.expunge_all()
 
-    def load(self: Any, entity: Any, ident: Any) -> Any:
+    def load(self: Any, entity: object, ident: object) -> Any:
         """0.3/0.4: the object with primary key ``ident``, always re-read from the database
         (unflushed changes to it are overwritten); raises if there is no such row."""
         warn_deprecated("Session.load()", "Session.get(cls, ident, populate_existing=True)")

@@ -14,7 +14,7 @@ from .session import SESSION_EVENTS, Session, identity_key, object_session
 class sessionmaker:  # noqa: N801 - the documented name
     """A factory of Sessions with stored configuration."""
 
-    def __init__(self, bind: Any = None, class_: type[Session] = Session,
+    def __init__(self, bind: object = None, class_: type[Session] = Session,
                  autoflush: bool = True, autocommit: bool = False,
                  expire_on_commit: bool = True, info: dict[Any, Any] | None = None,
                  **kw: Any) -> None:
@@ -40,7 +40,7 @@ class sessionmaker:  # noqa: N801 - the documented name
         kw.update(local_kw)
         return self.class_(_maker_dispatch=self._dm_session_dispatch, **kw)
 
-    def configure(self, **new_kw: Any) -> None:
+    def configure(self, **new_kw: object) -> None:
         """Change the settings of Sessions made from now on."""
         _check_extension(new_kw.get("extension"))
         self.kw.update(new_kw)
@@ -51,10 +51,10 @@ class sessionmaker:  # noqa: N801 - the documented name
         with self() as session, session.begin():
             yield session
 
-    def object_session(self, instance: Any) -> Session | None:
+    def object_session(self, instance: object) -> Session | None:
         return object_session(instance)
 
-    def identity_key(self, *args: Any, **kw: Any) -> tuple[Any, ...]:
+    def identity_key(self, *args: object, **kw: object) -> tuple[Any, ...]:
         return identity_key(*args, **kw)
 
     def close_all(self) -> None:
@@ -74,7 +74,7 @@ def create_session(bind: Any = None, **kw: Any) -> Session:
     return Session(bind=bind, **kw)
 
 
-def _check_extension(extension: Any) -> None:
+def _check_extension(extension: object) -> None:
     """Refuse, with a clear message, an ``extension=`` that is not a SessionExtension."""
     if extension is None:
         return

@@ -43,7 +43,7 @@ _GC_PAUSE_ADD = 1000
 class SessionMembership(SessionBase):
     """``add``, ``delete``, ``expunge``, ``merge`` and the bookkeeping behind them."""
 
-    def add(self, instance: Any, _warn: bool = True) -> None:
+    def add(self, instance: object, _warn: bool = True) -> None:
         """Place ``instance`` in the session: transient -> pending, detached -> persistent."""
         owner = self._guard.owner
         if owner is not None and owner != get_ident():
@@ -112,7 +112,7 @@ class SessionMembership(SessionBase):
                 continue
             self.add(obj)
 
-    def enable_relationship_loading(self, obj: Any) -> None:
+    def enable_relationship_loading(self, obj: object) -> None:
         """Let a transient or detached ``obj`` load its relationships through this
         session, from the foreign-key values it holds (many-to-one, mostly), without
         taking part in any flush: it stays transient or detached."""
@@ -127,7 +127,7 @@ class SessionMembership(SessionBase):
 
     @exclusive
     def merge(self, instance: _O, load: bool = True, dont_load: bool | None = None, *,
-              options: Any = None) -> _O:
+              options: object = None) -> _O:
         """Copy ``instance``'s state (and its merge-cascade graph) into this session and
         return the session's copy; ``instance`` itself is left as it is.
 
@@ -146,7 +146,7 @@ class SessionMembership(SessionBase):
         return copy
 
     def merge_all(self, instances: Iterable[_O], load: bool = True, *,
-                  options: Any = None) -> Sequence[_O]:
+                  options: object = None) -> Sequence[_O]:
         """``merge()`` of several objects at once: their copies, in the order given.
 
         One merge runs over all their graphs, so an object reachable from several of
@@ -157,7 +157,7 @@ class SessionMembership(SessionBase):
             self._check_usable()
         return merge_all_into(cast("Session", self), objs, load, options)
 
-    def _save_or_update_state(self, state: InstanceState, obj: Any, quiet: bool = False
+    def _save_or_update_state(self, state: InstanceState, obj: object, quiet: bool = False
                               ) -> None:
         """``add()`` of ``state`` and what its save-update cascade reaches.  ``quiet``:
         the session has no listeners (add_all checked), so a transient object reached
@@ -191,7 +191,7 @@ class SessionMembership(SessionBase):
             else:
                 self._save_or_update_impl(child_state, child)
 
-    def _save_or_update_impl(self, state: InstanceState, obj: Any) -> None:
+    def _save_or_update_impl(self, state: InstanceState, obj: object) -> None:
         if state.session_id == self.hash_key:
             if state._deleted and state._key is not None and state not in self._deleted:
                 pass
@@ -202,7 +202,7 @@ class SessionMembership(SessionBase):
         else:
             self._update_impl(state, obj)
 
-    def _before_attach(self, state: InstanceState, obj: Any) -> None:
+    def _before_attach(self, state: InstanceState, obj: object) -> None:
         other_id = state.session_id
         if other_id is not None and other_id != self.hash_key and other_id in _sessions:
             raise InvalidRequestError(
@@ -212,7 +212,7 @@ class SessionMembership(SessionBase):
             )
         self._fire("before_attach", self, obj)
 
-    def _save_impl(self, state: InstanceState, obj: Any) -> None:
+    def _save_impl(self, state: InstanceState, obj: object) -> None:
         active = self.dispatch.active
         other_id = state.session_id
         if active or (other_id is not None and other_id != self.hash_key):
@@ -226,7 +226,7 @@ class SessionMembership(SessionBase):
             self._fire("after_attach", self, obj)
             self._fire("transient_to_pending", self, obj)
 
-    def _update_impl(self, state: InstanceState, obj: Any, revert_deletion: bool = False
+    def _update_impl(self, state: InstanceState, obj: object, revert_deletion: bool = False
                      ) -> None:
         if state._deleted and not revert_deletion:
             self._refuse_deleted(obj)
@@ -251,7 +251,7 @@ class SessionMembership(SessionBase):
             self._fire("detached_to_persistent", self, obj)
 
     @staticmethod
-    def _refuse_deleted(obj: Any) -> None:
+    def _refuse_deleted(obj: object) -> None:
         raise InvalidRequestError(
             f"Can't add {describe(obj)}: it has been deleted (flushed as a DELETE); use "
             "make_transient() to turn it back into a new object first"
@@ -263,7 +263,7 @@ class SessionMembership(SessionBase):
             self.delete(obj)
 
     @exclusive
-    def delete(self, instance: Any) -> None:
+    def delete(self, instance: object) -> None:
         """Mark a persistent object for deletion at the next flush."""
         if self._tx_blocks or self._closed:
             self._check_usable()
@@ -353,7 +353,7 @@ class SessionMembership(SessionBase):
             if child_state._key is not None:
                 self._delete_impl(child_state, child)
 
-    def _expunge_orphan(self, state: InstanceState, obj: Any) -> None:
+    def _expunge_orphan(self, state: InstanceState, obj: object) -> None:
         """A pending object left its delete-orphan parent (in this session) before it
         was inserted: it leaves the session, along its expunge cascade."""
         if state.session_id == self.hash_key and state._key is None and state in self._new:
@@ -372,7 +372,7 @@ class SessionMembership(SessionBase):
                     state.session_id == self.hash_key and state in self._new:
                 self._expunge_state(state)
 
-    def _delete_impl(self, state: InstanceState, obj: Any) -> None:
+    def _delete_impl(self, state: InstanceState, obj: object) -> None:
         if state in self._deleted:
             return
         if state._deleted:
@@ -382,7 +382,7 @@ class SessionMembership(SessionBase):
         self._deleted[state] = obj
         state._strong = obj
 
-    def _delete_again(self, state: InstanceState, obj: Any) -> None:
+    def _delete_again(self, state: InstanceState, obj: object) -> None:
         """delete() of an object whose row a flush of this session already deleted:
         it is marked for deletion again, and the next flush sends its DELETE again
         (which matches no row: the flush warns, see confirm_deleted_rows).  Detached
@@ -406,7 +406,7 @@ class SessionMembership(SessionBase):
             self._fire("detached_to_persistent", self, obj)
 
     @exclusive
-    def expunge(self, instance: Any) -> None:
+    def expunge(self, instance: object) -> None:
         """Remove ``instance`` from the session: persistent -> detached, pending -> transient."""
         state = instance_state(instance)
         if state.session_id != self.hash_key:
@@ -463,7 +463,7 @@ class SessionMembership(SessionBase):
 
     clear_all = expunge_all
 
-    def _restore_deleted(self, state: InstanceState, obj: Any) -> None:
+    def _restore_deleted(self, state: InstanceState, obj: object) -> None:
         """Rollback: a deleted object is persistent again."""
         self._deleted.pop(state, None)
         if state._key is None:
@@ -523,7 +523,7 @@ class SessionMembership(SessionBase):
         if obj is not None:
             self._fire("deleted_to_detached", self, obj)
 
-    def _record_key_switch(self, state: InstanceState, old_key: Any) -> None:
+    def _record_key_switch(self, state: InstanceState, old_key: object) -> None:
         tx = self._transaction
         if tx is not None and state not in tx._key_switches:
             tx._key_switches[state] = (old_key, state.key)
@@ -541,7 +541,7 @@ class SessionMembership(SessionBase):
     def __iter__(self) -> Iterator[Any]:
         return iter(list(self._new.values()) + self._identity_map.values())
 
-    def is_modified(self, instance: Any, include_collections: bool = True,
+    def is_modified(self, instance: object, include_collections: bool = True,
                     passive: bool = True) -> bool:
         """True if ``instance`` has attribute changes that a flush would write."""
         state = instance_state(instance)

@@ -46,14 +46,14 @@ if TYPE_CHECKING:
 _Key = tuple[Any, ...]
 
 
-def merge(session: Session, obj: Any, load: bool = True, options: Any = None) -> Any:
+def merge(session: Session, obj: object, load: bool = True, options: object = None) -> Any:
     """Return the copy of ``obj`` (and of its merge-cascade graph) in ``session``;
     ``options`` (loader options) apply to the load of ``obj``'s own row."""
     return merge_all(session, [obj], load, options)[0]
 
 
 def merge_all(session: Session, objs: list[Any], load: bool = True,
-              options: Any = None) -> list[Any]:
+              options: object = None) -> list[Any]:
     """The copies of ``objs`` in ``session``, in their order: one merge over the graphs of
     them all, so that an object reachable from several of them is copied once.
     ``options`` apply to the load of each given object's own row."""
@@ -175,7 +175,7 @@ def _merge_relationships(state: InstanceState) -> list[Any]:
             if getattr(p, "is_relationship", False) and p.cascade.merge]
 
 
-def _in_session(session: Session, state: InstanceState, obj: Any) -> bool:
+def _in_session(session: Session, state: InstanceState, obj: object) -> bool:
     """Is ``obj`` itself this session's object (pending or in the identity map)?"""
     if state.session_id != session.hash_key:
         return False
@@ -202,7 +202,7 @@ def _check_mergeable_without_load(sources: list[tuple[Any, InstanceState]]) -> N
 
 
 # -- pass 2: locate and copy columns ----------------------------------------------------------
-def _identity_of(state: InstanceState, src: Any) -> _Key | None:
+def _identity_of(state: InstanceState, src: object) -> _Key | None:
     """The identity key a source object stands for, or None if it has no primary key.
 
     A composite key with some (not all) columns set to None counts as a key, to be
@@ -221,8 +221,8 @@ def _identity_of(state: InstanceState, src: Any) -> _Key | None:
     return (mapper._identity_class, ident, None)
 
 
-def _locate(session: Session, src: Any, state: InstanceState, load: bool,
-            by_key: dict[_Key, Any], created: list[Any], options: Any = None) -> Any:
+def _locate(session: Session, src: object, state: InstanceState, load: bool,
+            by_key: dict[_Key, Any], created: list[Any], options: object = None) -> Any:
     """The session's object for ``src``: existing, loaded, or new."""
     mapper = state.mapper
     key = _identity_of(state, src)
@@ -261,7 +261,7 @@ def _locate(session: Session, src: Any, state: InstanceState, load: bool,
     return copy
 
 
-def _load_collections(session: Session, src: Any, state: InstanceState, copy: Any) -> None:
+def _load_collections(session: Session, src: object, state: InstanceState, copy: object) -> None:
     """Load the persistent copy's collections that the source carries, before its members
     are located: the link pass needs them anyway (to replace them), and one SELECT of the
     collection puts the members in the identity map, so that locating each member needs
@@ -318,7 +318,7 @@ def _check_versions(located: list[tuple[Any, InstanceState, Any]], load: bool) -
             )
 
 
-def _copy_columns(src: Any, copy: Any, state: InstanceState, load: bool) -> None:
+def _copy_columns(src: object, copy: object, state: InstanceState, load: bool) -> None:
     mapper = state.mapper
     columns = mapper._column_keys
     sd = src.__dict__
@@ -337,7 +337,7 @@ def _copy_columns(src: Any, copy: Any, state: InstanceState, load: bool) -> None
             setattr(copy, key, value)
 
 
-def _reload_deleted_value(copy: Any, key: str) -> None:
+def _reload_deleted_value(copy: object, key: str) -> None:
     """The source has no value for ``key`` and the persistent copy's was removed (``del
     copy.key``) but not flushed: the copy goes back to the row's value, loaded on access,
     instead of holding nothing."""
@@ -377,7 +377,7 @@ def _link_dynamic(src_state: InstanceState, copy: Any, key: str, pending: Any,
             coll.remove(copies[id(m)])
 
 
-def _link(src: Any, copy: Any, copies: dict[int, Any], load: bool) -> None:
+def _link(src: object, copy: object, copies: dict[int, Any], load: bool) -> None:
     sd = src.__dict__
     cd = copy.__dict__
     src_state = instance_state(src)

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from .base import SessionBase
 
 
-def refresh_state(session: SessionBase, state: InstanceState, obj: Any,
-                  attribute_names: Iterable[str] | None, with_for_update: Any) -> None:
+def refresh_state(session: SessionBase, state: InstanceState, obj: object,
+                  attribute_names: Iterable[str] | None, with_for_update: object) -> None:
     """Expire then reload ``attribute_names`` of ``obj`` (all of them when None)."""
     mapper = state.mapper
     plan = load_plan_of(state)
@@ -96,7 +96,7 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: Any,
                                        else {}))
     params = {f"_dm_pk_{i}": v for i, v in enumerate(key[1])}
 
-    def run(stmt: Any) -> list[Any]:
+    def run(stmt: object) -> list[Any]:
         bind = session.get_bind(mapper=mapper, clause=stmt)
         return fetch_rows(session._run(stmt, params, bind, None,
                                        {"mappers": (mapper,), "column_load": True}))
@@ -111,7 +111,7 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: Any,
         mapper.dispatch.fire("refresh", obj, None, col_keys)
 
 
-def _check_pending_key_change(session: SessionBase, state: InstanceState, obj: Any) -> None:
+def _check_pending_key_change(session: SessionBase, state: InstanceState, obj: object) -> None:
     """A refresh SELECTs by the primary key the database holds: a changed key must be
     flushed first, which autoflush does; without it the refresh is refused."""
     cs = state._committed
