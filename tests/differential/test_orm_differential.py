@@ -1016,6 +1016,17 @@ def test_programs_agree(sides: tuple[Side, Side], backend_name: str, size: str) 
 # Programs a soak found that still diverge: open, replayed on every run so that a fix
 # shows up (strict xfail) and a change of behaviour does too.
 KNOWN_PROGRAMS: dict[str, list[tuple[Any, ...]]] = {
+    # (DIFF_SEED=34, PostgreSQL; also on SQLite) not classified yet: merge_copy of parent
+    # a inside a savepoint, rollback_nested, a new parent c, then a new child appended to
+    # a.children: SQLAlchemy's savepoint rollback expired a (changed in the savepoint),
+    # so the append reloads a.children and autoflushes c (persistent); datamapper's
+    # restores a as it was before the savepoint (API.md: 'its rollback restores exactly
+    # the session state from before the savepoint'), a.children stays loaded, no
+    # autoflush (c pending). Likely an INTENDED entry quoting API.md.
+    "merge_in_savepoint_rollback_then_append": [
+        ("query", "parent"), ("new_child", 4, 0, "append"), ("begin_nested",),
+        ("merge_copy", "parent", "a", "x"), ("rollback_nested",), ("new", "parent", "c", "x"),
+        ("new_child", 1, 0, "append")],
 }
 
 # Programs a soak found that part at an intended difference (name -> (the INTENDED
