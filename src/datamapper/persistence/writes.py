@@ -328,9 +328,7 @@ def update_states(
     expire: dict[InstanceState, set[str]] = {}
     # columns the database changes on UPDATE: expired (a server-set version is read
     # back); a SQL-expression onupdate (func.now()) is computed in the statement too
-    post = {plan.col_to_attr[c.key] for c in plan.table.columns
-            if c.key in plan.col_to_attr and (
-                c.server_onupdate is not None or _sql_onupdate(c))}
+    post = _database_onupdate_keys(plan)
     if vk is not None and mapper.version_id_generator is False:
         post.discard(vk)
     for (_keys, expr_keys), rows in groups.items():
@@ -344,6 +342,14 @@ def update_states(
     if refetch:
         read_server_versions(conn, plan, refetch, "UPDATE")
     return expire
+
+
+def _database_onupdate_keys(plan: TablePlan) -> set[str]:
+    """Attributes of the columns the database sets on every UPDATE (a server onupdate,
+    or an onupdate evaluated in the statement): expired after one."""
+    return {plan.col_to_attr[c.key] for c in plan.table.columns
+            if c.key in plan.col_to_attr and (
+                c.server_onupdate is not None or _sql_onupdate(c))}
 
 
 def _sql_onupdate(col: Any) -> bool:
@@ -412,9 +418,7 @@ def switch_states(
     columns written as SQL expressions and those with a server onupdate.
     """
     plan = table_plan(mapper)
-    post = {plan.col_to_attr[c.key] for c in plan.table.columns
-            if c.key in plan.col_to_attr and (
-                c.server_onupdate is not None or _sql_onupdate(c))}
+    post = _database_onupdate_keys(plan)
     expire: dict[InstanceState, set[str]] = {}
     for state, ident, old_version in items:
         params, exprs, unset = switch_record(mapper, plan, state, ident, old_version)
@@ -468,9 +472,7 @@ def post_update_states(
     columns the database computes (SQL-expression and server onupdates) are returned
     as keys to expire, per state."""
     plan = table_plan(mapper)
-    post = {plan.col_to_attr[c.key] for c in plan.table.columns
-            if c.key in plan.col_to_attr and (
-                c.server_onupdate is not None or _sql_onupdate(c))}
+    post = _database_onupdate_keys(plan)
     expire: dict[InstanceState, set[str]] = {}
     groups: dict[tuple[str, ...], list[tuple[InstanceState, dict[str, Any]]]] = {}
     records = post_update_records(plan, items)
