@@ -479,6 +479,101 @@ def test_dataclass_options_kw_only_and_registry_decorator(metadata):
     assert dataclasses.is_dataclass(Thing)
 
 
+def test_dataclass_field_left_out_of_init_starts_with_its_default(metadata, engine, read_rows):
+    class Base(MappedAsDataclass, DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+
+    def twenty() -> int:
+        return 20
+
+    class Counter(Base):
+        __tablename__ = "counters"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        start: Mapped[int] = mapped_column(default=13, init=False)
+        step: Mapped[int] = mapped_column(default_factory=twenty, init=False)
+        label: Mapped[str] = mapped_column(String(10), default="x", init=False)
+
+    c = Counter(id=1)
+    # read before any flush: the value the field declares, not None
+    assert (c.start, c.step, c.label) == (13, 20, "x")
+    assert Counter(id=2).start == 13
+    c.start = 5
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([c, Counter(id=2)])
+        s.commit()
+    assert read_rows(Counter.__table__) == [(1, 5, 20, "x"), (2, 13, 20, "x")]
+
+
+def test_dataclass_base_with_init_false_gets_a_keyword_constructor_with_field_defaults(
+        metadata, engine, read_rows):
+    class Base(MappedAsDataclass, DeclarativeBase, init=False):
+        pass
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+
+    class Job(Base):
+        __tablename__ = "jobs"
+        id: Mapped[int] = mapped_column(primary_key=True, default=None)
+        name: Mapped[str] = mapped_column(String(20), default=None)
+        tries: Mapped[int] = mapped_column(default=7)
+
+    class Urgent(Job):
+        __tablename__ = "urgent_jobs"
+        id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True, default=None)
+        level: Mapped[int] = mapped_column(default=3)
+
+    j, u = Job(name="a"), Urgent(name="b", tries=1)
+    assert (j.name, j.tries, Job().tries) == ("a", 7, 7)
+    assert (u.tries, u.level) == (1, 3)
+    with pytest.raises(TypeError, match="Job.__init__"):
+        Job("a")  # no dataclass __init__: keywords only
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([j, u])
+        s.commit()
+    assert read_rows(Job.__table__) == [(1, "a", 7), (2, "b", 1)]
+    assert read_rows(Urgent.__table__) == [(2, 3)]
+
+
+def test_instrumented_constructor_keeps_the_signature_of_the_classes_own(metadata):
+    import inspect
+
+    class DcBase(MappedAsDataclass, DeclarativeBase):
+        pass
+
+    class Point(DcBase):
+        __tablename__ = "points"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        x: Mapped[int]
+        y: Mapped[int] = mapped_column(default=0)
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Named(Base):
+        __tablename__ = "named"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str] = mapped_column(String(20))
+
+        def __init__(self, name: str, *, shout: bool = False) -> None:
+            self.name = name.upper() if shout else name
+
+    try:
+        assert list(inspect.signature(Point).parameters) == ["x", "y"]
+        assert inspect.getfullargspec(Point.__init__).args == ["self", "x", "y"]
+        spec = inspect.getfullargspec(Named.__init__)
+        assert (spec.args, spec.kwonlyargs) == (["self", "name"], ["shout"])
+        assert Named("ed", shout=True).name == "ED" and Point(1).y == 0
+    finally:
+        DcBase.registry.dispose()
+        Base.registry.dispose()
+
+
 # -- wrong annotations ---------------------------------------------------------------------
 def test_plain_annotation_on_a_mapped_column_is_refused_with_the_fix(Base):
     with pytest.raises(ArgumentError, match=r"Bad\.name.*Mapped\[") as err:

@@ -10,6 +10,7 @@ public helpers (``get_history``, ``set_committed_value``, ``flag_modified``
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple
 
@@ -613,6 +614,14 @@ def instrument(mapper: Mapper) -> None:
         __init__ = _discriminating_init(__init__, poly.on_key, mapper.polymorphic_identity)
     __init__.__doc__ = original_init.__doc__
     __init__._dm_original = original_init  # type: ignore[attr-defined]
+    if original_init is not _default_constructor:
+        # introspection (help(), inspect.signature(), IDEs, dataclass-aware tools) sees
+        # the class's own parameters, not the wrapper's *args/**kwargs
+        __init__.__wrapped__ = original_init  # type: ignore[attr-defined]
+        try:
+            __init__.__signature__ = inspect.signature(original_init)  # type: ignore[attr-defined]
+        except (TypeError, ValueError):  # a builtin's __init__ may have none
+            pass
     cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
     cls.__delattr__ = __delattr__  # type: ignore[method-assign,assignment]
     cls.__init__ = __init__  # type: ignore[misc]

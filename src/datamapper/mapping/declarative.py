@@ -1024,6 +1024,10 @@ def apply_dataclass(cls: type, options: dict[str, Any]) -> None:
             continue
         if "hash" in opts and sys.version_info < (3, 12):
             opts["hash"] = opts.pop("hash")
+        if opts.get("init") is False and "default" in opts:
+            # a field left out of __init__ takes its default from the class attribute,
+            # which the mapped attribute replaces: __init__ must set it instead
+            opts["default_factory"] = _constant(opts.pop("default"))
         setattr(cls, key, dataclasses.field(**opts))
     kwargs = {k: v for k, v in options.items() if k != "dataclass_callable"}
     maker = options.get("dataclass_callable") or dataclasses.dataclass
@@ -1037,6 +1041,13 @@ def apply_dataclass(cls: type, options: dict[str, Any]) -> None:
     finally:
         for key, value in saved.items():
             type.__setattr__(cls, key, value)
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    def default() -> Any:
+        return value
+
+    return default
 
 
 def dataclass_options_of(cls: type) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ properties, and ``__mapper_args__`` go to the :class:`Mapper`.
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from typing import Any
 
@@ -263,6 +264,32 @@ def _declared_attrs(cls: type) -> dict[str, Any]:
     return out
 
 
+def _install_field_default_constructor(reg: registry, cls: type) -> None:
+    """A dataclass made with ``init=False`` and no ``__init__`` of the program's: the
+    registry's keyword constructor, after the fields' defaults (a field's default lives
+    in the class attribute, which the mapped attribute replaces)."""
+    inherited = getattr(cls.__init__, "_dm_original", cls.__init__)  # type: ignore[misc]
+    if reg.constructor is None or not (
+            inherited in (object.__init__, reg.constructor)
+            or getattr(inherited, "_dm_field_defaults", False)):
+        return
+    fields: list[tuple[str, Any, Any]] = [
+        (f.name, f.default, f.default_factory) for f in dataclasses.fields(cls)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
+    missing = dataclasses.MISSING
+    keyword_init = reg.constructor
+
+    def __init__(self: Any, **kwargs: Any) -> None:  # noqa: N807
+        for name, default, factory in fields:
+            if name not in kwargs:
+                kwargs[name] = default if default is not missing else factory()
+        keyword_init(self, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__._dm_field_defaults = True  # type: ignore[attr-defined]
+    cls.__init__ = __init__  # type: ignore[misc]
+
+
 def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     """Map a declarative class: its Table (found or made), properties and mapper args."""
     if _mapper_or_none(cls) is not None:
@@ -270,6 +297,8 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     dc_options = dataclass_options_of(cls)
     if dc_options is not None and "__dataclass_fields__" not in cls.__dict__:
         apply_dataclass(cls, dc_options)
+        if dc_options.get("init") is False:
+            _install_field_default_constructor(reg, cls)
     classes = _mapping_classes(cls)
     attrs = _declared_attrs(cls)
     for k, v in list(attrs.items()):
