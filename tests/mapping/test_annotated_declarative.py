@@ -29,6 +29,7 @@ from datamapper import (
     MappedAsDataclass,
     Session,
     column_property,
+    configure_mappers,
     declared_attr,
     mapped_column,
     registry,
@@ -185,6 +186,73 @@ def test_type_annotation_map_and_annotated_aliases(Base):
     assert c.long.type.length == 40
     assert isinstance(c.big.type, sa.BigInteger)
     assert isinstance(c.explicit.type, sa.Text)
+
+
+def test_type_map_union_keys_match_in_any_order_and_with_or_without_none():
+    class Base2(DeclarativeBase):
+        type_annotation_map = {float | decimal.Decimal | None: sa.Numeric(10, 3)}
+
+    class Reading(Base2):
+        __tablename__ = "readings"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        a: Mapped[float | decimal.Decimal]
+        b: Mapped[Optional[decimal.Decimal | float]]  # noqa: UP045
+        c: Mapped["decimal.Decimal | float | None"]  # noqa: UP037, UP045
+        plain: Mapped[float]
+
+    try:
+        c = Reading.__table__.c
+        for col in (c.a, c.b, c.c):
+            assert isinstance(col.type, sa.Numeric) and col.type.scale == 3, col
+        assert (c.a.nullable, c.b.nullable, c.c.nullable) == (False, True, True)
+        assert not isinstance(c.plain.type, sa.Numeric) or c.plain.type.scale != 3
+    finally:
+        Base2.registry.dispose()
+
+
+indexed = Annotated[int, mapped_column(index=True, unique=True)]
+
+
+def test_attribute_index_and_unique_false_override_the_annotated_template():
+    class Base2(DeclarativeBase):
+        pass
+
+    class Row(Base2):
+        __tablename__ = "idx_rows"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        kept: Mapped[indexed]
+        overridden: Mapped[indexed] = mapped_column(index=False, unique=False)
+
+    try:
+        c = Row.__table__.c
+        assert (c.kept.index, c.kept.unique) == (True, True)
+        assert (c.overridden.index, c.overridden.unique) == (False, False)
+    finally:
+        Base2.registry.dispose()
+
+
+class Size(enum.Enum):
+    small = "s"
+    large = "l"
+
+
+def test_enum_types_in_the_map_keep_their_name_values_and_length():
+    class Base2(DeclarativeBase):
+        type_annotation_map = {Size: sa.Enum("small", "large", name="size_kind", length=20),
+                               enum.Enum: sa.Enum(enum.Enum, length=42, native_enum=False)}
+
+    class Shirt(Base2):
+        __tablename__ = "shirts"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        size: Mapped[Size]
+        color: Mapped[Color]
+
+    try:
+        size, color = Shirt.__table__.c.size.type, Shirt.__table__.c.color.type
+        assert (size.name, size.length, size.enums) == ("size_kind", 20, ["small", "large"])
+        assert (color.enum_class, color.length, color.native_enum) == (Color, 42, False)
+    finally:
+        Base2.registry.dispose()
 
 
 def test_foreign_key_column_without_annotation_takes_the_referenced_type(Base):
@@ -538,6 +606,69 @@ def test_dataclass_base_with_init_false_gets_a_keyword_constructor_with_field_de
         s.commit()
     assert read_rows(Job.__table__) == [(1, "a", 7), (2, "b", 1)]
     assert read_rows(Urgent.__table__) == [(2, 3)]
+
+
+def test_dataclass_metadata_reaches_the_dataclass_field(metadata):
+    class Base(MappedAsDataclass, DeclarativeBase):
+        pass
+
+    class Doc(Base):
+        __tablename__ = "docs"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False,
+                                        dataclass_metadata={"doc": "the key"})
+        title: Mapped[str] = mapped_column(String(20), dataclass_metadata={"max": 20})
+        parts: Mapped[list[Part]] = relationship(default_factory=list,
+                                                 dataclass_metadata={"doc": "pieces"})
+
+    class Part(Base):
+        __tablename__ = "parts"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        doc_id: Mapped[int] = mapped_column(ForeignKey("docs.id"), init=False)
+
+    try:
+        fields = {f.name: dict(f.metadata) for f in dataclasses.fields(Doc)}
+        assert fields == {"id": {"doc": "the key"}, "title": {"max": 20},
+                          "parts": {"doc": "pieces"}}
+        assert "dataclass_metadata" not in Doc.__table__.c.title.kwargs
+    finally:
+        Base.registry.dispose()
+
+
+def test_string_inside_mapped_is_read_in_the_module(Base):
+    class Parent(Base):
+        __tablename__ = "parents"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        tags: Mapped["Optional[dict[str, int]]"] = mapped_column(sa.JSON)  # noqa: UP037, UP045
+        children: Mapped["list[Child]"] = relationship(back_populates="parent")  # noqa: UP037, UP045
+
+    class Child(Base):
+        __tablename__ = "children"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id"))
+        parent: Mapped["Optional[Parent]"] = relationship(back_populates="children")  # noqa: UP037, UP045
+        other: Mapped["Parent | None"] = relationship(viewonly=True)  # noqa: UP037, UP045
+
+    configure_mappers()
+    assert Parent.__table__.c.tags.nullable is True
+    assert Child.parent.property.mapper.class_ is Parent
+    assert Child.other.property.uselist is False
+    assert Parent.children.property.uselist is True
+
+
+def test_declarative_base_takes_a_type_annotation_map(metadata):
+    from datamapper import declarative_base
+
+    Base = declarative_base(metadata=metadata, type_annotation_map={str: String(33)})
+
+    class Tag(Base):
+        __tablename__ = "tags"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str]
+
+    try:
+        assert Tag.__table__.c.name.type.length == 33
+    finally:
+        Base.registry.dispose()
 
 
 def test_instrumented_constructor_keeps_the_signature_of_the_classes_own(metadata):

@@ -117,6 +117,27 @@ def test_unset_columns_give_an_object_of_nones_or_none_when_optional(Vertex, eng
     assert v.home is None and v.home_street is None
 
 
+def test_return_none_on_none_given_keeps_an_object_of_nones_for_optional(metadata, engine):
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+
+    class Box(Base):
+        __tablename__ = "cp_boxes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        corner: Mapped[Optional[Point]] = composite(  # noqa: UP045
+            mapped_column("cx", nullable=True), mapped_column("cy", nullable=True),
+            return_none_on=None)
+
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Box(id=1, corner=None))
+        s.commit()
+        assert s.execute(select(Box.corner)).scalar_one() == Point(None, None)  # type: ignore[arg-type]
+        assert s.get(Box, 1).corner == Point(None, None)  # type: ignore[arg-type,union-attr]
+
+
 def test_attribute_names_and_legacy_class(metadata, engine, read_rows):
     class Base(DeclarativeBase):
         pass

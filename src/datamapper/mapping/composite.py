@@ -44,8 +44,11 @@ def composite(class_: Any = None, *attrs: Any, **kw: Any) -> Any:
     (``column_template="home_%s"`` names them)."""
     rest = {k: v for k, v in kw.items()
             if k not in ("init", "repr", "default", "default_factory", "compare",
-                         "kw_only", "hash")}
+                         "kw_only", "hash", "dataclass_metadata")}
     return _with_dataclass_options(CompositeProperty(class_, *attrs, **rest), kw)
+
+
+_NOT_GIVEN: Any = object()
 
 
 class CompositeProperty(MapperProperty):
@@ -57,7 +60,7 @@ class CompositeProperty(MapperProperty):
         self,
         class_: object = None,
         *attrs: object,
-        return_none_on: Callable[..., bool] | None = None,
+        return_none_on: Any = _NOT_GIVEN,
         column_template: str | None = None,
         active_history: bool = False,
         deferred: bool = False,
@@ -72,7 +75,10 @@ class CompositeProperty(MapperProperty):
         # the class of the program's whose objects the attribute holds
         self.composite_class: Any = class_
         self.attrs: tuple[object, ...] = attrs
-        self.return_none_on = return_none_on
+        # None given explicitly: always build the object, even for an Optional annotation
+        self._return_none_on_given = return_none_on is not _NOT_GIVEN
+        self.return_none_on: Callable[..., bool] | None = (
+            return_none_on if return_none_on is not _NOT_GIVEN else None)
         self.column_template = column_template
         self.active_history = active_history
         self.deferred = deferred
@@ -214,7 +220,7 @@ class CompositeProperty(MapperProperty):
                     "Can't map a composite() without a class: pass it as the first argument "
                     "or annotate the attribute Mapped[SomeClass]")
             self.composite_class = annotation_class
-        if optional and self.return_none_on is None:
+        if optional and not self._return_none_on_given:
             self.return_none_on = _all_none
         cls = self.composite_class
         fields: list[tuple[str, object]] = []

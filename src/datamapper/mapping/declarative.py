@@ -128,7 +128,8 @@ _MARKERS: dict[Any, str] = {Mapped: "mapped", DynamicMapped: "dynamic", WriteOnl
 
 
 # -- mapped_column() ------------------------------------------------------------------
-_DATACLASS_ARGS = ("init", "repr", "default", "default_factory", "compare", "kw_only", "hash")
+_DATACLASS_ARGS = ("init", "repr", "default", "default_factory", "compare", "kw_only", "hash",
+                   "dataclass_metadata")
 
 
 class _Missing:
@@ -548,7 +549,26 @@ def _lookup(type_map: dict[Any, Any], tp: object) -> Any:
         for klass in tp.__mro__[1:]:
             if klass in type_map:
                 return type_map[klass]
+    members = _union_members(tp)
+    if members is not None:
+        # Union[float, Decimal] finds a key written float | Decimal | None (None is
+        # the column's nullability, not part of the type)
+        for key, found in type_map.items():
+            if _union_members(key) == members:
+                return found
     return None
+
+
+def _union_members(tp: object) -> frozenset[Any] | None:
+    """The members of a union other than None (None for a non-union)."""
+    origin = typing.get_origin(tp)
+    if origin is not typing.Union and not (
+            sys.version_info >= (3, 10) and origin is _UnionType):
+        return None
+    try:
+        return frozenset(a for a in typing.get_args(tp) if a is not type(None))
+    except TypeError:  # an unhashable member
+        return None
 
 
 def _as_type(found: object, tp: object) -> Any:
@@ -557,8 +577,10 @@ def _as_type(found: object, tp: object) -> Any:
     if isinstance(found, Enum):
         opts = {"native_enum": found.native_enum, "create_constraint": found.create_constraint}
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            if found.enum_class is tp:
-                return found
+            if found.enum_class is tp or found.enum_class is None:
+                return found  # made for this enum, or given its values one by one
+            if found.enum_class is enum.Enum and found.length:
+                opts["length"] = found.length  # Enum(enum.Enum, length=...) in the map
             return Enum(tp, **opts)
         if typing.get_origin(tp) is typing.Literal:
             values = [str(v) for v in typing.get_args(tp)]
@@ -790,6 +812,10 @@ def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, A
         return None
     ann = _evaluate(raw_ann, klass, ann_module) if raw_ann is not _MISSING else _MISSING
     marker, inner = _marker_of(ann) if ann is not _MISSING else (None, _MISSING)
+    if isinstance(inner, (str, typing.ForwardRef)):
+        # Mapped["Optional[Dict[str, Decimal]]"] or Mapped["list[B]"]: the string inside
+        # the marker, read in the same module (names not defined yet stay names)
+        inner = _evaluate(inner, klass, ann_module)
     if marker is None and ann is not _MISSING and isinstance(
             value, (MappedColumn, RelationshipProperty)) and strict:
         raise ArgumentError(
@@ -938,7 +964,7 @@ def _merge(template: MappedColumn[Any], mc: MappedColumn[Any]) -> MappedColumn[A
     for attr in ("default", "server_default", "onupdate", "server_onupdate", "index", "unique",
                  "comment", "doc"):
         v = getattr(local, attr, None)
-        if v is not None and v is not False:
+        if v is not None:  # given on the attribute (index=False / unique=False too)
             setattr(new.column, attr, v)
     if local.name is not None:
         new.column.name = local.name
@@ -1024,6 +1050,8 @@ def apply_dataclass(cls: type, options: dict[str, Any]) -> None:
             continue
         if "hash" in opts and sys.version_info < (3, 12):
             opts["hash"] = opts.pop("hash")
+        if "dataclass_metadata" in opts:  # the dataclass field's own ``metadata``
+            opts["metadata"] = opts.pop("dataclass_metadata")
         if opts.get("init") is False and "default" in opts:
             # a field left out of __init__ takes its default from the class attribute,
             # which the mapped attribute replaces: __init__ must set it instead

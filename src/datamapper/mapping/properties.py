@@ -146,7 +146,8 @@ class SynonymProperty(MapperProperty):
         return self.target().column_for_attr_delegation()
 
 
-_DATACLASS_ARGS = ("init", "repr", "default", "default_factory", "compare", "kw_only", "hash")
+_DATACLASS_ARGS = ("init", "repr", "default", "default_factory", "compare", "kw_only", "hash",
+                   "dataclass_metadata")
 
 
 def _with_dataclass_options(prop: Any, kw: dict[str, Any]) -> Any:

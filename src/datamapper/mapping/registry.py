@@ -664,9 +664,11 @@ def declarative_base(
     constructor: object = _default_constructor,
     metaclass: type = DeclarativeMeta,
     bind: object = None,
+    type_annotation_map: dict[Any, Any] | None = None,
 ) -> Any:
     """A base class for declarative mapping."""
-    reg = registry(metadata=metadata, class_registry=class_registry, constructor=constructor)
+    reg = registry(metadata=metadata, class_registry=class_registry, constructor=constructor,
+                   type_annotation_map=type_annotation_map)
     return reg.generate_base(mapper=mapper, cls=cls, name=name, metaclass=metaclass)
 
 
