@@ -284,3 +284,27 @@ def test_joinedload_of_a_relationship_to_a_joined_subclass(company_models, make_
         joinedload(Company.managers).load_only(Manager.budget))).unique().all()
     assert [m.__dict__["budget"] for m in c.__dict__["managers"]] == [3, 9]
     assert all("name" not in m.__dict__ for m in c.__dict__["managers"])
+
+
+@pytest.mark.parametrize("names", [None, ["language"]], ids=["all", "named"])
+def test_refresh_of_a_subclass_object_reads_its_own_subclass_row(models, make_session,
+                                                                  names, sql_log):
+    tables, Person, Engineer, Manager, _m = models
+    s = make_session()
+    s.add_all([Engineer(name="e1", language="py"), Engineer(name="e2", language="c")])
+    s.commit()
+    s.close()
+    s = make_session()
+    e1 = s.get(Engineer, 1)
+    p1 = s.get(Person, 1)  # the same object, reached through the base class
+    assert p1 is e1
+    sql_log.clear()
+    s.refresh(e1, names)
+    assert e1.language == "py"
+    (stmt,) = sql_log.matching("SELECT")
+    assert "JOIN engineers ON" in stmt  # the subclass row of this object, not any row
+    # the row changes behind the objects' back: refresh reads the new value of this row
+    s.connection().execute(tables["engineers"].update()
+                           .where(tables["engineers"].c.id == 1).values(language="go"))
+    s.refresh(p1, names)
+    assert (e1.language, s.get(Engineer, 2).language) == ("go", "c")

@@ -91,6 +91,10 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: object,
     where = and_(*[c == bindparam(f"_dm_pk_{i}")
                    for i, c in enumerate(mapper.primary_key)])
     base = select(*layout.columns).where(where)
+    if (mapper.inherits is not None and not mapper.single) or mapper.non_table:
+        # the row of a joined subclass is the join of its tables: without it the
+        # SELECT would pair the base row with every subclass row
+        base = base.select_from(mapper.persist_selectable)
     if with_for_update:
         base = base.with_for_update(**(with_for_update if isinstance(with_for_update, dict)
                                        else {}))
