@@ -286,6 +286,34 @@ def test_joinedload_of_a_relationship_to_a_joined_subclass(company_models, make_
     assert all("name" not in m.__dict__ for m in c.__dict__["managers"])
 
 
+def test_joinedload_of_a_subclass_collection_under_a_limit(models, make_session):
+    """The limited query becomes a subquery the eager join hangs off: it must carry the
+    subclass table's key the join condition names (only the base's is an attribute)."""
+    from datamapper import joinedload
+
+    _t, Person, Engineer, Manager, Machine = models
+    s = make_session()
+    s.add_all([Engineer(name="e1", language="py", machines=[Machine(label="m1"),
+                                                             Machine(label="m2")]),
+               Manager(name="m", budget=1),
+               Engineer(name="e2", language="c", machines=[Machine(label="m3")])])
+    s.commit()
+    s.close()
+    stmt = select(Engineer).options(joinedload(Engineer.machines)).order_by(Engineer.id)
+    got = s.scalars(stmt.limit(1)).unique().all()
+    assert [(e.name, [m.label for m in e.__dict__["machines"]]) for e in got] == [
+        ("e1", ["m1", "m2"])]
+    s.close()
+    got = s.query(Engineer).options(joinedload(Engineer.machines)).order_by(
+        Engineer.id.desc()).distinct().offset(1).all()
+    assert [(e.name, [m.label for m in e.__dict__["machines"]]) for e in got] == [
+        ("e1", ["m1", "m2"])]
+    s.close()
+    e = s.query(Engineer).options(joinedload(Engineer.machines)).order_by(
+        Engineer.id.desc()).first()
+    assert (e.name, [m.label for m in e.__dict__["machines"]]) == ("e2", ["m3"])
+
+
 @pytest.mark.parametrize("names", [None, ["language"]], ids=["all", "named"])
 def test_refresh_of_a_subclass_object_reads_its_own_subclass_row(models, make_session,
                                                                   names, sql_log):

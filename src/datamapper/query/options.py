@@ -17,9 +17,9 @@ import gc
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, select
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Column, Table, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
-from sqlalchemy.sql import operators
+from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.util import ClauseAdapter
@@ -773,7 +773,8 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
     extra_order: list[Any] = []
     if any(p is not None and p.has_joined() for p in plans):
         if limited and any(p is not None and p.multiplies_rows() for p in plans):
-            stmt, extra_order, inner = _limited_inner(base, layout.columns, order_by)
+            stmt, extra_order, inner = _limited_inner(
+                base, layout.columns, order_by, _join_columns(plans, parent_sels))
             parent_sels = [inner if sel is not None else None for sel in parent_sels]
         else:
             stmt = _lock_parents_only(stmt, parent_sels)
@@ -801,12 +802,36 @@ def _parent_selectables(entities: list[Any], plans: list[EntityPlan | None]) -> 
     return parent_sels
 
 
-def _limited_inner(base: Any, columns: list[Any], order_by: list[Any]
-                   ) -> tuple[Any, list[Any], Any]:
+def _join_columns(plans: list[EntityPlan | None], parent_sels: list[Any]) -> list[Any]:
+    """The columns of the entities' own rows that their joined eager loads join on
+    (for a joined-table subclass they may be columns of a table the entity's
+    attributes do not select, as the subclass table's key column)."""
+    out: list[Any] = []
+    for plan, sel in zip(plans, parent_sels, strict=True):
+        if plan is None or sel is None:
+            continue
+        tables = set(plan.mapper.tables)
+        for node in plan.nodes.values():
+            if node.strategy != "joined":
+                continue
+            for c in visitors.iterate(node.prop.primaryjoin):
+                if isinstance(c, Column) and c.table in tables:
+                    cc = c if isinstance(sel, Table) else sel.corresponding_column(c)
+                    if cc is not None and not any(cc is o for o in out):
+                        out.append(cc)
+    return out
+
+
+def _limited_inner(base: Any, columns: list[Any], order_by: list[Any],
+                   join_columns: list[Any]) -> tuple[Any, list[Any], Any]:
     """A LIMITed query with a joined collection: (the SELECT of ``columns`` from the
-    limited query as a subquery, its ORDER BY adapted to the subquery, the subquery)."""
+    limited query as a subquery, its ORDER BY adapted to the subquery, the subquery).
+    The subquery also selects the ``join_columns`` the eager joins outside it need."""
     if order_by and is_distinct(base):
         base = _with_order_columns(base, order_by)
+    missing = [c for c in join_columns if base.selected_columns.corresponding_column(c) is None]
+    if missing:
+        base = base.add_columns(*missing)
     inner = base.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery()
     stmt = select(*[inner.corresponding_column(c) for c in columns])
     adapter = ClauseAdapter(inner)
