@@ -671,6 +671,79 @@ def test_declarative_base_takes_a_type_annotation_map(metadata):
         Base.registry.dispose()
 
 
+@pytest.mark.parametrize("init", [True, False], ids=["in_init", "init_false"])
+def test_dataclass_reference_left_at_its_default_keeps_the_foreign_key_given(
+        metadata, engine, read_rows, init):
+    class Base(MappedAsDataclass, DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+
+    class Owner(Base):
+        __tablename__ = "owners"
+        id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+    class Pet(Base):
+        __tablename__ = "pets"
+        id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+        owner_id: Mapped[Optional[int]] = mapped_column(  # noqa: UP045
+            ForeignKey("owners.id"), default=None)
+        owner: Mapped[Optional[Owner]] = relationship(default=None, init=init)  # noqa: UP045
+
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        o = Owner(id=14)
+        s.add(o)
+        s.flush()
+        by_key = Pet(id=1, owner_id=14)  # the constructor leaves `owner` alone
+        assert by_key.owner is None and "owner" not in by_key.__dict__
+        s.add(by_key)
+        if init:
+            s.add(Pet(id=2, owner=o))
+            s.add(Pet(id=3, owner_id=14, owner=None))  # None given: the key is cleared
+        s.flush()
+        assert by_key.owner is o
+        s.commit()
+    expected = [(1, 14), (2, 14), (3, None)] if init else [(1, 14)]
+    assert read_rows(Pet.__table__) == expected
+
+
+def test_dataclass_mixins_mapped_attributes_are_constructor_fields(metadata, engine, read_rows):
+    class Base(MappedAsDataclass, DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+
+    class HasId(MappedAsDataclass):
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+
+    class HasNote:  # a plain mixin works too
+        note: Mapped[Optional[str]] = mapped_column(String(20), default=None)  # noqa: UP045
+
+    class Ticket(HasId, HasNote, Base):
+        __tablename__ = "tickets"
+        title: Mapped[str] = mapped_column(String(20), default="t")
+
+    class Bug(HasId, Base):
+        __tablename__ = "bugs"
+        severity: Mapped[int] = mapped_column(default=1)
+
+    assert [f.name for f in dataclasses.fields(Ticket)] == ["note", "id", "title"]
+    assert "note" not in Ticket.__dict__.get("__annotations__", {})
+    t = Ticket(note="n", title="x")
+    assert repr(t).endswith("Ticket(note='n', id=None, title='x')")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([t, Ticket("m"), Bug(severity=3)])
+        s.commit()
+    # (the class's own columns first, then the mixins', as SQLAlchemy orders them)
+    assert [c.key for c in Ticket.__table__.c] == ["title", "id", "note"]
+    assert read_rows(Ticket.__table__) == [("x", 1, "n"), ("t", 2, "m")]
+    assert read_rows(Bug.__table__) == [(3, 1)]  # (severity, id)
+
+
 def test_instrumented_constructor_keeps_the_signature_of_the_classes_own(metadata):
     import inspect
 

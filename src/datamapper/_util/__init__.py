@@ -23,6 +23,11 @@ class _Symbol:
 NO_VALUE: Any = _Symbol("NO_VALUE")
 """The attribute has no value loaded (never set, or not loaded)."""
 
+DONT_SET: Any = _Symbol("DONT_SET")
+"""The default of a dataclass field for a relationship: a constructor call that does
+not pass the field leaves the attribute unset (a many-to-one left at None by the
+constructor must not null a foreign key the program sets itself)."""
+
 
 def describe(obj: object) -> str:
     """A short human description of an object for error messages."""

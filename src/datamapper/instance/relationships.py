@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from .._util import NO_VALUE, describe
+from .._util import DONT_SET, NO_VALUE, describe
 from ..exc import InvalidRequestError, RelatedTypeError
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.mapper import Mapper, configure_mappers
@@ -372,6 +372,8 @@ class ScalarObjectImpl(_RelImpl):
 
     def set(self, obj: Any, value: Any, initiator: Any = None,
             _op: str = "related attribute set") -> None:
+        if value is DONT_SET:  # a dataclass constructor not given this field
+            return
         d = obj.__dict__
         state = d.get(STATE_ATTR) or instance_state(obj)
         key = self.key
@@ -705,6 +707,8 @@ class CollectionImpl(_RelImpl):
 
     # -- whole-collection operations ------------------------------------------------------
     def set(self, obj: Any, value: Any, initiator: Any = None) -> None:
+        if value is DONT_SET:  # a dataclass constructor not given this field
+            return
         d = obj.__dict__
         state = d.get(STATE_ATTR) or instance_state(obj)
         key = self.key

@@ -51,6 +51,7 @@ from sqlalchemy.sql.operators import ColumnOperators
 from sqlalchemy.sql.schema import SchemaItem
 
 from .._core import attach_type_to_column, replace_null_type
+from .._util import DONT_SET
 from .coercion import DeclarativeMeta
 
 if TYPE_CHECKING:
@@ -1018,7 +1019,7 @@ _DATACLASS_CLASS_OPTIONS = ("init", "repr", "eq", "order", "unsafe_hash", "match
                             "kw_only", "dataclass_callable")
 
 
-def apply_dataclass(cls: type, options: dict[str, Any]) -> None:
+def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] = ()) -> None:
     """Make ``cls`` a dataclass whose fields are its mapped attributes.
 
     Runs before the class is mapped: each ``Mapped[...]`` attribute of the class body
@@ -1028,7 +1029,29 @@ def apply_dataclass(cls: type, options: dict[str, Any]) -> None:
     """
     from .properties import MapperProperty
 
-    annotations = cls.__dict__.get("__annotations__", {})
+    own_annotations = cls.__dict__.get("__annotations__", {})
+    # the mapped attributes of unmapped mixins (``mixins``: nearest first) that are not
+    # dataclasses themselves are fields too, before the class's own, farthest mixin
+    # first (the order the dataclasses module gives the fields of dataclass bases)
+    borrowed: dict[str, Any] = {}
+    for mixin in reversed(mixins):
+        if "__dataclass_fields__" in mixin.__dict__:
+            continue
+        for key, raw in mixin.__dict__.get("__annotations__", {}).items():
+            if key in own_annotations or _is_classvar(raw):
+                continue
+            value = mixin.__dict__.get(key, _MISSING)
+            if value is _MISSING or isinstance(value, (MappedColumn, MapperProperty)):
+                borrowed.pop(key, None)
+                borrowed[key] = (raw, value)
+    annotations = {**{k: raw for k, (raw, _v) in borrowed.items()}, **own_annotations}
+    injected = [k for k in borrowed if k not in cls.__dict__]
+    for key in injected:
+        value = borrowed[key][1]
+        if value is not _MISSING:
+            type.__setattr__(cls, key, value)
+    had_annotations = "__annotations__" in cls.__dict__
+    type.__setattr__(cls, "__annotations__", annotations)
     saved: dict[str, Any] = {}
     for key, raw in list(annotations.items()):
         if _is_classvar(raw):
@@ -1052,7 +1075,14 @@ def apply_dataclass(cls: type, options: dict[str, Any]) -> None:
             opts["hash"] = opts.pop("hash")
         if "dataclass_metadata" in opts:  # the dataclass field's own ``metadata``
             opts["metadata"] = opts.pop("dataclass_metadata")
-        if opts.get("init") is False and "default" in opts:
+        if "default" in opts and opts["default"] is None and _is_reference(value):
+            # a many-to-one / one-to-one left at None: the constructor does not set it
+            # (setting None would null a foreign key the program gives as a column)
+            if opts.get("init") is False:
+                opts.pop("default")  # __init__ leaves a field without a default alone
+            else:
+                opts["default"] = DONT_SET
+        elif opts.get("init") is False and "default" in opts:
             # a field left out of __init__ takes its default from the class attribute,
             # which the mapped attribute replaces: __init__ must set it instead
             opts["default_factory"] = _constant(opts.pop("default"))
@@ -1069,6 +1099,19 @@ def apply_dataclass(cls: type, options: dict[str, Any]) -> None:
     finally:
         for key, value in saved.items():
             type.__setattr__(cls, key, value)
+        for key in injected:  # the mixin's own attributes stay the mixin's
+            if key in cls.__dict__:
+                type.__delattr__(cls, key)
+        if had_annotations:
+            type.__setattr__(cls, "__annotations__", own_annotations)
+        else:
+            type.__delattr__(cls, "__annotations__")
+
+
+def _is_reference(value: object) -> bool:
+    from .relationships import RelationshipProperty
+
+    return isinstance(value, RelationshipProperty)
 
 
 def _constant(value: Any) -> Callable[[], Any]:

@@ -296,7 +296,7 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
         raise ArgumentError(f"Class {cls.__name__} is already mapped")
     dc_options = dataclass_options_of(cls)
     if dc_options is not None and "__dataclass_fields__" not in cls.__dict__:
-        apply_dataclass(cls, dc_options)
+        apply_dataclass(cls, dc_options, _mapping_classes(cls)[1:])
         if dc_options.get("init") is False:
             _install_field_default_constructor(reg, cls)
     classes = _mapping_classes(cls)
