@@ -210,3 +210,47 @@ def test_joined_query_keeps_rows_holding_an_unhashable_value(two_users_with_addr
     rows = s.query(User, sa.type_coerce(User.id, AsList).label("ids")) \
         .join(User.addresses).order_by(User.id).all()
     assert [(u.id, ids) for u, ids in rows] == [(1, [1]), (1, [1])]
+
+
+@pytest.mark.parametrize("how", ["query", "select", "get"])
+def test_populate_existing_reloads_loaded_columns_the_query_did_not_read(
+        engine, make_session, how):
+    """A deferred column and a joined subclass's column, loaded before: the query with
+    populate_existing does not read them, and they must not keep the old value (they
+    load again on access), as the columns it reads do not."""
+    from datamapper import declarative_base, deferred
+
+    Base = declarative_base()
+
+    class Item(Base):
+        __tablename__ = "pe_items"
+        id = Column(Integer, primary_key=True)
+        kind = Column(String(10))
+        name = Column(String(20))
+        note = deferred(Column(String(20)))
+        __mapper_args__ = {"polymorphic_on": kind, "polymorphic_identity": "item"}
+
+    class Book(Item):
+        __tablename__ = "pe_books"
+        id = Column(Integer, sa.ForeignKey("pe_items.id"), primary_key=True)
+        title = Column(String(20))
+        __mapper_args__ = {"polymorphic_identity": "book"}
+
+    Base.metadata.create_all(engine)
+    s = make_session(expire_on_commit=False)
+    s.add(Book(id=1, name="n", note="old", title="old"))
+    s.commit()
+    b = s.get(Item, 1)
+    assert (b.note, b.title) == ("old", "old")
+    conn = s.connection()  # the rows change behind the loaded object's back
+    conn.execute(text("UPDATE pe_items SET name = 'new', note = 'new' WHERE id = 1"))
+    conn.execute(text("UPDATE pe_books SET title = 'new' WHERE id = 1"))
+    if how == "query":
+        got = s.query(Item).populate_existing().one()
+    elif how == "select":
+        got = s.scalars(sa.select(Item).execution_options(populate_existing=True)).one()
+    else:
+        got = s.get(Item, 1, populate_existing=True)
+    assert got is b
+    assert (b.name, b.note, b.title) == ("new", "new", "new")
+    assert not s.dirty

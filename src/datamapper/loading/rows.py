@@ -129,7 +129,7 @@ def loop(rows, imap_get, imap_dict, sid, unloaded, always_refresh, append):
             if obj is not None:
                 if always_refresh or state.expired_attributes:
                     populate_state(state, obj, keys, row[{offset}:{end}],
-                                   overwrite=always_refresh)
+                                   overwrite=always_refresh, unloaded=unloaded)
                 append(obj)
                 continue
         obj = new_obj(cls)
@@ -319,7 +319,8 @@ def _instances(
                         attrs = None if always_refresh else \
                             {k for k in keys if k in exp and k not in obj.__dict__}
                         refreshed.append((obj, attrs))
-                    populate_state(state, obj, keys, values, overwrite=always_refresh)
+                    populate_state(state, obj, keys, values, overwrite=always_refresh,
+                                   unloaded=unloaded)
                 append(obj)
                 continue
         obj = new_obj(cls)
@@ -377,10 +378,12 @@ def populate_state(
     keys: Sequence[str],
     values: Sequence[Any],
     overwrite: bool,
+    unloaded: Iterable[str] = (),
 ) -> None:
     """Fill an existing object's unloaded attributes (or all, with ``overwrite``).
 
-    Attributes with unflushed changes are never overwritten.
+    Attributes with unflushed changes are never overwritten.  With ``overwrite``, the
+    ``unloaded`` column attributes (those the row does not read) are unloaded too.
     """
     d = obj.__dict__
     cs = state._committed or {}
@@ -393,6 +396,15 @@ def populate_state(
         # which run after the rows)
         state.reset_relationships(d, state.mapper._relationship_keys)
         state.expired_attributes = _remaining(state, keys)
+        # a column the row does not read (deferred, a subclass's column in a query of
+        # its base) keeps no value from before: it loads again on access (a
+        # query_expression() keeps its value: only a query's with_expression() sets it)
+        stale = [k for k in unloaded if k in d and k not in state.mapper._expression_keys]
+        if stale:
+            for k in stale:
+                del d[k]
+                cs.pop(k, None)
+            state.expired_attributes = set(state.expired_attributes).union(stale)
         if state.modified and not cs:
             state.modified = False
             state._drop_modified()

@@ -105,8 +105,11 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: object,
         return fetch_rows(session._run(stmt, params, bind, None,
                                        {"mappers": (mapper,), "column_load": True}))
 
-    found = execute_with_plans(cast("SessionLike", session), [mapper.class_], [sub], base, [], False, True,
-                               key[2], run)
+    # the attributes to reload were expired above: with names, the row fills those
+    # and leaves the others as they are (populate_existing would unload the loaded
+    # columns the row does not read)
+    found = execute_with_plans(cast("SessionLike", session), [mapper.class_], [sub], base, [], False,
+                               attribute_names is None, key[2], run)
     if not found:
         raise InvalidRequestError(
             f"Can't refresh {describe(obj)}: its row is no longer in the database"
