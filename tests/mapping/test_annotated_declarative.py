@@ -744,6 +744,49 @@ def test_dataclass_mixins_mapped_attributes_are_constructor_fields(metadata, eng
     assert read_rows(Bug.__table__) == [(3, 1)]  # (severity, id)
 
 
+def test_plain_dataclasses_mapped_through_field_metadata_and_mapper_args_properties(
+        metadata, engine, read_rows):
+    from sqlalchemy import Column, Integer
+
+    reg = registry(metadata=metadata)
+
+    @dataclasses.dataclass
+    class Stamped:  # an unmapped dataclass mixin, 1.4 style
+        __sa_dataclass_metadata_key__ = "sa"
+        stamp: int = dataclasses.field(
+            default=0, metadata={"sa": Column(Integer, nullable=False)})
+
+    @reg.mapped
+    @dataclasses.dataclass
+    class Shelf(Stamped):
+        __tablename__ = "shelves"
+        id: int = dataclasses.field(init=False, metadata={"sa": Column(Integer,
+                                                                       primary_key=True)})
+        label: str | None = dataclasses.field(default=None, metadata={"sa": Column(String(20))})
+        books: list[Book] = dataclasses.field(default_factory=list)
+        __mapper_args__ = {"properties": {"books": relationship("Book")}}
+
+    @reg.mapped
+    @dataclasses.dataclass
+    class Book(Stamped):
+        __tablename__ = "books"
+        id: int = dataclasses.field(init=False, metadata={"sa": Column(Integer,
+                                                                       primary_key=True)})
+        shelf_id: int | None = dataclasses.field(
+            default=None, metadata={"sa": Column(ForeignKey("shelves.id"))})
+
+    try:
+        assert Shelf.__table__.c.stamp is not Book.__table__.c.stamp
+        metadata.create_all(engine)
+        with Session(engine) as s:
+            s.add(Shelf(stamp=3, label="a", books=[Book(stamp=5)]))
+            s.commit()
+        assert read_rows(Shelf.__table__) == [(1, "a", 3)]  # (id, label, stamp)
+        assert read_rows(Book.__table__) == [(1, 1, 5)]
+    finally:
+        reg.dispose()
+
+
 def test_instrumented_constructor_keeps_the_signature_of_the_classes_own(metadata):
     import inspect
 

@@ -9,6 +9,7 @@ properties, and ``__mapper_args__`` go to the :class:`Mapper`.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import weakref
 from typing import Any
 
@@ -299,6 +300,7 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
         apply_dataclass(cls, dc_options, _mapping_classes(cls)[1:])
         if dc_options.get("init") is False:
             _install_field_default_constructor(reg, cls)
+    _attributes_from_dataclass_metadata(cls)
     classes = _mapping_classes(cls)
     attrs = _declared_attrs(cls)
     for k, v in list(attrs.items()):
@@ -339,6 +341,8 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
             delattr(cls, key)
 
     _columns_of_table_in_mapper_args(mapper_args, table, attrs, ordered)
+    if "properties" in mapper_args:  # __mapper_args__ = {"properties": {...}}: added
+        properties = {**properties, **mapper_args.pop("properties")}
     m = Mapper(cls, table, properties, registry=reg, **mapper_args)
     reg._register(m)
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
@@ -580,6 +584,33 @@ def _columns_of_table_in_mapper_args(mapper_args: dict[str, Any], table: Table,
         if not isinstance(pk, (list, tuple)):
             pk = [pk]
         mapper_args["primary_key"] = [resolve(c) for c in pk]
+
+
+def _attributes_from_dataclass_metadata(cls: type) -> None:
+    """A dataclass naming ``__sa_dataclass_metadata_key__`` (the 1.4 way of mapping
+    dataclasses): each field whose ``metadata`` holds that key is mapped by the value
+    there (a Column, a relationship() ..., or a callable making one, for mixins)."""
+    meta_key = getattr(cls, "__sa_dataclass_metadata_key__", None)
+    if meta_key is None or not dataclasses.is_dataclass(cls):
+        return
+    parent = _mapped_ancestor(cls)
+    inherited = _mapper_or_none(parent)._props if parent is not None else {}  # type: ignore[union-attr]
+    own = cls.__dict__.get("__annotations__", {})
+    for field in dataclasses.fields(cls):
+        if meta_key not in field.metadata or field.name in inherited:
+            continue
+        current = cls.__dict__.get(field.name)
+        if isinstance(current, (Column, MapperProperty, MappedColumn)):
+            continue  # the class body maps it itself
+        value = field.metadata[meta_key]
+        if isinstance(value, declared_attr):  # declared_attr(lambda: Column(...))
+            fget = value.fget
+            value = fget() if not inspect.signature(fget).parameters else fget(cls)
+        elif callable(value) and not isinstance(value, (Column, MapperProperty, MappedColumn)):
+            value = value()  # a mixin's: a new one for each class
+        elif isinstance(value, Column) and field.name not in own:
+            value = value._copy()  # a mixin's column: each table gets its own
+        type.__setattr__(cls, field.name, value)
 
 
 def _mapped_ancestor(cls: type) -> type | None:
