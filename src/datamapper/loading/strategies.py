@@ -87,7 +87,7 @@ class EntityPlan:
     """How one entity loads: its column properties and its relationship nodes."""
 
     __slots__ = ("mapper", "props", "nodes", "path", "customized", "column_raise",
-                 "poly_selectin", "poly_with")
+                 "poly_selectin", "poly_with", "local_criteria")
 
     def __init__(self, mapper: Mapper, path: tuple[Any, ...] = ()) -> None:
         self.mapper = mapper
@@ -102,10 +102,14 @@ class EntityPlan:
         # relationship's own SELECT joins (of_type(...) of a selectinload())
         self.poly_selectin: tuple[Mapper, ...] | None = None
         self.poly_with: tuple[Mapper, ...] | None = None
+        # selectinload(User.addresses.and_(criteria)) ...: criteria on the target's rows
+        # for this relationship's load only (WHERE, or the ON clause of a joined load)
+        self.local_criteria: tuple[Any, ...] = ()
 
     def is_default(self) -> bool:
         return self.props is None and not self.nodes and self.column_raise is None and \
-            self.poly_selectin is None and self.poly_with is None
+            self.poly_selectin is None and self.poly_with is None and \
+            not self.local_criteria
 
     def has_joined(self) -> bool:
         return any(n.strategy in ("joined", "contains_eager") for n in self.nodes.values())
@@ -312,8 +316,13 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
         if node.strategy == "joined":
             talias = target_alias(target)
             crit = criteria_for_target(criteria, target, talias)
-            if prop.direction == MANYTOMANY:
-                salias = flat_alias(prop.secondary)
+            salias = flat_alias(prop.secondary) if prop.direction == MANYTOMANY else None
+            if node.plan.local_criteria:
+                local = ClauseAdapter(talias)
+                if salias is not None:
+                    local = local.chain(ClauseAdapter(salias))
+                crit = [*crit, *(local.traverse(c) for c in node.plan.local_criteria)]
+            if salias is not None:
                 pj, sj = join_clauses(prop, parent_sel, talias, salias)
                 if crit:
                     sj = and_(sj, *crit)
@@ -590,6 +599,8 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
             stmt = stmt.where(*extra)
     if criteria:
         stmt = apply_loader_criteria(stmt, criteria, (target,))
+    if node.plan.local_criteria:
+        stmt = stmt.where(*node.plan.local_criteria)
     order_by = list(prop.order_by or ())
     stmt, _n = add_joined(stmt, node.plan, target.local_table, loader.width + len(remote),
                           order_by, criteria)
@@ -728,6 +739,8 @@ def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Map
     criteria = criteria_options(user_options)
     if criteria:
         stmt = apply_loader_criteria(stmt, criteria, (target,))
+    if plan.local_criteria:
+        stmt = stmt.where(*plan.local_criteria)
     order_by: list[Any] = []
     if plan.has_joined():
         stmt, _n = add_joined(stmt, plan, target.local_table, loader.width, order_by,

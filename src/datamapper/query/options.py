@@ -526,9 +526,11 @@ def _apply(plan: EntityPlan, option: Load,
             return
         alias = kw.get("alias")
         of_type: Any = None
+        local_criteria: tuple[Any, ...] = ()
         if isinstance(target, OfType):  # contains_eager(User.addresses.of_type(alias))
             of_type = target.target
             alias = alias if alias is not None else of_type
+            local_criteria = tuple(target.criteria)
             target = target.attr
         prop = _prop_for(mapper, target, strategy)
         _check_relationship_step(mapper, prop, target, strategy)
@@ -540,6 +542,10 @@ def _apply(plan: EntityPlan, option: Load,
             plan.nodes[prop.key] = node
         elif strategy != "default":
             node.strategy = strategy
+        if local_criteria and strategy != "contains_eager":
+            # selectinload(User.addresses.and_(...)): rows of this load only
+            node.plan.local_criteria = node.plan.local_criteria + local_criteria
+            node.plan.customized = True
         if strategy == "contains_eager":
             node.alias = _eager_alias(alias)
         elif of_type is not None:

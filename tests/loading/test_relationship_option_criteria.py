@@ -1,0 +1,97 @@
+"""``selectinload(User.addresses.and_(criteria))`` and the other loader options given a
+relationship with extra criteria: only the related rows that meet them are loaded into
+that relationship, by every strategy (joined: in the ON clause; selectin, subquery,
+lazy, immediate: in the WHERE clause), and each execution uses its own values (a
+statement executed again with other values must not load with the first ones)."""
+
+import pytest
+from sqlalchemy import Column, ForeignKey, Integer, String, Table
+
+from datamapper import (
+    immediateload,
+    joinedload,
+    lazyload,
+    relationship,
+    select,
+    selectinload,
+    subqueryload,
+)
+
+STRATEGIES = [selectinload, joinedload, lazyload, subqueryload, immediateload]
+
+
+@pytest.fixture
+def world(Base, engine, make_session):
+    order_items = Table(
+        "roc_order_items", Base.metadata,
+        Column("order_id", Integer, ForeignKey("roc_orders.id"), primary_key=True),
+        Column("item_id", Integer, ForeignKey("roc_items.id"), primary_key=True),
+    )
+
+    class Customer(Base):
+        __tablename__ = "roc_customers"
+        id = Column(Integer, primary_key=True)
+        orders = relationship("Order", back_populates="customer", order_by="Order.id")
+
+    class Order(Base):
+        __tablename__ = "roc_orders"
+        id = Column(Integer, primary_key=True)
+        status = Column(String(10))
+        customer_id = Column(Integer, ForeignKey("roc_customers.id"))
+        customer = relationship(Customer, back_populates="orders")
+        items = relationship("Item", secondary=order_items, order_by="Item.id")
+
+    class Item(Base):
+        __tablename__ = "roc_items"
+        id = Column(Integer, primary_key=True)
+        color = Column(String(10))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    red, blue, green = Item(id=1, color="red"), Item(id=2, color="blue"), Item(id=3, color="green")
+    s.add_all([
+        Customer(id=1, orders=[Order(id=1, status="open", items=[red, blue]),
+                               Order(id=2, status="shipped", items=[green]),
+                               Order(id=3, status="open")]),
+        Customer(id=2, orders=[Order(id=4, status="shipped", items=[red, green])]),
+    ])
+    s.commit()
+    s.close()
+    return Customer, Order, Item
+
+
+@pytest.mark.parametrize("opt", STRATEGIES, ids=lambda o: o.__name__)
+def test_collection_loads_only_rows_meeting_the_criteria_with_each_executions_values(
+        world, make_session, opt):
+    Customer, Order, _Item = world
+    seen = []
+    for status in ("open", "shipped", "open"):
+        s = make_session()
+        stmt = select(Customer).order_by(Customer.id).options(
+            opt(Customer.orders.and_(Order.status == status)))
+        customers = s.scalars(stmt).unique().all()
+        seen.append([[o.id for o in c.orders] for c in customers])
+        s.close()
+    assert seen == [[[1, 3], []], [[2], [4]], [[1, 3], []]]
+
+
+@pytest.mark.parametrize("opt", [selectinload, joinedload, lazyload],
+                         ids=lambda o: o.__name__)
+def test_many_to_many_and_nested_options_apply_their_own_criteria(world, make_session, opt):
+    Customer, Order, Item = world
+    s = make_session()
+    stmt = select(Customer).where(Customer.id == 1).options(
+        opt(Customer.orders.and_(Order.id < 3)).options(
+            opt(Order.items.and_(Item.color != "red"))))
+    c = s.scalars(stmt).unique().one()
+    assert {o.id: [i.color for i in o.items] for o in c.orders} == {1: ["blue"], 2: ["green"]}
+    # the criteria belong to that load only: another path to the same rows is unfiltered
+    assert [i.color for i in s.get(Order, 4).items] == ["red", "green"]
+
+
+def test_many_to_one_with_criteria_and_the_query_api(world, make_session):
+    Customer, Order, _Item = world
+    s = make_session()
+    orders = (s.query(Order).order_by(Order.id)
+              .options(selectinload(Order.customer.and_(Customer.id == 2))).all())
+    assert [o.customer.id if o.customer else None for o in orders] == [None, None, None, 2]
