@@ -442,3 +442,49 @@ def test_bulk_insert_none_for_a_defaulted_column_under_a_prefixed_name_gets_the_
         session.bulk_save_objects([Thing(_foo_id=1, _foo_val=None)])
     session.commit()
     assert read_rows("SELECT id, val FROM bn_things") == [(1, "dflt")]
+
+
+# -- classes with SQL-expression attributes ---------------------------------------------------
+def test_orm_dml_and_post_update_on_a_class_with_expression_attributes(
+        metadata, engine, read_rows):
+    from sqlalchemy import func
+
+    from datamapper import column_property, query_expression, relationship, with_expression
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+
+    class Node(Base):
+        __tablename__ = "dml_expr_nodes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str] = mapped_column(String(30))
+        favorite_id: Mapped[int | None] = mapped_column(ForeignKey("dml_expr_nodes.id"))
+        shout: Mapped[str] = column_property(func.upper(name))  # a SQL expression
+        score: Mapped[int | None] = query_expression()
+        favorite: Mapped[Node | None] = relationship(remote_side=[id], post_update=True)
+
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        a = Node(id=1, name="a")
+        b = Node(id=2, name="b", favorite=a)
+        a.favorite = b  # a cycle: the second row's key is written by a post-update
+        s.add_all([a, b])
+        s.commit()
+        s.execute(update(Node).where(Node.name == "a").values(name="aa"))  # evaluate
+        assert a.name == "aa"
+        s.execute(update(Node).where(Node.id == 2).values(name="bb")
+                  .execution_options(synchronize_session="fetch"))
+        assert b.name == "bb"
+        s.execute(update(Node), [{"id": 1, "name": "a3"}])  # bulk UPDATE by primary key
+        s.execute(insert(Node), [{"id": 3, "name": "c"}])
+        s.bulk_update_mappings(Node, [{"id": 3, "name": "c2"}])
+        s.execute(delete(Node).where(Node.id == 3).execution_options(
+            synchronize_session="fetch"))
+        s.commit()
+        got = s.scalars(select(Node).options(with_expression(Node.score, Node.id * 10))
+                        .order_by(Node.id).execution_options(populate_existing=True)).all()
+        assert [(n.name, n.shout, n.score) for n in got] == [("a3", "A3", 10), ("bb", "BB", 20)]
+    assert sorted(read_rows(Node.__table__)) == [(1, "a3", 2), (2, "bb", 1)]

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam
+from sqlalchemy import Column, and_, bindparam
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.exc import DBAPIError
 
@@ -78,7 +78,7 @@ class _Columns:
         self.key_of: dict[str, str] = {}
         for key, prop in mapper.column_attrs.items():
             col = prop.columns[0]
-            if col.table is table:
+            if isinstance(col, Column) and col.table is table:  # (not a SQL expression)
                 self.key_of[key] = col.key
         for col in table.c:  # column keys name themselves
             self.key_of.setdefault(col.key, col.key)

@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Column, Connection, select
 
 from .._util import NO_VALUE, describe
 from ..exc import FlushError, ObjectDeletedError
@@ -277,8 +277,8 @@ class UOWTransaction:
         # the post-update sends it again instead of letting the onupdate replace it
         table = action.mapper.local_table
         onupdates = [(k, p.columns[0].key) for k, p in action.mapper._props.items()
-                     if getattr(p, "columns", None) and p.columns[0].table is table
-                     and p.columns[0].onupdate is not None]
+                     if getattr(p, "columns", None) and isinstance(p.columns[0], Column)
+                     and p.columns[0].table is table and p.columns[0].onupdate is not None]
         new = set(self.new) if onupdates else ()
         for link in action.payload:
             state = link.dest
