@@ -28,6 +28,8 @@ from datamapper.session.session import session_event_resolver
 def counts():
     return {
         "instrument": mapper.instrumentation_hooks.count(attributes.instrument),
+        "adopt_association_proxies": mapper.instrumentation_hooks.count(
+            sys.modules["datamapper.associationproxy"].adopt_sqlalchemy_association_proxies),
         "uninstrument": mapper.uninstrumentation_hooks.count(attributes.uninstrument),
         "hooks_total": len(mapper.instrumentation_hooks) + len(mapper.uninstrumentation_hooks)
         + len(mrel.relationship_configured_hooks),
@@ -57,7 +59,8 @@ def test_a_fresh_import_wires_every_hook_exactly_once() -> None:
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
     expected = {
-        "instrument": 1, "uninstrument": 1, "hooks_total": 3, "relationship_configured": 1,
+        "instrument": 1, "adopt_association_proxies": 1, "uninstrument": 1, "hooks_total": 4,
+        "relationship_configured": 1,
         "state_of": True, "query_factory": True, "attr_resolver": 1, "session_resolver": 1,
         "resolvers_total": 2, "session_resolver_last": True, "configure_hooks": True,
         "cascade_walks": True,

@@ -26,6 +26,7 @@ subclass gets the subclass's own state).
 from __future__ import annotations
 
 import operator
+import sys
 import weakref
 from collections.abc import (
     Callable,
@@ -811,3 +812,35 @@ class ProxiedDict(_View[_T], MutableMapping[_K, _T]):
 
     def __repr__(self) -> str:
         return repr(dict(self.items()))
+
+
+def adopt_sqlalchemy_association_proxies(mapper: Any) -> None:
+    """A mapped class's ``sqlalchemy.ext.associationproxy.association_proxy()``
+    attributes (2.x code that kept that import) become datamapper association proxies
+    with the same arguments: SQLAlchemy's would look the class up in SQLAlchemy's own
+    ORM, which does not know it.  Read from ``sys.modules`` only when the program
+    imported that module itself (datamapper never imports ``sqlalchemy.ext``)."""
+    module = sys.modules.get("sqlalchemy.ext.associationproxy")
+    sa_class: Any = getattr(module, "AssociationProxy", None) if module is not None else None
+    if not isinstance(sa_class, type):
+        return
+    cls = mapper.class_
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        attrs: dict[str, Any] = dict(vars(klass))
+        for name, value in attrs.items():
+            if name in seen:
+                continue
+            seen.add(name)
+            if not isinstance(value, sa_class):
+                continue
+            sa: Any = value
+            ours: AssociationProxy[Any] = AssociationProxy(
+                sa.target_collection, sa.value_attr, creator=sa.creator,
+                getset_factory=sa.getset_factory, proxy_factory=sa.proxy_factory,
+                proxy_bulk_set=sa.proxy_bulk_set, info=dict(sa.info),
+                cascade_scalar_deletes=sa.cascade_scalar_deletes,
+                create_on_none_assignment=getattr(sa, "create_on_none_assignment", False))
+            ours.__set_name__(cls, name)
+            type.__setattr__(cls, name, ours)
+

@@ -12,6 +12,9 @@ hook (owner)                            installed: what runs there
 ======================================  =============================================
 ``mapping.mapper.instrumentation_hooks``  ``instance.attributes.instrument``: a new
                                         mapper gets attribute descriptors/``__init__``
+``mapping.mapper.instrumentation_hooks``  ``associationproxy.adopt_sqlalchemy_association_proxies``:
+                                        ``sqlalchemy.ext.associationproxy`` attributes of a
+                                        mapped class become datamapper's
 ``mapping.mapper.uninstrumentation_hooks``  ``instance.attributes.uninstrument``:
                                         ``clear_mappers()`` takes them off again
 ``mapping.relationships.relationship_configured_hooks``
@@ -51,6 +54,7 @@ when it is created.)
 from __future__ import annotations
 
 from . import cascade, event
+from .associationproxy import adopt_sqlalchemy_association_proxies
 from .instance import attributes as instance_attributes
 from .instance import relationships as instance_relationships
 from .instance.dynamic import register_query_factory
@@ -83,6 +87,7 @@ def wire() -> None:
     _wired = True
     # mapping -> instance: class instrumentation
     instrumentation_hooks.append(instance_attributes.instrument)
+    instrumentation_hooks.append(adopt_sqlalchemy_association_proxies)
     uninstrumentation_hooks.append(instance_attributes.uninstrument)
     mapping_relationships.relationship_configured_hooks.append(
         instance_relationships.relationship_configured)

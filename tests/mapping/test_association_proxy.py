@@ -398,3 +398,38 @@ def test_default_creator_is_the_related_class(metadata, engine, read_rows):
         s.add(o)
         s.commit()
     assert read_rows(sa.text("SELECT text FROM ap_notes")) == [("hi",)]
+
+
+def test_sqlalchemys_own_association_proxy_on_a_datamapper_model(metadata, engine, read_rows):
+    from sqlalchemy.ext import associationproxy as sa_ap
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+
+    class Author(Base):
+        __tablename__ = "ap_sa_authors"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        books: Mapped[list[Book]] = relationship(order_by="Book.id")
+        titles: sa_ap.AssociationProxy[list[str]] = sa_ap.association_proxy(
+            "books", "title", creator=lambda t: Book(title=t))
+
+    class Book(Base):
+        __tablename__ = "ap_sa_books"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        author_id: Mapped[int] = mapped_column(ForeignKey("ap_sa_authors.id"))
+        title: Mapped[str] = mapped_column(String(30))
+
+    metadata.create_all(engine)
+    assert isinstance(Author.__dict__["titles"], AssociationProxy)
+    with Session(engine) as s:
+        a = Author(id=1)
+        a.titles.append("Emma")
+        a.titles.extend(["Persuasion"])
+        s.add(a)
+        s.commit()
+        assert a.titles == ["Emma", "Persuasion"]
+        assert s.scalars(select(Author.id).where(Author.titles.contains("Emma"))).all() == [1]
+    assert read_rows(Book.__table__) == [(1, 1, "Emma"), (2, 1, "Persuasion")]

@@ -811,7 +811,15 @@ def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, A
     is_ours = isinstance(value, (MappedColumn, MapperProperty, Column))
     if raw_ann is _MISSING and not is_ours:
         return None
-    ann = _evaluate(raw_ann, klass, ann_module) if raw_ann is not _MISSING else _MISSING
+    if raw_ann is not _MISSING and value is not _MISSING and not is_ours:
+        # another kind of attribute (a descriptor of another library ...): its
+        # annotation is its own business, even one that can't be read here
+        try:
+            ann = _evaluate(raw_ann, klass, ann_module)
+        except ArgumentError:
+            return None
+    else:
+        ann = _evaluate(raw_ann, klass, ann_module) if raw_ann is not _MISSING else _MISSING
     marker, inner = _marker_of(ann) if ann is not _MISSING else (None, _MISSING)
     if isinstance(inner, (str, typing.ForwardRef)):
         # Mapped["Optional[Dict[str, Decimal]]"] or Mapped["list[B]"]: the string inside
