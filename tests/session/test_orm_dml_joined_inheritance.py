@@ -162,3 +162,48 @@ def test_delete_of_the_subclass_deletes_from_its_own_table(models, engine, read_
         s.commit()
     assert _rows(read_rows, Manager) == []
     assert [r[0] for r in _rows(read_rows, Employee)] == [2, 3]
+
+
+def test_inserts_of_the_base_and_single_table_classes_write_their_discriminator(
+        metadata, engine, read_rows):
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+
+    class Shape(Base):
+        __tablename__ = "dmj_shapes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        kind: Mapped[str] = mapped_column(String(10))  # NOT NULL
+        size: Mapped[int | None]
+        __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "shape"}
+
+    class Circle(Shape):  # single-table
+        __mapper_args__ = {"polymorphic_identity": "circle"}
+
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.execute(insert(Shape), [{"id": 1, "size": 1}, {"id": 2, "size": 2}])
+        s.execute(insert(Circle), {"id": 3, "size": 3})
+        made = s.scalars(insert(Circle).returning(Circle), [{"id": 4}, {"id": 5}]).all()
+        assert [type(c) for c in made] == [Circle, Circle]
+        s.bulk_insert_mappings(Circle, [{"id": 6}])
+        s.execute(insert(Shape), [{"id": 7, "kind": "circle"}])  # given: kept
+        s.commit()
+        assert [type(x).__name__ for x in s.scalars(select(Shape).order_by(Shape.id))] == [
+            "Shape", "Shape", "Circle", "Circle", "Circle", "Circle", "Circle"]
+    assert [r[1] for r in sorted(read_rows(Shape.__table__))] == [
+        "shape", "shape", "circle", "circle", "circle", "circle", "circle"]
+
+
+def test_bulk_mappings_of_a_joined_subclass_write_every_table(models, engine, read_rows):
+    Employee, Manager, _e = models
+    with Session(engine) as s:
+        rows = [{"name": "a", "manager_name": "A"}, {"name": "b", "manager_name": "B"}]
+        s.bulk_insert_mappings(Manager, rows, return_defaults=True)
+        assert [r["id"] for r in rows] == [1, 2]
+        s.bulk_update_mappings(Manager, [{"id": 2, "name": "bb", "manager_name": "BB"}])
+        s.commit()
+    assert _rows(read_rows, Employee) == [(1, "a", "manager"), (2, "bb", "manager")]
+    assert _rows(read_rows, Manager) == [(1, "A"), (2, "BB")]

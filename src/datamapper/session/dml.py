@@ -59,7 +59,13 @@ from .bulk import (
     matching_states,
     resolve_values,
 )
-from .dml_inherited import insert_joined, is_joined, retarget, update_by_pk_joined
+from .dml_inherited import (
+    insert_joined,
+    insert_joined_rows,
+    is_joined,
+    retarget,
+    update_by_pk_joined,
+)
 from .results import OrmResult
 
 if TYPE_CHECKING:
@@ -133,6 +139,7 @@ def _insert_params(mapper: Mapper, rows: Sequence[Any], render_nulls: bool,
     dropped = () if render_nulls else cols.none_dropped
     version_key = cols.version_key
     gen = mapper.version_id_generator if version_key is not None else None
+    identity = _discriminator(mapper, cols)
     out: list[dict[str, Any]] = []
     append = out.append
     for i, d in enumerate(rows):
@@ -150,8 +157,19 @@ def _insert_params(mapper: Mapper, rows: Sequence[Any], render_nulls: bool,
             p = {key_of[k]: v for k, v in d.items() if not drop or k not in drop}
         if version_key is not None and callable(gen) and p.get(version_key) is None:
             p = {**p, mapper.version_id_col.key: gen(None)}  # type: ignore[union-attr]
+        if identity is not None and p.get(identity[0]) is None:
+            p = {**p, identity[0]: identity[1]}  # the row's class, as a flush writes it
         append(p)
     return out
+
+
+def _discriminator(mapper: Mapper, cols: _Columns) -> tuple[str, Any] | None:
+    """(column key, value) of the polymorphic identity a new row of ``mapper`` holds."""
+    poly = mapper._poly
+    if poly is None or poly.on_key is None or mapper.polymorphic_identity is None:
+        return None
+    key = cols.key_of.get(poly.on_key)
+    return (key, mapper.polymorphic_identity) if key is not None else None
 
 
 VERSION_PREFIX = "_dm_ver_"
@@ -680,6 +698,15 @@ def bulk_insert_mappings(session: SessionBase, entity: object, mappings: Iterabl
     rows = list(mappings)
     if not rows:
         return
+    if is_joined(mapper):  # a row in each of the subclass's tables
+        bind = session.get_bind(mapper)
+        work, _r = _in_bulk_transaction(session, mapper, lambda conn: insert_joined_rows(
+            session, mapper, rows, render_nulls, bind, {}))
+        if return_defaults:
+            for d, done in zip(rows, work, strict=True):
+                for a in _columns(mapper).pk_attrs:
+                    d[a] = done.get(a)
+        return
     params = _insert_params(mapper, rows, render_nulls, "bulk_insert_mappings()")
     keys = _in_bulk_transaction(session, mapper,
                                 lambda conn: _insert_rows(conn, mapper, params, return_defaults))
@@ -706,6 +733,11 @@ def bulk_update_mappings(session: SessionBase, entity: object, mappings: Iterabl
     mapper = _mapper_of(entity)
     rows = list(mappings)
     if not rows:
+        return
+    if is_joined(mapper):  # an UPDATE for each of the subclass's tables
+        bind = session.get_bind(mapper)
+        _in_bulk_transaction(session, mapper, lambda conn: update_by_pk_joined(
+            session, mapper, rows, bind, {}, {"autoflush": False}))
         return
     params = _update_params(mapper, rows, "bulk_update_mappings()")
     _in_bulk_transaction(session, mapper, lambda conn: _update_rows(conn, mapper, params))

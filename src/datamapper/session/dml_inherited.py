@@ -134,13 +134,29 @@ def insert_joined(session: SessionBase, stmt: Any, mapper: Mapper, params: Any,
     returning = _returned_entity(mapper, stmt, "INSERT")
     if merged.get("autoflush", True):
         session._autoflush()
+    work, result = insert_joined_rows(session, mapper, rows, bool(merged.get("render_nulls")),
+                                      bind, opts)
+    if returning is None:
+        return result
+    base = info.tables[0]
+    idents = [tuple(d[a] for a in base.pk_attrs) for d in work]
+    return _objects_by_key(session, mapper, idents, bool(merged.get("populate_existing")))
+
+
+def insert_joined_rows(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, Any]],
+                       render_nulls: bool, bind: Any, opts: dict[str, Any]
+                       ) -> tuple[list[dict[str, Any]], Any]:
+    """INSERT the rows (attribute names) of a joined subclass into each of its tables,
+    base first; each row's dictionary completed with its keys and discriminator, and
+    the last result."""
+    info = _joined(mapper)
+    _check_names(mapper, info, rows, "bulk INSERT")
     work = [dict(d) for d in rows]
     if info.discriminator is not None:
         key, identity = info.discriminator
         for d in work:
             if d.get(key) is None:
                 d[key] = identity
-    render_nulls = bool(merged.get("render_nulls"))
     result: Any = None
     for i, t in enumerate(info.tables):
         for base_attr, attr in t.sync:
@@ -161,11 +177,7 @@ def insert_joined(session: SessionBase, stmt: Any, mapper: Mapper, params: Any,
             continue
         for run in _runs(params_t):
             result = session._run(t.table.insert(), run if len(run) > 1 else run[0], bind, opts)
-    if returning is None:
-        return result
-    base = info.tables[0]
-    idents = [tuple(d[a] for a in base.pk_attrs) for d in work]
-    return _objects_by_key(session, mapper, idents, bool(merged.get("populate_existing")))
+    return work, result
 
 
 def _insert_base(session: SessionBase, t: _Table, params: list[dict[str, Any]], bind: Any,
