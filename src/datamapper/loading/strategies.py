@@ -29,7 +29,7 @@ unless ``populate_existing`` asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Join, and_, select, tuple_
@@ -138,12 +138,15 @@ class EntityPlan:
 class RelNode:
     """One relationship of an :class:`EntityPlan` and the strategy that loads it."""
 
-    __slots__ = ("prop", "strategy", "plan", "alias", "loader")
+    __slots__ = ("prop", "strategy", "plan", "alias", "loader", "recursion_depth")
 
     def __init__(self, prop: RelationshipProperty, strategy: str, plan: EntityPlan) -> None:
         self.prop = prop
         self.strategy = strategy
         self.plan = plan
+        # selectinload/immediateload(..., recursion_depth=n): the same relationship of
+        # the loaded objects loads too, n levels more (-1: until no object is left)
+        self.recursion_depth: int | None = None
         self.alias: Any = None  # contains_eager: the selectable holding the target's columns
         self.loader: EntityLoader | None = None  # joined/contains_eager, set by add_joined
 
@@ -496,15 +499,43 @@ def _load_immediate(session: SessionLike, node: RelNode, parents: Sequence[Any],
     from .related import lazy_load
 
     key = node.prop.key
-    for o in parents:
-        if key in o.__dict__ and not populate_existing:
-            continue
-        st = o.__dict__[STATE_ATTR]
-        if st.key is None:
-            continue
-        if node.plan.customized:
-            st.extra().setdefault(LAZY_PLANS_KEY, {})[key] = node.plan
-        lazy_load(session, st, node.prop)
+
+    def level(parents: Sequence[Any]) -> list[Any]:
+        loaded: list[Any] = []
+        for o in parents:
+            if key in o.__dict__ and not populate_existing:
+                continue
+            st = o.__dict__[STATE_ATTR]
+            if st.key is None:
+                continue
+            if node.plan.customized:
+                st.extra().setdefault(LAZY_PLANS_KEY, {})[key] = node.plan
+            lazy_load(session, st, node.prop)
+            value = o.__dict__.get(key)
+            if value is not None:
+                loaded.extend(value if node.prop.uselist else (value,))
+        return loaded
+
+    _recurse(node, level(parents), level)
+
+
+def _recurse(node: RelNode, loaded: list[Any], level: Callable[[Sequence[Any]], list[Any]]
+             ) -> None:
+    """``recursion_depth``: load the same relationship of the objects each level loaded,
+    level after level (an object is loaded into at most once: cycles end)."""
+    depth = node.recursion_depth
+    if not depth:
+        return
+    cls = node.prop.parent.class_
+    seen: set[int] = set()
+    while depth and loaded:
+        depth = depth - 1 if depth > 0 else depth
+        kids = []
+        for o in loaded:
+            if o is not None and id(o) not in seen and isinstance(o, cls):
+                seen.add(id(o))
+                kids.append(o)
+        loaded = level(kids) if kids else []
 
 
 _NO_PARENT = object()
@@ -612,6 +643,14 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
 def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], populate_existing: bool,
                   token: Any) -> None:
     """Load ``node``'s relationship for all ``parents`` with ``... IN (...)`` SELECTs."""
+    loaded = _load_selectin_level(session, node, parents, populate_existing, token)
+    if node.recursion_depth:
+        _recurse(node, loaded, lambda kids: _load_selectin_level(
+            session, node, kids, populate_existing, token))
+
+
+def _load_selectin_level(session: SessionLike, node: RelNode, parents: Sequence[Any],
+                         populate_existing: bool, token: Any) -> list[Any]:
     prop = node.prop
     key = prop.key
     pairs = _key_columns(prop)
@@ -630,7 +669,7 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
             continue
         by_key.setdefault(tuple(vals), []).append(p)
     if not by_key:
-        return
+        return []
     found: dict[tuple[Any, ...], list[Any]] = {}
     loaded: list[Any] = []
     todo = list(by_key)
@@ -704,6 +743,7 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
     rest.poly_selectin = node.plan.poly_selectin
     if (rest.nodes or rest.poly_selectin) and loaded:
         populate(session, rest, _unique(loaded), (), populate_existing, token)
+    return loaded
 
 
 def _populate_joined_only(session: SessionLike, plan: EntityPlan, objs: Sequence[Any],

@@ -134,21 +134,21 @@ class Load(ExecutableOption):
                 steps.append((last, strategy, kw))
             return Load(self.root, steps=tuple(steps))
         path = _split(targets, strategy)
-        for t in path:
-            steps.append((t, strategy, kw))
+        for i, t in enumerate(path):
+            steps.append((t, strategy, kw if i == len(path) - 1 else {}))
         return Load(self.root, steps=tuple(steps))
 
     def joinedload(self, *attrs: Any, innerjoin: bool = False) -> Load:
         return self._add(attrs, "joined")
 
-    def selectinload(self, *attrs: Any) -> Load:
-        return self._add(attrs, "selectin")
+    def selectinload(self, *attrs: Any, recursion_depth: int | None = None) -> Load:
+        return self._add(attrs, "selectin", **_depth(recursion_depth))
 
     def subqueryload(self, *attrs: Any) -> Load:
         return self._add(attrs, "subquery")
 
-    def immediateload(self, *attrs: Any) -> Load:
-        return self._add(attrs, "immediate")
+    def immediateload(self, *attrs: Any, recursion_depth: int | None = None) -> Load:
+        return self._add(attrs, "immediate", **_depth(recursion_depth))
 
     def lazyload(self, *attrs: Any) -> Load:
         return self._add(attrs, "select")
@@ -251,9 +251,22 @@ def joinedload(*attrs: Any, innerjoin: bool = False) -> Load:
 eagerload = joinedload  # the 0.4 name
 
 
-def selectinload(*attrs: Any) -> Load:
-    """Load the relationship for all parents in one more SELECT ... WHERE ... IN (...)."""
-    return Load().selectinload(*attrs)
+def _depth(recursion_depth: int | None) -> dict[str, Any]:
+    if recursion_depth is None:
+        return {}
+    if not isinstance(recursion_depth, int) or isinstance(recursion_depth, bool) or \
+            recursion_depth < -1:
+        raise ArgumentError(
+            f"Can't use recursion_depth={recursion_depth!r}: give a number of levels "
+            "(0 or more), or -1 to load until no object is left")
+    return {"recursion_depth": recursion_depth}
+
+
+def selectinload(*attrs: Any, recursion_depth: int | None = None) -> Load:
+    """Load the relationship for all parents in one more SELECT ... WHERE ... IN (...);
+    ``recursion_depth``: a self-referential relationship of the loaded objects loads
+    too, that many levels more (-1: every level)."""
+    return Load().selectinload(*attrs, recursion_depth=recursion_depth)
 
 
 def subqueryload(*attrs: Any) -> Load:
@@ -261,9 +274,10 @@ def subqueryload(*attrs: Any) -> Load:
     return Load().subqueryload(*attrs)
 
 
-def immediateload(*attrs: Any) -> Load:
-    """Load the relationship as soon as each parent is loaded, with its own SELECT."""
-    return Load().immediateload(*attrs)
+def immediateload(*attrs: Any, recursion_depth: int | None = None) -> Load:
+    """Load the relationship as soon as each parent is loaded, with its own SELECT
+    (``recursion_depth``: as for :func:`selectinload`)."""
+    return Load().immediateload(*attrs, recursion_depth=recursion_depth)
 
 
 def lazyload(*attrs: Any) -> Load:
@@ -542,6 +556,14 @@ def _apply(plan: EntityPlan, option: Load,
             plan.nodes[prop.key] = node
         elif strategy != "default":
             node.strategy = strategy
+        if "recursion_depth" in kw and strategy in ("selectin", "immediate"):
+            if not (prop.mapper.isa(prop.parent) or prop.parent.isa(prop.mapper)):
+                raise InvalidRequestError(
+                    f"Can't use recursion_depth with {prop.parent.class_.__name__}.{prop.key}: "
+                    f"it loads {prop.mapper.class_.__name__} objects, which do not have the "
+                    "relationship again; recursion_depth is for self-referential "
+                    "relationships (a tree of one class)")
+            node.recursion_depth = kw["recursion_depth"]
         if local_criteria and strategy != "contains_eager":
             # selectinload(User.addresses.and_(...)): rows of this load only
             node.plan.local_criteria = node.plan.local_criteria + local_criteria
