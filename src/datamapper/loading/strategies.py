@@ -40,7 +40,11 @@ from sqlalchemy.sql.util import ClauseAdapter
 from ..instance.seam import SessionLike
 from ..instance.state import COLUMN_RAISE, STATE_ATTR
 from ..mapping.cache import CacheSlot
-from ..mapping.inheritance import polymorphic_from, polymorphic_props
+from ..mapping.inheritance import (
+    polymorphic_from,
+    polymorphic_props,
+    with_polymorphic_mappers,
+)
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import (
     MANYTOMANY,
@@ -290,11 +294,22 @@ def _target_tables(prop: RelationshipProperty) -> tuple[Any, ...]:
         (target.local_table,)
 
 
-def target_alias(target: Mapper) -> Any:
+def target_alias(target: Mapper, mappers: Sequence[Mapper] = ()) -> Any:
     """An anonymous alias of what ``target``'s rows are read from: its table, or the
-    join of an alias of each of its tables (a joined-table subclass)."""
-    sel = target.persist_selectable
+    join of an alias of each of its tables (a joined-table subclass), outer joined to
+    the tables of ``mappers`` (subclasses whose columns are read too)."""
+    sel = polymorphic_from(target, list(mappers)) if mappers else target.persist_selectable
     return flat_alias(sel) if isinstance(sel, Join) else target.local_table.alias()
+
+
+def _joined_subclasses(target: Mapper, plan: EntityPlan) -> list[Mapper]:
+    """The subclasses of ``target`` a joined eager load reads the columns of: those
+    its mapper names in ``with_polymorphic``, and those of an ``of_type()``."""
+    out = with_polymorphic_mappers(target) if target._poly is not None else []
+    for m in plan.poly_with or ():
+        if m not in out and m is not target:
+            out.append(m)
+    return out
 
 
 def _target_order_by(prop: RelationshipProperty, target_sel: Any) -> list[Any]:
@@ -316,8 +331,12 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
     for node in plan.nodes.values():
         prop = node.prop
         target = prop.mapper
+        props = node.plan.props
         if node.strategy == "joined":
-            talias = target_alias(target)
+            subclasses = _joined_subclasses(target, node.plan)
+            talias = target_alias(target, subclasses)
+            if props is None and node.plan.poly_with:
+                props = polymorphic_props(target, subclasses)
             crit = criteria_for_target(criteria, target, talias)
             salias = flat_alias(prop.secondary) if prop.direction == MANYTOMANY else None
             if node.plan.local_criteria:
@@ -345,7 +364,7 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
             sel = node.alias if node.alias is not None else target.persist_selectable
         else:
             continue
-        loader = entity_loader(target, offset=ncols, props=node.plan.props)
+        loader = entity_loader(target, offset=ncols, props=props)
         cols = []
         adapter: Any = None
         for c in loader.columns:
