@@ -259,6 +259,46 @@ def test_driver_select_compiles_runs_and_reports_errors(conn, tables) -> None:
     assert dated.parameters({"when": datetime.datetime(2020, 1, 2)})[0].startswith("2020-01-02")
 
 
+def test_cached_select_rows_runs_core_cached_sql_with_each_statements_values(
+        conn, tables) -> None:
+    _md, users, _a = tables
+
+    def by_id(pk: int) -> sa.Select:  # a new, equal statement per call
+        return select(users.c.id, users.c.name).where(users.c.id == pk)
+
+    trans = conn.begin()
+    assert _core.cached_select_rows(conn, by_id(1)) is None  # not compiled yet
+    assert _core.plain_fetchall(conn.execute(by_id(1))) == [(1, "ed")]  # cached by Core
+    assert _core.cached_select_rows(conn, by_id(2)) == [(2, "jack")]
+    assert _core.cached_select_rows(conn, by_id(1)) == [(1, "ed")]
+    assert _core.cached_select_rows(conn, by_id(3)) == []
+    # rows Core converts (SQLite DATETIME): never read from the driver
+    seen = select(users.c.seen).where(users.c.id == 1)
+    assert _core.plain_fetchall(conn.execute(seen)) is None
+    assert _core.cached_select_rows(conn, select(users.c.seen).where(users.c.id == 1)) is None
+    # an execution option other than compiled_cache, on the statement or the connection
+    assert _core.cached_select_rows(conn, by_id(2).execution_options(x=1)) is None
+    assert _core.cached_select_rows(conn.execution_options(logging_token="t"), by_id(2)) is None
+    # a bound parameter given at execution time: Core's way
+    named = select(users.c.name).where(users.c.id == sa.bindparam("pk"))
+    conn.execute(named, {"pk": 1}).all()
+    assert _core.cached_select_rows(conn, named) is None
+    trans.rollback()
+    # the compiled_cache option names the cache read; none at all: Core compiles each time
+    md, _u, _a = tables
+    cache: dict = {}
+    uncached = sa.create_engine("sqlite://", query_cache_size=0)
+    md.create_all(uncached)
+    for engine, options in ((uncached, {}), (uncached, {"compiled_cache": cache})):
+        with engine.connect() as c:
+            c = c.execution_options(**options)
+            c.begin()
+            assert _core.plain_fetchall(c.execute(by_id(1))) == []
+            assert (_core.cached_select_rows(c, by_id(2)) is None) == (not options)
+            assert bool(cache) == bool(options)
+    uncached.dispose()
+
+
 def test_driver_select_ok_only_where_core_would_show_nothing_more(conn) -> None:
     assert not _core.driver_select_ok(conn)  # not in a transaction
     trans = conn.begin()

@@ -62,8 +62,21 @@ def plain_fetchall(result: Any) -> list[Any] | None:
             and type(getattr(result, "cursor_strategy", None)) is CursorFetchStrategy):
         rows: list[Any] = cursor.fetchall()
         result._soft_close()
+        _note_plain(result, True)
         return rows
+    if procs:
+        _note_plain(result, False)
     return None
+
+
+def _note_plain(result: Any, plain: bool) -> None:
+    """Remember on the cached compiled form of ``result``'s statement whether its rows
+    need result processing (the driver's column types decide it: known after a first
+    run); see :func:`cached_select_rows`."""
+    compiled = getattr(getattr(result, "context", None), "compiled", None)
+    if compiled is not None and compiled.cache_key is not None and \
+            _PLAIN_ATTR not in compiled.__dict__:
+        setattr(compiled, _PLAIN_ATTR, plain)
 
 
 # Execution options of a SELECT whose rows the ORM reads by position only.  When Core's
@@ -173,17 +186,20 @@ def compile_driver_select(dialect: Any, stmt: Any, given: Mapping[str, Any]
     return DriverSelect(compiled.string, bool(compiled.positional), names, procs)
 
 
-def driver_select_ok(conn: Any) -> bool:
+def driver_select_ok(conn: Any, cache_option: bool = False) -> bool:
     """Whether a SELECT may run on ``conn``'s driver cursor with nothing that Core's
     execution would do observably left out: no listener of the statement events
     (``before_execute``, ``after_execute``, ``before_cursor_execute``,
     ``after_cursor_execute``; ``handle_error`` is fired as Core fires it) nor of the
-    dialect's events, no statement logging, no execution options, a synchronous
-    driver with the default ``do_execute``, an open and valid connection in an active
-    transaction."""
+    dialect's events, no statement logging, no execution options (``cache_option``:
+    except ``compiled_cache``), a synchronous driver with the default ``do_execute``,
+    an open and valid connection in an active transaction."""
     dialect = conn.dialect
-    if (conn._echo or conn._execution_options or dialect.is_async or dialect._has_events
+    options = conn._execution_options
+    if (conn._echo or dialect.is_async or dialect._has_events
             or type(dialect).do_execute is not _DEFAULT_DO_EXECUTE):
+        return False
+    if options and not (cache_option and options.keys() <= _CACHE_OPTION):
         return False
     if conn._has_events or conn.engine._has_events:
         d = conn.dispatch
@@ -197,14 +213,115 @@ def driver_select_ok(conn: Any) -> bool:
             and conn._trans_context_manager is None)
 
 
-def driver_fetchall(conn: Any, entry: DriverSelect, params: Mapping[str, Any]) -> list[Any]:
+_CACHE_OPTION = frozenset({"compiled_cache"})
+_PLAIN_ATTR = "_dm_plain"  # on a cached Compiled: whether its rows need no processing
+_DRIVER_ATTR = "_dm_driver"  # on a cached Compiled: its CachedDriverSelect, or False
+
+
+class CachedDriverSelect:
+    """A SELECT in Core's compiled cache, run on the driver's cursor directly: its SQL
+    text and, per driver parameter, which bound parameter of the statement's cache key
+    gives its value (Core lines the bound parameters of equal statements up by
+    position) and the bind processors of those that have one."""
+
+    __slots__ = ("sql", "positional", "names", "slots", "procs")
+
+    def __init__(self, sql: str, positional: bool, names: tuple[str, ...],
+                 slots: tuple[int, ...],
+                 procs: tuple[tuple[int, str, Callable[[Any], Any]], ...]) -> None:
+        self.sql = sql
+        self.positional = positional
+        self.names = names
+        self.slots = slots
+        self.procs = procs
+
+    def parameters(self, extracted: Any) -> Any:
+        """The driver's parameters for ``extracted``, the bound parameters of the cache
+        key of the statement being run."""
+        values = [extracted[i].value for i in self.slots]
+        for i, _name, fn in self.procs:
+            values[i] = fn(values[i])
+        if self.positional:
+            return tuple(values)
+        return dict(zip(self.names, values, strict=True))
+
+
+def _driver_form(compiled: Any, dialect: Any) -> CachedDriverSelect | None:
+    """``compiled`` (a cached SELECT) as a :class:`CachedDriverSelect`, or None when its
+    execution needs Core: parameters rendered at execution time, escaped bind names,
+    typed input sizes, a parameter that is required, computed by a function, or not
+    among the cache key's bound parameters."""
+    if (dialect.bind_typing is BindTyping.SETINPUTSIZES or compiled.escaped_bind_names
+            or compiled.post_compile_params or compiled.literal_execute_params
+            or getattr(compiled, "_render_postcompile", False)):
+        return None
+    index: dict[Any, int] = {}
+    match = getattr(compiled, "_cache_key_bind_match", None)
+    for i, b in enumerate(compiled.cache_key[1]):
+        for bind in (match[0].get(b, ()) if match else (b,)):
+            index[bind] = i
+    if compiled.positional:
+        names = tuple(compiled.positiontup)
+    else:
+        names = tuple(dict.fromkeys(compiled.bind_names.values()))
+    binds = compiled.binds
+    slots = []
+    for name in names:
+        bind = binds.get(name)
+        if bind is None or bind not in index or bind.required or bind.callable:
+            return None
+        slots.append(index[bind])
+    processors = compiled._bind_processors
+    procs = tuple((i, name, processors[name]) for i, name in enumerate(names)
+                  if name in processors)
+    return CachedDriverSelect(compiled.string, bool(compiled.positional), names,
+                              tuple(slots), procs)
+
+
+def cached_select_rows(conn: Any, stmt: Any) -> list[Any] | None:
+    """All rows of ``stmt`` (a SELECT run without parameters) as the driver's tuples,
+    run on ``conn``'s driver cursor with the SQL Core compiled and cached for it, when
+    nothing of Core's execution would show (see :func:`driver_select_ok`; the
+    ``compiled_cache`` option is allowed, and is the cache read) and a first run through
+    Core found that its rows need no processing.  None, with nothing run, otherwise:
+    the caller then executes it through Core (which caches it and tells)."""
+    if stmt._execution_options or not driver_select_ok(conn, cache_option=True):
+        return None
+    dialect = conn.dialect
+    options = conn._execution_options
+    cache = options["compiled_cache"] if options else conn.engine._compiled_cache
+    if cache is None or not dialect._supports_statement_cache:
+        return None
+    key = stmt._generate_cache_key()  # memoized on the statement: Core reuses it
+    if key is None or (len(key) > 2 and key[2]):
+        return None
+    # the key Core caches a statement's compiled form under (no parameters given, no
+    # schema translation, not executemany)
+    compiled = cache.get((dialect, key[0], (), False, False))
+    if compiled is None:
+        return None
+    found = compiled.__dict__
+    entry = found.get(_DRIVER_ATTR)
+    if entry is None:
+        if found.get(_PLAIN_ATTR) is not True:
+            return None
+        entry = _driver_form(compiled, dialect) or False
+        setattr(compiled, _DRIVER_ATTR, entry)
+    if entry is False:
+        return None
+    return driver_fetchall(conn, entry, key[1])
+
+
+def driver_fetchall(conn: Any, entry: DriverSelect | CachedDriverSelect,
+                    params: Any) -> list[Any]:
     """All rows of ``entry`` run with ``params`` on a cursor of ``conn``'s driver
     connection (see :func:`driver_select_ok`), as the driver's tuples; a failure (of a
     bind processor or of the driver) is raised as Core raises it."""
     try:
         args = entry.parameters(params)
     except Exception as e:
-        report_dbapi_error(conn, e, entry.sql, params)
+        report_dbapi_error(conn, e, entry.sql, params if isinstance(entry, DriverSelect)
+                           else [b.value for b in params])
     cursor = conn.connection.cursor()
     try:
         cursor.execute(entry.sql, args)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, ObjectNotExecutableError
 
 from .._core import (
     SimpleResultMetaData,
+    cached_select_rows,
     compile_driver_select,
     driver_fetchall,
     driver_select_ok,
@@ -371,8 +372,28 @@ class SessionExecute(SessionBase):
         if bind is None:
             bind = self._bind_for(mapper, stmt, bind_kw)
         opts = query._execution_options if query is not None else execution_options
+        if not opts and not params and not self.execution_options and not self._tx_blocks \
+                and not self._closed and (self._transaction is not None or not self.autocommit):
+            rows = self._cached_select_rows(stmt, bind)
+            if rows is not None:
+                return rows
         result = self._run(stmt, params, bind, opts, positional=True)
         return fetch_rows(result)
+
+    def _cached_select_rows(self, stmt: Any, bind: Any) -> list[Any] | None:
+        """The rows of an ORM load's SELECT run on the driver's cursor with the SQL in
+        Core's compiled cache (see ``_core.cached_select_rows``: no event listeners, no
+        logging, no execution options but ``compiled_cache``, rows that need no
+        processing), or None with nothing run: Core's execution then runs it.  Core's
+        per-execution set-up is most of the time of a query of a few rows."""
+        conn = self._connection_for_bind(bind)
+        try:
+            return cached_select_rows(conn, stmt)
+        except DBAPIError as e:
+            tx = self._transaction
+            if tx is not None:
+                tx._statement_failed(conn, e)
+            raise
 
     @exclusive
     def _stream_query(self, stmt: Any, query: Any) -> Any:
