@@ -233,3 +233,31 @@ def test_columns_mapped_under_another_name_are_written_by_subclasses(
     assert read_rows(table) == [(1, "wally", "engineer", "java")]
     s.close()
     assert [type(p) for p in s.query(Person)] == [Engineer]
+
+
+def test_query_of_subclass_attributes_reads_only_the_subclass_rows(models, make_session):
+    """Selecting a single-table subclass's attributes (not the class) still limits the
+    rows to that subclass, in every way of writing the query."""
+    import sqlalchemy as sa
+
+    from datamapper import Bundle, aliased
+
+    _t, Company, Employee, Engineer, Manager = models
+    s = make_session()
+    s.add_all([Employee(name="e"), Engineer(name="g1"), Manager(name="m"),
+               Engineer(name="g2")])
+    s.commit()
+    assert s.scalars(select(Engineer.name).order_by(Engineer.id)).all() == ["g1", "g2"]
+    assert s.scalars(sa.select(Engineer.name).order_by(Engineer.id)).all() == ["g1", "g2"]
+    assert s.query(Engineer.name).order_by(Engineer.id).all() == [("g1",), ("g2",)]
+    assert s.scalar(select(sa.func.count(Engineer.id))) == 2
+    assert s.scalar(sa.select(sa.func.count(Manager.id))) == 1
+    assert s.query(Bundle("b", Manager.name)).all() == [(("m",),)]
+    # inside another statement
+    assert s.scalars(select(Employee.name).where(Employee.id.in_(select(Manager.id)))
+                     ).all() == ["m"]
+    ea = aliased(Engineer)
+    assert s.scalars(sa.select(ea.name).order_by(ea.id)).all() == ["g1", "g2"]
+    assert s.scalars(select(ea.name).order_by(ea.id)).all() == ["g1", "g2"]
+    # the base class's attributes read every row
+    assert s.scalar(select(sa.func.count(Employee.id))) == 4

@@ -111,6 +111,9 @@ class ColumnProperty(MapperProperty):
             # it as naming this mapper (coercion.mark_subject, read for get_bind), and an
             # attribute named other than its column makes Core name the selected column
             # after the attribute (``select(User.uname)`` has a ``uname`` column)
+            mapper = attr.parent
+            if mapper is not self.parent and mapper.inherits is not None:
+                return self._subclass_column(c, mapper)
             keyed = self.__dict__.get("_keyed_column")
             if keyed is None or keyed[0] is not c or keyed[1] != self.key:
                 ann = {"proxy_key": self.key} if c.key != self.key else {"dm_attr": self.key}
@@ -118,6 +121,18 @@ class ColumnProperty(MapperProperty):
                 self.__dict__["_keyed_column"] = keyed
             return keyed[2]
         return c
+
+    def _subclass_column(self, c: Any, mapper: Any) -> Any:
+        """The column of this (inherited) attribute as read through a subclass
+        (``Engineer.name``): marked as naming the subclass, whose rows a SELECT of it
+        is limited to (query.entities.RowLayout), one annotated copy per subclass."""
+        by_mapper: dict[Any, Any] = self.__dict__.setdefault("_subclass_columns", {})
+        keyed = by_mapper.get(mapper)
+        if keyed is None or keyed[0] is not c:
+            ann = {"proxy_key": self.key} if c.key != self.key else {"dm_attr": self.key}
+            keyed = (c, mark_subject(annotate(c, ann), mapper))
+            by_mapper[mapper] = keyed
+        return keyed[1]
 
     def column_for_attr_delegation(self) -> Any:
         return self.columns[0]

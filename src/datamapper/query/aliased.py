@@ -328,6 +328,8 @@ class PolymorphicEntity(AliasedClass):
             for m in self._dm_poly_mappers:
                 if m.class_.__name__ == key:
                     sub = AliasedClass(m, self._dm_selectable, self._dm_name)
+                    # its rows are the with_polymorphic()'s: no discriminator criterion
+                    sub.__dict__["_dm_poly_member"] = True
                     attrs[key] = sub
                     return sub
         return super().__getattr__(key)

@@ -17,6 +17,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ClauseList, ColumnClause, ColumnElement, Label
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause, Join, TableClause
+from sqlalchemy.sql.util import ClauseAdapter
 
 from .._core import (
     annotate,
@@ -27,6 +28,7 @@ from .._core import (
     has_limit_or_offset,
     is_selectable_iterable,
     order_by_clauses,
+    propagate_attrs,
     proxy_key,
     raw_columns,
     result_metadata,
@@ -39,12 +41,14 @@ from ..loading import EntityLoader, entity_loader
 from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import (
+    ALIAS_KEY,
     BUNDLE_KEY,
+    SUBJECT_KEY,
     column_entity,
     entities_of_core_select,
     entities_of_elements,
 )
-from ..mapping.inheritance import entity_source
+from ..mapping.inheritance import class_criterion, entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper, mapped_tables
 from .aliased import (
     AliasedClass,
@@ -167,6 +171,35 @@ def mapper_of(entity: Any) -> Mapper | None:
     return m
 
 
+def subclass_rows_criterion(element: Any) -> tuple[Any, Any]:
+    """(key, criterion): the discriminator criterion a SELECT of ``element`` (a column
+    expression) needs when it reads a single-table subclass's attribute
+    (``Engineer.name``, a function of it, an ``aliased(Engineer)``'s): only that
+    subclass's rows; (None, None) otherwise.  ``key`` tells the subclasses apart."""
+    attrs = propagate_attrs(element)
+    mapper = attrs.get(SUBJECT_KEY) if attrs else None
+    if mapper is None or mapper.inherits is None or not mapper.single:
+        return None, None
+    crit = class_criterion(mapper)
+    alias = attrs.get(ALIAS_KEY) if attrs else None
+    if alias is not None and alias.__dict__.get("_dm_poly_member"):
+        return None, None  # wp.Engineer.name: a with_polymorphic() reads all their rows
+    if alias is not None and crit is not None:
+        crit = ClauseAdapter(alias._dm_selectable).traverse(crit)
+    return (mapper, alias), crit
+
+
+def with_subclass_criteria(stmt: Any) -> Any:
+    """A Core select of columns (no entities) limited to the rows of the single-table
+    subclasses whose attributes it selects (``select(Engineer.name)``)."""
+    seen: dict[Any, Any] = {}
+    for c in raw_columns(stmt):
+        key, crit = subclass_rows_criterion(c)
+        if crit is not None and key not in seen:
+            seen[key] = crit
+    return stmt.where(*seen.values()) if seen else stmt
+
+
 class RowLayout:
     """Columns to SELECT for a list of entities, and how to rebuild each result row."""
 
@@ -193,6 +226,8 @@ class RowLayout:
         # mapper inheritance: (FROM, WHERE) the selected subclasses need (joined tables,
         # discriminator criterion); empty for every other entity
         self.inherit_sources: list[tuple[Any, Any]] = []
+        # the (mapper, alias) pairs whose rows inherit_sources limits the SELECT to
+        self._limited: list[tuple[Any, Any]] = []
         # with_polymorphic() entities over a join: the join an ORM select() reads them from
         # (a Core select() of the entity has it already)
         self.alias_froms: list[Any] = []
@@ -212,6 +247,8 @@ class RowLayout:
         """A Bundle (or a composite's reader): its columns, read back as one value."""
         reader = _BundleReader(ent, len(self.columns))
         self.columns.extend(ent._columns)
+        for c in ent._columns:
+            self._subclass_rows(c)
         self.parts.append(("bundle", reader))
         self.names.append(ent.name)
         self.extras.append((ent,))
@@ -258,6 +295,8 @@ class RowLayout:
         self.parts.append(("entity", loader))
         self._name_entity(ent, mapper)
         self.mappers.append(mapper)
+        if adapt is None:
+            self._limited.append((mapper, None))
         if mapper._poly is not None and adapt is None:
             source = entity_source(mapper)
             if source[0] is not None or source[1] is not None:
@@ -298,16 +337,27 @@ class RowLayout:
         self.columns.append(expr)
         self.names.append(ent.key)
         column = ent.__clause_element__()
+        self._subclass_rows(column)
         self.extras.append((ent, column))
         self.descriptions.append({
             "name": ent.key, "type": getattr(column, "type", None), "aliased": False,
             "expr": ent, "entity": ent.parent.class_})
         self.mappers.append(ent.parent)
 
+    def _subclass_rows(self, element: Any) -> None:
+        """A column of a single-table subclass's attribute is selected: the SELECT
+        reads only that subclass's rows (once per subclass; its entity has it already)."""
+        key, crit = subclass_rows_criterion(element)
+        if crit is not None and key not in self._limited:
+            self._limited.append(key)
+            self.inherit_sources.append((None, crit))
+
     def _add_expression(self, ent: Any) -> None:
         """A Core expression, a table or subquery selected whole, or a number."""
         if hasattr(ent, "__clause_element__"):
             ent = ent.__clause_element__()
+        if isinstance(ent, ColumnElement):
+            self._subclass_rows(ent)  # func.count(Engineer.id)
         if isinstance(ent, FromClause) and not isinstance(ent, FunctionElement):
             if isinstance(ent, TableClause):
                 self._plain_table = True  # no entity behind it: no bind mapper

@@ -46,6 +46,7 @@ from ..query.entities import (
     reads_mapped_tables,
     renamed_column_keys,
     stamp_results,
+    with_subclass_criteria,
 )
 from ..query.from_statement import FromStatement, load_from_statement
 from ..query.options import (
@@ -464,6 +465,8 @@ def _coerce_statement(statement: Any) -> Any:
         converted = orm_select_from_core(statement)
         if converted is not None:
             return converted
+        # select(Engineer.name): only the rows of the single-table subclass
+        return with_subclass_criteria(statement)
     elif not is_executable_on_connection(statement):
         raise _not_executable(statement)
     return statement
