@@ -23,7 +23,8 @@ from sqlalchemy.sql.elements import BindParameter
 
 from ..instance.dynamic import DynamicImpl
 from ..instance.state import InstanceState, instance_state
-from .query import Query, empty_slice, refuse_negative_index
+from .arguments import empty_slice, refuse_negative_index
+from .query import Query
 
 
 class AppenderQuery(Query[Any]):
@@ -78,12 +79,12 @@ class AppenderQuery(Query[Any]):
             sess._autoflush()
         return state._key is not None
 
-    def _clone(self) -> Any:
+    def _clone(self, **changes: Any) -> Any:
         # refining the query (filter, order_by, limit, first ...) needs the parent's
         # Session to run it in; a detached parent has none
         if self.__dict__.get("_dm_session") is None:
             self._dm_impl.check_attached(self._dm_parent, "query")
-        return super()._clone()
+        return super()._clone(**changes)
 
     # -- statement -------------------------------------------------------------------
     def _compile(self, columns: list[Any] | None = None, label_style: Any = None) -> Any:

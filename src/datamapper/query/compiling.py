@@ -1,0 +1,247 @@
+"""``Query`` to Core: the SELECT its state compiles to (``statement``,
+``subquery()``, ``cte()``, ``str()``, ``compile()``), the ``before_compile`` event,
+and what lets Core's compiler accept a Query where it takes a statement."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from sqlalchemy import (
+    LABEL_STYLE_TABLENAME_PLUS_COL,
+)
+from sqlalchemy import select as core_select
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.selectable import Select
+
+from .._util import describe
+from ..loading.criteria import apply_loader_criteria, criteria_options
+from ..mapping.coercion import mark_subject, statement_subject
+from . import events as query_events
+from .entities import (
+    RowLayout,
+    as_orm_select,
+    mapper_of,
+)
+from .modifiers import QueryModifiers
+from .options import (
+    build_plans,
+    plans_statement,
+)
+
+_T = TypeVar("_T")
+
+
+class QueryCompiling(QueryModifiers[_T]):
+    """The Core SELECT of a Query, and a Query used as a Core element."""
+
+    @property
+    def statement(self) -> Any:
+        if self._statement is not None:
+            return self._statement
+        stmt = self._compile()
+        if self._label_style is not None:
+            stmt = stmt.set_label_style(self._label_style)
+        mapper = self._layout.primary_mapper or self._from_mapper
+        if mapper is not None and statement_subject(stmt) is None:
+            # executed on its own, it runs on the bind of the class it queries
+            mark_subject(stmt, mapper)
+        if any(kind == "entity" for kind, _p in self._layout.parts) and \
+                isinstance(stmt, Select) and self._adapter is None:
+            # session.execute(query.statement) gives the query's objects, as the query does
+            stmt = as_orm_select(stmt, self._layout, self._entities)
+        return stmt
+
+    def _compile(self, columns: list[Any] | None = None, label_style: Any = None) -> Any:
+        if self._statement is not None:
+            return self._statement
+        adapt = self._adapted if self._adapter is not None else _same
+        if columns is None:
+            stmt = self._layout.base_select(label_style)
+        else:
+            stmt = core_select(*columns)
+            if self._layout.alias_froms:  # as base_select() does
+                stmt = stmt.select_from(*self._layout.alias_froms)
+            if label_style is not None:
+                stmt = stmt.set_label_style(label_style)
+        for f in self._select_from:
+            stmt = stmt.select_from(f)
+        if self._layout.inherit_sources:
+            stmt = self._layout.apply_inheritance(stmt)
+        for dest, on, outer in self._joins:
+            m = mapper_of(dest) if isinstance(dest, type) else None
+            target = m.persist_selectable if m is not None else dest
+            stmt = stmt.join(target, adapt(on), isouter=outer) if on is not None else \
+                stmt.join(target, isouter=outer)
+        if self._where:
+            # several criteria in one where() are ANDed as and_() would, without
+            # building the and_() (coerced once, not twice)
+            stmt = stmt.where(*[adapt(w) for w in self._where]) \
+                if adapt is not _same else stmt.where(*self._where)
+        if self._options and (criteria := criteria_options(self._options)):
+            # with_loader_criteria(): WHERE / ON criteria of the entities read
+            stmt = apply_loader_criteria(
+                stmt, criteria, [m for m in self._part_mappers() if m is not None])
+        if self._group_by:
+            stmt = stmt.group_by(*(adapt(g) for g in self._group_by))
+        if self._having:
+            stmt = stmt.having(*(adapt(h) for h in self._having))
+        if self._order_by:
+            stmt = stmt.order_by(*(adapt(o) for o in self._order_by))
+        for prefix, dialect in self._prefixes:
+            stmt = stmt.prefix_with(prefix, dialect=dialect)
+        for suffix, dialect in self._suffixes:
+            stmt = stmt.suffix_with(suffix, dialect=dialect)
+        for target, hint, dialect in self._hints:
+            stmt = stmt.with_hint(target, hint, dialect) if target is not None else \
+                stmt.with_statement_hint(hint, dialect)
+        if self._limit is not None:
+            stmt = stmt.limit(self._limit)
+        if self._offset is not None:
+            stmt = stmt.offset(self._offset)
+        if self._distinct:
+            stmt = stmt.distinct()
+            if self._distinct_on:
+                stmt = with_distinct_on(stmt, [adapt(e) for e in self._distinct_on])
+        for extension in self._extensions:
+            stmt = stmt.ext(adapt(extension))
+        if self._for_update is not None:
+            stmt = stmt.with_for_update(**self._for_update)
+        if self._params:
+            stmt = stmt.params(**self._params)
+        return stmt
+
+    def _adapted(self, clause: Any) -> Any:
+        if not isinstance(clause, ClauseElement) and hasattr(clause, "__clause_element__"):
+            clause = clause.__clause_element__()
+        return self._adapter.traverse(clause)
+
+    def subquery(self, name: str | None = None, with_labels: bool = False,
+                 reduce_columns: bool = False) -> Any:
+        """The SELECT as a subquery; ``with_labels``: columns named ``<table>_<column>``;
+        ``reduce_columns``: columns equated by the criteria appear once."""
+        if self._statement is not None:
+            raise InvalidRequestError(
+                "Can't call this method on a Query that uses from_statement(): make the "
+                "subquery from the statement itself"
+            )
+        stmt = self.statement
+        if with_labels:
+            stmt = stmt.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+        if reduce_columns:
+            stmt = stmt.reduce_columns()
+        return stmt.subquery(name)
+
+    def cte(self, name: str | None = None, recursive: bool = False,
+            nesting: bool = False) -> Any:
+        """The SELECT as a common table expression (``WITH``)."""
+        return self.statement.cte(name=name, recursive=recursive, nesting=nesting)
+
+    def __clause_element__(self) -> Any:
+        """A Query used inside a SQL expression is its SELECT:
+        ``User.id.in_(session.query(Address.user_id))`` (columns labelled as when it runs,
+        so ``union(q1, q2).order_by("users_name")`` finds them)."""
+        return self._labelled_statement()
+
+    def scalar_subquery(self) -> Any:
+        return self._compile().scalar_subquery()
+
+    def as_scalar(self) -> Any:
+        return self.scalar_subquery()
+
+    def label(self, name: str) -> Any:
+        return self._compile().scalar_subquery().label(name)
+
+    def __str__(self) -> str:
+        return str(self._shown_statement())
+
+    def _shown_statement(self) -> Any:
+        """What ``str(query)`` and ``query.compile()`` show: the labelled SELECT that runs,
+        with the columns and eager joins its loader options give."""
+        q = self._before_compile()
+        if not q._options:
+            return q._labelled_statement()
+        plans = build_plans(q._part_mappers(), q._options)
+        if plans is None:
+            return q._labelled_statement()
+        layout = RowLayout(q._entities, [p.props if p is not None else None for p in plans])
+        base = q._compile(columns=layout.columns).set_label_style(
+            LABEL_STYLE_TABLENAME_PLUS_COL)
+        stmt, _layout = plans_statement(q._entities, plans, base, list(q._order_by),
+                                        q._limit is not None or q._offset is not None)
+        return stmt.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+
+    def _labelled_statement(self) -> Any:
+        """The SELECT with every column labelled ``<table>_<column>``: what ``str(query)``
+        and ``query.compile()`` show (``.statement`` keeps the plain column names)."""
+        if self._statement is not None:
+            return self._statement
+        return self._before_compile()._compile(label_style=self.get_label_style())
+
+    _dm_compiled = False  # a query before_compile listeners already gave
+
+    def _before_compile(self) -> Self:
+        """This query as the ``before_compile`` listeners of its class leave it (itself
+        when there are none, or none returned another)."""
+        if self._dm_compiled:
+            return self
+        d = query_events.active(self, "before_compile")
+        if d is None:
+            return self
+        q: Self = query_events.run_listeners(d, "before_compile", self)
+        if q is self:
+            q = self._clone()  # marked below: its own SQL does not fire the event again
+        q._dm_compiled = True
+        return q
+
+    # Compiling: Core's own ``compile()``/``_compiler()`` run on the Query as on any
+    # statement; when the compiler visits it, the labelled SELECT is compiled instead.
+    stringify_dialect = "default"
+
+    supports_execution = False
+
+    _annotations: Mapping[str, Any] = {}
+
+    _compiler = ClauseElement._compiler
+
+    def compile(self, bind: Any = None, dialect: Any = None, **kw: Any) -> Any:
+        """The compiled SELECT (columns labelled as in ``str(query)``), for ``bind``'s
+        dialect or ``dialect`` (default: the generic one)."""
+        for name, value, needs in (("bind", bind, "dialect"),
+                                   ("dialect", dialect, "statement_compiler")):
+            if value is not None and not hasattr(value, needs):
+                raise ArgumentError(
+                    f"Can't compile the query with {name}={describe(value)}: it is not "
+                    f"{'an Engine or Connection' if name == 'bind' else 'a Dialect'}; pass "
+                    "bind=engine or dialect=engine.dialect"
+                )
+        return ClauseElement.compile(self, bind, dialect, **kw)  # type: ignore[arg-type]
+
+    def _compiler_dispatch(self, compiler: Any, **kw: Any) -> Any:
+        return self._shown_statement()._compiler_dispatch(compiler, **kw)
+
+    def _generate_cache_key(self) -> Any:
+        return self._labelled_statement()._generate_cache_key()
+
+    def _default_dialect(self) -> Any:
+        return self._labelled_statement()._default_dialect()
+
+    @property
+    def selectable(self) -> Any:
+        """The SELECT this query runs, as a Core statement (what ``__clause_element__``
+        gives: columns labelled ``<table>_<column>``)."""
+        return self.__clause_element__()
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+def with_distinct_on(stmt: Any, exprs: list[Any]) -> Any:
+    """``stmt`` with DISTINCT ON ``exprs``, as SQLAlchemy's Query does it: through
+    ``Select.distinct(*exprs)``, which PostgreSQL renders as DISTINCT ON and the other
+    dialects as a plain DISTINCT (Core warns, deprecated, in both cases; the syntax
+    extension ``postgresql.distinct_on`` through ``Query.ext()`` is the warning-free
+    spelling)."""
+    return stmt.distinct(*exprs)

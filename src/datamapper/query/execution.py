@@ -1,0 +1,342 @@
+"""Running a ``Query``: autoflush, the ``do_orm_execute`` listeners, the plain and
+eager-loading paths to objects (through the session and the loading layer), the
+result methods (``all``/``first``/``one``/``scalar``/``get``/``count``/iteration)
+and the bulk ``update()``/``delete()``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import (
+    LABEL_STYLE_TABLENAME_PLUS_COL,
+    func,
+    literal_column,
+)
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import IteratorResult
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, MultipleResultsFound, NoResultFound
+from sqlalchemy.sql.base import ExecutableOption
+
+from .._core import (
+    SimpleResultMetaData,
+    result_tuple,
+    statement_options,
+)
+from .._util import describe
+from ..instance.seam import SessionLike
+from ..loading.criteria import LoaderCriteriaOption, criteria_options
+from . import events as query_events
+from .aliased import AliasedClass
+from .arguments import (
+    empty_slice,
+    refuse_negative_index,
+)
+from .entities import (
+    RowLayout,
+    stamp_results,
+)
+from .from_statement import load_from_statement
+from .options import (
+    build_plans,
+    check_yield_per_plans,
+    execute_with_plans,
+    propagating_options,
+    unique_entity_rows,
+    unique_rows,
+)
+from .setops import QuerySetOps
+
+_T = TypeVar("_T")
+
+
+class QueryExecution(QuerySetOps[_T]):
+    """Execution and results of a Query."""
+
+    def __getitem__(self, item: Any) -> Any:
+        refuse_negative_index(item)
+        if empty_slice(item):
+            return []
+        if isinstance(item, slice):
+            start, stop, step = item.start, item.stop, item.step
+            if step not in (None, 1):
+                return list(self)[item]
+            return self.slice(start, stop).all()
+        rows = self.slice(item, item + 1).all()
+        if not rows:
+            raise IndexError("query result index out of range")
+        return rows[0]
+
+    def _execute_rows(self) -> list[Any]:
+        session = self._session()
+        if self._autoflush:
+            session._autoflush()
+        stmt = self._labelled_statement()
+        result: list[Any] = session._execute_for_mapper(stmt, self._bind_mapper(), self)
+        return result
+
+    def _iter_results(self) -> list[Any]:
+        session = self._session()
+        q = self._before_compile()
+        if q is not self:
+            return q._iter_results()
+        if "do_orm_execute" in session.dispatch.active:
+            return self._results_through_listeners(session)
+        return self._iter_results_plain(session)
+
+    def _results_through_listeners(self, session: SessionLike) -> list[Any]:
+        """Results when the session has ``do_orm_execute`` listeners: they see this
+        query's SELECT (with its options) and may change its execution options,
+        parameters, or the statement, or return a result of their own."""
+        stmt = self._compile()
+        opts = [o for o in self._options if isinstance(o, ExecutableOption)]
+        if opts:
+            stmt = stmt.options(*opts)
+
+        def run(st: Any, params: Any, exec_opts: dict[str, Any], bind_kw: dict[str, Any]
+                ) -> Any:
+            q = self
+            if st is not stmt:
+                # the listener only added options (with_loader_criteria() ...): still this
+                # query, with them; any other statement runs as given
+                extra = [o for o in statement_options(st) if o not in opts]
+                if not extra or not stmt.options(*extra).compare(st):
+                    return session._execute_impl(st, params, None, None, exec_opts, bind_kw)
+                q = self.options(*extra)
+            q = q._clone()
+            q._execution_options = dict(exec_opts)
+            if "autoflush" in exec_opts:
+                q._autoflush = bool(exec_opts["autoflush"])
+            if "populate_existing" in exec_opts:
+                q._populate_existing = bool(exec_opts["populate_existing"])
+            if params:
+                q = q.params(params)
+            objs = q._iter_results_plain(session)
+            if q._layout.single_entity:
+                return IteratorResult(SimpleResultMetaData(q._layout.names), iter(objs),
+                                      _source_supports_scalars=True)
+            return IteratorResult(SimpleResultMetaData(q._layout.names),
+                                  iter([tuple(o) for o in objs]))
+
+        result = session._fire_orm_execute(stmt, None, self._execution_options, None, run,
+                                           [m for m in self._part_mappers() if m is not None])
+        if self._layout.single_entity:
+            return list(result.scalars().all())
+        return list(result.all())
+
+    def _iter_results_plain(self, session: SessionLike) -> list[Any]:
+        if self._statement is not None:
+            return self._statement_results(session)
+        plans = build_plans(self._part_mappers(), self._options)
+        if plans is not None and not self._eagerloads:
+            plans = _without_eager_nodes(plans)
+        if plans is not None:
+            if self._yield_per:
+                check_yield_per_plans(plans)
+            out = self._eager_results(session, plans)
+        else:
+            rows = self._execute_rows()
+            if self._for_update is not None:
+                session._check_locked_versions(self._layout, rows, self._shard_token())
+            out = session._rows_to_results(self._layout, rows, self._populate_existing,
+                                           self._shard_token())
+            if self._options and (uopts := propagating_options(self._options)):
+                stamp_results(self._layout, out, uopts)
+        if (self._joins or self._adapter is not None or self._select_from or any(
+                isinstance(ent, AliasedClass) for ent in self._entities)
+                or (self._where and self._criteria_read_other_froms())) \
+                and not self._yield_per:
+            # a Query's rows holding a mapped object come once each, however many rows
+            # of a joined table matched (join(User.addresses): a user once, not per
+            # address), also through other FROMs or an aliased() subquery; a query of
+            # its own table alone can't repeat a row, so pays nothing
+            parts = self._layout.parts
+            ents = [i for i, (kind, _p) in enumerate(parts) if kind == "entity"]
+            if ents and self._layout.single_entity:
+                out = unique_rows(out, True)
+            elif ents:
+                out = unique_entity_rows(out, ents, len(parts))
+        if self._tuples and self._layout.single_entity:
+            make = result_tuple(self._layout.names, self._layout.extras)
+            return [make((o,)) for o in out]
+        if self._layout.single_bundle and not self._tuples:
+            return [r[0] for r in out]
+        return out
+
+    def _statement_results(self, session: SessionLike) -> list[Any]:
+        """Rows of the from_statement() statement, each column found by column object
+        (or, for text(), by name) and loaded as the selected entities (with the
+        query's loader options)."""
+        if self._autoflush:
+            session._autoflush()
+        _layout, out = load_from_statement(
+            session, self._entities, self._options if self._eagerloads else [],
+            self._statement, self._params, self._execution_options, self._populate_existing,
+            self._shard_token())
+        if self._tuples and self._layout.single_entity:
+            make = result_tuple(self._layout.names, self._layout.extras)
+            return [make((o,)) for o in out]
+        return out
+
+    def _eager_results(self, session: SessionLike, plans: list[Any]) -> list[Any]:
+        """Results with loader options / configured eager relationships applied."""
+        if self._autoflush:
+            session._autoflush()
+        layout = RowLayout(self._entities, [p.props if p is not None else None for p in plans])
+        # labelled as the plain path runs it (and str(query) shows it): <table>_<column>
+        base = self._compile(columns=layout.columns).set_label_style(
+            LABEL_STYLE_TABLENAME_PLUS_COL)
+        mapper = self._bind_mapper()
+        uopts = propagating_options(self._options)
+
+        def run(stmt: Any) -> list[Any]:
+            rows: list[Any] = session._execute_for_mapper(stmt, mapper, self)
+            return rows
+
+        out = execute_with_plans(
+            session, self._entities, plans, base, list(self._order_by),
+            self._limit is not None or self._offset is not None, self._populate_existing,
+            self._shard_token(), run, self._execution_options, uopts,
+            criteria_options(self._options))
+        if uopts:
+            stamp_results(layout, out, uopts)
+        return out
+
+    def all(self) -> list[_T]:
+        return self._iter_results()
+
+    def __iter__(self) -> Iterator[_T]:
+        # yield_per(n): rows are fetched and turned into objects n at a time (a subclass
+        # that runs its queries its own way, such as sharding, keeps doing so)
+        if self._yield_per and type(self)._iter_results is QueryExecution._iter_results and \
+                build_plans(self._part_mappers(), self._options) is None:
+            session = self._session()
+            if self._autoflush:
+                session._autoflush()
+            return iter(session._stream_query(self._compile(), self))
+        return iter(self._iter_results())
+
+    def first(self) -> _T | None:
+        if self._statement is not None:  # from_statement(): the statement runs as written
+            rows = self._iter_results()
+            return rows[0] if rows else None
+        limit = self._limit
+        rows = [] if isinstance(limit, int) and limit <= 0 else self.limit(1)._iter_results()
+        return rows[0] if rows else None
+
+    def one_or_none(self) -> _T | None:
+        rows = self._iter_results()
+        if len(rows) > 1:
+            raise MultipleResultsFound(
+                f"Multiple rows were found when one or none was required ({len(rows)} rows)"
+            )
+        return rows[0] if rows else None
+
+    def one(self) -> _T:
+        rows = self._iter_results()
+        if not rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(rows) > 1:
+            raise MultipleResultsFound(
+                f"Multiple rows were found when exactly one was required ({len(rows)} rows)"
+            )
+        return cast(_T, rows[0])
+
+    def scalar(self) -> Any:
+        try:
+            ret = self.one()
+        except NoResultFound:
+            return None
+        if not self.is_single_entity:
+            return cast(Any, ret)[0]  # a row: its first column
+        return ret
+
+    def get(self, ident: Any) -> _T | None:
+        mapper = self._layout.primary_mapper
+        if mapper is None:
+            raise InvalidRequestError("Can't get(): the query selects no mapped entity")
+        return cast("_T | None", self._session()._get_impl(
+            mapper, ident, populate_existing=self._populate_existing,
+            with_for_update=self._for_update, query=self))
+
+    def count(self) -> int:
+        session = self._session()
+        if self._autoflush:
+            session._autoflush()
+        inner = self._labelled_statement().subquery()
+        stmt = core_select(func.count()).select_from(inner)
+        if "do_orm_execute" in session.dispatch.active:
+            return self._count_through_listeners(session, stmt)
+        rows = session._execute_for_mapper(stmt, self._bind_mapper(), self)
+        return int(rows[0][0])
+
+    def _count_through_listeners(self, session: SessionLike, stmt: Any) -> int:
+        """count() when the session has ``do_orm_execute`` listeners: they see the
+        SELECT count(*) FROM (the query); with_loader_criteria() options they add
+        apply to the query counted (as they would to its rows)."""
+        def run(st: Any, params: Any, exec_opts: dict[str, Any], bind_kw: dict[str, Any]
+                ) -> Any:
+            added = [o for o in statement_options(st) if isinstance(o, LoaderCriteriaOption)
+                     and o not in statement_options(stmt)]
+            if added:
+                inner = self.options(*added)._labelled_statement().subquery()
+                st = core_select(func.count()).select_from(inner)
+            bind = session.get_bind(mapper=self._bind_mapper(), clause=st)
+            return session._run(st, params, bind, exec_opts or None)
+
+        result = session._fire_orm_execute(stmt, None, self._execution_options, None, run,
+                                           [m for m in self._part_mappers() if m is not None])
+        return int(result.scalar())
+
+    def exists(self) -> Any:
+        from sqlalchemy import exists
+
+        return exists(self._compile().with_only_columns(literal_column("1"),
+                                                        maintain_column_froms=True))
+
+    def update(self, values: dict[Any, Any], synchronize_session: Any = "evaluate",
+               update_args: Any = None) -> int:
+        if not isinstance(values, Mapping):
+            raise ArgumentError(
+                f"Can't update rows with {describe(values)}: update() takes a dictionary of "
+                "new values, e.g. query.update({User.name: 'ed'})"
+            )
+        q = self
+        d = query_events.active(self, "before_compile_update")
+        if d is not None:
+            ctx = query_events.BulkContext(self, values)
+            q = query_events.run_listeners(d, "before_compile_update", self, ctx)
+            values = ctx.values
+        return q._session()._bulk_update(q, values, synchronize_session)  # type: ignore[no-any-return]
+
+    def delete(self, synchronize_session: Any = "evaluate", delete_args: Any = None) -> int:
+        q = self
+        d = query_events.active(self, "before_compile_delete")
+        if d is not None:
+            q = query_events.run_listeners(d, "before_compile_delete", self,
+                                           query_events.BulkContext(self))
+        return q._session()._bulk_delete(q, synchronize_session)  # type: ignore[no-any-return]
+
+    @property
+    def column_descriptions(self) -> list[dict[str, Any]]:
+        """One dictionary per result column: its ``name`` (None for an unnamed alias or
+        expression), ``type`` (the class for an entity), ``aliased``, ``expr`` (what was
+        passed to query()) and ``entity`` (the class or alias it belongs to, if any)."""
+        return [dict(d) for d in self._layout.descriptions]
+
+    @property
+    def is_single_entity(self) -> bool:
+        """True when results are objects, not rows: one mapped class selected and
+        :meth:`only_return_tuples` not asked for."""
+        return self._layout.single_entity and not self._tuples
+
+
+def _without_eager_nodes(plans: list[Any]) -> list[Any] | None:
+    """The plans with relationship eager loading taken out (enable_eagerloads(False))."""
+    for plan in plans:
+        if plan is not None:
+            plan.nodes = {k: n for k, n in plan.nodes.items()
+                          if n.strategy not in ("joined", "selectin", "subquery", "immediate")}
+    if all(p is None or p.is_default() for p in plans):
+        return None
+    return plans

@@ -1,0 +1,312 @@
+"""``Query`` criteria: ``filter``/``filter_by``, ``order_by``/``group_by``/``having``
+(names given as strings resolved against mapped attributes), ``join``/``outerjoin``
+along relationships or onto tables, ``select_from`` and ``with_parent``."""
+
+from __future__ import annotations
+
+from typing import Any, Self, TypeVar, cast
+
+from sqlalchemy import (
+    and_,
+)
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.selectable import FromClause
+
+from .._core import (
+    from_objects,
+    roles,
+)
+from .._util import describe
+from ..mapping.attributes import QueryableAttribute, through_synonym
+from ..mapping.coercion import entity_of
+from ..mapping.mapper import Mapper
+from .aliased import AliasedClass, relationship_join
+from .arguments import (
+    sql_or_refuse,
+)
+from .entities import (
+    filter_by_criteria,
+    mapper_of,
+)
+from .state import QueryState
+
+_T = TypeVar("_T")
+
+
+class QueryFiltering(QueryState[_T]):
+    """WHERE, ORDER BY, GROUP BY, HAVING and the joins of a Query."""
+
+    def filter(self, *criterion: Any) -> Self:
+        self._refuse_after_statement("filter")
+        self._refuse_after_limit("filter")
+        where = self._where[:]
+        for c in criterion:
+            if isinstance(c, str):
+                raise InvalidRequestError(
+                    f"Can't filter by the string {c!r}: strings are not SQL here; use "
+                    "text() for textual SQL or an expression such as User.name == 'ed'"
+                )
+            where.append(sql_or_refuse(c, roles.WhereHavingRole, "filter by",
+                                       "an expression such as User.name == 'ed'"))
+        return self._clone(_where=where)
+
+    where = filter
+
+    def _criteria_read_other_froms(self) -> bool:
+        """Whether the WHERE criteria name a table the selected columns do not come
+        from (``filter(User.id == Address.user_id)``: a join written as a criterion,
+        whose rows repeat the user once per matching address)."""
+        own = self._layout.own_froms()
+        return any(f not in own for c in self._where for f in from_objects(c))
+
+    def filter_by(self, **kwargs: Any) -> Self:
+        """Keyword equality criteria on the last joined entity, else on the first one
+        selected (the class of a selected attribute or the table of a selected column
+        count too: ``query(User.id).filter_by(name="ed")``)."""
+        self._refuse_after_statement("filter_by")
+        self._refuse_after_limit("filter_by")
+        target = self._filter_by_entity()
+        if isinstance(target, AliasedClass):
+            return self.filter(*filter_by_criteria(target.mapper, kwargs, target))
+        mapper = mapper_of(target) if isinstance(target, type) else None
+        if mapper is not None:
+            return self.filter(*filter_by_criteria(mapper, kwargs))
+        if isinstance(target, FromClause) and not isinstance(target, FunctionElement):
+            table_mapper = entity_of(target)
+            if table_mapper is not None:
+                return self.filter(*filter_by_criteria(table_mapper, kwargs))
+            missing = [k for k in kwargs if k not in target.c]
+            if missing:
+                raise InvalidRequestError(
+                    f"Can't filter_by({', '.join(missing)}=...): Entity namespace for "
+                    f"\"{_from_name(target)}\" has no property \"{missing[0]}\"; its columns "
+                    f"are {', '.join(target.c.keys())}"
+                )
+            return self.filter(*(target.c[k] == v for k, v in kwargs.items()))
+        name = str(target) if target is not None else "the selected expression"
+        raise InvalidRequestError(
+            f"Can't filter_by({', '.join(kwargs)}=...): Entity namespace for \"{name}\" has "
+            f"no property \"{next(iter(kwargs), '')}\"; it selects from no table or mapped "
+            "class, use filter() with an expression"
+        )
+
+    def _filter_by_entity(self) -> Any:
+        """What filter_by() names: the last join target (class, alias or table), else the
+        first selected entity, else the FROM of the first selected column expression."""
+        if self._join_entity is not None:
+            return self._join_entity
+        if not self._entities:
+            return None
+        first = self._entities[0]
+        if isinstance(first, AliasedClass):
+            return first
+        if isinstance(first, type) and mapper_of(first) is not None:
+            return first
+        if isinstance(first, QueryableAttribute):
+            return first.parent.class_
+        expr = first.__clause_element__() if hasattr(first, "__clause_element__") else first
+        if isinstance(expr, FromClause) and not isinstance(expr, FunctionElement):
+            return expr
+        for from_ in from_objects(expr):
+            if not isinstance(from_, ColumnElement):  # a SQL function lists itself
+                return from_
+        return expr
+
+    def _resolve_name(self, name: str, what: str) -> Any:
+        """A mapped attribute (or column of a selected table) for an identifier string."""
+        text = name.strip()
+        direction = None
+        parts = text.split()
+        if len(parts) == 2 and parts[1].lower() in ("asc", "desc"):
+            text, direction = parts[0], parts[1].lower()
+        elif text.startswith("-"):
+            text, direction = text[1:], "desc"
+        target: Any = None
+        mapper = self._joinpoint or self._layout.primary_mapper
+        if "." in text:
+            cls_name, _, attr_name = text.partition(".")
+            for m in self._layout.mappers:
+                if m.class_.__name__ == cls_name or m._table_name == cls_name:
+                    mapper, text = m, attr_name
+                    break
+        if mapper is not None and text in mapper._props and mapper._props[text].is_column:
+            target = mapper._props[text].columns[0]
+        elif mapper is not None:
+            for prop in mapper.column_attrs.values():
+                if prop.columns[0].name == text:
+                    target = prop.columns[0]
+                    break
+        if target is None:
+            for col in self._layout.columns:
+                if getattr(col, "key", None) == text or getattr(col, "name", None) == text:
+                    target = col
+                    break
+        if target is None and not self._enable_assertions:
+            # checks off: the name goes to Core as a label reference, which the
+            # compiler resolves against the columns selected (or refuses) at execution
+            return name
+        if target is None:
+            known = sorted(mapper._props) if mapper is not None else []
+            raise InvalidRequestError(
+                f"Can't {what} {name!r}: it is not a mapped attribute or selected column"
+                + (f" of {mapper.class_.__name__} (mapped attributes: {', '.join(known)})"
+                   if mapper is not None else "")
+                + "; pass an attribute such as User.name, or text() for raw SQL"
+            )
+        if direction == "desc":
+            return target.desc()
+        if direction == "asc":
+            return target.asc()
+        return target
+
+    def order_by(self, *clauses: Any) -> Self:
+        self._refuse_after_statement("order_by")
+        self._refuse_after_limit("order_by")
+        q = self._clone()
+        if len(clauses) == 1 and (clauses[0] is None or clauses[0] is False):
+            q._order_by = []
+            return q
+        for c in clauses:
+            q._order_by.append(self._resolve_name(c, "order by") if isinstance(c, str) else
+                               sql_or_refuse(c, roles.OrderByRole, "order by",
+                                              "a mapped attribute, e.g. User.name"))
+        return q
+
+    def group_by(self, *clauses: Any) -> Self:
+        self._refuse_after_statement("group_by")
+        self._refuse_after_limit("group_by")
+        q = self._clone()
+        if len(clauses) == 1 and (clauses[0] is None or clauses[0] is False):
+            q._group_by = []
+            return q
+        for c in clauses:
+            q._group_by.append(self._resolve_name(c, "group by") if isinstance(c, str) else
+                               sql_or_refuse(c, roles.GroupByRole, "group by",
+                                              "a mapped attribute, e.g. User.name"))
+        return q
+
+    def having(self, *criterion: Any) -> Self:
+        self._refuse_after_statement("having")
+        self._refuse_after_limit("having")
+        return self._clone(_having=self._having + [
+            sql_or_refuse(c, roles.WhereHavingRole, "filter groups by",
+                          "an expression such as func.count(User.id) > 1")
+            for c in criterion])
+
+    def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
+             full: bool = False, **kw: Any) -> Self:
+        self._refuse_after_statement("join")
+        self._refuse_after_limit("join")
+        steps = relationship_join(target, onclause)
+        if steps is not None:  # along a relationship from or to an aliased() entity
+            return self._clone(
+                _joins=self._joins + [(dest, on, isouter) for dest, on in steps],
+                _join_entity=steps[-1][0])
+        dest, on = self._join_target(target, onclause)
+        if isinstance(on, tuple) and len(on) == 3:
+            # many-to-many: through the secondary table, then to the target
+            secondary, pj, sj = on
+            joins = [(secondary, pj, isouter), (dest, sj, isouter)]
+        else:
+            joins = [(dest, on, isouter)]
+        m = mapper_of(dest) if isinstance(dest, type) else None
+        return self._clone(_joins=self._joins + joins, _join_entity=dest,
+                           _joinpoint=m if m is not None else self._joinpoint)
+
+    def outerjoin(self, target: Any, onclause: Any = None, **kw: Any) -> Self:
+        return self.join(target, onclause, isouter=True)
+
+    def _join_target(self, target: Any, onclause: Any) -> tuple[Any, Any]:
+        if isinstance(target, tuple) and len(target) == 2:
+            target, onclause = target
+        target, onclause = through_synonym(target), through_synonym(onclause)
+        start = self._joinpoint or self._layout.primary_mapper
+        if isinstance(target, str) and getattr(self.session, "future", False):
+            raise ArgumentError(
+                f"Can't join to the string {target!r} on a Session(future=True): name the "
+                "relationship attribute instead, e.g. query.join(User.addresses)"
+            )
+        if isinstance(target, str):
+            if start is None or target not in start._props:
+                raise InvalidRequestError(
+                    f"Can't join to {target!r}: "
+                    + (f"{start.class_.__name__} has no relationship by that name"
+                       if start is not None else "the query selects no mapped entity")
+                )
+            target = through_synonym(getattr(start.class_, target))
+        if isinstance(target, QueryableAttribute) and target.prop.is_relationship:
+            rel: Any = target.prop
+            return rel.mapper.class_, rel.join_condition_for_query()
+        m = mapper_of(target)
+        if m is None:
+            sql_or_refuse(target, roles.JoinTargetRole, "join to",
+                           "a mapped class, a relationship attribute or a Table")
+        dest = m.persist_selectable if m is not None else target
+        if isinstance(onclause, str):
+            if start is None or onclause not in start._props:
+                raise InvalidRequestError(f"Can't join on {onclause!r}: no such relationship")
+            onclause = through_synonym(getattr(start.class_, onclause))
+        if isinstance(onclause, QueryableAttribute) and onclause.prop.is_relationship:
+            onclause = cast(Any, onclause.prop).join_condition_for_query()
+        return (m.class_ if m is not None else dest), onclause
+
+    def select_from(self, *froms: Any) -> Self:
+        for f in froms:
+            if isinstance(f, AliasedClass) or mapper_of(f) is not None:
+                continue
+            el = f.__clause_element__() if hasattr(f, "__clause_element__") else f
+            if isinstance(el, FromClause) and not isinstance(el, FunctionElement):
+                continue
+            if isinstance(f, type) or not isinstance(f, (ClauseElement, QueryableAttribute)):
+                sql_or_refuse(f, roles.FromClauseRole, "select from",
+                               "a mapped class or a Table")
+            raise ArgumentError(
+                f"Can't select from {describe(f)}: it is not a table, subquery or mapped "
+                "class; pass a mapped class, a Table or a subquery()"
+            )
+        self._refuse_after_criteria("select_from")
+        q = self._clone()
+        for f in froms:
+            m = mapper_of(f)
+            if m is None and not isinstance(f, AliasedClass):
+                sql_or_refuse(f, roles.FromClauseRole, "select from",
+                               "a mapped class or a Table")
+            q._select_from = q._select_from + [m.persist_selectable if m is not None else f]
+            if m is not None:
+                q._joinpoint = m
+                if q._from_mapper is None:
+                    q._from_mapper = m
+            q._join_entity = m.class_ if m is not None else f
+        return q
+
+    def with_parent(self, instance: Any, property: Any = None,  # noqa: A002 (SQLAlchemy's name)
+                    from_entity: Any = None) -> Self:
+        """Rows related to ``instance`` along relationship ``property`` (by default its
+        relationship to the query's entity): ``filter(with_parent(...))``."""
+        from ..instance.state import instance_state
+        from .with_parent import relationship_between, with_parent
+
+        if property is None:
+            target = from_entity if from_entity is not None else self._layout.primary_mapper
+            target_mapper = target.mapper if isinstance(target, AliasedClass) else (
+                target if isinstance(target, Mapper) else mapper_of(target))
+            if target_mapper is None:
+                raise InvalidRequestError(
+                    "Can't call with_parent() without a property: the query selects no "
+                    "mapped entity; pass the relationship attribute"
+                )
+            property = relationship_between(instance_state(instance).mapper, target_mapper)
+        return self.filter(with_parent(instance, property, from_entity))
+
+    @property
+    def whereclause(self) -> Any:
+        """The WHERE criteria combined with AND, or None."""
+        if not self._where:
+            return None
+        return and_(*self._where) if len(self._where) > 1 else self._where[0]
+
+
+def _from_name(from_: Any) -> str:
+    return str(getattr(from_, "name", None) or from_)
