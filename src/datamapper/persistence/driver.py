@@ -59,11 +59,30 @@ class _DriverStatement:
         else:
             rows = [getter(p) for p in params_list]
         if procs:
-            for n, row in enumerate(rows):
-                lst = list(row)
-                for i, _name, fn in procs:
-                    lst[i] = fn(lst[i])
-                rows[n] = tuple(lst)
+            self._process(rows)
+        return rows
+
+    def _process(self, rows: list[Any]) -> None:
+        """Apply the bind processors to positional ``rows``, in place."""
+        procs = self.procs
+        for n, row in enumerate(rows):
+            lst = list(row)
+            for i, _name, fn in procs:
+                lst[i] = fn(lst[i])
+            rows[n] = tuple(lst)
+
+    def tuple_rows(self, keys: tuple[str, ...], values: list[tuple[Any, ...]]) -> list[Any]:
+        """The driver's parameter rows for ``values``, tuples of the parameters ``keys``
+        (positional statements only)."""
+        names = self.names
+        if names == keys:
+            rows = values if not self.procs else list(values)
+        else:
+            order = operator.itemgetter(*[keys.index(name) for name in names])
+            rows = [order(v) for v in values] if len(names) > 1 \
+                else [(order(v),) for v in values]
+        if self.procs:
+            self._process(rows)
         return rows
 
 
@@ -103,33 +122,40 @@ def driver_executemany(
     Returns None, having run nothing, when the statement or the connection
     needs Core's full execution path; the caller then uses ``conn.execute``.
     """
-    entry = _entry(conn, cache, "many", stmt, params_list, _compile)
+    entry = _entry(conn, cache, "many", stmt, tuple(params_list[0]), _compile)
     if entry is None:
         return None
     return conn.exec_driver_sql(entry.sql, _driver_rows(conn, entry, params_list))
 
 
 def _driver_rows(conn: Connection, entry: _DriverStatement,
-                 params_list: Sequence[dict[str, Any]]) -> list[Any]:
-    """``entry.rows(params_list)``, with a failing bind processor (a value its column
-    type refuses) reported the way Core reports it: a ``StatementError`` naming the
-    statement and parameters, after the connection's ``handle_error`` listeners."""
+                 params_list: Sequence[dict[str, Any]] | None,
+                 tuples: tuple[tuple[str, ...], list[tuple[Any, ...]]] | None = None
+                 ) -> list[Any]:
+    """``entry.rows(params_list)`` (or ``entry.tuple_rows(*tuples)``), with a failing
+    bind processor (a value its column type refuses) reported the way Core reports it:
+    a ``StatementError`` naming the statement and parameters, after the connection's
+    ``handle_error`` listeners."""
     try:
+        if tuples is not None:
+            return entry.tuple_rows(*tuples)
+        assert params_list is not None
         return entry.rows(params_list)
     except Exception as e:
-        report_dbapi_error(conn, e, entry.sql, list(params_list))
+        if tuples is not None:
+            params_list = [dict(zip(tuples[0], v, strict=True)) for v in tuples[1]]
+        report_dbapi_error(conn, e, entry.sql, list(params_list or ()))
 
 
 def _entry(conn: Connection, cache: dict[Any, Any], kind: str, stmt: ClauseElement,
-           params_list: Sequence[dict[str, Any]], compile_: Callable[..., Any]) -> Any:
+           keys: tuple[str, ...], compile_: Callable[..., Any]) -> Any:
     """The cached compiled form of ``stmt`` for this connection's dialect and the
-    parameters' key set, or None when Core's full path is needed."""
+    parameters' names ``keys``, or None when Core's full path is needed."""
     dispatch = conn.dispatch
     if dispatch.before_execute or dispatch.after_execute:
         return None
     if conn.get_execution_options().get("schema_translate_map"):
         return None
-    keys = tuple(params_list[0])
     ckey = (kind, conn.dialect, keys)
     if ckey in cache:
         return cache[ckey]
@@ -188,21 +214,31 @@ def driver_insert_returning(
     conn: Connection,
     cache: dict[Any, Any],
     stmt: ClauseElement,
-    params_list: Sequence[dict[str, Any]],
+    params_list: Sequence[dict[str, Any]] | None,
+    tuples: tuple[tuple[str, ...], list[tuple[Any, ...]]] | None = None,
 ) -> list[Any] | None:
     """SQLite: INSERT every dictionary of ``params_list`` (one key set) with
     ``stmt`` (an INSERT ... RETURNING of one column) as multi-row VALUES pages,
     the way Core's "insertmanyvalues" does it; return the RETURNING values of
-    all pages, in the order the database gave them.
+    all pages, in the order the database gave them.  ``tuples``, instead of
+    ``params_list``: (parameter names, a tuple of values per row).
 
     Returns None, having run nothing, when Core's own path is needed.
     """
-    if conn.dialect.name != "sqlite" or not params_list:
+    if tuples is not None:
+        keys, values = tuples
+        if not values:
+            return None
+    elif params_list:
+        keys = tuple(params_list[0])
+    else:
         return None
-    entry = _entry(conn, cache, "insert", stmt, params_list, _compile_insert)
+    if conn.dialect.name != "sqlite":
+        return None
+    entry = _entry(conn, cache, "insert", stmt, keys, _compile_insert)
     if entry is None:
         return None
-    rows = _driver_rows(conn, entry.stmt, params_list)
+    rows = _driver_rows(conn, entry.stmt, params_list, tuples)
     step = entry.per_page
     out: list[Any] = []
     for start in range(0, len(rows), step):

@@ -144,22 +144,37 @@ _TABLE_PLAN: CacheSlot[TablePlan] = CacheSlot("INSERT/UPDATE/DELETE plan of the 
 
 
 # -- INSERT -------------------------------------------------------------------------
+def tuple_shape(plan: TablePlan, zero_guard: str | None) -> Shape | None:
+    """The shape whose records :func:`insert_records` gives as value tuples when
+    asked (``tuple_rows=True``): the common row, with a generated key and a plain
+    value for every other column; None when the table has no such fast path."""
+    if plan.nonpk_getter is None or plan.single_pk_attr is None \
+            or plan.version_key is not None or zero_guard is not None:
+        return None
+    return (plan.nonpk_colkeys, None)
+
+
 def insert_records(
-    mapper: Mapper, plan: TablePlan, states: Iterable[InstanceState], zero_guard: str | None
+    mapper: Mapper, plan: TablePlan, states: Iterable[InstanceState], zero_guard: str | None,
+    tuple_rows: bool = False,
 ) -> tuple[dict[Shape, list[Record]], list[InstanceState] | None]:
     """The INSERT records of ``states`` grouped by shape, and the states whose version
     the database sets (``version_id_generator=False``; None when not so mapped).
+
+    ``tuple_rows``: the records of the shape :func:`tuple_shape` names hold the tuple
+    of their values (in ``plan.nonpk_colkeys`` order) instead of a dictionary, so that
+    the driver's parameter rows are made without a dictionary per row
+    (:func:`tuple_params` gives the dictionaries where a path needs them).
 
     ``zero_guard``: the attribute whose explicit 0 the server would replace by a
     generated key (MySQL family without NO_AUTO_VALUE_ON_ZERO), refused here.
     """
     groups: dict[Shape, list[Record]] = {}
     version_key = plan.version_key
-    fast = plan.nonpk_getter is not None and plan.single_pk_attr is not None \
-        and version_key is None and zero_guard is None
+    fast = tuple_shape(plan, zero_guard) is not None
     fast_key = (plan.nonpk_colkeys, None)
-    nonpk_getter = plan.nonpk_getter
     nonpk_colkeys = plan.nonpk_colkeys
+    nonpk_getter = plan.nonpk_getter
     pk_attr = plan.single_pk_attr
     plain = PLAIN
     none_default = plan.none_means_default
@@ -179,17 +194,30 @@ def insert_records(
                     none_default and None in vals):
                 if fast_group is None:
                     fast_group = groups.setdefault(fast_key, [])
-                fast_group.append((state, dict(zip(nonpk_colkeys, vals)), None))
+                fast_group.append((state, vals if tuple_rows
+                                   else dict(zip(nonpk_colkeys, vals)), None))
                 continue
         if zero_guard is not None or version_key is not None:
             _before_insert(mapper, plan, state, d, zero_guard, server_versions)
         params, exprs = _insert_params(plan, d)
         gkey = (tuple(params), tuple(exprs) if exprs else None)
+        if tuple_rows and fast and gkey == fast_key:
+            # the shape of the tuple records (params is in the same column order)
+            if fast_group is None:
+                fast_group = groups.setdefault(fast_key, [])
+            fast_group.append((state, tuple(params.values()), None))  # type: ignore[arg-type]
+            continue
         group = groups.get(gkey)
         if group is None:
             group = groups[gkey] = []
         group.append((state, params, exprs))
     return groups, server_versions
+
+
+def tuple_params(keys: tuple[str, ...], rows: list[Record]) -> list[Record]:
+    """The records of a tuple-shaped group (see :func:`insert_records`) with
+    dictionaries of their values."""
+    return [(st, dict(zip(keys, vals, strict=True)), e) for st, vals, e in rows]
 
 
 def _before_insert(mapper: Mapper, plan: TablePlan, state: InstanceState, d: dict[str, Any],

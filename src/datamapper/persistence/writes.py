@@ -35,6 +35,8 @@ from .records import (
     post_update_records,
     switch_record,
     table_plan,
+    tuple_params,
+    tuple_shape,
     update_records,
     where_key,
 )
@@ -55,11 +57,14 @@ def insert_states(
     """
     plan = table_plan(mapper)
     version_key = plan.version_key
-    groups, server_versions = insert_records(
-        mapper, plan, states, _zero_becomes_autoincrement(conn, plan))
+    zero_guard = _zero_becomes_autoincrement(conn, plan)
+    groups, server_versions = insert_records(mapper, plan, states, zero_guard, True)
+    tuples_of = tuple_shape(plan, zero_guard)
     expire: dict[InstanceState, set[str]] = {}
     # groups in an order fixed by their shape, not by the order objects were added
     for (keys, expr_keys), rows in sorted(groups.items(), key=group_rank):
+        # the records of the tuple shape hold value tuples in ``keys`` order
+        tuples = tuples_of is not None and (keys, expr_keys) == tuples_of
         given = set(keys)
         missing_pk = [c for c in plan.pk if c.key not in given and
                       not (expr_keys and c.key in expr_keys)]
@@ -68,12 +73,14 @@ def insert_states(
         if expr_keys:
             to_expire |= {plan.col_to_attr[ck] for ck in expr_keys}
         if expr_keys or (missing_pk and not _can_batch_returning(conn, plan, missing_pk)):
-            _insert_one_by_one(conn, plan, rows, expr_keys, missing_pk, to_expire, expire,
-                               replaced)
+            _insert_one_by_one(conn, plan, tuple_params(keys, rows) if tuples else rows,
+                               expr_keys, missing_pk, to_expire, expire, replaced)
         elif missing_pk:
-            _insert_returning(conn, plan, rows, missing_pk, to_expire, expire)
+            _insert_returning(conn, plan, rows, missing_pk, to_expire, expire,
+                              keys if tuples else None)
         else:
-            _insert_batch(conn, plan, rows, to_expire, expire)
+            _insert_batch(conn, plan, tuple_params(keys, rows) if tuples else rows,
+                          to_expire, expire)
     if server_versions:
         read_server_versions(conn, plan, server_versions, "INSERT")
         for state in server_versions:
@@ -221,6 +228,7 @@ def _insert_returning(
     missing_pk: list[Any],
     to_expire: set[str],
     expire: dict[InstanceState, set[str]],
+    tuple_keys: tuple[str, ...] | None = None,
 ) -> None:
     """Batched INSERT ... RETURNING of a database-generated integer key.
 
@@ -228,23 +236,30 @@ def _insert_returning(
     SQLite gives no such promise, but assigns each new rowid as one more than
     the largest in the table while the statement holds the write lock, so the
     generated keys ascend in VALUES order: sorting by key restores it.
+
+    ``tuple_keys``: the records hold value tuples of these columns (see
+    :func:`.records.insert_records`), not dictionaries.
     """
     col = missing_pk[0]
     dialect = conn.dialect
     sortable = getattr(dialect, "insert_executemany_returning_sort_by_parameter_order", False)
-    params_list = [p for _s, p, _e in rows]
     if sortable and dialect.name != "sqlite":
         stmt = plan.insert_returning(col, True)
-        result = conn.execute(stmt, params_list)
+        result = conn.execute(stmt, _params_list(rows, tuple_keys))
         keys = result.scalars().all()
     else:
         stmt = plan.insert_returning(col, False)
-        direct = driver_insert_returning(conn, plan.driver_cache, stmt, params_list)
+        if tuple_keys is not None:
+            direct = driver_insert_returning(conn, plan.driver_cache, stmt, None,
+                                             (tuple_keys, [v for _s, v, _e in rows]))  # type: ignore[misc]
+        else:
+            direct = driver_insert_returning(conn, plan.driver_cache, stmt,
+                                             [p for _s, p, _e in rows])
         if direct is not None:
             keys = sorted(direct)
             result = None
         else:
-            result = conn.execute(stmt, params_list)
+            result = conn.execute(stmt, _params_list(rows, tuple_keys))
             keys = sorted(result.scalars().all())
     if len(keys) != len(rows):
         raise FlushError(
@@ -273,6 +288,15 @@ def _insert_returning(
                 d[a] = cp[c.key]
         if to_expire:
             expire[state] = to_expire
+
+
+def _params_list(rows: list[Record], tuple_keys: tuple[str, ...] | None
+                 ) -> list[dict[str, Any]]:
+    """The parameter dictionaries of INSERT records (made from value tuples when the
+    records hold those: ``tuple_keys``)."""
+    if tuple_keys is None:
+        return [p for _s, p, _e in rows]
+    return [dict(zip(tuple_keys, v, strict=True)) for _s, v, _e in rows]
 
 
 def _apply_insert_result(

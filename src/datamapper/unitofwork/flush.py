@@ -78,15 +78,24 @@ class UOWTransaction:
         seen: dict[tuple[Any, ...], InstanceState] = {}
         problems: list[str] = []
         links = self.deps.links if self.deps is not None else {}
+        # (mapper, linked foreign-key attributes) -> whether one of them is a key column
+        to_key: dict[tuple[Mapper, tuple[str, ...]], bool] = {}
         for state in self.new:
             mapper = state.mapper
             obj = state.obj()
             d = (obj if obj is not None else state.strong_obj()).__dict__
             pk_keys = mapper._pk_keys
-            if links and state in links:
-                # a key column that is also a foreign key gets the related object's key
-                # from the flush: that value is the identity it will have
-                d = _with_linked_keys(d, links[state], pk_keys)
+            per = links.get(state) if links else None
+            if per is not None:
+                for dk in per:
+                    hit = to_key.get((mapper, dk))
+                    if hit is None:
+                        hit = to_key[(mapper, dk)] = any(k in pk_keys for k in dk)
+                    if hit:
+                        # a key column that is also a foreign key gets the related
+                        # object's key from the flush: the identity it will have
+                        d = _with_linked_keys(d, per, pk_keys)
+                        break
             if len(pk_keys) == 1:
                 v = d.get(pk_keys[0])
                 if v is None or (v.__class__ not in _PLAIN_KEYS and is_sql(v)):
