@@ -115,17 +115,30 @@ def driver_executemany(
     conn: Connection,
     cache: dict[Any, Any],
     stmt: ClauseElement,
-    params_list: Sequence[dict[str, Any]],
+    params_list: Sequence[dict[str, Any]] | None,
+    tuples: tuple[tuple[str, ...], list[tuple[Any, ...]]] | None = None,
 ) -> CursorResult[Any] | None:
-    """Run ``stmt`` for every dictionary of ``params_list`` (all of one key set).
+    """Run ``stmt`` for every dictionary of ``params_list`` (all of one key set), or
+    for every row of ``tuples`` (parameter names, a tuple of values per row).
 
     Returns None, having run nothing, when the statement or the connection
     needs Core's full execution path; the caller then uses ``conn.execute``.
     """
-    entry = _entry(conn, cache, "many", stmt, tuple(params_list[0]), _compile)
+    if tuples is not None:
+        if not tuples[1]:
+            return None
+        keys = tuples[0]
+    elif params_list:
+        keys = tuple(params_list[0])
+    else:
+        return None
+    entry = _entry(conn, cache, "many", stmt, keys, _compile)
     if entry is None:
         return None
-    return conn.exec_driver_sql(entry.sql, _driver_rows(conn, entry, params_list))
+    if tuples is not None and not entry.positional:
+        # a named paramstyle takes the dictionaries themselves
+        params_list, tuples = [dict(zip(keys, v, strict=True)) for v in tuples[1]], None
+    return conn.exec_driver_sql(entry.sql, _driver_rows(conn, entry, params_list, tuples))
 
 
 def _driver_rows(conn: Connection, entry: _DriverStatement,

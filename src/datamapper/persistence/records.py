@@ -320,6 +320,86 @@ def update_records(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceSta
     return records
 
 
+def update_groups(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceState]
+                  ) -> tuple[dict[Shape, list[Record]], set[Shape]]:
+    """``by_shape(update_records(...), True)`` for a table without a version counter,
+    and the shapes whose records hold a tuple of their values (in the shape's order)
+    instead of a dictionary: the usual edit of a loaded object (one attribute of a
+    one-column key row) becomes the driver's parameter row without a dictionary per
+    row.  Groups and rows come in the order :func:`by_shape` gives them."""
+    single_pk = plan.pk_params[0] if len(plan.pk_params) == 1 else None
+    tuple_shapes: set[Shape] = set()
+    if single_pk is None or plan.version_key is not None:
+        return by_shape(update_records(mapper, plan, states), True), tuple_shapes
+    groups: dict[Shape, list[Record]] = {}
+    one_col = plan.one_col
+    # column key -> the group of the one-column changes of that column
+    singles: dict[str, list[Record]] = {}
+    for state in states:
+        if state._key is LAZY_KEY:
+            cs = state._committed
+            if not cs:
+                continue
+            if len(cs) == 1:
+                # (the same outcome as update_records' one-attribute record)
+                for attr_key, original in cs.items():
+                    col_key = one_col.get(attr_key)
+                    if col_key is None:
+                        break
+                    obj = state.obj()
+                    d = (obj if obj is not None else state.strong_obj()).__dict__
+                    current = d.get(attr_key, NO_VALUE)
+                    if current is NO_VALUE:
+                        current = None
+                    elif current.__class__ not in PLAIN:
+                        break
+                    elif original is not NO_VALUE and (
+                            current is original
+                            or (current == original if original.__class__ in PLAIN
+                                else values_equal(current, original))):
+                        continue
+                    group = singles.get(col_key)
+                    if group is None:
+                        group = singles[col_key] = _shape_group(
+                            groups, tuple_shapes, ((col_key, single_pk), None))
+                    group.append((state, (current, state._ident), None))  # type: ignore[arg-type]
+                else:
+                    continue
+            ch2 = _changed_values(plan, state)
+            if ch2 is None:
+                continue
+            params, exprs = ch2
+            params[single_pk] = state._ident
+        else:
+            ch = changed_params(mapper, state, plan)
+            if ch is None:
+                continue
+            params, exprs, where = ch
+            params.update(where)
+        gkey = (tuple(params), tuple(exprs) if exprs else None)
+        if gkey in tuple_shapes:
+            groups[gkey].append((state, tuple(params.values()), None))  # type: ignore[arg-type]
+            continue
+        group = groups.get(gkey)
+        if group is None:
+            group = groups[gkey] = []
+        group.append((state, params, exprs))
+    return groups, tuple_shapes
+
+
+def _shape_group(groups: dict[Shape, list[Record]], tuple_shapes: set[Shape],
+                 shape: Shape) -> list[Record]:
+    """The group of value-tuple records of ``shape`` (records of that shape found
+    before as dictionaries become tuples)."""
+    tuple_shapes.add(shape)
+    group = groups.get(shape)
+    if group is None:
+        group = groups[shape] = []
+    else:
+        group[:] = [(st, tuple(p.values()), e) for st, p, e in group]  # type: ignore[misc]
+    return group
+
+
 def by_shape(records: Iterable[Record], ordered: bool = False) -> dict[Shape, list[Record]]:
     """``records`` grouped by statement shape, groups and rows in first-seen order.
 

@@ -27,6 +27,7 @@ from .records import (
     PK_PREFIX,
     VERSION_PARAM,
     Record,
+    Shape,
     TablePlan,
     by_shape,
     delete_records,
@@ -37,6 +38,7 @@ from .records import (
     table_plan,
     tuple_params,
     tuple_shape,
+    update_groups,
     update_records,
     where_key,
 )
@@ -343,23 +345,28 @@ def update_states(
     """
     plan = table_plan(mapper)
     vk = plan.version_key
-    records = update_records(mapper, plan, states)
     refetch: list[InstanceState] = []
-    if vk is not None and records:
-        refetch = _version_params(conn, plan, mapper.version_id_generator, records)
-    # (a version counter's parameters are added to some records only: no fixed order)
-    groups = by_shape(records, vk is None)
+    tuple_shapes: set[Shape] = set()
+    if vk is None:
+        groups, tuple_shapes = update_groups(mapper, plan, states)
+    else:
+        records = update_records(mapper, plan, states)
+        if records:
+            refetch = _version_params(conn, plan, mapper.version_id_generator, records)
+        # (a version counter's parameters are added to some records only: no fixed order)
+        groups = by_shape(records)
     expire: dict[InstanceState, set[str]] = {}
     # columns the database changes on UPDATE: expired (a server-set version is read
     # back); a SQL-expression onupdate (func.now()) is computed in the statement too
     post = _database_onupdate_keys(plan)
     if vk is not None and mapper.version_id_generator is False:
         post.discard(vk)
-    for (_keys, expr_keys), rows in groups.items():
+    for shape, rows in groups.items():
+        keys, expr_keys = shape
         if expr_keys:  # (the expressions' columns are expired, not read back)
             _update_with_exprs(conn, plan, rows, expr_keys, expire, replaced)
             continue
-        _update_batch(conn, plan, rows)
+        _update_batch(conn, plan, rows, keys if shape in tuple_shapes else None)
         if post:
             for state, _p, _e in rows:
                 expire.setdefault(state, set()).update(post)
@@ -401,20 +408,29 @@ def _update_with_exprs(conn: Connection, plan: TablePlan, rows: list[Record],
         expire[state] = {plan.col_to_attr[ck] for ck in expr_keys}
 
 
-def _update_batch(conn: Connection, plan: TablePlan, rows: list[Record]) -> None:
+def _update_batch(conn: Connection, plan: TablePlan, rows: list[Record],
+                  tuple_keys: tuple[str, ...] | None = None) -> None:
     """One executemany of plain-value UPDATEs (one by one where a version must be
-    checked per row and the driver's row count of an executemany is no sum)."""
-    params_list = [p for _s, p, _e in rows]
+    checked per row and the driver's row count of an executemany is no sum).
+    ``tuple_keys``: the records hold value tuples of these parameters (see
+    :func:`.records.update_groups`)."""
     sane_multi = conn.dialect.supports_sane_multi_rowcount
     direct = False
     if len(rows) > 1 and not sane_multi and plan.version_col is not None:
-        for state, params, _e in rows:
+        for state, params, _e in (rows if tuple_keys is None
+                                  else tuple_params(tuple_keys, rows)):
             result = conn.execute(plan.update_stmt, params)
             _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
     else:
-        fast = driver_executemany(conn, plan.driver_cache, plan.update_stmt, params_list)
+        if tuple_keys is not None:
+            fast = driver_executemany(conn, plan.driver_cache, plan.update_stmt, None,
+                                      (tuple_keys, [v for _s, v, _e in rows]))  # type: ignore[misc]
+        else:
+            fast = driver_executemany(conn, plan.driver_cache, plan.update_stmt,
+                                      [p for _s, p, _e in rows])
         direct = fast is not None
-        result = fast if fast is not None else conn.execute(plan.update_stmt, params_list)
+        result = fast if fast is not None else conn.execute(
+            plan.update_stmt, _params_list(rows, tuple_keys))
         _check_rowcount(conn, plan, "UPDATE", len(rows), result.rowcount,
                         [s for s, _p, _e in rows], len(rows) == 1 or sane_multi)
     prefetch = (result.prefetch_cols() if not direct and (len(rows) == 1 or sane_multi)
