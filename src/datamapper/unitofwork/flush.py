@@ -273,7 +273,14 @@ class UOWTransaction:
                     if src is not last_src:
                         src_d, last_src = src.obj().__dict__, src
                     sd = src_d
-                    for sk, dk in zip(link.src_keys, link.dest_keys, strict=True):
+                    src_keys = link.src_keys
+                    if len(src_keys) == 1:  # (a one-column foreign key)
+                        sk = src_keys[0]
+                        if sk not in sd:  # a parent expired by a commit: load its key
+                            sd = source_dict(src, src_keys)
+                        d[link.dest_keys[0]] = sd.get(sk)
+                        continue
+                    for sk, dk in zip(src_keys, link.dest_keys, strict=True):
                         if sk not in sd:  # a parent expired by a commit: load its key
                             sd = source_dict(src, link.src_keys)
                         d[dk] = sd.get(sk)
