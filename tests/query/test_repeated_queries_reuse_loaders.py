@@ -139,3 +139,52 @@ def test_cached_loader_with_populate_existing_and_options(engine, make_session, 
         populate_existing=True)).one()
     assert plain is deferred[0]
     assert plain.note == "dbnote"
+
+
+def test_repeated_column_queries_share_one_layout(make_session, User, monkeypatch):
+    from datamapper.query import entities
+
+    s = make_session()
+    _seed(s, User)
+    built = []
+    real = entities.RowLayout.__init__
+
+    def counting(self, *a, **kw):
+        built.append(a[0])
+        real(self, *a, **kw)
+
+    monkeypatch.setattr(entities.RowLayout, "__init__", counting)
+    rows = [s.query(User.id, User.name).filter(User.id == i).one() for i in (1, 2, 3)]
+    assert [tuple(r) for r in rows] == [(1, "u1"), (2, "u2"), (3, "u3")]
+    assert [r.name for r in rows] == ["u1", "u2", "u3"]
+    assert len(built) == 1
+    # another choice or order of the attributes is another layout
+    assert tuple(s.query(User.name, User.id).filter(User.id == 4).one()) == ("u4", 4)
+    assert tuple(s.query(User.note).filter(User.id == 4).one()) == ("n4",)
+    assert len(built) == 3
+
+
+def test_column_query_after_add_property_sees_the_new_attribute(engine, metadata,
+                                                                 make_session):
+    t = Table("lc_cols", metadata, Column("id", Integer, primary_key=True),
+              Column("name", String(20)), Column("extra", String(20)))
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO lc_cols (id, name, extra) VALUES (1, 'a', 'x')"))
+
+    class Col:
+        pass
+
+    reg = registry(metadata=metadata)
+    m = reg.map_imperatively(Col, t, exclude_properties=["extra"])
+    try:
+        s = make_session()
+        s.query(Col).first()  # configures the mappers
+        assert tuple(s.query(Col.id, Col.name).one()) == (1, "a")
+        m.add_property("name_again", t.c.name)
+        m.add_property("extra", t.c.extra)
+        row = s.query(Col.id, Col.name, Col.extra).one()
+        assert tuple(row) == (1, "a", "x") and row.extra == "x"
+        assert tuple(s.query(Col.id, Col.name).one()) == (1, "a")
+    finally:
+        clear_mappers()

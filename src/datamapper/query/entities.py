@@ -39,7 +39,7 @@ from .._core import (
 )
 from ..loading import EntityLoader, entity_loader
 from ..loading.strategies import stamp_user_options
-from ..mapping.attributes import QueryableAttribute
+from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
 from ..mapping.coercion import (
     ALIAS_KEY,
     BUNDLE_KEY,
@@ -50,6 +50,7 @@ from ..mapping.coercion import (
 )
 from ..mapping.inheritance import class_criterion, entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper, mapped_tables
+from ..mapping.properties import ColumnProperty
 from .aliased import (
     AliasedClass,
     PolymorphicEntity,
@@ -473,6 +474,14 @@ class RowLayout:
             cached[label_style] = names
         return names
 
+    def row_maker(self) -> Any:
+        """``result_tuple(self.names, self.extras)``: what makes a result row of a tuple of
+        values (made once per layout)."""
+        make = self.__dict__.get("_row_maker")
+        if make is None:
+            make = self.__dict__["_row_maker"] = result_tuple(self.names, self.extras)
+        return make
+
     @property
     def single_bundle(self) -> bool:
         """One ``Bundle(..., single_entity=True)`` selected: a Query gives its values."""
@@ -619,7 +628,35 @@ def entity_layout(entities: Sequence[Any]) -> RowLayout:
                 if layout is None:
                     layout = cache[_LAYOUT_KEY] = RowLayout(entities)
                 return layout
+    elif entities and type(entities[0]) is InstrumentedAttribute:
+        return _attribute_layout(entities)
     return RowLayout(entities)
+
+
+def _attribute_layout(entities: Sequence[Any]) -> RowLayout:
+    """The layout of column attributes of one mapped class (``query(User.id,
+    User.name)``), shared as :func:`entity_layout` shares a class's: kept in that
+    mapper's loader cache under the attributes' identities (the layout holds the
+    attributes, so an identity is not reused while it is kept)."""
+    mapper = entities[0].parent
+    cls = mapper.class_
+    for ent in entities:
+        if type(ent) is not InstrumentedAttribute or ent.parent is not mapper or \
+                ent.class_ is not cls or type(ent.prop) is not ColumnProperty:
+            return RowLayout(entities)
+    if not mapper.configured:
+        return RowLayout(entities)
+    cache = mapper._loader_cache
+    key = (_LAYOUT_KEY, *map(id, entities))
+    layout: RowLayout | None = cache.get(key)
+    if layout is None:
+        layout = RowLayout(entities)
+        if len(cache) < _LAYOUTS_KEPT:
+            cache[key] = layout
+    return layout
+
+
+_LAYOUTS_KEPT = 256  # layouts of attribute lists kept per mapper
 
 
 def filter_by_criteria(mapper: Mapper, kwargs: dict[str, Any], entity: Any = None

@@ -20,7 +20,6 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from .._core import (
     SimpleResultMetaData,
-    result_tuple,
     statement_options,
 )
 from .._util import describe
@@ -157,7 +156,7 @@ class QueryExecution(QuerySetOps[_T]):
             elif ents:
                 out = unique_entity_rows(out, ents, len(parts))
         if self._tuples and self._layout.single_entity:
-            make = result_tuple(self._layout.names, self._layout.extras)
+            make = self._layout.row_maker()
             return [make((o,)) for o in out]
         if self._layout.single_bundle and not self._tuples:
             return [r[0] for r in out]
@@ -174,7 +173,7 @@ class QueryExecution(QuerySetOps[_T]):
             self._statement, self._params, self._execution_options, self._populate_existing,
             self._shard_token())
         if self._tuples and self._layout.single_entity:
-            make = result_tuple(self._layout.names, self._layout.extras)
+            make = self._layout.row_maker()
             return [make((o,)) for o in out]
         return out
 

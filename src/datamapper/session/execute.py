@@ -26,7 +26,6 @@ from .._core import (
     plain_fetchall,
     positional_rows,
     raw_columns,
-    result_tuple,
     statement_execution_options,
 )
 from .._util import describe
@@ -422,11 +421,11 @@ class SessionExecute(SessionBase):
                 read = p.read
                 if tuples:
                     return [(read(r),) for r in rows]
-                make1 = result_tuple(layout.names, layout.extras)  # one column: rows too
+                make1 = layout.row_maker()  # one column: rows too
                 return [make1((read(r),)) for r in rows]
             if tuples:
                 return [(r[p],) for r in rows]
-            make1 = result_tuple(layout.names, layout.extras)
+            make1 = layout.row_maker()
             return [make1((r[p],)) for r in rows]
         if tuples and all(kind == "column" for kind, _p in parts):
             # columns only: each row's values picked by position in one step
@@ -442,7 +441,7 @@ class SessionExecute(SessionBase):
                 columns.append([r[p] for r in rows])
         if tuples:
             return list(zip(*columns, strict=True))
-        make = result_tuple(layout.names, layout.extras)
+        make = layout.row_maker()
         return [make(vals) for vals in zip(*columns, strict=True)]
 
     @overload
