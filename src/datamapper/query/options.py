@@ -33,7 +33,7 @@ from .._core import (
 )
 from ..instance.seam import SessionLike
 from ..loading.criteria import LoaderCriteriaOption
-from ..loading.rows import _GC_PAUSE_ROWS
+from ..loading.rows import _GC_PAUSE_ROWS, resume_gc
 from ..loading.strategies import (
     EntityPlan,
     RelNode,
@@ -899,22 +899,32 @@ def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[En
     (the statement is :func:`plans_statement`'s); ``criteria``: the statement's
     ``with_loader_criteria()`` options, for its eager joins."""
     stmt, layout = plans_statement(entities, plans, base, order_by, limited, criteria)
-    rows = run(stmt)
-    if len(rows) < _GC_PAUSE_ROWS or not gc.isenabled():
+    if not gc.isenabled():
+        return _load_with_plans(session, layout, plans, run(stmt), populate_existing, token,
+                                execution_options, user_options)
+    # Every row fetched and every object and collection made from them stays reachable
+    # until the load is done (the rows), or after it (the objects, from the results and
+    # the identity map): the cyclic collector is paused from the fetch on, and for a
+    # large result until they are all built (see rows.resume_gc), as instances() does
+    # for the rows of one entity.  With it on, the allocations of the eager loaders
+    # (children, their collections, the groups) trigger collections that traverse
+    # every object loaded so far, again and again (a joined load of 10,000 parents with
+    # 100,000 children spent about half its time there).
+    gc.disable()
+    try:
+        rows = run(stmt)
+    except BaseException:
+        gc.enable()
+        raise
+    if len(rows) < _GC_PAUSE_ROWS:
+        gc.enable()
         return _load_with_plans(session, layout, plans, rows, populate_existing, token,
                                 execution_options, user_options)
-    # Every object and collection made from here on stays reachable (from the results
-    # and the identity map): the cyclic collector is paused until they are all built,
-    # as instances() does for the rows of one entity.  With it on, the allocations of
-    # the eager loaders (children, their collections, the groups) trigger collections
-    # that traverse every object loaded so far, again and again (a joined load of
-    # 10,000 parents with 100,000 children spent about half its time there).
-    gc.disable()
     try:
         return _load_with_plans(session, layout, plans, rows, populate_existing, token,
                                 execution_options, user_options)
     finally:
-        gc.enable()
+        resume_gc()
 
 
 def _load_with_plans(session: SessionLike, layout: Any, plans: list[EntityPlan | None],

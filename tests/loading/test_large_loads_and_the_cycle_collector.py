@@ -1,0 +1,85 @@
+"""A load of many rows builds its objects with the cycle collector paused; afterwards
+the collector is on again, the objects are not left in the young generations (where
+the next collection would scan them all), and objects the program froze itself
+(``gc.freeze()``) stay frozen."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from sqlalchemy import Column, ForeignKey, Integer, String
+
+from datamapper import joinedload, relationship, select
+
+N = 1200  # above the number of rows from which the collector is paused
+
+
+@pytest.fixture
+def tree(Base, engine, make_session):
+    class Kid(Base):
+        __tablename__ = "gc_kid"
+        id = Column(Integer, primary_key=True)
+        mom_id = Column(Integer, ForeignKey("gc_mom.id"))
+        name = Column(String(20))
+
+    class Mom(Base):
+        __tablename__ = "gc_mom"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+        kids = relationship(Kid, order_by=Kid.id)
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Mom(id=i, name=f"m{i}", kids=[Kid(id=2 * i + j, name=f"k{i}.{j}")
+                                             for j in (0, 1)]) for i in range(1, N + 1)])
+    s.commit()
+    s.close()
+    return Mom, Kid
+
+
+def _young_ids() -> set[int]:
+    return {id(o) for g in (0, 1) for o in gc.get_objects(generation=g)}
+
+
+@pytest.mark.parametrize("how", ["query", "select", "joined"])
+def test_a_large_load_leaves_its_objects_out_of_the_young_generations(tree, make_session,
+                                                                       how):
+    Mom, Kid = tree
+    s = make_session()
+    if how == "query":
+        got = s.query(Kid).all()
+    elif how == "select":
+        got = s.scalars(select(Kid)).all()
+    else:
+        got = s.query(Mom).options(joinedload(Mom.kids)).all()
+        assert [k.name for k in got[0].kids] == ["k1.0", "k1.1"]
+    assert len(got) == (N if how == "joined" else 2 * N)
+    assert gc.isenabled()
+    young = _young_ids()
+    assert not any(id(o) in young for o in got)
+    assert gc.collect() >= 0 and len({id(o) for o in got}) == len(got)
+
+
+def test_objects_the_program_froze_stay_frozen(tree, make_session):
+    _Mom, Kid = tree
+    s = make_session()
+    kept = [[]]  # a container of the program's, frozen below
+    gc.freeze()
+    try:
+        got = s.query(Kid).all()
+        assert len(got) == 2 * N and gc.isenabled()
+        assert gc.get_freeze_count() > 0
+        assert not any(o is kept for g in (0, 1, 2) for o in gc.get_objects(generation=g))
+    finally:
+        gc.unfreeze()
+    assert any(o is kept for o in gc.get_objects(generation=2))
+
+
+def test_a_failing_large_eager_load_switches_the_collector_back_on(tree, make_session):
+    Mom, _Kid = tree
+    s = make_session()
+    with pytest.raises(Exception, match="nope"):
+        s.query(Mom).options(joinedload(Mom.kids)).filter(
+            Mom.id == select(Column("nope")).scalar_subquery()).all()
+    assert gc.isenabled()
