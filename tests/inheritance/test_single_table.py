@@ -261,3 +261,22 @@ def test_query_of_subclass_attributes_reads_only_the_subclass_rows(models, make_
     assert s.scalars(select(ea.name).order_by(ea.id)).all() == ["g1", "g2"]
     # the base class's attributes read every row
     assert s.scalar(select(sa.func.count(Employee.id))) == 4
+
+
+def test_join_and_has_of_type_single_table_subclass_match_only_its_rows(models, make_session):
+    from datamapper import aliased
+
+    _t, Company, Employee, Engineer, Manager = models
+    s = make_session()
+    s.add_all([Company(name="only managers", employees=[Manager(name="m")]),
+               Company(name="engineers", employees=[Engineer(name="g"), Manager(name="n")])])
+    s.commit()
+    via = Company.employees.of_type(Engineer)
+    assert s.scalars(select(Company.name).join(via)).all() == ["engineers"]
+    assert s.query(Company.name).join(via).all() == [("engineers",)]
+    assert s.scalars(select(Company.name).where(via.any())).all() == ["engineers"]
+    assert s.scalars(select(Company.name).where(
+        Company.employees.of_type(Manager).any(Manager.name == "m"))).all() == ["only managers"]
+    ea = aliased(Engineer)
+    assert s.execute(select(Company.name, ea.name).join(Company.employees.of_type(ea))
+                     ).all() == [("engineers", "g")]

@@ -293,6 +293,17 @@ class OfType(_JoinTarget):
         crit += list(self.criteria)
         target = self.target if self.target is not None else self.prop.mapper.class_
         crit += [getattr(target, k) == v for k, v in kwargs.items()]
+        if self.target is not None and not getattr(self.target, "_dm_poly_member", False):
+            # of_type(Sub) of a single-table subclass: only its rows count
+            # (an aliased() Sub's: _on_target adapts the criterion to the alias)
+            from .inheritance import class_criterion
+            from .mapper import _mapper_or_none
+
+            m = getattr(self.target, "_dm_mapper", None) or _mapper_or_none(self.target)
+            if m is not None and m.inherits is not None and m.single:
+                sub = class_criterion(m)
+                if sub is not None:
+                    crit.append(sub)
         return and_(*crit) if crit else None
 
     def _on_target(self, clause: object) -> Any:

@@ -26,7 +26,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from .._core import annotate, annotations_of, deannotate, gen_cache_key
 from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget, through_synonym
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace, mark_subject
-from ..mapping.inheritance import polymorphic_load_props, polymorphic_props
+from ..mapping.inheritance import class_criterion, polymorphic_load_props, polymorphic_props
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 
 
@@ -493,6 +493,14 @@ def relationship_steps(target: Any, onclause: Any) -> list[tuple[Any, Any]] | No
     elif dest is None:
         dest = rel.mapper.class_
     steps = _steps(rel, source, dest, dest_sel)
+    # a single-table subclass at the end (the relationship's target, or of_type(Sub)):
+    # only its rows join
+    dest_mapper = dest_sel._dm_mapper if dest_sel is not None else _mapper_or_none(dest)
+    if dest_mapper is not None and dest_mapper.inherits is not None and dest_mapper.single \
+            and not (dest_sel is not None and dest_sel.__dict__.get("_dm_poly_member")):
+        crit = class_criterion(dest_mapper)
+        if crit is not None:
+            criteria = (*criteria, crit)
     if criteria:
         last_dest, last_on = steps[-1]
         extra = [dest_sel.adapt(c) if dest_sel is not None else c for c in criteria]
