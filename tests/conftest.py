@@ -235,6 +235,15 @@ sa.MetaData.create_all = _create_all  # type: ignore[method-assign]
 # garbage is collected, and the entries of the classes still alive (module-level
 # models, wider-scoped fixtures) are put back: nothing a later test can reach
 # changes.
+#
+# Tests call gc.collect() too (the weak identity map, objects released by a flush,
+# a session left in a reference cycle), and so does the cycle collector on its
+# own: a full collection walks every tracked object, and most of a worker's heap
+# is what outlives every test (the collected test items, imported modules).  So
+# what is alive after the collection and after each release is frozen
+# (gc.freeze(): no collection walks it) and each later gc.collect() walks little
+# more than what the tests since made.  A release unfreezes first, so whatever
+# was frozen and has died since is collected then.
 _RELEASE_AFTER = 200
 _registered_after_release = 0
 
@@ -252,17 +261,25 @@ def _release_unreachable_mapped_classes() -> int:
     ]
     for ref, _fn in taken:
         registrars.pop(ref(), None)
+    gc.unfreeze()
     gc.collect()
     for ref, fn in taken:
         alive = ref()
         if alive is not None:
             registrars[alive] = fn
+    gc.freeze()
     return len(registrars)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     yield
+    # after the teardown, once pytest has let go of the test's fixture values
     global _registered_after_release
     if len(inspection._registrars) - _registered_after_release >= _RELEASE_AFTER:
         _registered_after_release = _release_unreachable_mapped_classes()
