@@ -38,12 +38,7 @@ import _support
 INTERNAL = {_support.INTERNAL: True}
 
 
-def _server_connect_args(backend: str) -> dict[str, Any]:
-    if backend == "postgresql":
-        return {"connect_timeout": 10, "prepare_threshold": None}
-    if backend == "mysql":
-        return {"connect_timeout": 10}
-    return {}
+_server_connect_args = _support.server_connect_args
 
 
 def open_transactions(engine: Engine) -> int:

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Column, Integer, String
 
+import _support
 from datamapper import Session, declarative_base
 
 
@@ -34,7 +35,8 @@ def User(metadata, engine):
 def _server_connections(engine) -> int | None:
     """Connections the server holds for this test's database (None on SQLite)."""
     name = engine.url.database
-    probe = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    probe = sa.create_engine(engine.url, poolclass=sa.pool.NullPool,
+                             connect_args=_support.server_connect_args(engine.dialect.name))
     try:
         with probe.connect() as conn:
             if engine.dialect.name == "postgresql":

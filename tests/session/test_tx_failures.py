@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Column, Integer, String, event, text
 
+import _support
 from _tx_support import (
     CommitCutter,
     assert_released,
@@ -172,9 +173,7 @@ def test_connection_lost_during_commit_reports_unknown_outcome(engine, User, rea
     url = engine.url
     cutter = CommitCutter(url.host or "127.0.0.1", url.port or
                           (5432 if engine.dialect.name == "postgresql" else 3306))
-    connect_args = {"connect_timeout": 10}
-    if engine.dialect.name == "postgresql":
-        connect_args["prepare_threshold"] = None
+    connect_args = _support.server_connect_args(engine.dialect.name)
     proxied = sa.create_engine(url.set(host="127.0.0.1", port=cutter.port),
                                connect_args=connect_args)
     commits = []
