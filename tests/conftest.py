@@ -228,27 +228,28 @@ sa.MetaData.create_all = _create_all  # type: ignore[method-assign]
 
 # Every class a test maps stays reachable after the test through the entry
 # datamapper makes for it in Core's inspection registry (a dict keyed by class,
-# mapping/coercion.py install()).  Thousands of tests map classes; kept alive, they
-# made each configure_mappers() (which walks every live mapper), each
-# clear_mappers() and each gc.collect() of a test slower and slower through a run.
-# Once _RELEASE_AFTER more classes are registered, the entries are taken out, the
-# garbage is collected, and the entries of the classes still alive (module-level
-# models, wider-scoped fixtures) are put back: nothing a later test can reach
-# changes.
+# mapping/coercion.py install()), and every live mapper is walked by each
+# configure_mappers(), each cache invalidation and each flush plan (the mappers
+# whose relationships point at a table).  So after each test that mapped classes,
+# the entries are taken out, the garbage is collected, and the entries of the
+# classes still alive (module-level models, wider-scoped fixtures) are put back:
+# nothing a later test can reach changes, and the next test walks its own mappers
+# and a few more, not the hundreds the tests before it left.
 #
-# Tests call gc.collect() too (the weak identity map, objects released by a flush,
-# a session left in a reference cycle), and so does the cycle collector on its
-# own: a full collection walks every tracked object, and most of a worker's heap
-# is what outlives every test (the collected test items, imported modules).  So
-# what is alive after the collection and after each release is frozen
-# (gc.freeze(): no collection walks it) and each later gc.collect() walks little
-# more than what the tests since made.  A release unfreezes first, so whatever
-# was frozen and has died since is collected then.
-_RELEASE_AFTER = 200
+# That costs little because of gc.freeze(): what is alive after the collection of
+# the tests and after each release is frozen (no collection walks it again), so
+# a release, and every gc.collect() a test calls (the weak identity map, objects
+# a flush releases, a session left in a reference cycle), walks what the tests
+# since made, not the ~240,000 objects of the collected items and the modules.
+# Once _FULL_RELEASE_AFTER more classes were mapped, a release unfreezes first,
+# so what was frozen and has died since (a wider-scoped fixture's models) is
+# collected too.
+_FULL_RELEASE_AFTER = 200
 _registered_after_release = 0
+_registered_since_full = 0
 
 
-def _release_unreachable_mapped_classes() -> int:
+def _release_unreachable_mapped_classes(full: bool) -> int:
     """Collect the mapped classes only the inspection registry holds; return the
     number of registry entries left."""
     from datamapper.mapping import coercion
@@ -261,7 +262,8 @@ def _release_unreachable_mapped_classes() -> int:
     ]
     for ref, _fn in taken:
         registrars.pop(ref(), None)
-    gc.unfreeze()
+    if full:
+        gc.unfreeze()
     gc.collect()
     for ref, fn in taken:
         alive = ref()
@@ -280,9 +282,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     yield
     # after the teardown, once pytest has let go of the test's fixture values
-    global _registered_after_release
-    if len(inspection._registrars) - _registered_after_release >= _RELEASE_AFTER:
-        _registered_after_release = _release_unreachable_mapped_classes()
+    global _registered_after_release, _registered_since_full
+    mapped = len(inspection._registrars) - _registered_after_release
+    if mapped > 0:
+        _registered_since_full += mapped
+        full = _registered_since_full >= _FULL_RELEASE_AFTER
+        if full:
+            _registered_since_full = 0
+        _registered_after_release = _release_unreachable_mapped_classes(full)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -362,7 +369,10 @@ def engine(request: pytest.FixtureRequest, backend_name: str, db_url: str) -> It
     server = _server(request, backend_name)
     base = server.engine()
     server.reuse.begin_test()
-    yield base.execution_options()
+    # a compiled-statement cache of the test's own: the session-wide engine's would
+    # keep the statements of the last tests, and through them their mapped classes,
+    # alive (a later test never reuses them: its Table objects are new)
+    yield base.execution_options(compiled_cache=sa.util.LRUCache(500))
     warnings_, errors = server.reset()
     for message in warnings_:
         _support.warn(message)
