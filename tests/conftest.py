@@ -13,7 +13,8 @@ backend, with ids ``[sqlite]``, ``[postgresql]``, ``[mysql]``:
 - ``engine_factory``  ``engine_factory(**create_engine_kwargs)`` -> another Engine
                     on the same database (disposed after the test)
 
-SQLite always runs, on a fresh database file per test.  PostgreSQL and MySQL
+SQLite always runs, on a fresh database file per test (in memory, under /dev/shm,
+when it can: ``DATAMAPPER_TEST_SQLITE_DIR``).  PostgreSQL and MySQL
 run when reachable (``DATAMAPPER_TEST_POSTGRESQL_URL``,
 ``DATAMAPPER_TEST_MYSQL_URL``), in a database created for this pytest session
 and dropped at its end; otherwise their tests are skipped with the reason.
@@ -47,7 +48,9 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import shutil
 import sqlite3
+import tempfile
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -86,6 +89,7 @@ settings.register_profile("soak", settings.get_profile("ci"), max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 _DISABLED_VALUES = {"", "off", "none", "skip", "0", "false"}
+SQLITE_DIR_ENV = "DATAMAPPER_TEST_SQLITE_DIR"
 
 
 class _Backends:
@@ -321,8 +325,23 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def _sqlite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("sqlite")
+def _sqlite_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the per-test SQLite files go: a directory of this process's own under
+    ``DATAMAPPER_TEST_SQLITE_DIR`` (default /dev/shm, a memory file system, when it
+    can be written; "tmp": pytest's temporary directory), removed at the end.
+
+    Creating, writing and removing a database file on the disk file system took ten
+    times the wall time it takes in memory (20 ms against 2 ms per test, most of it
+    waiting for the file system's journal), with the same SQLite underneath."""
+    parent = os.environ.get(SQLITE_DIR_ENV) or "/dev/shm"
+    if parent == "tmp" or not os.access(parent, os.W_OK):
+        yield tmp_path_factory.mktemp("sqlite")
+        return
+    path = Path(tempfile.mkdtemp(prefix="datamapper-tests-", dir=parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _server(request: pytest.FixtureRequest, name: str) -> ServerBackend:
