@@ -19,14 +19,8 @@ from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from .. import event
 from .._core import creation_order
 from .coercion import DeclarativeMeta
-from .declarative import (
-    MappedColumn,
-    apply_dataclass,
-    dataclass_options_of,
-    declared_attr,
-    has_mapped_annotations,
-    scan_class,
-)
+from .declarative import MappedColumn, apply_dataclass, dataclass_options_of, declared_attr
+from .declarative_scan import has_mapped_annotations, scan_class
 from .mapper import (
     REGISTRY_EVENTS,
     Mapper,

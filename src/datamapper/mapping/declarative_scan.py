@@ -1,0 +1,402 @@
+"""Scanning an annotated declarative class (:func:`scan_class`, called by the
+registry while it maps the class): its body in the order it was written, and each
+``Mapped[...]`` annotation with its ``mapped_column()``/``relationship()`` turned
+into the column or property it declares.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import (
+    Mapping,
+)
+from typing import TYPE_CHECKING, Any, Optional
+
+from sqlalchemy import Column
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql.base import SchemaEventTarget
+
+from .._core import attach_type_to_column, replace_null_type
+
+if TYPE_CHECKING:
+    from .registry import registry as Registry
+
+
+from .annotation_types import (
+    MISSING,
+    ForwardName,
+    TypeLayers,
+    as_sql_type,
+    evaluate_annotation,
+    is_classvar,
+    lookup_type,
+    marker_of,
+    relationship_shape,
+    sql_type_for,
+    strip_optional,
+    target_name,
+    type_from_listeners,
+)
+from .declarative import MappedColumn, declared_attr
+
+
+# -- scanning a declarative class ---------------------------------------------------------
+def definition_order(klass: type) -> list[str]:
+    """Names of a class body in the order they were written, annotated or assigned.
+
+    Python keeps two orders: assignments (the class ``__dict__``) and annotations
+    (``__annotations__``); an annotation-only name (``email: Mapped[str]``) is only
+    in the second.  They are merged the way SQLAlchemy's declarative does (so that
+    tables get the same column order): read one list until a name written in both
+    comes up, then continue with the other list up to that name, and so on."""
+    body = list(klass.__dict__)
+    anns = list(klass.__dict__.get("__annotations__", {}))
+    if "__dataclass_fields__" in klass.__dict__:
+        # dataclass processing re-set the attributes with defaults after the others:
+        # the annotations hold the order the fields were written in
+        return _annotations_first(body, anns)
+    in_both = set(body).intersection(anns)
+    sources = (iter(body), iter(anns))
+    current = 0
+    out: list[str] = []
+    while True:
+        for name in sources[current]:
+            if name in in_both:
+                in_both.discard(name)  # taken when the other list reaches it
+                current = 1 - current
+                break
+            out.append(name)
+        else:
+            out.extend(sources[1 - current])
+            return out
+
+
+def _annotations_first(body: list[str], anns: list[str]) -> list[str]:
+    """Annotated names in annotation order, assigned-only names where the class body
+    has them between two annotated ones."""
+    ann_set = set(anns)
+    out: list[str] = []
+    seen: set[str] = set()
+    i = 0
+    for name in body:
+        if name in ann_set:
+            while i < len(anns):
+                a = anns[i]
+                i += 1
+                if a not in seen:
+                    seen.add(a)
+                    out.append(a)
+                if a == name:
+                    break
+        elif name not in seen:
+            seen.add(name)
+            out.append(name)
+    for a in anns[i:]:
+        if a not in seen:
+            seen.add(a)
+            out.append(a)
+    return out
+
+
+def has_mapped_annotations(classes: list[type]) -> bool:
+    for klass in classes:
+        for ann in klass.__dict__.get("__annotations__", {}).values():
+            if isinstance(ann, str):
+                if ann.lstrip().startswith(("Mapped", "DynamicMapped", "WriteOnlyMapped")) \
+                        or ".Mapped[" in ann:
+                    return True
+            elif marker_of(ann)[0] is not None:
+                return True
+    return False
+
+
+def scan_class(
+    reg: Registry,
+    cls: type,
+    classes: list[type],
+    strict: bool,
+) -> dict[str, tuple[tuple[int, int], Any]]:
+    """Turn the annotations and ``mapped_column()`` values of ``cls`` and its unmapped
+    mixins into Columns and mapper properties.
+
+    ``classes`` are ``cls`` and the mixins to read, nearest first.  Returns
+    ``{attribute name: (sort key, Column or MapperProperty)}``; the registry
+    builds the Table and the Mapper from it.
+    """
+    from .mapper import _mapper_or_none
+    from .relationships import RelationshipProperty
+
+    type_map: dict[Any, Any] = getattr(reg, "type_annotation_map", None) or {}
+    strict = strict and not getattr(cls, "__allow_unmapped__", False)
+    # what the nearest mapped superclass maps: a mixin behind it gave those names to
+    # it, and cls inherits them (a joined subclass's table gets no copies), except
+    # for declared_attr.cascading
+    parent = next((m for m in map(_mapper_or_none, cls.__mro__[1:]) if m is not None), None)
+    inherited = parent._props if parent is not None else {}
+    out: dict[str, tuple[tuple[int, int], Any]] = {}
+    for rank, klass in enumerate(classes):
+        annotations = klass.__dict__.get("__annotations__", {})
+        for pos, key in enumerate(definition_order(klass)):
+            if key in out or (key.startswith("__") and key.endswith("__")):
+                continue
+            found = _mapped_attribute(cls, klass, key, annotations, strict,
+                                      inherited if rank > 0 else {})
+            if found is None:
+                continue
+            value, marker, inner = found
+            where = f"{cls.__name__}.{key}"
+            sort_key = (rank, pos)
+            if value is MISSING or isinstance(value, MappedColumn):
+                mc = value if isinstance(value, MappedColumn) else MappedColumn((), {})
+                if rank > 0 or getattr(mc.column, "table", None) is not None:
+                    mc = mc._copy()  # a mixin's column: each class gets its own
+                out[key] = (sort_key, _column_from(mc, key, inner, type_map, where, reg,
+                                                        cls))
+            elif isinstance(value, RelationshipProperty):
+                if marker is not None:
+                    _apply_relationship_annotation(value, marker, inner, where)
+                out[key] = (sort_key, value)
+            elif getattr(value, "is_composite", False):
+                _scan_composite(reg, cls, klass, key, value, inner, type_map, where, rank, pos,
+                                out)
+            else:  # a ColumnProperty, or another property
+                out[key] = (sort_key, value)
+    return out
+
+
+def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, Any],
+                      strict: bool, inherited: Mapping[str, object]
+                      ) -> tuple[Any, Any, Any] | None:
+    """``(value, Mapped marker, annotation inside the marker)`` of attribute ``key`` of
+    ``klass`` (``cls`` or one of its mixins), or None when it is not mapped (a
+    ClassVar, a plain annotation, a value of no mapping kind).  ``strict``: a
+    ``mapped_column()``/``relationship()`` annotated without ``Mapped[...]`` is
+    refused.  ``inherited``: names a mapped superclass maps already, not mapped again
+    (unless by a ``declared_attr.cascading``)."""
+    from .properties import MapperProperty
+    from .relationships import RelationshipProperty
+
+    raw_ann = annotations.get(key, MISSING)
+    value = klass.__dict__.get(key, MISSING)
+    if key in inherited and not (isinstance(value, declared_attr) and value.is_cascading):
+        return None
+    ann_module: str | None = None
+    if isinstance(value, declared_attr):
+        if raw_ann is MISSING:
+            raw_ann = getattr(value.fget, "__annotations__", {}).get("return", MISSING)
+            ann_module = getattr(value.fget, "__module__", None)
+        value = value.fget(cls)
+    if raw_ann is not MISSING and is_classvar(raw_ann):
+        return None
+    is_ours = isinstance(value, (MappedColumn, MapperProperty, Column))
+    if raw_ann is MISSING and not is_ours:
+        return None
+    if raw_ann is not MISSING and value is not MISSING and not is_ours:
+        # another kind of attribute (a descriptor of another library ...): its
+        # annotation is its own business, even one that can't be read here
+        try:
+            ann = evaluate_annotation(raw_ann, klass, ann_module)
+        except ArgumentError:
+            return None
+    else:
+        ann = evaluate_annotation(raw_ann, klass, ann_module) if raw_ann is not MISSING else MISSING
+    marker, inner = marker_of(ann) if ann is not MISSING else (None, MISSING)
+    if isinstance(inner, (str, typing.ForwardRef)):
+        # Mapped["Optional[Dict[str, Decimal]]"] or Mapped["list[B]"]: the string inside
+        # the marker, read in the same module (names not defined yet stay names)
+        inner = evaluate_annotation(inner, klass, ann_module)
+    if marker is None and ann is not MISSING and isinstance(
+            value, (MappedColumn, RelationshipProperty)) and strict:
+        raise ArgumentError(
+            f"Can't map {cls.__name__}.{key}: its annotation {raw_ann!r} is not Mapped[...]; "
+            f"write '{key}: Mapped[...]' (e.g. Mapped[int] or Mapped[list[\"Other\"]]), or "
+            "set __allow_unmapped__ = True on the class to keep plain annotations"
+        )
+    if marker is None and value is MISSING:
+        return None  # a plain annotation: not mapped
+    return value, marker, inner
+
+
+def _scan_composite(reg: Any, cls: type, klass: type, key: str, prop: Any, inner: Any,
+                    type_map: dict[Any, Any], where: str, rank: int, pos: int,
+                    out: dict[str, tuple[Any, Any]]) -> None:
+    """A ``composite()``: its class from the annotation, and the columns it declares
+    (its ``mapped_column()``s, or ones made from its dataclass's fields) mapped as
+    attributes of their own, in its place in the table."""
+    annotation_class, optional = None, False
+    if inner is not MISSING:
+        layers = TypeLayers(inner)
+        annotation_class, optional = layers.resolved, layers.nullable
+
+    def make_column(mc: MappedColumn[Any], name: str, python_type: object) -> Any:
+        if getattr(mc.column, "name", None) is None:
+            mc.column.name = name
+            mc.column.key = name
+        if optional and python_type is not None and not isinstance(python_type, str):
+            python_type = Optional[python_type]  # noqa: UP045  (a runtime type object)
+        made = _column_from(mc, name, python_type if python_type is not None else MISSING,
+                            type_map, f"{where} (column {name!r})", reg, cls)
+        return made
+
+    try:
+        made = prop.declare_columns(annotation_class, optional, make_column,
+                                    list(klass.__dict__.values()))
+    except ArgumentError as e:
+        raise ArgumentError(f"Can't map {where}: {e}") from None
+    for i, (name, column) in enumerate(made):
+        if name in out:
+            raise ArgumentError(
+                f"Can't map {where}: its column {name!r} has the name of another attribute "
+                "of the class; name the column differently (mapped_column(\"other\"))")
+        out[name] = ((rank, pos, i), column)
+    out[key] = ((rank, pos, len(made)), prop)
+
+
+def _column_from(
+    mc: MappedColumn[Any], key: str, inner: object, type_map: dict[Any, Any], where: str,
+    reg: object, cls: type,
+) -> Any:
+    """The Column (or a ColumnProperty holding it, for the deferred and
+    active_history options) of ``key: Mapped[inner] = mc``; its SQL type from the
+    annotation when ``mc`` gives none."""
+    from .properties import ColumnProperty
+
+    col = mc.column
+    nullable: bool | None = None
+    if inner is not MISSING:
+        layers = TypeLayers(inner)
+        nullable = layers.nullable
+        for item in layers.metadata:  # Annotated[int, mapped_column(...)]: a reusable declaration
+            if isinstance(item, MappedColumn):
+                mc = _merge(item, mc)
+                col = mc.column
+        if not mc.type_given and not (isinstance(layers.resolved, ForwardName) and mc.has_foreign_key):
+            sql_type = _annotated_sql_type(mc, key, inner, layers, type_map, where, reg, cls)
+            if sql_type is not None:
+                _set_column_type(col, sql_type)
+    elif not mc.type_given and not mc.has_foreign_key:
+        raise ArgumentError(
+            f"Can't map {where}: mapped_column() was given no type and the attribute has no "
+            f"Mapped[...] annotation; write '{key}: Mapped[int] = mapped_column(...)' or pass "
+            "the type, e.g. mapped_column(Integer)"
+        )
+    if not mc.nullable_given and nullable is not None and not col.primary_key:
+        col.nullable = nullable
+    if getattr(col, "name", None) is None:
+        col.name = key
+        col.key = key
+    col._dm_sort_order = mc.sort_order  # type: ignore[attr-defined]  # read back by the registry
+    if mc.deferred or mc.active_history or mc.deferred_group is not None \
+            or mc.deferred_raiseload:
+        prop = ColumnProperty(col, deferred=mc.deferred or bool(mc.deferred_raiseload),
+                              group=mc.deferred_group, active_history=mc.active_history,
+                              raiseload=bool(mc.deferred_raiseload))
+        prop._dm_dataclass = mc.dataclass  # type: ignore[attr-defined]
+        return prop
+    return col
+
+
+def _annotated_sql_type(mc: MappedColumn[Any], key: str, inner: object, layers: TypeLayers,
+                        type_map: dict[Any, Any], where: str, reg: object, cls: type) -> Any:
+    """The SQL type for annotation ``inner`` (its ``layers``): from a listener, the
+    type map (the PEP 695 alias itself, the type, then its base), or None for a
+    foreign key column (Core takes the referenced column's type)."""
+    inner_tp, base = layers.extracted, layers.resolved
+    sql_type = type_from_listeners(reg, cls, key, layers)
+    if sql_type is None and layers.raw_pep_695 is not None:
+        found = lookup_type(type_map, layers.raw_pep_695)  # the alias itself, mapped
+        sql_type = as_sql_type(found, base) if found is not None else None
+    if sql_type is None:
+        sql_type = sql_type_for(inner_tp, type_map)
+    if sql_type is None and base is not inner_tp:
+        sql_type = sql_type_for(base, type_map)
+    if sql_type is not None or mc.has_foreign_key:
+        return sql_type
+    if isinstance(base, (ForwardName, str)) or _looks_mapped(base):
+        raise ArgumentError(
+            f"Can't map {where}: its annotation names {base!r}, which has no SQL "
+            f"type; if it is a related class, declare it with relationship(), e.g. "
+            f"'{key}: Mapped[\"{base!s}\"] = relationship()'"
+        )
+    raise ArgumentError(
+        f"Can't map {where}: no SQL type is known for the annotation "
+        f"{inner!r}; give the type as mapped_column(SomeType(...)) or add "
+        f"{base!r} to the base's type_annotation_map"
+    )
+
+
+def _set_column_type(col: Any, sql_type: Any) -> None:
+    """Give a Column made without a type its type, with the type's schema events
+    (an ``Enum`` must be created with the table) wired as a constructor would."""
+    if replace_null_type(col, sql_type):
+        return
+    col.type = sql_type
+    if isinstance(sql_type, SchemaEventTarget):
+        attach_type_to_column(sql_type, col)
+
+
+def _merge(template: MappedColumn[Any], mc: MappedColumn[Any]) -> MappedColumn[Any]:
+    """A column from an ``Annotated[..., mapped_column(...)]`` template plus the local one."""
+    new = template._copy()
+    local = mc.column
+    if mc.type_given:
+        _set_column_type(new.column, local.type)
+        new.type_given = True
+    for fk in list(local.foreign_keys):
+        new.column.append_foreign_key(fk._copy())
+        new.has_foreign_key = True
+    if local.primary_key:
+        new.column.primary_key = True
+    if mc.nullable_given:
+        new.column.nullable = local.nullable
+        new.nullable_given = True
+    for attr in ("default", "server_default", "onupdate", "server_onupdate", "index", "unique",
+                 "comment", "doc"):
+        v = getattr(local, attr, None)
+        if v is not None:  # given on the attribute (index=False / unique=False too)
+            setattr(new.column, attr, v)
+    if local.name is not None:
+        new.column.name = local.name
+        new.column.key = local.key
+    for k in ("deferred", "deferred_group", "deferred_raiseload", "active_history",
+              "sort_order"):
+        if getattr(mc, k):
+            setattr(new, k, getattr(mc, k))
+    new.dataclass = {**new.dataclass, **mc.dataclass}
+    return new
+
+
+def _looks_mapped(tp: object) -> bool:
+    return isinstance(tp, type) and ("_dm_mapper" in tp.__dict__ or hasattr(tp, "__tablename__"))
+
+
+def _apply_relationship_annotation(prop: Any, marker: str, inner: Any, where: str) -> None:
+    if marker == "write_only" and prop.lazy != "write_only":
+        prop.lazy = "write_only"
+    if marker == "dynamic":
+        prop.lazy = "dynamic"
+    if inner is MISSING:
+        return
+    target, collection, uselist = relationship_shape(inner)
+    if marker in ("dynamic", "write_only"):
+        target = target_name(strip_optional(inner)[0]) if collection is None else target
+        collection, uselist = None, True
+    if collection is dict:
+        if prop._collection_class_arg is None:
+            raise ArgumentError(
+                f"Can't map {where}: a dictionary collection needs a key for each member; "
+                "give relationship(collection_class=attribute_keyed_dict(\"name\")) (or "
+                "column_keyed_dict()/keyfunc_mapping()), or annotate Mapped[list[...]]"
+            )
+        collection = None  # the keyed dictionary class given
+    if prop.argument is None:
+        if target is None or target is MISSING:
+            raise ArgumentError(
+                f"Can't map {where}: relationship() was given no target and the annotation "
+                "names none; write Mapped[\"Other\"] or Mapped[list[\"Other\"]]"
+            )
+        prop.argument = target
+    if collection is not None and prop._collection_class_arg is None and marker == "mapped":
+        prop._collection_class_arg = collection
+    if prop._uselist_arg is None and uselist is not None and marker == "mapped":
+        prop._uselist_arg = uselist
