@@ -22,6 +22,7 @@ from datamapper.instance import attributes, relationships
 from datamapper.instance import dynamic
 from datamapper.mapping import coercion, relationships as mrel
 mapper = sys.modules["datamapper.mapping.mapper"]  # (datamapper.mapping.mapper is also a function)
+from datamapper.mapping import mapper_events
 from datamapper.query.dynamic import appender_query
 from datamapper.session.session import session_event_resolver
 
@@ -37,7 +38,7 @@ def counts():
             relationships.relationship_configured),
         "state_of": coercion.state_of is datamapper.instance.state.instance_state,
         "query_factory": dynamic._query_factory == [appender_query],
-        "attr_resolver": event._resolvers.count(mapper.attribute_event_resolver),
+        "attr_resolver": event._resolvers.count(mapper_events.attribute_event_resolver),
         "session_resolver": event._resolvers.count(session_event_resolver),
         "resolvers_total": len(event._resolvers),
         "session_resolver_last": event._resolvers[-1] is session_event_resolver,

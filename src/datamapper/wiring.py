@@ -27,7 +27,7 @@ hook (owner)                            installed: what runs there
                                         inspection result: no literal SQL value)
 ``instance.dynamic.register_query_factory``  ``query.dynamic.appender_query``: what a
                                         ``lazy="dynamic"`` attribute returns
-``event.register_resolver`` (1)         ``mapping.mapper.attribute_event_resolver``:
+``event.register_resolver`` (1)         ``mapping.mapper_events.attribute_event_resolver``:
                                         ``listen(Class, ...)``/``listen(Class.attr, ...)``
 ``event.register_resolver`` (2)         ``session.session.session_event_resolver``:
                                         ``listen(session or Session class or maker, ...)``
@@ -62,14 +62,16 @@ from .instance.state import InstanceState, instance_state
 from .mapping import coercion
 from .mapping import relationships as mapping_relationships
 from .mapping.mapper import (
-    ATTRIBUTE_EVENTS,
-    MAPPER_EVENTS,
-    REGISTRY_EVENTS,
-    attribute_event_resolver,
     cascade_walks,
     configure_hooks,
     instrumentation_hooks,
     uninstrumentation_hooks,
+)
+from .mapping.mapper_events import (
+    ATTRIBUTE_EVENTS,
+    MAPPER_EVENTS,
+    REGISTRY_EVENTS,
+    attribute_event_resolver,
 )
 from .mutable_bridge import adopt_sqlalchemy_mutable
 from .query import core_plugin

@@ -17,11 +17,8 @@ from typing import Any, ClassVar, NamedTuple
 from .._util import NO_VALUE, describe
 from ..exc import ArgumentError, InvalidRequestError
 from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute, RelationshipAttribute
-from ..mapping.mapper import (
-    ATTRIBUTE_DISPATCHES,
-    Mapper,
-    configure_mappers,
-)
+from ..mapping.mapper import Mapper, configure_mappers
+from ..mapping.mapper_events import ATTRIBUTE_DISPATCHES
 from ..mapping.registry import _default_constructor
 from .collections import CollectionAdapter, new_collection
 from .collections import is_instrumented as _is_collection

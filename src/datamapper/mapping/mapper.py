@@ -11,7 +11,7 @@ must not import it.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, Table
@@ -22,41 +22,22 @@ from .. import event
 from ..exc import UnmappedClassError
 from . import coercion, inheritance
 from . import selectable as selmap
-from .attributes import QueryableAttribute
 from .cache import CacheSlot
+from .mapper_events import (
+    ATTRIBUTE_EVENTS,
+    MAPPER_CLASS_DISPATCH,
+    MAPPER_EVENTS,
+    fire_instrumentation,
+    inherit_attribute_listeners,
+    instrumentation_listeners,
+    listener_applies,
+    pending_class_listeners,
+)
+from .mapper_views import AttrsDict, ClassManager, ColumnsDict, PropsDict
 from .properties import ColumnProperty, MapperProperty, SynonymProperty
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-MAPPER_EVENTS = frozenset(
-    {
-        "before_insert", "after_insert", "before_update", "after_update",
-        "before_delete", "after_delete", "mapper_configured", "before_configured",
-        "after_configured", "instrument_class", "before_mapper_configured",
-        "after_mapper_constructed",
-        # instance events share the mapper's dispatch
-        "load", "refresh", "refresh_flush", "expire", "init", "init_failure",
-        "pickle", "unpickle", "first_init",
-    }
-)
-ATTRIBUTE_EVENTS = frozenset(
-    {"set", "append", "remove", "init_scalar", "init_collection", "modified",
-     "bulk_replace", "dispose_collection"}
-)
-
-# fired around configure_mappers(): on the Mapper class (no arguments) and on each
-# registry whose mappers it configures (the registry); not on single mappers
-CONFIGURE_EVENTS = frozenset({"before_configured", "after_configured"})
-# what a registry (or a declarative base, standing for its registry) can be listened on for
-TYPE_RESOLVE_EVENT = "resolve_type_annotation"
-REGISTRY_EVENTS = CONFIGURE_EVENTS | {TYPE_RESOLVE_EVENT}
-# instrumentation events: listened for on any class (``object``: every class), they fire
-# when a mapper instruments or uninstruments that class or (propagate=True, the default)
-# a subclass of it
-INSTRUMENTATION_EVENTS = frozenset({"class_instrument", "class_uninstrument",
-                                    "attribute_instrument"})
-# listeners on the Mapper class itself: they apply to every mapper
-MAPPER_CLASS_DISPATCH = event.Dispatch("Mapper class", MAPPER_EVENTS | ATTRIBUTE_EVENTS)
 
 # instance layer registers instrument/uninstrument functions here
 instrumentation_hooks: list[Callable[[Mapper], None]] = []
@@ -73,73 +54,6 @@ cascade_walks: list[Callable[[str, Any], Iterator[tuple[Any, Any, Any, Any]]]] =
 _all_mappers: weakref.WeakSet[Mapper] = weakref.WeakSet()
 # every table a mapper maps: a Session autoflushes before a Core SELECT that reads one
 mapped_tables: weakref.WeakSet[Any] = weakref.WeakSet()
-# class -> propagate-listeners registered on an unmapped base class
-_pending_class_listeners: list[tuple[type, str, Any, dict[str, Any]]] = []
-
-
-class _Props(dict[str, Any]):
-    """A dict that also allows attribute access (``mapper.attrs.name``)."""
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-
-class _Columns(_Props):
-    """``mapper.columns``: keyed by attribute name; iterating yields the Columns."""
-
-    def __iter__(self) -> Any:
-        return iter(list(self.values()))
-
-
-class _Attrs(_Props):
-    """``mapper.attrs``: keyed by attribute name (``in``, ``[name]``, ``.name``,
-    ``keys()``); iterating yields the properties, as SQLAlchemy's does."""
-
-    def __iter__(self) -> Any:
-        return iter(list(self.values()))
-
-
-class ClassManager(Mapping[str, Any]):
-    """The instrumentation of one mapped class (``mapper.class_manager``): a read-only
-    mapping of its instrumented attributes by key (the class-level descriptors, e.g.
-    ``manager["name"] is User.name``), with ``dispatch``, the listeners of the class's
-    instance and mapper events (``manager.dispatch.load(obj, ctx)`` fires ``load``)."""
-
-    is_mapped = True
-
-    def __init__(self, mapper: Mapper) -> None:
-        self.mapper = mapper
-        self.class_ = mapper.class_
-
-    @property
-    def dispatch(self) -> event.Dispatch:
-        return self.mapper.dispatch
-
-    def _impls(self) -> dict[str, Any]:
-        impls: dict[str, Any] = self.mapper.__dict__.get("_impls", {})
-        return impls
-
-    def __getitem__(self, key: str) -> Any:
-        return self._impls()[key].attr
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._impls()))
-
-    def __len__(self) -> int:
-        return len(self._impls())
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ClassManager) and other.mapper is self.mapper
-
-    def __hash__(self) -> int:
-        return hash(self.mapper)
-
-    def __repr__(self) -> str:
-        return f"<ClassManager of {self.class_.__name__}: {', '.join(self)}>"
-
 
 
 def _inherited_version(parent: Mapper, col: object, generator: object) -> tuple[Any, Any]:
@@ -276,7 +190,7 @@ class Mapper:
         )
         # the higher layers' caches for this mapper (see mapping/cache.py)
         self.cache: dict[CacheSlot[Any], Any] = {}
-        self._props: _Props = _Props()
+        self._props: PropsDict = PropsDict()
         self._col_to_prop: dict[Any, ColumnProperty] = {}
         self.validators: dict[str, tuple[Any, dict[str, Any]]] = {}
 
@@ -331,8 +245,8 @@ class Mapper:
         from the ``parent`` mapper (None for a concrete or a base class), and the
         instrumentation events."""
         class_ = self.class_
-        for base, name, fn, kw in list(_pending_class_listeners):
-            if _listener_applies(base, class_, kw):
+        for base, name, fn, kw in list(pending_class_listeners):
+            if listener_applies(base, class_, kw):
                 self.dispatch.add(name, fn, kw)
         if "instrument_class" in self.dispatch:
             # before the class is instrumented: a listener may still change it
@@ -341,10 +255,10 @@ class Mapper:
             hook(self)
         if parent is not None:
             inherit_attribute_listeners(self, parent)
-        if _instrumentation_listeners:
-            _fire_instrumentation("class_instrument", class_)
+        if instrumentation_listeners:
+            fire_instrumentation("class_instrument", class_)
             for key in list(self._props):
-                _fire_instrumentation("attribute_instrument", class_, key,
+                fire_instrumentation("attribute_instrument", class_, key,
                                       getattr(class_, key, None))
 
     def _attach_extensions(self, extension: object) -> None:
@@ -574,7 +488,7 @@ class Mapper:
         order = {c: i for i, c in enumerate(
             c for t in self.tables for c in t.columns)}
         cols.sort(key=lambda p: order.get(p.columns[0], len(order)))
-        self.column_attrs: _Attrs = _Attrs((p.key, p) for p in cols)
+        self.column_attrs: AttrsDict = AttrsDict((p.key, p) for p in cols)
         # what a plain load SELECTs, in order
         load = [p for p in cols if not p.deferred or p in self._pk_props]
         self._load_props: tuple[ColumnProperty, ...] = tuple(load)
@@ -653,12 +567,12 @@ class Mapper:
         return inheritance.with_polymorphic_mappers(self)
 
     @property
-    def attrs(self) -> _Attrs:
+    def attrs(self) -> AttrsDict:
         configure_mappers()
-        return _Attrs(self._props)
+        return AttrsDict(self._props)
 
     @property
-    def all_orm_descriptors(self) -> _Attrs:
+    def all_orm_descriptors(self) -> AttrsDict:
         found = {k: getattr(self.class_, k) for k in self._props}
         # then the class's other ORM-aware descriptors (hybrids, association proxies:
         # they say so with ``is_attribute``), nearest class first
@@ -666,24 +580,24 @@ class Mapper:
             for k, value in base.__dict__.items():
                 if k not in found and getattr(value, "is_attribute", False) is True:
                     found[k] = value
-        return _Attrs(found.items())
+        return AttrsDict(found.items())
 
     @property
-    def columns(self) -> _Columns:
-        return _Columns(
+    def columns(self) -> ColumnsDict:
+        return ColumnsDict(
             (k, p.columns[0]) for k, p in self._props.items() if isinstance(p, ColumnProperty)
         )
 
     c = columns
 
     @property
-    def relationships(self) -> _Attrs:
+    def relationships(self) -> AttrsDict:
         configure_mappers()
-        return _Attrs((k, p) for k, p in self._props.items() if p.is_relationship)
+        return AttrsDict((k, p) for k, p in self._props.items() if p.is_relationship)
 
     @property
-    def synonyms(self) -> _Attrs:
-        return _Attrs((k, p) for k, p in self._props.items() if isinstance(p, SynonymProperty))
+    def synonyms(self) -> AttrsDict:
+        return AttrsDict((k, p) for k, p in self._props.items() if isinstance(p, SynonymProperty))
 
     @property
     def iterate_properties(self) -> Iterator[MapperProperty]:
@@ -723,8 +637,8 @@ class Mapper:
         invalidate_caches()
         for hook in instrumentation_hooks:
             hook(self)
-        if _instrumentation_listeners:
-            _fire_instrumentation("attribute_instrument", self.class_, key,
+        if instrumentation_listeners:
+            fire_instrumentation("attribute_instrument", self.class_, key,
                                   getattr(self.class_, key, None))
         if self.configured and prop.is_relationship:
             prop.do_init()
@@ -792,8 +706,8 @@ class Mapper:
         emptying them after each one made unmapping n mappers cost n * n)."""
         self._loader_cache = {}
         inheritance.forget(self)
-        if _instrumentation_listeners and self.class_.__dict__.get("_dm_mapper") is self:
-            _fire_instrumentation("class_uninstrument", self.class_)
+        if instrumentation_listeners and self.class_.__dict__.get("_dm_mapper") is self:
+            fire_instrumentation("class_uninstrument", self.class_)
         for hook in uninstrumentation_hooks:
             hook(self)
         if self.class_.__dict__.get("_dm_mapper") is self:
@@ -932,203 +846,3 @@ def mapper_of_instance(obj: object) -> Mapper | None:
     """The mapper of ``obj``'s class, or None (hot path: no configure step)."""
     m = type(obj).__dict__.get("_dm_mapper")
     return m if isinstance(m, Mapper) else None
-
-
-def attribute_event_resolver(target: object, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
-    if name in INSTRUMENTATION_EVENTS:
-        if not isinstance(target, type):
-            raise InvalidRequestError(
-                f"Can't listen for {name!r} on {target!r}: instrumentation events are "
-                "listened for on a class (object: every class)"
-            )
-        return [_InstrumentationTarget(target)]  # type: ignore[list-item]
-    if target is Mapper:
-        return [MAPPER_CLASS_DISPATCH]
-    reg_dispatch = getattr(target, "_dm_configure_dispatch", None)
-    if reg_dispatch is not None:  # a registry
-        return [reg_dispatch]
-    if name in REGISTRY_EVENTS:
-        base_reg = getattr(target, "_dm_registry", None) if isinstance(target, type) else None
-        if base_reg is not None and _mapper_or_none(target) is None:
-            return [base_reg._dm_configure_dispatch]  # a declarative base: its registry
-        if name == TYPE_RESOLVE_EVENT:
-            raise InvalidRequestError(
-                f"Can't listen for {name!r} on {target!r}: it fires while a registry maps "
-                "annotated classes; listen on the registry or a declarative base"
-            )
-        if isinstance(target, Mapper) or _mapper_or_none(target) is not None:
-            raise InvalidRequestError(
-                f"Can't listen for {name!r} on {target!r}: it fires for a whole "
-                "configuration, not one mapper; listen on the Mapper class, a registry or "
-                "a declarative base"
-            )
-    if isinstance(target, Mapper):
-        return [_Inheriting(target.dispatch, _sub_mapper_dispatches(target))]  # type: ignore[list-item]
-    if isinstance(target, QueryableAttribute):
-        if name not in ATTRIBUTE_EVENTS:
-            raise InvalidRequestError(
-                f"Can't listen for {name!r} on attribute {target}: attribute events are "
-                f"{', '.join(sorted(ATTRIBUTE_EVENTS))}"
-            )
-        return [_Inheriting(attribute_dispatch(target),  # type: ignore[list-item]
-                            _sub_attribute_dispatches(target))]
-    if isinstance(target, type):
-        m = _mapper_or_none(target)
-        if m is not None:
-            return [_Inheriting(m.dispatch, _sub_mapper_dispatches(m))]  # type: ignore[list-item]
-        # an unmapped class: its mapper, when it is mapped, gets the listener; so do
-        # its subclasses' with propagate=True (always, for a declarative base)
-        return [_PropagatingDispatch(target, name)]  # type: ignore[list-item]
-    return None
-
-
-# How many mapped attributes have had a listener registry made (see attribute_dispatch):
-# code that caches "these attributes have no listeners" (the instrumented constructor)
-# compares the number it saw with this one.  A one-item list, changed in place.
-ATTRIBUTE_DISPATCHES: list[int] = [0]
-
-
-def attribute_dispatch(attr: QueryableAttribute) -> event.Dispatch:
-    """The listeners of a mapped attribute (made on first use: an attribute nobody
-    listens to has none, which the attribute implementations test for)."""
-    d: event.Dispatch | None = attr.dispatch
-    if d is None:
-        d = attr.dispatch = event.Dispatch(f"attribute {attr}", ATTRIBUTE_EVENTS)
-        ATTRIBUTE_DISPATCHES[0] += 1
-    return d
-
-
-def _sub_mapper_dispatches(mapper: Mapper) -> Callable[[], list[event.Dispatch]]:
-    return lambda: [m.dispatch for m in mapper.self_and_descendants[1:]]
-
-
-def _sub_attribute_dispatches(attr: QueryableAttribute) -> Callable[[], list[event.Dispatch]]:
-    def subs() -> list[event.Dispatch]:
-        out = []
-        for m in attr.parent.self_and_descendants[1:]:
-            sub = m.class_.__dict__.get(attr.key)
-            if isinstance(sub, QueryableAttribute) and sub is not attr:
-                out.append(attribute_dispatch(sub))
-        return out
-    return subs
-
-
-class _Inheriting:
-    """The listeners of a mapper or a mapped attribute.  One added with propagate=True
-    also goes to the same target of every subclass mapped already; a subclass mapped
-    later copies them when it is mapped (``inheritance.setup_inherits``,
-    :func:`inherit_attribute_listeners`).  Removing it
-    removes those copies too."""
-
-    def __init__(self, own: event.Dispatch, subs: Callable[[], list[event.Dispatch]]) -> None:
-        self.own = own
-        self.subs = subs
-
-    def add(self, name: str, fn: Any, opts: dict[str, Any]) -> None:
-        self.own.add(name, fn, opts)
-        if opts.get("propagate"):
-            for d in self.subs():
-                d.add(name, fn, opts)
-
-    def discard(self, name: str, fn: Any) -> bool:
-        found = self.own.discard(name, fn)
-        for d in self.subs():
-            found = d.discard(name, fn, propagated_only=True) or found
-        return found
-
-    def has_own(self, name: str, fn: Any) -> bool:
-        return self.own.has_own(name, fn)
-
-
-def inherit_attribute_listeners(mapper: Mapper, parent: Mapper) -> None:
-    """A new subclass mapper's attributes take the propagate=True listeners of the
-    parent's same attributes (the mapper's own listeners were copied when it was linked
-    to its parent: ``inheritance.setup_inherits``)."""
-    for key in mapper._props:
-        base = parent.class_.__dict__.get(key)
-        if not isinstance(base, QueryableAttribute) or base.dispatch is None:
-            continue
-        inherited = base.dispatch.propagated()
-        sub = mapper.class_.__dict__.get(key)
-        if inherited and isinstance(sub, QueryableAttribute) and sub is not base:
-            d = attribute_dispatch(sub)
-            for name, fn, opts in inherited:
-                d.add(name, fn, opts)
-
-
-# (weak reference to the class listened on, event name, listener, propagate)
-_instrumentation_listeners: list[tuple[Any, str, Any, bool]] = []
-
-
-def _fire_instrumentation(name: str, class_: type, *args: object) -> None:
-    for ref, n, fn, propagate in list(_instrumentation_listeners):
-        base = ref()
-        if base is None:
-            _instrumentation_listeners.remove((ref, n, fn, propagate))
-        elif n == name and (class_ is base or (propagate and issubclass(class_, base))):
-            fn(class_, *args)
-
-
-class _InstrumentationTarget:
-    """What ``listen(SomeClass, "class_instrument", fn)`` adds to: the listeners of the
-    instrumentation events, kept by a weak reference to the class."""
-
-    def __init__(self, base: type) -> None:
-        self.base = base
-
-    def add(self, name: str, fn: object, opts: dict[str, Any]) -> None:
-        ref = weakref.ref(self.base)
-        _instrumentation_listeners.append((ref, name, fn, bool(opts.get("propagate", True))))
-
-    def _entries(self, name: str, fn: object) -> list[tuple[Any, str, Any, bool]]:
-        return [e for e in _instrumentation_listeners
-                if e[0]() is self.base and e[1] == name and e[2] is fn]
-
-    def discard(self, name: str, fn: object) -> bool:
-        found = self._entries(name, fn)
-        for e in found:
-            _instrumentation_listeners.remove(e)
-        return bool(found)
-
-    def has_own(self, name: str, fn: object) -> bool:
-        return bool(self._entries(name, fn))
-
-
-def _listener_applies(base: type, class_: type, opts: dict[str, Any]) -> bool:
-    """Whether a listener given to the unmapped class ``base`` applies to ``class_``."""
-    if class_ is base:
-        return True
-    return issubclass(class_, base) and bool(opts.get("propagate")
-                                             or hasattr(base, "_dm_registry"))
-
-
-class _PropagatingDispatch:
-    """Registers a listener on every current and future mapper of subclasses."""
-
-    def __init__(self, base: type, name: str) -> None:
-        self.base = base
-        self.name = name
-
-    def add(self, name: str, fn: Any, opts: dict[str, Any]) -> None:
-        if name not in MAPPER_EVENTS | ATTRIBUTE_EVENTS:
-            raise InvalidRequestError(f"Can't listen for {name!r} on class {self.base.__name__}")
-        _pending_class_listeners.append((self.base, name, fn, opts))
-        for m in list(_all_mappers):
-            if _listener_applies(self.base, m.class_, opts):
-                m.dispatch.add(name, fn, opts)
-
-    def discard(self, name: str, fn: Any) -> bool:
-        found = False
-        for entry in list(_pending_class_listeners):
-            if entry[0] is self.base and entry[1] == name and entry[2] is fn:
-                _pending_class_listeners.remove(entry)
-                found = True
-        for m in list(_all_mappers):
-            if issubclass(m.class_, self.base):
-                found = m.dispatch.discard(name, fn) or found
-        return found
-
-    def has_own(self, name: str, fn: object) -> bool:
-        return any(e[0] is self.base and e[1] == name and e[2] is fn
-                   for e in _pending_class_listeners)
-

@@ -22,13 +22,13 @@ from .coercion import DeclarativeMeta
 from .declarative import MappedColumn, apply_dataclass, dataclass_options_of, declared_attr
 from .declarative_scan import has_mapped_annotations, scan_class
 from .mapper import (
-    REGISTRY_EVENTS,
     Mapper,
     _all_mappers,
     _mapper_or_none,
     configure_mappers,
     invalidate_caches,
 )
+from .mapper_events import REGISTRY_EVENTS
 from .properties import ColumnProperty, MapperProperty
 
 _registries: weakref.WeakSet[registry] = weakref.WeakSet()
