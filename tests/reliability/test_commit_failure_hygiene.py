@@ -62,7 +62,7 @@ def skip_dbapi_rollback(monkeypatch):
     is left of its database transaction (Core's Connection.close() alone)."""
 
     def apply():
-        monkeypatch.setattr(tx_module, "_end_transaction", lambda entry: None)
+        monkeypatch.setattr(tx_module, "end_transaction", lambda entry: None)
 
     return apply
 

@@ -44,7 +44,8 @@ from .get import SessionGet
 from .legacy_names import LegacySessionMethods
 from .membership import SessionMembership
 from .ownership import OwnerGuard, exclusive
-from .transaction import ACTIVE, CLOSED, JOIN_TRANSACTION_MODES, SessionTransaction
+from .transaction import ACTIVE, CLOSED, SessionTransaction
+from .tx_connections import JOIN_TRANSACTION_MODES
 
 SESSION_EVENTS = frozenset({
     "before_commit", "after_commit", "after_rollback", "after_soft_rollback",

@@ -8,7 +8,8 @@ SAVEPOINT on every connection in use).  Root and nested transactions keep a
 snapshot of the objects made pending/persistent, deleted or re-keyed inside
 them, so that rolling back restores exactly the documented state.
 
-This is the only place that begins, commits or rolls back Core connections.
+This is the only place that begins, commits or rolls back Core connections
+(with ``tx_connections.py``, the steps on one connection).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import TwoPhaseTransaction
 from sqlalchemy.exc import (
     DBAPIError,
     InvalidRequestError,
@@ -31,6 +31,18 @@ from sqlalchemy.exc import (
 from ..exc import CommitOutcomeUnknownError, FlushError
 from ..instance.identity import IdentityMap
 from ..instance.state import InstanceState, expire_states
+from .tx_connections import (
+    MYSQL_DEADLOCK,
+    MYSQL_LOCK_WAIT_TIMEOUT,
+    ConnEntry,
+    end_transaction,
+    join_transaction,
+    mysql_code,
+    postgresql_aborted,
+    rollback_dbapi,
+    rollback_prepared,
+    rolls_back_on_timeout,
+)
 
 
 class TxState(enum.Enum):
@@ -44,32 +56,6 @@ class TxState(enum.Enum):
 ACTIVE, PREPARED, COMMITTED, DEACTIVE, CLOSED = (
     TxState.ACTIVE, TxState.PREPARED, TxState.COMMITTED, TxState.DEACTIVE, TxState.CLOSED)
 
-
-class _ConnEntry:
-    """One connection of a transaction level.  ``ended`` turns true once a COMMIT
-    or ROLLBACK of ours has reached the database on it; a root connection whose
-    transaction is over without that (a failed COMMIT, an exception from a Core
-    ``commit``/``rollback`` listener) gets a ROLLBACK sent straight to its DBAPI
-    connection before it is given back (see :func:`_rollback_dbapi`)."""
-
-    __slots__ = ("bind", "conn", "trans", "close_conn", "external", "ended", "joined")
-
-    def __init__(self, conn: Connection, trans: Any, close_conn: bool, external: bool,
-                 bind: Any = None) -> None:
-        self.bind = bind
-        self.conn = conn
-        self.trans = trans
-        self.close_conn = close_conn
-        # external: the transaction is the caller's; we never commit or close it
-        self.external = external
-        self.ended = False
-        # joined: the Connection the Session is bound to was already in a transaction
-        # of the caller's; nothing may end that one behind Core's back
-        self.joined = False
-
-    def __iter__(self) -> Iterator[Any]:
-        """(connection, transaction, whether we close it, whether it is the caller's)."""
-        return iter((self.conn, self.trans, self.close_conn, self.external))
 
 
 class TransactionHost(Protocol):
@@ -128,8 +114,8 @@ class SessionTransaction:
         self.nested = nested
         self.origin = origin
         self._state = ACTIVE
-        self._connections: dict[Any, _ConnEntry] = {}
-        self._released: dict[Any, _ConnEntry] = {}  # _connections once given back
+        self._connections: dict[Any, ConnEntry] = {}
+        self._released: dict[Any, ConnEntry] = {}  # _connections once given back
         self._rollback_exception: BaseException | None = None
         self._failed_root = False
         self._savepoint_failed = False
@@ -200,7 +186,7 @@ class SessionTransaction:
             )
         return entry.conn
 
-    def _entries_seen(self) -> dict[Any, _ConnEntry]:
+    def _entries_seen(self) -> dict[Any, ConnEntry]:
         return self._connections or self._released
 
 
@@ -274,7 +260,7 @@ class SessionTransaction:
             if not self.nested:
                 return conn
             trans: Any = conn.begin_nested()
-            entry = _ConnEntry(conn, trans, False, False)
+            entry = ConnEntry(conn, trans, False, False)
         else:
             external = False
             joined = False
@@ -287,7 +273,7 @@ class SessionTransaction:
                     conn = conn.execution_options(**{**session.execution_options,
                                                      **(execution_options or {})})
                 if conn.in_transaction():
-                    trans, external = _join_transaction(conn, session.join_transaction_mode)
+                    trans, external = join_transaction(conn, session.join_transaction_mode)
                     joined = True
                 else:
                     trans = conn.begin_twophase() if session.twophase else conn.begin()
@@ -324,7 +310,7 @@ class SessionTransaction:
                 raise InvalidRequestError(
                     f"Can't use bind {bind!r}: a Session binds to an Engine or a Connection"
                 )
-            entry = _ConnEntry(conn, trans, close_conn, external)
+            entry = ConnEntry(conn, trans, close_conn, external)
             entry.joined = joined
         entry.bind = bind
         self._connections[bind] = entry
@@ -459,7 +445,7 @@ class SessionTransaction:
             # to have failed: abort everywhere, leaving no prepared transaction
             for entry in self._unique_entries():
                 if not entry.external:
-                    _rollback_prepared(entry)
+                    rollback_prepared(entry)
         self._release_connections()
         if isinstance(e, Exception) and (lost or i):
             orig = e.orig if isinstance(e, DBAPIError) else e
@@ -477,8 +463,8 @@ class SessionTransaction:
             raise unknown from e
         raise e
 
-    def _unique_entries(self) -> list[_ConnEntry]:
-        seen: list[_ConnEntry] = []
+    def _unique_entries(self) -> list[ConnEntry]:
+        seen: list[ConnEntry] = []
         for e in self._connections.values():
             if all(e is not s for s in seen):
                 seen.append(e)
@@ -598,7 +584,7 @@ class SessionTransaction:
                     first = first or e
                     if self._parent is None:
                         if not entry.external and not entry.joined:
-                            _rollback_dbapi(entry)
+                            rollback_dbapi(entry)
                     else:
                         self._savepoint_failed = True
         finally:
@@ -679,7 +665,7 @@ class SessionTransaction:
                 if invalidate and entry.close_conn:
                     entry.conn.invalidate()
                 if not entry.external:
-                    _end_transaction(entry)
+                    end_transaction(entry)
                 if entry.close_conn:
                     entry.conn.close()
             except BaseException as e:
@@ -737,7 +723,7 @@ class SessionTransaction:
         if _is_transaction_killer(self.session, exc):
             root._fail(exc)
             return
-        if not _postgresql_aborted(conn):
+        if not postgresql_aborted(conn):
             return
         nested: SessionTransaction | None = self
         while nested is not None and not nested.nested:
@@ -795,128 +781,12 @@ class SessionTransaction:
         return f"<SessionTransaction {kind} {self._state.value}>"
 
 
-JOIN_TRANSACTION_MODES = ("conditional_savepoint", "create_savepoint", "control_fully",
-                          "rollback_only")
-
-
-def _join_transaction(conn: Connection, mode: str) -> tuple[Any, bool]:
-    """The transaction a root SessionTransaction uses on a Connection the caller has
-    already begun a transaction on, and whether that transaction stays the caller's
-    (``external``: our commit() leaves it alone, our rollback() still rolls it back).
-
-    - ``create_savepoint``: a SAVEPOINT of our own; commit() releases it, rollback()
-      and close() roll back to it; the caller's transaction is never ended.
-    - ``control_fully``: the caller's transaction (or its innermost SAVEPOINT) is
-      ours: commit() commits it, rollback() and close() roll it back.
-    - ``rollback_only``: commit() does not reach it, rollback() rolls it back.
-    - ``conditional_savepoint`` (the default): ``create_savepoint`` when the caller
-      is inside a SAVEPOINT, else ``rollback_only``.
-    """
-    if mode == "conditional_savepoint":
-        mode = "create_savepoint" if conn.in_nested_transaction() else "rollback_only"
-    if mode == "create_savepoint":
-        return conn.begin_nested(), False
-    current = conn.get_nested_transaction() or conn.get_transaction()
-    return current, mode == "rollback_only"
-
-
-def _end_transaction(entry: _ConnEntry) -> None:
-    """Before a root connection is given back: roll back what is left of its
-    database transaction.  Closing Core's transaction object rolls back one that is
-    still active and detaches one that already ended; when the end never reached
-    the database (``entry.ended`` false: a failed COMMIT or ROLLBACK), Core would
-    hand the connection to the pool as it is, still inside the transaction, so
-    ROLLBACK goes straight to the DBAPI connection."""
-    trans = entry.trans
-    error: BaseException | None = None
-    if trans is not None:
-        was_active = trans.is_active
-        try:
-            trans.close()
-            if was_active:
-                entry.ended = True
-        except BaseException as e:
-            error = e
-    if not entry.ended and not entry.joined:
-        _rollback_dbapi(entry)
-    if error is not None and not isinstance(error, Exception):
-        raise error
-
-
-def _rollback_prepared(entry: _ConnEntry) -> None:
-    """ROLLBACK PREPARED (XA ROLLBACK) of a prepared two-phase transaction whose
-    COMMIT did not happen; a connection of ours where that fails is invalidated."""
-    conn = entry.conn
-    trans = entry.trans
-    if conn.closed or conn.invalidated or not isinstance(trans, TwoPhaseTransaction):
-        return
-    try:
-        trans.close()  # detach the transaction object Core gave up on (no SQL)
-        conn.rollback_prepared(trans.xid)
-        conn.rollback()
-        entry.ended = True
-    except BaseException as e:
-        _give_up_on(entry, e)
-
-
-def _give_up_on(entry: _ConnEntry, error: BaseException) -> None:
-    """A cleanup step failed: a connection of ours is invalidated, so it is never
-    reused inside an unknown transaction; KeyboardInterrupt and friends go on up."""
-    if entry.close_conn:
-        try:
-            entry.conn.invalidate()
-        except Exception:  # already unusable: it is discarded either way
-            pass
-    if not isinstance(error, Exception):
-        raise error
-
-
-def _rollback_dbapi(entry: _ConnEntry) -> None:
-    """ROLLBACK sent to the DBAPI connection itself (no Core events, which may be
-    what failed); a connection of ours where even that fails is invalidated, so it
-    is never reused inside an unknown transaction."""
-    conn = entry.conn
-    if conn.closed or conn.invalidated:
-        return
-    try:
-        conn.dialect.do_rollback(conn.connection)
-        entry.ended = True
-    except BaseException as e:
-        _give_up_on(entry, e)
-
-
-_DEADLOCK = 1213
-_LOCK_WAIT_TIMEOUT = 1205
-
-
-def _mysql_code(exc: BaseException) -> int | None:
-    if not isinstance(exc, DBAPIError) or exc.orig is None:
-        return None
-    args = getattr(exc.orig, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None
-
-
-def _rolls_back_on_timeout(conn: Connection) -> bool:
-    """``@@innodb_rollback_on_timeout`` of a MySQL/MariaDB connection (cached per
-    DBAPI connection; off when it can't be read)."""
-    info = conn.info
-    cached = info.get("_dm_rollback_on_timeout")
-    if cached is None:
-        try:
-            value = conn.exec_driver_sql("SELECT @@innodb_rollback_on_timeout").scalar()
-            cached = bool(int(value or 0))
-        except Exception:
-            cached = False
-        info["_dm_rollback_on_timeout"] = cached
-    return bool(cached)
-
-
 def _is_transaction_killer(session: TransactionHost, exc: BaseException) -> bool:
     """True for errors after which a MySQL/MariaDB server has ended the whole
     transaction, savepoints included: a deadlock (1213) always, a lock-wait
     timeout (1205) when the server runs with ``innodb_rollback_on_timeout``."""
-    code = _mysql_code(exc)
-    if code not in (_DEADLOCK, _LOCK_WAIT_TIMEOUT):
+    code = mysql_code(exc)
+    if code not in (MYSQL_DEADLOCK, MYSQL_LOCK_WAIT_TIMEOUT):
         return False
     root = session.get_transaction()
     if root is None:
@@ -924,21 +794,8 @@ def _is_transaction_killer(session: TransactionHost, exc: BaseException) -> bool
     for entry in root._unique_entries():
         if entry.conn.dialect.name not in ("mysql", "mariadb"):
             continue
-        if code == _DEADLOCK:
+        if code == MYSQL_DEADLOCK:
             return True
-        if not entry.conn.invalidated and _rolls_back_on_timeout(entry.conn):
+        if not entry.conn.invalidated and rolls_back_on_timeout(entry.conn):
             return True
     return False
-
-
-def _postgresql_aborted(conn: Connection) -> bool:
-    """True when ``conn`` is a PostgreSQL connection whose transaction is in the
-    failed state (only ROLLBACK or ROLLBACK TO SAVEPOINT is accepted)."""
-    if conn.dialect.name != "postgresql":
-        return False
-    try:
-        raw: Any = conn.connection.dbapi_connection
-        status = raw.info.transaction_status
-    except Exception:  # closed or invalidated connection, another driver
-        return False
-    return int(status) == 3  # psycopg.pq.TransactionStatus.INERROR
