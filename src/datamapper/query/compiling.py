@@ -4,7 +4,7 @@ and what lets Core's compiler accept a Query where it takes a statement."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Self, TypeVar
 
 from sqlalchemy import (
@@ -54,6 +54,8 @@ class QueryCompiling(QueryModifiers[_T]):
         return stmt
 
     def _compile(self, columns: list[Any] | None = None, label_style: Any = None) -> Any:
+        """The Core SELECT of this query's state: its columns (``columns``, else the
+        layout's), FROMs and joins, criteria, then the modifiers, in that order."""
         if self._statement is not None:
             return self._statement
         adapt = self._adapted if self._adapter is not None else _same
@@ -65,6 +67,14 @@ class QueryCompiling(QueryModifiers[_T]):
                 stmt = stmt.select_from(*self._layout.alias_froms)
             if label_style is not None:
                 stmt = stmt.set_label_style(label_style)
+        if self._select_from or self._layout.inherit_sources or self._joins:
+            stmt = self._compile_froms(stmt, adapt)
+        if self._where or self._options or self._group_by or self._having or self._order_by:
+            stmt = self._compile_criteria(stmt, adapt)
+        return self._compile_modifiers(stmt, adapt)
+
+    def _compile_froms(self, stmt: Any, adapt: Callable[[Any], Any]) -> Any:
+        """``stmt`` with select_from()'s FROMs, the inheritance sources and the joins."""
         for f in self._select_from:
             stmt = stmt.select_from(f)
         if self._layout.inherit_sources:
@@ -74,6 +84,11 @@ class QueryCompiling(QueryModifiers[_T]):
             target = m.persist_selectable if m is not None else dest
             stmt = stmt.join(target, adapt(on), isouter=outer) if on is not None else \
                 stmt.join(target, isouter=outer)
+        return stmt
+
+    def _compile_criteria(self, stmt: Any, adapt: Callable[[Any], Any]) -> Any:
+        """``stmt`` with WHERE (and with_loader_criteria()'s), GROUP BY, HAVING and
+        ORDER BY."""
         if self._where:
             # several criteria in one where() are ANDed as and_() would, without
             # building the and_() (coerced once, not twice)
@@ -89,6 +104,11 @@ class QueryCompiling(QueryModifiers[_T]):
             stmt = stmt.having(*(adapt(h) for h in self._having))
         if self._order_by:
             stmt = stmt.order_by(*(adapt(o) for o in self._order_by))
+        return stmt
+
+    def _compile_modifiers(self, stmt: Any, adapt: Callable[[Any], Any]) -> Any:
+        """``stmt`` with prefixes, suffixes, hints, LIMIT/OFFSET, DISTINCT, syntax
+        extensions, FOR UPDATE and bound parameter values."""
         for prefix, dialect in self._prefixes:
             stmt = stmt.prefix_with(prefix, dialect=dialect)
         for suffix, dialect in self._suffixes:

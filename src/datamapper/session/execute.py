@@ -232,55 +232,64 @@ class SessionExecute(SessionBase):
         if isinstance(statement, FromStatement):
             return self._execute_from_statement(statement, params, eff, bind_kw)
         if isinstance(statement, ORMSelect):
-            layout: RowLayout = statement._dm_layout
-            criteria = criteria_options(statement._dm_options)
-            if criteria:  # with_loader_criteria(): WHERE / ON criteria of its entities
-                statement = apply_loader_criteria(statement, criteria, layout.mappers)
-            if eff.get("autoflush", True):
-                self._autoflush()
-            plans = build_plans([p.mapper if kind == "entity" else None
-                                 for kind, p in layout.parts], statement._dm_options)
-            yield_per = opts.get("yield_per")
-            if yield_per is None:
-                yield_per = statement.get_execution_options().get("yield_per")
-            if yield_per is not None and plans is not None:
-                check_yield_per_plans(plans)
-            if yield_per is not None and plans is None:
-                check_yield_per(yield_per)
-                if bind is None:
-                    bind = self._bind_for(layout.bind_mapper, statement, bind_kw)
-                return stream_results(self, layout, self._run(statement, params, bind, opts),
-                                      yield_per, bool(opts.get("populate_existing")),
-                                      self._default_identity_token())
-            populate_existing = bool(eff.get("populate_existing"))
-            uopts = propagating_options(statement._dm_options)
-            if plans is not None:
-                objs = self._execute_orm_select_with_plans(statement, plans, bind, params,
-                                                           populate_existing, bind_kw,
-                                                           execution_options, uopts, criteria)
-            else:
-                rows = self._execute_for_mapper(statement, layout.bind_mapper, None,
-                                                bind=bind, params=params, bind_kw=bind_kw,
-                                                execution_options=execution_options)
-                objs = self._rows_to_results(layout, rows, populate_existing, None,
-                                             tuples=not layout.single_entity)
-            if uopts:
-                stamp_results(layout, objs, uopts)
-            if layout.single_entity:
-                # rows are made from the objects only if asked for (scalars() skips them)
-                out = OrmResult(layout.result_metadata(), iter(objs),
-                                _source_supports_scalars=True)
-            else:
-                tuples = [tuple(o) for o in objs]
-                names = layout.result_names(statement._label_style)
-                out = OrmResult(layout.result_metadata(names), iter(tuples))
-            # prebuffer_rows: the objects are the caller's whatever the session does next
-            return out if eff.get("prebuffer_rows") else out.guard(self, layout)
+            return self._execute_orm_select(statement, params, bind, opts, eff,
+                                            execution_options, bind_kw)
         if eff.get("autoflush"):  # asked for: DML and Core statements do not autoflush
             self._autoflush()
         if bind is None:
             bind = self._bind_for(mapper, statement, bind_kw)
         return self._run(statement, params, bind, opts)
+
+    def _execute_orm_select(self, statement: ORMSelect, params: Any, bind: Any,
+                            opts: dict[str, Any], eff: dict[str, Any],
+                            execution_options: Any, bind_kw: dict[str, Any] | None) -> Any:
+        """``select(User, ...)``: its objects (streamed with ``yield_per``, through the
+        eager-loading plans when there are any), as an ORM result.  ``opts``: the
+        session's and the call's execution options; ``eff``: the statement's too."""
+        layout: RowLayout = statement._dm_layout
+        criteria = criteria_options(statement._dm_options)
+        if criteria:  # with_loader_criteria(): WHERE / ON criteria of its entities
+            statement = apply_loader_criteria(statement, criteria, layout.mappers)
+        if eff.get("autoflush", True):
+            self._autoflush()
+        plans = build_plans([p.mapper if kind == "entity" else None
+                             for kind, p in layout.parts], statement._dm_options)
+        yield_per = opts.get("yield_per")
+        if yield_per is None:
+            yield_per = statement.get_execution_options().get("yield_per")
+        if yield_per is not None and plans is not None:
+            check_yield_per_plans(plans)
+        if yield_per is not None and plans is None:
+            check_yield_per(yield_per)
+            if bind is None:
+                bind = self._bind_for(layout.bind_mapper, statement, bind_kw)
+            return stream_results(self, layout, self._run(statement, params, bind, opts),
+                                  yield_per, bool(opts.get("populate_existing")),
+                                  self._default_identity_token())
+        populate_existing = bool(eff.get("populate_existing"))
+        uopts = propagating_options(statement._dm_options)
+        if plans is not None:
+            objs = self._execute_orm_select_with_plans(statement, plans, bind, params,
+                                                       populate_existing, bind_kw,
+                                                       execution_options, uopts, criteria)
+        else:
+            rows = self._execute_for_mapper(statement, layout.bind_mapper, None,
+                                            bind=bind, params=params, bind_kw=bind_kw,
+                                            execution_options=execution_options)
+            objs = self._rows_to_results(layout, rows, populate_existing, None,
+                                         tuples=not layout.single_entity)
+        if uopts:
+            stamp_results(layout, objs, uopts)
+        if layout.single_entity:
+            # rows are made from the objects only if asked for (scalars() skips them)
+            out = OrmResult(layout.result_metadata(), iter(objs),
+                            _source_supports_scalars=True)
+        else:
+            tuples = [tuple(o) for o in objs]
+            names = layout.result_names(statement._label_style)
+            out = OrmResult(layout.result_metadata(names), iter(tuples))
+        # prebuffer_rows: the objects are the caller's whatever the session does next
+        return out if eff.get("prebuffer_rows") else out.guard(self, layout)
 
     def _execute_from_statement(self, statement: FromStatement, params: Any,
                                 eff: dict[str, Any], bind_kw: dict[str, Any] | None) -> Any:

@@ -53,6 +53,27 @@ _O = TypeVar("_O")  # a mapped class's instances
 
 
 _NOTHING_EXPIRED: frozenset[str] = frozenset()
+# _get_in_identity_map(): the object in the map does not answer get(), ask the database
+_LOOK_UP: Any = object()
+
+
+def _mapper_for_get(entity: Any) -> Mapper:
+    """The configured mapper ``get()`` loads ``entity`` (a mapped class or Mapper)
+    with; a SQL expression given instead is refused by name."""
+    mapper = _mapper_or_none(entity)
+    if mapper is None:
+        if isinstance(entity, ClauseElement) or (
+                not isinstance(entity, type) and hasattr(entity, "__clause_element__")):
+            # a SQL expression such as User.id: a wrong argument, not an unmapped class
+            raise ArgumentError(
+                f"Can't get() by {entity!r}: the first argument (of type "
+                f"{type(entity).__name__}) is not a mapped class or Mapper; pass the "
+                "class, e.g. session.get(User, 5)"
+            )
+        return class_mapper(entity)
+    if not mapper.configured:
+        class_mapper(entity)
+    return mapper
 
 
 def _through_synonyms(mapper: Mapper, ident: dict[str, Any]) -> dict[str, Any]:
@@ -139,38 +160,30 @@ class SessionGet(SessionBase):
             if state is None and ident is not None and not options and \
                     not bind_arguments and not kw:
                 # miss path: nothing under this key, a plain SELECT by primary key
-                # (see _plain_get); the general path's checks are fixed per mapper
-                # (the class must be the one its identity map is kept under, not a
-                # subclass of an inheritance hierarchy, and _get_impl not overridden,
-                # as a sharded session does)
-                m = _mapper_or_none(entity)
-                if m is not None and m.configured and m._identity_class is entity and \
-                        type(self)._get_impl is SessionGet._get_impl:
-                    plan = _plain_get(m)
-                    if plan:
-                        return self._get_miss(m, plan, ident, execution_options)
-        mapper = _mapper_or_none(entity)
-        if mapper is None:
-            if isinstance(entity, ClauseElement) or (
-                    not isinstance(entity, type) and hasattr(entity, "__clause_element__")):
-                # a SQL expression such as User.id: a wrong argument, not an unmapped class
-                raise ArgumentError(
-                    f"Can't get() by {entity!r}: the first argument (of type "
-                    f"{type(entity).__name__}) is not a mapped class or Mapper; pass the "
-                    "class, e.g. session.get(User, 5)"
-                )
-            mapper = class_mapper(entity)
-        elif not mapper.configured:
-            class_mapper(entity)
-        if bind_arguments or kw:
-            return self._get_impl(mapper, ident, populate_existing=populate_existing,
-                                  with_for_update=with_for_update,
-                                  identity_token=identity_token, options=options,
-                                  bind_kw=_bind_kw(bind_arguments, kw),
-                                  execution_options=execution_options)
+                miss = self._plain_get_plan(entity)
+                if miss is not None:
+                    return self._get_miss(miss[0], miss[1], ident, execution_options)
+        mapper = _mapper_for_get(entity)
         return self._get_impl(mapper, ident, populate_existing=populate_existing,
                               with_for_update=with_for_update, identity_token=identity_token,
-                              options=options, execution_options=execution_options)
+                              options=options,
+                              bind_kw=_bind_kw(bind_arguments, kw) if bind_arguments or kw
+                              else None,
+                              execution_options=execution_options)
+
+    def _plain_get_plan(self, entity: type) -> tuple[Mapper, Any] | None:
+        """The mapper and cached (statement, loader, compiled) of a ``get()`` miss
+        that needs no Query (see :func:`_plain_get`), else None.  The general path's
+        checks are fixed per mapper: the class must be the one its identity map is
+        kept under (not a subclass of an inheritance hierarchy), and ``_get_impl``
+        not overridden (as a sharded session does)."""
+        m = _mapper_or_none(entity)
+        if m is not None and m.configured and m._identity_class is entity and \
+                type(self)._get_impl is SessionGet._get_impl:
+            plan = _plain_get(m)
+            if plan:
+                return m, plan
+        return None
 
     def get_one(self, entity: type[_O], ident: Any, *, populate_existing: bool | None = None,
                 with_for_update: Any = None, options: Any = None, identity_token: Any = None,
@@ -199,38 +212,9 @@ class SessionGet(SessionBase):
         key = (mapper._identity_class, values, identity_token)
         state = self._identity_map.state_for(key)
         if state is not None and not populate_existing and not with_for_update:
-            obj = state.obj()
-            if obj is not None and mapper._poly is not None and \
-                    not isinstance(obj, mapper.class_):
-                return None  # the row is an object of another class of the hierarchy
-            if obj is not None:
-                # an object marked for deletion is still in the map until the flush
-                if state.expired_attributes is mapper._expire_keys and \
-                        _columns_expired(state):
-                    # expired as a whole (commit, expire(obj), refresh's expiry): loaded
-                    # to see that its row still exists; an object with only some
-                    # attributes expired is returned as it is (they load on access),
-                    # as SQLAlchemy does
-                    was_deleted = state._deleted
-                    try:
-                        self._load_attributes(state, None)
-                        if state._deleted and not was_deleted:
-                            # marked for deletion, and the autoflush of this load
-                            # deleted its row: there is no such row any more
-                            return None
-                    except ObjectDeletedError:
-                        # the row is gone: the object is deleted (out of the identity
-                        # map) until the transaction ends, as after a flushed DELETE; a
-                        # rollback puts it back. The key is then looked up as a miss (as
-                        # SQLAlchemy): when the error came from this load's autoflush,
-                        # the transaction is gone and that lookup says so
-                        # (PendingRollbackError) instead of answering None
-                        self._deleted.pop(state, None)
-                        mark_deleted(self, [state])
-                    else:
-                        return obj
-                else:
-                    return obj
+            found = self._get_in_identity_map(mapper, state)
+            if found is not _LOOK_UP:
+                return found
         partial = None in values
         if partial and all(v is None for v in values):
             # no key at all: there is no row to look for (likely a bug in the caller)
@@ -244,19 +228,8 @@ class SessionGet(SessionBase):
             # loader options / configured eager relationships, or a partly NULL key (the
             # cached statement compares every key column with '='): load through a Query
             opts = list(options or ()) + list(query._options if query is not None else ())
-            q: Query[Any] = Query([mapper.class_], cast("SessionLike", self)).options(*opts).filter(
-                *[c.is_(None) if v is None else c == v
-                  for c, v in zip(mapper.primary_key, values, strict=True)])
-            if populate_existing or with_for_update:
-                q = q.populate_existing()
-            if with_for_update:
-                q._for_update = with_for_update if isinstance(with_for_update, dict) else {}
-            if identity_token is not None:
-                q._shard_id = identity_token
-            if execution_options:
-                q = q.execution_options(**execution_options)
-            found = q.all()
-            return found[0] if found else None
+            return self._get_through_query(mapper, values, opts, populate_existing,
+                                           with_for_update, identity_token, execution_options)
         self._autoflush()
         stmt = _get_statement(mapper, with_for_update)
         params = dict(zip(_pk_param_names(len(values)), values))
@@ -270,6 +243,61 @@ class SessionGet(SessionBase):
             _check_locked_version(state, loader, rows[0])
         return instances(cast("SessionLike", self), loader, rows, populate_existing or bool(with_for_update),
                          identity_token)[0]
+
+    def _get_in_identity_map(self, mapper: Mapper, state: InstanceState) -> Any:
+        """``get()``'s answer from the identity map for ``state`` (its key's entry):
+        the object, None (its row is of another class of the hierarchy, or gone), or
+        ``_LOOK_UP`` when the database must be asked (the object was collected, or
+        its row turned out to be deleted)."""
+        obj = state.obj()
+        if obj is None:
+            return _LOOK_UP
+        if mapper._poly is not None and not isinstance(obj, mapper.class_):
+            return None  # the row is an object of another class of the hierarchy
+        # an object marked for deletion is still in the map until the flush
+        if state.expired_attributes is not mapper._expire_keys or \
+                not _columns_expired(state):
+            return obj
+        # expired as a whole (commit, expire(obj), refresh's expiry): loaded to see
+        # that its row still exists; an object with only some attributes expired is
+        # returned as it is (they load on access), as SQLAlchemy does
+        was_deleted = state._deleted
+        try:
+            self._load_attributes(state, None)
+        except ObjectDeletedError:
+            # the row is gone: the object is deleted (out of the identity map) until the
+            # transaction ends, as after a flushed DELETE; a rollback puts it back. The
+            # key is then looked up as a miss (as SQLAlchemy): when the error came from
+            # this load's autoflush, the transaction is gone and that lookup says so
+            # (PendingRollbackError) instead of answering None
+            self._deleted.pop(state, None)
+            mark_deleted(self, [state])
+            return _LOOK_UP
+        if state._deleted and not was_deleted:
+            # marked for deletion, and the autoflush of this load deleted its row:
+            # there is no such row any more
+            return None
+        return obj
+
+    def _get_through_query(self, mapper: Mapper, values: tuple[Any, ...], opts: list[Any],
+                           populate_existing: bool, with_for_update: Any,
+                           identity_token: Any, execution_options: Any) -> Any:
+        """``get()`` run as a Query: with loader options, configured eager loading or
+        a partly NULL key (compared with IS NULL)."""
+        q: Query[Any] = Query([mapper.class_], cast("SessionLike", self)).options(*opts).filter(
+            *[c.is_(None) if v is None else c == v
+              for c, v in zip(mapper.primary_key, values, strict=True)])
+        if populate_existing or with_for_update:
+            q = q.populate_existing()
+        if with_for_update:
+            q = q._clone(_for_update=with_for_update if isinstance(with_for_update, dict)
+                         else {})
+        if identity_token is not None:
+            q = q._clone(_shard_id=identity_token)
+        if execution_options:
+            q = q.execution_options(**execution_options)
+        found = q.all()
+        return found[0] if found else None
 
     @exclusive
     def _get_miss(self, mapper: Mapper, plan: tuple[Any, EntityLoader, dict[Any, Any]], ident: Any,

@@ -22,6 +22,7 @@ from sqlalchemy import Column, Connection, select
 
 from .._util import NO_VALUE, describe
 from ..exc import FlushError, ObjectDeletedError
+from ..instance.identity import IdentityMap
 from ..instance.seam import SessionLike
 from ..instance.state import _PENDING_COLLECTIONS as PENDING_COLLECTIONS
 from ..instance.state import LAZY_KEY, InstanceState
@@ -497,14 +498,32 @@ class UOWTransaction:
 
     # -- outcome -------------------------------------------------------------------
     def finalize(self) -> None:
-        """Every statement succeeded: move states to their new lifecycle."""
-        session = self.session
-        imap = session._identity_map
-        weak = imap.weak
+        """Every statement succeeded: move states to their new lifecycle (inserted ones
+        into the identity map, updated ones clean, deleted ones out of it), then fire
+        ``expire`` for what the statements left to the database.  Each step is one
+        pass over its list (100k-row flushes: no per-row call beyond the step's)."""
+        imap = self.session._identity_map
         expire = self.expire
-        inner_of: dict[Any, Any] = {}
+        if self.inserted:
+            self._finalize_inserted(imap, expire)
+        if self.updated:
+            self._finalize_updated(imap, expire)
+            imap._modified.difference_update(self.updated)
+        imap.discard_all(self.removed)
+        for state in self.removed:
+            state._deleted = True
+            state._committed = None
+            state.modified = False
+        if expire:
+            _fire_expire_events(expire)
+
+    def _finalize_inserted(self, imap: IdentityMap,
+                           expire: dict[InstanceState, set[str]]) -> None:
+        """New rows' states: clean, their expired keys dropped, filed under their key."""
+        weak = imap.weak
+        inner_of: dict[Mapper, dict[Any, InstanceState]] = {}
         # sharding: the session names the identity token of each new row
-        token_for = session._shard_token_for
+        token_for = self.session._shard_token_for
         for state in self.inserted:
             obj = state.obj()
             if obj is None:
@@ -536,6 +555,12 @@ class UOWTransaction:
                 imap.add(state, obj)
                 if weak:
                     state._strong = None
+
+    def _finalize_updated(self, imap: IdentityMap,
+                          expire: dict[InstanceState, set[str]]) -> None:
+        """Updated rows' states: clean, re-keyed when a key column changed, their
+        queued backref changes and expired keys dropped."""
+        weak = imap.weak
         for state in self.updated:
             obj = state.obj()
             if obj is None:
@@ -543,22 +568,7 @@ class UOWTransaction:
             d = obj.__dict__
             cs = state._committed
             if cs:
-                mapper = state.mapper
-                column_keys = mapper._column_keys
-                for k, original in cs.items():
-                    if original is not NO_VALUE and k not in d and k in column_keys:
-                        d[k] = None  # ``del obj.attr`` was written as NULL
-                # every change of a key column (also one made by a key link) is in cs
-                if state._key is not None and not cs.keys().isdisjoint(mapper._pk_keys):
-                    # an expired (unloaded) key column still holds the old identity's value
-                    old_key: Any = state.key
-                    old_ident = old_key[1]
-                    new_ident = tuple([d[k] if k in d else old_ident[i]
-                                       for i, k in enumerate(mapper._pk_keys)])
-                    if new_ident != old_ident:
-                        state.key = (mapper._identity_class, new_ident, old_key[2])
-                        imap.replace_key(state, obj, old_key)
-                        session._record_key_switch(state, old_key)
+                self._settle_written_changes(state, obj, d, cs, imap)
             state._committed = None
             state.modified = False
             ext = state._extra
@@ -566,34 +576,48 @@ class UOWTransaction:
                 # backref changes queued for its unloaded collections: the flush wrote
                 # those of objects in the session, the rows say the rest
                 del ext[PENDING_COLLECTIONS]
-            if not expire:
-                if weak:
-                    state._strong = None
-                continue
-            keys = expire.get(state)
-            if keys:
-                for k in keys:
-                    d.pop(k, None)
-                state.expired_attributes = set(state.expired_attributes) | keys
+            if expire:
+                keys = expire.get(state)
+                if keys:
+                    for k in keys:
+                        d.pop(k, None)
+                    state.expired_attributes = set(state.expired_attributes) | keys
             if weak:
                 state._strong = None
-        imap._modified.difference_update(self.updated)
-        imap.discard_all(self.removed)
-        for state in self.removed:
-            state._deleted = True
-            state._committed = None
-            state.modified = False
-        if expire:
-            # the instance ``expire`` event, for the attributes the statements left to
-            # the database (read again on first access)
-            for state, keys in expire.items():
-                if keys and "expire" in state.mapper.dispatch and not state._deleted:
-                    obj = state.obj()
-                    if obj is not None:
-                        state.mapper.dispatch.fire("expire", obj, list(keys))
+
+    def _settle_written_changes(self, state: InstanceState, obj: object, d: dict[str, Any],
+                                cs: dict[str, Any], imap: IdentityMap) -> None:
+        """After an UPDATE of ``state``'s changes ``cs``: a deleted column attribute
+        reads as the NULL written; a changed key moves it in the identity map."""
+        mapper = state.mapper
+        column_keys = mapper._column_keys
+        for k, original in cs.items():
+            if original is not NO_VALUE and k not in d and k in column_keys:
+                d[k] = None  # ``del obj.attr`` was written as NULL
+        # every change of a key column (also one made by a key link) is in cs
+        if state._key is not None and not cs.keys().isdisjoint(mapper._pk_keys):
+            # an expired (unloaded) key column still holds the old identity's value
+            old_key: Any = state.key
+            old_ident = old_key[1]
+            new_ident = tuple([d[k] if k in d else old_ident[i]
+                               for i, k in enumerate(mapper._pk_keys)])
+            if new_ident != old_ident:
+                state.key = (mapper._identity_class, new_ident, old_key[2])
+                imap.replace_key(state, obj, old_key)
+                self.session._record_key_switch(state, old_key)
 
     def describe_pending(self) -> str:
         return str(self.plan) if self.plan is not None else "<no plan>"
+
+
+def _fire_expire_events(expire: dict[InstanceState, set[str]]) -> None:
+    """The instance ``expire`` event, for the attributes the statements left to the
+    database (read again on first access)."""
+    for state, keys in expire.items():
+        if keys and "expire" in state.mapper.dispatch and not state._deleted:
+            obj = state.obj()
+            if obj is not None:
+                state.mapper.dispatch.fire("expire", obj, list(keys))
 
 
 def _load_rows_by_key(session: SessionLike, mapper: Mapper, keys: list[str],
