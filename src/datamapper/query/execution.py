@@ -141,25 +141,32 @@ class QueryExecution(QuerySetOps[_T]):
                                            self._shard_token())
             if self._options and (uopts := propagating_options(self._options)):
                 stamp_results(self._layout, out, uopts)
-        if (self._joins or self._adapter is not None or self._select_from or any(
-                isinstance(ent, AliasedClass) for ent in self._entities)
-                or (self._where and self._criteria_read_other_froms())) \
-                and not self._yield_per:
-            # a Query's rows holding a mapped object come once each, however many rows
-            # of a joined table matched (join(User.addresses): a user once, not per
-            # address), also through other FROMs or an aliased() subquery; a query of
-            # its own table alone can't repeat a row, so pays nothing
-            parts = self._layout.parts
-            ents = [i for i, (kind, _p) in enumerate(parts) if kind == "entity"]
-            if ents and self._layout.single_entity:
-                out = unique_rows(out, True)
-            elif ents:
-                out = unique_entity_rows(out, ents, len(parts))
+        if not self._yield_per and self._rows_may_repeat():
+            out = self._unique_entities(out)
         if self._tuples and self._layout.single_entity:
             make = self._layout.row_maker()
             return [make((o,)) for o in out]
         if self._layout.single_bundle and not self._tuples:
             return [r[0] for r in out]
+        return out
+
+    def _rows_may_repeat(self) -> bool:
+        """Whether one object may come in several rows: the query joins, reads other
+        FROMs (select_from(), criteria naming other tables) or an aliased() entity; a
+        query of its own table alone can't repeat a row."""
+        return bool(self._joins or self._adapter is not None or self._select_from or any(
+            isinstance(ent, AliasedClass) for ent in self._entities)
+            or (self._where and self._criteria_read_other_froms()))
+
+    def _unique_entities(self, out: list[Any]) -> list[Any]:
+        """A Query's rows holding a mapped object come once each, however many rows of
+        a joined table matched (join(User.addresses): a user once, not per address)."""
+        parts = self._layout.parts
+        ents = [i for i, (kind, _p) in enumerate(parts) if kind == "entity"]
+        if ents and self._layout.single_entity:
+            return unique_rows(out, True)
+        if ents:
+            return unique_entity_rows(out, ents, len(parts))
         return out
 
     def _statement_results(self, session: SessionLike) -> list[Any]:

@@ -115,15 +115,9 @@ class QueryFiltering(QueryState[_T]):
         return expr
 
     def _resolve_name(self, name: str, what: str) -> Any:
-        """A mapped attribute (or column of a selected table) for an identifier string."""
-        text = name.strip()
-        direction = None
-        parts = text.split()
-        if len(parts) == 2 and parts[1].lower() in ("asc", "desc"):
-            text, direction = parts[0], parts[1].lower()
-        elif text.startswith("-"):
-            text, direction = text[1:], "desc"
-        target: Any = None
+        """A mapped attribute (or column of a selected table) for an identifier string
+        (``"name"``, ``"User.name"``, ``"name desc"``, ``"-name"``)."""
+        text, direction = _split_direction(name.strip())
         mapper = self._joinpoint or self._layout.primary_mapper
         if "." in text:
             cls_name, _, attr_name = text.partition(".")
@@ -131,24 +125,17 @@ class QueryFiltering(QueryState[_T]):
                 if m.class_.__name__ == cls_name or m._table_name == cls_name:
                     mapper, text = m, attr_name
                     break
-        if mapper is not None and text in mapper._props and mapper._props[text].is_column:
-            target = mapper._props[text].columns[0]
-        elif mapper is not None:
-            for prop in mapper.column_attrs.values():
-                if prop.columns[0].name == text:
-                    target = prop.columns[0]
-                    break
+        target = _mapped_column_named(mapper, text) if mapper is not None else None
         if target is None:
-            for col in self._layout.columns:
-                if getattr(col, "key", None) == text or getattr(col, "name", None) == text:
-                    target = col
-                    break
+            target = next((col for col in self._layout.columns
+                           if getattr(col, "key", None) == text
+                           or getattr(col, "name", None) == text), None)
         if target is None and not self._enable_assertions:
             # checks off: the name goes to Core as a label reference, which the
             # compiler resolves against the columns selected (or refuses) at execution
             return name
         if target is None:
-            known = sorted(mapper._props) if mapper is not None else []
+            known = sorted(mapper.attrs.keys()) if mapper is not None else []
             raise InvalidRequestError(
                 f"Can't {what} {name!r}: it is not a mapped attribute or selected column"
                 + (f" of {mapper.class_.__name__} (mapped attributes: {', '.join(known)})"
@@ -310,3 +297,25 @@ class QueryFiltering(QueryState[_T]):
 
 def _from_name(from_: Any) -> str:
     return str(getattr(from_, "name", None) or from_)
+
+
+def _split_direction(text: str) -> tuple[str, str | None]:
+    """``"name desc"`` -> ("name", "desc"); ``"-name"`` -> ("name", "desc")."""
+    parts = text.split()
+    if len(parts) == 2 and parts[1].lower() in ("asc", "desc"):
+        return parts[0], parts[1].lower()
+    if text.startswith("-"):
+        return text[1:], "desc"
+    return text, None
+
+
+def _mapped_column_named(mapper: Mapper, text: str) -> Any:
+    """The column of ``mapper``'s column attribute ``text``, else of the column
+    attribute whose column is named ``text``; None when neither exists."""
+    prop = mapper._props.get(text)
+    if prop is not None and prop.is_column:
+        return prop.columns[0]
+    for col_prop in mapper.column_attrs.values():
+        if col_prop.columns[0].name == text:
+            return col_prop.columns[0]
+    return None

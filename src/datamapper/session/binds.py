@@ -110,29 +110,11 @@ class SessionBinds(SessionBase):
             m = _mapper_or_none(mapper) if mapper is not None else None
             if m is None and clause is not None:
                 m = statement_subject(clause)
-            if m is not None:
-                for mm in m.iterate_to_root():  # a base class's mapper binds its subclasses
-                    if mm in self._binds:
-                        return self._binds[mm]
-                for klass in m.class_.__mro__:
-                    if klass in self._binds:
-                        return self._binds[klass]
-                for table in m.tables:  # base table first (joined-table inheritance)
-                    if table in self._binds:
-                        return self._binds[table]
-                if m.non_table and m.local_table in self._binds:  # the join or SELECT
-                    return self._binds[m.local_table]
-            if clause is not None:
-                try:
-                    tables = find_tables(clause, include_crud=True)
-                except Exception:
-                    tables = []
-                for t in tables:
-                    if t in self._binds:
-                        return self._binds[t]
-                for t in tables:
-                    if t in self._table_binds_of_mappers:
-                        return self._table_binds_of_mappers[t]
+            found = self._bind_of_mapper(m) if m is not None else None
+            if found is None and clause is not None:
+                found = self._bind_of_tables(clause)
+            if found is not None:
+                return found
         if self.bind is not None:
             return self.bind
         what = (f"mapper {m!r}" if mapper is not None and (m := _mapper_or_none(mapper))
@@ -141,6 +123,38 @@ class SessionBinds(SessionBase):
             f"Can't find a bind for {what}: this Session has no bind and no binds= entry "
             "matches; create it as Session(engine) or Session(binds={Class: engine})"
         )
+
+    def _bind_of_mapper(self, m: Mapper) -> Any:
+        """The ``binds=`` entry for ``m``: its own or a base mapper's, a class of its
+        MRO's, one of its tables' (base table first), its join or SELECT's; or None."""
+        binds = self._binds
+        for mm in m.iterate_to_root():  # a base class's mapper binds its subclasses
+            if mm in binds:
+                return binds[mm]
+        for klass in m.class_.__mro__:
+            if klass in binds:
+                return binds[klass]
+        for table in m.tables:  # base table first (joined-table inheritance)
+            if table in binds:
+                return binds[table]
+        if m.non_table and m.local_table in binds:  # the join or SELECT
+            return binds[m.local_table]
+        return None
+
+    def _bind_of_tables(self, clause: Any) -> Any:
+        """The ``binds=`` entry of a table ``clause`` reads or writes (or of a mapper
+        mapping it); or None."""
+        try:
+            tables = find_tables(clause, include_crud=True)
+        except Exception:
+            tables = []
+        for t in tables:
+            if t in self._binds:
+                return self._binds[t]
+        for t in tables:
+            if t in self._table_binds_of_mappers:
+                return self._table_binds_of_mappers[t]
+        return None
 
     def _connection_for_bind(self, bind: object, execution_options: object = None) -> Connection:
         if self._transaction is None:

@@ -118,17 +118,7 @@ def _runs(params: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def insert_joined(session: SessionBase, stmt: Any, mapper: Mapper, params: Any,
                   opts: dict[str, Any], merged: dict[str, Any], bind: Any) -> Any:
     """``insert(Manager)`` with dictionaries: an INSERT into each of its tables."""
-    name = mapper.class_.__name__
-    if dml_values(stmt):
-        raise InvalidRequestError(
-            f"Can't INSERT {name} with values(): it is stored in several tables "
-            f"({', '.join(t.name for t in mapper.tables)}); pass the rows as dictionaries "
-            "to session.execute(insert(...), [...])"
-        )
-    rows: list[dict[str, Any]] = [params] if isinstance(params, dict) else list(params or ())
-    if not rows:
-        raise InvalidRequestError(
-            f"Can't INSERT {name} without values: pass a dictionary per row")
+    rows = _insert_rows(mapper, stmt, params)
     info = _joined(mapper)
     _check_names(mapper, info, rows, "bulk INSERT")
     returning = _returned_entity(mapper, stmt, "INSERT")
@@ -163,12 +153,7 @@ def insert_joined_rows(session: SessionBase, mapper: Mapper, rows: Sequence[dict
             for d in work:
                 if d.get(attr) is None:
                     d[attr] = d.get(base_attr)
-        params_t = []
-        for d in work:
-            p = {ck: d[ak] for ak, ck in t.key_of.items() if ak in d}
-            if not render_nulls:
-                p = {k: v for k, v in p.items() if v is not None}
-            params_t.append(p)
+        params_t = _table_params(t, work, render_nulls)
         if i == 0:
             keys = _insert_base(session, t, params_t, bind, opts)
             for d, k in zip(work, keys, strict=True):
@@ -178,6 +163,36 @@ def insert_joined_rows(session: SessionBase, mapper: Mapper, rows: Sequence[dict
         for run in _runs(params_t):
             result = session._run(t.table.insert(), run if len(run) > 1 else run[0], bind, opts)
     return work, result
+
+
+def _insert_rows(mapper: Mapper, stmt: Any, params: Any) -> list[dict[str, Any]]:
+    """The rows of ``insert(Manager)``: the parameter dictionaries (values() refused:
+    the row is spread over several tables)."""
+    name = mapper.class_.__name__
+    if dml_values(stmt):
+        raise InvalidRequestError(
+            f"Can't INSERT {name} with values(): it is stored in several tables "
+            f"({', '.join(t.name for t in mapper.tables)}); pass the rows as dictionaries "
+            "to session.execute(insert(...), [...])"
+        )
+    rows: list[dict[str, Any]] = [params] if isinstance(params, dict) else list(params or ())
+    if not rows:
+        raise InvalidRequestError(
+            f"Can't INSERT {name} without values: pass a dictionary per row")
+    return rows
+
+
+def _table_params(t: _Table, work: list[dict[str, Any]], render_nulls: bool
+                  ) -> list[dict[str, Any]]:
+    """Each row's parameters for table ``t`` (by column key); None values left out
+    unless ``render_nulls``."""
+    params_t = []
+    for d in work:
+        p = {ck: d[ak] for ak, ck in t.key_of.items() if ak in d}
+        if not render_nulls:
+            p = {k: v for k, v in p.items() if v is not None}
+        params_t.append(p)
+    return params_t
 
 
 def _insert_base(session: SessionBase, t: _Table, params: list[dict[str, Any]], bind: Any,
@@ -277,53 +292,23 @@ def update_by_pk_joined(session: SessionBase, mapper: Mapper, params: Sequence[A
 def retarget(mapper: Mapper, stmt: Any) -> Any:
     """``update(Manager)...`` / ``delete(Manager)...`` as the statement on one table
     (see the module docstring)."""
-    name = mapper.class_.__name__
-    tables = mapper.tables
     pairs = dml_values(stmt) if stmt.is_update else []
-    if stmt.is_update:
-        props = [_value_prop(mapper, k) for k, _v in pairs]
-        candidates = [t for t in reversed(tables)
-                      if all(any(getattr(c, "table", None) is t for c in p.columns)
-                             for p in props)]
-        if not candidates:
-            raise InvalidRequestError(
-                f"Can't UPDATE {name} with values for columns of several of its tables "
-                f"({', '.join(t.name for t in tables)}) in one statement; run one UPDATE "
-                "per table, or update the objects and flush"
-            )
-        target = candidates[0]
-    else:
-        target = mapper.local_table
+    props = [_value_prop(mapper, k) for k, _v in pairs]
+    target = _update_table(mapper, props) if stmt.is_update else mapper.local_table
     if _returned_entity(mapper, stmt, "UPDATE" if stmt.is_update else "DELETE") is not None:
         raise InvalidRequestError(
-            f"Can't return {name} objects from this statement: it changes only the "
-            f"{target.name} table; select them afterwards"
+            f"Can't return {mapper.class_.__name__} objects from this statement: it "
+            f"changes only the {target.name} table; select them afterwards"
         )
-    # a column of another table mapped by the same attribute as one of the target's
-    # holds the same value (the tables are joined on them): read the target's
-    same: dict[Any, Any] = {}
-    for prop in mapper.column_attrs.values():
-        mine = next((c for c in prop.columns if getattr(c, "table", None) is target), None)
-        if mine is not None:
-            for c in prop.columns:
-                if c is not mine:
-                    same[c] = mine
+    same = _same_value_columns(mapper, target)
 
     def swap(elem: object) -> Any:
         if isinstance(elem, (SelectBase, ScalarSelect, FromClause)):
             return elem  # a subquery reads its own FROM: left as written
         return same.get(elem)
 
-    where = [_replace(w, swap) for w in dml_where(stmt)]
-    others = [t for t in tables if t is not target]
-    needs_exists = target is not mapper.local_table or any(
-        _reads(w, others) for w in where)
-    if needs_exists:
-        conds = [m.inherit_condition for m in mapper.iterate_to_root()
-                 if m.inherit_condition is not None and not m.single]
-        sub: Any = select(literal_column("1")).where(*conds, *where).correlate(target)
-        where = [sub.exists()]
     out = target.update() if stmt.is_update else target.delete()
+    where = _target_where(mapper, target, [_replace(w, swap) for w in dml_where(stmt)])
     if where:
         out = out.where(*where)
     if pairs:
@@ -340,6 +325,48 @@ def retarget(mapper: Mapper, stmt: Any) -> Any:
     if opts:
         out = out.execution_options(**opts)
     return out
+
+
+def _update_table(mapper: Mapper, props: list[Any]) -> Any:
+    """The one table of ``mapper``'s hierarchy holding a column of every property an
+    UPDATE sets (the most derived such table); refused when there is none."""
+    tables = mapper.tables
+    candidates = [t for t in reversed(tables)
+                  if all(any(getattr(c, "table", None) is t for c in p.columns)
+                         for p in props)]
+    if not candidates:
+        raise InvalidRequestError(
+            f"Can't UPDATE {mapper.class_.__name__} with values for columns of several of "
+            f"its tables ({', '.join(t.name for t in tables)}) in one statement; run one "
+            "UPDATE per table, or update the objects and flush"
+        )
+    return candidates[0]
+
+
+def _same_value_columns(mapper: Mapper, target: Any) -> dict[Any, Any]:
+    """A column of another table mapped by the same attribute as one of ``target``'s
+    holds the same value (the tables are joined on them): column -> ``target``'s."""
+    same: dict[Any, Any] = {}
+    for prop in mapper.column_attrs.values():
+        mine = next((c for c in prop.columns if getattr(c, "table", None) is target), None)
+        if mine is not None:
+            for c in prop.columns:
+                if c is not mine:
+                    same[c] = mine
+    return same
+
+
+def _target_where(mapper: Mapper, target: Any, where: list[Any]) -> list[Any]:
+    """The WHERE of the statement on ``target``: ``where`` as it is, or, when it reads
+    the hierarchy's other tables (or ``target`` is not the mapper's own), an EXISTS
+    of the joined tables correlated to ``target``."""
+    others = [t for t in mapper.tables if t is not target]
+    if target is mapper.local_table and not any(_reads(w, others) for w in where):
+        return where
+    conds = [m.inherit_condition for m in mapper.iterate_to_root()
+             if m.inherit_condition is not None and not m.single]
+    sub: Any = select(literal_column("1")).where(*conds, *where).correlate(target)
+    return [sub.exists()]
 
 
 def _replace(clause: Any, fn: Any) -> Any:

@@ -32,6 +32,7 @@ from ..mapping.mapper import Mapper
 from ..query import Query
 from ..unitofwork.dependency import with_pending_members
 from ..unitofwork.flush import UOWTransaction
+from ..unitofwork.plan import FlushPlan
 from .base import SessionBase
 from .bulk import bulk_delete, bulk_update
 from .dml import bulk_insert_mappings, bulk_save_objects, bulk_update_mappings
@@ -118,44 +119,11 @@ class SessionFlush(SessionBase):
                 # rolling the transaction back
                 self._fail_flush(e)
                 raise
-        wanted: set[InstanceState] | None = None
-        if objects is not None:
-            given: set[InstanceState] = set()
-            for o in objects:
-                st = instance_state(o)
-                if st.session_id != self.hash_key:
-                    raise InvalidRequestError(
-                        f"Can't flush {describe(o)}: it is not in this Session; add it first"
-                    )
-                given.add(st)
-            wanted = with_pending_members(given, self.hash_key)
-        if wanted is None:
-            new = list(self._new)
-            deleted = list(self._deleted)
-            marked = self._deleted
-            dirty = [s for s in self._identity_map._modified
-                     if not s._deleted and s not in marked]
-        else:
-            new = [s for s in self._new if s in wanted]
-            deleted = [s for s in self._deleted if s in wanted]
-            dirty = [s for s in self._identity_map._modified
-                     if s not in self._deleted and not s._deleted and s in wanted]
+        new, dirty, deleted = self._flush_lists(objects)
         uow = UOWTransaction(cast("SessionLike", self), new, dirty, deleted)
-        # what the flush itself loads (collections of deleted parents ...) ignores
-        # lazy="raise" and raiseload(); handlers the flush calls do not
-        self._flush_loading = True
-        try:
-            try:
-                uow.presort()
-            except ObjectDeletedError as e:
-                self._fail_flush(e)  # (as above)
-                raise
-            if not uow.new and not uow.dirty and not uow.deleted:
-                return
-            uow.check()
-            plan = uow.build_plan()
-        finally:
-            self._flush_loading = False
+        plan = self._plan_flush(uow)
+        if plan is None:
+            return
         if self.echo_uow or log.isEnabledFor(logging.INFO):
             text_plan = str(plan)
             log.info("%s", text_plan)
@@ -181,6 +149,48 @@ class SessionFlush(SessionBase):
                 tx.rollback(_capture_exception=e)
             raise
         tx.commit()
+
+    def _flush_lists(self, objects: Iterable[Any] | None
+                     ) -> tuple[list[InstanceState], list[InstanceState], list[InstanceState]]:
+        """The new, dirty and deleted states a flush writes: all of them, or those of
+        ``objects`` (and the pending members they bring along)."""
+        if objects is None:
+            marked = self._deleted
+            dirty = [s for s in self._identity_map._modified
+                     if not s._deleted and s not in marked]
+            return list(self._new), dirty, list(self._deleted)
+        given: set[InstanceState] = set()
+        for o in objects:
+            st = instance_state(o)
+            if st.session_id != self.hash_key:
+                raise InvalidRequestError(
+                    f"Can't flush {describe(o)}: it is not in this Session; add it first"
+                )
+            given.add(st)
+        wanted = with_pending_members(given, self.hash_key)
+        new = [s for s in self._new if s in wanted]
+        deleted = [s for s in self._deleted if s in wanted]
+        dirty = [s for s in self._identity_map._modified
+                 if s not in self._deleted and not s._deleted and s in wanted]
+        return new, dirty, deleted
+
+    def _plan_flush(self, uow: UOWTransaction) -> FlushPlan | None:
+        """Presort, check and plan ``uow``; None when there is nothing left to write.
+        What the flush itself loads here (collections of deleted parents ...) ignores
+        lazy="raise" and raiseload(); handlers the flush calls do not."""
+        self._flush_loading = True
+        try:
+            try:
+                uow.presort()
+            except ObjectDeletedError as e:
+                self._fail_flush(e)  # (as for the delete cascade in _flush)
+                raise
+            if not uow.new and not uow.dirty and not uow.deleted:
+                return None
+            uow.check()
+            return uow.build_plan()
+        finally:
+            self._flush_loading = False
 
     def _fail_flush(self, e: BaseException) -> None:
         """A flush that failed while reading what it must write: its transaction is

@@ -57,6 +57,27 @@ _NOTHING_EXPIRED: frozenset[str] = frozenset()
 _LOOK_UP: Any = object()
 
 
+def _keys_to_load(state: InstanceState, d: dict[str, Any], key: str | None) -> list[str]:
+    """The column attributes one SELECT loads for ``state``: its expired, not deferred
+    (nor marked to raise) columns not in ``d``, plus ``key`` and its deferred group."""
+    mapper = state.mapper
+    exp = state.expired_attributes
+    deferred = mapper._deferred_keys
+    ext = state._extra
+    marks = ext.get(COLUMN_RAISE) if ext is not None else None
+    if marks:  # columns the loading query said to refuse stay unloaded
+        deferred = deferred | {k for k, refuse in marks.items() if refuse}
+    keys = [k for k in mapper._load_keys if k in exp and k not in d and k not in deferred
+            or (k == key)]
+    if key is not None and key not in keys and key in mapper._column_keys:
+        group = getattr(mapper._props[key], "group", None)
+        keys.append(key)
+        if group:
+            keys.extend(k for k, p in mapper.column_attrs.items()
+                        if getattr(p, "group", None) == group and k not in d and k != key)
+    return keys
+
+
 def _mapper_for_get(entity: Any) -> Mapper:
     """The configured mapper ``get()`` loads ``entity`` (a mapped class or Mapper)
     with; a SQL expression given instead is refused by name."""
@@ -352,23 +373,9 @@ class SessionGet(SessionBase):
         # pending changes (of this object or others) may alter what the SELECT reads, as
         # for a query: flush them first (a no-op inside a flush, no_autoflush, autoflush=False)
         self._autoflush()
-        exp = state.expired_attributes
         obj = state.strong_obj()
         d = obj.__dict__
-        deferred = mapper._deferred_keys
-        ext = state._extra
-        marks = ext.get(COLUMN_RAISE) if ext is not None else None
-        if marks:  # columns the loading query said to refuse stay unloaded
-            deferred = deferred | {k for k, refuse in marks.items() if refuse}
-        keys = [k for k in mapper._load_keys if k in exp and k not in d and k not in deferred
-                or (k == key)]
-        if key is not None and key not in keys and key in mapper._column_keys:
-            prop = mapper._props[key]
-            group = getattr(prop, "group", None)
-            keys.append(key)
-            if group:
-                keys.extend(k for k, p in mapper.column_attrs.items()
-                            if getattr(p, "group", None) == group and k not in d and k != key)
+        keys = _keys_to_load(state, d, key)
         if not keys:
             state.expired_attributes = _NOTHING_EXPIRED
             return

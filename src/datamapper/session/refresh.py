@@ -33,6 +33,7 @@ from ..query.options import execute_with_plans
 
 if TYPE_CHECKING:
     from ..instance.seam import SessionLike
+    from ..mapping.mapper import Mapper
     from .base import SessionBase
 
 
@@ -49,44 +50,15 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: object,
             if plan is not None and plan.props is not None else list(mapper._load_keys)
         wanted_rels: set[str] | None = None
     else:
-        names = list(attribute_names)
-        bad = [n for n in names if n not in mapper._props]
-        if bad:
-            raise InvalidRequestError(
-                f"Can't refresh {', '.join(map(repr, bad))} of {describe(obj)}: not "
-                f"mapped attributes of {mapper.class_.__name__}"
-            )
-        col_keys = [n for n in names if n in mapper._column_keys]
-        rels = [n for n in names if mapper._props[n].is_relationship]
-        if not col_keys and rels and session.future:
-            # 2.x: refresh the named relationships only, each with its own loader now
-            _check_pending_key_change(session, state, obj)
-            state.expire(rels)
-            for name in rels:
-                getattr(obj, name)
+        named = _expire_named(session, state, obj, list(attribute_names))
+        if named is None:
             return
-        if not col_keys and rels:
-            raise InvalidRequestError(
-                f"Can't refresh only relationship attribute(s) {', '.join(rels)} of "
-                f"{describe(obj)}: refresh() reloads columns; use "
-                "session.expire(obj, [names]) to reload relationships on next access"
-            )
-        state.expire(names)
-        wanted_rels = set(rels)
-        _check_pending_key_change(session, state, obj)
+        col_keys, wanted_rels = named
     # the SELECT reads the database: pending changes go there first (as for a query)
     session._autoflush()
     key = state.key
     assert key is not None
-    pk_keys = mapper._pk_keys
-    sub = EntityPlan(mapper, plan.path if plan is not None else (mapper,))
-    sub.props = tuple(mapper._props[k] for k in
-                      dict.fromkeys([*pk_keys, *(k for k in col_keys if k not in pk_keys)]))
-    if plan is not None:
-        for rel_key, node in plan.nodes.items():
-            # (contains_eager is not among them: it reads a join of the original statement)
-            if node.strategy in EAGER and (wanted_rels is None or rel_key in wanted_rels):
-                sub.nodes[rel_key] = node
+    sub = _refresh_plan(mapper, plan, col_keys, wanted_rels)
     layout = RowLayout([mapper.class_], [sub.props])
     where = and_(*[c == bindparam(f"_dm_pk_{i}")
                    for i, c in enumerate(mapper.primary_key)])
@@ -116,6 +88,54 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: object,
         )
     if "refresh" in mapper.dispatch:
         mapper.dispatch.fire("refresh", obj, None, col_keys)
+
+
+def _expire_named(session: SessionBase, state: InstanceState, obj: object,
+                  names: list[str]) -> tuple[list[str], set[str]] | None:
+    """``refresh(obj, names)``: the named attributes expired; the column keys to read
+    and the relationships to load again, or None when a 2.x session refreshed the
+    named relationships alone (each through its loader, done here)."""
+    mapper = state.mapper
+    bad = [n for n in names if n not in mapper._props]
+    if bad:
+        raise InvalidRequestError(
+            f"Can't refresh {', '.join(map(repr, bad))} of {describe(obj)}: not "
+            f"mapped attributes of {mapper.class_.__name__}"
+        )
+    col_keys = [n for n in names if n in mapper._column_keys]
+    rels = [n for n in names if mapper._props[n].is_relationship]
+    if not col_keys and rels and session.future:
+        # 2.x: refresh the named relationships only, each with its own loader now
+        _check_pending_key_change(session, state, obj)
+        state.expire(rels)
+        for name in rels:
+            getattr(obj, name)
+        return None
+    if not col_keys and rels:
+        raise InvalidRequestError(
+            f"Can't refresh only relationship attribute(s) {', '.join(rels)} of "
+            f"{describe(obj)}: refresh() reloads columns; use "
+            "session.expire(obj, [names]) to reload relationships on next access"
+        )
+    state.expire(names)
+    _check_pending_key_change(session, state, obj)
+    return col_keys, set(rels)
+
+
+def _refresh_plan(mapper: Mapper, plan: EntityPlan | None, col_keys: list[str],
+                  wanted_rels: set[str] | None) -> EntityPlan:
+    """What the refresh SELECT loads: the key and ``col_keys`` columns, and the eager
+    relationships of the object's load plan (those in ``wanted_rels``, when named)."""
+    pk_keys = mapper._pk_keys
+    sub = EntityPlan(mapper, plan.path if plan is not None else (mapper,))
+    sub.props = tuple(mapper._props[k] for k in
+                      dict.fromkeys([*pk_keys, *(k for k in col_keys if k not in pk_keys)]))
+    if plan is not None:
+        for rel_key, node in plan.nodes.items():
+            # (contains_eager is not among them: it reads a join of the original statement)
+            if node.strategy in EAGER and (wanted_rels is None or rel_key in wanted_rels):
+                sub.nodes[rel_key] = node
+    return sub
 
 
 def _check_pending_key_change(session: SessionBase, state: InstanceState, obj: object) -> None:
