@@ -4,7 +4,7 @@ SQL is built (shared by the ``Query`` parts in ``query/``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.elements import ClauseElement
@@ -19,13 +19,13 @@ from .entities import (
 )
 
 
-def empty_slice(item: Any) -> bool:
+def empty_slice(item: object) -> bool:
     """``[5:5]``, ``[-2:-5]``: a slice that selects nothing whatever the rows are."""
     return (isinstance(item, slice) and isinstance(item.start, int)
             and isinstance(item.stop, int) and item.stop <= item.start)
 
 
-def refuse_negative_index(item: Any) -> None:
+def refuse_negative_index(item: object) -> None:
     """Indexes and slices of a query become OFFSET/LIMIT, which count from the first
     row: a negative position has no SQL form (SQLAlchemy 2.x refuses it too; a slice
     that selects nothing is no error)."""
@@ -43,14 +43,14 @@ def refuse_negative_index(item: Any) -> None:
         )
 
 
-def _describe_item(item: Any) -> str:
+def _describe_item(item: object) -> str:
     if isinstance(item, slice):
         parts = ["" if v is None else str(v) for v in (item.start, item.stop)]
         return ":".join(parts) + (f":{item.step}" if item.step is not None else "")
     return str(item)
 
 
-def text_or_refuse(value: Any, what: str) -> Any:
+def text_or_refuse(value: object, what: str) -> str | ClauseElement:
     if isinstance(value, (str, ClauseElement)):
         return value
     raise ArgumentError(
@@ -84,7 +84,7 @@ def sql_or_refuse(value: Any, role: Any, verb: str, advice: str) -> Any:
     return value
 
 
-def refuse_option(option: Any) -> None:
+def refuse_option(option: object) -> NoReturn:
     raise ArgumentError(
         f"Can't apply {describe(option)} as a query option: it is not a loader option; "
         "pass e.g. joinedload(User.addresses), defer(User.name) or lazyload('*')"
@@ -101,7 +101,7 @@ def offset_plus(base: Any, extra: Any) -> Any:
     return base + extra
 
 
-def int_or_refuse(value: Any, verb: str) -> None:
+def int_or_refuse(value: object, verb: str) -> None:
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return
     if isinstance(value, ClauseElement):

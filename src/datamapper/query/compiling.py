@@ -135,6 +135,7 @@ class QueryCompiling(QueryModifiers[_T]):
     def _adapted(self, clause: Any) -> Any:
         if not isinstance(clause, ClauseElement) and hasattr(clause, "__clause_element__"):
             clause = clause.__clause_element__()
+        assert self._adapter is not None  # (only called with an adapter)
         return self._adapter.traverse(clause)
 
     def subquery(self, name: str | None = None, with_labels: bool = False,

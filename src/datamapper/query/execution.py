@@ -313,7 +313,7 @@ class QueryExecution(QuerySetOps[_T]):
             ctx = query_events.BulkContext(self, values)
             q = query_events.run_listeners(d, "before_compile_update", self, ctx)
             values = ctx.values
-        return q._session()._bulk_update(q, values, synchronize_session)  # type: ignore[no-any-return]
+        return q._session()._bulk_update(q, values, synchronize_session)
 
     def delete(self, synchronize_session: Any = "evaluate", delete_args: Any = None) -> int:
         q = self
@@ -321,7 +321,7 @@ class QueryExecution(QuerySetOps[_T]):
         if d is not None:
             q = query_events.run_listeners(d, "before_compile_delete", self,
                                            query_events.BulkContext(self))
-        return q._session()._bulk_delete(q, synchronize_session)  # type: ignore[no-any-return]
+        return q._session()._bulk_delete(q, synchronize_session)
 
     @property
     def column_descriptions(self) -> list[dict[str, Any]]:

@@ -11,6 +11,10 @@ from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
 )
 from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
+from sqlalchemy.sql.selectable import FromClause, SelectLabelStyle
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ..instance.seam import SessionLike
 from ..mapping.mapper import Mapper
@@ -30,12 +34,12 @@ class QueryState(Generic[_T]):
         self._entities = list(entities)
         self.session = session
         self._layout = entity_layout(self._entities)
-        self._where: list[Any] = []
-        self._order_by: list[Any] = []
-        self._group_by: list[Any] = []
-        self._having: list[Any] = []
-        self._limit: Any = None
-        self._offset: Any = None
+        self._where: list[ColumnElement[bool]] = []
+        self._order_by: list[ColumnElement[object]] = []
+        self._group_by: list[ColumnElement[object]] = []
+        self._having: list[ColumnElement[bool]] = []
+        self._limit: int | ColumnElement[int] | None = None
+        self._offset: int | ColumnElement[int] | None = None
         self._distinct = False
         self._distinct_on: tuple[Any, ...] = ()  # distinct(*expr): PostgreSQL DISTINCT ON
         self._extensions: tuple[Any, ...] = ()  # ext(): Core syntax extensions
@@ -57,12 +61,12 @@ class QueryState(Generic[_T]):
         self._tuples = False
         self._enable_assertions = True
         self._eagerloads = True
-        self._statement: Any = None  # from_statement(): the full SELECT to run instead
-        self._adapter: Any = None  # after union() etc.: criteria go against the subquery
-        self._prefixes: list[tuple[Any, str]] = []
-        self._suffixes: list[tuple[Any, str]] = []
-        self._hints: list[tuple[Any, str, str]] = []  # (selectable or None, text, dialect)
-        self._label_style: Any = None
+        self._statement: Executable | None = None  # from_statement(): the full SELECT to run instead
+        self._adapter: ClauseAdapter | None = None  # after union() etc.: criteria go against the subquery
+        self._prefixes: list[tuple[str | ClauseElement, str]] = []
+        self._suffixes: list[tuple[str | ClauseElement, str]] = []
+        self._hints: list[tuple[FromClause | None, str, str]] = []  # (selectable or None, text, dialect)
+        self._label_style: SelectLabelStyle | None = None
 
     def _clone(self, **changes: Any) -> Self:
         """A copy of this query (its lists and dicts its own), with ``changes`` (new
@@ -108,11 +112,11 @@ class QueryState(Generic[_T]):
                 "enable_assertions(False)"
             )
 
-    def get_label_style(self) -> Any:
+    def get_label_style(self) -> SelectLabelStyle:
         return self._label_style if self._label_style is not None else \
             LABEL_STYLE_TABLENAME_PLUS_COL
 
-    def _session(self) -> Any:
+    def _session(self) -> SessionLike:
         if self.session is None:
             raise InvalidRequestError(
                 "Can't execute this Query: it is not associated with a Session; build it with "
