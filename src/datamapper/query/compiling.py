@@ -180,17 +180,21 @@ class QueryCompiling(QueryModifiers[_T]):
     def _shown_statement(self) -> Any:
         """What ``str(query)`` and ``query.compile()`` show: the labelled SELECT that runs,
         with the columns and eager joins its loader options give."""
-        q = self._before_compile()
-        if not q._options:
-            return q._labelled_statement()
-        plans = build_plans(q._part_mappers(), q._options)
+        return self._before_compile()._shown_statement_compiled()
+
+    def _shown_statement_compiled(self) -> Any:
+        """:meth:`_shown_statement` of the query ``before_compile`` listeners gave."""
+        if not self._options:
+            return self._labelled_statement()
+        plans = build_plans(self._part_mappers(), self._options)
         if plans is None:
-            return q._labelled_statement()
-        layout = RowLayout(q._entities, [p.props if p is not None else None for p in plans])
-        base = q._compile(columns=layout.columns).set_label_style(
+            return self._labelled_statement()
+        layout = RowLayout(self._entities,
+                           [p.props if p is not None else None for p in plans])
+        base = self._compile(columns=layout.columns).set_label_style(
             LABEL_STYLE_TABLENAME_PLUS_COL)
-        stmt, _layout = plans_statement(q._entities, plans, base, list(q._order_by),
-                                        q._limit is not None or q._offset is not None)
+        stmt, _layout = plans_statement(self._entities, plans, base, list(self._order_by),
+                                        self._limit is not None or self._offset is not None)
         return stmt.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
 
     def _labelled_statement(self) -> Any:

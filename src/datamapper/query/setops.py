@@ -80,9 +80,13 @@ class QuerySetOps(QueryCompiling[_T]):
         as another side must."""
         if not whole or self._statement is not None:
             return self._labelled_statement()
-        q = self._before_compile()
+        return self._before_compile()._whole_set_op_statement(self.get_label_style())
+
+    def _whole_set_op_statement(self, label_style: Any) -> Any:
+        """:meth:`_set_op_statement` with ``whole``, of the query ``before_compile``
+        listeners gave."""
         props: list[Any] = []
-        for ent in q._entities:
+        for ent in self._entities:
             m = ent.mapper if isinstance(ent, AliasedClass) else \
                 mapper_of(ent) if isinstance(ent, type) else None
             # (a hierarchy is selected as it loads; SQL-expression attributes stay out)
@@ -95,9 +99,9 @@ class QuerySetOps(QueryCompiling[_T]):
             props.append(tuple(p for p in m.column_attrs.values()  # in table order
                                if p in load or isinstance(p.columns[0], Column)))
         if all(p is None for p in props):
-            return q._labelled_statement()
-        layout = RowLayout(q._entities, props)
-        return q._compile(columns=layout.columns, label_style=self.get_label_style())
+            return self._labelled_statement()
+        layout = RowLayout(self._entities, props)
+        return self._compile(columns=layout.columns, label_style=label_style)
 
     def _from_selectable(self, sub: Any) -> Self:
         """A query of the same entities read from ``sub`` (a subquery of this query's

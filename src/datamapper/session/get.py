@@ -78,6 +78,16 @@ def _keys_to_load(state: InstanceState, d: dict[str, Any], key: str | None) -> l
     return keys
 
 
+def _get_query_state(with_for_update: Any, identity_token: Any) -> dict[str, Any]:
+    """The Query state a ``get()`` run as a Query sets: its lock, its shard."""
+    out: dict[str, Any] = {}
+    if with_for_update:
+        out["_for_update"] = with_for_update if isinstance(with_for_update, dict) else {}
+    if identity_token is not None:
+        out["_shard_id"] = identity_token
+    return out
+
+
 def _mapper_for_get(entity: Any) -> Mapper:
     """The configured mapper ``get()`` loads ``entity`` (a mapped class or Mapper)
     with; a SQL expression given instead is refused by name."""
@@ -310,11 +320,8 @@ class SessionGet(SessionBase):
               for c, v in zip(mapper.primary_key, values, strict=True)])
         if populate_existing or with_for_update:
             q = q.populate_existing()
-        if with_for_update:
-            q = q._clone(_for_update=with_for_update if isinstance(with_for_update, dict)
-                         else {})
-        if identity_token is not None:
-            q = q._clone(_shard_id=identity_token)
+        if with_for_update or identity_token is not None:
+            q = q._clone(**_get_query_state(with_for_update, identity_token))
         if execution_options:
             q = q.execution_options(**execution_options)
         found = q.all()
