@@ -261,7 +261,7 @@ class TypeLayers:
     __slots__ = ("raw", "extracted", "nullable", "raw_pep_695", "pep_695_value",
                  "raw_pep_593", "pep_593_argument", "metadata")
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: object) -> None:
         self.raw = raw
         tp, nullable = strip_optional(raw)
         self.raw_pep_695: Any = None

@@ -230,7 +230,7 @@ class QueryCompiling(QueryModifiers[_T]):
 
     _compiler = ClauseElement._compiler
 
-    def compile(self, bind: Any = None, dialect: Any = None, **kw: Any) -> Any:
+    def compile(self, bind: object = None, dialect: object = None, **kw: object) -> Any:
         """The compiled SELECT (columns labelled as in ``str(query)``), for ``bind``'s
         dialect or ``dialect`` (default: the generic one)."""
         for name, value, needs in (("bind", bind, "dialect"),
@@ -243,7 +243,7 @@ class QueryCompiling(QueryModifiers[_T]):
                 )
         return ClauseElement.compile(self, bind, dialect, **kw)  # type: ignore[arg-type]
 
-    def _compiler_dispatch(self, compiler: Any, **kw: Any) -> Any:
+    def _compiler_dispatch(self, compiler: object, **kw: object) -> Any:
         return self._shown_statement()._compiler_dispatch(compiler, **kw)
 
     def _generate_cache_key(self) -> Any:
@@ -259,7 +259,7 @@ class QueryCompiling(QueryModifiers[_T]):
         return self.__clause_element__()
 
 
-def _same(x: Any) -> Any:
+def _same(x: object) -> Any:
     return x
 
 

@@ -92,7 +92,7 @@ class QueryExecution(QuerySetOps[_T]):
         if opts:
             stmt = stmt.options(*opts)
 
-        def run(st: Any, params: Any, exec_opts: dict[str, Any], bind_kw: dict[str, Any]
+        def run(st: object, params: object, exec_opts: dict[str, Any], bind_kw: dict[str, Any]
                 ) -> Any:
             q = self
             if st is not stmt:
@@ -195,7 +195,7 @@ class QueryExecution(QuerySetOps[_T]):
         mapper = self._bind_mapper()
         uopts = propagating_options(self._options)
 
-        def run(stmt: Any) -> list[Any]:
+        def run(stmt: object) -> list[Any]:
             rows: list[Any] = session._execute_for_mapper(stmt, mapper, self)
             return rows
 
@@ -257,7 +257,7 @@ class QueryExecution(QuerySetOps[_T]):
             return cast(Any, ret)[0]  # a row: its first column
         return ret
 
-    def get(self, ident: Any) -> _T | None:
+    def get(self, ident: object) -> _T | None:
         mapper = self._layout.primary_mapper
         if mapper is None:
             raise InvalidRequestError("Can't get(): the query selects no mapped entity")
@@ -276,11 +276,11 @@ class QueryExecution(QuerySetOps[_T]):
         rows = session._execute_for_mapper(stmt, self._bind_mapper(), self)
         return int(rows[0][0])
 
-    def _count_through_listeners(self, session: SessionLike, stmt: Any) -> int:
+    def _count_through_listeners(self, session: SessionLike, stmt: object) -> int:
         """count() when the session has ``do_orm_execute`` listeners: they see the
         SELECT count(*) FROM (the query); with_loader_criteria() options they add
         apply to the query counted (as they would to its rows)."""
-        def run(st: Any, params: Any, exec_opts: dict[str, Any], bind_kw: dict[str, Any]
+        def run(st: object, params: object, exec_opts: dict[str, Any], bind_kw: dict[str, Any]
                 ) -> Any:
             added = [o for o in statement_options(st) if isinstance(o, LoaderCriteriaOption)
                      and o not in statement_options(stmt)]
@@ -300,8 +300,8 @@ class QueryExecution(QuerySetOps[_T]):
         return exists(self._compile().with_only_columns(literal_column("1"),
                                                         maintain_column_froms=True))
 
-    def update(self, values: dict[Any, Any], synchronize_session: Any = "evaluate",
-               update_args: Any = None) -> int:
+    def update(self, values: dict[Any, Any], synchronize_session: object = "evaluate",
+               update_args: object = None) -> int:
         if not isinstance(values, Mapping):
             raise ArgumentError(
                 f"Can't update rows with {describe(values)}: update() takes a dictionary of "
@@ -315,7 +315,7 @@ class QueryExecution(QuerySetOps[_T]):
             values = ctx.values
         return q._session()._bulk_update(q, values, synchronize_session)
 
-    def delete(self, synchronize_session: Any = "evaluate", delete_args: Any = None) -> int:
+    def delete(self, synchronize_session: object = "evaluate", delete_args: object = None) -> int:
         q = self
         d = query_events.active(self, "before_compile_delete")
         if d is not None:

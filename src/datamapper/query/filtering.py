@@ -38,7 +38,7 @@ _T = TypeVar("_T")
 class QueryFiltering(QueryState[_T]):
     """WHERE, ORDER BY, GROUP BY, HAVING and the joins of a Query."""
 
-    def filter(self, *criterion: Any) -> Self:
+    def filter(self, *criterion: object) -> Self:
         self._refuse_after_statement("filter")
         self._refuse_after_limit("filter")
         where = self._where[:]
@@ -61,7 +61,7 @@ class QueryFiltering(QueryState[_T]):
         own = self._layout.own_froms()
         return any(f not in own for c in self._where for f in from_objects(c))
 
-    def filter_by(self, **kwargs: Any) -> Self:
+    def filter_by(self, **kwargs: object) -> Self:
         """Keyword equality criteria on the last joined entity, else on the first one
         selected (the class of a selected attribute or the table of a selected column
         count too: ``query(User.id).filter_by(name="ed")``)."""
@@ -148,7 +148,7 @@ class QueryFiltering(QueryState[_T]):
             return target.asc()
         return target
 
-    def order_by(self, *clauses: Any) -> Self:
+    def order_by(self, *clauses: object) -> Self:
         self._refuse_after_statement("order_by")
         self._refuse_after_limit("order_by")
         q = self._clone()
@@ -161,7 +161,7 @@ class QueryFiltering(QueryState[_T]):
                                               "a mapped attribute, e.g. User.name"))
         return q
 
-    def group_by(self, *clauses: Any) -> Self:
+    def group_by(self, *clauses: object) -> Self:
         self._refuse_after_statement("group_by")
         self._refuse_after_limit("group_by")
         q = self._clone()
@@ -174,7 +174,7 @@ class QueryFiltering(QueryState[_T]):
                                               "a mapped attribute, e.g. User.name"))
         return q
 
-    def having(self, *criterion: Any) -> Self:
+    def having(self, *criterion: object) -> Self:
         self._refuse_after_statement("having")
         self._refuse_after_limit("having")
         return self._clone(_having=self._having + [
@@ -182,8 +182,8 @@ class QueryFiltering(QueryState[_T]):
                           "an expression such as func.count(User.id) > 1")
             for c in criterion])
 
-    def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
-             full: bool = False, **kw: Any) -> Self:
+    def join(self, target: object, onclause: object = None, *, isouter: bool = False,
+             full: bool = False, **kw: object) -> Self:
         self._refuse_after_statement("join")
         self._refuse_after_limit("join")
         steps = relationship_join(target, onclause)
@@ -202,10 +202,10 @@ class QueryFiltering(QueryState[_T]):
         return self._clone(_joins=self._joins + joins, _join_entity=dest,
                            _joinpoint=m if m is not None else self._joinpoint)
 
-    def outerjoin(self, target: Any, onclause: Any = None, **kw: Any) -> Self:
+    def outerjoin(self, target: object, onclause: object = None, **kw: object) -> Self:
         return self.join(target, onclause, isouter=True)
 
-    def _join_target(self, target: Any, onclause: Any) -> tuple[Any, Any]:
+    def _join_target(self, target: object, onclause: object) -> tuple[Any, Any]:
         if isinstance(target, tuple) and len(target) == 2:
             target, onclause = target
         target, onclause = through_synonym(target), through_synonym(onclause)
@@ -239,7 +239,7 @@ class QueryFiltering(QueryState[_T]):
             onclause = cast(Any, onclause.prop).join_condition_for_query()
         return (m.class_ if m is not None else dest), onclause
 
-    def select_from(self, *froms: Any) -> Self:
+    def select_from(self, *froms: object) -> Self:
         for f in froms:
             if isinstance(f, AliasedClass) or mapper_of(f) is not None:
                 continue
@@ -268,8 +268,8 @@ class QueryFiltering(QueryState[_T]):
             q._join_entity = m.class_ if m is not None else f
         return q
 
-    def with_parent(self, instance: Any, property: Any = None,  # noqa: A002 (SQLAlchemy's name)
-                    from_entity: Any = None) -> Self:
+    def with_parent(self, instance: object, property: object = None,  # noqa: A002 (SQLAlchemy's name)
+                    from_entity: object = None) -> Self:
         """Rows related to ``instance`` along relationship ``property`` (by default its
         relationship to the query's entity): ``filter(with_parent(...))``."""
         from ..instance.state import instance_state
@@ -295,7 +295,7 @@ class QueryFiltering(QueryState[_T]):
         return and_(*self._where) if len(self._where) > 1 else self._where[0]
 
 
-def _from_name(from_: Any) -> str:
+def _from_name(from_: object) -> str:
     return str(getattr(from_, "name", None) or from_)
 
 

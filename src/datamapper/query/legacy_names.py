@@ -14,17 +14,17 @@ _T = TypeVar("_T")
 class QueryLegacy(QueryExecution[_T]):
     """The deprecated spellings of a Query's methods."""
 
-    def select_by(self, *args: Any, **kwargs: Any) -> list[Any]:
+    def select_by(self, *args: object, **kwargs: object) -> list[Any]:
         warn_deprecated("Query.select_by()", "Query.filter_by(...).all()")
         q = self.filter(*args) if args else self
         return q.filter_by(**kwargs).all()
 
-    def selectfirst(self, criterion: Any = None, **kw: Any) -> Any:
+    def selectfirst(self, criterion: object = None, **kw: object) -> Any:
         warn_deprecated("Query.selectfirst()", "Query.filter(...).first()")
         q = self.filter(criterion) if criterion is not None else self
         return q.first()
 
-    def select(self, criterion: Any = None, **kw: Any) -> list[Any]:
+    def select(self, criterion: object = None, **kw: object) -> list[Any]:
         warn_deprecated("Query.select()", "Query.filter(...).all()")
         q = self.filter(criterion) if criterion is not None else self
         if "order_by" in kw:
@@ -36,7 +36,7 @@ class QueryLegacy(QueryExecution[_T]):
             q = q.offset(kw["offset"])
         return q.all()
 
-    def get_by(self, **kwargs: Any) -> Any:
+    def get_by(self, **kwargs: object) -> Any:
         warn_deprecated("Query.get_by()", "Query.filter_by(...).first()")
         return self.filter_by(**kwargs).first()
 

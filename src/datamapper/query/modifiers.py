@@ -78,7 +78,7 @@ class QueryModifiers(QueryFiltering[_T]):
                 q._limit = stop - start
         return q
 
-    def distinct(self, *expr: Any) -> Self:
+    def distinct(self, *expr: object) -> Self:
         self._refuse_after_statement("distinct")
         for e in expr:
             sql_or_refuse(e, roles.ByOfRole, "select distinct on",
@@ -89,7 +89,7 @@ class QueryModifiers(QueryFiltering[_T]):
             q._distinct_on = q._distinct_on + expr
         return q
 
-    def ext(self, extension: Any) -> Self:
+    def ext(self, extension: object) -> Self:
         """Apply a Core syntax extension (``sqlalchemy.dialects.postgresql.distinct_on``
         ...) to the SELECT this query builds."""
         self._refuse_after_statement("ext")
@@ -103,7 +103,7 @@ class QueryModifiers(QueryFiltering[_T]):
         q._extensions = q._extensions + (extension,)
         return q
 
-    def with_for_update(self, read: bool = False, nowait: bool = False, of: Any = None,
+    def with_for_update(self, read: bool = False, nowait: bool = False, of: object = None,
                         skip_locked: bool = False, key_share: bool = False) -> Self:
         if of is not None:
             for target in (of if isinstance(of, (list, tuple)) else [of]):
@@ -130,7 +130,7 @@ class QueryModifiers(QueryFiltering[_T]):
         q._yield_per = count
         return q
 
-    def options(self, *opts: Any) -> Self:
+    def options(self, *opts: object) -> Self:
         q = self._clone()
         for o in opts:
             if not isinstance(o, (Load, UserDefinedOption, LoaderCriteriaOption)) and \
@@ -149,7 +149,7 @@ class QueryModifiers(QueryFiltering[_T]):
             )
         return self._clone(_params={**self._params, **(args[0] if args else {}), **kw})
 
-    def execution_options(self, **kw: Any) -> Self:
+    def execution_options(self, **kw: object) -> Self:
         return self._clone(_execution_options={**self._execution_options, **kw})
 
     def enable_assertions(self, value: bool) -> Self:
@@ -166,7 +166,7 @@ class QueryModifiers(QueryFiltering[_T]):
         q._eagerloads = bool(value)
         return q
 
-    def with_transformation(self, fn: Any) -> Any:
+    def with_transformation(self, fn: object) -> Any:
         """``fn(query)``: apply a function that builds on this query."""
         if not callable(fn):
             raise ArgumentError(
@@ -175,17 +175,17 @@ class QueryModifiers(QueryFiltering[_T]):
             )
         return fn(self)
 
-    def prefix_with(self, *prefixes: Any, dialect: str = "*") -> Self:
+    def prefix_with(self, *prefixes: object, dialect: str = "*") -> Self:
         """Text (or SQL) placed after SELECT: ``prefix_with("DISTINCT ON ...")``."""
         return self._clone(_prefixes=self._prefixes + [
             (text_or_refuse(p, "prefix"), dialect) for p in prefixes])
 
-    def suffix_with(self, *suffixes: Any, dialect: str = "*") -> Self:
+    def suffix_with(self, *suffixes: object, dialect: str = "*") -> Self:
         """Text (or SQL) placed after the whole statement."""
         return self._clone(_suffixes=self._suffixes + [
             (text_or_refuse(p, "suffix"), dialect) for p in suffixes])
 
-    def with_hint(self, selectable: Any, text: str, dialect_name: str = "*") -> Self:
+    def with_hint(self, selectable: object, text: str, dialect_name: str = "*") -> Self:
         """An optimizer hint for ``selectable`` (a mapped class, alias or table)."""
         if not isinstance(text, str):
             raise ArgumentError(f"Can't use {describe(text)} as a hint: pass the hint text")
@@ -218,29 +218,29 @@ class QueryModifiers(QueryFiltering[_T]):
     def get_execution_options(self) -> dict[str, Any]:
         return dict(self._execution_options)
 
-    def with_entities(self, *entities: Any) -> Self:
+    def with_entities(self, *entities: object) -> Self:
         """The same criteria selecting other entities or columns."""
         q = self._clone()
         q._set_entities(list(entities))
         return q
 
-    def add_columns(self, *columns: Any) -> Self:
+    def add_columns(self, *columns: object) -> Self:
         """The same query selecting ``columns`` too (results become rows)."""
         q = self._clone()
         q._set_entities(self._entities + list(columns))
         return q
 
-    def add_column(self, column: Any) -> Self:
+    def add_column(self, column: object) -> Self:
         return self.add_columns(column)
 
-    def add_entity(self, entity: Any, alias: Any = None) -> Self:
+    def add_entity(self, entity: object, alias: object = None) -> Self:
         if alias is not None:
             from .aliased import aliased
 
             entity = aliased(entity, alias)
         return self.add_columns(entity)
 
-    def _set_entities(self, entities: Any) -> None:
+    def _set_entities(self, entities: object) -> None:
         if not isinstance(entities, (list, tuple)):
             entities = [entities]
         layout = RowLayout(list(entities))  # refuses what is not an entity or column

@@ -36,24 +36,24 @@ _T = TypeVar("_T")
 class QuerySetOps(QueryCompiling[_T]):
     """UNION / INTERSECT / EXCEPT of Queries."""
 
-    def union(self, *queries: Any) -> Self:
+    def union(self, *queries: object) -> Self:
         """This query's rows UNION the others' (same entities, as a subquery further
         criteria apply to)."""
         return self._set_op(union, queries, "union")
 
-    def union_all(self, *queries: Any) -> Self:
+    def union_all(self, *queries: object) -> Self:
         return self._set_op(union_all, queries, "union_all")
 
-    def intersect(self, *queries: Any) -> Self:
+    def intersect(self, *queries: object) -> Self:
         return self._set_op(intersect, queries, "intersect")
 
-    def intersect_all(self, *queries: Any) -> Self:
+    def intersect_all(self, *queries: object) -> Self:
         return self._set_op(intersect_all, queries, "intersect_all")
 
-    def except_(self, *queries: Any) -> Self:
+    def except_(self, *queries: object) -> Self:
         return self._set_op(except_, queries, "except_")
 
-    def except_all(self, *queries: Any) -> Self:
+    def except_all(self, *queries: object) -> Self:
         return self._set_op(except_all, queries, "except_all")
 
     def _set_op(self, op: Any, queries: Any, name: str) -> Self:
@@ -82,7 +82,7 @@ class QuerySetOps(QueryCompiling[_T]):
             return self._labelled_statement()
         return self._before_compile()._whole_set_op_statement(self.get_label_style())
 
-    def _whole_set_op_statement(self, label_style: Any) -> Any:
+    def _whole_set_op_statement(self, label_style: object) -> Any:
         """:meth:`_set_op_statement` with ``whole``, of the query ``before_compile``
         listeners gave."""
         props: list[Any] = []

@@ -28,7 +28,7 @@ _T = TypeVar("_T")
 class QueryState(Generic[_T]):
     """The criteria and settings of a Query; each generative method returns a changed copy."""
 
-    def __init__(self, entities: Any, session: SessionLike | None = None) -> None:
+    def __init__(self, entities: object, session: SessionLike | None = None) -> None:
         if not isinstance(entities, (list, tuple)):
             entities = [entities]
         self._entities = list(entities)
@@ -68,7 +68,7 @@ class QueryState(Generic[_T]):
         self._hints: list[tuple[FromClause | None, str, str]] = []  # (selectable or None, text, dialect)
         self._label_style: SelectLabelStyle | None = None
 
-    def _clone(self, **changes: Any) -> Self:
+    def _clone(self, **changes: object) -> Self:
         """A copy of this query (its lists and dicts its own), with ``changes`` (new
         values of its state attributes, by name) applied."""
         q = self.__class__.__new__(self.__class__)

@@ -98,7 +98,7 @@ class SessionBinds(SessionBase):
             kw.setdefault("mapper", mapper)
         return self.get_bind(**kw)
 
-    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
+    def get_bind(self, mapper: object = None, clause: object = None, **kw: object) -> Any:
         """The Engine or Connection for a mapper or a statement.
 
         Mapper binds win over table binds, which win over the Session's bind.

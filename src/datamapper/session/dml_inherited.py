@@ -115,8 +115,8 @@ def _runs(params: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 # -- INSERT ---------------------------------------------------------------------------------
-def insert_joined(session: SessionBase, stmt: Any, mapper: Mapper, params: Any,
-                  opts: dict[str, Any], merged: dict[str, Any], bind: Any) -> Any:
+def insert_joined(session: SessionBase, stmt: object, mapper: Mapper, params: object,
+                  opts: dict[str, Any], merged: dict[str, Any], bind: object) -> Any:
     """``insert(Manager)`` with dictionaries: an INSERT into each of its tables."""
     rows = _insert_rows(mapper, stmt, params)
     info = _joined(mapper)
@@ -343,7 +343,7 @@ def _update_table(mapper: Mapper, props: list[Any]) -> Any:
     return candidates[0]
 
 
-def _same_value_columns(mapper: Mapper, target: Any) -> dict[Any, Any]:
+def _same_value_columns(mapper: Mapper, target: object) -> dict[Any, Any]:
     """A column of another table mapped by the same attribute as one of ``target``'s
     holds the same value (the tables are joined on them): column -> ``target``'s."""
     same: dict[Any, Any] = {}

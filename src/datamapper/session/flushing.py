@@ -256,10 +256,10 @@ class SessionFlush(SessionBase):
             SAWarning, stacklevel=5)
 
     # -- bulk -----------------------------------------------------------------------------------
-    def _bulk_update(self, query: Query[Any], values: dict[Any, Any], sync: Any) -> int:
+    def _bulk_update(self, query: Query[Any], values: dict[Any, Any], sync: object) -> int:
         return bulk_update(self, query, values, sync)
 
-    def _bulk_delete(self, query: Query[Any], sync: Any) -> int:
+    def _bulk_delete(self, query: Query[Any], sync: object) -> int:
         return bulk_delete(self, query, sync)
 
     @exclusive
@@ -271,7 +271,7 @@ class SessionFlush(SessionBase):
         bulk_save_objects(self, objects, return_defaults, update_changed_only, preserve_order)
 
     @exclusive
-    def bulk_insert_mappings(self, mapper: Any, mappings: Iterable[dict[str, Any]],
+    def bulk_insert_mappings(self, mapper: object, mappings: Iterable[dict[str, Any]],
                              return_defaults: bool = False, render_nulls: bool = False
                              ) -> None:
         """INSERT one row per dictionary of attribute values (1.x bulk API); with
@@ -279,7 +279,7 @@ class SessionFlush(SessionBase):
         bulk_insert_mappings(self, mapper, mappings, return_defaults, render_nulls)
 
     @exclusive
-    def bulk_update_mappings(self, mapper: Any, mappings: Iterable[dict[str, Any]]) -> None:
+    def bulk_update_mappings(self, mapper: object, mappings: Iterable[dict[str, Any]]) -> None:
         """UPDATE one row per dictionary, found by the primary key it carries (1.x bulk
         API)."""
         bulk_update_mappings(self, mapper, mappings)

@@ -78,7 +78,7 @@ def _keys_to_load(state: InstanceState, d: dict[str, Any], key: str | None) -> l
     return keys
 
 
-def _get_query_state(with_for_update: Any, identity_token: Any) -> dict[str, Any]:
+def _get_query_state(with_for_update: object, identity_token: object) -> dict[str, Any]:
     """The Query state a ``get()`` run as a Query sets: its lock, its shard."""
     out: dict[str, Any] = {}
     if with_for_update:
@@ -88,7 +88,7 @@ def _get_query_state(with_for_update: Any, identity_token: Any) -> dict[str, Any
     return out
 
 
-def _mapper_for_get(entity: Any) -> Mapper:
+def _mapper_for_get(entity: object) -> Mapper:
     """The configured mapper ``get()`` loads ``entity`` (a mapped class or Mapper)
     with; a SQL expression given instead is refused by name."""
     mapper = _mapper_or_none(entity)
@@ -125,7 +125,7 @@ def _through_synonyms(mapper: Mapper, ident: dict[str, Any]) -> dict[str, Any]:
 class SessionGet(SessionBase):
     """``get``, ``get_one``, ``refresh``, ``expire``, ``expire_all``."""
 
-    def _normalize_ident(self, mapper: Mapper, ident: Any) -> tuple[Any, ...]:
+    def _normalize_ident(self, mapper: Mapper, ident: object) -> tuple[Any, ...]:
         n = len(mapper._pk_keys)
         if isinstance(ident, dict):
             if any(k not in mapper._pk_keys for k in ident):
@@ -154,16 +154,16 @@ class SessionGet(SessionBase):
         return values
 
     @overload
-    def get(self, entity: type[_O], ident: Any, *, populate_existing: bool | None = None,
-            with_for_update: Any = None, options: Any = None, identity_token: Any = None,
-            execution_options: Any = None, bind_arguments: Any = None,
-            **kw: Any) -> _O | None: ...
+    def get(self, entity: type[_O], ident: object, *, populate_existing: bool | None = None,
+            with_for_update: object = None, options: object = None, identity_token: object = None,
+            execution_options: object = None, bind_arguments: object = None,
+            **kw: object) -> _O | None: ...
 
     @overload
-    def get(self, entity: Any, ident: Any, *, populate_existing: bool | None = None,
-            with_for_update: Any = None, options: Any = None, identity_token: Any = None,
-            execution_options: Any = None, bind_arguments: Any = None,
-            **kw: Any) -> Any: ...
+    def get(self, entity: object, ident: object, *, populate_existing: bool | None = None,
+            with_for_update: object = None, options: object = None, identity_token: object = None,
+            execution_options: object = None, bind_arguments: object = None,
+            **kw: object) -> Any: ...
 
     def get(self, entity: Any, ident: Any, *, populate_existing: bool | None = None,
             with_for_update: Any = None, options: Any = None, identity_token: Any = None,
@@ -216,10 +216,10 @@ class SessionGet(SessionBase):
                 return m, plan
         return None
 
-    def get_one(self, entity: type[_O], ident: Any, *, populate_existing: bool | None = None,
-                with_for_update: Any = None, options: Any = None, identity_token: Any = None,
-                execution_options: Any = None, bind_arguments: Any = None,
-                **kw: Any) -> _O:
+    def get_one(self, entity: type[_O], ident: object, *, populate_existing: bool | None = None,
+                with_for_update: object = None, options: object = None, identity_token: object = None,
+                execution_options: object = None, bind_arguments: object = None,
+                **kw: object) -> _O:
         """Like :meth:`get`, but raises NoResultFound when there is no such row."""
         obj = self.get(entity, ident, populate_existing=populate_existing,
                        with_for_update=with_for_update, options=options,
@@ -328,8 +328,8 @@ class SessionGet(SessionBase):
         return found[0] if found else None
 
     @exclusive
-    def _get_miss(self, mapper: Mapper, plan: tuple[Any, EntityLoader, dict[Any, Any]], ident: Any,
-                  execution_options: Any) -> Any:
+    def _get_miss(self, mapper: Mapper, plan: tuple[Any, EntityLoader, dict[Any, Any]], ident: object,
+                  execution_options: object) -> Any:
         """``get()`` of a one-column key not in the identity map, for a mapper whose
         get needs no Query (:func:`_plain_get`): what ``_get_impl`` does for it, with
         the statement and loader taken from the mapper's cache in one step."""
@@ -348,7 +348,7 @@ class SessionGet(SessionBase):
             return None
         return instances(cast("SessionLike", self), loader, rows, False, None)[0]
 
-    def _check_locked_versions(self, layout: RowLayout, rows: list[Any], token: Any) -> None:
+    def _check_locked_versions(self, layout: RowLayout, rows: list[Any], token: object) -> None:
         """A SELECT ... FOR UPDATE (``Query.with_for_update()``) found rows of versioned
         objects already in this session: each row must be at the object's version."""
         for kind, loader in layout.parts:
@@ -409,8 +409,8 @@ class SessionGet(SessionBase):
             commit_loaded(state, keys)
 
     @exclusive
-    def refresh(self, instance: Any, attribute_names: Iterable[str] | None = None,
-                with_for_update: Any = None, lockmode: Any = None) -> None:
+    def refresh(self, instance: object, attribute_names: Iterable[str] | None = None,
+                with_for_update: object = None, lockmode: object = None) -> None:
         """Reload ``instance``'s attributes from the database now, discarding changes."""
         state = instance_state(instance)
         self._check_persistent(state, instance, "refresh")
@@ -419,7 +419,7 @@ class SessionGet(SessionBase):
         refresh_state(self, state, instance, attribute_names, with_for_update)
 
     @exclusive
-    def expire(self, instance: Any, attribute_names: Iterable[str] | None = None) -> None:
+    def expire(self, instance: object, attribute_names: Iterable[str] | None = None) -> None:
         """Forget loaded values; they load again on next access."""
         state = instance_state(instance)
         self._check_persistent(state, instance, "expire")
@@ -456,7 +456,7 @@ class SessionGet(SessionBase):
         """Expire every object in the identity map."""
         expire_states(self._identity_map.states())
 
-    def _check_persistent(self, state: InstanceState, obj: Any, verb: str) -> None:
+    def _check_persistent(self, state: InstanceState, obj: object, verb: str) -> None:
         if state.session_id != self.hash_key or state._key is None:
             raise InvalidRequestError(
                 f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
@@ -475,7 +475,7 @@ class SessionGet(SessionBase):
 _FOR_UPDATE_FLAGS = frozenset(("read", "nowait", "of", "skip_locked", "key_share"))
 
 
-def _check_for_update(value: Any, verb: str) -> None:
+def _check_for_update(value: object, verb: str) -> None:
     """``with_for_update`` is True, or a non-empty dict of Query.with_for_update() flags."""
     if value is True or value is False:
         return
@@ -495,7 +495,7 @@ def _check_for_update(value: Any, verb: str) -> None:
 
 
 
-def _get_statement(mapper: Mapper, with_for_update: Any) -> Any:
+def _get_statement(mapper: Mapper, with_for_update: object) -> Any:
     cache = _GET_STATEMENTS.get(mapper)
     if cache is None:
         cache = _GET_STATEMENTS.set(mapper, {})

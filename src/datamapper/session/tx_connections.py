@@ -25,7 +25,7 @@ class ConnEntry:
     __slots__ = ("bind", "conn", "trans", "close_conn", "external", "ended", "joined")
 
     def __init__(self, conn: Connection, trans: Any, close_conn: bool, external: bool,
-                 bind: Any = None) -> None:
+                 bind: object = None) -> None:
         self.bind = bind
         self.conn = conn
         self.trans = trans

@@ -463,7 +463,7 @@ class UOWTransaction:
             for s in action.states:
                 self._delete_rows(mapper, [s], conn, db_cascaded)
 
-    def _db_cascaded(self, table: Any) -> bool:
+    def _db_cascaded(self, table: object) -> bool:
         """May an ON DELETE CASCADE of a table deleted from in this flush have removed
         rows of ``table`` already?"""
         sources = _cascade_sources(table)
