@@ -23,6 +23,7 @@ from sqlalchemy.exc import CircularDependencyError
 from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError
 from ..instance.state import InstanceState, all_lazy_keys
+from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
 from . import topo
 from .dependency import Dependencies, Link
@@ -156,23 +157,7 @@ class Planner:
     def _phase(self, mappers: set[Mapper], deleting: bool) -> list[Action]:
         if not mappers:
             return []
-        edges: list[tuple[Mapper, Mapper]] = []
-        reasons: dict[Mapper, list[str]] = {}
-        for child in mappers:
-            for ref in hierarchy_references(child):
-                parent = ref.src.base_mapper
-                if parent not in mappers or ref.post_update:
-                    continue
-                edges.append((child, parent) if deleting else (parent, child))
-                what = ref.prop.key if ref.prop is not None else "/".join(ref.dest_keys)
-                pt, ct = parent._table_name, child._table_name
-                if deleting:
-                    reasons.setdefault(parent, []).append(
-                        f"{ct}.{what} rows referring to {pt} are deleted first")
-                else:
-                    reasons.setdefault(child, []).append(
-                        f"{ct}.{what} refers to {pt}: {pt} rows are saved first")
-        order, cycles = topo.sort(sorted(mappers, key=_mrank), edges, _mrank)
+        order, cycles, reason_of = _mapper_order(mappers, deleting)
         in_cycle: dict[Mapper, int] = {}
         for i, c in enumerate(cycles):
             for m in c:
@@ -182,8 +167,7 @@ class Planner:
         for m in order:
             ci = in_cycle.get(m)
             if ci is None:
-                reason = "; ".join(dict.fromkeys(reasons.get(m, []))) or "no dependency"
-                actions.append(self._mapper_action(m, deleting, reason))
+                actions.append(self._mapper_action(m, deleting, reason_of[m]))
                 continue
             if ci in done_cycles:
                 continue
@@ -433,3 +417,47 @@ def _link_name(link: Link) -> str:
     if link.prop is not None:
         return f"{link.prop.parent.class_.__name__}.{link.prop.key}"
     return f"{m}.{'/'.join(link.dest_keys)}"
+
+
+# the mapper-level order of a phase depends only on the mappers and their configuration:
+# computed once per set of mappers (the caches go when any mapper changes)
+_ORDER_CACHE_SIZE = 64
+_MapperOrder = tuple[list[Mapper], list[set[Mapper]], dict[Mapper, str]]
+_ORDERS: CacheSlot[dict[tuple[frozenset[Mapper], bool], _MapperOrder]] = CacheSlot(
+    "flush order of sets of mappers")
+
+
+def _mapper_order(mappers: set[Mapper], deleting: bool) -> _MapperOrder:
+    """(the mappers in the order their rows are written, the cycles among them, the
+    reason each is where it is) for a save (``deleting`` False) or delete phase."""
+    owner = next(iter(mappers))
+    cache = _ORDERS.get(owner)
+    if cache is None:
+        cache = _ORDERS.set(owner, {})
+    key = (frozenset(mappers), deleting)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    edges: list[tuple[Mapper, Mapper]] = []
+    reasons: dict[Mapper, list[str]] = {}
+    for child in mappers:
+        for ref in hierarchy_references(child):
+            parent = ref.src.base_mapper
+            if parent not in mappers or ref.post_update:
+                continue
+            edges.append((child, parent) if deleting else (parent, child))
+            what = ref.prop.key if ref.prop is not None else "/".join(ref.dest_keys)
+            pt, ct = parent._table_name, child._table_name
+            if deleting:
+                reasons.setdefault(parent, []).append(
+                    f"{ct}.{what} rows referring to {pt} are deleted first")
+            else:
+                reasons.setdefault(child, []).append(
+                    f"{ct}.{what} refers to {pt}: {pt} rows are saved first")
+    order, cycles = topo.sort(sorted(mappers, key=_mrank), edges, _mrank)
+    reason_of = {m: "; ".join(dict.fromkeys(reasons.get(m, []))) or "no dependency"
+                 for m in order}
+    if len(cache) >= _ORDER_CACHE_SIZE:
+        cache.clear()
+    cache[key] = (order, cycles, reason_of)
+    return order, cycles, reason_of
