@@ -27,6 +27,7 @@ import dataclasses
 import sys
 from collections.abc import (
     Callable,
+    Mapping,
     Sequence,
 )
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
@@ -221,23 +222,8 @@ def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] =
     ``kw_only`` from ``mapped_column()``, ``relationship()`` or ``column_property()``);
     then the class body's mapping values are put back for the declarative scan.
     """
-    from .properties import MapperProperty
-
     own_annotations = cls.__dict__.get("__annotations__", {})
-    # the mapped attributes of unmapped mixins (``mixins``: nearest first) that are not
-    # dataclasses themselves are fields too, before the class's own, farthest mixin
-    # first (the order the dataclasses module gives the fields of dataclass bases)
-    borrowed: dict[str, Any] = {}
-    for mixin in reversed(mixins):
-        if "__dataclass_fields__" in mixin.__dict__:
-            continue
-        for key, raw in mixin.__dict__.get("__annotations__", {}).items():
-            if key in own_annotations or is_classvar(raw):
-                continue
-            value = mixin.__dict__.get(key, MISSING)
-            if value is MISSING or isinstance(value, (MappedColumn, MapperProperty)):
-                borrowed.pop(key, None)
-                borrowed[key] = (raw, value)
+    borrowed = _mixin_fields(mixins, own_annotations)
     annotations = {**{k: raw for k, (raw, _v) in borrowed.items()}, **own_annotations}
     injected = [k for k in borrowed if k not in cls.__dict__]
     for key in injected:
@@ -247,49 +233,19 @@ def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] =
     had_annotations = "__annotations__" in cls.__dict__
     type.__setattr__(cls, "__annotations__", annotations)
     saved: dict[str, Any] = {}
-    for key, raw in list(annotations.items()):
-        if is_classvar(raw):
-            continue
-        value = cls.__dict__.get(key, MISSING)
-        if isinstance(value, declared_attr):
-            continue
-        if isinstance(value, MappedColumn):
-            opts = dict(value.dataclass)
-        elif isinstance(value, MapperProperty):
-            opts = dict(getattr(value, "_dm_dataclass", {}) or {})
-        elif value is MISSING:
-            opts = {}
-        else:
-            continue  # a plain default: the dataclasses module handles it
-        if value is not MISSING:
-            saved[key] = value
-        if not opts and value is MISSING:
-            continue
-        if "hash" in opts and sys.version_info < (3, 12):
-            opts["hash"] = opts.pop("hash")
-        if "dataclass_metadata" in opts:  # the dataclass field's own ``metadata``
-            opts["metadata"] = opts.pop("dataclass_metadata")
-        if "default" in opts and opts["default"] is None and _is_reference(value):
-            # a many-to-one / one-to-one left at None: the constructor does not set it
-            # (setting None would null a foreign key the program gives as a column)
-            if opts.get("init") is False:
-                opts.pop("default")  # __init__ leaves a field without a default alone
-            else:
-                opts["default"] = DONT_SET
-        elif opts.get("init") is False and "default" in opts:
-            # a field left out of __init__ takes its default from the class attribute,
-            # which the mapped attribute replaces: __init__ must set it instead
-            opts["default_factory"] = _constant(opts.pop("default"))
-        setattr(cls, key, dataclasses.field(**opts))
-    kwargs = {k: v for k, v in options.items() if k != "dataclass_callable"}
-    maker = options.get("dataclass_callable") or dataclasses.dataclass
     try:
-        maker(cls, **kwargs)
-    except (TypeError, ValueError) as err:
-        raise ArgumentError(
-            f"Can't make {cls.__name__} a dataclass: {err}; give the attributes without a "
-            "default init=False, a default, or kw_only=True"
-        ) from err
+        for key, raw in list(annotations.items()):
+            if not is_classvar(raw):
+                _declare_field(cls, key, saved)
+        kwargs = {k: v for k, v in options.items() if k != "dataclass_callable"}
+        maker = options.get("dataclass_callable") or dataclasses.dataclass
+        try:
+            maker(cls, **kwargs)
+        except (TypeError, ValueError) as err:
+            raise ArgumentError(
+                f"Can't make {cls.__name__} a dataclass: {err}; give the attributes without "
+                "a default init=False, a default, or kw_only=True"
+            ) from err
     finally:
         for key, value in saved.items():
             type.__setattr__(cls, key, value)
@@ -300,6 +256,71 @@ def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] =
             type.__setattr__(cls, "__annotations__", own_annotations)
         else:
             type.__delattr__(cls, "__annotations__")
+
+
+def _mixin_fields(mixins: Sequence[type], own_annotations: Mapping[str, Any]
+                  ) -> dict[str, tuple[Any, Any]]:
+    """{name: (annotation, value)} of the mapped attributes of unmapped mixins
+    (``mixins``: nearest first) that are not dataclasses themselves: fields too, before
+    the class's own, farthest mixin first (the order the dataclasses module gives the
+    fields of dataclass bases)."""
+    from .properties import MapperProperty
+
+    borrowed: dict[str, tuple[Any, Any]] = {}
+    for mixin in reversed(mixins):
+        if "__dataclass_fields__" in mixin.__dict__:
+            continue
+        for key, raw in mixin.__dict__.get("__annotations__", {}).items():
+            if key in own_annotations or is_classvar(raw):
+                continue
+            value = mixin.__dict__.get(key, MISSING)
+            if value is MISSING or isinstance(value, (MappedColumn, MapperProperty)):
+                borrowed.pop(key, None)
+                borrowed[key] = (raw, value)
+    return borrowed
+
+
+def _declare_field(cls: type, key: str, saved: dict[str, Any]) -> None:
+    """Put a ``dataclasses.field()`` with the options of mapped attribute ``key`` on
+    ``cls`` (its mapping value kept in ``saved``, to be put back)."""
+    from .properties import MapperProperty
+
+    value = cls.__dict__.get(key, MISSING)
+    if isinstance(value, declared_attr):
+        return
+    if isinstance(value, MappedColumn):
+        opts = dict(value.dataclass)
+    elif isinstance(value, MapperProperty):
+        opts = dict(getattr(value, "_dm_dataclass", {}) or {})
+    elif value is MISSING:
+        opts = {}
+    else:
+        return  # a plain default: the dataclasses module handles it
+    if value is not MISSING:
+        saved[key] = value
+    if not opts and value is MISSING:
+        return
+    setattr(cls, key, dataclasses.field(**_field_options(opts, value)))
+
+
+def _field_options(opts: dict[str, Any], value: object) -> dict[str, Any]:
+    """``dataclasses.field()`` keywords from a mapped attribute's dataclass options."""
+    if "hash" in opts and sys.version_info < (3, 12):
+        opts["hash"] = opts.pop("hash")
+    if "dataclass_metadata" in opts:  # the dataclass field's own ``metadata``
+        opts["metadata"] = opts.pop("dataclass_metadata")
+    if "default" in opts and opts["default"] is None and _is_reference(value):
+        # a many-to-one / one-to-one left at None: the constructor does not set it
+        # (setting None would null a foreign key the program gives as a column)
+        if opts.get("init") is False:
+            opts.pop("default")  # __init__ leaves a field without a default alone
+        else:
+            opts["default"] = DONT_SET
+    elif opts.get("init") is False and "default" in opts:
+        # a field left out of __init__ takes its default from the class attribute,
+        # which the mapped attribute replaces: __init__ must set it instead
+        opts["default_factory"] = _constant(opts.pop("default"))
+    return opts
 
 
 def _is_reference(value: object) -> bool:
