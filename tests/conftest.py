@@ -282,6 +282,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+@pytest.fixture
+def unfrozen_gc() -> Iterator[None]:
+    """No object frozen during the test (for tests of datamapper's own use of
+    gc.freeze(), which stands aside when the program froze objects itself)."""
+    gc.unfreeze()
+    yield
+    gc.freeze()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     yield

@@ -12,6 +12,9 @@ from sqlalchemy import Column, ForeignKey, Integer, String
 
 from datamapper import joinedload, relationship, select
 
+# the test harness freezes what outlives the tests (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("unfrozen_gc")
+
 N = 1200  # above the number of rows from which the collector is paused
 
 
