@@ -65,7 +65,7 @@ def test_eager_loads_of_large_results_run_with_the_cyclic_gc_paused(models, make
     also when loading fails."""
     import gc
 
-    from datamapper.query import options
+    from datamapper.query import plan_execution as options
 
     User, _Address = models
     _seed(make_session(), models)

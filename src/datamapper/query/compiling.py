@@ -25,10 +25,8 @@ from .entities import (
     mapper_of,
 )
 from .modifiers import QueryModifiers
-from .options import (
-    build_plans,
-    plans_statement,
-)
+from .option_plans import build_plans
+from .plan_execution import plans_statement
 
 _T = TypeVar("_T")
 

@@ -907,7 +907,8 @@ def executed_statement(orm: ORMSelect) -> Any:
     eager joins of joinedload() and of configured ``lazy="joined"`` relationships added;
     ``orm`` itself when nothing changes its SQL."""
     from ..loading.criteria import apply_loader_criteria, criteria_options
-    from .options import build_plans, plans_statement
+    from .option_plans import build_plans
+    from .plan_execution import plans_statement
 
     layout = orm._dm_layout
     criteria = criteria_options(orm._dm_options)

@@ -36,14 +36,9 @@ from .entities import (
     stamp_results,
 )
 from .from_statement import load_from_statement
-from .options import (
-    build_plans,
-    check_yield_per_plans,
-    execute_with_plans,
-    propagating_options,
-    unique_entity_rows,
-    unique_rows,
-)
+from .option_plans import build_plans, check_yield_per_plans
+from .options import propagating_options
+from .plan_execution import execute_with_plans, unique_entity_rows, unique_rows
 from .setops import QuerySetOps
 
 _T = TypeVar("_T")

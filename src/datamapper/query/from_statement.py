@@ -27,7 +27,9 @@ from .._util import describe
 from ..instance.seam import SessionLike
 from ..loading.strategies import EntityPlan
 from .entities import RowLayout, as_written
-from .options import build_plans, execute_with_plans, propagating_options
+from .option_plans import build_plans
+from .options import propagating_options
+from .plan_execution import execute_with_plans
 
 
 def check_statement(statement: Any) -> None:

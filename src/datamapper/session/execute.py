@@ -48,12 +48,9 @@ from ..query.entities import (
     with_subclass_criteria,
 )
 from ..query.from_statement import FromStatement, load_from_statement
-from ..query.options import (
-    build_plans,
-    check_yield_per_plans,
-    execute_with_plans,
-    propagating_options,
-)
+from ..query.option_plans import build_plans, check_yield_per_plans
+from ..query.options import propagating_options
+from ..query.plan_execution import execute_with_plans
 from .base import SessionBase
 from .binds import _bind_kw
 from .dml import check_yield_per, execute_orm_dml, stream_results

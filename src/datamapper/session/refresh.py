@@ -29,7 +29,7 @@ from ..instance.state import InstanceState
 from ..loading.rows import fetch_rows
 from ..loading.strategies import EAGER, EntityPlan, load_plan_of
 from ..query.entities import RowLayout
-from ..query.options import execute_with_plans
+from ..query.plan_execution import execute_with_plans
 
 if TYPE_CHECKING:
     from ..instance.seam import SessionLike

@@ -1,0 +1,446 @@
+"""Resolving the loader options of one statement against its entities.
+
+Callers: ``Query`` (``compiling.py``, ``execution.py``), ``from_statement.py``,
+``entities.py`` and the session's ``execute()``.  :func:`build_plans` turns the
+options (``options.py``'s :class:`Load` paths) into the loading layer's
+:class:`EntityPlan` objects, one per selected entity, starting from the
+strategies the relationships are configured with; every attribute is checked
+before any SQL runs.  Column options (``defer``/``undefer``/``load_only``/
+``with_expression``) choose a plan's column properties; relationship options
+add or change its ``RelNode`` tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..loading.strategies import EntityPlan, RelNode, default_plan, has_eager_defaults
+from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
+from ..mapping.inheritance import resolve_polymorphic
+from ..mapping.mapper import Mapper, _mapper_or_none
+from ..mapping.properties import ExpressionOverride
+from .aliased import AliasedClass, AliasedRelationship, PolymorphicEntity
+from .options import COLUMN_STRATEGIES, STRATEGY_NAMES, Load, describe_target
+
+
+def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
+    cls = mapper.class_.__name__
+    if isinstance(target, AliasedRelationship):
+        # a relationship of an aliased() entity (joinedload(ua.addresses) in a statement
+        # of ua): the option applies to the entity's path like the class attribute's
+        target = target.attr
+    if isinstance(target, str):
+        prop = mapper._props.get(target)
+        if prop is None:
+            raise ArgumentError(
+                f"Can't apply {STRATEGY_NAMES[strategy]}({target!r}): {cls} has no mapped attribute "
+                f"{target!r}; mapped attributes are {', '.join(sorted(mapper._props))}"
+            )
+        return prop
+    if isinstance(target, ColumnElement):
+        # a column attribute of an aliased() entity: a column of the alias named for
+        # the attribute (``alias.name``)
+        key = getattr(target, "key", None) or ""
+        prop = mapper._props.get(key)
+        if prop is not None and prop.is_column:
+            return prop
+        # a column of a with_polymorphic() entity's subclass (wp.Manager.status): that
+        # subclass's attribute, when exactly one subclass of the path's class maps it
+        subs = [m._props[key] for m in mapper.self_and_descendants[1:]
+                if key in m._props and m._props[key].is_column
+                and any(target.shares_lineage(c) for c in m._props[key].columns)]
+        # the subclass highest in the hierarchy that maps it (its subclasses inherit it)
+        top = {id(p): p for p in subs
+               if not any(p.parent is not q.parent and p.parent.isa(q.parent) for q in subs)}
+        if len(top) == 1:
+            return next(iter(top.values()))
+    if not isinstance(target, QueryableAttribute):
+        raise ArgumentError(
+            f"Can't apply {STRATEGY_NAMES[strategy]}({target!r}): expected a mapped attribute such as "
+            f"{cls}.{next(iter(mapper._props), 'name')} or its name as a string"
+        )
+    if target.parent is not mapper and mapper.isa(target.parent):
+        # an attribute of a superclass (Load(Manager).defer(Person.name)): the path's
+        # class maps it too, under the same key
+        own = mapper._props.get(through_synonym(target).key)
+        if own is not None:
+            return own
+    if target.parent is not mapper and not target.parent.isa(mapper):
+        raise ArgumentError(
+            f"Can't apply {STRATEGY_NAMES[strategy]}({target}) here: the path is at {cls}, and "
+            f"{target} is an attribute of {target.parent.class_.__name__}; chain attributes "
+            "of the previous relationship's target class"
+        )
+    return through_synonym(target).prop
+
+
+def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
+                   kw: dict[str, Any] | None = None) -> None:
+    """defer()/undefer()/undefer_group()/load_only()/with_expression() on the plan's
+    entity: the column properties it SELECTs (and those refusing to load)."""
+    if strategy == "with_expression":
+        _apply_expression(plan, targets, (kw or {})["expression"])
+        return
+    mapper = plan.mapper
+    keys, sub_props, strategy = _column_keys(mapper, targets, strategy)
+    current = list(plan.props if plan.props is not None else mapper._load_props)
+    refuse = bool((kw or {}).get("raiseload"))
+    if strategy == "defer":
+        current = _deferred(plan, current, keys, refuse)
+    elif strategy == "undefer":
+        have = {p.key for p in current}
+        current += [mapper._props[k] for k in keys if k not in have]
+    else:
+        current = _load_only(plan, current, keys, refuse)
+        current += [sp for sp in sub_props if sp not in current]
+    # SELECT them in the mapper's column order, whatever order the options named them in
+    order = {k: i for i, k in enumerate(mapper.column_attrs.keys())}
+    current.sort(key=lambda p: order.get(p.key, len(order)))
+    plan.props = tuple(current)
+
+
+def _deferred(plan: EntityPlan, current: list[Any], keys: list[str], refuse: bool
+              ) -> list[Any]:
+    """defer(): ``current`` without the ``keys`` (the primary key stays loaded)."""
+    mapper = plan.mapper
+    pk = set(mapper._pk_keys)
+    # raiseload=True: reading them refuses; a plain defer() lets a raiseload=True
+    # column load on access
+    _mark_raise(plan, [k for k in keys if k not in pk and (refuse or k in mapper._raise_keys)],
+                refuse)
+    return [p for p in current if p.key not in keys or p.key in pk]
+
+
+def _load_only(plan: EntityPlan, current: list[Any], keys: list[str], refuse: bool
+               ) -> list[Any]:
+    """load_only(): the ``keys`` and the primary key (and this query's
+    with_expression() choices); the others refuse to load with raiseload=True."""
+    mapper = plan.mapper
+    wanted = set(keys) | set(mapper._pk_keys)
+    if refuse:
+        _mark_raise(plan, [k for k in mapper.column_attrs.keys()
+                           if k not in wanted and k not in mapper._expression_keys], True)
+    return [p for p in mapper.column_attrs.values() if p.key in wanted] + \
+        [p for p in current if isinstance(p, ExpressionOverride) and p.key not in wanted]
+
+
+def _column_keys(mapper: Mapper, targets: Any, strategy: str
+                 ) -> tuple[list[str], list[Any], str]:
+    """The column attribute names an option names (``"*"``: all of them; a group name
+    for undefer_group(), which then works as undefer()), the column properties among
+    them of a with_polymorphic() subclass, and the strategy."""
+    items = targets if isinstance(targets, tuple) else (targets,)
+    if strategy == "undefer_group":
+        return [k for k, p in mapper.column_attrs.items()
+                if getattr(p, "group", None) == targets], [], "undefer"
+    if (len(items) == 1 and isinstance(items[0], str) and items[0] == "*"
+            and strategy in ("defer", "undefer")):
+        # the wildcard: every column attribute of the entity (the key stays loaded)
+        return [k for k in mapper.column_attrs.keys()
+                if k not in mapper._expression_keys], [], strategy
+    keys = []
+    sub_props: list[Any] = []
+    for t in items:
+        prop = _prop_for(mapper, t, strategy)
+        if not prop.is_column:
+            raise ArgumentError(
+                f"Can't apply {STRATEGY_NAMES[strategy]}({describe_target(t)}): "
+                f"{mapper.class_.__name__}.{prop.key} is "
+                + ("a relationship; use lazyload(), noload(), raiseload() or an eager loader "
+                   "for relationships" if prop.is_relationship else "not a column attribute")
+            )
+        keys.append(prop.key)
+        if prop.parent is not mapper and prop.key not in mapper._props:
+            sub_props.append(prop)  # a with_polymorphic() subclass's column
+    return keys, sub_props, strategy
+
+
+def _mark_raise(plan: EntityPlan, keys: list[str], refuse: bool) -> None:
+    if not keys:
+        return
+    if plan.column_raise is None:
+        plan.column_raise = {}
+    for k in keys:
+        plan.column_raise[k] = refuse
+
+
+def _apply_expression(plan: EntityPlan, target: Any, expression: Any) -> None:
+    """with_expression(): the query_expression() attribute ``target`` of the plan's
+    entity is loaded from ``expression`` in this query."""
+    mapper = plan.mapper
+    prop = _prop_for(mapper, target, "with_expression")
+    if not getattr(prop, "is_query_expression", False):
+        raise ArgumentError(
+            f"Can't apply with_expression({describe_target(target)}): "
+            f"{mapper.class_.__name__}.{prop.key} is not a query_expression() attribute; "
+            "declare it with query_expression(), or use column_property() for a fixed "
+            "expression"
+        )
+    current = [p for p in (plan.props if plan.props is not None else mapper._load_props)
+               if p.key != prop.key]
+    current.append(ExpressionOverride(prop, expression))
+    order = {k: i for i, k in enumerate(mapper.column_attrs.keys())}
+    current.sort(key=lambda p: order.get(p.key, len(order)))
+    plan.props = tuple(current)
+
+
+def _refuse_conflict(plan: EntityPlan, targets: Any, strategy: str,
+                     chosen: dict[tuple[int, str], str]) -> None:
+    """defer() and undefer() of the same attribute in one query contradict each other:
+    refused, whatever order they came in (a wildcard or a group is no conflict)."""
+    for t in targets if isinstance(targets, tuple) else (targets,):
+        if isinstance(t, str) and t == "*":
+            continue
+        key = _prop_for(plan.mapper, t, strategy).key
+        before = chosen.setdefault((id(plan), key), strategy)
+        if before != strategy:
+            raise InvalidRequestError(
+                f"Can't apply {STRATEGY_NAMES[strategy]}({describe_target(t)}) to a query that already "
+                f"has {STRATEGY_NAMES[before]}() of {plan.mapper.class_.__name__}.{key}: the two "
+                "options contradict each other; keep one of them"
+            )
+
+
+def _apply(plan: EntityPlan, option: Load,
+           chosen: dict[tuple[int, str], str] | None = None) -> None:
+    for target, strategy, kw in option.steps:
+        plan.customized = True
+        if strategy == "selectin_polymorphic":
+            plan.poly_selectin = _merge_mappers(
+                plan.poly_selectin, resolve_polymorphic(plan.mapper, list(target)))
+            continue
+        if strategy in COLUMN_STRATEGIES:
+            if chosen is not None and strategy in ("defer", "undefer"):
+                _refuse_conflict(plan, target, strategy, chosen)
+            _apply_columns(plan, target, strategy, kw)
+            continue
+        mapper = plan.mapper
+        if isinstance(target, str) and target == "*":
+            _apply_wildcard(plan, strategy)
+            return
+        alias = kw.get("alias")
+        of_type: Any = None
+        local_criteria: tuple[Any, ...] = ()
+        if isinstance(target, OfType):  # contains_eager(User.addresses.of_type(alias))
+            of_type = target.target
+            alias = alias if alias is not None else of_type
+            local_criteria = tuple(target.criteria)
+            target = target.attr
+        prop = _prop_for(mapper, target, strategy)
+        _check_relationship_step(mapper, prop, target, strategy)
+        node = plan.nodes.get(prop.key)
+        if node is None:
+            sub_path = (*plan.path, prop, prop.mapper)
+            sub = default_plan(prop.mapper, sub_path)
+            node = RelNode(prop, prop.lazy if strategy == "default" else strategy, sub)
+            plan.nodes[prop.key] = node
+        elif strategy != "default":
+            node.strategy = strategy
+        if "recursion_depth" in kw and strategy in ("selectin", "immediate"):
+            if not (prop.mapper.isa(prop.parent) or prop.parent.isa(prop.mapper)):
+                raise InvalidRequestError(
+                    f"Can't use recursion_depth with {prop.parent.class_.__name__}.{prop.key}: "
+                    f"it loads {prop.mapper.class_.__name__} objects, which do not have the "
+                    "relationship again; recursion_depth is for self-referential "
+                    "relationships (a tree of one class)")
+            node.recursion_depth = kw["recursion_depth"]
+        if local_criteria and strategy != "contains_eager":
+            # selectinload(User.addresses.and_(...)): rows of this load only
+            node.plan.local_criteria = node.plan.local_criteria + local_criteria
+            node.plan.customized = True
+        if strategy == "contains_eager":
+            node.alias = _eager_alias(alias)
+        elif of_type is not None:
+            # selectinload(Company.employees.of_type(Engineer or with_polymorphic(...))):
+            # the related rows are read with those subclasses' columns
+            node.plan.poly_with = _merge_mappers(node.plan.poly_with,
+                                                 _of_type_mappers(prop.mapper, of_type))
+        plan = node.plan
+
+
+def _check_relationship_step(mapper: Mapper, prop: Any, target: object,
+                             strategy: str) -> None:
+    """A relationship loader option's step names a relationship of ``mapper`` (or of a
+    subclass) that ``strategy`` can load."""
+    if not prop.is_relationship:
+        raise ArgumentError(
+            f"Can't apply {STRATEGY_NAMES[strategy]}({describe_target(target)}): "
+            f"{mapper.class_.__name__}.{prop.key} is not a relationship; use defer(), "
+            "undefer() or load_only() for column attributes"
+        )
+    if prop.lazy in ("dynamic", "write_only") and strategy in (
+            "joined", "selectin", "subquery", "immediate", "contains_eager"):
+        kind = "dynamic" if prop.lazy == "dynamic" else "write-only"
+        raise InvalidRequestError(
+            f"Can't apply {STRATEGY_NAMES[strategy]}({describe_target(target)}): "
+            f"{mapper.class_.__name__}.{prop.key} is a {kind} relationship (never "
+            "loaded as a whole), which can't be loaded eagerly; query it through the "
+            "attribute, or configure it with lazy='select' to load it with the parents"
+        )
+    if prop.parent is not mapper and not mapper.isa(prop.parent) and strategy in (
+            "joined", "contains_eager"):
+        raise ArgumentError(
+            f"Can't apply {STRATEGY_NAMES[strategy]}({describe_target(target)}) to a query of "
+            f"{mapper.class_.__name__}: {prop.parent.class_.__name__}.{prop.key} belongs "
+            f"to a subclass, whose table the query does not join; use selectinload() "
+            f"or immediateload() for it"
+        )
+
+
+def _eager_alias(alias: Any) -> Any:
+    """contains_eager(..., alias=): the selectable the related rows' columns are in."""
+    if isinstance(alias, AliasedClass):
+        return alias.selectable
+    if alias is not None and hasattr(alias, "__clause_element__"):
+        return alias.__clause_element__()
+    return alias
+
+
+def _merge_mappers(have: Any, more: list[Mapper]) -> Any:
+    if not more:
+        return have
+    out = list(have or ())
+    out += [m for m in more if m not in out]
+    return tuple(out)
+
+
+def _of_type_mappers(target: Mapper, of_type: Any) -> list[Mapper]:
+    """The subclasses of ``target`` whose columns ``of_type(...)`` asks to load."""
+    if isinstance(of_type, PolymorphicEntity):
+        if of_type.mapper is not target and not of_type.mapper.isa(target):
+            return []
+        return [m for m in of_type._dm_poly_mappers if m.isa(target)]
+    m = _mapper_or_none(of_type) if isinstance(of_type, type) else None
+    if m is None or m is target or not m.isa(target):
+        return []
+    return resolve_polymorphic(target, [m])
+
+
+_WILDCARD_STRATEGIES = ("select", "noload", "raise", "raise_on_sql", "joined", "selectin",
+                        "subquery", "immediate")
+
+
+def _apply_wildcard(plan: EntityPlan, strategy: str) -> None:
+    """``lazyload('*')``, ``raiseload('*')`` ...: every relationship of the entity the
+    path has reached loads with ``strategy``, except those another option names (those
+    options are applied after the wildcards, see :func:`build_plans`)."""
+    mapper = plan.mapper
+    if strategy not in _WILDCARD_STRATEGIES:
+        raise ArgumentError(
+            f"Can't apply {STRATEGY_NAMES[strategy]}('*'): the wildcard stands for every "
+            f"relationship of {mapper.class_.__name__}, which {STRATEGY_NAMES[strategy]}() can't "
+            "take; name the relationships")
+    for key, prop in mapper._props.items():
+        if not prop.is_relationship or prop.lazy in ("dynamic", "write_only"):
+            continue
+        node = plan.nodes.get(key)
+        if node is None:
+            sub = default_plan(prop.mapper, (*plan.path, prop, prop.mapper))
+            plan.nodes[key] = RelNode(prop, strategy, sub)
+        else:
+            node.strategy = strategy
+
+
+def _is_wildcard(option: Load) -> bool:
+    last = option.steps[-1] if option.steps else None
+    return last is not None and isinstance(last[0], str) and last[0] == "*" and \
+        last[1] not in COLUMN_STRATEGIES
+
+
+def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
+    """Which selected entity an option applies to: its Load() root, else the entity
+    (or a subclass or superclass of it) its first attribute belongs to, else the first
+    entity."""
+    root = option.root
+    if root is not None:
+        rm = root.mapper if isinstance(root, AliasedClass) else (
+            root if isinstance(root, Mapper) else _mapper_or_none(root))
+        for i, m in enumerate(mappers):
+            if m is not None and m is rm:
+                return i
+        names = ", ".join(m.class_.__name__ for m in mappers if m is not None)
+        raise ArgumentError(
+            f"Can't apply {option!r}: {describe_target(root)} is not an entity of this query "
+            f"(entities: {names or 'none'}); root Load() at a selected class"
+        )
+    first = option.steps[0][0]
+    if isinstance(first, tuple):
+        first = first[0] if first else None
+    if isinstance(first, QueryableAttribute):
+        return _entity_of_attribute(option, first.parent, mappers)
+    for i, m in enumerate(mappers):
+        if m is not None:
+            return i
+    raise ArgumentError(f"Can't apply {option!r}: the query selects no mapped entity")
+
+
+def _entity_of_attribute(option: Load, owner: Mapper, mappers: list[Mapper | None]) -> int:
+    """The selected entity an option's first attribute (of ``owner``) belongs to."""
+    for i, m in enumerate(mappers):
+        if m is owner:
+            return i
+    for i, m in enumerate(mappers):  # an attribute of a subclass of an entity
+        if m is not None and owner.isa(m):
+            return i
+    for i, m in enumerate(mappers):  # of a superclass: defer(Person.name) for Manager
+        if m is not None and m.isa(owner):
+            return i
+    names = ", ".join(m.class_.__name__ for m in mappers if m is not None)
+    if not names:
+        raise ArgumentError(f"Can't apply {option!r}: the query selects no mapped entity")
+    raise ArgumentError(
+        f"Can't apply {option!r}: {owner.class_.__name__} is not an entity of this "
+        f"query (entities: {names}); start the path at a selected class"
+    )
+
+
+def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan | None] | None:
+    """One plan per selected entity (None for plain columns), or None when nothing
+    differs from a plain load (no options, no configured eager relationships)."""
+    opts = [p for o in options if isinstance(o, Load)
+            for p in (o.paths() if o.branches else (o,))] if options else []
+    if not opts and not any(m is not None and has_eager_defaults(m) for m in mappers):
+        return None
+    plans: list[EntityPlan | None] = [default_plan(m) if m is not None else None
+                                      for m in mappers]
+    if any(_is_wildcard(o) for o in opts):
+        # wildcards first, so that an option naming a relationship wins over them
+        # whatever the order they were given in
+        opts.sort(key=lambda o: not _is_wildcard(o))
+    chosen: dict[tuple[int, str], str] = {}  # (plan, attribute) -> defer/undefer
+    for o in opts:
+        if o.steps:
+            _apply_option(o, plans, mappers, chosen)
+    if all(p is None or p.is_default() for p in plans):
+        return None
+    return plans
+
+
+def _apply_option(option: Load, plans: list[EntityPlan | None], mappers: list[Mapper | None],
+                  chosen: dict[tuple[int, str], str]) -> None:
+    """Apply one loader option to the plan of the entity it is rooted at (a lone
+    wildcard option: to every entity's plan)."""
+    if option.root is None and len(option.steps) == 1 and _is_wildcard(option):
+        # lazyload('*') alone: every selected entity's relationships
+        for plan in plans:
+            if plan is not None:
+                _apply(plan, option)
+        return
+    plan = plans[_root_index(option, mappers)]
+    assert plan is not None
+    _apply(plan, option, chosen)
+
+
+def check_yield_per_plans(plans: list[EntityPlan | None]) -> None:
+    """Refuse ``yield_per`` with eager loaders that need the whole result first."""
+    for p in plans:
+        if p is not None and p.needs_all_rows():
+            names = ", ".join(f"{p.mapper.class_.__name__}.{k}" for k in p.nodes)
+            raise InvalidRequestError(
+                "Can't use yield_per with eager loaders that require uniquing or row "
+                f"buffering (eager relationships of {p.mapper.class_.__name__}: {names}); "
+                "load collections with selectinload() or lazily, or drop yield_per")
+
