@@ -71,8 +71,8 @@ from .mapping.relationships import (
 )
 from .mapping.writeonly import WriteOnlyCollection
 from .query import AliasedClass, Query, aliased, select, with_polymorphic
+from .query.bundle import Bundle
 from .query.dynamic import AppenderQuery
-from .query.entities import Bundle, join, outerjoin
 from .query.options import (
     Load,
     UserDefinedOption,
@@ -93,6 +93,7 @@ from .query.options import (
     undefer_group,
     with_expression,
 )
+from .query.orm_select import join, outerjoin
 from .query.with_parent import with_parent
 from .scoping import ScopedRegistry, ThreadLocalRegistry, scoped_session
 from .session import (

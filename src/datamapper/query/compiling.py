@@ -19,13 +19,10 @@ from .._util import describe
 from ..loading.criteria import apply_loader_criteria, criteria_options
 from ..mapping.coercion import mark_subject, statement_subject
 from . import events as query_events
-from .entities import (
-    RowLayout,
-    as_orm_select,
-    mapper_of,
-)
+from .entities import RowLayout, mapper_of
 from .modifiers import QueryModifiers
 from .option_plans import build_plans
+from .orm_select import as_orm_select
 from .plan_execution import plans_statement
 
 _T = TypeVar("_T")

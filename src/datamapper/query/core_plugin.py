@@ -102,7 +102,7 @@ class DatamapperSelectState(SelectState):
         if compiler is not None and compiling_toplevel(compiler):
             # the statement itself (print(), str(), execution): what the Session runs
             # for it, so that the SQL shown and the SQL run agree
-            from .entities import orm_statement_of
+            from .orm_select import orm_statement_of
 
             statement = orm_statement_of(statement)
             criteria = () if applying() else statement_criteria(statement)
@@ -119,7 +119,7 @@ class DatamapperSelectState(SelectState):
         raw = raw_columns(statement)
         if not any(entity_of(e) is not None for e in raw):
             return cols
-        from .entities import subquery_columns
+        from .orm_select import subquery_columns
 
         out: list[Any] = []
         for element in raw:
@@ -156,7 +156,7 @@ class DatamapperSelectState(SelectState):
     def get_column_descriptions(cls, statement: Any) -> Any:
         """``sqlalchemy.select(User, ...).column_descriptions``: the entities as a
         Session's rows show them (Core's own description for a select of columns)."""
-        from .entities import orm_select_from_core
+        from .orm_select import orm_select_from_core
 
         orm = orm_select_from_core(statement)
         if orm is None:
@@ -187,7 +187,7 @@ class _DMLDescriptions:
 
     @classmethod
     def get_returning_column_descriptions(cls, statement: Any) -> Any:
-        from .entities import core_returning_descriptions
+        from .orm_select import core_returning_descriptions
 
         found = core_returning_descriptions(statement)
         return found if found is not None else \

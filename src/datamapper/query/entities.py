@@ -1,40 +1,33 @@
 """What a query selects: mapped classes, mapped attributes, Core columns.
 
-Callers: ``Query`` and the session's execution of ORM ``select()``
-statements.  :func:`entity_columns` lays the entities out as Core columns
-and returns the loaders that turn each row back into objects or values.
+Callers: ``Query``, ``orm_select.py`` and the session's execution of ORM
+``select()`` statements.  :class:`RowLayout` (made by :func:`entity_layout` /
+:func:`entity_columns`) lays the entities out as Core columns and holds the
+loaders that turn each row back into objects or values (``bundle.py`` reads a
+``Bundle``'s value).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import itemgetter
-from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import Any, cast
 
 from sqlalchemy import Select, Table
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.elements import ClauseList, ColumnClause, ColumnElement, Label
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement, Label
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause, Join, TableClause
 from sqlalchemy.sql.util import ClauseAdapter
 
 from .._core import (
-    annotate,
-    copy_generative,
-    dml_returning,
-    explicit_froms,
     from_objects,
-    has_limit_or_offset,
     is_selectable_iterable,
-    order_by_clauses,
     propagate_attrs,
     proxy_key,
     raw_columns,
     result_metadata,
     result_tuple,
-    setup_joins,
-    statement_options,
     type_may_be_null_type,
 )
 from ..loading import EntityLoader, entity_loader
@@ -42,127 +35,17 @@ from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
 from ..mapping.coercion import (
     ALIAS_KEY,
-    BUNDLE_KEY,
     SUBJECT_KEY,
     column_entity,
-    entities_of_core_select,
-    entities_of_elements,
 )
 from ..mapping.inheritance import class_criterion, entity_source
-from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper, mapped_tables
+from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..mapping.properties import ColumnProperty
 from .aliased import (
     AliasedClass,
     PolymorphicEntity,
-    relationship_join_source,
-    relationship_steps,
 )
-
-
-class Bundle:
-    """Several column expressions selected as one result value, a named tuple of them:
-    ``select(Bundle("name", User.first, User.last))`` gives rows whose ``name`` element
-    has ``.first`` and ``.last``.  Override :meth:`create_row_processor` to build
-    something else from the columns (a dict, an object).  ``single_entity=True``: a
-    Query of the bundle alone returns the values themselves, not rows."""
-
-    single_entity = False
-    is_bundle = True
-
-    def __init__(self, name: Any, *exprs: Any, single_entity: bool | None = None) -> None:
-        if not exprs:
-            raise ArgumentError(f"Can't make Bundle {name!r} of no columns; pass column "
-                                "expressions such as User.id")
-        self.name = name
-        self.exprs = exprs
-        cols: list[Any] = []
-        for e in exprs:
-            col = e.__clause_element__() if hasattr(e, "__clause_element__") else e
-            if isinstance(e, type) or not isinstance(col, ColumnElement):
-                raise ArgumentError(
-                    f"Can't put {e!r} in Bundle {name!r}: a bundle holds column expressions "
-                    "(User.name, func.count(...)), not classes or tables"
-                )
-            cols.append(col)
-        self._columns = cols
-        self.keys = [getattr(e, "key", None) or getattr(c, "key", None) or f"col{i}"
-                     for i, (e, c) in enumerate(zip(exprs, cols, strict=True))]
-        self.c = self.columns = _BundleColumns(dict(zip(self.keys, cols, strict=True)))
-        if single_entity is not None:
-            self.single_entity = single_entity
-
-    def label(self, name: Any) -> Bundle:
-        """The same bundle under another name."""
-        other = self.__class__.__new__(self.__class__)
-        other.__dict__.update(self.__dict__)
-        other.name = name
-        return other
-
-    def create_row_processor(self, query: Any, procs: list[Any], labels: list[str]) -> Any:
-        """``proc(row)``: this bundle's value for one result row; ``procs`` read each of
-        its columns from the row, ``labels`` are the column names."""
-        make = result_tuple(labels)
-
-        def proc(row: Any) -> Any:
-            return make([p(row) for p in procs])
-
-        return proc
-
-    def __clause_element__(self) -> Any:
-        # marked with the bundle: a Core select() of it names the bundle in its rows
-        return annotate(ClauseList(*self._columns, group=False), {BUNDLE_KEY: self})
-
-    def __repr__(self) -> str:
-        return f"Bundle({self.name!r}, {', '.join(self.keys)})"
-
-
-class _BundleColumns:
-    """``bundle.c``: its column expressions by name (``bundle.c.id``, ``bundle.c["id"]``,
-    iteration in order)."""
-
-    __slots__ = ("_cols",)
-
-    def __init__(self, cols: dict[str, Any]) -> None:
-        self._cols = cols
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self._cols[key]
-        except KeyError:
-            raise AttributeError(
-                f"the bundle has no column {key!r}; its columns are {', '.join(self._cols)}"
-            ) from None
-
-    def __getitem__(self, key: str) -> Any:
-        return self._cols[key]
-
-    def __iter__(self) -> Any:
-        return iter(self._cols.values())
-
-    def __len__(self) -> int:
-        return len(self._cols)
-
-    def keys(self) -> list[str]:
-        return list(self._cols)
-
-
-class _BundleReader:
-    """Where a bundle's columns sit in a row and how its value is made from them."""
-
-    __slots__ = ("bundle", "offset", "width", "read")
-
-    def __init__(self, bundle: Bundle, offset: int) -> None:
-        self.bundle = bundle
-        self.offset = offset
-        self.width = len(bundle._columns)
-        if type(bundle).create_row_processor is Bundle.create_row_processor and self.width > 1:
-            # the default processor, as one step: the columns picked in one call
-            pick = itemgetter(*range(offset, offset + self.width))
-            make = result_tuple(list(bundle.keys))
-            self.read = lambda row: make(pick(row))
-        else:
-            procs = [itemgetter(offset + i) for i in range(self.width)]
-            self.read = bundle.create_row_processor(None, procs, list(bundle.keys))
+from .bundle import Bundle, BundleReader
 
 
 def mapper_of(entity: Any) -> Mapper | None:
@@ -246,7 +129,7 @@ class RowLayout:
 
     def _add_bundle(self, ent: Any) -> None:
         """A Bundle (or a composite's reader): its columns, read back as one value."""
-        reader = _BundleReader(ent, len(self.columns))
+        reader = BundleReader(ent, len(self.columns))
         self.columns.extend(ent._columns)
         for c in ent._columns:
             self._subclass_rows(c)
@@ -674,303 +557,3 @@ def filter_by_criteria(mapper: Mapper, kwargs: dict[str, Any], entity: Any = Non
         )
     source = entity if isinstance(entity, AliasedClass) else mapper.class_
     return [getattr(source, k) == v for k, v in kwargs.items()]
-
-
-class ORMSelect(Select[Any]):
-    """A Core ``Select`` that remembers the mapped entities it was built from.
-
-    ``session.execute(select(User))`` returns User objects; everything else is
-    Core's Select (``where``, ``order_by``, ``join`` ... all work unchanged).
-    """
-
-    inherit_cache = True
-    _dm_layout: RowLayout
-    _dm_options: tuple[Any, ...] = ()
-    _dm_entities: list[Any]
-
-    @property
-    def column_descriptions(self) -> Any:
-        """One dictionary per result column: ``name`` (the row key), ``type`` (the class
-        for an entity), ``aliased``, ``expr`` and ``entity`` (the class or alias it
-        belongs to, if any)."""
-        return self._dm_layout.column_descriptions(self._label_style)
-
-    def options(self, *opts: Any) -> ORMSelect:
-        """Loader options (joinedload(), defer(), ...), applied by Session.execute()."""
-        s = self._generate()
-        s._dm_options = self._dm_options + opts
-        return s
-
-    def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
-             full: bool = False) -> ORMSelect:
-        """Core's join, plus joins along a relationship: ``join(User.addresses)`` or
-        ``join(Address, User.addresses)`` (through the secondary table for a
-        many-to-many); ``join(alias.addresses)`` and ``join(User.addresses.of_type(alias))``
-        for aliased() ends."""
-        steps = relationship_steps(target, onclause)
-        if steps is None:
-            return super().join(target, onclause, isouter=isouter, full=full)
-        out: ORMSelect = super().join_from(relationship_join_source(target, onclause),
-                                           steps[0][0], steps[0][1], isouter=isouter,
-                                           full=full)
-        for dest, on in steps[1:]:
-            out = super(ORMSelect, out).join(dest, on, isouter=isouter, full=full)
-        return out
-
-    def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> ORMSelect:
-        return self.join(target, onclause, isouter=True, full=full)
-
-    def from_statement(self, statement: Any) -> Any:
-        """The selected entities loaded from ``statement`` (a select(), union or
-        text()) as written, instead of from this SELECT."""
-        from .from_statement import from_statement_of
-
-        return from_statement_of(self, statement)
-
-    def filter_by(self, **kwargs: Any) -> ORMSelect:
-        """Keyword criteria on the selected class's mapped attribute names only."""
-        mapper = self._dm_layout.primary_mapper
-        if mapper is None or setup_joins(self):
-            # Core names the last join target (its mapped attributes, for a mapped class
-            # or an alias of one), else the first FROM
-            return super().filter_by(**kwargs)
-        first = self._dm_entities[0] if self._dm_entities else None
-        return self.where(*filter_by_criteria(mapper, kwargs, first))
-
-
-def join(left: Any, right: Any, onclause: Any = None, isouter: bool = False,
-         full: bool = False) -> Any:
-    """A JOIN of mapped classes, aliases or tables (Core's ``Join``); ``onclause`` may
-    be a relationship attribute (``join(User, Address, User.addresses)``, through the
-    secondary table for a many-to-many), or an alias's one, or ``of_type(alias)``."""
-    from sqlalchemy import join as core_join
-
-    if isinstance(onclause, str):
-        raise ArgumentError(
-            f"Can't join on {onclause!r}: join() takes a relationship attribute or a SQL "
-            "expression as the ON clause, not a string"
-        )
-    steps = relationship_steps(right, onclause) if onclause is not None else None
-    if steps is None:
-        return core_join(left, right, onclause, isouter=isouter, full=full)
-    out = left
-    for dest, on in steps:
-        out = core_join(out, dest, on, isouter=isouter, full=full)
-    return out
-
-
-def outerjoin(left: Any, right: Any, onclause: Any = None, full: bool = False) -> Any:
-    """:func:`join` as a LEFT OUTER JOIN."""
-    return join(left, right, onclause, isouter=True, full=full)
-
-
-def _relationship_of(obj: Any) -> Any:
-    if isinstance(obj, QueryableAttribute) and obj.prop.is_relationship:
-        from ..mapping.mapper import configure_mappers
-
-        configure_mappers()
-        return obj.prop
-    return None
-
-
-_T0 = TypeVar("_T0")
-_T1 = TypeVar("_T1")
-_T2 = TypeVar("_T2")
-_T3 = TypeVar("_T3")
-
-if TYPE_CHECKING:
-    from sqlalchemy import SQLColumnExpression
-
-    # an entity: a mapped class (rows hold its objects) or a typed column expression
-    _E0 = type[_T0] | SQLColumnExpression[_T0]
-    _E1 = type[_T1] | SQLColumnExpression[_T1]
-    _E2 = type[_T2] | SQLColumnExpression[_T2]
-    _E3 = type[_T3] | SQLColumnExpression[_T3]
-
-
-
-@overload
-def select(__ent0: _E0[_T0], /) -> Select[_T0]: ...
-
-
-@overload
-def select(__ent0: _E0[_T0], __ent1: _E1[_T1], /) -> Select[_T0, _T1]: ...
-
-
-@overload
-def select(__ent0: _E0[_T0], __ent1: _E1[_T1], __ent2: _E2[_T2], /
-           ) -> Select[_T0, _T1, _T2]: ...
-
-
-@overload
-def select(__ent0: _E0[_T0], __ent1: _E1[_T1], __ent2: _E2[_T2], __ent3: _E3[_T3], /
-           ) -> Select[_T0, _T1, _T2, _T3]: ...
-
-
-@overload
-def select(*entities: Any) -> Select[*tuple[Any, ...]]: ...
-
-
-def select(*entities: Any) -> Any:
-    """ORM-aware ``select()``: ``select(User).where(User.name == "ed")``.
-
-    Typed like Core's ``select()``: ``select(User)`` is a ``Select[User]`` and
-    ``session.scalars()`` of it a ``ScalarResult[User]``.
-    """
-    layout = entity_layout(entities)
-    cached = layout.__dict__.get("_orm_select") if len(entities) == 1 else None
-    if cached is not None and cached._dm_entities[0] is entities[0]:
-        return cached  # statements are immutable: one select(User) serves every call
-    stmt = ORMSelect(*selectable_of(layout.columns))
-    stmt._dm_layout = layout
-    stmt._dm_entities = list(entities)  # for loader options
-    if layout.inherit_sources:
-        stmt = layout.apply_inheritance(stmt)
-    if layout.alias_froms:
-        stmt = stmt.select_from(*layout.alias_froms)
-    if len(entities) == 1:
-        layout.__dict__["_orm_select"] = stmt
-    return stmt
-
-
-def as_orm_select(stmt: Select[Any], layout: RowLayout, entities: list[Any]) -> ORMSelect:
-    """``stmt`` (a Core select of ``layout``'s columns) as the ORM select of ``entities``."""
-    out = copy_generative(ORMSelect.__new__(ORMSelect), stmt)
-    out._dm_layout = layout
-    out._dm_entities = list(entities)
-    return out
-
-
-def renamed_column_keys(stmt: Any) -> list[str] | None:
-    """The keys of a Core select's rows when it selects a mapped attribute named other
-    than its column (directly or through a subquery): the selected columns' keys, which
-    carry the attribute names; None when every column keeps its own name."""
-    cols = stmt.selected_columns
-    for c in cols:
-        if isinstance(c, ColumnClause) and proxy_key(c) != c.name:
-            return list(cols.keys())
-    return None
-
-
-def reads_mapped_tables(stmt: Any) -> bool:
-    """Whether a Core select of columns reads a mapped table (``select(User.name)``,
-    ``select(func.count(User.id))``, a join of mapped tables): the Session autoflushes
-    before it, as it does before a query of entities."""
-    for c in raw_columns(stmt):
-        for f in from_objects(c):
-            if f in mapped_tables:
-                return True
-    for f in explicit_froms(stmt):
-        if f in mapped_tables:
-            return True
-    return any(t[0] in mapped_tables for t in setup_joins(stmt))
-
-
-def core_returning_descriptions(stmt: Any) -> list[dict[str, Any]] | None:
-    """``update(User).returning(User.id).returning_column_descriptions`` in the ORM's
-    form (as ``Select.column_descriptions``); None when it returns nothing mapped."""
-    returning = dml_returning(stmt)
-    entities = entities_of_elements(returning, attributes=True) if returning else None
-    if entities is None:
-        return None
-    return RowLayout(entities).descriptions
-
-
-def orm_select_from_core(stmt: Any) -> ORMSelect | None:
-    """``sqlalchemy.select(User, ...)`` as the ORM select it stands for, or None.
-
-    A Core Select whose selected elements include mapped classes (marked by
-    :mod:`..mapping.coercion`) is re-laid out over the entities' columns, keeping
-    its WHERE, JOIN, ORDER BY, LIMIT ... unchanged, so that the Session returns
-    objects through the identity map for those entities.
-    """
-    entities = entities_of_core_select(stmt)
-    if entities is None:
-        return None
-    layout = entity_layout(entities)
-    relaid = stmt.with_only_columns(*layout.columns, maintain_column_froms=True)
-    out = copy_generative(ORMSelect.__new__(ORMSelect), relaid)
-    out._dm_layout = layout
-    out._dm_entities = entities
-    # loader options given to Core's Select.options() (Load is a Core ExecutableOption)
-    options = statement_options(stmt)
-    if options:
-        out._dm_options = options
-    if layout.inherit_sources:
-        out = layout.apply_inheritance(out)
-    return out
-
-
-def executed_statement(orm: ORMSelect) -> Any:
-    """The SELECT the Session runs for ``orm``: its loader options applied (the columns
-    load_only()/defer()/undefer_group() choose, with_expression() expressions) and the
-    eager joins of joinedload() and of configured ``lazy="joined"`` relationships added;
-    ``orm`` itself when nothing changes its SQL."""
-    from ..loading.criteria import apply_loader_criteria, criteria_options
-    from .option_plans import build_plans
-    from .plan_execution import plans_statement
-
-    layout = orm._dm_layout
-    criteria = criteria_options(orm._dm_options)
-    if criteria:
-        orm = apply_loader_criteria(orm, criteria, layout.mappers)
-    plans = build_plans([p.mapper if kind == "entity" else None for kind, p in layout.parts],
-                        orm._dm_options)
-    if plans is None:
-        return orm
-    entities = orm._dm_entities
-    chosen = RowLayout(entities, [p.props if p is not None else None for p in plans])
-    base: Any = orm
-    if list(map(id, chosen.columns)) != list(map(id, layout.columns)):
-        base = orm.with_only_columns(*chosen.columns)
-    stmt, _layout = plans_statement(entities, plans, base, list(order_by_clauses(orm)),
-                                    has_limit_or_offset(orm), criteria)
-    return stmt
-
-
-def subquery_columns(element: Any, mapper: Mapper) -> list[Any]:
-    """What a mapped class selected in a Core ``select()`` exports to a subquery, a
-    union or ``selected_columns``: its table's columns (deferred ones included, so that
-    an ``aliased()`` entity of the subquery can load them) and then the SQL expressions
-    a load of the class selects (``column_property()``, ``query_expression()``
-    defaults), each under an anonymous SQL name and keyed by its attribute name (so
-    that a column labelled with the same name elsewhere in the SELECT keeps its label)."""
-    cache = mapper._loader_cache
-    extra: list[Any] | None = cache.get(_SUBQUERY_KEY)
-    if extra is None:
-        table_cols = set(map(id, element.c))
-        extra = []
-        for col in entity_loader(mapper).columns:
-            if id(col) in table_cols:
-                continue
-            if isinstance(col, Label):
-                key = col.name
-                col = col.element.label(None)
-                col.key = key
-            extra.append(col)
-        cache[_SUBQUERY_KEY] = extra
-    return [*element.c, *extra]
-
-
-_SUBQUERY_KEY = "subquery columns"  # in Mapper._loader_cache: subquery_columns()' extras
-
-
-def orm_statement_of(statement: Any) -> Any:
-    """What a Core ``select()`` of mapped classes compiles to on its own: the statement
-    the Session runs for it (:func:`executed_statement`); any other statement as is."""
-    if statement.__class__ is not Select:
-        return statement
-    orm = orm_select_from_core(statement)
-    return statement if orm is None else executed_statement(orm)
-
-
-def as_written(statement: Any) -> Any:
-    """A Core ``select()`` of mapped classes as the SELECT of the columns it exports
-    (``selected_columns``: each class's columns and expressions), not as the ORM select
-    it compiles to on its own: ``from_statement()`` runs it so, and its rows then hold
-    every column the statement's ``selected_columns`` name (with_expression() may name
-    them); any other statement as is."""
-    if statement.__class__ is not Select or entities_of_core_select(statement) is None:
-        return statement
-    return statement.with_only_columns(*statement.selected_columns,
-                                       maintain_column_froms=True)

@@ -26,9 +26,10 @@ from .._core import dml_returning, raw_columns, statement_execution_options, sta
 from .._util import describe
 from ..instance.seam import SessionLike
 from ..loading.strategies import EntityPlan
-from .entities import RowLayout, as_written
+from .entities import RowLayout
 from .option_plans import build_plans
 from .options import propagating_options
+from .orm_select import as_written
 from .plan_execution import execute_with_plans
 
 

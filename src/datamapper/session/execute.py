@@ -39,17 +39,11 @@ from ..loading.rows import fetch_rows
 from ..mapping.coercion import column_entity, dml_mapper, statement_subject
 from ..mapping.mapper import Mapper, _mapper_or_none
 from ..query import ORMSelect, Query
-from ..query.entities import (
-    RowLayout,
-    orm_select_from_core,
-    reads_mapped_tables,
-    renamed_column_keys,
-    stamp_results,
-    with_subclass_criteria,
-)
+from ..query.entities import RowLayout, stamp_results, with_subclass_criteria
 from ..query.from_statement import FromStatement, load_from_statement
 from ..query.option_plans import build_plans, check_yield_per_plans
 from ..query.options import propagating_options
+from ..query.orm_select import orm_select_from_core, reads_mapped_tables, renamed_column_keys
 from ..query.plan_execution import execute_with_plans
 from .base import SessionBase
 from .binds import _bind_kw

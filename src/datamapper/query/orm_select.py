@@ -1,0 +1,343 @@
+"""The ORM's ``select()``: :class:`ORMSelect`, ``join()``/``outerjoin()`` along
+relationships, and the Core statements of mapped entities.
+
+Callers: users (``datamapper.select``, ``join``, ``outerjoin``), ``Query``
+(``compiling.py``, ``from_statement.py``), the session's ``execute()`` and
+``core_plugin.py`` (what a Core ``select()`` of mapped classes compiles to,
+exports to a subquery, returns).  An :class:`ORMSelect` is a Core ``Select``
+that keeps the :class:`entities.RowLayout` of its entities and its loader
+options; :func:`executed_statement` is the SELECT the Session runs for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from sqlalchemy import Select
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql.elements import ColumnClause, Label
+
+from .._core import (
+    copy_generative,
+    dml_returning,
+    explicit_froms,
+    from_objects,
+    has_limit_or_offset,
+    order_by_clauses,
+    proxy_key,
+    raw_columns,
+    setup_joins,
+    statement_options,
+)
+from ..loading import entity_loader
+from ..mapping.attributes import QueryableAttribute
+from ..mapping.coercion import (
+    entities_of_core_select,
+    entities_of_elements,
+)
+from ..mapping.mapper import Mapper, mapped_tables
+from .aliased import (
+    relationship_join_source,
+    relationship_steps,
+)
+from .entities import RowLayout, entity_layout, filter_by_criteria, selectable_of
+
+
+class ORMSelect(Select[Any]):
+    """A Core ``Select`` that remembers the mapped entities it was built from.
+
+    ``session.execute(select(User))`` returns User objects; everything else is
+    Core's Select (``where``, ``order_by``, ``join`` ... all work unchanged).
+    """
+
+    inherit_cache = True
+    _dm_layout: RowLayout
+    _dm_options: tuple[Any, ...] = ()
+    _dm_entities: list[Any]
+
+    @property
+    def column_descriptions(self) -> Any:
+        """One dictionary per result column: ``name`` (the row key), ``type`` (the class
+        for an entity), ``aliased``, ``expr`` and ``entity`` (the class or alias it
+        belongs to, if any)."""
+        return self._dm_layout.column_descriptions(self._label_style)
+
+    def options(self, *opts: Any) -> ORMSelect:
+        """Loader options (joinedload(), defer(), ...), applied by Session.execute()."""
+        s = self._generate()
+        s._dm_options = self._dm_options + opts
+        return s
+
+    def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
+             full: bool = False) -> ORMSelect:
+        """Core's join, plus joins along a relationship: ``join(User.addresses)`` or
+        ``join(Address, User.addresses)`` (through the secondary table for a
+        many-to-many); ``join(alias.addresses)`` and ``join(User.addresses.of_type(alias))``
+        for aliased() ends."""
+        steps = relationship_steps(target, onclause)
+        if steps is None:
+            return super().join(target, onclause, isouter=isouter, full=full)
+        out: ORMSelect = super().join_from(relationship_join_source(target, onclause),
+                                           steps[0][0], steps[0][1], isouter=isouter,
+                                           full=full)
+        for dest, on in steps[1:]:
+            out = super(ORMSelect, out).join(dest, on, isouter=isouter, full=full)
+        return out
+
+    def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> ORMSelect:
+        return self.join(target, onclause, isouter=True, full=full)
+
+    def from_statement(self, statement: Any) -> Any:
+        """The selected entities loaded from ``statement`` (a select(), union or
+        text()) as written, instead of from this SELECT."""
+        from .from_statement import from_statement_of
+
+        return from_statement_of(self, statement)
+
+    def filter_by(self, **kwargs: Any) -> ORMSelect:
+        """Keyword criteria on the selected class's mapped attribute names only."""
+        mapper = self._dm_layout.primary_mapper
+        if mapper is None or setup_joins(self):
+            # Core names the last join target (its mapped attributes, for a mapped class
+            # or an alias of one), else the first FROM
+            return super().filter_by(**kwargs)
+        first = self._dm_entities[0] if self._dm_entities else None
+        return self.where(*filter_by_criteria(mapper, kwargs, first))
+
+
+def join(left: Any, right: Any, onclause: Any = None, isouter: bool = False,
+         full: bool = False) -> Any:
+    """A JOIN of mapped classes, aliases or tables (Core's ``Join``); ``onclause`` may
+    be a relationship attribute (``join(User, Address, User.addresses)``, through the
+    secondary table for a many-to-many), or an alias's one, or ``of_type(alias)``."""
+    from sqlalchemy import join as core_join
+
+    if isinstance(onclause, str):
+        raise ArgumentError(
+            f"Can't join on {onclause!r}: join() takes a relationship attribute or a SQL "
+            "expression as the ON clause, not a string"
+        )
+    steps = relationship_steps(right, onclause) if onclause is not None else None
+    if steps is None:
+        return core_join(left, right, onclause, isouter=isouter, full=full)
+    out = left
+    for dest, on in steps:
+        out = core_join(out, dest, on, isouter=isouter, full=full)
+    return out
+
+
+def outerjoin(left: Any, right: Any, onclause: Any = None, full: bool = False) -> Any:
+    """:func:`join` as a LEFT OUTER JOIN."""
+    return join(left, right, onclause, isouter=True, full=full)
+
+
+def _relationship_of(obj: Any) -> Any:
+    if isinstance(obj, QueryableAttribute) and obj.prop.is_relationship:
+        from ..mapping.mapper import configure_mappers
+
+        configure_mappers()
+        return obj.prop
+    return None
+
+
+_T0 = TypeVar("_T0")
+_T1 = TypeVar("_T1")
+_T2 = TypeVar("_T2")
+_T3 = TypeVar("_T3")
+
+if TYPE_CHECKING:
+    from sqlalchemy import SQLColumnExpression
+
+    # an entity: a mapped class (rows hold its objects) or a typed column expression
+    _E0 = type[_T0] | SQLColumnExpression[_T0]
+    _E1 = type[_T1] | SQLColumnExpression[_T1]
+    _E2 = type[_T2] | SQLColumnExpression[_T2]
+    _E3 = type[_T3] | SQLColumnExpression[_T3]
+
+
+
+@overload
+def select(__ent0: _E0[_T0], /) -> Select[_T0]: ...
+
+
+@overload
+def select(__ent0: _E0[_T0], __ent1: _E1[_T1], /) -> Select[_T0, _T1]: ...
+
+
+@overload
+def select(__ent0: _E0[_T0], __ent1: _E1[_T1], __ent2: _E2[_T2], /
+           ) -> Select[_T0, _T1, _T2]: ...
+
+
+@overload
+def select(__ent0: _E0[_T0], __ent1: _E1[_T1], __ent2: _E2[_T2], __ent3: _E3[_T3], /
+           ) -> Select[_T0, _T1, _T2, _T3]: ...
+
+
+@overload
+def select(*entities: Any) -> Select[*tuple[Any, ...]]: ...
+
+
+def select(*entities: Any) -> Any:
+    """ORM-aware ``select()``: ``select(User).where(User.name == "ed")``.
+
+    Typed like Core's ``select()``: ``select(User)`` is a ``Select[User]`` and
+    ``session.scalars()`` of it a ``ScalarResult[User]``.
+    """
+    layout = entity_layout(entities)
+    cached = layout.__dict__.get("_orm_select") if len(entities) == 1 else None
+    if cached is not None and cached._dm_entities[0] is entities[0]:
+        return cached  # statements are immutable: one select(User) serves every call
+    stmt = ORMSelect(*selectable_of(layout.columns))
+    stmt._dm_layout = layout
+    stmt._dm_entities = list(entities)  # for loader options
+    if layout.inherit_sources:
+        stmt = layout.apply_inheritance(stmt)
+    if layout.alias_froms:
+        stmt = stmt.select_from(*layout.alias_froms)
+    if len(entities) == 1:
+        layout.__dict__["_orm_select"] = stmt
+    return stmt
+
+
+def as_orm_select(stmt: Select[Any], layout: RowLayout, entities: list[Any]) -> ORMSelect:
+    """``stmt`` (a Core select of ``layout``'s columns) as the ORM select of ``entities``."""
+    out = copy_generative(ORMSelect.__new__(ORMSelect), stmt)
+    out._dm_layout = layout
+    out._dm_entities = list(entities)
+    return out
+
+
+def renamed_column_keys(stmt: Any) -> list[str] | None:
+    """The keys of a Core select's rows when it selects a mapped attribute named other
+    than its column (directly or through a subquery): the selected columns' keys, which
+    carry the attribute names; None when every column keeps its own name."""
+    cols = stmt.selected_columns
+    for c in cols:
+        if isinstance(c, ColumnClause) and proxy_key(c) != c.name:
+            return list(cols.keys())
+    return None
+
+
+def reads_mapped_tables(stmt: Any) -> bool:
+    """Whether a Core select of columns reads a mapped table (``select(User.name)``,
+    ``select(func.count(User.id))``, a join of mapped tables): the Session autoflushes
+    before it, as it does before a query of entities."""
+    for c in raw_columns(stmt):
+        for f in from_objects(c):
+            if f in mapped_tables:
+                return True
+    for f in explicit_froms(stmt):
+        if f in mapped_tables:
+            return True
+    return any(t[0] in mapped_tables for t in setup_joins(stmt))
+
+
+def core_returning_descriptions(stmt: Any) -> list[dict[str, Any]] | None:
+    """``update(User).returning(User.id).returning_column_descriptions`` in the ORM's
+    form (as ``Select.column_descriptions``); None when it returns nothing mapped."""
+    returning = dml_returning(stmt)
+    entities = entities_of_elements(returning, attributes=True) if returning else None
+    if entities is None:
+        return None
+    return RowLayout(entities).descriptions
+
+
+def orm_select_from_core(stmt: Any) -> ORMSelect | None:
+    """``sqlalchemy.select(User, ...)`` as the ORM select it stands for, or None.
+
+    A Core Select whose selected elements include mapped classes (marked by
+    :mod:`..mapping.coercion`) is re-laid out over the entities' columns, keeping
+    its WHERE, JOIN, ORDER BY, LIMIT ... unchanged, so that the Session returns
+    objects through the identity map for those entities.
+    """
+    entities = entities_of_core_select(stmt)
+    if entities is None:
+        return None
+    layout = entity_layout(entities)
+    relaid = stmt.with_only_columns(*layout.columns, maintain_column_froms=True)
+    out = copy_generative(ORMSelect.__new__(ORMSelect), relaid)
+    out._dm_layout = layout
+    out._dm_entities = entities
+    # loader options given to Core's Select.options() (Load is a Core ExecutableOption)
+    options = statement_options(stmt)
+    if options:
+        out._dm_options = options
+    if layout.inherit_sources:
+        out = layout.apply_inheritance(out)
+    return out
+
+
+def executed_statement(orm: ORMSelect) -> Any:
+    """The SELECT the Session runs for ``orm``: its loader options applied (the columns
+    load_only()/defer()/undefer_group() choose, with_expression() expressions) and the
+    eager joins of joinedload() and of configured ``lazy="joined"`` relationships added;
+    ``orm`` itself when nothing changes its SQL."""
+    from ..loading.criteria import apply_loader_criteria, criteria_options
+    from .option_plans import build_plans
+    from .plan_execution import plans_statement
+
+    layout = orm._dm_layout
+    criteria = criteria_options(orm._dm_options)
+    if criteria:
+        orm = apply_loader_criteria(orm, criteria, layout.mappers)
+    plans = build_plans([p.mapper if kind == "entity" else None for kind, p in layout.parts],
+                        orm._dm_options)
+    if plans is None:
+        return orm
+    entities = orm._dm_entities
+    chosen = RowLayout(entities, [p.props if p is not None else None for p in plans])
+    base: Any = orm
+    if list(map(id, chosen.columns)) != list(map(id, layout.columns)):
+        base = orm.with_only_columns(*chosen.columns)
+    stmt, _layout = plans_statement(entities, plans, base, list(order_by_clauses(orm)),
+                                    has_limit_or_offset(orm), criteria)
+    return stmt
+
+
+def subquery_columns(element: Any, mapper: Mapper) -> list[Any]:
+    """What a mapped class selected in a Core ``select()`` exports to a subquery, a
+    union or ``selected_columns``: its table's columns (deferred ones included, so that
+    an ``aliased()`` entity of the subquery can load them) and then the SQL expressions
+    a load of the class selects (``column_property()``, ``query_expression()``
+    defaults), each under an anonymous SQL name and keyed by its attribute name (so
+    that a column labelled with the same name elsewhere in the SELECT keeps its label)."""
+    cache = mapper._loader_cache
+    extra: list[Any] | None = cache.get(_SUBQUERY_KEY)
+    if extra is None:
+        table_cols = set(map(id, element.c))
+        extra = []
+        for col in entity_loader(mapper).columns:
+            if id(col) in table_cols:
+                continue
+            if isinstance(col, Label):
+                key = col.name
+                col = col.element.label(None)
+                col.key = key
+            extra.append(col)
+        cache[_SUBQUERY_KEY] = extra
+    return [*element.c, *extra]
+
+
+_SUBQUERY_KEY = "subquery columns"  # in Mapper._loader_cache: subquery_columns()' extras
+
+
+def orm_statement_of(statement: Any) -> Any:
+    """What a Core ``select()`` of mapped classes compiles to on its own: the statement
+    the Session runs for it (:func:`executed_statement`); any other statement as is."""
+    if statement.__class__ is not Select:
+        return statement
+    orm = orm_select_from_core(statement)
+    return statement if orm is None else executed_statement(orm)
+
+
+def as_written(statement: Any) -> Any:
+    """A Core ``select()`` of mapped classes as the SELECT of the columns it exports
+    (``selected_columns``: each class's columns and expressions), not as the ORM select
+    it compiles to on its own: ``from_statement()`` runs it so, and its rows then hold
+    every column the statement's ``selected_columns`` name (with_expression() may name
+    them); any other statement as is."""
+    if statement.__class__ is not Select or entities_of_core_select(statement) is None:
+        return statement
+    return statement.with_only_columns(*statement.selected_columns,
+                                       maintain_column_froms=True)
