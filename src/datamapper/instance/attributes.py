@@ -149,17 +149,37 @@ def values_equal(a: Any, b: Any) -> bool:
     return r is True
 
 
+def validators_of(mapper: Mapper, key: str) -> tuple[Any, Any, bool]:
+    """``(on_set, on_remove, on_backrefs)`` for the ``@validates`` method of ``key``:
+    ``on_set(obj, key, value)`` returns the value to store; ``on_remove(obj, key,
+    value, True)`` (``include_removes=True`` only, else None) reports a removal;
+    ``on_backrefs`` is False when changes made by a backref are not validated."""
+    v = mapper.validators.get(key)
+    if v is None:
+        return None, None, True
+    fn, opts = v
+    backrefs = bool(opts.get("include_backrefs", True))
+    if not opts.get("include_removes"):
+        return fn, None, backrefs
+
+    def on_set(obj: Any, key: str, value: Any) -> Any:
+        return fn(obj, key, value, False)
+
+    return on_set, fn, backrefs
+
+
 class ScalarImpl:
     """Reads of missing values and writes of one column-mapped attribute."""
 
-    __slots__ = ("key", "mapper", "attr", "validator", "active_history", "plain", "direct")
+    __slots__ = ("key", "mapper", "attr", "validator", "remove_validator", "active_history",
+                 "plain", "direct")
 
     def __init__(self, mapper: Mapper, key: str, attr: QueryableAttribute) -> None:
         self.key = key
         self.mapper = mapper
         self.attr = attr
-        v = mapper.validators.get(key)
-        self.validator: Callable[..., Any] | None = v[0] if v else None
+        self.validator: Callable[..., Any] | None
+        self.validator, self.remove_validator, _ = validators_of(mapper, key)
         # a primary-key column's old value is loaded before a write to an expired one,
         # as for active_history: the flush then sees whether the key really changed
         self.active_history = bool(getattr(attr.prop, "active_history", False)) or \
@@ -292,6 +312,8 @@ class ScalarImpl:
             raise AttributeError(
                 f"Can't delete attribute {key!r} of {describe(obj)}: it has no value"
             )
+        if self.remove_validator is not None:
+            self.remove_validator(obj, key, d.get(key), True)
         dispatch = self.attr.dispatch
         if dispatch is not None and "remove" in dispatch:
             dispatch.fire("remove", obj, d.get(key), self.attr)

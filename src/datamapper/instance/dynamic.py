@@ -176,10 +176,10 @@ class DynamicImpl(_RelImpl):
 
     def append(self, obj: Any, item: Any, initiator: Any = None) -> None:
         state = obj.__dict__.get(STATE_ATTR) or instance_state(obj)
+        if self.validator is not None:
+            item = self.validator(obj, self.key, item)  # first: it may convert the item
         if self.typecheck:
             self._check_type(obj, item)
-        if self.validator is not None:
-            item = self.validator(obj, self.key, item)
         dispatch = self.attr.dispatch
         if dispatch is not None and "append" in dispatch:
             item = dispatch.fire_retval("append", item, obj, item, self.attr)
@@ -193,6 +193,8 @@ class DynamicImpl(_RelImpl):
 
     def remove(self, obj: Any, item: Any, initiator: Any = None) -> None:
         state = obj.__dict__.get(STATE_ATTR) or instance_state(obj)
+        if self.remove_validator is not None:
+            self.remove_validator(obj, self.key, item, True)
         dispatch = self.attr.dispatch
         if dispatch is not None and "remove" in dispatch:
             dispatch.fire("remove", obj, item, self.attr)

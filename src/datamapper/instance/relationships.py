@@ -24,7 +24,7 @@ from ..mapping.relationships import (
     MANYTOONE,
     RelationshipProperty,
 )
-from .attributes import HISTORY_BLANK, History, load_missing, scalar_history
+from .attributes import HISTORY_BLANK, History, load_missing, scalar_history, validators_of
 from .collections import members, new_collection
 from .state import (
     _PENDING_COLLECTIONS,
@@ -128,7 +128,8 @@ class _RelImpl:
     """What scalar and collection relationship impls share."""
 
     __slots__ = ("key", "mapper", "attr", "prop", "target_class", "reverse", "cascade_save",
-                 "cascade_backrefs", "validator", "typecheck", "delete_orphan", "viewonly")
+                 "cascade_backrefs", "validator", "remove_validator", "validate_backrefs",
+                 "typecheck", "delete_orphan", "viewonly")
 
     uselist = False
 
@@ -142,8 +143,8 @@ class _RelImpl:
         self.reverse: list[tuple[str, bool]] = []  # (key on target, reverse is a collection)
         self.cascade_save = prop.cascade.save_update and not prop.viewonly
         self.cascade_backrefs = prop.cascade_backrefs
-        v = mapper.validators.get(key)
-        self.validator = v[0] if v else None
+        self.validator, self.remove_validator, self.validate_backrefs = \
+            validators_of(mapper, key)
         self.typecheck = prop.enable_typechecks
         self.delete_orphan = prop.cascade.delete_orphan and not prop.viewonly
         # a viewonly relationship is never written: changes to it are not history
@@ -371,7 +372,7 @@ class ScalarObjectImpl(_RelImpl):
         return NO_VALUE
 
     def set(self, obj: Any, value: Any, initiator: Any = None,
-            _op: str = "related attribute set") -> None:
+            _op: str = "related attribute set", _validate: bool = True) -> None:
         if value is DONT_SET:  # a dataclass constructor not given this field
             return
         d = obj.__dict__
@@ -379,11 +380,10 @@ class ScalarObjectImpl(_RelImpl):
         key = self.key
         if FLUSH_EXECUTING and _in_flush(state, value):
             warn_flush_usage(_op)
-        if value is not None:
-            if self.typecheck:
-                self._check_type(obj, value)
-            if self.validator is not None:
-                value = self.validator(obj, key, value)
+        if self.validator is not None and _validate:
+            value = self.validator(obj, key, value)  # first: it may convert the value
+        if value is not None and self.typecheck:
+            self._check_type(obj, value)
         old = self._old_value(state, obj)
         dispatch = self.attr.dispatch
         if dispatch is not None and "set" in dispatch:
@@ -415,7 +415,13 @@ class ScalarObjectImpl(_RelImpl):
                 self._regained(value)
 
     def delete(self, obj: Any) -> None:
-        self.set(obj, None, None, "related attribute delete")
+        if self.remove_validator is not None:
+            state = obj.__dict__.get(STATE_ATTR) or instance_state(obj)
+            old = self._old_value(state, obj)
+            if old is NO_VALUE:
+                old = obj.__dict__.get(self.key)
+            self.remove_validator(obj, self.key, old, True)
+        self.set(obj, None, None, "related attribute delete", _validate=False)
 
     # -- called by the reverse side ----------------------------------------------------
     def backref_append(self, obj: Any, value: Any, initiator: Any) -> None:
@@ -426,6 +432,8 @@ class ScalarObjectImpl(_RelImpl):
         state = d.get(STATE_ATTR) or instance_state(obj)
         if FLUSH_EXECUTING and _in_flush(state, value):
             warn_flush_usage("related attribute set")
+        if self.validator is not None and self.validate_backrefs:
+            self.validator(obj, self.key, value)
         old = self._old_value(state, obj)
         if self.prop.single_parent:
             # set from the other side: recorded as the owner, not checked (the other
@@ -459,6 +467,8 @@ class ScalarObjectImpl(_RelImpl):
             old = self._old_value(state, obj)
             if old is not value:
                 return
+        if self.validator is not None and self.validate_backrefs:
+            self.validator(obj, self.key, None)
         self._assign(state, obj, None, value)
         if self.prop.single_parent:
             self._release(state, value)
@@ -555,13 +565,14 @@ class CollectionImpl(_RelImpl):
         if obj is not None:
             state.modified_event(obj)
 
-    def fire_append(self, state: InstanceState, coll: Any, item: Any, initiator: Any) -> Any:
+    def fire_append(self, state: InstanceState, coll: Any, item: Any, initiator: Any,
+                    _validated: bool = False) -> Any:
         if FLUSH_EXECUTING and _in_flush(state, item):
             warn_flush_usage("collection append")
+        if self.validator is not None and not _validated:
+            item = self.validator(state.obj(), self.key, item)  # first: it may convert
         if self.typecheck:
             self._check_type(state.obj(), item)
-        if self.validator is not None:
-            item = self.validator(state.obj(), self.key, item)
         dispatch = self.attr.dispatch
         if dispatch is not None and "append" in dispatch:
             item = dispatch.fire_retval("append", item, state.obj(), item, self.attr)
@@ -581,6 +592,8 @@ class CollectionImpl(_RelImpl):
     def fire_remove(self, state: InstanceState, coll: Any, item: Any, initiator: Any) -> None:
         if FLUSH_EXECUTING and _in_flush(state, item):
             warn_flush_usage("collection remove")
+        if self.remove_validator is not None:
+            self.remove_validator(state.obj(), self.key, item, True)
         dispatch = self.attr.dispatch
         if dispatch is not None and "remove" in dispatch:
             dispatch.fire("remove", state.obj(), item, self.attr)
@@ -601,6 +614,9 @@ class CollectionImpl(_RelImpl):
         if FLUSH_EXECUTING and _in_flush(state, value):
             warn_flush_usage("collection append")
         coll = d.get(self.key)
+        if self.validator is not None and self.validate_backrefs and (
+                coll is None or not any(x is value for x in members(coll))):
+            self.validator(obj, self.key, value)
         if coll is None:
             if state._key is not None:
                 self._queue(state, obj, value, True)
@@ -628,12 +644,16 @@ class CollectionImpl(_RelImpl):
         coll = d.get(self.key)
         if coll is None:
             if state._key is not None:
+                if self.remove_validator is not None and self.validate_backrefs:
+                    self.remove_validator(obj, self.key, value, True)
                 self._queue(state, obj, value, False)
                 if self.delete_orphan:
                     self._lost(state, value)
             return
         if not any(x is value for x in members(coll)):
             return
+        if self.remove_validator is not None and self.validate_backrefs:
+            self.remove_validator(obj, self.key, value, True)
         check = getattr(coll, "_dm_check_removal", None)
         if check is not None:
             by = getattr(initiator, "key", None)
@@ -726,6 +746,10 @@ class CollectionImpl(_RelImpl):
             )
         else:
             items = list(value)
+        validator = self.validator
+        if validator is not None:
+            # every member given is validated first (a validator may convert them)
+            items = [validator(obj, key, item) for item in items]
         if self.typecheck:
             for item in items:
                 self._check_type(obj, item)
@@ -753,7 +777,7 @@ class CollectionImpl(_RelImpl):
             if id(item) in old_ids:
                 added.append(item)
             else:
-                added.append(self.fire_append(state, coll, item, initiator))
+                added.append(self.fire_append(state, coll, item, initiator, True))
         # members left out go last: a save-update cascade run by an append above must
         # not bring back a pending orphan that a removal has expunged
         for item in old_items:

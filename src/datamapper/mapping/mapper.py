@@ -435,13 +435,27 @@ class Mapper:
         self.version_id_generator: Any = generator
 
     def _collect_validators(self) -> None:
-        for klass in reversed(self.class_.__mro__):
+        # each class attribute name once, the nearest class's (an override replaces its
+        # base's validator); two methods validating one attribute are refused
+        seen: set[str] = set()
+        owner: dict[str, str] = {}
+        for klass in self.class_.__mro__:
             for name, value in vars(klass).items():
+                if name in seen:
+                    continue
+                seen.add(name)
                 spec = getattr(value, "__dm_validates__", None)
                 if spec is None:
                     continue
                 names, opts = spec
                 for n in names:
+                    if n in owner:
+                        raise InvalidRequestError(
+                            f"Can't map {self.class_.__name__}: {self.class_.__name__}.{n} "
+                            f"has two validation functions, {owner[n]}() and {name}(); "
+                            "keep one @validates method per attribute"
+                        )
+                    owner[n] = name
                     self.validators[n] = (getattr(self.class_, name), opts)
 
     def _delete_orphan_parents(self) -> list[Any]:
