@@ -701,3 +701,38 @@ def test_defer_and_undefer_of_one_attribute_in_one_query_are_refused(M, session,
     assert "bio" in got.__dict__
     got = session.query(User).options(defer("*"), undefer(User.bio)).filter_by(id=2).one()
     assert "bio" in got.__dict__ and "name" not in got.__dict__
+
+
+@pytest.mark.parametrize("loader", [joinedload, selectinload, subqueryload])
+def test_an_option_configures_the_mappers_so_a_backref_can_be_named_next(
+        loader, Base, engine, make_session, sql_log):
+    """``joinedload(User.addresses).joinedload(Address.user)`` written before any query
+    ran: ``Address.user`` comes from the backref, which exists once the mappers are
+    configured; naming ``User.addresses`` in an option configures them (as in
+    SQLAlchemy), so the chain can be written in a fresh process."""
+
+    class User(Base):
+        __tablename__ = "cfg_users"
+        id = Column(Integer, primary_key=True)
+        addresses = relationship("Address", backref="user")
+
+    class Address(Base):
+        __tablename__ = "cfg_addresses"
+        id = Column(Integer, primary_key=True)
+        user_id = Column(Integer, ForeignKey("cfg_users.id"))
+
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(User.__table__.insert(), [{"id": 1}])
+        conn.execute(Address.__table__.insert(), [{"id": 1, "user_id": 1}])
+    assert not inspect(User).configured
+    # the option first (also what sqlalchemy.select(User).options(...) does: Core's
+    # select() does not configure mappers)
+    opt = loader(User.addresses).options(loader(Address.user))
+    stmt = select(User).options(opt)
+    s = make_session()
+    sql_log.clear()
+    (u,) = s.scalars(stmt).unique().all()
+    n = len(sql_log)
+    assert [a.user for a in u.addresses] == [u]
+    assert len(sql_log) == n  # everything came with the query

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from .._core import gen_cache_key, is_cacheable_element, mark_uncacheable
 from ..loading.criteria import LoaderCriteriaOption
 from ..mapping.attributes import QueryableAttribute
+from ..mapping.mapper import configure_mappers
 
 COLUMN_STRATEGIES = ("defer", "undefer", "load_only", "undefer_group", "with_expression")
 STRATEGY_NAMES = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqueryload",
@@ -97,6 +98,13 @@ class Load(ExecutableOption):
                 f"Can't chain {STRATEGY_NAMES[strategy]}() after options(): pass it inside "
                 "options(...) or as a separate option"
             )
+        for t in targets:
+            if isinstance(t, QueryableAttribute) and not t.parent.configured:
+                # as SQLAlchemy does: an option naming a mapped attribute configures the
+                # mappers, so that a backref it chains to next (joinedload(User.addresses)
+                # .joinedload(Address.user)) exists when the program names it
+                configure_mappers()
+                break
         steps = list(self.steps)
         if strategy in COLUMN_STRATEGIES:
             if strategy == "load_only":
