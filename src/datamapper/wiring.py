@@ -10,12 +10,12 @@ hook as a side effect of being imported.  ``datamapper/__init__.py`` calls
 ======================================  =============================================
 hook (owner)                            installed: what runs there
 ======================================  =============================================
-``mapping.mapper.instrumentation_hooks``  ``instance.attributes.instrument``: a new
+``mapping.mapper.instrumentation_hooks``  ``instance.instrumentation.instrument``: a new
                                         mapper gets attribute descriptors/``__init__``
 ``mapping.mapper.instrumentation_hooks``  ``associationproxy.adopt_sqlalchemy_association_proxies``:
                                         ``sqlalchemy.ext.associationproxy`` attributes of a
                                         mapped class become datamapper's
-``mapping.mapper.uninstrumentation_hooks``  ``instance.attributes.uninstrument``:
+``mapping.mapper.uninstrumentation_hooks``  ``instance.instrumentation.uninstrument``:
                                         ``clear_mappers()`` takes them off again
 ``mapping.relationships.relationship_configured_hooks``
                                         ``instance.relationships.relationship_configured``:
@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from . import cascade, event
 from .associationproxy import adopt_sqlalchemy_association_proxies
-from .instance import attributes as instance_attributes
+from .instance import instrumentation
 from .instance import relationships as instance_relationships
 from .instance.dynamic import register_query_factory
 from .instance.state import InstanceState, instance_state
@@ -88,9 +88,9 @@ def wire() -> None:
         return
     _wired = True
     # mapping -> instance: class instrumentation
-    instrumentation_hooks.append(instance_attributes.instrument)
+    instrumentation_hooks.append(instrumentation.instrument)
     instrumentation_hooks.append(adopt_sqlalchemy_association_proxies)
-    uninstrumentation_hooks.append(instance_attributes.uninstrument)
+    uninstrumentation_hooks.append(instrumentation.uninstrument)
     mapping_relationships.relationship_configured_hooks.append(
         instance_relationships.relationship_configured)
     coercion.state_of = instance_state

@@ -20,8 +20,9 @@ from typing import Any
 
 from .._util import describe
 from ..exc import DetachedInstanceError, InvalidRequestError, NoCollectionError, SAWarning
-from .attributes import History, load_missing
+from .history import History
 from .relationships import _RelImpl
+from .scalar_impls import load_missing
 from .state import STATE_ATTR, InstanceState, _sessions, instance_state
 
 # set by the query layer on import: (impl, parent object) -> AppenderQuery

@@ -24,8 +24,9 @@ from ..mapping.relationships import (
     MANYTOONE,
     RelationshipProperty,
 )
-from .attributes import HISTORY_BLANK, History, load_missing, scalar_history, validators_of
 from .collections import members, new_collection
+from .history import HISTORY_BLANK, History
+from .scalar_impls import load_missing, scalar_history, validators_of
 from .state import (
     _PENDING_COLLECTIONS,
     FLUSH_EXECUTING,

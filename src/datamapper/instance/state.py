@@ -669,12 +669,12 @@ class AttributeState:
 
     @property
     def history(self) -> Any:
-        from .attributes import get_state_history
+        from .scalar_impls import get_state_history
 
         return get_state_history(self.state, self.key)
 
     def load_history(self) -> Any:
-        from .attributes import get_state_history
+        from .scalar_impls import get_state_history
 
         return get_state_history(self.state, self.key, passive=False)
 

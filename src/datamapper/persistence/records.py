@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from .._util import NO_VALUE, describe
 from ..exc import FlushError
-from ..instance.attributes import values_equal
+from ..instance.history import values_equal
 from ..instance.state import LAZY_KEY, InstanceState, all_lazy_keys
 from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper

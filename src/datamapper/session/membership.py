@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from .._util import describe, lifecycle, warn_deprecated
 from ..cascade import cascade_iterator, cascades
 from ..exc import InvalidRequestError
-from ..instance.attributes import get_state_history
+from ..instance.scalar_impls import get_state_history
 from ..instance.state import (
     FLUSH_EXECUTING,
     LOAD_SESSION,
