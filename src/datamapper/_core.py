@@ -615,6 +615,16 @@ def compiling_toplevel(compiler: Any) -> bool:
     return not compiler.stack
 
 
+def enclosing_froms(compiler: Any) -> frozenset[Any]:
+    """The FROM elements (unannotated) of the SELECTs enclosing the one ``compiler`` is
+    at, which a nested SELECT may correlate to; empty at the outermost statement."""
+    if compiler is None or not compiler.stack:
+        return frozenset()
+    entry = compiler.stack[-1]
+    found = set(entry.get("correlate_froms", ())) | set(entry.get("asfrom_froms", ()))
+    return frozenset(deannotate(f) for f in found)
+
+
 def select_iterable(element: Any) -> list[Any]:
     """The columns an element given to ``select()`` contributes (a table: its columns)."""
     return list(element._select_iterable)

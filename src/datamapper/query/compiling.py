@@ -9,6 +9,7 @@ from typing import Any, Self, TypeVar
 
 from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
+    and_,
 )
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
@@ -18,6 +19,7 @@ from sqlalchemy.sql.selectable import Select
 from .._util import describe
 from ..loading.criteria import apply_loader_criteria, criteria_options
 from ..mapping.coercion import mark_subject, statement_subject
+from ..mapping.inheritance import class_criterion
 from . import events as query_events
 from .entities import RowLayout, mapper_of
 from .modifiers import QueryModifiers
@@ -77,6 +79,17 @@ class QueryCompiling(QueryModifiers[_T]):
         for dest, on, outer in self._joins:
             m = mapper_of(dest) if isinstance(dest, type) else None
             target = m.persist_selectable if m is not None else dest
+            crit = class_criterion(m) if m is not None else None
+            if crit is not None:
+                # a single-table subclass: only its rows join (in the ON clause, so an
+                # outer join keeps the rows on its left); its table marked with the
+                # class, so that a WHERE naming it adds no criterion of its own
+                # (query/subclass_rows.py)
+                target = dest.__clause_element__()
+                if on is not None:
+                    on = and_(on, crit)
+                elif not outer:
+                    stmt = stmt.where(adapt(crit))
             stmt = stmt.join(target, adapt(on), isouter=outer) if on is not None else \
                 stmt.join(target, isouter=outer)
         return stmt

@@ -45,6 +45,7 @@ from ..loading.criteria import apply_loader_criteria, applying, statement_criter
 from ..mapping.attributes import _JoinTarget
 from ..mapping.coercion import ALIAS_KEY, entity_of
 from .aliased import relationship_join_source, relationship_steps
+from .subclass_rows import limit_to_subclass_rows
 
 PLUGIN_NAME = "datamapper"
 
@@ -108,7 +109,11 @@ class DatamapperSelectState(SelectState):
             criteria = () if applying() else statement_criteria(statement)
             if criteria:  # with_loader_criteria() in a select of columns
                 statement = apply_loader_criteria(statement, criteria)
-        return SelectState(expand_relationship_joins(statement), compiler, **kw)
+        statement = expand_relationship_joins(statement)
+        if compiler is not None and not applying():
+            # at the top and nested: only the rows of the inheriting classes it names
+            statement = limit_to_subclass_rows(statement, compiler)
+        return SelectState(statement, compiler, **kw)
 
     @classmethod
     def all_selected_columns(cls, statement: Any) -> Any:

@@ -18,14 +18,11 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement, Label
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause, Join, TableClause
-from sqlalchemy.sql.util import ClauseAdapter
 
 from .._core import (
     from_objects,
     is_selectable_iterable,
-    propagate_attrs,
     proxy_key,
-    raw_columns,
     result_metadata,
     result_tuple,
     type_may_be_null_type,
@@ -34,11 +31,9 @@ from ..loading import EntityLoader, entity_loader
 from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
 from ..mapping.coercion import (
-    ALIAS_KEY,
-    SUBJECT_KEY,
     column_entity,
 )
-from ..mapping.inheritance import class_criterion, entity_source
+from ..mapping.inheritance import entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..mapping.properties import ColumnProperty
 from .aliased import (
@@ -46,6 +41,7 @@ from .aliased import (
     PolymorphicEntity,
 )
 from .bundle import Bundle, BundleReader
+from .subclass_rows import column_subclass_criterion
 
 
 def mapper_of(entity: Any) -> Mapper | None:
@@ -58,30 +54,10 @@ def mapper_of(entity: Any) -> Mapper | None:
 def subclass_rows_criterion(element: Any) -> tuple[Any, Any]:
     """(key, criterion): the discriminator criterion a SELECT of ``element`` (a column
     expression) needs when it reads a single-table subclass's attribute
-    (``Engineer.name``, a function of it, an ``aliased(Engineer)``'s): only that
-    subclass's rows; (None, None) otherwise.  ``key`` tells the subclasses apart."""
-    attrs = propagate_attrs(element)
-    mapper = attrs.get(SUBJECT_KEY) if attrs else None
-    if mapper is None or mapper.inherits is None or not mapper.single:
-        return None, None
-    crit = class_criterion(mapper)
-    alias = attrs.get(ALIAS_KEY) if attrs else None
-    if alias is not None and alias.__dict__.get("_dm_poly_member"):
-        return None, None  # wp.Engineer.name: a with_polymorphic() reads all their rows
-    if alias is not None and crit is not None:
-        crit = ClauseAdapter(alias._dm_selectable).traverse(crit)
-    return (mapper, alias), crit
-
-
-def with_subclass_criteria(stmt: Any) -> Any:
-    """A Core select of columns (no entities) limited to the rows of the single-table
-    subclasses whose attributes it selects (``select(Engineer.name)``)."""
-    seen: dict[Any, Any] = {}
-    for c in raw_columns(stmt):
-        key, crit = subclass_rows_criterion(c)
-        if crit is not None and key not in seen:
-            seen[key] = crit
-    return stmt.where(*seen.values()) if seen else stmt
+    (``Engineer.name``, a function of it, an ``aliased(Engineer)``'s, but not a scalar
+    subquery, which limits its own rows): only that subclass's rows; (None, None)
+    otherwise.  ``key`` tells the subclasses apart."""
+    return column_subclass_criterion(element)
 
 
 class RowLayout:

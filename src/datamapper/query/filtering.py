@@ -21,6 +21,7 @@ from .._core import (
 from .._util import describe
 from ..mapping.attributes import QueryableAttribute, through_synonym
 from ..mapping.coercion import entity_of
+from ..mapping.inheritance import class_criterion
 from ..mapping.mapper import Mapper
 from .aliased import AliasedClass, relationship_join
 from .arguments import (
@@ -260,7 +261,13 @@ class QueryFiltering(QueryState[_T]):
             if m is None and not isinstance(f, AliasedClass):
                 sql_or_refuse(f, roles.FromClauseRole, "select from",
                                "a mapped class or a Table")
-            q._select_from = q._select_from + [m.persist_selectable if m is not None else f]
+            if m is not None and class_criterion(m) is not None:
+                # a single-table subclass: its table marked with the class, so that the
+                # SELECT reads only its rows (query/subclass_rows.py)
+                q._select_from = q._select_from + [cast(Any, m.class_).__clause_element__()]
+            else:
+                q._select_from = q._select_from + [
+                    m.persist_selectable if m is not None else f]
             if m is not None:
                 q._joinpoint = m
                 if q._from_mapper is None:

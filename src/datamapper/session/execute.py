@@ -39,7 +39,7 @@ from ..loading.rows import fetch_rows
 from ..mapping.coercion import column_entity, dml_mapper, statement_subject
 from ..mapping.mapper import Mapper, _mapper_or_none
 from ..query import ORMSelect, Query
-from ..query.entities import RowLayout, stamp_results, with_subclass_criteria
+from ..query.entities import RowLayout, stamp_results
 from ..query.from_statement import FromStatement, load_from_statement
 from ..query.option_plans import build_plans, check_yield_per_plans
 from ..query.options import propagating_options
@@ -464,8 +464,9 @@ def _coerce_statement(statement: Any) -> Any:
         converted = orm_select_from_core(statement)
         if converted is not None:
             return converted
-        # select(Engineer.name): only the rows of the single-table subclass
-        return with_subclass_criteria(statement)
+        # select(Engineer.name): the compile-state plugin limits it to the subclass's
+        # rows (query/subclass_rows.py)
+        return statement
     elif not is_executable_on_connection(statement):
         raise _not_executable(statement)
     return statement

@@ -1,0 +1,229 @@
+"""A Core ``select()`` naming inheriting classes reads only their rows.
+
+Callers: the compile-state plugin (:mod:`.core_plugin`), for every SELECT that
+names a mapped class or attribute, at the top and nested (a subquery, an
+``IN (SELECT ...)``, a scalar subquery, ``exists()``, a union member).
+
+Two kinds of subclass need more than the tables their columns name:
+
+- a **single-table** subclass (``Engineer`` stored in ``employees`` with
+  ``type = 'engineer'``): the discriminator criterion.  It goes into the ON
+  clause of a join to the subclass (``join(Engineer, Company.id ==
+  Engineer.company_id)``: an outer join keeps its left rows) and into WHERE for
+  a subclass the statement selects (``select(Engineer.name)``,
+  ``select(Engineer)``), selects from (``select_from(Engineer)``) or names in
+  its WHERE clause (unless correlated to an enclosing SELECT, which limits
+  those rows itself);
+- a **joined-table** subclass (``Engineer`` stored in ``people JOIN
+  engineers``): a column of it selected on its own (``select(Engineer.name)``,
+  ``name`` being a ``people`` column) reads from the subclass's join, so only
+  the rows that have an ``engineers`` row count; done when the statement has
+  no FROM of its own (no ``select_from()``/``join()``), as an entity does.
+
+Each criterion is added once: a statement the ORM layer already limited (an
+entity's layout, a relationship join) is left as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_
+from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement
+from sqlalchemy.sql.selectable import FromClause, Join, SelectBase
+from sqlalchemy.sql.util import ClauseAdapter, find_tables
+
+from .._core import (
+    annotations_of,
+    deannotate,
+    enclosing_froms,
+    explicit_froms,
+    from_objects,
+    memoized_select_entities,
+    propagate_attrs,
+    raw_columns,
+    setup_joins,
+    with_joins,
+)
+from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, SUBJECT_KEY
+from ..mapping.inheritance import class_criterion, entity_source
+
+_Key = tuple[Any, Any]  # (mapper, aliased() entity or None)
+
+
+def _criterion(mapper: Any, alias: Any) -> Any:
+    """The discriminator criterion of ``mapper``'s rows (read through ``alias``), or
+    None: not a single-table subclass, or a with_polymorphic() member (it reads the
+    rows of all its classes)."""
+    if mapper is None or mapper.inherits is None or not mapper.single:
+        return None
+    if alias is not None and alias.__dict__.get("_dm_poly_member"):
+        return None
+    crit = class_criterion(mapper)
+    if alias is not None and crit is not None:
+        crit = ClauseAdapter(alias._dm_selectable).traverse(crit)
+    return crit
+
+
+def _of_from(fc: Any) -> tuple[_Key | None, Any]:
+    """(key, criterion) for a mapped class's table (or an aliased() entity's alias)
+    given as a FROM, a join target or a selected entity."""
+    if not isinstance(fc, FromClause):
+        return None, None
+    ann = annotations_of(fc)
+    mapper = ann.get(ENTITY_KEY)
+    if mapper is None:
+        return None, None
+    alias = ann.get(ALIAS_KEY)
+    crit = _criterion(mapper, alias)
+    return ((mapper, alias), crit) if crit is not None else (None, None)
+
+
+def _column_attrs(element: Any) -> Any:
+    """The propagated mark of the first mapped attribute's column inside a column
+    expression (``Engineer.name``, ``func.count(Engineer.id)``), not looking into
+    subqueries (a scalar subquery limits its own rows); None if it names none."""
+    queue = [element]
+    while queue:
+        el = queue.pop(0)
+        if "dm_attr" in annotations_of(el):
+            attrs = propagate_attrs(el)
+            if attrs and attrs.get(SUBJECT_KEY) is not None:
+                return attrs
+        for child in el.get_children():
+            if not isinstance(child, (SelectBase, FromClause)):
+                queue.append(child)
+    return None
+
+
+def column_subclass_criterion(element: Any) -> tuple[_Key | None, Any]:
+    """(key, criterion) for a column expression of a mapped attribute."""
+    attrs = _column_attrs(element)
+    if not attrs:
+        return None, None
+    mapper = attrs.get(SUBJECT_KEY)
+    alias = attrs.get(ALIAS_KEY)
+    crit = _criterion(mapper, alias)
+    return ((mapper, alias), crit) if crit is not None else (None, None)
+
+
+def _is_from(element: Any) -> bool:
+    """A table or alias given where a column could be (a function is both)."""
+    return isinstance(element, FromClause) and not isinstance(element, ColumnElement)
+
+
+def _parts(clause: Any) -> tuple[Any, ...]:
+    if clause is None:
+        return ()
+    if isinstance(clause, BooleanClauseList):
+        return tuple(p for c in clause.clauses for p in _parts(c))
+    return (clause,)
+
+
+def _has(clause: Any, crit: Any) -> bool:
+    return any(crit.compare(p) for p in _parts(clause))
+
+
+def _surface(clause: Any, out: list[Any]) -> None:
+    """The mapped attributes' columns of a WHERE clause outside its subqueries."""
+    if "dm_attr" in annotations_of(clause):
+        out.append(clause)
+        return
+    for child in clause.get_children():
+        if not isinstance(child, (SelectBase, FromClause)):
+            _surface(child, out)
+
+
+def _correlated(element: Any, enclosing: frozenset[Any]) -> bool:
+    froms = from_objects(element)
+    return bool(froms) and all(deannotate(f) in enclosing for f in froms)
+
+
+def _limit_joins(joins: tuple[Any, ...], joined: set[_Key], extra_where: list[Any]
+                 ) -> tuple[Any, ...] | None:
+    """``joins`` with the criterion of each single-table subclass joined to in its ON
+    clause (None if none needed one); the keys of those subclasses go to ``joined``,
+    the criteria of inner joins whose ON clause Core finds to ``extra_where``."""
+    out: list[Any] = []
+    changed = False
+    for target, onclause, left, flags in joins:
+        key, crit = _of_from(target)
+        if key is not None:
+            joined.add(key)
+            if onclause is not None:
+                if not _has(onclause, crit):
+                    onclause = and_(onclause, crit)
+                    changed = True
+            elif not flags.get("isouter") and not flags.get("full"):
+                extra_where.append(crit)
+        out.append((target, onclause, left, flags))
+    return tuple(out) if changed else None
+
+
+def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
+    """``statement`` reading only the rows of the inheriting classes it names (see the
+    module docstring); ``statement`` itself when none needs more."""
+    cols = raw_columns(statement)
+    froms = explicit_froms(statement)
+    joins = setup_joins(statement)
+    where = statement.whereclause
+
+    # joins to a single-table subclass: its criterion in the ON clause (joins made
+    # before a with_only_columns() live in the statement's memoized entities)
+    joined: set[_Key] = set()
+    extra_where: list[Any] = []
+    new_joins = _limit_joins(joins, joined, extra_where)
+    memo = memoized_select_entities(statement)
+    new_memo = tuple(m if j is None else with_joins(m, j) for m, j in (
+        (m, _limit_joins(setup_joins(m), joined, extra_where)) for m in memo))
+    memo_changed = any(a is not b for a, b in zip(memo, new_memo, strict=True))
+
+    # the selected, selected-from and WHERE-named single-table subclasses
+    found: dict[_Key, Any] = {}
+    for c in cols:
+        key, crit = _of_from(c) if _is_from(c) else column_subclass_criterion(c)
+        if key is not None:
+            found.setdefault(key, crit)
+    for fc in froms:
+        key, crit = _of_from(fc)
+        if key is not None:
+            found.setdefault(key, crit)
+    if where is not None:
+        named: list[Any] = []
+        _surface(where, named)
+        enclosing = enclosing_froms(compiler)
+        for el in named:
+            key, crit = column_subclass_criterion(el)
+            if key is not None and key not in found and not (
+                    enclosing and _correlated(el, enclosing)):
+                found[key] = crit
+    extra_where.extend(crit for key, crit in found.items() if key not in joined)
+    extra_where = [c for i, c in enumerate(extra_where)
+                   if not _has(where, c) and not any(c.compare(o) for o in extra_where[:i])]
+
+    # a joined-table subclass's column selected alone reads from the subclass's join
+    extra_froms: list[Any] = []
+    if not froms and not joins and not memo:
+        for c in cols:
+            if _is_from(c):
+                continue
+            attrs = _column_attrs(c)
+            mapper = attrs.get(SUBJECT_KEY) if attrs else None
+            if mapper is None or mapper.inherits is None or attrs.get(ALIAS_KEY) is not None:
+                continue
+            sel = entity_source(mapper)[0]
+            if not isinstance(sel, Join) or any(sel is f for f in extra_froms):
+                continue
+            tables = {deannotate(t) for t in find_tables(sel)}
+            if any(deannotate(f) in tables for f in from_objects(c)):
+                extra_froms.append(sel)
+
+    if not (new_joins is not None or memo_changed or extra_where or extra_froms):
+        return statement
+    if new_joins is not None or memo_changed:
+        statement = with_joins(statement, new_joins, new_memo if memo_changed else None)
+    if extra_froms:
+        statement = statement.select_from(*extra_froms)
+    if extra_where:
+        statement = statement.where(*extra_where)
+    return statement
