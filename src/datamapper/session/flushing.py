@@ -30,9 +30,9 @@ from ..instance.state import (
 )
 from ..mapping.mapper import Mapper
 from ..query import Query
-from ..unitofwork.dependency import with_pending_members
 from ..unitofwork.flush import UOWTransaction
 from ..unitofwork.plan import FlushPlan
+from ..unitofwork.references import with_pending_members
 from .base import SessionBase
 from .bulk import bulk_delete, bulk_update
 from .dml import bulk_insert_mappings, bulk_save_objects, bulk_update_mappings

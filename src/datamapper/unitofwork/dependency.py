@@ -11,15 +11,15 @@ records
 - children that lost their parent and must be updated or, with
   ``delete-orphan``, deleted.
 
-It also describes, per mapper, which other mappers its rows refer to (from
-relationships *and* Table foreign keys), which the planner turns into edges.
+The data it records (:class:`Link`, :class:`AssocRow`, :class:`Dependencies`)
+is in ``links.py``; what rows of a mapper refer to (from relationships *and*
+Table foreign keys), which the planner turns into edges, in ``references.py``;
+both are importable from here too.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table
@@ -28,284 +28,19 @@ from .._util import NO_VALUE, describe
 from ..exc import BlankedPrimaryKeyError, FlushError, InvalidRequestError, SAWarning
 from ..instance.collections import members as coll_members
 from ..instance.seam import SessionLike
-from ..instance.state import STATE_ATTR, InstanceState, _sessions, state_or_none
-from ..loading.rows import load_attributes_stmt
-from ..mapping.cache import CacheSlot
+from ..instance.state import STATE_ATTR, InstanceState, _sessions
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
+from .links import AssocRow, Dependencies, Link, apply_link, source_dict
+from .orphans import Kept, Lost, note_m2o_orphan, orphans_of
+from .references import Reference, references_of, relationships_of, with_pending_members
+from .references import related_state as _state
 
-
-@dataclass(eq=False, slots=True)
-class Link:
-    """The foreign-key attributes ``dest_keys`` of ``dest`` take ``src``'s ``src_keys``."""
-
-    dest: InstanceState
-    src: InstanceState | None  # None: set the foreign key to NULL
-    src_keys: tuple[str, ...]
-    dest_keys: tuple[str, ...]
-    prop: RelationshipProperty | None
-    post: bool = False  # written by a post-update (cycle broken here, or post_update=True)
-
-    def nullable(self) -> bool:
-        cols = self.dest.mapper.columns
-        return all(getattr(cols.get(k), "nullable", True) for k in self.dest_keys)
-
-    def values(self) -> tuple[Any, ...]:
-        if self.src is None:
-            return tuple(None for _k in self.dest_keys)
-        d = source_dict(self.src, self.src_keys)
-        return tuple(d.get(k) for k in self.src_keys)
-
-
-def source_dict(state: InstanceState, keys: Iterable[str]) -> dict[str, Any]:
-    """``state``'s object ``__dict__`` with ``keys`` loaded.
-
-    A persistent object expired by a commit has an empty ``__dict__``; a key
-    copied from it (a parent's primary key into a child's foreign key, an
-    association row's ends) must not be read as None.  Primary-key values come
-    from the identity key without SQL; other columns are loaded through the
-    object's session (one SELECT of its expired columns).
-    """
-    d: dict[str, Any] = state.strong_obj().__dict__
-    missing = [k for k in keys if k not in d]
-    if not missing:
-        return d
-    if state._key is None:
-        if state.session_id is not None:
-            _read_server_generated(state, missing, d)
-        return d
-    mapper = state.mapper
-    pk_keys = mapper._pk_keys
-    ident = state.identity or ()
-    rest = []
-    for k in missing:
-        if k in pk_keys:
-            d[k] = ident[pk_keys.index(k)]
-        else:
-            rest.append(k)
-    state.loaded([k for k in missing if k in d])
-    if rest and state.session_id is not None:
-        sess = _sessions.get(state.session_id)
-        if sess is not None:
-            sess._load_attributes(state, None)
-    return d
-
-
-def _read_server_generated(state: InstanceState, missing: list[str], d: dict[str, Any]) -> None:
-    """A new object INSERTed earlier in this flush, whose column the database filled in
-    (a server default) is copied into another row (the foreign key of a child that
-    refers to it): read it back by primary key, one SELECT, on the flush's connection."""
-    mapper = state.mapper
-    keys = [k for k in missing if k in mapper._column_keys and any(
-        getattr(c, "server_default", None) is not None for c in mapper._props[k].columns)]
-    if not keys:
-        return
-    ident = [d.get(k) for k in mapper._pk_keys]
-    sess = _sessions.get(state.session_id) if state.session_id is not None else None
-    if sess is None or any(v is None for v in ident):
-        return
-    stmt, _props = load_attributes_stmt(mapper, keys)
-    params = {f"_dm_pk_{i}": v for i, v in enumerate(ident)}
-    row = sess._run(stmt, params, sess.get_bind(mapper=mapper, clause=stmt), None).first()
-    if row is not None:
-        d.update(zip(keys, row, strict=True))
-
-
-@dataclass(eq=False)
-class AssocRow:
-    """One row of a many-to-many ``secondary`` table."""
-
-    prop: RelationshipProperty
-    parent: InstanceState
-    child: InstanceState
-
-    def params(self) -> dict[str, Any]:
-        prop = self.prop
-        pkeys = [prop.parent._col_to_prop[pcol].key for pcol, _s in prop.synchronize_pairs]
-        ckeys = [prop.mapper._col_to_prop[tcol].key
-                 for tcol, _s in prop.secondary_synchronize_pairs]
-        pd = source_dict(self.parent, pkeys)
-        cd = source_dict(self.child, ckeys)
-        out = {}
-        for (_p, scol), k in zip(prop.synchronize_pairs, pkeys, strict=True):
-            out[scol.key] = pd.get(k)
-        for (_t, scol), k in zip(prop.secondary_synchronize_pairs, ckeys, strict=True):
-            out[scol.key] = cd.get(k)
-        return out
-
-    def _columns(self) -> list[tuple[Any, InstanceState]]:
-        """(secondary column, the object whose key fills it), in column-name order."""
-        cols = [(s, self.parent) for _p, s in self.prop.synchronize_pairs] + [
-            (s, self.child) for _t, s in self.prop.secondary_synchronize_pairs]
-        cols.sort(key=lambda cs: cs[0].key)
-        return cols
-
-    def ident(self) -> tuple[Any, ...]:
-        """Same value for the row whichever side of a backref pair reported it."""
-        return (self.prop.secondary,) + tuple((c.key, id(st)) for c, st in self._columns())
-
-    def ends(self) -> tuple[InstanceState, ...]:
-        """The two objects in the order of the row's columns (not of the reporting
-        side), so that rows reported by either side of a backref pair sort together."""
-        return tuple(st for _c, st in self._columns())
-
-
-@dataclass
-class Reference:
-    """Rows of ``dest`` refer to rows of ``src``: ``dest.dest_keys -> src.src_keys``."""
-
-    src: Mapper
-    dest: Mapper
-    src_keys: tuple[str, ...]
-    dest_keys: tuple[str, ...]
-    nullable: bool
-    prop: RelationshipProperty | None = None
-    post_update: bool = False
-
-
-@dataclass
-class Dependencies:
-    links: dict[InstanceState, dict[tuple[str, ...], Link]] = field(default_factory=dict)
-    assoc_insert: dict[Any, AssocRow] = field(default_factory=dict)
-    assoc_delete: dict[Any, AssocRow] = field(default_factory=dict)
-    extra_saves: list[InstanceState] = field(default_factory=list)
-    orphans: list[InstanceState] = field(default_factory=list)
-    # marked deleted, but put into a surviving parent's one-to-many: not deleted after all
-    undeleted: list[InstanceState] = field(default_factory=list)
-    # objects loaded only for this flush (members of a deleted parent's dynamic
-    # relationship): held here so that they live until it is written
-    held: list[Any] = field(default_factory=list)
-
-
-def relationships_of(mapper: Mapper) -> list[RelationshipProperty]:
-    """The writable relationships of ``mapper`` (cached on the mapper)."""
-    cached = _RELATIONSHIPS.get(mapper)
-    if cached is None:
-        cached = _RELATIONSHIPS.set(mapper, [p for p in mapper._props.values()
-                                             if getattr(p, "is_relationship", False)
-                                             and not p.viewonly])
-    return cached
-
-
-def references_of(mapper: Mapper) -> list[Reference]:
-    """Everything rows of ``mapper`` refer to: relationships first, then Table FKs."""
-    cached = _REFERENCES.get(mapper)
-    if cached is not None:
-        return cached
-    refs: list[Reference] = []
-    seen: set[tuple[Any, ...]] = set()
-    _relationship_references(mapper, refs, seen)
-    _foreign_key_references(mapper, refs, seen)
-    return _REFERENCES.set(mapper, refs)
-
-
-def with_pending_members(states: set[InstanceState], sid: int) -> set[InstanceState]:
-    """The states a ``flush(objects)`` writes: ``states`` and, through each one's loaded
-    one-to-many relationships, the pending members of this session (``sid``) they
-    hold, and theirs in turn.  A pending member takes its parent's key in the flush
-    that writes the parent, so it is written with it; a many-to-one target is not
-    pulled in (the object referring to it waits for it instead)."""
-    out = set(states)
-    todo = list(states)
-    while todo:
-        obj = todo.pop().obj()
-        if obj is None:
-            continue
-        d = obj.__dict__
-        state = d[STATE_ATTR]
-        for prop in relationships_of(state.mapper):
-            if prop.direction != ONETOMANY or prop.key not in d:
-                continue
-            value = d[prop.key]
-            for child in (coll_members(value) if prop.uselist else
-                          (() if value is None else (value,))):
-                cst = _state(child)
-                if cst is not None and cst not in out and cst._key is None \
-                        and cst.session_id == sid:
-                    out.add(cst)
-                    todo.append(cst)
-    return out
-
-
-def _relationship_references(mapper: Mapper, refs: list[Reference],
-                             seen: set[tuple[Any, ...]]) -> None:
-    """What ``mapper``'s rows refer to through one-to-many and many-to-one relationships
-    (of any mapper: a one-to-many of another mapper's rows points here)."""
-    cols = mapper.columns
-    for p, src in _relationships_into(mapper):
-        pairs = p.sync_keys()
-        sk = tuple(s for s, _d in pairs)
-        dk = tuple(d for _s, d in pairs)
-        ident = (src, dk)
-        if ident in seen:
-            if p.post_update:
-                for r in refs:
-                    if (r.src, r.dest_keys) == ident:
-                        r.post_update = True
-            continue
-        seen.add(ident)
-        nullable = all(getattr(cols.get(k), "nullable", True) for k in dk)
-        refs.append(Reference(src, mapper, sk, dk, nullable, p, p.post_update))
-
-
-def _relationships_into(mapper: Mapper) -> list[tuple[RelationshipProperty, Mapper]]:
-    """(relationship, mapper referred to) for each relationship that puts a foreign key
-    into ``mapper``'s rows, mappers in class-name order (deterministic plans)."""
-    from ..mapping.mapper import _all_mappers
-
-    out: list[tuple[RelationshipProperty, Mapper]] = []
-    for m in sorted(_all_mappers, key=lambda m: m.class_.__name__):
-        for p in relationships_of(m):
-            if not p._initialized or p.direction == MANYTOMANY:
-                continue
-            if p.direction == ONETOMANY and p.mapper is mapper:
-                out.append((p, p.parent))
-            elif p.direction == MANYTOONE and p.parent is mapper:
-                out.append((p, p.mapper))
-    return out
-
-
-def _foreign_key_references(mapper: Mapper, refs: list[Reference],
-                            seen: set[tuple[Any, ...]]) -> None:
-    """What ``mapper``'s rows refer to through its table's foreign keys that no
-    relationship covers (one reference per mapper of the referred-to table)."""
-    from ..mapping.mapper import _all_mappers
-
-    for fk in sorted(mapper.local_table.foreign_keys, key=lambda f: (f.parent.name,
-                                                                    f.target_fullname)):
-        try:
-            target_col = fk.column
-        except Exception:
-            continue  # (a foreign key to a table not in this MetaData)
-        dp = mapper._col_to_prop.get(fk.parent)
-        if dp is None:
-            continue
-        for m in sorted(_all_mappers, key=lambda m: m.class_.__name__):
-            sp = m._col_to_prop.get(target_col) if m.local_table is target_col.table else None
-            if sp is None:
-                continue
-            ident = (m, (dp.key,))
-            if ident in seen or any(r.src is m and dp.key in r.dest_keys for r in refs):
-                continue
-            seen.add(ident)
-            refs.append(Reference(m, mapper, (sp.key,), (dp.key,), bool(fk.parent.nullable)))
-
-
-_RELATIONSHIPS: CacheSlot[list[RelationshipProperty]] = CacheSlot("writable relationships")
-_REFERENCES: CacheSlot[list[Reference]] = CacheSlot("what rows of the mapper refer to")
-
+__all__ = ["AssocRow", "Dependencies", "Link", "Reference", "apply_link", "check_member",
+           "collect", "references_of", "relationships_of", "source_dict",
+           "with_pending_members"]
 
 _NO_CHANGES: dict[str, Any] = {}
-
-
-def _state(obj: Any) -> InstanceState | None:
-    if obj is None:
-        return None
-    st: InstanceState | None = obj.__dict__.get(STATE_ATTR)
-    if st is None:
-        # an object the keyword constructor made has its state made on first need
-        st = state_or_none(obj)
-    return st
 
 
 def _skipped(child: Any, cst: InstanceState | None, prop: RelationshipProperty,
@@ -343,8 +78,6 @@ def check_member(prop: RelationshipProperty, state: InstanceState,
     )
 
 
-_Lost = list[tuple[RelationshipProperty, InstanceState, InstanceState]]
-_Kept = set[tuple[RelationshipProperty, InstanceState]]
 _Changes = tuple[Any, Any, Any]  # (added, unchanged, removed) members of one relationship
 
 
@@ -399,8 +132,8 @@ class _Collector:
         self.links = self.deps.links
         self.sid = sid
         self.deleting = deleting
-        self.lost: _Lost = []
-        self.kept: _Kept = set()
+        self.lost: Lost = []
+        self.kept: Kept = set()
         # (child, relationship) unlinked: foreign key set to NULL unless relinked
         self.nulled: list[tuple[InstanceState, RelationshipProperty]] = []
 
@@ -450,7 +183,7 @@ class _Collector:
         value = d.get(key)
         target = _state(value)
         if prop.cascade.delete_orphan:
-            _m2o_orphan(prop, state, target, cs.get(key, NO_VALUE), self.lost, self.kept)
+            note_m2o_orphan(prop, state, target, cs.get(key, NO_VALUE), self.lost, self.kept)
         if prop._reverse_property and state._key is not None:
             # the reverse of a delete-orphan collection: the object left its parent, which
             # the parent's history may no longer say (the parent was expired since)
@@ -732,7 +465,7 @@ class _Collector:
         """Orphans, persistent children saved for their foreign keys, cancelled rows."""
         deps, links, deleting = self.deps, self.links, self.deleting
         if self.lost:
-            deps.orphans.extend(_orphans(self.lost, self.kept, links, deleting))
+            deps.orphans.extend(orphans_of(self.lost, self.kept, links, deleting))
         for dest, _prop in self.nulled:
             if len(links[dest]) > 1:
                 _parents_win_shared_columns(links[dest])
@@ -797,72 +530,6 @@ def _members(value: Any, uselist: bool) -> Any:
     return coll_members(value) if value is not None else ()
 
 
-def _m2o_orphan(prop: RelationshipProperty, state: InstanceState,
-                target: InstanceState | None, original: Any,
-                lost: _Lost, kept: _Kept) -> None:
-    """A delete-orphan many-to-one (single_parent): the object it referred to is lost."""
-    if target is not None:
-        kept.add((prop, target))
-    old = _state(original) if original is not NO_VALUE else None
-    if old is not None and old is not target and old.session_id == state.session_id:
-        lost.append((prop, old, state))
-
-
-def _orphans(lost: _Lost, kept: _Kept,
-             links: dict[InstanceState, dict[tuple[str, ...], Link]],
-             deleting: set[InstanceState]) -> list[InstanceState]:
-    """The persistent children that left a delete-orphan parent and found no other.
-
-    A child moved to another parent through the same relationship is kept: the new
-    parent's history holds it, its foreign key is given a surviving parent's key, or
-    (the new parent's collection not loaded) the child's reverse reference names a
-    parent that is neither the one it left nor being deleted.
-    Pending children are no business of the flush: they were expunged when they
-    left (see ``instance.relationships``).
-    """
-    out: list[InstanceState] = []
-    seen: set[InstanceState] = set()
-    for prop, child, parent in lost:
-        if child._key is None or child in seen or (prop, child) in kept:
-            continue
-        if prop.direction == ONETOMANY and _moved_away(links.get(child), prop, deleting):
-            continue
-        if _held_by_reverse(prop, child, parent, deleting):
-            continue
-        if child.mapper.legacy_is_orphan and not child.mapper._is_orphan(child):
-            continue  # another delete-orphan parent still holds it
-        seen.add(child)
-        out.append(child)
-    return out
-
-
-def _moved_away(per: dict[tuple[str, ...], Link] | None, prop: RelationshipProperty,
-                deleting: set[InstanceState]) -> bool:
-    """True when a child of a deleted parent was given a new, surviving parent."""
-    if not per:
-        return False
-    prop.sync_keys()
-    link = per.get(prop._dest_keys)
-    return link is not None and link.src is not None and link.src not in deleting
-
-
-def _held_by_reverse(prop: RelationshipProperty, child: InstanceState,
-                     parent: InstanceState, deleting: set[InstanceState]) -> bool:
-    obj = child.obj()
-    if obj is None:
-        return False
-    d = obj.__dict__
-    for rev in prop._reverse_property:
-        value = d.get(rev.key)
-        if value is None:
-            continue
-        for other in (coll_members(value) if rev.uselist else (value,)):
-            ost = _state(other)
-            if ost is not None and ost is not parent and ost not in deleting:
-                return True
-    return False
-
-
 def _load_by_committed_key(state: InstanceState, prop: RelationshipProperty,
                            d: dict[str, Any], cs: dict[str, Any]) -> None:
     """Load the collection ``prop`` of ``state`` as the database holds it now: by the
@@ -885,24 +552,3 @@ def _pk_changed(state: InstanceState) -> bool:
         return False
     return any(k in cs for k in state.mapper._pk_keys)
 
-
-def apply_link(link: Link) -> None:
-    """Copy the source's key values into the destination's foreign-key attributes."""
-    dest = link.dest
-    obj = dest.strong_obj()
-    d = obj.__dict__
-    values = link.values()
-    if dest._key is None and dest._extra is None:
-        for k, v in zip(link.dest_keys, values, strict=True):
-            d[k] = v
-        return
-    cs = dest.committed_state
-    for k, v in zip(link.dest_keys, values, strict=True):
-        old = d.get(k, NO_VALUE)
-        if old is v or (old is not NO_VALUE and old == v and type(old) is type(v)):
-            continue
-        if k not in cs:
-            cs[k] = old
-        d[k] = v
-    if cs:
-        dest.modified_event(obj)

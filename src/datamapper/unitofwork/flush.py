@@ -32,7 +32,8 @@ from ..persistence.association import associate, dissociate
 from ..persistence.records import changed_params, is_sql, table_plan, unfilled
 from ..persistence.writes import post_update_states, read_generated, switch_states
 from . import inherited
-from .dependency import Dependencies, apply_link, collect, source_dict
+from .dependency import collect
+from .links import Dependencies, apply_link, source_dict
 from .plan import Action, FlushPlan
 from .planner import Planner
 

@@ -31,7 +31,7 @@ from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.records import changed_params, table_plan, unfilled
 from ..persistence.writes import read_generated
-from .dependency import Reference, references_of
+from .references import Reference, references_of
 
 if TYPE_CHECKING:
     from .flush import UOWTransaction
@@ -216,7 +216,7 @@ def _switch(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
     """Row switch in a hierarchy: the new objects' values go into the rows of the
     deleted ones, table by table."""
     from ..persistence.writes import switch_states
-    from .dependency import source_dict
+    from .links import source_dict
 
     set_discriminator(mapper, states)
     dispatch = mapper.dispatch

@@ -26,8 +26,8 @@ from ..instance.state import InstanceState, all_lazy_keys
 from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
 from . import topo
-from .dependency import Dependencies, Link
 from .inherited import hierarchy_references
+from .links import Dependencies, Link
 from .plan import Action, FlushPlan
 
 
