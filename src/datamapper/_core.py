@@ -357,6 +357,13 @@ def raw_columns(stmt: Any) -> tuple[Any, ...]:
     return tuple(getattr(stmt, "_raw_columns", ()) or ())
 
 
+def is_star(element: Any) -> bool:
+    """``'*'`` as a selected element (``select("*")``, ``text("*")``, ``literal_column("*")``)."""
+    if isinstance(element, str):
+        return element == "*"
+    return bool(getattr(element, "_is_star", False))
+
+
 def explicit_froms(stmt: Any) -> tuple[Any, ...]:
     """The FROM elements given to ``select_from()``."""
     return tuple(getattr(stmt, "_from_obj", ()) or ())

@@ -126,3 +126,47 @@ def test_mapped_object_is_not_a_sql_literal(users, User, sql_log):
     with pytest.raises(sa_exc.ArgumentError, match="literal value expected, got <.*User"):
         users.query(User).filter(User.name == ed)
     assert sql_log.statements == []
+
+
+def _stars():
+    from sqlalchemy import literal_column, text
+    return {"plain": "*", "text": text("*"), "literal_column": literal_column("*")}
+
+
+@pytest.mark.parametrize("star", ["plain", "text", "literal_column"])
+@pytest.mark.parametrize("shape", ["star-entity", "entity-star", "star-column",
+                                   "column-star", "star-star"])
+def test_star_next_to_other_expressions_is_refused_before_sql(users, User, sql_log, read_rows,
+                                                               star, shape):
+    """``select("*", User)`` read User's attributes from the wrong result columns (an
+    object with ``id='ed'``): '*' in an ORM statement may only stand alone."""
+    import sqlalchemy as sa
+    s = _stars()[star]
+    args = {"star-entity": (s, User), "entity-star": (User, s), "star-column": (s, User.id),
+            "column-star": (User.id, s), "star-star": (s, s)}[shape]
+    sql_log.clear()
+    for sel in (sa.select, select):
+        # refused when built (datamapper's select) or run (Core's)
+        with pytest.raises(sa_exc.CompileError, match=r"at the same time as '\*'"):
+            users.execute(sel(*args).select_from(User))
+    assert sql_log.matching("SELECT") == []
+    # a lone '*' is a plain query
+    rows = users.execute(sa.select(s).select_from(User).order_by(User.id)).all()
+    assert [tuple(r) for r in rows] == read_rows("SELECT * FROM users ORDER BY id")
+    assert [r[:2] for r in rows] == [(1, "ed"), (2, "wendy")]
+
+
+@pytest.mark.parametrize("verb", ["insert", "update", "delete"])
+def test_star_in_orm_dml_returning_next_to_an_entity_is_refused(users, User, sql_log,
+                                                                 read_rows, verb):
+    import sqlalchemy as sa
+    stmt = {"insert": sa.insert(User).values(id=3, name="jack"),
+            "update": sa.update(User).values(name="x"),
+            "delete": sa.delete(User)}[verb].returning(sa.literal_column("*"), User)
+    sql_log.clear()
+    with pytest.raises(sa_exc.CompileError, match=r"at the same time as '\*'"):
+        users.execute(stmt)
+    assert sql_log.count == 0 or sql_log.matching(verb.upper()) == []
+    users.rollback()
+    assert [r[:2] for r in read_rows("SELECT * FROM users ORDER BY id")] == [(1, "ed"),
+                                                                             (2, "wendy")]

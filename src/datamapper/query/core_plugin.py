@@ -103,8 +103,10 @@ class DatamapperSelectState(SelectState):
         if compiler is not None and compiling_toplevel(compiler):
             # the statement itself (print(), str(), execution): what the Session runs
             # for it, so that the SQL shown and the SQL run agree
+            from .entities import refuse_star_with_others
             from .orm_select import orm_statement_of
 
+            refuse_star_with_others(raw_columns(statement))
             statement = orm_statement_of(statement)
             criteria = () if applying() else statement_criteria(statement)
             if criteria:  # with_loader_criteria() in a select of columns

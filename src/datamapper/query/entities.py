@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Select, Table
-from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.exc import ArgumentError, CompileError, InvalidRequestError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement, Label
 from sqlalchemy.sql.functions import FunctionElement
@@ -22,6 +22,7 @@ from sqlalchemy.sql.selectable import FromClause, Join, TableClause
 from .._core import (
     from_objects,
     is_selectable_iterable,
+    is_star,
     proxy_key,
     result_metadata,
     result_tuple,
@@ -60,6 +61,18 @@ def subclass_rows_criterion(element: Any) -> tuple[Any, Any]:
     return column_subclass_criterion(element)
 
 
+def refuse_star_with_others(elements: Sequence[Any]) -> None:
+    """An ORM statement may select '*' only alone: next to an entity or a column, the
+    columns it expands to can't be told apart from theirs (the entity's attributes
+    would be read from the wrong positions)."""
+    if len(elements) > 1 and any(is_star(e) for e in elements):
+        raise CompileError(
+            "Can't generate ORM query that includes multiple expressions at the same "
+            "time as '*'; its columns can't be told apart from the others': select "
+            "'*' alone, or name the entities and columns wanted"
+        )
+
+
 class RowLayout:
     """Columns to SELECT for a list of entities, and how to rebuild each result row."""
 
@@ -91,6 +104,7 @@ class RowLayout:
         # with_polymorphic() entities over a join: the join an ORM select() reads them from
         # (a Core select() of the entity has it already)
         self.alias_froms: list[Any] = []
+        refuse_star_with_others(entities)
         for i, ent in enumerate(entities):
             if isinstance(ent, QueryableAttribute) and getattr(ent.prop, "is_composite", False):
                 ent = cast(Any, ent.prop).reader()  # its columns, read back as one composite object
@@ -233,6 +247,10 @@ class RowLayout:
             # typing names only the literal 1; it coerces any number the same way)
             number: Any = ent
             ent = Select(number).selected_columns[0]
+        elif isinstance(ent, str):
+            # Core's coercion: '*' is taken (as literal_column('*')), other text refused
+            text_arg: Any = ent
+            ent = Select(text_arg).selected_columns[0]
         if isinstance(ent, ColumnElement) or is_selectable_iterable(ent):
             self.parts.append(("column", len(self.columns)))
             self.columns.append(ent)

@@ -49,7 +49,7 @@ from ..mapping.coercion import (
 )
 from ..mapping.mapper import Mapper, class_mapper
 from ..persistence.driver import driver_executemany
-from ..query.entities import RowLayout
+from ..query.entities import RowLayout, refuse_star_with_others
 from .bulk import (
     BulkContext,
     apply_values,
@@ -404,6 +404,7 @@ def _is_param_list(params: object) -> bool:
 def execute_orm_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any,
                     opts: dict[str, Any], bind: Any, bind_kw: dict[str, Any] | None) -> Any:
     """Run an INSERT/UPDATE/DELETE built on ``mapper``'s class (see module doc)."""
+    refuse_star_with_others(dml_returning(stmt))
     if not mapper.configured:
         mapper = class_mapper(mapper.class_)
     merged = {**stmt.get_execution_options(), **opts}
