@@ -165,3 +165,29 @@ def test_from_dml_without_returning_is_refused(M):
     Owner, _Pet = M
     with pytest.raises(ArgumentError, match=r"returns no rows; add \.returning"):
         sqlalchemy.select(Owner).from_statement(sqlalchemy.delete(Owner))
+
+
+@pytest.mark.parametrize("select", [sqlalchemy.select, datamapper.select])
+def test_columns_are_matched_by_name_and_by_table_label(M, session, select):
+    """A statement given whole holds the entity's columns under their names, under
+    ``<table>_<column>`` labels, or as columns written by name (``column("id")``,
+    ``text().columns(id=Integer)``): all load the objects, in any column order."""
+    Owner, Pet = M
+    t_sql = ("SELECT name AS fs_owner_name, 27 AS foo, id AS fs_owner_id FROM fs_owner "
+             "ORDER BY id")
+    by_name = sqlalchemy.select(sqlalchemy.column("name"), sqlalchemy.column("id")).select_from(
+        sqlalchemy.table("fs_owner")).order_by(sqlalchemy.column("id"))
+    typed = text("SELECT * FROM fs_owner ORDER BY id").columns(id=Integer, name=String)
+    for stmt in (text(t_sql), by_name, typed):
+        session.expunge_all()
+        owners = session.scalars(select(Owner).from_statement(stmt)).all()
+        assert [(o.id, o.name) for o in owners] == [(1, "ann"), (2, "bob")]
+    session.expunge_all()
+    rows = session.execute(select(Owner, Pet).from_statement(text(
+        "SELECT fs_owner.name AS fs_owner_name, fs_owner.id AS fs_owner_id, "
+        "fs_pet.id AS fs_pet_id, fs_pet.kind AS fs_pet_kind FROM fs_owner JOIN fs_pet "
+        "ON fs_owner.id = fs_pet.owner_id ORDER BY fs_pet.id"))).all()
+    assert [(o.id, o.name, p.id, p.kind) for o, p in rows] == [
+        (1, "ann", 1, "cat"), (1, "ann", 2, "dog"), (2, "bob", 3, "eel")]
+    cols = session.execute(select(Owner.id, Owner.name).from_statement(typed)).all()
+    assert [tuple(r) for r in cols] == [(1, "ann"), (2, "bob")]

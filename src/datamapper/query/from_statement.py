@@ -177,17 +177,56 @@ def _without_joins(plans: list[Any]) -> list[Any]:
     return plans
 
 
+def _loose_names(c: Any) -> list[str]:
+    """The result keys a column of the mapped table answers to in a statement given
+    whole, most specific first: ``users_id`` (the table-qualified label), ``id``."""
+    name = getattr(c, "name", None)
+    if name is None:
+        return []
+    tname = getattr(getattr(c, "table", None), "name", None)
+    out = [f"{tname}_{name}"] if tname else []
+    out.append(name)
+    key = getattr(c, "key", None)
+    if key and key != name:
+        out.append(key)
+    return out
+
+
+def _column_finder(statement: Any, result: Any) -> Any:
+    """``find(column)``: how the result's rows hold ``column``: the column itself
+    (the statement selects it), the position of a column of that name (a textual
+    statement, or columns written by name: ``column("id")``, ``text().columns()``,
+    ``users_id`` labels), or None.  From_statement() matches by name loosely, as
+    SQLAlchemy does."""
+    keys = list(result.keys())
+    positions: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        positions.setdefault(k, i)
+    if isinstance(statement, TextClause) and not hasattr(statement, "selected_columns"):
+        selected = None
+    else:
+        selected = _columns_of(statement)
+
+    def find(c: Any) -> Any:
+        if selected is not None and selected.contains_column(c):
+            return c
+        for n in _loose_names(c):
+            if n in positions:
+                return positions[n]
+        return None
+
+    return find
+
+
 def matched_rows(result: Any, statement: Any, layout: RowLayout) -> list[Any]:
     """The result's rows with the layout's columns in its order (found by column, or by
-    name for ``text()``)."""
+    name: see :func:`_column_finder`)."""
     try:
-        if isinstance(statement, TextClause):
-            keys = list(result.keys())
-            wanted: list[Any] = [keys.index(getattr(c, "name", None))
-                                 if getattr(c, "name", None) in keys else c
-                                 for c in layout.columns]
-        else:
-            wanted = list(layout.columns)
+        find = _column_finder(statement, result)
+        wanted: list[Any] = []
+        for c in layout.columns:
+            got = find(c)
+            wanted.append(c if got is None else got)
         return list(result.columns(*wanted).all())
     except Exception as e:
         raise InvalidRequestError(
@@ -198,12 +237,8 @@ def matched_rows(result: Any, statement: Any, layout: RowLayout) -> list[Any]:
 
 def _present(statement: Any, result: Any) -> Any:
     """``has(column)``: whether the statement's rows hold ``column``."""
-    if isinstance(statement, TextClause) and not hasattr(statement, "selected_columns"):
-        names = set(result.keys())
-        return lambda c: getattr(c, "name", None) in names
-    selected = _columns_of(statement)
-    return lambda c: selected.contains_column(c) or (
-        isinstance(statement, TextClause) and getattr(c, "name", None) in selected)
+    find = _column_finder(statement, result)
+    return lambda c: find(c) is not None
 
 
 def load_from_statement(session: SessionLike, entities: list[Any], options: Any,
