@@ -66,6 +66,9 @@ class EntityLoader:
         self.direct_set = _direct_set_ok(mapper.class_, self.keys)
         self.fill = _make_fill(self.keys, offset) if self.direct_set else None
         self.fast_loop: Any = None  # made on first use by _instances
+        # {child loader: (row loop, direct store)} of joined eager collections read
+        # along with this loader's rows (see loading.strategies.load_joined_collection)
+        self.joined_loops: dict[EntityLoader, tuple[Any, bool]] = {}
         # mapper inheritance: rows may stand for objects of subclasses (see
         # loading/polymorphic.py); None for every other mapper
         self.poly: Any = None
@@ -104,50 +107,151 @@ def entity_loader(mapper: Mapper, offset: int = 0,
 _FAST_LOOPS = True  # generated row loops on (tests switch them off to compare)
 
 
+def fast_loops_on() -> bool:
+    return _FAST_LOOPS
+
+
+def _new_object_source(loader: EntityLoader, p: str, indent: str) -> str:
+    """Statements making the object of ``loader`` from ``row`` (its key value in
+    ``{p}kv``), keyed, attached to session ``sid`` and entered in ``{p}map``: its
+    values and state stored straight into the instance, as ``_instances`` does."""
+    offset = loader.offset
+    lines = [f"{p}obj = new_{p}({p}cls)"]
+    lines += [f"_set({p}obj, {k!r}, row[{offset + i}])" for i, k in enumerate(loader.keys)]
+    lines.append(f"state = ref_new(State, {p}obj, gone)")
+    init = state_init_source("state", "", mapper=f"{p}mapper", _key="LAZY_KEY",
+                             _ident=f"{p}kv", session_id="sid",
+                             expired_attributes=f"{p}unloaded")
+    lines += init.splitlines()
+    lines += [f"_set({p}obj, STATE_ATTR, state)", f"{p}map[{p}kv] = state"]
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
+def _loop_namespace(**loaders: EntityLoader) -> dict[str, Any]:
+    namespace: dict[str, Any] = {
+        "_set": object.__setattr__, "ref_new": _ref_new, "State": InstanceState,
+        "gone": _state_gone, "LAZY_KEY": LAZY_KEY, "STATE_ATTR": STATE_ATTR,
+        "populate_state": populate_state,
+    }
+    for p, loader in loaders.items():
+        cls = loader.mapper.class_
+        namespace.update({f"new_{p}": cls.__new__, f"{p}cls": cls,
+                          f"{p}mapper": loader.mapper, f"{p}keys": loader.keys})
+    return namespace
+
+
+def fast_loop_ok(loader: EntityLoader) -> bool:
+    """Whether ``loader``'s rows can go through a generated row loop: a one-column key,
+    direct stores into the instance, no polymorphic rows (the caller tests what may
+    change between calls: listeners, a weak identity map, no identity token)."""
+    return len(loader.pk_positions) == 1 and loader.fill is not None and loader.poly is None
+
+
 def _make_fast_loop(loader: EntityLoader) -> Any:
     """The row loop of ``_instances`` for its common case, generated for one loader:
     a one-column key without identity token, compact instance storage, a weak
     identity map and no ``load`` listeners.  Column stores are unrolled and every
     per-row test of the general loop that is fixed for the loader is gone."""
-    keys = loader.keys
     offset = loader.offset
     end = offset + loader.width
     p0 = loader.pk_positions[0]
-    stores = "\n".join(f"        _set(obj, {k!r}, row[{offset + i}])" for i, k in enumerate(keys))
-    init_state = state_init_source("state", "        ", _key="LAZY_KEY", _ident="pkv",
-                                   session_id="sid", expired_attributes="unloaded")
     src = f"""\
-def loop(rows, imap_get, imap_dict, sid, unloaded, always_refresh, append):
+def loop(rows, imap_get, omap, sid, ounloaded, always_refresh, append):
     for row in rows:
-        pkv = row[{p0}]
-        if pkv is None:
+        okv = row[{p0}]
+        if okv is None:
             append(None)
             continue
-        state = imap_get(pkv)
+        state = imap_get(okv)
         if state is not None:
             obj = state()
             if obj is not None:
                 if always_refresh or state.expired_attributes:
-                    populate_state(state, obj, keys, row[{offset}:{end}],
-                                   overwrite=always_refresh, unloaded=unloaded)
+                    populate_state(state, obj, okeys, row[{offset}:{end}],
+                                   overwrite=always_refresh, unloaded=ounloaded)
                 append(obj)
                 continue
-        obj = new_obj(cls)
-{stores}
-        state = ref_new(State, obj, gone)
-{init_state}        _set(obj, STATE_ATTR, state)
-        imap_dict[pkv] = state
-        append(obj)
+{_new_object_source(loader, "o", "        ")}        append(oobj)
 """
     cls = loader.mapper.class_
-    namespace: dict[str, Any] = {
-        "_set": object.__setattr__, "new_obj": cls.__new__, "cls": cls,
-        "ref_new": _ref_new, "State": InstanceState, "gone": _state_gone,
-        "mapper": loader.mapper, "LAZY_KEY": LAZY_KEY, "STATE_ATTR": STATE_ATTR,
-        "populate_state": populate_state, "keys": keys,
-    }
+    namespace = _loop_namespace(o=loader)
     exec(compile(src, f"<datamapper rows of {cls.__name__}>", "exec"), namespace)  # noqa: S102
     return namespace["loop"]
+
+
+def make_joined_loop(parent: EntityLoader, child: EntityLoader) -> Any:
+    """One pass over the rows of a query of ``parent`` objects with one joined eager
+    collection of ``child`` objects (both loaders qualify for :func:`fast_loop_ok`).
+
+    A parent's rows mostly come together: its key is looked up (or its object made)
+    once per run of rows with the same key, and each run's children go to a list of
+    its own: ``groups`` gets ``(parent, its state, children)`` per run, ``out`` the
+    parent of each run (None for a run of rows without one).  Returns
+    ``(parents found in the identity map, children found there, runs without a
+    parent)``: when all three are 0 every parent and every child was made here, so
+    no parent has two runs and no child comes twice.
+    """
+    po, pend = parent.offset, parent.offset + parent.width
+    co, cend = child.offset, child.offset + child.width
+    src = f"""\
+def loop(rows, pget, pmap, cget, cmap, sid, punloaded, cunloaded, prefresh, crefresh,
+         out_append, groups_append):
+    last = _START
+    items_append = None
+    phits = chits = nones = 0
+    for row in rows:
+        pkv = row[{parent.pk_positions[0]}]
+        if pkv != last:
+            last = pkv
+            if pkv is None:
+                nones += 1
+                items_append = _ignore
+                out_append(None)
+                continue
+            pobj = None
+            state = pget(pkv)
+            if state is not None:
+                pobj = state()
+                if pobj is not None:
+                    phits += 1
+                    if prefresh or state.expired_attributes:
+                        populate_state(state, pobj, pkeys, row[{po}:{pend}],
+                                       overwrite=prefresh, unloaded=punloaded)
+            if pobj is None:
+{_new_object_source(parent, "p", "                ")}            items = []
+            items_append = items.append
+            groups_append((pobj, state, items))
+            out_append(pobj)
+        elif pkv is None:
+            continue
+        ckv = row[{child.pk_positions[0]}]
+        if ckv is None:
+            continue
+        state = cget(ckv)
+        if state is not None:
+            cobj = state()
+            if cobj is not None:
+                chits += 1
+                if crefresh or state.expired_attributes:
+                    populate_state(state, cobj, ckeys, row[{co}:{cend}],
+                                   overwrite=crefresh, unloaded=cunloaded)
+                items_append(cobj)
+                continue
+{_new_object_source(child, "c", "        ")}        items_append(cobj)
+    return phits, chits, nones
+"""
+    namespace = _loop_namespace(p=parent, c=child)
+    namespace.update({"_START": _START, "_ignore": _ignore})
+    name = f"{parent.mapper.class_.__name__} joined {child.mapper.class_.__name__}"
+    exec(compile(src, f"<datamapper rows of {name}>", "exec"), namespace)  # noqa: S102
+    return namespace["loop"]
+
+
+_START: Any = object()  # (no row read yet)
+
+
+def _ignore(_obj: Any) -> None:
+    """Where the children of a run of rows without a parent go."""
 
 
 @functools.lru_cache(maxsize=1024)

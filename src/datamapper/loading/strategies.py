@@ -37,6 +37,8 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.sql.util import ClauseAdapter
 
+from ..instance.collections import instrumented_class
+from ..instance.relationships import CollectionImpl
 from ..instance.seam import SessionLike
 from ..instance.state import COLUMN_RAISE, STATE_ATTR
 from ..mapping.cache import CacheSlot
@@ -58,7 +60,18 @@ from .criteria import (
     criteria_for_target,
     criteria_options,
 )
-from .rows import EntityLoader, entity_loader, fetch_rows, instances, populate_state
+from .rows import (
+    _EMPTY,
+    EntityLoader,
+    _direct_set_ok,
+    entity_loader,
+    fast_loop_ok,
+    fast_loops_on,
+    fetch_rows,
+    instances,
+    make_joined_loop,
+    populate_state,
+)
 
 EAGER = frozenset({"joined", "selectin", "subquery", "immediate"})
 IN_BATCH = 500
@@ -595,6 +608,91 @@ def _populate_joined(session: SessionLike, node: RelNode, parents: Sequence[Any]
         _assign(prop, p, items, populate_existing)
     if not node.plan.is_default():
         populate(session, node.plan, children, rows, populate_existing, token)
+
+
+def load_joined_collection(session: SessionLike, parent: EntityLoader, plan: EntityPlan,
+                           rows: Sequence[Any], populate_existing: bool, token: Any
+                           ) -> list[Any] | None:
+    """The parents of ``rows`` (each once, in first-seen order) with their one joined
+    eager collection installed, in one pass over the rows; None (nothing done) unless
+    ``plan`` is just that: one ``joinedload()`` of a plain list collection without
+    options below it, both entities loadable by a generated row loop, no identity
+    token, no ``load``/``refresh``/``loaded_as_persistent`` listeners, a weak identity
+    map.  What :func:`populate` does for such a plan, without the list of children per
+    row, the grouping pass and the copies of each collection."""
+    if token is not None or len(plan.nodes) != 1 or plan.column_raise is not None or \
+            plan.poly_selectin is not None or not fast_loops_on():
+        return None
+    (node,) = plan.nodes.values()
+    child = node.loader
+    prop = node.prop
+    pmapper = parent.mapper
+    if node.strategy != "joined" or child is None or not node.plan.is_default() or \
+            plan.mapper is not pmapper or prop.parent is not pmapper or not prop.uselist or \
+            prop.single_parent or node.recursion_depth:
+        return None
+    impl = pmapper._impls.get(prop.key)
+    if type(impl) is not CollectionImpl or impl.collection_class is not list or \
+            not fast_loop_ok(parent) or not fast_loop_ok(child):
+        return None
+    cmapper = child.mapper
+    imap = session._identity_map
+    lap = "loaded_as_persistent" in session.dispatch.active
+    if not imap.weak or lap or any("load" in m.dispatch.active or "refresh" in m.dispatch.active
+                                   for m in (pmapper, cmapper)):
+        return None
+    made = parent.joined_loops.get(child)
+    if made is None:
+        made = parent.joined_loops[child] = (
+            make_joined_loop(parent, child), _direct_set_ok(pmapper.class_, (prop.key,)))
+    loop, direct = made
+    pmap = imap.inner(pmapper._identity_class, None)
+    cmap = imap.inner(cmapper._identity_class, None)
+    out: list[Any] = []
+    groups: list[tuple[Any, Any, list[Any]]] = []
+    found = loop(rows, pmap.get, pmap, cmap.get, cmap, session.hash_key,
+                 parent.unloaded or _EMPTY, child.unloaded or _EMPTY,
+                 pmapper.always_refresh or populate_existing,
+                 cmapper.always_refresh or populate_existing, out.append, groups.append)
+    remember = plan if plan.customized else None
+    if any(found):
+        # objects already in the session, a parent's rows apart, rows without a parent:
+        # what populate() does (a child once per parent, loaded attributes kept)
+        merged: dict[int, tuple[Any, list[Any]]] = {}
+        for p, _st, items in groups:
+            g = merged.get(id(p))
+            if g is None:
+                merged[id(p)] = (p, items)
+            else:
+                g[1].extend(items)
+        for p, items in merged.values():
+            if len(items) > 1 and len(set(map(id, items))) != len(items):
+                items = list({id(c): c for c in items}.values())
+            _assign(prop, p, items, populate_existing)
+        out = list({id(o): o for o in out}.values())
+        if remember is not None:
+            remember_plan(remember, out)
+        return out
+    # every parent and child was made by this load: each parent's collection is its
+    # children as they came, installed without a copy of its own
+    key = prop.key
+    klass = instrumented_class(list)
+    extend = list.extend
+    set_ = object.__setattr__
+    for p, st, items in groups:
+        coll = klass()
+        coll._dm_state = st
+        coll._dm_impl = impl
+        coll._dm_owner = p
+        if items:
+            extend(coll, items)
+        if direct:
+            set_(p, key, coll)
+        else:
+            p.__dict__[key] = coll
+        if remember is not None:
+            st._extra = {LOAD_PLAN_KEY: remember}
+    return out
 
 
 def _key_columns(prop: RelationshipProperty) -> list[tuple[str, Any]]:

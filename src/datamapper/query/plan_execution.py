@@ -25,7 +25,13 @@ from .._core import for_update_arg, is_distinct
 from ..instance.seam import SessionLike
 from ..loading.criteria import LoaderCriteriaOption
 from ..loading.rows import _GC_PAUSE_ROWS, resume_gc
-from ..loading.strategies import EntityPlan, add_joined, populate, remember_plan
+from ..loading.strategies import (
+    EntityPlan,
+    add_joined,
+    load_joined_collection,
+    populate,
+    remember_plan,
+)
 from .aliased import AliasedClass
 
 
@@ -175,8 +181,15 @@ def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[En
 def _load_with_plans(session: SessionLike, layout: Any, plans: list[EntityPlan | None],
                      rows: list[Any], populate_existing: bool, token: Any,
                      execution_options: Any, user_options: tuple[Any, ...]) -> list[Any]:
-    results: list[Any] = session._rows_to_results(layout, rows, populate_existing, token)
     single = layout.single_entity
+    if single and len(plans) == 1 and plans[0] is not None and len(layout.parts) == 1 and \
+            layout.parts[0][0] == "entity":
+        # one joined eager collection: parents and children in one pass (None: not that)
+        done = load_joined_collection(session, layout.parts[0][1], plans[0], rows,
+                                      populate_existing, token)
+        if done is not None:
+            return done
+    results: list[Any] = session._rows_to_results(layout, rows, populate_existing, token)
     # the statement's execution options apply to the SELECTs of its eager loaders too
     outer = session._eager_exec_opts, session._eager_user_opts
     session._eager_exec_opts = execution_options or None
