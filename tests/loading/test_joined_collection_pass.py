@@ -89,7 +89,7 @@ def test_interleaved_parent_rows_merge_into_one_collection_each(
     s.add_all([Parent(id=1, name="p1"), Parent(id=2, name="p2")])
     s.flush()
     # child names alternate between the parents: ordered by name the rows go 1, 2, 1, 2
-    s.add_all([Child(id=i, parent_id=1 + i % 2, name=f"n{i}") for i in range(4)])
+    s.add_all([Child(id=i, parent_id=1 + i % 2, name=f"n{i}") for i in range(1, 5)])
     s.commit()
     s.close()
     s = make_session()
@@ -97,7 +97,7 @@ def test_interleaved_parent_rows_merge_into_one_collection_each(
     parents = (s.query(Parent).outerjoin(Parent.children).options(joinedload(Parent.children))
                .order_by(Child.name).all())
     assert sorted(p.id for p in parents) == [1, 2]
-    assert {p.id: sorted(c.id for c in p.children) for p in parents} == {1: [0, 2], 2: [1, 3]}
+    assert {p.id: sorted(c.id for c in p.children) for p in parents} == {1: [2, 4], 2: [1, 3]}
     assert sql_log.count == 1
 
 
@@ -118,7 +118,7 @@ def test_objects_already_in_the_session_keep_their_loaded_state(
         parents = s.query(Parent).options(joinedload(Parent.children)).order_by(Parent.id).all()
     assert sql_log.count == 1
     assert parents[0] is p1 and p1.name == "changed"
-    assert [c.name for c in p1.children] == ["a", "b"] and c11 in p1.children
+    assert sorted(c.name for c in p1.children) == ["a", "b"] and c11 in p1.children
     assert parents[1].name == "p2"  # the expired attribute came from the row
     assert p3.children[-1] is mine  # not overwritten: its change is still to flush
     s.commit()
