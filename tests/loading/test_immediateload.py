@@ -124,3 +124,68 @@ def test_immediateload_keeps_already_loaded_collection(engine, m, sql_log):
     root2 = s.query(m.Item).options(immediateload(m.Item.children)).filter_by(id=1).one()
     assert root2 is root and root.children is kids
     s.close()
+
+
+def _parent_child(Base, engine, child_lazy, parent_lazy):
+    class Parent(Base):
+        __tablename__ = "imm_parent"
+        id = Column(Integer, primary_key=True)
+        kids = relationship("Kid", lazy=parent_lazy, back_populates="parent", order_by="Kid.id")
+
+    class Kid(Base):
+        __tablename__ = "imm_kid"
+        id = Column(Integer, primary_key=True)
+        parent_id = Column(Integer, ForeignKey("imm_parent.id"))
+        parent = relationship(Parent, lazy=child_lazy, back_populates="kids")
+
+    Base.metadata.create_all(engine)
+    with engine.begin() as c:
+        c.execute(Parent.__table__.insert(), [{"id": 1}])
+        c.execute(Kid.__table__.insert(), [{"id": 1, "parent_id": 1}, {"id": 2, "parent_id": 1}])
+    return Parent, Kid
+
+
+@pytest.mark.parametrize("configured", ["raise", "raise_on_sql", "noload", "select"])
+def test_immediateload_option_overrides_the_configured_strategy(Base, engine, sql_log,
+                                                                 configured):
+    Parent, Kid = _parent_child(Base, engine, configured, configured)
+    with Session(engine) as s:
+        (p,) = s.scalars(select(Parent).options(immediateload(Parent.kids))).all()
+        kids = s.scalars(select(Kid).options(immediateload(Kid.parent)).order_by(Kid.id)).all()
+    # detached now: everything was loaded by the queries
+    assert [k.id for k in p.kids] == [1, 2]
+    assert [k.parent for k in kids] == [p, p]
+
+
+@pytest.mark.parametrize("parent_lazy", ["joined", "selectin", "subquery"])
+def test_immediate_many_to_one_back_to_the_loaded_parent_is_set_without_sql(
+        Base, engine, sql_log, parent_lazy):
+    Parent, Kid = _parent_child(Base, engine, "immediate", parent_lazy)
+    with Session(engine) as s:
+        sql_log.clear()
+        p = s.get(Parent, 1)
+        n = len(sql_log)
+    assert n == (1 if parent_lazy == "joined" else 2)
+    # set while loading (the identity map held the parent), usable once detached
+    assert all("parent" in k.__dict__ and k.parent is p for k in p.kids)
+
+
+def test_immediate_self_reference_at_a_cycle_reads_only_the_identity_map(Base, engine, sql_log):
+    class Node(Base):
+        __tablename__ = "imm_node"
+        id = Column(Integer, primary_key=True)
+        parent_id = Column(Integer, ForeignKey("imm_node.id"))
+        parent = relationship("Node", remote_side=[id], lazy="immediate")
+
+    Base.metadata.create_all(engine)
+    with engine.begin() as c:
+        c.execute(Node.__table__.insert(), [{"id": 1, "parent_id": None},
+                                            {"id": 2, "parent_id": 1}])
+    with Session(engine) as s:
+        sql_log.clear()
+        n2 = s.get(Node, 2)
+        assert len(sql_log) == 1 and "parent" not in n2.__dict__  # no SQL for the cycle
+        n1 = s.get(Node, 1)
+        s.expire(n2)
+        assert s.get(Node, 2, populate_existing=True) is n2
+        assert n2.__dict__["parent"] is n1  # found in the identity map this time

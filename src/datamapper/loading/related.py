@@ -62,16 +62,19 @@ _LAZY_STATEMENT: CacheSlot[tuple[Any, EntityLoader, bool, dict[Any, Any]]] = Cac
     " driver forms by dialect")
 
 
-def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProperty) -> None:
-    """Load relationship ``prop`` of a persistent ``state`` into its ``__dict__``."""
+def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProperty,
+              requested: bool = False) -> None:
+    """Load relationship ``prop`` of a persistent ``state`` into its ``__dict__``
+    (``requested``: a loader option asks for the load, e.g. ``immediateload()``, which
+    overrides a configured lazy="noload"/"raise")."""
     obj = state.strong_obj()
     impl = prop.parent._impls[prop.key]
     uselist = prop.uselist
     lazy = prop.lazy
     ext = state._extra
-    if lazy in ("noload", "raise", "raise_on_sql") and ext is not None \
-            and prop.key in ext.get(LAZY_SELECT_KEY, ()):
-        lazy = "select"  # the query that loaded the object asked for lazyload()
+    if requested or (lazy in ("noload", "raise", "raise_on_sql") and ext is not None
+                     and prop.key in ext.get(LAZY_SELECT_KEY, ())):
+        lazy = "select"  # the query that loaded the object asked for this load
     if lazy == "noload":
         impl.set_committed(state, obj, [] if uselist else None)
         return

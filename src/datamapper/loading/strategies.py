@@ -155,7 +155,8 @@ class EntityPlan:
 class RelNode:
     """One relationship of an :class:`EntityPlan` and the strategy that loads it."""
 
-    __slots__ = ("prop", "strategy", "plan", "alias", "loader", "recursion_depth")
+    __slots__ = ("prop", "strategy", "plan", "alias", "loader", "recursion_depth",
+                 "identity_only")
 
     def __init__(self, prop: RelationshipProperty, strategy: str, plan: EntityPlan) -> None:
         self.prop = prop
@@ -164,6 +165,8 @@ class RelNode:
         # selectinload/immediateload(..., recursion_depth=n): the same relationship of
         # the loaded objects loads too, n levels more (-1: until no object is left)
         self.recursion_depth: int | None = None
+        # immediate many-to-one closing a cycle: set only from the identity map (no SQL)
+        self.identity_only = False
         self.alias: Any = None  # contains_eager: the selectable holding the target's columns
         self.loader: EntityLoader | None = None  # joined/contains_eager, set by add_joined
 
@@ -246,6 +249,14 @@ def default_plan(mapper: Mapper, path: tuple[Any, ...] = ()) -> EntityPlan:
             if _follow_default(rel, path):
                 sub_path = (*path, rel, rel.mapper)
                 plan.nodes[key] = RelNode(rel, rel.lazy, default_plan(rel.mapper, sub_path))
+            elif rel.lazy == "immediate" and rel._simple_m2o and not (
+                    len(path) > 1 and path[-2].lazy == "immediate"):
+                # a many-to-one closing a cycle: set when the identity map holds the
+                # target (no SQL), as SQLAlchemy does, unless an immediate load (a lazy
+                # load, after which SQLAlchemy's eager loaders stop) brought this object
+                node = RelNode(rel, "immediate", EntityPlan(rel.mapper, (*path, rel, rel.mapper)))
+                node.identity_only = True
+                plan.nodes[key] = node
     return plan
 
 
@@ -540,15 +551,30 @@ def _load_immediate(session: SessionLike, node: RelNode, parents: Sequence[Any],
             st = o.__dict__[STATE_ATTR]
             if st.key is None:
                 continue
+            if node.identity_only:
+                _from_identity_map(session, st, node.prop)
+                continue
             if node.plan.customized:
                 st.extra().setdefault(LAZY_PLANS_KEY, {})[key] = node.plan
-            lazy_load(session, st, node.prop)
+            lazy_load(session, st, node.prop, requested=True)
             value = o.__dict__.get(key)
             if value is not None:
                 loaded.extend(value if node.prop.uselist else (value,))
         return loaded
 
     _recurse(node, level(parents), level)
+
+
+def _from_identity_map(session: SessionLike, state: Any, prop: RelationshipProperty) -> None:
+    """Set many-to-one ``prop`` of ``state`` when the identity map holds its target."""
+    d = state.obj().__dict__
+    ident = tuple(d.get(k) for k in prop._m2o_fk_keys)
+    if None in ident:
+        return
+    found = session._identity_map.get(
+        (prop.mapper._identity_class, ident, state.identity_token))
+    if found is not None and isinstance(found, prop.mapper.class_):
+        prop.parent._impls[prop.key].set_committed(state, state.obj(), found)
 
 
 def _recurse(node: RelNode, loaded: list[Any], level: Callable[[Sequence[Any]], list[Any]]
