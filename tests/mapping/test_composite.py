@@ -196,8 +196,6 @@ def test_misuse_is_refused(Vertex, metadata):
         Vertex.start.like("x")
     with pytest.raises(ArgumentError, match="exactly one %s"):
         composite(Point, column_template="nope")
-    with pytest.raises(ArgumentError, match="does not take comparator_factory, deferred"):
-        composite(Point, comparator_factory=object, deferred=True)
 
     class Base(DeclarativeBase):
         pass
@@ -325,3 +323,111 @@ def test_mutable_composite_copies_without_its_owners(metadata, engine):
     assert p._parents == {v: "start"}
     copy = copying.deepcopy(p)  # (pickle uses the same state)
     assert copy == MPoint(2, 3) and copy._parents == {}
+
+
+# ------------------------------------------------------------------ ordering, comparators
+
+def _three_vertices(s: Any, Vertex: Any) -> None:
+    # ordered by (x1, y1, x2, y2): c, b, a; by the first column of each only: c, a, b
+    s.add_all([Vertex(id=1, start=Point(1, 2), end=Point(0, 0)),
+               Vertex(id=2, start=Point(1, 1), end=Point(5, 0)),
+               Vertex(id=3, start=Point(0, 5), end=Point(0, 0))])
+    s.commit()
+
+
+def test_order_by_a_composite_orders_by_each_of_its_columns(Vertex, engine, sql_log):
+    from sqlalchemy import asc, desc, nulls_first, nulls_last
+
+    from datamapper import aliased
+
+    with Session(engine) as s:
+        _three_vertices(s, Vertex)
+        ea = aliased(Vertex)
+        sql_log.clear()
+        assert [v.id for v in s.query(ea).order_by(ea.start, ea.end)] == [3, 2, 1]
+        assert sql_log.statements[-1].endswith(
+            "ORDER BY cp_vertices_1.x1, cp_vertices_1.y1, cp_vertices_1.x2, cp_vertices_1.y2")
+        assert [v.id for v in s.scalars(select(Vertex).order_by(Vertex.start.desc()))] == [1, 2, 3]
+        assert sql_log.statements[-1].endswith(
+            "ORDER BY cp_vertices.x1 DESC, cp_vertices.y1 DESC")
+        assert [v.id for v in s.scalars(select(ea).order_by(desc(ea.start)))] == [1, 2, 3]
+        assert [v.id for v in s.scalars(select(Vertex).order_by(asc(Vertex.end),
+                                                                 Vertex.start))] == [3, 1, 2]
+        assert sql_log.statements[-1].endswith(
+            "ORDER BY cp_vertices.x2 ASC, cp_vertices.y2 ASC, cp_vertices.x1, cp_vertices.y1")
+        # an aliased composite compares its own columns, against the object's values
+        assert [v.id for v in s.scalars(select(ea).where(ea.start == Point(1, 1)))] == [2]
+        assert "cp_vertices_1.y1 = " in sql_log.statements[-1]
+        assert s.execute(select(ea.end).where(ea.id == 2)).scalar_one() == Point(5, 0)
+    stmt = select(Vertex.id).order_by(Vertex.start.asc().nulls_first(), nulls_last(Vertex.end),
+                                      nulls_first(desc(ea.start)))
+    assert str(stmt).endswith(
+        "ORDER BY cp_vertices.x1 ASC NULLS FIRST, cp_vertices.y1 ASC NULLS FIRST, "
+        "cp_vertices.x2 NULLS LAST, cp_vertices.y2 NULLS LAST, "
+        "cp_vertices_1.x1 DESC NULLS FIRST, cp_vertices_1.y1 DESC NULLS FIRST")
+
+
+def test_sqlalchemy_orders_by_each_column_too():
+    from sqlalchemy import desc
+    from sqlalchemy.orm import aliased as sa_aliased
+    from sqlalchemy.orm import composite as sa_composite
+    from sqlalchemy.orm import registry as sa_registry
+
+    table = Table("v", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("x1", Integer), Column("y1", Integer))
+
+    class V:
+        pass
+
+    reg = sa_registry()
+    reg.map_imperatively(V, table, properties={"start": sa_composite(Point, table.c.x1,
+                                                                     table.c.y1)})
+    try:
+        va = sa_aliased(V)
+        assert str(select(V.id).order_by(desc(V.start), va.start)).endswith(
+            "ORDER BY v.x1 DESC, v.y1 DESC, v_1.x1, v_1.y1")
+    finally:
+        reg.dispose()
+
+
+def test_custom_comparator_factory(metadata, engine, sql_log):
+    from sqlalchemy import desc
+    from sqlalchemy.sql.elements import OrderByList
+
+    from datamapper import Composite, CompositeProperty
+
+    class Near(Composite.Comparator):
+        def near(self, other: Point, d: int) -> Any:
+            x, y = self.__clause_element__().clauses
+            return (x - other.x) * (x - other.x) + (y - other.y) * (y - other.y) <= d * d
+
+        def desc(self) -> Any:  # (x descending, then y ascending)
+            x, y = self.clauses
+            return OrderByList([x.desc(), y.asc()])
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+
+    class Spot(Base):
+        __tablename__ = "cp_spots"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        p: Mapped[Point] = composite(mapped_column("px"), mapped_column("py"),
+                                     comparator_factory=Near)
+        q: Mapped[Point] = composite(mapped_column("qx"), mapped_column("qy"))
+
+    assert Spot.p.property.comparator_factory is Near
+    assert Spot.q.property.comparator_factory is Composite.Comparator
+    assert CompositeProperty.Comparator is Composite.Comparator
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Spot(id=1, p=Point(0, 0), q=Point(0, 0)),
+                   Spot(id=2, p=Point(0, 1), q=Point(0, 0))])
+        s.commit()
+        sql_log.clear()
+        assert [x.id for x in s.scalars(select(Spot).where(Spot.p.near(Point(1, 1), 1)))] == [2]
+        assert "(cp_spots.px - " in sql_log.statements[-1]
+        assert s.scalars(select(Spot.id).order_by(desc(Spot.p))).all() == [1, 2]
+        assert sql_log.statements[-1].endswith("ORDER BY cp_spots.px DESC, cp_spots.py ASC")
+        assert s.scalars(select(Spot.id).where(Spot.p == Point(0, 1))).all() == [2]

@@ -76,6 +76,8 @@ class QueryableAttribute(ColumnOperators):
     def label(self, name: str | None) -> Any:
         """``User.name.label("n")``: the attribute's column under another name; the label
         still names the attribute's class (``Query.column_descriptions``, the bind)."""
+        if getattr(self.prop, "is_composite", False):
+            return cast(Any, self.prop).comparator_for(self).label(name)
         return self.__clause_element__().label(name)
 
     def operate(self, op: object, *other: object, **kwargs: object) -> Any:
@@ -93,6 +95,10 @@ class QueryableAttribute(ColumnOperators):
             # User.addresses.entity / .mapper: the target's Mapper
             target: Any = self._configured_prop()  # a relationship: its target
             return target.mapper
+        prop = self.__dict__.get("prop")
+        if getattr(prop, "is_composite", False) and not name.startswith("_"):
+            # Edge.start.clauses, or a method of its comparator_factory
+            return getattr(cast(Any, prop).comparator_for(self), name)
         # e.g. User.name.type, User.name.table: delegate to the column
         if name not in _DELEGATED:
             raise AttributeError(

@@ -16,12 +16,24 @@ from __future__ import annotations
 import dataclasses
 import inspect as pyinspect
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import Column, and_, or_
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
-from sqlalchemy.sql.elements import ClauseList
-from sqlalchemy.sql.operators import eq, ge, gt, le, lt, ne
+from sqlalchemy.sql.elements import ClauseList, OrderByList
+from sqlalchemy.sql.operators import (
+    ColumnOperators,
+    asc_op,
+    desc_op,
+    eq,
+    ge,
+    gt,
+    le,
+    lt,
+    ne,
+    nulls_first_op,
+    nulls_last_op,
+)
 
 from .._core import annotate
 from .coercion import BUNDLE_KEY
@@ -55,6 +67,8 @@ class CompositeProperty(MapperProperty):
     """The configuration of a ``composite()`` attribute."""
 
     is_composite = True
+    # the default comparator_factory (set below the class CompositeComparator)
+    Comparator: ClassVar[type[CompositeComparator]]
 
     def __init__(
         self,
@@ -83,15 +97,17 @@ class CompositeProperty(MapperProperty):
         self.active_history = active_history
         self.deferred = deferred
         self.group = group
-        self.comparator_factory = comparator_factory
+        # the class whose instances give the attribute's SQL (a subclass of
+        # Composite.Comparator adds methods or overrides operators)
+        self.comparator_factory: Any = (comparator_factory if comparator_factory is not None
+                                        else CompositeComparator)
         self.info = info if info is not None else {}
         self.doc = doc
-        if comparator_factory is not None or deferred or group is not None:
-            given = ", ".join(n for n, v in (("comparator_factory", comparator_factory),
-                                             ("deferred", deferred), ("group", group)) if v)
+        if deferred or group is not None:
+            given = ", ".join(n for n, v in (("deferred", deferred), ("group", group)) if v)
             raise ArgumentError(
-                f"composite() does not take {given} in datamapper: its SQL comparisons are "
-                "column by column; defer its columns themselves "
+                f"composite() does not take {given} in datamapper: "
+                "defer its columns themselves "
                 "(mapped_column(..., deferred=True, deferred_group=...))")
         if column_template is not None and column_template.count("%s") != 1:
             raise ArgumentError(
@@ -171,33 +187,31 @@ class CompositeProperty(MapperProperty):
         return found
 
     # ----------------------------------------------------------------- SQL
+    def comparator_for(self, attr: object = None, alias: Any = None) -> Any:
+        """The comparator (an instance of ``comparator_factory``) giving the SQL of the
+        attribute: of the mapped class, or of an ``aliased()`` entity's columns."""
+        if alias is not None:
+            return self.comparator_factory(self, self.parent, alias)
+        found = self.__dict__.get("_comparator")
+        if found is None:
+            found = self._comparator = self.comparator_factory(self, self.parent)
+        return found
+
     def clause_element(self, attr: QueryableAttribute) -> Any:
         # selected, the columns come back as one composite object per row (the same
         # mechanism as a Bundle)
-        return annotate(ClauseList(*self.columns, group=False), {BUNDLE_KEY: _Reader(self)})
+        return self.comparator_for(attr).__clause_element__()
 
-    def operate(self, attr: QueryableAttribute, op: object, *other: object, **kw: object) -> Any:
-        if op not in _COMPARISONS:
-            name = getattr(op, "__name__", repr(op))
-            raise ArgumentError(
-                f"Can't apply {name} to composite {self._where()}: a composite compares "
-                "with ==, !=, <, <=, >, >= against an object of its class (or None)")
-        (value,) = other
-        values = self.values_of(value)
-        if value is None:
-            if op is eq:
-                return and_(*[c.is_(None) for c in self.columns])
-            if op is ne:
-                return or_(*[c.is_not(None) for c in self.columns])
-        terms = [op(c, v) for c, v in zip(self.columns, values, strict=True)]
-        return or_(*terms) if op is ne else and_(*terms)
+    def operate(self, attr: QueryableAttribute, op: Any, *other: object, **kw: object) -> Any:
+        # through the comparator's own methods (a comparator_factory may override them)
+        return op(self.comparator_for(attr), *other, **kw)
 
     def column_for_attr_delegation(self) -> None:
         return None
 
     def reader(self) -> _Reader:
         """What the query layer selects for the attribute (a Bundle-like reader)."""
-        return _Reader(self)
+        return _Reader(self, self.columns)
 
     def __repr__(self) -> str:
         name = getattr(self.composite_class, "__name__", None)
@@ -270,6 +284,83 @@ def _all_none(*values: object) -> bool:
     return all(v is None for v in values)
 
 
+_ORDERING = {desc_op, asc_op, nulls_first_op, nulls_last_op}
+
+
+class CompositeComparator(ColumnOperators):
+    """The SQL of a composite attribute (``Composite.Comparator``): comparisons with an
+    object of the composite class (or None) column by column, ordering by each column
+    in turn, selection as composite objects.  ``comparator_factory=`` takes a subclass
+    (one adding methods, or overriding ``desc()``...); ``self.clauses`` are the
+    columns, those of the ``aliased()`` entity the comparator is for, if any."""
+
+    __hash__ = None  # type: ignore[assignment]  # (== builds SQL, as on columns)
+
+    def __init__(self, prop: CompositeProperty, parentmapper: Any = None,
+                 adapt_to_entity: Any = None) -> None:
+        self.prop = prop
+        self._parentmapper = parentmapper if parentmapper is not None else prop.parent
+        # an aliased() entity: the comparator names its columns
+        self._adapt_to_entity = adapt_to_entity
+
+    @property
+    def _comparable_elements(self) -> list[Any]:
+        columns = self.prop.columns
+        alias = self._adapt_to_entity
+        return columns if alias is None else [alias.column_for(c) for c in columns]
+
+    @property
+    def clauses(self) -> ClauseList:
+        """The composite's columns (of the aliased entity, for one)."""
+        return ClauseList(*self._comparable_elements, group=False)
+
+    def reader(self, name: str | None = None) -> _Reader:
+        """What the query layer selects for the attribute (a Bundle-like reader)."""
+        return _Reader(self.prop, self._comparable_elements, name)
+
+    def __clause_element__(self) -> Any:
+        return self.expression
+
+    @property
+    def expression(self) -> Any:
+        return annotate(self.clauses, {BUNDLE_KEY: self.reader()})
+
+    def label(self, name: str | None) -> Any:
+        """The composite selected under another name (``row.name``)."""
+        return annotate(self.clauses, {BUNDLE_KEY: self.reader(name)})
+
+    def operate(self, op: Any, *other: Any, **kw: Any) -> Any:
+        columns = self._comparable_elements
+        if op in _ORDERING:
+            return OrderByList([op(c) for c in columns])
+        if op not in _COMPARISONS:
+            name = getattr(op, "__name__", repr(op))
+            raise ArgumentError(
+                f"Can't apply {name} to composite {self.prop._where()}: a composite "
+                "compares with ==, !=, <, <=, >, >= against an object of its class (or "
+                "None) and orders by asc()/desc()/nulls_first()/nulls_last()")
+        (value,) = other
+        values = self.prop.values_of(value)
+        if value is None:
+            if op is eq:
+                return and_(*[c.is_(None) for c in columns])
+            if op is ne:
+                return or_(*[c.is_not(None) for c in columns])
+        terms = [op(c, v) for c, v in zip(columns, values, strict=True)]
+        return or_(*terms) if op is ne else and_(*terms)
+
+    def reverse_operate(self, op: Any, other: Any, **kw: Any) -> Any:
+        if op in _COMPARISONS:  # Point(1, 2) < Edge.start: Edge.start > Point(1, 2)
+            return self.operate(_REVERSED[op], other)
+        return self.operate(op, other, **kw)
+
+    def __repr__(self) -> str:
+        return f"<comparator of composite {self.prop._where()}>"
+
+
+_REVERSED = {eq: eq, ne: ne, lt: gt, gt: lt, le: ge, ge: le}
+
+
 class _Reader:
     """What the query layer needs to read a selected composite: like a Bundle whose
     value is the composite object."""
@@ -277,10 +368,11 @@ class _Reader:
     is_bundle = True
     single_entity = False
 
-    def __init__(self, prop: CompositeProperty) -> None:
+    def __init__(self, prop: CompositeProperty, columns: list[Any],
+                 name: str | None = None) -> None:
         self.prop = prop
-        self.name = prop.key
-        self._columns = prop.columns
+        self.name = name if name is not None else prop.key
+        self._columns = columns
         self.keys = list(prop.attribute_keys)
         self.exprs = self._columns
         self.result_type = prop.composite_class
@@ -295,12 +387,11 @@ class _Reader:
         return proc
 
     def label(self, name: str) -> _Reader:
-        other = _Reader(self.prop)
-        other.name = name
-        return other
+        return _Reader(self.prop, self._columns, name)
 
     def __repr__(self) -> str:
         return f"<composite {self.prop._where()}>"
 
 
+CompositeProperty.Comparator = CompositeComparator
 Composite = CompositeProperty  # the 2.x name

@@ -166,6 +166,8 @@ class AliasedClass:
             found = getattr(self, cast(Any, prop).name)
         elif prop.is_relationship:
             found = AliasedRelationship(self, getattr(mapper.class_, key))
+        elif getattr(prop, "is_composite", False):  # its comparator, over our columns
+            found = cast(Any, prop).comparator_for(alias=self)
         else:
             col = self.column_for(prop.columns[0])
             # a copy marked as naming the class (get_bind(mapper=...) of Core statements)

@@ -34,6 +34,7 @@ from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
 from ..mapping.coercion import (
     column_entity,
 )
+from ..mapping.composite import CompositeComparator
 from ..mapping.inheritance import entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..mapping.properties import ColumnProperty
@@ -108,6 +109,8 @@ class RowLayout:
         for i, ent in enumerate(entities):
             if isinstance(ent, QueryableAttribute) and getattr(ent.prop, "is_composite", False):
                 ent = cast(Any, ent.prop).reader()  # its columns, read back as one composite object
+            elif isinstance(ent, CompositeComparator):  # of an aliased() entity
+                ent = ent.reader()
             if isinstance(ent, Bundle) or getattr(ent, "is_bundle", False):
                 self._add_bundle(ent)
             elif self._add_entity(ent, props[i] if props is not None else None):
