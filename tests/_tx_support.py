@@ -13,6 +13,13 @@
 - ``CommitCutter``: a loopback TCP proxy that forwards a COMMIT to the server
   and then cuts the connection before the reply reaches the client, so the
   client cannot know whether the COMMIT happened.
+- ``dbapi_in_transaction(dialect_name, dbapi_conn)``: whether a DBAPI connection
+  is inside a database transaction, asked of the driver or the server;
+  ``CheckinGuard``: records that for every connection given back to a pool (the
+  ``attach_guard`` and ``guarded_engine`` fixtures of tests/conftest.py).
+
+The fixtures built on these (``second_databases``, ``other_engine``,
+``attach_guard``, ``guarded_engine``) are in tests/conftest.py.
 
 Nothing here imports datamapper.
 """
@@ -25,10 +32,9 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
@@ -345,33 +351,46 @@ class _Link:
                 s.close()
 
 
-# ------------------------------------------------------------------- fixtures
-# Import these into a test module (``from _tx_support import _other_engine``):
-# pytest finds them under their ``name=``.
-
-
-@pytest.fixture(scope="module", name="second_databases")
-def _second_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondDatabases]:
-    dbs = SecondDatabases(tmp_path_factory.mktemp("second"))
-    yield dbs
-    dbs.drop_all()
-
-
-@pytest.fixture(name="other_engine")
-def _other_engine(second_databases: SecondDatabases, backend_name: str, db_url: str,
-                  engine: Engine) -> Iterator[Engine]:
-    """An Engine on a second database of this test's backend; emptied afterwards."""
-    eng = second_databases.engine(backend_name, db_url)
+def dbapi_in_transaction(dialect_name: str, dbapi_conn: Any) -> bool:
+    """Whether a DBAPI connection is inside a database transaction, asked of the
+    driver or the server (never through SQLAlchemy)."""
+    if dialect_name == "sqlite":
+        return bool(dbapi_conn.in_transaction)
+    if dialect_name == "postgresql":
+        return int(dbapi_conn.info.transaction_status) != 0  # 0: IDLE
+    cursor = dbapi_conn.cursor()
     try:
-        yield eng
+        cursor.execute("SELECT @@in_transaction")
+        return bool(cursor.fetchone()[0])
     finally:
-        eng.dispose()
-        meta = sa.MetaData()
-        with eng.begin() as conn:
-            conn.execution_options(**INTERNAL)
-            meta.reflect(conn)
-            meta.drop_all(conn)
-        eng.dispose()
+        cursor.close()
+
+
+class CheckinGuard:
+    """Records each check-in of a connection into a pool: True when the DBAPI
+    connection was still inside a transaction."""
+
+    def __init__(self, dialect_name: str) -> None:
+        self.dialect_name = dialect_name
+        self.checkins: list[bool] = []
+
+    def __call__(self, dbapi_conn: Any, _record: Any) -> None:
+        if dbapi_conn is None:  # invalidated: discarded, never reused
+            self.checkins.append(False)
+            return
+        self.checkins.append(dbapi_in_transaction(self.dialect_name, dbapi_conn))
+
+    def attach(self, engine: Any) -> CheckinGuard:
+        sa.event.listen(engine.pool, "checkin", self)
+        return self
+
+    def assert_clean(self) -> None:
+        assert self.checkins, "no connection was given back to the pool"
+        dirty = sum(self.checkins)
+        assert not dirty, (
+            f"{dirty} of {len(self.checkins)} connection(s) went back to the pool inside an "
+            "open database transaction"
+        )
 
 
 def user_and_account(Base: Any, engine: Engine, other_engine: Engine, prefix: str

@@ -12,6 +12,19 @@ backend, with ids ``[sqlite]``, ``[postgresql]``, ``[mysql]``:
                     separate connection: it sees committed data only
 - ``engine_factory``  ``engine_factory(**create_engine_kwargs)`` -> another Engine
                     on the same database (disposed after the test)
+- ``make_session`` / ``session``  datamapper Sessions on ``engine``, closed at teardown
+- ``listen``        ``listen(target, name, fn)``: a datamapper event listener removed at
+                    teardown
+- ``other_engine``  an Engine on a second database of the same backend (one per
+                    worker, ``second_databases``), emptied after the test
+- ``attach_guard`` / ``guarded_engine``  a pool check-in guard: every connection given
+                    back inside a database transaction is recorded (_tx_support.CheckinGuard)
+
+Models (a module may define a fixture of the same name, which wins there):
+``Base``, ``User`` (users(id, name, note)), ``models`` (User 1-* Address),
+``parent_child_models`` (Parent 1-* Child, cascade all, delete-orphan),
+``author_models`` / ``authors_filled`` (Author 1-* Book 1-* Page), ``users``
+(User rows 1 "ed" and 2 "wendy" committed).
 
 SQLite always runs, on a fresh database file per test (in memory, under /dev/shm,
 when it can: ``DATAMAPPER_TEST_SQLITE_DIR``).  PostgreSQL and MySQL
@@ -63,6 +76,7 @@ from sqlalchemy import inspection
 from sqlalchemy.engine import Engine
 
 import _support
+import _tx_support
 from _support import (
     BACKENDS,
     DEFAULT_URLS,
@@ -534,3 +548,141 @@ def make_session(engine: Engine) -> Iterator[Callable[..., Any]]:
 def session(make_session: Callable[..., Any]) -> Any:
     """A Session bound to ``engine``, closed at teardown."""
     return make_session()
+
+
+@pytest.fixture
+def listen() -> Iterator[Callable[[Any, str, Callable[..., Any]], None]]:
+    """``listen(target, name, fn)``: ``datamapper.event.listen``, removed at teardown."""
+    from datamapper import event
+
+    added: list[tuple[Any, str, Callable[..., Any]]] = []
+
+    def add(target: Any, name: str, fn: Callable[..., Any]) -> None:
+        event.listen(target, name, fn)
+        added.append((target, name, fn))
+
+    yield add
+    for target, name, fn in added:
+        event.remove(target, name, fn)
+
+
+@pytest.fixture
+def users(session: Any, User: Any) -> Any:
+    """``User`` rows 1 "ed" and 2 "wendy", committed by ``session``; returns the session."""
+    session.add_all([User(id=1, name="ed"), User(id=2, name="wendy")])
+    session.commit()
+    return session
+
+
+@pytest.fixture
+def parent_child_models(Base: Any, engine: Engine) -> tuple[Any, Any]:
+    """Parent 1-* Child with backref ``Child.parent`` and cascade all, delete-orphan."""
+
+    class Parent(Base):
+        __tablename__ = "parents"
+        id = sa.Column(sa.Integer, primary_key=True)
+        name = sa.Column(sa.String(50))
+        children = relationship("Child", backref="parent", cascade="all, delete-orphan",
+                                order_by="Child.id")
+
+    class Child(Base):
+        __tablename__ = "children"
+        id = sa.Column(sa.Integer, primary_key=True)
+        code = sa.Column(sa.String(20))
+        parent_id = sa.Column(sa.Integer, sa.ForeignKey("parents.id"))
+
+    Base.metadata.create_all(engine)
+    return Parent, Child
+
+
+@pytest.fixture
+def author_models(Base: Any, engine: Engine) -> tuple[Any, Any, Any]:
+    """Author 1-* Book 1-* Page, lazy relationships ordered by id."""
+
+    class Author(Base):
+        __tablename__ = "authors"
+        id = sa.Column(sa.Integer, primary_key=True)
+        name = sa.Column(sa.String(50))
+        books = relationship("Book", order_by="Book.id")
+
+    class Book(Base):
+        __tablename__ = "books"
+        id = sa.Column(sa.Integer, primary_key=True)
+        author_id = sa.Column(sa.Integer, sa.ForeignKey("authors.id"))
+        title = sa.Column(sa.String(50))
+        pages = relationship("Page", order_by="Page.id")
+
+    class Page(Base):
+        __tablename__ = "pages"
+        id = sa.Column(sa.Integer, primary_key=True)
+        book_id = sa.Column(sa.Integer, sa.ForeignKey("books.id"))
+        text = sa.Column(sa.String(50))
+
+    Base.metadata.create_all(engine)
+    return Author, Book, Page
+
+
+@pytest.fixture
+def authors_filled(author_models: tuple[Any, Any, Any],
+                   make_session: Callable[..., Any]) -> tuple[Any, Any, Any]:
+    """``author_models`` with authors 1 (books 1 with page 1, and 2) and 2 (book 3) committed."""
+    Author, Book, Page = author_models
+    s = make_session()
+    s.add_all([
+        Author(id=1, name="a1", books=[Book(id=1, title="b1", pages=[Page(id=1, text="p1")]),
+                                       Book(id=2, title="b2")]),
+        Author(id=2, name="a2", books=[Book(id=3, title="b3")]),
+    ])
+    s.commit()
+    s.close()
+    return author_models
+
+
+# -- a second database of the test's backend, and the pool check-in guard ----------------
+
+
+@pytest.fixture(scope="session")
+def second_databases(tmp_path_factory: pytest.TempPathFactory
+                     ) -> Iterator[_tx_support.SecondDatabases]:
+    """One more database per backend for this worker (created on first use, dropped at
+    the end): the tests of several databases (two-phase commit, binds, sharding)."""
+    dbs = _tx_support.SecondDatabases(tmp_path_factory.mktemp("second"))
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture
+def other_engine(second_databases: _tx_support.SecondDatabases, backend_name: str,
+                 db_url: str, engine: Engine) -> Iterator[Engine]:
+    """An Engine on a second database of this test's backend; emptied afterwards."""
+    eng = second_databases.engine(backend_name, db_url)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        meta = sa.MetaData()
+        with eng.begin() as conn:
+            conn.execution_options(**_tx_support.INTERNAL)
+            meta.reflect(conn)
+            meta.drop_all(conn)
+        eng.dispose()
+
+
+@pytest.fixture
+def attach_guard() -> Callable[[Engine], Engine]:
+    """``attach_guard(engine)``: put a CheckinGuard on ``engine`` as ``engine.guard``."""
+
+    def attach(eng: Any) -> Any:
+        eng.guard = _tx_support.CheckinGuard(eng.dialect.name).attach(eng)
+        return eng
+
+    return attach
+
+
+@pytest.fixture
+def guarded_engine(engine_factory: Callable[..., Engine], engine: Engine, User: Any,
+                   attach_guard: Callable[[Engine], Engine]) -> Engine:
+    """An Engine on this test's database (``User`` created) with a one-connection pool,
+    so the next Session gets the very connection the previous one gave back, and a
+    check-in guard (``guarded_engine.guard``)."""
+    return attach_guard(engine_factory(pool_size=1, max_overflow=0))

@@ -9,19 +9,6 @@ from datamapper import Mapper, configure_mappers, registry
 from datamapper.exc import InvalidRequestError
 
 
-@pytest.fixture
-def listen():
-    added = []
-
-    def add(target, name, fn):
-        datamapper.event.listen(target, name, fn)
-        added.append((target, name, fn))
-
-    yield add
-    for target, name, fn in added:
-        datamapper.event.remove(target, name, fn)
-
-
 def _declare(base, name):
     return type(name, (base,), {"__tablename__": name.lower(),
                                 "id": Column(Integer, primary_key=True)})

@@ -8,13 +8,6 @@ from sqlalchemy import exc as sa_exc
 from datamapper import exc, select
 
 
-@pytest.fixture
-def users(session, User):
-    session.add_all([User(id=1, name="ed"), User(id=2, name="wendy")])
-    session.commit()
-    return session
-
-
 @pytest.mark.parametrize(
     "kw",
     [

@@ -3,17 +3,9 @@
 attribute access by label.  ``scalar()`` and ``session.scalars()`` give bare values,
 ``query(User)`` objects."""
 
-import pytest
 from sqlalchemy import func
 
 from datamapper import select
-
-
-@pytest.fixture
-def users(session, User):
-    session.add_all([User(id=1, name="ed"), User(id=2, name="wendy")])
-    session.commit()
-    return session
 
 
 def test_query_of_one_column_gives_rows(users, User):

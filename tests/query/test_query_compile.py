@@ -22,13 +22,6 @@ def sql(stmt):
     return " ".join(str(stmt.compile(dialect=default.DefaultDialect())).split())
 
 
-@pytest.fixture
-def users(session, User):
-    session.add_all([User(id=1, name="ed"), User(id=2, name="wendy")])
-    session.commit()
-    return session
-
-
 def test_str_and_compile_label_columns_with_the_table_name(users, User):
     q = users.query(User).filter(User.id == 1)
     expected = ("SELECT users.id AS users_id, users.name AS users_name, users.note AS "

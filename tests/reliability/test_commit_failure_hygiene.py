@@ -68,7 +68,7 @@ def skip_dbapi_rollback(monkeypatch):
 
 
 def _rows(read_rows, User):
-    return [tuple(r) for r in read_rows(User.__table__)]
+    return [(r[0], r[1]) for r in read_rows(User.__table__)]  # (id, name)
 
 
 def _assert_next_unit_of_work_alone(eng, User, read_rows, before=()):

@@ -8,12 +8,7 @@ and its nearest relatives."""
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, String, Table
 
-from datamapper import declarative_base, relationship
-
-
-@pytest.fixture
-def Base(metadata):
-    return declarative_base(metadata=metadata)
+from datamapper import relationship
 
 
 def _models(Base, engine, **rel_kw):

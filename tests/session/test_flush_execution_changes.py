@@ -10,19 +10,6 @@ import datamapper
 from datamapper.exc import FlushError, SAWarning
 
 
-@pytest.fixture
-def listen():
-    added = []
-
-    def add(target, name, fn):
-        datamapper.event.listen(target, name, fn)
-        added.append((target, name, fn))
-
-    yield add
-    for target, name, fn in added:
-        datamapper.event.remove(target, name, fn)
-
-
 def _warned(record, text):
     return [w for w in record if issubclass(w.category, SAWarning) and text in str(w.message)]
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Column, ForeignKey, Integer, String, func
 
 import _support
-from _tx_support import _other_engine, _second_databases, assert_released  # noqa: F401
+from _tx_support import assert_released
 from datamapper import declarative_base, inspect, relationship, select
 from datamapper import exc as dm_exc
 from datamapper.sharding import ShardContext, ShardedQuery, ShardedSession

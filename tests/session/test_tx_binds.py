@@ -8,8 +8,6 @@ import sqlalchemy as sa
 from sqlalchemy import Column, Integer, String, text
 
 from _tx_support import (  # noqa: F401
-    _other_engine,
-    _second_databases,
     assert_released,
     table_rows,
     user_and_account,

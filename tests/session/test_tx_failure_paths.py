@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import event
 
 from _tx_support import (  # noqa: F401
-    _other_engine,
-    _second_databases,
     assert_released,
+    dbapi_in_transaction,
     max_prepared_transactions,
     prepared_transactions,
     table_rows,
@@ -32,21 +31,6 @@ def _ids(read_rows, User):
     return [r[0] for r in read_rows(User.__table__)]
 
 
-def _dbapi_in_transaction(conn):
-    raw = conn.connection.dbapi_connection
-    name = conn.dialect.name
-    if name == "sqlite":
-        return raw.in_transaction
-    if name == "postgresql":
-        return int(raw.info.transaction_status) != 0
-    cursor = raw.cursor()
-    try:
-        cursor.execute("SELECT @@in_transaction")
-        return bool(cursor.fetchone()[0])
-    finally:
-        cursor.close()
-
-
 # --------------------------------------------- a Session bound to a caller's Connection
 
 
@@ -65,7 +49,7 @@ def test_failed_commit_or_rollback_leaves_the_bound_connection_outside_a_transac
             event.remove(engine, failing, _raise)
         s.close()
         assert not conn.in_transaction()
-        assert not _dbapi_in_transaction(conn)
+        assert not dbapi_in_transaction(conn.dialect.name, conn.connection.dbapi_connection)
         # the caller's connection goes on with its own work only
         with conn.begin():
             conn.execute(User.__table__.insert(), {"id": 2, "name": "caller"})

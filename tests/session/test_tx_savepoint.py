@@ -5,7 +5,7 @@ connection)."""
 import pytest
 from sqlalchemy import Column, Integer, String
 
-from _tx_support import _other_engine, _second_databases, assert_released  # noqa: F401
+from _tx_support import assert_released
 from datamapper import exc, inspect
 
 

@@ -12,8 +12,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from _tx_support import (  # noqa: F401
-    _other_engine,
-    _second_databases,
     assert_released,
     max_prepared_transactions,
     prepared_transactions,
