@@ -46,7 +46,7 @@ test: venv lint
 	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS)
 
 # SQLAlchemy 2.0 (datamapper supports 2.0 and 2.1): the Core-internals tests and the
-# query, mapping, persistence and session tests, on SQLite, in $(SA20_VENV).  CI runs it.
+# query, mapping, persistence, session and extension tests, on SQLite, in $(SA20_VENV).  CI runs it.
 # (tests/reliability/test_crash_matrix.py and tests/typing/ are 2.1-only: Core 2.0 does
 # not wrap exceptions raised by before_cursor_execute listeners, and its Select is
 # typed Select[tuple[...]], which datamapper's annotations do not follow.)
@@ -54,7 +54,7 @@ test-sa20:
 	test -x $(SA20_VENV)/bin/python || $(PYTHON) -m venv $(SA20_VENV)
 	$(SA20_VENV)/bin/python -m pip install --quiet -e '.[test]' 'sqlalchemy>=2.0,<2.1'
 	$(TEST_ENV) DATAMAPPER_TEST_BACKENDS=sqlite DATAMAPPER_REQUIRE_BACKENDS= $(SA20_VENV)/bin/python -m pytest -n $(TEST_WORKERS) -p no:cacheprovider -q \
-	  tests/test_core_internals.py tests/query tests/mapping tests/persistence tests/session
+	  tests/test_core_internals.py tests/query tests/mapping tests/persistence tests/session tests/ext
 
 bench: venv
 	$(PY) bench/run.py
