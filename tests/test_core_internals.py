@@ -226,6 +226,18 @@ def test_bind_processors_of_a_compiled_insert(conn, tables) -> None:
     assert procs["seen"](datetime.datetime(2020, 1, 2)).startswith("2020-01-02")
 
 
+def test_is_float_bind_names_the_float_columns_processor(conn) -> None:
+    md = MetaData()
+    t = Table("floats", md, Column("id", Integer, primary_key=True), Column("x", sa.Float),
+              Column("s", String(10)))
+    procs = _core.bind_processors(t.insert().compile(dialect=conn.dialect,
+                                                     column_keys=["x", "s"]))
+    fn = procs["x"]  # (SQLite has no native decimal: Core converts to float)
+    assert _core.is_float_bind(fn) and not _core.is_float_bind(len)
+    value = 2.5
+    assert fn(value) is value and fn(None) is None and fn(3) == 3.0
+
+
 def test_insertmanyvalues_of_a_compiled_executemany_insert(conn, tables) -> None:
     _md, users, _a = tables
     compiled = users.insert().returning(users.c.id).compile(

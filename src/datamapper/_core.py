@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import inspection as _inspection
+from sqlalchemy.engine import processors as _processors
 from sqlalchemy.engine.cursor import CursorFetchStrategy
 from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.engine.interfaces import BindTyping
@@ -119,6 +120,12 @@ def type_may_be_null_type(sql_type: Any) -> bool:
 def bind_processors(compiled: Any) -> Mapping[str, Callable[[Any], Any]]:
     """A compiled statement's bind processors by parameter name."""
     return compiled._bind_processors  # type: ignore[no-any-return]  # Core's dict
+
+
+def is_float_bind(fn: object) -> bool:
+    """Whether ``fn`` is Core's bind processor of a float column (``float(value)``,
+    None kept), which gives a ``float`` back unchanged."""
+    return fn is _processors.to_float
 
 
 def insertmanyvalues(compiled: Any) -> Any:

@@ -19,13 +19,24 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.expression import ClauseElement
 
-from .._core import BindTyping, bind_processors, insertmanyvalues, report_dbapi_error
+from .._core import (
+    BindTyping,
+    bind_processors,
+    insertmanyvalues,
+    is_float_bind,
+    plain_fetchall,
+    report_dbapi_error,
+)
+
+_FLOAT_OR_NONE = frozenset({float, type(None)})
+_first = operator.itemgetter(0)
 
 
 class _DriverStatement:
@@ -65,6 +76,13 @@ class _DriverStatement:
     def _process(self, rows: list[Any]) -> None:
         """Apply the bind processors to positional ``rows``, in place."""
         procs = self.procs
+        if any(is_float_bind(fn) for _i, _n, fn in procs):
+            # Core's float processor gives a float (or None) back as it is: a column
+            # holding only those needs no pass (checked over the column at once)
+            procs = tuple(p for p in procs if not is_float_bind(p[2]) or not _FLOAT_OR_NONE
+                          .issuperset(set(map(type, map(operator.itemgetter(p[0]), rows)))))
+            if not procs:
+                return
         for n, row in enumerate(rows):
             lst = list(row)
             for i, _name, fn in procs:
@@ -256,7 +274,8 @@ def driver_insert_returning(
     out: list[Any] = []
     for start in range(0, len(rows), step):
         chunk = rows[start:start + step]
-        flat = tuple([v for row in chunk for v in row])
+        flat = tuple(chain.from_iterable(chunk))
         result = conn.exec_driver_sql(entry.sql(len(chunk)), flat)
-        out.extend(result.scalars().all())
+        raw = plain_fetchall(result)  # the driver's tuples, when Core would only copy them
+        out.extend(result.scalars().all() if raw is None else map(_first, raw))
     return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Sequence
+from itertools import chain, repeat
 from typing import Any
 
 from sqlalchemy import and_, bindparam
@@ -172,6 +173,10 @@ def insert_records(
     groups: dict[Shape, list[Record]] = {}
     version_key = plan.version_key
     fast = tuple_shape(plan, zero_guard) is not None
+    if fast and tuple_rows and isinstance(states, (list, tuple)):
+        batch = _common_rows(plan, states)
+        if batch is not None:
+            return {(plan.nonpk_colkeys, None): batch}, None
     fast_key = (plan.nonpk_colkeys, None)
     nonpk_colkeys = plan.nonpk_colkeys
     nonpk_getter = plan.nonpk_getter
@@ -212,6 +217,31 @@ def insert_records(
             group = groups[gkey] = []
         group.append((state, params, exprs))
     return groups, server_versions
+
+
+def _common_rows(plan: TablePlan, states: Sequence[InstanceState]) -> list[Record] | None:
+    """The value-tuple records of ``states`` when every one of them has the common
+    shape (see :func:`tuple_shape`): no key value, and a plain value for every other
+    column.  The value types of all rows are checked at once, after the rows are read.
+    None, when a state has another shape (the caller then sorts them one by one)."""
+    getter = plan.nonpk_getter
+    pk_attr = plan.single_pk_attr
+    values: list[tuple[Any, ...]] = []
+    append = values.append
+    try:
+        for state in states:
+            obj = state.obj()
+            d = (obj if obj is not None else state.strong_obj()).__dict__
+            if d.get(pk_attr) is not None:
+                return None
+            append(getter(d))
+    except KeyError:  # an attribute without a value: the column's default applies
+        return None
+    if not values or not PLAIN.issuperset(set(map(type, chain.from_iterable(values)))):
+        return None
+    if plan.none_means_default and any(None in v for v in values):
+        return None
+    return list(zip(states, values, repeat(None)))  # type: ignore[arg-type]
 
 
 def tuple_params(keys: tuple[str, ...], rows: list[Record]) -> list[Record]:

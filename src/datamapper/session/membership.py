@@ -262,9 +262,30 @@ class SessionMembership(SessionBase):
         for obj in instances:
             self.delete(obj)
 
-    @exclusive
     def delete(self, instance: object) -> None:
         """Mark a persistent object for deletion at the next flush."""
+        owner = self._guard.owner
+        if (owner is None or owner == get_ident()) and not self._tx_blocks \
+                and not self._closed and self._transaction is not None \
+                and not (FLUSH_EXECUTING and self.hash_key in FLUSH_EXECUTING):
+            # the usual call: a persistent object of this session whose class has no
+            # delete cascade, in a running transaction.  Marked here, as _delete()
+            # would, without taking the session's ownership: nothing below can run
+            # a listener, load or re-enter the session (add() does the same)
+            state = instance_state(instance)
+            if state._key is not None and not state._deleted \
+                    and state.session_id == self.hash_key \
+                    and not cascades("delete", state.mapper):
+                deleted = self._deleted
+                if state not in deleted:
+                    deleted[state] = instance
+                    state._strong = instance
+                return
+        self._delete(instance)
+
+    @exclusive
+    def _delete(self, instance: object) -> None:
+        """``delete()``: every case, as the only thread inside the session."""
         if self._tx_blocks or self._closed:
             self._check_usable()
         if FLUSH_EXECUTING and self.hash_key in FLUSH_EXECUTING:
@@ -318,20 +339,18 @@ class SessionMembership(SessionBase):
     def _cascade_deletes_again(self) -> None:
         """At flush: follow the delete cascade of the objects marked deleted once more,
         so that objects attached to them after ``delete()`` go with them too."""
-        marked = list(self._deleted.items())
-        no_cascade: set[Any] = set()  # mappers without a delete cascade: skipped at once
+        # only objects of classes with a delete cascade have anything to follow (a large
+        # delete of one class without one: a set of its mappers, no per-object step)
+        cascading = {m for m in {s.mapper for s in self._deleted} if cascades("delete", m)}
+        if not cascading:
+            return
+        marked = [(s, o) for s, o in self._deleted.items() if s.mapper in cascading]
         self._no_autoflush += 1
         try:
             for state, obj in marked:
                 if obj is None:
                     continue
-                mapper = state.mapper
-                if mapper in no_cascade:
-                    continue
                 it = cascade_iterator("delete", state, obj)
-                if it.__class__ is tuple:  # (the mapper has no delete cascade at all)
-                    no_cascade.add(mapper)
-                    continue
                 for child_state, child in self._load_for_delete_cascade(it):
                     if child_state in self._deleted or child_state._deleted:
                         continue

@@ -562,6 +562,8 @@ class UOWTransaction:
         """Updated rows' states: clean, re-keyed when a key column changed, their
         queued backref changes and expired keys dropped."""
         weak = imap.weak
+        last: Any = None
+        pk_keys: tuple[str, ...] = ()
         for state in self.updated:
             obj = state.obj()
             if obj is None:
@@ -569,7 +571,14 @@ class UOWTransaction:
             d = obj.__dict__
             cs = state._committed
             if cs:
-                self._settle_written_changes(state, obj, d, cs, imap)
+                mapper = state.mapper
+                if mapper is not last:  # (runs of one mapper)
+                    pk_keys, last = mapper._pk_keys, mapper
+                # the usual change (attributes set, no key column among them) leaves
+                # nothing to settle: a deleted attribute or a key change has something
+                cs_keys = cs.keys()
+                if not cs_keys <= d.keys() or not cs_keys.isdisjoint(pk_keys):
+                    self._settle_written_changes(state, obj, d, cs, imap)
             state._committed = None
             state.modified = False
             ext = state._extra
