@@ -206,3 +206,46 @@ def test_joined_many_to_many_nests_the_target_join_inside_the_outer_join(
     (stmt,) = sql_log.statements
     assert "LEFT OUTER JOIN (nj_link AS nj_link_1 JOIN nj_d AS nj_d_1" in \
         stmt.replace("INNER JOIN", "JOIN")  # (MariaDB spells it INNER JOIN)
+
+
+@pytest.mark.parametrize("how", ["joined", "selectin", "subquery", "select", "joinedload",
+                                 "joinedload-innerjoin"])
+def test_many_to_many_ordered_by_an_association_column(Base, engine, make_session, sql_log,
+                                                        how):
+    """order_by=secondary.c.col: the joined eager load orders by the secondary's alias
+    (it named the unaliased table: "no such column: order_items.item_id")."""
+    from sqlalchemy import Table
+
+    from datamapper import joinedload
+    links = Table("ord_items", Base.metadata,
+                  Column("order_id", ForeignKey("ords.id"), primary_key=True),
+                  Column("item_id", ForeignKey("its.id"), primary_key=True),
+                  Column("pos", Integer))
+
+    class Item(Base):
+        __tablename__ = "its"
+        id = Column(Integer, primary_key=True)
+
+    lazy = how if "joinedload" not in how else "select"
+
+    class Order(Base):
+        __tablename__ = "ords"
+        id = Column(Integer, primary_key=True)
+        items = relationship(Item, secondary=links, lazy=lazy, order_by=links.c.pos.desc())
+
+    Base.metadata.create_all(engine)
+    with engine.begin() as c:
+        c.execute(Order.__table__.insert(), [{"id": 1}, {"id": 2}])
+        c.execute(Item.__table__.insert(), [{"id": i} for i in (1, 2, 3)])
+        c.execute(links.insert(), [{"order_id": 1, "item_id": 1, "pos": 2},
+                                   {"order_id": 1, "item_id": 2, "pos": 3},
+                                   {"order_id": 1, "item_id": 3, "pos": 1},
+                                   {"order_id": 2, "item_id": 3, "pos": 1}])
+    s = make_session()
+    stmt = select(Order).order_by(Order.id)
+    if how.startswith("joinedload"):
+        stmt = stmt.options(joinedload(Order.items, innerjoin=how.endswith("innerjoin")))
+    orders = s.scalars(stmt).unique().all()
+    n = len(sql_log)
+    assert [[i.id for i in o.items] for o in orders] == [[2, 1, 3], [3]]
+    assert len(sql_log) == n + (2 if how == "select" else 0)

@@ -336,12 +336,23 @@ def _joined_subclasses(target: Mapper, plan: EntityPlan) -> list[Mapper]:
     return out
 
 
-def _target_order_by(prop: RelationshipProperty, target_sel: Any) -> list[Any]:
+def _target_order_by(prop: RelationshipProperty, target_sel: Any,
+                     secondary_sel: Any = None) -> list[Any]:
+    """The relationship's ``order_by`` reading the joined aliases: the target's, and
+    the secondary's for a many-to-many ordered by a column of its association table."""
     if not prop.order_by:
         return []
     targets = _target_tables(prop)
-    return [_replace(ob, lambda c: target_sel if c.table in targets else None)
-            for ob in prop.order_by]
+    in_sec = prop.is_secondary_column if secondary_sel is not None else None
+
+    def pick(c: Any) -> Any:
+        if c.table in targets:
+            return target_sel
+        if in_sec is not None and in_sec(c):
+            return secondary_sel
+        return None
+
+    return [_replace(ob, pick) for ob in prop.order_by]
 
 
 def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
@@ -382,7 +393,7 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
                     on = and_(on, *crit)
                 stmt = stmt.join_from(parent_sel, talias, on, isouter=True)
             sel = talias
-            order_by.extend(_target_order_by(prop, talias))
+            order_by.extend(_target_order_by(prop, talias, salias))
         elif node.strategy == "contains_eager":
             # without alias=: the target's own tables (a joined-table subclass's join)
             sel = node.alias if node.alias is not None else target.persist_selectable
