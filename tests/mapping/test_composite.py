@@ -431,3 +431,66 @@ def test_custom_comparator_factory(metadata, engine, sql_log):
         assert s.scalars(select(Spot.id).order_by(desc(Spot.p))).all() == [1, 2]
         assert sql_log.statements[-1].endswith("ORDER BY cp_spots.px DESC, cp_spots.py ASC")
         assert s.scalars(select(Spot.id).where(Spot.p == Point(0, 1))).all() == [2]
+
+
+# ------------------------------------------------------------------ ORM bulk DML
+
+def _cols(read_rows: Any, table: Any) -> list[tuple[Any, ...]]:
+    return [r[:5] for r in read_rows(table)]
+
+
+def test_orm_insert_with_composite_values(Vertex, engine, read_rows, sql_log):
+    from sqlalchemy import insert
+
+    with Session(engine) as s:
+        s.execute(insert(Vertex), [{"id": 1, "start": Point(1, 2), "end": Point(3, 4)},
+                                   {"id": 2, "start": Point(5, 6), "x2": 7, "y2": 8},
+                                   {"id": 3, "start": Point(9, 9), "end": Point(0, 0),
+                                    "home": Address("S", "C")}])
+        s.execute(insert(Vertex).values(id=4, start=Point(11, 12), end=Point(13, 14)))
+        s.execute(insert(Vertex).values([{"id": 5, "start": Point(1, 1), "end": Point(2, 2)}]))
+        got = s.scalars(insert(Vertex).values(id=6, start=Point(3, 3), end=Point(4, 4))
+                        .returning(Vertex.end)).all() if engine.dialect.insert_returning \
+            else [Point(4, 4)]
+        assert got == [Point(4, 4)]
+        s.commit()
+    assert any("INSERT INTO cp_vertices (id, x1, y1, x2, y2)" in st for st in sql_log.statements)
+    assert _cols(read_rows, Vertex.__table__) == [
+        (1, 1, 2, 3, 4), (2, 5, 6, 7, 8), (3, 9, 9, 0, 0), (4, 11, 12, 13, 14), (5, 1, 1, 2, 2),
+        (6, 3, 3, 4, 4)]
+    assert read_rows(Vertex.__table__)[2][5:] == ("S", "C")
+
+
+def test_bulk_mappings_with_composite_values(Vertex, engine, read_rows):
+    with Session(engine) as s:
+        s.bulk_insert_mappings(Vertex, [{"id": 1, "start": Point(1, 2), "end": Point(3, 4)},
+                                        {"id": 2, "start": Point(5, 6), "end": Point(7, 8)}])
+        s.bulk_update_mappings(Vertex, [{"id": 2, "start": Point(50, 60)}])
+        s.commit()
+    assert _cols(read_rows, Vertex.__table__) == [(1, 1, 2, 3, 4), (2, 50, 60, 7, 8)]
+
+
+def test_orm_update_with_composite_values(Vertex, engine, read_rows, sql_log):
+    from sqlalchemy import update
+
+    with Session(engine) as s:
+        _three_vertices(s, Vertex)
+        v1 = s.get(Vertex, 1)
+        # by primary key, a list of dictionaries
+        s.execute(update(Vertex), [{"id": 1, "end": Point(7, 7)}, {"id": 2, "start": Point(8, 8)}])
+        assert v1.end == Point(7, 7)
+        sql_log.clear()
+        s.execute(update(Vertex).where(Vertex.start == Point(0, 5))
+                  .values({Vertex.end: Point(16, 10)}))
+        assert sql_log.statements[-1].startswith("UPDATE cp_vertices SET x2=")
+        s.execute(update(Vertex).where(Vertex.id == 1).values(start=Point(20, 21)))
+        assert v1.start == Point(20, 21)  # evaluated on the object in the session
+        s.query(Vertex).filter(Vertex.id == 2).update({Vertex.end: Point(30, 31)},
+                                                      synchronize_session="fetch")
+        s.query(Vertex).filter(Vertex.id == 1).update({"end": Point(40, 41)})
+        assert v1.end == Point(40, 41)
+        s.commit()
+    stmt = update(Vertex).values({Vertex.end: Point(16, 10)})
+    assert str(stmt) == "UPDATE cp_vertices SET x2=:x2, y2=:y2"
+    assert _cols(read_rows, Vertex.__table__) == [
+        (1, 20, 21, 40, 41), (2, 8, 8, 30, 31), (3, 0, 5, 16, 10)]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import Column, and_, or_
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
-from sqlalchemy.sql.elements import ClauseList, OrderByList
+from sqlalchemy.sql.elements import ClauseElement, ClauseList, OrderByList
 from sqlalchemy.sql.operators import (
     ColumnOperators,
     asc_op,
@@ -35,8 +35,8 @@ from sqlalchemy.sql.operators import (
     nulls_last_op,
 )
 
-from .._core import annotate
-from .coercion import BUNDLE_KEY
+from .._core import annotate, annotations_of
+from .coercion import BUNDLE_KEY, bound_value
 from .properties import MapperProperty, _with_dataclass_options
 
 if TYPE_CHECKING:
@@ -278,6 +278,49 @@ class CompositeProperty(MapperProperty):
             made.append((name, column))
         self.attrs = tuple(attrs)
         return made
+
+
+# ----------------------------------------------------------------- DML
+def composite_named(mapper: Any, key: object) -> CompositeProperty | None:
+    """The composite of ``mapper`` a DML key names (its attribute name, the class
+    attribute, an ``aliased()`` one, or its selected form), or None."""
+    if isinstance(key, str):
+        prop = mapper._props.get(key)
+    else:
+        prop = getattr(key, "prop", None)
+        if prop is None:
+            reader = annotations_of(key).get(BUNDLE_KEY)
+            prop = getattr(reader, "prop", None)
+    return prop if isinstance(prop, CompositeProperty) else None
+
+
+def expand_composite_pairs(mapper: Any, pairs: Any, columns: bool) -> list[tuple[Any, Any]]:
+    """``(key, value)`` pairs of a DML statement with each pair naming a composite of
+    ``mapper`` replaced by one pair per column (``columns``: the Column as the key,
+    else the column's attribute name)."""
+    out: list[tuple[Any, Any]] = []
+    for key, value in pairs:
+        prop = composite_named(mapper, key)
+        if prop is None:
+            out.append((key, value))
+            continue
+        plain = True
+        if isinstance(value, ClauseElement) or hasattr(value, "__clause_element__"):
+            plain, value = bound_value(value)  # (a bound parameter holding the object)
+        if not plain:
+            raise ArgumentError(
+                f"Can't write composite {prop._where()} from {value!r}: give an object of "
+                f"{getattr(prop.composite_class, '__name__', 'its class')} (or None), or "
+                "SQL expressions for its columns one by one")
+        keys = prop.columns if columns else prop.attribute_keys
+        out.extend(zip(keys, prop.values_of(value), strict=True))
+    return out
+
+
+def expand_composite_dict(mapper: Any, d: dict[Any, Any]) -> dict[Any, Any]:
+    """A dictionary of attribute values with each composite's value given as its
+    columns' (by attribute name)."""
+    return dict(expand_composite_pairs(mapper, d.items(), False))
 
 
 def _all_none(*values: object) -> bool:

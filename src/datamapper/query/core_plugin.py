@@ -43,7 +43,8 @@ from .._core import (
 )
 from ..loading.criteria import apply_loader_criteria, applying, statement_criteria
 from ..mapping.attributes import _JoinTarget
-from ..mapping.coercion import ALIAS_KEY, entity_of
+from ..mapping.coercion import ALIAS_KEY, dml_mapper, entity_of
+from ..mapping.composite import expand_composite_pairs
 from .aliased import relationship_join_source, relationship_steps
 from .subclass_rows import limit_to_subclass_rows
 
@@ -199,6 +200,27 @@ class _DMLDescriptions:
         found = core_returning_descriptions(statement)
         return found if found is not None else \
             super().get_returning_column_descriptions(statement)  # type: ignore[misc]
+
+
+    # values() naming a composite attribute (``values(start=Point(1, 2))``,
+    # ``{Edge.start: Point(1, 2)}``): one value per column of it
+    @classmethod
+    def _get_crud_kv_pairs(cls, statement: Any, kv_iterator: Any,
+                           needs_to_be_cacheable: bool) -> Any:
+        mapper = dml_mapper(statement)
+        if mapper is not None:
+            kv_iterator = expand_composite_pairs(mapper, kv_iterator, True)
+        return super()._get_crud_kv_pairs(  # type: ignore[misc]  # (Core's DML state)
+            statement, kv_iterator, needs_to_be_cacheable)
+
+    @classmethod
+    def _get_multi_crud_kv_pairs(cls, statement: Any, multi_kv_iterator: Any) -> Any:
+        mapper = dml_mapper(statement)
+        if mapper is not None:
+            multi_kv_iterator = [dict(expand_composite_pairs(mapper, m.items(), True))
+                                 for m in multi_kv_iterator]
+        return super()._get_multi_crud_kv_pairs(  # type: ignore[misc]  # (Core's DML state)
+            statement, multi_kv_iterator)
 
 
 class DatamapperInsertState(_DMLDescriptions, InsertDMLState):

@@ -34,6 +34,7 @@ from sqlalchemy.sql.elements import (
 
 from ..exc import InvalidRequestError
 from ..mapping.coercion import bound_value
+from ..mapping.composite import expand_composite_pairs
 
 if TYPE_CHECKING:
     from .base import SessionBase
@@ -200,7 +201,8 @@ def resolve_values(mapper: Any, items: Any) -> dict[str, Any]:
     attribute name -> value; anything that is not a mapped column is refused."""
     resolved: dict[str, Any] = {}
     cls = mapper.class_.__name__
-    for k, v in items:
+    # a composite's value: its columns' (Query.update({Edge.end: Point(1, 2)}))
+    for k, v in expand_composite_pairs(mapper, items, False):
         if isinstance(k, str):
             if k in mapper.column_attrs:
                 resolved[k] = v

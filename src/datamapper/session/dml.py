@@ -33,11 +33,12 @@ from sqlalchemy import Column, and_, bindparam
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.exc import DBAPIError
 
-from .._core import SimpleResultMetaData
+from .._core import SimpleResultMetaData, annotations_of
 from ..exc import InvalidRequestError, StaleDataError
 from ..instance.state import InstanceState, instance_state
 from ..mapping.cache import CacheSlot
 from ..mapping.coercion import (
+    BUNDLE_KEY,
     dml_has_multi_values,
     dml_returning,
     dml_values,
@@ -47,6 +48,7 @@ from ..mapping.coercion import (
     entity_of,
     statement_key,
 )
+from ..mapping.composite import expand_composite_dict
 from ..mapping.mapper import Mapper, class_mapper
 from ..persistence.driver import driver_executemany
 from ..query.entities import RowLayout, refuse_star_with_others
@@ -106,6 +108,9 @@ class _Columns:
             and_(*[c == bindparam(PK_PREFIX + c.key) for c in self.pk_cols]))
         # compiled forms for the driver fast path, per statement structure
         self.driver_caches: dict[Any, dict[Any, Any]] = {}
+        # composite attribute names: a dictionary naming one gives its columns' values
+        self.composites = frozenset(k for k, p in mapper._props.items()
+                                    if getattr(p, "is_composite", False))
 
 
 _COLUMNS: CacheSlot[_Columns] = CacheSlot("ORM DML: attribute names to columns, UPDATE by key")
@@ -140,6 +145,7 @@ def _insert_params(mapper: Mapper, rows: Sequence[Any], render_nulls: bool,
     version_key = cols.version_key
     gen = mapper.version_id_generator if version_key is not None else None
     identity = _discriminator(mapper, cols)
+    composites = cols.composites
     out: list[dict[str, Any]] = []
     append = out.append
     for i, d in enumerate(rows):
@@ -152,6 +158,9 @@ def _insert_params(mapper: Mapper, rows: Sequence[Any], render_nulls: bool,
         if d.keys() <= same:
             p = {k: v for k, v in d.items() if k not in drop} if drop else d
         else:
+            if composites and not composites.isdisjoint(d.keys()):
+                d = expand_composite_dict(mapper, d)
+                drop = [k for k in dropped if k in d and d[k] is None] if dropped else None
             if not d.keys() <= key_of.keys():
                 raise _unknown_keys(mapper, cols, d, i, verb)
             p = {key_of[k]: v for k, v in d.items() if not drop or k not in drop}
@@ -260,6 +269,8 @@ def _update_params(mapper: Mapper, rows: Sequence[Any], verb: str = "bulk UPDATE
                 f"Can't {verb} {mapper.class_.__name__}: parameter set #{i} is "
                 f"{type(d).__name__}, not a dictionary of attribute values"
             )
+        if cols.composites and not cols.composites.isdisjoint(d.keys()):
+            d = expand_composite_dict(mapper, d)
         if any(d.get(k) is None and d.get(key_of[k]) is None for k in pk_attrs):
             raise _missing_key(mapper, d, i, verb)
         if not d.keys() <= key_of.keys():
@@ -298,8 +309,12 @@ def _returning_layout(stmt: object) -> tuple[RowLayout | None, Any]:
     found = False
     for e in elements:
         m = entity_of(e)
+        bundle = annotations_of(e).get(BUNDLE_KEY) if m is None else None
         if m is not None:
             entities.append(m.class_)
+            found = True
+        elif bundle is not None:  # a composite attribute: read back as its objects
+            entities.append(bundle)
             found = True
         else:
             entities.append(e)
@@ -396,6 +411,16 @@ def _execute_many(session: SessionBase, mapper: Mapper, stmt: Any, batch: list[d
     return session._run(stmt, batch if len(batch) > 1 else batch[0], bind, opts)
 
 
+def _expand_composites(mapper: Mapper, params: Any) -> Any:
+    composites = _columns(mapper).composites
+    if isinstance(params, dict):
+        return params if composites.isdisjoint(params) else expand_composite_dict(mapper, params)
+    if not _is_param_list(params):
+        return params
+    return [expand_composite_dict(mapper, d)
+            if isinstance(d, dict) and not composites.isdisjoint(d) else d for d in params]
+
+
 def _is_param_list(params: object) -> bool:
     return isinstance(params, (list, tuple)) and len(params) > 0
 
@@ -412,6 +437,8 @@ def execute_orm_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any
     check_sync(sync)
     if bind is None:
         bind = session._bind_for(mapper, stmt, bind_kw)
+    if params and _columns(mapper).composites:  # (each composite given as its columns)
+        params = _expand_composites(mapper, params)
     if stmt.is_insert:
         if is_joined(mapper) and (_is_param_list(params) or isinstance(params, dict)):
             return insert_joined(session, stmt, mapper, params, opts, merged, bind)
@@ -570,6 +597,8 @@ def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, A
     attr_of = {ck: ak for ak, ck in cols.key_of.items() if ak in mapper.column_attrs}
     single = len(pk_attrs) == 1
     for d in rows:
+        if cols.composites and not cols.composites.isdisjoint(d):
+            d = expand_composite_dict(mapper, d)
         ident = tuple(d.get(k, d.get(cols.key_of[k])) for k in pk_attrs)
         state = inner.get(ident[0] if single else ident)
         if state is None or state.obj() is None:
