@@ -81,6 +81,7 @@ def backref_arguments(prop: RelationshipProperty) -> tuple[str, Any, dict[str, A
             f"{target.class_.__name__} already has an attribute {name!r}; pick another name "
             "or use back_populates on both sides"
         )
+    kw.setdefault("passive_updates", prop.passive_updates)  # as SQLAlchemy's backref
     if prop.secondary is not None:
         kw.setdefault("primaryjoin", prop.secondaryjoin)
         kw.setdefault("secondaryjoin", prop.primaryjoin)

@@ -1,7 +1,8 @@
 """Rows of many-to-many association (``secondary``) tables.
 
 Callers: the unit-of-work executor, after both ends of each row exist
-(inserts) and before either end is deleted (deletes).  Each call gets the
+(inserts, and updates of rows whose ends' keys changed) and before either end
+is deleted (deletes).  Each call gets the
 rows of one secondary table and writes them in one executemany; deletes
 check the row count.
 """
@@ -39,4 +40,30 @@ def dissociate(rows: Sequence[Any], conn: Connection) -> None:
             f"Can't delete rows of association table {table.name!r}: expected to match "
             f"{len(params)} row(s) but matched {result.rowcount}; another transaction changed "
             "them. Roll back and reload the objects."
+        )
+
+
+def reassociate(rows: Sequence[Any], conn: Connection) -> None:
+    """UPDATE association rows to their ends' new keys (objects with ``.old``, the
+    values the database holds, and ``.params()``, the new ones), checking that each
+    matched one row."""
+    if not rows:
+        return
+    table = rows[0].prop.secondary
+    keys = sorted(rows[0].old)
+    stmt = table.update().where(
+        and_(*[table.c[k] == bindparam("_dm_o_" + k) for k in keys])
+    ).values({k: bindparam("_dm_n_" + k) for k in keys})
+    params = []
+    for r in rows:
+        new = r.params()
+        params.append({**{"_dm_o_" + k: r.old[k] for k in keys},
+                       **{"_dm_n_" + k: new[k] for k in keys}})
+    result = conn.execute(stmt, params)
+    trustworthy = len(params) == 1 or conn.dialect.supports_sane_multi_rowcount
+    if trustworthy and result.rowcount not in (-1, None) and result.rowcount != len(params):
+        raise StaleDataError(
+            f"Can't update rows of association table {table.name!r} to their ends' new "
+            f"keys: expected to match {len(params)} row(s) but matched {result.rowcount}; "
+            "another transaction changed them. Roll back and reload the objects."
         )

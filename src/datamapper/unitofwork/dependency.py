@@ -31,7 +31,7 @@ from ..instance.seam import SessionLike
 from ..instance.state import STATE_ATTR, InstanceState, _sessions
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
-from .links import AssocRow, Dependencies, Link, apply_link, source_dict
+from .links import AssocRow, Dependencies, Link, apply_link, as_committed, source_dict
 from .orphans import Kept, Lost, note_m2o_orphan, orphans_of
 from .references import Reference, references_of, relationships_of, with_pending_members
 from .references import related_state as _state
@@ -114,6 +114,9 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
             rels, last = found, mapper
         if rels:
             c.delete(state, rels)
+    switched = [st for st in dirty if st._key is not None and _pk_changed(st)]
+    if switched:
+        c.key_switches(session, switched)
     return c.finish(new, dirty)
 
 
@@ -173,6 +176,9 @@ class _Collector:
                 self.save_one_to_many(state, prop, added, unchanged, removed)
             else:
                 self.save_many_to_many(state, prop, added, removed)
+                if unchanged and not prop.passive_updates and state._key is not None \
+                        and _pk_changed(state):
+                    self.many_to_many_rekeyed(state, prop, unchanged)
 
     def save_many_to_one(self, state: InstanceState, prop: RelationshipProperty,
                          d: dict[str, Any], cs: dict[str, Any]) -> None:
@@ -206,11 +212,12 @@ class _Collector:
         """(added, unchanged, removed) of a collection or one-to-one; None: nothing to do."""
         key = prop.key
         if key not in d:
-            if prop.direction != ONETOMANY or prop.passive_updates or is_new or \
+            if prop.direction == MANYTOONE or prop.passive_updates or is_new or \
                     not _pk_changed(state) or prop.lazy in ("dynamic", "write_only"):
                 return self.unloaded_changes(state, prop, cs)
             # passive_updates=False and the parent's key changed: the members (found by
-            # the old key) must be given the new one, so the collection is loaded
+            # the old key) must be given the new one (their foreign keys, or their
+            # association rows), so the collection is loaded
             _load_by_committed_key(state, prop, d, cs)
             if key not in d:
                 return self.unloaded_changes(state, prop, cs)
@@ -219,7 +226,8 @@ class _Collector:
             if not prop.uselist or added.__class__ is not list:
                 added = _members(added, prop.uselist)
             return added, (), ()
-        if key in cs or (prop.direction == ONETOMANY and _pk_changed(state)):
+        if key in cs or ((prop.direction == ONETOMANY or not prop.passive_updates)
+                         and _pk_changed(state)):
             hist = state.mapper._impls[key].history(state, True)
             if prop.uselist:
                 return hist.added, hist.unchanged, hist.deleted
@@ -378,6 +386,77 @@ class _Collector:
                 assoc_delete[row.ident()] = row
                 if orphaning and cst not in deleting:
                     self.lost.append((prop, cst, state))
+
+    def many_to_many_rekeyed(self, state: InstanceState, prop: RelationshipProperty,
+                             unchanged: Any) -> None:
+        """``state``'s key changed (passive_updates=False): the association rows of its
+        members take the new key (one UPDATE per row)."""
+        sid, deleting, assoc_update = self.sid, self.deleting, self.deps.assoc_update
+        for child in unchanged:
+            cst = _state(child)
+            if cst is None or cst.session_id != sid or cst in deleting or cst._deleted \
+                    or cst._key is None:
+                continue
+            row = AssocRow(prop, state, cst)
+            k = row.ident()
+            if k not in assoc_update:  # (both ends' keys changed: one row)
+                row.old = row.params(committed=True)
+                assoc_update[k] = row
+
+    def key_switches(self, session: SessionLike, switched: list[InstanceState]) -> None:
+        """Objects whose primary key changed: the objects of the session that refer to
+        one of them through a many-to-one with passive_updates=False (and no reverse
+        collection that updates them itself) take the new key.  Only the objects the
+        session holds are found (as in SQLAlchemy): a referring row not loaded keeps
+        the old key, which a database without ON UPDATE CASCADE then refuses."""
+        props = _key_switch_props(switched)
+        if not props:
+            return
+        targets = {st: as_committed(st, source_dict(st, st.mapper._pk_keys),
+                                    list(st.mapper._pk_keys)) for st in switched}
+        links, deleting = self.links, self.deleting
+        for cand in session._identity_map.all_states():
+            if cand in deleting or cand._deleted:
+                continue
+            for prop in props:
+                if not cand.mapper.isa(prop.parent):
+                    continue
+                prop.sync_keys()
+                per = links.get(cand)
+                if per is not None and prop._dest_keys in per:
+                    continue  # its reference changed in this flush: linked already
+                target = self._referenced(session, cand, prop, targets)
+                if target is not None:
+                    self.add_link(cand, target, prop)
+
+    @staticmethod
+    def _referenced(session: SessionLike, cand: InstanceState, prop: RelationshipProperty,
+                    targets: dict[InstanceState, dict[str, Any]]) -> InstanceState | None:
+        """The object among ``targets`` (with their committed keys) that ``cand``
+        refers to through ``prop``: its loaded reference, else its foreign key (loaded
+        if expired)."""
+        obj = cand.obj()
+        if obj is None:
+            return None
+        d = obj.__dict__
+        if prop.key in d:
+            value = d[prop.key]
+            if prop.uselist:  # a many-to-one as a list of its one object
+                value = value[0] if value else None
+            ref = _state(value)
+            return ref if ref in targets else None
+        expired = cand.expired_attributes
+        if cand._key is not None and any(k not in d and k in expired for k in prop._dest_keys):
+            session._load_attributes(cand, prop._dest_keys[0])
+        # (a column the INSERT left out and nothing loaded since is NULL)
+        fk = [d.get(k) for k in prop._dest_keys]
+        if None in fk:
+            return None
+        for st, old in targets.items():
+            if st.mapper.isa(prop.mapper) and \
+                    [old.get(k) for k in prop._src_keys] == fk:
+                return st
+        return None
 
     # -- deleted states ---------------------------------------------------------
 
@@ -544,6 +623,25 @@ def _load_by_committed_key(state: InstanceState, prop: RelationshipProperty,
         sess._load_attributes(state, prop.key)
     finally:
         d.update(changed)
+
+
+def _key_switch_props(switched: list[InstanceState]) -> list[RelationshipProperty]:
+    """The many-to-one relationships with passive_updates=False into the mappers of
+    ``switched`` whose referring objects no reverse one-to-many (passive_updates=False
+    too) updates."""
+    from ..mapping.mapper import _all_mappers
+
+    targets = {m for st in switched for m in st.mapper.iterate_to_root()}
+    out: list[RelationshipProperty] = []
+    for mapper in list(_all_mappers):
+        for prop in relationships_of(mapper):
+            if prop.direction != MANYTOONE or prop.passive_updates or \
+                    prop.mapper not in targets or prop in out:
+                continue
+            if any(not rev.passive_updates for rev in prop._reverse_property):
+                continue  # the reverse collection gives its members the key
+            out.append(prop)
+    return out
 
 
 def _pk_changed(state: InstanceState) -> bool:

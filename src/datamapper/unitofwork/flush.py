@@ -28,7 +28,7 @@ from ..instance.state import _PENDING_COLLECTIONS as PENDING_COLLECTIONS
 from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
-from ..persistence.association import associate, dissociate
+from ..persistence.association import associate, dissociate, reassociate
 from ..persistence.records import changed_params, is_sql, table_plan, unfilled
 from ..persistence.writes import post_update_states, read_generated, switch_states
 from . import inherited
@@ -247,6 +247,8 @@ class UOWTransaction:
             associate(action.payload, conn)
         elif verb == "dissociate":
             dissociate(action.payload, conn)
+        elif verb == "reassociate":
+            reassociate(action.payload, conn)
         elif verb in ("post_update", "pre_delete_update"):
             self._post_update(action, conn)
 

@@ -104,14 +104,21 @@ class AssocRow:
     prop: RelationshipProperty
     parent: InstanceState
     child: InstanceState
+    # a row whose ends' keys changed (passive_updates=False): its values as the
+    # database holds them, read before the flush writes anything
+    old: dict[str, Any] | None = None
 
-    def params(self) -> dict[str, Any]:
+    def params(self, committed: bool = False) -> dict[str, Any]:
+        """The row's column values from its ends' keys (``committed``: the keys as
+        last loaded or flushed, not as changed since)."""
         prop = self.prop
         pkeys = [prop.parent._col_to_prop[pcol].key for pcol, _s in prop.synchronize_pairs]
         ckeys = [prop.mapper._col_to_prop[tcol].key
                  for tcol, _s in prop.secondary_synchronize_pairs]
         pd = source_dict(self.parent, pkeys)
         cd = source_dict(self.child, ckeys)
+        if committed:
+            pd, cd = as_committed(self.parent, pd, pkeys), as_committed(self.child, cd, ckeys)
         out = {}
         for (_p, scol), k in zip(prop.synchronize_pairs, pkeys, strict=True):
             out[scol.key] = pd.get(k)
@@ -141,6 +148,8 @@ class Dependencies:
     links: dict[InstanceState, dict[tuple[str, ...], Link]] = field(default_factory=dict)
     assoc_insert: dict[Any, AssocRow] = field(default_factory=dict)
     assoc_delete: dict[Any, AssocRow] = field(default_factory=dict)
+    # rows of members whose parent's key changed (passive_updates=False): UPDATEd
+    assoc_update: dict[Any, AssocRow] = field(default_factory=dict)
     extra_saves: list[InstanceState] = field(default_factory=list)
     orphans: list[InstanceState] = field(default_factory=list)
     # marked deleted, but put into a surviving parent's one-to-many: not deleted after all
@@ -148,6 +157,20 @@ class Dependencies:
     # objects loaded only for this flush (members of a deleted parent's dynamic
     # relationship): held here so that they live until it is written
     held: list[Any] = field(default_factory=list)
+
+
+def as_committed(state: InstanceState, d: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """``d`` (an object's values) with the committed value of each of ``keys`` that
+    changed since it was loaded or flushed."""
+    cs = state._committed
+    if not cs or not any(k in cs for k in keys):
+        return d
+    out = dict(d)
+    for k in keys:
+        v = cs.get(k, NO_VALUE)
+        if v is not NO_VALUE:
+            out[k] = v
+    return out
 
 
 def apply_link(link: Link) -> None:

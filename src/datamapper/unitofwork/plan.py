@@ -17,7 +17,7 @@ from .._util import describe
 class Action:
     """One step of a flush: a verb on a mapper's table for a batch of states."""
 
-    verb: str  # "save", "delete", "post_update", "associate", "dissociate", ...
+    verb: str  # "save", "delete", "post_update", "associate", "reassociate", "dissociate", ...
     mapper: Any
     states: list[Any] = field(default_factory=list)
     reason: str = ""
@@ -35,7 +35,7 @@ class Action:
 
     def describe_rows(self, limit: int = 5) -> list[str]:
         out = []
-        if self.verb in ("associate", "dissociate"):
+        if self.verb in ("associate", "reassociate", "dissociate"):
             rows = self.payload or []
             for r in rows[:limit]:
                 p, c = r.parent.obj(), r.child.obj()
@@ -60,9 +60,9 @@ class Action:
                 parts.append(f"update {len(self.updates)}")
             what = ", ".join(parts) or "nothing"
             return f"SaveAction({name}) on {self.table}: {what}"
-        n = len(self.payload) if self.verb in ("associate", "dissociate") else len(self.states)
+        n = len(self.payload) if self.verb in ("associate", "reassociate", "dissociate") else len(self.states)
         verb = self.verb.title().replace("_", "")
-        if self.verb in ("associate", "dissociate"):
+        if self.verb in ("associate", "reassociate", "dissociate"):
             return f"{verb}Action on {self.table}: {n} row(s)"
         return f"{verb}Action({name}) on {self.table}: {n} row(s)"
 

@@ -131,6 +131,8 @@ class Planner:
         plan = FlushPlan()
         save_mappers = set(self.inserts) | set(self.updates)
         plan.actions.extend(self._phase(save_mappers, deleting=False))
+        if self.deps.assoc_update:
+            plan.actions.extend(self._assoc_actions("reassociate", self.deps.assoc_update))
         if self.deps.assoc_insert:
             plan.actions.extend(self._assoc_actions("associate", self.deps.assoc_insert))
         for links in self.deps.links.values():
@@ -362,8 +364,9 @@ class Planner:
                 items.sort(key=lambda r: tuple(map(_srank, r.ends())))
             except TypeError:  # key values of one column Python can't order
                 items.sort(key=lambda r: tuple(s.insert_order for s in r.ends()))
-            why = ("both ends of each row exist by now" if verb == "associate"
-                   else "rows removed before either end is deleted")
+            why = {"associate": "both ends of each row exist by now",
+                   "reassociate": "the rows take the new keys their ends were saved with",
+                   }.get(verb, "rows removed before either end is deleted")
             a = Action(verb, items[0].prop.parent, [], reason=why, payload=items)
             a.table_name = str(table.name)
             out.append(a)
