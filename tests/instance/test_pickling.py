@@ -391,3 +391,24 @@ def test_object_with_keyed_dict_collections_round_trips(tables, make_session, re
     copy.by_title.set(Book(id=3, title="c"))
     s2.commit()
     assert read_rows(Book.__table__) == [(1, "a", 1), (2, "b", 1), (3, "c", 1)]
+
+
+def test_loader_options_pickle_and_load_the_same_after_unpickling(stored, make_session,
+                                                                  sql_log):
+    """Loader options (e.g. kept with a cached query) pickle: their attributes by class
+    and name; unpickled, they load what the originals load."""
+    from datamapper import Load, defer, joinedload, raiseload, selectinload
+
+    opts = [joinedload(User.addresses), defer(User.name),
+            joinedload(User.addresses).raiseload("*"), Load(User).selectinload(User.keywords),
+            selectinload(User.addresses).joinedload(Address.user), raiseload("*")]
+    for opt in opts:
+        copy_ = _round_trip(opt)
+        shown = []
+        for o in (opt, copy_):
+            s = make_session()
+            sql_log.clear()
+            u = s.scalars(select(User).options(o)).unique().one()
+            shown.append((list(sql_log), sorted(k for k in u.__dict__ if not k.startswith("_"))))
+            s.close()
+        assert shown[0] == shown[1], opt

@@ -53,6 +53,11 @@ class QueryableAttribute(ColumnOperators):
             return self
         return self.impl.get_missing(obj)
 
+    def __reduce__(self) -> Any:
+        # pickled by name (loader options hold attributes): the class's attribute again
+        # when unpickled, in a process that has mapped the class
+        return getattr, (self.class_, self.key)
+
     def get_history(self, instance: Any, passive: Any = None) -> Any:
         """The attribute's history on ``instance`` (``datamapper.attributes.get_history``);
         ``passive``: a PASSIVE_* flag of ``datamapper.attributes`` (default: load an
