@@ -36,7 +36,9 @@ session stops at once with a non-zero exit.  ``DATAMAPPER_TEST_BACKENDS``
 restricts a run to some backends.
 
 Markers: ``postgresql_only``, ``mysql_only``, ``sqlite_only``, ``servers_only``,
-``backends("sqlite", "mysql")``.
+``backends("sqlite", "mysql")``; ``slow_on_servers``: the test's PostgreSQL and
+MySQL instances are marked ``slow`` (they run in the slow step, ``pytest -m slow``:
+for tables of cases whose outcome does not depend on the database).
 
 On the servers a test's tables may be kept, emptied, for the next test whose
 first ``MetaData.create_all`` sends the same DDL (``_support.TableReuse``; every
@@ -178,6 +180,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "sqlite_only: run this test only on the SQLite backend",
         "servers_only: run this test only on the server backends (PostgreSQL, MySQL)",
         "backends(*names): run this test only on the named backends",
+        "slow_on_servers: the PostgreSQL and MySQL instances of this test are marked slow",
     ):
         config.addinivalue_line("markers", line)
     try:
@@ -331,7 +334,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     chosen = _support.select_backends(
         [(m.name, tuple(m.args)) for m in metafunc.definition.iter_markers()]
     )
-    metafunc.parametrize("backend_name", chosen, indirect=True, ids=chosen)
+    params: list[Any] = list(chosen)
+    if metafunc.definition.get_closest_marker("slow_on_servers") is not None:
+        # the server instances run in the slow step only (`pytest -m slow`, .ci/run)
+        params = [n if n == "sqlite" else pytest.param(n, marks=pytest.mark.slow)
+                  for n in chosen]
+    metafunc.parametrize("backend_name", params, indirect=True, ids=chosen)
 
 
 # --------------------------------------------------------------------- fixtures

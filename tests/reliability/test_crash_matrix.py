@@ -13,7 +13,8 @@ How the crash is made:
 
 Every trial checks, for each way of ending the failed session ("rollback": use it,
 then ``rollback()`` and go on with it; "close": close it, go on with a new one) and
-for a weak and a strong identity map:
+for a weak and a strong identity map (the strong map's instances are marked
+``slow``: ``pytest -m slow`` runs them, as .ci/run does):
 
 1. the failure reaches the caller as a named error: a ``DBAPIError`` subclass, and
    ``CommitOutcomeUnknownError`` for a connection lost during COMMIT;
@@ -547,11 +548,15 @@ def run_matrix(mx: Matrix, name: str, session_cls: type[Session] = Session,
 # ---------------------------------------------------------------------------- tests
 
 
+# the strong identity map's instances run in the slow step only (.ci/run's
+# `pytest -m slow`); the weak one, the Session's default, in every run
+@pytest.mark.parametrize("identity_map", [
+    "weak", pytest.param("strong", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", sorted(WORKLOADS))
-def test_crash_at_every_statement_is_all_or_nothing(matrix, name, request):
-    run_matrix(matrix, name)
+def test_crash_at_every_statement_is_all_or_nothing(matrix, name, identity_map, request):
+    run_matrix(matrix, name, identity_maps=(identity_map,))
     request.node.user_properties.append(("trials", matrix.trials))
-    print(f"\n{name} [{matrix.backend}]: {matrix.trials} trials")
+    print(f"\n{name} [{matrix.backend}, {identity_map} map]: {matrix.trials} trials")
     assert not matrix.failures, (
         f"{len(matrix.failures)} of {matrix.trials} trials failed:\n"
         + "\n".join(matrix.failures[:40]))

@@ -336,6 +336,9 @@ def _session_cases() -> list[Any]:
             for name, (_call, kinds) in SESSION_CASES.items() for kind in kinds]
 
 
+# the refusals of part one happen before any SQL (checked): the server instances of
+# these 600 cases run in the slow step only (.ci/run's `pytest -m slow`)
+@pytest.mark.slow_on_servers
 @pytest.mark.parametrize("name,kind", _session_cases())
 @pytest.mark.parametrize("through", ["Session", "scoped_session"])
 def test_session_method_refuses_unmapped_input(world, sql_log, engine, name, kind, through):
@@ -351,6 +354,7 @@ def test_session_method_refuses_unmapped_input(world, sql_log, engine, name, kin
     assert_refused(world, sql_log, lambda: call(target, x), error, fragments)
 
 
+@pytest.mark.slow_on_servers
 @pytest.mark.parametrize("name,kind", [
     pytest.param(name, kind, id=f"{name}-{kind}")
     for name, (_call, kinds) in QUERY_CASES.items() for kind in kinds])
