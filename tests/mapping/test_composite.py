@@ -494,3 +494,60 @@ def test_orm_update_with_composite_values(Vertex, engine, read_rows, sql_log):
     assert str(stmt) == "UPDATE cp_vertices SET x2=:x2, y2=:y2"
     assert _cols(read_rows, Vertex.__table__) == [
         (1, 20, 21, 40, 41), (2, 8, 8, 30, 31), (3, 0, 5, 16, 10)]
+
+
+# ------------------------------------------------------------------ attribute events
+
+@pytest.mark.parametrize("active", [False, True])
+def test_set_and_remove_events_on_a_composite(metadata, engine, read_rows, sql_log, active):
+    from datamapper import NO_VALUE, event
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+
+    class Seg(Base):
+        __tablename__ = "cp_evsegs"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        start: Mapped[Point] = composite(mapped_column("x1", nullable=True),
+                                         mapped_column("y1", nullable=True),
+                                         active_history=active)
+
+    metadata.create_all(engine)
+    seen: list[tuple[Any, ...]] = []
+
+    def on_set(target: Any, value: Any, old: Any, initiator: Any) -> Any:
+        seen.append(("set", target, value, old, initiator.key))
+        return Point(value.x * 10, value.y)  # retval: what is written instead
+
+    event.listen(Seg.start, "set", on_set, retval=True)
+    event.listen(Seg.start, "remove", lambda t, old, i: seen.append(("remove", t, old, i.key)))
+    seg = Seg(id=1)
+    seg.start = Point(5, 6)
+    assert seen == [("set", seg, Point(5, 6), Point(None, None) if active else NO_VALUE,  # type: ignore[arg-type]
+                     "start")]
+    assert seg.start == Point(50, 6) and seg.x1 == 50
+    with Session(engine) as s:
+        s.add(seg)
+        s.commit()
+        seen.clear()
+        sql_log.clear()
+        seg.start = Point(7, 8)  # expired by the commit: the old value loads only if active
+        assert len(sql_log.matching("SELECT")) == (1 if active else 0)
+        assert seen == [("set", seg, Point(7, 8), Point(50, 6) if active else NO_VALUE, "start")]
+        assert get_history(seg, "start") == (
+            [Point(70, 8)], (), [Point(50, 6) if active else Point(None, None)])  # type: ignore[arg-type]
+        s.commit()
+        seen.clear()
+        del seg.start
+        assert seen == [("remove", seg, Point(70, 8) if active else NO_VALUE, "start")]
+        s.commit()
+    assert read_rows(Seg.__table__) == [(1, None, None)]
+
+
+def test_loader_callable_status_names_the_no_value_marker():
+    from datamapper import NO_VALUE
+    from datamapper.attributes import LoaderCallableStatus
+
+    assert LoaderCallableStatus.NO_VALUE is NO_VALUE

@@ -298,12 +298,31 @@ class CompositeImpl:
     visible; a ``MutableComposite`` (one with ``_add_parent()``) is told which objects
     hold it, and writes its changes back to their columns."""
 
-    __slots__ = ("key", "prop", "attr")
+    __slots__ = ("key", "prop", "attr", "active_history")
 
     def __init__(self, key: str, prop: Any, attr: QueryableAttribute) -> None:
         self.key = key
         self.prop = prop
         self.attr = attr
+        # a write loads the columns' old values first (history, and the old value the
+        # set/remove events receive)
+        self.active_history = bool(prop.active_history)
+
+    def _old_value(self, obj: Any) -> Any:
+        """The value a set/remove event receives as the old one: the composite object
+        (loaded first with active_history), else the object last read or assigned
+        while its columns still hold its values, else NO_VALUE."""
+        if self.active_history:
+            return self.get_missing(obj)
+        d = obj.__dict__
+        state: InstanceState | None = d.get(STATE_ATTR)
+        ext = state._extra if state is not None else None
+        cache = ext.get(COMPOSITES) if ext is not None else None
+        hit = cache.get(self.key) if cache is not None else None
+        if hit is None or any(k not in d for k in self.prop.attribute_keys):
+            return NO_VALUE
+        values = [d[k] for k in self.prop.attribute_keys]
+        return hit[1] if _same_values(hit[0], values) else NO_VALUE
 
     def get_missing(self, obj: Any) -> Any:
         values = [getattr(obj, k) for k in self.prop.attribute_keys]
@@ -335,8 +354,11 @@ class CompositeImpl:
             add(obj, self.key)
 
     def set(self, obj: Any, value: Any) -> None:
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "set" in dispatch:
+            value = dispatch.fire_retval("set", value, obj, self._old_value(obj), self)
         values = self.prop.values_of(value)  # checked before any column changes
-        if self.prop.active_history:
+        if self.active_history:
             for key in self.prop.attribute_keys:
                 getattr(obj, key)  # load unloaded old values: the history shows them
         for key, v in zip(self.prop.attribute_keys, values, strict=True):
@@ -349,6 +371,11 @@ class CompositeImpl:
             self._remember(state, obj, [d.get(k) for k in self.prop.attribute_keys], value)
 
     def delete(self, obj: Any) -> None:
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "remove" in dispatch:
+            dispatch.fire("remove", obj, self._old_value(obj), self)
+        elif self.active_history:
+            self.get_missing(obj)  # the old values, for the history
         for key in self.prop.attribute_keys:
             setattr(obj, key, None)
         state: InstanceState | None = obj.__dict__.get(STATE_ATTR)
