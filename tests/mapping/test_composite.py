@@ -551,3 +551,52 @@ def test_loader_callable_status_names_the_no_value_marker():
     from datamapper.attributes import LoaderCallableStatus
 
     assert LoaderCallableStatus.NO_VALUE is NO_VALUE
+
+
+# ------------------------------------------------------------------ composite primary key
+
+class Version:  # unhashable, as a class defining __eq__ only is
+    def __init__(self, id_: Any, version: Any) -> None:
+        self.id, self.version = id_, version
+
+    def __composite_values__(self) -> tuple[Any, Any]:
+        return self.id, self.version
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Version) and (other.id, other.version) == (self.id, self.version)
+
+
+@pytest.mark.parametrize("cls", [Version, Point])
+def test_get_by_a_composite_primary_key(metadata, engine, sql_log, read_rows, cls):
+    table = Table("cp_graphs", metadata, Column("id", Integer, primary_key=True),
+                  Column("version_id", Integer, primary_key=True, autoincrement=False),
+                  Column("name", String(30)))
+
+    class Graph:
+        pass
+
+    reg = registry()
+    reg.map_imperatively(Graph, table, properties={
+        "version": composite(cls, table.c.id, table.c.version_id)})
+    metadata.create_all(engine)
+    try:
+        with Session(engine) as s:
+            g = Graph()
+            g.version = cls(1, 1)
+            s.add(g)
+            s.commit()
+            assert g.version == cls(1, 1)  # (loads g, expired by the commit)
+            sql_log.clear()
+            assert s.get(Graph, cls(1, 1)) is g  # from the identity map
+            assert sql_log.statements == []
+            g.version = cls(2, 1)  # the key changes
+            s.commit()
+            assert s.get(Graph, cls(2, 1)) is g and s.get(Graph, cls(1, 1)) is None
+        with Session(engine) as s:
+            sql_log.clear()
+            found = s.get(Graph, cls(2, 1))
+            assert found.version == cls(2, 1)
+            assert "WHERE cp_graphs.id = " in sql_log.statements[0]
+        assert read_rows(table) == [(2, 1, None)]
+    finally:
+        reg.dispose()

@@ -62,6 +62,19 @@ def composite(class_: Any = None, *attrs: Any, **kw: Any) -> Any:
 
 _NOT_GIVEN: Any = object()
 
+# the classes composite() attributes hold: session.get(Graph, Version(1, 2)) takes one
+# of them as the primary key's values
+COMPOSITE_CLASSES: set[type] = set()
+
+
+def composite_values(value: object) -> list[Any] | None:
+    """The column values of a composite object (a dataclass's fields, or what its
+    ``__composite_values__()`` returns), or None for an object of neither kind."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [getattr(value, f.name) for f in dataclasses.fields(value)]
+    getter = getattr(value, "__composite_values__", None)
+    return list(getter()) if getter is not None else None
+
 
 class CompositeProperty(MapperProperty):
     """The configuration of a ``composite()`` attribute."""
@@ -88,6 +101,8 @@ class CompositeProperty(MapperProperty):
             class_ = None
         # the class of the program's whose objects the attribute holds
         self.composite_class: Any = class_
+        if isinstance(class_, type):
+            COMPOSITE_CLASSES.add(class_)
         self.attrs: tuple[object, ...] = attrs
         # None given explicitly: always build the object, even for an Optional annotation
         self._return_none_on_given = return_none_on is not _NOT_GIVEN
@@ -170,16 +185,12 @@ class CompositeProperty(MapperProperty):
         """The column values of composite object ``value`` (None: every column None)."""
         if value is None:
             return [None] * len(self.attribute_keys)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            found = [getattr(value, f.name) for f in dataclasses.fields(value)]
-        else:
-            getter = getattr(value, "__composite_values__", None)
-            if getter is None:
-                raise InvalidRequestError(
-                    f"Can't store {value!r} in composite {self._where()}: "
-                    f"{type(value).__name__} is not a dataclass and has no "
-                    "__composite_values__() method returning its column values")
-            found = list(getter())
+        found = composite_values(value)
+        if found is None:
+            raise InvalidRequestError(
+                f"Can't store {value!r} in composite {self._where()}: "
+                f"{type(value).__name__} is not a dataclass and has no "
+                "__composite_values__() method returning its column values")
         if len(found) != len(self.attribute_keys):
             raise InvalidRequestError(
                 f"Can't store {value!r} in composite {self._where()}: it gives "
@@ -234,6 +245,7 @@ class CompositeProperty(MapperProperty):
                     "Can't map a composite() without a class: pass it as the first argument "
                     "or annotate the attribute Mapped[SomeClass]")
             self.composite_class = annotation_class
+            COMPOSITE_CLASSES.add(annotation_class)
         if optional and not self._return_none_on_given:
             self.return_none_on = _all_none
         cls = self.composite_class

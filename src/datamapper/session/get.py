@@ -39,6 +39,7 @@ from ..loading.related import lazy_load
 from ..loading.rows import commit_loaded, fetch_rows
 from ..loading.strategies import has_eager_defaults
 from ..mapping.cache import CacheSlot
+from ..mapping.composite import COMPOSITE_CLASSES, composite_values
 from ..mapping.inheritance import apply_entity_source
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..query import Query
@@ -139,6 +140,8 @@ class SessionGet(SessionBase):
                     + (f"; unknown: {', '.join(map(repr, bad))}" if bad else "")
                 )
             return tuple(ident[k] for k in mapper._pk_keys)
+        if ident.__class__ in COMPOSITE_CLASSES:  # get(Graph, Version(1, 2))
+            ident = composite_values(ident)
         if isinstance(ident, (tuple, list)):
             values = tuple(ident)
         else:
@@ -179,6 +182,8 @@ class SessionGet(SessionBase):
         else:
             execution_options = {**(execution_options or {}),
                                  "populate_existing": populate_existing}
+        if ident.__class__ in COMPOSITE_CLASSES:  # get(Graph, Version(1, 2)): its values
+            ident = composite_values(ident)
         if not populate_existing and not with_for_update and identity_token is None and \
                 isinstance(entity, type) and not isinstance(ident, (tuple, list, dict)):
             # hit path: a scalar key of a plain class, loaded and live in the identity map
