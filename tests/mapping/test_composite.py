@@ -600,3 +600,47 @@ def test_get_by_a_composite_primary_key(metadata, engine, sql_log, read_rows, cl
         assert read_rows(table) == [(2, 1, None)]
     finally:
         reg.dispose()
+
+
+# ------------------------------------------------------------------ deferred composites
+
+def test_deferred_composite_loads_its_columns_together(metadata, engine, sql_log):
+    from datamapper import defer, load_only, undefer, undefer_group
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+
+    class Seg(Base):
+        __tablename__ = "cp_dsegs"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        start: Mapped[Point] = composite(mapped_column("x1"), mapped_column("y1"),
+                                         deferred=True, group="g")
+        end: Mapped[Point] = composite(mapped_column("x2"), mapped_column("y2"), deferred=True)
+        mid: Mapped[Point] = composite(mapped_column("x3"), mapped_column("y3"))
+
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Seg(id=1, start=Point(1, 2), end=Point(3, 4), mid=Point(5, 6)))
+        s.commit()
+    with Session(engine) as s:
+        sql_log.clear()
+        seg = s.scalars(select(Seg)).one()
+        assert "x1" not in sql_log.statements[0] and "x2" not in sql_log.statements[0]
+        assert "cp_dsegs.x3" in sql_log.statements[0]
+        assert seg.start == Point(1, 2)  # one SELECT for both of its columns
+        assert len(sql_log.statements) == 2 and "cp_dsegs.y1" in sql_log.statements[1] \
+            and "x2" not in sql_log.statements[1]
+        assert seg.end == Point(3, 4) and len(sql_log.statements) == 3
+    everything = ("x1", "y1", "x2", "y2", "x3", "y3")
+    for opts, loaded in [((undefer_group("g"), undefer(Seg.end)), everything),
+                         ((defer(Seg.mid),), ()),
+                         ((load_only(Seg.start, Seg.x2),), ("x1", "y1", "x2")),
+                         ((load_only(Seg.end),), ("x2", "y2"))]:
+        with Session(engine) as s:
+            sql_log.clear()
+            seg = s.scalars(select(Seg).options(*opts)).one()
+            first = sql_log.statements[0]
+            assert [n for n in everything if f"cp_dsegs.{n}" in first] == list(loaded), opts
+            assert (seg.start, seg.end, seg.mid) == (Point(1, 2), Point(3, 4), Point(5, 6))

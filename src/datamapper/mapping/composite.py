@@ -118,12 +118,6 @@ class CompositeProperty(MapperProperty):
                                         else CompositeComparator)
         self.info = info if info is not None else {}
         self.doc = doc
-        if deferred or group is not None:
-            given = ", ".join(n for n, v in (("deferred", deferred), ("group", group)) if v)
-            raise ArgumentError(
-                f"composite() does not take {given} in datamapper: "
-                "defer its columns themselves "
-                "(mapped_column(..., deferred=True, deferred_group=...))")
         if column_template is not None and column_template.count("%s") != 1:
             raise ArgumentError(
                 f"Can't use column_template {column_template!r} for a composite: it must "
@@ -167,6 +161,17 @@ class CompositeProperty(MapperProperty):
     def _where(self) -> str:
         owner = getattr(getattr(self, "parent", None), "class_", None)
         return f"{owner.__name__}.{self.key}" if owner is not None else repr(self)
+
+    def defer_columns(self) -> None:
+        """``deferred=True``: its columns are deferred, in one group (``group``, else
+        the composite's own), so that reading the composite loads them together
+        (the mapper calls this when it compiles its load paths)."""
+        group = self.group or self.key
+        for key in self.attribute_keys:
+            prop: Any = self.parent._props[key]
+            prop.deferred = True
+            if prop.group is None:
+                prop.group = group
 
     # ----------------------------------------------------------------- values
     def construct(self, values: Sequence[object]) -> object:

@@ -23,6 +23,7 @@ from ..exc import UnmappedClassError
 from . import coercion, inheritance
 from . import selectable as selmap
 from .cache import CacheSlot
+from .composite import CompositeProperty
 from .mapper_events import (
     ATTRIBUTE_EVENTS,
     MAPPER_CLASS_DISPATCH,
@@ -498,6 +499,9 @@ class Mapper:
 
     def _compile_paths(self) -> None:
         """Precompute what the loading and persistence hot paths need."""
+        for p in self._props.values():
+            if isinstance(p, CompositeProperty) and p.deferred:
+                p.defer_columns()
         cols = [p for p in self._props.values() if isinstance(p, ColumnProperty)]
         order = {c: i for i, c in enumerate(
             c for t in self.tables for c in t.columns)}

@@ -12,7 +12,7 @@ add or change its ``RelNode`` tree.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.elements import ColumnElement
@@ -57,6 +57,9 @@ def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
                if not any(p.parent is not q.parent and p.parent.isa(q.parent) for q in subs)}
         if len(top) == 1:
             return next(iter(top.values()))
+    if getattr(getattr(target, "prop", None), "is_composite", False) and \
+            not isinstance(target, QueryableAttribute):
+        return cast(Any, target).prop  # a composite of an aliased() entity
     if not isinstance(target, QueryableAttribute):
         raise ArgumentError(
             f"Can't apply {STRATEGY_NAMES[strategy]}({target!r}): expected a mapped attribute such as "
@@ -145,6 +148,9 @@ def _column_keys(mapper: Mapper, targets: Any, strategy: str
     sub_props: list[Any] = []
     for t in items:
         prop = _prop_for(mapper, t, strategy)
+        if getattr(prop, "is_composite", False):  # defer(Edge.start): its columns
+            keys.extend(cast(Any, prop).attribute_keys)
+            continue
         if not prop.is_column:
             raise ArgumentError(
                 f"Can't apply {STRATEGY_NAMES[strategy]}({describe_target(t)}): "
