@@ -25,6 +25,9 @@ hook (owner)                            installed: what runs there
                                         ``sqlalchemy.inspect(obj)`` finds the state
                                         (and ``InstanceState`` is registered as an
                                         inspection result: no literal SQL value)
+``mapping.coercion.register_inspection``  Core's inspection registry: a mapped attribute
+                                        is its own inspection, an alias answers
+                                        ``query.aliased.inspect_alias``
 ``instance.dynamic.register_query_factory``  ``query.dynamic.appender_query``: what a
                                         ``lazy="dynamic"`` attribute returns
 ``event.register_resolver`` (1)         ``mapping.mapper_events.attribute_event_resolver``:
@@ -61,6 +64,7 @@ from .instance.dynamic import register_query_factory
 from .instance.state import InstanceState, instance_state
 from .mapping import coercion
 from .mapping import relationships as mapping_relationships
+from .mapping.attributes import QueryableAttribute
 from .mapping.mapper import (
     cascade_walks,
     configure_hooks,
@@ -75,6 +79,7 @@ from .mapping.mapper_events import (
 )
 from .mutable_bridge import adopt_sqlalchemy_mutable
 from .query import core_plugin
+from .query.aliased import AliasedClass, inspect_alias
 from .query.dynamic import appender_query
 from .session.session import SESSION_EVENTS, session_event_resolver
 
@@ -95,6 +100,9 @@ def wire() -> None:
         instance_relationships.relationship_configured)
     coercion.state_of = instance_state
     coercion.register_state_class(InstanceState)
+    # sqlalchemy.inspect(User.name) is the attribute; inspect(aliased(User)) its AliasedInsp
+    coercion.register_inspection(QueryableAttribute)
+    coercion.register_inspection(AliasedClass, inspect_alias)
     # instance -> query: the query a dynamic relationship attribute returns
     register_query_factory(appender_query)
     # event targets, resolved last-registered first: sessions, then mapped classes

@@ -159,3 +159,34 @@ def test_relationship_attribute_names_its_target_mapper():
             Owner.id.entity  # noqa: B018 - a column attribute has none
     finally:
         Base.registry.dispose()
+
+
+def test_inspect_of_a_mapped_attribute_is_the_attribute(User):
+    """``sqlalchemy.inspect(User.name)`` (2.x code reads ``.property`` from it)."""
+    import sqlalchemy
+
+    for insp in (sqlalchemy.inspect, inspect):
+        name = insp(User.name)
+        assert name is User.name and name.is_attribute and not name.is_mapper
+        assert name.property is inspect(User).attrs["name"]
+        assert name.parent is inspect(User) and name.class_ is User
+
+
+def test_inspect_of_an_alias_tells_its_mapper_selectable_and_name(User, engine, session):
+    import sqlalchemy
+
+    from datamapper import aliased, with_polymorphic
+
+    ua = aliased(User, name="u2")
+    for insp in (sqlalchemy.inspect, inspect):
+        ai = insp(ua)
+        assert ai.is_aliased_class and not ai.is_mapper
+        assert ai.entity is ua and ai.mapper is inspect(User) and ai.class_ is User
+        assert ai.name == "u2" and ai.selectable is ua.selectable
+        assert ai.with_polymorphic_mappers == []
+    # the inspection selects like the alias
+    User.metadata.create_all(engine)
+    session.add(User(id=1, name="ed"))
+    session.flush()
+    assert session.scalars(sqlalchemy.select(sqlalchemy.inspect(ua))).one().name == "ed"
+    assert inspect(with_polymorphic(User, [])).is_aliased_class

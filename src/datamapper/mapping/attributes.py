@@ -37,6 +37,15 @@ _DELEGATED = frozenset({
 class QueryableAttribute(ColumnOperators):
     """A mapped attribute seen on the class: ``User.name``."""
 
+    # what inspect() tells about it (it is its own inspection)
+    is_attribute = True
+    is_mapper = False
+    is_aliased_class = False
+    is_instance = False
+    is_selectable = False
+    is_clause_element = False
+    is_property = False
+
     # every instance-level read of a missing value goes to impl.get_missing
     impl: Any
 

@@ -216,6 +216,15 @@ def register_state_class(state_cls: type) -> None:
     register_self_inspecting(state_cls)
 
 
+def register_inspection(cls: type, fn: Callable[[Any], Any] | None = None) -> None:
+    """``sqlalchemy.inspect(x)`` of an instance of ``cls``: ``fn(x)``, or (no ``fn``)
+    ``x`` itself (a mapped attribute is its own inspection, as in SQLAlchemy)."""
+    if fn is None:
+        register_self_inspecting(cls)
+    else:
+        set_inspection_registrar(cls, fn)
+
+
 def _inspect_instance(obj: object) -> Any:
     return state_of(obj) if state_of is not None else None
 

@@ -182,6 +182,62 @@ class AliasedClass:
         return f"<aliased({self._dm_mapper.class_.__name__}){name}>"
 
 
+class AliasedInsp:
+    """What ``inspect(aliased(User))`` answers: the alias's mapper, selectable and name
+    (an :class:`AliasedClass` itself answers mapped attribute names only: ``ua.name``
+    is a column of the alias)."""
+
+    is_aliased_class = True
+    is_mapper = False
+    is_instance = False
+    is_selectable = False
+    is_clause_element = False
+    is_attribute = False
+    is_property = False
+
+    def __init__(self, entity: AliasedClass) -> None:
+        self.entity = entity
+
+    @property
+    def mapper(self) -> Mapper:
+        return self.entity._dm_mapper
+
+    @property
+    def class_(self) -> type:
+        return self.entity._dm_mapper.class_
+
+    @property
+    def selectable(self) -> FromClause:
+        return self.entity._dm_selectable
+
+    @property
+    def name(self) -> str | None:
+        return self.entity._dm_name or getattr(self.entity._dm_selectable, "name", None)
+
+    @property
+    def with_polymorphic_mappers(self) -> list[Mapper]:
+        return list(getattr(self.entity, "_dm_poly_mappers", ()) or ())
+
+    def __clause_element__(self) -> Any:
+        return self.entity.__clause_element__()
+
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+        # Core keys annotations holding it (SQLAlchemy's hybrids annotate with it)
+        return ("dm_aliased_insp", self.entity.__clause_element__()._gen_cache_key(
+            anon_map, bindparams))
+
+    def __repr__(self) -> str:
+        return f"<AliasedInsp of {self.entity!r}>"
+
+
+def inspect_alias(entity: AliasedClass) -> AliasedInsp:
+    """``inspect()`` of an alias: its :class:`AliasedInsp` (made once per alias)."""
+    found: AliasedInsp | None = entity.__dict__.get("_dm_insp")
+    if found is None:
+        found = entity.__dict__["_dm_insp"] = AliasedInsp(entity)
+    return found
+
+
 class AliasedRelationship(_JoinTarget):
     """A relationship attribute of an :class:`AliasedClass`: joins start at the alias."""
 
