@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import Column, Float, ForeignKey, Integer, String, func, select
+from sqlalchemy.exc import IntegrityError
 
 from datamapper import Session, declarative_base, inspect, relationship
 from datamapper.exc import SessionConcurrencyError
@@ -266,3 +267,35 @@ def test_delete_from_a_second_thread_inside_the_session_is_refused(engine, model
     finally:
         s.close()
     assert [r[0] for r in read_rows(Item.__table__)] == [1, 2]
+
+
+# -- a failed flush -------------------------------------------------------------------
+def test_failed_flush_takes_back_only_the_generated_keys(engine, models, read_rows):
+    """Parents are inserted (keys generated, one given), then a child's INSERT fails:
+    the generated keys leave the objects, the given one stays, and the flush can be
+    retried once the child is fixed."""
+    Item, Parent, Child, _V = models
+    parents = [Parent(name=f"p{i}") for i in range(5)]
+    given = Parent(id=77, name="given")
+    with Session(engine) as other:
+        other.add(Parent(id=1000, name="other", children=[Child(id=1, name="taken")]))
+        other.commit()
+    bad = Child(id=1, name="bad")  # its key is taken: the INSERT fails
+    parents[2].children.append(bad)
+    items = [Item(name=f"i{i}", score=1.0) for i in range(3)]
+    s = Session(engine)
+    try:
+        s.add_all([*parents, given, *items])
+        with pytest.raises(IntegrityError):
+            s.flush()
+        assert all(p.__dict__.get("id") is None for p in parents)
+        assert all(i.__dict__.get("id") is None for i in items)
+        assert given.id == 77
+        s.rollback()
+        bad.id = 2
+        s.add_all([*parents, given, *items])
+        s.commit()
+    finally:
+        s.close()
+    assert len(read_rows(Parent.__table__)) == 7 and len(read_rows(Item.__table__)) == 3
+    assert len(read_rows(Child.__table__)) == 2

@@ -12,6 +12,7 @@ expressions) are returned as *expired* keys.
 
 from __future__ import annotations
 
+import operator
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -50,12 +51,15 @@ def insert_states(
     states: Sequence[InstanceState],
     conn: Connection,
     replaced: list[tuple[InstanceState, str, Any]] | None = None,
+    generated: list[tuple[list[InstanceState], list[str]]] | None = None,
 ) -> dict[InstanceState, set[str]]:
     """INSERT ``states``; return the keys each state must expire afterwards.
 
     A primary key given as a SQL expression is written inside the statement and
     its value read back (RETURNING); ``replaced`` receives (state, attribute,
     expression) for each such key whose value now stands in the object.
+    ``generated`` receives, before each statement runs, (states, key attributes)
+    for the key columns the database generates for those states.
     """
     plan = table_plan(mapper)
     version_key = plan.version_key
@@ -74,6 +78,9 @@ def insert_states(
                      if ck not in given and plan.col_to_attr.get(ck) not in plan.pk_keys}
         if expr_keys:
             to_expire |= {plan.col_to_attr[ck] for ck in expr_keys}
+        if generated is not None and missing_pk:
+            generated.append((list(map(_state_of, rows)),
+                              [plan.col_to_attr[c.key] for c in missing_pk]))
         if expr_keys or (missing_pk and not _can_batch_returning(conn, plan, missing_pk)):
             _insert_one_by_one(conn, plan, tuple_params(keys, rows) if tuples else rows,
                                expr_keys, missing_pk, to_expire, expire, replaced)
@@ -90,6 +97,9 @@ def insert_states(
             if vkeys and version_key in vkeys:
                 expire[state] = vkeys - {version_key}
     return expire
+
+
+_state_of = operator.itemgetter(0)  # (of a record)
 
 
 def _insert_one_by_one(conn: Connection, plan: TablePlan, rows: list[Record],

@@ -351,20 +351,10 @@ class UOWTransaction:
         if "before_insert" in dispatch:
             for s in states:
                 dispatch.fire("before_insert", mapper, conn, s.strong_obj())
-        pk_keys = mapper._pk_keys
-        if len(pk_keys) == 1:
-            k0 = pk_keys[0]
-            # (a new object is held by its session: state.obj() is never None here)
-            self.generated.append(([s for s in states if s.obj().__dict__.get(k0) is None],
-                                   [k0]))
-        else:
-            for s in states:
-                d = s.strong_obj().__dict__
-                missing = [k for k in pk_keys if d.get(k) is None]
-                if missing:
-                    self.generated.append(([s], missing))
         watch = unfilled(mapper, states, True) if "refresh_flush" in dispatch else None
-        expire = insert_states(mapper, states, conn, self.replaced)
+        # (insert_states notes the keys the database generates in self.generated before
+        # each statement: a failed flush takes them back out)
+        expire = insert_states(mapper, states, conn, self.replaced, self.generated)
         fetched = read_generated(conn, table_plan(mapper), expire) \
             if mapper.eager_defaults is True and expire else None
         self.expire.update(expire)
