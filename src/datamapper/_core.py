@@ -32,6 +32,7 @@ from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
 from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.base import CompileState
 from sqlalchemy.sql.dml import DeleteDMLState, InsertDMLState, UpdateDMLState
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.selectable import SelectState
 from sqlalchemy.util import greenlet_spawn, immutabledict
 
@@ -368,7 +369,8 @@ def is_star(element: Any) -> bool:
     """``'*'`` as a selected element (``select("*")``, ``text("*")``, ``literal_column("*")``)."""
     if isinstance(element, str):
         return element == "*"
-    return bool(getattr(element, "_is_star", False))
+    # only Core's own elements: a Bundle or an alias answers any attribute name
+    return isinstance(element, ClauseElement) and element._is_star is True
 
 
 def explicit_froms(stmt: Any) -> tuple[Any, ...]:

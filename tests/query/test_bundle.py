@@ -99,3 +99,26 @@ def test_get_bind_gets_no_mapper_for_a_plain_table(Person, engine):
         assert len(s.query(Person.__table__).all()) == 2
         assert s.query(Person.__table__).count() == 2
     assert seen == [None, None]
+
+
+def test_nested_bundles_give_nested_values(Person, session, sql_log):
+    import sqlalchemy
+
+    inner = Bundle("name", Person.first, Person.last)
+    outer = Bundle("person", Person.id, inner)
+    assert outer.c.name is inner and outer.c.name.c.first is not None
+    for stmt in (session.query(outer).filter(outer.c.name.c.first == "alan"),
+                 sqlalchemy.select(outer).where(outer.c.name.c.first == "alan")):
+        rows = stmt.all() if hasattr(stmt, "all") else session.execute(stmt).all()
+        (row,) = rows
+        value = row[0]
+        assert value.id == 2 and value.name.first == "alan" and value.name.last == "turing"
+        assert tuple(value) == (2, ("alan", "turing"))
+
+
+def test_union_of_bundle_queries_reads_the_bundles_back(Person, session):
+    b = Bundle("b", Person.id, Bundle("name", Person.first, Person.last))
+    q1 = session.query(b).filter(Person.id == 1)
+    q2 = session.query(b).filter(Person.id == 2)
+    rows = q1.union(q2).order_by(b.c.id).all()
+    assert [tuple(r[0]) for r in rows] == [(1, ("ada", "lovelace")), (2, ("alan", "turing"))]

@@ -33,21 +33,46 @@ class Bundle:
                                 "expressions such as User.id")
         self.name = name
         self.exprs = exprs
-        cols: list[Any] = []
-        for e in exprs:
+        cols: list[Any] = []  # every column selected, a nested bundle's in its place
+        self.keys: list[str] = []
+        named: dict[str, Any] = {}
+        for i, e in enumerate(exprs):
+            if isinstance(e, Bundle):  # nested: its value is one element of this one's
+                cols.extend(e.bundle_columns())
+                key = str(e.name)
+                named[key] = e
+                self.keys.append(key)
+                continue
             col = e.__clause_element__() if hasattr(e, "__clause_element__") else e
             if isinstance(e, type) or not isinstance(col, ColumnElement):
                 raise ArgumentError(
                     f"Can't put {e!r} in Bundle {name!r}: a bundle holds column expressions "
-                    "(User.name, func.count(...)), not classes or tables"
+                    "(User.name, func.count(...)) and other bundles, not classes or tables"
                 )
             cols.append(col)
-        self._columns = cols
-        self.keys = [getattr(e, "key", None) or getattr(c, "key", None) or f"col{i}"
-                     for i, (e, c) in enumerate(zip(exprs, cols, strict=True))]
-        self.c = self.columns = _BundleColumns(dict(zip(self.keys, cols, strict=True)))
+            key = getattr(e, "key", None) or getattr(col, "key", None) or f"col{i}"
+            named[key] = col
+            self.keys.append(key)
+        self._columns: list[Any] = cols
+        self.c = self.columns = _BundleColumns(named)
         if single_entity is not None:
             self.single_entity = single_entity
+
+    def _over(self, columns: list[Any]) -> Bundle:
+        """The same bundle (class, name, keys, nesting) whose columns are ``columns``, in
+        order: the columns of a subquery or union that selected this bundle."""
+        it = iter(columns)
+        exprs: list[Any] = []
+        for e in self.exprs:
+            if isinstance(e, Bundle):
+                exprs.append(e._over([next(it) for _ in e._columns]))
+            else:
+                exprs.append(next(it))
+        other = self.__class__.__new__(self.__class__)
+        other.__dict__.update(self.__dict__)
+        Bundle.__init__(other, self.name, *exprs, single_entity=self.single_entity)
+        other.keys = list(self.keys)
+        return other
 
     def label(self, name: Any) -> Bundle:
         """The same bundle under another name."""
@@ -55,6 +80,10 @@ class Bundle:
         other.__dict__.update(self.__dict__)
         other.name = name
         return other
+
+    def bundle_columns(self) -> list[Any]:
+        """Every column the bundle selects, nested bundles' included, in order."""
+        return self._columns
 
     def create_row_processor(self, query: Any, procs: list[Any], labels: list[str]) -> Any:
         """``proc(row)``: this bundle's value for one result row; ``procs`` read each of
@@ -113,11 +142,23 @@ class BundleReader:
         self.bundle = bundle
         self.offset = offset
         self.width = len(bundle._columns)
-        if type(bundle).create_row_processor is Bundle.create_row_processor and self.width > 1:
+        nested = any(isinstance(e, Bundle) for e in bundle.exprs)
+        if type(bundle).create_row_processor is Bundle.create_row_processor \
+                and self.width > 1 and not nested:
             # the default processor, as one step: the columns picked in one call
             pick = itemgetter(*range(offset, offset + self.width))
             make = result_tuple(list(bundle.keys))
             self.read = lambda row: make(pick(row))
         else:
-            procs = [itemgetter(offset + i) for i in range(self.width)]
+            # one reader per element: a column's value, or a nested bundle's
+            procs: list[Any] = []
+            at = offset
+            for e in bundle.exprs:
+                if isinstance(e, Bundle):
+                    inner = BundleReader(e, at)
+                    procs.append(inner.read)
+                    at += inner.width
+                else:
+                    procs.append(itemgetter(at))
+                    at += 1
             self.read = bundle.create_row_processor(None, procs, list(bundle.keys))

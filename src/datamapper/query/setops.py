@@ -115,6 +115,8 @@ class QuerySetOps(QueryCompiling[_T]):
                                         self._layout.names, strict=True):
             if kind == "entity":
                 entities.append(AliasedClass(p.mapper, sub, None, stands_for=ent))
+            elif kind == "bundle":  # the bundle over the subquery's columns
+                entities.append(p.bundle._over(cols[p.offset:p.offset + p.width]))
             else:
                 names[len(entities)] = name
                 entities.append(cols[p])
