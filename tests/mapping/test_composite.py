@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import ForeignKey as sa_fk
 from sqlalchemy.schema import CreateTable
 
 from datamapper import (
@@ -644,3 +645,80 @@ def test_deferred_composite_loads_its_columns_together(metadata, engine, sql_log
             first = sql_log.statements[0]
             assert [n for n in everything if f"cp_dsegs.{n}" in first] == list(loaded), opts
             assert (seg.start, seg.end, seg.mid) == (Point(1, 2), Point(3, 4), Point(5, 6))
+
+
+# ------------------------------------------------------------------ selecting, relationships
+
+def test_query_of_a_labelled_composite_and_of_its_clauses(Vertex, engine, sql_log):
+    with Session(engine) as s:
+        s.add(Vertex(id=1, start=Point(1, 2), end=Point(3, 4)))
+        s.commit()
+        row = s.query(Vertex.start.label("s1"), Vertex.end).one()
+        assert (row.s1, row.end) == (Point(1, 2), Point(3, 4))
+        assert s.execute(select(Vertex.start.label("s1"))).one().s1 == Point(1, 2)
+        assert s.query(Vertex.start.clauses, Vertex.end.clauses).all() == [(1, 2, 3, 4)]
+        assert sql_log.statements[-1].startswith(
+            "SELECT cp_vertices.x1 AS cp_vertices_x1, cp_vertices.y1 AS cp_vertices_y1, "
+            "cp_vertices.x2 AS cp_vertices_x2, cp_vertices.y2 AS cp_vertices_y2")
+
+
+def test_composite_of_a_column_and_a_many_to_one(metadata, engine, sql_log):
+    from datamapper import aliased, relationship
+
+    class Pair:
+        def __init__(self, label: Any, other: Any) -> None:
+            self.label, self.other = label, other
+
+        def __composite_values__(self) -> tuple[Any, Any]:
+            return self.label, self.other
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+
+    class Target(Base):
+        __tablename__ = "cp_targets"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    class Holder(Base):
+        __tablename__ = "cp_holders"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        label: Mapped[str] = mapped_column(String(20))
+        target_id = mapped_column(Integer, sa_fk("cp_targets.id"))
+        target = relationship(Target)
+        pair = composite(Pair, "label", "target")
+
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        t1, t2 = Target(id=1), Target(id=2)
+        h1, h2 = Holder(id=1, pair=Pair("a", t1)), Holder(id=2, pair=Pair("b", t2))
+        s.add_all([h1, h2])
+        s.commit()
+        assert h2.target is t2 and h2.label == "b"
+        sql_log.clear()
+        assert s.scalars(select(Holder).where(Holder.pair == Pair("b", t2))).all() == [h2]
+        assert "cp_holders.label = " in sql_log.statements[-1] and \
+            "cp_holders.target_id" in sql_log.statements[-1]
+        ha = aliased(Holder)
+        assert s.scalars(select(ha).where(ha.pair == Pair("a", t1))).all() == [h1]
+        assert s.scalars(select(ha).where(ha.pair == Pair("a", t2))).all() == []
+
+
+def test_a_composite_of_something_else_than_columns_is_refused_at_configuration():
+    from datamapper import configure_mappers
+
+    table = Table("cp_bad3", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("x1", Integer), Column("y1", Integer))
+
+    class Bad:
+        pass
+
+    reg = registry()
+    reg.map_imperatively(Bad, table, properties={
+        "start": composite(Point, (table.c.x1,), table.c.y1)})
+    try:
+        with pytest.raises(ArgumentError, match=r"Bad.start: \(Column\('x1'.* is not a mapped"):
+            configure_mappers()
+    finally:
+        reg.dispose()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import Column, and_, or_
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
-from sqlalchemy.sql.elements import ClauseElement, ClauseList, OrderByList
+from sqlalchemy.sql.elements import ClauseElement, ClauseList, ColumnElement, OrderByList
 from sqlalchemy.sql.operators import (
     ColumnOperators,
     asc_op,
@@ -155,8 +155,12 @@ class CompositeProperty(MapperProperty):
 
     @property
     def columns(self) -> list[Any]:
+        """The SQL of each part: its column, or (a composite made of a many-to-one
+        relationship and columns) the relationship's class attribute."""
         mapper = self.parent
-        return [mapper._props[k].columns[0] for k in self.attribute_keys]
+        props = mapper._props
+        return [props[k].columns[0] if props[k].is_column else getattr(mapper.class_, k)
+                for k in self.attribute_keys]
 
     def _where(self) -> str:
         owner = getattr(getattr(self, "parent", None), "class_", None)
@@ -367,7 +371,10 @@ class CompositeComparator(ColumnOperators):
     def _comparable_elements(self) -> list[Any]:
         columns = self.prop.columns
         alias = self._adapt_to_entity
-        return columns if alias is None else [alias.column_for(c) for c in columns]
+        if alias is None:
+            return columns
+        return [alias.column_for(c) if isinstance(c, ColumnElement) else getattr(alias, key)
+                for c, key in zip(columns, self.prop.attribute_keys, strict=True)]
 
     @property
     def clauses(self) -> ClauseList:

@@ -748,6 +748,8 @@ class Mapper:
         for prop in list(self._props.values()):
             if prop.is_relationship and prop.parent is self:
                 prop.do_init()
+            elif isinstance(prop, CompositeProperty) and prop.parent is self:
+                prop.attribute_keys  # noqa: B018  (resolved now: a bad part is refused here)
         self._compile_paths()
         self.configured = True
 

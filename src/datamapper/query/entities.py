@@ -15,11 +15,12 @@ from typing import Any, cast
 from sqlalchemy import Select, Table
 from sqlalchemy.exc import ArgumentError, CompileError, InvalidRequestError
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.elements import ColumnClause, ColumnElement, Label
+from sqlalchemy.sql.elements import ClauseList, ColumnClause, ColumnElement, Label
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause, Join, TableClause
 
 from .._core import (
+    annotations_of,
     from_objects,
     is_selectable_iterable,
     is_star,
@@ -32,6 +33,7 @@ from ..loading import EntityLoader, entity_loader
 from ..loading.strategies import stamp_user_options
 from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
 from ..mapping.coercion import (
+    BUNDLE_KEY,
     column_entity,
 )
 from ..mapping.composite import CompositeComparator
@@ -111,6 +113,15 @@ class RowLayout:
                 ent = cast(Any, ent.prop).reader()  # its columns, read back as one composite object
             elif isinstance(ent, CompositeComparator):  # of an aliased() entity
                 ent = ent.reader()
+            elif isinstance(ent, ClauseList) and not isinstance(ent, ColumnElement):
+                # a composite selected under a label (Edge.start.label("s")): its reader;
+                # a plain list of columns (Edge.start.clauses): each of them
+                reader = annotations_of(ent).get(BUNDLE_KEY)
+                if reader is None:
+                    for c in ent.clauses:
+                        self._add_expression(c)
+                    continue
+                ent = reader
             if isinstance(ent, Bundle) or getattr(ent, "is_bundle", False):
                 self._add_bundle(ent)
             elif self._add_entity(ent, props[i] if props is not None else None):
