@@ -411,6 +411,18 @@ def with_froms(stmt: Any, froms: list[Any]) -> Any:
     return out
 
 
+def where_criteria(stmt: Any) -> tuple[Any, ...]:
+    """A select's WHERE criteria as given (one per ``where()`` argument)."""
+    return tuple(getattr(stmt, "_where_criteria", ()) or ())
+
+
+def with_where_criteria(stmt: Any, criteria: tuple[Any, ...]) -> Any:
+    """A copy of a select with exactly ``criteria`` as its WHERE criteria."""
+    out = stmt._clone()
+    out._where_criteria = criteria
+    return out
+
+
 def has_limit_or_offset(stmt: Any) -> bool:
     return (getattr(stmt, "_limit_clause", None) is not None
             or getattr(stmt, "_offset_clause", None) is not None)

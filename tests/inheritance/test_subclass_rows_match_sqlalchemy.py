@@ -26,6 +26,8 @@ def _build(orm: Any, prefix: str) -> SimpleNamespace:
         __tablename__ = f"{prefix}companies"
         id = Column(Integer, primary_key=True)
         name = Column(String(20))
+        engineers = orm.relationship("Engineer", viewonly=True)
+        managers = orm.relationship("Manager", viewonly=True)
 
     class Employee(Base):
         __tablename__ = f"{prefix}employees"
@@ -188,6 +190,29 @@ PROGRAMS: dict[str, tuple[Program, Any]] = {
             m.Manager, m.Company.id == m.Manager.company_id).filter(
             m.Manager.id.is_(None))),
         [("c3",)]),
+    # a subclass's column selected and the subclass outer joined along a relationship:
+    # its criterion in the ON clause only (the companies without one stay)
+    "query_outerjoin_relationship_column": (
+        lambda m, s: _rows(s.query(m.Company.name, m.Manager.name).outerjoin(
+            m.Company.managers)),
+        [("c1", "mgr3"), ("c2", "mgr4"), ("c3", None)]),
+    "query_outerjoin_relationship_entity": (
+        lambda m, s: sorted((c.name, e.name if e is not None else None) for c, e in s.query(
+            m.Company, m.Engineer).outerjoin(m.Company.engineers)),
+        [("c1", "eng2"), ("c2", None), ("c3", "eng5"), ("c3", "eng6")]),
+    "query_outerjoin_aliased_relationship_column": (
+        lambda m, s: (lambda a: _rows(s.query(m.Company.name, a.name).outerjoin(
+            a, m.Company.managers)))(m.aliased(m.Manager)),
+        [("c1", "mgr3"), ("c2", "mgr4"), ("c3", None)]),
+    "select_outerjoin_relationship_column": (
+        lambda m, s: _rows(s.execute(select(m.Company.name, m.Engineer.name).outerjoin(
+            m.Company.engineers))),
+        [("c1", "eng2"), ("c2", None), ("c3", "eng5"), ("c3", "eng6")]),
+    # the left side of join_from() a single-table subclass
+    "single_join_from_left": (
+        lambda m, s: _rows(s.execute(select(m.Company.name).join_from(
+            m.Manager, m.Company, m.Manager.company_id == m.Company.id))),
+        [("c1",), ("c2",)]),
     "query_single_select_from": (
         lambda m, s: _rows(s.query(m.Employee.name).select_from(m.Manager)),
         [("mgr3",), ("mgr4",)]),

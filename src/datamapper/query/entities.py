@@ -45,7 +45,7 @@ from .aliased import (
     PolymorphicEntity,
 )
 from .bundle import Bundle, BundleReader
-from .subclass_rows import column_subclass_criterion
+from .subclass_rows import column_subclass_criterion, mark_subclass_criterion
 
 
 def mapper_of(entity: Any) -> Mapper | None:
@@ -186,9 +186,11 @@ class RowLayout:
         if adapt is None:
             self._limited.append((mapper, None))
         if mapper._poly is not None and adapt is None:
-            source = entity_source(mapper)
-            if source[0] is not None or source[1] is not None:
-                self.inherit_sources.append(source)
+            from_, where = entity_source(mapper)
+            if where is not None:
+                where = mark_subclass_criterion(where, (mapper, None))
+            if from_ is not None or where is not None:
+                self.inherit_sources.append((from_, where))
         return True
 
     def _name_entity(self, ent: Any, mapper: Mapper) -> None:
@@ -238,7 +240,7 @@ class RowLayout:
         key, crit = subclass_rows_criterion(element)
         if crit is not None and key not in self._limited:
             self._limited.append(key)
-            self.inherit_sources.append((None, crit))
+            self.inherit_sources.append((None, mark_subclass_criterion(crit, key)))
 
     def _add_expression(self, ent: Any) -> None:
         """A Core expression, a table or subquery selected whole, or a number."""

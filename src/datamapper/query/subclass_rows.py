@@ -34,6 +34,7 @@ from sqlalchemy.sql.selectable import FromClause, Join, SelectBase
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
 from .._core import (
+    annotate,
     annotations_of,
     deannotate,
     enclosing_froms,
@@ -43,12 +44,23 @@ from .._core import (
     propagate_attrs,
     raw_columns,
     setup_joins,
+    where_criteria,
     with_joins,
+    with_where_criteria,
 )
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, SUBJECT_KEY
 from ..mapping.inheritance import class_criterion, entity_source
 
 _Key = tuple[Any, Any]  # (mapper, aliased() entity or None)
+_MARK = "dm_subclass_rows"  # annotation: the _Key a WHERE criterion limits the rows of
+
+
+def mark_subclass_criterion(crit: Any, key: _Key) -> Any:
+    """``crit`` (the discriminator criterion the ORM layer puts in a WHERE clause for a
+    selected single-table subclass) marked with the subclass: taken out again when
+    the statement joins to that subclass, whose ON clause limits its rows (an outer
+    join keeps the rows without one)."""
+    return annotate(crit, {_MARK: key})
 
 
 def _criterion(mapper: Any, alias: Any) -> Any:
@@ -143,18 +155,21 @@ def _limit_joins(joins: tuple[Any, ...], joined: set[_Key], extra_where: list[An
                  ) -> tuple[Any, ...] | None:
     """``joins`` with the criterion of each single-table subclass joined to in its ON
     clause (None if none needed one); the keys of those subclasses go to ``joined``,
-    the criteria of inner joins whose ON clause Core finds to ``extra_where``."""
+    the criteria of inner joins whose ON clause Core finds to ``extra_where`` (an
+    outer join whose ON clause Core finds keeps a criterion the ORM layer put in
+    WHERE)."""
     out: list[Any] = []
     changed = False
     for target, onclause, left, flags in joins:
         key, crit = _of_from(target)
         if key is not None:
-            joined.add(key)
             if onclause is not None:
+                joined.add(key)
                 if not _has(onclause, crit):
                     onclause = and_(onclause, crit)
                     changed = True
             elif not flags.get("isouter") and not flags.get("full"):
+                joined.add(key)
                 extra_where.append(crit)
         out.append((target, onclause, left, flags))
     return tuple(out) if changed else None
@@ -177,6 +192,13 @@ def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
     new_memo = tuple(m if j is None else with_joins(m, j) for m, j in (
         (m, _limit_joins(setup_joins(m), joined, extra_where)) for m in memo))
     memo_changed = any(a is not b for a, b in zip(memo, new_memo, strict=True))
+    if joined:
+        # a criterion the ORM layer put in WHERE for a subclass the statement joins to
+        kept = [c for c in where_criteria(statement)
+                if annotations_of(c).get(_MARK) not in joined]
+        if len(kept) != len(where_criteria(statement)):
+            statement = with_where_criteria(statement, tuple(kept))
+            where = statement.whereclause
 
     # the selected, selected-from and WHERE-named single-table subclasses
     found: dict[_Key, Any] = {}
@@ -184,7 +206,10 @@ def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
         key, crit = _of_from(c) if _is_from(c) else column_subclass_criterion(c)
         if key is not None:
             found.setdefault(key, crit)
-    for fc in froms:
+    lefts = [j[2] for j in joins] + [j[2] for m in memo for j in setup_joins(m)]
+    for fc in list(froms) + [f for f in lefts if f is not None]:
+        while isinstance(fc, Join):  # join_from(Engineer, ...), select_from(join(...))
+            fc = fc.left
         key, crit = _of_from(fc)
         if key is not None:
             found.setdefault(key, crit)
