@@ -103,26 +103,9 @@ def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None
         st, o = stack.pop()
         d = o.__dict__
         for prop in rels_of.get(st.mapper) or _rels(st.mapper, flag):
-            key = prop.key
-            in_dict = key in d
-            if in_dict:
-                value = d[key]
-            elif prop.lazy == "dynamic" or prop.lazy == "write_only":
-                # appended objects; for delete also the rows, loaded with a query
-                value = st.mapper._impls[key].members(
-                    st, o, loading and st._key is not None and not prop.passive_deletes)
-            elif loading and st._key is not None and not prop.passive_deletes:
-                value = getattr(o, key)
-            else:
+            members = _members_along(prop, st, o, d, loading, removed_too)
+            if members is None:
                 continue
-            members = (list(coll_members(value)) if prop.uselist and value is not None
-                       else [value])
-            if removed_too and in_dict:
-                # objects taken out of the collection (or replaced) since the last flush:
-                # the flush has to write that they left, so they come along
-                cs = st._committed
-                if cs is not None and key in cs:
-                    members.extend(_removed(cs[key], value, prop.uselist))
             skip_pending = skip_pending_unless_orphans and not prop.cascade.delete_orphan
             target = prop.mapper
             for child in members:
@@ -144,6 +127,33 @@ def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None
                     rels = rels_of[cm] = _rels(cm, flag)
                 if rels:
                     stack.append((cst, child))
+
+
+def _members_along(prop: Any, st: InstanceState, o: Any, d: dict[str, Any], loading: bool,
+                   removed_too: bool) -> list[Any] | None:
+    """The objects ``o`` holds along ``prop`` (None: not loaded, and not to be
+    loaded); with ``removed_too`` also those taken out of it since the last flush."""
+    key = prop.key
+    in_dict = key in d
+    if in_dict:
+        value = d[key]
+    elif prop.lazy == "dynamic" or prop.lazy == "write_only":
+        # appended objects; for delete also the rows, loaded with a query
+        value = st.mapper._impls[key].members(
+            st, o, loading and st._key is not None and not prop.passive_deletes)
+    elif loading and st._key is not None and not prop.passive_deletes:
+        value = getattr(o, key)
+    else:
+        return None
+    members = (list(coll_members(value)) if prop.uselist and value is not None
+               else [value])
+    if removed_too and in_dict:
+        # objects taken out of the collection (or replaced) since the last flush:
+        # the flush has to write that they left, so they come along
+        cs = st._committed
+        if cs is not None and key in cs:
+            members.extend(_removed(cs[key], value, prop.uselist))
+    return members
 
 
 def _removed(original: Any, current: Any, uselist: bool) -> list[Any]:

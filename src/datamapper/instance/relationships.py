@@ -393,27 +393,36 @@ class ScalarObjectImpl(_RelImpl):
             if key not in d:
                 d[key] = value  # it already pointed there: just record the loaded value
             return
+        had = old is not None and old is not NO_VALUE
         if self.prop.single_parent:
-            if value is not None:
-                self._claim(state, value)
-            if old is not None and old is not NO_VALUE:
-                self._release(state, old)
+            self._change_owner(state, value, old if had else None)
         if value is not None:
             # first: when the cascade refuses the object (its row deleted by a flush,
             # another session's), nothing has changed yet (as in SQLAlchemy)
             self._cascade(state, value, initiator)
         self._assign(state, obj, value, old)
         if self.reverse:
-            for rkey, _rcoll in self.reverse:
-                if old is not None and old is not NO_VALUE:
-                    self._reverse_impl(old, rkey).backref_remove(old, obj, self)
-                if value is not None:
-                    self._reverse_impl(value, rkey).backref_append(value, obj, self)
+            self._tell_reverse(obj, value, old if had else None)
         if self.delete_orphan:
-            if old is not None and old is not NO_VALUE:
+            if had:
                 self._lost(state, old)
             if value is not None:
                 self._regained(value)
+
+    def _change_owner(self, state: InstanceState, value: Any, old: Any) -> None:
+        """single_parent: ``state`` owns ``value`` now (checked), and ``old`` no more."""
+        if value is not None:
+            self._claim(state, value)
+        if old is not None:
+            self._release(state, old)
+
+    def _tell_reverse(self, obj: Any, value: Any, old: Any) -> None:
+        """The reverse sides: ``old`` (None: none) lost ``obj``, ``value`` gained it."""
+        for rkey, _rcoll in self.reverse:
+            if old is not None:
+                self._reverse_impl(old, rkey).backref_remove(old, obj, self)
+            if value is not None:
+                self._reverse_impl(value, rkey).backref_append(value, obj, self)
 
     def delete(self, obj: Any) -> None:
         if self.remove_validator is not None:
@@ -732,6 +741,17 @@ class CollectionImpl(_RelImpl):
             return
         d = obj.__dict__
         state = d.get(STATE_ATTR) or instance_state(obj)
+        items = self._members_given(obj, value)
+        if state._key is None and state._extra is None and self._nobody_to_tell(state, d):
+            # a new object's constructor: nothing to compare with, nobody to tell
+            d[self.key] = new_collection(self.collection_class, state, self, items)
+            state.modified = True
+            return
+        self._replace(state, obj, items, initiator)
+
+    def _members_given(self, obj: Any, value: Any) -> list[Any]:
+        """The members of a collection assigned as a whole, validated (a validator may
+        convert them) and type-checked; refused when ``value`` is not a collection."""
         key = self.key
         if value is None:
             raise InvalidRequestError(
@@ -754,13 +774,21 @@ class CollectionImpl(_RelImpl):
         if self.typecheck:
             for item in items:
                 self._check_type(obj, item)
-        if state._key is None and state._extra is None and key not in d and not self.reverse \
-                and self.validator is None and (self.attr.dispatch is None) \
-                and state.session_id is None and not self.prop.single_parent:
-            # a new object's constructor: nothing to compare with, nobody to tell
-            d[key] = new_collection(self.collection_class, state, self, items)
-            state.modified = True
-            return
+        return items
+
+    def _nobody_to_tell(self, state: InstanceState, d: dict[str, Any]) -> bool:
+        """A transient object's first assignment with no backref, validator, listener,
+        session or single_parent check to involve: the members are just stored."""
+        return self.key not in d and not self.reverse and self.validator is None \
+            and self.attr.dispatch is None and state.session_id is None \
+            and not self.prop.single_parent
+
+    def _replace(self, state: InstanceState, obj: Any, items: list[Any],
+                 initiator: Any) -> None:
+        """Replace the collection by one of ``items``: members new to it are appended
+        (with events, backrefs, cascades), members left out removed."""
+        d = obj.__dict__
+        key = self.key
         old = d.get(key)
         if old is None and state._key is not None:
             self._load_quiet(state, obj)
@@ -769,10 +797,7 @@ class CollectionImpl(_RelImpl):
         coll = new_collection(self.collection_class, state, self)
         old_ids = {id(x) for x in old_items}
         new_ids = {id(x) for x in items}
-        if old is not None:
-            self._snapshot(state, old)
-        else:
-            self._snapshot(state, coll)
+        self._snapshot(state, old if old is not None else coll)
         added = []
         for item in items:
             if id(item) in old_ids:

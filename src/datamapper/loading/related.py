@@ -66,27 +66,83 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
               requested: bool = False) -> None:
     """Load relationship ``prop`` of a persistent ``state`` into its ``__dict__``
     (``requested``: a loader option asks for the load, e.g. ``immediateload()``, which
-    overrides a configured lazy="noload"/"raise")."""
+    overrides a configured lazy="noload"/"raise").
+
+    In order: ``noload`` and ``raiseload()`` answer without reading anything; the
+    parent's key values are read (an unloaded one loads); a simple many-to-one is
+    looked up in the identity map; what needs SQL is refused for ``raise``/
+    ``raise_on_sql``; a key value of None matches nothing; a simple many-to-one
+    is then a ``get()``, anything else the relationship's SELECT."""
     obj = state.strong_obj()
     impl = prop.parent._impls[prop.key]
-    uselist = prop.uselist
-    lazy = prop.lazy
     ext = state._extra
+    lazy = _strategy_of(prop, ext, requested)
+    if lazy == "noload":
+        impl.set_committed(state, obj, [] if prop.uselist else None)
+        return
+    if ext is not None:
+        _refuse_raiseload(session, prop, obj, ext)
+    d = obj.__dict__
+    values, missing_key = _key_values(session, state, d, prop)
+    ident: tuple[Any, ...] = ()
+    if prop._simple_m2o:
+        ident = tuple(d.get(k) for k in prop._m2o_fk_keys)
+        if None in ident:
+            impl.set_committed(state, obj, None)
+            return
+        found = _in_identity_map(session, state, prop, ident)
+        if found is not None:
+            impl.set_committed(state, obj, found)
+            return
+    _refuse_sql(session, prop, obj, ext, lazy)
+    if missing_key:
+        impl.set_committed(state, obj, [] if prop.uselist else None)
+        return
+    plan, uopts = _plan_and_options(session, ext, prop.key)
+    criteria = criteria_options(uopts)
+    if prop._simple_m2o and plan is None and not criteria:
+        impl.set_committed(state, obj, session._get_impl(prop.mapper, ident))
+        return
+    session._autoflush()
+    objs = _select_related(session, state, prop, values, plan, uopts, criteria)
+    if uopts:
+        stamp_user_options(objs, uopts)
+    if prop.uselist:
+        impl.set_committed(state, obj, objs)
+    else:
+        impl.set_committed(state, obj, objs[0] if objs else None)
+
+
+def _strategy_of(prop: RelationshipProperty, ext: dict[str, Any] | None,
+                 requested: bool) -> str:
+    """The relationship's loader strategy for this object: its configured one, or
+    ``select`` when a loader option asks for this load or the query that loaded the
+    object asked for ``lazyload()``."""
+    lazy: str = prop.lazy
     if requested or (lazy in ("noload", "raise", "raise_on_sql") and ext is not None
                      and prop.key in ext.get(LAZY_SELECT_KEY, ())):
-        lazy = "select"  # the query that loaded the object asked for this load
-    if lazy == "noload":
-        impl.set_committed(state, obj, [] if uselist else None)
-        return
-    if ext is not None and prop.key in ext.get(RAISE_KEY, ()) and not session._flush_loading:
+        return "select"  # the query that loaded the object asked for this load
+    return lazy
+
+
+def _refuse_raiseload(session: SessionLike, prop: RelationshipProperty, obj: object,
+                      ext: dict[str, Any]) -> None:
+    """Raise when the query that loaded the object gave ``raiseload()`` for the
+    relationship (a flush may still load it)."""
+    if prop.key in ext.get(RAISE_KEY, ()) and not session._flush_loading:
         raise InvalidRequestError(
             f"Can't load {prop.parent.class_.__name__}.{prop.key} of {describe(obj)}: it was "
             "loaded with raiseload(); load it with joinedload()/selectinload() in the query "
             "instead"
         )
-    d = obj.__dict__
+
+
+def _key_values(session: SessionLike, state: InstanceState, d: dict[str, Any],
+                prop: RelationshipProperty) -> tuple[dict[str, Any], bool]:
+    """The lazy clause's parameters from the parent's attributes (loading unloaded
+    ones), and whether a key column among them is None (nothing can match)."""
     values = {}
-    missing_key = False  # a key column is None: nothing can match
+    missing_key = False
     nkeys = prop._lazy_nkeys
     for i, (name, key) in enumerate(prop._lazy_params):
         if key not in d:
@@ -94,17 +150,26 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
         v = values[name] = d.get(key)
         if v is None and i < nkeys:
             missing_key = True
-    if prop._simple_m2o:
-        ident = tuple(d.get(k) for k in prop._m2o_fk_keys)
-        if None in ident:
-            impl.set_committed(state, obj, None)
-            return
-        ikey = (prop.mapper._identity_class, ident, state.identity_token)
-        found = session._identity_map.get(ikey)
-        if found is not None and (prop.mapper._poly is None
-                                  or isinstance(found, prop.mapper.class_)):
-            impl.set_committed(state, obj, found)
-            return
+    return values, missing_key
+
+
+def _in_identity_map(session: SessionLike, state: InstanceState, prop: RelationshipProperty,
+                     ident: tuple[Any, ...]) -> Any:
+    """The target of a simple many-to-one when the session holds it (of the target's
+    class, for a polymorphic target), else None."""
+    ikey = (prop.mapper._identity_class, ident, state.identity_token)
+    found = session._identity_map.get(ikey)
+    if found is not None and (prop.mapper._poly is None
+                              or isinstance(found, prop.mapper.class_)):
+        return found
+    return None
+
+
+def _refuse_sql(session: SessionLike, prop: RelationshipProperty, obj: object,
+                ext: dict[str, Any] | None, lazy: str) -> None:
+    """Raise when the load needs SQL and the object was loaded with
+    ``raiseload(sql_only=True)`` or the relationship is configured ``lazy="raise"``/
+    ``"raise_on_sql"`` (a merge or a flush may still load)."""
     if (ext is not None and prop.key in ext.get(RAISE_SQL_KEY, ())
             and not session._flush_loading):
         raise InvalidRequestError(
@@ -118,47 +183,45 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
             f"relationship is configured lazy={lazy!r}; load it with a loader option "
             "(selectinload/joinedload) or change lazy="
         )
-    if missing_key:
-        impl.set_committed(state, obj, [] if uselist else None)
-        return
-    plans = ext.get(LAZY_PLANS_KEY) if ext is not None else None
-    plan = plans.get(prop.key) if plans else None
-    if plan is None and ext is not None:
+
+
+def _plan_and_options(session: SessionLike, ext: dict[str, Any] | None, key: str
+                      ) -> tuple[Any, Any]:
+    """The loader plan below the relationship (from the options of the query that
+    loaded the object) and the user options the load carries on."""
+    if ext is None:
+        return None, session._eager_user_opts or None
+    plans = ext.get(LAZY_PLANS_KEY)
+    plan = plans.get(key) if plans else None
+    if plan is None:
         # loaded eagerly by a query with options below this relationship, then expired:
         # the lazy load applies those options (contains_eager ones become lazy)
-        plan = lazy_plan_after_expiry(ext, prop.key)
+        plan = lazy_plan_after_expiry(ext, key)
     # the options (with_loader_criteria() ...) of the statement that loaded the object
     # (or, for immediateload(), of the one loading it now)
-    uopts = ext.get(USER_OPTS_KEY) if ext is not None else None
+    uopts = ext.get(USER_OPTS_KEY)
     if uopts is None:
         uopts = session._eager_user_opts or None
-    criteria = criteria_options(uopts)
-    if prop._simple_m2o and plan is None and not criteria:
-        found = session._get_impl(prop.mapper, ident)
-        impl.set_committed(state, obj, found)
-        return
-    session._autoflush()
+    return plan, uopts
+
+
+def _select_related(session: SessionLike, state: InstanceState, prop: RelationshipProperty,
+                    values: dict[str, Any], plan: Any, uopts: Any, criteria: Any) -> list[Any]:
+    """Run the relationship's SELECT for one parent: the objects it finds."""
     stmt, loader, eager, compiled = _statement(prop)
     if eager or plan is not None:
-        objs = load_with_defaults(session, stmt, values, prop.mapper,
+        return load_with_defaults(session, stmt, values, prop.mapper,
                                   (prop.parent, prop, prop.mapper), state.identity_token, plan,
                                   uopts, state)
+    if criteria:
+        stmt = apply_loader_criteria(stmt, criteria, (prop.mapper,))
+    bind = session.get_bind(mapper=prop.mapper, clause=stmt)
+    if criteria or "do_orm_execute" in session.dispatch.active:
+        # (with criteria the statement is another than the cached one)
+        rows = fetch_rows(session._run(stmt, values, bind, session._eager_exec_opts, {
+            "mappers": (prop.mapper,), "relationship_load": True,
+            "lazy_loaded_from": state, "user_options": uopts}, positional=True))
     else:
-        if criteria:
-            stmt = apply_loader_criteria(stmt, criteria, (prop.mapper,))
-        bind = session.get_bind(mapper=prop.mapper, clause=stmt)
-        if criteria or "do_orm_execute" in session.dispatch.active:
-            # (with criteria the statement is another than the cached one)
-            rows = fetch_rows(session._run(stmt, values, bind, session._eager_exec_opts, {
-                "mappers": (prop.mapper,), "relationship_load": True,
-                "lazy_loaded_from": state, "user_options": uopts}, positional=True))
-        else:
-            rows = session._fetch_cached_select(stmt, values, bind, session._eager_exec_opts,
-                                                compiled, positional=True)
-        objs = instances(session, loader, rows, False, state.identity_token) if rows else []
-    if uopts:
-        stamp_user_options(objs, uopts)
-    if uselist:
-        impl.set_committed(state, obj, objs)
-    else:
-        impl.set_committed(state, obj, objs[0] if objs else None)
+        rows = session._fetch_cached_select(stmt, values, bind, session._eager_exec_opts,
+                                            compiled, positional=True)
+    return instances(session, loader, rows, False, state.identity_token) if rows else []

@@ -805,9 +805,35 @@ def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], p
 
 def _load_selectin_level(session: SessionLike, node: RelNode, parents: Sequence[Any],
                          populate_existing: bool, token: Any) -> list[Any]:
+    """One level of a selectin load: the parents grouped by their key values, the
+    related objects found in the identity map (a simple many-to-one) or by IN
+    SELECTs, each parent given its own; then the loaders below this level."""
     prop = node.prop
-    key = prop.key
     pairs = _key_columns(prop)
+    by_key = _parents_by_key(session, prop, pairs, parents, populate_existing)
+    if not by_key:
+        return []
+    found: dict[tuple[Any, ...], list[Any]] = {}
+    loaded: list[Any] = []
+    todo = list(by_key)
+    if prop._simple_m2o and node.plan.is_default() and not populate_existing:
+        todo = _found_in_identity_map(session, prop, pairs, todo, token, found, loaded)
+    if todo:
+        _select_in_batches(session, node, todo, populate_existing, token, found, loaded)
+    for k, ps in by_key.items():
+        items = found.get(k, ())
+        for p in ps:
+            _assign(prop, p, items, populate_existing)
+    _populate_below(session, node.plan, loaded, populate_existing, token)
+    return loaded
+
+
+def _parents_by_key(session: SessionLike, prop: RelationshipProperty,
+                    pairs: list[tuple[str, Any]], parents: Sequence[Any],
+                    populate_existing: bool) -> dict[tuple[Any, ...], list[Any]]:
+    """The parents still to load, by the values of their key columns (unloaded ones
+    load); a parent with a None among them gets an empty result now."""
+    key = prop.key
     by_key: dict[tuple[Any, ...], list[Any]] = {}
     for p in parents:
         d = p.__dict__
@@ -822,82 +848,104 @@ def _load_selectin_level(session: SessionLike, node: RelNode, parents: Sequence[
             _assign(prop, p, (), populate_existing)
             continue
         by_key.setdefault(tuple(vals), []).append(p)
-    if not by_key:
-        return []
-    found: dict[tuple[Any, ...], list[Any]] = {}
-    loaded: list[Any] = []
-    todo = list(by_key)
-    if prop._simple_m2o and node.plan.is_default() and not populate_existing:
-        # many-to-one on the target's key: objects already in the identity map cost no SQL
-        imap = session._identity_map
-        cls = prop.mapper.class_
-        pos = {c: i for i, (_a, c) in enumerate(pairs)}
-        order = [pos[c] for c in prop.mapper.primary_key]
-        rest_keys = []
-        for k in todo:
-            hit = imap.get((cls, tuple(k[i] for i in order), token))
-            if hit is not None:
-                found[k] = [hit]
-                loaded.append(hit)
-            else:
-                rest_keys.append(k)
-        todo = rest_keys
-    if todo:
-        uopts = session._eager_user_opts
-        stmt, loader, remote, width = _selectin_statement(node, criteria_options(uopts))
-        bind = session.get_bind(mapper=prop.mapper, clause=stmt)
-        n = len(remote)
-        # one row per (key, object) unless rows repeat: a many-to-many (the association
-        # table may pair the two twice), joined loads below this one, or a select through
-        # the parent table's alias
-        once = n == 1 and prop.direction != MANYTOMANY and not prop._lazy_parent_cols \
-            and not node.plan.has_joined()
-        by_value: dict[Any, list[Any]] = {}  # (once) the objects of each key value
-        for start in range(0, len(todo), IN_BATCH):
-            batch = todo[start:start + IN_BATCH]
-            if n == 1:
-                crit = remote[0].in_([k[0] for k in batch])
-            else:
-                crit = tuple_(*remote).in_(batch)
-            rows = fetch_rows(session._run(stmt.where(crit), {}, bind,
-                                           session._eager_exec_opts, {
-                "mappers": (prop.mapper,), "relationship_load": True,
-                "user_options": uopts}, positional=True))
-            objs = instances(session, loader, rows, populate_existing, token) if rows else []
-            if uopts:
-                stamp_user_options(objs, uopts)
-            if once:
-                for row, o in zip(rows, objs, strict=True):
-                    group = by_value.get(row[width])
-                    if group is None:
-                        group = by_value[row[width]] = []
-                    group.append(o)
-                loaded.extend(objs)
-                continue
-            seen: dict[tuple[Any, ...], set[int]] = {}
-            for row, o in zip(rows, objs, strict=True):
-                k = tuple(row[width:width + n])
-                ids = seen.setdefault(k, set())
-                if id(o) in ids:
-                    continue
-                ids.add(id(o))
-                found.setdefault(k, []).append(o)
-                loaded.append(o)
-            if rows and node.plan.has_joined():
-                _populate_joined_only(session, node.plan, objs, rows, populate_existing, token)
-        for value, group in by_value.items():
-            found[(value,)] = group
-    for k, ps in by_key.items():
-        items = found.get(k, ())
-        for p in ps:
-            _assign(prop, p, items, populate_existing)
-    rest = EntityPlan(node.plan.mapper, node.plan.path)
-    rest.nodes = {k: n for k, n in node.plan.nodes.items()
+    return by_key
+
+
+def _found_in_identity_map(session: SessionLike, prop: RelationshipProperty,
+                           pairs: list[tuple[str, Any]], todo: list[tuple[Any, ...]], token: Any,
+                           found: dict[tuple[Any, ...], list[Any]], loaded: list[Any]
+                           ) -> list[tuple[Any, ...]]:
+    """A many-to-one on the target's key: the objects already in the identity map
+    cost no SQL (into ``found``/``loaded``); the keys left to SELECT."""
+    imap = session._identity_map
+    cls = prop.mapper.class_
+    pos = {c: i for i, (_a, c) in enumerate(pairs)}
+    order = [pos[c] for c in prop.mapper.primary_key]
+    rest_keys = []
+    for k in todo:
+        hit = imap.get((cls, tuple(k[i] for i in order), token))
+        if hit is not None:
+            found[k] = [hit]
+            loaded.append(hit)
+        else:
+            rest_keys.append(k)
+    return rest_keys
+
+
+def _select_in_batches(session: SessionLike, node: RelNode, todo: list[tuple[Any, ...]],
+                       populate_existing: bool, token: Any,
+                       found: dict[tuple[Any, ...], list[Any]], loaded: list[Any]) -> None:
+    """SELECT the related objects of the keys ``todo``, ``IN_BATCH`` keys a statement,
+    into ``found`` (by key) and ``loaded``."""
+    prop = node.prop
+    uopts = session._eager_user_opts
+    stmt, loader, remote, width = _selectin_statement(node, criteria_options(uopts))
+    bind = session.get_bind(mapper=prop.mapper, clause=stmt)
+    n = len(remote)
+    # one row per (key, object) unless rows repeat: a many-to-many (the association
+    # table may pair the two twice), joined loads below this one, or a select through
+    # the parent table's alias
+    once = n == 1 and prop.direction != MANYTOMANY and not prop._lazy_parent_cols \
+        and not node.plan.has_joined()
+    by_value: dict[Any, list[Any]] = {}  # (once) the objects of each key value
+    for start in range(0, len(todo), IN_BATCH):
+        batch = todo[start:start + IN_BATCH]
+        if n == 1:
+            crit = remote[0].in_([k[0] for k in batch])
+        else:
+            crit = tuple_(*remote).in_(batch)
+        rows = fetch_rows(session._run(stmt.where(crit), {}, bind,
+                                       session._eager_exec_opts, {
+            "mappers": (prop.mapper,), "relationship_load": True,
+            "user_options": uopts}, positional=True))
+        objs = instances(session, loader, rows, populate_existing, token) if rows else []
+        if uopts:
+            stamp_user_options(objs, uopts)
+        if once:
+            _group_by_value(rows, objs, width, by_value)
+            loaded.extend(objs)
+            continue
+        _group_by_key(rows, objs, width, n, found, loaded)
+        if rows and node.plan.has_joined():
+            _populate_joined_only(session, node.plan, objs, rows, populate_existing, token)
+    for value, group in by_value.items():
+        found[(value,)] = group
+
+
+def _group_by_value(rows: Sequence[Any], objs: list[Any], width: int,
+                    by_value: dict[Any, list[Any]]) -> None:
+    """Rows that each hold one (key value, object): the objects by key value."""
+    for row, o in zip(rows, objs, strict=True):
+        group = by_value.get(row[width])
+        if group is None:
+            group = by_value[row[width]] = []
+        group.append(o)
+
+
+def _group_by_key(rows: Sequence[Any], objs: list[Any], width: int, n: int,
+                  found: dict[tuple[Any, ...], list[Any]], loaded: list[Any]) -> None:
+    """Rows that may repeat an object for a key: each object once per key."""
+    seen: dict[tuple[Any, ...], set[int]] = {}
+    for row, o in zip(rows, objs, strict=True):
+        k = tuple(row[width:width + n])
+        ids = seen.setdefault(k, set())
+        if id(o) in ids:
+            continue
+        ids.add(id(o))
+        found.setdefault(k, []).append(o)
+        loaded.append(o)
+
+
+def _populate_below(session: SessionLike, plan: EntityPlan, loaded: list[Any],
+                    populate_existing: bool, token: Any) -> None:
+    """The loaders of the plan below this level, other than the joined ones (which
+    the rows already held), over the objects this level loaded."""
+    rest = EntityPlan(plan.mapper, plan.path)
+    rest.nodes = {k: n for k, n in plan.nodes.items()
                   if n.strategy not in ("joined", "contains_eager")}
-    rest.poly_selectin = node.plan.poly_selectin
+    rest.poly_selectin = plan.poly_selectin
     if (rest.nodes or rest.poly_selectin) and loaded:
         populate(session, rest, _unique(loaded), (), populate_existing, token)
-    return loaded
 
 
 def _populate_joined_only(session: SessionLike, plan: EntityPlan, objs: Sequence[Any],

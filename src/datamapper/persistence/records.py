@@ -58,18 +58,8 @@ class TablePlan:
     def __init__(self, mapper: Mapper) -> None:
         table = mapper.local_table
         self.table = table
-        self.cols: list[tuple[str, str, Any, bool, bool]] = []
         pk_cols = set(mapper.primary_key)
-        for prop in mapper._persist_props:
-            for col in prop.columns:
-                if col.table is not table:
-                    continue
-                has_default = (
-                    col.default is not None
-                    or col.server_default is not None
-                    or (col in pk_cols and col is table.autoincrement_column)
-                )
-                self.cols.append((prop.key, col.key, col, col in pk_cols, has_default))
+        self.cols = _table_columns(mapper, table, pk_cols)
         self.pk = list(mapper.primary_key)
         self.pk_keys = list(mapper._pk_keys)
         self.pk_colkeys = [c.key for c in self.pk]
@@ -77,6 +67,23 @@ class TablePlan:
         self.confirm_deleted = mapper.confirm_deleted_rows
         self.autoinc = table.autoincrement_column
         self.col_to_attr = {ck: ak for ak, ck, _c, _p, _d in self.cols}
+        self._defaults(table, pk_cols)
+        self.version_col = mapper.version_id_col
+        self.version_key = mapper.version_id_prop.key if mapper.version_id_prop else None
+        self.version_colkey = self.version_col.key if self.version_col is not None else ""
+        self.where = and_(*[c == bindparam(PK_PREFIX + c.key) for c in self.pk])
+        if self.version_col is not None:
+            self.where = and_(self.where, self.version_col == bindparam(VERSION_PARAM))
+        self._fast_paths()
+        self.update_stmt = table.update().where(self.where)
+        self.delete_stmt = table.delete().where(self.where)
+        self.insert_stmt = table.insert()
+        # compiled UPDATE/DELETE forms for the driver fast path (see driver.py)
+        self.driver_cache: dict[Any, Any] = {}
+        self._returning: dict[tuple[Any, bool], Any] = {}
+
+    def _defaults(self, table: Any, pk_cols: set[Any]) -> None:
+        """Which columns a None or a missing value leaves to the database."""
         # columns whose type binds None itself (should_evaluate_none): an explicit None
         # is sent, a value never set is left to the database
         self.eval_none = frozenset(
@@ -88,18 +95,10 @@ class TablePlan:
         # columns the database fills on INSERT when no value is given: expired after it
         # (a SQL-expression or sequence default, default=func.now(), is one of them)
         self.server_generated = {
-            ck for _ak, ck, c, _p, _d in self.cols
-            if c.server_default is not None or (c in pk_cols and c is table.autoincrement_column)
-            or (c.default is not None and not (getattr(c.default, "is_scalar", False)
-                                               or getattr(c.default, "is_callable", False)))
-        }
-        self.version_col = mapper.version_id_col
-        self.version_key = mapper.version_id_prop.key if mapper.version_id_prop else None
-        self.version_colkey = self.version_col.key if self.version_col is not None else ""
-        self.where = and_(*[c == bindparam(PK_PREFIX + c.key) for c in self.pk])
-        if self.version_col is not None:
-            self.where = and_(self.where, self.version_col == bindparam(VERSION_PARAM))
-        # fast paths of the record builders
+            ck for _ak, ck, c, _p, _d in self.cols if _server_generated(c, table, pk_cols)}
+
+    def _fast_paths(self) -> None:
+        """The lookups of the record builders' fast paths."""
         self.pk_params = [PK_PREFIX + ck for ck in self.pk_colkeys]
         # attr key -> ((column position, column key), ...), for the changed-attribute scan
         self.attr_pos: dict[str, tuple[tuple[int, str], ...]] = {}
@@ -115,12 +114,6 @@ class TablePlan:
         )
         self.single_pk_attr = self.pk_keys[0] if len(self.pk_keys) == 1 and len(
             [c for c in self.cols if c[3]]) == 1 else None
-        self.update_stmt = table.update().where(self.where)
-        self.delete_stmt = table.delete().where(self.where)
-        self.insert_stmt = table.insert()
-        # compiled UPDATE/DELETE forms for the driver fast path (see driver.py)
-        self.driver_cache: dict[Any, Any] = {}
-        self._returning: dict[tuple[Any, bool], Any] = {}
 
     def insert_returning(self, col: Any, ordered: bool) -> Any:
         """``INSERT ... RETURNING col`` (``ordered``: rows in parameter order), built
@@ -131,6 +124,33 @@ class TablePlan:
                 if ordered else self.insert_stmt.returning(col)
             self._returning[(col, ordered)] = stmt
         return stmt
+
+
+def _table_columns(mapper: Mapper, table: Any, pk_cols: set[Any]
+                   ) -> list[tuple[str, str, Any, bool, bool]]:
+    """(attribute key, column key, column, is a key column, has a default) of each
+    column of ``table`` the mapper writes."""
+    out: list[tuple[str, str, Any, bool, bool]] = []
+    for prop in mapper._persist_props:
+        for col in prop.columns:
+            if col.table is not table:
+                continue
+            has_default = (
+                col.default is not None
+                or col.server_default is not None
+                or (col in pk_cols and col is table.autoincrement_column)
+            )
+            out.append((prop.key, col.key, col, col in pk_cols, has_default))
+    return out
+
+
+def _server_generated(col: Any, table: Any, pk_cols: set[Any]) -> bool:
+    """Does the database fill ``col`` on INSERT when no value is given?"""
+    if col.server_default is not None or (col in pk_cols and col is table.autoincrement_column):
+        return True
+    default = col.default
+    return default is not None and not (getattr(default, "is_scalar", False)
+                                        or getattr(default, "is_callable", False))
 
 
 def table_plan(mapper: Mapper) -> TablePlan:

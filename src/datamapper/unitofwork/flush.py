@@ -83,32 +83,10 @@ class UOWTransaction:
         # (mapper, linked foreign-key attributes) -> whether one of them is a key column
         to_key: dict[tuple[Mapper, tuple[str, ...]], bool] = {}
         for state in self.new:
-            mapper = state.mapper
-            obj = state.obj()
-            d = (obj if obj is not None else state.strong_obj()).__dict__
-            pk_keys = mapper._pk_keys
-            per = links.get(state) if links else None
-            if per is not None:
-                for dk in per:
-                    hit = to_key.get((mapper, dk))
-                    if hit is None:
-                        hit = to_key[(mapper, dk)] = any(k in pk_keys for k in dk)
-                    if hit:
-                        # a key column that is also a foreign key gets the related
-                        # object's key from the flush: the identity it will have
-                        d = _with_linked_keys(d, per, pk_keys)
-                        break
-            if len(pk_keys) == 1:
-                v = d.get(pk_keys[0])
-                if v is None or (v.__class__ not in _PLAIN_KEYS and is_sql(v)):
-                    continue  # the database assigns it: nothing to conflict with
-                ident: tuple[Any, ...] = (v,)
-            else:
-                ident = tuple(d.get(k) for k in pk_keys)
-                if any(v is None or (v.__class__ not in _PLAIN_KEYS and is_sql(v))
-                       for v in ident):
-                    continue
-            key = (mapper._identity_class, ident,
+            ident = _new_identity(state, links.get(state) if links else None, to_key)
+            if ident is None:
+                continue  # the database assigns it: nothing to conflict with
+            key = (state.mapper._identity_class, ident,
                    token_for(state) if token_for is not None else None)
             other = seen.get(key)
             if other is not None:
@@ -119,21 +97,29 @@ class UOWTransaction:
                 continue
             seen[key] = state
             existing = imap.get_state(key)
-            if existing is not None and existing is not state and existing not in deleting:
-                if self._row_is_gone(existing):
-                    continue  # e.g. its row was inserted in a rolled-back transaction
-                problems.append(
-                    f"New instance {describe(state.obj())} with identity key {key} conflicts "
-                    f"with persistent instance {describe(existing.obj())}"
-                )
-            elif existing is not None and existing in deleting:
-                # row switch: the row is kept and UPDATEd with the new object's values;
-                # the deleted object leaves the session as if its DELETE had run
-                self.switches[state] = existing
+            if existing is not None:
+                self._check_existing(state, key, existing, deleting, problems)
         if problems:
             raise FlushError(
                 "Can't flush: " + "; ".join(problems) + ". Give each object its own primary key, "
                 "or use session.merge() to update the existing object."
+            )
+
+    def _check_existing(self, state: InstanceState, key: tuple[Any, ...],
+                        existing: InstanceState, deleting: set[InstanceState],
+                        problems: list[str]) -> None:
+        """A new object whose identity key the session already holds: a conflict
+        (added to ``problems``), unless that object is being deleted (a row switch)
+        or its row is gone."""
+        if existing in deleting:
+            # row switch: the row is kept and UPDATEd with the new object's values;
+            # the deleted object leaves the session as if its DELETE had run
+            self.switches[state] = existing
+        elif existing is not state and not self._row_is_gone(existing):
+            # (a row that is gone: e.g. inserted by a transaction that was rolled back)
+            problems.append(
+                f"New instance {describe(state.obj())} with identity key {key} conflicts "
+                f"with persistent instance {describe(existing.obj())}"
             )
 
     def _row_is_gone(self, state: InstanceState) -> bool:
@@ -667,6 +653,37 @@ def _delete_needs_load(state: InstanceState) -> bool:
     exp = state.expired_attributes
     vp = mapper.version_id_prop
     return any(k in exp for k in mapper._pk_keys) or (vp is not None and vp.key in exp)
+
+
+def _new_identity(state: InstanceState, per: dict[tuple[str, ...], Any] | None,
+                  to_key: dict[tuple[Mapper, tuple[str, ...]], bool]) -> tuple[Any, ...] | None:
+    """The primary-key values a new object will be written with (a key column that is
+    also a linked foreign key takes the related object's key); None when the database
+    assigns one (a key value is None or a SQL expression).  ``to_key`` caches, per
+    (mapper, linked foreign-key attributes), whether one of them is a key column."""
+    mapper = state.mapper
+    obj = state.obj()
+    d = (obj if obj is not None else state.strong_obj()).__dict__
+    pk_keys = mapper._pk_keys
+    if per is not None:
+        for dk in per:
+            hit = to_key.get((mapper, dk))
+            if hit is None:
+                hit = to_key[(mapper, dk)] = any(k in pk_keys for k in dk)
+            if hit:
+                # a key column that is also a foreign key gets the related
+                # object's key from the flush: the identity it will have
+                d = _with_linked_keys(d, per, pk_keys)
+                break
+    if len(pk_keys) == 1:
+        v = d.get(pk_keys[0])
+        if v is None or (v.__class__ not in _PLAIN_KEYS and is_sql(v)):
+            return None
+        return (v,)
+    ident = tuple(d.get(k) for k in pk_keys)
+    if any(v is None or (v.__class__ not in _PLAIN_KEYS and is_sql(v)) for v in ident):
+        return None
+    return ident
 
 
 def _with_linked_keys(d: dict[str, Any], per: dict[tuple[str, ...], Any],

@@ -223,40 +223,15 @@ class Planner:
         else:
             rows = [s for m in comp for s in self.inserts.get(m, []) + self.updates.get(m, [])]
         rowset = set(rows)
-        # row edges: (before, after, breakable, link)
+        # row edges: (before, after, link)
         edges: list[tuple[InstanceState, InstanceState, Link]] = []
-        pk_index: dict[Mapper, dict[tuple[Any, ...], InstanceState]] = {}
-        for s in rows:
-            ident = s.identity if (deleting and s._key is not None) else _pk_values(s)
-            if ident is not None:
-                pk_index.setdefault(s.mapper.base_mapper, {})[ident] = s
+        pk_index = _pk_index(rows, deleting)
         links = self.deps.links
         for r in rows:
             covered: set[tuple[str, ...]] = set()
             if not deleting:
-                for link in links.get(r, {}).values():
-                    covered.add(link.dest_keys)
-                    src = link.src
-                    if link.post or src is None or src not in rowset or src._key is not None:
-                        continue
-                    edges.append((src, r, link))
-            for ref in hierarchy_references(r.mapper.base_mapper):
-                if ref.src.base_mapper not in ms or ref.dest_keys in covered or ref.post_update:
-                    continue
-                if not isinstance(r.strong_obj(), ref.dest.class_):
-                    continue  # a reference of a subclass this row is not of
-                value = _fk_values(r, ref.dest_keys, deleting)
-                if value is None:
-                    continue
-                src = pk_index.get(ref.src.base_mapper, {}).get(value)
-                if src is None or (not deleting and src._key is not None):
-                    continue
-                link = Link(r, src, ref.src_keys, ref.dest_keys, ref.prop)
-                if deleting:
-                    link = Link(r, None, ref.src_keys, ref.dest_keys, ref.prop)
-                    edges.append((r, src, link))
-                else:
-                    edges.append((src, r, link))
+                _link_edges(r, links.get(r), rowset, covered, edges)
+            _reference_edges(r, ms, covered, pk_index, deleting, edges)
         kept = self._break_cycles(rows, edges, deleting)
         return self._levels(comp, rows, kept, deleting)
 
@@ -382,6 +357,54 @@ class Planner:
             items.sort(key=lambda lk: (_srank(lk.dest), lk.dest_keys))
             out.append(Action(verb, m, [lk.dest for lk in items], reason=why, payload=items))
         return out
+
+
+def _pk_index(rows: list[InstanceState], deleting: bool
+              ) -> dict[Mapper, dict[tuple[Any, ...], InstanceState]]:
+    """The rows by base mapper and primary key (a row being deleted by the identity
+    it was loaded with)."""
+    pk_index: dict[Mapper, dict[tuple[Any, ...], InstanceState]] = {}
+    for s in rows:
+        ident = s.identity if (deleting and s._key is not None) else _pk_values(s)
+        if ident is not None:
+            pk_index.setdefault(s.mapper.base_mapper, {})[ident] = s
+    return pk_index
+
+
+def _link_edges(r: InstanceState, per: dict[tuple[str, ...], Link] | None,
+                rowset: set[InstanceState], covered: set[tuple[str, ...]],
+                edges: list[tuple[InstanceState, InstanceState, Link]]) -> None:
+    """Row ``r`` (saved) after the new rows of this set its links copy a key from;
+    the foreign keys the links fill go into ``covered``."""
+    for link in (per or {}).values():
+        covered.add(link.dest_keys)
+        src = link.src
+        if link.post or src is None or src not in rowset or src._key is not None:
+            continue
+        edges.append((src, r, link))
+
+
+def _reference_edges(r: InstanceState, ms: set[Mapper], covered: set[tuple[str, ...]],
+                     pk_index: dict[Mapper, dict[tuple[Any, ...], InstanceState]],
+                     deleting: bool,
+                     edges: list[tuple[InstanceState, InstanceState, Link]]) -> None:
+    """Row ``r`` and the rows of this set its foreign-key values (not ``covered`` by a
+    link) point at: saved after a new one, deleted before it."""
+    for ref in hierarchy_references(r.mapper.base_mapper):
+        if ref.src.base_mapper not in ms or ref.dest_keys in covered or ref.post_update:
+            continue
+        if not isinstance(r.strong_obj(), ref.dest.class_):
+            continue  # a reference of a subclass this row is not of
+        value = _fk_values(r, ref.dest_keys, deleting)
+        if value is None:
+            continue
+        src = pk_index.get(ref.src.base_mapper, {}).get(value)
+        if src is None or (not deleting and src._key is not None):
+            continue
+        if deleting:
+            edges.append((r, src, Link(r, None, ref.src_keys, ref.dest_keys, ref.prop)))
+        else:
+            edges.append((src, r, Link(r, src, ref.src_keys, ref.dest_keys, ref.prop)))
 
 
 def _pk_values(state: InstanceState) -> tuple[Any, ...] | None:
