@@ -516,6 +516,13 @@ class Mapper:
         self._persist_props: tuple[ColumnProperty, ...] = tuple(
             p for p in cols if p.is_writable
         )
+        self._compile_key_sets(cols)
+        # row loaders (and their generated row loops) built from the above, shared by
+        # every query of this configuration; see loading.rows.entity_loader
+        self._loader_cache: dict[Any, Any] = {}
+
+    def _compile_key_sets(self, cols: list[ColumnProperty]) -> None:
+        """The attribute-name sets the attribute, expiry and flush paths test against."""
         self._expire_keys: frozenset[str] = frozenset(p.key for p in cols) | frozenset(
             p.key for p in self._props.values() if getattr(p, "is_relationship", False)
         )
@@ -542,9 +549,6 @@ class Mapper:
         self._expression_keys: frozenset[str] = frozenset(
             p.key for p in cols if p.is_query_expression and p.deferred
         )
-        # row loaders (and their generated row loops) built from the above, shared by
-        # every query of this configuration; see loading.rows.entity_loader
-        self._loader_cache: dict[Any, Any] = {}
 
     def _maps_table(self, table: object) -> bool:
         return table is self.local_table or (
