@@ -277,3 +277,19 @@ def test_a_collection_from_the_one_pass_loads_again_after_expiry(
     sql_log.clear()
     assert [c.id for c in p1.children] == [11]
     assert sql_log.count >= 1
+
+
+def test_generated_loops_kept_per_parent_loader_are_bounded(tree, make_session, monkeypatch):
+    Parent, Child = tree
+    _seed(make_session, Parent, Child)
+    loader = rows_mod.entity_loader(inspect(Parent))
+    s = make_session()
+    s.query(Parent).options(joinedload(Parent.children)).all()
+    assert len(loader.joined_loops) == 1
+    loader.joined_loops.clear()
+    monkeypatch.setattr(strategies, "_JOINED_LOOPS_KEPT", 0)
+    for _ in range(2):
+        s = make_session()
+        parents = s.query(Parent).options(joinedload(Parent.children)).order_by(Parent.id).all()
+        assert _shape(parents) == SEEDED
+    assert loader.joined_loops == {}

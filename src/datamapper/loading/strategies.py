@@ -647,6 +647,9 @@ def _populate_joined(session: SessionLike, node: RelNode, parents: Sequence[Any]
         populate(session, node.plan, children, rows, populate_existing, token)
 
 
+_JOINED_LOOPS_KEPT = 32  # generated joined row loops kept per parent loader
+
+
 def load_joined_collection(session: SessionLike, parent: EntityLoader, plan: EntityPlan,
                            rows: Sequence[Any], populate_existing: bool, token: Any
                            ) -> list[Any] | None:
@@ -678,10 +681,12 @@ def load_joined_collection(session: SessionLike, parent: EntityLoader, plan: Ent
     if not imap.weak or lap or any("load" in m.dispatch.active or "refresh" in m.dispatch.active
                                    for m in (pmapper, cmapper)):
         return None
-    made = parent.joined_loops.get(child)
+    loops = parent.joined_loops
+    made = loops.get(child)
     if made is None:
-        made = parent.joined_loops[child] = (
-            make_joined_loop(parent, child), _direct_set_ok(pmapper.class_, (prop.key,)))
+        made = (make_joined_loop(parent, child), _direct_set_ok(pmapper.class_, (prop.key,)))
+        if len(loops) < _JOINED_LOOPS_KEPT:  # (a child loader the mapper did not cache
+            loops[child] = made              # is made anew for every query)
     loop, direct = made
     pmap = imap.inner(pmapper._identity_class, None)
     cmap = imap.inner(cmapper._identity_class, None)
