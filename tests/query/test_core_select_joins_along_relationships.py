@@ -215,3 +215,44 @@ def test_relationship_join_starts_at_the_relationships_own_class(models, engine)
     assert "FROM addresses JOIN users ON users.id = addresses.user_id" in _sql(stmt)
     with Session(engine) as s:
         assert [a.email for a in s.scalars(stmt)] == ["w@a"]
+
+
+@pytest.mark.parametrize("form", ["core", "datamapper", "query"])
+def test_joining_the_same_relationship_again_adds_no_second_join(models, engine, form):
+    """``join(User.addresses) ... join(User.addresses)`` (two paths through one
+    relationship): the table is joined once (twice named the same table: "ambiguous
+    column name"); of_type() aliases stay separate joins."""
+    User, Address, Tag, _N = models
+    with Session(engine) as s:
+        if form == "query":
+            q = s.query(User).join(User.addresses).join(User.tags).join(User.addresses) \
+                .where(Address.email == "ed@a", Tag.word == "y")
+            stmt = q.statement
+            names = [u.name for u in q.all()]
+        else:
+            sel = select if form == "core" else datamapper.select
+            stmt = sel(User).join(User.addresses).join(User.tags).join(User.addresses) \
+                .where(Address.email == "ed@a", Tag.word == "y")
+            names = [u.name for u in s.scalars(stmt)]
+        assert _sql(stmt).count("JOIN addresses") == 1
+        assert names == ["ed"]
+
+
+@pytest.mark.parametrize("form", ["core", "datamapper", "query"])
+def test_join_along_a_relationship_of_another_entity_starts_at_its_parent(models, engine,
+                                                                           form):
+    """``query(User).join(Address.user)``: FROM addresses JOIN users (Query read FROM
+    users JOIN users, which the database refuses); from an alias too."""
+    User, Address, _T, _N = models
+    aa = aliased(Address, name="aa")
+    for attr, table in ((Address.user, "addresses"), (aa.user, "addresses AS aa")):
+        with Session(engine) as s:
+            if form == "query":
+                q = s.query(User).join(attr).order_by(User.id).distinct()
+                stmt, names = q.statement, [u.name for u in q.all()]
+            else:
+                sel = select if form == "core" else datamapper.select
+                stmt = sel(User).join(attr).order_by(User.id).distinct()
+                names = [u.name for u in s.scalars(stmt)]
+        assert f"FROM {table} JOIN users ON users.id = " in _sql(stmt)
+        assert names == ["ed", "wendy"]

@@ -566,6 +566,20 @@ def relationship_steps(target: Any, onclause: Any) -> list[tuple[Any, Any]] | No
     return steps
 
 
+def plain_join_key(target: Any, onclause: Any, from_: Any, flags: Any) -> Any:
+    """What identifies a plain join along a relationship (``join(User.orders)``, or of
+    an alias's relationship; no of_type()/and_(), no explicit left): joining it again
+    adds nothing, as in SQLAlchemy.  None for any other join."""
+    if onclause is not None or from_ is not None or isinstance(target, OfType):
+        return None
+    spec = through_synonym(target)
+    if isinstance(spec, AliasedRelationship):
+        return (id(spec.prop), id(spec.source), repr(flags))
+    if isinstance(spec, QueryableAttribute) and spec.prop.is_relationship:
+        return (id(spec.prop), id(spec.class_), repr(flags))
+    return None
+
+
 def relationship_join_source(target: Any, onclause: Any) -> Any:
     """The left side of a join along a relationship: the alias a relationship of an
     ``aliased()`` entity starts at, else the class the relationship belongs to (so

@@ -76,7 +76,8 @@ class QueryCompiling(QueryModifiers[_T]):
             stmt = stmt.select_from(f)
         if self._layout.inherit_sources:
             stmt = self._layout.apply_inheritance(stmt)
-        for dest, on, outer in self._joins:
+        for dest, on, outer, *rest in self._joins:
+            left = rest[0] if rest else None  # a relationship join's parent entity
             m = mapper_of(dest) if isinstance(dest, type) else None
             target = m.persist_selectable if m is not None else dest
             crit = class_criterion(m) if m is not None else None
@@ -90,8 +91,11 @@ class QueryCompiling(QueryModifiers[_T]):
                     on = and_(on, crit)
                 elif not outer:
                     stmt = stmt.where(adapt(crit))
-            stmt = stmt.join(target, adapt(on), isouter=outer) if on is not None else \
-                stmt.join(target, isouter=outer)
+            if left is not None and on is not None:
+                stmt = stmt.join_from(left, target, adapt(on), isouter=outer)
+            else:
+                stmt = stmt.join(target, adapt(on), isouter=outer) if on is not None else \
+                    stmt.join(target, isouter=outer)
         return stmt
 
     def _compile_criteria(self, stmt: Any, adapt: Callable[[Any], Any]) -> Any:

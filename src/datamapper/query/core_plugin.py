@@ -45,7 +45,7 @@ from ..loading.criteria import apply_loader_criteria, applying, statement_criter
 from ..mapping.attributes import _JoinTarget
 from ..mapping.coercion import ALIAS_KEY, dml_mapper, entity_of
 from ..mapping.composite import expand_composite_pairs
-from .aliased import relationship_join_source, relationship_steps
+from .aliased import plain_join_key, relationship_join_source, relationship_steps
 from .subclass_rows import limit_to_subclass_rows
 
 PLUGIN_NAME = "datamapper"
@@ -59,12 +59,18 @@ def _expanded(joins: tuple[Any, ...]) -> tuple[Any, ...] | None:
     if not any(_is_relationship_join(t, on) for t, on, _f, _fl in joins):
         return None
     out: list[tuple[Any, Any, Any, Any]] = []
+    seen: set[Any] = set()
     for target, onclause, from_, flags in joins:
         steps = relationship_steps(target, onclause) if _is_relationship_join(
             target, onclause) else None
         if steps is None:
             out.append((target, onclause, from_, flags))
             continue
+        key = plain_join_key(target, onclause, from_, flags)
+        if key is not None:
+            if key in seen:
+                continue  # the same relationship joined from the same entity: once
+            seen.add(key)
         if from_ is None:
             from_ = coercions.expect(roles.FromClauseRole,
                                      relationship_join_source(target, onclause))

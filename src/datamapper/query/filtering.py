@@ -15,15 +15,16 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause
 
 from .._core import (
+    coercions,
     from_objects,
     roles,
 )
 from .._util import describe
-from ..mapping.attributes import QueryableAttribute, through_synonym
+from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
 from ..mapping.coercion import entity_of
 from ..mapping.inheritance import class_criterion
 from ..mapping.mapper import Mapper
-from .aliased import AliasedClass, relationship_join
+from .aliased import AliasedClass, AliasedRelationship, relationship_join
 from .arguments import (
     sql_or_refuse,
 )
@@ -187,21 +188,53 @@ class QueryFiltering(QueryState[_T]):
              full: bool = False, **kw: object) -> Self:
         self._refuse_after_statement("join")
         self._refuse_after_limit("join")
+        # a join along a relationship starts at the relationship's parent entity (the
+        # query's own entity, another joined one, or one not yet in the FROM list:
+        # query(User).join(Order.user) reads FROM orders JOIN users)
+        left, key = self._relationship_join_left(target, onclause, isouter)
+        if key is not None and key in self._join_keys():
+            return self._clone()  # the same relationship joined from the same entity: once
         steps = relationship_join(target, onclause)
         if steps is not None:  # along a relationship from or to an aliased() entity
             return self._clone(
-                _joins=self._joins + [(dest, on, isouter) for dest, on in steps],
+                _joins=self._joins + [(dest, on, isouter, left if i == 0 else None, key)
+                                      for i, (dest, on) in enumerate(steps)],
                 _join_entity=steps[-1][0])
         dest, on = self._join_target(target, onclause)
         if isinstance(on, tuple) and len(on) == 3:
             # many-to-many: through the secondary table, then to the target
             secondary, pj, sj = on
-            joins = [(secondary, pj, isouter), (dest, sj, isouter)]
+            joins = [(secondary, pj, isouter, left, key), (dest, sj, isouter, None, None)]
         else:
-            joins = [(dest, on, isouter)]
+            joins = [(dest, on, isouter, left, key)]
         m = mapper_of(dest) if isinstance(dest, type) else None
         return self._clone(_joins=self._joins + joins, _join_entity=dest,
                            _joinpoint=m if m is not None else self._joinpoint)
+
+    def _join_keys(self) -> set[Any]:
+        return {j[4] for j in self._joins if len(j) > 4 and j[4] is not None}
+
+    def _relationship_join_left(self, target: object, onclause: object, isouter: bool
+                                ) -> tuple[Any, Any]:
+        """(left FROM, dedupe key) of a join along a relationship attribute, else
+        (None, None).  The key is given to plain joins along a relationship (no alias
+        target, no criteria): joining the same one again adds nothing."""
+        if self._adapter is not None or isinstance(target, tuple):
+            return None, None  # read from a subquery: joins adapt to it as before
+        spec = onclause if onclause is not None else target
+        plain = onclause is None
+        if isinstance(spec, OfType):
+            spec, plain = spec.attr, False
+        spec = through_synonym(spec)
+        if isinstance(spec, AliasedRelationship):
+            source: Any = spec.source
+            prop = spec.prop
+        elif isinstance(spec, QueryableAttribute) and spec.prop.is_relationship:
+            source, prop = spec.class_, spec.prop
+        else:
+            return None, None
+        left = coercions.expect(roles.FromClauseRole, source)
+        return left, ((id(prop), id(source), isouter) if plain else None)
 
     def outerjoin(self, target: object, onclause: object = None, **kw: object) -> Self:
         return self.join(target, onclause, isouter=True)

@@ -37,6 +37,7 @@ from ..mapping.coercion import (
 )
 from ..mapping.mapper import Mapper, mapped_tables
 from .aliased import (
+    plain_join_key,
     relationship_join_source,
     relationship_steps,
 )
@@ -53,6 +54,8 @@ class ORMSelect(Select[Any]):
     inherit_cache = True
     _dm_layout: RowLayout
     _dm_options: tuple[Any, ...] = ()
+    # plain relationship joins made (plain_join_key): one made again adds nothing
+    _dm_join_keys: frozenset[Any] = frozenset()
     _dm_entities: list[Any]
 
     @property
@@ -77,11 +80,17 @@ class ORMSelect(Select[Any]):
         steps = relationship_steps(target, onclause)
         if steps is None:
             return super().join(target, onclause, isouter=isouter, full=full)
+        key = plain_join_key(target, onclause, None, (isouter, full))
+        done = self._dm_join_keys
+        if key is not None and key in done:
+            return self._generate()  # the same relationship joined from the same entity
         out: ORMSelect = super().join_from(relationship_join_source(target, onclause),
                                            steps[0][0], steps[0][1], isouter=isouter,
                                            full=full)
         for dest, on in steps[1:]:
             out = super(ORMSelect, out).join(dest, on, isouter=isouter, full=full)
+        if key is not None:
+            out._dm_join_keys = done | {key}
         return out
 
     def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> ORMSelect:

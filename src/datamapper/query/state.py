@@ -46,7 +46,8 @@ class QueryState(Generic[_T]):
         self._for_update: dict[str, Any] | None = None
         self._populate_existing = False
         self._autoflush = True
-        self._joins: list[tuple[Any, Any, bool]] = []
+        # (target, ON, outer[, left FROM of a relationship join, its dedupe key])
+        self._joins: list[tuple[Any, ...]] = []
         self._joinpoint: Mapper | None = self._layout.primary_mapper
         self._join_entity: Any = None  # the last join target, for filter_by()
         self._options: list[Any] = []
