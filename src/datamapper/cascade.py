@@ -19,6 +19,8 @@ from ._util import NO_VALUE, describe
 from .exc import RelatedTypeError
 from .instance.collections import members as coll_members
 from .instance.state import STATE_ATTR, InstanceState, instance_state
+from .mapping.mapper import Mapper
+from .mapping.relationships import RelationshipProperty
 
 _FLAG = {
     "save-update": "save_update",
@@ -29,7 +31,7 @@ _FLAG = {
 }
 
 
-def _rels(mapper: Any, flag: str) -> list[Any]:
+def _rels(mapper: Mapper, flag: str) -> list[RelationshipProperty]:
     cache: dict[Any, Any] | None = mapper.__dict__.get("_dm_cascade_cache")
     n = len(mapper._props)
     if cache is None:
@@ -50,7 +52,7 @@ def _rels(mapper: Any, flag: str) -> list[Any]:
 _NOTHING: tuple[tuple[InstanceState, Any], ...] = ()
 
 
-def cascades(kind: str, mapper: object) -> bool:
+def cascades(kind: str, mapper: Mapper) -> bool:
     """Whether an object of ``mapper`` has a relationship ``kind`` cascades along."""
     return bool(_rels(mapper, _FLAG[kind]))
 
@@ -71,7 +73,7 @@ def cascade_iterator(kind: str, state: InstanceState, obj: object, halt_session:
     return _walk(flag, state, obj, halt_session)
 
 
-def _refuse_member(kind: str, owner: Any, prop: Any, child: Any) -> None:
+def _refuse_member(kind: str, owner: object, prop: RelationshipProperty, child: object) -> None:
     """A cascade met an object the relationship does not hold (accepted when it was put
     there, as SQLAlchemy accepts it): refuse the whole operation before it changes
     anything."""
@@ -129,7 +131,7 @@ def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None
                     stack.append((cst, child))
 
 
-def _members_along(prop: Any, st: InstanceState, o: Any, d: dict[str, Any], loading: bool,
+def _members_along(prop: RelationshipProperty, st: InstanceState, o: Any, d: dict[str, Any], loading: bool,
                    removed_too: bool) -> list[Any] | None:
     """The objects ``o`` holds along ``prop`` (None: not loaded, and not to be
     loaded); with ``removed_too`` also those taken out of it since the last flush."""

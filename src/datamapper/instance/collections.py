@@ -16,10 +16,14 @@ Plain Python: no SQLAlchemy import.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._util import describe
 from ..exc import ArgumentError
+
+if TYPE_CHECKING:
+    from .relationships import CollectionImpl
+    from .state import InstanceState
 
 
 class _ListMixin:
@@ -32,8 +36,8 @@ class _ListMixin:
         # the name under which collection classes written for SQLAlchemy (e.g. its
         # ordering list, via collection_adapter()) look for the adapter
         return CollectionAdapter(self)
-    _dm_state: Any
-    _dm_impl: Any
+    _dm_state: InstanceState
+    _dm_impl: CollectionImpl
 
     def append(self, item: Any) -> None:
         item = self._dm_impl.fire_append(self._dm_state, self, item, None)
@@ -154,8 +158,8 @@ class _SetMixin:
         # the name under which collection classes written for SQLAlchemy (e.g. its
         # ordering list, via collection_adapter()) look for the adapter
         return CollectionAdapter(self)
-    _dm_state: Any
-    _dm_impl: Any
+    _dm_state: InstanceState
+    _dm_impl: CollectionImpl
 
     def add(self, item: Any) -> None:
         if item in self:  # type: ignore[operator]
@@ -258,8 +262,8 @@ class _DictMixin:
         # the name under which collection classes written for SQLAlchemy (e.g. its
         # ordering list, via collection_adapter()) look for the adapter
         return CollectionAdapter(self)
-    _dm_state: Any
-    _dm_impl: Any
+    _dm_state: InstanceState
+    _dm_impl: CollectionImpl
     _dm_keyfunc: Any
 
     def _dm_d(self) -> dict[Any, Any]:
@@ -503,7 +507,7 @@ def _with_events(fn: Any, spec: tuple[str, Any]) -> Any:
     return method
 
 
-def _remember_members(impl: Any, state: Any, coll: Any) -> None:
+def _remember_members(impl: CollectionImpl, state: InstanceState, coll: Any) -> None:
     """Let the impl note the collection's members before a change it learns of only
     afterwards (the history's original members)."""
     snapshot = getattr(impl, "_snapshot", None)
@@ -516,8 +520,8 @@ class _CustomMixin:
     its appender, remover and iterator methods (see :class:`collection`)."""
 
     __slots__ = ()
-    _dm_state: Any
-    _dm_impl: Any
+    _dm_state: InstanceState
+    _dm_impl: CollectionImpl
     _dm_appender: Any  # the class's own (unreporting) appender and remover functions
     _dm_remover: Any
 
@@ -698,7 +702,8 @@ def is_instrumented(value: Any) -> bool:
     return isinstance(value, (_ListMixin, _SetMixin, _DictMixin, _CustomMixin))
 
 
-def new_collection(cls: type, state: Any, impl: Any, items: Iterable[Any] = ()) -> Any:
+def new_collection(cls: type, state: InstanceState, impl: CollectionImpl,
+                   items: Iterable[Any] = ()) -> Any:
     """An instrumented collection of ``items`` owned by ``state``, without events."""
     klass = instrumented_class(cls)
     coll = klass()

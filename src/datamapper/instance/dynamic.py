@@ -23,6 +23,7 @@ from ..exc import DetachedInstanceError, InvalidRequestError, NoCollectionError,
 from .history import History
 from .relationships import _RelImpl
 from .scalar_impls import load_missing
+from .seam import SessionLike
 from .state import STATE_ATTR, InstanceState, _sessions, instance_state
 
 # set by the query layer on import: (impl, parent object) -> AppenderQuery
@@ -55,7 +56,7 @@ class DynamicImpl(_RelImpl):
     uselist = True
 
     # -- reading -----------------------------------------------------------------
-    def session_of(self, state: InstanceState) -> Any:
+    def session_of(self, state: InstanceState) -> SessionLike | None:
         sid = state.session_id
         return _sessions.get(sid) if sid is not None else None
 

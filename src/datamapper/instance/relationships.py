@@ -27,6 +27,7 @@ from ..mapping.relationships import (
 from .collections import members, new_collection
 from .history import HISTORY_BLANK, History
 from .scalar_impls import load_missing, scalar_history, validators_of
+from .seam import SessionLike
 from .state import (
     _PENDING_COLLECTIONS,
     FLUSH_EXECUTING,
@@ -109,7 +110,7 @@ def _wholly_expired(obj: Any) -> bool:
     return st is not None and st.expired_attributes is st.mapper._expire_keys
 
 
-def _session_of(state: InstanceState) -> Any:
+def _session_of(state: InstanceState) -> SessionLike | None:
     sid = state.session_id
     return _sessions.get(sid) if sid is not None else None
 
@@ -299,7 +300,7 @@ class _RelImpl:
             sess._no_autoflush -= 1
 
 
-def _loading_session(state: InstanceState) -> Any:
+def _loading_session(state: InstanceState) -> SessionLike | None:
     """The session ``Session.enable_relationship_loading()`` gave this object, if any."""
     ext = state._extra
     sid = ext.get(LOAD_SESSION) if ext is not None else None

@@ -16,6 +16,7 @@ from typing import Any
 from .._util import NO_VALUE, describe
 from ..exc import InvalidRequestError
 from ..mapping.attributes import QueryableAttribute
+from ..mapping.composite import CompositeProperty
 from ..mapping.mapper import Mapper
 from .history import HISTORY_BLANK, History, values_equal
 from .state import (
@@ -300,7 +301,7 @@ class CompositeImpl:
 
     __slots__ = ("key", "prop", "attr", "active_history")
 
-    def __init__(self, key: str, prop: Any, attr: QueryableAttribute) -> None:
+    def __init__(self, key: str, prop: CompositeProperty, attr: QueryableAttribute) -> None:
         self.key = key
         self.prop = prop
         self.attr = attr

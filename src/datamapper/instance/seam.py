@@ -59,7 +59,7 @@ class SessionLike(Protocol):
     # >0 inside no_autoflush (attribute loads must not flush half-made changes)
     _no_autoflush: int
     # while an ORM statement's eager loaders run: its execution options and the user
-    # options that propagate to their SELECTs (query/options.py sets, loaders read)
+    # options that propagate to their SELECTs (query/plan_execution.py sets, loaders read)
     _eager_exec_opts: dict[str, Any] | None
     _eager_user_opts: tuple[Any, ...]
 

@@ -25,7 +25,7 @@ from ..instance.state import InstanceState
 from ..mapping.cache import CacheSlot
 from ..mapping.inheritance import apply_entity_source
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
-from .criteria import apply_loader_criteria, criteria_options
+from .criteria import LoaderCriteriaOption, apply_loader_criteria, criteria_options
 from .rows import EntityLoader, entity_loader, fetch_rows, instances
 from .strategies import (
     LAZY_PLANS_KEY,
@@ -33,6 +33,7 @@ from .strategies import (
     RAISE_KEY,
     RAISE_SQL_KEY,
     USER_OPTS_KEY,
+    EntityPlan,
     has_eager_defaults,
     lazy_plan_after_expiry,
     load_with_defaults,
@@ -186,7 +187,7 @@ def _refuse_sql(session: SessionLike, prop: RelationshipProperty, obj: object,
 
 
 def _plan_and_options(session: SessionLike, ext: dict[str, Any] | None, key: str
-                      ) -> tuple[Any, Any]:
+                      ) -> tuple[EntityPlan | None, tuple[Any, ...] | None]:
     """The loader plan below the relationship (from the options of the query that
     loaded the object) and the user options the load carries on."""
     if ext is None:
@@ -206,7 +207,8 @@ def _plan_and_options(session: SessionLike, ext: dict[str, Any] | None, key: str
 
 
 def _select_related(session: SessionLike, state: InstanceState, prop: RelationshipProperty,
-                    values: dict[str, Any], plan: Any, uopts: Any, criteria: Any) -> list[Any]:
+                    values: dict[str, Any], plan: EntityPlan | None, uopts: tuple[Any, ...] | None,
+                    criteria: tuple[LoaderCriteriaOption, ...]) -> list[Any]:
     """Run the relationship's SELECT for one parent: the objects it finds."""
     stmt, loader, eager, compiled = _statement(prop)
     if eager or plan is not None:

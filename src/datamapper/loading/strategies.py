@@ -40,7 +40,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from ..instance.collections import instrumented_class
 from ..instance.relationships import CollectionImpl
 from ..instance.seam import SessionLike
-from ..instance.state import COLUMN_RAISE, STATE_ATTR
+from ..instance.state import COLUMN_RAISE, STATE_ATTR, InstanceState
 from ..mapping.cache import CacheSlot
 from ..mapping.inheritance import (
     polymorphic_from,
@@ -184,7 +184,7 @@ def has_eager_defaults(mapper: Mapper) -> bool:
 _EAGER_DEFAULTS: CacheSlot[bool] = CacheSlot("has a relationship configured to load eagerly")
 
 
-def load_plan_of(state: Any) -> EntityPlan | None:
+def load_plan_of(state: InstanceState) -> EntityPlan | None:
     """How ``state``'s object loads again on refresh: the plan of the query with loader
     options that loaded it, else its mapper's configured eager strategies (None: a plain
     load)."""
@@ -576,7 +576,7 @@ def _load_immediate(session: SessionLike, node: RelNode, parents: Sequence[Any],
     _recurse(node, level(parents), level)
 
 
-def _from_identity_map(session: SessionLike, state: Any, prop: RelationshipProperty) -> None:
+def _from_identity_map(session: SessionLike, state: InstanceState, prop: RelationshipProperty) -> None:
     """Set many-to-one ``prop`` of ``state`` when the identity map holds its target."""
     d = state.obj().__dict__
     ident = tuple(d.get(k) for k in prop._m2o_fk_keys)

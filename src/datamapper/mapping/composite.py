@@ -453,6 +453,10 @@ class _Reader:
 
         return proc
 
+    def bundle_columns(self) -> list[Any]:
+        """The composite's columns, in order (as ``Bundle.bundle_columns()``)."""
+        return self._columns
+
     def label(self, name: str) -> _Reader:
         return _Reader(self.prop, self._columns, name)
 

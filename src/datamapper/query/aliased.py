@@ -76,19 +76,6 @@ class AliasedClass:
         # does not select them): its objects can't be loaded
         self._dm_missing_pk: list[str] = []
 
-    def _dm_refuse_loading(self) -> None:
-        """Raise when this alias's selectable can't give objects (no primary key)."""
-        missing = self._dm_missing_pk
-        if missing:
-            hint = "name its columns like the mapped ones" if self._dm_on_names else \
-                "select the mapped table's columns in it, or pass adapt_on_names=True " \
-                "to match its columns by name"
-            raise ArgumentError(
-                f"Can't load {self._dm_mapper.class_.__name__} objects from {self!r}: its "
-                f"selectable has no column for the primary key ({', '.join(missing)}); "
-                f"{hint}"
-            )
-
     @property
     def mapper(self) -> Mapper:
         return self._dm_mapper
@@ -117,21 +104,6 @@ class AliasedClass:
     def column_for(self, column: Any) -> Any:
         found = _column_in(self._dm_selectable, column, self._dm_on_names)
         return found if found is not None else self.adapt(column)
-
-    def _dm_load_props(self) -> Any:
-        """The column properties a SELECT of this entity reads: those whose column the
-        selectable has (a subquery may leave some out: they stay unloaded, and load on
-        first access), or None when that is all of them."""
-        cache = self.__dict__
-        if "_dm_props" not in cache:
-            mapper = self._dm_mapper
-            base = mapper._load_props if mapper._poly is None else \
-                polymorphic_load_props(mapper)
-            sel = self._dm_selectable
-            keep = tuple(p for p in base if not isinstance(p.columns[0], Column)
-                         or _column_in(sel, p.columns[0], self._dm_on_names) is not None)
-            cache["_dm_props"] = None if len(keep) == len(base) else keep
-        return cache["_dm_props"]
 
     def __getattr__(self, key: str) -> Any:
         if key == "__mro__":  # class-level descriptors (hybrids) walk their owner's MRO
@@ -395,6 +367,56 @@ class PolymorphicEntity(AliasedClass):
     def __repr__(self) -> str:
         subs = ", ".join(m.class_.__name__ for m in self._dm_poly_mappers)
         return f"<with_polymorphic({self._dm_mapper.class_.__name__}, [{subs}])>"
+
+
+# -- what the rest of the query layer reads of an alias ------------------------------------
+# (an alias's own fields are named _dm_*: its public namespace is the mapped class's
+# attribute names, see AliasedClass.__getattr__)
+def check_loadable(alias: AliasedClass) -> None:
+    """Raise when ``alias``'s selectable can't give objects (no primary key)."""
+    missing = alias._dm_missing_pk
+    if missing:
+        hint = "name its columns like the mapped ones" if alias._dm_on_names else \
+            "select the mapped table's columns in it, or pass adapt_on_names=True " \
+            "to match its columns by name"
+        raise ArgumentError(
+            f"Can't load {alias._dm_mapper.class_.__name__} objects from {alias!r}: its "
+            f"selectable has no column for the primary key ({', '.join(missing)}); "
+            f"{hint}"
+        )
+
+
+def alias_load_props(alias: AliasedClass) -> Any:
+    """The column properties a SELECT of ``alias`` reads: those whose column its
+    selectable has (a subquery may leave some out: they stay unloaded, and load on
+    first access), or None when that is all of them."""
+    cache = alias.__dict__
+    if "_dm_props" not in cache:
+        mapper = alias._dm_mapper
+        base = mapper._load_props if mapper._poly is None else \
+            polymorphic_load_props(mapper)
+        sel = alias._dm_selectable
+        keep = tuple(p for p in base if not isinstance(p.columns[0], Column)
+                     or _column_in(sel, p.columns[0], alias._dm_on_names) is not None)
+        cache["_dm_props"] = None if len(keep) == len(base) else keep
+    return cache["_dm_props"]
+
+
+def alias_name(alias: AliasedClass) -> str | None:
+    """The name given to ``aliased(..., name=)`` (None: anonymous)."""
+    return alias._dm_name
+
+
+def stands_for(alias: AliasedClass) -> Any:
+    """The entity a query's union()/from-subquery form reads through ``alias`` (rows
+    and column descriptions show it), or None."""
+    return alias._dm_stands_for
+
+
+def polymorphic_parts(poly: PolymorphicEntity) -> tuple[list[Mapper], Any, Any]:
+    """A with_polymorphic() entity's (mappers, column properties its SELECT reads, the
+    join it reads them from or None)."""
+    return poly._dm_poly_mappers, poly._dm_poly_props, poly._dm_poly_from
 
 
 def with_polymorphic(base: Any, classes: Any, selectable: Any = False, flat: bool = False,

@@ -141,7 +141,7 @@ class BundleReader:
     def __init__(self, bundle: Bundle, offset: int) -> None:
         self.bundle = bundle
         self.offset = offset
-        self.width = len(bundle._columns)
+        self.width = len(bundle.bundle_columns())
         nested = any(isinstance(e, Bundle) for e in bundle.exprs)
         if type(bundle).create_row_processor is Bundle.create_row_processor \
                 and self.width > 1 and not nested:

@@ -43,6 +43,11 @@ from ..mapping.properties import ColumnProperty
 from .aliased import (
     AliasedClass,
     PolymorphicEntity,
+    alias_load_props,
+    alias_name,
+    check_loadable,
+    polymorphic_parts,
+    stands_for,
 )
 from .bundle import Bundle, BundleReader
 from .subclass_rows import column_subclass_criterion, mark_subclass_criterion
@@ -134,8 +139,9 @@ class RowLayout:
     def _add_bundle(self, ent: Any) -> None:
         """A Bundle (or a composite's reader): its columns, read back as one value."""
         reader = BundleReader(ent, len(self.columns))
-        self.columns.extend(ent._columns)
-        for c in ent._columns:
+        columns = ent.bundle_columns()
+        self.columns.extend(columns)
+        for c in columns:
             self._subclass_rows(c)
         self.parts.append(("bundle", reader))
         self.names.append(ent.name)
@@ -143,7 +149,7 @@ class RowLayout:
         first = ent.exprs[0]
         entity = first.parent.class_ if isinstance(first, QueryableAttribute) else None
         if entity is None:
-            self._describe_column(ent._columns[0], ent.name)
+            self._describe_column(columns[0], ent.name)
             entity = self.descriptions.pop()["entity"]
             self.extras.pop()
         self.descriptions.append({"name": ent.name, "aliased": False,
@@ -156,24 +162,24 @@ class RowLayout:
         False if ``ent`` is no entity."""
         adapt = None
         if isinstance(ent, AliasedClass):
-            ent._dm_refuse_loading()
+            check_loadable(ent)
             mapper: Mapper | None = ent.mapper
             adapt = ent.column_for
-            if isinstance(ent._dm_selectable, Join) and \
+            if isinstance(ent.selectable, Join) and \
                     not isinstance(ent, PolymorphicEntity):
                 # aliased(Subclass, flat=True): its columns come from a join of
                 # aliases, which the SELECT names in FROM
-                self.alias_froms.append(ent._dm_selectable)
+                self.alias_froms.append(ent.selectable)
         else:
             mapper = mapper_of(ent)
         if mapper is None:
             return False
         if chosen is None and isinstance(ent, PolymorphicEntity):
-            chosen = ent._dm_poly_props  # with_polymorphic(): the subclasses' too
-            if ent._dm_poly_from is not None:
-                self.alias_froms.append(ent._dm_poly_from)
+            _mappers, chosen, poly_from = polymorphic_parts(ent)  # the subclasses' too
+            if poly_from is not None:
+                self.alias_froms.append(poly_from)
         elif chosen is None and adapt is not None:
-            chosen = ent._dm_load_props()  # the columns its selectable has
+            chosen = alias_load_props(ent)  # the columns its selectable has
         if adapt is None:
             loader = entity_loader(mapper, offset=len(self.columns), props=chosen)
         else:  # aliased(): not shared, its columns are the alias's
@@ -196,7 +202,7 @@ class RowLayout:
     def _name_entity(self, ent: Any, mapper: Mapper) -> None:
         """The row key, ``_mapping`` keys and description of an entity's result column."""
         aliased = isinstance(ent, AliasedClass)
-        shown = ent._dm_stands_for if aliased else None
+        shown = stands_for(ent) if aliased else None
         # the row key: the class's name, an aliased() entity's name; an
         # anonymous alias has none (its object is found by position or by the
         # alias itself, ``row._mapping[alias]``)
@@ -476,7 +482,7 @@ def _entity_name(ent: Any, mapper: Mapper) -> Any:
     """The row key of a selected entity: its class's name, an alias's given name, None
     for an anonymous alias."""
     if isinstance(ent, AliasedClass):
-        return ent._dm_name
+        return alias_name(ent)
     return mapper.class_.__name__
 
 

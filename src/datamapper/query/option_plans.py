@@ -12,6 +12,7 @@ add or change its ``RelNode`` tree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
@@ -22,7 +23,7 @@ from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
 from ..mapping.inheritance import resolve_polymorphic
 from ..mapping.mapper import Mapper, _mapper_or_none
 from ..mapping.properties import ExpressionOverride
-from .aliased import AliasedClass, AliasedRelationship, PolymorphicEntity
+from .aliased import AliasedClass, AliasedRelationship, PolymorphicEntity, polymorphic_parts
 from .options import COLUMN_STRATEGIES, STRATEGY_NAMES, Load, describe_target
 
 
@@ -318,7 +319,7 @@ def _of_type_mappers(target: Mapper, of_type: Any) -> list[Mapper]:
     if isinstance(of_type, PolymorphicEntity):
         if of_type.mapper is not target and not of_type.mapper.isa(target):
             return []
-        return [m for m in of_type._dm_poly_mappers if m.isa(target)]
+        return [m for m in polymorphic_parts(of_type)[0] if m.isa(target)]
     m = _mapper_or_none(of_type) if isinstance(of_type, type) else None
     if m is None or m is target or not m.isa(target):
         return []
@@ -403,7 +404,8 @@ def _entity_of_attribute(option: Load, owner: Mapper, mappers: list[Mapper | Non
     )
 
 
-def build_plans(mappers: list[Mapper | None], options: Any) -> list[EntityPlan | None] | None:
+def build_plans(mappers: list[Mapper | None], options: Iterable[object] | None
+                ) -> list[EntityPlan | None] | None:
     """One plan per selected entity (None for plain columns), or None when nothing
     differs from a plain load (no options, no configured eager relationships)."""
     opts = [p for o in options if isinstance(o, Load)

@@ -33,6 +33,7 @@ from ..loading.strategies import (
     remember_plan,
 )
 from .aliased import AliasedClass
+from .entities import RowLayout
 
 
 def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: Any,
@@ -44,8 +45,6 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
     With LIMIT/OFFSET and a joined collection, the limited query becomes a subquery the
     eager joins hang off, so that the limit counts parent rows.
     """
-    from .entities import RowLayout
-
     layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
     stmt = base
     parent_sels = _parent_selectables(entities, plans)
@@ -75,7 +74,7 @@ def _parent_selectables(entities: list[Any], plans: list[EntityPlan | None]) -> 
         if p is None:
             parent_sels.append(None)
         elif isinstance(ent, AliasedClass) and ent.mapper is p.mapper:
-            parent_sels.append(ent._dm_selectable)
+            parent_sels.append(ent.selectable)
         else:
             parent_sels.append(p.mapper.local_table)
     return parent_sels
@@ -178,7 +177,7 @@ def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[En
         resume_gc()
 
 
-def _load_with_plans(session: SessionLike, layout: Any, plans: list[EntityPlan | None],
+def _load_with_plans(session: SessionLike, layout: RowLayout, plans: list[EntityPlan | None],
                      rows: list[Any], populate_existing: bool, token: Any,
                      execution_options: Any, user_options: tuple[Any, ...]) -> list[Any]:
     single = layout.single_entity

@@ -73,7 +73,7 @@ def _criterion(mapper: Any, alias: Any) -> Any:
         return None
     crit = class_criterion(mapper)
     if alias is not None and crit is not None:
-        crit = ClauseAdapter(alias._dm_selectable).traverse(crit)
+        crit = ClauseAdapter(alias.selectable).traverse(crit)
     return crit
 
 

@@ -37,6 +37,8 @@ from ..mapping.coercion import bound_value
 from ..mapping.composite import expand_composite_pairs
 
 if TYPE_CHECKING:
+    from ..mapping.mapper import Mapper
+    from ..query.query import Query
     from .base import SessionBase
 
 _OPS = {
@@ -113,7 +115,7 @@ def _operand(expr: object, col_to_key: dict[Any, str]) -> Any:
     raise _CannotEvaluate()
 
 
-def _targets(session: SessionBase, query: Any) -> tuple[Any, Any]:
+def _targets(session: SessionBase, query: Query[Any]) -> tuple[Any, Any]:
     mapper = query._layout.primary_mapper
     if mapper is None or len(query._layout.parts) != 1:
         raise InvalidRequestError("Can't bulk update/delete: the query must select one mapped class")
@@ -138,7 +140,7 @@ def check_sync(sync: object) -> None:
 
 
 
-def criteria_tests(mapper: Any, where: list[Any], sync: Any) -> tuple[Any, list[Any] | None]:
+def criteria_tests(mapper: Mapper, where: list[Any], sync: Any) -> tuple[Any, list[Any] | None]:
     """Decide how the session's objects will be matched, before any SQL.
 
     Returns (strategy, tests): strategy is "evaluate", "fetch" or None; tests are
@@ -163,7 +165,7 @@ def criteria_tests(mapper: Any, where: list[Any], sync: Any) -> tuple[Any, list[
         ) from None
 
 
-def matching_states(session: SessionBase, mapper: Any, where: list[Any], strategy: Any,
+def matching_states(session: SessionBase, mapper: Mapper, where: list[Any], strategy: Any,
                     tests: list[Any] | None, token: Any = None, params: Any = None
                     ) -> list[Any]:
     """The states of the identity map the criteria select (see criteria_tests)."""
@@ -196,7 +198,7 @@ def matching_states(session: SessionBase, mapper: Any, where: list[Any], strateg
     return out
 
 
-def resolve_values(mapper: Any, items: Any) -> dict[str, Any]:
+def resolve_values(mapper: Mapper, items: Any) -> dict[str, Any]:
     """SET pairs (attribute name, column key, mapped attribute or column -> value) as
     attribute name -> value; anything that is not a mapped column is refused."""
     resolved: dict[str, Any] = {}
@@ -259,7 +261,7 @@ def mark_deleted(session: SessionBase, states: list[Any]) -> None:
             tx._deleted[state] = obj
 
 
-def bulk_update(session: SessionBase, query: Any, values: dict[Any, Any], sync: Any) -> int:
+def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any], sync: Any) -> int:
     check_sync(sync)
     mapper, where = _targets(session, query)
     resolved = resolve_values(mapper, values.items())
@@ -279,7 +281,7 @@ def bulk_update(session: SessionBase, query: Any, values: dict[Any, Any], sync: 
     return int(result.rowcount)
 
 
-def bulk_delete(session: SessionBase, query: Any, sync: Any) -> int:
+def bulk_delete(session: SessionBase, query: Query[Any], sync: Any) -> int:
     check_sync(sync)
     mapper, where = _targets(session, query)
     strategy, tests = criteria_tests(mapper, where, sync)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._util import describe
+from ..instance.state import InstanceState
+from ..mapping.mapper import Mapper
 
 
 @dataclass
@@ -18,11 +20,11 @@ class Action:
     """One step of a flush: a verb on a mapper's table for a batch of states."""
 
     verb: str  # "save", "delete", "post_update", "associate", "reassociate", "dissociate", ...
-    mapper: Any
-    states: list[Any] = field(default_factory=list)
+    mapper: Mapper
+    states: list[InstanceState] = field(default_factory=list)
     reason: str = ""
-    inserts: list[Any] = field(default_factory=list)
-    updates: list[Any] = field(default_factory=list)
+    inserts: list[InstanceState] = field(default_factory=list)
+    updates: list[InstanceState] = field(default_factory=list)
     payload: Any = None
     children: list[Action] = field(default_factory=list)
     table_name: str | None = None
