@@ -191,3 +191,30 @@ def test_columns_are_matched_by_name_and_by_table_label(M, session, select):
         (1, "ann", 1, "cat"), (1, "ann", 2, "dog"), (2, "bob", 3, "eel")]
     cols = session.execute(select(Owner.id, Owner.name).from_statement(typed)).all()
     assert [tuple(r) for r in cols] == [(1, "ann"), (2, "bob")]
+
+
+@pytest.mark.parametrize("select", [sqlalchemy.select, datamapper.select])
+def test_contains_eager_reads_the_related_objects_from_the_statement(M, session, sql_log,
+                                                                     select):
+    """contains_eager() with from_statement(): the collection is filled from the
+    statement's rows (it failed with IndexError); columns the statement lacks stay
+    unloaded."""
+    from datamapper import contains_eager
+
+    Owner, Pet = M
+    o, p = Owner.__table__, Pet.__table__
+    full = sqlalchemy.select(o, p).select_from(o.outerjoin(p)).order_by(o.c.id, p.c.id)
+    labelled = text("SELECT fs_owner.id AS fs_owner_id, fs_owner.name AS fs_owner_name, "
+                    "fs_pet.id AS fs_pet_id FROM fs_owner JOIN fs_pet "
+                    "ON fs_owner.id = fs_pet.owner_id ORDER BY fs_pet.id")
+    for stmt in (full, labelled):
+        session.expunge_all()
+        sql_log.clear()
+        owners = session.scalars(select(Owner).from_statement(stmt)
+                                 .options(contains_eager(Owner.pets))).unique().all()
+        assert [(ow.name, [pt.id for pt in ow.pets]) for ow in owners] == [
+            ("ann", [1, 2]), ("bob", [3])]
+        assert len(sql_log) == 1
+        if stmt is labelled:
+            assert "kind" not in owners[0].pets[0].__dict__
+            assert owners[0].pets[0].kind == "cat"  # loads on access

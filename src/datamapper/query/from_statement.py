@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.base import Executable, Generative
 from sqlalchemy.sql.dml import UpdateBase
@@ -218,13 +219,15 @@ def _column_finder(statement: Any, result: Any) -> Any:
     return find
 
 
-def matched_rows(result: Any, statement: Any, layout: RowLayout) -> list[Any]:
-    """The result's rows with the layout's columns in its order (found by column, or by
-    name: see :func:`_column_finder`)."""
+def matched_rows(result: Any, statement: Any, layout: RowLayout,
+                 extra: list[Any] | tuple[Any, ...] = ()) -> list[Any]:
+    """The result's rows with the layout's columns in its order, then ``extra`` (the
+    columns of contains_eager() targets), each found by column, or by name: see
+    :func:`_column_finder`."""
     try:
         find = _column_finder(statement, result)
         wanted: list[Any] = []
-        for c in layout.columns:
+        for c in [*layout.columns, *extra]:
             got = find(c)
             wanted.append(c if got is None else got)
         return list(result.columns(*wanted).all())
@@ -239,6 +242,27 @@ def _present(statement: Any, result: Any) -> Any:
     """``has(column)``: whether the statement's rows hold ``column``."""
     find = _column_finder(statement, result)
     return lambda c: find(c) is not None
+
+
+def _prune_contains_eager(plan: EntityPlan, has: Any) -> None:
+    """The contains_eager() targets load the columns the statement holds (the rest stay
+    unloaded, as for the entities themselves)."""
+    for node in plan.nodes.values():
+        if node.strategy != "contains_eager":
+            continue
+        m = node.prop.mapper
+        sel = node.alias if node.alias is not None else m.persist_selectable
+        props = node.plan.props if node.plan.props is not None else m._load_props
+
+        def present(p: Any, sel: Any = sel) -> bool:
+            col = p.columns[0]
+            found = sel.corresponding_column(col) if sel is not None else None
+            return bool(has(found if found is not None else col))
+
+        kept = tuple(p for p in props if p.key in m._pk_keys or present(p))
+        if len(kept) != len(props):
+            node.plan.props = kept
+        _prune_contains_eager(node.plan, has)
 
 
 def load_from_statement(session: SessionLike, entities: list[Any], options: Any,
@@ -274,15 +298,26 @@ def load_from_statement(session: SessionLike, entities: list[Any], options: Any,
         assert target is not None
         target.props = kept
     if plans is not None:
+        for p in plans:
+            if p is not None:
+                _prune_contains_eager(p, has)
         layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
 
-    def run(_stmt: Any) -> list[Any]:
-        return matched_rows(result, statement, layout)
+    ncols = len(layout.columns)
+
+    def run(stmt: Any) -> list[Any]:
+        # stmt: the stand-in below with the contains_eager() targets' columns added
+        # after the entities' (where their loaders read them): found in the statement
+        extra = list(stmt.selected_columns)[ncols:] if stmt is not None else []
+        return matched_rows(result, statement, layout, extra)
 
     if plans is None:
         out: list[Any] = session._rows_to_results(layout, run(None), populate_existing, token)
         return layout, out
-    out = execute_with_plans(session, entities, plans, statement, [], False,
+    # the statement is run as written: the plans are laid out on a SELECT of the
+    # entities' columns that stands for it
+    stand_in = core_select(*layout.columns)
+    out = execute_with_plans(session, entities, plans, stand_in, [], False,
                              populate_existing, token, run, execution_options,
                              propagating_options(options))
     return layout, out
