@@ -1044,10 +1044,14 @@ def sides(engine: sa.Engine, backend_name: str, tmp_path: Path) -> Iterator[tupl
         dm_engine = _support.sqlite_engine(tmp_path / "dm.db")
     else:
         dm_engine = engine
-    sa_md, dm_md = sa.MetaData(), sa.MetaData()
-    sa_t, dm_t = build_tables(sa_md, "sa_"), build_tables(dm_md, "dm_")
-    sa_md.create_all(engine)
-    dm_md.create_all(dm_engine)
+    # both sides' tables in one MetaData and one create_all: on the servers they are
+    # kept, emptied, for the next test (tests/_support.py TableReuse) instead of being
+    # created and dropped by every test; SQLite gives datamapper a file of its own
+    md = sa.MetaData()
+    sa_t, dm_t = build_tables(md, "sa_"), build_tables(md, "dm_")
+    md.create_all(engine)
+    if dm_engine is not engine:
+        md.create_all(dm_engine)
     sa_cls, dm_cls = make_classes(), make_classes()
     sa_reg, dm_reg = sa_orm.registry(), datamapper.registry()
     map_classes(sa_orm, sa_reg, sa_cls, sa_t, {})
@@ -1065,8 +1069,6 @@ def sides(engine: sa.Engine, backend_name: str, tmp_path: Path) -> Iterator[tupl
             side.handles.clear()
         sa_reg.dispose()
         dm_reg.dispose()
-        sa_md.drop_all(engine)
-        dm_md.drop_all(dm_engine)
         if dm_engine is not engine:
             dm_engine.dispose()
 

@@ -41,9 +41,10 @@ def _models_mapped():
 
 @pytest.fixture
 def tables(engine):
+    # emptied or dropped after the test by the engine fixture (on the servers kept,
+    # emptied, for the next test here: dropping them here cost a fresh CREATE each time)
     Base.metadata.create_all(engine)
-    yield Base.metadata.tables
-    Base.metadata.drop_all(engine)
+    return Base.metadata.tables
 
 
 @pytest.fixture
