@@ -60,6 +60,7 @@ def _loaded(session, User):
 
 def test_rows_loaded_by_the_generated_loop_set_every_slot(session, User):
     users = _loaded(session, User)
+    assert [u.id for u in users] == [1, 2]
     for u in users:
         st = inspect(u)
         assert unset_slots(st) == []

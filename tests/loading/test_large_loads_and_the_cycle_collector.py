@@ -61,7 +61,8 @@ def test_a_large_load_leaves_its_objects_out_of_the_young_generations(tree, make
     assert gc.isenabled()
     young = _young_ids()
     assert not any(id(o) in young for o in got)
-    assert gc.collect() >= 0 and len({id(o) for o in got}) == len(got)
+    gc.collect()  # the objects the session holds outlive a full collection
+    assert len({id(o) for o in got}) == len(got) and all(o in s for o in got)
 
 
 def test_objects_the_program_froze_stay_frozen(tree, make_session):

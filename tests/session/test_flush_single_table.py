@@ -387,7 +387,8 @@ def test_explicit_primary_key_zero_is_stored_as_zero_or_rejected(session, Item, 
     assert it.id == 0
 
 
-def test_update_that_changes_nothing_in_database_is_not_stale(engine, make_session, Item):
+def test_update_that_changes_nothing_in_database_is_not_stale(engine, make_session, Item,
+                                                               sql_log, read_rows):
     # the row matches but its value is already the new one: drivers that
     # report "changed" rather than "matched" rows must not trigger StaleDataError
     s = make_session(expire_on_commit=False)
@@ -396,8 +397,11 @@ def test_update_that_changes_nothing_in_database_is_not_stale(engine, make_sessi
     s.commit()
     _write_behind(engine, "UPDATE items SET name = 'b' WHERE id = 1")
     it.name = "b"
-    s.flush()
+    sql_log.clear()
+    s.flush()  # raised StaleDataError where the driver counted changed rows
+    assert len(sql_log.matching("UPDATE items")) == 1  # the UPDATE was sent
     s.commit()
+    assert [r[:2] for r in read_rows(Item.__table__)] == [(1, "b")]
 
 
 def test_executemany_update_of_many_rows_checks_row_counts(engine, make_session, Item):
