@@ -722,3 +722,42 @@ def test_a_composite_of_something_else_than_columns_is_refused_at_configuration(
             configure_mappers()
     finally:
         reg.dispose()
+
+
+def test_composites_of_a_joined_subclass_and_in_bundles(metadata, engine, sql_log):
+    from datamapper import Bundle
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.registry.metadata = metadata
+
+    class Shape(Base):
+        __tablename__ = "cp_shapes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        kind: Mapped[str] = mapped_column(String(10))
+        start: Mapped[Point] = composite(mapped_column("x1"), mapped_column("y1"))
+        __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "shape"}
+
+    class Arc(Shape):
+        __tablename__ = "cp_arcs"
+        id: Mapped[int] = mapped_column(sa_fk("cp_shapes.id"), primary_key=True)
+        mid: Mapped[Point] = composite(mapped_column("mx"), mapped_column("my"))
+        __mapper_args__ = {"polymorphic_identity": "arc"}
+
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Shape(id=1, start=Point(1, 2)), Arc(id=2, start=Point(3, 4), mid=Point(5, 6))])
+        s.commit()
+        sql_log.clear()
+        # the subclass's composites read the subclass's rows only (they read every
+        # Shape row: a cartesian product of the two tables)
+        assert s.execute(select(Arc.start, Arc.mid)).all() == [(Point(3, 4), Point(5, 6))]
+        assert "JOIN cp_arcs ON" in sql_log.statements[-1]
+        assert s.query(Arc.start).all() == [(Point(3, 4),)]
+        assert s.execute(select(Bundle("b", Arc.x1, Arc.mx))).all() == [((3, 5),)]
+        assert s.scalars(select(Arc.id).where(Arc.start == Point(3, 4))).all() == [2]
+        # a composite inside a Bundle: its objects
+        rows = s.execute(select(Bundle("b", Shape.id, Shape.start)).order_by(Shape.id)).all()
+        assert [tuple(r.b) for r in rows] == [(1, Point(1, 2)), (2, Point(3, 4))]
+        assert rows[1].b.start == Point(3, 4)

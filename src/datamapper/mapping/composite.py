@@ -212,9 +212,13 @@ class CompositeProperty(MapperProperty):
         attribute: of the mapped class, or of an ``aliased()`` entity's columns."""
         if alias is not None:
             return self.comparator_factory(self, self.parent, alias)
-        found = self.__dict__.get("_comparator")
+        mapper = getattr(attr, "parent", None) or self.parent
+        cache = self.__dict__.setdefault("_comparators", {})
+        found = cache.get(mapper)
         if found is None:
-            found = self._comparator = self.comparator_factory(self, self.parent)
+            # a subclass's (Manager.start): the subclass's columns, so that a statement
+            # naming it reads the subclass's rows
+            found = cache[mapper] = self.comparator_factory(self, mapper)
         return found
 
     def clause_element(self, attr: QueryableAttribute) -> Any:
@@ -372,7 +376,12 @@ class CompositeComparator(ColumnOperators):
         columns = self.prop.columns
         alias = self._adapt_to_entity
         if alias is None:
-            return columns
+            # the class's column attributes' SQL (marked as naming the class: a
+            # subclass's, Manager.start, makes a statement read the subclass's rows)
+            cls = self._parentmapper.class_
+            return [getattr(cls, k).__clause_element__() if isinstance(c, ColumnElement)
+                    else getattr(cls, k)
+                    for c, k in zip(columns, self.prop.attribute_keys, strict=True)]
         return [alias.column_for(c) if isinstance(c, ColumnElement) else getattr(alias, key)
                 for c, key in zip(columns, self.prop.attribute_keys, strict=True)]
 
@@ -459,6 +468,10 @@ class _Reader:
 
     def label(self, name: str) -> _Reader:
         return _Reader(self.prop, self._columns, name)
+
+    def _over(self, columns: list[Any]) -> _Reader:
+        """The same reader over other columns (of a subquery that selected it)."""
+        return _Reader(self.prop, columns, self.name)
 
     def __repr__(self) -> str:
         return f"<composite {self.prop._where()}>"

@@ -32,12 +32,15 @@ class Bundle:
             raise ArgumentError(f"Can't make Bundle {name!r} of no columns; pass column "
                                 "expressions such as User.id")
         self.name = name
+        # a composite attribute (Edge.start): a nested reader giving its objects
+        exprs = tuple(e.reader() if getattr(getattr(e, "prop", None), "is_composite", False)
+                      else e for e in exprs)
         self.exprs = exprs
         cols: list[Any] = []  # every column selected, a nested bundle's in its place
         self.keys: list[str] = []
         named: dict[str, Any] = {}
         for i, e in enumerate(exprs):
-            if isinstance(e, Bundle):  # nested: its value is one element of this one's
+            if _nested(e):  # nested: its value is one element of this one's
                 cols.extend(e.bundle_columns())
                 key = str(e.name)
                 named[key] = e
@@ -64,7 +67,7 @@ class Bundle:
         it = iter(columns)
         exprs: list[Any] = []
         for e in self.exprs:
-            if isinstance(e, Bundle):
+            if _nested(e):
                 exprs.append(e._over([next(it) for _ in e._columns]))
             else:
                 exprs.append(next(it))
@@ -101,6 +104,11 @@ class Bundle:
 
     def __repr__(self) -> str:
         return f"Bundle({self.name!r}, {', '.join(self.keys)})"
+
+
+def _nested(e: Any) -> bool:
+    """A bundle inside a bundle (or a composite attribute's reader)."""
+    return isinstance(e, Bundle) or getattr(e, "is_bundle", False) is True
 
 
 class _BundleColumns:
@@ -142,7 +150,7 @@ class BundleReader:
         self.bundle = bundle
         self.offset = offset
         self.width = len(bundle.bundle_columns())
-        nested = any(isinstance(e, Bundle) for e in bundle.exprs)
+        nested = any(_nested(e) for e in bundle.exprs)
         if type(bundle).create_row_processor is Bundle.create_row_processor \
                 and self.width > 1 and not nested:
             # the default processor, as one step: the columns picked in one call
@@ -154,7 +162,7 @@ class BundleReader:
             procs: list[Any] = []
             at = offset
             for e in bundle.exprs:
-                if isinstance(e, Bundle):
+                if _nested(e):
                     inner = BundleReader(e, at)
                     procs.append(inner.read)
                     at += inner.width

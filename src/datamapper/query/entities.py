@@ -50,7 +50,11 @@ from .aliased import (
     stands_for,
 )
 from .bundle import Bundle, BundleReader
-from .subclass_rows import column_subclass_criterion, mark_subclass_criterion
+from .subclass_rows import (
+    column_subclass_criterion,
+    joined_subclass_source,
+    mark_subclass_criterion,
+)
 
 
 def mapper_of(entity: Any) -> Mapper | None:
@@ -115,7 +119,8 @@ class RowLayout:
         refuse_star_with_others(entities)
         for i, ent in enumerate(entities):
             if isinstance(ent, QueryableAttribute) and getattr(ent.prop, "is_composite", False):
-                ent = cast(Any, ent.prop).reader()  # its columns, read back as one composite object
+                # its columns, read back as one composite object
+                ent = cast(Any, ent.prop).comparator_for(ent).reader()
             elif isinstance(ent, CompositeComparator):  # of an aliased() entity
                 ent = ent.reader()
             elif isinstance(ent, ClauseList) and not isinstance(ent, ColumnElement):
@@ -143,6 +148,11 @@ class RowLayout:
         self.columns.extend(columns)
         for c in columns:
             self._subclass_rows(c)
+            # a joined-table subclass's column: the SELECT reads the subclass's join
+            # (a Core select() of the bundle names each table on its own)
+            source = joined_subclass_source(c)
+            if source is not None and not any(f is source for f, _w in self.inherit_sources):
+                self.inherit_sources.append((source, None))
         self.parts.append(("bundle", reader))
         self.names.append(ent.name)
         self.extras.append((ent,))

@@ -119,6 +119,20 @@ def column_subclass_criterion(element: Any) -> tuple[_Key | None, Any]:
     return ((mapper, alias), crit) if crit is not None else (None, None)
 
 
+def joined_subclass_source(element: Any) -> Any:
+    """The join of tables a column expression of a joined-table subclass's attribute
+    reads from (``Manager.status``: employees JOIN managers), or None."""
+    attrs = _column_attrs(element)
+    mapper = attrs.get(SUBJECT_KEY) if attrs else None
+    if mapper is None or mapper.inherits is None or attrs.get(ALIAS_KEY) is not None:
+        return None
+    sel = entity_source(mapper)[0]
+    if not isinstance(sel, Join):
+        return None
+    tables = {deannotate(t) for t in find_tables(sel)}
+    return sel if any(deannotate(f) in tables for f in from_objects(element)) else None
+
+
 def _is_from(element: Any) -> bool:
     """A table or alias given where a column could be (a function is both)."""
     return isinstance(element, FromClause) and not isinstance(element, ColumnElement)
@@ -232,15 +246,8 @@ def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
         for c in cols:
             if _is_from(c):
                 continue
-            attrs = _column_attrs(c)
-            mapper = attrs.get(SUBJECT_KEY) if attrs else None
-            if mapper is None or mapper.inherits is None or attrs.get(ALIAS_KEY) is not None:
-                continue
-            sel = entity_source(mapper)[0]
-            if not isinstance(sel, Join) or any(sel is f for f in extra_froms):
-                continue
-            tables = {deannotate(t) for t in find_tables(sel)}
-            if any(deannotate(f) in tables for f in from_objects(c)):
+            sel = joined_subclass_source(c)
+            if sel is not None and not any(sel is f for f in extra_froms):
                 extra_froms.append(sel)
 
     if not (new_joins is not None or memo_changed or extra_where or extra_froms):

@@ -182,18 +182,22 @@ class SessionGet(SessionBase):
         else:
             execution_options = {**(execution_options or {}),
                                  "populate_existing": populate_existing}
-        if ident.__class__ in COMPOSITE_CLASSES:  # get(Graph, Version(1, 2)): its values
-            ident = composite_values(ident)
         if not populate_existing and not with_for_update and identity_token is None and \
                 isinstance(entity, type) and not isinstance(ident, (tuple, list, dict)):
             # hit path: a scalar key of a plain class, loaded and live in the identity map
             inner = self._identity_map._maps.get((entity, None))
-            state = inner.get(ident) if inner is not None else None
+            try:
+                state = inner.get(ident) if inner is not None else None
+            except TypeError:  # unhashable: not a key of the map (a composite object?)
+                state = None
             if state is not None and not state.expired_attributes:
                 obj = state.obj()
                 if obj is not None:
                     return obj
-            if state is None and ident is not None and not options and \
+            if ident.__class__ in COMPOSITE_CLASSES:
+                # get(Graph, Version(1, 2)): the key is its values (never a map key itself)
+                ident = composite_values(ident)
+            elif state is None and ident is not None and not options and \
                     not bind_arguments and not kw:
                 # miss path: nothing under this key, a plain SELECT by primary key
                 miss = self._plain_get_plan(entity)
