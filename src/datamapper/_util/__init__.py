@@ -43,14 +43,6 @@ def describe(obj: object) -> str:
     return r
 
 
-def to_list(x: object) -> list[Any]:
-    if x is None:
-        return []
-    if isinstance(x, (list, tuple, set, frozenset)):
-        return list(x)
-    return [x]
-
-
 class IdentitySet:
     """An ordered set of objects compared by identity (mapped objects may define ``__eq__``)."""
 

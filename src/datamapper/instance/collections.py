@@ -275,9 +275,6 @@ class _DictMixin:
         fn = own.get("_dm_instance_keyfunc") if own else None
         return fn(item) if fn is not None else type(self)._dm_keyfunc(item)
 
-    def _dm_members(self) -> list[Any]:
-        return list(dict.values(self._dm_d()))
-
     def __setitem__(self, key: Any, value: Any) -> None:
         old = dict.get(self._dm_d(), key, _NOTHING)
         if old is value:

@@ -182,11 +182,6 @@ class InstanceState(weakref.ref[Any]):
         self._key = value
         self._ident = None
 
-    def set_lazy_key(self, ident: Any) -> None:
-        """Identity ``(class, (ident,), None)`` for a one-column key, built on demand."""
-        self._key = LAZY_KEY
-        self._ident = ident
-
     def map_key(self) -> tuple[Any, Any] | None:
         """(outer, inner) keys of the identity map's two-level dict (see identity.py)."""
         k = self._key

@@ -32,7 +32,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column
-from sqlalchemy.exc import InvalidRequestError
 
 from .._core import (
     annotate,
@@ -374,14 +373,6 @@ def _attribute_of(element: Any, ann: Any) -> Any:
         return None
     prop = mapper._props.get(key)
     return getattr(mapper.class_, key) if prop is not None else None
-
-
-def refuse_unmapped(obj: object) -> InvalidRequestError:
-    name = getattr(obj, "__name__", type(obj).__name__)
-    return InvalidRequestError(
-        f"Can't use {name} in a SQL statement: it is not a mapped class; map it "
-        "(DeclarativeBase, registry.mapped) or use its Table"
-    )
 
 
 # -- ORM-enabled INSERT / UPDATE / DELETE ---------------------------------------------------

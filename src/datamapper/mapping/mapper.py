@@ -511,7 +511,6 @@ class Mapper:
         load = [p for p in cols if not p.deferred or p in self._pk_props]
         self._load_props: tuple[ColumnProperty, ...] = tuple(load)
         self._load_keys: tuple[str, ...] = tuple(p.key for p in load)
-        self._load_columns: tuple[Any, ...] = tuple(p.columns[0] for p in load)
         # attributes persisted to the table, per column
         self._persist_props: tuple[ColumnProperty, ...] = tuple(
             p for p in cols if p.is_writable
@@ -863,10 +862,4 @@ def _mapper_or_none(class_: object) -> Mapper | None:
     if not isinstance(class_, type):
         return None
     m = class_.__dict__.get("_dm_mapper")
-    return m if isinstance(m, Mapper) else None
-
-
-def mapper_of_instance(obj: object) -> Mapper | None:
-    """The mapper of ``obj``'s class, or None (hot path: no configure step)."""
-    m = type(obj).__dict__.get("_dm_mapper")
     return m if isinstance(m, Mapper) else None

@@ -339,11 +339,10 @@ class PolymorphicEntity(AliasedClass):
     class each row's discriminator names, with the subclass columns already loaded."""
 
     def __init__(self, mapper: Mapper, selectable: FromClause, name: str | None,
-                 mappers: list[Mapper], is_aliased: bool) -> None:
+                 mappers: list[Mapper]) -> None:
         super().__init__(mapper, selectable, name)
         self._dm_poly_mappers = mappers
         self._dm_poly_props = polymorphic_props(mapper, mappers)
-        self._dm_poly_aliased = is_aliased
         # a join of tables (or of aliases of them): a SELECT of the entity names it in
         # FROM (a subquery is the FROM of its own columns)
         self._dm_poly_from = selectable if isinstance(selectable, Join) else None
@@ -477,7 +476,7 @@ def with_polymorphic(base: Any, classes: Any, selectable: Any = False, flat: boo
             f"Can't make with_polymorphic({mapper.class_.__name__}, ...): the selectable "
             f"has no column for the primary key ({', '.join(missing)})"
         )
-    return PolymorphicEntity(mapper, sel, name, mappers, is_aliased)
+    return PolymorphicEntity(mapper, sel, name, mappers)
 
 
 def _flat_alias(join: Any) -> Any:

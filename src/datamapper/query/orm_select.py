@@ -30,7 +30,6 @@ from .._core import (
     statement_options,
 )
 from ..loading import entity_loader
-from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import (
     entities_of_core_select,
     entities_of_elements,
@@ -138,15 +137,6 @@ def join(left: Any, right: Any, onclause: Any = None, isouter: bool = False,
 def outerjoin(left: Any, right: Any, onclause: Any = None, full: bool = False) -> Any:
     """:func:`join` as a LEFT OUTER JOIN."""
     return join(left, right, onclause, isouter=True, full=full)
-
-
-def _relationship_of(obj: Any) -> Any:
-    if isinstance(obj, QueryableAttribute) and obj.prop.is_relationship:
-        from ..mapping.mapper import configure_mappers
-
-        configure_mappers()
-        return obj.prop
-    return None
 
 
 _T0 = TypeVar("_T0")

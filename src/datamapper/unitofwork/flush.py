@@ -594,9 +594,6 @@ class UOWTransaction:
                 imap.replace_key(state, obj, old_key)
                 self.session._record_key_switch(state, old_key)
 
-    def describe_pending(self) -> str:
-        return str(self.plan) if self.plan is not None else "<no plan>"
-
 
 def _fire_expire_events(expire: dict[InstanceState, set[str]]) -> None:
     """The instance ``expire`` event, for the attributes the statements left to the
