@@ -761,3 +761,16 @@ def test_composites_of_a_joined_subclass_and_in_bundles(metadata, engine, sql_lo
         rows = s.execute(select(Bundle("b", Shape.id, Shape.start)).order_by(Shape.id)).all()
         assert [tuple(r.b) for r in rows] == [(1, Point(1, 2)), (2, Point(3, 4))]
         assert rows[1].b.start == Point(3, 4)
+
+
+def test_none_assigned_reads_back_as_none_and_mapper_composites(Vertex, engine, read_rows):
+    from datamapper import inspect
+
+    assert sorted(inspect(Vertex).composites.keys()) == ["end", "home", "start"]
+    v = Vertex(id=1, start=Point(1, 2), end=Point(3, 4))
+    v.start = None  # type: ignore[assignment]
+    assert v.start is None and v.x1 is None  # the value assigned (as SQLAlchemy keeps it)
+    v.x1 = 5  # a column written: the object is built from the columns again
+    assert v.start == Point(5, None)  # type: ignore[arg-type]
+    del v.start
+    assert v.start == Point(None, None)  # type: ignore[arg-type]

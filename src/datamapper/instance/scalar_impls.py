@@ -346,10 +346,10 @@ class CompositeImpl:
             remove = getattr(old[1], "_remove_parent", None)
             if remove is not None:
                 remove(obj)
-        if value is None:
+        if value is None and not values:  # deleted: read from the columns again
             cache.pop(self.key, None)
             return
-        cache[self.key] = (values, value)
+        cache[self.key] = (values, value)  # (None assigned reads back as None)
         add = getattr(value, "_add_parent", None)
         if add is not None:
             add(obj, self.key)

@@ -617,6 +617,12 @@ class Mapper:
         return AttrsDict((k, p) for k, p in self._props.items() if p.is_relationship)
 
     @property
+    def composites(self) -> AttrsDict:
+        """The mapper's ``composite()`` properties by name."""
+        return AttrsDict((k, p) for k, p in self._props.items()
+                         if isinstance(p, CompositeProperty))
+
+    @property
     def synonyms(self) -> AttrsDict:
         return AttrsDict((k, p) for k, p in self._props.items() if isinstance(p, SynonymProperty))
 
