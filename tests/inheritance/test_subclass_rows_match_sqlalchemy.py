@@ -213,6 +213,28 @@ PROGRAMS: dict[str, tuple[Program, Any]] = {
         lambda m, s: _rows(s.execute(select(m.Company.name).join_from(
             m.Manager, m.Company, m.Manager.company_id == m.Company.id))),
         [("c1",), ("c2",)]),
+    # the same column read through the base and through a subclass, in one engine
+    # (Core's compiled-statement cache must tell the two statements apart)
+    "cache_base_and_subclass_columns": (
+        lambda m, s: [_rows(s.execute(select(col))) for col in (
+            m.Person.name, m.Pilot.name, m.Person.name, m.Employee.name, m.Engineer.name,
+            m.Employee.name, m.Person.id, m.Pilot.id)],
+        [[("per1",), ("per3",), ("pil2",), ("pil4",)], [("pil2",), ("pil4",)],
+         [("per1",), ("per3",), ("pil2",), ("pil4",)],
+         [("emp1",), ("eng2",), ("eng5",), ("eng6",), ("mgr3",), ("mgr4",)],
+         [("eng2",), ("eng5",), ("eng6",)],
+         [("emp1",), ("eng2",), ("eng5",), ("eng6",), ("mgr3",), ("mgr4",)],
+         [(1,), (2,), (3,), (4,)], [(2,), (4,)]]),
+    "cache_aliased_base_and_subclass": (
+        lambda m, s: [_rows(s.execute(select(m.aliased(cls).name))) for cls in (
+            m.Engineer, m.Employee, m.Engineer)],
+        [[("eng2",), ("eng5",), ("eng6",)],
+         [("emp1",), ("eng2",), ("eng5",), ("eng6",), ("mgr3",), ("mgr4",)],
+         [("eng2",), ("eng5",), ("eng6",)]]),
+    "query_joined_column_join": (
+        lambda m, s: [_rows(s.query(cls.name).join(
+            m.Company, m.Company.id == cls.id)) for cls in (m.Person, m.Pilot)],
+        [[("per1",), ("per3",), ("pil2",)], [("pil2",)]]),
     "query_single_select_from": (
         lambda m, s: _rows(s.query(m.Employee.name).select_from(m.Manager)),
         [("mgr3",), ("mgr4",)]),

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from .mapper import Mapper
 
 
+
+# annotation of a subclass's attribute column: the subclass's mapper.  A SELECT of
+# Engineer.name differs from one of Person.name (the same column) by the rows it
+# reads (query/subclass_rows.py, at compile time), so the two must differ in Core's
+# cache key too, which the statement's plugin mark (mark_subject) is not part of.
+SUBCLASS_KEY = "dm_subclass"
+
 class MapperProperty:
     """Base of every mapped attribute's configuration."""
 
@@ -116,7 +123,10 @@ class ColumnProperty(MapperProperty):
                 return self._subclass_column(c, mapper)
             keyed = self.__dict__.get("_keyed_column")
             if keyed is None or keyed[0] is not c or keyed[1] != self.key:
-                ann = {"proxy_key": self.key} if c.key != self.key else {"dm_attr": self.key}
+                ann: dict[str, Any] = (
+                    {"proxy_key": self.key} if c.key != self.key else {"dm_attr": self.key})
+                if self.parent.inherits is not None:
+                    ann[SUBCLASS_KEY] = self.parent
                 keyed = (c, self.key, mark_subject(annotate(c, ann), self.parent))
                 self.__dict__["_keyed_column"] = keyed
             return keyed[2]
@@ -129,7 +139,9 @@ class ColumnProperty(MapperProperty):
         by_mapper: dict[Any, Any] = self.__dict__.setdefault("_subclass_columns", {})
         keyed = by_mapper.get(mapper)
         if keyed is None or keyed[0] is not c:
-            ann = {"proxy_key": self.key} if c.key != self.key else {"dm_attr": self.key}
+            ann: dict[str, Any] = (
+                {"proxy_key": self.key} if c.key != self.key else {"dm_attr": self.key})
+            ann[SUBCLASS_KEY] = mapper
             keyed = (c, mark_subject(annotate(c, ann), mapper))
             by_mapper[mapper] = keyed
         return keyed[1]

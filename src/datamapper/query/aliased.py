@@ -28,6 +28,7 @@ from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget, throug
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace, mark_subject
 from ..mapping.inheritance import class_criterion, polymorphic_load_props, polymorphic_props
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
+from ..mapping.properties import SUBCLASS_KEY
 
 
 class _AliasNamespace(EntityNamespace):
@@ -143,8 +144,13 @@ class AliasedClass:
         else:
             col = self.column_for(prop.columns[0])
             # a copy marked as naming the class (get_bind(mapper=...) of Core statements)
-            found = annotate(col, {"dm_attr": key}) if getattr(col, "key", None) == key \
-                else col.label(key)
+            if getattr(col, "key", None) == key:
+                ann: dict[str, Any] = {"dm_attr": key}
+                if mapper.inherits is not None:  # (see mapping.properties.SUBCLASS_KEY)
+                    ann[SUBCLASS_KEY] = mapper
+                found = annotate(col, ann)
+            else:
+                found = col.label(key)
             mark_subject(found, mapper, self)
         attrs[key] = found
         return found

@@ -98,7 +98,8 @@ def _column_attrs(element: Any) -> Any:
     queue = [element]
     while queue:
         el = queue.pop(0)
-        if "dm_attr" in annotations_of(el):
+        ann = annotations_of(el)
+        if "dm_attr" in ann or "proxy_key" in ann:
             attrs = propagate_attrs(el)
             if attrs and attrs.get(SUBJECT_KEY) is not None:
                 return attrs
@@ -152,7 +153,8 @@ def _has(clause: Any, crit: Any) -> bool:
 
 def _surface(clause: Any, out: list[Any]) -> None:
     """The mapped attributes' columns of a WHERE clause outside its subqueries."""
-    if "dm_attr" in annotations_of(clause):
+    ann = annotations_of(clause)
+    if "dm_attr" in ann or "proxy_key" in ann:
         out.append(clause)
         return
     for child in clause.get_children():
@@ -187,6 +189,19 @@ def _limit_joins(joins: tuple[Any, ...], joined: set[_Key], extra_where: list[An
                 extra_where.append(crit)
         out.append((target, onclause, left, flags))
     return tuple(out) if changed else None
+
+
+def _subclass_joins(cols: tuple[Any, ...]) -> list[Any]:
+    """The joins of tables of the joined-table subclasses whose columns ``cols`` select
+    (``select(Engineer.name)``, ``name`` a column of the base table)."""
+    out: list[Any] = []
+    for c in cols:
+        if _is_from(c):
+            continue
+        sel = joined_subclass_source(c)
+        if sel is not None and not any(sel is f for f in out):
+            out.append(sel)
+    return out
 
 
 def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
@@ -240,15 +255,22 @@ def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
     extra_where = [c for i, c in enumerate(extra_where)
                    if not _has(where, c) and not any(c.compare(o) for o in extra_where[:i])]
 
-    # a joined-table subclass's column selected alone reads from the subclass's join
+    # a joined-table subclass's column selected alone reads from the subclass's join;
+    # with joins, the first one joins from it when its ON clause names one of its tables
+    # (query(Manager.name).join(Paperwork, Manager.paperwork))
     extra_froms: list[Any] = []
-    if not froms and not joins and not memo:
-        for c in cols:
-            if _is_from(c):
-                continue
-            sel = joined_subclass_source(c)
-            if sel is not None and not any(sel is f for f in extra_froms):
-                extra_froms.append(sel)
+    if not froms and not memo:
+        subclass_joins = _subclass_joins(cols)
+        if not joins:
+            extra_froms = subclass_joins
+        elif len(subclass_joins) == 1 and joins[0][2] is None:
+            sel = subclass_joins[0]
+            current = new_joins if new_joins is not None else joins
+            target, onclause, _left, flags = current[0]
+            tables = {deannotate(t) for t in find_tables(sel)}
+            if onclause is not None and any(
+                    deannotate(t) in tables for t in find_tables(onclause, check_columns=True)):
+                new_joins = ((target, onclause, sel, flags),) + tuple(current[1:])
 
     if not (new_joins is not None or memo_changed or extra_where or extra_froms):
         return statement
