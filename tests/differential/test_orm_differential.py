@@ -121,7 +121,8 @@ INTENDED: dict[str, str] = {
         "(SQLAlchemy has its `parent` loaded afterwards, so merge() makes a pending copy "
         "of the parent or puts the copy in the parent's collection; soaks of DIFF_SEED "
         "52 and 53). The generator does not merge() a node or child marked for deletion "
-        "or deleted, nor one that merge()'s own autoflush deletes (it flushes first)."
+        "or deleted (also when expunged since: DIFF_SEED=54), nor one that merge()'s own "
+        "autoflush deletes (it flushes first)."
     ),
     "merge_checks_expired_version": (
         "merge() of a versioned object compares the copy's version with the session's "
@@ -228,6 +229,15 @@ INTENDED: dict[str, str] = {
         "refresh() of it: SQLAlchemy refuses it as not persistent in the session, "
         "datamapper expires or refreshes it (it is deleted in the session, not "
         "detached). The run stops after such an expunge(), expire() or refresh()."
+    ),
+    "orphan_delete_cascades_to_its_children": (
+        "A node orphaned (its parent set to None, or removed from its parent's children) "
+        "whose own `children` collection is not loaded: at the flush datamapper deletes it "
+        "as an object marked for deletion (the session document: delete-orphan 'marks the "
+        "child for deletion' once de-associated), so its delete cascade reaches its "
+        "children (loaded for that) and their rows go too; SQLAlchemy DELETEs the orphan's "
+        "row alone and fails on the foreign key of its children's rows (IntegrityError). "
+        "The run stops there (DIFF_SEED=54/55)."
     ),
 }
 
@@ -739,7 +749,8 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
             # first, which may delete the node (an orphan's delete cascade): that
             # flush is run first, so that such a node is skipped too
             s.flush()
-            if obj in s.deleted or side.orm.inspect(obj).deleted:
+            st = side.orm.inspect(obj)
+            if obj in s.deleted or st.deleted or st.was_deleted:
                 raise Skip
         got = s.merge(obj)
         side.hold(got)
@@ -850,6 +861,7 @@ def run_program(sa_side: Side, dm_side: Side, program: list[tuple[Any, ...]]) ->
             reattaching = _rollback_reattaches_expunged(sa_side, op)
             undoing_savepoint = _savepoint_rollback_with_changes(sa_side, op)
             expunging_unheld = _expunges_deleted_object_not_held(sa_side, op)
+            orphan_with_children = _orphan_with_unloaded_children(sa_side)
             detached_child = _deleted_parent_has_detached_child(sa_side)
             outcome = {}
             for side in (sa_side, dm_side):
@@ -879,6 +891,12 @@ def run_program(sa_side: Side, dm_side: Side, program: list[tuple[Any, ...]]) ->
                 done.append(f"{step}: {op!r} (stopped: intended difference "
                             "savepoint_rollback_restores_changed_objects)")
                 _count("stopped:savepoint_rollback_restores_changed_objects")
+                return
+            if orphan_with_children and family(a[2]) == "IntegrityError" and \
+                    b[0] != "raised":
+                done.append(f"{step}: {op!r} (stopped: intended difference "
+                            "orphan_delete_cascades_to_its_children)")
+                _count("stopped:orphan_delete_cascades_to_its_children")
                 return
             if expunging_unheld and b[0] == "ok" and (a[0] == "ok" or family(
                     a[2]) == "InvalidRequestError" and "not persistent" in str(a[2])):
@@ -947,6 +965,23 @@ def run_program(sa_side: Side, dm_side: Side, program: list[tuple[Any, ...]]) ->
                 pass
     ra, rb = sa_side.rows(), dm_side.rows()
     assert ra == rb, f"committed rows differ at the end\nsa {ra}\ndm {rb}\n" + "\n".join(done)
+
+
+def _orphan_with_unloaded_children(side: Side) -> bool:
+    """INTENDED["orphan_delete_cascades_to_its_children"] (SQLAlchemy's side): a
+    persistent node that lost its parent since the last flush, whose `children`
+    collection is not loaded."""
+    for obj in side.handles:
+        if obj.kind != "node" or "children" in obj.__dict__:
+            continue
+        st = side.orm.inspect(obj)
+        if not st.persistent:
+            continue
+        hist = side.attributes.get_history(obj, "parent",
+                                           side.attributes.PASSIVE_NO_INITIALIZE)
+        if hist.deleted and not any(x is not None for x in hist.added):
+            return True
+    return False
 
 
 def _expunges_deleted_object_not_held(side: Side, op: tuple[Any, ...]) -> bool:
@@ -1174,6 +1209,13 @@ INTENDED_PROGRAMS: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
         "orphan_deleted_by_autoflush_of_its_delete", [
             ("query", "vrow"), ("query", "node"), ("reparent", 1, 0, False), ("delete", 3),
             ("new", "parent", "a", "x"), ("get", "parent", "a")]),
+    # (DIFF_SEED=54/55, SQLite) an orphaned node with an unloaded collection of children
+    "orphan_with_children_autoflush": ("orphan_delete_cascades_to_its_children", [
+        ("query", "child"), ("query", "node"), ("query", "parent"),
+        ("reparent", 4, 0, False), ("expire", 3, None), ("new_child", 1, 0, "append")]),
+    "orphan_removed_then_parent_deleted": ("orphan_delete_cascades_to_its_children", [
+        ("query", "node"), ("new", "parent", "c", "x"), ("delete", 3),
+        ("remove_child", 0, 0), ("delete", 0), ("untag", 0, 0)]),
     "orphan_node_delete_expire": ("orphan_deleted_by_autoflush_of_its_delete", [
         ("query", "parent"), ("query", "node"), ("reparent", 1, 0, False), ("delete", 3),
         ("expire", 3, None)]),
