@@ -100,8 +100,9 @@ def test_join_along_many_to_one_and_select_from(models, engine):
 def test_join_through_the_secondary_table_of_a_many_to_many(models, engine):
     User, _A, Tag, _N = models
     stmt = select(User).join(User.tags).where(Tag.word == "y").order_by(User.id)
-    assert "JOIN user_tags ON users.id = user_tags.user_id JOIN tags ON tags.id = " \
-           "user_tags.tag_id" in _sql(stmt)
+    # the secondary joins as an alias of its own (as in SQLAlchemy)
+    assert "JOIN user_tags AS user_tags_1 ON users.id = user_tags_1.user_id JOIN tags ON " \
+           "tags.id = user_tags_1.tag_id" in _sql(stmt)
     with Session(engine) as s:
         assert [u.name for u in s.scalars(stmt)] == ["ed", "wendy"]
 
@@ -256,3 +257,26 @@ def test_join_along_a_relationship_of_another_entity_starts_at_its_parent(models
                 names = [u.name for u in s.scalars(stmt)]
         assert f"FROM {table} JOIN users ON users.id = " in _sql(stmt)
         assert names == ["ed", "wendy"]
+
+
+@pytest.mark.parametrize("form", ["core", "datamapper", "query"])
+def test_one_many_to_many_joined_twice_from_two_aliases(models, engine, form):
+    """Two joins through the same association table (from two aliases of its parent):
+    each has its own alias of the secondary (it was named twice: "ambiguous column
+    name: user_tags.user_id")."""
+    User, _A, Tag, _N = models
+    u1, u2 = aliased(User, name="u1"), aliased(User, name="u2")
+    t1, t2 = aliased(Tag, name="t1"), aliased(Tag, name="t2")
+    with Session(engine) as s:
+        if form == "query":
+            q = (s.query(u1.name, u2.name).join(u1.tags.of_type(t1))
+                 .join(u2, t1.id == t1.id).join(u2.tags.of_type(t2))
+                 .where(t1.word == "x", t2.word == "y", u1.id != u2.id))
+            rows = q.all()
+        else:
+            sel = select if form == "core" else datamapper.select
+            stmt = (sel(u1.name, u2.name).join(u1.tags.of_type(t1))
+                    .join(u2, t1.id == t1.id).join(u2.tags.of_type(t2))
+                    .where(t1.word == "x", t2.word == "y", u1.id != u2.id))
+            rows = s.execute(stmt).all()
+    assert [tuple(r) for r in rows] == [("ed", "wendy")]

@@ -409,14 +409,16 @@ class RelationshipProperty(MapperProperty):
                 for r, f in self.synchronize_pairs]
 
     def secondary_join_parts(self) -> tuple[Any, Any, Any]:
-        """(secondary, primaryjoin, secondaryjoin) to join through in a query.
+        """(secondary, primaryjoin, secondaryjoin) to join through in a query: an
+        anonymous alias of the secondary and the join conditions adapted to it.
 
         A join used as ``secondary`` may hold the target's (or the parent's) table
-        itself: it is joined as a flat alias, the join conditions adapted to it."""
+        itself: it is joined as a flat alias."""
         sec = self.secondary
-        if not isinstance(sec, Join):
-            return sec, self.primaryjoin, self.secondaryjoin
-        salias = flat_alias(sec)
+        # always an alias of its own (as SQLAlchemy's joins do): the same association
+        # table joined twice (from two aliases of the parent, or two relationships
+        # through it) must not be named twice in one FROM
+        salias = flat_alias(sec) if isinstance(sec, Join) else sec.alias()
 
         def adapt(clause: object, end: object) -> Any:
             def fn(elem: object) -> Any:
