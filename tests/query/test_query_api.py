@@ -178,3 +178,22 @@ def test_enable_eagerloads_false_leaves_configured_joins_out(session, model, sql
     sql_log.clear()
     u = session.query(User).filter(User.id == 1).one()
     assert "JOIN" in sql_log.statements[-1] and "addresses" in u.__dict__
+
+
+def test_correlate_names_what_the_enclosing_select_supplies(session, model):
+    """Query.correlate(User): a scalar subquery of the query reads the enclosing
+    SELECT's users row; correlate(None)/(False): it has its own FROM users."""
+    from sqlalchemy import func
+
+    User, Address = model
+    per_user = session.query(func.count(Address.id)).filter(Address.user_id == User.id)
+    for corr in (per_user.correlate(User), per_user.correlate(User.__table__), per_user):
+        rows = session.query(User.name, corr.scalar_subquery()).order_by(User.id).all()
+        assert rows == [("ed", 1), ("fred", 0), ("jack", 0)]
+    for off in (None, False):
+        sub = per_user.correlate(off).scalar_subquery()
+        assert "FROM addresses, users" in sql(session.query(User.name, sub))
+        rows = session.query(User.name, sub).order_by(User.id).all()
+        assert rows == [("ed", 1), ("fred", 1), ("jack", 1)]  # counts every join pair
+    with pytest.raises(ArgumentError, match="Can't correlate to"):
+        per_user.correlate("users")

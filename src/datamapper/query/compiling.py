@@ -140,6 +140,8 @@ class QueryCompiling(QueryModifiers[_T]):
             stmt = stmt.ext(adapt(extension))
         if self._for_update is not None:
             stmt = stmt.with_for_update(**self._for_update)
+        if self._correlate is not None:
+            stmt = stmt.correlate(*self._correlate)
         if self._params:
             stmt = stmt.params(**self._params)
         return stmt

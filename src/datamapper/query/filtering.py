@@ -273,6 +273,29 @@ class QueryFiltering(QueryState[_T]):
             onclause = cast(Any, onclause.prop).join_condition_for_query()
         return (m.class_ if m is not None else dest), onclause
 
+    def correlate(self, *fromclauses: object) -> Self:
+        """The FROM elements (tables, mapped classes, aliases) that an enclosing SELECT
+        supplies when this query is used as a subquery of it; ``correlate(None)`` (or
+        ``False``): none, every FROM element is the subquery's own."""
+        if fromclauses and fromclauses[0] in (None, False):
+            return self._clone(_correlate=(None,))
+        froms: list[Any] = []
+        for f in fromclauses:
+            if isinstance(f, AliasedClass):
+                froms.append(f.selectable)
+                continue
+            m = mapper_of(f)
+            if m is not None:
+                froms.append(m.persist_selectable)
+            elif isinstance(f, FromClause):
+                froms.append(f)
+            else:
+                raise ArgumentError(
+                    f"Can't correlate to {describe(f)}: pass a mapped class, an aliased() "
+                    "entity or a Table (or None for no correlation)")
+        before = tuple(c for c in (self._correlate or ()) if c is not None)
+        return self._clone(_correlate=before + tuple(froms))
+
     def select_from(self, *froms: object) -> Self:
         for f in froms:
             if isinstance(f, AliasedClass) or mapper_of(f) is not None:

@@ -44,6 +44,8 @@ class QueryState(Generic[_T]):
         self._distinct_on: tuple[Any, ...] = ()  # distinct(*expr): PostgreSQL DISTINCT ON
         self._extensions: tuple[Any, ...] = ()  # ext(): Core syntax extensions
         self._for_update: dict[str, Any] | None = None
+        # correlate(): FROM elements an enclosing SELECT supplies; (None,): none at all
+        self._correlate: tuple[Any, ...] | None = None
         self._populate_existing = False
         self._autoflush = True
         # (target, ON, outer[, left FROM of a relationship join, its dedupe key])
