@@ -22,7 +22,7 @@ from .._util import describe
 from ..exc import ArgumentError
 
 if TYPE_CHECKING:
-    from .relationships import CollectionImpl
+    from .collection_impl import CollectionImpl
     from .state import InstanceState
 
 

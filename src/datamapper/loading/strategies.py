@@ -37,8 +37,8 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.sql.util import ClauseAdapter
 
+from ..instance.collection_impl import CollectionImpl
 from ..instance.collections import instrumented_class
-from ..instance.relationships import CollectionImpl
 from ..instance.seam import SessionLike
 from ..instance.state import COLUMN_RAISE, STATE_ATTR, InstanceState
 from ..mapping.cache import CacheSlot
