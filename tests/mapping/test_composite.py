@@ -774,3 +774,13 @@ def test_none_assigned_reads_back_as_none_and_mapper_composites(Vertex, engine, 
     assert v.start == Point(5, None)  # type: ignore[arg-type]
     del v.start
     assert v.start == Point(None, None)  # type: ignore[arg-type]
+
+
+def test_composite_attribute_lookups(Vertex):
+    from datamapper import Composite
+
+    assert isinstance(Vertex.start.comparator, Composite.Comparator)
+    assert [c.name for c in Vertex.start.clauses] == ["x1", "y1"]
+    with pytest.raises(AttributeError, match=r"Vertex.start has no attribute 'nope'"):
+        Vertex.start.nope  # noqa: B018
+    assert not hasattr(Vertex.start, "type")

@@ -112,7 +112,16 @@ class QueryableAttribute(ColumnOperators):
         prop = self.__dict__.get("prop")
         if getattr(prop, "is_composite", False) and not name.startswith("_"):
             # Edge.start.clauses, or a method of its comparator_factory
-            return getattr(cast(Any, prop).comparator_for(self), name)
+            comparator = cast(Any, prop).comparator_for(self)
+            if name == "comparator":
+                return comparator
+            try:
+                return getattr(comparator, name)
+            except AttributeError:
+                raise AttributeError(
+                    f"{self.class_.__name__}.{self.key} has no attribute {name!r} (a "
+                    f"composite: its comparator {type(comparator).__name__} has none)"
+                ) from None
         # e.g. User.name.type, User.name.table: delegate to the column
         if name not in _DELEGATED:
             raise AttributeError(
