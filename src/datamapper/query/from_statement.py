@@ -14,6 +14,7 @@ joined into the statement: ``joinedload()`` loads lazily instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select as core_select
@@ -27,6 +28,7 @@ from .._core import dml_returning, raw_columns, statement_execution_options, sta
 from .._util import describe
 from ..instance.seam import SessionLike
 from ..loading.strategies import EntityPlan
+from ..mapping.mapper import Mapper
 from .entities import RowLayout
 from .option_plans import build_plans
 from .options import propagating_options
@@ -284,19 +286,7 @@ def load_from_statement(session: SessionLike, entities: list[Any], options: Any,
     # (the do_orm_execute listeners already saw this load: no second event here)
     result = runner._run(statement, params or None, bind, execution_options)
     has = _present(statement, result)
-    for i, m in enumerate(mappers):
-        if m is None:
-            continue
-        plan = plans[i] if plans is not None else None
-        props = plan.props if plan is not None and plan.props is not None else m._load_props
-        kept = tuple(p for p in props if p.key in m._pk_keys or has(p.columns[0]))
-        if len(kept) == len(props):
-            continue
-        if plans is None:
-            plans = [EntityPlan(mm) if mm is not None else None for mm in mappers]
-        target = plans[i]
-        assert target is not None
-        target.props = kept
+    plans = _only_present_columns(mappers, plans, has)
     if plans is not None:
         for p in plans:
             if p is not None:
@@ -321,3 +311,24 @@ def load_from_statement(session: SessionLike, entities: list[Any], options: Any,
                              populate_existing, token, run, execution_options,
                              propagating_options(options))
     return layout, out
+
+
+def _only_present_columns(mappers: list[Mapper | None], plans: list[EntityPlan | None] | None,
+                          has: Callable[[Any], bool]) -> list[EntityPlan | None] | None:
+    """The plans with each entity's column properties cut to those the statement
+    selects (``has(column)``; the key columns stay): plans are made for entities
+    that had none when a column is missing."""
+    for i, m in enumerate(mappers):
+        if m is None:
+            continue
+        plan = plans[i] if plans is not None else None
+        props = plan.props if plan is not None and plan.props is not None else m._load_props
+        kept = tuple(p for p in props if p.key in m._pk_keys or has(p.columns[0]))
+        if len(kept) == len(props):
+            continue
+        if plans is None:
+            plans = [EntityPlan(mm) if mm is not None else None for mm in mappers]
+        target = plans[i]
+        assert target is not None
+        target.props = kept
+    return plans
