@@ -208,6 +208,19 @@ PROGRAMS: dict[str, tuple[Program, Any]] = {
         lambda m, s: _rows(s.execute(select(m.Company.name, m.Engineer.name).outerjoin(
             m.Company.engineers))),
         [("c1", "eng2"), ("c2", None), ("c3", "eng5"), ("c3", "eng6")]),
+    # ... and outer joined with the ON clause left to the foreign key
+    "query_outerjoin_no_onclause_entity": (
+        lambda m, s: sorted((c.name, e.name if e is not None else None) for c, e in s.query(
+            m.Company, m.Engineer).outerjoin(m.Engineer)),
+        [("c1", "eng2"), ("c2", None), ("c3", "eng5"), ("c3", "eng6")]),
+    "query_outerjoin_no_onclause_aliased_column": (
+        lambda m, s: (lambda a: _rows(s.query(m.Company.name, a.name).outerjoin(a)))(
+            m.aliased(m.Manager)),
+        [("c1", "mgr3"), ("c2", "mgr4"), ("c3", None)]),
+    "select_outerjoin_no_onclause_column": (
+        lambda m, s: _rows(s.execute(select(m.Company.name, m.Manager.name).outerjoin(
+            m.Manager))),
+        [("c1", "mgr3"), ("c2", "mgr4"), ("c3", None)]),
     # the left side of join_from() a single-table subclass
     "single_join_from_left": (
         lambda m, s: _rows(s.execute(select(m.Company.name).join_from(

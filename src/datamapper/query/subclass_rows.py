@@ -29,9 +29,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_
+from sqlalchemy.exc import AmbiguousForeignKeysError, ArgumentError, NoForeignKeysError
 from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Join, SelectBase
-from sqlalchemy.sql.util import ClauseAdapter, find_tables
+from sqlalchemy.sql.util import ClauseAdapter, find_tables, join_condition
 
 from .._core import (
     annotate,
@@ -167,8 +168,27 @@ def _correlated(element: Any, enclosing: frozenset[Any]) -> bool:
     return bool(froms) and all(deannotate(f) in enclosing for f in froms)
 
 
-def _limit_joins(joins: tuple[Any, ...], joined: set[_Key], extra_where: list[Any]
-                 ) -> tuple[Any, ...] | None:
+def _found_onclause(target: Any, candidates: list[Any]) -> tuple[Any, Any]:
+    """(left, ON clause) of an outer join to ``target`` given without one: the foreign
+    key between ``target`` and the one FROM of ``candidates`` it can join, as Core
+    finds it; (None, None) when not exactly one can."""
+    found: list[tuple[Any, Any]] = []
+    seen: set[Any] = set()
+    for cand in candidates:
+        plain = deannotate(cand)
+        if plain in seen:
+            continue
+        seen.add(plain)
+        try:
+            on = join_condition(cand, target)
+        except (ArgumentError, NoForeignKeysError, AmbiguousForeignKeysError):
+            continue
+        found.append((cand, on))
+    return found[0] if len(found) == 1 else (None, None)
+
+
+def _limit_joins(joins: tuple[Any, ...], joined: set[_Key], extra_where: list[Any],
+                 candidates: list[Any] | None = None) -> tuple[Any, ...] | None:
     """``joins`` with the criterion of each single-table subclass joined to in its ON
     clause (None if none needed one); the keys of those subclasses go to ``joined``,
     the criteria of inner joins whose ON clause Core finds to ``extra_where`` (an
@@ -187,7 +207,17 @@ def _limit_joins(joins: tuple[Any, ...], joined: set[_Key], extra_where: list[An
             elif not flags.get("isouter") and not flags.get("full"):
                 joined.add(key)
                 extra_where.append(crit)
+            elif candidates is not None:
+                # an outer join Core would find the ON clause of: found here, so that
+                # it can hold the criterion (the left rows without one stay)
+                cands = [left] if left is not None else candidates
+                found_left, on = _found_onclause(target, cands)
+                if on is not None:
+                    joined.add(key)
+                    onclause, left, changed = and_(on, crit), found_left, True
         out.append((target, onclause, left, flags))
+        if candidates is not None:
+            candidates.append(target)
     return tuple(out) if changed else None
 
 
@@ -216,7 +246,9 @@ def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
     # before a with_only_columns() live in the statement's memoized entities)
     joined: set[_Key] = set()
     extra_where: list[Any] = []
-    new_joins = _limit_joins(joins, joined, extra_where)
+    candidates: list[Any] = list(froms) if froms else [
+        f for c in cols for f in ((c,) if _is_from(c) else from_objects(c))]
+    new_joins = _limit_joins(joins, joined, extra_where, candidates)
     memo = memoized_select_entities(statement)
     new_memo = tuple(m if j is None else with_joins(m, j) for m, j in (
         (m, _limit_joins(setup_joins(m), joined, extra_where)) for m in memo))
