@@ -233,6 +233,9 @@ QUERY_CASES: dict[str, tuple[Callable[[Any, Any], Any], dict[str, Any]]] = {
     "join": (lambda q, x: q.join(x), _not_sql("join to", "relationship attribute")),
     "outerjoin": (lambda q, x: q.outerjoin(x), _not_sql("join to", "relationship attribute")),
     "select_from": (lambda q, x: q.select_from(x), _not_sql("select from", "or a Table")),
+    "correlate": (lambda q, x: q.correlate(x), {
+        OBJ: (exc.ArgumentError, ("Can't correlate to", "Plain", "a mapped class")),
+        CLS: (exc.ArgumentError, ("Can't correlate to", "Plain", "a mapped class"))}),
     "select": (lambda q, x: q.select(x), _not_sql("filter by", "User.name == 'ed'")),
     "select_by": (lambda q, x: q.select_by(x), _not_sql("filter by", "User.name == 'ed'")),
     "selectfirst": (lambda q, x: q.selectfirst(x), _not_sql("filter by", "User.name == 'ed'")),

@@ -110,6 +110,8 @@ class QueryableAttribute(ColumnOperators):
             target: Any = self._configured_prop()  # a relationship: its target
             return target.mapper
         prop = self.__dict__.get("prop")
+        if name == "comparator" and getattr(prop, "is_column", False):
+            return cast(Any, prop).comparator_for(self)
         if getattr(prop, "is_composite", False) and not name.startswith("_"):
             # Edge.start.clauses, or a method of its comparator_factory
             comparator = cast(Any, prop).comparator_for(self)
@@ -122,6 +124,10 @@ class QueryableAttribute(ColumnOperators):
                     f"{self.class_.__name__}.{self.key} has no attribute {name!r} (a "
                     f"composite: its comparator {type(comparator).__name__} has none)"
                 ) from None
+        if not name.startswith("_") and getattr(prop, "comparator_factory", None) is not None \
+                and getattr(prop, "is_column", False):
+            # a method of a column property's comparator_factory
+            return getattr(cast(Any, prop).comparator_for(self), name)
         # e.g. User.name.type, User.name.table: delegate to the column
         if name not in _DELEGATED:
             raise AttributeError(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, null
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.elements import ColumnElement, Label, Null
+from sqlalchemy.sql.operators import ColumnOperators
 
 from .._core import annotate
 from .coercion import mark_subject
@@ -61,8 +62,50 @@ class MapperProperty:
                             f"not to {self.parent.class_.__name__}.{self.key}")
 
 
+class ColumnComparator(ColumnOperators):
+    """How a column attribute compares in SQL (``ColumnProperty.Comparator``): the
+    column's own operators.  A ``comparator_factory=`` subclass redefines some
+    (``__eq__`` as a case-insensitive comparison, say) or adds methods, which the
+    class attribute answers (``User.name.near(...)``)."""
+
+    def __init__(self, prop: ColumnProperty, parentmapper: Any, attr: Any = None, *,
+                 column: Any = None) -> None:
+        self.prop = self.property = prop
+        self.parentmapper = parentmapper
+        self._attr = attr
+        self._column = column  # an alias's column (aliased(User).name)
+
+    def __clause_element__(self) -> Any:
+        """The column (or SQL expression) the attribute stands for in statements."""
+        if self._column is not None:
+            return self._column
+        if self._attr is not None:
+            return self.prop.clause_element(self._attr)
+        return self.prop.columns[0]
+
+    @property
+    def expression(self) -> Any:
+        return self.__clause_element__()
+
+    @property
+    def expressions(self) -> list[Any]:
+        return [self.__clause_element__(), *self.prop.columns[1:]]
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.prop.info
+
+    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+        return op(self.__clause_element__(), *other, **kwargs)
+
+    def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
+        return op(other, self.__clause_element__(), **kwargs)
+
+
 class ColumnProperty(MapperProperty):
     """An attribute backed by one or more table columns (or a read-only SQL expression)."""
+
+    Comparator = ColumnComparator
 
     is_column = True
     # query_expression(): an attribute whose SQL a query gives with with_expression()
@@ -78,9 +121,12 @@ class ColumnProperty(MapperProperty):
         info: dict[str, Any] | None = None,
         doc: str | None = None,
         raiseload: bool = False,
+        comparator_factory: Any = None,
     ) -> None:
         if not columns:
             raise ArgumentError("column_property() needs at least one column or SQL expression")
+        # a ColumnProperty.Comparator subclass: the attribute's SQL operators and methods
+        self.comparator_factory: Any = comparator_factory
         self.columns: list[Any] = []
         for c in columns:
             if hasattr(c, "__clause_element__") and not isinstance(c, ColumnElement):
@@ -100,6 +146,20 @@ class ColumnProperty(MapperProperty):
     @property
     def column(self) -> Any:
         return self.columns[0]
+
+    def comparator_for(self, attr: Any) -> Any:
+        """The comparator of ``attr`` (this property seen on a class or subclass): an
+        instance of ``comparator_factory``, made once per attribute."""
+        found = attr.__dict__.get("_dm_comparator")
+        if found is None:
+            factory = self.comparator_factory or ColumnComparator
+            found = attr.__dict__["_dm_comparator"] = factory(self, attr.parent, attr)
+        return found
+
+    def operate(self, attr: Any, op: Any, *other: Any, **kw: Any) -> Any:
+        if self.comparator_factory is not None:
+            return op(self.comparator_for(attr), *other, **kw)
+        return op(self.clause_element(attr), *other, **kw)
 
     @property
     def expression(self) -> Any:

@@ -152,6 +152,9 @@ class AliasedClass:
             else:
                 found = col.label(key)
             mark_subject(found, mapper, self)
+            factory = getattr(prop, "comparator_factory", None)
+            if factory is not None:  # the property's own operators, over our column
+                found = factory(prop, mapper, None, column=found)
         attrs[key] = found
         return found
 
