@@ -136,8 +136,15 @@ def test_relationship_of_subclass(models, make_session, read_rows):
     assert [m.label for m in s.query(Person).one().machines] == ["a", "b"]
 
 
-def test_with_polymorphic_star_selects_every_table(engine, make_session, sql_log):
-    Base, Person, Engineer, Manager, _m = _models(with_polymorphic="*")
+@pytest.mark.parametrize("spec", ["*", ("*", None), ["*", None], "join-tuple", "join-list"])
+def test_with_polymorphic_star_selects_every_table(engine, make_session, sql_log, spec):
+    """with_polymorphic='*', or ('*', selectable) as a tuple or a list (SQLAlchemy's
+    examples write a list; it was refused: "'*' is not a mapped class")."""
+    if isinstance(spec, str) and spec.startswith("join"):
+        _b, P, E, M, _m = _models()
+        j = P.__table__.outerjoin(E.__table__).outerjoin(M.__table__)
+        spec = ("*", j) if spec == "join-tuple" else ["*", j]
+    Base, Person, Engineer, Manager, _m = _models(with_polymorphic=spec)
     Base.metadata.create_all(engine)
     s = make_session()
     _add_three(s, Person, Engineer, Manager)

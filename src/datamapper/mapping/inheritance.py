@@ -28,7 +28,7 @@ from sqlalchemy import Column, Table
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoForeignKeysError
 from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Join
+from sqlalchemy.sql.selectable import FromClause, Join
 
 from ..exc import SAWarning
 from . import selectable as selmap
@@ -252,8 +252,12 @@ def _resolve_discriminator(mapper: Mapper, value: object) -> Any:
 
 
 def _with_polymorphic_spec(mapper: Mapper, spec: object) -> Any:
-    if isinstance(spec, tuple) and len(spec) == 2 and not isinstance(spec[0], type):
-        spec = spec[0]  # (classes, selectable): the selectable is built from the tables
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and (
+            spec[0] == "*" or isinstance(spec[0], (list, tuple))) and (
+            spec[1] is None or isinstance(spec[1], FromClause)):
+        # (classes, selectable), as a tuple or a list: the selectable is built from the
+        # tables
+        spec = spec[0]
     if spec == "*" or spec is None:
         return spec
     if isinstance(spec, (list, tuple)):
