@@ -727,7 +727,8 @@ class TableReuse:
     right after those tables were first created for the same key (the DDL the
     call sends: every column, constraint, index, sequence, type, routine,
     trigger and comment must be the same; no prepared transaction), and if
-    equal the tables are emptied (TRUNCATE of those holding rows or having used
+    equal the tables are emptied (PostgreSQL: DELETE, else TRUNCATE, of those
+    holding rows; MariaDB: TRUNCATE of those holding rows or having used
     their auto-increment counter, sequences restarted) and kept.  Otherwise
     every object is dropped, as before.
 
@@ -992,16 +993,22 @@ class TableReuse:
         with engine.connect() as conn:
             conn.execution_options(**{INTERNAL: True})
             if self.server.name == "postgresql":
-                names = (
-                    conn.exec_driver_sql(
-                        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
-                        "AND relkind IN ('r', 'p')"
-                    )
-                    .scalars()
-                    .all()
-                )
+                tables = conn.exec_driver_sql(_PG_TABLES).all()
+                names = [str(name) for name, _triggers, _refs in tables]
                 used = _nonempty(conn, names)
-                if used:
+                # DELETE, referencing tables first: a quarter of the time of a TRUNCATE
+                # of a few small tables; TRUNCATE when a table has triggers of its own
+                # (DELETE would fire them), the references form a cycle, or it fails
+                order = None
+                if used and not any(triggers for _name, triggers, _refs in tables):
+                    order = _delete_order(used, {str(n): list(r) for n, _t, r in tables})
+                try:
+                    for name in order or ():
+                        conn.exec_driver_sql(f"DELETE FROM {q(name)}")
+                except sa.exc.DBAPIError:
+                    conn.rollback()
+                    order = None
+                if used and order is None:
                     conn.exec_driver_sql(f"TRUNCATE {', '.join(q(n) for n in used)} CASCADE")
                 conn.exec_driver_sql(
                     "SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), "
@@ -1026,6 +1033,32 @@ class TableReuse:
                     conn.exec_driver_sql(f"TRUNCATE TABLE {q(name)}")
             finally:
                 conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
+
+
+# the tables of the per-run database: name, whether it has triggers of its own (not
+# those of its foreign keys), the other tables its foreign keys reference
+_PG_TABLES = (
+    "SELECT c.relname, EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid "
+    "AND NOT t.tgisinternal), ARRAY(SELECT r.relname FROM pg_constraint k "
+    "JOIN pg_class r ON r.oid = k.confrelid WHERE k.conrelid = c.oid AND k.contype = 'f' "
+    "AND k.confrelid <> c.oid) FROM pg_class c "
+    "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')"
+)
+
+
+def _delete_order(used: Sequence[str], references: dict[str, list[str]]) -> list[str] | None:
+    """The tables ``used`` in an order that deletes every referencing row before the
+    row it references (None when their references form a cycle)."""
+    left = set(used)
+    order = []
+    while left:
+        referenced = {r for t in left for r in references.get(t, ()) if r in left}
+        ready = sorted(left - referenced)
+        if not ready:
+            return None
+        order.extend(ready)
+        left.difference_update(ready)
+    return order
 
 
 def _nonempty(conn: Connection, names: Sequence[str]) -> list[str]:
