@@ -339,8 +339,8 @@ def _session_cases() -> list[Any]:
             for name, (_call, kinds) in SESSION_CASES.items() for kind in kinds]
 
 
-# the refusals of part one happen before any SQL (checked): the server instances of
-# these 600 cases run in the slow step only (.ci/run's `pytest -m slow`)
+# the refusals of part one happen before any SQL (checked): their PostgreSQL and
+# MariaDB instances run in the slow step only (.ci/run's `pytest -m slow`)
 @pytest.mark.slow_on_servers
 @pytest.mark.parametrize("name,kind", _session_cases())
 @pytest.mark.parametrize("through", ["Session", "scoped_session"])

@@ -9,7 +9,16 @@ from datamapper import Session, backref, exc, inspect, relationship, selectinloa
 
 
 @pytest.fixture
-def Address(Base, User, engine):
+def models(Base, engine):
+    """users(id, name, note) and addresses, in one create_all (the servers keep the
+    tables of one create_all for the next test)."""
+
+    class User(Base):
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50))
+        note = Column(String(50))
+
     class Address(Base):
         __tablename__ = "addresses"
         id = Column(Integer, primary_key=True)
@@ -18,7 +27,17 @@ def Address(Base, User, engine):
         user = relationship(User, backref=backref("addresses", order_by=id))
 
     Base.metadata.create_all(engine)
-    return Address
+    return User, Address
+
+
+@pytest.fixture
+def User(models):
+    return models[0]
+
+
+@pytest.fixture
+def Address(models):
+    return models[1]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ CASCADE), loading the collection by the key the parent had if it was not loaded.
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Column, Integer, String
 
 from datamapper import relationship
@@ -142,10 +143,16 @@ def test_natural_key_change_matches_sqlalchemy(engine, read_rows, program):
 
     import datamapper
 
+    models = {name: _natural_models(orm, f"npk_{name}_") for name, orm in (("sa", sa_orm),
+                                                                          ("dm", datamapper))}
+    # both sides' tables in one create_all: the servers keep them for the next program
+    both = sa.MetaData()
+    for m in models.values():
+        for table in m.md.sorted_tables:
+            table.to_metadata(both)
+    both.create_all(engine)
     out = {}
-    for name, orm in (("sa", sa_orm), ("dm", datamapper)):
-        m = _natural_models(orm, f"npk_{name}_")
-        m.md.create_all(engine)
+    for name, m in models.items():
         with m.Session(engine) as s:
             _fill(m, s)
         with m.Session(engine) as s:
