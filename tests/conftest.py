@@ -19,6 +19,8 @@ backend, with ids ``[sqlite]``, ``[postgresql]``, ``[mysql]``:
                     worker, ``second_databases``), emptied after the test
 - ``attach_guard`` / ``guarded_engine``  a pool check-in guard: every connection given
                     back inside a database transaction is recorded (_tx_support.CheckinGuard)
+- ``twophase_ready``  skips where two-phase commit is off; fails a test that leaves
+                    one of its two-phase transactions prepared
 
 Models (a module may define a fixture of the same name, which wins there):
 ``Base``, ``User`` (users(id, name, note)), ``models`` (User 1-* Address),
@@ -674,6 +676,30 @@ def other_engine(second_databases: _tx_support.SecondDatabases, backend_name: st
             meta.reflect(conn)
             meta.drop_all(conn)
         eng.dispose()
+
+
+@pytest.fixture
+def twophase_ready(backend_name: str, engine: Engine) -> Iterator[None]:
+    """Skips where two-phase commit is off (PostgreSQL max_prepared_transactions = 0);
+    after the test, none of the transactions it began in two phases is left prepared.
+    Only this test's XIDs are looked for: MariaDB's XA RECOVER lists the prepared
+    transactions of the whole server, those of other workers' tests too."""
+    if backend_name == "postgresql" and _tx_support.max_prepared_transactions(engine) == 0:
+        pytest.skip("PostgreSQL max_prepared_transactions = 0: two-phase commit is off on "
+                    "this server (run .ci/enable-pg-twophase, which restarts it)")
+    xids: list[str] = []
+
+    def began(_conn: Any, xid: Any) -> None:
+        xids.append(str(xid))
+
+    sa.event.listen(Engine, "begin_twophase", began)
+    try:
+        yield
+    finally:
+        sa.event.remove(Engine, "begin_twophase", began)
+    left = [p for p in _tx_support.prepared_transactions(engine)
+            if any(xid in p for xid in xids)]
+    assert not left, f"prepared transactions left behind: {left}"
 
 
 @pytest.fixture

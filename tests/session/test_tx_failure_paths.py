@@ -211,16 +211,6 @@ def test_failed_commit_keeps_lost_outcome_reporting_apart(engine, session, User)
 # ------------------------------------------------------------------- two-phase
 
 
-@pytest.fixture
-def twophase_ready(backend_name, engine):
-    if backend_name == "postgresql" and max_prepared_transactions(engine) == 0:
-        pytest.skip("PostgreSQL max_prepared_transactions = 0: two-phase commit is off")
-    before = set(prepared_transactions(engine))
-    yield
-    assert set(prepared_transactions(engine)) - before == set(), \
-        "prepared transactions left behind"
-
-
 @pytest.mark.servers_only
 @pytest.mark.parametrize("step", ["prepare_twophase", "commit_twophase"])
 def test_twophase_failure_leaves_no_transaction_open_or_prepared(

@@ -22,17 +22,6 @@ from datamapper import exc, inspect
 
 
 @pytest.fixture
-def twophase_ready(backend_name, engine):
-    if backend_name == "postgresql" and max_prepared_transactions(engine) == 0:
-        pytest.skip("PostgreSQL max_prepared_transactions = 0: two-phase commit is off on "
-                    "this server (run .ci/enable-pg-twophase, which restarts it)")
-    before = set(prepared_transactions(engine))
-    yield
-    assert set(prepared_transactions(engine)) - before == set(), \
-        "prepared transactions left behind"
-
-
-@pytest.fixture
 def classes(Base, engine, other_engine):
     return user_and_account(Base, engine, other_engine, "tp_")
 
