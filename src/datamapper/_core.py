@@ -32,7 +32,12 @@ from sqlalchemy.engine.result import SimpleResultMetaData, result_tuple
 from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.base import CompileState
 from sqlalchemy.sql.dml import DeleteDMLState, InsertDMLState, UpdateDMLState
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.elements import ClauseElement, ClauseList
+
+try:  # SQLAlchemy 2.1
+    from sqlalchemy.sql.elements import OrderByList as _OrderByList
+except ImportError:  # 2.0
+    _OrderByList = None  # type: ignore[assignment,misc]  # 2.0 has no such class
 from sqlalchemy.sql.selectable import SelectState
 from sqlalchemy.util import greenlet_spawn, immutabledict
 
@@ -363,6 +368,15 @@ def with_statement_options(stmt: Any, options: tuple[Any, ...]) -> Any:
 def raw_columns(stmt: Any) -> tuple[Any, ...]:
     """A select's selected elements as given (a mapped class as its annotated table)."""
     return tuple(getattr(stmt, "_raw_columns", ()) or ())
+
+
+def ordering_list(items: list[Any]) -> Any:
+    """Several ORDER BY terms as one element (a composite's ``desc()``): SQLAlchemy
+    2.1's ``OrderByList`` (a later ``nulls_first()`` applies to each term); on 2.0 a
+    plain list of the terms."""
+    if _OrderByList is not None:
+        return _OrderByList(items)
+    return ClauseList(*items, group=False)
 
 
 def is_star(element: Any) -> bool:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import Column, and_, or_
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
-from sqlalchemy.sql.elements import ClauseElement, ClauseList, ColumnElement, OrderByList
+from sqlalchemy.sql.elements import ClauseElement, ClauseList, ColumnElement
 from sqlalchemy.sql.operators import (
     ColumnOperators,
     asc_op,
@@ -35,7 +35,7 @@ from sqlalchemy.sql.operators import (
     nulls_last_op,
 )
 
-from .._core import annotate, annotations_of
+from .._core import annotate, annotations_of, ordering_list
 from .coercion import BUNDLE_KEY, bound_value
 from .properties import MapperProperty, _with_dataclass_options
 
@@ -408,7 +408,7 @@ class CompositeComparator(ColumnOperators):
     def operate(self, op: Any, *other: Any, **kw: Any) -> Any:
         columns = self._comparable_elements
         if op in _ORDERING:
-            return OrderByList([op(c) for c in columns])
+            return ordering_list([op(c) for c in columns])
         if op not in _COMPARISONS:
             name = getattr(op, "__name__", repr(op))
             raise ArgumentError(
