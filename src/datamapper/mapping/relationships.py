@@ -338,7 +338,8 @@ class RelationshipProperty(MapperProperty):
         self._lazy_params = lz.params
         self._lazy_nkeys = lz.nkeys
         self._lazy_parent_cols = lz.parent_cols
-        self._simple_m2o = lz.simple_m2o
+        # (a many-to-one kept as a list, uselist=True, loads by the general SELECT)
+        self._simple_m2o = lz.simple_m2o and not self.uselist
         self._m2o_fk_keys = lz.m2o_fk_keys
 
     def _setup_reverse(self) -> None:

@@ -187,6 +187,9 @@ class _Collector:
         if key not in (d if state._key is None else cs):
             return
         value = d.get(key)
+        if prop.uselist and value is not None:
+            # a many-to-one kept as a list (uselist=True): its one member is the target
+            value = _only_member(prop, state, value)
         target = _state(value)
         if prop.cascade.delete_orphan:
             note_m2o_orphan(prop, state, target, cs.get(key, NO_VALUE), self.lost, self.kept)
@@ -650,3 +653,14 @@ def _pk_changed(state: InstanceState) -> bool:
         return False
     return any(k in cs for k in state.mapper._pk_keys)
 
+
+def _only_member(prop: RelationshipProperty, state: InstanceState, value: Any) -> Any:
+    """The object a many-to-one with ``uselist=True`` refers to (None: an empty list);
+    more than one can't be written into the one foreign key."""
+    members = list(value)
+    if len(members) > 1:
+        raise FlushError(
+            f"Can't flush {prop.parent.class_.__name__}.{prop.key} of {describe(state.obj())}: "
+            f"a many-to-one (uselist=True) holds {len(members)} objects, and its foreign key "
+            "refers to one; keep at most one in the list")
+    return members[0] if members else None
