@@ -26,8 +26,7 @@ from ..mapping.cache import CacheSlot
 from ..mapping.inheritance import apply_entity_source
 from ..mapping.relationships import MANYTOMANY, RelationshipProperty
 from .criteria import LoaderCriteriaOption, apply_loader_criteria, criteria_options
-from .rows import EntityLoader, entity_loader, fetch_rows, instances
-from .strategies import (
+from .plans import (
     LAZY_PLANS_KEY,
     LAZY_SELECT_KEY,
     RAISE_KEY,
@@ -36,9 +35,10 @@ from .strategies import (
     EntityPlan,
     has_eager_defaults,
     lazy_plan_after_expiry,
-    load_with_defaults,
     stamp_user_options,
 )
+from .rows import EntityLoader, entity_loader, fetch_rows, instances
+from .strategies import load_with_defaults
 
 
 def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool, dict[Any, Any]]:

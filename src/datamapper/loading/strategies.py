@@ -4,10 +4,11 @@ Callers: the query layer (``Query`` and ORM ``select()`` with loader options
 or relationships configured ``lazy="joined"/"selectin"/"subquery"``), the
 session (``get()``) and lazy loading (eager defaults of the loaded target).
 
-A load is described by an :class:`EntityPlan` per selected entity: which
-column attributes to SELECT (``defer``/``undefer``/``load_only``) and a
-:class:`RelNode` per relationship whose strategy differs from a plain lazy
-load.  Strategies:
+A load is described by an :class:`~.plans.EntityPlan` per selected entity
+(``loading/plans.py``): which column attributes to SELECT
+(``defer``/``undefer``/``load_only``) and a :class:`~.plans.RelNode` per
+relationship whose strategy differs from a plain lazy load.  This module runs
+them.  Strategies:
 
 - ``joined``: the main statement gets a LEFT OUTER JOIN to an anonymous alias
   of the target (and of the secondary table), the target's columns appended;
@@ -41,7 +42,6 @@ from ..instance.collection_impl import CollectionImpl
 from ..instance.collections import instrumented_class
 from ..instance.seam import SessionLike
 from ..instance.state import COLUMN_RAISE, STATE_ATTR, InstanceState
-from ..mapping.cache import CacheSlot
 from ..mapping.inheritance import (
     polymorphic_from,
     polymorphic_props,
@@ -60,6 +60,18 @@ from .criteria import (
     criteria_for_target,
     criteria_options,
 )
+from .plans import (  # re-exported: the plans this module runs
+    LAZY_PLANS_KEY,
+    LAZY_SELECT_KEY,
+    LOAD_PLAN_KEY,
+    RAISE_KEY,
+    RAISE_SQL_KEY,
+    EntityPlan,
+    RelNode,
+    default_plan,
+    remember_plan,
+    stamp_user_options,
+)
 from .rows import (
     _EMPTY,
     EntityLoader,
@@ -72,192 +84,6 @@ from .rows import (
     make_joined_loop,
     populate_state,
 )
-
-EAGER = frozenset({"joined", "selectin", "subquery", "immediate"})
-IN_BATCH = 500
-# keys in InstanceState.extra(): names of relationships loaded with raiseload(), which
-# refuse any lazy load / only one that needs SQL (sql_only=True)
-RAISE_KEY = "dm_raise"
-RAISE_SQL_KEY = "dm_raise_sql"
-# key in InstanceState.extra(): {relationship name: EntityPlan} for lazy loads of that
-# relationship (options given below a lazy relationship, defaultload(A.b).joinedload(B.c))
-LAZY_PLANS_KEY = "dm_lazy_plans"
-# key in InstanceState.extra(): names of relationships loaded with lazyload(), which load
-# on access even when configured lazy="raise"/"raise_on_sql"/"noload"
-LAZY_SELECT_KEY = "dm_lazy_select"
-# key in InstanceState.extra(): the EntityPlan of the query (with loader options) that loaded
-# the object; refresh() loads its eager relationships the same way again
-LOAD_PLAN_KEY = "dm_load_plan"
-# state.extra() key: the user-defined options (propagate_to_loaders) of the statement
-# that loaded the object, which its relationship loads carry on
-USER_OPTS_KEY = "dm_user_options"
-
-
-def stamp_user_options(objs: Sequence[Any], options: tuple[Any, ...]) -> None:
-    """Remember ``options`` on each loaded object for its later relationship loads."""
-    for o in objs:
-        if o is not None:
-            o.__dict__[STATE_ATTR].extra()[USER_OPTS_KEY] = options
-
-
-class EntityPlan:
-    """How one entity loads: its column properties and its relationship nodes."""
-
-    __slots__ = ("mapper", "props", "nodes", "path", "customized", "column_raise",
-                 "poly_selectin", "poly_with", "local_criteria")
-
-    def __init__(self, mapper: Mapper, path: tuple[Any, ...] = ()) -> None:
-        self.mapper = mapper
-        self.customized = False  # changed by a loader option (not only configured defaults)
-        self.props: tuple[Any, ...] | None = None  # None: the mapper's default columns
-        self.nodes: dict[str, RelNode] = {}
-        self.path = path  # (mapper, prop, mapper, prop, ...) from the query's entity here
-        # {column attribute: refuse to load it on access}: defer()/load_only() raiseload
-        self.column_raise: dict[str, bool] | None = None
-        # mapper inheritance: subclasses whose columns load after the objects, one
-        # SELECT per subclass (selectin_polymorphic()); subclasses whose tables the
-        # relationship's own SELECT joins (of_type(...) of a selectinload())
-        self.poly_selectin: tuple[Mapper, ...] | None = None
-        self.poly_with: tuple[Mapper, ...] | None = None
-        # selectinload(User.addresses.and_(criteria)) ...: criteria on the target's rows
-        # for this relationship's load only (WHERE, or the ON clause of a joined load)
-        self.local_criteria: tuple[Any, ...] = ()
-
-    def is_default(self) -> bool:
-        return self.props is None and not self.nodes and self.column_raise is None and \
-            self.poly_selectin is None and self.poly_with is None and \
-            not self.local_criteria
-
-    def has_joined(self) -> bool:
-        return any(n.strategy in ("joined", "contains_eager") for n in self.nodes.values())
-
-    def multiplies_rows(self) -> bool:
-        """Whether joined collections (at any depth) give several rows per entity."""
-        for n in self.nodes.values():
-            if n.strategy in ("joined", "contains_eager") and (
-                    n.prop.uselist or n.plan.multiplies_rows()):
-                return True
-        return False
-
-    def needs_all_rows(self) -> bool:
-        """Whether an eager load (at any depth) needs every row of the result before its
-        objects are complete: a joined or contains_eager collection (spread over rows)
-        or a subquery load (one query over all parents).  ``yield_per`` can't use it."""
-        for n in self.nodes.values():
-            if n.strategy == "subquery" or (
-                    n.strategy in ("joined", "contains_eager") and n.prop.uselist):
-                return True
-            if n.plan.needs_all_rows():
-                return True
-        return False
-
-
-class RelNode:
-    """One relationship of an :class:`EntityPlan` and the strategy that loads it."""
-
-    __slots__ = ("prop", "strategy", "plan", "alias", "loader", "recursion_depth",
-                 "identity_only")
-
-    def __init__(self, prop: RelationshipProperty, strategy: str, plan: EntityPlan) -> None:
-        self.prop = prop
-        self.strategy = strategy
-        self.plan = plan
-        # selectinload/immediateload(..., recursion_depth=n): the same relationship of
-        # the loaded objects loads too, n levels more (-1: until no object is left)
-        self.recursion_depth: int | None = None
-        # immediate many-to-one closing a cycle: set only from the identity map (no SQL)
-        self.identity_only = False
-        self.alias: Any = None  # contains_eager: the selectable holding the target's columns
-        self.loader: EntityLoader | None = None  # joined/contains_eager, set by add_joined
-
-
-def has_eager_defaults(mapper: Mapper) -> bool:
-    """Whether a relationship of ``mapper`` is configured to load eagerly (cached per
-    mapper, recomputed when properties are added)."""
-    found = _EAGER_DEFAULTS.get(mapper)
-    if found is None:
-        found = _EAGER_DEFAULTS.set(mapper, any(p.is_relationship and p.lazy in EAGER
-                                                for p in mapper._props.values()))
-    return found
-
-
-_EAGER_DEFAULTS: CacheSlot[bool] = CacheSlot("has a relationship configured to load eagerly")
-
-
-def load_plan_of(state: InstanceState) -> EntityPlan | None:
-    """How ``state``'s object loads again on refresh: the plan of the query with loader
-    options that loaded it, else its mapper's configured eager strategies (None: a plain
-    load)."""
-    ext = state._extra
-    plan: EntityPlan | None = ext.get(LOAD_PLAN_KEY) if ext is not None else None
-    if plan is None and has_eager_defaults(state.mapper):
-        plan = default_plan(state.mapper)
-    return plan
-
-
-def lazy_plan_after_expiry(ext: dict[str, Any], key: str) -> EntityPlan | None:
-    """The options (a customized sub-plan) the query that loaded an object gave below its
-    relationship ``key``, for a lazy load of it after it expired; None if there were none."""
-    root: EntityPlan | None = ext.get(LOAD_PLAN_KEY)
-    node = root.nodes.get(key) if root is not None else None
-    if node is None or not node.plan.customized:
-        return None
-    return _without_contains_eager(node.plan)
-
-
-def _without_contains_eager(plan: EntityPlan) -> EntityPlan:
-    """``plan`` with contains_eager nodes (at any depth) loading lazily instead: a lazy
-    load's statement has none of the joins they read."""
-    if not any(n.strategy == "contains_eager" or n.plan.nodes for n in plan.nodes.values()):
-        return plan
-    out = EntityPlan(plan.mapper, plan.path)
-    out.customized = plan.customized
-    out.props = plan.props
-    out.poly_selectin = plan.poly_selectin
-    out.poly_with = plan.poly_with
-    for k, n in plan.nodes.items():
-        sub = _without_contains_eager(n.plan)
-        out.nodes[k] = RelNode(n.prop, "select" if n.strategy == "contains_eager"
-                               else n.strategy, sub)
-    return out
-
-
-def remember_plan(plan: EntityPlan, objs: Sequence[Any]) -> None:
-    """Note on each loaded object the loader options' plan it was loaded with."""
-    last = None  # joined collections repeat an object on consecutive rows
-    for o in objs:
-        if o is not None and o is not last:
-            o.__dict__[STATE_ATTR].extra()[LOAD_PLAN_KEY] = plan
-            last = o
-
-
-def _follow_default(prop: RelationshipProperty, path: tuple[Any, ...]) -> bool:
-    """Stop configured eager loading at cycles: a mapper already on the path, unless
-    ``join_depth`` allows that many repeats of the relationship."""
-    if prop.join_depth is not None:
-        return path.count(prop) < prop.join_depth
-    return prop.mapper not in path[0::2]
-
-
-def default_plan(mapper: Mapper, path: tuple[Any, ...] = ()) -> EntityPlan:
-    """The plan the relationships' configured ``lazy=`` strategies give."""
-    path = path or (mapper,)
-    plan = EntityPlan(mapper, path)
-    for key, prop in mapper._props.items():
-        if prop.is_relationship and prop.lazy in EAGER:
-            rel: RelationshipProperty = prop
-            if _follow_default(rel, path):
-                sub_path = (*path, rel, rel.mapper)
-                plan.nodes[key] = RelNode(rel, rel.lazy, default_plan(rel.mapper, sub_path))
-            elif rel.lazy == "immediate" and rel._simple_m2o and not (
-                    len(path) > 1 and path[-2].lazy == "immediate"):
-                # a many-to-one closing a cycle: set when the identity map holds the
-                # target (no SQL), as SQLAlchemy does, unless an immediate load (a lazy
-                # load, after which SQLAlchemy's eager loaders stop) brought this object
-                node = RelNode(rel, "immediate", EntityPlan(rel.mapper, (*path, rel, rel.mapper)))
-                node.identity_only = True
-                plan.nodes[key] = node
-    return plan
 
 
 # -- statements ------------------------------------------------------------------------
@@ -276,6 +102,9 @@ def _replace(clause: Any, pick: Any) -> Any:
     out: Any = visitors.replacement_traverse(clause, {}, fn)  # type: ignore[call-overload]
     return out
 
+
+# parent keys per selectin SELECT (IN list)
+IN_BATCH = 500
 
 def join_clauses(prop: RelationshipProperty, parent_sel: Any, target_sel: Any,
                  secondary_sel: Any = None) -> list[Any]:

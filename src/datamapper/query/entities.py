@@ -30,7 +30,7 @@ from .._core import (
     type_may_be_null_type,
 )
 from ..loading import EntityLoader, entity_loader
-from ..loading.strategies import stamp_user_options
+from ..loading.plans import stamp_user_options
 from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute
 from ..mapping.coercion import (
     BUNDLE_KEY,

@@ -27,7 +27,7 @@ from sqlalchemy.sql.selectable import SelectBase
 from .._core import dml_returning, raw_columns, statement_execution_options, statement_options
 from .._util import describe
 from ..instance.seam import SessionLike
-from ..loading.strategies import EntityPlan
+from ..loading.plans import EntityPlan
 from ..mapping.mapper import Mapper
 from .entities import RowLayout
 from .option_plans import build_plans

@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..loading.strategies import EntityPlan, RelNode, default_plan, has_eager_defaults
+from ..loading.plans import EntityPlan, RelNode, default_plan, has_eager_defaults
 from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
 from ..mapping.inheritance import resolve_polymorphic
 from ..mapping.mapper import Mapper, _mapper_or_none

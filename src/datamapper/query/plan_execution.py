@@ -24,14 +24,9 @@ from sqlalchemy.sql.util import ClauseAdapter
 from .._core import for_update_arg, is_distinct
 from ..instance.seam import SessionLike
 from ..loading.criteria import LoaderCriteriaOption
+from ..loading.plans import EntityPlan, remember_plan
 from ..loading.rows import _GC_PAUSE_ROWS, resume_gc
-from ..loading.strategies import (
-    EntityPlan,
-    add_joined,
-    load_joined_collection,
-    populate,
-    remember_plan,
-)
+from ..loading.strategies import add_joined, load_joined_collection, populate
 from .aliased import AliasedClass
 from .entities import RowLayout
 

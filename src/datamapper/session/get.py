@@ -35,9 +35,9 @@ from ..instance.state import (
     instance_state,
 )
 from ..loading import EntityLoader, instances, load_attributes_stmt
+from ..loading.plans import has_eager_defaults
 from ..loading.related import lazy_load
 from ..loading.rows import commit_loaded, fetch_rows
-from ..loading.strategies import has_eager_defaults
 from ..mapping.cache import CacheSlot
 from ..mapping.composite import COMPOSITE_CLASSES, composite_values
 from ..mapping.inheritance import apply_entity_source

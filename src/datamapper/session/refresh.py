@@ -26,8 +26,8 @@ from sqlalchemy import and_, bindparam, select
 from .._util import describe
 from ..exc import InvalidRequestError
 from ..instance.state import InstanceState
+from ..loading.plans import EAGER, EntityPlan, load_plan_of
 from ..loading.rows import fetch_rows
-from ..loading.strategies import EAGER, EntityPlan, load_plan_of
 from ..query.entities import RowLayout
 from ..query.plan_execution import execute_with_plans
 
