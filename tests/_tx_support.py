@@ -47,8 +47,29 @@ INTERNAL = {_support.INTERNAL: True}
 _server_connect_args = _support.server_connect_args
 
 
-def open_transactions(engine: Engine) -> int:
-    """Connections (other than the one asking) with a transaction open in this database."""
+def _pooled_backend_ids(engine: Engine) -> list[int] | None:
+    """The server's ids (MariaDB thread ids, PostgreSQL backend pids) of the connections
+    idle in ``engine``'s pool, read from the drivers without a query; None when the
+    pool can't tell (another pool class)."""
+    queue = getattr(getattr(engine.pool, "_pool", None), "queue", None)
+    if queue is None:
+        return None
+    ids: list[int] = []
+    for rec in list(queue):
+        dbapi_conn = getattr(rec, "dbapi_connection", None)
+        if dbapi_conn is None:
+            continue
+        if engine.dialect.name == "postgresql":
+            ids.append(int(dbapi_conn.info.backend_pid))
+        else:
+            ids.append(int(dbapi_conn.thread_id()))
+    return ids
+
+
+def open_transactions(engine: Engine, own_only: bool = False) -> int:
+    """Connections (other than the one asking) with a transaction open in this database;
+    ``own_only``: only those of ``engine``'s own pool (what the test holds, not what a
+    fixture's other engines left behind)."""
     name = engine.dialect.name
     if name == "sqlite":
         path = engine.url.database or ""
@@ -69,10 +90,18 @@ def open_transactions(engine: Engine) -> int:
             if name == "postgresql":
                 sql = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                        "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL")
+                column = "pid"
             else:
                 sql = ("SELECT count(*) FROM information_schema.innodb_trx t "
                        "JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id "
                        "WHERE p.db = DATABASE() AND p.id <> CONNECTION_ID()")
+                column = "p.id"
+            if own_only:
+                ids = _pooled_backend_ids(engine)
+                if ids is not None:
+                    if not ids:
+                        return 0
+                    sql += f" AND {column} IN ({', '.join(str(i) for i in ids)})"
             count = conn.exec_driver_sql(sql).scalar()
             conn.rollback()
             return int(count or 0)
@@ -83,8 +112,10 @@ def open_transactions(engine: Engine) -> int:
 def assert_released(*engines: Engine) -> None:
     """Every connection is back in its pool and no transaction is left open.
 
-    MariaDB may list a transaction that a deadlock ended for a moment after its
-    ROLLBACK has returned, so the server check polls briefly (bounded)."""
+    The server check looks at the engine's own pooled connections (a connection of
+    another engine, a fixture's, may still be idle in a transaction MariaDB lists for
+    a while after a TRUNCATE or a lock-wait timeout), and polls briefly (bounded): MariaDB
+    may list a transaction that a deadlock ended for a moment after its ROLLBACK."""
     # a Session an earlier test left in a reference cycle still holds its connection
     # (and, on the servers, its open transaction) until the cycle collector runs
     gc.collect()
@@ -92,11 +123,30 @@ def assert_released(*engines: Engine) -> None:
         out = eng.pool.checkedout()  # type: ignore[attr-defined]
         assert out == 0, f"{out} connection(s) of {eng.url} still checked out"
         for _ in range(60):
-            if open_transactions(eng) == 0:
+            if open_transactions(eng, own_only=True) == 0:
                 break
             time.sleep(0.05)
         else:
-            raise AssertionError(f"a transaction is still open on {eng.url}")
+            raise AssertionError(f"a transaction is still open on {eng.url}: "
+                                 f"{_open_transaction_details(eng)}")
+
+
+def _open_transaction_details(engine: Engine) -> str:
+    """What the server says of the transactions open in the database (for the message)."""
+    if engine.dialect.name != "mysql":
+        return ""
+    admin = sa.create_engine(engine.url, poolclass=NullPool,
+                             connect_args=_server_connect_args("mysql"))
+    try:
+        with admin.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT t.trx_state, t.trx_started, t.trx_query, p.command, p.time, p.info, "
+                "t.trx_mysql_thread_id FROM information_schema.innodb_trx t JOIN "
+                "information_schema.processlist p ON p.id = t.trx_mysql_thread_id "
+                "WHERE p.db = DATABASE() AND p.id <> CONNECTION_ID()").all()
+            return repr([tuple(r) for r in rows])
+    finally:
+        admin.dispose()
 
 
 def prepared_transactions(engine: Engine) -> list[str]:
