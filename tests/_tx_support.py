@@ -66,6 +66,34 @@ def _pooled_backend_ids(engine: Engine) -> list[int] | None:
     return ids
 
 
+def _pooled_in_transaction(engine: Engine) -> int | None:
+    """MariaDB: how many connections idle in ``engine``'s pool are inside a transaction,
+    as each session's own ``@@in_transaction`` says (reading a system variable starts
+    none).  ``information_schema.innodb_trx`` is not used here: MariaDB goes on listing
+    a connection that was part of a lock wait, or was returned by the garbage collector,
+    as RUNNING (its start time fixed) through its later ROLLBACKs.  None when the pool
+    can't tell."""
+    queue = getattr(getattr(engine.pool, "_pool", None), "queue", None)
+    if queue is None:
+        return None
+    count = 0
+    for rec in list(queue):
+        dbapi_conn = getattr(rec, "dbapi_connection", None)
+        if dbapi_conn is None:
+            continue
+        try:
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute("SELECT @@in_transaction")
+                row = cur.fetchone()
+            finally:
+                cur.close()
+        except Exception:  # noqa: BLE001 - a connection the server or a test closed holds nothing
+            continue
+        count += int(bool(row and row[0]))
+    return count
+
+
 def open_transactions(engine: Engine, own_only: bool = False) -> int:
     """Connections (other than the one asking) with a transaction open in this database;
     ``own_only``: only those of ``engine``'s own pool (what the test holds, not what a
@@ -82,6 +110,10 @@ def open_transactions(engine: Engine, own_only: bool = False) -> int:
             return 1
         finally:
             probe.close()
+    if own_only and name == "mysql":
+        own = _pooled_in_transaction(engine)
+        if own is not None:
+            return own
     admin = sa.create_engine(engine.url, poolclass=NullPool,
                              connect_args=_server_connect_args(
                                  "postgresql" if name == "postgresql" else "mysql"))
