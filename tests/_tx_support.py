@@ -47,23 +47,25 @@ INTERNAL = {_support.INTERNAL: True}
 _server_connect_args = _support.server_connect_args
 
 
-def _pooled_backend_ids(engine: Engine) -> list[int] | None:
-    """The server's ids (MariaDB thread ids, PostgreSQL backend pids) of the connections
-    idle in ``engine``'s pool, read from the drivers without a query; None when the
-    pool can't tell (another pool class)."""
+def _pooled_dbapi_connections(engine: Engine) -> list[Any] | None:
+    """The driver connections idle in ``engine``'s pool; None when the pool can't tell
+    (another pool class)."""
     queue = getattr(getattr(engine.pool, "_pool", None), "queue", None)
     if queue is None:
         return None
-    ids: list[int] = []
-    for rec in list(queue):
-        dbapi_conn = getattr(rec, "dbapi_connection", None)
-        if dbapi_conn is None:
-            continue
-        if engine.dialect.name == "postgresql":
-            ids.append(int(dbapi_conn.info.backend_pid))
-        else:
-            ids.append(int(dbapi_conn.thread_id()))
-    return ids
+    found = (getattr(rec, "dbapi_connection", None) for rec in list(queue))
+    return [c for c in found if c is not None]
+
+
+def _pooled_backend_ids(engine: Engine) -> list[int] | None:
+    """The server's ids (PostgreSQL backend pids, MariaDB thread ids) of the connections
+    idle in ``engine``'s pool, read from the drivers without a query."""
+    conns = _pooled_dbapi_connections(engine)
+    if conns is None:
+        return None
+    if engine.dialect.name == "postgresql":
+        return [int(c.info.backend_pid) for c in conns]
+    return [int(c.thread_id()) for c in conns]
 
 
 def _pooled_in_transaction(engine: Engine) -> int | None:
@@ -73,14 +75,11 @@ def _pooled_in_transaction(engine: Engine) -> int | None:
     a connection that was part of a lock wait, or was returned by the garbage collector,
     as RUNNING (its start time fixed) through its later ROLLBACKs.  None when the pool
     can't tell."""
-    queue = getattr(getattr(engine.pool, "_pool", None), "queue", None)
-    if queue is None:
+    conns = _pooled_dbapi_connections(engine)
+    if conns is None:
         return None
     count = 0
-    for rec in list(queue):
-        dbapi_conn = getattr(rec, "dbapi_connection", None)
-        if dbapi_conn is None:
-            continue
+    for dbapi_conn in conns:
         try:
             cur = dbapi_conn.cursor()
             try:

@@ -197,9 +197,8 @@ def _backref_models(include_backrefs: bool, canary: Mock) -> tuple[type, type]:
     return User, Address
 
 
-def test_validators_see_changes_made_by_a_backref():
-    canary = Mock()
-    User, Address = _backref_models(True, canary)
+def _backref_moves(User, Address):
+    """Appends, a reassignment, a delete and a removal, each with a backref side."""
     u1, u2 = User(), User()
     a1, a2 = Address(), Address()
     u1.addresses.append(a1)
@@ -207,6 +206,13 @@ def test_validators_see_changes_made_by_a_backref():
     a2.user = u2
     del a1.user
     u2.addresses.remove(a2)
+    return u1, u2, a1, a2
+
+
+def test_validators_see_changes_made_by_a_backref():
+    canary = Mock()
+    User, Address = _backref_models(True, canary)
+    u1, u2, a1, a2 = _backref_moves(User, Address)
     assert canary.mock_calls == [
         call("addresses", a1, False), call("user", u1, False),
         call("addresses", a2, False), call("user", u1, False),
@@ -220,13 +226,7 @@ def test_validators_see_changes_made_by_a_backref():
 def test_include_backrefs_false_skips_backref_changes():
     canary = Mock()
     User, Address = _backref_models(False, canary)
-    u1, u2 = User(), User()
-    a1, a2 = Address(), Address()
-    u1.addresses.append(a1)
-    u1.addresses.append(a2)
-    a2.user = u2
-    del a1.user
-    u2.addresses.remove(a2)
+    u1, u2, a1, a2 = _backref_moves(User, Address)
     assert canary.mock_calls == [
         call("addresses", a1, False), call("addresses", a2, False),
         call("user", u2, False), call("user", u1, True), call("addresses", a2, True),
