@@ -76,7 +76,7 @@ def plain_fetchall(result: Any) -> list[Any] | None:
     return None
 
 
-def _note_plain(result: Any, plain: bool) -> None:
+def _note_plain(result: object, plain: bool) -> None:
     """Remember on the cached compiled form of ``result``'s statement whether its rows
     need result processing (the driver's column types decide it: known after a first
     run); see :func:`cached_select_rows`."""
@@ -118,7 +118,7 @@ def result_metadata(keys: Any, extra: Any, unique_filters: list[Any] | None) -> 
         return SimpleResultMetaData(keys, extra=extra, **legacy)
 
 
-def type_may_be_null_type(sql_type: Any) -> bool:
+def type_may_be_null_type(sql_type: object) -> bool:
     """Whether ``sql_type`` is NullType-like (no known Python type for its values)."""
     return bool(getattr(sql_type, "_isnull", False))
 
@@ -134,7 +134,7 @@ def is_float_bind(fn: object) -> bool:
     return fn is _processors.to_float
 
 
-def insertmanyvalues(compiled: Any) -> Any:
+def insertmanyvalues(compiled: object) -> Any:
     """A compiled INSERT's multi-row VALUES description, or None."""
     return getattr(compiled, "_insertmanyvalues", None)
 
@@ -348,12 +348,12 @@ def driver_fetchall(conn: Any, entry: DriverSelect | CachedDriverSelect,
 
 # -- statements as given -----------------------------------------------------------------------
 
-def statement_execution_options(stmt: Any) -> Mapping[str, Any]:
+def statement_execution_options(stmt: object) -> Mapping[str, Any]:
     """The execution options set on a statement (or a Query) itself."""
     return getattr(stmt, "_execution_options", _EMPTY)
 
 
-def statement_options(stmt: Any) -> tuple[Any, ...]:
+def statement_options(stmt: object) -> tuple[Any, ...]:
     """The options given to ``Executable.options()``, in order."""
     return tuple(getattr(stmt, "_with_options", ()))
 
@@ -365,7 +365,7 @@ def with_statement_options(stmt: Any, options: tuple[Any, ...]) -> Any:
     return out
 
 
-def raw_columns(stmt: Any) -> tuple[Any, ...]:
+def raw_columns(stmt: object) -> tuple[Any, ...]:
     """A select's selected elements as given (a mapped class as its annotated table)."""
     return tuple(getattr(stmt, "_raw_columns", ()) or ())
 
@@ -379,7 +379,7 @@ def ordering_list(items: list[Any]) -> Any:
     return ClauseList(*items, group=False)
 
 
-def is_star(element: Any) -> bool:
+def is_star(element: object) -> bool:
     """``'*'`` as a selected element (``select("*")``, ``text("*")``, ``literal_column("*")``)."""
     if isinstance(element, str):
         return element == "*"
@@ -387,18 +387,18 @@ def is_star(element: Any) -> bool:
     return isinstance(element, ClauseElement) and element._is_star is True
 
 
-def explicit_froms(stmt: Any) -> tuple[Any, ...]:
+def explicit_froms(stmt: object) -> tuple[Any, ...]:
     """The FROM elements given to ``select_from()``."""
     return tuple(getattr(stmt, "_from_obj", ()) or ())
 
 
-def setup_joins(stmt: Any) -> tuple[Any, ...]:
+def setup_joins(stmt: object) -> tuple[Any, ...]:
     """The joins given to ``join()``/``join_from()``/``outerjoin()``: tuples of
     (target, onclause, left, flags)."""
     return tuple(getattr(stmt, "_setup_joins", ()) or ())
 
 
-def memoized_select_entities(stmt: Any) -> tuple[Any, ...]:
+def memoized_select_entities(stmt: object) -> tuple[Any, ...]:
     """The entity sets a select had before ``with_only_columns()`` (with their joins)."""
     return tuple(getattr(stmt, "_memoized_select_entities", ()) or ())
 
@@ -425,7 +425,7 @@ def with_froms(stmt: Any, froms: list[Any]) -> Any:
     return out
 
 
-def where_criteria(stmt: Any) -> tuple[Any, ...]:
+def where_criteria(stmt: object) -> tuple[Any, ...]:
     """A select's WHERE criteria as given (one per ``where()`` argument)."""
     return tuple(getattr(stmt, "_where_criteria", ()) or ())
 
@@ -437,26 +437,26 @@ def with_where_criteria(stmt: Any, criteria: tuple[Any, ...]) -> Any:
     return out
 
 
-def has_limit_or_offset(stmt: Any) -> bool:
+def has_limit_or_offset(stmt: object) -> bool:
     return (getattr(stmt, "_limit_clause", None) is not None
             or getattr(stmt, "_offset_clause", None) is not None)
 
 
-def is_distinct(stmt: Any) -> bool:
+def is_distinct(stmt: object) -> bool:
     """Whether a select is SELECT DISTINCT."""
     return bool(getattr(stmt, "_distinct", False))
 
 
-def order_by_clauses(stmt: Any) -> tuple[Any, ...]:
+def order_by_clauses(stmt: object) -> tuple[Any, ...]:
     return tuple(getattr(stmt, "_order_by_clauses", ()) or ())
 
 
-def for_update_arg(stmt: Any) -> Any:
+def for_update_arg(stmt: object) -> Any:
     """The FOR UPDATE settings of a select, or None."""
     return getattr(stmt, "_for_update_arg", None)
 
 
-def copy_generative(target: _T, source: Any) -> _T:
+def copy_generative(target: _T, source: object) -> _T:
     """Give ``target`` (a new object of a Core generative class or subclass) the
     state of ``source``, as Core's own generative copy does."""
     target.__dict__.update(source.__dict__)
@@ -468,26 +468,26 @@ def generate(stmt: Any) -> Any:
     return stmt._generate()
 
 
-def from_objects(element: Any) -> tuple[Any, ...]:
+def from_objects(element: object) -> tuple[Any, ...]:
     """The FROM elements a column or clause draws from."""
     return tuple(getattr(element, "_from_objects", ()) or ())
 
 
-def proxy_key(column: Any) -> Any:
+def proxy_key(column: object) -> Any:
     """The key a column is known by in its selectable (the mapped attribute name when
     the column was selected through one)."""
     return getattr(column, "_proxy_key", None)
 
 
-def is_cacheable_element(element: Any) -> bool:
+def is_cacheable_element(element: object) -> bool:
     return hasattr(element, "_gen_cache_key")
 
 
-def is_selectable_iterable(element: Any) -> bool:
+def is_selectable_iterable(element: object) -> bool:
     return hasattr(element, "_select_iterable")
 
 
-def is_executable_on_connection(statement: Any) -> bool:
+def is_executable_on_connection(statement: object) -> bool:
     return hasattr(statement, "_execute_on_connection")
 
 
@@ -503,11 +503,11 @@ def deannotate(element: Any) -> Any:
     return element._deannotate()
 
 
-def annotations_of(element: Any) -> Mapping[str, Any]:
+def annotations_of(element: object) -> Mapping[str, Any]:
     return getattr(element, "_annotations", None) or _EMPTY
 
 
-def propagate_attrs(element: Any) -> Mapping[str, Any] | None:
+def propagate_attrs(element: object) -> Mapping[str, Any] | None:
     """What an element propagates to the statements built from it (the compile-state
     plugin mark), or None."""
     return getattr(element, "_propagate_attrs", None)
@@ -523,7 +523,7 @@ def anonymous_fromclause(selectable: Any, *, flat: bool = False) -> Any:
 
 # -- DML statements ------------------------------------------------------------------------------
 
-def dml_returning(stmt: Any) -> tuple[Any, ...]:
+def dml_returning(stmt: object) -> tuple[Any, ...]:
     return tuple(getattr(stmt, "_returning", ()) or ())
 
 
@@ -533,11 +533,11 @@ def dml_with_returning(stmt: Any, columns: list[Any]) -> Any:
     return out
 
 
-def dml_where(stmt: Any) -> tuple[Any, ...]:
+def dml_where(stmt: object) -> tuple[Any, ...]:
     return tuple(getattr(stmt, "_where_criteria", ()) or ())
 
 
-def dml_values(stmt: Any) -> list[tuple[Any, Any]]:
+def dml_values(stmt: object) -> list[tuple[Any, Any]]:
     """SET / VALUES pairs given with ``values()`` or ``ordered_values()``."""
     ordered = getattr(stmt, "_ordered_values", None)
     if ordered:
@@ -546,14 +546,14 @@ def dml_values(stmt: Any) -> list[tuple[Any, Any]]:
     return list(values.items()) if values else []
 
 
-def dml_values_ordered(stmt: Any) -> bool:
+def dml_values_ordered(stmt: object) -> bool:
     """The SET pairs were given with ``ordered_values()`` (their order is kept)."""
     # SQLAlchemy 2.0 keeps them apart; 2.1 flags the ordinary values as ordered
     return bool(getattr(stmt, "_ordered_values", None)) or bool(
         getattr(stmt, "_maintain_values_ordering", False))
 
 
-def dml_has_multi_values(stmt: Any) -> bool:
+def dml_has_multi_values(stmt: object) -> bool:
     return bool(getattr(stmt, "_multi_values", None))
 
 
@@ -584,7 +584,7 @@ def replace_null_type(column: Any, sql_type: Any) -> bool:
     return True
 
 
-def creation_order(value: Any) -> int:
+def creation_order(value: object) -> int:
     return int(getattr(value, "_creation_order", 0) or 0)
 
 
@@ -618,7 +618,7 @@ def inspection_allows_reregistration() -> bool:
     make that import fail)."""
     probe = type("_ProbeType", (), {})
 
-    def _probe(obj: Any) -> None:
+    def _probe(obj: object) -> None:
         return None
 
     _inspection._registrars[probe] = _probe
@@ -701,7 +701,7 @@ def generate_cache_key(stmt: Any) -> Any:
 
 # -- asyncio ----------------------------------------------------------------------------------
 
-def async_connection_for(async_engine: Any, sync_connection: Any) -> Any:
+def async_connection_for(async_engine: object, sync_connection: object) -> Any:
     """The AsyncConnection (of ``async_engine``'s kind) standing for ``sync_connection``,
     or None when ``async_engine`` is not an AsyncEngine.  Reads the engine's private
     connection class and its proxy registry (Core 2.0 and 2.1)."""

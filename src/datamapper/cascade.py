@@ -131,7 +131,7 @@ def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None
                     stack.append((cst, child))
 
 
-def _members_along(prop: RelationshipProperty, st: InstanceState, o: Any, d: dict[str, Any], loading: bool,
+def _members_along(prop: RelationshipProperty, st: InstanceState, o: object, d: dict[str, Any], loading: bool,
                    removed_too: bool) -> list[Any] | None:
     """The objects ``o`` holds along ``prop`` (None: not loaded, and not to be
     loaded); with ``removed_too`` also those taken out of it since the last flush."""

@@ -64,7 +64,7 @@ class KeyFuncDict(dict[_KT, _VT], metaclass=_KeyedClass):
     _dm_keyfunc: Callable[[Any], Any]
     _dm_keyed = True  # (instance/collections.py: instrumented as a keyed dictionary)
 
-    def __init__(self, keyfunc: object = None, *args: Any, **kw: Any) -> None:
+    def __init__(self, keyfunc: object = None, *args: Any, **kw: object) -> None:
         """``KeyFuncDict(keyfunc, ...)``: a subclass the program writes may give its key
         function here instead of as a class attribute; the other arguments are
         ``dict``'s."""

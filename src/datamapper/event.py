@@ -263,7 +263,7 @@ def _core_listen(cls: Any, /, event_key: Any, **kw: Any) -> None:
     listen(event_key.dispatch_target.target, event_key.identifier, event_key_fn(event_key), **kw)
 
 
-def _core_stub(self: Any, *args: object, **kw: object) -> None:
+def _core_stub(self: object, *args: object, **kw: object) -> None:
     """(declares an event name to Core; never called)"""
 
 

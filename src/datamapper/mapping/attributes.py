@@ -160,7 +160,7 @@ class QueryableAttribute(ColumnOperators):
     def contains(self, other: object, **kwargs: object) -> Any:
         return self.prop.operate(self, operators.contains_op, other, **kwargs)
 
-    def of_type(self, cls: Any) -> Any:
+    def of_type(self, cls: object) -> Any:
         """The relationship towards ``cls``: itself for a mapped class, a join target
         (:class:`OfType`) for an ``aliased()`` one."""
         if isinstance(cls, type):

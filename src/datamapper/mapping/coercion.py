@@ -228,7 +228,7 @@ def _inspect_instance(obj: object) -> Any:
     return state_of(obj) if state_of is not None else None
 
 
-def _inspect_class(cls: Any) -> Any:
+def _inspect_class(cls: object) -> Any:
     # the Mapper as it is: reading its properties (attrs, relationships, ...) configures
     from .mapper import _mapper_or_none
 
@@ -242,7 +242,7 @@ class DeclarativeMeta(type):
     its creation (``User.addresses = relationship(Address)``) is mapped."""
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
-                 **kw: Any) -> None:
+                 **kw: object) -> None:
         super().__init__(name, bases, namespace, **kw)
         # ``class Base(metaclass=DeclarativeMeta)`` with a ``registry`` attribute: its
         # subclasses are mapped here.  (declarative_base() and DeclarativeBase
@@ -295,7 +295,7 @@ def _register_for_plain_classes() -> None:
         # (DeclarativeMeta) and install() chains to SQLAlchemy's entry once it exists
         return
 
-    def _inspect_mc(cls: Any) -> Any:
+    def _inspect_mc(cls: object) -> Any:
         found = _inspect_class(cls)
         if found is None and callable(previous):
             return previous(cls)

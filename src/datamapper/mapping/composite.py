@@ -207,7 +207,7 @@ class CompositeProperty(MapperProperty):
         return found
 
     # ----------------------------------------------------------------- SQL
-    def comparator_for(self, attr: object = None, alias: Any = None) -> Any:
+    def comparator_for(self, attr: object = None, alias: object = None) -> Any:
         """The comparator (an instance of ``comparator_factory``) giving the SQL of the
         attribute: of the mapped class, or of an ``aliased()`` entity's columns."""
         if alias is not None:
@@ -342,7 +342,7 @@ def expand_composite_pairs(mapper: Any, pairs: Any, columns: bool) -> list[tuple
     return out
 
 
-def expand_composite_dict(mapper: Any, d: dict[Any, Any]) -> dict[Any, Any]:
+def expand_composite_dict(mapper: object, d: dict[Any, Any]) -> dict[Any, Any]:
     """A dictionary of attribute values with each composite's value given as its
     columns' (by attribute name)."""
     return dict(expand_composite_pairs(mapper, d.items(), False))
@@ -405,7 +405,7 @@ class CompositeComparator(ColumnOperators):
         """The composite selected under another name (``row.name``)."""
         return annotate(self.clauses, {BUNDLE_KEY: self.reader(name)})
 
-    def operate(self, op: Any, *other: Any, **kw: Any) -> Any:
+    def operate(self, op: object, *other: Any, **kw: object) -> Any:
         columns = self._comparable_elements
         if op in _ORDERING:
             return ordering_list([op(c) for c in columns])
@@ -425,7 +425,7 @@ class CompositeComparator(ColumnOperators):
         terms = [op(c, v) for c, v in zip(columns, values, strict=True)]
         return or_(*terms) if op is ne else and_(*terms)
 
-    def reverse_operate(self, op: Any, other: Any, **kw: Any) -> Any:
+    def reverse_operate(self, op: object, other: object, **kw: object) -> Any:
         if op in _COMPARISONS:  # Point(1, 2) < Edge.start: Edge.start > Point(1, 2)
             return self.operate(_REVERSED[op], other)
         return self.operate(op, other, **kw)

@@ -329,7 +329,7 @@ def _is_reference(value: object) -> bool:
     return isinstance(value, RelationshipProperty)
 
 
-def _constant(value: Any) -> Callable[[], Any]:
+def _constant(value: object) -> Callable[[], Any]:
     def default() -> Any:
         return value
 

@@ -706,7 +706,7 @@ class Mapper:
     def common_parent(self, other: Mapper) -> bool:
         return self.base_mapper is other.base_mapper
 
-    def cascade_iterator(self, type_: str, state: Any, halt_on: Callable[[Any], bool] | None = None
+    def cascade_iterator(self, type_: str, state: object, halt_on: Callable[[Any], bool] | None = None
                          ) -> Iterator[tuple[Any, Any, Any, Any]]:
         """(object, mapper, state, ``__dict__``) of each object reached from the object
         of ``state`` along relationships whose cascade includes ``type_``

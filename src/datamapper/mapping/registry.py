@@ -34,7 +34,7 @@ from .properties import ColumnProperty, MapperProperty
 _registries: weakref.WeakSet[registry] = weakref.WeakSet()
 
 
-def _default_constructor(self: Any, **kwargs: object) -> None:
+def _default_constructor(self: object, **kwargs: object) -> None:
     """Set each keyword argument as an attribute; unknown names raise TypeError."""
     cls = type(self)
     impls = getattr(cls.__dict__.get("_dm_mapper"), "_impls", None)
@@ -274,7 +274,7 @@ def _install_field_default_constructor(reg: registry, cls: type) -> None:
     missing = dataclasses.MISSING
     keyword_init = reg.constructor
 
-    def __init__(self: Any, **kwargs: Any) -> None:  # noqa: N807
+    def __init__(self: object, **kwargs: object) -> None:  # noqa: N807
         for name, default, factory in fields:
             if name not in kwargs:
                 kwargs[name] = default if default is not missing else factory()
@@ -414,7 +414,7 @@ def map_by_metaclass(cls: type) -> None:
     _map_declarative(reg, cls)
 
 
-def add_mapped_attribute(target: type, key: str, attr: Any) -> None:
+def add_mapped_attribute(target: type, key: str, attr: object) -> None:
     """Add ``attr`` (a Column, ``mapped_column()`` or mapper property) to the mapped
     class ``target`` as attribute ``key``: what assigning it to a class with
     datamapper's declarative metaclass does, for any mapped class."""

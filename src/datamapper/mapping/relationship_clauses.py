@@ -162,7 +162,7 @@ def _outer_elements(clause: Any) -> Any:
                 stack.append(elem.get_children())
 
 
-def equalities(clause: Any, fk_arg: ColumnSet | frozenset[Any] = frozenset()
+def equalities(clause: object, fk_arg: ColumnSet | frozenset[Any] = frozenset()
                 ) -> list[Pair]:
     """(left, right) of each ``column == column`` in ``clause``; also of the columns
     inside SQL expressions compared with ``=`` (``t1.id == foreign(func.lower(t2.x))``)
@@ -181,7 +181,7 @@ def equalities(clause: Any, fk_arg: ColumnSet | frozenset[Any] = frozenset()
     return out
 
 
-def column_comparisons(clause: Any) -> list[Pair]:
+def column_comparisons(clause: object) -> list[Pair]:
     """(left, right) for each column of the left and each of the right operand of every
     comparison in ``clause`` (any operator: ``>``, ``LIKE``, ``between()``, ``op()``)."""
     out: list[Pair] = []
@@ -210,7 +210,7 @@ def has_fk_to(col: TableColumn, table: Table) -> bool:
     return False
 
 
-def fk_refers_within(clause: Any) -> Callable[[TableColumn], bool]:
+def fk_refers_within(clause: object) -> Callable[[TableColumn], bool]:
     cols = set(columns_in(clause))
 
     def is_foreign(c: TableColumn) -> bool:

@@ -115,7 +115,7 @@ def check_primary_key(mapper: Mapper, cols: list[Any]) -> None:
         )
 
 
-def sync_pairs(mapper: Mapper, table: Any) -> tuple[tuple[str, str], ...]:
+def sync_pairs(mapper: Mapper, table: object) -> tuple[tuple[str, str], ...]:
     """(attribute, attribute) for each foreign key column of ``table`` the join's ON
     clause equates to a column of another of its tables, mapped by another attribute:
     the referred-to row's value is copied into the referring row before its INSERT."""

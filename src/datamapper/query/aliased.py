@@ -102,7 +102,7 @@ class AliasedClass:
             clause = clause.__clause_element__()
         return self._dm_adapter.traverse(clause)
 
-    def column_for(self, column: Any) -> Any:
+    def column_for(self, column: object) -> Any:
         found = _column_in(self._dm_selectable, column, self._dm_on_names)
         return found if found is not None else self.adapt(column)
 
@@ -202,7 +202,7 @@ class AliasedInsp:
     def __clause_element__(self) -> Any:
         return self.entity.__clause_element__()
 
-    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+    def _gen_cache_key(self, anon_map: object, bindparams: list[Any]) -> Any:
         # Core keys annotations holding it (SQLAlchemy's hybrids annotate with it)
         return ("dm_aliased_insp", self.entity.__clause_element__()._gen_cache_key(
             anon_map, bindparams))
@@ -230,36 +230,36 @@ class AliasedRelationship(_JoinTarget):
         self.prop = attr.prop
         self.key = attr.key
 
-    def of_type(self, target: Any) -> OfType:
+    def of_type(self, target: object) -> OfType:
         return OfType(self, target)
 
-    def and_(self, *criteria: Any) -> OfType:
+    def and_(self, *criteria: object) -> OfType:
         return OfType(self, None, criteria)
 
     def __clause_element__(self) -> Any:
         return self.source.adapt(self.attr.__clause_element__())
 
-    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+    def _gen_cache_key(self, anon_map: object, bindparams: list[Any]) -> Any:
         return ("dm_aliased_relationship",
                 gen_cache_key(self.source.__clause_element__(), anon_map, bindparams),
                 gen_cache_key(self.attr, anon_map, bindparams))
 
     # comparisons: the class attribute's, with the parent's columns those of the alias
-    def __eq__(self, other: Any) -> Any:
+    def __eq__(self, other: object) -> Any:
         return self.source.adapt(self.attr == other)
 
-    def __ne__(self, other: Any) -> Any:
+    def __ne__(self, other: object) -> Any:
         return self.source.adapt(self.attr != other)
 
     __hash__ = object.__hash__
 
-    def any(self, criterion: Any = None, **kwargs: Any) -> Any:
+    def any(self, criterion: object = None, **kwargs: object) -> Any:
         return self.source.adapt(self.attr.any(criterion, **kwargs))
 
-    def has(self, criterion: Any = None, **kwargs: Any) -> Any:
+    def has(self, criterion: object = None, **kwargs: object) -> Any:
         return self.source.adapt(self.attr.has(criterion, **kwargs))
 
-    def contains(self, other: Any) -> Any:
+    def contains(self, other: object) -> Any:
         return self.source.adapt(self.attr.contains(other))
 
     def __repr__(self) -> str:
@@ -276,7 +276,7 @@ def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool
             adapt_on_names: bool = False) -> AliasedClass: ...
 
 
-def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool = False,
+def aliased(element: object, alias: object = None, name: str | None = None, flat: bool = False,
             adapt_on_names: bool = False) -> AliasedClass | FromClause:
     """``element`` (a mapped class) over an anonymous or named alias of its table, or
     over ``alias`` (a subquery / select of the class's table).  A plain Core selectable
@@ -427,8 +427,8 @@ def polymorphic_parts(poly: PolymorphicEntity) -> tuple[list[Mapper], Any, Any]:
     return poly._dm_poly_mappers, poly._dm_poly_props, poly._dm_poly_from
 
 
-def with_polymorphic(base: Any, classes: Any, selectable: Any = False, flat: bool = False,
-                     polymorphic_on: Any = None, aliased: bool = False,
+def with_polymorphic(base: object, classes: object, selectable: object = False, flat: bool = False,
+                     polymorphic_on: object = None, aliased: bool = False,
                      innerjoin: bool = False, adapt_on_names: bool = False,
                      name: str | None = None) -> PolymorphicEntity:
     """``base`` (a mapped class of an inheritance hierarchy) with the columns of the
@@ -509,7 +509,7 @@ def _column_in(sel: Any, column: Any, on_names: bool) -> Any:
     return found
 
 
-def relationship_join(target: Any, onclause: Any) -> list[tuple[Any, Any]] | None:
+def relationship_join(target: object, onclause: object) -> list[tuple[Any, Any]] | None:
     """The (target, ON clause) steps of a join along a relationship whose either end is
     an alias (``join(alias.addresses)``, ``join(User.addresses.of_type(alias))``,
     ``join(alias, User.addresses)``), or None when no alias is involved."""
@@ -543,7 +543,7 @@ def relationship_join(target: Any, onclause: Any) -> list[tuple[Any, Any]] | Non
     return _steps(rel, source, dest, dest_sel)
 
 
-def relationship_steps(target: Any, onclause: Any) -> list[tuple[Any, Any]] | None:
+def relationship_steps(target: object, onclause: object) -> list[tuple[Any, Any]] | None:
     """The (target, ON clause) steps of any join along a relationship, or None when
     neither ``target`` nor ``onclause`` is one: ``join(User.addresses)``,
     ``join(Address, User.addresses)``, ``join(alias.addresses)``,
@@ -596,7 +596,7 @@ def relationship_steps(target: Any, onclause: Any) -> list[tuple[Any, Any]] | No
     return steps
 
 
-def plain_join_key(target: Any, onclause: Any, from_: Any, flags: Any) -> Any:
+def plain_join_key(target: object, onclause: object, from_: object, flags: object) -> Any:
     """What identifies a plain join along a relationship (``join(User.orders)``, or of
     an alias's relationship; no of_type()/and_(), no explicit left): joining it again
     adds nothing, as in SQLAlchemy.  None for any other join."""
@@ -610,7 +610,7 @@ def plain_join_key(target: Any, onclause: Any, from_: Any, flags: Any) -> Any:
     return None
 
 
-def relationship_join_source(target: Any, onclause: Any) -> Any:
+def relationship_join_source(target: object, onclause: object) -> Any:
     """The left side of a join along a relationship: the alias a relationship of an
     ``aliased()`` entity starts at, else the class the relationship belongs to (so
     ``select(Address).select_from(User).join(Address.user)`` joins from Address, and
@@ -624,12 +624,12 @@ def relationship_join_source(target: Any, onclause: Any) -> Any:
     return spec.class_
 
 
-def _steps(rel: Any, source: AliasedClass | None, dest: Any,
+def _steps(rel: Any, source: AliasedClass | None, dest: object,
            dest_sel: AliasedClass | None) -> list[tuple[Any, Any]]:
-    def src(clause: Any) -> Any:
+    def src(clause: object) -> Any:
         return source.adapt(clause) if source is not None else clause
 
-    def dst(clause: Any) -> Any:
+    def dst(clause: object) -> Any:
         return dest_sel.adapt(clause) if dest_sel is not None else clause
 
     if rel.secondary is not None:
@@ -638,12 +638,12 @@ def _steps(rel: Any, source: AliasedClass | None, dest: Any,
         return [(sec, src(pj)), (dest, dst(sj))]
     if rel.parent.local_table is rel.mapper.local_table:
         # self-referential: adapt each side of the key pairs on its own
-        def side(col: Any, alias: AliasedClass | None) -> Any:
+        def side(col: object, alias: AliasedClass | None) -> Any:
             return alias.column_for(col) if alias is not None else col
 
         if rel._remote_occurrences:
             # one column on both sides: each occurrence goes to its own side
-            def fn(elem: Any) -> Any:
+            def fn(elem: object) -> Any:
                 if isinstance(elem, Column):
                     remote = rel.is_remote_occurrence(elem)
                     return side(deannotate(elem), dest_sel if remote else source)

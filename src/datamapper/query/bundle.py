@@ -88,12 +88,12 @@ class Bundle:
         """Every column the bundle selects, nested bundles' included, in order."""
         return self._columns
 
-    def create_row_processor(self, query: Any, procs: list[Any], labels: list[str]) -> Any:
+    def create_row_processor(self, query: object, procs: list[Any], labels: list[str]) -> Any:
         """``proc(row)``: this bundle's value for one result row; ``procs`` read each of
         its columns from the row, ``labels`` are the column names."""
         make = result_tuple(labels)
 
-        def proc(row: Any) -> Any:
+        def proc(row: object) -> Any:
             return make([p(row) for p in procs])
 
         return proc
@@ -106,7 +106,7 @@ class Bundle:
         return f"Bundle({self.name!r}, {', '.join(self.keys)})"
 
 
-def _nested(e: Any) -> bool:
+def _nested(e: object) -> bool:
     """A bundle inside a bundle (or a composite attribute's reader)."""
     return isinstance(e, Bundle) or getattr(e, "is_bundle", False) is True
 

@@ -51,7 +51,7 @@ from .subclass_rows import limit_to_subclass_rows
 PLUGIN_NAME = "datamapper"
 
 
-def _is_relationship_join(target: Any, onclause: Any) -> bool:
+def _is_relationship_join(target: object, onclause: object) -> bool:
     return isinstance(target, _JoinTarget) or isinstance(onclause, _JoinTarget)
 
 
@@ -84,7 +84,7 @@ def _expanded(joins: tuple[Any, ...]) -> tuple[Any, ...] | None:
     return tuple(out)
 
 
-def expand_relationship_joins(statement: Any) -> Any:
+def expand_relationship_joins(statement: object) -> Any:
     """``statement`` with every join along a relationship replaced by joins of tables
     (the statement itself when it has none).  Joins made before a
     ``with_only_columns()`` live in the statement's memoized entities: those too."""
@@ -145,7 +145,7 @@ class DatamapperSelectState(SelectState):
         return out
 
     @classmethod
-    def determine_last_joined_entity(cls, statement: Any) -> Any:
+    def determine_last_joined_entity(cls, statement: object) -> Any:
         joins = setup_joins(statement)
         if joins:
             target, onclause = joins[-1][:2]
@@ -160,7 +160,7 @@ class DatamapperSelectState(SelectState):
         return base(statement) if base is not None else None
 
     @classmethod
-    def from_statement(cls, statement: Any, from_statement: Any) -> Any:
+    def from_statement(cls, statement: object, from_statement: object) -> Any:
         """``sqlalchemy.select(User).from_statement(stmt)``: User loaded from ``stmt``."""
         from .from_statement import from_statement_of
 
@@ -178,7 +178,7 @@ class DatamapperSelectState(SelectState):
         return orm.column_descriptions
 
     @classmethod
-    def _get_filter_by_entities(cls, statement: Any) -> Any:
+    def _get_filter_by_entities(cls, statement: object) -> Any:
         # SQLAlchemy 2.1: filter_by() searches every joined entity
         return super()._get_filter_by_entities(expand_relationship_joins(statement))
 
@@ -189,7 +189,7 @@ class _DMLDescriptions:
     Mixed into Core's own DML states, which compile the statements unchanged."""
 
     @classmethod
-    def get_entity_description(cls, statement: Any) -> Any:
+    def get_entity_description(cls, statement: object) -> Any:
         from ..mapping.coercion import dml_mapper
 
         mapper = dml_mapper(statement)
@@ -200,7 +200,7 @@ class _DMLDescriptions:
                 "table": mapper.local_table}
 
     @classmethod
-    def get_returning_column_descriptions(cls, statement: Any) -> Any:
+    def get_returning_column_descriptions(cls, statement: object) -> Any:
         from .orm_select import core_returning_descriptions
 
         found = core_returning_descriptions(statement)
@@ -211,7 +211,7 @@ class _DMLDescriptions:
     # values() naming a composite attribute (``values(start=Point(1, 2))``,
     # ``{Edge.start: Point(1, 2)}``): one value per column of it
     @classmethod
-    def _get_crud_kv_pairs(cls, statement: Any, kv_iterator: Any,
+    def _get_crud_kv_pairs(cls, statement: object, kv_iterator: object,
                            needs_to_be_cacheable: bool) -> Any:
         mapper = dml_mapper(statement)
         if mapper is not None:

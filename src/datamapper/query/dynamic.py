@@ -52,7 +52,7 @@ class AppenderQuery(Query[Any]):
         return self._dm_impl.session_of(self._dm_parent)
 
     @session.setter
-    def session(self, value: Any) -> None:
+    def session(self, value: object) -> None:
         self.__dict__["_dm_session"] = value
 
     @property
@@ -79,7 +79,7 @@ class AppenderQuery(Query[Any]):
             sess._autoflush()
         return state._key is not None
 
-    def _clone(self, **changes: Any) -> Any:
+    def _clone(self, **changes: object) -> Any:
         # refining the query (filter, order_by, limit, first ...) needs the parent's
         # Session to run it in; a detached parent has none
         if self.__dict__.get("_dm_session") is None:
@@ -87,7 +87,7 @@ class AppenderQuery(Query[Any]):
         return super()._clone(**changes)
 
     # -- statement -------------------------------------------------------------------
-    def _compile(self, columns: list[Any] | None = None, label_style: Any = None) -> Any:
+    def _compile(self, columns: list[Any] | None = None, label_style: object = None) -> Any:
         impl = self._dm_impl
         prop = impl.prop
         stmt = super()._compile(columns, label_style)
@@ -105,7 +105,7 @@ class AppenderQuery(Query[Any]):
                 impl.load_keys(state, obj)
             return d.get(key)
 
-        def late(element: Any) -> Any:
+        def late(element: object) -> Any:
             if isinstance(element, BindParameter) and element.key in keys:
                 key = keys[element.key]
                 return bindparam(element.key, type_=element.type,
@@ -136,11 +136,11 @@ class AppenderQuery(Query[Any]):
         return super().__getitem__(item)
 
     # -- changes -----------------------------------------------------------------------
-    def append(self, item: Any) -> None:
+    def append(self, item: object) -> None:
         """Add ``item`` to the collection; the next flush writes the link."""
         self._dm_impl.append(self._dm_obj, item)
 
-    def remove(self, item: Any) -> None:
+    def remove(self, item: object) -> None:
         """Take ``item`` out of the collection; the next flush writes the change."""
         self._dm_impl.remove(self._dm_obj, item)
 
@@ -149,7 +149,7 @@ class AppenderQuery(Query[Any]):
         for item in items:
             self._dm_impl.append(self._dm_obj, item)
 
-    def add(self, item: Any) -> None:
+    def add(self, item: object) -> None:
         """Add ``item`` to the collection (the 2.x spelling of :meth:`append`)."""
         self._dm_impl.append(self._dm_obj, item)
 
@@ -167,7 +167,7 @@ class AppenderQuery(Query[Any]):
 _MIXED: dict[type, type] = {}
 
 
-def appender_query(impl: DynamicImpl, obj: Any) -> AppenderQuery:
+def appender_query(impl: DynamicImpl, obj: object) -> AppenderQuery:
     """The query a dynamic relationship's attribute reads as (the factory the instance
     layer calls): an :class:`AppenderQuery`, also of the relationship's ``query_class``
     when it names one."""

@@ -57,14 +57,14 @@ from .subclass_rows import (
 )
 
 
-def mapper_of(entity: Any) -> Mapper | None:
+def mapper_of(entity: object) -> Mapper | None:
     m = _mapper_or_none(entity)
     if m is not None and not m.configured:
         m = class_mapper(entity)
     return m
 
 
-def subclass_rows_criterion(element: Any) -> tuple[Any, Any]:
+def subclass_rows_criterion(element: object) -> tuple[Any, Any]:
     """(key, criterion): the discriminator criterion a SELECT of ``element`` (a column
     expression) needs when it reads a single-table subclass's attribute
     (``Engineer.name``, a function of it, an ``aliased(Engineer)``'s, but not a scalar
@@ -258,7 +258,7 @@ class RowLayout:
             self._limited.append(key)
             self.inherit_sources.append((None, mark_subclass_criterion(crit, key)))
 
-    def _add_expression(self, ent: Any) -> None:
+    def _add_expression(self, ent: object) -> None:
         """A Core expression, a table or subquery selected whole, or a number."""
         if hasattr(ent, "__clause_element__"):
             ent = ent.__clause_element__()
@@ -320,7 +320,7 @@ class RowLayout:
             cached[label_style] = stmt
         return stmt
 
-    def _describe_column(self, col: Any, key: str | None) -> None:
+    def _describe_column(self, col: object, key: str | None) -> None:
         self.extras.append((col,))
         entity = column_entity(col)
         self.descriptions.append({
@@ -329,7 +329,7 @@ class RowLayout:
             "aliased": isinstance(entity, AliasedClass),
             "expr": col, "entity": entity})
 
-    def column_descriptions(self, label_style: Any) -> list[dict[str, Any]]:
+    def column_descriptions(self, label_style: object) -> list[dict[str, Any]]:
         """``select(...).column_descriptions``: :attr:`descriptions`, each named column
         named as the rows of a SELECT with ``label_style`` name it."""
         names = self.result_names(label_style)
@@ -462,20 +462,20 @@ def selectable_of(columns: list[Any]) -> list[Any]:
     return columns
 
 
-def _value_filter(sql_type: Any) -> Any:
+def _value_filter(sql_type: object) -> Any:
     """How ``Result.unique()`` compares a column's values: None (by the value) for a
     hashable type; a refusal naming the type when its values can't be hashed."""
     if sql_type is None:
         return None
     if getattr(sql_type, "hashable", True) is False:
-        def refuse(value: Any) -> Any:
+        def refuse(value: object) -> Any:
             raise InvalidRequestError(
                 f"Can't make rows unique by a value of type {sql_type!r}: the type says "
                 "its values are not hashable; make them unique in Python, or leave the "
                 "column out of unique()")
         return refuse
     if type_may_be_null_type(sql_type):
-        def hashed(value: Any) -> Any:
+        def hashed(value: object) -> Any:
             try:
                 hash(value)
             except TypeError:
@@ -488,7 +488,7 @@ def _value_filter(sql_type: Any) -> Any:
     return None
 
 
-def _entity_name(ent: Any, mapper: Mapper) -> Any:
+def _entity_name(ent: object, mapper: Mapper) -> Any:
     """The row key of a selected entity: its class's name, an alias's given name, None
     for an anonymous alias."""
     if isinstance(ent, AliasedClass):
@@ -496,7 +496,7 @@ def _entity_name(ent: Any, mapper: Mapper) -> Any:
     return mapper.class_.__name__
 
 
-def _anonymous(col: Any) -> bool:
+def _anonymous(col: object) -> bool:
     """A SQL function or other expression Core would give an anonymous label."""
     return not isinstance(col, (ColumnClause, Label))
 
@@ -568,7 +568,7 @@ def _attribute_layout(entities: Sequence[Any]) -> RowLayout:
 _LAYOUTS_KEPT = 256  # layouts of attribute lists kept per mapper
 
 
-def filter_by_criteria(mapper: Mapper, kwargs: dict[str, Any], entity: Any = None
+def filter_by_criteria(mapper: Mapper, kwargs: dict[str, Any], entity: object = None
                        ) -> list[Any]:
     """``attr == value`` clauses for keyword criteria; unmapped names raise before any SQL.
     ``entity``: an aliased() entity of ``mapper`` whose columns the criteria use."""

@@ -38,7 +38,7 @@ def _is_query_class(cls: type) -> bool:
     return isinstance(cls, type) and issubclass(cls, Query)
 
 
-def active(query: Any, name: str) -> event.Dispatch | None:
+def active(query: object, name: str) -> event.Dispatch | None:
     """The dispatch of ``query``'s class when ``name`` has listeners, else None."""
     d = _class_dispatch.get(type(query))
     if d is None:
@@ -48,7 +48,7 @@ def active(query: Any, name: str) -> event.Dispatch | None:
     return d if name in d.active else None
 
 
-def run_listeners(d: event.Dispatch, name: str, query: Any, *args: Any) -> Any:
+def run_listeners(d: event.Dispatch, name: str, query: object, *args: object) -> Any:
     """Call ``name``'s listeners in turn; a ``retval=True`` listener's non-None result
     replaces the query the next one gets.  Returns the final query."""
     for fn, opts in d.listeners(name):

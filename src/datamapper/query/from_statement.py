@@ -36,7 +36,7 @@ from .orm_select import as_written
 from .plan_execution import execute_with_plans
 
 
-def check_statement(statement: Any) -> None:
+def check_statement(statement: object) -> None:
     """Refuse what from_statement() can't run, before any SQL."""
     if isinstance(statement, str):
         raise ArgumentError(
@@ -135,11 +135,11 @@ class FromStatement(Generative, Executable, ClauseElement):
         style = self._label_style
         return layout.result_names(style) if style is not None else layout.names
 
-    def _compiler_dispatch(self, visitor: Any, **kw: Any) -> str:
+    def _compiler_dispatch(self, visitor: object, **kw: object) -> str:
         return str(self.element._compiler_dispatch(visitor, **kw))
 
-    def _execute_on_connection(self, connection: Any, distilled_params: Any,
-                               execution_options: Any) -> Any:
+    def _execute_on_connection(self, connection: object, distilled_params: object,
+                               execution_options: object) -> Any:
         # run on a Connection (no Session): the statement as written, Core rows
         return self.element._execute_on_connection(connection, distilled_params,
                                                    execution_options)
@@ -151,7 +151,7 @@ class FromStatement(Generative, Executable, ClauseElement):
         return str(self.element)
 
 
-def from_statement_of(select_stmt: Any, statement: Any) -> FromStatement:
+def from_statement_of(select_stmt: object, statement: object) -> FromStatement:
     """``select_stmt.from_statement(statement)`` for a select of mapped entities."""
     entities = getattr(select_stmt, "_dm_entities", None)
     options: tuple[Any, ...] = getattr(select_stmt, "_dm_options", ())
@@ -180,7 +180,7 @@ def _without_joins(plans: list[Any]) -> list[Any]:
     return plans
 
 
-def _loose_names(c: Any) -> list[str]:
+def _loose_names(c: object) -> list[str]:
     """The result keys a column of the mapped table answers to in a statement given
     whole, most specific first: ``users_id`` (the table-qualified label), ``id``."""
     name = getattr(c, "name", None)
@@ -210,7 +210,7 @@ def _column_finder(statement: Any, result: Any) -> Any:
     else:
         selected = _columns_of(statement)
 
-    def find(c: Any) -> Any:
+    def find(c: object) -> Any:
         if selected is not None and selected.contains_column(c):
             return c
         for n in _loose_names(c):
@@ -240,7 +240,7 @@ def matched_rows(result: Any, statement: Any, layout: RowLayout,
         ) from e
 
 
-def _present(statement: Any, result: Any) -> Any:
+def _present(statement: object, result: object) -> Any:
     """``has(column)``: whether the statement's rows hold ``column``."""
     find = _column_finder(statement, result)
     return lambda c: find(c) is not None

@@ -27,7 +27,7 @@ from .aliased import AliasedClass, AliasedRelationship, PolymorphicEntity, polym
 from .options import COLUMN_STRATEGIES, STRATEGY_NAMES, Load, describe_target
 
 
-def _prop_for(mapper: Mapper, target: Any, strategy: str) -> Any:
+def _prop_for(mapper: Mapper, target: object, strategy: str) -> Any:
     cls = mapper.class_.__name__
     if isinstance(target, AliasedRelationship):
         # a relationship of an aliased() entity (joinedload(ua.addresses) in a statement
@@ -131,7 +131,7 @@ def _load_only(plan: EntityPlan, current: list[Any], keys: list[str], refuse: bo
         [p for p in current if isinstance(p, ExpressionOverride) and p.key not in wanted]
 
 
-def _column_keys(mapper: Mapper, targets: Any, strategy: str
+def _column_keys(mapper: Mapper, targets: object, strategy: str
                  ) -> tuple[list[str], list[Any], str]:
     """The column attribute names an option names (``"*"``: all of them; a group name
     for undefer_group(), which then works as undefer()), the column properties among
@@ -174,7 +174,7 @@ def _mark_raise(plan: EntityPlan, keys: list[str], refuse: bool) -> None:
         plan.column_raise[k] = refuse
 
 
-def _apply_expression(plan: EntityPlan, target: Any, expression: Any) -> None:
+def _apply_expression(plan: EntityPlan, target: object, expression: object) -> None:
     """with_expression(): the query_expression() attribute ``target`` of the plan's
     entity is loaded from ``expression`` in this query."""
     mapper = plan.mapper
@@ -194,7 +194,7 @@ def _apply_expression(plan: EntityPlan, target: Any, expression: Any) -> None:
     plan.props = tuple(current)
 
 
-def _refuse_conflict(plan: EntityPlan, targets: Any, strategy: str,
+def _refuse_conflict(plan: EntityPlan, targets: object, strategy: str,
                      chosen: dict[tuple[int, str], str]) -> None:
     """defer() and undefer() of the same attribute in one query contradict each other:
     refused, whatever order they came in (a wildcard or a group is no conflict)."""
@@ -297,7 +297,7 @@ def _check_relationship_step(mapper: Mapper, prop: Any, target: object,
         )
 
 
-def _eager_alias(alias: Any) -> Any:
+def _eager_alias(alias: object) -> Any:
     """contains_eager(..., alias=): the selectable the related rows' columns are in."""
     if isinstance(alias, AliasedClass):
         return alias.selectable
@@ -314,7 +314,7 @@ def _merge_mappers(have: Any, more: list[Mapper]) -> Any:
     return tuple(out)
 
 
-def _of_type_mappers(target: Mapper, of_type: Any) -> list[Mapper]:
+def _of_type_mappers(target: Mapper, of_type: object) -> list[Mapper]:
     """The subclasses of ``target`` whose columns ``of_type(...)`` asks to load."""
     if isinstance(of_type, PolymorphicEntity):
         if of_type.mapper is not target and not of_type.mapper.isa(target):

@@ -58,7 +58,7 @@ class Load(ExecutableOption):
     # Core does not cache.
     _is_has_cache_key = True
 
-    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+    def _gen_cache_key(self, anon_map: object, bindparams: list[Any]) -> Any:
         return (
             "dm_load",
             _option_key(self.root, anon_map, bindparams),
@@ -90,7 +90,7 @@ class Load(ExecutableOption):
             out.extend(Load(self.root, steps=self.steps + p.steps) for p in b.paths())
         return out
 
-    def _add(self, targets: tuple[Any, ...], strategy: str, **kw: Any) -> Load:
+    def _add(self, targets: tuple[Any, ...], strategy: str, **kw: object) -> Load:
         # a column option does not move the path: options chained after it continue from
         # the same entity (load_only(User.name).defaultload(User.addresses))
         if self.branches:
@@ -120,43 +120,43 @@ class Load(ExecutableOption):
             steps.append((t, strategy, kw if i == len(path) - 1 else {}))
         return Load(self.root, steps=tuple(steps))
 
-    def joinedload(self, *attrs: Any, innerjoin: bool = False) -> Load:
+    def joinedload(self, *attrs: object, innerjoin: bool = False) -> Load:
         return self._add(attrs, "joined")
 
-    def selectinload(self, *attrs: Any, recursion_depth: int | None = None) -> Load:
+    def selectinload(self, *attrs: object, recursion_depth: int | None = None) -> Load:
         return self._add(attrs, "selectin", **_depth(recursion_depth))
 
-    def subqueryload(self, *attrs: Any) -> Load:
+    def subqueryload(self, *attrs: object) -> Load:
         return self._add(attrs, "subquery")
 
-    def immediateload(self, *attrs: Any, recursion_depth: int | None = None) -> Load:
+    def immediateload(self, *attrs: object, recursion_depth: int | None = None) -> Load:
         return self._add(attrs, "immediate", **_depth(recursion_depth))
 
-    def lazyload(self, *attrs: Any) -> Load:
+    def lazyload(self, *attrs: object) -> Load:
         return self._add(attrs, "select")
 
-    def noload(self, *attrs: Any) -> Load:
+    def noload(self, *attrs: object) -> Load:
         return self._add(attrs, "noload")
 
-    def raiseload(self, *attrs: Any, sql_only: bool = False) -> Load:
+    def raiseload(self, *attrs: object, sql_only: bool = False) -> Load:
         return self._add(attrs, "raise_on_sql" if sql_only else "raise")
 
-    def defaultload(self, *attrs: Any) -> Load:
+    def defaultload(self, *attrs: object) -> Load:
         return self._add(attrs, "default")
 
-    def contains_eager(self, *attrs: Any, alias: Any = None) -> Load:
+    def contains_eager(self, *attrs: object, alias: object = None) -> Load:
         return self._add(attrs, "contains_eager", alias=alias)
 
-    def defer(self, *attrs: Any, raiseload: bool = False) -> Load:
+    def defer(self, *attrs: object, raiseload: bool = False) -> Load:
         return self._add(attrs, "defer", raiseload=raiseload)
 
-    def undefer(self, *attrs: Any) -> Load:
+    def undefer(self, *attrs: object) -> Load:
         return self._add(attrs, "undefer")
 
-    def load_only(self, *attrs: Any, raiseload: bool = False) -> Load:
+    def load_only(self, *attrs: object, raiseload: bool = False) -> Load:
         return self._add(attrs, "load_only", raiseload=raiseload)
 
-    def selectin_polymorphic(self, classes: Any) -> Load:
+    def selectin_polymorphic(self, classes: object) -> Load:
         """After the objects this path loads, load the columns of the subclasses
         ``classes`` for those of them that are such subclasses, one SELECT ... WHERE
         <key> IN (...) per subclass."""
@@ -184,7 +184,7 @@ class Load(ExecutableOption):
         steps.append((name, "undefer_group", {}))
         return Load(self.root, steps=tuple(steps))
 
-    def with_expression(self, key: Any, expression: Any) -> Load:
+    def with_expression(self, key: object, expression: object) -> Load:
         """Load the ``query_expression()`` attribute ``key`` from ``expression`` in this
         query (a SQL expression of the entity's columns, e.g. ``A.x + A.y``)."""
         if hasattr(expression, "__clause_element__") and \
@@ -219,13 +219,13 @@ def _split(targets: tuple[Any, ...], strategy: str) -> list[Any]:
     return out
 
 
-def describe_target(t: Any) -> str:
+def describe_target(t: object) -> str:
     if isinstance(t, tuple):
         return ", ".join(describe_target(x) for x in t)
     return repr(t) if isinstance(t, str) else str(t)
 
 
-def joinedload(*attrs: Any, innerjoin: bool = False) -> Load:
+def joinedload(*attrs: object, innerjoin: bool = False) -> Load:
     """Load the relationship in the same SELECT through a LEFT OUTER JOIN."""
     return Load().joinedload(*attrs)
 
@@ -244,68 +244,68 @@ def _depth(recursion_depth: int | None) -> dict[str, Any]:
     return {"recursion_depth": recursion_depth}
 
 
-def selectinload(*attrs: Any, recursion_depth: int | None = None) -> Load:
+def selectinload(*attrs: object, recursion_depth: int | None = None) -> Load:
     """Load the relationship for all parents in one more SELECT ... WHERE ... IN (...);
     ``recursion_depth``: a self-referential relationship of the loaded objects loads
     too, that many levels more (-1: every level)."""
     return Load().selectinload(*attrs, recursion_depth=recursion_depth)
 
 
-def subqueryload(*attrs: Any) -> Load:
+def subqueryload(*attrs: object) -> Load:
     """Load the relationship in one more SELECT per level (shares selectinload's IN query)."""
     return Load().subqueryload(*attrs)
 
 
-def immediateload(*attrs: Any, recursion_depth: int | None = None) -> Load:
+def immediateload(*attrs: object, recursion_depth: int | None = None) -> Load:
     """Load the relationship as soon as each parent is loaded, with its own SELECT
     (``recursion_depth``: as for :func:`selectinload`)."""
     return Load().immediateload(*attrs, recursion_depth=recursion_depth)
 
 
-def lazyload(*attrs: Any) -> Load:
+def lazyload(*attrs: object) -> Load:
     """Load the relationship on first access (overrides a configured eager strategy)."""
     return Load().lazyload(*attrs)
 
 
-def noload(*attrs: Any) -> Load:
+def noload(*attrs: object) -> Load:
     """Never load the relationship: it reads as empty (or None)."""
     return Load().noload(*attrs)
 
 
-def raiseload(*attrs: Any, sql_only: bool = False) -> Load:
+def raiseload(*attrs: object, sql_only: bool = False) -> Load:
     """Refuse to lazy load the relationship: accessing it raises InvalidRequestError
     (with ``sql_only=True`` only when the load would need SQL)."""
     return Load().raiseload(*attrs, sql_only=sql_only)
 
 
-def defaultload(*attrs: Any) -> Load:
+def defaultload(*attrs: object) -> Load:
     """A path step keeping the relationship's own strategy (to chain options below it)."""
     return Load().defaultload(*attrs)
 
 
-def contains_eager(*attrs: Any, alias: Any = None) -> Load:
+def contains_eager(*attrs: object, alias: object = None) -> Load:
     """Fill the relationship from the columns of a join the statement already has."""
     return Load().contains_eager(*attrs, alias=alias)
 
 
-def defer(*attrs: Any, raiseload: bool = False) -> Load:
+def defer(*attrs: object, raiseload: bool = False) -> Load:
     """Leave a column attribute out of the SELECT; it loads on first access (with
     ``raiseload=True`` reading it raises instead, until it is expired)."""
     return Load().defer(*attrs, raiseload=raiseload)
 
 
-def undefer(*attrs: Any) -> Load:
+def undefer(*attrs: object) -> Load:
     """Load a column configured as deferred() with the rest of the row."""
     return Load().undefer(*attrs)
 
 
-def load_only(*attrs: Any, raiseload: bool = False) -> Load:
+def load_only(*attrs: object, raiseload: bool = False) -> Load:
     """SELECT only these column attributes (and the primary key); others load on access
     (with ``raiseload=True`` reading them raises instead)."""
     return Load().load_only(*attrs, raiseload=raiseload)
 
 
-def selectin_polymorphic(base: Any, classes: Any) -> Load:
+def selectin_polymorphic(base: object, classes: object) -> Load:
     """Load the columns of the subclasses ``classes`` of the entity ``base`` for the
     objects a query of ``base`` returns that are of those classes (one more SELECT per
     subclass, by primary key).  Inside ``options()`` of a relationship path it applies
@@ -318,13 +318,13 @@ def undefer_group(name: str) -> Load:
     return Load().undefer_group(name)
 
 
-def with_expression(key: Any, expression: Any) -> Load:
+def with_expression(key: object, expression: object) -> Load:
     """Load the ``query_expression()`` attribute ``key`` from the SQL ``expression``
     in this query: ``options(with_expression(A.total, A.x + A.y))``."""
     return Load().with_expression(key, expression)
 
 
-def _option_key(value: Any, anon_map: Any, bindparams: list[Any]) -> Any:
+def _option_key(value: object, anon_map: object, bindparams: list[Any]) -> Any:
     """A loader option's step target or argument, as part of a cache key."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value

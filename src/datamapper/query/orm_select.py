@@ -92,17 +92,17 @@ class ORMSelect(Select[Any]):
             out._dm_join_keys = done | {key}
         return out
 
-    def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> ORMSelect:
+    def outerjoin(self, target: object, onclause: object = None, *, full: bool = False) -> ORMSelect:
         return self.join(target, onclause, isouter=True, full=full)
 
-    def from_statement(self, statement: Any) -> Any:
+    def from_statement(self, statement: object) -> Any:
         """The selected entities loaded from ``statement`` (a select(), union or
         text()) as written, instead of from this SELECT."""
         from .from_statement import from_statement_of
 
         return from_statement_of(self, statement)
 
-    def filter_by(self, **kwargs: Any) -> ORMSelect:
+    def filter_by(self, **kwargs: object) -> ORMSelect:
         """Keyword criteria on the selected class's mapped attribute names only."""
         mapper = self._dm_layout.primary_mapper
         if mapper is None or setup_joins(self):
@@ -134,7 +134,7 @@ def join(left: Any, right: Any, onclause: Any = None, isouter: bool = False,
     return out
 
 
-def outerjoin(left: Any, right: Any, onclause: Any = None, full: bool = False) -> Any:
+def outerjoin(left: object, right: object, onclause: object = None, full: bool = False) -> Any:
     """:func:`join` as a LEFT OUTER JOIN."""
     return join(left, right, onclause, isouter=True, full=full)
 
@@ -218,7 +218,7 @@ def renamed_column_keys(stmt: Any) -> list[str] | None:
     return None
 
 
-def reads_mapped_tables(stmt: Any) -> bool:
+def reads_mapped_tables(stmt: object) -> bool:
     """Whether a Core select of columns reads a mapped table (``select(User.name)``,
     ``select(func.count(User.id))``, a join of mapped tables): the Session autoflushes
     before it, as it does before a query of entities."""
@@ -232,7 +232,7 @@ def reads_mapped_tables(stmt: Any) -> bool:
     return any(t[0] in mapped_tables for t in setup_joins(stmt))
 
 
-def core_returning_descriptions(stmt: Any) -> list[dict[str, Any]] | None:
+def core_returning_descriptions(stmt: object) -> list[dict[str, Any]] | None:
     """``update(User).returning(User.id).returning_column_descriptions`` in the ORM's
     form (as ``Select.column_descriptions``); None when it returns nothing mapped."""
     returning = dml_returning(stmt)
@@ -321,7 +321,7 @@ def subquery_columns(element: Any, mapper: Mapper) -> list[Any]:
 _SUBQUERY_KEY = "subquery columns"  # in Mapper._loader_cache: subquery_columns()' extras
 
 
-def orm_statement_of(statement: Any) -> Any:
+def orm_statement_of(statement: object) -> Any:
     """What a Core ``select()`` of mapped classes compiles to on its own: the statement
     the Session runs for it (:func:`executed_statement`); any other statement as is."""
     if statement.__class__ is not Select:
@@ -330,7 +330,7 @@ def orm_statement_of(statement: Any) -> Any:
     return statement if orm is None else executed_statement(orm)
 
 
-def as_written(statement: Any) -> Any:
+def as_written(statement: object) -> Any:
     """A Core ``select()`` of mapped classes as the SELECT of the columns it exports
     (``selected_columns``: each class's columns and expressions), not as the ORM select
     it compiles to on its own: ``from_statement()`` runs it so, and its rows then hold

@@ -173,7 +173,7 @@ def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[En
 
 
 def _load_with_plans(session: SessionLike, layout: RowLayout, plans: list[EntityPlan | None],
-                     rows: list[Any], populate_existing: bool, token: Any,
+                     rows: list[Any], populate_existing: bool, token: object,
                      execution_options: Any, user_options: tuple[Any, ...]) -> list[Any]:
     single = layout.single_entity
     if single and len(plans) == 1 and plans[0] is not None and len(layout.parts) == 1 and \

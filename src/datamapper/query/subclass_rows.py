@@ -56,7 +56,7 @@ _Key = tuple[Any, Any]  # (mapper, aliased() entity or None)
 _MARK = "dm_subclass_rows"  # annotation: the _Key a WHERE criterion limits the rows of
 
 
-def mark_subclass_criterion(crit: Any, key: _Key) -> Any:
+def mark_subclass_criterion(crit: object, key: _Key) -> Any:
     """``crit`` (the discriminator criterion the ORM layer puts in a WHERE clause for a
     selected single-table subclass) marked with the subclass: taken out again when
     the statement joins to that subclass, whose ON clause limits its rows (an outer
@@ -78,7 +78,7 @@ def _criterion(mapper: Any, alias: Any) -> Any:
     return crit
 
 
-def _of_from(fc: Any) -> tuple[_Key | None, Any]:
+def _of_from(fc: object) -> tuple[_Key | None, Any]:
     """(key, criterion) for a mapped class's table (or an aliased() entity's alias)
     given as a FROM, a join target or a selected entity."""
     if not isinstance(fc, FromClause):
@@ -110,7 +110,7 @@ def _column_attrs(element: Any) -> Any:
     return None
 
 
-def column_subclass_criterion(element: Any) -> tuple[_Key | None, Any]:
+def column_subclass_criterion(element: object) -> tuple[_Key | None, Any]:
     """(key, criterion) for a column expression of a mapped attribute."""
     attrs = _column_attrs(element)
     if not attrs:
@@ -121,7 +121,7 @@ def column_subclass_criterion(element: Any) -> tuple[_Key | None, Any]:
     return ((mapper, alias), crit) if crit is not None else (None, None)
 
 
-def joined_subclass_source(element: Any) -> Any:
+def joined_subclass_source(element: object) -> Any:
     """The join of tables a column expression of a joined-table subclass's attribute
     reads from (``Manager.status``: employees JOIN managers), or None."""
     attrs = _column_attrs(element)
@@ -135,12 +135,12 @@ def joined_subclass_source(element: Any) -> Any:
     return sel if any(deannotate(f) in tables for f in from_objects(element)) else None
 
 
-def _is_from(element: Any) -> bool:
+def _is_from(element: object) -> bool:
     """A table or alias given where a column could be (a function is both)."""
     return isinstance(element, FromClause) and not isinstance(element, ColumnElement)
 
 
-def _parts(clause: Any) -> tuple[Any, ...]:
+def _parts(clause: object) -> tuple[Any, ...]:
     if clause is None:
         return ()
     if isinstance(clause, BooleanClauseList):
@@ -163,7 +163,7 @@ def _surface(clause: Any, out: list[Any]) -> None:
             _surface(child, out)
 
 
-def _correlated(element: Any, enclosing: frozenset[Any]) -> bool:
+def _correlated(element: object, enclosing: frozenset[Any]) -> bool:
     froms = from_objects(element)
     return bool(froms) and all(deannotate(f) in enclosing for f in froms)
 

@@ -18,7 +18,7 @@ from ..mapping.mapper import Mapper, _mapper_or_none
 from .aliased import AliasedClass
 
 
-def with_parent(instance: Any, prop: Any, from_entity: Any = None) -> Any:
+def with_parent(instance: object, prop: object, from_entity: object = None) -> Any:
     """SQL criteria selecting the targets of relationship ``prop`` related to
     ``instance``; ``from_entity`` (or ``prop.of_type(alias)``) names an aliased()
     target the criteria apply to."""
