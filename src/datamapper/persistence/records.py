@@ -599,8 +599,16 @@ def post_update_records(plan: TablePlan, items: Iterable[tuple[InstanceState, di
     for state, values in items:
         d = state.strong_obj().__dict__
         params = dict(values)
-        for ak, ck in zip(plan.pk_keys, plan.pk_colkeys, strict=True):
-            params[PK_PREFIX + ck] = d.get(ak)
+        key = None
+        for i, (ak, ck) in enumerate(zip(plan.pk_keys, plan.pk_colkeys, strict=True)):
+            v = d.get(ak, NO_VALUE)
+            if v is NO_VALUE:
+                # an expired object's key is not in its __dict__; the row still has
+                # the key it was loaded or last flushed with (a key changed in this
+                # flush is in __dict__, where the flush put it)
+                key = key or state.key
+                v = None if key is None else key[1][i]
+            params[PK_PREFIX + ck] = v
         records.append((state, params))
     return records
 
