@@ -40,3 +40,37 @@ def test_opposite_directions_configure_and_flush(Base, engine, session):
     t = Node.__table__
     assert session.execute(select(t.c.id, t.c.parent_id).order_by(t.c.id)).all() == [
         (1, None), (2, 1)]
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_one_to_one_replaced_while_unloaded_clears_the_old_row(Base, engine, session,
+                                                                read_rows, sql_log, legacy):
+    """A one-to-one (one-to-many with uselist=False) set to None while not loaded:
+    the flush clears the old child's key either way; SQLAlchemy 1.3's history style
+    (``_legacy_inactive_history_style=True``) loads the old child at assignment, so
+    its backref is cleared before the flush (datamapper loads it at assignment in
+    both styles: the flush needs it)."""
+    class Jack(Base):
+        __tablename__ = "jack"
+        id = Column(Integer, primary_key=True)
+        port = relationship("Port", backref="jack", uselist=False,
+                            _legacy_inactive_history_style=legacy)
+
+    class Port(Base):
+        __tablename__ = "port"
+        id = Column(Integer, primary_key=True)
+        jack_id = Column(Integer, ForeignKey("jack.id"))
+
+    Base.metadata.create_all(engine)
+    session.add(Jack(id=1, port=Port(id=7)))
+    session.commit()
+    session.expunge_all()
+    j, p = session.get(Jack, 1), session.get(Port, 7)
+    sql_log.clear()
+    j.port = None
+    if legacy:
+        assert any("FROM port" in s for s in sql_log.statements)
+        assert p.__dict__.get("jack", "missing") is None
+    session.commit()
+    assert p.jack is None
+    assert read_rows("SELECT id, jack_id FROM port") == [(7, None)]

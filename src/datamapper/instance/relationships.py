@@ -347,7 +347,8 @@ class ScalarObjectImpl(_RelImpl):
             return NO_VALUE
         prop = self.prop
         # delete-orphan (which needs single_parent) must know the object it lets go of
-        needs_old = prop.active_history or prop.single_parent
+        needs_old = prop.active_history or prop.single_parent or (
+            prop._legacy_inactive_history_style and not prop._simple_m2o)
         if prop._simple_m2o and self.prop.lazy == "select":
             fk = tuple(d.get(k, NO_VALUE) for k in prop._m2o_fk_keys)
             if NO_VALUE not in fk:

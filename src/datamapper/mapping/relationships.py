@@ -157,6 +157,7 @@ class RelationshipProperty(MapperProperty):
         distinct_target_key: object = None,
         omit_join: object = None,
         query_class: type | None = None,
+        _legacy_inactive_history_style: bool = False,
     ) -> None:
         _check_arguments(lazy, backref, back_populates, viewonly, sync_backref)
         if private:
@@ -191,6 +192,9 @@ class RelationshipProperty(MapperProperty):
         self.single_parent = single_parent
         self._collection_class_arg = collection_class
         self.active_history = active_history
+        # SQLAlchemy 1.3's history style: every relationship but a many-to-one that
+        # can be fetched by primary key loads the value it replaces at assignment
+        self._legacy_inactive_history_style = _legacy_inactive_history_style
         self.enable_typechecks = enable_typechecks
         self.join_depth = join_depth
         self.innerjoin = innerjoin
