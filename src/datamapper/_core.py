@@ -104,7 +104,7 @@ def positional_rows(execution_options: Mapping[str, Any] | None) -> Mapping[str,
 
 # -- compiled statements and the driver path ---------------------------------------------------
 
-def result_metadata(keys: Any, extra: Any, unique_filters: list[Any] | None) -> Any:
+def result_metadata(keys: Any, extra: Any, unique_filters: list[Any] | None) -> SimpleResultMetaData:
     """The metadata of an ORM result's rows: ``keys``, the ``extra`` objects each column
     also answers to, and for ``Result.unique()`` one key function (or None: the value
     itself) per column.  SQLAlchemy 2.1 takes a factory of the filters, 2.0 the list."""

@@ -144,7 +144,7 @@ class scoped_session:  # noqa: N801 - the documented name
             )
         configure(**kw)
 
-    def query_property(self, query_cls: Callable[..., Any] | None = None) -> Any:
+    def query_property(self, query_cls: Callable[..., Any] | None = None) -> _QueryProperty:
         """A class attribute giving a Query of the class in the current Session.
 
         ``query_cls``, if given, is called as ``query_cls(mapper, session=session)``.

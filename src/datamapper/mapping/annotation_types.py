@@ -131,7 +131,7 @@ class ForwardName:
     def __ror__(self, other: object) -> Any:
         return self.__or__(other)
 
-    def __getitem__(self, item: object) -> Any:
+    def __getitem__(self, item: object) -> ForwardName:
         return ForwardName(self.name)
 
     def __repr__(self) -> str:

@@ -160,7 +160,7 @@ class QueryableAttribute(ColumnOperators):
     def contains(self, other: object, **kwargs: object) -> Any:
         return self.prop.operate(self, operators.contains_op, other, **kwargs)
 
-    def of_type(self, cls: object) -> Any:
+    def of_type(self, cls: object) -> QueryableAttribute | OfType:
         """The relationship towards ``cls``: itself for a mapped class, a join target
         (:class:`OfType`) for an ``aliased()`` one."""
         if isinstance(cls, type):
@@ -235,7 +235,7 @@ class _JoinTarget(roles.JoinTargetRole):
     def _gen_cache_key(self, anon_map: object, bindparams: list[Any]) -> Any:
         raise NotImplementedError  # each subclass names itself
 
-    def _clone(self, **kw: object) -> Any:
+    def _clone(self, **kw: object) -> _JoinTarget:
         return self
 
     def _copy_internals(self, **kw: object) -> None:

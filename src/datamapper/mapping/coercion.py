@@ -228,7 +228,7 @@ def _inspect_instance(obj: object) -> Any:
     return state_of(obj) if state_of is not None else None
 
 
-def _inspect_class(cls: object) -> Any:
+def _inspect_class(cls: object) -> Mapper | None:
     # the Mapper as it is: reading its properties (attrs, relationships, ...) configures
     from .mapper import _mapper_or_none
 

@@ -50,7 +50,7 @@ class MapperProperty:
     def operate(self, attr: QueryableAttribute, op: Any, *other: Any, **kw: Any) -> Any:
         return op(self.clause_element(attr), *other, **kw)
 
-    def column_for_attr_delegation(self) -> Any:
+    def column_for_attr_delegation(self) -> None:
         return None
 
     def any_(self, criterion: object = None, **kw: object) -> Any:

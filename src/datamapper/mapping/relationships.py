@@ -268,7 +268,7 @@ class RelationshipProperty(MapperProperty):
         return self._initialized
 
     @property
-    def entity(self) -> Any:
+    def entity(self) -> Mapper:
         return self.mapper
 
     @property

@@ -106,7 +106,7 @@ class DatamapperSelectState(SelectState):
     """Core's select state, after relationship joins are expanded into table joins."""
 
     @classmethod
-    def create_for_statement(cls, statement: Any, compiler: Any, **kw: Any) -> Any:
+    def create_for_statement(cls, statement: Any, compiler: Any, **kw: Any) -> SelectState:
         if compiler is not None and compiling_toplevel(compiler):
             # the statement itself (print(), str(), execution): what the Session runs
             # for it, so that the SQL shown and the SQL run agree

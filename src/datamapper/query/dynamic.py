@@ -79,7 +79,7 @@ class AppenderQuery(Query[Any]):
             sess._autoflush()
         return state._key is not None
 
-    def _clone(self, **changes: object) -> Any:
+    def _clone(self, **changes: object) -> AppenderQuery:
         # refining the query (filter, order_by, limit, first ...) needs the parent's
         # Session to run it in; a detached parent has none
         if self.__dict__.get("_dm_session") is None:

@@ -144,7 +144,7 @@ class FromStatement(Generative, Executable, ClauseElement):
         return self.element._execute_on_connection(connection, distilled_params,
                                                    execution_options)
 
-    def _generate_cache_key(self) -> Any:
+    def _generate_cache_key(self) -> None:
         return None  # not cached: the statement is compiled as written each time
 
     def __str__(self) -> str:
