@@ -370,7 +370,7 @@ def raw_columns(stmt: object) -> tuple[Any, ...]:
     return tuple(getattr(stmt, "_raw_columns", ()) or ())
 
 
-def ordering_list(items: list[Any]) -> Any:
+def ordering_list(items: list[Any]) -> ClauseElement:
     """Several ORDER BY terms as one element (a composite's ``desc()``): SQLAlchemy
     2.1's ``OrderByList`` (a later ``nulls_first()`` applies to each term); on 2.0 a
     plain list of the terms."""

@@ -84,7 +84,7 @@ class Dispatch:
         for fn, _opts in self.listeners(name):
             fn(*args, **kw)
 
-    def fire_retval(self, name: str, value: object, *args: object) -> Any:
+    def fire_retval(self, name: str, value: object, *args: object) -> object:
         """Fire listeners that may replace ``value`` (attribute ``set``/``append``)."""
         for fn, opts in self.listeners(name):
             result = fn(*args[:1], value, *args[1:])

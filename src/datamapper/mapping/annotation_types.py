@@ -402,7 +402,7 @@ def _union_members(tp: object) -> frozenset[Any] | None:
         return None
 
 
-def as_sql_type(found: object, tp: object) -> Any:
+def as_sql_type(found: object, tp: object) -> object:
     if isinstance(found, type) and issubclass(found, types.TypeEngine):
         found = found()
     if isinstance(found, Enum):
@@ -445,7 +445,7 @@ _COLLECTIONS: dict[Any, Any] = {
 }
 
 
-def target_name(tp: object) -> Any:
+def target_name(tp: object) -> object:
     if isinstance(tp, ForwardName):
         return tp.name
     if isinstance(tp, typing.ForwardRef):

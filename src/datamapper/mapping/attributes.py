@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.operators import ColumnOperators
 from sqlalchemy.util import immutabledict
@@ -321,7 +322,7 @@ class OfType(_JoinTarget):
     def has(self, criterion: object = None, **kwargs: object) -> Any:
         return self._on_target(self.attr.has(self._kw_criterion(criterion, kwargs)))
 
-    def _kw_criterion(self, criterion: Any, kwargs: dict[str, Any]) -> Any:
+    def _kw_criterion(self, criterion: Any, kwargs: dict[str, Any]) -> ColumnElement[bool] | None:
         from sqlalchemy import and_
 
         crit = [criterion] if criterion is not None else []

@@ -83,7 +83,7 @@ def statement_subject(stmt: object) -> Mapper | None:
     return attrs.get(SUBJECT_KEY) if attrs else None
 
 
-def mark_subject(element: object, mapper: Mapper, alias: object = None) -> Any:
+def mark_subject(element: object, mapper: Mapper, alias: object = None) -> object:
     """``element`` marked as coming from ``mapper`` (see :func:`subject_marker`); it
     must be an object of the caller's own (an annotated copy, a statement it just
     built), never a Table or Column shared with plain Core.  ``alias``: the

@@ -330,7 +330,7 @@ def _is_reference(value: object) -> bool:
 
 
 def _constant(value: object) -> Callable[[], Any]:
-    def default() -> Any:
+    def default() -> object:
         return value
 
     return default

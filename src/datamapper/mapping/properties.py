@@ -229,7 +229,7 @@ class SynonymProperty(MapperProperty):
     def clause_element(self, attr: QueryableAttribute) -> Any:
         return self.target().clause_element(attr)
 
-    def column_for_attr_delegation(self) -> Any:
+    def column_for_attr_delegation(self) -> None:
         return self.target().column_for_attr_delegation()
 
 

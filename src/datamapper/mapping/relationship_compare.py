@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, and_, bindparam, exists, or_, select
+from sqlalchemy import Column, ColumnElement, Exists, and_, bindparam, exists, or_, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, Null
@@ -153,7 +153,7 @@ def _contains(prop: RelationshipProperty, value: object) -> Any:
     return _member_criterion(prop, value)
 
 
-def _member_criterion(prop: RelationshipProperty, value: object) -> Any:
+def _member_criterion(prop: RelationshipProperty, value: object) -> ColumnElement[bool] | Exists:
     """Rows of the parent table related to ``value`` (one-to-many, many-to-many)."""
     if prop.direction == ONETOMANY:
         parents = [r for r, _f in prop.synchronize_pairs]
@@ -177,7 +177,7 @@ def _criterion_for(prop: RelationshipProperty, criterion: object, kw: dict[str, 
     return crit
 
 
-def any_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> Any:
+def any_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> Exists:
     """EXISTS (a related row matching ``criterion`` and ``kw``) for any_()."""
     crit = _criterion_for(prop, criterion, kw)
     if prop.direction == MANYTOMANY:
@@ -198,7 +198,7 @@ def _correlate_parent_only(prop: RelationshipProperty, sub: Any) -> Any:
     return sub.correlate_except(*own)
 
 
-def has_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> Any:
+def has_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> Exists:
     """EXISTS (a related row matching ``criterion`` and ``kw``) for has_()."""
     crit = _criterion_for(prop, criterion, kw)
     if prop.secondary is not None:

@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, and_
+from sqlalchemy import ColumnElement, Table, and_
 from sqlalchemy.exc import (
     AmbiguousForeignKeysError,
     ArgumentError,
@@ -333,7 +333,7 @@ class JoinAnalysis:
             raise
 
     def _derive(self, a: Table, b: Table, fk_arg: ColumnSet, what: str,
-                only_from: Table | None = None, exclude: object = None) -> Any:
+                only_from: Table | None = None, exclude: object = None) -> ColumnElement[bool]:
         """Build ``a JOIN b`` from foreign keys between the two tables."""
         cands = _fk_candidates(a, b, fk_arg, only_from, exclude)
         if not cands:

@@ -596,7 +596,7 @@ def relationship_steps(target: object, onclause: object) -> list[tuple[Any, Any]
     return steps
 
 
-def plain_join_key(target: object, onclause: object, from_: object, flags: object) -> Any:
+def plain_join_key(target: object, onclause: object, from_: object, flags: object) -> tuple[int, int, str] | None:
     """What identifies a plain join along a relationship (``join(User.orders)``, or of
     an alias's relationship; no of_type()/and_(), no explicit left): joining it again
     adds nothing, as in SQLAlchemy.  None for any other join."""

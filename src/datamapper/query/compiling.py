@@ -5,7 +5,7 @@ and what lets Core's compiler accept a Query where it takes a statement."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
@@ -26,6 +26,9 @@ from .modifiers import QueryModifiers
 from .option_plans import build_plans
 from .orm_select import as_orm_select
 from .plan_execution import plans_statement
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Compiled
 
 _T = TypeVar("_T")
 
@@ -244,7 +247,7 @@ class QueryCompiling(QueryModifiers[_T]):
 
     _compiler = ClauseElement._compiler
 
-    def compile(self, bind: object = None, dialect: object = None, **kw: object) -> Any:
+    def compile(self, bind: object = None, dialect: object = None, **kw: object) -> Compiled:
         """The compiled SELECT (columns labelled as in ``str(query)``), for ``bind``'s
         dialect or ``dialect`` (default: the generic one)."""
         for name, value, needs in (("bind", bind, "dialect"),
@@ -273,7 +276,7 @@ class QueryCompiling(QueryModifiers[_T]):
         return self.__clause_element__()
 
 
-def _same(x: object) -> Any:
+def _same(x: object) -> object:
     return x
 
 

@@ -475,7 +475,7 @@ def _value_filter(sql_type: object) -> Any:
                 "column out of unique()")
         return refuse
     if type_may_be_null_type(sql_type):
-        def hashed(value: object) -> Any:
+        def hashed(value: object) -> object:
             try:
                 hash(value)
             except TypeError:

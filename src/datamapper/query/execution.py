@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
+    Exists,
     func,
     literal_column,
 )
@@ -289,7 +290,7 @@ class QueryExecution(QuerySetOps[_T]):
                                            [m for m in self._part_mappers() if m is not None])
         return int(result.scalar())
 
-    def exists(self) -> Any:
+    def exists(self) -> Exists:
         from sqlalchemy import exists
 
         return exists(self._compile().with_only_columns(literal_column("1"),

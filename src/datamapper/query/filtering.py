@@ -351,7 +351,7 @@ class QueryFiltering(QueryState[_T]):
         return self.filter(with_parent(instance, property, from_entity))
 
     @property
-    def whereclause(self) -> Any:
+    def whereclause(self) -> ColumnElement[bool] | None:
         """The WHERE criteria combined with AND, or None."""
         if not self._where:
             return None

@@ -210,7 +210,7 @@ def _column_finder(statement: Any, result: Any) -> Any:
     else:
         selected = _columns_of(statement)
 
-    def find(c: object) -> Any:
+    def find(c: object) -> object:
         if selected is not None and selected.contains_column(c):
             return c
         for n in _loose_names(c):

@@ -333,7 +333,7 @@ def _option_key(value: object, anon_map: object, bindparams: list[Any]) -> Any:
     if isinstance(value, type):
         return value  # a mapped class
     if isinstance(value, QueryableAttribute):
-        qa: Any = value
+        qa: QueryableAttribute = value
         if getattr(qa.class_, qa.key, None) is value:
             return ("dm_attr", qa.class_, qa.key)
     if is_cacheable_element(value):
