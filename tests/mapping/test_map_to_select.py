@@ -168,3 +168,63 @@ def test_dictionary_keyed_by_a_subquery_column_survives_a_pickle():
         assert again.keyfunc(Thing(label="pen")) == "pen"
     finally:
         reg.dispose()
+
+
+class Owner:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+class Pet:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+@pytest.mark.parametrize("side", ["parent", "child"])
+@pytest.mark.parametrize("form", ["subquery", "cte"])
+def test_relationship_join_derived_through_a_mapped_select(engine, make_session, side,
+                                                            form):
+    """The foreign key between two tables joins their classes when either class is
+    mapped to a SELECT of its table (a subquery or a CTE): relationship() derives the
+    join without primaryjoin=, and lazy, joined and selectin loads read the rows."""
+    from sqlalchemy import ForeignKey
+
+    from datamapper import joinedload, relationship, selectinload
+
+    reg = registry()
+    owners = Table("owners", reg.metadata, Column("id", Integer, primary_key=True),
+                   Column("name", String(20)))
+    pets = Table("pets", reg.metadata, Column("id", Integer, primary_key=True),
+                 Column("owner_id", Integer, ForeignKey("owners.id")),
+                 Column("name", String(20)))
+    reg.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(owners.insert(), [{"id": 1, "name": "ann"}, {"id": 2, "name": "bob"}])
+        conn.execute(pets.insert(), [{"id": 1, "owner_id": 1, "name": "rex"},
+                                     {"id": 2, "owner_id": 1, "name": "tom"},
+                                     {"id": 3, "owner_id": 2, "name": "kit"}])
+
+    def sel(t):
+        s = select(t)
+        return s.subquery() if form == "subquery" else s.cte()
+
+    try:
+        reg.map_imperatively(Owner, sel(owners) if side == "parent" else owners,
+                             properties={"pets": relationship(Pet, backref="owner",
+                                                              order_by="Pet.id")})
+        reg.map_imperatively(Pet, sel(pets) if side == "child" else pets)
+        s = make_session()
+        for opt in (None, joinedload, selectinload):
+            s.expunge_all()
+            q = s.query(Owner).order_by(Owner.id)
+            if opt is not None:
+                q = q.options(opt(Owner.pets))
+            got = [(o.name, [p.name for p in o.pets]) for o in q]
+            assert got == [("ann", ["rex", "tom"]), ("bob", ["kit"])]
+        s.expunge_all()
+        assert [(p.name, p.owner.name) for p in s.query(Pet).order_by(Pet.id)] == [
+            ("rex", "ann"), ("tom", "ann"), ("kit", "bob")]
+        assert [o.name for o in s.query(Owner).join(Owner.pets).filter(Pet.name == "kit")
+                ] == ["bob"]
+    finally:
+        reg.dispose()

@@ -18,7 +18,7 @@ from sqlalchemy import Column, Join, Table
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement
-from sqlalchemy.sql.selectable import Exists, ScalarSelect, SelectBase
+from sqlalchemy.sql.selectable import Exists, FromClause, ScalarSelect, SelectBase
 
 from .._core import annotate, annotations_of, anonymous_fromclause, deannotate
 
@@ -200,13 +200,16 @@ def operand_columns(binary: BinaryExpression[Any]) -> list[Pair]:
     return [(a, b) for a in lcols for b in rcols if a is not b]
 
 
-def has_fk_to(col: TableColumn, table: Table) -> bool:
+def has_fk_to(col: TableColumn, table: FromClause) -> bool:
     for fk in col.foreign_keys:
         try:
-            if fk.column.table is table:
-                return True
+            ref = fk.column
         except Exception:
             continue
+        # (a subquery or CTE stands for the table columns it selects)
+        if ref.table is table or (not isinstance(table, Table)
+                                  and table.corresponding_column(ref) is not None):
+            return True
     return False
 
 

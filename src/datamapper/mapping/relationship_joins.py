@@ -30,6 +30,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.selectable import FromClause
 
 from .._core import annotations_of, deannotate
 from .relationship_clauses import (
@@ -409,18 +410,31 @@ def _fk_candidates(a: Table, b: Table, fk_arg: ColumnSet, only_from: Table | Non
     return cands
 
 
-def _foreign_keys_to(src: Table, dst: Table, fk_arg: ColumnSet) -> list[Pair]:
+def _foreign_keys_to(src: FromClause, dst: FromClause, fk_arg: ColumnSet) -> list[Pair]:
     """(foreign column, referenced column) of each foreign key of ``src`` referring to
     ``dst`` (those of columns in ``fk_arg`` only, if it is not empty), in a stable
     order; a key whose target can't be resolved is skipped."""
     out: list[Pair] = []
     for fk in sorted(src.foreign_keys, key=lambda f: (f.parent.name, f.target_fullname)):
-        if fk_arg and fk.parent not in fk_arg:
+        parent: object = fk.parent
+        if fk.parent.table is not src:
+            # a subquery or CTE lists the foreign keys of the table columns it selects:
+            # the key belongs to its own column standing for that table column
+            parent = src.corresponding_column(fk.parent)
+            if parent is None:
+                continue
+        if fk_arg and parent not in fk_arg:
             continue
         try:
-            col = fk.column
+            col: object = fk.column
         except Exception:
             continue
-        if col.table is dst and (fk.parent, col) not in out:
-            out.append((fk.parent, col))
+        if fk.column.table is not dst:
+            # the referenced table selected in a subquery or CTE the target is mapped to
+            col = dst.corresponding_column(fk.column)
+            if col is None:
+                continue
+        pair = cast(Pair, (parent, col))
+        if pair not in out:
+            out.append(pair)
     return out
