@@ -27,7 +27,7 @@ from sqlalchemy import event
 import _support
 from datamapper import Session, exc, inspect, sessionmaker
 from datamapper import event as dm_event
-from datamapper.session import transaction as tx_module
+from datamapper.session import tx_binds as tx_module  # where connections are given back
 
 
 class ListenerError(Exception):

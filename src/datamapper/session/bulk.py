@@ -258,7 +258,7 @@ def mark_deleted(session: SessionBase, states: list[Any]) -> None:
         session._identity_map.discard(state)
         state._deleted = True
         if tx is not None and obj is not None:
-            tx._deleted[state] = obj
+            tx._snapshot.deleted[state] = obj
 
 
 def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any], sync: Any) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from .._util import describe
 from ..exc import (
+    FlushError,
     InvalidRequestError,
     ObjectDeletedError,
     SAWarning,
@@ -64,6 +65,21 @@ class SessionFlush(SessionBase):
 
     def _is_clean(self) -> bool:
         return not (self._identity_map._modified or self._new or self._deleted)
+
+    def _flush_before_commit(self) -> None:
+        """Before COMMIT or PREPARE: flush until nothing is left to write (flush
+        handlers may make changes); inside a flush, nothing (the flush is writing)."""
+        if self._flushing:
+            return
+        for _ in range(100):
+            if self._is_clean():
+                return
+            self.flush()
+        raise FlushError(
+            "Can't commit: 100 flushes in a row each left new changes behind (a flush "
+            "event handler, such as after_flush_postexec, keeps adding, changing or "
+            "deleting objects); make those changes in before_flush, or stop making them"
+        )
 
     @exclusive
     def flush(self, objects: Iterable[Any] | None = None) -> None:
@@ -211,8 +227,9 @@ class SessionFlush(SessionBase):
         if self._identity_map._modified and full:
             self._discard_inner_flush_changes()
         inserted = uow.inserted
-        tx._new.update(dict.fromkeys(inserted, True))
-        tx._dirty.update(dict.fromkeys(uow.updated, True))
+        snapshot = tx._snapshot
+        snapshot.new.update(dict.fromkeys(inserted, True))
+        snapshot.dirty.update(dict.fromkeys(uow.updated, True))
         pop_new = self._new.pop
         if "pending_to_persistent" in self.dispatch.active:
             for state in inserted:
@@ -225,7 +242,7 @@ class SessionFlush(SessionBase):
             for state in inserted:
                 pop_new(state, None)
         pop_deleted = self._deleted.pop
-        tx_deleted = tx._deleted
+        tx_deleted = snapshot.deleted
         dispatch = self.dispatch
         if "persistent_to_deleted" not in dispatch.active:
             for state in uow.removed:

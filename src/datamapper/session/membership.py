@@ -448,10 +448,7 @@ class SessionMembership(SessionBase):
         self._deleted.pop(state, None)
         if state._deleted:
             # its DELETE was flushed: once expunged, a rollback no longer brings it back
-            tx = self._transaction
-            while tx is not None:
-                tx._deleted.pop(state, None)
-                tx = tx._parent
+            self._forget_flushed_delete(state)
         self._identity_map.discard(state)
         state.session_id = None
         state._strong = None
@@ -481,71 +478,6 @@ class SessionMembership(SessionBase):
                        self, obj)
 
     clear_all = expunge_all
-
-    def _restore_deleted(self, state: InstanceState, obj: object) -> None:
-        """Rollback: a deleted object is persistent again."""
-        self._deleted.pop(state, None)
-        if state._key is None:
-            return  # inserted and deleted in the rolled-back transaction: transient again
-        if obj is None:
-            obj = state.obj()
-        if obj is None:
-            return
-        state._deleted = False
-        state.session_id = self.hash_key
-        imap = self._identity_map
-        existing = imap.get_state(state.key)  # type: ignore[arg-type]
-        if existing is not None and existing is not state:
-            # another object took the key in the rolled-back transaction (a row
-            # inserted there with the deleted row's key, then loaded): that row is
-            # gone again and the deleted one is back, so its object owns the key
-            self._expunge_state(existing)
-            existing = None
-        if existing is None or existing is state:
-            imap.add(state, obj)
-            if imap.weak and not state.modified:
-                # still changed (the rollback expires it next): the session keeps it
-                state._strong = None
-        self._fire("deleted_to_persistent", self, obj)
-
-    def _detach_flushed_deleted(self, tx: Any) -> None:
-        """Close: objects whose DELETE was flushed in the ending transaction are held by
-        the transaction, not the identity map.  Its rollback brings their rows back,
-        so they leave the session as plain detached objects."""
-        sid = self.hash_key
-        for t in tx._iterate_self_and_parents():
-            for state in list(t._deleted):
-                if state.session_id == sid:
-                    state.session_id = None
-                state._strong = None
-                state._deleted = False
-            t._deleted.clear()
-
-    def _detach_deleted_all(self, states: list[InstanceState]) -> None:
-        """Commit: every deleted object leaves the session."""
-        if "deleted_to_detached" in self.dispatch.active:
-            for state in states:
-                self._detach_deleted(state)
-            return
-        sid = self.hash_key
-        for state in states:
-            if state.session_id == sid:
-                state.session_id = None
-            state._strong = None
-
-    def _detach_deleted(self, state: InstanceState) -> None:
-        """Commit: a deleted object leaves the session (detached, was_deleted)."""
-        obj = state.obj()
-        if state.session_id == self.hash_key:
-            state.session_id = None
-        state._strong = None
-        if obj is not None:
-            self._fire("deleted_to_detached", self, obj)
-
-    def _record_key_switch(self, state: InstanceState, old_key: object) -> None:
-        tx = self._transaction
-        if tx is not None and state not in tx._key_switches:
-            tx._key_switches[state] = (old_key, state.key)
 
     def __contains__(self, instance: object) -> bool:
         try:

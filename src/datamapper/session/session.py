@@ -44,8 +44,9 @@ from .get import SessionGet
 from .legacy_names import LegacySessionMethods
 from .membership import SessionMembership
 from .ownership import OwnerGuard, exclusive
-from .transaction import ACTIVE, CLOSED, SessionTransaction
+from .transaction import CLOSED, SessionTransaction
 from .tx_connections import JOIN_TRANSACTION_MODES
+from .tx_objects import SessionTxObjects
 
 SESSION_EVENTS = frozenset({
     "before_commit", "after_commit", "after_rollback", "after_soft_rollback",
@@ -75,8 +76,8 @@ def _dispatch_for_class(cls: type) -> event.Dispatch:
     return d
 
 
-class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecute, SessionFlush,
-              SessionBinds, SessionBase):
+class Session(LegacySessionMethods, SessionMembership, SessionTxObjects, SessionGet,
+              SessionExecute, SessionFlush, SessionBinds, SessionBase):
     """Holds loaded and new objects and writes their changes in one flush."""
 
     _query_cls: type[Query[Any]] = Query
@@ -229,8 +230,8 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
 
     def get_transaction(self) -> SessionTransaction | None:
         tx = self._transaction
-        while tx is not None and tx._parent is not None:
-            tx = tx._parent
+        while tx is not None and tx.parent is not None:
+            tx = tx.parent
         return tx
 
     def get_nested_transaction(self) -> SessionTransaction | None:
@@ -238,7 +239,7 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
         while tx is not None:
             if tx.nested:
                 return tx
-            tx = tx._parent
+            tx = tx.parent
         return None
 
     def in_transaction(self) -> bool:
@@ -308,9 +309,7 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
                 current._assert_active()
                 self._transaction = SessionTransaction(self, current, origin="sub")
                 return self._transaction
-            if (current._parent is None and current.origin == "autobegin"
-                    and not current._connections and current._state is ACTIVE):
-                current.origin = "explicit"
+            if current._adopt_autobegun():
                 return current
             raise InvalidRequestError(
                 "Can't begin(): a transaction is already begun on this Session; commit or "
@@ -378,7 +377,7 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
             if self.autocommit:
                 raise InvalidRequestError("Can't prepare(): no transaction is begun")
             tx = self._autobegin()
-        if not self.twophase or tx._parent is not None:
+        if not self.twophase or tx.parent is not None:
             raise InvalidRequestError(
                 "Can't prepare(): only a root transaction of a Session(twophase=True) can be "
                 "prepared; create the Session with twophase=True, or just call commit()"
@@ -405,8 +404,7 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
         tx = self._transaction
         if tx is not None:
             self._detach_flushed_deleted(tx)
-            for t in tx._iterate_self_and_parents():
-                t.close()
+            tx._close_stack()
         self._transaction = None
 
     @exclusive
@@ -414,8 +412,7 @@ class Session(LegacySessionMethods, SessionMembership, SessionGet, SessionExecut
         tx = self._transaction
         if tx is not None:
             self._detach_flushed_deleted(tx)
-            for t in tx._iterate_self_and_parents():
-                t.close(invalidate=True)
+            tx._close_stack(invalidate=True)
         self.expunge_all()
         self._transaction = None
         if not self._close_resets_only:

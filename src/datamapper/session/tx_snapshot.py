@@ -1,0 +1,43 @@
+""":class:`TxSnapshot`: what a root or nested transaction records so that rolling
+it back restores the session's objects exactly (API.md "Transactions").
+
+A subtransaction shares its parent's snapshot.  A committed SAVEPOINT, or one
+discarded by the rollback of a transaction it is inside, hands what it recorded
+to its parent (:meth:`TxSnapshot.merge_into`).  The Session fills it as it flushes
+(``session/flushing.py``, ``bulk.py``, ``tx_objects.py``) and reads it back when the
+transaction ends (``session/tx_objects.py``); the transaction only owns it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..instance.state import InstanceState
+
+
+class TxSnapshot:
+    """``new``: objects whose INSERT was flushed in the transaction; ``deleted``:
+    objects whose DELETE was flushed (state -> object, held here, not in the
+    identity map); ``dirty``: objects whose UPDATE was flushed; ``key_switches``:
+    objects whose identity key changed (state -> (old key, new key))."""
+
+    __slots__ = ("new", "deleted", "dirty", "key_switches")
+
+    def __init__(self) -> None:
+        self.new: dict[InstanceState, Any] = {}
+        self.deleted: dict[InstanceState, Any] = {}
+        self.dirty: dict[InstanceState, Any] = {}
+        self.key_switches: dict[InstanceState, tuple[Any, Any]] = {}
+
+    def merge_into(self, other: TxSnapshot) -> None:
+        other.new.update(self.new)
+        other.deleted.update(self.deleted)
+        other.dirty.update(self.dirty)
+        for state, keys in self.key_switches.items():
+            other.key_switches.setdefault(state, keys)
+
+    def clear(self) -> None:
+        self.new.clear()
+        self.deleted.clear()
+        self.dirty.clear()
+        self.key_switches.clear()
