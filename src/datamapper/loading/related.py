@@ -146,7 +146,10 @@ def _key_values(session: SessionLike, state: InstanceState, d: dict[str, Any],
     missing_key = False
     nkeys = prop._lazy_nkeys
     for i, (name, key) in enumerate(prop._lazy_params):
-        if key not in d:
+        if key not in d and (key in state.expired_attributes
+                             or key in state.mapper._deferred_keys):
+            # (neither expired nor deferred: the row holds no value the object lacks,
+            # e.g. a column its INSERT left out, read as None as a plain read does)
             session._load_attributes(state, key)
         v = values[name] = d.get(key)
         if v is None and i < nkeys:
