@@ -124,7 +124,6 @@ def scan_class(
     builds the Table and the Mapper from it.
     """
     from .mapper import _mapper_or_none
-    from .relationships import RelationshipProperty
 
     type_map: dict[Any, Any] = getattr(reg, "type_annotation_map", None) or {}
     strict = strict and not getattr(cls, "__allow_unmapped__", False)
@@ -141,27 +140,34 @@ def scan_class(
                 continue
             found = _mapped_attribute(cls, klass, key, annotations, strict,
                                       inherited if rank > 0 else {})
-            if found is None:
-                continue
-            value, marker, inner = found
-            where = f"{cls.__name__}.{key}"
-            sort_key = (rank, pos)
-            if value is MISSING or isinstance(value, MappedColumn):
-                mc = value if isinstance(value, MappedColumn) else MappedColumn((), {})
-                if rank > 0 or getattr(mc.column, "table", None) is not None:
-                    mc = mc._copy()  # a mixin's column: each class gets its own
-                out[key] = (sort_key, _column_from(mc, key, inner, type_map, where, reg,
-                                                        cls))
-            elif isinstance(value, RelationshipProperty):
-                if marker is not None:
-                    _apply_relationship_annotation(value, marker, inner, where)
-                out[key] = (sort_key, value)
-            elif getattr(value, "is_composite", False):
-                _scan_composite(reg, cls, klass, key, value, inner, type_map, where, rank, pos,
-                                out)
-            else:  # a ColumnProperty, or another property
-                out[key] = (sort_key, value)
+            if found is not None:
+                _scan_attribute(reg, cls, klass, key, found, type_map, rank, pos, out)
     return out
+
+
+def _scan_attribute(reg: Registry, cls: type, klass: type, key: str,
+                    found: tuple[Any, Any, Any], type_map: dict[Any, Any], rank: int,
+                    pos: int, out: dict[str, tuple[tuple[int, int], Any]]) -> None:
+    """Put the Column or property that mapped attribute ``key`` (``found``: value,
+    marker, annotation inside it) of ``klass`` gives into ``out``."""
+    from .relationships import RelationshipProperty
+
+    value, marker, inner = found
+    where = f"{cls.__name__}.{key}"
+    sort_key = (rank, pos)
+    if value is MISSING or isinstance(value, MappedColumn):
+        mc = value if isinstance(value, MappedColumn) else MappedColumn((), {})
+        if rank > 0 or getattr(mc.column, "table", None) is not None:
+            mc = mc._copy()  # a mixin's column: each class gets its own
+        out[key] = (sort_key, _column_from(mc, key, inner, type_map, where, reg, cls))
+    elif isinstance(value, RelationshipProperty):
+        if marker is not None:
+            _apply_relationship_annotation(value, marker, inner, where)
+        out[key] = (sort_key, value)
+    elif getattr(value, "is_composite", False):
+        _scan_composite(reg, cls, klass, key, value, inner, type_map, where, rank, pos, out)
+    else:  # a ColumnProperty, or another property
+        out[key] = (sort_key, value)
 
 
 def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, Any],
@@ -180,31 +186,16 @@ def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, A
     value = klass.__dict__.get(key, MISSING)
     if key in inherited and not (isinstance(value, declared_attr) and value.is_cascading):
         return None
-    ann_module: str | None = None
-    if isinstance(value, declared_attr):
-        if raw_ann is MISSING:
-            raw_ann = getattr(value.fget, "__annotations__", {}).get("return", MISSING)
-            ann_module = getattr(value.fget, "__module__", None)
-        value = value.fget(cls)
+    value, raw_ann, ann_module = _unwrap_declared_attr(cls, value, raw_ann)
     if raw_ann is not MISSING and is_classvar(raw_ann):
         return None
     is_ours = isinstance(value, (MappedColumn, MapperProperty, Column))
     if raw_ann is MISSING and not is_ours:
         return None
-    if raw_ann is not MISSING and value is not MISSING and not is_ours:
-        # another kind of attribute (a descriptor of another library ...): its
-        # annotation is its own business, even one that can't be read here
-        try:
-            ann = evaluate_annotation(raw_ann, klass, ann_module)
-        except ArgumentError:
-            return None
-    else:
-        ann = evaluate_annotation(raw_ann, klass, ann_module) if raw_ann is not MISSING else MISSING
-    marker, inner = marker_of(ann) if ann is not MISSING else (None, MISSING)
-    if isinstance(inner, (str, typing.ForwardRef)):
-        # Mapped["Optional[Dict[str, Decimal]]"] or Mapped["list[B]"]: the string inside
-        # the marker, read in the same module (names not defined yet stay names)
-        inner = evaluate_annotation(inner, klass, ann_module)
+    ann = _evaluated(raw_ann, value is not MISSING and not is_ours, klass, ann_module)
+    if ann is _UNREADABLE:
+        return None
+    marker, inner = _marker_and_inner(ann, klass, ann_module)
     if marker is None and ann is not MISSING and isinstance(
             value, (MappedColumn, RelationshipProperty)) and strict:
         raise ArgumentError(
@@ -215,6 +206,48 @@ def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, A
     if marker is None and value is MISSING:
         return None  # a plain annotation: not mapped
     return value, marker, inner
+
+
+_UNREADABLE = object()  # the annotation of an attribute of another kind that can't be read
+
+
+def _evaluated(raw_ann: object, foreign: bool, klass: type, ann_module: str | None) -> object:
+    """``raw_ann`` evaluated (MISSING stays MISSING).  ``foreign``: the attribute is of
+    another kind (a descriptor of another library ...), whose annotation is its own
+    business: one that can't be read gives ``_UNREADABLE`` instead of an error."""
+    if raw_ann is MISSING:
+        return MISSING
+    if not foreign:
+        return evaluate_annotation(raw_ann, klass, ann_module)
+    try:
+        return evaluate_annotation(raw_ann, klass, ann_module)
+    except ArgumentError:
+        return _UNREADABLE
+
+
+def _unwrap_declared_attr(cls: type, value: object, raw_ann: object
+                          ) -> tuple[object, object, str | None]:
+    """A ``declared_attr``'s value for ``cls``, with its function's return annotation
+    (and that function's module, to read it in) when the attribute has none."""
+    if not isinstance(value, declared_attr):
+        return value, raw_ann, None
+    ann_module: str | None = None
+    if raw_ann is MISSING:
+        raw_ann = getattr(value.fget, "__annotations__", {}).get("return", MISSING)
+        ann_module = getattr(value.fget, "__module__", None)
+    return value.fget(cls), raw_ann, ann_module
+
+
+def _marker_and_inner(ann: object, klass: type, ann_module: str | None) -> tuple[Any, Any]:
+    """The ``Mapped``-like marker of an evaluated annotation and the type inside it."""
+    if ann is MISSING:
+        return None, MISSING
+    marker, inner = marker_of(ann)
+    if isinstance(inner, (str, typing.ForwardRef)):
+        # Mapped["Optional[Dict[str, Decimal]]"] or Mapped["list[B]"]: the string inside
+        # the marker, read in the same module (names not defined yet stay names)
+        inner = evaluate_annotation(inner, klass, ann_module)
+    return marker, inner
 
 
 def _scan_composite(reg: Any, cls: type, klass: type, key: str, prop: Any, inner: Any,

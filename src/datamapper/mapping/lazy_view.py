@@ -47,12 +47,12 @@ class LazyLoadView:
         prop = self.prop
         configure_mappers()
 
-        def bind(elem: object) -> Any:
-            if isinstance(elem, Column) and prop._is_parent_side(elem):
-                return bindparam(None, type_=elem.type)
+        def bind(element: object, **kw: object) -> Any:
+            if isinstance(element, Column) and prop._is_parent_side(element):
+                return bindparam(None, type_=element.type)
             return None
 
-        clause: Any = visitors.replacement_traverse(  # type: ignore[call-overload]
+        clause: Any = visitors.replacement_traverse(
             prop.primaryjoin, {}, bind)
         if prop.secondaryjoin is not None:
             clause = and_(clause, prop.secondaryjoin)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Column, Table
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
@@ -36,6 +36,9 @@ from .mapper_events import (
 )
 from .mapper_views import AttrsDict, ClassManager, ColumnsDict, PropsDict
 from .properties import ColumnProperty, MapperProperty, SynonymProperty
+
+if TYPE_CHECKING:
+    from .registry import registry as Registry
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -120,7 +123,7 @@ class Mapper:
         eager_defaults: bool = False,
         confirm_deleted_rows: bool = True,
         batch: bool = True,
-        registry: Any = None,
+        registry: Registry | None = None,
         non_primary: bool = False,
         polymorphic_on: object = None,
         polymorphic_identity: Any = None,
@@ -283,6 +286,21 @@ class Mapper:
         exclude: Any,
         prefix: str | None,
     ) -> None:
+        explicit_cols = self._map_explicit_properties(properties)
+        include_set = set(include) if include is not None else None
+        exclude_set = set(exclude) if exclude is not None else set()
+        for col in self.local_table.columns:
+            if col in explicit_cols:
+                continue
+            if include_set is not None and col.key not in include_set and col not in include_set:
+                continue
+            if col.key in exclude_set or col in exclude_set:
+                continue
+            self._map_table_column((prefix or "") + col.key, col)
+
+    def _map_explicit_properties(self, properties: dict[str, Any]) -> set[Any]:
+        """Map the properties given by name; the columns they (and the synonyms and
+        inherited properties) map, which the table's own columns leave alone."""
         explicit_cols: set[Any] = set()
         for key, value in properties.items():
             prop = self._coerce_property(key, value)
@@ -298,28 +316,23 @@ class Mapper:
         for prop in self._props.values():
             if isinstance(prop, ColumnProperty) and prop.parent is not self:
                 explicit_cols.update(c for c in prop.columns if c.key != prop.key)
-        include_set = set(include) if include is not None else None
-        exclude_set = set(exclude) if exclude is not None else set()
-        for col in self.local_table.columns:
-            if col in explicit_cols:
-                continue
-            key = (prefix or "") + col.key
-            if include_set is not None and col.key not in include_set and col not in include_set:
-                continue
-            if col.key in exclude_set or col in exclude_set:
-                continue
-            if key in self._props:
-                existing = self._props[key]
-                if isinstance(existing, ColumnProperty) and col not in existing.columns:
-                    if self.non_table:
-                        selmap.check_combined(self, key, existing, col)
-                    if existing.parent is not self:  # inherited: this mapper's own copy
-                        inheritance.extend_inherited_column(self, key, existing, col)
-                        continue
-                    existing.columns.append(col)
-                    self._col_to_prop[col] = existing
-                continue
+        return explicit_cols
+
+    def _map_table_column(self, key: str, col: Column[Any]) -> None:
+        """Map a column of the table at ``key``: a new column property, or one more
+        column of the property already there (an inherited one: this mapper's copy)."""
+        if key not in self._props:
             self._add_property(key, ColumnProperty(col))
+            return
+        existing = self._props[key]
+        if isinstance(existing, ColumnProperty) and col not in existing.columns:
+            if self.non_table:
+                selmap.check_combined(self, key, existing, col)
+            if existing.parent is not self:  # inherited: this mapper's own copy
+                inheritance.extend_inherited_column(self, key, existing, col)
+                return
+            existing.columns.append(col)
+            self._col_to_prop[col] = existing
 
     def _map_synonym_column(self, key: str, prop: Any) -> Any:
         """``synonym(name, map_column=True)`` at ``key``: the column with key ``key`` is
@@ -781,11 +794,7 @@ def configure_mappers() -> None:
     todo = [m for m in list(_all_mappers) if not m.configured]
     if not todo:
         return
-    registries: list[Any] = []
-    for m in todo:
-        reg = getattr(m, "registry", None)
-        if reg is not None and all(reg is not r for r in registries):
-            registries.append(reg)
+    registries = _registries_of(todo)
     _fire_configure("before_configured", registries)
     _configuring = True
     try:
@@ -795,16 +804,7 @@ def configure_mappers() -> None:
                 hook(m)
             if "before_mapper_configured" in m.dispatch:
                 m.dispatch.fire("before_mapper_configured", m, m.class_)
-        errors = []
-        for m in todo:
-            try:
-                m._post_configure()
-            except (ArgumentError, InvalidRequestError) as e:
-                errors.append(e)
-        if errors:
-            for m in todo:
-                m.configured = False
-            raise errors[0]
+        _post_configure_all(todo)
         invalidate_caches()
         for m in todo:
             if "mapper_configured" in m.dispatch:
@@ -814,7 +814,32 @@ def configure_mappers() -> None:
     _fire_configure("after_configured", registries)
 
 
-def _fire_configure(name: str, registries: list[Any]) -> None:
+def _registries_of(mappers: list[Mapper]) -> list[Registry]:
+    """The registries of ``mappers``, each once, in order."""
+    registries: list[Registry] = []
+    for m in mappers:
+        reg = m.registry
+        if reg is not None and all(reg is not r for r in registries):
+            registries.append(reg)
+    return registries
+
+
+def _post_configure_all(mappers: list[Mapper]) -> None:
+    """Configure each mapper; on an error, leave them all unconfigured and raise the
+    first one."""
+    errors = []
+    for m in mappers:
+        try:
+            m._post_configure()
+        except (ArgumentError, InvalidRequestError) as e:
+            errors.append(e)
+    if errors:
+        for m in mappers:
+            m.configured = False
+        raise errors[0]
+
+
+def _fire_configure(name: str, registries: list[Registry]) -> None:
     if name in MAPPER_CLASS_DISPATCH:
         MAPPER_CLASS_DISPATCH.fire(name)
     for reg in registries:

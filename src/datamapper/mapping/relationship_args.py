@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Alias, FromClause, Join, Table, and_
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
 from .relationship_clauses import coerce_clause, foreign, remote
 
@@ -115,20 +115,19 @@ class RelationshipArguments:
         self.target_alias = sel
         return mapper
 
-    def unalias(self, clause: object) -> Any:
+    def unalias(self, clause: ClauseElement | None) -> Any:
         """``clause`` with the target alias's columns replaced by its table's."""
         alias = self.target_alias
         if alias is None or clause is None:
             return clause
         table = alias.element
 
-        def fn(elem: object) -> Any:
-            if isinstance(elem, ColumnElement) and getattr(elem, "table", None) is alias:
-                return table.c[elem.key]
+        def fn(element: object, **kw: object) -> Any:
+            if isinstance(element, ColumnElement) and getattr(element, "table", None) is alias:
+                return table.c[element.key]
             return None
 
-        # clause is a join condition: no overload of replacement_traverse matches Any
-        return visitors.replacement_traverse(clause, {}, fn)  # type: ignore[call-overload]
+        return visitors.replacement_traverse(clause, {}, fn)
 
     def secondary(self, value: object) -> tuple[FromClause, frozenset[FromClause]]:
         """The ``secondary`` selectable, and the tables in it: a Table, or (read

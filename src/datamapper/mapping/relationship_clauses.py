@@ -48,13 +48,12 @@ def _mark_columns(expr: object, mark: str) -> Any:
             "over columns (Table.c.x, MyClass.x)"
         )
 
-    def replace(elem: object) -> Any:
-        if isinstance(elem, Column):
-            return annotate(elem, {mark: True})
+    def replace(element: object, **kw: object) -> Any:
+        if isinstance(element, Column):
+            return annotate(element, {mark: True})
         return None
 
-    # elem is a clause element: no overload of replacement_traverse matches Any
-    return visitors.replacement_traverse(expr, {}, replace)  # type: ignore[call-overload]
+    return visitors.replacement_traverse(expr, {}, replace)
 
 
 def foreign(expr: object) -> Any:
@@ -69,7 +68,7 @@ def remote(expr: object) -> Any:
     return _mark_columns(expr, "remote")
 
 
-def split_marks(clause: object) -> tuple[Any, ColumnSet, ColumnSet, Any]:
+def split_marks(clause: ClauseElement | None) -> tuple[Any, ColumnSet, ColumnSet, Any]:
     """``clause`` without foreign()/remote() marks, the columns marked each way, and,
     when a column marked remote() also appears unmarked (one column on both sides of a
     self-referential condition: ``remote(foreign(t.path)).like(t.path + '/%')``),
@@ -80,20 +79,19 @@ def split_marks(clause: object) -> tuple[Any, ColumnSet, ColumnSet, Any]:
     marked: dict[str, ColumnSet] = {"foreign": set(), "remote": set()}
     unmarked = _unmarked_remote(clause)
 
-    def replace(elem: object) -> Any:
-        if not isinstance(elem, Column):
+    def replace(element: object, **kw: object) -> Any:
+        if not isinstance(element, Column):
             return None
-        ann = annotations_of(elem)
+        ann = annotations_of(element)
         if ann and ("foreign" in ann or "remote" in ann):
-            plain = deannotate(elem)
+            plain = deannotate(element)
             for mark in ("foreign", "remote"):
                 if ann.get(mark):
                     marked[mark].add(plain)
             return plain
         return None
 
-    # elem is a clause element: no overload of replacement_traverse matches Any
-    plain = visitors.replacement_traverse(clause, {}, replace)  # type: ignore[call-overload]
+    plain = visitors.replacement_traverse(clause, {}, replace)
     if not marked["foreign"] and not marked["remote"]:
         return clause, set(), set(), None
     if not marked["remote"] & unmarked:
@@ -113,20 +111,19 @@ def _unmarked_remote(clause: Any) -> ColumnSet:
     return unmarked
 
 
-def _remote_occurrences(clause: object) -> Any:
+def _remote_occurrences(clause: ClauseElement) -> Any:
     """``clause`` without foreign()/remote() marks, each occurrence marked remote()
     annotated :data:`REMOTE_OCCURRENCE` instead."""
-    def occurrence(elem: object) -> Any:
-        if not isinstance(elem, Column):
+    def occurrence(element: object, **kw: object) -> Any:
+        if not isinstance(element, Column):
             return None
-        ann = annotations_of(elem)
-        bare = deannotate(elem) if ann else elem
+        ann = annotations_of(element)
+        bare = deannotate(element) if ann else element
         if ann and ann.get("remote"):
             return annotate(bare, {REMOTE_OCCURRENCE: True})
         return bare
 
-    # elem is a clause element: no overload of replacement_traverse matches Any
-    return visitors.replacement_traverse(clause, {}, occurrence)  # type: ignore[call-overload]
+    return visitors.replacement_traverse(clause, {}, occurrence)
 
 
 def coerce_clause(value: object) -> Any:

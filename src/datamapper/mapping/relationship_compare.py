@@ -97,14 +97,13 @@ def _bound_join_condition(prop: RelationshipProperty, obj: object) -> Any:
     value for it, read when the statement runs (many-to-one ``== obj``)."""
     target = prop.mapper
 
-    def replace(elem: object, **_kw: object) -> Any:
-        if isinstance(elem, Column) and elem in target._col_to_prop and \
-                not is_parent_side(prop, elem):
-            return _value_param(prop, obj, elem, None)
+    def replace(element: object, **_kw: object) -> Any:
+        if isinstance(element, Column) and element in target._col_to_prop and \
+                not is_parent_side(prop, element):
+            return _value_param(prop, obj, element, None)
         return None
 
-    # (as in loading.strategies: no overload of replacement_traverse matches here)
-    return visitors.replacement_traverse(  # type: ignore[call-overload]
+    return visitors.replacement_traverse(
         prop.primaryjoin, {}, replace)
 
 

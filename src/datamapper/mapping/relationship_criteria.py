@@ -76,8 +76,7 @@ def lazy_clause(prop: RelationshipProperty) -> LazyClause:
     nkeys = len(params)  # the key parameters; the rest are extra criteria
     bind_parent, bound = _parent_binder(prop, params)
     for part in extra:
-        # part is Any (a clause element): no overload matches Any
-        crit.append(visitors.replacement_traverse(part, {}, bind_parent))  # type: ignore[call-overload]
+        crit.append(visitors.replacement_traverse(part, {}, bind_parent))
     # many-to-one on the target's primary key: look in the identity map first
     simple_m2o = (
         prop.direction == MANYTOONE and len(crit) == len(prop.local_remote_pairs)
@@ -92,20 +91,20 @@ def lazy_clause(prop: RelationshipProperty) -> LazyClause:
 
 
 def _parent_binder(prop: RelationshipProperty, params: list[tuple[str, str]]
-                   ) -> tuple[Callable[[Any], Any], dict[Any, str]]:
+                   ) -> tuple[Callable[..., object], dict[Any, str]]:
     """A replacement function for ``visitors.replacement_traverse`` turning each
     parent-side column into a bind parameter (appended to ``params``), and the dict
     of the columns it bound (column -> bind name)."""
     bound: dict[Any, str] = {}  # parent-side column -> bind name
     parent_cols = prop.parent._col_to_prop
 
-    def bind_parent(elem: object) -> Any:
-        if isinstance(elem, Column) and is_parent_side(prop, elem):
-            name = bound.get(elem)
+    def bind_parent(element: object, **kw: object) -> Any:
+        if isinstance(element, Column) and is_parent_side(prop, element):
+            name = bound.get(element)
             if name is None:
-                name = bound[elem] = f"_dm_lz_{len(params)}"
-                params.append((name, parent_cols[elem].key))
-            return bindparam(name, type_=elem.type)
+                name = bound[element] = f"_dm_lz_{len(params)}"
+                params.append((name, parent_cols[element].key))
+            return bindparam(name, type_=element.type)
         return None
 
     return bind_parent, bound
@@ -128,8 +127,7 @@ def _whole_lazy_clause(prop: RelationshipProperty) -> LazyClause:
     may still match)."""
     params: list[tuple[str, str]] = []
     bind_parent, bound = _parent_binder(prop, params)
-    # the join condition is Any (a clause element): no overload matches Any
-    clause = visitors.replacement_traverse(  # type: ignore[call-overload]
+    clause = visitors.replacement_traverse(
         prop.primaryjoin, {}, bind_parent)
     return LazyClause(clause, params, 0, frozenset(bound), False, ())
 
@@ -161,22 +159,21 @@ def parent_criterion(prop: RelationshipProperty, obj: object, lazy_parent_cols: 
     parent_cols = prop.parent._col_to_prop
     binds: dict[Any, Any] = {}
 
-    def bind_parent(elem: object) -> Any:
-        if not isinstance(elem, Column) or elem not in parent_cols:
+    def bind_parent(element: object, **kw: object) -> Any:
+        if not isinstance(element, Column) or element not in parent_cols:
             return None
-        if elem not in local and elem not in lazy_parent_cols:
+        if element not in local and element not in lazy_parent_cols:
             return None
-        if remote_occurrences and prop.is_remote_occurrence(elem):
+        if remote_occurrences and prop.is_remote_occurrence(element):
             return None
-        b = binds.get(elem)
+        b = binds.get(element)
         if b is None:
-            b = binds[elem] = bindparam(
-                None, callable_=_attribute_reader(obj, parent_cols[elem].key, elem),
-                type_=elem.type)
+            b = binds[element] = bindparam(
+                None, callable_=_attribute_reader(obj, parent_cols[element].key, element),
+                type_=element.type)
         return b
 
-    # the join condition is a clause element: no overload of replacement_traverse matches
-    crit = visitors.replacement_traverse(prop.primaryjoin, {}, bind_parent)  # type: ignore[call-overload]
+    crit = visitors.replacement_traverse(prop.primaryjoin, {}, bind_parent)
     if prop.direction == MANYTOMANY:
         crit = and_(crit, prop.secondaryjoin)
     return crit

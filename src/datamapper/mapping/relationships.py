@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, Join
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
 from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ClauseElement
 
 from .._core import annotate, annotations_of
 from .cache import CacheSlot
@@ -425,15 +426,14 @@ class RelationshipProperty(MapperProperty):
         # through it) must not be named twice in one FROM
         salias = flat_alias(sec) if isinstance(sec, Join) else sec.alias()
 
-        def adapt(clause: object, end: object) -> Any:
-            def fn(elem: object) -> Any:
-                if isinstance(elem, Column) and elem.table is not end \
-                        and self.is_secondary_column(elem):
-                    return salias.corresponding_column(elem)
+        def adapt(clause: ClauseElement, end: object) -> Any:
+            def fn(element: object, **kw: object) -> Any:
+                if isinstance(element, Column) and element.table is not end \
+                        and self.is_secondary_column(element):
+                    return salias.corresponding_column(element)
                 return None
 
-            # clause is a join condition: no overload of replacement_traverse matches Any
-            return visitors.replacement_traverse(clause, {}, fn)  # type: ignore[call-overload]
+            return visitors.replacement_traverse(clause, {}, fn)
 
         return (salias, adapt(self.primaryjoin, self.parent.local_table),
                 adapt(self.secondaryjoin, self.mapper.local_table))

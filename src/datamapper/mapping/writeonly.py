@@ -104,13 +104,12 @@ class WriteOnlyCollection(Generic[_T]):
         prop = self._prop
         names = {name for name, _key in prop._lazy_params}
 
-        def late(elem: Any) -> Any:
-            if getattr(elem, "__visit_name__", None) == "bindparam" and elem.key in names:
-                return self._late_bind(elem.key, elem.type)
+        def late(element: Any, **kw: object) -> Any:
+            if getattr(element, "__visit_name__", None) == "bindparam" and element.key in names:
+                return self._late_bind(element.key, element.type)
             return None
 
-        # the clause is Any (a clause element): no overload of the traversal matches Any
-        return visitors.replacement_traverse(prop._lazy_clause, {}, late)  # type: ignore[call-overload]
+        return visitors.replacement_traverse(prop._lazy_clause, {}, late)
 
     def select(self) -> Select[_T]:
         """``SELECT`` of the members (in the relationship's ``order_by``); run it with

@@ -643,13 +643,13 @@ def _steps(rel: Any, source: AliasedClass | None, dest: object,
 
         if rel._remote_occurrences:
             # one column on both sides: each occurrence goes to its own side
-            def fn(elem: object) -> Any:
-                if isinstance(elem, Column):
-                    remote = rel.is_remote_occurrence(elem)
-                    return side(deannotate(elem), dest_sel if remote else source)
+            def fn(element: object, **kw: object) -> Any:
+                if isinstance(element, Column):
+                    remote = rel.is_remote_occurrence(element)
+                    return side(deannotate(element), dest_sel if remote else source)
                 return None
 
-            on: Any = visitors.replacement_traverse(  # type: ignore[call-overload]
+            on: Any = visitors.replacement_traverse(
                 rel.primaryjoin, {}, fn)
             return [(dest, on)]
 

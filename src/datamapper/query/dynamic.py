@@ -105,16 +105,15 @@ class AppenderQuery(Query[Any]):
                 impl.load_keys(state, obj)
             return d.get(key)
 
-        def late(element: object) -> Any:
+        def late(element: object, **kw: object) -> Any:
             if isinstance(element, BindParameter) and element.key in keys:
                 key = keys[element.key]
                 return bindparam(element.key, type_=element.type,
                                  callable_=lambda: value_of(key))
             return None
 
-        # (no overload of replacement_traverse takes the clause typed Any, as elsewhere)
         return stmt.where(
-            visitors.replacement_traverse(prop._lazy_clause, {}, late))  # type: ignore[call-overload]
+            visitors.replacement_traverse(prop._lazy_clause, {}, late))
 
     # -- execution -------------------------------------------------------------------
     def _iter_results(self) -> list[Any]:

@@ -23,49 +23,67 @@ from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
 from ..mapping.inheritance import resolve_polymorphic
 from ..mapping.mapper import Mapper, _mapper_or_none
 from ..mapping.properties import ExpressionOverride
+from ..mapping.relationships import RelationshipProperty
 from .aliased import AliasedClass, AliasedRelationship, PolymorphicEntity, polymorphic_parts
 from .options import COLUMN_STRATEGIES, STRATEGY_NAMES, Load, describe_target
 
 
 def _prop_for(mapper: Mapper, target: object, strategy: str) -> Any:
-    cls = mapper.class_.__name__
+    """The property of ``mapper`` an option names with ``target`` (a mapped attribute,
+    its name, an aliased() entity's column or composite)."""
     if isinstance(target, AliasedRelationship):
         # a relationship of an aliased() entity (joinedload(ua.addresses) in a statement
         # of ua): the option applies to the entity's path like the class attribute's
         target = target.attr
     if isinstance(target, str):
-        prop = mapper._props.get(target)
-        if prop is None:
-            raise ArgumentError(
-                f"Can't apply {STRATEGY_NAMES[strategy]}({target!r}): {cls} has no mapped attribute "
-                f"{target!r}; mapped attributes are {', '.join(sorted(mapper._props))}"
-            )
-        return prop
+        return _prop_named(mapper, target, strategy)
     if isinstance(target, ColumnElement):
-        # a column attribute of an aliased() entity: a column of the alias named for
-        # the attribute (``alias.name``)
-        key = getattr(target, "key", None) or ""
-        prop = mapper._props.get(key)
-        if prop is not None and prop.is_column:
+        prop = _prop_of_column(mapper, target)
+        if prop is not None:
             return prop
-        # a column of a with_polymorphic() entity's subclass (wp.Manager.status): that
-        # subclass's attribute, when exactly one subclass of the path's class maps it
-        subs = [m._props[key] for m in mapper.self_and_descendants[1:]
-                if key in m._props and m._props[key].is_column
-                and any(target.shares_lineage(c) for c in m._props[key].columns)]
-        # the subclass highest in the hierarchy that maps it (its subclasses inherit it)
-        top = {id(p): p for p in subs
-               if not any(p.parent is not q.parent and p.parent.isa(q.parent) for q in subs)}
-        if len(top) == 1:
-            return next(iter(top.values()))
     if getattr(getattr(target, "prop", None), "is_composite", False) and \
             not isinstance(target, QueryableAttribute):
         return cast(Any, target).prop  # a composite of an aliased() entity
     if not isinstance(target, QueryableAttribute):
         raise ArgumentError(
             f"Can't apply {STRATEGY_NAMES[strategy]}({target!r}): expected a mapped attribute such as "
-            f"{cls}.{next(iter(mapper._props), 'name')} or its name as a string"
+            f"{mapper.class_.__name__}.{next(iter(mapper._props), 'name')} or its name as a string"
         )
+    return _prop_of_attribute(mapper, target, strategy)
+
+
+def _prop_named(mapper: Mapper, name: str, strategy: str) -> Any:
+    prop = mapper._props.get(name)
+    if prop is None:
+        raise ArgumentError(
+            f"Can't apply {STRATEGY_NAMES[strategy]}({name!r}): {mapper.class_.__name__} has no "
+            f"mapped attribute {name!r}; mapped attributes are {', '.join(sorted(mapper._props))}"
+        )
+    return prop
+
+
+def _prop_of_column(mapper: Mapper, target: ColumnElement[Any]) -> Any:
+    """The column property an aliased() entity's column stands for, or None."""
+    # a column attribute of an aliased() entity: a column of the alias named for
+    # the attribute (``alias.name``)
+    key = getattr(target, "key", None) or ""
+    prop = mapper._props.get(key)
+    if prop is not None and prop.is_column:
+        return prop
+    # a column of a with_polymorphic() entity's subclass (wp.Manager.status): that
+    # subclass's attribute, when exactly one subclass of the path's class maps it
+    subs = [m._props[key] for m in mapper.self_and_descendants[1:]
+            if key in m._props and m._props[key].is_column
+            and any(target.shares_lineage(c) for c in m._props[key].columns)]
+    # the subclass highest in the hierarchy that maps it (its subclasses inherit it)
+    top = {id(p): p for p in subs
+           if not any(p.parent is not q.parent and p.parent.isa(q.parent) for q in subs)}
+    if len(top) == 1:
+        return next(iter(top.values()))
+    return None
+
+
+def _prop_of_attribute(mapper: Mapper, target: QueryableAttribute, strategy: str) -> Any:
     if target.parent is not mapper and mapper.isa(target.parent):
         # an attribute of a superclass (Load(Manager).defer(Person.name)): the path's
         # class maps it too, under the same key
@@ -74,9 +92,10 @@ def _prop_for(mapper: Mapper, target: object, strategy: str) -> Any:
             return own
     if target.parent is not mapper and not target.parent.isa(mapper):
         raise ArgumentError(
-            f"Can't apply {STRATEGY_NAMES[strategy]}({target}) here: the path is at {cls}, and "
-            f"{target} is an attribute of {target.parent.class_.__name__}; chain attributes "
-            "of the previous relationship's target class"
+            f"Can't apply {STRATEGY_NAMES[strategy]}({target}) here: the path is at "
+            f"{mapper.class_.__name__}, and {target} is an attribute of "
+            f"{target.parent.class_.__name__}; chain attributes of the previous "
+            "relationship's target class"
         )
     return through_synonym(target).prop
 
@@ -224,7 +243,6 @@ def _apply(plan: EntityPlan, option: Load,
                 _refuse_conflict(plan, target, strategy, chosen)
             _apply_columns(plan, target, strategy, kw)
             continue
-        mapper = plan.mapper
         if isinstance(target, str) and target == "*":
             _apply_wildcard(plan, strategy)
             return
@@ -236,36 +254,57 @@ def _apply(plan: EntityPlan, option: Load,
             alias = alias if alias is not None else of_type
             local_criteria = tuple(target.criteria)
             target = target.attr
-        prop = _prop_for(mapper, target, strategy)
-        _check_relationship_step(mapper, prop, target, strategy)
-        node = plan.nodes.get(prop.key)
-        if node is None:
-            sub_path = (*plan.path, prop, prop.mapper)
-            sub = default_plan(prop.mapper, sub_path)
-            node = RelNode(prop, prop.lazy if strategy == "default" else strategy, sub)
-            plan.nodes[prop.key] = node
-        elif strategy != "default":
-            node.strategy = strategy
-        if "recursion_depth" in kw and strategy in ("selectin", "immediate"):
-            if not (prop.mapper.isa(prop.parent) or prop.parent.isa(prop.mapper)):
-                raise InvalidRequestError(
-                    f"Can't use recursion_depth with {prop.parent.class_.__name__}.{prop.key}: "
-                    f"it loads {prop.mapper.class_.__name__} objects, which do not have the "
-                    "relationship again; recursion_depth is for self-referential "
-                    "relationships (a tree of one class)")
-            node.recursion_depth = kw["recursion_depth"]
-        if local_criteria and strategy != "contains_eager":
-            # selectinload(User.addresses.and_(...)): rows of this load only
-            node.plan.local_criteria = node.plan.local_criteria + local_criteria
-            node.plan.customized = True
-        if strategy == "contains_eager":
-            node.alias = _eager_alias(alias)
-        elif of_type is not None:
-            # selectinload(Company.employees.of_type(Engineer or with_polymorphic(...))):
-            # the related rows are read with those subclasses' columns
-            node.plan.poly_with = _merge_mappers(node.plan.poly_with,
-                                                 _of_type_mappers(prop.mapper, of_type))
-        plan = node.plan
+        plan = _apply_relationship_step(plan, target, strategy, kw, alias, of_type,
+                                        local_criteria)
+
+
+def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
+                             kw: dict[str, Any], alias: object, of_type: object,
+                             local_criteria: tuple[Any, ...]) -> EntityPlan:
+    """One relationship step of a loader option on ``plan``: the plan of the related
+    entity, for the next step."""
+    mapper = plan.mapper
+    prop = _prop_for(mapper, target, strategy)
+    _check_relationship_step(mapper, prop, target, strategy)
+    node = _relationship_node(plan, prop, strategy)
+    if "recursion_depth" in kw and strategy in ("selectin", "immediate"):
+        _check_recursion_depth(prop)
+        node.recursion_depth = kw["recursion_depth"]
+    if local_criteria and strategy != "contains_eager":
+        # selectinload(User.addresses.and_(...)): rows of this load only
+        node.plan.local_criteria = node.plan.local_criteria + local_criteria
+        node.plan.customized = True
+    if strategy == "contains_eager":
+        node.alias = _eager_alias(alias)
+    elif of_type is not None:
+        # selectinload(Company.employees.of_type(Engineer or with_polymorphic(...))):
+        # the related rows are read with those subclasses' columns
+        node.plan.poly_with = _merge_mappers(node.plan.poly_with,
+                                             _of_type_mappers(prop.mapper, of_type))
+    return node.plan
+
+
+def _relationship_node(plan: EntityPlan, prop: RelationshipProperty, strategy: str) -> RelNode:
+    """The plan's node for relationship ``prop`` (made with the relationship's default
+    plan when missing), loading with ``strategy`` unless that is "default"."""
+    node = plan.nodes.get(prop.key)
+    if node is None:
+        sub_path = (*plan.path, prop, prop.mapper)
+        sub = default_plan(prop.mapper, sub_path)
+        node = RelNode(prop, prop.lazy if strategy == "default" else strategy, sub)
+        plan.nodes[prop.key] = node
+    elif strategy != "default":
+        node.strategy = strategy
+    return node
+
+
+def _check_recursion_depth(prop: RelationshipProperty) -> None:
+    if not (prop.mapper.isa(prop.parent) or prop.parent.isa(prop.mapper)):
+        raise InvalidRequestError(
+            f"Can't use recursion_depth with {prop.parent.class_.__name__}.{prop.key}: "
+            f"it loads {prop.mapper.class_.__name__} objects, which do not have the "
+            "relationship again; recursion_depth is for self-referential "
+            "relationships (a tree of one class)")
 
 
 def _check_relationship_step(mapper: Mapper, prop: Any, target: object,
@@ -404,12 +443,19 @@ def _entity_of_attribute(option: Load, owner: Mapper, mappers: list[Mapper | Non
     )
 
 
+def _load_paths(options: Iterable[object] | None) -> list[Load]:
+    """The loader options among ``options``, each branch of a branching one apart."""
+    if not options:
+        return []
+    return [p for o in options if isinstance(o, Load)
+            for p in (o.paths() if o.branches else (o,))]
+
+
 def build_plans(mappers: list[Mapper | None], options: Iterable[object] | None
                 ) -> list[EntityPlan | None] | None:
     """One plan per selected entity (None for plain columns), or None when nothing
     differs from a plain load (no options, no configured eager relationships)."""
-    opts = [p for o in options if isinstance(o, Load)
-            for p in (o.paths() if o.branches else (o,))] if options else []
+    opts = _load_paths(options)
     if not opts and not any(m is not None and has_eager_defaults(m) for m in mappers):
         return None
     plans: list[EntityPlan | None] = [default_plan(m) if m is not None else None

@@ -234,40 +234,27 @@ def _subclass_joins(cols: tuple[Any, ...]) -> list[Any]:
     return out
 
 
-def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
-    """``statement`` reading only the rows of the inheriting classes it names (see the
-    module docstring); ``statement`` itself when none needs more."""
-    cols = raw_columns(statement)
-    froms = explicit_froms(statement)
-    joins = setup_joins(statement)
-    where = statement.whereclause
+def _without_orm_subclass_where(statement: object, joined: set[_Key]) -> Any:
+    """``statement`` without the WHERE criteria the ORM layer put there for a subclass
+    the statement now limits in a join's ON clause (``joined``)."""
+    if not joined:
+        return statement
+    criteria = where_criteria(statement)
+    kept = [c for c in criteria if annotations_of(c).get(_MARK) not in joined]
+    if len(kept) != len(criteria):
+        return with_where_criteria(statement, tuple(kept))
+    return statement
 
-    # joins to a single-table subclass: its criterion in the ON clause (joins made
-    # before a with_only_columns() live in the statement's memoized entities)
-    joined: set[_Key] = set()
-    extra_where: list[Any] = []
-    candidates: list[Any] = list(froms) if froms else [
-        f for c in cols for f in ((c,) if _is_from(c) else from_objects(c))]
-    new_joins = _limit_joins(joins, joined, extra_where, candidates)
-    memo = memoized_select_entities(statement)
-    new_memo = tuple(m if j is None else with_joins(m, j) for m, j in (
-        (m, _limit_joins(setup_joins(m), joined, extra_where)) for m in memo))
-    memo_changed = any(a is not b for a, b in zip(memo, new_memo, strict=True))
-    if joined:
-        # a criterion the ORM layer put in WHERE for a subclass the statement joins to
-        kept = [c for c in where_criteria(statement)
-                if annotations_of(c).get(_MARK) not in joined]
-        if len(kept) != len(where_criteria(statement)):
-            statement = with_where_criteria(statement, tuple(kept))
-            where = statement.whereclause
 
-    # the selected, selected-from and WHERE-named single-table subclasses
+def _named_subclasses(cols: tuple[Any, ...], froms: tuple[Any, ...], lefts: list[Any],
+                      where: object, compiler: object) -> dict[_Key, Any]:
+    """The single-table subclasses a statement selects, selects from or names in its
+    WHERE clause (not correlated to an enclosing SELECT), with their criteria."""
     found: dict[_Key, Any] = {}
     for c in cols:
         key, crit = _of_from(c) if _is_from(c) else column_subclass_criterion(c)
         if key is not None:
             found.setdefault(key, crit)
-    lefts = [j[2] for j in joins] + [j[2] for m in memo for j in setup_joins(m)]
     for fc in list(froms) + [f for f in lefts if f is not None]:
         while isinstance(fc, Join):  # join_from(Engineer, ...), select_from(join(...))
             fc = fc.left
@@ -283,33 +270,91 @@ def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
             if key is not None and key not in found and not (
                     enclosing and _correlated(el, enclosing)):
                 found[key] = crit
-    extra_where.extend(crit for key, crit in found.items() if key not in joined)
-    extra_where = [c for i, c in enumerate(extra_where)
-                   if not _has(where, c) and not any(c.compare(o) for o in extra_where[:i])]
+    return found
 
-    # a joined-table subclass's column selected alone reads from the subclass's join;
-    # with joins, the first one joins from it when its ON clause names one of its tables
-    # (query(Manager.name).join(Paperwork, Manager.paperwork))
+
+def _joined_subclass_from(cols: tuple[Any, ...], joins: tuple[Any, ...],
+                          new_joins: tuple[Any, ...] | None
+                          ) -> tuple[list[Any], tuple[Any, ...] | None]:
+    """For a statement with no FROM of its own: the joins of the joined-table subclasses
+    its columns select alone, as extra FROMs when it has no joins; with joins, the first
+    one made to join from the subclass's join when its ON clause names one of its tables
+    (``query(Manager.name).join(Paperwork, Manager.paperwork)``).  Gives (extra FROMs,
+    the joins)."""
+    subclass_joins = _subclass_joins(cols)
+    if not joins:
+        return subclass_joins, new_joins
+    if len(subclass_joins) == 1 and joins[0][2] is None:
+        sel = subclass_joins[0]
+        current = new_joins if new_joins is not None else joins
+        target, onclause, _left, flags = current[0]
+        tables = {deannotate(t) for t in find_tables(sel)}
+        if onclause is not None and any(
+                deannotate(t) in tables for t in find_tables(onclause, check_columns=True)):
+            return [], ((target, onclause, sel, flags),) + tuple(current[1:])
+    return [], new_joins
+
+
+def _limit_memo_joins(memo: tuple[Any, ...], joined: set[_Key],
+                      extra_where: list[Any]) -> tuple[Any, ...]:
+    """The memoized entity sets of a select (made before ``with_only_columns()``) with
+    their joins to single-table subclasses limited as :func:`_limit_joins` does."""
+    return tuple(m if j is None else with_joins(m, j) for m, j in (
+        (m, _limit_joins(setup_joins(m), joined, extra_where)) for m in memo))
+
+
+def _new_criteria(criteria: list[Any], where: object) -> list[Any]:
+    """``criteria`` without those ``where`` has already and without repeats."""
+    return [c for i, c in enumerate(criteria)
+            if not _has(where, c) and not any(c.compare(o) for o in criteria[:i])]
+
+
+def _join_candidates(cols: tuple[Any, ...], froms: tuple[Any, ...]) -> list[Any]:
+    """What a join with no left side may join from: the statement's FROMs given to
+    ``select_from()``, else the FROMs of its selected elements."""
+    if froms:
+        return list(froms)
+    return [f for c in cols for f in ((c,) if _is_from(c) else from_objects(c))]
+
+
+def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
+    """``statement`` reading only the rows of the inheriting classes it names (see the
+    module docstring); ``statement`` itself when none needs more."""
+    cols = raw_columns(statement)
+    froms = explicit_froms(statement)
+    joins = setup_joins(statement)
+
+    # joins to a single-table subclass: its criterion in the ON clause (joins made
+    # before a with_only_columns() live in the statement's memoized entities)
+    joined: set[_Key] = set()
+    extra_where: list[Any] = []
+    new_joins = _limit_joins(joins, joined, extra_where, _join_candidates(cols, froms))
+    memo = memoized_select_entities(statement)
+    new_memo = _limit_memo_joins(memo, joined, extra_where)
+    memo_changed = any(a is not b for a, b in zip(memo, new_memo, strict=True))
+    # a criterion the ORM layer put in WHERE for a subclass the statement joins to
+    statement = _without_orm_subclass_where(statement, joined)
+    where = statement.whereclause
+
+    # the selected, selected-from and WHERE-named single-table subclasses
+    lefts = [j[2] for j in joins] + [j[2] for m in memo for j in setup_joins(m)]
+    found = _named_subclasses(cols, froms, lefts, where, compiler)
+    extra_where.extend(crit for key, crit in found.items() if key not in joined)
+    extra_where = _new_criteria(extra_where, where)
+
+    # a joined-table subclass's column selected alone reads from the subclass's join
     extra_froms: list[Any] = []
     if not froms and not memo:
-        subclass_joins = _subclass_joins(cols)
-        if not joins:
-            extra_froms = subclass_joins
-        elif len(subclass_joins) == 1 and joins[0][2] is None:
-            sel = subclass_joins[0]
-            current = new_joins if new_joins is not None else joins
-            target, onclause, _left, flags = current[0]
-            tables = {deannotate(t) for t in find_tables(sel)}
-            if onclause is not None and any(
-                    deannotate(t) in tables for t in find_tables(onclause, check_columns=True)):
-                new_joins = ((target, onclause, sel, flags),) + tuple(current[1:])
+        extra_froms, new_joins = _joined_subclass_from(cols, joins, new_joins)
 
-    if not (new_joins is not None or memo_changed or extra_where or extra_froms):
-        return statement
     if new_joins is not None or memo_changed:
         statement = with_joins(statement, new_joins, new_memo if memo_changed else None)
-    if extra_froms:
-        statement = statement.select_from(*extra_froms)
-    if extra_where:
-        statement = statement.where(*extra_where)
+    return _with_extra(statement, extra_froms, extra_where)
+
+
+def _with_extra(statement: Any, froms: list[Any], where: list[Any]) -> Any:
+    if froms:
+        statement = statement.select_from(*froms)
+    if where:
+        statement = statement.where(*where)
     return statement
