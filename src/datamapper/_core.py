@@ -442,6 +442,11 @@ def has_limit_or_offset(stmt: object) -> bool:
             or getattr(stmt, "_offset_clause", None) is not None)
 
 
+def has_group_by(stmt: object) -> bool:
+    """Whether a select has a GROUP BY."""
+    return bool(getattr(stmt, "_group_by_clauses", ()))
+
+
 def is_distinct(stmt: object) -> bool:
     """Whether a select is SELECT DISTINCT."""
     return bool(getattr(stmt, "_distinct", False))

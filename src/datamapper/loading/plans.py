@@ -102,7 +102,7 @@ class RelNode:
     """One relationship of an :class:`EntityPlan` and the strategy that loads it."""
 
     __slots__ = ("prop", "strategy", "plan", "alias", "loader", "recursion_depth",
-                 "identity_only")
+                 "identity_only", "innerjoin")
 
     def __init__(self, prop: RelationshipProperty, strategy: str, plan: EntityPlan) -> None:
         self.prop = prop
@@ -113,6 +113,9 @@ class RelNode:
         self.recursion_depth: int | None = None
         # immediate many-to-one closing a cycle: set only from the identity map (no SQL)
         self.identity_only = False
+        # joinedload(..., innerjoin=): an inner join for this node (None: the
+        # relationship's innerjoin=)
+        self.innerjoin: bool | None = None
         self.alias: Any = None  # contains_eager: the selectable holding the target's columns
         self.loader: EntityLoader | None = None  # joined/contains_eager, set by add_joined
 
@@ -165,6 +168,7 @@ def _without_contains_eager(plan: EntityPlan) -> EntityPlan:
         sub = _without_contains_eager(n.plan)
         out.nodes[k] = RelNode(n.prop, "select" if n.strategy == "contains_eager"
                                else n.strategy, sub)
+        out.nodes[k].innerjoin = n.innerjoin
     return out
 
 

@@ -185,18 +185,25 @@ def _target_order_by(prop: RelationshipProperty, target_sel: Any,
 
 
 def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
-               order_by: list[Any], criteria: Sequence[LoaderCriteriaOption] = ()
-               ) -> tuple[Any, int]:
+               order_by: list[Any], criteria: Sequence[LoaderCriteriaOption] = (),
+               outer_above: bool = False) -> tuple[Any, int]:
     """Add the joins and columns of ``plan``'s joined and contains_eager nodes (nested)
     to ``stmt``, whose first ``ncols`` columns are already laid out; the relationships'
     ``order_by`` (adapted) is appended to ``order_by``; ``criteria``: the
     ``with_loader_criteria()`` options the joined targets' rows must meet (in the ON
-    clause)."""
+    clause).
+
+    A node asking for an inner join (``innerjoin=True``) gets one only where every
+    eager join above it is inner too (``outer_above`` false): below an outer join, an
+    inner join would drop the rows of the parents above that have no related row."""
     for node in plan.nodes.values():
         prop = node.prop
         target = prop.mapper
         props = node.plan.props
+        outer = outer_above
         if node.strategy == "joined":
+            inner = node.innerjoin if node.innerjoin is not None else bool(prop.innerjoin)
+            outer = outer_above or not inner
             subclasses = _joined_subclasses(target, node.plan)
             talias = target_alias(target, subclasses)
             if props is None and node.plan.poly_with:
@@ -215,12 +222,12 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
                 # the target is joined to the secondary inside the outer join: a secondary
                 # row without its target row (a secondary that is a join or a selectable,
                 # a row missing) gives no member instead of a row of NULLs
-                stmt = stmt.join_from(parent_sel, salias.join(talias, sj), pj, isouter=True)
+                stmt = stmt.join_from(parent_sel, salias.join(talias, sj), pj, isouter=outer)
             else:
                 (on,) = join_clauses(prop, parent_sel, talias)
                 if crit:
                     on = and_(on, *crit)
-                stmt = stmt.join_from(parent_sel, talias, on, isouter=True)
+                stmt = stmt.join_from(parent_sel, talias, on, isouter=outer)
             sel = talias
             order_by.extend(_target_order_by(prop, talias, salias))
         elif node.strategy == "contains_eager":
@@ -250,7 +257,7 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
         stmt = stmt.add_columns(*cols)
         node.loader = loader
         ncols += len(cols)
-        stmt, ncols = add_joined(stmt, node.plan, sel, ncols, order_by, criteria)
+        stmt, ncols = add_joined(stmt, node.plan, sel, ncols, order_by, criteria, outer)
     return stmt, ncols
 
 

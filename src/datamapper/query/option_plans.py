@@ -267,6 +267,8 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
     prop = _prop_for(mapper, target, strategy)
     _check_relationship_step(mapper, prop, target, strategy)
     node = _relationship_node(plan, prop, strategy)
+    if strategy == "joined" and "innerjoin" in kw:
+        node.innerjoin = kw["innerjoin"]
     if "recursion_depth" in kw and strategy in ("selectin", "immediate"):
         _check_recursion_depth(prop)
         node.recursion_depth = kw["recursion_depth"]

@@ -120,8 +120,10 @@ class Load(ExecutableOption):
             steps.append((t, strategy, kw if i == len(path) - 1 else {}))
         return Load(self.root, steps=tuple(steps))
 
-    def joinedload(self, *attrs: object, innerjoin: bool = False) -> Load:
-        return self._add(attrs, "joined")
+    def joinedload(self, *attrs: object, innerjoin: bool | str | None = None) -> Load:
+        if innerjoin is None:
+            return self._add(attrs, "joined")
+        return self._add(attrs, "joined", innerjoin=bool(innerjoin))
 
     def selectinload(self, *attrs: object, recursion_depth: int | None = None) -> Load:
         return self._add(attrs, "selectin", **_depth(recursion_depth))
@@ -225,9 +227,11 @@ def describe_target(t: object) -> str:
     return repr(t) if isinstance(t, str) else str(t)
 
 
-def joinedload(*attrs: object, innerjoin: bool = False) -> Load:
-    """Load the relationship in the same SELECT through a LEFT OUTER JOIN."""
-    return Load().joinedload(*attrs)
+def joinedload(*attrs: object, innerjoin: bool | str | None = None) -> Load:
+    """Load the relationship in the same SELECT through a LEFT OUTER JOIN
+    (``innerjoin=True``: an inner join, which leaves out the parents it finds no
+    related row for; by default the relationship's own ``innerjoin``)."""
+    return Load().joinedload(*attrs, innerjoin=innerjoin)
 
 
 eagerload = joinedload  # the 0.4 name

@@ -21,7 +21,7 @@ from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.util import ClauseAdapter
 
-from .._core import for_update_arg, is_distinct
+from .._core import for_update_arg, has_group_by
 from ..instance.seam import SessionLike
 from ..loading.criteria import LoaderCriteriaOption
 from ..loading.plans import EntityPlan, remember_plan
@@ -45,7 +45,10 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
     parent_sels = _parent_selectables(entities, plans)
     extra_order: list[Any] = []
     if any(p is not None and p.has_joined() for p in plans):
-        if limited and any(p is not None and p.multiplies_rows() for p in plans):
+        # with LIMIT/OFFSET or GROUP BY, the joined rows of a collection would be
+        # counted (or grouped) with the parents': the query becomes a subquery instead
+        if (limited or has_group_by(base)) and any(
+                p is not None and p.multiplies_rows() for p in plans):
             stmt, extra_order, inner = _limited_inner(
                 base, layout.columns, order_by, _join_columns(plans, parent_sels))
             parent_sels = [inner if sel is not None else None for sel in parent_sels]
@@ -100,7 +103,9 @@ def _limited_inner(base: Any, columns: list[Any], order_by: list[Any],
     """A LIMITed query with a joined collection: (the SELECT of ``columns`` from the
     limited query as a subquery, its ORDER BY adapted to the subquery, the subquery).
     The subquery also selects the ``join_columns`` the eager joins outside it need."""
-    if order_by and is_distinct(base):
+    if order_by:
+        # the outer ORDER BY reads the subquery: it selects what the query is ordered by
+        # (a column of a table joined inside it, as join(User.orders).order_by(Order.x))
         base = _with_order_columns(base, order_by)
     missing = [c for c in join_columns if base.selected_columns.corresponding_column(c) is None]
     if missing:
@@ -119,9 +124,9 @@ _ORDERING = (operators.desc_op, operators.asc_op, operators.nulls_first_op,
 
 
 def _with_order_columns(stmt: Any, order_by: list[Any]) -> Any:
-    """A SELECT DISTINCT that becomes the subquery eager joins hang off selects the
-    columns it is ordered by too (else the outer ORDER BY, adapted to the subquery,
-    would name a table outside it)."""
+    """A SELECT that becomes the subquery eager joins hang off selects the columns it
+    is ordered by too (else the outer ORDER BY, adapted to the subquery, would name a
+    table outside it)."""
     selected = list(stmt.selected_columns)
     extra: list[Any] = []
     for ob in order_by:
