@@ -69,3 +69,29 @@ def test_relationship_to_an_alias_of_a_subquery_is_refused(Base):
             configure_mappers()
     finally:
         clear_mappers()  # a mapping refused at configure time must not reach later tests
+
+
+def test_relationship_to_aliased_class_over_its_own_table(Base, engine, make_session):
+    """aliased(Child, child_table) is the class itself: the relationship configures
+    and loads as relationship(Child) does."""
+    class Child(Base):
+        __tablename__ = "ac_child3"
+        id = Column(Integer, primary_key=True)
+        parent_id = Column(Integer, ForeignKey("ac_parent3.id"))
+
+    same = aliased(Child, Child.__table__)
+
+    class Parent(Base):
+        __tablename__ = "ac_parent3"
+        id = Column(Integer, primary_key=True)
+        kids = relationship(same, order_by=Child.id)
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Parent(id=1, kids=[Child(id=1), Child(id=2)]))
+    s.commit()
+    s.close()
+    assert [c.id for c in s.get(Parent, 1).kids] == [1, 2]
+    s.close()
+    p = s.scalars(select(Parent).options(joinedload(Parent.kids))).unique().one()
+    assert [c.id for c in p.kids] == [1, 2]

@@ -105,6 +105,8 @@ class RelationshipArguments:
         writing the same columns (no overlap warning, as in SQLAlchemy)."""
         mapper: Mapper = alias._dm_mapper
         sel = alias._dm_selectable
+        if sel is mapper.local_table:
+            return mapper  # aliased(Child, child_table): the class's own table
         if getattr(sel, "element", None) is not mapper.local_table:
             name = mapper.class_.__name__
             raise self._error(
