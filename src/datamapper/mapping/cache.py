@@ -23,7 +23,7 @@ slot                            what                                         own
 ``loading.related``             lazy-load SELECT, row loader, eager flag     relationship
 ``persistence.writes``          the table plan of INSERT/UPDATE/DELETE       mapper
 ``session.get`` (2)             get() SELECTs by lock mode; get() row loader  mapper
-``session.dml``                 ORM DML: attribute names to columns          mapper
+``session.dml_params``          ORM DML: attribute names to columns          mapper
 ``unitofwork.dependency`` (2)   writable relationships; references to rows   mapper
 ==============================  ===========================================  ======
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast, overload
 
-from sqlalchemy import Connection, Select, text
+from sqlalchemy import Connection, Select
 from sqlalchemy.engine import IteratorResult
-from sqlalchemy.exc import DBAPIError, ObjectNotExecutableError
+from sqlalchemy.exc import DBAPIError
 
 from .._core import (
     SimpleResultMetaData,
@@ -21,14 +21,11 @@ from .._core import (
     driver_fetchall,
     driver_select_ok,
     has_limit_or_offset,
-    is_executable_on_connection,
     order_by_clauses,
     plain_fetchall,
     positional_rows,
-    raw_columns,
     statement_execution_options,
 )
-from .._util import describe
 from ..exc import (
     ArgumentError,
 )
@@ -36,14 +33,13 @@ from ..instance.seam import SessionLike
 from ..loading import instances
 from ..loading.criteria import LoaderCriteriaOption, apply_loader_criteria, criteria_options
 from ..loading.rows import fetch_rows
-from ..mapping.coercion import column_entity, dml_mapper, statement_subject
-from ..mapping.mapper import Mapper, _mapper_or_none
+from ..mapping.coercion import dml_mapper
 from ..query import ORMSelect, Query
 from ..query.entities import RowLayout, stamp_results
 from ..query.from_statement import FromStatement, load_from_statement
 from ..query.option_plans import build_plans, check_yield_per_plans
 from ..query.options import propagating_options
-from ..query.orm_select import orm_select_from_core, reads_mapped_tables, renamed_column_keys
+from ..query.orm_select import reads_mapped_tables, renamed_column_keys
 from ..query.plan_execution import execute_with_plans
 from .base import SessionBase
 from .binds import _bind_kw
@@ -51,6 +47,7 @@ from .dml import check_yield_per, execute_orm_dml, stream_results
 from .execute_state import ORMExecuteState, copy_params
 from .ownership import exclusive
 from .results import OrmResult
+from .statements import coerce_statement, statement_mappers
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Result, ScalarResult
@@ -167,15 +164,15 @@ class SessionExecute(SessionBase):
                 f"Can't execute the string {statement[:60]!r} on a Session(future=True): "
                 "textual SQL must be declared; wrap it in sqlalchemy.text()"
             )
-        statement = _coerce_statement(statement)
+        statement = coerce_statement(statement)
         if "do_orm_execute" in self.dispatch.active or _add_event is not None:
             def run(stmt: Any, params: Any, opts: dict[str, Any], bind_kw: dict[str, Any]
                     ) -> Any:
-                return self._execute_impl(_coerce_statement(stmt), params, mapper, bind, opts,
+                return self._execute_impl(coerce_statement(stmt), params, mapper, bind, opts,
                                           bind_kw)
 
             return self._fire_orm_execute(statement, params, execution_options, bind_kw, run,
-                                          _statement_mappers(statement), extra=_add_event)
+                                          statement_mappers(statement), extra=_add_event)
         return self._execute_impl(statement, params, mapper, bind, execution_options, bind_kw)
 
     def _fire_orm_execute(self, statement: Any, params: Any, execution_options: Any,
@@ -455,54 +452,3 @@ class SessionExecute(SessionBase):
         return self._query_cls(list(entities), cast("SessionLike", self), **kw)
 
 
-def _coerce_statement(statement: Any) -> Any:
-    """What execute() runs: a string as textual SQL, ``sqlalchemy.select(User)`` as the
-    ORM select of those entities; anything else must be executable."""
-    if isinstance(statement, str):
-        return text(statement)
-    if statement.__class__ is Select:
-        converted = orm_select_from_core(statement)
-        if converted is not None:
-            return converted
-        # select(Engineer.name): the compile-state plugin limits it to the subclass's
-        # rows (query/subclass_rows.py)
-        return statement
-    elif not is_executable_on_connection(statement):
-        raise _not_executable(statement)
-    return statement
-
-
-def _statement_mappers(statement: Any) -> list[Mapper]:
-    """The mappers an executed statement selects or changes (for ORMExecuteState)."""
-    out: list[Mapper] = []
-    if isinstance(statement, (ORMSelect, FromStatement)):
-        cands: list[Any] = list(statement._dm_layout.mappers)
-    elif getattr(statement, "is_dml", False):
-        cands = [dml_mapper(statement)]
-    elif isinstance(statement, Select):
-        # a Core select of mapped attributes: the entities of its columns, in order (else
-        # the first mapped entity it names, e.g. select(func.count()).select_from(User))
-        cands = []
-        for col in raw_columns(statement):
-            ent = column_entity(col)
-            cands.append(_mapper_or_none(ent) if isinstance(ent, type)
-                         else getattr(ent, "mapper", None))
-        if not any(cands):
-            cands = [statement_subject(statement)]
-    else:
-        return out
-    for m in cands:
-        if m is not None and m not in out:
-            out.append(m)
-    return out
-
-
-def _not_executable(statement: Any) -> ObjectNotExecutableError:
-    what = (f"the class {statement.__name__}" if isinstance(statement, type)
-            else describe(statement))
-    err = ObjectNotExecutableError(statement)
-    err.args = (
-        f"Can't execute {what}: it is not a SQL statement; pass select(...), "
-        "insert()/update()/delete(), text(...) or a SQL string",
-    )
-    return err

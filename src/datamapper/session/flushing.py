@@ -36,7 +36,7 @@ from ..unitofwork.plan import FlushPlan
 from ..unitofwork.references import with_pending_members
 from .base import SessionBase
 from .bulk import bulk_delete, bulk_update
-from .dml import bulk_insert_mappings, bulk_save_objects, bulk_update_mappings
+from .dml_bulk import bulk_insert_mappings, bulk_save_objects, bulk_update_mappings
 from .ownership import exclusive
 from .transaction import SessionTransaction
 

@@ -1,15 +1,15 @@
-"""Session reads of single objects: ``get``, ``refresh``, ``expire``.
+"""Session reads of single objects by primary key: ``get``, ``get_one``.
 
 Mixed into :class:`~datamapper.session.session.Session`.  ``get`` answers from
 the identity map when it can and runs one cached SELECT by primary key
-otherwise; ``_load_attributes`` is what an expired attribute access calls.
+otherwise.  ``refresh``/``expire`` and the loading of expired attributes are in
+:mod:`.expire`.
 """
 
 from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Iterable
 from typing import Any, TypeVar, cast, overload
 
 from sqlalchemy import and_ as sql_and
@@ -17,8 +17,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlalchemy.sql import ClauseElement
 
-from .._util import NO_VALUE, describe, lifecycle
-from ..cascade import cascade_iterator
+from .._util import NO_VALUE, describe
 from ..exc import (
     ArgumentError,
     InvalidRequestError,
@@ -29,15 +28,11 @@ from ..exc import (
 )
 from ..instance.seam import SessionLike
 from ..instance.state import (
-    COLUMN_RAISE,
     InstanceState,
-    expire_states,
-    instance_state,
 )
-from ..loading import EntityLoader, instances, load_attributes_stmt
+from ..loading import EntityLoader, instances
 from ..loading.plans import has_eager_defaults
-from ..loading.related import lazy_load
-from ..loading.rows import commit_loaded, fetch_rows
+from ..loading.rows import fetch_rows
 from ..mapping.cache import CacheSlot
 from ..mapping.composite import COMPOSITE_CLASSES, composite_values
 from ..mapping.inheritance import apply_entity_source
@@ -48,35 +43,12 @@ from .base import SessionBase
 from .binds import SessionBinds, _bind_kw
 from .bulk import mark_deleted
 from .ownership import exclusive
-from .refresh import refresh_state
 
 _O = TypeVar("_O")  # a mapped class's instances
 
 
-_NOTHING_EXPIRED: frozenset[str] = frozenset()
 # _get_in_identity_map(): the object in the map does not answer get(), ask the database
 _LOOK_UP: Any = object()
-
-
-def _keys_to_load(state: InstanceState, d: dict[str, Any], key: str | None) -> list[str]:
-    """The column attributes one SELECT loads for ``state``: its expired, not deferred
-    (nor marked to raise) columns not in ``d``, plus ``key`` and its deferred group."""
-    mapper = state.mapper
-    exp = state.expired_attributes
-    deferred = mapper._deferred_keys
-    ext = state._extra
-    marks = ext.get(COLUMN_RAISE) if ext is not None else None
-    if marks:  # columns the loading query said to refuse stay unloaded
-        deferred = deferred | {k for k, refuse in marks.items() if refuse}
-    keys = [k for k in mapper._load_keys if k in exp and k not in d and k not in deferred
-            or (k == key)]
-    if key is not None and key not in keys and key in mapper._column_keys:
-        group = getattr(mapper._props[key], "group", None)
-        keys.append(key)
-        if group:
-            keys.extend(k for k, p in mapper.column_attrs.items()
-                        if getattr(p, "group", None) == group and k not in d and k != key)
-    return keys
 
 
 def _get_query_state(with_for_update: object, identity_token: object) -> dict[str, Any]:
@@ -371,115 +343,6 @@ class SessionGet(SessionBase):
                 if state is not None:
                     _check_locked_version(state, loader, row)
 
-    def _load_attributes(self, state: InstanceState, key: str | None) -> None:
-        """Load unloaded attributes of a persistent object: all expired columns at once
-        (plus ``key`` if it is deferred)."""
-        mapper = state.mapper
-        if key is not None and key in mapper._props and mapper._props[key].is_relationship:
-            lazy_load(cast("SessionLike", self), state, mapper._props[key])
-            return
-        pending_ident = None
-        if state._key is None:
-            if not state.expired_attributes:
-                return
-            # a pending object with expired attributes (its INSERT ran and a flush
-            # expired what the database generated, or a key was taken away): loaded by
-            # the primary key it holds
-            pending_ident = _pending_identity(state, key)
-        # pending changes (of this object or others) may alter what the SELECT reads, as
-        # for a query: flush them first (a no-op inside a flush, no_autoflush, autoflush=False)
-        self._autoflush()
-        obj = state.strong_obj()
-        d = obj.__dict__
-        keys = _keys_to_load(state, d, key)
-        if not keys:
-            state.expired_attributes = _NOTHING_EXPIRED
-            return
-        ident = pending_ident if pending_ident is not None else (state.identity or ())
-        stmt, props = load_attributes_stmt(mapper, keys, ident if None in ident else ())
-        params = {f"_dm_pk_{i}": v for i, v in enumerate(ident) if v is not None}
-        bind = self.get_bind(mapper=mapper, clause=stmt)
-        row = self._run(stmt, params, bind, None,
-                        {"mappers": (mapper,), "column_load": True}).first()
-        if row is None:
-            raise ObjectDeletedError(
-                f"Can't load attribute(s) {', '.join(keys)} of {describe(obj)}: its row is no "
-                "longer in the database (deleted, or its primary key changed, by another "
-                "transaction); expunge the object or roll back"
-            )
-        for k, v in zip(keys, row, strict=True):
-            if k not in state.committed_state:
-                d[k] = v
-        # every expired column is loaded now; expired deferred columns and relationships
-        # are simply unloaded again (they load on access, as they did before the expiry)
-        state.expired_attributes = _NOTHING_EXPIRED
-        if "refresh" in mapper.dispatch:
-            mapper.dispatch.fire("refresh", obj, None, set(keys))
-            commit_loaded(state, keys)
-
-    @exclusive
-    def refresh(self, instance: object, attribute_names: Iterable[str] | None = None,
-                with_for_update: object = None, lockmode: object = None) -> None:
-        """Reload ``instance``'s attributes from the database now, discarding changes."""
-        state = instance_state(instance)
-        self._check_persistent(state, instance, "refresh")
-        if with_for_update is not None:
-            _check_for_update(with_for_update, "refresh")
-        refresh_state(self, state, instance, attribute_names, with_for_update)
-
-    @exclusive
-    def expire(self, instance: object, attribute_names: Iterable[str] | None = None) -> None:
-        """Forget loaded values; they load again on next access."""
-        state = instance_state(instance)
-        self._check_persistent(state, instance, "expire")
-        if attribute_names is not None:
-            names = list(attribute_names)
-            bad = [n for n in names if n not in state.mapper._props]
-            if bad:
-                raise InvalidRequestError(
-                    f"Can't expire {', '.join(map(repr, bad))} of {describe(instance)}: not "
-                    f"mapped attributes of {state.mapper.class_.__name__}"
-                )
-            state.expire(names)
-        else:
-            # the cascade walks the loaded relationships, so it goes before they expire
-            self._cascade_expire(state)
-            state.expire()
-
-    def _cascade_expire(self, state: InstanceState) -> None:
-        """Expire the objects reached along refresh-expire cascades; pending ones
-        reached that way leave the session (they have no row to load again)."""
-        obj = state.obj()
-        if obj is None:
-            return
-        for child_state, _child in list(cascade_iterator("refresh-expire", state, obj)):
-            if child_state.session_id != self.hash_key:
-                continue
-            if child_state._key is not None:
-                child_state.expire()
-            elif child_state in self._new:
-                self._expunge_state(child_state)
-
-    @exclusive
-    def expire_all(self) -> None:
-        """Expire every object in the identity map."""
-        expire_states(self._identity_map.states())
-
-    def _check_persistent(self, state: InstanceState, obj: object, verb: str) -> None:
-        if state.session_id != self.hash_key or state._key is None:
-            raise InvalidRequestError(
-                f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
-                f"({lifecycle(state)}); add it and flush first"
-            )
-        if state._deleted and not self._identity_map.holds(state):
-            # (deleted again after the flush of its DELETE, it is back in the identity
-            # map: it can be expired and refreshed as a persistent object can)
-            raise InvalidRequestError(
-                f"Can't {verb} {describe(obj)}: it is not persistent within this Session "
-                "(deleted: a flush already deleted its row); it leaves the session at "
-                "commit, or becomes persistent again if the transaction rolls back"
-            )
-
 
 _FOR_UPDATE_FLAGS = frozenset(("read", "nowait", "of", "skip_locked", "key_share"))
 
@@ -501,7 +364,6 @@ def _check_for_update(value: object, verb: str) -> None:
         f"or a dict of flags among {', '.join(sorted(_FOR_UPDATE_FLAGS))} "
         "(e.g. {'nowait': True})"
     )
-
 
 
 def _get_statement(mapper: Mapper, with_for_update: object) -> Any:
@@ -526,7 +388,6 @@ def _get_statement(mapper: Mapper, with_for_update: object) -> Any:
 @functools.lru_cache(maxsize=64)
 def _pk_param_names(n: int) -> tuple[str, ...]:
     return tuple(f"_dm_pk_{i}" for i in range(n))
-
 
 
 def _check_locked_version(state: InstanceState, loader: EntityLoader, row: Any) -> None:
@@ -584,15 +445,4 @@ def _columns_expired(state: InstanceState) -> bool:
             return True
     return False
 
-
-def _pending_identity(state: InstanceState, key: str | None) -> tuple[Any, ...]:
-    """The primary key a pending object holds, to load its expired attributes by."""
-    d = state.strong_obj().__dict__
-    ident = tuple(d.get(k) for k in state.mapper._pk_keys)
-    if any(v is None for v in ident):
-        raise InvalidRequestError(
-            f"Can't load expired attribute {key or ''!s} of {describe(state.obj())}: it is "
-            "pending (no identity key) and its primary key is not set, so there is no row "
-            "to read; set the primary key, or flush the object first")
-    return ident
 

@@ -5,7 +5,7 @@ a facade: object bookkeeping lives in the instance layer, flushing in the
 unit of work, SQL building in the query and persistence layers, and the
 transaction stack in :mod:`.transaction`.  The class is assembled from one
 part per concern (see :mod:`.base` for the list); what stays in this module
-is construction, settings, the transaction-control methods and ``close``.
+is construction, settings, events and ``close``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import warnings
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.sql.elements import ClauseElement
@@ -24,7 +24,6 @@ from .. import event
 from .._util import IdentitySet, describe
 from ..exc import (
     ArgumentError,
-    InvalidRequestError,
     UnmappedInstanceError,
 )
 from ..instance.identity import IdentityMap
@@ -38,14 +37,18 @@ from ..query import Query
 from ..query.events import query_class_dispatch
 from .base import SessionBase
 from .binds import SessionBinds
+from .deleting import SessionDelete
 from .execute import SessionExecute
+from .expire import SessionExpire
 from .flushing import SessionFlush
 from .get import SessionGet
 from .legacy_names import LegacySessionMethods
 from .membership import SessionMembership
 from .ownership import OwnerGuard, exclusive
 from .transaction import CLOSED, SessionTransaction
+from .tx_base import TransactionHost
 from .tx_connections import JOIN_TRANSACTION_MODES
+from .tx_control import SessionTxControl
 from .tx_objects import SessionTxObjects
 
 SESSION_EVENTS = frozenset({
@@ -76,8 +79,9 @@ def _dispatch_for_class(cls: type) -> event.Dispatch:
     return d
 
 
-class Session(LegacySessionMethods, SessionMembership, SessionTxObjects, SessionGet,
-              SessionExecute, SessionFlush, SessionBinds, SessionBase):
+class Session(LegacySessionMethods, SessionTxControl, SessionMembership, SessionDelete,
+              SessionTxObjects, SessionGet, SessionExpire, SessionExecute, SessionFlush,
+              SessionBinds, SessionBase):
     """Holds loaded and new objects and writes their changes in one flush."""
 
     _query_cls: type[Query[Any]] = Query
@@ -215,40 +219,6 @@ class Session(LegacySessionMethods, SessionMembership, SessionTxObjects, Session
         return out
 
     @property
-    def is_active(self) -> bool:
-        if self._transaction is None:
-            # autocommit: "transaction mode" only inside begin() (seed 002)
-            return not self.autocommit
-        return self._transaction.is_active
-
-    @property
-    def transaction(self) -> SessionTransaction | None:
-        """The innermost transaction (begun on access unless ``autocommit``)."""
-        if self._transaction is None and not self.autocommit and self.autobegin:
-            self._autobegin()
-        return self._transaction
-
-    def get_transaction(self) -> SessionTransaction | None:
-        tx = self._transaction
-        while tx is not None and tx.parent is not None:
-            tx = tx.parent
-        return tx
-
-    def get_nested_transaction(self) -> SessionTransaction | None:
-        tx = self._transaction
-        while tx is not None:
-            if tx.nested:
-                return tx
-            tx = tx.parent
-        return None
-
-    def in_transaction(self) -> bool:
-        return self._transaction is not None
-
-    def in_nested_transaction(self) -> bool:
-        return self.get_nested_transaction() is not None
-
-    @property
     def no_autoflush(self) -> Any:
         """``with session.no_autoflush:`` suspends autoflush inside the block."""
         return self._no_autoflush_cm()
@@ -260,129 +230,6 @@ class Session(LegacySessionMethods, SessionMembership, SessionTxObjects, Session
             yield self
         finally:
             self._no_autoflush -= 1
-
-    # -- transactions ---------------------------------------------------------------------
-    def _autobegin(self) -> SessionTransaction:
-        if self._transaction is None:
-            if self._tx_blocks or self._closed:
-                self._check_usable()
-            if not self.autobegin:
-                raise InvalidRequestError(
-                    "Can't begin a transaction implicitly: autobegin is disabled on this "
-                    "Session (autobegin=False); call session.begin() first"
-                )
-            self._transaction = SessionTransaction(self, origin="autobegin")
-        return self._transaction
-
-    def _check_usable(self) -> None:
-        """Refuse work in a session closed for good (``close_resets_only=False``),
-        and inside a ``with session.begin()`` / ``begin_nested()`` block whose
-        transaction was already committed or rolled back inside it."""
-        if self._closed:
-            raise InvalidRequestError(
-                "Can't use this Session: it was closed, and it was created with "
-                "close_resets_only=False, which makes close() final; create a new "
-                "Session (or call reset() instead of close() to clear one for reuse)"
-            )
-        for tx in self._tx_blocks:
-            if tx._ended:
-                what = "begin_nested()" if tx.nested else "begin()"
-                raise InvalidRequestError(
-                    "Can't operate on a closed transaction inside this context manager: "
-                    f"the transaction of this 'with session.{what}' block was already "
-                    "committed or rolled back inside the block, so work done now would "
-                    "not be part of it; let the 'with' block end first, then go on (or "
-                    "begin a new one)"
-                )
-
-    @exclusive
-    def begin(self, subtransactions: bool = False, nested: bool = False,
-              _subtrans: bool = False) -> SessionTransaction:
-        """Begin a transaction (or, with ``subtransactions=True``, a nested marker)."""
-        if nested:
-            return self.begin_nested()
-        if self._tx_blocks or self._closed:
-            self._check_usable()
-        current = self._transaction
-        if current is not None:
-            if subtransactions or _subtrans:
-                current._assert_active()
-                self._transaction = SessionTransaction(self, current, origin="sub")
-                return self._transaction
-            if current._adopt_autobegun():
-                return current
-            raise InvalidRequestError(
-                "Can't begin(): a transaction is already begun on this Session; commit or "
-                "roll it back first, use begin(subtransactions=True) to nest inside it, or "
-                "begin_nested() for a SAVEPOINT"
-            )
-        self._transaction = SessionTransaction(self, origin="sub" if _subtrans else "explicit")
-        return self._transaction
-
-    @exclusive
-    def begin_nested(self) -> SessionTransaction:
-        """Flush, then emit SAVEPOINT on every connection in use."""
-        if self._tx_blocks or self._closed:
-            self._check_usable()
-        if self._transaction is None:
-            if self.autocommit:
-                raise InvalidRequestError(
-                    "Can't begin_nested(): no transaction is begun in this autocommit Session; "
-                    "call session.begin() first"
-                )
-            self._autobegin()
-        assert self._transaction is not None
-        self._transaction._assert_active()
-        self.flush()
-        self._transaction = SessionTransaction(self, self._transaction, nested=True,
-                                               origin="nested")
-        return self._transaction
-
-    @exclusive
-    def commit(self) -> None:
-        """Flush, commit the innermost real transaction, expire (root, ``expire_on_commit``)."""
-        if self._tx_blocks or self._closed:
-            self._check_usable()
-        if self._transaction is None:
-            if self.autocommit:
-                raise InvalidRequestError(
-                    "Can't commit(): no transaction is begun in this autocommit Session; "
-                    "call session.begin() first (or just flush())"
-                )
-            self._autobegin()
-        assert self._transaction is not None
-        self._transaction.commit()
-
-    @exclusive
-    def rollback(self) -> None:
-        """Roll back the innermost transaction (a SAVEPOINT after begin_nested())."""
-        if self._transaction is None:
-            # nothing begun: add(), delete() and attribute changes all autobegin,
-            # so there is nothing to undo
-            return
-        root = self.get_transaction()
-        if root is not None and self.future:
-            root.rollback()  # 2.x: the whole transaction, SAVEPOINTs included
-            return
-        if root is not None and root._failed_root:
-            # the server ended the whole transaction: nothing inside it is left to keep
-            root.rollback()
-            return
-        self._transaction.rollback()
-
-    @exclusive
-    def prepare(self) -> None:
-        tx = self._transaction
-        if tx is None:
-            if self.autocommit:
-                raise InvalidRequestError("Can't prepare(): no transaction is begun")
-            tx = self._autobegin()
-        if not self.twophase or tx.parent is not None:
-            raise InvalidRequestError(
-                "Can't prepare(): only a root transaction of a Session(twophase=True) can be "
-                "prepared; create the Session with twophase=True, or just call commit()"
-            )
-        tx.prepare()
 
     @exclusive
     def close(self) -> None:
@@ -443,6 +290,11 @@ class Session(LegacySessionMethods, SessionMembership, SessionTxObjects, Session
 
     def __repr__(self) -> str:
         return f"<Session {self.hash_key}>"
+
+
+if TYPE_CHECKING:
+    def _implements_host(session: Session) -> TransactionHost:
+        return session  # the type checker verifies the Session side of the seam
 
 
 def object_session(instance: Any) -> Session | None:
