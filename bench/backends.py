@@ -8,7 +8,10 @@ the database really holds.
 
 - SQLite: a file database in a temporary directory, WAL journal mode (set once
   on the file; it is persistent, so every connection of every implementation
-  uses it). Tables are dropped and recreated for a fresh state.
+  uses it). Tables are dropped and recreated for a fresh state. By default the
+  driver's ``synchronous`` setting stays (FULL: each commit waits for the
+  disk); ``--sqlite-synchronous OFF`` sets the same PRAGMA on every connection
+  of every implementation, so that per-commit disk waits leave the timings.
 - PostgreSQL: a dedicated database ``dm_bench`` (created if missing through an
   AUTOCOMMIT connection to the URL's database) so concurrent test runs are not
   disturbed. Fresh state is TRUNCATE ... RESTART IDENTITY; seeding uses COPY
@@ -33,6 +36,7 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    event,
     text,
 )
 from sqlalchemy.engine import URL, make_url
@@ -121,6 +125,10 @@ class Backend:
 
     def make_admin_engine(self) -> Engine:
         return create_engine(self.url, poolclass=NullPool)
+
+    def make_engine(self) -> Engine:
+        """The pooled engine of one implementation (each gets its own)."""
+        return create_engine(self.url)
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -225,8 +233,12 @@ class Backend:
 class SQLiteBackend(Backend):
     name = "sqlite"
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, synchronous: str | None = None) -> None:
         super().__init__()
+        # None: the driver's default (FULL: every commit waits for the disk).
+        # Otherwise PRAGMA synchronous=<value> on every connection of every
+        # implementation alike (engines and the raw driver's connection).
+        self.synchronous = synchronous
         self._tmpdir: str | None = None
         if path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="dm_bench_")
@@ -247,6 +259,39 @@ class SQLiteBackend(Backend):
             mode = sa_conn.exec_driver_sql("PRAGMA journal_mode").scalar()
         if str(mode).lower() != "wal":
             raise RuntimeError(f"engine connections do not see WAL (journal_mode={mode})")
+        if self.synchronous is not None:
+            for check in (self.make_engine(), self.make_admin_engine()):
+                with check.connect() as sa_conn:
+                    level = sa_conn.exec_driver_sql("PRAGMA synchronous").scalar()
+                check.dispose()
+                raw = self.raw_connect()
+                try:
+                    (raw_level,) = raw.execute("PRAGMA synchronous").fetchone()
+                finally:
+                    raw.close()
+                if level != SYNCHRONOUS_LEVELS[self.synchronous] or raw_level != level:
+                    raise RuntimeError(f"PRAGMA synchronous={self.synchronous} did not take")
+
+    def _set_synchronous(self, dbapi_conn: Any, record: Any = None) -> None:
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA synchronous={self.synchronous}")
+        finally:
+            cur.close()
+
+    def make_admin_engine(self) -> Engine:
+        engine = super().make_admin_engine()
+        if self.synchronous is not None:
+            event.listen(engine, "connect", self._set_synchronous)
+        return engine
+
+    def make_engine(self) -> Engine:
+        engine = super().make_engine()
+        if self.synchronous is not None:
+            # a pool "connect" hook: it runs once per new DB-API connection,
+            # not per statement, and is the same for every implementation
+            event.listen(engine, "connect", self._set_synchronous)
+        return engine
 
     def close(self) -> None:
         try:
@@ -256,10 +301,19 @@ class SQLiteBackend(Backend):
                 shutil.rmtree(self._tmpdir, ignore_errors=True)
 
     def describe(self) -> str:
-        return f"SQLite {sqlite3.sqlite_version}, file database, WAL ({self.path})"
+        sync = (
+            "synchronous default (FULL: each commit waits for the disk)"
+            if self.synchronous is None
+            else f"synchronous={self.synchronous} for every implementation (commits do not"
+            " wait for the disk)"
+        )
+        return f"SQLite {sqlite3.sqlite_version}, file database, WAL, {sync} ({self.path})"
 
     def raw_connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path)
+        conn = sqlite3.connect(self.path)
+        if self.synchronous is not None:
+            self._set_synchronous(conn)
+        return conn
 
     def reset(self, group: str) -> None:
         tables = GROUPS[group]
@@ -400,11 +454,15 @@ class MySQLBackend(Backend):
             conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
 
 
-def make_backend(name: str, url: str | None) -> Backend:
+SYNCHRONOUS_LEVELS = {"OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3}
+
+
+def make_backend(name: str, url: str | None, sqlite_synchronous: str | None = None,
+                 database: str = BENCH_DATABASE) -> Backend:
     if name == "sqlite":
-        return SQLiteBackend(make_url(url).database if url else None)
+        return SQLiteBackend(make_url(url).database if url else None, sqlite_synchronous)
     if name == "postgresql":
-        return PostgreSQLBackend(url or DEFAULT_URLS["postgresql"])
+        return PostgreSQLBackend(url or DEFAULT_URLS["postgresql"], database)
     if name == "mysql":
-        return MySQLBackend(url or DEFAULT_URLS["mysql"])
+        return MySQLBackend(url or DEFAULT_URLS["mysql"], database)
     raise ValueError(f"unknown backend {name!r}")

@@ -31,7 +31,6 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
-    create_engine,
     delete,
     event,
     insert,
@@ -199,7 +198,7 @@ class ORMImpl(Impl):
 
     def __init__(self, backend: Backend) -> None:
         super().__init__(backend)
-        self.engine = create_engine(backend.url)
+        self.engine = backend.make_engine()
         self.engine.connect().close()  # open the pooled connection up front
 
     def close(self) -> None:
@@ -581,7 +580,7 @@ class CoreImpl(Impl):
 
     def __init__(self, backend: Backend) -> None:
         super().__init__(backend)
-        self.engine = create_engine(backend.url)
+        self.engine = backend.make_engine()
         self.engine.connect().close()
 
     def close(self) -> None:

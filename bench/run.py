@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy  # noqa: E402
 
-from backends import Backend, make_backend  # noqa: E402
+from backends import BENCH_DATABASE, Backend, make_backend  # noqa: E402
 from common import (  # noqa: E402
     LARGE_OPS,
     SHORT_ROWS,
@@ -384,7 +384,7 @@ def run_one(
 def run_backend(
     backend_name: str, args: argparse.Namespace, spec: Spec, workloads: list[Workload]
 ) -> dict[str, Any]:
-    backend = make_backend(backend_name, args.url)
+    backend = make_backend(backend_name, args.url, args.sqlite_synchronous, args.database)
     log(f"== {backend_name}: opening")
     backend.open()
     records: dict[tuple[str, str], Record] = {}
@@ -688,6 +688,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="server URL (postgresql/mysql: the bench uses database dm_bench on it; "
         "sqlite: sqlite:///path of the file to use)",
+    )
+    p.add_argument(
+        "--database",
+        default=BENCH_DATABASE,
+        help=f"PostgreSQL/MySQL: the database the bench creates and works in (default"
+        f" {BENCH_DATABASE}); give each bench run on one server its own, since every"
+        " repetition empties the tables",
+    )
+    p.add_argument(
+        "--sqlite-synchronous",
+        default=None,
+        type=str.upper,
+        choices=["OFF", "NORMAL", "FULL", "EXTRA"],
+        help="SQLite only: PRAGMA synchronous on every connection of every implementation"
+        " (default: the driver's own, FULL, so each commit waits for the disk; OFF takes"
+        " the disk waits out of commit-heavy workloads such as web)",
     )
     p.add_argument("--n", type=int, default=None, help="rows per workload (default 100000)")
     p.add_argument("--repeat", type=int, default=None, help="runs per measurement (default 3)")
