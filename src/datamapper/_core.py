@@ -52,6 +52,7 @@ __all__ = [
 
 _EMPTY: Mapping[str, Any] = immutabledict()
 _DEFAULT_DO_EXECUTE = DefaultDialect.do_execute
+_DEFAULT_DO_EXECUTEMANY = DefaultDialect.do_executemany
 _T = TypeVar("_T")
 
 
@@ -344,6 +345,49 @@ def driver_fetchall(conn: Any, entry: DriverSelect | CachedDriverSelect,
         raise  # not reached: Core always raises
     cursor.close()
     return rows
+
+
+def has_execute_listeners(conn: Any) -> bool:
+    """Whether ``conn`` (or its engine) has ``before_execute``/``after_execute``
+    listeners; the per-connection dispatch is not built when it has no events at all."""
+    if not (conn._has_events or conn.engine._has_events):
+        return False
+    d = conn.dispatch
+    return bool(d.before_execute or d.after_execute)
+
+
+def driver_write_ok(conn: Any, n_rows: int) -> bool:
+    """Whether an INSERT/UPDATE/DELETE given as the driver's SQL text and ``n_rows``
+    parameter rows may run on ``conn``'s driver cursor directly (:func:`driver_write`):
+    as for a SELECT (:func:`driver_select_ok`; a ``compiled_cache`` execution option
+    is allowed: the statement is not Core's), and, for several rows, the dialect
+    runs them with the default ``do_executemany`` (MySQLdb/PyMySQL's own reads the
+    row count its way)."""
+    return ((n_rows == 1 or type(conn.dialect).do_executemany is _DEFAULT_DO_EXECUTEMANY)
+            and driver_select_ok(conn, cache_option=True))  # (no compiled form of Core's)
+
+
+def driver_write(conn: Any, sql: str, rows: list[Any], fetch: bool = False
+                 ) -> tuple[int, list[Any] | None]:
+    """Run ``sql`` on a cursor of ``conn``'s driver connection for each parameter row
+    of ``rows`` (one row: ``execute``, several: ``executemany``, as Core does for
+    ``exec_driver_sql``); the caller has checked :func:`driver_write_ok`.  Returns the
+    driver's row count and, with ``fetch``, the rows the statement returned (the
+    driver's tuples).  A driver error is raised as Core raises it."""
+    cursor = conn.connection.cursor()
+    try:
+        if len(rows) == 1:
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
+        returned: list[Any] | None = cursor.fetchall() if fetch else None
+        rowcount: int = cursor.rowcount
+    except BaseException as e:
+        conn._handle_dbapi_exception(e, sql, rows[0] if len(rows) == 1 else rows,
+                                     cursor, None)
+        raise  # not reached: Core always raises
+    cursor.close()
+    return rowcount, returned
 
 
 # -- statements as given -----------------------------------------------------------------------

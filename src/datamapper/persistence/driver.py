@@ -12,7 +12,11 @@ through the same connection, transaction, ``before_cursor_execute`` /
 as Core's own execution; only ``before_execute``/``after_execute`` are not
 fired by it, so a connection that has listeners for those (or a
 ``schema_translate_map``) takes the ordinary Core path instead, as does any
-statement whose compiled form needs more than plain named binds.
+statement whose compiled form needs more than plain named binds.  Where the
+caller reads nothing but the row count (or an INSERT's RETURNING values) and
+nothing of Core's execution would show at all (``_core.driver_write_ok``: no
+statement events, no logging, no execution options), the rows go to the
+driver's cursor without ``exec_driver_sql``'s execution context and result.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from sqlalchemy.sql.expression import ClauseElement
 from .._core import (
     BindTyping,
     bind_processors,
+    driver_write,
+    driver_write_ok,
+    has_execute_listeners,
     insertmanyvalues,
     is_float_bind,
     plain_fetchall,
@@ -142,6 +149,41 @@ def driver_executemany(
     Returns None, having run nothing, when the statement or the connection
     needs Core's full execution path; the caller then uses ``conn.execute``.
     """
+    prepared = _prepare_many(conn, cache, stmt, params_list, tuples)
+    if prepared is None:
+        return None
+    return conn.exec_driver_sql(*prepared)
+
+
+def driver_rowcount(
+    conn: Connection,
+    cache: dict[Any, Any],
+    stmt: ClauseElement,
+    params_list: Sequence[dict[str, Any]] | None,
+    tuples: tuple[tuple[str, ...], list[tuple[Any, ...]]] | None = None,
+) -> int | None:
+    """:func:`driver_executemany` for a caller that reads nothing but the row count,
+    which it returns: when nothing of Core's execution would show
+    (``_core.driver_write_ok``) the rows go to the driver's cursor directly, without
+    Core's per-execution set-up (execution context, cursor result)."""
+    n_rows = len(tuples[1]) if tuples is not None else len(params_list or ())
+    if not driver_write_ok(conn, n_rows):
+        result = driver_executemany(conn, cache, stmt, params_list, tuples)
+        return None if result is None else result.rowcount
+    prepared = _prepare_many(conn, cache, stmt, params_list, tuples)
+    if prepared is None:
+        return None
+    return driver_write(conn, *prepared)[0]
+
+
+def _prepare_many(
+    conn: Connection,
+    cache: dict[Any, Any],
+    stmt: ClauseElement,
+    params_list: Sequence[dict[str, Any]] | None,
+    tuples: tuple[tuple[str, ...], list[tuple[Any, ...]]] | None,
+) -> tuple[str, list[Any]] | None:
+    """The driver's SQL text of ``stmt`` and its parameter rows, or None."""
     if tuples is not None:
         if not tuples[1]:
             return None
@@ -156,7 +198,7 @@ def driver_executemany(
     if tuples is not None and not entry.positional:
         # a named paramstyle takes the dictionaries themselves
         params_list, tuples = [dict(zip(keys, v, strict=True)) for v in tuples[1]], None
-    return conn.exec_driver_sql(entry.sql, _driver_rows(conn, entry, params_list, tuples))
+    return entry.sql, _driver_rows(conn, entry, params_list, tuples)
 
 
 def _driver_rows(conn: Connection, entry: _DriverStatement,
@@ -182,8 +224,7 @@ def _entry(conn: Connection, cache: dict[Any, Any], kind: str, stmt: ClauseEleme
            keys: tuple[str, ...], compile_: Callable[..., Any]) -> Any:
     """The cached compiled form of ``stmt`` for this connection's dialect and the
     parameters' names ``keys``, or None when Core's full path is needed."""
-    dispatch = conn.dispatch
-    if dispatch.before_execute or dispatch.after_execute:
+    if has_execute_listeners(conn):
         return None
     if conn.get_execution_options().get("schema_translate_map"):
         return None
@@ -272,9 +313,16 @@ def driver_insert_returning(
     rows = _driver_rows(conn, entry.stmt, params_list, tuples)
     step = entry.per_page
     out: list[Any] = []
+    direct = driver_write_ok(conn, 1)  # each page is one execute
     for start in range(0, len(rows), step):
         chunk = rows[start:start + step]
         flat = tuple(chain.from_iterable(chunk))
+        if direct:
+            # nothing of Core's execution would show: the driver's cursor directly
+            returned = driver_write(conn, entry.sql(len(chunk)), [flat], fetch=True)[1]
+            assert returned is not None
+            out.extend(map(_first, returned))
+            continue
         result = conn.exec_driver_sql(entry.sql(len(chunk)), flat)
         raw = plain_fetchall(result)  # the driver's tuples, when Core would only copy them
         out.extend(result.scalars().all() if raw is None else map(_first, raw))

@@ -23,7 +23,7 @@ from .._util import NO_VALUE, describe
 from ..exc import FlushError, SAWarning, StaleDataError
 from ..instance.state import InstanceState
 from ..mapping.mapper import Mapper
-from .driver import driver_executemany, driver_insert_returning
+from .driver import driver_insert_returning, driver_rowcount
 from .records import (
     PK_PREFIX,
     VERSION_PARAM,
@@ -433,15 +433,16 @@ def _update_batch(conn: Connection, plan: TablePlan, rows: list[Record],
             _check_rowcount(conn, plan, "UPDATE", 1, result.rowcount, [state], True)
     else:
         if tuple_keys is not None:
-            fast = driver_executemany(conn, plan.driver_cache, plan.update_stmt, None,
-                                      (tuple_keys, [v for _s, v, _e in rows]))  # type: ignore[misc]
+            count = driver_rowcount(conn, plan.driver_cache, plan.update_stmt, None,
+                                    (tuple_keys, [v for _s, v, _e in rows]))  # type: ignore[misc]
         else:
-            fast = driver_executemany(conn, plan.driver_cache, plan.update_stmt,
-                                      [p for _s, p, _e in rows])
-        direct = fast is not None
-        result = fast if fast is not None else conn.execute(
-            plan.update_stmt, _params_list(rows, tuple_keys))
-        _check_rowcount(conn, plan, "UPDATE", len(rows), result.rowcount,
+            count = driver_rowcount(conn, plan.driver_cache, plan.update_stmt,
+                                    [p for _s, p, _e in rows])
+        direct = count is not None
+        if count is None:
+            result = conn.execute(plan.update_stmt, _params_list(rows, tuple_keys))
+            count = result.rowcount
+        _check_rowcount(conn, plan, "UPDATE", len(rows), count,
                         [s for s, _p, _e in rows], len(rows) == 1 or sane_multi)
     prefetch = (result.prefetch_cols() if not direct and (len(rows) == 1 or sane_multi)
                 else None)
@@ -812,9 +813,9 @@ def delete_states(
                 continue
             _check_rowcount(conn, plan, "DELETE", 1, result.rowcount, [state], True)
         return
-    direct = driver_executemany(conn, plan.driver_cache, plan.delete_stmt, params_list)
-    result = direct if direct is not None else conn.execute(plan.delete_stmt, params_list)
-    actual = result.rowcount
+    actual = driver_rowcount(conn, plan.driver_cache, plan.delete_stmt, params_list)
+    if actual is None:
+        actual = conn.execute(plan.delete_stmt, params_list).rowcount
     if (db_cascaded and actual is not None and 0 <= actual < len(params_list)
             and not _still_present(conn, plan, params_list)):
         return  # the missing rows went with their parent (ON DELETE CASCADE)
