@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -152,6 +152,17 @@ class ShardedQuery(Query[Any]):
         """Run on every target shard; the total number of rows matched."""
         return sum(self._on_each_shard(
             lambda q: Query.delete(q, synchronize_session, delete_args)))
+
+
+_NOT_HELD = object()  # no shard's identity map part holds the object
+
+
+def _pass_on(kw: dict[str, Any], **given: object) -> None:
+    """Put the given keyword arguments of ``Session.get()`` that are set into ``kw``
+    (``options`` and ``bind_kw`` when not None, ``execution_options`` when not empty)."""
+    for name, value in given.items():
+        if value if name == "execution_options" else value is not None:
+            kw[name] = value
 
 
 class ShardedSession(Session):
@@ -373,12 +384,7 @@ class ShardedSession(Session):
                   bind_kw: dict[str, Any] | None = None, execution_options: Any = None,
                   **kw: Any) -> Any:
         base = super()._get_impl
-        if options is not None:
-            kw["options"] = options
-        if bind_kw is not None:
-            kw["bind_kw"] = bind_kw
-        if execution_options:
-            kw["execution_options"] = execution_options
+        _pass_on(kw, options=options, bind_kw=bind_kw, execution_options=execution_options)
         if identity_token is None and query is not None:
             identity_token = getattr(query, "_shard_id", None)
         if identity_token is not None:
@@ -390,30 +396,40 @@ class ShardedSession(Session):
         stack = self._dm_shard_stack
         lazy_from = stack[-1][1] if stack else None
         look = not populate_existing and not with_for_update
-        imap = self._identity_map
-        cls = mapper.class_
         if look and lazy_from is not None:
             # a many-to-one lazy load: the parent's shard first
             token = lazy_from.identity_token
-            st = imap.state_for((cls, values, token))
-            if st is not None and st.obj() is not None:
+            if self._held_in(mapper, values, [token]) is not _NOT_HELD:
                 with self._on_shard(token):
                     return base(mapper, values, False, None, query, identity_token=token, **kw)
         shard_ids = self._identity_shards(mapper, values, lazy_from)
-        if look:
-            for sid in shard_ids:
-                st = imap.state_for((cls, values, sid))
-                if st is not None and st.obj() is not None:
-                    with self._on_shard(sid):
-                        return base(mapper, values, False, None, query, identity_token=sid,
-                                    **kw)
+        sid = self._held_in(mapper, values, shard_ids) if look else _NOT_HELD
+        if sid is not _NOT_HELD:
+            with self._on_shard(sid):
+                return base(mapper, values, False, None, query, identity_token=sid, **kw)
+        return self._first_found(base, shard_ids, mapper, values, populate_existing,
+                                 with_for_update, query, **kw)
+
+    def _first_found(self, get: Callable[..., Any], shard_ids: Iterable[object],
+                     *args: object, **kw: object) -> Any:
+        """The object ``get(*args, identity_token=shard, **kw)`` finds in the first of
+        ``shard_ids`` that has it, run on that shard; None when none has."""
         for sid in shard_ids:
             with self._on_shard(sid):
-                obj = base(mapper, values, populate_existing, with_for_update, query,
-                           identity_token=sid, **kw)
+                obj = get(*args, identity_token=sid, **kw)
             if obj is not None:
                 return obj
         return None
+
+    def _held_in(self, mapper: Mapper, values: object, shard_ids: Iterable[object]) -> object:
+        """The first of ``shard_ids`` whose identity map part holds a live object with
+        primary key ``values``; ``_NOT_HELD`` when none does."""
+        imap = self._identity_map
+        for sid in shard_ids:
+            st = imap.state_for((mapper.class_, values, sid))
+            if st is not None and st.obj() is not None:
+                return sid
+        return _NOT_HELD
 
     def _load_attributes(self, state: InstanceState, key: str | None) -> None:
         token = state.identity_token

@@ -453,18 +453,22 @@ def target_name(tp: object) -> object:
     return tp
 
 
+def _string_relationship_shape(tp: str) -> tuple[str, type | None, bool]:
+    """:func:`relationship_shape` of an annotation given as a string (``"list[B]"``)."""
+    for prefix, cc in (("list[", list), ("List[", list), ("set[", set), ("Set[", set)):
+        if tp.startswith(prefix) and tp.endswith("]"):
+            return tp[len(prefix):-1].strip().strip("'\""), cc, True
+    for prefix in ("dict[", "Dict["):
+        if tp.startswith(prefix) and tp.endswith("]") and "," in tp:
+            return tp[len(prefix):-1].rsplit(",", 1)[1].strip().strip("'\""), dict, True
+    return tp.strip("'\""), None, False
+
+
 def relationship_shape(tp: object) -> tuple[Any, Any, bool | None]:
     """(target, collection class or None, uselist) read from a relationship annotation."""
     tp, _nullable = strip_optional(tp)
     if isinstance(tp, str):
-        tp = tp.strip()
-        for prefix, cc in (("list[", list), ("List[", list), ("set[", set), ("Set[", set)):
-            if tp.startswith(prefix) and tp.endswith("]"):
-                return tp[len(prefix):-1].strip().strip("'\""), cc, True
-        for prefix in ("dict[", "Dict["):
-            if tp.startswith(prefix) and tp.endswith("]") and "," in tp:
-                return tp[len(prefix):-1].rsplit(",", 1)[1].strip().strip("'\""), dict, True
-        return tp.strip("'\""), None, False
+        return _string_relationship_shape(tp.strip())
     origin = typing.get_origin(tp)
     if origin is not None and origin in _COLLECTIONS:
         args = typing.get_args(tp)

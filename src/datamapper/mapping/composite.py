@@ -242,6 +242,43 @@ class CompositeProperty(MapperProperty):
         return f"CompositeProperty({name or '?'})"
 
     # ----------------------------------------------------------------- declarative
+    def _class_from_annotation(self, annotation_class: object) -> None:
+        if annotation_class is None or not isinstance(annotation_class, type):
+            raise ArgumentError(
+                "Can't map a composite() without a class: pass it as the first argument "
+                "or annotate the attribute Mapped[SomeClass]")
+        self.composite_class = annotation_class
+        COMPOSITE_CLASSES.add(annotation_class)
+
+    def _dataclass_fields(self) -> list[tuple[str, object]]:
+        """(name, annotated type) of each field of the composite class, a dataclass;
+        empty for another class (which then can't take a ``column_template``)."""
+        cls = self.composite_class
+        if dataclasses.is_dataclass(cls):
+            try:
+                hints = pyinspect.get_annotations(cast(type, cls), eval_str=True)
+            except Exception:  # noqa: BLE001  (unresolvable: no types derived)
+                hints = {}
+            return [(f.name, hints.get(f.name, f.type)) for f in dataclasses.fields(cls)]
+        if self.column_template is not None:
+            raise ArgumentError(
+                f"Can't use column_template with composite class {cls.__name__}: it is "
+                "not a dataclass, so it has no fields to name columns after")
+        return []
+
+    def _column_name(self, attr: MappedColumn[object], i: int, field_name: str | None) -> str:
+        """The name of the composite's ``i``-th column: its own, else made from the
+        dataclass field's (through ``column_template``)."""
+        name: str | None = getattr(attr.column, "name", None)
+        if name is not None:
+            return name
+        if field_name is None:
+            raise ArgumentError(
+                f"Can't map composite of {getattr(self.composite_class, '__name__', None)}: "
+                f"column {i + 1} has no name and the class is not a dataclass to name it "
+                "after; write mapped_column(\"name\")")
+        return self.column_template % field_name if self.column_template else field_name
+
     def declare_columns(self, annotation_class: object, optional: bool,
                         make_column: Callable[[MappedColumn[object], str, object], Column[Any]],
                         own_values: Sequence[object]) -> list[tuple[str, Column[Any]]]:
@@ -253,26 +290,11 @@ class CompositeProperty(MapperProperty):
         from .declarative import MappedColumn
 
         if self.composite_class is None:
-            if annotation_class is None or not isinstance(annotation_class, type):
-                raise ArgumentError(
-                    "Can't map a composite() without a class: pass it as the first argument "
-                    "or annotate the attribute Mapped[SomeClass]")
-            self.composite_class = annotation_class
-            COMPOSITE_CLASSES.add(annotation_class)
+            self._class_from_annotation(annotation_class)
         if optional and not self._return_none_on_given:
             self.return_none_on = _all_none
         cls = self.composite_class
-        fields: list[tuple[str, object]] = []
-        if dataclasses.is_dataclass(cls):
-            try:
-                hints = pyinspect.get_annotations(cast(type, cls), eval_str=True)
-            except Exception:  # noqa: BLE001  (unresolvable: no types derived)
-                hints = {}
-            fields = [(f.name, hints.get(f.name, f.type)) for f in dataclasses.fields(cls)]
-        elif self.column_template is not None:
-            raise ArgumentError(
-                f"Can't use column_template with composite class {cls.__name__}: it is "
-                "not a dataclass, so it has no fields to name columns after")
+        fields = self._dataclass_fields()
         if fields and len(self.attrs) > len(fields):
             raise ArgumentError(
                 f"Can't map composite of {cls.__name__}: {len(self.attrs)} columns given "
@@ -289,15 +311,7 @@ class CompositeProperty(MapperProperty):
             if not isinstance(attr, MappedColumn) or id(attr) in own_ids:
                 attrs[i] = attr
                 continue
-            name: str | None = getattr(attr.column, "name", None)
-            if name is None:
-                if field_name is None:
-                    raise ArgumentError(
-                        f"Can't map composite of {cls.__name__}: column {i + 1} has no name "
-                        "and the class is not a dataclass to name it after; "
-                        "write mapped_column(\"name\")")
-                name = (self.column_template % field_name if self.column_template
-                        else field_name)
+            name = self._column_name(attr, i, field_name)
             column = make_column(attr, name, field_type)
             attrs[i] = column
             made.append((name, column))

@@ -72,6 +72,32 @@ def dataclass_options(kw: dict[str, Any]) -> dict[str, Any]:
     return {k: kw.pop(k) for k in _DATACLASS_ARGS if k in kw}
 
 
+def _column_arguments(args: tuple[Any, ...], kw: dict[str, Any]
+                      ) -> tuple[str | None, Any, list[Any]]:
+    """The column name, type and schema items of ``mapped_column(*args, **kw)`` (the
+    name and type as keywords taken out of ``kw``)."""
+    name: str | None = None
+    type_: Any = None
+    rest = list(args)
+    if rest and (isinstance(rest[0], str) or rest[0] is None):
+        name = rest.pop(0)
+    if rest and (isinstance(rest[0], types.TypeEngine)
+                 or (isinstance(rest[0], type) and issubclass(rest[0], types.TypeEngine))):
+        type_ = rest.pop(0)
+    if "type_" in kw:
+        type_ = kw.pop("type_")
+    if "name" in kw:
+        name = kw.pop("name")
+    for item in rest:
+        if not isinstance(item, SchemaItem):
+            raise ArgumentError(
+                f"Can't use {item!r} as a positional argument of mapped_column(): give the "
+                "column name (a string), then the type, then schema items such as "
+                "ForeignKey(...)"
+            )
+    return name, type_, rest
+
+
 class MappedColumn(ColumnOperators, Generic[_T]):
     """What ``mapped_column()`` returns: a Core ``Column`` still waiting for its
     annotation (type, nullability) plus the mapping and dataclass options.
@@ -109,25 +135,7 @@ class MappedColumn(ColumnOperators, Generic[_T]):
         self.nullable_given = "nullable" in kw
         if kw.get("type_") is not None:
             kw["type_"] = kw["type_"]
-        name: str | None = None
-        type_: Any = None
-        rest = list(args)
-        if rest and (isinstance(rest[0], str) or rest[0] is None):
-            name = rest.pop(0)
-        if rest and (isinstance(rest[0], types.TypeEngine)
-                     or (isinstance(rest[0], type) and issubclass(rest[0], types.TypeEngine))):
-            type_ = rest.pop(0)
-        if "type_" in kw:
-            type_ = kw.pop("type_")
-        if "name" in kw:
-            name = kw.pop("name")
-        for item in rest:
-            if not isinstance(item, SchemaItem):
-                raise ArgumentError(
-                    f"Can't use {item!r} as a positional argument of mapped_column(): give the "
-                    "column name (a string), then the type, then schema items such as "
-                    "ForeignKey(...)"
-                )
+        name, type_, rest = _column_arguments(args, kw)
         self.type_given = type_ is not None
         self.has_foreign_key = any(isinstance(i, sqlalchemy.ForeignKey) for i in rest)
         col_args: list[Any] = []

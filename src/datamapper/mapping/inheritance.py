@@ -213,18 +213,38 @@ def setup_polymorphic(mapper: Mapper, polymorphic_on: object, identity: object,
             m._poly = PolymorphicInfo(m)
 
 
+def _discriminator_named(mapper: Mapper, name: str) -> Any:
+    """``polymorphic_on="name"``: the mapped attribute's column, else the column of one
+    of the mapper's tables (the nearest first)."""
+    prop = mapper._props.get(name)
+    if isinstance(prop, ColumnProperty):
+        return prop.columns[0]
+    for t in reversed(mapper.tables):
+        if name in t.c:
+            return t.c[name]
+    raise ArgumentError(
+        f"Can't map {mapper.class_.__name__} with polymorphic_on={name!r}: it names no "
+        f"mapped attribute or column of {', '.join(t.name for t in mapper.tables)}"
+    )
+
+
+def _discriminator_column(mapper: Mapper, value: Column[Any]) -> Any:
+    """``polymorphic_on=Column``: that column of one of the mapper's tables (the same
+    key in a table of the same name: a column not attached yet)."""
+    for t in mapper.tables:
+        if value.table is t:
+            return value
+        if value.key in t.c and (value.table is None or value.table.name == t.name):
+            return t.c[value.key]
+    raise ArgumentError(
+        f"Can't map {mapper.class_.__name__} with polymorphic_on={value}: the column is "
+        f"not in {', '.join(t.name for t in mapper.tables)}"
+    )
+
+
 def _resolve_discriminator(mapper: Mapper, value: object) -> Any:
     if isinstance(value, str):
-        prop = mapper._props.get(value)
-        if isinstance(prop, ColumnProperty):
-            return prop.columns[0]
-        for t in reversed(mapper.tables):
-            if value in t.c:
-                return t.c[value]
-        raise ArgumentError(
-            f"Can't map {mapper.class_.__name__} with polymorphic_on={value!r}: it names no "
-            f"mapped attribute or column of {', '.join(t.name for t in mapper.tables)}"
-        )
+        return _discriminator_named(mapper, value)
     prop = getattr(value, "prop", None)
     if isinstance(prop, ColumnProperty):  # a mapped attribute
         return prop.columns[0]
@@ -234,15 +254,7 @@ def _resolve_discriminator(mapper: Mapper, value: object) -> Any:
     if column is not None and not isinstance(value, ColumnElement):
         value = column  # mapped_column()
     if isinstance(value, Column):
-        for t in mapper.tables:
-            if value.table is t:
-                return value
-            if value.key in t.c and (value.table is None or value.table.name == t.name):
-                return t.c[value.key]
-        raise ArgumentError(
-            f"Can't map {mapper.class_.__name__} with polymorphic_on={value}: the column is "
-            f"not in {', '.join(t.name for t in mapper.tables)}"
-        )
+        return _discriminator_column(mapper, value)
     if isinstance(value, ColumnElement):
         return value  # a SQL expression (CASE ...): read with each row, never written
     raise ArgumentError(

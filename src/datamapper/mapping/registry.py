@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import weakref
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Column, MetaData, Table
@@ -240,23 +241,31 @@ def _declared_attrs(cls: type) -> dict[str, Any]:
         if klass is object:
             continue
         if klass is not cls and _mapper_or_none(klass) is not None:
-            # a mapped superclass's __tablename__ / __table_args__ / __mapper_args__
-            # given as declared_attr run again for each subclass, as SQLAlchemy's do
-            for k in _PER_CLASS_DIRECTIVES:
-                v = klass.__dict__.get(k)
-                if k not in out and isinstance(v, declared_attr):
-                    out[k] = v
-            continue
-        if klass is not cls and _is_base_class(klass):
-            continue
-        for k, v in vars(klass).items():
-            if k in out:
-                continue
-            if klass is not cls and k in inherited and not (
-                    isinstance(v, declared_attr) and v.is_cascading):
-                continue
-            out[k] = v
+            _add_per_class_directives(klass, out)
+        elif klass is cls or not _is_base_class(klass):
+            _add_class_body(klass, out, inherited if klass is not cls else {})
     return out
+
+
+def _add_per_class_directives(klass: type, out: dict[str, Any]) -> None:
+    """A mapped superclass's ``__tablename__`` / ``__table_args__`` /
+    ``__mapper_args__`` given as ``declared_attr``: they run again for each subclass,
+    as SQLAlchemy's do."""
+    for k in _PER_CLASS_DIRECTIVES:
+        v = klass.__dict__.get(k)
+        if k not in out and isinstance(v, declared_attr):
+            out[k] = v
+
+
+def _add_class_body(klass: type, out: dict[str, Any], inherited: Mapping[str, object]) -> None:
+    """The class-body attributes of ``klass`` not in ``out`` yet, except those a mapped
+    superclass maps already (``inherited``) unless given as ``declared_attr.cascading``."""
+    for k, v in vars(klass).items():
+        if k in out:
+            continue
+        if k in inherited and not (isinstance(v, declared_attr) and v.is_cascading):
+            continue
+        out[k] = v
 
 
 def _install_field_default_constructor(reg: registry, cls: type) -> None:
@@ -285,15 +294,33 @@ def _install_field_default_constructor(reg: registry, cls: type) -> None:
     cls.__init__ = __init__  # type: ignore[misc]
 
 
-def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
-    """Map a declarative class: its Table (found or made), properties and mapper args."""
-    if _mapper_or_none(cls) is not None:
-        raise ArgumentError(f"Class {cls.__name__} is already mapped")
+def _make_dataclass(reg: registry, cls: type) -> None:
+    """Make ``cls`` a dataclass when it (or a base) asks to be one and is not yet."""
     dc_options = dataclass_options_of(cls)
     if dc_options is not None and "__dataclass_fields__" not in cls.__dict__:
         apply_dataclass(cls, dc_options, _mapping_classes(cls)[1:])
         if dc_options.get("init") is False:
             _install_field_default_constructor(reg, cls)
+
+
+def _mapper_args_again(cls: type, attrs: dict[str, Any], ordered: list[tuple[str, Any]],
+                       table: Table, mapper_args: dict[str, Any]) -> dict[str, Any]:
+    """A ``declared_attr`` ``__mapper_args__`` evaluated again once ``cls.__table__`` is
+    set, with the columns declared by annotation alone (``type: Mapped[str]``), which
+    have no class attribute yet, there as the table's (taken off again after)."""
+    for key, value in ordered:
+        if isinstance(value, Column) and key not in cls.__dict__ \
+                and value.key in table.c and not hasattr(cls, key):
+            type.__setattr__(cls, key, table.c[value.key])
+    return {**_evaluate_mapper_args(cls, attrs),
+            **{k: v for k, v in mapper_args.items() if k in ("inherits", "exclude_properties")}}
+
+
+def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
+    """Map a declarative class: its Table (found or made), properties and mapper args."""
+    if _mapper_or_none(cls) is not None:
+        raise ArgumentError(f"Class {cls.__name__} is already mapped")
+    _make_dataclass(reg, cls)
     _attributes_from_dataclass_metadata(cls)
     classes = _mapping_classes(cls)
     attrs = _declared_attrs(cls)
@@ -319,15 +346,7 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     # __mapper_args__ may be a declared_attr reading cls.__table__: evaluated again now
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
     if isinstance(attrs.get("__mapper_args__"), declared_attr):
-        # ... and the columns declared by annotation alone (``type: Mapped[str]``),
-        # which have no class attribute yet: the table's (taken off again below)
-        for key, value in ordered:
-            if isinstance(value, Column) and key not in cls.__dict__ \
-                    and value.key in table.c and not hasattr(cls, key):
-                type.__setattr__(cls, key, table.c[value.key])
-        mapper_args = {**_evaluate_mapper_args(cls, attrs),
-                       **{k: v for k, v in mapper_args.items()
-                          if k in ("inherits", "exclude_properties")}}
+        mapper_args = _mapper_args_again(cls, attrs, ordered, table, mapper_args)
 
     # remove the declared Column objects: the mapper installs descriptors
     for key, value in list(cls.__dict__.items()):

@@ -520,15 +520,10 @@ def relationship_join(target: object, onclause: object) -> list[tuple[Any, Any]]
         spec = spec.attr
     elif isinstance(target, AliasedClass) and onclause is not None:
         dest = target
-    spec = through_synonym(spec)
-    if isinstance(spec, AliasedRelationship):
-        source: AliasedClass | None = spec.source
-        attr = spec.attr
-    elif isinstance(spec, QueryableAttribute) and spec.prop.is_relationship:
-        source = None
-        attr = spec
-    else:
+    found = _relationship_of(spec)
+    if found is None:
         return None
+    source, attr = found
     if source is None and not isinstance(dest, AliasedClass):
         return None
     from ..mapping.mapper import configure_mappers
@@ -543,6 +538,41 @@ def relationship_join(target: object, onclause: object) -> list[tuple[Any, Any]]
     return _steps(rel, source, dest, dest_sel)
 
 
+def _relationship_of(spec: object) -> tuple[AliasedClass | None, QueryableAttribute] | None:
+    """(the aliased() entity it is read from or None, the class's attribute) of a
+    relationship attribute named in a join, or None for anything else."""
+    spec = through_synonym(spec)
+    if isinstance(spec, AliasedRelationship):
+        return spec.source, spec.attr
+    if isinstance(spec, QueryableAttribute) and spec.prop.is_relationship:
+        return None, spec
+    return None
+
+
+def _given_target(target: object) -> object:
+    """The class or aliased() entity a join target given beside a relationship stands
+    for: Core's join() keeps the target as coerced, the marked table of the class or
+    alias."""
+    ann = annotations_of(target)
+    if ann.get(ALIAS_KEY) is not None:
+        return ann[ALIAS_KEY]
+    if ann.get(ENTITY_KEY) is not None:
+        return ann[ENTITY_KEY].class_
+    return target
+
+
+def _single_table_criterion(dest: object, dest_sel: AliasedClass | None) -> tuple[Any, ...]:
+    """A single-table subclass at the end of a relationship join (the relationship's
+    target, or of_type(Sub)): the criterion that only its rows join."""
+    dest_mapper = dest_sel._dm_mapper if dest_sel is not None else _mapper_or_none(dest)
+    if dest_mapper is not None and dest_mapper.inherits is not None and dest_mapper.single \
+            and not (dest_sel is not None and dest_sel.__dict__.get("_dm_poly_member")):
+        crit = class_criterion(dest_mapper)
+        if crit is not None:
+            return (crit,)
+    return ()
+
+
 def relationship_steps(target: object, onclause: object) -> list[tuple[Any, Any]] | None:
     """The (target, ON clause) steps of any join along a relationship, or None when
     neither ``target`` nor ``onclause`` is one: ``join(User.addresses)``,
@@ -554,23 +584,13 @@ def relationship_steps(target: object, onclause: object) -> list[tuple[Any, Any]
     criteria: tuple[Any, ...] = ()
     if isinstance(spec, OfType):
         dest, criteria, spec = spec.target, spec.criteria, spec.attr
-    spec = through_synonym(spec)
-    if isinstance(spec, AliasedRelationship):
-        source: AliasedClass | None = spec.source
-        attr = spec.attr
-    elif isinstance(spec, QueryableAttribute) and spec.prop.is_relationship:
-        source = None
-        attr = spec
-    else:
+    found = _relationship_of(spec)
+    if found is None:
         return None
+    source, attr = found
     if dest is None and onclause is not None:
-        dest = target  # join(Address, User.addresses) / join(alias, User.addresses)
-        # Core's join() keeps the target as coerced: the marked table of the class or alias
-        ann = annotations_of(dest)
-        if ann.get(ALIAS_KEY) is not None:
-            dest = ann[ALIAS_KEY]
-        elif ann.get(ENTITY_KEY) is not None:
-            dest = ann[ENTITY_KEY].class_
+        # join(Address, User.addresses) / join(alias, User.addresses)
+        dest = _given_target(target)
     from ..mapping.mapper import configure_mappers
 
     configure_mappers()
@@ -581,14 +601,7 @@ def relationship_steps(target: object, onclause: object) -> list[tuple[Any, Any]
     elif dest is None:
         dest = rel.mapper.class_
     steps = _steps(rel, source, dest, dest_sel)
-    # a single-table subclass at the end (the relationship's target, or of_type(Sub)):
-    # only its rows join
-    dest_mapper = dest_sel._dm_mapper if dest_sel is not None else _mapper_or_none(dest)
-    if dest_mapper is not None and dest_mapper.inherits is not None and dest_mapper.single \
-            and not (dest_sel is not None and dest_sel.__dict__.get("_dm_poly_member")):
-        crit = class_criterion(dest_mapper)
-        if crit is not None:
-            criteria = (*criteria, crit)
+    criteria = (*criteria, *_single_table_criterion(dest, dest_sel))
     if criteria:
         last_dest, last_on = steps[-1]
         extra = [dest_sel.adapt(c) if dest_sel is not None else c for c in criteria]
