@@ -548,7 +548,7 @@ def annotate(element: Any, values: Mapping[str, Any]) -> Any:
     return element._annotate(values)
 
 
-def deannotate(element: Any) -> Any:
+def deannotate(element: ClauseElement) -> Any:
     return element._deannotate()
 
 

@@ -192,7 +192,7 @@ class ColumnProperty(MapperProperty):
             return keyed[2]
         return c
 
-    def _subclass_column(self, c: Any, mapper: Any) -> Any:
+    def _subclass_column(self, c: Any, mapper: Mapper) -> Any:
         """The column of this (inherited) attribute as read through a subclass
         (``Engineer.name``): marked as naming the subclass, whose rows a SELECT of it
         is limited to (query.entities.RowLayout), one annotated copy per subclass."""

@@ -31,7 +31,7 @@ Pair: TypeAlias = "tuple[TableColumn, TableColumn]"
 ColumnSet: TypeAlias = "set[ColumnElement[Any]]"
 
 
-def flat_alias(sel: Any) -> Any:
+def flat_alias(sel: FromClause) -> Any:
     """An anonymous alias of ``sel``; a join becomes the same join of aliased tables
     (an alias of a join would not render as a FROM item)."""
     if isinstance(sel, Join):
@@ -99,7 +99,7 @@ def split_marks(clause: ClauseElement | None) -> tuple[Any, ColumnSet, ColumnSet
     return plain, marked["foreign"], marked["remote"], _remote_occurrences(clause)
 
 
-def _unmarked_remote(clause: Any) -> ColumnSet:
+def _unmarked_remote(clause: ClauseElement) -> ColumnSet:
     """The columns with an occurrence not marked remote() in ``clause`` (every
     occurrence: a replacement visits a column object once)."""
     unmarked: ColumnSet = set()

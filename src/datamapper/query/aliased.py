@@ -500,7 +500,7 @@ def _flat_alias(join: Any) -> Any:
     return left.join(right, on, isouter=join.isouter, full=join.full)
 
 
-def _column_in(sel: Any, column: Any, on_names: bool) -> Any:
+def _column_in(sel: FromClause, column: Any, on_names: bool) -> Any:
     found = sel.corresponding_column(column)
     if found is None and on_names:
         found = sel.c.get(column.key)

@@ -309,7 +309,7 @@ def _check_recursion_depth(prop: RelationshipProperty) -> None:
             "relationships (a tree of one class)")
 
 
-def _check_relationship_step(mapper: Mapper, prop: Any, target: object,
+def _check_relationship_step(mapper: Mapper, prop: RelationshipProperty, target: object,
                              strategy: str) -> None:
     """A relationship loader option's step names a relationship of ``mapper`` (or of a
     subclass) that ``strategy`` can load."""
