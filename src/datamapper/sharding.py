@@ -58,9 +58,9 @@ import dataclasses
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import IteratorResult, Result
 
 from ._core import SimpleResultMetaData
@@ -73,6 +73,8 @@ from .session import Session
 
 __all__ = ["ShardedQuery", "ShardedSession", "ShardContext"]
 
+_R = TypeVar("_R")
+_I = TypeVar("_I")
 ShardChooser = Callable[..., Any]
 IdentityChooser = Callable[..., Any]
 ExecuteChooser = Callable[["ShardContext"], Any]
@@ -103,7 +105,7 @@ class ShardedQuery(Query[Any]):
         q._shard_id = shard_id
         return q
 
-    def _target_shards(self) -> list[Any]:
+    def _target_shards(self) -> list[object]:
         if self._shard_id is not None:
             return [self._shard_id]
         session = self._session()
@@ -116,7 +118,7 @@ class ShardedQuery(Query[Any]):
                            dict(self._execution_options))
         return session._execute_shards(ctx)
 
-    def _on_each_shard(self, run: Callable[[Query[Any]], Any]) -> list[Any]:
+    def _on_each_shard(self, run: Callable[[Query[Any]], _R]) -> list[_R]:
         """``run(this query restricted to the shard)`` for each target shard, with the
         session routing SQL to that shard meanwhile."""
         session = self._session()
@@ -231,26 +233,26 @@ class ShardedSession(Session):
         self.shard_chooser = shard_chooser
         self.identity_chooser = identity_chooser
         self.execute_chooser = execute_chooser
-        self._shards: dict[Any, Any] = {}
+        self._shards: dict[object, Engine | Connection] = {}
         # (shard id or None, state lazily loaded from or None), innermost last
-        self._dm_shard_stack: list[tuple[Any, InstanceState | None]] = []
+        self._dm_shard_stack: list[tuple[object, InstanceState | None]] = []
         # shard of each new object of the flush in progress (shard_chooser asked once)
-        self._dm_flush_shards: dict[InstanceState, Any] = {}
+        self._dm_flush_shards: dict[InstanceState, object] = {}
         for shard_id, bind in (shards or {}).items():
             self.bind_shard(shard_id, bind)
 
     # -- shards ------------------------------------------------------------------------
-    def bind_shard(self, shard_id: object, bind: object) -> None:
+    def bind_shard(self, shard_id: object, bind: Engine | Connection) -> None:
         """Add (or replace) the Engine or Connection of shard ``shard_id``."""
         if shard_id is None:
             raise ArgumentError("Can't use None as a shard id: None means 'no shard'")
         self._shards[shard_id] = bind
 
     @property
-    def shards(self) -> dict[Any, Any]:
+    def shards(self) -> dict[object, Engine | Connection]:
         return dict(self._shards)
 
-    def _engine_for(self, shard_id: object, what: str) -> Any:
+    def _engine_for(self, shard_id: object, what: str) -> Engine | Connection:
         try:
             return self._shards[shard_id]
         except (KeyError, TypeError):
@@ -271,11 +273,11 @@ class ShardedSession(Session):
         finally:
             stack.pop()
 
-    def _current_shard(self) -> Any:
+    def _current_shard(self) -> object:
         stack = self._dm_shard_stack
         return stack[-1][0] if stack else None
 
-    def _choose_shard(self, mapper: object, instance: object, clause: object) -> Any:
+    def _choose_shard(self, mapper: object, instance: object, clause: object) -> object:
         shard_id = self.shard_chooser(mapper, instance, clause=clause)
         if instance is not None:
             what = describe(instance)
@@ -287,14 +289,14 @@ class ShardedSession(Session):
         self._engine_for(shard_id, f"{what} (shard_chooser returned it)")
         return shard_id
 
-    def _execute_shards(self, context: ShardContext) -> list[Any]:
+    def _execute_shards(self, context: ShardContext) -> list[object]:
         ids = list(self.execute_chooser(context))
         for shard_id in ids:
             self._engine_for(shard_id, "a query (execute_chooser returned it)")
         return ids
 
     def _identity_shards(self, mapper: Mapper, values: tuple[Any, ...],
-                         lazy_from: InstanceState | None) -> list[Any]:
+                         lazy_from: InstanceState | None) -> list[object]:
         ids = list(self.identity_chooser(mapper, list(values), lazy_loaded_from=lazy_from,
                                          execution_options={}, bind_arguments={}))
         for shard_id in ids:
@@ -304,7 +306,7 @@ class ShardedSession(Session):
 
     # -- binds ----------------------------------------------------------------------------
     def get_bind(self, mapper: object = None, clause: object = None, *, shard_id: object = None,
-                 instance: object = None, **kw: object) -> Any:
+                 instance: object = None, **kw: object) -> Engine | Connection:
         """The shard's Engine: ``shard_id`` if given, else the shard being worked on
         (a query, a load of an object's attributes), else the instance's own shard,
         else what ``shard_chooser(mapper, instance, clause=clause)`` says."""
@@ -359,7 +361,7 @@ class ShardedSession(Session):
         return super().execute(statement, params, mapper=mapper,
                                execution_options=execution_options, **kw)
 
-    def _default_identity_token(self) -> Any:
+    def _default_identity_token(self) -> object:
         return self._current_shard()
 
     def _rows_to_results(self, layout: Any, rows: list[Any], populate_existing: bool,
@@ -461,7 +463,7 @@ class ShardedSession(Session):
             finally:
                 self._dm_flush_shards.clear()
 
-    def _shard_token_for(self, state: InstanceState) -> Any:
+    def _shard_token_for(self, state: InstanceState) -> object:
         """The shard of ``state`` in this flush (unit-of-work hook): a persistent
         object's own shard, else the one ``shard_chooser`` picks (asked once)."""
         if state._key is not None:
@@ -505,8 +507,8 @@ class ShardedSession(Session):
                 for sid, part in parts]
 
 
-def _group(items: Sequence[Any], key: Callable[[Any], Any]) -> dict[Any, list[Any]]:
-    out: dict[Any, list[Any]] = {}
+def _group(items: Sequence[_I], key: Callable[[_I], object]) -> dict[object, list[_I]]:
+    out: dict[object, list[_I]] = {}
     for item in items or ():
         out.setdefault(key(item), []).append(item)
     return out
