@@ -29,6 +29,7 @@ from ..instance.state import (
     InstanceState,
     instance_state,
 )
+from ..loading.rows import resume_gc
 from ..mapping.mapper import Mapper
 from ..query import Query
 from ..unitofwork.flush import UOWTransaction
@@ -105,8 +106,11 @@ class SessionFlush(SessionBase):
         self._flushing = True
         # A large flush allocates many short-lived, acyclic objects (parameter dicts,
         # links, result rows); pausing the cycle collector for its duration saves the
-        # repeated full scans of every loaded object.  It is switched back on (and
-        # catches up) as soon as the flush ends, whatever the outcome.
+        # repeated full scans of every loaded object.  It is switched back on as soon
+        # as the flush ends, whatever the outcome; what the pause left in the young
+        # generations (the states of the objects just added, which live on) goes to
+        # the oldest one unscanned (resume_gc), instead of being scanned at once by
+        # the first allocation after the flush.
         pause_gc = gc.isenabled() and (
             len(self._new) + len(self._identity_map._modified) + len(self._deleted)
             > _GC_PAUSE_THRESHOLD)
@@ -117,7 +121,7 @@ class SessionFlush(SessionBase):
         finally:
             self._flushing = False
             if pause_gc:
-                gc.enable()
+                resume_gc()
 
     def _flush(self, objects: Iterable[Any] | None) -> None:
         if "before_flush" in self.dispatch.active:

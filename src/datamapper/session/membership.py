@@ -25,6 +25,7 @@ from ..instance.state import (
     instance_state,
     warn_flush_usage,
 )
+from ..loading.rows import resume_gc
 from .base import SessionBase
 from .merge import merge as merge_into
 from .merge import merge_all as merge_all_into
@@ -74,8 +75,9 @@ class SessionMembership(SessionBase):
         # Adding many objects makes their states (the keyword constructor leaves that to
         # the first add()) and walks their cascades: many small allocations that live on,
         # for which the cycle collector would scan everything the program holds again and
-        # again.  It is paused for a large batch, and switched back on (catching up) when
-        # the batch is in, whatever the outcome -- as flush() does.
+        # again.  It is paused for a large batch, and switched back on when the batch is
+        # in, whatever the outcome -- as flush() does; the states made, which live on,
+        # go to the oldest generation unscanned (resume_gc).
         pause_gc = isinstance(instances, (list, tuple)) and \
             len(instances) > _GC_PAUSE_ADD and gc.isenabled()
         if pause_gc:
@@ -84,7 +86,7 @@ class SessionMembership(SessionBase):
             self._add_all(instances)
         finally:
             if pause_gc:
-                gc.enable()
+                resume_gc()
 
     def _add_all(self, instances: Iterable[Any]) -> None:
         """``add_all()`` for a session with no listeners: a new object of a class without

@@ -114,7 +114,7 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
             rels, last = found, mapper
         if rels:
             c.delete(state, rels)
-    switched = [st for st in dirty if st._key is not None and _pk_changed(st)]
+    switched = _key_changed(dirty)
     if switched:
         c.key_switches(session, switched)
     return c.finish(new, dirty)
@@ -146,6 +146,8 @@ class _Collector:
         dk = prop._dest_keys
         if src is None:
             self.nulled.append((dest, prop))
+        if prop.post_update:
+            self.deps.any_post = True
         links = self.links
         per = links.get(dest)
         if per is None:
@@ -298,6 +300,8 @@ class _Collector:
                           added: Any) -> None:
         prop.sync_keys()
         sk, dk, post = prop._src_keys, prop._dest_keys, prop.post_update
+        if post:
+            self.deps.any_post = True
         orphaning = prop.cascade.delete_orphan
         sid, deleting, links = self.sid, self.deleting, self.links
         target = prop.mapper
@@ -644,6 +648,23 @@ def _key_switch_props(switched: list[InstanceState]) -> list[RelationshipPropert
             if any(not rev.passive_updates for rev in prop._reverse_property):
                 continue  # the reverse collection gives its members the key
             out.append(prop)
+    return out
+
+
+def _key_changed(dirty: list[InstanceState]) -> list[InstanceState]:
+    """The persistent states of ``dirty`` whose primary key changed (``_pk_changed``
+    of each, in one loop: a flush of many changed objects asks for every one)."""
+    out: list[InstanceState] = []
+    last: Any = None
+    pk_keys: tuple[str, ...] = ()
+    for st in dirty:
+        cs = st._committed
+        if cs and st._key is not None:
+            mapper = st.mapper
+            if mapper is not last:  # (runs of one mapper)
+                pk_keys, last = mapper._pk_keys, mapper
+            if not cs.keys().isdisjoint(pk_keys):
+                out.append(st)
     return out
 
 

@@ -82,8 +82,35 @@ class UOWTransaction:
         links = self.deps.links if self.deps is not None else {}
         # (mapper, linked foreign-key attributes) -> whether one of them is a key column
         to_key: dict[tuple[Mapper, tuple[str, ...]], bool] = {}
+        last: Any = None
+        single: str | None = None
+        hits: dict[tuple[str, ...], bool] = {}
         for state in self.new:
-            ident = _new_identity(state, links.get(state) if links else None, to_key)
+            per = links.get(state) if links else None
+            mapper = state.mapper
+            if mapper is not last:  # (runs of one mapper)
+                last = mapper
+                pk_keys = mapper._pk_keys
+                single = pk_keys[0] if len(pk_keys) == 1 else None
+                hits = {}
+            if single is not None:
+                # the usual new row: a one-column key left to the database, and no
+                # link that copies a related object's key into it
+                linked_key = False
+                if per is not None:
+                    for dk in per:
+                        hit = hits.get(dk)
+                        if hit is None:
+                            hit = hits[dk] = single in dk
+                        if hit:
+                            linked_key = True
+                            break
+                if not linked_key:
+                    obj = state.obj()
+                    if (obj if obj is not None else state.strong_obj()).__dict__.get(
+                            single) is None:
+                        continue  # the database assigns it: nothing to conflict with
+            ident = _new_identity(state, per, to_key)
             if ident is None:
                 continue  # the database assigns it: nothing to conflict with
             key = (state.mapper._identity_class, ident,

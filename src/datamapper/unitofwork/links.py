@@ -157,6 +157,9 @@ class Dependencies:
     # objects loaded only for this flush (members of a deleted parent's dynamic
     # relationship): held here so that they live until it is written
     held: list[Any] = field(default_factory=list)
+    # a link of ``links`` may be written by a post-update (post_update=True, or a
+    # cycle broken there): the planner looks for them only then
+    any_post: bool = False
 
 
 def as_committed(state: InstanceState, d: dict[str, Any], keys: list[str]) -> dict[str, Any]:

@@ -135,10 +135,13 @@ class Planner:
             plan.actions.extend(self._assoc_actions("reassociate", self.deps.assoc_update))
         if self.deps.assoc_insert:
             plan.actions.extend(self._assoc_actions("associate", self.deps.assoc_insert))
-        for links in self.deps.links.values():
-            for link in links.values():
-                if link.post and link not in self.post_links:
-                    self.post_links.append(link)
+        if self.deps.any_post:
+            seen: set[int] = set()
+            for links in self.deps.links.values():
+                for link in links.values():
+                    if link.post and id(link) not in seen:
+                        seen.add(id(link))
+                        self.post_links.append(link)
         if self.post_links:
             plan.actions.extend(self._link_actions("post_update", self.post_links,
                                                    "foreign keys written once both rows exist"))
@@ -272,6 +275,7 @@ class Planner:
                 self.pre_delete_links.append(Link(link.dest, None, link.src_keys,
                                                   link.dest_keys, link.prop))
             else:
+                self.deps.any_post = True
                 existing = self.deps.links.get(link.dest, {}).get(link.dest_keys)
                 if existing is link:
                     link.post = True
