@@ -166,9 +166,13 @@ def criteria_tests(mapper: Mapper, where: list[Any], sync: Any) -> tuple[Any, li
 
 
 def matching_states(session: SessionBase, mapper: Mapper, where: list[Any], strategy: Any,
-                    tests: list[Any] | None, token: Any = None, params: Any = None
-                    ) -> list[Any]:
-    """The states of the identity map the criteria select (see criteria_tests)."""
+                    tests: list[Any] | None, token: Any = None, params: Any = None,
+                    uncertain: list[Any] | None = None) -> list[Any]:
+    """The states of the identity map the criteria select (see criteria_tests).
+
+    With "evaluate", an object with expired column attributes can't be tested in
+    Python: it is not among the matches, and goes to ``uncertain`` when given (an
+    UPDATE expires what it sets there, whose rows it may have changed)."""
     if strategy is None:
         return []
     if strategy == "evaluate":
@@ -180,6 +184,8 @@ def matching_states(session: SessionBase, mapper: Mapper, where: list[Any], stra
                 continue
             d = state.obj().__dict__
             if state.expired_attributes and any(k in state.expired_attributes for k in keys):
+                if uncertain is not None:
+                    uncertain.append(state)
                 continue
             if all(t(d) for t in tests):
                 out.append(state)
@@ -250,6 +256,17 @@ def apply_values(states: list[Any], values: dict[str, Any]) -> None:
             state.expire(expire)
 
 
+def expire_values(states: list[Any], values: dict[str, Any]) -> None:
+    """Objects an UPDATE may have changed without the session knowing (their criteria
+    could not be tested in Python): what it sets is expired, to load from the row
+    (attributes with unflushed changes keep them)."""
+    for state in states:
+        if state.obj() is not None:
+            keys = [k for k in values if k not in state.committed_state]
+            if keys:
+                state.expire(keys)
+
+
 def mark_deleted(session: SessionBase, states: list[Any]) -> None:
     """Objects whose rows a DELETE removed: out of the identity map, deleted."""
     tx = session._transaction
@@ -268,8 +285,9 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
     strategy, tests = criteria_tests(mapper, where, sync)
     if query._autoflush:
         session._autoflush()
+    uncertain: list[Any] = []
     states = matching_states(session, mapper, where, strategy, tests,
-                             getattr(query, "_shard_id", None))
+                             getattr(query, "_shard_id", None), uncertain=uncertain)
     table = mapper.local_table
     stmt = table.update()
     for w in where:
@@ -277,6 +295,7 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
     stmt = stmt.values({mapper.column_attrs[k].columns[0]: v for k, v in resolved.items()})
     result = session.execute(stmt, mapper=mapper)
     apply_values(states, resolved)
+    expire_values(uncertain, resolved)
     session._fire("after_bulk_update", BulkContext(session, query, result, mapper))
     return int(result.rowcount)
 

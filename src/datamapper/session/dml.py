@@ -56,6 +56,7 @@ from .bulk import (
     apply_values,
     check_sync,
     criteria_tests,
+    expire_values,
     mark_deleted,
     matching_states,
     resolve_values,
@@ -415,7 +416,9 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     token = session._default_identity_token()
     if isinstance(params, (list, tuple)):
         params = params[0] if params else None
-    states = matching_states(session, mapper, where, strategy, tests, token, params)
+    uncertain: list[Any] = []
+    states = matching_states(session, mapper, where, strategy, tests, token, params,
+                             uncertain=uncertain if is_update else None)
     result = session._run(stmt, params, bind, opts)
     objs = None
     if layout is not None:
@@ -425,6 +428,9 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         states.extend(s for s in _entity_states(layout, objs, mapper) if s not in known)
     if is_update:
         apply_values(states, values)
+        if uncertain:
+            matched = set(states)  # (UPDATE ... RETURNING refreshed some of them)
+            expire_values([s for s in uncertain if s not in matched], values)
         session._fire("after_bulk_update", BulkContext(session, None, result, mapper, stmt))
     else:
         mark_deleted(session, states)
