@@ -63,3 +63,25 @@ def test_unflushed_change_of_an_expired_object_is_kept(User, session):
     assert jane.age == 1
     session.commit()
     assert jane.age == 1
+
+
+@pytest.mark.parametrize("style", ["query", "execute"])
+def test_delete_expires_objects_it_could_not_test(User, session, style):
+    from sqlalchemy import delete, or_
+
+    from datamapper import exc, inspect
+
+    john, jack, jill, jane = session.query(User).order_by(User.id).all()
+    session.expire(john, ["age"])
+    session.expire(jill, ["age"])
+    crit = or_(User.age == 25, User.age == 37)
+    if style == "query":
+        session.query(User).filter(crit).delete(synchronize_session="evaluate")
+    else:
+        session.execute(delete(User).where(crit)
+                        .execution_options(synchronize_session="evaluate"))
+    assert jane not in session  # tested in Python: deleted
+    assert jill in session and inspect(jill).expired
+    assert jill.name == "jill"  # its row is still there
+    with pytest.raises(exc.ObjectDeletedError):
+        john.name  # noqa: B018 - its row was deleted

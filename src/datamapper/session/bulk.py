@@ -172,7 +172,8 @@ def matching_states(session: SessionBase, mapper: Mapper, where: list[Any], stra
 
     With "evaluate", an object with expired column attributes can't be tested in
     Python: it is not among the matches, and goes to ``uncertain`` when given (an
-    UPDATE expires what it sets there, whose rows it may have changed)."""
+    UPDATE expires what it sets there, a DELETE the whole object: their rows may
+    have changed or gone)."""
     if strategy is None:
         return []
     if strategy == "evaluate":
@@ -267,6 +268,19 @@ def expire_values(states: list[Any], values: dict[str, Any]) -> None:
                 state.expire(keys)
 
 
+def expire_whole(states: list[Any]) -> None:
+    """Objects a DELETE may have removed without the session knowing: expired whole,
+    so that the next read finds out (ObjectDeletedError if the row is gone)."""
+    for state in states:
+        if state.obj() is None:
+            continue
+        if not state.committed_state:
+            state.expire()
+        else:  # unflushed changes are kept (the flush reports a row that is gone)
+            state.expire([k for k in state.mapper.column_attrs
+                          if k not in state.committed_state])
+
+
 def mark_deleted(session: SessionBase, states: list[Any]) -> None:
     """Objects whose rows a DELETE removed: out of the identity map, deleted."""
     tx = session._transaction
@@ -306,13 +320,15 @@ def bulk_delete(session: SessionBase, query: Query[Any], sync: Any) -> int:
     strategy, tests = criteria_tests(mapper, where, sync)
     if query._autoflush:
         session._autoflush()
+    uncertain: list[Any] = []
     states = matching_states(session, mapper, where, strategy, tests,
-                             getattr(query, "_shard_id", None))
+                             getattr(query, "_shard_id", None), uncertain=uncertain)
     stmt = mapper.local_table.delete()
     for w in where:
         stmt = stmt.where(w)
     result = session.execute(stmt, mapper=mapper)
     mark_deleted(session, states)
+    expire_whole(uncertain)
     session._fire("after_bulk_delete", BulkContext(session, query, result, mapper))
     return int(result.rowcount)
 

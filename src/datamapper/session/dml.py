@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from .._core import SimpleResultMetaData, annotations_of
 from ..exc import InvalidRequestError
 from ..instance.state import InstanceState, instance_state
+from ..loading.criteria import criteria_for_target, statement_criteria
 from ..mapping.coercion import (
     BUNDLE_KEY,
     dml_has_multi_values,
@@ -57,6 +58,7 @@ from .bulk import (
     check_sync,
     criteria_tests,
     expire_values,
+    expire_whole,
     mark_deleted,
     matching_states,
     resolve_values,
@@ -400,6 +402,10 @@ def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, A
 def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
                   merged: dict[str, Any], bind: Any, sync: Any) -> Any:
     is_update = stmt.is_update
+    crit = criteria_for_target(statement_criteria(stmt), mapper, mapper.persist_selectable)
+    if crit:
+        # with_loader_criteria() given to the statement's options() limits its rows too
+        stmt = stmt.where(*crit)
     where = list(dml_where(stmt))
     values: dict[str, Any] = {}
     joined = is_joined(mapper)
@@ -418,7 +424,7 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         params = params[0] if params else None
     uncertain: list[Any] = []
     states = matching_states(session, mapper, where, strategy, tests, token, params,
-                             uncertain=uncertain if is_update else None)
+                             uncertain=uncertain)
     result = session._run(stmt, params, bind, opts)
     objs = None
     if layout is not None:
@@ -434,6 +440,7 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         session._fire("after_bulk_update", BulkContext(session, None, result, mapper, stmt))
     else:
         mark_deleted(session, states)
+        expire_whole(uncertain)
         session._fire("after_bulk_delete", BulkContext(session, None, result, mapper, stmt))
     if objs is not None:
         assert layout is not None
