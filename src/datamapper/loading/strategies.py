@@ -48,6 +48,7 @@ from ..mapping.inheritance import (
     with_polymorphic_mappers,
 )
 from ..mapping.mapper import Mapper
+from ..mapping.relationship_clauses import target_tables
 from ..mapping.relationships import (
     MANYTOMANY,
     RelationshipProperty,
@@ -135,16 +136,7 @@ def join_clauses(prop: RelationshipProperty, parent_sel: Any, target_sel: Any,
     return [_replace(prop.primaryjoin, pick)]
 
 
-def _target_tables(prop: RelationshipProperty) -> tuple[Any, ...]:
-    """The tables whose columns in the join condition stand for the target row: its
-    table, and for a target whose rows are a join (a joined-table subclass, a class
-    mapped to a join) each table of that join the parent does not map too."""
-    target = prop.mapper
-    if not isinstance(target.persist_selectable, Join):
-        return (target.local_table,)
-    parent_tables = set(prop.parent.tables)
-    return tuple(t for t in target.tables if t not in parent_tables) or \
-        (target.local_table,)
+_target_tables = target_tables
 
 
 def target_alias(target: Mapper, mappers: Sequence[Mapper] = ()) -> Any:

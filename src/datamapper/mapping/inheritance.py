@@ -168,11 +168,15 @@ def inherit_property(mapper: Mapper, key: str, prop: MapperProperty) -> None:
 def extend_inherited_column(mapper: Mapper, key: str, inherited: ColumnProperty,
                             col: object) -> None:
     """A column of the subclass table named as an inherited column attribute: one
-    attribute of ``mapper`` maps both (the base table's column first)."""
+    attribute of ``mapper`` maps both (the base table's column first: rows are read
+    and written by it).  In SQL the attribute is the subclass table's column
+    (``Manager.id`` is ``manager.id``, as in SQLAlchemy): a join condition written
+    with it (``Person.manager_id == Manager.id``) names the subclass's row."""
     new = ColumnProperty(*inherited.columns, col, deferred=inherited.deferred,
                          group=inherited.group, active_history=inherited.active_history,
                          expire_on_flush=inherited.expire_on_flush, info=inherited.info,
                          doc=inherited.doc)
+    new._expression_at = len(new.columns) - 1
     mapper._add_property(key, new)
     for c in new.columns:
         mapper._col_to_prop[c] = new

@@ -81,7 +81,7 @@ class ColumnComparator(ColumnOperators):
             return self._column
         if self._attr is not None:
             return self.prop.clause_element(self._attr)
-        return self.prop.columns[0]
+        return self.prop.expression
 
     @property
     def expression(self) -> Any:
@@ -89,7 +89,8 @@ class ColumnComparator(ColumnOperators):
 
     @property
     def expressions(self) -> list[Any]:
-        return [self.__clause_element__(), *self.prop.columns[1:]]
+        own = self.prop.expression
+        return [self.__clause_element__(), *(c for c in self.prop.columns if c is not own)]
 
     @property
     def info(self) -> dict[str, Any]:
@@ -161,9 +162,15 @@ class ColumnProperty(MapperProperty):
             return op(self.comparator_for(attr), *other, **kw)
         return op(self.clause_element(attr), *other, **kw)
 
+    # which of ``columns`` the attribute stands for in SQL: the first; for a joined-table
+    # subclass's column named as an inherited attribute (``Manager.id`` mapping
+    # ``person.id`` and ``manager.id``), the subclass table's (see
+    # inheritance.extend_inherited_column)
+    _expression_at = 0
+
     @property
     def expression(self) -> Any:
-        return self.columns[0]
+        return self.columns[self._expression_at]
 
     @property
     def is_writable(self) -> bool:
@@ -172,7 +179,7 @@ class ColumnProperty(MapperProperty):
         return isinstance(c, Column) and c.table is not None and self.parent._maps_table(c.table)
 
     def clause_element(self, attr: QueryableAttribute) -> Any:
-        c = self.columns[0]
+        c = self.columns[self._expression_at]
         if isinstance(c, Column):
             # an annotated copy of the column, made once: it marks statements built from
             # it as naming this mapper (coercion.mark_subject, read for get_bind), and an

@@ -295,3 +295,26 @@ def inherited_ends(parents: list[Any], targets: list[Any], secondary: Any,
             if p is not t and linked(p, t):
                 return p, t
     return p_order[0], t_order[0]
+
+
+def target_tables(prop: Any) -> tuple[Any, ...]:
+    """The tables whose columns in relationship ``prop``'s join condition stand for the
+    target row: its table, and for a target whose rows are a join (a joined-table
+    subclass, a class mapped to a join) each table of that join the parent does not map
+    too (``Person.manager`` to ``Manager(Person)``: ``manager``, not ``person``)."""
+    target = prop.mapper
+    if not isinstance(target.persist_selectable, Join):
+        return (target.local_table,)
+    parent_tables = set(prop.parent.tables)
+    return tuple(t for t in target.tables if t not in parent_tables) or \
+        (target.local_table,)
+
+
+def ends_share_table(prop: Any) -> bool:
+    """Whether relationship ``prop``'s two ends, mapped to different tables, have a
+    table in common (a joined-table subclass and its base: ``Person.manager`` to
+    ``Manager(Person)``), so that the join condition's columns of that table stand for
+    the parent's row, not the target's."""
+    parent, target = prop.parent, prop.mapper
+    return parent.local_table is not target.local_table and \
+        not set(parent.tables).isdisjoint(target.tables)

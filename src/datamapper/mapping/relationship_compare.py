@@ -14,14 +14,15 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, ColumnElement, Exists, and_, bindparam, exists, or_, select
+from sqlalchemy import Column, ColumnElement, Exists, Join, and_, bindparam, exists, or_, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, Null
-from sqlalchemy.sql.util import find_tables
+from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
 from .._util import NO_VALUE
 from ..exc import UnsupportedRelationshipOperator
+from .relationship_clauses import ends_share_table, flat_alias, target_tables
 from .relationship_criteria import is_parent_side
 from .relationship_joins import MANYTOMANY, MANYTOONE, ONETOMANY
 
@@ -126,9 +127,12 @@ def _is_plain_key_join(prop: RelationshipProperty) -> bool:
     pairs = prop.local_remote_pairs
     binaries = [b for b in visitors.iterate(prop.primaryjoin)
                 if isinstance(b, BinaryExpression)]
+    # (a joined-table subclass's key columns: its own table's or its base's, one
+    # attribute of both)
+    by_col = prop.mapper._col_to_prop
     return len(binaries) == len(pairs) and \
         all(b.operator is operators.eq for b in binaries) and \
-        {rc for _lc, rc in pairs} == set(prop.mapper.primary_key)
+        {by_col.get(rc) for _lc, rc in pairs} == {by_col.get(c) for c in prop.mapper.primary_key}
 
 
 def _not_related_to(prop: RelationshipProperty, obj: object) -> Any:
@@ -179,6 +183,8 @@ def _criterion_for(prop: RelationshipProperty, criterion: object, kw: dict[str, 
 def any_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> Exists:
     """EXISTS (a related row matching ``criterion`` and ``kw``) for any_()."""
     crit = _criterion_for(prop, criterion, kw)
+    if prop.secondary is None and ends_share_table(prop):
+        return _exists_in_target_alias(prop, crit)
     if prop.direction == MANYTOMANY:
         where = and_(prop.primaryjoin, prop.secondaryjoin, *crit)
         sub = select(1).select_from(prop.target).select_from(prop.secondary).where(where)
@@ -200,12 +206,35 @@ def _correlate_parent_only(prop: RelationshipProperty, sub: Any) -> Any:
 def has_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> Exists:
     """EXISTS (a related row matching ``criterion`` and ``kw``) for has_()."""
     crit = _criterion_for(prop, criterion, kw)
+    if prop.secondary is None and ends_share_table(prop):
+        return _exists_in_target_alias(prop, crit)
     if prop.secondary is not None:
         where = and_(prop.primaryjoin, prop.secondaryjoin, *crit)
         sub = select(1).select_from(prop.target).select_from(prop.secondary).where(where)
     else:
         sub = select(1).select_from(prop.target).where(and_(prop.primaryjoin, *crit))
     return exists(_correlate_parent_only(prop, sub))
+
+
+def _exists_in_target_alias(prop: RelationshipProperty, crit: list[Any]) -> Exists:
+    """EXISTS (a related row matching ``crit``) for a relationship whose two ends share
+    a table (``Person.manager`` to ``Manager(Person)``): the target's rows are read
+    from an alias of its tables, so that the shared table's columns in the join
+    condition stay the parent's and those in ``crit`` name the related row."""
+    target = prop.mapper.persist_selectable
+    alias = flat_alias(target) if isinstance(target, Join) else target.alias()
+    targets = target_tables(prop)
+
+    def pick(elem: object) -> Any:
+        if isinstance(elem, Column) and elem.table in targets:
+            return alias.corresponding_column(elem)
+        return None
+
+    on = visitors.replacement_traverse(  # type: ignore[call-overload]
+        prop.primaryjoin, {}, pick)
+    adapter = ClauseAdapter(alias)
+    where = and_(on, *[adapter.traverse(c) for c in crit])
+    return exists(select(1).select_from(alias).where(where).correlate_except(alias))
 
 
 _UNKNOWN = object()

@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, SAWarning
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression
 
-from .relationship_clauses import non_pair_criteria
+from .relationship_clauses import ends_share_table, non_pair_criteria, target_tables
 from .relationship_joins import MANYTOMANY, MANYTOONE
 
 if TYPE_CHECKING:
@@ -144,6 +144,10 @@ def is_parent_side(prop: RelationshipProperty, col: object) -> bool:
         if prop.direction == MANYTOMANY:
             return True  # only primaryjoin's criteria are considered here
         return not prop.is_remote_occurrence(col)
+    if ends_share_table(prop):
+        # the target maps the parent's table too (Person.manager -> Manager(Person)):
+        # the tables of the target only stand for the target's row
+        return getattr(col, "table", None) not in target_tables(prop)
     return col not in prop.mapper._col_to_prop
 
 

@@ -29,6 +29,7 @@ from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace, mark_subj
 from ..mapping.inheritance import class_criterion, polymorphic_load_props, polymorphic_props
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..mapping.properties import SUBCLASS_KEY
+from ..mapping.relationship_clauses import ends_share_table, target_tables
 
 
 class _AliasNamespace(EntityNamespace):
@@ -668,4 +669,19 @@ def _steps(rel: Any, source: AliasedClass | None, dest: object,
 
         crit = [side(lc, source) == side(rc, dest_sel) for lc, rc in rel.local_remote_pairs]
         return [(dest, and_(*crit))]
+    if ends_share_table(rel):
+        # the two ends share a table (Person.manager -> Manager(Person)): the shared
+        # table's columns in the condition are the parent's, the others the target's
+        # (adapting the whole condition to either alias would join a row to itself)
+        targets = target_tables(rel)
+
+        def pick(elem: Any) -> Any:
+            if isinstance(elem, Column):
+                if elem.table in targets:
+                    return dest_sel.column_for(elem) if dest_sel is not None else None
+                return source.column_for(elem) if source is not None else None
+            return None
+
+        return [(dest, visitors.replacement_traverse(  # type: ignore[call-overload]
+            rel.primaryjoin, {}, pick))]
     return [(dest, dst(src(rel.primaryjoin)))]

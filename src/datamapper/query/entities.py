@@ -21,6 +21,8 @@ from sqlalchemy.sql.selectable import FromClause, Join, TableClause
 
 from .._core import (
     annotations_of,
+    deannotate,
+    explicit_froms,
     from_objects,
     is_selectable_iterable,
     is_star,
@@ -298,8 +300,12 @@ class RowLayout:
     def apply_inheritance(self, stmt: Any) -> Any:
         """``stmt`` reading the joined tables of the selected subclasses, limited to
         the rows of the selected single-table subclasses."""
+        given = {id(deannotate(f)) for f in explicit_froms(stmt)}
         for from_, where in self.inherit_sources:
-            if from_ is not None:
+            # (a Core select() of the class already names its join, as the class's
+            # marked copy: naming it twice leaves a join along a relationship of the
+            # class two FROMs to start at)
+            if from_ is not None and id(deannotate(from_)) not in given:
                 stmt = stmt.select_from(from_)
             if where is not None:
                 stmt = stmt.where(where)
