@@ -96,7 +96,7 @@ def _note_plain(result: object, plain: bool) -> None:
 POSITIONAL_ROWS: Mapping[str, Any] = immutabledict({"_result_disable_adapt_to_context": True})
 
 
-def positional_rows(execution_options: Mapping[str, Any] | None) -> Mapping[str, Any]:
+def positional_rows(execution_options: Mapping[str, Any] | None) -> Mapping[str, object]:
     """``execution_options`` plus :data:`POSITIONAL_ROWS` (the caller's wins on a clash)."""
     if not execution_options:
         return POSITIONAL_ROWS
@@ -124,7 +124,7 @@ def type_may_be_null_type(sql_type: object) -> bool:
     return bool(getattr(sql_type, "_isnull", False))
 
 
-def bind_processors(compiled: Any) -> Mapping[str, Callable[[Any], Any]]:
+def bind_processors(compiled: Any) -> Mapping[str, Callable[[object], object]]:
     """A compiled statement's bind processors by parameter name."""
     return compiled._bind_processors  # type: ignore[no-any-return]  # Core's dict
 
@@ -292,7 +292,7 @@ def _driver_form(compiled: Any, dialect: Any) -> CachedDriverSelect | None:
                               tuple(slots), procs)
 
 
-def cached_select_rows(conn: Any, stmt: Any) -> list[Any] | None:
+def cached_select_rows(conn: Any, stmt: Any) -> list[object] | None:
     """All rows of ``stmt`` (a SELECT run without parameters) as the driver's tuples,
     run on ``conn``'s driver cursor with the SQL Core compiled and cached for it, when
     nothing of Core's execution would show (see :func:`driver_select_ok`; the
@@ -327,7 +327,7 @@ def cached_select_rows(conn: Any, stmt: Any) -> list[Any] | None:
 
 
 def driver_fetchall(conn: Any, entry: DriverSelect | CachedDriverSelect,
-                    params: Any) -> list[Any]:
+                    params: Any) -> list[object]:
     """All rows of ``entry`` run with ``params`` on a cursor of ``conn``'s driver
     connection (see :func:`driver_select_ok`), as the driver's tuples; a failure (of a
     bind processor or of the driver) is raised as Core raises it."""
@@ -392,24 +392,24 @@ def driver_write(conn: Any, sql: str, rows: list[Any], fetch: bool = False
 
 # -- statements as given -----------------------------------------------------------------------
 
-def statement_execution_options(stmt: object) -> Mapping[str, Any]:
+def statement_execution_options(stmt: object) -> Mapping[str, object]:
     """The execution options set on a statement (or a Query) itself."""
     return getattr(stmt, "_execution_options", _EMPTY)
 
 
-def statement_options(stmt: object) -> tuple[Any, ...]:
+def statement_options(stmt: object) -> tuple[object, ...]:
     """The options given to ``Executable.options()``, in order."""
     return tuple(getattr(stmt, "_with_options", ()))
 
 
-def with_statement_options(stmt: Any, options: tuple[Any, ...]) -> Any:
+def with_statement_options(stmt: Any, options: tuple[Any, ...]) -> object:
     """A copy of ``stmt`` whose ``options()`` are exactly ``options``."""
     out = stmt._clone()
     out._with_options = tuple(options)
     return out
 
 
-def raw_columns(stmt: object) -> tuple[Any, ...]:
+def raw_columns(stmt: object) -> tuple[object, ...]:
     """A select's selected elements as given (a mapped class as its annotated table)."""
     return tuple(getattr(stmt, "_raw_columns", ()) or ())
 
@@ -431,7 +431,7 @@ def is_star(element: object) -> bool:
     return isinstance(element, ClauseElement) and element._is_star is True
 
 
-def explicit_froms(stmt: object) -> tuple[Any, ...]:
+def explicit_froms(stmt: object) -> tuple[object, ...]:
     """The FROM elements given to ``select_from()``."""
     return tuple(getattr(stmt, "_from_obj", ()) or ())
 
@@ -442,13 +442,13 @@ def setup_joins(stmt: object) -> tuple[Any, ...]:
     return tuple(getattr(stmt, "_setup_joins", ()) or ())
 
 
-def memoized_select_entities(stmt: object) -> tuple[Any, ...]:
+def memoized_select_entities(stmt: object) -> tuple[object, ...]:
     """The entity sets a select had before ``with_only_columns()`` (with their joins)."""
     return tuple(getattr(stmt, "_memoized_select_entities", ()) or ())
 
 
 def with_joins(stmt: Any, joins: tuple[Any, ...] | None,
-               memo: tuple[Any, ...] | None = None) -> Any:
+               memo: tuple[Any, ...] | None = None) -> object:
     """A copy of ``stmt`` with its joins (and memoized entity sets) replaced; None
     keeps the statement's own."""
     out = stmt._clone()
@@ -459,7 +459,7 @@ def with_joins(stmt: Any, joins: tuple[Any, ...] | None,
     return out
 
 
-def with_froms(stmt: Any, froms: list[Any]) -> Any:
+def with_froms(stmt: Any, froms: list[Any]) -> object:
     """A copy of a select with exactly ``froms`` as its FROM list (its joins made into
     them, as ``get_final_froms()`` gives them): no joins or memoized entities left."""
     out = stmt._clone()
@@ -469,12 +469,12 @@ def with_froms(stmt: Any, froms: list[Any]) -> Any:
     return out
 
 
-def where_criteria(stmt: object) -> tuple[Any, ...]:
+def where_criteria(stmt: object) -> tuple[object, ...]:
     """A select's WHERE criteria as given (one per ``where()`` argument)."""
     return tuple(getattr(stmt, "_where_criteria", ()) or ())
 
 
-def with_where_criteria(stmt: Any, criteria: tuple[Any, ...]) -> Any:
+def with_where_criteria(stmt: Any, criteria: tuple[Any, ...]) -> object:
     """A copy of a select with exactly ``criteria`` as its WHERE criteria."""
     out = stmt._clone()
     out._where_criteria = criteria
@@ -496,7 +496,7 @@ def is_distinct(stmt: object) -> bool:
     return bool(getattr(stmt, "_distinct", False))
 
 
-def order_by_clauses(stmt: object) -> tuple[Any, ...]:
+def order_by_clauses(stmt: object) -> tuple[object, ...]:
     return tuple(getattr(stmt, "_order_by_clauses", ()) or ())
 
 
@@ -512,7 +512,7 @@ def copy_generative(target: _T, source: object) -> _T:
     return target
 
 
-def generate(stmt: Any) -> Any:
+def generate(stmt: Any) -> object:
     """A shallow generative copy of a Core statement."""
     return stmt._generate()
 
@@ -522,7 +522,7 @@ def from_objects(element: object) -> tuple[Any, ...]:
     return tuple(getattr(element, "_from_objects", ()) or ())
 
 
-def proxy_key(column: object) -> Any:
+def proxy_key(column: object) -> object:
     """The key a column is known by in its selectable (the mapped attribute name when
     the column was selected through one)."""
     return getattr(column, "_proxy_key", None)

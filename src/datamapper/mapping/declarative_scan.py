@@ -20,6 +20,7 @@ from .._core import attach_type_to_column, replace_null_type
 
 if TYPE_CHECKING:
     from .registry import registry as Registry
+    from .relationships import RelationshipProperty
 
 
 from .annotation_types import (
@@ -292,7 +293,6 @@ def _column_from(
     """The Column (or a ColumnProperty holding it, for the deferred and
     active_history options) of ``key: Mapped[inner] = mc``; its SQL type from the
     annotation when ``mc`` gives none."""
-    from .properties import ColumnProperty
 
     col = mc.column
     nullable: bool | None = None
@@ -319,12 +319,20 @@ def _column_from(
         col.name = key
         col.key = key
     col._dm_sort_order = mc.sort_order  # type: ignore[attr-defined]  # read back by the registry
+    return _with_column_options(mc, col)
+
+
+def _with_column_options(mc: MappedColumn[Any], col: Column[Any]) -> Any:
+    """``col``, or a ColumnProperty holding it for the deferred and active_history
+    options of ``mapped_column()``."""
+    from .properties import ColumnProperty
+
     if mc.deferred or mc.active_history or mc.deferred_group is not None \
             or mc.deferred_raiseload:
         prop = ColumnProperty(col, deferred=mc.deferred or bool(mc.deferred_raiseload),
                               group=mc.deferred_group, active_history=mc.active_history,
                               raiseload=bool(mc.deferred_raiseload))
-        prop._dm_dataclass = mc.dataclass  # type: ignore[attr-defined]
+        prop._dm_dataclass = mc.dataclass
         return prop
     return col
 
@@ -403,7 +411,8 @@ def _looks_mapped(tp: object) -> bool:
     return isinstance(tp, type) and ("_dm_mapper" in tp.__dict__ or hasattr(tp, "__tablename__"))
 
 
-def _apply_relationship_annotation(prop: Any, marker: str, inner: Any, where: str) -> None:
+def _apply_relationship_annotation(prop: RelationshipProperty, marker: str, inner: object,
+                                   where: str) -> None:
     if marker == "write_only" and prop.lazy != "write_only":
         prop.lazy = "write_only"
     if marker == "dynamic":
@@ -422,6 +431,13 @@ def _apply_relationship_annotation(prop: Any, marker: str, inner: Any, where: st
                 "column_keyed_dict()/keyfunc_mapping()), or annotate Mapped[list[...]]"
             )
         collection = None  # the keyed dictionary class given
+    _fill_relationship_arguments(prop, marker, target, collection, uselist, where)
+
+
+def _fill_relationship_arguments(prop: RelationshipProperty, marker: str, target: object,
+                                 collection: object, uselist: bool | None, where: str) -> None:
+    """Give ``prop`` the target, collection class and uselist read from its annotation
+    where relationship() was given none."""
     if prop.argument is None:
         if target is None or target is MISSING:
             raise ArgumentError(

@@ -36,6 +36,9 @@ class MapperProperty:
 
     key: str
     parent: Mapper
+    # the dataclass field options given to the property (mapped_column(init=False) ...),
+    # set only when some were given
+    _dm_dataclass: dict[str, Any]
     is_column = False
     is_relationship = False
     is_synonym = False

@@ -285,52 +285,12 @@ def aliased(element: object, alias: object = None, name: str | None = None, flat
     columns labelled ``<table>_<column>``)."""
     if not isinstance(element, AliasedClass) and isinstance(element, FromClause) and \
             alias is None and _mapper_or_none(element) is None:
-        if adapt_on_names:
-            raise ArgumentError(
-                f"Can't use adapt_on_names with aliased({element!r}): adapt_on_names only "
-                "applies to ORM elements (a mapped class or aliased() entity)"
-            )
-        if isinstance(element, Join):
-            return select(element).set_label_style(
-                LABEL_STYLE_TABLENAME_PLUS_COL).subquery(name)
-        return element.alias(name)
-    if isinstance(element, AliasedClass):
-        mapper = element._dm_mapper
-        base: Any = element._dm_selectable
-    else:
-        mapper = _mapper_or_none(element)  # type: ignore[assignment]
-        if mapper is None:
-            raise ArgumentError(
-                f"Can't make aliased({element!r}): it is not a mapped class; pass a class "
-                "mapped with declarative_base()/registry (or an aliased() of one)"
-            )
-        if not mapper.configured:
-            mapper = class_mapper(element)
-        base = mapper.local_table
-        if isinstance(mapper.persist_selectable, Join):
-            # a joined-table subclass, or a class mapped to a join: its rows are rows of
-            # the join of its tables
-            base = mapper.persist_selectable
+        return _core_alias(element, name, adapt_on_names)
+    mapper, base = _mapper_and_selectable(element)
     if alias is None:
-        if isinstance(base, Join):
-            # flat=True: the join of an alias of each table; else a subquery of the join
-            sel = _flat_alias(base) if flat else select(base).set_label_style(
-                LABEL_STYLE_TABLENAME_PLUS_COL).subquery(name)
-        else:
-            sel = base.alias(name)
+        sel = _own_alias(base, name, flat)
     else:
-        if hasattr(alias, "__clause_element__") and not isinstance(alias, AliasedClass):
-            alias = alias.__clause_element__()
-        if isinstance(alias, Select):
-            sel = alias.subquery(name)
-        elif isinstance(alias, FromClause):
-            sel = alias
-        else:
-            raise ArgumentError(
-                f"Can't make aliased({mapper.class_.__name__}, {alias!r}): the second "
-                "argument must be a selectable (a Table alias, a subquery or a select() "
-                f"of {mapper._table_name!r}), not {type(alias).__name__}"
-            )
+        sel = _given_alias(mapper, alias, name)
         missing = [c.key for c in mapper.primary_key
                    if _column_in(sel, c, adapt_on_names) is None]
         if missing:
@@ -339,6 +299,61 @@ def aliased(element: object, alias: object = None, name: str | None = None, flat
             out._dm_missing_pk = missing
             return out
     return AliasedClass(mapper, sel, name, adapt_on_names=adapt_on_names)
+
+
+def _core_alias(element: FromClause, name: str | None, adapt_on_names: bool) -> FromClause:
+    """aliased() of a plain Core selectable: its own alias (a join: a subquery of it,
+    columns labelled ``<table>_<column>``)."""
+    if adapt_on_names:
+        raise ArgumentError(
+            f"Can't use adapt_on_names with aliased({element!r}): adapt_on_names only "
+            "applies to ORM elements (a mapped class or aliased() entity)"
+        )
+    if isinstance(element, Join):
+        return select(element).set_label_style(
+            LABEL_STYLE_TABLENAME_PLUS_COL).subquery(name)
+    return element.alias(name)
+
+
+def _mapper_and_selectable(element: object) -> tuple[Mapper, Any]:
+    """The mapper of a mapped class or aliased() entity, and what an alias of it
+    aliases: the entity's selectable, or the class's table (the join of its tables for
+    a joined-table subclass or a class mapped to a join)."""
+    if isinstance(element, AliasedClass):
+        return element._dm_mapper, element._dm_selectable
+    found = _mapper_or_none(element)
+    if found is None:
+        raise ArgumentError(
+            f"Can't make aliased({element!r}): it is not a mapped class; pass a class "
+            "mapped with declarative_base()/registry (or an aliased() of one)"
+        )
+    mapper = found if found.configured else class_mapper(element)
+    if isinstance(mapper.persist_selectable, Join):
+        return mapper, mapper.persist_selectable
+    return mapper, mapper.local_table
+
+
+def _own_alias(base: Any, name: str | None, flat: bool) -> Any:
+    if isinstance(base, Join):
+        # flat=True: the join of an alias of each table; else a subquery of the join
+        return _flat_alias(base) if flat else select(base).set_label_style(
+            LABEL_STYLE_TABLENAME_PLUS_COL).subquery(name)
+    return base.alias(name)
+
+
+def _given_alias(mapper: Mapper, alias: object, name: str | None) -> FromClause:
+    """The selectable given as aliased()'s second argument (a select(): its subquery)."""
+    if hasattr(alias, "__clause_element__") and not isinstance(alias, AliasedClass):
+        alias = alias.__clause_element__()
+    if isinstance(alias, Select):
+        return alias.subquery(name)
+    if isinstance(alias, FromClause):
+        return alias
+    raise ArgumentError(
+        f"Can't make aliased({mapper.class_.__name__}, {alias!r}): the second "
+        "argument must be a selectable (a Table alias, a subquery or a select() "
+        f"of {mapper._table_name!r}), not {type(alias).__name__}"
+    )
 
 
 class PolymorphicEntity(AliasedClass):

@@ -116,10 +116,9 @@ class QueryFiltering(QueryState[_T]):
                 return from_
         return expr
 
-    def _resolve_name(self, name: str, what: str) -> Any:
-        """A mapped attribute (or column of a selected table) for an identifier string
-        (``"name"``, ``"User.name"``, ``"name desc"``, ``"-name"``)."""
-        text, direction = _split_direction(name.strip())
+    def _named_target(self, text: str) -> tuple[Mapper | None, Any]:
+        """(the mapper the name is read on, its mapped column or selected column or
+        None) for ``"name"`` or ``"Class.name"`` / ``"table.name"``."""
         mapper = self._joinpoint or self._layout.primary_mapper
         if "." in text:
             cls_name, _, attr_name = text.partition(".")
@@ -132,6 +131,13 @@ class QueryFiltering(QueryState[_T]):
             target = next((col for col in self._layout.columns
                            if getattr(col, "key", None) == text
                            or getattr(col, "name", None) == text), None)
+        return mapper, target
+
+    def _resolve_name(self, name: str, what: str) -> Any:
+        """A mapped attribute (or column of a selected table) for an identifier string
+        (``"name"``, ``"User.name"``, ``"name desc"``, ``"-name"``)."""
+        text, direction = _split_direction(name.strip())
+        mapper, target = self._named_target(text)
         if target is None and not self._enable_assertions:
             # checks off: the name goes to Core as a label reference, which the
             # compiler resolves against the columns selected (or refuses) at execution
@@ -250,13 +256,7 @@ class QueryFiltering(QueryState[_T]):
                 "relationship attribute instead, e.g. query.join(User.addresses)"
             )
         if isinstance(target, str):
-            if start is None or target not in start._props:
-                raise InvalidRequestError(
-                    f"Can't join to {target!r}: "
-                    + (f"{start.class_.__name__} has no relationship by that name"
-                       if start is not None else "the query selects no mapped entity")
-                )
-            target = through_synonym(getattr(start.class_, target))
+            target = _relationship_named(start, target)
         if isinstance(target, QueryableAttribute) and target.prop.is_relationship:
             rel: Any = target.prop
             return rel.mapper.class_, rel.join_condition_for_query()
@@ -265,13 +265,7 @@ class QueryFiltering(QueryState[_T]):
             sql_or_refuse(target, roles.JoinTargetRole, "join to",
                            "a mapped class, a relationship attribute or a Table")
         dest = m.persist_selectable if m is not None else target
-        if isinstance(onclause, str):
-            if start is None or onclause not in start._props:
-                raise InvalidRequestError(f"Can't join on {onclause!r}: no such relationship")
-            onclause = through_synonym(getattr(start.class_, onclause))
-        if isinstance(onclause, QueryableAttribute) and onclause.prop.is_relationship:
-            onclause = cast(Any, onclause.prop).join_condition_for_query()
-        return (m.class_ if m is not None else dest), onclause
+        return (m.class_ if m is not None else dest), _join_onclause(start, onclause)
 
     def correlate(self, *fromclauses: object) -> Self:
         """The FROM elements (tables, mapped classes, aliases) that an enclosing SELECT
@@ -298,18 +292,7 @@ class QueryFiltering(QueryState[_T]):
 
     def select_from(self, *froms: object) -> Self:
         for f in froms:
-            if isinstance(f, AliasedClass) or mapper_of(f) is not None:
-                continue
-            el = f.__clause_element__() if hasattr(f, "__clause_element__") else f
-            if isinstance(el, FromClause) and not isinstance(el, FunctionElement):
-                continue
-            if isinstance(f, type) or not isinstance(f, (ClauseElement, QueryableAttribute)):
-                sql_or_refuse(f, roles.FromClauseRole, "select from",
-                               "a mapped class or a Table")
-            raise ArgumentError(
-                f"Can't select from {describe(f)}: it is not a table, subquery or mapped "
-                "class; pass a mapped class, a Table or a subquery()"
-            )
+            _check_selectable_from(f)
         self._refuse_after_criteria("select_from")
         q = self._clone()
         for f in froms:
@@ -382,3 +365,41 @@ def _mapped_column_named(mapper: Mapper, text: str) -> Any:
         if col_prop.columns[0].name == text:
             return col_prop.columns[0]
     return None
+
+
+def _relationship_named(start: Mapper | None, name: str) -> Any:
+    """``query.join("addresses")``: the relationship attribute of the join point's class."""
+    if start is None or name not in start._props:
+        raise InvalidRequestError(
+            f"Can't join to {name!r}: "
+            + (f"{start.class_.__name__} has no relationship by that name"
+               if start is not None else "the query selects no mapped entity")
+        )
+    return through_synonym(getattr(start.class_, name))
+
+
+def _join_onclause(start: Mapper | None, onclause: object) -> object:
+    """The ON clause of a join given as a relationship (or its name): its join condition;
+    any other ON clause as given."""
+    if isinstance(onclause, str):
+        if start is None or onclause not in start._props:
+            raise InvalidRequestError(f"Can't join on {onclause!r}: no such relationship")
+        onclause = through_synonym(getattr(start.class_, onclause))
+    if isinstance(onclause, QueryableAttribute) and onclause.prop.is_relationship:
+        return cast(Any, onclause.prop).join_condition_for_query()
+    return onclause
+
+
+def _check_selectable_from(f: object) -> None:
+    """Refuse what ``select_from()`` can't read from (a column, a function ...)."""
+    if isinstance(f, AliasedClass) or mapper_of(f) is not None:
+        return
+    el = f.__clause_element__() if hasattr(f, "__clause_element__") else f
+    if isinstance(el, FromClause) and not isinstance(el, FunctionElement):
+        return
+    if isinstance(f, type) or not isinstance(f, (ClauseElement, QueryableAttribute)):
+        sql_or_refuse(f, roles.FromClauseRole, "select from", "a mapped class or a Table")
+    raise ArgumentError(
+        f"Can't select from {describe(f)}: it is not a table, subquery or mapped "
+        "class; pass a mapped class, a Table or a subquery()"
+    )
