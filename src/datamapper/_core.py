@@ -431,7 +431,7 @@ def is_star(element: object) -> bool:
     return isinstance(element, ClauseElement) and element._is_star is True
 
 
-def explicit_froms(stmt: object) -> tuple[object, ...]:
+def explicit_froms(stmt: object) -> tuple[ClauseElement, ...]:
     """The FROM elements given to ``select_from()``."""
     return tuple(getattr(stmt, "_from_obj", ()) or ())
 
