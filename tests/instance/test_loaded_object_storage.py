@@ -5,9 +5,9 @@ import gc
 import sys
 
 import pytest
-from sqlalchemy import Column, Integer, String
+from sqlalchemy import Column, ForeignKey, Integer, String
 
-from datamapper import inspect
+from datamapper import inspect, joinedload, relationship
 from datamapper.attributes import get_history
 from datamapper.loading.rows import _direct_set_ok
 
@@ -159,3 +159,91 @@ def test_writes_over_none_expired_and_deleted_values_keep_their_history(session,
     assert get_history(u2, "note") == (["again"], (), ["x"])
     session.commit()
     assert (u1.note, u2.name, u2.note) == ("now set", "renamed", "again")
+
+
+def test_loading_bypasses_a_base_class_setattr(Base, engine, make_session):
+    calls = []
+
+    class Recording:
+        def __setattr__(self, key, value):
+            calls.append(key)
+            super().__setattr__(key, value)
+
+    class Audited(Recording, Base):
+        __tablename__ = "audited"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Audited(id=1, name="a"))
+    s.commit()
+    s.close()
+    calls.clear()
+    s2 = make_session()
+    a = s2.query(Audited).one()
+    assert calls == []  # loaded values are not writes of the program's
+    assert vars(a)["name"] == "a" and a.name == "a"
+    a.extra = 1  # an attribute of the program's own goes through the base class
+    assert calls == ["extra"]
+    a.name = "b"
+    assert get_history(a, "name") == (["b"], (), ["a"])
+    s2.commit()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT name FROM audited").scalar() == "b"
+
+
+def test_a_class_with_an_empty_slots_mixin_loads_into_its_plain_attributes(
+        Base, engine, make_session):
+    class Mixin:
+        __slots__ = ()
+
+        @property
+        def label(self):
+            return f"<{self.name}>"
+
+    class Tagged2(Mixin, Base):
+        __tablename__ = "tagged2"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+    Base.metadata.create_all(engine)
+    assert _direct_set_ok(Tagged2, ("id", "name"))
+    s = make_session()
+    s.add_all([Tagged2(id=i, name=f"t{i}") for i in (1, 2)])
+    s.commit()
+    s.close()
+    s2 = make_session()
+    got = s2.query(Tagged2).order_by(Tagged2.id).all()
+    assert [(t.id, t.name, t.label) for t in got] == [(1, "t1", "<t1>"), (2, "t2", "<t2>")]
+    assert vars(got[0])["name"] == "t1"
+    assert inspect(got[1]).key == (Tagged2, (2,), None)
+
+
+def test_objects_of_a_joined_eager_load_leave_the_weak_map_when_dropped(
+        Base, engine, make_session):
+    class Leaf(Base):
+        __tablename__ = "wm_leaf"
+        id = Column(Integer, primary_key=True)
+        tree_id = Column(Integer, ForeignKey("wm_tree.id"))
+
+    class Tree(Base):
+        __tablename__ = "wm_tree"
+        id = Column(Integer, primary_key=True)
+        leaves = relationship(Leaf)
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Tree(id=i, leaves=[Leaf(id=10 * i + j) for j in range(3)]) for i in range(1, 4)])
+    s.commit()
+    s.close()
+    s2 = make_session()
+    trees = s2.query(Tree).options(joinedload(Tree.leaves)).all()
+    assert sorted(len(t.leaves) for t in trees) == [3, 3, 3]
+    assert len(s2.identity_map) == 12
+    kept = trees[0].leaves[0]
+    del trees
+    gc.collect()
+    assert list(s2.identity_map.values()) == [kept]
+    again = s2.get(Tree, 1)
+    assert sorted(lf.id for lf in again.leaves) == [10, 11, 12] and kept in again.leaves

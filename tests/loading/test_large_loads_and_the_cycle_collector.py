@@ -10,7 +10,7 @@ import gc
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, String
 
-from datamapper import joinedload, relationship, select
+from datamapper import event, joinedload, relationship, select
 
 # the test harness freezes what outlives the tests (tests/conftest.py)
 pytestmark = pytest.mark.usefixtures("unfrozen_gc")
@@ -87,3 +87,58 @@ def test_a_failing_large_eager_load_switches_the_collector_back_on(tree, make_se
         s.query(Mom).options(joinedload(Mom.kids)).filter(
             Mom.id == select(Column("nope")).scalar_subquery()).all()
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("how", ["query", "select"])
+@pytest.mark.parametrize("rows", [3, 2 * N])
+def test_a_load_leaves_the_collector_as_the_program_had_it(tree, make_session, how, rows):
+    """The collector is paused from the fetch on: switched back on after a load, and
+    left off for a program that switched it off itself."""
+    _Mom, Kid = tree
+    for enabled in (True, False):
+        s = make_session()
+        if not enabled:
+            gc.disable()
+        try:
+            if how == "query":
+                got = s.query(Kid).filter(Kid.id <= rows + 1).all()
+            else:
+                got = s.scalars(select(Kid).where(Kid.id <= rows + 1)).all()
+            assert len(got) == rows
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+        s.close()
+
+
+@pytest.mark.parametrize("how", ["query", "select"])
+def test_a_failing_plain_load_switches_the_collector_back_on(tree, make_session, how):
+    _Mom, Kid = tree
+    s = make_session()
+    bad = Kid.id == select(Column("nope")).scalar_subquery()
+    with pytest.raises(Exception, match="nope"):
+        if how == "query":
+            s.query(Kid).filter(bad).all()
+        else:
+            s.scalars(select(Kid).where(bad)).all()
+    assert gc.isenabled()
+
+
+def test_an_error_while_building_many_objects_switches_the_collector_back_on(
+        tree, make_session):
+    _Mom, Kid = tree
+    seen = []
+
+    def on_load(target, _context):
+        seen.append(target)
+        if len(seen) == N:
+            raise RuntimeError("load handler failed")
+
+    event.listen(Kid, "load", on_load)
+    try:
+        s = make_session()
+        with pytest.raises(RuntimeError, match="load handler failed"):
+            s.query(Kid).all()
+        assert gc.isenabled()
+    finally:
+        event.remove(Kid, "load", on_load)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 import gc
 import weakref
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.sql import Select
@@ -35,6 +35,9 @@ from ..mapping.mapper import Mapper
 from ..mapping.properties import ExpressionOverride
 
 _ref_new = weakref.ref.__new__
+# ``_bind_setattr(obj)``: ``object.__setattr__`` bound to ``obj`` (a method-wrapper)
+_bind_setattr = object.__setattr__.__get__
+_T = TypeVar("_T")
 _EMPTY: frozenset[str] = frozenset()
 
 
@@ -116,20 +119,22 @@ def _new_object_source(loader: EntityLoader, p: str, indent: str) -> str:
     ``{p}kv``), keyed, attached to session ``sid`` and entered in ``{p}map``: its
     values and state stored straight into the instance, as ``_instances`` does."""
     offset = loader.offset
-    lines = [f"{p}obj = new_{p}({p}cls)"]
-    lines += [f"_set({p}obj, {k!r}, row[{offset + i}])" for i, k in enumerate(loader.keys)]
+    # ``object.__setattr__`` bound to the new object once: each store then passes two
+    # arguments instead of three (one argument tuple less per call, no type check)
+    lines = [f"{p}obj = new_{p}({p}cls)", f"set_ = bind_set({p}obj)"]
+    lines += [f"set_({k!r}, row[{offset + i}])" for i, k in enumerate(loader.keys)]
     lines.append(f"state = ref_new(State, {p}obj, gone)")
     init = state_init_source("state", "", mapper=f"{p}mapper", _key="LAZY_KEY",
                              _ident=f"{p}kv", session_id="sid",
                              expired_attributes=f"{p}unloaded")
     lines += init.splitlines()
-    lines += [f"_set({p}obj, STATE_ATTR, state)", f"{p}map[{p}kv] = state"]
+    lines += ["set_(STATE_ATTR, state)", f"{p}map[{p}kv] = state"]
     return "".join(f"{indent}{line}\n" for line in lines)
 
 
 def _loop_namespace(**loaders: EntityLoader) -> dict[str, Any]:
     namespace: dict[str, Any] = {
-        "_set": object.__setattr__, "ref_new": _ref_new, "State": InstanceState,
+        "bind_set": _bind_setattr, "ref_new": _ref_new, "State": InstanceState,
         "gone": _state_gone, "LAZY_KEY": LAZY_KEY, "STATE_ATTR": STATE_ATTR,
         "populate_state": populate_state,
     }
@@ -258,11 +263,9 @@ def _ignore(_obj: Any) -> None:
 def _make_fill(keys: tuple[str, ...], offset: int) -> Any:
     """``fill(obj, row)``: store each key's column value with ``object.__setattr__``,
     one statement per column (no per-row loop over the keys)."""
-    lines = ["def fill(obj, row, _set=_set):"]
-    lines += [f"    _set(obj, {k!r}, row[{offset + i}])" for i, k in enumerate(keys)]
-    if len(lines) == 1:
-        lines.append("    pass")
-    namespace: dict[str, Any] = {"_set": object.__setattr__}
+    lines = ["def fill(obj, row, bind_set=bind_set):", "    set_ = bind_set(obj)"]
+    lines += [f"    set_({k!r}, row[{offset + i}])" for i, k in enumerate(keys)]
+    namespace: dict[str, Any] = {"bind_set": _bind_setattr}
     exec(compile("\n".join(lines), "<datamapper row fill>", "exec"), namespace)  # noqa: S102
     return namespace["fill"]
 
@@ -297,7 +300,7 @@ def _relationship_keys(mapper: Mapper) -> frozenset[str]:
 
 
 # results of at least this many rows are turned into objects with the cycle collector paused
-_GC_PAUSE_ROWS = 1000
+GC_PAUSE_ROWS = _GC_PAUSE_ROWS = 1000
 
 
 def fetch_rows(result: Any) -> list[Any]:
@@ -328,6 +331,32 @@ def instances(
     gc.disable()
     try:
         return _instances(session, loader, rows, populate_existing, identity_token)
+    finally:
+        resume_gc()
+
+
+def paused_load(fetch: Callable[[], list[Any]], build: Callable[[list[Any]], _T]) -> _T:
+    """``build(fetch())`` with the cycle collector paused from the fetch on: for the
+    whole of it when the fetch returns many rows (then resumed by :func:`resume_gc`),
+    for the fetch alone otherwise.
+
+    The driver's rows are all new container objects that stay reachable until the
+    objects are built; with the collector on, fetching 100,000 of them runs over a
+    hundred young collections that traverse them (a tenth of the fetch's time).
+    """
+    if not gc.isenabled():
+        return build(fetch())
+    gc.disable()
+    try:
+        rows = fetch()
+    except BaseException:
+        gc.enable()
+        raise
+    if len(rows) < _GC_PAUSE_ROWS:
+        gc.enable()
+        return build(rows)
+    try:
+        return build(rows)
     finally:
         resume_gc()
 

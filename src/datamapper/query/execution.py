@@ -6,6 +6,7 @@ and the bulk ``update()``/``delete()``."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import partial
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from .._core import (
 from .._util import describe
 from ..instance.seam import SessionLike
 from ..loading.criteria import LoaderCriteriaOption, criteria_options
+from ..loading.rows import paused_load
 from . import events as query_events
 from .aliased import AliasedClass
 from .arguments import (
@@ -130,11 +132,7 @@ class QueryExecution(QuerySetOps[_T]):
                 check_yield_per_plans(plans)
             out = self._eager_results(session, plans)
         else:
-            rows = self._execute_rows()
-            if self._for_update is not None:
-                session._check_locked_versions(self._layout, rows, self._shard_token())
-            out = session._rows_to_results(self._layout, rows, self._populate_existing,
-                                           self._shard_token())
+            out = paused_load(self._execute_rows, partial(self._rows_to_objects, session))
             if self._options and (uopts := propagating_options(self._options)):
                 stamp_results(self._layout, out, uopts)
         if not self._yield_per and self._rows_may_repeat():
@@ -145,6 +143,12 @@ class QueryExecution(QuerySetOps[_T]):
         if self._layout.single_bundle and not self._tuples:
             return [r[0] for r in out]
         return out
+
+    def _rows_to_objects(self, session: SessionLike, rows: list[Any]) -> list[Any]:
+        if self._for_update is not None:
+            session._check_locked_versions(self._layout, rows, self._shard_token())
+        return session._rows_to_results(self._layout, rows, self._populate_existing,
+                                        self._shard_token())
 
     def _rows_may_repeat(self) -> bool:
         """Whether one object may come in several rows: the query joins, reads other

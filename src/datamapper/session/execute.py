@@ -7,6 +7,7 @@ failed statements reported to the transaction).
 
 from __future__ import annotations
 
+from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast, overload
 
@@ -32,7 +33,7 @@ from ..exc import (
 from ..instance.seam import SessionLike
 from ..loading import instances
 from ..loading.criteria import LoaderCriteriaOption, apply_loader_criteria, criteria_options
-from ..loading.rows import fetch_rows
+from ..loading.rows import fetch_rows, paused_load
 from ..mapping.coercion import dml_mapper
 from ..query import ORMSelect, Query
 from ..query.entities import RowLayout, stamp_results
@@ -261,11 +262,12 @@ class SessionExecute(SessionBase):
                                                        populate_existing, bind_kw,
                                                        execution_options, uopts, criteria)
         else:
-            rows = self._execute_for_mapper(statement, layout.bind_mapper, None,
-                                            bind=bind, params=params, bind_kw=bind_kw,
-                                            execution_options=execution_options)
-            objs = self._rows_to_results(layout, rows, populate_existing, None,
-                                         tuples=not layout.single_entity)
+            objs = paused_load(
+                partial(self._execute_for_mapper, statement, layout.bind_mapper, None,
+                        bind=bind, params=params, bind_kw=bind_kw,
+                        execution_options=execution_options),
+                partial(self._rows_to_results, layout, populate_existing=populate_existing,
+                        token=None, tuples=not layout.single_entity))
         if uopts:
             stamp_results(layout, objs, uopts)
         if layout.single_entity:
