@@ -189,9 +189,7 @@ def _execute_many(session: SessionBase, mapper: Mapper, stmt: Any, batch: list[d
                 try:
                     result = driver_executemany(conn, cache, stmt, batch)
                 except DBAPIError as e:
-                    tx = session._transaction
-                    if tx is not None:
-                        tx._statement_failed(conn, e)
+                    session._statement_error(conn, e)
                     raise
                 if result is not None:
                     return result

@@ -47,14 +47,8 @@ def _in_bulk_transaction(session: SessionBase, mapper: Mapper, work: Any) -> Any
             "Can't run a bulk save while this Session is flushing (from a flush event); "
             "do it after the flush"
         )
-    if session._tx_blocks or session._closed:
-        session._check_usable()
-    tx0 = session._transaction
-    if tx0 is not None and not tx0.is_active:
-        tx0._assert_active()
-    if session._transaction is None and not session.autocommit:
-        session._autobegin()
-    tx = session.begin(_subtrans=True)
+    session._check_writable()
+    tx = session._begin_write()
     session._flushing = True
     try:
         out = work(session._flush_connection(mapper))

@@ -96,9 +96,7 @@ class SessionExecute(SessionBase):
         try:
             return conn.execute(stmt, params, execution_options=execution_options or {})
         except DBAPIError as e:
-            tx = self._transaction
-            if tx is not None:
-                tx._statement_failed(conn, e)
+            self._statement_error(conn, e)
             raise
 
     def _fetch_cached_select(self, stmt: Any, params: dict[str, Any], bind: Any,
@@ -137,9 +135,7 @@ class SessionExecute(SessionBase):
             entry.plain = rows is not None
             return rows if rows is not None else list(result.fetchall())
         except DBAPIError as e:
-            tx = self._transaction
-            if tx is not None:
-                tx._statement_failed(conn, e)
+            self._statement_error(conn, e)
             raise
 
     # -- SQL execution --------------------------------------------------------------------------
@@ -389,9 +385,7 @@ class SessionExecute(SessionBase):
         try:
             return cached_select_rows(conn, stmt)
         except DBAPIError as e:
-            tx = self._transaction
-            if tx is not None:
-                tx._statement_failed(conn, e)
+            self._statement_error(conn, e)
             raise
 
     @exclusive

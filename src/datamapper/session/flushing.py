@@ -149,9 +149,7 @@ class SessionFlush(SessionBase):
             log.info("%s", text_plan)
             if self.echo_uow:
                 print(text_plan)
-        if self._transaction is None and not self.autocommit:
-            self._autobegin()
-        tx = self.begin(_subtrans=True)
+        tx = self._begin_write()
         try:
             FLUSH_EXECUTING.add(self.hash_key)  # mapper events may run: warn on changes
             self._flush_loading = True
@@ -215,15 +213,12 @@ class SessionFlush(SessionBase):
     def _fail_flush(self, e: BaseException) -> None:
         """A flush that failed while reading what it must write: its transaction is
         rolled back, as for a statement that failed."""
-        if self._transaction is None and not self.autocommit:
-            self._autobegin()
-        tx = self.begin(_subtrans=True)
+        tx = self._begin_write()
         tx.rollback(_capture_exception=e)
 
     def _flush_connection(self, mapper: Mapper) -> Connection:
-        tx = self._transaction
-        assert tx is not None
-        return tx._connection_for_bind(self.get_bind(mapper=mapper))
+        assert self._transaction is not None
+        return self._connection_for_bind(self.get_bind(mapper=mapper))
 
     def _post_flush(self, uow: UOWTransaction, tx: SessionTransaction,
                     full: bool = True) -> None:

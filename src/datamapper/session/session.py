@@ -46,7 +46,6 @@ from .legacy_names import LegacySessionMethods
 from .membership import SessionMembership
 from .ownership import OwnerGuard, exclusive
 from .transaction import CLOSED, SessionTransaction
-from .tx_base import TransactionHost
 from .tx_connections import JOIN_TRANSACTION_MODES
 from .tx_control import SessionTxControl
 from .tx_objects import SessionTxObjects
@@ -248,18 +247,12 @@ class Session(LegacySessionMethods, SessionTxControl, SessionMembership, Session
 
     def _reset(self) -> None:
         self.expunge_all()
-        tx = self._transaction
-        if tx is not None:
-            self._detach_flushed_deleted(tx)
-            tx._close_stack()
+        self._close_transactions()
         self._transaction = None
 
     @exclusive
     def invalidate(self) -> None:
-        tx = self._transaction
-        if tx is not None:
-            self._detach_flushed_deleted(tx)
-            tx._close_stack(invalidate=True)
+        self._close_transactions(invalidate=True)
         self.expunge_all()
         self._transaction = None
         if not self._close_resets_only:
@@ -293,6 +286,8 @@ class Session(LegacySessionMethods, SessionTxControl, SessionMembership, Session
 
 
 if TYPE_CHECKING:
+    from .transaction import TransactionHost
+
     def _implements_host(session: Session) -> TransactionHost:
         return session  # the type checker verifies the Session side of the seam
 

@@ -10,15 +10,20 @@ or re-keyed inside them, so that rolling back restores exactly the documented
 state.
 
 This module holds the state machine (begin, prepare, commit, rollback, close);
-the class is assembled from parts listed in :mod:`.tx_base`, which also names
-the seam with the Session both ways (``TransactionHost``, ``TransactionSeam``).
+the class is assembled from parts listed in :mod:`.tx_base`.  The seam with the
+Session: :class:`TransactionHost` here (what a transaction uses of its Session:
+settings, the stack head ``_transaction`` and ``_tx_blocks``, ``_fire``,
+``_flush_before_commit``, ``_objects_after_rollback``/``_objects_after_commit``),
+and ``tx_control.TransactionSeam`` (what the Session uses of a transaction).
 These modules are the only place that begins, commits or rolls back Core
 connections (with ``tx_connections.py``, the steps on one connection).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
@@ -28,8 +33,6 @@ from .tx_base import (
     COMMITTED,
     DEACTIVE,
     PREPARED,
-    TransactionHost,
-    TransactionSeam,
     TxState,
 )
 from .tx_binds import TransactionConnections
@@ -37,12 +40,37 @@ from .tx_failure import TransactionFailure, is_transaction_killer
 from .tx_snapshot import TxSnapshot
 
 
+class TransactionHost(Protocol):
+    """Everything a :class:`SessionTransaction` uses of its Session (the parts
+    in ``tx_*.py`` too).  Implemented by :class:`~datamapper.session.session.Session`
+    (checked in session.py)."""
+
+    twophase: bool
+    join_transaction_mode: str
+    @property
+    def execution_options(self) -> Mapping[str, Any]: ...
+    # the innermost transaction: a transaction makes itself the head when it begins
+    # and hands the head back to its parent when it ends
+    _transaction: SessionTransaction | None
+    # transactions whose ``with`` block is open (see SessionTransaction.__enter__)
+    _tx_blocks: list[SessionTransaction]
+
+    def _fire(self, name: str, *args: object) -> None: ...
+    def get_bind(self, mapper: object = None, **kw: object) -> Any: ...
+    def get_transaction(self) -> SessionTransaction | None: ...
+    # before COMMIT (or PREPARE): flush until nothing is left to write
+    def _flush_before_commit(self) -> None: ...
+    # what the end of a transaction does to the session's objects (session/tx_objects.py)
+    def _objects_after_rollback(self, snapshot: TxSnapshot, dirty_only: bool) -> None: ...
+    def _objects_after_commit(self, snapshot: TxSnapshot) -> None: ...
+
+
 class SessionTransaction(TransactionFailure, TransactionConnections):
     """One level of a Session's transaction stack.
 
-    Besides the public API, the Session uses what :class:`.tx_base.TransactionSeam`
-    lists; what the transaction uses of the Session is
-    :class:`.tx_base.TransactionHost`.
+    Besides the public API, the Session uses what
+    :class:`~datamapper.session.tx_control.TransactionSeam` lists; what the
+    transaction uses of the Session is :class:`TransactionHost`.
     """
 
     def __init__(
@@ -130,12 +158,11 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
                 # the database has committed: a failing after_commit handler must
                 # not leave the session holding the snapshot (a later rollback()
                 # would expunge committed objects) or the connections
-                parent = self._parent
-                if parent is None:
+                if self._parent is None:
                     self.session._objects_after_commit(self._snapshot)
                     self._snapshot.clear()
                 else:
-                    self._snapshot.merge_into(parent._snapshot)
+                    self._merge_into_parent()
                 self.close()
             return self._parent
         self.close()
@@ -151,9 +178,7 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
                     # RELEASE SAVEPOINT did not happen: Core has given up on the
                     # savepoint, so its work can no longer be rolled back apart from
                     # the rest; the whole transaction fails
-                    root = self._root()
-                    if not root._failed_root:
-                        root._fail(e)
+                    self._fail_root(e)
                     raise
                 self._commit_failed(e, i, len(entries))
             entry.ended = True
@@ -188,7 +213,7 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
                     rollback_err = e
         root = self._root()
         if killer is not None and not root._failed_root:
-            root._fail(killer)
+            self._fail_root(killer)
         else:
             # (after a failure this also discards what was added since)
             boundary._restore_objects(dirty_only=boundary.nested and not root._failed_root)
@@ -214,8 +239,7 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
         for sub in head._iterate_self_and_parents(upto=self):
             if sub is self:
                 break
-            if sub.nested and sub._parent is not None:
-                sub._snapshot.merge_into(sub._parent._snapshot)
+            sub._merge_into_parent()
             sub.close()
 
     # -- close ---------------------------------------------------------------------------
@@ -236,9 +260,8 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
                             # the savepoint's work stays in the database transaction
                             failed = failed or e
                 if failed is not None:
-                    root = self._root()
-                    if not root._failed_root and root._state is not CLOSED:
-                        root._fail(failed)
+                    if self._root()._state is not CLOSED:
+                        self._fail_root(failed)
                     if not isinstance(failed, Exception):
                         raise failed
         finally:
@@ -273,7 +296,8 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
         self.session._tx_blocks.append(self)
         return self
 
-    def __exit__(self, type_: Any, value: Any, tb: Any) -> None:
+    def __exit__(self, type_: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
         try:
             if self._state is CLOSED:
                 return
@@ -296,11 +320,6 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
     def __repr__(self) -> str:
         kind = "nested" if self.nested else ("root" if self._parent is None else "sub")
         return f"<SessionTransaction {kind} {self._state.value}>"
-
-
-if TYPE_CHECKING:
-    def _implements_seam(tx: SessionTransaction) -> TransactionSeam:
-        return tx  # the type checker verifies that SessionTransaction implements the seam
 
 
 __all__ = ["ACTIVE", "CLOSED", "COMMITTED", "DEACTIVE", "PREPARED", "SessionTransaction",

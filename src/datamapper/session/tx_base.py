@@ -1,5 +1,5 @@
 """What every part of :class:`~datamapper.session.transaction.SessionTransaction`
-shares, and the seam between a transaction and its Session.
+shares: its states, the links of the stack and the checks on them.
 
 ``SessionTransaction`` is assembled from one class per concern:
 
@@ -13,28 +13,26 @@ shares, and the seam between a transaction and its Session.
 ``transaction.py``    the state machine: begin, prepare, commit, rollback, close
 ====================  ==========================================================
 
-The seam, both ways (nothing else crosses it):
+The seam with the Session, both ways, is declared by the side that uses it
+(nothing else crosses it):
 
-- :class:`TransactionHost` is all a transaction uses of its Session.
-- :class:`TransactionSeam` is all a Session uses of a transaction besides its
-  public API.
+- ``transaction.TransactionHost``: all a transaction uses of its Session;
+- ``tx_control.TransactionSeam``: all a Session uses of a transaction besides
+  its public API.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Self
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import InvalidRequestError, PendingRollbackError, ResourceClosedError
 
 from .tx_connections import ConnEntry
 from .tx_snapshot import TxSnapshot
 
 if TYPE_CHECKING:
-    from sqlalchemy.exc import DBAPIError
-
-    from .transaction import SessionTransaction
+    from .transaction import TransactionHost
 
 
 class TxState(enum.Enum):
@@ -49,50 +47,6 @@ ACTIVE, PREPARED, COMMITTED, DEACTIVE, CLOSED = (
     TxState.ACTIVE, TxState.PREPARED, TxState.COMMITTED, TxState.DEACTIVE, TxState.CLOSED)
 
 
-class TransactionHost(Protocol):
-    """Everything a :class:`SessionTransaction` uses of its Session.  Implemented by
-    :class:`~datamapper.session.session.Session`."""
-
-    twophase: bool
-    join_transaction_mode: str
-    execution_options: dict[str, Any]
-    # the innermost transaction: a transaction makes itself the head when it begins
-    # and hands the head back to its parent when it ends
-    _transaction: SessionTransaction | None
-    # transactions whose ``with`` block is open (see SessionTransaction.__enter__)
-    _tx_blocks: list[SessionTransaction]
-
-    def _fire(self, name: str, *args: Any) -> None: ...
-    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any: ...
-    def get_transaction(self) -> SessionTransaction | None: ...
-    # before COMMIT (or PREPARE): flush until nothing is left to write
-    def _flush_before_commit(self) -> None: ...
-    # what the end of a transaction does to the session's objects (session/tx_objects.py)
-    def _objects_after_rollback(self, snapshot: TxSnapshot, dirty_only: bool) -> None: ...
-    def _objects_after_commit(self, snapshot: TxSnapshot) -> None: ...
-
-
-class TransactionSeam(Protocol):
-    """What a Session uses of a transaction besides its public API (``commit``,
-    ``rollback``, ``close``, ``prepare``, ``connection``, ``parent``, ``nested``,
-    ``origin``, ``is_active``); implemented by :class:`SessionTransaction`."""
-
-    # the flushes of this level are recorded there (shared with subtransactions)
-    _snapshot: TxSnapshot
-    # the server ended the whole transaction: only rollback() is left
-    _failed_root: bool
-
-    @property
-    def _ended(self) -> bool: ...
-    def _assert_active(self, prepared_ok: bool = False,
-                       closed_msg: str | None = None) -> None: ...
-    def _snapshots(self) -> list[TxSnapshot]: ...
-    def _connection_for_bind(self, bind: Any, execution_options: Any = None) -> Connection: ...
-    def _statement_failed(self, conn: Connection, exc: DBAPIError) -> None: ...
-    def _adopt_autobegun(self) -> bool: ...
-    def _close_stack(self, invalidate: bool = False) -> None: ...
-
-
 class TransactionBase:
     """The state of one transaction level, the links of the stack, and, for the
     type checker only, the methods one part calls on another."""
@@ -104,8 +58,8 @@ class TransactionBase:
     _state: TxState
     # bind (and the Connection itself) -> its entry; ``_released``: the same once
     # given back, for ``connections`` of an ended transaction
-    _connections: dict[Any, ConnEntry]
-    _released: dict[Any, ConnEntry]
+    _connections: dict[object, ConnEntry]
+    _released: dict[object, ConnEntry]
     _rollback_exception: BaseException | None
     _failed_root: bool
     _savepoint_failed: bool
@@ -171,6 +125,14 @@ class TransactionBase:
             if tx._is_real:
                 out.append(tx._snapshot)
         return out
+
+    def _merge_into_parent(self) -> None:
+        """A SAVEPOINT level that ends without undoing its work (released, or
+        discarded by a rollback of a level it is inside): what it recorded becomes
+        its parent's to undo."""
+        parent = self._parent
+        if self.nested and parent is not None:
+            self._snapshot.merge_into(parent._snapshot)
 
     def _restore_objects(self, dirty_only: bool) -> None:
         """Rollback: the session's objects as they were before this level began

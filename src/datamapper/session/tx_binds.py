@@ -28,7 +28,7 @@ class TransactionConnections(TransactionBase):
             return self._parent.connections
         return frozenset(e.conn for e in self._entries_seen().values())
 
-    def bound_connection(self, bind_key: Any = None) -> Connection:
+    def bound_connection(self, bind_key: object = None) -> Connection:
         """The Connection this transaction level uses for ``bind_key`` (a mapped class
         or Mapper; by default the session's bind), as ``Session.get_bind()`` resolves
         it."""
@@ -44,10 +44,10 @@ class TransactionConnections(TransactionBase):
             )
         return entry.conn
 
-    def _entries_seen(self) -> dict[Any, ConnEntry]:
+    def _entries_seen(self) -> dict[object, ConnEntry]:
         return self._connections or self._released
 
-    def _iter_binds(self) -> Iterator[Any]:
+    def _iter_binds(self) -> Iterator[object]:
         for e in self._unique_entries():
             yield e.bind
 
@@ -84,8 +84,7 @@ class TransactionConnections(TransactionBase):
             conn = self._parent._connection_for_bind(bind, execution_options)
             if not self.nested:
                 return conn
-            trans: Any = conn.begin_nested()
-            entry = ConnEntry(conn, trans, False, False)
+            entry = ConnEntry(conn, conn.begin_nested(), False, False)
         else:
             entry = self._root_entry(bind, execution_options)
         entry.bind = bind

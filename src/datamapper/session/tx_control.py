@@ -5,17 +5,51 @@ transaction (``transaction``, ``get_transaction()``, ``in_transaction()``...).
 Mixed into :class:`~datamapper.session.session.Session`.  This is the session side
 of the seam with :class:`~datamapper.session.transaction.SessionTransaction`: what
 it uses of a transaction beyond its public API is listed in
-:class:`~datamapper.session.tx_base.TransactionSeam`.
+:class:`TransactionSeam` (declared here, the module that uses most of it).
 """
 
 from __future__ import annotations
 
-from ..exc import (
-    InvalidRequestError,
-)
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from ..exc import InvalidRequestError
 from .base import SessionBase
 from .ownership import exclusive
 from .transaction import SessionTransaction
+from .tx_snapshot import TxSnapshot
+
+
+class TransactionSeam(Protocol):
+    """What a Session uses of a transaction besides its public API (``commit``,
+    ``rollback``, ``close``, ``prepare``, ``connection``, ``parent``, ``nested``,
+    ``origin``, ``is_active``); implemented by :class:`SessionTransaction`
+    (checked below).  Used here (the other parts go through ``_begin_write``,
+    ``_check_writable``, ``_statement_error`` and ``_close_transactions``), and
+    directly by ``binds.py``, ``flushing.py``, ``bulk.py`` and ``tx_objects.py``."""
+
+    # the flushes of this level are recorded there (shared with subtransactions)
+    _snapshot: TxSnapshot
+    # the server ended the whole transaction: only rollback() is left
+    _failed_root: bool
+
+    @property
+    def _ended(self) -> bool: ...
+    def _assert_active(self, prepared_ok: bool = False,
+                       closed_msg: str | None = None) -> None: ...
+    def _snapshots(self) -> list[TxSnapshot]: ...
+    def _connection_for_bind(self, bind: object, execution_options: object = None
+                             ) -> Connection: ...
+    def _statement_failed(self, conn: Connection, exc: DBAPIError) -> None: ...
+    def _adopt_autobegun(self) -> bool: ...
+    def _close_stack(self, invalidate: bool = False) -> None: ...
+
+
+if TYPE_CHECKING:
+    def _implements_seam(tx: SessionTransaction) -> TransactionSeam:
+        return tx  # the type checker verifies that SessionTransaction implements the seam
 
 
 class SessionTxControl(SessionBase):
@@ -57,6 +91,37 @@ class SessionTxControl(SessionBase):
 
 
     # -- transactions ---------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        """Before a write the session runs itself (a bulk save): refuse it in a
+        closed session or block, or while the transaction awaits rollback()."""
+        if self._tx_blocks or self._closed:
+            self._check_usable()
+        tx = self._transaction
+        if tx is not None and not tx.is_active:
+            tx._assert_active()
+
+    def _begin_write(self) -> SessionTransaction:
+        """The subtransaction a flush or bulk save runs in (autobegun root first);
+        its failure rolls back the transaction it is inside."""
+        if self._transaction is None and not self.autocommit:
+            self._autobegin()
+        return self.begin(_subtrans=True)
+
+    def _close_transactions(self, invalidate: bool = False) -> None:
+        """close()/reset()/invalidate(): every level ends, rolling back; objects
+        whose DELETE was flushed in it leave as plain detached objects."""
+        tx = self._transaction
+        if tx is not None:
+            self._detach_flushed_deleted(tx)
+            tx._close_stack(invalidate)
+
+    def _statement_error(self, conn: Connection, exc: DBAPIError) -> None:
+        """A statement the session ran on ``conn`` failed: the transaction decides
+        whether the database ended it (``SessionTransaction._statement_failed``)."""
+        tx = self._transaction
+        if tx is not None:
+            tx._statement_failed(conn, exc)
+
     def _autobegin(self) -> SessionTransaction:
         if self._transaction is None:
             if self._tx_blocks or self._closed:

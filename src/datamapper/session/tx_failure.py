@@ -10,12 +10,13 @@ restored, the connections are given back, and only ``rollback()`` is left."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from ..exc import CommitOutcomeUnknownError
-from .tx_base import ACTIVE, CLOSED, DEACTIVE, PREPARED, TransactionBase, TransactionHost
+from .tx_base import ACTIVE, CLOSED, DEACTIVE, PREPARED, TransactionBase
 from .tx_connections import (
     MYSQL_DEADLOCK,
     MYSQL_LOCK_WAIT_TIMEOUT,
@@ -25,6 +26,9 @@ from .tx_connections import (
     rollback_prepared,
     rolls_back_on_timeout,
 )
+
+if TYPE_CHECKING:
+    from .transaction import TransactionHost
 
 
 class TransactionFailure(TransactionBase):
@@ -68,8 +72,7 @@ class TransactionFailure(TransactionBase):
         stack: Sequence[TransactionBase] = (
             head._iterate_self_and_parents(upto=self) if head is not None else [self])
         for tx in stack:
-            if tx.nested and tx._parent is not None:
-                tx._snapshot.merge_into(tx._parent._snapshot)
+            tx._merge_into_parent()
             if tx._state is not CLOSED:
                 tx._state = DEACTIVE
         self._failed_root = True
@@ -80,6 +83,12 @@ class TransactionFailure(TransactionBase):
             pass
         self._restore_objects(dirty_only=False)
         self._release_connections()
+
+    def _fail_root(self, exc: BaseException) -> None:
+        """Fail the whole transaction this level is part of, unless already failed."""
+        root = self._root()
+        if not root._failed_root:
+            root._fail(exc)
 
     def _commit_failed(self, e: BaseException, i: int, n: int) -> None:
         """COMMIT of connection ``i`` of ``n`` raised: mark this root failed, roll back
@@ -130,10 +139,10 @@ class TransactionFailure(TransactionBase):
             return
         nested = self
         while not nested.nested:
-            if nested._parent is None:
+            if nested.parent is None:
                 root._fail(exc)
                 return
-            nested = nested._parent
+            nested = nested.parent
         for tx in self._iterate_self_and_parents(upto=nested):
             if tx._state is ACTIVE:
                 tx._state = DEACTIVE

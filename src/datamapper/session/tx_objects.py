@@ -7,7 +7,7 @@ inserted in it are transient again, deleted ones persistent again, identity keys
 switched back, the rest expired), when a root commits
 :meth:`SessionTxObjects._objects_after_commit` (``expire_on_commit``; deleted
 objects leave).  These two, with ``_flush_before_commit`` (flushing.py), are the
-object side of the seam listed in :class:`~datamapper.session.tx_base.TransactionHost`.
+object side of the seam listed in :class:`~datamapper.session.transaction.TransactionHost`.
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ class TxSnapshot:
     __slots__ = ("new", "deleted", "dirty", "key_switches")
 
     def __init__(self) -> None:
-        self.new: dict[InstanceState, Any] = {}
-        self.deleted: dict[InstanceState, Any] = {}
-        self.dirty: dict[InstanceState, Any] = {}
+        self.new: dict[InstanceState, bool] = {}
+        self.deleted: dict[InstanceState, object] = {}
+        self.dirty: dict[InstanceState, bool] = {}
         self.key_switches: dict[InstanceState, tuple[Any, Any]] = {}
 
     def merge_into(self, other: TxSnapshot) -> None:
