@@ -33,13 +33,20 @@ from sqlalchemy.sql.elements import (
 )
 
 from ..exc import InvalidRequestError
+from ..mapping.cache import CacheSlot
 from ..mapping.coercion import bound_value
 from ..mapping.composite import expand_composite_pairs
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ..mapping.mapper import Mapper
     from ..query.query import Query
     from .base import SessionBase
+
+_ONUPDATE_KEYS: CacheSlot[tuple[str, ...]] = CacheSlot(
+    "attributes of the columns an UPDATE changes by itself (onupdate, server_onupdate, "
+    "computed)")
 
 _OPS = {
     operators.eq: operator.eq, operators.ne: operator.ne, operators.lt: operator.lt,
@@ -268,6 +275,25 @@ def expire_values(states: list[Any], values: dict[str, Any]) -> None:
                 state.expire(keys)
 
 
+def onupdate_keys(mapper: Mapper, values: Iterable[str] = ()) -> dict[str, None]:
+    """The attributes of ``mapper``'s columns an UPDATE changes by itself (a Python or
+    SQL ``onupdate``, a ``server_onupdate``, a computed column), except ``values``:
+    after an UPDATE statement the session's objects expire them."""
+    found = _ONUPDATE_KEYS.get(mapper)
+    if found is None:
+        keys: list[str] = []
+        for t in mapper.tables:
+            for c in t.columns:
+                if c.onupdate is None and c.server_onupdate is None and c.computed is None:
+                    continue
+                prop = mapper._col_to_prop.get(c)
+                if prop is not None and prop.key not in keys:
+                    keys.append(prop.key)
+        found = _ONUPDATE_KEYS.set(mapper, tuple(keys))
+    given = set(values)
+    return {k: None for k in found if k not in given}
+
+
 def expire_whole(states: list[Any]) -> None:
     """Objects a DELETE may have removed without the session knowing: expired whole,
     so that the next read finds out (ObjectDeletedError if the row is gone)."""
@@ -310,6 +336,7 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
     result = session.execute(stmt, mapper=mapper)
     apply_values(states, resolved)
     expire_values(uncertain, resolved)
+    expire_values(states, onupdate_keys(mapper, resolved))
     session._fire("after_bulk_update", BulkContext(session, query, result, mapper))
     return int(result.rowcount)
 

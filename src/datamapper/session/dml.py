@@ -61,6 +61,7 @@ from .bulk import (
     expire_whole,
     mark_deleted,
     matching_states,
+    onupdate_keys,
     resolve_values,
 )
 from .dml_bulk import bulk_insert_mappings as bulk_insert_mappings
@@ -395,6 +396,7 @@ def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, A
                 values[ak] = v
         expired = state.expired_attributes
         apply_values([state], {k: v for k, v in values.items() if k not in expired})
+        expire_values([state], onupdate_keys(mapper, values))
 
 
 def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
@@ -432,6 +434,7 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         states.extend(s for s in _entity_states(layout, objs, mapper) if s not in known)
     if is_update:
         apply_values(states, values)
+        expire_values(states, onupdate_keys(mapper, values))
         if uncertain:
             matched = set(states)  # (UPDATE ... RETURNING refreshed some of them)
             expire_values([s for s in uncertain if s not in matched], values)
