@@ -144,3 +144,15 @@ def test_str_of_a_query_with_undefer_group_lists_the_group_in_column_order(M, se
     cols = shown.split("FROM")[0]
     assert cols.index("c_purchases_note") < cols.index("c_purchases_memo")
     assert "c_purchases_extra" not in cols
+
+
+def test_query_options_given_as_a_list_all_apply(M, session, sql_log):
+    """Query.options([opt1, opt2]) (1.x code passes a list) applies each option."""
+    Customer, Purchase = M
+    c = session.query(Customer).options([joinedload(Customer.orders),
+                                         undefer_group("detail")]).first()
+    n = len(sql_log.statements)
+    assert [o.id for o in c.orders]
+    assert len(sql_log.statements) == n  # joined in the first SELECT
+    with pytest.raises(Exception, match="not a loader option"):
+        session.query(Customer).options([joinedload(Customer.orders), 5])

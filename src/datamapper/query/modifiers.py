@@ -132,7 +132,9 @@ class QueryModifiers(QueryFiltering[_T]):
 
     def options(self, *opts: object) -> Self:
         q = self._clone()
-        for o in opts:
+        # a list or tuple of options (1.x code writes options([opt1, opt2])) is spread
+        flat = [x for o in opts for x in (o if isinstance(o, (list, tuple)) else (o,))]
+        for o in flat:
             if not isinstance(o, (Load, UserDefinedOption, LoaderCriteriaOption)) and \
                     not hasattr(o, "apply_to_query"):
                 refuse_option(o)
