@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ..exc import InvalidRequestError
 from ..mapping.attributes import InstrumentedAttribute, QueryableAttribute, RelationshipAttribute
 from ..mapping.mapper import Mapper, configure_mappers
 from ..mapping.mapper_events import ATTRIBUTE_DISPATCHES
@@ -140,6 +141,8 @@ def instrument(mapper: Mapper) -> None:
     poly = mapper._poly
     if poly is not None and poly.on_key is not None and mapper.polymorphic_identity is not None:
         __init__ = _discriminating_init(__init__, poly.on_key, mapper.polymorphic_identity)
+    if mapper.polymorphic_abstract:
+        __init__ = _abstract_init(mapper)
     __init__.__doc__ = original_init.__doc__
     __init__._dm_original = original_init  # type: ignore[attr-defined]
     if original_init is not _default_constructor:
@@ -314,6 +317,20 @@ def _discriminating_init(init: Callable[..., None], key: str, identity: Any
         instance_state(self).mapper  # noqa: B018 - the state of the object's own class
         self.__dict__[key] = identity
         init(self, *args, **kwargs)
+
+    return __init__
+
+
+def _abstract_init(mapper: Mapper) -> Callable[..., None]:
+    """The constructor of a class mapped ``polymorphic_abstract=True``: refused (its
+    objects are those of its subclasses, which have constructors of their own)."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        raise InvalidRequestError(
+            f"Can't instantiate class for Mapper[{mapper.class_.__name__}"
+            f"({mapper._table_name})]; mapper is marked "
+            f"polymorphic_abstract=True: create an object of one of its subclasses "
+            f"({', '.join(m.class_.__name__ for m in mapper._subclass_mappers) or 'none'})")
 
     return __init__
 

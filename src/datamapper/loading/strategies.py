@@ -43,6 +43,7 @@ from ..instance.collections import instrumented_class
 from ..instance.seam import SessionLike
 from ..instance.state import COLUMN_RAISE, STATE_ATTR, InstanceState
 from ..mapping.inheritance import (
+    class_criterion,
     polymorphic_from,
     polymorphic_props,
     with_polymorphic_mappers,
@@ -201,6 +202,9 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
             if props is None and node.plan.poly_with:
                 props = polymorphic_props(target, subclasses)
             crit = criteria_for_target(criteria, target, talias)
+            single = class_criterion(target)
+            if single is not None:  # a single-table subclass: its rows only
+                crit = [ClauseAdapter(talias).traverse(single), *crit]
             salias = flat_alias(prop.secondary) if prop.direction == MANYTOMANY else None
             if node.plan.local_criteria:
                 local = ClauseAdapter(talias)
@@ -615,6 +619,9 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
             extra = _non_pair_criteria(prop.primaryjoin, list(prop.local_remote_pairs))
         if extra:
             stmt = stmt.where(*extra)
+    single = class_criterion(target)
+    if single is not None:  # a single-table subclass: its rows only
+        stmt = stmt.where(single)
     if criteria:
         stmt = apply_loader_criteria(stmt, criteria, (target,))
     if node.plan.local_criteria:

@@ -133,6 +133,7 @@ class Mapper:
         concrete: bool = False,
         with_polymorphic: object = None,
         polymorphic_load: Any = None,
+        polymorphic_abstract: bool = False,
         always_refresh: bool = False,
         allow_partial_pks: bool = True,
         passive_deletes: bool = False,
@@ -185,6 +186,9 @@ class Mapper:
         self._poly: Any = None
         self.with_polymorphic: Any = None
         self.polymorphic_load = polymorphic_load
+        # a class of the hierarchy whose objects are those of its subclasses only: it
+        # has no identity of its own and can't be instantiated
+        self.polymorphic_abstract = polymorphic_abstract
         self._inherit_sync: tuple[tuple[str, str], ...] = ()
         self.configured = False
         self.extensions: list[Any] = []
@@ -213,6 +217,13 @@ class Mapper:
         if not self.concrete:
             inheritance.setup_polymorphic(self, polymorphic_on, polymorphic_identity,
                                           with_polymorphic)
+        if polymorphic_abstract and self.polymorphic_on is None:
+            raise InvalidRequestError(
+                "The Mapper.polymorphic_abstract parameter may only be used on a mapper "
+                "hierarchy which includes the Mapper.polymorphic_on parameter at its "
+                f"base: {class_.__name__} is mapped polymorphic_abstract=True, and no "
+                "class of its hierarchy names a discriminator column (give the base "
+                "class's mapper polymorphic_on=<column>)")
         if self.non_table and self._poly is None:
             # no hierarchy, but several tables (or a subquery) to read and write:
             # the query and flush layers' multi-table paths key on _poly
