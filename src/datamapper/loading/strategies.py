@@ -650,11 +650,15 @@ def _load_selectin_level(session: SessionLike, node: RelNode, parents: Sequence[
     SELECTs, each parent given its own; then the loaders below this level."""
     prop = node.prop
     pairs = _key_columns(prop)
-    by_key = _parents_by_key(session, prop, pairs, parents, populate_existing)
-    if not by_key:
-        return []
+    # parents that already hold the relationship keep it; the loaders below this
+    # level still run over what it holds (their objects may lack those attributes)
+    kept: list[Any] | None = [] if node.plan.nodes and not populate_existing else None
+    by_key = _parents_by_key(session, prop, pairs, parents, populate_existing, kept)
     found: dict[tuple[Any, ...], list[Any]] = {}
-    loaded: list[Any] = []
+    loaded: list[Any] = _held_objects(prop, kept) if kept else []
+    if not by_key:
+        _populate_below(session, node.plan, loaded, populate_existing, token)
+        return loaded
     todo = list(by_key)
     if prop._simple_m2o and node.plan.is_default() and not populate_existing:
         todo = _found_in_identity_map(session, prop, pairs, todo, token, found, loaded)
@@ -668,16 +672,37 @@ def _load_selectin_level(session: SessionLike, node: RelNode, parents: Sequence[
     return loaded
 
 
+def _held_objects(prop: RelationshipProperty, parents: list[Any]) -> list[Any]:
+    """The related objects ``parents`` already hold in relationship ``prop``."""
+    key = prop.key
+    out: list[Any] = []
+    for p in parents:
+        value = p.__dict__.get(key)
+        if value is None:
+            continue
+        if not prop.uselist:
+            out.append(value)
+        elif isinstance(value, dict):
+            out.extend(value.values())
+        else:
+            out.extend(value)
+    return out
+
+
 def _parents_by_key(session: SessionLike, prop: RelationshipProperty,
                     pairs: list[tuple[str, Any]], parents: Sequence[Any],
-                    populate_existing: bool) -> dict[tuple[Any, ...], list[Any]]:
+                    populate_existing: bool, kept: list[Any] | None = None
+                    ) -> dict[tuple[Any, ...], list[Any]]:
     """The parents still to load, by the values of their key columns (unloaded ones
-    load); a parent with a None among them gets an empty result now."""
+    load); a parent with a None among them gets an empty result now; those that hold
+    the relationship already go to ``kept`` when given."""
     key = prop.key
     by_key: dict[tuple[Any, ...], list[Any]] = {}
     for p in parents:
         d = p.__dict__
         if key in d and not populate_existing:
+            if kept is not None:
+                kept.append(p)
             continue
         vals = []
         for attr, _col in pairs:
