@@ -149,12 +149,33 @@ def setup_inherits(mapper: Mapper, parent: Mapper, local_table: Any,
         mapper.persist_selectable = parent.persist_selectable.join(
             local_table, inherit_condition)
     for key, prop in parent._props.items():
+        if user_descriptor_below(mapper.class_, parent.class_, key):
+            continue  # the subclass's own descriptor stands in for the attribute
         inherit_property(mapper, key, prop)
     for name, fn, opts in parent.dispatch.propagated():
         mapper.dispatch.add(name, fn, opts)
     parent._subclass_mappers.append(mapper)
     for m in parent.iterate_to_root():
         m._loader_cache = {}  # its rows may stand for objects of the new class now
+
+
+def user_descriptor_below(cls: type, base: type, key: str) -> bool:
+    """Whether ``cls`` (or a class between it and the mapped ``base``) defines ``key`` as
+    a descriptor of its own (a ``@property``, a method, any object with ``__get__``):
+    the subclass's mapper then leaves the base's attribute of that name out, as in
+    SQLAlchemy, so that the descriptor keeps working on the subclass's objects."""
+    for klass in cls.__mro__:
+        if klass is base:
+            return False
+        value = klass.__dict__.get(key)
+        if value is None:
+            continue
+        # (this package's own constructs, mapped_column() and the like, and Core's
+        # columns are mapping declarations, not the user's descriptors)
+        kind = type(value)
+        return hasattr(kind, "__get__") and not isinstance(value, ColumnElement) \
+            and not kind.__module__.startswith(("datamapper.", "sqlalchemy."))
+    return False
 
 
 def inherit_property(mapper: Mapper, key: str, prop: MapperProperty) -> None:

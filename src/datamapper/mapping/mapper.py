@@ -307,7 +307,11 @@ class Mapper:
                 continue
             if col.key in exclude_set or col in exclude_set:
                 continue
-            self._map_table_column((prefix or "") + col.key, col)
+            key = (prefix or "") + col.key
+            if self.inherits is not None and key not in self._props and \
+                    inheritance.user_descriptor_below(self.class_, self.inherits.class_, key):
+                continue  # the subclass's own descriptor of that name (see there)
+            self._map_table_column(key, col)
 
     def _map_explicit_properties(self, properties: dict[str, Any]) -> set[Any]:
         """Map the properties given by name; the columns they (and the synonyms and
