@@ -335,3 +335,41 @@ def test_orphan_of_an_expired_parent_makes_way_for_a_new_row(Base, engine, make_
     # one UPDATE of the row: the columns the new object does not set keep the row's
     # values (p_id here), as in SQLAlchemy's row switch
     assert read_rows(K.__table__) == [(1, 1, "new"), (2, 1, "stays")]
+
+
+@pytest.mark.parametrize("parent_switches", [True, False])
+def test_row_switch_of_a_child_whose_key_comes_from_a_new_parents_natural_key(
+        Base, engine, make_session, read_rows, sql_log, parent_switches):
+    """Parent and child deleted, and new ones with the same natural keys added: the
+    child's key comes from the new parent (not yet written), and the child's row is
+    still UPDATEd in place (it was INSERTed again: duplicate key)."""
+    class Owner(Base):
+        __tablename__ = "rs_owner"
+        username = Column(String(50), primary_key=True)
+
+    class Mail(Base):
+        __tablename__ = "rs_mail"
+        username = Column(String(50), ForeignKey("rs_owner.username"), primary_key=True)
+        email = Column(String(50), primary_key=True)
+        etc = Column(String(50))
+        owner = relationship(Owner)
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    u1 = Owner(username="ed")
+    a1 = Mail(owner=u1, email="ed@host1")
+    s.add_all([u1, a1])
+    s.commit()
+    if parent_switches:
+        s.delete(u1)
+        u2 = Owner(username="ed")
+    else:
+        u2 = u1
+    s.delete(a1)
+    a2 = Mail(owner=u2, email="ed@host1", etc="foo")
+    s.add(a2)
+    sql_log.clear()
+    s.commit()
+    assert "INSERT" not in _writes(sql_log)
+    assert read_rows("SELECT username, email, etc FROM rs_mail") == [("ed", "ed@host1", "foo")]
+    assert inspect(a2).persistent and inspect(a1).detached

@@ -713,11 +713,13 @@ def _new_identity(state: InstanceState, per: dict[tuple[str, ...], Any] | None,
 def _with_linked_keys(d: dict[str, Any], per: dict[tuple[str, ...], Any],
                       pk_keys: tuple[str, ...]) -> dict[str, Any]:
     """``d`` with the primary-key values that links from objects with a known key will
-    copy into it (a copy; ``d`` itself when there are none)."""
+    copy into it (a copy; ``d`` itself when there are none): a persistent object's, or
+    a new object's key given in its attributes (a natural key; None when the database
+    will generate it)."""
     out = None
     for dest_keys, link in per.items():
         src = link.src
-        if src is None or src._key is None or not any(k in pk_keys for k in dest_keys):
+        if src is None or not any(k in pk_keys for k in dest_keys):
             continue
         values = link.values()
         for k, v in zip(dest_keys, values, strict=True):
