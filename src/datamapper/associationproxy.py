@@ -246,7 +246,7 @@ class AssociationProxyInstance(Generic[_T]):
     def _creator(self) -> Callable[..., object]:
         return self.parent.creator if self.parent.creator is not None else self.target_class
 
-    def _new_view(self, obj: object) -> _View[Any] | _CustomView:
+    def _new_view(self, obj: object) -> _View[object] | _CustomView:
         collection = getattr(obj, self.target_collection)
         if isinstance(collection, MutableMapping) or isinstance(collection, dict):
             kind: type | None = dict
@@ -821,7 +821,7 @@ def adopt_sqlalchemy_association_proxies(mapper: Any) -> None:
     ORM, which does not know it.  Read from ``sys.modules`` only when the program
     imported that module itself (datamapper never imports ``sqlalchemy.ext``)."""
     module = sys.modules.get("sqlalchemy.ext.associationproxy")
-    sa_class: Any = getattr(module, "AssociationProxy", None) if module is not None else None
+    sa_class: object = getattr(module, "AssociationProxy", None) if module is not None else None
     if not isinstance(sa_class, type):
         return
     cls = mapper.class_
@@ -835,7 +835,7 @@ def adopt_sqlalchemy_association_proxies(mapper: Any) -> None:
             if not isinstance(value, sa_class):
                 continue
             sa: Any = value
-            ours: AssociationProxy[Any] = AssociationProxy(
+            ours: AssociationProxy[object] = AssociationProxy(
                 sa.target_collection, sa.value_attr, creator=sa.creator,
                 getset_factory=sa.getset_factory, proxy_factory=sa.proxy_factory,
                 proxy_bulk_set=sa.proxy_bulk_set, info=dict(sa.info),

@@ -95,7 +95,7 @@ def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None
     # deletes orphans (then a pending member left behind goes with its parent's state)
     skip_pending_unless_orphans = flag == "refresh_expire"
     seen = {id(obj)}
-    stack: list[tuple[InstanceState, Any]] = [(state, obj)]
+    stack: list[tuple[InstanceState, object]] = [(state, obj)]
     loading = kind_loads
     # mapper -> its relationships along this cascade, for this walk: a graph of many
     # objects of few classes asks again and again; an object whose class has none
@@ -158,7 +158,7 @@ def _members_along(prop: RelationshipProperty, st: InstanceState, o: object, d: 
     return members
 
 
-def _removed(original: Any, current: Any, uselist: bool) -> list[Any]:
+def _removed(original: Any, current: Any, uselist: bool) -> list[object]:
     """Members of ``original`` no longer in ``current``, except rows already deleted."""
     if original is NO_VALUE or original is None:
         return []

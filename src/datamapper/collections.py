@@ -35,7 +35,7 @@ from .instance.collections import (
 )
 from .instance.state import STATE_ATTR, instance_state
 from .mapping.attributes import QueryableAttribute
-from .mapping.mapper import _mapper_or_none
+from .mapping.mapper import Mapper, _mapper_or_none
 
 _KT = TypeVar("_KT")
 _VT = TypeVar("_VT")
@@ -52,7 +52,7 @@ class _KeyedClass(type):
     is made at run time, so pickle can't find it by name; it pickles as the call that
     makes it (``_dm_recipe``: the function and its arguments, see ``_reduce_keyed``)."""
 
-    _dm_recipe: tuple[Any, ...] | None = None
+    _dm_recipe: tuple[object, ...] | None = None
 
 
 class KeyFuncDict(dict[_KT, _VT], metaclass=_KeyedClass):
@@ -61,7 +61,7 @@ class KeyFuncDict(dict[_KT, _VT], metaclass=_KeyedClass):
     key, ``remove(obj)`` takes it out (both with the relationship's events once the
     dictionary is an object's collection)."""
 
-    _dm_keyfunc: Callable[[Any], Any]
+    _dm_keyfunc: Callable[[object], object]
     _dm_keyed = True  # (instance/collections.py: instrumented as a keyed dictionary)
 
     def __init__(self, keyfunc: object = None, *args: Any, **kw: object) -> None:
@@ -104,7 +104,7 @@ def _keyed_class(keyfunc: Callable[[Any], Any], name: str,
                  key_attrs: Callable[[Any], list[str]] | None = None,
                  ignore: bool = False, recipe: tuple[Any, ...] | None = None
                  ) -> type[KeyFuncDict[Any, Any]]:
-    ns: dict[str, Any] = {"_dm_keyfunc": staticmethod(keyfunc), "__module__": __name__,
+    ns: dict[str, object] = {"_dm_keyfunc": staticmethod(keyfunc), "__module__": __name__,
                           "_dm_recipe": recipe}
     if key_attrs is not None and not ignore:
         ns["_dm_removal_check"] = staticmethod(_removal_check(key_attrs))
@@ -120,7 +120,7 @@ def _reduce_keyed(cls: _KeyedClass) -> Any:
     return (_rebuild_keyed, recipe)
 
 
-def _rebuild_keyed(kind: str, spec: Any, ignore: bool) -> type[KeyFuncDict[Any, Any]]:
+def _rebuild_keyed(kind: str, spec: Any, ignore: bool) -> type[KeyFuncDict[object, object]]:
     if kind == "attribute":
         return attribute_keyed_dict(spec, ignore_unpopulated_attribute=ignore)
     if kind == "column":
@@ -131,7 +131,7 @@ def _rebuild_keyed(kind: str, spec: Any, ignore: bool) -> type[KeyFuncDict[Any, 
 copyreg.pickle(_KeyedClass, _reduce_keyed)
 
 
-def _removal_check(key_attrs: Callable[[Any], list[str]]) -> Callable[[Any, str], None]:
+def _removal_check(key_attrs: Callable[[Any], list[str]]) -> Callable[[object, str], None]:
     """What taking a member out of the dictionary checks first: its key attribute has a
     value (as for filing it; ``ignore_unpopulated_attribute=True`` skips the check)."""
 
@@ -147,7 +147,7 @@ def _removal_check(key_attrs: Callable[[Any], list[str]]) -> Callable[[Any, str]
     return check
 
 
-def _unpopulated(obj: object, what: str, ignore: bool) -> Any:
+def _unpopulated(obj: object, what: str, ignore: bool) -> object:
     if ignore:
         return _SKIP
     raise InvalidRequestError(
@@ -157,7 +157,7 @@ def _unpopulated(obj: object, what: str, ignore: bool) -> Any:
     )
 
 
-def _none_key(obj: object, what: str, ignore: bool) -> Any:
+def _none_key(obj: object, what: str, ignore: bool) -> object:
     if ignore:
         return _SKIP
     warnings.warn(
@@ -181,7 +181,7 @@ def _is_unpopulated(obj: object, name: str) -> bool:
     return False
 
 
-def _value_of(obj: object, name: str, ignore: bool) -> Any:
+def _value_of(obj: object, name: str, ignore: bool) -> object:
     """Attribute ``name`` of ``obj`` as a dictionary key (see :func:`_is_unpopulated`)."""
     if _is_unpopulated(obj, name):
         return _unpopulated(obj, f"attribute {name!r}", ignore)
@@ -234,7 +234,7 @@ class _TableColumn:
         return f"{self.table}.{self.key}"
 
 
-def _picklable_column(col: Any) -> Any:
+def _picklable_column(col: Any) -> object:
     from sqlalchemy import Table
 
     if isinstance(col, _TableColumn):
@@ -269,6 +269,21 @@ def _column_of(spec: object) -> Any:
     return col
 
 
+def _keyed_property(mapper: Mapper, col: object, obj: object) -> Any:
+    """The property of ``mapper`` mapping the key column ``col`` (a table's column found
+    on the mapper's table of that name)."""
+    if isinstance(col, _TableColumn):
+        col = col.find(mapper)
+    prop = mapper._col_to_prop.get(col)
+    if prop is None:
+        prop = _by_base_columns(mapper, col)
+    if prop is None:
+        raise InvalidRequestError(
+            f"Can't file {describe(obj)} in a dictionary collection keyed by column "
+            f"{col}: {type(obj).__name__} does not map that column")
+    return prop
+
+
 def column_keyed_dict(mapping_spec: Any, *, ignore_unpopulated_attribute: bool = False
                       ) -> type[KeyFuncDict[Any, Any]]:
     """A dictionary collection class keyed by the value of a mapped column of each
@@ -284,15 +299,7 @@ def column_keyed_dict(mapping_spec: Any, *, ignore_unpopulated_attribute: bool =
                 "class is not mapped")
         values = []
         for col in cols:
-            if isinstance(col, _TableColumn):
-                col = col.find(mapper)
-            prop = mapper._col_to_prop.get(col)
-            if prop is None:
-                prop = _by_base_columns(mapper, col)
-            if prop is None:
-                raise InvalidRequestError(
-                    f"Can't file {describe(obj)} in a dictionary collection keyed by column "
-                    f"{col}: {type(obj).__name__} does not map that column")
+            prop = _keyed_property(mapper, col, obj)
             value = _value_of(obj, prop.key, ignore_unpopulated_attribute)
             if value is _SKIP:
                 return _SKIP

@@ -74,7 +74,7 @@ class Dispatch:
         return name in self.active
 
     def listeners(self, name: str) -> list[tuple[Listener, dict[str, Any]]]:
-        out: list[tuple[Listener, dict[str, Any]]] = []
+        out: list[tuple[Listener, dict[str, object]]] = []
         for p in self.parents:
             out.extend(p.listeners(name))
         out.extend(self._own.get(name, ()))
@@ -161,7 +161,7 @@ class EventView:
 _PRUNE_MIN = 64  # children a Dispatch keeps before its first sweep of the dead ones
 
 
-def _weak(d: Dispatch) -> Any:
+def _weak(d: Dispatch) -> object:
     return weakref.ref(d)
 
 
@@ -232,7 +232,7 @@ class _CoreTarget:
     """What the bridge gives Core as the dispatch target of a datamapper target."""
 
     __slots__ = ("target",)
-    dispatch: Any = None  # the bridge class's Core dispatcher, set per bridge class
+    dispatch: object = None  # the bridge class's Core dispatcher, set per bridge class
 
     def __init__(self, target: Any) -> None:
         self.target = target
@@ -249,7 +249,7 @@ def _of_sqlalchemy_orm(target: object) -> bool:
     return isinstance(target, type) and any("_sa_class_manager" in vars(c) for c in cls.__mro__)
 
 
-def _core_accept(cls: Any, /, target: object, identifier: str) -> Any:
+def _core_accept(cls: Any, /, target: object, identifier: str) -> object:
     if isinstance(target, _CoreTarget) or _of_sqlalchemy_orm(target):
         return None
     try:
@@ -274,7 +274,7 @@ def bridge_core_events(names: frozenset[str]) -> None:
     from sqlalchemy import event as core_event
 
     target_cls: Any = type("DatamapperEventTarget", (_CoreTarget,), {"__slots__": ()})
-    namespace: dict[str, Any] = {name: _core_stub for name in sorted(names)}
+    namespace: dict[str, object] = {name: _core_stub for name in sorted(names)}
     namespace["_dm_target_cls"] = target_cls
     namespace["_accept_with"] = classmethod(_core_accept)
     namespace["_listen"] = classmethod(_core_listen)

@@ -81,9 +81,9 @@ def _warn_deprecated(message: str) -> None:
     warnings.warn(message, DeprecationWarning, stacklevel=level)
 
 
-def _overridden(ext: object, base: type, names: tuple[str, ...]) -> dict[str, Callable[..., Any]]:
+def _overridden(ext: object, base: type, names: tuple[str, ...]) -> dict[str, Callable[..., object]]:
     """The methods of ``ext`` among ``names`` that differ from ``base``'s."""
-    found: dict[str, Callable[..., Any]] = {}
+    found: dict[str, Callable[..., object]] = {}
     for name in names:
         bound = getattr(ext, name, None)
         if bound is None:
@@ -179,7 +179,7 @@ class SessionExtension(_Extension):
             event.listen(session, name, method)
 
 
-def _bulk_adapter(method: Callable[..., Any]) -> Callable[[Any], None]:
+def _bulk_adapter(method: Callable[..., Any]) -> Callable[[object], None]:
     """Our bulk events pass one context object; the old hook takes four arguments."""
 
     def bulk_listener(context: Any) -> None:
@@ -333,7 +333,7 @@ class _Chain:
         return init
 
 
-def _original_init(mapper: Mapper) -> Any:
+def _original_init(mapper: Mapper) -> object:
     """The class's ``__init__`` as written (before instrumentation replaced it)."""
     saved = getattr(mapper, "_dm_saved", None) or {}
     init = saved.get("__init__")

@@ -45,10 +45,10 @@ _KINDS = {
 }
 
 
-def _closure(fn: object) -> dict[str, Any]:
+def _closure(fn: object) -> dict[str, object]:
     names = getattr(getattr(fn, "__code__", None), "co_freevars", ())
     cells = getattr(fn, "__closure__", None) or ()
-    found: dict[str, Any] = {}
+    found: dict[str, object] = {}
     for name, cell in zip(names, cells, strict=False):
         try:
             found[name] = cell.cell_contents
@@ -74,7 +74,7 @@ def _registrations(sa_mapper_class: Any) -> Iterator[tuple[str, Any, Any]]:
             yield kind, cells["cls"], cells["sqltype"]
 
 
-def _matcher(kind: str, sqltype: Any) -> Callable[[Column[Any]], bool]:
+def _matcher(kind: str, sqltype: Any) -> Callable[[Column[object]], bool]:
     if kind == "associate_with":
         return lambda col: isinstance(col.type, sqltype)
     # as_mutable: the very type object, or (a SchemaType is copied with its column)
@@ -89,7 +89,7 @@ def adopt_sqlalchemy_mutable(mapper: Mapper) -> None:
     sa_orm = sys.modules.get("sqlalchemy.orm")
     if sa_mutable is None or sa_orm is None:
         return
-    same_named: dict[Any, type[dm_mutable.Mutable]] = {
+    same_named: dict[object, type[dm_mutable.Mutable]] = {
         sa_mutable.MutableDict: dm_mutable.MutableDict,
         sa_mutable.MutableList: dm_mutable.MutableList,
         sa_mutable.MutableSet: dm_mutable.MutableSet,

@@ -204,7 +204,7 @@ _PROPERTIES = (
 _CLASS_METHODS = ("close_all", "identity_key", "object_session")
 
 
-def _proxy_method(name: str) -> Callable[..., Any]:
+def _proxy_method(name: str) -> Callable[..., object]:
     def proxy(self: scoped_session, *args: object, **kw: object) -> Any:
         return getattr(self.registry(), name)(*args, **kw)
 
@@ -223,7 +223,7 @@ def _proxy_property(name: str) -> property:
     return property(fget, fset, doc=f"``{name}`` of the current scope's Session.")
 
 
-def _proxy_classmethod(name: str) -> Callable[..., Any]:
+def _proxy_classmethod(name: str) -> Callable[..., object]:
     def proxy(self: scoped_session, *args: object, **kw: object) -> Any:
         return getattr(Session, name)(*args, **kw)
 

@@ -85,10 +85,10 @@ class ShardContext:
     """What ``execute_chooser`` is given about a query it routes."""
 
     session: ShardedSession
-    statement: Any
-    query: Query[Any] | None = None
+    statement: object
+    query: Query[object] | None = None
     mapper: Mapper | None = None
-    execution_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    execution_options: dict[str, object] = dataclasses.field(default_factory=dict)
     is_select: bool = True
     lazy_loaded_from: InstanceState | None = None
 
@@ -134,8 +134,8 @@ class ShardedQuery(Query[Any]):
                 out.append(run(q))
         return out
 
-    def _iter_results(self) -> list[Any]:
-        out: list[Any] = []
+    def _iter_results(self) -> list[object]:
+        out: list[object] = []
         for part in self._on_each_shard(Query._iter_results):
             out.extend(part)
         return out
@@ -170,7 +170,7 @@ def _pass_on(kw: dict[str, Any], **given: object) -> None:
 class ShardedSession(Session):
     """A Session whose objects are spread over several databases (shards)."""
 
-    _query_cls: type[Query[Any]] = ShardedQuery
+    _query_cls: type[Query[object]] = ShardedQuery
 
     def __init__(
         self,
@@ -347,7 +347,7 @@ class ShardedSession(Session):
             layout = statement._dm_layout
             ctx = ShardContext(self, statement, None, layout.primary_mapper,
                                dict(execution_options or {}))
-            results: list[Result[Any]] = []
+            results: list[Result[object]] = []
             for sid in self._execute_shards(ctx):
                 with self._on_shard(sid):
                     results.append(super().execute(statement, params, mapper=mapper,
@@ -364,7 +364,7 @@ class ShardedSession(Session):
     def _default_identity_token(self) -> object:
         return self._current_shard()
 
-    def _rows_to_results(self, layout: Any, rows: list[Any], populate_existing: bool,
+    def _rows_to_results(self, layout: Any, rows: list[object], populate_existing: bool,
                          token: Any, tuples: bool = False) -> list[Any]:
         if token is None:
             token = self._current_shard()
@@ -380,7 +380,7 @@ class ShardedSession(Session):
         return super().get(entity, ident, identity_token=identity_token,
                            execution_options=execution_options, **kw)
 
-    def _get_impl(self, mapper: Mapper, ident: Any, populate_existing: bool = False,
+    def _get_impl(self, mapper: Mapper, ident: object, populate_existing: bool = False,
                   with_for_update: Any = None, query: Any = None,
                   identity_token: Any = None, options: Any = None,
                   bind_kw: dict[str, Any] | None = None, execution_options: Any = None,
@@ -412,7 +412,7 @@ class ShardedSession(Session):
         return self._first_found(base, shard_ids, mapper, values, populate_existing,
                                  with_for_update, query, **kw)
 
-    def _first_found(self, get: Callable[..., Any], shard_ids: Iterable[object],
+    def _first_found(self, get: Callable[..., object], shard_ids: Iterable[object],
                      *args: object, **kw: object) -> Any:
         """The object ``get(*args, identity_token=shard, **kw)`` finds in the first of
         ``shard_ids`` that has it, run on that shard; None when none has."""
@@ -477,7 +477,7 @@ class ShardedSession(Session):
         chosen[state] = shard_id
         return shard_id
 
-    def _shard_split_action(self, action: Any) -> list[tuple[Connection, Any]]:
+    def _shard_split_action(self, action: Any) -> list[tuple[Connection, object]]:
         """Split one flush action by shard (unit-of-work hook): [(connection, part)]."""
         token_for = self._shard_token_for
         verb = action.verb

@@ -47,7 +47,7 @@ class IdentitySet:
     """An ordered set of objects compared by identity (mapped objects may define ``__eq__``)."""
 
     def __init__(self, items: Any = ()) -> None:
-        self._members: dict[int, Any] = {}
+        self._members: dict[int, object] = {}
         for o in items:
             self._members[id(o)] = o
 

@@ -181,7 +181,6 @@ def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, A
     refused.  ``inherited``: names a mapped superclass maps already, not mapped again
     (unless by a ``declared_attr.cascading``)."""
     from .properties import MapperProperty
-    from .relationships import RelationshipProperty
 
     raw_ann = annotations.get(key, MISSING)
     value = klass.__dict__.get(key, MISSING)
@@ -197,13 +196,8 @@ def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, A
     if ann is _UNREADABLE:
         return None
     marker, inner = _marker_and_inner(ann, klass, ann_module)
-    if marker is None and ann is not MISSING and isinstance(
-            value, (MappedColumn, RelationshipProperty)) and strict:
-        raise ArgumentError(
-            f"Can't map {cls.__name__}.{key}: its annotation {raw_ann!r} is not Mapped[...]; "
-            f"write '{key}: Mapped[...]' (e.g. Mapped[int] or Mapped[list[\"Other\"]]), or "
-            "set __allow_unmapped__ = True on the class to keep plain annotations"
-        )
+    if marker is None and ann is not MISSING and strict:
+        _refuse_plain_annotation(cls, key, value, raw_ann)
     if marker is None and value is MISSING:
         return None  # a plain annotation: not mapped
     return value, marker, inner
@@ -224,6 +218,19 @@ def _evaluated(raw_ann: object, foreign: bool, klass: type, ann_module: str | No
         return evaluate_annotation(raw_ann, klass, ann_module)
     except ArgumentError:
         return _UNREADABLE
+
+
+def _refuse_plain_annotation(cls: type, key: str, value: object, raw_ann: object) -> None:
+    """A ``mapped_column()``/``relationship()`` annotated without ``Mapped[...]`` (in a
+    class that does not allow unmapped annotations) is refused."""
+    from .relationships import RelationshipProperty
+
+    if isinstance(value, (MappedColumn, RelationshipProperty)):
+        raise ArgumentError(
+            f"Can't map {cls.__name__}.{key}: its annotation {raw_ann!r} is not Mapped[...]; "
+            f"write '{key}: Mapped[...]' (e.g. Mapped[int] or Mapped[list[\"Other\"]]), or "
+            "set __allow_unmapped__ = True on the class to keep plain annotations"
+        )
 
 
 def _unwrap_declared_attr(cls: type, value: object, raw_ann: object

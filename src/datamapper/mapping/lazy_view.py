@@ -42,7 +42,7 @@ class LazyLoadView:
                 and {rc for _lc, rc in pairs} == set(prop.mapper.primary_key))
 
     @property
-    def _lazywhere(self) -> Any:
+    def _lazywhere(self) -> object:
         """The join condition with the parent's columns as anonymous parameters."""
         prop = self.prop
         configure_mappers()

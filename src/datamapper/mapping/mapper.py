@@ -60,7 +60,7 @@ _all_mappers: weakref.WeakSet[Mapper] = weakref.WeakSet()
 mapped_tables: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def _inherited_version(parent: Mapper, col: object, generator: object) -> tuple[Any, Any]:
+def _inherited_version(parent: Mapper, col: object, generator: object) -> tuple[object, object]:
     """A subclass without ``version_id_col`` of its own counts versions as its parent."""
     if col is not None or parent.version_id_col is None:
         return col, generator
@@ -313,7 +313,7 @@ class Mapper:
                 continue  # the subclass's own descriptor of that name (see there)
             self._map_table_column(key, col)
 
-    def _map_explicit_properties(self, properties: dict[str, Any]) -> set[Any]:
+    def _map_explicit_properties(self, properties: dict[str, Any]) -> set[object]:
         """Map the properties given by name; the columns they (and the synonyms and
         inherited properties) map, which the table's own columns leave alone."""
         explicit_cols: set[Any] = set()
@@ -349,7 +349,7 @@ class Mapper:
             existing.columns.append(col)
             self._col_to_prop[col] = existing
 
-    def _map_synonym_column(self, key: str, prop: Any) -> Any:
+    def _map_synonym_column(self, key: str, prop: Any) -> object:
         """``synonym(name, map_column=True)`` at ``key``: the column with key ``key`` is
         mapped under ``name`` (unless ``name`` is mapped explicitly)."""
         col = self.local_table.c.get(key)

@@ -53,6 +53,28 @@ MAPPER_CLASS_DISPATCH = event.Dispatch("Mapper class", MAPPER_EVENTS | ATTRIBUTE
 pending_class_listeners: list[tuple[type, str, Any, dict[str, Any]]] = []
 
 
+def _registry_event_dispatch(target: object, name: str) -> Any:
+    """A configuration-wide event on a declarative base: its registry's dispatch; one
+    on a mapper or mapped class is refused (None: another kind of target)."""
+    from .mapper import Mapper, _mapper_or_none
+
+    base_reg = getattr(target, "_dm_registry", None) if isinstance(target, type) else None
+    if base_reg is not None and _mapper_or_none(target) is None:
+        return base_reg._dm_configure_dispatch  # a declarative base: its registry
+    if name == TYPE_RESOLVE_EVENT:
+        raise InvalidRequestError(
+            f"Can't listen for {name!r} on {target!r}: it fires while a registry maps "
+            "annotated classes; listen on the registry or a declarative base"
+        )
+    if isinstance(target, Mapper) or _mapper_or_none(target) is not None:
+        raise InvalidRequestError(
+            f"Can't listen for {name!r} on {target!r}: it fires for a whole "
+            "configuration, not one mapper; listen on the Mapper class, a registry or "
+            "a declarative base"
+        )
+    return None
+
+
 def attribute_event_resolver(target: object, name: str, kw: dict[str, Any]) -> list[event.Dispatch] | None:
     from .mapper import Mapper, _mapper_or_none
 
@@ -69,20 +91,9 @@ def attribute_event_resolver(target: object, name: str, kw: dict[str, Any]) -> l
     if reg_dispatch is not None:  # a registry
         return [reg_dispatch]
     if name in REGISTRY_EVENTS:
-        base_reg = getattr(target, "_dm_registry", None) if isinstance(target, type) else None
-        if base_reg is not None and _mapper_or_none(target) is None:
-            return [base_reg._dm_configure_dispatch]  # a declarative base: its registry
-        if name == TYPE_RESOLVE_EVENT:
-            raise InvalidRequestError(
-                f"Can't listen for {name!r} on {target!r}: it fires while a registry maps "
-                "annotated classes; listen on the registry or a declarative base"
-            )
-        if isinstance(target, Mapper) or _mapper_or_none(target) is not None:
-            raise InvalidRequestError(
-                f"Can't listen for {name!r} on {target!r}: it fires for a whole "
-                "configuration, not one mapper; listen on the Mapper class, a registry or "
-                "a declarative base"
-            )
+        found = _registry_event_dispatch(target, name)
+        if found is not None:
+            return [found]
     if isinstance(target, Mapper):
         return [_Inheriting(target.dispatch, _sub_mapper_dispatches(target))]  # type: ignore[list-item]
     if isinstance(target, QueryableAttribute):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
@@ -170,21 +171,13 @@ def warn_overlapping_sync_targets(prop: RelationshipProperty) -> None:
     from two unrelated attributes, and the last write wins."""
     if prop.viewonly:
         return
-    from .mapper import _all_mappers
-
     for src, dest in _sync_targets(prop):
         if prop.target_alias is not None and dest.table is prop.mapper.local_table:
             # the target's columns written through an alias of its own (as
             # SQLAlchemy sees them: columns of that alias, no other relationship's)
             continue
         writers = _SYNC_TARGETS.setdefault(dest, weakref.WeakKeyDictionary())
-        others = sorted(
-            ((p, p_src) for p, p_src in list(writers.items())
-             if p is not prop and p not in prop._reverse_property
-             and p.key not in prop.overlaps and prop.key not in p.overlaps
-             and p.parent in _all_mappers and p.configured and not p.viewonly
-             and not _same_link_in_hierarchy(prop, p)),
-            key=lambda item: item[0].qualname)
+        others = _conflicting_writers(prop, writers)
         if others:
             listed = ", ".join(f"'{p.qualname}' (copies {p_src} to {dest})"
                                for p, p_src in others)
@@ -202,6 +195,22 @@ def warn_overlapping_sync_targets(prop: RelationshipProperty) -> None:
                 SAWarning, stacklevel=2,
             )
         writers[prop] = src
+
+
+def _conflicting_writers(prop: RelationshipProperty,
+                         writers: Mapping[RelationshipProperty, Any]
+                         ) -> list[tuple[RelationshipProperty, Any]]:
+    """The other relationships writing a column ``prop`` writes (``writers``: each with
+    the column it copies) that are neither its reverse nor named in ``overlaps=``."""
+    from .mapper import _all_mappers
+
+    return sorted(
+        ((p, p_src) for p, p_src in list(writers.items())
+         if p is not prop and p not in prop._reverse_property
+         and p.key not in prop.overlaps and prop.key not in p.overlaps
+         and p.parent in _all_mappers and p.configured and not p.viewonly
+         and not _same_link_in_hierarchy(prop, p)),
+        key=lambda item: item[0].qualname)
 
 
 def _same_link_in_hierarchy(prop: RelationshipProperty, other: RelationshipProperty) -> bool:

@@ -276,23 +276,13 @@ def inherited_ends(parents: list[Any], targets: list[Any], secondary: Any,
         t = next((t for t in t_order if t in used and t is not p), t_order[0])
         return p, t
 
-    def refs(a: Any, b: Any) -> bool:
-        # a key-to-key foreign key is the one joining a subclass table to its base
-        # (no such thing between the tables of a join)
-        return any(fk.references(b) and (joins or not (fk.parent.primary_key
-                                                       and fk.column.primary_key))
-                   for fk in a.foreign_keys)
-
-    def linked(a: object, b: object) -> bool:
-        return refs(a, b) or refs(b, a)
-
     if secondary is not None:
-        p = next((t for t in p_order if linked(t, secondary)), p_order[0])
-        t = next((t for t in t_order if linked(t, secondary)), t_order[0])
+        p = next((t for t in p_order if _linked(t, secondary, joins)), p_order[0])
+        t = next((t for t in t_order if _linked(t, secondary, joins)), t_order[0])
         return p, t
     for p in p_order:
         for t in t_order:
-            if p is not t and linked(p, t):
+            if p is not t and _linked(p, t, joins):
                 return p, t
     return p_order[0], t_order[0]
 
@@ -318,3 +308,16 @@ def ends_share_table(prop: Any) -> bool:
     parent, target = prop.parent, prop.mapper
     return parent.local_table is not target.local_table and \
         not set(parent.tables).isdisjoint(target.tables)
+
+
+def _refers(a: Any, b: Any, joins: bool) -> bool:
+    """Whether table ``a`` has a foreign key to ``b``; a key-to-key foreign key is the
+    one joining a subclass table to its base, not counted (unless ``joins``: there is
+    no such thing between the tables of a join)."""
+    return any(fk.references(b) and (joins or not (fk.parent.primary_key
+                                                   and fk.column.primary_key))
+               for fk in a.foreign_keys)
+
+
+def _linked(a: object, b: object, joins: bool) -> bool:
+    return _refers(a, b, joins) or _refers(b, a, joins)

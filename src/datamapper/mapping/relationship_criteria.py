@@ -53,26 +53,8 @@ def lazy_clause(prop: RelationshipProperty) -> LazyClause:
         # OR-ed or non-equality pairs, or (viewonly) a join through other tables
         return _whole_lazy_clause(prop)
     params: list[tuple[str, str]] = []  # (bind name, parent attribute key)
-    crit = []
-    if prop.direction == MANYTOMANY:
-        for i, (pcol, scol) in enumerate(prop.synchronize_pairs):
-            name = f"_dm_lz_{i}"
-            params.append((name, parent_cols[pcol].key))
-            crit.append(scol == bindparam(name))
-        crit.append(prop.secondaryjoin)
-        extra = non_pair_criteria(prop.primaryjoin, prop.synchronize_pairs)
-    else:
-        for i, (lc, rc) in enumerate(prop.local_remote_pairs):
-            name = f"_dm_lz_{i}"
-            col_prop = parent_cols.get(lc)
-            if col_prop is None:
-                raise ArgumentError(
-                    f"Can't configure relationship {prop.qualname}: column {lc} is not "
-                    f"mapped on {prop.parent.class_.__name__}"
-                )
-            params.append((name, col_prop.key))
-            crit.append(rc == bindparam(name))
-        extra = non_pair_criteria(prop.primaryjoin, list(prop.local_remote_pairs))
+    crit: list[Any] = []
+    extra = _key_criteria(prop, params, crit)
     nkeys = len(params)  # the key parameters; the rest are extra criteria
     bind_parent, bound = _parent_binder(prop, params)
     for part in extra:
@@ -82,12 +64,43 @@ def lazy_clause(prop: RelationshipProperty) -> LazyClause:
         prop.direction == MANYTOONE and len(crit) == len(prop.local_remote_pairs)
         and {rc for _lc, rc in prop.local_remote_pairs} == set(prop.mapper.primary_key)
     )
-    fk_keys: tuple[str, ...] = ()
-    if simple_m2o:
-        by_remote = {rc: lc for lc, rc in prop.local_remote_pairs}
-        fk_keys = tuple(parent_cols[by_remote[c]].key for c in prop.mapper.primary_key)
+    fk_keys = _foreign_key_attributes(prop) if simple_m2o else ()
     return LazyClause(and_(*crit) if len(crit) > 1 else crit[0], params, nkeys,
                       frozenset(bound), simple_m2o, fk_keys)
+
+
+def _key_criteria(prop: RelationshipProperty, params: list[tuple[str, str]],
+                  crit: list[Any]) -> list[Any]:
+    """Put ``remote column = :param`` for each key pair of ``prop`` into ``crit`` (and
+    a many-to-many's secondary join), the parameters into ``params`` (bind name, parent
+    attribute key); give back the join condition's other criteria."""
+    parent_cols = prop.parent._col_to_prop
+    if prop.direction == MANYTOMANY:
+        for i, (pcol, scol) in enumerate(prop.synchronize_pairs):
+            name = f"_dm_lz_{i}"
+            params.append((name, parent_cols[pcol].key))
+            crit.append(scol == bindparam(name))
+        crit.append(prop.secondaryjoin)
+        return non_pair_criteria(prop.primaryjoin, prop.synchronize_pairs)
+    for i, (lc, rc) in enumerate(prop.local_remote_pairs):
+        name = f"_dm_lz_{i}"
+        col_prop = parent_cols.get(lc)
+        if col_prop is None:
+            raise ArgumentError(
+                f"Can't configure relationship {prop.qualname}: column {lc} is not "
+                f"mapped on {prop.parent.class_.__name__}"
+            )
+        params.append((name, col_prop.key))
+        crit.append(rc == bindparam(name))
+    return non_pair_criteria(prop.primaryjoin, list(prop.local_remote_pairs))
+
+
+def _foreign_key_attributes(prop: RelationshipProperty) -> tuple[str, ...]:
+    """The parent's attribute keys holding a many-to-one's foreign key, in the order
+    of the target's primary key."""
+    parent_cols = prop.parent._col_to_prop
+    by_remote = {rc: lc for lc, rc in prop.local_remote_pairs}
+    return tuple(parent_cols[by_remote[c]].key for c in prop.mapper.primary_key)
 
 
 def _parent_binder(prop: RelationshipProperty, params: list[tuple[str, str]]

@@ -145,7 +145,13 @@ class JoinAnalysis:
                 ArgumentError, f"could not tell which columns of {pj} refer to the other "
                 "side; pass foreign_keys= (and remote_side= for a self-referential "
                 "relationship)")
-        # pairs: (referenced column, foreign column)
+        lrp = self._local_remote_pairs(pairs, direction, self_ref, pj, remote_arg)
+        local, remote = _ends(lrp)
+        return JoinShape(pj, direction, pairs, lrp, local, remote)
+
+    def _local_remote_pairs(self, pairs: list[Any], direction: object, self_ref: bool,
+                            pj: Any, remote_arg: ColumnSet) -> list[Any]:
+        """(local, remote) column pairs from the (referenced, foreign) ``pairs``."""
         if direction == ONETOMANY:
             lrp = [(r, f) for r, f in pairs]
         else:
@@ -155,8 +161,7 @@ class JoinAnalysis:
             # (viewonly) a join through other tables: the parent's side of it is where
             # a parent column meets remote_side=
             lrp = self._pairs_from_remote_side(pj, remote_arg)
-        local, remote = _ends(lrp)
-        return JoinShape(pj, direction, pairs, lrp, local, remote)
+        return lrp
 
     def _secondary_join(self, sec: Any, parent_t: Any, target_t: Any, pj: Any, sj: Any,
                         fk_arg: ColumnSet) -> JoinShape:

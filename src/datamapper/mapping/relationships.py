@@ -230,11 +230,11 @@ class RelationshipProperty(MapperProperty):
         self._lazy_clause: Any = None
         self._lazy_params: list[tuple[str, str]] = []
         self._lazy_nkeys = 0
-        self._lazy_parent_cols: frozenset[Any] = frozenset()
+        self._lazy_parent_cols: frozenset[object] = frozenset()
         self._simple_m2o = False
         self._m2o_fk_keys: tuple[str, ...] = ()
-        self._dm_dataclass: dict[str, Any] = {}
-        self._secondary_tables: frozenset[Any] = frozenset()
+        self._dm_dataclass: dict[str, object] = {}
+        self._secondary_tables: frozenset[object] = frozenset()
 
     # -- configuration ---------------------------------------------------------
     @property

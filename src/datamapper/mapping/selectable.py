@@ -151,7 +151,7 @@ def sync_pairs(mapper: Mapper, table: object) -> tuple[tuple[str, str], ...]:
 
 def table_columns(mapper: Mapper, prop: ColumnProperty, table: object) -> list[Any]:
     """The columns of ``table`` that ``prop`` writes (through a subquery's columns)."""
-    out: list[Any] = []
+    out: list[object] = []
     for c in prop.columns:
         for base in getattr(c, "proxy_set", (c,)):
             if getattr(base, "table", None) is table and isinstance(base, Column) \

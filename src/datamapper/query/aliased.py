@@ -72,8 +72,8 @@ class AliasedClass:
         # name (a subquery of literals or of another table), not only derived ones
         self._dm_on_names = adapt_on_names
         self._dm_adapter = ClauseAdapter(selectable, adapt_on_names=adapt_on_names)
-        self._dm_attrs: dict[str, Any] = {}
-        self._dm_annotated: Any = None
+        self._dm_attrs: dict[str, object] = {}
+        self._dm_annotated: object = None
         # the primary key columns the selectable lacks (aliased() over a subquery that
         # does not select them): its objects can't be loaded
         self._dm_missing_pk: list[str] = []
@@ -146,7 +146,7 @@ class AliasedClass:
             col = self.column_for(prop.columns[0])
             # a copy marked as naming the class (get_bind(mapper=...) of Core statements)
             if getattr(col, "key", None) == key:
-                ann: dict[str, Any] = {"dm_attr": key}
+                ann: dict[str, object] = {"dm_attr": key}
                 if mapper.inherits is not None:  # (see mapping.properties.SUBCLASS_KEY)
                     ann[SUBCLASS_KEY] = mapper
                 found = annotate(col, ann)
@@ -315,7 +315,7 @@ def _core_alias(element: FromClause, name: str | None, adapt_on_names: bool) -> 
     return element.alias(name)
 
 
-def _mapper_and_selectable(element: object) -> tuple[Mapper, Any]:
+def _mapper_and_selectable(element: object) -> tuple[Mapper, object]:
     """The mapper of a mapped class or aliased() entity, and what an alias of it
     aliases: the entity's selectable, or the class's table (the join of its tables for
     a joined-table subclass or a class mapped to a join)."""
@@ -467,34 +467,15 @@ def with_polymorphic(base: object, classes: object, selectable: object = False, 
         )
     if not mapper.configured:
         mapper = class_mapper(base)
-    if isinstance(classes, (list, tuple)):
-        spec: Any = list(classes)
-    elif classes == "*":
-        spec = "*"
-    else:
-        spec = [classes]
+    spec: object = list(classes) if isinstance(classes, (list, tuple)) else (
+        "*" if classes == "*" else [classes])
     mappers = resolve_polymorphic(mapper, spec, strict=True)
     if selectable is not False and selectable is not None:
-        if hasattr(selectable, "__clause_element__"):
-            selectable = selectable.__clause_element__()
-        if isinstance(selectable, Select):
-            selectable = selectable.subquery(name)
-        if not isinstance(selectable, FromClause):
-            raise ArgumentError(
-                f"Can't use selectable={selectable!r} in with_polymorphic(): pass a table, "
-                "join or subquery holding the columns of the classes"
-            )
-        sel: Any = selectable
+        sel: Any = _polymorphic_selectable(selectable, name)
     else:
         sel = polymorphic_from(mapper, mappers, innerjoin)
-    is_aliased = aliased or flat
-    if is_aliased:
-        if flat and isinstance(sel, Join):
-            sel = _flat_alias(sel)
-        elif isinstance(sel, Join):
-            sel = select(sel).set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery(name)
-        else:
-            sel = sel.alias(name)
+    if aliased or flat:
+        sel = _own_alias(sel, name, flat)
     missing = [c.key for c in mapper.primary_key if _column_in(sel, c, False) is None]
     if missing:
         raise ArgumentError(
@@ -502,6 +483,20 @@ def with_polymorphic(base: object, classes: object, selectable: object = False, 
             f"has no column for the primary key ({', '.join(missing)})"
         )
     return PolymorphicEntity(mapper, sel, name, mappers)
+
+
+def _polymorphic_selectable(selectable: object, name: str | None) -> FromClause:
+    """The ``selectable=`` of with_polymorphic() as a FROM (a select(): its subquery)."""
+    if hasattr(selectable, "__clause_element__"):
+        selectable = selectable.__clause_element__()
+    if isinstance(selectable, Select):
+        selectable = selectable.subquery(name)
+    if not isinstance(selectable, FromClause):
+        raise ArgumentError(
+            f"Can't use selectable={selectable!r} in with_polymorphic(): pass a table, "
+            "join or subquery holding the columns of the classes"
+        )
+    return selectable
 
 
 def _flat_alias(join: Any) -> Any:
@@ -516,7 +511,7 @@ def _flat_alias(join: Any) -> Any:
     return left.join(right, on, isouter=join.isouter, full=join.full)
 
 
-def _column_in(sel: FromClause, column: Any, on_names: bool) -> Any:
+def _column_in(sel: FromClause, column: Any, on_names: bool) -> object:
     found = sel.corresponding_column(column)
     if found is None and on_names:
         found = sel.c.get(column.key)
@@ -577,7 +572,7 @@ def _given_target(target: object) -> object:
     return target
 
 
-def _single_table_criterion(dest: object, dest_sel: AliasedClass | None) -> tuple[Any, ...]:
+def _single_table_criterion(dest: object, dest_sel: AliasedClass | None) -> tuple[object, ...]:
     """A single-table subclass at the end of a relationship join (the relationship's
     target, or of_type(Sub)): the criterion that only its rows join."""
     dest_mapper = dest_sel._dm_mapper if dest_sel is not None else _mapper_or_none(dest)
@@ -678,7 +673,7 @@ def _steps(rel: Any, source: AliasedClass | None, dest: object,
                     return side(deannotate(element), dest_sel if remote else source)
                 return None
 
-            on: Any = visitors.replacement_traverse(
+            on: object = visitors.replacement_traverse(
                 rel.primaryjoin, {}, fn)
             return [(dest, on)]
 

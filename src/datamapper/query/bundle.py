@@ -36,9 +36,9 @@ class Bundle:
         exprs = tuple(e.reader() if getattr(getattr(e, "prop", None), "is_composite", False)
                       else e for e in exprs)
         self.exprs = exprs
-        cols: list[Any] = []  # every column selected, a nested bundle's in its place
+        cols: list[object] = []  # every column selected, a nested bundle's in its place
         self.keys: list[str] = []
-        named: dict[str, Any] = {}
+        named: dict[str, object] = {}
         for i, e in enumerate(exprs):
             if _nested(e):  # nested: its value is one element of this one's
                 cols.extend(e.bundle_columns())
@@ -65,7 +65,7 @@ class Bundle:
         """The same bundle (class, name, keys, nesting) whose columns are ``columns``, in
         order: the columns of a subquery or union that selected this bundle."""
         it = iter(columns)
-        exprs: list[Any] = []
+        exprs: list[object] = []
         for e in self.exprs:
             if _nested(e):
                 exprs.append(e._over([next(it) for _ in e._columns]))
@@ -159,7 +159,7 @@ class BundleReader:
             self.read = lambda row: make(pick(row))
         else:
             # one reader per element: a column's value, or a nested bundle's
-            procs: list[Any] = []
+            procs: list[object] = []
             at = offset
             for e in bundle.exprs:
                 if _nested(e):

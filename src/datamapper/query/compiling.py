@@ -73,7 +73,7 @@ class QueryCompiling(QueryModifiers[_T]):
             stmt = self._compile_criteria(stmt, adapt)
         return self._compile_modifiers(stmt, adapt)
 
-    def _compile_froms(self, stmt: Any, adapt: Callable[[Any], Any]) -> Any:
+    def _compile_froms(self, stmt: Any, adapt: Callable[[Any], Any]) -> object:
         """``stmt`` with select_from()'s FROMs, the inheritance sources and the joins."""
         for f in self._select_from:
             stmt = stmt.select_from(f)
@@ -101,7 +101,7 @@ class QueryCompiling(QueryModifiers[_T]):
                     stmt.join(target, isouter=outer)
         return stmt
 
-    def _compile_criteria(self, stmt: Any, adapt: Callable[[Any], Any]) -> Any:
+    def _compile_criteria(self, stmt: Any, adapt: Callable[[Any], Any]) -> object:
         """``stmt`` with WHERE (and with_loader_criteria()'s), GROUP BY, HAVING and
         ORDER BY."""
         if self._where:
@@ -121,7 +121,7 @@ class QueryCompiling(QueryModifiers[_T]):
             stmt = stmt.order_by(*(adapt(o) for o in self._order_by))
         return stmt
 
-    def _compile_modifiers(self, stmt: Any, adapt: Callable[[Any], Any]) -> Any:
+    def _compile_modifiers(self, stmt: Any, adapt: Callable[[Any], Any]) -> object:
         """``stmt`` with prefixes, suffixes, hints, LIMIT/OFFSET, DISTINCT, syntax
         extensions, FOR UPDATE and bound parameter values."""
         for prefix, dialect in self._prefixes:
@@ -149,7 +149,7 @@ class QueryCompiling(QueryModifiers[_T]):
             stmt = stmt.params(**self._params)
         return stmt
 
-    def _adapted(self, clause: Any) -> Any:
+    def _adapted(self, clause: Any) -> object:
         if not isinstance(clause, ClauseElement) and hasattr(clause, "__clause_element__"):
             clause = clause.__clause_element__()
         assert self._adapter is not None  # (only called with an adapter)
@@ -199,7 +199,7 @@ class QueryCompiling(QueryModifiers[_T]):
         with the columns and eager joins its loader options give."""
         return self._before_compile()._shown_statement_compiled()
 
-    def _shown_statement_compiled(self) -> Any:
+    def _shown_statement_compiled(self) -> object:
         """:meth:`_shown_statement` of the query ``before_compile`` listeners gave."""
         if not self._options:
             return self._labelled_statement()
@@ -243,7 +243,7 @@ class QueryCompiling(QueryModifiers[_T]):
 
     supports_execution = False
 
-    _annotations: Mapping[str, Any] = {}
+    _annotations: Mapping[str, object] = {}
 
     _compiler = ClauseElement._compiler
 
@@ -260,13 +260,13 @@ class QueryCompiling(QueryModifiers[_T]):
                 )
         return ClauseElement.compile(self, bind, dialect, **kw)  # type: ignore[arg-type]
 
-    def _compiler_dispatch(self, compiler: object, **kw: object) -> Any:
+    def _compiler_dispatch(self, compiler: object, **kw: object) -> object:
         return self._shown_statement()._compiler_dispatch(compiler, **kw)
 
-    def _generate_cache_key(self) -> Any:
+    def _generate_cache_key(self) -> object:
         return self._labelled_statement()._generate_cache_key()
 
-    def _default_dialect(self) -> Any:
+    def _default_dialect(self) -> object:
         return self._labelled_statement()._default_dialect()
 
     @property

@@ -55,11 +55,11 @@ def _is_relationship_join(target: object, onclause: object) -> bool:
     return isinstance(target, _JoinTarget) or isinstance(onclause, _JoinTarget)
 
 
-def _expanded(joins: tuple[Any, ...]) -> tuple[Any, ...] | None:
+def _expanded(joins: tuple[Any, ...]) -> tuple[object, ...] | None:
     if not any(_is_relationship_join(t, on) for t, on, _f, _fl in joins):
         return None
-    out: list[tuple[Any, Any, Any, Any]] = []
-    seen: set[Any] = set()
+    out: list[tuple[object, object, object, object]] = []
+    seen: set[object] = set()
     for target, onclause, from_, flags in joins:
         steps = relationship_steps(target, onclause) if _is_relationship_join(
             target, onclause) else None
@@ -89,7 +89,7 @@ def expand_relationship_joins(statement: object) -> Any:
     (the statement itself when it has none).  Joins made before a
     ``with_only_columns()`` live in the statement's memoized entities: those too."""
     joins = _expanded(setup_joins(statement))
-    new_memo: list[Any] = []
+    new_memo: list[object] = []
     changed = False
     for m in memoized_select_entities(statement):
         mj = _expanded(setup_joins(m))
@@ -135,7 +135,7 @@ class DatamapperSelectState(SelectState):
             return cols
         from .orm_select import subquery_columns
 
-        out: list[Any] = []
+        out: list[object] = []
         for element in raw:
             mapper = entity_of(element)
             if mapper is not None and annotations_of(element).get(ALIAS_KEY) is None:

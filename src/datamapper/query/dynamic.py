@@ -87,7 +87,7 @@ class AppenderQuery(Query[Any]):
         return super()._clone(**changes)
 
     # -- statement -------------------------------------------------------------------
-    def _compile(self, columns: list[Any] | None = None, label_style: object = None) -> Any:
+    def _compile(self, columns: list[Any] | None = None, label_style: object = None) -> object:
         impl = self._dm_impl
         prop = impl.prop
         stmt = super()._compile(columns, label_style)
@@ -116,7 +116,7 @@ class AppenderQuery(Query[Any]):
             visitors.replacement_traverse(prop._lazy_clause, {}, late))
 
     # -- execution -------------------------------------------------------------------
-    def _iter_results(self) -> list[Any]:
+    def _iter_results(self) -> list[object]:
         if not self._parent_has_row():
             return self._dm_impl.pending_added(self._dm_parent)
         return super()._iter_results()

@@ -91,7 +91,7 @@ class RowLayout:
     """Columns to SELECT for a list of entities, and how to rebuild each result row."""
 
     _plain_table = False  # a Table selected whole (Session.get_bind gets no mapper)
-    _own_froms: frozenset[Any] | None = None
+    _own_froms: frozenset[object] | None = None
 
     def own_froms(self) -> frozenset[Any]:
         """The FROM elements the selected columns come from (computed once)."""
@@ -114,7 +114,7 @@ class RowLayout:
         # discriminator criterion); empty for every other entity
         self.inherit_sources: list[tuple[Any, Any]] = []
         # the (mapper, alias) pairs whose rows inherit_sources limits the SELECT to
-        self._limited: list[tuple[Any, Any]] = []
+        self._limited: list[tuple[object, object]] = []
         # with_polymorphic() entities over a join: the join an ORM select() reads them from
         # (a Core select() of the entity has it already)
         self.alias_froms: list[Any] = []
@@ -203,13 +203,18 @@ class RowLayout:
         self.mappers.append(mapper)
         if adapt is None:
             self._limited.append((mapper, None))
-        if mapper._poly is not None and adapt is None:
-            from_, where = entity_source(mapper)
-            if where is not None:
-                where = mark_subclass_criterion(where, (mapper, None))
-            if from_ is not None or where is not None:
-                self.inherit_sources.append((from_, where))
+            if mapper._poly is not None:
+                self._add_inherit_source(mapper)
         return True
+
+    def _add_inherit_source(self, mapper: Mapper) -> None:
+        """The FROM (the join of a joined-table subclass's tables) and WHERE criterion
+        (a single-table subclass's discriminator) the rows of ``mapper`` are read with."""
+        from_, where = entity_source(mapper)
+        if where is not None:
+            where = mark_subclass_criterion(where, (mapper, None))
+        if from_ is not None or where is not None:
+            self.inherit_sources.append((from_, where))
 
     def _name_entity(self, ent: Any, mapper: Mapper) -> None:
         """The row key, ``_mapping`` keys and description of an entity's result column."""
@@ -315,7 +320,7 @@ class RowLayout:
         """``select(*self.columns)`` (with ``label_style`` when given), built once per
         layout and style: Core statements are immutable, and every further clause
         (WHERE, ORDER BY ...) makes a new one from it."""
-        cached: dict[Any, Any] = self.__dict__.setdefault("_selects", {})
+        cached: dict[object, object] = self.__dict__.setdefault("_selects", {})
         stmt = cached.get(label_style)
         if stmt is None:
             stmt = Select(*selectable_of(self.columns))
@@ -353,7 +358,7 @@ class RowLayout:
         object by identity; a value whose type is not hashable refused by name).  Built
         once per layout and names: Core's metadata is not changed by the results that
         use it."""
-        cached: dict[Any, Any] = self.__dict__.setdefault("_result_metadata", {})
+        cached: dict[object, object] = self.__dict__.setdefault("_result_metadata", {})
         key = tuple(names) if names is not None else None
         meta = cached.get(key)
         if meta is None:
@@ -362,8 +367,8 @@ class RowLayout:
                 self._unique_filters())
         return meta
 
-    def _unique_filters(self) -> list[Any]:
-        filters: list[Any] = []
+    def _unique_filters(self) -> list[object]:
+        filters: list[object] = []
         for kind, p in self.parts:
             if kind == "entity":
                 filters.append(id)
@@ -380,7 +385,7 @@ class RowLayout:
         cols = [self.columns[p] for kind, p in self.parts if kind == "column"]
         if not cols:
             return self.names
-        cached: dict[Any, list[str]] = self.__dict__.setdefault("_names_by_style", {})
+        cached: dict[object, list[str]] = self.__dict__.setdefault("_names_by_style", {})
         names = cached.get(label_style)
         if names is None:
             keys = iter(Select(*cols).set_label_style(label_style).selected_columns.keys())
@@ -435,11 +440,11 @@ def _mapper_under(columns: Sequence[Any]) -> Mapper | None:
     expressions, subqueries and CTEs) comes from."""
     from ..mapping.mapper import _all_mappers
 
-    by_table: dict[Any, Mapper] | None = None
+    by_table: dict[object, Mapper] | None = None
     for col in columns:
         for elem in visitors.iterate(col):
             if isinstance(elem, TableClause):
-                tables: list[Any] = [elem]
+                tables: list[object] = [elem]
             elif isinstance(elem, ColumnClause) and elem.table is not None:
                 tables = [getattr(base, "table", None) for base in elem.base_columns]
             else:
@@ -468,7 +473,7 @@ def selectable_of(columns: list[Any]) -> list[Any]:
     return columns
 
 
-def _value_filter(sql_type: object) -> Any:
+def _value_filter(sql_type: object) -> object:
     """How ``Result.unique()`` compares a column's values: None (by the value) for a
     hashable type; a refusal naming the type when its values can't be hashed."""
     if sql_type is None:

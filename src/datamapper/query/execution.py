@@ -64,12 +64,12 @@ class QueryExecution(QuerySetOps[_T]):
             raise IndexError("query result index out of range")
         return rows[0]
 
-    def _execute_rows(self) -> list[Any]:
+    def _execute_rows(self) -> list[object]:
         session = self._session()
         if self._autoflush:
             session._autoflush()
         stmt = self._labelled_statement()
-        result: list[Any] = session._execute_for_mapper(stmt, self._bind_mapper(), self)
+        result: list[object] = session._execute_for_mapper(stmt, self._bind_mapper(), self)
         return result
 
     def _iter_results(self) -> list[Any]:
@@ -81,7 +81,7 @@ class QueryExecution(QuerySetOps[_T]):
             return self._results_through_listeners(session)
         return self._iter_results_plain(session)
 
-    def _results_through_listeners(self, session: SessionLike) -> list[Any]:
+    def _results_through_listeners(self, session: SessionLike) -> list[object]:
         """Results when the session has ``do_orm_execute`` listeners: they see this
         query's SELECT (with its options) and may change its execution options,
         parameters, or the statement, or return a result of their own."""
@@ -158,7 +158,7 @@ class QueryExecution(QuerySetOps[_T]):
             isinstance(ent, AliasedClass) for ent in self._entities)
             or (self._where and self._criteria_read_other_froms()))
 
-    def _unique_entities(self, out: list[Any]) -> list[Any]:
+    def _unique_entities(self, out: list[Any]) -> list[object]:
         """A Query's rows holding a mapped object come once each, however many rows of
         a joined table matched (join(User.addresses): a user once, not per address)."""
         parts = self._layout.parts
@@ -169,7 +169,7 @@ class QueryExecution(QuerySetOps[_T]):
             return unique_entity_rows(out, ents, len(parts))
         return out
 
-    def _statement_results(self, session: SessionLike) -> list[Any]:
+    def _statement_results(self, session: SessionLike) -> list[object]:
         """Rows of the from_statement() statement, each column found by column object
         (or, for text(), by name) and loaded as the selected entities (with the
         query's loader options)."""
@@ -196,7 +196,7 @@ class QueryExecution(QuerySetOps[_T]):
         uopts = propagating_options(self._options)
 
         def run(stmt: object) -> list[Any]:
-            rows: list[Any] = session._execute_for_mapper(stmt, mapper, self)
+            rows: list[object] = session._execute_for_mapper(stmt, mapper, self)
             return rows
 
         out = execute_with_plans(

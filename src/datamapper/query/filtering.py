@@ -94,7 +94,7 @@ class QueryFiltering(QueryState[_T]):
             "class, use filter() with an expression"
         )
 
-    def _filter_by_entity(self) -> Any:
+    def _filter_by_entity(self) -> object:
         """What filter_by() names: the last join target (class, alias or table), else the
         first selected entity, else the FROM of the first selected column expression."""
         if self._join_entity is not None:
@@ -217,7 +217,7 @@ class QueryFiltering(QueryState[_T]):
         return self._clone(_joins=self._joins + joins, _join_entity=dest,
                            _joinpoint=m if m is not None else self._joinpoint)
 
-    def _join_keys(self) -> set[Any]:
+    def _join_keys(self) -> set[object]:
         return {j[4] for j in self._joins if len(j) > 4 and j[4] is not None}
 
     def _relationship_join_left(self, target: object, onclause: object, isouter: bool
@@ -233,7 +233,7 @@ class QueryFiltering(QueryState[_T]):
             spec, plain = spec.attr, False
         spec = through_synonym(spec)
         if isinstance(spec, AliasedRelationship):
-            source: Any = spec.source
+            source: object = spec.source
             prop = spec.prop
         elif isinstance(spec, QueryableAttribute) and spec.prop.is_relationship:
             source, prop = spec.class_, spec.prop
@@ -245,7 +245,7 @@ class QueryFiltering(QueryState[_T]):
     def outerjoin(self, target: object, onclause: object = None, **kw: object) -> Self:
         return self.join(target, onclause, isouter=True)
 
-    def _join_target(self, target: object, onclause: object) -> tuple[Any, Any]:
+    def _join_target(self, target: object, onclause: object) -> tuple[object, object]:
         if isinstance(target, tuple) and len(target) == 2:
             target, onclause = target
         target, onclause = through_synonym(target), through_synonym(onclause)
@@ -273,7 +273,7 @@ class QueryFiltering(QueryState[_T]):
         ``False``): none, every FROM element is the subquery's own."""
         if fromclauses and fromclauses[0] in (None, False):
             return self._clone(_correlate=(None,))
-        froms: list[Any] = []
+        froms: list[object] = []
         for f in fromclauses:
             if isinstance(f, AliasedClass):
                 froms.append(f.selectable)
@@ -355,7 +355,7 @@ def _split_direction(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def _mapped_column_named(mapper: Mapper, text: str) -> Any:
+def _mapped_column_named(mapper: Mapper, text: str) -> object:
     """The column of ``mapper``'s column attribute ``text``, else of the column
     attribute whose column is named ``text``; None when neither exists."""
     prop = mapper._props.get(text)
@@ -367,7 +367,7 @@ def _mapped_column_named(mapper: Mapper, text: str) -> Any:
     return None
 
 
-def _relationship_named(start: Mapper | None, name: str) -> Any:
+def _relationship_named(start: Mapper | None, name: str) -> object:
     """``query.join("addresses")``: the relationship attribute of the join point's class."""
     if start is None or name not in start._props:
         raise InvalidRequestError(

@@ -154,7 +154,7 @@ class FromStatement(Generative, Executable, ClauseElement):
 def from_statement_of(select_stmt: object, statement: object) -> FromStatement:
     """``select_stmt.from_statement(statement)`` for a select of mapped entities."""
     entities = getattr(select_stmt, "_dm_entities", None)
-    options: tuple[Any, ...] = getattr(select_stmt, "_dm_options", ())
+    options: tuple[object, ...] = getattr(select_stmt, "_dm_options", ())
     if entities is None:
         from ..mapping.coercion import entities_of_core_select
 
@@ -228,7 +228,7 @@ def matched_rows(result: Any, statement: Any, layout: RowLayout,
     :func:`_column_finder`."""
     try:
         find = _column_finder(statement, result)
-        wanted: list[Any] = []
+        wanted: list[object] = []
         for c in [*layout.columns, *extra]:
             got = find(c)
             wanted.append(c if got is None else got)
@@ -302,7 +302,7 @@ def load_from_statement(session: SessionLike, entities: list[Any], options: Any,
         return matched_rows(result, statement, layout, extra)
 
     if plans is None:
-        out: list[Any] = session._rows_to_results(layout, run(None), populate_existing, token)
+        out: list[object] = session._rows_to_results(layout, run(None), populate_existing, token)
         return layout, out
     # the statement is run as written: the plans are laid out on a SELECT of the
     # entities' columns that stands for it

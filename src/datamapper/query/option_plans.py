@@ -52,7 +52,7 @@ def _prop_for(mapper: Mapper, target: object, strategy: str) -> Any:
     return _prop_of_attribute(mapper, target, strategy)
 
 
-def _prop_named(mapper: Mapper, name: str, strategy: str) -> Any:
+def _prop_named(mapper: Mapper, name: str, strategy: str) -> object:
     prop = mapper._props.get(name)
     if prop is None:
         raise ArgumentError(
@@ -62,7 +62,7 @@ def _prop_named(mapper: Mapper, name: str, strategy: str) -> Any:
     return prop
 
 
-def _prop_of_column(mapper: Mapper, target: ColumnElement[Any]) -> Any:
+def _prop_of_column(mapper: Mapper, target: ColumnElement[Any]) -> object:
     """The column property an aliased() entity's column stands for, or None."""
     # a column attribute of an aliased() entity: a column of the alias named for
     # the attribute (``alias.name``)
@@ -83,7 +83,7 @@ def _prop_of_column(mapper: Mapper, target: ColumnElement[Any]) -> Any:
     return None
 
 
-def _prop_of_attribute(mapper: Mapper, target: QueryableAttribute, strategy: str) -> Any:
+def _prop_of_attribute(mapper: Mapper, target: QueryableAttribute, strategy: str) -> object:
     if target.parent is not mapper and mapper.isa(target.parent):
         # an attribute of a superclass (Load(Manager).defer(Person.name)): the path's
         # class maps it too, under the same key
@@ -126,7 +126,7 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
 
 
 def _deferred(plan: EntityPlan, current: list[Any], keys: list[str], refuse: bool
-              ) -> list[Any]:
+              ) -> list[object]:
     """defer(): ``current`` without the ``keys`` (the primary key stays loaded)."""
     mapper = plan.mapper
     pk = set(mapper._pk_keys)
@@ -137,7 +137,7 @@ def _deferred(plan: EntityPlan, current: list[Any], keys: list[str], refuse: boo
     return [p for p in current if p.key not in keys or p.key in pk]
 
 
-def _load_only(plan: EntityPlan, current: list[Any], keys: list[str], refuse: bool
+def _load_only(plan: EntityPlan, current: list[object], keys: list[str], refuse: bool
                ) -> list[Any]:
     """load_only(): the ``keys`` and the primary key (and this query's
     with_expression() choices); the others refuse to load with raiseload=True."""
@@ -165,7 +165,7 @@ def _column_keys(mapper: Mapper, targets: object, strategy: str
         return [k for k in mapper.column_attrs.keys()
                 if k not in mapper._expression_keys], [], strategy
     keys = []
-    sub_props: list[Any] = []
+    sub_props: list[object] = []
     for t in items:
         prop = _prop_for(mapper, t, strategy)
         if getattr(prop, "is_composite", False):  # defer(Edge.start): its columns
@@ -247,8 +247,8 @@ def _apply(plan: EntityPlan, option: Load,
             _apply_wildcard(plan, strategy)
             return
         alias = kw.get("alias")
-        of_type: Any = None
-        local_criteria: tuple[Any, ...] = ()
+        of_type: object = None
+        local_criteria: tuple[object, ...] = ()
         if isinstance(target, OfType):  # contains_eager(User.addresses.of_type(alias))
             of_type = target.target
             alias = alias if alias is not None else of_type
@@ -338,7 +338,7 @@ def _check_relationship_step(mapper: Mapper, prop: RelationshipProperty, target:
         )
 
 
-def _eager_alias(alias: object) -> Any:
+def _eager_alias(alias: object) -> object:
     """contains_eager(..., alias=): the selectable the related rows' columns are in."""
     if isinstance(alias, AliasedClass):
         return alias.selectable

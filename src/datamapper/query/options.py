@@ -58,7 +58,7 @@ class Load(ExecutableOption):
     # Core does not cache.
     _is_has_cache_key = True
 
-    def _gen_cache_key(self, anon_map: object, bindparams: list[Any]) -> Any:
+    def _gen_cache_key(self, anon_map: object, bindparams: list[Any]) -> object:
         return (
             "dm_load",
             _option_key(self.root, anon_map, bindparams),
@@ -208,11 +208,11 @@ class Load(ExecutableOption):
         return "Load(" + own + ")"
 
 
-def _split(targets: tuple[Any, ...], strategy: str) -> list[Any]:
+def _split(targets: tuple[Any, ...], strategy: str) -> list[object]:
     if not targets:
         raise ArgumentError(f"Can't use {STRATEGY_NAMES[strategy]}() without an attribute; pass one "
                             "such as User.addresses or 'addresses'")
-    out: list[Any] = []
+    out: list[object] = []
     for t in targets:
         if isinstance(t, str) and strategy != "load_only":
             out.extend(t.split("."))
@@ -237,7 +237,7 @@ def joinedload(*attrs: object, innerjoin: bool | str | None = None) -> Load:
 eagerload = joinedload  # the 0.4 name
 
 
-def _depth(recursion_depth: int | None) -> dict[str, Any]:
+def _depth(recursion_depth: int | None) -> dict[str, object]:
     if recursion_depth is None:
         return {}
     if not isinstance(recursion_depth, int) or isinstance(recursion_depth, bool) or \
@@ -328,7 +328,7 @@ def with_expression(key: object, expression: object) -> Load:
     return Load().with_expression(key, expression)
 
 
-def _option_key(value: object, anon_map: object, bindparams: list[Any]) -> Any:
+def _option_key(value: object, anon_map: object, bindparams: list[Any]) -> object:
     """A loader option's step target or argument, as part of a cache key."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value

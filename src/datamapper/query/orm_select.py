@@ -52,10 +52,10 @@ class ORMSelect(Select[Any]):
 
     inherit_cache = True
     _dm_layout: RowLayout
-    _dm_options: tuple[Any, ...] = ()
+    _dm_options: tuple[object, ...] = ()
     # plain relationship joins made (plain_join_key): one made again adds nothing
-    _dm_join_keys: frozenset[Any] = frozenset()
-    _dm_entities: list[Any]
+    _dm_join_keys: frozenset[object] = frozenset()
+    _dm_entities: list[object]
 
     @property
     def column_descriptions(self) -> Any:
@@ -286,7 +286,7 @@ def executed_statement(orm: ORMSelect) -> Any:
         return orm
     entities = orm._dm_entities
     chosen = RowLayout(entities, [p.props if p is not None else None for p in plans])
-    base: Any = orm
+    base: object = orm
     if list(map(id, chosen.columns)) != list(map(id, layout.columns)):
         base = orm.with_only_columns(*chosen.columns)
     stmt, _layout = plans_statement(entities, plans, base, list(order_by_clauses(orm)),
@@ -302,7 +302,7 @@ def subquery_columns(element: Any, mapper: Mapper) -> list[Any]:
     defaults), each under an anonymous SQL name and keyed by its attribute name (so
     that a column labelled with the same name elsewhere in the SELECT keeps its label)."""
     cache = mapper._loader_cache
-    extra: list[Any] | None = cache.get(_SUBQUERY_KEY)
+    extra: list[object] | None = cache.get(_SUBQUERY_KEY)
     if extra is None:
         table_cols = set(map(id, element.c))
         extra = []

@@ -43,7 +43,7 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
     layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
     stmt = base
     parent_sels = _parent_selectables(entities, plans)
-    extra_order: list[Any] = []
+    extra_order: list[object] = []
     if any(p is not None and p.has_joined() for p in plans):
         # with LIMIT/OFFSET or GROUP BY, the joined rows of a collection would be
         # counted (or grouped) with the parents': the query becomes a subquery instead
@@ -63,10 +63,10 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
     return stmt, layout
 
 
-def _parent_selectables(entities: list[Any], plans: list[EntityPlan | None]) -> list[Any]:
+def _parent_selectables(entities: list[Any], plans: list[EntityPlan | None]) -> list[object]:
     """Where each entity's eager joins start: its table, or the selectable of an aliased
     entity (aliased(), the subquery of a union() ...); None without a plan."""
-    parent_sels: list[Any] = []
+    parent_sels: list[object] = []
     for i, p in enumerate(plans):
         ent = entities[i] if i < len(entities) else None
         if p is None:
@@ -78,7 +78,7 @@ def _parent_selectables(entities: list[Any], plans: list[EntityPlan | None]) -> 
     return parent_sels
 
 
-def _join_columns(plans: list[EntityPlan | None], parent_sels: list[Any]) -> list[Any]:
+def _join_columns(plans: list[EntityPlan | None], parent_sels: list[Any]) -> list[object]:
     """The columns of the entities' own rows that their joined eager loads join on
     (for a joined-table subclass they may be columns of a table the entity's
     attributes do not select, as the subclass table's key column)."""
@@ -123,12 +123,12 @@ _ORDERING = (operators.desc_op, operators.asc_op, operators.nulls_first_op,
              operators.nulls_last_op)
 
 
-def _with_order_columns(stmt: Any, order_by: list[Any]) -> Any:
+def _with_order_columns(stmt: Any, order_by: list[Any]) -> object:
     """A SELECT that becomes the subquery eager joins hang off selects the columns it
     is ordered by too (else the outer ORDER BY, adapted to the subquery, would name a
     table outside it)."""
     selected = list(stmt.selected_columns)
-    extra: list[Any] = []
+    extra: list[object] = []
     for ob in order_by:
         expr = ob.__clause_element__() if hasattr(ob, "__clause_element__") else ob
         while isinstance(expr, UnaryExpression) and expr.modifier in _ORDERING:
@@ -207,7 +207,7 @@ def _load_with_plans(session: SessionLike, layout: RowLayout, plans: list[Entity
     return results
 
 
-def _lock_parents_only(stmt: Any, parent_tables: list[Any]) -> Any:
+def _lock_parents_only(stmt: Any, parent_tables: list[Any]) -> object:
     """FOR UPDATE with eager outer joins locks the queried entities' rows only
     (PostgreSQL refuses to lock the nullable side of an outer join)."""
     arg = for_update_arg(stmt)
@@ -230,10 +230,10 @@ def unique_rows(results: list[Any], single: bool) -> list[Any]:
                                                     for x in r]))
 
 
-def _first_of_each(results: list[Any], key_of: Any) -> list[Any]:
+def _first_of_each(results: list[Any], key_of: Any) -> list[object]:
     """The rows of ``results`` whose ``key_of(row)`` was not seen before, in order; a
     row whose key can't be hashed (an unhashable value) is always kept."""
-    seen: set[Any] = set()
+    seen: set[object] = set()
     add = seen.add
     out: list[Any] = []
     append = out.append

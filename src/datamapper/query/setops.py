@@ -72,7 +72,7 @@ class QuerySetOps(QueryCompiling[_T]):
                 )
         return self._from_selectable(op(*stmts).subquery())
 
-    def _set_op_statement(self, whole: bool) -> Any:
+    def _set_op_statement(self, whole: bool) -> object:
         """This query's labelled SELECT as one side of a union().  With ``whole``, it
         selects every table column of its entities, deferred ones too, so that an
         undefer() on the union finds them in the subquery (the outer SELECT still leaves
@@ -82,10 +82,10 @@ class QuerySetOps(QueryCompiling[_T]):
             return self._labelled_statement()
         return self._before_compile()._whole_set_op_statement(self.get_label_style())
 
-    def _whole_set_op_statement(self, label_style: object) -> Any:
+    def _whole_set_op_statement(self, label_style: object) -> object:
         """:meth:`_set_op_statement` with ``whole``, of the query ``before_compile``
         listeners gave."""
-        props: list[Any] = []
+        props: list[object] = []
         for ent in self._entities:
             m = ent.mapper if isinstance(ent, AliasedClass) else \
                 mapper_of(ent) if isinstance(ent, type) else None
@@ -109,7 +109,7 @@ class QuerySetOps(QueryCompiling[_T]):
         from .aliased import AliasedClass
 
         cols = list(sub.c)
-        entities: list[Any] = []
+        entities: list[object] = []
         names: dict[int, str] = {}
         for ent, (kind, p), name in zip(self._layout_entities(), self._layout.parts,
                                         self._layout.names, strict=True):
@@ -131,9 +131,9 @@ class QuerySetOps(QueryCompiling[_T]):
             q._layout.descriptions[i]["name"] = name
         return q
 
-    def _layout_entities(self) -> list[Any]:
+    def _layout_entities(self) -> list[object]:
         """One entity per layout part (a subquery selected whole is several parts)."""
-        out: list[Any] = []
+        out: list[object] = []
         for ent in self._entities:
             expr = ent.__clause_element__() if hasattr(ent, "__clause_element__") and \
                 not isinstance(ent, (type, AliasedClass, QueryableAttribute)) else ent

@@ -41,26 +41,26 @@ class QueryState(Generic[_T]):
         self._limit: int | ColumnElement[int] | None = None
         self._offset: int | ColumnElement[int] | None = None
         self._distinct = False
-        self._distinct_on: tuple[Any, ...] = ()  # distinct(*expr): PostgreSQL DISTINCT ON
-        self._extensions: tuple[Any, ...] = ()  # ext(): Core syntax extensions
-        self._for_update: dict[str, Any] | None = None
+        self._distinct_on: tuple[object, ...] = ()  # distinct(*expr): PostgreSQL DISTINCT ON
+        self._extensions: tuple[object, ...] = ()  # ext(): Core syntax extensions
+        self._for_update: dict[str, object] | None = None
         # correlate(): FROM elements an enclosing SELECT supplies; (None,): none at all
-        self._correlate: tuple[Any, ...] | None = None
+        self._correlate: tuple[object, ...] | None = None
         self._populate_existing = False
         self._autoflush = True
         # (target, ON, outer[, left FROM of a relationship join, its dedupe key])
         self._joins: list[tuple[Any, ...]] = []
         self._joinpoint: Mapper | None = self._layout.primary_mapper
-        self._join_entity: Any = None  # the last join target, for filter_by()
-        self._options: list[Any] = []
+        self._join_entity: object = None  # the last join target, for filter_by()
+        self._options: list[object] = []
         self._yield_per: int | None = None
-        self._params: dict[str, Any] = {}
-        self._select_from: list[Any] = []
+        self._params: dict[str, object] = {}
+        self._select_from: list[object] = []
         # the first mapped class select_from() named: the bind of a query of no entity
         # (Query([1]).select_from(User)) is that class's
         self._from_mapper: Mapper | None = None
-        self._execution_options: dict[str, Any] = {}
-        self._shard_id: Any = None
+        self._execution_options: dict[str, object] = {}
+        self._shard_id: object = None
         self._tuples = False
         self._enable_assertions = True
         self._eagerloads = True
@@ -135,5 +135,5 @@ class QueryState(Generic[_T]):
     def _part_mappers(self) -> list[Mapper | None]:
         return [p.mapper if kind == "entity" else None for kind, p in self._layout.parts]
 
-    def _shard_token(self) -> Any:
+    def _shard_token(self) -> object:
         return self._shard_id

@@ -64,7 +64,7 @@ def mark_subclass_criterion(crit: object, key: _Key) -> Any:
     return annotate(crit, {_MARK: key})
 
 
-def _criterion(mapper: Any, alias: Any) -> Any:
+def _criterion(mapper: Any, alias: Any) -> object:
     """The discriminator criterion of ``mapper``'s rows (read through ``alias``), or
     None: not a single-table subclass, or a with_polymorphic() member (it reads the
     rows of all its classes)."""
@@ -140,7 +140,7 @@ def _is_from(element: object) -> bool:
     return isinstance(element, FromClause) and not isinstance(element, ColumnElement)
 
 
-def _parts(clause: object) -> tuple[Any, ...]:
+def _parts(clause: object) -> tuple[object, ...]:
     if clause is None:
         return ()
     if isinstance(clause, BooleanClauseList):
@@ -172,8 +172,8 @@ def _found_onclause(target: Any, candidates: list[Any]) -> tuple[Any, Any]:
     """(left, ON clause) of an outer join to ``target`` given without one: the foreign
     key between ``target`` and the one FROM of ``candidates`` it can join, as Core
     finds it; (None, None) when not exactly one can."""
-    found: list[tuple[Any, Any]] = []
-    seen: set[Any] = set()
+    found: list[tuple[object, object]] = []
+    seen: set[object] = set()
     for cand in candidates:
         plain = deannotate(cand)
         if plain in seen:
@@ -234,7 +234,7 @@ def _subclass_joins(cols: tuple[Any, ...]) -> list[Any]:
     return out
 
 
-def _without_orm_subclass_where(statement: object, joined: set[_Key]) -> Any:
+def _without_orm_subclass_where(statement: object, joined: set[_Key]) -> object:
     """``statement`` without the WHERE criteria the ORM layer put there for a subclass
     the statement now limits in a join's ON clause (``joined``)."""
     if not joined:
@@ -250,7 +250,7 @@ def _named_subclasses(cols: tuple[Any, ...], froms: tuple[Any, ...], lefts: list
                       where: object, compiler: object) -> dict[_Key, Any]:
     """The single-table subclasses a statement selects, selects from or names in its
     WHERE clause (not correlated to an enclosing SELECT), with their criteria."""
-    found: dict[_Key, Any] = {}
+    found: dict[_Key, object] = {}
     for c in cols:
         key, crit = _of_from(c) if _is_from(c) else column_subclass_criterion(c)
         if key is not None:
@@ -262,7 +262,7 @@ def _named_subclasses(cols: tuple[Any, ...], froms: tuple[Any, ...], lefts: list
         if key is not None:
             found.setdefault(key, crit)
     if where is not None:
-        named: list[Any] = []
+        named: list[object] = []
         _surface(where, named)
         enclosing = enclosing_froms(compiler)
         for el in named:
@@ -295,7 +295,7 @@ def _joined_subclass_from(cols: tuple[Any, ...], joins: tuple[Any, ...],
     return [], new_joins
 
 
-def _limit_memo_joins(memo: tuple[Any, ...], joined: set[_Key],
+def _limit_memo_joins(memo: tuple[object, ...], joined: set[_Key],
                       extra_where: list[Any]) -> tuple[Any, ...]:
     """The memoized entity sets of a select (made before ``with_only_columns()``) with
     their joins to single-table subclasses limited as :func:`_limit_joins` does."""
@@ -303,13 +303,13 @@ def _limit_memo_joins(memo: tuple[Any, ...], joined: set[_Key],
         (m, _limit_joins(setup_joins(m), joined, extra_where)) for m in memo))
 
 
-def _new_criteria(criteria: list[Any], where: object) -> list[Any]:
+def _new_criteria(criteria: list[Any], where: object) -> list[object]:
     """``criteria`` without those ``where`` has already and without repeats."""
     return [c for i, c in enumerate(criteria)
             if not _has(where, c) and not any(c.compare(o) for o in criteria[:i])]
 
 
-def _join_candidates(cols: tuple[Any, ...], froms: tuple[Any, ...]) -> list[Any]:
+def _join_candidates(cols: tuple[Any, ...], froms: tuple[Any, ...]) -> list[object]:
     """What a join with no left side may join from: the statement's FROMs given to
     ``select_from()``, else the FROMs of its selected elements."""
     if froms:
@@ -327,7 +327,7 @@ def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
     # joins to a single-table subclass: its criterion in the ON clause (joins made
     # before a with_only_columns() live in the statement's memoized entities)
     joined: set[_Key] = set()
-    extra_where: list[Any] = []
+    extra_where: list[object] = []
     new_joins = _limit_joins(joins, joined, extra_where, _join_candidates(cols, froms))
     memo = memoized_select_entities(statement)
     new_memo = _limit_memo_joins(memo, joined, extra_where)
@@ -343,7 +343,7 @@ def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
     extra_where = _new_criteria(extra_where, where)
 
     # a joined-table subclass's column selected alone reads from the subclass's join
-    extra_froms: list[Any] = []
+    extra_froms: list[object] = []
     if not froms and not memo:
         extra_froms, new_joins = _joined_subclass_from(cols, joins, new_joins)
 
@@ -352,7 +352,7 @@ def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
     return _with_extra(statement, extra_froms, extra_where)
 
 
-def _with_extra(statement: Any, froms: list[Any], where: list[Any]) -> Any:
+def _with_extra(statement: Any, froms: list[Any], where: list[Any]) -> object:
     if froms:
         statement = statement.select_from(*froms)
     if where:
