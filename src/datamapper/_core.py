@@ -690,7 +690,7 @@ def event_classes_for(name: str) -> list[Any]:
 
 def event_key_fn(event_key: Any) -> Callable[..., Any]:
     """The user's listener function of a Core event key."""
-    return event_key._listen_fn  # type: ignore[no-any-return]
+    return event_key._listen_fn  # type: ignore[no-any-return]  # Core's private attribute is untyped
 
 
 def install_dml_plugin(name: str, verb: str, state_cls: type) -> None:

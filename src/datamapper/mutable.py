@@ -51,7 +51,7 @@ class Mutable:
 
     def _parent_refs(self) -> dict[int, tuple[weakref.ref[object], str]]:
         try:
-            return self.__dict__["_dm_parents"]  # type: ignore[no-any-return]
+            return self.__dict__["_dm_parents"]  # type: ignore[no-any-return]  # the instance __dict__ is untyped; only _parent_refs stores this key
         except KeyError:
             refs: dict[int, tuple[weakref.ref[object], str]] = {}
             self.__dict__["_dm_parents"] = refs
@@ -166,7 +166,7 @@ class Mutable:
             cls._associate_matching(mapper, class_, lambda t: t is typ)
 
         event.listen(Mapper, "mapper_configured", configured)
-        return typ  # type: ignore[no-any-return]
+        return typ  # type: ignore[no-any-return]  # to_instance() is typed TypeEngine[Any]: it is sqltype (or an instance of it)
 
     @classmethod
     def _associate_matching(cls, mapper: Mapper, class_: type,

@@ -83,7 +83,7 @@ class WriteOnlyMapped(Mapped[_T]):
 
     if TYPE_CHECKING:
 
-        @overload  # type: ignore[override]
+        @overload  # type: ignore[override]  # the class-level read gives the attribute, as on Mapped
         def __get__(self, instance: None, owner: object) -> InstrumentedAttribute[_T]: ...
 
         @overload
@@ -92,7 +92,7 @@ class WriteOnlyMapped(Mapped[_T]):
         def __get__(self, instance: object | None, owner: object
                     ) -> InstrumentedAttribute[_T] | WriteOnlyCollection[_T]: ...
 
-        def __set__(self, instance: object, value: Iterable[_T]) -> None:  # type: ignore[override]
+        def __set__(self, instance: object, value: Iterable[_T]) -> None:  # type: ignore[override]  # a collection is assigned whole
             ...
 
 

@@ -362,7 +362,7 @@ class MappedAsDataclass:
     def __init_subclass__(cls, **kw: object) -> None:
         options = {k: kw.pop(k) for k in _DATACLASS_CLASS_OPTIONS if k in kw}
         inherited = dataclass_options_of(cls) or {}
-        cls._dm_dataclass_options = {**inherited, **options}  # type: ignore[attr-defined]
+        cls._dm_dataclass_options = {**inherited, **options}  # type: ignore[attr-defined]  # a marker set on the user's class
         super().__init_subclass__(**kw)
 
 
@@ -405,7 +405,7 @@ def _declarative_subclass(cls: type) -> None:
 
     if cls.__dict__.get("__abstract__", False):
         return
-    reg = cls._dm_registry  # type: ignore[attr-defined]
+    reg = cls._dm_registry  # type: ignore[attr-defined]  # set on every declarative base by its registry
     if _needs_mapping(cls):
         _map_declarative(reg, cls, strict=True)
     elif "_dm_mapper" not in cls.__dict__ and _unmapped_ancestors_only(cls):

@@ -84,7 +84,7 @@ def attribute_event_resolver(target: object, name: str, kw: dict[str, Any]) -> l
                 f"Can't listen for {name!r} on {target!r}: instrumentation events are "
                 "listened for on a class (object: every class)"
             )
-        return [_InstrumentationTarget(target)]  # type: ignore[list-item]
+        return [_InstrumentationTarget(target)]  # type: ignore[list-item]  # stands in for a Dispatch: has the add/remove/fire that listen() uses
     if target is Mapper:
         return [MAPPER_CLASS_DISPATCH]
     reg_dispatch = getattr(target, "_dm_configure_dispatch", None)
@@ -95,22 +95,22 @@ def attribute_event_resolver(target: object, name: str, kw: dict[str, Any]) -> l
         if found is not None:
             return [found]
     if isinstance(target, Mapper):
-        return [_Inheriting(target.dispatch, _sub_mapper_dispatches(target))]  # type: ignore[list-item]
+        return [_Inheriting(target.dispatch, _sub_mapper_dispatches(target))]  # type: ignore[list-item]  # stands in for a Dispatch: has the add/remove/fire that listen() uses
     if isinstance(target, QueryableAttribute):
         if name not in ATTRIBUTE_EVENTS:
             raise InvalidRequestError(
                 f"Can't listen for {name!r} on attribute {target}: attribute events are "
                 f"{', '.join(sorted(ATTRIBUTE_EVENTS))}"
             )
-        return [_Inheriting(attribute_dispatch(target),  # type: ignore[list-item]
+        return [_Inheriting(attribute_dispatch(target),  # type: ignore[list-item]  # stands in for a Dispatch: has the add/remove/fire that listen() uses
                             _sub_attribute_dispatches(target))]
     if isinstance(target, type):
         m = _mapper_or_none(target)
         if m is not None:
-            return [_Inheriting(m.dispatch, _sub_mapper_dispatches(m))]  # type: ignore[list-item]
+            return [_Inheriting(m.dispatch, _sub_mapper_dispatches(m))]  # type: ignore[list-item]  # stands in for a Dispatch: has the add/remove/fire that listen() uses
         # an unmapped class: its mapper, when it is mapped, gets the listener; so do
         # its subclasses' with propagate=True (always, for a declarative base)
-        return [_PropagatingDispatch(target, name)]  # type: ignore[list-item]
+        return [_PropagatingDispatch(target, name)]  # type: ignore[list-item]  # stands in for a Dispatch: has the add/remove/fire that listen() uses
     return None
 
 

@@ -150,7 +150,7 @@ class registry:  # noqa: N801 - the documented name
         (``options`` go to ``dataclasses.dataclass``: ``kw_only``, ``repr`` ...)."""
 
         def decorate(klass: type) -> type:
-            klass._dm_dataclass_options = dict(options)  # type: ignore[attr-defined]
+            klass._dm_dataclass_options = dict(options)  # type: ignore[attr-defined]  # a marker set on the user's class
             return self.mapped(klass)
 
         return decorate(cls) if cls is not None else decorate
@@ -166,7 +166,7 @@ class registry:  # noqa: N801 - the documented name
         if "__init__" not in cls.__dict__ and self.constructor is not None and (
             cls.__init__ is object.__init__  # type: ignore[misc]  # comparing, not calling
         ) and dataclass_options_of(cls) is None:
-            cls.__init__ = self.constructor  # type: ignore[misc]
+            cls.__init__ = self.constructor  # type: ignore[misc]  # the registry installs the keyword constructor on the class
 
     def generate_base(
         self,
@@ -272,7 +272,7 @@ def _install_field_default_constructor(reg: registry, cls: type) -> None:
     """A dataclass made with ``init=False`` and no ``__init__`` of the program's: the
     registry's keyword constructor, after the fields' defaults (a field's default lives
     in the class attribute, which the mapped attribute replaces)."""
-    inherited = getattr(cls.__init__, "_dm_original", cls.__init__)  # type: ignore[misc]
+    inherited = getattr(cls.__init__, "_dm_original", cls.__init__)  # type: ignore[misc]  # reading __init__ off the class, not an instance
     if reg.constructor is None or not (
             inherited in (object.__init__, reg.constructor)
             or getattr(inherited, "_dm_field_defaults", False)):
@@ -290,8 +290,8 @@ def _install_field_default_constructor(reg: registry, cls: type) -> None:
         keyword_init(self, **kwargs)
 
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
-    __init__._dm_field_defaults = True  # type: ignore[attr-defined]
-    cls.__init__ = __init__  # type: ignore[misc]
+    __init__._dm_field_defaults = True  # type: ignore[attr-defined]  # a marker on the function, read back above
+    cls.__init__ = __init__  # type: ignore[misc]  # the dataclass constructor is replaced on the class
 
 
 def _make_dataclass(reg: registry, cls: type) -> None:
@@ -359,7 +359,7 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     m = Mapper(cls, table, properties, registry=reg, **mapper_args)
     reg._register(m)
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
-    cls.__mapper__ = m  # type: ignore[attr-defined]
+    cls.__mapper__ = m  # type: ignore[attr-defined]  # as declarative users expect
     _declare_hooks(reg, cls, attrs)
     return m
 
@@ -606,8 +606,8 @@ def _attributes_from_dataclass_metadata(cls: type) -> None:
     meta_key = getattr(cls, "__sa_dataclass_metadata_key__", None)
     if meta_key is None or not dataclasses.is_dataclass(cls):
         return
-    parent = _mapped_ancestor(cls)
-    inherited = _mapper_or_none(parent)._props if parent is not None else {}  # type: ignore[union-attr]
+    parent_mapper = _mapper_or_none(_mapped_ancestor(cls))
+    inherited = parent_mapper._props if parent_mapper is not None else {}
     own = cls.__dict__.get("__annotations__", {})
     for field in dataclasses.fields(cls):
         if meta_key not in field.metadata or field.name in inherited:

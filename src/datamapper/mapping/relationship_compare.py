@@ -225,13 +225,12 @@ def _exists_in_target_alias(prop: RelationshipProperty, crit: list[Any]) -> Exis
     alias = flat_alias(target) if isinstance(target, Join) else target.alias()
     targets = target_tables(prop)
 
-    def pick(elem: object) -> Any:
-        if isinstance(elem, Column) and elem.table in targets:
-            return alias.corresponding_column(elem)
+    def pick(element: object, **kw: object) -> Any:
+        if isinstance(element, Column) and element.table in targets:
+            return alias.corresponding_column(element)
         return None
 
-    on = visitors.replacement_traverse(  # type: ignore[call-overload]
-        prop.primaryjoin, {}, pick)
+    on = visitors.replacement_traverse(prop.primaryjoin, {}, pick)
     adapter = ClauseAdapter(alias)
     where = and_(on, *[adapter.traverse(c) for c in crit])
     return exists(select(1).select_from(alias).where(where).correlate_except(alias))

@@ -209,7 +209,7 @@ class RelationshipProperty(MapperProperty):
         self.overlaps: frozenset[str] = frozenset(
             n.strip() for n in (overlaps or "").split(",") if n.strip())
         # filled in by do_init()
-        self.mapper: Mapper = None  # type: ignore[assignment]
+        self.mapper: Mapper = None  # type: ignore[assignment]  # set when the relationship is configured, before any use
         # relationship(aliased(Child), ...): the alias of the target's table
         self.target_alias: Any = None
         # remote() marks kept per occurrence in primaryjoin (see _split_marks)

@@ -685,13 +685,12 @@ def _steps(rel: Any, source: AliasedClass | None, dest: object,
         # (adapting the whole condition to either alias would join a row to itself)
         targets = target_tables(rel)
 
-        def pick(elem: Any) -> Any:
-            if isinstance(elem, Column):
-                if elem.table in targets:
-                    return dest_sel.column_for(elem) if dest_sel is not None else None
-                return source.column_for(elem) if source is not None else None
+        def pick(element: object, **kw: object) -> Any:
+            if isinstance(element, Column):
+                if element.table in targets:
+                    return dest_sel.column_for(element) if dest_sel is not None else None
+                return source.column_for(element) if source is not None else None
             return None
 
-        return [(dest, visitors.replacement_traverse(  # type: ignore[call-overload]
-            rel.primaryjoin, {}, pick))]
+        return [(dest, visitors.replacement_traverse(rel.primaryjoin, {}, pick))]
     return [(dest, dst(src(rel.primaryjoin)))]

@@ -258,7 +258,7 @@ class QueryCompiling(QueryModifiers[_T]):
                     f"{'an Engine or Connection' if name == 'bind' else 'a Dialect'}; pass "
                     "bind=engine or dialect=engine.dialect"
                 )
-        return ClauseElement.compile(self, bind, dialect, **kw)  # type: ignore[arg-type]
+        return ClauseElement.compile(self, bind, dialect, **kw)  # type: ignore[arg-type]  # bind/dialect checked above; Core types them as Engine/Dialect only
 
     def _compiler_dispatch(self, compiler: object, **kw: object) -> object:
         return self._shown_statement()._compiler_dispatch(compiler, **kw)

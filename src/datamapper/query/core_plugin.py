@@ -194,7 +194,7 @@ class _DMLDescriptions:
 
         mapper = dml_mapper(statement)
         if mapper is None:
-            return super().get_entity_description(statement)  # type: ignore[misc]
+            return super().get_entity_description(statement)  # type: ignore[misc]  # Core's classmethod is declared on a Protocol-typed base
         c = mapper.class_
         return {"name": c.__name__, "type": c, "expr": c, "entity": c,
                 "table": mapper.local_table}
@@ -205,7 +205,7 @@ class _DMLDescriptions:
 
         found = core_returning_descriptions(statement)
         return found if found is not None else \
-            super().get_returning_column_descriptions(statement)  # type: ignore[misc]
+            super().get_returning_column_descriptions(statement)  # type: ignore[misc]  # Core's classmethod is declared on a Protocol-typed base
 
 
     # values() naming a composite attribute (``values(start=Point(1, 2))``,

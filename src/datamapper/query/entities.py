@@ -418,7 +418,7 @@ class RowLayout:
     def primary_mapper(self) -> Mapper | None:
         for kind, p in self.parts:
             if kind == "entity":
-                return p.mapper  # type: ignore[no-any-return]
+                return p.mapper  # type: ignore[no-any-return]  # parts hold (kind, loader); an entity part's loader has a Mapper
         return self.mappers[0] if self.mappers else None
 
     @property
@@ -432,7 +432,7 @@ class RowLayout:
         found = self.__dict__.get("_bind_mapper", False)
         if found is False:
             found = self.__dict__["_bind_mapper"] = _mapper_under(self.columns)
-        return found  # type: ignore[no-any-return]
+        return found  # type: ignore[no-any-return]  # read back from the instance dict, where it was cached as Mapper | None
 
 
 def _mapper_under(columns: Sequence[Any]) -> Mapper | None:

@@ -95,23 +95,23 @@ class FromStatement(Generative, Executable, ClauseElement):
     # what kind of statement runs: a SELECT (or text()), or an INSERT/UPDATE/DELETE
     # whose RETURNING rows give the entities (what do_orm_execute's flags read)
     @property
-    def is_select(self) -> bool:  # type: ignore[override]
+    def is_select(self) -> bool:  # type: ignore[override]  # a property here, a plain attribute in Core
         return not isinstance(self.element, UpdateBase)
 
     @property
-    def is_dml(self) -> bool:  # type: ignore[override]
+    def is_dml(self) -> bool:  # type: ignore[override]  # a property here, a plain attribute in Core
         return isinstance(self.element, UpdateBase)
 
     @property
-    def is_insert(self) -> bool:  # type: ignore[override]
+    def is_insert(self) -> bool:  # type: ignore[override]  # a property here, a plain attribute in Core
         return bool(getattr(self.element, "is_insert", False))
 
     @property
-    def is_update(self) -> bool:  # type: ignore[override]
+    def is_update(self) -> bool:  # type: ignore[override]  # a property here, a plain attribute in Core
         return bool(getattr(self.element, "is_update", False))
 
     @property
-    def is_delete(self) -> bool:  # type: ignore[override]
+    def is_delete(self) -> bool:  # type: ignore[override]  # a property here, a plain attribute in Core
         return bool(getattr(self.element, "is_delete", False))
 
     def options(self, *opts: Any) -> FromStatement:

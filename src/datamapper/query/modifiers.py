@@ -194,8 +194,8 @@ class QueryModifiers(QueryFiltering[_T]):
         target = selectable
         if isinstance(target, AliasedClass):
             target = target.selectable
-        elif mapper_of(target) is not None:
-            target = mapper_of(target).local_table  # type: ignore[union-attr]
+        elif (target_mapper := mapper_of(target)) is not None:
+            target = target_mapper.local_table
         if not isinstance(target, FromClause):
             raise ArgumentError(
                 f"Can't attach a hint to {describe(selectable)}: it is not a mapped class, "

@@ -44,7 +44,7 @@ class Load(ExecutableOption):
                  steps: tuple[tuple[Any, str, dict[str, Any]], ...] = (),
                  branches: tuple[Load, ...] = ()) -> None:
         if isinstance(entity, tuple):  # Load(steps[, branches]): the internal form
-            entity, steps, branches = None, entity, steps or branches  # type: ignore[assignment]
+            entity, steps, branches = None, entity, steps or branches  # type: ignore[assignment]  # the internal form passes the steps first
         # Load(User): options rooted at that entity of the statement (a class or alias)
         self.root = entity
         self.steps = steps
