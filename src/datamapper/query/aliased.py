@@ -410,7 +410,7 @@ def check_loadable(alias: AliasedClass) -> None:
         )
 
 
-def alias_load_props(alias: AliasedClass) -> Any:
+def alias_load_props(alias: AliasedClass) -> object:
     """The column properties a SELECT of ``alias`` reads: those whose column its
     selectable has (a subquery may leave some out: they stay unloaded, and load on
     first access), or None when that is all of them."""
@@ -431,13 +431,13 @@ def alias_name(alias: AliasedClass) -> str | None:
     return alias._dm_name
 
 
-def stands_for(alias: AliasedClass) -> Any:
+def stands_for(alias: AliasedClass) -> object:
     """The entity a query's union()/from-subquery form reads through ``alias`` (rows
     and column descriptions show it), or None."""
     return alias._dm_stands_for
 
 
-def polymorphic_parts(poly: PolymorphicEntity) -> tuple[list[Mapper], Any, Any]:
+def polymorphic_parts(poly: PolymorphicEntity) -> tuple[list[Mapper], object, object]:
     """A with_polymorphic() entity's (mappers, column properties its SELECT reads, the
     join it reads them from or None)."""
     return poly._dm_poly_mappers, poly._dm_poly_props, poly._dm_poly_from
@@ -520,7 +520,7 @@ def _column_in(sel: FromClause, column: Any, on_names: bool) -> object:
     return found
 
 
-def relationship_join(target: object, onclause: object) -> list[tuple[Any, Any]] | None:
+def relationship_join(target: object, onclause: object) -> list[tuple[object, object]] | None:
     """The (target, ON clause) steps of a join along a relationship whose either end is
     an alias (``join(alias.addresses)``, ``join(User.addresses.of_type(alias))``,
     ``join(alias, User.addresses)``), or None when no alias is involved."""

@@ -280,7 +280,7 @@ def _same(x: object) -> object:
     return x
 
 
-def with_distinct_on(stmt: Any, exprs: list[Any]) -> Any:
+def with_distinct_on(stmt: Any, exprs: list[Any]) -> object:
     """``stmt`` with DISTINCT ON ``exprs``, as SQLAlchemy's Query does it: through
     ``Select.distinct(*exprs)``, which PostgreSQL renders as DISTINCT ON and the other
     dialects as a plain DISTINCT (Core warns, deprecated, in both cases; the syntax

@@ -222,7 +222,7 @@ def _column_finder(statement: Any, result: Any) -> Any:
 
 
 def matched_rows(result: Any, statement: Any, layout: RowLayout,
-                 extra: list[Any] | tuple[Any, ...] = ()) -> list[Any]:
+                 extra: list[Any] | tuple[Any, ...] = ()) -> list[object]:
     """The result's rows with the layout's columns in its order, then ``extra`` (the
     columns of contains_eager() targets), each found by column, or by name: see
     :func:`_column_finder`."""

@@ -368,7 +368,7 @@ class UserDefinedOption(ExecutableOption):
         return f"{type(self).__name__}({self.payload!r})"
 
 
-def propagating_options(options: Any) -> tuple[Any, ...]:
+def propagating_options(options: Any) -> tuple[object, ...]:
     """The user-defined and ``with_loader_criteria()`` options among ``options`` that
     relationship loads carry on."""
     if not options:

@@ -232,7 +232,7 @@ def reads_mapped_tables(stmt: object) -> bool:
     return any(t[0] in mapped_tables for t in setup_joins(stmt))
 
 
-def core_returning_descriptions(stmt: object) -> list[dict[str, Any]] | None:
+def core_returning_descriptions(stmt: object) -> list[dict[str, object]] | None:
     """``update(User).returning(User.id).returning_column_descriptions`` in the ORM's
     form (as ``Select.column_descriptions``); None when it returns nothing mapped."""
     returning = dml_returning(stmt)
@@ -267,7 +267,7 @@ def orm_select_from_core(stmt: Any) -> ORMSelect | None:
     return out
 
 
-def executed_statement(orm: ORMSelect) -> Any:
+def executed_statement(orm: ORMSelect) -> object:
     """The SELECT the Session runs for ``orm``: its loader options applied (the columns
     load_only()/defer()/undefer_group() choose, with_expression() expressions) and the
     eager joins of joinedload() and of configured ``lazy="joined"`` relationships added;
@@ -294,7 +294,7 @@ def executed_statement(orm: ORMSelect) -> Any:
     return stmt
 
 
-def subquery_columns(element: Any, mapper: Mapper) -> list[Any]:
+def subquery_columns(element: Any, mapper: Mapper) -> list[object]:
     """What a mapped class selected in a Core ``select()`` exports to a subquery, a
     union or ``selected_columns``: its table's columns (deferred ones included, so that
     an ``aliased()`` entity of the subquery can load them) and then the SQL expressions
@@ -321,7 +321,7 @@ def subquery_columns(element: Any, mapper: Mapper) -> list[Any]:
 _SUBQUERY_KEY = "subquery columns"  # in Mapper._loader_cache: subquery_columns()' extras
 
 
-def orm_statement_of(statement: object) -> Any:
+def orm_statement_of(statement: object) -> object:
     """What a Core ``select()`` of mapped classes compiles to on its own: the statement
     the Session runs for it (:func:`executed_statement`); any other statement as is."""
     if statement.__class__ is not Select:
@@ -330,7 +330,7 @@ def orm_statement_of(statement: object) -> Any:
     return statement if orm is None else executed_statement(orm)
 
 
-def as_written(statement: object) -> Any:
+def as_written(statement: object) -> object:
     """A Core ``select()`` of mapped classes as the SELECT of the columns it exports
     (``selected_columns``: each class's columns and expressions), not as the ORM select
     it compiles to on its own: ``from_statement()`` runs it so, and its rows then hold

@@ -143,7 +143,7 @@ def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[En
                        base: Any, order_by: list[Any], limited: bool, populate_existing: bool,
                        token: Any, run: Any, execution_options: Any = None,
                        user_options: tuple[Any, ...] = (),
-                       criteria: tuple[LoaderCriteriaOption, ...] = ()) -> list[Any]:
+                       criteria: tuple[LoaderCriteriaOption, ...] = ()) -> list[object]:
     """Run an entity query whose plans differ from a plain load; ``base`` is the statement
     selecting ``entities`` (with the plans' column choices), ``run(stmt)`` returns its rows
     (the statement is :func:`plans_statement`'s); ``criteria``: the statement's
@@ -220,7 +220,7 @@ def _lock_parents_only(stmt: Any, parent_tables: list[Any]) -> object:
                                 key_share=arg.key_share, of=tables)
 
 
-def unique_rows(results: list[Any], single: bool) -> list[Any]:
+def unique_rows(results: list[Any], single: bool) -> list[object]:
     """``results`` without repeats: an object by identity, a row by its objects'
     identities and its other values; a row holding an unhashable value is kept."""
     if single:
@@ -250,7 +250,7 @@ def _first_of_each(results: list[Any], key_of: Any) -> list[object]:
 
 
 def unique_entity_rows(results: list[Any], entity_positions: list[int], width: int
-                       ) -> list[Any]:
+                       ) -> list[object]:
     """``unique_rows`` for rows of a known shape: the objects at ``entity_positions``
     compared by identity, the other values by value (a row holding an unhashable value
     is kept); the key is built with no per-value type test."""

@@ -56,7 +56,7 @@ _Key = tuple[Any, Any]  # (mapper, aliased() entity or None)
 _MARK = "dm_subclass_rows"  # annotation: the _Key a WHERE criterion limits the rows of
 
 
-def mark_subclass_criterion(crit: object, key: _Key) -> Any:
+def mark_subclass_criterion(crit: object, key: _Key) -> object:
     """``crit`` (the discriminator criterion the ORM layer puts in a WHERE clause for a
     selected single-table subclass) marked with the subclass: taken out again when
     the statement joins to that subclass, whose ON clause limits its rows (an outer
@@ -110,7 +110,7 @@ def _column_attrs(element: Any) -> Any:
     return None
 
 
-def column_subclass_criterion(element: object) -> tuple[_Key | None, Any]:
+def column_subclass_criterion(element: object) -> tuple[_Key | None, object]:
     """(key, criterion) for a column expression of a mapped attribute."""
     attrs = _column_attrs(element)
     if not attrs:
@@ -121,7 +121,7 @@ def column_subclass_criterion(element: object) -> tuple[_Key | None, Any]:
     return ((mapper, alias), crit) if crit is not None else (None, None)
 
 
-def joined_subclass_source(element: object) -> Any:
+def joined_subclass_source(element: object) -> object:
     """The join of tables a column expression of a joined-table subclass's attribute
     reads from (``Manager.status``: employees JOIN managers), or None."""
     attrs = _column_attrs(element)
@@ -317,7 +317,7 @@ def _join_candidates(cols: tuple[Any, ...], froms: tuple[Any, ...]) -> list[obje
     return [f for c in cols for f in ((c,) if _is_from(c) else from_objects(c))]
 
 
-def limit_to_subclass_rows(statement: Any, compiler: Any) -> Any:
+def limit_to_subclass_rows(statement: Any, compiler: Any) -> object:
     """``statement`` reading only the rows of the inheriting classes it names (see the
     module docstring); ``statement`` itself when none needs more."""
     cols = raw_columns(statement)

@@ -59,7 +59,7 @@ def with_parent(instance: object, prop: object, from_entity: object = None) -> A
     return crit
 
 
-def relationship_between(parent: Mapper, target: Mapper) -> Any:
+def relationship_between(parent: Mapper, target: Mapper) -> object:
     """The first relationship of ``parent`` whose target is ``target`` (for
     ``Query.with_parent(obj)`` without a property)."""
     for prop in parent._props.values():
