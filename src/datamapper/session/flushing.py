@@ -68,10 +68,8 @@ class SessionFlush(SessionBase):
         return not (self._identity_map._modified or self._new or self._deleted)
 
     def _flush_before_commit(self) -> None:
-        """Before COMMIT or PREPARE: flush until nothing is left to write (flush
-        handlers may make changes); inside a flush, nothing (the flush is writing)."""
-        if self._flushing:
-            return
+        """Before COMMIT or PREPARE (not inside a flush): flush until nothing is left
+        to write (flush handlers may make changes)."""
         for _ in range(100):
             if self._is_clean():
                 return
@@ -149,7 +147,9 @@ class SessionFlush(SessionBase):
             log.info("%s", text_plan)
             if self.echo_uow:
                 print(text_plan)
-        tx = self._begin_write()
+        if self._transaction is None and not self.autocommit:  # (_begin_write, inline)
+            self._autobegin()
+        tx = self.begin(_subtrans=True)
         try:
             FLUSH_EXECUTING.add(self.hash_key)  # mapper events may run: warn on changes
             self._flush_loading = True
@@ -217,8 +217,9 @@ class SessionFlush(SessionBase):
         tx.rollback(_capture_exception=e)
 
     def _flush_connection(self, mapper: Mapper) -> Connection:
-        assert self._transaction is not None
-        return self._connection_for_bind(self.get_bind(mapper=mapper))
+        tx = self._transaction
+        assert tx is not None
+        return tx._connection_for_bind(self.get_bind(mapper=mapper))
 
     def _post_flush(self, uow: UOWTransaction, tx: SessionTransaction,
                     full: bool = True) -> None:

@@ -13,7 +13,8 @@ This module holds the state machine (begin, prepare, commit, rollback, close);
 the class is assembled from parts listed in :mod:`.tx_base`.  The seam with the
 Session: :class:`TransactionHost` here (what a transaction uses of its Session:
 settings, the stack head ``_transaction`` and ``_tx_blocks``, ``_fire``,
-``_flush_before_commit``, ``_objects_after_rollback``/``_objects_after_commit``),
+``_flushing``/``_flush_before_commit``, ``_objects_after_rollback`` /
+``_objects_after_commit``),
 and ``tx_control.TransactionSeam`` (what the Session uses of a transaction).
 These modules are the only place that begins, commits or rolls back Core
 connections (with ``tx_connections.py``, the steps on one connection).
@@ -54,6 +55,8 @@ class TransactionHost(Protocol):
     _transaction: SessionTransaction | None
     # transactions whose ``with`` block is open (see SessionTransaction.__enter__)
     _tx_blocks: list[SessionTransaction]
+    # a flush is running: a commit inside it (its subtransaction's) flushes nothing
+    _flushing: bool
 
     def _fire(self, name: str, *args: object) -> None: ...
     def get_bind(self, mapper: object = None, **kw: object) -> Any: ...
@@ -127,7 +130,8 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
         session = self.session
         if self._is_real:
             session._fire("before_commit", session)
-        session._flush_before_commit()
+        if not session._flushing:
+            session._flush_before_commit()
         if self._parent is None and session.twophase:
             try:
                 for entry in self._unique_entries():
@@ -216,7 +220,9 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
             self._fail_root(killer)
         else:
             # (after a failure this also discards what was added since)
-            boundary._restore_objects(dirty_only=boundary.nested and not root._failed_root)
+            session._objects_after_rollback(boundary._snapshot,
+                                            boundary.nested and not root._failed_root)
+            boundary._snapshot.clear()
             if boundary is root and boundary is not self:
                 # the whole transaction is gone: give its connections back now
                 root._release_connections()

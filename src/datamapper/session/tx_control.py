@@ -36,6 +36,9 @@ class TransactionSeam(Protocol):
     _failed_root: bool
 
     @property
+    def _parent(self) -> SessionTransaction | None: ...
+
+    @property
     def _ended(self) -> bool: ...
     def _assert_active(self, prepared_ok: bool = False,
                        closed_msg: str | None = None) -> None: ...
@@ -71,8 +74,8 @@ class SessionTxControl(SessionBase):
 
     def get_transaction(self) -> SessionTransaction | None:
         tx = self._transaction
-        while tx is not None and tx.parent is not None:
-            tx = tx.parent
+        while tx is not None and tx._parent is not None:
+            tx = tx._parent
         return tx
 
     def get_nested_transaction(self) -> SessionTransaction | None:
@@ -80,7 +83,7 @@ class SessionTxControl(SessionBase):
         while tx is not None:
             if tx.nested:
                 return tx
-            tx = tx.parent
+            tx = tx._parent
         return None
 
     def in_transaction(self) -> bool:
