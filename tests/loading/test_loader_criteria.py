@@ -230,3 +230,43 @@ def test_bad_arguments_are_refused(world):
         with_loader_criteria("posts", lambda c: c.deleted)
     with pytest.raises(ArgumentError, match="SQL expression"):
         with_loader_criteria(Post, 5)
+
+
+@pytest.mark.parametrize("shape", ["exists", "any", "scalar", "in", "from_subquery"])
+def test_criteria_apply_in_nested_selects(world, make_session, shape):
+    """The criteria limit the entity's rows in subqueries too: EXISTS, any(), a scalar
+    subquery, IN (subquery), a subquery in FROM."""
+    from sqlalchemy import exists
+
+    Author, Post, _Tag = world
+    s = make_session()
+    live_posts = with_loader_criteria(Post, Post.deleted == False)  # noqa: E712
+    if shape == "exists":
+        stmt = select(Author).where(exists().where(Post.author_id == Author.id,
+                                                   Post.title == "p2"))
+    elif shape == "any":
+        stmt = select(Author).where(Author.posts.any(Post.title == "p2"))
+    elif shape == "scalar":
+        count = (core_select(func.count(Post.id)).where(Post.author_id == Author.id)
+                 .scalar_subquery())
+        stmt = select(Author).where(count == 3)
+    elif shape == "in":
+        stmt = select(Author).where(Author.id.in_(
+            core_select(Post.author_id).where(Post.title == "p2")))
+    else:
+        sub = core_select(Post.author_id).where(Post.title == "p2").subquery()
+        stmt = select(Author).join(sub, sub.c.author_id == Author.id)
+    # p2 is deleted: with the criteria no author has it, and ann has 2 posts, not 3
+    assert [a.name for a in s.scalars(stmt)] == ["ann"]
+    s.expunge_all()
+    assert [a.name for a in s.scalars(stmt.options(live_posts))] == []
+
+
+def test_criteria_whose_own_expression_selects_the_entity(world, make_session):
+    """A criterion that itself reads the entity in a subquery: applied once, not to
+    its own subquery (no endless nesting)."""
+    Author, Post, _Tag = world
+    s = make_session()
+    first = core_select(func.min(Post.id)).scalar_subquery()
+    stmt = select(Post).options(with_loader_criteria(Post, Post.id == first))
+    assert [p.title for p in s.scalars(stmt)] == ["p1"]

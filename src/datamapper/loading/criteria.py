@@ -25,9 +25,10 @@ from typing import Any
 
 from sqlalchemy import and_
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement
-from sqlalchemy.sql.selectable import Alias, Join, TableClause
+from sqlalchemy.sql.selectable import Alias, Join, Select, TableClause
 from sqlalchemy.sql.util import ClauseAdapter
 
 from .._core import (
@@ -303,6 +304,9 @@ def apply_loader_criteria(stmt: Any, options: Sequence[LoaderCriteriaOption],
         # applied once: a statement compiled again (or run after its str()) keeps them
         stmt = with_statement_options(
             stmt, tuple(o for o in own if not isinstance(o, LoaderCriteriaOption)))
+    # the SELECTs nested in the statement first (not those the criteria bring: a
+    # criterion may itself select the entity it limits)
+    stmt = _apply_nested(stmt, options)
     token = _APPLYING.set(True)
     try:
         froms = list(stmt.get_final_froms())
@@ -324,3 +328,17 @@ def apply_loader_criteria(stmt: Any, options: Sequence[LoaderCriteriaOption],
     if where:
         stmt = stmt.where(*where)
     return stmt
+
+
+def _apply_nested(stmt: Any, options: Sequence[LoaderCriteriaOption]) -> Any:
+    """``stmt`` with the criteria also in the SELECTs nested in it: EXISTS, scalar
+    and IN subqueries, subqueries and CTEs in its FROM list."""
+    if not any(isinstance(e, Select) and e is not stmt for e in visitors.iterate(stmt)):
+        return stmt
+
+    def nested(element: Any, **kw: Any) -> Any:
+        if element is not stmt and isinstance(element, Select):
+            return apply_loader_criteria(element, options)
+        return None
+
+    return visitors.replacement_traverse(stmt, {}, nested)
