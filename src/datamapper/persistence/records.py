@@ -1,6 +1,6 @@
 """Records: the rows one mapper's states write, as statement parameters.
 
-Callers: :mod:`.writes`, which executes them, and the unit of work (which
+Callers: :mod:`.inserts` and :mod:`.writes`, which execute them, and the unit of work (which
 asks :func:`changed_params` whether a state has anything to write).  This
 module runs no SQL and holds no ``Connection``: it reads the objects'
 ``__dict__`` and committed state, and returns parameter dictionaries grouped
@@ -9,7 +9,7 @@ SQL expressions), so that each group is one executemany.  It writes into an
 object only what the application decides without the database: a version
 counter's next value from ``version_id_generator``.  What only the database
 knows (generated keys, server defaults, a version it sets, the committed
-version of an expired row) is read by :mod:`.writes`.
+version of an expired row) is read by the writers (:mod:`.readback`).
 """
 
 from __future__ import annotations
@@ -616,7 +616,7 @@ def post_update_records(plan: TablePlan, items: Iterable[tuple[InstanceState, di
 # -- DELETE -------------------------------------------------------------------------
 def delete_records(plan: TablePlan, states: Sequence[InstanceState]) -> list[dict[str, Any]]:
     """The WHERE parameters of each state's DELETE (its key as loaded or last flushed;
-    the committed version is added by :mod:`.writes`)."""
+    the committed version is added by :mod:`.readback`)."""
     pk_params = plan.pk_params
     if plan.version_key is None and len(pk_params) == 1:
         # the common shape: one key column, no version counter, keys known

@@ -82,7 +82,7 @@ def _insert_rows(conn: Any, mapper: Mapper, params: list[dict[str, Any]],
                 and getattr(dialect, "insert_executemany_returning", False)):
             col = missing[0]
             if dialect.name == "sqlite":
-                # keys ascend in VALUES order (see persistence.writes._insert_returning)
+                # keys ascend in VALUES order (see persistence.inserts._insert_returning)
                 got = sorted(conn.execute(insert.returning(col), batch).scalars().all())
             else:
                 got = conn.execute(insert.returning(col, sort_by_parameter_order=True),

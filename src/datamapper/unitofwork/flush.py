@@ -29,8 +29,9 @@ from ..instance.state import LAZY_KEY, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.association import associate, dissociate, reassociate
+from ..persistence.readback import read_generated
 from ..persistence.records import changed_params, is_sql, table_plan, unfilled
-from ..persistence.writes import post_update_states, read_generated, switch_states
+from ..persistence.writes import post_update_states, switch_states
 from . import inherited
 from .dependency import collect
 from .links import Dependencies, apply_link, source_dict
@@ -527,16 +528,16 @@ class UOWTransaction:
                            expire: dict[InstanceState, set[str]]) -> None:
         """New rows' states: clean, their expired keys dropped, filed under their key."""
         weak = imap.weak
-        inner_of: dict[Mapper, dict[Any, InstanceState]] = {}
         # sharding: the session names the identity token of each new row
         token_for = self.session._shard_token_for
+        last: Any = None
+        single: str | None = None  # the key attribute of a one-column key, no token
+        inner: dict[Any, InstanceState] = {}
         for state in self.inserted:
             obj = state.obj()
             if obj is None:
                 obj = state.strong_obj()
             d = obj.__dict__
-            mapper = state.mapper
-            pk_keys = mapper._pk_keys
             state._committed = None
             state.modified = False
             if expire:
@@ -545,18 +546,22 @@ class UOWTransaction:
                     for k in keys:
                         d.pop(k, None)
                     state.expired_attributes = set(keys)
-            if len(pk_keys) == 1 and token_for is None:
+            mapper = state.mapper
+            if mapper is not last:  # (runs of one mapper: its facts looked up once)
+                last = mapper
+                pk_keys = mapper._pk_keys
+                single = pk_keys[0] if len(pk_keys) == 1 and token_for is None else None
+                if single is not None:
+                    inner = imap.inner(mapper._identity_class, None)
+            if single is not None:
                 # one-column key: filed straight into the class's dict, tuple built on use
-                ident = d.get(pk_keys[0])
+                ident = d.get(single)
                 state._key = LAZY_KEY
                 state._ident = ident
-                inner = inner_of.get(mapper)
-                if inner is None:
-                    inner = inner_of[mapper] = imap.inner(mapper._identity_class, None)
                 inner[ident] = state
                 state._strong = None if weak else obj
             else:
-                state.key = (mapper._identity_class, tuple([d.get(k) for k in pk_keys]),
+                state.key = (mapper._identity_class, tuple([d.get(k) for k in mapper._pk_keys]),
                              token_for(state) if token_for is not None else None)
                 imap.add(state, obj)
                 if weak:

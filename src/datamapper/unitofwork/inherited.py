@@ -29,8 +29,8 @@ from ..instance.state import InstanceState
 from ..mapping.inheritance import TablePart, table_parts
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
+from ..persistence.readback import read_generated
 from ..persistence.records import changed_params, table_plan, unfilled
-from ..persistence.writes import read_generated
 from .references import Reference, references_of
 
 if TYPE_CHECKING:
