@@ -243,7 +243,8 @@ def _declared_attrs(cls: type) -> dict[str, Any]:
         if klass is not cls and _mapper_or_none(klass) is not None:
             _add_per_class_directives(klass, out)
         elif klass is cls or not _is_base_class(klass):
-            _add_class_body(klass, out, inherited if klass is not cls else {})
+            _add_class_body(klass, out, inherited if klass is not cls else {},
+                            mixin=klass is not cls)
     return out
 
 
@@ -257,7 +258,8 @@ def _add_per_class_directives(klass: type, out: dict[str, Any]) -> None:
             out[k] = v
 
 
-def _add_class_body(klass: type, out: dict[str, Any], inherited: Mapping[str, object]) -> None:
+def _add_class_body(klass: type, out: dict[str, Any], inherited: Mapping[str, object],
+                    mixin: bool = False) -> None:
     """The class-body attributes of ``klass`` not in ``out`` yet, except those a mapped
     superclass maps already (``inherited``) unless given as ``declared_attr.cascading``."""
     for k, v in vars(klass).items():
@@ -265,6 +267,11 @@ def _add_class_body(klass: type, out: dict[str, Any], inherited: Mapping[str, ob
             continue
         if k in inherited and not (isinstance(v, declared_attr) and v.is_cascading):
             continue
+        if mixin and isinstance(v, Column) and getattr(v, "table", None) is None:
+            # a mixin's Column: each class gets its own copy (foreign keys included),
+            # the mixin's stays unattached (a copy of a Column attached to a table
+            # drops its foreign keys)
+            v = v._copy()
         out[k] = v
 
 
