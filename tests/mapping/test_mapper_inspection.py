@@ -190,3 +190,22 @@ def test_inspect_of_an_alias_tells_its_mapper_selectable_and_name(User, engine, 
     session.flush()
     assert session.scalars(sqlalchemy.select(sqlalchemy.inspect(ua))).one().name == "ed"
     assert inspect(with_polymorphic(User, [])).is_aliased_class
+
+
+def test_attribute_views_keys_are_lists_in_mapping_order(Base):
+    """mapper.attrs / column_attrs / columns .keys() give lists, in mapping order (as
+    SQLAlchemy's views do), so they compare equal to a list of names."""
+    from sqlalchemy import Column, Integer, String
+
+    from datamapper import inspect
+
+    class Thing(Base):
+        __tablename__ = "insp_thing"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+    m = inspect(Thing)
+    assert m.attrs.keys() == ["id", "name"]
+    assert m.column_attrs.keys() == ["id", "name"]
+    assert m.columns.keys() == ["id", "name"]
+    assert "name" in m.attrs and m.attrs.name is m.attrs["name"]

@@ -28,13 +28,19 @@ class ColumnsDict(PropsDict):
     def __iter__(self) -> Any:
         return iter(list(self.values()))
 
+    def keys(self) -> list[str]:  # type: ignore[override]  # a list, as SQLAlchemy's views give
+        return list(dict.keys(self))
+
 
 class AttrsDict(PropsDict):
     """``mapper.attrs``: keyed by attribute name (``in``, ``[name]``, ``.name``,
-    ``keys()``); iterating yields the properties, as SQLAlchemy's does."""
+    ``keys()``, a list); iterating yields the properties, as SQLAlchemy's does."""
 
     def __iter__(self) -> Any:
         return iter(list(self.values()))
+
+    def keys(self) -> list[str]:  # type: ignore[override]  # a list, as SQLAlchemy's views give
+        return list(dict.keys(self))
 
 
 class ClassManager(Mapping[str, Any]):
