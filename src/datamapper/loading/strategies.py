@@ -612,6 +612,10 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
         stmt = select(*loader.columns, *remote)
         if wp:
             stmt = stmt.select_from(polymorphic_from(target, list(wp)))
+        elif isinstance(target.persist_selectable, Join):
+            # a joined-table subclass: its tables joined (the key columns may be its
+            # own table's, the loaded ones its base's)
+            stmt = stmt.select_from(target.persist_selectable)
         if prop.direction == MANYTOMANY:
             stmt = stmt.join_from(target.local_table, prop.secondary, prop.secondaryjoin)
             extra = _non_pair_criteria(prop.primaryjoin, prop.synchronize_pairs)
@@ -724,8 +728,10 @@ def _found_in_identity_map(session: SessionLike, prop: RelationshipProperty,
     cost no SQL (into ``found``/``loaded``); the keys left to SELECT."""
     imap = session._identity_map
     cls = prop.mapper.class_
-    pos = {c: i for i, (_a, c) in enumerate(pairs)}
-    order = [pos[c] for c in prop.mapper.primary_key]
+    # by attribute: the pairs may name a joined-table subclass's own key column
+    by_col = prop.mapper._col_to_prop
+    pos = {by_col.get(c): i for i, (_a, c) in enumerate(pairs)}
+    order = [pos[by_col.get(c)] for c in prop.mapper.primary_key]
     rest_keys = []
     for k in todo:
         hit = imap.get((cls, tuple(k[i] for i in order), token))

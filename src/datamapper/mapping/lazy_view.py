@@ -16,6 +16,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 
 from .mapper import configure_mappers
+from .relationship_joins import MANYTOONE
 
 if TYPE_CHECKING:
     from .relationships import RelationshipProperty
@@ -38,6 +39,8 @@ class LazyLoadView:
         if prop.secondary is not None or prop._lazy_parent_cols:
             return False
         pairs = list(prop.local_remote_pairs)
+        if prop.direction == MANYTOONE and prop._simple_m2o:
+            return True  # (to a joined-table subclass's key by its own table's column too)
         return (prop._lazy_nkeys == len(pairs) == len(prop._lazy_params)
                 and {rc for _lc, rc in pairs} == set(prop.mapper.primary_key))
 

@@ -60,9 +60,15 @@ def lazy_clause(prop: RelationshipProperty) -> LazyClause:
     for part in extra:
         crit.append(visitors.replacement_traverse(part, {}, bind_parent))
     # many-to-one on the target's primary key: look in the identity map first
+    # (by attribute: a joined-table subclass's key is its own table's column and its
+    # base's, one attribute; a foreign key to either names it)
+    target_cols = prop.mapper._col_to_prop
+    pk_props = [target_cols.get(c) for c in prop.mapper.primary_key]
+    by_remote = {target_cols.get(rc): lc for lc, rc in prop.local_remote_pairs}
     simple_m2o = (
         prop.direction == MANYTOONE and len(crit) == len(prop.local_remote_pairs)
-        and {rc for _lc, rc in prop.local_remote_pairs} == set(prop.mapper.primary_key)
+        and None not in by_remote and len(by_remote) == len(prop.local_remote_pairs)
+        and set(by_remote) == set(pk_props)
     )
     fk_keys = _foreign_key_attributes(prop) if simple_m2o else ()
     return LazyClause(and_(*crit) if len(crit) > 1 else crit[0], params, nkeys,
@@ -99,8 +105,11 @@ def _foreign_key_attributes(prop: RelationshipProperty) -> tuple[str, ...]:
     """The parent's attribute keys holding a many-to-one's foreign key, in the order
     of the target's primary key."""
     parent_cols = prop.parent._col_to_prop
-    by_remote = {rc: lc for lc, rc in prop.local_remote_pairs}
-    return tuple(parent_cols[by_remote[c]].key for c in prop.mapper.primary_key)
+    # by attribute: the pairs may name a joined-table subclass's own key column
+    target_cols = prop.mapper._col_to_prop
+    by_remote = {target_cols.get(rc): lc for lc, rc in prop.local_remote_pairs}
+    return tuple(parent_cols[by_remote[target_cols.get(c)]].key
+                 for c in prop.mapper.primary_key)
 
 
 def _parent_binder(prop: RelationshipProperty, params: list[tuple[str, str]]
