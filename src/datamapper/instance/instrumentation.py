@@ -134,10 +134,15 @@ def instrument(mapper: Mapper) -> None:
     mapper._dm_saved = saved
     klass: Any = cls
     __setattr__, __delattr__ = _write_hooks(klass, impls.get)
+    user_setattr = saved.get("__setattr__")
+    if user_setattr is not None:
+        __setattr__ = _with_user_setattr(klass, user_setattr, impls.get)
+        type.__setattr__(klass, "_dm_user_setattr", True)  # (the constructor uses setattr)
     original_init = klass.__init__
     # a subclass of a mapped class (mapper inheritance) wraps what its base wrapped
     original_init = getattr(original_init, "_dm_original", original_init)
-    __init__ = _constructor(mapper, klass, impls, original_init)
+    __init__ = _constructor(mapper, klass, impls, original_init,
+                            keyword_fast_path=user_setattr is None)
     poly = mapper._poly
     if poly is not None and poly.on_key is not None and mapper.polymorphic_identity is not None:
         __init__ = _discriminating_init(__init__, poly.on_key, mapper.polymorphic_identity)
@@ -219,8 +224,43 @@ def _write_hooks(klass: Any, get_impl: Callable[[str], Any]
     return __setattr__, __delattr__
 
 
+def _with_user_setattr(klass: Any, user_setattr: Callable[[Any, str, Any], None],
+                       get_impl: Callable[[str], Any]) -> Callable[[Any, str, Any], None]:
+    """``__setattr__`` for a class whose body defines its own: the program's runs for
+    every attribute.  Its ``super().__setattr__()`` reaches ``object.__setattr__``,
+    which stores a mapped attribute's value past the instrumentation: the value it
+    stored is taken back out and set through the attribute's impl (history, events,
+    backrefs), as the class's own hook meant to store it."""
+    if super(klass, klass).__setattr__ is not object.__setattr__:
+        # a mapped (instrumented) base class's __setattr__ is what super() reaches
+        return user_setattr
+
+    def __setattr__(self: Any, key: str, value: Any) -> None:  # noqa: N807
+        impl = get_impl(key)
+        if impl is None:
+            user_setattr(self, key, value)
+            return
+        d = self.__dict__
+        old = d.get(key, _MISSING)
+        user_setattr(self, key, value)
+        new = d.get(key, _MISSING)
+        if new is old:
+            return  # the hook stored nothing (or the value already held)
+        if old is _MISSING:
+            del d[key]
+        else:
+            d[key] = old
+        impl.set(self, new)
+
+    return __setattr__
+
+
+_MISSING = object()
+
+
 def _constructor(mapper: Mapper, klass: Any, impls: dict[str, Any],
-                 original_init: Callable[..., None]) -> Callable[..., None]:
+                 original_init: Callable[..., None], keyword_fast_path: bool = True
+                 ) -> Callable[..., None]:
     """The ``__init__`` of an instrumented class: the class's own, run after the
     ``init`` event; for the registry's keyword constructor, a fast path that stores
     plain column values straight into ``__dict__``."""
@@ -241,8 +281,8 @@ def _constructor(mapper: Mapper, klass: Any, impls: dict[str, Any],
             return
         original_init(self, *args, **kwargs)
 
-    if original_init is not _default_constructor:
-        return _slow_init
+    if original_init is not _default_constructor or not keyword_fast_path:
+        return _slow_init  # (the default constructor sets each argument with setattr)
     return _keyword_constructor(mapper, klass, impls, _slow_init)
 
 
@@ -342,7 +382,7 @@ def uninstrument(mapper: Mapper) -> None:
             delattr(cls, key)
     for key, value in mapper.__dict__.get("_dm_replaced", {}).items():
         setattr(cls, key, value)
-    for n in ("__setattr__", "__delattr__", "__init__", "_dm_instrumented"):
+    for n in ("__setattr__", "__delattr__", "__init__", "_dm_instrumented", "_dm_user_setattr"):
         if n in cls.__dict__:
             delattr(cls, n)
     if cls.__dict__.get("__copy__") is _copy_mapped:

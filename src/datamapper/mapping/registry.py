@@ -39,7 +39,8 @@ def _default_constructor(self: object, **kwargs: object) -> None:
     """Set each keyword argument as an attribute; unknown names raise TypeError."""
     cls = type(self)
     impls = getattr(cls.__dict__.get("_dm_mapper"), "_impls", None)
-    if impls is not None and all(k in impls for k in kwargs):
+    if impls is not None and all(k in impls for k in kwargs) and \
+            "_dm_user_setattr" not in cls.__dict__:
         # every name is a mapped attribute: skip __setattr__'s lookup
         for key, value in kwargs.items():
             impls[key].set(self, value)
