@@ -16,7 +16,8 @@ Plain Python: no SQLAlchemy import.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Any, NoReturn, Self, SupportsIndex
 
 from .._util import describe
 from ..exc import ArgumentError
@@ -25,8 +26,16 @@ if TYPE_CHECKING:
     from .collection_impl import CollectionImpl
     from .state import InstanceState
 
+    # each mixin is only ever combined with a subclass of its builtin (see
+    # instrumented_class()): mypy checks its super() calls against that builtin
+    _ListBase = list[object]
+    _SetBase = set[object]
+    _DictBase = dict[object, object]
+else:
+    _ListBase = _SetBase = _DictBase = object
 
-class _ListMixin:
+
+class _ListMixin(_ListBase):
     """Mutators of ``list`` that report appends and removes to the impl."""
 
     __slots__ = ()
@@ -41,37 +50,37 @@ class _ListMixin:
 
     def append(self, item: Any) -> None:
         item = self._dm_impl.fire_append(self._dm_state, self, item, None)
-        super().append(item)  # type: ignore[misc]
+        super().append(item)
 
     def _dm_append_quiet(self, item: Any) -> None:
-        super().append(item)  # type: ignore[misc]
+        super().append(item)
 
     def _dm_remove_quiet(self, item: Any) -> None:
-        members: list[Any] = list(self)  # type: ignore[call-overload]
+        members: list[Any] = list(self)
         for i, x in enumerate(members):
             if x is item:
-                super().__delitem__(i)  # type: ignore[misc]
+                super().__delitem__(i)
                 return
 
     def extend(self, items: Iterable[Any]) -> None:
         fire = self._dm_impl.fire_append
         state = self._dm_state
         for item in list(items):
-            super().append(fire(state, self, item, None))  # type: ignore[misc]
+            super().append(fire(state, self, item, None))
 
-    def __iadd__(self, items: Iterable[Any]) -> Any:
+    def __iadd__(self, items: Iterable[Any]) -> Self:  # type: ignore[misc]  # mypy compares it with the overloaded list.__add__ and rejects even the builtin's own __iadd__ signature
         self.extend(items)
         return self
 
-    def insert(self, index: int, item: Any) -> None:
+    def insert(self, index: SupportsIndex, item: Any) -> None:
         item = self._dm_impl.fire_append(self._dm_state, self, item, None)
-        super().insert(index, item)  # type: ignore[misc]
+        super().insert(index, item)
 
     def _dm_held_twice(self, item: Any) -> bool:
         """``item`` is in the list more than once: taking one out leaves it a member
         (no remove event: its backref and the flush still see it in the collection)."""
         n = 0
-        for x in self:  # type: ignore[attr-defined]
+        for x in self:
             if x is item:
                 n += 1
                 if n > 1:
@@ -88,53 +97,53 @@ class _ListMixin:
                 self._dm_impl.fire_remove(self._dm_state, self, item, None)
 
     def remove(self, item: Any) -> None:
-        for x in self:  # type: ignore[attr-defined]
+        for x in self:
             if x is item or x == item:
                 if not self._dm_held_twice(x):
                     self._dm_impl.fire_remove(self._dm_state, self, x, None)
                 break
-        super().remove(item)  # type: ignore[misc]
+        super().remove(item)
 
-    def pop(self, index: int = -1) -> Any:
-        item = self[index]  # type: ignore[index]
+    def pop(self, index: SupportsIndex = -1) -> Any:
+        item = self[index]
         if not self._dm_held_twice(item):
             self._dm_impl.fire_remove(self._dm_state, self, item, None)
-        return super().pop(index)  # type: ignore[misc]
+        return super().pop(index)
 
     def clear(self) -> None:
-        self._dm_fire_remove_gone(list(self), [])  # type: ignore[call-overload]
-        super().clear()  # type: ignore[misc]
+        self._dm_fire_remove_gone(list(self), [])
+        super().clear()
 
     def __setitem__(self, index: Any, value: Any) -> None:
         impl, state = self._dm_impl, self._dm_state
         if isinstance(index, slice):
-            old = self[index]  # type: ignore[index]
+            old = self[index]
             new = list(value)
-            rest: list[Any] = list(self)  # type: ignore[call-overload]
+            rest: list[Any] = list(self)
             del rest[index]
             self._dm_fire_remove_gone(old, rest + new)
             new = [impl.fire_append(state, self, item, None) for item in new]
-            super().__setitem__(index, new)  # type: ignore[misc]
+            super().__setitem__(index, new)
             return
-        old = self[index]  # type: ignore[index]
+        old = self[index]
         if old is value:
             return
         if not self._dm_held_twice(old):
             impl.fire_remove(state, self, old, None)
         value = impl.fire_append(state, self, value, None)
-        super().__setitem__(index, value)  # type: ignore[misc]
+        super().__setitem__(index, value)
 
     def __delitem__(self, index: Any) -> None:
-        old = self[index]  # type: ignore[index]
+        old = self[index]
         if isinstance(index, slice):
-            rest: list[Any] = list(self)  # type: ignore[call-overload]
+            rest: list[Any] = list(self)
             del rest[index]
             self._dm_fire_remove_gone(old, rest)
         elif not self._dm_held_twice(old):
             self._dm_impl.fire_remove(self._dm_state, self, old, None)
-        super().__delitem__(index)  # type: ignore[misc]
+        super().__delitem__(index)
 
-    def __imul__(self, n: int) -> Any:
+    def __imul__(self, n: SupportsIndex) -> NoReturn:
         raise TypeError("Can't multiply a relationship collection in place: an object can't "
                         "be a member twice; build the list you want and assign it")
 
@@ -142,13 +151,13 @@ class _ListMixin:
         return _reduce_collection(self)
 
     def __copy__(self) -> Any:
-        return list(self)  # type: ignore[call-overload]
+        return list(self)
 
     def __repr__(self) -> str:
-        return repr(list(self))  # type: ignore[call-overload]
+        return repr(list(self))
 
 
-class _SetMixin:
+class _SetMixin(_SetBase):
     """Mutators of ``set`` that report adds and removes to the impl."""
 
     __slots__ = ()
@@ -162,47 +171,47 @@ class _SetMixin:
     _dm_impl: CollectionImpl
 
     def add(self, item: Any) -> None:
-        if item in self:  # type: ignore[operator]
+        if item in self:
             return
         item = self._dm_impl.fire_append(self._dm_state, self, item, None)
-        super().add(item)  # type: ignore[misc]
+        super().add(item)
 
     append = add  # what backrefs and loaders call
 
     def _dm_append_quiet(self, item: Any) -> None:
-        super().add(item)  # type: ignore[misc]
+        super().add(item)
 
     def _dm_remove_quiet(self, item: Any) -> None:
-        super().discard(item)  # type: ignore[misc]
+        super().discard(item)
 
     def discard(self, item: Any) -> None:
-        if item in self:  # type: ignore[operator]
+        if item in self:
             self._dm_impl.fire_remove(self._dm_state, self, item, None)
-            super().discard(item)  # type: ignore[misc]
+            super().discard(item)
 
     def remove(self, item: Any) -> None:
-        if item not in self:  # type: ignore[operator]
+        if item not in self:
             raise KeyError(item)
         self.discard(item)
 
     def pop(self) -> Any:
         if not self:
             raise KeyError("pop from an empty set")
-        item = next(iter(self))  # type: ignore[call-overload]
+        item = next(iter(self))
         self.discard(item)
         return item
 
     def clear(self) -> None:
-        for item in list(self):  # type: ignore[call-overload]
+        for item in list(self):
             self._dm_impl.fire_remove(self._dm_state, self, item, None)
-        super().clear()  # type: ignore[misc]
+        super().clear()
 
     def update(self, *others: Iterable[Any]) -> None:
         for other in others:
             for item in list(other):
                 self.add(item)
 
-    def __ior__(self, other: Any) -> Any:
+    def __ior__(self, other: AbstractSet[object]) -> Self:
         self.update(other)
         return self
 
@@ -211,31 +220,31 @@ class _SetMixin:
             for item in list(other):
                 self.discard(item)
 
-    def __isub__(self, other: Any) -> Any:
+    def __isub__(self, other: AbstractSet[object]) -> Self:
         self.difference_update(other)
         return self
 
     def intersection_update(self, *others: Iterable[Any]) -> None:
-        keep = set(self)  # type: ignore[call-overload]
+        keep = set(self)
         for other in others:
             keep &= set(other)
-        for item in list(self):  # type: ignore[call-overload]
+        for item in list(self):
             if item not in keep:
                 self.discard(item)
 
-    def __iand__(self, other: Any) -> Any:
+    def __iand__(self, other: AbstractSet[object]) -> Self:
         self.intersection_update(other)
         return self
 
     def symmetric_difference_update(self, other: Iterable[Any]) -> None:
         other = set(other)
         for item in list(other):
-            if item in self:  # type: ignore[operator]
+            if item in self:
                 self.discard(item)
             else:
                 self.add(item)
 
-    def __ixor__(self, other: Any) -> Any:
+    def __ixor__(self, other: AbstractSet[object]) -> Self:
         self.symmetric_difference_update(other)
         return self
 
@@ -243,13 +252,13 @@ class _SetMixin:
         return _reduce_collection(self)
 
     def __copy__(self) -> Any:
-        return set(self)  # type: ignore[call-overload]
+        return set(self)
 
     def __repr__(self) -> str:
-        return repr(set(self))  # type: ignore[call-overload]
+        return repr(set(self))
 
 
-class _DictMixin:
+class _DictMixin(_DictBase):
     """Mutators of a keyed ``dict`` (``attribute_keyed_dict()`` and friends) that report
     the values coming and going.  The members of the relationship are the values; the
     key of each is computed from it by the class's ``_dm_keyfunc`` when the ORM adds it
@@ -267,7 +276,7 @@ class _DictMixin:
     _dm_keyfunc: Any
 
     def _dm_d(self) -> dict[Any, Any]:
-        return self  # type: ignore[return-value]
+        return self
 
     def _dm_key(self, item: Any) -> Any:
         # a key function given to the constructor (KeyFuncDict(keyfunc)), else the class's
@@ -327,7 +336,7 @@ class _DictMixin:
                 return
 
     def pop(self, key: Any, *default: Any) -> Any:
-        if key in self:  # type: ignore[operator]
+        if key in self:
             value = dict.__getitem__(self._dm_d(), key)
             del self[key]
             return value
@@ -346,7 +355,7 @@ class _DictMixin:
             del self[key]
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
-        if key not in self:  # type: ignore[operator]
+        if key not in self:
             self[key] = default
         return dict.__getitem__(self._dm_d(), key)
 
@@ -354,7 +363,7 @@ class _DictMixin:
         for key, value in dict(*args, **kw).items():
             self[key] = value
 
-    def __ior__(self, other: Any) -> Any:
+    def __ior__(self, other: Any) -> Self:  # type: ignore[misc]  # mypy compares it with the overloaded dict.__or__ and rejects one signature covering both overloads
         self.update(other)
         return self
 
@@ -362,10 +371,10 @@ class _DictMixin:
         return _reduce_collection(self)
 
     def __copy__(self) -> Any:
-        return dict(self)  # type: ignore[call-overload]
+        return dict(self)
 
     def __repr__(self) -> str:
-        return repr(dict(self))  # type: ignore[call-overload]
+        return repr(dict(self))
 
 
 # -- collection classes of the program's own: the @collection decorators ---------------
@@ -553,11 +562,11 @@ class _DuckListMixin(_CustomMixin):
 
     def insert(self, index: int, item: Any) -> None:
         item = self._dm_impl.fire_append(self._dm_state, self, item, None)
-        super().insert(index, item)  # type: ignore[misc]
+        super().insert(index, item)  # type: ignore[misc]  # the program's list-like class is the next base only at runtime
 
     def pop(self, index: int = -1) -> Any:
-        self._dm_impl.fire_remove(self._dm_state, self, self[index], None)  # type: ignore[index]
-        return super().pop(index)  # type: ignore[misc]
+        self._dm_impl.fire_remove(self._dm_state, self, self[index], None)  # type: ignore[index]  # __getitem__/__len__ come from the program's list-like class under the mixin at runtime
+        return super().pop(index)  # type: ignore[misc]  # the program's list-like class is the next base only at runtime
 
     def extend(self, items: Iterable[Any]) -> None:
         for item in list(items):
@@ -565,11 +574,11 @@ class _DuckListMixin(_CustomMixin):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
-            start, stop, step = index.indices(len(self))  # type: ignore[arg-type]
+            start, stop, step = index.indices(len(self))  # type: ignore[arg-type]  # __getitem__/__len__ come from the program's list-like class under the mixin at runtime
             values = list(value)
             if step == 1:
                 for _ in range(max(stop - start, 0)):
-                    if len(self) > start:  # type: ignore[arg-type]
+                    if len(self) > start:  # type: ignore[arg-type]  # __getitem__/__len__ come from the program's list-like class under the mixin at runtime
                         del self[start]
                 for i, item in enumerate(values):
                     self.insert(start + i, item)
@@ -582,20 +591,20 @@ class _DuckListMixin(_CustomMixin):
             for i, item in zip(positions, values, strict=True):
                 self[i] = item
             return
-        old = self[index]  # type: ignore[index]
+        old = self[index]  # type: ignore[index]  # __getitem__/__len__ come from the program's list-like class under the mixin at runtime
         value = self._dm_impl.fire_append(self._dm_state, self, value, None)
         if old is not None and old is not value:
             self._dm_impl.fire_remove(self._dm_state, self, old, None)
-        super().__setitem__(index, value)  # type: ignore[misc]
+        super().__setitem__(index, value)  # type: ignore[misc]  # the program's list-like class is the next base only at runtime
 
     def __delitem__(self, index: Any) -> None:
         if isinstance(index, slice):
-            gone = list(self[index])  # type: ignore[index]
+            gone = list(self[index])  # type: ignore[index]  # __getitem__/__len__ come from the program's list-like class under the mixin at runtime
         else:
-            gone = [self[index]]  # type: ignore[index]
+            gone = [self[index]]  # type: ignore[index]  # __getitem__/__len__ come from the program's list-like class under the mixin at runtime
         for item in gone:
             self._dm_impl.fire_remove(self._dm_state, self, item, None)
-        super().__delitem__(index)  # type: ignore[misc]
+        super().__delitem__(index)  # type: ignore[misc]  # the program's list-like class is the next base only at runtime
 
 
 class _Nothing:
@@ -719,7 +728,7 @@ def new_collection(cls: type, state: InstanceState, impl: CollectionImpl,
             set.update(coll, items)
         elif isinstance(coll, dict):
             for item in items:
-                coll._dm_append_quiet(item)  # type: ignore[attr-defined]
+                coll._dm_append_quiet(item)  # type: ignore[attr-defined]  # isinstance() narrowed coll to dict; an instrumented dict class has a mixin giving _dm_append_quiet
         else:
             list.extend(coll, items)
     return coll
