@@ -149,7 +149,7 @@ class DynamicImpl(_RelImpl):
             if key in d:
                 continue
             if key in pk_keys:
-                d[key] = state.identity[pk_keys.index(key)]  # type: ignore[index]
+                d[key] = state.identity[pk_keys.index(key)]  # type: ignore[index]  # state._key is not None (returned above), so identity isn't; mypy can't see through the property
                 state.loaded((key,))
             elif self.session_of(state) is not None:
                 load_missing(state, key)

@@ -191,7 +191,7 @@ class IdentityMap:
         return iter(self.keys())
 
     def keys(self) -> list[tuple[Any, ...]]:
-        return [st.key for st in self.states() if st.obj() is not None]  # type: ignore[misc]
+        return [st.key for st in self.states() if st.obj() is not None]  # type: ignore[misc]  # every state in the identity map has a key; InstanceState.key is Optional for transient states
 
     def values(self) -> list[Any]:
         out = []

@@ -149,21 +149,21 @@ def instrument(mapper: Mapper) -> None:
     if mapper.polymorphic_abstract:
         __init__ = _abstract_init(mapper)
     __init__.__doc__ = original_init.__doc__
-    __init__._dm_original = original_init  # type: ignore[attr-defined]
+    __init__._dm_original = original_init  # type: ignore[attr-defined]  # a function attribute: mypy types __init__ as a Callable, which declares none
     if original_init is not _default_constructor:
         # introspection (help(), inspect.signature(), IDEs, dataclass-aware tools) sees
         # the class's own parameters, not the wrapper's *args/**kwargs
-        __init__.__wrapped__ = original_init  # type: ignore[attr-defined]
+        __init__.__wrapped__ = original_init  # type: ignore[attr-defined]  # a function attribute: mypy types __init__ as a Callable, which declares none
         try:
-            __init__.__signature__ = inspect.signature(original_init)  # type: ignore[attr-defined]
+            __init__.__signature__ = inspect.signature(original_init)  # type: ignore[attr-defined]  # a function attribute: mypy types __init__ as a Callable, which declares none
         except (TypeError, ValueError):  # a builtin's __init__ may have none
             pass
-    cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
-    cls.__delattr__ = __delattr__  # type: ignore[method-assign,assignment]
-    cls.__init__ = __init__  # type: ignore[misc]
+    cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]  # instrumentation installs its hook as the mapped class's method; mypy forbids assigning to one
+    cls.__delattr__ = __delattr__  # type: ignore[method-assign,assignment]  # instrumentation installs its hook as the mapped class's method; mypy forbids assigning to one
+    cls.__init__ = __init__  # type: ignore[misc]  # instrumentation installs its constructor on the mapped class; mypy forbids assigning to __init__
     if getattr(cls, "__copy__", None) is None:
-        cls.__copy__ = _copy_mapped  # type: ignore[attr-defined]
-    cls._dm_instrumented = True  # type: ignore[attr-defined]
+        cls.__copy__ = _copy_mapped  # type: ignore[attr-defined]  # added to the program's class, which declares no __copy__ (checked above)
+    cls._dm_instrumented = True  # type: ignore[attr-defined]  # a marker set on the program's class, which doesn't declare it
 
 
 def _install_attributes(mapper: Mapper) -> dict[str, Any]:

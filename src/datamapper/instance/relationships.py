@@ -74,7 +74,7 @@ class _Unconfigured:
         self._real().delete(obj)
 
     def history(self, state: InstanceState, passive: bool = True) -> History:
-        return self._real().history(state, passive)  # type: ignore[no-any-return]
+        return self._real().history(state, passive)  # type: ignore[no-any-return]  # _real() is typed Any (impls of several classes); each one's history() returns a History
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real(), name)

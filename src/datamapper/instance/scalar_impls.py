@@ -118,7 +118,7 @@ class ScalarImpl:
             state = instance_state(obj)
         key = self.key
         if not self.plain:
-            value = self.validator(obj, key, value)  # type: ignore[misc]
+            value = self.validator(obj, key, value)  # type: ignore[misc]  # plain is False only when validator is set (see __init__); mypy can't tie the flag to it
         dispatch = self.attr.dispatch
         if dispatch is not None and "set" in dispatch:
             old_for_event = d.get(key, NO_VALUE)
@@ -425,4 +425,4 @@ def get_state_history(state: InstanceState, key: str, passive: bool = True) -> H
         raise InvalidRequestError(
             f"{state.mapper.class_.__name__} has no mapped attribute {key!r}"
         )
-    return impl.history(state, passive)  # type: ignore[no-any-return]
+    return impl.history(state, passive)  # type: ignore[no-any-return]  # Mapper._impls is typed dict[str, Any] (impls of several classes); each one's history() returns a History

@@ -175,7 +175,7 @@ class InstanceState(weakref.ref[Any]):
         k = self._key
         if k is LAZY_KEY:
             k = self._key = (self.mapper._identity_class, (self._ident,), None)
-        return k  # type: ignore[no-any-return]
+        return k  # type: ignore[no-any-return]  # _key is typed Any (it may hold the LAZY_KEY sentinel); past the check it is the key tuple or None
 
     @key.setter
     def key(self, value: tuple[Any, ...] | None) -> None:
@@ -244,7 +244,7 @@ class InstanceState(weakref.ref[Any]):
             return None
         if k is LAZY_KEY:
             return (self._ident,)
-        return k[1]  # type: ignore[no-any-return]
+        return k[1]  # type: ignore[no-any-return]  # _key is typed Any (it may hold the LAZY_KEY sentinel); here it is the key tuple
 
     @property
     def identity_token(self) -> Any:
@@ -262,7 +262,7 @@ class InstanceState(weakref.ref[Any]):
 
     @property
     def class_(self) -> type:
-        return self.mapper.class_  # type: ignore[no-any-return]
+        return self.mapper.class_  # type: ignore[no-any-return]  # InstanceState.mapper is typed Any; a Mapper's class_ is a type
 
     @property
     def session(self) -> Any:
@@ -722,7 +722,7 @@ def instance_state(obj: Any) -> InstanceState:
         raise _unmapped_error(obj) from None
     st = d.get(STATE_ATTR)
     if st is not None:
-        return st  # type: ignore[no-any-return]
+        return st  # type: ignore[no-any-return]  # read back from the untyped instance __dict__, where STATE_ATTR holds only an InstanceState
     mapper = type(obj).__dict__.get("_dm_mapper")
     if mapper is None:
         raise _unmapped_error(obj)
