@@ -254,7 +254,7 @@ def _insert_returning(
         stmt = plan.insert_returning(col, False)
         if tuple_keys is not None:
             direct = driver_insert_returning(conn, plan.driver_cache, stmt, None,
-                                             (tuple_keys, [v for _s, v, _e in rows]))  # type: ignore[misc]
+                                             (tuple_keys, [v for _s, v, _e in rows]))  # type: ignore[misc]  # with tuple_keys the rows are tuple-shape records, params a value tuple (Record declares the dict form)
         else:
             direct = driver_insert_returning(conn, plan.driver_cache, stmt,
                                              [p for _s, p, _e in rows])

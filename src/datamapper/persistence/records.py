@@ -230,7 +230,7 @@ def insert_records(
             # the shape of the tuple records (params is in the same column order)
             if fast_group is None:
                 fast_group = groups.setdefault(fast_key, [])
-            fast_group.append((state, tuple(params.values()), None))  # type: ignore[arg-type]
+            fast_group.append((state, tuple(params.values()), None))  # type: ignore[arg-type]  # a tuple-shape record: params as a value tuple in the shape's column order (Record declares the dict form)
             continue
         group = groups.get(gkey)
         if group is None:
@@ -261,7 +261,7 @@ def _common_rows(plan: TablePlan, states: Sequence[InstanceState]) -> list[Recor
         return None
     if plan.none_means_default and any(None in v for v in values):
         return None
-    return list(zip(states, values, repeat(None)))  # type: ignore[arg-type]
+    return list(zip(states, values, repeat(None)))  # type: ignore[arg-type]  # tuple-shape records: params as value tuples in the shape's column order (Record declares the dict form)
 
 
 def tuple_params(keys: tuple[str, ...], rows: list[Record]) -> list[Record]:
@@ -412,7 +412,7 @@ def update_groups(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceStat
                     if group is None:
                         group = singles[col_key] = _shape_group(
                             groups, tuple_shapes, ((col_key, single_pk), None))
-                    group.append((state, (current, state._ident), None))  # type: ignore[arg-type]
+                    group.append((state, (current, state._ident), None))  # type: ignore[arg-type]  # a tuple-shape record: params as a value tuple in the shape's column order (Record declares the dict form)
                 else:
                     continue
             ch2 = _changed_values(plan, state)
@@ -428,7 +428,7 @@ def update_groups(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceStat
             params.update(where)
         gkey = (tuple(params), tuple(exprs) if exprs else None)
         if gkey in tuple_shapes:
-            groups[gkey].append((state, tuple(params.values()), None))  # type: ignore[arg-type]
+            groups[gkey].append((state, tuple(params.values()), None))  # type: ignore[arg-type]  # a tuple-shape record: params as a value tuple in the shape's column order (Record declares the dict form)
             continue
         group = groups.get(gkey)
         if group is None:
@@ -446,7 +446,7 @@ def _shape_group(groups: dict[Shape, list[Record]], tuple_shapes: set[Shape],
     if group is None:
         group = groups[shape] = []
     else:
-        group[:] = [(st, tuple(p.values()), e) for st, p, e in group]  # type: ignore[misc]
+        group[:] = [(st, tuple(p.values()), e) for st, p, e in group]  # type: ignore[misc]  # turns the group's dict records into tuple-shape ones (Record declares the dict form)
     return group
 
 
@@ -625,7 +625,7 @@ def delete_records(plan: TablePlan, states: Sequence[InstanceState]) -> list[dic
             return [{param: state._ident} for state in states]
         keyed = [state.key for state in states]
         if None not in keyed:
-            return [{param: key[1][0]} for key in keyed]  # type: ignore[index]
+            return [{param: key[1][0]} for key in keyed]  # type: ignore[index]  # `None not in keyed` rules out a None key; mypy doesn't narrow list elements by it
     params_list = []
     for state in states:
         key = state.key

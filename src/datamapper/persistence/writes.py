@@ -138,7 +138,7 @@ def _update_batch(conn: Connection, plan: TablePlan, rows: list[Record],
     else:
         if tuple_keys is not None:
             count = driver_rowcount(conn, plan.driver_cache, plan.update_stmt, None,
-                                    (tuple_keys, [v for _s, v, _e in rows]))  # type: ignore[misc]
+                                    (tuple_keys, [v for _s, v, _e in rows]))  # type: ignore[misc]  # with tuple_keys the rows are tuple-shape records, params a value tuple (Record declares the dict form)
         else:
             count = driver_rowcount(conn, plan.driver_cache, plan.update_stmt,
                                     [p for _s, p, _e in rows])
