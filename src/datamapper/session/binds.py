@@ -179,7 +179,7 @@ class SessionBinds(SessionBase):
         if self._transaction is None and self.autocommit:
             if isinstance(bind, Connection):
                 return bind
-            return bind.connect()  # type: ignore[no-any-return]
+            return bind.connect()  # type: ignore[no-any-return]  # bind is typed Any (the parameter, or get_bind()); past the Connection check it is an Engine, whose connect() returns one
         return self._connection_for_bind(bind, execution_options)
 
 

@@ -185,7 +185,7 @@ class SessionDelete(SessionBase):
             raise InvalidRequestError(
                 f"Can't delete {describe(obj)}: its row was deleted by a flush of another "
                 "session; make_transient() it to use it as a new object")
-        existing = self._identity_map.get_state(state.key)  # type: ignore[arg-type]
+        existing = self._identity_map.get_state(state.key)  # type: ignore[arg-type]  # a state whose row a flush deleted has a key; InstanceState.key is Optional for transient states
         if existing is not None and existing is not state:
             raise InvalidRequestError(
                 f"Can't delete {describe(obj)}: another instance with key {state.key} is "

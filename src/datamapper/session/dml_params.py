@@ -112,7 +112,7 @@ def _insert_params(mapper: Mapper, rows: Sequence[Any], render_nulls: bool,
                 raise _unknown_keys(mapper, cols, d, i, verb)
             p = {key_of[k]: v for k, v in d.items() if not drop or k not in drop}
         if version_key is not None and callable(gen) and p.get(version_key) is None:
-            p = {**p, mapper.version_id_col.key: gen(None)}  # type: ignore[union-attr]
+            p = {**p, mapper.version_id_col.key: gen(None)}  # type: ignore[union-attr]  # version_key is set only when the mapper has a version_id_col
         if identity is not None and p.get(identity[0]) is None:
             p = {**p, identity[0]: identity[1]}  # the row's class, as a flush writes it
         append(p)

@@ -233,7 +233,7 @@ class SessionMembership(SessionBase):
         if state._deleted and not revert_deletion:
             self._refuse_deleted(obj)
         key = state.key
-        existing = self._identity_map.get_state(key)  # type: ignore[arg-type]
+        existing = self._identity_map.get_state(key)  # type: ignore[arg-type]  # reached only for states with a key (persistent or detached); InstanceState.key is Optional for transient ones
         if existing is not None and existing is not state:
             raise InvalidRequestError(
                 f"Can't attach {describe(obj)}: another instance with key {key} is already "

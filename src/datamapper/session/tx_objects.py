@@ -96,7 +96,7 @@ class SessionTxObjects(SessionBase):
         state._deleted = False
         state.session_id = self.hash_key
         imap = self._identity_map
-        existing = imap.get_state(state.key)  # type: ignore[arg-type]
+        existing = imap.get_state(state.key)  # type: ignore[arg-type]  # state._key is not None (returned above); mypy can't narrow the key property by it
         if existing is not None and existing is not state:
             # another object took the key in the rolled-back transaction (a row
             # inserted there with the deleted row's key, then loaded): that row is
