@@ -310,7 +310,7 @@ def fetch_rows(result: Any) -> list[Any]:
     rows = plain_fetchall(result)
     if rows is not None:
         return rows
-    return result.fetchall()  # type: ignore[no-any-return]
+    return result.fetchall()  # type: ignore[no-any-return]  # result is typed Any (a Core result); its fetchall() returns a list
 
 
 def instances(

@@ -100,8 +100,7 @@ def _replace(clause: Any, pick: Any) -> Any:
                 return sel.corresponding_column(elem)
         return None
 
-    # clause is Any (a column expression or join condition): no overload matches Any
-    out: Any = visitors.replacement_traverse(clause, {}, fn)  # type: ignore[call-overload]
+    out: Any = visitors.replacement_traverse(clause, {}, fn)  # type: ignore[call-overload]  # clause is typed Any (a column expression or join condition): no overload of Core's matches Any
     return out
 
 
