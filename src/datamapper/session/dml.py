@@ -385,7 +385,7 @@ def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, A
     for d in rows:
         if cols.composites and not cols.composites.isdisjoint(d):
             d = expand_composite_dict(mapper, d)
-        ident = tuple(d.get(k, d.get(cols.key_of[k])) for k in pk_attrs)
+        ident = tuple(d[k] if k in d else d.get(cols.key_of.get(k, k)) for k in pk_attrs)
         state = inner.get(ident[0] if single else ident)
         if state is None or state.obj() is None:
             continue
