@@ -795,3 +795,38 @@ def test_composite_attribute_lookups(Vertex):
     with pytest.raises(AttributeError, match=r"Vertex.start has no attribute 'nope'"):
         Vertex.start.nope  # noqa: B018
     assert not hasattr(Vertex.start, "type")
+
+
+@pytest.mark.parametrize("form", ["Column", "mapped_column"])
+def test_composite_declaring_its_columns_inline_in_a_plain_class_body(Base, engine,
+                                                                      make_session, form,
+                                                                      read_rows):
+    """composite(Address, Column("street", ...), Column("state", ...)) in a class body
+    without Mapped annotations: its columns join the class's table."""
+    import dataclasses
+
+    from sqlalchemy import Column, Integer, String, select
+
+    from datamapper import composite, mapped_column
+
+    @dataclasses.dataclass
+    class Addr:
+        street: str
+        state: str
+
+    make = Column if form == "Column" else mapped_column
+
+    class Person(Base):
+        __tablename__ = "inline_comp_person"
+        id = Column(Integer, primary_key=True)
+        address = composite(Addr, make("street", String(50)), make("state", String(2)))
+
+    Base.metadata.create_all(engine)
+    assert {c.name for c in Person.__table__.columns} == {"id", "street", "state"}
+    s = make_session()
+    s.add(Person(id=1, address=Addr("123 anywhere", "MD")))
+    s.commit()
+    assert read_rows("SELECT street, state FROM inline_comp_person") == [("123 anywhere", "MD")]
+    s.close()
+    got = s.scalars(select(Person).where(Person.address == Addr("123 anywhere", "MD"))).one()
+    assert got.address == Addr("123 anywhere", "MD")

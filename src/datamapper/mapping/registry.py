@@ -513,8 +513,28 @@ def _columns_and_properties(ordered: list[tuple[str, Any]], *, has_table: bool
         elif isinstance(value, MapperProperty):
             if isinstance(value, ColumnProperty):
                 _name_property_columns(key, value, columns, has_table)
+            elif not has_table:
+                _composite_inline_columns(value, columns)
             properties[key] = value
     return columns, properties
+
+
+def _composite_inline_columns(prop: MapperProperty, columns: list[Column[Any]]) -> None:
+    """``composite(Point, Column("x", Integer), Column("y", Integer))`` in a class
+    body: the Columns it declares itself go into the class's table, in its place."""
+    from .composite import CompositeProperty
+
+    if not isinstance(prop, CompositeProperty):
+        return
+    for part in prop.attrs:
+        attr = part.column if isinstance(part, MappedColumn) else part
+        if isinstance(attr, Column) and getattr(attr, "table", None) is None and \
+                not any(attr is c for c in columns):
+            if attr.name is None:
+                raise ArgumentError(
+                    f"Can't map composite {prop.key or ''}: a Column given to composite() "
+                    "in a class body needs a name, e.g. Column('x', Integer)")
+            columns.append(attr)
 
 
 def _declared_column(key: str, value: Column[Any], has_table: bool) -> Any:
