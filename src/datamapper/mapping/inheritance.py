@@ -122,6 +122,18 @@ def setup_concrete(mapper: Mapper, parent: Mapper) -> None:
     mapper.concrete = True
 
 
+def setup_concrete_discriminator(mapper: Mapper, polymorphic_on: object,
+                                 identity: object) -> None:
+    """A concrete subclass naming a discriminator column of its own table: its rows
+    are written with its ``polymorphic_identity`` there (and read back as its class),
+    as any mapper with a discriminator; it shares no discriminator with its base."""
+    mapper.polymorphic_on = _resolve_discriminator(mapper, polymorphic_on)
+    mapper.polymorphic_map = {}
+    if identity is not None:
+        mapper.polymorphic_map[identity] = mapper
+    mapper._poly = PolymorphicInfo(mapper)
+
+
 def setup_inherits(mapper: Mapper, parent: Mapper, local_table: Any,
                    inherit_condition: Any) -> None:
     """Link ``mapper`` below ``parent``: tables, identity, inherited properties."""

@@ -217,6 +217,9 @@ class Mapper:
         if not self.concrete:
             inheritance.setup_polymorphic(self, polymorphic_on, polymorphic_identity,
                                           with_polymorphic)
+        elif polymorphic_on is not None:
+            inheritance.setup_concrete_discriminator(self, polymorphic_on,
+                                                     polymorphic_identity)
         if polymorphic_abstract and self.polymorphic_on is None:
             raise InvalidRequestError(
                 "The Mapper.polymorphic_abstract parameter may only be used on a mapper "
