@@ -196,14 +196,7 @@ class _Collector:
         if prop.cascade.delete_orphan:
             note_m2o_orphan(prop, state, target, cs.get(key, NO_VALUE), self.lost, self.kept)
         if prop._reverse_property and state._key is not None:
-            # the reverse of a delete-orphan collection: the object left its parent, which
-            # the parent's history may no longer say (the parent was expired since)
-            was = cs.get(key)
-            old = _state(was) if was is not None and was is not NO_VALUE else None
-            if old is not None and old is not target:
-                for rev in prop._reverse_property:
-                    if rev.direction == ONETOMANY and rev.cascade.delete_orphan:
-                        self.lost.append((rev, state, old))
+            self._left_reverse_parent(state, prop, cs.get(key), target)
         if target is not None:
             if target.session_id != self.sid:
                 _skipped(value, target, prop, "link")
@@ -212,20 +205,22 @@ class _Collector:
                 check_member(prop, state, target)
         self.add_link(state, target, prop)
 
+    def _left_reverse_parent(self, state: InstanceState, prop: RelationshipProperty,
+                             was: Any, target: InstanceState | None) -> None:
+        """The reverse of a delete-orphan collection: the object left its parent, which
+        the parent's history may no longer say (the parent was expired since)."""
+        old = _state(was) if was is not None and was is not NO_VALUE else None
+        if old is not None and old is not target:
+            for rev in prop._reverse_property:
+                if rev.direction == ONETOMANY and rev.cascade.delete_orphan:
+                    self.lost.append((rev, state, old))
+
     def changes(self, state: InstanceState, prop: RelationshipProperty, d: dict[str, Any],
                 cs: dict[str, Any], is_new: bool) -> _Changes | None:
         """(added, unchanged, removed) of a collection or one-to-one; None: nothing to do."""
         key = prop.key
-        if key not in d:
-            if prop.direction == MANYTOONE or prop.passive_updates or is_new or \
-                    not _pk_changed(state) or prop.lazy in ("dynamic", "write_only"):
-                return self.unloaded_changes(state, prop, cs)
-            # passive_updates=False and the parent's key changed: the members (found by
-            # the old key) must be given the new one (their foreign keys, or their
-            # association rows), so the collection is loaded
-            _load_by_committed_key(state, prop, d, cs)
-            if key not in d:
-                return self.unloaded_changes(state, prop, cs)
+        if key not in d and _stays_unloaded(state, prop, d, cs, is_new):
+            return self.unloaded_changes(state, prop, cs)
         if is_new:
             added = d[key]
             if not prop.uselist or added.__class__ is not list:
@@ -233,13 +228,7 @@ class _Collector:
             return added, (), ()
         if key in cs or ((prop.direction == ONETOMANY or not prop.passive_updates)
                          and _pk_changed(state)):
-            hist = state.mapper._impls[key].history(state, True)
-            if prop.uselist:
-                return hist.added, hist.unchanged, hist.deleted
-            # a scalar history reports None as a value
-            return ([x for x in hist.added if x is not None],
-                    [x for x in hist.unchanged if x is not None],
-                    [x for x in hist.deleted if x is not None])
+            return _history_changes(state, prop)
         return None
 
     def unloaded_changes(self, state: InstanceState, prop: RelationshipProperty,
@@ -457,13 +446,7 @@ class _Collector:
             session._load_attributes(cand, prop._dest_keys[0])
         # (a column the INSERT left out and nothing loaded since is NULL)
         fk = [d.get(k) for k in prop._dest_keys]
-        if None in fk:
-            return None
-        for st, old in targets.items():
-            if st.mapper.isa(prop.mapper) and \
-                    [old.get(k) for k in prop._src_keys] == fk:
-                return st
-        return None
+        return None if None in fk else _target_with_key(prop, targets, fk)
 
     # -- deleted states ---------------------------------------------------------
 
@@ -685,3 +668,37 @@ def _only_member(prop: RelationshipProperty, state: InstanceState, value: Any) -
             f"a many-to-one (uselist=True) holds {len(members)} objects, and its foreign key "
             "refers to one; keep at most one in the list")
     return members[0] if members else None
+
+
+def _stays_unloaded(state: InstanceState, prop: RelationshipProperty, d: dict[str, Any],
+                    cs: dict[str, Any], is_new: bool) -> bool:
+    """Whether an unloaded relationship is read as unloaded (its queued changes only);
+    with passive_updates=False and the parent's key changed, the members (found by the
+    old key) must be given the new one (their foreign keys, or their association
+    rows): the collection is loaded first."""
+    if prop.direction == MANYTOONE or prop.passive_updates or is_new or \
+            not _pk_changed(state) or prop.lazy in ("dynamic", "write_only"):
+        return True
+    _load_by_committed_key(state, prop, d, cs)
+    return prop.key not in d
+
+
+def _history_changes(state: InstanceState, prop: RelationshipProperty) -> _Changes:
+    """(added, unchanged, removed) from the relationship's attribute history."""
+    hist = state.mapper._impls[prop.key].history(state, True)
+    if prop.uselist:
+        return hist.added, hist.unchanged, hist.deleted
+    # a scalar history reports None as a value
+    return ([x for x in hist.added if x is not None],
+            [x for x in hist.unchanged if x is not None],
+            [x for x in hist.deleted if x is not None])
+
+
+def _target_with_key(prop: RelationshipProperty,
+                     targets: dict[InstanceState, dict[str, Any]],
+                     fk: list[Any]) -> InstanceState | None:
+    """The object among ``targets`` (with their committed keys) whose key is ``fk``."""
+    for st, old in targets.items():
+        if st.mapper.isa(prop.mapper) and [old.get(k) for k in prop._src_keys] == fk:
+            return st
+    return None
