@@ -382,6 +382,7 @@ def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, A
     pk_attrs = cols.pk_attrs
     attr_of = {ck: ak for ak, ck in cols.key_of.items() if ak in mapper.column_attrs}
     single = len(pk_attrs) == 1
+    auto = onupdate_keys(mapper)  # columns the UPDATE changed by itself (once, not per row)
     for d in rows:
         if cols.composites and not cols.composites.isdisjoint(d):
             d = expand_composite_dict(mapper, d)
@@ -396,7 +397,8 @@ def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, A
                 values[ak] = v
         expired = state.expired_attributes
         apply_values([state], {k: v for k, v in values.items() if k not in expired})
-        expire_values([state], onupdate_keys(mapper, values))
+        if auto:
+            expire_values([state], {k: None for k in auto if k not in values})
 
 
 def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
