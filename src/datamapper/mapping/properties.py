@@ -247,16 +247,20 @@ _DATACLASS_ARGS = ("init", "repr", "default", "default_factory", "compare", "kw_
                    "dataclass_metadata")
 
 
-def _with_dataclass_options(prop: Any, kw: dict[str, Any]) -> Any:
+def _with_dataclass_options(prop: Any, kw: dict[str, Any], read_only: bool = False) -> Any:
     prop._dm_dataclass = {k: kw[k] for k in _DATACLASS_ARGS if k in kw}
+    if read_only:
+        # a value the database computes: not a constructor argument unless asked for
+        prop._dm_dataclass.setdefault("init", False)
     return prop
 
 
 def column_property(*columns: Any, **kw: Any) -> Any:
     """Map an attribute to columns or a read-only SQL expression (dataclass field
-    options such as ``init=False`` are accepted for ``MappedAsDataclass``)."""
+    options such as ``repr=False`` are accepted for ``MappedAsDataclass``; the field
+    is left out of ``__init__`` unless ``init=True``)."""
     rest = {k: v for k, v in kw.items() if k not in _DATACLASS_ARGS}
-    return _with_dataclass_options(ColumnProperty(*columns, **rest), kw)
+    return _with_dataclass_options(ColumnProperty(*columns, **rest), kw, read_only=True)
 
 
 class QueryExpressionProperty(ColumnProperty):
@@ -323,7 +327,7 @@ def query_expression(default_expr: object = None, *, expire_on_flush: bool = Tru
         default_expr = default_expr.__clause_element__()
     prop = QueryExpressionProperty(default_expr, expire_on_flush=expire_on_flush, info=info,
                                    doc=doc)
-    return _with_dataclass_options(prop, kw)
+    return _with_dataclass_options(prop, kw, read_only=True)
 
 
 def deferred(*columns: Any, **kw: Any) -> Any:

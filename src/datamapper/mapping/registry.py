@@ -190,6 +190,7 @@ class registry:  # noqa: N801 - the documented name
             "metadata": self.metadata,
             "registry": self,
             "_dm_registry": self,
+            "_dm_generated": True,
             "__init_subclass__": classmethod(__init_subclass__),
             "__doc__": cls.__doc__,
         }
@@ -263,8 +264,9 @@ def _add_class_body(klass: type, out: dict[str, Any], inherited: Mapping[str, ob
                     mixin: bool = False) -> None:
     """The class-body attributes of ``klass`` not in ``out`` yet, except those a mapped
     superclass maps already (``inherited``) unless given as ``declared_attr.cascading``."""
+    base = "_dm_registry" in klass.__dict__
     for k, v in vars(klass).items():
-        if k in out:
+        if k in out or (base and k in _BASE_CONFIGURATION):
             continue
         if k in inherited and not (isinstance(v, declared_attr) and v.is_cascading):
             continue
@@ -722,9 +724,17 @@ _DECLARATIVE_MODULE = __name__.rsplit(".", 1)[0] + ".declarative"
 
 
 def _is_base_class(klass: type) -> bool:
-    """A declarative base or one of datamapper's own base classes: never scanned."""
-    return ("_dm_registry" in klass.__dict__ or "_dm_root" in klass.__dict__
-            or klass.__module__ == _DECLARATIVE_MODULE)
+    """One of datamapper's own base classes, or a base that ``declarative_base()``
+    generated: never scanned.  The program's ``class Base(DeclarativeBase)`` is scanned
+    as a mixin (the columns and properties declared on it go to every mapped class),
+    its configuration attributes aside (:data:`_BASE_CONFIGURATION`)."""
+    return ("_dm_root" in klass.__dict__ or klass.__module__ == _DECLARATIVE_MODULE
+            or ("_dm_registry" in klass.__dict__ and "_dm_generated" in klass.__dict__))
+
+
+# what a declarative base's class body (or the registry) sets that maps nothing
+_BASE_CONFIGURATION = frozenset(("registry", "metadata", "type_annotation_map", "_dm_registry",
+                                 "__init__", "_dm_dataclass_options"))
 
 
 def declarative_base(

@@ -1,0 +1,104 @@
+"""Mapped dataclasses (``MappedAsDataclass``, ``registry.mapped_as_dataclass``,
+``mapped_as_dataclass()``, ``unmapped_dataclass()``): constructor signatures, defaults
+and what reaches the database."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+from sqlalchemy import String
+
+from datamapper import (
+    DeclarativeBase,
+    Mapped,
+    MappedAsDataclass,
+    Session,
+    column_property,
+    mapped_column,
+    query_expression,
+)
+
+
+@pytest.fixture
+def DCBase(metadata):
+    class Base(MappedAsDataclass, DeclarativeBase):
+        type_annotation_map = {str: String(50)}
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+    return Base
+
+
+def test_read_only_attributes_are_left_out_of_the_dataclass_constructor(
+        DCBase, engine, read_rows):
+    class Item(DCBase):
+        __tablename__ = "items"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        name: Mapped[str] = mapped_column()
+        shout: Mapped[str] = column_property(name + "!")
+        score: Mapped[int] = query_expression()
+
+    assert list(inspect.signature(Item.__init__).parameters) == ["self", "name"]
+    assert Item("a") == Item("a") and Item("a") != Item("b")
+    assert repr(Item("a")).endswith("Item(id=None, name='a', shout=None, score=None)")
+    DCBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Item("a"))
+        s.commit()
+        loaded = s.get(Item, 1)
+        assert (loaded.name, loaded.shout) == ("a", "a!")
+    assert read_rows(Item.__table__) == [(1, "a")]
+
+
+def test_read_only_attribute_options_repr_and_compare_are_kept(DCBase):
+    class Item(DCBase):
+        __tablename__ = "items"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        name: Mapped[str] = mapped_column()
+        shout: Mapped[str] = column_property(name + "!", repr=False, compare=True)
+
+    a, b = Item("a"), Item("a")
+    assert repr(a).endswith("Item(id=None, name='a')")
+    a.shout = "x"
+    assert a != b
+    b.shout = "x"
+    assert a == b
+
+
+@pytest.mark.parametrize("as_dataclass", [False, True])
+def test_columns_declared_on_the_declarative_base_go_to_every_mapped_class(
+        metadata, engine, read_rows, as_dataclass):
+    bases = (MappedAsDataclass, DeclarativeBase) if as_dataclass else (DeclarativeBase,)
+    dc = {"init": False} if as_dataclass else {}
+
+    class Base(*bases):
+        type_annotation_map = {str: String(50)}
+        id: Mapped[int] = mapped_column(primary_key=True, **dc)
+        note: Mapped[str | None] = mapped_column(default=None)
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+
+    class Cat(Base):
+        __tablename__ = "cats"
+        name: Mapped[str] = mapped_column(default="c")
+
+    class Dog(Base):
+        __tablename__ = "dogs"
+        name: Mapped[str] = mapped_column(default="d")
+
+    assert list(Cat.__table__.c.keys()) == ["name", "id", "note"]
+    assert Cat.__table__.c.id is not Dog.__table__.c.id
+    if as_dataclass:
+        assert [f.name for f in dataclasses.fields(Cat)] == ["id", "note", "name"]
+        cat = Cat("n1", "tom")
+    else:
+        cat = Cat(note="n1", name="tom")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([cat, Dog()])
+        s.commit()
+    assert read_rows(Cat.__table__) == [("tom", 1, "n1")]
+    assert read_rows(Dog.__table__) == [("d", 1, None)]
