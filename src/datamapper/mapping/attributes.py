@@ -13,7 +13,6 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.operators import ColumnOperators
 from sqlalchemy.util import immutabledict
@@ -317,35 +316,65 @@ class OfType(_JoinTarget):
 
     def any(self, criterion: object = None, **kwargs: object) -> Any:
         """EXISTS a related row of the aliased target (``criterion`` names the alias)."""
-        return self._on_target(self.attr.any(self._kw_criterion(criterion, kwargs)))
+        return self._exists("any", criterion, kwargs)
 
     def has(self, criterion: object = None, **kwargs: object) -> Any:
-        return self._on_target(self.attr.has(self._kw_criterion(criterion, kwargs)))
+        return self._exists("has", criterion, kwargs)
 
-    def _kw_criterion(self, criterion: Any, kwargs: dict[str, Any]) -> ColumnElement[bool] | None:
+    def _exists(self, method: str, criterion: Any, kwargs: dict[str, Any]) -> Any:
         from sqlalchemy import and_
 
-        crit = [criterion] if criterion is not None else []
-        crit += list(self.criteria)
+        user = [criterion] if criterion is not None else []
+        user += list(self.criteria)
         target = self.target if self.target is not None else self.prop.mapper.class_
-        crit += [getattr(target, k) == v for k, v in kwargs.items()]
-        if self.target is not None and not getattr(self.target, "_dm_poly_member", False):
-            # of_type(Sub) of a single-table subclass: only its rows count
-            # (an aliased() Sub's: _on_target adapts the criterion to the alias)
-            from .inheritance import class_criterion
-            from .mapper import _mapper_or_none
-
-            m = getattr(self.target, "_dm_mapper", None) or _mapper_or_none(self.target)
-            if m is not None and m.inherits is not None and m.single:
-                sub = class_criterion(m)
-                if sub is not None:
-                    crit.append(sub)
-        return and_(*crit) if crit else None
-
-    def _on_target(self, clause: object) -> Any:
-        # an aliased() target adapts the target table's columns (and FROM) to the alias
+        user += [getattr(target, k) == v for k, v in kwargs.items()]
+        own = self._single_table_criterion()
+        sub_from = self._subclass_from()
+        if sub_from is not None:
+            crit = and_(*user, *own) if user or own else None
+            return self._on_parent(self.prop.of_type_exists(method, crit, sub_from))
+        attr_method = getattr(self.attr, method)
         adapt = getattr(self.target, "adapt", None)
-        return adapt(clause) if adapt is not None else clause
+        if adapt is None:
+            return attr_method(and_(*user, *own) if user or own else None)
+        # an aliased() target: the join condition (and a single-table subclass's
+        # discriminator) are adapted to the alias; the user's criterion already names
+        # the alias and may name the unaliased class too (``A.id < Job.id``): kept as is
+        clause = adapt(attr_method(and_(*own) if own else None))
+        return clause.where(*user) if user else clause
+
+    def _single_table_criterion(self) -> list[Any]:
+        """of_type(Sub) of a single-table subclass: only its rows count (an aliased()
+        Sub's discriminator is adapted to the alias by the caller)."""
+        if self.target is None or getattr(self.target, "_dm_poly_member", False):
+            return []
+        from .inheritance import class_criterion
+        from .mapper import _mapper_or_none
+
+        m = getattr(self.target, "_dm_mapper", None) or _mapper_or_none(self.target)
+        if m is not None and m.inherits is not None and m.single:
+            sub = class_criterion(m)
+            if sub is not None:
+                return [sub]
+        return []
+
+    def _subclass_from(self) -> Any:
+        """The tables of a joined-table subclass of the target this ``of_type()`` names
+        (the FROM of its any()/has() subquery), or None."""
+        if not isinstance(self.target, type):
+            return None
+        from .mapper import _mapper_or_none
+
+        m = _mapper_or_none(self.target)
+        base = getattr(self.prop, "mapper", None)
+        if m is None or base is None or m is base or m.single or not m.isa(base):
+            return None
+        return m.persist_selectable
+
+    def _on_parent(self, clause: Any) -> Any:
+        # the relationship of an aliased() parent: its columns become the alias's
+        source = getattr(self.attr, "source", None)
+        return source.adapt(clause) if source is not None else clause
 
     def __repr__(self) -> str:
         out = repr(self.attr)

@@ -24,7 +24,7 @@ from .._util import NO_VALUE
 from ..exc import UnsupportedRelationshipOperator
 from .relationship_clauses import ends_share_table, flat_alias, target_tables
 from .relationship_criteria import is_parent_side
-from .relationship_joins import MANYTOMANY, MANYTOONE, ONETOMANY
+from .relationship_joins import MANYTOONE, ONETOMANY
 
 if TYPE_CHECKING:
     from .mapper import Mapper
@@ -180,48 +180,52 @@ def _criterion_for(prop: RelationshipProperty, criterion: object, kw: dict[str, 
     return crit
 
 
-def any_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> Exists:
-    """EXISTS (a related row matching ``criterion`` and ``kw``) for any_()."""
-    crit = _criterion_for(prop, criterion, kw)
+def any_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any],
+                  target_from: Any = None) -> Exists:
+    """EXISTS (a related row matching ``criterion`` and ``kw``) for any_().
+    ``target_from``: the related rows' FROM when not the target's table (the tables of
+    a joined-table subclass, for ``of_type(Sub)``)."""
+    return _exists_related(prop, _criterion_for(prop, criterion, kw), target_from)
+
+
+def _exists_related(prop: RelationshipProperty, crit: list[Any], target_from: Any) -> Exists:
     if prop.secondary is None and ends_share_table(prop):
-        return _exists_in_target_alias(prop, crit)
-    if prop.direction == MANYTOMANY:
+        return _exists_in_target_alias(prop, crit, target_from)
+    source = prop.target if target_from is None else target_from
+    if prop.secondary is not None:
         where = and_(prop.primaryjoin, prop.secondaryjoin, *crit)
-        sub = select(1).select_from(prop.target).select_from(prop.secondary).where(where)
+        sub = select(1).select_from(source).select_from(prop.secondary).where(where)
     else:
-        sub = select(1).select_from(prop.target).where(and_(prop.primaryjoin, *crit))
-    return exists(_correlate_parent_only(prop, sub))
+        sub = select(1).select_from(source).where(and_(prop.primaryjoin, *crit))
+    return exists(_correlate_parent_only(prop, sub, target_from))
 
 
-def _correlate_parent_only(prop: RelationshipProperty, sub: Any) -> Any:
+def _correlate_parent_only(prop: RelationshipProperty, sub: Any, target_from: Any) -> Any:
     """The EXISTS of any()/has() correlates to the parent's table only: the target and
     secondary tables are its own even when the enclosing query joins them too."""
     own: list[Any] = [prop.target]
+    if target_from is not None:
+        own.extend(find_tables(target_from))
     if prop.secondary is not None:
         own.append(prop.secondary)
         own.extend(find_tables(prop.secondary))
     return sub.correlate_except(*own)
 
 
-def has_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any]) -> Exists:
-    """EXISTS (a related row matching ``criterion`` and ``kw``) for has_()."""
-    crit = _criterion_for(prop, criterion, kw)
-    if prop.secondary is None and ends_share_table(prop):
-        return _exists_in_target_alias(prop, crit)
-    if prop.secondary is not None:
-        where = and_(prop.primaryjoin, prop.secondaryjoin, *crit)
-        sub = select(1).select_from(prop.target).select_from(prop.secondary).where(where)
-    else:
-        sub = select(1).select_from(prop.target).where(and_(prop.primaryjoin, *crit))
-    return exists(_correlate_parent_only(prop, sub))
+def has_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, Any],
+                  target_from: Any = None) -> Exists:
+    """EXISTS (a related row matching ``criterion`` and ``kw``) for has_() (``target_from``
+    as for :func:`any_criterion`)."""
+    return _exists_related(prop, _criterion_for(prop, criterion, kw), target_from)
 
 
-def _exists_in_target_alias(prop: RelationshipProperty, crit: list[Any]) -> Exists:
+def _exists_in_target_alias(prop: RelationshipProperty, crit: list[Any],
+                            target_from: Any = None) -> Exists:
     """EXISTS (a related row matching ``crit``) for a relationship whose two ends share
     a table (``Person.manager`` to ``Manager(Person)``): the target's rows are read
     from an alias of its tables, so that the shared table's columns in the join
     condition stay the parent's and those in ``crit`` name the related row."""
-    target = prop.mapper.persist_selectable
+    target = prop.mapper.persist_selectable if target_from is None else target_from
     alias = flat_alias(target) if isinstance(target, Join) else target.alias()
     targets = target_tables(prop)
 

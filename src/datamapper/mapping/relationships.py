@@ -524,6 +524,20 @@ class RelationshipProperty(MapperProperty):
             return super().has_(criterion, **kw)
         return has_criterion(self, criterion, kw)
 
+    def of_type_exists(self, method: str, criterion: object, target_from: Any) -> Any:
+        """``any()`` / ``has()`` (``method``) of ``of_type(Sub)``: EXISTS over
+        ``target_from``, the tables of the joined-table subclass ``Sub``."""
+        from .mapper import configure_mappers
+
+        configure_mappers()
+        if method == "any":
+            if not self.uselist:
+                return super().any_(criterion)
+            return any_criterion(self, criterion, {}, target_from)
+        if self.uselist:
+            return super().has_(criterion)
+        return has_criterion(self, criterion, {}, target_from)
+
     def __repr__(self) -> str:
         return f"RelationshipProperty({self.qualname if hasattr(self, 'key') else '?'})"
 
