@@ -46,6 +46,7 @@ from .mapping import (
     declared_attr,
     deferred,
     foreign,
+    mapped_as_dataclass,
     mapped_column,
     mapper,
     query_expression,
@@ -54,6 +55,7 @@ from .mapping import (
     relationship,
     remote,
     synonym,
+    unmapped_dataclass,
     validates,
 )
 from .mapping.attributes import InstrumentedAttribute, QueryableAttribute
@@ -125,7 +127,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
     "MappedColumn", "PassiveFlag", "TypeResolve", "WriteOnlyCollection", "WriteOnlyMapped", "declared_attr",
-    "mapped_column",
+    "mapped_column", "mapped_as_dataclass", "unmapped_dataclass",
     "AssociationProxy", "AssociationProxyInstance", "association_proxy",
     "Composite", "CompositeProperty", "composite",
     "InstrumentedAttribute", "QueryableAttribute", "MapperProperty", "SynonymProperty", "Synonym",

@@ -8,7 +8,8 @@ import dataclasses
 import inspect
 
 import pytest
-from sqlalchemy import String
+from sqlalchemy import MetaData, String
+from sqlalchemy.exc import ArgumentError
 
 from datamapper import (
     DeclarativeBase,
@@ -16,8 +17,11 @@ from datamapper import (
     MappedAsDataclass,
     Session,
     column_property,
+    mapped_as_dataclass,
     mapped_column,
     query_expression,
+    registry,
+    unmapped_dataclass,
 )
 
 
@@ -102,3 +106,48 @@ def test_columns_declared_on_the_declarative_base_go_to_every_mapped_class(
         s.commit()
     assert read_rows(Cat.__table__) == [("tom", 1, "n1")]
     assert read_rows(Dog.__table__) == [("d", 1, None)]
+
+
+def test_mapped_as_dataclass_function_and_unmapped_dataclass_mixin(metadata, engine, read_rows):
+    reg = registry(metadata=metadata)
+
+    @unmapped_dataclass(kw_only=True)
+    class Audited:
+        created_by: Mapped[str] = mapped_column(String(20))
+        note: Mapped[str | None] = mapped_column(String(20), default=None)
+        revision: Mapped[int] = mapped_column(default=1, init=False)
+
+    assert dataclasses.is_dataclass(Audited) and not hasattr(Audited, "__mapper__")
+
+    @mapped_as_dataclass(reg)
+    class Doc(Audited):
+        __tablename__ = "docs"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        title: Mapped[str] = mapped_column(String(20))
+
+    assert list(inspect.signature(Doc.__init__).parameters) == [
+        "self", "title", "created_by", "note"]
+    d = Doc("t", created_by="ann")
+    assert (d.title, d.created_by, d.note, d.revision) == ("t", "ann", None, 1)
+    with pytest.raises(TypeError):
+        Doc("t", "ann")  # the mixin's fields are keyword-only
+
+    @mapped_as_dataclass(reg, repr=False)
+    class Tag:
+        __tablename__ = "tags"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        label: Mapped[str] = mapped_column(String(20), default="x")
+
+    assert "__repr__" not in Tag.__dict__ and Tag().label == "x"
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([d, Doc("u", created_by="bob", note="n"), Tag()])
+        s.commit()
+    assert read_rows(Doc.__table__) == [(1, "t", "ann", None, 1), (2, "u", "bob", "n", 1)]
+    assert read_rows(Tag.__table__) == [(1, "x")]
+
+
+def test_mapped_as_dataclass_function_wants_a_registry():
+    with pytest.raises(ArgumentError, match=r"mapped_as_dataclass\(\): pass a datamapper "
+                                            r"registry\(\)"):
+        mapped_as_dataclass(MetaData(), kw_only=True)

@@ -23,7 +23,14 @@ from .properties import (
     synonym,
     validates,
 )
-from .registry import clear_mappers, declarative_base, mapper, registry
+from .registry import (
+    clear_mappers,
+    declarative_base,
+    mapped_as_dataclass,
+    mapper,
+    registry,
+    unmapped_dataclass,
+)
 from .relationships import (
     RelationshipProperty,
     backref,
@@ -39,4 +46,5 @@ __all__ = [
     "registry", "synonym", "validates", "RelationshipProperty", "backref", "relation",
     "relationship", "foreign", "remote", "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped",
     "MappedAsDataclass", "MappedColumn", "TypeResolve", "WriteOnlyMapped", "declared_attr", "mapped_column",
+    "mapped_as_dataclass", "unmapped_dataclass",
 ]

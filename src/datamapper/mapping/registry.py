@@ -443,6 +443,34 @@ def map_by_metaclass(cls: type) -> None:
     _map_declarative(reg, cls)
 
 
+def mapped_as_dataclass(reg: registry, cls: Any = None, /, **options: object) -> Any:
+    """Class decorator, the function form of :meth:`registry.mapped_as_dataclass`:
+    ``@mapped_as_dataclass(reg, kw_only=True)`` maps the class with ``reg`` and
+    makes it a dataclass."""
+    if not isinstance(reg, registry):
+        raise ArgumentError(
+            f"Can't use {reg!r} as the registry of mapped_as_dataclass(): pass a "
+            "datamapper registry() first, as in @mapped_as_dataclass(reg)")
+    return reg.mapped_as_dataclass(cls, **options)
+
+
+def unmapped_dataclass(cls: Any = None, /, **options: object) -> Any:
+    """Class decorator: make a mixin a dataclass (its ``mapped_column()`` and other
+    mapped attributes become fields, with their ``init``/``default``/``kw_only``...
+    options) without mapping it; mapped dataclasses below it take its fields and map
+    its attributes."""
+
+    def decorate(klass: type) -> type:
+        if _mapper_or_none(klass) is not None:
+            raise ArgumentError(
+                f"Can't use unmapped_dataclass on {klass.__name__}: it is a mapped class; "
+                "use registry.mapped_as_dataclass for mapped classes")
+        apply_dataclass(klass, dict(options), _mapping_classes(klass)[1:])
+        return klass
+
+    return decorate(cls) if cls is not None else decorate
+
+
 def add_mapped_attribute(target: type, key: str, attr: object) -> None:
     """Add ``attr`` (a Column, ``mapped_column()`` or mapper property) to the mapped
     class ``target`` as attribute ``key``: what assigning it to a class with
