@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 
@@ -104,3 +105,21 @@ def lifecycle(state: object) -> str:
         if getattr(state, name):
             return name
     return "unknown"
+
+
+def resume_gc() -> None:
+    """Switch the cycle collector back on after a pause in which many objects were
+    made (or first given a ``__dict__``) that all stay reachable.
+
+    Left in the youngest generation, they would all be scanned by the next
+    collection (the first allocation after this), and again when promoted.  They are
+    moved to the oldest generation unscanned instead (``gc.freeze()`` then
+    ``gc.unfreeze()``, which also moves what else the young generations held: a
+    reference cycle among those is freed by the next full collection rather than a
+    young one).  Not done when the program keeps objects frozen itself
+    (``gc.get_freeze_count()``): unfreezing would release them.
+    """
+    if not gc.get_freeze_count():
+        gc.freeze()
+        gc.unfreeze()
+    gc.enable()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
-from .._util import NO_VALUE, describe
+from .._util import NO_VALUE, describe, resume_gc
 from ..exc import (
     DetachedInstanceError,
     ObjectDereferencedError,
@@ -593,7 +593,7 @@ loaded_state.__doc__ = ("The state of an object just loaded from a row: persiste
 # from this many states on, expire_states() runs with the cyclic GC paused: the
 # pass allocates little but touches every object, and collections triggered
 # during it would traverse the whole (large) session again and again
-_GC_PAUSE_STATES = 20_000
+_GC_PAUSE_STATES = 1000
 
 
 def expire_states(states: Iterable[InstanceState]) -> None:
@@ -607,7 +607,9 @@ def expire_states(states: Iterable[InstanceState]) -> None:
     try:
         _expire_states(states)
     finally:
-        gc.enable()
+        # each expired object was given its __dict__ (the pops): those stay, and a
+        # young collection right after the pass would scan every one of them
+        resume_gc()
 
 
 def _remember_last_known(last: dict[str, Any], d: dict[str, Any]) -> None:
