@@ -37,6 +37,18 @@ def test_filter_by_unknown_name_in_orm_select_raises(users, User, sql_log):
     assert sql_log.matching("SELECT") == []
 
 
+@pytest.mark.parametrize("where", ["id in (:id1, :id2)", "name = 'ed'"])
+def test_filter_by_a_plain_string_is_an_argument_error_naming_text(users, User, sql_log, where):
+    # SQLAlchemy raises ArgumentError for a bare string criterion; code that catches
+    # that class must catch ours too, and the message must point at text().
+    sql_log.clear()
+    with pytest.raises(sa_exc.ArgumentError, match=r"text\(\)"):
+        users.query(User).filter(where)
+    with pytest.raises(sa_exc.ArgumentError):
+        select(User).where(where)
+    assert sql_log.matching("SELECT") == []
+
+
 @pytest.mark.parametrize(
     "name",
     ["bogus", "name; DROP TABLE users", "name desc, (select 1)", "__class__"],

@@ -46,7 +46,7 @@ class QueryFiltering(QueryState[_T]):
         where = self._where[:]
         for c in criterion:
             if isinstance(c, str):
-                raise InvalidRequestError(
+                raise ArgumentError(
                     f"Can't filter by the string {c!r}: strings are not SQL here; use "
                     "text() for textual SQL or an expression such as User.name == 'ed'"
                 )
