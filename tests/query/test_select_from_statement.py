@@ -5,7 +5,7 @@
 import pytest
 import sqlalchemy
 from sqlalchemy import Column, ForeignKey, Integer, String, literal, text, union_all
-from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchColumnError
 
 import datamapper
 from datamapper import joinedload, query_expression, relationship, selectinload, with_expression
@@ -119,6 +119,13 @@ def test_missing_primary_key_and_bad_statement_are_refused(M, session):
             text("SELECT name FROM fs_owner"))).all()
     with pytest.raises(ArgumentError, match="wrap it in text"):
         sqlalchemy.select(Owner).from_statement("SELECT 1")
+
+
+def test_a_selected_column_the_statement_lacks_is_a_no_such_column_error(M, session):
+    Owner, _Pet = M
+    with pytest.raises(NoSuchColumnError, match="fs_owner.name"):
+        session.query(Owner.id, Owner.name).from_statement(
+            sqlalchemy.select(Owner.id)).all()
 
 
 @pytest.mark.parametrize("kind", ["insert", "update", "delete"])

@@ -288,6 +288,9 @@ QUERY_CASES: dict[str, tuple[Callable[[Any, Any], Any], dict[str, Any]]] = {
         OBJ: (exc.ArgumentError, ("Can't query <", "Plain object", "expected a mapped class")),
         CLS: (exc.ArgumentError, ("Can't query <class", "Plain", "expected a mapped class"))})
        for name in ("with_entities", "add_columns", "add_column", "add_entity")},
+    "merge_result": (lambda q, x: q.merge_result(x), {
+        OBJ: (exc.ArgumentError, ("Can't merge_result() <Plain", "the rows a query")),
+        CLS: (exc.ArgumentError, ("Can't merge_result() the class Plain", "FrozenResult"))}),
     "compile": (lambda q, x: q.compile(x), {
         OBJ: (exc.ArgumentError, ("Can't compile the query with bind=<Plain",
                                   "not an Engine or Connection")),

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select as core_select
-from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchColumnError
 from sqlalchemy.sql.base import Executable, Generative
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import ClauseElement, TextClause
@@ -234,7 +234,10 @@ def matched_rows(result: Any, statement: Any, layout: RowLayout,
             wanted.append(c if got is None else got)
         return list(result.columns(*wanted).all())
     except Exception as e:
-        raise InvalidRequestError(
+        # a column the statement lacks stays a NoSuchColumnError (an InvalidRequestError
+        # too), as code written for SQLAlchemy catches it by that class
+        error = NoSuchColumnError if isinstance(e, NoSuchColumnError) else InvalidRequestError
+        raise error(
             f"Can't load the query's entities from the statement given to "
             f"from_statement(): {e}; select every mapped column (by name for text())"
         ) from e

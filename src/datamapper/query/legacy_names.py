@@ -40,6 +40,18 @@ class QueryLegacy(QueryExecution[_T]):
         warn_deprecated("Query.get_by()", "Query.filter_by(...).first()")
         return self.filter_by(**kwargs).first()
 
+    def merge_result(self, iterator: Any, load: bool = True) -> Any:
+        """Merge what a query of this shape returned (a list of objects or rows, or a
+        ``FrozenResult``) into this query's session: each mapped object is replaced by
+        the session's copy (``Session.merge(obj, load=load)``), with autoflush off.
+        Returns an iterator of the merged rows, or a new ``FrozenResult`` when given
+        one.  Deprecated in favour of ``loading.merge_frozen_result()``."""
+        from ..loading.merge import merge_result
+
+        warn_deprecated("Query.merge_result()",
+                        "datamapper.loading.merge_frozen_result(session, stmt, result.freeze())")
+        return merge_result(self, iterator, load)
+
     def tuples(self) -> Self:
         """Deprecated: rows are tuples already; ``only_return_tuples(True)`` is what it
         does (rows even for a query of one mapped class).  The warning is Core's

@@ -103,6 +103,7 @@ DM_MODULES = {
     "scoping": "datamapper.scoping",
     "session": "datamapper.session",
     "query": "datamapper.query",
+    "loading": "datamapper.loading",
     "util": "datamapper.util",
 }
 
