@@ -73,7 +73,7 @@ from .mapping.relationships import (
 )
 from .mapping.writeonly import WriteOnlyCollection
 from .query import AliasedClass, Query, aliased, select, with_polymorphic
-from .query.bundle import Bundle
+from .query.bundle import Bundle, DictBundle
 from .query.dynamic import AppenderQuery
 from .query.options import (
     Load,
@@ -136,7 +136,7 @@ __all__ = [
     "Load", "contains_eager", "defaultload", "defer", "eagerload", "immediateload", "joinedload", "aliased", "AliasedClass", "lazyload",
     "load_only", "noload", "raiseload", "selectin_polymorphic", "selectinload", "subqueryload", "undefer",
     "ORMExecuteState", "UserDefinedOption", "LoaderCriteriaOption", "with_loader_criteria",
-    "undefer_group", "query_expression", "with_expression", "with_parent", "join", "outerjoin", "Bundle",
+    "undefer_group", "query_expression", "with_expression", "with_parent", "join", "outerjoin", "Bundle", "DictBundle",
     "EXT_CONTINUE", "EXT_STOP", "MapperExtension", "SessionExtension",
     "AppenderQuery", "dynamic_loader",
     "MANYTOMANY", "MANYTOONE", "ONETOMANY", "RelationshipDirection",

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Column, Integer, String, func
 from sqlalchemy.exc import ArgumentError
 
-from datamapper import Bundle, select
+from datamapper import Bundle, DictBundle, select
 
 
 @pytest.fixture
@@ -122,3 +122,23 @@ def test_union_of_bundle_queries_reads_the_bundles_back(Person, session):
     q2 = session.query(b).filter(Person.id == 2)
     rows = q1.union(q2).order_by(b.c.id).all()
     assert [tuple(r[0]) for r in rows] == [(1, ("ada", "lovelace")), (2, ("alan", "turing"))]
+
+
+def test_dict_bundle_values_are_dicts_nested_included(Person, session, sql_log):
+    inner = DictBundle("inner", Person.last)
+    outer = DictBundle("who", Person.first, inner)
+    sql_log.clear()
+    rows = session.execute(select(Person.id, outer).order_by(Person.id)).all()
+    assert sql_log.count == 1
+    assert [(r.id, r.who) for r in rows] == [
+        (1, {"first": "ada", "inner": {"last": "lovelace"}}),
+        (2, {"first": "alan", "inner": {"last": "turing"}})]
+    legacy = session.query(outer).order_by(Person.id).all()
+    assert [r.who for r in legacy] == [r.who for r in rows]
+    assert session.scalars(select(DictBundle("d", Person.id)).order_by(Person.id)).first() == \
+        {"id": 1}
+
+
+def test_dict_bundle_refuses_two_columns_of_one_name(Person):
+    with pytest.raises(ArgumentError, match="duplicate column names.*'id'.*label"):
+        DictBundle("pk", Person.id, Person.id.label("id"))

@@ -106,6 +106,32 @@ class Bundle:
         return f"Bundle({self.name!r}, {', '.join(self.keys)})"
 
 
+class DictBundle(Bundle):
+    """A :class:`Bundle` whose value is a dict of its columns by name (nested bundles
+    in their place): ``select(DictBundle("pt", Point.x, Point.y))`` gives rows whose
+    ``pt`` element is ``{"x": ..., "y": ...}``.  Its columns need distinct names."""
+
+    def __init__(self, name: Any, *exprs: Any, single_entity: bool | None = None) -> None:
+        super().__init__(name, *exprs, single_entity=single_entity)
+        seen: set[str] = set()
+        for key in self.keys:
+            if key in seen:
+                raise ArgumentError(
+                    f"DictBundle does not support duplicate column names: {name!r} holds "
+                    f"two columns named {key!r}; label one of them "
+                    f"(e.g. Other.{key}.label('other_{key}')) or use Bundle")
+            seen.add(key)
+
+    def create_row_processor(self, query: object, procs: list[Any], labels: list[str]) -> Any:
+        """``proc(row)``: a dict of this bundle's values by column name."""
+        pairs = list(zip(labels, procs, strict=True))
+
+        def proc(row: object) -> Any:
+            return {label: p(row) for label, p in pairs}
+
+        return proc
+
+
 def _nested(e: object) -> bool:
     """A bundle inside a bundle (or a composite attribute's reader)."""
     return isinstance(e, Bundle) or getattr(e, "is_bundle", False) is True
