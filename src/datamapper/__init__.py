@@ -7,6 +7,7 @@ back in one ordered flush inside a transaction.
 
 from . import attributes, collections, event, exc, mutable
 from ._util import NO_VALUE
+from ._util.inspection import InspectionAttr, NotExtension
 from .associationproxy import AssociationProxy, AssociationProxyInstance, association_proxy
 from .collections import (
     KeyFuncDict,
@@ -125,6 +126,7 @@ wire()  # every cross-layer hook, installed in one place: see datamapper/wiring.
 __version__ = "0.1.0"
 
 __all__ = [
+    "InspectionAttr", "NotExtension",
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
     "MappedColumn", "PassiveFlag", "TypeResolve", "WriteOnlyCollection", "WriteOnlyMapped", "declared_attr",
     "mapped_column", "mapped_as_dataclass", "unmapped_dataclass",

@@ -25,6 +25,7 @@ subclass gets the subclass's own state).
 
 from __future__ import annotations
 
+import enum
 import operator
 import sys
 import weakref
@@ -41,6 +42,7 @@ from typing import Any, Generic, TypeVar, overload
 from sqlalchemy import or_
 
 from ._util import describe
+from ._util.inspection import InspectionAttr
 from .exc import ArgumentError, InvalidRequestError
 from .mapping.mapper import _mapper_or_none, class_mapper
 
@@ -61,11 +63,18 @@ def association_proxy(target_collection: str, attr: str, **kw: Any) -> Associati
     return AssociationProxy(target_collection, attr, **kw)
 
 
-class AssociationProxy(Generic[_T]):
+class AssociationProxyExtensionType(enum.Enum):
+    """``AssociationProxy.extension_type``: what ``inspect(cls).all_orm_descriptors``
+    tells about a proxy (mapped attributes answer ``NotExtension.NOT_EXTENSION``)."""
+
+    ASSOCIATION_PROXY = "ASSOCIATION_PROXY"
+
+
+class AssociationProxy(InspectionAttr, Generic[_T]):
     """The descriptor ``association_proxy()`` returns."""
 
     is_attribute = True
-    is_aliased_class = False
+    extension_type = AssociationProxyExtensionType.ASSOCIATION_PROXY
 
     def __init__(
         self,

@@ -141,3 +141,40 @@ def test_all_orm_descriptors_lists_hybrids(models):
     assert {"span", "initials", "pet_count", "covers", "pets", "first"} <= set(descriptors.keys())
     assert isinstance(descriptors["span"], hybrid_property)
     assert "span" not in inspect(Person).attrs  # not a mapped property
+
+
+def test_all_orm_descriptors_keep_the_class_bodys_order_subclass_first(metadata):
+    # tools that build forms or serializers from a model list its attributes in this
+    # order, so it is the order the class body declares them (PEP 520), nearest class
+    # first; columns no body names come last
+    class Base(DeclarativeBase):
+        type_annotation_map = {str: String(50)}
+
+    Base.registry.metadata = metadata
+
+    class Thing(Base):
+        __tablename__ = "hy_things"
+        zeta: Mapped[int] = mapped_column(primary_key=True)
+        kind: Mapped[str]
+
+        @hybrid_property
+        def alpha(self) -> int:
+            return 1
+
+        owner_id: Mapped[int | None] = mapped_column(ForeignKey("hy_things.zeta"))
+        parent: Mapped[Thing | None] = relationship(remote_side=[zeta])
+        beta: Mapped[str | None]
+        __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "t"}
+
+    class Special(Thing):
+        @hybrid_property
+        def omega(self) -> int:
+            return 2
+
+        extra: Mapped[str | None] = mapped_column(nullable=True)
+        __mapper_args__ = {"polymorphic_identity": "s"}
+
+    assert list(inspect(Thing).all_orm_descriptors.keys()) == [
+        "zeta", "kind", "alpha", "owner_id", "parent", "beta"]
+    assert list(inspect(Special).all_orm_descriptors.keys()) == [
+        "omega", "extra", "zeta", "kind", "alpha", "owner_id", "parent", "beta"]

@@ -19,6 +19,7 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from .._util import NO_VALUE, describe, resume_gc
+from .._util.inspection import InspectionAttr
 from ..exc import (
     DetachedInstanceError,
     ObjectDereferencedError,
@@ -117,7 +118,7 @@ COLUMN_RAISE = "dm_col_raise"
 COMPOSITES = "dm_composites"
 
 
-class InstanceState(weakref.ref[Any]):
+class InstanceState(weakref.ref[Any], InspectionAttr):
     """What the ORM knows about one mapped object.
 
     The state *is* the weak reference to its object (``state.obj()`` or
@@ -128,6 +129,8 @@ class InstanceState(weakref.ref[Any]):
 
     # No __weakref__ slot: nothing refers to states weakly, and every slot is 8 bytes
     # on each of possibly millions of loaded objects.
+    is_instance = True
+
     __slots__ = (
         "mapper", "_key", "_ident", "session_id", "_committed", "expired_attributes",
         "modified", "_strong", "_deleted", "insert_order", "_extra",

@@ -18,6 +18,7 @@ from sqlalchemy.sql.operators import ColumnOperators
 from sqlalchemy.util import immutabledict
 
 from .._core import gen_cache_key, is_cacheable_element, roles
+from .._util.inspection import InspectionAttr
 from .coercion import PLUGIN_ATTRS
 
 if TYPE_CHECKING:
@@ -34,17 +35,11 @@ _DELEGATED = frozenset({
 })
 
 
-class QueryableAttribute(ColumnOperators):
+class QueryableAttribute(ColumnOperators, InspectionAttr):
     """A mapped attribute seen on the class: ``User.name``."""
 
     # what inspect() tells about it (it is its own inspection)
     is_attribute = True
-    is_mapper = False
-    is_aliased_class = False
-    is_instance = False
-    is_selectable = False
-    is_clause_element = False
-    is_property = False
 
     # every instance-level read of a missing value goes to impl.get_missing
     impl: Any
@@ -182,6 +177,12 @@ class QueryableAttribute(ColumnOperators):
     # ``User.name.property``: defined last, since the name shadows the builtin; a
     # relationship's is configured first (its join and direction are then known)
     property = builtins.property(_configured_prop)  # noqa: A003
+
+    @builtins.property
+    def original_property(self) -> MapperProperty:
+        """The property this class attribute was made for: for a synonym, the
+        SynonymProperty itself (``.property`` is what it stands for then)."""
+        return cast("MapperProperty", self.__dict__["prop"])
 
 
 _T = TypeVar("_T")

@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import event
+from .._util.inspection import InspectionAttr
 from ..exc import UnmappedClassError
 from . import coercion, inheritance
 from . import selectable as selmap
@@ -91,8 +92,10 @@ def _table_to_map(class_: type, local_table: object, parent: Mapper | None,
         )
     return local_table
 
-class Mapper:
+class Mapper(InspectionAttr):
     """Maps ``class_`` to ``local_table``."""
+
+    is_mapper = True
 
     def _gen_cache_key(self, anon_map: object, bindparams: object) -> tuple[object, ...]:
         # Core's statement cache key of an expression annotated with this mapper (as
@@ -179,6 +182,8 @@ class Mapper:
         self.concrete = False
         self.inherit_condition: Any = None
         self._subclass_mappers: list[Mapper] = []
+        # the class body's order of names, when declarative mapped it (all_orm_descriptors)
+        self._body_order: tuple[str, ...] = ()
         self.polymorphic_on: Any = None
         self.polymorphic_map: dict[Any, Mapper] = {}
         # set for mappers of a hierarchy only (see mapping/inheritance.py); plain
@@ -619,19 +624,45 @@ class Mapper:
         return inheritance.with_polymorphic_mappers(self)
 
     @property
+    def with_polymorphic_mappers(self) -> list[Mapper]:
+        """The subclass mappers whose columns every query of this mapper also loads
+        (``with_polymorphic`` and ``polymorphic_load="inline"``); empty when none."""
+        return inheritance.with_polymorphic_mappers(self)
+
+    @property
     def attrs(self) -> AttrsDict:
         configure_mappers()
         return AttrsDict(self._props)
 
     @property
     def all_orm_descriptors(self) -> AttrsDict:
-        found = {k: getattr(self.class_, k) for k in self._props}
-        # then the class's other ORM-aware descriptors (hybrids, association proxies:
-        # they say so with ``is_attribute``), nearest class first
-        for base in self.class_.__mro__:
-            for k, value in base.__dict__.items():
-                if k not in found and getattr(value, "is_attribute", False) is True:
+        # in the order the classes declare them (PEP 520), nearest class first, a name
+        # a subclass declares again (or the mapper installs on it) in its superclass's
+        # place: mapped attributes and the other ORM-aware descriptors (hybrids and
+        # association proxies say so with ``is_attribute``); then mapped attributes no
+        # class body names (columns of a __table__ given whole)
+        props = self._props
+        mro = self.class_.__mro__[:-1]
+        owner: dict[str, type] = {}
+        for base in mro:
+            for k in base.__dict__:
+                owner[k] = base  # the last, most basic class that has it
+        found: dict[str, Any] = {}
+        for base in mro:
+            own = base.__dict__.get("_dm_mapper")
+            written = own._body_order if own is not None and own.class_ is base else ()
+            for k in (*written, *base.__dict__):
+                if k in found or owner.get(k) is not base:
+                    continue
+                if k in props:
+                    found[k] = getattr(self.class_, k)
+                    continue
+                value = next(b.__dict__[k] for b in mro if k in b.__dict__)
+                if getattr(value, "is_attribute", False) is True:
                     found[k] = value
+        for k in props:
+            if k not in found:
+                found[k] = getattr(self.class_, k)
         return AttrsDict(found.items())
 
     @property

@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement, Label, Null
 from sqlalchemy.sql.operators import ColumnOperators
 
 from .._core import annotate
+from .._util.inspection import InspectionAttr
 from .coercion import mark_subject
 
 if TYPE_CHECKING:
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
 # cache key too, which the statement's plugin mark (mark_subject) is not part of.
 SUBCLASS_KEY = "dm_subclass"
 
-class MapperProperty:
+class MapperProperty(InspectionAttr):
     """Base of every mapped attribute's configuration."""
+
+    is_property = True
 
     key: str
     parent: Mapper

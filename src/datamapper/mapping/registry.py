@@ -21,7 +21,7 @@ from .. import event
 from .._core import creation_order
 from .coercion import DeclarativeMeta
 from .declarative import MappedColumn, apply_dataclass, dataclass_options_of, declared_attr
-from .declarative_scan import has_mapped_annotations, scan_class
+from .declarative_scan import definition_order, has_mapped_annotations, scan_class
 from .mapper import (
     Mapper,
     _all_mappers,
@@ -330,6 +330,9 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     """Map a declarative class: its Table (found or made), properties and mapper args."""
     if _mapper_or_none(cls) is not None:
         raise ArgumentError(f"Class {cls.__name__} is already mapped")
+    # the class body's order, before mapping replaces its attributes (for
+    # Mapper.all_orm_descriptors); a dataclass keeps it in its annotations
+    body_order = tuple(definition_order(cls))
     _make_dataclass(reg, cls)
     _attributes_from_dataclass_metadata(cls)
     classes = _mapping_classes(cls)
@@ -367,6 +370,7 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     if "properties" in mapper_args:  # __mapper_args__ = {"properties": {...}}: added
         properties = {**properties, **mapper_args.pop("properties")}
     m = Mapper(cls, table, properties, registry=reg, **mapper_args)
+    m._body_order = body_order
     reg._register(m)
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
     cls.__mapper__ = m  # type: ignore[attr-defined]  # as declarative users expect

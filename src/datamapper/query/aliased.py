@@ -24,6 +24,7 @@ from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
 from .._core import annotate, annotations_of, deannotate, gen_cache_key
+from .._util.inspection import InspectionAttr
 from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget, through_synonym
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace, mark_subject
 from ..mapping.inheritance import class_criterion, polymorphic_load_props, polymorphic_props
@@ -164,18 +165,12 @@ class AliasedClass:
         return f"<aliased({self._dm_mapper.class_.__name__}){name}>"
 
 
-class AliasedInsp:
+class AliasedInsp(InspectionAttr):
     """What ``inspect(aliased(User))`` answers: the alias's mapper, selectable and name
     (an :class:`AliasedClass` itself answers mapped attribute names only: ``ua.name``
     is a column of the alias)."""
 
     is_aliased_class = True
-    is_mapper = False
-    is_instance = False
-    is_selectable = False
-    is_clause_element = False
-    is_attribute = False
-    is_property = False
 
     def __init__(self, entity: AliasedClass) -> None:
         self.entity = entity
