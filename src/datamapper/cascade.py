@@ -95,14 +95,16 @@ def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None
     # deletes orphans (then a pending member left behind goes with its parent's state)
     skip_pending_unless_orphans = flag == "refresh_expire"
     seen = {id(obj)}
-    stack: list[tuple[InstanceState, object]] = [(state, obj)]
     loading = kind_loads
     # mapper -> its relationships along this cascade, for this walk: a graph of many
     # objects of few classes asks again and again; an object whose class has none
-    # (the children of a tree, often) is given but not put on the stack
+    # (the children of a tree, often) is given but not descended into
     rels_of: dict[Any, list[Any]] = {}
-    while stack:
-        st, o = stack.pop()
+
+    def reached(st: InstanceState, o: Any) -> Iterator[tuple[InstanceState, Any]]:
+        """The objects ``o`` holds along each relationship, in the relationship's
+        order; those of one relationship are all marked seen before the walk descends
+        into the first of them (an object held both here and deeper down comes here)."""
         d = o.__dict__
         for prop in rels_of.get(st.mapper) or _rels(st.mapper, flag):
             members = _members_along(prop, st, o, d, loading, removed_too)
@@ -110,6 +112,7 @@ def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None
                 continue
             skip_pending = skip_pending_unless_orphans and not prop.cascade.delete_orphan
             target = prop.mapper
+            batch = []
             for child in members:
                 if child is None or id(child) in seen:
                     continue
@@ -123,12 +126,25 @@ def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None
                 if halt_session is not None and cst.session_id == halt_session \
                         and not cst._deleted:
                     continue
-                yield cst, child
-                rels = rels_of.get(cm)
-                if rels is None:
-                    rels = rels_of[cm] = _rels(cm, flag)
-                if rels:
-                    stack.append((cst, child))
+                batch.append((cst, child))
+            yield from batch
+
+    # depth first, each object given before the objects it reaches (so a flush
+    # inserts the rows of one class in the order a cascade met them: the children of
+    # the first parent before those of the second, as SQLAlchemy does)
+    stack = [reached(state, obj)]
+    while stack:
+        for cst, child in stack[-1]:
+            yield cst, child
+            cm = cst.mapper
+            rels = rels_of.get(cm)
+            if rels is None:
+                rels = rels_of[cm] = _rels(cm, flag)
+            if rels:
+                stack.append(reached(cst, child))
+                break
+        else:
+            stack.pop()
 
 
 def _members_along(prop: RelationshipProperty, st: InstanceState, o: object, d: dict[str, Any], loading: bool,
