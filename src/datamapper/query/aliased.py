@@ -518,7 +518,8 @@ def _column_in(sel: FromClause, column: Any, on_names: bool) -> object:
 def relationship_join(target: object, onclause: object) -> list[tuple[object, object]] | None:
     """The (target, ON clause) steps of a join along a relationship whose either end is
     an alias (``join(alias.addresses)``, ``join(User.addresses.of_type(alias))``,
-    ``join(alias, User.addresses)``), or None when no alias is involved."""
+    ``join(alias, User.addresses)``, with any ``and_()`` criteria), or None when no
+    alias is involved."""
     spec = onclause if onclause is not None else target
     dest: Any = None
     if isinstance(spec, OfType):
@@ -529,19 +530,9 @@ def relationship_join(target: object, onclause: object) -> list[tuple[object, ob
     found = _relationship_of(spec)
     if found is None:
         return None
-    source, attr = found
-    if source is None and not isinstance(dest, AliasedClass):
+    if found[0] is None and not isinstance(dest, AliasedClass):
         return None
-    from ..mapping.mapper import configure_mappers
-
-    configure_mappers()
-    rel: Any = attr.prop
-    if dest is None or _mapper_or_none(dest) is not None:
-        dest_sel: Any = None
-        dest = rel.mapper.class_
-    else:
-        dest_sel = dest
-    return _steps(rel, source, dest, dest_sel)
+    return relationship_steps(target, onclause)
 
 
 def _relationship_of(spec: object) -> tuple[AliasedClass | None, QueryableAttribute] | None:

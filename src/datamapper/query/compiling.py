@@ -15,6 +15,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.selectable import Select
+from sqlalchemy.sql.util import find_left_clause_to_join_from
 
 from .._util import describe
 from ..loading.criteria import apply_loader_criteria, criteria_options
@@ -31,6 +32,19 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Compiled
 
 _T = TypeVar("_T")
+
+
+def _implicit_left(stmt: Any, target: Any) -> Any:
+    """The FROM a join without ON clause starts at: the one of the query's own FROMs
+    (its entities, select_from(), earlier joins) that has a foreign key to ``target``,
+    or None (Core decides, or says it can't).  Core would also weigh the tables the
+    WHERE clause names, which a joined-table subclass's join can join to as well
+    (``query(Company).join(Engineer).filter(Engineer.name == ...)``)."""
+    if hasattr(target, "__clause_element__"):  # an aliased() entity
+        target = target.__clause_element__()
+    froms = stmt.get_final_froms()
+    found = find_left_clause_to_join_from(froms, target, None)
+    return froms[found[0]] if len(found) == 1 else None
 
 
 class QueryCompiling(QueryModifiers[_T]):
@@ -94,8 +108,12 @@ class QueryCompiling(QueryModifiers[_T]):
                     on = and_(on, crit)
                 elif not outer:
                     stmt = stmt.where(adapt(crit))
+            if left is None and on is None:
+                left = _implicit_left(stmt, target)
             if left is not None and on is not None:
                 stmt = stmt.join_from(left, target, adapt(on), isouter=outer)
+            elif left is not None:
+                stmt = stmt.join_from(left, target, isouter=outer)
             else:
                 stmt = stmt.join(target, adapt(on), isouter=outer) if on is not None else \
                     stmt.join(target, isouter=outer)

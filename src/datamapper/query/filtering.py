@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy import (
+    Join,
     and_,
 )
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
@@ -276,13 +277,13 @@ class QueryFiltering(QueryState[_T]):
         froms: list[object] = []
         for f in fromclauses:
             if isinstance(f, AliasedClass):
-                froms.append(f.selectable)
+                _surface_froms(f.selectable, froms)
                 continue
             m = mapper_of(f)
             if m is not None:
-                froms.append(m.persist_selectable)
+                _surface_froms(m.persist_selectable, froms)
             elif isinstance(f, FromClause):
-                froms.append(f)
+                _surface_froms(f, froms)
             else:
                 raise ArgumentError(
                     f"Can't correlate to {describe(f)}: pass a mapped class, an aliased() "
@@ -339,6 +340,15 @@ class QueryFiltering(QueryState[_T]):
         if not self._where:
             return None
         return and_(*self._where) if len(self._where) > 1 else self._where[0]
+
+
+def _surface_froms(from_: object, out: list[object]) -> None:
+    """``from_`` and, for a join (a joined-table class, a with_polymorphic()), the tables
+    or aliases it joins: an enclosing SELECT names those, so each is correlated."""
+    out.append(from_)
+    if isinstance(from_, Join):
+        _surface_froms(from_.left, out)
+        _surface_froms(from_.right, out)
 
 
 def _from_name(from_: object) -> str:
