@@ -14,28 +14,19 @@ fetches otherwise.  ``False`` leaves objects as they are.
 
 from __future__ import annotations
 
-import operator
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select as core_select
-from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import (
-    BinaryExpression,
-    BindParameter,
-    BooleanClauseList,
     ClauseElement,
     ColumnElement,
-    False_,
-    Grouping,
-    Null,
-    True_,
-    UnaryExpression,
 )
 
 from ..exc import InvalidRequestError
 from ..mapping.cache import CacheSlot
 from ..mapping.coercion import bound_value
 from ..mapping.composite import expand_composite_pairs
+from .evaluate import CannotEvaluate, Rules, Unknown, compile_criteria, test_state
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -47,80 +38,6 @@ if TYPE_CHECKING:
 _ONUPDATE_KEYS: CacheSlot[tuple[str, ...]] = CacheSlot(
     "attributes of the columns an UPDATE changes by itself (onupdate, server_onupdate, "
     "computed)")
-
-_OPS = {
-    operators.eq: operator.eq, operators.ne: operator.ne, operators.lt: operator.lt,
-    operators.le: operator.le, operators.gt: operator.gt, operators.ge: operator.ge,
-    operators.is_: lambda a, b: a is b, operators.is_not: lambda a, b: a is not b,
-}
-
-
-class _CannotEvaluate(Exception):
-    pass
-
-
-def _compile_eval(expr: object, col_to_key: dict[Any, str]) -> Any:
-    if isinstance(expr, Grouping):
-        return _compile_eval(expr.element, col_to_key)
-    if isinstance(expr, BooleanClauseList):
-        subs = [_compile_eval(c, col_to_key) for c in expr.clauses]
-        if expr.operator is operators.and_:
-            return lambda d: all(s(d) for s in subs)
-        if expr.operator is operators.or_:
-            return lambda d: any(s(d) for s in subs)
-        raise _CannotEvaluate()
-    if isinstance(expr, UnaryExpression) and expr.operator is operators.inv:
-        sub = _compile_eval(expr.element, col_to_key)
-        return lambda d: not sub(d)
-    if isinstance(expr, True_):
-        return lambda d: True
-    if isinstance(expr, False_):
-        return lambda d: False
-    if isinstance(expr, BinaryExpression):
-        op = expr.operator
-        left = _operand(expr.left, col_to_key)
-        if op in (operators.in_op, operators.not_in_op):
-            right_bp: Any = expr.right
-            if isinstance(right_bp, Grouping):
-                right_bp = right_bp.element
-            if not isinstance(right_bp, BindParameter):
-                raise _CannotEvaluate()
-            values: Any = right_bp.value
-            if op is operators.in_op:
-                return lambda d: left(d) in values
-            return lambda d: left(d) not in values
-        fn = _OPS.get(op)
-        if fn is None:
-            raise _CannotEvaluate()
-        right = _operand(expr.right, col_to_key)
-
-        def cmp(d: object) -> Any:
-            a, b = left(d), right(d)
-            if fn in (operator.lt, operator.le, operator.gt, operator.ge) and (
-                    a is None or b is None):
-                return False
-            if fn in (operator.eq, operator.ne) and (a is None or b is None):
-                return False
-            return fn(a, b)  # type: ignore[no-untyped-call]  # the lambdas of _OPS
-
-        return cmp
-    raise _CannotEvaluate()
-
-
-def _operand(expr: object, col_to_key: dict[Any, str]) -> Any:
-    if isinstance(expr, Grouping):
-        expr = expr.element
-    expr = cast(Any, expr)
-    if isinstance(expr, BindParameter):
-        v = expr.effective_value
-        return lambda d: v
-    if isinstance(expr, Null):
-        return lambda d: None
-    key = col_to_key.get(expr)
-    if key is not None:
-        return lambda d: d.get(key)
-    raise _CannotEvaluate()
-
 
 def _targets(session: SessionBase, query: Query[Any]) -> tuple[Any, Any]:
     mapper = query._layout.primary_mapper
@@ -147,22 +64,28 @@ def check_sync(sync: object) -> None:
 
 
 
-def criteria_tests(mapper: Mapper, where: list[Any], sync: Any) -> tuple[Any, list[Any] | None]:
+def criteria_tests(mapper: Mapper, where: list[Any], sync: Any, dialect_name: str | None = None,
+                   params: Any = None) -> tuple[Any, Any]:
     """Decide how the session's objects will be matched, before any SQL.
 
     Returns (strategy, tests): strategy is "evaluate", "fetch" or None; tests are
-    the Python predicates of the criteria for "evaluate".  ``"auto"`` evaluates
-    where it can and fetches otherwise; ``"evaluate"`` on criteria it cannot
-    evaluate raises (nothing has happened yet).
+    (attribute names read, predicate) for "evaluate" (see :mod:`.evaluate`, which
+    the database's rules for ``dialect_name`` and the statement's ``params``
+    inform).  ``"auto"`` evaluates where it can and fetches otherwise;
+    ``"evaluate"`` on criteria it cannot evaluate raises (nothing has happened yet).
     """
     if sync is False or sync is None:
         return None, None
     if sync == "fetch":
         return "fetch", None
-    col_to_key = {p.columns[0]: k for k, p in mapper.column_attrs.items()}
+    col_to_key: dict[Any, str] = {}
+    for k, p in mapper.column_attrs.items():
+        for c in p.columns:
+            col_to_key.setdefault(c, k)
     try:
-        return "evaluate", [_compile_eval(w, col_to_key) for w in where]
-    except _CannotEvaluate:
+        return "evaluate", compile_criteria(where, col_to_key, Rules(dialect_name),
+                                            params if isinstance(params, dict) else None)
+    except CannotEvaluate:
         if sync == "auto":
             return "fetch", None
         raise InvalidRequestError(
@@ -172,30 +95,40 @@ def criteria_tests(mapper: Mapper, where: list[Any], sync: Any) -> tuple[Any, li
         ) from None
 
 
+def class_criteria(mapper: Mapper) -> list[Any]:
+    """The criterion a statement on a single-table subclass adds to keep to that
+    subclass's rows (``discriminator IN (...)``): a list of none or one."""
+    poly = mapper._poly
+    crit = poly.criterion() if poly is not None else None
+    return [] if crit is None else [crit]
+
+
 def matching_states(session: SessionBase, mapper: Mapper, where: list[Any], strategy: Any,
                     tests: list[Any] | None, token: Any = None, params: Any = None,
                     uncertain: list[Any] | None = None) -> list[Any]:
     """The states of the identity map the criteria select (see criteria_tests).
 
-    With "evaluate", an object with expired column attributes can't be tested in
-    Python: it is not among the matches, and goes to ``uncertain`` when given (an
-    UPDATE expires what it sets there, a DELETE the whole object: their rows may
-    have changed or gone)."""
+    With "evaluate", an object whose row can't be told in Python (an attribute the
+    criteria read is not loaded, a comparison the database may decide otherwise:
+    see :mod:`.evaluate`) is not among the matches, and goes to ``uncertain`` when
+    given (an UPDATE expires what it may have changed there, a DELETE the whole
+    object: their rows may have changed or gone)."""
     if strategy is None:
         return []
     if strategy == "evaluate":
         assert tests is not None
-        keys = [p.key for p in mapper.column_attrs.values()]
+        keys, test = tests
         out = []
         for state in session._identity_map.all_states():
-            if state.mapper is not mapper or state.identity_token != token:
+            if state.identity_token != token or not state.mapper.isa(mapper):
                 continue
-            d = state.obj().__dict__
-            if state.expired_attributes and any(k in state.expired_attributes for k in keys):
+            try:
+                matched = test_state(state, keys, test)
+            except Unknown:
                 if uncertain is not None:
                     uncertain.append(state)
                 continue
-            if all(t(d) for t in tests):
+            if matched is True:
                 out.append(state)
         return out
     stmt = core_select(*mapper.primary_key)
@@ -318,24 +251,33 @@ def mark_deleted(session: SessionBase, states: list[Any]) -> None:
             tx._snapshot.deleted[state] = obj
 
 
+def _dialect_name(session: SessionBase, mapper: Mapper) -> str | None:
+    try:
+        return str(session.get_bind(mapper).dialect.name)
+    except InvalidRequestError:  # no bind: the statement will say so; strings judged strictly
+        return None
+
+
 def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any], sync: Any) -> int:
     check_sync(sync)
     mapper, where = _targets(session, query)
     resolved = resolve_values(mapper, values.items())
-    strategy, tests = criteria_tests(mapper, where, sync)
+    params = query._params or None
+    strategy, tests = criteria_tests(mapper, where, sync, _dialect_name(session, mapper), params)
+    where = [*where, *class_criteria(mapper)]  # (evaluate tests the class by isa())
     if query._autoflush:
         session._autoflush()
     uncertain: list[Any] = []
     states = matching_states(session, mapper, where, strategy, tests,
-                             getattr(query, "_shard_id", None), uncertain=uncertain)
+                             getattr(query, "_shard_id", None), params, uncertain=uncertain)
     table = mapper.local_table
     stmt = table.update()
     for w in where:
         stmt = stmt.where(w)
     stmt = stmt.values({mapper.column_attrs[k].columns[0]: v for k, v in resolved.items()})
-    result = session.execute(stmt, mapper=mapper)
+    result = session.execute(stmt, params, mapper=mapper)
     apply_values(states, resolved)
-    expire_values(uncertain, resolved)
+    expire_values(uncertain, {**resolved, **onupdate_keys(mapper, resolved)})
     expire_values(states, onupdate_keys(mapper, resolved))
     session._fire("after_bulk_update", BulkContext(session, query, result, mapper))
     return int(result.rowcount)
@@ -344,16 +286,18 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
 def bulk_delete(session: SessionBase, query: Query[Any], sync: Any) -> int:
     check_sync(sync)
     mapper, where = _targets(session, query)
-    strategy, tests = criteria_tests(mapper, where, sync)
+    params = query._params or None
+    strategy, tests = criteria_tests(mapper, where, sync, _dialect_name(session, mapper), params)
+    where = [*where, *class_criteria(mapper)]  # (evaluate tests the class by isa())
     if query._autoflush:
         session._autoflush()
     uncertain: list[Any] = []
     states = matching_states(session, mapper, where, strategy, tests,
-                             getattr(query, "_shard_id", None), uncertain=uncertain)
+                             getattr(query, "_shard_id", None), params, uncertain=uncertain)
     stmt = mapper.local_table.delete()
     for w in where:
         stmt = stmt.where(w)
-    result = session.execute(stmt, mapper=mapper)
+    result = session.execute(stmt, params, mapper=mapper)
     mark_deleted(session, states)
     expire_whole(uncertain)
     session._fire("after_bulk_delete", BulkContext(session, query, result, mapper))

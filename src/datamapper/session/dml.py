@@ -56,6 +56,7 @@ from .bulk import (
     BulkContext,
     apply_values,
     check_sync,
+    class_criteria,
     criteria_tests,
     expire_values,
     expire_whole,
@@ -401,6 +402,11 @@ def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, A
             expire_values([state], {k: None for k in auto if k not in values})
 
 
+def _dialect_name(bind: Any) -> str | None:
+    dialect = getattr(bind, "dialect", None)
+    return getattr(dialect, "name", None)
+
+
 def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
                   merged: dict[str, Any], bind: Any, sync: Any) -> Any:
     is_update = stmt.is_update
@@ -417,13 +423,17 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         values = resolve_values(mapper, dml_values(stmt))
     if joined:  # the statement on the one table it changes
         stmt = retarget(mapper, stmt)
-    strategy, tests = criteria_tests(mapper, where, sync)
+    if isinstance(params, (list, tuple)):
+        params = params[0] if params else None
+    strategy, tests = criteria_tests(mapper, where, sync, _dialect_name(bind), params)
+    single = class_criteria(mapper)  # a single-table subclass: its rows only
+    if single:  # (evaluate tests the class by isa())
+        stmt = stmt.where(*single)
+        where.extend(single)
     layout, stmt = _returning_layout(stmt)
     if merged.get("autoflush", True):
         session._autoflush()
     token = session._default_identity_token()
-    if isinstance(params, (list, tuple)):
-        params = params[0] if params else None
     uncertain: list[Any] = []
     states = matching_states(session, mapper, where, strategy, tests, token, params,
                              uncertain=uncertain)
@@ -439,7 +449,8 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         expire_values(states, onupdate_keys(mapper, values))
         if uncertain:
             matched = set(states)  # (UPDATE ... RETURNING refreshed some of them)
-            expire_values([s for s in uncertain if s not in matched], values)
+            expire_values([s for s in uncertain if s not in matched],
+                          {**values, **onupdate_keys(mapper, values)})
         session._fire("after_bulk_update", BulkContext(session, None, result, mapper, stmt))
     else:
         mark_deleted(session, states)
