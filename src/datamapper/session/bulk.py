@@ -17,12 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select as core_select
-from sqlalchemy.sql.elements import (
-    ClauseElement,
-    ColumnElement,
-)
+from sqlalchemy.sql.elements import ClauseElement, ColumnClause, ColumnElement
 
-from ..exc import InvalidRequestError
+from ..exc import ArgumentError, InvalidRequestError
 from ..mapping.cache import CacheSlot
 from ..mapping.coercion import bound_value
 from ..mapping.composite import expand_composite_pairs
@@ -145,32 +142,60 @@ def matching_states(session: SessionBase, mapper: Mapper, where: list[Any], stra
     return out
 
 
+def through_synonyms(mapper: Mapper, key: str) -> str:
+    """The attribute a name stands for, following ``synonym()``s (``uname`` -> ``name``)."""
+    seen = {key}
+    synonyms = mapper.synonyms
+    while key not in mapper.column_attrs and key in synonyms:
+        key = synonyms[key].name
+        if key in seen:
+            break
+        seen.add(key)
+    return key
+
+
 def resolve_values(mapper: Mapper, items: Any) -> dict[str, Any]:
-    """SET pairs (attribute name, column key, mapped attribute or column -> value) as
-    attribute name -> value; anything that is not a mapped column is refused."""
+    """SET pairs (attribute name, synonym, column key, mapped attribute or column ->
+    value) as attribute name -> value; anything that is not a mapped column is refused."""
     resolved: dict[str, Any] = {}
     cls = mapper.class_.__name__
     # a composite's value: its columns' (Query.update({Edge.end: Point(1, 2)}))
     for k, v in expand_composite_pairs(mapper, items, False):
         if isinstance(k, str):
-            if k in mapper.column_attrs:
-                resolved[k] = v
+            key = through_synonyms(mapper, k)
+            if key in mapper.column_attrs:
+                resolved[key] = v
                 continue
-            prop = mapper._col_to_prop.get(mapper.local_table.c.get(k))
+            prop = mapper._col_to_prop.get(mapper.local_table.c.get(key))
             if prop is None:
                 raise InvalidRequestError(
                     f"Can't bulk update {cls}.{k}: not a mapped column attribute; mapped "
                     f"columns are {', '.join(sorted(mapper.column_attrs.keys()))}"
                 )
             resolved[prop.key] = v
-        elif hasattr(k, "key") and getattr(k, "parent", None) is mapper:
-            resolved[k.key] = v
-        else:
-            prop = mapper._col_to_prop.get(k)
-            if prop is None:
-                raise InvalidRequestError(
-                    f"Can't bulk update {k!r}: not a mapped column of {cls}")
-            resolved[prop.key] = v
+            continue
+        parent = getattr(k, "parent", None)
+        if isinstance(getattr(k, "key", None), str) and parent is not None and \
+                getattr(parent, "class_", None) is not None and mapper.isa(parent):
+            key = through_synonyms(mapper, k.key)
+            if key in mapper.column_attrs:
+                resolved[key] = v
+                continue
+        col = k
+        if not isinstance(col, ClauseElement) and hasattr(col, "__clause_element__"):
+            col = col.__clause_element__()
+            if not isinstance(col, ClauseElement):
+                raise ArgumentError(
+                    f"Can't bulk update {cls}: SET/VALUES column expression or string key "
+                    f"expected, got {k!r} (its __clause_element__() gives {col!r})")
+        prop = mapper._col_to_prop.get(col)
+        if prop is None and isinstance(col, ColumnClause) and getattr(col, "table", None) is None:
+            # column("name"): the mapped table's column of that name
+            prop = mapper._col_to_prop.get(mapper.local_table.c.get(col.key))
+        if prop is None:
+            raise InvalidRequestError(
+                f"Can't bulk update {k!r}: not a mapped column of {cls}")
+        resolved[prop.key] = v
     return resolved
 
 

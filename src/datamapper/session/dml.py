@@ -64,6 +64,7 @@ from .bulk import (
     matching_states,
     onupdate_keys,
     resolve_values,
+    through_synonyms,
 )
 from .dml_bulk import bulk_insert_mappings as bulk_insert_mappings
 from .dml_bulk import bulk_save_objects as bulk_save_objects
@@ -299,6 +300,8 @@ def _translate_values(mapper: Mapper, stmt: object, verb: str) -> Any:
     for k, v in pairs:
         if isinstance(k, str):
             ck = cols.key_of.get(k)
+            if ck is None and k in mapper.synonyms:
+                ck = cols.key_of.get(through_synonyms(mapper, k))
             if ck is None:
                 raise InvalidRequestError(
                     f"Can't {verb} {mapper.class_.__name__}: values() names {k!r}, which is "
