@@ -22,6 +22,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -337,7 +338,7 @@ def run_one(
     backend.ensure(wl.state, spec)
     if wl.mutates:
         backend.state = None
-    meter = Meter()
+    meter = Meter(CLOCKS[args.clock])
     where = f"[{backend.name} / {wl.name} / {impl.name}]"
     try:
         result = getattr(impl, wl.method)(spec, meter)
@@ -517,6 +518,7 @@ def report_data(
         "n": spec.n,
         "repeat": args.repeat,
         "statistic": "median",
+        "clock": args.clock,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "git": git_revision(),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
@@ -602,6 +604,10 @@ def table_rows(data: dict[str, Any], width: int | None) -> list[tuple[list[str],
 
 
 HEADERS = ["workload", "impl", "seconds", "×SA-ORM", "vs Core", "vs raw"]
+# --clock: what a phase's seconds are.  CPU time of the bench process leaves out
+# what other processes on the machine take from it (and, for a server backend,
+# the server's own work): steadier ratios on a shared machine.
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
 LEGEND = (
     "×SA-ORM = SQLAlchemy ORM time / impl time (above 1: faster than SQLAlchemy's ORM);"
     " vs Core = impl / Core, vs raw = impl / raw driver (how many times slower)."
@@ -615,7 +621,10 @@ def header_lines(data: dict[str, Any]) -> list[str]:
     return [
         f"backend: {data['database']}",
         f"n={data['n']:,}, median of {data['repeat']} (memory: 1 run), "
-        f"Python {v['python']}, SQLAlchemy {v['sqlalchemy']}, datamapper {v.get('datamapper')}, "
+        + ("CPU seconds of the bench process (--clock cpu), "
+           if data.get("clock") == "cpu" else "")
+        + f"Python {v['python']}, SQLAlchemy {v['sqlalchemy']}, "
+        f"datamapper {v.get('datamapper')}, "
         f"{data['machine']['cpus']} CPUs" + (f", git {data['git']}" if data["git"] else ""),
     ]
 
@@ -723,6 +732,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="comma list of table sizes for the growth workload"
         " (default n/100, n/10, n, 10n: 1k to 1M at the default n)",
+    )
+    p.add_argument(
+        "--clock",
+        default="wall",
+        choices=list(CLOCKS),
+        help="wall: elapsed time (default); cpu: CPU time of the bench process"
+        " (time.process_time), steadier when other processes share the machine;"
+        " a server backend's own work is then not counted",
     )
     p.add_argument("--quick", action="store_true", help="n=10000, repeat=1")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
