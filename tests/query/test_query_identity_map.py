@@ -254,3 +254,36 @@ def test_populate_existing_reloads_loaded_columns_the_query_did_not_read(
     assert got is b
     assert (b.name, b.note, b.title) == ("new", "new", "new")
     assert not s.dirty
+
+
+@pytest.mark.parametrize("mapped_to", ["join", "select"])
+def test_query_of_a_class_mapped_to_a_join_returns_each_object_once(
+        metadata, engine, make_session, mapped_to):
+    # the primary key is one table's: a user with two addresses is two rows of the join
+    # but one object, listed once by a legacy Query (select() returns every row)
+    from datamapper import registry
+
+    reg = registry(metadata=metadata)
+    users = sa.Table("mj_users", metadata, Column("id", Integer, primary_key=True),
+                     Column("name", String(20)))
+    addresses = sa.Table("mj_addresses", metadata, Column("id", Integer, primary_key=True),
+                         Column("user_id", sa.ForeignKey("mj_users.id")))
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(users.insert(), [{"id": 7, "name": "ann"}, {"id": 8, "name": "bob"}])
+        conn.execute(addresses.insert(), [{"id": 1, "user_id": 7}, {"id": 2, "user_id": 8},
+                                          {"id": 3, "user_id": 8}])
+    joined = sa.join(users, addresses, users.c.id == addresses.c.user_id)
+    target = joined if mapped_to == "join" else sa.select(
+        users.c.id, users.c.name, addresses.c.id.label("add_id")).select_from(joined).subquery()
+
+    class UserWithAddress:
+        pass
+
+    pk = users.c.id if mapped_to == "join" else target.c.id
+    reg.map_imperatively(UserWithAddress, target, primary_key=[pk],
+                         exclude_properties=[addresses.c.id] if mapped_to == "join" else [])
+    s = make_session()
+    got = s.query(UserWithAddress).order_by(pk).all()
+    assert [u.id for u in got] == [7, 8]
+    assert len(s.scalars(select(UserWithAddress)).all()) == 3

@@ -152,10 +152,12 @@ class QueryExecution(QuerySetOps[_T]):
 
     def _rows_may_repeat(self) -> bool:
         """Whether one object may come in several rows: the query joins, reads other
-        FROMs (select_from(), criteria naming other tables) or an aliased() entity; a
-        query of its own table alone can't repeat a row."""
+        FROMs (select_from(), criteria naming other tables), an aliased() entity or a
+        class mapped to a join or a SELECT (its primary key may be one column of many
+        rows); a query of its own table alone can't repeat a row."""
         return bool(self._joins or self._adapter is not None or self._select_from or any(
             isinstance(ent, AliasedClass) for ent in self._entities)
+            or any(m is not None and m.non_table for m in self._part_mappers())
             or (self._where and self._criteria_read_other_froms()))
 
     def _unique_entities(self, out: list[Any]) -> list[object]:
