@@ -2,6 +2,7 @@
 subclass redefines the attribute's SQL operators or adds methods; the class attribute,
 an ``aliased()`` entity's and Core ``select()`` all use it."""
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import Column, Integer, String, func
 
@@ -61,3 +62,109 @@ def test_default_comparator_is_the_column(Base, engine, make_session):
     User = _model(Base, engine, make_session)
     cmp = ColumnProperty.Comparator(User.plain.property, User.plain.parent, User.plain)
     assert str(cmp == "x") == str(User.plain == "x")
+
+
+def _synonym_model(Base, engine, make_session, factory=CaseInsensitive):
+    from datamapper import relationship, synonym
+
+    class Owner(Base):
+        __tablename__ = "cmp_owners"
+        id = Column(Integer, primary_key=True)
+        _name = Column("name", String(30))
+        name = synonym("_name", comparator_factory=factory, info={"label": "Name"},
+                       doc="the owner's name")
+        pets = relationship("Pet")
+        animals = synonym("pets")
+
+    class Pet(Base):
+        __tablename__ = "cmp_pets"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(sa.ForeignKey("cmp_owners.id"))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Owner(id=1, name="Ed", pets=[Pet(id=1)]), Owner(id=2, name="Wendy")])
+    s.commit()
+    s.close()
+    return Owner, Pet
+
+
+def test_synonym_comparator_factory_is_the_sql_sent(Base, engine, make_session):
+    Owner, _Pet = _synonym_model(Base, engine, make_session)
+    s = make_session()
+    stmt = select(Owner).where(Owner.name == "ED")
+    assert "lower(cmp_owners.name) = lower(" in str(stmt)
+    assert [o.id for o in s.scalars(stmt)] == [1]
+    oa = aliased(Owner, name="oa")
+    assert "lower(oa.name) = lower(" in str(select(oa).where(oa.name == "ED"))
+    assert [o.id for o in s.scalars(select(oa).where(oa.name == "wendy"))] == [2]
+
+
+def test_synonym_info_doc_and_relationship_operators(Base, engine, make_session):
+    Owner, Pet = _synonym_model(Base, engine, make_session)
+    prop = sa.inspect(Owner).synonyms["name"]
+    assert prop.info == {"label": "Name"} and prop.doc == "the owner's name"
+    s = make_session()
+    pet = s.get(Pet, 1)
+    assert [o.id for o in s.scalars(select(Owner).where(Owner.animals.any()))] == [1]
+    assert [o.id for o in s.scalars(select(Owner).where(Owner.animals.contains(pet)))] == [1]
+
+
+def test_synonym_refuses_unknown_keywords():
+    from datamapper import synonym
+
+    with pytest.raises(sa.exc.ArgumentError, match="comparatorfactory"):
+        synonym("name", comparatorfactory=CaseInsensitive)
+
+
+def test_attribute_info_is_the_columns_or_the_propertys(Base, engine, make_session):
+    from datamapper import relationship
+
+    class Item(Base):
+        __tablename__ = "cmp_items"
+        id = Column(Integer, primary_key=True, info={"pk": True})
+        name = Column(String(30))
+        lowered = column_property(func.lower(name), info={"computed": True})
+        parts = relationship("Part", info={"rel": True})
+
+    class Part(Base):
+        __tablename__ = "cmp_parts"
+        id = Column(Integer, primary_key=True)
+        item_id = Column(sa.ForeignKey("cmp_items.id"))
+
+    assert Item.id.info is Item.__table__.c.id.info and Item.id.info == {"pk": True}
+    assert Item.lowered.info is Item.lowered.property.info == {"computed": True}
+    assert Item.parts.info is Item.parts.property.info == {"rel": True}
+
+
+def test_relationship_comparator_factory_redefines_its_operators(Base, engine, make_session):
+    from datamapper import RelationshipProperty, relationship
+
+    class ByPetCount(RelationshipProperty.Comparator):
+        def any(self, criterion=None, **kw):
+            # "any" means at least two here; the default any() stays reachable
+            return select(func.count(Pet.id)).where(
+                Pet.owner_id == Owner.id).scalar_subquery() >= 2
+
+    class Owner(Base):
+        __tablename__ = "cmp_rowners"
+        id = Column(Integer, primary_key=True)
+        pets = relationship("Pet", comparator_factory=ByPetCount)
+
+    class Pet(Base):
+        __tablename__ = "cmp_rpets"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(sa.ForeignKey("cmp_rowners.id"))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Owner(id=1, pets=[Pet(id=1), Pet(id=2)]), Owner(id=2, pets=[Pet(id=3)]),
+               Owner(id=3)])
+    s.commit()
+    assert [o.id for o in s.scalars(select(Owner).where(Owner.pets.any()))] == [1]
+    pet3 = s.get(Pet, 3)
+    # operators it leaves alone are the relationship's own
+    assert [o.id for o in s.scalars(select(Owner).where(Owner.pets.contains(pet3)))] == [2]
+    assert [p.id for p in s.scalars(select(Pet).where(Pet.owner_id == 1).order_by(Pet.id))] == \
+        [1, 2]
+    assert isinstance(Owner.pets.comparator, ByPetCount)

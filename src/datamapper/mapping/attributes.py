@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from sqlalchemy import Column
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.operators import ColumnOperators
 from sqlalchemy.util import immutabledict
@@ -105,7 +106,8 @@ class QueryableAttribute(ColumnOperators, InspectionAttr):
             target: Any = self._configured_prop()  # a relationship: its target
             return target.mapper
         prop = self.__dict__.get("prop")
-        if name == "comparator" and getattr(prop, "is_column", False):
+        if name == "comparator" and (getattr(prop, "is_column", False)
+                                     or getattr(prop, "is_relationship", False)):
             return cast(Any, prop).comparator_for(self)
         if getattr(prop, "is_composite", False) and not name.startswith("_"):
             # Edge.start.clauses, or a method of its comparator_factory
@@ -147,10 +149,16 @@ class QueryableAttribute(ColumnOperators, InspectionAttr):
 
     # relationship comparisons
     def any(self, criterion: object = None, **kwargs: object) -> Any:
-        return self.prop.any_(criterion, **kwargs)
+        prop: Any = self.prop
+        if prop.is_relationship and prop.comparator_factory is not None:
+            return prop.comparator_for(self).any(criterion, **kwargs)
+        return prop.any_(criterion, **kwargs)
 
     def has(self, criterion: object = None, **kwargs: object) -> Any:
-        return self.prop.has_(criterion, **kwargs)
+        prop: Any = self.prop
+        if prop.is_relationship and prop.comparator_factory is not None:
+            return prop.comparator_for(self).has(criterion, **kwargs)
+        return prop.has_(criterion, **kwargs)
 
     def contains(self, other: object, **kwargs: object) -> Any:
         return self.prop.operate(self, operators.contains_op, other, **kwargs)
@@ -177,6 +185,17 @@ class QueryableAttribute(ColumnOperators, InspectionAttr):
     # ``User.name.property``: defined last, since the name shadows the builtin; a
     # relationship's is configured first (its join and direction are then known)
     property = builtins.property(_configured_prop)  # noqa: A003
+
+    @builtins.property
+    def info(self) -> dict[Any, Any]:
+        """The ``info`` dictionary of what the attribute maps: the table Column's for a
+        column attribute (``User.id.info is users.c.id.info``), else the property's
+        (a SQL expression's column_property(), a relationship)."""
+        prop = self.__dict__["prop"]
+        col = prop.column_for_attr_delegation()
+        if isinstance(col, Column):
+            return col.info
+        return cast("dict[Any, Any]", prop.info)
 
     @builtins.property
     def original_property(self) -> MapperProperty:

@@ -231,16 +231,43 @@ class SynonymProperty(MapperProperty):
 
     is_synonym = True
 
-    def __init__(self, name: str, map_column: bool = False, descriptor: Any = None) -> None:
+    def __init__(self, name: str, map_column: bool = False, descriptor: Any = None,
+                 comparator_factory: Any = None, info: dict[str, Any] | None = None,
+                 doc: str | None = None) -> None:
         self.name = name
         self.map_column = map_column
         self.descriptor = descriptor
+        # the synonym's own SQL operators (a ColumnProperty.Comparator subclass made
+        # over the property it stands for); None: the target's
+        self.comparator_factory = comparator_factory
+        self.info = info if info is not None else {}
+        self.doc = doc
 
     def target(self) -> MapperProperty:
         return self.parent.get_property(self.name)
 
     def clause_element(self, attr: QueryableAttribute) -> Any:
         return self.target().clause_element(attr)
+
+    def comparator_for(self, attr: Any) -> Any:
+        """``comparator_factory`` made over the target property, once per attribute."""
+        found = attr.__dict__.get("_dm_comparator")
+        if found is None:
+            found = attr.__dict__["_dm_comparator"] = self.comparator_factory(
+                self.target(), attr.parent, attr)
+        return found
+
+    def operate(self, attr: QueryableAttribute, op: Any, *other: Any, **kw: Any) -> Any:
+        if self.comparator_factory is not None:
+            return op(self.comparator_for(attr), *other, **kw)
+        target = getattr(attr.class_, self.name)  # the target's own attribute
+        return op(target, *other, **kw)
+
+    def any_(self, criterion: object = None, **kw: object) -> Any:
+        return self.target().any_(criterion, **kw)
+
+    def has_(self, criterion: object = None, **kw: object) -> Any:
+        return self.target().has_(criterion, **kw)
 
     def column_for_attr_delegation(self) -> None:
         return self.target().column_for_attr_delegation()
@@ -339,10 +366,21 @@ def deferred(*columns: Any, **kw: Any) -> Any:
     return _with_dataclass_options(ColumnProperty(*columns, deferred=True, **rest), kw)
 
 
-def synonym(name: str, map_column: bool = False, descriptor: object = None, **kw: object) -> Any:
-    """An attribute that reads and writes attribute ``name``."""
+def synonym(name: str, map_column: bool = False, descriptor: object = None, *,
+            comparator_factory: Any = None, info: dict[str, Any] | None = None,
+            doc: str | None = None, **kw: object) -> Any:
+    """An attribute that reads and writes attribute ``name`` (``comparator_factory``:
+    its own SQL operators; ``info``/``doc`` as for other properties; dataclass field
+    options such as ``init=False``)."""
+    unknown = sorted(k for k in kw if k not in _DATACLASS_ARGS)
+    if unknown:
+        raise ArgumentError(
+            f"synonym({name!r}) got unexpected keyword argument(s) {', '.join(unknown)}; it "
+            "takes map_column, descriptor, comparator_factory, info, doc and dataclass "
+            "field options")
     return _with_dataclass_options(
-        SynonymProperty(name, map_column=map_column, descriptor=descriptor), kw)
+        SynonymProperty(name, map_column=map_column, descriptor=descriptor,
+                        comparator_factory=comparator_factory, info=info, doc=doc), kw)
 
 
 def validates(

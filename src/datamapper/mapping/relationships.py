@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Join
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
-from sqlalchemy.sql import visitors
+from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.operators import ColumnOperators
 
 from .._core import annotate, annotations_of
 from .cache import CacheSlot
@@ -158,6 +159,7 @@ class RelationshipProperty(MapperProperty):
         distinct_target_key: object = None,
         omit_join: object = None,
         query_class: type | None = None,
+        comparator_factory: Any = None,
         _legacy_inactive_history_style: bool = False,
     ) -> None:
         _check_arguments(lazy, backref, back_populates, viewonly, sync_backref)
@@ -202,6 +204,8 @@ class RelationshipProperty(MapperProperty):
         self.load_on_pending = load_on_pending
         self.info = info or {}
         self.doc = doc
+        # a RelationshipProperty.Comparator subclass: the attribute's own SQL operators
+        self.comparator_factory = comparator_factory
         self.sync_backref = sync_backref
         # lazy="dynamic": the Query subclass whose methods the attribute's query also has
         self.query_class = query_class
@@ -502,13 +506,29 @@ class RelationshipProperty(MapperProperty):
                 {"dm_relationship": self})
         return cached
 
+    def comparator_for(self, attr: Any) -> Any:
+        """The attribute's ``comparator_factory`` instance, made once per attribute."""
+        found = attr.__dict__.get("_dm_comparator")
+        if found is None:
+            factory = self.comparator_factory or RelationshipComparator
+            found = attr.__dict__["_dm_comparator"] = factory(self, attr.parent, attr)
+        return found
+
     def operate(self, attr: QueryableAttribute, op: object, *other: object, **kw: object) -> Any:
+        if self.comparator_factory is not None:
+            return op(self.comparator_for(attr), *other, **kw)  # type: ignore[operator]  # op is an operator function
+        return self._compare(op, other)
+
+    def _compare(self, op: object, other: tuple[object, ...]) -> Any:
         from .mapper import configure_mappers
 
         configure_mappers()
         return operate(self, op, other)
 
     def any_(self, criterion: object = None, **kw: object) -> Any:
+        return self._any(criterion, kw)
+
+    def _any(self, criterion: object, kw: dict[str, object]) -> Any:
         from .mapper import configure_mappers
 
         configure_mappers()
@@ -517,6 +537,9 @@ class RelationshipProperty(MapperProperty):
         return any_criterion(self, criterion, kw)
 
     def has_(self, criterion: object = None, **kw: object) -> Any:
+        return self._has(criterion, kw)
+
+    def _has(self, criterion: object, kw: dict[str, object]) -> Any:
         from .mapper import configure_mappers
 
         configure_mappers()
@@ -540,6 +563,55 @@ class RelationshipProperty(MapperProperty):
 
     def __repr__(self) -> str:
         return f"RelationshipProperty({self.qualname if hasattr(self, 'key') else '?'})"
+
+class RelationshipComparator(ColumnOperators):
+    """How a relationship attribute compares in SQL (``RelationshipProperty.Comparator``):
+    ``==``/``!=`` an object or None, ``contains()``, ``any()`` and ``has()``.  A
+    ``relationship(comparator_factory=...)`` subclass redefines some of them."""
+
+    def __init__(self, prop: RelationshipProperty, parentmapper: Any, attr: Any = None,
+                 *args: Any, **kw: Any) -> None:
+        self.prop = self.property = prop
+        self.parentmapper = parentmapper
+        self._attr = attr
+
+    @property
+    def mapper(self) -> Any:
+        """The target's Mapper."""
+        from .mapper import configure_mappers
+
+        configure_mappers()
+        return self.prop.mapper
+
+    @property
+    def entity(self) -> Any:
+        return self.mapper
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.prop.info
+
+    def __clause_element__(self) -> Any:
+        return self.prop.clause_element(self._attr)
+
+    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+        return self.prop._compare(op, other)
+
+    def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
+        return self.prop._compare(op, (other,))
+
+    def any(self, criterion: object = None, **kwargs: object) -> Any:
+        return self.prop._any(criterion, kwargs)
+
+    def has(self, criterion: object = None, **kwargs: object) -> Any:
+        return self.prop._has(criterion, kwargs)
+
+    def contains(self, other: object, **kwargs: object) -> Any:
+        return self.prop._compare(operators.contains_op, (other,))
+
+
+RelationshipProperty.Comparator = RelationshipComparator  # type: ignore[attr-defined]  # SQLAlchemy's spelling of the base class
+
 
 def relationship(argument: Any = None, secondary: Any = None, **kw: Any) -> Any:
     """A mapped attribute linking to another mapped class (see API.md).

@@ -20,6 +20,7 @@ from typing import Any, cast, overload
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Column, Join, and_, select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import Select, visitors
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -139,6 +140,10 @@ class AliasedClass:
             )
         if prop.is_synonym:  # the attribute it stands for, of this alias
             found = getattr(self, cast(Any, prop).name)
+            syn_factory = cast(Any, prop).comparator_factory
+            if syn_factory is not None and isinstance(found, ColumnElement):
+                # the synonym's own operators, over the alias's column
+                found = syn_factory(cast(Any, prop).target(), mapper, None, column=found)
         elif prop.is_relationship:
             found = AliasedRelationship(self, getattr(mapper.class_, key))
         elif getattr(prop, "is_composite", False):  # its comparator, over our columns
