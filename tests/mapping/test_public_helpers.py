@@ -97,3 +97,47 @@ def test_property_class_names():
     assert datamapper.Synonym is datamapper.SynonymProperty
     assert issubclass(datamapper.InstrumentedAttribute, datamapper.QueryableAttribute)
     assert issubclass(datamapper.ColumnProperty, datamapper.MapperProperty)
+
+
+def test_reconstructor_on_init_runs_the_classes_own_init_on_load(metadata, engine):
+    # the 0.x recipe: decorate __init__ itself, so loaded objects are set up the same way
+    # as new ones; each class of a hierarchy runs its own
+    from datamapper import registry
+
+    reg = registry(metadata=metadata)
+    table = sa.Table("ph_recon", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("kind", String(10)))
+    calls: list[str] = []
+
+    class Base:
+        @reconstructor
+        def __init__(self) -> None:
+            assert isinstance(self, Base)
+            calls.append("Base")
+
+    class Sub(Base):
+        @reconstructor
+        def __init__(self) -> None:
+            assert isinstance(self, Sub)
+            calls.append("Sub")
+
+    class Plain:
+        @reconstructor
+        def __init__(self) -> None:
+            calls.append("Plain")
+
+    reg.map_imperatively(Base, table, polymorphic_on=table.c.kind, polymorphic_identity="b")
+    reg.map_imperatively(Sub, inherits=Base, polymorphic_identity="s")
+    plain = sa.Table("ph_recon_plain", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    reg.map_imperatively(Plain, plain)
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Base(), Sub(), Plain()])
+        s.commit()
+    assert calls == ["Base", "Sub", "Plain"]
+    calls.clear()
+    with Session(engine) as s:
+        assert [type(o).__name__ for o in s.scalars(select(Base).order_by(table.c.id))] == \
+            ["Base", "Sub"]
+        s.scalars(select(Plain)).all()
+    assert calls == ["Base", "Sub", "Plain"]

@@ -281,6 +281,9 @@ def _constructor(mapper: Mapper, klass: Any, impls: dict[str, Any],
             return
         original_init(self, *args, **kwargs)
 
+    # @reconstructor on __init__ itself: loads call the class's own __init__ (no init
+    # event), which mapping.mapper finds through this wrapper
+    _slow_init.__wrapped__ = original_init  # type: ignore[attr-defined]  # functools' convention
     if original_init is not _default_constructor or not keyword_fast_path:
         return _slow_init  # (the default constructor sets each argument with setattr)
     return _keyword_constructor(mapper, klass, impls, _slow_init)

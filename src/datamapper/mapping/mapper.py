@@ -244,8 +244,15 @@ class Mapper(InspectionAttr):
             self._attach_extensions(extension)
         recon = _reconstructor_of(class_)
         if recon is not None:
+            found: dict[type, Any] = {}
+
             def call_reconstructor(target: object, _context: object, name: str = recon) -> None:
-                getattr(target, name)()
+                cls = type(target)
+                method = found.get(cls)
+                if method is None:
+                    # an @reconstructor __init__: the class's own, not the instrumented one
+                    method = found[cls] = _marked(getattr(cls, name)) or getattr(cls, name)
+                method(target)
 
             self.dispatch.add("load", call_reconstructor, {})
         if "after_mapper_constructed" in self.dispatch:
@@ -905,11 +912,23 @@ def reconstructor(fn: _F) -> _F:
     return fn
 
 
+def _marked(value: object) -> Any:
+    """The ``@reconstructor`` function ``value`` is or wraps (an instrumented
+    ``__init__`` keeps the class's own as ``__wrapped__``), else None."""
+    for _ in range(8):
+        if getattr(value, "__dm_reconstructor__", False):
+            return value
+        value = getattr(value, "__wrapped__", None)
+        if value is None:
+            return None
+    return None
+
+
 def _reconstructor_of(class_: type) -> str | None:
     """The name of ``class_``'s ``@reconstructor`` method (the nearest in its MRO)."""
     for klass in class_.__mro__:
         for name, value in klass.__dict__.items():
-            if getattr(value, "__dm_reconstructor__", False):
+            if _marked(value) is not None:
                 return name
     return None
 
