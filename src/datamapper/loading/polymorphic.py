@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exc import InvalidRequestError
 from ..instance.seam import SessionLike
-from ..mapping.inheritance import describe_identity
+from ..mapping.inheritance import describe_identity, maps_prop
 from ..mapping.mapper import Mapper
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class PolymorphicRows:
         base = self.loader
         # the columns of the row this class maps (a with_polymorphic SELECT also has
         # its siblings'), read from a row cut down to them when they are not all
-        wanted = [i for i, p in enumerate(base.props) if p.key in mapper._props]
+        wanted = [i for i, p in enumerate(base.props) if maps_prop(mapper, p)]
         props = [base.props[i] for i in wanted]
         if len(wanted) == len(base.props):
             found = (EntityLoader(mapper, base.offset, props, polymorphic=False), None)

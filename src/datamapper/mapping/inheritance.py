@@ -379,17 +379,35 @@ def polymorphic_from(mapper: Mapper, mappers: list[Mapper], innerjoin: bool = Fa
 
 
 def polymorphic_props(mapper: Mapper, mappers: list[Mapper]) -> tuple[Any, ...]:
-    """``mapper``'s load columns, then those of ``mappers`` it does not map."""
+    """``mapper``'s load columns, then those of ``mappers`` it does not map.  Two
+    sibling classes may each map an attribute of one name to a column of their own
+    table (Engineer.status, Manager.status): both are read."""
     if not mappers:
         return mapper._load_props
     out = list(mapper._load_props)
-    keys = set(mapper._props)
+    taken = {id(p) for p in out}
+    cols = {id(c) for p in out for c in p.columns}
     for m in mappers:
         for p in m._load_props:
-            if p.key not in keys:
-                keys.add(p.key)
-                out.append(p)
+            if id(p) in taken or any(id(c) in cols for c in p.columns):
+                continue  # the same property, or one over a column already read
+            taken.add(id(p))
+            cols.update(id(c) for c in p.columns)
+            out.append(p)
     return tuple(out)
+
+
+def maps_prop(mapper: Mapper, prop: Any) -> bool:
+    """Whether ``prop`` (read by a SELECT of a hierarchy) is ``mapper``'s attribute of
+    that name: the same property, or one over the same column (a joined subclass's key
+    attribute also maps its own table's column); a sibling's namesake is not."""
+    own = mapper._props.get(prop.key)
+    if own is None:
+        return False
+    if own is prop:
+        return True
+    first = prop.columns[0] if prop.columns else None
+    return first is not None and any(c is first for c in getattr(own, "columns", ()))
 
 
 def _sync_pairs(mapper: Mapper) -> tuple[tuple[str, str], ...]:
