@@ -40,6 +40,7 @@ __all__ = [
     "FlushError",
     "IntegrityError",
     "InvalidRequestError",
+    "MappedAnnotationError",
     "MultipleResultsFound",
     "NoCollectionError",
     "NoForeignKeysError",
@@ -118,6 +119,11 @@ class UnsupportedRelationshipOperator(ArgumentError, NotImplementedError):
     """A SQL operator other than ``==``, ``!=``, ``contains()``, ``any()`` and ``has()``
     was used with a relationship attribute (``User.addresses.like("x")``).  It is a
     NotImplementedError too, as Core raises for operators a type does not support."""
+
+
+class MappedAnnotationError(ArgumentError):
+    """A declarative attribute's annotation can't be mapped: it is not ``Mapped[...]``,
+    names a Python type with no SQL type known for it, or can't be evaluated."""
 
 
 class UnmappedColumnError(InvalidRequestError):

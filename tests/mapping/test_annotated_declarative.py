@@ -655,6 +655,38 @@ def test_string_inside_mapped_is_read_in_the_module(Base):
     assert Parent.children.property.uselist is True
 
 
+def test_string_annotation_names_the_class_being_defined_and_its_nested_enum(
+        metadata, engine, read_rows):
+    Base = make_base(metadata)
+
+    class Node(Base):
+        __tablename__ = "nodes"
+
+        class Kind(enum.Enum):
+            leaf = "leaf"
+            branch = "branch"
+
+        id: Mapped[int] = mapped_column(primary_key=True)
+        kind: Mapped[Node.Kind]
+        parent_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id"))
+        children: Mapped[list[Node]] = relationship(back_populates="parent")
+        parent: Mapped[Node | None] = relationship(back_populates="children",
+                                                   remote_side="Node.id")
+
+    configure_mappers()
+    assert Node.__table__.c.kind.type.enum_class is Node.Kind
+    assert Node.children.property.mapper.class_ is Node
+    assert Node.parent.property.uselist is False
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        root = Node(id=1, kind=Node.Kind.branch)
+        root.children.append(Node(id=2, kind=Node.Kind.leaf))
+        s.add(root)
+        s.commit()
+    assert read_rows("SELECT id, kind, parent_id FROM nodes ORDER BY id") == [
+        (1, "branch", None), (2, "leaf", 1)]
+
+
 def test_declarative_base_takes_a_type_annotation_map(metadata):
     from datamapper import declarative_base
 
@@ -841,6 +873,44 @@ def test_unknown_python_type_names_the_attribute_and_the_fix(Base):
             __tablename__ = "bad2"
             id: Mapped[int] = mapped_column(primary_key=True)
             blob: Mapped[Opaque]
+
+
+def test_annotation_errors_are_mapped_annotation_errors(Base):
+    from datamapper.exc import MappedAnnotationError
+
+    assert issubclass(MappedAnnotationError, ArgumentError)
+    with pytest.raises(MappedAnnotationError, match=r"Bad5\.blob.*type_annotation_map"):
+        class Bad5(Base):
+            __tablename__ = "bad5"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            blob: Mapped[Opaque]
+    with pytest.raises(MappedAnnotationError, match=r"Bad6\.name.*Mapped\["):
+        class Bad6(Base):
+            __tablename__ = "bad6"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            name: str = mapped_column()
+
+
+@pytest.mark.parametrize("construct", ["type_class", "type", "column"])
+def test_sql_construct_inside_mapped_is_refused_with_the_fix(Base, construct):
+    from datamapper.exc import MappedAnnotationError
+
+    with pytest.raises(MappedAnnotationError, match=r"Bad7\.data.*mapped_column\("):
+        if construct == "type_class":
+            class Bad7(Base):
+                __tablename__ = "bad7"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                data: Mapped[sa.BigInteger]
+        elif construct == "type":
+            class Bad7(Base):
+                __tablename__ = "bad7"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                data: Mapped[sa.BigInteger()]
+        else:
+            class Bad7(Base):
+                __tablename__ = "bad7"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                data: Mapped[sa.Column("q", sa.BigInteger)]
 
 
 def test_annotation_only_relationship_asks_for_relationship(Base):

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import (
     Collection,
     Iterable,
+    Mapping,
     MutableSequence,
     MutableSet,
     Sequence,
@@ -30,6 +31,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 import sqlalchemy
 from sqlalchemy import Enum, types
 from sqlalchemy.exc import ArgumentError
+
+from ..exc import MappedAnnotationError
 
 if TYPE_CHECKING:
     from .attributes import InstrumentedAttribute
@@ -165,13 +168,16 @@ def evaluate_annotation(annotation: object, klass: type, module_name: str | None
     module_globals = dict(vars(module)) if module is not None else {}
     names = ForwardNames(module_globals)
     if module_name is None:
-        for k, v in vars(klass).items():  # names of the class body (nested enums, aliases)
+        # the class's own name (Mapped[User.Role] in class User: the class is not bound
+        # to its name yet), then the names of its body (nested enums, aliases)
+        names[klass.__name__] = klass
+        for k, v in vars(klass).items():
             if isinstance(v, type):
                 names[k] = v
     try:
         return eval(annotation, module_globals, names)  # noqa: S307 - an annotation of user code
     except Exception as err:
-        raise ArgumentError(
+        raise MappedAnnotationError(
             f"Can't read the annotation {annotation!r} of class {klass.__name__}: {err}; "
             "write it as Mapped[<type>] with names importable from the module"
         ) from None
@@ -187,6 +193,9 @@ def marker_of(ann: object) -> tuple[str | None, Any]:
         return MARKERS[ann], MISSING
     if isinstance(ann, type) and issubclass(ann, Mapped):
         return "mapped", MISSING
+    if getattr(origin, "_dm_mapped_annotation", False):  # Relationship[list[B]]
+        args = typing.get_args(ann)
+        return "mapped", (args[0] if args else MISSING)
     return None, ann
 
 
@@ -479,9 +488,11 @@ def relationship_shape(tp: object) -> tuple[Any, Any, bool | None]:
     if origin is not None and isinstance(origin, type) and issubclass(origin, (list, set)):
         args = typing.get_args(tp)
         return (target_name(args[0]) if args else None), origin, True
-    if origin is dict or tp is dict:
+    if tp is dict or (isinstance(origin, type) and issubclass(origin, Mapping)):
+        # dict[str, B], Mapping[str, B], or a keyed dictionary class: KeyFuncDict[str, B]
         args = typing.get_args(tp)
-        target = target_name(args[1]) if len(args) == 2 else MISSING
+        # the value type: the last argument (a keyed class may take only that one)
+        target = target_name(args[-1]) if args else MISSING
         if isinstance(target, str):
             target = target.strip("'\"")
         return target, dict, True

@@ -28,6 +28,7 @@ registries (SQLAlchemy 2.0 and 2.1).
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -288,26 +289,43 @@ def _register_for_plain_classes() -> None:
       SQLAlchemy 2.0 refuses any replacement, so there nothing is registered until
       SQLAlchemy's ORM is imported (then the next mapped class chains to it).
     """
-    previous = inspection_registrar(type)
-    if previous is None and not inspection_allows_reregistration():
-        # SQLAlchemy 2.0: an entry of ours under ``type`` would make a later
-        # ``import sqlalchemy.orm`` fail; declarative classes stay inspectable
-        # (DeclarativeMeta) and install() chains to SQLAlchemy's entry once it exists
-        return
+    global _plain_class_registrar
+    found = _chain_registrar(type, "_inspect_mc", _inspect_class)
+    if found is not None:
+        _plain_class_registrar = found
+    # a parametrized generic mapped class (``Setting[dict[str, Any]]``, a typing alias
+    # object) inspects to its class's Mapper too
+    _chain_registrar(_GENERIC_ALIAS, "_inspect_generic_alias",
+                     lambda alias: _inspect_class(typing.get_origin(alias)))
 
-    def _inspect_mc(cls: object) -> Any:
-        found = _inspect_class(cls)
+
+def _chain_registrar(key: type, name: str, ours: Callable[[Any], Any]) -> Any:
+    """Register ``ours`` in Core's inspection registry under ``key``, handing what it
+    does not know to the entry it replaces (SQLAlchemy's ORM's, when imported); None
+    when nothing may be registered (SQLAlchemy 2.0 before its ORM is imported).
+    ``name``: the name SQLAlchemy's ORM gives its own entry, which a later import of
+    it then replaces instead of failing."""
+    previous = inspection_registrar(key)
+    if previous is None and not inspection_allows_reregistration():
+        # SQLAlchemy 2.0: an entry of ours would make a later ``import
+        # sqlalchemy.orm`` fail; declarative classes stay inspectable
+        # (DeclarativeMeta) and install() chains to SQLAlchemy's entry once it exists
+        return None
+
+    def registrar(obj: object) -> Any:
+        found = ours(obj)
         if found is None and callable(previous):
-            return previous(cls)
+            return previous(obj)
         return found
 
+    registrar.__name__ = registrar.__qualname__ = name
     if previous is None:
-        _inspect_mc.__module__ = "sqlalchemy.orm.util"
-    set_inspection_registrar(type, _inspect_mc)
-    global _plain_class_registrar
-    _plain_class_registrar = _inspect_mc
+        registrar.__module__ = "sqlalchemy.orm.util"
+    set_inspection_registrar(key, registrar)
+    return registrar
 
 
+_GENERIC_ALIAS: type = type(typing.List[int])  # noqa: UP006 - the typing alias class
 _plain_class_registrar: Any = None
 _register_for_plain_classes()
 

@@ -12,11 +12,12 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, Optional
 
-from sqlalchemy import Column
+from sqlalchemy import Column, types
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.base import SchemaEventTarget
 
 from .._core import attach_type_to_column, replace_null_type
+from ..exc import MappedAnnotationError
 
 if TYPE_CHECKING:
     from .registry import registry as Registry
@@ -103,7 +104,8 @@ def has_mapped_annotations(classes: list[type]) -> bool:
     for klass in classes:
         for ann in klass.__dict__.get("__annotations__", {}).values():
             if isinstance(ann, str):
-                if ann.lstrip().startswith(("Mapped", "DynamicMapped", "WriteOnlyMapped")) \
+                if ann.lstrip().startswith(("Mapped", "DynamicMapped", "WriteOnlyMapped",
+                                         "Relationship[")) \
                         or ".Mapped[" in ann:
                     return True
             elif marker_of(ann)[0] is not None:
@@ -133,6 +135,9 @@ def scan_class(
     # for declared_attr.cascading
     parent = next((m for m in map(_mapper_or_none, cls.__mro__[1:]) if m is not None), None)
     inherited = parent._props if parent is not None else {}
+    # a class giving its own __table__: annotations alone only type the attributes
+    # that table's columns map, they declare no columns
+    own_table = "__table__" in cls.__dict__
     out: dict[str, tuple[tuple[int, int], Any]] = {}
     for rank, klass in enumerate(classes):
         annotations = klass.__dict__.get("__annotations__", {})
@@ -141,7 +146,7 @@ def scan_class(
                 continue
             found = _mapped_attribute(cls, klass, key, annotations, strict,
                                       inherited if rank > 0 else {})
-            if found is not None:
+            if found is not None and not (own_table and found[0] is MISSING):
                 _scan_attribute(reg, cls, klass, key, found, type_map, rank, pos, out)
     return out
 
@@ -186,10 +191,16 @@ def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, A
     value = klass.__dict__.get(key, MISSING)
     if key in inherited and not (isinstance(value, declared_attr) and value.is_cascading):
         return None
+    was_declared_attr = isinstance(value, declared_attr)
     value, raw_ann, ann_module = _unwrap_declared_attr(cls, value, raw_ann)
     if raw_ann is not MISSING and is_classvar(raw_ann):
         return None
     is_ours = isinstance(value, (MappedColumn, MapperProperty, Column))
+    if was_declared_attr and not is_ours:
+        # a declared_attr giving something else (an association proxy, a hybrid): its
+        # value for cls becomes cls's attribute, made once, not on each access
+        type.__setattr__(cls, key, value)
+        return None
     if raw_ann is MISSING and not is_ours:
         return None
     ann = _evaluated(raw_ann, value is not MISSING and not is_ours, klass, ann_module)
@@ -226,7 +237,7 @@ def _refuse_plain_annotation(cls: type, key: str, value: object, raw_ann: object
     from .relationships import RelationshipProperty
 
     if isinstance(value, (MappedColumn, RelationshipProperty)):
-        raise ArgumentError(
+        raise MappedAnnotationError(
             f"Can't map {cls.__name__}.{key}: its annotation {raw_ann!r} is not Mapped[...]; "
             f"write '{key}: Mapped[...]' (e.g. Mapped[int] or Mapped[list[\"Other\"]]), or "
             "set __allow_unmapped__ = True on the class to keep plain annotations"
@@ -310,21 +321,25 @@ def _column_from(
             if isinstance(item, MappedColumn):
                 mc = _merge(item, mc)
                 col = mc.column
-        if not mc.type_given and not (isinstance(layers.resolved, ForwardName) and mc.has_foreign_key):
+        # a foreign key column given no type takes the referenced column's (Core sets
+        # it once the foreign key resolves), whatever Python type annotates it
+        if not mc.type_given and not mc.has_foreign_key:
             sql_type = _annotated_sql_type(mc, key, inner, layers, type_map, where, reg, cls)
             if sql_type is not None:
                 _set_column_type(col, sql_type)
     elif not mc.type_given and not mc.has_foreign_key:
-        raise ArgumentError(
+        raise MappedAnnotationError(
             f"Can't map {where}: mapped_column() was given no type and the attribute has no "
             f"Mapped[...] annotation; write '{key}: Mapped[int] = mapped_column(...)' or pass "
             "the type, e.g. mapped_column(Integer)"
         )
-    if not mc.nullable_given and nullable is not None and not col.primary_key:
+    if not mc.nullable_given and nullable is not None and not col.primary_key \
+            and col.identity is None:  # an IDENTITY column stays NOT NULL, as in Core
         col.nullable = nullable
     if getattr(col, "name", None) is None:
         col.name = key
-        col.key = key
+        if getattr(col, "key", None) is None:  # mapped_column(key="other") keeps its key
+            col.key = key
     col._dm_sort_order = mc.sort_order  # type: ignore[attr-defined]  # read back by the registry
     return _with_column_options(mc, col)
 
@@ -360,13 +375,20 @@ def _annotated_sql_type(mc: MappedColumn[Any], key: str, inner: object, layers: 
         sql_type = sql_type_for(base, type_map)
     if sql_type is not None or mc.has_foreign_key:
         return sql_type
+    if isinstance(base, (types.TypeEngine, Column, MappedColumn)) or (
+            isinstance(base, type) and issubclass(base, (types.TypeEngine, Column))):
+        raise MappedAnnotationError(
+            f"Can't map {where}: its Mapped[...] annotation holds the SQL construct "
+            f"{base!r}, where a Python type belongs; write '{key}: Mapped[int] = "
+            "mapped_column(SomeSQLType)', the SQL type given to mapped_column()"
+        )
     if isinstance(base, (ForwardName, str)) or _looks_mapped(base):
-        raise ArgumentError(
+        raise MappedAnnotationError(
             f"Can't map {where}: its annotation names {base!r}, which has no SQL "
             f"type; if it is a related class, declare it with relationship(), e.g. "
             f"'{key}: Mapped[\"{base!s}\"] = relationship()'"
         )
-    raise ArgumentError(
+    raise MappedAnnotationError(
         f"Can't map {where}: no SQL type is known for the annotation "
         f"{inner!r}; give the type as mapped_column(SomeType(...)) or add "
         f"{base!r} to the base's type_annotation_map"

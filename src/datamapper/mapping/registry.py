@@ -344,7 +344,7 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     tablename = _called(attrs.get("__tablename__"))
     table_args = _called(attrs.get("__table_args__", ()))
     ordered = _ordered_attributes(reg, cls, classes, attrs, strict)
-    columns, properties = _columns_and_properties(ordered, has_table=table is not None)
+    columns, properties = _columns_and_properties(ordered, table=table)
 
     mapper_args = _evaluate_mapper_args(cls, attrs)
     inherits = mapper_args.get("inherits", _mapped_ancestor(cls))
@@ -529,17 +529,19 @@ def _ordered_attributes(reg: registry, cls: type, classes: list[type],
     return ordered
 
 
-def _columns_and_properties(ordered: list[tuple[str, Any]], *, has_table: bool
+def _columns_and_properties(ordered: list[tuple[str, Any]], *, table: Any
                             ) -> tuple[list[Column[Any]], dict[str, Any]]:
-    """The Columns for a new table (none when the class gives ``__table__``) and the
-    mapper properties, from the declared values; unnamed Columns take their key."""
+    """The Columns for a new table (none when the class gives its ``__table__``,
+    ``table``) and the mapper properties, from the declared values; unnamed Columns
+    take their key."""
+    has_table = table is not None
     columns: list[Column[Any]] = []
     properties: dict[str, Any] = {}
     for key, value in ordered:
         if key.startswith("__") and key.endswith("__"):
             continue
         if isinstance(value, Column):
-            col = _declared_column(key, value, has_table)
+            col = _declared_column(key, value, table)
             if not has_table:
                 columns.append(col)
             if key != col.key or has_table:
@@ -571,9 +573,20 @@ def _composite_inline_columns(prop: MapperProperty, columns: list[Column[Any]]) 
             columns.append(attr)
 
 
-def _declared_column(key: str, value: Column[Any], has_table: bool) -> Any:
+def _declared_column(key: str, value: Column[Any], table: Any) -> Any:
     col: Any = value
-    if getattr(col, "table", None) is not None and not has_table:
+    if table is not None and getattr(col, "table", None) is None:
+        # a new Column on a class that gives its own __table__: one of that table's
+        # (a mixin's column of the same name), or refused as the table does not have it
+        name = col.name if col.name is not None else key
+        if isinstance(table, Table) and name in table.c:
+            return table.c[name]
+        raise ArgumentError(
+            f"Can't add column {key!r} to the mapping of table "
+            f"{getattr(table, 'name', table)!r}: the class gives its own __table__, "
+            "which has no such column; add Column(...) to that Table, or declare the "
+            "class with __tablename__ instead of __table__")
+    if getattr(col, "table", None) is not None and table is None:
         # a Column declared on a mixin is shared between subclasses: copy it
         col = col._copy()
     if col.name is None:

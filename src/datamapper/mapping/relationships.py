@@ -20,6 +20,7 @@ lazy SELECT, the unit of work reads ``direction`` and the sync pairs.
 
 from __future__ import annotations
 
+import types
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -119,9 +120,14 @@ def _check_arguments(lazy: object, backref: object, back_populates: object, view
 
 
 class RelationshipProperty(MapperProperty):
-    """A mapped attribute holding related objects (one, or a collection)."""
+    """A mapped attribute holding related objects (one, or a collection).
+
+    Also an annotation: ``bs: Relationship[list[B]] = relationship()`` reads as
+    ``Mapped[list[B]]``."""
 
     is_relationship = True
+    _dm_mapped_annotation = True  # Relationship[...] annotates like Mapped[...]
+    __class_getitem__: Any = classmethod(types.GenericAlias)
 
     def __init__(
         self,
