@@ -36,6 +36,8 @@ from .mapping import (
     Mapper,
     RelationshipProperty,
     TypeResolve,
+    Unmapped,
+    UnmappedColumn,
     WriteOnlyMapped,
     backref,
     class_mapper,
@@ -56,6 +58,7 @@ from .mapping import (
     relationship,
     remote,
     synonym,
+    unmapped_column,
     unmapped_dataclass,
     validates,
 )
@@ -128,7 +131,7 @@ __version__ = "0.1.0"
 __all__ = [
     "InspectionAttr", "NotExtension",
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
-    "MappedColumn", "PassiveFlag", "TypeResolve", "WriteOnlyCollection", "WriteOnlyMapped", "declared_attr",
+    "MappedColumn", "PassiveFlag", "TypeResolve", "Unmapped", "UnmappedColumn", "unmapped_column", "WriteOnlyCollection", "WriteOnlyMapped", "declared_attr",
     "mapped_column", "mapped_as_dataclass", "unmapped_dataclass",
     "AssociationProxy", "AssociationProxyInstance", "association_proxy",
     "Composite", "CompositeProperty", "composite",

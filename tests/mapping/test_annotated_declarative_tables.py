@@ -148,3 +148,135 @@ def test_identity_column_stays_not_null_under_an_optional_annotation(Base, via_a
 
     assert A.__table__.c.seq.nullable is False
     assert A.__table__.c.loose.nullable is True
+
+
+def test_parametrized_generic_mapped_class_inspects_to_its_mapper(Base, metadata, engine):
+    from typing import Any, Generic, TypeVar
+
+    from datamapper import MappedAsDataclass
+
+    T = TypeVar("T")
+
+    class Setting(MappedAsDataclass, Base, Generic[T]):
+        __tablename__ = "settings"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        key: Mapped[str]
+        value: Mapped[T] = mapped_column(sa.JSON, default_factory=dict)
+
+    alias = Setting[dict[str, Any]]
+    assert sa.inspect(alias) is Setting.__mapper__
+    assert sa.inspect(Optional[int], raiseerr=False) is None  # noqa: UP045 - other aliases
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(alias(key="k", value={"a": 1}))
+        s.commit()
+        assert s.scalars(sa.select(Setting).where(alias.key == "k")).one().value == {"a": 1}
+
+
+# -- Unmapped[...] / unmapped_column(): columns of the table the class does not map ------
+def test_unmapped_columns_are_in_the_table_and_get_their_defaults_but_not_mapped(
+        Base, metadata, engine, read_rows, sql_log):
+    from datamapper import Unmapped, unmapped_column
+
+    class A(Base):
+        __tablename__ = "a"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        data: Mapped[str]
+        legacy: Unmapped[Optional[str]] = unmapped_column(default="xd")  # noqa: UP045
+        flag: Unmapped[int] = unmapped_column(server_default="5")
+        renamed: Unmapped[Optional[str]] = unmapped_column("other", String(30))  # noqa: UP045
+        bare: Unmapped[Optional[int]]  # noqa: UP045
+        last: Unmapped[Optional[int]] = unmapped_column(sort_order=10)  # noqa: UP045
+        after: Mapped[Optional[str]]  # noqa: UP045
+
+    c = A.__table__.c
+    assert list(c.keys()) == ["id", "data", "legacy", "flag", "other", "bare", "after", "last"]
+    assert c.flag.nullable is False and c.legacy.nullable is True
+    assert type(c.other.type) is String and c.other.type.length == 30
+    assert sa.inspect(A).attrs.keys() == ["id", "data", "after"]
+    assert not any(hasattr(A, k) for k in ("legacy", "flag", "renamed", "bare", "last"))
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        a = A(id=1, data="d")
+        assert not {"legacy", "flag", "renamed", "bare"} & set(vars(a))
+        s.add(a)
+        s.commit()
+    assert read_rows("SELECT id, data, legacy, flag, other, bare FROM a") == [
+        (1, "d", "xd", 5, None, None)]
+    sql_log.clear()
+    with Session(engine) as s:
+        assert s.get(A, 1).data == "d"
+    assert "legacy" not in sql_log.statements[0]
+
+
+def test_unmapped_columns_in_inheritance_mixins_dataclasses_and_added_later(Base, metadata):
+    import dataclasses
+    import inspect as py_inspect
+
+    from datamapper import MappedAsDataclass, Unmapped, unmapped_column
+
+    class Audit:
+        created_by: Unmapped[Optional[str]] = unmapped_column()  # noqa: UP045
+
+    class Person(Audit, Base):
+        __tablename__ = "person"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        type: Mapped[str]
+        __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "p"}  # noqa: RUF012
+
+    class Single(Person):
+        note: Unmapped[Optional[str]] = unmapped_column()  # noqa: UP045
+        extra: Mapped[Optional[str]]  # noqa: UP045
+        __mapper_args__ = {"polymorphic_identity": "s"}  # noqa: RUF012
+
+    class Joined(Person):
+        __tablename__ = "joined"
+        id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+        code: Unmapped[Optional[str]] = unmapped_column()  # noqa: UP045
+        __mapper_args__ = {"polymorphic_identity": "j"}  # noqa: RUF012
+
+    assert list(Person.__table__.c.keys()) == ["id", "type", "created_by", "note", "extra"]
+    assert list(Joined.__table__.c.keys()) == ["id", "code"]
+    assert sa.inspect(Person).attrs.keys() == ["id", "type"]
+    assert sorted(sa.inspect(Single).attrs.keys()) == ["extra", "id", "type"]
+    assert sorted(sa.inspect(Joined).attrs.keys()) == ["id", "type"]
+
+    Person.later = unmapped_column(String(20))
+    assert "later" in Person.__table__.c and not hasattr(Person, "later")
+
+    class DcBase(MappedAsDataclass, DeclarativeBase):
+        pass
+
+    try:
+        class Dc(DcBase):
+            __tablename__ = "dc"
+            id: Mapped[int] = mapped_column(primary_key=True, init=False)
+            data: Mapped[str]
+            hidden: Unmapped[Optional[str]] = unmapped_column(default="h")  # noqa: UP045
+
+        assert [f.name for f in dataclasses.fields(Dc)] == ["id", "data"]
+        assert list(py_inspect.signature(Dc.__init__).parameters) == ["self", "data"]
+        assert "hidden" in Dc.__table__.c
+    finally:
+        DcBase.registry.dispose()
+
+
+def test_unmapped_misuse_is_refused_naming_the_attribute(Base):
+    from datamapper import Unmapped, unmapped_column
+    from datamapper.exc import MappedAnnotationError
+
+    with pytest.raises(MappedAnnotationError, match=r"A1\.x.*Unmapped\[") :
+        class A1(Base):
+            __tablename__ = "a1"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            x: Mapped[int] = unmapped_column()
+    with pytest.raises(MappedAnnotationError, match=r"A2\.x.*unmapped_column\(\)"):
+        class A2(Base):
+            __tablename__ = "a2"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            x: Unmapped[int] = mapped_column()
+    with pytest.raises(ArgumentError, match=r"A3\.x.*'deferred', 'active_history'"):
+        class A3(Base):
+            __tablename__ = "a3"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            x: Unmapped[int] = unmapped_column(deferred=True, active_history=True)

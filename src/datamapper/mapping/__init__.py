@@ -10,9 +10,12 @@ from .declarative import (
     MappedAsDataclass,
     MappedColumn,
     TypeResolve,
+    Unmapped,
+    UnmappedColumn,
     WriteOnlyMapped,
     declared_attr,
     mapped_column,
+    unmapped_column,
 )
 from .mapper import Mapper, class_mapper, configure_mappers
 from .properties import (
@@ -45,6 +48,7 @@ __all__ = [
     "column_property", "configure_mappers", "query_expression", "declarative_base", "deferred", "mapper",
     "registry", "synonym", "validates", "RelationshipProperty", "backref", "relation",
     "relationship", "foreign", "remote", "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped",
-    "MappedAsDataclass", "MappedColumn", "TypeResolve", "WriteOnlyMapped", "declared_attr", "mapped_column",
+    "MappedAsDataclass", "MappedColumn", "TypeResolve", "Unmapped", "UnmappedColumn",
+    "unmapped_column", "WriteOnlyMapped", "declared_attr", "mapped_column",
     "mapped_as_dataclass", "unmapped_dataclass",
 ]

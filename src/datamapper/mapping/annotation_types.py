@@ -99,7 +99,25 @@ class WriteOnlyMapped(Mapped[_T]):
             ...
 
 
-MARKERS: dict[Any, str] = {Mapped: "mapped", DynamicMapped: "dynamic", WriteOnlyMapped: "write_only"}
+class Unmapped(Generic[_T]):
+    """Annotation of a column the class's table has but the class does not map:
+    ``legacy: Unmapped[str | None] = unmapped_column()`` (or the annotation alone).
+    The column's SQL type and nullability come from it as from ``Mapped[...]``; the
+    attribute is not on the class, nor a dataclass field."""
+
+    __slots__ = ()
+
+
+MARKERS: dict[Any, str] = {Mapped: "mapped", DynamicMapped: "dynamic", WriteOnlyMapped: "write_only",
+                           Unmapped: "unmapped"}
+
+
+def is_unmapped_annotation(ann: object) -> bool:
+    """Whether a raw annotation (a string too) is ``Unmapped[...]``."""
+    if isinstance(ann, str):
+        text = ann.strip()
+        return text.startswith("Unmapped") or ".Unmapped[" in text
+    return ann is Unmapped or typing.get_origin(ann) is Unmapped
 
 
 class Missing:

@@ -44,8 +44,10 @@ from .annotation_types import (  # the markers are part of this module's vocabul
     DynamicMapped,
     Mapped,
     TypeResolve,
+    Unmapped,
     WriteOnlyMapped,
     is_classvar,
+    is_unmapped_annotation,
 )
 from .coercion import DeclarativeMeta
 
@@ -58,11 +60,13 @@ _T = TypeVar("_T")
 
 __all__ = [
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
-    "MappedColumn", "TypeResolve", "WriteOnlyMapped", "declared_attr", "mapped_column",
+    "MappedColumn", "TypeResolve", "Unmapped", "UnmappedColumn", "WriteOnlyMapped",
+    "declared_attr", "mapped_column", "unmapped_column",
 ]
 
 
 # -- mapped_column() ------------------------------------------------------------------
+_ORM_ONLY_ARGS = ("deferred", "deferred_group", "deferred_raiseload", "active_history")
 _DATACLASS_ARGS = ("init", "repr", "default", "default_factory", "compare", "kw_only", "hash",
                    "dataclass_metadata")
 
@@ -123,6 +127,8 @@ class MappedColumn(ColumnOperators, Generic[_T]):
             kw["default"] = self.dataclass["default"]
         if "insert_default" in kw:
             kw["default"] = kw.pop("insert_default")
+        # the mapping options given (an unmapped_column() refuses them)
+        self.orm_options_given = [k for k in _ORM_ONLY_ARGS if kw.get(k)]
         deferred = kw.pop("deferred", None)
         self.deferred_group = kw.pop("deferred_group", None)
         # a group defers the column unless deferred=False says otherwise
@@ -167,6 +173,41 @@ class MappedColumn(ColumnOperators, Generic[_T]):
         def __get__(self, instance: object | None, owner: object) -> InstrumentedAttribute[_T] | _T: ...
 
         def __set__(self, instance: object, value: _T) -> None: ...
+
+
+class UnmappedColumn(MappedColumn[_T]):
+    """What ``unmapped_column()`` returns: a column for the class's table that the
+    class does not map (see :class:`.Unmapped`)."""
+
+    def __init__(self, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+        given_init = kw.pop("init", False)
+        if given_init is not False:
+            raise ArgumentError(
+                f"Can't use unmapped_column(init={given_init!r}): the column is no "
+                "attribute of the class, so no dataclass field either; leave init out")
+        super().__init__(args, kw)
+        self.dataclass = {}  # default= is the column's INSERT default only
+
+    def _copy(self) -> UnmappedColumn[Any]:
+        new = UnmappedColumn.__new__(UnmappedColumn)
+        new.__dict__.update(self.__dict__)
+        new.column = self.column._copy()
+        return new
+
+    def __repr__(self) -> str:
+        return f"unmapped_column({self.column.name or ''!s})"
+
+
+def unmapped_column(*args: object, **kw: object) -> Any:
+    """A column of a declarative class's table that the class does not map.
+
+    Annotate it ``Unmapped[...]``: ``legacy: Unmapped[str | None] = unmapped_column()``.
+    Takes what ``mapped_column()`` takes except the mapping options (``deferred``,
+    ``deferred_group``, ``deferred_raiseload``, ``active_history``) and the dataclass
+    ones; ``default`` is the column's INSERT default.  The column is in the table
+    (and its DDL), the attribute is not on the class.
+    """
+    return UnmappedColumn(args, kw)
 
 
 def mapped_column(*args: object, **kw: object) -> Any:
@@ -233,6 +274,8 @@ def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] =
     own_annotations = cls.__dict__.get("__annotations__", {})
     borrowed = _mixin_fields(mixins, own_annotations)
     annotations = {**{k: raw for k, (raw, _v) in borrowed.items()}, **own_annotations}
+    # an Unmapped[...] column is no attribute of the class: no field either
+    annotations = {k: raw for k, raw in annotations.items() if not is_unmapped_annotation(raw)}
     injected = [k for k in borrowed if k not in cls.__dict__]
     for key in injected:
         value = borrowed[key][1]
@@ -279,7 +322,7 @@ def _mixin_fields(mixins: Sequence[type], own_annotations: Mapping[str, Any]
         if "__dataclass_fields__" in mixin.__dict__:
             continue
         for key, raw in mixin.__dict__.get("__annotations__", {}).items():
-            if key in own_annotations or is_classvar(raw):
+            if key in own_annotations or is_classvar(raw) or is_unmapped_annotation(raw):
                 continue
             value = mixin.__dict__.get(key, MISSING)
             if value is MISSING or isinstance(value, (MappedColumn, MapperProperty)):

@@ -39,7 +39,7 @@ from .annotation_types import (
     target_name,
     type_from_listeners,
 )
-from .declarative import MappedColumn, declared_attr
+from .declarative import MappedColumn, UnmappedColumn, declared_attr
 
 
 # -- scanning a declarative class ---------------------------------------------------------
@@ -105,7 +105,7 @@ def has_mapped_annotations(classes: list[type]) -> bool:
         for ann in klass.__dict__.get("__annotations__", {}).values():
             if isinstance(ann, str):
                 if ann.lstrip().startswith(("Mapped", "DynamicMapped", "WriteOnlyMapped",
-                                         "Relationship[")) \
+                                         "Relationship[", "Unmapped[")) \
                         or ".Mapped[" in ann:
                     return True
             elif marker_of(ann)[0] is not None:
@@ -146,6 +146,9 @@ def scan_class(
                 continue
             found = _mapped_attribute(cls, klass, key, annotations, strict,
                                       inherited if rank > 0 else {})
+            if found is not None and found[1] == "unmapped" and parent is not None \
+                    and klass in parent.class_.__mro__:
+                continue  # a mixin's unmapped column: its mapped superclass's table has it
             if found is not None and not (own_table and found[0] is MISSING):
                 _scan_attribute(reg, cls, klass, key, found, type_map, rank, pos, out)
     return out
@@ -161,7 +164,10 @@ def _scan_attribute(reg: Registry, cls: type, klass: type, key: str,
     value, marker, inner = found
     where = f"{cls.__name__}.{key}"
     sort_key = (rank, pos)
-    if value is MISSING or isinstance(value, MappedColumn):
+    if marker == "unmapped" or isinstance(value, UnmappedColumn):
+        out[key] = (sort_key, _unmapped_column(reg, cls, key, value, marker, inner, type_map,
+                                               where, rank))
+    elif value is MISSING or isinstance(value, MappedColumn):
         mc = value if isinstance(value, MappedColumn) else MappedColumn((), {})
         if rank > 0 or getattr(mc.column, "table", None) is not None:
             mc = mc._copy()  # a mixin's column: each class gets its own
@@ -174,6 +180,41 @@ def _scan_attribute(reg: Registry, cls: type, klass: type, key: str,
         _scan_composite(reg, cls, klass, key, value, inner, type_map, where, rank, pos, out)
     else:  # a ColumnProperty, or another property
         out[key] = (sort_key, value)
+
+
+_MARKER_SPELLING = {"mapped": "Mapped", "dynamic": "DynamicMapped", "write_only": "WriteOnlyMapped"}
+
+
+class UnmappedTableColumn:
+    """A column the scan puts in the class's table without mapping it
+    (``x: Unmapped[str] = unmapped_column()``); the registry excludes it from the
+    mapper."""
+
+    __slots__ = ("column",)
+
+    def __init__(self, column: Column[Any]) -> None:
+        self.column = column
+
+
+def _unmapped_column(reg: Registry, cls: type, key: str, value: Any, marker: Any, inner: Any,
+                     type_map: dict[Any, Any], where: str, rank: int) -> UnmappedTableColumn:
+    """The column of ``key: Unmapped[inner] = value`` (an ``unmapped_column()``, or
+    nothing), refused with any other value or annotation."""
+    if marker is not None and marker != "unmapped":
+        raise MappedAnnotationError(
+            f"Can't map {where}: unmapped_column() declares a column the class does not "
+            f"map, but its annotation is {_MARKER_SPELLING.get(marker, marker)}[...]; "
+            f"annotate it '{key}: Unmapped[...]', or use mapped_column() to map it")
+    if value is not MISSING and not isinstance(value, UnmappedColumn):
+        raise MappedAnnotationError(
+            f"Can't map {where}: its Unmapped[...] annotation declares a column the class "
+            f"does not map, which takes unmapped_column() (or no value), not {value!r}; "
+            f"write '{key}: Unmapped[...] = unmapped_column(...)', or annotate it Mapped[...]")
+    mc = value if value is not MISSING else UnmappedColumn((), {})
+    if rank > 0 or getattr(mc.column, "table", None) is not None:
+        mc = mc._copy()  # a mixin's column: each class gets its own
+    made = _column_from(mc, key, inner, type_map, where, reg, cls, unmapped=True)
+    return UnmappedTableColumn(made)
 
 
 def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, Any],
@@ -306,11 +347,12 @@ def _scan_composite(reg: Any, cls: type, klass: type, key: str, prop: Any, inner
 
 def _column_from(
     mc: MappedColumn[Any], key: str, inner: object, type_map: dict[Any, Any], where: str,
-    reg: object, cls: type,
+    reg: object, cls: type, unmapped: bool = False,
 ) -> Any:
     """The Column (or a ColumnProperty holding it, for the deferred and
     active_history options) of ``key: Mapped[inner] = mc``; its SQL type from the
-    annotation when ``mc`` gives none."""
+    annotation when ``mc`` gives none.  ``unmapped``: a column the class does not map
+    (``Unmapped[inner]``), which takes no mapping options: the Column alone."""
 
     col = mc.column
     nullable: bool | None = None
@@ -341,7 +383,20 @@ def _column_from(
         if getattr(col, "key", None) is None:  # mapped_column(key="other") keeps its key
             col.key = key
     col._dm_sort_order = mc.sort_order  # type: ignore[attr-defined]  # read back by the registry
+    if unmapped:
+        _refuse_mapping_options(mc, where)
+        return col
     return _with_column_options(mc, col)
+
+
+def _refuse_mapping_options(mc: MappedColumn[Any], where: str) -> None:
+    given = mc.orm_options_given
+    if given:
+        names = ", ".join(repr(k) for k in given)
+        raise ArgumentError(
+            f"Can't map {where}: the attribute is not mapped (Unmapped[...]), so the "
+            f"mapping option(s) {names} don't apply to it; drop them, or map it with "
+            "Mapped[...] and mapped_column()")
 
 
 def _with_column_options(mc: MappedColumn[Any], col: Column[Any]) -> Any:
@@ -433,6 +488,8 @@ def _merge(template: MappedColumn[Any], mc: MappedColumn[Any]) -> MappedColumn[A
         if getattr(mc, k):
             setattr(new, k, getattr(mc, k))
     new.dataclass = {**new.dataclass, **mc.dataclass}
+    new.orm_options_given = [*new.orm_options_given,
+                             *(k for k in mc.orm_options_given if k not in new.orm_options_given)]
     return new
 
 

@@ -20,8 +20,19 @@ from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from .. import event
 from .._core import creation_order
 from .coercion import DeclarativeMeta
-from .declarative import MappedColumn, apply_dataclass, dataclass_options_of, declared_attr
-from .declarative_scan import definition_order, has_mapped_annotations, scan_class
+from .declarative import (
+    MappedColumn,
+    UnmappedColumn,
+    apply_dataclass,
+    dataclass_options_of,
+    declared_attr,
+)
+from .declarative_scan import (
+    UnmappedTableColumn,
+    definition_order,
+    has_mapped_annotations,
+    scan_class,
+)
 from .mapper import (
     Mapper,
     _all_mappers,
@@ -355,6 +366,10 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
                                        mapper_args)
     if table is None:
         table = _new_table(reg, cls, tablename, table_args, columns)
+    unmapped = [v.column.key for _k, v in ordered if isinstance(v, UnmappedTableColumn)]
+    if unmapped:  # Unmapped[...] columns: in the table, left out of the mapper
+        mapper_args["exclude_properties"] = [*(mapper_args.get("exclude_properties") or ()),
+                                             *unmapped]
 
     # __mapper_args__ may be a declared_attr reading cls.__table__: evaluated again now
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
@@ -395,6 +410,9 @@ def add_declared_attribute(cls: type, key: str, value: object) -> None:
     table, and the attribute is added to its mapper (and its subclasses')."""
     mapper = _mapper_or_none(cls)
     assert mapper is not None
+    if isinstance(value, UnmappedColumn):
+        _add_unmapped_column(cls, mapper, key, value)
+        return
     if isinstance(value, MappedColumn):
         value = value.column
     # (a Column made without a name or table has None for them, which Core's
@@ -424,6 +442,28 @@ def add_declared_attribute(cls: type, key: str, value: object) -> None:
         for col in new_columns:
             table.append_column(col)
     mapper.add_property(key, value)
+
+
+def _add_unmapped_column(cls: type, mapper: Mapper, key: str, value: UnmappedColumn[Any]
+                         ) -> None:
+    """``cls.key = unmapped_column(SomeType)`` after mapping: a new column of the
+    class's table that the class does not map (no attribute is set)."""
+    col: Any = value.column
+    if not value.type_given and not value.has_foreign_key:
+        raise ArgumentError(
+            f"Can't add unmapped_column() {key!r} to {cls.__name__}: added after the "
+            "class is mapped it has no annotation to take its type from; pass the type, "
+            "e.g. unmapped_column(String(30))")
+    if col.name is None:
+        col.name = key
+    if getattr(col, "key", None) is None:
+        col.key = key
+    table = mapper.local_table
+    if not isinstance(table, Table):
+        raise InvalidRequestError(
+            f"Can't add column {key!r} to {cls.__name__}: the class is mapped to "
+            f"{type(table).__name__} {getattr(table, 'name', table)!r}, not a Table")
+    table.append_column(col)
 
 
 def map_by_metaclass(cls: type) -> None:
@@ -540,7 +580,11 @@ def _columns_and_properties(ordered: list[tuple[str, Any]], *, table: Any
     for key, value in ordered:
         if key.startswith("__") and key.endswith("__"):
             continue
-        if isinstance(value, Column):
+        if isinstance(value, UnmappedTableColumn):  # in the table, not in the mapper
+            col = _declared_column(key, value.column, table)
+            if not has_table:
+                columns.append(col)
+        elif isinstance(value, Column):
             col = _declared_column(key, value, table)
             if not has_table:
                 columns.append(col)
@@ -750,6 +794,8 @@ def _order_of(value: object) -> int:
 
 def _sort_order_of(value: object) -> int:
     col = value.columns[0] if isinstance(value, ColumnProperty) else value
+    if isinstance(col, UnmappedTableColumn):
+        col = col.column
     return int(getattr(col, "_dm_sort_order", 0) or 0)
 
 
