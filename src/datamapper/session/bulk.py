@@ -276,9 +276,16 @@ def mark_deleted(session: SessionBase, states: list[Any]) -> None:
             tx._snapshot.deleted[state] = obj
 
 
-def _dialect_name(session: SessionBase, mapper: Mapper) -> str | None:
+def _dialect_name(session: SessionBase, mapper: Mapper, sync: Any) -> str | None:
+    """The dialect the evaluator judges string comparisons by (``evaluate`` and ``auto``
+    only: the other strategies don't test objects in Python)."""
+    if sync not in ("evaluate", "auto"):
+        return None
     try:
-        return str(session.get_bind(mapper).dialect.name)
+        # the keyword form, as every other get_bind() call of a statement (an
+        # overriding get_bind(self, mapper=None, clause=None) routes by them)
+        return str(session.get_bind(mapper=mapper, clause=mapper.persist_selectable)
+                   .dialect.name)
     except InvalidRequestError:  # no bind: the statement will say so; strings judged strictly
         return None
 
@@ -288,7 +295,7 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
     mapper, where = _targets(session, query)
     resolved = resolve_values(mapper, values.items())
     params = query._params or None
-    strategy, tests = criteria_tests(mapper, where, sync, _dialect_name(session, mapper), params)
+    strategy, tests = criteria_tests(mapper, where, sync, _dialect_name(session, mapper, sync), params)
     where = [*where, *class_criteria(mapper)]  # (evaluate tests the class by isa())
     if query._autoflush:
         session._autoflush()
@@ -312,7 +319,7 @@ def bulk_delete(session: SessionBase, query: Query[Any], sync: Any) -> int:
     check_sync(sync)
     mapper, where = _targets(session, query)
     params = query._params or None
-    strategy, tests = criteria_tests(mapper, where, sync, _dialect_name(session, mapper), params)
+    strategy, tests = criteria_tests(mapper, where, sync, _dialect_name(session, mapper, sync), params)
     where = [*where, *class_criteria(mapper)]  # (evaluate tests the class by isa())
     if query._autoflush:
         session._autoflush()
