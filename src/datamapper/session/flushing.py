@@ -229,7 +229,8 @@ class SessionFlush(SessionBase):
         inserted = uow.inserted
         snapshot = tx._snapshot
         snapshot.new.update(dict.fromkeys(inserted, True))
-        snapshot.dirty.update(dict.fromkeys(uow.updated, True))
+        if snapshot.records_dirty:
+            snapshot.dirty.update(dict.fromkeys(uow.updated, True))
         pop_new = self._new.pop
         if "pending_to_persistent" in self.dispatch.active:
             for state in inserted:

@@ -97,7 +97,7 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
         if parent is not None and parent._state is not ACTIVE:
             parent._assert_active()
         if parent is None or nested:
-            self._snapshot = TxSnapshot()
+            self._snapshot = TxSnapshot(records_dirty=nested)
         else:
             self._snapshot = parent._snapshot
         if nested and parent is not None:

@@ -19,15 +19,21 @@ class TxSnapshot:
     """``new``: objects whose INSERT was flushed in the transaction; ``deleted``:
     objects whose DELETE was flushed (state -> object, held here, not in the
     identity map); ``dirty``: objects whose UPDATE was flushed; ``key_switches``:
-    objects whose identity key changed (state -> (old key, new key))."""
+    objects whose identity key changed (state -> (old key, new key)).
 
-    __slots__ = ("new", "deleted", "dirty", "key_switches")
+    ``dirty`` is read only by the rollback of a SAVEPOINT (which expires what changed
+    inside it; a root's rollback expires everything): ``records_dirty`` is False for
+    a root's snapshot, which then leaves it empty (a flush of many changed objects
+    does not file each one there for nothing)."""
 
-    def __init__(self) -> None:
+    __slots__ = ("new", "deleted", "dirty", "key_switches", "records_dirty")
+
+    def __init__(self, records_dirty: bool = True) -> None:
         self.new: dict[InstanceState, bool] = {}
         self.deleted: dict[InstanceState, object] = {}
         self.dirty: dict[InstanceState, bool] = {}
         self.key_switches: dict[InstanceState, tuple[Any, Any]] = {}
+        self.records_dirty = records_dirty
 
     def merge_into(self, other: TxSnapshot) -> None:
         other.new.update(self.new)
