@@ -54,7 +54,15 @@ _NOTHING: tuple[tuple[InstanceState, Any], ...] = ()
 
 def cascades(kind: str, mapper: Mapper) -> bool:
     """Whether an object of ``mapper`` has a relationship ``kind`` cascades along."""
-    return bool(_rels(mapper, _FLAG[kind]))
+    flag = _FLAG[kind]
+    # (the answer _rels() keeps, read here without its calls: delete() of many
+    # objects asks once per object)
+    cache: dict[Any, Any] | None = mapper.__dict__.get("_dm_cascade_cache")
+    if cache is not None and cache["_n"] == len(mapper._props):
+        hit = cache.get(flag)
+        if hit is not None:
+            return True if hit else False
+    return True if _rels(mapper, flag) else False
 
 
 def cascade_iterator(kind: str, state: InstanceState, obj: object, halt_session: int | None = None

@@ -32,6 +32,8 @@ from ..mapping.mapper import Mapper
 PK_PREFIX = "_dm_pk_"
 VERSION_PARAM = "_dm_version"
 
+_ident_of = operator.attrgetter("_ident")
+
 # value types written as they are (anything else may be a SQL expression)
 PLAIN = frozenset({int, str, float, bool, bytes, type(None)})
 
@@ -614,6 +616,16 @@ def post_update_records(plan: TablePlan, items: Iterable[tuple[InstanceState, di
 
 
 # -- DELETE -------------------------------------------------------------------------
+def delete_keys(plan: TablePlan, states: Sequence[InstanceState]) -> list[tuple[Any]] | None:
+    """The one-value parameter rows (the key) of the states' DELETE, for the common
+    shape only (one key column, no version counter, every key held as its value);
+    None otherwise (:func:`delete_records` has every case)."""
+    if plan.version_col is not None or plan.version_key is not None \
+            or len(plan.pk_params) != 1 or not states or not all_lazy_keys(states):
+        return None
+    return list(zip(map(_ident_of, states)))
+
+
 def delete_records(plan: TablePlan, states: Sequence[InstanceState]) -> list[dict[str, Any]]:
     """The WHERE parameters of each state's DELETE (its key as loaded or last flushed;
     the committed version is added by :mod:`.readback`)."""

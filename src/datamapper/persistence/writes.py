@@ -33,6 +33,7 @@ from .records import (
     Shape,
     TablePlan,
     by_shape,
+    delete_keys,
     delete_records,
     post_update_records,
     switch_record,
@@ -309,6 +310,19 @@ def delete_states(
     missing rows are indeed gone.
     """
     plan = table_plan(mapper)
+    keys = delete_keys(plan, states)
+    if keys is not None:
+        # the usual DELETE by a one-column key of loaded objects: the driver's rows are
+        # the key values themselves (no parameter dictionary per row)
+        actual = driver_rowcount(conn, plan.driver_cache, plan.delete_stmt, None,
+                                 ((plan.pk_params[0],), keys))
+        if actual is not None:
+            if len(keys) == actual and conn.dialect.supports_sane_rowcount:
+                return
+            param = plan.pk_params[0]
+            _delete_counted(conn, plan, states, [{param: k} for (k,) in keys], actual,
+                            db_cascaded)
+            return
     params_list = delete_records(plan, states)
     if plan.version_key is not None and params_list:
         olds = committed_versions(conn, plan, list(zip(states, params_list, strict=True)),
@@ -328,6 +342,13 @@ def delete_states(
     actual = driver_rowcount(conn, plan.driver_cache, plan.delete_stmt, params_list)
     if actual is None:
         actual = conn.execute(plan.delete_stmt, params_list).rowcount
+    _delete_counted(conn, plan, states, params_list, actual, db_cascaded)
+
+
+def _delete_counted(conn: Connection, plan: TablePlan, states: Sequence[InstanceState],
+                    params_list: list[dict[str, Any]], actual: int, db_cascaded: bool) -> None:
+    """After the DELETE of ``params_list``: ``actual`` rows matched, checked."""
+    sane_multi = conn.dialect.supports_sane_multi_rowcount
     if (db_cascaded and actual is not None and 0 <= actual < len(params_list)
             and not _still_present(conn, plan, params_list)):
         return  # the missing rows went with their parent (ON DELETE CASCADE)

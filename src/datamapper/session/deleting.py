@@ -17,6 +17,7 @@ from ..exc import InvalidRequestError
 from ..instance.state import (
     FLUSH_EXECUTING,
     ORPHANED,
+    STATE_ATTR,
     InstanceState,
     instance_state,
     warn_flush_usage,
@@ -46,7 +47,13 @@ class SessionDelete(SessionBase):
             # delete cascade, in a running transaction.  Marked here, as _delete()
             # would, without taking the session's ownership: nothing below can run
             # a listener, load or re-enter the session (add() does the same)
-            state = instance_state(instance)
+            try:
+                # (instance_state() inline: its attribute read, without the call)
+                state = getattr(instance, STATE_ATTR, None)
+            except Exception:  # a user __getattr__ had its say
+                state = None
+            if state.__class__ is not InstanceState:
+                state = instance_state(instance)
             if state._key is not None and not state._deleted \
                     and state.session_id == self.hash_key \
                     and not cascades("delete", state.mapper):
