@@ -640,13 +640,18 @@ def _key_changed(dirty: list[InstanceState]) -> list[InstanceState]:
     out: list[InstanceState] = []
     last: Any = None
     pk_keys: tuple[str, ...] = ()
+    single: str | None = None
     for st in dirty:
         cs = st._committed
         if cs and st._key is not None:
             mapper = st.mapper
             if mapper is not last:  # (runs of one mapper)
                 pk_keys, last = mapper._pk_keys, mapper
-            if not cs.keys().isdisjoint(pk_keys):
+                single = pk_keys[0] if len(pk_keys) == 1 else None
+            if single is not None:  # (a one-column key: one dictionary lookup)
+                if single in cs:
+                    out.append(st)
+            elif not cs.keys().isdisjoint(pk_keys):
                 out.append(st)
     return out
 
