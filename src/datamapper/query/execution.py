@@ -302,28 +302,35 @@ class QueryExecution(QuerySetOps[_T]):
         return exists(self._compile().with_only_columns(literal_column("1"),
                                                         maintain_column_froms=True))
 
-    def update(self, values: dict[Any, Any], synchronize_session: object = "evaluate",
+    def update(self, values: Any, synchronize_session: object = "evaluate",
                update_args: object = None) -> int:
+        statement_kw = _statement_kw(update_args, "update_args")
+        statement_kw.pop("preserve_parameter_order", None)  # (the order given is kept)
         if not isinstance(values, Mapping):
-            raise ArgumentError(
-                f"Can't update rows with {describe(values)}: update() takes a dictionary of "
-                "new values, e.g. query.update({User.name: 'ed'})"
-            )
+            pairs = _value_pairs(values)
+            if pairs is None:
+                raise ArgumentError(
+                    f"Can't update rows with {describe(values)}: update() takes a dictionary "
+                    "of new values, e.g. query.update({User.name: 'ed'}), or a sequence of "
+                    "(key, value) pairs"
+                )
+            values = dict(pairs)
         q = self
         d = query_events.active(self, "before_compile_update")
         if d is not None:
             ctx = query_events.BulkContext(self, values)
             q = query_events.run_listeners(d, "before_compile_update", self, ctx)
             values = ctx.values
-        return q._session()._bulk_update(q, values, synchronize_session)
+        return q._session()._bulk_update(q, values, synchronize_session, statement_kw)
 
     def delete(self, synchronize_session: object = "evaluate", delete_args: object = None) -> int:
+        statement_kw = _statement_kw(delete_args, "delete_args")
         q = self
         d = query_events.active(self, "before_compile_delete")
         if d is not None:
             q = query_events.run_listeners(d, "before_compile_delete", self,
                                            query_events.BulkContext(self))
-        return q._session()._bulk_delete(q, synchronize_session)
+        return q._session()._bulk_delete(q, synchronize_session, statement_kw)
 
     @property
     def column_descriptions(self) -> list[dict[str, Any]]:
@@ -348,3 +355,39 @@ def _without_eager_nodes(plans: list[Any]) -> list[Any] | None:
     if all(p is None or p.is_default() for p in plans):
         return None
     return plans
+
+
+def _statement_kw(args: object, name: str) -> dict[str, Any]:
+    """``update_args`` / ``delete_args``: keyword arguments of the UPDATE/DELETE
+    statement (dialect options such as ``mysql_limit``), as a new dictionary."""
+    if args is None:
+        return {}
+    if not isinstance(args, Mapping):
+        raise ArgumentError(
+            f"Can't use {name}={describe(args)}: it is a dictionary of the statement's "
+            "options, e.g. {'mysql_limit': 1}")
+    kw = dict(args)
+    probe = {k: v for k, v in kw.items() if k != "preserve_parameter_order"}
+    if probe:
+        from sqlalchemy import table as core_table
+        from sqlalchemy import update as core_update
+
+        try:
+            core_update(core_table("t")).with_dialect_options(**probe)
+        except (TypeError, ArgumentError) as e:
+            raise ArgumentError(
+                f"Can't use {name}={describe(args)}: {e}; the options are named "
+                "<dialect>_<option>, e.g. {'mysql_limit': 1}") from None
+    return kw
+
+
+def _value_pairs(values: object) -> list[tuple[Any, Any]] | None:
+    """``values`` as (key, value) pairs when it is a sequence of them, else None."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        return None
+    pairs = []
+    for p in values:
+        if not isinstance(p, (list, tuple)) or len(p) != 2:
+            return None
+        pairs.append((p[0], p[1]))
+    return pairs

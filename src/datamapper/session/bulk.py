@@ -290,7 +290,14 @@ def _dialect_name(session: SessionBase, mapper: Mapper, sync: Any) -> str | None
         return None
 
 
-def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any], sync: Any) -> int:
+def _limited(statement_kw: dict[str, Any] | None) -> bool:
+    """A dialect option limits the rows the statement changes (``mysql_limit``): which
+    of the matching rows it reaches is the database's choice."""
+    return bool(statement_kw) and any(k.endswith("_limit") for k in statement_kw or ())
+
+
+def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any], sync: Any,
+                statement_kw: dict[str, Any] | None = None) -> int:
     check_sync(sync)
     mapper, where = _targets(session, query)
     resolved = resolve_values(mapper, values.items())
@@ -302,11 +309,18 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
     uncertain: list[Any] = []
     states = matching_states(session, mapper, where, strategy, tests,
                              getattr(query, "_shard_id", None), params, uncertain=uncertain)
+    if _limited(statement_kw):  # the matches may be left out: none is known to be changed
+        uncertain.extend(states)
+        states = []
     table = mapper.local_table
     stmt = table.update()
+    if statement_kw:
+        stmt = stmt.with_dialect_options(**statement_kw)
     for w in where:
         stmt = stmt.where(w)
-    stmt = stmt.values({mapper.column_attrs[k].columns[0]: v for k, v in resolved.items()})
+    # (in the order given: query.update([(a, 1), (b, 2)]) sets a, then b)
+    stmt = stmt.ordered_values(*[(mapper.column_attrs[k].columns[0], v)
+                                 for k, v in resolved.items()])
     result = session.execute(stmt, params, mapper=mapper)
     apply_values(states, resolved)
     expire_values(uncertain, {**resolved, **onupdate_keys(mapper, resolved)})
@@ -315,7 +329,8 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
     return int(result.rowcount)
 
 
-def bulk_delete(session: SessionBase, query: Query[Any], sync: Any) -> int:
+def bulk_delete(session: SessionBase, query: Query[Any], sync: Any,
+                statement_kw: dict[str, Any] | None = None) -> int:
     check_sync(sync)
     mapper, where = _targets(session, query)
     params = query._params or None
@@ -326,7 +341,12 @@ def bulk_delete(session: SessionBase, query: Query[Any], sync: Any) -> int:
     uncertain: list[Any] = []
     states = matching_states(session, mapper, where, strategy, tests,
                              getattr(query, "_shard_id", None), params, uncertain=uncertain)
+    if _limited(statement_kw):  # the matches may be left out: none is known to be gone
+        uncertain.extend(states)
+        states = []
     stmt = mapper.local_table.delete()
+    if statement_kw:
+        stmt = stmt.with_dialect_options(**statement_kw)
     for w in where:
         stmt = stmt.where(w)
     result = session.execute(stmt, params, mapper=mapper)

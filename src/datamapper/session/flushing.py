@@ -274,11 +274,13 @@ class SessionFlush(SessionBase):
             SAWarning, stacklevel=5)
 
     # -- bulk -----------------------------------------------------------------------------------
-    def _bulk_update(self, query: Query[Any], values: dict[Any, Any], sync: object) -> int:
-        return bulk_update(self, query, values, sync)
+    def _bulk_update(self, query: Query[Any], values: dict[Any, Any], sync: object,
+                     statement_kw: dict[str, Any] | None = None) -> int:
+        return bulk_update(self, query, values, sync, statement_kw)
 
-    def _bulk_delete(self, query: Query[Any], sync: object) -> int:
-        return bulk_delete(self, query, sync)
+    def _bulk_delete(self, query: Query[Any], sync: object,
+                     statement_kw: dict[str, Any] | None = None) -> int:
+        return bulk_delete(self, query, sync, statement_kw)
 
     @exclusive
     def bulk_save_objects(self, objects: Iterable[Any], return_defaults: bool = False,
