@@ -606,6 +606,18 @@ def dml_has_multi_values(stmt: object) -> bool:
     return bool(getattr(stmt, "_multi_values", None))
 
 
+def dml_multi_values(stmt: object) -> list[list[Any]]:
+    """The row lists given to ``insert().values([...])`` (each row a dictionary or a
+    sequence), one list per ``values()`` call."""
+    return [list(rows) for rows in getattr(stmt, "_multi_values", None) or ()]
+
+
+def dml_with_multi_values(stmt: Any, row_lists: list[list[Any]]) -> Any:
+    out = stmt._generate()
+    out._multi_values = tuple(row_lists)
+    return out
+
+
 def dml_with_values(stmt: Any, pairs: list[tuple[Any, Any]]) -> Any:
     out = stmt._generate()
     if getattr(stmt, "_ordered_values", None):

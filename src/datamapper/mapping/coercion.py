@@ -48,9 +48,11 @@ from .._core import (
     set_propagate_attrs,
 )
 from .._core import dml_has_multi_values as dml_has_multi_values  # re-exported (session/dml.py)
+from .._core import dml_multi_values as dml_multi_values
 from .._core import dml_returning as dml_returning
 from .._core import dml_values as dml_values
 from .._core import dml_where as dml_where
+from .._core import dml_with_multi_values as dml_with_multi_values
 from .._core import dml_with_returning as dml_with_returning
 from .._core import dml_with_values as dml_with_values
 

@@ -40,9 +40,11 @@ from ..loading.criteria import criteria_for_target, statement_criteria
 from ..mapping.coercion import (
     BUNDLE_KEY,
     dml_has_multi_values,
+    dml_multi_values,
     dml_returning,
     dml_values,
     dml_where,
+    dml_with_multi_values,
     dml_with_returning,
     dml_with_values,
     entity_of,
@@ -289,30 +291,39 @@ def _insert(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: 
 
 
 def _translate_values(mapper: Mapper, stmt: object, verb: str) -> Any:
-    """``values(name=...)`` given by attribute name where the column key differs: the
-    statement with column keys; names that are not mapped columns are refused."""
+    """``values(name=...)`` (also ``insert().values([{name: ...}, ...])``) given by
+    attribute name or synonym where the column key differs: the statement with column
+    keys; names that are not mapped columns are refused."""
     pairs = dml_values(stmt)
-    if not pairs:
+    multi = dml_multi_values(stmt)
+    if not pairs and not multi:
         return stmt
     cols = _columns(mapper)
     changed = False
-    out = []
-    for k, v in pairs:
-        if isinstance(k, str):
-            ck = cols.key_of.get(k)
-            if ck is None and k in mapper.synonyms:
-                ck = cols.key_of.get(through_synonyms(mapper, k))
-            if ck is None:
-                raise InvalidRequestError(
-                    f"Can't {verb} {mapper.class_.__name__}: values() names {k!r}, which is "
-                    f"not a mapped column attribute; use the names "
-                    f"{', '.join(sorted(mapper.column_attrs.keys()))}"
-                )
-            if ck != k:
-                k = ck
-                changed = True
-        out.append((k, v))
-    return dml_with_values(stmt, out) if changed else stmt
+
+    def column_key(k: str) -> str:
+        nonlocal changed
+        ck = cols.key_of.get(k)
+        if ck is None and k in mapper.synonyms:
+            ck = cols.key_of.get(through_synonyms(mapper, k))
+        if ck is None:
+            raise InvalidRequestError(
+                f"Can't {verb} {mapper.class_.__name__}: values() names {k!r}, which is "
+                f"not a mapped column attribute; use the names "
+                f"{', '.join(sorted(mapper.column_attrs.keys()))}"
+            )
+        if ck != k:
+            changed = True
+        return ck
+
+    out = [(column_key(k) if isinstance(k, str) else k, v) for k, v in pairs]
+    rows_out = [[{column_key(k) if isinstance(k, str) else k: v for k, v in row.items()}
+                 if isinstance(row, dict) else row for row in rows] for rows in multi]
+    if not changed:
+        return stmt
+    if out:
+        stmt = dml_with_values(stmt, out)
+    return dml_with_multi_values(stmt, rows_out) if rows_out else stmt
 
 
 def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: dict[str, Any],
