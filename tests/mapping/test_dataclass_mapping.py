@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from dataclasses import InitVar
 
 import pytest
-from sqlalchemy import MetaData, String
+from sqlalchemy import ForeignKey, MetaData, String
 from sqlalchemy.exc import ArgumentError
 
 from datamapper import (
@@ -17,10 +18,13 @@ from datamapper import (
     MappedAsDataclass,
     Session,
     column_property,
+    configure_mappers,
+    declared_attr,
     mapped_as_dataclass,
     mapped_column,
     query_expression,
     registry,
+    relationship,
     unmapped_dataclass,
 )
 
@@ -151,3 +155,122 @@ def test_mapped_as_dataclass_function_wants_a_registry():
     with pytest.raises(ArgumentError, match=r"mapped_as_dataclass\(\): pass a datamapper "
                                             r"registry\(\)"):
         mapped_as_dataclass(MetaData(), kw_only=True)
+
+
+@pytest.mark.parametrize("given_in_init", [True, False])
+def test_merge_of_a_new_dataclass_instance_keeps_values_its_defaults_did_not_set(
+        DCBase, engine, read_rows, given_in_init):
+    init = {} if given_in_init else {"init": False}
+
+    class Job(DCBase):
+        __tablename__ = "jobs"
+        id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+        name: Mapped[str] = mapped_column()
+        status: Mapped[str] = mapped_column(default="new", **init)
+        owner: Mapped[str | None] = mapped_column(default=None, **init)
+
+    job = Job(id=1, name="a")
+    # the defaults read back, and are what the INSERT writes, without being held as
+    # values the program set
+    assert (job.status, job.owner) == ("new", None)
+    assert "status" not in job.__dict__ and "owner" not in job.__dict__
+    assert job == Job(id=1, name="a")
+    DCBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        job.status, job.owner = "running", "ann"
+        s.add_all([job, Job(id=2, name="b")])
+        s.commit()
+        merged = s.merge(Job(id=1, name="a2"))
+        assert merged is job
+        assert (job.name, job.status, job.owner) == ("a2", "running", "ann")
+        explicit = Job(id=2, name="b")
+        explicit.status, explicit.owner = "new", None  # given: merged as given
+        s.merge(explicit)
+        s.commit()
+    assert read_rows(Job.__table__) == [(1, "a2", "running", "ann"), (2, "b", "new", None)]
+
+
+def test_dataclass_defaults_seen_by_a_new_object_after_flush_and_expire(DCBase, engine):
+    class Job(DCBase):
+        __tablename__ = "jobs"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        status: Mapped[str] = mapped_column(default="new")
+        tries: Mapped[int] = mapped_column(default=3, init=False)
+
+    DCBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        job = Job()
+        s.add(job)
+        s.flush()
+        assert (job.status, job.tries) == ("new", 3)
+        s.expire(job)
+        assert (job.status, job.tries) == ("new", 3)
+        job2 = Job(status="x")
+        assert (job2.status, job2.tries) == ("x", 3)
+
+
+def test_plain_fields_of_dataclass_bases_are_constructor_arguments_only_there(metadata):
+    class Plain(DeclarativeBase):
+        registry = registry(metadata=metadata)
+        tag: int  # a plain annotation of a base that is not a dataclass: no field
+
+    class Abstract(MappedAsDataclass, Plain):
+        __abstract__ = True
+        origin: str  # a dataclass base's plain field: a constructor argument
+        stamp: InitVar[int]
+
+        def __post_init__(self, stamp):
+            self.stamped = stamp
+
+    class Row(Abstract):
+        __tablename__ = "rows"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    assert list(inspect.signature(Row.__init__).parameters) == [
+        "self", "origin", "stamp", "id"]
+    row = Row("x", 3, 7)
+    assert (row.origin, row.stamped, row.id) == ("x", 3, 7)
+    assert list(Row.__table__.c.keys()) == ["id"]
+
+
+@pytest.mark.parametrize("as_dataclass", [False, True])
+def test_mixin_declared_attr_relationship_names_the_mixins_foreign_key_column(
+        metadata, engine, read_rows, as_dataclass):
+    bases = (MappedAsDataclass, DeclarativeBase) if as_dataclass else (DeclarativeBase,)
+    dc = {"init": False} if as_dataclass else {}
+
+    class Base(*bases):
+        pass
+
+    Base.registry.metadata = metadata
+    Base.metadata = metadata
+
+    class User(Base):
+        __tablename__ = "users"
+        id: Mapped[int] = mapped_column(primary_key=True, **dc)
+        name: Mapped[str] = mapped_column(String(20))
+
+    class CreatedBy(*((MappedAsDataclass,) if as_dataclass else ())):
+        created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), **dc)
+        reviewed_by_id: Mapped[int | None] = mapped_column(
+            ForeignKey("users.id"), default=None, **dc)
+
+        @declared_attr
+        def created_by(cls) -> Mapped[User]:
+            return relationship(foreign_keys=[cls.created_by_id])
+
+    class Item(CreatedBy, Base):
+        __tablename__ = "items"
+        id: Mapped[int] = mapped_column(primary_key=True, **dc)
+
+    configure_mappers()
+    assert Item.created_by.property.local_columns == {Item.__table__.c.created_by_id}
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        ann = User(name="ann")
+        item = Item()
+        item.created_by = ann
+        s.add(item)
+        s.commit()
+        assert item.created_by is ann
+    assert read_rows(Item.__table__) == [(1, 1, None)]

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._util import NO_VALUE, describe
+from .._util import DONT_SET, NO_VALUE, describe
 from ..exc import InvalidRequestError
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.composite import CompositeProperty
+from ..mapping.declarative import ATTRIBUTE_DEFAULTS
 from ..mapping.mapper import Mapper
 from .history import HISTORY_BLANK, History, values_equal
 from .state import (
@@ -57,7 +58,7 @@ class ScalarImpl:
     """Reads of missing values and writes of one column-mapped attribute."""
 
     __slots__ = ("key", "mapper", "attr", "validator", "remove_validator", "active_history",
-                 "plain", "direct")
+                 "plain", "direct", "default")
 
     def __init__(self, mapper: Mapper, key: str, attr: QueryableAttribute) -> None:
         self.key = key
@@ -73,19 +74,22 @@ class ScalarImpl:
         # the class whose instances set() may read and write through object's own
         # attribute access (see _direct_class); found on the first write
         self.direct: Any = NO_VALUE
+        # what the attribute answers while a new object has no value: a mapped
+        # dataclass field's column default, which its constructor leaves unset
+        self.default = getattr(mapper.class_, ATTRIBUTE_DEFAULTS, {}).get(key)
 
     def get_missing(self, obj: Any) -> Any:
         """The value of an attribute that is not in ``obj.__dict__``."""
         d = obj.__dict__
         state = d.get(STATE_ATTR)
         if state is None:
-            return None
+            return self.default
         key = self.key
         if state._key is None:
             if key in state.expired_attributes and state.session_id is not None:
                 load_missing(state, key)  # a pending object's expired value: by its key
                 return d.get(key)
-            return None
+            return self.default
         if key in self.mapper._expression_keys:
             # query_expression() without default: only a query's with_expression() loads it
             return None
@@ -106,6 +110,8 @@ class ScalarImpl:
         return d.get(key)
 
     def set(self, obj: Any, value: Any) -> None:
+        if value is DONT_SET:
+            return  # a dataclass constructor not given this field: the default stays
         direct = self.direct
         if direct is NO_VALUE:
             direct = self.direct = _direct_class(self.mapper.class_, self.key)

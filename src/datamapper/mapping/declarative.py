@@ -36,7 +36,7 @@ import sqlalchemy
 from sqlalchemy import Column, MetaData, types
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.operators import ColumnOperators
-from sqlalchemy.sql.schema import SchemaItem
+from sqlalchemy.sql.schema import DefaultGenerator, SchemaItem
 
 from .._util import DONT_SET
 from .annotation_types import (  # the markers are part of this module's vocabulary
@@ -48,6 +48,7 @@ from .annotation_types import (  # the markers are part of this module's vocabul
     WriteOnlyMapped,
     is_classvar,
     is_unmapped_annotation,
+    marker_of,
 )
 from .coercion import DeclarativeMeta
 
@@ -284,10 +285,14 @@ def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] =
     had_annotations = "__annotations__" in cls.__dict__
     type.__setattr__(cls, "__annotations__", annotations)
     saved: dict[str, Any] = {}
+    # column defaults the attributes answer while unset (see _field_options); the
+    # SQLAlchemy 2.0 behaviour (__init__ stores them) when the class asks for it
+    defaults: dict[str, Any] | None = \
+        None if getattr(cls, "_sa_disable_descriptor_defaults", False) else {}
     try:
         for key, raw in list(annotations.items()):
             if not is_classvar(raw):
-                _declare_field(cls, key, saved)
+                _declare_field(cls, key, saved, defaults)
         kwargs = {k: v for k, v in options.items() if k != "dataclass_callable"}
         maker = options.get("dataclass_callable") or dataclasses.dataclass
         try:
@@ -297,6 +302,7 @@ def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] =
                 f"Can't make {cls.__name__} a dataclass: {err}; give the attributes without "
                 "a default init=False, a default, or kw_only=True"
             ) from err
+        _keep_attribute_defaults(cls, annotations, defaults or {})
     finally:
         for key, value in saved.items():
             type.__setattr__(cls, key, value)
@@ -321,19 +327,48 @@ def _mixin_fields(mixins: Sequence[type], own_annotations: Mapping[str, Any]
     for mixin in reversed(mixins):
         if "__dataclass_fields__" in mixin.__dict__:
             continue
+        # a class below MappedAsDataclass is a dataclass of all its annotations; any
+        # other mixin gives its mapped attributes only
+        whole = dataclass_options_of(mixin) is not None
         for key, raw in mixin.__dict__.get("__annotations__", {}).items():
             if key in own_annotations or is_classvar(raw) or is_unmapped_annotation(raw):
                 continue
             value = mixin.__dict__.get(key, MISSING)
-            if value is MISSING or isinstance(value, (MappedColumn, MapperProperty)):
+            if isinstance(value, (MappedColumn, MapperProperty)) or (
+                    whole and (value is MISSING or isinstance(value, dataclasses.Field))) or (
+                    value is MISSING and _is_mapped_annotation(raw)):
                 borrowed.pop(key, None)
                 borrowed[key] = (raw, value)
     return borrowed
 
 
-def _declare_field(cls: type, key: str, saved: dict[str, Any]) -> None:
+def _is_mapped_annotation(raw: object) -> bool:
+    if isinstance(raw, str):
+        return raw.lstrip().startswith(("Mapped", "DynamicMapped", "WriteOnlyMapped")) \
+            or ".Mapped[" in raw
+    return marker_of(raw)[0] is not None
+
+
+def _keep_attribute_defaults(cls: type, annotations: Mapping[str, Any],
+                             defaults: dict[str, Any]) -> None:
+    """Record on ``cls`` the defaults its column attributes answer while unset (those
+    of dataclass superclasses too, unless ``cls`` declares the field again)."""
+    inherited = getattr(cls, ATTRIBUTE_DEFAULTS, {})
+    merged = {k: v for k, v in inherited.items() if k not in annotations}
+    merged.update(defaults)
+    if merged or inherited:
+        type.__setattr__(cls, ATTRIBUTE_DEFAULTS, merged)
+
+
+# the class attribute holding {attribute key: default} (read by the column attributes)
+ATTRIBUTE_DEFAULTS = "_dm_attribute_defaults"
+
+
+def _declare_field(cls: type, key: str, saved: dict[str, Any],
+                   defaults: dict[str, Any] | None = None) -> None:
     """Put a ``dataclasses.field()`` with the options of mapped attribute ``key`` on
-    ``cls`` (its mapping value kept in ``saved``, to be put back)."""
+    ``cls`` (its mapping value kept in ``saved``, to be put back); the defaults that
+    stay with the attribute instead of the constructor go into ``defaults``."""
     from .properties import MapperProperty
 
     value = cls.__dict__.get(key, MISSING)
@@ -351,7 +386,25 @@ def _declare_field(cls: type, key: str, saved: dict[str, Any]) -> None:
         saved[key] = value
     if not opts and value is MISSING:
         return
+    if defaults is not None and "default" in opts and _is_column(value) \
+            and not callable(opts["default"]):
+        # a column's plain default: the attribute answers it while unset and the
+        # INSERT writes it as the column's default, but the constructor does not store
+        # it, so that merge() of a new object does not overwrite values with defaults
+        if not isinstance(opts["default"], DefaultGenerator):
+            # (a ColumnDefault or Sequence given as the default is the column's only)
+            defaults[key] = opts["default"]
+        if opts.get("init") is False:
+            opts.pop("default")
+        else:
+            opts["default"] = DONT_SET
     setattr(cls, key, dataclasses.field(**_field_options(opts, value)))
+
+
+def _is_column(value: object) -> bool:
+    from .properties import ColumnProperty
+
+    return isinstance(value, (MappedColumn, ColumnProperty))
 
 
 def _field_options(opts: dict[str, Any], value: object) -> dict[str, Any]:

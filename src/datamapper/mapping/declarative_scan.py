@@ -169,9 +169,16 @@ def _scan_attribute(reg: Registry, cls: type, klass: type, key: str,
                                                where, rank))
     elif value is MISSING or isinstance(value, MappedColumn):
         mc = value if isinstance(value, MappedColumn) else MappedColumn((), {})
-        if rank > 0 or getattr(mc.column, "table", None) is not None:
+        copied = rank > 0 or getattr(mc.column, "table", None) is not None
+        if copied:
             mc = mc._copy()  # a mixin's column: each class gets its own
-        out[key] = (sort_key, _column_from(mc, key, inner, type_map, where, reg, cls))
+        column = _column_from(mc, key, inner, type_map, where, reg, cls)
+        out[key] = (sort_key, column)
+        if rank > 0 and key not in cls.__dict__:
+            # a declared_attr of the mixins read after it (relationship(foreign_keys=
+            # [cls.fk])) sees the class's own copy, not the mixin's column (the mapping
+            # takes the Column off the class again, as it does the class body's)
+            type.__setattr__(cls, key, column)
     elif isinstance(value, RelationshipProperty):
         if marker is not None:
             _apply_relationship_annotation(value, marker, inner, where)

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, select
 from .._util import describe
 from ..exc import FlushError
 from ..instance.state import InstanceState
+from ..mapping.declarative import ATTRIBUTE_DEFAULTS
 from ..mapping.mapper import Mapper
 from .driver import driver_insert_returning
 from .readback import read_server_versions
@@ -55,6 +56,9 @@ def insert_states(
     plan = table_plan(mapper)
     version_key = plan.version_key
     zero_guard = _zero_becomes_autoincrement(conn, plan)
+    whole = getattr(mapper, "mapper", mapper)  # (a TablePart's mapper)
+    if any(getattr(m.class_, ATTRIBUTE_DEFAULTS, None) for m in whole.self_and_descendants):
+        _take_attribute_defaults(states)
     groups, server_versions = insert_records(mapper, plan, states, zero_guard, True)
     tuples_of = tuple_shape(plan, zero_guard)
     expire: dict[InstanceState, set[str]] = {}
@@ -200,6 +204,23 @@ def _insert_with_sql_key(conn: Connection, plan: TablePlan, state: InstanceState
     keys = returned_keys(plan, state, exprs, row, replaced)
     _apply_insert_result(plan, state, params, result, 0, None, missing_pk)
     return keys
+
+
+def _take_attribute_defaults(states: Sequence[InstanceState]) -> None:
+    """A mapped dataclass's field defaults that its constructor left with the
+    attributes (see ``apply_dataclass``): the INSERT writes them (they may differ from
+    the column's own default, as for a subclass's ``use_existing_column=True``), and
+    the object holds them afterwards, as it holds the column defaults the INSERT wrote."""
+    for state in states:
+        obj = state.obj()
+        if obj is None:
+            obj = state.strong_obj()
+        defaults = getattr(obj.__class__, ATTRIBUTE_DEFAULTS, None)
+        if defaults:
+            d = obj.__dict__
+            for key, value in defaults.items():
+                if key not in d and value is not None:
+                    d[key] = value
 
 
 def _zero_becomes_autoincrement(conn: Connection, plan: TablePlan) -> str | None:
