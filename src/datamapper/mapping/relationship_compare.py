@@ -189,8 +189,9 @@ def any_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, A
 
 
 def _exists_related(prop: RelationshipProperty, crit: list[Any], target_from: Any) -> Exists:
-    if prop.secondary is None and ends_share_table(prop):
-        return _exists_in_target_alias(prop, crit, target_from)
+    self_ref = prop.parent.local_table is prop.mapper.local_table
+    if self_ref or (prop.secondary is None and ends_share_table(prop)):
+        return _exists_in_target_alias(prop, crit, target_from, self_ref)
     source = prop.target if target_from is None else target_from
     if prop.secondary is not None:
         where = and_(prop.primaryjoin, prop.secondaryjoin, *crit)
@@ -220,23 +221,37 @@ def has_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, A
 
 
 def _exists_in_target_alias(prop: RelationshipProperty, crit: list[Any],
-                            target_from: Any = None) -> Exists:
+                            target_from: Any = None, self_ref: bool = False) -> Exists:
     """EXISTS (a related row matching ``crit``) for a relationship whose two ends share
-    a table (``Person.manager`` to ``Manager(Person)``): the target's rows are read
-    from an alias of its tables, so that the shared table's columns in the join
-    condition stay the parent's and those in ``crit`` name the related row."""
+    a table (self-referential ``Node.children``, or ``Person.manager`` to
+    ``Manager(Person)``): the target's rows are read from an alias of its tables, so
+    that the join condition's columns standing for the parent stay the parent's and
+    those in ``crit`` name the related row."""
     target = prop.mapper.persist_selectable if target_from is None else target_from
     alias = flat_alias(target) if isinstance(target, Join) else target.alias()
     targets = target_tables(prop)
 
     def pick(element: object, **kw: object) -> Any:
-        if isinstance(element, Column) and element.table in targets:
-            return alias.corresponding_column(element)
-        return None
+        if not isinstance(element, Column):
+            return None
+        if prop.secondary is not None:  # secondaryjoin: its target's columns
+            related = not prop.is_secondary_column(element)
+        elif self_ref:
+            related = prop.is_remote_occurrence(element)
+        else:
+            related = element.table in targets
+        return alias.corresponding_column(element) if related else None
 
-    on = visitors.replacement_traverse(prop.primaryjoin, {}, pick)
     adapter = ClauseAdapter(alias)
-    where = and_(on, *[adapter.traverse(c) for c in crit])
+    adapted = [adapter.traverse(c) for c in crit]
+    if prop.secondary is not None:
+        sj = visitors.replacement_traverse(prop.secondaryjoin, {}, pick)
+        sub = select(1).select_from(alias).select_from(prop.secondary).where(
+            and_(prop.primaryjoin, sj, *adapted))
+        own = [alias, prop.secondary, *find_tables(prop.secondary)]
+        return exists(sub.correlate_except(*own))
+    on = visitors.replacement_traverse(prop.primaryjoin, {}, pick)
+    where = and_(on, *adapted)
     return exists(select(1).select_from(alias).where(where).correlate_except(alias))
 
 
