@@ -96,3 +96,16 @@ def test_any_exists_correlates_the_parent_only(M, session):
     exists_part = sql[sql.index("EXISTS"):]
     assert "FROM oj_books, oj_shelf_books" in exists_part
     assert [s.id for s in q.distinct()] == [1]
+
+
+def test_join_result_joins_on_along_a_relationship_again(M, session):
+    Reader, Shelf, Book = M
+    sa_ = aliased(Shelf)
+    j = join(Reader, sa_, Reader.shelves).join(Book, sa_.books)
+    rows = session.execute(select(Reader.name, Book.title).select_from(j)
+                           .order_by(Reader.id, Book.id)).all()
+    assert rows == [("ann", "dune"), ("ann", "emma"), ("bob", "emma")]
+    j = outerjoin(Reader, Shelf, Reader.shelves).outerjoin(Book, Shelf.books)
+    rows = session.execute(select(Reader.name, Book.title).select_from(j)
+                           .order_by(Reader.id, Book.id)).all()
+    assert rows == [("ann", "dune"), ("ann", "emma"), ("bob", "emma"), ("cy", None)]

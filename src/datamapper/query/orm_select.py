@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from sqlalchemy import Select
+from sqlalchemy import Join, Select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.elements import ColumnClause, Label
 
@@ -113,13 +113,26 @@ class ORMSelect(Select[Any]):
         return self.where(*filter_by_criteria(mapper, kwargs, first))
 
 
+class ORMJoin(Join):
+    """What :func:`join` returns: Core's ``Join``, whose ``join()`` / ``outerjoin()``
+    take a relationship attribute as the ON clause too
+    (``join(Node, n1, Node.children).join(n2, n1.children)``)."""
+
+    inherit_cache = True
+
+    def join(self, right: Any, onclause: Any = None, isouter: bool = False,
+             full: bool = False) -> Any:
+        return join(self, right, onclause, isouter=isouter, full=full)
+
+    def outerjoin(self, right: Any, onclause: Any = None, full: bool = False) -> Any:
+        return join(self, right, onclause, isouter=True, full=full)
+
+
 def join(left: Any, right: Any, onclause: Any = None, isouter: bool = False,
          full: bool = False) -> Any:
     """A JOIN of mapped classes, aliases or tables (Core's ``Join``); ``onclause`` may
     be a relationship attribute (``join(User, Address, User.addresses)``, through the
     secondary table for a many-to-many), or an alias's one, or ``of_type(alias)``."""
-    from sqlalchemy import join as core_join
-
     if isinstance(onclause, str):
         raise ArgumentError(
             f"Can't join on {onclause!r}: join() takes a relationship attribute or a SQL "
@@ -127,10 +140,10 @@ def join(left: Any, right: Any, onclause: Any = None, isouter: bool = False,
         )
     steps = relationship_steps(right, onclause) if onclause is not None else None
     if steps is None:
-        return core_join(left, right, onclause, isouter=isouter, full=full)
+        return ORMJoin(left, right, onclause, isouter=isouter, full=full)
     out = left
     for dest, on in steps:
-        out = core_join(out, dest, on, isouter=isouter, full=full)
+        out = ORMJoin(out, dest, on, isouter=isouter, full=full)
     return out
 
 
