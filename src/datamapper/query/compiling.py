@@ -108,15 +108,16 @@ class QueryCompiling(QueryModifiers[_T]):
                     on = and_(on, crit)
                 elif not outer:
                     stmt = stmt.where(adapt(crit))
+            full = outer == "full"
             if left is None and on is None:
                 left = _implicit_left(stmt, target)
             if left is not None and on is not None:
-                stmt = stmt.join_from(left, target, adapt(on), isouter=outer)
+                stmt = stmt.join_from(left, target, adapt(on), isouter=outer, full=full)
             elif left is not None:
-                stmt = stmt.join_from(left, target, isouter=outer)
+                stmt = stmt.join_from(left, target, isouter=outer, full=full)
             else:
-                stmt = stmt.join(target, adapt(on), isouter=outer) if on is not None else \
-                    stmt.join(target, isouter=outer)
+                stmt = stmt.join(target, adapt(on), isouter=outer, full=full) \
+                    if on is not None else stmt.join(target, isouter=outer, full=full)
         return stmt
 
     def _compile_criteria(self, stmt: Any, adapt: Callable[[Any], Any]) -> object:

@@ -192,9 +192,13 @@ class QueryFiltering(QueryState[_T]):
             for c in criterion])
 
     def join(self, target: object, onclause: object = None, *, isouter: bool = False,
-             full: bool = False, **kw: object) -> Self:
+             full: bool = False) -> Self:
         self._refuse_after_statement("join")
         self._refuse_after_limit("join")
+        outer: Any = "full" if full else isouter  # a FULL OUTER JOIN: "full"
+        return self._join(target, onclause, outer)
+
+    def _join(self, target: object, onclause: object, isouter: Any) -> Self:
         # a join along a relationship starts at the relationship's parent entity (the
         # query's own entity, another joined one, or one not yet in the FROM list:
         # query(User).join(Order.user) reads FROM orders JOIN users)
@@ -221,7 +225,7 @@ class QueryFiltering(QueryState[_T]):
     def _join_keys(self) -> set[object]:
         return {j[4] for j in self._joins if len(j) > 4 and j[4] is not None}
 
-    def _relationship_join_left(self, target: object, onclause: object, isouter: bool
+    def _relationship_join_left(self, target: object, onclause: object, isouter: Any
                                 ) -> tuple[Any, Any]:
         """(left FROM, dedupe key) of a join along a relationship attribute, else
         (None, None).  The key is given to plain joins along a relationship (no alias
@@ -243,8 +247,8 @@ class QueryFiltering(QueryState[_T]):
         left = coercions.expect(roles.FromClauseRole, source)
         return left, ((id(prop), id(source), isouter) if plain else None)
 
-    def outerjoin(self, target: object, onclause: object = None, **kw: object) -> Self:
-        return self.join(target, onclause, isouter=True)
+    def outerjoin(self, target: object, onclause: object = None, *, full: bool = False) -> Self:
+        return self.join(target, onclause, isouter=True, full=full)
 
     def _join_target(self, target: object, onclause: object) -> tuple[object, object]:
         if isinstance(target, tuple) and len(target) == 2:
