@@ -417,8 +417,12 @@ def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
     first = option.steps[0][0]
     if isinstance(first, tuple):
         first = first[0] if first else None
+    if isinstance(first, OfType):
+        first = first.attr
     if isinstance(first, QueryableAttribute):
         return _entity_of_attribute(option, first.parent, mappers)
+    if isinstance(first, AliasedRelationship):  # joinedload(alias.items)
+        return _entity_of_attribute(option, first.prop.parent, mappers)
     for i, m in enumerate(mappers):
         if m is not None:
             return i
