@@ -100,3 +100,29 @@ def test_attribute_named_other_than_its_column_names_the_selected_column(
     sub = session.query(Renamed.uname).subquery()
     assert list(sub.c.keys()) == ["uname"]
     assert session.scalar(select(func.count()).select_from(sub)) == 1
+
+
+def test_str_shows_the_eager_join_of_a_configured_joined_relationship(
+        Base, engine, make_session, sql_log):
+    from sqlalchemy import ForeignKey
+
+    from datamapper import relationship
+
+    class Shop(Base):
+        __tablename__ = "qc_shops"
+        id = Column(Integer, primary_key=True)
+        goods = relationship("Good", lazy="joined", order_by="Good.id")
+
+    class Good(Base):
+        __tablename__ = "qc_goods"
+        id = Column(Integer, primary_key=True)
+        shop_id = Column(ForeignKey("qc_shops.id"))
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    q = s.query(Shop)
+    shown = " ".join(str(q).split())
+    assert "LEFT OUTER JOIN qc_goods AS qc_goods_1 ON qc_shops.id = qc_goods_1.shop_id" \
+        in shown
+    assert q.all() == []
+    assert " ".join(sql_log[-1].split()).startswith(shown.split(" ORDER BY")[0])

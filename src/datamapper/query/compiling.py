@@ -220,8 +220,7 @@ class QueryCompiling(QueryModifiers[_T]):
 
     def _shown_statement_compiled(self) -> object:
         """:meth:`_shown_statement` of the query ``before_compile`` listeners gave."""
-        if not self._options:
-            return self._labelled_statement()
+        # configured eager relationships (lazy="joined") show too, options or not
         plans = build_plans(self._part_mappers(), self._options)
         if plans is None:
             return self._labelled_statement()
