@@ -50,7 +50,7 @@ class EntityPlan:
     """How one entity loads: its column properties and its relationship nodes."""
 
     __slots__ = ("mapper", "props", "nodes", "path", "customized", "column_raise",
-                 "poly_selectin", "poly_with", "local_criteria")
+                 "poly_selectin", "poly_with", "local_criteria", "wildcard")
 
     def __init__(self, mapper: Mapper, path: tuple[Any, ...] = ()) -> None:
         self.mapper = mapper
@@ -68,6 +68,10 @@ class EntityPlan:
         # selectinload(User.addresses.and_(criteria)) ...: criteria on the target's rows
         # for this relationship's load only (WHERE, or the ON clause of a joined load)
         self.local_criteria: tuple[Any, ...] = ()
+        # an unbound wildcard option (raiseload("*")): the strategy it gives every
+        # relationship at every depth this query loads; set here once this plan's
+        # relationships have it (see query/option_plans.py)
+        self.wildcard: str | None = None
 
     def is_default(self) -> bool:
         return self.props is None and not self.nodes and self.column_raise is None and \
@@ -101,7 +105,7 @@ class EntityPlan:
 class RelNode:
     """One relationship of an :class:`EntityPlan` and the strategy that loads it."""
 
-    __slots__ = ("prop", "strategy", "plan", "alias", "loader", "recursion_depth",
+    __slots__ = ("prop", "strategy", "plan", "alias", "loader", "recursion_depth", "chunksize",
                  "identity_only", "innerjoin")
 
     def __init__(self, prop: RelationshipProperty, strategy: str, plan: EntityPlan) -> None:
@@ -111,6 +115,8 @@ class RelNode:
         # selectinload/immediateload(..., recursion_depth=n): the same relationship of
         # the loaded objects loads too, n levels more (-1: until no object is left)
         self.recursion_depth: int | None = None
+        # selectinload(..., chunksize=n): at most n parent keys in one SELECT (None: 500)
+        self.chunksize: int | None = None
         # immediate many-to-one closing a cycle: set only from the identity map (no SQL)
         self.identity_only = False
         # joinedload(..., innerjoin=): an inner join for this node (None: the
@@ -181,7 +187,7 @@ def remember_plan(plan: EntityPlan, objs: Sequence[Any]) -> None:
             last = o
 
 
-def _follow_default(prop: RelationshipProperty, path: tuple[Any, ...]) -> bool:
+def follows_default(prop: RelationshipProperty, path: tuple[Any, ...]) -> bool:
     """Stop configured eager loading at cycles: a mapper already on the path, unless
     ``join_depth`` allows that many repeats of the relationship."""
     if prop.join_depth is not None:
@@ -196,7 +202,7 @@ def default_plan(mapper: Mapper, path: tuple[Any, ...] = ()) -> EntityPlan:
     for key, prop in mapper._props.items():
         if prop.is_relationship and prop.lazy in EAGER:
             rel: RelationshipProperty = prop
-            if _follow_default(rel, path):
+            if follows_default(rel, path):
                 sub_path = (*path, rel, rel.mapper)
                 plan.nodes[key] = RelNode(rel, rel.lazy, default_plan(rel.mapper, sub_path))
             elif rel.lazy == "immediate" and rel._simple_m2o and not (

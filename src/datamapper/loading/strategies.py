@@ -745,8 +745,8 @@ def _found_in_identity_map(session: SessionLike, prop: RelationshipProperty,
 def _select_in_batches(session: SessionLike, node: RelNode, todo: list[tuple[Any, ...]],
                        populate_existing: bool, token: Any,
                        found: dict[tuple[Any, ...], list[Any]], loaded: list[Any]) -> None:
-    """SELECT the related objects of the keys ``todo``, ``IN_BATCH`` keys a statement,
-    into ``found`` (by key) and ``loaded``."""
+    """SELECT the related objects of the keys ``todo``, ``IN_BATCH`` keys a statement
+    (the option's ``chunksize``, if given), into ``found`` (by key) and ``loaded``."""
     prop = node.prop
     uopts = session._eager_user_opts
     stmt, loader, remote, width = _selectin_statement(node, criteria_options(uopts))
@@ -758,8 +758,9 @@ def _select_in_batches(session: SessionLike, node: RelNode, todo: list[tuple[Any
     once = n == 1 and prop.direction != MANYTOMANY and not prop._lazy_parent_cols \
         and not node.plan.has_joined()
     by_value: dict[Any, list[Any]] = {}  # (once) the objects of each key value
-    for start in range(0, len(todo), IN_BATCH):
-        batch = todo[start:start + IN_BATCH]
+    size = node.chunksize or IN_BATCH
+    for start in range(0, len(todo), size):
+        batch = todo[start:start + size]
         if n == 1:
             crit = remote[0].in_([k[0] for k in batch])
         else:

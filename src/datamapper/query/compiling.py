@@ -24,7 +24,7 @@ from ..mapping.inheritance import class_criterion
 from . import events as query_events
 from .entities import RowLayout, mapper_of
 from .modifiers import QueryModifiers
-from .option_plans import build_plans
+from .option_plans import build_plans, without_eager_nodes
 from .orm_select import as_orm_select
 from .plan_execution import plans_statement
 
@@ -222,6 +222,8 @@ class QueryCompiling(QueryModifiers[_T]):
         """:meth:`_shown_statement` of the query ``before_compile`` listeners gave."""
         # configured eager relationships (lazy="joined") show too, options or not
         plans = build_plans(self._part_mappers(), self._options)
+        if plans is not None and not self._eagerloads:
+            plans = without_eager_nodes(plans)
         if plans is None:
             return self._labelled_statement()
         layout = RowLayout(self._entities,

@@ -39,7 +39,7 @@ from .entities import (
     stamp_results,
 )
 from .from_statement import load_from_statement
-from .option_plans import build_plans, check_yield_per_plans
+from .option_plans import build_plans, check_yield_per_plans, without_eager_nodes
 from .options import propagating_options
 from .plan_execution import execute_with_plans, unique_entity_rows, unique_rows
 from .setops import QuerySetOps
@@ -126,7 +126,7 @@ class QueryExecution(QuerySetOps[_T]):
             return self._statement_results(session)
         plans = build_plans(self._part_mappers(), self._options)
         if plans is not None and not self._eagerloads:
-            plans = _without_eager_nodes(plans)
+            plans = without_eager_nodes(plans)
         if plans is not None:
             if self._yield_per:
                 check_yield_per_plans(plans)
@@ -344,17 +344,6 @@ class QueryExecution(QuerySetOps[_T]):
         """True when results are objects, not rows: one mapped class selected and
         :meth:`only_return_tuples` not asked for."""
         return self._layout.single_entity and not self._tuples
-
-
-def _without_eager_nodes(plans: list[Any]) -> list[Any] | None:
-    """The plans with relationship eager loading taken out (enable_eagerloads(False))."""
-    for plan in plans:
-        if plan is not None:
-            plan.nodes = {k: n for k, n in plan.nodes.items()
-                          if n.strategy not in ("joined", "selectin", "subquery", "immediate")}
-    if all(p is None or p.is_default() for p in plans):
-        return None
-    return plans
 
 
 def _statement_kw(args: object, name: str) -> dict[str, Any]:

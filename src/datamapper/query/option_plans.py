@@ -18,7 +18,14 @@ from typing import Any, cast
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..loading.plans import EntityPlan, RelNode, default_plan, has_eager_defaults
+from ..loading.plans import (
+    EAGER,
+    EntityPlan,
+    RelNode,
+    default_plan,
+    follows_default,
+    has_eager_defaults,
+)
 from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
 from ..mapping.inheritance import resolve_polymorphic
 from ..mapping.mapper import Mapper, _mapper_or_none
@@ -269,6 +276,8 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
     node = _relationship_node(plan, prop, strategy)
     if strategy == "joined" and "innerjoin" in kw:
         node.innerjoin = kw["innerjoin"]
+    if "chunksize" in kw and strategy == "selectin":
+        node.chunksize = kw["chunksize"]
     if "recursion_depth" in kw and strategy in ("selectin", "immediate"):
         _check_recursion_depth(prop)
         node.recursion_depth = kw["recursion_depth"]
@@ -297,7 +306,20 @@ def _relationship_node(plan: EntityPlan, prop: RelationshipProperty, strategy: s
         plan.nodes[prop.key] = node
     elif strategy != "default":
         node.strategy = strategy
+    if plan.wildcard is not None and node.strategy in EAGER:
+        _spread_wildcard(node.plan, plan.wildcard)  # the objects this node loads too
     return node
+
+
+def _spread_wildcard(plan: EntityPlan, strategy: str) -> None:
+    """An unbound wildcard option (``raiseload("*")``, ``joinedload("*")``): every
+    relationship of ``plan``'s entity, and of each entity loaded eagerly below it,
+    loads with ``strategy``; an eager wildcard stops where the path would come back to
+    a class already on it.  Once per plan: options applied later keep their say."""
+    if plan.wildcard is not None:
+        return
+    plan.wildcard = strategy
+    _apply_wildcard(plan, strategy, spread=True)
 
 
 def _check_recursion_depth(prop: RelationshipProperty) -> None:
@@ -371,25 +393,38 @@ _WILDCARD_STRATEGIES = ("select", "noload", "raise", "raise_on_sql", "joined", "
                         "subquery", "immediate")
 
 
-def _apply_wildcard(plan: EntityPlan, strategy: str) -> None:
+def _apply_wildcard(plan: EntityPlan, strategy: str, spread: bool = False) -> None:
     """``lazyload('*')``, ``raiseload('*')`` ...: every relationship of the entity the
     path has reached loads with ``strategy``, except those another option names (those
     options are applied after the wildcards, see :func:`build_plans`)."""
-    mapper = plan.mapper
-    if strategy not in _WILDCARD_STRATEGIES:
-        raise ArgumentError(
-            f"Can't apply {STRATEGY_NAMES[strategy]}('*'): the wildcard stands for every "
-            f"relationship of {mapper.class_.__name__}, which {STRATEGY_NAMES[strategy]}() can't "
-            "take; name the relationships")
-    for key, prop in mapper._props.items():
+    _check_wildcard(plan, strategy)
+    for key, prop in plan.mapper._props.items():
         if not prop.is_relationship or prop.lazy in ("dynamic", "write_only"):
             continue
+        if spread and strategy in EAGER and not follows_default(prop, plan.path):
+            continue  # joinedload("*") at every depth: not round a cycle
         node = plan.nodes.get(key)
         if node is None:
             sub = default_plan(prop.mapper, (*plan.path, prop, prop.mapper))
-            plan.nodes[key] = RelNode(prop, strategy, sub)
+            node = plan.nodes[key] = RelNode(prop, strategy, sub)
         else:
             node.strategy = strategy
+        if spread and strategy in EAGER:
+            _spread_wildcard(node.plan, strategy)
+
+
+def _check_wildcard(plan: EntityPlan, strategy: str) -> None:
+    if strategy not in _WILDCARD_STRATEGIES:
+        name = STRATEGY_NAMES[strategy]
+        raise ArgumentError(
+            f"Can't apply {name}('*'): the wildcard stands for every relationship of "
+            f"{plan.mapper.class_.__name__}, which {name}() can't take; name the "
+            "relationships")
+
+
+def _is_lone_wildcard(option: Load) -> bool:
+    """``lazyload("*")`` on its own (not ``Load(User)`` nor after a path)."""
+    return option.root is None and len(option.steps) == 1 and _is_wildcard(option)
 
 
 def _is_wildcard(option: Load) -> bool:
@@ -466,6 +501,9 @@ def build_plans(mappers: list[Mapper | None], options: Iterable[object] | None
         return None
     plans: list[EntityPlan | None] = [default_plan(m) if m is not None else None
                                       for m in mappers]
+    lone = [o for o in opts if _is_lone_wildcard(o)]
+    if len(lone) > 1:  # lazyload("*") ... raiseload("*"): the last one given wins
+        opts = [o for o in opts if not _is_lone_wildcard(o) or o is lone[-1]]
     if any(_is_wildcard(o) for o in opts):
         # wildcards first, so that an option naming a relationship wins over them
         # whatever the order they were given in
@@ -483,11 +521,15 @@ def _apply_option(option: Load, plans: list[EntityPlan | None], mappers: list[Ma
                   chosen: dict[tuple[int, str], str]) -> None:
     """Apply one loader option to the plan of the entity it is rooted at (a lone
     wildcard option: to every entity's plan)."""
-    if option.root is None and len(option.steps) == 1 and _is_wildcard(option):
-        # lazyload('*') alone: every selected entity's relationships
+    if _is_lone_wildcard(option):
+        # lazyload('*') alone: every relationship of the objects the query loads, the
+        # selected entities' and those loaded eagerly below them
+        strategy = option.steps[0][1]
         for plan in plans:
             if plan is not None:
-                _apply(plan, option)
+                plan.customized = True
+                _check_wildcard(plan, strategy)
+                _spread_wildcard(plan, strategy)
         return
     plan = plans[_root_index(option, mappers)]
     assert plan is not None
@@ -504,3 +546,13 @@ def check_yield_per_plans(plans: list[EntityPlan | None]) -> None:
                 f"buffering (eager relationships of {p.mapper.class_.__name__}: {names}); "
                 "load collections with selectinload() or lazily, or drop yield_per")
 
+
+def without_eager_nodes(plans: list[Any]) -> list[Any] | None:
+    """The plans with relationship eager loading taken out (enable_eagerloads(False))."""
+    for plan in plans:
+        if plan is not None:
+            plan.nodes = {k: n for k, n in plan.nodes.items()
+                          if n.strategy not in ("joined", "selectin", "subquery", "immediate")}
+    if all(p is None or p.is_default() for p in plans):
+        return None
+    return plans

@@ -125,8 +125,9 @@ class Load(ExecutableOption):
             return self._add(attrs, "joined")
         return self._add(attrs, "joined", innerjoin=bool(innerjoin))
 
-    def selectinload(self, *attrs: object, recursion_depth: int | None = None) -> Load:
-        return self._add(attrs, "selectin", **_depth(recursion_depth))
+    def selectinload(self, *attrs: object, recursion_depth: int | None = None,
+                     chunksize: int | None = None) -> Load:
+        return self._add(attrs, "selectin", **_depth(recursion_depth), **_chunks(chunksize))
 
     def subqueryload(self, *attrs: object) -> Load:
         return self._add(attrs, "subquery")
@@ -237,6 +238,16 @@ def joinedload(*attrs: object, innerjoin: bool | str | None = None) -> Load:
 eagerload = joinedload  # the 0.4 name
 
 
+def _chunks(chunksize: int | None) -> dict[str, object]:
+    if chunksize is None:
+        return {}
+    if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
+        raise ArgumentError(
+            f"Can't use chunksize={chunksize!r}: give the number of parent keys one "
+            "SELECT may send (1 or more)")
+    return {"chunksize": chunksize}
+
+
 def _depth(recursion_depth: int | None) -> dict[str, object]:
     if recursion_depth is None:
         return {}
@@ -248,11 +259,13 @@ def _depth(recursion_depth: int | None) -> dict[str, object]:
     return {"recursion_depth": recursion_depth}
 
 
-def selectinload(*attrs: object, recursion_depth: int | None = None) -> Load:
+def selectinload(*attrs: object, recursion_depth: int | None = None,
+                 chunksize: int | None = None) -> Load:
     """Load the relationship for all parents in one more SELECT ... WHERE ... IN (...);
     ``recursion_depth``: a self-referential relationship of the loaded objects loads
-    too, that many levels more (-1: every level)."""
-    return Load().selectinload(*attrs, recursion_depth=recursion_depth)
+    too, that many levels more (-1: every level); ``chunksize``: at most that many
+    parent keys in one SELECT's IN list (500 by default)."""
+    return Load().selectinload(*attrs, recursion_depth=recursion_depth, chunksize=chunksize)
 
 
 def subqueryload(*attrs: object) -> Load:
