@@ -151,7 +151,7 @@ def bulk_save_objects(session: SessionBase, objects: Iterable[Any], return_defau
                       update_changed_only: bool = True, preserve_order: bool = True) -> None:
     """INSERT transient objects and UPDATE persistent ones without adding them to the
     session: new objects stay transient (with ``return_defaults`` they get their
-    primary key), persistent ones keep their state."""
+    primary key and identity: detached), persistent ones keep their state."""
     states = [instance_state(o) for o in objects]
     if not preserve_order:
         states.sort(key=lambda st: (id(st.mapper), st.key is not None))
@@ -186,11 +186,17 @@ def _save_inserts(session: SessionBase, mapper: Mapper, states: list[InstanceSta
                                lambda conn: _insert_rows(conn, mapper, params, return_defaults))
     if return_defaults:
         pk_attrs = _columns(mapper).pk_attrs
+        token = session._default_identity_token()
         for st, key in zip(states, got, strict=True):
             if key is not None:
                 d = st.strong_obj().__dict__
                 for a, v in zip(pk_attrs, key, strict=True):
                     d[a] = v
+                if all(v is not None for v in key):
+                    # its row exists now: detached, so that the next bulk_save_objects()
+                    # or add() UPDATEs it instead of inserting it again
+                    st.key = (mapper._identity_class, tuple(key), token)
+                    st.commit_all()
 
 
 def _save_updates(session: SessionBase, mapper: Mapper, states: list[InstanceState],
