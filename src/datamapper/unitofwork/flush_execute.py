@@ -1,0 +1,332 @@
+"""One flush, running the plan: each action's INSERT, UPDATE, DELETE, row-switch and
+post-update batches through the persistence layer, the key links between them, the
+``refresh_flush`` events, and taking database-generated keys back out when the flush
+fails.
+
+Each function here taking ``self`` is a method of
+:class:`~.flush.UOWTransaction`: its class body binds it under its method name
+(``execute = flush_execute.execute``), so a call costs what a method defined in the
+class costs.  Called by ``Session.flush`` (session/flushing.py) through those
+methods, and (``_apply_links``) by unitofwork/inherited.py.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column, Connection
+
+from .._util import NO_VALUE
+from ..instance.state import InstanceState
+from ..mapping.mapper import Mapper
+from ..persistence import delete_states, insert_states, update_states
+from ..persistence.association import associate, dissociate, reassociate
+from ..persistence.readback import read_generated
+from ..persistence.records import table_plan, unfilled
+from ..persistence.writes import post_update_states, switch_states
+from . import inherited
+from .links import apply_link, source_dict
+from .plan import Action
+
+if TYPE_CHECKING:
+    from .flush import UOWTransaction
+
+
+def execute(self: UOWTransaction, connection_for: Callable[[Mapper], Connection]) -> None:
+    plan = self.plan if self.plan is not None else self.build_plan()
+    # a session that spreads one mapper's rows over several databases (sharding)
+    # splits each action into (connection, part of the action) pairs
+    split = self.session._shard_split_action
+    for action in plan.actions:
+        if split is None:
+            self._run_action(action, connection_for(action.mapper))
+        else:
+            for conn, part in split(action):
+                self._run_action(part, conn)
+
+def run_action(self: UOWTransaction, action: Action, conn: Connection) -> None:
+    verb = action.verb
+    if verb == "save":
+        self._save(action, conn)
+    elif verb == "delete":
+        self._delete(action, conn)
+    elif verb == "associate":
+        associate(action.payload, conn)
+    elif verb == "dissociate":
+        dissociate(action.payload, conn)
+    elif verb == "reassociate":
+        reassociate(action.payload, conn)
+    elif verb in ("post_update", "pre_delete_update"):
+        self._post_update(action, conn)
+
+def apply_links(self: UOWTransaction, states: list[InstanceState]) -> None:
+    links = self.deps.links if self.deps is not None else None
+    if not links:
+        return
+    last_src: Any = None
+    src_d: Any = None
+    for s in states:
+        per = links.get(s)
+        if per is None:
+            continue
+        for link in per.values():
+            if link.post:
+                if s._key is None:
+                    d = s.strong_obj().__dict__
+                    for k in link.dest_keys:
+                        d[k] = None
+                continue
+            src = link.src
+            if s._key is None and s._extra is None and src is not None:
+                # a new row: copy the parent's key, no history to keep (the children
+                # of one parent come one after the other: its __dict__ is kept)
+                d = s.obj().__dict__
+                if src is not last_src:
+                    src_d, last_src = src.obj().__dict__, src
+                sd = src_d
+                src_keys = link.src_keys
+                if len(src_keys) == 1:  # (a one-column foreign key)
+                    sk = src_keys[0]
+                    if sk not in sd:  # a parent expired by a commit: load its key
+                        sd = source_dict(src, src_keys)
+                    d[link.dest_keys[0]] = sd.get(sk)
+                    continue
+                for sk, dk in zip(src_keys, link.dest_keys, strict=True):
+                    if sk not in sd:  # a parent expired by a commit: load its key
+                        sd = source_dict(src, link.src_keys)
+                    d[dk] = sd.get(sk)
+                continue
+            apply_link(link)
+
+def post_update(self: UOWTransaction, action: Action, conn: Connection) -> None:
+    items = []
+    # columns with an onupdate that the program set in this flush keep its value:
+    # the post-update sends it again instead of letting the onupdate replace it
+    table = action.mapper.local_table
+    onupdates = [(k, p.columns[0].key) for k, p in action.mapper._props.items()
+                 if getattr(p, "columns", None) and isinstance(p.columns[0], Column)
+                 and p.columns[0].table is table and p.columns[0].onupdate is not None]
+    new = set(self.new) if onupdates else ()
+    for link in action.payload:
+        state = link.dest
+        d = state.strong_obj().__dict__
+        values = link.values()
+        params = {}
+        for k, v in zip(link.dest_keys, values, strict=True):
+            d[k] = v
+            params[state.mapper._props[k].columns[0].key] = v
+        for k, ck in onupdates:
+            if k in d and ck not in params and (state in new or k in state.committed_state):
+                params[ck] = d[k]
+        items.append((state, params))
+    dispatch = action.mapper.dispatch
+    filled: dict[InstanceState, list[str]] | None = \
+        {} if "refresh_flush" in dispatch else None
+    for s, keys in post_update_states(action.mapper, items, conn, filled).items():
+        self.expire.setdefault(s, set()).update(keys)
+    for s, names in (filled or {}).items():
+        dispatch.fire("refresh_flush", s.strong_obj(), self, names)
+
+def save(self: UOWTransaction, action: Action, conn: Connection) -> None:
+    mapper = action.mapper
+    if mapper._poly is not None:  # an inheritance hierarchy (see inherited.py)
+        inherited.save(self, action, conn)
+        return
+    self._apply_links(action.states)
+    inserts = action.inserts
+    if self.switches and inserts:
+        switched = [s for s in inserts if s in self.switches]
+        if switched:
+            inserts = [s for s in inserts if s not in self.switches]
+            self._switch(mapper, switched, conn)
+    # batch=False: each row's before/after events run around that row's own statement
+    if inserts:
+        if mapper.batch or len(inserts) == 1:
+            self._insert(mapper, inserts, conn)
+        else:
+            for s in inserts:
+                self._insert(mapper, [s], conn)
+    if action.updates:
+        if mapper.batch or len(action.updates) == 1:
+            self._update(mapper, action.updates, conn)
+        else:
+            for s in action.updates:
+                self._update(mapper, [s], conn)
+
+def insert(self: UOWTransaction, mapper: Mapper, states: list[InstanceState],
+           conn: Connection) -> None:
+    dispatch = mapper.dispatch
+    if "before_insert" in dispatch:
+        for s in states:
+            dispatch.fire("before_insert", mapper, conn, s.strong_obj())
+    watch = unfilled(mapper, states, True) if "refresh_flush" in dispatch else None
+    # (insert_states notes the keys the database generates in self.generated before
+    # each statement: a failed flush takes them back out)
+    expire = insert_states(mapper, states, conn, self.replaced, self.generated)
+    fetched = read_generated(conn, table_plan(mapper), expire) \
+        if mapper.eager_defaults is True and expire else None
+    self.expire.update(expire)
+    computed = mapper._readonly_keys
+    if computed:
+        # SQL-expression attributes the program did not set: the new row has their
+        # values, read on first access
+        for s in states:
+            d = s.strong_obj().__dict__
+            stale = {k for k in computed if k not in d}
+            if stale:
+                self.expire.setdefault(s, set()).update(stale)
+    self.inserted.extend(states)
+    if watch is not None:
+        self._fire_refresh_flush(dispatch, states, watch, expire, fetched)
+    if "after_insert" in dispatch:
+        for s in states:
+            dispatch.fire("after_insert", mapper, conn, s.strong_obj())
+
+def update(self: UOWTransaction, mapper: Mapper, states: list[InstanceState],
+           conn: Connection) -> None:
+    dispatch = mapper.dispatch
+    if "before_update" in dispatch:
+        for s in states:
+            dispatch.fire("before_update", mapper, conn, s.strong_obj())
+    watch = unfilled(mapper, states, False) if "refresh_flush" in dispatch else None
+    expire = update_states(mapper, states, conn, self.replaced)
+    fetched = read_generated(conn, table_plan(mapper), expire) \
+        if mapper.eager_defaults is True and expire else None
+    for s, keys in expire.items():
+        self.expire.setdefault(s, set()).update(keys)
+    inherited.expire_computed(mapper, states, self.expire)
+    self.updated.extend(states)
+    if watch is not None:
+        self._fire_refresh_flush(dispatch, states, watch, expire, fetched)
+    if "after_update" in dispatch:
+        for s in states:
+            dispatch.fire("after_update", mapper, conn, s.strong_obj())
+
+def switch(self: UOWTransaction, mapper: Mapper, states: list[InstanceState],
+           conn: Connection) -> None:
+    """Row switch: the new objects' values go into the rows of the deleted ones."""
+    dispatch = mapper.dispatch
+    vk = mapper.version_id_prop.key if mapper.version_id_prop else None
+    items = []
+    for s in states:
+        old = self.switches[s]
+        version = None
+        if vk is not None:
+            version = old.committed_state.get(vk, NO_VALUE)
+            if version is NO_VALUE:
+                version = source_dict(old, [vk]).get(vk)
+        ident = old.identity
+        assert ident is not None  # a deleted object is persistent
+        items.append((s, ident, version))
+    if "before_update" in dispatch:
+        for s in states:
+            dispatch.fire("before_update", mapper, conn, s.strong_obj())
+    expire = switch_states(mapper, items, conn)
+    self.expire.update(expire)
+    self.inserted.extend(states)
+    self.removed.extend(self.switches[s] for s in states)
+    if "after_update" in dispatch:
+        for s in states:
+            dispatch.fire("after_update", mapper, conn, s.strong_obj())
+
+def fire_refresh_flush(self: UOWTransaction, dispatch: Any, states: list[InstanceState],
+                       watch: dict[InstanceState, list[str]],
+                       expire: dict[InstanceState, set[str]],
+                       fetched: dict[InstanceState, list[str]] | None) -> None:
+    """refresh_flush(target, flush_context, attribute names) for each state the
+    statement gave values the program did not: values read back from the database
+    (``eager_defaults``), then the ones computed here (see ``records.unfilled``)."""
+    if not watch and not fetched:
+        return
+    for s in states:
+        keys = watch.get(s)
+        read = fetched.get(s) if fetched else None
+        if keys is None and read is None:
+            continue
+        d = s.strong_obj().__dict__
+        gone = expire.get(s, ())
+        filled = [k for k in keys or () if k in d and k not in gone]
+        if read:
+            filled = read + [k for k in filled if k not in read]
+        if filled:
+            dispatch.fire("refresh_flush", s.strong_obj(), self, filled)
+
+def delete(self: UOWTransaction, action: Action, conn: Connection) -> None:
+    mapper = action.mapper
+    if mapper._poly is not None:  # an inheritance hierarchy (see inherited.py)
+        inherited.delete(self, action, conn, self._db_cascaded)
+        return
+    table = mapper.local_table
+    self.deleted_tables.add(table)
+    sources = _cascade_sources(table)
+    db_cascaded = bool(sources) and not sources.isdisjoint(self.deleted_tables)
+    if mapper.batch or len(action.states) == 1:
+        self._delete_rows(mapper, action.states, conn, db_cascaded)
+    else:
+        for s in action.states:
+            self._delete_rows(mapper, [s], conn, db_cascaded)
+
+def db_cascaded(self: UOWTransaction, table: object) -> bool:
+    """May an ON DELETE CASCADE of a table deleted from in this flush have removed
+    rows of ``table`` already?"""
+    sources = _cascade_sources(table)
+    return bool(sources) and not sources.isdisjoint(self.deleted_tables)
+
+def delete_rows(self: UOWTransaction, mapper: Mapper, states: list[InstanceState], conn: Connection,
+                db_cascaded: bool) -> None:
+    dispatch = mapper.dispatch
+    if "before_delete" in dispatch:
+        for s in states:
+            dispatch.fire("before_delete", mapper, conn, s.strong_obj())
+    delete_states(mapper, states, conn, db_cascaded=db_cascaded)
+    self.removed.extend(states)
+    if "after_delete" in dispatch:
+        for s in states:
+            dispatch.fire("after_delete", mapper, conn, s.strong_obj())
+
+def undo_generated(self: UOWTransaction) -> None:
+    """After a failed flush: take database-generated keys back out of the objects
+    (and put back key expressions whose values were read)."""
+    for state, key, expr in reversed(self.replaced):
+        obj = state.obj()
+        if obj is not None:
+            obj.__dict__[key] = expr
+    for states, keys in self.generated:
+        for state in states:
+            obj = state.obj()
+            if obj is not None:
+                d = obj.__dict__
+                for k in keys:
+                    d.pop(k, None)
+
+
+_CASCADE_SOURCES: weakref.WeakKeyDictionary[Any, frozenset[Any]] = weakref.WeakKeyDictionary()
+
+
+def _cascade_sources(table: Any) -> frozenset[Any]:
+    """Tables whose DELETE can remove rows of ``table`` through ON DELETE CASCADE.
+
+    Followed transitively (a self-referencing table is its own source).
+    """
+    cached = _CASCADE_SOURCES.get(table)
+    if cached is not None:
+        return cached
+    out: set[Any] = set()
+    todo = [table]
+    while todo:
+        t = todo.pop()
+        for fk in t.foreign_keys:
+            if (fk.ondelete or "").upper() != "CASCADE":
+                continue
+            try:
+                src = fk.column.table
+            except Exception:
+                continue
+            if src not in out:
+                out.add(src)
+                todo.append(src)
+    result = frozenset(out)
+    _CASCADE_SOURCES[table] = result
+    return result
