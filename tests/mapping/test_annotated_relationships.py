@@ -131,3 +131,26 @@ def test_relationship_annotation_reads_as_mapped(Base, metadata, engine, read_ro
         s.commit()
     assert read_rows(B.__table__) == [(1, 1), (2, 1)]
     assert A.bs.property.uselist is True
+
+
+def test_relationship_written_directly_on_a_mixin_is_refused_for_a_second_class(Base):
+    from sqlalchemy.exc import InvalidRequestError
+
+    class Related(Base):
+        __tablename__ = "related"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    class HasRelated:
+        related_id: Mapped[int] = mapped_column(ForeignKey("related.id"))
+        related: Mapped[Related] = relationship()
+
+    class A(HasRelated, Base):
+        __tablename__ = "a"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    with pytest.raises(InvalidRequestError, match=r"B\.related.*A.*declared_attr"):
+        class B(HasRelated, Base):
+            __tablename__ = "b"
+            id: Mapped[int] = mapped_column(primary_key=True)
+    assert "b" not in Base.metadata.tables
+    assert A.related.property.parent.class_ is A

@@ -356,6 +356,7 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     table_args = _called(attrs.get("__table_args__", ()))
     ordered = _ordered_attributes(reg, cls, classes, attrs, strict)
     columns, properties = _columns_and_properties(ordered, table=table)
+    _refuse_shared_properties(cls, properties)
 
     mapper_args = _evaluate_mapper_args(cls, attrs)
     inherits = mapper_args.get("inherits", _mapped_ancestor(cls))
@@ -391,6 +392,20 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     cls.__mapper__ = m  # type: ignore[attr-defined]  # as declarative users expect
     _declare_hooks(reg, cls, attrs)
     return m
+
+
+def _refuse_shared_properties(cls: type, properties: dict[str, Any]) -> None:
+    """A mapper property (relationship(), column_property() ...) written directly on a
+    mixin is one object that a second class using the mixin would share with the
+    first (whose mapper it belongs to): refused, naming the fix."""
+    for key, prop in properties.items():
+        owner = vars(prop).get("parent") if isinstance(prop, MapperProperty) else None
+        if owner is not None and owner.class_ is not cls:
+            raise InvalidRequestError(
+                f"Can't map {cls.__name__}.{key}: its {type(prop).__name__} object, declared "
+                f"on a mixin, already belongs to {owner.class_.__name__}; a mixin's mapper "
+                "properties must be made per class, e.g. '@declared_attr def "
+                f"{key}(cls): return relationship(...)'")
 
 
 def _declare_hooks(reg: registry, cls: type, attrs: dict[str, Any]) -> None:
