@@ -274,3 +274,9 @@ def test_mixin_declared_attr_relationship_names_the_mixins_foreign_key_column(
         s.commit()
         assert item.created_by is ann
     assert read_rows(Item.__table__) == [(1, 1, None)]
+
+
+def test_relationship_dataclass_default_other_than_none_is_refused():
+    with pytest.raises(ArgumentError, match=r"default='x' for relationship\('B'\).*only be None"):
+        relationship("B", default="x")
+    assert relationship("B", default=None) is not None

@@ -630,6 +630,12 @@ def relationship(argument: Any = None, secondary: Any = None, **kw: Any) -> Any:
     from .declarative import dataclass_options
 
     dc = dataclass_options(kw)
+    if dc.get("default") is not None:
+        raise ArgumentError(
+            f"Can't use default={dc['default']!r} for relationship({argument!r}): a "
+            "dataclass default of a relationship may only be None; give a collection "
+            "default_factory=list (or set ...), or leave the attribute unset"
+        )
     prop = RelationshipProperty(argument, secondary, **kw)
     prop._dm_dataclass = dc
     return prop
