@@ -7,7 +7,7 @@ unbound wildcards the last one given wins."""
 
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
 
 from datamapper import (
     Load,
@@ -87,3 +87,12 @@ def test_last_unbound_wildcard_wins(M, make_session, sql_log):
     a = s.query(A).options(raiseload("*"), lazyload("*")).one()
     assert [b.id for b in a.bs] == [1, 2]  # lazy loaded, not refused
     assert sql_log.count == 2
+
+
+def test_nothing_can_follow_a_relationship_wildcard(M):
+    A, B, _c = M
+    with pytest.raises(ArgumentError, match="after the wildcard"):
+        subqueryload("*", A.bs)
+    with pytest.raises(ArgumentError, match="after the wildcard"):
+        subqueryload(A.bs).joinedload("*").selectinload(B.cs)
+    Load(A).joinedload(A.bs).raiseload("*")  # a wildcard ending a path is fine

@@ -116,6 +116,7 @@ class Load(ExecutableOption):
                 steps.append((last, strategy, kw))
             return Load(self.root, steps=tuple(steps))
         path = _split(targets, strategy)
+        _refuse_after_wildcard(self.steps, path, strategy)
         for i, t in enumerate(path):
             steps.append((t, strategy, kw if i == len(path) - 1 else {}))
         return Load(self.root, steps=tuple(steps))
@@ -236,6 +237,17 @@ def joinedload(*attrs: object, innerjoin: bool | str | None = None) -> Load:
 
 
 eagerload = joinedload  # the 0.4 name
+
+
+def _refuse_after_wildcard(steps: tuple[Any, ...], path: list[Any], strategy: str) -> None:
+    """A relationship wildcard ("*") stands for every relationship: it ends a path."""
+    before = [t for t, s, _kw in steps if s not in COLUMN_STRATEGIES]
+    names = before + path[:-1]
+    if any(isinstance(t, str) and t == "*" for t in names):
+        raise ArgumentError(
+            f"Can't chain {STRATEGY_NAMES[strategy]}() after the wildcard '*': it stands "
+            "for every relationship, so nothing can follow it in a path; give it as a "
+            "separate option, or name the relationship instead of '*'")
 
 
 def _chunks(chunksize: int | None) -> dict[str, object]:
