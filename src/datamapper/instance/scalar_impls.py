@@ -112,12 +112,61 @@ class ScalarImpl:
     def set(self, obj: Any, value: Any) -> None:
         if value is DONT_SET:
             return  # a dataclass constructor not given this field: the default stays
-        direct = self.direct
-        if direct is NO_VALUE:
-            direct = self.direct = _direct_class(self.mapper.class_, self.key)
-        if obj.__class__ is direct and self.plain and self.attr.dispatch is None \
-                and self._set_inline(obj, value):
+        if obj.__class__ is self.direct and self.plain and self.attr.dispatch is None:
+            # A changed value held in the object's inline attribute storage, read and
+            # written without materializing the object's ``__dict__`` (which would leave
+            # one more object per changed row for the cycle collector to scan, and make
+            # a loop changing many loaded objects pay a full collection).  Where the
+            # ``__dict__`` must be looked at (no state yet, a value that may be missing:
+            # expired, deferred, None; a new attribute of a persistent object) nothing
+            # is changed here and _set_dict() does the write.
+            try:
+                state = _get_attribute(obj, STATE_ATTR)
+            except AttributeError:
+                state = None
+            if state.__class__ is InstanceState:
+                key = self.key
+                if state._key is None and state._extra is None:
+                    # transient or pending: the INSERT writes whatever is there
+                    _set_attribute(obj, key, value)
+                    state.modified = True
+                    return
+                cs = state._committed
+                if cs is not None and key in cs:
+                    inline = True  # changed before: its original is noted already
+                else:
+                    mapper = self.mapper
+                    # the loaded value (the descriptor is not reached while the instance
+                    # holds one; without one, it answers None, and _set_dict() looks at
+                    # the __dict__); an expired, deferred or expression attribute has no
+                    # value, or one to load first
+                    old = None if key in state.expired_attributes \
+                        or key in mapper._deferred_keys or key in mapper._expression_keys \
+                        else _get_attribute(obj, key)
+                    inline = old is not None
+                    if inline:
+                        if cs is None:
+                            cs = state._committed = {}
+                        cs[key] = old
+                if inline:
+                    if not state.modified:
+                        # first: it may refuse (autobegin in a closed block)
+                        state.modified_event(obj)
+                    _set_attribute(obj, key, value)
+                    if state.expired_attributes and key in state.expired_attributes:
+                        state.loaded((key,))
+                    return
+        elif self.direct is NO_VALUE:
+            # the first write through this attribute: which class set() may write
+            # through object's own attribute access (see _direct_class)
+            self.direct = _direct_class(self.mapper.class_, self.key)
+            self.set(obj, value)
             return
+        self._set_dict(obj, value)
+
+    def _set_dict(self, obj: Any, value: Any) -> None:
+        """``set()`` through the object's ``__dict__``: every case (validators, set
+        events, values to load first)."""
         d = obj.__dict__
         state = d.get(STATE_ATTR)
         if state is None:
@@ -153,47 +202,6 @@ class ScalarImpl:
         d[key] = value
         if state.expired_attributes and key in state.expired_attributes:
             state.loaded((key,))
-
-    def _set_inline(self, obj: Any, value: Any) -> bool:
-        """``set()`` of a changed value held in the object's inline attribute storage,
-        read and written without materializing the object's ``__dict__`` (which would
-        leave one more object per changed row for the cycle collector to scan, and
-        make a loop changing many loaded objects pay a full collection).  False,
-        having changed nothing, where ``set()`` must look at the ``__dict__``: no
-        state yet, a value that may be missing (expired, deferred, None), a new
-        attribute of a persistent object."""
-        try:
-            state = _get_attribute(obj, STATE_ATTR)
-        except AttributeError:
-            return False
-        if state.__class__ is not InstanceState:
-            return False
-        key = self.key
-        if state._key is None and state._extra is None:
-            # transient or pending: the INSERT writes whatever is there
-            _set_attribute(obj, key, value)
-            state.modified = True
-            return True
-        cs = state._committed
-        if cs is None or key not in cs:
-            mapper = self.mapper
-            if key in state.expired_attributes or key in mapper._deferred_keys \
-                    or key in mapper._expression_keys:
-                return False  # no value, or one to load first: set() knows what to do
-            # the loaded value (the descriptor is not reached while the instance holds
-            # one; without one, it answers None, and set() looks at the __dict__)
-            old = _get_attribute(obj, key)
-            if old is None:
-                return False
-            if cs is None:
-                cs = state._committed = {}
-            cs[key] = old
-        if not state.modified:
-            state.modified_event(obj)  # first: it may refuse (autobegin in a closed block)
-        _set_attribute(obj, key, value)
-        if state.expired_attributes and key in state.expired_attributes:
-            state.loaded((key,))
-        return True
 
     def delete(self, obj: Any) -> None:
         d = obj.__dict__
