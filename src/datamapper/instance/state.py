@@ -623,16 +623,21 @@ def _remember_last_known(last: dict[str, Any], d: dict[str, Any]) -> None:
 
 def _expire_states(states: Iterable[InstanceState]) -> None:
     per_mapper: dict[Any, tuple[Any, bool]] = {}
+    last: Any = None
+    keys: Any = None
+    fire = False
     for state in states:
         obj = state.obj()
         if obj is None:
             continue
         mapper = state.mapper
-        facts = per_mapper.get(mapper)
-        if facts is None:
-            facts = per_mapper[mapper] = (mapper._expire_keys,
-                                          "expire" in mapper.dispatch.active)
-        keys, fire = facts
+        if mapper is not last:  # (runs of one mapper: its facts looked up once)
+            facts = per_mapper.get(mapper)
+            if facts is None:
+                facts = per_mapper[mapper] = (mapper._expire_keys,
+                                              "expire" in mapper.dispatch.active)
+            keys, fire = facts
+            last = mapper
         ext = state._extra
         if ext is not None and LAST_KNOWN in ext:
             _remember_last_known(ext[LAST_KNOWN], obj.__dict__)
