@@ -121,3 +121,40 @@ def test_and_criteria_on_relationship_of_aliased_entity_join(company, make_sessi
         q = q.join(ea.paperwork.of_type(pa).and_(pa.description.like("%#2%")))
     assert [c.name for c in q.all()] == ["MegaCorp"]
     assert " LIKE " in sql_log[-1]
+
+
+@pytest.mark.parametrize("first_aliased", [False, True])
+def test_aliased_over_subquery_of_two_aliases_reads_each_ones_columns(company, make_session,
+                                                                      first_aliased):
+    # a subquery selecting two entities of one table: aliased(p2, subq) reads the
+    # columns the subquery selected for p2, not the first ones derived from the table
+    _c, Person, _e, _m, _pw = company
+    s = make_session()
+    p1 = aliased(Person) if first_aliased else Person
+    p2 = aliased(Person)
+    subq = (sa.select(p1, p2).where(p1.company_id == p2.company_id, p1.name == "dogbert",
+                                    p1.id > p2.id).subquery())
+    pa1, pa2 = aliased(p1, subq), aliased(p2, subq)
+    rows = s.execute(sa.select(pa1, pa2).order_by(pa1.id, pa2.id)).all()
+    assert [(a.name, b.name) for a, b in rows] == [("dogbert", "dilbert")]
+    assert s.query(pa2.name).all() == [("dilbert",)]
+
+
+@pytest.mark.parametrize("alias_kw", [{}, {"name": "pa2"}, {"flat": True},
+                                      {"name": "pa2", "flat": True}])
+@pytest.mark.parametrize("wp_kw", [{}, {"aliased": True}, {"flat": True}])
+def test_aliased_of_with_polymorphic_keeps_its_subclasses(company, make_session, sql_log,
+                                                          wp_kw, alias_kw):
+    _c, Person, Engineer, Manager, _pw = company
+    s = make_session()
+    wp = with_polymorphic(Person, [Engineer], **wp_kw)
+    pa = aliased(wp, **alias_kw)
+    assert sa.inspect(pa).with_polymorphic_mappers == [sa.inspect(Engineer)]
+    objs = s.scalars(sa.select(pa).order_by(pa.id)).all()
+    assert [type(o) for o in objs] == [Engineer, Manager, Engineer]
+    sql_log.clear()
+    assert [o.language for o in objs if isinstance(o, Engineer)] == ["java", "cobol"]
+    assert sql_log.count == 0  # read by the same SELECT
+    rows = (s.query(pa.name, pa.Engineer.language)
+            .filter(pa.Engineer.language == "cobol").all())
+    assert rows == [("vlad", "cobol")]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, cast, overload
 
-from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Column, Join, and_, select
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Alias, Column, Join, and_, select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql import Select, visitors
 from sqlalchemy.sql.elements import ColumnElement
@@ -63,10 +63,15 @@ class AliasedClass:
     """A mapped class seen through an alias of its table; made by :func:`aliased`."""
 
     def __init__(self, mapper: Mapper, selectable: FromClause, name: str | None,
-                 stands_for: Any = None, adapt_on_names: bool = False) -> None:
+                 stands_for: Any = None, adapt_on_names: bool = False,
+                 inner: AliasedClass | None = None) -> None:
         # stands_for: the entity a query's union()/from-subquery form reads through this
         # alias (rows and column_descriptions show that entity, not an alias)
         self._dm_stands_for = stands_for
+        # inner: aliased(alias, subquery) of another alias, whose columns the subquery
+        # selects: a mapped column is first that alias's, then the subquery's column
+        # derived from it (a subquery of two aliases of one table has both)
+        self._dm_inner = inner
         self._dm_mapper = mapper
         self._dm_selectable = selectable
         self._dm_name = name
@@ -103,10 +108,12 @@ class AliasedClass:
         """``clause`` with the mapped table's columns replaced by the alias's."""
         if hasattr(clause, "__clause_element__"):
             clause = clause.__clause_element__()
+        if self._dm_inner is not None:
+            clause = self._dm_inner.adapt(clause)
         return self._dm_adapter.traverse(clause)
 
     def column_for(self, column: object) -> Any:
-        found = _column_in(self._dm_selectable, column, self._dm_on_names)
+        found = own_column(self, column)
         return found if found is not None else self.adapt(column)
 
     def __getattr__(self, key: str) -> Any:
@@ -287,17 +294,21 @@ def aliased(element: object, alias: object = None, name: str | None = None, flat
             alias is None and _mapper_or_none(element) is None:
         return _core_alias(element, name, adapt_on_names)
     mapper, base = _mapper_and_selectable(element)
+    if alias is None and isinstance(element, PolymorphicEntity):
+        # an alias of a with_polymorphic(): the same subclasses, read from an alias of
+        # its FROM (a subquery of it; flat=True: a join of aliases of its tables)
+        return PolymorphicEntity(mapper, _own_alias(base, name, flat), name,
+                                 element._dm_poly_mappers)
     if alias is None:
         sel = _own_alias(base, name, flat)
     else:
         sel = _given_alias(mapper, alias, name)
-        missing = [c.key for c in mapper.primary_key
-                   if _column_in(sel, c, adapt_on_names) is None]
-        if missing:
-            # usable for its columns (alias.email in ORDER BY ...), refused as an entity
-            out = AliasedClass(mapper, sel, name, adapt_on_names=adapt_on_names)
-            out._dm_missing_pk = missing
-            return out
+        inner = element if isinstance(element, AliasedClass) else None
+        out = AliasedClass(mapper, sel, name, adapt_on_names=adapt_on_names, inner=inner)
+        # usable for its columns (alias.email in ORDER BY ...), refused as an entity
+        out._dm_missing_pk = [c.key for c in mapper.primary_key
+                              if own_column(out, c) is None]
+        return out
     return AliasedClass(mapper, sel, name, adapt_on_names=adapt_on_names)
 
 
@@ -336,7 +347,7 @@ def _mapper_and_selectable(element: object) -> tuple[Mapper, object]:
 def _own_alias(base: Any, name: str | None, flat: bool) -> Any:
     if isinstance(base, Join):
         # flat=True: the join of an alias of each table; else a subquery of the join
-        return _flat_alias(base) if flat else select(base).set_label_style(
+        return _flat_alias(base, name) if flat else select(base).set_label_style(
             LABEL_STYLE_TABLENAME_PLUS_COL).subquery(name)
     return base.alias(name)
 
@@ -419,9 +430,8 @@ def alias_load_props(alias: AliasedClass) -> object:
         mapper = alias._dm_mapper
         base = mapper._load_props if mapper._poly is None else \
             polymorphic_load_props(mapper)
-        sel = alias._dm_selectable
         keep = tuple(p for p in base if not isinstance(p.columns[0], Column)
-                     or _column_in(sel, p.columns[0], alias._dm_on_names) is not None)
+                     or own_column(alias, p.columns[0]) is not None)
         cache["_dm_props"] = None if len(keep) == len(base) else keep
     return cache["_dm_props"]
 
@@ -499,16 +509,27 @@ def _polymorphic_selectable(selectable: object, name: str | None) -> FromClause:
     return selectable
 
 
-def _flat_alias(join: Any) -> Any:
-    """A join of anonymous aliases of the tables of ``join`` (same shape, ON clauses
-    naming the aliases)."""
+def _flat_alias(join: Any, name: str | None = None) -> Any:
+    """A join of aliases of the tables of ``join`` (same shape, ON clauses naming the
+    aliases): anonymous, or ``<name>_<table>`` when ``name`` is given."""
     if not isinstance(join, Join):
-        return join.alias()
-    left = _flat_alias(join.left)
-    right = _flat_alias(join.right)
+        # (an anonymous alias's name is a placeholder: that of the table it aliases)
+        table = join.element if isinstance(join, Alias) else join
+        return join.alias(f"{name}_{table.name}" if name and hasattr(table, "name") else None)
+    left = _flat_alias(join.left, name)
+    right = _flat_alias(join.right, name)
     on = ClauseAdapter(left).traverse(join.onclause)
     on = ClauseAdapter(right).traverse(on)
     return left.join(right, on, isouter=join.isouter, full=join.full)
+
+
+def own_column(alias: AliasedClass, column: Any) -> object:
+    """The column of ``alias``'s selectable that a mapped ``column`` stands for, or
+    None."""
+    inner = alias._dm_inner
+    if inner is not None:
+        column = inner.column_for(column)
+    return _column_in(alias._dm_selectable, column, alias._dm_on_names)
 
 
 def _column_in(sel: FromClause, column: Any, on_names: bool) -> object:

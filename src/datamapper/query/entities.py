@@ -334,6 +334,11 @@ class RowLayout:
     def _describe_column(self, col: object, key: str | None) -> None:
         self.extras.append((col,))
         entity = column_entity(col)
+        if isinstance(entity, AliasedClass) and isinstance(entity.selectable, Join) and \
+                not any(f is entity.selectable for f in self.alias_froms):
+            # a column of a flat alias (with_polymorphic(flat=True)): its table alias is
+            # one of a join, which the SELECT names in FROM
+            self.alias_froms.append(entity.selectable)
         self.descriptions.append({
             "name": None if _anonymous(col) else key,
             "type": getattr(col, "type", None),
