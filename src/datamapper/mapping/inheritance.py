@@ -464,10 +464,31 @@ def entity_source(mapper: Mapper) -> tuple[Any, Any]:
     subclass; (None, None) for a mapper without inheritance."""
     if mapper._poly is None:
         return None, None
-    sel = polymorphic_from(mapper, with_polymorphic_mappers(mapper))
-    # a join-mapped class's FROM is its join (a subquery's columns name their FROM)
-    joined = sel is not mapper.local_table or isinstance(sel, Join)
-    return (sel if joined else None), class_criterion(mapper)
+    found = _SOURCE.get(mapper)
+    if found is None:
+        sel = polymorphic_from(mapper, with_polymorphic_mappers(mapper))
+        # a join-mapped class's FROM is its join (a subquery's columns name their FROM)
+        joined = sel is not mapper.local_table or isinstance(sel, Join)
+        # one object per mapper: a join to the class (along a relationship) names
+        # this same FROM, which Core then reads once
+        found = _SOURCE.set(mapper, ((sel if joined else None), class_criterion(mapper)))
+    return found
+
+
+def join_target(mapper: Mapper) -> Any:
+    """What a join to ``mapper``'s class (along a relationship, or to the class) joins:
+    the FROM a SELECT of its objects reads (with the tables of its mapper-level
+    ``with_polymorphic`` subclasses, whose columns the class's entity selects), else
+    its table or join of tables."""
+    if mapper._poly is not None:
+        from_ = entity_source(mapper)[0]
+        if from_ is not None:
+            return from_
+    return mapper.persist_selectable
+
+
+_SOURCE: CacheSlot[tuple[Any, Any]] = CacheSlot(
+    "the FROM and WHERE criterion a SELECT of the mapper's objects reads with")
 
 
 def apply_entity_source(stmt: Any, mapper: Mapper) -> Any:

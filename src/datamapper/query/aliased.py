@@ -28,7 +28,12 @@ from .._core import annotate, annotations_of, deannotate, gen_cache_key
 from .._util.inspection import InspectionAttr
 from ..mapping.attributes import OfType, QueryableAttribute, _JoinTarget, through_synonym
 from ..mapping.coercion import ALIAS_KEY, ENTITY_KEY, EntityNamespace, mark_subject
-from ..mapping.inheritance import class_criterion, polymorphic_load_props, polymorphic_props
+from ..mapping.inheritance import (
+    class_criterion,
+    join_target,
+    polymorphic_load_props,
+    polymorphic_props,
+)
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..mapping.properties import SUBCLASS_KEY
 from ..mapping.relationship_clauses import ends_share_table, target_tables
@@ -658,6 +663,20 @@ def relationship_join_source(target: object, onclause: object) -> Any:
     if isinstance(spec, AliasedRelationship):
         return spec.source
     return spec.class_
+
+
+def join_dest(dest: object) -> object:
+    """What a relationship join's destination ``dest`` (a step of
+    :func:`relationship_steps`) joins in FROM: for a class whose mapper reads the tables
+    of its mapper-level with_polymorphic subclasses, that join (the FROM its entity
+    selects from, one object); else ``dest`` itself."""
+    if isinstance(dest, type):
+        m = _mapper_or_none(dest)
+        if m is not None and m._poly is not None:
+            target = join_target(m)
+            if target is not m.persist_selectable:
+                return target
+    return dest
 
 
 def _steps(rel: Any, source: AliasedClass | None, dest: object,

@@ -20,7 +20,7 @@ from sqlalchemy.sql.util import find_left_clause_to_join_from
 from .._util import describe
 from ..loading.criteria import apply_loader_criteria, criteria_options
 from ..mapping.coercion import mark_subject, statement_subject
-from ..mapping.inheritance import class_criterion
+from ..mapping.inheritance import class_criterion, join_target
 from . import events as query_events
 from .entities import RowLayout, mapper_of
 from .modifiers import QueryModifiers
@@ -96,7 +96,7 @@ class QueryCompiling(QueryModifiers[_T]):
         for dest, on, outer, *rest in self._joins:
             left = rest[0] if rest else None  # a relationship join's parent entity
             m = mapper_of(dest) if isinstance(dest, type) else None
-            target = m.persist_selectable if m is not None else dest
+            target = join_target(m) if m is not None else dest
             crit = class_criterion(m) if m is not None else None
             if crit is not None:
                 # a single-table subclass: only its rows join (in the ON clause, so an

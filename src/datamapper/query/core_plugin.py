@@ -45,7 +45,7 @@ from ..loading.criteria import apply_loader_criteria, applying, statement_criter
 from ..mapping.attributes import _JoinTarget
 from ..mapping.coercion import ALIAS_KEY, dml_mapper, entity_of
 from ..mapping.composite import expand_composite_pairs
-from .aliased import plain_join_key, relationship_join_source, relationship_steps
+from .aliased import join_dest, plain_join_key, relationship_join_source, relationship_steps
 from .subclass_rows import limit_to_subclass_rows
 
 PLUGIN_NAME = "datamapper"
@@ -76,7 +76,7 @@ def _expanded(joins: tuple[Any, ...]) -> tuple[object, ...] | None:
                                      relationship_join_source(target, onclause))
         for i, (dest, on) in enumerate(steps):
             out.append((
-                coercions.expect(roles.JoinTargetRole, dest),
+                coercions.expect(roles.JoinTargetRole, join_dest(dest)),
                 coercions.expect(roles.OnClauseRole, on),
                 from_ if i == 0 else None,
                 flags,

@@ -36,6 +36,7 @@ from ..mapping.coercion import (
 )
 from ..mapping.mapper import Mapper, mapped_tables
 from .aliased import (
+    join_dest,
     plain_join_key,
     relationship_join_source,
     relationship_steps,
@@ -84,10 +85,11 @@ class ORMSelect(Select[Any]):
         if key is not None and key in done:
             return self._generate()  # the same relationship joined from the same entity
         out: ORMSelect = super().join_from(relationship_join_source(target, onclause),
-                                           steps[0][0], steps[0][1], isouter=isouter,
-                                           full=full)
+                                           join_dest(steps[0][0]), steps[0][1],
+                                           isouter=isouter, full=full)
         for dest, on in steps[1:]:
-            out = super(ORMSelect, out).join(dest, on, isouter=isouter, full=full)
+            out = super(ORMSelect, out).join(join_dest(dest), on, isouter=isouter,
+                                             full=full)
         if key is not None:
             out._dm_join_keys = done | {key}
         return out
@@ -143,7 +145,7 @@ def join(left: Any, right: Any, onclause: Any = None, isouter: bool = False,
         return ORMJoin(left, right, onclause, isouter=isouter, full=full)
     out = left
     for dest, on in steps:
-        out = ORMJoin(out, dest, on, isouter=isouter, full=full)
+        out = ORMJoin(out, join_dest(dest), on, isouter=isouter, full=full)
     return out
 
 
