@@ -665,7 +665,7 @@ def relationship_join_source(target: object, onclause: object) -> Any:
     return spec.class_
 
 
-def join_dest(dest: object) -> object:
+def join_dest(dest: Any) -> Any:
     """What a relationship join's destination ``dest`` (a step of
     :func:`relationship_steps`) joins in FROM: for a class whose mapper reads the tables
     of its mapper-level with_polymorphic subclasses, that join (the FROM its entity
