@@ -158,3 +158,19 @@ def test_aliased_of_with_polymorphic_keeps_its_subclasses(company, make_session,
     rows = (s.query(pa.name, pa.Engineer.language)
             .filter(pa.Engineer.language == "cobol").all())
     assert rows == [("vlad", "cobol")]
+
+
+@pytest.mark.parametrize("kind", ["plain", "flat", "aliased_flat"])
+def test_select_of_with_polymorphic_columns_reads_its_join(company, make_session, kind):
+    # only columns (no entity): the FROM is still the outer join of the subclass
+    # tables, not each table on its own (a cartesian product)
+    _c, Person, Engineer, _m, _pw = company
+    s = make_session()
+    if kind == "aliased_flat":
+        wp = aliased(with_polymorphic(Person, [Engineer]), flat=True)
+    else:
+        wp = with_polymorphic(Person, [Engineer], flat=kind == "flat")
+    rows = s.execute(sa.select(wp.name, wp.Engineer.language).order_by(wp.id)).all()
+    assert rows == [("dilbert", "java"), ("dogbert", None), ("vlad", "cobol")]
+    assert s.scalars(sa.select(wp.name).where(wp.Engineer.language == "java")).all() == [
+        "dilbert"]

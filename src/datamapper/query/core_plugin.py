@@ -24,6 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Join
+from sqlalchemy.sql.elements import ColumnElement
+
 from .._core import (
     DeleteDMLState,
     InsertDMLState,
@@ -43,9 +46,15 @@ from .._core import (
 )
 from ..loading.criteria import apply_loader_criteria, applying, statement_criteria
 from ..mapping.attributes import _JoinTarget
-from ..mapping.coercion import ALIAS_KEY, dml_mapper, entity_of
+from ..mapping.coercion import ALIAS_KEY, column_entity, dml_mapper, entity_of
 from ..mapping.composite import expand_composite_pairs
-from .aliased import join_dest, plain_join_key, relationship_join_source, relationship_steps
+from .aliased import (
+    AliasedClass,
+    join_dest,
+    plain_join_key,
+    relationship_join_source,
+    relationship_steps,
+)
 from .subclass_rows import limit_to_subclass_rows
 
 PLUGIN_NAME = "datamapper"
@@ -102,6 +111,21 @@ def expand_relationship_joins(statement: object) -> Any:
     return with_joins(statement, joins, tuple(new_memo) if changed else None)
 
 
+def with_alias_joins(statement: Any) -> Any:
+    """``statement`` naming in FROM the join a selected column's entity reads from, when
+    that entity is a with_polymorphic() or flat aliased() one (its columns belong to
+    tables of a join: named one by one they would make a cartesian product)."""
+    joins: list[Any] = []
+    for col in raw_columns(statement):
+        if not isinstance(col, ColumnElement):
+            continue
+        ent = column_entity(col)
+        if isinstance(ent, AliasedClass) and isinstance(ent.selectable, Join) and \
+                not any(j is ent.selectable for j in joins):
+            joins.append(ent.selectable)
+    return statement.select_from(*joins) if joins else statement
+
+
 class DatamapperSelectState(SelectState):
     """Core's select state, after relationship joins are expanded into table joins."""
 
@@ -118,6 +142,7 @@ class DatamapperSelectState(SelectState):
             criteria = () if applying() else statement_criteria(statement)
             if criteria:  # with_loader_criteria() in a select of columns
                 statement = apply_loader_criteria(statement, criteria)
+        statement = with_alias_joins(statement)
         statement = expand_relationship_joins(statement)
         if compiler is not None and not applying():
             # at the top and nested: only the rows of the inheriting classes it names
