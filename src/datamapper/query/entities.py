@@ -53,6 +53,7 @@ from .aliased import (
 )
 from .bundle import Bundle, BundleReader
 from .subclass_rows import (
+    alias_subclass_criterion,
     column_subclass_criterion,
     joined_subclass_source,
     mark_subclass_criterion,
@@ -205,6 +206,12 @@ class RowLayout:
             self._limited.append((mapper, None))
             if mapper._poly is not None:
                 self._add_inherit_source(mapper)
+        elif mapper.single and mapper.inherits is not None and (mapper, ent) not in self._limited:
+            # an alias of a single-table subclass reads only its rows too
+            crit = alias_subclass_criterion(ent)
+            if crit is not None:
+                self._limited.append((mapper, ent))
+                self.inherit_sources.append((None, crit))
         return True
 
     def _add_inherit_source(self, mapper: Mapper) -> None:

@@ -32,7 +32,7 @@ from sqlalchemy import and_
 from sqlalchemy.exc import AmbiguousForeignKeysError, ArgumentError, NoForeignKeysError
 from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Join, SelectBase
-from sqlalchemy.sql.util import ClauseAdapter, find_tables, join_condition
+from sqlalchemy.sql.util import find_tables, join_condition
 
 from .._core import (
     annotate,
@@ -74,8 +74,17 @@ def _criterion(mapper: Any, alias: Any) -> object:
         return None
     crit = class_criterion(mapper)
     if alias is not None and crit is not None:
-        crit = ClauseAdapter(alias.selectable).traverse(crit)
+        crit = alias.adapt(crit)
     return crit
+
+
+def alias_subclass_criterion(alias: Any) -> object:
+    """The criterion limiting a SELECT of an aliased() / with_polymorphic() entity of
+    a single-table subclass to that subclass's rows (marked as the ORM layer's), or
+    None."""
+    key = (alias.mapper, alias)
+    crit = _criterion(alias.mapper, alias)
+    return mark_subclass_criterion(crit, key) if crit is not None else None
 
 
 def _of_from(fc: object) -> tuple[_Key | None, Any]:
