@@ -357,6 +357,14 @@ class OfType(_JoinTarget):
         adapt = getattr(self.target, "adapt", None)
         if adapt is None:
             return attr_method(and_(*user, *own) if user or own else None)
+        prop = self.prop
+        if prop.secondary is None and prop.parent.local_table is prop.mapper.local_table:
+            # self-referential: adapting the whole condition to the alias would make
+            # the filtered row's columns the alias's too
+            from .relationship_compare import exists_in_given_alias
+
+            return self._on_parent(exists_in_given_alias(
+                prop, self.target, [*user, *[adapt(c) for c in own]]))
         # an aliased() target: the join condition (and a single-table subclass's
         # discriminator) are adapted to the alias; the user's criterion already names
         # the alias and may name the unaliased class too (``A.id < Job.id``): kept as is

@@ -20,6 +20,7 @@ from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, Null
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
+from .._core import deannotate
 from .._util import NO_VALUE
 from ..exc import UnsupportedRelationshipOperator
 from .relationship_clauses import ends_share_table, flat_alias, target_tables
@@ -253,6 +254,22 @@ def _exists_in_target_alias(prop: RelationshipProperty, crit: list[Any],
     on = visitors.replacement_traverse(prop.primaryjoin, {}, pick)
     where = and_(on, *adapted)
     return exists(select(1).select_from(alias).where(where).correlate_except(alias))
+
+
+def exists_in_given_alias(prop: RelationshipProperty, alias: Any, crit: list[Any]) -> Exists:
+    """EXISTS (a related row of ``alias``, an aliased() entity of the target, matching
+    ``crit``, which names the alias already) for a self-referential relationship's
+    ``of_type(alias)``: only the join condition's columns standing for the related row
+    are the alias's (the others stay the filtered row's)."""
+
+    def pick(element: object, **kw: object) -> Any:
+        if isinstance(element, Column) and prop.is_remote_occurrence(element):
+            return alias.column_for(deannotate(element))
+        return None
+
+    on = visitors.replacement_traverse(prop.primaryjoin, {}, pick)
+    sel = alias.selectable
+    return exists(select(1).select_from(sel).where(and_(on, *crit)).correlate_except(sel))
 
 
 _UNKNOWN = object()
