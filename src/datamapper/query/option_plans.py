@@ -122,7 +122,10 @@ def _apply_columns(plan: EntityPlan, targets: Any, strategy: str,
         current = _deferred(plan, current, keys, refuse)
     elif strategy == "undefer":
         have = {p.key for p in current}
-        current += [mapper._props[k] for k in keys if k not in have]
+        # (a subclass's column, of_type(Sub) / with_polymorphic(): its own property)
+        subs = {p.key: p for p in sub_props}
+        current += [mapper._props[k] if k in mapper._props else subs[k]
+                    for k in keys if k not in have]
     else:
         current = _load_only(plan, current, keys, refuse)
         current += [sp for sp in sub_props if sp not in current]
