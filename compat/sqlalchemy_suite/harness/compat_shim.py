@@ -4,7 +4,7 @@ SQLAlchemy's testing package (installed, not copied) builds its ORM fixtures
 from the real ORM.  Each function below swaps one of those ORM pieces for
 datamapper's public equivalent, so the fixtures map, open sessions, close
 them and clear mappers with datamapper.  README "Compatibility with
-SQLAlchemy's ORM test suite" lists them (A2..A6); keep the two in step.
+SQLAlchemy's ORM test suite" lists them (A2..A7); keep the two in step.
 """
 
 from __future__ import annotations
@@ -77,6 +77,12 @@ def _install() -> None:
 
     fx_sql.RemovesEvents.event_listen = event_listen
     fx_sql.RemovesEvents._remove_events = _remove_events
+
+    # A7: sqlalchemy.testing.schema.mapped_column (the dialect-tweaking wrapper some
+    # test files import instead of the ORM's) builds datamapper's mapped_column.
+    from sqlalchemy.testing import schema as t_schema
+
+    t_schema._orm_mapped_column = datamapper.mapped_column
 
     # A5: ComparableEntity.__eq__ asks whether an object is persistent through
     # sa.orm.attributes.instance_state(obj).key; give it datamapper's.
