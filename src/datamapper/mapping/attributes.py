@@ -122,8 +122,8 @@ class QueryableAttribute(ColumnOperators, InspectionAttr):
                     f"composite: its comparator {type(comparator).__name__} has none)"
                 ) from None
         if not name.startswith("_") and getattr(prop, "comparator_factory", None) is not None \
-                and getattr(prop, "is_column", False):
-            # a method of a column property's comparator_factory
+                and (getattr(prop, "is_column", False) or getattr(prop, "is_synonym", False)):
+            # a method of a column property's (or synonym's) comparator_factory
             return getattr(cast(Any, prop).comparator_for(self), name)
         # e.g. User.name.type, User.name.table: delegate to the column
         if name not in _DELEGATED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,7 +25,10 @@ def synonym_for(name: str, map_column: bool = False) -> Callable[[Callable[..., 
     """
 
     def make(fn: Callable[..., Any]) -> Any:
-        return synonym(name, map_column=map_column, descriptor=property(fn))
+        # a plain getter becomes a property; a descriptor (``@property`` under the
+        # decorator, a hybrid) is the synonym's Python side as it is
+        descriptor = property(fn) if inspect.isfunction(fn) else fn
+        return synonym(name, map_column=map_column, descriptor=descriptor)
 
     return make
 
