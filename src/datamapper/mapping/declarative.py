@@ -27,9 +27,11 @@ import dataclasses
 import sys
 from collections.abc import (
     Callable,
+    Iterator,
     Mapping,
     Sequence,
 )
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 import sqlalchemy
@@ -226,6 +228,23 @@ def mapped_column(*args: object, **kw: object) -> Any:
 
 
 # -- declared_attr ----------------------------------------------------------------------
+# the values of the declared_attrs of each class being mapped, by id of the declared_attr
+_declared_values: dict[type, dict[int, Any]] = {}
+
+
+@contextmanager
+def declared_attrs_evaluated_once(cls: type) -> Iterator[None]:
+    """While mapping ``cls``: each of its declared_attrs runs once, its value kept."""
+    if cls in _declared_values:
+        yield
+        return
+    _declared_values[cls] = {}
+    try:
+        yield
+    finally:
+        del _declared_values[cls]
+
+
 class declared_attr(Generic[_T]):  # noqa: N801 - the documented name
     """A mixin attribute computed per mapped class: ``@declared_attr def x(cls): ...``.
 
@@ -244,7 +263,14 @@ class declared_attr(Generic[_T]):  # noqa: N801 - the documented name
         self.__name__ = getattr(fget, "__name__", "declared_attr")
 
     def __get__(self, instance: object, owner: object) -> Any:
-        return self.fget(owner)
+        memo = _declared_values.get(owner)  # type: ignore[call-overload]  # any class
+        if memo is None:
+            return self.fget(owner)
+        # while ``owner`` is being mapped, the function runs once: another declared_attr
+        # reading ``cls.type_`` gets the very Column the table gets
+        if id(self) not in memo:
+            memo[id(self)] = self.fget(owner)
+        return memo[id(self)]
 
     @classmethod
     def directive(cls, fget: Callable[..., Any]) -> Any:

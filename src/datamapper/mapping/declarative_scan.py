@@ -139,19 +139,59 @@ def scan_class(
     # that table's columns map, they declare no columns
     own_table = "__table__" in cls.__dict__
     out: dict[str, tuple[tuple[int, int], Any]] = {}
+    # declared_attrs run after the other attributes, which the class then has as its
+    # own columns: ``column_property(cls.x + cls.y)`` of a mixin reads this class's x, y
+    later: list[tuple[int, int, type, str]] = []
+    claimed: set[str] = set()
     for rank, klass in enumerate(classes):
-        annotations = klass.__dict__.get("__annotations__", {})
         for pos, key in enumerate(definition_order(klass)):
-            if key in out or (key.startswith("__") and key.endswith("__")):
+            if key in out or key in claimed or (key.startswith("__") and key.endswith("__")):
                 continue
-            found = _mapped_attribute(cls, klass, key, annotations, strict,
-                                      inherited if rank > 0 else {})
-            if found is not None and found[1] == "unmapped" and parent is not None \
-                    and klass in parent.class_.__mro__:
-                continue  # a mixin's unmapped column: its mapped superclass's table has it
-            if found is not None and not (own_table and found[0] is MISSING):
-                _scan_attribute(reg, cls, klass, key, found, type_map, rank, pos, out)
+            if isinstance(klass.__dict__.get(key), declared_attr):
+                later.append((rank, pos, klass, key))
+                claimed.add(key)
+                continue
+            _scan_key(reg, cls, klass, key, strict, inherited if rank > 0 else {},
+                      type_map, rank, pos, out, parent, own_table)
+    if later:
+        _expose_mixin_columns(cls, out)
+        for rank, pos, klass, key in later:
+            _scan_key(reg, cls, klass, key, strict, inherited if rank > 0 else {},
+                      type_map, rank, pos, out, parent, own_table)
     return out
+
+
+def _scan_key(reg: Registry, cls: type, klass: type, key: str, strict: bool,
+              inherited: Mapping[str, object], type_map: dict[Any, Any], rank: int, pos: int,
+              out: dict[str, tuple[tuple[int, int], Any]], parent: Any,
+              own_table: bool) -> None:
+    annotations = klass.__dict__.get("__annotations__", {})
+    found = _mapped_attribute(cls, klass, key, annotations, strict, inherited)
+    if found is not None:
+        if found[1] == "unmapped" and parent is not None and klass in parent.class_.__mro__:
+            return  # a mixin's unmapped column: its mapped superclass's table has it
+        if not (own_table and found[0] is MISSING):
+            _scan_attribute(reg, cls, klass, key, found, type_map, rank, pos, out)
+        return
+    attr = klass.__dict__.get(key)
+    if isinstance(attr, declared_attr) and (key not in inherited or attr.is_cascading):
+        # a declared_attr giving something other than a mapped attribute (an
+        # association_proxy, a plain value): the class's own attribute, once
+        type.__setattr__(cls, key, attr.__get__(None, cls))
+
+
+def _expose_mixin_columns(cls: type, out: dict[str, tuple[tuple[int, int], Any]]) -> None:
+    """Set the Columns ``cls`` got from mixins (and from annotations alone) on ``cls``,
+    named, so that its declared_attrs read them as ``cls.x``; the registry takes them
+    off again when it installs the mapped attributes."""
+    for key, (_sort, value) in out.items():
+        if isinstance(value, Column) and key not in cls.__dict__:
+            col: Any = value
+            if col.name is None:
+                col.name = key
+            if col.key is None:
+                col.key = key
+            type.__setattr__(cls, key, col)
 
 
 def _scan_attribute(reg: Registry, cls: type, klass: type, key: str,
@@ -185,6 +225,10 @@ def _scan_attribute(reg: Registry, cls: type, klass: type, key: str,
         out[key] = (sort_key, value)
     elif getattr(value, "is_composite", False):
         _scan_composite(reg, cls, klass, key, value, inner, type_map, where, rank, pos, out)
+    elif isinstance(value, Column) and rank > 0 and klass.__dict__.get(key) is value and \
+            getattr(value, "table", None) is None:
+        mixin_column: Any = value
+        out[key] = (sort_key, mixin_column._copy())  # a mixin's Column: each class gets its own
     else:  # a ColumnProperty, or another property
         out[key] = (sort_key, value)
 
@@ -302,7 +346,7 @@ def _unwrap_declared_attr(cls: type, value: object, raw_ann: object
     if raw_ann is MISSING:
         raw_ann = getattr(value.fget, "__annotations__", {}).get("return", MISSING)
         ann_module = getattr(value.fget, "__module__", None)
-    return value.fget(cls), raw_ann, ann_module
+    return value.__get__(None, cls), raw_ann, ann_module
 
 
 def _marker_and_inner(ann: object, klass: type, ann_module: str | None) -> tuple[Any, Any]:

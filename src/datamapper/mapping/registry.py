@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import warnings
 import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Column, MetaData, Table
-from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
+from sqlalchemy.schema import BLANK_SCHEMA
 
 from .. import event
 from .._core import creation_order
@@ -26,6 +28,7 @@ from .declarative import (
     apply_dataclass,
     dataclass_options_of,
     declared_attr,
+    declared_attrs_evaluated_once,
 )
 from .declarative_scan import (
     UnmappedTableColumn,
@@ -114,6 +117,9 @@ class registry:  # noqa: N801 - the documented name
         )
         self.constructor = constructor
         self._mappers: list[Mapper] = []
+        # the mapped classes of each class name (several: in different modules), read
+        # for string arguments; weak, as a class may be dropped
+        self._dm_by_name: dict[str, list[weakref.ref[type]]] = {}
         # listeners of before_configured / after_configured / resolve_type_annotation
         self._dm_configure_dispatch = event.Dispatch("registry", REGISTRY_EVENTS)
         _registries.add(self)
@@ -124,19 +130,64 @@ class registry:  # noqa: N801 - the documented name
 
     def _register(self, mapper: Mapper) -> None:
         self._mappers.append(mapper)
-        self._class_registry[mapper.class_.__name__] = mapper.class_
-        self._class_registry.setdefault(
-            f"{mapper.class_.__module__}.{mapper.class_.__qualname__}", mapper.class_
-        )
+        cls = mapper.class_
+        self._class_registry[cls.__name__] = cls
+        self._class_registry.setdefault(f"{cls.__module__}.{cls.__qualname__}", cls)
+        same = [r for r in self._dm_by_name.get(cls.__name__, []) if r() is not None]
+        for r in list(same):
+            other = r()
+            if other is not None and other.__module__ == cls.__module__:
+                warnings.warn(
+                    f"This declarative base already contains a class with the same class "
+                    f"name and module name as {cls.__module__}.{cls.__name__}; the new "
+                    "class replaces it for string lookups (relationship(\"Name\"))",
+                    SAWarning, stacklevel=4)
+                same.remove(r)
+        same.append(weakref.ref(cls))
+        self._dm_by_name[cls.__name__] = same
+
+    def _classes_named(self, name: str) -> list[type]:
+        return [c for c in (r() for r in self._dm_by_name.get(name, ())) if c is not None]
 
     def resolve_name(self, name: str) -> Any:
-        """The class called ``name`` in this registry (used for string targets)."""
+        """The class called ``name`` in this registry (used for string targets);
+        several classes of that name (from different modules) raise, asking for the
+        module-qualified path."""
+        found = self._classes_named(name)
+        if len(found) > 1:
+            paths = ", ".join(sorted(f"{c.__module__}.{c.__name__}" for c in found))
+            raise InvalidRequestError(
+                f"Multiple classes found for path {name!r} in the registry ({paths}); "
+                "use the module-qualified path, e.g. "
+                f"\"{found[-1].__module__}.{name}\"")
+        if found:
+            return found[0]
         if name in self._class_registry:
             return self._class_registry[name]
         for reg in list(_registries):
             if name in reg._class_registry:
                 return reg._class_registry[name]
         return None
+
+    def _classes_at_path(self, parts: list[str]) -> tuple[list[type], bool]:
+        """The classes whose module-qualified path ends with ``parts`` (``["alt",
+        "Foo"]`` finds ``pkg.alt.Foo``), and whether ``parts`` is part of some mapped
+        class's module path (a module to go on from)."""
+        found: list[type] = []
+        is_module = False
+        n = len(parts)
+        for refs in self._dm_by_name.values():
+            for r in refs:
+                c = r()
+                if c is None:
+                    continue
+                path = [*c.__module__.split("."), c.__name__]
+                if path[-n:] == parts:
+                    found.append(c)
+                mod = path[:-1]
+                if any(mod[i:i + n] == parts for i in range(len(mod) - n + 1)):
+                    is_module = True
+        return found, is_module
 
     def map_imperatively(
         self, class_: type, local_table: Any = None, **kw: Any
@@ -219,6 +270,7 @@ class registry:  # noqa: N801 - the documented name
             m.dispose(invalidate=False)
         self._mappers.clear()
         self._class_registry.clear()
+        self._dm_by_name.clear()
         invalidate_caches()
 
 
@@ -341,6 +393,11 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
     """Map a declarative class: its Table (found or made), properties and mapper args."""
     if _mapper_or_none(cls) is not None:
         raise ArgumentError(f"Class {cls.__name__} is already mapped")
+    with declared_attrs_evaluated_once(cls):
+        return _map_declarative_class(reg, cls, strict)
+
+
+def _map_declarative_class(reg: registry, cls: type, strict: bool) -> Mapper:
     # the class body's order, before mapping replaces its attributes (for
     # Mapper.all_orm_descriptors); a dataclass keeps it in its annotations
     body_order = tuple(definition_order(cls))
@@ -382,7 +439,7 @@ def _map_declarative(reg: registry, cls: type, strict: bool = False) -> Mapper:
         if isinstance(value, (Column, MapperProperty, MappedColumn)):
             delattr(cls, key)
 
-    _columns_of_table_in_mapper_args(mapper_args, table, attrs, ordered)
+    _columns_of_table_in_mapper_args(cls, mapper_args, table, attrs, ordered)
     if "properties" in mapper_args:  # __mapper_args__ = {"properties": {...}}: added
         properties = {**properties, **mapper_args.pop("properties")}
     m = Mapper(cls, table, properties, registry=reg, **mapper_args)
@@ -683,6 +740,19 @@ def _excluded_base_columns(parent: Mapper, declared: list[Column[Any]],
             if c not in parent._col_to_prop and c.key not in own}
 
 
+def _class_metadata(cls: type, reg: registry) -> MetaData:
+    """The MetaData for the table of ``cls``: a ``metadata = MetaData()`` of the class,
+    of an abstract base or of a mixin; else the registry's (also when the nearest one is
+    the declarative base's own attribute, which stands for the registry's)."""
+    for klass in cls.__mro__:
+        md = klass.__dict__.get("metadata")
+        if isinstance(md, MetaData):
+            if "registry" in klass.__dict__ or "_dm_registry" in klass.__dict__:
+                break
+            return md
+    return reg.metadata
+
+
 def _new_table(reg: registry, cls: type, tablename: Any, table_args: Any,
                columns: list[Column[Any]]) -> Table:
     """The Table of a class that declares ``__tablename__`` (and ``__table_args__``)."""
@@ -697,29 +767,50 @@ def _new_table(reg: registry, cls: type, tablename: Any, table_args: Any,
         args, kwargs = table_args[:-1], dict(table_args[-1])
     else:
         args, kwargs = tuple(table_args or ()), {}
-    if tablename in reg.metadata.tables and not kwargs.get("extend_existing"):
+    metadata = _class_metadata(cls, reg)
+    schema = kwargs.get("schema", metadata.schema)
+    key = tablename if schema is None or schema is BLANK_SCHEMA else f"{schema}.{tablename}"
+    if key in metadata.tables and not kwargs.get("extend_existing"):
         raise InvalidRequestError(
             f"Can't map class {cls.__name__}: table {tablename!r} is already defined in "
             "this MetaData; use a new declarative_base()/MetaData or __table__"
         )
-    return Table(tablename, reg.metadata, *columns, *args, **kwargs)
+    return Table(tablename, metadata, *columns, *args, **kwargs)
 
 
-def _columns_of_table_in_mapper_args(mapper_args: dict[str, Any], table: Table,
+def _columns_of_table_in_mapper_args(cls: type, mapper_args: dict[str, Any], table: Table,
                                      attrs: dict[str, Any], ordered: list[tuple[str, Any]]
                                      ) -> None:
     """``version_id_col`` / ``primary_key`` / ``polymorphic_on`` given as declared
-    Columns or ``mapped_column()``s (a mixin's own, which the class got a copy of):
-    the table's."""
+    Columns, ``mapped_column()``s or ``declared_attr``s (a mixin's own, of which the
+    class got a copy): the table's."""
     made = dict(ordered)
 
+    def attribute_name(value: object) -> str | None:
+        """The class-body name under which ``cls`` or a mixin declares ``value``."""
+        for k, v in attrs.items():
+            if v is value:
+                return k
+        for klass in cls.__mro__:
+            for k, v in vars(klass).items():
+                if v is value:
+                    return k
+        return None
+
     def resolve(value: object) -> Any:
-        if isinstance(value, MappedColumn):
-            key = next((k for k, v in attrs.items() if v is value), None)
-            value = made.get(key) if key is not None else value.column
-            if isinstance(value, ColumnProperty):
-                value = value.columns[0]
-        if isinstance(value, Column) and value.key in table.c:
+        if isinstance(value, (MappedColumn, declared_attr)) or (
+                isinstance(value, Column) and getattr(value, "table", None) is None):
+            key = attribute_name(value)
+            found = made.get(key) if key is not None else None
+            if isinstance(found, ColumnProperty):
+                found = found.columns[0]
+            if isinstance(found, MappedColumn):
+                found = found.column
+            if found is not None:
+                value = found
+            elif isinstance(value, MappedColumn):
+                value = value.column
+        if isinstance(value, Column) and value.key is not None and value.key in table.c:
             return table.c[value.key]
         return value
 
@@ -884,3 +975,4 @@ def clear_mappers() -> None:
     for reg in list(_registries):
         reg._mappers.clear()
         reg._class_registry.clear()
+        reg._dm_by_name.clear()

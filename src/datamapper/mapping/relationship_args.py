@@ -30,10 +30,15 @@ class RelationshipArguments:
     ``aliased(Child)`` target (else None), and the columns of later arguments written
     against that alias are read as the table's own."""
 
-    def __init__(self, registry: Any, where: str, target_alias: Any = None) -> None:
+    def __init__(self, registry: Any, where: str, target_alias: Any = None,
+                 metadata: Any = None) -> None:
         self.registry = registry
         self.where = where
         self.target_alias = target_alias
+        # the MetaData whose tables a string names first (the class's own, which may
+        # differ from the registry's), then the registry's
+        self.metadatas = [m for m in (metadata, getattr(registry, "metadata", None))
+                          if m is not None]
 
     def _error(self, cls: type[Exception], text: str) -> Exception:
         return cls(f"Can't configure relationship {self.where}: {text}")
@@ -52,24 +57,23 @@ class RelationshipArguments:
 
     def _evaluate_string(self, text: str, what: str) -> Any:
         reg = self.registry
-        names: dict[str, Any] = {}
-        if reg is not None:
-            for m in list(getattr(reg, "_mappers", [])):
-                names[m.class_.__name__] = m.class_
         from sqlalchemy import asc, desc, func, not_, or_
 
-        names.update({"and_": and_, "or_": or_, "not_": not_, "desc": desc, "asc": asc,
-                      "func": func, "foreign": foreign, "remote": remote})
-        if reg is not None and text in reg._class_registry:
-            return reg._class_registry[text]
-        if reg is not None:
-            found = reg.resolve_name(text)
-            if found is not None:
-                return found
-        if reg is not None and hasattr(reg, "metadata") and text in reg.metadata.tables:
-            return reg.metadata.tables[text]
+        names: dict[str, Any] = {
+            "and_": and_, "or_": or_, "not_": not_, "desc": desc, "asc": asc,
+            "func": func, "foreign": foreign, "remote": remote}
         try:
-            return eval(text, {"__builtins__": {}}, _Namespace(names, reg))  # noqa: S307
+            if reg is not None and text.isidentifier():
+                found = reg.resolve_name(text)
+                if found is not None:
+                    return found
+            elif reg is not None and text in reg._class_registry:  # "module.Qual.Name"
+                return reg._class_registry[text]
+            table = _table_named(self.metadatas, text)
+            if table is not None:
+                return table
+            return eval(text, {"__builtins__": {}},  # noqa: S307
+                        _Namespace(names, reg, self.metadatas))
         except Exception as e:
             raise self._error(
                 InvalidRequestError, f"could not resolve {what} {text!r} ({e}); check the "
@@ -159,9 +163,9 @@ class RelationshipArguments:
         "schema.links"), or a class of the registry; never evaluated as an
         expression."""
         reg = self.registry
-        meta = getattr(reg, "metadata", None) if reg is not None else None
-        if meta is not None and name in meta.tables:
-            return meta.tables[name]
+        table = _table_named(self.metadatas, name)
+        if table is not None:
+            return table
         found = reg.resolve_name(name) if reg is not None else None
         if found is not None:
             return found
@@ -229,22 +233,75 @@ class RelationshipArguments:
         return value
 
 
-class _Namespace(dict[str, Any]):
-    """Names for evaluating string arguments: mapped classes, then table names."""
+def _table_named(metadatas: list[Any], name: str) -> Any:
+    """The table ``name`` ("links", or "schema.links") of the first MetaData holding
+    it; an unqualified name is also looked up in a MetaData's default schema."""
+    for md in metadatas:
+        if name in md.tables:
+            return md.tables[name]
+        if md.schema is not None and f"{md.schema}.{name}" in md.tables:
+            return md.tables[f"{md.schema}.{name}"]
+    return None
 
-    def __init__(self, names: dict[str, Any], reg: Any) -> None:
+
+class _Namespace(dict[str, Any]):
+    """Names for evaluating string arguments: mapped classes, table names, schema
+    names (``myschema.links.c.id``) and module paths (``myapp.models.Address``)."""
+
+    def __init__(self, names: dict[str, Any], reg: Any, metadatas: list[Any]) -> None:
         super().__init__(names)
         self.reg = reg
+        self.metadatas = metadatas
 
     def __missing__(self, key: str) -> Any:
         if self.reg is not None:
             found = self.reg.resolve_name(key)
             if found is not None:
                 return found
-            tables = getattr(self.reg, "metadata", None)
-            if tables is not None and key in tables.tables:
-                return tables.tables[key]
+        table = _table_named(self.metadatas, key)
+        if table is not None:
+            return table
+        if any(t.schema == key for md in self.metadatas for t in md.tables.values()):
+            return _SchemaPath(key, self.metadatas)
+        if self.reg is not None and self.reg._classes_at_path([key])[1]:
+            return _ModulePath([key], self.reg)
         raise NameError(key)
+
+
+class _SchemaPath:
+    """A schema name in a string argument: its attributes are the schema's tables."""
+
+    def __init__(self, schema: str, metadatas: list[Any]) -> None:
+        self._schema = schema
+        self._metadatas = metadatas
+
+    def __getattr__(self, name: str) -> Any:
+        table = _table_named(self._metadatas, f"{self._schema}.{name}")
+        if table is None:
+            raise NameError(f"{self._schema}.{name}")
+        return table
+
+
+class _ModulePath:
+    """A (partial) module path in a string argument (``myapp.models``): its attributes
+    are the mapped classes of that module, or a longer module path."""
+
+    def __init__(self, parts: list[str], reg: Any) -> None:
+        self._parts = parts
+        self._reg = reg
+
+    def __getattr__(self, name: str) -> Any:
+        parts = [*self._parts, name]
+        found, is_module = self._reg._classes_at_path(parts)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise InvalidRequestError(
+                f"Multiple classes found for path {'.'.join(parts)!r} in the registry; "
+                "use a longer module-qualified path")
+        if is_module:
+            return _ModulePath(parts, self._reg)
+        raise NameError(".".join(parts))
 
 
 _factory_classes: dict[Any, type] = {}

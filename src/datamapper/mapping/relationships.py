@@ -291,7 +291,10 @@ class RelationshipProperty(MapperProperty):
         return getattr(self.parent.class_, self.key)
 
     def _arguments(self) -> RelationshipArguments:
-        return RelationshipArguments(self.parent.registry, self.qualname, self.target_alias)
+        # the tables string arguments name: first those of the parent's table's MetaData
+        # (a class may keep its tables apart from its registry's)
+        return RelationshipArguments(self.parent.registry, self.qualname, self.target_alias,
+                                     getattr(self.parent.local_table, "metadata", None))
 
     def target_mapper(self) -> Mapper:
         """The target's mapper, also before this relationship is configured."""
