@@ -115,6 +115,15 @@ def map_explicit_properties(self: Mapper, properties: dict[str, Any]) -> set[obj
     inherited properties) map, which the table's own columns leave alone."""
     explicit_cols: set[Any] = set()
     for key, value in properties.items():
+        existing = self._props.get(key)
+        if isinstance(value, Column) and isinstance(existing, ColumnProperty) and \
+                existing.parent is not self and value not in existing.columns:
+            # a subclass table's column under an inherited column attribute of another
+            # column name (``id = Column("eid", ForeignKey("person.id"))``): the
+            # attribute maps both, as when the names match
+            inheritance.extend_inherited_column(self, key, existing, value)
+            explicit_cols.add(value)
+            continue
         prop = self._coerce_property(key, value)
         self._add_property(key, prop)
         if isinstance(prop, ColumnProperty):
