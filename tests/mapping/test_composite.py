@@ -830,3 +830,38 @@ def test_composite_declaring_its_columns_inline_in_a_plain_class_body(Base, engi
     s.close()
     got = s.scalars(select(Person).where(Person.address == Addr("123 anywhere", "MD"))).one()
     assert got.address == Addr("123 anywhere", "MD")
+
+
+def test_composite_over_columns_the_class_body_declares_unnamed(Base, engine, make_session,
+                                                                read_rows):
+    """``street = Column(String)`` ... ``address = composite(Address, street, state)``:
+    the columns are named after their attributes, the composite reads and writes them."""
+
+    class PostalAddress:
+        def __init__(self, street: str, state: str) -> None:
+            self.street = street
+            self.state = state
+
+        def __composite_values__(self) -> tuple[str, str]:
+            return self.street, self.state
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, PostalAddress) and \
+                other.__composite_values__() == self.__composite_values__()
+
+    class Customer(Base):
+        __tablename__ = "cp_customers"
+        id = Column(Integer, primary_key=True)
+        street = Column(String(50))
+        state = Column(String(2))
+        address = composite(PostalAddress, street, state)
+
+    assert Customer.__table__.c.keys() == ["id", "street", "state"]
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Customer(id=1, address=PostalAddress("1 Main St", "MD")))
+    s.commit()
+    assert read_rows(Customer.__table__) == [(1, "1 Main St", "MD")]
+    s.close()
+    s = make_session()
+    assert s.get(Customer, 1).address == PostalAddress("1 Main St", "MD")

@@ -223,7 +223,7 @@ class ColumnProperty(MapperProperty):
         return self.columns[0]
 
     def __repr__(self) -> str:
-        return f"ColumnProperty({self.key!r})"
+        return f"ColumnProperty({getattr(self, 'key', None) or self.columns[0]!r})"
 
 
 class SynonymProperty(MapperProperty):

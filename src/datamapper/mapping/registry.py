@@ -419,11 +419,21 @@ def _map_declarative_class(reg: registry, cls: type, strict: bool) -> Mapper:
     inherits = mapper_args.get("inherits", _mapped_ancestor(cls))
     parent = _mapper_or_none(inherits) if inherits is not None else None
     if parent is not None:
+        if table is None and tablename is not None and \
+                getattr(cls, "__table_cls__", None) is not None:
+            # a __table_cls__ returning None: no table of its own (single-table)
+            table = _new_table(reg, cls, tablename, table_args, columns)
+            if table is None:
+                tablename = None
         mapper_args.setdefault("inherits", inherits)
         table, columns = _under_parent(cls, parent, table, tablename, columns, properties,
                                        mapper_args)
     if table is None:
         table = _new_table(reg, cls, tablename, table_args, columns)
+        if table is None:
+            raise InvalidRequestError(
+                f"Can't map class {cls.__name__}: its __table_cls__ returned None and it "
+                "has no mapped base class whose table it could share")
     unmapped = [v.column.key for _k, v in ordered if isinstance(v, UnmappedTableColumn)]
     if unmapped:  # Unmapped[...] columns: in the table, left out of the mapper
         mapper_args["exclude_properties"] = [*(mapper_args.get("exclude_properties") or ()),
@@ -649,6 +659,8 @@ def _columns_and_properties(ordered: list[tuple[str, Any]], *, table: Any
     has_table = table is not None
     columns: list[Column[Any]] = []
     properties: dict[str, Any] = {}
+    # the Columns declared as attributes of their own (a composite may name them too)
+    declared = {id(v) for _k, v in ordered if isinstance(v, Column)}
     for key, value in ordered:
         if key.startswith("__") and key.endswith("__"):
             continue
@@ -666,14 +678,17 @@ def _columns_and_properties(ordered: list[tuple[str, Any]], *, table: Any
             if isinstance(value, ColumnProperty):
                 _name_property_columns(key, value, columns, has_table)
             elif not has_table:
-                _composite_inline_columns(value, columns)
+                _composite_inline_columns(value, columns, declared)
             properties[key] = value
     return columns, properties
 
 
-def _composite_inline_columns(prop: MapperProperty, columns: list[Column[Any]]) -> None:
+def _composite_inline_columns(prop: MapperProperty, columns: list[Column[Any]],
+                              declared: set[int]) -> None:
     """``composite(Point, Column("x", Integer), Column("y", Integer))`` in a class
-    body: the Columns it declares itself go into the class's table, in its place."""
+    body: the Columns it declares itself go into the class's table, in its place (not
+    those the class body also declares as attributes: ``x = Column(Integer)`` then
+    ``composite(Point, x, y)``)."""
     from .composite import CompositeProperty
 
     if not isinstance(prop, CompositeProperty):
@@ -681,10 +696,11 @@ def _composite_inline_columns(prop: MapperProperty, columns: list[Column[Any]]) 
     for part in prop.attrs:
         attr = part.column if isinstance(part, MappedColumn) else part
         if isinstance(attr, Column) and getattr(attr, "table", None) is None and \
-                not any(attr is c for c in columns):
+                id(attr) not in declared and not any(attr is c for c in columns):
             if attr.name is None:
                 raise ArgumentError(
-                    f"Can't map composite {prop.key or ''}: a Column given to composite() "
+                    f"Can't map composite {getattr(prop, 'key', '')}: a Column given to "
+                    "composite() "
                     "in a class body needs a name, e.g. Column('x', Integer)")
             columns.append(attr)
 
@@ -754,8 +770,9 @@ def _class_metadata(cls: type, reg: registry) -> MetaData:
 
 
 def _new_table(reg: registry, cls: type, tablename: Any, table_args: Any,
-               columns: list[Column[Any]]) -> Table:
-    """The Table of a class that declares ``__tablename__`` (and ``__table_args__``)."""
+               columns: list[Column[Any]]) -> Any:
+    """The Table of a class that declares ``__tablename__`` (and ``__table_args__``),
+    made by its ``__table_cls__`` when it has one (which may give None: no table)."""
     if tablename is None:
         raise InvalidRequestError(
             f"Can't map class {cls.__name__}: it needs __tablename__ or __table__"
@@ -775,6 +792,9 @@ def _new_table(reg: registry, cls: type, tablename: Any, table_args: Any,
             f"Can't map class {cls.__name__}: table {tablename!r} is already defined in "
             "this MetaData; use a new declarative_base()/MetaData or __table__"
         )
+    table_cls = getattr(cls, "__table_cls__", None)
+    if table_cls is not None:
+        return table_cls(tablename, metadata, *columns, *args, **kwargs)
     return Table(tablename, metadata, *columns, *args, **kwargs)
 
 
