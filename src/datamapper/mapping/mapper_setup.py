@@ -11,10 +11,11 @@ mapping/inheritance.py (``_add_property``).
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column
-from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import coercion, inheritance
@@ -189,6 +190,17 @@ def add_mapped_property(self: Mapper, key: str, prop: MapperProperty) -> None:
         raise ArgumentError(
             f"Can't map {self.class_.__name__}.{key}: that name is reserved; rename the attribute"
         )
+    old_key = prop.__dict__.get("key")
+    if prop.__dict__.get("parent") is self and old_key != key and \
+            self._props.get(old_key) is prop:
+        # one property object under two names (``b = a`` in a class body): the later
+        # name keeps it (one property has one key its values live under)
+        warnings.warn(
+            f"ORM mapped property {self.class_.__name__}.{old_key} being assigned to "
+            f"attribute {key!r} is already associated with attribute {old_key!r}. The "
+            f"attribute will be de-associated from {old_key!r}; give each name its own "
+            f"property, or make {key!r} a synonym({old_key!r})", SAWarning, stacklevel=4)
+        del self._props[old_key]
     prop.set_parent(self, key)
     self._props[key] = prop
     if isinstance(prop, ColumnProperty):
