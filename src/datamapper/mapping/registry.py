@@ -664,6 +664,13 @@ def _columns_and_properties(ordered: list[tuple[str, Any]], *, table: Any
     for key, value in ordered:
         if key.startswith("__") and key.endswith("__"):
             continue
+        if key in ("metadata", "registry") and isinstance(value, (Column, MapperProperty)):
+            warnings.warn(
+                f"Attribute name {key!r} should be left reserved for the declarative "
+                f"base's {'MetaData' if key == 'metadata' else 'registry'}: the mapped "
+                f"attribute {key!r} hides it on the class; give the column another "
+                f"attribute name (e.g. meta_ = Column({key!r}, ...))",
+                SAWarning, stacklevel=5)
         if isinstance(value, UnmappedTableColumn):  # in the table, not in the mapper
             col = _declared_column(key, value.column, table)
             if not has_table:
