@@ -224,14 +224,18 @@ def setup_polymorphic(mapper: Mapper, polymorphic_on: object, identity: object,
     elif parent is not None:
         mapper.polymorphic_on = parent.polymorphic_on
     mapper.polymorphic_map = parent.polymorphic_map if parent is not None else {}
-    if identity is not None:
-        if mapper.polymorphic_on is None:
-            raise ArgumentError(
-                f"Can't map {mapper.class_.__name__} with polymorphic_identity={identity!r}: "
-                "no mapper of its hierarchy names the discriminator column; give the base "
-                "class's mapper polymorphic_on=<column> (e.g. __mapper_args__ = "
-                "{'polymorphic_on': 'type', ...})"
-            )
+    if identity is not None and mapper.polymorphic_on is None and mapper.single:
+        # a single-table subclass's rows are told from its base's by nothing else
+        raise ArgumentError(
+            f"Can't map {mapper.class_.__name__} with polymorphic_identity={identity!r}: "
+            "it shares its base's table, and no mapper of its hierarchy names the "
+            "discriminator column that tells its rows apart; give the base class's mapper "
+            "polymorphic_on=<column> (e.g. __mapper_args__ = {'polymorphic_on': 'type', "
+            "...})")
+    # a polymorphic_identity of a base or joined-table class in a hierarchy without a
+    # discriminator column (a mixin's __mapper_args__ giving every class one) is kept on
+    # the mapper only, as in SQLAlchemy: each class has rows of its own table
+    if identity is not None and mapper.polymorphic_on is not None:
         existing = mapper.polymorphic_map.get(identity)
         if existing is not None and existing is not mapper:
             warnings.warn(
