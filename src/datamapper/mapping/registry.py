@@ -256,6 +256,8 @@ class registry:  # noqa: N801 - the documented name
             "__init_subclass__": classmethod(__init_subclass__),
             "__doc__": cls.__doc__,
         }
+        if mapper is not None:
+            namespace["__mapper_cls__"] = staticmethod(mapper)
         if self.constructor is not None and (cls is object or "__init__" not in cls.__dict__):
             namespace["__init__"] = self.constructor
         base: Any = metaclass(name, (cls,), namespace)
@@ -452,7 +454,10 @@ def _map_declarative_class(reg: registry, cls: type, strict: bool) -> Mapper:
     _columns_of_table_in_mapper_args(cls, mapper_args, table, attrs, ordered)
     if "properties" in mapper_args:  # __mapper_args__ = {"properties": {...}}: added
         properties = {**properties, **mapper_args.pop("properties")}
-    m = Mapper(cls, table, properties, registry=reg, **mapper_args)
+    # __mapper_cls__ (declarative_base(mapper=...)): a Mapper subclass or a function
+    # making the mapper
+    mapper_cls = getattr(cls, "__mapper_cls__", None) or Mapper
+    m = mapper_cls(cls, table, properties=properties, registry=reg, **mapper_args)
     m._body_order = body_order
     reg._register(m)
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
@@ -789,8 +794,13 @@ def _new_table(reg: registry, cls: type, tablename: Any, table_args: Any,
         kwargs = dict(table_args)
     elif isinstance(table_args, tuple) and table_args and isinstance(table_args[-1], dict):
         args, kwargs = table_args[:-1], dict(table_args[-1])
-    else:
+    elif table_args is None or isinstance(table_args, tuple):
         args, kwargs = tuple(table_args or ()), {}
+    else:
+        raise ArgumentError(
+            f"Can't map class {cls.__name__}: __table_args__ value must be a tuple, dict, or "
+            f"None (got {table_args!r}); write a single constraint as a 1-tuple, "
+            "(constraint,)")
     metadata = _class_metadata(cls, reg)
     schema = kwargs.get("schema", metadata.schema)
     key = tablename if schema is None or schema is BLANK_SCHEMA else f"{schema}.{tablename}"
