@@ -225,3 +225,32 @@ def test_contains_eager_reads_the_related_objects_from_the_statement(M, session,
         if stmt is labelled:
             assert "kind" not in owners[0].pets[0].__dict__
             assert owners[0].pets[0].kind == "cat"  # loads on access
+
+
+@pytest.mark.parametrize("kind", ["insert", "update"])
+def test_from_dml_values_by_attribute_name_whose_column_is_named_otherwise(
+        Base, engine, make_session, read_rows, kind):
+    # values(age=...) names the attribute; its column is user_age: the statement given
+    # to from_statement() takes the names session.execute() of it alone takes
+    if not getattr(engine.dialect, f"{kind}_returning"):
+        pytest.skip(f"{engine.dialect.name} has no {kind.upper()} ... RETURNING")
+
+    class Member(Base):
+        __tablename__ = "fs_members"
+        id = Column(Integer, primary_key=True)
+        age = Column("member_age", Integer)
+        years = datamapper.synonym("age")
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Member(id=1, age=3))
+    s.commit()
+    if kind == "insert":
+        dml = sqlalchemy.insert(Member).values(id=2, years=9)
+    else:
+        dml = sqlalchemy.update(Member).where(Member.id == 1).values(age=7)
+    (obj,) = s.scalars(sqlalchemy.select(Member).from_statement(dml.returning(Member))
+                       .execution_options(populate_existing=True)).all()
+    s.commit()
+    assert obj.age == (9 if kind == "insert" else 7)
+    assert read_rows(Member.__table__) == ([(1, 3), (2, 9)] if kind == "insert" else [(1, 7)])

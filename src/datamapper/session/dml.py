@@ -259,7 +259,7 @@ def _insert(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: 
         batches = None
         if isinstance(params, dict):
             params = _insert_params(mapper, [params], True, "INSERT")[0]
-    stmt = _translate_values(mapper, stmt, "INSERT")
+    stmt = translate_values(mapper, stmt, "INSERT")
     layout, stmt = _returning_layout(stmt)
     if merged.get("autoflush", True):
         session._autoflush()
@@ -290,7 +290,7 @@ def _insert(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: 
     return _object_result(layout, objs)
 
 
-def _translate_values(mapper: Mapper, stmt: object, verb: str) -> Any:
+def translate_values(mapper: Mapper, stmt: object, verb: str) -> Any:
     """``values(name=...)`` (also ``insert().values([{name: ...}, ...])``) given by
     attribute name or synonym where the column key differs: the statement with column
     keys; names that are not mapped columns are refused."""
@@ -433,7 +433,7 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     joined = is_joined(mapper)
     if is_update:
         if not joined:
-            stmt = _translate_values(mapper, stmt, "UPDATE")
+            stmt = translate_values(mapper, stmt, "UPDATE")
         values = resolve_values(mapper, dml_values(stmt))
     if joined:  # the statement on the one table it changes
         stmt = retarget(mapper, stmt)

@@ -44,7 +44,8 @@ from ..query.orm_select import reads_mapped_tables, renamed_column_keys
 from ..query.plan_execution import execute_with_plans
 from .base import SessionBase
 from .binds import _bind_kw
-from .dml import check_yield_per, execute_orm_dml, stream_results
+from .dml import check_yield_per, execute_orm_dml, stream_results, translate_values
+from .dml_inherited import is_joined
 from .execute_state import ORMExecuteState, copy_params
 from .ownership import exclusive
 from .results import OrmResult
@@ -282,9 +283,17 @@ class SessionExecute(SessionBase):
         """``select(User).from_statement(stmt)``: the entities loaded from ``stmt``."""
         if eff.get("autoflush", True):
             self._autoflush()
+        element = statement.element
+        target = dml_mapper(element) if getattr(element, "is_dml", False) else None
+        if target is not None and not getattr(element, "is_delete", False) \
+                and not is_joined(target):
+            # values() given by attribute name or synonym, as session.execute() of the
+            # statement itself takes them: the statement with column keys
+            element = translate_values(target, element,
+                                       "INSERT" if element.is_insert else "UPDATE")
         layout, objs = load_from_statement(
             cast("SessionLike", self), statement._dm_entities, statement._dm_options,
-            statement.element, params, eff or None, bool(eff.get("populate_existing")),
+            element, params, eff or None, bool(eff.get("populate_existing")),
             self._default_identity_token(), bind_kw)
         if layout.single_entity:
             return IteratorResult(layout.result_metadata(), iter(objs),
