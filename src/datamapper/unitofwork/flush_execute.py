@@ -168,15 +168,7 @@ def insert(self: UOWTransaction, mapper: Mapper, states: list[InstanceState],
     fetched = read_generated(conn, table_plan(mapper), expire) \
         if mapper.eager_defaults is True and expire else None
     self.expire.update(expire)
-    computed = mapper._readonly_keys
-    if computed:
-        # SQL-expression attributes the program did not set: the new row has their
-        # values, read on first access
-        for s in states:
-            d = s.strong_obj().__dict__
-            stale = {k for k in computed if k not in d}
-            if stale:
-                self.expire.setdefault(s, set()).update(stale)
+    inherited.expire_unset_readonly(mapper, states, self.expire)
     self.inserted.extend(states)
     if watch is not None:
         self._fire_refresh_flush(dispatch, states, watch, expire, fetched)

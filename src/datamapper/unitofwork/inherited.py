@@ -128,13 +128,7 @@ def _insert(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
         for s, keys in expire.items():
             uow.expire.setdefault(s, set()).update(keys)
             expired.setdefault(s, set()).update(keys)
-    computed = mapper._readonly_keys
-    if computed:
-        for s in states:
-            d = s.strong_obj().__dict__
-            stale = {k for k in computed if k not in d}
-            if stale:
-                uow.expire.setdefault(s, set()).update(stale)
+    expire_unset_readonly(mapper, states, uow.expire)
     uow.inserted.extend(states)
     if watch is not None:
         uow._fire_refresh_flush(dispatch, states, watch, expired, fetched)
@@ -319,6 +313,19 @@ def _columns_of(clause: Any) -> list[Any]:
     out: list[Any] = []
     visitors.traverse(clause, {}, {"column": out.append})
     return out
+
+
+def expire_unset_readonly(mapper: Mapper, states: list[InstanceState],
+                          expire: dict[InstanceState, set[str]]) -> None:
+    """After an INSERT: the mapper's SQL-expression attributes the program did not set
+    are queued for expiry (the new row has their values, read on first access)."""
+    computed = mapper._readonly_keys
+    if computed:
+        for s in states:
+            d = s.strong_obj().__dict__
+            stale = {k for k in computed if k not in d}
+            if stale:
+                expire.setdefault(s, set()).update(stale)
 
 
 def expire_computed(mapper: Mapper, states: list[InstanceState],
