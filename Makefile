@@ -30,7 +30,8 @@ venv: $(STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+# (setup.py builds the optional C row loader into src/: rebuilt when its source changes)
+$(STAMP): pyproject.toml setup.py src/datamapper/_util/_speedups.c | $(PY)
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 

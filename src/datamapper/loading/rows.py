@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import os
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -27,12 +28,20 @@ from ..instance.state import (
     STATE_ATTR,
     InstanceState,
     _state_gone,
+    fresh_values,
     loaded_state,
     state_init_source,
 )
 from ..mapping.inheritance import polymorphic_load_props
 from ..mapping.mapper import Mapper
 from ..mapping.properties import ExpressionOverride
+
+try:  # the optional C accelerator (setup.py); the Python loops below are the reference
+    from .._util import _speedups
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _speedups = None  # type: ignore[assignment]  # the module is optional: None when not built
+# DATAMAPPER_NO_SPEEDUPS=1: ignore a built accelerator (tests flip _SPEEDUPS to compare)
+_SPEEDUPS = _speedups is not None and os.environ.get("DATAMAPPER_NO_SPEEDUPS", "") in ("", "0")
 
 _ref_new = weakref.ref.__new__
 # ``_bind_setattr(obj)``: ``object.__setattr__`` bound to ``obj`` (a method-wrapper)
@@ -114,10 +123,18 @@ def fast_loops_on() -> bool:
     return _FAST_LOOPS
 
 
-def _new_object_source(loader: EntityLoader, p: str, indent: str) -> str:
+def _new_object_source(loader: EntityLoader, p: str, indent: str, speedups: bool,
+                       need_state: bool = False) -> str:
     """Statements making the object of ``loader`` from ``row`` (its key value in
     ``{p}kv``), keyed, attached to session ``sid`` and entered in ``{p}map``: its
-    values and state stored straight into the instance, as ``_instances`` does."""
+    values and state stored straight into the instance, as ``_instances`` does.
+    With ``speedups``, one call of the C ``Maker`` (``make_{p}``) does all of it;
+    ``need_state``: the new state is wanted in ``state`` afterwards."""
+    if speedups:
+        lines = [f"{p}obj = make_{p}(row, {p}kv, sid, {p}unloaded, {p}map)"]
+        if need_state:
+            lines.append(f"state = {p}obj.{STATE_ATTR}")
+        return "".join(f"{indent}{line}\n" for line in lines)
     offset = loader.offset
     # ``object.__setattr__`` bound to the new object once: each store then passes two
     # arguments instead of three (one argument tuple less per call, no type check)
@@ -132,7 +149,22 @@ def _new_object_source(loader: EntityLoader, p: str, indent: str) -> str:
     return "".join(f"{indent}{line}\n" for line in lines)
 
 
-def _loop_namespace(**loaders: EntityLoader) -> dict[str, Any]:
+def _maker(loader: EntityLoader) -> Any:
+    """The C ``Maker`` of ``loader``'s new objects: the same stores, slot values and
+    identity-map entry as the Python statements of :func:`_new_object_source`."""
+    sp = _speedups
+    per_row = {"_key": (sp.FIELD_CONST, LAZY_KEY), "_ident": (sp.FIELD_IDENT, None),
+               "session_id": (sp.FIELD_SID, None),
+               "expired_attributes": (sp.FIELD_UNLOADED, None)}
+    fields = tuple((name, *per_row.get(name, (sp.FIELD_CONST, value)))
+                   for name, value in fresh_values(loader.mapper).items())
+    cls = loader.mapper.class_
+    new: Any = cls.__new__
+    return sp.Maker(cls, None if new is object.__new__ else new, loader.keys, loader.offset,
+                    STATE_ATTR, InstanceState, weakref.ref, _state_gone, fields)
+
+
+def _loop_namespace(speedups: bool, **loaders: EntityLoader) -> dict[str, Any]:
     namespace: dict[str, Any] = {
         "bind_set": _bind_setattr, "ref_new": _ref_new, "State": InstanceState,
         "gone": _state_gone, "LAZY_KEY": LAZY_KEY, "STATE_ATTR": STATE_ATTR,
@@ -142,6 +174,8 @@ def _loop_namespace(**loaders: EntityLoader) -> dict[str, Any]:
         cls = loader.mapper.class_
         namespace.update({f"new_{p}": cls.__new__, f"{p}cls": cls,
                           f"{p}mapper": loader.mapper, f"{p}keys": loader.keys})
+        if speedups:
+            namespace[f"make_{p}"] = _maker(loader)
     return namespace
 
 
@@ -160,8 +194,11 @@ def _make_fast_loop(loader: EntityLoader) -> Any:
     offset = loader.offset
     end = offset + loader.width
     p0 = loader.pk_positions[0]
+    if _SPEEDUPS:
+        return _c_fast_loop(loader)
     src = f"""\
-def loop(rows, imap_get, omap, sid, ounloaded, always_refresh, append):
+def loop(rows, imap_get, omap, sid, ounloaded, always_refresh, out):
+    append = out.append
     for row in rows:
         okv = row[{p0}]
         if okv is None:
@@ -176,12 +213,30 @@ def loop(rows, imap_get, omap, sid, ounloaded, always_refresh, append):
                                    overwrite=always_refresh, unloaded=ounloaded)
                 append(obj)
                 continue
-{_new_object_source(loader, "o", "        ")}        append(oobj)
+{_new_object_source(loader, "o", "        ", False)}        append(oobj)
 """
     cls = loader.mapper.class_
-    namespace = _loop_namespace(o=loader)
+    namespace = _loop_namespace(False, o=loader)
     exec(compile(src, f"<datamapper rows of {cls.__name__}>", "exec"), namespace)  # noqa: S102
     return namespace["loop"]
+
+
+def _c_fast_loop(loader: EntityLoader) -> Any:
+    """The loop of :func:`_make_fast_loop` run by the C ``Maker.load`` (same arguments)."""
+    load = _maker(loader).load
+    p0 = loader.pk_positions[0]
+    keys, start, end = loader.keys, loader.offset, loader.offset + loader.width
+
+    def refresh(state: InstanceState, obj: Any, row: Any, always_refresh: bool,
+                unloaded: Any) -> None:
+        populate_state(state, obj, keys, row[start:end], overwrite=always_refresh,
+                       unloaded=unloaded)
+
+    def loop(rows: Any, imap_get: Any, omap: Any, sid: Any, ounloaded: Any,
+             always_refresh: bool, out: list[Any]) -> None:
+        load(rows, p0, omap, sid, ounloaded, always_refresh, out, refresh)
+
+    return loop
 
 
 def make_joined_loop(parent: EntityLoader, child: EntityLoader) -> Any:
@@ -198,6 +253,7 @@ def make_joined_loop(parent: EntityLoader, child: EntityLoader) -> Any:
     """
     po, pend = parent.offset, parent.offset + parent.width
     co, cend = child.offset, child.offset + child.width
+    speedups = _SPEEDUPS
     src = f"""\
 def loop(rows, pget, pmap, cget, cmap, sid, punloaded, cunloaded, prefresh, crefresh,
          out_append, groups_append):
@@ -223,7 +279,7 @@ def loop(rows, pget, pmap, cget, cmap, sid, punloaded, cunloaded, prefresh, cref
                         populate_state(state, pobj, pkeys, row[{po}:{pend}],
                                        overwrite=prefresh, unloaded=punloaded)
             if pobj is None:
-{_new_object_source(parent, "p", "                ")}            items = []
+{_new_object_source(parent, "p", "                ", speedups, need_state=True)}            items = []
             items_append = items.append
             groups_append((pobj, state, items))
             out_append(pobj)
@@ -242,10 +298,10 @@ def loop(rows, pget, pmap, cget, cmap, sid, punloaded, cunloaded, prefresh, cref
                                    overwrite=crefresh, unloaded=cunloaded)
                 items_append(cobj)
                 continue
-{_new_object_source(child, "c", "        ")}        items_append(cobj)
+{_new_object_source(child, "c", "        ", speedups)}        items_append(cobj)
     return phits, chits, nones
 """
-    namespace = _loop_namespace(p=parent, c=child)
+    namespace = _loop_namespace(speedups, p=parent, c=child)
     namespace.update({"_START": _START, "_ignore": _ignore})
     name = f"{parent.mapper.class_.__name__} joined {child.mapper.class_.__name__}"
     exec(compile(src, f"<datamapper rows of {name}>", "exec"), namespace)  # noqa: S102
@@ -402,7 +458,7 @@ def _instances(
             imap_dict = imap.inner(mapper._identity_class, None)
             out_fast: list[Any] = []
             fast(rows, imap_dict.get, imap_dict, session.hash_key, loader.unloaded or _EMPTY,
-                 mapper.always_refresh or populate_existing, out_fast.append)
+                 mapper.always_refresh or populate_existing, out_fast)
             return out_fast
     if loader.poly is not None:
         out_: list[Any] = loader.poly.instances(session, rows, populate_existing,
@@ -445,7 +501,7 @@ def _instances(
         fast = loader.fast_loop
         if fast is None:
             fast = loader.fast_loop = _make_fast_loop(loader)
-        fast(rows, imap_get, imap_dict, sid, unloaded, always_refresh, append)
+        fast(rows, imap_get, imap_dict, sid, unloaded, always_refresh, out)
         return out
     for row in rows:
         if single:

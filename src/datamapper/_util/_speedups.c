@@ -1,0 +1,461 @@
+/* datamapper._util._speedups: the allocation-heavy step of loading rows, in C.
+ *
+ * The generated row loops of datamapper/loading/rows.py make one object per new
+ * row: the instance (``cls.__new__(cls)``), one stored value per selected column,
+ * its InstanceState (a weakref.ref subclass with __slots__) with every slot set, the
+ * state stored on the instance, and the state entered in the identity map.  In
+ * Python that is some twenty statements, most of them calls of ``object.__setattr__``
+ * (the mapped class's own ``__setattr__`` tracks changes and must be bypassed).
+ * ``Maker`` does the same work in one call.  The pure-Python loop stays the
+ * reference: tests/loading/test_speedups.py compares the two field by field, and
+ * the package runs without this module (it is an optional build).
+ *
+ * Only the public C API and the member-descriptor layout (descrobject.h) are used.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+#include <structmember.h>
+
+#ifndef Py_T_OBJECT_EX
+#define Py_T_OBJECT_EX T_OBJECT_EX
+#endif
+
+/* Per-row / per-call values of a state slot (everything else is a constant). */
+enum { FIELD_CONST = 0, FIELD_IDENT = 1, FIELD_SID = 2, FIELD_UNLOADED = 3 };
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyTypeObject *cls;        /* the mapped class */
+    PyObject *new_func;       /* cls.__new__ when it is not object.__new__, else NULL */
+    PyObject *keys;           /* tuple of str: attribute of each selected column */
+    PyObject *positions;      /* tuple of int: row position of each key */
+    Py_ssize_t first;         /* row position of keys[0] (positions are consecutive) */
+    PyObject *state_attr;     /* str: instance attribute holding the state */
+    PyTypeObject *state_type; /* InstanceState */
+    newfunc ref_new;          /* weakref.ref's tp_new */
+    PyObject *gone;           /* weak-reference callback of every state */
+    Py_ssize_t nfields;
+    Py_ssize_t *offsets;      /* byte offset of each state slot */
+    int *kinds;               /* FIELD_* of each slot */
+    PyObject *values;         /* tuple: the constant of each FIELD_CONST slot */
+    Py_ssize_t unloaded_offset; /* byte offset of the FIELD_UNLOADED slot, or -1 */
+} MakerObject;
+
+static PyObject *empty_tuple = NULL;
+
+static int
+store_row(MakerObject *self, PyObject *obj, PyObject *row)
+{
+    PyObject *keys = self->keys;
+    Py_ssize_t n = PyTuple_GET_SIZE(keys);
+    if (PyTuple_CheckExact(row) || PyList_CheckExact(row)) {
+        Py_ssize_t size = PySequence_Fast_GET_SIZE(row);
+        PyObject **items = PySequence_Fast_ITEMS(row);
+        if (self->first + n > size) {
+            PyErr_Format(PyExc_IndexError,
+                         "row of %zd values has no position %zd (datamapper row loader)",
+                         size, self->first + n - 1);
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (PyObject_GenericSetAttr(obj, PyTuple_GET_ITEM(keys, i),
+                                        items[self->first + i]) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyObject_GetItem(row, PyTuple_GET_ITEM(self->positions, i));
+        if (v == NULL)
+            return -1;
+        int r = PyObject_GenericSetAttr(obj, PyTuple_GET_ITEM(keys, i), v);
+        Py_DECREF(v);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+new_state(MakerObject *self, PyObject *obj, PyObject *ident, PyObject *sid,
+          PyObject *unloaded)
+{
+    PyObject *args = PyTuple_Pack(2, obj, self->gone);
+    if (args == NULL)
+        return NULL;
+    PyObject *state = self->ref_new(self->state_type, args, NULL);
+    Py_DECREF(args);
+    if (state == NULL)
+        return NULL;
+    if (!PyObject_TypeCheck(state, self->state_type)) {
+        Py_DECREF(state);
+        PyErr_SetString(PyExc_TypeError, "datamapper row loader: state of the wrong type");
+        return NULL;
+    }
+    Py_ssize_t c = 0;
+    for (Py_ssize_t i = 0; i < self->nfields; i++) {
+        PyObject *v;
+        switch (self->kinds[i]) {
+        case FIELD_IDENT: v = ident; break;
+        case FIELD_SID: v = sid; break;
+        case FIELD_UNLOADED: v = unloaded; break;
+        default: v = PyTuple_GET_ITEM(self->values, c++); break;
+        }
+        PyObject **slot = (PyObject **)((char *)state + self->offsets[i]);
+        PyObject *old = *slot;
+        Py_INCREF(v);
+        *slot = v;
+        Py_XDECREF(old);
+    }
+    return state;
+}
+
+static PyObject *make(MakerObject *self, PyObject *row, PyObject *ident, PyObject *sid,
+                      PyObject *unloaded, PyObject *imap);
+
+/* maker(row, ident, sid, unloaded, identity_map) -> the new object */
+static PyObject *
+maker_vectorcall(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    MakerObject *self = (MakerObject *)self_;
+    if (PyVectorcall_NARGS(nargsf) != 5 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Maker(row, ident, sid, unloaded, identity_map): 5 positional arguments");
+        return NULL;
+    }
+    return make(self, args[0], args[1], args[2], args[3], args[4]);
+}
+
+static PyObject *
+make(MakerObject *self, PyObject *row, PyObject *ident, PyObject *sid, PyObject *unloaded,
+     PyObject *imap)
+{
+    PyObject *obj;
+    if (self->new_func == NULL)
+        obj = PyBaseObject_Type.tp_new(self->cls, empty_tuple, NULL);
+    else
+        obj = PyObject_CallOneArg(self->new_func, (PyObject *)self->cls);
+    if (obj == NULL)
+        return NULL;
+    if (store_row(self, obj, row) < 0)
+        goto fail;
+    PyObject *state = new_state(self, obj, ident, sid, unloaded);
+    if (state == NULL)
+        goto fail;
+    int r = PyObject_GenericSetAttr(obj, self->state_attr, state);
+    if (r == 0)
+        r = PyDict_CheckExact(imap) ? PyDict_SetItem(imap, ident, state)
+                                    : PyObject_SetItem(imap, ident, state);
+    Py_DECREF(state);
+    if (r < 0)
+        goto fail;
+    return obj;
+fail:
+    Py_DECREF(obj);
+    return NULL;
+}
+
+static PyObject *
+maker_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"cls", "new", "keys", "first", "state_attr", "state_type",
+                             "ref_type", "gone", "fields", NULL};
+    PyObject *cls, *new_func, *keys, *state_attr, *state_type, *ref_type, *gone, *fields;
+    Py_ssize_t first;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OO!nUO!O!OO!:Maker", kwlist,
+                                     &PyType_Type, &cls, &new_func, &PyTuple_Type, &keys,
+                                     &first, &state_attr, &PyType_Type, &state_type,
+                                     &PyType_Type, &ref_type, &gone, &PyTuple_Type, &fields))
+        return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)state_type, (PyTypeObject *)ref_type) ||
+            ((PyTypeObject *)ref_type)->tp_new == NULL) {
+        PyErr_SetString(PyExc_TypeError, "Maker: state_type must subclass ref_type");
+        return NULL;
+    }
+    if (first < 0) {
+        PyErr_SetString(PyExc_ValueError, "Maker: first must be >= 0");
+        return NULL;
+    }
+    Py_ssize_t nkeys = PyTuple_GET_SIZE(keys);
+    for (Py_ssize_t i = 0; i < nkeys; i++) {
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(keys, i))) {
+            PyErr_SetString(PyExc_TypeError, "Maker: keys must be str");
+            return NULL;
+        }
+    }
+    MakerObject *self = (MakerObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->vectorcall = maker_vectorcall;
+    self->cls = (PyTypeObject *)Py_NewRef(cls);
+    self->new_func = new_func == Py_None ? NULL : Py_NewRef(new_func);
+    self->keys = Py_NewRef(keys);
+    self->first = first;
+    self->state_attr = Py_NewRef(state_attr);
+    self->state_type = (PyTypeObject *)Py_NewRef(state_type);
+    self->ref_new = ((PyTypeObject *)ref_type)->tp_new;
+    self->gone = Py_NewRef(gone);
+    self->positions = PyTuple_New(nkeys);
+    if (self->positions == NULL)
+        goto fail;
+    for (Py_ssize_t i = 0; i < nkeys; i++) {
+        PyObject *p = PyLong_FromSsize_t(first + i);
+        if (p == NULL)
+            goto fail;
+        PyTuple_SET_ITEM(self->positions, i, p);
+    }
+    /* fields: ((slot name, kind, constant), ...) */
+    Py_ssize_t n = PyTuple_GET_SIZE(fields), nconst = 0;
+    self->nfields = n;
+    self->unloaded_offset = -1;
+    self->offsets = PyMem_New(Py_ssize_t, n ? n : 1);
+    self->kinds = PyMem_New(int, n ? n : 1);
+    self->values = PyTuple_New(n);
+    if (self->offsets == NULL || self->kinds == NULL || self->values == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *f = PyTuple_GET_ITEM(fields, i);
+        PyObject *name, *value;
+        int kind;
+        if (!PyTuple_Check(f) || !PyArg_ParseTuple(f, "UiO", &name, &kind, &value)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "Maker: fields are (name, kind, value)");
+            goto fail;
+        }
+        if (kind < FIELD_CONST || kind > FIELD_UNLOADED) {
+            PyErr_Format(PyExc_ValueError, "Maker: field %R: unknown kind %d", name, kind);
+            goto fail;
+        }
+        PyObject *descr = _PyType_Lookup((PyTypeObject *)state_type, name);
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type) ||
+                ((PyMemberDescrObject *)descr)->d_member->type != Py_T_OBJECT_EX) {
+            PyErr_Format(PyExc_TypeError, "Maker: %R is not a __slots__ slot of %R", name,
+                         state_type);
+            goto fail;
+        }
+        self->offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        self->kinds[i] = kind;
+        if (kind == FIELD_UNLOADED)
+            self->unloaded_offset = self->offsets[i];
+        if (kind == FIELD_CONST)
+            PyTuple_SET_ITEM(self->values, nconst++, Py_NewRef(value));
+    }
+    if (_PyTuple_Resize(&self->values, nconst) < 0)
+        goto fail;
+    return (PyObject *)self;
+fail:
+    Py_DECREF(self);
+    return NULL;
+}
+
+static PyObject *
+row_item(PyObject *row, Py_ssize_t i)
+{
+    if (PyTuple_CheckExact(row)) {
+        if (i >= PyTuple_GET_SIZE(row)) {
+            PyErr_SetString(PyExc_IndexError, "row too short (datamapper row loader)");
+            return NULL;
+        }
+        return Py_NewRef(PyTuple_GET_ITEM(row, i));
+    }
+    PyObject *index = PyLong_FromSsize_t(i);
+    if (index == NULL)
+        return NULL;
+    PyObject *v = PyObject_GetItem(row, index);
+    Py_DECREF(index);
+    return v;
+}
+
+/* maker.load(rows, key_position, identity_map, sid, unloaded, always_refresh, out,
+ *            refresh) -> None
+ *
+ * The generated fast loop of loading/rows.py in one call: for each row, None where
+ * its key is NULL, else the object already in identity_map under the key (refreshed
+ * first by refresh(state, obj, row) when always_refresh is true or the state has
+ * expired attributes), else a new object; each appended to the list out.
+ * refresh is called as refresh(state, obj, row, always_refresh, unloaded). */
+static PyObject *
+maker_load(MakerObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "Maker.load() takes 8 positional arguments");
+        return NULL;
+    }
+    PyObject *rows = args[0], *imap = args[2], *sid = args[3], *unloaded = args[4];
+    PyObject *out = args[6], *refresh = args[7];
+    Py_ssize_t pk = PyLong_AsSsize_t(args[1]);
+    if (pk == -1 && PyErr_Occurred())
+        return NULL;
+    int always = PyObject_IsTrue(args[5]);
+    if (always < 0)
+        return NULL;
+    if (!PyDict_CheckExact(imap) || !PyList_CheckExact(out)) {
+        PyErr_SetString(PyExc_TypeError, "Maker.load(): identity_map must be a dict, out a list");
+        return NULL;
+    }
+    if (self->unloaded_offset < 0) {
+        PyErr_SetString(PyExc_TypeError, "Maker.load(): the maker has no unloaded slot");
+        return NULL;
+    }
+    PyObject *it = PyObject_GetIter(rows);
+    if (it == NULL)
+        return NULL;
+    PyObject *row;
+    while ((row = PyIter_Next(it)) != NULL) {
+        PyObject *kv = row_item(row, pk);
+        if (kv == NULL)
+            goto fail_row;
+        PyObject *found = NULL;
+        if (kv != Py_None) {
+            PyObject *state = PyDict_GetItemWithError(imap, kv);
+            if (state == NULL && PyErr_Occurred())
+                goto fail_kv;
+            if (state != NULL) {
+                if (!PyObject_TypeCheck(state, self->state_type)) {
+                    PyErr_SetString(PyExc_TypeError,
+                                    "Maker.load(): identity map entry is not a state");
+                    goto fail_kv;
+                }
+                PyObject *obj = PyWeakref_GetObject(state);
+                if (obj != Py_None) {
+                    Py_INCREF(obj);
+                    found = obj;
+                    PyObject *expired = *(PyObject **)((char *)state + self->unloaded_offset);
+                    int stale = always;
+                    if (!stale && expired != NULL) {
+                        stale = PyObject_IsTrue(expired);
+                        if (stale < 0)
+                            goto fail_found;
+                    }
+                    if (stale) {
+                        Py_INCREF(state);
+                        PyObject *r = PyObject_CallFunctionObjArgs(refresh, state, obj, row,
+                                                                   args[5], unloaded, NULL);
+                        Py_DECREF(state);
+                        if (r == NULL)
+                            goto fail_found;
+                        Py_DECREF(r);
+                    }
+                }
+            }
+            if (found == NULL) {
+                found = make(self, row, kv, sid, unloaded, imap);
+                if (found == NULL)
+                    goto fail_kv;
+            }
+        }
+        int r = PyList_Append(out, found != NULL ? found : Py_None);
+        Py_XDECREF(found);
+        Py_DECREF(kv);
+        Py_DECREF(row);
+        if (r < 0)
+            goto fail;
+        continue;
+    fail_found:
+        Py_DECREF(found);
+    fail_kv:
+        Py_DECREF(kv);
+    fail_row:
+        Py_DECREF(row);
+        goto fail;
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(it);
+    return NULL;
+}
+
+static PyMethodDef maker_methods[] = {
+    {"load", (PyCFunction)(void (*)(void))maker_load, METH_FASTCALL,
+     "load(rows, key_position, identity_map, sid, unloaded, always_refresh, out, refresh)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+maker_traverse(MakerObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->cls);
+    Py_VISIT(self->new_func);
+    Py_VISIT(self->state_type);
+    Py_VISIT(self->gone);
+    Py_VISIT(self->values);
+    return 0;
+}
+
+static int
+maker_clear(MakerObject *self)
+{
+    Py_CLEAR(self->cls);
+    Py_CLEAR(self->new_func);
+    Py_CLEAR(self->keys);
+    Py_CLEAR(self->positions);
+    Py_CLEAR(self->state_attr);
+    Py_CLEAR(self->state_type);
+    Py_CLEAR(self->gone);
+    Py_CLEAR(self->values);
+    return 0;
+}
+
+static void
+maker_dealloc(MakerObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    maker_clear(self);
+    PyMem_Free(self->offsets);
+    PyMem_Free(self->kinds);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject MakerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "datamapper._util._speedups.Maker",
+    .tp_doc = "Maker(cls, new, keys, first, state_attr, state_type, ref_type, gone, fields)"
+              "\n\nCalled as maker(row, ident, sid, unloaded, identity_map): the object "
+              "of a new row, with its state, entered in identity_map under ident.",
+    .tp_basicsize = sizeof(MakerObject),
+    .tp_dealloc = (destructor)maker_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_HAVE_GC,
+    .tp_vectorcall_offset = offsetof(MakerObject, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_traverse = (traverseproc)maker_traverse,
+    .tp_clear = (inquiry)maker_clear,
+    .tp_new = maker_new,
+    .tp_methods = maker_methods,
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT, "datamapper._util._speedups",
+    "Optional C accelerators of datamapper's row loading.", -1, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    empty_tuple = PyTuple_New(0);
+    if (empty_tuple == NULL || PyType_Ready(&MakerType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&speedups_module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "FIELD_CONST", FIELD_CONST) < 0 ||
+            PyModule_AddIntConstant(m, "FIELD_IDENT", FIELD_IDENT) < 0 ||
+            PyModule_AddIntConstant(m, "FIELD_SID", FIELD_SID) < 0 ||
+            PyModule_AddIntConstant(m, "FIELD_UNLOADED", FIELD_UNLOADED) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&MakerType);
+    if (PyModule_AddObject(m, "Maker", (PyObject *)&MakerType) < 0) {
+        Py_DECREF(&MakerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

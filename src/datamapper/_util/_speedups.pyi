@@ -1,0 +1,22 @@
+# Type stub of the optional C module built from _speedups.c (see setup.py).
+from typing import Any
+
+FIELD_CONST: int
+FIELD_IDENT: int
+FIELD_SID: int
+FIELD_UNLOADED: int
+
+class Maker:
+    def __init__(
+        self,
+        cls: type,
+        new: Any,
+        keys: tuple[str, ...],
+        first: int,
+        state_attr: str,
+        state_type: type,
+        ref_type: type,
+        gone: Any,
+        fields: tuple[tuple[str, int, Any], ...],
+    ) -> None: ...
+    def __call__(self, row: Any, ident: Any, sid: Any, unloaded: Any, identity_map: Any) -> Any: ...

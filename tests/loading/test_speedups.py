@@ -1,0 +1,222 @@
+"""The optional C row loader (``datamapper._util._speedups``, built by setup.py) gives
+exactly what the pure-Python row loops give: the same objects, values, state slots,
+identity-map entries and refreshes, on every path that uses it (the plain query loop
+and the joined eager collection loop).
+
+Each case runs twice in one database, with the accelerator on and off
+(``loading.rows._SPEEDUPS``), on fresh classes (the generated loops are cached per
+mapper), and compares what came back.
+"""
+
+from __future__ import annotations
+
+import decimal
+import weakref
+
+import pytest
+from sqlalchemy import Column, ForeignKey, Integer, Numeric, String
+
+import datamapper
+from datamapper import Session, inspect, joinedload, relationship
+from datamapper.instance.state import STATE_ATTR, InstanceState, _state_gone
+from datamapper.loading import rows as rows_mod
+
+speedups = pytest.importorskip("datamapper._util._speedups",
+                               reason="the C accelerator is not built here")
+
+SLOTS = [n for n in InstanceState.__slots__]
+
+
+def _models(engine):
+    Base = datamapper.declarative_base()
+
+    class Parent(Base):
+        __tablename__ = "sp_parents"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(30))
+        price = Column(Numeric(10, 2))  # a result processor: Core rows, not driver tuples
+        children = relationship("Child", order_by="Child.id")
+
+    class Child(Base):
+        __tablename__ = "sp_children"
+        id = Column(Integer, primary_key=True)
+        parent_id = Column(Integer, ForeignKey("sp_parents.id"))
+        label = Column(String(30))
+
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        for i in range(1, 6):
+            s.add(Parent(id=i, name=f"p{i}", price=decimal.Decimal(f"{i}.50"),
+                         children=[Child(id=10 * i + k, label=f"c{i}.{k}") for k in range(i % 3)]))
+        s.commit()
+    return Base, Parent, Child
+
+
+def _slots(obj, session):
+    st = inspect(obj)
+    out = {}
+    for name in SLOTS:
+        v = getattr(st, name)
+        if name == "mapper":
+            v = v.class_.__name__
+        elif name == "_strong":
+            v = v is obj if v is not None else None
+        elif name == "_key" and isinstance(v, tuple):  # (the class differs per run)
+            v = (v[0].__name__, v[1], v[2])
+        elif name == "session_id":
+            v = v == session.hash_key
+        elif name == "_extra" and v is not None:  # (values are per-mapper plans)
+            v = sorted((k, type(x).__name__) for k, x in v.items())
+        out[name] = v
+    return out
+
+
+def _snapshot(objs, session, attrs):
+    return [None if o is None else (type(o).__name__, {a: getattr(o, a) for a in attrs},
+                                    _slots(o, session), vars(o).get(STATE_ATTR) is inspect(o))
+            for o in objs]
+
+
+@pytest.fixture(params=[True, False], ids=["c", "python"])
+def accelerated(request, monkeypatch):
+    monkeypatch.setattr(rows_mod, "_SPEEDUPS", request.param)
+    return request.param
+
+
+def _run_both(engine, monkeypatch, scenario):
+    results = {}
+    for on in (True, False):
+        monkeypatch.setattr(rows_mod, "_SPEEDUPS", on)
+        Base, Parent, Child = _models(engine)
+        try:
+            results[on] = scenario(Parent, Child)
+        finally:
+            Base.metadata.drop_all(engine)
+    assert results[True] == results[False]
+    return results[True]
+
+
+def test_a_query_gives_the_same_objects_and_states_either_way(engine, monkeypatch):
+    def scenario(Parent, Child):
+        with Session(engine) as s:
+            got = s.query(Parent).order_by(Parent.id).all()
+            again = s.query(Parent).order_by(Parent.id.desc()).all()
+            assert [id(o) for o in again] == [id(o) for o in reversed(got)]
+            keys = sorted(inspect(o).key[1] for o in s.identity_map.values())
+            return _snapshot(got, s, ["id", "name", "price"]), keys
+
+    snap, keys = _run_both(engine, monkeypatch, scenario)
+    assert keys == [(i,) for i in range(1, 6)]
+    assert [row[1]["name"] for row in snap] == ["p1", "p2", "p3", "p4", "p5"]
+    assert snap[0][1]["price"] == decimal.Decimal("1.50")
+
+
+def test_expired_objects_are_refreshed_by_the_next_query_either_way(engine, monkeypatch):
+    def scenario(Parent, Child):
+        with Session(engine) as s:
+            got = s.query(Parent).order_by(Parent.id).all()
+            s.expire(got[1])
+            s.expire(got[2], ["name"])
+            got[3].name = "changed, not flushed"
+            # a change the session does not know of (its own connection: SQLite locks)
+            s.connection().execute(Parent.__table__.update().values(name="new"))
+            with s.no_autoflush:
+                again = s.query(Parent).order_by(Parent.id).all()
+            assert again == got
+            return _snapshot(again, s, ["id", "name"]), [inspect(o).modified for o in got]
+
+    snap, modified = _run_both(engine, monkeypatch, scenario)
+    assert [row[1]["name"] for row in snap] == ["p1", "new", "new", "changed, not flushed", "p5"]
+    assert modified == [False, False, False, True, False]
+
+
+def test_populate_existing_overwrites_either_way(engine, monkeypatch):
+    def scenario(Parent, Child):
+        with Session(engine) as s:
+            got = s.query(Parent).order_by(Parent.id).all()
+            # a change the session does not know of (its own connection: SQLite locks)
+            s.connection().execute(Parent.__table__.update().values(name="new"))
+            again = s.query(Parent).populate_existing().order_by(Parent.id).all()
+            return _snapshot(again, s, ["name"]), again == got
+
+    snap, same = _run_both(engine, monkeypatch, scenario)
+    assert same and {row[1]["name"] for row in snap} == {"new"}
+
+
+def test_joined_eager_collections_are_the_same_either_way(engine, monkeypatch):
+    def scenario(Parent, Child):
+        with Session(engine) as s:
+            got = s.query(Parent).options(joinedload(Parent.children)).order_by(Parent.id).all()
+            kids = [c for p in got for c in p.children]
+            return (_snapshot(got, s, ["id", "name"]),
+                    [[c.label for c in p.children] for p in got],
+                    _snapshot(kids, s, ["id", "label", "parent_id"]))
+
+    _parents, labels, _kids = _run_both(engine, monkeypatch, scenario)
+    assert labels == [["c1.0"], ["c2.0", "c2.1"], [], ["c4.0"], ["c5.0", "c5.1"]]
+
+
+def test_rows_with_a_null_key_give_none_either_way(engine, monkeypatch):
+    def scenario(Parent, Child):
+        with Session(engine) as s:
+            q = s.query(Child, Parent).outerjoin(Parent, Parent.id == Child.id + 1000) \
+                .order_by(Child.id)
+            return [(c.label, p) for c, p in q.all()]
+
+    pairs = _run_both(engine, monkeypatch, scenario)
+    assert pairs and all(p is None for _, p in pairs)
+
+
+def test_a_class_with_its_own_new_is_made_by_it(engine, accelerated):
+    Base = datamapper.declarative_base()
+    made = []
+
+    class Thing(Base):
+        __tablename__ = "sp_things"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(10))
+
+        def __new__(cls, *args, **kw):
+            obj = super().__new__(cls)
+            made.append(obj)
+            return obj
+
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Thing(id=1, name="a"), Thing(id=2, name="b")])
+        s.commit()
+    made.clear()
+    with Session(engine) as s:
+        got = s.query(Thing).order_by(Thing.id).all()
+        assert [t.name for t in got] == ["a", "b"]
+        assert made == got
+        assert all(inspect(t).persistent for t in got)
+
+
+def test_the_maker_refuses_a_name_that_is_not_a_state_slot():
+    class Plain:
+        pass
+
+    with pytest.raises(TypeError, match="'nope' is not a __slots__ slot"):
+        speedups.Maker(Plain, None, ("a",), 0, STATE_ATTR, InstanceState, weakref.ref,
+                       _state_gone, (("nope", speedups.FIELD_CONST, None),))
+    with pytest.raises(TypeError, match="state_type must subclass ref_type"):
+        speedups.Maker(Plain, None, ("a",), 0, STATE_ATTR, Plain, weakref.ref,
+                       _state_gone, ())
+
+
+def test_a_short_row_is_an_index_error_and_nothing_is_entered():
+    class Plain:
+        pass
+
+    fields = tuple((n, speedups.FIELD_IDENT if n == "_ident" else speedups.FIELD_CONST, None)
+                   for n in SLOTS)
+    maker = speedups.Maker(Plain, None, ("a", "b"), 1, STATE_ATTR, InstanceState, weakref.ref,
+                           _state_gone, fields)
+    imap: dict = {}
+    with pytest.raises(IndexError, match="row of 2 values has no position 2"):
+        maker((1, 2), 1, None, None, imap)
+    assert imap == {}
+    obj = maker((1, 2, 3), 1, None, None, imap)
+    assert (obj.a, obj.b) == (2, 3)
+    assert imap[1] is vars(obj)[STATE_ATTR] and imap[1]() is obj
