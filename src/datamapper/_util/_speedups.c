@@ -430,6 +430,195 @@ static PyTypeObject MakerType = {
     .tp_methods = maker_methods,
 };
 
+/* ---------------------------------------------------------------------------------
+ * Layout(state_type): the slots of InstanceState that expire() reads and writes.
+ *
+ * layout.expire(states, facts, describe, slow) is the commit/rollback/expire_all pass
+ * of instance/state.py for the common state: its object alive, of exactly its
+ * mapper's class, unchanged (``modified`` false) and without ``_extra`` facts.  For
+ * such a state each of the mapper's expire keys is deleted from the instance with the
+ * generic attribute delete (inline values stay inline: no __dict__ is made), then
+ * ``expired_attributes`` = the keys and ``_committed`` = None.  Every other state goes
+ * to ``slow(state, obj)``, the Python pass for one state.  ``facts`` caches, per
+ * mapper, ``describe(mapper)``: None (every state of that mapper goes the slow way)
+ * or ``(cls, keys as a frozenset, keys as a tuple)``.
+ */
+enum { L_MAPPER, L_EXTRA, L_MODIFIED, L_EXPIRED, L_COMMITTED, L_COUNT };
+static const char *layout_names[L_COUNT] = {
+    "mapper", "_extra", "modified", "expired_attributes", "_committed"};
+
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *state_type;
+    Py_ssize_t offsets[L_COUNT];
+} LayoutObject;
+
+#define SLOT(self, st, i) (*(PyObject **)((char *)(st) + (self)->offsets[i]))
+
+static int
+slot_offset(PyTypeObject *state_type, const char *name, Py_ssize_t *offset)
+{
+    PyObject *key = PyUnicode_InternFromString(name);
+    if (key == NULL)
+        return -1;
+    PyObject *descr = _PyType_Lookup(state_type, key);
+    Py_DECREF(key);
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type) ||
+            ((PyMemberDescrObject *)descr)->d_member->type != Py_T_OBJECT_EX) {
+        PyErr_Format(PyExc_TypeError, "Layout: %s is not a __slots__ slot of %R", name,
+                     state_type);
+        return -1;
+    }
+    *offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+    return 0;
+}
+
+static PyObject *
+layout_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *state_type;
+    if (!PyArg_ParseTuple(args, "O!:Layout", &PyType_Type, &state_type))
+        return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)state_type, &_PyWeakref_RefType)) {
+        PyErr_SetString(PyExc_TypeError, "Layout: the state type must subclass weakref.ref");
+        return NULL;
+    }
+    LayoutObject *self = (LayoutObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->state_type = (PyTypeObject *)Py_NewRef(state_type);
+    for (int i = 0; i < L_COUNT; i++) {
+        if (slot_offset(self->state_type, layout_names[i], &self->offsets[i]) < 0) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
+    return (PyObject *)self;
+}
+
+static int
+delete_attr(PyObject *obj, PyObject *key)
+{
+    if (PyObject_GenericSetAttr(obj, key, NULL) == 0)
+        return 0;
+    if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+        return -1;
+    PyErr_Clear();  /* (not loaded: nothing to delete) */
+    return 0;
+}
+
+static PyObject *
+layout_expire(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "Layout.expire(states, facts, describe, slow)");
+        return NULL;
+    }
+    PyObject *facts = args[1], *describe = args[2], *slow = args[3];
+    if (!PyDict_CheckExact(facts)) {
+        PyErr_SetString(PyExc_TypeError, "Layout.expire(): facts must be a dict");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(args[0], "Layout.expire(): states must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    PyObject *last_mapper = NULL, *last_facts = NULL;  /* borrowed (facts holds them) */
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *state = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyObject_TypeCheck(state, self->state_type)) {
+            PyErr_Format(PyExc_TypeError, "Layout.expire(): %R is not a state", state);
+            goto fail;
+        }
+        PyObject *obj = PyWeakref_GetObject(state);
+        if (obj == Py_None)
+            continue;
+        PyObject *mapper = SLOT(self, state, L_MAPPER);
+        if (mapper == NULL) {
+            PyErr_SetString(PyExc_AttributeError, "Layout.expire(): a state without mapper");
+            goto fail;
+        }
+        if (mapper != last_mapper) {
+            PyObject *f = PyDict_GetItemWithError(facts, mapper);
+            if (f == NULL) {
+                if (PyErr_Occurred())
+                    goto fail;
+                f = PyObject_CallOneArg(describe, mapper);
+                if (f == NULL)
+                    goto fail;
+                int r = PyDict_SetItem(facts, mapper, f);
+                Py_DECREF(f);  /* (the dict keeps it) */
+                if (r < 0)
+                    goto fail;
+                if (f != Py_None && !(PyTuple_CheckExact(f) && PyTuple_GET_SIZE(f) == 3 &&
+                                      PyTuple_CheckExact(PyTuple_GET_ITEM(f, 2)))) {
+                    PyErr_SetString(PyExc_TypeError,
+                                    "Layout.expire(): describe() gives None or "
+                                    "(cls, frozenset, tuple)");
+                    goto fail;
+                }
+            }
+            last_mapper = mapper;
+            last_facts = f;
+        }
+        PyObject *extra = SLOT(self, state, L_EXTRA), *modified = SLOT(self, state, L_MODIFIED);
+        Py_INCREF(obj);
+        int r = 0;
+        if (last_facts == Py_None || extra != Py_None || modified != Py_False ||
+                (PyObject *)Py_TYPE(obj) != PyTuple_GET_ITEM(last_facts, 0)) {
+            Py_INCREF(state);
+            PyObject *res = PyObject_CallFunctionObjArgs(slow, state, obj, NULL);
+            Py_DECREF(state);
+            if (res == NULL)
+                r = -1;
+            Py_XDECREF(res);
+        } else {
+            PyObject *keys = PyTuple_GET_ITEM(last_facts, 2);
+            for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(keys) && r == 0; k++)
+                r = delete_attr(obj, PyTuple_GET_ITEM(keys, k));
+            if (r == 0) {
+                PyObject *old = SLOT(self, state, L_EXPIRED);
+                SLOT(self, state, L_EXPIRED) = Py_NewRef(PyTuple_GET_ITEM(last_facts, 1));
+                Py_XDECREF(old);
+                old = SLOT(self, state, L_COMMITTED);
+                SLOT(self, state, L_COMMITTED) = Py_NewRef(Py_None);
+                Py_XDECREF(old);
+            }
+        }
+        Py_DECREF(obj);
+        if (r < 0)
+            goto fail;
+    }
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(seq);
+    return NULL;
+}
+
+static PyMethodDef layout_methods[] = {
+    {"expire", (PyCFunction)(void (*)(void))layout_expire, METH_FASTCALL,
+     "expire(states, facts, describe, slow): expire each state (see _speedups.c)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static void
+layout_dealloc(LayoutObject *self)
+{
+    Py_XDECREF(self->state_type);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject LayoutType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "datamapper._util._speedups.Layout",
+    .tp_doc = "Layout(state_type): expire() of many states (see _speedups.c)",
+    .tp_basicsize = sizeof(LayoutObject),
+    .tp_dealloc = (destructor)layout_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = layout_new,
+    .tp_methods = layout_methods,
+};
+
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT, "datamapper._util._speedups",
     "Optional C accelerators of datamapper's row loading.", -1, NULL,
@@ -439,7 +628,7 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     empty_tuple = PyTuple_New(0);
-    if (empty_tuple == NULL || PyType_Ready(&MakerType) < 0)
+    if (empty_tuple == NULL || PyType_Ready(&MakerType) < 0 || PyType_Ready(&LayoutType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&speedups_module);
     if (m == NULL)
@@ -454,6 +643,12 @@ PyInit__speedups(void)
     Py_INCREF(&MakerType);
     if (PyModule_AddObject(m, "Maker", (PyObject *)&MakerType) < 0) {
         Py_DECREF(&MakerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&LayoutType);
+    if (PyModule_AddObject(m, "Layout", (PyObject *)&LayoutType) < 0) {
+        Py_DECREF(&LayoutType);
         Py_DECREF(m);
         return NULL;
     }

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
-from .._util import NO_VALUE, describe, resume_gc
+from .._util import NO_VALUE, accel, describe, resume_gc
 from .._util.inspection import InspectionAttr
 from ..exc import (
     DetachedInstanceError,
@@ -630,6 +630,11 @@ def _remember_last_known(last: dict[str, Any], d: dict[str, Any]) -> None:
 
 
 def _expire_states(states: Iterable[InstanceState]) -> None:
+    if _C_EXPIRE and isinstance(states, (list, tuple)):
+        # the common state (unchanged, no _extra facts) in C, the others one by one
+        # through _expire_one; the loop below is the reference (tests compare)
+        _layout().expire(states, {}, _expire_facts, _expire_one)
+        return
     per_mapper: dict[Any, tuple[Any, bool]] = {}
     last: Any = None
     keys: Any = None
@@ -646,23 +651,57 @@ def _expire_states(states: Iterable[InstanceState]) -> None:
                                               "expire" in mapper.dispatch.active)
             keys, fire = facts
             last = mapper
-        ext = state._extra
-        if ext is not None and LAST_KNOWN in ext:
-            _remember_last_known(ext[LAST_KNOWN], obj.__dict__)
-        pop = obj.__dict__.pop
-        for k in keys:
-            pop(k, None)
-        state.expired_attributes = keys
-        state._committed = None
-        if ext is not None:
-            if _PENDING_COLLECTIONS in ext:
-                del ext[_PENDING_COLLECTIONS]  # (as state.expire())
-            ext.pop(COMPOSITES, None)
-        if state.modified:
-            state.modified = False
-            state._drop_modified()
-        if fire:
-            mapper.dispatch.fire("expire", obj, None)
+        _expire_state(state, obj, mapper, keys, fire)
+
+
+def _expire_state(state: InstanceState, obj: Any, mapper: Any, keys: Any, fire: bool) -> None:
+    """What ``state.expire()`` does to one state of the commit/rollback pass."""
+    ext = state._extra
+    if ext is not None and LAST_KNOWN in ext:
+        _remember_last_known(ext[LAST_KNOWN], obj.__dict__)
+    pop = obj.__dict__.pop
+    for k in keys:
+        pop(k, None)
+    state.expired_attributes = keys
+    state._committed = None
+    if ext is not None:
+        if _PENDING_COLLECTIONS in ext:
+            del ext[_PENDING_COLLECTIONS]  # (as state.expire())
+        ext.pop(COMPOSITES, None)
+    if state.modified:
+        state.modified = False
+        state._drop_modified()
+    if fire:
+        mapper.dispatch.fire("expire", obj, None)
+
+
+def _expire_one(state: InstanceState, obj: Any) -> None:
+    """The C pass's way out for a state it does not handle itself."""
+    mapper = state.mapper
+    _expire_state(state, obj, mapper, mapper._expire_keys, "expire" in mapper.dispatch.active)
+
+
+def _expire_facts(mapper: Any) -> Any:
+    """For the C pass: None when a mapper's states all take :func:`_expire_one` (expire
+    listeners, or a class whose attributes the generic delete would not reach as
+    ``__dict__`` does), else (class, expire keys, the keys as a tuple)."""
+    keys = mapper._expire_keys
+    cls = mapper.class_
+    if "expire" in mapper.dispatch.active or not accel.direct_set_ok(cls, keys):
+        return None
+    return (cls, keys, tuple(keys))
+
+
+def _layout() -> Any:
+    global _LAYOUT
+    if _LAYOUT is None:
+        _LAYOUT = accel.speedups.Layout(InstanceState)  # type: ignore[union-attr]  # only called with _C_EXPIRE on, when the module is there
+    return _LAYOUT
+
+
+_LAYOUT: Any = None
+# the C expire pass on (tests flip it to run the Python loop above)
+_C_EXPIRE = accel.ON
 
 
 class AttributeState:

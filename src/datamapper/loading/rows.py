@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import os
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -22,6 +21,8 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.sql import Select
 
 from .._core import plain_fetchall
+from .._util import accel
+from .._util.accel import direct_set_ok
 from ..instance.seam import SessionLike
 from ..instance.state import (
     LAZY_KEY,
@@ -36,12 +37,9 @@ from ..mapping.inheritance import polymorphic_load_props
 from ..mapping.mapper import Mapper
 from ..mapping.properties import ExpressionOverride
 
-try:  # the optional C accelerator (setup.py); the Python loops below are the reference
-    from .._util import _speedups
-except ImportError:  # pragma: no cover - a build without a C compiler
-    _speedups = None  # type: ignore[assignment]  # the module is optional: None when not built
-# DATAMAPPER_NO_SPEEDUPS=1: ignore a built accelerator (tests flip _SPEEDUPS to compare)
-_SPEEDUPS = _speedups is not None and os.environ.get("DATAMAPPER_NO_SPEEDUPS", "") in ("", "0")
+# the optional C row loader (_util/accel.py); the Python loops below are the reference
+# (tests flip _SPEEDUPS to compare)
+_SPEEDUPS = accel.ON
 
 _ref_new = weakref.ref.__new__
 # ``_bind_setattr(obj)``: ``object.__setattr__`` bound to ``obj`` (a method-wrapper)
@@ -152,7 +150,7 @@ def _new_object_source(loader: EntityLoader, p: str, indent: str, speedups: bool
 def _maker(loader: EntityLoader) -> Any:
     """The C ``Maker`` of ``loader``'s new objects: the same stores, slot values and
     identity-map entry as the Python statements of :func:`_new_object_source`."""
-    sp = _speedups
+    sp: Any = accel.speedups
     per_row = {"_key": (sp.FIELD_CONST, LAZY_KEY), "_ident": (sp.FIELD_IDENT, None),
                "session_id": (sp.FIELD_SID, None),
                "expired_attributes": (sp.FIELD_UNLOADED, None)}
@@ -326,29 +324,9 @@ def _make_fill(keys: tuple[str, ...], offset: int) -> Any:
     return namespace["fill"]
 
 
-_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
-
-
 def _direct_set_ok(cls: type, keys: Iterable[str]) -> bool:
-    """Whether ``object.__setattr__(obj, key, v)`` stores exactly what
-    ``obj.__dict__[key] = v`` would for each of ``keys`` (and the state key).
-
-    True for ordinary classes: no data descriptor (property, slot) shadows those
-    names and no base is a C type with its own ``__setattr__``.  Storing through
-    ``object.__setattr__`` lets CPython keep the values in the instance's compact
-    inline storage instead of materializing a ``__dict__`` per loaded object.
-    """
-    mro = cls.__mro__
-    if any(not (k.__flags__ & _HEAPTYPE) for k in mro[:-1]):
-        return False
-    for name in (*keys, STATE_ATTR):
-        for klass in mro:
-            if name in klass.__dict__:
-                attr = type(klass.__dict__[name])
-                if hasattr(attr, "__set__") or hasattr(attr, "__delete__"):
-                    return False
-                break
-    return True
+    """:func:`datamapper._util.accel.direct_set_ok` for ``keys`` and the state key."""
+    return direct_set_ok(cls, (*keys, STATE_ATTR))
 
 
 def _relationship_keys(mapper: Mapper) -> frozenset[str]:
