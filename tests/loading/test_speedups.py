@@ -314,3 +314,18 @@ def test_the_layout_refuses_what_is_not_a_state():
     layout = speedups.Layout(InstanceState)
     with pytest.raises(TypeError, match="is not a state"):
         layout.expire([object()], {}, lambda m: None, lambda st, o: None)
+
+
+def test_a_new_state_from_c_sets_every_slot_as_the_python_one_does(User):
+    from datamapper.instance import state as state_mod
+
+    u1, u2 = User(name="a"), User(name="b")
+    mapper = inspect(User)
+    c_state = state_mod._LAYOUT.new_state(u1, mapper)
+    py_state = state_mod._py_new_state(u2, mapper)
+    assert type(c_state) is type(py_state) is InstanceState
+    assert c_state() is u1 and py_state() is u2
+    assert {n: getattr(c_state, n) for n in SLOTS} == {n: getattr(py_state, n) for n in SLOTS}
+    assert state_mod.new_state == state_mod._LAYOUT.new_state  # (what the package uses)
+    with pytest.raises(TypeError, match=r"new_state\(obj, mapper\)"):
+        state_mod._LAYOUT.new_state(u1)

@@ -451,6 +451,11 @@ typedef struct {
     PyObject_HEAD
     PyTypeObject *state_type;
     Py_ssize_t offsets[L_COUNT];
+    newfunc ref_new;          /* weakref.ref's tp_new */
+    PyObject *gone;           /* weak-reference callback of every state */
+    Py_ssize_t nfresh;
+    Py_ssize_t *fresh_offsets; /* each slot of a fresh state but ``mapper`` */
+    PyObject *fresh_values;   /* tuple: its value */
 } LayoutObject;
 
 #define SLOT(self, st, i) (*(PyObject **)((char *)(st) + (self)->offsets[i]))
@@ -473,11 +478,14 @@ slot_offset(PyTypeObject *state_type, const char *name, Py_ssize_t *offset)
     return 0;
 }
 
+/* Layout(state_type, gone=None, fresh=()): fresh is ((slot name, value), ...), the value
+ * of every slot of a new transient state but ``mapper`` (for new_state()). */
 static PyObject *
 layout_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    PyObject *state_type;
-    if (!PyArg_ParseTuple(args, "O!:Layout", &PyType_Type, &state_type))
+    PyObject *state_type, *gone = Py_None, *fresh = NULL;
+    if (!PyArg_ParseTuple(args, "O!|OO!:Layout", &PyType_Type, &state_type, &gone,
+                          &PyTuple_Type, &fresh))
         return NULL;
     if (!PyType_IsSubtype((PyTypeObject *)state_type, &_PyWeakref_RefType)) {
         PyErr_SetString(PyExc_TypeError, "Layout: the state type must subclass weakref.ref");
@@ -487,13 +495,70 @@ layout_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (self == NULL)
         return NULL;
     self->state_type = (PyTypeObject *)Py_NewRef(state_type);
+    self->ref_new = _PyWeakref_RefType.tp_new;
+    self->gone = Py_NewRef(gone);
     for (int i = 0; i < L_COUNT; i++) {
-        if (slot_offset(self->state_type, layout_names[i], &self->offsets[i]) < 0) {
-            Py_DECREF(self);
-            return NULL;
+        if (slot_offset(self->state_type, layout_names[i], &self->offsets[i]) < 0)
+            goto fail;
+    }
+    Py_ssize_t n = fresh == NULL ? 0 : PyTuple_GET_SIZE(fresh);
+    self->nfresh = n;
+    self->fresh_offsets = PyMem_New(Py_ssize_t, n ? n : 1);
+    self->fresh_values = PyTuple_New(n);
+    if (self->fresh_offsets == NULL || self->fresh_values == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name, *value;
+        PyObject *f = PyTuple_GET_ITEM(fresh, i);
+        if (!PyTuple_Check(f) || !PyArg_ParseTuple(f, "UO", &name, &value)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "Layout: fresh slots are (name, value)");
+            goto fail;
         }
+        const char *cname = PyUnicode_AsUTF8(name);
+        if (cname == NULL || slot_offset(self->state_type, cname, &self->fresh_offsets[i]) < 0)
+            goto fail;
+        if (self->fresh_offsets[i] == self->offsets[L_MAPPER]) {
+            PyErr_SetString(PyExc_ValueError, "Layout: mapper is given to new_state()");
+            goto fail;
+        }
+        PyTuple_SET_ITEM(self->fresh_values, i, Py_NewRef(value));
     }
     return (PyObject *)self;
+fail:
+    Py_DECREF(self);
+    return NULL;
+}
+
+/* layout.new_state(obj, mapper): a fresh transient state of obj (the weak reference
+ * with the callback ``gone``, every fresh slot set, mapper in ``mapper``). */
+static PyObject *
+layout_new_state(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "Layout.new_state(obj, mapper)");
+        return NULL;
+    }
+    PyObject *pair = PyTuple_Pack(2, args[0], self->gone);
+    if (pair == NULL)
+        return NULL;
+    PyObject *state = self->ref_new(self->state_type, pair, NULL);
+    Py_DECREF(pair);
+    if (state == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < self->nfresh; i++) {
+        PyObject **slot = (PyObject **)((char *)state + self->fresh_offsets[i]);
+        PyObject *old = *slot;
+        *slot = Py_NewRef(PyTuple_GET_ITEM(self->fresh_values, i));
+        Py_XDECREF(old);
+    }
+    PyObject **slot = (PyObject **)((char *)state + self->offsets[L_MAPPER]);
+    PyObject *old = *slot;
+    *slot = Py_NewRef(args[1]);
+    Py_XDECREF(old);
+    return state;
 }
 
 static int
@@ -598,6 +663,8 @@ fail:
 static PyMethodDef layout_methods[] = {
     {"expire", (PyCFunction)(void (*)(void))layout_expire, METH_FASTCALL,
      "expire(states, facts, describe, slow): expire each state (see _speedups.c)"},
+    {"new_state", (PyCFunction)(void (*)(void))layout_new_state, METH_FASTCALL,
+     "new_state(obj, mapper): a fresh transient state of obj"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -605,13 +672,16 @@ static void
 layout_dealloc(LayoutObject *self)
 {
     Py_XDECREF(self->state_type);
+    Py_XDECREF(self->gone);
+    Py_XDECREF(self->fresh_values);
+    PyMem_Free(self->fresh_offsets);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static PyTypeObject LayoutType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "datamapper._util._speedups.Layout",
-    .tp_doc = "Layout(state_type): expire() of many states (see _speedups.c)",
+    .tp_doc = "Layout(state_type, gone, fresh): new_state() and expire() (see _speedups.c)",
     .tp_basicsize = sizeof(LayoutObject),
     .tp_dealloc = (destructor)layout_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,

@@ -583,12 +583,12 @@ def _generate(name: str, args: str, body: str) -> Any:
 _init_fresh: Callable[[InstanceState, Any], None] = _generate("_init_fresh", "state, mapper",
                              state_init_source("state", "    "))
 
-new_state: Callable[[Any, Any], InstanceState] = _generate(
+_py_new_state: Callable[[Any, Any], InstanceState] = _generate(
     "new_state", "obj, mapper",
     "    state = _ref_new(InstanceState, obj, _state_gone)\n"
     + state_init_source("state", "    ") + "    return state\n")
-new_state.__doc__ = ("A fresh transient state for ``obj`` (``InstanceState(obj, mapper)`` "
-                     "in C calls).")
+_py_new_state.__doc__ = ("A fresh transient state for ``obj`` (``InstanceState(obj, mapper)`` "
+                         "in C calls).")
 
 loaded_state: Callable[..., InstanceState] = _generate(
     "loaded_state", "obj, mapper, key, ident, sid, unloaded, strong",
@@ -633,7 +633,7 @@ def _expire_states(states: Iterable[InstanceState]) -> None:
     if _C_EXPIRE and isinstance(states, (list, tuple)):
         # the common state (unchanged, no _extra facts) in C, the others one by one
         # through _expire_one; the loop below is the reference (tests compare)
-        _layout().expire(states, {}, _expire_facts, _expire_one)
+        _LAYOUT.expire(states, {}, _expire_facts, _expire_one)
         return
     per_mapper: dict[Any, tuple[Any, bool]] = {}
     last: Any = None
@@ -692,16 +692,18 @@ def _expire_facts(mapper: Any) -> Any:
     return (cls, keys, tuple(keys))
 
 
-def _layout() -> Any:
-    global _LAYOUT
-    if _LAYOUT is None:
-        _LAYOUT = accel.speedups.Layout(InstanceState)  # type: ignore[union-attr]  # only called with _C_EXPIRE on, when the module is there
-    return _LAYOUT
-
-
-_LAYOUT: Any = None
+# The C side of states (``_util/_speedups.c``), None without the accelerator: the
+# expire pass above and new_state() below.
+_LAYOUT: Any = None if accel.speedups is None else accel.speedups.Layout(
+    InstanceState, _state_gone,
+    tuple((k, v) for k, v in fresh_values(None).items() if k != "mapper"))
 # the C expire pass on (tests flip it to run the Python loop above)
-_C_EXPIRE = accel.ON
+_C_EXPIRE = _LAYOUT is not None
+
+new_state: Callable[[Any, Any], InstanceState] = \
+    _py_new_state if _LAYOUT is None else _LAYOUT.new_state
+"""A fresh transient state for ``obj`` of ``mapper``: the C ``Layout.new_state`` where
+the accelerator is built, else :func:`_py_new_state` (the same slots and values)."""
 
 
 class AttributeState:
