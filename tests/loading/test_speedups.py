@@ -329,3 +329,18 @@ def test_a_new_state_from_c_sets_every_slot_as_the_python_one_does(User):
     assert state_mod.new_state == state_mod._LAYOUT.new_state  # (what the package uses)
     with pytest.raises(TypeError, match=r"new_state\(obj, mapper\)"):
         state_mod._LAYOUT.new_state(u1)
+
+
+def test_a_module_built_from_older_source_is_not_used(monkeypatch):
+    """A checkout updated without reinstalling keeps an old _speedups build on disk:
+    accel takes it only when its API_VERSION is the one the Python side calls."""
+    import importlib
+
+    monkeypatch.setattr(speedups, "API_VERSION", accel.API_VERSION - 1)
+    try:
+        stale = importlib.reload(accel)
+        assert stale.speedups is None and not stale.ON
+    finally:
+        monkeypatch.undo()
+        importlib.reload(accel)
+    assert accel.speedups is speedups and accel.ON

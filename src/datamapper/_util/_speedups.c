@@ -21,6 +21,9 @@
 #define Py_T_OBJECT_EX T_OBJECT_EX
 #endif
 
+/* Raised whenever what the Python side calls changes (see accel.py). */
+#define SPEEDUPS_API_VERSION 3
+
 /* Per-row / per-call values of a state slot (everything else is a constant). */
 enum { FIELD_CONST = 0, FIELD_IDENT = 1, FIELD_SID = 2, FIELD_UNLOADED = 3 };
 
@@ -703,7 +706,10 @@ PyInit__speedups(void)
     PyObject *m = PyModule_Create(&speedups_module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddIntConstant(m, "FIELD_CONST", FIELD_CONST) < 0 ||
+    /* what datamapper/_util/accel.py expects: a module built from older source (a
+     * checkout updated without reinstalling) is not used */
+    if (PyModule_AddIntConstant(m, "API_VERSION", SPEEDUPS_API_VERSION) < 0 ||
+            PyModule_AddIntConstant(m, "FIELD_CONST", FIELD_CONST) < 0 ||
             PyModule_AddIntConstant(m, "FIELD_IDENT", FIELD_IDENT) < 0 ||
             PyModule_AddIntConstant(m, "FIELD_SID", FIELD_SID) < 0 ||
             PyModule_AddIntConstant(m, "FIELD_UNLOADED", FIELD_UNLOADED) < 0) {

@@ -1,8 +1,10 @@
 """The optional C accelerator (``_speedups.c``, built by setup.py) and what deciding
 to use it needs.  Imports nothing from datamapper.
 
-``speedups`` is the C module, or None where it was not built (no C compiler) or
-``DATAMAPPER_NO_SPEEDUPS=1`` is set.  Each user keeps its own switch initialised
+``speedups`` is the C module, or None where it was not built (no C compiler),
+``DATAMAPPER_NO_SPEEDUPS=1`` is set, or the module on disk was built from older source
+(its ``API_VERSION`` is not ``API_VERSION`` here: a checkout updated without
+reinstalling runs the pure-Python paths until ``pip install -e .`` / ``make venv``).  Each user keeps its own switch initialised
 from ``ON`` (``loading.rows._SPEEDUPS``, ``instance.state._C_EXPIRE``), which tests flip
 to run the pure-Python reference.
 """
@@ -13,12 +15,15 @@ import os
 from collections.abc import Iterable
 from types import ModuleType
 
+API_VERSION = 3  # SPEEDUPS_API_VERSION of the _speedups.c this Python code calls
+
 speedups: ModuleType | None
 try:
     from . import _speedups as speedups
 except ImportError:  # pragma: no cover - a build without a C compiler
     speedups = None
-if os.environ.get("DATAMAPPER_NO_SPEEDUPS", "") not in ("", "0"):
+if os.environ.get("DATAMAPPER_NO_SPEEDUPS", "") not in ("", "0") or \
+        getattr(speedups, "API_VERSION", None) != API_VERSION:
     speedups = None
 
 ON = speedups is not None
