@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.exc import DBAPIError
 
-from .._core import SimpleResultMetaData, annotations_of
+from .._core import SimpleResultMetaData, annotations_of, dml_values_ordered
 from ..exc import InvalidRequestError
 from ..instance.state import InstanceState, instance_state
 from ..loading.criteria import criteria_for_target, statement_criteria
@@ -254,11 +254,11 @@ def _insert(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: 
                 "insert().values([...]): give the rows one way"
             )
         batches: list[list[dict[str, Any]]] | None = list(
-            _groups(_insert_params(mapper, params, render_nulls)))
+            _groups(_insert_params(mapper, params, render_nulls, stmt=stmt)))
     else:
         batches = None
         if isinstance(params, dict):
-            params = _insert_params(mapper, [params], True, "INSERT")[0]
+            params = _insert_params(mapper, [params], True, "INSERT", stmt)[0]
     stmt = translate_values(mapper, stmt, "INSERT")
     layout, stmt = _returning_layout(stmt)
     if merged.get("autoflush", True):
@@ -335,10 +335,16 @@ def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
             "dictionaries); drop .returning(), or update by criteria with "
             "update(...).where(...).values(...)"
         )
-    if dml_values(stmt):
+    pairs = dml_values(stmt)
+    if pairs and dml_values_ordered(stmt):
         raise InvalidRequestError(
-            f"Can't combine values() with a bulk UPDATE of {name} by primary key: the "
-            "dictionaries give the new values; put them there"
+            f"Can't use ordered_values() in a bulk UPDATE of {name} by primary key (a list "
+            "of dictionaries): the dictionaries' values come first; use values(...)"
+        )
+    if pairs and is_joined(mapper):
+        raise InvalidRequestError(
+            f"Can't combine values() with a bulk UPDATE of {name} by primary key: {name} is "
+            "stored in several tables; put the new values in the dictionaries"
         )
     if is_joined(mapper):  # a table per level of the class: an UPDATE for each
         rowcount = update_by_pk_joined(session, mapper, params, bind, opts, merged)
@@ -347,9 +353,13 @@ def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         session._fire("after_bulk_update", BulkContext(session, None, _Count(rowcount),
                                                        mapper, stmt))
         return _Count(rowcount)
-    translated = _update_params(mapper, params)
+    translated = _update_params(mapper, params, stmt=stmt)
     cols = _columns(mapper)
     base = cols.update_by_pk
+    set_values: dict[str, Any] = {}
+    if pairs:  # values() set for every row, beside each dictionary's own values
+        set_values = resolve_values(mapper, pairs)
+        base = base.values(dict(dml_values(translate_values(mapper, stmt, "UPDATE"))))
     for w in dml_where(stmt):
         base = base.where(w)
     if merged.get("autoflush", True):
@@ -357,7 +367,7 @@ def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     rowcount = 0
     result = None
     for batch in _groups(translated):
-        if len(batch[0]) == len(cols.pk_colkeys):
+        if not pairs and len(batch[0]) == len(cols.pk_colkeys):
             continue  # nothing to SET
         stmt_v, batch, versioned = _versioned(mapper, base, batch)
         result = _execute_many(session, mapper, stmt_v, batch, bind, opts)
@@ -365,7 +375,7 @@ def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
             _check_versioned(mapper, session.get_bind(mapper).dialect, result, len(batch))
         rowcount += max(result.rowcount, 0)
     if sync is not False and sync is not None:
-        _sync_by_pk(session, mapper, params)
+        _sync_by_pk(session, mapper, params, set_values)
     session._fire("after_bulk_update", BulkContext(session, None, _Count(rowcount), mapper,
                                                    stmt))
     return result if result is not None else _Count(0)
@@ -386,9 +396,12 @@ class _Count:
         return []
 
 
-def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, Any]]) -> None:
+def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, Any]],
+                set_values: dict[str, Any] | None = None) -> None:
     """Objects of the identity map whose keys an UPDATE by primary key named take the
-    values it wrote (attributes with unflushed changes keep them)."""
+    values it wrote (attributes with unflushed changes keep them); ``set_values``
+    (attribute -> value of the statement's values(), for every row) are set where
+    plain and expired where SQL."""
     inner = session._identity_map.inner(mapper._identity_class,
                                         session._default_identity_token())
     if not inner:
@@ -410,6 +423,8 @@ def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, A
             ak = k if k in mapper.column_attrs else attr_of.get(k)
             if ak is not None and ak not in pk_attrs:
                 values[ak] = v
+        if set_values:
+            values = {**set_values, **values}
         expired = state.expired_attributes
         apply_values([state], {k: v for k, v in values.items() if k not in expired})
         if auto:

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, and_, bindparam
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 
 from ..exc import InvalidRequestError, StaleDataError
 from ..mapping.cache import CacheSlot
@@ -81,10 +83,20 @@ def _unknown_keys(mapper: Mapper, cols: _Columns, d: dict[str, Any], index: int,
     )
 
 
+def bind_names(stmt: object) -> frozenset[str]:
+    """The names of the bind parameters ``stmt`` names itself (``bindparam("q")`` in
+    its values() or WHERE clause): a dictionary of an executemany may give them."""
+    if stmt is None:
+        return frozenset()
+    return frozenset(e.key for e in visitors.iterate(stmt)  # type: ignore[arg-type]  # any statement is a Core element
+                     if isinstance(e, BindParameter) and not e.unique)
+
+
 def _insert_params(mapper: Mapper, rows: Sequence[Any], render_nulls: bool,
-                   verb: str = "bulk INSERT") -> list[dict[str, Any]]:
+                   verb: str = "bulk INSERT", stmt: object = None) -> list[dict[str, Any]]:
     """Each dictionary's attribute names as column keys (None left out unless
-    ``render_nulls``); a name that is not a mapped column is refused."""
+    ``render_nulls``); a name that is not a mapped column (nor a bind parameter
+    ``stmt`` names) is refused."""
     cols = _columns(mapper)
     same = cols.same
     key_of = cols.key_of
@@ -93,6 +105,7 @@ def _insert_params(mapper: Mapper, rows: Sequence[Any], render_nulls: bool,
     gen = mapper.version_id_generator if version_key is not None else None
     identity = _discriminator(mapper, cols)
     composites = cols.composites
+    named: frozenset[str] | None = None  # the statement's own bind names (when needed)
     out: list[dict[str, Any]] = []
     append = out.append
     for i, d in enumerate(rows):
@@ -109,8 +122,11 @@ def _insert_params(mapper: Mapper, rows: Sequence[Any], render_nulls: bool,
                 d = expand_composite_dict(mapper, d)
                 drop = [k for k in dropped if k in d and d[k] is None] if dropped else None
             if not d.keys() <= key_of.keys():
-                raise _unknown_keys(mapper, cols, d, i, verb)
-            p = {key_of[k]: v for k, v in d.items() if not drop or k not in drop}
+                if named is None:
+                    named = bind_names(stmt)
+                if not d.keys() - key_of.keys() <= named:
+                    raise _unknown_keys(mapper, cols, d, i, verb)
+            p = {key_of.get(k, k): v for k, v in d.items() if not drop or k not in drop}
         if version_key is not None and callable(gen) and p.get(version_key) is None:
             p = {**p, mapper.version_id_col.key: gen(None)}  # type: ignore[union-attr]  # version_key is set only when the mapper has a version_id_col
         if identity is not None and p.get(identity[0]) is None:
@@ -184,11 +200,13 @@ def _groups(params: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
         yield run
 
 
-def _update_params(mapper: Mapper, rows: Sequence[Any], verb: str = "bulk UPDATE"
-                   ) -> list[dict[str, Any]]:
-    """Each dictionary as {column key: new value, PK_PREFIX+key column: key value};
-    a dictionary without its whole primary key is refused, naming it."""
+def _update_params(mapper: Mapper, rows: Sequence[Any], verb: str = "bulk UPDATE",
+                   stmt: object = None) -> list[dict[str, Any]]:
+    """Each dictionary as {column key: new value, PK_PREFIX+key column: key value}
+    (the names of bind parameters ``stmt`` names itself pass as they are); a
+    dictionary without its whole primary key is refused, naming it."""
     cols = _columns(mapper)
+    named: frozenset[str] | None = None
     key_of = cols.key_of
     same = cols.same
     pk_attrs = cols.pk_attrs
@@ -221,10 +239,13 @@ def _update_params(mapper: Mapper, rows: Sequence[Any], verb: str = "bulk UPDATE
         if any(d.get(k) is None and d.get(key_of[k]) is None for k in pk_attrs):
             raise _missing_key(mapper, d, i, verb)
         if not d.keys() <= key_of.keys():
-            raise _unknown_keys(mapper, cols, d, i, verb)
+            if named is None:
+                named = bind_names(stmt)
+            if not d.keys() - key_of.keys() <= named:
+                raise _unknown_keys(mapper, cols, d, i, verb)
         p = {}
         for k, v in d.items():
-            ck = key_of[k]
+            ck = key_of.get(k, k)
             if ck in pk_colkeys:
                 p[PK_PREFIX + ck] = v
             else:
