@@ -221,7 +221,7 @@ class QueryCompiling(QueryModifiers[_T]):
     def _shown_statement_compiled(self) -> object:
         """:meth:`_shown_statement` of the query ``before_compile`` listeners gave."""
         # configured eager relationships (lazy="joined") show too, options or not
-        plans = build_plans(self._part_mappers(), self._options)
+        plans = build_plans(self._part_mappers(), self._options, self._layout.part_sources())
         if plans is not None and not self._eagerloads:
             plans = without_eager_nodes(plans)
         if plans is None:

@@ -119,6 +119,8 @@ class RowLayout:
         # with_polymorphic() entities over a join: the join an ORM select() reads them from
         # (a Core select() of the entity has it already)
         self.alias_froms: list[Any] = []
+        # part index -> the entity (class, aliased() entity) an entity part loads
+        self._entity_at: dict[int, Any] = {}
         refuse_star_with_others(entities)
         for i, ent in enumerate(entities):
             if isinstance(ent, QueryableAttribute) and getattr(ent.prop, "is_composite", False):
@@ -199,6 +201,7 @@ class RowLayout:
             loader = EntityLoader(mapper, offset=len(self.columns), props=chosen,
                                   adapt=adapt)
         self.columns.extend(loader.columns)
+        self._entity_at[len(self.parts)] = ent
         self.parts.append(("entity", loader))
         self._name_entity(ent, mapper)
         self.mappers.append(mapper)
@@ -213,6 +216,11 @@ class RowLayout:
                 self._limited.append((mapper, ent))
                 self.inherit_sources.append((None, crit))
         return True
+
+    def part_sources(self) -> list[Any]:
+        """Per part, the entity it loads (the class or the aliased() entity given), None
+        for columns and bundles: loader options rooted at an alias go to its part."""
+        return [self._entity_at.get(i) for i in range(len(self.parts))]
 
     def _add_inherit_source(self, mapper: Mapper) -> None:
         """The FROM (the join of a joined-table subclass's tables) and WHERE criterion

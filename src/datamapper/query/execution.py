@@ -124,7 +124,7 @@ class QueryExecution(QuerySetOps[_T]):
     def _iter_results_plain(self, session: SessionLike) -> list[Any]:
         if self._statement is not None:
             return self._statement_results(session)
-        plans = build_plans(self._part_mappers(), self._options)
+        plans = build_plans(self._part_mappers(), self._options, self._layout.part_sources())
         if plans is not None and not self._eagerloads:
             plans = without_eager_nodes(plans)
         if plans is not None:
@@ -217,7 +217,7 @@ class QueryExecution(QuerySetOps[_T]):
         # yield_per(n): rows are fetched and turned into objects n at a time (a subclass
         # that runs its queries its own way, such as sharding, keeps doing so)
         if self._yield_per and type(self)._iter_results is QueryExecution._iter_results and \
-                build_plans(self._part_mappers(), self._options) is None:
+                build_plans(self._part_mappers(), self._options, self._layout.part_sources()) is None:
             session = self._session()
             if self._autoflush:
                 session._autoflush()

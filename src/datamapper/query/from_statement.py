@@ -281,7 +281,8 @@ def load_from_statement(session: SessionLike, entities: list[Any], options: Any,
     layout = RowLayout(entities)
     statement = as_written(statement)
     mappers = [p.mapper if kind == "entity" else None for kind, p in layout.parts]
-    plans = build_plans(mappers, options) if eagerloads or options else None
+    plans = build_plans(mappers, options, layout.part_sources()) \
+        if eagerloads or options else None
     if plans is not None:
         plans = _without_joins(plans)
     runner: Any = session  # the Session's bind lookup and statement runner

@@ -436,14 +436,21 @@ def _is_wildcard(option: Load) -> bool:
         last[1] not in COLUMN_STRATEGIES
 
 
-def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
+def _root_index(option: Load, mappers: list[Mapper | None],
+                sources: list[Any] | None = None) -> int:
     """Which selected entity an option applies to: its Load() root, else the entity
     (or a subclass or superclass of it) its first attribute belongs to, else the first
-    entity."""
+    entity.  With ``sources`` (the entity each part loads), an option rooted at an
+    aliased() entity goes to that alias's part, and one naming the class's own
+    attributes to the plain class's part before any alias of it."""
     root = option.root
     if root is not None:
         rm = root.mapper if isinstance(root, AliasedClass) else (
             root if isinstance(root, Mapper) else _mapper_or_none(root))
+        exact = _source_index(root if isinstance(root, AliasedClass) else None, rm,
+                              mappers, sources)
+        if exact is not None:
+            return exact
         for i, m in enumerate(mappers):
             if m is not None and m is rm:
                 return i
@@ -458,13 +465,34 @@ def _root_index(option: Load, mappers: list[Mapper | None]) -> int:
     if isinstance(first, OfType):
         first = first.attr
     if isinstance(first, QueryableAttribute):
-        return _entity_of_attribute(option, first.parent, mappers)
+        exact = _source_index(None, first.parent, mappers, sources)
+        return exact if exact is not None else \
+            _entity_of_attribute(option, first.parent, mappers)
     if isinstance(first, AliasedRelationship):  # joinedload(alias.items)
-        return _entity_of_attribute(option, first.prop.parent, mappers)
+        exact = _source_index(first.source, first.prop.parent, mappers, sources)
+        return exact if exact is not None else \
+            _entity_of_attribute(option, first.prop.parent, mappers)
     for i, m in enumerate(mappers):
         if m is not None:
             return i
     raise ArgumentError(f"Can't apply {option!r}: the query selects no mapped entity")
+
+
+def _source_index(alias: AliasedClass | None, mapper: Mapper | None,
+                  mappers: list[Mapper | None], sources: list[Any] | None) -> int | None:
+    """The part loading ``alias`` itself (None: the part loading ``mapper``'s class
+    rather than an aliased() entity of it), or None when no part does."""
+    if sources is None:
+        return None
+    for i, src in enumerate(sources):
+        if src is None or mappers[i] is None:
+            continue
+        if alias is not None:
+            if src is alias:
+                return i
+        elif mappers[i] is mapper and not isinstance(src, AliasedClass):
+            return i
+    return None
 
 
 def _entity_of_attribute(option: Load, owner: Mapper, mappers: list[Mapper | None]) -> int:
@@ -495,10 +523,12 @@ def _load_paths(options: Iterable[object] | None) -> list[Load]:
             for p in (o.paths() if o.branches else (o,))]
 
 
-def build_plans(mappers: list[Mapper | None], options: Iterable[object] | None
-                ) -> list[EntityPlan | None] | None:
+def build_plans(mappers: list[Mapper | None], options: Iterable[object] | None,
+                sources: list[Any] | None = None) -> list[EntityPlan | None] | None:
     """One plan per selected entity (None for plain columns), or None when nothing
-    differs from a plain load (no options, no configured eager relationships)."""
+    differs from a plain load (no options, no configured eager relationships).
+    ``sources``: the entity each part loads (``RowLayout.part_sources()``), telling
+    apart a class and aliased() entities of it selected together."""
     opts = _load_paths(options)
     if not opts and not any(m is not None and has_eager_defaults(m) for m in mappers):
         return None
@@ -514,14 +544,14 @@ def build_plans(mappers: list[Mapper | None], options: Iterable[object] | None
     chosen: dict[tuple[int, str], str] = {}  # (plan, attribute) -> defer/undefer
     for o in opts:
         if o.steps:
-            _apply_option(o, plans, mappers, chosen)
+            _apply_option(o, plans, mappers, chosen, sources)
     if all(p is None or p.is_default() for p in plans):
         return None
     return plans
 
 
 def _apply_option(option: Load, plans: list[EntityPlan | None], mappers: list[Mapper | None],
-                  chosen: dict[tuple[int, str], str]) -> None:
+                  chosen: dict[tuple[int, str], str], sources: list[Any] | None) -> None:
     """Apply one loader option to the plan of the entity it is rooted at (a lone
     wildcard option: to every entity's plan)."""
     if _is_lone_wildcard(option):
@@ -534,7 +564,7 @@ def _apply_option(option: Load, plans: list[EntityPlan | None], mappers: list[Ma
                 _check_wildcard(plan, strategy)
                 _spread_wildcard(plan, strategy)
         return
-    plan = plans[_root_index(option, mappers)]
+    plan = plans[_root_index(option, mappers, sources)]
     assert plan is not None
     _apply(plan, option, chosen)
 

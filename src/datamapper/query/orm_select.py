@@ -296,7 +296,7 @@ def executed_statement(orm: ORMSelect) -> object:
     if criteria:
         orm = apply_loader_criteria(orm, criteria, layout.mappers)
     plans = build_plans([p.mapper if kind == "entity" else None for kind, p in layout.parts],
-                        orm._dm_options)
+                        orm._dm_options, layout.part_sources())
     if plans is None:
         return orm
     entities = orm._dm_entities

@@ -239,7 +239,8 @@ class SessionExecute(SessionBase):
         if eff.get("autoflush", True):
             self._autoflush()
         plans = build_plans([p.mapper if kind == "entity" else None
-                             for kind, p in layout.parts], statement._dm_options)
+                             for kind, p in layout.parts], statement._dm_options,
+                            layout.part_sources())
         yield_per = opts.get("yield_per")
         if yield_per is None:
             yield_per = statement.get_execution_options().get("yield_per")
