@@ -71,6 +71,29 @@ def test_bulk_insert_writes_base_columns_to_the_base_table(models, engine, read_
                                         (3, "T")]
 
 
+@pytest.mark.parametrize("many", [True, False])
+def test_bulk_insert_returning_columns_of_both_tables(models, engine, many):
+    """.returning() of columns and expressions of the base and the subclass table:
+    a row per inserted object, in the order of the dictionaries."""
+    _emp, Manager, _e = models
+    rows = [{"name": "sandy", "manager_name": "Sandy Cheeks"},
+            {"name": "ehkrabs", "manager_name": "Eugene H. Krabs"}]
+    with Session(engine) as s:
+        result = s.execute(insert(Manager).returning(
+            Manager.id, Manager.name, Manager.manager_name + "!"), rows if many else rows[0])
+        got = result.all()
+        assert [tuple(r) for r in got] == [
+            (1, "sandy", "Sandy Cheeks!"), (2, "ehkrabs", "Eugene H. Krabs!")][:len(got)]
+        assert len(got) == (2 if many else 1)
+        assert list(result.keys())[:2] == ["id", "name"]
+        ids = s.scalars(insert(Manager).returning(Manager.id),
+                        [{"name": "x", "manager_name": "X"}]).all()
+        assert ids == [len(got) + 1]
+        mixed = s.execute(insert(Manager).returning(Manager, Manager.manager_name),
+                          [{"name": "y", "manager_name": "Y"}]).all()
+        assert [(type(m), m.name, mn) for m, mn in mixed] == [(Manager, "y", "Y")]
+
+
 def test_bulk_insert_refuses_unknown_names_before_any_sql(models, engine, sql_log):
     _emp, Manager, _e = models
     with Session(engine) as s:

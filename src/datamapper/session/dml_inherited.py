@@ -121,16 +121,19 @@ def insert_joined(session: SessionBase, stmt: object, mapper: Mapper, params: ob
     rows = _insert_rows(mapper, stmt, params)
     info = _joined(mapper)
     _check_names(mapper, info, rows, "bulk INSERT")
-    returning = _returned_entity(mapper, stmt, "INSERT")
+    elements = dml_returning(stmt)
     if merged.get("autoflush", True):
         session._autoflush()
     work, result = insert_joined_rows(session, mapper, rows, bool(merged.get("render_nulls")),
                                       bind, opts)
-    if returning is None:
+    if not elements:
         return result
     base = info.tables[0]
     idents = [tuple(d[a] for a in base.pk_attrs) for d in work]
-    return _objects_by_key(session, mapper, idents, bool(merged.get("populate_existing")))
+    populate = bool(merged.get("populate_existing"))
+    if len(elements) == 1 and entity_of(elements[0]) is mapper:
+        return _objects_by_key(session, mapper, idents, populate)
+    return _returned_by_key(session, mapper, idents, elements, populate)
 
 
 def insert_joined_rows(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, Any]],
@@ -247,6 +250,25 @@ def _objects_by_key(session: SessionBase, mapper: Mapper, idents: list[tuple[Any
     objs = [found.get(k) for k in idents]
     return IteratorResult(SimpleResultMetaData([mapper.class_.__name__]), iter(objs),
                           _source_supports_scalars=True)
+
+
+def _returned_by_key(session: SessionBase, mapper: Mapper, idents: list[tuple[Any, ...]],
+                     elements: Sequence[Any], populate_existing: bool) -> Any:
+    """``.returning(...)`` of columns, expressions or entities of a joined subclass
+    whose rows were just inserted into several tables: the elements read back by
+    key, a row per key of ``idents`` in that order."""
+    keys = [getattr(mapper.class_, a) for a in _joined(mapper).tables[0].pk_attrs]
+    n = len(keys)
+    crit = keys[0].in_([k[0] for k in idents]) if n == 1 else tuple_(*keys).in_(idents)
+    stmt: Any = select(*[k.label(f"_dm_rk_{i}") for i, k in enumerate(keys)], *elements
+                       ).where(crit)
+    if populate_existing:
+        stmt = stmt.execution_options(populate_existing=True)
+    result = session.execute(stmt, execution_options={"autoflush": False})
+    names = list(result.keys())[n:]
+    found = {tuple(row[:n]): tuple(row[n:]) for row in result}
+    rows = [found[k] for k in idents if k in found]
+    return IteratorResult(SimpleResultMetaData(names), iter(rows))
 
 
 # -- UPDATE by primary key ------------------------------------------------------------------
