@@ -7,9 +7,10 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from dataclasses import InitVar
+from typing import Optional
 
 import pytest
-from sqlalchemy import ForeignKey, MetaData, String
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String
 from sqlalchemy.exc import ArgumentError
 
 from datamapper import (
@@ -280,3 +281,77 @@ def test_relationship_dataclass_default_other_than_none_is_refused():
     with pytest.raises(ArgumentError, match=r"default='x' for relationship\('B'\).*only be None"):
         relationship("B", default="x")
     assert relationship("B", default=None) is not None
+
+
+def test_base_and_abstract_classes_of_mapped_as_dataclass_are_dataclasses(metadata, engine,
+                                                                          read_rows):
+    # fields come in the order of the classes (base first, then a dataclass mixin, then
+    # the mapped class), and the class options of the base hold below it
+    class Base(MappedAsDataclass, DeclarativeBase, unsafe_hash=True):
+        metadata = MetaData()
+        a: int
+
+    @dataclasses.dataclass
+    class Mixin:
+        b: int
+
+    class Abstract(Base):
+        __abstract__ = True
+        c: Mapped[int] = mapped_column()
+
+    class Child(Mixin, Abstract):
+        __tablename__ = "child"
+        d: Mapped[int] = mapped_column(primary_key=True)
+
+    class Other(Abstract, repr=False):
+        __tablename__ = "other"
+        d: Mapped[int] = mapped_column(primary_key=True)
+
+    assert dataclasses.is_dataclass(Base) and dataclasses.is_dataclass(Abstract)
+    assert [f.name for f in dataclasses.fields(Child)] == ["a", "c", "b", "d"]
+    child = Child(1, 2, 3, 4)
+    assert (child.a, child.b, child.c, child.d) == (1, 3, 2, 4)
+    assert hash(child) == hash(Child(1, 2, 3, 4))
+    assert repr(child).endswith("Child(a=1, c=2, b=3, d=4)")
+    # repr=False on Other: the abstract class's repr, without Other's own field
+    assert repr(Other(1, 2, 4)).endswith("Other(a=1, c=2)")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(child)
+        s.commit()
+    assert read_rows("SELECT c, d FROM child") == [(2, 4)]
+
+
+@pytest.mark.parametrize("mixin_kind", ["subclass", "decorator"])
+def test_dataclass_mixin_columns_keep_the_class_body_order(metadata, engine, read_rows,
+                                                           mixin_kind):
+    class Base(MappedAsDataclass, DeclarativeBase):
+        pass
+
+    Base.registry.metadata = Base.metadata = metadata
+
+    if mixin_kind == "subclass":
+        class Mixin(MappedAsDataclass):
+            id: Mapped[int] = mapped_column(primary_key=True)
+            x = Column(Integer)  # a column that is no dataclass field
+            y: Mapped[Optional[str]] = mapped_column(String(20), default=None)  # noqa: UP045
+    else:
+        @unmapped_dataclass
+        class Mixin:  # type: ignore[no-redef]  # the other variant of the same mixin
+            id: Mapped[int] = mapped_column(primary_key=True)
+            x = Column(Integer)
+            y: Mapped[Optional[str]] = mapped_column(String(20), default=None)  # noqa: UP045
+
+    class Thing(Mixin, Base):
+        __tablename__ = "thing"
+        z: Mapped[int] = mapped_column(default=5)
+
+    assert [f.name for f in dataclasses.fields(Thing)] == ["id", "y", "z"]
+    assert [c.name for c in Thing.__table__.c] == ["z", "id", "x", "y"]
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        thing = Thing(1, "a")
+        thing.x = 7
+        s.add(thing)
+        s.commit()
+    assert read_rows(Thing.__table__) == [(5, 1, 7, "a")]

@@ -298,6 +298,9 @@ def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] =
     ``kw_only`` from ``mapped_column()``, ``relationship()`` or ``column_property()``);
     then the class body's mapping values are put back for the declarative scan.
     """
+    from .declarative_scan import DEFINITION_ORDER, definition_order
+
+    written = tuple(definition_order(cls))
     own_annotations = cls.__dict__.get("__annotations__", {})
     borrowed = _mixin_fields(mixins, own_annotations)
     annotations = {**{k: raw for k, (raw, _v) in borrowed.items()}, **own_annotations}
@@ -339,6 +342,9 @@ def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] =
             type.__setattr__(cls, "__annotations__", own_annotations)
         else:
             type.__delattr__(cls, "__annotations__")
+        # (the dataclasses module deletes and sets attributes again: the columns of a
+        # mixin keep their class body's order through this)
+        type.__setattr__(cls, DEFINITION_ORDER, written)
 
 
 def _mixin_fields(mixins: Sequence[type], own_annotations: Mapping[str, Any]
@@ -483,9 +489,17 @@ class MappedAsDataclass:
 
     def __init_subclass__(cls, **kw: object) -> None:
         options = {k: kw.pop(k) for k in _DATACLASS_CLASS_OPTIONS if k in kw}
-        inherited = dataclass_options_of(cls) or {}
-        cls._dm_dataclass_options = {**inherited, **options}  # type: ignore[attr-defined]  # a marker set on the user's class
+        merged = {**(dataclass_options_of(cls) or {}), **options}
+        cls._dm_dataclass_options = merged  # type: ignore[attr-defined]  # a marker set on the user's class
         super().__init_subclass__(**kw)
+        from .mapper import _mapper_or_none
+        from .registry import _mapping_classes
+
+        if _mapper_or_none(cls) is None and "__dataclass_fields__" not in cls.__dict__:
+            # an unmapped class (the declarative base, an abstract class, a mixin) is a
+            # dataclass too, so that its fields come before those of the classes below
+            # it and its class options (repr=, unsafe_hash= ...) hold for them
+            apply_dataclass(cls, dict(merged), _mapping_classes(cls)[1:])
 
 
 # -- declarative bases ----------------------------------------------------------------------

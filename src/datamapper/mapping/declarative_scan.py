@@ -41,8 +41,12 @@ from .annotation_types import (
 )
 from .declarative import MappedColumn, UnmappedColumn, declared_attr
 
-
 # -- scanning a declarative class ---------------------------------------------------------
+# the class attribute holding a class body's order from before dataclass processing
+# changed the class __dict__'s (set by apply_dataclass)
+DEFINITION_ORDER = "_dm_definition_order"
+
+
 def definition_order(klass: type) -> list[str]:
     """Names of a class body in the order they were written, annotated or assigned.
 
@@ -53,6 +57,12 @@ def definition_order(klass: type) -> list[str]:
     comes up, then continue with the other list up to that name, and so on."""
     body = list(klass.__dict__)
     anns = list(klass.__dict__.get("__annotations__", {}))
+    written = klass.__dict__.get(DEFINITION_ORDER)
+    if written is not None:
+        # made a dataclass by datamapper, which kept the order of the class body
+        names = set(body).union(anns) - {DEFINITION_ORDER}
+        kept = [n for n in written if n in names]
+        return kept + [n for n in (*body, *anns) if n in names and n not in set(kept)]
     if "__dataclass_fields__" in klass.__dict__:
         # dataclass processing re-set the attributes with defaults after the others:
         # the annotations hold the order the fields were written in
