@@ -245,6 +245,9 @@ def setup_polymorphic(mapper: Mapper, polymorphic_on: object, identity: object,
         mapper.polymorphic_map[identity] = mapper
     if with_polymorphic is not None:
         mapper.with_polymorphic = _with_polymorphic_spec(mapper, with_polymorphic)
+        if isinstance(with_polymorphic, (tuple, list)) and len(with_polymorphic) == 2 \
+                and isinstance(with_polymorphic[1], FromClause):
+            mapper._poly_selectable = with_polymorphic[1]
     elif parent is not None:
         mapper.with_polymorphic = parent.with_polymorphic
     if parent is not None and not mapper.single:

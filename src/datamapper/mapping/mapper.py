@@ -212,6 +212,9 @@ class Mapper(MapperInspection, InspectionAttr):
         # mappers keep None so the loading and flush hot paths test one attribute
         self._poly: Any = None
         self.with_polymorphic: Any = None
+        # the selectable a with_polymorphic=(classes, selectable) mapping argument named
+        # (rows are read from the tables' join all the same; see query.aliased)
+        self._poly_selectable: Any = None
         self.polymorphic_load = polymorphic_load
         # a class of the hierarchy whose objects are those of its subclasses only: it
         # has no identity of its own and can't be instantiated

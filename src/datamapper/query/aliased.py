@@ -38,6 +38,13 @@ from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..mapping.properties import SUBCLASS_KEY
 from ..mapping.relationship_clauses import ends_share_table, target_tables
 
+# annotation of the columns of an alias read through a join (with_polymorphic(): the
+# tables' own columns; flat aliased(): the table aliases'): the join, which the SELECT
+# names in FROM (core_plugin.with_alias_joins).  Being an annotation it is part of the
+# column's cache key: an inner and an outer join of the same tables, or the plain
+# class's column, compile to statements of their own in Core's compiled cache.
+JOIN_FROM_KEY = "dm_join_from"
+
 
 class _AliasNamespace(EntityNamespace):
     """``filter_by()`` names on an aliased entity: the alias's mapped attributes."""
@@ -162,13 +169,19 @@ class AliasedClass:
             found = cast(Any, prop).comparator_for(alias=self)
         else:
             col = self.column_for(prop.columns[0])
+            join_from = self._dm_selectable if isinstance(self._dm_selectable, Join) \
+                else None
             # a copy marked as naming the class (get_bind(mapper=...) of Core statements)
             if getattr(col, "key", None) == key:
                 ann: dict[str, object] = {"dm_attr": key}
                 if mapper.inherits is not None:  # (see mapping.properties.SUBCLASS_KEY)
                     ann[SUBCLASS_KEY] = mapper
+                if join_from is not None:
+                    ann[JOIN_FROM_KEY] = join_from
                 found = annotate(col, ann)
             else:
+                if join_from is not None:
+                    col = annotate(col, {JOIN_FROM_KEY: join_from})
                 found = col.label(key)
             mark_subject(found, mapper, self)
             factory = getattr(prop, "comparator_factory", None)
@@ -488,7 +501,10 @@ def with_polymorphic(base: object, classes: object, selectable: object = False, 
     if selectable is not False and selectable is not None:
         sel: Any = _polymorphic_selectable(selectable, name)
     else:
-        sel = polymorphic_from(mapper, mappers, innerjoin)
+        # a mapping that names its own polymorphic selectable gives every subclass's
+        # rows (SQLAlchemy reads that selectable, whatever innerjoin says): outer joins
+        sel = polymorphic_from(mapper, mappers,
+                               innerjoin and mapper._poly_selectable is None)
     if aliased or flat:
         sel = _own_alias(sel, name, flat)
     missing = [c.key for c in mapper.primary_key if _column_in(sel, c, False) is None]
