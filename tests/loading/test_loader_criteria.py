@@ -270,3 +270,32 @@ def test_criteria_whose_own_expression_selects_the_entity(world, make_session):
     first = core_select(func.min(Post.id)).scalar_subquery()
     stmt = select(Post).options(with_loader_criteria(Post, Post.id == first))
     assert [p.title for p in s.scalars(stmt)] == ["p1"]
+
+
+@pytest.mark.parametrize("style", ["relationship", "explicit"])
+def test_criteria_of_two_entities_apply_inside_each_others_subqueries(world, make_session,
+                                                                     sql_log, style):
+    """Authors "with a live post", posts "by a live author": each criterion's subquery
+    reads the other entity, whose criterion applies there too (not its own, which
+    would nest without end)."""
+    from sqlalchemy import exists
+
+    Author, Post, _Tag = world
+    s = make_session()
+    if style == "relationship":
+        opts = (with_loader_criteria(Author, Author.posts.any()),
+                with_loader_criteria(Post, Post.deleted == False))  # noqa: E712
+    else:
+        opts = (with_loader_criteria(Author, exists().where(Post.author_id == Author.id)),
+                with_loader_criteria(Post, Post.deleted == False))  # noqa: E712
+    # ghost's only post is deleted: with the Post criterion left out of the Author
+    # criterion's subquery, ghost was listed too
+    s.add(Author(id=3, name="ghost", posts=[Post(id=5, title="p5", deleted=True)]))
+    s.commit()
+    s.expunge_all()
+    sql_log.clear()
+    stmt = select(Author.name).order_by(Author.id).options(*opts)
+    assert s.scalars(stmt).all() == ["ann", "gone"]
+    assert [r.name for r in s.query(Author).options(*opts).order_by(Author.id)] == \
+        ["ann", "gone"]
+    assert all("lc_posts.deleted" in st for st in sql_log.matching("SELECT"))

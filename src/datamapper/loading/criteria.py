@@ -244,9 +244,22 @@ def _criteria_for_leaf(leaf: Any, options: Sequence[LoaderCriteriaOption],
             # leaves its base's criterion to the base table)
             if all(_same(f, leaf) for f in from_objects(crit)) and \
                     not any(crit.compare(c) for c in out):
-                out.append(crit)
+                out.append(_others_inside(crit, opt, options))
             break
     return out
+
+
+def _others_inside(crit: Criterion, opt: LoaderCriteriaOption,
+                   options: Sequence[LoaderCriteriaOption]) -> Criterion:
+    """``crit`` (``opt``'s criterion) with the other options' criteria in the SELECTs
+    nested in it: ``with_loader_criteria(User, User.addresses.any())`` beside one for
+    Address reads only the addresses that option accepts.  ``opt`` itself is left out
+    there (and at any depth below), or a criterion selecting its own entity would
+    nest without end."""
+    rest = [o for o in options if o is not opt]
+    if not rest:
+        return crit
+    return _apply_nested(crit, rest)  # type: ignore[no-any-return]  # a criterion in, the same criterion with its subqueries rewritten out
 
 
 def criteria_for_target(options: Sequence[LoaderCriteriaOption], mapper: Mapper,
