@@ -355,3 +355,30 @@ def test_dataclass_mixin_columns_keep_the_class_body_order(metadata, engine, rea
         s.add(thing)
         s.commit()
     assert read_rows(Thing.__table__) == [(5, 1, 7, "a")]
+
+
+def test_none_for_a_subclass_column_default_inserts_the_subclass_default(DCBase, engine,
+                                                                        read_rows):
+    # None for a column with a default leaves it to the default: for a subclass that
+    # declares the column again with its own default (use_existing_column), its own
+    class Parent(DCBase):
+        __tablename__ = "parent"
+        __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "parent"}
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        type: Mapped[str] = mapped_column(init=False)
+        data: Mapped[Optional[str]] = mapped_column(default="parent")  # noqa: UP045
+
+    class Child(Parent):
+        __mapper_args__ = {"polymorphic_identity": "child"}
+        data: Mapped[Optional[str]] = mapped_column(  # noqa: UP045
+            default="child", use_existing_column=True)
+
+    DCBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        objs = [Parent(data=None), Child(data=None), Child(), Child(data="given")]
+        s.add_all(objs)
+        s.commit()
+        assert [o.data for o in objs] == ["parent", "child", "child", "given"]
+    assert read_rows(Parent.__table__) == [
+        (1, "parent", "parent"), (2, "child", "child"), (3, "child", "child"),
+        (4, "child", "given")]

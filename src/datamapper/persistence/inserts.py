@@ -58,7 +58,7 @@ def insert_states(
     zero_guard = _zero_becomes_autoincrement(conn, plan)
     whole = getattr(mapper, "mapper", mapper)  # (a TablePart's mapper)
     if any(getattr(m.class_, ATTRIBUTE_DEFAULTS, None) for m in whole.self_and_descendants):
-        _take_attribute_defaults(states)
+        _take_attribute_defaults(states, plan)
     groups, server_versions = insert_records(mapper, plan, states, zero_guard, True)
     tuples_of = tuple_shape(plan, zero_guard)
     expire: dict[InstanceState, set[str]] = {}
@@ -206,11 +206,15 @@ def _insert_with_sql_key(conn: Connection, plan: TablePlan, state: InstanceState
     return keys
 
 
-def _take_attribute_defaults(states: Sequence[InstanceState]) -> None:
+def _take_attribute_defaults(states: Sequence[InstanceState], plan: TablePlan) -> None:
     """A mapped dataclass's field defaults that its constructor left with the
     attributes (see ``apply_dataclass``): the INSERT writes them (they may differ from
     the column's own default, as for a subclass's ``use_existing_column=True``), and
-    the object holds them afterwards, as it holds the column defaults the INSERT wrote."""
+    the object holds them afterwards, as it holds the column defaults the INSERT wrote.
+    A None given for such an attribute of this table means "the default" too, as it
+    does for a column default."""
+    none_is_default = {ak for ak, ck, _c, is_pk, has_default in plan.cols
+                       if has_default and not is_pk and ck not in plan.eval_none}
     for state in states:
         obj = state.obj()
         if obj is None:
@@ -219,7 +223,8 @@ def _take_attribute_defaults(states: Sequence[InstanceState]) -> None:
         if defaults:
             d = obj.__dict__
             for key, value in defaults.items():
-                if key not in d and value is not None:
+                if value is not None and (key not in d or (
+                        d[key] is None and key in none_is_default)):
                     d[key] = value
 
 
