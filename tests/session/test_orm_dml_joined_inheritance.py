@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import ForeignKey, String, delete, insert, select, update
 
-from datamapper import DeclarativeBase, Mapped, Session, mapped_column
+from datamapper import DeclarativeBase, Mapped, Session, load_only, mapped_column
 from datamapper.exc import InvalidRequestError
 
 
@@ -92,6 +92,16 @@ def test_bulk_insert_returning_columns_of_both_tables(models, engine, many):
         mixed = s.execute(insert(Manager).returning(Manager, Manager.manager_name),
                           [{"name": "y", "manager_name": "Y"}]).all()
         assert [(type(m), m.name, mn) for m, mn in mixed] == [(Manager, "y", "Y")]
+
+
+def test_bulk_insert_returning_load_only(models, engine):
+    _emp, Manager, _e = models
+    with Session(engine) as s:
+        objs = s.scalars(insert(Manager).returning(Manager).options(
+            load_only(Manager.manager_name)), [{"name": "a", "manager_name": "A"}]).all()
+        assert objs[0].__dict__.get("manager_name") == "A"
+        assert "name" not in objs[0].__dict__
+        assert objs[0].name == "a"
 
 
 def test_bulk_insert_refuses_unknown_names_before_any_sql(models, engine, sql_log):

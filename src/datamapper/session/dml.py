@@ -30,24 +30,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import IteratorResult
 from sqlalchemy.exc import DBAPIError
 
-from .._core import SimpleResultMetaData, annotations_of, dml_values_ordered
+from .._core import SimpleResultMetaData, dml_values_ordered
 from ..exc import InvalidRequestError
-from ..instance.state import InstanceState, instance_state
 from ..loading.criteria import criteria_for_target, statement_criteria
 from ..mapping.coercion import (
-    BUNDLE_KEY,
     dml_has_multi_values,
     dml_multi_values,
     dml_returning,
     dml_values,
     dml_where,
     dml_with_multi_values,
-    dml_with_returning,
     dml_with_values,
-    entity_of,
     statement_key,
 )
 from ..mapping.composite import expand_composite_dict
@@ -85,44 +80,14 @@ from .dml_params import (
     _update_params,
     _versioned,
 )
+from .dml_returning import entity_states, object_result, returning_plan
 from .results import OrmResult
 
 if TYPE_CHECKING:
     from .base import SessionBase
 
-# -- results --------------------------------------------------------------------------------
-def _returning_layout(stmt: object) -> tuple[RowLayout | None, Any]:
-    """(layout, statement): when ``.returning()`` names a mapped class, the layout of
-    the entities and a statement RETURNING their columns; else (None, stmt)."""
-    elements = dml_returning(stmt)
-    if not elements:
-        return None, stmt
-    entities: list[Any] = []
-    found = False
-    for e in elements:
-        m = entity_of(e)
-        bundle = annotations_of(e).get(BUNDLE_KEY) if m is None else None
-        if m is not None:
-            entities.append(m.class_)
-            found = True
-        elif bundle is not None:  # a composite attribute: read back as its objects
-            entities.append(bundle)
-            found = True
-        else:
-            entities.append(e)
-    if not found:
-        return None, stmt
-    layout = RowLayout(entities)
-    return layout, dml_with_returning(stmt, layout.columns)
 
-
-def _object_result(layout: RowLayout, objs: list[Any]) -> Any:
-    if layout.single_entity:
-        return IteratorResult(SimpleResultMetaData(layout.names), iter(objs),
-                              _source_supports_scalars=True)
-    return IteratorResult(SimpleResultMetaData(layout.names), iter([tuple(o) for o in objs]))
-
-
+# -- results of a SELECT fetched yield_per rows at a time -----------------------------------
 def check_yield_per(yield_per: object) -> int:
     """``yield_per`` as a batch size; anything but a positive integer is refused."""
     if isinstance(yield_per, bool) or not isinstance(yield_per, int) or yield_per <= 0:
@@ -157,17 +122,6 @@ def stream_results(session: SessionBase, layout: RowLayout, result: Any, yield_p
                          _source_supports_scalars=layout.single_entity).guard(session, layout)
     out.raw = result  # closing the result closes the cursor
     return out.yield_per(size)
-
-
-def _entity_states(layout: RowLayout, objs: list[Any], mapper: Mapper) -> list[InstanceState]:
-    """The states of the ``mapper`` objects in result rows ``objs``."""
-    out: list[InstanceState] = []
-    if layout.single_entity:
-        return [instance_state(o) for o in objs if o is not None]
-    for i, (kind, p) in enumerate(layout.parts):
-        if kind == "entity" and p.mapper is mapper:
-            out.extend(instance_state(row[i]) for row in objs if row[i] is not None)
-    return out
 
 
 # execution options that only this module reads (Core ignores them)
@@ -260,7 +214,8 @@ def _insert(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: 
         if isinstance(params, dict):
             params = _insert_params(mapper, [params], True, "INSERT", stmt)[0]
     stmt = translate_values(mapper, stmt, "INSERT")
-    layout, stmt = _returning_layout(stmt)
+    returned, stmt = returning_plan(stmt)
+    layout = returned.layout if returned is not None else None
     if merged.get("autoflush", True):
         session._autoflush()
     if batches is None:
@@ -285,9 +240,10 @@ def _insert(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: 
                 rows.extend(result.fetchall())
         if layout is None:
             return result
-    objs = session._rows_to_results(layout, rows, bool(merged.get("populate_existing")),
-                                    session._default_identity_token())
-    return _object_result(layout, objs)
+    assert returned is not None and layout is not None
+    objs = returned.load(session, rows, bool(merged.get("populate_existing")),
+                         session._default_identity_token(), opts)
+    return object_result(layout, objs)
 
 
 def translate_values(mapper: Mapper, stmt: object, verb: str) -> Any:
@@ -459,7 +415,8 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     if single:  # (evaluate tests the class by isa())
         stmt = stmt.where(*single)
         where.extend(single)
-    layout, stmt = _returning_layout(stmt)
+    returned, stmt = returning_plan(stmt)
+    layout = returned.layout if returned is not None else None
     if merged.get("autoflush", True):
         session._autoflush()
     token = session._default_identity_token()
@@ -468,11 +425,11 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
                              uncertain=uncertain)
     result = session._run(stmt, params, bind, opts)
     objs = None
-    if layout is not None:
+    if returned is not None and layout is not None:
         # UPDATE ... RETURNING: the rows are the new state, so loaded objects are refreshed
-        objs = session._rows_to_results(layout, list(result.fetchall()), is_update, token)
+        objs = returned.load(session, list(result.fetchall()), is_update, token, opts)
         known = set(states)
-        states.extend(s for s in _entity_states(layout, objs, mapper) if s not in known)
+        states.extend(s for s in entity_states(layout, objs, mapper) if s not in known)
     if is_update:
         apply_values(states, values)
         expire_values(states, onupdate_keys(mapper, values))
@@ -487,7 +444,7 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         session._fire("after_bulk_delete", BulkContext(session, None, result, mapper, stmt))
     if objs is not None:
         assert layout is not None
-        return _object_result(layout, objs)
+        return object_result(layout, objs)
     return result
 
 

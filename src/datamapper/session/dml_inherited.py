@@ -31,7 +31,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.sql.selectable import FromClause, ScalarSelect, SelectBase
 
-from .._core import SimpleResultMetaData, dml_values_ordered
+from .._core import SimpleResultMetaData, dml_values_ordered, statement_options
 from ..exc import InvalidRequestError
 from ..mapping.cache import CacheSlot
 from ..mapping.coercion import dml_returning, dml_values, dml_where, entity_of
@@ -131,9 +131,10 @@ def insert_joined(session: SessionBase, stmt: object, mapper: Mapper, params: ob
     base = info.tables[0]
     idents = [tuple(d[a] for a in base.pk_attrs) for d in work]
     populate = bool(merged.get("populate_existing"))
+    options = statement_options(stmt)  # (loader options: as for a SELECT of the class)
     if len(elements) == 1 and entity_of(elements[0]) is mapper:
-        return _objects_by_key(session, mapper, idents, populate)
-    return _returned_by_key(session, mapper, idents, elements, populate)
+        return _objects_by_key(session, mapper, idents, populate, options)
+    return _returned_by_key(session, mapper, idents, elements, populate, options)
 
 
 def insert_joined_rows(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, Any]],
@@ -237,11 +238,11 @@ def _returned_entity(mapper: Mapper, stmt: object, verb: str) -> Mapper | None:
 
 
 def _objects_by_key(session: SessionBase, mapper: Mapper, idents: list[tuple[Any, ...]],
-                    populate_existing: bool) -> Any:
+                    populate_existing: bool, options: Sequence[Any] = ()) -> Any:
     """The objects of ``idents`` (in that order), loaded through the identity map."""
     pk = list(mapper.primary_key)
     crit = pk[0].in_([k[0] for k in idents]) if len(pk) == 1 else tuple_(*pk).in_(idents)
-    stmt: Any = select(mapper.class_).where(crit)
+    stmt: Any = select(mapper.class_).where(crit).options(*options)
     if populate_existing:
         stmt = stmt.execution_options(populate_existing=True)
     found = {}
@@ -253,7 +254,8 @@ def _objects_by_key(session: SessionBase, mapper: Mapper, idents: list[tuple[Any
 
 
 def _returned_by_key(session: SessionBase, mapper: Mapper, idents: list[tuple[Any, ...]],
-                     elements: Sequence[Any], populate_existing: bool) -> Any:
+                     elements: Sequence[Any], populate_existing: bool,
+                     options: Sequence[Any] = ()) -> Any:
     """``.returning(...)`` of columns, expressions or entities of a joined subclass
     whose rows were just inserted into several tables: the elements read back by
     key, a row per key of ``idents`` in that order."""
@@ -261,7 +263,7 @@ def _returned_by_key(session: SessionBase, mapper: Mapper, idents: list[tuple[An
     n = len(keys)
     crit = keys[0].in_([k[0] for k in idents]) if n == 1 else tuple_(*keys).in_(idents)
     stmt: Any = select(*[k.label(f"_dm_rk_{i}") for i, k in enumerate(keys)], *elements
-                       ).where(crit)
+                       ).where(crit).options(*options)
     if populate_existing:
         stmt = stmt.execution_options(populate_existing=True)
     result = session.execute(stmt, execution_options={"autoflush": False})
