@@ -11,8 +11,11 @@ remembers its plan and options in ``InstanceState.extra()``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy.exc import SAWarning
 
 from ..instance.state import STATE_ATTR, InstanceState
 from ..mapping.cache import CacheSlot
@@ -21,6 +24,19 @@ from ..mapping.relationships import RelationshipProperty
 from .rows import EntityLoader
 
 EAGER = frozenset({"joined", "selectin", "subquery", "immediate"})
+
+
+def scalar_of(prop: RelationshipProperty, items: Sequence[Any], how: str) -> Any:
+    """The object a scalar (``uselist=False``) relationship holds from the related rows
+    a load found (None for none); more than one row warns, naming the relationship,
+    and the first is kept.  ``how``: "eagerly" or "lazily"."""
+    if len(items) > 1:
+        warnings.warn(
+            f"Multiple rows returned with uselist=False for {how}-loaded attribute "
+            f"'{prop.parent.class_.__name__}.{prop.key}' ({len(items)} rows; the first is "
+            "kept): make it a collection (uselist=True), or narrow its join condition "
+            "to one related row", SAWarning, stacklevel=2)
+    return items[0] if items else None
 # keys in InstanceState.extra(): names of relationships loaded with raiseload(), which
 # refuse any lazy load / only one that needs SQL (sql_only=True)
 RAISE_KEY = "dm_raise"
@@ -86,6 +102,17 @@ class EntityPlan:
         for n in self.nodes.values():
             if n.strategy in ("joined", "contains_eager") and (
                     n.prop.uselist or n.plan.multiplies_rows()):
+                return True
+        return False
+
+    def may_repeat_rows(self) -> bool:
+        """Whether an entity may come in several rows: a joined collection (at any
+        depth), or a joined scalar relationship other than a many-to-one by the
+        target's primary key (a uselist=False one-to-many, a custom join condition),
+        whose several matching rows each repeat the parent."""
+        for n in self.nodes.values():
+            if n.strategy in ("joined", "contains_eager") and (
+                    n.prop.uselist or not n.prop._simple_m2o or n.plan.may_repeat_rows()):
                 return True
         return False
 

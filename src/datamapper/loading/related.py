@@ -35,6 +35,7 @@ from .plans import (
     EntityPlan,
     has_eager_defaults,
     lazy_plan_after_expiry,
+    scalar_of,
     stamp_user_options,
 )
 from .rows import EntityLoader, entity_loader, fetch_rows, instances
@@ -111,7 +112,7 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
     if prop.uselist:
         impl.set_committed(state, obj, objs)
     else:
-        impl.set_committed(state, obj, objs[0] if objs else None)
+        impl.set_committed(state, obj, scalar_of(prop, objs, "lazily"))
 
 
 def _strategy_of(prop: RelationshipProperty, ext: dict[str, Any] | None,

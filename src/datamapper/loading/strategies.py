@@ -72,6 +72,7 @@ from .plans import (  # re-exported: the plans this module runs
     RelNode,
     default_plan,
     remember_plan,
+    scalar_of,
     stamp_user_options,
 )
 from .rows import (
@@ -264,7 +265,8 @@ def _assign(prop: RelationshipProperty, obj: Any, items: Sequence[Any], overwrit
         return
     state = d[STATE_ATTR]
     impl = state.mapper._impls[key]
-    impl.set_committed(state, obj, list(items) if prop.uselist else (items[0] if items else None))
+    impl.set_committed(state, obj, list(items) if prop.uselist else
+                       scalar_of(prop, items, "eagerly"))
     if state.expired_attributes and key in state.expired_attributes:
         state.loaded((key,))
 
@@ -867,4 +869,4 @@ def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Map
     objs = instances(session, loader, rows, False, token) if rows else []
     if objs:
         populate(session, plan, objs, rows, False, token)
-    return _unique(objs) if plan.multiplies_rows() else objs
+    return _unique(objs) if plan.may_repeat_rows() else objs

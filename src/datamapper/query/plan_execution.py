@@ -202,7 +202,7 @@ def _load_with_plans(session: SessionLike, layout: RowLayout, plans: list[Entity
                     remember_plan(plan, objs)
     finally:
         session._eager_exec_opts, session._eager_user_opts = outer
-    if any(p is not None and p.multiplies_rows() for p in plans):
+    if any(p is not None and p.may_repeat_rows() for p in plans):
         results = unique_rows(results, single)
     return results
 
