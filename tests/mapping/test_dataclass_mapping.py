@@ -258,7 +258,7 @@ def test_mixin_declared_attr_relationship_names_the_mixins_foreign_key_column(
 
         @declared_attr
         def created_by(cls) -> Mapped[User]:
-            return relationship(foreign_keys=[cls.created_by_id])
+            return relationship(foreign_keys=[cls.created_by_id], **dc)
 
     class Item(CreatedBy, Base):
         __tablename__ = "items"
@@ -382,3 +382,48 @@ def test_none_for_a_subclass_column_default_inserts_the_subclass_default(DCBase,
     assert read_rows(Parent.__table__) == [
         (1, "parent", "parent"), (2, "child", "child"), (3, "child", "child"),
         (4, "child", "given")]
+
+
+@pytest.mark.parametrize("mixin_kind", ["mixin", "abstract"])
+def test_a_mixins_declared_attr_relationship_is_a_constructor_field(DCBase, engine,
+                                                                    read_rows, mixin_kind):
+    class User(DCBase):
+        __tablename__ = "users"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        name: Mapped[str] = mapped_column()
+
+    class CreatedBy(MappedAsDataclass):
+        created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), init=False)
+
+        @declared_attr
+        def created_by(cls) -> Mapped[User]:
+            return relationship(foreign_keys=[cls.created_by_id])
+
+        @declared_attr
+        def creator(cls) -> Mapped[Optional[User]]:  # noqa: UP045
+            return relationship(foreign_keys=[cls.created_by_id], viewonly=True, init=False)
+
+    if mixin_kind == "abstract":
+        class Abstract(CreatedBy, DCBase):
+            __abstract__ = True
+
+        bases: tuple[type, ...] = (Abstract,)
+    else:
+        bases = (CreatedBy, DCBase)
+
+    class Item(*bases):  # type: ignore[misc]  # bases chosen above
+        __tablename__ = "items"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        description: Mapped[str] = mapped_column()
+
+    fields = [f.name for f in dataclasses.fields(Item)]
+    assert fields == ["created_by_id", "created_by", "creator", "id", "description"]
+    assert "created_by" not in Item.__dict__.get("__annotations__", {})
+    u = User("u1")
+    item = Item(created_by=u, description="d1")
+    assert item.created_by is u and item == Item(u, "d1")
+    DCBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(item)
+        s.commit()
+    assert read_rows("SELECT id, created_by_id, description FROM items") == [(1, 1, "d1")]

@@ -290,19 +290,24 @@ _DATACLASS_CLASS_OPTIONS = ("init", "repr", "eq", "order", "unsafe_hash", "match
                             "kw_only", "dataclass_callable")
 
 
-def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] = ()) -> None:
+def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] = (),
+                    mapped: bool = True) -> None:
     """Make ``cls`` a dataclass whose fields are its mapped attributes.
 
     Runs before the class is mapped: each ``Mapped[...]`` attribute of the class body
     becomes a field (``init``/``default``/``default_factory``/``repr``/``compare``/
     ``kw_only`` from ``mapped_column()``, ``relationship()`` or ``column_property()``);
     then the class body's mapping values are put back for the declarative scan.
+    A class to be mapped (``mapped``) also takes fields for the ``declared_attr``s
+    annotated ``Mapped[...]`` (its own and its mixins'); an unmapped one does not.
     """
     from .declarative_scan import DEFINITION_ORDER, definition_order
 
     written = tuple(definition_order(cls))
     own_annotations = cls.__dict__.get("__annotations__", {})
     borrowed = _mixin_fields(mixins, own_annotations)
+    if mapped:
+        borrowed.update(_declared_attr_fields(cls, mixins, {**borrowed, **own_annotations}))
     annotations = {**{k: raw for k, (raw, _v) in borrowed.items()}, **own_annotations}
     # an Unmapped[...] column is no attribute of the class: no field either
     annotations = {k: raw for k, raw in annotations.items() if not is_unmapped_annotation(raw)}
@@ -372,6 +377,34 @@ def _mixin_fields(mixins: Sequence[type], own_annotations: Mapping[str, Any]
                 borrowed.pop(key, None)
                 borrowed[key] = (raw, value)
     return borrowed
+
+
+def _declared_attr_fields(cls: type, mixins: Sequence[type], taken: Mapping[str, Any]
+                          ) -> dict[str, tuple[Any, Any]]:
+    """{name: (annotation, value)} of the ``declared_attr``s of ``cls`` and its unmapped
+    mixins whose function is annotated ``-> Mapped[...]``: fields of ``cls`` too, with
+    the dataclass options of the property the function gives for ``cls`` (a trial
+    call: the mapping calls it again; one that fails this early gives no field)."""
+    from .properties import MapperProperty
+
+    nearest: dict[str, Any] = {}
+    for klass in (cls, *mixins):
+        for key, value in klass.__dict__.items():
+            nearest.setdefault(key, value)
+    out: dict[str, tuple[Any, Any]] = {}
+    for key, value in nearest.items():
+        if key in taken or key.startswith("__") or not isinstance(value, declared_attr):
+            continue
+        raw = getattr(value.fget, "__annotations__", {}).get("return")
+        if raw is None or not _is_mapped_annotation(raw):
+            continue
+        try:
+            made = value.fget(cls)
+        except Exception:  # noqa: BLE001 - e.g. it reads cls.__table__, not made yet
+            continue
+        if isinstance(made, (MappedColumn, MapperProperty)):
+            out[key] = (raw, made)
+    return out
 
 
 def _is_mapped_annotation(raw: object) -> bool:
@@ -499,7 +532,7 @@ class MappedAsDataclass:
             # an unmapped class (the declarative base, an abstract class, a mixin) is a
             # dataclass too, so that its fields come before those of the classes below
             # it and its class options (repr=, unsafe_hash= ...) hold for them
-            apply_dataclass(cls, dict(merged), _mapping_classes(cls)[1:])
+            apply_dataclass(cls, dict(merged), _mapping_classes(cls)[1:], mapped=False)
 
 
 # -- declarative bases ----------------------------------------------------------------------

@@ -596,7 +596,7 @@ def unmapped_dataclass(cls: Any = None, /, **options: object) -> Any:
             raise ArgumentError(
                 f"Can't use unmapped_dataclass on {klass.__name__}: it is a mapped class; "
                 "use registry.mapped_as_dataclass for mapped classes")
-        apply_dataclass(klass, dict(options), _mapping_classes(klass)[1:])
+        apply_dataclass(klass, dict(options), _mapping_classes(klass)[1:], mapped=False)
         return klass
 
     return decorate(cls) if cls is not None else decorate
