@@ -206,13 +206,14 @@ def test_selectinload_of_type_with_polymorphic_reads_subclass_columns(joined, ma
     assert sql_log.count == 0
 
 
-def test_joinedload_of_a_subclass_relationship_is_refused(joined, make_session):
-    from datamapper import joinedload
+def test_contains_eager_of_a_subclass_relationship_the_query_does_not_read_is_refused(
+        joined, make_session):
+    from datamapper import contains_eager
 
     _c, Employee, Manager, _e, _p = joined
     s = make_session()
     with pytest.raises(sa.exc.ArgumentError, match="belongs to a subclass"):
-        s.scalars(sa.select(Employee).options(joinedload(Manager.paperwork))).all()
+        s.scalars(sa.select(Employee).options(contains_eager(Manager.paperwork))).all()
 
 
 def test_with_polymorphic_of_a_class_outside_the_hierarchy_is_refused(joined):

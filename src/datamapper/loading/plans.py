@@ -66,7 +66,7 @@ class EntityPlan:
     """How one entity loads: its column properties and its relationship nodes."""
 
     __slots__ = ("mapper", "props", "nodes", "path", "customized", "column_raise",
-                 "poly_selectin", "poly_with", "local_criteria", "wildcard")
+                 "poly_selectin", "poly_with", "local_criteria", "wildcard", "reads_subclasses")
 
     def __init__(self, mapper: Mapper, path: tuple[Any, ...] = ()) -> None:
         self.mapper = mapper
@@ -88,6 +88,10 @@ class EntityPlan:
         # relationship at every depth this query loads; set here once this plan's
         # relationships have it (see query/option_plans.py)
         self.wildcard: str | None = None
+        # a selected entity's plan: the subclasses whose tables its SELECT reads (a
+        # with_polymorphic() entity, a mapping's with_polymorphic): their relationships
+        # can be joined eagerly from its rows (set by the query layer's build_plans)
+        self.reads_subclasses: tuple[Mapper, ...] = ()
 
     def is_default(self) -> bool:
         return self.props is None and not self.nodes and self.column_raise is None and \

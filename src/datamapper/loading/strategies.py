@@ -148,7 +148,7 @@ def target_alias(target: Mapper, mappers: Sequence[Mapper] = ()) -> Any:
     return flat_alias(sel) if isinstance(sel, Join) else target.local_table.alias()
 
 
-def _joined_subclasses(target: Mapper, plan: EntityPlan) -> list[Mapper]:
+def joined_subclasses(target: Mapper, plan: EntityPlan) -> list[Mapper]:
     """The subclasses of ``target`` a joined eager load reads the columns of: those
     its mapper names in ``with_polymorphic``, and those of an ``of_type()``."""
     out = with_polymorphic_mappers(target) if target._poly is not None else []
@@ -196,8 +196,11 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
         outer = outer_above
         if node.strategy == "joined":
             inner = node.innerjoin if node.innerjoin is not None else bool(prop.innerjoin)
-            outer = outer_above or not inner
-            subclasses = _joined_subclasses(target, node.plan)
+            # (a relationship of a subclass whose table the parent rows read: the rows
+            # of the other classes have no parent for it, an inner join would drop them)
+            outer = outer_above or not inner or (
+                prop.parent is not plan.mapper and not plan.mapper.isa(prop.parent))
+            subclasses = joined_subclasses(target, node.plan)
             talias = target_alias(target, subclasses)
             if props is None and node.plan.poly_with:
                 props = polymorphic_props(target, subclasses)
@@ -284,7 +287,13 @@ def populate(session: SessionLike, plan: EntityPlan, objs: Sequence[Any], rows: 
     for node in plan.nodes.values():
         strategy = node.strategy
         if strategy in ("joined", "contains_eager"):
-            _populate_joined(session, node, objs, rows, populate_existing, token)
+            parents = objs
+            if node.prop.parent is not plan.mapper and not plan.mapper.isa(node.prop.parent):
+                # a relationship of a subclass whose table the SELECT reads: the rows
+                # of that subclass's objects only
+                cls = node.prop.parent.class_
+                parents = [o if isinstance(o, cls) else None for o in objs]
+            _populate_joined(session, node, parents, rows, populate_existing, token)
             continue
         if unique is None:
             unique = _unique(objs)

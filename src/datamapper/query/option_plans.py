@@ -26,8 +26,9 @@ from ..loading.plans import (
     follows_default,
     has_eager_defaults,
 )
+from ..loading.strategies import joined_subclasses
 from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
-from ..mapping.inheritance import resolve_polymorphic
+from ..mapping.inheritance import resolve_polymorphic, with_polymorphic_mappers
 from ..mapping.mapper import Mapper, _mapper_or_none
 from ..mapping.properties import ExpressionOverride
 from ..mapping.relationships import RelationshipProperty
@@ -275,7 +276,12 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
     entity, for the next step."""
     mapper = plan.mapper
     prop = _prop_for(mapper, target, strategy)
-    _check_relationship_step(mapper, prop, target, strategy)
+    _check_relationship_step(plan, prop, target, strategy)
+    if strategy == "joined" and not _joinable_from(plan, prop):
+        # joinedload(Engineer.machines) in a query of Person that does not read the
+        # engineers table: nothing to join it from; it loads lazily, as in SQLAlchemy
+        # (with_polymorphic() or selectinload() load it with the query)
+        strategy = "select"
     node = _relationship_node(plan, prop, strategy)
     if strategy == "joined" and "innerjoin" in kw:
         node.innerjoin = kw["innerjoin"]
@@ -295,6 +301,10 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
         # the related rows are read with those subclasses' columns
         node.plan.poly_with = _merge_mappers(node.plan.poly_with,
                                              _of_type_mappers(prop.mapper, of_type))
+    if node.strategy == "joined":
+        # the joined target's alias reads these subclasses' tables: a joinedload() of
+        # one of their relationships can go on from it
+        node.plan.reads_subclasses = tuple(joined_subclasses(prop.mapper, node.plan))
     return node.plan
 
 
@@ -334,10 +344,11 @@ def _check_recursion_depth(prop: RelationshipProperty) -> None:
             "relationships (a tree of one class)")
 
 
-def _check_relationship_step(mapper: Mapper, prop: RelationshipProperty, target: object,
+def _check_relationship_step(plan: EntityPlan, prop: RelationshipProperty, target: object,
                              strategy: str) -> None:
-    """A relationship loader option's step names a relationship of ``mapper`` (or of a
-    subclass) that ``strategy`` can load."""
+    """A relationship loader option's step names a relationship of the plan's mapper (or
+    of a subclass) that ``strategy`` can load."""
+    mapper = plan.mapper
     if not prop.is_relationship:
         raise ArgumentError(
             f"Can't apply {STRATEGY_NAMES[strategy]}({describe_target(target)}): "
@@ -353,14 +364,21 @@ def _check_relationship_step(mapper: Mapper, prop: RelationshipProperty, target:
             "loaded as a whole), which can't be loaded eagerly; query it through the "
             "attribute, or configure it with lazy='select' to load it with the parents"
         )
-    if prop.parent is not mapper and not mapper.isa(prop.parent) and strategy in (
-            "joined", "contains_eager"):
+    if strategy == "contains_eager" and not _joinable_from(plan, prop):
         raise ArgumentError(
             f"Can't apply {STRATEGY_NAMES[strategy]}({describe_target(target)}) to a query of "
             f"{mapper.class_.__name__}: {prop.parent.class_.__name__}.{prop.key} belongs "
             f"to a subclass, whose table the query does not join; use selectinload() "
             f"or immediateload() for it"
         )
+
+
+def _joinable_from(plan: EntityPlan, prop: RelationshipProperty) -> bool:
+    """Whether the rows of the plan's entity have the columns ``prop`` joins from: a
+    relationship of the class or of a base, or of a subclass whose table they read."""
+    mapper = plan.mapper
+    return prop.parent is mapper or mapper.isa(prop.parent) or any(
+        prop.parent.isa(m) for m in plan.reads_subclasses)
 
 
 def _eager_alias(alias: object) -> object:
@@ -534,6 +552,10 @@ def build_plans(mappers: list[Mapper | None], options: Iterable[object] | None,
         return None
     plans: list[EntityPlan | None] = [default_plan(m) if m is not None else None
                                       for m in mappers]
+    for i, plan in enumerate(plans):
+        if plan is not None:
+            plan.reads_subclasses = _subclasses_read(
+                plan.mapper, sources[i] if sources is not None else None)
     lone = [o for o in opts if _is_lone_wildcard(o)]
     if len(lone) > 1:  # lazyload("*") ... raiseload("*"): the last one given wins
         opts = [o for o in opts if not _is_lone_wildcard(o) or o is lone[-1]]
@@ -548,6 +570,21 @@ def build_plans(mappers: list[Mapper | None], options: Iterable[object] | None,
     if all(p is None or p.is_default() for p in plans):
         return None
     return plans
+
+
+def _subclasses_read(mapper: Mapper, source: object) -> tuple[Mapper, ...]:
+    """The subclasses of ``mapper`` whose tables a SELECT of the entity ``source`` (the
+    class, an aliased() or with_polymorphic() entity of it; None: the class) reads."""
+    if isinstance(source, PolymorphicEntity):
+        return tuple(polymorphic_parts(source)[0])
+    if isinstance(source, AliasedClass):
+        sel: Any = source.selectable
+        return tuple(m for m in mapper.self_and_descendants[1:]
+                     if not m.single and all(sel.corresponding_column(c) is not None
+                                             for c in m.local_table.primary_key))
+    if mapper._poly is None:
+        return ()
+    return tuple(with_polymorphic_mappers(mapper))
 
 
 def _apply_option(option: Load, plans: list[EntityPlan | None], mappers: list[Mapper | None],

@@ -90,8 +90,11 @@ def _join_columns(plans: list[EntityPlan | None], parent_sels: list[Any]) -> lis
         for node in plan.nodes.values():
             if node.strategy != "joined":
                 continue
+            # (a relationship of a with_polymorphic() subclass: its table's columns)
+            parent_tables = tables | set(node.prop.parent.tables) \
+                if node.prop.parent is not plan.mapper else tables
             for c in visitors.iterate(node.prop.primaryjoin):
-                if isinstance(c, Column) and c.table in tables:
+                if isinstance(c, Column) and c.table in parent_tables:
                     cc = c if isinstance(sel, Table) else sel.corresponding_column(c)
                     if cc is not None and not any(cc is o for o in out):
                         out.append(cc)
