@@ -60,3 +60,30 @@ def test_update_statement_keeps_an_unflushed_change_of_an_onupdate_column(
     assert e1.tag == "mine"
     session.commit()
     assert e1.tag == "mine"  # the flush wrote it (a value given wins over onupdate)
+
+
+@pytest.mark.parametrize("returning", [False, True])
+@pytest.mark.parametrize("sync", ["auto", "fetch", "evaluate", "query"])
+def test_python_onupdate_value_is_set_without_a_select(Base, engine, session, sql_log,
+                                                       backend_name, sync, returning):
+    """A Python onupdate's value is known once the UPDATE ran: the session's object
+    holds it, and reading it sends no SELECT."""
+    if returning and (sync == "query" or backend_name == "mysql"):
+        pytest.skip("RETURNING: update() statements on backends that have it")
+    Emp = _model(Base, engine, "callable")
+    e1 = Emp(id=1, name="old", tag="value 1")
+    session.add(e1)
+    session.flush()
+    if sync == "query":
+        session.query(Emp).filter(Emp.id == 1).update({"name": "new"})
+    else:
+        stmt = update(Emp).where(Emp.id == 1).values(name="new")
+        if returning:
+            stmt = stmt.returning(Emp)
+        result = session.execute(stmt, execution_options={"synchronize_session": sync})
+        if returning:
+            assert result.scalars().all() == [e1]
+    assert e1.__dict__.get("tag") == "value 2"
+    sql_log.clear()
+    assert (e1.name, e1.tag) == ("new", "value 2")
+    assert sql_log.statements == []

@@ -252,6 +252,44 @@ def onupdate_keys(mapper: Mapper, values: Iterable[str] = ()) -> dict[str, None]
     return {k: None for k in found if k not in given}
 
 
+def sync_onupdate(mapper: Mapper, states: list[Any], result: Any, auto: dict[str, None]) -> None:
+    """The matched objects after an UPDATE: a Python onupdate's value (known from the
+    statement's parameters) is set, what the database computed (SQL or server
+    onupdate, computed columns) is expired to load on access."""
+    if not auto or not states:
+        return
+    known = written_onupdate_values(mapper, result, auto)
+    if known:
+        apply_values(states, known)
+    expire_values(states, {k: None for k in auto if k not in known})
+
+
+def written_onupdate_values(mapper: Mapper, result: Any, keys: Iterable[str]) -> dict[str, Any]:
+    """Of ``keys`` (see :func:`onupdate_keys`), the attributes whose column has a Python
+    onupdate (a value or a function) and the value the UPDATE ``result`` wrote (its
+    parameters; nothing for an executemany or a result without them)."""
+    out: dict[str, Any] = {}
+    params: Any = None
+    for k in keys:
+        prop = mapper.column_attrs.get(k)
+        col = prop.columns[0] if prop is not None else None
+        default = getattr(col, "onupdate", None)
+        if (default is None or getattr(col, "server_onupdate", None) is not None
+                or not (default.is_scalar or default.is_callable)):
+            continue
+        if params is None:
+            try:
+                params = result.last_updated_params()
+            except (AttributeError, InvalidRequestError):  # not a Core UPDATE result
+                params = {}
+            if not isinstance(params, dict):  # (an executemany: a list)
+                params = {}
+        key = getattr(col, "key", None)
+        if key in params:
+            out[k] = params[key]
+    return out
+
+
 def expire_whole(states: list[Any]) -> None:
     """Objects a DELETE may have removed without the session knowing: expired whole,
     so that the next read finds out (ObjectDeletedError if the row is gone)."""
@@ -323,8 +361,9 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
                                  for k, v in resolved.items()])
     result = session.execute(stmt, params, mapper=mapper)
     apply_values(states, resolved)
-    expire_values(uncertain, {**resolved, **onupdate_keys(mapper, resolved)})
-    expire_values(states, onupdate_keys(mapper, resolved))
+    auto = onupdate_keys(mapper, resolved)
+    expire_values(uncertain, {**resolved, **auto})
+    sync_onupdate(mapper, states, result, auto)
     session._fire("after_bulk_update", BulkContext(session, query, result, mapper))
     return int(result.rowcount)
 

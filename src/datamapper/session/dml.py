@@ -61,6 +61,7 @@ from .bulk import (
     matching_states,
     onupdate_keys,
     resolve_values,
+    sync_onupdate,
     through_synonyms,
 )
 from .dml_bulk import bulk_insert_mappings as bulk_insert_mappings
@@ -432,7 +433,7 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         states.extend(s for s in entity_states(layout, objs, mapper) if s not in known)
     if is_update:
         apply_values(states, values)
-        expire_values(states, onupdate_keys(mapper, values))
+        sync_onupdate(mapper, states, result, onupdate_keys(mapper, values))
         if uncertain:
             matched = set(states)  # (UPDATE ... RETURNING refreshed some of them)
             expire_values([s for s in uncertain if s not in matched],
