@@ -413,3 +413,37 @@ def test_loader_options_pickle_and_load_the_same_after_unpickling(stored, make_s
             shown.append((list(sql_log), sorted(k for k in u.__dict__ if not k.startswith("_"))))
             s.close()
         assert shown[0] == shown[1], opt
+
+
+def _no_second_address(cls):  # module level: pickled by reference, as any function
+    return cls.email != "a2@x"
+
+
+def test_an_object_loaded_with_loader_criteria_pickles_and_keeps_them(stored, make_session):
+    """with_loader_criteria() rides along on the objects it loaded (for their later
+    relationship loads): pickling such an object pickles the option as its arguments
+    (was TypeError: cannot pickle 'weakref.ReferenceType' object)."""
+    from datamapper import with_loader_criteria
+
+    s = make_session(expire_on_commit=False)
+    u = s.query(User).options(
+        with_loader_criteria(Address, _no_second_address, include_aliases=True)).first()
+    copy_ = _round_trip(u)
+    s.close()
+    s2 = make_session()
+    s2.add(copy_)
+    assert [a.email for a in copy_.addresses] == ["a1@x"]  # the criteria still apply
+
+
+def test_fixed_loader_criteria_of_mapped_attributes_refuse_pickling_by_name(
+        stored, make_session):
+    """An expression of mapped attributes does not pickle (in SQLAlchemy neither): the
+    error names the option and the way out."""
+    from datamapper import with_loader_criteria
+
+    s = make_session()
+    u = s.query(User).options(with_loader_criteria(Address, Address.email == "a2@x")).first()
+    with pytest.raises(pickle.PicklingError,
+                       match=r"Can't pickle with_loader_criteria\(Address, \.\.\.\): .*"
+                             r"module-level function"):
+        pickle.dumps(u)

@@ -19,6 +19,7 @@ too (:func:`criteria_for_target` for the eager joins' anonymous aliases).
 from __future__ import annotations
 
 import inspect as _inspect
+import pickle
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -152,6 +153,25 @@ class LoaderCriteriaOption(ExecutableOption):
 
     def __repr__(self) -> str:
         return f"with_loader_criteria({self.root.__name__}, ...)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An object loaded with this option keeps it for its later relationship loads
+        # (propagate_to_loaders), so pickling the object pickles the option: as the
+        # arguments it was made from (the class by reference, the callable or the
+        # expression), not the mapper and the per-class criteria built from them
+        if self._fixed is not None:
+            try:
+                pickle.dumps(self._fixed)
+            except Exception as exc:
+                raise pickle.PicklingError(
+                    f"Can't pickle {self!r}: its criteria are a SQL expression of mapped "
+                    f"attributes, which does not pickle ({exc}); to pickle objects loaded "
+                    f"with it, give the criteria as a module-level function of the class "
+                    f"(def criteria(cls): return cls.x == ...)") from exc
+        return (LoaderCriteriaOption, (
+            self.entity, self._fixed if self._fixed is not None else self._fn,
+            self.loader_only, self.include_aliases, self.propagate_to_loaders,
+            self.track_closure_variables))
 
 
 def _coerce(value: Any, entity: Any) -> Criterion:
