@@ -95,3 +95,25 @@ def test_many_to_one_with_criteria_and_the_query_api(world, make_session):
     orders = (s.query(Order).order_by(Order.id)
               .options(selectinload(Order.customer.and_(Customer.id == 2))).all())
     assert [o.customer.id if o.customer else None for o in orders] == [None, None, None, 2]
+
+
+@pytest.mark.parametrize("opt", STRATEGIES, ids=lambda o: o.__name__)
+def test_criteria_naming_the_of_type_alias(world, make_session, opt):
+    # Customer.orders.of_type(oa).and_(oa.status == ...): the criteria name the alias
+    # the option gives (selectin/subquery loads selected every order of a customer,
+    # the alias joined in as a second FROM; a joined load failed on the alias's name)
+    from datamapper import aliased
+
+    Customer, Order, Item = world
+    for status, expected, items in (
+            ("open", [[1, 3], []], {1: ["blue"], 3: []}),
+            ("shipped", [[2], [4]], {2: ["green"], 4: ["green"]})):
+        s = make_session()
+        oa, ia = aliased(Order), aliased(Item)
+        stmt = select(Customer).order_by(Customer.id).options(
+            opt(Customer.orders.of_type(oa).and_(oa.status == status)).options(
+                opt(Order.items.of_type(ia).and_(ia.color != "red"))))
+        customers = s.scalars(stmt).unique().all()
+        assert [[o.id for o in c.orders] for c in customers] == expected
+        assert {o.id: [i.color for i in o.items] for c in customers for o in c.orders} == items
+        s.close()

@@ -16,7 +16,9 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Alias, Join
 
 from ..loading.plans import (
     EAGER,
@@ -292,6 +294,10 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
         node.recursion_depth = kw["recursion_depth"]
     if local_criteria and strategy != "contains_eager":
         # selectinload(User.addresses.and_(...)): rows of this load only
+        if isinstance(of_type, AliasedClass) and not isinstance(of_type, PolymorphicEntity):
+            # of_type(aliased(Address)).and_(alias.email == ...): the loader reads its
+            # own table (or alias of it), so the criteria name the table's columns
+            local_criteria = tuple(_table_terms(of_type, c) for c in local_criteria)
         node.plan.local_criteria = node.plan.local_criteria + local_criteria
         node.plan.customized = True
     if strategy == "contains_eager":
@@ -306,6 +312,31 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
         # one of their relationships can go on from it
         node.plan.reads_subclasses = tuple(joined_subclasses(prop.mapper, node.plan))
     return node.plan
+
+
+def _table_terms(alias: AliasedClass, criterion: Any) -> Any:
+    """``criterion`` with the columns of ``alias``'s selectable (an alias of the mapped
+    table, or a flat join of aliases) replaced by the mapped tables' own."""
+    leaves: list[Any] = []
+    stack = [alias.selectable]
+    while stack:
+        sel = stack.pop()
+        if isinstance(sel, Join):
+            stack += [sel.left, sel.right]
+        elif isinstance(sel, Alias):
+            leaves.append(sel)
+    if not leaves:
+        return criterion
+
+    def swap(element: Any, **_kw: Any) -> Any:
+        table = getattr(element, "table", None)
+        if isinstance(element, ColumnElement) and any(table is leaf for leaf in leaves):
+            return cast(Any, table).element.corresponding_column(element)
+        return None
+
+    return visitors.replacement_traverse(
+        criterion.__clause_element__() if hasattr(criterion, "__clause_element__")
+        else criterion, {}, swap)
 
 
 def _relationship_node(plan: EntityPlan, prop: RelationshipProperty, strategy: str) -> RelNode:
