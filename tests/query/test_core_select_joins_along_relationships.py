@@ -107,6 +107,23 @@ def test_join_through_the_secondary_table_of_a_many_to_many(models, engine):
         assert [u.name for u in s.scalars(stmt)] == ["ed", "wendy"]
 
 
+def test_and_criteria_naming_the_secondary_table_use_the_joins_alias_of_it(models, engine,
+                                                                         metadata):
+    # join(User.tags.and_(user_tags.c.tag_id > 1)): the criteria read the secondary
+    # through the alias the join gives it (they named the table itself, which the
+    # FROM list lacks: an error, or every row of it)
+    User, _A, Tag, _N = models
+    user_tags = metadata.tables["user_tags"]
+    for stmt in (select(User.name).join(User.tags.and_(user_tags.c.tag_id > 1)),
+                 datamapper.select(User.name).join(
+                     User.tags.and_(user_tags.c.tag_id > 1, Tag.word != "z"))):
+        assert "AND user_tags_1.tag_id > " in _sql(stmt)
+        with Session(engine) as s:
+            assert s.scalars(stmt.order_by(User.id)).all() == ["ed", "wendy"]
+            q = s.query(User.name).join(User.tags.and_(user_tags.c.tag_id < 2))
+            assert q.order_by(User.id).all() == [("ed",)]
+
+
 def test_join_to_an_entity_with_the_relationship_as_on_clause(models, engine):
     User, Address, _T, _N = models
     with Session(engine) as s:

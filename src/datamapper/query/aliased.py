@@ -649,6 +649,10 @@ def relationship_steps(target: object, onclause: object) -> list[tuple[Any, Any]
     if criteria:
         last_dest, last_on = steps[-1]
         extra = [dest_sel.adapt(c) if dest_sel is not None else c for c in criteria]
+        if len(steps) == 2 and not isinstance(rel.secondary, Join):
+            # criteria naming the secondary table: the alias of it this join reads
+            to_secondary = ClauseAdapter(steps[0][0])
+            extra = [to_secondary.traverse(c) for c in extra]
         steps[-1] = (last_dest, and_(last_on, *extra))
     return steps
 
