@@ -173,9 +173,17 @@ def _install_attributes(mapper: Mapper) -> dict[str, Any]:
     impls: dict[str, Any] = getattr(mapper, "_impls", {})
     mapper._impls = impls
     for key, prop in mapper._props.items():
-        if key in impls:
-            continue
+        old = impls.get(key)
+        if old is not None:
+            if getattr(getattr(old, "attr", None), "prop", prop) is prop:
+                continue
+            # add_property() replaced the property of that name (a column attribute by a
+            # synonym, say): the new one is instrumented in its place
+            del impls[key]
         existing = cls.__dict__.get(key)
+        if old is not None and isinstance(existing, QueryableAttribute):
+            # (the descriptor the replaced property took over, if any, is the program's)
+            existing = mapper.__dict__.get("_dm_replaced", {}).get(key, existing)
         attr: InstrumentedAttribute[Any] = (
             RelationshipAttribute(cls, key, prop, mapper) if prop.is_relationship
             else InstrumentedAttribute(cls, key, prop, mapper))

@@ -201,8 +201,20 @@ def add_mapped_property(self: Mapper, key: str, prop: MapperProperty) -> None:
             f"attribute will be de-associated from {old_key!r}; give each name its own "
             f"property, or make {key!r} a synonym({old_key!r})", SAWarning, stacklevel=4)
         del self._props[old_key]
+    replaced = self._props.get(key)
     prop.set_parent(self, key)
     self._props[key] = prop
+    if isinstance(replaced, ColumnProperty) and replaced is not prop:
+        # (add_property() of a synonym or another property under a column attribute's
+        # name): the columns it mapped go to another property mapping them, if any
+        for c in replaced.columns:
+            if self._col_to_prop.get(c) is replaced:
+                other = next((p for p in self._props.values() if p is not prop and
+                              isinstance(p, ColumnProperty) and c in p.columns), None)
+                if other is None:
+                    del self._col_to_prop[c]
+                else:
+                    self._col_to_prop[c] = other
     if isinstance(prop, ColumnProperty):
         for c in prop.columns:
             self._col_to_prop.setdefault(c, prop)
