@@ -103,6 +103,13 @@ def with_froms(stmt: Any, froms: list[Any]) -> object:
     return out
 
 
+def replace_froms(stmt: Any, froms: tuple[Any, ...]) -> object:
+    """A copy of a select with ``froms`` as its select_from() FROMs (its joins kept)."""
+    out = stmt._clone()
+    out._from_obj = tuple(froms)
+    return out
+
+
 def where_criteria(stmt: object) -> tuple[object, ...]:
     """A select's WHERE criteria as given (one per ``where()`` argument)."""
     return tuple(getattr(stmt, "_where_criteria", ()) or ())

@@ -18,6 +18,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ClauseList, ColumnClause, ColumnElement, Label
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import FromClause, Join, TableClause
+from sqlalchemy.sql.util import find_tables
 
 from .._core import (
     annotations_of,
@@ -27,6 +28,7 @@ from .._core import (
     is_selectable_iterable,
     is_star,
     proxy_key,
+    replace_froms,
     result_metadata,
     result_tuple,
     type_may_be_null_type,
@@ -326,7 +328,8 @@ class RowLayout:
             # marked copy: naming it twice leaves a join along a relationship of the
             # class two FROMs to start at)
             if from_ is not None and id(deannotate(from_)) not in given:
-                stmt = stmt.select_from(from_)
+                stmt = _with_inherit_from(stmt, from_)
+                given.add(id(deannotate(from_)))
             if where is not None:
                 stmt = stmt.where(where)
         return stmt
@@ -614,3 +617,18 @@ def filter_by_criteria(mapper: Mapper, kwargs: dict[str, Any], entity: object = 
         )
     source = entity if isinstance(entity, AliasedClass) else mapper.class_
     return [getattr(source, k) == v for k, v in kwargs.items()]
+
+
+def _with_inherit_from(stmt: Any, from_: Any) -> Any:
+    """``stmt`` reading the join ``from_`` of a class's tables: in place of a FROM that
+    is one of them (the class's own table a Core select() of it names), so that a join
+    along a relationship of the class has one FROM to start at; else added."""
+    if isinstance(from_, Join):
+        froms = explicit_froms(stmt)
+        tables = set(find_tables(from_))
+        for i, f in enumerate(froms):
+            if isinstance(f, TableClause) and deannotate(f) in tables:
+                rest = [g for g in froms[i + 1:] if not (
+                    isinstance(g, TableClause) and deannotate(g) in tables)]
+                return replace_froms(stmt, (*froms[:i], from_, *rest))
+    return stmt.select_from(from_)
