@@ -89,3 +89,35 @@ def test_update_returning_load_only_and_selectinload(models, session):
         .options(load_only(B.x), selectinload(B.a))).all()
     assert [(o.id, o.__dict__.get("x")) for o in objs] == [(2, 30)]
     assert "a" in objs[0].__dict__ and objs[0].a.id == 2
+
+
+@pytest.mark.parametrize("many", [True, False])
+def test_returning_class_with_correlated_column_property(Base, engine, session, backend_name,
+                                                         many):
+    """A column_property() that is a SQL expression (here a subquery correlated to the
+    row) isn't part of the INSERT/UPDATE's RETURNING: it loads on access."""
+    if backend_name == "mysql":
+        pytest.skip("no INSERT/UPDATE ... RETURNING on MySQL")
+    from sqlalchemy import func, select
+
+    from datamapper import aliased, column_property
+
+    class U(Base):
+        __tablename__ = "u"
+        id = Column(Integer, primary_key=True, autoincrement=False)
+        age = Column(Integer)
+
+    other = aliased(U)
+    U.oldest_other = column_property(
+        select(func.max(other.age)).where(other.id != U.id).scalar_subquery())
+    Base.metadata.create_all(engine)
+    rows = [{"id": 1, "age": 25}, {"id": 2, "age": 47}, {"id": 3, "age": 29}]
+    objs = session.scalars(insert(U).returning(U), rows if many else rows[:1]).all()
+    assert [(o.id, o.age) for o in objs] == [(1, 25), (2, 47), (3, 29)][:len(objs)]
+    if many:
+        assert [o.oldest_other for o in objs] == [47, 29, 47]
+    got = session.scalars(update(U).where(U.id == 1).values(age=50).returning(U)).all()
+    assert [(o.id, o.age) for o in got] == [(1, 50)]
+    if many:
+        session.expire(got[0], ["oldest_other"])
+        assert got[0].oldest_other == 47

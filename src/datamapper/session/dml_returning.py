@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from sqlalchemy import Column
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import IteratorResult
 
@@ -38,12 +39,24 @@ class _Returned:
         layout = RowLayout(entities)
         mappers = [p.mapper if kind == "entity" else None for kind, p in layout.parts]
         plans = build_plans(mappers, self.options, layout.part_sources())
+        props: list[Any] = [p.props if kind == "entity" else None for kind, p in layout.parts]
         if plans is not None:
             for plan in plans:  # a join can't be added to the DML statement: lazy instead
                 for node in plan.nodes.values() if plan is not None else ():
                     if node.strategy in ("joined", "subquery"):
                         node.strategy = "select"
-            layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
+            props = [p.props if p is not None and p.props is not None else base
+                     for p, base in zip(plans, props, strict=True)]
+        # a column_property() that is a SQL expression (a correlated subquery ...) is
+        # left out of RETURNING, which names the changed table's own columns: it loads
+        # on access
+        narrowed = [_table_props(m, pp) for m, pp in zip(mappers, props, strict=True)]
+        if plans is not None or narrowed != props:
+            layout = RowLayout(entities, narrowed)
+            if plans is not None:
+                for plan, pp in zip(plans, narrowed, strict=True):
+                    if plan is not None:
+                        plan.props = pp
         self.layout = layout
         self.plans = plans
 
@@ -55,6 +68,15 @@ class _Returned:
             cast("SessionLike", session), self.entities, self.plans,
             core_select(*self.layout.columns), [], False, populate_existing, token,
             lambda _stmt: rows, execution_options, propagating_options(self.options))
+
+
+def _table_props(mapper: Mapper | None, props: Any) -> Any:
+    """``props`` (what ``mapper``'s entity loads) without the column properties whose
+    column is not a table column."""
+    if mapper is None or props is None:
+        return None
+    kept = tuple(p for p in props if isinstance(p.columns[0], Column))
+    return props if len(kept) == len(props) else kept
 
 
 def returning_plan(stmt: object) -> tuple[_Returned | None, Any]:
