@@ -218,8 +218,15 @@ def test_contains_eager_of_a_subclass_relationship_the_query_does_not_read_is_re
 
 def test_with_polymorphic_of_a_class_outside_the_hierarchy_is_refused(joined):
     Company, Employee, _m, _e, _p = joined
-    with pytest.raises(sa.exc.ArgumentError, match="not a subclass of Employee"):
+    with pytest.raises(sa.exc.InvalidRequestError, match="not a subclass of Employee"):
         with_polymorphic(Employee, [Company])
+
+
+def test_with_polymorphic_of_a_base_or_sibling_class_is_refused(joined):
+    _c, Employee, Manager, Engineer, _p = joined
+    for wrong in (Employee, Manager):
+        with pytest.raises(sa.exc.InvalidRequestError, match="not a subclass of Engineer"):
+            with_polymorphic(Engineer, [wrong])
 
 
 def test_with_polymorphic_single_table_adds_subclass_columns(engine, make_session, sql_log):

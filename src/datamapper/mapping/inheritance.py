@@ -360,8 +360,8 @@ def resolve_polymorphic(mapper: Mapper, spec: Any, strict: bool = True) -> list[
                 break
             chain.append(step)
         else:
-            if strict:
-                raise ArgumentError(
+            if strict:  # (SQLAlchemy's error class for it)
+                raise InvalidRequestError(
                     f"Can't load {m.class_.__name__} polymorphically with "
                     f"{mapper.class_.__name__}: it is not a subclass of "
                     f"{mapper.class_.__name__}; name classes that inherit from it"
