@@ -297,3 +297,24 @@ def test_one_many_to_many_joined_twice_from_two_aliases(models, engine, form):
                     .where(t1.word == "x", t2.word == "y", u1.id != u2.id))
             rows = s.execute(stmt).all()
     assert [tuple(r) for r in rows] == [("ed", "wendy")]
+
+
+def test_a_select_joined_along_a_relationship_inside_criteria_adapted_to_an_alias(models,
+                                                                                  engine):
+    # the subquery (Core's select() joined along User.tags) is copied when the ON
+    # criteria are adapted to the alias: that failed ("User.tags has no attribute
+    # '_from_objects'")
+    User, Address, Tag, _N = models
+    aa = aliased(Address)
+    tagged_y = select(User.id).join(User.tags).where(Tag.word == "y")
+    only_x = select(User.id).join(User.tags.and_(Tag.word == "x"))
+    with Session(engine) as s:
+        for sub, expected in ((tagged_y, [("ed", 1), ("ed", 2), ("wendy", 3)]),
+                              (only_x, [("ed", 1), ("ed", 2)])):
+            stmt = (select(User.name, aa.id)
+                    .join(aa, User.addresses.of_type(aa).and_(aa.user_id.in_(sub)))
+                    .order_by(aa.id))
+            assert s.execute(stmt).all() == expected
+            ua = aliased(User)
+            assert s.query(ua.name).filter(ua.id.in_(sub)).order_by(ua.id).all() == \
+                sorted({(n,) for n, _i in expected})

@@ -258,6 +258,13 @@ class _JoinTarget(roles.JoinTargetRole):
     def _clone(self, **kw: object) -> _JoinTarget:
         return self
 
+    # the FROMs Core's Select copy (a statement cloned inside a larger one, adapted to
+    # an alias) collects from its join targets to clone them first: none here, since
+    # cloning keeps this target and so the tables it names
+    _from_objects: tuple[Any, ...] = ()
+    # (and no annotations: Core's traversals read them off each element they copy)
+    _annotations: immutabledict[str, Any] = immutabledict()
+
     def _copy_internals(self, **kw: object) -> None:
         return None
 
