@@ -427,3 +427,35 @@ def test_a_mixins_declared_attr_relationship_is_a_constructor_field(DCBase, engi
         s.add(item)
         s.commit()
     assert read_rows("SELECT id, created_by_id, description FROM items") == [(1, 1, "d1")]
+
+
+@pytest.mark.parametrize("attr_init", [True, False])
+def test_merge_of_a_new_dataclass_keeps_a_collection_it_was_not_given(DCBase, engine,
+                                                                     read_rows, attr_init):
+    # a collection's default_factory=list is not stored by the constructor: merge() of
+    # an object made without it leaves the persistent collection (and its rows) alone
+    class Parent(DCBase):
+        __tablename__ = "parents"
+        id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+        name: Mapped[str] = mapped_column()
+        kids: Mapped[list[Kid]] = relationship(
+            cascade="all, delete-orphan", default_factory=list,
+            **({} if attr_init else {"init": False}))
+
+    class Kid(DCBase):
+        __tablename__ = "kids"
+        id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+        parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id"), init=False)
+
+    assert Parent(1, "new").kids == []
+    DCBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        p = Parent(1, "x")
+        p.kids.append(Kid(1))
+        s.add(p)
+        s.commit()
+        merged = s.merge(Parent(1, "y"))
+        s.commit()
+        assert merged is p and [k.id for k in p.kids] == [1]
+    assert read_rows(Parent.__table__) == [(1, "y")]
+    assert read_rows(Kid.__table__) == [(1, 1)]

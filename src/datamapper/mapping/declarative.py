@@ -463,7 +463,32 @@ def _declare_field(cls: type, key: str, saved: dict[str, Any],
             opts.pop("default")
         else:
             opts["default"] = DONT_SET
+    if defaults is not None and _is_empty_collection_factory(cls, key, value, opts):
+        # an empty collection: the attribute gives one while unset, so the constructor
+        # leaves it unset, and merge() of the new object leaves a persistent one alone
+        opts.pop("default_factory")
+        if opts.get("init") is not False:
+            opts["default"] = DONT_SET
     setattr(cls, key, dataclasses.field(**_field_options(opts, value)))
+
+
+def _is_empty_collection_factory(cls: type, key: str, value: object,
+                                 opts: Mapping[str, Any]) -> bool:
+    """A relationship collection's ``default_factory`` that makes an empty collection
+    (``list``, ``set``, ``dict`` or its ``collection_class``), not of a write-only or
+    dynamic relationship (they take a list when set)."""
+    factory = opts.get("default_factory")
+    if factory is None or not _is_reference(value):
+        return False
+    if getattr(value, "lazy", None) in ("dynamic", "write_only") or marker_of(
+            cls.__dict__.get("__annotations__", {}).get(key))[0] in ("dynamic", "write_only"):
+        return False
+    if isinstance(cls.__dict__.get("__annotations__", {}).get(key), str) and \
+            cls.__dict__["__annotations__"][key].lstrip().startswith(
+                ("DynamicMapped", "WriteOnlyMapped")):
+        return False
+    return factory in (list, set, dict) or (
+        factory is getattr(value, "_collection_class_arg", None))
 
 
 def _is_column(value: object) -> bool:
