@@ -102,14 +102,15 @@ def class_criteria(mapper: Mapper) -> list[Any]:
 
 def matching_states(session: SessionBase, mapper: Mapper, where: list[Any], strategy: Any,
                     tests: list[Any] | None, token: Any = None, params: Any = None,
-                    uncertain: list[Any] | None = None) -> list[Any]:
+                    uncertain: list[Any] | None = None, target: Any = None) -> list[Any]:
     """The states of the identity map the criteria select (see criteria_tests).
 
     With "evaluate", an object whose row can't be told in Python (an attribute the
     criteria read is not loaded, a comparison the database may decide otherwise:
     see :mod:`.evaluate`) is not among the matches, and goes to ``uncertain`` when
     given (an UPDATE expires what it may have changed there, a DELETE the whole
-    object: their rows may have changed or gone)."""
+    object: their rows may have changed or gone).  ``target``: the alias of the
+    mapper's table the statement changes, when it names one."""
     if strategy is None:
         return []
     if strategy == "evaluate":
@@ -128,8 +129,11 @@ def matching_states(session: SessionBase, mapper: Mapper, where: list[Any], stra
             if matched is True:
                 out.append(state)
         return out
-    stmt = core_select(*mapper.primary_key)
-    if len(mapper.tables) > 1 and not mapper.single:
+    if target is not None:  # an alias of the table (update(aliased(Class))): its keys
+        stmt = core_select(*[target.corresponding_column(c) for c in mapper.primary_key])
+    else:
+        stmt = core_select(*mapper.primary_key)
+    if target is None and len(mapper.tables) > 1 and not mapper.single:
         stmt = stmt.select_from(mapper.persist_selectable)  # criteria may read any table
     for w in where:
         stmt = stmt.where(w)

@@ -422,8 +422,12 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         session._autoflush()
     token = session._default_identity_token()
     uncertain: list[Any] = []
+    target = getattr(stmt, "table", None)
+    if target is mapper.local_table or getattr(target, "element", None) is not \
+            mapper.local_table:
+        target = None  # (not an alias of the class's table: update(aliased(Class)))
     states = matching_states(session, mapper, where, strategy, tests, token, params,
-                             uncertain=uncertain)
+                             uncertain=uncertain, target=target)
     result = session._run(stmt, params, bind, opts)
     objs = None
     if returned is not None and layout is not None:
