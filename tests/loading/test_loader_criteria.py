@@ -299,3 +299,21 @@ def test_criteria_of_two_entities_apply_inside_each_others_subqueries(world, mak
     assert [r.name for r in s.query(Author).options(*opts).order_by(Author.id)] == \
         ["ann", "gone"]
     assert all("lc_posts.deleted" in st for st in sql_log.matching("SELECT"))
+
+
+def test_two_correlated_criteria_of_one_entity_stay_apart(world, make_session, sql_log):
+    """Two criteria of Author, each an EXISTS correlated to the author: neither is put
+    inside the other's subquery (there it named the author table as a FROM of its own
+    and tested each post row instead of the author: ann, with a deleted post, passed)."""
+    from sqlalchemy import exists
+
+    Author, Post, _Tag = world
+    s = make_session()
+    has_p1_or_p3 = exists().where(Post.author_id == Author.id, Post.title.in_(["p1", "p3"]))
+    no_deleted_post = ~exists().where(Post.author_id == Author.id,
+                                      Post.deleted == True)  # noqa: E712
+    sql_log.clear()
+    stmt = select(Author.name).order_by(Author.id).options(
+        with_loader_criteria(Author, has_p1_or_p3), with_loader_criteria(Author, no_deleted_post))
+    assert s.scalars(stmt).all() == ["gone"]
+    assert sql_log.matching("SELECT")[0].count("FROM lc_authors") == 1

@@ -264,22 +264,23 @@ def _criteria_for_leaf(leaf: Any, options: Sequence[LoaderCriteriaOption],
             # leaves its base's criterion to the base table)
             if all(_same(f, leaf) for f in from_objects(crit)) and \
                     not any(crit.compare(c) for c in out):
-                out.append(_others_inside(crit, opt, options))
+                out.append(_others_inside(crit, opt, options, leaf))
             break
     return out
 
 
 def _others_inside(crit: Criterion, opt: LoaderCriteriaOption,
-                   options: Sequence[LoaderCriteriaOption]) -> Criterion:
+                   options: Sequence[LoaderCriteriaOption], leaf: Any) -> Criterion:
     """``crit`` (``opt``'s criterion) with the other options' criteria in the SELECTs
     nested in it: ``with_loader_criteria(User, User.addresses.any())`` beside one for
     Address reads only the addresses that option accepts.  ``opt`` itself is left out
     there (and at any depth below), or a criterion selecting its own entity would
-    nest without end."""
+    nest without end; so is ``leaf``, the table the criterion limits, which its
+    subqueries correlate to (not a FROM of theirs)."""
     rest = [o for o in options if o is not opt]
     if not rest:
         return crit
-    return _apply_nested(crit, rest)  # type: ignore[no-any-return]  # a criterion in, the same criterion with its subqueries rewritten out
+    return _apply_nested(crit, rest, leaf)  # type: ignore[no-any-return]  # a criterion in, the same criterion with its subqueries rewritten out
 
 
 def criteria_for_target(options: Sequence[LoaderCriteriaOption], mapper: Mapper,
@@ -326,10 +327,11 @@ def _walk(fc: Any, options: Sequence[LoaderCriteriaOption], hints: Sequence[Mapp
 
 
 def apply_loader_criteria(stmt: Any, options: Sequence[LoaderCriteriaOption],
-                          hints: Sequence[Mapper] = ()) -> Any:
+                          hints: Sequence[Mapper] = (), correlated: Any = None) -> Any:
     """``stmt`` (a SELECT) reading only the rows ``options`` accept: their criteria in
     the WHERE clause for the tables it selects from and in the ON clause of its joins;
-    ``hints``: the mappers of the entities it selects."""
+    ``hints``: the mappers of the entities it selects; ``correlated``: a table of an
+    enclosing statement this one (a subquery) correlates to, left alone."""
     if not options:
         return stmt
     own = statement_options(stmt)
@@ -339,7 +341,7 @@ def apply_loader_criteria(stmt: Any, options: Sequence[LoaderCriteriaOption],
             stmt, tuple(o for o in own if not isinstance(o, LoaderCriteriaOption)))
     # the SELECTs nested in the statement first (not those the criteria bring: a
     # criterion may itself select the entity it limits)
-    stmt = _apply_nested(stmt, options)
+    stmt = _apply_nested(stmt, options, correlated)
     token = _APPLYING.set(True)
     try:
         froms = list(stmt.get_final_froms())
@@ -352,6 +354,9 @@ def apply_loader_criteria(stmt: Any, options: Sequence[LoaderCriteriaOption],
     changed = any(criteria_options(statement_options(m))
                   for m in memoized_select_entities(stmt))
     for fc in froms:
+        if correlated is not None and _same(fc, correlated):
+            new_froms.append(fc)
+            continue
         new, crit = _walk(fc, options, hints)
         changed = changed or new is not fc
         new_froms.append(new)
@@ -363,7 +368,8 @@ def apply_loader_criteria(stmt: Any, options: Sequence[LoaderCriteriaOption],
     return stmt
 
 
-def _apply_nested(stmt: Any, options: Sequence[LoaderCriteriaOption]) -> Any:
+def _apply_nested(stmt: Any, options: Sequence[LoaderCriteriaOption],
+                  correlated: Any = None) -> Any:
     """``stmt`` with the criteria also in the SELECTs nested in it: EXISTS, scalar
     and IN subqueries, subqueries and CTEs in its FROM list."""
     if not any(isinstance(e, Select) and e is not stmt for e in visitors.iterate(stmt)):
@@ -371,7 +377,7 @@ def _apply_nested(stmt: Any, options: Sequence[LoaderCriteriaOption]) -> Any:
 
     def nested(element: Any, **kw: Any) -> Any:
         if element is not stmt and isinstance(element, Select):
-            return apply_loader_criteria(element, options)
+            return apply_loader_criteria(element, options, (), correlated)
         return None
 
     return visitors.replacement_traverse(stmt, {}, nested)
