@@ -73,3 +73,24 @@ def test_joinedload_of_a_subclass_relationship_loads_lazily_without_its_table(
     (sent,) = sql_log.matching("SELECT")
     assert "paperwork" not in sent
     assert _shown(employees, Manager) == EXPECTED
+
+
+@pytest.mark.parametrize("how", ["core", "orm", "query"])
+def test_join_along_a_subclass_relationship_joins_the_subclass_table_first(
+        joined, make_session, sql_log, how):  # noqa: F811
+    from datamapper import select as orm_select
+
+    Company, Employee, Manager, _e, Paperwork = joined
+    s = make_session()
+    if how == "query":
+        q = s.query(Paperwork.document_name).select_from(Company) \
+            .join(Company.employees).join(Manager.paperwork).order_by(Paperwork.id)
+        names = [r[0] for r in q.all()]
+    else:
+        sel = sa.select if how == "core" else orm_select
+        stmt = sel(Paperwork.document_name).select_from(Company) \
+            .join(Company.employees).join(Manager.paperwork).order_by(Paperwork.id)
+        names = s.scalars(stmt).all()
+    assert names == ["Secret Recipes", "Orders"]
+    sent = sql_log.matching("SELECT")[-1]
+    assert "JOIN manager ON" in sent

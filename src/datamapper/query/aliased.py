@@ -593,6 +593,34 @@ def _relationship_of(spec: object) -> tuple[AliasedClass | None, QueryableAttrib
     return None
 
 
+def subclass_table_join(target: object, onclause: object, froms: list[Any]
+                        ) -> tuple[Any, Any] | None:
+    """(table, ON clause) of the join a join along a relationship of a joined-table
+    subclass needs first when the statement reads its base's tables but not the
+    subclass's (``select(Company).join(Company.employees).join(Engineer.machines)``:
+    engineers, joined to people on the inheritance condition); None otherwise."""
+    spec = onclause if onclause is not None else target
+    if isinstance(spec, OfType):
+        spec = spec.attr
+    found = _relationship_of(spec)
+    if found is None or found[0] is not None:
+        return None
+    m = found[1].prop.parent
+    parent = m.inherits
+    if parent is None or m.single or m.concrete or m.inherit_condition is None:
+        return None
+    tables = {deannotate(t) for f in froms for t in _tables_of(f)}
+    if m.local_table in tables or not all(t in tables for t in parent.tables):
+        return None
+    return m.local_table, m.inherit_condition
+
+
+def _tables_of(from_: Any) -> list[Any]:
+    from sqlalchemy.sql.util import find_tables
+
+    return list(find_tables(from_)) if isinstance(from_, FromClause) else []
+
+
 def _given_target(target: object) -> object:
     """The class or aliased() entity a join target given beside a relationship stands
     for: Core's join() keeps the target as coerced, the marked table of the class or

@@ -35,6 +35,8 @@ from .._core import (
     annotations_of,
     coercions,
     compiling_toplevel,
+    explicit_froms,
+    from_objects,
     install_dml_plugin,
     install_select_plugin,
     memoized_select_entities,
@@ -54,6 +56,7 @@ from .aliased import (
     plain_join_key,
     relationship_join_source,
     relationship_steps,
+    subclass_table_join,
 )
 from .subclass_rows import limit_to_subclass_rows
 
@@ -64,7 +67,8 @@ def _is_relationship_join(target: object, onclause: object) -> bool:
     return isinstance(target, _JoinTarget) or isinstance(onclause, _JoinTarget)
 
 
-def _expanded(joins: tuple[Any, ...]) -> tuple[object, ...] | None:
+def _expanded(joins: tuple[Any, ...], froms: tuple[Any, ...] = ()
+              ) -> tuple[object, ...] | None:
     if not any(_is_relationship_join(t, on) for t, on, _f, _fl in joins):
         return None
     out: list[tuple[object, object, object, object]] = []
@@ -80,6 +84,17 @@ def _expanded(joins: tuple[Any, ...]) -> tuple[object, ...] | None:
             if key in seen:
                 continue  # the same relationship joined from the same entity: once
             seen.add(key)
+        sub = subclass_table_join(target, onclause, [*froms, *(o[0] for o in out)]) \
+            if from_ is None else None
+        if sub is not None:
+            # a relationship of a joined-table subclass whose table the statement does
+            # not read yet: that table first, joined on the inheritance condition
+            out.append((coercions.expect(roles.JoinTargetRole, sub[0]),
+                        coercions.expect(roles.OnClauseRole, sub[1]), None, flags))
+            for dest, on in steps:
+                out.append((coercions.expect(roles.JoinTargetRole, join_dest(dest)),
+                            coercions.expect(roles.OnClauseRole, on), None, flags))
+            continue
         if from_ is None:
             from_ = coercions.expect(roles.FromClauseRole,
                                      relationship_join_source(target, onclause))
@@ -93,11 +108,17 @@ def _expanded(joins: tuple[Any, ...]) -> tuple[object, ...] | None:
     return tuple(out)
 
 
+def _statement_froms(statement: object) -> tuple[Any, ...]:
+    """The FROMs a statement reads before its joins: select_from()'s and its columns'."""
+    return (*explicit_froms(statement),
+            *(f for c in raw_columns(statement) for f in from_objects(c)))
+
+
 def expand_relationship_joins(statement: object) -> Any:
     """``statement`` with every join along a relationship replaced by joins of tables
     (the statement itself when it has none).  Joins made before a
     ``with_only_columns()`` live in the statement's memoized entities: those too."""
-    joins = _expanded(setup_joins(statement))
+    joins = _expanded(setup_joins(statement), _statement_froms(statement))
     new_memo: list[object] = []
     changed = False
     for m in memoized_select_entities(statement):

@@ -23,9 +23,14 @@ from .._core import (
 from .._util import describe
 from ..mapping.attributes import OfType, QueryableAttribute, through_synonym
 from ..mapping.coercion import entity_of
-from ..mapping.inheritance import class_criterion
+from ..mapping.inheritance import class_criterion, join_target
 from ..mapping.mapper import Mapper
-from .aliased import AliasedClass, AliasedRelationship, relationship_join
+from .aliased import (
+    AliasedClass,
+    AliasedRelationship,
+    relationship_join,
+    subclass_table_join,
+)
 from .arguments import (
     sql_or_refuse,
 )
@@ -211,6 +216,13 @@ class QueryFiltering(QueryState[_T]):
                 _joins=self._joins + [(dest, on, isouter, left if i == 0 else None, key)
                                       for i, (dest, on) in enumerate(steps)],
                 _join_entity=steps[-1][0])
+        sub = subclass_table_join(target, onclause, self._froms_so_far()) \
+            if left is not None else None
+        if sub is not None:
+            # a relationship of a joined-table subclass whose table the query does not
+            # read yet: that table first, joined on the inheritance condition
+            self = self._clone(_joins=[*self._joins, (sub[0], sub[1], isouter, None, None)])
+            left = None
         dest, on = self._join_target(target, onclause)
         if isinstance(on, tuple) and len(on) == 3:
             # many-to-many: through the secondary table, then to the target
@@ -221,6 +233,16 @@ class QueryFiltering(QueryState[_T]):
         m = mapper_of(dest) if isinstance(dest, type) else None
         return self._clone(_joins=self._joins + joins, _join_entity=dest,
                            _joinpoint=m if m is not None else self._joinpoint)
+
+    def _froms_so_far(self) -> list[object]:
+        """The FROMs the query reads before its next join: its entities' tables, its
+        select_from() and the targets it joined."""
+        out: list[object] = [f for c in self._layout.columns for f in from_objects(c)]
+        for f in (*self._select_from, *(j[0] for j in self._joins)):
+            # (a class joins what its entity reads: its mapping's polymorphic join)
+            m = mapper_of(f) if isinstance(f, type) else None
+            out.append(join_target(m) if m is not None else f)
+        return out
 
     def _join_keys(self) -> set[object]:
         return {j[4] for j in self._joins if len(j) > 4 and j[4] is not None}

@@ -40,6 +40,7 @@ from .aliased import (
     plain_join_key,
     relationship_join_source,
     relationship_steps,
+    subclass_table_join,
 )
 from .entities import RowLayout, entity_layout, filter_by_criteria, selectable_of
 
@@ -84,9 +85,20 @@ class ORMSelect(Select[Any]):
         done = self._dm_join_keys
         if key is not None and key in done:
             return self._generate()  # the same relationship joined from the same entity
-        out: ORMSelect = super().join_from(relationship_join_source(target, onclause),
-                                           join_dest(steps[0][0]), steps[0][1],
-                                           isouter=isouter, full=full)
+        froms = [*explicit_froms(self), *(f for c in raw_columns(self)
+                                          for f in from_objects(c)),
+                 *(j[0] for j in setup_joins(self))]
+        sub = subclass_table_join(target, onclause, froms)
+        if sub is not None:
+            # a relationship of a joined-table subclass whose table the statement does
+            # not read yet: that table first, joined on the inheritance condition
+            out: ORMSelect = super().join(sub[0], sub[1], isouter=isouter, full=full)
+            out = super(ORMSelect, out).join(join_dest(steps[0][0]), steps[0][1],
+                                             isouter=isouter, full=full)
+        else:
+            out = super().join_from(relationship_join_source(target, onclause),
+                                    join_dest(steps[0][0]), steps[0][1],
+                                    isouter=isouter, full=full)
         for dest, on in steps[1:]:
             out = super(ORMSelect, out).join(join_dest(dest), on, isouter=isouter,
                                              full=full)
