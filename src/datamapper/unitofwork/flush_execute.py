@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Connection
 
-from .._util import NO_VALUE
 from ..instance.state import InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
@@ -200,18 +199,7 @@ def switch(self: UOWTransaction, mapper: Mapper, states: list[InstanceState],
            conn: Connection) -> None:
     """Row switch: the new objects' values go into the rows of the deleted ones."""
     dispatch = mapper.dispatch
-    vk = mapper.version_id_prop.key if mapper.version_id_prop else None
-    items = []
-    for s in states:
-        old = self.switches[s]
-        version = None
-        if vk is not None:
-            version = old.committed_state.get(vk, NO_VALUE)
-            if version is NO_VALUE:
-                version = source_dict(old, [vk]).get(vk)
-        ident = old.identity
-        assert ident is not None  # a deleted object is persistent
-        items.append((s, ident, version))
+    items = inherited.switch_items(self, mapper, states)
     if "before_update" in dispatch:
         for s in states:
             dispatch.fire("before_update", mapper, conn, s.strong_obj())

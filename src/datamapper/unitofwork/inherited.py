@@ -205,15 +205,12 @@ def _update(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
             dispatch.fire("after_update", mapper, conn, s.strong_obj())
 
 
-def _switch(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
-            conn: Connection) -> None:
-    """Row switch in a hierarchy: the new objects' values go into the rows of the
-    deleted ones, table by table."""
-    from ..persistence.writes import switch_states
+def switch_items(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState]
+                 ) -> list[tuple[InstanceState, tuple[Any, ...], Any]]:
+    """A row switch's ``(new state, identity of the deleted row it takes over, that
+    row's version or None)`` per state (plain and joined-table switches alike)."""
     from .links import source_dict
 
-    set_discriminator(mapper, states)
-    dispatch = mapper.dispatch
     vk = mapper.version_id_prop.key if mapper.version_id_prop else None
     items = []
     for s in states:
@@ -224,8 +221,20 @@ def _switch(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
             if version is NO_VALUE:
                 version = source_dict(old, [vk]).get(vk)
         ident = old.identity
-        assert ident is not None
+        assert ident is not None  # a deleted object is persistent
         items.append((s, ident, version))
+    return items
+
+
+def _switch(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
+            conn: Connection) -> None:
+    """Row switch in a hierarchy: the new objects' values go into the rows of the
+    deleted ones, table by table."""
+    from ..persistence.writes import switch_states
+
+    set_discriminator(mapper, states)
+    dispatch = mapper.dispatch
+    items = switch_items(uow, mapper, states)
     if "before_update" in dispatch:
         for s in states:
             dispatch.fire("before_update", mapper, conn, s.strong_obj())
