@@ -344,3 +344,84 @@ def test_a_module_built_from_older_source_is_not_used(monkeypatch):
         monkeypatch.undo()
         importlib.reload(accel)
     assert accel.speedups is speedups and accel.ON
+
+
+def test_joined_eager_loads_over_objects_already_in_the_session_either_way(engine, monkeypatch):
+    def scenario(Parent, Child):
+        with Session(engine) as s:
+            first = s.query(Parent).options(joinedload(Parent.children)).order_by(Parent.id).all()
+            held = [c for p in first for c in p.children]  # (the identity map is weak)
+            s.expire(first[1].children[0], ["label"])  # a child partly expired
+            s.expire(first[1])                     # a parent wholly expired
+            first[4].name = "changed, not flushed"
+            s.connection().execute(Child.__table__.update().values(label="new"))
+            s.connection().execute(Parent.__table__.update().values(name="new"))
+            with s.no_autoflush:
+                again = s.query(Parent).options(joinedload(Parent.children)) \
+                    .order_by(Parent.id).all()
+            assert again == first
+            kids = [c for p in again for c in p.children]
+            seen = (_snapshot(again, s, ["id", "name"]), _snapshot(kids, s, ["id", "label"]))
+            with s.no_autoflush:
+                fresh = s.query(Parent).options(joinedload(Parent.children)) \
+                    .populate_existing().order_by(Parent.id).all()
+            return (*seen, [p.name for p in fresh], [[c.label for c in p.children] for p in fresh],
+                    len(held))
+
+    parents, kids, names, labels, _ = _run_both(engine, monkeypatch, scenario)
+    assert [p[1]["name"] for p in parents] == ["p1", "new", "p3", "p4", "changed, not flushed"]
+    assert [k[1]["label"] for k in kids] == ["c1.0", "new", "c2.1", "c4.0", "c5.0", "c5.1"]
+    assert names == ["new"] * 5
+    assert labels == [["new"], ["new", "new"], [], ["new"], ["new", "new"]]
+
+
+def _joined_rows_run(engine, monkeypatch, on, rows_of):
+    """Run make_joined_loop (C or Python) over hand-made rows (parent id, name,
+    child id, parent_id, label) and return what it gave."""
+    monkeypatch.setattr(rows_mod, "_SPEEDUPS", on)
+    Base, Parent, Child = _models(engine)
+    try:
+        pmapper, cmapper = inspect(Parent), inspect(Child)
+        ploader = rows_mod.EntityLoader(pmapper, 0, [pmapper.attrs["id"], pmapper.attrs["name"]])
+        cloader = rows_mod.EntityLoader(
+            cmapper, 2, [cmapper.attrs["id"], cmapper.attrs["parent_id"], cmapper.attrs["label"]])
+        loop = rows_mod.make_joined_loop(ploader, cloader)
+        with Session(engine) as s:
+            kept = s.get(Child, 21)  # one child already in the session (held: weak map)
+            pmap = s._identity_map.inner(pmapper._identity_class, None)
+            cmap = s._identity_map.inner(cmapper._identity_class, None)
+            out, groups = [], []
+            found = loop(rows_of(), pmap.get, pmap, cmap.get, cmap, s.hash_key,
+                         ploader.unloaded, cloader.unloaded, False, False, out, groups)
+            return (found, [None if p is None else p.name for p in out],
+                    [(p.name, inspect(p) is st, [(c.id, c.label) for c in items])
+                     for p, st, items in groups],
+                    sorted(k[1] for k in s.identity_map.keys()), kept.label)
+    finally:
+        Base.metadata.drop_all(engine)
+
+
+def test_the_joined_row_loop_splits_runs_and_skips_null_keys_either_way(engine, monkeypatch):
+    rows = [(1, "a", 11, 1, "x"), (1, "a", 12, 1, "y"), (2, "b", None, None, None),
+            (None, None, None, None, None), (None, None, 99, 1, "orphan"),
+            (1, "a", 13, 1, "z"), (3, "c", 21, 2, "old?"), (3, "c", 22, 3, "w")]
+    got = {on: _joined_rows_run(engine, monkeypatch, on, lambda: iter(rows))
+           for on in (True, False)}
+    assert got[True] == got[False]
+    found, out, groups, keys, _ = got[True]
+    # parent 1's second run and child 21 were in the session; one run without a parent
+    assert found == (1, 1, 1)
+    assert out == ["a", "b", None, "a", "c"]
+    assert groups == [("a", True, [(11, "x"), (12, "y")]), ("b", True, []),
+                      ("a", True, [(13, "z")]), ("c", True, [(21, "c2.1"), (22, "w")])]
+    assert keys == [(1,), (2,), (3,), (11,), (12,), (13,), (21,), (22,)]
+
+
+def test_an_error_in_the_rows_leaves_the_joined_loop_cleanly(engine, monkeypatch):
+    def rows():
+        yield (1, "a", 11, 1, "x")
+        raise RuntimeError("driver failed")
+
+    for on in (True, False):
+        with pytest.raises(RuntimeError, match="driver failed"):
+            _joined_rows_run(engine, monkeypatch, on, rows)

@@ -22,7 +22,7 @@
 #endif
 
 /* Raised whenever what the Python side calls changes (see accel.py). */
-#define SPEEDUPS_API_VERSION 3
+#define SPEEDUPS_API_VERSION 4
 
 /* Per-row / per-call values of a state slot (everything else is a constant). */
 enum { FIELD_CONST = 0, FIELD_IDENT = 1, FIELD_SID = 2, FIELD_UNLOADED = 3 };
@@ -116,7 +116,7 @@ new_state(MakerObject *self, PyObject *obj, PyObject *ident, PyObject *sid,
 }
 
 static PyObject *make(MakerObject *self, PyObject *row, PyObject *ident, PyObject *sid,
-                      PyObject *unloaded, PyObject *imap);
+                      PyObject *unloaded, PyObject *imap, PyObject **state_out);
 
 /* maker(row, ident, sid, unloaded, identity_map) -> the new object */
 static PyObject *
@@ -128,12 +128,13 @@ maker_vectorcall(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject
                         "Maker(row, ident, sid, unloaded, identity_map): 5 positional arguments");
         return NULL;
     }
-    return make(self, args[0], args[1], args[2], args[3], args[4]);
+    return make(self, args[0], args[1], args[2], args[3], args[4], NULL);
 }
 
+/* the object of a new row; with state_out, also a new reference to its state */
 static PyObject *
 make(MakerObject *self, PyObject *row, PyObject *ident, PyObject *sid, PyObject *unloaded,
-     PyObject *imap)
+     PyObject *imap, PyObject **state_out)
 {
     PyObject *obj;
     if (self->new_func == NULL)
@@ -151,9 +152,14 @@ make(MakerObject *self, PyObject *row, PyObject *ident, PyObject *sid, PyObject 
     if (r == 0)
         r = PyDict_CheckExact(imap) ? PyDict_SetItem(imap, ident, state)
                                     : PyObject_SetItem(imap, ident, state);
-    Py_DECREF(state);
-    if (r < 0)
+    if (r < 0) {
+        Py_DECREF(state);
         goto fail;
+    }
+    if (state_out != NULL)
+        *state_out = state;
+    else
+        Py_DECREF(state);
     return obj;
 fail:
     Py_DECREF(obj);
@@ -346,7 +352,7 @@ maker_load(MakerObject *self, PyObject *const *args, Py_ssize_t nargs)
                 }
             }
             if (found == NULL) {
-                found = make(self, row, kv, sid, unloaded, imap);
+                found = make(self, row, kv, sid, unloaded, imap, NULL);
                 if (found == NULL)
                     goto fail_kv;
             }
@@ -375,9 +381,205 @@ fail:
     return NULL;
 }
 
+/* The object of identity-map entry ``state`` (a new reference), or NULL with no error
+ * when the entry is not there or its object is gone.  A live object whose state has
+ * expired attributes (or every one, with ``always``) is refreshed first by
+ * refresh(state, obj, row, always_obj, unloaded).  *hit is set when the object was
+ * found.  Returns NULL with an error set on failure. */
+static PyObject *
+found_object(MakerObject *self, PyObject *imap, PyObject *kv, PyObject *row, int always,
+             PyObject *always_obj, PyObject *unloaded, PyObject *refresh, PyObject **state_out)
+{
+    PyObject *state = PyDict_GetItemWithError(imap, kv);
+    if (state == NULL)
+        return NULL;
+    if (!PyObject_TypeCheck(state, self->state_type)) {
+        PyErr_SetString(PyExc_TypeError, "Maker.load_joined(): identity map entry is not a state");
+        return NULL;
+    }
+    PyObject *obj = PyWeakref_GetObject(state);
+    if (obj == Py_None)
+        return NULL;
+    Py_INCREF(obj);
+    Py_INCREF(state);
+    PyObject *expired = *(PyObject **)((char *)state + self->unloaded_offset);
+    int stale = always;
+    if (!stale && expired != NULL) {
+        stale = PyObject_IsTrue(expired);
+        if (stale < 0)
+            goto fail;
+    }
+    if (stale) {
+        PyObject *r = PyObject_CallFunctionObjArgs(refresh, state, obj, row, always_obj,
+                                                   unloaded, NULL);
+        if (r == NULL)
+            goto fail;
+        Py_DECREF(r);
+    }
+    if (state_out != NULL)
+        *state_out = state;
+    else
+        Py_DECREF(state);
+    return obj;
+fail:
+    Py_DECREF(state);
+    Py_DECREF(obj);
+    return NULL;
+}
+
+/* pmaker.load_joined(cmaker, rows, parent_key_position, child_key_position,
+ *                    parent_map, child_map, sid, parent_unloaded, child_unloaded,
+ *                    parent_always_refresh, child_always_refresh, out, groups,
+ *                    parent_refresh, child_refresh) -> (parent hits, child hits, nones)
+ *
+ * make_joined_loop() of loading/rows.py in one call: a parent's key is looked up (or
+ * its object made) once per run of rows with the same key; each run appends
+ * (parent, its state, [children of the run]) to groups and the parent to out (None,
+ * and no group, for a run whose key is NULL).  Children with a NULL key are skipped;
+ * the others are found in child_map (refreshed as for load()) or made. */
+static PyObject *
+maker_load_joined(MakerObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 15) {
+        PyErr_SetString(PyExc_TypeError, "Maker.load_joined() takes 15 positional arguments");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], Py_TYPE(self))) {
+        PyErr_SetString(PyExc_TypeError, "Maker.load_joined(): the child maker must be a Maker");
+        return NULL;
+    }
+    MakerObject *child = (MakerObject *)args[0];
+    PyObject *rows = args[1], *pmap = args[4], *cmap = args[5], *sid = args[6];
+    PyObject *punloaded = args[7], *cunloaded = args[8];
+    PyObject *out = args[11], *groups = args[12], *prefresh = args[13], *crefresh = args[14];
+    Py_ssize_t ppk = PyLong_AsSsize_t(args[2]);
+    if (ppk == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t cpk = PyLong_AsSsize_t(args[3]);
+    if (cpk == -1 && PyErr_Occurred())
+        return NULL;
+    int palways = PyObject_IsTrue(args[9]);
+    if (palways < 0)
+        return NULL;
+    int calways = PyObject_IsTrue(args[10]);
+    if (calways < 0)
+        return NULL;
+    if (!PyDict_CheckExact(pmap) || !PyDict_CheckExact(cmap) || !PyList_CheckExact(out) ||
+            !PyList_CheckExact(groups)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Maker.load_joined(): identity maps must be dicts, out and groups lists");
+        return NULL;
+    }
+    if (self->unloaded_offset < 0 || child->unloaded_offset < 0) {
+        PyErr_SetString(PyExc_TypeError, "Maker.load_joined(): a maker has no unloaded slot");
+        return NULL;
+    }
+    Py_ssize_t phits = 0, chits = 0, nones = 0;
+    PyObject *last = NULL;   /* key of the current run (NULL: no row read yet) */
+    PyObject *items = NULL;  /* children of the current run (NULL: a run without parent) */
+    PyObject *row = NULL, *pkv = NULL, *ckv = NULL, *obj = NULL, *state = NULL;
+    PyObject *it = PyObject_GetIter(rows);
+    if (it == NULL)
+        return NULL;
+    while ((row = PyIter_Next(it)) != NULL) {
+        pkv = row_item(row, ppk);
+        if (pkv == NULL)
+            goto fail;
+        int new_run = 1;
+        if (last != NULL) {
+            int ne = PyObject_RichCompareBool(pkv, last, Py_NE);
+            if (ne < 0)
+                goto fail;
+            new_run = ne;
+        }
+        if (new_run) {
+            Py_XSETREF(last, Py_NewRef(pkv));
+            Py_CLEAR(items);
+            if (pkv == Py_None) {
+                nones++;
+                if (PyList_Append(out, Py_None) < 0)
+                    goto fail;
+                Py_CLEAR(pkv);
+                Py_CLEAR(row);
+                continue;
+            }
+            obj = found_object(self, pmap, pkv, row, palways, args[9], punloaded, prefresh,
+                               &state);
+            if (obj != NULL)
+                phits++;
+            else if (PyErr_Occurred())
+                goto fail;
+            else {
+                obj = make(self, row, pkv, sid, punloaded, pmap, &state);
+                if (obj == NULL)
+                    goto fail;
+            }
+            items = PyList_New(0);
+            if (items == NULL)
+                goto fail;
+            PyObject *group = PyTuple_Pack(3, obj, state, items);
+            if (group == NULL)
+                goto fail;
+            int r = PyList_Append(groups, group);
+            Py_DECREF(group);
+            if (r < 0 || PyList_Append(out, obj) < 0)
+                goto fail;
+            Py_CLEAR(obj);
+            Py_CLEAR(state);
+        }
+        else if (pkv == Py_None) {
+            Py_CLEAR(pkv);
+            Py_CLEAR(row);
+            continue;
+        }
+        Py_CLEAR(pkv);
+        ckv = row_item(row, cpk);
+        if (ckv == NULL)
+            goto fail;
+        if (ckv != Py_None) {
+            obj = found_object(child, cmap, ckv, row, calways, args[10], cunloaded, crefresh,
+                               NULL);
+            if (obj != NULL)
+                chits++;
+            else if (PyErr_Occurred())
+                goto fail;
+            else {
+                obj = make(child, row, ckv, sid, cunloaded, cmap, NULL);
+                if (obj == NULL)
+                    goto fail;
+            }
+            if (items != NULL && PyList_Append(items, obj) < 0)
+                goto fail;
+            Py_CLEAR(obj);
+        }
+        Py_CLEAR(ckv);
+        Py_CLEAR(row);
+    }
+    if (PyErr_Occurred())
+        goto fail;
+    Py_DECREF(it);
+    Py_XDECREF(last);
+    Py_XDECREF(items);
+    return Py_BuildValue("(nnn)", phits, chits, nones);
+fail:
+    Py_XDECREF(row);
+    Py_XDECREF(pkv);
+    Py_XDECREF(ckv);
+    Py_XDECREF(obj);
+    Py_XDECREF(state);
+    Py_XDECREF(last);
+    Py_XDECREF(items);
+    Py_DECREF(it);
+    return NULL;
+}
+
 static PyMethodDef maker_methods[] = {
     {"load", (PyCFunction)(void (*)(void))maker_load, METH_FASTCALL,
      "load(rows, key_position, identity_map, sid, unloaded, always_refresh, out, refresh)"},
+    {"load_joined", (PyCFunction)(void (*)(void))maker_load_joined, METH_FASTCALL,
+     "load_joined(child_maker, rows, parent_key_position, child_key_position, parent_map, "
+     "child_map, sid, parent_unloaded, child_unloaded, parent_always_refresh, "
+     "child_always_refresh, out, groups, parent_refresh, child_refresh)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -223,12 +223,7 @@ def _c_fast_loop(loader: EntityLoader) -> Any:
     """The loop of :func:`_make_fast_loop` run by the C ``Maker.load`` (same arguments)."""
     load = _maker(loader).load
     p0 = loader.pk_positions[0]
-    keys, start, end = loader.keys, loader.offset, loader.offset + loader.width
-
-    def refresh(state: InstanceState, obj: Any, row: Any, always_refresh: bool,
-                unloaded: Any) -> None:
-        populate_state(state, obj, keys, row[start:end], overwrite=always_refresh,
-                       unloaded=unloaded)
+    refresh = _refresher(loader)
 
     def loop(rows: Any, imap_get: Any, omap: Any, sid: Any, ounloaded: Any,
              always_refresh: bool, out: list[Any]) -> None:
@@ -247,14 +242,19 @@ def make_joined_loop(parent: EntityLoader, child: EntityLoader) -> Any:
     parent of each run (None for a run of rows without one).  Returns
     ``(parents found in the identity map, children found there, runs without a
     parent)``: when all three are 0 every parent and every child was made here, so
-    no parent has two runs and no child comes twice.
+    no parent has two runs and no child comes twice.  With the C module, its
+    ``Maker.load_joined`` runs the same loop.
     """
     po, pend = parent.offset, parent.offset + parent.width
     co, cend = child.offset, child.offset + child.width
     speedups = _SPEEDUPS
+    if speedups:
+        return _c_joined_loop(parent, child)
     src = f"""\
 def loop(rows, pget, pmap, cget, cmap, sid, punloaded, cunloaded, prefresh, crefresh,
-         out_append, groups_append):
+         out, groups):
+    out_append = out.append
+    groups_append = groups.append
     last = _START
     items_append = None
     phits = chits = nones = 0
@@ -304,6 +304,37 @@ def loop(rows, pget, pmap, cget, cmap, sid, punloaded, cunloaded, prefresh, cref
     name = f"{parent.mapper.class_.__name__} joined {child.mapper.class_.__name__}"
     exec(compile(src, f"<datamapper rows of {name}>", "exec"), namespace)  # noqa: S102
     return namespace["loop"]
+
+
+def _c_joined_loop(parent: EntityLoader, child: EntityLoader) -> Any:
+    """The loop of :func:`make_joined_loop` run by the C ``Maker.load_joined`` (same
+    arguments and result)."""
+    load_joined = _maker(parent).load_joined
+    cmake = _maker(child)
+    ppk, cpk = parent.pk_positions[0], child.pk_positions[0]
+    prefresh_fn, crefresh_fn = _refresher(parent), _refresher(child)
+
+    def loop(rows: Any, pget: Any, pmap: Any, cget: Any, cmap: Any, sid: Any,
+             punloaded: Any, cunloaded: Any, prefresh: bool, crefresh: bool,
+             out: list[Any], groups: list[Any]) -> tuple[int, int, int]:
+        found: tuple[int, int, int] = load_joined(cmake, rows, ppk, cpk, pmap, cmap, sid, punloaded, cunloaded,
+                           prefresh, crefresh, out, groups, prefresh_fn, crefresh_fn)
+        return found
+
+    return loop
+
+
+def _refresher(loader: EntityLoader) -> Any:
+    """``refresh(state, obj, row, always_refresh, unloaded)``: the C loops' call back
+    for an object of ``loader`` already in the session that must be refreshed."""
+    keys, start, end = loader.keys, loader.offset, loader.offset + loader.width
+
+    def refresh(state: InstanceState, obj: Any, row: Any, always_refresh: bool,
+                unloaded: Any) -> None:
+        populate_state(state, obj, keys, row[start:end], overwrite=always_refresh,
+                       unloaded=unloaded)
+
+    return refresh
 
 
 _START: Any = object()  # (no row read yet)

@@ -537,7 +537,7 @@ def load_joined_collection(session: SessionLike, parent: EntityLoader, plan: Ent
     found = loop(rows, pmap.get, pmap, cmap.get, cmap, session.hash_key,
                  parent.unloaded or _EMPTY, child.unloaded or _EMPTY,
                  pmapper.always_refresh or populate_existing,
-                 cmapper.always_refresh or populate_existing, out.append, groups.append)
+                 cmapper.always_refresh or populate_existing, out, groups)
     remember = plan if plan.customized else None
     if any(found):
         # objects already in the session, a parent's rows apart, rows without a parent:
