@@ -65,6 +65,11 @@ class TablePlan:
         self.pk = list(mapper.primary_key)
         self.pk_keys = list(mapper._pk_keys)
         self.pk_colkeys = [c.key for c in self.pk]
+        # the row is found by the object's identity (its key as loaded or last
+        # flushed): false for a table whose own key is other attributes than the
+        # identity's (a joined subclass table with a key of its own, joined to the
+        # base on another column), whose rows are found by those attributes' values
+        self.ident_keyed = self.pk_keys == list(mapper.mapper._pk_keys)
         self.partial_pks = mapper.allow_partial_pks
         self.confirm_deleted = mapper.confirm_deleted_rows
         self.autoinc = table.autoincrement_column
@@ -327,7 +332,8 @@ def update_records(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceSta
     does not move a version counter either."""
     records: list[Record] = []
     append = records.append
-    single_pk = plan.pk_params[0] if len(plan.pk_params) == 1 else None
+    single_pk = plan.pk_params[0] if len(plan.pk_params) == 1 and plan.ident_keyed \
+        else None
     one_col = plan.one_col
     for state in states:
         if single_pk is not None and state._key is LAZY_KEY:
@@ -379,7 +385,8 @@ def update_groups(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceStat
     instead of a dictionary: the usual edit of a loaded object (one attribute of a
     one-column key row) becomes the driver's parameter row without a dictionary per
     row.  Groups and rows come in the order :func:`by_shape` gives them."""
-    single_pk = plan.pk_params[0] if len(plan.pk_params) == 1 else None
+    single_pk = plan.pk_params[0] if len(plan.pk_params) == 1 and plan.ident_keyed \
+        else None
     tuple_shapes: set[Shape] = set()
     if single_pk is None or plan.version_key is not None:
         return by_shape(update_records(mapper, plan, states), True), tuple_shapes
@@ -491,6 +498,8 @@ def changed_params(
     params, exprs = ch
     # the row is found by its identity: the key it was loaded or flushed with
     pk_params = plan.pk_params
+    if not plan.ident_keyed:
+        return params, exprs, own_key(plan, state)
     if state._key is LAZY_KEY and len(pk_params) == 1:
         return params, exprs, {pk_params[0]: state._ident}
     key = state.key
@@ -505,6 +514,19 @@ def changed_params(
             raise null_key_error(plan, state, key[1], "UPDATE")
         where = dict(zip(pk_params, key[1], strict=True))
     return params, exprs, where
+
+
+def own_key(plan: TablePlan, state: InstanceState) -> dict[str, Any]:
+    """The WHERE key of a table not found by the identity (``plan.ident_keyed`` is
+    false): its key attributes' values as loaded (a value changed since is looked
+    for by the one it had).  The flush loads them first if expired."""
+    d = state.strong_obj().__dict__
+    cs = state._committed or {}
+    where = {}
+    for p, ak in zip(plan.pk_params, plan.pk_keys, strict=True):
+        v = cs.get(ak, NO_VALUE)
+        where[p] = d.get(ak) if v is NO_VALUE else v
+    return where
 
 
 def _changed_values(plan: TablePlan, state: InstanceState
@@ -620,7 +642,7 @@ def delete_keys(plan: TablePlan, states: Sequence[InstanceState]) -> list[tuple[
     """The one-value parameter rows (the key) of the states' DELETE, for the common
     shape only (one key column, no version counter, every key held as its value);
     None otherwise (:func:`delete_records` has every case)."""
-    if plan.version_col is not None or plan.version_key is not None \
+    if plan.version_col is not None or plan.version_key is not None or not plan.ident_keyed \
             or len(plan.pk_params) != 1 or not states or not all_lazy_keys(states):
         return None
     return list(zip(map(_ident_of, states)))
@@ -630,6 +652,8 @@ def delete_records(plan: TablePlan, states: Sequence[InstanceState]) -> list[dic
     """The WHERE parameters of each state's DELETE (its key as loaded or last flushed;
     the committed version is added by :mod:`.readback`)."""
     pk_params = plan.pk_params
+    if not plan.ident_keyed:
+        return [own_key(plan, state) for state in states]
     if plan.version_key is None and len(pk_params) == 1:
         # the common shape: one key column, no version counter, keys known
         param = pk_params[0]

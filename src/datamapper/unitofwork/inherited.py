@@ -175,6 +175,45 @@ def _touch_versions(mapper: Mapper, parts: list[TablePart],
         d[vk] = gen(old)
 
 
+def _own_keys_loaded(parts: list[TablePart], states: list[InstanceState]) -> None:
+    """The key attributes of the tables whose rows are not found by the object's
+    identity (a subclass table with a key of its own) are loaded where expired: read
+    by the identity now, before any table of the objects is written."""
+    from .links import source_dict
+
+    for part in parts:
+        if table_plan(_as_mapper(part)).ident_keyed:
+            continue
+        for s in states:
+            d = s.strong_obj().__dict__
+            missing = [k for k in part._pk_keys if k not in d]
+            if missing:
+                source_dict(s, missing)
+
+
+def _sync_changed_keys(parts: list[TablePart], states: list[InstanceState]) -> None:
+    """A changed base key is copied into the subclass table's join column when that
+    is another attribute (``engineer.person_name`` = ``person.name``): the row keeps
+    referring to its base row."""
+    for part in parts:
+        if not part.sync:
+            continue
+        for s in states:
+            cs = s._committed
+            if not cs:
+                continue
+            d = s.strong_obj().__dict__
+            for src, dest in part.sync:
+                if src not in cs or src not in d:
+                    continue
+                new = d[src]
+                if dest in d and d[dest] == new:
+                    continue
+                if dest not in cs:
+                    cs[dest] = d.get(dest, NO_VALUE)
+                d[dest] = new
+
+
 def _update(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
             conn: Connection) -> None:
     dispatch = mapper.dispatch
@@ -183,6 +222,8 @@ def _update(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
             dispatch.fire("before_update", mapper, conn, s.strong_obj())
     parts = table_parts(mapper)
     if len(parts) > 1:
+        _own_keys_loaded(parts, states)
+        _sync_changed_keys(parts, states)
         _touch_versions(mapper, parts, states)
     watch = unfilled(mapper, states, False, [_as_mapper(p) for p in parts]) \
         if "refresh_flush" in dispatch else None
@@ -266,6 +307,8 @@ def _delete(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
         for s in states:
             dispatch.fire("before_delete", mapper, conn, s.strong_obj())
     parts = table_parts(mapper)
+    if len(parts) > 1:
+        _own_keys_loaded(parts, states)
     for i, part in enumerate(reversed(parts)):
         table = part.local_table
         uow.deleted_tables.add(table)
