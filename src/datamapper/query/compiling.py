@@ -65,6 +65,10 @@ class QueryCompiling(QueryModifiers[_T]):
                 isinstance(stmt, Select) and self._adapter is None:
             # session.execute(query.statement) gives the query's objects, as the query does
             stmt = as_orm_select(stmt, self._layout, self._entities)
+            if self._options and self._eagerloads:
+                # its loader options go with it (session.execute() and str() apply them)
+                stmt._dm_options = tuple(self._options)
+                stmt._dm_criteria_applied = True
         return stmt
 
     def _compile(self, columns: list[Any] | None = None, label_style: Any = None) -> Any:

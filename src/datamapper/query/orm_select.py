@@ -33,6 +33,8 @@ from ..loading import entity_loader
 from ..mapping.coercion import (
     entities_of_core_select,
     entities_of_elements,
+    mark_subject,
+    statement_subject,
 )
 from ..mapping.mapper import Mapper, mapped_tables
 from .aliased import (
@@ -55,6 +57,8 @@ class ORMSelect(Select[Any]):
     inherit_cache = True
     _dm_layout: RowLayout
     _dm_options: tuple[object, ...] = ()
+    # Query.statement: with_loader_criteria() options are in its WHERE / ON already
+    _dm_criteria_applied: bool = False
     # plain relationship joins made (plain_join_key): one made again adds nothing
     _dm_join_keys: frozenset[object] = frozenset()
     _dm_entities: list[object]
@@ -70,6 +74,10 @@ class ORMSelect(Select[Any]):
         """Loader options (joinedload(), defer(), ...), applied by Session.execute()."""
         s = self._generate()
         s._dm_options = self._dm_options + opts
+        mapper = self._dm_layout.primary_mapper
+        if opts and mapper is not None and statement_subject(s) is None:
+            # compiled through datamapper's plugin, which shows what the options add
+            mark_subject(s, mapper)
         return s
 
     def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
@@ -294,6 +302,16 @@ def orm_select_from_core(stmt: Any) -> ORMSelect | None:
     return out
 
 
+def options_applied(orm: ORMSelect) -> ORMSelect:
+    """``orm`` once the Session has taken its loader options (into its loading plans
+    and criteria): the statement it runs, which compiling must not apply them to again."""
+    if not orm._dm_options:
+        return orm
+    out = orm._generate()
+    out._dm_options = ()
+    return out
+
+
 def executed_statement(orm: ORMSelect) -> object:
     """The SELECT the Session runs for ``orm``: its loader options applied (the columns
     load_only()/defer()/undefer_group() choose, with_expression() expressions) and the
@@ -305,7 +323,7 @@ def executed_statement(orm: ORMSelect) -> object:
 
     layout = orm._dm_layout
     criteria = criteria_options(orm._dm_options)
-    if criteria:
+    if criteria and not orm._dm_criteria_applied:
         orm = apply_loader_criteria(orm, criteria, layout.mappers)
     plans = build_plans([p.mapper if kind == "entity" else None for kind, p in layout.parts],
                         orm._dm_options, layout.part_sources())
@@ -351,6 +369,14 @@ _SUBQUERY_KEY = "subquery columns"  # in Mapper._loader_cache: subquery_columns(
 def orm_statement_of(statement: object) -> object:
     """What a Core ``select()`` of mapped classes compiles to on its own: the statement
     the Session runs for it (:func:`executed_statement`); any other statement as is."""
+    if isinstance(statement, ORMSelect):
+        # datamapper's select() (and Query.statement) with loader options, as
+        # sqlalchemy.select() of the same entities shows it
+        from ..loading.criteria import applying
+
+        if not statement._dm_options or applying():
+            return statement
+        return executed_statement(statement)
     if statement.__class__ is not Select:
         return statement
     orm = orm_select_from_core(statement)

@@ -40,7 +40,7 @@ from ..query.entities import RowLayout, stamp_results
 from ..query.from_statement import FromStatement, load_from_statement
 from ..query.option_plans import build_plans, check_yield_per_plans
 from ..query.options import propagating_options
-from ..query.orm_select import reads_mapped_tables, renamed_column_keys
+from ..query.orm_select import options_applied, reads_mapped_tables, renamed_column_keys
 from ..query.plan_execution import execute_with_plans
 from .base import SessionBase
 from .binds import _bind_kw
@@ -234,13 +234,16 @@ class SessionExecute(SessionBase):
         session's and the call's execution options; ``eff``: the statement's too."""
         layout: RowLayout = statement._dm_layout
         criteria = criteria_options(statement._dm_options)
-        if criteria:  # with_loader_criteria(): WHERE / ON criteria of its entities
+        if criteria and not statement._dm_criteria_applied:
+            # with_loader_criteria(): WHERE / ON criteria of its entities
             statement = apply_loader_criteria(statement, criteria, layout.mappers)
         if eff.get("autoflush", True):
             self._autoflush()
         plans = build_plans([p.mapper if kind == "entity" else None
                              for kind, p in layout.parts], statement._dm_options,
                             layout.part_sources())
+        uopts = propagating_options(statement._dm_options)
+        statement = options_applied(statement)
         yield_per = opts.get("yield_per")
         if yield_per is None:
             yield_per = statement.get_execution_options().get("yield_per")
@@ -254,7 +257,6 @@ class SessionExecute(SessionBase):
                                   yield_per, bool(opts.get("populate_existing")),
                                   self._default_identity_token())
         populate_existing = bool(eff.get("populate_existing"))
-        uopts = propagating_options(statement._dm_options)
         if plans is not None:
             objs = self._execute_orm_select_with_plans(statement, plans, bind, params,
                                                        populate_existing, bind_kw,
