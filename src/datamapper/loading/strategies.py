@@ -179,7 +179,7 @@ def _target_order_by(prop: RelationshipProperty, target_sel: Any,
 
 def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
                order_by: list[Any], criteria: Sequence[LoaderCriteriaOption] = (),
-               outer_above: bool = False) -> tuple[Any, int]:
+               outer_above: bool = False, wrap: Any = None) -> tuple[Any, int]:
     """Add the joins and columns of ``plan``'s joined and contains_eager nodes (nested)
     to ``stmt``, whose first ``ncols`` columns are already laid out; the relationships'
     ``order_by`` (adapted) is appended to ``order_by``; ``criteria``: the
@@ -188,7 +188,11 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
 
     A node asking for an inner join (``innerjoin=True``) gets one only where every
     eager join above it is inner too (``outer_above`` false): below an outer join, an
-    inner join would drop the rows of the parents above that have no related row."""
+    inner join would drop the rows of the parents above that have no related row.
+
+    ``wrap``: the subquery a LIMITed query became (``plans_statement``); the query's own
+    joins are inside it, so contains_eager() columns (and the joins hanging off them)
+    are read from it (:func:`contains_eager_columns` put them there)."""
     for node in plan.nodes.values():
         prop = node.prop
         target = prop.mapper
@@ -253,11 +257,56 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
                     f"is not in {sel}; join the target table (or pass alias=) first"
                 )
             cols.append(cc)
+        child_wrap = None
+        if wrap is not None and node.strategy == "contains_eager":
+            cols = [_wrapped(wrap, cc, prop) for cc in cols]
+            sel = child_wrap = wrap
         stmt = stmt.add_columns(*cols)
         node.loader = loader
         ncols += len(cols)
-        stmt, ncols = add_joined(stmt, node.plan, sel, ncols, order_by, criteria, outer)
+        stmt, ncols = add_joined(stmt, node.plan, sel, ncols, order_by, criteria, outer,
+                                 child_wrap)
     return stmt, ncols
+
+
+def _wrapped(wrap: Any, col: Any, prop: RelationshipProperty) -> Any:
+    """``col`` (of a table the query joins) as ``wrap``, the subquery around the query,
+    selects it."""
+    out = wrap.corresponding_column(col)
+    if out is None:
+        from sqlalchemy.exc import InvalidRequestError
+
+        raise InvalidRequestError(
+            f"Can't eager load {prop.parent.class_.__name__}.{prop.key} with "
+            f"contains_eager() in a LIMITed query: column {col} is not selected by its "
+            "subquery; select the related entity's columns explicitly"
+        )
+    return out
+
+
+def contains_eager_columns(plan: EntityPlan) -> list[Any]:
+    """The columns of the query's own joins that ``plan``'s contains_eager() nodes (and
+    the eager joins below them) read: a LIMITed query that becomes a subquery selects
+    them inside it."""
+    out: list[Any] = []
+    for node in plan.nodes.values():
+        if node.strategy != "contains_eager":
+            continue
+        target = node.prop.mapper
+        sel = node.alias if node.alias is not None else target.persist_selectable
+        for c in entity_loader(target, props=node.plan.props).columns:
+            cc = sel.corresponding_column(c)
+            if cc is not None:
+                out.append(cc)
+        for child in node.plan.nodes.values():
+            if child.strategy == "joined":
+                for c in visitors.iterate(child.prop.primaryjoin):
+                    if isinstance(c, Column):
+                        cc = sel.corresponding_column(c)
+                        if cc is not None:
+                            out.append(cc)
+        out.extend(contains_eager_columns(node.plan))
+    return out
 
 
 # -- populating -----------------------------------------------------------------------

@@ -26,7 +26,12 @@ from ..instance.seam import SessionLike
 from ..loading.criteria import LoaderCriteriaOption
 from ..loading.plans import EntityPlan, remember_plan
 from ..loading.rows import _GC_PAUSE_ROWS, resume_gc
-from ..loading.strategies import add_joined, load_joined_collection, populate
+from ..loading.strategies import (
+    add_joined,
+    contains_eager_columns,
+    load_joined_collection,
+    populate,
+)
 from .aliased import AliasedClass
 from .entities import RowLayout
 
@@ -49,15 +54,20 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
         # counted (or grouped) with the parents': the query becomes a subquery instead
         if (limited or has_group_by(base)) and any(
                 p is not None and p.multiplies_rows() for p in plans):
+            # (what contains_eager() reads from the query's own joins is inside it too)
             stmt, extra_order, inner = _limited_inner(
-                base, layout.columns, order_by, _join_columns(plans, parent_sels))
+                base, layout.columns, order_by,
+                [*_join_columns(plans, parent_sels),
+                 *(c for p in plans if p is not None for c in contains_eager_columns(p))])
             parent_sels = [inner if sel is not None else None for sel in parent_sels]
         else:
             stmt = _lock_parents_only(stmt, parent_sels)
+            inner = None
         ncols = len(layout.columns)
         for plan, sel in zip(plans, parent_sels, strict=True):
             if plan is not None and plan.has_joined():
-                stmt, ncols = add_joined(stmt, plan, sel, ncols, extra_order, criteria)
+                stmt, ncols = add_joined(stmt, plan, sel, ncols, extra_order, criteria,
+                                         wrap=inner)
         if extra_order:
             stmt = stmt.order_by(*extra_order)
     return stmt, layout
@@ -110,7 +120,11 @@ def _limited_inner(base: Any, columns: list[Any], order_by: list[Any],
         # the outer ORDER BY reads the subquery: it selects what the query is ordered by
         # (a column of a table joined inside it, as join(User.orders).order_by(Order.x))
         base = _with_order_columns(base, order_by)
-    missing = [c for c in join_columns if base.selected_columns.corresponding_column(c) is None]
+    missing: list[Any] = []
+    for c in join_columns:
+        if base.selected_columns.corresponding_column(c) is None and \
+                not any(c is m for m in missing):
+            missing.append(c)
     if missing:
         base = base.add_columns(*missing)
     inner = base.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery()
