@@ -220,12 +220,24 @@ def test_merge_returns_one_copy_for_an_object_reached_twice(models, session):
     User, Address = models
     u = User(id=1, name="ed")
     a1, a2 = Address(id=1, email="1"), Address(id=2, email="2")
-    u.addresses = [a1, a2]  # backrefs: a1.user is u, a2.user is u (a cycle through u)
-    merged = session.merge(a1)
-    assert merged.user.addresses[0] is merged
-    assert merged.user.addresses[1].user is merged.user
+    u.addresses = [a1, a2]  # backrefs: a1.user is u, a2.user is u (u is reached twice)
+    m1, m2 = session.merge_all([a1, a2])
+    assert m1.user is m2.user
+    assert m1.user.addresses == [m1, m2]
     assert len(session.new) == 3
-    assert session.merge(a2) is merged.user.addresses[1]
+
+
+def test_merge_leaves_alone_the_collection_reached_through_its_backref(models, session):
+    """Merging an address walks to its user along Address.user but not back along
+    User.addresses (the backref of the way it came, as in SQLAlchemy): the user's other
+    addresses are not merged."""
+    User, Address = models
+    u = User(id=1, name="ed")
+    a1, a2 = Address(id=1, email="1"), Address(id=2, email="2")
+    u.addresses = [a1, a2]
+    merged = session.merge(a1)
+    assert merged.user.addresses == [merged]
+    assert len(session.new) == 2
 
 
 def test_merge_handles_self_referential_chain_deeper_than_recursion_limit(Base, engine,

@@ -65,7 +65,9 @@ def merge_all(session: Session, objs: list[Any], load: bool = True,
         # object whose deletion it writes is no longer this session's own)
         session._autoflush()
     roots = {id(o) for o in objs}
-    sources = _discover(session, objs)
+    sources, left_alone = _discover(session, objs)
+    if not load:
+        left_alone = {}  # load=False copies what the (unchanged, persistent) source holds
     if not load:
         _check_mergeable_without_load(sources)
     copies: dict[int, Any] = {}
@@ -88,7 +90,8 @@ def merge_all(session: Session, objs: list[Any], load: bool = True,
             copies[id(src)] = copy
             located.append((src, state, copy))
             if load:
-                _load_collections(session, src, state, copy)
+                _load_collections(session, src, state, copy,
+                                  left_alone.get(id(src), frozenset()))
         try:
             _check_versions(located, load)
             _check_write_only(located)
@@ -103,7 +106,7 @@ def merge_all(session: Session, objs: list[Any], load: bool = True,
         session._merging = True
         try:
             for src, _state, copy in located:
-                _link(src, copy, copies, load)
+                _link(src, copy, copies, load, left_alone.get(id(src), frozenset()))
         finally:
             session._merging = False
     # a copy merge made up (new pending, or load=False's persistent one) was never
@@ -117,14 +120,28 @@ def merge_all(session: Session, objs: list[Any], load: bool = True,
 
 
 # -- pass 1: discover -----------------------------------------------------------------------
-def _discover(session: Session, objs: list[Any]) -> list[tuple[Any, InstanceState]]:
+def _discover(session: Session, objs: list[Any]
+              ) -> tuple[list[tuple[Any, InstanceState]], dict[int, frozenset[str]]]:
     """Source objects reachable from ``objs`` along merge cascades, depth first from each
-    of them in turn."""
+    of them in turn; and, per object (by ``id``), the relationships merge leaves alone on
+    it: those whose reverse (backref) relationship reached it.
+
+    An object reached through ``Parent.children`` carries ``child.parent`` only as that
+    collection's backref (or a value that agrees with it), and a new object reached
+    through ``child.parent`` carries the parent's collection only as far as the backref
+    put it there: ``Child(id=5, parent=Parent(id=1))`` does not say that parent 1 has no
+    other children.  Replacing the copy's collection with it would detach (or, under
+    delete-orphan, delete) every member the source does not hold, so that relationship
+    is neither walked nor copied (as in SQLAlchemy)."""
     out: list[tuple[Any, InstanceState]] = []
     seen: set[int] = set()
-    stack = list(reversed(objs))
+    reached_by: dict[int, list[Any]] = {}
+    skip: dict[int, frozenset[str]] = {}
+    stack: list[tuple[Any, Any]] = [(o, None) for o in reversed(objs)]
     while stack:
-        src = stack.pop()
+        src, via = stack.pop()
+        if via is not None:
+            reached_by.setdefault(id(src), []).append(via)
         if id(src) in seen:
             continue
         seen.add(id(src))
@@ -132,22 +149,28 @@ def _discover(session: Session, objs: list[Any]) -> list[tuple[Any, InstanceStat
         out.append((src, state))
         if _in_session(session, state, src):
             continue
-        children: list[Any] = []
+        left_alone = frozenset(r.key for p in reached_by.get(id(src), ())
+                               for r in p._reverse_property)
+        if left_alone:
+            skip[id(src)] = left_alone
+        children: list[tuple[Any, Any]] = []
         for prop in _merge_relationships(state):
+            if prop.key in left_alone:
+                continue
             pending = _dynamic_changes(state, prop)
             if pending is not None:
-                children.extend(pending.added)
+                children.extend((m, prop) for m in pending.added)
                 if state._key is not None:
-                    children.extend(pending.removed)
+                    children.extend((m, prop) for m in pending.removed)
                 continue
             value = src.__dict__.get(prop.key)
             if value is None:
                 continue
             members = list(coll_members(value)) if prop.uselist else [value]
-            children.extend(m for m in members if m is not None)
+            children.extend((m, prop) for m in members if m is not None)
         # reversed so that the walk visits members in their collection order
         stack.extend(reversed(children))
-    return out
+    return out, skip
 
 
 def _check_write_only(located: list[tuple[Any, InstanceState, Any]]) -> None:
@@ -261,7 +284,8 @@ def _locate(session: Session, src: object, state: InstanceState, load: bool,
     return copy
 
 
-def _load_collections(session: Session, src: object, state: InstanceState, copy: object) -> None:
+def _load_collections(session: Session, src: object, state: InstanceState, copy: object,
+                      left_alone: frozenset[str]) -> None:
     """Load the persistent copy's collections that the source carries, before its members
     are located: the link pass needs them anyway (to replace them), and one SELECT of the
     collection puts the members in the identity map, so that locating each member needs
@@ -272,7 +296,7 @@ def _load_collections(session: Session, src: object, state: InstanceState, copy:
     sd = src.__dict__
     cd = copy.__dict__
     wanted = [p.key for p in _merge_relationships(state)
-              if p.uselist and p.key in sd and p.key not in cd]
+              if p.uselist and p.key in sd and p.key not in cd and p.key not in left_alone]
     if not wanted:
         return
     # the copy's relationship may be lazy="raise": merge loads it regardless
@@ -377,12 +401,15 @@ def _link_dynamic(src_state: InstanceState, copy: Any, key: str, pending: Any,
             coll.remove(copies[id(m)])
 
 
-def _link(src: object, copy: object, copies: dict[int, Any], load: bool) -> None:
+def _link(src: object, copy: object, copies: dict[int, Any], load: bool,
+          left_alone: frozenset[str]) -> None:
     sd = src.__dict__
     cd = copy.__dict__
     src_state = instance_state(src)
     for prop in _merge_relationships(src_state):
         key = prop.key
+        if key in left_alone:
+            continue
         if key not in sd:
             pending = _dynamic_changes(src_state, prop) if load else None
             if pending is not None and copy is not src:
