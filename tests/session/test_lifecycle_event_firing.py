@@ -76,3 +76,24 @@ def test_after_transaction_create_listener_can_run_sql_in_it(session, User, how)
     else:
         session.scalars(select(User)).all()
     assert got == [([], True)]
+
+
+def test_expunge_of_a_flushed_deletion_fires_deleted_to_detached(session, User, read_rows):
+    """An object whose DELETE was flushed leaves the session by expunge() as deleted ->
+    detached (it was persistent_to_detached); one whose delete() is not flushed yet is
+    still persistent and leaves as persistent -> detached, its row kept."""
+    session.add_all([User(id=1, name="a"), User(id=2, name="b")])
+    session.commit()
+    seen = []
+    for name in ("persistent_to_detached", "deleted_to_detached"):
+        datamapper.event.listen(session, name,
+                                lambda sess, obj, name=name: seen.append((name, obj.id)))
+    flushed, unflushed = session.get(User, 1), session.get(User, 2)
+    session.delete(flushed)
+    session.flush()
+    session.delete(unflushed)
+    session.expunge(flushed)
+    session.expunge(unflushed)
+    assert seen == [("deleted_to_detached", 1), ("persistent_to_detached", 2)]
+    session.commit()
+    assert read_rows(User.__table__) == [(2, "b", None)]

@@ -280,9 +280,10 @@ class SessionMembership(SessionBase):
         transient (persistent_to_transient), not detached."""
         obj = state.obj()
         was_pending = state._key is None
+        was_deleted = state._deleted
         self._new.pop(state, None)
         self._deleted.pop(state, None)
-        if state._deleted:
+        if was_deleted:
             # its DELETE was flushed: once expunged, a rollback no longer brings it back
             self._forget_flushed_delete(state)
         self._identity_map.discard(state)
@@ -290,7 +291,8 @@ class SessionMembership(SessionBase):
         state._strong = None
         if obj is not None:
             self._fire("pending_to_transient" if was_pending else
-                       "persistent_to_transient" if to_transient else "persistent_to_detached",
+                       "persistent_to_transient" if to_transient else
+                       "deleted_to_detached" if was_deleted else "persistent_to_detached",
                        self, obj)
 
     @exclusive
