@@ -36,6 +36,42 @@ def statement_options(stmt: object) -> tuple[object, ...]:
     return tuple(getattr(stmt, "_with_options", ()))
 
 
+def relay_facts(stmt: Any, columns: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """What ``stmt.with_only_columns(*columns, maintain_column_froms=True)`` computes
+    from the selected elements alone: ``columns`` coerced as it coerces them, and the
+    FROMs ``stmt``'s own selected elements imply, coerced as ``select_from()`` does.
+    Depends only on those elements and ``columns``, so it can be kept and reused by
+    :func:`relay_select` for every statement selecting the same elements."""
+    from sqlalchemy.sql import coercions, roles
+
+    cols = tuple(coercions.expect(roles.ColumnsClauseRole, c) for c in columns)
+    froms = tuple(coercions.expect(roles.FromClauseRole, f) for f in stmt.columns_clause_froms)
+    return cols, froms
+
+
+def relay_select(target: Any, stmt: Any, columns: tuple[Any, ...],
+                 froms: tuple[Any, ...]) -> bool:
+    """Give ``target`` (a new object of ``stmt``'s class or a subclass) the state that
+    ``stmt.with_only_columns(*columns, maintain_column_froms=True)`` would have, from
+    facts :func:`relay_facts` computed for ``stmt``'s selected elements, without
+    coercing them again.  False (``target`` untouched) when ``stmt`` has joins or
+    options set up: ``with_only_columns()`` then keeps those with the old elements."""
+    if stmt._setup_joins or stmt._with_options:
+        return False
+    skip = stmt._memoized_keys  # (as Core's generative copy: memoized values left out)
+    d = stmt.__dict__
+    target.__dict__.update({k: v for k, v in d.items() if k not in skip} if skip else d)
+    if not target._propagate_attrs:  # (select_from()'s coercion with apply_propagate_attrs)
+        for f in froms:
+            attrs = getattr(f, "_propagate_attrs", None)
+            if attrs:
+                target._propagate_attrs = attrs
+                break
+    target._from_obj = stmt._from_obj + froms
+    target._raw_columns = list(columns)
+    return True
+
+
 def with_statement_options(stmt: Any, options: tuple[Any, ...]) -> object:
     """A copy of ``stmt`` whose ``options()`` are exactly ``options``."""
     out = stmt._clone()

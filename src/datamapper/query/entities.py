@@ -95,6 +95,9 @@ class RowLayout:
 
     _plain_table = False  # a Table selected whole (Session.get_bind gets no mapper)
     _own_froms: frozenset[object] | None = None
+    # (the one element a Core select() of this layout's entity selects, its columns and
+    # FROMs coerced for the re-layout): see query.orm_select.orm_select_from_core
+    core_relay: tuple[Any, tuple[Any, ...], tuple[Any, ...]] | None = None
 
     def own_froms(self) -> frozenset[Any]:
         """The FROM elements the selected columns come from (computed once)."""

@@ -26,6 +26,8 @@ from .._core import (
     order_by_clauses,
     proxy_key,
     raw_columns,
+    relay_facts,
+    relay_select,
     setup_joins,
     statement_options,
 )
@@ -289,8 +291,20 @@ def orm_select_from_core(stmt: Any) -> ORMSelect | None:
     if entities is None:
         return None
     layout = entity_layout(entities)
-    relaid = stmt.with_only_columns(*layout.columns, maintain_column_froms=True)
-    out = copy_generative(ORMSelect.__new__(ORMSelect), relaid)
+    out = ORMSelect.__new__(ORMSelect)
+    raw = raw_columns(stmt)
+    relaid = False
+    if len(raw) == 1:
+        # one entity (the usual ``select(User)``): the coerced columns and FROMs of its
+        # re-layout are kept on its layout (shared by every statement of the class,
+        # replaced when the mapper is reconfigured) instead of coerced per statement
+        facts = layout.core_relay
+        if facts is None or facts[0] is not raw[0]:
+            facts = layout.core_relay = (raw[0], *relay_facts(stmt, layout.columns))
+        relaid = relay_select(out, stmt, facts[1], facts[2])
+    if not relaid:
+        copy_generative(out, stmt.with_only_columns(*layout.columns,
+                                                    maintain_column_froms=True))
     out._dm_layout = layout
     out._dm_entities = entities
     # loader options given to Core's Select.options() (Load is a Core ExecutableOption)
