@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
 
+from .relationship_clauses import reversed_occurrences
 from .relationship_joins import MANYTOMANY, MANYTOONE, ONETOMANY
 
 if TYPE_CHECKING:
@@ -89,6 +90,12 @@ def backref_arguments(prop: RelationshipProperty) -> tuple[str, Any, dict[str, A
         kw.setdefault("foreign_keys", [c for _a, c in prop.synchronize_pairs]
                       + [c for _a, c in prop.secondary_synchronize_pairs])
         return name, prop.secondary, kw
+    if prop._remote_occurrences and "primaryjoin" not in kw:
+        # one column on both sides of a self-referential condition (remote() kept per
+        # occurrence): the reverse's remote side is this one's local occurrences
+        foreign: set[Any] = {f for _r, f in prop.synchronize_pairs} \
+            if prop.direction == MANYTOONE else set()
+        kw["primaryjoin"] = reversed_occurrences(prop.primaryjoin, foreign)
     kw.setdefault("primaryjoin", prop.primaryjoin)
     kw.setdefault("foreign_keys", [f for _r, f in prop.synchronize_pairs])
     if prop.parent.local_table is prop.mapper.local_table \

@@ -126,6 +126,28 @@ def _remote_occurrences(clause: ClauseElement) -> Any:
     return visitors.replacement_traverse(clause, {}, occurrence)
 
 
+def reversed_occurrences(clause: ClauseElement, foreign_cols: ColumnSet) -> Any:
+    """A self-referential join condition whose remote side is kept per occurrence
+    (annotated :data:`REMOTE_OCCURRENCE`), written for the reverse relationship: each
+    occurrence that was local marked remote() (and foreign() when its column is in
+    ``foreign_cols``), each one that was remote plain."""
+    def flip(element: object, **kw: object) -> Any:
+        if not isinstance(element, Column):
+            return None
+        ann = annotations_of(element)
+        bare = deannotate(element) if ann else element
+        if ann and ann.get(REMOTE_OCCURRENCE):
+            # unmarked, yet not the column object itself: a replacement is not visited
+            # again, and the column's local occurrences are still to be marked
+            return annotate(bare, {"_dm_reversed": True})
+        marks = {"remote": True}
+        if bare in foreign_cols:
+            marks["foreign"] = True
+        return annotate(bare, marks)
+
+    return visitors.replacement_traverse(clause, {}, flip)
+
+
 def coerce_clause(value: object) -> Any:
     if value is None:
         return None
