@@ -43,3 +43,18 @@ def test_without_adapt_on_names_the_message_names_the_option(User, engine):
     with Session(engine) as s, pytest.raises(
             ArgumentError, match="no column for the primary key.*adapt_on_names=True"):
         s.execute(select(alias))
+
+
+def test_an_alias_of_an_adapt_on_names_alias_reads_every_column_by_name(User, engine):
+    with Session(engine) as s:
+        s.add_all([User(id=1, name="ed"), User(id=2, name="jack")])
+        s.commit()
+    subq = select(User.id, (User.name + "!").label("name")).subquery()
+    u2 = aliased(aliased(User, subq, adapt_on_names=True), name="u2")
+    assert " ".join(str(select(u2)).split()) == (
+        "SELECT u2.id, u2.name FROM (SELECT users.id AS id, users.name || :name_1 AS name "
+        "FROM users) AS u2")
+    with Session(engine) as s:
+        # the subquery's name, not the table's (it was left out and loaded from users)
+        assert [(u.id, u.name) for u in s.scalars(select(u2).order_by(u2.id))] == [
+            (1, "ed!"), (2, "jack!")]

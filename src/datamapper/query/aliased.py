@@ -327,6 +327,10 @@ def aliased(element: object, alias: object = None, name: str | None = None, flat
         out._dm_missing_pk = [c.key for c in mapper.primary_key
                               if own_column(out, c) is None]
         return out
+    if isinstance(element, AliasedClass) and element._dm_on_names:
+        # an alias of an adapt_on_names alias: its columns too stand for the mapped ones
+        # by name (the subquery's, derived from no table column)
+        adapt_on_names = True
     return AliasedClass(mapper, sel, name, adapt_on_names=adapt_on_names)
 
 

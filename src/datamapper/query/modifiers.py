@@ -229,8 +229,32 @@ class QueryModifiers(QueryFiltering[_T]):
     def add_columns(self, *columns: object) -> Self:
         """The same query selecting ``columns`` too (results become rows)."""
         q = self._clone()
+        if self._adapter is not None:
+            # after union() etc. the query reads a subquery: so do the columns added
+            columns = tuple(self._adapted_entity(c) for c in columns)
         q._set_entities(self._entities + list(columns))
         return q
+
+    def _adapted_entity(self, col: object) -> object:
+        """A SQL expression (or mapped attribute) added to a query that reads a
+        subquery, read from the subquery; a mapped attribute keeps its name in rows."""
+        from sqlalchemy.sql.elements import ClauseElement
+
+        from ..mapping.mapper import Mapper
+        from .bundle import Bundle
+
+        if isinstance(col, (type, AliasedClass, Mapper, Bundle)) or not (
+                isinstance(col, ClauseElement) or hasattr(col, "__clause_element__")):
+            return col
+        expr: Any = col if isinstance(col, ClauseElement) else col.__clause_element__()
+        assert self._adapter is not None  # (only called with an adapter)
+        out: Any = self._adapter.traverse(expr)
+        if out is expr:
+            return col
+        key = getattr(col, "key", None)
+        if not isinstance(col, ClauseElement) and isinstance(key, str):
+            out = out.label(key)
+        return out
 
     def add_column(self, column: object) -> Self:
         return self.add_columns(column)
