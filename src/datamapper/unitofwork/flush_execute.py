@@ -165,7 +165,7 @@ def insert(self: UOWTransaction, mapper: Mapper, states: list[InstanceState],
     # each statement: a failed flush takes them back out)
     expire = insert_states(mapper, states, conn, self.replaced, self.generated)
     fetched = read_generated(conn, table_plan(mapper), expire) \
-        if mapper.eager_defaults is True and expire else None
+        if inherited.fetches_server_values(mapper) and expire else None
     self.expire.update(expire)
     inherited.expire_unset_readonly(mapper, states, self.expire)
     self.inserted.extend(states)
@@ -184,7 +184,7 @@ def update(self: UOWTransaction, mapper: Mapper, states: list[InstanceState],
     watch = unfilled(mapper, states, False) if "refresh_flush" in dispatch else None
     expire = update_states(mapper, states, conn, self.replaced)
     fetched = read_generated(conn, table_plan(mapper), expire) \
-        if mapper.eager_defaults is True and expire else None
+        if inherited.fetches_server_values(mapper) and expire else None
     for s, keys in expire.items():
         self.expire.setdefault(s, set()).update(keys)
     inherited.expire_computed(mapper, states, self.expire)

@@ -88,6 +88,13 @@ def save(uow: UOWTransaction, action: Action, conn: Connection) -> None:
                 _update(uow, mapper, [s], conn)
 
 
+def fetches_server_values(mapper: Mapper) -> bool:
+    """``eager_defaults=True`` on ``mapper`` or on its hierarchy's base mapper (whose
+    setting holds for its subclasses too, as in SQLAlchemy): the values the database
+    gives a row in the flush are read back within it."""
+    return mapper.eager_defaults is True or mapper.base_mapper.eager_defaults is True
+
+
 def set_discriminator(mapper: Mapper, states: Sequence[InstanceState]) -> None:
     poly = mapper._poly
     if poly is None or poly.on_key is None or mapper.polymorphic_identity is None:
@@ -114,7 +121,7 @@ def _insert(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
             uow.generated.append(([s], missing))
     watch = unfilled(mapper, states, True) if "refresh_flush" in dispatch else None
     expired: dict[InstanceState, set[str]] = {}
-    eager = mapper.eager_defaults is True
+    eager = fetches_server_values(mapper)
     fetched: dict[InstanceState, list[str]] = {}
     for part in table_parts(mapper):
         if part.sync:
@@ -228,7 +235,7 @@ def _update(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
     watch = unfilled(mapper, states, False, [_as_mapper(p) for p in parts]) \
         if "refresh_flush" in dispatch else None
     expired: dict[InstanceState, set[str]] = {}
-    eager = mapper.eager_defaults is True
+    eager = fetches_server_values(mapper)
     fetched: dict[InstanceState, list[str]] = {}
     for part in parts:
         expire = update_states(_as_mapper(part), states, conn, uow.replaced)
