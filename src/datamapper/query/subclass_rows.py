@@ -132,10 +132,13 @@ def column_subclass_criterion(element: object) -> tuple[_Key | None, object]:
 
 def joined_subclass_source(element: object) -> object:
     """The join of tables a column expression of a joined-table subclass's attribute
-    reads from (``Manager.status``: employees JOIN managers), or None."""
+    reads from (``Manager.status``: employees JOIN managers), or of a class whose
+    mapping names ``with_polymorphic`` subclasses (``Person.name``: people LEFT OUTER
+    JOIN engineers ..., as its entity reads, so that a WHERE naming a subclass's
+    column reads that same row: no cartesian product), or None."""
     attrs = _column_attrs(element)
     mapper = attrs.get(SUBJECT_KEY) if attrs else None
-    if mapper is None or mapper.inherits is None or attrs.get(ALIAS_KEY) is not None:
+    if mapper is None or attrs.get(ALIAS_KEY) is not None:
         return None
     sel = entity_source(mapper)[0]
     if not isinstance(sel, Join):
