@@ -158,6 +158,16 @@ def with_where_criteria(stmt: Any, criteria: tuple[Any, ...]) -> object:
     return out
 
 
+def with_adapted_clauses(stmt: Any, adapt: Any) -> Any:
+    """A copy of a select whose selected elements, WHERE criteria and ORDER BY terms
+    are passed through ``adapt`` (each element, or the same element when unchanged)."""
+    out = stmt._clone()
+    out._raw_columns = [adapt(c) for c in stmt._raw_columns]
+    out._where_criteria = tuple(adapt(c) for c in stmt._where_criteria)
+    out._order_by_clauses = tuple(adapt(c) for c in stmt._order_by_clauses)
+    return out
+
+
 def has_limit_or_offset(stmt: object) -> bool:
     return (getattr(stmt, "_limit_clause", None) is not None
             or getattr(stmt, "_offset_clause", None) is not None)

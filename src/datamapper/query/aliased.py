@@ -15,12 +15,14 @@ like a mapped class's table (see :mod:`..mapping.coercion`), so that
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from typing import Any, cast, overload
 
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Alias, Column, Join, and_, select
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SAWarning
 from sqlalchemy.sql import Select, visitors
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -617,6 +619,110 @@ def subclass_table_join(target: object, onclause: object, froms: list[Any]
     if m.local_table in tables or not all(t in tables for t in parent.tables):
         return None
     return m.local_table, m.inherit_condition
+
+
+def overlapping_join_alias(target: object, onclause: object, froms: list[Any]
+                           ) -> tuple[OfType, AliasedClass] | None:
+    """A plain join along a relationship (``join(Manager.engineers)``,
+    ``join(Engineer, Manager.engineers)``) to a joined-table subclass one of whose tables
+    the join's left side (the relationship's class) or ``froms`` (the statement's
+    select_from() FROMs and earlier join targets) read already (``people``, read by
+    ``Manager``): the join must read the target through an alias of its tables
+    (``people AS people_1 JOIN engineers AS engineers_1``), else its tables would be
+    named twice in FROM, as SQLAlchemy does it.  Gives (the join target reading the
+    alias, the alias), or None for any other join."""
+    if isinstance(target, OfType) or isinstance(onclause, OfType):
+        return None
+    spec = through_synonym(onclause if onclause is not None else target)
+    if not (isinstance(spec, QueryableAttribute) and spec.prop.is_relationship):
+        return None
+    from ..mapping.mapper import configure_mappers
+
+    configure_mappers()
+    rel: Any = spec.prop
+    if onclause is not None:
+        given = _given_target(target)
+        if not isinstance(given, type):
+            return None
+        m = _mapper_or_none(given)
+    else:
+        m = rel.mapper
+    if m is None or m.inherits is None or m.single or m.concrete or m is rel.parent:
+        return None  # (a join of a class to itself is left as it is)
+    mine = {deannotate(t) for t in _tables_of(join_target(m))}
+    seen = {deannotate(t) for f in (join_target(rel.parent), *froms) for t in _tables_of(f)}
+    if not (mine & seen):
+        return None
+    alias = aliased(m.class_, flat=True)
+    return OfType(spec, alias), alias
+
+
+def overlapping_class_alias(target: object, onclause: object, froms: list[Any]
+                            ) -> AliasedClass | None:
+    """A join to a joined-table subclass with an ON clause of its own
+    (``join(C, C.bid == B.id)``) one of whose tables ``froms`` read already: an alias
+    of its tables to read it through, as :func:`overlapping_join_alias` gives for a
+    join along a relationship; None for any other join."""
+    if not isinstance(target, type) or not isinstance(onclause, ColumnElement):
+        return None
+    m = _mapper_or_none(target)
+    if m is None or m.inherits is None or m.single or m.concrete:
+        return None
+    mine = {deannotate(t) for t in _tables_of(join_target(m))}
+    seen = {deannotate(t) for f in froms for t in _tables_of(f)}
+    return aliased(m.class_, flat=True) if mine & seen else None
+
+
+def warn_overlapping_alias(aliases: tuple[tuple[Mapper, AliasedClass], ...]) -> None:
+    """The warning SQLAlchemy gives when it reads a join's target through an alias of
+    its own making (:func:`overlapping_join_alias`), given as the statement is
+    compiled."""
+    for m, _alias in aliases:
+        name = m.class_.__name__
+        warnings.warn(
+            f"An alias is being generated automatically against joined entity "
+            f"Mapper[{name}({m.local_table.name})] due to overlapping tables: a join "
+            f"along a relationship to {name} reads it through an alias of its tables "
+            f"(they overlap the tables the join starts from), and the statement's "
+            f"criteria and columns naming {name} name the alias; join to "
+            f"aliased({name}, flat=True) with of_type() to say so", SAWarning,
+            stacklevel=3)
+
+
+def overlapping_alias_adapter(aliases: tuple[tuple[Mapper, AliasedClass], ...]
+                              ) -> Callable[[Any], Any]:
+    """What makes a clause naming the attributes of a class joined through an alias by
+    :func:`overlapping_join_alias` (``Engineer.name``) name the alias's columns; the
+    attributes of other classes over the same tables (``Manager.name``) and the tables
+    themselves stay."""
+    by_mapper = {id(m): a.selectable for m, a in aliases}
+    # a column of a table only the aliased class has (engineers, not people) that no
+    # attribute names (a relationship comparison's Engineer.reports_to == None):
+    # the alias's too
+    by_table = {t: a.selectable for m, a in aliases
+                for t in m.tables if t not in m.base_mapper.tables}
+
+    def replace(element: Any) -> Any:
+        if not isinstance(element, ColumnElement):  # (tables, subqueries stay)
+            return None
+        m = annotations_of(element).get(SUBCLASS_KEY)
+        if m is not None:
+            sel = by_mapper.get(id(m))
+        else:
+            table = getattr(element, "table", None)
+            sel = by_table.get(deannotate(table)) if isinstance(table, FromClause) \
+                else None
+        return sel.corresponding_column(cast(Any, element)) if sel is not None else None
+
+    def adapt(clause: Any) -> Any:
+        if not isinstance(clause, ClauseElement) and hasattr(clause, "__clause_element__"):
+            clause = clause.__clause_element__()
+        if not isinstance(clause, ClauseElement):
+            return clause
+        out: Any = visitors.replacement_traverse(clause, {}, replace)  # type: ignore[call-overload]  # replace is typed Any -> Any: no overload of Core's matches it
+        return out
+
+    return adapt
 
 
 def _tables_of(from_: Any) -> list[Any]:

@@ -20,8 +20,9 @@ from sqlalchemy.sql.util import find_left_clause_to_join_from
 from .._util import describe
 from ..loading.criteria import apply_loader_criteria, criteria_options
 from ..mapping.coercion import mark_subject, statement_subject
-from ..mapping.inheritance import class_criterion, join_target
+from ..mapping.inheritance import class_criterion, entity_source, join_target
 from . import events as query_events
+from .aliased import overlapping_alias_adapter, warn_overlapping_alias
 from .entities import RowLayout, mapper_of
 from .modifiers import QueryModifiers
 from .option_plans import build_plans, without_eager_nodes
@@ -45,6 +46,14 @@ def _implicit_left(stmt: Any, target: Any) -> Any:
     froms = stmt.get_final_froms()
     found = find_left_clause_to_join_from(froms, target, None)
     return froms[found[0]] if len(found) == 1 else None
+
+
+def _then_aliases(adapt: Callable[[Any], Any], aliases: tuple[tuple[Any, Any], ...]
+                  ) -> Callable[[Any], Any]:
+    """``adapt`` after the criteria naming a class joined through an alias of its tables
+    (:func:`.aliased.overlapping_join_alias`) are made to name the alias."""
+    to_alias = overlapping_alias_adapter(aliases)
+    return lambda clause: adapt(to_alias(clause))
 
 
 class QueryCompiling(QueryModifiers[_T]):
@@ -76,7 +85,10 @@ class QueryCompiling(QueryModifiers[_T]):
         layout's), FROMs and joins, criteria, then the modifiers, in that order."""
         if self._statement is not None:
             return self._statement
-        adapt = self._adapted if self._adapter is not None else _same
+        adapt: Callable[[Any], Any] = self._adapted if self._adapter is not None else _same
+        if self._auto_aliases:
+            warn_overlapping_alias(self._auto_aliases)
+            adapt = _then_aliases(adapt, self._auto_aliases)
         if columns is None:
             stmt = self._layout.base_select(label_style)
         else:
@@ -85,18 +97,57 @@ class QueryCompiling(QueryModifiers[_T]):
                 stmt = stmt.select_from(*self._layout.alias_froms)
             if label_style is not None:
                 stmt = stmt.set_label_style(label_style)
+        if self._auto_aliases and columns is None:
+            stmt = self._aliased_columns(stmt)
         if self._select_from or self._layout.inherit_sources or self._joins:
             stmt = self._compile_froms(stmt, adapt)
         if self._where or self._options or self._group_by or self._having or self._order_by:
             stmt = self._compile_criteria(stmt, adapt)
         return self._compile_modifiers(stmt, adapt)
 
+    def _aliased_columns(self, stmt: Any) -> Any:
+        """``stmt`` whose selected attributes and entities of a class joined through an
+        alias of its tables (``Engineer.name``, ``Engineer`` after
+        ``join(Manager.engineers)``) name the alias."""
+        to_alias = overlapping_alias_adapter(self._auto_aliases)
+        sels = {id(m): a.selectable for m, a in self._auto_aliases}
+        cols = list(self._layout.columns)
+        changed = False
+        for (kind, part), given in zip(self._layout.parts, self._layout.part_sources(),
+                                       strict=True):
+            if kind == "column":
+                cols[part] = to_alias(cols[part])
+                changed = True
+            elif kind == "entity" and id(part.mapper) in sels and isinstance(given, type):
+                sel = sels[id(part.mapper)]
+                for i in range(part.offset, part.offset + part.width):
+                    found = sel.corresponding_column(cols[i])
+                    if found is not None:
+                        cols[i] = found
+                        changed = True
+        return stmt.with_only_columns(*cols) if changed else stmt
+
+    def _aliased_sources(self) -> frozenset[int]:
+        """The FROMs of the entities :meth:`_aliased_columns` reads through an alias:
+        not read on their own."""
+        if not self._auto_aliases:
+            return frozenset()
+        mappers = {id(m) for m, _a in self._auto_aliases}
+        out = set()
+        for (kind, part), given in zip(self._layout.parts, self._layout.part_sources(),
+                                       strict=True):
+            if kind == "entity" and id(part.mapper) in mappers and isinstance(given, type):
+                src = entity_source(part.mapper)[0]
+                if src is not None:
+                    out.add(id(src))
+        return frozenset(out)
+
     def _compile_froms(self, stmt: Any, adapt: Callable[[Any], Any]) -> object:
         """``stmt`` with select_from()'s FROMs, the inheritance sources and the joins."""
         for f in self._select_from:
             stmt = stmt.select_from(f)
         if self._layout.inherit_sources:
-            stmt = self._layout.apply_inheritance(stmt)
+            stmt = self._layout.apply_inheritance(stmt, self._aliased_sources())
         for dest, on, outer, *rest in self._joins:
             left = rest[0] if rest else None  # a relationship join's parent entity
             m = mapper_of(dest) if isinstance(dest, type) else None

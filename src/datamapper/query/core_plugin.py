@@ -44,6 +44,7 @@ from .._core import (
     roles,
     select_iterable,
     setup_joins,
+    with_adapted_clauses,
     with_joins,
 )
 from ..loading.criteria import apply_loader_criteria, applying, statement_criteria
@@ -53,10 +54,13 @@ from ..mapping.composite import expand_composite_pairs
 from .aliased import (
     AliasedClass,
     join_dest,
+    overlapping_alias_adapter,
+    overlapping_join_alias,
     plain_join_key,
     relationship_join_source,
     relationship_steps,
     subclass_table_join,
+    warn_overlapping_alias,
 )
 from .subclass_rows import limit_to_subclass_rows
 
@@ -67,8 +71,13 @@ def _is_relationship_join(target: object, onclause: object) -> bool:
     return isinstance(target, _JoinTarget) or isinstance(onclause, _JoinTarget)
 
 
-def _expanded(joins: tuple[Any, ...], froms: tuple[Any, ...] = ()
+def _expanded(joins: tuple[Any, ...], froms: tuple[Any, ...] = (),
+              aliases: list[tuple[Any, Any]] | None = None, given: tuple[Any, ...] = ()
               ) -> tuple[object, ...] | None:
+    """The joins with each one along a relationship replaced by joins of tables; a
+    join to a joined-table subclass over a table its left side or the FROMs ``given``
+    to select_from() read already reads an alias of its tables, added to ``aliases``
+    (with its mapper)."""
     if not any(_is_relationship_join(t, on) for t, on, _f, _fl in joins):
         return None
     out: list[tuple[object, object, object, object]] = []
@@ -79,6 +88,12 @@ def _expanded(joins: tuple[Any, ...], froms: tuple[Any, ...] = ()
         if steps is None:
             out.append((target, onclause, from_, flags))
             continue
+        if aliases is not None:
+            overlap = overlapping_join_alias(target, onclause,
+                                             [*given, *(o[0] for o in out)])
+            if overlap is not None:
+                steps = relationship_steps(overlap[0], None) or steps
+                aliases.append((overlap[1].mapper, overlap[1]))
         key = plain_join_key(target, onclause, from_, flags)
         if key is not None:
             if key in seen:
@@ -118,18 +133,25 @@ def expand_relationship_joins(statement: object) -> Any:
     """``statement`` with every join along a relationship replaced by joins of tables
     (the statement itself when it has none).  Joins made before a
     ``with_only_columns()`` live in the statement's memoized entities: those too."""
-    joins = _expanded(setup_joins(statement), _statement_froms(statement))
+    aliases: list[tuple[Any, Any]] = []
+    given = explicit_froms(statement)
+    joins = _expanded(setup_joins(statement), _statement_froms(statement), aliases, given)
     new_memo: list[object] = []
     changed = False
     for m in memoized_select_entities(statement):
-        mj = _expanded(setup_joins(m))
+        mj = _expanded(setup_joins(m), (), aliases, given)
         if mj is not None:
             m = with_joins(m, mj)
             changed = True
         new_memo.append(m)
     if joins is None and not changed:
         return statement
-    return with_joins(statement, joins, tuple(new_memo) if changed else None)
+    statement = with_joins(statement, joins, tuple(new_memo) if changed else None)
+    if aliases:
+        warn_overlapping_alias(tuple(aliases))
+        # the criteria and columns naming a class joined through an alias name the alias
+        statement = with_adapted_clauses(statement, overlapping_alias_adapter(tuple(aliases)))
+    return statement
 
 
 def with_alias_joins(statement: Any) -> Any:

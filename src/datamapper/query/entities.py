@@ -322,11 +322,14 @@ class RowLayout:
             "column expression"
         )
 
-    def apply_inheritance(self, stmt: Any) -> Any:
+    def apply_inheritance(self, stmt: Any, skip: frozenset[int] = frozenset()) -> Any:
         """``stmt`` reading the joined tables of the selected subclasses, limited to
-        the rows of the selected single-table subclasses."""
+        the rows of the selected single-table subclasses (``skip``: the ids of FROMs
+        left out, those of entities read through an alias instead)."""
         given = {id(deannotate(f)) for f in explicit_froms(stmt)}
         for from_, where in self.inherit_sources:
+            if from_ is not None and id(from_) in skip:
+                continue
             # (a Core select() of the class already names its join, as the class's
             # marked copy: naming it twice leaves a join along a relationship of the
             # class two FROMs to start at)

@@ -28,7 +28,10 @@ from ..mapping.mapper import Mapper
 from .aliased import (
     AliasedClass,
     AliasedRelationship,
+    overlapping_class_alias,
+    overlapping_join_alias,
     relationship_join,
+    relationship_steps,
     subclass_table_join,
 )
 from .arguments import (
@@ -211,11 +214,20 @@ class QueryFiltering(QueryState[_T]):
         if key is not None and key in self._join_keys():
             return self._clone()  # the same relationship joined from the same entity: once
         steps = relationship_join(target, onclause)
+        changes: dict[str, object] = {}
+        if steps is None and self._adapter is None:
+            overlap = overlapping_join_alias(target, onclause, self._joined_froms())
+            if overlap is not None:
+                # to a joined-table subclass over a table the query reads already:
+                # through an alias of its tables, which its criteria then name
+                steps = relationship_steps(overlap[0], None)
+                alias = overlap[1]
+                changes["_auto_aliases"] = (*self._auto_aliases, (alias.mapper, alias))
         if steps is not None:  # along a relationship from or to an aliased() entity
             return self._clone(
                 _joins=self._joins + [(dest, on, isouter, left if i == 0 else None, key)
                                       for i, (dest, on) in enumerate(steps)],
-                _join_entity=steps[-1][0])
+                _join_entity=steps[-1][0], **changes)
         sub = subclass_table_join(target, onclause, self._froms_so_far()) \
             if left is not None else None
         if sub is not None:
@@ -224,6 +236,15 @@ class QueryFiltering(QueryState[_T]):
             self = self._clone(_joins=[*self._joins, (sub[0], sub[1], isouter, None, None)])
             left = None
         dest, on = self._join_target(target, onclause)
+        if isinstance(dest, type) and self._adapter is None and on is onclause:
+            own = overlapping_class_alias(dest, on, self._froms_so_far())
+            if own is not None:
+                # a joined-table subclass over a table the query reads already, with
+                # an ON clause of its own: through an alias of its tables
+                return self._clone(
+                    _joins=[*self._joins, (own, on, isouter, None, None)],
+                    _join_entity=own,
+                    _auto_aliases=(*self._auto_aliases, (own.mapper, own)))
         if isinstance(on, tuple) and len(on) == 3:
             # many-to-many: through the secondary table, then to the target
             secondary, pj, sj = on
@@ -242,6 +263,16 @@ class QueryFiltering(QueryState[_T]):
             # (a class joins what its entity reads: its mapping's polymorphic join)
             m = mapper_of(f) if isinstance(f, type) else None
             out.append(join_target(m) if m is not None else f)
+        return out
+
+    def _joined_froms(self) -> list[object]:
+        """The FROMs select_from() named and the targets the query joined (as
+        :meth:`_froms_so_far`, without its entities' tables)."""
+        out: list[object] = []
+        for f in (*self._select_from, *(j[0] for j in self._joins)):
+            m = mapper_of(f) if isinstance(f, type) else None
+            out.append(join_target(m) if m is not None else
+                       f.selectable if isinstance(f, AliasedClass) else f)
         return out
 
     def _join_keys(self) -> set[object]:

@@ -30,6 +30,7 @@ from .._core import (
     relay_select,
     setup_joins,
     statement_options,
+    with_adapted_clauses,
 )
 from ..loading import entity_loader
 from ..mapping.coercion import (
@@ -41,10 +42,14 @@ from ..mapping.coercion import (
 from ..mapping.mapper import Mapper, mapped_tables
 from .aliased import (
     join_dest,
+    overlapping_alias_adapter,
+    overlapping_class_alias,
+    overlapping_join_alias,
     plain_join_key,
     relationship_join_source,
     relationship_steps,
     subclass_table_join,
+    warn_overlapping_alias,
 )
 from .entities import RowLayout, entity_layout, filter_by_criteria, selectable_of
 
@@ -63,6 +68,10 @@ class ORMSelect(Select[Any]):
     _dm_criteria_applied: bool = False
     # plain relationship joins made (plain_join_key): one made again adds nothing
     _dm_join_keys: frozenset[object] = frozenset()
+    # (mapper, alias): a join along a relationship read the mapper's class through the
+    # alias (its tables overlap the statement's, aliased.overlapping_join_alias); the
+    # statement's columns and criteria naming the class name the alias
+    _dm_auto_aliases: tuple[tuple[Mapper, Any], ...] = ()
     _dm_entities: list[object]
 
     @property
@@ -90,7 +99,20 @@ class ORMSelect(Select[Any]):
         for aliased() ends."""
         steps = relationship_steps(target, onclause)
         if steps is None:
-            return super().join(target, onclause, isouter=isouter, full=full)
+            alias = overlapping_class_alias(target, onclause, [
+                *explicit_froms(self), *(f for c in raw_columns(self) for f in from_objects(c)),
+                *(j[0] for j in setup_joins(self))])
+            if alias is None:
+                return super().join(target, onclause, isouter=isouter, full=full)
+            # a joined-table subclass over a table the statement reads already, with an
+            # ON clause of its own: through an alias of its tables
+            aliases = (*self._dm_auto_aliases, (alias.mapper, alias))
+            warn_overlapping_alias(aliases[-1:])
+            to_alias = overlapping_alias_adapter(aliases)
+            joined: ORMSelect = with_adapted_clauses(
+                super().join(alias, to_alias(onclause), isouter=isouter, full=full), to_alias)
+            joined._dm_auto_aliases = aliases
+            return joined
         key = plain_join_key(target, onclause, None, (isouter, full))
         done = self._dm_join_keys
         if key is not None and key in done:
@@ -98,6 +120,10 @@ class ORMSelect(Select[Any]):
         froms = [*explicit_froms(self), *(f for c in raw_columns(self)
                                           for f in from_objects(c)),
                  *(j[0] for j in setup_joins(self))]
+        overlap = overlapping_join_alias(target, onclause, [
+            *explicit_froms(self), *(j[0] for j in setup_joins(self))])
+        if overlap is not None:
+            steps = relationship_steps(overlap[0], None) or steps
         sub = subclass_table_join(target, onclause, froms)
         if sub is not None:
             # a relationship of a joined-table subclass whose table the statement does
@@ -114,7 +140,27 @@ class ORMSelect(Select[Any]):
                                              full=full)
         if key is not None:
             out._dm_join_keys = done | {key}
+        if overlap is not None:
+            aliases = (*self._dm_auto_aliases, (overlap[1].mapper, overlap[1]))
+            warn_overlapping_alias(aliases[-1:])
+            out = with_adapted_clauses(out, overlapping_alias_adapter(aliases))
+            out._dm_auto_aliases = aliases
         return out
+
+    def where(self, *whereclause: Any) -> ORMSelect:
+        """Core's where(); a criterion naming a class an earlier join reads through an
+        alias of its tables names the alias."""
+        if self._dm_auto_aliases:
+            to_alias = overlapping_alias_adapter(self._dm_auto_aliases)
+            whereclause = tuple(to_alias(w) for w in whereclause)
+        return super().where(*whereclause)
+
+    def order_by(self, *clauses: Any) -> ORMSelect:
+        """Core's order_by(), adapted as :meth:`where` is."""
+        if self._dm_auto_aliases:
+            to_alias = overlapping_alias_adapter(self._dm_auto_aliases)
+            clauses = tuple(to_alias(c) for c in clauses)
+        return super().order_by(*clauses)
 
     def outerjoin(self, target: object, onclause: object = None, *, full: bool = False) -> ORMSelect:
         return self.join(target, onclause, isouter=True, full=full)

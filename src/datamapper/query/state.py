@@ -52,6 +52,9 @@ class QueryState(Generic[_T]):
         self._joins: list[tuple[Any, ...]] = []
         self._joinpoint: Mapper | None = self._layout.primary_mapper
         self._join_entity: object = None  # the last join target, for filter_by()
+        # (mapper, alias): a join along a relationship read the mapper's class through
+        # the alias (its tables overlap the query's); criteria naming the class name it
+        self._auto_aliases: tuple[tuple[Mapper, Any], ...] = ()
         self._options: list[object] = []
         self._yield_per: int | None = None
         self._params: dict[str, object] = {}

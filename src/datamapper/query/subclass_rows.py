@@ -301,6 +301,9 @@ def _joined_subclass_from(cols: tuple[Any, ...], joins: tuple[Any, ...],
         current = new_joins if new_joins is not None else joins
         target, onclause, _left, flags = current[0]
         tables = {deannotate(t) for t in find_tables(sel)}
+        if isinstance(target, FromClause) and deannotate(target) in tables:
+            # the join is that of the subclass's own table (subclass_table_join)
+            return [], new_joins
         if onclause is not None and any(
                 deannotate(t) in tables for t in find_tables(onclause, check_columns=True)):
             return [], ((target, onclause, sel, flags),) + tuple(current[1:])
