@@ -187,7 +187,7 @@ def _insert_with_sql_key(conn: Connection, plan: TablePlan, state: InstanceState
                          replaced: list[tuple[InstanceState, str, Any]] | None) -> set[str]:
     """INSERT one row whose primary key is (partly) a SQL expression; return the key
     attributes now known."""
-    if not conn.dialect.insert_returning:
+    if not can_return(conn, plan, "insert"):
         keys = evaluate_sql_keys(conn, plan, state, params, exprs, pk_exprs, replaced)
         stmt = plan.insert_stmt.values(**exprs) if exprs else plan.insert_stmt
         result = conn.execute(stmt, params)
@@ -241,9 +241,18 @@ def _zero_becomes_autoincrement(conn: Connection, plan: TablePlan) -> str | None
     return plan.col_to_attr.get(plan.autoinc.key)
 
 
+def can_return(conn: Connection, plan: TablePlan, verb: str) -> bool:
+    """May the flush add RETURNING to an INSERT or UPDATE (``verb``) of the plan's
+    table: the database can, and the Table was not made with
+    ``implicit_returning=False``."""
+    ok = conn.dialect.insert_returning if verb == "insert" else conn.dialect.update_returning
+    return bool(ok) and getattr(plan.table, "implicit_returning", True) is not False
+
+
 def _can_batch_returning(conn: Connection, plan: TablePlan, missing_pk: list[Any]) -> bool:
     dialect = conn.dialect
-    if not getattr(dialect, "insert_executemany_returning", False):
+    if not getattr(dialect, "insert_executemany_returning", False) \
+            or getattr(plan.table, "implicit_returning", True) is False:
         return False
     if len(missing_pk) != 1 or missing_pk[0] is not plan.autoinc:
         return False

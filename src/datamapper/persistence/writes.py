@@ -24,7 +24,7 @@ from ..exc import SAWarning, StaleDataError
 from ..instance.state import InstanceState
 from ..mapping.mapper import Mapper
 from .driver import driver_rowcount
-from .inserts import evaluate_sql_keys, record_params, returned_keys
+from .inserts import can_return, evaluate_sql_keys, record_params, returned_keys
 from .readback import committed_versions, read_server_versions, version_params
 from .records import (
     PK_PREFIX,
@@ -203,7 +203,7 @@ def _update_with_sql_key(conn: Connection, plan: TablePlan, state: InstanceState
     On return the object holds the new key and ``exprs`` the non-key expressions
     (to be expired).
     """
-    if not conn.dialect.update_returning:
+    if not can_return(conn, plan, "update"):
         evaluate_sql_keys(conn, plan, state, params, exprs, pk_exprs, replaced)
         stmt = plan.update_stmt.values(**exprs) if exprs else plan.update_stmt
         result = conn.execute(stmt, params)
