@@ -36,6 +36,11 @@ LOAD_SESSION = "relationship_loading_session"
 # key in InstanceState._extra of a new object: names of the delete-orphan relationships
 # it left while its parent was outside its session; the flush expunges it
 ORPHANED = "orphaned_from"
+# key in InstanceState._extra of an object marked for deletion: True when a delete
+# cascade (from a deleted parent, or an orphan's) marked it, not delete() itself; such
+# an object that a surviving parent takes in before the flush is kept, an object given
+# to delete() is deleted regardless
+CASCADE_DELETED = "deleted_by_cascade"
 
 # session id -> live Session, weakly; each Session enters itself when created.  Objects
 # know their session by id only; why, and what they may call on it: instance/seam.py
@@ -504,7 +509,7 @@ _EMPTY: frozenset[str] = frozenset()
 # _extra entries that name a session or hold query plans: not carried by pickle or copy
 # (and composite objects built from the columns: rebuilt on the next read)
 _SESSION_BOUND_EXTRA = frozenset({LOAD_SESSION, "dm_lazy_plans", "dm_load_plan",
-                                  COMPOSITES})
+                                  COMPOSITES, CASCADE_DELETED})
 
 
 def _restore_state(obj: Any, facts: dict[str, Any]) -> InstanceState:

@@ -15,6 +15,7 @@ from .._util import describe, lifecycle
 from ..cascade import cascade_iterator, cascades
 from ..exc import InvalidRequestError
 from ..instance.state import (
+    CASCADE_DELETED,
     FLUSH_EXECUTING,
     ORPHANED,
     STATE_ATTR,
@@ -61,6 +62,8 @@ class SessionDelete(SessionBase):
                 if state not in deleted:
                     deleted[state] = instance
                     state._strong = instance
+                elif state._extra is not None:
+                    state._extra.pop(CASCADE_DELETED, None)  # now deleted on purpose
                 return
         self._delete(instance)
 
@@ -77,6 +80,10 @@ class SessionDelete(SessionBase):
                 f"Can't delete {describe(instance)}: it is not persisted "
                 f"({lifecycle(state)}); use session.expunge() to remove a pending object"
             )
+        if state._extra is not None:
+            # deleted on purpose, even if a delete cascade marked it before: a parent
+            # that takes it in before the flush does not keep it
+            state._extra.pop(CASCADE_DELETED, None)
         if state in self._deleted and state.session_id == self.hash_key:
             # marked already (by delete() or a delete cascade): nothing more to do; its
             # cascade is followed again at the flush (no load here, so no autoflush)
@@ -104,7 +111,7 @@ class SessionDelete(SessionBase):
                 if child_state.session_id == self.hash_key:
                     self._expunge_state(child_state)
                 continue
-            self._delete_impl(child_state, child)
+            self._delete_impl(child_state, child, by_cascade=True)
 
     def _load_for_delete_cascade(self, cascaded: Any) -> list[Any]:
         """The objects a delete cascade reaches, loading the relationships it follows
@@ -139,19 +146,19 @@ class SessionDelete(SessionBase):
                         if child_state.session_id == self.hash_key:
                             self._expunge_state(child_state)
                         continue
-                    self._delete_impl(child_state, child)
+                    self._delete_impl(child_state, child, by_cascade=True)
         finally:
             self._no_autoflush -= 1
 
     def _delete_orphan(self, state: InstanceState) -> None:
         """A flush found ``state`` removed from its delete-orphan parent: delete it."""
         obj = state.strong_obj()
-        self._delete_impl(state, obj)
+        self._delete_impl(state, obj, by_cascade=True)
         with self.no_autoflush:
             cascaded = list(cascade_iterator("delete", state, obj))
         for child_state, child in cascaded:
             if child_state._key is not None:
-                self._delete_impl(child_state, child)
+                self._delete_impl(child_state, child, by_cascade=True)
 
     def _expunge_orphan(self, state: InstanceState, obj: object) -> None:
         """A pending object left its delete-orphan parent (in this session) before it
@@ -172,7 +179,10 @@ class SessionDelete(SessionBase):
                     state.session_id == self.hash_key and state in self._new:
                 self._expunge_state(state)
 
-    def _delete_impl(self, state: InstanceState, obj: object) -> None:
+    def _delete_impl(self, state: InstanceState, obj: object, by_cascade: bool = False
+                     ) -> None:
+        """Mark ``state`` deleted; ``by_cascade``: a delete cascade (or the orphan rule)
+        reached it, rather than delete() naming it (see CASCADE_DELETED)."""
         if state in self._deleted:
             return
         if state._deleted:
@@ -181,6 +191,10 @@ class SessionDelete(SessionBase):
             self._update_impl(state, obj)
         self._deleted[state] = obj
         state._strong = obj
+        if by_cascade:
+            state.extra()[CASCADE_DELETED] = True
+        elif state._extra is not None:
+            state._extra.pop(CASCADE_DELETED, None)
 
     def _delete_again(self, state: InstanceState, obj: object) -> None:
         """delete() of an object whose row a flush of this session already deleted:

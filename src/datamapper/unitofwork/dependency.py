@@ -28,7 +28,7 @@ from .._util import NO_VALUE, describe
 from ..exc import BlankedPrimaryKeyError, FlushError, InvalidRequestError, SAWarning
 from ..instance.collections import members as coll_members
 from ..instance.seam import SessionLike
-from ..instance.state import STATE_ATTR, InstanceState, _sessions
+from ..instance.state import CASCADE_DELETED, STATE_ATTR, InstanceState, _sessions
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
 from .links import AssocRow, Dependencies, Link, apply_link, as_committed, source_dict
@@ -311,10 +311,12 @@ class _Collector:
 
     def not_linked(self, state: InstanceState, prop: RelationshipProperty, child: Any,
                    cst: InstanceState | None) -> None:
-        """An added member outside the session (warned) or being deleted (undeleted)."""
+        """An added member outside the session (warned), or being deleted: kept
+        (undeleted) when a delete cascade marked it, deleted when delete() did."""
         if cst is None or cst.session_id != self.sid:
             _skipped(child, cst, prop, "link")
-        elif state not in self.deleting and not cst._deleted:
+        elif state not in self.deleting and not cst._deleted \
+                and cst._extra is not None and cst._extra.get(CASCADE_DELETED):
             self.deps.undeleted.append(cst)
 
     def one_to_many_removed(self, state: InstanceState, prop: RelationshipProperty,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from .._util import describe
 from ..exc import FlushError, ObjectDeletedError
 from ..instance.seam import SessionLike
-from ..instance.state import InstanceState
+from ..instance.state import CASCADE_DELETED, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence.records import is_sql
 from .dependency import collect
@@ -129,6 +129,8 @@ def presort(self: UOWTransaction) -> None:
         # in is saved with its new parent instead
         for state in self.deps.undeleted:
             self.session._deleted.pop(state, None)
+            if state._extra is not None:
+                state._extra.pop(CASCADE_DELETED, None)
         back = set(self.deps.undeleted)
         self.deleted = [s for s in self.deleted if s not in back]
         self.dirty.extend(s for s in back if s not in self.dirty)
