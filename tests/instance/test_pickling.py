@@ -447,3 +447,47 @@ def test_fixed_loader_criteria_of_mapped_attributes_refuse_pickling_by_name(
                        match=r"Can't pickle with_loader_criteria\(Address, \.\.\.\): .*"
                              r"module-level function"):
         pickle.dumps(u)
+
+
+def test_loader_options_below_a_relationship_survive_pickling(stored, make_session, sql_log):
+    """defer() under defaultload() rides on the object it loaded: after pickling (and
+    after a merge(load=False) of the unpickled copy) the lazy load of the relationship
+    still leaves the column out (the plan was dropped at pickling: the email was loaded)."""
+    from datamapper import defaultload, defer
+
+    s = make_session(expire_on_commit=False)
+    u = s.get(User, 1, options=[defer(User.name),
+                                defaultload(User.addresses).defer(Address.email)])
+    s.close()
+    for how in ("add", "merge"):
+        copy_ = _round_trip(u)
+        s2 = make_session()
+        if how == "add":
+            s2.add(copy_)
+        else:
+            copy_ = s2.merge(copy_, load=False)
+        assert "addresses" not in copy_.__dict__
+        sql_log.clear()
+        a = copy_.addresses[0]
+        assert "email" not in a.__dict__, how
+        assert "pk_addresses.email" not in sql_log.statements[0]
+        assert a.email == "a1@x"  # loads on access
+        s2.close()
+
+
+def test_relationship_criteria_of_a_lazy_load_are_left_behind_with_a_warning(
+        stored, make_session):
+    """lazyload(User.addresses.and_(...)): the criteria (SQL of mapped attributes) can't
+    travel by name; pickling warns and the unpickled object's lazy load has none."""
+    from datamapper import lazyload
+    from datamapper.exc import SAWarning
+
+    s = make_session(expire_on_commit=False)
+    u = s.query(User).options(lazyload(User.addresses.and_(Address.email != "a2@x"))).one()
+    with pytest.warns(SAWarning, match="Can't reliably pickle the criteria"):
+        copy_ = _round_trip(u)
+    assert [a.email for a in u.addresses] == ["a1@x"]
+    s.close()
+    s2 = make_session()
+    s2.add(copy_)
+    assert [a.email for a in copy_.addresses] == ["a1@x", "a2@x"]

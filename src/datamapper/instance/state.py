@@ -506,10 +506,10 @@ class InstanceState(weakref.ref[Any], InspectionAttr):
 
 
 _EMPTY: frozenset[str] = frozenset()
-# _extra entries that name a session or hold query plans: not carried by pickle or copy
-# (and composite objects built from the columns: rebuilt on the next read)
-_SESSION_BOUND_EXTRA = frozenset({LOAD_SESSION, "dm_lazy_plans", "dm_load_plan",
-                                  COMPOSITES, CASCADE_DELETED})
+# _extra entries that name a session: not carried by pickle or copy (and composite
+# objects built from the columns: rebuilt on the next read).  The loader plans an
+# object was loaded with travel (they pickle their mappers and properties by name)
+_SESSION_BOUND_EXTRA = frozenset({LOAD_SESSION, COMPOSITES, CASCADE_DELETED})
 
 
 def _restore_state(obj: Any, facts: dict[str, Any]) -> InstanceState:

@@ -93,6 +93,13 @@ class EntityPlan:
         # can be joined eagerly from its rows (set by the query layer's build_plans)
         self.reads_subclasses: tuple[Mapper, ...] = ()
 
+    def __reduce__(self) -> Any:
+        """Pickling (an object carries the plan it was loaded with, for its later
+        relationship loads): mappers and properties travel as (class, attribute name);
+        a plan naming anything else travels as None (its loads use the defaults)."""
+        facts = _portable_plan(self)
+        return (_no_plan, ()) if facts is None else (_restore_plan, (facts,))
+
     def is_default(self) -> bool:
         return self.props is None and not self.nodes and self.column_raise is None and \
             self.poly_selectin is None and self.poly_with is None and \
@@ -155,6 +162,94 @@ class RelNode:
         self.innerjoin: bool | None = None
         self.alias: Any = None  # contains_eager: the selectable holding the target's columns
         self.loader: EntityLoader | None = None  # joined/contains_eager, set by add_joined
+
+
+def _ref(x: object) -> tuple[type, str | None] | None:
+    """A mapper or one of its properties as (mapped class, attribute name or None),
+    found again by :func:`_deref` after unpickling; None for anything else."""
+    from ..mapping.properties import MapperProperty
+
+    if isinstance(x, Mapper):
+        return (x.class_, None)
+    if not isinstance(x, MapperProperty):
+        return None
+    parent, key = x.parent, x.key
+    if isinstance(parent, Mapper) and parent._props.get(key) is x:
+        return (parent.class_, key)
+    return None
+
+
+def _refs(items: Sequence[Any] | None) -> tuple[Any, ...] | None | bool:
+    """:func:`_ref` of each of ``items`` (None stays None); False when one has none."""
+    if items is None:
+        return None
+    out = tuple(_ref(x) for x in items)
+    return False if any(r is None for r in out) else out
+
+
+def _deref(ref: tuple[type, str | None]) -> Any:
+    mapper = ref[0].__dict__.get("_dm_mapper")
+    if mapper is None:
+        from ..exc import UnmappedClassError
+
+        raise UnmappedClassError(
+            f"Can't restore the loader options of a pickled object: class "
+            f"{ref[0].__name__} is not mapped in this process; import the module that "
+            "maps it before unpickling")
+    return mapper if ref[1] is None else mapper._props[ref[1]]
+
+
+def _portable_plan(plan: EntityPlan) -> dict[str, Any] | None:
+    """``plan`` as plain picklable facts, or None when it names what can't travel."""
+    mapper = _ref(plan.mapper)
+    parts = [_refs(plan.path), _refs(plan.props), _refs(plan.poly_selectin),
+             _refs(plan.poly_with), _refs(plan.reads_subclasses)]
+    if mapper is None or any(p is False for p in parts):
+        return None
+    if plan.local_criteria:
+        warnings.warn(
+            f"Can't reliably pickle the criteria given to a loader option along "
+            f"{plan.mapper.class_.__name__}'s path (relationship.and_()); the unpickled "
+            "object's lazy loads leave them out: load that relationship eagerly instead",
+            SAWarning, stacklevel=2)
+    nodes: dict[str, Any] = {}
+    for key, node in plan.nodes.items():
+        prop, sub = _ref(node.prop), _portable_plan(node.plan)
+        if prop is None or sub is None:
+            return None
+        # contains_eager() read the query's own joins: a later load selects instead
+        strategy = "select" if node.strategy == "contains_eager" else node.strategy
+        nodes[key] = (prop, strategy, sub, node.recursion_depth, node.chunksize,
+                      node.identity_only, node.innerjoin)
+    return {"mapper": mapper, "path": parts[0], "props": parts[1],
+            "poly_selectin": parts[2], "poly_with": parts[3], "reads_subclasses": parts[4],
+            "customized": plan.customized, "column_raise": plan.column_raise,
+            "wildcard": plan.wildcard, "nodes": nodes}
+
+
+def _restore_plan(facts: dict[str, Any]) -> EntityPlan:
+    def mappers(refs: tuple[Any, ...] | None) -> Any:
+        return None if refs is None else tuple(_deref(r) for r in refs)
+
+    plan = EntityPlan(_deref(facts["mapper"]), mappers(facts["path"]) or ())
+    plan.props = mappers(facts["props"])
+    plan.poly_selectin = mappers(facts["poly_selectin"])
+    plan.poly_with = mappers(facts["poly_with"])
+    plan.reads_subclasses = mappers(facts["reads_subclasses"]) or ()
+    plan.customized = facts["customized"]
+    plan.column_raise = facts["column_raise"]
+    plan.wildcard = facts["wildcard"]
+    for key, (prop, strategy, sub, depth, chunksize, identity_only, innerjoin) in \
+            facts["nodes"].items():
+        node = RelNode(_deref(prop), strategy, _restore_plan(sub))
+        node.recursion_depth, node.chunksize = depth, chunksize
+        node.identity_only, node.innerjoin = identity_only, innerjoin
+        plan.nodes[key] = node
+    return plan
+
+
+def _no_plan() -> None:
+    return None
 
 
 def has_eager_defaults(mapper: Mapper) -> bool:

@@ -39,6 +39,7 @@ from ..instance.attributes import set_committed_value, values_equal
 from ..instance.collections import members as coll_members
 from ..instance.dynamic import DynamicImpl
 from ..instance.state import InstanceState, instance_state
+from ..loading.plans import LAZY_PLANS_KEY, LOAD_PLAN_KEY, USER_OPTS_KEY
 
 if TYPE_CHECKING:
     from .session import Session
@@ -244,6 +245,10 @@ def _identity_of(state: InstanceState, src: object) -> _Key | None:
     return (mapper._identity_class, ident, None)
 
 
+# state.extra() entries holding the loader options an object was loaded with
+_LOAD_OPTION_KEYS = frozenset({LAZY_PLANS_KEY, LOAD_PLAN_KEY, USER_OPTS_KEY})
+
+
 def _locate(session: Session, src: object, state: InstanceState, load: bool,
             by_key: dict[_Key, Any], created: list[Any], options: object = None) -> Any:
     """The session's object for ``src``: existing, loaded, or new."""
@@ -278,6 +283,10 @@ def _locate(session: Session, src: object, state: InstanceState, load: bool,
             # what the source does not hold loads on access (copied values unexpire)
             copy_state.expired_attributes = set(mapper._column_keys - mapper._deferred_keys)
             session._update_impl(copy_state, copy)
+        # the loader options the source was loaded with carry on in its copy's loads
+        carried = {k: v for k, v in (state._extra or {}).items() if k in _LOAD_OPTION_KEYS}
+        if carried:
+            copy_state.extra().update(carried)
         created.append(copy)
     if key is not None:
         by_key[key] = copy
