@@ -30,6 +30,7 @@ from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Join
 
+from .._core import from_objects
 from ..exc import SAWarning
 from . import selectable as selmap
 from .cache import CacheSlot
@@ -83,8 +84,13 @@ class PolymorphicInfo:
 
     @property
     def loads_polymorphically(self) -> bool:
-        """Rows of this mapper may stand for objects of its subclasses."""
-        return self.on is not None and bool(self.mapper._subclass_mappers)
+        """Rows of this mapper may stand for objects of its subclasses (joined or
+        single-table ones, or concrete ones whose identity its discriminator names)."""
+        if self.on is None:
+            return False
+        m = self.mapper
+        return bool(m._subclass_mappers) or any(
+            sub.concrete and sub is not m and sub.isa(m) for sub in self.map.values())
 
 
 # -- construction (called by Mapper.__init__) ------------------------------------------
@@ -132,6 +138,31 @@ def setup_concrete_discriminator(mapper: Mapper, polymorphic_on: object,
     if identity is not None:
         mapper.polymorphic_map[identity] = mapper
     mapper._poly = PolymorphicInfo(mapper)
+
+
+def register_concrete_identity(mapper: Mapper, identity: object) -> None:
+    """A concrete subclass with a ``polymorphic_identity`` under a base with a
+    discriminator (the base mapped to a ``polymorphic_union()`` of the subclasses'
+    tables, ``polymorphic_on`` its ``type`` column): a row of a query of the base whose
+    discriminator is ``identity`` loads as the subclass, from the columns of the row
+    its attributes' names match (as SQLAlchemy does)."""
+    base = mapper.inherits
+    while base is not None and base.polymorphic_on is None:
+        base = base.inherits
+    if base is None or not all(f is base.local_table
+                               for f in from_objects(base.polymorphic_on)):
+        # (a discriminator read from another selectable than the base's own: its rows
+        # are not read with the base's; they load as the base class, as before)
+        return
+    existing = base.polymorphic_map.get(identity)
+    if existing is not None and existing is not mapper:
+        warnings.warn(
+            f"polymorphic_identity {identity!r} of {mapper.class_.__name__} was that of "
+            f"{existing.class_.__name__}; rows with it now load as "
+            f"{mapper.class_.__name__}", SAWarning, stacklevel=4)
+    base.polymorphic_map[identity] = mapper
+    for m in base.iterate_to_root():
+        m._loader_cache = {}  # its rows may stand for objects of the new class now
 
 
 def setup_inherits(mapper: Mapper, parent: Mapper, local_table: Any,
@@ -414,7 +445,12 @@ def maps_prop(mapper: Mapper, prop: Any) -> bool:
     if own is prop:
         return True
     first = prop.columns[0] if prop.columns else None
-    return first is not None and any(c is first for c in getattr(own, "columns", ()))
+    if first is not None and any(c is first for c in getattr(own, "columns", ())):
+        return True
+    # a concrete subclass read through its base's polymorphic_union(): the union's
+    # column of the attribute's name
+    return mapper.concrete and isinstance(own, ColumnProperty) and \
+        isinstance(prop, ColumnProperty) and first is not None
 
 
 def _sync_pairs(mapper: Mapper) -> tuple[tuple[str, str], ...]:

@@ -250,6 +250,8 @@ class Mapper(MapperInspection, InspectionAttr):
         elif polymorphic_on is not None:
             inheritance.setup_concrete_discriminator(self, polymorphic_on,
                                                      polymorphic_identity)
+        elif polymorphic_identity is not None:
+            inheritance.register_concrete_identity(self, polymorphic_identity)
         if polymorphic_abstract and self.polymorphic_on is None:
             raise InvalidRequestError(
                 "The Mapper.polymorphic_abstract parameter may only be used on a mapper "

@@ -30,7 +30,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression
-from sqlalchemy.sql.selectable import FromClause
+from sqlalchemy.sql.selectable import CompoundSelect, FromClause, Subquery
 
 from .._core import annotations_of, deannotate
 from .relationship_clauses import (
@@ -128,6 +128,12 @@ class JoinAnalysis:
             parent_t, target_t = inherited_ends(
                 self.parent.tables, self.target.tables, self.secondary, pj,
                 self.parent.non_table or self.target.non_table)
+            # a class mapped to a UNION of tables (concrete inheritance's
+            # polymorphic_union()): its rows are the union's, not one table's
+            if _is_union(self.parent.local_table):
+                parent_t = self.parent.local_table
+            if _is_union(self.target.local_table):
+                target_t = self.target.local_table
         if self.secondary is not None:
             return self._secondary_join(self.secondary, parent_t, target_t, pj, sj, fk_arg)
         if pj is None:
@@ -365,6 +371,11 @@ class JoinAnalysis:
         # referenced column first, as Core's join_condition() writes it
         # (``users.id = addresses.user_id``)
         return and_(*[r == f for f, r in cands]) if len(cands) > 1 else cands[0][1] == cands[0][0]
+
+
+def _is_union(sel: object) -> bool:
+    """Whether ``sel`` is a subquery of a UNION (or another compound SELECT)."""
+    return isinstance(sel, Subquery) and isinstance(sel.element, CompoundSelect)
 
 
 def _occurrence_pairs(occ: Any) -> tuple[list[Pair], list[Pair]]:
