@@ -47,6 +47,46 @@ def test_rollback_after_begin_nested(engine, models, read_rows, future):
     assert read_rows(User.__table__) == ([] if future else [(1, "outer")])
 
 
+def test_future_rollback_rolls_back_each_savepoint_then_the_root(engine, models, read_rows):
+    """Session(future=True).rollback() inside SAVEPOINTs rolls each back in turn, from
+    the innermost: every level fires after_rollback and after_soft_rollback (as in
+    SQLAlchemy; the savepoints fired only after_transaction_end), and the objects end as
+    after a rollback of the whole transaction."""
+    import datamapper
+
+    User, _A = models
+    s = Session(engine, future=True)
+    seen = []
+    for name in ("after_rollback", "after_soft_rollback", "after_transaction_end"):
+        datamapper.event.listen(
+            s, name, lambda sess, *tx, name=name: seen.append(
+                (name, tx[0].nested if tx else None)))
+    u1 = User(id=1, name="outer")
+    s.add(u1)
+    s.flush()
+    s.begin_nested()
+    u1.name = "changed"
+    s.flush()
+    s.begin_nested()
+    u2 = User(id=2, name="inner")
+    s.add(u2)
+    s.flush()
+    seen.clear()  # (each flush begins and ends a subtransaction)
+    s.rollback()
+    assert seen == [
+        ("after_rollback", None), ("after_transaction_end", True),
+        ("after_soft_rollback", True),
+        ("after_rollback", None), ("after_transaction_end", True),
+        ("after_soft_rollback", True),
+        ("after_rollback", None), ("after_transaction_end", False),
+        ("after_soft_rollback", False),
+    ]
+    assert not s.in_transaction()
+    assert u1 not in s and u2 not in s  # both were inserted in the transaction
+    s.commit()
+    assert read_rows(User.__table__) == []
+
+
 @pytest.mark.parametrize("future", [False, True])
 def test_plain_string_to_execute(engine, models, sql_log, future):
     s = Session(engine, future=future)

@@ -19,6 +19,7 @@ from ..exc import InvalidRequestError
 from .base import SessionBase
 from .ownership import exclusive
 from .transaction import SessionTransaction
+from .tx_base import CLOSED
 from .tx_snapshot import TxSnapshot
 
 
@@ -225,7 +226,16 @@ class SessionTxControl(SessionBase):
             return
         root = self.get_transaction()
         if root is not None and self.future:
-            root.rollback()  # 2.x: the whole transaction, SAVEPOINTs included
+            # 2.x: the whole transaction, SAVEPOINTs included, each rolled back in turn
+            # from the innermost (so each fires after_rollback and after_soft_rollback,
+            # as in SQLAlchemy); then the root, also when a SAVEPOINT's rollback failed
+            try:
+                while (tx := self._transaction) is not None and tx is not root \
+                        and tx.nested and not root._failed_root:
+                    tx.rollback()
+            finally:
+                if root._state is not CLOSED:
+                    root.rollback()
             return
         if root is not None and root._failed_root:
             # the server ended the whole transaction: nothing inside it is left to keep
