@@ -12,6 +12,7 @@ mapping/inheritance.py (``_add_property``).
 from __future__ import annotations
 
 import warnings
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column
@@ -96,6 +97,7 @@ def build_properties(
     prefix: str | None,
 ) -> None:
     explicit_cols = self._map_explicit_properties(properties)
+    declared = DECLARED_KEYS.get()
     include_set = set(include) if include is not None else None
     exclude_set = set(exclude) if exclude is not None else set()
     for col in self.local_table.columns:
@@ -109,7 +111,39 @@ def build_properties(
         if self.inherits is not None and key not in self._props and \
                 inheritance.user_descriptor_below(self.class_, self.inherits.class_, key):
             continue  # the subclass's own descriptor of that name (see there)
+        if self.inherits is None and key not in self._props and \
+                (declared is None or key not in declared) and \
+                user_attribute_over_column(self.class_, key):
+            continue
         self._map_table_column(key, col)
+
+
+# the attribute names a declarative class declares (in its body, its mixins and its
+# annotations): columns the program mapped on purpose, whatever its bases hold under
+# those names; None for imperative mappings (see user_attribute_over_column)
+DECLARED_KEYS: ContextVar[frozenset[str] | None] = ContextVar("dm_declared_keys", default=None)
+
+
+def user_attribute_over_column(cls: type, key: str) -> bool:
+    """Whether the class (or a class it inherits from) holds an attribute ``key`` of
+    the program's own (a method, a ``@property``, a hybrid, a class-level constant)
+    that a table column of that name would replace.  As in SQLAlchemy, such a column
+    is left unmapped, so the program's attribute keeps working; map it under another
+    name (``properties={"_key": table.c.key}``) or exclude it to be explicit.  A
+    ``None`` default, a dataclass field, a Core column and this package's own
+    constructs (``mapped_column()``, instrumented attributes) don't count."""
+    for klass in cls.__mro__:
+        if klass is object:
+            return False
+        if key not in klass.__dict__:
+            continue
+        value = klass.__dict__[key]
+        if value is None or isinstance(value, ColumnElement):
+            return False
+        if type(value).__module__.startswith("datamapper."):
+            return False
+        return key not in getattr(cls, "__dataclass_fields__", ())
+    return False
 
 def map_explicit_properties(self: Mapper, properties: dict[str, Any]) -> set[object]:
     """Map the properties given by name; the columns they (and the synonyms and

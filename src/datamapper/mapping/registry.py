@@ -21,6 +21,7 @@ from sqlalchemy.schema import BLANK_SCHEMA
 
 from .. import event
 from .._core import creation_order
+from . import mapper_setup
 from .coercion import DeclarativeMeta
 from .declarative import (
     MappedColumn,
@@ -457,7 +458,14 @@ def _map_declarative_class(reg: registry, cls: type, strict: bool) -> Mapper:
     # __mapper_cls__ (declarative_base(mapper=...)): a Mapper subclass or a function
     # making the mapper
     mapper_cls = getattr(cls, "__mapper_cls__", None) or Mapper
-    m = mapper_cls(cls, table, properties=properties, registry=reg, **mapper_args)
+    mapped = [(k, v) for k, v in ordered if isinstance(v, (Column, MapperProperty, MappedColumn))]
+    declared = frozenset(k for k, _v in mapped) | frozenset(
+        v.key for _k, v in mapped if isinstance(v, Column) and v.key) | frozenset(properties)
+    token = mapper_setup.DECLARED_KEYS.set(declared)
+    try:
+        m = mapper_cls(cls, table, properties=properties, registry=reg, **mapper_args)
+    finally:
+        mapper_setup.DECLARED_KEYS.reset(token)
     m._body_order = body_order
     reg._register(m)
     cls.__table__ = table  # type: ignore[attr-defined]  # as declarative users expect
