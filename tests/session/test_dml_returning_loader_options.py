@@ -121,3 +121,29 @@ def test_returning_class_with_correlated_column_property(Base, engine, session, 
     if many:
         session.expire(got[0], ["oldest_other"])
         assert got[0].oldest_other == 47
+
+
+@pytest.mark.parametrize("verb", ["insert", "update"])
+def test_statement_execution_options_reach_the_selectinload(models, session, verb):
+    """execution_options() given to the DML statement itself (not only to execute())
+    are seen by the SELECT of its selectinload(), as they are after a select()."""
+    import datamapper
+
+    _A, B, _C = models
+    seen = []
+
+    @datamapper.event.listens_for(session, "do_orm_execute")
+    def record(state):
+        if state.is_select:
+            seen.append((state.is_relationship_load, state.execution_options.get("tag")))
+
+    if verb == "insert":
+        stmt = insert(B).returning(B).options(selectinload(B.a))
+        objs = session.scalars(stmt.execution_options(tag="stmt"), ROWS).all()
+    else:
+        session.execute(insert(B), ROWS)
+        stmt = update(B).where(B.id == 1).values(x=9).returning(B).options(
+            selectinload(B.a))
+        objs = session.scalars(stmt.execution_options(tag="stmt")).all()
+    assert all("a" in o.__dict__ for o in objs)
+    assert seen == [(True, "stmt")]

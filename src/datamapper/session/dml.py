@@ -242,8 +242,9 @@ def _insert(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: 
         if layout is None:
             return result
     assert returned is not None and layout is not None
+    # (the statement's own execution options reach its eager loaders too)
     objs = returned.load(session, rows, bool(merged.get("populate_existing")),
-                         session._default_identity_token(), opts)
+                         session._default_identity_token(), merged)
     return object_result(layout, objs)
 
 
@@ -432,7 +433,7 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     objs = None
     if returned is not None and layout is not None:
         # UPDATE ... RETURNING: the rows are the new state, so loaded objects are refreshed
-        objs = returned.load(session, list(result.fetchall()), is_update, token, opts)
+        objs = returned.load(session, list(result.fetchall()), is_update, token, merged)
         known = set(states)
         states.extend(s for s in entity_states(layout, objs, mapper) if s not in known)
     if is_update:
