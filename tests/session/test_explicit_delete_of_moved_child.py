@@ -123,3 +123,32 @@ def test_child_marked_by_cascade_and_moved_is_still_kept(models, stored, make_se
     c1.parent = p2
     s.commit()
     assert read_rows(Child.__table__) == [(1, 2, "c1"), (3, 2, "c3")]
+
+
+def test_deleted_versioned_member_appended_to_a_dynamic_collection_is_deleted(
+        Base, engine, make_session, read_rows):
+    class Board(Base):
+        __tablename__ = "boards"
+        id = Column(Integer, primary_key=True)
+        notes = relationship("Note", back_populates="board", lazy="dynamic",
+                             cascade="all, delete-orphan")
+
+    class Note(Base):
+        __tablename__ = "notes"
+        id = Column(Integer, primary_key=True)
+        board_id = Column(ForeignKey("boards.id"))
+        ver = Column(Integer, nullable=False)
+        board = relationship("Board", back_populates="notes")
+        __mapper_args__ = {"version_id_col": ver}
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Board(id=1, notes=[Note(id=1), Note(id=2)]), Board(id=2)])
+    s.commit()
+    s.close()
+    s = make_session(autoflush=False)
+    n1 = s.get(Note, 1)
+    s.delete(n1)
+    s.get(Board, 2).notes.append(n1)
+    s.commit()
+    assert read_rows(Note.__table__) == [(2, 1, 1)]

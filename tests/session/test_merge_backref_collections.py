@@ -162,3 +162,29 @@ def test_merge_of_one_to_one_member_through_its_backref_replaces_the_old_one(
     s.merge(Card(id=2, owner=Owner(id=1)))
     s.commit()
     assert read_rows(Card.__table__) == [(2, 1)]
+
+
+def test_merge_of_member_whose_parent_has_a_write_only_collection(Base, engine,
+                                                                 make_session, read_rows):
+    """The parent's write-only collection holds the merged member only by the backref:
+    it is left alone, so merge does not refuse it as a changed write-only collection."""
+    class Feed(Base):
+        __tablename__ = "feeds"
+        id = Column(Integer, primary_key=True)
+        items = relationship("Item", back_populates="feed", lazy="write_only")
+
+    class Item(Base):
+        __tablename__ = "items"
+        id = Column(Integer, primary_key=True)
+        feed_id = Column(ForeignKey("feeds.id"))
+        feed = relationship("Feed", back_populates="items")
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Feed(id=1), Item(id=1, feed_id=1)])
+    s.commit()
+    s.close()
+    s = make_session()
+    s.merge(Item(id=2, feed=Feed(id=1)))
+    s.commit()
+    assert read_rows(Item.__table__) == [(1, 1), (2, 1)]

@@ -95,7 +95,7 @@ def merge_all(session: Session, objs: list[Any], load: bool = True,
                                   left_alone.get(id(src), frozenset()))
         try:
             _check_versions(located, load)
-            _check_write_only(located)
+            _check_write_only(located, left_alone)
         except (StaleDataError, InvalidRequestError):
             for copy in created:  # nothing merged: the new copies go again
                 session.expunge(copy)
@@ -174,14 +174,18 @@ def _discover(session: Session, objs: list[Any]
     return out, skip
 
 
-def _check_write_only(located: list[tuple[Any, InstanceState, Any]]) -> None:
+def _check_write_only(located: list[tuple[Any, InstanceState, Any]],
+                      left_alone: dict[int, frozenset[str]]) -> None:
     """Members given to a write-only relationship of a source can't be merged into a
-    persistent copy: comparing them with the copy's members would load those."""
+    persistent copy: comparing them with the copy's members would load those.  (A
+    relationship merge leaves alone, its members put there by a backref, is not
+    merged.)"""
     for src, state, copy in located:
         if instance_state(copy)._key is None:
             continue
+        skip = left_alone.get(id(src), frozenset())
         for prop in _merge_relationships(state):
-            if prop.lazy != "write_only":
+            if prop.lazy != "write_only" or prop.key in skip:
                 continue
             pending = state.mapper._impls[prop.key].pending(state)
             if pending is not None and (pending.added or pending.removed):
