@@ -236,6 +236,9 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
         elif node.strategy == "contains_eager":
             # without alias=: the target's own tables (a joined-table subclass's join)
             sel = node.alias if node.alias is not None else target.persist_selectable
+            if props is None and node.plan.poly_with:
+                # contains_eager(A.bs.of_type(B1)): B1's columns are in the join too
+                props = polymorphic_props(target, list(node.plan.poly_with))
         else:
             continue
         loader = entity_loader(target, offset=ncols, props=props)

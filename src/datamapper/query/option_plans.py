@@ -302,6 +302,12 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
         node.plan.customized = True
     if strategy == "contains_eager":
         node.alias = _eager_alias(alias)
+        if of_type is not None:
+            # contains_eager(A.bs.of_type(B1)): the query joined B1's rows (its columns
+            # read): contains_eager(..., B1.cs) goes on from them
+            joined = _joined_of_type_mappers(prop.mapper, of_type)
+            node.plan.reads_subclasses = _merge_mappers(node.plan.reads_subclasses, joined)
+            node.plan.poly_with = _merge_mappers(node.plan.poly_with, joined)
     elif of_type is not None:
         # selectinload(Company.employees.of_type(Engineer or with_polymorphic(...))):
         # the related rows are read with those subclasses' columns
@@ -436,6 +442,17 @@ def _of_type_mappers(target: Mapper, of_type: object) -> list[Mapper]:
             return []
         return [m for m in polymorphic_parts(of_type)[0] if m.isa(target)]
     m = _mapper_or_none(of_type) if isinstance(of_type, type) else None
+    if m is None or m is target or not m.isa(target):
+        return []
+    return resolve_polymorphic(target, [m])
+
+
+def _joined_of_type_mappers(target: Mapper, of_type: object) -> list[Mapper]:
+    """The subclasses of ``target`` whose rows a join to ``of_type(...)`` reads (the
+    class, an aliased() one, or a with_polymorphic() entity's classes)."""
+    if isinstance(of_type, PolymorphicEntity) or isinstance(of_type, type):
+        return _of_type_mappers(target, of_type)
+    m = of_type.mapper if isinstance(of_type, AliasedClass) else None
     if m is None or m is target or not m.isa(target):
         return []
     return resolve_polymorphic(target, [m])
