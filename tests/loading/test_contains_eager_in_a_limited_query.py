@@ -95,3 +95,24 @@ def test_aliased_contains_eager_chain_in_a_limited_query(shop, session, sql_log)
     assert [(u.id, [(o.id, [i.id for i in o.items]) for o in u.orders]) for u in users] \
         == [(7, [(1, [1, 2]), (3, [3])])]
     assert len(sql_log.statements) == 1
+
+
+@pytest.mark.parametrize("order", ["alias_first", "alias_last"])
+def test_a_path_step_without_alias_keeps_the_alias_another_option_gave(
+        shop, session, sql_log, order):
+    """contains_eager(User.orders, alias=oa) with contains_eager(User.orders, Order.items,
+    alias=ia): the second option's User.orders step (no alias=) keeps oa; it reset it,
+    and the orders columns were read from the bare table (a cartesian product)."""
+    User, _Address, Order, Item = shop
+    oa, ia = aliased(Order), aliased(Item)
+    opts = [contains_eager(User.orders, alias=oa),
+            contains_eager(User.orders, Order.items, alias=ia)]
+    if order == "alias_last":
+        opts.reverse()
+    sql_log.clear()
+    users = (session.query(User).options(*opts).outerjoin(oa, User.orders)
+             .outerjoin(ia, oa.items).order_by(User.id, oa.id, ia.id).all())
+    assert [(u.id, [(o.id, [i.id for i in o.items]) for o in u.orders]) for u in users] == [
+        (7, [(1, [1, 2]), (3, [3]), (5, [])]), (8, [(2, [1])]), (9, [])]
+    assert len(sql_log.statements) == 1
+    assert "orders.id" not in sql_log.statements[0]

@@ -300,7 +300,9 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
             local_criteria = tuple(_table_terms(of_type, c) for c in local_criteria)
         node.plan.local_criteria = node.plan.local_criteria + local_criteria
         node.plan.customized = True
-    if strategy == "contains_eager":
+    if strategy == "contains_eager" and alias is not None:
+        # (a step without alias=, as User.orders in contains_eager(User.orders,
+        # Order.items, alias=...), keeps the alias another option gave it)
         node.alias = _eager_alias(alias)
         if of_type is not None:
             # contains_eager(A.bs.of_type(B1)): the query joined B1's rows (its columns
