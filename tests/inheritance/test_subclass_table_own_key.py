@@ -105,3 +105,20 @@ def test_new_object_gets_subclass_key_and_join_column(models, session, read_rows
     session.commit()
     assert read_rows(person) == [("bob", "engineer")]
     assert [r[1:] for r in read_rows(engineer)] == [("bob", "go")]
+
+
+def test_row_switch_writes_subclass_row_found_by_its_own_key(models, session, read_rows):
+    """The deleted object's rows take the new object's values (same identity): the
+    subclass row is found by the deleted object's own key."""
+    person, engineer, Person, Engineer = models
+    session.info["tables"] = (person, engineer)
+    _two(session)
+    old = session.get(Engineer, "dilbert")
+    session.expire(old)
+    session.delete(old)
+    new = Engineer(name="dilbert", primary_language="rust")
+    session.add(new)
+    session.commit()
+    assert new.id == 7
+    assert read_rows(person) == [("alice", "engineer"), ("dilbert", "engineer")]
+    assert [r[1:] for r in read_rows(engineer)] == [("alice", "c"), ("dilbert", "rust")]

@@ -286,8 +286,11 @@ def _switch(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
     if "before_update" in dispatch:
         for s in states:
             dispatch.fire("before_update", mapper, conn, s.strong_obj())
-    for part in table_parts(mapper):
-        expire = switch_states(_as_mapper(part), items, conn)
+    parts = table_parts(mapper)
+    own = {id(p): _own_key_items(uow, p, items) for p in parts
+           if not table_plan(_as_mapper(p)).ident_keyed}
+    for part in parts:
+        expire = switch_states(_as_mapper(part), own.get(id(part), items), conn)
         for s, keys in expire.items():
             uow.expire.setdefault(s, set()).update(keys)
     uow.inserted.extend(states)
@@ -295,6 +298,26 @@ def _switch(uow: UOWTransaction, mapper: Mapper, states: list[InstanceState],
     if "after_update" in dispatch:
         for s in states:
             dispatch.fire("after_update", mapper, conn, s.strong_obj())
+
+
+def _own_key_items(uow: UOWTransaction, part: TablePart,
+                   items: list[tuple[InstanceState, tuple[Any, ...], Any]]
+                   ) -> list[tuple[InstanceState, tuple[Any, ...], Any]]:
+    """A row switch's items for a table whose rows are not found by the identity:
+    the row is the deleted object's, found by its own key (loaded if expired), which
+    the new object takes over where it has none."""
+    from .links import source_dict
+
+    out = []
+    for s, _ident, version in items:
+        old = source_dict(uow.switches[s], part._pk_keys)
+        key = tuple(old.get(k) for k in part._pk_keys)
+        d = s.strong_obj().__dict__
+        for k, v in zip(part._pk_keys, key, strict=True):
+            if d.get(k) is None:
+                d[k] = v
+        out.append((s, key, version))
+    return out
 
 
 def delete(uow: UOWTransaction, action: Action, conn: Connection,
