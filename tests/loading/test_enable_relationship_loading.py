@@ -97,3 +97,39 @@ def test_load_on_pending_loads_a_pending_objects_many_to_one(Base, engine, make_
     assert len(sql_log.matching("SELECT")) == 1
     assert p.other is None  # without load_on_pending a pending object loads nothing
     assert inspect(p).pending
+
+
+def test_load_on_pending_collection_load_does_not_flush_the_pending_object(
+        Base, engine, make_session, read_rows, sql_log):
+    """A pending object's load_on_pending collection is read by its key without
+    flushing the session first: the object is not INSERTed (nor its rows) by reading
+    one of its attributes."""
+    from sqlalchemy import Column, ForeignKey, Integer, String
+
+    from datamapper import relationship
+
+    class Parent(Base):
+        __tablename__ = "lop_parents"
+        id = Column(Integer, primary_key=True, autoincrement=False)
+        children = relationship("Child", load_on_pending=True, order_by="Child.id")
+
+    class Child(Base):
+        __tablename__ = "lop_children"
+        id = Column(Integer, primary_key=True)
+        parent_id = Column(Integer, ForeignKey("lop_parents.id"))
+        name = Column(String(20))
+
+    Base.metadata.create_all(engine)
+    with make_session() as s1:
+        s1.add_all([Parent(id=1), Child(id=1, parent_id=1, name="a")])
+        s1.commit()
+    s = make_session()  # autoflush on
+    p = Parent(id=2)
+    s.add(p)
+    s.add(Child(id=5, parent_id=1, name="pending"))
+    sql_log.clear()
+    assert p.children == []
+    assert sql_log.matching("INSERT") == []
+    assert inspect(p).pending
+    s.rollback()
+    assert read_rows(Parent.__table__) == [(1,)]

@@ -105,7 +105,10 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
     if prop._simple_m2o and plan is None and not criteria:
         impl.set_committed(state, obj, session._get_impl(prop.mapper, ident))
         return
-    session._autoflush()
+    if state._key is not None:
+        # (a pending object's load, load_on_pending, does not flush: reading an
+        # attribute of an object being built must not INSERT it)
+        session._autoflush()
     objs = _select_related(session, state, prop, values, plan, uopts, criteria)
     if uopts:
         stamp_user_options(objs, uopts)
