@@ -188,3 +188,17 @@ def test_merge_of_member_whose_parent_has_a_write_only_collection(Base, engine,
     s.merge(Item(id=2, feed=Feed(id=1)))
     s.commit()
     assert read_rows(Item.__table__) == [(1, 1), (2, 1)]
+
+
+def test_merge_all_merges_the_collection_of_each_object_given(models, stored, make_session,
+                                                              read_rows):
+    """An object given to merge_all() has all of it merged, even when another object
+    given before it reaches it through a backref first."""
+    Parent, Child, *_ = models
+    p1 = Parent(id=1, name="p1b")
+    c2 = Child(id=2, name="c2b")
+    p1.children = [c2]  # c2.parent is p1 (backref); child 1 is no longer p1's
+    s = make_session()
+    s.merge_all([c2, p1])
+    s.commit()
+    assert read_rows(Child.__table__) == [(2, 1, "c2b"), (3, 2, "c3")]

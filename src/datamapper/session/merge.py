@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .session import Session
 
 _Key = tuple[Any, ...]
+_EMPTY: frozenset[str] = frozenset()
 
 
 def merge(session: Session, obj: object, load: bool = True, options: object = None) -> Any:
@@ -136,6 +137,7 @@ def _discover(session: Session, objs: list[Any]
     is neither walked nor copied (as in SQLAlchemy)."""
     out: list[tuple[Any, InstanceState]] = []
     seen: set[int] = set()
+    roots = {id(o) for o in objs}
     reached_by: dict[int, list[Any]] = {}
     skip: dict[int, frozenset[str]] = {}
     stack: list[tuple[Any, Any]] = [(o, None) for o in reversed(objs)]
@@ -150,8 +152,9 @@ def _discover(session: Session, objs: list[Any]
         out.append((src, state))
         if _in_session(session, state, src):
             continue
-        left_alone = frozenset(r.key for p in reached_by.get(id(src), ())
-                               for r in p._reverse_property)
+        # (an object given to merge itself is the caller's to say: all of it merges)
+        left_alone = _EMPTY if id(src) in roots else frozenset(
+            r.key for p in reached_by.get(id(src), ()) for r in p._reverse_property)
         if left_alone:
             skip[id(src)] = left_alone
         children: list[tuple[Any, Any]] = []
