@@ -61,3 +61,23 @@ def test_base_columns_filtered_by_subclass_columns(people, make_session):
     # without a subclass column: every row, once
     assert sorted(s.scalars(select(Person.name)).all()) == ["e1", "e2", "m", "p"]
     assert s.scalar(select(func.count(Person.id))) == 4
+
+
+@pytest.mark.parametrize("kind", ["subquery", "cte"])
+def test_core_select_of_base_nested_reads_the_subclass_tables(people, make_session, kind):
+    # sqlalchemy.select(Person) used as a subquery or CTE selects the with_polymorphic
+    # subclasses' columns: it reads their tables too (it named managers.status without
+    # the managers table: "no such column")
+    import sqlalchemy as sa
+
+    from datamapper import aliased
+
+    Person, Engineer, Manager = people
+    stmt = sa.select(Person).where(Person.name.in_(["e1", "m"]))
+    sel = stmt.subquery() if kind == "subquery" else stmt.cte()
+    p1 = aliased(Person, sel)
+    s = make_session()
+    assert s.scalars(sa.select(p1.name).order_by(p1.id)).all() == ["e1", "m"]
+    got = s.scalars(sa.select(p1).order_by(p1.id)).all()
+    assert [(type(o), o.name) for o in got] == [(Engineer, "e1"), (Manager, "m")]
+    assert got[1].status == "x"

@@ -22,7 +22,7 @@ extension points; :func:`install` is called once from ``wiring.wire()``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Join
 from sqlalchemy.sql.elements import ColumnElement
@@ -35,6 +35,7 @@ from .._core import (
     annotations_of,
     coercions,
     compiling_toplevel,
+    deannotate,
     explicit_froms,
     from_objects,
     install_dml_plugin,
@@ -166,7 +167,34 @@ def with_alias_joins(statement: Any) -> Any:
         if isinstance(ent, AliasedClass) and isinstance(ent.selectable, Join) and \
                 not any(j is ent.selectable for j in joins):
             joins.append(ent.selectable)
-    return statement.select_from(*joins) if joins else statement
+    if joins:
+        statement = statement.select_from(*joins)
+    return _with_polymorphic_froms(statement)
+
+
+def _with_polymorphic_froms(statement: Any) -> Any:
+    """``statement`` reading, for each class it selects whose mapping names
+    ``with_polymorphic`` subclasses, the outer join of their tables that the class's
+    columns (its subclasses' too) come from: a Core ``select(Person)`` nested in a
+    subquery or CTE is not laid out again as the top-level statement is, and named the
+    subclasses' columns without their tables ("no such column: managers.status")."""
+    from ..mapping.inheritance import entity_source
+    from .entities import with_inherit_from
+
+    for element in raw_columns(statement):
+        if isinstance(element, ColumnElement):
+            continue
+        mapper = entity_of(element)
+        if mapper is None or mapper._poly is None or \
+                annotations_of(element).get(ALIAS_KEY) is not None:
+            continue
+        source = entity_source(mapper)[0]
+        if not isinstance(source, Join) or deannotate(cast(Any, element)) is source:
+            continue
+        given = {id(deannotate(f)) for f in explicit_froms(statement)}
+        if id(source) not in given:
+            statement = with_inherit_from(statement, source)
+    return statement
 
 
 class DatamapperSelectState(SelectState):

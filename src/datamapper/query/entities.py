@@ -334,7 +334,7 @@ class RowLayout:
             # marked copy: naming it twice leaves a join along a relationship of the
             # class two FROMs to start at)
             if from_ is not None and id(deannotate(from_)) not in given:
-                stmt = _with_inherit_from(stmt, from_)
+                stmt = with_inherit_from(stmt, from_)
                 given.add(id(deannotate(from_)))
             if where is not None:
                 stmt = stmt.where(where)
@@ -625,7 +625,7 @@ def filter_by_criteria(mapper: Mapper, kwargs: dict[str, Any], entity: object = 
     return [getattr(source, k) == v for k, v in kwargs.items()]
 
 
-def _with_inherit_from(stmt: Any, from_: Any) -> Any:
+def with_inherit_from(stmt: Any, from_: Any) -> Any:
     """``stmt`` reading the join ``from_`` of a class's tables: in place of a FROM that
     is one of them (the class's own table a Core select() of it names), so that a join
     along a relationship of the class has one FROM to start at; else added."""
