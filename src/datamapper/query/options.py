@@ -117,8 +117,17 @@ class Load(ExecutableOption):
             return Load(self.root, steps=tuple(steps))
         path = _split(targets, strategy)
         _refuse_after_wildcard(self.steps, path, strategy)
+        # joinedload(User.orders, Order.items) (or "orders.items") sets the strategy
+        # of the last step only: the steps before it keep their own strategy, as
+        # defaultload() would (chain joinedload(...).joinedload(...) to load each one
+        # that way); contains_eager() names the joins the statement has, so each of
+        # its steps is read from them
+        lead = strategy if strategy == "contains_eager" else "default"
         for i, t in enumerate(path):
-            steps.append((t, strategy, kw if i == len(path) - 1 else {}))
+            if i == len(path) - 1:
+                steps.append((t, strategy, kw))
+            else:
+                steps.append((t, lead, {}))
         return Load(self.root, steps=tuple(steps))
 
     def joinedload(self, *attrs: object, innerjoin: bool | str | None = None) -> Load:
