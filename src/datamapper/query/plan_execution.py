@@ -42,18 +42,21 @@ def plans_statement(entities: list[Any], plans: list[EntityPlan | None], base: A
     """The SELECT of an entity query with its plans' eager joins added to ``base``, and
     the row layout of its leading columns (``str(query)`` shows it; the query runs it).
 
-    With LIMIT/OFFSET and a joined collection, the limited query becomes a subquery the
-    eager joins hang off, so that the limit counts parent rows.
+    With LIMIT/OFFSET and a joined collection, or with GROUP BY and any joined eager
+    load, the query becomes a subquery the eager joins hang off, so that the limit
+    counts (and the GROUP BY groups) parent rows only.
     """
     layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
     stmt = base
     parent_sels = _parent_selectables(entities, plans)
     extra_order: list[object] = []
     if any(p is not None and p.has_joined() for p in plans):
-        # with LIMIT/OFFSET or GROUP BY, the joined rows of a collection would be
-        # counted (or grouped) with the parents': the query becomes a subquery instead
-        if (limited or has_group_by(base)) and any(
-                p is not None and p.multiplies_rows() for p in plans):
+        # with LIMIT/OFFSET, the joined rows of a collection would be counted with the
+        # parents'; with GROUP BY, any eager join's columns (a many-to-one's too) would
+        # be grouped with them (an error outside the GROUP BY list on PostgreSQL and
+        # MySQL): the query becomes a subquery the eager joins hang off instead
+        if has_group_by(base) or (limited and any(
+                p is not None and p.multiplies_rows() for p in plans)):
             # (what contains_eager() reads from the query's own joins is inside it too)
             stmt, extra_order, inner = _limited_inner(
                 base, layout.columns, order_by,
