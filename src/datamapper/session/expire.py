@@ -30,7 +30,7 @@ from ..loading.rows import commit_loaded
 from .base import SessionBase
 from .get import _check_for_update
 from .ownership import exclusive
-from .refresh import refresh_state
+from .refresh import eager_expired, load_with_plan, refresh_state
 
 _NOTHING_EXPIRED: frozenset[str] = frozenset()
 
@@ -83,6 +83,22 @@ class SessionExpire(SessionBase):
         if not keys:
             state.expired_attributes = _NOTHING_EXPIRED
             return
+        if pending_ident is None and (key is None or key in state.expired_attributes
+                                      and key not in mapper._deferred_keys):
+            # expired relationships the object's loading loads eagerly load with its
+            # expired columns (a joined one in the same SELECT), as when the object was
+            # loaded (not with a deferred column it never loaded)
+            sub = eager_expired(state, d, keys)
+            if sub is not None:
+                if not load_with_plan(self, state, sub, None, False):
+                    raise ObjectDeletedError(
+                        f"Can't load attribute(s) {', '.join(keys)} of {describe(obj)}: its "
+                        "row is no longer in the database (deleted, or its primary key "
+                        "changed, by another transaction); expunge the object or roll back"
+                    )
+                # (the row's load fired the refresh event)
+                state.expired_attributes = _NOTHING_EXPIRED
+                return
         ident = pending_ident if pending_ident is not None else (state.identity or ())
         stmt, props = load_attributes_stmt(mapper, keys, ident if None in ident else ())
         params = {f"_dm_pk_{i}": v for i, v in enumerate(ident) if v is not None}

@@ -56,9 +56,26 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: object,
         col_keys, wanted_rels = named
     # the SELECT reads the database: pending changes go there first (as for a query)
     session._autoflush()
+    # the attributes to reload were expired above: with names, the row fills those
+    # and leaves the others as they are (populate_existing would unload the loaded
+    # columns the row does not read)
+    found = load_with_plan(session, state, _refresh_plan(mapper, plan, col_keys, wanted_rels),
+                           with_for_update, attribute_names is None)
+    if not found:
+        raise InvalidRequestError(
+            f"Can't refresh {describe(obj)}: its row is no longer in the database"
+        )
+    if "refresh" in mapper.dispatch:
+        mapper.dispatch.fire("refresh", obj, None, col_keys)
+
+
+def load_with_plan(session: SessionBase, state: InstanceState, sub: EntityPlan,
+                   with_for_update: object, populate_existing: bool) -> bool:
+    """One SELECT of ``state``'s row by its primary key, loading what ``sub`` says (its
+    columns, its eager relationships); whether the row was found."""
+    mapper = state.mapper
     key = state.key
     assert key is not None
-    sub = _refresh_plan(mapper, plan, col_keys, wanted_rels)
     layout = RowLayout([mapper.class_], [sub.props])
     where = and_(*[c == bindparam(f"_dm_pk_{i}")
                    for i, c in enumerate(mapper.primary_key)])
@@ -77,17 +94,24 @@ def refresh_state(session: SessionBase, state: InstanceState, obj: object,
         return fetch_rows(session._run(stmt, params, bind, None,
                                        {"mappers": (mapper,), "column_load": True}))
 
-    # the attributes to reload were expired above: with names, the row fills those
-    # and leaves the others as they are (populate_existing would unload the loaded
-    # columns the row does not read)
-    found = execute_with_plans(cast("SessionLike", session), [mapper.class_], [sub], base, [], False,
-                               attribute_names is None, key[2], run)
-    if not found:
-        raise InvalidRequestError(
-            f"Can't refresh {describe(obj)}: its row is no longer in the database"
-        )
-    if "refresh" in mapper.dispatch:
-        mapper.dispatch.fire("refresh", obj, None, col_keys)
+    return bool(execute_with_plans(cast("SessionLike", session), [mapper.class_], [sub], base,
+                                   [], False, populate_existing, key[2], run))
+
+
+def eager_expired(state: InstanceState, d: dict[str, Any],
+                  col_keys: list[str]) -> EntityPlan | None:
+    """The load of an expired object's ``col_keys`` when the object's loading (its
+    query's loader options, else its relationships' configured ``lazy=``) loads expired
+    relationships of it eagerly: the plan loading those with the columns, as
+    SQLAlchemy's load of an expired object does (None: no such relationship)."""
+    plan = load_plan_of(state)
+    if plan is None:
+        return None
+    exp = state.expired_attributes
+    rels = {k for k, n in plan.nodes.items() if n.strategy in EAGER and k in exp and k not in d}
+    if not rels:
+        return None
+    return _refresh_plan(state.mapper, plan, col_keys, rels)
 
 
 def _expire_named(session: SessionBase, state: InstanceState, obj: object,
