@@ -770,6 +770,10 @@ def _parents_by_key(session: SessionLike, prop: RelationshipProperty,
             if kept is not None:
                 kept.append(p)
             continue
+        if d[STATE_ATTR].key is None:
+            # a pending object held by a loaded collection: nothing of it is in the
+            # database yet, its relationship is left as it is
+            continue
         vals = []
         for attr, _col in pairs:
             if attr not in d:
