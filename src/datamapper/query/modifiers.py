@@ -221,9 +221,12 @@ class QueryModifiers(QueryFiltering[_T]):
         return dict(self._execution_options)
 
     def with_entities(self, *entities: object) -> Self:
-        """The same criteria selecting other entities or columns."""
+        """The same criteria selecting other entities or columns.  Loader options given
+        so far apply where a new entity takes them and are left out otherwise
+        (``query(User).options(joinedload(User.addresses)).with_entities(User.id)``)."""
         q = self._clone()
         q._set_entities(list(entities))
+        q._options = [o.as_lenient() if isinstance(o, Load) else o for o in q._options]
         return q
 
     def add_columns(self, *columns: object) -> Self:

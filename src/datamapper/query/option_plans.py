@@ -651,7 +651,15 @@ def _apply_option(option: Load, plans: list[EntityPlan | None], mappers: list[Ma
                 _check_wildcard(plan, strategy)
                 _spread_wildcard(plan, strategy)
         return
-    plan = plans[_root_index(option, mappers, sources)]
+    if option.lenient:
+        # given before with_entities(): for the entities the query selected then
+        try:
+            index = _root_index(option, mappers, sources)
+        except ArgumentError:
+            return
+    else:
+        index = _root_index(option, mappers, sources)
+    plan = plans[index]
     assert plan is not None
     _apply(plan, option, chosen)
 

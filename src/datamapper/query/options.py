@@ -49,6 +49,9 @@ class Load(ExecutableOption):
         self.root = entity
         self.steps = steps
         self.branches = branches
+        # given before Query.with_entities() replaced the entities it was written for:
+        # applied where a selected entity still takes it, else left out (not refused)
+        self.lenient = False
 
     # Core keys its compiled-statement cache on a statement's options: a select() of
     # mapped classes compiles to SQL that depends on its loader options (the columns
@@ -67,7 +70,13 @@ class Load(ExecutableOption):
                          for k, v in sorted(kw.items())))
                   for target, strategy, kw in self.steps),
             tuple(b._gen_cache_key(anon_map, bindparams) for b in self.branches),
-        )
+        ) + (("lenient",) if self.lenient else ())
+
+    def as_lenient(self) -> Load:
+        """This option, applied only where a selected entity takes it (see ``lenient``)."""
+        out = Load(self.root, steps=self.steps, branches=self.branches)
+        out.lenient = True
+        return out
 
     def options(self, *opts: Load) -> Load:
         """Options for the objects this path loads, relative to them:
@@ -88,6 +97,8 @@ class Load(ExecutableOption):
         out = [Load(self.root, steps=self.steps)]
         for b in self.branches:
             out.extend(Load(self.root, steps=self.steps + p.steps) for p in b.paths())
+        for o in out:
+            o.lenient = self.lenient
         return out
 
     def _add(self, targets: tuple[Any, ...], strategy: str, **kw: object) -> Load:
