@@ -41,7 +41,12 @@ from .entities import (
 from .from_statement import load_from_statement
 from .option_plans import build_plans, check_yield_per_plans, without_eager_nodes
 from .options import propagating_options
-from .plan_execution import execute_with_plans, unique_entity_rows, unique_rows
+from .plan_execution import (
+    execute_with_plans,
+    stream_with_plans,
+    unique_entity_rows,
+    unique_rows,
+)
 from .setops import QuerySetOps
 
 _T = TypeVar("_T")
@@ -216,13 +221,50 @@ class QueryExecution(QuerySetOps[_T]):
     def __iter__(self) -> Iterator[_T]:
         # yield_per(n): rows are fetched and turned into objects n at a time (a subclass
         # that runs its queries its own way, such as sharding, keeps doing so)
-        if self._yield_per and type(self)._iter_results is QueryExecution._iter_results and \
-                build_plans(self._part_mappers(), self._options, self._layout.part_sources()) is None:
-            session = self._session()
-            if self._autoflush:
-                session._autoflush()
-            return iter(session._stream_query(self._compile(), self))
+        if self._yield_per and type(self)._iter_results is QueryExecution._iter_results:
+            plans = build_plans(self._part_mappers(), self._options, self._layout.part_sources())
+            if plans is None:
+                session = self._session()
+                if self._autoflush:
+                    session._autoflush()
+                return iter(session._stream_query(self._compile(), self))
+            size = self._yield_per
+            if self._statement is None and self._eagerloads and not self._tuples and \
+                    isinstance(size, int) and not isinstance(size, bool) and size > 0 and \
+                    not self._layout.single_bundle and \
+                    "do_orm_execute" not in self._session().dispatch.active:
+                # selectinload() ...: each batch of rows with its eager loads
+                check_yield_per_plans(plans)
+                return self._stream_eager(self._session(), plans, size)
         return iter(self._iter_results())
+
+    def _stream_eager(self, session: SessionLike, plans: list[Any], size: int) -> Iterator[Any]:
+        """yield_per(n) with eager loaders a batch completes: n rows at a time, each
+        batch's objects with their relationships loaded (a SELECT per batch)."""
+        if self._autoflush:
+            session._autoflush()
+        layout = RowLayout(self._entities, [p.props if p is not None else None for p in plans])
+        base = self._compile(columns=layout.columns).set_label_style(
+            LABEL_STYLE_TABLENAME_PLUS_COL)
+        mapper = self._bind_mapper()
+        uopts = propagating_options(self._options)
+        # the driver's cursor is read in full (not a server-side cursor: the eager loads
+        # run on the same connection between batches, which MySQL's unbuffered cursor
+        # does not allow: the rows not yet read were lost); the objects are made and
+        # loaded a batch at a time
+        opts = self._execution_options
+
+        def run_result(stmt: object) -> Any:
+            return session._run(stmt, None, session.get_bind(mapper=mapper, clause=stmt), opts)
+
+        for obj in stream_with_plans(
+                session, self._entities, plans, base, list(self._order_by),
+                self._limit is not None or self._offset is not None, self._populate_existing,
+                self._shard_token(), run_result, size, self._execution_options, uopts,
+                criteria_options(self._options)):
+            if uopts:
+                stamp_results(layout, [obj], uopts)
+            yield obj
 
     def first(self) -> _T | None:
         if self._statement is not None:  # from_statement(): the statement runs as written

@@ -13,6 +13,7 @@ collection causes.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -195,6 +196,28 @@ def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[En
                                 execution_options, user_options)
     finally:
         resume_gc()
+
+
+def stream_with_plans(session: SessionLike, entities: list[Any], plans: list[EntityPlan | None],
+                      base: Any, order_by: list[Any], limited: bool, populate_existing: bool,
+                      token: Any, run_result: Any, size: int, execution_options: Any = None,
+                      user_options: tuple[Any, ...] = (),
+                      criteria: tuple[LoaderCriteriaOption, ...] = ()) -> Iterator[Any]:
+    """:func:`execute_with_plans` for ``yield_per``: ``run_result(stmt)`` gives the Core
+    result, read ``size`` rows at a time; each batch's objects get their eager loads
+    (one SELECT per batch for a selectinload()) before the next batch is fetched.  The
+    plans are ones a batch completes (``check_yield_per_plans``)."""
+    stmt, layout = plans_statement(entities, plans, base, order_by, limited, criteria)
+    result = run_result(stmt)
+    try:
+        while True:
+            rows = result.fetchmany(size)
+            if not rows:
+                return
+            yield from _load_with_plans(session, layout, plans, rows, populate_existing,
+                                        token, execution_options, user_options)
+    finally:
+        result.close()
 
 
 def _load_with_plans(session: SessionLike, layout: RowLayout, plans: list[EntityPlan | None],
