@@ -89,3 +89,12 @@ def test_query_statement_applies_loader_criteria_once(models, filled, sql_log):
     assert [(u.name, [a.email for a in u.addresses]) for u in users] == [("ed", ["a"])]
     assert sql_log.statements[0].count("users.name =") == 1
     assert "addresses.email = " in sql_log.statements[1]
+
+
+def test_subquery_and_cte_of_a_query_leave_its_eager_joins_out(models, session):
+    User, _Address = models
+    q = session.query(User).options(joinedload(User.addresses))
+    assert sql(q.subquery()) == "SELECT users.id, users.name FROM users"
+    assert sql(select(q.cte("c"))) == (
+        "WITH c AS (SELECT users.id AS id, users.name AS name FROM users) "
+        "SELECT c.id, c.name FROM c")

@@ -26,7 +26,7 @@ from .aliased import overlapping_alias_adapter, warn_overlapping_alias
 from .entities import RowLayout, mapper_of
 from .modifiers import QueryModifiers
 from .option_plans import build_plans, without_eager_nodes
-from .orm_select import as_orm_select
+from .orm_select import ORMSelect, as_orm_select, options_applied
 from .plan_execution import plans_statement
 
 if TYPE_CHECKING:
@@ -238,7 +238,8 @@ class QueryCompiling(QueryModifiers[_T]):
                 "Can't call this method on a Query that uses from_statement(): make the "
                 "subquery from the statement itself"
             )
-        stmt = self.statement
+        # (a subquery loads no objects: its loader options add nothing to it)
+        stmt = self._statement_without_options()
         if with_labels:
             stmt = stmt.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
         if reduce_columns:
@@ -248,7 +249,12 @@ class QueryCompiling(QueryModifiers[_T]):
     def cte(self, name: str | None = None, recursive: bool = False,
             nesting: bool = False) -> Any:
         """The SELECT as a common table expression (``WITH``)."""
-        return self.statement.cte(name=name, recursive=recursive, nesting=nesting)
+        return self._statement_without_options().cte(name=name, recursive=recursive,
+                                                     nesting=nesting)
+
+    def _statement_without_options(self) -> Any:
+        stmt = self.statement
+        return options_applied(stmt) if isinstance(stmt, ORMSelect) else stmt
 
     def __clause_element__(self) -> Any:
         """A Query used inside a SQL expression is its SELECT:
