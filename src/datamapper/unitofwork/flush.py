@@ -27,7 +27,7 @@ from ..instance.seam import SessionLike
 from ..instance.state import _PENDING_COLLECTIONS as PENDING_COLLECTIONS
 from ..instance.state import LAZY_KEY, InstanceState
 from ..persistence.records import changed_params, table_plan
-from . import flush_checks, flush_execute, inherited
+from . import flush_checks, flush_execute, inherited, keyswitch
 from .links import Dependencies
 from .plan import FlushPlan
 
@@ -99,7 +99,10 @@ class UOWTransaction:
         if self.inserted:
             self._finalize_inserted(imap, expire)
         if self.updated:
+            referenced = keyswitch.changed_referenced_keys(self.updated)
             self._finalize_updated(imap, expire)
+            if referenced:
+                keyswitch.sync_referrers(imap, referenced)
             imap._modified.difference_update(self.updated)
         imap.discard_all(self.removed)
         for state in self.removed:
