@@ -68,3 +68,23 @@ def test_two_members_are_refused_before_any_sql(M, make_session, sql_log, read_r
     assert sql_log.matching("INSERT") == []
     s.rollback()
     assert read_rows("SELECT id FROM m2ol_b") == []
+
+
+@pytest.mark.parametrize("how", ["read", "assigned empty"])
+def test_a_new_objects_empty_list_keeps_the_key_the_program_set(M, make_session, read_rows,
+                                                                 how):
+    # reading the (empty) list of a new object, or assigning [], names no target: the
+    # foreign key set directly is written, as SQLAlchemy does (it was written as NULL)
+    A, B = M
+    s = make_session()
+    s.add(A(id=5))
+    s.flush()
+    b = B(id=1)
+    if how == "read":
+        assert b.a == []
+    else:
+        b.a = []
+    b.a_id = 5
+    s.add(b)
+    s.commit()
+    assert read_rows("SELECT id, a_id FROM m2ol_b") == [(1, 5)]

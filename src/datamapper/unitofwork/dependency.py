@@ -191,6 +191,10 @@ class _Collector:
         value = d.get(key)
         if prop.uselist and value is not None:
             # a many-to-one kept as a list (uselist=True): its one member is the target
+            if not value and state._key is None:
+                # a new object's empty list (read, or assigned empty) names no target:
+                # the foreign key the program set stays, as in SQLAlchemy
+                return
             value = _only_member(prop, state, value)
         target = _state(value)
         if prop.cascade.delete_orphan:
