@@ -102,7 +102,7 @@ class UOWTransaction:
             referenced = keyswitch.changed_referenced_keys(self.updated)
             self._finalize_updated(imap, expire)
             if referenced:
-                keyswitch.sync_referrers(imap, referenced)
+                keyswitch.sync_referrers(imap, referenced, self.session)
             imap._modified.difference_update(self.updated)
         imap.discard_all(self.removed)
         for state in self.removed:

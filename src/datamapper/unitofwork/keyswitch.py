@@ -89,8 +89,10 @@ def changed_referenced_keys(updated: list[InstanceState]
     return out
 
 
-def sync_referrers(imap: IdentityMap, changes: list[Any]) -> None:
-    """Give the referring objects in the identity map the new key values."""
+def sync_referrers(imap: IdentityMap, changes: list[Any], session: Any) -> None:
+    """Give the referring objects in the identity map the new key values (and a new
+    identity, where the foreign key is part of their primary key: the database
+    changed their row's key)."""
     for state, (prop, _referenced, referring, pairs), old, new in changes:
         for st in imap.all_states():
             if st is state or st._deleted or not st.mapper.isa(referring):
@@ -113,3 +115,12 @@ def sync_referrers(imap: IdentityMap, changes: list[Any]) -> None:
                 continue
             for k, v in zip(dests, new, strict=True):
                 d[k] = v
+            pk_keys = st.mapper._pk_keys
+            if st._key is not None and not set(dests).isdisjoint(pk_keys):
+                old_key: Any = st.key
+                ident = tuple(d[k] if k in d else old_key[1][i]
+                              for i, k in enumerate(pk_keys))
+                if ident != old_key[1]:
+                    st.key = (old_key[0], ident, old_key[2])
+                    imap.replace_key(st, obj, old_key)
+                    session._record_key_switch(st, old_key)
