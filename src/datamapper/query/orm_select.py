@@ -91,6 +91,26 @@ class ORMSelect(Select[Any]):
             mark_subject(s, mapper)
         return s
 
+    def with_only_columns(self, *entities: Any, maintain_column_froms: bool = False,
+                          **kw: Any) -> Any:
+        """Core's ``with_only_columns()``.  Given mapped classes or attributes
+        (``select(User).with_only_columns(User.id)``), the statement selects and loads
+        those from then on, as ``select()`` of them would; given only Core columns and
+        expressions, it keeps its entities' row layout."""
+        out = super().with_only_columns(*entities, maintain_column_froms=maintain_column_froms,
+                                        **kw)
+        found = entities_of_elements(raw_columns(out), attributes=True)
+        if found is None:
+            return out
+        layout = entity_layout(found)
+        relaid: ORMSelect = Select.with_only_columns(  # type: ignore[assignment]
+            self, *layout.columns, maintain_column_froms=maintain_column_froms)
+        relaid._dm_layout = layout
+        relaid._dm_entities = list(found)
+        if layout.inherit_sources:
+            relaid = layout.apply_inheritance(relaid)
+        return relaid
+
     def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
              full: bool = False) -> ORMSelect:
         """Core's join, plus joins along a relationship: ``join(User.addresses)`` or
