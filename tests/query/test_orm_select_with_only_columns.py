@@ -60,3 +60,13 @@ def test_the_new_entity_is_loaded_through_the_identity_map(models, engine):
         u1 = s.get(User, 1)
         got = s.scalars(select(User.name).where(User.id == 1).with_only_columns(User)).one()
         assert got is u1
+
+
+def test_core_columns_only_give_a_plain_core_select(models, engine):
+    User, _ = models
+    users = User.__table__
+    with Session(engine) as s:
+        stmt = select(User).where(User.name == "b").with_only_columns(users.c.id, users.c.name)
+        assert s.execute(stmt).all() == [(2, "b")]
+        stmt = select(User).with_only_columns(func.count(), maintain_column_froms=True)
+        assert s.execute(stmt).scalar() == 2

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Join, and_, select, tuple_
+from sqlalchemy import Join, Select, and_, select, tuple_
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.sql.util import ClauseAdapter
@@ -915,7 +915,7 @@ def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Map
         plan = default_plan(target, path)
     loader = entity_loader(target, props=plan.props)
     if plan.props is not None:
-        stmt = stmt.with_only_columns(*loader.columns)
+        stmt = Select.with_only_columns(stmt, *loader.columns)  # (its layout kept)
     criteria = criteria_options(user_options)
     if criteria:
         stmt = apply_loader_criteria(stmt, criteria, (target,))

@@ -125,7 +125,7 @@ class QueryCompiling(QueryModifiers[_T]):
                     if found is not None:
                         cols[i] = found
                         changed = True
-        return stmt.with_only_columns(*cols) if changed else stmt
+        return Select.with_only_columns(stmt, *cols) if changed else stmt  # (layout kept)
 
     def _aliased_sources(self) -> frozenset[int]:
         """The FROMs of the entities :meth:`_aliased_columns` reads through an alias:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
     Exists,
+    Select,
     func,
     literal_column,
 )
@@ -341,8 +342,8 @@ class QueryExecution(QuerySetOps[_T]):
     def exists(self) -> Exists:
         from sqlalchemy import exists
 
-        return exists(self._compile().with_only_columns(literal_column("1"),
-                                                        maintain_column_froms=True))
+        return exists(Select.with_only_columns(self._compile(), literal_column("1"),
+                                               maintain_column_froms=True))
 
     def update(self, values: Any, synchronize_session: object = "evaluate",
                update_args: object = None) -> int:

@@ -96,12 +96,17 @@ class ORMSelect(Select[Any]):
         """Core's ``with_only_columns()``.  Given mapped classes or attributes
         (``select(User).with_only_columns(User.id)``), the statement selects and loads
         those from then on, as ``select()`` of them would; given only Core columns and
-        expressions, it keeps its entities' row layout."""
+        expressions, it is a plain Core select of those."""
         out = super().with_only_columns(*entities, maintain_column_froms=maintain_column_froms,
                                         **kw)
         found = entities_of_elements(raw_columns(out), attributes=True)
         if found is None:
-            return out
+            # Core columns and expressions only: a plain Core select of them (this
+            # package's own re-layouts call Select.with_only_columns(), keeping the layout)
+            plain = Select.__new__(Select)
+            plain.__dict__.update((k, v) for k, v in out.__dict__.items()
+                                  if not k.startswith("_dm_"))
+            return plain
         layout = entity_layout(found)
         relaid: ORMSelect = Select.with_only_columns(  # type: ignore[assignment]
             self, *layout.columns, maintain_column_froms=maintain_column_froms)
@@ -413,7 +418,7 @@ def executed_statement(orm: ORMSelect) -> object:
     chosen = RowLayout(entities, [p.props if p is not None else None for p in plans])
     base: object = orm
     if list(map(id, chosen.columns)) != list(map(id, layout.columns)):
-        base = orm.with_only_columns(*chosen.columns)
+        base = Select.with_only_columns(orm, *chosen.columns)  # (its layout kept)
     stmt, _layout = plans_statement(entities, plans, base, list(order_by_clauses(orm)),
                                     has_limit_or_offset(orm), criteria)
     return stmt

@@ -329,7 +329,7 @@ class SessionExecute(SessionBase):
         layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
         base: Any = statement
         if list(map(id, layout.columns)) != list(map(id, statement._dm_layout.columns)):
-            base = statement.with_only_columns(*layout.columns)
+            base = Select.with_only_columns(statement, *layout.columns)  # (layout kept)
         mapper = layout.primary_mapper
         limited = has_limit_or_offset(statement)
 
