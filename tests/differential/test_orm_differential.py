@@ -2,8 +2,12 @@
 
 Hypothesis generates a list of session operations over a small schema
 (a natural-primary-key ``parent`` with a one-to-many ``children`` (delete-orphan,
-backref ``parent``), a versioned ``vrow``, a many-to-many ``parent.tags`` /
-``tag.parents`` and a self-referential ``node`` tree).  The same plain classes
+backref ``parent``) and a one-to-one ``profile`` (uselist=False, delete-orphan,
+backref ``parent``), a many-to-one ``child.tag`` without backref, a versioned
+``vrow``, a many-to-many ``parent.tags`` / ``tag.parents`` and a self-referential
+``node`` tree).  Besides the session's own operations, a program may run ORM
+bulk UPDATEs (``session.execute(update(Model).where(...).values(...))`` with each
+``synchronize_session``) and may switch ``expire_on_commit`` off.  The same plain classes
 are defined twice: one set mapped by ``sqlalchemy.orm``, the other by
 datamapper, each on its own tables (prefix ``sa_`` / ``dm_``; on SQLite the two
 sets also live in two database files, because two writers can't share one).
@@ -142,7 +146,11 @@ INTENDED: dict[str, str] = {
     "node_is_its_own_parent": (
         "A self-referential row pointing at itself: SQLAlchemy 2.x raises "
         "CircularDependencyError at flush, datamapper writes the row (one row needs no "
-        "ordering). The generator does not make a node its own parent."
+        "ordering). The same for a cycle of new or moved nodes (n5.parent = n6, "
+        "n6.parent = n5): DESIGN.md 'Flush': 'a cycle through a nullable foreign key is "
+        "broken automatically (insert with NULL, then UPDATE)'; SQLAlchemy raises "
+        "CircularDependencyError. The generator does not make a node its own parent, nor "
+        "the parent of a node on its chain of loaded `parent` references (DIFF_SEED=4)."
     ),
     "link_to_member_being_deleted": (
         "A many-to-many link added (not flushed) between a parent and a tag, and one "
@@ -239,6 +247,26 @@ INTENDED: dict[str, str] = {
         "row alone and fails on the foreign key of its children's rows (IntegrityError). "
         "The run stops there (DIFF_SEED=54/55)."
     ),
+    "displaced_profile_keeps_its_parent": (
+        "A profile displaced from its parent's one-to-one `profile` (replaced by another, "
+        "or set to None): datamapper always sets the displaced profile's many-to-one "
+        "`parent` to None (the backref keeps both sides in step, as both ORMs do for a "
+        "member removed from a one-to-many collection). SQLAlchemy does not when that "
+        "reference is not loaded (its flush of the orphan's DELETE then loads the "
+        "committed, stale, parent into it), nor when the replacement was made from the "
+        "other side (`new.parent = p`: its backref sets p.profile but goes no further, "
+        "to the displaced profile). Both flush the same rows (the displaced profile is "
+        "an orphan). The comparison leaves out a profile's `parent` when that parent's "
+        "loaded `profile` is another object, or when the profile's DELETE was flushed."
+    ),
+    "deleted_objects_after_commit_without_expire": (
+        "The 2.x session document ('Quickie Intro to Object States'): a deleted object "
+        "'when the session's transaction is committed ... moves to the detached state'. "
+        "datamapper detaches them at every commit; SQLAlchemy 2.1 does so only when "
+        "expire_on_commit is on, and with expire_on_commit=False leaves them in the "
+        "deleted state, still attached to the session. The run stops after such a "
+        "commit (a program may switch expire_on_commit off)."
+    ),
 }
 
 # Divergences that are datamapper bugs not fixed yet (name -> "bug: ...").
@@ -259,23 +287,25 @@ BUGS: dict[str, str] = {
 
 # ------------------------------------------------------------------- schema
 
-KINDS = ("parent", "child", "vrow", "tag", "node")
-PK = {"parent": "name", "child": "id", "vrow": "id", "tag": "id", "node": "id"}
-SCALAR = {"parent": "value", "child": "label", "vrow": "data", "tag": "label", "node": "label"}
+KINDS = ("parent", "child", "vrow", "tag", "node", "profile")
+PK = {"parent": "name", "child": "id", "vrow": "id", "tag": "id", "node": "id", "profile": "id"}
+SCALAR = {"parent": "value", "child": "label", "vrow": "data", "tag": "label", "node": "label",
+          "profile": "label"}
 PK_POOL: dict[str, list[Any]] = {
     "parent": ["a", "b", "c", "d"],
     "child": [1, 2, 3, 4, 5, 6],
     "vrow": [1, 2, 3],
     "tag": [1, 2, 3],
     "node": [1, 2, 3, 4, 5, 6],
+    "profile": [1, 2, 3],
 }
 # Committed before every program (the same rows on both sides).
 SEED: dict[str, list[dict[str, Any]]] = {
     "parent": [{"name": "a", "value": "x"}, {"name": "b", "value": "y"}],
     "child": [
-        {"id": 1, "parent_name": "a", "label": "x"},
-        {"id": 2, "parent_name": "a", "label": "y"},
-        {"id": 3, "parent_name": "b", "label": "z"},
+        {"id": 1, "parent_name": "a", "label": "x", "tag_id": 1},
+        {"id": 2, "parent_name": "a", "label": "y", "tag_id": None},
+        {"id": 3, "parent_name": "b", "label": "z", "tag_id": 2},
     ],
     "vrow": [{"id": 1, "data": "x", "version": 1}, {"id": 2, "data": "y", "version": 1}],
     "tag": [{"id": 1, "label": "x"}, {"id": 2, "label": "y"}],
@@ -290,22 +320,25 @@ SEED: dict[str, list[dict[str, Any]]] = {
         {"id": 3, "parent_id": 2, "label": "z"},
         {"id": 4, "parent_id": 1, "label": "x"},
     ],
+    "profile": [{"id": 1, "parent_name": "a", "label": "x"}],
 }
-FOREIGN_KEYS = ("parent_name", "parent_id")
+FOREIGN_KEYS = ("parent_name", "parent_id", "tag_id")
 VALUES = ["x", "y", "z"]
 RELATIONSHIPS = {
-    "parent": ("children", "tags"),
-    "child": ("parent",),
+    "parent": ("children", "tags", "profile"),
+    "child": ("parent", "tag"),
     "vrow": (),
     "tag": ("parents",),
     "node": ("children", "parent"),
+    "profile": ("parent",),
 }
 COLUMNS = {
     "parent": ("name", "value"),
-    "child": ("id", "parent_name", "label"),
+    "child": ("id", "parent_name", "label", "tag_id"),
     "vrow": ("id", "data", "version"),
     "tag": ("id", "label"),
     "node": ("id", "parent_id", "label"),
+    "profile": ("id", "parent_name", "label"),
 }
 
 
@@ -321,6 +354,7 @@ def build_tables(md: sa.MetaData, p: str) -> dict[str, sa.Table]:
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
             sa.Column("parent_name", s, sa.ForeignKey(p + "parent.name")),
             sa.Column("label", s),
+            sa.Column("tag_id", sa.Integer, sa.ForeignKey(p + "tag.id")),
         ),
         "vrow": sa.Table(
             p + "vrow",
@@ -340,6 +374,15 @@ def build_tables(md: sa.MetaData, p: str) -> dict[str, sa.Table]:
             md,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
             sa.Column("parent_id", sa.Integer, sa.ForeignKey(p + "node.id")),
+            sa.Column("label", s),
+        ),
+        # one-to-one with parent (no unique constraint: a replaced profile's DELETE
+        # may come after the new one's INSERT)
+        "profile": sa.Table(
+            p + "profile",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("parent_name", s, sa.ForeignKey(p + "parent.name")),
             sa.Column("label", s),
         ),
     }
@@ -383,7 +426,11 @@ def make_classes() -> dict[str, type]:
     class Node(_Model):
         kind = "node"
 
-    return {"parent": Parent, "child": Child, "vrow": VRow, "tag": Tag, "node": Node}
+    class Profile(_Model):
+        kind = "profile"
+
+    return {"parent": Parent, "child": Child, "vrow": VRow, "tag": Tag, "node": Node,
+            "profile": Profile}
 
 
 def map_classes(orm: Any, reg: Any, cls: dict[str, type], t: dict[str, sa.Table], extra: dict[str, Any]) -> None:
@@ -406,11 +453,22 @@ def map_classes(orm: Any, reg: Any, cls: dict[str, type], t: dict[str, sa.Table]
                 order_by=t["tag"].c.id,
                 **extra,
             ),
+            # one-to-one (uselist=False) with a backref, delete-orphan
+            "profile": rel(
+                cls["profile"],
+                uselist=False,
+                cascade="all, delete-orphan",
+                backref=backref("parent", **extra),
+                order_by=t["profile"].c.id,
+                **extra,
+            ),
         },
     )
-    reg.map_imperatively(cls["child"], t["child"])
+    # a many-to-one without backref
+    reg.map_imperatively(cls["child"], t["child"], properties={"tag": rel(cls["tag"], **extra)})
     reg.map_imperatively(cls["vrow"], t["vrow"], version_id_col=t["vrow"].c.version)
     reg.map_imperatively(cls["tag"], t["tag"])
+    reg.map_imperatively(cls["profile"], t["profile"])
     reg.map_imperatively(
         cls["node"],
         t["node"],
@@ -455,10 +513,11 @@ class Side:
         with self.engine.begin() as conn:
             conn.execute(t["parent_tag"].delete())
             conn.execute(t["child"].delete())
+            conn.execute(t["profile"].delete())
             conn.execute(t["node"].update().values(parent_id=None))
             for name in ("node", "vrow", "tag", "parent"):
                 conn.execute(t[name].delete())
-            for name in ("parent", "child", "vrow", "tag", "parent_tag", "node"):
+            for name in ("parent", "tag", "child", "vrow", "parent_tag", "node", "profile"):
                 conn.execute(t[name].insert(), SEED[name])
         self.session = self.make_session()
 
@@ -508,6 +567,10 @@ class Side:
             for attr in COLUMNS[obj.kind] + RELATIONSHIPS[obj.kind]:
                 if attr not in d:
                     continue
+                if obj.kind == "profile" and attr == "parent" and d[attr] is not None and (
+                        d[attr].__dict__.get("profile", obj) is not obj
+                        or self.orm.inspect(obj).was_deleted):
+                    continue  # INTENDED["displaced_profile_keeps_its_parent"]
                 if state == "transient" and attr in FOREIGN_KEYS:
                     continue  # INTENDED["fk_of_transient_after_failed_flush"]
                 v = d[attr]
@@ -561,6 +624,16 @@ kind_ = st.sampled_from(KINDS)
 val_ = st.sampled_from(VALUES)
 
 
+# foreign-key columns a bulk UPDATE may set, with their values (seeded rows' keys)
+BULK_FK: dict[str, list[tuple[str, list[Any]]]] = {
+    "child": [("parent_name", ["a", "b", None]), ("tag_id", [1, 2, None])],
+    "profile": [("parent_name", ["a", "b", None])],
+    "node": [("parent_id", [None])],
+}
+for _k in KINDS:
+    BULK_FK.setdefault(_k, [])
+
+
 def _kind_pk(name: str) -> st.SearchStrategy[tuple[Any, ...]]:
     return kind_.flatmap(lambda k: st.tuples(st.just(name), st.just(k), pk_[k]))
 
@@ -569,6 +642,15 @@ OPS = st.one_of(
     _kind_pk("new").flatmap(lambda t: st.tuples(*map(st.just, t), val_)),
     st.tuples(st.just("new_child"), pk_["child"], h_, st.sampled_from(["append", "backref"])),
     st.tuples(st.just("new_node"), pk_["node"], h_, st.sampled_from(["append", "backref"])),
+    st.tuples(st.just("new_profile"), pk_["profile"], h_, st.sampled_from(["assign", "backref"])),
+    st.tuples(st.just("unprofile"), h_),
+    st.tuples(st.just("set_tag"), h_, h_, st.booleans()),
+    kind_.flatmap(lambda k: st.tuples(
+        st.just("bulk_update"), st.just(k),
+        st.one_of(st.tuples(st.just("pk"), pk_[k]), st.tuples(st.just("scalar"), val_)),
+        st.one_of(st.tuples(st.just(SCALAR[k]), val_),
+                  *(st.tuples(st.just(c), st.sampled_from(v)) for c, v in BULK_FK[k])),
+        st.sampled_from(["auto", "evaluate", "fetch", False]))),
     st.tuples(st.just("set"), h_, val_),
     st.tuples(st.just("reparent"), h_, h_, st.booleans()),
     st.tuples(st.just("remove_child"), h_, st.integers(0, 3)),
@@ -595,19 +677,32 @@ OPS = st.one_of(
 # A program: some kinds queried first (so that ops find objects to work on), then
 # the generated ops.
 PROGRAMS = st.tuples(
-    st.lists(kind_, unique=True, max_size=4), st.lists(OPS, min_size=1, max_size=40)
-).map(lambda t: [("query", k) for k in t[0]] + t[1])
+    st.integers(0, 3), st.lists(kind_, unique=True, max_size=4),
+    st.lists(OPS, min_size=1, max_size=40),
+).map(lambda t: [("no_expire_on_commit",)] * (t[0] == 0)
+      + [("query", k) for k in t[1]] + t[2])
+
+
+def _cascaded(obj: Any) -> list[Any]:
+    """The loaded objects ``obj``'s delete cascade reaches in one step (its ``children``
+    collection, its ``profile``)."""
+    d = obj.__dict__
+    out = list(d.get("children", None) or ())
+    if d.get("profile") is not None and obj.kind == "parent":
+        out.append(d["profile"])
+    return out
 
 
 def _cascade_reaches_pending(side: Any, obj: Any) -> bool:
-    """Does the delete cascade (loaded ``children`` collections) reach a pending object?"""
+    """Does the delete cascade (loaded ``children`` collections and ``profile``
+    references) reach a pending object?"""
     stack, seen = [obj], set()
     while stack:
         o = stack.pop()
         if id(o) in seen:
             continue
         seen.add(id(o))
-        for c in o.__dict__.get("children", None) or ():
+        for c in _cascaded(o):
             if side.orm.inspect(c).pending:
                 return True
             stack.append(c)
@@ -633,9 +728,33 @@ def _has_pending_link(side: Side, obj: Any) -> bool:
     )
 
 
+def _loaded_ancestor(obj: Any, ancestor: Any) -> bool:
+    """Is ``ancestor`` on ``obj``'s chain of loaded ``parent`` references?"""
+    seen: set[int] = set()
+    while obj is not None and id(obj) not in seen:
+        seen.add(id(obj))
+        obj = obj.__dict__.get("parent") if obj.kind == "node" else None
+        if obj is ancestor:
+            return True
+    return False
+
+
 def _pick(side: Side, h: int, kinds: tuple[str, ...] | None = None) -> Any:
     cands = [o for o in side.handles if kinds is None or o.kind in kinds]
     return cands[h % len(cands)] if cands else None
+
+
+def _pick_or_get(side: Side, h: int, kind: str) -> Any:
+    """A held object of ``kind`` (as ``_pick``), else one of the seeded rows loaded
+    with get() (then held), so that the newer ops find something to work on."""
+    got = _pick(side, h, (kind,))
+    if got is None:
+        keys = [r[PK[kind]] for r in SEED[kind]]
+        got = side.session.get(side.classes[kind], keys[h % len(keys)])
+        side.hold(got)
+    if got is None:
+        raise Skip
+    return got
 
 
 class Skip(Exception):
@@ -666,6 +785,39 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
         else:
             obj.parent = parent
         return side.label(obj)
+    if name == "new_profile":
+        _, pk, h, via = op
+        parent = _pick_or_get(side, h, "parent")
+        if via == "assign" and (parent in s.deleted or side.orm.inspect(parent).deleted):
+            raise Skip  # INTENDED["delete_cascade_expunges_pending"]
+        obj = C["profile"](id=pk, label="new")
+        side.hold(obj)
+        if via == "assign":
+            parent.profile = obj  # the old profile (if any) becomes an orphan
+        else:
+            obj.parent = parent
+        return side.label(obj)
+    if name == "unprofile":
+        parent = _pick_or_get(side, op[1], "parent")
+        parent.profile = None
+        return None
+    if name == "set_tag":
+        obj = _pick_or_get(side, op[1], "child")
+        obj.tag = _pick_or_get(side, op[2], "tag") if op[3] else None
+        tag = obj.tag
+        return side.label(tag)
+    if name == "bulk_update":
+        _, kind, (how, key), (attr, val), sync = op
+        cls = C[kind]
+        col = getattr(cls, PK[kind] if how == "pk" else SCALAR[kind])
+        res = s.execute(
+            sa.update(cls).where(col == key).values({attr: val}),
+            execution_options={"synchronize_session": sync},
+        )
+        return res.rowcount
+    if name == "no_expire_on_commit":
+        s.expire_on_commit = False
+        return None
     if name == "set":
         obj = _pick(side, op[1])
         if obj is None:
@@ -673,11 +825,11 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
         setattr(obj, SCALAR[obj.kind], op[2])
         return None
     if name == "reparent":
-        obj = _pick(side, op[1], ("child", "node"))
+        obj = _pick(side, op[1], ("child", "node", "profile"))
         if obj is None:
             raise Skip
-        new = _pick(side, op[2], ("parent",) if obj.kind == "child" else ("node",)) if op[3] else None
-        if new is obj:
+        new = _pick(side, op[2], ("node",) if obj.kind == "node" else ("parent",)) if op[3] else None
+        if new is obj or _loaded_ancestor(new, obj):
             raise Skip  # INTENDED["node_is_its_own_parent"]
         if side.orm.inspect(obj).deleted:
             raise Skip  # INTENDED["reparent_of_flushed_deleted_object"]
@@ -904,6 +1056,13 @@ def run_program(sa_side: Side, dm_side: Side, program: list[tuple[Any, ...]]) ->
                             "orphan_deleted_by_autoflush_of_its_delete)")
                 _count("stopped:orphan_deleted_by_autoflush_of_its_delete")
                 return
+            if op[0] == "commit" and a[0] == b[0] == "ok" and \
+                    not sa_side.session.expire_on_commit and \
+                    any(sa_side.orm.inspect(o).deleted for o in sa_side.handles):
+                done.append(f"{step}: {op!r} (stopped: intended difference "
+                            "deleted_objects_after_commit_without_expire)")
+                _count("stopped:deleted_objects_after_commit_without_expire")
+                return
             if reattaching and a[0] == b[0] == "ok":
                 done.append(f"{step}: {op!r} (stopped: intended difference "
                             "rollback_reattaches_expunged_object)")
@@ -1000,7 +1159,7 @@ def _moves_object_marked_for_deletion(side: Side, op: tuple[Any, ...]) -> bool:
     """``op`` gives an object marked for deletion (not flushed) a new parent."""
     if op[0] != "reparent" or not op[3]:
         return False
-    obj = _pick(side, op[1], ("child", "node"))
+    obj = _pick(side, op[1], ("child", "node", "profile"))
     return obj is not None and obj in side.session.deleted
 
 
@@ -1010,7 +1169,7 @@ def _deleted_parent_has_detached_child(side: Side) -> bool:
     deleted (expunged, or taken back with add())."""
     deleted = side.session.deleted
     for obj in deleted:
-        for child in obj.__dict__.get("children", None) or ():
+        for child in _cascaded(obj):
             if child not in deleted:
                 return True
     return False
