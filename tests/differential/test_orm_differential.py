@@ -124,7 +124,7 @@ INTENDED: dict[str, str] = {
         "the loaded children. The same holds for a child whose DELETE a flush sent "
         "(SQLAlchemy has its `parent` loaded afterwards, so merge() makes a pending copy "
         "of the parent or puts the copy in the parent's collection; soaks of DIFF_SEED "
-        "52 and 53). The generator does not merge() a node or child marked for deletion "
+        "52 and 53; for a profile, DIFF_SEED=4). The generator does not merge() a node, child or profile marked for deletion "
         "or deleted (also when expunged since: DIFF_SEED=54), nor one that merge()'s own "
         "autoflush deletes (it flushes first)."
     ),
@@ -256,8 +256,15 @@ INTENDED: dict[str, str] = {
         "committed, stale, parent into it), nor when the replacement was made from the "
         "other side (`new.parent = p`: its backref sets p.profile but goes no further, "
         "to the displaced profile). Both flush the same rows (the displaced profile is "
-        "an orphan). The comparison leaves out a profile's `parent` when that parent's "
-        "loaded `profile` is another object, or when the profile's DELETE was flushed."
+        "an orphan). The comparison leaves out a profile's `parent` unless that parent's "
+        "`profile` is loaded and is this profile. SQLAlchemy's only record of such a "
+        "displacement is then the parent's own history of `profile`: expunge(), expire() "
+        "or refresh() of the parent before the flush discards it and the displaced "
+        "profile is kept (not deleted as an orphan); datamapper deletes it (the session "
+        "document: delete-orphan marks the child for deletion once de-associated). The "
+        "generator does not expunge, expire or refresh a parent whose `profile` changed "
+        "since the last flush (DIFF_SEED=4). merge() of a profile deleted as such an "
+        "orphan: see merge_follows_reference_loaded_by_flush."
     ),
     "deleted_objects_after_commit_without_expire": (
         "The 2.x session document ('Quickie Intro to Object States'): a deleted object "
@@ -266,6 +273,15 @@ INTENDED: dict[str, str] = {
         "expire_on_commit is on, and with expire_on_commit=False leaves them in the "
         "deleted state, still attached to the session. The run stops after such a "
         "commit (a program may switch expire_on_commit off)."
+    ),
+    "flush_does_not_load_expired_object": (
+        "SQLAlchemy's flush of an UPDATE for an expired object (a many-to-one set after "
+        "a rollback or commit expired it) loads the object's expired attributes first; "
+        "datamapper takes the primary key from the identity key and loads nothing. A "
+        "later assignment of an attribute's committed value is then no net change in "
+        "SQLAlchemy and a change in datamapper (the documents' is_modified(): a value "
+        "set over an unloaded one is assumed to be a change). Both flush the same rows. "
+        "`dirty` is compared by column changes whose old value is known (DIFF_SEED=5)."
     ),
 }
 
@@ -545,16 +561,20 @@ class Side:
         return "?"
 
     def columns_changed(self, obj: Any) -> bool:
+        """A net change to a column attribute whose old value is known (a value set
+        over an unloaded one counts as a change but can't be compared:
+        INTENDED["flush_does_not_load_expired_object"])."""
         hist = self.attributes.get_history
         flag = self.attributes.PASSIVE_NO_INITIALIZE
-        return any(hist(obj, k, flag).has_changes() for k in COLUMNS[obj.kind])
+        return any(hist(obj, k, flag).deleted for k in COLUMNS[obj.kind])
 
     def snapshot(self) -> dict[str, Any]:
         s = self.session
         out: dict[str, Any] = {
             "new": sorted(map(str, (self.label(o) for o in s.new))),
-            # INTENDED["dirty_is_optimistic"], INTENDED["backref_change_on_unloaded_reference"]:
-            # objects with a net change to a column attribute
+            # INTENDED["dirty_is_optimistic"], INTENDED["backref_change_on_unloaded_reference"],
+            # INTENDED["flush_does_not_load_expired_object"]: objects with a net change
+            # to a column attribute
             "dirty": sorted(
                 str(self.label(o)) for o in s.dirty if self.columns_changed(o)
             ),
@@ -567,9 +587,8 @@ class Side:
             for attr in COLUMNS[obj.kind] + RELATIONSHIPS[obj.kind]:
                 if attr not in d:
                     continue
-                if obj.kind == "profile" and attr == "parent" and d[attr] is not None and (
-                        d[attr].__dict__.get("profile", obj) is not obj
-                        or self.orm.inspect(obj).was_deleted):
+                if obj.kind == "profile" and attr == "parent" and d[attr] is not None and \
+                        d[attr].__dict__.get("profile", None) is not obj:
                     continue  # INTENDED["displaced_profile_keeps_its_parent"]
                 if state == "transient" and attr in FOREIGN_KEYS:
                     continue  # INTENDED["fk_of_transient_after_failed_flush"]
@@ -739,6 +758,14 @@ def _loaded_ancestor(obj: Any, ancestor: Any) -> bool:
     return False
 
 
+def _profile_displaced(side: Side, obj: Any) -> bool:
+    """Has ``obj`` (a parent) let go of a profile since the last flush?"""
+    if obj.kind != "parent":
+        return False
+    hist = side.attributes.get_history(obj, "profile", side.attributes.PASSIVE_NO_INITIALIZE)
+    return any(x is not None for x in hist.deleted)
+
+
 def _pick(side: Side, h: int, kinds: tuple[str, ...] | None = None) -> Any:
     cands = [o for o in side.handles if kinds is None or o.kind in kinds]
     return cands[h % len(cands)] if cands else None
@@ -871,8 +898,8 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
         return side.label(victim)
     if name == "refresh":
         obj = _pick(side, op[1])
-        if obj is None:
-            raise Skip
+        if obj is None or _profile_displaced(side, obj):
+            raise Skip  # INTENDED["displaced_profile_keeps_its_parent"]
         with s.no_autoflush:  # INTENDED["refresh_without_autoflush"]
             s.refresh(obj)
         return None
@@ -890,13 +917,15 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
         obj = _pick(side, op[1])
         if obj is None:
             raise Skip
+        if name == "expunge" and _profile_displaced(side, obj):
+            raise Skip  # INTENDED["displaced_profile_keeps_its_parent"]
         getattr(s, name)(obj)
         return None
     if name == "merge":
         obj = _pick(side, op[1])
         if obj is None:
             raise Skip
-        if obj.kind in ("node", "child"):
+        if obj.kind in ("node", "child", "profile"):
             # INTENDED["merge_follows_reference_loaded_by_flush"]; merge() autoflushes
             # first, which may delete the node (an orphan's delete cascade): that
             # flush is run first, so that such a node is skipped too
@@ -923,8 +952,8 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
         return side.label(got)
     if name == "expire":
         obj = _pick(side, op[1])
-        if obj is None:
-            raise Skip
+        if obj is None or _profile_displaced(side, obj):
+            raise Skip  # INTENDED["displaced_profile_keeps_its_parent"]
         names = COLUMNS[obj.kind][1:] + RELATIONSHIPS[obj.kind]
         attrs = None if op[2] is None else [names[op[2] % len(names)]]
         s.expire(obj, attrs)
