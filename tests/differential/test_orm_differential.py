@@ -263,7 +263,10 @@ INTENDED: dict[str, str] = {
         "profile is kept (not deleted as an orphan); datamapper deletes it (the session "
         "document: delete-orphan marks the child for deletion once de-associated). The "
         "generator does not expunge, expire or refresh a parent whose `profile` changed "
-        "since the last flush (DIFF_SEED=4). merge() of a profile deleted as such an "
+        "since the last flush (DIFF_SEED=4). add() or merge() of a displaced profile "
+        "that still refers to its old parent in SQLAlchemy saves it with that parent "
+        "(merge() even makes the copy the parent's profile again), datamapper without "
+        "one: the run stops there (DIFF_SEED=7). merge() of a profile deleted as such an "
         "orphan: see merge_follows_reference_loaded_by_flush."
     ),
     "deleted_objects_after_commit_without_expire": (
@@ -282,6 +285,15 @@ INTENDED: dict[str, str] = {
         "SQLAlchemy and a change in datamapper (the documents' is_modified(): a value "
         "set over an unloaded one is assumed to be a change). Both flush the same rows. "
         "`dirty` is compared by column changes whose old value is known (DIFF_SEED=5)."
+    ),
+    "orphan_added_again": (
+        "A pending child, node or profile taken from its delete-orphan parent leaves "
+        "the session (both ORMs), and add() brings it back: both INSERT it at the next "
+        "flush. SQLAlchemy remembers that it lost its parent and DELETEs it at a later "
+        "flush that finds it changed (as an orphan); datamapper decides orphans by the "
+        "de-associations each flush sees, so the saved object stays. The generator "
+        "does not add() a transient object whose `parent` was set to None "
+        "(DIFF_SEED=7)."
     ),
 }
 
@@ -919,6 +931,9 @@ def run_op(side: Side, op: tuple[Any, ...]) -> Any:
             raise Skip
         if name == "expunge" and _profile_displaced(side, obj):
             raise Skip  # INTENDED["displaced_profile_keeps_its_parent"]
+        if name == "add" and side.orm.inspect(obj).transient and \
+                "parent" in obj.__dict__ and obj.__dict__["parent"] is None:
+            raise Skip  # INTENDED["orphan_added_again"]
         getattr(s, name)(obj)
         return None
     if name == "merge":
@@ -1044,6 +1059,11 @@ def run_program(sa_side: Side, dm_side: Side, program: list[tuple[Any, ...]]) ->
             expunging_unheld = _expunges_deleted_object_not_held(sa_side, op)
             orphan_with_children = _orphan_with_unloaded_children(sa_side)
             detached_child = _deleted_parent_has_detached_child(sa_side)
+            if _adds_displaced_profile(sa_side, dm_side, op):
+                done.append(f"{step}: {op!r} (stopped before it: intended difference "
+                            "displaced_profile_keeps_its_parent)")
+                _count("stopped:displaced_profile_keeps_its_parent")
+                return
             outcome = {}
             for side in (sa_side, dm_side):
                 with warnings.catch_warnings():
@@ -1182,6 +1202,24 @@ def _expunges_deleted_object_not_held(side: Side, op: tuple[Any, ...]) -> bool:
     if obj is None or obj not in side.session.deleted:
         return False
     return not side.session.identity_map.contains_state(side.orm.inspect(obj))
+
+
+def _adds_displaced_profile(sa_side: Side, dm_side: Side, op: tuple[Any, ...]) -> bool:
+    """INTENDED["displaced_profile_keeps_its_parent"]: ``op`` add()s or merge()s a
+    profile whose `parent` still refers to its old parent in SQLAlchemy (a parent
+    whose loaded `profile` is another object, or datamapper's is None)."""
+    if op[0] not in ("add", "merge"):
+        return False
+    obj = _pick(sa_side, op[1])
+    if obj is None or obj.kind != "profile":
+        return False
+    parent = obj.__dict__.get("parent")
+    if parent is None:
+        return False
+    if parent.__dict__.get("profile", obj) is not obj:
+        return True
+    twin = _pick(dm_side, op[1])
+    return twin is not None and "parent" in twin.__dict__ and twin.__dict__["parent"] is None
 
 
 def _moves_object_marked_for_deletion(side: Side, op: tuple[Any, ...]) -> bool:
@@ -1407,6 +1445,14 @@ INTENDED_PROGRAMS: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
     "orphan_node_delete_expire": ("orphan_deleted_by_autoflush_of_its_delete", [
         ("query", "parent"), ("query", "node"), ("reparent", 1, 0, False), ("delete", 3),
         ("expire", 3, None)]),
+    # (DIFF_SEED=1, servers) expire_on_commit=False: SQLAlchemy keeps the committed
+    # deleted object attached (deleted state), datamapper detaches it
+    # (DIFF_SEED=7) a profile displaced from the many-to-one side, then add()ed again
+    "add_displaced_profile": ("displaced_profile_keeps_its_parent", [
+        ("no_expire_on_commit",), ("new_profile", 1, 0, "assign"),
+        ("new_profile", 1, 0, "backref"), ("add", 1), ("flush",)]),
+    "delete_commit_without_expire_on_commit": ("deleted_objects_after_commit_without_expire", [
+        ("no_expire_on_commit",), ("get", "parent", "a"), ("delete", 0), ("commit",)]),
     "orphan_node_delete_then_delete_parent": ("orphan_deleted_by_autoflush_of_its_delete", [
         ("query", "parent"), ("query", "node"), ("reparent", 3, 0, False), ("delete", 5),
         ("delete", 0)]),
@@ -1525,6 +1571,19 @@ FIXED_PROGRAMS = {
     "tag_untag_through_unloaded_other_side": [
         ("new", "parent", "c", "x"), ("get", "tag", 1), ("tag", 0, 0, "tags"),
         ("untag", 0, 0), ("delete", 0)],
+    # one-to-one: the displaced profile's `parent` differs (INTENDED
+    # displaced_profile_keeps_its_parent, not compared), the rows agree: replaced from
+    # the many-to-one side (DIFF_SEED=2), set to None with the reference unloaded and
+    # flushed (DIFF_SEED=1), replaced then a failed flush (DIFF_SEED=5)
+    "profile_replaced_by_backref": [
+        ("query", "parent"), ("query", "profile"), ("new_profile", 3, 0, "backref"),
+        ("flush",), ("commit",)],
+    "profile_set_none_flush": [
+        ("no_expire_on_commit",), ("query", "parent"), ("query", "profile"),
+        ("unprofile", 0), ("merge", 0), ("commit",)],
+    "profile_replaced_twice_failed_flush": [
+        ("no_expire_on_commit",), ("new_profile", 1, 0, "assign"), ("dup", "parent", "b"),
+        ("new_profile", 1, 0, "backref"), ("new_child", 1, 0, "append"), ("rollback",)],
     # a tag re-deleted after its flushed DELETE, expired, flushed: no delete cascade
     "tag_delete_flush_delete_expire_flush": [
         ("query", "tag"), ("delete", 0), ("flush",), ("delete", 0), ("expire", 0, None),
