@@ -6,7 +6,7 @@ child's primary key (the database had already changed the row it looked for).
 (passive_updates=False, for databases without the cascade: test_passive_updates_false.py.)"""
 
 import pytest
-from sqlalchemy import Column, ForeignKey, MetaData, String, Table
+from sqlalchemy import Column, ForeignKey, MetaData, String, Table, create_engine, event
 
 from datamapper import Session, registry, relationship
 
@@ -67,5 +67,82 @@ def test_a_parent_key_change_moves_its_children(models, engine, read_rows, sql_l
             assert [a.username for a in u.addresses] == ["ed", "ed"]
         assert read_rows(addresses) == [("ed", "a"), ("ed", "b")]
         assert read_rows(users) == [("ed", "J")]
+    finally:
+        reg.dispose()
+
+
+def test_a_child_changed_in_the_same_flush_is_found_by_its_new_key(models, engine, read_rows,
+                                                                    sql_log):
+    # the child's own UPDATE (email) runs after the database cascaded the parent's new
+    # key into its row: it must look for the row under the new key (StaleDataError)
+    users, addresses, make = models
+    reg, User, Address = make(True)
+    try:
+        with Session(engine) as s:
+            u = User()
+            u.username, u.fullname = "ed", "E"
+            a1, a2 = Address(), Address()
+            a1.email, a2.email = "h1", "h2"
+            u.addresses = [a1, a2]
+            s.add(u)
+            s.commit()
+            assert [a.username for a in u.addresses] == ["ed", "ed"]
+            u.username = "jack"
+            a2.email = "h3"
+            s.flush()
+            assert (a1.username, a2.username) == ("jack", "jack")
+            assert s.get(Address, ("jack", "h3")) is a2
+            s.commit()
+        assert read_rows(addresses) == [("jack", "h1"), ("jack", "h3")]
+    finally:
+        reg.dispose()
+
+
+def test_without_a_declared_cascade_the_flush_moves_the_children():
+    # passive_updates=True but no ON UPDATE CASCADE declared, on SQLite's default
+    # connection (foreign keys not enforced): nothing in the database moves the
+    # children, so the flush UPDATEs them itself (they would be left pointing at the
+    # old key).  (An enforcing database refuses the parent's change here.)
+    engine = create_engine("sqlite://")
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cu, st, *_a: statements.append(st))
+    md = MetaData()
+    users = Table("pon_users", md, Column("username", String(20), primary_key=True))
+    addresses = Table("pon_addresses", md,
+                      Column("username", String(20), ForeignKey("pon_users.username"),
+                             primary_key=True),
+                      Column("email", String(20), primary_key=True))
+
+    class User:
+        pass
+
+    class Address:
+        pass
+
+    reg = registry()
+    reg.map_imperatively(User, users, properties={
+        "addresses": relationship(Address, order_by=addresses.c.email)})
+    reg.map_imperatively(Address, addresses)
+    md.create_all(engine)
+    try:
+        with Session(engine) as s:
+            u = User()
+            u.username = "ed"
+            a1, a2 = Address(), Address()
+            a1.email, a2.email = "h1", "h2"
+            u.addresses = [a1, a2]
+            s.add(u)
+            s.commit()
+            assert [a.username for a in u.addresses] == ["ed", "ed"]
+            statements.clear()
+            u.username = "jack"
+            a2.email = "h3"
+            s.commit()
+            assert len([st for st in statements if st.startswith("UPDATE")]) == 3
+        with engine.connect() as conn:
+            assert conn.execute(addresses.select().order_by(addresses.c.email)).all() == \
+                [("jack", "h1"), ("jack", "h3")]
+            assert conn.execute(users.select()).all() == [("jack",)]
     finally:
         reg.dispose()

@@ -406,6 +406,18 @@ class RelationshipProperty(MapperProperty):
     def is_collection(self) -> bool:
         return self.uselist
 
+    def database_cascades_updates(self) -> bool:
+        """Whether the database moves the referring rows itself when a referenced key
+        changes: ``passive_updates`` and every foreign-key column this relationship
+        writes has a constraint with ON UPDATE CASCADE.  Otherwise (no such
+        constraint declared: SQLite's default, or a database that refuses the change)
+        the flush writes the referring rows' new keys itself."""
+        if not self.passive_updates or not self.synchronize_pairs:
+            return False
+        return all(any(str(fk.onupdate or "").upper() == "CASCADE"
+                       for fk in getattr(f, "foreign_keys", ()))
+                   for _r, f in self.synchronize_pairs)
+
     def sync_keys(self) -> list[tuple[str, str]]:
         """(source attribute key, dest attribute key) for copying keys in a flush.
 

@@ -230,11 +230,13 @@ class _Collector:
             if not prop.uselist or added.__class__ is not list:
                 added = _members(added, prop.uselist)
             return added, (), ()
-        # a changed key of the parent: its members' foreign keys are UPDATEd only with
-        # passive_updates=False; with passive_updates=True the database's ON UPDATE
-        # CASCADE changes them (their objects are given the new key after the flush,
-        # keyswitch.py), and an UPDATE of ours would look for rows already changed
-        if key in cs or (not prop.passive_updates and _pk_changed(state)):
+        # a changed key of the parent: its members' foreign keys are UPDATEd here unless
+        # the database's ON UPDATE CASCADE changes them (passive_updates and the
+        # constraint declared: their objects are given the new key in memory,
+        # keyswitch.py, and an UPDATE of ours would look for rows already changed)
+        if key in cs or ((not prop.passive_updates or (
+                prop.direction == ONETOMANY and not prop.database_cascades_updates()))
+                and _pk_changed(state)):
             return _history_changes(state, prop)
         return None
 

@@ -25,7 +25,7 @@ from ..persistence.association import associate, dissociate, reassociate
 from ..persistence.readback import read_generated
 from ..persistence.records import table_plan, unfilled
 from ..persistence.writes import post_update_states, switch_states
-from . import inherited
+from . import inherited, keyswitch
 from .links import apply_link, source_dict
 from .plan import Action
 
@@ -183,6 +183,12 @@ def update(self: UOWTransaction, mapper: Mapper, states: list[InstanceState],
             dispatch.fire("before_update", mapper, conn, s.strong_obj())
     watch = unfilled(mapper, states, False) if "refresh_flush" in dispatch else None
     expire = update_states(mapper, states, conn, self.replaced)
+    referenced = keyswitch.changed_referenced_keys(states)
+    if referenced:
+        # the database cascaded a changed key into the referring rows (ON UPDATE
+        # CASCADE): their objects hold the new key (and identity) before this flush
+        # writes any of them, so an UPDATE of theirs finds its row by the new key
+        keyswitch.sync_referrers(self.session._identity_map, referenced, self.session)
     fetched = read_generated(conn, table_plan(mapper), expire) \
         if inherited.fetches_server_values(mapper) and expire else None
     for s, keys in expire.items():

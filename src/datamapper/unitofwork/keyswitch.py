@@ -25,8 +25,9 @@ _Cascade = tuple[RelationshipProperty, Mapper, Mapper, tuple[tuple[str, str], ..
 
 
 def _cascades_into(mapper: Mapper) -> list[_Cascade]:
-    """The passive_updates relationships whose referenced side is ``mapper`` (or a
-    mapper it inherits from), with their key pairs."""
+    """The relationships whose referenced side is ``mapper`` (or a mapper it inherits
+    from) and whose referring rows the database moves itself (passive_updates and an
+    ON UPDATE CASCADE constraint), with their key pairs."""
     cached = _CASCADES.get(mapper)
     if cached is not None:
         return cached
@@ -36,8 +37,8 @@ def _cascades_into(mapper: Mapper) -> list[_Cascade]:
     out: list[_Cascade] = []
     for m in list(_all_mappers):
         for prop in relationships_of(m):
-            if not prop.passive_updates:
-                continue
+            if not prop.database_cascades_updates():
+                continue  # (the flush writes those rows itself, or nothing moves them)
             if prop.direction == MANYTOONE:
                 referenced, referring = prop.mapper, prop.parent
             elif prop.direction == ONETOMANY:
@@ -118,7 +119,11 @@ def sync_referrers(imap: IdentityMap, changes: list[Any], session: Any) -> None:
             pk_keys = st.mapper._pk_keys
             if st._key is not None and not set(dests).isdisjoint(pk_keys):
                 old_key: Any = st.key
-                ident = tuple(d[k] if k in d else old_key[1][i]
+                # the cascaded columns take their new values; the rest of the key is
+                # the row's (a pending change of the object's own key is its own
+                # UPDATE's, which re-keys it when it runs)
+                moved = dict(zip(dests, new, strict=True))
+                ident = tuple(moved[k] if k in moved else old_key[1][i]
                               for i, k in enumerate(pk_keys))
                 if ident != old_key[1]:
                     st.key = (old_key[0], ident, old_key[2])
