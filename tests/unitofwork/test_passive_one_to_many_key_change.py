@@ -146,3 +146,98 @@ def test_without_a_declared_cascade_the_flush_moves_the_children():
             assert conn.execute(users.select()).all() == [("jack",)]
     finally:
         reg.dispose()
+
+
+def test_sqlite_is_not_trusted_with_a_declared_cascade():
+    # ON UPDATE CASCADE declared, on SQLite's default connection (foreign keys not
+    # enforced: nothing cascades): the flush still moves the children itself
+    engine = create_engine("sqlite://")
+    md = MetaData()
+    users = Table("pos_users", md, Column("username", String(20), primary_key=True))
+    addresses = Table("pos_addresses", md,
+                      Column("username", String(20),
+                             ForeignKey("pos_users.username", onupdate="CASCADE"),
+                             primary_key=True),
+                      Column("email", String(20), primary_key=True))
+
+    class User:
+        pass
+
+    class Address:
+        pass
+
+    reg = registry()
+    reg.map_imperatively(User, users, properties={
+        "addresses": relationship(Address, order_by=addresses.c.email)})
+    reg.map_imperatively(Address, addresses)
+    md.create_all(engine)
+    try:
+        with Session(engine) as s:
+            u = User()
+            u.username = "ed"
+            a1, a2 = Address(), Address()
+            a1.email, a2.email = "h1", "h2"
+            u.addresses = [a1, a2]
+            s.add(u)
+            s.commit()
+            assert len(u.addresses) == 2  # (loaded: the flush moves the members it holds)
+            u.username = "jack"
+            a2.email = "h3"
+            s.commit()
+            assert [(a.username, a.email) for a in u.addresses] == [("jack", "h1"),
+                                                                    ("jack", "h3")]
+        with engine.connect() as conn:
+            assert conn.execute(addresses.select().order_by(addresses.c.email)).all() == \
+                [("jack", "h1"), ("jack", "h3")]
+    finally:
+        reg.dispose()
+
+
+@pytest.mark.parametrize("cascade", [True, False], ids=["declared_cascade", "no_cascade"])
+def test_a_joined_subclass_key_change_with_its_own_change(engine, backend_name, cascade):
+    # the base table's key changes and the subclass table's columns change in one flush:
+    # where the database cascades the key into the subclass row, that row is found by
+    # the new key (StaleDataError); on SQLite's default connection (nothing enforced,
+    # nothing cascades) by the old one, as before
+    if backend_name == "sqlite":
+        engine = create_engine("sqlite://")
+    elif not cascade:
+        pytest.skip("an enforcing database refuses the base key change without a cascade")
+    fk_args = {"onupdate": "CASCADE"} if cascade else {}
+    md = MetaData()
+    person = Table("pjk_person", md, Column("name", String(20), primary_key=True),
+                   Column("type", String(20), nullable=False))
+    engineer = Table("pjk_engineer", md,
+                     Column("name", String(20), ForeignKey("pjk_person.name", **fk_args),
+                            primary_key=True),
+                     Column("language", String(20)))
+
+    class Person:
+        pass
+
+    class Engineer(Person):
+        pass
+
+    reg = registry()
+    reg.map_imperatively(Person, person, polymorphic_on=person.c.type,
+                         polymorphic_identity="person")
+    reg.map_imperatively(Engineer, engineer, inherits=Person,
+                         polymorphic_identity="engineer")
+    md.create_all(engine)
+    try:
+        with Session(engine) as s:
+            e = Engineer()
+            e.name, e.language = "dilbert", "java"
+            s.add(e)
+            s.commit()
+            e.name, e.language = "wally", "c++"
+            s.commit()
+            assert (e.name, e.language) == ("wally", "c++")
+            e.name = "dogbert"
+            s.commit()
+        with engine.connect() as conn:
+            assert conn.execute(engineer.select()).all() == [("dogbert", "c++")]
+            assert conn.execute(person.select()).all() == [("dogbert", "engineer")]
+    finally:
+        reg.dispose()
+        md.drop_all(engine)

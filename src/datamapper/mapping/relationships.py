@@ -406,13 +406,15 @@ class RelationshipProperty(MapperProperty):
     def is_collection(self) -> bool:
         return self.uselist
 
-    def database_cascades_updates(self) -> bool:
+    def database_cascades_updates(self, dialect_name: str | None = None) -> bool:
         """Whether the database moves the referring rows itself when a referenced key
         changes: ``passive_updates`` and every foreign-key column this relationship
         writes has a constraint with ON UPDATE CASCADE.  Otherwise (no such
-        constraint declared: SQLite's default, or a database that refuses the change)
-        the flush writes the referring rows' new keys itself."""
-        if not self.passive_updates or not self.synchronize_pairs:
+        constraint declared, or a database that refuses the change) the flush writes
+        the referring rows' new keys itself.  SQLite (``dialect_name``) is never
+        trusted with it: its connections enforce foreign keys only when asked to."""
+        if not self.passive_updates or not self.synchronize_pairs or \
+                dialect_name == "sqlite":
             return False
         return all(any(str(fk.onupdate or "").upper() == "CASCADE"
                        for fk in getattr(f, "foreign_keys", ()))

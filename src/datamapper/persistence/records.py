@@ -14,6 +14,7 @@ version of an expired row) is read by the writers (:mod:`.readback`).
 
 from __future__ import annotations
 
+import copy
 import operator
 from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
@@ -70,6 +71,12 @@ class TablePlan:
         # identity's (a joined subclass table with a key of its own, joined to the
         # base on another column), whose rows are found by those attributes' values
         self.ident_keyed = self.pk_keys == list(mapper.mapper._pk_keys)
+        # a joined subclass table whose key columns reference another table of the
+        # hierarchy with ON UPDATE CASCADE: when the object's key changes, the base
+        # table's UPDATE (written first) has moved this row's key already, so its
+        # UPDATE finds the row by the new key
+        self.key_cascaded = _key_cascaded(mapper, table, self.pk)
+        self._uncascaded: TablePlan | None = None
         self.partial_pks = mapper.allow_partial_pks
         self.confirm_deleted = mapper.confirm_deleted_rows
         self.autoinc = table.autoincrement_column
@@ -88,6 +95,14 @@ class TablePlan:
         # compiled UPDATE/DELETE forms for the driver fast path (see driver.py)
         self.driver_cache: dict[Any, Any] = {}
         self._returning: dict[tuple[Any, bool], Any] = {}
+
+    def uncascaded(self) -> TablePlan:
+        """This plan with ``key_cascaded`` off (a copy, kept)."""
+        other = self._uncascaded
+        if other is None:
+            other = self._uncascaded = copy.copy(self)
+            other.key_cascaded = False
+        return other
 
     def _defaults(self, table: Any, pk_cols: set[Any]) -> None:
         """Which columns a None or a missing value leaves to the database."""
@@ -158,6 +173,16 @@ def _server_generated(col: Any, table: Any, pk_cols: set[Any]) -> bool:
     default = col.default
     return default is not None and not (getattr(default, "is_scalar", False)
                                         or getattr(default, "is_callable", False))
+
+
+def _key_cascaded(mapper: Any, table: Any, pk: list[Any]) -> bool:
+    real = mapper.mapper
+    if getattr(real, "inherits", None) is None or not pk or \
+            table is real.base_mapper.local_table:
+        return False
+    return all(any(str(fk.onupdate or "").upper() == "CASCADE"
+                   and fk.column.table is not table for fk in c.foreign_keys)
+               for c in pk)
 
 
 def table_plan(mapper: Mapper) -> TablePlan:
@@ -333,7 +358,7 @@ def update_records(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceSta
     records: list[Record] = []
     append = records.append
     single_pk = plan.pk_params[0] if len(plan.pk_params) == 1 and plan.ident_keyed \
-        else None
+        and not plan.key_cascaded else None
     one_col = plan.one_col
     for state in states:
         if single_pk is not None and state._key is LAZY_KEY:
@@ -386,7 +411,7 @@ def update_groups(mapper: Mapper, plan: TablePlan, states: Iterable[InstanceStat
     one-column key row) becomes the driver's parameter row without a dictionary per
     row.  Groups and rows come in the order :func:`by_shape` gives them."""
     single_pk = plan.pk_params[0] if len(plan.pk_params) == 1 and plan.ident_keyed \
-        else None
+        and not plan.key_cascaded else None
     tuple_shapes: set[Shape] = set()
     if single_pk is None or plan.version_key is not None:
         return by_shape(update_records(mapper, plan, states), True), tuple_shapes
@@ -500,6 +525,13 @@ def changed_params(
     pk_params = plan.pk_params
     if not plan.ident_keyed:
         return params, exprs, own_key(plan, state)
+    cs = state._committed
+    if plan.key_cascaded and cs and any(k in cs for k in plan.pk_keys):
+        # (the database moved this row's key with the base table's: see TablePlan)
+        obj = state.obj()
+        d = (obj if obj is not None else state.strong_obj()).__dict__
+        return params, exprs, {p: d.get(ak) for p, ak in zip(pk_params, plan.pk_keys,
+                                                              strict=True)}
     if state._key is LAZY_KEY and len(pk_params) == 1:
         return params, exprs, {pk_params[0]: state._ident}
     key = state.key

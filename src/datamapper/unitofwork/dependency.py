@@ -91,7 +91,7 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
     :meth:`_Collector.delete`; :meth:`_Collector.finish` then decides the orphans
     and the extra saves.
     """
-    c = _Collector(session.hash_key, set(deleted))
+    c = _Collector(session.hash_key, set(deleted), session)
     rels_cache: dict[Mapper, list[RelationshipProperty]] = {}
     last: Any = None
     rels: list[RelationshipProperty] = []
@@ -128,9 +128,10 @@ class _Collector:
     relationship; the orphans are decided once every state is read.
     """
 
-    __slots__ = ("deps", "links", "sid", "deleting", "lost", "kept", "nulled")
+    __slots__ = ("deps", "links", "sid", "deleting", "lost", "kept", "nulled", "session")
 
-    def __init__(self, sid: int, deleting: set[InstanceState]) -> None:
+    def __init__(self, sid: int, deleting: set[InstanceState], session: Any = None) -> None:
+        self.session = session
         self.deps = Dependencies()
         self.links = self.deps.links
         self.sid = sid
@@ -234,11 +235,18 @@ class _Collector:
         # the database's ON UPDATE CASCADE changes them (passive_updates and the
         # constraint declared: their objects are given the new key in memory,
         # keyswitch.py, and an UPDATE of ours would look for rows already changed)
-        if key in cs or ((not prop.passive_updates or (
-                prop.direction == ONETOMANY and not prop.database_cascades_updates()))
-                and _pk_changed(state)):
+        if key in cs or (_pk_changed(state) and (not prop.passive_updates or (
+                prop.direction == ONETOMANY
+                and not prop.database_cascades_updates(self._dialect_of(prop))))):
             return _history_changes(state, prop)
         return None
+
+    def _dialect_of(self, prop: RelationshipProperty) -> str | None:
+        """The name of the database dialect ``prop``'s rows are written to."""
+        if self.session is None:
+            return None
+        bind = self.session.get_bind(mapper=prop.parent)
+        return getattr(getattr(bind, "dialect", None), "name", None)
 
     def unloaded_changes(self, state: InstanceState, prop: RelationshipProperty,
                          cs: dict[str, Any]) -> _Changes | None:

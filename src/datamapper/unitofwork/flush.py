@@ -58,6 +58,9 @@ class UOWTransaction:
         # primary keys given as SQL expressions, replaced by their values: (state, key,
         # expression), put back if the flush fails
         self.replaced: list[tuple[InstanceState, str, Any]] = []
+        # the name of the dialect of a connection an UPDATE ran on (keyswitch: SQLite
+        # is not trusted with ON UPDATE CASCADE)
+        self.update_dialect: str | None = None
         self.attributes: dict[str, Any] = {}
         self.plan: FlushPlan | None = None
         self.deps: Dependencies | None = None
@@ -99,7 +102,7 @@ class UOWTransaction:
         if self.inserted:
             self._finalize_inserted(imap, expire)
         if self.updated:
-            referenced = keyswitch.changed_referenced_keys(self.updated)
+            referenced = keyswitch.changed_referenced_keys(self.updated, self.update_dialect)
             self._finalize_updated(imap, expire)
             if referenced:
                 keyswitch.sync_referrers(imap, referenced, self.session)

@@ -183,7 +183,8 @@ def update(self: UOWTransaction, mapper: Mapper, states: list[InstanceState],
             dispatch.fire("before_update", mapper, conn, s.strong_obj())
     watch = unfilled(mapper, states, False) if "refresh_flush" in dispatch else None
     expire = update_states(mapper, states, conn, self.replaced)
-    referenced = keyswitch.changed_referenced_keys(states)
+    self.update_dialect = dialect = conn.dialect.name
+    referenced = keyswitch.changed_referenced_keys(states, dialect)
     if referenced:
         # the database cascaded a changed key into the referring rows (ON UPDATE
         # CASCADE): their objects hold the new key (and identity) before this flush

@@ -64,12 +64,15 @@ _CASCADES: CacheSlot[list[_Cascade]] = CacheSlot(
     "the passive_updates relationships referring to the mapper's rows")
 
 
-def changed_referenced_keys(updated: list[InstanceState]
+def changed_referenced_keys(updated: list[InstanceState], dialect_name: str | None = None
                             ) -> list[tuple[InstanceState, _Cascade, tuple[Any, ...],
                                             tuple[Any, ...]]]:
     """Before the updated states are settled: (state, cascade, old values, new values)
-    for each referenced key a flushed UPDATE changed.  Cheap when none did."""
-    out = []
+    for each referenced key a flushed UPDATE changed.  Cheap when none did.  None on
+    SQLite (``dialect_name``): see RelationshipProperty.database_cascades_updates."""
+    out: list[tuple[InstanceState, _Cascade, tuple[Any, ...], tuple[Any, ...]]] = []
+    if dialect_name == "sqlite":
+        return out
     for state in updated:
         cs = state._committed
         if not cs or state._key is None:
