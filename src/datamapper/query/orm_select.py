@@ -108,7 +108,7 @@ class ORMSelect(Select[Any]):
                                   if not k.startswith("_dm_"))
             return plain
         layout = entity_layout(found)
-        relaid: ORMSelect = Select.with_only_columns(  # type: ignore[assignment]
+        relaid: ORMSelect = Select.with_only_columns(  # type: ignore[assignment]  # (Core types it as Select)
             self, *layout.columns, maintain_column_froms=maintain_column_froms)
         relaid._dm_layout = layout
         relaid._dm_entities = list(found)
