@@ -98,11 +98,11 @@ def test_a_child_changed_in_the_same_flush_is_found_by_its_new_key(models, engin
         reg.dispose()
 
 
-def test_without_a_declared_cascade_the_flush_moves_the_children():
-    # passive_updates=True but no ON UPDATE CASCADE declared, on SQLite's default
-    # connection (foreign keys not enforced): nothing in the database moves the
-    # children, so the flush UPDATEs them itself (they would be left pointing at the
-    # old key).  (An enforcing database refuses the parent's change here.)
+def _sqlite_users_with_addresses(fk_args):
+    """Users and addresses keyed by (username, email) on SQLite's default connection
+    (foreign keys not enforced: nothing in the database cascades), with one user "ed"
+    holding addresses h1 and h2; (engine, statements sent, users, addresses, registry,
+    session, the user, its second address)."""
     engine = create_engine("sqlite://")
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute",
@@ -110,8 +110,8 @@ def test_without_a_declared_cascade_the_flush_moves_the_children():
     md = MetaData()
     users = Table("pon_users", md, Column("username", String(20), primary_key=True))
     addresses = Table("pon_addresses", md,
-                      Column("username", String(20), ForeignKey("pon_users.username"),
-                             primary_key=True),
+                      Column("username", String(20),
+                             ForeignKey("pon_users.username", **fk_args), primary_key=True),
                       Column("email", String(20), primary_key=True))
 
     class User:
@@ -125,15 +125,25 @@ def test_without_a_declared_cascade_the_flush_moves_the_children():
         "addresses": relationship(Address, order_by=addresses.c.email)})
     reg.map_imperatively(Address, addresses)
     md.create_all(engine)
+    s = Session(engine)
+    u = User()
+    u.username = "ed"
+    a1, a2 = Address(), Address()
+    a1.email, a2.email = "h1", "h2"
+    u.addresses = [a1, a2]
+    s.add(u)
+    s.commit()
+    return engine, statements, users, addresses, reg, s, u, a2
+
+
+def test_without_a_declared_cascade_the_flush_moves_the_children():
+    # passive_updates=True but no ON UPDATE CASCADE declared, on SQLite's default
+    # connection: nothing in the database moves the children, so the flush UPDATEs
+    # them itself (they would be left pointing at the old key).  (An enforcing
+    # database refuses the parent's change here.)
+    engine, statements, users, addresses, reg, s, u, a2 = _sqlite_users_with_addresses({})
     try:
-        with Session(engine) as s:
-            u = User()
-            u.username = "ed"
-            a1, a2 = Address(), Address()
-            a1.email, a2.email = "h1", "h2"
-            u.addresses = [a1, a2]
-            s.add(u)
-            s.commit()
+        with s:
             assert [a.username for a in u.addresses] == ["ed", "ed"]
             statements.clear()
             u.username = "jack"
@@ -151,35 +161,10 @@ def test_without_a_declared_cascade_the_flush_moves_the_children():
 def test_sqlite_is_not_trusted_with_a_declared_cascade():
     # ON UPDATE CASCADE declared, on SQLite's default connection (foreign keys not
     # enforced: nothing cascades): the flush still moves the children itself
-    engine = create_engine("sqlite://")
-    md = MetaData()
-    users = Table("pos_users", md, Column("username", String(20), primary_key=True))
-    addresses = Table("pos_addresses", md,
-                      Column("username", String(20),
-                             ForeignKey("pos_users.username", onupdate="CASCADE"),
-                             primary_key=True),
-                      Column("email", String(20), primary_key=True))
-
-    class User:
-        pass
-
-    class Address:
-        pass
-
-    reg = registry()
-    reg.map_imperatively(User, users, properties={
-        "addresses": relationship(Address, order_by=addresses.c.email)})
-    reg.map_imperatively(Address, addresses)
-    md.create_all(engine)
+    engine, _st, _users, addresses, reg, s, u, a2 = _sqlite_users_with_addresses(
+        {"onupdate": "CASCADE"})
     try:
-        with Session(engine) as s:
-            u = User()
-            u.username = "ed"
-            a1, a2 = Address(), Address()
-            a1.email, a2.email = "h1", "h2"
-            u.addresses = [a1, a2]
-            s.add(u)
-            s.commit()
+        with s:
             assert len(u.addresses) == 2  # (loaded: the flush moves the members it holds)
             u.username = "jack"
             a2.email = "h3"

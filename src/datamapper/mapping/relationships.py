@@ -119,6 +119,14 @@ def _check_arguments(lazy: object, backref: object, back_populates: object, view
         )
 
 
+def declares_update_cascade(column: Any, away_from: Any = None) -> bool:
+    """Whether ``column`` has a foreign key declaring ON UPDATE CASCADE (to a table
+    other than ``away_from``, when given)."""
+    return any(str(fk.onupdate or "").upper() == "CASCADE"
+               and (away_from is None or fk.column.table is not away_from)
+               for fk in getattr(column, "foreign_keys", ()))
+
+
 class RelationshipProperty(MapperProperty):
     """A mapped attribute holding related objects (one, or a collection).
 
@@ -416,9 +424,7 @@ class RelationshipProperty(MapperProperty):
         if not self.passive_updates or not self.synchronize_pairs or \
                 dialect_name == "sqlite":
             return False
-        return all(any(str(fk.onupdate or "").upper() == "CASCADE"
-                       for fk in getattr(f, "foreign_keys", ()))
-                   for _r, f in self.synchronize_pairs)
+        return all(declares_update_cascade(f) for _r, f in self.synchronize_pairs)
 
     def sync_keys(self) -> list[tuple[str, str]]:
         """(source attribute key, dest attribute key) for copying keys in a flush.

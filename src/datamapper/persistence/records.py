@@ -29,6 +29,7 @@ from ..instance.history import values_equal
 from ..instance.state import LAZY_KEY, InstanceState, all_lazy_keys
 from ..mapping.cache import CacheSlot
 from ..mapping.mapper import Mapper
+from ..mapping.relationships import declares_update_cascade
 
 PK_PREFIX = "_dm_pk_"
 VERSION_PARAM = "_dm_version"
@@ -180,9 +181,7 @@ def _key_cascaded(mapper: Any, table: Any, pk: list[Any]) -> bool:
     if getattr(real, "inherits", None) is None or not pk or \
             table is real.base_mapper.local_table:
         return False
-    return all(any(str(fk.onupdate or "").upper() == "CASCADE"
-                   and fk.column.table is not table for fk in c.foreign_keys)
-               for c in pk)
+    return all(declares_update_cascade(c, away_from=table) for c in pk)
 
 
 def table_plan(mapper: Mapper) -> TablePlan:
