@@ -17,9 +17,11 @@ constructs; see :func:`..mapping.coercion.dml_mapper`).  The 1.x bulk methods
 - ``update(User).where(...).values(...)`` / ``delete(User).where(...)``: one
   statement; the session's objects follow ``synchronize_session`` (see
   :mod:`.bulk`).
-- ``.returning(User, ...)`` gives objects through the identity map (existing
-  objects are refreshed for UPDATE, and with ``populate_existing`` for INSERT and
-  upserts); objects an UPDATE or DELETE returned are kept in line as above.
+- ``.returning(User, ...)`` gives objects through the identity map: an object
+  already loaded keeps what it holds (an UPDATE's SET values reach it through
+  ``synchronize_session``) and takes from the row only what it has not loaded,
+  unless ``populate_existing`` is set; an UPDATE's rows become objects when the
+  result is fetched; the objects of the rows a DELETE returned are deleted.
 
 Every name and dictionary is checked before any SQL is sent; a refused
 statement leaves the session as it was.
@@ -430,27 +432,54 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     states = matching_states(session, mapper, where, strategy, tests, token, params,
                              uncertain=uncertain, target=target)
     result = session._run(stmt, params, bind, opts)
-    objs = None
-    if returned is not None and layout is not None:
-        # UPDATE ... RETURNING: the rows are the new state, so loaded objects are refreshed
-        objs = returned.load(session, list(result.fetchall()), is_update, token, merged)
-        known = set(states)
-        states.extend(s for s in entity_states(layout, objs, mapper) if s not in known)
+    rows = list(result.fetchall()) if returned is not None else None
     if is_update:
+        # the matched objects take the SET values first; the returned rows (below) then
+        # fill only what an object has not loaded (expired SQL values among it), unless
+        # populate_existing lets them overwrite it
         apply_values(states, values)
         sync_onupdate(mapper, states, result, onupdate_keys(mapper, values))
         if uncertain:
-            matched = set(states)  # (UPDATE ... RETURNING refreshed some of them)
-            expire_values([s for s in uncertain if s not in matched],
-                          {**values, **onupdate_keys(mapper, values)})
+            expire_values(uncertain, {**values, **onupdate_keys(mapper, values)})
         session._fire("after_bulk_update", BulkContext(session, None, result, mapper, stmt))
-    else:
-        mark_deleted(session, states)
-        expire_whole(uncertain)
-        session._fire("after_bulk_delete", BulkContext(session, None, result, mapper, stmt))
+        if returned is not None and rows is not None:
+            return _loaded_when_fetched(session, returned, rows, token, merged)
+        return result
+    objs = None
+    if returned is not None and rows is not None:
+        # DELETE ... RETURNING: the objects of the rows it removed are deleted too
+        objs = returned.load(session, rows, False, token, merged)
+        known = set(states)
+        states.extend(s for s in entity_states(returned.layout, objs, mapper)
+                      if s not in known)
+    mark_deleted(session, states)
+    expire_whole(uncertain)
+    session._fire("after_bulk_delete", BulkContext(session, None, result, mapper, stmt))
     if objs is not None:
         assert layout is not None
         return object_result(layout, objs)
     return result
+
+
+def _loaded_when_fetched(session: SessionBase, returned: Any, rows: list[Any], token: Any,
+                         merged: dict[str, Any]) -> Any:
+    """The result of UPDATE ... RETURNING(Class): ``rows`` become objects when the
+    caller fetches them (as a SELECT's would), through the identity map, refreshing
+    loaded objects only with the ``populate_existing`` execution option."""
+    layout = returned.layout
+    populate = bool(merged.get("populate_existing"))
+
+    def objects() -> Any:
+        out._check_owner()
+        loaded = returned.load(session, rows, populate, token, merged)
+        if layout.single_entity:
+            yield from loaded
+        else:
+            yield from (tuple(o) for o in loaded)
+
+    out: Any = OrmResult(SimpleResultMetaData(layout.names), objects(),
+                         _source_supports_scalars=layout.single_entity
+                         ).guard(session, layout)
+    return out
 
 
