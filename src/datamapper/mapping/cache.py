@@ -25,6 +25,7 @@ slot                            what                                         own
 ``session.get`` (2)             get() SELECTs by lock mode; get() row loader  mapper
 ``session.dml_params``          ORM DML: attribute names to columns          mapper
 ``unitofwork.dependency`` (2)   writable relationships; references to rows   mapper
+``unitofwork.rekeyed`` (2)      many-to-ones a key change moves; their keys  mapper
 ``mapping.inheritance`` (2)     table parts; FROM/criterion of its SELECTs   mapper
 ==============================  ===========================================  ======
 

@@ -426,6 +426,21 @@ class RelationshipProperty(MapperProperty):
             return False
         return all(declares_update_cascade(f) for _r, f in self.synchronize_pairs)
 
+    def parent_key_attrs(self) -> tuple[str, ...]:
+        """The attributes of ``parent`` whose values the rows of a one-to-many or
+        many-to-many hold (the columns its foreign keys, or its association table's,
+        refer to): the primary key, or another unique key.  When one of them changes,
+        those rows follow (``()`` for a many-to-one)."""
+        cached: tuple[str, ...] | None = self.__dict__.get("_parent_key_attrs")
+        if cached is None:
+            if self.direction == MANYTOONE:
+                cached = ()
+            else:
+                col_to_prop = self.parent._col_to_prop
+                cached = tuple(col_to_prop[r].key for r, _f in self.synchronize_pairs)
+            self._parent_key_attrs = cached
+        return cached
+
     def sync_keys(self) -> list[tuple[str, str]]:
         """(source attribute key, dest attribute key) for copying keys in a flush.
 

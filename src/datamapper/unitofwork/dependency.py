@@ -31,6 +31,7 @@ from ..instance.seam import SessionLike
 from ..instance.state import CASCADE_DELETED, STATE_ATTR, InstanceState, _sessions
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
+from . import rekeyed
 from .links import AssocRow, Dependencies, Link, apply_link, as_committed, source_dict
 from .orphans import Kept, Lost, note_m2o_orphan, orphans_of
 from .references import Reference, references_of, relationships_of, with_pending_members
@@ -114,7 +115,7 @@ def collect(session: SessionLike, new: list[InstanceState], dirty: list[Instance
             rels, last = found, mapper
         if rels:
             c.delete(state, rels)
-    switched = _key_changed(dirty)
+    switched = rekeyed.key_changed(dirty)
     if switched:
         c.key_switches(session, switched)
     return c.finish(new, dirty)
@@ -179,8 +180,8 @@ class _Collector:
                 self.save_one_to_many(state, prop, added, unchanged, removed)
             else:
                 self.save_many_to_many(state, prop, added, removed)
-                if unchanged and not prop.passive_updates and state._key is not None \
-                        and _pk_changed(state):
+                if unchanged and state._key is not None and _ref_changed(state, prop) \
+                        and self._moves_rows(prop):
                     self.many_to_many_rekeyed(state, prop, unchanged)
 
     def save_many_to_one(self, state: InstanceState, prop: RelationshipProperty,
@@ -224,22 +225,40 @@ class _Collector:
                 cs: dict[str, Any], is_new: bool) -> _Changes | None:
         """(added, unchanged, removed) of a collection or one-to-one; None: nothing to do."""
         key = prop.key
-        if key not in d and _stays_unloaded(state, prop, d, cs, is_new):
+        if key not in d and self._stays_unloaded(state, prop, d, cs, is_new):
             return self.unloaded_changes(state, prop, cs)
         if is_new:
             added = d[key]
             if not prop.uselist or added.__class__ is not list:
                 added = _members(added, prop.uselist)
             return added, (), ()
-        # a changed key of the parent: its members' foreign keys are UPDATEd here unless
-        # the database's ON UPDATE CASCADE changes them (passive_updates and the
-        # constraint declared: their objects are given the new key in memory,
-        # keyswitch.py, and an UPDATE of ours would look for rows already changed)
-        if key in cs or (_pk_changed(state) and (not prop.passive_updates or (
-                prop.direction == ONETOMANY
-                and not prop.database_cascades_updates(self._dialect_of(prop))))):
+        # a changed key of the parent: its members' foreign keys (or association rows)
+        # are UPDATEd here unless the database's ON UPDATE CASCADE changes them
+        # (passive_updates and the constraint declared: their objects are given the
+        # new key in memory, keyswitch.py, and an UPDATE of ours would look for rows
+        # already changed)
+        if key in cs or (_ref_changed(state, prop) and self._moves_rows(prop)):
             return _history_changes(state, prop)
         return None
+
+    def _moves_rows(self, prop: RelationshipProperty) -> bool:
+        """Whether the flush writes a changed key of the parent into the rows of
+        ``prop`` (one-to-many or many-to-many) itself: passive_updates=False, or no ON
+        UPDATE CASCADE declared that the database would apply."""
+        return not prop.passive_updates or \
+            not prop.database_cascades_updates(self._dialect_of(prop))
+
+    def _stays_unloaded(self, state: InstanceState, prop: RelationshipProperty,
+                        d: dict[str, Any], cs: dict[str, Any], is_new: bool) -> bool:
+        """Whether an unloaded relationship is read as unloaded (its queued changes
+        only); when the parent's key changed and the flush moves the rows itself, the
+        members (found by the old key) must be given the new one (their foreign keys,
+        or their association rows): the collection is loaded first."""
+        if prop.direction == MANYTOONE or is_new or not _ref_changed(state, prop) or \
+                prop.lazy in ("dynamic", "write_only") or not self._moves_rows(prop):
+            return True
+        _load_by_committed_key(state, prop, d, cs)
+        return prop.key not in d
 
     def _dialect_of(self, prop: RelationshipProperty) -> str | None:
         """The name of the database dialect ``prop``'s rows are written to."""
@@ -293,7 +312,7 @@ class _Collector:
                          added: Any, unchanged: Any, removed: Any) -> None:
         """Members added to ``state``'s collection take its key; removed ones lose it."""
         self.one_to_many_added(state, prop, added)
-        if state._key is not None and _pk_changed(state):
+        if state._key is not None and _ref_changed(state, prop):
             deleting = self.deleting
             for child in unchanged:
                 cst = _state(child)
@@ -419,16 +438,19 @@ class _Collector:
                 assoc_update[k] = row
 
     def key_switches(self, session: SessionLike, switched: list[InstanceState]) -> None:
-        """Objects whose primary key changed: the objects of the session that refer to
+        """Objects whose key changed (the primary key, or the unique key a relationship
+        refers to instead): the objects of the session that refer to
         one of them through a many-to-one with passive_updates=False (and no reverse
         collection that updates them itself) take the new key.  Only the objects the
         session holds are found (as in SQLAlchemy): a referring row not loaded keeps
         the old key, which a database without ON UPDATE CASCADE then refuses."""
-        props = _key_switch_props(switched)
+        props = rekeyed.switch_props(switched)
         if not props:
             return
-        targets = {st: as_committed(st, source_dict(st, st.mapper._pk_keys),
-                                    list(st.mapper._pk_keys)) for st in switched}
+        targets: dict[InstanceState, dict[str, Any]] = {}
+        for st in switched:
+            keys = list(rekeyed.switch_keys(st.mapper))
+            targets[st] = as_committed(st, source_dict(st, keys), keys)
         links, deleting = self.links, self.deleting
         for cand in session._identity_map.all_states():
             if cand in deleting or cand._deleted:
@@ -465,7 +487,7 @@ class _Collector:
             session._load_attributes(cand, prop._dest_keys[0])
         # (a column the INSERT left out and nothing loaded since is NULL)
         fk = [d.get(k) for k in prop._dest_keys]
-        return None if None in fk else _target_with_key(prop, targets, fk)
+        return None if None in fk else rekeyed.target_with_key(prop, targets, fk)
 
     # -- deleted states ---------------------------------------------------------
 
@@ -621,12 +643,13 @@ def _members(value: Any, uselist: bool) -> Any:
 def _load_by_committed_key(state: InstanceState, prop: RelationshipProperty,
                            d: dict[str, Any], cs: dict[str, Any]) -> None:
     """Load the collection ``prop`` of ``state`` as the database holds it now: by the
-    primary-key values the object had when loaded, not the ones it was given since."""
+    key values (primary key, and the key ``prop`` refers to) the object had when
+    loaded, not the ones it was given since."""
     sess = _sessions.get(state.session_id) if state.session_id is not None else None
     if sess is None:
         return
-    changed = {k: d[k] for k in state.mapper._pk_keys
-               if k in d and k in cs and cs[k] is not NO_VALUE}
+    keys = set(state.mapper._pk_keys).union(prop.parent_key_attrs())
+    changed = {k: d[k] for k in keys if k in d and k in cs and cs[k] is not NO_VALUE}
     d.update({k: cs[k] for k in changed})
     try:
         sess._load_attributes(state, prop.key)
@@ -634,52 +657,14 @@ def _load_by_committed_key(state: InstanceState, prop: RelationshipProperty,
         d.update(changed)
 
 
-def _key_switch_props(switched: list[InstanceState]) -> list[RelationshipProperty]:
-    """The many-to-one relationships with passive_updates=False into the mappers of
-    ``switched`` whose referring objects no reverse one-to-many (passive_updates=False
-    too) updates."""
-    from ..mapping.mapper import _all_mappers
-
-    targets = {m for st in switched for m in st.mapper.iterate_to_root()}
-    out: list[RelationshipProperty] = []
-    for mapper in list(_all_mappers):
-        for prop in relationships_of(mapper):
-            if prop.direction != MANYTOONE or prop.passive_updates or \
-                    prop.mapper not in targets or prop in out:
-                continue
-            if any(not rev.passive_updates for rev in prop._reverse_property):
-                continue  # the reverse collection gives its members the key
-            out.append(prop)
-    return out
-
-
-def _key_changed(dirty: list[InstanceState]) -> list[InstanceState]:
-    """The persistent states of ``dirty`` whose primary key changed (``_pk_changed``
-    of each, in one loop: a flush of many changed objects asks for every one)."""
-    out: list[InstanceState] = []
-    last: Any = None
-    pk_keys: tuple[str, ...] = ()
-    single: str | None = None
-    for st in dirty:
-        cs = st._committed
-        if cs and st._key is not None:
-            mapper = st.mapper
-            if mapper is not last:  # (runs of one mapper)
-                pk_keys, last = mapper._pk_keys, mapper
-                single = pk_keys[0] if len(pk_keys) == 1 else None
-            if single is not None:  # (a one-column key: one dictionary lookup)
-                if single in cs:
-                    out.append(st)
-            elif not cs.keys().isdisjoint(pk_keys):
-                out.append(st)
-    return out
-
-
-def _pk_changed(state: InstanceState) -> bool:
+def _ref_changed(state: InstanceState, prop: RelationshipProperty) -> bool:
+    """Whether a key of ``state`` that the rows of ``prop`` (a one-to-many or
+    many-to-many of its mapper) hold changed: the primary key, or the unique key
+    the relationship refers to instead."""
     cs = state._committed
     if not cs:
         return False
-    return any(k in cs for k in state.mapper._pk_keys)
+    return any(k in cs for k in prop.parent_key_attrs())
 
 
 def _only_member(prop: RelationshipProperty, state: InstanceState, value: Any) -> Any:
@@ -694,19 +679,6 @@ def _only_member(prop: RelationshipProperty, state: InstanceState, value: Any) -
     return members[0] if members else None
 
 
-def _stays_unloaded(state: InstanceState, prop: RelationshipProperty, d: dict[str, Any],
-                    cs: dict[str, Any], is_new: bool) -> bool:
-    """Whether an unloaded relationship is read as unloaded (its queued changes only);
-    with passive_updates=False and the parent's key changed, the members (found by the
-    old key) must be given the new one (their foreign keys, or their association
-    rows): the collection is loaded first."""
-    if prop.direction == MANYTOONE or prop.passive_updates or is_new or \
-            not _pk_changed(state) or prop.lazy in ("dynamic", "write_only"):
-        return True
-    _load_by_committed_key(state, prop, d, cs)
-    return prop.key not in d
-
-
 def _history_changes(state: InstanceState, prop: RelationshipProperty) -> _Changes:
     """(added, unchanged, removed) from the relationship's attribute history."""
     hist = state.mapper._impls[prop.key].history(state, True)
@@ -716,13 +688,3 @@ def _history_changes(state: InstanceState, prop: RelationshipProperty) -> _Chang
     return ([x for x in hist.added if x is not None],
             [x for x in hist.unchanged if x is not None],
             [x for x in hist.deleted if x is not None])
-
-
-def _target_with_key(prop: RelationshipProperty,
-                     targets: dict[InstanceState, dict[str, Any]],
-                     fk: list[Any]) -> InstanceState | None:
-    """The object among ``targets`` (with their committed keys) whose key is ``fk``."""
-    for st, old in targets.items():
-        if st.mapper.isa(prop.mapper) and [old.get(k) for k in prop._src_keys] == fk:
-            return st
-    return None
