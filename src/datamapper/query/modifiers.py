@@ -225,6 +225,12 @@ class QueryModifiers(QueryFiltering[_T]):
         so far apply where a new entity takes them and are left out otherwise
         (``query(User).options(joinedload(User.addresses)).with_entities(User.id)``)."""
         q = self._clone()
+        if self._joins and not self._select_from and self._adapter is None:
+            # the joins made so far start from the entities selected until now
+            # (query(User).join(Address).with_entities(Address.id) reads FROM users
+            # JOIN addresses): their FROMs stay the left side once other entities are
+            # selected
+            q._select_from = list(self._entity_froms())
         q._set_entities(list(entities))
         q._options = [o.as_lenient() if isinstance(o, Load) else o for o in q._options]
         return q
@@ -277,6 +283,14 @@ class QueryModifiers(QueryFiltering[_T]):
         self._layout = layout
         if self._joinpoint is None:
             self._joinpoint = layout.primary_mapper
+
+    def _entity_froms(self) -> list[Any]:
+        """The FROMs the selected entities read (a joined-table class: its join of
+        tables), as the SELECT of them names them."""
+        stmt = self._layout.base_select()
+        if self._layout.inherit_sources:
+            stmt = self._layout.apply_inheritance(stmt)
+        return list(stmt.get_final_froms())
 
     def from_statement(self, statement: Any) -> Self:
         """Run ``statement`` (a select(), union or text()) instead of the SELECT this query
