@@ -31,7 +31,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # (setup.py builds the optional C row loader into src/: rebuilt when its source changes)
-$(STAMP): pyproject.toml setup.py src/datamapper/_util/_speedups.c | $(PY)
+$(STAMP): pyproject.toml setup.py src/datamapper/_util/_speedups.c src/datamapper/_util/_speedups_flush.h | $(PY)
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 

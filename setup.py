@@ -17,6 +17,7 @@ if os.environ.get("DATAMAPPER_NO_SPEEDUPS", "") in ("", "0"):
         Extension(
             "datamapper._util._speedups",
             ["src/datamapper/_util/_speedups.c"],
+            depends=["src/datamapper/_util/_speedups_flush.h"],
             optional=True,
         )
     )

@@ -18,9 +18,12 @@ from typing import Any
 from ._util import NO_VALUE, describe
 from .exc import RelatedTypeError
 from .instance.collections import members as coll_members
-from .instance.state import STATE_ATTR, InstanceState, instance_state
+from .instance.state import _LAYOUT, STATE_ATTR, InstanceState, instance_state
 from .mapping.mapper import Mapper
 from .mapping.relationships import RelationshipProperty
+
+# the C making of a reached object's state (_util/_speedups_flush.h), None without it
+_c_state_of = None if _LAYOUT is None else _LAYOUT.state_of
 
 _FLAG = {
     "save-update": "save_update",
@@ -124,7 +127,9 @@ def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None
             for child in members:
                 if child is None or id(child) in seen:
                     continue
-                cst = child.__dict__.get(STATE_ATTR) or instance_state(child)
+                cst = child.__dict__.get(STATE_ATTR) or \
+                    (_c_state_of is not None and _c_state_of(child, STATE_ATTR)) or \
+                    instance_state(child)
                 cm = cst.mapper
                 if cm is not target and not cm.isa(target):
                     _refuse_member(flag.replace("_", "-"), o, prop, child)

@@ -22,7 +22,7 @@
 #endif
 
 /* Raised whenever what the Python side calls changes (see accel.py). */
-#define SPEEDUPS_API_VERSION 4
+#define SPEEDUPS_API_VERSION 5
 
 /* Per-row / per-call values of a state slot (everything else is a constant). */
 enum { FIELD_CONST = 0, FIELD_IDENT = 1, FIELD_SID = 2, FIELD_UNLOADED = 3 };
@@ -648,9 +648,9 @@ static PyTypeObject MakerType = {
  * mapper, ``describe(mapper)``: None (every state of that mapper goes the slow way)
  * or ``(cls, keys as a frozenset, keys as a tuple)``.
  */
-enum { L_MAPPER, L_EXTRA, L_MODIFIED, L_EXPIRED, L_COMMITTED, L_COUNT };
+enum { L_MAPPER, L_EXTRA, L_MODIFIED, L_EXPIRED, L_COMMITTED, L_SID, L_KEY, L_COUNT };
 static const char *layout_names[L_COUNT] = {
-    "mapper", "_extra", "modified", "expired_attributes", "_committed"};
+    "mapper", "_extra", "modified", "expired_attributes", "_committed", "session_id", "_key"};
 
 typedef struct {
     PyObject_HEAD
@@ -865,7 +865,16 @@ fail:
     return NULL;
 }
 
+#include "_speedups_flush.h"
+
 static PyMethodDef layout_methods[] = {
+    {"link_children", (PyCFunction)(void (*)(void))layout_link_children, METH_FASTCALL,
+     "link_children(links, state, children, start, link_type, src_keys, dest_keys, prop, "
+     "post, sid, deleting, target, state_attr, kept): see _speedups_flush.h"},
+    {"copy_keys", (PyCFunction)(void (*)(void))layout_copy_keys, METH_FASTCALL,
+     "copy_keys(links, states, start, link_type): see _speedups_flush.h"},
+    {"state_of", (PyCFunction)(void (*)(void))layout_state_of, METH_FASTCALL,
+     "state_of(obj, state_attr): obj's state, made when it has none (see _speedups_flush.h)"},
     {"expire", (PyCFunction)(void (*)(void))layout_expire, METH_FASTCALL,
      "expire(states, facts, describe, slow): expire each state (see _speedups.c)"},
     {"new_state", (PyCFunction)(void (*)(void))layout_new_state, METH_FASTCALL,

@@ -28,7 +28,7 @@ from .._util import NO_VALUE, describe
 from ..exc import BlankedPrimaryKeyError, FlushError, InvalidRequestError, SAWarning
 from ..instance.collections import members as coll_members
 from ..instance.seam import SessionLike
-from ..instance.state import CASCADE_DELETED, STATE_ATTR, InstanceState, _sessions
+from ..instance.state import _LAYOUT, CASCADE_DELETED, STATE_ATTR, InstanceState, _sessions
 from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
 from . import rekeyed
@@ -78,6 +78,10 @@ def check_member(prop: RelationshipProperty, state: InstanceState,
         f"{' and the subclasses it loads polymorphically' if subclass else ''}; {fix}"
     )
 
+
+# the C loops of new children's links (_util/_speedups_flush.h) on; tests flip it to
+# run the Python reference
+C_LINKS = True
 
 _Changes = tuple[Any, Any, Any]  # (added, unchanged, removed) members of one relationship
 
@@ -328,22 +332,37 @@ class _Collector:
         if post:
             self.deps.any_post = True
         orphaning = prop.cascade.delete_orphan
-        sid, deleting, links = self.sid, self.deleting, self.links
-        target = prop.mapper
+        if _LAYOUT is not None and C_LINKS and isinstance(added, (list, tuple)):
+            # the common child in C (_speedups_flush.h), each other one below
+            kept = self.kept if orphaning else None
+            links, sid, deleting, target = self.links, self.sid, self.deleting, prop.mapper
+            i, n = 0, len(added)
+            while i < n:
+                i = _LAYOUT.link_children(links, state, added, i, Link, sk, dk, prop, post,
+                                          sid, deleting, target, STATE_ATTR, kept)
+                if i < n:
+                    self._link_one(state, prop, added[i], sk, dk, post, orphaning)
+                    i += 1
+            return
         for child in added:
-            cst = child.__dict__.get(STATE_ATTR)
-            if cst is None or cst.session_id != sid or cst in deleting:
-                self.not_linked(state, prop, child, cst)
-                continue
-            if cst.mapper is not target:
-                check_member(prop, state, cst)
-            if orphaning:
-                self.kept.add((prop, cst))
-            per = links.get(cst)
-            if per is None:
-                links[cst] = {dk: Link(cst, state, sk, dk, prop, post)}
-            else:
-                per[dk] = Link(cst, state, sk, dk, prop, post)
+            self._link_one(state, prop, child, sk, dk, post, orphaning)
+
+    def _link_one(self, state: InstanceState, prop: RelationshipProperty, child: Any,
+                  sk: tuple[str, ...], dk: tuple[str, ...], post: bool, orphaning: bool) -> None:
+        """The body of :meth:`one_to_many_added`'s loop for one ``child``."""
+        cst = child.__dict__.get(STATE_ATTR)
+        if cst is None or cst.session_id != self.sid or cst in self.deleting:
+            self.not_linked(state, prop, child, cst)
+            return
+        if cst.mapper is not prop.mapper:
+            check_member(prop, state, cst)
+        if orphaning:
+            self.kept.add((prop, cst))
+        per = self.links.get(cst)
+        if per is None:
+            self.links[cst] = {dk: Link(cst, state, sk, dk, prop, post)}
+        else:
+            per[dk] = Link(cst, state, sk, dk, prop, post)
 
     def not_linked(self, state: InstanceState, prop: RelationshipProperty, child: Any,
                    cst: InstanceState | None) -> None:
