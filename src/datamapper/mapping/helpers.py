@@ -45,9 +45,15 @@ def polymorphic_union(table_map: Mapping[Any, Any], typecolname: str | None,
     mapper's ``with_polymorphic`` selectable and ``polymorphic_on`` source.
     """
     columns: dict[str, Any] = {}
+    # each table's columns by their own key (a join's collection names them
+    # <table>_<column>; the union's column is the column's key, the later table's
+    # column where two tables of a join share one)
+    by_key: dict[int, dict[str, Any]] = {}
     for table in table_map.values():
+        own = by_key.setdefault(id(table), {})
         for col in table.c:
             columns.setdefault(col.key, col.type)
+            own[col.key] = col
     if typecolname is not None and typecolname in columns:
         raise ValueError(
             f"Can't add discriminator column {typecolname!r} to the union: a table "
@@ -55,9 +61,10 @@ def polymorphic_union(table_map: Mapping[Any, Any], typecolname: str | None,
 
     def part(identity: Any, table: Any) -> Select[Any]:
         cols: list[Any] = []
+        own = by_key[id(table)]
         for key, type_ in columns.items():
-            if key in table.c:
-                cols.append(table.c[key])
+            if key in own:
+                cols.append(own[key])
             else:
                 filler = cast(null(), type_) if cast_nulls else type_coerce(null(), type_)
                 cols.append(filler.label(key))

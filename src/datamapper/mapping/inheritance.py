@@ -24,7 +24,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, Table, and_
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoForeignKeysError
 from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql.elements import ColumnElement
@@ -509,13 +509,38 @@ def entity_source(mapper: Mapper) -> tuple[Any, Any]:
         return None, None
     found = _SOURCE.get(mapper)
     if found is None:
-        sel = polymorphic_from(mapper, with_polymorphic_mappers(mapper))
+        sel = _with_discriminator_source(
+            mapper, polymorphic_from(mapper, with_polymorphic_mappers(mapper)))
         # a join-mapped class's FROM is its join (a subquery's columns name their FROM)
         joined = sel is not mapper.local_table or isinstance(sel, Join)
         # one object per mapper: a join to the class (along a relationship) names
         # this same FROM, which Core then reads once
         found = _SOURCE.set(mapper, ((sel if joined else None), class_criterion(mapper)))
     return found
+
+
+def _with_discriminator_source(mapper: Mapper, sel: Any) -> Any:
+    """``sel`` outer joined, on the primary key, to each selectable the discriminator
+    is read from that is not one of its tables: a ``polymorphic_on`` naming a column
+    of the mapping's ``with_polymorphic=(classes, selectable)`` selectable only (a
+    ``polymorphic_union()`` telling each row's class).  Named in the SELECT list alone,
+    it would make a cartesian product with the tables."""
+    on = mapper.polymorphic_on
+    if on is None or mapper.concrete:
+        return sel
+    for source in from_objects(on):
+        if sel.is_derived_from(source):
+            continue
+        pairs = []
+        for pk in mapper.primary_key:
+            col = source.corresponding_column(pk)
+            if col is None:
+                col = source.c.get(pk.key)
+            if col is None:
+                return sel  # no way to match its rows to the tables' (left as it was)
+            pairs.append(col == pk)
+        sel = sel.outerjoin(source, and_(*pairs))
+    return sel
 
 
 def join_target(mapper: Mapper) -> Any:
