@@ -63,6 +63,7 @@ from .aliased import (
     subclass_table_join,
     warn_overlapping_alias,
 )
+from .covered_froms import absorb_covered_entity_froms
 from .subclass_rows import limit_to_subclass_rows
 
 PLUGIN_NAME = "datamapper"
@@ -214,7 +215,7 @@ class DatamapperSelectState(SelectState):
             if criteria:  # with_loader_criteria() in a select of columns
                 statement = apply_loader_criteria(statement, criteria)
         statement = with_alias_joins(statement)
-        statement = expand_relationship_joins(statement)
+        statement = absorb_covered_entity_froms(expand_relationship_joins(statement))
         if compiler is not None and not applying():
             # at the top and nested: only the rows of the inheriting classes it names
             statement = limit_to_subclass_rows(statement, compiler)
