@@ -34,7 +34,13 @@ from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, Relationsh
 from . import rekeyed
 from .links import AssocRow, Dependencies, Link, apply_link, as_committed, source_dict
 from .orphans import Kept, Lost, note_m2o_orphan, orphans_of
-from .references import Reference, references_of, relationships_of, with_pending_members
+from .references import (
+    Reference,
+    references_of,
+    relationships_of,
+    with_pending_members,
+    writes_post_update,
+)
 from .references import related_state as _state
 
 __all__ = ["AssocRow", "Dependencies", "Link", "Reference", "apply_link", "check_member",
@@ -152,17 +158,18 @@ class _Collector:
         dk = prop._dest_keys
         if src is None:
             self.nulled.append((dest, prop))
-        if prop.post_update:
+        post = writes_post_update(prop)
+        if post:
             self.deps.any_post = True
         links = self.links
         per = links.get(dest)
         if per is None:
-            links[dest] = {dk: Link(dest, src, prop._src_keys, dk, prop, prop.post_update)}
+            links[dest] = {dk: Link(dest, src, prop._src_keys, dk, prop, post)}
             return
         existing = per.get(dk)
         if existing is not None and existing.src is not None and src is None:
             return  # a new parent wins over "lost the old one"
-        per[dk] = Link(dest, src, prop._src_keys, dk, prop, prop.post_update)
+        per[dk] = Link(dest, src, prop._src_keys, dk, prop, post)
 
     # -- saved states -----------------------------------------------------------
 
@@ -328,7 +335,7 @@ class _Collector:
     def one_to_many_added(self, state: InstanceState, prop: RelationshipProperty,
                           added: Any) -> None:
         prop.sync_keys()
-        sk, dk, post = prop._src_keys, prop._dest_keys, prop.post_update
+        sk, dk, post = prop._src_keys, prop._dest_keys, writes_post_update(prop)
         if post:
             self.deps.any_post = True
         orphaning = prop.cascade.delete_orphan

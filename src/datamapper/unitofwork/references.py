@@ -104,6 +104,19 @@ def _relationship_references(mapper: Mapper, refs: list[Reference],
         refs.append(Reference(src, mapper, sk, dk, nullable, p, p.post_update))
 
 
+def writes_post_update(prop: RelationshipProperty) -> bool:
+    """Whether the foreign key ``prop`` writes is written by a post-update: it has
+    post_update=True, or the reverse side of its backref pair (writing the same
+    columns) has; the flush reads the change from either side, and the same rows
+    (a post_update reference is no edge of the plan) must get it (cached)."""
+    cached = _POST.get(prop)
+    if cached is None:
+        cached = _POST.set(prop, prop.post_update or any(
+            rev.post_update and not rev.viewonly and rev.direction != MANYTOMANY
+            for rev in prop._reverse_property))
+    return cached
+
+
 def _relationships_into(mapper: Mapper) -> list[tuple[RelationshipProperty, Mapper]]:
     """(relationship, mapper referred to) for each relationship that puts a foreign key
     into ``mapper``'s rows, mappers in class-name order (deterministic plans)."""
@@ -149,6 +162,7 @@ def _foreign_key_references(mapper: Mapper, refs: list[Reference],
 
 _RELATIONSHIPS: CacheSlot[list[RelationshipProperty]] = CacheSlot("writable relationships")
 _REFERENCES: CacheSlot[list[Reference]] = CacheSlot("what rows of the mapper refer to")
+_POST: CacheSlot[bool] = CacheSlot("its foreign key is written by a post-update")
 
 
 def related_state(obj: Any) -> InstanceState | None:
