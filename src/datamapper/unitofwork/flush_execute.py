@@ -111,14 +111,20 @@ def post_update(self: UOWTransaction, action: Action, conn: Connection) -> None:
                  if getattr(p, "columns", None) and isinstance(p.columns[0], Column)
                  and p.columns[0].table is table and p.columns[0].onupdate is not None]
     new = set(self.new) if onupdates else ()
+    # the post-updates of one row (several post_update relationships) are one UPDATE
+    by_state: dict[InstanceState, dict[str, Any]] = {}
     for link in action.payload:
         state = link.dest
         d = state.strong_obj().__dict__
         values = link.values()
-        params = {}
+        params = by_state.get(state)
+        if params is None:
+            params = by_state[state] = {}
         for k, v in zip(link.dest_keys, values, strict=True):
             d[k] = v
             params[state.mapper._props[k].columns[0].key] = v
+    for state, params in by_state.items():
+        d = state.strong_obj().__dict__
         for k, ck in onupdates:
             if k in d and ck not in params and (state in new or k in state.committed_state):
                 params[ck] = d[k]
