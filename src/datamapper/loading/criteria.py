@@ -381,3 +381,16 @@ def _apply_nested(stmt: Any, options: Sequence[LoaderCriteriaOption],
         return None
 
     return visitors.replacement_traverse(stmt, {}, nested)
+
+
+def apply_criteria_within(stmt: Any, options: Sequence[LoaderCriteriaOption],
+                          hints: Sequence[Mapper] = ()) -> Any:
+    """``stmt`` with ``options``' criteria in the SELECTs it runs: a SELECT itself
+    (``hints``: the mappers of the entities it loads), each SELECT of a UNION (also
+    one nested in another), the SELECT of an INSERT ... FROM SELECT; a textual
+    statement is left as written."""
+    if not options:
+        return stmt
+    if isinstance(stmt, Select):
+        return apply_loader_criteria(stmt, options, hints)
+    return _apply_nested(stmt, options)

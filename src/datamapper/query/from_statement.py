@@ -27,6 +27,7 @@ from sqlalchemy.sql.selectable import SelectBase
 from .._core import dml_returning, raw_columns, statement_execution_options, statement_options
 from .._util import describe
 from ..instance.seam import SessionLike
+from ..loading.criteria import apply_criteria_within, criteria_options
 from ..loading.plans import EntityPlan
 from ..mapping.mapper import Mapper
 from .entities import RowLayout
@@ -280,6 +281,10 @@ def load_from_statement(session: SessionLike, entities: list[Any], options: Any,
     access)."""
     layout = RowLayout(entities)
     statement = as_written(statement)
+    criteria = criteria_options(options)
+    if criteria:  # with_loader_criteria(): in the SELECTs the statement runs
+        statement = apply_criteria_within(
+            statement, criteria, [m for m in layout.mappers if m is not None])
     mappers = [p.mapper if kind == "entity" else None for kind, p in layout.parts]
     plans = build_plans(mappers, options, layout.part_sources()) \
         if eagerloads or options else None

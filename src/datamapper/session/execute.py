@@ -11,7 +11,7 @@ from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast, overload
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import CompoundSelect, Connection, Select
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.exc import DBAPIError
 
@@ -26,13 +26,19 @@ from .._core import (
     plain_fetchall,
     positional_rows,
     statement_execution_options,
+    statement_options,
 )
 from ..exc import (
     ArgumentError,
 )
 from ..instance.seam import SessionLike
 from ..loading import instances
-from ..loading.criteria import LoaderCriteriaOption, apply_loader_criteria, criteria_options
+from ..loading.criteria import (
+    LoaderCriteriaOption,
+    apply_criteria_within,
+    apply_loader_criteria,
+    criteria_options,
+)
 from ..loading.rows import fetch_rows, paused_load
 from ..mapping.coercion import dml_mapper
 from ..query import ORMSelect, Query
@@ -188,6 +194,12 @@ class SessionExecute(SessionBase):
 
     def _execute_impl(self, statement: Any, params: Any, mapper: Any, bind: Any,
                       execution_options: Any, bind_kw: dict[str, Any] | None) -> Any:
+        if isinstance(statement, CompoundSelect) or getattr(statement, "is_insert", False):
+            # with_loader_criteria() of a UNION or an INSERT ... FROM SELECT: in each
+            # SELECT it runs
+            criteria = criteria_options(statement_options(statement))
+            if criteria:
+                statement = apply_criteria_within(statement, criteria)
         if statement.__class__ is Select and reads_mapped_tables(statement):
             eff_autoflush = {**self.execution_options, **statement_execution_options(statement),
                              **(execution_options or {})}.get("autoflush", True)
