@@ -14,8 +14,8 @@ from sqlalchemy import (
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.elements import ClauseElement
-from sqlalchemy.sql.selectable import Select
-from sqlalchemy.sql.util import find_left_clause_to_join_from
+from sqlalchemy.sql.selectable import Join, Select
+from sqlalchemy.sql.util import find_left_clause_to_join_from, join_condition
 
 from .._util import describe
 from ..loading.criteria import apply_loader_criteria, criteria_options
@@ -166,6 +166,11 @@ class QueryCompiling(QueryModifiers[_T]):
             full = outer == "full"
             if left is None and on is None:
                 left = _implicit_left(stmt, target)
+                if isinstance(left, Join):
+                    # as Core's implicit join: the foreign keys of the table joined
+                    # last first (query(User).outerjoin(Order).join(Address) joins
+                    # addresses to orders, though users has a key to it too)
+                    on = join_condition(left, target, a_subset=left.right)
             if left is not None and on is not None:
                 stmt = stmt.join_from(left, target, adapt(on), isouter=outer, full=full)
             elif left is not None:
