@@ -258,11 +258,12 @@ class QueryExecution(QuerySetOps[_T]):
         def run_result(stmt: object) -> Any:
             return session._run(stmt, None, session.get_bind(mapper=mapper, clause=stmt), opts)
 
-        for obj in stream_with_plans(
-                session, self._entities, plans, base, list(self._order_by),
-                self._limit is not None or self._offset is not None, self._populate_existing,
-                self._shard_token(), run_result, size, self._execution_options, uopts,
-                criteria_options(self._options)):
+        _, objs = stream_with_plans(
+            session, self._entities, plans, base, list(self._order_by),
+            self._limit is not None or self._offset is not None, self._populate_existing,
+            self._shard_token(), run_result, size, self._execution_options, uopts,
+            criteria_options(self._options))
+        for obj in objs:
             if uopts:
                 stamp_results(layout, [obj], uopts)
             yield obj

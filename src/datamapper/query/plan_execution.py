@@ -202,22 +202,29 @@ def stream_with_plans(session: SessionLike, entities: list[Any], plans: list[Ent
                       base: Any, order_by: list[Any], limited: bool, populate_existing: bool,
                       token: Any, run_result: Any, size: int, execution_options: Any = None,
                       user_options: tuple[Any, ...] = (),
-                      criteria: tuple[LoaderCriteriaOption, ...] = ()) -> Iterator[Any]:
-    """:func:`execute_with_plans` for ``yield_per``: ``run_result(stmt)`` gives the Core
-    result, read ``size`` rows at a time; each batch's objects get their eager loads
-    (one SELECT per batch for a selectinload()) before the next batch is fetched.  The
-    plans are ones a batch completes (``check_yield_per_plans``)."""
+                      criteria: tuple[LoaderCriteriaOption, ...] = ()
+                      ) -> tuple[Any, Iterator[Any]]:
+    """:func:`execute_with_plans` for ``yield_per``: runs the statement now
+    (``run_result(stmt)`` gives the Core result) and returns that result with an
+    iterator of the objects (rows) that reads it ``size`` rows at a time; each batch's
+    objects get their eager loads (one SELECT per batch for a selectinload()) before
+    the next batch is fetched.  The plans are ones a batch completes
+    (``check_yield_per_plans``)."""
     stmt, layout = plans_statement(entities, plans, base, order_by, limited, criteria)
     result = run_result(stmt)
-    try:
-        while True:
-            rows = result.fetchmany(size)
-            if not rows:
-                return
-            yield from _load_with_plans(session, layout, plans, rows, populate_existing,
-                                        token, execution_options, user_options)
-    finally:
-        result.close()
+
+    def batches() -> Iterator[Any]:
+        try:
+            while True:
+                rows = result.fetchmany(size)
+                if not rows:
+                    return
+                yield from _load_with_plans(session, layout, plans, rows, populate_existing,
+                                            token, execution_options, user_options)
+        finally:
+            result.close()
+
+    return result, batches()
 
 
 def _load_with_plans(session: SessionLike, layout: RowLayout, plans: list[EntityPlan | None],

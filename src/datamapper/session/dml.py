@@ -50,7 +50,7 @@ from ..mapping.coercion import (
 from ..mapping.composite import expand_composite_dict
 from ..mapping.mapper import Mapper, class_mapper
 from ..persistence.driver import driver_executemany
-from ..query.entities import RowLayout, refuse_star_with_others
+from ..query.entities import refuse_star_with_others
 from .bulk import (
     BulkContext,
     apply_values,
@@ -88,43 +88,6 @@ from .results import OrmResult
 
 if TYPE_CHECKING:
     from .base import SessionBase
-
-
-# -- results of a SELECT fetched yield_per rows at a time -----------------------------------
-def check_yield_per(yield_per: object) -> int:
-    """``yield_per`` as a batch size; anything but a positive integer is refused."""
-    if isinstance(yield_per, bool) or not isinstance(yield_per, int) or yield_per <= 0:
-        raise InvalidRequestError(
-            f"Can't use yield_per={yield_per!r}: it is the number of rows per batch; give a "
-            "positive integer")
-    return yield_per
-
-
-def stream_results(session: SessionBase, layout: RowLayout, result: Any, yield_per: int,
-                   populate_existing: bool, token: Any) -> Any:
-    """The objects of an ORM select fetched ``yield_per`` rows at a time (``yield_per``
-    execution option): each batch of rows is turned into objects only when the
-    caller reaches it; the Core result streams (a server-side cursor where the
-    driver has one)."""
-    size = check_yield_per(yield_per)
-
-    def batches() -> Any:
-        single = layout.single_entity
-        try:
-            while True:
-                rows = result.fetchmany(size)
-                if not rows:
-                    return
-                out._check_owner()  # not built into a map emptied since (see guard())
-                yield from session._rows_to_results(layout, rows, populate_existing, token,
-                                                    tuples=not single)
-        finally:
-            result.close()
-
-    out: Any = OrmResult(SimpleResultMetaData(layout.names), batches(),
-                         _source_supports_scalars=layout.single_entity).guard(session, layout)
-    out.raw = result  # closing the result closes the cursor
-    return out.yield_per(size)
 
 
 # execution options that only this module reads (Core ignores them)

@@ -50,12 +50,13 @@ from ..query.orm_select import options_applied, reads_mapped_tables, renamed_col
 from ..query.plan_execution import execute_with_plans
 from .base import SessionBase
 from .binds import _bind_kw
-from .dml import check_yield_per, execute_orm_dml, stream_results, translate_values
+from .dml import execute_orm_dml, translate_values
 from .dml_inherited import is_joined
 from .execute_state import ORMExecuteState, copy_params
 from .ownership import exclusive
 from .results import OrmResult
 from .statements import coerce_statement, statement_mappers
+from .streaming import check_yield_per, stream_results, stream_results_with_plans
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Result, ScalarResult
@@ -261,7 +262,10 @@ class SessionExecute(SessionBase):
             yield_per = statement.get_execution_options().get("yield_per")
         if yield_per is not None and plans is not None:
             check_yield_per_plans(plans)
-        if yield_per is not None and plans is None:
+            return self._stream_orm_select_with_plans(statement, plans, bind, params, opts,
+                                                      eff, execution_options, bind_kw,
+                                                      yield_per, uopts, criteria)
+        if yield_per is not None:
             check_yield_per(yield_per)
             if bind is None:
                 bind = self._bind_for(layout.bind_mapper, statement, bind_kw)
@@ -338,11 +342,7 @@ class SessionExecute(SessionBase):
                                        ) -> list[Any]:
         """An ORM select() with loader options or configured eager relationships."""
         entities = statement._dm_entities
-        layout = RowLayout(entities, [p.props if p is not None else None for p in plans])
-        base: Any = statement
-        if list(map(id, layout.columns)) != list(map(id, statement._dm_layout.columns)):
-            base = Select.with_only_columns(statement, *layout.columns)  # (layout kept)
-        mapper = layout.primary_mapper
+        base, mapper = _plans_base(statement, plans)
         limited = has_limit_or_offset(statement)
 
         def run(stmt: Any) -> list[Any]:
@@ -383,6 +383,29 @@ class SessionExecute(SessionBase):
     def scalars(self, statement: Any, params: Any = None, **kw: Any) -> Any:
         """The first column of each row: the objects of ``select(User)``."""
         return self.execute(statement, params, **kw).scalars()
+
+    def _stream_orm_select_with_plans(self, statement: ORMSelect, plans: list[Any], bind: Any,
+                                      params: Any, opts: dict[str, Any], eff: dict[str, Any],
+                                      execution_options: Any, bind_kw: dict[str, Any] | None,
+                                      yield_per: object, user_options: tuple[Any, ...],
+                                      criteria: tuple[LoaderCriteriaOption, ...]) -> Any:
+        """An ORM select() with eager loaders and the ``yield_per`` option: its objects
+        made and eagerly loaded a batch at a time (see ``streaming``)."""
+        base, mapper = _plans_base(statement, plans)
+        if bind is None:
+            bind = self._bind_for(mapper, base, bind_kw)
+        # no server-side cursor: the eager SELECTs run on the connection between batches
+        run_opts = {**opts, "yield_per": None}
+
+        def run_result(stmt: Any) -> Any:
+            return self._run(stmt, params, bind, run_opts)
+
+        stmt_opts = statement_execution_options(statement)
+        eager_opts = {k: v for k, v in {**stmt_opts, **(execution_options or {})}.items()
+                      if k != "yield_per"}
+        return stream_results_with_plans(self, statement, plans, base, run_result, yield_per,
+                                         bool(eff.get("populate_existing")), eager_opts or None,
+                                         user_options, criteria)
 
     @exclusive
     def _execute_for_mapper(self, stmt: Any, mapper: Any, query: Any = None, bind: Any = None,
@@ -472,3 +495,12 @@ class SessionExecute(SessionBase):
         return self._query_cls(list(entities), cast("SessionLike", self), **kw)
 
 
+def _plans_base(statement: ORMSelect, plans: list[Any]) -> tuple[Any, Any]:
+    """``statement`` selecting the columns ``plans`` read (the statement itself when they
+    are its own), and the mapper whose bind runs it."""
+    layout = RowLayout(statement._dm_entities, [p.props if p is not None else None
+                                                for p in plans])
+    base: Any = statement
+    if list(map(id, layout.columns)) != list(map(id, statement._dm_layout.columns)):
+        base = Select.with_only_columns(statement, *layout.columns)  # (layout kept)
+    return base, layout.primary_mapper
