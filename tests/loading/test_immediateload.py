@@ -189,3 +189,65 @@ def test_immediate_self_reference_at_a_cycle_reads_only_the_identity_map(Base, e
         s.expire(n2)
         assert s.get(Node, 2, populate_existing=True) is n2
         assert n2.__dict__["parent"] is n1  # found in the identity map this time
+
+
+# -- lazy="immediate" on a self-referential relationship with join_depth -----------------------
+@pytest.fixture
+def chain(Base, engine):
+    """``Node`` rows 1..6 in a chain: 1's parent is 2, 2's is 3, ... (and children back)."""
+    def make(which, join_depth):
+        class Node(Base):
+            __tablename__ = "nodes"
+            id = Column(Integer, primary_key=True)
+            parent_id = Column(Integer, ForeignKey("nodes.id"))
+            if which == "parent":
+                parent = relationship("Node", remote_side=[id], lazy="immediate",
+                                      join_depth=join_depth)
+            else:
+                children = relationship("Node", lazy="immediate", join_depth=join_depth,
+                                        order_by="Node.id")
+
+        Base.metadata.create_all(engine)
+        with engine.begin() as c:
+            c.execute(Node.__table__.insert(),
+                      [{"id": i, "parent_id": i + 1 if i < 6 else None} for i in range(6, 0, -1)]
+                      if which == "parent" else
+                      [{"id": i, "parent_id": i - 1 if i > 1 else None} for i in range(1, 7)])
+        return Node
+    return make
+
+
+def _levels_loaded(obj, key):
+    out = []
+    while obj is not None and key in obj.__dict__:
+        out.append(obj.id)
+        v = obj.__dict__[key]
+        obj = (v[0] if v else None) if isinstance(v, list) else v
+    return out
+
+
+@pytest.mark.parametrize("which", ["parent", "children"])
+@pytest.mark.parametrize("join_depth", [1, 2, 3])
+def test_immediate_self_referential_stops_at_join_depth(engine, chain, sql_log, which,
+                                                        join_depth):
+    Node = chain(which, join_depth)
+    s = Session(engine)
+    sql_log.clear()
+    n1 = s.query(Node).filter(Node.id == 1).one()
+    # the node, then one SELECT per level join_depth allows (it loaded all six levels)
+    assert len(_selects(sql_log)) == 1 + join_depth
+    assert _levels_loaded(n1, which) == list(range(1, 1 + join_depth))
+    s.close()
+
+
+def test_immediate_many_to_one_past_join_depth_loads_on_access(engine, chain, sql_log):
+    Node = chain("parent", 1)
+    s = Session(engine)
+    n1 = s.query(Node).filter(Node.id == 1).one()
+    n2 = n1.parent
+    assert "parent" not in n2.__dict__
+    sql_log.clear()
+    assert n2.parent.id == 3  # a lazy load now; its own target loads one level below
+    assert len(_selects(sql_log)) == 2
+    assert n2.parent.parent.id == 4
+    s.close()

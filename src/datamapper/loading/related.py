@@ -65,10 +65,12 @@ _LAZY_STATEMENT: CacheSlot[tuple[Any, EntityLoader, bool, dict[Any, Any]]] = Cac
 
 
 def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProperty,
-              requested: bool = False) -> None:
+              requested: bool = False, plan: EntityPlan | None = None) -> None:
     """Load relationship ``prop`` of a persistent ``state`` into its ``__dict__``
     (``requested``: a loader option asks for the load, e.g. ``immediateload()``, which
-    overrides a configured lazy="noload"/"raise").
+    overrides a configured lazy="noload"/"raise"; ``plan``: what loads below it, given
+    by an eager load that is itself part of a longer path, such as an immediate load
+    of a self-referential relationship with ``join_depth``).
 
     In order: ``noload`` and ``raiseload()`` answer without reading anything; the
     parent's key values are read (an unloaded one loads); a simple many-to-one is
@@ -100,7 +102,9 @@ def lazy_load(session: SessionLike, state: InstanceState, prop: RelationshipProp
     if missing_key:
         impl.set_committed(state, obj, [] if prop.uselist else None)
         return
-    plan, uopts = _plan_and_options(session, ext, prop.key)
+    stored, uopts = _plan_and_options(session, ext, prop.key)
+    if plan is None:
+        plan = stored
     criteria = criteria_options(uopts)
     if prop._simple_m2o and plan is None and not criteria:
         impl.set_committed(state, obj, session._get_impl(prop.mapper, ident))

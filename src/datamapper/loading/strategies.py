@@ -461,7 +461,9 @@ def _load_immediate(session: SessionLike, node: RelNode, parents: Sequence[Any],
                 continue
             if node.plan.customized:
                 st.extra().setdefault(LAZY_PLANS_KEY, {})[key] = node.plan
-            lazy_load(session, st, node.prop, requested=True)
+            # the plan below this node, not the target's defaults from a new path: a
+            # self-referential lazy="immediate" stops where join_depth says
+            lazy_load(session, st, node.prop, requested=True, plan=node.plan)
             value = o.__dict__.get(key)
             if value is not None:
                 loaded.extend(value if node.prop.uselist else (value,))
