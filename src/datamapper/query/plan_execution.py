@@ -164,12 +164,18 @@ def execute_with_plans(session: SessionLike, entities: list[Any], plans: list[En
                        base: Any, order_by: list[Any], limited: bool, populate_existing: bool,
                        token: Any, run: Any, execution_options: Any = None,
                        user_options: tuple[Any, ...] = (),
-                       criteria: tuple[LoaderCriteriaOption, ...] = ()) -> list[object]:
+                       criteria: tuple[LoaderCriteriaOption, ...] = (),
+                       populate_below: bool | None = None) -> list[object]:
     """Run an entity query whose plans differ from a plain load; ``base`` is the statement
     selecting ``entities`` (with the plans' column choices), ``run(stmt)`` returns its rows
     (the statement is :func:`plans_statement`'s); ``criteria``: the statement's
-    ``with_loader_criteria()`` options, for its eager joins."""
+    ``with_loader_criteria()`` options, for its eager joins; ``populate_below``: whether
+    the eager loaders overwrite the related objects already in the session (None: as
+    ``populate_existing`` says; ``refresh()`` refreshes its own object only)."""
     stmt, layout = plans_statement(entities, plans, base, order_by, limited, criteria)
+    if populate_below is not None and populate_below != populate_existing:
+        return _load_with_plans(session, layout, plans, run(stmt), populate_existing, token,
+                                execution_options, user_options, populate_below)
     if not gc.isenabled():
         return _load_with_plans(session, layout, plans, run(stmt), populate_existing, token,
                                 execution_options, user_options)
@@ -229,9 +235,15 @@ def stream_with_plans(session: SessionLike, entities: list[Any], plans: list[Ent
 
 def _load_with_plans(session: SessionLike, layout: RowLayout, plans: list[EntityPlan | None],
                      rows: list[Any], populate_existing: bool, token: object,
-                     execution_options: Any, user_options: tuple[Any, ...]) -> list[Any]:
+                     execution_options: Any, user_options: tuple[Any, ...],
+                     populate_below: bool | None = None) -> list[Any]:
     single = layout.single_entity
-    if single and len(plans) == 1 and plans[0] is not None and len(layout.parts) == 1 and \
+    one_pass = single  # the one-pass joined collection below takes one flag for both
+    if populate_below is None:
+        populate_below = populate_existing
+    elif populate_below != populate_existing:
+        one_pass = False
+    if one_pass and len(plans) == 1 and plans[0] is not None and len(layout.parts) == 1 and \
             layout.parts[0][0] == "entity":
         # one joined eager collection: parents and children in one pass (None: not that)
         done = load_joined_collection(session, layout.parts[0][1], plans[0], rows,
@@ -247,7 +259,7 @@ def _load_with_plans(session: SessionLike, layout: RowLayout, plans: list[Entity
         for i, plan in enumerate(plans):
             if plan is not None and not plan.is_default():
                 objs = results if single else [r[i] for r in results]
-                populate(session, plan, objs, rows, populate_existing, token)
+                populate(session, plan, objs, rows, populate_below, token)
                 if plan.customized:
                     remember_plan(plan, objs)
     finally:

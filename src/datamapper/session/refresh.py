@@ -94,8 +94,11 @@ def load_with_plan(session: SessionBase, state: InstanceState, sub: EntityPlan,
         return fetch_rows(session._run(stmt, params, bind, None,
                                        {"mappers": (mapper,), "column_load": True}))
 
+    # the related objects the eager loaders find in the session keep their state (and
+    # their unflushed changes): only this object is refreshed
     return bool(execute_with_plans(cast("SessionLike", session), [mapper.class_], [sub], base,
-                                   [], False, populate_existing, key[2], run))
+                                   [], False, populate_existing, key[2], run,
+                                   populate_below=False))
 
 
 def eager_expired(state: InstanceState, d: dict[str, Any],
