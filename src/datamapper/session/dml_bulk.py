@@ -179,40 +179,86 @@ def _object_values(mapper: Mapper, state: InstanceState, keys: Iterable[str]) ->
 
 def _save_inserts(session: SessionBase, mapper: Mapper, states: list[InstanceState],
                   return_defaults: bool) -> None:
+    if is_joined(mapper):  # a row in each of the class's tables, base first
+        _save_joined_inserts(session, mapper, states, return_defaults)
+        return
     keys = [k for k in mapper.column_attrs.keys() if k in _columns(mapper).key_of]
     rows = [_object_values(mapper, st, keys) for st in states]
     params = _insert_params(mapper, rows, False, "bulk_save_objects()")
     got = _in_bulk_transaction(session, mapper,
                                lambda conn: _insert_rows(conn, mapper, params, return_defaults))
     if return_defaults:
-        pk_attrs = _columns(mapper).pk_attrs
-        token = session._default_identity_token()
-        for st, key in zip(states, got, strict=True):
-            if key is not None:
-                d = st.strong_obj().__dict__
-                for a, v in zip(pk_attrs, key, strict=True):
-                    d[a] = v
-                if all(v is not None for v in key):
-                    # its row exists now: detached, so that the next bulk_save_objects()
-                    # or add() UPDATEs it instead of inserting it again
-                    st.key = (mapper._identity_class, tuple(key), token)
-                    st.commit_all()
+        _give_keys(session, mapper, states, _columns(mapper).pk_attrs, got)
+
+
+def _save_joined_inserts(session: SessionBase, mapper: Mapper, states: list[InstanceState],
+                         return_defaults: bool) -> None:
+    rows = [_object_values(mapper, st, mapper.column_attrs.keys()) for st in states]
+    bind = session.get_bind(mapper)
+    work, _r = _in_bulk_transaction(session, mapper, lambda conn: insert_joined_rows(
+        session, mapper, rows, False, bind, {}))
+    if not return_defaults:
+        return
+    # every key attribute the inserts filled in (the base key and each table's copy of it)
+    filled = [k for k in mapper.column_attrs.keys() if any(k not in r for r in rows)]
+    pk_attrs = _key_attrs(mapper)
+    for st, done in zip(states, work, strict=True):
+        d = st.strong_obj().__dict__
+        for a in filled:
+            if a in done and a not in d:
+                d[a] = done[a]
+    _give_keys(session, mapper, states, pk_attrs,
+               [tuple(done.get(a) for a in pk_attrs) for done in work])
+
+
+def _key_attrs(mapper: Mapper) -> list[str]:
+    """The attributes of ``mapper``'s primary key (its identity), in key order."""
+    return [mapper._col_to_prop[c].key for c in mapper.primary_key]
+
+
+def _give_keys(session: SessionBase, mapper: Mapper, states: list[InstanceState],
+               pk_attrs: list[str], got: list[tuple[Any, ...] | None]) -> None:
+    """New objects saved with ``return_defaults``: their primary key, and (a whole key)
+    their identity."""
+    token = session._default_identity_token()
+    for st, key in zip(states, got, strict=True):
+        if key is not None:
+            d = st.strong_obj().__dict__
+            for a, v in zip(pk_attrs, key, strict=True):
+                d[a] = v
+            if all(v is not None for v in key):
+                # its row exists now: detached, so that the next bulk_save_objects()
+                # or add() UPDATEs it instead of inserting it again
+                st.key = (mapper._identity_class, tuple(key), token)
+                st.commit_all()
 
 
 def _save_updates(session: SessionBase, mapper: Mapper, states: list[InstanceState],
                   update_changed_only: bool) -> None:
     cols = _columns(mapper)
+    joined = is_joined(mapper)
+    if joined:  # the key is the base table's; the columns are every table's
+        pk_attrs = _key_attrs(mapper)
+        every = list(mapper.column_attrs.keys())
+    else:
+        pk_attrs = cols.pk_attrs
+        every = [k for k in mapper.column_attrs.keys() if k in cols.key_of]
     rows = []
     for st in states:
         if update_changed_only:
             changed = [k for k in st.committed_state if k in mapper.column_attrs]
-            keys = [*cols.pk_attrs, *[k for k in changed if k not in cols.pk_attrs]]
+            keys = [*pk_attrs, *[k for k in changed if k not in pk_attrs]]
         else:
-            keys = [k for k in mapper.column_attrs.keys() if k in cols.key_of]
+            keys = every
         row = _object_values(mapper, st, keys)
         ident = st.key[1] if st.key is not None else ()
-        for a, v in zip(cols.pk_attrs, ident, strict=False):
+        for a, v in zip(pk_attrs, ident, strict=False):
             row.setdefault(a, v)
         rows.append(row)
+    if joined:  # an UPDATE for each table with changed columns
+        bind = session.get_bind(mapper)
+        _in_bulk_transaction(session, mapper, lambda conn: update_by_pk_joined(
+            session, mapper, rows, bind, {}, {"autoflush": False}))
+        return
     params = _update_params(mapper, rows, "bulk_save_objects()")
     _in_bulk_transaction(session, mapper, lambda conn: _update_rows(conn, mapper, params))
