@@ -109,3 +109,44 @@ def test_join_result_joins_on_along_a_relationship_again(M, session):
     rows = session.execute(select(Reader.name, Book.title).select_from(j)
                            .order_by(Reader.id, Book.id)).all()
     assert rows == [("ann", "dune"), ("ann", "emma"), ("bob", "emma"), ("cy", None)]
+
+
+@pytest.fixture
+def Node(Base, engine, make_session):
+    class Node(Base):
+        __tablename__ = "oj_nodes"
+        id = Column(Integer, primary_key=True)
+        parent_id = Column(ForeignKey("oj_nodes.id"))
+        data = Column(String(30))
+        children = relationship("Node", back_populates="parent")
+        parent = relationship("Node", back_populates="children", remote_side=[id])
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Node(id=1, data="n1", children=[
+        Node(id=2, data="n11"),
+        Node(id=3, data="n12", children=[Node(id=4, data="n121"), Node(id=5, data="n122")])]))
+    s.commit()
+    s.close()
+    return Node
+
+
+def test_relationship_of_an_alias_the_left_side_does_not_read(Node, session):
+    # join(Node, n1, n1.children) reads the relationship from the left side, as
+    # SQLAlchemy does (it joined the alias to itself: ON nodes_1.id = nodes_1.parent_id,
+    # no rows)
+    n1 = aliased(Node)
+    j = join(Node, n1, n1.children)
+    assert str(j) == "oj_nodes JOIN oj_nodes AS oj_nodes_1 ON oj_nodes.id = oj_nodes_1.parent_id"
+    q = session.query(Node).select_from(j).filter(n1.data == "n122")
+    assert [n.data for n in q] == ["n12"]
+    q = session.query(Node).select_from(join(Node, n1, n1.parent)).filter(n1.data == "n12")
+    assert sorted(n.data for n in q) == ["n121", "n122"]
+    # an alias reading its own relationship is left alone
+    n2 = aliased(Node)
+    j = join(n1, n2, n1.children)
+    stmt = select(n1.data).select_from(j).where(n2.data == "n121")
+    assert session.execute(stmt).all() == [("n12",)]
+    j = join(join(Node, n1, Node.children), n2, n1.children)
+    stmt = select(Node.data).select_from(j).where(n2.data == "n122")
+    assert session.execute(stmt).all() == [("n1",)]

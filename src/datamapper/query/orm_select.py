@@ -41,6 +41,8 @@ from ..mapping.coercion import (
 )
 from ..mapping.mapper import Mapper, mapped_tables
 from .aliased import (
+    AliasedClass,
+    AliasedRelationship,
     join_dest,
     overlapping_alias_adapter,
     overlapping_class_alias,
@@ -51,7 +53,7 @@ from .aliased import (
     subclass_table_join,
     warn_overlapping_alias,
 )
-from .entities import RowLayout, entity_layout, filter_by_criteria, selectable_of
+from .entities import RowLayout, entity_layout, filter_by_criteria, mapper_of, selectable_of
 
 
 class ORMSelect(Select[Any]):
@@ -233,6 +235,7 @@ def join(left: Any, right: Any, onclause: Any = None, isouter: bool = False,
             f"Can't join on {onclause!r}: join() takes a relationship attribute or a SQL "
             "expression as the ON clause, not a string"
         )
+    onclause = _read_from_left(left, onclause)
     steps = relationship_steps(right, onclause) if onclause is not None else None
     if steps is None:
         return ORMJoin(left, right, onclause, isouter=isouter, full=full)
@@ -240,6 +243,22 @@ def join(left: Any, right: Any, onclause: Any = None, isouter: bool = False,
     for dest, on in steps:
         out = ORMJoin(out, join_dest(dest), on, isouter=isouter, full=full)
     return out
+
+
+def _read_from_left(left: Any, onclause: Any) -> Any:
+    """``onclause``, a relationship of an aliased() entity the left side does not read
+    (``join(Node, n1, n1.children)``), as the same relationship of the left side's
+    entity, as SQLAlchemy reads it (it joined the alias to itself: ON nodes_1.id =
+    nodes_1.parent_id); any other ON clause as given."""
+    if not isinstance(onclause, AliasedRelationship):
+        return onclause
+    mapper = onclause.source._dm_mapper
+    if isinstance(left, AliasedClass):
+        if left._dm_mapper is mapper and left is not onclause.source:
+            return getattr(left, onclause.key)
+    elif isinstance(left, type) and mapper_of(left) is mapper:
+        return getattr(left, onclause.key)
+    return onclause
 
 
 def outerjoin(left: object, right: object, onclause: object = None, full: bool = False) -> Any:
