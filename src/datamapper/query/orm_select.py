@@ -455,13 +455,19 @@ def subquery_columns(element: Any, mapper: Mapper) -> list[object]:
     if extra is None:
         table_cols = set(map(id, element.c))
         extra = []
-        for col in entity_loader(mapper).columns:
+        loader = entity_loader(mapper)
+        for prop, col in zip(loader.props, loader.columns, strict=True):
             if id(col) in table_cols:
                 continue
             if isinstance(col, Label):
                 key = col.name
                 col = col.element.label(None)
-                col.key = key
+            else:
+                # (an expression has no name of its own: ``id * 2`` was exported as
+                # "_no_label", ``func.upper(name)`` as "upper")
+                key = prop.key
+                col = col.label(None)
+            col.key = key
             extra.append(col)
         cache[_SUBQUERY_KEY] = extra
     return [*element.c, *extra]
