@@ -313,8 +313,12 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
     elif of_type is not None:
         # selectinload(Company.employees.of_type(Engineer or with_polymorphic(...))):
         # the related rows are read with those subclasses' columns
-        node.plan.poly_with = _merge_mappers(node.plan.poly_with,
-                                             _of_type_mappers(prop.mapper, of_type))
+        more = _of_type_mappers(prop.mapper, of_type)
+        node.plan.poly_with = _merge_mappers(node.plan.poly_with, more)
+        if node.strategy in ("selectin", "subquery"):
+            # its SELECT reads those subclasses' tables: a joinedload() of one of their
+            # relationships joins from them
+            node.plan.reads_subclasses = _merge_mappers(node.plan.reads_subclasses, more)
     if node.strategy == "joined":
         # the joined target's alias reads these subclasses' tables: a joinedload() of
         # one of their relationships can go on from it
