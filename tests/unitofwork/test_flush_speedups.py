@@ -1,11 +1,11 @@
-"""The C loops of a flush's links (``_util/_speedups_flush.h``: ``Layout.link_children``
-and ``Layout.copy_keys``) give exactly what the Python loops of
-``_Collector.one_to_many_added`` and ``apply_links`` give.
+"""The C loops of a flush's new rows (``_util/_speedups_flush.h``: ``Layout.link_children``,
+``Layout.copy_keys``, ``Layout.file_new``) give exactly what the Python loops of
+``_Collector.one_to_many_added``, ``apply_links`` and ``_finalize_inserted`` give.
 
 Each scenario runs twice on a fresh database, with the C loops on and off
 (``unitofwork.dependency.C_LINKS``), and compares the links the flush recorded (entry
-for entry, in order), the SQL it sent, the rows the database holds and the foreign keys
-the objects hold.  The scenarios mix the common case the C loops take with each case
+for entry, in order), the SQL it sent, the rows the database holds, the foreign keys
+the objects hold and the identity map's entries and their states.  The scenarios mix the common case the C loops take with each case
 they hand back to Python: a child of a subclass, a child being deleted, a child moving
 between parents, a parent expired by a commit (its key loaded first), a composite
 foreign key, a post-update relationship.
@@ -182,6 +182,11 @@ def _run(engine: Any, scenario: Any, c_links: bool, monkeypatch: Any) -> dict[st
                  o.__dict__.get("parent_id", o.__dict__.get("box_a")),
                  o.__dict__.get("box_b"))
                 for o in s.identity_map.values())
+            filed = sorted(
+                (repr(k), type(o).__name__, o.__dict__[STATE_ATTR].modified,
+                 o.__dict__[STATE_ATTR]._committed, o.__dict__[STATE_ATTR]._strong is o,
+                 s.identity_map.get(k) is o)
+                for k, o in s.identity_map.items())
             s.commit()
         with engine.connect() as conn:
             rows = {t.name: sorted(tuple(r) for r in conn.execute(t.select()))
@@ -191,7 +196,7 @@ def _run(engine: Any, scenario: Any, c_links: bool, monkeypatch: Any) -> dict[st
         monkeypatch.setattr(dependency, "C_LINKS", True)
         monkeypatch.setattr(flush_checks, "collect", _COLLECT)
         _drop(m, engine)
-    return {"links": recorded, "sql": statements, "rows": rows, "held": held}
+    return {"links": recorded, "sql": statements, "rows": rows, "held": held, "filed": filed}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__.strip("_"))
@@ -304,4 +309,47 @@ def test_a_cascade_gives_constructed_children_a_changed_state(engine):
         s.commit()
         assert s.execute(select(Item.name, Item.box_a, Item.box_b).order_by(Item.id)).all() \
             == [("a", 1, 2), (None, 1, 2)]
+    _drop(m, engine)
+
+
+def test_unkeyed_passes_by_only_rows_whose_key_the_database_assigns(engine):
+    m = _models(engine)
+    P, C = m["Parent"], m["Child"]
+    with Session(engine) as s:
+        kids = [C(name="a"), C(name="b", id=7), C(name="c"), P(name="other"), C(name="d")]
+        s.add_all(kids)
+        sts = [k.__dict__[STATE_ATTR] for k in kids]
+        mapper = C.__mapper__
+        assert _LAYOUT.unkeyed(sts, 0, mapper, "id", {}) == 1  # a key given
+        assert _LAYOUT.unkeyed(sts, 2, mapper, "id", {}) == 3  # another mapper
+        assert _LAYOUT.unkeyed(sts, 4, mapper, "id", {}) == 5
+        # a link that fills the key column (a key copied from a related row)
+        linked = {sts[4]: {("id",): object()}}
+        assert _LAYOUT.unkeyed(sts, 4, mapper, "id", linked) == 4
+        assert _LAYOUT.unkeyed(sts, 4, mapper, "id", {sts[4]: {("parent_id",): 1}}) == 5
+        s.rollback()
+    _drop(m, engine)
+
+
+def test_a_key_given_twice_among_many_new_rows_is_refused_before_any_sql(engine):
+    m = _models(engine)
+    C = m["Child"]
+    statements: list[str] = []
+    with Session(engine) as s:
+        stored = C(id=5, name="stored")  # (held: it stays in the identity map)
+        s.add(stored)
+        s.commit()
+        s.add_all([C(name=f"n{i}") for i in range(50)] + [C(id=5, name="again")]
+                  + [C(name=f"m{i}") for i in range(50)])
+        event.listen(engine, "before_cursor_execute",
+                     lambda *a: statements.append(a[2]))
+        with pytest.raises(datamapper.exc.FlushError, match="conflicts with persistent instance"):
+            s.flush()
+        s.rollback()
+        s.add_all([C(id=9, name="x"), *[C(name=f"k{i}") for i in range(20)], C(id=9, name="y")])
+        with pytest.raises(datamapper.exc.FlushError, match="same identity key"):
+            s.flush()
+    assert not [st for st in statements if st.startswith("INSERT")]
+    with engine.connect() as conn:
+        assert conn.execute(select(C.__table__.c.name)).scalars().all() == ["stored"]
     _drop(m, engine)

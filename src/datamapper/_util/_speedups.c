@@ -22,7 +22,7 @@
 #endif
 
 /* Raised whenever what the Python side calls changes (see accel.py). */
-#define SPEEDUPS_API_VERSION 5
+#define SPEEDUPS_API_VERSION 7
 
 /* Per-row / per-call values of a state slot (everything else is a constant). */
 enum { FIELD_CONST = 0, FIELD_IDENT = 1, FIELD_SID = 2, FIELD_UNLOADED = 3 };
@@ -648,9 +648,11 @@ static PyTypeObject MakerType = {
  * mapper, ``describe(mapper)``: None (every state of that mapper goes the slow way)
  * or ``(cls, keys as a frozenset, keys as a tuple)``.
  */
-enum { L_MAPPER, L_EXTRA, L_MODIFIED, L_EXPIRED, L_COMMITTED, L_SID, L_KEY, L_COUNT };
+enum { L_MAPPER, L_EXTRA, L_MODIFIED, L_EXPIRED, L_COMMITTED, L_SID, L_KEY, L_IDENT,
+       L_STRONG, L_COUNT };
 static const char *layout_names[L_COUNT] = {
-    "mapper", "_extra", "modified", "expired_attributes", "_committed", "session_id", "_key"};
+    "mapper", "_extra", "modified", "expired_attributes", "_committed", "session_id", "_key",
+    "_ident", "_strong"};
 
 typedef struct {
     PyObject_HEAD
@@ -873,6 +875,11 @@ static PyMethodDef layout_methods[] = {
      "post, sid, deleting, target, state_attr, kept): see _speedups_flush.h"},
     {"copy_keys", (PyCFunction)(void (*)(void))layout_copy_keys, METH_FASTCALL,
      "copy_keys(links, states, start, link_type): see _speedups_flush.h"},
+    {"file_new", (PyCFunction)(void (*)(void))layout_file_new, METH_FASTCALL,
+     "file_new(states, start, mapper, key_attr, inner, lazy_key, weak, expire): see "
+     "_speedups_flush.h"},
+    {"unkeyed", (PyCFunction)(void (*)(void))layout_unkeyed, METH_FASTCALL,
+     "unkeyed(states, start, mapper, key_attr, links): see _speedups_flush.h"},
     {"state_of", (PyCFunction)(void (*)(void))layout_state_of, METH_FASTCALL,
      "state_of(obj, state_attr): obj's state, made when it has none (see _speedups_flush.h)"},
     {"expire", (PyCFunction)(void (*)(void))layout_expire, METH_FASTCALL,

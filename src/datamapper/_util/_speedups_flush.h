@@ -362,3 +362,166 @@ done:
     Py_DECREF(d);
     return result;
 }
+
+static void
+set_slot(LayoutObject *self, PyObject *state, int i, PyObject *value)
+{
+    PyObject *old = SLOT(self, state, i);
+    SLOT(self, state, i) = Py_NewRef(value);
+    Py_XDECREF(old);
+}
+
+/* layout.file_new(states, start, mapper, key_attr, inner, lazy_key, weak, expire) -> int
+ *
+ * For states[start:], in order, UOWTransaction._finalize_inserted's body for a new
+ * row's state of ``mapper`` (a one-column key ``key_attr``, no identity token) whose
+ * object is alive and which has no entry in ``expire``: ``_committed`` None,
+ * ``modified`` False, ``_key`` = lazy_key, ``_ident`` = the object's key value,
+ * filed as ``inner[ident] = state``, ``_strong`` = None when ``weak`` else the object.
+ * Returns the position of the first state that is not such a one (the caller runs
+ * the Python body for it), or len(states). */
+static PyObject *
+layout_file_new(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "Layout.file_new(states, start, mapper, key_attr, "
+                        "inner, lazy_key, weak, expire)");
+        return NULL;
+    }
+    PyObject *mapper = args[2], *key_attr = args[3], *inner = args[4], *lazy_key = args[5];
+    PyObject *expire = args[7];
+    int weak = PyObject_IsTrue(args[6]);
+    if (weak < 0)
+        return NULL;
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred())
+        return NULL;
+    if (!PyDict_Check(expire)) {
+        PyErr_SetString(PyExc_TypeError, "Layout.file_new(): expire must be a dict");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(args[0], "Layout.file_new(): states must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t i = start < 0 ? 0 : start;
+    for (; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *state = PySequence_Fast_GET_ITEM(seq, i);
+        if (Py_TYPE(state) != self->state_type || SLOT(self, state, L_MAPPER) != mapper)
+            break;
+        if (PyDict_GET_SIZE(expire)) {
+            int listed = PyDict_Contains(expire, state);
+            if (listed < 0)
+                goto fail;
+            if (listed)
+                break;
+        }
+        PyObject *obj = PyWeakref_GetObject(state);
+        if (obj == Py_None)
+            break;
+        Py_INCREF(obj);
+        PyObject *d = dict_of(obj);
+        if (d == NULL) {
+            Py_DECREF(obj);
+            goto fail;
+        }
+        PyObject *ident = PyDict_Check(d) ? PyDict_GetItemWithError(d, key_attr) : NULL;
+        if (ident == NULL && PyErr_Occurred()) {
+            Py_DECREF(d);
+            Py_DECREF(obj);
+            goto fail;
+        }
+        if (ident == NULL)
+            ident = Py_None;
+        Py_INCREF(ident);
+        Py_DECREF(d);
+        set_slot(self, state, L_COMMITTED, Py_None);
+        set_slot(self, state, L_MODIFIED, Py_False);
+        set_slot(self, state, L_KEY, lazy_key);
+        set_slot(self, state, L_IDENT, ident);
+        int r = PyObject_SetItem(inner, ident, state);
+        Py_DECREF(ident);
+        if (r == 0)
+            set_slot(self, state, L_STRONG, weak ? Py_None : obj);
+        Py_DECREF(obj);
+        if (r < 0)
+            goto fail;
+    }
+    Py_DECREF(seq);
+    return PyLong_FromSsize_t(i);
+fail:
+    Py_DECREF(seq);
+    return NULL;
+}
+
+/* layout.unkeyed(states, start, mapper, key_attr, links) -> int
+ *
+ * For states[start:], in order, the common case of flush_checks.check: a new row's
+ * state of ``mapper`` (a one-column key ``key_attr``) whose object is alive, holds no
+ * value for the key (None or missing: the database assigns it) and has no link
+ * naming the key attribute among its destination keys.  Such a row can't conflict
+ * with another: it is passed by.  Returns the position of the first state that is not
+ * such a one (the caller checks it the Python way), or len(states). */
+static PyObject *
+layout_unkeyed(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Layout.unkeyed(states, start, mapper, key_attr, links)");
+        return NULL;
+    }
+    PyObject *mapper = args[2], *key_attr = args[3], *links = args[4];
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred())
+        return NULL;
+    if (!PyDict_Check(links)) {
+        PyErr_SetString(PyExc_TypeError, "Layout.unkeyed(): links must be a dict");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(args[0], "Layout.unkeyed(): states must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t i = start < 0 ? 0 : start;
+    for (; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *state = PySequence_Fast_GET_ITEM(seq, i);
+        if (Py_TYPE(state) != self->state_type || SLOT(self, state, L_MAPPER) != mapper)
+            break;
+        PyObject *per = PyDict_GetItemWithError(links, state);
+        if (per == NULL && PyErr_Occurred())
+            goto fail;
+        if (per != NULL) {
+            if (!PyDict_CheckExact(per))
+                break;
+            Py_ssize_t pos = 0;
+            PyObject *dk, *v;
+            int names_key = 0;
+            while (!names_key && PyDict_Next(per, &pos, &dk, &v)) {
+                names_key = PySequence_Contains(dk, key_attr);
+                if (names_key < 0)
+                    goto fail;
+            }
+            if (names_key)
+                break;
+        }
+        PyObject *obj = PyWeakref_GetObject(state);
+        if (obj == Py_None)
+            break;
+        Py_INCREF(obj);
+        PyObject *d = dict_of(obj);
+        Py_DECREF(obj);
+        if (d == NULL)
+            goto fail;
+        PyObject *value = PyDict_Check(d) ? PyDict_GetItemWithError(d, key_attr) : NULL;
+        int failed = value == NULL && PyErr_Occurred();
+        int keyed = value != NULL && value != Py_None;
+        Py_DECREF(d);
+        if (failed)
+            goto fail;
+        if (keyed)
+            break;
+    }
+    Py_DECREF(seq);
+    return PyLong_FromSsize_t(i);
+fail:
+    Py_DECREF(seq);
+    return NULL;
+}

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable
 from types import ModuleType
 
-API_VERSION = 5  # SPEEDUPS_API_VERSION of the _speedups.c this Python code calls
+API_VERSION = 7  # SPEEDUPS_API_VERSION of the _speedups.c this Python code calls
 
 speedups: ModuleType | None
 try:

@@ -228,7 +228,7 @@ class SessionFlush(SessionBase):
             self._discard_inner_flush_changes()
         inserted = uow.inserted
         snapshot = tx._snapshot
-        snapshot.new.update(dict.fromkeys(inserted, True))
+        snapshot.new.extend(inserted)
         if snapshot.records_dirty:
             snapshot.dirty.update(dict.fromkeys(uow.updated, True))
         pop_new = self._new.pop

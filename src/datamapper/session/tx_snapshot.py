@@ -29,14 +29,16 @@ class TxSnapshot:
     __slots__ = ("new", "deleted", "dirty", "key_switches", "records_dirty")
 
     def __init__(self, records_dirty: bool = True) -> None:
-        self.new: dict[InstanceState, bool] = {}
+        # the states inserted (a list: a large flush appends its states at once, and a
+        # state inserted again after a SAVEPOINT's rollback is simply there twice)
+        self.new: list[InstanceState] = []
         self.deleted: dict[InstanceState, object] = {}
         self.dirty: dict[InstanceState, bool] = {}
         self.key_switches: dict[InstanceState, tuple[Any, Any]] = {}
         self.records_dirty = records_dirty
 
     def merge_into(self, other: TxSnapshot) -> None:
-        other.new.update(self.new)
+        other.new.extend(self.new)
         other.deleted.update(self.deleted)
         other.dirty.update(self.dirty)
         for state, keys in self.key_switches.items():

@@ -24,10 +24,10 @@ from typing import Any
 from .._util import NO_VALUE
 from ..instance.identity import IdentityMap
 from ..instance.seam import SessionLike
+from ..instance.state import _LAYOUT, LAZY_KEY, InstanceState
 from ..instance.state import _PENDING_COLLECTIONS as PENDING_COLLECTIONS
-from ..instance.state import LAZY_KEY, InstanceState
 from ..persistence.records import changed_params, table_plan
-from . import flush_checks, flush_execute, inherited, keyswitch
+from . import dependency, flush_checks, flush_execute, inherited, keyswitch
 from .links import Dependencies
 from .plan import FlushPlan
 
@@ -124,7 +124,20 @@ class UOWTransaction:
         last: Any = None
         single: str | None = None  # the key attribute of a one-column key, no token
         inner: dict[Any, InstanceState] = {}
-        for state in self.inserted:
+        states = self.inserted
+        c_file = _LAYOUT.file_new if _LAYOUT is not None and dependency.C_LINKS else None
+        i, n = 0, len(states)
+        while i < n:
+            state = states[i]
+            i += 1
+            if single is not None and c_file is not None and state.mapper is last:
+                # the rest of a run of one mapper's rows, in C (_speedups_flush.h), up to
+                # the first one that needs the Python body below
+                i = c_file(states, i - 1, last, single, inner, LAZY_KEY, weak, expire)
+                if i >= n:
+                    break
+                state = states[i]
+                i += 1
             obj = state.obj()
             if obj is None:
                 obj = state.strong_obj()

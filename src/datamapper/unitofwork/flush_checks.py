@@ -17,9 +17,10 @@ from sqlalchemy import select
 from .._util import describe
 from ..exc import FlushError, ObjectDeletedError
 from ..instance.seam import SessionLike
-from ..instance.state import CASCADE_DELETED, InstanceState
+from ..instance.state import _LAYOUT, CASCADE_DELETED, InstanceState
 from ..mapping.mapper import Mapper
 from ..persistence.records import is_sql
+from . import dependency
 from .dependency import collect
 from .links import Dependencies
 from .plan import FlushPlan
@@ -42,7 +43,20 @@ def check(self: UOWTransaction) -> None:
     last: Any = None
     single: str | None = None
     hits: dict[tuple[str, ...], bool] = {}
-    for state in self.new:
+    states = self.new
+    c_unkeyed = _LAYOUT.unkeyed if _LAYOUT is not None and dependency.C_LINKS else None
+    i, n = 0, len(states)
+    while i < n:
+        state = states[i]
+        i += 1
+        if single is not None and c_unkeyed is not None and state.mapper is last:
+            # the rest of a run of one mapper's rows, in C (_speedups_flush.h): those
+            # whose key the database assigns are passed by
+            i = c_unkeyed(states, i - 1, last, single, links)
+            if i >= n:
+                break
+            state = states[i]
+            i += 1
         per = links.get(state) if links else None
         mapper = state.mapper
         if mapper is not last:  # (runs of one mapper)
