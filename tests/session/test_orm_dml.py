@@ -336,6 +336,21 @@ def test_upsert_returning_objects_with_populate_existing(models, engine, backend
         assert sorted(x.id for x in got) == [1, 2]
 
 
+def test_upsert_returning_refreshes_loaded_objects_when_the_rows_are_fetched(
+        models, engine, backend_name):
+    User, _ = models
+    if not engine.dialect.insert_returning:
+        pytest.skip(f"{backend_name}: no INSERT .. RETURNING")
+    with Session(engine) as s:
+        s.execute(insert(User), [{"id": 1, "name": "a"}])
+        u = s.get(User, 1)
+        stmt = _upsert(backend_name, User, [{"id": 1, "uname": "A"}, {"id": 2, "uname": "b"}])
+        result = s.execute(stmt.returning(User), execution_options={"populate_existing": True})
+        assert u.name == "a" and len(s.identity_map) == 1  # nothing loaded yet
+        got = result.scalars().all()
+        assert u in got and u.name == "A" and len(s.identity_map) == 2
+
+
 def test_upsert_with_a_list_of_dicts(models, engine, read_rows, backend_name):
     User, _ = models
     if backend_name == "mysql":

@@ -263,6 +263,11 @@ def dml_returning(stmt: object) -> tuple[Any, ...]:
     return tuple(getattr(stmt, "_returning", ()) or ())
 
 
+def dml_returns_defaults(stmt: object) -> bool:
+    """The statement asked for ``return_defaults()`` itself."""
+    return bool(getattr(stmt, "_return_defaults", False))
+
+
 def dml_with_returning(stmt: Any, columns: list[Any]) -> Any:
     out = stmt._generate()
     out._returning = tuple(columns)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select as core_select
 from sqlalchemy.sql.elements import ClauseElement, ColumnClause, ColumnElement
 
+from .._core import dml_returning, dml_returns_defaults, from_objects
 from ..exc import ArgumentError, InvalidRequestError
 from ..mapping.cache import CacheSlot
 from ..mapping.coercion import bound_value
@@ -141,6 +142,47 @@ def matching_states(session: SessionBase, mapper: Mapper, where: list[Any], stra
     out = []
     for r in rows:
         st = session._identity_map.get_state((mapper._identity_class, tuple(r), token))
+        if st is not None:
+            out.append(st)
+    return out
+
+
+def can_return_keys(session: SessionBase, stmt: Any, mapper: Mapper, bind: Any,
+                    where: list[Any]) -> bool:
+    """``synchronize_session="fetch"`` can learn the changed rows' keys from the
+    UPDATE/DELETE itself (RETURNING) instead of a SELECT before it: the dialect
+    returns rows for the statement (criteria naming other tables too), the statement
+    asks for no RETURNING or defaults of its own, and its result is Core's own (not
+    a legacy autocommit session's buffered copy)."""
+    dialect = getattr(bind, "dialect", None)
+    if dialect is None or dml_returning(stmt) or dml_returns_defaults(stmt) or \
+            not mapper.local_table.implicit_returning or (
+                session._transaction is None and session.autocommit):
+        return False
+    verb = "update" if stmt.is_update else "delete"
+    if not getattr(dialect, f"{verb}_returning", False):
+        return False
+    table = mapper.local_table
+    other = any(f is not table for w in where for f in from_objects(w))
+    return not other or bool(getattr(dialect, f"{verb}_returning_multifrom", False))
+
+
+def states_of_keys(session: SessionBase, mapper: Mapper, result: Any, token: Any,
+                   uncertain: list[Any]) -> list[Any]:
+    """The states of the identity map with the primary keys the statement's
+    ``result`` returned (see :func:`can_return_keys`).  A result without them (one
+    an event listener gave instead) tells nothing: every object of the mapper goes
+    to ``uncertain``."""
+    rows = getattr(result, "returned_defaults_rows", None)
+    get = session._identity_map.get_state
+    cls = mapper._identity_class
+    if rows is None:
+        uncertain.extend(st for st in session._identity_map.all_states()
+                         if st.identity_token == token and st.mapper.isa(mapper))
+        return []
+    out = []
+    for r in rows:
+        st = get((cls, tuple(r), token))
         if st is not None:
             out.append(st)
     return out
@@ -338,6 +380,20 @@ def _limited(statement_kw: dict[str, Any] | None) -> bool:
     return bool(statement_kw) and any(k.endswith("_limit") for k in statement_kw or ())
 
 
+def _keys_returned(session: SessionBase, mapper: Mapper, stmt: Any, where: list[Any],
+                   strategy: Any, statement_kw: dict[str, Any] | None) -> bool:
+    """Query.update()/delete() with "fetch": the statement RETURNs the changed keys
+    (see :func:`can_return_keys`) instead of a SELECT of them first."""
+    if strategy != "fetch" or _limited(statement_kw) or (len(mapper.tables) > 1
+                                                        and not mapper.single):
+        return False
+    try:
+        bind = session.get_bind(mapper=mapper, clause=stmt)
+    except InvalidRequestError:  # no bind: the statement will say so
+        return False
+    return can_return_keys(session, stmt, mapper, bind, where)
+
+
 def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any], sync: Any,
                 statement_kw: dict[str, Any] | None = None) -> int:
     check_sync(sync)
@@ -349,11 +405,6 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
     if query._autoflush:
         session._autoflush()
     uncertain: list[Any] = []
-    states = matching_states(session, mapper, where, strategy, tests,
-                             getattr(query, "_shard_id", None), params, uncertain=uncertain)
-    if _limited(statement_kw):  # the matches may be left out: none is known to be changed
-        uncertain.extend(states)
-        states = []
     table = mapper.local_table
     stmt = table.update()
     if statement_kw:
@@ -363,7 +414,20 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
     # (in the order given: query.update([(a, 1), (b, 2)]) sets a, then b)
     stmt = stmt.ordered_values(*[(mapper.column_attrs[k].columns[0], v)
                                  for k, v in resolved.items()])
+    token = getattr(query, "_shard_id", None)
+    keys_returned = _keys_returned(session, mapper, stmt, where, strategy, statement_kw)
+    if keys_returned:  # the statement itself says which rows it changed
+        stmt = stmt.return_defaults(*mapper.primary_key)
+        states = []
+    else:
+        states = matching_states(session, mapper, where, strategy, tests, token, params,
+                                 uncertain=uncertain)
+    if _limited(statement_kw):  # the matches may be left out: none is known to be changed
+        uncertain.extend(states)
+        states = []
     result = session.execute(stmt, params, mapper=mapper)
+    if keys_returned:
+        states = states_of_keys(session, mapper, result, token, uncertain)
     apply_values(states, resolved)
     auto = onupdate_keys(mapper, resolved)
     expire_values(uncertain, {**resolved, **auto})
@@ -382,17 +446,25 @@ def bulk_delete(session: SessionBase, query: Query[Any], sync: Any,
     if query._autoflush:
         session._autoflush()
     uncertain: list[Any] = []
-    states = matching_states(session, mapper, where, strategy, tests,
-                             getattr(query, "_shard_id", None), params, uncertain=uncertain)
-    if _limited(statement_kw):  # the matches may be left out: none is known to be gone
-        uncertain.extend(states)
-        states = []
     stmt = mapper.local_table.delete()
     if statement_kw:
         stmt = stmt.with_dialect_options(**statement_kw)
     for w in where:
         stmt = stmt.where(w)
+    token = getattr(query, "_shard_id", None)
+    keys_returned = _keys_returned(session, mapper, stmt, where, strategy, statement_kw)
+    if keys_returned:  # the statement itself says which rows it removed
+        stmt = stmt.return_defaults(*mapper.primary_key)
+        states = []
+    else:
+        states = matching_states(session, mapper, where, strategy, tests, token, params,
+                                 uncertain=uncertain)
+    if _limited(statement_kw):  # the matches may be left out: none is known to be gone
+        uncertain.extend(states)
+        states = []
     result = session.execute(stmt, params, mapper=mapper)
+    if keys_returned:
+        states = states_of_keys(session, mapper, result, token, uncertain)
     mark_deleted(session, states)
     expire_whole(uncertain)
     session._fire("after_bulk_delete", BulkContext(session, query, result, mapper))

@@ -20,8 +20,8 @@ constructs; see :func:`..mapping.coercion.dml_mapper`).  The 1.x bulk methods
 - ``.returning(User, ...)`` gives objects through the identity map: an object
   already loaded keeps what it holds (an UPDATE's SET values reach it through
   ``synchronize_session``) and takes from the row only what it has not loaded,
-  unless ``populate_existing`` is set; an UPDATE's rows become objects when the
-  result is fetched; the objects of the rows a DELETE returned are deleted.
+  unless ``populate_existing`` is set; an INSERT's or UPDATE's rows become objects
+  when the result is fetched; the objects of the rows a DELETE returned are deleted.
 
 Every name and dictionary is checked before any SQL is sent; a refused
 statement leaves the session as it was.
@@ -54,6 +54,7 @@ from ..query.entities import refuse_star_with_others
 from .bulk import (
     BulkContext,
     apply_values,
+    can_return_keys,
     check_sync,
     class_criteria,
     criteria_tests,
@@ -63,6 +64,7 @@ from .bulk import (
     matching_states,
     onupdate_keys,
     resolve_values,
+    states_of_keys,
     sync_onupdate,
     through_synonyms,
 )
@@ -208,9 +210,8 @@ def _insert(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, opts: 
             return result
     assert returned is not None and layout is not None
     # (the statement's own execution options reach its eager loaders too)
-    objs = returned.load(session, rows, bool(merged.get("populate_existing")),
-                         session._default_identity_token(), merged)
-    return object_result(layout, objs)
+    return _loaded_when_fetched(session, returned, rows, session._default_identity_token(),
+                                merged)
 
 
 def translate_values(mapper: Mapper, stmt: object, verb: str) -> Any:
@@ -392,9 +393,17 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     if target is mapper.local_table or getattr(target, "element", None) is not \
             mapper.local_table:
         target = None  # (not an alias of the class's table: update(aliased(Class)))
-    states = matching_states(session, mapper, where, strategy, tests, token, params,
-                             uncertain=uncertain, target=target)
+    keys_returned = (strategy == "fetch" and returned is None and target is None
+                     and not joined and can_return_keys(session, stmt, mapper, bind, where))
+    if keys_returned:  # the statement itself says which rows it changed
+        stmt = stmt.return_defaults(*mapper.primary_key)
+        states = []
+    else:
+        states = matching_states(session, mapper, where, strategy, tests, token, params,
+                                 uncertain=uncertain, target=target)
     result = session._run(stmt, params, bind, opts)
+    if keys_returned:
+        states = states_of_keys(session, mapper, result, token, uncertain)
     rows = list(result.fetchall()) if returned is not None else None
     if is_update:
         # the matched objects take the SET values first; the returned rows (below) then
@@ -426,8 +435,8 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
 
 def _loaded_when_fetched(session: SessionBase, returned: Any, rows: list[Any], token: Any,
                          merged: dict[str, Any]) -> Any:
-    """The result of UPDATE ... RETURNING(Class): ``rows`` become objects when the
-    caller fetches them (as a SELECT's would), through the identity map, refreshing
+    """The result of INSERT/UPDATE ... RETURNING(Class): ``rows`` become objects when
+    the caller fetches them (as a SELECT's would), through the identity map, refreshing
     loaded objects only with the ``populate_existing`` execution option."""
     layout = returned.layout
     populate = bool(merged.get("populate_existing"))
