@@ -447,7 +447,11 @@ def _of_type_mappers(target: Mapper, of_type: object) -> list[Mapper]:
         if of_type.mapper is not target and not of_type.mapper.isa(target):
             return []
         return [m for m in polymorphic_parts(of_type)[0] if m.isa(target)]
-    m = _mapper_or_none(of_type) if isinstance(of_type, type) else None
+    if isinstance(of_type, AliasedClass):
+        # selectinload(C.jobs.of_type(aliased(SubJob))): SubJob's rows, as of_type(SubJob)
+        m: Mapper | None = of_type.mapper
+    else:
+        m = _mapper_or_none(of_type) if isinstance(of_type, type) else None
     if m is None or m is target or not m.isa(target):
         return []
     return resolve_polymorphic(target, [m])
