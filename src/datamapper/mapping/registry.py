@@ -196,10 +196,16 @@ class registry:  # noqa: N801 - the documented name
         """Classical mapping: ``registry.map_imperatively(User, users_table, properties=...)``.
 
         A class that defines no ``__init__`` of its own (anywhere in its MRO) gets
-        the registry's keyword constructor, as with declarative mapping."""
+        the registry's keyword constructor, as with declarative mapping; the class
+        gets ``__table__`` (the table given) and ``__mapper__`` as a declarative
+        class does."""
         self._install_constructor(class_)
         m = Mapper(class_, local_table, registry=self, **kw)
         self._register(m)
+        # as a declarative class has them (User.__table__ in binds=, Core statements)
+        if local_table is not None:
+            class_.__table__ = local_table  # type: ignore[attr-defined]  # set on the user's class
+        class_.__mapper__ = m  # type: ignore[attr-defined]  # set on the user's class
         return m
 
     def update_type_annotation_map(self, type_annotation_map: dict[Any, Any]) -> None:
