@@ -96,3 +96,23 @@ def test_nothing_can_follow_a_relationship_wildcard(M):
     with pytest.raises(ArgumentError, match="after the wildcard"):
         subqueryload(A.bs).joinedload("*").selectinload(B.cs)
     Load(A).joinedload(A.bs).raiseload("*")  # a wildcard ending a path is fine
+
+
+@pytest.mark.parametrize("option", [lambda A: Load(A).lazyload("*"),
+                                    lambda A: Load(A).raiseload("*")])
+def test_bound_wildcard_in_a_query_of_columns_only_is_ignored(M, make_session, sql_log,
+                                                              option):
+    # no entity is loaded, so there is no relationship for it to apply to (it raised
+    # "A is not an entity of this query")
+    A, _b, _c = M
+    s = make_session()
+    sql_log.clear()
+    assert s.query(A.id).options(option(A)).all() == [(1,)]
+    assert sql_log.count == 1
+
+
+def test_bound_relationship_option_in_a_query_of_columns_only_is_refused(M, make_session):
+    A, _b, _c = M
+    s = make_session()
+    with pytest.raises(ArgumentError, match="not an entity of this query"):
+        s.query(A.id).options(Load(A).joinedload(A.bs)).all()

@@ -659,6 +659,10 @@ def _apply_option(option: Load, plans: list[EntityPlan | None], mappers: list[Ma
                 _check_wildcard(plan, strategy)
                 _spread_wildcard(plan, strategy)
         return
+    if _is_wildcard(option) and all(m is None for m in mappers):
+        # Load(User).lazyload("*") in a query of columns only: no object is loaded,
+        # so no relationship for it to apply to (a named relationship is refused)
+        return
     if option.lenient:
         # given before with_entities(): for the entities the query selected then
         try:
