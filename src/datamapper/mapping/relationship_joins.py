@@ -134,6 +134,12 @@ class JoinAnalysis:
                 parent_t = self.parent.local_table
             if _is_union(self.target.local_table):
                 target_t = self.target.local_table
+            # a class mapped to a select() of several tables (no inheritance): the join
+            # links its rows, the select, whose columns stand for the tables' own
+            if self.parent.non_table and self.parent.inherits is None:
+                parent_t = self.parent.local_table
+            if self.target.non_table and self.target.inherits is None:
+                target_t = self.target.local_table
         if self.secondary is not None:
             return self._secondary_join(self.secondary, parent_t, target_t, pj, sj, fk_arg)
         if pj is None:
