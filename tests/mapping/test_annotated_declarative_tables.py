@@ -280,3 +280,30 @@ def test_unmapped_misuse_is_refused_naming_the_attribute(Base):
             __tablename__ = "a3"
             id: Mapped[int] = mapped_column(primary_key=True)
             x: Unmapped[int] = unmapped_column(deferred=True, active_history=True)
+
+
+def test_attribute_mapped_column_options_win_over_an_annotated_template(
+        Base, metadata, engine, read_rows):
+    # a reusable Annotated[int, mapped_column()] type with the attribute's own
+    # mapped_column(...) options: those options must all reach the Column
+    plain_int = Annotated[int, mapped_column()]
+
+    class Item(Base):
+        __tablename__ = "items"
+        code: Mapped[plain_int] = mapped_column(primary_key=True, autoincrement=False)
+        rank: Mapped[plain_int] = mapped_column(info={"ui": "rank"}, system=False)
+        tag: Mapped[Optional[plain_int]] = mapped_column(info={"a": 1})  # noqa: UP045
+
+    c = Item.__table__.c
+    assert c.code.primary_key is True
+    assert c.code.nullable is False  # a key column is NOT NULL, as without the template
+    assert c.code.autoincrement is False
+    assert c.rank.info == {"ui": "rank"}
+    assert c.tag.info == {"a": 1} and c.tag.nullable is True
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Item(code=7, rank=1, tag=None))
+        s.commit()
+    assert read_rows(Item.__table__) == [(7, 1, None)]
+    ddl = str(sa.schema.CreateTable(Item.__table__).compile(engine))
+    assert "code INTEGER NOT NULL" in ddl, ddl

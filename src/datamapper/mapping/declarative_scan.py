@@ -533,9 +533,17 @@ def _merge(template: MappedColumn[Any], mc: MappedColumn[Any]) -> MappedColumn[A
         new.has_foreign_key = True
     if local.primary_key:
         new.column.primary_key = True
+        if not new.nullable_given:  # a key column is NOT NULL unless told otherwise
+            new.column.nullable = False
     if mc.nullable_given:
         new.column.nullable = local.nullable
         new.nullable_given = True
+    if local.autoincrement != "auto":
+        new.column.autoincrement = local.autoincrement
+    if local.system:
+        new.column.system = True
+    if local.info:
+        new.column.info = {**new.column.info, **local.info}
     for attr in ("default", "server_default", "onupdate", "server_onupdate", "index", "unique",
                  "comment", "doc"):
         v = getattr(local, attr, None)
