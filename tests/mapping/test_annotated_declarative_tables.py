@@ -171,6 +171,9 @@ def test_parametrized_generic_mapped_class_inspects_to_its_mapper(Base, metadata
         s.add(alias(key="k", value={"a": 1}))
         s.commit()
         assert s.scalars(sa.select(Setting).where(alias.key == "k")).one().value == {"a": 1}
+        # the parametrized alias and the Mapper select the class, as the class does
+        assert s.scalars(sa.select(alias).where(alias.key == "k")).one().value == {"a": 1}
+        assert [o.key for o in s.scalars(sa.select(sa.inspect(Setting)))] == ["k"]
 
 
 # -- Unmapped[...] / unmapped_column(): columns of the table the class does not map ------

@@ -165,6 +165,11 @@ class MapperInspection:
     def entity(self) -> type:
         return self.class_
 
+    def __clause_element__(self) -> Any:
+        # select(inspect(User)) and select(User[...]) (a generic mapped class's alias,
+        # which Core resolves through inspect()) select the class, as select(User) does
+        return self.class_.__clause_element__()  # type: ignore[attr-defined]  # installed by coercion.install
+
     def has_property(self, key: str) -> bool:
         return key in self._props
 
