@@ -310,3 +310,30 @@ def test_attribute_mapped_column_options_win_over_an_annotated_template(
     assert read_rows(Item.__table__) == [(7, 1, None)]
     ddl = str(sa.schema.CreateTable(Item.__table__).compile(engine))
     assert "code INTEGER NOT NULL" in ddl, ddl
+
+
+def test_attribute_default_none_clears_an_annotated_templates_insert_default(
+        Base, metadata, engine, read_rows):
+    from datamapper import MappedAsDataclass
+
+    str30 = Annotated[str, mapped_column(String(30), insert_default=sa.func.lower("X"))]
+
+    class Row(MappedAsDataclass, Base):
+        __tablename__ = "rows"
+        id: Mapped[int] = mapped_column(primary_key=True, init=False)
+        plain: Mapped[str30] = mapped_column(init=False)
+        cleared: Mapped[Optional[str30]] = mapped_column(  # noqa: UP045
+            insert_default=None, init=False)
+        own: Mapped[str30] = mapped_column(default="hi")
+
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Row())
+        s.commit()
+    # the template's default where the attribute gives none; NULL where it says None
+    assert read_rows(Row.__table__) == [(1, "x", None, "hi")]
+
+
+def test_mapped_column_refuses_both_default_and_insert_default():
+    with pytest.raises(ArgumentError, match="both default= and insert_default="):
+        mapped_column(default="x", insert_default="y")

@@ -126,6 +126,12 @@ class MappedColumn(ColumnOperators, Generic[_T]):
 
     def __init__(self, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
         self.dataclass = dataclass_options(kw)
+        if "default" in self.dataclass and "insert_default" in kw:
+            raise ArgumentError(
+                "Can't give mapped_column() both default= and insert_default=: both set "
+                "the column's INSERT default; give one of them")
+        # default=None given on purpose clears an Annotated template's default
+        self.default_given = "default" in self.dataclass or "insert_default" in kw
         if "default" in self.dataclass:
             kw["default"] = self.dataclass["default"]
         if "insert_default" in kw:

@@ -544,7 +544,9 @@ def _merge(template: MappedColumn[Any], mc: MappedColumn[Any]) -> MappedColumn[A
         new.column.system = True
     if local.info:
         new.column.info = {**new.column.info, **local.info}
-    for attr in ("default", "server_default", "onupdate", "server_onupdate", "index", "unique",
+    if mc.default_given:  # default=None too: the attribute's own says "no default"
+        new.column.default = local.default
+    for attr in ("server_default", "onupdate", "server_onupdate", "index", "unique",
                  "comment", "doc"):
         v = getattr(local, attr, None)
         if v is not None:  # given on the attribute (index=False / unique=False too)
