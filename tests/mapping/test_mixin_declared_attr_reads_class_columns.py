@@ -90,3 +90,50 @@ def test_declared_attr_column_read_by_another_declared_attr_is_the_table_column(
     s.close()
     s = make_session()
     assert s.get(Thing, 1).upper_name == "ED"
+
+
+@pytest.mark.parametrize("style", ["column", "mapped_column", "annotation"])
+def test_self_referencing_foreign_key_made_from_cls_column_in_declared_attr(
+        Base, engine, make_session, read_rows, style):
+    # a tree mixin: parent_id = ForeignKey(cls.id) names each class's own id column
+    from typing import Optional
+
+    from sqlalchemy import ForeignKey
+
+    if style == "column":
+        class TreeMixin:
+            id = Column(Integer, primary_key=True)
+
+            @declared_attr
+            def parent_id(cls):
+                return Column(Integer, ForeignKey(cls.id))
+    elif style == "mapped_column":
+        class TreeMixin:
+            id = mapped_column(Integer, primary_key=True)
+
+            @declared_attr
+            def parent_id(cls):
+                return mapped_column(Integer, ForeignKey(cls.id))
+    else:
+        class TreeMixin:
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+            @declared_attr
+            def parent_id(cls) -> Mapped[Optional[int]]:  # noqa: UP045
+                return mapped_column(ForeignKey(cls.id))
+
+    class Folder(TreeMixin, Base):
+        __tablename__ = "dr_folders"
+
+    class Topic(TreeMixin, Base):
+        __tablename__ = "dr_topics"
+
+    for cls in (Folder, Topic):
+        (fk,) = cls.__table__.c.parent_id.foreign_keys
+        assert fk.column is cls.__table__.c.id
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Folder(id=1), Folder(id=2, parent_id=1), Topic(id=5), Topic(id=6, parent_id=5)])
+    s.commit()
+    assert read_rows(Folder.__table__) == [(1, None), (2, 1)]
+    assert read_rows(Topic.__table__) == [(5, None), (6, 5)]

@@ -219,9 +219,12 @@ def _scan_attribute(reg: Registry, cls: type, klass: type, key: str,
                                                where, rank))
     elif value is MISSING or isinstance(value, MappedColumn):
         mc = value if isinstance(value, MappedColumn) else MappedColumn((), {})
-        copied = rank > 0 or getattr(mc.column, "table", None) is not None
-        if copied:
-            mc = mc._copy()  # a mixin's column: each class gets its own
+        # a mixin's column: each class gets its own copy; a declared_attr made this one
+        # for cls alone, and copying it would cut a ForeignKey(cls.id) it holds from
+        # the (not yet tabled) column it names
+        fresh = isinstance(klass.__dict__.get(key), declared_attr)
+        if (rank > 0 and not fresh) or getattr(mc.column, "table", None) is not None:
+            mc = mc._copy()
         column = _column_from(mc, key, inner, type_map, where, reg, cls)
         out[key] = (sort_key, column)
         if rank > 0 and key not in cls.__dict__:
