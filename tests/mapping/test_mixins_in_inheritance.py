@@ -224,3 +224,46 @@ def test_declared_attr_directives_of_a_mapped_base_run_for_each_subclass(
     with Session(engine) as s:
         assert [type(e) for e in s.scalars(select(Employee).order_by(Employee.id))] \
             == [Employee, Engineer]
+
+
+def test_cascading_key_column_handed_back_to_single_table_subclasses(
+        metadata, engine, read_rows):
+    # an abstract base's cascading declared_attr gives the subclasses the table's
+    # existing key column (cls.__table__.c.id): they map it, they don't add it
+    from sqlalchemy import Column
+
+    Base = _base(metadata)
+
+    class Model(Base):
+        __abstract__ = True
+
+        @declared_attr.cascading
+        def id(cls) -> Any:
+            existing = None if Model in cls.__bases__ else cls.__table__.c.get("id")
+            return existing if existing is not None else Column(Integer, primary_key=True)
+
+    class Person(Model):
+        __tablename__ = "mx_people"
+        kind: Mapped[str]
+        __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "person"}
+
+    class Engineer(Person):
+        __mapper_args__ = {"polymorphic_identity": "engineer"}
+
+    class Manager(Person):
+        # the same key declared again in a single-table subclass maps the base's
+        id: Mapped[int] = mapped_column(primary_key=True, use_existing_column=True)
+        __mapper_args__ = {"polymorphic_identity": "manager"}
+
+    assert Engineer.__table__ is Person.__table__
+    assert sorted(c.name for c in Person.__table__.c) == ["id", "kind"]
+    assert Engineer.id.property.columns[0] is Person.__table__.c.id
+    assert Manager.id.property.columns[0] is Person.__table__.c.id
+    metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Engineer(id=1), Manager(id=2), Person(id=3)])
+        s.commit()
+    assert read_rows(Person.__table__) == [("engineer", 1), ("manager", 2), ("person", 3)]
+    with Session(engine) as s:
+        assert [type(p).__name__ for p in s.scalars(select(Person).order_by(Person.id))] \
+            == ["Engineer", "Manager", "Person"]

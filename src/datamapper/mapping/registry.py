@@ -12,7 +12,7 @@ import dataclasses
 import inspect
 import warnings
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, MetaData, Table
@@ -421,7 +421,12 @@ def _map_declarative_class(reg: registry, cls: type, strict: bool) -> Mapper:
     tablename = _called(attrs.get("__tablename__"))
     table_args = _called(attrs.get("__table_args__", ()))
     ordered = _ordered_attributes(reg, cls, classes, attrs, strict)
-    columns, properties = _columns_and_properties(ordered, table=table)
+    ancestor = _mapped_ancestor(cls)
+    ancestor_mapper = _mapper_or_none(ancestor) if ancestor is not None else None
+    inherited_tables = [m.local_table for m in ancestor_mapper.iterate_to_root()] \
+        if ancestor_mapper is not None else []
+    columns, properties = _columns_and_properties(ordered, table=table,
+                                                  inherited_tables=inherited_tables)
     _refuse_shared_properties(cls, properties)
 
     mapper_args = _evaluate_mapper_args(cls, attrs)
@@ -670,11 +675,13 @@ def _ordered_attributes(reg: registry, cls: type, classes: list[type],
     return ordered
 
 
-def _columns_and_properties(ordered: list[tuple[str, Any]], *, table: Any
+def _columns_and_properties(ordered: list[tuple[str, Any]], *, table: Any,
+                            inherited_tables: Sequence[Any] = ()
                             ) -> tuple[list[Column[Any]], dict[str, Any]]:
     """The Columns for a new table (none when the class gives its ``__table__``,
     ``table``) and the mapper properties, from the declared values; unnamed Columns
-    take their key."""
+    take their key.  A column of a mapped superclass's table (``inherited_tables``,
+    which a declared_attr may hand back) stays that column."""
     has_table = table is not None
     columns: list[Column[Any]] = []
     properties: dict[str, Any] = {}
@@ -695,7 +702,8 @@ def _columns_and_properties(ordered: list[tuple[str, Any]], *, table: Any
             if not has_table:
                 columns.append(col)
         elif isinstance(value, Column):
-            col = _declared_column(key, value, table)
+            col = value if any(getattr(value, "table", None) is t for t in inherited_tables) \
+                else _declared_column(key, value, table)
             if not has_table:
                 columns.append(col)
             if key != col.key or has_table:
@@ -926,7 +934,9 @@ def _add_single_table_columns(cls: type, table: Table, columns: list[Column[Any]
                               properties: dict[str, Any]) -> None:
     """Columns declared by a single-table subclass go into its base's table."""
     for col in columns:
-        if col.primary_key:
+        # the base table's own key column (from a declared_attr, or the same column
+        # declared again, as use_existing_column=True says) maps; a new one can't be added
+        if col.primary_key and table.c.get(col.key) is None:
             raise ArgumentError(
                 f"Can't map {cls.__name__}: it has no table of its own (single-table "
                 f"inheritance), so it can't declare primary key column {col.key!r}; declare "
