@@ -36,6 +36,17 @@ _DELEGATED = frozenset({
 })
 
 
+def _doc_of(prop: object) -> str | None:
+    doc = getattr(prop, "doc", None)
+    if doc is None:
+        # a column property's own columns (a composite's are worked out later, at
+        # configuration: not read here)
+        columns = getattr(prop, "__dict__", {}).get("columns")
+        if columns:
+            doc = getattr(columns[0], "doc", None)
+    return doc if isinstance(doc, str) else None
+
+
 class QueryableAttribute(ColumnOperators, InspectionAttr):
     """A mapped attribute seen on the class: ``User.name``."""
 
@@ -52,6 +63,9 @@ class QueryableAttribute(ColumnOperators, InspectionAttr):
         self.parent = mapper
         self.impl = None
         self.dispatch: Any = None  # attribute events, set by the instance layer
+        doc = _doc_of(prop)
+        if doc is not None:  # help(User.id): the doc= of the property or of its Column
+            self.__doc__ = doc
 
     def __get__(self, obj: object, owner: object) -> Any:
         if obj is None:

@@ -257,6 +257,9 @@ def add_mapped_property(self: Mapper, key: str, prop: MapperProperty) -> None:
 
 def setup_primary_key(self: Mapper, primary_key: Any) -> None:
     if primary_key is not None:
+        if isinstance(primary_key, (str, ColumnElement)) or hasattr(primary_key,
+                                                                    "__clause_element__"):
+            primary_key = [primary_key]  # primary_key=users.c.id: one column, as a list
         cols = [self._resolve_column(c) for c in primary_key]
     elif self.inherits is not None and not self.concrete:
         cols = list(self.inherits.primary_key)  # the base table's key is the identity
