@@ -302,6 +302,8 @@ def _mapped_attribute(cls: type, klass: type, key: str, annotations: dict[str, A
         return None
     is_ours = isinstance(value, (MappedColumn, MapperProperty, Column))
     if was_declared_attr and not is_ours:
+        from .class_body_checks import check_declared_attr_value
+        check_declared_attr_value(cls, key, value)
         # a declared_attr giving something else (an association proxy, a hybrid): its
         # value for cls becomes cls's attribute, made once, not on each access
         type.__setattr__(cls, key, value)

@@ -22,6 +22,7 @@ from sqlalchemy.schema import BLANK_SCHEMA
 from .. import event
 from .._core import creation_order
 from . import mapper_setup
+from .class_body_checks import warn_unmapped_lookalikes
 from .coercion import DeclarativeMeta
 from .declarative import (
     MappedColumn,
@@ -414,6 +415,7 @@ def _map_declarative_class(reg: registry, cls: type, strict: bool) -> Mapper:
     _attributes_from_dataclass_metadata(cls)
     classes = _mapping_classes(cls)
     attrs = _declared_attrs(cls)
+    warn_unmapped_lookalikes(cls, attrs)
     for k, v in list(attrs.items()):
         if isinstance(v, declared_attr) and k in ("__tablename__", "__table_args__"):
             attrs[k] = v.fget(cls)
