@@ -1,7 +1,9 @@
-"""Warnings about class-body values of a declarative class that look like mapping
-but map nothing: a Column followed by a stray comma (a one-element tuple), or a
-plain SQL expression (``sa.column("x")``, ``a + b``) where a Column or a
-``column_property()`` belongs.  Called by the registry before it scans a class."""
+"""Class-body values of a declarative class that look like mapping but are not:
+a Column followed by a stray comma (a one-element tuple) or a plain SQL expression
+(``sa.column("x")``) warn, as they map nothing; a mapped attribute of the class's
+own hierarchy under another name (``brap = A.data``) becomes a synonym of it.
+Called by the registry before it scans a class, and when an attribute is assigned
+to a mapped class."""
 
 from __future__ import annotations
 
@@ -44,3 +46,29 @@ def _check(cls: type, key: str, value: object) -> None:
             "table Column, so it maps nothing; declare the column with Column(...) or "
             "mapped_column(...), or map the expression with column_property(...)",
             SAWarning, stacklevel=6)
+
+
+def alias_as_synonym(cls: type, key: str, value: object) -> object:
+    """``value`` as the class attribute ``key`` of ``cls``: a mapped attribute of
+    ``cls``'s own hierarchy under another name (``brap = A.data``) is a synonym of
+    it, so that reading and writing ``obj.brap`` is reading and writing ``obj.data``;
+    anything else is returned unchanged."""
+    from .attributes import QueryableAttribute
+    from .mapper import _mapper_or_none
+    from .properties import synonym
+
+    if not isinstance(value, QueryableAttribute) or value.key == key:
+        return value
+    owner = _mapper_or_none(value.class_)
+    if owner is None or not any(_mapper_or_none(k) is owner for k in cls.__mro__):
+        return value  # another class's attribute: a plain class attribute
+    return synonym(value.key)
+
+
+def synonyms_for_aliases(cls: type) -> None:
+    """Turn the aliases of ``cls``'s class body (see :func:`alias_as_synonym`) into
+    synonyms before the class is scanned."""
+    for key, value in list(vars(cls).items()):
+        made = alias_as_synonym(cls, key, value)
+        if made is not value:
+            type.__setattr__(cls, key, made)

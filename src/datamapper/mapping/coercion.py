@@ -258,6 +258,10 @@ class DeclarativeMeta(type):
         map_by_metaclass(cls)
 
     def __setattr__(cls, key: str, value: object) -> None:
+        if "_dm_mapper" in cls.__dict__:
+            from .class_body_checks import alias_as_synonym
+
+            value = alias_as_synonym(cls, key, value)  # A.brap = A.data: a synonym
         if "_dm_mapper" in cls.__dict__ and _is_declared_attribute(value):
             from .registry import add_declared_attribute
 

@@ -22,7 +22,7 @@ from sqlalchemy.schema import BLANK_SCHEMA
 from .. import event
 from .._core import creation_order
 from . import mapper_setup
-from .class_body_checks import warn_unmapped_lookalikes
+from .class_body_checks import synonyms_for_aliases, warn_unmapped_lookalikes
 from .coercion import DeclarativeMeta
 from .declarative import (
     MappedColumn,
@@ -414,6 +414,7 @@ def _map_declarative_class(reg: registry, cls: type, strict: bool) -> Mapper:
     _make_dataclass(reg, cls)
     _attributes_from_dataclass_metadata(cls)
     classes = _mapping_classes(cls)
+    synonyms_for_aliases(cls)
     attrs = _declared_attrs(cls)
     warn_unmapped_lookalikes(cls, attrs)
     for k, v in list(attrs.items()):
