@@ -52,3 +52,37 @@ def test_column_and_property_doc_is_the_mapped_attributes_doc():
     assert Parent.name.__doc__ == "display name"
     assert Parent.kids.__doc__ == "the children"
     assert Parent.plain.__doc__ != "display name"  # no doc given: the class's own
+
+
+def test_column_property_and_deferred_name_their_column_in_table_args(engine, make_session,
+                                                                      read_rows):
+    from sqlalchemy import Index, UniqueConstraint
+    from sqlalchemy.exc import IntegrityError
+
+    from datamapper import column_property, deferred
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Foo(Base):
+        __tablename__ = "doc_foo"
+        id = Column(Integer, primary_key=True)
+        code = column_property(Column(Integer))
+        note = deferred(Column(String(20)))
+        __table_args__ = (UniqueConstraint(code), Index("ix_doc_foo_note", note))
+
+    (uq,) = [c for c in Foo.__table__.constraints if isinstance(c, UniqueConstraint)]
+    assert list(uq.columns) == [Foo.__table__.c.code]
+    (ix,) = Foo.__table__.indexes
+    assert list(ix.columns) == [Foo.__table__.c.note]
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Foo(id=1, code=7, note="n"))
+    s.commit()
+    s.add(Foo(id=2, code=7))
+    try:
+        s.commit()
+        raise AssertionError("the unique constraint on code was not created")
+    except IntegrityError:
+        s.rollback()
+    assert read_rows(Foo.__table__) == [(1, 7, "n")]

@@ -178,6 +178,11 @@ class ColumnProperty(MapperProperty):
     def expression(self) -> Any:
         return self.columns[self._expression_at]
 
+    def __clause_element__(self) -> Any:
+        # the property where Core wants a column: UniqueConstraint(cprop) or
+        # Index("ix", cprop) in __table_args__, before the class is mapped
+        return self.expression
+
     @property
     def is_writable(self) -> bool:
         """True when the attribute maps a real column of the mapped table."""

@@ -959,6 +959,11 @@ def _add_single_table_columns(cls: type, table: Table, columns: list[Column[Any]
 
 
 def _order_of(value: object) -> int:
+    if isinstance(value, ColumnProperty) and not creation_order(value):
+        # column_property(Column(...)) / deferred(Column(...)): its table column takes
+        # the place where that Column was made, as a Column attribute would
+        return min((creation_order(c) for c in value.columns if isinstance(c, Column)),
+                   default=0)
     return creation_order(value)
 
 
