@@ -235,3 +235,22 @@ def test_composite_primary_key_change_updates_row(metadata, engine, make_session
     assert inspect(p).identity == (1, "z")
     assert s.get(Pair, (1, "z")) is p
     assert s.get(Pair, (1, "x")) is None
+
+
+@pytest.mark.parametrize("root", ["DeclarativeBase", "DeclarativeBaseNoMeta"])
+def test_model_deriving_from_declarative_base_itself_is_refused_not_left_unmapped(root):
+    import sqlalchemy as sa
+
+    import datamapper
+    from datamapper import Mapped, mapped_column
+
+    base = getattr(datamapper, root)
+    with pytest.raises(sa.exc.InvalidRequestError, match=r"derive User from Base"):
+        class User(base):
+            __tablename__ = "dd_users"
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+    with pytest.raises(sa.exc.InvalidRequestError, match=rf"deriving from {root} directly"):
+        class Account(base):
+            __table__ = sa.Table("dd_accounts", sa.MetaData(),
+                                 sa.Column("id", sa.Integer, primary_key=True))

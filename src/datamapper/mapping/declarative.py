@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 import sqlalchemy
 from sqlalchemy import Column, MetaData, types
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.operators import ColumnOperators
 from sqlalchemy.sql.schema import DefaultGenerator, SchemaItem
 
@@ -567,6 +567,19 @@ class MappedAsDataclass:
 
 
 # -- declarative bases ----------------------------------------------------------------------
+def _refuse_table_on_base(cls: type) -> None:
+    """A class deriving from DeclarativeBase itself is the program's declarative base,
+    never mapped: one that names its table (a model written as ``class User(
+    DeclarativeBase)``) is refused rather than left silently unmapped."""
+    tablename = cls.__dict__.get("__tablename__")
+    if isinstance(tablename, str) or isinstance(cls.__dict__.get("__table__"), sqlalchemy.Table):
+        root = next(b for b in cls.__bases__ if b.__dict__.get("_dm_root"))
+        raise InvalidRequestError(
+            f"Can't map {cls.__name__}: deriving from {root.__name__} directly makes it a "
+            f"declarative base, which maps no table; declare 'class Base({root.__name__}): "
+            f"pass' once and derive {cls.__name__} from Base")
+
+
 def _setup_base(cls: type) -> None:
     from .registry import registry as registry_cls
 
@@ -625,6 +638,7 @@ def _declarative_init_subclass(cls: type) -> None:
     if cls.__dict__.get("_dm_root"):
         return
     if any(b.__dict__.get("_dm_root") for b in cls.__bases__):
+        _refuse_table_on_base(cls)
         _setup_base(cls)
     else:
         _declarative_subclass(cls)
