@@ -195,3 +195,40 @@ def test_unique_key_change_with_database_cascade_updates_memory(engine, backend_
             reg.dispose()
     finally:
         reg.dispose()
+
+
+def test_many_to_many_with_declared_cascade_is_left_to_the_database(engine, read_rows):
+    """passive_updates=True (the default) and the association table's foreign keys
+    declare ON UPDATE CASCADE: the database moves the rows (SQLite too, with its
+    foreign keys enabled as the test engines have them); an UPDATE of the flush would
+    look for them by the old key and find none (StaleDataError)."""
+    import datamapper
+
+    md = sa.MetaData()
+    sa.Table("rukm_users", md, sa.Column("name", String(20), primary_key=True))
+    sa.Table("rukm_items", md, sa.Column("id", Integer, primary_key=True,
+                                         autoincrement=False))
+    links = sa.Table("rukm_links", md,
+                     sa.Column("user_name", String(20), sa.ForeignKey(
+                         "rukm_users.name", onupdate="CASCADE"), primary_key=True),
+                     sa.Column("item_id", Integer, sa.ForeignKey(
+                         "rukm_items.id", onupdate="CASCADE"), primary_key=True))
+    Base = datamapper.declarative_base(metadata=md)
+
+    class User(Base):
+        __table__ = md.tables["rukm_users"]
+        items = datamapper.relationship("Item", secondary=links)
+
+    class Item(Base):
+        __table__ = md.tables["rukm_items"]
+
+    md.create_all(engine)
+    with datamapper.Session(engine) as s:
+        s.add(User(name="jack", items=[Item(id=1), Item(id=2)]))
+        s.commit()
+        u = s.get(User, "jack")
+        assert len(u.items) == 2
+        u.name = "fred"
+        s.commit()
+        assert sorted(i.id for i in u.items) == [1, 2]
+    assert read_rows(links) == [("fred", 1), ("fred", 2)]

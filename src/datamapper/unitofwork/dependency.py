@@ -255,9 +255,15 @@ class _Collector:
     def _moves_rows(self, prop: RelationshipProperty) -> bool:
         """Whether the flush writes a changed key of the parent into the rows of
         ``prop`` (one-to-many or many-to-many) itself: passive_updates=False, or no ON
-        UPDATE CASCADE declared that the database would apply."""
-        return not prop.passive_updates or \
-            not prop.database_cascades_updates(self._dialect_of(prop))
+        UPDATE CASCADE declared that the database would apply.  An association row is
+        found by its old key values, which a cascade the database did apply (SQLite
+        with its foreign keys enabled) has changed already: for a many-to-many the
+        declared cascade is trusted on every database."""
+        if not prop.passive_updates:
+            return True
+        if prop.direction == MANYTOMANY:
+            return not prop.database_cascades_updates()
+        return not prop.database_cascades_updates(self._dialect_of(prop))
 
     def _stays_unloaded(self, state: InstanceState, prop: RelationshipProperty,
                         d: dict[str, Any], cs: dict[str, Any], is_new: bool) -> bool:
