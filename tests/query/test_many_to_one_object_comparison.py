@@ -102,6 +102,21 @@ def test_value_never_set_fails_naming_column_and_object(M, session):
         q.all()
 
 
+def test_value_deleted_from_a_transient_object_fails(M, session):
+    # the value the object had when the filter was built is gone (del): it is not
+    # compared by it (the stale value matched the rows of that user)
+    User, Address = M
+    u = User(id=1)
+    q = session.query(Address).filter(Address.user == u)
+    del u.id
+    with pytest.raises(StatementError, match=r"Can't resolve value for column users.id on "
+                                             r"object <User at 0x[0-9a-f]+>; no value has "
+                                             r"been set"):
+        q.all()
+    u.id = 2
+    assert [a.id for a in q] == [3]
+
+
 def test_detached_object_with_expired_value_fails(M, session):
     User, Address = M
     jack = session.get(User, 1)

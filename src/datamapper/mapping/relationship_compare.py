@@ -290,7 +290,10 @@ def _value_for_comparison(obj: object, key: str, col: object, known: object = _U
             last = state.last_known(key)
             if last is not NO_VALUE:
                 known = last
-        if known is not _UNKNOWN and (state is None or state.key is None or state.detached):
+        # the value known when the statement was built stands in for one expired on a
+        # detached object; a transient or pending object's value is its own (one deleted
+        # since, ``del obj.attr``, is not there to compare by)
+        if known is not _UNKNOWN and (state is None or state.detached):
             return known
         if state is None or state.key is None:
             raise InvalidRequestError(
