@@ -5,6 +5,7 @@ classes reads the discriminator from that selectable, matched to the row by its 
 (was a cartesian product of the union and the tables: each row read once per union
 row, under the wrong class)."""
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import Column, ForeignKey, Integer, String, Table
 
@@ -132,3 +133,97 @@ def test_polymorphic_union_of_a_join_names_its_columns_by_their_keys(engine):
         rows = conn.execute(sa.select(u.c.id, u.c.a_data, u.c.b_data, u.c.type)
                             .order_by(u.c.id)).all()
     assert [tuple(r) for r in rows] == [(1, "x", None, "a"), (2, "y", "yb", "b")]
+
+
+def _people(metadata):
+    people = Table("people", metadata, Column("id", Integer, primary_key=True),
+                   Column("name", String(30)), Column("type", String(30)))
+    managers = Table("managers", metadata,
+                     Column("id", Integer, ForeignKey("people.id"), primary_key=True),
+                     Column("status", String(30)))
+    cars = Table("cars", metadata, Column("id", Integer, primary_key=True),
+                 Column("owner", Integer, ForeignKey("people.id")))
+    return people, managers, cars
+
+
+def test_union_column_over_the_discriminator_column_is_written(engine, make_session):
+    """polymorphic_on= the union's column of the base table's own ``type`` column: the
+    mapping names the table's column, which the flush writes (was refused: "the column
+    is not in people")."""
+    metadata = sa.MetaData()
+    people, managers, _cars = _people(metadata)
+    union = polymorphic_union({
+        "person": people.select().where(people.c.type == "person").subquery(),
+        "manager": people.join(managers)}, None, "pu")
+
+    class Person:
+        pass
+
+    class Manager(Person):
+        pass
+
+    reg = registry(metadata=metadata)
+    reg.map_imperatively(Person, people, polymorphic_on=union.c.type,
+                         with_polymorphic=("*", union), polymorphic_identity="person")
+    reg.map_imperatively(Manager, managers, inherits=Person, polymorphic_identity="manager")
+    assert sa.inspect(Person).polymorphic_on is people.c.type
+    metadata.create_all(engine)
+    s = make_session()
+    p, m = Person(), Manager()
+    p.name, m.name, m.status = "p", "m", "boss"
+    s.add_all([p, m])
+    s.commit()
+    s.close()
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(people.c.name, people.c.type)
+                            .order_by(people.c.name)).all() == [("m", "manager"),
+                                                                ("p", "person")]
+    found = s.query(Person).order_by(Person.name).all()
+    assert [(type(o).__name__, o.name) for o in found] == [("Manager", "m"),
+                                                            ("Person", "p")]
+    assert found[0].status == "boss"
+
+
+@pytest.mark.parametrize("loader", ["joined", "selectin", "select"])
+def test_relationship_to_the_hierarchy_reads_the_union_discriminator(
+        engine, make_session, loader):
+    """A relationship to the base whose discriminator is the union's ``type``
+    literal, eager or lazy: the related object's class read from the union (was: a
+    joined eager load's cartesian product of the union and the aliased tables)."""
+    metadata = sa.MetaData()
+    people, managers, cars = _people(metadata)
+    union = polymorphic_union({
+        "person": people.select().where(
+            ~people.c.id.in_(sa.select(managers.c.id))).subquery(),
+        "manager": people.join(managers)}, "kind", "pu")
+
+    class Person:
+        pass
+
+    class Manager(Person):
+        pass
+
+    class Car:
+        pass
+
+    reg = registry(metadata=metadata)
+    reg.map_imperatively(Person, people, polymorphic_on=union.c.kind,
+                         with_polymorphic=("*", union), polymorphic_identity="person")
+    reg.map_imperatively(Manager, managers, inherits=Person, polymorphic_identity="manager")
+    reg.map_imperatively(Car, cars, properties={
+        "owner_obj": relationship(Person, lazy=loader)})
+    metadata.create_all(engine)
+    s = make_session()
+    p, m = Person(), Manager()
+    p.name, m.name, m.status = "p", "m", "boss"
+    c1, c2 = Car(), Car()
+    c1.owner_obj, c2.owner_obj = m, p
+    s.add_all([c1, c2])
+    s.commit()
+    ids = (c1.id, c2.id)
+    s.close()
+    cars_found = s.query(Car).order_by(Car.id).all()
+    assert [c.id for c in cars_found] == list(ids)
+    assert [(type(c.owner_obj).__name__, c.owner_obj.name) for c in cars_found] == [
+        ("Manager", "m"), ("Person", "p")]
+    assert cars_found[0].owner_obj.status == "boss"

@@ -44,6 +44,7 @@ from ..instance.seam import SessionLike
 from ..instance.state import COLUMN_RAISE, STATE_ATTR, InstanceState
 from ..mapping.inheritance import (
     class_criterion,
+    join_target,
     polymorphic_from,
     polymorphic_props,
     with_polymorphic_mappers,
@@ -144,7 +145,8 @@ def target_alias(target: Mapper, mappers: Sequence[Mapper] = ()) -> Any:
     """An anonymous alias of what ``target``'s rows are read from: its table, or the
     join of an alias of each of its tables (a joined-table subclass), outer joined to
     the tables of ``mappers`` (subclasses whose columns are read too)."""
-    sel = polymorphic_from(target, list(mappers)) if mappers else target.persist_selectable
+    sel = polymorphic_from(target, list(mappers)) if mappers or target._poly is not None \
+        else target.persist_selectable
     return flat_alias(sel) if isinstance(sel, Join) else target.local_table.alias()
 
 
@@ -674,8 +676,12 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
     else:
         remote = [c for _k, c in _key_columns(prop)]
         stmt = select(*loader.columns, *remote)
-        if wp:
-            stmt = stmt.select_from(polymorphic_from(target, list(wp)))
+        # of_type() subclasses, else the class's own FROM (with the tables of its
+        # mapping's with_polymorphic subclasses, whose columns the loader reads, and
+        # the selectable its discriminator is read from)
+        sel = polymorphic_from(target, list(wp)) if wp else join_target(target)
+        if sel is not target.persist_selectable:
+            stmt = stmt.select_from(sel)
         elif isinstance(target.persist_selectable, Join):
             # a joined-table subclass: its tables joined (the key columns may be its
             # own table's, the loaded ones its base's)
@@ -695,11 +701,13 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
     if node.plan.local_criteria:
         stmt = stmt.where(*node.plan.local_criteria)
     order_by = list(prop.order_by or ())
-    stmt, _n = add_joined(stmt, node.plan, target.local_table, loader.width + len(remote),
+    # (the loader's columns: its attributes', then a discriminator expression's)
+    width = len(loader.columns)
+    stmt, _n = add_joined(stmt, node.plan, target.local_table, width + len(remote),
                           order_by, criteria)
     if order_by:
         stmt = stmt.order_by(*order_by)
-    return stmt, loader, remote, loader.width
+    return stmt, loader, remote, width
 
 
 def load_selectin(session: SessionLike, node: RelNode, parents: Sequence[Any], populate_existing: bool,
@@ -925,7 +933,7 @@ def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Map
         stmt = stmt.where(*plan.local_criteria)
     order_by: list[Any] = []
     if plan.has_joined():
-        stmt, _n = add_joined(stmt, plan, target.local_table, loader.width, order_by,
+        stmt, _n = add_joined(stmt, plan, target.local_table, len(loader.columns), order_by,
                               criteria)
         if order_by:
             stmt = stmt.order_by(*order_by)

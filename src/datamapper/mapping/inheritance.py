@@ -133,7 +133,7 @@ def setup_concrete_discriminator(mapper: Mapper, polymorphic_on: object,
     """A concrete subclass naming a discriminator column of its own table: its rows
     are written with its ``polymorphic_identity`` there (and read back as its class),
     as any mapper with a discriminator; it shares no discriminator with its base."""
-    mapper.polymorphic_on = _resolve_discriminator(mapper, polymorphic_on)
+    mapper.polymorphic_on = _resolve_discriminator(mapper, polymorphic_on, None)
     mapper.polymorphic_map = {}
     if identity is not None:
         mapper.polymorphic_map[identity] = mapper
@@ -251,7 +251,8 @@ def setup_polymorphic(mapper: Mapper, polymorphic_on: object, identity: object,
     """Discriminator, identity map of the hierarchy, key synchronisation."""
     parent = mapper.inherits
     if polymorphic_on is not None:
-        mapper.polymorphic_on = _resolve_discriminator(mapper, polymorphic_on)
+        mapper.polymorphic_on = _resolve_discriminator(
+            mapper, polymorphic_on, _given_poly_selectable(mapper, with_polymorphic))
     elif parent is not None:
         mapper.polymorphic_on = parent.polymorphic_on
     mapper.polymorphic_map = parent.polymorphic_map if parent is not None else {}
@@ -303,21 +304,45 @@ def _discriminator_named(mapper: Mapper, name: str) -> Any:
     )
 
 
-def _discriminator_column(mapper: Mapper, value: Column[Any]) -> Any:
+def _given_poly_selectable(mapper: Mapper, with_polymorphic: object) -> Any:
+    """The selectable of ``with_polymorphic=(classes, selectable)`` given to ``mapper``
+    or the nearest of its bases, or None."""
+    if isinstance(with_polymorphic, (tuple, list)) and len(with_polymorphic) == 2 \
+            and isinstance(with_polymorphic[1], FromClause):
+        return with_polymorphic[1]
+    for m in mapper.iterate_to_root():
+        if m is not mapper and m._poly_selectable is not None:
+            return m._poly_selectable
+    return None
+
+
+def _discriminator_column(mapper: Mapper, value: Column[Any], poly_sel: Any) -> Any:
     """``polymorphic_on=Column``: that column of one of the mapper's tables (the same
-    key in a table of the same name: a column not attached yet)."""
+    key in a table of the same name: a column not attached yet); a column of a
+    selectable over the tables (the ``with_polymorphic`` selectable, a
+    ``polymorphic_union()`` of them) is the table's column it reads, written on
+    flush; a column only ``poly_sel`` (the mapping's ``with_polymorphic``
+    selectable) has (a union's own ``type`` literal) is read from that selectable
+    and never written."""
     for t in mapper.tables:
         if value.table is t:
             return value
         if value.key in t.c and (value.table is None or value.table.name == t.name):
             return t.c[value.key]
+    if value.table is not None:
+        for t in reversed(mapper.tables):
+            col = t.corresponding_column(value)
+            if col is not None:
+                return col
+        if poly_sel is not None and poly_sel.corresponding_column(value) is not None:
+            return value
     raise ArgumentError(
         f"Can't map {mapper.class_.__name__} with polymorphic_on={value}: the column is "
         f"not in {', '.join(t.name for t in mapper.tables)}"
     )
 
 
-def _resolve_discriminator(mapper: Mapper, value: object) -> Any:
+def _resolve_discriminator(mapper: Mapper, value: object, poly_sel: Any) -> Any:
     if isinstance(value, str):
         return _discriminator_named(mapper, value)
     prop = getattr(value, "prop", None)
@@ -329,7 +354,7 @@ def _resolve_discriminator(mapper: Mapper, value: object) -> Any:
     if column is not None and not isinstance(value, ColumnElement):
         value = column  # mapped_column()
     if isinstance(value, Column):
-        return _discriminator_column(mapper, value)
+        return _discriminator_column(mapper, value, poly_sel)
     if isinstance(value, ColumnElement):
         return value  # a SQL expression (CASE ...): read with each row, never written
     raise ArgumentError(
@@ -406,14 +431,15 @@ def resolve_polymorphic(mapper: Mapper, spec: Any, strict: bool = True) -> list[
 
 def polymorphic_from(mapper: Mapper, mappers: list[Mapper], innerjoin: bool = False) -> Any:
     """The FROM of a SELECT of ``mapper``'s rows with the columns of ``mappers`` (below
-    it): its own table(s), joined (outer, unless ``innerjoin``) to theirs."""
+    it): its own table(s), joined (outer, unless ``innerjoin``) to theirs, and to the
+    selectable its discriminator is read from when that is none of them."""
     sel: Any = mapper.persist_selectable
     seen = set(mapper.tables)
     for m in mappers:
         if not m.single and not m.concrete and m.local_table not in seen:
             sel = sel.join(m.local_table, m.inherit_condition, isouter=not innerjoin)
             seen.add(m.local_table)
-    return sel
+    return _with_discriminator_source(mapper, sel)
 
 
 def polymorphic_props(mapper: Mapper, mappers: list[Mapper]) -> tuple[Any, ...]:
@@ -509,8 +535,7 @@ def entity_source(mapper: Mapper) -> tuple[Any, Any]:
         return None, None
     found = _SOURCE.get(mapper)
     if found is None:
-        sel = _with_discriminator_source(
-            mapper, polymorphic_from(mapper, with_polymorphic_mappers(mapper)))
+        sel = polymorphic_from(mapper, with_polymorphic_mappers(mapper))
         # a join-mapped class's FROM is its join (a subquery's columns name their FROM)
         joined = sel is not mapper.local_table or isinstance(sel, Join)
         # one object per mapper: a join to the class (along a relationship) names
