@@ -23,6 +23,7 @@ from sqlalchemy.sql.util import ClauseAdapter, find_tables
 from .._core import deannotate
 from .._util import NO_VALUE
 from ..exc import UnsupportedRelationshipOperator
+from .inheritance import join_target
 from .relationship_clauses import ends_share_table, flat_alias, target_tables
 from .relationship_criteria import is_parent_side
 from .relationship_joins import MANYTOONE, ONETOMANY
@@ -193,13 +194,17 @@ def _exists_related(prop: RelationshipProperty, crit: list[Any], target_from: An
     self_ref = prop.parent.local_table is prop.mapper.local_table
     if self_ref or (prop.secondary is None and ends_share_table(prop)):
         return _exists_in_target_alias(prop, crit, target_from, self_ref)
-    source = prop.target if target_from is None else target_from
+    # the related rows' FROM: the tables of a joined-table subclass joined (a criterion
+    # on its base's columns names them: read from its table alone, they were a
+    # cartesian product with the base table), with those its mapping's
+    # with_polymorphic subclasses add
+    source = join_target(prop.mapper) if target_from is None else target_from
     if prop.secondary is not None:
         where = and_(prop.primaryjoin, prop.secondaryjoin, *crit)
         sub = select(1).select_from(source).select_from(prop.secondary).where(where)
     else:
         sub = select(1).select_from(source).where(and_(prop.primaryjoin, *crit))
-    return exists(_correlate_parent_only(prop, sub, target_from))
+    return exists(_correlate_parent_only(prop, sub, source))
 
 
 def _correlate_parent_only(prop: RelationshipProperty, sub: Any, target_from: Any) -> Any:
