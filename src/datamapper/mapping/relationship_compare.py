@@ -12,7 +12,7 @@ these after configuring the mappers.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Column, ColumnElement, Exists, Join, and_, bindparam, exists, or_, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
@@ -20,10 +20,11 @@ from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, Null
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
-from .._core import deannotate
+from .._core import annotate, deannotate
 from .._util import NO_VALUE
 from ..exc import UnsupportedRelationshipOperator
 from .inheritance import join_target
+from .properties import SUBCLASS_KEY
 from .relationship_clauses import ends_share_table, flat_alias, target_tables
 from .relationship_criteria import is_parent_side
 from .relationship_joins import MANYTOONE, ONETOMANY
@@ -35,6 +36,30 @@ if TYPE_CHECKING:
 
 def operate(prop: RelationshipProperty, op: object, other: tuple[object, ...]) -> Any:
     """``Parent.rel <op> other``: ``==``/``!=`` an object (or None), ``contains()``."""
+    return _mark_parent_side(prop, _operate(prop, op, other))
+
+
+def _mark_parent_side(prop: RelationshipProperty, clause: Any) -> Any:
+    """``clause`` (a comparison of a joined-table subclass's relationship) with its
+    columns of the subclass's tables marked as the subclass's, as its attributes'
+    columns are: a statement that joins the subclass through an alias (its tables
+    overlap another class's) adapts them to it, the columns of the other class
+    staying (``select(Child2).join(Child2.right_children).where(Child1.left_child2
+    == c)``: the comparison names the aliased Child1's row, not Child2's)."""
+    parent = prop.parent
+    if parent.inherits is None or parent.single or parent.concrete:
+        return clause
+    tables = set(parent.tables)
+
+    def mark(element: object, **_kw: object) -> Any:
+        if isinstance(element, Column) and element.table in tables:
+            return annotate(element, {SUBCLASS_KEY: parent})
+        return None
+
+    return visitors.replacement_traverse(clause, {}, mark)
+
+
+def _operate(prop: RelationshipProperty, op: object, other: tuple[object, ...]) -> Any:
     value = other[0] if other else None
     if isinstance(value, Null):  # Address.user == null(): as == None
         value = None
@@ -193,7 +218,12 @@ def any_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, A
 def _exists_related(prop: RelationshipProperty, crit: list[Any], target_from: Any) -> Exists:
     self_ref = prop.parent.local_table is prop.mapper.local_table
     if self_ref or (prop.secondary is None and ends_share_table(prop)):
-        return _exists_in_target_alias(prop, crit, target_from, self_ref)
+        out: Any = _exists_in_target_alias(prop, crit, target_from, self_ref)
+        return cast(Exists, _mark_parent_side(prop, out))
+    return cast(Exists, _mark_parent_side(prop, _exists_unaliased(prop, crit, target_from)))
+
+
+def _exists_unaliased(prop: RelationshipProperty, crit: list[Any], target_from: Any) -> Exists:
     # the related rows' FROM: the tables of a joined-table subclass joined (a criterion
     # on its base's columns names them: read from its table alone, they were a
     # cartesian product with the base table), with those its mapping's
