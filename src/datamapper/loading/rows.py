@@ -651,6 +651,7 @@ def load_attributes_stmt(mapper: Mapper, keys: Iterable[str],
                    else c == bindparam("_dm_pk_" + str(i))
                    for i, c in enumerate(mapper.primary_key)])
     stmt = select(*cols).where(where)
-    if (mapper.inherits is not None and not mapper.single) or mapper.non_table:
-        stmt = stmt.select_from(mapper.persist_selectable)  # the joined tables of the row
+    # the joined tables of the row (a joined-table subclass, a single-table one of it)
+    if len(mapper.tables) > 1 or mapper.non_table:
+        stmt = stmt.select_from(mapper.persist_selectable)
     return stmt, props

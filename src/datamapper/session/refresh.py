@@ -80,9 +80,10 @@ def load_with_plan(session: SessionBase, state: InstanceState, sub: EntityPlan,
     where = and_(*[c == bindparam(f"_dm_pk_{i}")
                    for i, c in enumerate(mapper.primary_key)])
     base = select(*layout.columns).where(where)
-    if (mapper.inherits is not None and not mapper.single) or mapper.non_table:
-        # the row of a joined subclass is the join of its tables: without it the
-        # SELECT would pair the base row with every subclass row
+    if len(mapper.tables) > 1 or mapper.non_table:
+        # the row of a joined subclass (or of a single-table subclass of one) is the
+        # join of its tables: without it the SELECT would pair the base row with
+        # every subclass row
         base = base.select_from(mapper.persist_selectable)
     if with_for_update:
         base = base.with_for_update(**(with_for_update if isinstance(with_for_update, dict)

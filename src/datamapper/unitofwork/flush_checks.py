@@ -184,7 +184,7 @@ def load_expired_deleted(self: UOWTransaction) -> None:
     for mapper, states in by_mapper.items():
         keys = [k for k in mapper._load_keys if k in mapper._column_keys
                 and k not in mapper._deferred_keys]
-        if len(mapper._pk_keys) != 1 or (mapper.inherits is not None and not mapper.single) \
+        if len(mapper._pk_keys) != 1 or len(mapper.tables) > 1 \
                 or mapper.non_table \
                 or session._shard_token_for is not None:  # (each by its own shard)
             for state in states:
