@@ -103,7 +103,7 @@ class EntityPlan:
     def is_default(self) -> bool:
         return self.props is None and not self.nodes and self.column_raise is None and \
             self.poly_selectin is None and self.poly_with is None and \
-            not self.local_criteria
+            not self.local_criteria and (not self.path or self.path[-1] is self.mapper)
 
     def has_joined(self) -> bool:
         return any(n.strategy in ("joined", "contains_eager") for n in self.nodes.values())
@@ -144,7 +144,7 @@ class RelNode:
     """One relationship of an :class:`EntityPlan` and the strategy that loads it."""
 
     __slots__ = ("prop", "strategy", "plan", "alias", "loader", "recursion_depth", "chunksize",
-                 "identity_only", "innerjoin")
+                 "identity_only", "innerjoin", "of_type")
 
     def __init__(self, prop: RelationshipProperty, strategy: str, plan: EntityPlan) -> None:
         self.prop = prop
@@ -162,6 +162,8 @@ class RelNode:
         self.innerjoin: bool | None = None
         self.alias: Any = None  # contains_eager: the selectable holding the target's columns
         self.loader: EntityLoader | None = None  # joined/contains_eager, set by add_joined
+        # the of_type() target a loader option named for it (query/of_type_targets.py)
+        self.of_type: object = None
 
 
 def _ref(x: object) -> tuple[type, str | None] | None:

@@ -201,6 +201,9 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
         props = node.plan.props
         outer = outer_above
         if node.strategy == "joined":
+            # (of_type(aliased(Sub)): Sub's rows only, its tables inner-joined to the
+            # base's inside the eager join)
+            target = node.plan.mapper
             inner = node.innerjoin if node.innerjoin is not None else bool(prop.innerjoin)
             # (a relationship of a subclass whose table the parent rows read: the rows
             # of the other classes have no parent for it, an inner join would drop them)
@@ -650,7 +653,9 @@ def _key_columns(prop: RelationshipProperty) -> list[tuple[str, Any]]:
 def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] = ()
                         ) -> tuple[Any, EntityLoader, list[Any], int]:
     prop = node.prop
-    target = prop.mapper
+    # of_type(aliased(Sub)): the plan's mapper is Sub, whose rows only are loaded
+    target = node.plan.mapper
+    base_table = prop.mapper.local_table
     wp = node.plan.poly_with
     props = node.plan.props
     if wp and props is None:  # of_type(subclasses): their columns are read too
@@ -663,14 +668,15 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
         # a correlated subquery in the condition, ``.correlate(parent_table)``, keeps
         # correlating to it.)
         ptable = prop.parent.local_table
-        palias = ptable.alias() if ptable is target.local_table or ptable in target.tables \
+        palias = ptable.alias() if ptable is base_table or ptable in target.tables \
             or (prop.secondary is not None and ptable is prop.secondary) else ptable
+        tsel = base_table if target is prop.mapper else target.persist_selectable
         if prop.direction == MANYTOMANY:
-            pj, sj = join_clauses(prop, palias, target.local_table, prop.secondary)
-            joined = palias.join(prop.secondary, pj).join(target.local_table, sj)
+            pj, sj = join_clauses(prop, palias, tsel, prop.secondary)
+            joined = palias.join(prop.secondary, pj).join(tsel, sj)
         else:
-            (on,) = join_clauses(prop, palias, target.local_table)
-            joined = palias.join(target.local_table, on)
+            (on,) = join_clauses(prop, palias, tsel)
+            joined = palias.join(tsel, on)
         remote = [palias.corresponding_column(c) for _k, c in _key_columns(prop)]
         stmt = select(*loader.columns, *remote).select_from(joined)
     else:
@@ -687,7 +693,7 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
             # own table's, the loaded ones its base's)
             stmt = stmt.select_from(target.persist_selectable)
         if prop.direction == MANYTOMANY:
-            stmt = stmt.join_from(target.local_table, prop.secondary, prop.secondaryjoin)
+            stmt = stmt.join_from(base_table, prop.secondary, prop.secondaryjoin)
             extra = _non_pair_criteria(prop.primaryjoin, prop.synchronize_pairs)
         else:
             extra = _non_pair_criteria(prop.primaryjoin, list(prop.local_remote_pairs))
@@ -703,7 +709,7 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
     order_by = list(prop.order_by or ())
     # (the loader's columns: its attributes', then a discriminator expression's)
     width = len(loader.columns)
-    stmt, _n = add_joined(stmt, node.plan, target.local_table, width + len(remote),
+    stmt, _n = add_joined(stmt, node.plan, base_table, width + len(remote),
                           order_by, criteria)
     if order_by:
         stmt = stmt.order_by(*order_by)

@@ -35,6 +35,7 @@ from ..mapping.mapper import Mapper, _mapper_or_none
 from ..mapping.properties import ExpressionOverride
 from ..mapping.relationships import RelationshipProperty
 from .aliased import AliasedClass, AliasedRelationship, PolymorphicEntity, polymorphic_parts
+from .of_type_targets import check_same_target, narrow
 from .options import COLUMN_STRATEGIES, STRATEGY_NAMES, Load, describe_target
 
 
@@ -285,6 +286,8 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
         # (with_polymorphic() or selectinload() load it with the query)
         strategy = "select"
     node = _relationship_node(plan, prop, strategy)
+    check_same_target(node, of_type)
+    narrowed = of_type is not None and strategy != "contains_eager" and narrow(node, of_type)
     if strategy == "joined" and "innerjoin" in kw:
         node.innerjoin = kw["innerjoin"]
     if "chunksize" in kw and strategy == "selectin":
@@ -310,7 +313,7 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
             joined = _joined_of_type_mappers(prop.mapper, of_type)
             node.plan.reads_subclasses = _merge_mappers(node.plan.reads_subclasses, joined)
             node.plan.poly_with = _merge_mappers(node.plan.poly_with, joined)
-    elif of_type is not None:
+    elif of_type is not None and not narrowed:
         # selectinload(Company.employees.of_type(Engineer or with_polymorphic(...))):
         # the related rows are read with those subclasses' columns
         more = _of_type_mappers(prop.mapper, of_type)
@@ -322,7 +325,7 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
     if node.strategy == "joined":
         # the joined target's alias reads these subclasses' tables: a joinedload() of
         # one of their relationships can go on from it
-        node.plan.reads_subclasses = tuple(joined_subclasses(prop.mapper, node.plan))
+        node.plan.reads_subclasses = tuple(joined_subclasses(node.plan.mapper, node.plan))
     return node.plan
 
 
