@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, cast, overload
 
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Alias, Column, Join, and_, select
-from sqlalchemy.exc import ArgumentError, SAWarning
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
 from sqlalchemy.sql import Select, visitors
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.sql.selectable import FromClause
@@ -777,6 +777,7 @@ def relationship_steps(target: object, onclause: object) -> list[tuple[Any, Any]
 
     configure_mappers()
     rel: Any = attr.prop
+    check_join_target(rel, dest)
     dest_sel: AliasedClass | None = None
     if isinstance(dest, AliasedClass):
         dest_sel = dest
@@ -793,6 +794,54 @@ def relationship_steps(target: object, onclause: object) -> list[tuple[Any, Any]
             extra = [to_secondary.traverse(c) for c in extra]
         steps[-1] = (last_dest, and_(last_on, *extra))
     return steps
+
+
+def check_join_target(rel: Any, dest: object) -> None:
+    """Refuse a join target given beside a relationship (``join(Dingaling,
+    User.addresses)``) that is not an entity of the relationship's target hierarchy:
+    the relationship's join condition names the other table, and the database would
+    refuse the statement (or join the wrong rows).  A subclass, a base class, an
+    aliased() or with_polymorphic() entity of them, a Table, are accepted."""
+    if dest is None:
+        return
+    m = dest._dm_mapper if isinstance(dest, AliasedClass) else \
+        _mapper_or_none(dest) if isinstance(dest, type) else None
+    if m is None or m.common_parent(rel.mapper):
+        return
+    raise InvalidRequestError(
+        f"Can't join to {_entity_name(dest)} along {rel.parent.class_.__name__}.{rel.key}: "
+        f"the relationship leads to {rel.mapper.class_.__name__}, and its join condition "
+        f"does not name {m.class_.__name__}'s table; join to "
+        f"{rel.mapper.class_.__name__} (or an alias or subclass of it), or give the "
+        "relationship that leads to the target")
+
+
+def check_relationship_join(target: object, onclause: object, left: object = None) -> None:
+    """Refuse a join along a relationship whose given target (see
+    :func:`check_join_target`) or left side (``join_from(User, Address,
+    Order.address)``: the relationship starts at Order) is not of its classes."""
+    if onclause is None or isinstance(onclause, OfType):
+        return
+    found = _relationship_of(onclause)
+    if found is None:
+        return
+    rel: Any = found[1].prop
+    if target is not None and not isinstance(target, tuple):
+        check_join_target(rel, _given_target(target))
+    if left is None:
+        return
+    m = _mapper_or_none(_given_target(left))
+    if m is not None and not m.common_parent(rel.parent):
+        raise InvalidRequestError(
+            f"Can't join from {m.class_.__name__} along "
+            f"{rel.parent.class_.__name__}.{rel.key}: the relationship starts at "
+            f"{rel.parent.class_.__name__}, whose table its join condition names; join "
+            f"from {rel.parent.class_.__name__} (or name a relationship of "
+            f"{m.class_.__name__})")
+
+
+def _entity_name(dest: object) -> str:
+    return dest.__name__ if isinstance(dest, type) else str(dest).strip("<>")
 
 
 def plain_join_key(target: object, onclause: object, from_: object, flags: object) -> tuple[int, int, str] | None:

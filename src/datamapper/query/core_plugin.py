@@ -54,6 +54,7 @@ from ..mapping.coercion import ALIAS_KEY, column_entity, dml_mapper, entity_of
 from ..mapping.composite import expand_composite_pairs
 from .aliased import (
     AliasedClass,
+    check_relationship_join,
     join_dest,
     overlapping_alias_adapter,
     overlapping_join_alias,
@@ -85,6 +86,8 @@ def _expanded(joins: tuple[Any, ...], froms: tuple[Any, ...] = (),
     out: list[tuple[object, object, object, object]] = []
     seen: set[object] = set()
     for target, onclause, from_, flags in joins:
+        if from_ is not None and _is_relationship_join(target, onclause):
+            check_relationship_join(None, onclause, from_)
         steps = relationship_steps(target, onclause) if _is_relationship_join(
             target, onclause) else None
         if steps is None:

@@ -28,6 +28,7 @@ from ..mapping.mapper import Mapper
 from .aliased import (
     AliasedClass,
     AliasedRelationship,
+    check_relationship_join,
     overlapping_class_alias,
     overlapping_join_alias,
     relationship_join,
@@ -210,6 +211,7 @@ class QueryFiltering(QueryState[_T]):
         # a join along a relationship starts at the relationship's parent entity (the
         # query's own entity, another joined one, or one not yet in the FROM list:
         # query(User).join(Order.user) reads FROM orders JOIN users)
+        check_relationship_join(target, onclause)
         left, key = self._relationship_join_left(target, onclause, isouter)
         if key is not None and key in self._join_keys():
             return self._clone()  # the same relationship joined from the same entity: once
