@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Alias, Join
+from sqlalchemy import Join
 from sqlalchemy.sql.elements import ColumnElement
 
 from .._core import (
@@ -279,21 +279,8 @@ class DatamapperSelectState(SelectState):
 
     @classmethod
     def _get_filter_by_entities(cls, statement: object) -> Any:
-        # SQLAlchemy 2.1: filter_by() searches every joined entity, but not the
-        # association table a join along a many-to-many relationship passes through
-        # (select(A).join(A.bs).filter_by(b_id=5) names b.b_id, not atob.b_id too)
-        entities = super()._get_filter_by_entities(expand_relationship_joins(statement))
-        secondaries = _secondary_tables()
-        return [e for e in entities
-                if not (isinstance(e, Alias) and id(e.element) in secondaries)]
-
-
-def _secondary_tables() -> set[int]:
-    """The ids of the tables mapped relationships use as ``secondary``."""
-    from ..mapping.mapper import _all_mappers
-
-    return {id(p.secondary) for m in list(_all_mappers) for p in m.relationships
-            if p.secondary is not None}
+        # SQLAlchemy 2.1: filter_by() searches every joined entity
+        return super()._get_filter_by_entities(expand_relationship_joins(statement))
 
 
 class _DMLDescriptions:
