@@ -73,6 +73,31 @@ dict_of(PyObject *obj)
     return PyObject_GetAttr(obj, str_dict);
 }
 
+/* The opening shared by the scanning loops below (link_children, copy_keys,
+ * file_new, unkeyed): ``args[start_at]`` as the position to start from (negative:
+ * 0) and ``args[seq_at]`` as a fast sequence (a new reference; NULL with the
+ * exception set, ``usage`` its message when the argument is no sequence). */
+static PyObject *
+scan_begin(PyObject *const *args, int seq_at, int start_at, const char *usage,
+           Py_ssize_t *start)
+{
+    *start = PyLong_AsSsize_t(args[start_at]);
+    if (*start == -1 && PyErr_Occurred())
+        return NULL;
+    if (*start < 0)
+        *start = 0;
+    return PySequence_Fast(args[seq_at], usage);
+}
+
+/* Their closing: the sequence released, the position reached returned (``i`` < 0:
+ * NULL, the exception raised in the loop stays set). */
+static PyObject *
+scan_end(PyObject *seq, Py_ssize_t i)
+{
+    Py_DECREF(seq);
+    return i < 0 ? NULL : PyLong_FromSsize_t(i);
+}
+
 /* layout.link_children(links, state, children, start, link_type, src_keys, dest_keys,
  *                      prop, post, sid, deleting, target, state_attr, kept) -> int
  *
@@ -95,9 +120,6 @@ layout_link_children(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs
     PyObject *links = args[0], *state = args[1], *src_keys = args[5], *dest_keys = args[6];
     PyObject *prop = args[7], *post = args[8], *sid = args[9], *deleting = args[10];
     PyObject *target = args[11], *state_attr = args[12], *kept = args[13];
-    Py_ssize_t start = PyLong_AsSsize_t(args[3]);
-    if (start == -1 && PyErr_Occurred())
-        return NULL;
     if (!PyDict_CheckExact(links) || (kept != Py_None && !PyAnySet_Check(kept))) {
         PyErr_SetString(PyExc_TypeError,
                         "Layout.link_children(): links must be a dict, kept a set or None");
@@ -105,10 +127,11 @@ layout_link_children(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs
     }
     if (link_layout(args[4]) < 0)
         return NULL;
-    PyObject *seq = PySequence_Fast(args[2], "Layout.link_children(): children must be a sequence");
+    Py_ssize_t i;
+    PyObject *seq = scan_begin(args, 2, 3, "Layout.link_children(): children must be a sequence",
+                               &i);
     if (seq == NULL)
         return NULL;
-    Py_ssize_t i = start < 0 ? 0 : start;
     for (; i < PySequence_Fast_GET_SIZE(seq); i++) {
         PyObject *child = PySequence_Fast_GET_ITEM(seq, i);
         PyObject *d = dict_of(child);
@@ -170,11 +193,9 @@ layout_link_children(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs
         if (r < 0)
             goto fail;
     }
-    Py_DECREF(seq);
-    return PyLong_FromSsize_t(i);
+    return scan_end(seq, i);
 fail:
-    Py_DECREF(seq);
-    return NULL;
+    return scan_end(seq, -1);
 }
 
 /* layout.copy_keys(links, states, start, link_type) -> int
@@ -194,19 +215,16 @@ layout_copy_keys(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *links = args[0];
-    Py_ssize_t start = PyLong_AsSsize_t(args[2]);
-    if (start == -1 && PyErr_Occurred())
-        return NULL;
     if (!PyDict_CheckExact(links)) {
         PyErr_SetString(PyExc_TypeError, "Layout.copy_keys(): links must be a dict");
         return NULL;
     }
     if (link_layout(args[3]) < 0)
         return NULL;
-    PyObject *seq = PySequence_Fast(args[1], "Layout.copy_keys(): states must be a sequence");
+    Py_ssize_t i;
+    PyObject *seq = scan_begin(args, 1, 2, "Layout.copy_keys(): states must be a sequence", &i);
     if (seq == NULL)
         return NULL;
-    Py_ssize_t i = start < 0 ? 0 : start;
     for (; i < PySequence_Fast_GET_SIZE(seq); i++) {
         PyObject *s = PySequence_Fast_GET_ITEM(seq, i);
         PyObject *per = PyDict_GetItemWithError(links, s);
@@ -276,11 +294,9 @@ layout_copy_keys(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (handed_back)
             break;  /* (the links copied so far are copied again there: the same values) */
     }
-    Py_DECREF(seq);
-    return PyLong_FromSsize_t(i);
+    return scan_end(seq, i);
 fail:
-    Py_DECREF(seq);
-    return NULL;
+    return scan_end(seq, -1);
 }
 
 static PyObject *str_dm_mapper = NULL;  /* "_dm_mapper" */
@@ -393,17 +409,14 @@ layout_file_new(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs)
     int weak = PyObject_IsTrue(args[6]);
     if (weak < 0)
         return NULL;
-    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
-    if (start == -1 && PyErr_Occurred())
-        return NULL;
     if (!PyDict_Check(expire)) {
         PyErr_SetString(PyExc_TypeError, "Layout.file_new(): expire must be a dict");
         return NULL;
     }
-    PyObject *seq = PySequence_Fast(args[0], "Layout.file_new(): states must be a sequence");
+    Py_ssize_t i;
+    PyObject *seq = scan_begin(args, 0, 1, "Layout.file_new(): states must be a sequence", &i);
     if (seq == NULL)
         return NULL;
-    Py_ssize_t i = start < 0 ? 0 : start;
     for (; i < PySequence_Fast_GET_SIZE(seq); i++) {
         PyObject *state = PySequence_Fast_GET_ITEM(seq, i);
         if (Py_TYPE(state) != self->state_type || SLOT(self, state, L_MAPPER) != mapper)
@@ -446,11 +459,9 @@ layout_file_new(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (r < 0)
             goto fail;
     }
-    Py_DECREF(seq);
-    return PyLong_FromSsize_t(i);
+    return scan_end(seq, i);
 fail:
-    Py_DECREF(seq);
-    return NULL;
+    return scan_end(seq, -1);
 }
 
 /* layout.unkeyed(states, start, mapper, key_attr, links) -> int
@@ -470,17 +481,14 @@ layout_unkeyed(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *mapper = args[2], *key_attr = args[3], *links = args[4];
-    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
-    if (start == -1 && PyErr_Occurred())
-        return NULL;
     if (!PyDict_Check(links)) {
         PyErr_SetString(PyExc_TypeError, "Layout.unkeyed(): links must be a dict");
         return NULL;
     }
-    PyObject *seq = PySequence_Fast(args[0], "Layout.unkeyed(): states must be a sequence");
+    Py_ssize_t i;
+    PyObject *seq = scan_begin(args, 0, 1, "Layout.unkeyed(): states must be a sequence", &i);
     if (seq == NULL)
         return NULL;
-    Py_ssize_t i = start < 0 ? 0 : start;
     for (; i < PySequence_Fast_GET_SIZE(seq); i++) {
         PyObject *state = PySequence_Fast_GET_ITEM(seq, i);
         if (Py_TYPE(state) != self->state_type || SLOT(self, state, L_MAPPER) != mapper)
@@ -519,9 +527,7 @@ layout_unkeyed(LayoutObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (keyed)
             break;
     }
-    Py_DECREF(seq);
-    return PyLong_FromSsize_t(i);
+    return scan_end(seq, i);
 fail:
-    Py_DECREF(seq);
-    return NULL;
+    return scan_end(seq, -1);
 }
