@@ -6,7 +6,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Column, Integer, String, func
 
-from datamapper import ColumnProperty, aliased, column_property, deferred, select
+from datamapper import (
+    ColumnProperty,
+    PropComparator,
+    aliased,
+    column_property,
+    deferred,
+    select,
+)
 
 
 class CaseInsensitive(ColumnProperty.Comparator):
@@ -168,3 +175,79 @@ def test_relationship_comparator_factory_redefines_its_operators(Base, engine, m
     assert [p.id for p in s.scalars(select(Pet).where(Pet.owner_id == 1).order_by(Pet.id))] == \
         [1, 2]
     assert isinstance(Owner.pets.comparator, ByPetCount)
+
+
+# -- PropComparator: the importable common base (2.x code subclasses it) ------------
+
+def test_every_attribute_comparator_is_a_prop_comparator(Base, engine, make_session):
+    from sqlalchemy import ForeignKey
+
+    from datamapper import composite, relationship
+
+    class Point:
+        def __init__(self, x, y):
+            self.x, self.y = x, y
+
+        def __composite_values__(self):
+            return self.x, self.y
+
+    class Owner(Base):
+        __tablename__ = "pc_owners"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(30))
+        x = Column(Integer)
+        y = Column(Integer)
+        at = composite(Point, x, y)
+        pets = relationship("Pet")
+
+    class Pet(Base):
+        __tablename__ = "pc_pets"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(Integer, ForeignKey("pc_owners.id"))
+
+    for attr in (Owner.name, Owner.at, Owner.pets):
+        assert isinstance(attr.comparator, PropComparator), attr
+    assert isinstance(CaseInsensitive.__mro__, tuple) and PropComparator in CaseInsensitive.__mro__
+    # subscriptable, as in annotations and class bases
+    assert PropComparator[int] is not None
+
+
+class _Trimmed(PropComparator[str]):
+    """A direct subclass: it says which SQL the attribute is."""
+
+    def __clause_element__(self):
+        return func.trim(self.prop.columns[0])
+
+
+class _NoClause(PropComparator[str]):
+    pass
+
+
+def test_a_direct_prop_comparator_subclass_compares_its_own_expression(
+        Base, engine, make_session):
+    class Tag(Base):
+        __tablename__ = "pc_tags"
+        id = Column(Integer, primary_key=True)
+        label = column_property(Column(String(30)), comparator_factory=_Trimmed)
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Tag(id=1, label="  red "), Tag(id=2, label="blue")])
+    s.commit()
+    stmt = select(Tag).where(Tag.label == "red")
+    assert "trim(pc_tags.label) = " in str(stmt)
+    assert [t.id for t in s.scalars(stmt)] == [1]
+    assert [t.id for t in s.query(Tag).filter(Tag.label.in_(["blue", "red"])).order_by(Tag.id)] \
+        == [1, 2]
+
+
+def test_a_prop_comparator_without_an_expression_is_refused_by_name(Base, engine):
+    from sqlalchemy.exc import InvalidRequestError
+
+    class Tag(Base):
+        __tablename__ = "pc_tags2"
+        id = Column(Integer, primary_key=True)
+        label = column_property(Column(String(30)), comparator_factory=_NoClause)
+
+    with pytest.raises(InvalidRequestError, match="_NoClause.*'label'.*__clause_element__"):
+        select(Tag).where(Tag.label == "x")

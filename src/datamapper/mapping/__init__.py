@@ -20,6 +20,7 @@ from .declarative import (
 from .mapper import Mapper, class_mapper, configure_mappers
 from .properties import (
     ColumnProperty,
+    PropComparator,
     column_property,
     deferred,
     query_expression,
@@ -44,7 +45,7 @@ from .relationships import (
 )
 
 __all__ = [
-    "CascadeOptions", "Composite", "CompositeProperty", "composite", "ColumnProperty", "Mapper", "class_mapper", "clear_mappers",
+    "CascadeOptions", "PropComparator", "Composite", "CompositeProperty", "composite", "ColumnProperty", "Mapper", "class_mapper", "clear_mappers",
     "column_property", "configure_mappers", "query_expression", "declarative_base", "deferred", "mapper",
     "registry", "synonym", "validates", "RelationshipProperty", "backref", "relation",
     "relationship", "foreign", "remote", "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped",

@@ -22,7 +22,6 @@ from sqlalchemy import Column, and_, or_
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.elements import ClauseElement, ClauseList, ColumnElement
 from sqlalchemy.sql.operators import (
-    ColumnOperators,
     asc_op,
     desc_op,
     eq,
@@ -37,7 +36,7 @@ from sqlalchemy.sql.operators import (
 
 from .._core import annotate, annotations_of, ordering_list
 from .coercion import BUNDLE_KEY, bound_value
-from .properties import MapperProperty, _with_dataclass_options
+from .properties import MapperProperty, PropComparator, _with_dataclass_options
 
 if TYPE_CHECKING:
     from .attributes import QueryableAttribute
@@ -369,7 +368,7 @@ def _all_none(*values: object) -> bool:
 _ORDERING = {desc_op, asc_op, nulls_first_op, nulls_last_op}
 
 
-class CompositeComparator(ColumnOperators):
+class CompositeComparator(PropComparator[Any]):
     """The SQL of a composite attribute (``Composite.Comparator``): comparisons with an
     object of the composite class (or None) column by column, ordering by each column
     in turn, selection as composite objects.  ``comparator_factory=`` takes a subclass

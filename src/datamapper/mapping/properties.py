@@ -9,10 +9,10 @@ property lives in :mod:`.relationships`.  ``deferred``, ``column_property``,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import Column, null
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql.elements import ColumnElement, Label, Null
 from sqlalchemy.sql.operators import ColumnOperators
 
@@ -68,7 +68,44 @@ class MapperProperty(InspectionAttr):
                             f"not to {self.parent.class_.__name__}.{self.key}")
 
 
-class ColumnComparator(ColumnOperators):
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class PropComparator(ColumnOperators, Generic[_T_co]):
+    """The common base of the objects that give a mapped attribute its SQL operators
+    (:class:`ColumnComparator`, the relationship's and the composite's comparators).
+
+    A program subclasses it (``PropComparator[str]``), or one of those, for a
+    ``comparator_factory=``: the comparator is made with the property, the mapper
+    whose attribute it serves and, for an ``aliased()`` entity, that entity.  Every
+    operator applies to what :meth:`__clause_element__` returns, which a direct
+    subclass defines."""
+
+    def __init__(self, prop: Any, parentmapper: Any = None,
+                 adapt_to_entity: Any = None) -> None:
+        self.prop = self.property = prop
+        self.parentmapper = parentmapper
+        self._adapt_to_entity = adapt_to_entity
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.prop.info  # type: ignore[no-any-return]
+
+    def __clause_element__(self) -> Any:
+        raise InvalidRequestError(
+            f"{type(self).__name__} gives no SQL expression for the attribute "
+            f"{getattr(self.prop, 'key', self.prop)!r}: a comparator subclassing "
+            "PropComparator directly defines __clause_element__(), or subclasses "
+            "ColumnProperty.Comparator, which uses the attribute's column")
+
+    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+        return op(self.__clause_element__(), *other, **kwargs)
+
+    def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
+        return op(other, self.__clause_element__(), **kwargs)
+
+
+class ColumnComparator(PropComparator[Any]):
     """How a column attribute compares in SQL (``ColumnProperty.Comparator``): the
     column's own operators.  A ``comparator_factory=`` subclass redefines some
     (``__eq__`` as a case-insensitive comparison, say) or adds methods, which the
@@ -79,6 +116,7 @@ class ColumnComparator(ColumnOperators):
         self.prop = self.property = prop
         self.parentmapper = parentmapper
         self._attr = attr
+        self._adapt_to_entity = None
         self._column = column  # an alias's column (aliased(User).name)
 
     def __clause_element__(self) -> Any:
@@ -97,16 +135,6 @@ class ColumnComparator(ColumnOperators):
     def expressions(self) -> list[Any]:
         own = self.prop.expression
         return [self.__clause_element__(), *(c for c in self.prop.columns if c is not own)]
-
-    @property
-    def info(self) -> dict[str, Any]:
-        return self.prop.info
-
-    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
-        return op(self.__clause_element__(), *other, **kwargs)
-
-    def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
-        return op(other, self.__clause_element__(), **kwargs)
 
 
 class ColumnProperty(MapperProperty):

@@ -29,12 +29,11 @@ from sqlalchemy import Column, Join
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import ClauseElement
-from sqlalchemy.sql.operators import ColumnOperators
 
 from .._core import annotate, annotations_of
 from .cache import CacheSlot
 from .cascade import CascadeOptions
-from .properties import MapperProperty
+from .properties import MapperProperty, PropComparator
 from .relationship_args import RelationshipArguments
 from .relationship_backrefs import (
     back_populates_partner,
@@ -608,7 +607,7 @@ class RelationshipProperty(MapperProperty):
     def __repr__(self) -> str:
         return f"RelationshipProperty({self.qualname if hasattr(self, 'key') else '?'})"
 
-class RelationshipComparator(ColumnOperators):
+class RelationshipComparator(PropComparator[Any]):
     """How a relationship attribute compares in SQL (``RelationshipProperty.Comparator``):
     ``==``/``!=`` an object or None, ``contains()``, ``any()`` and ``has()``.  A
     ``relationship(comparator_factory=...)`` subclass redefines some of them."""
@@ -630,10 +629,6 @@ class RelationshipComparator(ColumnOperators):
     @property
     def entity(self) -> Any:
         return self.mapper
-
-    @property
-    def info(self) -> dict[str, Any]:
-        return self.prop.info
 
     def __clause_element__(self) -> Any:
         return self.prop.clause_element(self._attr)
