@@ -22,6 +22,7 @@ from .instance.attributes import PassiveFlag
 from .instance.state import AttributeState, InstanceState
 from .legacy import EXT_CONTINUE, EXT_STOP, MapperExtension, SessionExtension
 from .loading.criteria import LoaderCriteriaOption, with_loader_criteria
+from .loading.merge import merge_frozen_result, merge_result
 from .mapping import (
     CascadeOptions,
     ColumnProperty,
@@ -107,6 +108,7 @@ from .session import (
     ORMExecuteState,
     Session,
     SessionTransaction,
+    SessionTransactionOrigin,
     create_session,
     object_session,
     sessionmaker,
@@ -151,13 +153,13 @@ __all__ = [
     "CascadeOptions", "ColumnProperty", "PropComparator", "InstanceState", "Mapper", "Query", "RelationshipProperty",
     "Session", "backref", "foreign", "relation", "relationship", "remote",
     "ScopedRegistry", "ThreadLocalRegistry", "scoped_session",
-    "SessionTransaction", "attributes", "class_mapper", "clear_mappers", "column_property",
+    "SessionTransaction", "SessionTransactionOrigin", "attributes", "class_mapper", "clear_mappers", "column_property",
     "configure_mappers", "create_session", "declarative_base", "deferred", "event", "exc",
     "inspect", "make_transient", "make_transient_to_detached", "mapper", "object_mapper",
     "object_session", "object_state", "registry", "select", "sessionmaker", "synonym",
     "validates", "was_deleted", "with_polymorphic",
     "AttributeState", "DeclarativeMeta", "MappedCollection", "NO_VALUE", "polymorphic_union",
-    "synonym_for", "add_mapped_attribute",
+    "synonym_for", "add_mapped_attribute", "merge_frozen_result", "merge_result",
 ]
 
 # the 2.x names of the property classes

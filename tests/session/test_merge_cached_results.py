@@ -104,3 +104,10 @@ def test_query_merge_result_warns_and_accepts_a_frozen_result(cached_users, make
     with pytest.warns(DeprecationWarning, match="merge_frozen_result"):
         out = s2.query(User).merge_result(frozen, load=False)
     assert [u.id for u in out().scalars()] == [1, 2]
+
+
+def test_the_merge_functions_are_importable_where_2x_code_imports_them():
+    import datamapper
+
+    assert datamapper.merge_frozen_result is loading.merge_frozen_result
+    assert datamapper.merge_result is loading.merge_result

@@ -376,3 +376,42 @@ def test_committing_parent_while_inner_transaction_is_open_raises(session, User,
     inner_tx.commit()
     outer.commit()
     assert read_rows(User.__table__) == [(1, "a", None), (2, "b", None)]
+
+
+def test_each_transaction_says_how_it_began_with_the_2x_origin_names(session, User):
+    from datamapper import SessionTransactionOrigin as O
+
+    seen = []
+
+    from datamapper import event
+
+    @event.listens_for(session, "after_transaction_create")
+    def created(sess, tx):
+        seen.append(tx.origin)
+
+    session.query(User).all()  # autobegin
+    auto = session.get_transaction()
+    assert auto.origin is O.AUTOBEGIN and auto.origin == "autobegin"
+    session.commit()
+    root = session.begin()
+    assert root.origin is O.BEGIN
+    sub = session.begin(subtransactions=True)
+    assert sub.origin is O.SUBTRANSACTION
+    sp = session.begin_nested()
+    assert sp.origin is O.BEGIN_NESTED
+    sp.commit()
+    sub.commit()
+    root.commit()
+    assert [o for o in seen if o is not None][:4] == [O.AUTOBEGIN, O.BEGIN, O.SUBTRANSACTION,
+                                                      O.BEGIN_NESTED]
+
+
+def test_begin_after_an_unconnected_autobegin_takes_that_transaction_as_begun(session, User):
+    from datamapper import SessionTransactionOrigin
+
+    session.add(User(name="x"))  # begins the session's transaction, connects nothing
+    auto = session.get_transaction()
+    assert auto is not None and auto.origin is SessionTransactionOrigin.AUTOBEGIN
+    tx = session.begin()
+    assert tx is auto and tx.origin is SessionTransactionOrigin.BEGIN
+    tx.rollback()

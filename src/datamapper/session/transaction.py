@@ -34,6 +34,7 @@ from .tx_base import (
     COMMITTED,
     DEACTIVE,
     PREPARED,
+    SessionTransactionOrigin,
     TxState,
 )
 from .tx_binds import TransactionConnections
@@ -82,7 +83,7 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
         parent: Self | None = None,
         nested: bool = False,
         *,
-        origin: str = "explicit",
+        origin: SessionTransactionOrigin = SessionTransactionOrigin.BEGIN,
     ) -> None:
         self.session = session
         self._parent = parent
@@ -287,9 +288,9 @@ class SessionTransaction(TransactionFailure, TransactionConnections):
     def _adopt_autobegun(self) -> bool:
         """Session.begin() while an autobegun root is open and has not connected
         yet: that transaction becomes the explicit one (True), instead of an error."""
-        if (self._parent is None and self.origin == "autobegin"
+        if (self._parent is None and self.origin is SessionTransactionOrigin.AUTOBEGIN
                 and not self._connections and self._state is ACTIVE):
-            self.origin = "explicit"
+            self.origin = SessionTransactionOrigin.BEGIN
             return True
         return False
 

@@ -47,13 +47,26 @@ ACTIVE, PREPARED, COMMITTED, DEACTIVE, CLOSED = (
     TxState.ACTIVE, TxState.PREPARED, TxState.COMMITTED, TxState.DEACTIVE, TxState.CLOSED)
 
 
+class SessionTransactionOrigin(enum.StrEnum):
+    """How a :class:`SessionTransaction` began (its ``origin``): by the Session on
+    first need (``AUTOBEGIN``), by ``begin()`` (``BEGIN``), by ``begin_nested()``
+    (``BEGIN_NESTED``, a SAVEPOINT), or inside another one with
+    ``begin(subtransactions=True)`` (``SUBTRANSACTION``).  Each member is also the
+    string it names, so comparisons with those strings still hold."""
+
+    AUTOBEGIN = "autobegin"
+    BEGIN = "explicit"
+    BEGIN_NESTED = "nested"
+    SUBTRANSACTION = "sub"
+
+
 class TransactionBase:
     """The state of one transaction level, the links of the stack, and, for the
     type checker only, the methods one part calls on another."""
 
     session: TransactionHost
     nested: bool
-    origin: str
+    origin: SessionTransactionOrigin
     _parent: Self | None
     _state: TxState
     # bind (and the Connection itself) -> its entry; ``_released``: the same once

@@ -19,7 +19,7 @@ from ..exc import InvalidRequestError
 from .base import SessionBase
 from .ownership import exclusive
 from .transaction import SessionTransaction
-from .tx_base import CLOSED
+from .tx_base import CLOSED, SessionTransactionOrigin
 from .tx_snapshot import TxSnapshot
 
 
@@ -135,7 +135,7 @@ class SessionTxControl(SessionBase):
                     "Can't begin a transaction implicitly: autobegin is disabled on this "
                     "Session (autobegin=False); call session.begin() first"
                 )
-            self._transaction = SessionTransaction(self, origin="autobegin")
+            self._transaction = SessionTransaction(self, origin=SessionTransactionOrigin.AUTOBEGIN)
         return self._transaction
 
     def _check_usable(self) -> None:
@@ -171,7 +171,7 @@ class SessionTxControl(SessionBase):
         if current is not None:
             if subtransactions or _subtrans:
                 current._assert_active()
-                self._transaction = SessionTransaction(self, current, origin="sub")
+                self._transaction = SessionTransaction(self, current, origin=SessionTransactionOrigin.SUBTRANSACTION)
                 return self._transaction
             if current._adopt_autobegun():
                 return current
@@ -180,7 +180,9 @@ class SessionTxControl(SessionBase):
                 "roll it back first, use begin(subtransactions=True) to nest inside it, or "
                 "begin_nested() for a SAVEPOINT"
             )
-        self._transaction = SessionTransaction(self, origin="sub" if _subtrans else "explicit")
+        self._transaction = SessionTransaction(
+            self, origin=SessionTransactionOrigin.SUBTRANSACTION if _subtrans
+            else SessionTransactionOrigin.BEGIN)
         return self._transaction
 
     @exclusive
@@ -199,7 +201,7 @@ class SessionTxControl(SessionBase):
         self._transaction._assert_active()
         self.flush()
         self._transaction = SessionTransaction(self, self._transaction, nested=True,
-                                               origin="nested")
+                                               origin=SessionTransactionOrigin.BEGIN_NESTED)
         return self._transaction
 
     @exclusive
