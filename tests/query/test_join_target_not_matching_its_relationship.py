@@ -128,3 +128,42 @@ def test_join_to_the_relationship_target_or_its_kin_is_accepted(models, make_ses
         stmt = select(User.id, ent.id).join(target, *([on] if on is not None else [])) \
             .order_by(ent.id)
         assert [tuple(r) for r in s.execute(stmt)] == want
+
+
+@pytest.mark.parametrize("how", ["alias_left_class_rel", "class_left_alias_rel",
+                                 "other_alias_rel"])
+def test_join_from_an_alias_along_another_entitys_relationship_is_refused(
+        models, make_session, sql_log, how):
+    # the relationship's join condition names its own entity's columns (orders, or the
+    # alias orders_1), which the left side's FROM does not read: the database refused
+    # the statement ("no such column: orders.address_id")
+    User, Address, WorkAddress, Dingaling, Order = models
+    s = make_session()
+    oa, ob = aliased(Order), aliased(Order)
+    left, on, match = {
+        "alias_left_class_rel": (oa, Order.address,
+                                 r"from aliased\(Order\) along Order\.address"),
+        "class_left_alias_rel": (Order, oa.address,
+                                 r"from Order along aliased\(Order\)\.address"),
+        "other_alias_rel": (ob, oa.address,
+                            r"from aliased\(Order\) along aliased\(Order\)\.address"),
+    }[how]
+    sql_log.clear()
+    with pytest.raises(InvalidRequestError, match=match):
+        s.execute(select(Address.id).join_from(left, Address, on)).all()
+    assert not sql_log.matching("SELECT")
+
+
+def test_join_from_an_alias_along_its_own_relationship_reads_the_alias(models, make_session):
+    User, Address, WorkAddress, Dingaling, Order = models
+    s = make_session()
+    s.add_all([Order(id=1, user_id=1, address_id=2), Order(id=2, user_id=1, address_id=1),
+               Order(id=3, user_id=2)])
+    s.commit()
+    oa = aliased(Order)
+    stmt = select(oa.id, Address.email).join_from(oa, Address, oa.address).order_by(oa.id)
+    assert [tuple(r) for r in s.execute(stmt)] == [(1, "w"), (2, "a")]
+    # join() of an alias along the class's relationship reads it from the alias
+    j = join(oa, Address, Order.address)
+    stmt = select(oa.id, Address.email).select_from(j).order_by(oa.id)
+    assert [tuple(r) for r in s.execute(stmt)] == [(1, "w"), (2, "a")]

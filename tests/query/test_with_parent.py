@@ -94,6 +94,26 @@ def test_query_with_parent_finds_the_relationship(M, session):
     assert [p.id for p in session.query(Post).with_parent(bob, Author.writings)] == [3]
 
 
+@pytest.mark.parametrize("given", ["property", "inferred", "joined"])
+def test_query_with_parent_of_an_aliased_entity_names_the_alias(M, session, sql_log, given):
+    # the criteria named wp_posts, which the query read beside its alias: a cartesian
+    # product of the alias with ann's posts, giving every post
+    Author, Post, _Tag = M
+    bob = session.get(Author, 2)
+    pa = aliased(Post)
+    sql_log.clear()
+    if given == "joined":  # (the last joined entity, as filter_by() names it)
+        q = session.query(Author).join(pa, Author.posts).with_parent(bob, Author.posts)
+        assert [a.id for a in q] == [2]
+    else:
+        q = session.query(pa)
+        q = q.with_parent(bob, Author.posts) if given == "property" else q.with_parent(bob)
+        assert [p.id for p in q] == [3]
+    (sel,) = sql_log.entries
+    assert "wp_posts_1.author_id" in sel.statement
+    assert "wp_posts.author_id" not in sel.statement
+
+
 def test_pending_parent_values_are_read_when_the_query_runs(M, session):
     Author, Post, _Tag = M
     draft = Post(id=10, author_id=2, title="draft")

@@ -825,12 +825,26 @@ def check_relationship_join(target: object, onclause: object, left: object = Non
     found = _relationship_of(onclause)
     if found is None:
         return
-    rel: Any = found[1].prop
+    source, attr = found
+    rel: Any = attr.prop
     if target is not None and not isinstance(target, tuple):
         check_join_target(rel, _given_target(target))
     if left is None:
         return
-    m = _mapper_or_none(_given_target(left))
+    given = _given_target(left)
+    if isinstance(given, AliasedClass) or source is not None:
+        # an alias's relationship joins from that alias, a class's from the class: the
+        # join condition names the one's columns, and the FROM would lack them
+        if given is not source:
+            starts = repr(source).strip("<>") if source is not None else \
+                rel.parent.class_.__name__
+            raise InvalidRequestError(
+                f"Can't join from {_entity_name(given)} along {starts}.{rel.key}: the "
+                f"relationship's join condition names the columns of {starts}, not those "
+                f"of {_entity_name(given)}; join from {starts}, or name the relationship "
+                f"of the left side ({_left_attr_hint(given, rel.key)})")
+        return
+    m = _mapper_or_none(given)
     if m is not None and not m.common_parent(rel.parent):
         raise InvalidRequestError(
             f"Can't join from {m.class_.__name__} along "
@@ -842,6 +856,12 @@ def check_relationship_join(target: object, onclause: object, left: object = Non
 
 def _entity_name(dest: object) -> str:
     return dest.__name__ if isinstance(dest, type) else str(dest).strip("<>")
+
+
+def _left_attr_hint(left: object, key: str) -> str:
+    if isinstance(left, AliasedClass):
+        return f"the alias's own attribute: alias.{key}"
+    return f"{_entity_name(left)}.{key}"
 
 
 def plain_join_key(target: object, onclause: object, from_: object, flags: object) -> tuple[int, int, str] | None:

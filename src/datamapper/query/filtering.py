@@ -381,6 +381,12 @@ class QueryFiltering(QueryState[_T]):
         from ..instance.state import instance_state
         from .with_parent import relationship_between, with_parent
 
+        if from_entity is None:
+            # the entity filter_by() names (the query's first one, or the last joined):
+            # an aliased() one is what the criteria must name, as SQLAlchemy reads it
+            first = self._filter_by_entity()
+            if isinstance(first, AliasedClass):
+                from_entity = first
         if property is None:
             target = from_entity if from_entity is not None else self._layout.primary_mapper
             target_mapper = target.mapper if isinstance(target, AliasedClass) else (

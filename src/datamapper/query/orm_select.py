@@ -33,6 +33,7 @@ from .._core import (
     with_adapted_clauses,
 )
 from ..loading import entity_loader
+from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import (
     entities_of_core_select,
     entities_of_elements,
@@ -250,6 +251,12 @@ def _read_from_left(left: Any, onclause: Any) -> Any:
     (``join(Node, n1, n1.children)``), as the same relationship of the left side's
     entity, as SQLAlchemy reads it (it joined the alias to itself: ON nodes_1.id =
     nodes_1.parent_id); any other ON clause as given."""
+    if isinstance(onclause, QueryableAttribute) and onclause.prop.is_relationship:
+        # a class's relationship from an alias of the class (join(alias, Address,
+        # Order.address)): the alias's own relationship, whose condition names it
+        if isinstance(left, AliasedClass) and left._dm_mapper.isa(onclause.prop.parent):
+            return getattr(left, onclause.key)
+        return onclause
     if not isinstance(onclause, AliasedRelationship):
         return onclause
     mapper = onclause.source._dm_mapper
