@@ -337,3 +337,50 @@ def test_attribute_default_none_clears_an_annotated_templates_insert_default(
 def test_mapped_column_refuses_both_default_and_insert_default():
     with pytest.raises(ArgumentError, match="both default= and insert_default="):
         mapped_column(default="x", insert_default="y")
+
+
+def test_declared_attr_in_the_class_body_takes_no_nullability_from_its_return_annotation(
+        Base, engine, make_session):
+    """SQLAlchemy's inheritance/single.py: single-table subclasses declare a shared
+    column with a declared_attr annotated -> Mapped[str]; the base's own rows (and the
+    other subclasses') leave it NULL, so it must stay nullable; a mixin's declared_attr
+    still types and constrains the column by its return annotation."""
+    from datamapper import declared_attr
+
+    class Mixin:
+        @declared_attr
+        def code(cls) -> Mapped[str]:
+            return mapped_column(String(10))
+
+    class Person(Mixin, Base):
+        __tablename__ = "dan_person"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        type: Mapped[str] = mapped_column(String(20))
+        __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "person"}
+
+    class Engineer(Person):
+        @declared_attr
+        def status(cls) -> Mapped[str]:
+            return Person.__table__.c.get("status", mapped_column(String(30)))
+
+        __mapper_args__ = {"polymorphic_identity": "engineer"}
+
+    class Manager(Person):
+        @declared_attr
+        def status(cls) -> Mapped[str]:
+            return Person.__table__.c.get("status", mapped_column(String(30)))
+
+        __mapper_args__ = {"polymorphic_identity": "manager"}
+
+    t = Person.__table__
+    assert t.c.status.nullable is True and str(t.c.status.type) == "VARCHAR(30)"
+    assert t.c.code.nullable is False  # the mixin's: from its return annotation
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Person(code="p"), Engineer(code="e", status="on"), Manager(code="m",
+                                                                        status="off")])
+    s.commit()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c.type, t.c.status).order_by(t.c.id)).all()
+    assert [tuple(r) for r in rows] == [("person", None), ("engineer", "on"),
+                                        ("manager", "off")]

@@ -225,7 +225,14 @@ def _scan_attribute(reg: Registry, cls: type, klass: type, key: str,
         fresh = isinstance(klass.__dict__.get(key), declared_attr)
         if (rank > 0 and not fresh) or getattr(mc.column, "table", None) is not None:
             mc = mc._copy()
-        column = _column_from(mc, key, inner, type_map, where, reg, cls)
+        # a declared_attr of the mapped class's own body annotated only by its
+        # function's return (-> Mapped[str]): the annotation may give the column its
+        # type, not its nullability, which stays the column's own (as in SQLAlchemy,
+        # which reads such a return annotation for mixins only)
+        own_return = fresh and rank == 0 and \
+            key not in klass.__dict__.get("__annotations__", {})
+        column = _column_from(mc, key, inner, type_map, where, reg, cls,
+                              annotation_nullable=not own_return)
         out[key] = (sort_key, column)
         if rank > 0 and key not in cls.__dict__:
             # a declared_attr of the mixins read after it (relationship(foreign_keys=
@@ -413,12 +420,13 @@ def _scan_composite(reg: Any, cls: type, klass: type, key: str, prop: Any, inner
 
 def _column_from(
     mc: MappedColumn[Any], key: str, inner: object, type_map: dict[Any, Any], where: str,
-    reg: object, cls: type, unmapped: bool = False,
+    reg: object, cls: type, unmapped: bool = False, annotation_nullable: bool = True,
 ) -> Any:
     """The Column (or a ColumnProperty holding it, for the deferred and
     active_history options) of ``key: Mapped[inner] = mc``; its SQL type from the
     annotation when ``mc`` gives none.  ``unmapped``: a column the class does not map
-    (``Unmapped[inner]``), which takes no mapping options: the Column alone."""
+    (``Unmapped[inner]``), which takes no mapping options: the Column alone. ``annotation_nullable``
+    False: the annotation's Optional-ness does not decide the column's nullability."""
 
     col = mc.column
     nullable: bool | None = None
@@ -441,8 +449,8 @@ def _column_from(
             f"Mapped[...] annotation; write '{key}: Mapped[int] = mapped_column(...)' or pass "
             "the type, e.g. mapped_column(Integer)"
         )
-    if not mc.nullable_given and nullable is not None and not col.primary_key \
-            and col.identity is None:  # an IDENTITY column stays NOT NULL, as in Core
+    if annotation_nullable and not mc.nullable_given and nullable is not None \
+            and not col.primary_key and col.identity is None:  # an IDENTITY column stays NOT NULL, as in Core
         col.nullable = nullable
     if getattr(col, "name", None) is None:
         col.name = key
