@@ -91,6 +91,21 @@ def test_query_gets_where_criteria(world, make_session):
     assert q.count() == 3
 
 
+def test_a_query_of_core_tables_and_their_columns_reads_no_entity(world, make_session):
+    """SQLAlchemy's versioned_rows/versioned_update_old_row.py example checks the raw
+    rows with ``session.query(Child.__table__)`` while a do_orm_execute listener adds
+    with_loader_criteria() for every statement: the table's rows are all read."""
+    Author, Post, _Tag = world
+    s = make_session()
+    live = with_loader_criteria(SoftDelete, _live(None), include_aliases=True)
+    t = Post.__table__
+    assert len(s.query(t).options(live).all()) == 4
+    assert sorted(r.id for r in s.query(t.c.id).options(live)) == [1, 2, 3, 4]
+    # mapped attributes name the entity, also inside an expression
+    assert sorted(r.id for r in s.query(Post.id).options(live)) == [1, 3, 4]
+    assert s.query(func.count(Post.id)).options(live).scalar() == 3
+
+
 def test_join_to_the_entity_gets_the_criteria_in_the_on_clause(world, make_session,
                                                                 sql_log):
     Author, Post, _Tag = world

@@ -33,6 +33,7 @@ from sqlalchemy.sql.selectable import Alias, Join, Select, TableClause
 from sqlalchemy.sql.util import ClauseAdapter
 
 from .._core import (
+    annotations_of,
     deannotate,
     from_objects,
     gen_cache_key,
@@ -324,6 +325,17 @@ def _walk(fc: Any, options: Sequence[LoaderCriteriaOption], hints: Sequence[Mapp
     on = and_(fc.onclause, *rcrit) if rcrit and fc.onclause is not None else \
         (and_(*rcrit) if rcrit else fc.onclause)
     return left.join(right, on, isouter=fc.isouter, full=fc.full), lcrit
+
+
+def selects_mapped_columns(stmt: Any) -> bool:
+    """Whether a SELECT's columns name a mapped attribute anywhere in them
+    (``User.id``, ``func.count(User.id)``), not only Core tables' columns."""
+    for col in stmt.selected_columns:
+        for element in visitors.iterate(col):
+            ann = annotations_of(element)
+            if "dm_attr" in ann or "dm_entity" in ann:
+                return True
+    return False
 
 
 def apply_loader_criteria(stmt: Any, options: Sequence[LoaderCriteriaOption],

@@ -18,7 +18,7 @@ from sqlalchemy.sql.selectable import Join, Select
 from sqlalchemy.sql.util import find_left_clause_to_join_from, join_condition
 
 from .._util import describe
-from ..loading.criteria import apply_loader_criteria, criteria_options
+from ..loading.criteria import apply_loader_criteria, criteria_options, selects_mapped_columns
 from ..mapping.coercion import mark_subject, statement_subject
 from ..mapping.inheritance import class_criterion, entity_source, join_target
 from . import events as query_events
@@ -189,9 +189,11 @@ class QueryCompiling(QueryModifiers[_T]):
             stmt = stmt.where(*[adapt(w) for w in self._where]) \
                 if adapt is not _same else stmt.where(*self._where)
         if self._options and (criteria := criteria_options(self._options)):
-            # with_loader_criteria(): WHERE / ON criteria of the entities read
-            stmt = apply_loader_criteria(
-                stmt, criteria, [m for m in self._part_mappers() if m is not None])
+            # with_loader_criteria(): WHERE / ON criteria of the entities read; a query
+            # of Core tables and their columns only reads no entity (as in SQLAlchemy)
+            hints = [m for m in self._part_mappers() if m is not None]
+            if hints or selects_mapped_columns(stmt):
+                stmt = apply_loader_criteria(stmt, criteria, hints)
         if self._group_by:
             stmt = stmt.group_by(*(adapt(g) for g in self._group_by))
         if self._having:
