@@ -332,3 +332,49 @@ def test_user_option_given_before_with_only_columns_is_seen(authors_filled, make
                      .order_by(Author.id)).all()
     assert [tuple(r) for r in rows] == [(1,), (2,)]
     assert seen == [[Tag]]
+
+
+def test_load_options_show_yield_per_populate_existing_autoflush_and_shard(
+        authors_filled, make_session):
+    Author, _b, _p = authors_filled
+    s = make_session()
+    seen = []
+
+    @datamapper.event.listens_for(s, "do_orm_execute")
+    def go(ctx):
+        lo = ctx.load_options
+        seen.append((lo._yield_per, lo._populate_existing, lo._autoflush, lo._identity_token,
+                     lo._lazy_loaded_from is not None))
+
+    assert len(s.query(Author).yield_per(15).all()) == 2
+    assert len(s.query(Author).populate_existing().autoflush(False).all()) == 2
+    assert len(s.scalars(select(Author).execution_options(yield_per=7)).all()) == 2
+    assert len(s.execute(select(Author), execution_options={
+        "populate_existing": True, "autoflush": False}).all()) == 2
+    a1 = s.get(Author, 1, populate_existing=True)
+    s.get(Author, 1, identity_token="shard1")
+    a1.books  # a lazy load: the state it loads for
+    assert seen == [(15, False, True, None, False), (None, True, False, None, False),
+                    (7, False, True, None, False), (None, True, False, None, False),
+                    (None, True, True, None, False), (None, False, True, "shard1", False),
+                    (None, False, True, None, True)]
+
+
+def test_load_options_are_read_only_and_only_for_selects(authors_filled, make_session):
+    Author, _b, _p = authors_filled
+    s = make_session()
+    errors = []
+
+    @datamapper.event.listens_for(s, "do_orm_execute")
+    def go(ctx):
+        if ctx.is_select:
+            with pytest.raises(AttributeError, match="update_execution_options"):
+                ctx.load_options._yield_per = 3
+        else:
+            with pytest.raises(InvalidRequestError, match="not against a SELECT"):
+                ctx.load_options
+            errors.append(type(ctx.statement).__name__)
+
+    s.scalars(select(Author)).all()
+    s.execute(update(Author).where(Author.id == 1).values(name="x"))
+    assert errors == ["Update"]

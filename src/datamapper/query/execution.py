@@ -122,10 +122,25 @@ class QueryExecution(QuerySetOps[_T]):
                                   iter([tuple(o) for o in objs]))
 
         result = session._fire_orm_execute(stmt, None, self._execution_options, None, run,
-                                           [m for m in self._part_mappers() if m is not None])
+                                           [m for m in self._part_mappers() if m is not None],
+                                           load_flags=self._load_flags())
         if self._layout.single_entity:
             return list(result.scalars().all())
         return list(result.all())
+
+    def _load_flags(self) -> dict[str, Any]:
+        """What this query sets on its loading itself (yield_per(), populate_existing(),
+        autoflush(False), set_shard()), as ``ORMExecuteState.load_options`` shows it."""
+        flags: dict[str, Any] = {}
+        if self._yield_per:
+            flags["yield_per"] = self._yield_per
+        if self._populate_existing:
+            flags["populate_existing"] = True
+        if not self._autoflush:
+            flags["autoflush"] = False
+        if (token := self._shard_token()) is not None:
+            flags["identity_token"] = token
+        return flags
 
     def _iter_results_plain(self, session: SessionLike) -> list[Any]:
         if self._statement is not None:

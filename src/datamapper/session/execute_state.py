@@ -38,6 +38,41 @@ Runner = Callable[[Any, Any, dict[str, Any], dict[str, Any]], Any]
 
 EMPTY: immutabledict[str, Any] = immutabledict()
 
+# execution options that also set how a SELECT's rows are loaded (LoadOptions)
+_LOAD_OPTION_KEYS = ("yield_per", "populate_existing", "autoflush", "identity_token")
+
+
+class LoadOptions:
+    """How an ORM SELECT's rows will be loaded, as a ``do_orm_execute`` listener reads
+    it from :attr:`ORMExecuteState.load_options`.  The attribute names are those
+    SQLAlchemy's listeners read (``ctx.load_options._yield_per``): ``_yield_per``
+    (rows per batch, or None), ``_populate_existing``, ``_autoflush``,
+    ``_identity_token`` (the shard of a sharded load, or None) and
+    ``_lazy_loaded_from`` (the state whose relationship a lazy load fills, or None).
+    Read-only: change loading with :meth:`ORMExecuteState.update_execution_options`.
+    """
+
+    __slots__ = ("_yield_per", "_populate_existing", "_autoflush", "_identity_token",
+                 "_lazy_loaded_from")
+
+    def __init__(self, values: dict[str, Any], lazy_loaded_from: Any) -> None:
+        set_ = object.__setattr__
+        set_(self, "_yield_per", values.get("yield_per"))
+        set_(self, "_populate_existing", bool(values.get("populate_existing", False)))
+        set_(self, "_autoflush", bool(values.get("autoflush", True)))
+        set_(self, "_identity_token", values.get("identity_token"))
+        set_(self, "_lazy_loaded_from", lazy_loaded_from)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(
+            f"Can't set load_options.{name}: the load options of an execution are "
+            "read-only; call ctx.update_execution_options() with the execution option "
+            "(yield_per=, populate_existing=, autoflush=, identity_token=) instead")
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"LoadOptions({inner})"
+
 
 class ORMExecuteState:
     """One ORM execution as a ``do_orm_execute`` listener sees it.
@@ -53,7 +88,7 @@ class ORMExecuteState:
         "session", "statement", "parameters", "bind_arguments", "execution_options",
         "local_execution_options", "_run", "_listeners", "_idx", "_mappers",
         "is_relationship_load", "is_column_load", "_lazy_loaded_from", "loader_strategy_path",
-        "_user_options",
+        "_user_options", "_load_flags",
     )
 
     def __init__(self, session: SessionBase, statement: Any, parameters: Any,
@@ -61,7 +96,8 @@ class ORMExecuteState:
                  run: Runner, listeners: Sequence[Callable[..., Any]],
                  mappers: Sequence[Any] = (), relationship_load: bool = False,
                  column_load: bool = False, lazy_loaded_from: Any = None,
-                 loader_strategy_path: Any = None, user_options: Any = None) -> None:
+                 loader_strategy_path: Any = None, user_options: Any = None,
+                 load_flags: dict[str, Any] | None = None) -> None:
         self.session = session
         self.statement = statement
         self.parameters = parameters
@@ -82,6 +118,9 @@ class ORMExecuteState:
         # a relationship load: the propagating options of the statement that loaded its
         # parent
         self._user_options = user_options or ()
+        # how the caller itself loads (Query.yield_per(), get(identity_token=) ...):
+        # over the execution options in load_options
+        self._load_flags = load_flags
 
     # -- what is being executed -----------------------------------------------------
     @property
@@ -139,6 +178,23 @@ class ORMExecuteState:
                 "lazy_loaded_from; check ctx.is_select before reading it"
             )
         return self._lazy_loaded_from
+
+    @property
+    def load_options(self) -> LoadOptions:
+        """How this SELECT's rows will be loaded (:class:`LoadOptions`): from the
+        execution options ``yield_per``, ``populate_existing``, ``autoflush`` and
+        ``identity_token`` and what the query itself set (``Query.yield_per()``,
+        ``populate_existing()``, ``get(identity_token=)``).  Only a SELECT has them."""
+        if not self.is_select:
+            raise InvalidRequestError(
+                f"This ORM execution is not against a SELECT statement (it runs "
+                f"{type(self.statement).__name__}), so it has no load options; check "
+                "ctx.is_select before reading ctx.load_options")
+        opts = self.execution_options
+        values = {k: opts[k] for k in _LOAD_OPTION_KEYS if k in opts}
+        if self._load_flags:
+            values.update(self._load_flags)
+        return LoadOptions(values, self._lazy_loaded_from)
 
     @property
     def user_defined_options(self) -> list[Any]:

@@ -246,8 +246,12 @@ class SessionGet(SessionBase):
         stmt = _get_statement(mapper, with_for_update)
         params = dict(zip(_pk_param_names(len(values)), values))
         bind = self._bind_for(mapper, stmt, bind_kw)
-        rows = fetch_rows(self._run(stmt, params, bind, execution_options,
-                                    {"mappers": (mapper,), "bind_arguments": bind_kw}))
+        flags: dict[str, Any] = {"mappers": (mapper,), "bind_arguments": bind_kw}
+        if identity_token is not None or populate_existing or with_for_update:
+            flags["load_flags"] = {"identity_token": identity_token,
+                                   "populate_existing": populate_existing or
+                                   bool(with_for_update)}
+        rows = fetch_rows(self._run(stmt, params, bind, execution_options, flags))
         if not rows:
             return None
         loader = _get_loader(mapper)
