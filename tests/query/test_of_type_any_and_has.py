@@ -8,10 +8,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import ForeignKey
 
-from datamapper import DeclarativeBase, Mapped, aliased, mapped_column, relationship
+from datamapper import (
+    DeclarativeBase,
+    Mapped,
+    aliased,
+    mapped_column,
+    relationship,
+    with_polymorphic,
+)
 
 
-def _models():
+def _models(poly=None):
     class Base(DeclarativeBase):
         pass
 
@@ -27,7 +34,8 @@ def _models():
         name: Mapped[str] = mapped_column(sa.String(30))
         type: Mapped[str] = mapped_column(sa.String(20))
         company_id: Mapped[int] = mapped_column(ForeignKey("oa_company.id"))
-        __mapper_args__ = {"polymorphic_identity": "employee", "polymorphic_on": "type"}
+        __mapper_args__ = {"polymorphic_identity": "employee", "polymorphic_on": "type",
+                           **({"with_polymorphic": poly} if poly else {})}
 
     class Engineer(Employee):
         __tablename__ = "oa_engineer"
@@ -56,9 +64,9 @@ def _models():
     return Base, Company, Employee, Engineer, Manager, Boss, Paper
 
 
-@pytest.fixture
-def filled(engine, make_session):
-    Base, Company, Employee, Engineer, Manager, Boss, Paper = _models()
+@pytest.fixture(params=[None, "*"], ids=["plain", "mapper_with_polymorphic"])
+def filled(request, engine, make_session):
+    Base, Company, Employee, Engineer, Manager, Boss, Paper = _models(request.param)
     Base.metadata.create_all(engine)
     s = make_session()
     c1 = Company(id=1, name="c1", employees=[
@@ -117,3 +125,27 @@ def test_any_of_aliased_target_keeps_the_criterion_naming_the_unaliased_class(
     named = Company.employees.of_type(ea).any(sa.and_(ea.id < Employee.id, ea.name == "e1"))
     stmt = sa.select(Employee.name).select_from(Company).join(Company.employees).where(named)
     assert s.execute(stmt).scalars().all() == ["b1"]
+
+
+@pytest.mark.parametrize("how", ["wp", "wp_flat", "aliased", "aliased_flat"])
+def test_any_and_has_of_an_alias_read_the_alias_alone(filled, make_session, how):
+    # (the base mapped with_polymorphic="*": the EXISTS read the mapping's join of all
+    # subclass tables adapted to the alias, naming it once per table: "ambiguous column
+    # name" for a subquery alias, a broken nested join for a flat one)
+    Company, Employee, Engineer, Manager, _b, Paper = filled
+    s = make_session()
+    if how.startswith("wp"):
+        wp = with_polymorphic(Employee, [Engineer], aliased=True, flat=how == "wp_flat")
+        target, eng = wp, wp.Engineer
+    else:
+        target = eng = aliased(Engineer, flat=how == "aliased_flat")
+
+    def names(crit):
+        return [c.name for c in s.query(Company).filter(crit).order_by(Company.id)]
+
+    assert names(Company.employees.of_type(target).any(eng.language == "cobol")) == ["c2"]
+    assert names(~Company.employees.of_type(target).any(eng.language == "cobol")) == ["c1"]
+    assert names(Company.employees.of_type(target).any(eng.language == "java")) == ["c1"]
+    ma = aliased(Manager, flat=how.endswith("flat"))
+    crit = Paper.owner.of_type(ma).has(ma.title == "pointy")
+    assert [p.id for p in s.query(Paper).filter(crit)] == [2]

@@ -388,8 +388,15 @@ class OfType(_JoinTarget):
                 prop, self.target, [*user, *[adapt(c) for c in own]]))
         # an aliased() target: the join condition (and a single-table subclass's
         # discriminator) are adapted to the alias; the user's criterion already names
-        # the alias and may name the unaliased class too (``A.id < Job.id``): kept as is
-        clause = adapt(attr_method(and_(*own) if own else None))
+        # the alias and may name the unaliased class too (``A.id < Job.id``): kept as is.
+        # The related rows are read from the alias itself: the target's own FROM (its
+        # mapping's with_polymorphic join of several tables) adapted to an alias of some
+        # of them named the alias once per table (ambiguous names, or a broken join)
+        sel = getattr(self.target, "selectable", None)
+        if sel is not None and _reads_several_tables(prop.mapper):
+            clause = adapt(prop.of_type_exists(method, and_(*own) if own else None, sel))
+        else:
+            clause = adapt(attr_method(and_(*own) if own else None))
         return clause.where(*user) if user else clause
 
     def _single_table_criterion(self) -> list[Any]:
@@ -432,3 +439,11 @@ class OfType(_JoinTarget):
         if self.criteria:
             out += ".and_(...)"
         return out
+
+
+def _reads_several_tables(mapper: Any) -> bool:
+    """Whether a SELECT of ``mapper``'s objects reads a join (its mapping's
+    with_polymorphic subclasses' tables) rather than its own table(s)."""
+    from .inheritance import join_target
+
+    return join_target(mapper) is not mapper.persist_selectable
