@@ -238,3 +238,62 @@ def test_aliased_join_mapped_class(mapped, make_session):
         ua = aliased(UserAddress, flat=flat)
         got = s.scalars(select(ua).where(ua.email == "b@x")).all()
         assert [u.name for u in got] == ["b"]
+
+
+def test_relationships_derived_from_foreign_keys_to_and_from_a_join_of_a_subquery(
+        engine, make_session, sql_log):
+    # a task row joined to an aggregate subquery of its messages: the relationships'
+    # join conditions come from the foreign keys of the join's tables (was
+    # AttributeError: 'Join' object has no attribute 'name', from the message of an
+    # ArgumentError 'no foreign key links' raised for the join itself)
+    from sqlalchemy import func, outerjoin
+
+    from datamapper import joinedload, selectinload
+
+    reg = registry()
+    kinds = Table("kinds", reg.metadata, Column("id", Integer, primary_key=True),
+                  Column("name", String(20)))
+    tasks = Table("tasks", reg.metadata, Column("id", Integer, primary_key=True),
+                  Column("title", String(20)),
+                  Column("kind_id", ForeignKey("kinds.id"), nullable=False))
+    msgs = Table("msgs", reg.metadata, Column("id", Integer, primary_key=True),
+                 Column("task_id", ForeignKey("tasks.id")))
+    counts = (select(tasks.c.id.label("task_id"), func.count(msgs.c.id).label("n_msgs"))
+              .select_from(outerjoin(tasks, msgs)).group_by(tasks.c.id).subquery("counts"))
+
+    class Kind:
+        pass
+
+    class Task:
+        pass
+
+    class Msg:
+        pass
+
+    reg.map_imperatively(Kind, kinds, properties={
+        "tasks": relationship(Task, order_by=tasks.c.id, viewonly=True)})
+    reg.map_imperatively(Task, join(tasks, counts, tasks.c.id == counts.c.task_id),
+                         properties={"kind": relationship(Kind, lazy="joined"),
+                                     "msgs": relationship(Msg, order_by=msgs.c.id)})
+    reg.map_imperatively(Msg, msgs)
+    reg.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(kinds.insert(), [{"id": 1, "name": "k1"}, {"id": 2, "name": "k2"}])
+        conn.execute(tasks.insert(), [{"id": 1, "title": "t1", "kind_id": 2},
+                                      {"id": 2, "title": "t2", "kind_id": 1}])
+        conn.execute(msgs.insert(), [{"id": 1, "task_id": 1}, {"id": 2, "task_id": 1}])
+    try:
+        s = make_session()
+        sql_log.clear()
+        got = s.query(Task).order_by(Task.id).limit(10).offset(0).all()
+        assert [(t.id, t.title, t.n_msgs, t.kind.name) for t in got] == \
+            [(1, "t1", 2, "k2"), (2, "t2", 0, "k1")]
+        assert len(sql_log.statements) == 1  # the many-to-one joined in
+        assert [[m.id for m in t.msgs] for t in got] == [[1, 2], []]
+        for opt in (joinedload, selectinload):
+            s.expunge_all()
+            kinds_ = s.query(Kind).options(opt(Kind.tasks)).order_by(Kind.id).all()
+            assert [[(t.id, t.n_msgs) for t in k.tasks] for k in kinds_] == \
+                [[(2, 0)], [(1, 2)]]
+    finally:
+        reg.dispose()

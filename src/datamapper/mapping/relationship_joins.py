@@ -30,7 +30,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression
-from sqlalchemy.sql.selectable import CompoundSelect, FromClause, Subquery
+from sqlalchemy.sql.selectable import CompoundSelect, FromClause, Join, Subquery
 
 from .._core import annotations_of, deannotate
 from .relationship_clauses import (
@@ -136,9 +136,13 @@ class JoinAnalysis:
                 target_t = self.target.local_table
             # a class mapped to a select() of several tables (no inheritance): the join
             # links its rows, the select, whose columns stand for the tables' own
-            if self.parent.non_table and self.parent.inherits is None:
+            # (a class mapped to a join of tables: the table of it that the join
+            # condition names, as for inheritance)
+            if self.parent.non_table and self.parent.inherits is None and \
+                    not isinstance(self.parent.local_table, Join):
                 parent_t = self.parent.local_table
-            if self.target.non_table and self.target.inherits is None:
+            if self.target.non_table and self.target.inherits is None and \
+                    not isinstance(self.target.local_table, Join):
                 target_t = self.target.local_table
         if self.secondary is not None:
             return self._secondary_join(self.secondary, parent_t, target_t, pj, sj, fk_arg)
