@@ -239,8 +239,10 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
             sel = talias
             order_by.extend(_target_order_by(prop, talias, salias))
         elif node.strategy == "contains_eager":
-            # without alias=: the target's own tables (a joined-table subclass's join)
-            sel = node.alias if node.alias is not None else target.persist_selectable
+            # without alias=: what a join to the target reads (its own tables, a
+            # joined-table subclass's join; with its mapping's with_polymorphic
+            # subclasses' tables, whose columns its loader reads too)
+            sel = node.alias if node.alias is not None else join_target(target)
             if props is None and node.plan.poly_with:
                 # contains_eager(A.bs.of_type(B1)): B1's columns are in the join too
                 props = polymorphic_props(target, list(node.plan.poly_with))
