@@ -15,6 +15,7 @@ from .declarative import (
     WriteOnlyMapped,
     declared_attr,
     mapped_column,
+    orm_insert_sentinel,
     unmapped_column,
 )
 from .mapper import Mapper, class_mapper, configure_mappers
@@ -50,6 +51,6 @@ __all__ = [
     "registry", "synonym", "validates", "RelationshipProperty", "backref", "relation",
     "relationship", "foreign", "remote", "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped",
     "MappedAsDataclass", "MappedColumn", "TypeResolve", "Unmapped", "UnmappedColumn",
-    "unmapped_column", "WriteOnlyMapped", "declared_attr", "mapped_column",
+    "orm_insert_sentinel", "unmapped_column", "WriteOnlyMapped", "declared_attr", "mapped_column",
     "mapped_as_dataclass", "unmapped_dataclass",
 ]

@@ -64,7 +64,7 @@ _T = TypeVar("_T")
 __all__ = [
     "DeclarativeBase", "DeclarativeBaseNoMeta", "DynamicMapped", "Mapped", "MappedAsDataclass",
     "MappedColumn", "TypeResolve", "Unmapped", "UnmappedColumn", "WriteOnlyMapped",
-    "declared_attr", "mapped_column", "unmapped_column",
+    "declared_attr", "mapped_column", "orm_insert_sentinel", "unmapped_column",
 ]
 
 
@@ -198,13 +198,42 @@ class UnmappedColumn(MappedColumn[_T]):
         self.dataclass = {}  # default= is the column's INSERT default only
 
     def _copy(self) -> UnmappedColumn[Any]:
-        new = UnmappedColumn.__new__(UnmappedColumn)
+        new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
         new.column = self.column._copy()
         return new
 
     def __repr__(self) -> str:
         return f"unmapped_column({self.column.name or ''!s})"
+
+
+class InsertSentinelColumn(UnmappedColumn[_T]):
+    """What ``orm_insert_sentinel()`` returns: the table's insert sentinel column,
+    which the class does not map, whatever its annotation says."""
+
+    def __init__(self, name: str | None, type_: Any, default: Any,
+                 omit_from_statements: bool) -> None:
+        super().__init__((name,) if name is not None else (), {"nullable": True})
+        self.type_given = type_ is not None
+        # Core's own constructor gives the column its sentinel default and flags
+        self.column = sqlalchemy.insert_sentinel(
+            name, type_, default=default, omit_from_statements=omit_from_statements)
+
+    def __repr__(self) -> str:
+        return f"orm_insert_sentinel({self.column.name or ''!s})"
+
+
+def orm_insert_sentinel(name: str | None = None, type_: Any = None, *, default: Any = None,
+                        omit_from_statements: bool = True) -> Any:
+    """An insert sentinel column for a declarative class's table: an otherwise unused
+    column (nullable, Integer unless ``type_`` or the annotation says otherwise) that
+    Core fills with a counter in a batched ``INSERT ... RETURNING`` so that the
+    returned rows can be matched to their parameter sets in order
+    (``returning(..., sort_by_parameter_order=True)``) where the primary key can't
+    do it (a key from a sequence or a client-side default, or a joined-inheritance
+    subclass table).  Declare it ``_sentinel: Mapped[int] = orm_insert_sentinel()``;
+    the table in the database needs the column too.  The class does not map it."""
+    return InsertSentinelColumn(name, type_, default, omit_from_statements)
 
 
 def unmapped_column(*args: object, **kw: object) -> Any:
@@ -315,8 +344,11 @@ def apply_dataclass(cls: type, options: dict[str, Any], mixins: Sequence[type] =
     if mapped:
         borrowed.update(_declared_attr_fields(cls, mixins, {**borrowed, **own_annotations}))
     annotations = {**{k: raw for k, (raw, _v) in borrowed.items()}, **own_annotations}
-    # an Unmapped[...] column is no attribute of the class: no field either
-    annotations = {k: raw for k, raw in annotations.items() if not is_unmapped_annotation(raw)}
+    # an Unmapped[...] column (or an orm_insert_sentinel()) is no attribute of the
+    # class: no field either
+    annotations = {k: raw for k, raw in annotations.items() if not is_unmapped_annotation(raw)
+                   and not isinstance(cls.__dict__.get(k, borrowed.get(k, (None, None))[1]),
+                                      InsertSentinelColumn)}
     injected = [k for k in borrowed if k not in cls.__dict__]
     for key in injected:
         value = borrowed[key][1]

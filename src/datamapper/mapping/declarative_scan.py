@@ -39,7 +39,7 @@ from .annotation_types import (
     target_name,
     type_from_listeners,
 )
-from .declarative import MappedColumn, UnmappedColumn, declared_attr
+from .declarative import InsertSentinelColumn, MappedColumn, UnmappedColumn, declared_attr
 
 # -- scanning a declarative class ---------------------------------------------------------
 # the class attribute holding a class body's order from before dataclass processing
@@ -271,7 +271,8 @@ def _unmapped_column(reg: Registry, cls: type, key: str, value: Any, marker: Any
                      type_map: dict[Any, Any], where: str, rank: int) -> UnmappedTableColumn:
     """The column of ``key: Unmapped[inner] = value`` (an ``unmapped_column()``, or
     nothing), refused with any other value or annotation."""
-    if marker is not None and marker != "unmapped":
+    sentinel = isinstance(value, InsertSentinelColumn)
+    if marker is not None and marker != "unmapped" and not sentinel:
         raise MappedAnnotationError(
             f"Can't map {where}: unmapped_column() declares a column the class does not "
             f"map, but its annotation is {_MARKER_SPELLING.get(marker, marker)}[...]; "
@@ -284,6 +285,8 @@ def _unmapped_column(reg: Registry, cls: type, key: str, value: Any, marker: Any
     mc = value if value is not MISSING else UnmappedColumn((), {})
     if rank > 0 or getattr(mc.column, "table", None) is not None:
         mc = mc._copy()  # a mixin's column: each class gets its own
+    if sentinel and inner is MISSING:
+        mc.type_given = True  # no annotation: the sentinel's own Integer
     made = _column_from(mc, key, inner, type_map, where, reg, cls, unmapped=True)
     return UnmappedTableColumn(made)
 
