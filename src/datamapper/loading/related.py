@@ -40,6 +40,7 @@ from .plans import (
 )
 from .rows import EntityLoader, entity_loader, fetch_rows, instances
 from .strategies import load_with_defaults
+from .target_from import read_from_target
 
 
 def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool, dict[Any, Any]]:
@@ -54,6 +55,9 @@ def _statement(prop: RelationshipProperty) -> tuple[Any, EntityLoader, bool, dic
     stmt = apply_entity_source(stmt.where(prop._lazy_clause), target)
     if prop.order_by:
         stmt = stmt.order_by(*prop.order_by)
+    if prop.target_from is not None:
+        # relationship(aliased(Child, selectable)): the rows are the selectable's
+        stmt = read_from_target(prop, stmt)
     # the target's relationships configured lazy="joined"/"selectin"/"subquery" load with it
     eager = has_eager_defaults(target)
     return _LAZY_STATEMENT.set(prop, (stmt, loader, eager, {}))

@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import Join, Select, and_, select, tuple_
 from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -88,6 +89,7 @@ from .rows import (
     make_joined_loop,
     populate_state,
 )
+from .target_from import columns_of
 
 
 # -- statements ------------------------------------------------------------------------
@@ -96,7 +98,9 @@ def _replace(clause: Any, pick: Any) -> Any:
         clause = clause.__clause_element__()
 
     def fn(elem: Any) -> Any:
-        if isinstance(elem, Column):
+        # (a table's column, or a subquery's: relationship(aliased(Child, subquery))
+        # may name a column of its own, such as a window function's)
+        if isinstance(elem, ColumnClause) and elem.table is not None:
             sel = pick(elem)
             if sel is not None:
                 return sel.corresponding_column(elem)
@@ -127,9 +131,11 @@ def join_clauses(prop: RelationshipProperty, parent_sel: Any, target_sel: Any,
 
         return [_replace(prop.primaryjoin, pick_p), _replace(prop.secondaryjoin, pick_s)]
     self_ref = parent_t is target_t
+    alt = prop.target_from
 
     def pick(c: Any) -> Any:
-        if prop.is_remote_occurrence(c) if self_ref else (c.table in targets):
+        if c.table is alt or (prop.is_remote_occurrence(c) if self_ref else
+                              (c.table in targets)):
             return target_sel
         if c.table is parent_t:
             return parent_sel
@@ -210,7 +216,11 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
             outer = outer_above or not inner or (
                 prop.parent is not plan.mapper and not plan.mapper.isa(prop.parent))
             subclasses = joined_subclasses(target, node.plan)
-            talias = target_alias(target, subclasses)
+            if prop.target_from is not None and target is prop.mapper and not subclasses:
+                # relationship(aliased(Child, selectable)): an alias of the selectable
+                talias = flat_alias(prop.target_from)
+            else:
+                talias = target_alias(target, subclasses)
             if props is None and node.plan.poly_with:
                 props = polymorphic_props(target, subclasses)
             crit = criteria_for_target(criteria, target, talias)
@@ -645,11 +655,19 @@ def _key_columns(prop: RelationshipProperty) -> list[tuple[str, Any]]:
     the key pairs, or the parent's primary key when the join condition filters on the
     parent's own columns (the query then selects through the parent table)."""
     parent = prop.parent
-    if prop._lazy_parent_cols:
+    if _selects_through_parent(prop):
         return list(zip(parent._pk_keys, parent.primary_key, strict=True))
     if prop.direction == MANYTOMANY:
         return [(parent._col_to_prop[p].key, s) for p, s in prop.synchronize_pairs]
     return [(parent._col_to_prop[lc].key, rc) for lc, rc in prop.local_remote_pairs]
+
+
+def _selects_through_parent(prop: RelationshipProperty) -> bool:
+    """Whether an IN load of ``prop`` selects through the parent's table, keyed on its
+    primary key: the join condition filters on the parent's own columns, or the target
+    is read from a selectable of its own (``relationship(aliased(Child, selectable))``,
+    whose condition may name more than the key pairs)."""
+    return bool(prop._lazy_parent_cols) or prop.target_from is not None
 
 
 def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] = ()
@@ -663,7 +681,9 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
     if wp and props is None:  # of_type(subclasses): their columns are read too
         props = polymorphic_props(target, list(wp))
     loader = entity_loader(target, 0, props=props)
-    if prop._lazy_parent_cols:
+    columns = loader.columns
+    from_target = prop.target_from if target is prop.mapper else None
+    if _selects_through_parent(prop):
         # the join condition filters on the parent's own columns: select through the
         # parent table joined as the relationship joins, keyed on its columns; an alias
         # of it when the target (or secondary) is the same table.  (Unaliased otherwise:
@@ -671,8 +691,13 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
         # correlating to it.)
         ptable = prop.parent.local_table
         palias = ptable.alias() if ptable is base_table or ptable in target.tables \
-            or (prop.secondary is not None and ptable is prop.secondary) else ptable
+            or (prop.secondary is not None and ptable is prop.secondary) \
+            or from_target is not None else ptable
         tsel = base_table if target is prop.mapper else target.persist_selectable
+        if from_target is not None:
+            # relationship(aliased(Child, selectable)): the rows are the selectable's
+            tsel = from_target
+            columns = columns_of(tsel, columns)
         if prop.direction == MANYTOMANY:
             pj, sj = join_clauses(prop, palias, tsel, prop.secondary)
             joined = palias.join(prop.secondary, pj).join(tsel, sj)
@@ -680,10 +705,10 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
             (on,) = join_clauses(prop, palias, tsel)
             joined = palias.join(tsel, on)
         remote = [palias.corresponding_column(c) for _k, c in _key_columns(prop)]
-        stmt = select(*loader.columns, *remote).select_from(joined)
+        stmt = select(*columns, *remote).select_from(joined)
     else:
         remote = [c for _k, c in _key_columns(prop)]
-        stmt = select(*loader.columns, *remote)
+        stmt = select(*columns, *remote)
         # of_type() subclasses, else the class's own FROM (with the tables of its
         # mapping's with_polymorphic subclasses, whose columns the loader reads, and
         # the selectable its discriminator is read from)
@@ -701,18 +726,23 @@ def _selectin_statement(node: RelNode, criteria: Sequence[LoaderCriteriaOption] 
             extra = _non_pair_criteria(prop.primaryjoin, list(prop.local_remote_pairs))
         if extra:
             stmt = stmt.where(*extra)
+    # (criteria naming the target's table read the selectable the rows come from)
+    to_target = ClauseAdapter(from_target).traverse if from_target is not None else None
     single = class_criterion(target)
     if single is not None:  # a single-table subclass: its rows only
-        stmt = stmt.where(single)
+        stmt = stmt.where(to_target(single) if to_target is not None else single)
     if criteria:
         stmt = apply_loader_criteria(stmt, criteria, (target,))
     if node.plan.local_criteria:
-        stmt = stmt.where(*node.plan.local_criteria)
+        local = node.plan.local_criteria
+        stmt = stmt.where(*(map(to_target, local) if to_target is not None else local))
     order_by = list(prop.order_by or ())
+    if to_target is not None:
+        order_by = [to_target(o) for o in order_by]
     # (the loader's columns: its attributes', then a discriminator expression's)
     width = len(loader.columns)
-    stmt, _n = add_joined(stmt, node.plan, base_table, width + len(remote),
-                          order_by, criteria)
+    stmt, _n = add_joined(stmt, node.plan, from_target if from_target is not None
+                          else base_table, width + len(remote), order_by, criteria)
     if order_by:
         stmt = stmt.order_by(*order_by)
     return stmt, loader, remote, width

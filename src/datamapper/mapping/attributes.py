@@ -116,9 +116,10 @@ class QueryableAttribute(ColumnOperators, InspectionAttr):
     def __getattr__(self, name: str) -> Any:
         if name in ("entity", "mapper") and getattr(self.__dict__.get("prop"),
                                                     "is_relationship", False):
-            # User.addresses.entity / .mapper: the target's Mapper
+            # User.addresses.entity / .mapper: the target's Mapper (.entity of a
+            # relationship to aliased(Child, selectable): that alias's inspection)
             target: Any = self._configured_prop()  # a relationship: its target
-            return target.mapper
+            return target.entity if name == "entity" else target.mapper
         prop = self.__dict__.get("prop")
         if name == "comparator" and (getattr(prop, "is_column", False)
                                      or getattr(prop, "is_relationship", False)):

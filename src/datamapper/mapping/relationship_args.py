@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Alias, FromClause, Join, Table, and_
+from sqlalchemy import Alias, FromClause, Join, Lateral, Table, and_
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
+from .._core import annotate, annotations_of, deannotate
 from .relationship_clauses import coerce_clause, foreign, remote
 
 if TYPE_CHECKING:
@@ -35,6 +36,13 @@ class RelationshipArguments:
         self.registry = registry
         self.where = where
         self.target_alias = target_alias
+        # relationship(aliased(Child, <subquery, join or LATERAL>)): the alias, and the
+        # mapped columns its selectable's columns stand for (see _aliased_target)
+        self.target_entity: Any = None
+        self._from_columns: dict[Any, Any] = {}
+        # the parent's tables (a target over a selectable of the same table: the
+        # selectable's columns in the join condition are marked remote())
+        self.parent_tables: frozenset[Any] = frozenset()
         # the MetaData whose tables a string names first (the class's own, which may
         # differ from the registry's), then the registry's
         self.metadatas = [m for m in (metadata, getattr(registry, "metadata", None))
@@ -103,29 +111,70 @@ class RelationshipArguments:
 
     def _aliased_target(self, alias: Any) -> Mapper:
         """``relationship(aliased(Child), primaryjoin=...)``: the class, with the join
-        condition (and foreign_keys/remote_side/order_by) written against an alias
-        of its table.  Those are read as the same columns of the table itself
-        (:meth:`unalias`); the alias only keeps the relationship apart from others
-        writing the same columns (no overlap warning, as in SQLAlchemy)."""
+        condition (and foreign_keys/remote_side/order_by) written against the alias.
+
+        Over an alias of its table, those are read as the same columns of the table
+        itself (:meth:`unalias`); the alias only keeps the relationship apart from
+        others writing the same columns (no overlap warning, as in SQLAlchemy).
+
+        Over any other selectable (a subquery selecting the class's rows with more
+        columns, such as a window function's; a join of its table to others; a
+        LATERAL subquery), the target's rows are the selectable's: ``target_entity``
+        is the alias, whose selectable the relationship's SQL reads the rows from.
+        The selectable's columns standing for mapped columns are read as those
+        (the analysis, the key pairs and the flush see the class's columns); its
+        other columns (``partition.c.index``) stay, and are the target's side."""
         mapper: Mapper = alias._dm_mapper
         sel = alias._dm_selectable
         if sel is mapper.local_table:
             return mapper  # aliased(Child, child_table): the class's own table
         if getattr(sel, "element", None) is not mapper.local_table:
-            name = mapper.class_.__name__
-            raise self._error(
-                ArgumentError, f"its target {alias!r} is an aliased class over {sel!r}, not "
-                f"over {name}'s own table; a relationship may target aliased({name}) (an "
-                "alias of its table) only; for rows of a subquery use a viewonly "
-                "relationship to the class with a primaryjoin that selects them")
+            if getattr(alias, "_dm_missing_pk", None):
+                name = mapper.class_.__name__
+                raise self._error(
+                    ArgumentError, f"its target {alias!r} reads {sel!r}, which does not "
+                    f"select {name}'s primary key column(s) "
+                    f"{', '.join(alias._dm_missing_pk)}; the related objects are "
+                    "identified by it: select those columns in the subquery")
+            if isinstance(sel, Lateral):
+                # its rows depend on the parent row it correlates to: every load would
+                # have to join it from (an alias of) the parent, which is not done yet
+                raise self._error(
+                    ArgumentError, f"its target {alias!r} reads a LATERAL subquery "
+                    f"({sel!r}), which a relationship can't load from yet; use a "
+                    "window function subquery (row_number() over partition_by) for "
+                    "\"first N per parent\", or join the LATERAL in a select()")
+            self.target_entity = alias
+            self._from_columns = _columns_standing_for(mapper, sel)
         self.target_alias = sel
         return mapper
 
     def unalias(self, clause: ClauseElement | None) -> Any:
-        """``clause`` with the target alias's columns replaced by its table's."""
+        """``clause`` with the target alias's columns replaced by its table's (the
+        mapped columns they stand for, for a target over another selectable)."""
         alias = self.target_alias
         if alias is None or clause is None:
             return clause
+        if self.target_entity is not None:
+            standing = self._from_columns
+
+            def over(element: object, **kw: object) -> Any:
+                if isinstance(element, ColumnElement) and \
+                        getattr(element, "table", None) is alias:
+                    col = standing.get(deannotate(element))
+                    if col is None:
+                        return None
+                    # (foreign()/remote() written on the alias's column are kept; a
+                    # parent of the same table: the alias's column is the related row's,
+                    # marked remote())
+                    ann = annotations_of(element)
+                    marks = {k: True for k in ("foreign", "remote") if ann.get(k)}
+                    if col.table in self.parent_tables:
+                        marks["remote"] = True
+                    return annotate(col, marks) if marks else col
+                return None
+
+            return visitors.replacement_traverse(clause, {}, over)
         table = alias.element
 
         def fn(element: object, **kw: object) -> Any:
@@ -231,6 +280,19 @@ class RelationshipArguments:
         if not isinstance(value, type) and callable(value):
             return _class_from_factory(value, self.where)
         return value
+
+
+def _columns_standing_for(mapper: Mapper, sel: Any) -> dict[Any, Any]:
+    """{column of ``sel``: the column of ``mapper``'s tables it selects}, for the
+    columns of ``sel`` itself that stand for mapped ones (a subquery's, a LATERAL's;
+    a join's columns are its tables' own)."""
+    out: dict[Any, Any] = {}
+    for table in mapper.tables:
+        for col in table.columns:
+            found = sel.corresponding_column(col)
+            if found is not None and getattr(found, "table", None) is sel and found not in out:
+                out[found] = col
+    return out
 
 
 def _table_named(metadatas: list[Any], name: str) -> Any:

@@ -315,11 +315,25 @@ def target_tables(prop: Any) -> tuple[Any, ...]:
     subclass, a class mapped to a join) each table of that join the parent does not map
     too (``Person.manager`` to ``Manager(Person)``: ``manager``, not ``person``)."""
     target = prop.mapper
+    alt = getattr(prop, "target_from", None)
+    if alt is not None:
+        # relationship(aliased(Child, selectable)): also the selectable's own columns
+        # (a subquery's window function), and a join's other tables
+        return (*target.tables, alt, *(t for t in _join_tables(alt)
+                                      if t not in target.tables))
     if not isinstance(target.persist_selectable, Join):
         return (target.local_table,)
     parent_tables = set(prop.parent.tables)
     return tuple(t for t in target.tables if t not in parent_tables) or \
         (target.local_table,)
+
+
+def _join_tables(sel: Any) -> list[Any]:
+    """The tables (or aliases, subqueries) a join joins; none for anything else."""
+    if not isinstance(sel, Join):
+        return []
+    return [*(_join_tables(sel.left) or [sel.left]),
+            *(_join_tables(sel.right) or [sel.right])]
 
 
 def ends_share_table(prop: Any) -> bool:

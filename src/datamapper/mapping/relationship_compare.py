@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Column, ColumnElement, Exists, Join, and_, bindparam, exists, or_, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BinaryExpression, Null
+from sqlalchemy.sql.elements import BinaryExpression, ColumnClause, Null
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
 from .._core import annotate, deannotate
@@ -63,6 +63,9 @@ def _operate(prop: RelationshipProperty, op: object, other: tuple[object, ...]) 
     value = other[0] if other else None
     if isinstance(value, Null):  # Address.user == null(): as == None
         value = None
+    if prop.target_from is not None and op in (operators.eq, operators.ne,
+                                               operators.contains_op):
+        return _compare_in_target_from(prop, op, value)
     if op is operators.contains_op:
         return _contains(prop, value)
     if op in (operators.eq, operators.ne):
@@ -216,6 +219,8 @@ def any_criterion(prop: RelationshipProperty, criterion: object, kw: dict[str, A
 
 
 def _exists_related(prop: RelationshipProperty, crit: list[Any], target_from: Any) -> Exists:
+    if prop.target_from is not None and target_from is None:
+        return cast(Exists, _mark_parent_side(prop, _exists_in_target_from(prop, crit)))
     self_ref = prop.parent.local_table is prop.mapper.local_table
     if self_ref or (prop.secondary is None and ends_share_table(prop)):
         out: Any = _exists_in_target_alias(prop, crit, target_from, self_ref)
@@ -289,6 +294,73 @@ def _exists_in_target_alias(prop: RelationshipProperty, crit: list[Any],
     on = visitors.replacement_traverse(prop.primaryjoin, {}, pick)
     where = and_(on, *adapted)
     return exists(select(1).select_from(alias).where(where).correlate_except(alias))
+
+
+def _compare_in_target_from(prop: RelationshipProperty, op: object, value: object) -> Any:
+    """``==``/``!=`` an object or None, ``contains()``, of a relationship whose target
+    rows are read from a selectable of its own (``relationship(aliased(Child,
+    selectable))``): whether such a row related to the parent row is ``value``'s
+    (EXISTS over the selectable, as the relationship loads it: the foreign key alone
+    does not say the row is among those the selectable gives)."""
+    if op is operators.contains_op and not prop.uselist:
+        raise ArgumentError(f"contains() applies to collections, not to {prop.qualname}; "
+                            "compare with == instead")
+    if value is None:
+        if op is operators.contains_op:
+            _check_object(prop, value, "test membership in")
+        crit: Any = ~_exists_in_target_from(prop, [])
+    else:
+        _check_object(prop, value, "test membership in" if op is operators.contains_op
+                      else "compare")
+        if prop.uselist and op is not operators.contains_op:
+            raise InvalidRequestError(
+                f"Can't compare collection {prop.qualname} to {value!r}: a collection "
+                f"can't be compared to an object; use {prop.qualname}.contains(obj) or "
+                ".any(...)")
+        # (the parameter first: Core's compiled cache keys a statement by its shape,
+        # not by whether a parameter's value is read late; a statement of the same
+        # shape compiled first with a plain value, "alias.id = 5", would lend this one
+        # its parameter handling and send None)
+        target = prop.mapper
+        crit = _exists_in_target_from(prop, [_value_param(prop, value, c, None) == c
+                                             for c in target.primary_key])
+    crit = _mark_parent_side(prop, crit)
+    return ~crit if op is operators.ne else crit
+
+
+def _exists_in_target_from(prop: RelationshipProperty, crit: list[Any]) -> Exists:
+    """EXISTS (a row of the relationship's ``target_from`` related to the parent row and
+    matching ``crit``): the join condition's target columns, and those of ``crit``, read
+    from that selectable (a subquery, join or LATERAL reading the target's rows)."""
+    sel = prop.target_from
+    targets = target_tables(prop)
+    self_ref = not set(prop.parent.tables).isdisjoint(prop.mapper.tables)
+
+    def pick(element: object, **kw: object) -> Any:
+        if not isinstance(element, ColumnClause) or element.table is None:
+            return None
+        if element.table is sel:
+            return None  # (a column of the selectable's own)
+        if prop.secondary is not None and prop.is_secondary_column(element):
+            related = False
+        elif self_ref and prop.secondary is None:
+            related = prop.is_remote_occurrence(element)
+        else:
+            related = element.table in targets
+        return sel.corresponding_column(element) if related else None
+
+    adapter = ClauseAdapter(sel)
+    adapted = [adapter.traverse(c) for c in crit]
+    own = [sel, *find_tables(sel)] if isinstance(sel, Join) else [sel]
+    on = visitors.replacement_traverse(prop.primaryjoin, {}, pick)
+    sub = select(1).select_from(sel)
+    if prop.secondary is not None:
+        sj = visitors.replacement_traverse(prop.secondaryjoin, {}, pick)
+        sub = sub.select_from(prop.secondary).where(and_(on, sj, *adapted))
+        own.extend((prop.secondary, *find_tables(prop.secondary)))
+    else:
+        sub = sub.where(and_(on, *adapted))
+    return exists(sub.correlate_except(*own))
 
 
 def exists_in_given_alias(prop: RelationshipProperty, alias: Any, crit: list[Any]) -> Exists:

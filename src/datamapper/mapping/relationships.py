@@ -227,8 +227,12 @@ class RelationshipProperty(MapperProperty):
             n.strip() for n in (overlaps or "").split(",") if n.strip())
         # filled in by do_init()
         self.mapper: Mapper = None  # type: ignore[assignment]  # set when the relationship is configured, before any use
-        # relationship(aliased(Child), ...): the alias of the target's table
+        # relationship(aliased(Child), ...): the alias's selectable (an alias of the
+        # target's table, or a subquery, join or LATERAL reading its rows)
         self.target_alias: Any = None
+        # relationship(aliased(Child, <subquery, join or LATERAL>)): that alias (the
+        # rows are read from its selectable, see ``target_from``)
+        self.target_entity: Any = None
         # remote() marks kept per occurrence in primaryjoin (see _split_marks)
         self._remote_occurrences = False
         self.direction: str = ""
@@ -286,12 +290,28 @@ class RelationshipProperty(MapperProperty):
         return self._initialized
 
     @property
-    def entity(self) -> Mapper:
+    def entity(self) -> Any:
+        """The target's Mapper; for a target aliased over another selectable, the
+        alias's inspection (as ``inspect(alias)`` gives it)."""
+        if self.target_entity is not None:
+            from sqlalchemy import inspect
+
+            return inspect(self.target_entity)
         return self.mapper
 
     @property
     def target(self) -> Any:  # a Table, or the join/SELECT of a class mapped to one
+        if self.target_entity is not None:
+            return self.target_entity._dm_selectable
         return self.mapper.local_table
+
+    @property
+    def target_from(self) -> Any:
+        """What the target's rows are read from when not the class's own tables: the
+        subquery, join or LATERAL of ``relationship(aliased(Child, selectable))``
+        (its columns stand for the class's, see ``relationship_args``); else None."""
+        ent = self.target_entity
+        return ent._dm_selectable if ent is not None else None
 
     @property
     def class_attribute(self) -> Any:
@@ -300,8 +320,10 @@ class RelationshipProperty(MapperProperty):
     def _arguments(self) -> RelationshipArguments:
         # the tables string arguments name: first those of the parent's table's MetaData
         # (a class may keep its tables apart from its registry's)
-        return RelationshipArguments(self.parent.registry, self.qualname, self.target_alias,
+        args = RelationshipArguments(self.parent.registry, self.qualname, self.target_alias,
                                      getattr(self.parent.local_table, "metadata", None))
+        args.parent_tables = frozenset(self.parent.tables)
+        return args
 
     def target_mapper(self) -> Mapper:
         """The target's mapper, also before this relationship is configured."""
@@ -317,6 +339,7 @@ class RelationshipProperty(MapperProperty):
         args = self._arguments()
         self.mapper = args.target(self.argument)
         self.target_alias = args.target_alias
+        self.target_entity = args.target_entity
         if self.secondary is not None:
             self.secondary, self._secondary_tables = args.secondary(self.secondary)
         analysis = JoinAnalysis(self.qualname, self.parent, self.mapper, self.secondary,
@@ -336,6 +359,13 @@ class RelationshipProperty(MapperProperty):
                 "refers to one object (many-to-one or uselist=False), and a "
                 f"{kind} relationship is a collection; use the default lazy='select'"
             )
+        if self.lazy in ("dynamic", "write_only") and self.target_entity is not None:
+            raise InvalidRequestError(
+                f"Can't configure relationship {self.qualname} with lazy={self.lazy!r}: its "
+                f"target {self.target_entity!r} reads the rows of "
+                f"{self.target_entity._dm_selectable!r}, which a {self.lazy} collection "
+                "can't query; use lazy='select' (or another loader), or query "
+                "select(<the alias>).where(with_parent(obj, <this relationship>))")
         self._check_delete_orphan(self.cascade)
         self.order_by = args.order_by(self._order_by_arg)
         self.collection_class = args.collection_class(self._collection_class_arg,
@@ -363,8 +393,11 @@ class RelationshipProperty(MapperProperty):
         self._lazy_params = lz.params
         self._lazy_nkeys = lz.nkeys
         self._lazy_parent_cols = lz.parent_cols
-        # (a many-to-one kept as a list, uselist=True, loads by the general SELECT)
-        self._simple_m2o = lz.simple_m2o and not self.uselist
+        # (a many-to-one kept as a list, uselist=True, loads by the general SELECT; one
+        # to a target read from a selectable of its own, relationship(aliased(Child,
+        # selectable)), too: the key alone does not say the row is among the
+        # selectable's, as in SQLAlchemy)
+        self._simple_m2o = lz.simple_m2o and not self.uselist and self.target_entity is None
         self._m2o_fk_keys = lz.m2o_fk_keys
 
     def _setup_reverse(self) -> None:
@@ -515,7 +548,13 @@ class RelationshipProperty(MapperProperty):
         from .mapper import configure_mappers
 
         configure_mappers()
-        return parent_criterion(self, obj, self._lazy_parent_cols, self._remote_occurrences)
+        crit = parent_criterion(self, obj, self._lazy_parent_cols, self._remote_occurrences)
+        if self.target_from is not None:
+            # the target's rows as the relationship reads them: its selectable's
+            from sqlalchemy.sql.util import ClauseAdapter
+
+            crit = ClauseAdapter(self.target_from).traverse(crit)
+        return crit
 
     # -- SQL expressions of the class attribute (relationship_compare) ------------
 

@@ -22,7 +22,7 @@ from typing import Any, cast, overload
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Alias, Column, Join, and_, select
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, SAWarning
 from sqlalchemy.sql import Select, visitors
-from sqlalchemy.sql.elements import ClauseElement, ColumnElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -584,7 +584,12 @@ def relationship_join(target: object, onclause: object) -> list[tuple[object, ob
     if found is None:
         return None
     if found[0] is None and not isinstance(dest, AliasedClass):
-        return None
+        from ..mapping.mapper import configure_mappers
+
+        configure_mappers()
+        if cast(Any, found[1].prop).target_entity is None:
+            return None
+        # relationship(aliased(Child, selectable)): to the alias, as of_type(alias)
     return relationship_steps(target, onclause)
 
 
@@ -779,6 +784,9 @@ def relationship_steps(target: object, onclause: object) -> list[tuple[Any, Any]
     rel: Any = attr.prop
     check_join_target(rel, dest)
     dest_sel: AliasedClass | None = None
+    if dest is None and rel.target_entity is not None:
+        # relationship(aliased(Child, selectable)): the rows are the selectable's
+        dest = rel.target_entity
     if isinstance(dest, AliasedClass):
         dest_sel = dest
     elif dest is None:
@@ -935,8 +943,20 @@ def _steps(rel: Any, source: AliasedClass | None, dest: object,
                 rel.primaryjoin, {}, fn)
             return [(dest, on)]
 
-        crit = [side(lc, source) == side(rc, dest_sel) for lc, rc in rel.local_remote_pairs]
-        return [(dest, and_(*crit))]
+        alt = rel.target_from
+
+        def by_side(element: object, **kw: object) -> Any:
+            # the join condition's columns standing for the related row (remote_side, a
+            # column of relationship(aliased(Node, selectable))'s own) are the target
+            # alias's, the others the source's; criteria besides the key pairs kept
+            if isinstance(element, ColumnClause) and element.table is not None:
+                if element.table is alt or rel.is_remote_occurrence(element):
+                    return side(element, dest_sel)
+                if isinstance(element, Column):
+                    return side(element, source)
+            return None
+
+        return [(dest, visitors.replacement_traverse(rel.primaryjoin, {}, by_side))]
     if ends_share_table(rel):
         # the two ends share a table (Person.manager -> Manager(Person)): the shared
         # table's columns in the condition are the parent's, the others the target's

@@ -46,6 +46,7 @@ from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..mapping.properties import ColumnProperty
 from .aliased import (
     AliasedClass,
+    AliasedInsp,
     PolymorphicEntity,
     alias_load_props,
     alias_name,
@@ -128,6 +129,8 @@ class RowLayout:
         self._entity_at: dict[int, Any] = {}
         refuse_star_with_others(entities)
         for i, ent in enumerate(entities):
+            if isinstance(ent, AliasedInsp):  # inspect(alias): the alias itself
+                ent = ent.entity
             if isinstance(ent, QueryableAttribute) and getattr(ent.prop, "is_composite", False):
                 # its columns, read back as one composite object
                 ent = cast(Any, ent.prop).comparator_for(ent).reader()
