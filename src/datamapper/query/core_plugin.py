@@ -68,6 +68,9 @@ from .covered_froms import absorb_covered_entity_froms
 from .subclass_rows import limit_to_subclass_rows
 
 PLUGIN_NAME = "datamapper"
+# the annotation of a join target filter_by() does not search (SQLAlchemy's ORM uses
+# the same key): the association table a many-to-many join passes through
+NO_FILTER_BY = "_no_filter_by"
 
 
 def _is_relationship_join(target: object, onclause: object) -> bool:
@@ -278,9 +281,28 @@ class DatamapperSelectState(SelectState):
         return orm.column_descriptions
 
     @classmethod
-    def _get_filter_by_entities(cls, statement: object) -> Any:
-        # SQLAlchemy 2.1: filter_by() searches every joined entity
-        return super()._get_filter_by_entities(expand_relationship_joins(statement))
+    def _get_filter_by_entities(cls, statement: Any) -> Any:
+        """SQLAlchemy 2.1: filter_by() searches every entity of the statement.  A join
+        along a relationship counts as its destination entity (the class or alias it
+        joins), not as the tables it passes through: the association table of a
+        many-to-many is not searched (``select(A).join(A.bs).filter_by(b_id=5)`` names
+        ``b.b_id``, not ``atob.b_id`` too)."""
+        entities = super()._get_filter_by_entities(statement)
+        if not isinstance(entities, set):  # pragma: no cover - Core's own shape
+            entities = set(entities)
+        for stmt in (statement, *memoized_select_entities(statement)):
+            for target, onclause, _from, _flags in setup_joins(stmt):
+                if NO_FILTER_BY in annotations_of(target):
+                    entities.discard(target)
+                if not _is_relationship_join(target, onclause):
+                    continue
+                entities.discard(target)
+                steps = relationship_steps(target, onclause)
+                if steps is not None:
+                    dest = steps[-1][0]
+                    entities.add(dest.__clause_element__()
+                                 if hasattr(dest, "__clause_element__") else dest)
+        return entities
 
 
 class _DMLDescriptions:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.elements import ColumnClause, Label
 
 from .._core import (
+    annotate,
     copy_generative,
     dml_returning,
     explicit_froms,
@@ -54,6 +55,7 @@ from .aliased import (
     subclass_table_join,
     warn_overlapping_alias,
 )
+from .core_plugin import NO_FILTER_BY
 from .entities import RowLayout, entity_layout, filter_by_criteria, mapper_of, selectable_of
 
 
@@ -152,20 +154,23 @@ class ORMSelect(Select[Any]):
             *explicit_froms(self), *(j[0] for j in setup_joins(self))])
         if overlap is not None:
             steps = relationship_steps(overlap[0], None) or steps
+        # (filter_by() searches the relationship's destination, as SQLAlchemy's does,
+        # not the association table a many-to-many join passes through)
+        dests = [join_dest(d) if i == len(steps) - 1 else
+                 annotate(join_dest(d), {NO_FILTER_BY: True})
+                 for i, (d, _on) in enumerate(steps)]
         sub = subclass_table_join(target, onclause, froms)
         if sub is not None:
             # a relationship of a joined-table subclass whose table the statement does
             # not read yet: that table first, joined on the inheritance condition
             out: ORMSelect = super().join(sub[0], sub[1], isouter=isouter, full=full)
-            out = super(ORMSelect, out).join(join_dest(steps[0][0]), steps[0][1],
+            out = super(ORMSelect, out).join(dests[0], steps[0][1],
                                              isouter=isouter, full=full)
         else:
             out = super().join_from(relationship_join_source(target, onclause),
-                                    join_dest(steps[0][0]), steps[0][1],
-                                    isouter=isouter, full=full)
-        for dest, on in steps[1:]:
-            out = super(ORMSelect, out).join(join_dest(dest), on, isouter=isouter,
-                                             full=full)
+                                    dests[0], steps[0][1], isouter=isouter, full=full)
+        for dest, (_d, on) in zip(dests[1:], steps[1:], strict=True):
+            out = super(ORMSelect, out).join(dest, on, isouter=isouter, full=full)
         if key is not None:
             out._dm_join_keys = done | {key}
         if overlap is not None:
