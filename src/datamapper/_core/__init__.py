@@ -73,6 +73,7 @@ from .results import (
     type_may_be_null_type,
 )
 from .statements import (
+    ExportingSelect,
     annotate,
     annotations_of,
     anonymous_fromclause,
@@ -141,7 +142,7 @@ __all__ = [
     "with_where_criteria", "with_adapted_clauses", "has_limit_or_offset", "has_group_by", "is_distinct",
     "order_by_clauses", "for_update_arg", "copy_generative", "generate", "from_objects",
     "proxy_key", "is_cacheable_element", "is_selectable_iterable",
-    "is_executable_on_connection", "annotate", "deannotate", "annotations_of",
+    "is_executable_on_connection", "annotate", "ExportingSelect", "deannotate", "annotations_of",
     "propagate_attrs", "set_propagate_attrs", "anonymous_fromclause", "dml_returning", "dml_returns_defaults",
     "dml_with_returning", "dml_where", "dml_values", "dml_values_ordered",
     "dml_has_multi_values", "dml_multi_values", "dml_with_multi_values", "dml_with_values", "gen_cache_key", "mark_uncacheable",

@@ -13,15 +13,35 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy.sql.elements import ClauseElement, ClauseList
+from sqlalchemy.sql.selectable import Select, SelectState
 
 try:  # SQLAlchemy 2.1
     from sqlalchemy.sql.elements import OrderByList as _OrderByList
 except ImportError:  # 2.0
     _OrderByList = None  # type: ignore[assignment,misc]  # 2.0 has no such class
-from sqlalchemy.util import immutabledict
+from sqlalchemy.util import HasMemoized, immutabledict
 
 _EMPTY: Mapping[str, Any] = immutabledict()
 _T = TypeVar("_T")
+
+
+# -- a Select whose exported columns its class chooses -----------------------------------------
+
+class ExportingSelect(Select[Any]):
+    """A Core ``Select`` whose selected columns (what a subquery of it exports in ``.c``,
+    ``selected_columns``, the SELECT list) pass through :meth:`_dm_export_columns` once
+    per statement: Core reads them from the private ``_all_selected_columns``."""
+
+    inherit_cache = True
+
+    @HasMemoized.memoized_attribute
+    def _all_selected_columns(self) -> Any:
+        cols = list(SelectState.get_plugin_class(self).all_selected_columns(self))
+        return self._dm_export_columns(cols)
+
+    def _dm_export_columns(self, cols: list[Any]) -> list[Any]:
+        """The selected columns ``cols`` as this statement exports them."""
+        return cols
 
 
 # -- statements as given -----------------------------------------------------------------------
@@ -194,8 +214,11 @@ def for_update_arg(stmt: object) -> Any:
 
 def copy_generative(target: _T, source: object) -> _T:
     """Give ``target`` (a new object of a Core generative class or subclass) the
-    state of ``source``, as Core's own generative copy does."""
-    target.__dict__.update(source.__dict__)
+    state of ``source``, as Core's own generative copy does (values memoized on
+    ``source``, such as its selected columns, left out: ``target`` computes its own)."""
+    skip = getattr(source, "_memoized_keys", None)
+    d = source.__dict__
+    target.__dict__.update({k: v for k, v in d.items() if k not in skip} if skip else d)
     return target
 
 

@@ -65,6 +65,7 @@ from .aliased import (
     warn_overlapping_alias,
 )
 from .covered_froms import absorb_covered_entity_froms
+from .exported_columns import subquery_columns
 from .subclass_rows import limit_to_subclass_rows
 
 PLUGIN_NAME = "datamapper"
@@ -231,12 +232,11 @@ class DatamapperSelectState(SelectState):
     def all_selected_columns(cls, statement: Any) -> Any:
         """The columns a select of mapped classes exports (``selected_columns``, a
         subquery's ``.c``, the SELECT list inside a subquery or union): each class's
-        columns and SQL expressions (:func:`.entities.subquery_columns`)."""
+        columns and SQL expressions (:func:`.exported_columns.subquery_columns`)."""
         cols = super().all_selected_columns(statement)
         raw = raw_columns(statement)
         if not any(entity_of(e) is not None for e in raw):
             return cols
-        from .orm_select import subquery_columns
 
         out: list[object] = []
         for element in raw:

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Join, Select
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.sql.elements import ColumnClause, Label
+from sqlalchemy.sql.elements import ColumnClause
 
 from .._core import (
+    ExportingSelect,
     annotate,
     copy_generative,
     dml_returning,
@@ -33,7 +34,6 @@ from .._core import (
     statement_options,
     with_adapted_clauses,
 )
-from ..loading import entity_loader
 from ..mapping.attributes import QueryableAttribute
 from ..mapping.coercion import (
     entities_of_core_select,
@@ -57,9 +57,10 @@ from .aliased import (
 )
 from .core_plugin import NO_FILTER_BY
 from .entities import RowLayout, entity_layout, filter_by_criteria, mapper_of, selectable_of
+from .exported_columns import layout_exports
 
 
-class ORMSelect(Select[Any]):
+class ORMSelect(ExportingSelect):
     """A Core ``Select`` that remembers the mapped entities it was built from.
 
     ``session.execute(select(User))`` returns User objects; everything else is
@@ -78,6 +79,12 @@ class ORMSelect(Select[Any]):
     # statement's columns and criteria naming the class name the alias
     _dm_auto_aliases: tuple[tuple[Mapper, Any], ...] = ()
     _dm_entities: list[object]
+
+    def _dm_export_columns(self, cols: list[Any]) -> list[Any]:
+        """The selected columns, a mapped class's column_property() expressions keyed
+        by their attribute names (``select(User).subquery().c.upper_name``)."""
+        layout = self.__dict__.get("_dm_layout")
+        return cols if layout is None else layout_exports(layout, cols)
 
     @property
     def column_descriptions(self) -> Any:
@@ -453,39 +460,6 @@ def executed_statement(orm: ORMSelect) -> object:
     stmt, _layout = plans_statement(entities, plans, base, list(order_by_clauses(orm)),
                                     has_limit_or_offset(orm), criteria)
     return stmt
-
-
-def subquery_columns(element: Any, mapper: Mapper) -> list[object]:
-    """What a mapped class selected in a Core ``select()`` exports to a subquery, a
-    union or ``selected_columns``: its table's columns (deferred ones included, so that
-    an ``aliased()`` entity of the subquery can load them) and then the SQL expressions
-    a load of the class selects (``column_property()``, ``query_expression()``
-    defaults), each under an anonymous SQL name and keyed by its attribute name (so
-    that a column labelled with the same name elsewhere in the SELECT keeps its label)."""
-    cache = mapper._loader_cache
-    extra: list[object] | None = cache.get(_SUBQUERY_KEY)
-    if extra is None:
-        table_cols = set(map(id, element.c))
-        extra = []
-        loader = entity_loader(mapper)
-        for prop, col in zip(loader.props, loader.columns, strict=True):
-            if id(col) in table_cols:
-                continue
-            if isinstance(col, Label):
-                key = col.name
-                col = col.element.label(None)
-            else:
-                # (an expression has no name of its own: ``id * 2`` was exported as
-                # "_no_label", ``func.upper(name)`` as "upper")
-                key = prop.key
-                col = col.label(None)
-            col.key = key
-            extra.append(col)
-        cache[_SUBQUERY_KEY] = extra
-    return [*element.c, *extra]
-
-
-_SUBQUERY_KEY = "subquery columns"  # in Mapper._loader_cache: subquery_columns()' extras
 
 
 def orm_statement_of(statement: object) -> object:
