@@ -24,6 +24,7 @@ from ..exc import ArgumentError, InvalidRequestError
 from ..mapping.cache import CacheSlot
 from ..mapping.coercion import bound_value
 from ..mapping.composite import expand_composite_pairs
+from .bulk_table import refuse_shaped, table_delete, table_target, table_update
 from .evaluate import CannotEvaluate, Rules, Unknown, compile_criteria, test_state
 
 if TYPE_CHECKING:
@@ -40,12 +41,10 @@ _ONUPDATE_KEYS: CacheSlot[tuple[str, ...]] = CacheSlot(
 def _targets(session: SessionBase, query: Query[Any]) -> tuple[Any, Any]:
     mapper = query._layout.primary_mapper
     if mapper is None or len(query._layout.parts) != 1:
-        raise InvalidRequestError("Can't bulk update/delete: the query must select one mapped class")
-    if query._joins or query._limit is not None or query._offset is not None or query._order_by:
         raise InvalidRequestError(
-            "Can't bulk update/delete a query with join(), limit(), offset() or order_by(); "
-            "use filter() criteria only"
-        )
+            "Can't bulk update/delete: the query must select one mapped class or one table "
+            "(query(User), query(users_table)), not columns or several entities")
+    refuse_shaped(query)
     return mapper, query._where
 
 
@@ -397,6 +396,9 @@ def _keys_returned(session: SessionBase, mapper: Mapper, stmt: Any, where: list[
 def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any], sync: Any,
                 statement_kw: dict[str, Any] | None = None) -> int:
     check_sync(sync)
+    table = table_target(query)
+    if table is not None:
+        return table_update(session, query, table, values, statement_kw)
     mapper, where = _targets(session, query)
     resolved = resolve_values(mapper, values.items())
     params = query._params or None
@@ -439,6 +441,9 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
 def bulk_delete(session: SessionBase, query: Query[Any], sync: Any,
                 statement_kw: dict[str, Any] | None = None) -> int:
     check_sync(sync)
+    table = table_target(query)
+    if table is not None:
+        return table_delete(session, query, table, statement_kw)
     mapper, where = _targets(session, query)
     params = query._params or None
     strategy, tests = criteria_tests(mapper, where, sync, _dialect_name(session, mapper, sync), params)
