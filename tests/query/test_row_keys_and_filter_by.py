@@ -387,3 +387,19 @@ def test_orm_select_filter_by_after_join_names_the_joined_entity(session, model)
     else:
         stmt3 = orm_select(User).join(User.addresses).filter_by(id=1)
         assert "WHERE addresses.id = :id_1" in sql(stmt3)
+
+
+def test_reset_joinpoint_names_the_first_entity_again(session, model):
+    """Query.reset_joinpoint() (legacy, kept by SQLAlchemy 2.x's Query): after join(),
+    filter_by() names the selected entity again; the joins stay.  Was AttributeError."""
+    User, Address = model
+    q = session.query(User).join(User.addresses).filter_by(email="w@x")
+    q2 = q.reset_joinpoint().filter_by(name="wendy")
+    assert sql(q2).endswith(
+        "FROM users JOIN addresses ON users.id = addresses.user_id "
+        "WHERE addresses.email = :email_1 AND users.name = :name_1")
+    assert [u.id for u in q2] == [2]
+    assert q.reset_joinpoint().filter_by(name="ed").all() == []
+    # select_from() sets the join point the reset goes back to
+    q3 = session.query(User.id).select_from(Address).join(User, Address.user_id == User.id)
+    assert q3.reset_joinpoint().filter_by(email="ed@x").all() == [(1,)]

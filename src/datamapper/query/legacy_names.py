@@ -40,6 +40,16 @@ class QueryLegacy(QueryExecution[_T]):
         warn_deprecated("Query.get_by()", "Query.filter_by(...).first()")
         return self.filter_by(**kwargs).first()
 
+    def reset_joinpoint(self) -> Self:
+        """The query with its join point back at its first entity (or what
+        ``select_from()`` named): ``filter_by()`` and string ``order_by()`` name it again
+        after ``join()``; the joins stay.  (Legacy, as SQLAlchemy's.)"""
+        q = self._clone()
+        first = q._select_from[0] if q._select_from else None
+        q._join_entity = q._from_mapper.class_ if q._from_mapper is not None else first
+        q._joinpoint = q._from_mapper or q._layout.primary_mapper
+        return q
+
     def merge_result(self, iterator: Any, load: bool = True) -> Any:
         """Merge what a query of this shape returned (a list of objects or rows, or a
         ``FrozenResult``) into this query's session: each mapped object is replaced by
