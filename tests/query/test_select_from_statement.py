@@ -254,3 +254,26 @@ def test_from_dml_values_by_attribute_name_whose_column_is_named_otherwise(
     s.commit()
     assert obj.age == (9 if kind == "insert" else 7)
     assert read_rows(Member.__table__) == ([(1, 3), (2, 9)] if kind == "insert" else [(1, 7)])
+
+
+@pytest.mark.parametrize("select", [sqlalchemy.select, datamapper.select])
+@pytest.mark.parametrize("inner", ["text", "select"])
+def test_params_of_the_from_statement_override_the_inner_ones(M, session, select, inner,
+                                                              recwarn):
+    """``select(X).from_statement(stmt).params(...)``: the values go to the statement's
+    bound parameters, over those ``stmt.params()`` gave (SQLAlchemy's #13709); was
+    SQLAlchemy 2.1's deprecation warning for params() of a non-statement element, the
+    values left out."""
+    Owner, _Pet = M
+    if inner == "text":
+        stmt = text("SELECT id, name FROM fs_owner WHERE id = :a OR id = :b")
+    else:
+        stmt = select(Owner).where(sqlalchemy.or_(
+            Owner.id == sqlalchemy.bindparam("a"), Owner.id == sqlalchemy.bindparam("b")))
+    base = select(Owner).from_statement(stmt.params(a=1, b=1))
+    assert [o.id for o in session.scalars(base)] == [1]
+    over = base.params(b=2)
+    for _ in range(2):  # (the second time from the compiled cache, if any)
+        assert sorted(o.id for o in session.scalars(over)) == [1, 2]
+    assert [o.id for o in session.scalars(base)] == [1]  # left as it was
+    assert not [w for w in recwarn if "params()" in str(w.message)]

@@ -121,6 +121,13 @@ class FromStatement(Generative, Executable, ClauseElement):
         s._dm_options = self._dm_options + opts
         return s
 
+    def params(self, *optionaldict: Any, **kwargs: Any) -> FromStatement:
+        """Values for the statement's bound parameters, over those it was given
+        (``select(User).from_statement(stmt.params(id=7)).params(id=8)`` runs with 8)."""
+        s: FromStatement = self._generate()
+        s.element = self.element.params(*optionaldict, **kwargs)
+        return s
+
     @property
     def selected_columns(self) -> Any:
         return _columns_of(self.element)
