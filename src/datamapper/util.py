@@ -51,13 +51,19 @@ def was_deleted(instance: object) -> bool:
 def make_transient(instance: object) -> None:
     """Turn ``instance`` back into a transient object: no session, no identity.
 
-    Loaded attribute values stay; expired ones are dropped.
+    Loaded attribute values stay, with their history (what was loaded and what was
+    changed since, as ``get_history()`` reports it); expired ones are dropped.  Its
+    flush is an INSERT of the values it holds.
     """
     state = instance_state(instance)
     sess = _sessions.get(state.session_id) if state.session_id is not None else None
     if sess is not None:
         sess._expunge_state(state)
     state.session_id = None
+    if state._key is not None:
+        # a loaded object keeps recording its history (SQLAlchemy's make_transient()
+        # leaves it alone): get_history() still tells loaded values from changed ones
+        state.extra()
     state.key = None
     state._deleted = False
     state._strong = None
@@ -66,8 +72,6 @@ def make_transient(instance: object) -> None:
         for k in state.expired_attributes:
             d.pop(k, None)
     state.expired_attributes = frozenset()
-    state.committed_state = {}
-    state.modified = False
 
 
 def make_transient_to_detached(instance: object) -> None:

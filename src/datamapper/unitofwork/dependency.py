@@ -241,7 +241,8 @@ class _Collector(ManyToManyReader, KeySwitchReader, DeletedReader):
         only); when the parent's key changed and the flush moves the rows itself, the
         members (found by the old key) must be given the new one (their foreign keys,
         or their association rows): the collection is loaded first."""
-        if prop.direction == MANYTOONE or is_new or not _ref_changed(state, prop) or \
+        if prop.direction == MANYTOONE or is_new or state._key is None or \
+                not _ref_changed(state, prop) or \
                 prop.lazy in ("dynamic", "write_only") or not self._moves_rows(prop):
             return True
         _load_by_committed_key(state, prop, d, cs)
