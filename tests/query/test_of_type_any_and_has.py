@@ -146,6 +146,10 @@ def test_any_and_has_of_an_alias_read_the_alias_alone(filled, make_session, how)
     assert names(Company.employees.of_type(target).any(eng.language == "cobol")) == ["c2"]
     assert names(~Company.employees.of_type(target).any(eng.language == "cobol")) == ["c1"]
     assert names(Company.employees.of_type(target).any(eng.language == "java")) == ["c1"]
+    ca = aliased(Company)  # an aliased parent: the EXISTS correlates to the alias
+    crit = ca.employees.of_type(target).any(eng.language == "cobol")
+    assert [c.name for c in s.query(ca).filter(crit)] == ["c2"]
+    assert [c.name for c in s.query(ca).filter(~crit).order_by(ca.id)] == ["c1"]
     ma = aliased(Manager, flat=how.endswith("flat"))
     crit = Paper.owner.of_type(ma).has(ma.title == "pointy")
     assert [p.id for p in s.query(Paper).filter(crit)] == [2]

@@ -395,7 +395,10 @@ class OfType(_JoinTarget):
         # of them named the alias once per table (ambiguous names, or a broken join)
         sel = getattr(self.target, "selectable", None)
         if sel is not None and _reads_several_tables(prop.mapper):
-            clause = adapt(prop.of_type_exists(method, and_(*own) if own else None, sel))
+            # (the parent's alias last: adapting to the target alias re-reads a copy
+            # of it as a subquery to adapt into)
+            clause = self._on_parent(adapt(
+                prop.of_type_exists(method, and_(*own) if own else None, sel)))
         else:
             clause = adapt(attr_method(and_(*own) if own else None))
         return clause.where(*user) if user else clause
