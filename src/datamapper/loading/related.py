@@ -241,4 +241,9 @@ def _select_related(session: SessionLike, state: InstanceState, prop: Relationsh
     else:
         rows = session._fetch_cached_select(stmt, values, bind, session._eager_exec_opts,
                                             compiled, positional=True)
-    return instances(session, loader, rows, False, state.identity_token) if rows else []
+    if not rows:
+        return []
+    objs = instances(session, loader, rows, False, state.identity_token)
+    if not prop.mapper.allow_partial_pks:  # rows with a partly NULL key are no objects
+        objs = [o for o in objs if o is not None]
+    return objs

@@ -385,7 +385,8 @@ def instances(
     populate_existing: bool = False,
     identity_token: Any = None,
 ) -> list[Any]:
-    """One object per row (None where the row's key is all NULL).
+    """One object per row (None where the row's key is all NULL, or partly NULL for a
+    mapper with ``allow_partial_pks=False``).
 
     Every object made here stays reachable (from the result and the identity map),
     so a cycle collection during a large load only rescans them: for big results
@@ -487,6 +488,9 @@ def _instances(
     pkpos = loader.pk_positions
     single = len(pkpos) == 1
     p0 = pkpos[0]
+    # allow_partial_pks=False: a row whose key is partly NULL (an outer join's missing
+    # side) is no object
+    no_partial = not mapper.allow_partial_pks
     sid = session.hash_key
     unloaded = loader.unloaded or _EMPTY
     dispatch = mapper.dispatch
@@ -520,7 +524,7 @@ def _instances(
                 continue
         else:
             ikey = ident = tuple([row[p] for p in pkpos])
-            if None in ident and all(v is None for v in ident):
+            if None in ident and (no_partial or all(v is None for v in ident)):
                 append(None)
                 continue
         state = imap_get(ikey)

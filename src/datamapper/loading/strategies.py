@@ -123,11 +123,14 @@ def join_clauses(prop: RelationshipProperty, parent_sel: Any, target_sel: Any,
     if prop.direction == MANYTOMANY:
         in_sec = prop.is_secondary_column
 
+        # each column of a many-to-many's joins other than the secondary's is the
+        # parent's (primaryjoin) or the target's (secondaryjoin), even one of a table
+        # both map (joined-table siblings, Engineer.managers to Manager: person.id)
         def pick_p(c: Any) -> Any:
-            return parent_sel if c.table is parent_t else secondary_sel if in_sec(c) else None
+            return parent_sel if c.table is parent_t or not in_sec(c) else secondary_sel
 
         def pick_s(c: Any) -> Any:
-            return target_sel if c.table in targets else secondary_sel if in_sec(c) else None
+            return target_sel if c.table in targets or not in_sec(c) else secondary_sel
 
         return [_replace(prop.primaryjoin, pick_p), _replace(prop.secondaryjoin, pick_s)]
     self_ref = parent_t is target_t
@@ -178,8 +181,8 @@ def _target_order_by(prop: RelationshipProperty, target_sel: Any,
     def pick(c: Any) -> Any:
         if c.table in targets:
             return target_sel
-        if in_sec is not None and in_sec(c):
-            return secondary_sel
+        if in_sec is not None:  # (many-to-many: see join_clauses)
+            return secondary_sel if in_sec(c) else target_sel
         return None
 
     return [_replace(ob, pick) for ob in prop.order_by]
@@ -902,6 +905,8 @@ def _group_by_value(rows: Sequence[Any], objs: list[Any], width: int,
                     by_value: dict[Any, list[Any]]) -> None:
     """Rows that each hold one (key value, object): the objects by key value."""
     for row, o in zip(rows, objs, strict=True):
+        if o is None:  # a partly NULL key (allow_partial_pks=False): no object
+            continue
         group = by_value.get(row[width])
         if group is None:
             group = by_value[row[width]] = []
@@ -913,6 +918,8 @@ def _group_by_key(rows: Sequence[Any], objs: list[Any], width: int, n: int,
     """Rows that may repeat an object for a key: each object once per key."""
     seen: dict[tuple[Any, ...], set[int]] = {}
     for row, o in zip(rows, objs, strict=True):
+        if o is None:  # a partly NULL key (allow_partial_pks=False): no object
+            continue
         k = tuple(row[width:width + n])
         ids = seen.setdefault(k, set())
         if id(o) in ids:
@@ -980,6 +987,10 @@ def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Map
         "mappers": (target,), "relationship_load": True, "user_options": user_options,
         "lazy_loaded_from": lazy_loaded_from}, positional=True).fetchall()
     objs = instances(session, loader, rows, False, token) if rows else []
+    if objs and not target.allow_partial_pks and None in objs:
+        # rows with a partly NULL key are no objects (and their joined rows nothing)
+        kept = [(o, r) for o, r in zip(objs, rows, strict=True) if o is not None]
+        objs, rows = [o for o, _r in kept], [r for _o, r in kept]
     if objs:
         populate(session, plan, objs, rows, False, token)
     return _unique(objs) if plan.may_repeat_rows() else objs

@@ -247,24 +247,26 @@ class JoinAnalysis:
                 return c in fk_arg
         else:
             def is_foreign(c: Any) -> bool:
-                return has_fk_to(c, target_t if c.table is parent_t else parent_t)
+                return has_fk_to(c, target_t if _within(c, parent_t) else parent_t)
         pairs = column_pairs(pj, is_foreign, fk_arg)
         if not pairs and self.viewonly:
             # a read-only join on other comparisons (>, LIKE, between(), op())
             pairs = column_pairs(pj, is_foreign, fk_arg, any_operator=True)
         if not pairs:
             raise self._error(
-                ArgumentError, f"no foreign key links {parent_t.name!r} and "
-                f"{target_t.name!r} in its join condition; add a ForeignKey to the Table, "
+                ArgumentError, f"no foreign key links {_name(parent_t)!r} and "
+                f"{_name(target_t)!r} in its join condition; add a ForeignKey to the Table, "
                 "or pass foreign_keys= naming the referring columns")
-        foreign_tables = {f.table for _r, f in pairs}
-        if foreign_tables == {target_t}:
+        # (a side mapped to a join holds its tables' own columns)
+        foreign_sides = {parent_t if _within(f, parent_t) else
+                         target_t if _within(f, target_t) else f.table for _r, f in pairs}
+        if foreign_sides == {target_t}:
             return pairs, ONETOMANY
-        if foreign_tables == {parent_t}:
+        if foreign_sides == {parent_t}:
             return pairs, MANYTOONE
         raise self._error(
-            ArgumentError, f"foreign keys run both ways between {parent_t.name!r} and "
-            f"{target_t.name!r}; pass foreign_keys= naming the referring columns of this "
+            ArgumentError, f"foreign keys run both ways between {_name(parent_t)!r} and "
+            f"{_name(target_t)!r}; pass foreign_keys= naming the referring columns of this "
             "relationship")
 
     def _check_remote_side_between_tables(self, pj: object, parent_t: object,
@@ -464,3 +466,15 @@ def _foreign_keys_to(src: FromClause, dst: FromClause, fk_arg: ColumnSet) -> lis
         if pair not in out:
             out.append(pair)
     return out
+
+
+def _within(col: Any, selectable: Any) -> bool:
+    """Whether ``col`` belongs to ``selectable``: its own column, or for a join one of
+    its tables' columns."""
+    return col.table is selectable or (
+        isinstance(selectable, Join) and selectable.corresponding_column(col) is col)
+
+
+def _name(selectable: Any) -> str:
+    """A selectable's name for a message (a join: its SQL, "a JOIN b ON ...")."""
+    return str(getattr(selectable, "name", None) or selectable)
