@@ -222,7 +222,9 @@ def _exists_related(prop: RelationshipProperty, crit: list[Any], target_from: An
     if prop.target_from is not None and target_from is None:
         return cast(Exists, _mark_parent_side(prop, _exists_in_target_from(prop, crit)))
     self_ref = prop.parent.local_table is prop.mapper.local_table
-    if self_ref or (prop.secondary is None and ends_share_table(prop)):
+    # (many-to-many between joined-table siblings, Engineer.managers to Manager: both
+    # ends read the base table, so the related rows come from an alias of the target's)
+    if self_ref or ends_share_table(prop):
         out: Any = _exists_in_target_alias(prop, crit, target_from, self_ref)
         return cast(Exists, _mark_parent_side(prop, out))
     return cast(Exists, _mark_parent_side(prop, _exists_unaliased(prop, crit, target_from)))
