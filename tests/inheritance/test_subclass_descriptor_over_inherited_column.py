@@ -79,3 +79,64 @@ def test_declarative_subclass_property_hides_base_column(engine, make_session):
     s.close()
     assert [(type(o).__name__, o.label) for o in s.scalars(select(Item).order_by(Item.id))] \
         == [("Item", "plain"), ("Special", "special")]
+
+
+def _declared_attr_hierarchy(Base, override):
+    """Person with declared_attr attributes (a column, a column_property); Engineer, a
+    joined subclass, overrides them as ``override`` says."""
+    from sqlalchemy.ext.hybrid import hybrid_property
+
+    from datamapper import column_property, declared_attr
+
+    class Person(Base):
+        __tablename__ = "da_person"
+        id = Column(Integer, primary_key=True)
+        type = Column(String(10))
+        first = Column(String(10))
+        __mapper_args__ = {"polymorphic_on": type, "polymorphic_identity": "p"}
+
+        @declared_attr
+        def title(cls):
+            return Column(String(10))
+
+        @declared_attr
+        def label(cls):
+            return column_property(cls.first + "!")
+
+    body = {"__tablename__": "da_engineer",
+            "id": Column(ForeignKey("da_person.id"), primary_key=True),
+            "__mapper_args__": {"polymorphic_identity": "e"}}
+    if override == "plain":
+        body.update(title="plain title", label="plain label")
+    elif override == "method":
+        body.update(title=lambda self: "method title", label=lambda self: "method label")
+    elif override == "hybrid":
+        body.update(title=hybrid_property(lambda self: "hybrid title"),
+                    label=hybrid_property(lambda self: "hybrid label"))
+    elif override == "abstract middle":
+        Mid = type("Mid", (Person,), {"__abstract__": True, "title": "plain title",
+                                      "label": "plain label"})
+        return Person, type("Engineer", (Mid,), body)
+    return Person, type("Engineer", (Person,), body)
+
+
+@pytest.mark.parametrize("override", ["plain", "method", "hybrid", "abstract middle"])
+def test_subclass_attribute_over_base_declared_attr_wins(engine, make_session, read_rows,
+                                                         override):
+    Base = declarative_base()
+    Person, Engineer = _declared_attr_hierarchy(Base, override)
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Person(first="p", title="boss"), Engineer(first="e")])
+    s.commit()
+    assert read_rows("SELECT first, title FROM da_person ORDER BY id") == [
+        ("p", "boss"), ("e", None)]
+    s.close()
+    eng = s.scalars(select(Engineer)).one()
+    title = eng.title() if override == "method" else eng.title
+    label = eng.label() if override == "method" else eng.label
+    expected = "plain" if override == "abstract middle" else override
+    assert (title, label) == (f"{expected} title", f"{expected} label")
+    person = s.scalars(select(Person).where(Person.type == "p")).one()
+    assert (person.title, person.label) == ("boss", "p!")
+    assert {"title", "label"}.isdisjoint(class_mapper(Engineer).attrs.keys())

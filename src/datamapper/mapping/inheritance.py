@@ -204,21 +204,35 @@ def setup_inherits(mapper: Mapper, parent: Mapper, local_table: Any,
 
 def user_descriptor_below(cls: type, base: type, key: str) -> bool:
     """Whether ``cls`` (or a class between it and the mapped ``base``) defines ``key`` as
-    a descriptor of its own (a ``@property``, a method, any object with ``__get__``):
-    the subclass's mapper then leaves the base's attribute of that name out, as in
-    SQLAlchemy, so that the descriptor keeps working on the subclass's objects."""
+    an attribute of the program's own (a ``@property``, a method, a hybrid, a plain
+    class-level value): the first class in ``cls``'s MRO holding the name decides, as
+    Python's lookup does.  The subclass's mapper then leaves the base's attribute of
+    that name out, as in SQLAlchemy, so that the program's attribute keeps working on
+    the subclass's objects (a base's ``declared_attr`` overridden below included)."""
+    if key in getattr(cls, "__dataclass_fields__", ()):
+        return False  # (a dataclass field's default, not an override)
     for klass in cls.__mro__:
         if klass is base:
             return False
-        value = klass.__dict__.get(key)
-        if value is None:
+        if key not in klass.__dict__:
             continue
-        # (this package's own constructs, mapped_column() and the like, and Core's
-        # columns are mapping declarations, not the user's descriptors)
-        kind = type(value)
-        return hasattr(kind, "__get__") and not isinstance(value, ColumnElement) \
-            and not kind.__module__.startswith(("datamapper.", "sqlalchemy."))
+        return is_program_attribute(klass.__dict__[key])
     return False
+
+
+# modules whose objects are descriptors a program adds, not mapping declarations
+_PROGRAM_MODULES = ("sqlalchemy.ext.", "datamapper.associationproxy", "datamapper.ext.")
+
+
+def is_program_attribute(value: object) -> bool:
+    """Whether a class attribute is the program's own rather than a mapping declaration
+    (a Core column, this package's constructs: ``mapped_column()``, ``declared_attr``,
+    instrumented attributes, properties) or ``None`` (a placeholder, not an override)."""
+    if value is None or isinstance(value, ColumnElement):
+        return False
+    module = type(value).__module__
+    return module.startswith(_PROGRAM_MODULES) or \
+        not module.startswith(("datamapper.", "sqlalchemy."))
 
 
 def inherit_property(mapper: Mapper, key: str, prop: MapperProperty) -> None:
