@@ -182,3 +182,16 @@ def test_select_join_to_sibling_subclass_with_own_on_clause(abcd, make_session):
         assert s.execute(stmt).all() == [("b1", "c1", "d1")]
         got = s.scalars(select(B).join(C, C.bid == B.id).where(C.name == "c2")).all()
         assert _names(got) == ["b2"]
+
+
+def test_query_join_to_subclass_of_the_queried_base_without_on_clause(abcd, make_session,
+                                                                       sql_log):
+    B, C, _D = abcd
+    A = B.__mro__[1]
+    s = make_session()
+    with _aliasing():
+        assert s.query(A.name).join(B).order_by(A.id).all() == [("b1",), ("b2",)]
+        assert s.query(A.name).join(C).filter(C.name == "c1").all() == [("c1",)]
+    sql = sql_log.matching("SELECT")[-1].replace("INNER JOIN", "JOIN")
+    assert "JOIN (a AS a_1 JOIN c AS c_1 ON c_1.id = a_1.id) ON a.id = c_1.id" in sql
+    assert "WHERE a_1.name = " in sql

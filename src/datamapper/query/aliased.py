@@ -665,10 +665,12 @@ def overlapping_join_alias(target: object, onclause: object, froms: list[Any]
 def overlapping_class_alias(target: object, onclause: object, froms: list[Any]
                             ) -> AliasedClass | None:
     """A join to a joined-table subclass with an ON clause of its own
-    (``join(C, C.bid == B.id)``) one of whose tables ``froms`` read already: an alias
+    (``join(C, C.bid == B.id)``) or none (``query(A).join(B)``, ON from the foreign
+    keys) one of whose tables ``froms`` read already: an alias
     of its tables to read it through, as :func:`overlapping_join_alias` gives for a
     join along a relationship; None for any other join."""
-    if not isinstance(target, type) or not isinstance(onclause, ColumnElement):
+    if not isinstance(target, type) or not (onclause is None
+                                            or isinstance(onclause, ColumnElement)):
         return None
     m = _mapper_or_none(target)
     if m is None or m.inherits is None or m.single or m.concrete:
