@@ -88,7 +88,7 @@ def make_relationship_impl(mapper: Mapper, key: str, attr: QueryableAttribute,
     impl = _impl_class(prop)(mapper, key, attr, prop)
     if prop.parent is not mapper and prop.syncs_backref:
         # a subclass mapped after its base was configured (mapper inheritance)
-        impl.reverse = [(r.key, r.uselist) for r in prop._reverse_property]
+        impl.reverse = [(r.key, r.uselist) for r in prop._mirrors]
     return impl
 
 
@@ -556,5 +556,5 @@ def _link_reverse(prop: RelationshipProperty) -> None:
             impl = getattr(m, "_impls", {}).get(p.key)
             if not isinstance(impl, _RelImpl):
                 continue
-            impl.reverse = [(r.key, r.uselist) for r in p._reverse_property] \
+            impl.reverse = [(r.key, r.uselist) for r in p._mirrors] \
                 if p.syncs_backref else []

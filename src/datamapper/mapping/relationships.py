@@ -247,6 +247,10 @@ class RelationshipProperty(MapperProperty):
         self.local_columns: frozenset[TableColumn] = frozenset()
         self.collection_class: Any = collection_class
         self._reverse_property: set[RelationshipProperty] = set()
+        # the reverse sides a change to this attribute is mirrored on in memory: the one
+        # back_populates= names (a back_populates= on one side only mirrors that side's
+        # changes), the one backref= made, and for that one this
+        self._mirrors: set[RelationshipProperty] = set()
         # the lazy load (see relationship_criteria.LazyClause), read by loading.related
         self._lazy_clause: Any = None
         self._lazy_params: list[tuple[str, str]] = []
@@ -408,10 +412,12 @@ class RelationshipProperty(MapperProperty):
         elif self.backref is not None:
             name, secondary, kw = backref_arguments(self)
             other = RelationshipProperty(self.parent.class_, secondary, **kw)
+            other._mirrors.add(self)
             self.mapper.add_property(name, other)
             other.do_init()
         else:
             return
+        self._mirrors.add(other)
         self._reverse_property.add(other)
         other._reverse_property.add(self)
         check_sync_backref(self, other)
