@@ -207,6 +207,15 @@ def order_by_clauses(stmt: object) -> tuple[object, ...]:
     return tuple(getattr(stmt, "_order_by_clauses", ()) or ())
 
 
+def order_term_expression(term: object) -> object:
+    """An ORDER BY term as the expression it orders by: Core keeps a labelled one
+    (``order_by(alias.id)``, where the attribute of an aliased class is ``anon_1.person_id
+    AS id``) as a reference to the label, which renders as the bare name "id"."""
+    from sqlalchemy.sql.elements import _label_reference
+
+    return term.element if isinstance(term, _label_reference) else term
+
+
 def for_update_arg(stmt: object) -> Any:
     """The FOR UPDATE settings of a select, or None."""
     return getattr(stmt, "_for_update_arg", None)

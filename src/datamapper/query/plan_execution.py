@@ -22,7 +22,7 @@ from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.util import ClauseAdapter
 
-from .._core import for_update_arg, has_group_by
+from .._core import for_update_arg, has_group_by, order_term_expression
 from ..instance.seam import SessionLike
 from ..loading.criteria import LoaderCriteriaOption
 from ..loading.plans import EntityPlan, remember_plan
@@ -120,6 +120,9 @@ def _limited_inner(base: Any, columns: list[Any], order_by: list[Any],
     """A LIMITed query with a joined collection: (the SELECT of ``columns`` from the
     limited query as a subquery, its ORDER BY adapted to the subquery, the subquery).
     The subquery also selects the ``join_columns`` the eager joins outside it need."""
+    # an attribute of an aliased() class is a label: the SELECT inside selects it
+    # labelled, not the bare name "id" (whatever column of that name is in reach)
+    order_by = [_unlabelled(ob) for ob in order_by]
     if order_by:
         # the outer ORDER BY reads the subquery: it selects what the query is ordered by
         # (a column of a table joined inside it, as join(User.orders).order_by(Order.x))
@@ -142,6 +145,19 @@ def _limited_inner(base: Any, columns: list[Any], order_by: list[Any],
 
 _ORDERING = (operators.desc_op, operators.asc_op, operators.nulls_first_op,
              operators.nulls_last_op)
+
+
+def _unlabelled(ob: Any) -> Any:
+    """An ORDER BY term as the expression it orders by (see
+    :func:`~datamapper._core.order_term_expression`; also under an ordering modifier:
+    desc(), nulls_first() ...)."""
+    expr = order_term_expression(
+        ob.__clause_element__() if hasattr(ob, "__clause_element__") else ob)
+    if isinstance(expr, UnaryExpression) and expr.modifier in _ORDERING:
+        inner = order_term_expression(expr.element)
+        if inner is not expr.element and isinstance(inner, ColumnElement):
+            return UnaryExpression(inner, modifier=expr.modifier)
+    return expr
 
 
 def _with_order_columns(stmt: Any, order_by: list[Any]) -> object:
