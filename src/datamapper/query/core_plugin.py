@@ -302,7 +302,22 @@ class DatamapperSelectState(SelectState):
                     dest = steps[-1][0]
                     entities.add(dest.__clause_element__()
                                  if hasattr(dest, "__clause_element__") else dest)
+        return _without_entity_tables(entities)
+
+
+def _without_entity_tables(entities: set[Any]) -> set[Any]:
+    """The entities without the tables an entity's join is made of: a joined-inheritance
+    class selects its tables' join, whose FROM objects are the join and each table,
+    and ``select(Engineer).filter_by(name=...)`` names the class's attribute once, not
+    also the ``person`` table's column (AmbiguousColumnError on SQLAlchemy 2.1)."""
+    inner: set[int] = set()
+    for e in entities:
+        if isinstance(e, Join) and "entity_namespace" in annotations_of(e):
+            inner.update(id(deannotate(t)) for t in from_objects(e) if t is not e)
+    if not inner:
         return entities
+    return {e for e in entities
+            if isinstance(e, Join) or id(deannotate(e)) not in inner}
 
 
 class _DMLDescriptions:
