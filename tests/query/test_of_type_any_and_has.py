@@ -153,3 +153,21 @@ def test_any_and_has_of_an_alias_read_the_alias_alone(filled, make_session, how)
     ma = aliased(Manager, flat=how.endswith("flat"))
     crit = Paper.owner.of_type(ma).has(ma.title == "pointy")
     assert [p.id for p in s.query(Paper).filter(crit)] == [2]
+
+
+def test_any_in_a_query_reading_the_same_class_keeps_its_own_from(filled, make_session,
+                                                                  request):
+    if "mapper_with_polymorphic" not in request.node.name:
+        pytest.skip("a subclass column in any() needs of_type() unless the base is mapped "
+                    "with_polymorphic (a cartesian product, as in SQLAlchemy)")
+    # (the base mapped with_polymorphic="*": the EXISTS read the same join object as the
+    # enclosing query, which correlated it away: the criterion judged the outer row, so
+    # only the cobol engineer itself matched, not every employee of its company)
+    Company, Employee, Engineer, _m, _b, _p = filled
+    s = make_session()
+    q = (s.query(Employee).join(Company, Company.id == Employee.company_id)
+         .filter(Company.employees.any(Engineer.language == "cobol")).order_by(Employee.id))
+    assert [e.id for e in q] == [3, 4]
+    assert [e.id for e in s.query(Employee).filter(
+        Employee.id.in_(sa.select(Company.id).where(Company.employees.any(
+            Engineer.language == "java")))).order_by(Employee.id)] == [1]

@@ -249,6 +249,10 @@ def _correlate_parent_only(prop: RelationshipProperty, sub: Any, target_from: An
     secondary tables are its own even when the enclosing query joins them too."""
     own: list[Any] = [prop.target]
     if target_from is not None:
+        # (the FROM itself too: a mapping's with_polymorphic join is one object, the
+        # enclosing query's FROM when it reads the same class; kept out of it only by
+        # its tables, the subquery lost its FROM to that query)
+        own.append(target_from)
         own.extend(find_tables(target_from))
     if prop.secondary is not None:
         own.append(prop.secondary)
