@@ -108,7 +108,7 @@ class CollectionImpl(_RelImpl):
             self._check_type(state.obj(), item)
         dispatch = self.attr.dispatch
         if dispatch is not None and "append" in dispatch:
-            item = dispatch.fire_retval("append", item, state.obj(), item, self.attr)
+            item = dispatch.fire_retval("append", item, state.obj(), self.attr)
         if self.prop.single_parent:
             self._claim(state, item)
         self._snapshot(state, coll)

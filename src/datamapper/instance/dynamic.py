@@ -184,7 +184,7 @@ class DynamicImpl(_RelImpl):
             self._check_type(obj, item)
         dispatch = self.attr.dispatch
         if dispatch is not None and "append" in dispatch:
-            item = dispatch.fire_retval("append", item, obj, item, self.attr)
+            item = dispatch.fire_retval("append", item, obj, self.attr)
         self._record(state, obj, item, True)
         for rkey, _rcoll in self.reverse:
             self._reverse_impl(item, rkey).backref_append(item, obj, self)

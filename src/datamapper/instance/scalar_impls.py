@@ -83,13 +83,13 @@ class ScalarImpl:
         d = obj.__dict__
         state = d.get(STATE_ATTR)
         if state is None:
-            return self.default
+            return self._initial(obj, d)
         key = self.key
         if state._key is None:
             if key in state.expired_attributes and state.session_id is not None:
                 load_missing(state, key)  # a pending object's expired value: by its key
                 return d.get(key)
-            return self.default
+            return self._initial(obj, d)
         if key in self.mapper._expression_keys:
             # query_expression() without default: only a query's with_expression() loads it
             return None
@@ -108,6 +108,15 @@ class ScalarImpl:
             )
         load_missing(state, key)
         return d.get(key)
+
+    def _initial(self, obj: Any, d: dict[str, Any]) -> Any:
+        """What a new object's unset attribute reads: the default, or what the
+        ``init_scalar`` listeners give (with retval=True; one may also store it in
+        ``d``, the object's ``__dict__``, to have it written)."""
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "init_scalar" in dispatch:
+            return dispatch.fire_retval("init_scalar", self.default, obj, d)
+        return self.default
 
     def set(self, obj: Any, value: Any) -> None:
         if value is DONT_SET:

@@ -96,6 +96,13 @@ def attribute_event_resolver(target: object, name: str, kw: dict[str, Any]) -> l
             return [found]
     if isinstance(target, Mapper):
         return [_Inheriting(target.dispatch, _sub_mapper_dispatches(target))]  # type: ignore[list-item]  # stands in for a Dispatch: has the add/remove/fire that listen() uses
+    if name in ATTRIBUTE_EVENTS and not isinstance(target, (type, QueryableAttribute)):
+        # a MapperProperty (mapper.column_attrs, mapper.attrs): its class attribute
+        owner = getattr(getattr(target, "parent", None), "class_", None)
+        attr = getattr(owner, getattr(target, "key", ""), None) \
+            if isinstance(owner, type) else None
+        if isinstance(attr, QueryableAttribute):
+            target = attr
     if isinstance(target, QueryableAttribute):
         if name not in ATTRIBUTE_EVENTS:
             raise InvalidRequestError(
