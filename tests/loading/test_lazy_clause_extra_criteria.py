@@ -172,3 +172,42 @@ def test_many_to_one_with_extra_criteria_does_not_answer_from_the_identity_map(
     assert bob.city is paris
     people = s.query(Person).options(selectinload(Person.live_city)).order_by(Person.id).all()
     assert [p.live_city for p in people] == [paris, paris, None, None]
+
+
+def test_self_referential_criterion_marked_remote_reads_the_related_row(
+        Base, engine, make_session):
+    """remote(Node.size) > 10 in a self-referential condition is the child's size: every
+    loader, a join to an alias and any() read it from the related row (the lazy load
+    bound the parent's size, a join to an alias dropped the criterion)."""
+    from sqlalchemy import select
+
+    from datamapper import aliased, remote, subqueryload
+
+    class Node(Base):
+        __tablename__ = "xc_node"
+        id = Column(Integer, primary_key=True)
+        parent_id = Column(Integer, ForeignKey("xc_node.id"))
+        size = Column(Integer)
+        big_children = relationship(
+            "Node", primaryjoin=lambda: and_(remote(Node.parent_id) == Node.id,
+                                             remote(Node.size) > 10),
+            order_by=lambda: Node.id, viewonly=True)
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add(Node(id=1, size=1))
+    s.flush()
+    s.add_all([Node(id=2, parent_id=1, size=5), Node(id=3, parent_id=1, size=50),
+               Node(id=4, parent_id=3, size=20)])
+    s.commit()
+    expected = {1: [3], 2: [], 3: [4], 4: []}
+    for opt in (None, joinedload, selectinload, subqueryload):
+        s.close()
+        stmt = select(Node) if opt is None else select(Node).options(opt(Node.big_children))
+        got = {n.id: [k.id for k in n.big_children] for n in s.scalars(stmt).unique()}
+        assert got == expected, opt
+    kid = aliased(Node)
+    assert s.execute(select(Node.id, kid.id).join(Node.big_children.of_type(kid))
+                     .order_by(Node.id)).all() == [(1, 3), (3, 4)]
+    assert s.scalars(select(Node.id).where(Node.big_children.any()).order_by(Node.id)
+                     ).all() == [1, 3]

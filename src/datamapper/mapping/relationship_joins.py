@@ -163,6 +163,10 @@ class JoinAnalysis:
                 "relationship)")
         lrp = self._local_remote_pairs(pairs, direction, self_ref, pj, remote_arg)
         local, remote = _ends(lrp)
+        if self_ref and remote_arg:
+            # remote()/remote_side= naming a column of a criterion besides the key pairs
+            # (remote(Node.size) > 10): that column is the related row's too
+            remote = remote | frozenset(c for c in columns_in(pj) if c in remote_arg)
         return JoinShape(pj, direction, pairs, lrp, local, remote)
 
     def _local_remote_pairs(self, pairs: list[Any], direction: object, self_ref: bool,
