@@ -485,6 +485,11 @@ def test_dml_parts(tables) -> None:
     assert _core.dml_has_multi_values(sa.insert(users).values([{"id": 1}, {"id": 2}]))
     assert not _core.dml_has_multi_values(sa.insert(users).values(id=1))
     assert _core.dml_values_ordered(ordered) and not _core.dml_values_ordered(upd)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    assert _core.dml_post_values_clause(sa.insert(users)) is None
+    upsert = sqlite_insert(users).on_conflict_do_nothing()
+    assert _core.dml_post_values_clause(upsert) is not None
 
 
 def test_dml_plugin_states_compile_as_core() -> None:

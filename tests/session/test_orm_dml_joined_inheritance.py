@@ -240,3 +240,47 @@ def test_bulk_mappings_of_a_joined_subclass_write_every_table(models, engine, re
         s.commit()
     assert _rows(read_rows, Employee) == [(1, "a", "manager"), (2, "bb", "manager")]
     assert _rows(read_rows, Manager) == [(1, "A"), (2, "BB")]
+
+
+def _upsert(engine, cls):
+    """The backend's upsert construct on ``cls`` (None where it has none)."""
+    name = engine.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.mysql import insert as upsert
+    stmt = upsert(cls)
+    if name == "mysql":
+        return stmt.on_duplicate_key_update(manager_name=stmt.inserted.manager_name)
+    return stmt.on_conflict_do_update(index_elements=[cls.id],
+                                      set_={"manager_name": stmt.excluded.manager_name})
+
+
+@pytest.mark.parametrize("form", ["dicts", "dict", "values"])
+def test_upsert_of_a_joined_subclass_is_refused_before_any_sql(models, engine, read_rows,
+                                                                sql_log, form):
+    # the ON CONFLICT clause can't be carried over to the rows spread over two tables:
+    # dropping it would turn the upsert into a plain INSERT
+    _e, Manager, Engineer = models
+    _seed(engine, Manager, Engineer)
+    before = _rows(read_rows, Manager)
+    row = {"id": 1, "type": "manager", "name": "sandy", "manager_name": "Sandy 2"}
+    stmt = _upsert(engine, Manager)
+    sql_log.clear()
+    with Session(engine) as s, pytest.raises(InvalidRequestError, match="upsert .* Manager"):
+        if form == "values":
+            s.execute(stmt.values([row]))
+        else:
+            s.execute(stmt, [row, {**row, "id": 99}] if form == "dicts" else row)
+    assert sql_log.matching("INSERT") == []
+    assert _rows(read_rows, Manager) == before
+
+
+def test_insert_values_of_a_joined_subclass_without_parameters_is_refused(models, engine,
+                                                                          read_rows):
+    _e, Manager, _g = models
+    with Session(engine) as s, pytest.raises(InvalidRequestError, match="several tables"):
+        s.execute(insert(Manager).values([{"name": "x", "manager_name": "X"}]))
+    assert read_rows(Manager.__table__) == []

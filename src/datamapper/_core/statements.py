@@ -326,6 +326,12 @@ def dml_values_ordered(stmt: object) -> bool:
         getattr(stmt, "_maintain_values_ordering", False))
 
 
+def dml_post_values_clause(stmt: object) -> Any:
+    """The clause a dialect's upsert construct puts after an INSERT's VALUES
+    (``ON CONFLICT ...``, ``ON DUPLICATE KEY UPDATE ...``), or None."""
+    return getattr(stmt, "_post_values_clause", None)
+
+
 def dml_has_multi_values(stmt: object) -> bool:
     return bool(getattr(stmt, "_multi_values", None))
 

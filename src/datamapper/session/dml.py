@@ -84,6 +84,7 @@ from .dml_params import (
     _insert_params,
     _update_params,
     _versioned,
+    dml_strategy,
 )
 from .dml_returning import entity_states, object_result, returning_plan
 from .results import OrmResult
@@ -147,22 +148,21 @@ def execute_orm_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any
     merged = {**stmt.get_execution_options(), **opts}
     sync = merged.get("synchronize_session", "auto")
     check_sync(sync)
+    strategy = dml_strategy(stmt, mapper, merged.get("dml_strategy", "auto"), params)
     if bind is None:
         bind = session._bind_for(mapper, stmt, bind_kw)
+    if strategy in ("raw", "core_only"):  # the statement as Core runs it, objects untouched
+        if merged.get("autoflush", True):
+            session._autoflush()
+        return session._run(stmt, params, bind, opts)
     if params and _columns(mapper).composites:  # (each composite given as its columns)
         params = _expand_composites(mapper, params)
     if stmt.is_insert:
-        if is_joined(mapper) and (_is_param_list(params) or isinstance(params, dict)):
+        if is_joined(mapper):  # (which refuses what can't be spread over its tables)
             return insert_joined(session, stmt, mapper, params, opts, merged, bind)
         return _insert(session, stmt, mapper, params, opts, merged, bind)
-    if stmt.is_update and _is_param_list(params):
+    if strategy == "bulk":
         return _update_by_pk(session, stmt, mapper, params, opts, merged, bind, sync)
-    if _is_param_list(params) and len(params) > 1:
-        raise InvalidRequestError(
-            f"Can't run a bulk DELETE of {mapper.class_.__name__} by a list of dictionaries: "
-            "there is no DELETE by primary key; use delete(...).where(Class.id.in_(keys)), "
-            "or session.connection().execute(statement, dictionaries) for Core's executemany"
-        )
     return _criteria_dml(session, stmt, mapper, params, opts, merged, bind, sync)
 
 
@@ -376,9 +376,22 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
         values = resolve_values(mapper, dml_values(stmt))
     if joined:  # the statement on the one table it changes
         stmt = retarget(mapper, stmt)
-    if isinstance(params, (list, tuple)):
-        params = params[0] if params else None
-    strategy, tests = criteria_tests(mapper, where, sync, _dialect_name(bind), params)
+    # a list of dictionaries (dml_strategy="orm"): Core's executemany of the statement,
+    # the session's objects matched for each dictionary
+    param_sets = list(params) if isinstance(params, (list, tuple)) else [params]
+    many = len(param_sets) > 1
+    params = params if many else (param_sets[0] if param_sets else None)
+    if many and dml_returning(stmt) and not getattr(
+            getattr(bind, "dialect", None), f"{'update' if is_update else 'delete'}"
+            "_executemany_returning", False):
+        raise InvalidRequestError(
+            f"Can't use RETURNING in this {'UPDATE' if is_update else 'DELETE'} of "
+            f"{mapper.class_.__name__} run once per dictionary: the database can't "
+            "return rows from an executemany; run it once per dictionary yourself, or "
+            "drop .returning()")
+    dialect_name = _dialect_name(bind)
+    tested = [criteria_tests(mapper, where, sync, dialect_name, p) for p in param_sets]
+    strategy = tested[0][0] if tested else None
     single = class_criteria(mapper)  # a single-table subclass: its rows only
     if single:  # (evaluate tests the class by isa())
         stmt = stmt.where(*single)
@@ -393,14 +406,19 @@ def _criteria_dml(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     if target is mapper.local_table or getattr(target, "element", None) is not \
             mapper.local_table:
         target = None  # (not an alias of the class's table: update(aliased(Class)))
-    keys_returned = (strategy == "fetch" and returned is None and target is None
+    keys_returned = (strategy == "fetch" and returned is None and target is None and not many
                      and not joined and can_return_keys(session, stmt, mapper, bind, where))
+    states: list[Any] = []
     if keys_returned:  # the statement itself says which rows it changed
         stmt = stmt.return_defaults(*mapper.primary_key)
-        states = []
     else:
-        states = matching_states(session, mapper, where, strategy, tests, token, params,
-                                 uncertain=uncertain, target=target)
+        seen: set[int] = set()
+        for p, (strat, tests) in zip(param_sets or [None], tested or [(None, None)]):
+            for st in matching_states(session, mapper, where, strat, tests, token, p,
+                                      uncertain=uncertain, target=target):
+                if id(st) not in seen:
+                    seen.add(id(st))
+                    states.append(st)
     result = session._run(stmt, params, bind, opts)
     if keys_returned:
         states = states_of_keys(session, mapper, result, token, uncertain)

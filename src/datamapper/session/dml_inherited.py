@@ -31,10 +31,21 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.sql.selectable import FromClause, ScalarSelect, SelectBase
 
-from .._core import SimpleResultMetaData, dml_values_ordered, statement_options
+from .._core import (
+    SimpleResultMetaData,
+    dml_post_values_clause,
+    dml_values_ordered,
+    statement_options,
+)
 from ..exc import InvalidRequestError
 from ..mapping.cache import CacheSlot
-from ..mapping.coercion import dml_returning, dml_values, dml_where, entity_of
+from ..mapping.coercion import (
+    dml_has_multi_values,
+    dml_returning,
+    dml_values,
+    dml_where,
+    entity_of,
+)
 from ..mapping.inheritance import table_parts
 from ..mapping.mapper import Mapper
 
@@ -173,7 +184,15 @@ def _insert_rows(mapper: Mapper, stmt: Any, params: Any) -> list[dict[str, Any]]
     """The rows of ``insert(Manager)``: the parameter dictionaries (values() refused:
     the row is spread over several tables)."""
     name = mapper.class_.__name__
-    if dml_values(stmt):
+    if dml_post_values_clause(stmt) is not None:
+        raise InvalidRequestError(
+            f"Can't run an upsert (INSERT ... ON CONFLICT / ON DUPLICATE KEY) of {name}: "
+            f"it is stored in several tables ({', '.join(t.name for t in mapper.tables)}), "
+            "and a conflict on one table's row can't be resolved in the others; upsert "
+            "each table's rows with Core (insert(Table).on_conflict_...), then expire "
+            "the objects"
+        )
+    if dml_values(stmt) or dml_has_multi_values(stmt):
         raise InvalidRequestError(
             f"Can't INSERT {name} with values(): it is stored in several tables "
             f"({', '.join(t.name for t in mapper.tables)}); pass the rows as dictionaries "

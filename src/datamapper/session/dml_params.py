@@ -1,7 +1,8 @@
 """What the dictionaries given to ORM DML and the 1.x bulk methods mean for a mapped
 class: attribute names to columns, the parameter sets of INSERT and of UPDATE by
-primary key (batched by their keys), and the version check of a versioned class.
-Every name and dictionary is checked here, before any SQL is sent.
+primary key (batched by their keys), the version check of a versioned class, and
+the ``dml_strategy`` execution option.  Every name and dictionary is checked here,
+before any SQL is sent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import Column, and_, bindparam
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
-from ..exc import InvalidRequestError, StaleDataError
+from ..exc import ArgumentError, InvalidRequestError, StaleDataError
 from ..mapping.cache import CacheSlot
 from ..mapping.composite import expand_composite_dict
 from ..mapping.mapper import Mapper
@@ -264,3 +265,46 @@ def _missing_key(mapper: Mapper, d: dict[str, Any], index: int, verb: str
         "must carry the whole primary key (to UPDATE by other criteria, use "
         "update(...).where(...).values(...) without a list of dictionaries)"
     )
+
+
+_STRATEGIES = {"insert": ("auto", "orm", "bulk", "raw"),
+               "update": ("auto", "orm", "bulk", "core_only"),
+               "delete": ("auto", "orm", "core_only")}
+
+
+def dml_strategy(stmt: Any, mapper: Mapper, given: object, params: Any) -> str:
+    """The ``dml_strategy`` execution option of an ORM INSERT/UPDATE/DELETE, checked and
+    with ``"auto"`` decided: ``"bulk"`` (a row per dictionary: an INSERT, an UPDATE by
+    primary key) for a list of dictionaries, else ``"orm"`` (one statement, the
+    session's objects synchronized; with a list, Core's executemany of it); ``"raw"``
+    (INSERT) and ``"core_only"`` (UPDATE/DELETE) run the statement as Core would,
+    leaving the session's objects alone."""
+    verb = "insert" if stmt.is_insert else "update" if stmt.is_update else "delete"
+    name = mapper.class_.__name__
+    choices = _STRATEGIES[verb]
+    if given not in choices:
+        if verb == "delete" and given == "bulk":
+            raise InvalidRequestError(
+                f"Can't DELETE {name} with dml_strategy='bulk': there is no bulk DELETE "
+                "by primary key; use delete(...).where(Class.id.in_(keys)), or "
+                "dml_strategy='orm' to run the statement once per dictionary")
+        raise ArgumentError(
+            f"Can't run this {verb.upper()} of {name} with dml_strategy={given!r}: the "
+            f"strategies for {verb.upper()} are {', '.join(repr(c) for c in choices)}")
+    many = (isinstance(params, (list, tuple)) and len(params) > 0)
+    if given == "bulk" and not (many or (verb == "insert" and isinstance(params, dict))):
+        raise InvalidRequestError(
+            f"Can't {verb.upper()} {name} with dml_strategy='bulk' without parameters: "
+            "pass the rows as a list of dictionaries, "
+            f"session.execute({verb}({name}), [{{...}}, ...])")
+    if given != "auto":
+        return str(given)
+    if not many:
+        return "orm"
+    if verb == "delete" and len(params) > 1:
+        raise InvalidRequestError(
+            f"Can't run a bulk DELETE of {name} by a list of dictionaries: there is no "
+            "DELETE by primary key; use delete(...).where(Class.id.in_(keys)), or "
+            "execution_options(dml_strategy='orm') for one DELETE per dictionary"
+        )
+    return "bulk" if verb != "delete" else "orm"
