@@ -60,18 +60,41 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Select
 from sqlalchemy.engine import IteratorResult, Result
 
-from ._core import SimpleResultMetaData
+from ._core import SimpleResultMetaData, statement_options
 from ._util import describe
 from .exc import ArgumentError, InvalidRequestError
 from .instance.state import InstanceState, instance_state
 from .mapping.mapper import Mapper, _mapper_or_none
 from .query import ORMSelect, Query
+from .query.options import UserDefinedOption
+from .query.orm_select import orm_select_from_core
 from .session import Session
 
-__all__ = ["ShardedQuery", "ShardedSession", "ShardContext"]
+__all__ = ["ShardedQuery", "ShardedSession", "ShardContext", "set_shard_id"]
+
+
+class set_shard_id(UserDefinedOption):  # noqa: N801 - SQLAlchemy's name
+    """A statement option naming the shard it runs on
+    (``select(City).options(set_shard_id("asia"))``), as the ``shard_id`` execution
+    option does; ``propagate_shard=True`` carries it to the loads of relationships the
+    statement's objects trigger (they run on their object's shard anyway)."""
+
+    def __init__(self, shard_id: object, propagate_shard: bool = False) -> None:
+        super().__init__(shard_id)
+        self.shard_id = shard_id
+        self.propagate_to_loaders = propagate_shard
+
+
+def _option_shard(options: Iterable[object]) -> object:
+    """The shard a ``set_shard_id`` among ``options`` names (the last one), or None."""
+    found = None
+    for opt in options:
+        if isinstance(opt, set_shard_id):
+            found = opt.shard_id
+    return found
 
 _R = TypeVar("_R")
 _I = TypeVar("_I")
@@ -110,6 +133,8 @@ class ShardedQuery(Query[Any]):
             return [self._shard_id]
         session = self._session()
         opt = self._execution_options.get("shard_id")
+        if opt is None:
+            opt = _option_shard(self._options)
         if opt is not None:
             return [opt]
         if not isinstance(session, ShardedSession):
@@ -335,6 +360,9 @@ class ShardedSession(Session):
         shard_id = (execution_options or {}).get("shard_id")
         if shard_id is None and hasattr(statement, "get_execution_options"):
             shard_id = statement.get_execution_options().get("shard_id")
+        if shard_id is None:
+            shard_id = _option_shard((*statement_options(statement),
+                                      *getattr(statement, "_dm_options", ())))
         if bind is not None:
             return super().execute(statement, params, mapper=mapper, bind=bind,
                                    execution_options=execution_options, **kw)
@@ -343,8 +371,11 @@ class ShardedSession(Session):
             with self._on_shard(shard_id):
                 return super().execute(statement, params, mapper=mapper,
                                        execution_options=execution_options, **kw)
-        if isinstance(statement, ORMSelect) and self._current_shard() is None:
-            layout = statement._dm_layout
+        orm = statement if isinstance(statement, ORMSelect) else \
+            orm_select_from_core(statement) if isinstance(statement, Select) else None
+        if orm is not None and self._current_shard() is None:
+            # (sqlalchemy.select(City) too: 2.x code's select of an entity)
+            layout = orm._dm_layout
             ctx = ShardContext(self, statement, None, layout.primary_mapper,
                                dict(execution_options or {}))
             results: list[Result[object]] = []

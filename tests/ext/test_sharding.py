@@ -394,6 +394,32 @@ def test_set_shard_and_shard_id_option_restrict_a_query_to_one_shard(model, shar
         q.set_shard("mars")
 
 
+def test_set_shard_id_option_and_core_select_of_an_entity(model, shard_engines,
+                                                         make_sharded):
+    """SQLAlchemy 2.x's examples/sharding: ``sqlalchemy.select(Location)`` runs on the
+    shards the execute_chooser names (it went to get_bind(), which asked the
+    shard_chooser about no instance), and ``.options(set_shard_id(...))`` picks one."""
+    from datamapper.sharding import set_shard_id
+
+    Location, Report = model
+    s, _ = make_sharded(shard_engines)
+    _populate(s, Location, Report)
+    s2, ch = make_sharded(shard_engines)
+    counter = Counter(shard_engines)
+    core = sa.select(Location).order_by(Location.id)
+    assert [o.city for o in s2.scalars(core)] == ["Oslo", "Rome", "Boston"]
+    assert counter.counts == {"eu": 1, "na": 1}
+    assert not [c for c in ch.calls if c[0] == "shard"]
+    counter.reset()
+    assert [o.city for o in s2.scalars(core.options(set_shard_id("na")))] == ["Boston"]
+    assert [o.city for o in s2.scalars(select(Location).options(set_shard_id("eu"))
+                                       .order_by(Location.id))] == ["Oslo", "Rome"]
+    assert [o.city for o in s2.query(Location).options(set_shard_id("na"))] == ["Boston"]
+    assert counter.counts == {"eu": 1, "na": 2}
+    boston = s2.get(Location, 3)
+    assert inspect(boston).identity_token == "na"
+
+
 def test_count_sums_the_shards_and_aggregates_give_one_row_per_shard(model, shard_engines,
                                                                      make_sharded):
     Location, Report = model
