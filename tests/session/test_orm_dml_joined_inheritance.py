@@ -284,3 +284,38 @@ def test_insert_values_of_a_joined_subclass_without_parameters_is_refused(models
     with Session(engine) as s, pytest.raises(InvalidRequestError, match="several tables"):
         s.execute(insert(Manager).values([{"name": "x", "manager_name": "X"}]))
     assert read_rows(Manager.__table__) == []
+
+
+@pytest.mark.parametrize("many", [True, False])
+def test_insert_values_of_a_joined_subclass_go_to_their_columns_tables(models, engine,
+                                                                      read_rows, many):
+    from sqlalchemy import func
+
+    _e, Manager, _g = models
+    stmt = insert(Manager).values(name=func.lower("SANDY"),
+                                  manager_name=func.upper("boss"))
+    rows = [{"name": "ignored"}, {}] if many else {}
+    with Session(engine) as s:
+        s.execute(stmt, rows)
+        s.commit()
+    n = 2 if many else 1
+    assert read_rows("SELECT name, type FROM dmj_employee") == [("sandy", "manager")] * n
+    assert read_rows("SELECT manager_name FROM dmj_manager") == [("BOSS",)] * n
+
+
+def test_insert_values_only_returning_the_object(models, engine):
+    from sqlalchemy import func
+
+    _e, Manager, _g = models
+    with Session(engine) as s:
+        m = s.scalars(insert(Manager).values(name="krabs", manager_name=func.upper("k"))
+                      .returning(Manager)).one()
+        assert (m.name, m.manager_name, m.type) == ("krabs", "K", "manager")
+
+
+def test_insert_values_naming_no_column_of_the_class_is_refused(models, engine, sql_log):
+    _e, Manager, _g = models
+    sql_log.clear()
+    with Session(engine) as s, pytest.raises(InvalidRequestError, match="'info'"):
+        s.execute(insert(Manager).values(info="x"), [{"name": "a", "manager_name": "A"}])
+    assert sql_log.matching("INSERT") == []

@@ -76,6 +76,7 @@ from .dml_inherited import (
     is_joined,
     retarget,
     update_by_pk_joined,
+    values_by_table,
 )
 from .dml_params import (
     _check_versioned,
@@ -265,15 +266,19 @@ def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
             f"Can't use ordered_values() in a bulk UPDATE of {name} by primary key (a list "
             "of dictionaries): the dictionaries' values come first; use values(...)"
         )
-    if pairs and is_joined(mapper):
-        raise InvalidRequestError(
-            f"Can't combine values() with a bulk UPDATE of {name} by primary key: {name} is "
-            "stored in several tables; put the new values in the dictionaries"
-        )
+    criteria = bool(dml_where(stmt))
     if is_joined(mapper):  # a table per level of the class: an UPDATE for each
-        rowcount = update_by_pk_joined(session, mapper, params, bind, opts, merged)
+        if criteria:
+            raise InvalidRequestError(
+                f"Can't add where() criteria to a bulk UPDATE of {name} by primary key: "
+                f"{name} is stored in several tables, each updated by its own statement, "
+                "which the criteria can't all be applied to; select the keys of the rows "
+                "to change first, or update by criteria with update(...).where(...)"
+                ".values(...)")
+        rowcount = update_by_pk_joined(session, mapper, params, bind, opts, merged,
+                                       values_by_table(mapper, stmt, "UPDATE"))
         if sync is not False and sync is not None:
-            _sync_by_pk(session, mapper, params)
+            _sync_by_pk(session, mapper, params, resolve_values(mapper, pairs))
         session._fire("after_bulk_update", BulkContext(session, None, _Count(rowcount),
                                                        mapper, stmt))
         return _Count(rowcount)
@@ -299,7 +304,9 @@ def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
             _check_versioned(mapper, session.get_bind(mapper).dialect, result, len(batch))
         rowcount += max(result.rowcount, 0)
     if sync is not False and sync is not None:
-        _sync_by_pk(session, mapper, params, set_values)
+        # with where() criteria a row named may not have been changed: what the
+        # statement sets is expired there, to load from the row
+        _sync_by_pk(session, mapper, params, set_values, maybe_unchanged=criteria)
     session._fire("after_bulk_update", BulkContext(session, None, _Count(rowcount), mapper,
                                                    stmt))
     return result if result is not None else _Count(0)
@@ -321,11 +328,14 @@ class _Count:
 
 
 def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, Any]],
-                set_values: dict[str, Any] | None = None) -> None:
+                set_values: dict[str, Any] | None = None, maybe_unchanged: bool = False
+                ) -> None:
     """Objects of the identity map whose keys an UPDATE by primary key named take the
     values it wrote (attributes with unflushed changes keep them); ``set_values``
     (attribute -> value of the statement's values(), for every row) are set where
-    plain and expired where SQL."""
+    plain and expired where SQL.  ``maybe_unchanged`` (the statement had criteria
+    besides the key): the values are expired instead, for the row may not have
+    matched."""
     inner = session._identity_map.inner(mapper._identity_class,
                                         session._default_identity_token())
     if not inner:
@@ -349,6 +359,9 @@ def _sync_by_pk(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, A
                 values[ak] = v
         if set_values:
             values = {**set_values, **values}
+        if maybe_unchanged:
+            expire_values([state], {**values, **auto})
+            continue
         expired = state.expired_attributes
         apply_values([state], {k: v for k, v in values.items() if k not in expired})
         if auto:

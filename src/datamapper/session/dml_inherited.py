@@ -132,11 +132,12 @@ def insert_joined(session: SessionBase, stmt: object, mapper: Mapper, params: ob
     rows = _insert_rows(mapper, stmt, params)
     info = _joined(mapper)
     _check_names(mapper, info, rows, "bulk INSERT")
+    extra = values_by_table(mapper, stmt)
     elements = dml_returning(stmt)
     if merged.get("autoflush", True):
         session._autoflush()
     work, result = insert_joined_rows(session, mapper, rows, bool(merged.get("render_nulls")),
-                                      bind, opts)
+                                      bind, opts, extra)
     if not elements:
         return result
     base = info.tables[0]
@@ -149,11 +150,13 @@ def insert_joined(session: SessionBase, stmt: object, mapper: Mapper, params: ob
 
 
 def insert_joined_rows(session: SessionBase, mapper: Mapper, rows: Sequence[dict[str, Any]],
-                       render_nulls: bool, bind: Any, opts: dict[str, Any]
+                       render_nulls: bool, bind: Any, opts: dict[str, Any],
+                       extra: list[dict[str, Any]] | None = None
                        ) -> tuple[list[dict[str, Any]], Any]:
     """INSERT the rows (attribute names) of a joined subclass into each of its tables,
     base first; each row's dictionary completed with its keys and discriminator, and
-    the last result."""
+    the last result.  ``extra``: per table, the statement's ``values()`` (column key ->
+    value or SQL expression) for every row."""
     info = _joined(mapper)
     _check_names(mapper, info, rows, "bulk INSERT")
     work = [dict(d) for d in rows]
@@ -169,15 +172,53 @@ def insert_joined_rows(session: SessionBase, mapper: Mapper, rows: Sequence[dict
                 if d.get(attr) is None:
                     d[attr] = d.get(base_attr)
         params_t = _table_params(t, work, render_nulls)
+        insert = t.table.insert()
+        if extra and extra[i]:
+            insert = insert.values(extra[i])
+            for p in params_t:  # (the statement's values() win over a dictionary's)
+                for ck in extra[i]:
+                    p.pop(ck, None)
         if i == 0:
-            keys = _insert_base(session, t, params_t, bind, opts)
+            keys = _insert_base(session, t, insert, params_t, bind, opts)
             for d, k in zip(work, keys, strict=True):
                 for attr, v in zip(t.pk_attrs, k, strict=True):
                     d[attr] = v
             continue
         for run in _runs(params_t):
-            result = session._run(t.table.insert(), run if len(run) > 1 else run[0], bind, opts)
+            result = session._run(insert, run if len(run) > 1 else run[0], bind, opts)
     return work, result
+
+
+def values_by_table(mapper: Mapper, stmt: object, verb: str = "INSERT"
+                    ) -> list[dict[str, Any]] | None:
+    """The pairs of ``insert(Manager).values(...)`` (or of an UPDATE by primary key)
+    sorted to the tables their columns are in (column key -> value), or None without
+    values(); a name that is no mapped column of the class is refused."""
+    info = _joined(mapper)
+    pairs = dml_values(stmt)
+    if not pairs:
+        return None
+    out: list[dict[str, Any]] = [{} for _t in info.tables]
+    for k, v in pairs:
+        found = None
+        for i, t in enumerate(info.tables):
+            if isinstance(k, str):
+                ck = t.key_of.get(k)
+                if ck is None and k in t.table.c and k in t.key_of.values():
+                    ck = k
+            else:
+                col = k.__clause_element__() if hasattr(k, "__clause_element__") else k
+                ck = col.key if getattr(col, "table", None) is t.table else None
+            if ck is not None:
+                found = (i, ck)
+                break
+        if found is None:
+            raise InvalidRequestError(
+                f"Can't {verb} {mapper.class_.__name__}: values() names {k!r}, which is "
+                f"not a mapped column attribute of it; use the names "
+                f"{', '.join(sorted(info.names))}")
+        out[found[0]][found[1]] = v
+    return out
 
 
 def _insert_rows(mapper: Mapper, stmt: Any, params: Any) -> list[dict[str, Any]]:
@@ -192,13 +233,15 @@ def _insert_rows(mapper: Mapper, stmt: Any, params: Any) -> list[dict[str, Any]]
             "each table's rows with Core (insert(Table).on_conflict_...), then expire "
             "the objects"
         )
-    if dml_values(stmt) or dml_has_multi_values(stmt):
+    if dml_has_multi_values(stmt):
         raise InvalidRequestError(
-            f"Can't INSERT {name} with values(): it is stored in several tables "
+            f"Can't INSERT {name} with values([...]): it is stored in several tables "
             f"({', '.join(t.name for t in mapper.tables)}); pass the rows as dictionaries "
             "to session.execute(insert(...), [...])"
         )
     rows: list[dict[str, Any]] = [params] if isinstance(params, dict) else list(params or ())
+    if not rows and dml_values(stmt):
+        rows = [{}]  # one row, of the statement's values() alone
     if not rows:
         raise InvalidRequestError(
             f"Can't INSERT {name} without values: pass a dictionary per row")
@@ -218,11 +261,10 @@ def _table_params(t: _Table, work: list[dict[str, Any]], render_nulls: bool
     return params_t
 
 
-def _insert_base(session: SessionBase, t: _Table, params: list[dict[str, Any]], bind: Any,
-                 opts: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """INSERT the base table's rows; their primary keys in parameter order."""
+def _insert_base(session: SessionBase, t: _Table, insert: Any, params: list[dict[str, Any]],
+                 bind: Any, opts: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """INSERT (``insert``) the base table's rows; their primary keys in parameter order."""
     keys: list[tuple[Any, ...]] = []
-    insert = t.table.insert()
     dialect = bind.dialect
     for run in _runs(params):
         missing = [c for c in t.pk_cols if c.key not in run[0]]
@@ -294,9 +336,11 @@ def _returned_by_key(session: SessionBase, mapper: Mapper, idents: list[tuple[An
 
 # -- UPDATE by primary key ------------------------------------------------------------------
 def update_by_pk_joined(session: SessionBase, mapper: Mapper, params: Sequence[Any],
-                        bind: object, opts: dict[str, Any], merged: dict[str, Any]) -> int:
+                        bind: object, opts: dict[str, Any], merged: dict[str, Any],
+                        extra: list[dict[str, Any]] | None = None) -> int:
     """An UPDATE per table for the dictionaries (attribute names, whole primary key)
-    that give values of its columns; the number of rows matched in the base table."""
+    that give values of its columns, or whose table the statement's values()
+    (``extra``, per table) set; the number of rows matched in the base table."""
     info = _joined(mapper)
     _check_names(mapper, info, params, "bulk UPDATE")
     base = info.tables[0]
@@ -311,12 +355,15 @@ def update_by_pk_joined(session: SessionBase, mapper: Mapper, params: Sequence[A
     if merged.get("autoflush", True):
         session._autoflush()
     rowcount = 0
-    for t in info.tables:
+    for i, t in enumerate(info.tables):
         pk_attrs = set(t.pk_attrs)
+        set_here = extra[i] if extra else None
+        update = t.update_by_pk.values(set_here) if set_here else t.update_by_pk
         batch = []
         for d in params:
-            p = {ck: d[ak] for ak, ck in t.key_of.items() if ak in d and ak not in pk_attrs}
-            if not p:
+            p = {ck: d[ak] for ak, ck in t.key_of.items() if ak in d and ak not in pk_attrs
+                 and not (set_here and ck in set_here)}
+            if not p and not set_here:
                 continue
             for a, c in zip(t.pk_attrs, t.pk_cols, strict=True):
                 v = d.get(a)
@@ -325,7 +372,7 @@ def update_by_pk_joined(session: SessionBase, mapper: Mapper, params: Sequence[A
                 p[PK_PREFIX + c.key] = v
             batch.append(p)
         for run in _runs(batch):
-            result = session._run(t.update_by_pk, run if len(run) > 1 else run[0], bind, opts)
+            result = session._run(update, run if len(run) > 1 else run[0], bind, opts)
             if t is base:
                 rowcount += max(result.rowcount, 0)
     return rowcount
