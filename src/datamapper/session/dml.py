@@ -264,7 +264,8 @@ def _update_by_pk(session: SessionBase, stmt: Any, mapper: Mapper, params: Any, 
     if pairs and dml_values_ordered(stmt):
         raise InvalidRequestError(
             f"Can't use ordered_values() in a bulk UPDATE of {name} by primary key (a list "
-            "of dictionaries): the dictionaries' values come first; use values(...)"
+            "of dictionaries): bulk ORM UPDATE does not support ordered_values() for custom "
+            "UPDATE statements, the dictionaries' values come first; use values(...)"
         )
     criteria = bool(dml_where(stmt))
     if is_joined(mapper):  # a table per level of the class: an UPDATE for each

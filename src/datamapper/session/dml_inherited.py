@@ -228,10 +228,10 @@ def _insert_rows(mapper: Mapper, stmt: Any, params: Any) -> list[dict[str, Any]]
     if dml_post_values_clause(stmt) is not None:
         raise InvalidRequestError(
             f"Can't run an upsert (INSERT ... ON CONFLICT / ON DUPLICATE KEY) of {name}: "
-            f"it is stored in several tables ({', '.join(t.name for t in mapper.tables)}), "
-            "and a conflict on one table's row can't be resolved in the others; upsert "
-            "each table's rows with Core (insert(Table).on_conflict_...), then expire "
-            "the objects"
+            "bulk INSERT with a 'post values' clause (typically upsert) not supported for "
+            f"multi-table mapper {name}, stored in {', '.join(t.name for t in mapper.tables)}"
+            ": a conflict on one table's row can't be resolved in the others; upsert each "
+            "table's rows with Core (insert(Table).on_conflict_...), then expire the objects"
         )
     if dml_has_multi_values(stmt):
         raise InvalidRequestError(
