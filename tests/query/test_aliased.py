@@ -253,3 +253,21 @@ def test_eager_loader_options_on_an_alias_relationship(models, session, sql_log,
     assert [[a.email for a in u.addresses] for u in found] == [["x", "y"], []]
     assert found[0].addresses[0].user is found[0]
     assert sql_log.count == count == (1 if loader == "joinedload" else 2)
+
+
+@pytest.mark.parametrize("over", ["subquery", "table_alias"])
+def test_order_by_and_group_by_names_read_the_aliased_entity(s, m, over):
+    # (the name was resolved to the class's table column: ORDER BY nodes.id under
+    # FROM (SELECT ...) AS anon_1, "no such column" / a cartesian product)
+    Node = m.Node
+    if over == "subquery":
+        a = aliased(Node, s.query(Node).filter(Node.id > 1).subquery())
+    else:
+        a = aliased(Node)
+    expected = ["a1", "b", "a"] + (["root"] if over == "table_alias" else [])
+    assert _names(s.query(a).order_by("id desc")) == expected
+    assert _names(s.query(a).order_by("-node_name")) == ["root", "b", "a1", "a"][
+        (1 if over == "subquery" else 0):]
+    got = s.query(a.parent_id, sa.func.count()).group_by("parent_id").order_by("parent_id")
+    assert set(got.all()) == ({(1, 2), (2, 1)} if over == "subquery" else
+                              {(None, 1), (1, 2), (2, 1)})

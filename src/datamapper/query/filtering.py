@@ -137,11 +137,27 @@ class QueryFiltering(QueryState[_T]):
                     mapper, text = m, attr_name
                     break
         target = _mapped_column_named(mapper, text) if mapper is not None else None
+        if target is not None:
+            target = self._through_entity_alias(mapper, target)
         if target is None:
             target = next((col for col in self._layout.columns
                            if getattr(col, "key", None) == text
                            or getattr(col, "name", None) == text), None)
         return mapper, target
+
+    def _through_entity_alias(self, mapper: Mapper | None, column: Any) -> Any:
+        """``column`` of ``mapper`` as the query selects it: through the aliased()
+        entity when the query's first entity is an alias of that class (query(a) of
+        ``a = aliased(User, subquery)``: "id" is the subquery's column, not users.id)."""
+        for (kind, part), source in zip(self._layout.parts, self._layout.part_sources(),
+                                        strict=True):
+            if kind != "entity":
+                continue
+            adapt = getattr(source, "adapt", None)
+            if part.mapper is mapper and adapt is not None:
+                return adapt(column)
+            break
+        return column
 
     def _resolve_name(self, name: str, what: str) -> Any:
         """A mapped attribute (or column of a selected table) for an identifier string
