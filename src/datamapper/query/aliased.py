@@ -73,6 +73,30 @@ class _AliasMarker:
         self.entity_namespace = _AliasNamespace(alias)
 
 
+class _MappedSelectables:
+    """The FROMs an alias's adapter replaces by its selectable: those of the mapper's
+    class hierarchy (read when adapting: subclasses mapped later count) and the inner
+    alias's, as ClauseAdapter's ``adapt_from_selectables``."""
+
+    __slots__ = ("mapper", "inner")
+
+    def __init__(self, mapper: Mapper, inner: AliasedClass | None) -> None:
+        self.mapper = mapper
+        self.inner = inner
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __iter__(self) -> Any:
+        base = self.mapper
+        while base.inherits is not None:
+            base = base.inherits
+        for m in base.self_and_descendants:
+            yield m.persist_selectable
+        if self.inner is not None:
+            yield self.inner.selectable
+
+
 class AliasedClass:
     """A mapped class seen through an alias of its table; made by :func:`aliased`."""
 
@@ -92,7 +116,14 @@ class AliasedClass:
         # adapt_on_names: the selectable's columns stand for the mapped ones of the same
         # name (a subquery of literals or of another table), not only derived ones
         self._dm_on_names = adapt_on_names
-        self._dm_adapter = ClauseAdapter(selectable, adapt_on_names=adapt_on_names)
+        # only the class's own tables (and the inner alias's) and their columns are
+        # replaced: a subquery or CTE that reads other tables too (users JOIN addresses)
+        # must not stand for those in a column_property()'s correlated subquery (FROM
+        # addresses became FROM the CTE: counts of the whole CTE), nor, matched by name,
+        # may another class's column (users.id) become the selectable's "id"
+        self._dm_adapter = ClauseAdapter(
+            selectable, adapt_on_names=adapt_on_names,
+            adapt_from_selectables=_MappedSelectables(mapper, inner))  # type: ignore[arg-type]  # an iterable computed when read, not a set
         self._dm_attrs: dict[str, object] = {}
         self._dm_annotated: object = None
         # the primary key columns the selectable lacks (aliased() over a subquery that
