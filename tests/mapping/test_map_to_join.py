@@ -198,8 +198,8 @@ def test_join_without_a_primary_key_is_refused_with_the_fix():
     class Row:
         pass
 
-    with pytest.raises(ArgumentError, match=r"Can't map Row to a JOIN b: no primary key "
-                       r"can be derived .*pass primary_key="):
+    with pytest.raises(ArgumentError, match=r"Can't map Row to a JOIN b: could not assemble any "
+                       r"primary key columns .*pass primary_key="):
         reg.map_imperatively(Row, join(a, b))
     reg.dispose()
 

@@ -108,11 +108,21 @@ def check_combined(mapper: Mapper, key: str, existing: ColumnProperty, col: Any)
 def check_primary_key(mapper: Mapper, cols: list[Any]) -> None:
     if not cols:
         raise ArgumentError(
-            f"Can't map {mapper.class_.__name__} to {describe(mapper.local_table)}: no "
-            "primary key can be derived from it (no column of it is a primary key column "
+            f"Can't map {mapper.class_.__name__} to {_what(mapper.local_table)}: could not "
+            "assemble any primary key columns (no column of it is a primary key column "
             "of its table); pass primary_key=[columns] naming the columns that identify a "
             "row (e.g. __mapper_args__={'primary_key': [...]})"
         )
+
+
+def _what(selectable: Any) -> str:
+    """``selectable`` in a message: an unnamed alias by its columns (its name is Core's
+    anonymous label, which reads as ``%(1234 anon)s``)."""
+    name = getattr(selectable, "name", None)
+    if isinstance(name, str) and name.startswith("%("):
+        cols = ", ".join(getattr(selectable, "c", {}).keys())
+        return f"an unnamed {type(selectable).__name__.lower()} of the columns {cols}"
+    return describe(selectable)
 
 
 def sync_pairs(mapper: Mapper, table: object) -> tuple[tuple[str, str], ...]:
