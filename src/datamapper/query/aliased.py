@@ -38,7 +38,7 @@ from ..mapping.inheritance import (
 )
 from ..mapping.mapper import Mapper, _mapper_or_none, class_mapper
 from ..mapping.properties import SUBCLASS_KEY
-from ..mapping.relationship_clauses import ends_share_table, target_tables
+from ..mapping.relationship_clauses import ends_share_table, non_pair_criteria, target_tables
 
 # annotation of the columns of an alias read through a join (with_polymorphic(): the
 # tables' own columns; flat aliased(): the table aliases'): the join, which the SELECT
@@ -976,12 +976,13 @@ def _steps(rel: Any, source: AliasedClass | None, dest: object,
                 rel.primaryjoin, {}, fn)
             return [(dest, on)]
 
+        crit = [side(lc, source) == side(rc, dest_sel) for lc, rc in rel.local_remote_pairs]
         alt = rel.target_from
 
         def by_side(element: object, **kw: object) -> Any:
-            # the join condition's columns standing for the related row (remote_side, a
-            # column of relationship(aliased(Node, selectable))'s own) are the target
-            # alias's, the others the source's; criteria besides the key pairs kept
+            # in a criterion besides the key pairs: the columns standing for the related
+            # row (remote_side, a column of relationship(aliased(Node, selectable))'s
+            # own) are the target alias's, the others the source's
             if isinstance(element, ColumnClause) and element.table is not None:
                 if element.table is alt or rel.is_remote_occurrence(element):
                     return side(element, dest_sel)
@@ -989,7 +990,9 @@ def _steps(rel: Any, source: AliasedClass | None, dest: object,
                     return side(element, source)
             return None
 
-        return [(dest, visitors.replacement_traverse(rel.primaryjoin, {}, by_side))]
+        crit.extend(visitors.replacement_traverse(extra, {}, by_side) for extra in
+                    non_pair_criteria(rel.primaryjoin, list(rel.local_remote_pairs)))
+        return [(dest, and_(*crit))]
     if ends_share_table(rel):
         # the two ends share a table (Person.manager -> Manager(Person)): the shared
         # table's columns in the condition are the parent's, the others the target's
