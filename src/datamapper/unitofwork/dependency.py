@@ -30,7 +30,7 @@ from ..mapping.mapper import Mapper
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
 from . import rekeyed
 from .links import AssocRow, Dependencies, Link, apply_link, source_dict
-from .orphans import Kept, Lost, note_m2o_orphan, orphans_of
+from .orphans import Kept, Lost, note_m2o_orphan, orphans_of, row_names_another_parent
 from .readers import (
     DeletedReader,
     KeySwitchReader,
@@ -369,6 +369,8 @@ class _Collector(ManyToManyReader, KeySwitchReader, DeletedReader):
                 if cst is not None and cst.session_id != sid:
                     _skipped(child, cst, prop, "unlink")
                 continue
+            if cst._key is not None and row_names_another_parent(prop, state, cst):
+                continue  # moved to another parent by an earlier flush: nothing to undo
             if orphaning:
                 self.lost.append((prop, cst, state))
             elif cst._key is not None:

@@ -3,11 +3,13 @@
 Callers: ``dependency.py``, which records while it reads the flush's states
 (relationship, child, parent it left) in a :data:`Lost` list and the children
 still or again held in a :data:`Kept` set, and asks :func:`orphans_of` once
-every state is read.
+every state is read; it asks :func:`row_names_another_parent` before it unlinks
+a child taken out of a one-to-many.
 """
 
 from __future__ import annotations
 
+from numbers import Number
 from typing import Any
 
 from .._util import NO_VALUE
@@ -85,3 +87,60 @@ def _held_by_reverse(prop: RelationshipProperty, child: InstanceState,
             if ost is not None and ost is not parent and ost not in deleting:
                 return True
     return False
+
+
+def row_names_another_parent(prop: RelationshipProperty, parent: InstanceState,
+                             child: InstanceState) -> bool:
+    """Whether ``child``, taken out of ``parent``'s one-to-many ``prop``, has a row
+    that already refers to another parent: the key it was last loaded or flushed
+    with is set and is neither ``parent``'s key nor the one ``parent`` had.
+
+    Without a backref, a child moved to another parent stays in the old parent's
+    loaded collection; once a flush wrote the move, taking it out of that stale
+    collection has nothing to unlink (nor orphan).  False where a value is not
+    known without SQL: the child is then unlinked as before.
+    """
+    prop.sync_keys()
+    fk = _flushed_values(child, prop._dest_keys)
+    if fk is None or all(v is None for v in fk):
+        return False
+    obj = parent.obj()
+    if obj is None:
+        return False
+    d = obj.__dict__
+    now = tuple(d.get(k, NO_VALUE) for k in prop._src_keys)
+    if NO_VALUE in now or fk == now:
+        return False
+    was = _flushed_values(parent, prop._src_keys)
+    return was is not None and fk != was and _comparable(fk, now) and _comparable(fk, was)
+
+
+def _comparable(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Whether two key tuples hold values Python compares as the database would: the
+    same types, or numbers (a foreign key typed unlike the key it refers to, say text
+    for an integer, is not taken as naming another parent)."""
+    for x, y in zip(a, b, strict=True):
+        if type(x) is not type(y) and not (isinstance(x, Number) and isinstance(y, Number)):
+            return False
+    return True
+
+
+def _flushed_values(state: InstanceState, keys: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """``state``'s values of ``keys`` as last loaded or flushed (the committed value of
+    one changed since); None when one of them isn't known without SQL."""
+    obj = state.obj()
+    if obj is None:
+        return None
+    d = obj.__dict__
+    cs = state._committed or {}
+    pk_keys = state.mapper._pk_keys
+    ident = state.identity
+    out = []
+    for k in keys:
+        v = cs.get(k, NO_VALUE) if k in cs else d.get(k, NO_VALUE)
+        if v is NO_VALUE and ident is not None and k in pk_keys:
+            v = ident[pk_keys.index(k)]
+        if v is NO_VALUE:
+            return None
+        out.append(v)
+    return tuple(out)

@@ -21,7 +21,7 @@ from ..instance.state import InstanceState
 from ..mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, RelationshipProperty
 from . import rekeyed
 from .links import AssocRow, Dependencies, Link, as_committed, source_dict
-from .orphans import Kept, Lost
+from .orphans import Kept, Lost, row_names_another_parent
 from .references import related_state as _state
 
 
@@ -280,7 +280,7 @@ class DeletedReader(_Reader):
             # (_deleted: a member an earlier flush deleted, still in a loaded
             # collection: its row is gone already)
             if cst is None or cst._deleted or cst in deleting or cst._key is None \
-                    or cst.session_id != sid:
+                    or cst.session_id != sid or row_names_another_parent(prop, state, cst):
                 continue
             if orphaning:
                 self.lost.append((prop, cst, state))
