@@ -26,11 +26,13 @@ def associate(rows: Sequence[Any], conn: Connection) -> None:
 
 
 def dissociate(rows: Sequence[Any], conn: Connection) -> None:
-    """DELETE association rows, checking that each matched one row."""
+    """DELETE association rows (objects with ``.params()``, and ``.old`` where it is set:
+    the values the database holds), checking that each matched one row."""
     if not rows:
         return
     table = rows[0].prop.secondary
-    params = [r.params() for r in rows]
+    # (.old: the values the row holds where an end's key changed in this flush)
+    params = [r.params() if r.old is None else r.old for r in rows]
     keys = sorted(params[0])
     stmt = table.delete().where(and_(*[table.c[k] == bindparam("_dm_a_" + k) for k in keys]))
     result = conn.execute(stmt, [{"_dm_a_" + k: p[k] for k in keys} for p in params])

@@ -18,7 +18,7 @@ from typing import Any
 from .._util import NO_VALUE
 from ..instance.state import InstanceState, _sessions
 from ..loading.rows import load_attributes_stmt
-from ..mapping.relationships import RelationshipProperty
+from ..mapping.relationships import RelationshipProperty, declares_update_cascade
 
 
 @dataclass(eq=False, slots=True)
@@ -104,8 +104,9 @@ class AssocRow:
     prop: RelationshipProperty
     parent: InstanceState
     child: InstanceState
-    # a row whose ends' keys changed (passive_updates=False): its values as the
-    # database holds them, read before the flush writes anything
+    # a row whose ends' keys changed: its values as the database holds them, read
+    # before the flush writes anything (rows to UPDATE: before the UPDATE; rows to
+    # DELETE: after the ends' UPDATEs, see stored_params)
     old: dict[str, Any] | None = None
 
     def params(self, committed: bool = False) -> dict[str, Any]:
@@ -125,6 +126,20 @@ class AssocRow:
         for (_t, scol), k in zip(prop.secondary_synchronize_pairs, ckeys, strict=True):
             out[scol.key] = cd.get(k)
         return out
+
+    def stored_params(self) -> dict[str, Any] | None:
+        """For a row to DELETE once its ends are written: its column values as the
+        database holds them then, where an end's key changed in this flush (None: it
+        didn't, ``params()`` applies).  A column whose foreign key declares ON UPDATE
+        CASCADE has the end's new key by then; any other still has the key as last
+        loaded or flushed (the flush moves only the rows it keeps)."""
+        if not _key_changed(self.parent) and not _key_changed(self.child):
+            return None
+        new, old = self.params(), self.params(committed=True)
+        if new == old:
+            return None
+        table = self.prop.secondary
+        return {k: new[k] if declares_update_cascade(table.c[k]) else old[k] for k in new}
 
     def _columns(self) -> list[tuple[Any, InstanceState]]:
         """(secondary column, the object whose key fills it), in column-name order."""
@@ -160,6 +175,15 @@ class Dependencies:
     # a link of ``links`` may be written by a post-update (post_update=True, or a
     # cycle broken there): the planner looks for them only then
     any_post: bool = False
+
+
+def _key_changed(state: InstanceState) -> bool:
+    """Whether an attribute of ``state`` changed since loaded or flushed that is part of
+    its primary key or of another key a relationship refers to (cheap test first)."""
+    cs = state._committed
+    if not cs:
+        return False
+    return any(k in cs for k in state.mapper._column_keys)
 
 
 def as_committed(state: InstanceState, d: dict[str, Any], keys: list[str]) -> dict[str, Any]:

@@ -137,6 +137,7 @@ class ManyToManyReader(_Reader):
             # a flushed-deleted member: its association rows went with it
             if cst._key is not None and state._key is not None and not cst._deleted:
                 row = AssocRow(prop, state, cst)
+                row.old = row.stored_params()
                 assoc_delete[row.ident()] = row
                 if orphaning and cst not in deleting:
                     self.lost.append((prop, cst, state))
@@ -296,4 +297,5 @@ class DeletedReader(_Reader):
             # a member an earlier flush deleted: its association rows are gone already
             if cst is not None and not cst._deleted and cst._key is not None:
                 row = AssocRow(prop, state, cst)
+                row.old = row.stored_params()
                 assoc_delete[row.ident()] = row
