@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, Connection
 
 from ..instance.state import _LAYOUT, InstanceState
+from ..mapping.inheritance import table_parts
 from ..mapping.mapper import Mapper
 from ..persistence import delete_states, insert_states, update_states
 from ..persistence.association import associate, dissociate, reassociate
@@ -103,39 +104,68 @@ def _apply_state_links(s: InstanceState, links: dict[InstanceState, dict[Any, Li
 
 
 def post_update(self: UOWTransaction, action: Action, conn: Connection) -> None:
-    items = []
-    # columns with an onupdate that the program set in this flush keep its value:
-    # the post-update sends it again instead of letting the onupdate replace it
-    table = action.mapper.local_table
-    onupdates = [(k, p.columns[0].key) for k, p in action.mapper._props.items()
-                 if getattr(p, "columns", None) and isinstance(p.columns[0], Column)
-                 and p.columns[0].table is table and p.columns[0].onupdate is not None]
-    new = set(self.new) if onupdates else ()
+    mapper = action.mapper
     # the post-updates of one row (several post_update relationships) are one UPDATE
+    # per table: attribute key -> value, per state
     by_state: dict[InstanceState, dict[str, Any]] = {}
     for link in action.payload:
         state = link.dest
         d = state.strong_obj().__dict__
         values = link.values()
-        params = by_state.get(state)
-        if params is None:
-            params = by_state[state] = {}
+        attrs = by_state.get(state)
+        if attrs is None:
+            attrs = by_state[state] = {}
         for k, v in zip(link.dest_keys, values, strict=True):
             d[k] = v
-            params[state.mapper._props[k].columns[0].key] = v
-    for state, params in by_state.items():
+            attrs[k] = v
+    dispatch = mapper.dispatch
+    filled: dict[InstanceState, list[str]] | None = \
+        {} if "refresh_flush" in dispatch else None
+    if mapper._poly is None:
+        _post_update_table(self, mapper, mapper, by_state, conn, filled)
+    else:
+        # a joined-table hierarchy: each table's columns in an UPDATE of that table,
+        # the row found by that table's own key
+        for part in table_parts(mapper):
+            _post_update_table(self, mapper, inherited._as_mapper(part), by_state, conn,
+                               filled)
+    for s, names in (filled or {}).items():
+        dispatch.fire("refresh_flush", s.strong_obj(), self, names)
+
+
+def _post_update_table(self: UOWTransaction, mapper: Mapper, part: Mapper,
+                       by_state: dict[InstanceState, dict[str, Any]], conn: Connection,
+                       filled: dict[InstanceState, list[str]] | None) -> None:
+    """The post-update UPDATEs of the table of ``part`` (``mapper`` itself, or one
+    table's part of a joined-table mapper): the given attributes stored there."""
+    table = part.local_table
+    props = mapper._props
+    # columns with an onupdate that the program set in this flush keep its value:
+    # the post-update sends it again instead of letting the onupdate replace it
+    onupdates = [(p.key, p.columns[0].key) for p in part._persist_props
+                 if getattr(p, "columns", None) and isinstance(p.columns[0], Column)
+                 and p.columns[0].table is table and p.columns[0].onupdate is not None]
+    new = set(self.new) if onupdates else ()
+    items = []
+    for state, attrs in by_state.items():
+        params: dict[str, Any] = {}
+        for k, v in attrs.items():
+            for c in props[k].columns:
+                if c.table is table:
+                    params[c.key] = v
+                    break
+        if not params:
+            continue
         d = state.strong_obj().__dict__
         for k, ck in onupdates:
             if k in d and ck not in params and (state in new or k in state.committed_state):
                 params[ck] = d[k]
         items.append((state, params))
-    dispatch = action.mapper.dispatch
-    filled: dict[InstanceState, list[str]] | None = \
-        {} if "refresh_flush" in dispatch else None
-    for s, keys in post_update_states(action.mapper, items, conn, filled).items():
+    if not items:
+        return
+    for s, keys in post_update_states(part, items, conn, filled).items():
         self.expire.setdefault(s, set()).update(keys)
-    for s, names in (filled or {}).items():
-        dispatch.fire("refresh_flush", s.strong_obj(), self, names)
+
 
 def save(self: UOWTransaction, action: Action, conn: Connection) -> None:
     mapper = action.mapper

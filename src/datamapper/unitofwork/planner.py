@@ -209,10 +209,14 @@ class Planner:
                     targets = index[ik] = set()
                     by_pk = ref.src_keys == tuple(ref.src._pk_keys)
                     for st in self.deletes[ref.src.base_mapper]:
+                        if not by_pk and not st.mapper.isa(ref.src):
+                            continue  # (another class of the hierarchy: no such keys)
                         v = st.identity if by_pk else _fk_values(st, ref.src_keys, True)
                         if v is not None:
                             targets.add(v)
                 for s in self.deletes[m]:
+                    if s.mapper is not ref.dest and not s.mapper.isa(ref.dest):
+                        continue  # a row of another class of the hierarchy
                     value = _fk_values(s, ref.dest_keys, True)
                     if value is not None and value in targets:
                         out.append(Link(s, None, ref.src_keys, ref.dest_keys, ref.prop))
