@@ -85,7 +85,7 @@ def test_self_join_loads_both_sides_through_identity_map(s, m):
 
 def test_alias_attributes_are_alias_columns(s, m, sql_log):
     A = aliased(m.Node)
-    assert isinstance(A, AliasedClass) and A.mapper is m.Node.__mapper__
+    assert isinstance(A, AliasedClass) and sa.inspect(A).mapper is m.Node.__mapper__
     found = s.scalars(select(A).where(A.name == "b")).all()
     assert _names(found) == ["b"]
     stmt = sql_log.statements[-1]

@@ -376,7 +376,7 @@ class OfType(_JoinTarget):
             crit = and_(*user, *own) if user or own else None
             return self._on_parent(self.prop.of_type_exists(method, crit, sub_from))
         attr_method = getattr(self.attr, method)
-        adapt = getattr(self.target, "adapt", None)
+        adapt = getattr(self.target, "_dm_adapt", None)
         if adapt is None:
             return attr_method(and_(*user, *own) if user or own else None)
         prop = self.prop
@@ -393,7 +393,7 @@ class OfType(_JoinTarget):
         # The related rows are read from the alias itself: the target's own FROM (its
         # mapping's with_polymorphic join of several tables) adapted to an alias of some
         # of them named the alias once per table (ambiguous names, or a broken join)
-        sel = getattr(self.target, "selectable", None)
+        sel = getattr(self.target, "_dm_selectable", None)
         if sel is not None and _reads_several_tables(prop.mapper):
             # (the parent's alias last: adapting to the target alias re-reads a copy
             # of it as a subquery to adapt into)
@@ -434,7 +434,7 @@ class OfType(_JoinTarget):
     def _on_parent(self, clause: Any) -> Any:
         # the relationship of an aliased() parent: its columns become the alias's
         source = getattr(self.attr, "source", None)
-        return source.adapt(clause) if source is not None else clause
+        return source._dm_adapt(clause) if source is not None else clause
 
     def __repr__(self) -> str:
         out = repr(self.attr)

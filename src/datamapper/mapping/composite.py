@@ -395,7 +395,7 @@ class CompositeComparator(PropComparator[Any]):
             return [getattr(cls, k).__clause_element__() if isinstance(c, ColumnElement)
                     else getattr(cls, k)
                     for c, k in zip(columns, self.prop.attribute_keys, strict=True)]
-        return [alias.column_for(c) if isinstance(c, ColumnElement) else getattr(alias, key)
+        return [alias._dm_column_for(c) if isinstance(c, ColumnElement) else getattr(alias, key)
                 for c, key in zip(columns, self.prop.attribute_keys, strict=True)]
 
     @property

@@ -377,11 +377,11 @@ def exists_in_given_alias(prop: RelationshipProperty, alias: Any, crit: list[Any
 
     def pick(element: object, **kw: object) -> Any:
         if isinstance(element, Column) and prop.is_remote_occurrence(element):
-            return alias.column_for(deannotate(element))
+            return alias._dm_column_for(deannotate(element))
         return None
 
     on = visitors.replacement_traverse(prop.primaryjoin, {}, pick)
-    sel = alias.selectable
+    sel = alias._dm_selectable
     return exists(select(1).select_from(sel).where(and_(on, *crit)).correlate_except(sel))
 
 

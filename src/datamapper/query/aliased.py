@@ -94,7 +94,7 @@ class _MappedSelectables:
         for m in base.self_and_descendants:
             yield m.persist_selectable
         if self.inner is not None:
-            yield self.inner.selectable
+            yield self.inner._dm_selectable
 
 
 class AliasedClass:
@@ -106,6 +106,7 @@ class AliasedClass:
         # stands_for: the entity a query's union()/from-subquery form reads through this
         # alias (rows and column_descriptions show that entity, not an alias)
         self._dm_stands_for = stands_for
+        self.__name__ = f"aliased({mapper.class_.__name__})"
         # inner: aliased(alias, subquery) of another alias, whose columns the subquery
         # selects: a mapped column is first that alias's, then the subquery's column
         # derived from it (a subquery of two aliases of one table has both)
@@ -130,18 +131,6 @@ class AliasedClass:
         # does not select them): its objects can't be loaded
         self._dm_missing_pk: list[str] = []
 
-    @property
-    def mapper(self) -> Mapper:
-        return self._dm_mapper
-
-    @property
-    def selectable(self) -> FromClause:
-        return self._dm_selectable
-
-    @property
-    def class_(self) -> type:
-        return self._dm_mapper.class_
-
     def __clause_element__(self) -> Any:
         if self._dm_annotated is None:
             self._dm_annotated = mark_subject(annotate(self._dm_selectable,
@@ -149,22 +138,25 @@ class AliasedClass:
                  "entity_namespace": _AliasMarker(self)}), self._dm_mapper)
         return self._dm_annotated
 
-    def adapt(self, clause: Any) -> Any:
+    # (the methods the rest of the package calls are named _dm_*: every other name is
+    # the mapped class's, see __getattr__)
+    def _dm_adapt(self, clause: Any) -> Any:
         """``clause`` with the mapped table's columns replaced by the alias's."""
         if hasattr(clause, "__clause_element__"):
             clause = clause.__clause_element__()
         if self._dm_inner is not None:
-            clause = self._dm_inner.adapt(clause)
+            clause = self._dm_inner._dm_adapt(clause)
         return self._dm_adapter.traverse(clause)
 
-    def column_for(self, column: object) -> Any:
+    def _dm_column_for(self, column: object) -> Any:
+        """The alias's column for a mapped ``column`` (an expression: adapted)."""
         found = own_column(self, column)
-        return found if found is not None else self.adapt(column)
+        return found if found is not None else self._dm_adapt(column)
 
     def __getattr__(self, key: str) -> Any:
-        if key == "__mro__":  # class-level descriptors (hybrids) walk their owner's MRO
-            return self._dm_mapper.class_.__mro__
-        if key.startswith("__") or key.startswith("_dm_"):
+        if key.startswith("__"):
+            return _class_dunder(self, key)
+        if key.startswith("_dm_"):
             raise AttributeError(key)
         attrs = self.__dict__.get("_dm_attrs")
         if attrs is None:
@@ -201,7 +193,7 @@ class AliasedClass:
         elif getattr(prop, "is_composite", False):  # its comparator, over our columns
             found = cast(Any, prop).comparator_for(alias=self)
         else:
-            col = self.column_for(prop.columns[0])
+            col = self._dm_column_for(prop.columns[0])
             join_from = self._dm_selectable if isinstance(self._dm_selectable, Join) \
                 else None
             # a copy marked as naming the class (get_bind(mapper=...) of Core statements)
@@ -226,6 +218,25 @@ class AliasedClass:
     def __repr__(self) -> str:
         name = f" {self._dm_name!r}" if self._dm_name else ""
         return f"<aliased({self._dm_mapper.class_.__name__}){name}>"
+
+
+def _class_dunder(alias: AliasedClass, key: str) -> Any:
+    """A ``__name__`` of the mapped class read on an alias: ``__mro__`` (class-level
+    descriptors such as hybrids walk their owner's), and plain values the class declares
+    (``__tablename__``, ``__table__``, ``__mapper__``), as the class answers them.
+    Methods and protocol hooks (``__deepcopy__``, ``__setstate__``) stay unresolved:
+    copy and pickle probe objects for them."""
+    mapper = alias.__dict__.get("_dm_mapper")
+    if mapper is not None:
+        if key == "__mro__":
+            return mapper.class_.__mro__
+        for base in mapper.class_.__mro__[:-1]:
+            if key in base.__dict__:
+                value = base.__dict__[key]
+                if not hasattr(type(value), "__get__"):
+                    return value
+                break
+    raise AttributeError(key)
 
 
 class AliasedInsp(InspectionAttr):
@@ -296,7 +307,7 @@ class AliasedRelationship(_JoinTarget):
         return OfType(self, None, criteria)
 
     def __clause_element__(self) -> Any:
-        return self.source.adapt(self.attr.__clause_element__())
+        return self.source._dm_adapt(self.attr.__clause_element__())
 
     def _gen_cache_key(self, anon_map: object, bindparams: list[Any]) -> Any:
         return ("dm_aliased_relationship",
@@ -305,21 +316,21 @@ class AliasedRelationship(_JoinTarget):
 
     # comparisons: the class attribute's, with the parent's columns those of the alias
     def __eq__(self, other: object) -> Any:
-        return self.source.adapt(self.attr == other)
+        return self.source._dm_adapt(self.attr == other)
 
     def __ne__(self, other: object) -> Any:
-        return self.source.adapt(self.attr != other)
+        return self.source._dm_adapt(self.attr != other)
 
     __hash__ = object.__hash__
 
     def any(self, criterion: object = None, **kwargs: object) -> Any:
-        return self.source.adapt(self.attr.any(criterion, **kwargs))
+        return self.source._dm_adapt(self.attr.any(criterion, **kwargs))
 
     def has(self, criterion: object = None, **kwargs: object) -> Any:
-        return self.source.adapt(self.attr.has(criterion, **kwargs))
+        return self.source._dm_adapt(self.attr.has(criterion, **kwargs))
 
     def contains(self, other: object) -> Any:
-        return self.source.adapt(self.attr.contains(other))
+        return self.source._dm_adapt(self.attr.contains(other))
 
     def __repr__(self) -> str:
         return f"<{self.source!r}.{self.key}>"
@@ -439,9 +450,9 @@ class PolymorphicEntity(AliasedClass):
         self._dm_poly_from = selectable if isinstance(selectable, Join) else None
 
     def __getattr__(self, key: str) -> Any:
-        if key == "__mro__":  # class-level descriptors (hybrids) walk their owner's MRO
-            return self._dm_mapper.class_.__mro__
-        if key.startswith("__") or key.startswith("_dm_"):
+        if key.startswith("__"):
+            return _class_dunder(self, key)
+        if key.startswith("_dm_"):
             raise AttributeError(key)
         attrs = self.__dict__.get("_dm_attrs")
         if attrs is not None and key not in attrs and key not in self._dm_mapper._props:
@@ -586,7 +597,7 @@ def own_column(alias: AliasedClass, column: Any) -> object:
     None."""
     inner = alias._dm_inner
     if inner is not None:
-        column = inner.column_for(column)
+        column = inner._dm_column_for(column)
     return _column_in(alias._dm_selectable, column, alias._dm_on_names)
 
 
@@ -733,11 +744,11 @@ def overlapping_alias_adapter(aliases: tuple[tuple[Mapper, AliasedClass], ...]
     :func:`overlapping_join_alias` (``Engineer.name``) name the alias's columns; the
     attributes of other classes over the same tables (``Manager.name``) and the tables
     themselves stay."""
-    by_mapper = {id(m): a.selectable for m, a in aliases}
+    by_mapper = {id(m): a._dm_selectable for m, a in aliases}
     # a column of a table only the aliased class has (engineers, not people) that no
     # attribute names (a relationship comparison's Engineer.reports_to == None):
     # the alias's too
-    by_table = {t: a.selectable for m, a in aliases
+    by_table = {t: a._dm_selectable for m, a in aliases
                 for t in m.tables if t not in m.base_mapper.tables}
 
     def replace(element: Any) -> Any:
@@ -828,7 +839,7 @@ def relationship_steps(target: object, onclause: object) -> list[tuple[Any, Any]
     criteria = (*criteria, *_single_table_criterion(dest, dest_sel))
     if criteria:
         last_dest, last_on = steps[-1]
-        extra = [dest_sel.adapt(c) if dest_sel is not None else c for c in criteria]
+        extra = [dest_sel._dm_adapt(c) if dest_sel is not None else c for c in criteria]
         if len(steps) == 2 and not isinstance(rel.secondary, Join):
             # criteria naming the secondary table: the alias of it this join reads
             to_secondary = ClauseAdapter(steps[0][0])
@@ -950,10 +961,10 @@ def join_dest(dest: Any) -> Any:
 def _steps(rel: Any, source: AliasedClass | None, dest: object,
            dest_sel: AliasedClass | None) -> list[tuple[Any, Any]]:
     def src(clause: object) -> Any:
-        return source.adapt(clause) if source is not None else clause
+        return source._dm_adapt(clause) if source is not None else clause
 
     def dst(clause: object) -> Any:
-        return dest_sel.adapt(clause) if dest_sel is not None else clause
+        return dest_sel._dm_adapt(clause) if dest_sel is not None else clause
 
     if rel.secondary is not None:
         # the secondary table sits between: each join condition touches one end
@@ -962,7 +973,7 @@ def _steps(rel: Any, source: AliasedClass | None, dest: object,
     if rel.parent.local_table is rel.mapper.local_table:
         # self-referential: adapt each side of the key pairs on its own
         def side(col: object, alias: AliasedClass | None) -> Any:
-            return alias.column_for(col) if alias is not None else col
+            return alias._dm_column_for(col) if alias is not None else col
 
         if rel._remote_occurrences:
             # one column on both sides: each occurrence goes to its own side
@@ -1002,8 +1013,8 @@ def _steps(rel: Any, source: AliasedClass | None, dest: object,
         def pick(element: object, **kw: object) -> Any:
             if isinstance(element, Column):
                 if element.table in targets:
-                    return dest_sel.column_for(element) if dest_sel is not None else None
-                return source.column_for(element) if source is not None else None
+                    return dest_sel._dm_column_for(element) if dest_sel is not None else None
+                return source._dm_column_for(element) if source is not None else None
             return None
 
         return [(dest, visitors.replacement_traverse(rel.primaryjoin, {}, pick))]

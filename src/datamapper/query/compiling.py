@@ -110,7 +110,7 @@ class QueryCompiling(QueryModifiers[_T]):
         alias of its tables (``Engineer.name``, ``Engineer`` after
         ``join(Manager.engineers)``) name the alias."""
         to_alias = overlapping_alias_adapter(self._auto_aliases)
-        sels = {id(m): a.selectable for m, a in self._auto_aliases}
+        sels = {id(m): a._dm_selectable for m, a in self._auto_aliases}
         cols = list(self._layout.columns)
         changed = False
         for (kind, part), given in zip(self._layout.parts, self._layout.part_sources(),

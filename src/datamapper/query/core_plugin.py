@@ -102,7 +102,7 @@ def _expanded(joins: tuple[Any, ...], froms: tuple[Any, ...] = (),
                                              [*given, *(o[0] for o in out)])
             if overlap is not None:
                 steps = relationship_steps(overlap[0], None) or steps
-                aliases.append((overlap[1].mapper, overlap[1]))
+                aliases.append((overlap[1]._dm_mapper, overlap[1]))
         key = plain_join_key(target, onclause, from_, flags)
         if key is not None:
             if key in seen:
@@ -172,9 +172,9 @@ def with_alias_joins(statement: Any) -> Any:
         if not isinstance(col, ColumnElement):
             continue
         ent = column_entity(col)
-        if isinstance(ent, AliasedClass) and isinstance(ent.selectable, Join) and \
-                not any(j is ent.selectable for j in joins):
-            joins.append(ent.selectable)
+        if isinstance(ent, AliasedClass) and isinstance(ent._dm_selectable, Join) and \
+                not any(j is ent._dm_selectable for j in joins):
+            joins.append(ent._dm_selectable)
     if joins:
         statement = statement.select_from(*joins)
     return _with_polymorphic_froms(statement)

@@ -186,13 +186,13 @@ class RowLayout:
         adapt = None
         if isinstance(ent, AliasedClass):
             check_loadable(ent)
-            mapper: Mapper | None = ent.mapper
-            adapt = ent.column_for
-            if isinstance(ent.selectable, Join) and \
+            mapper: Mapper | None = ent._dm_mapper
+            adapt = ent._dm_column_for
+            if isinstance(ent._dm_selectable, Join) and \
                     not isinstance(ent, PolymorphicEntity):
                 # aliased(Subclass, flat=True): its columns come from a join of
                 # aliases, which the SELECT names in FROM
-                self.alias_froms.append(ent.selectable)
+                self.alias_froms.append(ent._dm_selectable)
         else:
             mapper = mapper_of(ent)
         if mapper is None:
@@ -361,11 +361,11 @@ class RowLayout:
     def _describe_column(self, col: object, key: str | None) -> None:
         self.extras.append((col,))
         entity = column_entity(col)
-        if isinstance(entity, AliasedClass) and isinstance(entity.selectable, Join) and \
-                not any(f is entity.selectable for f in self.alias_froms):
+        if isinstance(entity, AliasedClass) and isinstance(entity._dm_selectable, Join) and \
+                not any(f is entity._dm_selectable for f in self.alias_froms):
             # a column of a flat alias (with_polymorphic(flat=True)): its table alias is
             # one of a join, which the SELECT names in FROM
-            self.alias_froms.append(entity.selectable)
+            self.alias_froms.append(entity._dm_selectable)
         self.descriptions.append({
             "name": None if _anonymous(col) else key,
             "type": getattr(col, "type", None),

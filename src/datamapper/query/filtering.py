@@ -81,7 +81,7 @@ class QueryFiltering(QueryState[_T]):
         self._refuse_after_limit("filter_by")
         target = self._filter_by_entity()
         if isinstance(target, AliasedClass):
-            return self.filter(*filter_by_criteria(target.mapper, kwargs, target))
+            return self.filter(*filter_by_criteria(target._dm_mapper, kwargs, target))
         mapper = mapper_of(target) if isinstance(target, type) else None
         if mapper is not None:
             return self.filter(*filter_by_criteria(mapper, kwargs))
@@ -153,7 +153,7 @@ class QueryFiltering(QueryState[_T]):
                                         strict=True):
             if kind != "entity":
                 continue
-            adapt = getattr(source, "adapt", None)
+            adapt = getattr(source, "_dm_adapt", None)
             if part.mapper is mapper and adapt is not None:
                 return adapt(column)
             break
@@ -240,7 +240,7 @@ class QueryFiltering(QueryState[_T]):
                 # through an alias of its tables, which its criteria then name
                 steps = relationship_steps(overlap[0], None)
                 alias = overlap[1]
-                changes["_auto_aliases"] = (*self._auto_aliases, (alias.mapper, alias))
+                changes["_auto_aliases"] = (*self._auto_aliases, (alias._dm_mapper, alias))
         if steps is not None:  # along a relationship from or to an aliased() entity
             return self._clone(
                 _joins=self._joins + [(dest, on, isouter, left if i == 0 else None, key)
@@ -262,7 +262,7 @@ class QueryFiltering(QueryState[_T]):
                 return self._clone(
                     _joins=[*self._joins, (own, on, isouter, None, None)],
                     _join_entity=own,
-                    _auto_aliases=(*self._auto_aliases, (own.mapper, own)))
+                    _auto_aliases=(*self._auto_aliases, (own._dm_mapper, own)))
         if isinstance(on, tuple) and len(on) == 3:
             # many-to-many: through the secondary table, then to the target
             secondary, pj, sj = on
@@ -290,7 +290,7 @@ class QueryFiltering(QueryState[_T]):
         for f in (*self._select_from, *(j[0] for j in self._joins)):
             m = mapper_of(f) if isinstance(f, type) else None
             out.append(join_target(m) if m is not None else
-                       f.selectable if isinstance(f, AliasedClass) else f)
+                       f._dm_selectable if isinstance(f, AliasedClass) else f)
         return out
 
     def _join_keys(self) -> set[object]:
@@ -352,7 +352,7 @@ class QueryFiltering(QueryState[_T]):
         froms: list[object] = []
         for f in fromclauses:
             if isinstance(f, AliasedClass):
-                _surface_froms(f.selectable, froms)
+                _surface_froms(f._dm_selectable, froms)
                 continue
             m = mapper_of(f)
             if m is not None:
@@ -405,7 +405,7 @@ class QueryFiltering(QueryState[_T]):
                 from_entity = first
         if property is None:
             target = from_entity if from_entity is not None else self._layout.primary_mapper
-            target_mapper = target.mapper if isinstance(target, AliasedClass) else (
+            target_mapper = target._dm_mapper if isinstance(target, AliasedClass) else (
                 target if isinstance(target, Mapper) else mapper_of(target))
             if target_mapper is None:
                 raise InvalidRequestError(

@@ -193,7 +193,7 @@ class QueryModifiers(QueryFiltering[_T]):
             raise ArgumentError(f"Can't use {describe(text)} as a hint: pass the hint text")
         target = selectable
         if isinstance(target, AliasedClass):
-            target = target.selectable
+            target = target._dm_selectable
         elif (target_mapper := mapper_of(target)) is not None:
             target = target_mapper.local_table
         if not isinstance(target, FromClause):

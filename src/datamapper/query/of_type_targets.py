@@ -28,7 +28,7 @@ def narrowed_mapper(prop: RelationshipProperty, of_type: object) -> Mapper | Non
     to, or None (a plain class, a with_polymorphic() entity, the target class)."""
     if not isinstance(of_type, AliasedClass) or isinstance(of_type, PolymorphicEntity):
         return None
-    m: Mapper = of_type.mapper
+    m: Mapper = of_type._dm_mapper
     if m is prop.mapper or not m.isa(prop.mapper):
         return None
     return m

@@ -333,7 +333,7 @@ def _table_terms(alias: AliasedClass, criterion: Any) -> Any:
     """``criterion`` with the columns of ``alias``'s selectable (an alias of the mapped
     table, or a flat join of aliases) replaced by the mapped tables' own."""
     leaves: list[Any] = []
-    stack = [alias.selectable]
+    stack = [alias._dm_selectable]
     while stack:
         sel = stack.pop()
         if isinstance(sel, Join):
@@ -430,7 +430,7 @@ def _joinable_from(plan: EntityPlan, prop: RelationshipProperty) -> bool:
 def _eager_alias(alias: object) -> object:
     """contains_eager(..., alias=): the selectable the related rows' columns are in."""
     if isinstance(alias, AliasedClass):
-        return alias.selectable
+        return alias._dm_selectable
     if alias is not None and hasattr(alias, "__clause_element__"):
         return alias.__clause_element__()
     return alias
@@ -447,12 +447,12 @@ def _merge_mappers(have: Any, more: list[Mapper]) -> Any:
 def _of_type_mappers(target: Mapper, of_type: object) -> list[Mapper]:
     """The subclasses of ``target`` whose columns ``of_type(...)`` asks to load."""
     if isinstance(of_type, PolymorphicEntity):
-        if of_type.mapper is not target and not of_type.mapper.isa(target):
+        if of_type._dm_mapper is not target and not of_type._dm_mapper.isa(target):
             return []
         return [m for m in polymorphic_parts(of_type)[0] if m.isa(target)]
     if isinstance(of_type, AliasedClass):
         # selectinload(C.jobs.of_type(aliased(SubJob))): SubJob's rows, as of_type(SubJob)
-        m: Mapper | None = of_type.mapper
+        m: Mapper | None = of_type._dm_mapper
     else:
         m = _mapper_or_none(of_type) if isinstance(of_type, type) else None
     if m is None or m is target or not m.isa(target):
@@ -465,7 +465,7 @@ def _joined_of_type_mappers(target: Mapper, of_type: object) -> list[Mapper]:
     class, an aliased() one, or a with_polymorphic() entity's classes)."""
     if isinstance(of_type, PolymorphicEntity) or isinstance(of_type, type):
         return _of_type_mappers(target, of_type)
-    m = of_type.mapper if isinstance(of_type, AliasedClass) else None
+    m = of_type._dm_mapper if isinstance(of_type, AliasedClass) else None
     if m is None or m is target or not m.isa(target):
         return []
     return resolve_polymorphic(target, [m])
@@ -524,7 +524,7 @@ def _root_index(option: Load, mappers: list[Mapper | None],
     attributes to the plain class's part before any alias of it."""
     root = option.root
     if root is not None:
-        rm = root.mapper if isinstance(root, AliasedClass) else (
+        rm = root._dm_mapper if isinstance(root, AliasedClass) else (
             root if isinstance(root, Mapper) else _mapper_or_none(root))
         exact = _source_index(root if isinstance(root, AliasedClass) else None, rm,
                               mappers, sources)
@@ -639,7 +639,7 @@ def _subclasses_read(mapper: Mapper, source: object) -> tuple[Mapper, ...]:
     if isinstance(source, PolymorphicEntity):
         return tuple(polymorphic_parts(source)[0])
     if isinstance(source, AliasedClass):
-        sel: Any = source.selectable
+        sel: Any = source._dm_selectable
         return tuple(m for m in mapper.self_and_descendants[1:]
                      if not m.single and all(sel.corresponding_column(c) is not None
                                              for c in m.local_table.primary_key))

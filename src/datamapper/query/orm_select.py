@@ -143,7 +143,7 @@ class ORMSelect(ExportingSelect):
                 return super().join(target, onclause, isouter=isouter, full=full)
             # a joined-table subclass over a table the statement reads already, with an
             # ON clause of its own: through an alias of its tables
-            aliases = (*self._dm_auto_aliases, (alias.mapper, alias))
+            aliases = (*self._dm_auto_aliases, (alias._dm_mapper, alias))
             warn_overlapping_alias(aliases[-1:])
             to_alias = overlapping_alias_adapter(aliases)
             joined: ORMSelect = with_adapted_clauses(
@@ -181,7 +181,7 @@ class ORMSelect(ExportingSelect):
         if key is not None:
             out._dm_join_keys = done | {key}
         if overlap is not None:
-            aliases = (*self._dm_auto_aliases, (overlap[1].mapper, overlap[1]))
+            aliases = (*self._dm_auto_aliases, (overlap[1]._dm_mapper, overlap[1]))
             warn_overlapping_alias(aliases[-1:])
             out = with_adapted_clauses(out, overlapping_alias_adapter(aliases))
             out._dm_auto_aliases = aliases

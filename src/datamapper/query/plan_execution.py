@@ -85,8 +85,8 @@ def _parent_selectables(entities: list[Any], plans: list[EntityPlan | None]) -> 
         ent = entities[i] if i < len(entities) else None
         if p is None:
             parent_sels.append(None)
-        elif isinstance(ent, AliasedClass) and ent.mapper is p.mapper:
-            parent_sels.append(ent.selectable)
+        elif isinstance(ent, AliasedClass) and ent._dm_mapper is p.mapper:
+            parent_sels.append(ent._dm_selectable)
         else:
             parent_sels.append(p.mapper.local_table)
     return parent_sels

@@ -87,7 +87,7 @@ class QuerySetOps(QueryCompiling[_T]):
         listeners gave."""
         props: list[object] = []
         for ent in self._entities:
-            m = ent.mapper if isinstance(ent, AliasedClass) else \
+            m = ent._dm_mapper if isinstance(ent, AliasedClass) else \
                 mapper_of(ent) if isinstance(ent, type) else None
             # (a hierarchy is selected as it loads; SQL-expression attributes stay out)
             if m is None or m._poly is not None or not any(

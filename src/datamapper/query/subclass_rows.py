@@ -74,7 +74,7 @@ def _criterion(mapper: Any, alias: Any) -> object:
         return None
     crit = class_criterion(mapper)
     if alias is not None and crit is not None:
-        crit = alias.adapt(crit)
+        crit = alias._dm_adapt(crit)
     return crit
 
 
@@ -82,8 +82,8 @@ def alias_subclass_criterion(alias: Any) -> object:
     """The criterion limiting a SELECT of an aliased() / with_polymorphic() entity of
     a single-table subclass to that subclass's rows (marked as the ORM layer's), or
     None."""
-    key = (alias.mapper, alias)
-    crit = _criterion(alias.mapper, alias)
+    key = (alias._dm_mapper, alias)
+    crit = _criterion(alias._dm_mapper, alias)
     return mark_subclass_criterion(crit, key) if crit is not None else None
 
 

@@ -55,7 +55,7 @@ def with_parent(instance: object, prop: object, from_entity: object = None) -> A
                     "pass the target class or an aliased() entity of it"
                 )
             return crit
-        crit = from_entity.adapt(crit)
+        crit = from_entity._dm_adapt(crit)
     return crit
 
 

@@ -56,7 +56,7 @@ def statement_mappers(statement: Any) -> list[Mapper]:
         for col in raw_columns(statement):
             ent = column_entity(col)
             cands.append(_mapper_or_none(ent) if isinstance(ent, type)
-                         else getattr(ent, "mapper", None))
+                         else getattr(ent, "_dm_mapper", None))
         if not any(cands):
             cands = [statement_subject(statement)]
     else:
