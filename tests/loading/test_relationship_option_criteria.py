@@ -4,6 +4,8 @@ that relationship, by every strategy (joined: in the ON clause; selectin, subque
 lazy, immediate: in the WHERE clause), and each execution uses its own values (a
 statement executed again with other values must not load with the first ones)."""
 
+import warnings
+
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, String, Table
 
@@ -116,4 +118,59 @@ def test_criteria_naming_the_of_type_alias(world, make_session, opt):
         customers = s.scalars(stmt).unique().all()
         assert [[o.id for o in c.orders] for c in customers] == expected
         assert {o.id: [i.color for i in o.items] for c in customers for o in c.orders} == items
+        s.close()
+
+
+@pytest.fixture
+def polymorphic(Base, engine, make_session):
+    class Shelf(Base):
+        __tablename__ = "roc_shelves"
+        id = Column(Integer, primary_key=True)
+        things = relationship("Thing", order_by="Thing.id")
+
+    class Thing(Base):
+        __tablename__ = "roc_things"
+        id = Column(Integer, primary_key=True)
+        shelf_id = Column(ForeignKey("roc_shelves.id"))
+        kind = Column(String(10))
+        __mapper_args__ = {"polymorphic_on": kind, "polymorphic_identity": "thing"}
+
+    class Book(Thing):
+        __tablename__ = "roc_books"
+        id = Column(ForeignKey("roc_things.id"), primary_key=True)
+        title = Column(String(20))
+        __mapper_args__ = {"polymorphic_identity": "book"}
+
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Shelf(id=1, things=[Book(id=1, title="one"), Thing(id=2),
+                                   Book(id=3, title="three")]),
+               Shelf(id=2, things=[Book(id=4, title="three"), Thing(id=5)])])
+    s.commit()
+    s.close()
+    return Shelf, Thing, Book
+
+
+@pytest.mark.parametrize("opt", STRATEGIES, ids=lambda o: o.__name__)
+@pytest.mark.parametrize("target", ["aliased", "flat", "class"])
+def test_criteria_naming_a_subclass_of_type_target(polymorphic, make_session, opt, target):
+    # Shelf.things.of_type(aliased(Book)).and_(alias.title == ...): the criteria name the
+    # subclass's table.  A lazy (or immediate) load read it as a second FROM beside
+    # roc_things, a cartesian product matching every thing of the shelf; with a
+    # (non-flat) alias, a subquery of the subclass's join, selectin and subquery loads
+    # did the same and a joined load failed on the subquery's name
+    from datamapper import aliased
+
+    Shelf, Thing, Book = polymorphic
+    for title, expected in (("three", [[3], [4]]), ("one", [[1], []]), ("none", [[], []])):
+        s = make_session()
+        ent = {"aliased": aliased(Book), "flat": aliased(Book, flat=True),
+               "class": Book}[target]
+        stmt = select(Shelf).order_by(Shelf.id).options(
+            opt(Shelf.things.of_type(ent).and_(ent.title == title)))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            shelves = s.scalars(stmt).unique().all()
+            assert [[t.id for t in sh.things] for sh in shelves] == expected
+        assert not [w for w in caught if "cartesian product" in str(w.message)]
         s.close()

@@ -37,7 +37,7 @@ from sqlalchemy import Join, Select, and_, select, tuple_
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.schema import Column
-from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
 from ..instance.collection_impl import CollectionImpl
 from ..instance.collections import instrumented_class
@@ -959,6 +959,20 @@ def _unique(objs: Sequence[Any]) -> list[Any]:
     return out
 
 
+def _with_criteria_tables(stmt: Any, target: Mapper, plan: EntityPlan) -> Any:
+    """A lazy load's SELECT of ``target`` whose ``and_()`` criteria name the table of an
+    of_type() subclass (``lazyload(A.bs.of_type(aliased(Sub)).and_(Sub.x == 1))``): that
+    table outer joined to the target's, else the criteria would read it as a second
+    FROM, a cartesian product that matched every related row."""
+    wanted = {t for c in plan.local_criteria for t in find_tables(c, check_columns=True)}
+    subs = [m for m in plan.poly_with or () if m.local_table in wanted]
+    if not subs:
+        return stmt
+    read = {t for f in stmt.get_final_froms() for t in find_tables(f)}
+    missing = [m for m in subs if m.local_table not in read]
+    return stmt.select_from(polymorphic_from(target, missing)) if missing else stmt
+
+
 def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Mapper,
                        path: tuple[Any, ...], token: Any,
                        plan: EntityPlan | None = None, user_options: Any = None,
@@ -975,7 +989,7 @@ def load_with_defaults(session: SessionLike, stmt: Any, params: Any, target: Map
     if criteria:
         stmt = apply_loader_criteria(stmt, criteria, (target,))
     if plan.local_criteria:
-        stmt = stmt.where(*plan.local_criteria)
+        stmt = _with_criteria_tables(stmt, target, plan).where(*plan.local_criteria)
     order_by: list[Any] = []
     if plan.has_joined():
         stmt, _n = add_joined(stmt, plan, target.local_table, len(loader.columns), order_by,

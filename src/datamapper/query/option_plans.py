@@ -18,8 +18,8 @@ from typing import Any, cast
 from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Alias, Join
 
+from .._core import deannotate
 from ..loading.plans import (
     EAGER,
     EntityPlan,
@@ -34,7 +34,13 @@ from ..mapping.inheritance import resolve_polymorphic, with_polymorphic_mappers
 from ..mapping.mapper import Mapper, _mapper_or_none
 from ..mapping.properties import ExpressionOverride
 from ..mapping.relationships import RelationshipProperty
-from .aliased import AliasedClass, AliasedRelationship, PolymorphicEntity, polymorphic_parts
+from .aliased import (
+    AliasedClass,
+    AliasedRelationship,
+    PolymorphicEntity,
+    own_column,
+    polymorphic_parts,
+)
 from .of_type_targets import check_same_target, narrow
 from .options import COLUMN_STRATEGIES, STRATEGY_NAMES, Load, describe_target
 
@@ -331,22 +337,19 @@ def _apply_relationship_step(plan: EntityPlan, target: object, strategy: str,
 
 def _table_terms(alias: AliasedClass, criterion: Any) -> Any:
     """``criterion`` with the columns of ``alias``'s selectable (an alias of the mapped
-    table, or a flat join of aliases) replaced by the mapped tables' own."""
-    leaves: list[Any] = []
-    stack = [alias._dm_selectable]
-    while stack:
-        sel = stack.pop()
-        if isinstance(sel, Join):
-            stack += [sel.left, sel.right]
-        elif isinstance(sel, Alias):
-            leaves.append(sel)
-    if not leaves:
-        return criterion
+    table, a flat join of aliases, or a subquery of the join of a joined-table
+    subclass's tables) replaced by the mapped tables' own."""
+    mapper = alias._dm_mapper
+    back: dict[int, Any] = {}
+    for table in mapper.tables:
+        for col in table.c:
+            found = own_column(alias, col)
+            if found is not None:
+                back.setdefault(id(found), col)
 
     def swap(element: Any, **_kw: Any) -> Any:
-        table = getattr(element, "table", None)
-        if isinstance(element, ColumnElement) and any(table is leaf for leaf in leaves):
-            return cast(Any, table).element.corresponding_column(element)
+        if isinstance(element, ColumnElement):
+            return back.get(id(deannotate(element)))
         return None
 
     return visitors.replacement_traverse(
