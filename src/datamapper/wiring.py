@@ -73,6 +73,7 @@ from .mapping.mapper import (
 )
 from .mapping.mapper_events import (
     ATTRIBUTE_EVENTS,
+    INSTRUMENTATION_EVENTS,
     MAPPER_EVENTS,
     REGISTRY_EVENTS,
     attribute_event_resolver,
@@ -109,7 +110,8 @@ def wire() -> None:
     event.register_resolver(attribute_event_resolver)
     event.register_resolver(session_event_resolver)
     # sqlalchemy.event.listen()/listens_for() on those targets: handed to datamapper.event
-    event.bridge_core_events(MAPPER_EVENTS | ATTRIBUTE_EVENTS | SESSION_EVENTS | REGISTRY_EVENTS)
+    event.bridge_core_events(MAPPER_EVENTS | ATTRIBUTE_EVENTS | SESSION_EVENTS | REGISTRY_EVENTS
+                             | INSTRUMENTATION_EVENTS)
     # Core select() -> query: joins along relationships in Core-built statements
     core_plugin.install()
     # mapping -> extras: SQLAlchemy's own mutable extension on datamapper's mappers

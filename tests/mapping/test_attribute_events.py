@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy import Column, ForeignKey, Integer, String
 
-from datamapper import event, inspect, relationship
+from datamapper import configure_mappers, event, inspect, relationship
 
 
 @pytest.fixture
@@ -106,3 +106,63 @@ def test_init_scalar_gives_a_new_objects_unset_attribute(M, make_session, engine
     # a loaded object's value is its row's: no event
     s.expire_all()
     assert s.get(Box, 1).size == 10
+
+
+@pytest.fixture
+def BR(Base, engine):
+    class Shelf(Base):
+        __tablename__ = "ae_shelf"
+        id = Column(Integer, primary_key=True)
+        books = relationship("Book", backref="shelf", order_by="Book.id")
+
+    class Book(Base):
+        __tablename__ = "ae_book"
+        id = Column(Integer, primary_key=True)
+        shelf_id = Column(Integer, ForeignKey("ae_shelf.id"))
+
+    Base.metadata.create_all(engine)
+    configure_mappers()  # (makes the backref attribute Book.shelf)
+    return Shelf, Book
+
+
+def _record(seen, *attrs):
+    for attr in attrs:
+        key = attr.key
+        event.listen(attr, "append", lambda t, v, i, k=key: seen.append(("append", k, t, v)))
+        event.listen(attr, "remove", lambda t, v, i, k=key: seen.append(("remove", k, t, v)))
+        event.listen(attr, "set",
+                     lambda t, v, o, i, k=key: seen.append(("set", k, t, v)))
+
+
+def test_a_backref_change_fires_the_other_sides_listeners(BR):
+    """SQLAlchemy's custom_attributes/listen_for_events.py: setting book.shelf fires
+    'append' on shelf.books, appending to shelf.books fires 'set' on book.shelf."""
+    Shelf, Book = BR
+    seen = []
+    _record(seen, Shelf.books, Book.shelf)
+    s1, s2, b1, b2 = Shelf(id=1), Shelf(id=2), Book(id=1), Book(id=2)
+    b1.shelf = s1
+    assert seen == [("set", "shelf", b1, s1), ("append", "books", s1, b1)]
+    seen.clear()
+    s1.books.append(b2)
+    assert seen == [("append", "books", s1, b2), ("set", "shelf", b2, s1)]
+    seen.clear()
+    s1.books.remove(b2)
+    assert seen == [("remove", "books", s1, b2), ("set", "shelf", b2, None)]
+    seen.clear()
+    b1.shelf = s2  # moves: leaves s1.books, joins s2.books
+    assert ("remove", "books", s1, b1) in seen and ("append", "books", s2, b1) in seen
+
+
+def test_backref_events_on_an_unloaded_collection(BR, make_session):
+    Shelf, Book = BR
+    s = make_session()
+    s.add_all([Shelf(id=1), Book(id=1), Book(id=2)])
+    s.commit()
+    seen = []
+    _record(seen, Shelf.books)
+    shelf, b1 = s.get(Shelf, 1), s.get(Book, 1)
+    b1.shelf = shelf  # shelf.books not loaded: the change is queued, the event fires
+    assert seen == [("append", "books", shelf, b1)]
+    s.commit()
+    assert [b.id for b in shelf.books] == [1]

@@ -302,7 +302,7 @@ QUERY_TAKES_NO_OBJECT = {
     "one_or_none": "takes nothing", "count": "takes nothing", "exists": "takes nothing",
     "scalar": "takes nothing", "as_scalar": "takes nothing",
     "scalar_subquery": "takes nothing", "populate_existing": "takes nothing",
-    "column_descriptions": "takes nothing",
+    "column_descriptions": "takes nothing", "reset_joinpoint": "takes nothing",
     "subquery": "takes a name (a string)", "label": "takes a name (a string)",
     "autoflush": "takes a flag", "enable_assertions": "takes a flag",
     "only_return_tuples": "takes a flag", "tuples": "takes nothing",

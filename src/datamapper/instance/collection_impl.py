@@ -150,8 +150,11 @@ class CollectionImpl(_RelImpl):
         if self.validator is not None and self.validate_backrefs and (
                 coll is None or not any(x is value for x in members(coll))):
             self.validator(obj, self.key, value)
+        dispatch = self.attr.dispatch
         if coll is None:
             if state._key is not None:
+                if dispatch is not None and "append" in dispatch:
+                    dispatch.fire("append", obj, value, initiator)
                 self._queue(state, obj, value, True)
                 self._cascade(state, value, initiator)
                 if self.delete_orphan:
@@ -161,6 +164,8 @@ class CollectionImpl(_RelImpl):
         for x in members(coll):
             if x is value:
                 return
+        if dispatch is not None and "append" in dispatch:
+            dispatch.fire("append", obj, value, initiator)  # (listeners of this side too)
         if self.prop.single_parent:
             self._record_owner(state, value)
         self._snapshot(state, coll)
@@ -179,6 +184,7 @@ class CollectionImpl(_RelImpl):
             if state._key is not None:
                 if self.remove_validator is not None and self.validate_backrefs:
                     self.remove_validator(obj, self.key, value, True)
+                self._fire_remove(obj, value, initiator)
                 self._queue(state, obj, value, False)
                 if self.delete_orphan:
                     self._lost(state, value)
@@ -194,10 +200,16 @@ class CollectionImpl(_RelImpl):
                   + (f" (it changed {type(value).__name__}.{by})" if by else ""))
         if self.prop.single_parent:
             self._release(state, value)
+        self._fire_remove(obj, value, initiator)
         self._snapshot(state, coll)
         coll._dm_remove_quiet(value)
         if self.delete_orphan:
             self._lost(state, value)
+
+    def _fire_remove(self, obj: Any, value: Any, initiator: Any) -> None:
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "remove" in dispatch:
+            dispatch.fire("remove", obj, value, initiator)
 
     def _queue(self, state: InstanceState, obj: Any, value: Any, added: bool) -> None:
         """Record a backref's change to this collection while it is not loaded: applied

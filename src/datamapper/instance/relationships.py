@@ -451,6 +451,9 @@ class ScalarObjectImpl(_RelImpl):
         if self.validator is not None and self.validate_backrefs:
             self.validator(obj, self.key, value)
         old = self._old_value(state, obj)
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "set" in dispatch:
+            dispatch.fire("set", obj, value, old, initiator)  # (this side's listeners too)
         if self.prop.single_parent:
             # set from the other side: recorded as the owner, not checked (the other
             # side's own change is what the check is about)
@@ -485,6 +488,9 @@ class ScalarObjectImpl(_RelImpl):
                 return
         if self.validator is not None and self.validate_backrefs:
             self.validator(obj, self.key, None)
+        dispatch = self.attr.dispatch
+        if dispatch is not None and "set" in dispatch:
+            dispatch.fire("set", obj, None, value, initiator)
         self._assign(state, obj, None, value)
         if self.prop.single_parent:
             self._release(state, value)
