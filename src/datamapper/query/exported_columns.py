@@ -41,8 +41,10 @@ def subquery_columns(element: Any, mapper: Mapper) -> list[object]:
     if extra is None:
         table_cols = set(map(id, element.c))
         loader = entity_loader(mapper)
+        # (a loader's columns may end with its discriminator expression: no property's)
+        cols = loader.columns[:len(loader.props)]
         extra = [_keyed(col, prop.key, False)
-                 for prop, col in zip(loader.props, loader.columns, strict=True)
+                 for prop, col in zip(loader.props, cols, strict=True)
                  if id(col) not in table_cols]
         cache[_SUBQUERY_KEY] = extra
     return [*element.c, *extra]
@@ -58,7 +60,9 @@ def layout_exports(layout: Any, cols: list[Any]) -> list[Any]:
         for kind, loader in layout.parts:
             if kind != "entity":
                 continue
-            for prop, col in zip(loader.props, loader.columns, strict=True):
+            # (its columns may end with the discriminator expression: no property's)
+            own = loader.columns[:len(loader.props)]
+            for prop, col in zip(loader.props, own, strict=True):
                 if not isinstance(col, ColumnClause) and id(col) not in found:
                     found[id(col)] = _keyed(col, prop.key, True)
         layout.__dict__[_LAYOUT_KEY] = found
