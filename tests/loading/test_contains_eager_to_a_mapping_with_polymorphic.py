@@ -73,3 +73,29 @@ def test_contains_eager_reads_the_subclass_columns_the_join_brings(
         expected.append(("c3", []))
     assert [(c.name, [row(p) for p in c.employees]) for c in got] == expected
     assert len(sql_log.statements) == 1
+
+
+def test_contains_eager_of_an_alias_of_the_base_table(engine, make_session, sql_log):
+    # aliased(Person) of a class mapped with_polymorphic is an alias of the base table:
+    # the eager load reads the base columns from it and the subclass columns load when
+    # first read (was InvalidRequestError "column ... language is not in ...")
+    from datamapper import aliased
+
+    Base, Company, Person, Engineer, Manager = _models("*")
+    Base.metadata.create_all(engine)
+    s = make_session()
+    s.add_all([Company(id=1, name="c1", employees=[Manager(id=1, name="m1", status="boss"),
+                                                   Engineer(id=2, name="e1", language="py")]),
+               Company(id=2, name="c2")])
+    s.commit()
+    s.close()
+    s = make_session()
+    pa = aliased(Person)
+    sql_log.clear()
+    got = (s.query(Company).outerjoin(pa, Company.employees)
+           .options(contains_eager(Company.employees.of_type(pa))).order_by(Company.id, pa.id)
+           .all())
+    assert [(c.name, [(type(p).__name__, p.name) for p in c.employees]) for c in got] == \
+        [("c1", [("Manager", "m1"), ("Engineer", "e1")]), ("c2", [])]
+    assert len(sql_log.statements) == 1
+    assert [got[0].employees[0].status, got[0].employees[1].language] == ["boss", "py"]

@@ -261,6 +261,11 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
                 props = polymorphic_props(target, list(node.plan.poly_with))
         else:
             continue
+        if node.strategy == "contains_eager" and node.alias is not None and props is None \
+                and target._poly is not None and not _reads_poly_columns(node.alias, target):
+            # an alias of the base table alone, the class mapped with_polymorphic: its
+            # own columns (the subclass columns load when first read, as for query(alias))
+            props = target._load_props
         loader = entity_loader(target, offset=ncols, props=props)
         cols = []
         adapter: Any = None
@@ -290,6 +295,12 @@ def add_joined(stmt: Any, plan: EntityPlan, parent_sel: Any, ncols: int,
         stmt, ncols = add_joined(stmt, node.plan, sel, ncols, order_by, criteria, outer,
                                  child_wrap)
     return stmt, ncols
+
+
+def _reads_poly_columns(sel: Any, mapper: Mapper) -> bool:
+    """Whether ``sel`` has the columns of ``mapper``'s with_polymorphic subclasses."""
+    return all(sel.corresponding_column(c) is not None or not isinstance(c, Column)
+               for c in entity_loader(mapper).columns)
 
 
 def _wrapped(wrap: Any, col: Any, prop: RelationshipProperty) -> Any:
