@@ -23,7 +23,7 @@ LINT_DIRS := $(wildcard src tests bench)
 # the other supported SQLAlchemy series (issue 15): a second virtualenv
 SA20_VENV := .venv-sa20
 
-.PHONY: test-sa20 venv demo lint test bench bench-peer clean compat compat-classify compat-guide
+.PHONY: test-sa20 venv demo lint test bench bench-peer clean compat compat-classify compat-guide compat-examples
 
 venv: $(STAMP)
 
@@ -79,6 +79,9 @@ compat-guide: venv
 	$(PY) -m pip install --quiet -e '.[compat]'
 	$(PY) compat/queryguide/guide.py run
 	$(PY) compat/queryguide/guide.py report --write-readme
+
+compat-examples: venv
+	$(PY) compat/examples/examples.py
 
 # Propose expectations.csv entries for failures that have none (review them).
 compat-classify: venv
