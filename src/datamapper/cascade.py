@@ -18,7 +18,13 @@ from typing import Any
 from ._util import NO_VALUE, describe
 from .exc import RelatedTypeError
 from .instance.collections import members as coll_members
-from .instance.state import _LAYOUT, STATE_ATTR, InstanceState, instance_state
+from .instance.state import (
+    _LAYOUT,
+    STATE_ATTR,
+    InstanceState,
+    instance_state,
+    refuse_unmapped_subclass,
+)
 from .mapping.mapper import Mapper
 from .mapping.relationships import RelationshipProperty
 
@@ -133,6 +139,10 @@ def _walk(flag: str, state: InstanceState, obj: object, halt_session: int | None
                 cm = cst.mapper
                 if cm is not target and not cm.isa(target):
                     _refuse_member(flag.replace("_", "-"), o, prop, child)
+                if child.__class__ is not cm.class_:
+                    refuse_unmapped_subclass(
+                        child, f"cascade {flag.replace('_', '-')} from {describe(o)} along "
+                        f"{type(o).__name__}.{prop.key} to")
                 if skip_pending and cst._key is None:
                     continue
                 seen.add(id(child))

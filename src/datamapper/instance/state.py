@@ -24,6 +24,7 @@ from ..exc import (
     DetachedInstanceError,
     ObjectDereferencedError,
     SAWarning,
+    UnmappedClassError,
     UnmappedInstanceError,
 )
 
@@ -789,7 +790,11 @@ def instance_state(obj: Any) -> InstanceState:
         return st  # type: ignore[no-any-return]  # read back from the untyped instance __dict__, where STATE_ATTR holds only an InstanceState
     mapper = type(obj).__dict__.get("_dm_mapper")
     if mapper is None:
-        raise _unmapped_error(obj)
+        # an unmapped subclass of a mapped class: its objects keep their attributes
+        # (values, history, events) by the mapped base's mapper; a session refuses them
+        mapper = base_mapper_of(type(obj))
+        if mapper is None:
+            raise _unmapped_error(obj)
     state = new_state(obj, mapper)
     if not d.keys().isdisjoint(mapper._props):
         # built by the keyword constructor, which leaves the state to be made here: an
@@ -797,6 +802,33 @@ def instance_state(obj: Any) -> InstanceState:
         state.modified = True
     d[STATE_ATTR] = state
     return state
+
+
+def base_mapper_of(cls: type) -> Any:
+    """The mapper of the nearest mapped class that ``cls`` (not mapped itself) inherits
+    from, or None."""
+    for klass in cls.__mro__[1:]:
+        mapper = klass.__dict__.get("_dm_mapper")
+        if mapper is not None and getattr(mapper, "class_", None) is klass:
+            return mapper
+    return None
+
+
+def refuse_unmapped_subclass(obj: Any, action: str) -> None:
+    """Refuse a session operation (``action``: "add", "merge" ...) on ``obj`` when its
+    class is not mapped itself, only inherits from a mapped class (its state goes by
+    that class's mapper, see :func:`instance_state`).  Callers check first that the
+    object's class is not its state's mapped class, the cheap test."""
+    cls = type(obj)
+    if "_dm_mapper" in cls.__dict__:
+        return
+    base = base_mapper_of(cls)
+    base_name = base.class_.__name__ if base is not None else "its base class"
+    raise UnmappedClassError(
+        f"Can't {action} {describe(obj)}: class {cls.__name__} is not mapped (it only "
+        f"inherits from the mapped class {base_name}); map {cls.__name__} too (for "
+        f"example as an inheriting class of {base_name}), or create a {base_name} instead"
+    )
 
 
 def _unmapped_error(obj: Any) -> UnmappedInstanceError:

@@ -23,6 +23,7 @@ from ..instance.state import (
     InstanceState,
     _sessions,
     instance_state,
+    refuse_unmapped_subclass,
     warn_flush_usage,
 )
 from ..loading.rows import resume_gc
@@ -100,6 +101,8 @@ class SessionMembership(SessionBase):
             state = instance_state(obj)
             if state.session_id is None and state._key is None and state._extra is None:
                 mapper = state.mapper
+                if obj.__class__ is not mapper.class_:
+                    refuse_unmapped_subclass(obj, "add")
                 ok = plain.get(mapper)
                 if ok is None:
                     ok = plain[mapper] = not cascades("save-update", mapper)
@@ -166,6 +169,8 @@ class SessionMembership(SessionBase):
         becomes pending right here, without ``_save_impl``'s checks for events."""
         if self._tx_blocks or self._closed:
             self._check_usable()
+        if obj.__class__ is not state.mapper.class_:
+            refuse_unmapped_subclass(obj, "add")
         if self._transaction is None and not self.autocommit:
             self._autobegin()  # rollback() must be able to undo this add
         ext = state._extra
@@ -232,6 +237,8 @@ class SessionMembership(SessionBase):
                      ) -> None:
         if state._deleted and not revert_deletion:
             self._refuse_deleted(obj)
+        if obj.__class__ is not state.mapper.class_:
+            refuse_unmapped_subclass(obj, "attach")
         key = state.key
         existing = self._identity_map.get_state(key)  # type: ignore[arg-type]  # reached only for states with a key (persistent or detached); InstanceState.key is Optional for transient ones
         if existing is not None and existing is not state:

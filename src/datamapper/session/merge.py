@@ -38,7 +38,7 @@ from ..exc import InvalidRequestError, SAWarning, StaleDataError
 from ..instance.attributes import set_committed_value, values_equal
 from ..instance.collections import members as coll_members
 from ..instance.dynamic import DynamicImpl
-from ..instance.state import InstanceState, instance_state
+from ..instance.state import InstanceState, instance_state, refuse_unmapped_subclass
 from ..loading.plans import LAZY_PLANS_KEY, LOAD_PLAN_KEY, USER_OPTS_KEY
 
 if TYPE_CHECKING:
@@ -60,7 +60,9 @@ def merge_all(session: Session, objs: list[Any], load: bool = True,
     them all, so that an object reachable from several of them is copied once.
     ``options`` apply to the load of each given object's own row."""
     for obj in objs:
-        instance_state(obj)  # an unmapped object is refused before the autoflush
+        # an unmapped object is refused before the autoflush
+        if obj.__class__ is not instance_state(obj).mapper.class_:
+            refuse_unmapped_subclass(obj, "merge")
     if load:
         # reconcile against the database as it will be after pending changes; this
         # comes first because the flush may change what belongs to the session (an
@@ -149,6 +151,8 @@ def _discover(session: Session, objs: list[Any]
             continue
         seen.add(id(src))
         state = instance_state(src)
+        if src.__class__ is not state.mapper.class_:
+            refuse_unmapped_subclass(src, "merge")
         out.append((src, state))
         if _in_session(session, state, src):
             continue
