@@ -58,6 +58,7 @@ __all__ = [
     "StaleDataError",
     "StatementError",
     "UnboundExecutionError",
+    "UnmapAttributeError",
     "UnmappedClassError",
     "UnmappedColumnError",
     "UnmappedError",
@@ -113,6 +114,11 @@ class UnmappedInstanceError(UnmappedError):
 
 class UnmappedClassError(UnmappedError):
     """A class was given that has no mapper."""
+
+
+class UnmapAttributeError(InvalidRequestError, NotImplementedError):
+    """``del`` of a mapped attribute on a mapped declarative class: one attribute can't
+    be un-mapped.  Also a ``NotImplementedError``, the class SQLAlchemy raises for it."""
 
 
 class UnsupportedRelationshipOperator(ArgumentError, NotImplementedError):

@@ -390,7 +390,7 @@ def uninstrument(mapper: Mapper) -> None:
     cls = mapper.class_
     for key in list(getattr(mapper, "_impls", {})):
         if isinstance(cls.__dict__.get(key), QueryableAttribute):
-            delattr(cls, key)
+            type.__delattr__(cls, key)  # (past DeclarativeMeta's refusal: unmapping)
     for key, value in mapper.__dict__.get("_dm_replaced", {}).items():
         setattr(cls, key, value)
     for n in ("__setattr__", "__delattr__", "__init__", "_dm_instrumented", "_dm_user_setattr"):

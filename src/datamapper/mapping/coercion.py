@@ -269,6 +269,27 @@ class DeclarativeMeta(type):
         else:
             type.__setattr__(cls, key, value)
 
+    def __delattr__(cls, key: str) -> None:
+        # ``del User.name`` of a mapped attribute would leave the mapper mapping a
+        # column the class no longer shows (loads, flushes and expiry of an attribute
+        # that reads as missing): refused, as SQLAlchemy refuses it.  Other class
+        # attributes (methods, hybrids, association proxies) go as on any class.
+        mapper = cls.__dict__.get("_dm_mapper")
+        if mapper is not None and getattr(mapper, "class_", None) is cls:
+            from ..exc import UnmapAttributeError
+            from .attributes import QueryableAttribute
+
+            value = cls.__dict__.get(key)
+            if value is not None and (isinstance(value, QueryableAttribute)
+                                      or _is_declared_attribute(value)):
+                raise UnmapAttributeError(
+                    f"Can't delete {cls.__name__}.{key}: it is a mapped attribute, and "
+                    "un-mapping one attribute of a mapped class is not supported; leave "
+                    f"it out of the mapping instead (e.g. __mapper_args__ = "
+                    f"{{'exclude_properties': [{key!r}]}}), or registry.dispose() to "
+                    "unmap the whole class")
+        type.__delattr__(cls, key)
+
 
 def _is_declared_attribute(value: object) -> bool:
     from .declarative import MappedColumn
