@@ -67,12 +67,15 @@ def _try(fn):
     return None
 
 
-@pytest.mark.parametrize("call", ["commit", "rollback", "flush", "add", "close", "execute",
-                                  "query", "get", "merge", "expire_all", "begin_nested"])
+@pytest.mark.parametrize("call", ["commit", "rollback", "flush", "add", "add_all", "delete",
+                                  "close", "execute", "query", "get", "merge", "expire_all",
+                                  "begin_nested"])
 def test_a_second_thread_inside_a_session_is_refused(engine, User, read_rows, call):
     calls = {
         "commit": lambda s: s.commit(), "rollback": lambda s: s.rollback(),
         "flush": lambda s: s.flush(), "add": lambda s: s.add(User(id=2, name="b")),
+        "add_all": lambda s: s.add_all([User(id=2, name="b")]),
+        "delete": lambda s: s.delete(User(id=2, name="b")),
         "close": lambda s: s.close(), "execute": lambda s: s.execute(sa.text("SELECT 1")),
         "query": lambda s: s.query(User).all(), "get": lambda s: s.get(User, 5),
         "merge": lambda s: s.merge(User(id=3, name="c")), "expire_all": lambda s: s.expire_all(),
@@ -84,6 +87,74 @@ def test_a_second_thread_inside_a_session_is_refused(engine, User, read_rows, ca
     assert "'flusher'" in msg and "'MainThread'" in msg and "flush()" in msg
     assert "scoped_session" in msg
     assert read_rows(User.__table__) == [(1, "a")]  # the refused call did nothing
+
+
+def _inside_add(engine, User, add_call, second_call):
+    """Thread 'adder' stops inside ``add_call(session)`` (which pauses at ``pause``);
+    the main thread then runs ``second_call(session)``.  Returns what it raised."""
+    s = Session(engine)
+    inside, release = threading.Event(), threading.Event()
+
+    def pause():
+        if threading.current_thread().name == "adder":
+            inside.set()
+            release.wait(10)
+
+    errors = []
+    t = threading.Thread(target=lambda: errors.append(_try(lambda: add_call(s, pause))),
+                         name="adder")
+    t.start()
+    assert inside.wait(10)
+    try:
+        caught = _try(lambda: second_call(s))
+    finally:
+        release.set()
+        t.join(10)
+    assert errors == [None]
+    s.commit()
+    s.close()
+    return caught
+
+
+def _add_pausing_in_listener(s, pause):
+    event.listen(s, "before_attach", lambda session, obj: pause())
+    s.add(s.info["obj"])
+
+
+def _add_all_pausing_in_state_lookup(s, pause):
+    s.add_all([s.info["obj"]])
+
+
+@pytest.mark.parametrize("adding", ["add", "add_all"])
+@pytest.mark.parametrize("second", ["commit", "flush", "rollback"])
+def test_a_second_thread_is_refused_while_another_is_inside_add(engine, User, read_rows,
+                                                                adding, second):
+    """add() takes the session's ownership for its call: a commit another thread
+    started in the middle of it ended the transaction the add() had just begun
+    (the add then orphaned the commit's next transaction and its connection)."""
+    pausing = {}
+
+    class Paused(User):
+        # a pause inside add_all(): the state lookup of an object that has none yet
+        def __getattr__(self, name):
+            if name == "_dm_state" and pausing.get("on"):
+                pausing["on"] = False
+                pausing["pause"]()
+            raise AttributeError(name)
+
+    def add_call(s, pause):
+        pausing.update(on=True, pause=pause)
+        if adding == "add":
+            s.info["obj"] = User(id=2, name="b")
+            _add_pausing_in_listener(s, pause)
+        else:
+            s.info["obj"] = Paused(id=2, name="b")
+            _add_all_pausing_in_state_lookup(s, pause)
+
+    err = _inside_add(engine, User, add_call, lambda s: getattr(s, second)())
+    assert isinstance(err, SessionConcurrencyError), err
+    assert "'adder'" in str(err) and f"Session.{adding}()" in str(err)
+    assert [r[0] for r in read_rows(User.__table__)] == [2]  # the add, committed after
 
 
 def test_the_overlap_check_catches_a_session_without_the_guard(engine, User, monkeypatch):

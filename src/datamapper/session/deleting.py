@@ -40,14 +40,32 @@ class SessionDelete(SessionBase):
 
     def delete(self, instance: object) -> None:
         """Mark a persistent object for deletion at the next flush."""
-        owner = self._guard.owner
-        if (owner is None or owner == get_ident()) and not self._tx_blocks \
+        guard = self._guard
+        me = get_ident()
+        owner = guard.owner
+        if owner is None:
+            # the session's ownership for the call (as @exclusive takes it, inline): a
+            # flush another thread starts meanwhile is refused instead of clearing
+            # the mark made here
+            guard.owner = me
+            guard.what = "delete"
+            try:
+                if self._delete_quick(instance):
+                    return
+            finally:
+                guard.owner = None
+        elif owner == me and self._delete_quick(instance):
+            return
+        self._delete(instance)
+
+    def _delete_quick(self, instance: object) -> bool:
+        """The usual ``delete()``: a persistent object of this session whose class has
+        no delete cascade, in a running transaction, marked without ``_delete()``'s
+        steps (nothing here can run a listener, load or re-enter the session).  False:
+        not that case, nothing done."""
+        if not self._tx_blocks \
                 and not self._closed and self._transaction is not None \
                 and not (FLUSH_EXECUTING and self.hash_key in FLUSH_EXECUTING):
-            # the usual call: a persistent object of this session whose class has no
-            # delete cascade, in a running transaction.  Marked here, as _delete()
-            # would, without taking the session's ownership: nothing below can run
-            # a listener, load or re-enter the session (add() does the same)
             try:
                 # (instance_state() inline: its attribute read, without the call)
                 state = getattr(instance, STATE_ATTR, None)
@@ -64,8 +82,8 @@ class SessionDelete(SessionBase):
                     state._strong = instance
                 elif state._extra is not None:
                     state._extra.pop(CASCADE_DELETED, None)  # now deleted on purpose
-                return
-        self._delete(instance)
+                return True
+        return False
 
     @exclusive
     def _delete(self, instance: object) -> None:

@@ -47,22 +47,36 @@ class SessionMembership(SessionBase):
 
     def add(self, instance: object, _warn: bool = True) -> None:
         """Place ``instance`` in the session: transient -> pending, detached -> persistent."""
-        owner = self._guard.owner
-        if owner is not None and owner != get_ident():
+        guard = self._guard
+        me = get_ident()
+        owner = guard.owner
+        if owner is None:
+            # the session's ownership for the call, taken as @exclusive takes it (inline:
+            # the hottest call), so that a commit another thread starts meanwhile is
+            # refused instead of ending the transaction under this add()
+            guard.owner = me
+            if guard.owner != me:
+                raise guard.refuse(self, "add")
+            guard.what = "add"
+        elif owner != me:
             # another thread is inside this session (flush, commit ...): refuse
-            raise self._guard.refuse(self, "add")
-        if FLUSH_EXECUTING and self.hash_key in FLUSH_EXECUTING:
-            warn_flush_usage("Session.add()")
-        state = instance_state(instance)
-        if state.session_id == self.hash_key and state in self._deleted:
-            if state._deleted:
-                # deleted again after the flush of its DELETE: refused as any object
-                # a flush deleted is, and it stays marked
-                self._refuse_deleted(instance)
-            # marked for deletion, not flushed: add() takes the mark back (what its
-            # delete cascade marked stays marked)
-            del self._deleted[state]
-        self._save_or_update_state(state, instance)
+            raise guard.refuse(self, "add")
+        try:
+            if FLUSH_EXECUTING and self.hash_key in FLUSH_EXECUTING:
+                warn_flush_usage("Session.add()")
+            state = instance_state(instance)
+            if state.session_id == self.hash_key and state in self._deleted:
+                if state._deleted:
+                    # deleted again after the flush of its DELETE: refused as any object
+                    # a flush deleted is, and it stays marked
+                    self._refuse_deleted(instance)
+                # marked for deletion, not flushed: add() takes the mark back (what its
+                # delete cascade marked stays marked)
+                del self._deleted[state]
+            self._save_or_update_state(state, instance)
+        finally:
+            if owner is None:
+                guard.owner = None
 
     def add_all(self, instances: Iterable[Any]) -> None:
         """``add()`` of each object, in order."""
@@ -81,11 +95,21 @@ class SessionMembership(SessionBase):
         # go to the oldest generation unscanned (resume_gc).
         pause_gc = isinstance(instances, (list, tuple)) and \
             len(instances) > _GC_PAUSE_ADD and gc.isenabled()
+        guard = self._guard
+        me = get_ident()
+        if owner is None:
+            # the session's ownership for the batch (see add())
+            if guard.owner is not None:
+                raise guard.refuse(self, "add_all")
+            guard.owner = me
+            guard.what = "add_all"
         if pause_gc:
             gc.disable()
         try:
             self._add_all(instances)
         finally:
+            if owner is None:
+                guard.owner = None
             if pause_gc:
                 resume_gc()
 

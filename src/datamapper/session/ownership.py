@@ -12,9 +12,12 @@ session calls) pass straight through.
 Cost on the single-thread path: one ``get_ident()`` and two attribute writes per
 guarded call (no lock: the owner is claimed by writing the thread id and reading
 it back, which under the GIL catches all but a vanishingly rare interleaving,
-and any later call of the loser is refused); the hottest in-memory call,
-``add()``, only checks that no other thread owns the session (see
-``bench/guard.py``).
+and any later call of the loser is refused).  The hottest in-memory calls,
+``add()``, ``add_all()`` and ``delete()``, take the ownership inline, without this
+wrapper (see ``bench/guard.py``).  They must take it, not only check that no other
+thread holds it: an ``add()`` that merely checked could autobegin a transaction
+while another thread's ``commit()`` ends the session's, orphaning the transaction
+(and the connection) that commit had just begun.
 """
 
 from __future__ import annotations
