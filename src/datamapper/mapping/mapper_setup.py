@@ -159,6 +159,10 @@ def map_explicit_properties(self: Mapper, properties: dict[str, Any]) -> set[obj
             inheritance.extend_inherited_column(self, key, existing, value)
             explicit_cols.add(value)
             continue
+        if isinstance(value, Column) or (isinstance(value, (list, tuple)) and value and
+                                         all(isinstance(c, Column) for c in value)):
+            _refuse_foreign_columns(self, key, value if isinstance(value, (list, tuple))
+                                    else [value])
         prop = self._coerce_property(key, value)
         self._add_property(key, prop)
         if isinstance(prop, ColumnProperty):
@@ -174,6 +178,20 @@ def map_explicit_properties(self: Mapper, properties: dict[str, Any]) -> set[obj
             explicit_cols.update(c for c in prop.columns if c.key != prop.key)
     return explicit_cols
 
+def _refuse_foreign_columns(self: Mapper, key: str, cols: Any) -> None:
+    """A Core column given by name in ``properties`` must be one of the mapped table's
+    (or join's, or SELECT's): another table's column would be read from a cartesian
+    product with that table and never written."""
+    for col in cols:
+        if self.persist_selectable.corresponding_column(col) is None and \
+                self.local_table.corresponding_column(col) is None:
+            raise ArgumentError(
+                f"Can't map {self.class_.__name__}.{key}: column {col} is not a column of "
+                f"{self._table_name}, the mapper's table; map a column of that table, or "
+                f"wrap the expression in column_property() to map it as a read-only "
+                "attribute")
+
+
 def map_table_column(self: Mapper, key: str, col: Column[Any]) -> None:
     """Map a column of the table at ``key``: a new column property, or one more
     column of the property already there (an inherited one: this mapper's copy)."""
@@ -181,6 +199,19 @@ def map_table_column(self: Mapper, key: str, col: Column[Any]) -> None:
         self._add_property(key, ColumnProperty(col))
         return
     existing = self._props[key]
+    if not isinstance(existing, ColumnProperty) and existing.parent is self:
+        # a relationship, synonym or composite given under a column's name would leave
+        # the column unmapped without a word (its values never loaded nor written)
+        kind = ("relationship()" if existing.is_relationship else "synonym()"
+                if existing.is_synonym else "composite()"
+                if getattr(existing, "is_composite", False) else type(existing).__name__)
+        table = getattr(col.table, "name", "table")
+        raise ArgumentError(
+            f"Can't map column {col} to {self.class_.__name__}.{key}: that name is "
+            f"taken by the {kind} {self.class_.__name__}.{key}; map the column under "
+            f"another name (properties={{'_{key}': {table}.c.{col.key}}}, or a "
+            f"column_prefix), or leave it out of the mapping "
+            f"(exclude_properties=[{key!r}])")
     if isinstance(existing, ColumnProperty) and col not in existing.columns:
         if self.non_table:
             selmap.check_combined(self, key, existing, col)
