@@ -50,3 +50,33 @@ def test_synonym_uses_existing_property(engine, make_session, read_rows, sql_log
     loaded.syn_name = "other"
     s.commit()
     assert read_rows(users) == [(u.id, "other:User")]
+
+
+def test_a_synonym_of_a_plain_property_is_refused_in_sql(engine, make_session, sql_log):
+    """synonym("x") where x is the class's own @property, not a mapped attribute:
+    reading works on instances, but using it in SQL is refused (``User.y == 10`` was
+    Python's False, and a query filtering on it returned no rows without a word)."""
+    import pytest
+
+    from datamapper.exc import InvalidRequestError
+
+    users = Table("users", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("name", String(50)))
+
+    class User:
+        @property
+        def x(self):
+            return "hi"
+
+    reg = registry(metadata=users.metadata)
+    reg.map_imperatively(User, users, properties={"y": synonym("x")})
+    users.metadata.create_all(engine)
+    assert User().y == "hi"
+    s = make_session()
+    sql_log.clear()
+    with pytest.raises(InvalidRequestError, match=(
+            r"Can't use synonym User.y in a SQL expression: it stands for User.x, which is "
+            r"'property', not a mapped attribute")):
+        s.query(User).filter(User.y == 10).all()
+    assert sql_log.matching("SELECT") == []
+    reg.dispose()

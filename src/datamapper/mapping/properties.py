@@ -294,6 +294,16 @@ class SynonymProperty(MapperProperty):
         if self.comparator_factory is not None:
             return op(self.comparator_for(attr), *other, **kw)
         target = getattr(attr.class_, self.name)  # the target's own attribute
+        if not hasattr(target, "__clause_element__") and not hasattr(target, "operate"):
+            # a plain Python attribute (a @property, a method, a value): comparing it
+            # would give Python's own answer (``User.y == 10`` is False) and a query
+            # filtering on it no rows, without a word
+            cls = attr.class_.__name__
+            raise InvalidRequestError(
+                f"Can't use synonym {cls}.{attr.key} in a SQL expression: it stands for "
+                f"{cls}.{self.name}, which is {type(target).__name__!r}, not a mapped "
+                f"attribute; make the synonym name a mapped attribute (a column, "
+                f"column_property() or relationship) or give it a comparator_factory")
         return op(target, *other, **kw)
 
     def any_(self, criterion: object = None, **kw: object) -> Any:
