@@ -63,9 +63,10 @@ class QueryableAttribute(ColumnOperators, InspectionAttr):
         self.parent = mapper
         self.impl = None
         self.dispatch: Any = None  # attribute events, set by the instance layer
-        doc = _doc_of(prop)
-        if doc is not None:  # help(User.id): the doc= of the property or of its Column
-            self.__doc__ = doc
+        # help(User.id): the doc= of the property or of its Column; None without one
+        # (as in SQLAlchemy: not this class's docstring, which documentation tools
+        # would show under every undocumented attribute)
+        self.__doc__ = _doc_of(prop)
 
     def __get__(self, obj: object, owner: object) -> Any:
         if obj is None:
