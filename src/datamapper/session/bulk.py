@@ -373,6 +373,31 @@ def _dialect_name(session: SessionBase, mapper: Mapper, sync: Any) -> str | None
         return None
 
 
+def _run_matching(session: SessionBase, query: Query[Any], mapper: Mapper, stmt: Any,
+                  where: list[Any], strategy: Any, tests: Any, params: Any,
+                  statement_kw: dict[str, Any] | None, uncertain: list[Any]
+                  ) -> tuple[list[Any], Any]:
+    """Run a bulk UPDATE/DELETE ``stmt``; return the session's states it changed or
+    removed, and the result.  Those are the rows its RETURNING names where the statement
+    can say, else the states its criteria match (found before it runs); a LIMITed
+    statement may leave matches out, so those go to ``uncertain`` instead."""
+    token = getattr(query, "_shard_id", None)
+    keys_returned = _keys_returned(session, mapper, stmt, where, strategy, statement_kw)
+    states: list[Any] = []
+    if keys_returned:
+        stmt = stmt.return_defaults(*mapper.primary_key)
+    else:
+        states = matching_states(session, mapper, where, strategy, tests, token, params,
+                                 uncertain=uncertain)
+    if _limited(statement_kw):
+        uncertain.extend(states)
+        states = []
+    result = session.execute(stmt, params, mapper=mapper)
+    if keys_returned:
+        states = states_of_keys(session, mapper, result, token, uncertain)
+    return states, result
+
+
 def _limited(statement_kw: dict[str, Any] | None) -> bool:
     """A dialect option limits the rows the statement changes (``mysql_limit``): which
     of the matching rows it reaches is the database's choice."""
@@ -416,20 +441,8 @@ def bulk_update(session: SessionBase, query: Query[Any], values: dict[Any, Any],
     # (in the order given: query.update([(a, 1), (b, 2)]) sets a, then b)
     stmt = stmt.ordered_values(*[(mapper.column_attrs[k].columns[0], v)
                                  for k, v in resolved.items()])
-    token = getattr(query, "_shard_id", None)
-    keys_returned = _keys_returned(session, mapper, stmt, where, strategy, statement_kw)
-    if keys_returned:  # the statement itself says which rows it changed
-        stmt = stmt.return_defaults(*mapper.primary_key)
-        states = []
-    else:
-        states = matching_states(session, mapper, where, strategy, tests, token, params,
-                                 uncertain=uncertain)
-    if _limited(statement_kw):  # the matches may be left out: none is known to be changed
-        uncertain.extend(states)
-        states = []
-    result = session.execute(stmt, params, mapper=mapper)
-    if keys_returned:
-        states = states_of_keys(session, mapper, result, token, uncertain)
+    states, result = _run_matching(session, query, mapper, stmt, where, strategy, tests,
+                                   params, statement_kw, uncertain)
     apply_values(states, resolved)
     auto = onupdate_keys(mapper, resolved)
     expire_values(uncertain, {**resolved, **auto})
@@ -456,20 +469,8 @@ def bulk_delete(session: SessionBase, query: Query[Any], sync: Any,
         stmt = stmt.with_dialect_options(**statement_kw)
     for w in where:
         stmt = stmt.where(w)
-    token = getattr(query, "_shard_id", None)
-    keys_returned = _keys_returned(session, mapper, stmt, where, strategy, statement_kw)
-    if keys_returned:  # the statement itself says which rows it removed
-        stmt = stmt.return_defaults(*mapper.primary_key)
-        states = []
-    else:
-        states = matching_states(session, mapper, where, strategy, tests, token, params,
-                                 uncertain=uncertain)
-    if _limited(statement_kw):  # the matches may be left out: none is known to be gone
-        uncertain.extend(states)
-        states = []
-    result = session.execute(stmt, params, mapper=mapper)
-    if keys_returned:
-        states = states_of_keys(session, mapper, result, token, uncertain)
+    states, result = _run_matching(session, query, mapper, stmt, where, strategy, tests,
+                                   params, statement_kw, uncertain)
     mark_deleted(session, states)
     expire_whole(uncertain)
     session._fire("after_bulk_delete", BulkContext(session, query, result, mapper))
